@@ -1,0 +1,78 @@
+// Builds the Hono app: cross-cutting middleware in order, then the routes,
+// then a 405 fallback for every known path. Dependencies that tests replace
+// (the clock) come in through `createApp`; everything else is read from the
+// Worker env once per request through loadConfig.
+import { OpenAPIHono } from "@hono/zod-openapi";
+import { createMiddleware } from "hono/factory";
+import { loadConfig } from "./config";
+import type { AppDeps, AppEnv } from "./context";
+import { MethodNotAllowed, ValidationFailed } from "./errors";
+import { corsAllowlist } from "./middleware/cors";
+import { notFound, onError } from "./middleware/errors";
+import { jsonBody } from "./middleware/json-body";
+import { securityHeaders } from "./middleware/security-headers";
+import { requestDatabase } from "./repositories/database";
+import { healthRoutes } from "./routes/health";
+
+export function createApp(overrides: Partial<AppDeps> = {}) {
+  const deps: AppDeps = { clock: () => new Date(), ...overrides };
+
+  const app = new OpenAPIHono<AppEnv>({
+    defaultHook: (result) => {
+      if (!result.success) {
+        throw new ValidationFailed(
+          result.error.issues.map((issue) => ({ path: issue.path.join(".") || "(body)", message: issue.message })),
+        );
+      }
+    },
+  });
+
+  app.onError(onError);
+  app.notFound(notFound);
+  app.use(securityHeaders());
+  app.use(
+    createMiddleware<AppEnv>(async (c, next) => {
+      c.set("config", loadConfig(c.env));
+      c.set("deps", deps);
+      const database = requestDatabase(c.var.config);
+      c.set("database", database);
+      try {
+        await next();
+      } finally {
+        const closing = database.close();
+        try {
+          c.executionCtx.waitUntil(closing);
+        } catch {
+          await closing; // no execution context (a test calling app.fetch directly)
+        }
+      }
+    }),
+  );
+  app.use(corsAllowlist((c) => (c as { var: AppEnv["Variables"] }).var.config.allowedOrigins));
+  app.use(jsonBody());
+
+  app.route("/", healthRoutes);
+
+  allowOnlyKnownMethods(app);
+  return app;
+}
+
+export type App = ReturnType<typeof createApp>;
+
+/** Registers a 405 answer, with Allow, after the routes of each known path. */
+function allowOnlyKnownMethods(app: OpenAPIHono<AppEnv>): void {
+  const methodsByPath = new Map<string, Set<string>>();
+  for (const route of app.routes) {
+    if (route.method === "ALL") continue;
+    const methods = methodsByPath.get(route.path) ?? new Set<string>();
+    methods.add(route.method);
+    if (route.method === "GET") methods.add("HEAD");
+    methodsByPath.set(route.path, methods);
+  }
+  for (const [path, methods] of methodsByPath) {
+    const allow = [...methods, "OPTIONS"];
+    app.all(path, () => {
+      throw new MethodNotAllowed(allow);
+    });
+  }
+}

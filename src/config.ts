@@ -1,0 +1,186 @@
+// Typed configuration, read from the Worker `env` through this one function
+// and validated once per env object. A missing or malformed variable throws a
+// ConfigError naming it, so the service refuses every request rather than
+// half-working.
+import { ConfigError } from "./errors";
+
+export type Env = {
+  DATABASE_URL: string;
+  /** Set locally and in tests only: the WebSocket-to-TCP proxy for a plain Postgres. */
+  PG_WS_PROXY?: string;
+  /** JSON array of private Ed25519 JWKs, newest first. */
+  JWT_SIGNING_KEYS: string;
+  REFRESH_TOKEN_SECRET: string;
+  JWT_ISSUER?: string;
+  JWT_AUDIENCE?: string;
+  ACCESS_TOKEN_TTL?: string;
+  REFRESH_IDLE_TTL?: string;
+  REFRESH_ABSOLUTE_TTL?: string;
+  REFRESH_REUSE_GRACE?: string;
+  ALLOWED_ORIGINS?: string;
+  ARGON2_MEMORY_KIB?: string;
+  ARGON2_ITERATIONS?: string;
+  ARGON2_PARALLELISM?: string;
+  LOGIN_MAX_FAILURES?: string;
+  PWNED_PASSWORDS_URL?: string;
+  REVOKED_SESSIONS: KVNamespace;
+  AUTH_IP_RATE_LIMITER?: RateLimit;
+};
+
+export type SigningJwk = JsonWebKey & { kid: string; crv: "Ed25519"; kty: "OKP"; d: string; x: string };
+
+export type Config = {
+  databaseUrl: string;
+  pgWsProxy: string | undefined;
+  signingKeys: SigningJwk[];
+  refreshTokenSecret: string;
+  issuer: string;
+  audience: string;
+  /** Seconds. */
+  accessTokenTtl: number;
+  refreshIdleTtl: number;
+  refreshAbsoluteTtl: number;
+  refreshReuseGrace: number;
+  allowedOrigins: string[];
+  argon2: { memoryKib: number; iterations: number; parallelism: number };
+  /** Failed logins on one account before exponential back-off starts. */
+  loginMaxFailures: number;
+  /** k-anonymity range API for breached passwords; off when unset. */
+  pwnedPasswordsUrl: string | undefined;
+};
+
+export const DEFAULTS = {
+  JWT_ISSUER: "https://auth.secureauth.dev",
+  JWT_AUDIENCE: "secureauth",
+  ACCESS_TOKEN_TTL: 600,
+  REFRESH_IDLE_TTL: 7 * 24 * 3600,
+  REFRESH_ABSOLUTE_TTL: 30 * 24 * 3600,
+  REFRESH_REUSE_GRACE: 10,
+  ARGON2_MEMORY_KIB: 19456,
+  ARGON2_ITERATIONS: 2,
+  ARGON2_PARALLELISM: 1,
+  LOGIN_MAX_FAILURES: 5,
+} as const;
+
+const cache = new WeakMap<object, Config>();
+
+export function loadConfig(env: Env): Config {
+  const cached = cache.get(env);
+  if (cached) return cached;
+  const config = parseConfig(env);
+  cache.set(env, config);
+  return config;
+}
+
+export function parseConfig(env: Env): Config {
+  const databaseUrl = required(env, "DATABASE_URL");
+  if (!/^postgres(ql)?:\/\//.test(databaseUrl)) throw new ConfigError("DATABASE_URL", "must be a postgres:// URL");
+  if (!env.REVOKED_SESSIONS) throw new ConfigError("REVOKED_SESSIONS", "KV namespace binding is missing");
+
+  const refreshTokenSecret = required(env, "REFRESH_TOKEN_SECRET");
+  if (refreshTokenSecret.length < 32) throw new ConfigError("REFRESH_TOKEN_SECRET", "must be at least 32 characters");
+
+  const idle = seconds(env, "REFRESH_IDLE_TTL", DEFAULTS.REFRESH_IDLE_TTL);
+  const absolute = seconds(env, "REFRESH_ABSOLUTE_TTL", DEFAULTS.REFRESH_ABSOLUTE_TTL);
+  if (idle > absolute) throw new ConfigError("REFRESH_IDLE_TTL", "must not exceed REFRESH_ABSOLUTE_TTL");
+
+  return {
+    databaseUrl,
+    pgWsProxy: optional(env.PG_WS_PROXY),
+    signingKeys: parseSigningKeys(required(env, "JWT_SIGNING_KEYS")),
+    refreshTokenSecret,
+    issuer: optional(env.JWT_ISSUER) ?? DEFAULTS.JWT_ISSUER,
+    audience: optional(env.JWT_AUDIENCE) ?? DEFAULTS.JWT_AUDIENCE,
+    accessTokenTtl: seconds(env, "ACCESS_TOKEN_TTL", DEFAULTS.ACCESS_TOKEN_TTL),
+    refreshIdleTtl: idle,
+    refreshAbsoluteTtl: absolute,
+    refreshReuseGrace: seconds(env, "REFRESH_REUSE_GRACE", DEFAULTS.REFRESH_REUSE_GRACE, 0),
+    allowedOrigins: parseOrigins(env.ALLOWED_ORIGINS ?? ""),
+    argon2: {
+      memoryKib: integer(env, "ARGON2_MEMORY_KIB", DEFAULTS.ARGON2_MEMORY_KIB, 8, 65536),
+      iterations: integer(env, "ARGON2_ITERATIONS", DEFAULTS.ARGON2_ITERATIONS, 1, 10),
+      parallelism: integer(env, "ARGON2_PARALLELISM", DEFAULTS.ARGON2_PARALLELISM, 1, 4),
+    },
+    loginMaxFailures: integer(env, "LOGIN_MAX_FAILURES", DEFAULTS.LOGIN_MAX_FAILURES, 1, 1000),
+    pwnedPasswordsUrl: optional(env.PWNED_PASSWORDS_URL),
+  };
+}
+
+function optional(value: string | undefined): string | undefined {
+  const trimmed = value?.trim();
+  return trimmed ? trimmed : undefined;
+}
+
+function required(env: Env, name: "DATABASE_URL" | "JWT_SIGNING_KEYS" | "REFRESH_TOKEN_SECRET"): string {
+  const value = optional(env[name]);
+  if (value === undefined) throw new ConfigError(name, "is not set");
+  return value;
+}
+
+type NumericVar = {
+  [K in keyof Env]: Env[K] extends string | undefined ? K : never;
+}[keyof Env];
+
+function integer(env: Env, name: NumericVar, fallback: number, min: number, max: number): number {
+  const raw = optional(env[name]);
+  if (raw === undefined) return fallback;
+  if (!/^\d+$/.test(raw)) throw new ConfigError(name, "must be a whole number");
+  const value = Number(raw);
+  if (value < min || value > max) throw new ConfigError(name, `must be between ${min} and ${max}`);
+  return value;
+}
+
+function seconds(env: Env, name: NumericVar, fallback: number, min = 1): number {
+  return integer(env, name, fallback, min, 366 * 24 * 3600);
+}
+
+function parseOrigins(raw: string): string[] {
+  return raw
+    .split(",")
+    .map((origin) => origin.trim())
+    .filter(Boolean)
+    .map((origin) => {
+      if (origin === "*") throw new ConfigError("ALLOWED_ORIGINS", "must list exact origins, not *");
+      let url: URL;
+      try {
+        url = new URL(origin);
+      } catch {
+        throw new ConfigError("ALLOWED_ORIGINS", `has an entry that is not an origin: ${origin}`);
+      }
+      if (url.origin !== origin.replace(/\/$/, "")) {
+        throw new ConfigError("ALLOWED_ORIGINS", `entries must be bare origins like https://app.example.com: ${origin}`);
+      }
+      return url.origin;
+    });
+}
+
+function parseSigningKeys(raw: string): SigningJwk[] {
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(raw);
+  } catch {
+    throw new ConfigError("JWT_SIGNING_KEYS", "is not valid JSON (expected an array of private JWKs)");
+  }
+  if (!Array.isArray(parsed) || parsed.length === 0) {
+    throw new ConfigError("JWT_SIGNING_KEYS", "must be a non-empty JSON array of private JWKs, newest first");
+  }
+  const kids = new Set<string>();
+  return parsed.map((key: unknown, index) => {
+    const jwk = key as Partial<SigningJwk> | null;
+    if (
+      !jwk ||
+      typeof jwk !== "object" ||
+      jwk.kty !== "OKP" ||
+      jwk.crv !== "Ed25519" ||
+      typeof jwk.d !== "string" ||
+      typeof jwk.x !== "string" ||
+      typeof jwk.kid !== "string" ||
+      jwk.kid.length === 0
+    ) {
+      throw new ConfigError("JWT_SIGNING_KEYS", `entry ${index} must be a private Ed25519 JWK with kty, crv, x, d and kid`);
+    }
+    if (kids.has(jwk.kid)) throw new ConfigError("JWT_SIGNING_KEYS", `has a duplicate kid at entry ${index}`);
+    kids.add(jwk.kid);
+    return jwk as SigningJwk;
+  });
+}

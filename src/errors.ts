@@ -1,0 +1,161 @@
+// The one error hierarchy of the service. Each subclass fixes a `code` from
+// API.md; src/middleware/errors maps them to problem+json in one place.
+// Anything that is not an AuthError becomes a 500 with no details. The reason
+// behind a generic answer (why a token failed, which variable is missing)
+// goes in `cause`, which is logged and never sent.
+
+export type ErrorCode =
+  | "validation_failed"
+  | "invalid_json"
+  | "invalid_credentials"
+  | "invalid_token"
+  | "invalid_refresh_token"
+  | "refresh_token_reused"
+  | "insufficient_permission"
+  | "not_found"
+  | "method_not_allowed"
+  | "email_taken"
+  | "payload_too_large"
+  | "unsupported_media_type"
+  | "rate_limited"
+  | "internal_error"
+  | "service_unavailable";
+
+export const ERROR_STATUS: Record<ErrorCode, { status: number; title: string }> = {
+  validation_failed: { status: 400, title: "Request validation failed" },
+  invalid_json: { status: 400, title: "Request body is not valid JSON" },
+  invalid_credentials: { status: 401, title: "Invalid email or password" },
+  invalid_token: { status: 401, title: "Invalid access token" },
+  invalid_refresh_token: { status: 401, title: "Invalid refresh token" },
+  refresh_token_reused: { status: 401, title: "Refresh token reused" },
+  insufficient_permission: { status: 403, title: "Insufficient permission" },
+  not_found: { status: 404, title: "Not found" },
+  method_not_allowed: { status: 405, title: "Method not allowed" },
+  email_taken: { status: 409, title: "Email already registered" },
+  payload_too_large: { status: 413, title: "Payload too large" },
+  unsupported_media_type: { status: 415, title: "Unsupported media type" },
+  rate_limited: { status: 429, title: "Too many requests" },
+  internal_error: { status: 500, title: "Internal server error" },
+  service_unavailable: { status: 503, title: "Service unavailable" },
+};
+
+export type FieldError = { path: string; message: string };
+
+export class AuthError extends Error {
+  readonly code: ErrorCode;
+  readonly status: number;
+  /** Safe, non-secret text for the client. */
+  readonly detail: string | undefined;
+  readonly headers: Record<string, string>;
+
+  constructor(code: ErrorCode, options: { detail?: string; cause?: unknown; headers?: Record<string, string> } = {}) {
+    super(ERROR_STATUS[code].title, { cause: options.cause });
+    this.name = "AuthError";
+    this.code = code;
+    this.status = ERROR_STATUS[code].status;
+    this.detail = options.detail;
+    this.headers = options.headers ?? {};
+  }
+}
+
+export class ValidationFailed extends AuthError {
+  readonly errors: FieldError[];
+  constructor(errors: FieldError[], detail = "The request body does not match the schema") {
+    super("validation_failed", { detail });
+    this.errors = errors;
+  }
+}
+
+export class InvalidJson extends AuthError {
+  constructor(cause?: unknown) {
+    super("invalid_json", { cause });
+  }
+}
+
+export class InvalidCredentials extends AuthError {
+  constructor(cause?: unknown) {
+    super("invalid_credentials", { cause });
+  }
+}
+
+/**
+ * RFC 6750: `invalid_request` when the Authorization header is absent or not
+ * a Bearer credential, `invalid_token` for a token that fails verification.
+ */
+export class InvalidToken extends AuthError {
+  constructor(options: { cause?: unknown; bearerError?: "invalid_token" | "invalid_request" } = {}) {
+    const bearerError = options.bearerError ?? "invalid_token";
+    super("invalid_token", {
+      cause: options.cause,
+      headers: { "WWW-Authenticate": `Bearer error="${bearerError}"` },
+    });
+  }
+}
+
+export class InvalidRefreshToken extends AuthError {
+  constructor(cause?: unknown) {
+    super("invalid_refresh_token", { cause });
+  }
+}
+
+export class RefreshTokenReused extends AuthError {
+  constructor() {
+    super("refresh_token_reused", { detail: "This session has been ended. Sign in again." });
+  }
+}
+
+export class InsufficientPermission extends AuthError {
+  constructor(permission: string) {
+    super("insufficient_permission", { detail: `Requires the ${permission} permission` });
+  }
+}
+
+export class NotFound extends AuthError {
+  constructor(detail?: string) {
+    super("not_found", detail === undefined ? {} : { detail });
+  }
+}
+
+export class MethodNotAllowed extends AuthError {
+  constructor(allow: string[]) {
+    super("method_not_allowed", { headers: { Allow: allow.join(", ") } });
+  }
+}
+
+export class EmailTaken extends AuthError {
+  constructor() {
+    super("email_taken");
+  }
+}
+
+export class PayloadTooLarge extends AuthError {
+  constructor(limit: number) {
+    super("payload_too_large", { detail: `Request bodies are limited to ${limit} bytes` });
+  }
+}
+
+export class UnsupportedMediaType extends AuthError {
+  constructor() {
+    super("unsupported_media_type", { detail: "Send the body as application/json" });
+  }
+}
+
+export class RateLimited extends AuthError {
+  constructor(retryAfterSeconds: number) {
+    super("rate_limited", { headers: { "Retry-After": String(Math.max(1, Math.ceil(retryAfterSeconds))) } });
+  }
+}
+
+export class ServiceUnavailable extends AuthError {
+  constructor(cause?: unknown) {
+    super("service_unavailable", { cause });
+  }
+}
+
+/** A missing or malformed configuration variable: the service refuses to run. */
+export class ConfigError extends Error {
+  constructor(readonly variable: string, reason: string) {
+    super(`Invalid configuration: ${variable} ${reason}`);
+    this.name = "ConfigError";
+  }
+}

@@ -1,0 +1,55 @@
+// onError and notFound for the app: every failure leaves as problem+json.
+// AuthErrors carry their own code; anything else (a driver error, a bug, a
+// bad configuration) is logged by name only and answered 500 with no details.
+import type { Context, ErrorHandler, NotFoundHandler } from "hono";
+import { HTTPException } from "hono/http-exception";
+import { AuthError, ConfigError, NotFound, ServiceUnavailable } from "../../errors";
+import { problemResponse } from "./problem";
+
+export { problemBody, problemResponse, PROBLEM_TYPE_BASE } from "./problem";
+
+export const onError: ErrorHandler = (error, c) => {
+  return problemResponse(toAuthError(error, c));
+};
+
+export const notFound: NotFoundHandler = () => problemResponse(new NotFound());
+
+function toAuthError(error: unknown, c: Context): AuthError {
+  if (error instanceof AuthError) return error;
+  if (error instanceof HTTPException) {
+    // Raised by Hono's own helpers; map the statuses they use.
+    if (error.status === 413) return new AuthError("payload_too_large");
+    if (error.status === 400) return new AuthError("invalid_json");
+  }
+  if (isDatabaseUnreachable(error)) {
+    console.error(JSON.stringify({ level: "error", msg: "database unreachable", path: c.req.path, error: describe(error) }));
+    return new ServiceUnavailable(error);
+  }
+  if (error instanceof ConfigError) {
+    console.error(JSON.stringify({ level: "error", msg: error.message }));
+  } else {
+    console.error(JSON.stringify({ level: "error", msg: "unhandled error", path: c.req.path, error: describe(error) }));
+  }
+  return new AuthError("internal_error", { cause: error });
+}
+
+/** Connection-level failures, as opposed to errors in a query. */
+export function isDatabaseUnreachable(error: unknown): boolean {
+  for (let e: unknown = error, depth = 0; e && depth < 5; e = (e as { cause?: unknown }).cause, depth++) {
+    if (typeof e !== "object") break;
+    const { code, message, type } = e as { code?: unknown; message?: unknown; type?: unknown };
+    if (typeof code === "string" && /^(ECONNREFUSED|ECONNRESET|ETIMEDOUT|ENOTFOUND|EAI_AGAIN|08\d{3}|57P0[1-3])$/.test(code)) return true;
+    if (type === "error" && e.constructor?.name === "ErrorEvent") return true; // WebSocket failed to open
+    if (typeof message === "string" && /connection (terminated|timeout)|websocket|timeout exceeded when trying to connect|ECONNREFUSED|Connection refused/i.test(message)) return true;
+  }
+  return false;
+}
+
+/** The error's class and a code, never its message (which may hold SQL or values). */
+function describe(error: unknown): Record<string, unknown> {
+  if (error instanceof Error) {
+    const code = (error as { code?: unknown }).code;
+    return { name: error.name, ...(typeof code === "string" ? { code } : {}) };
+  }
+  return { name: typeof error };
+}

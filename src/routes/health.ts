@@ -1,0 +1,45 @@
+// GET /health (liveness, no I/O) and GET /health/ready (one `select 1`).
+import { createRoute, OpenAPIHono, z } from "@hono/zod-openapi";
+import type { AppEnv } from "../context";
+import { ServiceUnavailable } from "../errors";
+import { HealthRepository } from "../repositories/health";
+import { problemResponses } from "./openapi";
+
+export const healthRoutes = new OpenAPIHono<AppEnv>();
+
+healthRoutes.openapi(
+  createRoute({
+    method: "get",
+    path: "/health",
+    tags: ["health"],
+    summary: "Liveness: the Worker answers; no I/O",
+    responses: {
+      200: { description: "Alive", content: { "application/json": { schema: z.object({ status: z.literal("ok") }) } } },
+    },
+  }),
+  (c) => c.json({ status: "ok" as const }, 200),
+);
+
+healthRoutes.openapi(
+  createRoute({
+    method: "get",
+    path: "/health/ready",
+    tags: ["health"],
+    summary: "Readiness: the database answers",
+    responses: {
+      200: {
+        description: "Ready",
+        content: { "application/json": { schema: z.object({ status: z.literal("ok"), database: z.literal("ok") }) } },
+      },
+      ...problemResponses(503),
+    },
+  }),
+  async (c) => {
+    try {
+      await new HealthRepository(c.var.database.get()).ping();
+    } catch (error) {
+      throw new ServiceUnavailable(error);
+    }
+    return c.json({ status: "ok" as const, database: "ok" as const }, 200);
+  },
+);

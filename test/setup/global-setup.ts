@@ -1,0 +1,46 @@
+// Runs once in Node before the suite: a fresh temporary embedded Postgres with
+// the migrations applied, and the WebSocket proxy the Worker's Neon driver
+// uses to reach it, exactly as in `npm run dev`. Their addresses reach the
+// Worker as bindings through provide/inject.
+import { createServer } from "node:net";
+import type { TestProject } from "vitest/node";
+import { startLocalPostgres } from "../../scripts/lib/local-postgres.ts";
+import { applyMigrations } from "../../scripts/lib/migrate.ts";
+import { startWsProxy } from "../../scripts/lib/ws-proxy.ts";
+
+export default async function setup(project: TestProject) {
+  const pgPort = await freePort();
+  const database = await startLocalPostgres({ port: pgPort, database: "secureauth_test" });
+  await applyMigrations(database.url);
+  const closedPort = await freePort();
+  const proxy = await startWsProxy({ allow: [`127.0.0.1:${pgPort}`, `127.0.0.1:${closedPort}`] });
+
+  project.provide("databaseUrl", database.url);
+  project.provide("wsProxyUrl", proxy.url);
+  // Allowlisted but nothing listens: for the database-unreachable tests.
+  project.provide("closedDatabaseUrl", `postgres://postgres:postgres@127.0.0.1:${closedPort}/secureauth_test`);
+
+  return async () => {
+    await proxy.close();
+    await database.stop();
+  };
+}
+
+function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const server = createServer();
+    server.once("error", reject);
+    server.listen(0, "127.0.0.1", () => {
+      const address = server.address();
+      server.close(() => (typeof address === "object" && address ? resolve(address.port) : reject(new Error("no port"))));
+    });
+  });
+}
+
+declare module "vitest" {
+  export interface ProvidedContext {
+    databaseUrl: string;
+    wsProxyUrl: string;
+    closedDatabaseUrl: string;
+  }
+}

@@ -1,0 +1,20 @@
+// Test-only secrets and cheap hashing parameters, bound into the Worker under
+// test. These keys sign nothing outside this suite.
+
+/** Newest first: the first signs, both verify (as after a key rotation). */
+export const TEST_SIGNING_KEYS = [
+  {"crv":"Ed25519","d":"D5HwdIXT24h3dz1dmczS9KkG_BUjbU9wQ4KA6LVAb6s","x":"uyePyajLbEXYgMSyQMvu-MF5IUmWM0WXoH1vd5DbXGU","kty":"OKP","kid":"hbSzM0EfbmJBbZo6U_6aIUN0QrW1ZeMtvbGwU0kiWm0","alg":"EdDSA","use":"sig"},
+  {"crv":"Ed25519","d":"WD7-75H7B0hupVYwMFDf0BjOdi2YY00z-isPA90h9Zo","x":"1zO0oEWr4aX4TiJjjg7E9teeoSx4rzaTN4gmVRq_lO8","kty":"OKP","kid":"8LrpkzpFzW-sC2A6WfDILJCQGSt6Xt6EcA6j7qwRGRw","alg":"EdDSA","use":"sig"},
+];
+
+export const TEST_SECRETS = {
+  JWT_SIGNING_KEYS: JSON.stringify(TEST_SIGNING_KEYS),
+  REFRESH_TOKEN_SECRET: "RH9FpPbeAujTDyllt7Jg4K7BqJLORa798d3W26uTLg8",
+  JWT_ISSUER: "https://auth.test.secureauth.dev",
+  JWT_AUDIENCE: "secureauth-test",
+  ALLOWED_ORIGINS: "https://app.example.com,http://127.0.0.1:5173",
+  // Production uses m=19456 KiB, t=2; tests use a cheap but real argon2id.
+  ARGON2_MEMORY_KIB: "64",
+  ARGON2_ITERATIONS: "1",
+  ARGON2_PARALLELISM: "1",
+};

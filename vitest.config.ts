@@ -1,0 +1,28 @@
+// The suite runs inside workerd (@cloudflare/vitest-plugin) against the real
+// Postgres that test/setup/global-setup.ts starts, through the same Neon
+// driver code path the Worker uses in production.
+import { cloudflareTest } from "@cloudflare/vitest-plugin";
+import { defineConfig } from "vitest/config";
+import { TEST_SECRETS } from "./test/setup/secrets.ts";
+
+export default defineConfig({
+  plugins: [
+    cloudflareTest(({ inject }) => ({
+      wrangler: { configPath: "./wrangler.toml" },
+      miniflare: {
+        bindings: {
+          DATABASE_URL: inject("databaseUrl"),
+          PG_WS_PROXY: inject("wsProxyUrl"),
+          CLOSED_DATABASE_URL: inject("closedDatabaseUrl"),
+          ...TEST_SECRETS,
+        },
+      },
+    })),
+  ],
+  test: {
+    globalSetup: ["./test/setup/global-setup.ts"],
+    include: ["test/**/*.test.ts"],
+    testTimeout: 30_000,
+    hookTimeout: 60_000,
+  },
+});
