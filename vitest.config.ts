@@ -24,5 +24,8 @@ export default defineConfig({
     include: ["test/**/*.test.ts"],
     testTimeout: 30_000,
     hookTimeout: 60_000,
+    // Test files share one database: run them one at a time so none sees
+    // another's rows mid-test (admin listings, audit pages).
+    fileParallelism: false,
   },
 });

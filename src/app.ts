@@ -12,7 +12,12 @@ import { notFound, onError } from "./middleware/errors";
 import { jsonBody } from "./middleware/json-body";
 import { securityHeaders } from "./middleware/security-headers";
 import { requestDatabase } from "./repositories/database";
+import { adminRoutes } from "./routes/admin";
+import { authRoutes } from "./routes/auth";
 import { healthRoutes } from "./routes/health";
+import { meRoutes } from "./routes/me";
+import { sessionsRoutes } from "./routes/sessions";
+import { tokenRoutes } from "./routes/tokens";
 
 export function createApp(overrides: Partial<AppDeps> = {}) {
   const deps: AppDeps = { clock: () => new Date(), ...overrides };
@@ -48,10 +53,25 @@ export function createApp(overrides: Partial<AppDeps> = {}) {
       }
     }),
   );
-  app.use(corsAllowlist((c) => (c as { var: AppEnv["Variables"] }).var.config.allowedOrigins));
+  app.use(corsAllowlist((c) => (c.var as AppEnv["Variables"]).config.allowedOrigins));
   app.use(jsonBody());
 
   app.route("/", healthRoutes);
+  app.route("/", tokenRoutes);
+  app.route("/", authRoutes);
+  app.route("/", meRoutes);
+  app.route("/", sessionsRoutes);
+  app.route("/", adminRoutes);
+
+  app.openAPIRegistry.registerComponent("securitySchemes", "bearerAuth", { type: "http", scheme: "bearer", bearerFormat: "JWT" });
+  app.doc31("/openapi.json", {
+    openapi: "3.1.0",
+    info: {
+      title: "SecureAuth",
+      version: "1.0.0",
+      description: "Drop-in JWT authentication API for Cloudflare Workers. Errors are RFC 9457 problem details.",
+    },
+  });
 
   allowOnlyKnownMethods(app);
   return app;

@@ -117,9 +117,15 @@ function required(env: Env, name: "DATABASE_URL" | "JWT_SIGNING_KEYS" | "REFRESH
   return value;
 }
 
-type NumericVar = {
-  [K in keyof Env]: Env[K] extends string | undefined ? K : never;
-}[keyof Env];
+type NumericVar =
+  | "ACCESS_TOKEN_TTL"
+  | "REFRESH_IDLE_TTL"
+  | "REFRESH_ABSOLUTE_TTL"
+  | "REFRESH_REUSE_GRACE"
+  | "ARGON2_MEMORY_KIB"
+  | "ARGON2_ITERATIONS"
+  | "ARGON2_PARALLELISM"
+  | "LOGIN_MAX_FAILURES";
 
 function integer(env: Env, name: NumericVar, fallback: number, min: number, max: number): number {
   const raw = optional(env[name]);

@@ -1,7 +1,8 @@
 // The Hono environment shared by routes and middleware: bindings, and the
-// per-request variables the composition root puts in context.
+// per-request variables the composition root and middleware put in context.
 import type { Config, Env } from "./config";
 import type { RequestDatabase } from "./repositories/database";
+import type { AccessTokenClaims } from "./services/tokens/types";
 
 /** Injected so tests can fix time; everything time-based reads this. */
 export type Clock = () => Date;
@@ -16,5 +17,7 @@ export type AppEnv = {
     config: Config;
     deps: AppDeps;
     database: RequestDatabase;
+    /** Set by the authenticate middleware: the verified access-token claims. */
+    auth: AccessTokenClaims;
   };
 };

@@ -30,7 +30,7 @@ export const jsonBody = (limit = MAX_BODY_BYTES) =>
       throw new InvalidJson(error);
     }
     // Hono's validators and c.req.json() read from this cache.
-    c.req.bodyCache.text = Promise.resolve(text);
+    (c.req.bodyCache as { text?: Promise<string> }).text = Promise.resolve(text);
     await next();
   });
 
@@ -55,7 +55,7 @@ async function readText(body: ReadableStream<Uint8Array>, limit: number): Promis
     offset += chunk.byteLength;
   }
   try {
-    return new TextDecoder("utf-8", { fatal: true }).decode(bytes);
+    return new TextDecoder("utf-8", { fatal: true, ignoreBOM: false }).decode(bytes);
   } catch (error) {
     throw new InvalidJson(error);
   }

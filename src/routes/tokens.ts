@@ -1,0 +1,4 @@
+import { OpenAPIHono } from "@hono/zod-openapi";
+import type { AppEnv } from "../context";
+
+export const tokenRoutes = new OpenAPIHono<AppEnv>();

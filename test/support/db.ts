@@ -1,0 +1,22 @@
+// Direct SQL for tests, to assert database state and to arrange what no
+// endpoint does (granting a role, ageing a row). It goes through the same
+// Neon driver and proxy as the Worker.
+import { env } from "cloudflare:workers";
+import { neonConfig, Pool } from "@neondatabase/serverless";
+
+type TestBindings = { DATABASE_URL: string; PG_WS_PROXY: string; CLOSED_DATABASE_URL: string };
+export const testEnv = env as unknown as Cloudflare.Env & TestBindings;
+
+export async function query<T = Record<string, unknown>>(text: string, params: unknown[] = []): Promise<T[]> {
+  const proxy = testEnv.PG_WS_PROXY.replace(/^wss?:\/\//, "");
+  neonConfig.wsProxy = (host, port) => `${proxy}/v1?address=${host}:${port}`;
+  neonConfig.useSecureWebSocket = false;
+  neonConfig.pipelineConnect = false;
+  const pool = new Pool({ connectionString: testEnv.DATABASE_URL, max: 1 });
+  try {
+    const result = await pool.query(text, params);
+    return result.rows as T[];
+  } finally {
+    await pool.end();
+  }
+}
