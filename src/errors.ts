@@ -64,6 +64,11 @@ export class ValidationFailed extends AuthError {
     super("validation_failed", { detail });
     this.errors = errors;
   }
+
+  /** From schema issues (zod's shape): each becomes { path, message }. */
+  static fromIssues(issues: readonly { path: readonly PropertyKey[]; message: string }[]): ValidationFailed {
+    return new ValidationFailed(issues.map((issue) => ({ path: issue.path.map(String).join(".") || "(body)", message: issue.message })));
+  }
 }
 
 export class InvalidJson extends AuthError {

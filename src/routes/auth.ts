@@ -1,4 +1,152 @@
-import { OpenAPIHono } from "@hono/zod-openapi";
+// /auth: register, login, refresh, logout, password change. HTTP only: parse
+// and validate, call a service, shape the response. Every response that
+// carries a token is no-store.
+import { createRoute, OpenAPIHono, z } from "@hono/zod-openapi";
 import type { AppEnv } from "../context";
+import { InvalidToken, ValidationFailed } from "../errors";
+import { authenticate, parseBearerToken } from "../middleware/authenticate";
+import { authorize } from "../middleware/authorize";
+import { ipRateLimit } from "../middleware/rate-limit";
+import { noStore } from "../middleware/security-headers";
+import { servicesFor } from "../services/container";
+import { rotateRefreshToken } from "../services/refresh-rotation";
+import { deviceInfo, requestOrigin } from "../services/request-origin";
+import { loadKeySet, verifyAccessToken } from "../services/tokens";
+import { problemResponses } from "./openapi";
+import { refusingPrivilegedFields, toApiUser, TokenPairSchema, UserSchema } from "./schemas";
 
 export const authRoutes = new OpenAPIHono<AppEnv>();
+
+const Email = z.string().trim().min(3).max(254).email();
+/** Bounded so an oversized value cannot make hashing expensive; the policy checks the real rule. */
+const PasswordInput = z.string().min(1).max(1024);
+const RefreshTokenInput = z.string().min(1).max(1024);
+
+const json = <T extends z.ZodType>(schema: T) => ({ content: { "application/json": { schema } }, required: true });
+const ok = <T extends z.ZodType>(description: string, schema: T) => ({ description, content: { "application/json": { schema } } });
+
+const LogoutBody = z.object({ refreshToken: RefreshTokenInput.optional() });
+const SignedInSchema = z.object({ user: UserSchema, tokens: TokenPairSchema });
+
+authRoutes.use("/auth/*", noStore());
+
+authRoutes.openapi(
+  createRoute({
+    method: "post",
+    path: "/auth/register",
+    tags: ["auth"],
+    summary: "Create an account and sign in",
+    middleware: [ipRateLimit("register")] as const,
+    request: {
+      body: json(
+        refusingPrivilegedFields({
+          email: Email,
+          password: PasswordInput,
+          name: z.string().trim().max(100).nullish(),
+        }),
+      ),
+    },
+    responses: { 201: ok("Registered and signed in", SignedInSchema), ...problemResponses(400, 409, 413, 415, 429) },
+  }),
+  async (c) => {
+    const body = c.req.valid("json");
+    const { user, tokens } = await servicesFor(c).accounts().register(body, deviceInfo(c.req.raw), requestOrigin(c.req.raw));
+    return c.json({ user: toApiUser(user), tokens }, 201);
+  },
+);
+
+authRoutes.openapi(
+  createRoute({
+    method: "post",
+    path: "/auth/login",
+    tags: ["auth"],
+    summary: "Sign in with email and password",
+    middleware: [ipRateLimit("login")] as const,
+    request: {
+      body: json(
+        refusingPrivilegedFields({
+          email: z.string().min(1).max(320),
+          password: PasswordInput,
+          deviceName: z.string().trim().max(100).nullish(),
+        }),
+      ),
+    },
+    responses: { 200: ok("Signed in", SignedInSchema), ...problemResponses(400, 401, 413, 415, 429) },
+  }),
+  async (c) => {
+    const { email, password, deviceName } = c.req.valid("json");
+    const { user, tokens } = await servicesFor(c).accounts().login({ email, password }, deviceInfo(c.req.raw, deviceName), requestOrigin(c.req.raw));
+    return c.json({ user: toApiUser(user), tokens }, 200);
+  },
+);
+
+authRoutes.openapi(
+  createRoute({
+    method: "post",
+    path: "/auth/refresh",
+    tags: ["auth"],
+    summary: "Rotate a refresh token for a new token pair",
+    middleware: [ipRateLimit("refresh")] as const,
+    request: { body: json(z.object({ refreshToken: RefreshTokenInput })) },
+    responses: { 200: ok("New token pair", z.object({ tokens: TokenPairSchema })), ...problemResponses(400, 401, 413, 415, 429) },
+  }),
+  async (c) => {
+    const { refreshToken } = c.req.valid("json");
+    const tokens = await rotateRefreshToken(servicesFor(c).rotation(), refreshToken, requestOrigin(c.req.raw));
+    return c.json({ tokens }, 200);
+  },
+);
+
+authRoutes.openapi(
+  createRoute({
+    method: "post",
+    path: "/auth/logout",
+    tags: ["auth"],
+    summary: "End a session, by its access token or by a refresh token in the body",
+    description: "Answers 204 for an already ended or unknown session too, revealing nothing.",
+    security: [{ bearerAuth: [] }, {}],
+    request: {
+      body: { content: { "application/json": { schema: LogoutBody } }, required: false },
+    },
+    responses: { 204: { description: "Logged out" }, ...problemResponses(400, 401, 413, 415) },
+  }),
+  async (c) => {
+    // The body is optional, so it is parsed here rather than by the route validator.
+    const parsed = LogoutBody.safeParse(await c.req.json().catch(() => ({})));
+    if (!parsed.success) throw ValidationFailed.fromIssues(parsed.error.issues);
+    const { refreshToken } = parsed.data;
+    const services = servicesFor(c);
+    const origin = requestOrigin(c.req.raw);
+    const bearer = parseBearerToken(c.req.header("Authorization"));
+    if (bearer === undefined && refreshToken === undefined) {
+      throw new InvalidToken({ bearerError: "invalid_request", cause: new Error("neither an access token nor a refresh token") });
+    }
+    if (bearer !== undefined) {
+      // Signature and claims must hold; an already revoked session is fine (idempotent logout).
+      const { config, deps } = c.var;
+      const claims = await verifyAccessToken(bearer, await loadKeySet(config), config, deps.clock);
+      await services.sessions().logoutSession(claims.sub, claims.sid, origin);
+    }
+    if (refreshToken !== undefined) await services.sessions().logoutRefreshToken(refreshToken, origin);
+    return c.body(null, 204);
+  },
+);
+
+authRoutes.openapi(
+  createRoute({
+    method: "post",
+    path: "/auth/password",
+    tags: ["auth"],
+    summary: "Change the password; ends every other session",
+    security: [{ bearerAuth: [] }],
+    middleware: [ipRateLimit("password"), authenticate(), authorize("profile:write")] as const,
+    request: { body: json(z.object({ currentPassword: PasswordInput, newPassword: PasswordInput })) },
+    responses: { 204: { description: "Password changed" }, ...problemResponses(400, 401, 403, 413, 415, 429) },
+  }),
+  async (c) => {
+    const { currentPassword, newPassword } = c.req.valid("json");
+    const { sub, sid } = c.var.auth;
+    await servicesFor(c).accounts().changePassword({ userId: sub, sessionId: sid, currentPassword, newPassword }, requestOrigin(c.req.raw));
+    return c.body(null, 204);
+  },
+);

@@ -1,4 +1,64 @@
-import { OpenAPIHono } from "@hono/zod-openapi";
+// /sessions: the caller's device sessions: list, end one, end all others.
+import { createRoute, OpenAPIHono, z } from "@hono/zod-openapi";
 import type { AppEnv } from "../context";
+import { authenticate } from "../middleware/authenticate";
+import { authorize } from "../middleware/authorize";
+import { servicesFor } from "../services/container";
+import { requestOrigin } from "../services/request-origin";
+import { problemResponses } from "./openapi";
+import { SessionSchema } from "./schemas";
 
 export const sessionsRoutes = new OpenAPIHono<AppEnv>();
+
+sessionsRoutes.openapi(
+  createRoute({
+    method: "get",
+    path: "/sessions",
+    tags: ["sessions"],
+    summary: "The caller's live sessions",
+    security: [{ bearerAuth: [] }],
+    middleware: [authenticate(), authorize("sessions:read")] as const,
+    responses: {
+      200: { description: "Live sessions, most recently used first", content: { "application/json": { schema: z.object({ sessions: z.array(SessionSchema) }) } } },
+      ...problemResponses(401, 403),
+    },
+  }),
+  async (c) => {
+    const { sub, sid } = c.var.auth;
+    return c.json({ sessions: await servicesFor(c).sessions().list(sub, sid) }, 200);
+  },
+);
+
+sessionsRoutes.openapi(
+  createRoute({
+    method: "delete",
+    path: "/sessions/{id}",
+    tags: ["sessions"],
+    summary: "End one of the caller's sessions",
+    security: [{ bearerAuth: [] }],
+    middleware: [authenticate(), authorize("sessions:revoke:own")] as const,
+    request: { params: z.object({ id: z.string().max(64) }) },
+    responses: { 204: { description: "Ended" }, ...problemResponses(401, 403, 404) },
+  }),
+  async (c) => {
+    await servicesFor(c).sessions().revoke(c.var.auth.sub, c.req.valid("param").id, requestOrigin(c.req.raw));
+    return c.body(null, 204);
+  },
+);
+
+sessionsRoutes.openapi(
+  createRoute({
+    method: "delete",
+    path: "/sessions",
+    tags: ["sessions"],
+    summary: "End all the caller's sessions except the current one",
+    security: [{ bearerAuth: [] }],
+    middleware: [authenticate(), authorize("sessions:revoke:own")] as const,
+    responses: { 204: { description: "Ended" }, ...problemResponses(401, 403) },
+  }),
+  async (c) => {
+    const { sub, sid } = c.var.auth;
+    await servicesFor(c).sessions().revokeOthers(sub, sid, requestOrigin(c.req.raw));
+    return c.body(null, 204);
+  },
+);

@@ -1,0 +1,22 @@
+// Helpers for raw-SQL repositories: run a statement, get typed rows.
+import type { SQL } from "drizzle-orm";
+import type { Executor } from "./database";
+
+export async function rows<T>(db: Executor, statement: SQL): Promise<T[]> {
+  const result = await db.execute(statement);
+  return result.rows as T[];
+}
+
+export function toDate(value: Date | string): Date {
+  return value instanceof Date ? value : new Date(value);
+}
+
+/** Postgres text[] may arrive as an array or, through some paths, as '{a,b}'. */
+export function toStringArray(value: unknown): string[] {
+  if (Array.isArray(value)) return value.filter((v): v is string => typeof v === "string");
+  if (typeof value === "string" && value.startsWith("{")) {
+    const inner = value.slice(1, -1);
+    return inner ? inner.split(",").map((v) => v.replace(/^"|"$/g, "")) : [];
+  }
+  return [];
+}

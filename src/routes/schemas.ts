@@ -1,0 +1,99 @@
+// Response and request schemas shared by the routes; they also make up the
+// components of /openapi.json.
+import { z } from "@hono/zod-openapi";
+import type { UserRecord } from "../repositories/users";
+
+export const UserSchema = z
+  .object({
+    id: z.string().uuid(),
+    email: z.string(),
+    name: z.string().nullable(),
+    roles: z.array(z.string()),
+    permissions: z.array(z.string()),
+    status: z.enum(["active", "disabled"]),
+    createdAt: z.string().datetime(),
+  })
+  .openapi("User");
+
+export const TokenPairSchema = z
+  .object({
+    tokenType: z.literal("Bearer"),
+    accessToken: z.string(),
+    expiresIn: z.number().int(),
+    refreshToken: z.string(),
+    refreshExpiresIn: z.number().int(),
+    sessionId: z.string().uuid(),
+  })
+  .openapi("TokenPair");
+
+export const SessionSchema = z
+  .object({
+    id: z.string().uuid(),
+    current: z.boolean(),
+    device: z.object({
+      name: z.string().optional(),
+      userAgent: z.string().optional(),
+      ip: z.string().optional(),
+      country: z.string().optional(),
+      city: z.string().optional(),
+    }),
+    createdAt: z.string().datetime(),
+    lastUsedAt: z.string().datetime(),
+    expiresAt: z.string().datetime(),
+  })
+  .openapi("Session");
+
+export const AuditEventSchema = z
+  .object({
+    id: z.string().uuid(),
+    event: z.string(),
+    userId: z.string().uuid().optional(),
+    actorId: z.string().uuid().optional(),
+    sessionId: z.string().uuid().optional(),
+    ip: z.string().optional(),
+    userAgent: z.string().optional(),
+    metadata: z.record(z.string(), z.unknown()),
+    createdAt: z.string().datetime(),
+  })
+  .openapi("AuditEvent");
+
+export const AuditPageSchema = z.object({ items: z.array(AuditEventSchema), nextCursor: z.string().nullable() }).openapi("AuditPage");
+
+export const PageQuerySchema = z.object({
+  cursor: z.string().max(512).optional(),
+  limit: z.coerce.number().int().min(1).max(100).default(20),
+});
+
+/** Fields a client may never set about itself, refused wherever they appear in a body. */
+export const PRIVILEGED_FIELDS = ["id", "role", "roles", "permissions", "status", "__proto__", "constructor", "prototype", "isAdmin", "admin"] as const;
+
+/** A body schema that refuses privileged fields with validation_failed instead of silently dropping them. */
+export function refusingPrivilegedFields<T extends z.ZodRawShape>(shape: T) {
+  return z
+    .object(shape)
+    .loose()
+    .superRefine((value, ctx) => {
+      for (const field of PRIVILEGED_FIELDS) {
+        if (Object.prototype.hasOwnProperty.call(value, field)) {
+          ctx.addIssue({ code: "custom", path: [field], message: "This field cannot be set" });
+        }
+      }
+    })
+    .transform((value) => {
+      const picked: Record<string, unknown> = {};
+      for (const key of Object.keys(shape)) if (key in value) picked[key] = (value as Record<string, unknown>)[key];
+      return picked as { [K in keyof T]: z.infer<T[K]> };
+    });
+}
+
+export function toApiUser(user: UserRecord) {
+  return {
+    id: user.id,
+    email: user.email,
+    name: user.name,
+    roles: user.roles,
+    permissions: user.permissions,
+    status: user.status,
+    createdAt: user.createdAt.toISOString(),
+  };
+}

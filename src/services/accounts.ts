@@ -1,0 +1,162 @@
+// Accounts: registration, login and password change (DESIGN.md "Passwords
+// and accounts"). Login answers an unknown email, a wrong password and a
+// disabled account identically, and in the same time: every path runs one
+// argon2id verification at the configured cost and writes one failure row.
+import { sha256 } from "@noble/hashes/sha2.js";
+import { bytesToHex, utf8ToBytes } from "@noble/hashes/utils.js";
+import type { Config } from "../config";
+import type { Clock } from "../context";
+import type { DeviceInfo } from "../db/schema";
+import { InvalidCredentials, RateLimited, ValidationFailed, EmailTaken } from "../errors";
+import { AuditRepository, type RequestOrigin } from "../repositories/audit";
+import type { Database } from "../repositories/database";
+import { LoginThrottleRepository } from "../repositories/login-throttles";
+import { RegistrationRepository } from "../repositories/registrations";
+import { SessionRepository } from "../repositories/sessions";
+import { UserRepository, type UserRecord } from "../repositories/users";
+import {
+  checkPasswordPolicy,
+  normalizeEmail,
+  normalizePassword,
+  type BreachedPasswordChecker,
+  type PasswordHasher,
+} from "./passwords";
+import { generateRefreshToken, hashRefreshToken } from "./refresh-token-crypto";
+import type { SessionRevocationList } from "./revocation";
+import { issueTokenPair, type TokenPair } from "./token-pair";
+import type { AccessTokenIssuer } from "./tokens";
+
+export type AccountDeps = {
+  db: Database;
+  config: Config;
+  clock: Clock;
+  hasher: PasswordHasher;
+  breached: BreachedPasswordChecker;
+  tokens: () => Promise<AccessTokenIssuer>;
+  revocations: SessionRevocationList;
+};
+
+export type SignedIn = { user: UserRecord; tokens: TokenPair };
+
+export class AccountService {
+  constructor(private readonly deps: AccountDeps) {}
+
+  async register(input: { email: string; password: string; name?: string | null }, device: DeviceInfo, origin: RequestOrigin): Promise<SignedIn> {
+    const { db, clock, hasher } = this.deps;
+    const email = normalizeEmail(input.email);
+    const password = checkPasswordPolicy(input.password, "password");
+    if (await this.deps.breached.isBreached(password)) {
+      throw new ValidationFailed([{ path: "password", message: "This password appears in known data breaches; choose another" }]);
+    }
+    const passwordHash = await hasher.hash(password);
+    const at = clock();
+    const refreshToken = generateRefreshToken();
+    const session = this.newSessionTimes(at);
+    const sessionId = crypto.randomUUID();
+    const user = await new RegistrationRepository(db).register({
+      email,
+      passwordHash,
+      name: input.name?.trim() || null,
+      session: { id: sessionId, device, refreshTokenHash: hashRefreshToken(refreshToken), ...session },
+      origin,
+      at,
+    });
+    if (!user) throw new EmailTaken();
+    const tokens = await issueTokenPair(await this.deps.tokens(), clock, { userId: user.id, sessionId, roles: user.roles, permissions: user.permissions }, {
+      token: refreshToken,
+      expiresAt: session.idleExpiresAt,
+    });
+    return { user, tokens };
+  }
+
+  async login(input: { email: string; password: string }, device: DeviceInfo, origin: RequestOrigin): Promise<SignedIn> {
+    const { db, config, clock, hasher } = this.deps;
+    const email = normalizeEmail(input.email);
+    const password = normalizePassword(input.password);
+    const throttleKey = throttleKeyFor(email);
+    const throttles = new LoginThrottleRepository(db);
+
+    // Sequential on purpose: one pooled connection, two short round trips.
+    const lockedUntil = await throttles.lockedUntil(throttleKey, clock());
+    const user = await new UserRepository(db).findByEmail(email);
+    if (lockedUntil) {
+      await this.auditThrottled(user?.id ?? null, origin);
+      throw new RateLimited((lockedUntil.getTime() - clock().getTime()) / 1000);
+    }
+
+    const passwordOk = user ? await hasher.verify(user.passwordHash, password) : await hasher.verifyDummy(password);
+    if (!user || !passwordOk || user.status !== "active") {
+      const reason = !user ? "unknown_email" : !passwordOk ? "wrong_password" : "account_disabled";
+      await throttles.recordFailure({ key: throttleKey, maxFailures: config.loginMaxFailures, userId: user?.id ?? null, reason, origin, at: clock() });
+      throw new InvalidCredentials(reason);
+    }
+
+    const at = clock();
+    const refreshToken = generateRefreshToken();
+    const session = { id: crypto.randomUUID(), ...this.newSessionTimes(at) };
+    const also = [LoginThrottleRepository.clear(throttleKey)];
+    if (hasher.needsRehash(user.passwordHash)) also.push(UserRepository.setPasswordHash(user.id, await hasher.hash(password), at));
+    await new SessionRepository(db).open(
+      { id: session.id, userId: user.id, device, refreshTokenHash: hashRefreshToken(refreshToken), idleExpiresAt: session.idleExpiresAt, absoluteExpiresAt: session.absoluteExpiresAt, at },
+      { event: "auth.login_succeeded", origin },
+      also,
+    );
+    const tokens = await issueTokenPair(await this.deps.tokens(), clock, { userId: user.id, sessionId: session.id, roles: user.roles, permissions: user.permissions }, {
+      token: refreshToken,
+      expiresAt: session.idleExpiresAt,
+    });
+    return { user, tokens };
+  }
+
+  /** Needs the current password; ends every other session of the user, keeps this one. */
+  async changePassword(input: { userId: string; sessionId: string; currentPassword: string; newPassword: string }, origin: RequestOrigin): Promise<void> {
+    const { db, config, clock, hasher } = this.deps;
+    const user = await new UserRepository(db).findById(input.userId);
+    if (!user || user.status !== "active") throw new InvalidCredentials("user gone or disabled");
+    const throttleKey = throttleKeyFor(user.email);
+    const throttles = new LoginThrottleRepository(db);
+    const lockedUntil = await throttles.lockedUntil(throttleKey, clock());
+    if (lockedUntil) {
+      await this.auditThrottled(user.id, origin);
+      throw new RateLimited((lockedUntil.getTime() - clock().getTime()) / 1000);
+    }
+    if (!(await hasher.verify(user.passwordHash, normalizePassword(input.currentPassword)))) {
+      await throttles.recordFailure({ key: throttleKey, maxFailures: config.loginMaxFailures, userId: user.id, reason: "wrong_current_password", origin, at: clock() });
+      throw new InvalidCredentials("wrong current password");
+    }
+    const newPassword = checkPasswordPolicy(input.newPassword, "newPassword");
+    if (await this.deps.breached.isBreached(newPassword)) {
+      throw new ValidationFailed([{ path: "newPassword", message: "This password appears in known data breaches; choose another" }]);
+    }
+    const passwordHash = await hasher.hash(newPassword);
+    const at = clock();
+    const ended = await db.transaction(async (tx) => {
+      await tx.execute(UserRepository.setPasswordHash(user.id, passwordHash, at));
+      await tx.execute(LoginThrottleRepository.clear(throttleKey));
+      const endedIds = await new SessionRepository(tx).endAllForUser(
+        user.id,
+        { reason: "password_changed", event: "session.revoked", actorId: user.id, origin, at },
+        input.sessionId,
+      );
+      await new AuditRepository(tx).record({ event: "user.password_changed", userId: user.id, actorId: user.id, sessionId: input.sessionId, origin, metadata: { endedSessions: endedIds.length }, at });
+      return endedIds;
+    });
+    await this.deps.revocations.revoke(ended);
+  }
+
+  private newSessionTimes(at: Date) {
+    const { refreshIdleTtl, refreshAbsoluteTtl } = this.deps.config;
+    const absoluteExpiresAt = new Date(at.getTime() + refreshAbsoluteTtl * 1000);
+    const idleExpiresAt = new Date(Math.min(at.getTime() + refreshIdleTtl * 1000, absoluteExpiresAt.getTime()));
+    return { idleExpiresAt, absoluteExpiresAt };
+  }
+
+  private async auditThrottled(userId: string | null, origin: RequestOrigin): Promise<void> {
+    await new AuditRepository(this.deps.db).record({ event: "auth.throttled", userId, actorId: userId, origin, metadata: { scope: "account" }, at: this.deps.clock() });
+  }
+}
+
+/** The throttle key: a hash, so the table holds no email addresses. */
+export function throttleKeyFor(normalizedEmail: string): string {
+  return bytesToHex(sha256(utf8ToBytes(`login:${normalizedEmail}`)));
+}

@@ -1,0 +1,68 @@
+// POST /auth/refresh: the four cases of DESIGN.md "Rotation with a
+// deterministic successor".
+//   1. T is current and its session live: rotate (one atomic statement).
+//   2. T is the immediate parent of the current, unused token and was rotated
+//      within the grace window: answer the same successor again; no writes.
+//   3. T is any other token of the family: reuse. End the session, audit it,
+//      answer refresh_token_reused. Other sessions are untouched.
+//   4. Anything else: invalid_refresh_token.
+import type { Config } from "../config";
+import type { Clock } from "../context";
+import { InvalidRefreshToken, RefreshTokenReused } from "../errors";
+import type { RequestOrigin } from "../repositories/audit";
+import type { Database } from "../repositories/database";
+import { RefreshTokenRepository } from "../repositories/refresh-tokens";
+import { UserRepository } from "../repositories/users";
+import { hashRefreshToken, looksLikeRefreshToken, successorOf } from "./refresh-token-crypto";
+import type { SessionRevocationList } from "./revocation";
+import { issueTokenPair, type TokenPair } from "./token-pair";
+import type { AccessTokenIssuer } from "./tokens";
+
+export type RotationDeps = {
+  db: Database;
+  config: Config;
+  clock: Clock;
+  tokens: () => Promise<AccessTokenIssuer>;
+  revocations: SessionRevocationList;
+};
+
+export async function rotateRefreshToken(deps: RotationDeps, presented: string, origin: RequestOrigin): Promise<TokenPair> {
+  if (!looksLikeRefreshToken(presented)) throw new InvalidRefreshToken("not a refresh token");
+  const { db, config, clock } = deps;
+  const repository = new RefreshTokenRepository(db);
+  const tokenHash = hashRefreshToken(presented);
+  const successor = successorOf(presented, config.refreshTokenSecret);
+
+  const rotated = await repository.rotate({
+    tokenHash,
+    successorHash: hashRefreshToken(successor),
+    idleTtlSeconds: config.refreshIdleTtl,
+    origin,
+    at: clock(),
+  });
+  if (rotated) {
+    return issueTokenPair(await deps.tokens(), clock, rotated, { token: successor, expiresAt: rotated.idleExpiresAt });
+  }
+
+  const at = clock();
+  const lineage = await repository.lineage(tokenHash, at);
+  if (!lineage) throw new InvalidRefreshToken("unknown token");
+  if (!lineage.sessionLive || !lineage.userActive) throw new InvalidRefreshToken("session ended or user disabled");
+  if (lineage.usedAt === null) throw new InvalidRefreshToken("current token expired");
+
+  const withinGrace =
+    lineage.child !== null &&
+    lineage.child.usedAt === null &&
+    lineage.child.tokenHash === hashRefreshToken(successor) &&
+    at.getTime() - lineage.usedAt.getTime() < config.refreshReuseGrace * 1000;
+  if (withinGrace) {
+    const user = await new UserRepository(db).findById(lineage.userId);
+    if (!user || user.status !== "active") throw new InvalidRefreshToken("user gone or disabled");
+    const session = { userId: user.id, sessionId: lineage.sessionId, roles: user.roles, permissions: user.permissions };
+    return issueTokenPair(await deps.tokens(), clock, session, { token: successor, expiresAt: lineage.child!.expiresAt });
+  }
+
+  await repository.revokeFamilyForReuse(lineage.sessionId, origin, at);
+  await deps.revocations.revoke([lineage.sessionId]);
+  throw new RefreshTokenReused();
+}
