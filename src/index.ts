@@ -2,6 +2,8 @@
 // AuthService RPC entrypoint other Workers reach through a service binding.
 import { createApp } from "./app";
 
+export { AuthService } from "./rpc";
+
 const app = createApp();
 
 export default {

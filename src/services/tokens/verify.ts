@@ -1,0 +1,79 @@
+// Verifying access tokens. Everything that could let a token choose how it is
+// checked is pinned here: the algorithm list, issuer, audience and typ, and
+// the key, which is looked up by kid in the service's own key set only. Key
+// carrying headers (jwk, jku, x5u, x5c) are never read. Any failure is an
+// InvalidToken whose `cause` holds the reason, for logs, never for clients.
+import { type JWTHeaderParameters, jwtVerify, type JWTPayload } from "jose";
+import type { Config } from "../../config";
+import type { Clock } from "../../context";
+import { InvalidToken } from "../../errors";
+import { ACCESS_TOKEN_ALGORITHM, type KeySet } from "./keys";
+import type { AccessTokenClaims } from "./types";
+
+export const ACCESS_TOKEN_TYPE = "at+jwt";
+/** Seconds of clock skew allowed on exp, nbf and iat. */
+export const CLOCK_TOLERANCE_SECONDS = 30;
+/** Longer tokens are refused before any decoding; ours are well under 2 KiB. */
+export const MAX_ACCESS_TOKEN_LENGTH = 8192;
+
+const REQUIRED_CLAIMS = ["exp", "iat", "sub", "sid", "jti"];
+
+export async function verifyAccessToken(token: string, keys: KeySet, config: Config, clock: Clock): Promise<AccessTokenClaims> {
+  if (typeof token !== "string") throw new InvalidToken({ cause: new TypeError("token is not a string") });
+  if (token.length > MAX_ACCESS_TOKEN_LENGTH) {
+    throw new InvalidToken({ cause: new Error(`token is longer than ${MAX_ACCESS_TOKEN_LENGTH} characters`) });
+  }
+  let payload: JWTPayload;
+  try {
+    ({ payload } = await jwtVerify(token, (header: JWTHeaderParameters) => ownKey(keys, header), {
+      algorithms: [ACCESS_TOKEN_ALGORITHM],
+      issuer: config.issuer,
+      audience: config.audience,
+      typ: ACCESS_TOKEN_TYPE,
+      requiredClaims: REQUIRED_CLAIMS,
+      clockTolerance: CLOCK_TOLERANCE_SECONDS,
+      currentDate: clock(),
+      // No token outlives the configured lifetime, whatever its exp says, so
+      // the revocation list (kept for that lifetime) always covers it; this
+      // also refuses an iat in the future.
+      maxTokenAge: config.accessTokenTtl,
+    }));
+  } catch (error) {
+    throw new InvalidToken({ cause: error });
+  }
+  return accessTokenClaims(payload);
+}
+
+function ownKey(keys: KeySet, header: JWTHeaderParameters): CryptoKey {
+  const key = typeof header.kid === "string" ? keys.verifying.get(header.kid) : undefined;
+  if (!key) throw new Error("kid does not name a key of this service");
+  return key;
+}
+
+/** The verified payload narrowed to the claims API.md defines, and nothing else. */
+function accessTokenClaims(payload: JWTPayload): AccessTokenClaims {
+  const { iss, aud, sub, sid, jti, iat, exp, client_id, roles, permissions } = payload as Record<string, unknown>;
+  const invalid = (reason: string) => new InvalidToken({ cause: new Error(reason) });
+  if (typeof iss !== "string" || typeof aud !== "string") throw invalid("iss and aud must be strings");
+  for (const [name, value] of [["sub", sub], ["sid", sid], ["jti", jti], ["client_id", client_id]] as const) {
+    if (typeof value !== "string" || value.length === 0) throw invalid(`${name} must be a non-empty string`);
+  }
+  if (!Number.isSafeInteger(iat) || !Number.isSafeInteger(exp)) throw invalid("iat and exp must be whole numbers");
+  if (!isStringArray(roles) || !isStringArray(permissions)) throw invalid("roles and permissions must be arrays of strings");
+  return {
+    iss,
+    aud,
+    sub: sub as string,
+    sid: sid as string,
+    jti: jti as string,
+    iat: iat as number,
+    exp: exp as number,
+    client_id: client_id as string,
+    roles: [...roles],
+    permissions: [...permissions],
+  };
+}
+
+function isStringArray(value: unknown): value is string[] {
+  return Array.isArray(value) && value.every((item) => typeof item === "string");
+}

@@ -1,0 +1,175 @@
+// GET /auth/verify with valid tokens (issued by the service, by its older
+// key after a rotation, by a real login) and GET /.well-known/jwks.json,
+// checked with a second JWT implementation (hono/jwt) that is not jose.
+import { env, exports } from "cloudflare:workers";
+import { verifyWithJwks } from "hono/jwt";
+import type { HonoJsonWebKey } from "hono/utils/jwt/jws";
+import { SignJWT } from "jose";
+import { describe, expect, it } from "vitest";
+import { type Env, loadConfig } from "../../src/config";
+import worker from "../../src/index";
+import { AccessTokenIssuer, loadKeySet } from "../../src/services/tokens";
+import { TEST_SECRETS, TEST_SIGNING_KEYS } from "../setup/secrets";
+import { call, registerUser } from "../support/harness";
+
+type TestJwk = (typeof TEST_SIGNING_KEYS)[number];
+type Jwks = { keys: Record<string, unknown>[] };
+
+const config = loadConfig(env as unknown as Env);
+const CURRENT = TEST_SIGNING_KEYS[0] as TestJwk;
+const PREVIOUS = TEST_SIGNING_KEYS[1] as TestJwk;
+
+async function issue() {
+  const issuer = new AccessTokenIssuer(await loadKeySet(config), config, () => new Date());
+  return issuer.issue({ userId: crypto.randomUUID(), sessionId: crypto.randomUUID(), roles: ["user"], permissions: ["profile:read", "profile:write"] });
+}
+
+async function servedJwks(): Promise<Jwks> {
+  const res = await call("GET", "/.well-known/jwks.json");
+  expect(res.status).toBe(200);
+  return (await res.json()) as Jwks;
+}
+
+/** hono/jwt: its own base64url, JSON and WebCrypto code; it shares nothing with jose. */
+async function verifyWithHono(token: string, jwks: Jwks) {
+  return verifyWithJwks(token, {
+    keys: jwks.keys as unknown as HonoJsonWebKey[],
+    allowedAlgorithms: ["EdDSA"],
+    verification: { iss: TEST_SECRETS.JWT_ISSUER, aud: TEST_SECRETS.JWT_AUDIENCE, typ: "at+jwt" },
+  });
+}
+
+describe("GET /auth/verify with a valid access token", () => {
+  it("answers 200 with exactly the token's claims", async () => {
+    const { accessToken, claims } = await issue();
+    const res = await call("GET", "/auth/verify", { token: accessToken });
+    expect(res.status).toBe(200);
+    expect(res.headers.get("content-type")).toMatch(/^application\/json/);
+    expect(await res.json()).toEqual({ claims });
+  });
+
+  it("is never cached: Cache-Control no-store and Pragma no-cache, plus the security headers", async () => {
+    const { accessToken } = await issue();
+    const res = await call("GET", "/auth/verify", { token: accessToken });
+    expect(res.headers.get("cache-control")).toBe("no-store");
+    expect(res.headers.get("pragma")).toBe("no-cache");
+    expect(res.headers.get("strict-transport-security")).toBe("max-age=31536000; includeSubDomains");
+    expect(res.headers.get("x-content-type-options")).toBe("nosniff");
+  });
+
+  it("reads no database: it answers 200 even when the database is unreachable", async () => {
+    const { accessToken, claims } = await issue();
+    const closed = { ...env, DATABASE_URL: (env as unknown as { CLOSED_DATABASE_URL: string }).CLOSED_DATABASE_URL };
+    const ctx = { waitUntil: () => {}, passThroughOnException: () => {}, props: {} } as unknown as ExecutionContext;
+    const res = await worker.fetch(new Request("https://auth.test/auth/verify", { headers: { Authorization: `Bearer ${accessToken}` } }), closed as never, ctx);
+    expect(res.status).toBe(200);
+    expect(await res.json()).toEqual({ claims });
+  });
+
+  it("still verifies a token signed by the second, older key in JWT_SIGNING_KEYS (rotation)", async () => {
+    const key = await crypto.subtle.importKey("jwk", { kty: "OKP", crv: "Ed25519", x: PREVIOUS.x, d: PREVIOUS.d }, { name: "Ed25519" }, false, ["sign"]);
+    const now = Math.floor(Date.now() / 1000);
+    const claims = {
+      iss: TEST_SECRETS.JWT_ISSUER,
+      aud: TEST_SECRETS.JWT_AUDIENCE,
+      sub: crypto.randomUUID(),
+      sid: crypto.randomUUID(),
+      jti: crypto.randomUUID(),
+      iat: now,
+      exp: now + config.accessTokenTtl,
+      client_id: "secureauth",
+      roles: ["user"],
+      permissions: ["profile:read"],
+    };
+    const token = await new SignJWT(claims).setProtectedHeader({ alg: "EdDSA", kid: PREVIOUS.kid, typ: "at+jwt" }).sign(key);
+    const res = await call("GET", "/auth/verify", { token });
+    expect(res.status).toBe(200);
+    expect(await res.json()).toEqual({ claims });
+  });
+
+  it("signs new tokens with the first (newest) key", async () => {
+    const { accessToken } = await issue();
+    const header = JSON.parse(atob(accessToken.split(".")[0]!.replace(/-/g, "+").replace(/_/g, "/")));
+    expect(header).toEqual({ alg: "EdDSA", kid: CURRENT.kid, typ: "at+jwt" });
+  });
+
+  it("accepts the access token a real registration returns, with the user's id, session and permissions", async () => {
+    const { user, tokens } = await registerUser();
+    const res = await call("GET", "/auth/verify", { token: tokens.accessToken });
+    expect(res.status).toBe(200);
+    const { claims } = (await res.json()) as { claims: Record<string, unknown> };
+    expect(claims).toMatchObject({
+      iss: TEST_SECRETS.JWT_ISSUER,
+      aud: TEST_SECRETS.JWT_AUDIENCE,
+      sub: user.id,
+      sid: tokens.sessionId,
+      client_id: "secureauth",
+      roles: user.roles,
+      permissions: user.permissions,
+    });
+    expect((claims.exp as number) - (claims.iat as number)).toBe(tokens.expiresIn);
+  });
+});
+
+describe("GET /.well-known/jwks.json", () => {
+  it("publishes every signing key, newest first, with exactly the public members", async () => {
+    const jwks = await servedJwks();
+    expect(jwks).toEqual({
+      keys: TEST_SIGNING_KEYS.map((key) => ({ kty: "OKP", crv: "Ed25519", x: key.x, kid: key.kid, alg: "EdDSA", use: "sig" })),
+    });
+  });
+
+  it("never publishes a private member", async () => {
+    const res = await call("GET", "/.well-known/jwks.json");
+    const text = await res.text();
+    for (const key of TEST_SIGNING_KEYS) expect(text).not.toContain(key.d);
+    for (const key of (JSON.parse(text) as Jwks).keys) {
+      expect(Object.keys(key).sort()).toEqual(["alg", "crv", "kid", "kty", "use", "x"]);
+      expect(key).not.toHaveProperty("d");
+    }
+  });
+
+  it("is public and cacheable for five minutes, with the security headers", async () => {
+    const res = await call("GET", "/.well-known/jwks.json");
+    expect(res.headers.get("content-type")).toMatch(/^application\/json/);
+    expect(res.headers.get("cache-control")).toBe("public, max-age=300");
+    expect(res.headers.get("x-content-type-options")).toBe("nosniff");
+  });
+
+  it("needs no Authorization header and ignores one", async () => {
+    const res = await call("GET", "/.well-known/jwks.json", { headers: { Authorization: "Bearer junk" } });
+    expect(res.status).toBe(200);
+  });
+});
+
+describe("interoperability: a second JWT implementation (hono/jwt) verifies against the JWKS", () => {
+  it("verifies a token the service issues, with the published key only", async () => {
+    const { accessToken, claims } = await issue();
+    expect(await verifyWithHono(accessToken, await servedJwks())).toEqual(claims);
+  });
+
+  it("verifies the access token of a real registration", async () => {
+    const { user, tokens } = await registerUser();
+    const payload = await verifyWithHono(tokens.accessToken, await servedJwks());
+    expect(payload).toMatchObject({ sub: user.id, sid: tokens.sessionId });
+  });
+
+  it("rejects a tampered token too, so the check is real", async () => {
+    const { accessToken } = await issue();
+    const [h, , s] = accessToken.split(".");
+    const forged = `${h}.${btoa(JSON.stringify({ sub: "someone-else" })).replace(/=+$/, "")}.${s}`;
+    await expect(verifyWithHono(forged, await servedJwks())).rejects.toThrow();
+  });
+});
+
+describe("OpenAPI document", () => {
+  it("describes GET /auth/verify as Bearer-protected with a 401 problem, and GET /.well-known/jwks.json", async () => {
+    const res = await exports.default.fetch("https://auth.test/openapi.json");
+    expect(res.status).toBe(200);
+    const doc = (await res.json()) as { paths: Record<string, Record<string, { security?: unknown; responses: Record<string, unknown> }>> };
+    const verify = doc.paths["/auth/verify"]?.get;
+    expect(verify?.security).toEqual([{ bearerAuth: [] }]);
+    expect(Object.keys(verify?.responses ?? {})).toEqual(expect.arrayContaining(["200", "401"]));
+    expect(doc.paths["/.well-known/jwks.json"]?.get?.responses).toHaveProperty("200");
+  });
+});

@@ -1,0 +1,302 @@
+// The token service without HTTP: key loading, issuing, verifying with a
+// fixed clock, the full check with edge revocation, and Bearer header parsing.
+import { env } from "cloudflare:workers";
+import { decodeProtectedHeader, type JWTPayload, SignJWT } from "jose";
+import { describe, expect, it } from "vitest";
+import { type Config, type Env, loadConfig, parseConfig } from "../../src/config";
+import { ConfigError, InvalidToken } from "../../src/errors";
+import { parseBearerToken } from "../../src/middleware/authenticate";
+import { SessionRevocationList } from "../../src/services/revocation";
+import {
+  AccessTokenIssuer,
+  authenticateAccessToken,
+  type KeySet,
+  loadKeySet,
+  MAX_ACCESS_TOKEN_LENGTH,
+  verifyAccessToken,
+} from "../../src/services/tokens";
+import type { AccessTokenSubject } from "../../src/services/tokens/types";
+import { TEST_SECRETS, TEST_SIGNING_KEYS } from "../setup/secrets";
+
+type TestJwk = (typeof TEST_SIGNING_KEYS)[number];
+
+const workerEnv = env as unknown as Env;
+const config = loadConfig(workerEnv);
+const CURRENT = TEST_SIGNING_KEYS[0] as TestJwk;
+const PREVIOUS = TEST_SIGNING_KEYS[1] as TestJwk;
+const NOW = new Date("2026-11-26T12:00:00.000Z");
+const T = Math.floor(NOW.getTime() / 1000);
+const fixed = (date: Date) => () => date;
+const at = (seconds: number) => fixed(new Date(NOW.getTime() + seconds * 1000));
+
+const subject: AccessTokenSubject = {
+  userId: "7f1c2a4e-1b7d-4c5e-9a55-0c1f2d3e4f50",
+  sessionId: "0b6e8f1a-2c3d-4e5f-8a9b-1c2d3e4f5a6b",
+  roles: ["user"],
+  permissions: ["profile:read", "sessions:read"],
+};
+
+function configWithKeys(keys: unknown[]): Config {
+  return parseConfig({ ...workerEnv, JWT_SIGNING_KEYS: JSON.stringify(keys) });
+}
+
+async function signingKey(jwk: TestJwk = CURRENT): Promise<CryptoKey> {
+  return crypto.subtle.importKey("jwk", { kty: "OKP", crv: "Ed25519", x: jwk.x, d: jwk.d }, { name: "Ed25519" }, false, ["sign"]);
+}
+
+/** A token signed by the real key with exactly these claims (undefined removes one). */
+async function mint(overrides: Record<string, unknown> = {}, header: Record<string, unknown> = {}): Promise<string> {
+  const payload = Object.fromEntries(
+    Object.entries({
+      iss: TEST_SECRETS.JWT_ISSUER,
+      aud: TEST_SECRETS.JWT_AUDIENCE,
+      sub: subject.userId,
+      sid: subject.sessionId,
+      jti: crypto.randomUUID(),
+      iat: T,
+      exp: T + config.accessTokenTtl,
+      client_id: "secureauth",
+      roles: ["user"],
+      permissions: ["profile:read"],
+      ...overrides,
+    }).filter(([, value]) => value !== undefined),
+  ) as JWTPayload;
+  return new SignJWT(payload).setProtectedHeader({ alg: "EdDSA", kid: CURRENT.kid, typ: "at+jwt", ...header }).sign(await signingKey());
+}
+
+/** The InvalidToken a verification throws, with its cause. */
+async function refusal(promise: Promise<unknown>): Promise<InvalidToken> {
+  const error = await promise.then(
+    () => undefined,
+    (e: unknown) => e,
+  );
+  expect(error).toBeInstanceOf(InvalidToken);
+  const invalid = error as InvalidToken;
+  expect(invalid.code).toBe("invalid_token");
+  expect(invalid.headers).toEqual({ "WWW-Authenticate": 'Bearer error="invalid_token"' });
+  return invalid;
+}
+
+const causeOf = (error: InvalidToken) => String((error.cause as Error | undefined)?.message ?? error.cause);
+
+describe("loadKeySet", () => {
+  it("signs with the first key, verifies with every key, and imports once per key list", async () => {
+    const keys = await loadKeySet(config);
+    expect(keys.signing.kid).toBe(CURRENT.kid);
+    expect([...keys.verifying.keys()]).toEqual([CURRENT.kid, PREVIOUS.kid]);
+    expect(await loadKeySet(config)).toBe(keys);
+    expect(loadKeySet(config)).toBe(loadKeySet(config));
+  });
+
+  it("holds the private key as non-extractable, usable only to sign", async () => {
+    const { signing, verifying } = await loadKeySet(config);
+    expect(signing.key.type).toBe("private");
+    expect(signing.key.extractable).toBe(false);
+    expect(signing.key.usages).toEqual(["sign"]);
+    for (const key of verifying.values()) {
+      expect(key.type).toBe("public");
+      expect(key.usages).toEqual(["verify"]);
+    }
+  });
+
+  it("publishes only kty, crv, x, kid, alg and use for each key", async () => {
+    const { jwks } = await loadKeySet(config);
+    expect(jwks.keys).toEqual(TEST_SIGNING_KEYS.map(({ x, kid }) => ({ kty: "OKP", crv: "Ed25519", x, kid, alg: "EdDSA", use: "sig" })));
+  });
+
+  it("ignores alg, use and key_ops in the secret", async () => {
+    const keys = await loadKeySet(configWithKeys([{ ...CURRENT, alg: "HS256", use: "enc", key_ops: ["encrypt"] }]));
+    expect(keys.jwks.keys[0]).toEqual({ kty: "OKP", crv: "Ed25519", x: CURRENT.x, kid: CURRENT.kid, alg: "EdDSA", use: "sig" });
+  });
+
+  it("refuses to start with a key whose private half does not match its public x", async () => {
+    const mismatched = configWithKeys([{ ...CURRENT, d: PREVIOUS.d }]);
+    await expect(loadKeySet(mismatched)).rejects.toThrow(ConfigError);
+    await expect(loadKeySet(mismatched)).rejects.toThrow(/entry 0 has a d that does not match its x/);
+  });
+
+  it("refuses to start with key material that is not an Ed25519 key", async () => {
+    await expect(loadKeySet(configWithKeys([CURRENT, { ...PREVIOUS, x: "AAAA" }]))).rejects.toThrow(/entry 1 is not a valid Ed25519 key/);
+  });
+});
+
+describe("AccessTokenIssuer", () => {
+  const issuerAt = async (clock = fixed(NOW)) => new AccessTokenIssuer(await loadKeySet(config), config, clock);
+
+  it("signs an EdDSA at+jwt naming the current key", async () => {
+    const { accessToken } = await (await issuerAt()).issue(subject);
+    expect(decodeProtectedHeader(accessToken)).toEqual({ alg: "EdDSA", kid: CURRENT.kid, typ: "at+jwt" });
+  });
+
+  it("carries exactly the API.md claims, timed by the injected clock", async () => {
+    const { accessToken, expiresIn, claims } = await (await issuerAt()).issue(subject);
+    expect(expiresIn).toBe(config.accessTokenTtl);
+    expect(claims).toEqual({
+      iss: TEST_SECRETS.JWT_ISSUER,
+      aud: TEST_SECRETS.JWT_AUDIENCE,
+      sub: subject.userId,
+      sid: subject.sessionId,
+      jti: expect.stringMatching(/^[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/),
+      iat: T,
+      exp: T + config.accessTokenTtl,
+      client_id: "secureauth",
+      roles: ["user"],
+      permissions: ["profile:read", "sessions:read"],
+    });
+    expect(await verifyAccessToken(accessToken, await loadKeySet(config), config, fixed(NOW))).toEqual(claims);
+  });
+
+  it("uses the subject's client id when given", async () => {
+    const { claims } = await (await issuerAt()).issue({ ...subject, clientId: "mobile-app" });
+    expect(claims.client_id).toBe("mobile-app");
+  });
+
+  it("gives every token a unique jti", async () => {
+    const issuer = await issuerAt();
+    const [a, b] = await Promise.all([issuer.issue(subject), issuer.issue(subject)]);
+    expect(a.claims.jti).not.toBe(b.claims.jti);
+  });
+
+  it("copies roles and permissions, so later changes to the subject do not leak into the claims", async () => {
+    const roles = ["user"];
+    const { claims } = await (await issuerAt()).issue({ ...subject, roles });
+    roles.push("admin");
+    expect(claims.roles).toEqual(["user"]);
+  });
+
+  it("refuses to issue a token longer than verification accepts", async () => {
+    const permissions = Array.from({ length: 400 }, (_, i) => `permission:${i}:${"x".repeat(20)}`);
+    await expect((await issuerAt()).issue({ ...subject, permissions })).rejects.toThrow(RangeError);
+  });
+});
+
+describe("verifyAccessToken", () => {
+  let keys: KeySet;
+  const verify = async (token: string, clock = fixed(NOW)) => verifyAccessToken(token, (keys ??= await loadKeySet(config)), config, clock);
+
+  it("returns exactly the claims API.md defines, dropping any others", async () => {
+    const claims = await verify(await mint({ extra: "dropped", nbf: T }));
+    expect(Object.keys(claims).sort()).toEqual(["aud", "client_id", "exp", "iat", "iss", "jti", "permissions", "roles", "sid", "sub"]);
+  });
+
+  it("reads the time from the clock it is given, not the system clock", async () => {
+    const token = await mint({ iat: T, exp: T + 60 }); // long expired by the system clock
+    await expect(verify(token, at(30))).resolves.toMatchObject({ sub: subject.userId });
+    await refusal(verify(token, () => new Date()));
+  });
+
+  it("allows 30 s of clock skew past exp and not a second more", async () => {
+    const token = await mint({ iat: T - 60, exp: T });
+    await expect(verify(token, at(29))).resolves.toBeDefined();
+    const error = await refusal(verify(token, at(30)));
+    expect(causeOf(error)).toMatch(/"exp" claim timestamp check failed/);
+  });
+
+  it("refuses a token older than the configured lifetime whatever its exp says", async () => {
+    const token = await mint({ iat: T - config.accessTokenTtl - 31, exp: T + 86400 });
+    expect(causeOf(await refusal(verify(token)))).toMatch(/"iat" claim timestamp check failed/);
+  });
+
+  it("refuses a token issued in the future beyond the tolerance", async () => {
+    await expect(verify(await mint({ iat: T + 30, exp: T + 90 }))).resolves.toBeDefined();
+    await refusal(verify(await mint({ iat: T + 31, exp: T + 91 })));
+  });
+
+  it("refuses a token that is not yet valid (nbf)", async () => {
+    await refusal(verify(await mint({ nbf: T + 31 })));
+  });
+
+  it("refuses a token over the size cap before parsing it", async () => {
+    const oversized = "x".repeat(MAX_ACCESS_TOKEN_LENGTH + 1);
+    expect(causeOf(await refusal(verify(oversized)))).toMatch(/longer than 8192 characters/);
+    const signedButHuge = await mint({ padding: "A".repeat(MAX_ACCESS_TOKEN_LENGTH) });
+    expect(causeOf(await refusal(verify(signedButHuge)))).toMatch(/longer than/);
+  });
+
+  it("refuses a kid that names no key of the service, saying so only in the cause", async () => {
+    const error = await refusal(verify(await mint({}, { kid: "../../etc/passwd" })));
+    expect(causeOf(error)).toMatch(/kid does not name a key of this service/);
+    expect(error.message).toBe("Invalid access token");
+  });
+
+  it("refuses a value that is not a string", async () => {
+    await refusal(verify(undefined as never));
+    await refusal(verify({ toString: () => "a.b.c" } as never));
+  });
+
+  it.each(["exp", "iat", "sub", "sid", "jti", "iss", "aud"])("requires the %s claim", async (claim) => {
+    await refusal(verify(await mint({ [claim]: undefined })));
+  });
+
+  it.each([
+    ["roles is a string", { roles: "admin" }],
+    ["roles holds a non-string", { roles: ["user", 1] }],
+    ["permissions is missing", { permissions: undefined }],
+    ["permissions is an object", { permissions: { "users:write": true } }],
+    ["permissions holds null", { permissions: [null] }],
+  ])("refuses a token whose %s", async (_label, overrides) => {
+    const error = await refusal(verify(await mint(overrides)));
+    expect(causeOf(error)).toMatch(/roles and permissions must be arrays of strings/);
+  });
+
+  it.each([
+    ["sub is a number", { sub: 42 }],
+    ["sid is empty", { sid: "" }],
+    ["jti is an object", { jti: {} }],
+    ["client_id is missing", { client_id: undefined }],
+    ["aud is a list, even one holding ours", { aud: [TEST_SECRETS.JWT_AUDIENCE] }],
+    ["iat is fractional", { iat: T + 0.5 }],
+  ])("refuses a token whose %s", async (_label, overrides) => {
+    await refusal(verify(await mint(overrides)));
+  });
+
+  it("accepts typ in its media-type form (application/at+jwt) and refuses JWT", async () => {
+    await expect(verify(await mint({}, { typ: "application/at+jwt" }))).resolves.toBeDefined();
+    await refusal(verify(await mint({}, { typ: "JWT" })));
+  });
+});
+
+describe("authenticateAccessToken", () => {
+  const revocations = new SessionRevocationList(env.REVOKED_SESSIONS, config.accessTokenTtl);
+
+  it("returns the claims of a valid token of a live session", async () => {
+    const { accessToken, claims } = await new AccessTokenIssuer(await loadKeySet(config), config, () => new Date()).issue({
+      ...subject,
+      sessionId: crypto.randomUUID(),
+    });
+    expect(await authenticateAccessToken(accessToken, { config, clock: () => new Date(), revocations })).toEqual(claims);
+  });
+
+  it("refuses a valid token whose session is in the revocation list", async () => {
+    const sessionId = crypto.randomUUID();
+    const { accessToken } = await new AccessTokenIssuer(await loadKeySet(config), config, () => new Date()).issue({ ...subject, sessionId });
+    await revocations.revoke([sessionId]);
+    const error = await refusal(authenticateAccessToken(accessToken, { config, clock: () => new Date(), revocations }));
+    expect(causeOf(error)).toMatch(/session has been revoked/);
+  });
+
+  it("does not consult the revocation list for a token that fails verification", async () => {
+    let lookups = 0;
+    const counting = new SessionRevocationList({ get: async () => (lookups++, null) } as unknown as KVNamespace, config.accessTokenTtl);
+    await refusal(authenticateAccessToken("a.b.c", { config, clock: () => new Date(), revocations: counting }));
+    expect(lookups).toBe(0);
+  });
+});
+
+describe("parseBearerToken", () => {
+  it.each([
+    ["Bearer abc.def.ghi", "abc.def.ghi"],
+    ["bearer abc.def.ghi", "abc.def.ghi"],
+    ["BEARER abc-_.~+/=", "abc-_.~+/="],
+    ["Bearer sart_AbC", "sart_AbC"],
+  ])("reads %j", (header, token) => {
+    expect(parseBearerToken(header)).toBe(token);
+  });
+
+  it.each([undefined, null, "", "Bearer", "Bearer ", "Basic abc", "Bearer a b", "Bearer a,b", "Bearer =abc", "Bearerabc", "Token abc", "Bearer a\tb"])(
+    "finds no Bearer credential in %j",
+    (header) => {
+      expect(parseBearerToken(header)).toBeUndefined();
+    },
+  );
+});
