@@ -10,6 +10,7 @@ import { ipRateLimit } from "../middleware/rate-limit";
 import { noStore } from "../middleware/security-headers";
 import { servicesFor } from "../services/container";
 import { rotateRefreshToken } from "../services/refresh-rotation";
+import { normalizeEmail } from "../services/passwords";
 import { deviceInfo, requestOrigin } from "../services/request-origin";
 import { loadKeySet, verifyAccessToken } from "../services/tokens";
 import { problemResponses } from "./openapi";
@@ -17,7 +18,8 @@ import { refusingPrivilegedFields, toApiUser, TokenPairSchema, UserSchema } from
 
 export const authRoutes = new OpenAPIHono<AppEnv>();
 
-const Email = z.string().trim().min(3).max(254).email();
+/** Normalised (trim, NFKC, lower-case) before the format check, so fullwidth input validates as what it is. */
+const Email = z.string().max(320).transform(normalizeEmail).pipe(z.string().min(3).max(254).email());
 /** Bounded so an oversized value cannot make hashing expensive; the policy checks the real rule. */
 const PasswordInput = z.string().min(1).max(1024);
 const RefreshTokenInput = z.string().min(1).max(1024);

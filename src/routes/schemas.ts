@@ -67,23 +67,23 @@ export const PageQuerySchema = z.object({
 /** Fields a client may never set about itself, refused wherever they appear in a body. */
 export const PRIVILEGED_FIELDS = ["id", "role", "roles", "permissions", "status", "__proto__", "constructor", "prototype", "isAdmin", "admin"] as const;
 
-/** A body schema that refuses privileged fields with validation_failed instead of silently dropping them. */
+/**
+ * A body schema that refuses privileged fields with validation_failed instead
+ * of silently dropping them. The check runs on the raw parsed JSON, before
+ * any object copy, because a copied `__proto__` key would become a prototype
+ * rather than a property and slip past.
+ */
 export function refusingPrivilegedFields<T extends z.ZodRawShape>(shape: T) {
-  return z
-    .object(shape)
-    .loose()
-    .superRefine((value, ctx) => {
+  return z.preprocess((raw, ctx) => {
+    if (raw && typeof raw === "object" && !Array.isArray(raw)) {
       for (const field of PRIVILEGED_FIELDS) {
-        if (Object.prototype.hasOwnProperty.call(value, field)) {
-          ctx.addIssue({ code: "custom", path: [field], message: "This field cannot be set" });
+        if (Object.prototype.hasOwnProperty.call(raw, field)) {
+          ctx.addIssue({ code: "custom", path: [field], message: "This field cannot be set", input: raw });
         }
       }
-    })
-    .transform((value) => {
-      const picked: Record<string, unknown> = {};
-      for (const key of Object.keys(shape)) if (key in value) picked[key] = (value as Record<string, unknown>)[key];
-      return picked as { [K in keyof T]: z.infer<T[K]> };
-    });
+    }
+    return raw;
+  }, z.object(shape));
 }
 
 export function toApiUser(user: UserRecord) {

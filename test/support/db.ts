@@ -2,7 +2,7 @@
 // endpoint does (granting a role, ageing a row). It goes through the same
 // Neon driver and proxy as the Worker.
 import { env } from "cloudflare:workers";
-import { neonConfig, Pool } from "@neondatabase/serverless";
+import { Client, neonConfig } from "@neondatabase/serverless";
 
 type TestBindings = { DATABASE_URL: string; PG_WS_PROXY: string; CLOSED_DATABASE_URL: string };
 export const testEnv = env as unknown as Cloudflare.Env & TestBindings;
@@ -12,11 +12,14 @@ export async function query<T = Record<string, unknown>>(text: string, params: u
   neonConfig.wsProxy = (host, port) => `${proxy}/v1?address=${host}:${port}`;
   neonConfig.useSecureWebSocket = false;
   neonConfig.pipelineConnect = false;
-  const pool = new Pool({ connectionString: testEnv.DATABASE_URL, max: 1 });
+  const client = new Client({ connectionString: testEnv.DATABASE_URL });
+  // The socket reports its close as an error event once the client has ended.
+  client.on("error", () => {});
+  await client.connect();
   try {
-    const result = await pool.query(text, params);
+    const result = await client.query(text, params);
     return result.rows as T[];
   } finally {
-    await pool.end();
+    await client.end();
   }
 }
