@@ -25,9 +25,7 @@ export function createApp(overrides: Partial<AppDeps> = {}) {
   const app = new OpenAPIHono<AppEnv>({
     defaultHook: (result) => {
       if (!result.success) {
-        throw new ValidationFailed(
-          result.error.issues.map((issue) => ({ path: issue.path.join(".") || "(body)", message: issue.message })),
-        );
+        throw ValidationFailed.fromIssues(result.error.issues);
       }
     },
   });
@@ -53,7 +51,7 @@ export function createApp(overrides: Partial<AppDeps> = {}) {
       }
     }),
   );
-  app.use(corsAllowlist((c) => (c.var as AppEnv["Variables"]).config.allowedOrigins));
+  app.use(corsAllowlist((c) => (c.var as unknown as AppEnv["Variables"]).config.allowedOrigins));
   app.use(jsonBody());
 
   app.route("/", healthRoutes);
