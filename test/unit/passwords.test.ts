@@ -182,6 +182,14 @@ describe("checkPasswordPolicy", () => {
     }
   });
 
+  it("bundles every entry of the maintained list that is long enough to pass the length rule", async () => {
+    const { commonPasswordsAtLeast } = await import("../../scripts/lib/common-passwords.ts");
+    const { default: bundled } = await import("../../src/services/passwords/common-passwords.json");
+    // Run `npm run passwords:generate` when this fails after a package update.
+    expect(bundled).toEqual(commonPasswordsAtLeast(12));
+    expect(bundled.length).toBeGreaterThan(100);
+  });
+
   it("never repeats the password in the error", () => {
     for (const password of ["short-pw", "password1234", "y".repeat(200)]) {
       const error = policyError(password);
