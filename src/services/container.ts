@@ -4,6 +4,7 @@
 import type { Context } from "hono";
 import type { AppEnv } from "../context";
 import { AccountService } from "./accounts";
+import { AdminService } from "./admin";
 import { ActivityService } from "./activity";
 import { BreachedPasswordChecker, PasswordHasher } from "./passwords";
 import type { RotationDeps } from "./refresh-rotation";
@@ -30,6 +31,7 @@ export function servicesFor(c: Context<AppEnv>) {
       }),
     profiles: () => new ProfileService(database.get()),
     activity: () => new ActivityService(database.get()),
+    admin: () => new AdminService({ db: database.get(), clock, revocations }),
     sessions: () => new SessionService({ db: database.get(), clock, revocations }),
     rotation: (): RotationDeps => ({ db: database.get(), config, clock, tokens, revocations }),
     revocations,

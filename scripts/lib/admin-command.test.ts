@@ -1,0 +1,226 @@
+// The operator CLI against a real, throwaway Postgres with the migrations
+// applied: runAdminCommand in-process for each rule, and `node
+// scripts/admin.ts` as a child process to prove the script itself runs under
+// Node's type stripping and reports through its exit code.
+// Run by vitest.node.config.ts (Node), not by the workerd suite.
+import { execFile } from "node:child_process";
+import { createServer } from "node:net";
+import { fileURLToPath } from "node:url";
+import pg from "pg";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { EXIT_FAILED, EXIT_OK, EXIT_USAGE, localDatabaseUrl, runAdminCommand } from "./admin-command.ts";
+import { startLocalPostgres, type LocalPostgres } from "./local-postgres.ts";
+import { applyMigrations } from "./migrate.ts";
+
+const ROOT = fileURLToPath(new URL("../..", import.meta.url));
+
+let database: LocalPostgres;
+let client: pg.Client;
+
+beforeAll(async () => {
+  database = await startLocalPostgres({ port: await freePort(), database: "secureauth_cli_test" });
+  await applyMigrations(database.url);
+  client = new pg.Client({ connectionString: database.url });
+  await client.connect();
+});
+
+afterAll(async () => {
+  await client?.end();
+  await database?.stop();
+});
+
+async function run(argv: string[], databaseUrl = database.url) {
+  const out: string[] = [];
+  const err: string[] = [];
+  const code = await runAdminCommand(argv, { databaseUrl, out: (line) => out.push(line), err: (line) => err.push(line) });
+  return { code, out, err };
+}
+
+let counter = 0;
+/** A user as registration leaves one: the default role, an unusable hash. */
+async function createUser(): Promise<{ id: string; email: string }> {
+  counter += 1;
+  const email = `cli-${counter}-${crypto.randomUUID().slice(0, 8)}@example.com`;
+  const { rows } = await client.query<{ id: string }>("insert into users (email, password_hash) values ($1, 'not-a-hash') returning id", [email]);
+  await client.query("insert into user_roles (user_id, role_name) values ($1, 'user')", [rows[0]!.id]);
+  return { id: rows[0]!.id, email };
+}
+
+async function rolesOf(userId: string): Promise<string[]> {
+  const { rows } = await client.query<{ role_name: string }>("select role_name from user_roles where user_id = $1 order by role_name", [userId]);
+  return rows.map((r) => r.role_name);
+}
+
+async function roleAudit(userId: string) {
+  const { rows } = await client.query<{ actor_id: string | null; metadata: Record<string, unknown>; sub_millisecond: number }>(
+    "select actor_id, metadata, (extract(microseconds from created_at)::int % 1000) as sub_millisecond from audit_logs where user_id = $1 and event = 'user.roles_changed' order by created_at, id",
+    [userId],
+  );
+  return rows;
+}
+
+describe("grant", () => {
+  it("gives the role, writes user.roles_changed with no actor, and says when it applies", async () => {
+    const user = await createUser();
+    const result = await run(["grant", user.email, "admin"]);
+    expect(result.code).toBe(EXIT_OK);
+    expect(result.err).toEqual([]);
+    expect(result.out).toHaveLength(1);
+    expect(result.out[0]).toContain(`Granted "admin" to ${user.email}`);
+    expect(result.out[0]).toContain("next token refresh");
+    expect(await rolesOf(user.id)).toEqual(["admin", "user"]);
+    const audit = await roleAudit(user.id);
+    expect(audit).toHaveLength(1);
+    expect(audit[0]!.actor_id).toBeNull();
+    expect(audit[0]!.metadata).toEqual({ before: ["user"], after: ["admin", "user"], via: "cli" });
+    // Millisecond precision, like the service's own rows, so audit cursors hold.
+    expect(audit[0]!.sub_millisecond).toBe(0);
+  });
+
+  it("finds the user by the normalised email (trim, NFKC, lower case)", async () => {
+    const user = await createUser();
+    const typed = `  ${user.email.replace("cli", "ＣＬＩ")}  `; // fullwidth letters, NFKC folds them
+    const result = await run(["grant", typed, "admin"]);
+    expect(result.code, result.err.join("\n")).toBe(EXIT_OK);
+    expect(await rolesOf(user.id)).toEqual(["admin", "user"]);
+  });
+
+  it("is a no-op with exit 0 and no audit row when the user already has the role", async () => {
+    const user = await createUser();
+    const result = await run(["grant", user.email, "user"]);
+    expect(result.code).toBe(EXIT_OK);
+    expect(result.out[0]).toContain("nothing changed");
+    expect(await roleAudit(user.id)).toEqual([]);
+  });
+
+  it("grants a role that exists only as rows", async () => {
+    const user = await createUser();
+    const role = `cli-role-${crypto.randomUUID().slice(0, 8)}`;
+    await client.query("insert into roles (name) values ($1)", [role]);
+    expect((await run(["grant", user.email, role])).code).toBe(EXIT_OK);
+    expect(await rolesOf(user.id)).toContain(role);
+  });
+});
+
+describe("revoke", () => {
+  it("takes the role away and audits before and after", async () => {
+    const user = await createUser();
+    await run(["grant", user.email, "admin"]);
+    const result = await run(["revoke", user.email, "admin"]);
+    expect(result.code).toBe(EXIT_OK);
+    expect(result.out).toHaveLength(1);
+    expect(result.out[0]).toContain(`Revoked "admin" from ${user.email}`);
+    expect(result.out[0]).toContain("next token refresh");
+    expect(await rolesOf(user.id)).toEqual(["user"]);
+    const audit = await roleAudit(user.id);
+    expect(audit.map((a) => a.metadata)).toEqual([
+      { before: ["user"], after: ["admin", "user"], via: "cli" },
+      { before: ["admin", "user"], after: ["user"], via: "cli" },
+    ]);
+  });
+
+  it("is a no-op with exit 0 when the user does not have the role", async () => {
+    const user = await createUser();
+    const result = await run(["revoke", user.email, "admin"]);
+    expect(result.code).toBe(EXIT_OK);
+    expect(result.out[0]).toContain("nothing changed");
+    expect(await roleAudit(user.id)).toEqual([]);
+  });
+});
+
+describe("failures", () => {
+  it("an unknown email: non-zero exit, a clear message, nothing written", async () => {
+    const result = await run(["grant", "nobody-here@example.com", "admin"]);
+    expect(result.code).toBe(EXIT_FAILED);
+    expect(result.out).toEqual([]);
+    expect(result.err.join("\n")).toContain("no user with the email nobody-here@example.com");
+  });
+
+  it("an unknown role: non-zero exit, the message names it and lists the roles, nothing written", async () => {
+    const user = await createUser();
+    for (const command of ["grant", "revoke"]) {
+      const result = await run([command, user.email, "superuser"]);
+      expect(result.code).toBe(EXIT_FAILED);
+      const message = result.err.join("\n");
+      expect(message).toContain('unknown role "superuser"');
+      expect(message).toMatch(/admin, .*user/);
+    }
+    expect(await rolesOf(user.id)).toEqual(["user"]);
+    expect(await roleAudit(user.id)).toEqual([]);
+  });
+
+  for (const argv of [[], ["grant"], ["grant", "a@example.com"], ["grant", "a@example.com", "admin", "extra"], ["revoke", "a@example.com"], ["promote", "a@example.com", "admin"], ["list-roles", "extra"], ["grant", " ", "admin"]]) {
+    it(`a usage error (${JSON.stringify(argv)}): exit 2 with the usage, and no database needed`, async () => {
+      const result = await run(argv, "postgres://postgres:postgres@127.0.0.1:1/none");
+      expect(result.code).toBe(EXIT_USAGE);
+      expect(result.err.join("\n")).toContain("Usage: npm run admin -- <command>");
+    });
+  }
+
+  it("an unreachable database: non-zero exit, a message that names the address but not the password", async () => {
+    const port = await freePort();
+    const result = await run(["grant", "a@example.com", "admin"], `postgres://postgres:s3cret-pw@127.0.0.1:${port}/secureauth`);
+    expect(result.code).toBe(EXIT_FAILED);
+    const message = result.err.join("\n");
+    expect(message).toContain(`cannot reach the database at 127.0.0.1:${port}/secureauth`);
+    expect(message).not.toContain("s3cret-pw");
+  });
+});
+
+describe("list-roles", () => {
+  it("lists every role with its permissions", async () => {
+    const result = await run(["list-roles"]);
+    expect(result.code).toBe(EXIT_OK);
+    const admin = result.out.find((line) => line.startsWith("admin"));
+    const user = result.out.find((line) => line.startsWith("user"));
+    expect(admin).toContain("roles:assign");
+    expect(admin).toContain("audit:read");
+    expect(user).toContain("profile:read");
+    expect(user).not.toContain("users:read");
+  });
+});
+
+describe("the script, as `npm run admin` runs it", () => {
+  it("defaults to the local development database", () => {
+    expect(localDatabaseUrl(undefined)).toBe("postgres://postgres:postgres@127.0.0.1:54329/secureauth");
+    expect(localDatabaseUrl("6000")).toBe("postgres://postgres:postgres@127.0.0.1:6000/secureauth");
+  });
+
+  it("grants through DATABASE_URL and exits 0 with one line", async () => {
+    const user = await createUser();
+    const result = await node(["scripts/admin.ts", "grant", user.email, "admin"], { DATABASE_URL: database.url });
+    expect(result.code, result.stderr).toBe(0);
+    expect(result.stdout.trim().split("\n")).toHaveLength(1);
+    expect(result.stdout).toContain(`Granted "admin" to ${user.email}`);
+    expect(await rolesOf(user.id)).toEqual(["admin", "user"]);
+  });
+
+  it("exits non-zero for an unknown email and for a usage error", async () => {
+    const unknown = await node(["scripts/admin.ts", "grant", "nobody-here@example.com", "admin"], { DATABASE_URL: database.url });
+    expect(unknown.code).toBe(EXIT_FAILED);
+    expect(unknown.stderr).toContain("no user with the email");
+    const usage = await node(["scripts/admin.ts"], { DATABASE_URL: database.url });
+    expect(usage.code).toBe(EXIT_USAGE);
+    expect(usage.stderr).toContain("Usage:");
+  });
+});
+
+function node(args: string[], env: Record<string, string>): Promise<{ code: number; stdout: string; stderr: string }> {
+  return new Promise((resolve) => {
+    execFile(process.execPath, args, { cwd: ROOT, env: { ...process.env, ...env }, timeout: 20_000 }, (error, stdout, stderr) => {
+      const code = error ? (typeof error.code === "number" ? error.code : 1) : 0;
+      resolve({ code, stdout, stderr });
+    });
+  });
+}
+
+function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const server = createServer();
+    server.once("error", reject);
+    server.listen(0, "127.0.0.1", () => {
+      const address = server.address();
+      server.close(() => (typeof address === "object" && address ? resolve(address.port) : reject(new Error("no port"))));
+    });
+  });
+}

@@ -1,0 +1,38 @@
+// Roles as data: which role names exist, and which roles a user holds.
+// Assigning replaces a user's set of roles; the caller runs it inside a
+// transaction together with the audit row that records the change.
+import { and, eq, inArray, notInArray } from "drizzle-orm";
+import { roles, userRoles } from "../db/schema";
+import type { Executor } from "./database";
+
+export class RoleRepository {
+  constructor(private readonly db: Executor) {}
+
+  /**
+   * The names among `names` that exist as roles. Inside a transaction the
+   * found rows are share-locked, so a role cannot be deleted between this
+   * check and its assignment.
+   */
+  async existing(names: readonly string[]): Promise<string[]> {
+    if (names.length === 0) return [];
+    const found = await this.db
+      .select({ name: roles.name })
+      .from(roles)
+      .where(inArray(roles.name, [...names]))
+      .for("share");
+    return found.map((r) => r.name);
+  }
+
+  /** Makes the user's roles exactly `names` (already validated and deduplicated). */
+  async replaceForUser(userId: string, names: readonly string[], at: Date): Promise<void> {
+    const keep = [...names];
+    await this.db
+      .delete(userRoles)
+      .where(keep.length ? and(eq(userRoles.userId, userId), notInArray(userRoles.roleName, keep)) : eq(userRoles.userId, userId));
+    if (keep.length === 0) return;
+    await this.db
+      .insert(userRoles)
+      .values(keep.map((roleName) => ({ userId, roleName, createdAt: at })))
+      .onConflictDoNothing();
+  }
+}

@@ -1,0 +1,35 @@
+// Request and response schemas of the administration routes.
+import { z } from "@hono/zod-openapi";
+import { PageQuerySchema, SessionSchema, UserSchema } from "../schemas";
+
+const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
+
+/**
+ * A user id in the path. Any string is accepted here so that a malformed id
+ * gets the same 404 as an unknown one (the service decides), never a 400.
+ */
+export const UserIdParams = z.object({
+  id: z.string().openapi({ param: { name: "id", in: "path" }, format: "uuid", example: "0b6f1c3e-5d2a-4e8f-9a41-2c7d8e9f0a1b" }),
+});
+
+export const UserListQuerySchema = PageQuerySchema.extend({
+  q: z.string().trim().max(254).optional().openapi({ description: "Case-insensitive substring of the email or the name, taken literally" }),
+});
+
+export const AuditLogQuerySchema = PageQuerySchema.extend({
+  userId: z.string().regex(UUID, "Must be a UUID").optional(),
+  event: z.string().min(1).max(64).optional(),
+});
+
+/** Exactly {roles}: any other field (permissions, status, role...) is refused, never ignored. */
+export const RolesBodySchema = z
+  .strictObject({
+    roles: z.array(z.string().min(1).max(64)).max(32),
+  })
+  .openapi("RolesUpdate");
+
+export const UserPageSchema = z.object({ items: z.array(UserSchema), nextCursor: z.string().nullable() }).openapi("UserPage");
+
+export const UserDetailSchema = z.object({ user: UserSchema, sessions: z.array(SessionSchema) }).openapi("UserDetail");
+
+export const UserEnvelopeSchema = z.object({ user: UserSchema });

@@ -1,0 +1,126 @@
+// /admin/users: list and read users, replace roles, disable and enable, end
+// sessions. Each route runs authenticate() then authorize(<permission>), which
+// decides from the token's permissions claim alone.
+import { createRoute, OpenAPIHono } from "@hono/zod-openapi";
+import type { AppEnv } from "../../context";
+import { authenticate } from "../../middleware/authenticate";
+import { authorize } from "../../middleware/authorize";
+import { servicesFor } from "../../services/container";
+import { requestOrigin } from "../../services/request-origin";
+import { problemResponses } from "../openapi";
+import { toApiUser } from "../schemas";
+import { RolesBodySchema, UserDetailSchema, UserEnvelopeSchema, UserIdParams, UserListQuerySchema, UserPageSchema } from "./schemas";
+
+export const adminUserRoutes = new OpenAPIHono<AppEnv>();
+
+const ok = <T>(description: string, schema: T) => ({ description, content: { "application/json": { schema } } });
+const guarded = (permission: string) => [authenticate(), authorize(permission)];
+
+adminUserRoutes.openapi(
+  createRoute({
+    method: "get",
+    path: "/admin/users",
+    tags: ["admin"],
+    summary: "List users, oldest first, with an opaque cursor",
+    security: [{ bearerAuth: [] }],
+    middleware: guarded("users:read"),
+    request: { query: UserListQuerySchema },
+    responses: { 200: ok("A page of users", UserPageSchema), ...problemResponses(400, 401, 403) },
+  }),
+  async (c) => {
+    const { q, cursor, limit } = c.req.valid("query");
+    const page = await servicesFor(c).admin().listUsers({ search: q, cursor, limit });
+    return c.json({ items: page.items.map(toApiUser), nextCursor: page.nextCursor }, 200);
+  },
+);
+
+adminUserRoutes.openapi(
+  createRoute({
+    method: "get",
+    path: "/admin/users/{id}",
+    tags: ["admin"],
+    summary: "A user and their live sessions",
+    security: [{ bearerAuth: [] }],
+    middleware: guarded("users:read"),
+    request: { params: UserIdParams },
+    responses: { 200: ok("The user", UserDetailSchema), ...problemResponses(401, 403, 404) },
+  }),
+  async (c) => {
+    const { user, sessions } = await servicesFor(c).admin().getUser(c.req.valid("param").id);
+    return c.json({ user: toApiUser(user), sessions }, 200);
+  },
+);
+
+adminUserRoutes.openapi(
+  createRoute({
+    method: "put",
+    path: "/admin/users/{id}/roles",
+    tags: ["admin"],
+    summary: "Replace a user's roles",
+    description:
+      "Role names must exist in the roles table; duplicates are ignored; an empty list leaves the user with no permission. " +
+      "The change reaches the user's access tokens at their next refresh. An administrator cannot change their own roles (403).",
+    security: [{ bearerAuth: [] }],
+    middleware: guarded("roles:assign"),
+    request: { params: UserIdParams, body: { content: { "application/json": { schema: RolesBodySchema } }, required: true } },
+    responses: { 200: ok("The user with the new roles", UserEnvelopeSchema), ...problemResponses(400, 401, 403, 404, 413, 415) },
+  }),
+  async (c) => {
+    const { roles } = c.req.valid("json");
+    const user = await servicesFor(c).admin().setRoles(c.req.valid("param").id, roles, { actorId: c.var.auth.sub, origin: requestOrigin(c.req.raw) });
+    return c.json({ user: toApiUser(user) }, 200);
+  },
+);
+
+adminUserRoutes.openapi(
+  createRoute({
+    method: "post",
+    path: "/admin/users/{id}/disable",
+    tags: ["admin"],
+    summary: "Disable a user and end all their sessions",
+    description: "Idempotent. Their access tokens are refused at once. An administrator cannot disable their own account (403).",
+    security: [{ bearerAuth: [] }],
+    middleware: guarded("users:write"),
+    request: { params: UserIdParams },
+    responses: { 200: ok("The disabled user", UserEnvelopeSchema), ...problemResponses(401, 403, 404) },
+  }),
+  async (c) => {
+    const user = await servicesFor(c).admin().disable(c.req.valid("param").id, { actorId: c.var.auth.sub, origin: requestOrigin(c.req.raw) });
+    return c.json({ user: toApiUser(user) }, 200);
+  },
+);
+
+adminUserRoutes.openapi(
+  createRoute({
+    method: "post",
+    path: "/admin/users/{id}/enable",
+    tags: ["admin"],
+    summary: "Let a disabled user sign in again",
+    description: "Idempotent.",
+    security: [{ bearerAuth: [] }],
+    middleware: guarded("users:write"),
+    request: { params: UserIdParams },
+    responses: { 200: ok("The enabled user", UserEnvelopeSchema), ...problemResponses(401, 403, 404) },
+  }),
+  async (c) => {
+    const user = await servicesFor(c).admin().enable(c.req.valid("param").id, { actorId: c.var.auth.sub, origin: requestOrigin(c.req.raw) });
+    return c.json({ user: toApiUser(user) }, 200);
+  },
+);
+
+adminUserRoutes.openapi(
+  createRoute({
+    method: "delete",
+    path: "/admin/users/{id}/sessions",
+    tags: ["admin"],
+    summary: "End all of a user's sessions",
+    security: [{ bearerAuth: [] }],
+    middleware: guarded("sessions:revoke"),
+    request: { params: UserIdParams },
+    responses: { 204: { description: "Ended" }, ...problemResponses(401, 403, 404) },
+  }),
+  async (c) => {
+    await servicesFor(c).admin().revokeSessions(c.req.valid("param").id, { actorId: c.var.auth.sub, origin: requestOrigin(c.req.raw) });
+    return c.body(null, 204);
+  },
+);
