@@ -2,7 +2,7 @@
 // their audit row in the same statement or transaction as the change (see
 // auditInsert); this repository also records standalone events and pages the
 // trail newest first with an opaque keyset cursor.
-import { and, desc, eq, lt, or, sql, type SQL } from "drizzle-orm";
+import { and, desc, eq, sql, type SQL } from "drizzle-orm";
 import { auditLogs } from "../db/schema";
 import type { Executor } from "./database";
 
@@ -48,7 +48,8 @@ export type AuditEvent = {
 export type AuditPage = { items: AuditEvent[]; nextCursor: string | null };
 
 export type AuditFilter = { userId?: string; event?: string; cursor?: AuditCursor; limit: number };
-export type AuditCursor = { createdAt: Date; id: string };
+/** createdAt as Postgres renders it, to the microsecond: a JS Date would drop digits and skip rows. */
+export type AuditCursor = { createdAt: string; id: string };
 
 export class AuditRepository {
   constructor(private readonly db: Executor) {}
@@ -71,11 +72,14 @@ export class AuditRepository {
     if (filter.userId) conditions.push(eq(auditLogs.userId, filter.userId));
     if (filter.event) conditions.push(eq(auditLogs.event, filter.event));
     if (filter.cursor) {
-      const { createdAt, id } = filter.cursor;
-      conditions.push(or(lt(auditLogs.createdAt, createdAt), and(eq(auditLogs.createdAt, createdAt), lt(auditLogs.id, id)))!);
+      // Row comparison on the index order; the cursor keeps Postgres's microseconds.
+      conditions.push(sql`(${auditLogs.createdAt}, ${auditLogs.id}) < (${filter.cursor.createdAt}::timestamptz, ${filter.cursor.id}::uuid)`);
     }
     const found = await this.db
-      .select()
+      .select({
+        row: auditLogs,
+        cursorAt: sql<string>`to_char(${auditLogs.createdAt} at time zone 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"')`,
+      })
       .from(auditLogs)
       .where(conditions.length ? and(...conditions) : undefined)
       .orderBy(desc(auditLogs.createdAt), desc(auditLogs.id))
@@ -83,8 +87,8 @@ export class AuditRepository {
     const page = found.slice(0, filter.limit);
     const last = page.at(-1);
     return {
-      items: page.map(toAuditEvent),
-      nextCursor: found.length > filter.limit && last ? encodeCursor({ createdAt: last.createdAt, id: last.id }) : null,
+      items: page.map(({ row }) => toAuditEvent(row)),
+      nextCursor: found.length > filter.limit && last ? encodeCursor({ createdAt: last.cursorAt, id: last.row.id }) : null,
     };
   }
 }
@@ -132,7 +136,7 @@ export function toAuditEvent(row: typeof auditLogs.$inferSelect): AuditEvent {
 }
 
 export function encodeCursor(cursor: AuditCursor): string {
-  return btoa(JSON.stringify([cursor.createdAt.toISOString(), cursor.id])).replace(/=+$/, "").replace(/\+/g, "-").replace(/\//g, "_");
+  return btoa(JSON.stringify([cursor.createdAt, cursor.id])).replace(/=+$/, "").replace(/\+/g, "-").replace(/\//g, "_");
 }
 
 /** undefined for anything that is not a cursor we issued. */
@@ -141,8 +145,8 @@ export function decodeCursor(raw: string): AuditCursor | undefined {
     const [createdAt, id] = JSON.parse(atob(raw.replace(/-/g, "+").replace(/_/g, "/"))) as unknown[];
     if (typeof createdAt !== "string" || typeof id !== "string") return undefined;
     if (!/^[0-9a-f-]{36}$/i.test(id)) return undefined;
-    const date = new Date(createdAt);
-    return Number.isNaN(date.getTime()) ? undefined : { createdAt: date, id };
+    if (!/^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{6}Z$/.test(createdAt)) return undefined;
+    return { createdAt, id };
   } catch {
     return undefined;
   }

@@ -45,13 +45,20 @@ export class SessionRepository {
    * the audit event, atomically. `also` adds statements that must commit with
    * it (a password rehash, clearing the login throttle).
    */
-  async open(session: NewSession, audit: { event: AuditEventName; origin: RequestOrigin; metadata?: Record<string, unknown> }, also: SQL[] = []): Promise<void> {
+  async open(session: NewSession, audit: { event: AuditEventName; origin: RequestOrigin; metadata?: Record<string, unknown> }, also: SQL[] = []): Promise<boolean> {
     const extra = also.map((statement, i) => sql`, ${sql.raw(`also_${i}`)} as (${statement})`);
-    await this.db.execute(sql`
-      with s as (
+    // The user row is read FOR SHARE: a disable committing meanwhile is waited
+    // for and seen, so no session opens for a user who was just disabled.
+    const opened = await rows<{ id: string }>(
+      this.db,
+      sql`
+      with active as (
+        select id from users where id = ${session.userId} and status = 'active' for share
+      ), s as (
         insert into sessions (id, user_id, device, created_at, last_used_at, idle_expires_at, absolute_expires_at)
-        values (${session.id}, ${session.userId}, ${JSON.stringify(session.device)}::jsonb, ${session.at}, ${session.at},
-                ${session.idleExpiresAt}, ${session.absoluteExpiresAt})
+        select ${session.id}, active.id, ${JSON.stringify(session.device)}::jsonb, ${session.at}, ${session.at},
+               ${session.idleExpiresAt}, ${session.absoluteExpiresAt}
+        from active
         returning id, user_id
       ), t as (
         insert into refresh_tokens (token_hash, session_id, parent_hash, created_at, expires_at)
@@ -59,7 +66,9 @@ export class SessionRepository {
       ), a as (
         ${auditInsert({ event: audit.event, userId: sql`s.user_id`, actorId: sql`s.user_id`, sessionId: sql`s.id`, origin: audit.origin, metadata: audit.metadata ?? {}, at: session.at, from: sql`s` })}
       )${sql.join(extra, sql``)}
-      select id from s`);
+      select id from s`,
+    );
+    return opened.length > 0;
   }
 
   /** The user's live sessions, most recently used first. */

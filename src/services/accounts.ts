@@ -96,11 +96,13 @@ export class AccountService {
     const session = { id: crypto.randomUUID(), ...this.newSessionTimes(at) };
     const also = [LoginThrottleRepository.clear(throttleKey)];
     if (hasher.needsRehash(user.passwordHash)) also.push(UserRepository.setPasswordHash(user.id, await hasher.hash(password), at));
-    await new SessionRepository(db).open(
+    const opened = await new SessionRepository(db).open(
       { id: session.id, userId: user.id, device, refreshTokenHash: hashRefreshToken(refreshToken), idleExpiresAt: session.idleExpiresAt, absoluteExpiresAt: session.absoluteExpiresAt, at },
       { event: "auth.login_succeeded", origin },
       also,
     );
+    // Disabled between the password check and now: the same answer as any failed login.
+    if (!opened) throw new InvalidCredentials("account disabled during login");
     const tokens = await issueTokenPair(await this.deps.tokens(), clock, { userId: user.id, sessionId: session.id, roles: user.roles, permissions: user.permissions }, {
       token: refreshToken,
       expiresAt: session.idleExpiresAt,

@@ -247,6 +247,26 @@ describe("GET /me/activity", () => {
     expect([...times].sort((a, b) => b - a)).toEqual(times);
   });
 
+  it("neither repeats nor skips events that differ only in microseconds or share a timestamp", async () => {
+    const account = await registerUser();
+    const base = "2026-01-02 03:04:05.123";
+    for (const micros of ["100", "200", "200", "200", "300", "901"]) {
+      await query("insert into audit_logs (event, user_id, metadata, created_at) values ('auth.refreshed', $1, '{}', $2::timestamptz)", [account.user.id, `${base}${micros}+00`]);
+    }
+    const expected = (await query<{ id: string }>("select id from audit_logs where user_id = $1", [account.user.id])).map((r) => r.id).sort();
+    const seen: string[] = [];
+    let cursor: string | null = null;
+    for (let page = 0; page < 20; page++) {
+      const res: Response = await call("GET", `/me/activity?limit=2${cursor ? `&cursor=${encodeURIComponent(cursor)}` : ""}`, { token: account.tokens.accessToken });
+      const body = (await res.json()) as { items: { id: string }[]; nextCursor: string | null };
+      seen.push(...body.items.map((i) => i.id));
+      cursor = body.nextCursor;
+      if (!cursor) break;
+    }
+    expect(seen).toHaveLength(expected.length);
+    expect([...seen].sort()).toEqual(expected);
+  });
+
   it.each([
     ["a malformed cursor", "cursor=%%%not-a-cursor"],
     ["a limit over 100", "limit=101"],
