@@ -4,7 +4,10 @@
 import { exports } from "cloudflare:workers";
 import { createApp } from "../../src/app";
 import type { Clock } from "../../src/context";
+import type { TokenPair } from "../../src/services/token-pair";
 import { query, testEnv } from "./db";
+
+export type { TokenPair };
 
 export const BASE = "https://auth.test";
 export const STRONG_PASSWORD = "correct horse battery staple 42";
@@ -67,15 +70,6 @@ export function uniqueEmail(tag = "user"): string {
   counter += 1;
   return `${tag}-${Date.now().toString(36)}-${counter}-${crypto.randomUUID().slice(0, 8)}@example.com`;
 }
-
-export type TokenPair = {
-  tokenType: "Bearer";
-  accessToken: string;
-  expiresIn: number;
-  refreshToken: string;
-  refreshExpiresIn: number;
-  sessionId: string;
-};
 
 export type ApiUser = {
   id: string;
