@@ -6,88 +6,71 @@
 //      Postgres, forwarding only to that database's address.
 //   4. Development secrets in .dev.vars (git-ignored), generated if absent.
 //   5. `wrangler dev` on http://127.0.0.1:PORT (default 8787).
-// One Ctrl-C or SIGTERM stops all of it.
-import { spawn, type ChildProcess } from "node:child_process";
+// One Ctrl-C or SIGTERM (to this process or to npm, which forwards it) stops
+// all of it; so does the death of the parent process.
 import { existsSync, writeFileSync } from "node:fs";
 import { fileURLToPath } from "node:url";
-import { startLocalPostgres, type LocalPostgres } from "./lib/local-postgres.ts";
-import { applyMigrations } from "./lib/migrate.ts";
+import { startDevStack, type DevStack } from "./lib/dev-stack.ts";
+import { takeOverSignalHandling } from "./lib/local-postgres.ts";
 import { generateSecret, generateSigningKey } from "./lib/signing-keys.ts";
-import { startWsProxy, type WsProxy } from "./lib/ws-proxy.ts";
 
 const root = fileURLToPath(new URL("..", import.meta.url));
 const port = Number(process.env.PORT ?? 8787);
 const pgPort = Number(process.env.PG_PORT ?? 54329);
+const log = (line: string) => console.log(`dev: ${line}`);
 
-let database: LocalPostgres | undefined;
-let proxy: WsProxy | undefined;
-let wrangler: ChildProcess | undefined;
-let stopping = false;
+let starting: Promise<DevStack> | undefined;
+let stopping: Promise<never> | undefined;
 
-async function stop(code: number): Promise<never> {
-  if (!stopping) {
-    stopping = true;
-    if (wrangler?.pid && wrangler.exitCode === null) {
-      // wrangler runs in its own process group: end workerd with it.
-      const exited = new Promise((resolve) => wrangler!.once("exit", resolve));
-      try {
-        process.kill(-wrangler.pid, "SIGTERM");
-      } catch {}
-      await Promise.race([exited, delay(5000)]);
-      try {
-        process.kill(-wrangler.pid, "SIGKILL");
-      } catch {}
-    }
-    await proxy?.close();
-    await database?.stop();
-  }
-  process.exit(code);
+function stop(code: number): Promise<never> {
+  return (stopping ??= (async () => {
+    // A hung shutdown must not keep the terminal: give up after 20 s.
+    setTimeout(() => process.exit(code || 1), 20_000).unref();
+    // Stopped mid-start: let the start finish (or fail and clean up), then stop it.
+    const stack = await starting?.catch(() => undefined);
+    await stack?.stop();
+    process.exit(code);
+  })());
 }
 
-process.on("SIGINT", () => void stop(0));
-process.on("SIGTERM", () => void stop(0));
-process.on("SIGHUP", () => void stop(0));
+takeOverSignalHandling();
+for (const signal of ["SIGINT", "SIGTERM", "SIGHUP"] as const) {
+  process.on(signal, () => {
+    if (!stopping) log(`${signal}: stopping`);
+    void stop(0);
+  });
+}
+// npm forwards signals, but if whatever started us dies without a signal
+// (killed outright), we are re-parented: stop rather than linger.
+const parent = process.ppid;
+setInterval(() => {
+  if (process.ppid !== parent) void stop(0);
+}, 1000).unref();
 
 try {
-  let databaseUrl = process.env.DATABASE_URL;
-  if (databaseUrl) {
-    console.log(`dev: using DATABASE_URL (${new URL(databaseUrl).host})`);
-  } else {
-    database = await startLocalPostgres({ dataDir: `${root}.data/postgres`, port: pgPort, database: "secureauth" });
-    databaseUrl = database.url;
-    console.log(`dev: embedded PostgreSQL on 127.0.0.1:${pgPort} (data in .data/postgres)`);
+  for (const [name, value] of [["PORT", port], ["PG_PORT", pgPort]] as const) {
+    if (!Number.isInteger(value) || value < 1 || value > 65535) throw new Error(`${name} must be a port number`);
   }
-  await applyMigrations(databaseUrl);
-  console.log("dev: migrations applied");
-
-  const target = new URL(databaseUrl);
-  const vars = [`DATABASE_URL:${databaseUrl}`];
-  // Neon itself speaks WebSocket; any other Postgres goes through the proxy.
-  if (!target.hostname.endsWith(".neon.tech")) {
-    proxy = await startWsProxy({ allow: [`${target.hostname}:${target.port || 5432}`], log: console.warn });
-    vars.push(`PG_WS_PROXY:${proxy.url}`);
-    console.log(`dev: WebSocket proxy on ${proxy.url} -> ${target.hostname}:${target.port || 5432}`);
-  }
-
   await ensureDevVars(`${root}.dev.vars`);
-
-  wrangler = spawn(
-    process.execPath,
-    [
-      `${root}node_modules/wrangler/bin/wrangler.js`,
-      "dev",
-      "--ip",
-      "127.0.0.1",
-      "--port",
-      String(port),
-      "--show-interactive-dev-session=false",
-      ...vars.flatMap((v) => ["--var", v]),
-    ],
-    { cwd: root, stdio: "inherit", detached: true, env: { ...process.env, WRANGLER_SEND_METRICS: "false" } },
-  );
-  wrangler.on("exit", (code) => {
-    if (!stopping) void stop(code ?? 1);
+  starting = startDevStack({
+    root,
+    port,
+    databaseUrl: process.env.DATABASE_URL || undefined,
+    postgres: { port: pgPort, database: "secureauth", dataDir: `${root}.data/postgres` },
+    secretsFile: `${root}.dev.vars`,
+    output: "inherit",
+    log,
+    onDatabaseExit: (reason) => {
+      if (!stopping) log(`${reason}; /health/ready answers 503 until you restart npm run dev`);
+    },
   });
+  const stack = await starting;
+  log(`starting wrangler dev on ${stack.url}`);
+  const code = await stack.wranglerExited;
+  if (!stopping) {
+    log(`wrangler exited (${code}); stopping`);
+    await stop(code || 1);
+  }
 } catch (error) {
   console.error("dev: failed to start:", error instanceof Error ? error.message : error);
   await stop(1);
@@ -106,9 +89,5 @@ async function ensureDevVars(path: string): Promise<void> {
     ].join("\n"),
     { mode: 0o600 },
   );
-  console.log("dev: wrote .dev.vars with a new signing key and refresh-token secret");
-}
-
-function delay(ms: number): Promise<void> {
-  return new Promise((resolve) => setTimeout(resolve, ms));
+  log("wrote .dev.vars with a new signing key and refresh-token secret");
 }

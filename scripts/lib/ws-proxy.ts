@@ -5,8 +5,8 @@
 // addresses, so it cannot be used to reach anything else on the machine.
 import { createServer, type Server } from "node:http";
 import { createRequire } from "node:module";
-import { connect } from "node:net";
-import type { AddressInfo } from "node:net";
+import { connect, type AddressInfo, type Socket } from "node:net";
+import type { Duplex } from "node:stream";
 import type * as WsTypes from "ws";
 
 // Loaded through require: under vitest's globalSetup, imports resolve with
@@ -28,36 +28,43 @@ export async function startWsProxy(options: WsProxyOptions): Promise<WsProxy> {
   const server: Server = createServer((_req, res) => {
     res.writeHead(426, { "content-type": "text/plain" }).end("WebSocket only\n");
   });
-  const wss = new WebSocketServer({ server, path: "/v1" });
+  const wss = new WebSocketServer({ noServer: true });
+  const upstreams = new Set<Socket>();
 
-  wss.on("connection", (ws, req) => {
-    const address = new URL(req.url ?? "/", "http://proxy").searchParams.get("address") ?? "";
+  // The TCP connection is made before the WebSocket handshake completes: when
+  // the database is down the client sees its WebSocket fail to open (a clean
+  // connection error), rather than open and then close under a driver that
+  // is already writing to it.
+  server.on("upgrade", (req, client: Duplex, head: Buffer) => {
+    const url = new URL(req.url ?? "/", "http://proxy");
+    const address = url.searchParams.get("address") ?? "";
     const separator = address.lastIndexOf(":");
     const host = address.slice(0, separator);
     const port = Number(address.slice(separator + 1));
-    if (!allowed.has(address) || separator < 1 || !Number.isInteger(port)) {
+    if (url.pathname !== "/v1" || !allowed.has(address) || separator < 1 || !Number.isInteger(port)) {
       log(`ws-proxy: refused address ${JSON.stringify(address)}`);
-      ws.close(1008, "address not allowed");
+      refuse(client, 403, "Forbidden");
       return;
     }
+    let upgraded = false;
+    client.on("error", () => {});
     const socket = connect({ host, port });
-    socket.setNoDelay(true);
-    const pending: Buffer[] = [];
-    let open = false;
-    socket.on("connect", () => {
-      open = true;
-      for (const chunk of pending.splice(0)) socket.write(chunk);
+    upstreams.add(socket);
+    socket.once("close", () => upstreams.delete(socket));
+    socket.on("error", () => {
+      if (!upgraded) refuse(client, 502, "Bad Gateway");
     });
-    ws.on("message", (data: Buffer | ArrayBuffer | Buffer[]) => {
-      const chunk = Array.isArray(data) ? Buffer.concat(data) : Buffer.from(data as ArrayBuffer);
-      if (open) socket.write(chunk);
-      else pending.push(chunk);
+    socket.once("connect", () => {
+      socket.setNoDelay(true);
+      wss.handleUpgrade(req, client, head, (ws) => {
+        upgraded = true;
+        pipe(ws, socket);
+      });
     });
-    socket.on("data", (chunk) => ws.readyState === ws.OPEN && ws.send(chunk));
-    socket.on("close", () => ws.close());
-    socket.on("error", () => ws.close(1011));
-    ws.on("close", () => socket.destroy());
-    ws.on("error", () => socket.destroy());
+    // The client went away before (or during) the handshake.
+    client.once("close", () => {
+      if (!upgraded) socket.destroy();
+    });
   });
 
   await new Promise<void>((resolve, reject) => {
@@ -71,8 +78,26 @@ export async function startWsProxy(options: WsProxyOptions): Promise<WsProxy> {
     close: () =>
       new Promise<void>((resolve) => {
         for (const client of wss.clients) client.terminate();
+        for (const socket of upstreams) socket.destroy();
         wss.close();
+        server.closeAllConnections();
         server.close(() => resolve());
       }),
   };
+}
+
+function pipe(ws: WsTypes.WebSocket, socket: Socket): void {
+  ws.on("message", (data: Buffer | ArrayBuffer | Buffer[]) => {
+    socket.write(Array.isArray(data) ? Buffer.concat(data) : Buffer.from(data as ArrayBuffer));
+  });
+  socket.on("data", (chunk) => ws.readyState === ws.OPEN && ws.send(chunk));
+  socket.on("close", () => ws.close());
+  socket.on("error", () => ws.close(1011));
+  ws.on("close", () => socket.destroy());
+  ws.on("error", () => socket.destroy());
+}
+
+function refuse(client: Duplex, status: number, reason: string): void {
+  if (client.writable) client.end(`HTTP/1.1 ${status} ${reason}\r\nConnection: close\r\nContent-Length: 0\r\n\r\n`);
+  client.destroy();
 }

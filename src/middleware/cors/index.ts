@@ -1,20 +1,49 @@
 // CORS for browser clients on the configured allowlist only: the exact origin
-// is echoed with Vary: Origin; any other origin gets no CORS headers at all.
+// is echoed with Vary: Origin and credentials allowed; any other origin (or a
+// request without one) gets no CORS headers at all, only Vary: Origin so a
+// shared cache never serves one origin's answer to another.
 import { cors } from "hono/cors";
-import type { MiddlewareHandler } from "hono";
+import type { Context, MiddlewareHandler } from "hono";
 
-export function corsAllowlist(getAllowed: (c: Parameters<MiddlewareHandler>[0]) => readonly string[]): MiddlewareHandler {
+const CORS_OPTIONS = {
+  allowMethods: ["GET", "POST", "PUT", "DELETE", "OPTIONS"],
+  allowHeaders: ["Authorization", "Content-Type"],
+  exposeHeaders: ["WWW-Authenticate", "Retry-After"],
+  credentials: true,
+  maxAge: 600,
+};
+
+export function corsAllowlist(getAllowed: (c: Context) => readonly string[]): MiddlewareHandler {
+  // The allowlist comes from config, parsed once per env: build Hono's cors()
+  // handler once per distinct allowlist, not once per request.
+  const handlers = new WeakMap<readonly string[], MiddlewareHandler>();
+  const handlerFor = (allowed: readonly string[]): MiddlewareHandler => {
+    let handler = handlers.get(allowed);
+    if (!handler) {
+      const origins = new Set(allowed);
+      handler = cors({ ...CORS_OPTIONS, origin: (origin) => (origins.has(origin) ? origin : null) });
+      handlers.set(allowed, handler);
+    }
+    return handler;
+  };
+
   return async (c, next) => {
     const allowed = getAllowed(c);
-    const handler = cors({
-      origin: (origin) => (allowed.includes(origin) ? origin : null),
-      allowMethods: ["GET", "POST", "PUT", "DELETE", "OPTIONS"],
-      allowHeaders: ["Authorization", "Content-Type"],
-      exposeHeaders: ["WWW-Authenticate", "Retry-After"],
-      credentials: true,
-      maxAge: 600,
-    });
-    await handler(c, next);
+    const origin = c.req.header("Origin");
+    if (origin !== undefined && allowed.includes(origin)) {
+      // A preflight is answered by cors() itself with a returned Response.
+      const preflight = await handlerFor(allowed)(c, next);
+      if (preflight instanceof Response) c.res = preflight;
+    } else if (c.req.method === "OPTIONS") {
+      // OPTIONS from an origin not on the list (or with none): answered, as
+      // for a listed origin, but with no CORS headers (no Allow-Origin, no
+      // Allow-Credentials), so a browser blocks the real request.
+      c.res = new Response(null, { status: 204 });
+    } else {
+      // Not a CORS request we answer: Hono's cors() would still send
+      // Access-Control-Allow-Credentials and Expose-Headers; send none.
+      await next();
+    }
     c.res.headers.append("Vary", "Origin");
     dedupeVary(c.res.headers);
   };
@@ -23,6 +52,9 @@ export function corsAllowlist(getAllowed: (c: Parameters<MiddlewareHandler>[0]) 
 function dedupeVary(headers: Headers): void {
   const vary = headers.get("Vary");
   if (!vary) return;
-  const unique = [...new Set(vary.split(",").map((v) => v.trim()).filter(Boolean))];
-  headers.set("Vary", unique.join(", "));
+  const seen = new Map<string, string>();
+  for (const value of vary.split(",").map((v) => v.trim()).filter(Boolean)) {
+    if (!seen.has(value.toLowerCase())) seen.set(value.toLowerCase(), value);
+  }
+  headers.set("Vary", [...seen.values()].join(", "));
 }

@@ -24,13 +24,17 @@ export const jsonBody = (limit = MAX_BODY_BYTES) =>
 
     const mediaType = (request.headers.get("Content-Type") ?? "").split(";")[0]!.trim();
     if (!JSON_MEDIA_TYPE.test(mediaType)) throw new UnsupportedMediaType();
+    let parsed: unknown;
     try {
-      JSON.parse(text);
+      parsed = JSON.parse(text);
     } catch (error) {
       throw new InvalidJson(error);
     }
-    // Hono's validators and c.req.json() read from this cache.
-    (c.req.bodyCache as { text?: Promise<string> }).text = Promise.resolve(text);
+    // Hono's validators and c.req.json()/text() read from this cache, so the
+    // body is neither read nor parsed a second time.
+    const cache = c.req.bodyCache as { text?: Promise<string>; json?: Promise<unknown> };
+    cache.text = Promise.resolve(text);
+    cache.json = Promise.resolve(parsed);
     await next();
   });
 

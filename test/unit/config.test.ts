@@ -1,0 +1,168 @@
+// parseConfig: the documented defaults, and a ConfigError naming the variable
+// for every missing or malformed one, so a misconfigured deployment refuses
+// to run instead of half-working.
+import { env } from "cloudflare:workers";
+import { describe, expect, it } from "vitest";
+import { DEFAULTS, loadConfig, parseConfig, type Env } from "../../src/config";
+import { ConfigError } from "../../src/errors";
+import { TEST_SIGNING_KEYS } from "../setup/secrets";
+
+const SECRET = "RH9FpPbeAujTDyllt7Jg4K7BqJLORa798d3W26uTLg8";
+
+/** Only what has no default: secrets, the database and the KV binding. */
+function minimalEnv(overrides: Partial<Record<keyof Env, unknown>> = {}): Env {
+  return {
+    DATABASE_URL: "postgres://user:pw@127.0.0.1:5432/secureauth",
+    JWT_SIGNING_KEYS: JSON.stringify(TEST_SIGNING_KEYS),
+    REFRESH_TOKEN_SECRET: SECRET,
+    REVOKED_SESSIONS: {} as KVNamespace,
+    ...overrides,
+  } as Env;
+}
+
+function configErrorOf(overrides: Partial<Record<keyof Env, unknown>>): ConfigError {
+  try {
+    parseConfig(minimalEnv(overrides));
+  } catch (error) {
+    if (error instanceof ConfigError) return error;
+    throw new Error(`expected a ConfigError, got ${String(error)}`);
+  }
+  throw new Error("expected parseConfig to throw");
+}
+
+const [KEY] = TEST_SIGNING_KEYS;
+
+describe("defaults", () => {
+  it("gives the documented defaults when only the secrets are set", () => {
+    const config = parseConfig(minimalEnv());
+    expect(config).toEqual({
+      databaseUrl: "postgres://user:pw@127.0.0.1:5432/secureauth",
+      pgWsProxy: undefined,
+      signingKeys: TEST_SIGNING_KEYS,
+      refreshTokenSecret: SECRET,
+      issuer: "https://auth.secureauth.dev",
+      audience: "secureauth",
+      accessTokenTtl: 600,
+      refreshIdleTtl: 7 * 24 * 3600,
+      refreshAbsoluteTtl: 30 * 24 * 3600,
+      refreshReuseGrace: 10,
+      allowedOrigins: [],
+      argon2: { memoryKib: 19456, iterations: 2, parallelism: 1 },
+      loginMaxFailures: 5,
+      pwnedPasswordsUrl: undefined,
+    });
+  });
+
+  it("treats empty and blank variables as unset", () => {
+    const config = parseConfig(minimalEnv({ JWT_ISSUER: "", ACCESS_TOKEN_TTL: "  ", ALLOWED_ORIGINS: "", PG_WS_PROXY: "" }));
+    expect(config.issuer).toBe(DEFAULTS.JWT_ISSUER);
+    expect(config.accessTokenTtl).toBe(DEFAULTS.ACCESS_TOKEN_TTL);
+    expect(config.allowedOrigins).toEqual([]);
+    expect(config.pgWsProxy).toBeUndefined();
+  });
+
+  it("wrangler.toml [vars] agree with the defaults in code", () => {
+    // The test env is wrangler.toml plus test overrides; these are not overridden.
+    const vars = env as unknown as Record<string, string>;
+    expect(Number(vars.ACCESS_TOKEN_TTL)).toBe(DEFAULTS.ACCESS_TOKEN_TTL);
+    expect(Number(vars.REFRESH_IDLE_TTL)).toBe(DEFAULTS.REFRESH_IDLE_TTL);
+    expect(Number(vars.REFRESH_ABSOLUTE_TTL)).toBe(DEFAULTS.REFRESH_ABSOLUTE_TTL);
+    expect(Number(vars.REFRESH_REUSE_GRACE)).toBe(DEFAULTS.REFRESH_REUSE_GRACE);
+  });
+
+  it("reads every variable that is set", () => {
+    const config = parseConfig(
+      minimalEnv({
+        PG_WS_PROXY: "ws://127.0.0.1:9000",
+        JWT_ISSUER: "https://id.example.com",
+        JWT_AUDIENCE: "api",
+        ACCESS_TOKEN_TTL: "300",
+        REFRESH_IDLE_TTL: "3600",
+        REFRESH_ABSOLUTE_TTL: "86400",
+        REFRESH_REUSE_GRACE: "0",
+        ALLOWED_ORIGINS: " https://app.example.com , http://127.0.0.1:5173/ ",
+        ARGON2_MEMORY_KIB: "65536",
+        ARGON2_ITERATIONS: "3",
+        ARGON2_PARALLELISM: "2",
+        LOGIN_MAX_FAILURES: "10",
+        PWNED_PASSWORDS_URL: "https://api.pwnedpasswords.com",
+      }),
+    );
+    expect(config).toMatchObject({
+      pgWsProxy: "ws://127.0.0.1:9000",
+      issuer: "https://id.example.com",
+      audience: "api",
+      accessTokenTtl: 300,
+      refreshIdleTtl: 3600,
+      refreshAbsoluteTtl: 86400,
+      refreshReuseGrace: 0,
+      allowedOrigins: ["https://app.example.com", "http://127.0.0.1:5173"],
+      argon2: { memoryKib: 65536, iterations: 3, parallelism: 2 },
+      loginMaxFailures: 10,
+      pwnedPasswordsUrl: "https://api.pwnedpasswords.com",
+    });
+  });
+
+  it("accepts a number where wrangler.toml [vars] holds one unquoted", () => {
+    expect(parseConfig(minimalEnv({ ACCESS_TOKEN_TTL: 300 })).accessTokenTtl).toBe(300);
+  });
+
+  it("loadConfig parses an env once and returns the same config for it", () => {
+    const e = minimalEnv();
+    expect(loadConfig(e)).toBe(loadConfig(e));
+  });
+});
+
+describe("a missing or malformed variable throws a ConfigError naming it", () => {
+  const cases: [string, Partial<Record<keyof Env, unknown>>, keyof Env][] = [
+    ["DATABASE_URL missing", { DATABASE_URL: undefined }, "DATABASE_URL"],
+    ["DATABASE_URL blank", { DATABASE_URL: "   " }, "DATABASE_URL"],
+    ["DATABASE_URL not postgres", { DATABASE_URL: "mysql://127.0.0.1/db" }, "DATABASE_URL"],
+    ["REVOKED_SESSIONS binding missing", { REVOKED_SESSIONS: undefined }, "REVOKED_SESSIONS"],
+    ["REFRESH_TOKEN_SECRET missing", { REFRESH_TOKEN_SECRET: undefined }, "REFRESH_TOKEN_SECRET"],
+    ["REFRESH_TOKEN_SECRET under 32 characters", { REFRESH_TOKEN_SECRET: "x".repeat(31) }, "REFRESH_TOKEN_SECRET"],
+    ["JWT_SIGNING_KEYS missing", { JWT_SIGNING_KEYS: undefined }, "JWT_SIGNING_KEYS"],
+    ["JWT_SIGNING_KEYS not JSON", { JWT_SIGNING_KEYS: "[{kty:OKP}" }, "JWT_SIGNING_KEYS"],
+    ["JWT_SIGNING_KEYS a single object, not an array", { JWT_SIGNING_KEYS: JSON.stringify(KEY) }, "JWT_SIGNING_KEYS"],
+    ["JWT_SIGNING_KEYS an empty array", { JWT_SIGNING_KEYS: "[]" }, "JWT_SIGNING_KEYS"],
+    ["JWT_SIGNING_KEYS a public key only", { JWT_SIGNING_KEYS: JSON.stringify([{ ...KEY, d: undefined }]) }, "JWT_SIGNING_KEYS"],
+    ["JWT_SIGNING_KEYS a key without kid", { JWT_SIGNING_KEYS: JSON.stringify([{ ...KEY, kid: undefined }]) }, "JWT_SIGNING_KEYS"],
+    ["JWT_SIGNING_KEYS a non-Ed25519 key", { JWT_SIGNING_KEYS: JSON.stringify([{ ...KEY, crv: "X25519" }]) }, "JWT_SIGNING_KEYS"],
+    ["JWT_SIGNING_KEYS an RSA key", { JWT_SIGNING_KEYS: JSON.stringify([{ kty: "RSA", n: "x", e: "AQAB", d: "y", kid: "r" }]) }, "JWT_SIGNING_KEYS"],
+    ["JWT_SIGNING_KEYS a null entry", { JWT_SIGNING_KEYS: "[null]" }, "JWT_SIGNING_KEYS"],
+    ["JWT_SIGNING_KEYS a duplicate kid", { JWT_SIGNING_KEYS: JSON.stringify([KEY, KEY]) }, "JWT_SIGNING_KEYS"],
+    ["ACCESS_TOKEN_TTL not a number", { ACCESS_TOKEN_TTL: "10m" }, "ACCESS_TOKEN_TTL"],
+    ["ACCESS_TOKEN_TTL negative", { ACCESS_TOKEN_TTL: "-600" }, "ACCESS_TOKEN_TTL"],
+    ["ACCESS_TOKEN_TTL fractional", { ACCESS_TOKEN_TTL: "600.5" }, "ACCESS_TOKEN_TTL"],
+    ["ACCESS_TOKEN_TTL zero", { ACCESS_TOKEN_TTL: "0" }, "ACCESS_TOKEN_TTL"],
+    ["ACCESS_TOKEN_TTL over a year", { ACCESS_TOKEN_TTL: String(367 * 24 * 3600) }, "ACCESS_TOKEN_TTL"],
+    ["REFRESH_IDLE_TTL not a number", { REFRESH_IDLE_TTL: "a week" }, "REFRESH_IDLE_TTL"],
+    ["REFRESH_IDLE_TTL longer than REFRESH_ABSOLUTE_TTL", { REFRESH_IDLE_TTL: "7200", REFRESH_ABSOLUTE_TTL: "3600" }, "REFRESH_IDLE_TTL"],
+    ["REFRESH_ABSOLUTE_TTL zero", { REFRESH_ABSOLUTE_TTL: "0" }, "REFRESH_ABSOLUTE_TTL"],
+    ["REFRESH_REUSE_GRACE not a number", { REFRESH_REUSE_GRACE: "ten" }, "REFRESH_REUSE_GRACE"],
+    ["ALLOWED_ORIGINS a wildcard", { ALLOWED_ORIGINS: "*" }, "ALLOWED_ORIGINS"],
+    ["ALLOWED_ORIGINS not a URL", { ALLOWED_ORIGINS: "app.example.com" }, "ALLOWED_ORIGINS"],
+    ["ALLOWED_ORIGINS with a path", { ALLOWED_ORIGINS: "https://app.example.com/login" }, "ALLOWED_ORIGINS"],
+    ["ARGON2_MEMORY_KIB below the minimum", { ARGON2_MEMORY_KIB: "7" }, "ARGON2_MEMORY_KIB"],
+    ["ARGON2_MEMORY_KIB above the isolate budget", { ARGON2_MEMORY_KIB: "131072" }, "ARGON2_MEMORY_KIB"],
+    ["ARGON2_ITERATIONS zero", { ARGON2_ITERATIONS: "0" }, "ARGON2_ITERATIONS"],
+    ["ARGON2_ITERATIONS not a number", { ARGON2_ITERATIONS: "two" }, "ARGON2_ITERATIONS"],
+    ["ARGON2_PARALLELISM too high", { ARGON2_PARALLELISM: "5" }, "ARGON2_PARALLELISM"],
+    ["LOGIN_MAX_FAILURES zero", { LOGIN_MAX_FAILURES: "0" }, "LOGIN_MAX_FAILURES"],
+    ["PWNED_PASSWORDS_URL not a URL", { PWNED_PASSWORDS_URL: "api.pwnedpasswords.com/range" }, "PWNED_PASSWORDS_URL"],
+    ["PWNED_PASSWORDS_URL not http(s)", { PWNED_PASSWORDS_URL: "ftp://example.com/range/" }, "PWNED_PASSWORDS_URL"],
+  ];
+
+  it.each(cases)("%s", (_name, overrides, variable) => {
+    const error = configErrorOf(overrides);
+    expect(error.variable).toBe(variable);
+    expect(error.message).toContain(variable);
+  });
+
+  it("never puts a secret's value in the message", () => {
+    const error = configErrorOf({ REFRESH_TOKEN_SECRET: "tooShortSecretValue" });
+    expect(error.message).not.toContain("tooShortSecretValue");
+    const keys = configErrorOf({ JWT_SIGNING_KEYS: JSON.stringify([{ ...KEY, kid: undefined }]) });
+    expect(keys.message).not.toContain(KEY!.d);
+  });
+});
