@@ -1,0 +1,70 @@
+// The edge revocation list with a fake KV and clock: when a revocation takes
+// effect in this isolate, in another isolate, and how long entries live.
+import { describe, expect, it } from "vitest";
+import { CONFIRMED_LIVE_REUSE_MS, SessionRevocationList } from "../../src/services/revocation";
+
+function fakeKv() {
+  const data = new Map<string, { value: string; ttl?: number }>();
+  let reads = 0;
+  const kv = {
+    async get(key: string) {
+      reads++;
+      return data.get(key)?.value ?? null;
+    },
+    async put(key: string, value: string, options?: { expirationTtl?: number }) {
+      data.set(key, { value, ttl: options?.expirationTtl });
+    },
+  } as unknown as KVNamespace;
+  return { kv, data, reads: () => reads };
+}
+
+describe("SessionRevocationList", () => {
+  it("refuses a session at once in the isolate that revoked it, even right after a live answer", async () => {
+    const { kv } = fakeKv();
+    let now = 1_000_000;
+    const list = new SessionRevocationList(kv, 600, () => now);
+    const sid = crypto.randomUUID();
+    expect(await list.isRevoked(sid)).toBe(false);
+    await list.revoke([sid]);
+    expect(await list.isRevoked(sid)).toBe(true);
+    now += 1;
+    expect(await list.isRevoked(sid)).toBe(true);
+  });
+
+  it("sees another isolate's revocation within the reuse bound, never later", async () => {
+    const { kv, data } = fakeKv();
+    let now = 2_000_000;
+    const list = new SessionRevocationList(kv, 600, () => now);
+    const sid = crypto.randomUUID();
+    expect(await list.isRevoked(sid)).toBe(false);
+    // Another isolate writes KV directly.
+    data.set(`revoked-session:${sid}`, { value: "1" });
+    now += CONFIRMED_LIVE_REUSE_MS - 1;
+    expect(await list.isRevoked(sid)).toBe(false);
+    now += 1;
+    expect(await list.isRevoked(sid)).toBe(true);
+  });
+
+  it("reads KV at most once per session per reuse window", async () => {
+    const { kv, reads } = fakeKv();
+    let now = 3_000_000;
+    const list = new SessionRevocationList(kv, 600, () => now);
+    const sid = crypto.randomUUID();
+    for (let i = 0; i < 50; i++) await list.isRevoked(sid);
+    expect(reads()).toBe(1);
+    now += CONFIRMED_LIVE_REUSE_MS;
+    await list.isRevoked(sid);
+    expect(reads()).toBe(2);
+  });
+
+  it("keeps a revocation in KV for the access-token lifetime plus the clock tolerance", async () => {
+    const { kv, data } = fakeKv();
+    const sid = crypto.randomUUID();
+    await new SessionRevocationList(kv, 600).revoke([sid, sid]);
+    expect(data.get(`revoked-session:${sid}`)).toEqual({ value: "1", ttl: 630 });
+    // KV refuses TTLs under 60 s.
+    const short = crypto.randomUUID();
+    await new SessionRevocationList(kv, 5).revoke([short]);
+    expect(data.get(`revoked-session:${short}`)?.ttl).toBe(60);
+  });
+});
