@@ -250,6 +250,39 @@ describe("verifyAccessToken", () => {
     await refusal(verify(await mint(overrides)));
   });
 
+  describe("tokens verified before", () => {
+    it("still refuses one that has since expired", async () => {
+      const token = await mint({ iat: T - 60, exp: T });
+      await expect(verify(token, at(0))).resolves.toBeDefined();
+      await expect(verify(token, at(0))).resolves.toBeDefined();
+      expect(causeOf(await refusal(verify(token, at(30))))).toMatch(/"exp" claim timestamp check failed/);
+    });
+
+    it("refuses a copy with one character of the signature changed", async () => {
+      const token = await mint();
+      await expect(verify(token)).resolves.toBeDefined();
+      const last = token.at(-2) === "A" ? "B" : "A";
+      await refusal(verify(token.slice(0, -2) + last + token.at(-1)));
+    });
+
+    it("hands out copies, so a caller cannot change what the next one gets", async () => {
+      const token = await mint();
+      const first = await verify(token);
+      first.permissions.push("users:write");
+      first.roles.push("admin");
+      const second = await verify(token);
+      expect(second.permissions).toEqual(["profile:read"]);
+      expect(second.roles).toEqual(["user"]);
+    });
+
+    it("are not trusted under another issuer or audience", async () => {
+      const token = await mint();
+      await expect(verify(token)).resolves.toBeDefined();
+      const other = { ...config, audience: "someone-else" };
+      await refusal(verifyAccessToken(token, keys, other, fixed(NOW)));
+    });
+  });
+
   it("accepts typ in its media-type form (application/at+jwt) and refuses JWT", async () => {
     await expect(verify(await mint({}, { typ: "application/at+jwt" }))).resolves.toBeDefined();
     await refusal(verify(await mint({}, { typ: "JWT" })));

@@ -18,11 +18,44 @@ export const MAX_ACCESS_TOKEN_LENGTH = 8192;
 
 const REQUIRED_CLAIMS = ["exp", "iat", "sub", "sid", "jti"];
 
+/**
+ * Tokens this isolate has already verified, per key set. A client presents
+ * the same access token on every request for its whole lifetime, and the
+ * signature and claim checks depend only on the token's exact bytes, the keys
+ * and the config, so they are done once; the time checks run on every use.
+ */
+const verified = new WeakMap<KeySet, Map<string, AccessTokenClaims>>();
+const MAX_VERIFIED = 10_000;
+
 export async function verifyAccessToken(token: string, keys: KeySet, config: Config, clock: Clock): Promise<AccessTokenClaims> {
   if (typeof token !== "string") throw new InvalidToken({ cause: new TypeError("token is not a string") });
   if (token.length > MAX_ACCESS_TOKEN_LENGTH) {
     throw new InvalidToken({ cause: new Error(`token is longer than ${MAX_ACCESS_TOKEN_LENGTH} characters`) });
   }
+  let cache = verified.get(keys);
+  const known = cache?.get(token);
+  if (known && known.iss === config.issuer && known.aud === config.audience) {
+    checkTimes(known, config, clock);
+    return { ...known, roles: [...known.roles], permissions: [...known.permissions] };
+  }
+  const claims = await verifyUncached(token, keys, config, clock);
+  if (!cache) verified.set(keys, (cache = new Map()));
+  if (cache.size >= MAX_VERIFIED) cache.clear();
+  cache.set(token, { ...claims, roles: [...claims.roles], permissions: [...claims.permissions] });
+  return claims;
+}
+
+/** The time rules jose applied at first verification, re-applied for a cached token. */
+function checkTimes(claims: AccessTokenClaims, config: Config, clock: Clock): void {
+  const now = Math.floor(clock().getTime() / 1000);
+  const refuse = (reason: string) => new InvalidToken({ cause: new Error(reason) });
+  if (claims.exp <= now - CLOCK_TOLERANCE_SECONDS) throw refuse('"exp" claim timestamp check failed');
+  const age = now - claims.iat;
+  if (age < -CLOCK_TOLERANCE_SECONDS) throw refuse('"iat" claim timestamp check failed (it should be in the past)');
+  if (age - CLOCK_TOLERANCE_SECONDS > config.accessTokenTtl) throw refuse('"iat" claim timestamp check failed (too far in the past)');
+}
+
+async function verifyUncached(token: string, keys: KeySet, config: Config, clock: Clock): Promise<AccessTokenClaims> {
   let payload: JWTPayload;
   try {
     ({ payload } = await jwtVerify(token, (header: JWTHeaderParameters) => ownKey(keys, header), {
