@@ -4,11 +4,11 @@
 // Node's type stripping and reports through its exit code.
 // Run by vitest.node.config.ts (Node), not by the workerd suite.
 import { execFile } from "node:child_process";
-import { createServer } from "node:net";
 import { fileURLToPath } from "node:url";
 import pg from "pg";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { EXIT_FAILED, EXIT_OK, EXIT_USAGE, localDatabaseUrl, runAdminCommand } from "./admin-command.ts";
+import { freePort } from "./free-ports.ts";
 import { startLocalPostgres, type LocalPostgres } from "./local-postgres.ts";
 import { applyMigrations } from "./migrate.ts";
 
@@ -214,13 +214,3 @@ function node(args: string[], env: Record<string, string>): Promise<{ code: numb
   });
 }
 
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = createServer();
-    server.once("error", reject);
-    server.listen(0, "127.0.0.1", () => {
-      const address = server.address();
-      server.close(() => (typeof address === "object" && address ? resolve(address.port) : reject(new Error("no port"))));
-    });
-  });
-}

@@ -2,8 +2,8 @@
 // the migrations applied, and the WebSocket proxy the Worker's Neon driver
 // uses to reach it, exactly as in `npm run dev`. Their addresses reach the
 // Worker as bindings through provide/inject.
-import { createServer } from "node:net";
 import type { TestProject } from "vitest/node";
+import { freePort } from "../../scripts/lib/free-ports.ts";
 import { startLocalPostgres } from "../../scripts/lib/local-postgres.ts";
 import { applyMigrations } from "../../scripts/lib/migrate.ts";
 import { startWsProxy } from "../../scripts/lib/ws-proxy.ts";
@@ -26,16 +26,6 @@ export default async function setup(project: TestProject) {
   };
 }
 
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = createServer();
-    server.once("error", reject);
-    server.listen(0, "127.0.0.1", () => {
-      const address = server.address();
-      server.close(() => (typeof address === "object" && address ? resolve(address.port) : reject(new Error("no port"))));
-    });
-  });
-}
 
 declare module "vitest" {
   export interface ProvidedContext {
