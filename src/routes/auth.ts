@@ -123,13 +123,18 @@ authRoutes.openapi(
     if (bearer === undefined && refreshToken === undefined) {
       throw new InvalidToken({ bearerError: "invalid_request", cause: new Error("neither an access token nor a refresh token") });
     }
-    if (bearer !== undefined) {
-      // Signature and claims must hold; an already revoked session is fine (idempotent logout).
-      const { config, deps } = c.var;
-      const claims = await verifyAccessToken(bearer, await loadKeySet(config), config, deps.clock);
-      await services.sessions().logoutSession(claims.sub, claims.sid, origin);
-    }
     if (refreshToken !== undefined) await services.sessions().logoutRefreshToken(refreshToken, origin);
+    if (bearer !== undefined) {
+      // Signature and claims must hold; an already revoked session is fine
+      // (idempotent logout). With a refresh token in the body, a stale access
+      // token beside it does not stop the logout.
+      const { config, deps } = c.var;
+      const claims = await verifyAccessToken(bearer, await loadKeySet(config), config, deps.clock).catch((error: unknown) => {
+        if (refreshToken === undefined) throw error;
+        return undefined;
+      });
+      if (claims) await services.sessions().logoutSession(claims.sub, claims.sid, origin);
+    }
     return c.body(null, 204);
   },
 );

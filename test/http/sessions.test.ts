@@ -142,6 +142,15 @@ describe("POST /auth/logout", () => {
     expect((await call("GET", "/me", { token: tokens.accessToken })).status).toBe(401);
   });
 
+  it("ends the refresh token's session even when a stale access token comes with it", async () => {
+    const { tokens } = await registerUser();
+    const [header, payload] = tokens.accessToken.split(".");
+    const stale = `${header}.${payload}.${"A".repeat(86)}`;
+    const res = await call("POST", "/auth/logout", { token: stale, body: { refreshToken: tokens.refreshToken } });
+    expect(res.status).toBe(204);
+    expect((await call("POST", "/auth/refresh", { body: { refreshToken: tokens.refreshToken } })).status).toBe(401);
+  });
+
   it("answers 204 for an already ended or unknown session, revealing nothing", async () => {
     const { tokens } = await registerUser();
     expect((await call("POST", "/auth/logout", { token: tokens.accessToken })).status).toBe(204);
