@@ -89,7 +89,9 @@ function allowOnlyKnownMethods(app: OpenAPIHono<AppEnv>): void {
   }
   for (const [path, methods] of methodsByPath) {
     const allow = [...methods, "OPTIONS"];
-    app.all(path, () => {
+    app.all(path, (c) => {
+      // OPTIONS without a CORS preflight from an allowed origin: say what the path accepts.
+      if (c.req.method === "OPTIONS") return c.body(null, 204, { Allow: allow.join(", ") });
       throw new MethodNotAllowed(allow);
     });
   }

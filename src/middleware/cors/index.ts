@@ -34,14 +34,10 @@ export function corsAllowlist(getAllowed: (c: Context) => readonly string[]): Mi
       // A preflight is answered by cors() itself with a returned Response.
       const preflight = await handlerFor(allowed)(c, next);
       if (preflight instanceof Response) c.res = preflight;
-    } else if (c.req.method === "OPTIONS") {
-      // OPTIONS from an origin not on the list (or with none): answered, as
-      // for a listed origin, but with no CORS headers (no Allow-Origin, no
-      // Allow-Credentials), so a browser blocks the real request.
-      c.res = new Response(null, { status: 204 });
     } else {
-      // Not a CORS request we answer: Hono's cors() would still send
-      // Access-Control-Allow-Credentials and Expose-Headers; send none.
+      // Not a CORS request we answer, preflight or not: no CORS headers at all
+      // (Hono's cors() would still send Allow-Credentials and Expose-Headers),
+      // so a browser blocks the real request. Routing answers OPTIONS itself.
       await next();
     }
     c.res.headers.append("Vary", "Origin");

@@ -3,7 +3,7 @@
 // bad configuration) is logged by name only and answered 500 with no details.
 import type { Context, ErrorHandler, NotFoundHandler } from "hono";
 import { HTTPException } from "hono/http-exception";
-import { AuthError, ConfigError, NotFound, ServiceUnavailable } from "../../errors";
+import { AuthError, ConfigError, NotFound, ServiceUnavailable, ValidationFailed } from "../../errors";
 import { problemResponse } from "./problem";
 
 export { problemBody, problemResponse, PROBLEM_TYPE_BASE } from "./problem";
@@ -17,10 +17,14 @@ export const notFound: NotFoundHandler = () => problemResponse(new NotFound());
 function toAuthError(error: unknown, c: Context): AuthError {
   if (error instanceof AuthError) return error;
   if (error instanceof HTTPException) {
-    // Raised by Hono's own helpers; map the statuses they use.
+    // Raised by Hono's and the OpenAPI validator's own checks; the json-body
+    // middleware answers first, so these are a backstop, mapped by status.
     if (error.status === 413) return new AuthError("payload_too_large");
+    if (error.status === 415) return new AuthError("unsupported_media_type");
     if (error.status === 400) return new AuthError("invalid_json");
+    if (error.status === 404) return new NotFound();
   }
+  if (isUnstorableText(error)) return new ValidationFailed([{ path: "(input)", message: "Contains characters that cannot be stored" }]);
   if (isDatabaseUnreachable(error)) {
     console.error(JSON.stringify({ level: "error", msg: "database unreachable", path: c.req.path, error: describe(error) }));
     return new ServiceUnavailable(error);
@@ -31,6 +35,15 @@ function toAuthError(error: unknown, c: Context): AuthError {
     console.error(JSON.stringify({ level: "error", msg: "unhandled error", path: c.req.path, error: describe(error) }));
   }
   return new AuthError("internal_error", { cause: error });
+}
+
+/** Postgres refusing text it cannot store (a NUL that slipped past the input checks). */
+function isUnstorableText(error: unknown): boolean {
+  for (let e: unknown = error, depth = 0; e && depth < 5; e = (e as { cause?: unknown }).cause, depth++) {
+    const code = (e as { code?: unknown }).code;
+    if (code === "22021" || code === "22P05") return true;
+  }
+  return false;
 }
 
 /** Connection-level failures, as opposed to errors in a query. */

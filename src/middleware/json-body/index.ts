@@ -1,26 +1,40 @@
 // Request bodies: at most 16 KiB (counted while streaming, so a body without
-// Content-Length cannot slip past), only application/json, and parseable.
-// Each failure is its own problem (413, 415, 400 invalid_json) before any
-// handler or validator sees the body. A request with no body passes through;
-// the route's schema decides whether it needed one.
+// Content-Length cannot slip past), only application/json, parseable, and
+// free of NUL characters (Postgres text cannot hold them). Each failure is its
+// own problem (413, 415, 400 invalid_json, 400 validation_failed) before any
+// handler or validator sees the body.
+//
+// This middleware is the one judge of a body: afterwards the request carries
+// either no body and no Content-Type (an empty body is no body, whatever its
+// Content-Type said), or the checked text with a plain
+// `Content-Type: application/json`, so route validators downstream never
+// second-guess the media type with stricter rules of their own.
 import { createMiddleware } from "hono/factory";
-import { InvalidJson, PayloadTooLarge, UnsupportedMediaType } from "../../errors";
+import { InvalidJson, PayloadTooLarge, UnsupportedMediaType, ValidationFailed } from "../../errors";
 
 export const MAX_BODY_BYTES = 16 * 1024;
 
-const JSON_MEDIA_TYPE = /^application\/(?:[\w.-]+\+)?json$/i;
+/** application/json, any case, with or without parameters (charset and the like). */
+const JSON_MEDIA_TYPE = /^application\/json$/i;
 const METHODS_WITH_BODY = new Set(["POST", "PUT", "PATCH", "DELETE"]);
 
 export const jsonBody = (limit = MAX_BODY_BYTES) =>
   createMiddleware(async (c, next) => {
     const request = c.req.raw;
+    if (hasNul(c.req.url)) throw new ValidationFailed([{ path: "(url)", message: "Must not contain NUL characters" }]);
     if (!METHODS_WITH_BODY.has(request.method) || request.body === null) return next();
 
     const declared = request.headers.get("Content-Length");
     if (declared !== null && Number(declared) > limit) throw new PayloadTooLarge(limit);
 
     const text = await readText(request.body, limit);
-    if (text.length === 0) return next();
+    const headers = new Headers(request.headers);
+    headers.delete("Content-Length");
+    if (text.length === 0) {
+      headers.delete("Content-Type");
+      c.req.raw = rebuild(request, headers, null);
+      return next();
+    }
 
     const mediaType = (request.headers.get("Content-Type") ?? "").split(";")[0]!.trim();
     if (!JSON_MEDIA_TYPE.test(mediaType)) throw new UnsupportedMediaType();
@@ -30,6 +44,11 @@ export const jsonBody = (limit = MAX_BODY_BYTES) =>
     } catch (error) {
       throw new InvalidJson(error);
     }
+    const nulAt = findNul(parsed, "");
+    if (nulAt !== undefined) throw new ValidationFailed([{ path: nulAt || "(body)", message: "Must not contain NUL characters" }]);
+
+    headers.set("Content-Type", "application/json");
+    c.req.raw = rebuild(request, headers, text);
     // Hono's validators and c.req.json()/text() read from this cache, so the
     // body is neither read nor parsed a second time.
     const cache = c.req.bodyCache as { text?: Promise<string>; json?: Promise<unknown> };
@@ -37,6 +56,29 @@ export const jsonBody = (limit = MAX_BODY_BYTES) =>
     cache.json = Promise.resolve(parsed);
     await next();
   });
+
+function rebuild(request: Request, headers: Headers, body: string | null): Request {
+  // `cf` (country, city) is not carried by the Request constructor on its own.
+  const cf = (request as { cf?: unknown }).cf;
+  return new Request(request.url, { method: request.method, headers, body, ...(cf ? { cf } : {}) } as RequestInit);
+}
+
+function hasNul(url: string): boolean {
+  return /%00/.test(url) || url.includes("\0");
+}
+
+/** The path of the first string (key or value) holding U+0000, or undefined. */
+function findNul(value: unknown, path: string): string | undefined {
+  if (typeof value === "string") return value.includes("\0") ? path : undefined;
+  if (typeof value !== "object" || value === null) return undefined;
+  for (const [key, item] of Object.entries(value)) {
+    const at = path ? `${path}.${key}` : key;
+    if (key.includes("\0")) return at;
+    const found = findNul(item, at);
+    if (found !== undefined) return found;
+  }
+  return undefined;
+}
 
 async function readText(body: ReadableStream<Uint8Array>, limit: number): Promise<string> {
   const reader = body.getReader();

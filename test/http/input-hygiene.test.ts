@@ -1,0 +1,85 @@
+// Malformed and unusual requests: media types, empty bodies, NUL characters
+// and OPTIONS. Each gets its documented problem, never a 500.
+import { describe, expect, it } from "vitest";
+import { query } from "../support/db";
+import { call, problemOf, registerAdmin, registerUser, STRONG_PASSWORD, uniqueEmail } from "../support/harness";
+
+describe("media types the body middleware accepts", () => {
+  it.each(["application/json", "APPLICATION/JSON", "application/json; charset=utf-8", "application/json;", "application/json ; charset=utf-8", "application/json; charset=utf-8; x=y"])(
+    "accepts %s",
+    async (contentType) => {
+      const res = await call("POST", "/auth/register", {
+        rawBody: JSON.stringify({ email: uniqueEmail("mt"), password: STRONG_PASSWORD }),
+        headers: { "Content-Type": contentType },
+      });
+      expect(res.status).toBe(201);
+    },
+  );
+
+  it.each(["application/vnd.example+json", "application/merge-patch+json", "text/json", "application/x-www-form-urlencoded"])("refuses %s with 415", async (contentType) => {
+    const res = await call("POST", "/auth/login", { rawBody: '{"email":"a@example.com","password":"x"}', headers: { "Content-Type": contentType } });
+    expect(res.status).toBe(415);
+    expect((await problemOf(res)).code).toBe("unsupported_media_type");
+  });
+});
+
+describe("an empty body is no body, whatever its Content-Type", () => {
+  it.each([undefined, "text/plain", "application/x-www-form-urlencoded", "application/json"])("logout with an access token and an empty %s body answers 204", async (contentType) => {
+    const { tokens } = await registerUser();
+    const res = await call("POST", "/auth/logout", { token: tokens.accessToken, rawBody: "", headers: contentType ? { "Content-Type": contentType } : {} });
+    expect(res.status).toBe(204);
+    expect((await call("GET", "/me", { token: tokens.accessToken })).status).toBe(401);
+  });
+
+  it.each([undefined, "text/plain", "application/json"])("login with an empty %s body answers 400 validation_failed", async (contentType) => {
+    const res = await call("POST", "/auth/login", { rawBody: "", headers: contentType ? { "Content-Type": contentType } : {} });
+    expect(res.status).toBe(400);
+    expect((await problemOf(res)).code).toBe("validation_failed");
+  });
+
+  it("refresh with no body at all answers 400 validation_failed", async () => {
+    const res = await call("POST", "/auth/refresh");
+    expect(res.status).toBe(400);
+    expect((await problemOf(res)).code).toBe("validation_failed");
+  });
+});
+
+describe("NUL characters, which Postgres text cannot hold", () => {
+  it.each([
+    ["login email", "/auth/login", { email: "a\u0000@example.com", password: STRONG_PASSWORD }, "email"],
+    ["register name", "/auth/register", { email: "nul@example.com", password: STRONG_PASSWORD, name: "Eve\u0000" }, "name"],
+    ["login deviceName", "/auth/login", { email: "a@example.com", password: STRONG_PASSWORD, deviceName: "\u0000" }, "deviceName"],
+  ])("in the %s answer 400 validation_failed naming the field, before any work", async (_label, path, body, field) => {
+    const before = await query<{ n: string }>("select count(*) as n from audit_logs");
+    const res = await call("POST", path, { body });
+    expect(res.status).toBe(400);
+    const problem = await problemOf(res);
+    expect(problem.code).toBe("validation_failed");
+    expect(problem.errors?.[0]?.path).toBe(field);
+    expect((await query<{ n: string }>("select count(*) as n from audit_logs"))[0]!.n).toBe(before[0]!.n);
+  });
+
+  it("in a query string answers 400 validation_failed", async () => {
+    const admin = await registerAdmin();
+    for (const path of ["/admin/users?q=a%00b", "/admin/audit-logs?event=x%00"]) {
+      const res = await call("GET", path, { token: admin.tokens.accessToken });
+      expect(res.status).toBe(400);
+      expect((await problemOf(res)).code).toBe("validation_failed");
+    }
+  });
+});
+
+describe("OPTIONS without a CORS preflight", () => {
+  it("answers 204 with Allow on a known path", async () => {
+    const res = await call("OPTIONS", "/auth/login");
+    expect(res.status).toBe(204);
+    expect(res.headers.get("allow")).toBe("POST, OPTIONS");
+    expect(res.headers.get("access-control-allow-origin")).toBeNull();
+  });
+
+  it("answers 404 on an unknown path", async () => {
+    const res = await call("OPTIONS", "/no/such/path");
+    expect(res.status).toBe(404);
+    expect((await problemOf(res)).code).toBe("not_found");
+  });
+});
