@@ -10,7 +10,7 @@ import type { DeviceInfo } from "../db/schema";
 import { InvalidCredentials, RateLimited, ValidationFailed, EmailTaken } from "../errors";
 import { AuditRepository, type RequestOrigin } from "../repositories/audit";
 import type { Database } from "../repositories/database";
-import { LoginThrottleRepository } from "../repositories/login-throttles";
+import { LoginThrottleRepository, type Admission } from "../repositories/login-throttles";
 import { RegistrationRepository } from "../repositories/registrations";
 import { SessionRepository } from "../repositories/sessions";
 import { UserRepository, type UserRecord } from "../repositories/users";
@@ -49,6 +49,9 @@ export class AccountService {
       throw new ValidationFailed([{ path: "password", message: "This password appears in known data breaches; choose another" }]);
     }
     const passwordHash = await hasher.hash(password);
+    // The signing keys load before anything is written, so a key problem
+    // cannot leave an account behind that the client never heard of.
+    const issuer = await this.deps.tokens();
     const at = clock();
     const refreshToken = generateRefreshToken();
     const session = this.newSessionTimes(at);
@@ -62,7 +65,7 @@ export class AccountService {
       at,
     });
     if (!user) throw new EmailTaken();
-    const tokens = await issueTokenPair(await this.deps.tokens(), clock, { userId: user.id, sessionId, roles: user.roles, permissions: user.permissions }, {
+    const tokens = await issueTokenPair(issuer, clock, { userId: user.id, sessionId, roles: user.roles, permissions: user.permissions }, {
       token: refreshToken,
       expiresAt: session.idleExpiresAt,
     });
@@ -74,23 +77,19 @@ export class AccountService {
     const email = normalizeEmail(input.email);
     const password = normalizePassword(input.password);
     const throttleKey = throttleKeyFor(email);
-    const throttles = new LoginThrottleRepository(db);
-
     // Sequential on purpose: one pooled connection, two short round trips.
-    const lockedUntil = await throttles.lockedUntil(throttleKey, clock());
+    const admission = await this.admitAttempt(throttleKey);
     const user = await new UserRepository(db).findByEmail(email);
-    if (lockedUntil) {
-      await this.auditThrottled(user?.id ?? null, origin);
-      throw new RateLimited((lockedUntil.getTime() - clock().getTime()) / 1000);
-    }
+    await this.throwIfThrottled(admission, user?.id ?? null, origin);
 
     const passwordOk = user ? await hasher.verify(user.passwordHash, password) : await hasher.verifyDummy(password);
     if (!user || !passwordOk || user.status !== "active") {
       const reason = !user ? "unknown_email" : !passwordOk ? "wrong_password" : "account_disabled";
-      await throttles.recordFailure({ key: throttleKey, maxFailures: config.loginMaxFailures, userId: user?.id ?? null, reason, origin, at: clock() });
+      await new AuditRepository(db).record({ event: "auth.login_failed", userId: user?.id ?? null, actorId: user?.id ?? null, origin, metadata: { reason }, at: clock() });
       throw new InvalidCredentials(reason);
     }
 
+    const issuer = await this.deps.tokens();
     const at = clock();
     const refreshToken = generateRefreshToken();
     const session = { id: crypto.randomUUID(), ...this.newSessionTimes(at) };
@@ -103,7 +102,7 @@ export class AccountService {
     );
     // Disabled between the password check and now: the same answer as any failed login.
     if (!opened) throw new InvalidCredentials("account disabled during login");
-    const tokens = await issueTokenPair(await this.deps.tokens(), clock, { userId: user.id, sessionId: session.id, roles: user.roles, permissions: user.permissions }, {
+    const tokens = await issueTokenPair(issuer, clock, { userId: user.id, sessionId: session.id, roles: user.roles, permissions: user.permissions }, {
       token: refreshToken,
       expiresAt: session.idleExpiresAt,
     });
@@ -116,14 +115,9 @@ export class AccountService {
     const user = await new UserRepository(db).findById(input.userId);
     if (!user || user.status !== "active") throw new InvalidCredentials("user gone or disabled");
     const throttleKey = throttleKeyFor(user.email);
-    const throttles = new LoginThrottleRepository(db);
-    const lockedUntil = await throttles.lockedUntil(throttleKey, clock());
-    if (lockedUntil) {
-      await this.auditThrottled(user.id, origin);
-      throw new RateLimited((lockedUntil.getTime() - clock().getTime()) / 1000);
-    }
+    await this.throwIfThrottled(await this.admitAttempt(throttleKey), user.id, origin);
     if (!(await hasher.verify(user.passwordHash, normalizePassword(input.currentPassword)))) {
-      await throttles.recordFailure({ key: throttleKey, maxFailures: config.loginMaxFailures, userId: user.id, reason: "wrong_current_password", origin, at: clock() });
+      await new AuditRepository(db).record({ event: "auth.login_failed", userId: user.id, actorId: user.id, origin, metadata: { reason: "wrong_current_password" }, at: clock() });
       throw new InvalidCredentials("wrong current password");
     }
     const newPassword = checkPasswordPolicy(input.newPassword, "newPassword");
@@ -153,9 +147,20 @@ export class AccountService {
     return { idleExpiresAt, absoluteExpiresAt };
   }
 
-  private async auditThrottled(userId: string | null, origin: RequestOrigin): Promise<void> {
-    await new AuditRepository(this.deps.db).record({ event: "auth.throttled", userId, actorId: userId, origin, metadata: { scope: "account" }, at: this.deps.clock() });
+  /** Counts the attempt before any password is checked. */
+  private admitAttempt(throttleKey: string): Promise<Admission> {
+    const { db, config, clock } = this.deps;
+    return new LoginThrottleRepository(db).admit({ key: throttleKey, maxAttempts: config.loginMaxFailures, at: clock() });
   }
+
+  /** A locked account answers 429 with Retry-After, audited as auth.throttled. */
+  private async throwIfThrottled(admission: Admission, userId: string | null, origin: RequestOrigin): Promise<void> {
+    if (admission.admitted) return;
+    const { db, clock } = this.deps;
+    await new AuditRepository(db).record({ event: "auth.throttled", userId, actorId: userId, origin, metadata: { scope: "account" }, at: clock() });
+    throw new RateLimited((admission.lockedUntil.getTime() - clock().getTime()) / 1000);
+  }
+
 }
 
 /** The throttle key: a hash, so the table holds no email addresses. */
