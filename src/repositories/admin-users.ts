@@ -7,10 +7,11 @@
 // now() in the same millisecond would then be skipped or repeated.
 import { sql } from "drizzle-orm";
 import type { Executor } from "./database";
+import { cursorTimestamp, type KeysetCursor } from "./keyset-cursor";
 import { rows } from "./rows";
 import { toUserRecord, USER_WITH_GRANTS, type UserRecord, type UserStatus } from "./users";
 
-export type UserCursor = { createdAt: string; id: string };
+export type UserCursor = KeysetCursor;
 
 export type UserPage = { items: UserRecord[]; nextCursor: UserCursor | null };
 
@@ -32,7 +33,7 @@ export class AdminUserRepository {
     const found = await rows<UserRow & { cursor_at: string }>(
       this.db,
       sql`select ${USER_WITH_GRANTS},
-          to_char(u.created_at at time zone 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"') as cursor_at
+          ${cursorTimestamp(sql`u.created_at`)} as cursor_at
         from users u
         where ${sql.join(conditions, sql` and `)}
         order by u.created_at, u.id
@@ -69,31 +70,4 @@ export class AdminUserRepository {
 /** LIKE's wildcards and its escape character, matched literally. */
 export function escapeLike(text: string): string {
   return text.replace(/[\\%_]/g, (ch) => `\\${ch}`);
-}
-
-const CURSOR_AT = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{6}Z$/;
-const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
-
-export function encodeUserCursor(cursor: UserCursor): string {
-  return btoa(JSON.stringify([cursor.createdAt, cursor.id])).replace(/=+$/, "").replace(/\+/g, "-").replace(/\//g, "_");
-}
-
-/** undefined for anything that is not a cursor this repository issued. */
-export function decodeUserCursor(raw: string): UserCursor | undefined {
-  try {
-    const decoded = JSON.parse(atob(raw.replace(/-/g, "+").replace(/_/g, "/"))) as unknown;
-    if (!Array.isArray(decoded) || decoded.length !== 2) return undefined;
-    const [createdAt, id] = decoded as unknown[];
-    if (typeof createdAt !== "string" || !CURSOR_AT.test(createdAt) || !isRealInstant(createdAt)) return undefined;
-    if (typeof id !== "string" || !UUID.test(id)) return undefined;
-    return { createdAt, id };
-  } catch {
-    return undefined;
-  }
-}
-
-/** Refuses what the pattern lets through but Postgres would reject (a 30th of February, year 0). */
-function isRealInstant(text: string): boolean {
-  const ms = Date.parse(text);
-  return ms >= 0 && new Date(ms).toISOString().slice(0, 19) === text.slice(0, 19);
 }

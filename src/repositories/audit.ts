@@ -5,6 +5,7 @@
 import { and, desc, eq, sql, type SQL } from "drizzle-orm";
 import { auditLogs } from "../db/schema";
 import type { Executor } from "./database";
+import { cursorTimestamp, encodeCursor, type KeysetCursor } from "./keyset-cursor";
 
 export type AuditEventName =
   | "user.registered"
@@ -48,8 +49,7 @@ export type AuditEvent = {
 export type AuditPage = { items: AuditEvent[]; nextCursor: string | null };
 
 export type AuditFilter = { userId?: string; event?: string; cursor?: AuditCursor; limit: number };
-/** createdAt as Postgres renders it, to the microsecond: a JS Date would drop digits and skip rows. */
-export type AuditCursor = { createdAt: string; id: string };
+export type AuditCursor = KeysetCursor;
 
 export class AuditRepository {
   constructor(private readonly db: Executor) {}
@@ -78,7 +78,7 @@ export class AuditRepository {
     const found = await this.db
       .select({
         row: auditLogs,
-        cursorAt: sql<string>`to_char(${auditLogs.createdAt} at time zone 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"')`,
+        cursorAt: cursorTimestamp(auditLogs.createdAt),
       })
       .from(auditLogs)
       .where(conditions.length ? and(...conditions) : undefined)
@@ -133,21 +133,4 @@ export function toAuditEvent(row: typeof auditLogs.$inferSelect): AuditEvent {
     metadata: row.metadata ?? {},
     createdAt: row.createdAt.toISOString(),
   };
-}
-
-export function encodeCursor(cursor: AuditCursor): string {
-  return btoa(JSON.stringify([cursor.createdAt, cursor.id])).replace(/=+$/, "").replace(/\+/g, "-").replace(/\//g, "_");
-}
-
-/** undefined for anything that is not a cursor we issued. */
-export function decodeCursor(raw: string): AuditCursor | undefined {
-  try {
-    const [createdAt, id] = JSON.parse(atob(raw.replace(/-/g, "+").replace(/_/g, "/"))) as unknown[];
-    if (typeof createdAt !== "string" || typeof id !== "string") return undefined;
-    if (!/^[0-9a-f-]{36}$/i.test(id)) return undefined;
-    if (!/^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{6}Z$/.test(createdAt)) return undefined;
-    return { createdAt, id };
-  } catch {
-    return undefined;
-  }
 }

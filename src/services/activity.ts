@@ -1,7 +1,8 @@
 // Reading the audit trail: a user's own events (/me/activity) and the
 // operator's view (/admin/audit-logs), newest first, with an opaque cursor.
 import { ValidationFailed } from "../errors";
-import { AuditRepository, decodeCursor, type AuditPage } from "../repositories/audit";
+import { AuditRepository, type AuditPage } from "../repositories/audit";
+import { decodeCursor } from "../repositories/keyset-cursor";
 import type { Database } from "../repositories/database";
 
 export class ActivityService {

@@ -18,12 +18,14 @@
 // - A malformed id answers exactly like an unknown one: 404.
 import type { Clock } from "../context";
 import { AuthError, NotFound, ValidationFailed } from "../errors";
-import { AdminUserRepository, decodeUserCursor, encodeUserCursor } from "../repositories/admin-users";
+import { AdminUserRepository } from "../repositories/admin-users";
 import { AuditRepository, type RequestOrigin } from "../repositories/audit";
+import { decodeCursor, encodeCursor } from "../repositories/keyset-cursor";
 import type { Database } from "../repositories/database";
 import { RoleRepository } from "../repositories/roles";
 import { SessionRepository } from "../repositories/sessions";
 import { UserRepository, type UserRecord } from "../repositories/users";
+import { isUuid } from "./ids";
 import type { SessionRevocationList } from "./revocation";
 import { toSessionView, type SessionView } from "./sessions";
 
@@ -34,16 +36,14 @@ export type AdminActor = { actorId: string; origin: RequestOrigin };
 
 export type UserListPage = { items: UserRecord[]; nextCursor: string | null };
 
-const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
-
 export class AdminService {
   constructor(private readonly deps: AdminDeps) {}
 
   async listUsers(filter: { search?: string; cursor?: string; limit: number }): Promise<UserListPage> {
-    const cursor = filter.cursor === undefined ? undefined : decodeUserCursor(filter.cursor);
+    const cursor = filter.cursor === undefined ? undefined : decodeCursor(filter.cursor);
     if (filter.cursor !== undefined && !cursor) throw new ValidationFailed([{ path: "cursor", message: "Not a cursor this service issued" }]);
     const page = await new AdminUserRepository(this.deps.db).page({ search: filter.search || undefined, cursor, limit: filter.limit });
-    return { items: page.items, nextCursor: page.nextCursor && encodeUserCursor(page.nextCursor) };
+    return { items: page.items, nextCursor: page.nextCursor && encodeCursor(page.nextCursor) };
   }
 
   /** The user with their live sessions; `current` is false for all of them. */
@@ -167,7 +167,7 @@ export class AdminService {
 
 /** Not a UUID: the same 404 as an unknown id, and no query that would fail on the cast. */
 function assertUserId(userId: string): void {
-  if (!UUID.test(userId)) throw new NotFound();
+  if (!isUuid(userId)) throw new NotFound();
 }
 
 function refuseSelf(userId: string, actor: AdminActor, detail: string): void {

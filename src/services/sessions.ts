@@ -7,6 +7,7 @@ import type { RequestOrigin } from "../repositories/audit";
 import type { Database } from "../repositories/database";
 import { SessionRepository, type SessionRecord } from "../repositories/sessions";
 import { hashRefreshToken, looksLikeRefreshToken } from "./refresh-token-crypto";
+import { isUuid } from "./ids";
 import type { SessionRevocationList } from "./revocation";
 
 export type SessionDeps = { db: Database; clock: Clock; revocations: SessionRevocationList };
@@ -20,8 +21,6 @@ export type SessionView = {
   expiresAt: string;
 };
 
-const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
-
 export class SessionService {
   constructor(private readonly deps: SessionDeps) {}
 
@@ -32,7 +31,7 @@ export class SessionService {
 
   /** 404 for a session that is absent, already ended, or someone else's: the same answer for all three. */
   async revoke(userId: string, sessionId: string, origin: RequestOrigin): Promise<void> {
-    if (!UUID.test(sessionId)) throw new NotFound();
+    if (!isUuid(sessionId)) throw new NotFound();
     const ended = await new SessionRepository(this.deps.db).end(sessionId, userId, {
       reason: "revoked_by_user",
       event: "session.revoked",

@@ -83,3 +83,31 @@ describe("OPTIONS without a CORS preflight", () => {
     expect((await problemOf(res)).code).toBe("not_found");
   });
 });
+
+describe("forged page cursors", () => {
+  const forge = (createdAt: string, id: string) => btoa(JSON.stringify([createdAt, id])).replace(/=+$/, "").replace(/\+/g, "-").replace(/\//g, "_");
+  const cursors = [
+    ["an impossible date", forge("2024-02-30T10:00:00.000000Z", crypto.randomUUID())],
+    ["an impossible time", forge("2024-02-10T25:61:61.000000Z", crypto.randomUUID())],
+    ["year zero", forge("0000-01-01T00:00:00.000000Z", crypto.randomUUID())],
+    ["an id of dashes", forge("2024-02-10T10:00:00.000000Z", "-".repeat(36))],
+    ["three elements", btoa(JSON.stringify(["2024-02-10T10:00:00.000000Z", crypto.randomUUID(), 1]))],
+    ["not base64", "***"],
+  ];
+
+  it.each(cursors)("on /me/activity: %s answers 400 validation_failed", async (_label, cursor) => {
+    const { tokens } = await registerUser();
+    const res = await call("GET", `/me/activity?cursor=${encodeURIComponent(cursor!)}`, { token: tokens.accessToken });
+    expect(res.status).toBe(400);
+    expect((await problemOf(res)).code).toBe("validation_failed");
+  });
+
+  it.each(cursors)("on /admin/audit-logs and /admin/users: %s answers 400 validation_failed", async (_label, cursor) => {
+    const admin = await registerAdmin();
+    for (const path of ["/admin/audit-logs", "/admin/users"]) {
+      const res = await call("GET", `${path}?cursor=${encodeURIComponent(cursor!)}`, { token: admin.tokens.accessToken });
+      expect(res.status).toBe(400);
+      expect((await problemOf(res)).code).toBe("validation_failed");
+    }
+  });
+});
