@@ -2,7 +2,7 @@
 // Assigning replaces a user's set of roles; the caller runs it inside a
 // transaction together with the audit row that records the change.
 import { and, eq, inArray, notInArray } from "drizzle-orm";
-import { roles, userRoles } from "../db/schema";
+import { rolePermissions, roles, userRoles } from "../db/schema";
 import type { Executor } from "./database";
 
 export class RoleRepository {
@@ -21,6 +21,16 @@ export class RoleRepository {
       .where(inArray(roles.name, [...names]))
       .for("share");
     return found.map((r) => r.name);
+  }
+
+  /** The permissions the given roles grant, together. */
+  async permissionsOf(names: readonly string[]): Promise<string[]> {
+    if (names.length === 0) return [];
+    const found = await this.db
+      .selectDistinct({ permission: rolePermissions.permissionName })
+      .from(rolePermissions)
+      .where(inArray(rolePermissions.roleName, [...names]));
+    return found.map((r) => r.permission).sort();
   }
 
   /** Makes the user's roles exactly `names` (already validated and deduplicated). */

@@ -11,10 +11,14 @@
 //   permissions they acted with, so the service can never lose its last
 //   account holding roles:assign through the API. The operator CLI
 //   (`npm run admin`) is the way to change an administrator's own roles.
+// - An administrator can only add roles whose permissions they hold
+//   themselves (403 otherwise): roles:assign is not a way to acquire more
+//   than one has, e.g. by promoting a second account of one's own.
 // - An empty role list is allowed: the account can still sign in, but holds
 //   no permission at all (not even profile:read) until given a role.
-// - A role change reaches the user's access tokens at their next refresh;
-//   tokens already issued keep their claims until they expire.
+// - A role change is recorded at the edge: the user's tokens issued before it
+//   are refused (401 invalid_token), so clients refresh and get the new roles
+//   and permissions at once rather than up to ACCESS_TOKEN_TTL later.
 // - A malformed id answers exactly like an unknown one: 404.
 import type { Clock } from "../context";
 import { AuthError, NotFound, ValidationFailed } from "../errors";
@@ -31,8 +35,8 @@ import { toSessionView, type SessionView } from "./sessions";
 
 export type AdminDeps = { db: Database; clock: Clock; revocations: SessionRevocationList };
 
-/** Who acts, and from where: the administrator's id and request origin. */
-export type AdminActor = { actorId: string; origin: RequestOrigin };
+/** Who acts, and from where: the administrator's id, the permissions their token carries, and the request origin. */
+export type AdminActor = { actorId: string; permissions: readonly string[]; origin: RequestOrigin };
 
 export type UserListPage = { items: UserRecord[]; nextCursor: string | null };
 
@@ -64,7 +68,7 @@ export class AdminService {
     refuseSelf(userId, actor, "Your own roles can only be changed by another administrator or with the operator CLI");
     const wanted = [...new Set(roles)].sort();
     const at = this.deps.clock();
-    return this.deps.db.transaction(async (tx) => {
+    const { user, changed } = await this.deps.db.transaction(async (tx) => {
       if (!(await new AdminUserRepository(tx).lock(userId))) throw new NotFound();
       const roleRepository = new RoleRepository(tx);
       const known = new Set(await roleRepository.existing(wanted));
@@ -77,7 +81,12 @@ export class AdminService {
       }
       const users = new UserRepository(tx);
       const current = (await users.findById(userId))!;
-      if (sameRoles(current.roles, wanted)) return current;
+      if (sameRoles(current.roles, wanted)) return { user: current, changed: false };
+      const added = wanted.filter((role) => !current.roles.includes(role));
+      const beyond = (await roleRepository.permissionsOf(added)).filter((p) => !actor.permissions.includes(p));
+      if (beyond.length > 0) {
+        throw new AuthError("insufficient_permission", { detail: `You cannot grant permissions you do not hold: ${beyond.join(", ")}` });
+      }
       await roleRepository.replaceForUser(userId, wanted, at);
       const updated = (await users.findById(userId))!;
       await new AuditRepository(tx).record({
@@ -88,8 +97,10 @@ export class AdminService {
         metadata: { before: current.roles, after: updated.roles },
         at,
       });
-      return updated;
+      return { user: updated, changed: true };
     });
+    if (changed) await this.deps.revocations.markGrantsChanged([userId]);
+    return user;
   }
 
   /**

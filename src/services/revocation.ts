@@ -1,7 +1,9 @@
 // Immediate revocation at the edge: ended session ids are written to the
 // REVOKED_SESSIONS KV namespace for as long as an access token of theirs can
 // live, so authenticate, /auth/verify and the RPC refuse those tokens before
-// they expire.
+// they expire. A change of a user's roles is written there too, as the time
+// it happened: tokens issued before it carry stale roles and permissions and
+// are refused, so the client refreshes and gets the new ones.
 //
 // How fast a revocation takes effect:
 // - in the isolate that made it: at once (it is remembered here too);
@@ -12,6 +14,7 @@
 // - in other locations: within KV's propagation, about 60 s (the documented bound).
 
 const PREFIX = "revoked-session:";
+const GRANTS_PREFIX = "grants-changed:";
 /** KV's smallest expirationTtl. */
 const MIN_KV_TTL = 60;
 /** Outlive the clock tolerance that verification allows past `exp`. */
@@ -25,6 +28,8 @@ const MAX_REMEMBERED = 10_000;
 // shared, never a promise or I/O object of another request.
 const confirmedLive = new Map<string, number>();
 const revokedHere = new Map<string, number>();
+/** user id -> [epoch seconds of the last grants change (0: none), when it was read]. */
+const grantsChanged = new Map<string, [number, number]>();
 
 export class SessionRevocationList {
   constructor(
@@ -33,6 +38,36 @@ export class SessionRevocationList {
     /** Wall-clock ms; replaceable in unit tests. */
     private readonly now: () => number = Date.now,
   ) {}
+
+  /** Whether a token with these claims must be refused: its session ended, or its user's grants changed after it was issued. */
+  async refuses(claims: { sid: string; sub: string; iat: number }): Promise<boolean> {
+    const [revoked, changedAt] = await Promise.all([this.isRevoked(claims.sid), this.grantsChangedAt(claims.sub)]);
+    return revoked || claims.iat < changedAt;
+  }
+
+  /** Records that these users' roles changed now: their earlier tokens stop working. */
+  async markGrantsChanged(userIds: readonly string[]): Promise<void> {
+    const now = this.now();
+    const seconds = Math.floor(now / 1000);
+    const expirationTtl = this.ttlSeconds();
+    await Promise.all(
+      [...new Set(userIds)].map((id) => {
+        remember(grantsChanged, id, [seconds, now]);
+        return this.kv.put(GRANTS_PREFIX + id, String(seconds), { expirationTtl });
+      }),
+    );
+  }
+
+  private async grantsChangedAt(userId: string): Promise<number> {
+    const now = this.now();
+    const known = grantsChanged.get(userId);
+    if (known && now - known[1] < CONFIRMED_LIVE_REUSE_MS) return known[0];
+    const raw = await this.kv.get(GRANTS_PREFIX + userId);
+    const seconds = raw === null ? 0 : Number(raw) || 0;
+    // A change made here is never forgotten early by a slower read.
+    remember(grantsChanged, userId, [Math.max(seconds, known?.[0] ?? 0), now]);
+    return Math.max(seconds, known?.[0] ?? 0);
+  }
 
   async isRevoked(sessionId: string): Promise<boolean> {
     const now = this.now();
@@ -63,7 +98,7 @@ export class SessionRevocationList {
   }
 }
 
-function remember(map: Map<string, number>, key: string, value: number): void {
+function remember<V>(map: Map<string, V>, key: string, value: V): void {
   if (map.size >= MAX_REMEMBERED) map.clear();
   map.set(key, value);
 }

@@ -35,9 +35,11 @@ async function refreshed(refreshToken: string): Promise<Tokens> {
 
 describe("roles are data, not code", () => {
   it("a role and permission added as rows are assignable, and the permission is in the user's next token", async () => {
-    const admin = await registerAdmin();
     const permission = `reports:export-${suffix()}`;
     const role = await createRole([permission, "audit:read"]);
+    // The assigning role holds the new permission too (one can only grant what one holds).
+    const granter = await createRole(["roles:assign", permission, "audit:read", "profile:read"]);
+    const admin = await registerWithRoles(["admin", granter]);
     const target = await registerUser();
 
     const res = await call("PUT", `/admin/users/${target.user.id}/roles`, { token: admin.tokens.accessToken, body: { roles: ["user", role] } });

@@ -68,3 +68,31 @@ describe("SessionRevocationList", () => {
     expect(data.get(`revoked-session:${short}`)?.ttl).toBe(60);
   });
 });
+
+describe("SessionRevocationList: role changes", () => {
+  it("refuses tokens issued before a user's roles changed and accepts those issued after", async () => {
+    const { kv } = fakeKv();
+    const now = 1_700_000_000_500;
+    const list = new SessionRevocationList(kv, 600, () => now);
+    const user = crypto.randomUUID();
+    const sid = crypto.randomUUID();
+    const changedAt = Math.floor(now / 1000);
+    expect(await list.refuses({ sid, sub: user, iat: changedAt - 5 })).toBe(false);
+    await list.markGrantsChanged([user]);
+    expect(await list.refuses({ sid, sub: user, iat: changedAt - 1 })).toBe(true);
+    expect(await list.refuses({ sid, sub: user, iat: changedAt })).toBe(false);
+    expect(await list.refuses({ sid, sub: crypto.randomUUID(), iat: changedAt - 1 })).toBe(false);
+  });
+
+  it("sees another isolate's role change within the reuse bound", async () => {
+    const { kv, data } = fakeKv();
+    let now = 1_700_000_100_000;
+    const list = new SessionRevocationList(kv, 600, () => now);
+    const user = crypto.randomUUID();
+    const claims = { sid: crypto.randomUUID(), sub: user, iat: Math.floor(now / 1000) - 10 };
+    expect(await list.refuses(claims)).toBe(false);
+    data.set(`grants-changed:${user}`, { value: String(Math.floor(now / 1000)) });
+    now += CONFIRMED_LIVE_REUSE_MS;
+    expect(await list.refuses(claims)).toBe(true);
+  });
+});

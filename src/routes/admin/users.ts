@@ -67,7 +67,7 @@ adminUserRoutes.openapi(
   }),
   async (c) => {
     const { roles } = c.req.valid("json");
-    const user = await servicesFor(c).admin().setRoles(c.req.valid("param").id, roles, { actorId: c.var.auth.sub, origin: requestOrigin(c.req.raw) });
+    const user = await servicesFor(c).admin().setRoles(c.req.valid("param").id, roles, { actorId: c.var.auth.sub, permissions: c.var.auth.permissions, origin: requestOrigin(c.req.raw) });
     return c.json({ user: toApiUser(user) }, 200);
   },
 );
@@ -85,7 +85,7 @@ adminUserRoutes.openapi(
     responses: { 200: ok("The disabled user", UserEnvelopeSchema), ...problemResponses(401, 403, 404) },
   }),
   async (c) => {
-    const user = await servicesFor(c).admin().disable(c.req.valid("param").id, { actorId: c.var.auth.sub, origin: requestOrigin(c.req.raw) });
+    const user = await servicesFor(c).admin().disable(c.req.valid("param").id, { actorId: c.var.auth.sub, permissions: c.var.auth.permissions, origin: requestOrigin(c.req.raw) });
     return c.json({ user: toApiUser(user) }, 200);
   },
 );
@@ -103,7 +103,7 @@ adminUserRoutes.openapi(
     responses: { 200: ok("The enabled user", UserEnvelopeSchema), ...problemResponses(401, 403, 404) },
   }),
   async (c) => {
-    const user = await servicesFor(c).admin().enable(c.req.valid("param").id, { actorId: c.var.auth.sub, origin: requestOrigin(c.req.raw) });
+    const user = await servicesFor(c).admin().enable(c.req.valid("param").id, { actorId: c.var.auth.sub, permissions: c.var.auth.permissions, origin: requestOrigin(c.req.raw) });
     return c.json({ user: toApiUser(user) }, 200);
   },
 );
@@ -120,7 +120,7 @@ adminUserRoutes.openapi(
     responses: { 204: { description: "Ended" }, ...problemResponses(401, 403, 404) },
   }),
   async (c) => {
-    await servicesFor(c).admin().revokeSessions(c.req.valid("param").id, { actorId: c.var.auth.sub, origin: requestOrigin(c.req.raw) });
+    await servicesFor(c).admin().revokeSessions(c.req.valid("param").id, { actorId: c.var.auth.sub, permissions: c.var.auth.permissions, origin: requestOrigin(c.req.raw) });
     return c.body(null, 204);
   },
 );

@@ -18,8 +18,8 @@ export type AccessTokenCheck = {
 export async function authenticateAccessToken(token: string, check: AccessTokenCheck): Promise<AccessTokenClaims> {
   const keys = await loadKeySet(check.config);
   const claims = await verifyAccessToken(token, keys, check.config, check.clock);
-  if (await check.revocations.isRevoked(claims.sid)) {
-    throw new InvalidToken({ cause: new Error("the token's session has been revoked") });
+  if (await check.revocations.refuses(claims)) {
+    throw new InvalidToken({ cause: new Error("the token's session has ended, or its user's roles changed after it was issued") });
   }
   return claims;
 }
