@@ -12,6 +12,7 @@ import { notFound, onError } from "./middleware/errors";
 import { jsonBody } from "./middleware/json-body";
 import { securityHeaders } from "./middleware/security-headers";
 import { requestDatabase } from "./repositories/database";
+import { loadKeySet } from "./services/tokens";
 import { adminRoutes } from "./routes/admin";
 import { authRoutes } from "./routes/auth";
 import { healthRoutes } from "./routes/health";
@@ -36,6 +37,11 @@ export function createApp(overrides: Partial<AppDeps> = {}) {
   app.use(
     createMiddleware<AppEnv>(async (c, next) => {
       c.set("config", loadConfig(c.env));
+      // Keys are part of the configuration: a key that parses but cannot be
+      // imported, or whose halves do not match, fails every request the same
+      // way, instead of the first login after writing its session. Cached
+      // once per isolate.
+      await loadKeySet(c.var.config);
       c.set("deps", deps);
       const database = requestDatabase(c.var.config);
       c.set("database", database);
