@@ -305,7 +305,7 @@ describe("authenticateAccessToken", () => {
     const { accessToken } = await new AccessTokenIssuer(await loadKeySet(config), config, () => new Date()).issue({ ...subject, sessionId });
     await revocations.revoke([sessionId]);
     const error = await refusal(authenticateAccessToken(accessToken, { config, clock: () => new Date(), revocations }));
-    expect(causeOf(error)).toMatch(/session has been revoked/);
+    expect(causeOf(error)).toMatch(/session has ended/);
   });
 
   it("does not consult the revocation list for a token that fails verification", async () => {
