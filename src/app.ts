@@ -26,7 +26,7 @@ export function createApp(overrides: Partial<AppDeps> = {}) {
   const app = new OpenAPIHono<AppEnv>({
     defaultHook: (result) => {
       if (!result.success) {
-        throw ValidationFailed.fromIssues(result.error.issues);
+        throw ValidationFailed.fromIssues(result.error.issues, result.target);
       }
     },
   });

@@ -65,9 +65,13 @@ export class ValidationFailed extends AuthError {
     this.errors = errors;
   }
 
-  /** From schema issues (zod's shape): each becomes { path, message }. */
-  static fromIssues(issues: readonly { path: readonly PropertyKey[]; message: string }[]): ValidationFailed {
-    return new ValidationFailed(issues.map((issue) => ({ path: issue.path.map(String).join(".") || "(body)", message: issue.message })));
+  /** From schema issues (zod's shape): each becomes { path, message }. `part` names what failed: body, query, param. */
+  static fromIssues(issues: readonly { path: readonly PropertyKey[]; message: string }[], part = "body"): ValidationFailed {
+    const noun = part === "json" ? "body" : part === "param" ? "path parameters" : part;
+    return new ValidationFailed(
+      issues.map((issue) => ({ path: issue.path.map(String).join(".") || `(${noun})`, message: issue.message })),
+      `The request ${noun} does not match the schema`,
+    );
   }
 }
 

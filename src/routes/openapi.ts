@@ -23,14 +23,16 @@ const DESCRIPTIONS: Record<number, string> = {
   413: "Body over 16 KiB",
   415: "Body not application/json",
   429: "Rate limited",
+  500: "Internal error, never with details",
   503: "Database unreachable",
 };
 
+/** Problem responses for these statuses, plus 500, which any route may answer. */
 export function problemResponses<S extends number>(...statuses: S[]) {
   return Object.fromEntries(
-    statuses.map((status) => [
+    [...new Set([...statuses, 500])].map((status) => [
       status,
       { description: DESCRIPTIONS[status] ?? "Error", content: { "application/problem+json": { schema: ProblemSchema } } },
     ]),
-  ) as Record<S, { description: string; content: { "application/problem+json": { schema: typeof ProblemSchema } } }>;
+  ) as Record<S | 500, { description: string; content: { "application/problem+json": { schema: typeof ProblemSchema } } }>;
 }
