@@ -100,13 +100,6 @@ describe("cross-user isolation (IDOR) on session endpoints", () => {
     await call("DELETE", "/sessions", { token: bob.tokens.accessToken });
     expect((await listSessions(alice.tokens.accessToken)).map((s) => s.id)).toEqual([alice.tokens.sessionId]);
   });
-
-  it("logout with someone else's access token cannot end my session", async () => {
-    const alice = await registerUser();
-    const mallory = await registerUser();
-    await call("POST", "/auth/logout", { token: mallory.tokens.accessToken });
-    expect((await call("GET", "/me", { token: alice.tokens.accessToken })).status).toBe(200);
-  });
 });
 
 describe("DELETE /sessions", () => {

@@ -7,14 +7,34 @@ export const TEST_SIGNING_KEYS = [
   {"crv":"Ed25519","d":"WD7-75H7B0hupVYwMFDf0BjOdi2YY00z-isPA90h9Zo","x":"1zO0oEWr4aX4TiJjjg7E9teeoSx4rzaTN4gmVRq_lO8","kty":"OKP","kid":"8LrpkzpFzW-sC2A6WfDILJCQGSt6Xt6EcA6j7qwRGRw","alg":"EdDSA","use":"sig"},
 ];
 
+/**
+ * Every variable src/config.ts reads, pinned to its test value and bound over
+ * wrangler.toml [vars] and whatever a developer keeps in .dev.vars (which
+ * wrangler loads for the suite too, announcing "Using secrets defined in
+ * .dev.vars"): bindings given to the plugin win over both. An optional
+ * feature that must be off is bound to "" (config reads empty as unset).
+ * DATABASE_URL and PG_WS_PROXY come from the global setup (vitest.config.ts);
+ * REVOKED_SESSIONS and AUTH_IP_RATE_LIMITER are non-text bindings from
+ * wrangler.toml that .dev.vars cannot replace. test/http/foundation.test.ts
+ * checks at compile time that this list covers the Env type and at run time
+ * that the Worker sees exactly these values.
+ */
 export const TEST_SECRETS = {
   JWT_SIGNING_KEYS: JSON.stringify(TEST_SIGNING_KEYS),
   REFRESH_TOKEN_SECRET: "RH9FpPbeAujTDyllt7Jg4K7BqJLORa798d3W26uTLg8",
   JWT_ISSUER: "https://auth.test.secureauth.dev",
   JWT_AUDIENCE: "secureauth-test",
+  // The production defaults: tests assert these lifetimes and windows.
+  ACCESS_TOKEN_TTL: "600",
+  REFRESH_IDLE_TTL: "604800",
+  REFRESH_ABSOLUTE_TTL: "2592000",
+  REFRESH_REUSE_GRACE: "10",
   ALLOWED_ORIGINS: "https://app.example.com,http://127.0.0.1:5173",
   // Production uses m=19456 KiB, t=2; tests use a cheap but real argon2id.
   ARGON2_MEMORY_KIB: "64",
   ARGON2_ITERATIONS: "1",
   ARGON2_PARALLELISM: "1",
+  LOGIN_MAX_FAILURES: "5",
+  // Off: no test may reach a real breached-password service.
+  PWNED_PASSWORDS_URL: "",
 };

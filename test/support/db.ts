@@ -1,13 +1,14 @@
 // Direct SQL for tests, to assert database state and to arrange what no
-// endpoint does (granting a role, ageing a row). It goes through the same
-// Neon driver and proxy as the Worker.
+// endpoint does (granting a role, ageing a row, holding a row lock). It goes
+// through the same Neon driver and proxy as the Worker.
 import { env } from "cloudflare:workers";
 import { Client, neonConfig } from "@neondatabase/serverless";
 
 type TestBindings = { DATABASE_URL: string; PG_WS_PROXY: string; CLOSED_DATABASE_URL: string };
 export const testEnv = env as unknown as Cloudflare.Env & TestBindings;
 
-export async function query<T = Record<string, unknown>>(text: string, params: unknown[] = []): Promise<T[]> {
+/** One connection of its own for the duration of fn, e.g. for a transaction that holds locks while requests run. */
+export async function withClient<T>(fn: (client: Client) => Promise<T>): Promise<T> {
   const proxy = testEnv.PG_WS_PROXY.replace(/^wss?:\/\//, "");
   neonConfig.wsProxy = (host, port) => `${proxy}/v1?address=${host}:${port}`;
   neonConfig.useSecureWebSocket = false;
@@ -17,9 +18,12 @@ export async function query<T = Record<string, unknown>>(text: string, params: u
   client.on("error", () => {});
   await client.connect();
   try {
-    const result = await client.query(text, params);
-    return result.rows as T[];
+    return await fn(client);
   } finally {
     await client.end();
   }
+}
+
+export async function query<T = Record<string, unknown>>(text: string, params: unknown[] = []): Promise<T[]> {
+  return withClient(async (client) => (await client.query(text, params)).rows as T[]);
 }
