@@ -13,6 +13,8 @@ import { rows, toDate } from "./rows";
 
 /** Attempts older than this no longer count. */
 const ATTEMPT_WINDOW_SECONDS = 3600;
+/** The first lock; each further attempt doubles it. */
+const BASE_LOCK_SECONDS = 15;
 /** The longest lock. */
 const MAX_LOCK_SECONDS = 900;
 
@@ -24,7 +26,7 @@ export class LoginThrottleRepository {
   /**
    * Counts one attempt and admits it unless the key is locked. From the
    * maxAttempts-th attempt on, admitting it also locks the key for
-   * 2^(n - max) seconds (up to 15 minutes), so concurrent attempts are
+   * 15 s x 2^(n - max) (15 s, 30 s, 1 min, ... up to 15 minutes), so concurrent attempts are
    * refused while this one is checked; a success then clears the lock.
    */
   async admit(input: { key: string; maxAttempts: number; at: Date }): Promise<Admission> {
@@ -33,7 +35,7 @@ export class LoginThrottleRepository {
     const count = sql`(case when lt.last_failure_at < ${windowStart} then 1 else lt.failures + 1 end)`;
     const lockFor = (n: SQL) =>
       sql`case when ${n} >= ${maxAttempts}::int
-        then ${at}::timestamptz + make_interval(secs => least(${MAX_LOCK_SECONDS}::int, power(2, least(20, ${n} - ${maxAttempts}::int))::int))
+        then ${at}::timestamptz + make_interval(secs => least(${MAX_LOCK_SECONDS}::int, ${BASE_LOCK_SECONDS}::int * power(2, least(20, ${n} - ${maxAttempts}::int))::int))
       end`;
     const [row] = await rows<{ admitted: boolean; locked_until: Date | string | null }>(
       this.db,
