@@ -1,8 +1,7 @@
 // GET /health (liveness, no I/O) and GET /health/ready (one `select 1`).
 import { createRoute, OpenAPIHono, z } from "@hono/zod-openapi";
 import type { AppEnv } from "../context";
-import { ServiceUnavailable } from "../errors";
-import { HealthRepository } from "../repositories/health";
+import { servicesFor } from "../services/container";
 import { problemResponses } from "./openapi";
 
 export const healthRoutes = new OpenAPIHono<AppEnv>();
@@ -35,11 +34,7 @@ healthRoutes.openapi(
     },
   }),
   async (c) => {
-    try {
-      await new HealthRepository(c.var.database.get()).ping();
-    } catch (error) {
-      throw new ServiceUnavailable(error);
-    }
+    await servicesFor(c).health().checkReady();
     return c.json({ status: "ok" as const, database: "ok" as const }, 200);
   },
 );
