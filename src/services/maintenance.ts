@@ -1,0 +1,87 @@
+// Data retention, run daily by the Cron Trigger (src/index.ts `scheduled`).
+// What goes, and why it is safe:
+// - Sessions that ended (revoked, idle- or absolutely expired) more than
+//   `endedSessionDays` ago, with their refresh tokens. An ended session's
+//   tokens already answer invalid_refresh_token, before and after deletion;
+//   the window keeps them for admin inspection and incident forensics
+//   beside the audit trail. Tokens of a live session are never deleted,
+//   however old: rotation needs every one of them to recognise a replay as
+//   reuse (DESIGN.md case 3).
+// - login_throttles rows whose last failure is older than the failure window
+//   and that hold no lock: the next failure would start from 1 anyway.
+// - audit_logs: kept. How long to keep them is the operator's decision (README).
+// Each delete is a bounded batch; a run stops after `maxBatchesPerRun` per
+// kind and leaves the rest to the next run.
+import type { MaintenanceRepository } from "../repositories/maintenance";
+
+export type RetentionPolicy = {
+  /** Days an ended session (and its refresh tokens) is kept after it ended. */
+  endedSessionDays: number;
+  /** Seconds after its last failure that an unlocked throttle row is kept; at least the 1 h failure window. */
+  loginThrottleSeconds: number;
+  /** Rows per delete statement. */
+  batchSize: number;
+  /** Delete statements per kind of row per run. */
+  maxBatchesPerRun: number;
+};
+
+export const DEFAULT_RETENTION: RetentionPolicy = {
+  endedSessionDays: 30,
+  loginThrottleSeconds: 3600,
+  batchSize: 1000,
+  maxBatchesPerRun: 100,
+};
+
+export type MaintenanceReport = {
+  refreshTokens: number;
+  sessions: number;
+  loginThrottles: number;
+  /** False when a kind hit maxBatchesPerRun: more is left for the next run. */
+  complete: boolean;
+};
+
+type Store = Pick<MaintenanceRepository, "deleteTokensOfEndedSessions" | "deleteEndedSessions" | "deleteStaleLoginThrottles">;
+
+export class MaintenanceService {
+  private readonly policy: RetentionPolicy;
+
+  constructor(
+    private readonly store: Store,
+    policy: Partial<RetentionPolicy> = {},
+  ) {
+    this.policy = { ...DEFAULT_RETENTION, ...policy };
+    const { endedSessionDays, loginThrottleSeconds, batchSize, maxBatchesPerRun } = this.policy;
+    if (!(endedSessionDays >= 0) || !(loginThrottleSeconds >= 3600) || !(batchSize >= 1) || !(maxBatchesPerRun >= 1)) {
+      throw new TypeError("retention policy: endedSessionDays >= 0, loginThrottleSeconds >= 3600, batchSize and maxBatchesPerRun >= 1");
+    }
+  }
+
+  /** Prunes as of `at` (the scheduled time of the cron event). */
+  async run(at: Date): Promise<MaintenanceReport> {
+    const { endedSessionDays, loginThrottleSeconds } = this.policy;
+    const sessionCutoff = new Date(at.getTime() - endedSessionDays * 24 * 3600 * 1000);
+    const throttleCutoff = new Date(at.getTime() - loginThrottleSeconds * 1000);
+    // Tokens first, so deleting their sessions cascades to nothing and every
+    // statement stays within one batch.
+    const refreshTokens = await this.drain((limit) => this.store.deleteTokensOfEndedSessions(sessionCutoff, limit));
+    const sessions = await this.drain((limit) => this.store.deleteEndedSessions(sessionCutoff, limit));
+    const loginThrottles = await this.drain((limit) => this.store.deleteStaleLoginThrottles(throttleCutoff, at, limit));
+    return {
+      refreshTokens: refreshTokens.deleted,
+      sessions: sessions.deleted,
+      loginThrottles: loginThrottles.deleted,
+      complete: refreshTokens.drained && sessions.drained && loginThrottles.drained,
+    };
+  }
+
+  private async drain(deleteBatch: (limit: number) => Promise<number>): Promise<{ deleted: number; drained: boolean }> {
+    const { batchSize, maxBatchesPerRun } = this.policy;
+    let deleted = 0;
+    for (let batch = 0; batch < maxBatchesPerRun; batch++) {
+      const n = await deleteBatch(batchSize);
+      deleted += n;
+      if (n < batchSize) return { deleted, drained: true };
+    }
+    return { deleted, drained: false };
+  }
+}
