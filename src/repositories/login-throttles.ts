@@ -63,9 +63,9 @@ export class LoginThrottleRepository {
     return row?.lockedUntil && row.lockedUntil > at ? row.lockedUntil : undefined;
   }
 
-  /** A statement that clears the key, to run with a successful sign-in. */
-  static clear(key: string) {
-    return sql`delete from login_throttles where key = ${key}`;
+  /** A statement that clears the key, to run with a successful sign-in; `onlyIf` makes it conditional. */
+  static clear(key: string, onlyIf: SQL = sql`true`) {
+    return sql`delete from login_throttles where key = ${key} and ${onlyIf}`;
   }
 }
 

@@ -7,7 +7,9 @@ import { and, desc, eq, gt, isNull, sql, type SQL } from "drizzle-orm";
 import { sessions, type DeviceInfo } from "../db/schema";
 import { auditInsert, type AuditEventName, type RequestOrigin } from "./audit";
 import type { Executor } from "./database";
+import { LoginThrottleRepository } from "./login-throttles";
 import { rows, toDate } from "./rows";
+import { UserRepository } from "./users";
 
 export type SessionRecord = {
   id: string;
@@ -41,15 +43,25 @@ export class SessionRepository {
   constructor(private readonly db: Executor) {}
 
   /**
-   * Opens a session for an existing user with its first refresh token and
-   * the audit event, atomically. `also` adds statements that must commit with
-   * it (a password rehash, clearing the login throttle).
+   * Opens a session for an existing, active user with its first refresh
+   * token and the audit event, atomically. With a sign-in it also clears the
+   * login throttle and, if given, stores a rehashed password, in the same
+   * statement and only if the session opens. False when the user was
+   * disabled meanwhile: then nothing is written.
    */
-  async open(session: NewSession, audit: { event: AuditEventName; origin: RequestOrigin; metadata?: Record<string, unknown> }, also: SQL[] = []): Promise<boolean> {
+  async open(
+    session: NewSession,
+    audit: { event: AuditEventName; origin: RequestOrigin; metadata?: Record<string, unknown> },
+    signIn: { clearThrottleKey?: string; rehashedPassword?: string } = {},
+  ): Promise<boolean> {
+    const opened = sql`exists (select 1 from active)`;
+    const also: SQL[] = [];
+    if (signIn.clearThrottleKey !== undefined) also.push(LoginThrottleRepository.clear(signIn.clearThrottleKey, opened));
+    if (signIn.rehashedPassword !== undefined) also.push(UserRepository.setPasswordHash(session.userId, signIn.rehashedPassword, session.at, opened));
     const extra = also.map((statement, i) => sql`, ${sql.raw(`also_${i}`)} as (${statement})`);
     // The user row is read FOR SHARE: a disable committing meanwhile is waited
     // for and seen, so no session opens for a user who was just disabled.
-    const opened = await rows<{ id: string }>(
+    const inserted = await rows<{ id: string }>(
       this.db,
       sql`
       with active as (
@@ -68,7 +80,7 @@ export class SessionRepository {
       )${sql.join(extra, sql``)}
       select id from s`,
     );
-    return opened.length > 0;
+    return inserted.length > 0;
   }
 
   /** The user's live sessions, most recently used first. */

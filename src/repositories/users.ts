@@ -1,6 +1,6 @@
 // Users and their effective roles and permissions. Roles and permissions are
 // rows (roles, role_permissions, user_roles), so they resolve here in SQL.
-import { sql } from "drizzle-orm";
+import { sql, type SQL } from "drizzle-orm";
 import type { Executor } from "./database";
 import { rows, toDate, toStringArray } from "./rows";
 
@@ -63,7 +63,7 @@ export class UserRepository {
   }
 
   /** As a statement, to commit together with a session change. */
-  static setPasswordHash(id: string, passwordHash: string, at: Date) {
-    return sql`update users set password_hash = ${passwordHash}, updated_at = ${at} where id = ${id}`;
+  static setPasswordHash(id: string, passwordHash: string, at: Date, onlyIf: SQL = sql`true`) {
+    return sql`update users set password_hash = ${passwordHash}, updated_at = ${at} where id = ${id} and ${onlyIf}`;
   }
 }

@@ -93,12 +93,11 @@ export class AccountService {
     const at = clock();
     const refreshToken = generateRefreshToken();
     const session = { id: crypto.randomUUID(), ...this.newSessionTimes(at) };
-    const also = [LoginThrottleRepository.clear(throttleKey)];
-    if (hasher.needsRehash(user.passwordHash)) also.push(UserRepository.setPasswordHash(user.id, await hasher.hash(password), at));
+    const rehashedPassword = hasher.needsRehash(user.passwordHash) ? await hasher.hash(password) : undefined;
     const opened = await new SessionRepository(db).open(
       { id: session.id, userId: user.id, device, refreshTokenHash: hashRefreshToken(refreshToken), idleExpiresAt: session.idleExpiresAt, absoluteExpiresAt: session.absoluteExpiresAt, at },
       { event: "auth.login_succeeded", origin },
-      also,
+      { clearThrottleKey: throttleKey, rehashedPassword },
     );
     // Disabled between the password check and now: the same answer as any failed login.
     if (!opened) throw new InvalidCredentials("account disabled during login");
