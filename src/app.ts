@@ -6,10 +6,11 @@ import { OpenAPIHono } from "@hono/zod-openapi";
 import { createMiddleware } from "hono/factory";
 import { loadConfig } from "./config";
 import type { AppDeps, AppEnv } from "./context";
-import { MethodNotAllowed, ValidationFailed } from "./errors";
+import { ValidationFailed } from "./errors";
 import { corsAllowlist } from "./middleware/cors";
 import { notFound, onError } from "./middleware/errors";
 import { jsonBody } from "./middleware/json-body";
+import { routeGate } from "./middleware/route-gate";
 import { securityHeaders } from "./middleware/security-headers";
 import { requestDatabase } from "./repositories/database";
 import { loadKeySet } from "./services/tokens";
@@ -58,6 +59,7 @@ export function createApp(overrides: Partial<AppDeps> = {}) {
     }),
   );
   app.use(corsAllowlist((c) => (c.var as unknown as AppEnv["Variables"]).config.allowedOrigins));
+  app.use(routeGate(() => app.routes));
   app.use(jsonBody());
 
   app.route("/", healthRoutes);
@@ -77,28 +79,7 @@ export function createApp(overrides: Partial<AppDeps> = {}) {
     },
   });
 
-  allowOnlyKnownMethods(app);
   return app;
 }
 
 export type App = ReturnType<typeof createApp>;
-
-/** Registers a 405 answer, with Allow, after the routes of each known path. */
-function allowOnlyKnownMethods(app: OpenAPIHono<AppEnv>): void {
-  const methodsByPath = new Map<string, Set<string>>();
-  for (const route of app.routes) {
-    if (route.method === "ALL") continue;
-    const methods = methodsByPath.get(route.path) ?? new Set<string>();
-    methods.add(route.method);
-    if (route.method === "GET") methods.add("HEAD");
-    methodsByPath.set(route.path, methods);
-  }
-  for (const [path, methods] of methodsByPath) {
-    const allow = [...methods, "OPTIONS"];
-    app.all(path, (c) => {
-      // OPTIONS without a CORS preflight from an allowed origin: say what the path accepts.
-      if (c.req.method === "OPTIONS") return c.body(null, 204, { Allow: allow.join(", ") });
-      throw new MethodNotAllowed(allow);
-    });
-  }
-}

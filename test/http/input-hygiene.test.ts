@@ -111,3 +111,37 @@ describe("forged page cursors", () => {
     }
   });
 });
+
+describe("the place is judged before the body", () => {
+  it.each([
+    ["an unknown path with a text body", "POST", "/nope", "hello", "text/plain", 404, "not_found"],
+    ["an unknown path with broken JSON", "POST", "/nope", "{", "application/json", 404, "not_found"],
+    ["a wrong method with a text body", "PUT", "/auth/login", "hello", "text/plain", 405, "method_not_allowed"],
+    ["a wrong method with broken JSON", "POST", "/me", "{", "application/json", 405, "method_not_allowed"],
+  ])("%s answers %s", async (_label, method, path, body, contentType, status, code) => {
+    const res = await call(method as string, path as string, { rawBody: body as string, headers: { "Content-Type": contentType as string } });
+    expect(res.status).toBe(status);
+    expect((await problemOf(res)).code).toBe(code);
+  });
+
+  it("a wrong method names the allowed ones", async () => {
+    const res = await call("DELETE", "/auth/login");
+    expect(res.status).toBe(405);
+    expect(res.headers.get("allow")).toBe("POST, OPTIONS");
+  });
+});
+
+describe("deeply nested JSON", () => {
+  it("answers 400 validation_failed, not a stack overflow", async () => {
+    const depth = 8000;
+    const body = "[".repeat(depth) + "]".repeat(depth);
+    const res = await call("POST", "/auth/login", { rawBody: body, headers: { "Content-Type": "application/json" } });
+    expect(res.status).toBe(400);
+    expect((await problemOf(res)).code).toBe("validation_failed");
+  });
+
+  it("accepts ordinary nesting", async () => {
+    const res = await call("POST", "/auth/login", { body: { email: "x@example.com", password: "not the password", extra: { a: { b: { c: [1, [2, [3]]] } } } } });
+    expect(res.status).toBe(401);
+  });
+});

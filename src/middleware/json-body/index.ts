@@ -1,6 +1,7 @@
 // Request bodies: at most 16 KiB (counted while streaming, so a body without
-// Content-Length cannot slip past), only application/json, parseable, and
-// free of NUL characters (Postgres text cannot hold them). Each failure is its
+// Content-Length cannot slip past), only application/json, parseable, at
+// most 32 levels deep, and free of NUL characters (Postgres text cannot hold
+// them). Each failure is its
 // own problem (413, 415, 400 invalid_json, 400 validation_failed) before any
 // handler or validator sees the body.
 //
@@ -44,8 +45,7 @@ export const jsonBody = (limit = MAX_BODY_BYTES) =>
     } catch (error) {
       throw new InvalidJson(error);
     }
-    const nulAt = findNul(parsed, "");
-    if (nulAt !== undefined) throw new ValidationFailed([{ path: nulAt || "(body)", message: "Must not contain NUL characters" }]);
+    checkStructure(parsed);
 
     headers.set("Content-Type", "application/json");
     c.req.raw = rebuild(request, headers, text);
@@ -67,17 +67,30 @@ function hasNul(url: string): boolean {
   return /%00/.test(url) || url.includes("\0");
 }
 
-/** The path of the first string (key or value) holding U+0000, or undefined. */
-function findNul(value: unknown, path: string): string | undefined {
-  if (typeof value === "string") return value.includes("\0") ? path : undefined;
-  if (typeof value !== "object" || value === null) return undefined;
-  for (const [key, item] of Object.entries(value)) {
-    const at = path ? `${path}.${key}` : key;
-    if (key.includes("\0")) return at;
-    const found = findNul(item, at);
-    if (found !== undefined) return found;
+/** Deeper than any body of this API needs; deeper bodies are refused, not walked. */
+export const MAX_BODY_DEPTH = 32;
+
+/**
+ * Checks what Postgres cannot store and what no schema here needs: a string
+ * (key or value) holding U+0000, or nesting deeper than MAX_BODY_DEPTH.
+ * Iterative, so a hostile body cannot exhaust the stack.
+ */
+function checkStructure(root: unknown): void {
+  const pending: { value: unknown; path: string; depth: number }[] = [{ value: root, path: "", depth: 0 }];
+  while (pending.length > 0) {
+    const { value, path, depth } = pending.pop()!;
+    if (typeof value === "string") {
+      if (value.includes("\0")) throw new ValidationFailed([{ path: path || "(body)", message: "Must not contain NUL characters" }]);
+      continue;
+    }
+    if (typeof value !== "object" || value === null) continue;
+    if (depth >= MAX_BODY_DEPTH) throw new ValidationFailed([{ path: path || "(body)", message: `Nested deeper than ${MAX_BODY_DEPTH} levels` }]);
+    for (const [key, item] of Object.entries(value)) {
+      const at = path ? `${path}.${key}` : key;
+      if (key.includes("\0")) throw new ValidationFailed([{ path: at, message: "Must not contain NUL characters" }]);
+      pending.push({ value: item, path: at, depth: depth + 1 });
+    }
   }
-  return undefined;
 }
 
 async function readText(body: ReadableStream<Uint8Array>, limit: number): Promise<string> {

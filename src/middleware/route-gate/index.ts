@@ -1,0 +1,46 @@
+// Answers for requests no route will take, before any body is read: an
+// unknown path is 404, a known path with another method is 405 with Allow,
+// and OPTIONS (outside a CORS preflight, which the CORS middleware answers)
+// is 204 with Allow. So a bad body sent to a wrong place gets the answer
+// about the place, not about the body.
+import type { MiddlewareHandler } from "hono";
+import { MethodNotAllowed, NotFound } from "../../errors";
+
+type RouteEntry = { method: string; path: string };
+type PathRule = { pattern: RegExp; allow: string[] };
+
+export function routeGate(routes: () => readonly RouteEntry[]): MiddlewareHandler {
+  let rules: PathRule[] | undefined;
+  return async (c, next) => {
+    rules ??= compile(routes());
+    const matching = rules.filter((rule) => rule.pattern.test(c.req.path));
+    if (matching.length === 0) throw new NotFound();
+    const allow = [...new Set(matching.flatMap((rule) => rule.allow))];
+    const method = c.req.method;
+    if (method === "OPTIONS") return c.body(null, 204, { Allow: allow.join(", ") });
+    if (allow.includes(method)) return next();
+    throw new MethodNotAllowed(allow);
+  };
+}
+
+/** One rule per route path; the routes are read once, after they are all registered. */
+function compile(routes: readonly RouteEntry[]): PathRule[] {
+  const methodsByPath = new Map<string, Set<string>>();
+  for (const { method, path } of routes) {
+    if (method === "ALL") continue; // middleware
+    const methods = methodsByPath.get(path) ?? new Set<string>();
+    methods.add(method);
+    if (method === "GET") methods.add("HEAD");
+    methodsByPath.set(path, methods);
+  }
+  return [...methodsByPath].map(([path, methods]) => ({ pattern: toPattern(path), allow: [...methods, "OPTIONS"] }));
+}
+
+/** Hono's simple path syntax (`/users/:id`) as an anchored regular expression. */
+function toPattern(path: string): RegExp {
+  const source = path
+    .split("/")
+    .map((segment) => (segment.startsWith(":") ? "[^/]+" : segment.replace(/[.*+?^${}()|[\]\\]/g, "\\$&")))
+    .join("/");
+  return new RegExp(`^${source}$`);
+}
