@@ -49,13 +49,10 @@ export class SessionRevocationList {
   async markGrantsChanged(userIds: readonly string[]): Promise<void> {
     const now = this.now();
     const seconds = Math.floor(now / 1000);
-    const expirationTtl = this.ttlSeconds();
-    await Promise.all(
-      [...new Set(userIds)].map((id) => {
-        remember(grantsChanged, id, [seconds, now]);
-        return this.kv.put(GRANTS_PREFIX + id, String(seconds), { expirationTtl });
-      }),
-    );
+    // Already marked at this second by this isolate: KV would refuse a second write.
+    const unwritten = [...new Set(userIds)].filter((id) => grantsChanged.get(id)?.[0] !== seconds);
+    for (const id of unwritten) remember(grantsChanged, id, [seconds, now]);
+    await this.put(unwritten.map((id) => [GRANTS_PREFIX + id, String(seconds)]));
   }
 
   private async grantsChangedAt(userId: string): Promise<number> {
@@ -83,14 +80,28 @@ export class SessionRevocationList {
   }
 
   async revoke(sessionIds: readonly string[]): Promise<void> {
-    const unique = [...new Set(sessionIds)];
-    const until = this.now() + this.ttlSeconds() * 1000;
-    for (const id of unique) {
+    const now = this.now();
+    const until = now + this.ttlSeconds() * 1000;
+    // KV takes one write per key per second: a session this isolate has
+    // already pushed is not written again (a logout naming it twice, say).
+    const unwritten = [...new Set(sessionIds)].filter((id) => !(revokedHere.has(id) && (revokedHere.get(id) ?? 0) > now));
+    for (const id of unwritten) {
       confirmedLive.delete(id);
       remember(revokedHere, id, until);
     }
+    await this.put(unwritten.map((id) => [PREFIX + id, "1"]));
+  }
+
+  /**
+   * Writes to KV without failing the request: the change it records is
+   * already committed in Postgres and remembered in this isolate, and a 500
+   * would tell the client the opposite. A failed write is logged (keys only).
+   */
+  private async put(entries: [string, string][]): Promise<void> {
     const expirationTtl = this.ttlSeconds();
-    await Promise.all(unique.map((id) => this.kv.put(PREFIX + id, "1", { expirationTtl })));
+    const results = await Promise.allSettled(entries.map(([key, value]) => this.kv.put(key, value, { expirationTtl })));
+    const failed = results.filter((r) => r.status === "rejected").length;
+    if (failed > 0) console.error(JSON.stringify({ level: "error", msg: "revocation list write failed", failed, of: entries.length }));
   }
 
   private ttlSeconds(): number {

@@ -96,3 +96,26 @@ describe("SessionRevocationList: role changes", () => {
     expect(await list.refuses(claims)).toBe(true);
   });
 });
+
+describe("SessionRevocationList: writing to KV", () => {
+  it("writes a session once, however often it is revoked in a row (KV takes one write per key per second)", async () => {
+    const { kv } = fakeKv();
+    let puts = 0;
+    const counting = { get: kv.get.bind(kv), put: async (...args: Parameters<KVNamespace["put"]>) => { puts++; return kv.put(...args); } } as unknown as KVNamespace;
+    const list = new SessionRevocationList(counting, 600, () => 5_000_000);
+    const sid = crypto.randomUUID();
+    await list.revoke([sid, sid]);
+    await list.revoke([sid]);
+    expect(puts).toBe(1);
+    expect(await list.isRevoked(sid)).toBe(true);
+  });
+
+  it("does not fail when KV refuses a write; this isolate still refuses the session", async () => {
+    const failing = { get: async () => null, put: async () => { throw new Error("KV PUT failed: 429 Too Many Requests"); } } as unknown as KVNamespace;
+    const list = new SessionRevocationList(failing, 600, () => 6_000_000);
+    const sid = crypto.randomUUID();
+    await expect(list.revoke([sid])).resolves.toBeUndefined();
+    expect(await list.isRevoked(sid)).toBe(true);
+    await expect(list.markGrantsChanged([crypto.randomUUID()])).resolves.toBeUndefined();
+  });
+});
