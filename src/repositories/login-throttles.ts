@@ -24,7 +24,8 @@ export class LoginThrottleRepository {
   constructor(private readonly db: Executor) {}
 
   /**
-   * Counts one attempt and admits it unless the key is locked. From the
+   * Counts one attempt and admits it unless the key is locked (two short
+   * statements: make sure the row exists, then decide under its lock). From the
    * maxAttempts-th attempt on, admitting it also locks the key for
    * 15 s x 2^(n - max) (15 s, 30 s, 1 min, ... up to 15 minutes), so concurrent attempts are
    * refused while this one is checked; a success then clears the lock.
@@ -32,29 +33,38 @@ export class LoginThrottleRepository {
   async admit(input: { key: string; maxAttempts: number; at: Date }): Promise<Admission> {
     const { at, maxAttempts } = input;
     const windowStart = new Date(at.getTime() - ATTEMPT_WINDOW_SECONDS * 1000);
-    const count = sql`(case when lt.last_failure_at < ${windowStart} then 1 else lt.failures + 1 end)`;
-    const lockFor = (n: SQL) =>
-      sql`case when ${n} >= ${maxAttempts}::int
-        then ${at}::timestamptz + make_interval(secs => least(${MAX_LOCK_SECONDS}::int, ${BASE_LOCK_SECONDS}::int * power(2, least(20, ${n} - ${maxAttempts}::int))::int))
-      end`;
-    const [row] = await rows<{ admitted: boolean; locked_until: Date | string | null }>(
+    // The row must exist to be locked; a new one counts nothing yet.
+    await this.db.execute(sql`
+      insert into login_throttles (key, failures, last_failure_at, locked_until)
+      values (${input.key}, 0, '-infinity', null)
+      on conflict (key) do nothing`);
+    // Read under the row lock, so the decision uses the latest committed
+    // state even when many attempts arrive at once; a locked key is left as
+    // it is and reported with its real lock.
+    const [row] = await rows<{ refused: boolean; locked_until: Date | string | null }>(
       this.db,
       sql`
-      with attempt as (
-        insert into login_throttles as lt (key, failures, last_failure_at, locked_until)
-        values (${input.key}, 1, ${at}, ${lockFor(sql`1`)})
-        on conflict (key) do update set
-          failures = ${count},
-          last_failure_at = ${at},
-          locked_until = ${lockFor(count)}
-        where lt.locked_until is null or lt.locked_until <= ${at}
-        returning locked_until
-      )
-      select true as admitted, locked_until from attempt
-      union all
-      select false, locked_until from login_throttles where key = ${input.key} and not exists (select 1 from attempt)`,
+      update login_throttles lt set
+        failures = case when prior.locked then prior.failures else prior.next end,
+        last_failure_at = case when prior.locked then prior.last_failure_at else ${at} end,
+        locked_until = case when prior.locked then prior.locked_until
+          when prior.next >= ${maxAttempts}::int
+          then ${at}::timestamptz + make_interval(secs => least(${MAX_LOCK_SECONDS}::int,
+                 ${BASE_LOCK_SECONDS}::int * power(2, least(20, prior.next - ${maxAttempts}::int))::int))
+        end
+      from (
+        select key, failures, last_failure_at, locked_until,
+          (locked_until is not null and locked_until > ${at}) as locked,
+          (case when last_failure_at < ${windowStart} then 1 else failures + 1 end) as next
+        from login_throttles where key = ${input.key}
+        for update
+      ) prior
+      where lt.key = prior.key
+      returning prior.locked as refused, lt.locked_until`,
     );
-    if (!row || row.admitted) return { admitted: true };
+    // No row: it vanished between the statements (pruned); refuse rather than fail open.
+    if (!row) return { admitted: false, lockedUntil: new Date(at.getTime() + 1000) };
+    if (!row.refused) return { admitted: true };
     return { admitted: false, lockedUntil: toDate(row.locked_until ?? at) };
   }
 

@@ -111,6 +111,12 @@ export class AccountService {
   /** Needs the current password; ends every other session of the user, keeps this one. */
   async changePassword(input: { userId: string; sessionId: string; currentPassword: string; newPassword: string }, origin: RequestOrigin): Promise<void> {
     const { db, config, clock, hasher } = this.deps;
+    // The new password is judged first: a rejected one is a validation
+    // error, not a guess at the current password, and must not count as one.
+    const newPassword = checkPasswordPolicy(input.newPassword, "newPassword");
+    if (await this.deps.breached.isBreached(newPassword)) {
+      throw new ValidationFailed([{ path: "newPassword", message: "This password appears in known data breaches; choose another" }]);
+    }
     const user = await new UserRepository(db).findById(input.userId);
     if (!user || user.status !== "active") throw new InvalidCredentials("user gone or disabled");
     const throttleKey = throttleKeyFor(user.email);
@@ -118,10 +124,6 @@ export class AccountService {
     if (!(await hasher.verify(user.passwordHash, normalizePassword(input.currentPassword)))) {
       await new AuditRepository(db).record({ event: "auth.login_failed", userId: user.id, actorId: user.id, origin, metadata: { reason: "wrong_current_password" }, at: clock() });
       throw new InvalidCredentials("wrong current password");
-    }
-    const newPassword = checkPasswordPolicy(input.newPassword, "newPassword");
-    if (await this.deps.breached.isBreached(newPassword)) {
-      throw new ValidationFailed([{ path: "newPassword", message: "This password appears in known data breaches; choose another" }]);
     }
     const passwordHash = await hasher.hash(newPassword);
     const at = clock();

@@ -2,7 +2,8 @@
 // the password is checked, so parallel guessing gets no more tries than
 // sequential guessing.
 import { describe, expect, it } from "vitest";
-import { query } from "../support/db";
+import worker from "../../src/index";
+import { query, testEnv } from "../support/db";
 import { call, login, problemOf, registerUser, STRONG_PASSWORD, uniqueEmail } from "../support/harness";
 
 /** The stored key: a hash of the normalised email, never the address. */
@@ -19,6 +20,29 @@ async function parallelLogins(email: string, count: number) {
 }
 
 describe("parallel password guessing", () => {
+  it("with LOGIN_MAX_FAILURES=1, exactly one of 20 simultaneous first attempts is checked", async () => {
+    const env = { ...testEnv, LOGIN_MAX_FAILURES: "1" } as never;
+    const ctx = { waitUntil() {}, passThroughOnException() {}, props: {} } as unknown as ExecutionContext;
+    const email = uniqueEmail("one-try");
+    const responses = await Promise.all(
+      Array.from({ length: 20 }, (_, i) =>
+        worker.fetch(
+          new Request("https://auth.test/auth/login", { method: "POST", headers: { "Content-Type": "application/json" }, body: JSON.stringify({ email, password: `guess ${i} of many` }) }),
+          env,
+          ctx,
+        ),
+      ),
+    );
+    const statuses = responses.map((r) => r.status);
+    expect(statuses.filter((s) => s === 401)).toHaveLength(1);
+    expect(statuses.filter((s) => s === 429)).toHaveLength(19);
+    // Every refusal reports the real lock: 15 s from the first attempt.
+    for (const res of responses.filter((r) => r.status === 429)) {
+      expect(Number(res.headers.get("retry-after"))).toBeGreaterThanOrEqual(14);
+      expect(Number(res.headers.get("retry-after"))).toBeLessThanOrEqual(15);
+    }
+  });
+
   it("gets at most LOGIN_MAX_FAILURES password checks on an existing account; the rest answer 429", async () => {
     const account = await registerUser();
     const statuses = await parallelLogins(account.email, 40);
@@ -58,5 +82,16 @@ describe("parallel password guessing", () => {
     const limited = responses.find((r) => r.status === 429)!;
     expect(Number(limited.headers.get("retry-after"))).toBeGreaterThanOrEqual(1);
     expect((await problemOf(limited)).code).toBe("rate_limited");
+  });
+});
+
+describe("password change", () => {
+  it("a rejected new password is not counted as a guess: no lock, and sign-in still works", async () => {
+    const account = await registerUser();
+    for (let i = 0; i < 7; i++) {
+      const res = await call("POST", "/auth/password", { token: account.tokens.accessToken, body: { currentPassword: account.password, newPassword: "short" } });
+      expect(res.status).toBe(400);
+    }
+    await login(account.email, account.password);
   });
 });
