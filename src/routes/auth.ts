@@ -22,12 +22,13 @@ export const authRoutes = new OpenAPIHono<AppEnv>();
 const Email = z.string().max(320).transform(normalizeEmail).pipe(z.string().min(3).max(254).email());
 /** Bounded so an oversized value cannot make hashing expensive; the policy checks the real rule. */
 const PasswordInput = z.string().min(1).max(1024);
-const RefreshTokenInput = z.string().min(1).max(1024);
+/** Any string: one that is not a refresh token of ours is an invalid_refresh_token, not a validation error (the 16 KiB body cap bounds it). */
+const RefreshTokenInput = z.string();
 
 const json = <T extends z.ZodType>(schema: T) => ({ content: { "application/json": { schema } }, required: true });
 const ok = <T extends z.ZodType>(description: string, schema: T) => ({ description, content: { "application/json": { schema } } });
 
-const LogoutBody = z.object({ refreshToken: RefreshTokenInput.optional() });
+const LogoutBody = refusingPrivilegedFields({ refreshToken: RefreshTokenInput.optional() });
 const SignedInSchema = z.object({ user: UserSchema, tokens: TokenPairSchema });
 
 authRoutes.use("/auth/*", noStore());
@@ -89,7 +90,7 @@ authRoutes.openapi(
     tags: ["auth"],
     summary: "Rotate a refresh token for a new token pair",
     middleware: [ipRateLimit("refresh")] as const,
-    request: { body: json(z.object({ refreshToken: RefreshTokenInput })) },
+    request: { body: json(refusingPrivilegedFields({ refreshToken: RefreshTokenInput })) },
     responses: { 200: ok("New token pair", z.object({ tokens: TokenPairSchema })), ...problemResponses(400, 401, 413, 415, 429) },
   }),
   async (c) => {
@@ -147,7 +148,7 @@ authRoutes.openapi(
     summary: "Change the password; ends every other session",
     security: [{ bearerAuth: [] }],
     middleware: [ipRateLimit("password"), authenticate(), authorize("profile:write")] as const,
-    request: { body: json(z.object({ currentPassword: PasswordInput, newPassword: PasswordInput })) },
+    request: { body: json(refusingPrivilegedFields({ currentPassword: PasswordInput, newPassword: PasswordInput })) },
     responses: { 204: { description: "Password changed" }, ...problemResponses(400, 401, 403, 413, 415, 429) },
   }),
   async (c) => {

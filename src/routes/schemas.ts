@@ -61,7 +61,14 @@ export const AuditPageSchema = z.object({ items: z.array(AuditEventSchema), next
 
 export const PageQuerySchema = z.object({
   cursor: z.string().max(512).optional(),
-  limit: z.coerce.number().int().min(1).max(100).default(20),
+  /** Decimal digits only: no 0x10, 1e2 or whitespace sneaking through a numeric coercion. */
+  limit: z
+    .string()
+    .regex(/^\d{1,4}$/, "Must be a whole number from 1 to 100")
+    .transform(Number)
+    .pipe(z.number().int().min(1).max(100))
+    .optional()
+    .transform((limit) => limit ?? 20),
 });
 
 /** Fields a client may never set about itself, refused wherever they appear in a body. */

@@ -37,7 +37,7 @@ sessionsRoutes.openapi(
     summary: "End one of the caller's sessions",
     security: [{ bearerAuth: [] }],
     middleware: [authenticate(), authorize("sessions:revoke:own")] as const,
-    request: { params: z.object({ id: z.string().max(64) }) },
+    request: { params: z.object({ id: z.string() }) },
     responses: { 204: { description: "Ended" }, ...problemResponses(401, 403, 404) },
   }),
   async (c) => {

@@ -10,7 +10,7 @@ export class ActivityService {
 
   async page(filter: { userId?: string; event?: string; cursor?: string; limit: number }): Promise<AuditPage> {
     const cursor = filter.cursor === undefined ? undefined : decodeCursor(filter.cursor);
-    if (filter.cursor !== undefined && !cursor) throw new ValidationFailed([{ path: "cursor", message: "Not a cursor this service issued" }]);
+    if (filter.cursor !== undefined && !cursor) throw new ValidationFailed([{ path: "cursor", message: "Not a cursor this service issued" }], "The cursor is not one this service issued");
     return new AuditRepository(this.db).page({ userId: filter.userId, event: filter.event, cursor, limit: filter.limit });
   }
 }

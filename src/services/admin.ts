@@ -45,7 +45,7 @@ export class AdminService {
 
   async listUsers(filter: { search?: string; cursor?: string; limit: number }): Promise<UserListPage> {
     const cursor = filter.cursor === undefined ? undefined : decodeCursor(filter.cursor);
-    if (filter.cursor !== undefined && !cursor) throw new ValidationFailed([{ path: "cursor", message: "Not a cursor this service issued" }]);
+    if (filter.cursor !== undefined && !cursor) throw new ValidationFailed([{ path: "cursor", message: "Not a cursor this service issued" }], "The cursor is not one this service issued");
     const page = await new AdminUserRepository(this.deps.db).page({ search: filter.search || undefined, cursor, limit: filter.limit });
     return { items: page.items, nextCursor: page.nextCursor && encodeCursor(page.nextCursor) };
   }

@@ -145,3 +145,42 @@ describe("deeply nested JSON", () => {
     expect(res.status).toBe(401);
   });
 });
+
+describe("privileged fields in any body", () => {
+  it.each([
+    ["/auth/refresh", (t: { refreshToken: string }) => ({ refreshToken: t.refreshToken, roles: ["admin"] })],
+    ["/auth/password", () => ({ currentPassword: STRONG_PASSWORD, newPassword: "another long passphrase 1", permissions: ["users:write"] })],
+    ["/auth/logout", (t: { refreshToken: string }) => ({ refreshToken: t.refreshToken, status: "active" })],
+  ] as const)("POST %s refuses them with 400 validation_failed and changes nothing", async (path, body) => {
+    const { tokens } = await registerUser();
+    const res = await call("POST", path, { token: tokens.accessToken, body: body(tokens) });
+    expect(res.status).toBe(400);
+    expect((await problemOf(res)).code).toBe("validation_failed");
+    expect((await call("GET", "/me", { token: tokens.accessToken })).status).toBe(200);
+  });
+});
+
+describe("lengths answer with the documented code", () => {
+  it("a 2 KB refresh token is an invalid_refresh_token (401)", async () => {
+    const res = await call("POST", "/auth/refresh", { body: { refreshToken: "sart_" + "a".repeat(2048) } });
+    expect(res.status).toBe(401);
+    expect((await problemOf(res)).code).toBe("invalid_refresh_token");
+  });
+
+  it("a 65-character session id is not_found (404)", async () => {
+    const { tokens } = await registerUser();
+    const res = await call("DELETE", `/sessions/${"a".repeat(65)}`, { token: tokens.accessToken });
+    expect(res.status).toBe(404);
+  });
+
+  it.each(["0x10", "1e1", " 5", "5.0"])("limit=%s is refused with 400 validation_failed", async (limit) => {
+    const { tokens } = await registerUser();
+    const res = await call("GET", `/me/activity?limit=${encodeURIComponent(limit)}`, { token: tokens.accessToken });
+    expect(res.status).toBe(400);
+  });
+
+  it("JSON responses declare charset=utf-8", async () => {
+    const res = await call("GET", "/health");
+    expect(res.headers.get("content-type")).toBe("application/json; charset=utf-8");
+  });
+});

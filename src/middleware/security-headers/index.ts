@@ -12,6 +12,8 @@ export const securityHeaders = () =>
   createMiddleware(async (c, next) => {
     await next();
     for (const [name, value] of Object.entries(SECURITY_HEADERS)) c.res.headers.set(name, value);
+    // API.md: JSON bodies are `application/json; charset=utf-8`.
+    if (c.res.headers.get("Content-Type") === "application/json") c.res.headers.set("Content-Type", "application/json; charset=utf-8");
   });
 
 /** For responses that carry a token: never cached anywhere. */
