@@ -26,6 +26,7 @@ export type TokenLineage = {
   usedAt: Date | null;
   expiresAt: Date;
   sessionLive: boolean;
+  sessionAbsoluteExpiresAt: Date;
   userActive: boolean;
   /** The token minted from this one, if any. */
   child: { tokenHash: string; usedAt: Date | null; expiresAt: Date } | null;
@@ -105,6 +106,7 @@ export class RefreshTokenRepository {
       used_at: Date | string | null;
       expires_at: Date | string;
       session_live: boolean;
+      absolute_expires_at: Date | string;
       user_active: boolean;
       child_hash: string | null;
       child_used_at: Date | string | null;
@@ -114,6 +116,7 @@ export class RefreshTokenRepository {
       sql`
       select rt.session_id, s.user_id, rt.used_at, rt.expires_at,
         (s.revoked_at is null and s.idle_expires_at > ${at} and s.absolute_expires_at > ${at}) as session_live,
+        s.absolute_expires_at,
         (u.status = 'active') as user_active,
         child.token_hash as child_hash, child.used_at as child_used_at, child.expires_at as child_expires_at
       from refresh_tokens rt
@@ -129,6 +132,7 @@ export class RefreshTokenRepository {
       usedAt: row.used_at === null ? null : toDate(row.used_at),
       expiresAt: toDate(row.expires_at),
       sessionLive: row.session_live,
+      sessionAbsoluteExpiresAt: toDate(row.absolute_expires_at),
       userActive: row.user_active,
       child:
         row.child_hash === null

@@ -65,9 +65,9 @@ export class AccountService {
       at,
     });
     if (!user) throw new EmailTaken();
-    const tokens = await issueTokenPair(issuer, clock, { userId: user.id, sessionId, roles: user.roles, permissions: user.permissions }, {
+    const tokens = await issueTokenPair(issuer, at, { userId: user.id, sessionId, roles: user.roles, permissions: user.permissions }, {
       token: refreshToken,
-      expiresAt: session.idleExpiresAt,
+      expiresAt: session.absoluteExpiresAt,
     });
     return { user, tokens };
   }
@@ -101,9 +101,9 @@ export class AccountService {
     );
     // Disabled between the password check and now: the same answer as any failed login.
     if (!opened) throw new InvalidCredentials("account disabled during login");
-    const tokens = await issueTokenPair(issuer, clock, { userId: user.id, sessionId: session.id, roles: user.roles, permissions: user.permissions }, {
+    const tokens = await issueTokenPair(issuer, at, { userId: user.id, sessionId: session.id, roles: user.roles, permissions: user.permissions }, {
       token: refreshToken,
-      expiresAt: session.idleExpiresAt,
+      expiresAt: session.absoluteExpiresAt,
     });
     return { user, tokens };
   }

@@ -34,15 +34,16 @@ export async function rotateRefreshToken(deps: RotationDeps, presented: string, 
   const tokenHash = hashRefreshToken(presented);
   const successor = successorOf(presented, config.refreshTokenSecret);
 
+  const rotatedAt = clock();
   const rotated = await refreshTokens.rotate({
     tokenHash,
     successorHash: hashRefreshToken(successor),
     idleTtlSeconds: config.refreshIdleTtl,
     origin,
-    at: clock(),
+    at: rotatedAt,
   });
   if (rotated) {
-    return issueTokenPair(await deps.tokens(), clock, rotated, { token: successor, expiresAt: rotated.idleExpiresAt });
+    return issueTokenPair(await deps.tokens(), rotatedAt, rotated, { token: successor, expiresAt: rotated.absoluteExpiresAt });
   }
 
   const at = clock();
@@ -60,7 +61,7 @@ export async function rotateRefreshToken(deps: RotationDeps, presented: string, 
     const user = await deps.users.findById(lineage.userId);
     if (!user || user.status !== "active") throw new InvalidRefreshToken("user gone or disabled");
     const session = { userId: user.id, sessionId: lineage.sessionId, roles: user.roles, permissions: user.permissions };
-    return issueTokenPair(await deps.tokens(), clock, session, { token: successor, expiresAt: lineage.child!.expiresAt });
+    return issueTokenPair(await deps.tokens(), at, session, { token: successor, expiresAt: lineage.sessionAbsoluteExpiresAt });
   }
 
   await refreshTokens.revokeFamilyForReuse(lineage.sessionId, origin, at);

@@ -1,5 +1,4 @@
 // The token pair of API.md, from an access-token subject and a refresh token.
-import type { Clock } from "../context";
 import type { AccessTokenIssuer } from "./tokens";
 import type { AccessTokenSubject } from "./tokens/types";
 
@@ -12,9 +11,15 @@ export type TokenPair = {
   sessionId: string;
 };
 
+/**
+ * `refreshExpiresIn` counts down to the session's absolute expiry: the
+ * longest the pair can be kept alive by refreshing (REFRESH_ABSOLUTE_TTL, the
+ * 2592000 of API.md's example, at sign-in). A refresh token left unused also
+ * lapses after REFRESH_IDLE_TTL. Both numbers come from one instant, `now`.
+ */
 export async function issueTokenPair(
   issuer: AccessTokenIssuer,
-  clock: Clock,
+  now: Date,
   subject: AccessTokenSubject,
   refresh: { token: string; expiresAt: Date },
 ): Promise<TokenPair> {
@@ -24,7 +29,7 @@ export async function issueTokenPair(
     accessToken,
     expiresIn,
     refreshToken: refresh.token,
-    refreshExpiresIn: Math.max(0, Math.floor((refresh.expiresAt.getTime() - clock().getTime()) / 1000)),
+    refreshExpiresIn: Math.max(0, Math.round((refresh.expiresAt.getTime() - now.getTime()) / 1000)),
     sessionId: subject.sessionId,
   };
 }

@@ -22,7 +22,8 @@ describe("POST /auth/register", () => {
     expect(new Date(user.createdAt).toISOString()).toBe(user.createdAt);
     expect(tokens).toMatchObject({ tokenType: "Bearer", expiresIn: 600 });
     expect(tokens.refreshToken).toMatch(/^sart_[A-Za-z0-9_-]{43}$/);
-    expect(tokens.refreshExpiresIn).toBeGreaterThan(0);
+    // API.md's example: the session's absolute lifetime, REFRESH_ABSOLUTE_TTL (30 days) at sign-in.
+    expect(tokens.refreshExpiresIn).toBe(2592000);
     expect(tokens.sessionId).toMatch(/^[0-9a-f-]{36}$/);
     const claims = decodePayload(tokens.accessToken);
     expect(claims).toMatchObject({ sub: user.id, sid: tokens.sessionId, roles: ["user"] });

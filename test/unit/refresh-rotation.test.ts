@@ -18,6 +18,7 @@ const DAY = 24 * 3600 * 1000;
 const SECRET = "unit-test refresh secret, 32+ characters long";
 const OTHER_SECRET = "another refresh secret, also 32+ characters";
 const IDLE_TTL = 7 * 24 * 3600;
+const ABSOLUTE_TTL = 30 * 24 * 3600;
 const GRACE = 10;
 const ORIGIN: RequestOrigin = { ip: "192.0.2.7", userAgent: "vitest" };
 
@@ -116,6 +117,7 @@ class FakeStore implements Pick<RotationDeps["refreshTokens"], "rotate" | "linea
       usedAt: token.usedAt,
       expiresAt: token.expiresAt,
       sessionLive: this.live(session, at),
+      sessionAbsoluteExpiresAt: session.absoluteExpiresAt,
       userActive: user.status === "active",
       child: child ? { tokenHash: child[0], usedAt: child[1].usedAt, expiresAt: child[1].expiresAt } : null,
     };
@@ -247,11 +249,11 @@ describe("case 1: the current token of a live session rotates", () => {
     expectNothingRevoked(t);
   });
 
-  it("answers a token pair for the session with the user's grants and the successor's remaining lifetime", async () => {
+  it("answers a token pair for the session with the user's grants and the session's remaining lifetime", async () => {
     const t = setup();
     const { user, sessionId, token } = await t.signIn();
     const pair = await t.rotate(token);
-    expect(pair).toMatchObject({ tokenType: "Bearer", expiresIn: workerConfig.accessTokenTtl, sessionId, refreshExpiresIn: IDLE_TTL });
+    expect(pair).toMatchObject({ tokenType: "Bearer", expiresIn: workerConfig.accessTokenTtl, sessionId, refreshExpiresIn: ABSOLUTE_TTL });
     const claims = decodeJwt(pair.accessToken);
     expect(claims).toMatchObject({ sub: user.id, sid: sessionId, roles: ["user"], permissions: ["profile:read", "sessions:read"], iat: NOW.getTime() / 1000 });
   });
@@ -290,13 +292,13 @@ describe("case 2: the immediate parent within REFRESH_REUSE_GRACE gets the same 
     expectNothingRevoked(t);
   });
 
-  it("answers the successor's remaining lifetime, not a new one", async () => {
+  it("answers the session's remaining lifetime, not a new one", async () => {
     const t = setup();
     const { token } = await t.signIn();
     await t.rotate(token);
     t.advanceMs(4_000);
     const again = await t.rotate(token);
-    expect(again.refreshExpiresIn).toBe(IDLE_TTL - 4);
+    expect(again.refreshExpiresIn).toBe(ABSOLUTE_TTL - 4);
   });
 
   it("issues the access token with the user's grants as they are now", async () => {
