@@ -106,6 +106,9 @@ async function changeRole(client: pg.Client, command: "grant" | "revoke", email:
       return EXIT_OK;
     }
     const after = await rolesOf(client, userId);
+    // A new grants version: tokens issued from now on carry it. (The CLI cannot
+    // reach the Workers KV list, so earlier tokens last until they expire.)
+    await client.query("update users set grants_version = grants_version + 1 where id = $1", [userId]);
     // Millisecond precision, like every audit row the service writes (its cursors assume it).
     await client.query("insert into audit_logs (event, user_id, actor_id, metadata, created_at) values ('user.roles_changed', $1, null, $2::jsonb, $3)", [
       userId,

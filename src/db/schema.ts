@@ -27,6 +27,12 @@ export const users = pgTable(
     passwordHash: text("password_hash").notNull(),
     name: text("name"),
     status: text("status", { enum: ["active", "disabled"] }).notNull().default("active"),
+    /**
+     * Bumped with every change of the user's roles and when the account is
+     * disabled. Access tokens carry it (claim `gv`) as read together with
+     * their roles; the edge refuses tokens older than the latest bump.
+     */
+    grantsVersion: integer("grants_version").notNull().default(0),
     createdAt: createdAt(),
     updatedAt: timestamp("updated_at", { withTimezone: true, mode: "date" }).notNull().defaultNow(),
   },

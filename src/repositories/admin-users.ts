@@ -57,6 +57,15 @@ export class AdminUserRepository {
     return row;
   }
 
+  /** A new grants version for the user: their earlier tokens stop working once it reaches the edge. */
+  async bumpGrantsVersion(id: string, at: Date): Promise<number> {
+    const [row] = await rows<{ grants_version: number }>(
+      this.db,
+      sql`update users set grants_version = grants_version + 1, updated_at = ${at} where id = ${id} returning grants_version`,
+    );
+    return Number(row?.grants_version ?? 0);
+  }
+
   async setStatus(id: string, status: UserStatus, at: Date): Promise<void> {
     await this.db.execute(sql`update users set status = ${status}, updated_at = ${at} where id = ${id}`);
   }

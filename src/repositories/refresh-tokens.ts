@@ -15,6 +15,8 @@ export type Rotated = {
   userId: string;
   roles: string[];
   permissions: string[];
+  /** Read in the same statement as the roles. */
+  grantsVersion: number;
   idleExpiresAt: Date;
   absoluteExpiresAt: Date;
 };
@@ -52,6 +54,7 @@ export class RefreshTokenRepository {
       absolute_expires_at: Date | string;
       roles: unknown;
       permissions: unknown;
+      grants_version: number;
     }>(
       this.db,
       sql`
@@ -82,6 +85,7 @@ export class RefreshTokenRepository {
         ${auditInsert({ event: "auth.refreshed", userId: sql`current.user_id`, actorId: sql`current.user_id`, sessionId: sql`current.session_id`, origin: input.origin, at, from: sql`current` })}
       )
       select slid.id as session_id, current.user_id, slid.idle_expires_at, slid.absolute_expires_at,
+        (select u.grants_version from users u where u.id = current.user_id) as grants_version,
         coalesce((select array_agg(ur.role_name order by ur.role_name) from user_roles ur where ur.user_id = current.user_id), '{}') as roles,
         coalesce((select array_agg(distinct rp.permission_name order by rp.permission_name)
                   from user_roles ur join role_permissions rp on rp.role_name = ur.role_name
@@ -94,6 +98,7 @@ export class RefreshTokenRepository {
       userId: row.user_id,
       roles: toStringArray(row.roles),
       permissions: toStringArray(row.permissions),
+      grantsVersion: Number(row.grants_version ?? 0),
       idleExpiresAt: toDate(row.idle_expires_at),
       absoluteExpiresAt: toDate(row.absolute_expires_at),
     };

@@ -30,7 +30,7 @@ export class RegistrationRepository {
         insert into users (email, password_hash, name, status, created_at, updated_at)
         values (${input.email}, ${input.passwordHash}, ${input.name}, 'active', ${at}, ${at})
         on conflict (email) do nothing
-        returning id, email, name, status, password_hash, created_at
+        returning id, email, name, status, password_hash, created_at, grants_version
       ), granted as (
         insert into user_roles (user_id, role_name, created_at) select u.id, ${DEFAULT_ROLE}, ${at} from u
       ), s as (

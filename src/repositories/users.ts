@@ -15,6 +15,8 @@ export type UserRecord = {
   createdAt: Date;
   roles: string[];
   permissions: string[];
+  /** Read in the same snapshot as roles and permissions. */
+  grantsVersion: number;
 };
 
 type UserRow = {
@@ -24,13 +26,14 @@ type UserRow = {
   status: UserStatus;
   password_hash: string;
   created_at: Date | string;
+  grants_version: number;
   roles: unknown;
   permissions: unknown;
 };
 
 /** The select list shared by every query that returns a UserRecord (alias u). */
 export const USER_WITH_GRANTS = sql`
-  u.id, u.email, u.name, u.status, u.password_hash, u.created_at,
+  u.id, u.email, u.name, u.status, u.password_hash, u.created_at, u.grants_version,
   coalesce((select array_agg(ur.role_name order by ur.role_name) from user_roles ur where ur.user_id = u.id), '{}') as roles,
   coalesce((select array_agg(distinct rp.permission_name order by rp.permission_name)
             from user_roles ur join role_permissions rp on rp.role_name = ur.role_name
@@ -46,6 +49,7 @@ export function toUserRecord(row: UserRow): UserRecord {
     createdAt: toDate(row.created_at),
     roles: toStringArray(row.roles),
     permissions: toStringArray(row.permissions),
+    grantsVersion: Number(row.grants_version ?? 0),
   };
 }
 

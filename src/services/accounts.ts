@@ -65,7 +65,7 @@ export class AccountService {
       at,
     });
     if (!user) throw new EmailTaken();
-    const tokens = await issueTokenPair(issuer, at, { userId: user.id, sessionId, roles: user.roles, permissions: user.permissions }, {
+    const tokens = await issueTokenPair(issuer, at, { userId: user.id, sessionId, roles: user.roles, permissions: user.permissions, grantsVersion: user.grantsVersion }, {
       token: refreshToken,
       expiresAt: session.absoluteExpiresAt,
     });
@@ -101,7 +101,7 @@ export class AccountService {
     );
     // Disabled between the password check and now: the same answer as any failed login.
     if (!opened) throw new InvalidCredentials("account disabled during login");
-    const tokens = await issueTokenPair(issuer, at, { userId: user.id, sessionId: session.id, roles: user.roles, permissions: user.permissions }, {
+    const tokens = await issueTokenPair(issuer, at, { userId: user.id, sessionId: session.id, roles: user.roles, permissions: user.permissions, grantsVersion: user.grantsVersion }, {
       token: refreshToken,
       expiresAt: session.absoluteExpiresAt,
     });

@@ -88,6 +88,7 @@ export class AdminService {
         throw new AuthError("insufficient_permission", { detail: `You cannot grant permissions you do not hold: ${beyond.join(", ")}` });
       }
       await roleRepository.replaceForUser(userId, wanted, at);
+      await new AdminUserRepository(tx).bumpGrantsVersion(userId, at);
       const updated = (await users.findById(userId))!;
       await new AuditRepository(tx).record({
         event: "user.roles_changed",
@@ -99,7 +100,7 @@ export class AdminService {
       });
       return { user: updated, changed: true };
     });
-    if (changed) await this.deps.revocations.markGrantsChanged([userId]);
+    if (changed) await this.deps.revocations.markGrantsChanged([{ userId, grantsVersion: user.grantsVersion }]);
     return user;
   }
 
@@ -124,6 +125,8 @@ export class AdminService {
       });
       if (locked.status !== "disabled") {
         await new AdminUserRepository(tx).setStatus(userId, "disabled", at);
+        // Also stops tokens of sessions that had already ended but not yet expired.
+        await new AdminUserRepository(tx).bumpGrantsVersion(userId, at);
         await new AuditRepository(tx).record({
           event: "user.disabled",
           userId,
@@ -136,6 +139,7 @@ export class AdminService {
       return { user: (await new UserRepository(tx).findById(userId))!, ended: endedIds };
     });
     await this.deps.revocations.revoke(ended);
+    await this.deps.revocations.markGrantsChanged([{ userId, grantsVersion: user.grantsVersion }]);
     return user;
   }
 

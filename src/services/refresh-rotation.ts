@@ -60,7 +60,7 @@ export async function rotateRefreshToken(deps: RotationDeps, presented: string, 
   if (withinGrace) {
     const user = await deps.users.findById(lineage.userId);
     if (!user || user.status !== "active") throw new InvalidRefreshToken("user gone or disabled");
-    const session = { userId: user.id, sessionId: lineage.sessionId, roles: user.roles, permissions: user.permissions };
+    const session = { userId: user.id, sessionId: lineage.sessionId, roles: user.roles, permissions: user.permissions, grantsVersion: user.grantsVersion };
     return issueTokenPair(await deps.tokens(), at, session, { token: successor, expiresAt: lineage.sessionAbsoluteExpiresAt });
   }
 

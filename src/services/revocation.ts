@@ -1,9 +1,11 @@
 // Immediate revocation at the edge: ended session ids are written to the
 // REVOKED_SESSIONS KV namespace for as long as an access token of theirs can
 // live, so authenticate, /auth/verify and the RPC refuse those tokens before
-// they expire. A change of a user's roles is written there too, as the time
-// it happened: tokens issued before it carry stale roles and permissions and
-// are refused, so the client refreshes and gets the new ones.
+// they expire. A change of a user's roles (or disabling them) is written
+// there too, as the user's new grants version: tokens carrying an older one
+// hold stale roles and permissions and are refused, so the client refreshes
+// and gets the new ones. Versions are read with the roles in one snapshot, so
+// a sign-in racing a role change cannot slip a stale token past this.
 //
 // How fast a revocation takes effect:
 // - in the isolate that made it: at once (it is remembered here too);
@@ -14,7 +16,7 @@
 // - in other locations: within KV's propagation, about 60 s (the documented bound).
 
 const PREFIX = "revoked-session:";
-const GRANTS_PREFIX = "grants-changed:";
+const GRANTS_PREFIX = "grants-version:";
 /** KV's smallest expirationTtl. */
 const MIN_KV_TTL = 60;
 /** Outlive the clock tolerance that verification allows past `exp`. */
@@ -28,8 +30,8 @@ const MAX_REMEMBERED = 10_000;
 // shared, never a promise or I/O object of another request.
 const confirmedLive = new Map<string, number>();
 const revokedHere = new Map<string, number>();
-/** user id -> [epoch seconds of the last grants change (0: none), when it was read]. */
-const grantsChanged = new Map<string, [number, number]>();
+/** user id -> [the latest grants version known (0: none), when it was read]. */
+const grantsVersions = new Map<string, [number, number]>();
 
 export class SessionRevocationList {
   constructor(
@@ -39,31 +41,31 @@ export class SessionRevocationList {
     private readonly now: () => number = Date.now,
   ) {}
 
-  /** Whether a token with these claims must be refused: its session ended, or its user's grants changed after it was issued. */
-  async refuses(claims: { sid: string; sub: string; iat: number }): Promise<boolean> {
-    const [revoked, changedAt] = await Promise.all([this.isRevoked(claims.sid), this.grantsChangedAt(claims.sub)]);
-    return revoked || claims.iat < changedAt;
+  /** Whether a token must be refused: its session ended, or its user's grants changed after it was issued. */
+  async refuses(token: { sid: string; sub: string; grantsVersion: number }): Promise<boolean> {
+    const [revoked, latest] = await Promise.all([this.isRevoked(token.sid), this.latestGrantsVersion(token.sub)]);
+    return revoked || token.grantsVersion < latest;
   }
 
-  /** Records that these users' roles changed now: their earlier tokens stop working. */
-  async markGrantsChanged(userIds: readonly string[]): Promise<void> {
+  /** Records a user's new grants version: their tokens carrying an older one stop working. */
+  async markGrantsChanged(changes: readonly { userId: string; grantsVersion: number }[]): Promise<void> {
     const now = this.now();
-    const seconds = Math.floor(now / 1000);
-    // Already marked at this second by this isolate: KV would refuse a second write.
-    const unwritten = [...new Set(userIds)].filter((id) => grantsChanged.get(id)?.[0] !== seconds);
-    for (const id of unwritten) remember(grantsChanged, id, [seconds, now]);
-    await this.put(unwritten.map((id) => [GRANTS_PREFIX + id, String(seconds)]));
+    // A version this isolate already wrote is not written again (KV takes one write per key per second).
+    const unwritten = changes.filter(({ userId, grantsVersion }) => (grantsVersions.get(userId)?.[0] ?? -1) < grantsVersion);
+    for (const { userId, grantsVersion } of unwritten) remember(grantsVersions, userId, [grantsVersion, now]);
+    await this.put(unwritten.map(({ userId, grantsVersion }) => [GRANTS_PREFIX + userId, String(grantsVersion)]));
   }
 
-  private async grantsChangedAt(userId: string): Promise<number> {
+  private async latestGrantsVersion(userId: string): Promise<number> {
     const now = this.now();
-    const known = grantsChanged.get(userId);
+    const known = grantsVersions.get(userId);
     if (known && now - known[1] < CONFIRMED_LIVE_REUSE_MS) return known[0];
     const raw = await this.kv.get(GRANTS_PREFIX + userId);
-    const seconds = raw === null ? 0 : Number(raw) || 0;
-    // A change made here is never forgotten early by a slower read.
-    remember(grantsChanged, userId, [Math.max(seconds, known?.[0] ?? 0), now]);
-    return Math.max(seconds, known?.[0] ?? 0);
+    const stored = raw === null ? 0 : Number(raw) || 0;
+    // Versions only grow: a slower read never lowers one written here.
+    const latest = Math.max(stored, known?.[0] ?? 0);
+    remember(grantsVersions, userId, [latest, now]);
+    return latest;
   }
 
   async isRevoked(sessionId: string): Promise<boolean> {

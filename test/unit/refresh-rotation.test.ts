@@ -99,6 +99,7 @@ class FakeStore implements Pick<RotationDeps["refreshTokens"], "rotate" | "linea
       userId: user.id,
       roles: [...user.roles],
       permissions: [...user.permissions],
+      grantsVersion: user.grantsVersion,
       idleExpiresAt: idleUntil,
       absoluteExpiresAt: session.absoluteExpiresAt,
     };
@@ -181,6 +182,7 @@ function setup(config: Partial<RotationDeps["config"]> = {}) {
         name: null,
         status: "active" as const,
         passwordHash: "$argon2id$unused",
+        grantsVersion: 0,
         createdAt: clock(),
         roles: ["user"],
         permissions: ["profile:read", "sessions:read"],

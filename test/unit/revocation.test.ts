@@ -70,18 +70,16 @@ describe("SessionRevocationList", () => {
 });
 
 describe("SessionRevocationList: role changes", () => {
-  it("refuses tokens issued before a user's roles changed and accepts those issued after", async () => {
+  it("refuses tokens carrying an older grants version than the user's latest, and accepts current ones", async () => {
     const { kv } = fakeKv();
-    const now = 1_700_000_000_500;
-    const list = new SessionRevocationList(kv, 600, () => now);
+    const list = new SessionRevocationList(kv, 600, () => 1_700_000_000_500);
     const user = crypto.randomUUID();
     const sid = crypto.randomUUID();
-    const changedAt = Math.floor(now / 1000);
-    expect(await list.refuses({ sid, sub: user, iat: changedAt - 5 })).toBe(false);
-    await list.markGrantsChanged([user]);
-    expect(await list.refuses({ sid, sub: user, iat: changedAt - 1 })).toBe(true);
-    expect(await list.refuses({ sid, sub: user, iat: changedAt })).toBe(false);
-    expect(await list.refuses({ sid, sub: crypto.randomUUID(), iat: changedAt - 1 })).toBe(false);
+    expect(await list.refuses({ sid, sub: user, grantsVersion: 0 })).toBe(false);
+    await list.markGrantsChanged([{ userId: user, grantsVersion: 3 }]);
+    expect(await list.refuses({ sid, sub: user, grantsVersion: 2 })).toBe(true);
+    expect(await list.refuses({ sid, sub: user, grantsVersion: 3 })).toBe(false);
+    expect(await list.refuses({ sid, sub: crypto.randomUUID(), grantsVersion: 0 })).toBe(false);
   });
 
   it("sees another isolate's role change within the reuse bound", async () => {
@@ -89,11 +87,24 @@ describe("SessionRevocationList: role changes", () => {
     let now = 1_700_000_100_000;
     const list = new SessionRevocationList(kv, 600, () => now);
     const user = crypto.randomUUID();
-    const claims = { sid: crypto.randomUUID(), sub: user, iat: Math.floor(now / 1000) - 10 };
-    expect(await list.refuses(claims)).toBe(false);
-    data.set(`grants-changed:${user}`, { value: String(Math.floor(now / 1000)) });
+    const token = { sid: crypto.randomUUID(), sub: user, grantsVersion: 1 };
+    expect(await list.refuses(token)).toBe(false);
+    data.set(`grants-version:${user}`, { value: "2" });
+    now += CONFIRMED_LIVE_REUSE_MS - 1;
+    expect(await list.refuses(token)).toBe(false);
+    now += 1;
+    expect(await list.refuses(token)).toBe(true);
+  });
+
+  it("never lowers a version it wrote because of a slower, older read", async () => {
+    const { kv, data } = fakeKv();
+    let now = 1_700_000_200_000;
+    const list = new SessionRevocationList(kv, 600, () => now);
+    const user = crypto.randomUUID();
+    await list.markGrantsChanged([{ userId: user, grantsVersion: 5 }]);
+    data.set(`grants-version:${user}`, { value: "4" });
     now += CONFIRMED_LIVE_REUSE_MS;
-    expect(await list.refuses(claims)).toBe(true);
+    expect(await list.refuses({ sid: crypto.randomUUID(), sub: user, grantsVersion: 4 })).toBe(true);
   });
 });
 
@@ -116,6 +127,6 @@ describe("SessionRevocationList: writing to KV", () => {
     const sid = crypto.randomUUID();
     await expect(list.revoke([sid])).resolves.toBeUndefined();
     expect(await list.isRevoked(sid)).toBe(true);
-    await expect(list.markGrantsChanged([crypto.randomUUID()])).resolves.toBeUndefined();
+    await expect(list.markGrantsChanged([{ userId: crypto.randomUUID(), grantsVersion: 1 }])).resolves.toBeUndefined();
   });
 });

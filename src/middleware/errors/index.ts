@@ -58,11 +58,18 @@ export function isDatabaseUnreachable(error: unknown): boolean {
   return false;
 }
 
-/** The error's class and a code, never its message (which may hold SQL or values). */
+/**
+ * The error's class and a code (a SQLSTATE from a driver error wrapped in the
+ * ORM's, say), never a message: messages may hold SQL and its parameters.
+ */
 function describe(error: unknown): Record<string, unknown> {
-  if (error instanceof Error) {
-    const code = (error as { code?: unknown }).code;
-    return { name: error.name, ...(typeof code === "string" ? { code } : {}) };
+  if (!(error instanceof Error)) return { name: typeof error };
+  const names: string[] = [];
+  let code: string | undefined;
+  for (let e: unknown = error, depth = 0; e instanceof Error && depth < 5; e = e.cause, depth++) {
+    names.push(e.name);
+    const candidate = (e as { code?: unknown }).code;
+    if (code === undefined && typeof candidate === "string") code = candidate;
   }
-  return { name: typeof error };
+  return { name: names.join(" < "), ...(code === undefined ? {} : { code }) };
 }

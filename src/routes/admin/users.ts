@@ -59,7 +59,7 @@ adminUserRoutes.openapi(
     summary: "Replace a user's roles",
     description:
       "Role names must exist in the roles table; duplicates are ignored; an empty list leaves the user with no permission. " +
-      "The change reaches the user's access tokens at their next refresh. An administrator cannot change their own roles (403).",
+      "Takes effect at once: the user's earlier access tokens are refused (401 invalid_token) and their next refresh carries the new roles. An administrator cannot change their own roles, nor add a role with permissions they do not hold (403).",
     security: [{ bearerAuth: [] }],
     middleware: guarded("roles:assign"),
     request: { params: UserIdParams, body: { content: { "application/json": { schema: RolesBodySchema } }, required: true } },

@@ -7,7 +7,7 @@ import { InvalidToken } from "../../errors";
 import type { SessionRevocationList } from "../revocation";
 import { loadKeySet } from "./keys";
 import type { AccessTokenClaims } from "./types";
-import { verifyAccessToken } from "./verify";
+import { verifyAccessTokenWithGrants } from "./verify";
 
 export type AccessTokenCheck = {
   config: Config;
@@ -17,8 +17,8 @@ export type AccessTokenCheck = {
 
 export async function authenticateAccessToken(token: string, check: AccessTokenCheck): Promise<AccessTokenClaims> {
   const keys = await loadKeySet(check.config);
-  const claims = await verifyAccessToken(token, keys, check.config, check.clock);
-  if (await check.revocations.refuses(claims)) {
+  const { claims, grantsVersion } = await verifyAccessTokenWithGrants(token, keys, check.config, check.clock);
+  if (await check.revocations.refuses({ sid: claims.sid, sub: claims.sub, grantsVersion })) {
     throw new InvalidToken({ cause: new Error("the token's session has ended, or its user's roles changed after it was issued") });
   }
   return claims;

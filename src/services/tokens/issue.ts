@@ -3,7 +3,7 @@ import { SignJWT } from "jose";
 import type { Config } from "../../config";
 import type { Clock } from "../../context";
 import { ACCESS_TOKEN_ALGORITHM, type KeySet } from "./keys";
-import type { AccessTokenClaims, AccessTokenSubject } from "./types";
+import { GRANTS_VERSION_CLAIM, type AccessTokenClaims, type AccessTokenSubject } from "./types";
 import { ACCESS_TOKEN_TYPE, MAX_ACCESS_TOKEN_LENGTH } from "./verify";
 
 export const DEFAULT_CLIENT_ID = "secureauth";
@@ -31,7 +31,7 @@ export class AccessTokenIssuer {
       roles: [...subject.roles],
       permissions: [...subject.permissions],
     };
-    const accessToken = await new SignJWT(claims)
+    const accessToken = await new SignJWT({ ...claims, [GRANTS_VERSION_CLAIM]: subject.grantsVersion ?? 0 })
       .setProtectedHeader({ alg: ACCESS_TOKEN_ALGORITHM, kid: this.keys.signing.kid, typ: ACCESS_TOKEN_TYPE })
       .sign(this.keys.signing.key);
     // Verification refuses longer tokens before parsing them; issuing one

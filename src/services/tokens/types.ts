@@ -21,4 +21,13 @@ export type AccessTokenSubject = {
   permissions: string[];
   /** OAuth client the token was issued to; defaults to "secureauth". */
   clientId?: string;
+  /** The user's grants version, read together with `roles` (see users.grants_version); 0 if unset. */
+  grantsVersion?: number;
 };
+
+/**
+ * The private claim carrying the grants version. It is in the signed token
+ * but not among the claims API.md defines, so /auth/verify and the RPC do not
+ * return it; only the edge's revocation check reads it.
+ */
+export const GRANTS_VERSION_CLAIM = "gv";

@@ -8,7 +8,7 @@ import type { Config } from "../../config";
 import type { Clock } from "../../context";
 import { InvalidToken } from "../../errors";
 import { ACCESS_TOKEN_ALGORITHM, type KeySet } from "./keys";
-import type { AccessTokenClaims } from "./types";
+import { GRANTS_VERSION_CLAIM, type AccessTokenClaims } from "./types";
 
 export const ACCESS_TOKEN_TYPE = "at+jwt";
 /** Seconds of clock skew allowed on exp, nbf and iat. */
@@ -24,25 +24,38 @@ const REQUIRED_CLAIMS = ["exp", "iat", "sub", "sid", "jti"];
  * signature and claim checks depend only on the token's exact bytes, the keys
  * and the config, so they are done once; the time checks run on every use.
  */
-const verified = new WeakMap<KeySet, Map<string, AccessTokenClaims>>();
+const verified = new WeakMap<KeySet, Map<string, VerifiedAccessToken>>();
 const MAX_VERIFIED = 10_000;
 
+/** The API.md claims, and the grants version the edge's revocation check compares. */
+export type VerifiedAccessToken = { claims: AccessTokenClaims; grantsVersion: number };
+
+/** Verifies and returns exactly the claims API.md defines. */
 export async function verifyAccessToken(token: string, keys: KeySet, config: Config, clock: Clock): Promise<AccessTokenClaims> {
+  return (await verifyAccessTokenWithGrants(token, keys, config, clock)).claims;
+}
+
+export async function verifyAccessTokenWithGrants(token: string, keys: KeySet, config: Config, clock: Clock): Promise<VerifiedAccessToken> {
   if (typeof token !== "string") throw new InvalidToken({ cause: new TypeError("token is not a string") });
   if (token.length > MAX_ACCESS_TOKEN_LENGTH) {
     throw new InvalidToken({ cause: new Error(`token is longer than ${MAX_ACCESS_TOKEN_LENGTH} characters`) });
   }
   let cache = verified.get(keys);
   const known = cache?.get(token);
-  if (known && known.iss === config.issuer && known.aud === config.audience) {
-    checkTimes(known, config, clock);
-    return { ...known, roles: [...known.roles], permissions: [...known.permissions] };
+  if (known && known.claims.iss === config.issuer && known.claims.aud === config.audience) {
+    checkTimes(known.claims, config, clock);
+    return copy(known);
   }
-  const claims = await verifyUncached(token, keys, config, clock);
+  const result = await verifyUncached(token, keys, config, clock);
   if (!cache) verified.set(keys, (cache = new Map()));
   if (cache.size >= MAX_VERIFIED) cache.clear();
-  cache.set(token, { ...claims, roles: [...claims.roles], permissions: [...claims.permissions] });
-  return claims;
+  cache.set(token, copy(result));
+  return result;
+}
+
+/** Callers get their own arrays, so none can change what the next one gets. */
+function copy({ claims, grantsVersion }: VerifiedAccessToken): VerifiedAccessToken {
+  return { claims: { ...claims, roles: [...claims.roles], permissions: [...claims.permissions] }, grantsVersion };
 }
 
 /** The time rules jose applied at first verification, re-applied for a cached token. */
@@ -55,7 +68,7 @@ function checkTimes(claims: AccessTokenClaims, config: Config, clock: Clock): vo
   if (age - CLOCK_TOLERANCE_SECONDS > config.accessTokenTtl) throw refuse('"iat" claim timestamp check failed (too far in the past)');
 }
 
-async function verifyUncached(token: string, keys: KeySet, config: Config, clock: Clock): Promise<AccessTokenClaims> {
+async function verifyUncached(token: string, keys: KeySet, config: Config, clock: Clock): Promise<VerifiedAccessToken> {
   let payload: JWTPayload;
   try {
     ({ payload } = await jwtVerify(token, (header: JWTHeaderParameters) => ownKey(keys, header), {
@@ -74,7 +87,15 @@ async function verifyUncached(token: string, keys: KeySet, config: Config, clock
   } catch (error) {
     throw new InvalidToken({ cause: error });
   }
-  return accessTokenClaims(payload);
+  return { claims: accessTokenClaims(payload), grantsVersion: grantsVersionOf(payload) };
+}
+
+/** A token without the claim predates grants versions: version 0. */
+function grantsVersionOf(payload: JWTPayload): number {
+  const value = (payload as Record<string, unknown>)[GRANTS_VERSION_CLAIM];
+  if (value === undefined) return 0;
+  if (!Number.isSafeInteger(value) || (value as number) < 0) throw new InvalidToken({ cause: new Error("gv must be a whole number") });
+  return value as number;
 }
 
 function ownKey(keys: KeySet, header: JWTHeaderParameters): CryptoKey {
