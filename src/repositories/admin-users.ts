@@ -47,16 +47,6 @@ export class AdminUserRepository {
     };
   }
 
-  /**
-   * Locks the user's row until the transaction ends and returns its status.
-   * FOR UPDATE (not NO KEY UPDATE) also holds back inserts that reference
-   * the user, such as a session opened by a concurrent login.
-   */
-  async lock(id: string): Promise<{ id: string; status: UserStatus } | undefined> {
-    const [row] = await rows<{ id: string; status: UserStatus }>(this.db, sql`select id, status from users where id = ${id} for update`);
-    return row;
-  }
-
   /** A new grants version for the user: their earlier tokens stop working once it reaches the edge. */
   async bumpGrantsVersion(id: string, at: Date): Promise<number> {
     const [row] = await rows<{ grants_version: number }>(
@@ -64,6 +54,20 @@ export class AdminUserRepository {
       sql`update users set grants_version = grants_version + 1, updated_at = ${at} where id = ${id} returning grants_version`,
     );
     return Number(row?.grants_version ?? 0);
+  }
+
+  /**
+   * Locks the acting administrator's row and the target's together, in id
+   * order, so two administrators acting on each other at once queue instead
+   * of deadlocking (each audit row also needs the actor's row, through its
+   * foreign key). Returns the statuses of the rows found.
+   */
+  async lockActorAndTarget(actorId: string, targetId: string): Promise<Map<string, UserStatus>> {
+    const found = await rows<{ id: string; status: UserStatus }>(
+      this.db,
+      sql`select id, status from users where id in (${actorId}::uuid, ${targetId}::uuid) order by id for update`,
+    );
+    return new Map(found.map((row) => [row.id, row.status]));
   }
 
   async setStatus(id: string, status: UserStatus, at: Date): Promise<void> {

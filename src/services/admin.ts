@@ -69,7 +69,7 @@ export class AdminService {
     const wanted = [...new Set(roles)].sort();
     const at = this.deps.clock();
     const { user, changed } = await this.deps.db.transaction(async (tx) => {
-      if (!(await new AdminUserRepository(tx).lock(userId))) throw new NotFound();
+      const { actorPermissions } = await this.lockForChange(tx, userId, actor, "roles:assign");
       const roleRepository = new RoleRepository(tx);
       const known = new Set(await roleRepository.existing(wanted));
       const unknown = [...new Set(roles)].filter((name) => !known.has(name));
@@ -83,7 +83,7 @@ export class AdminService {
       const current = (await users.findById(userId))!;
       if (sameRoles(current.roles, wanted)) return { user: current, changed: false };
       const added = wanted.filter((role) => !current.roles.includes(role));
-      const beyond = (await roleRepository.permissionsOf(added)).filter((p) => !actor.permissions.includes(p));
+      const beyond = (await roleRepository.permissionsOf(added)).filter((p) => !actorPermissions.includes(p));
       if (beyond.length > 0) {
         throw new AuthError("insufficient_permission", { detail: `You cannot grant permissions you do not hold: ${beyond.join(", ")}` });
       }
@@ -114,8 +114,7 @@ export class AdminService {
     refuseSelf(userId, actor, "You cannot disable your own account");
     const at = this.deps.clock();
     const { user, ended } = await this.deps.db.transaction(async (tx) => {
-      const locked = await new AdminUserRepository(tx).lock(userId);
-      if (!locked) throw new NotFound();
+      const { targetStatus } = await this.lockForChange(tx, userId, actor, "users:write");
       const endedIds = await new SessionRepository(tx).endAllForUser(userId, {
         reason: "user_disabled",
         event: "session.revoked",
@@ -123,7 +122,7 @@ export class AdminService {
         origin: actor.origin,
         at,
       });
-      if (locked.status !== "disabled") {
+      if (targetStatus !== "disabled") {
         await new AdminUserRepository(tx).setStatus(userId, "disabled", at);
         // Also stops tokens of sessions that had already ended but not yet expired.
         await new AdminUserRepository(tx).bumpGrantsVersion(userId, at);
@@ -148,9 +147,8 @@ export class AdminService {
     assertUserId(userId);
     const at = this.deps.clock();
     return this.deps.db.transaction(async (tx) => {
-      const locked = await new AdminUserRepository(tx).lock(userId);
-      if (!locked) throw new NotFound();
-      if (locked.status !== "active") {
+      const { targetStatus } = await this.lockForChange(tx, userId, actor, "users:write");
+      if (targetStatus !== "active") {
         await new AdminUserRepository(tx).setStatus(userId, "active", at);
         await new AuditRepository(tx).record({ event: "user.enabled", userId, actorId: actor.actorId, origin: actor.origin, at });
       }
@@ -170,6 +168,23 @@ export class AdminService {
       at: this.deps.clock(),
     });
     await this.deps.revocations.revoke(ended);
+  }
+
+  /**
+   * Inside a transaction: locks actor and target, then checks the actor is
+   * still active and still holds `permission` as of now, not as of their
+   * token (another administrator may just have demoted them). Returns the
+   * target's status and the actor's current permissions.
+   */
+  private async lockForChange(tx: Database, userId: string, actor: AdminActor, permission: string) {
+    const statuses = await new AdminUserRepository(tx).lockActorAndTarget(actor.actorId, userId);
+    const target = statuses.get(userId);
+    if (!target) throw new NotFound();
+    const acting = statuses.get(actor.actorId) === "active" ? await new UserRepository(tx).findById(actor.actorId) : undefined;
+    if (!acting || !acting.permissions.includes(permission)) {
+      throw new AuthError("insufficient_permission", { detail: `Requires the ${permission} permission` });
+    }
+    return { targetStatus: target, actorPermissions: acting.permissions };
   }
 
   private async findUser(userId: string): Promise<UserRecord> {

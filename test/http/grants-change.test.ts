@@ -133,3 +133,26 @@ describe("privilege escalation through roles:assign", () => {
     expect(res.status).toBe(200);
   });
 });
+
+describe("two administrators acting on each other at once", () => {
+  it("queue instead of deadlocking: one demotion wins, the other is refused, never a 500", async () => {
+    for (let round = 0; round < 3; round++) {
+      const a = await registerAdmin();
+      const b = await registerAdmin();
+      const [ab, ba] = await Promise.all([setRoles(a.tokens.accessToken, b.user.id, ["user"]), setRoles(b.tokens.accessToken, a.user.id, ["user"])]);
+      expect([ab.status, ba.status].sort()).toEqual([200, 403]);
+      const admins = await query("select user_id from user_roles where role_name = 'admin' and user_id in ($1, $2)", [a.user.id, b.user.id]);
+      expect(admins).toHaveLength(1);
+    }
+  });
+
+  it("disabling each other: one wins, the other is refused (the loser is disabled), never a 500", async () => {
+    const a = await registerAdmin();
+    const b = await registerAdmin();
+    const [ab, ba] = await Promise.all([
+      call("POST", `/admin/users/${b.user.id}/disable`, { token: a.tokens.accessToken }),
+      call("POST", `/admin/users/${a.user.id}/disable`, { token: b.tokens.accessToken }),
+    ]);
+    expect([ab.status, ba.status].sort()).toEqual([200, 403]);
+  });
+});

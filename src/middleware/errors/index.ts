@@ -24,6 +24,11 @@ function toAuthError(error: unknown, c: Context): AuthError {
     if (error.status === 400) return new AuthError("invalid_json");
     if (error.status === 404) return new NotFound();
   }
+  if (hasSqlState(error, "40P01", "40001")) {
+    // A deadlock or serialization failure rolled the transaction back: nothing was written.
+    console.error(JSON.stringify({ level: "error", msg: "transaction aborted by the database", path: c.req.path, error: describe(error) }));
+    return new ServiceUnavailable(error);
+  }
   if (isUnstorableText(error)) return new ValidationFailed([{ path: "(input)", message: "Contains characters that cannot be stored" }]);
   if (isDatabaseUnreachable(error)) {
     console.error(JSON.stringify({ level: "error", msg: "database unreachable", path: c.req.path, error: describe(error) }));
@@ -37,13 +42,18 @@ function toAuthError(error: unknown, c: Context): AuthError {
   return new AuthError("internal_error", { cause: error });
 }
 
-/** Postgres refusing text it cannot store (a NUL that slipped past the input checks). */
-function isUnstorableText(error: unknown): boolean {
+/** Whether the error, or one it wraps, carries one of these SQLSTATEs. */
+function hasSqlState(error: unknown, ...codes: string[]): boolean {
   for (let e: unknown = error, depth = 0; e && depth < 5; e = (e as { cause?: unknown }).cause, depth++) {
     const code = (e as { code?: unknown }).code;
-    if (code === "22021" || code === "22P05") return true;
+    if (typeof code === "string" && codes.includes(code)) return true;
   }
   return false;
+}
+
+/** Postgres refusing text it cannot store (a NUL that slipped past the input checks). */
+function isUnstorableText(error: unknown): boolean {
+  return hasSqlState(error, "22021", "22P05");
 }
 
 /** Connection-level failures, as opposed to errors in a query. */
