@@ -7,14 +7,10 @@
 //
 // Not imported by the Worker; it depends only on fetch.
 
-export type TokenPair = {
-  tokenType: "Bearer";
-  accessToken: string;
-  expiresIn: number;
-  refreshToken: string;
-  refreshExpiresIn: number;
-  sessionId: string;
-};
+// Types only: erased at build, so the client still depends on nothing but fetch.
+import type { TokenPair } from "../services/token-pair";
+
+export type { TokenPair };
 
 export type Problem = { type: string; title: string; status: number; code: string; detail?: string; errors?: { path: string; message: string }[] };
 
