@@ -13,6 +13,7 @@ import type { Database } from "../repositories/database";
 import { LoginThrottleRepository, type Admission } from "../repositories/login-throttles";
 import { RegistrationRepository } from "../repositories/registrations";
 import { SessionRepository } from "../repositories/sessions";
+import { SignInRepository } from "../repositories/sign-in";
 import { UserRepository, type UserRecord } from "../repositories/users";
 import {
   checkPasswordPolicy,
@@ -77,9 +78,8 @@ export class AccountService {
     const email = normalizeEmail(input.email);
     const password = normalizePassword(input.password);
     const throttleKey = throttleKeyFor(email);
-    // Sequential on purpose: one pooled connection, two short round trips.
-    const admission = await this.admitAttempt(throttleKey);
-    const user = await new UserRepository(db).findByEmail(email);
+    // The attempt is counted before any password is checked, in the same round trip as the lookup.
+    const { admission, user } = await new SignInRepository(db).admitAndFind({ key: throttleKey, maxAttempts: config.loginMaxFailures, at: clock(), email });
     await this.throwIfThrottled(admission, user?.id ?? null, origin);
 
     const passwordOk = user ? await hasher.verify(user.passwordHash, password) : await hasher.verifyDummy(password);
