@@ -6,8 +6,7 @@
 //
 // The row counts attempts since the last success (`failures`, stamped by
 // `last_failure_at`); a successful sign-in deletes it.
-import { eq, sql } from "drizzle-orm";
-import { loginThrottles } from "../db/schema";
+import { sql } from "drizzle-orm";
 import type { Executor } from "./database";
 import { rows, toDate } from "./rows";
 
@@ -86,11 +85,6 @@ export class LoginThrottleRepository {
       values (${input.key}, 1, ${input.at}, ${lockFrom(sql`1`, input.maxAttempts, input.at)})
       on conflict (key) do nothing
       returning key`;
-  }
-
-  async lockedUntil(key: string, at: Date): Promise<Date | undefined> {
-    const [row] = await this.db.select({ lockedUntil: loginThrottles.lockedUntil }).from(loginThrottles).where(eq(loginThrottles.key, key));
-    return row?.lockedUntil && row.lockedUntil > at ? row.lockedUntil : undefined;
   }
 
   /** A statement that clears the key, to run with a successful sign-in; `onlyIf` makes it conditional. */

@@ -8,7 +8,7 @@ import { sessions, type DeviceInfo } from "../db/schema";
 import { auditInsert, type AuditEventName, type RequestOrigin } from "./audit";
 import type { Executor } from "./database";
 import { LoginThrottleRepository } from "./login-throttles";
-import { rows, toDate } from "./rows";
+import { rows } from "./rows";
 import { UserRepository } from "./users";
 
 export type SessionRecord = {
@@ -145,24 +145,4 @@ export class SessionRepository {
     );
     return ended.map((r) => ({ id: r.id, userId: r.user_id }));
   }
-}
-
-export function toSessionRecord(row: {
-  id: string;
-  user_id: string;
-  device: DeviceInfo;
-  created_at: Date | string;
-  last_used_at: Date | string;
-  idle_expires_at: Date | string;
-  absolute_expires_at: Date | string;
-}): SessionRecord {
-  return {
-    id: row.id,
-    userId: row.user_id,
-    device: row.device ?? {},
-    createdAt: toDate(row.created_at),
-    lastUsedAt: toDate(row.last_used_at),
-    idleExpiresAt: toDate(row.idle_expires_at),
-    absoluteExpiresAt: toDate(row.absolute_expires_at),
-  };
 }

@@ -56,11 +56,6 @@ export function toUserRecord(row: UserRow): UserRecord {
 export class UserRepository {
   constructor(private readonly db: Executor) {}
 
-  async findByEmail(email: string): Promise<UserRecord | undefined> {
-    const [row] = await rows<UserRow>(this.db, sql`select ${USER_WITH_GRANTS} from users u where u.email = ${email}`);
-    return row && toUserRecord(row);
-  }
-
   async findById(id: string): Promise<UserRecord | undefined> {
     const [row] = await rows<UserRow>(this.db, sql`select ${USER_WITH_GRANTS} from users u where u.id = ${id}`);
     return row && toUserRecord(row);

@@ -110,7 +110,7 @@ export class AccountService {
 
   /** Needs the current password; ends every other session of the user, keeps this one. */
   async changePassword(input: { userId: string; sessionId: string; currentPassword: string; newPassword: string }, origin: RequestOrigin): Promise<void> {
-    const { db, config, clock, hasher } = this.deps;
+    const { db, clock, hasher } = this.deps;
     // The new password is judged first: a rejected one is a validation
     // error, not a guess at the current password, and must not count as one.
     const newPassword = checkPasswordPolicy(input.newPassword, "newPassword");
