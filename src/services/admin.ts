@@ -35,8 +35,8 @@ import { toSessionView, type SessionView } from "./sessions";
 
 export type AdminDeps = { db: Database; clock: Clock; revocations: SessionRevocationList };
 
-/** Who acts, and from where: the administrator's id, the permissions their token carries, and the request origin. */
-export type AdminActor = { actorId: string; permissions: readonly string[]; origin: RequestOrigin };
+/** Who acts, and from where. Their permissions are read from the database inside each change, not from their token. */
+export type AdminActor = { actorId: string; origin: RequestOrigin };
 
 export type UserListPage = { items: UserRecord[]; nextCursor: string | null };
 

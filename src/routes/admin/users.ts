@@ -2,9 +2,11 @@
 // sessions. Each route runs authenticate() then authorize(<permission>), which
 // decides from the token's permissions claim alone.
 import { createRoute, OpenAPIHono } from "@hono/zod-openapi";
+import type { Context } from "hono";
 import type { AppEnv } from "../../context";
 import { authenticate } from "../../middleware/authenticate";
 import { authorize } from "../../middleware/authorize";
+import type { AdminActor } from "../../services/admin";
 import { servicesFor } from "../../services/container";
 import { requestOrigin } from "../../services/request-origin";
 import { problemResponses } from "../openapi";
@@ -67,7 +69,7 @@ adminUserRoutes.openapi(
   }),
   async (c) => {
     const { roles } = c.req.valid("json");
-    const user = await servicesFor(c).admin().setRoles(c.req.valid("param").id, roles, { actorId: c.var.auth.sub, permissions: c.var.auth.permissions, origin: requestOrigin(c.req.raw) });
+    const user = await servicesFor(c).admin().setRoles(c.req.valid("param").id, roles, actorOf(c));
     return c.json({ user: toApiUser(user) }, 200);
   },
 );
@@ -85,7 +87,7 @@ adminUserRoutes.openapi(
     responses: { 200: ok("The disabled user", UserEnvelopeSchema), ...problemResponses(401, 403, 404) },
   }),
   async (c) => {
-    const user = await servicesFor(c).admin().disable(c.req.valid("param").id, { actorId: c.var.auth.sub, permissions: c.var.auth.permissions, origin: requestOrigin(c.req.raw) });
+    const user = await servicesFor(c).admin().disable(c.req.valid("param").id, actorOf(c));
     return c.json({ user: toApiUser(user) }, 200);
   },
 );
@@ -103,7 +105,7 @@ adminUserRoutes.openapi(
     responses: { 200: ok("The enabled user", UserEnvelopeSchema), ...problemResponses(401, 403, 404) },
   }),
   async (c) => {
-    const user = await servicesFor(c).admin().enable(c.req.valid("param").id, { actorId: c.var.auth.sub, permissions: c.var.auth.permissions, origin: requestOrigin(c.req.raw) });
+    const user = await servicesFor(c).admin().enable(c.req.valid("param").id, actorOf(c));
     return c.json({ user: toApiUser(user) }, 200);
   },
 );
@@ -120,7 +122,12 @@ adminUserRoutes.openapi(
     responses: { 204: { description: "Ended" }, ...problemResponses(401, 403, 404) },
   }),
   async (c) => {
-    await servicesFor(c).admin().revokeSessions(c.req.valid("param").id, { actorId: c.var.auth.sub, permissions: c.var.auth.permissions, origin: requestOrigin(c.req.raw) });
+    await servicesFor(c).admin().revokeSessions(c.req.valid("param").id, actorOf(c));
     return c.body(null, 204);
   },
 );
+
+/** The administrator acting: their id and where the request came from. */
+function actorOf(c: Context<AppEnv>): AdminActor {
+  return { actorId: c.var.auth.sub, origin: requestOrigin(c.req.raw) };
+}
