@@ -1,19 +1,16 @@
-// Builds the Hono app: cross-cutting middleware in order, then the routes,
-// then a 405 fallback for every known path. Dependencies that tests replace
-// (the clock) come in through `createApp`; everything else is read from the
-// Worker env once per request through loadConfig.
+// Builds the Hono app: cross-cutting middleware in order, then the routes.
+// Each request gets its runtime from the composition root; what tests
+// replace (the clock) comes in through `createApp`.
 import { OpenAPIHono } from "@hono/zod-openapi";
 import { createMiddleware } from "hono/factory";
-import { loadConfig } from "./config";
-import type { AppDeps, AppEnv } from "./context";
+import { compose, type Overrides } from "./composition";
+import type { AppEnv } from "./context";
 import { ValidationFailed } from "./errors";
 import { corsAllowlist } from "./middleware/cors";
 import { notFound, onError } from "./middleware/errors";
 import { jsonBody } from "./middleware/json-body";
 import { routeGate } from "./middleware/route-gate";
 import { securityHeaders } from "./middleware/security-headers";
-import { requestDatabase } from "./repositories/database";
-import { loadKeySet } from "./services/tokens";
 import { adminRoutes } from "./routes/admin";
 import { authRoutes } from "./routes/auth";
 import { healthRoutes } from "./routes/health";
@@ -21,9 +18,7 @@ import { meRoutes } from "./routes/me";
 import { sessionsRoutes } from "./routes/sessions";
 import { tokenRoutes } from "./routes/tokens";
 
-export function createApp(overrides: Partial<AppDeps> = {}) {
-  const deps: AppDeps = { clock: () => new Date(), ...overrides };
-
+export function createApp(overrides: Overrides = {}) {
   const app = new OpenAPIHono<AppEnv>({
     defaultHook: (result) => {
       if (!result.success) {
@@ -37,19 +32,16 @@ export function createApp(overrides: Partial<AppDeps> = {}) {
   app.use(securityHeaders());
   app.use(
     createMiddleware<AppEnv>(async (c, next) => {
-      c.set("config", loadConfig(c.env));
-      // Keys are part of the configuration: a key that parses but cannot be
-      // imported, or whose halves do not match, fails every request the same
-      // way, instead of the first login after writing its session. Cached
-      // once per isolate.
-      await loadKeySet(c.var.config);
-      c.set("deps", deps);
-      const database = requestDatabase(c.var.config);
-      c.set("database", database);
+      // A key that parses but cannot be imported fails every request the
+      // same way, instead of the first login after writing its session.
+      const runtime = await compose(c.env, overrides);
+      c.set("config", runtime.config);
+      c.set("tokens", runtime.tokens);
+      c.set("services", runtime.services);
       try {
         await next();
       } finally {
-        const closing = database.close();
+        const closing = runtime.close();
         try {
           c.executionCtx.waitUntil(closing);
         } catch {
@@ -81,5 +73,3 @@ export function createApp(overrides: Partial<AppDeps> = {}) {
 
   return app;
 }
-
-export type App = ReturnType<typeof createApp>;

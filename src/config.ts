@@ -3,6 +3,7 @@
 // ConfigError naming it, so the service refuses every request rather than
 // half-working.
 import { ConfigError } from "./errors";
+import { ARGON2_LIMITS } from "./services/passwords/phc";
 
 export type Env = {
   DATABASE_URL: string;
@@ -11,6 +12,8 @@ export type Env = {
   /** JSON array of private Ed25519 JWKs, newest first. */
   JWT_SIGNING_KEYS: string;
   REFRESH_TOKEN_SECRET: string;
+  /** The secret before the last change of REFRESH_TOKEN_SECRET: tokens it tagged are still accepted. */
+  REFRESH_TOKEN_PREVIOUS_SECRET?: string;
   JWT_ISSUER?: string;
   JWT_AUDIENCE?: string;
   ACCESS_TOKEN_TTL?: string;
@@ -34,6 +37,7 @@ export type Config = {
   pgWsProxy: string | undefined;
   signingKeys: SigningJwk[];
   refreshTokenSecret: string;
+  refreshTokenPreviousSecret: string | undefined;
   issuer: string;
   audience: string;
   /** Seconds. */
@@ -79,6 +83,10 @@ export function parseConfig(env: Env): Config {
 
   const refreshTokenSecret = required(env, "REFRESH_TOKEN_SECRET");
   if (refreshTokenSecret.length < 32) throw new ConfigError("REFRESH_TOKEN_SECRET", "must be at least 32 characters");
+  const refreshTokenPreviousSecret = optional(env.REFRESH_TOKEN_PREVIOUS_SECRET);
+  if (refreshTokenPreviousSecret !== undefined && refreshTokenPreviousSecret.length < 32) {
+    throw new ConfigError("REFRESH_TOKEN_PREVIOUS_SECRET", "must be at least 32 characters when set");
+  }
 
   const idle = seconds(env, "REFRESH_IDLE_TTL", DEFAULTS.REFRESH_IDLE_TTL);
   const absolute = seconds(env, "REFRESH_ABSOLUTE_TTL", DEFAULTS.REFRESH_ABSOLUTE_TTL);
@@ -89,6 +97,7 @@ export function parseConfig(env: Env): Config {
     pgWsProxy: optional(env.PG_WS_PROXY),
     signingKeys: parseSigningKeys(required(env, "JWT_SIGNING_KEYS")),
     refreshTokenSecret,
+    refreshTokenPreviousSecret,
     issuer: optional(env.JWT_ISSUER) ?? DEFAULTS.JWT_ISSUER,
     audience: optional(env.JWT_AUDIENCE) ?? DEFAULTS.JWT_AUDIENCE,
     accessTokenTtl: seconds(env, "ACCESS_TOKEN_TTL", DEFAULTS.ACCESS_TOKEN_TTL),
@@ -97,9 +106,9 @@ export function parseConfig(env: Env): Config {
     refreshReuseGrace: seconds(env, "REFRESH_REUSE_GRACE", DEFAULTS.REFRESH_REUSE_GRACE, 0),
     allowedOrigins: parseOrigins(env.ALLOWED_ORIGINS ?? ""),
     argon2: {
-      memoryKib: integer(env, "ARGON2_MEMORY_KIB", DEFAULTS.ARGON2_MEMORY_KIB, 8, 65536),
-      iterations: integer(env, "ARGON2_ITERATIONS", DEFAULTS.ARGON2_ITERATIONS, 1, 10),
-      parallelism: integer(env, "ARGON2_PARALLELISM", DEFAULTS.ARGON2_PARALLELISM, 1, 4),
+      memoryKib: integer(env, "ARGON2_MEMORY_KIB", DEFAULTS.ARGON2_MEMORY_KIB, ARGON2_LIMITS.memoryKib.min, ARGON2_LIMITS.memoryKib.max),
+      iterations: integer(env, "ARGON2_ITERATIONS", DEFAULTS.ARGON2_ITERATIONS, ARGON2_LIMITS.iterations.min, ARGON2_LIMITS.iterations.max),
+      parallelism: integer(env, "ARGON2_PARALLELISM", DEFAULTS.ARGON2_PARALLELISM, ARGON2_LIMITS.parallelism.min, ARGON2_LIMITS.parallelism.max),
     },
     loginMaxFailures: integer(env, "LOGIN_MAX_FAILURES", DEFAULTS.LOGIN_MAX_FAILURES, 1, 1000),
     pwnedPasswordsUrl: httpUrl(env, "PWNED_PASSWORDS_URL"),

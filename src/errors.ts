@@ -1,27 +1,12 @@
-// The one error hierarchy of the service. Each subclass fixes a `code` from
-// API.md; src/middleware/errors maps them to problem+json in one place.
-// Anything that is not an AuthError becomes a 500 with no details. The reason
-// behind a generic answer (why a token failed, which variable is missing)
-// goes in `cause`, which is logged and never sent.
+// The one error hierarchy of the service (after jose's util/errors.ts). Each
+// API.md error code has exactly one subclass, named after itself, that fixes
+// its code; the base constructor is protected, so no code can raise an
+// AuthError with an arbitrary code. src/middleware/errors maps them to
+// problem+json in one place; anything that is not an AuthError becomes a 500
+// with no details. The reason behind a generic answer (why a token failed,
+// which variable is missing) goes in `cause`, which is logged and never sent.
 
-export type ErrorCode =
-  | "validation_failed"
-  | "invalid_json"
-  | "invalid_credentials"
-  | "invalid_token"
-  | "invalid_refresh_token"
-  | "refresh_token_reused"
-  | "insufficient_permission"
-  | "not_found"
-  | "method_not_allowed"
-  | "email_taken"
-  | "payload_too_large"
-  | "unsupported_media_type"
-  | "rate_limited"
-  | "internal_error"
-  | "service_unavailable";
-
-export const ERROR_STATUS: Record<ErrorCode, { status: number; title: string }> = {
+export const ERROR_STATUS = {
   validation_failed: { status: 400, title: "Request validation failed" },
   invalid_json: { status: 400, title: "Request body is not valid JSON" },
   invalid_credentials: { status: 401, title: "Invalid email or password" },
@@ -37,20 +22,24 @@ export const ERROR_STATUS: Record<ErrorCode, { status: number; title: string }> 
   rate_limited: { status: 429, title: "Too many requests" },
   internal_error: { status: 500, title: "Internal server error" },
   service_unavailable: { status: 503, title: "Service unavailable" },
-};
+} as const satisfies Record<string, { status: number; title: string }>;
+
+export type ErrorCode = keyof typeof ERROR_STATUS;
 
 export type FieldError = { path: string; message: string };
 
-export class AuthError extends Error {
+type ErrorOptions = { detail?: string; cause?: unknown; headers?: Record<string, string> };
+
+export abstract class AuthError extends Error {
   readonly code: ErrorCode;
   readonly status: number;
   /** Safe, non-secret text for the client. */
   readonly detail: string | undefined;
-  readonly headers: Record<string, string>;
+  readonly headers: Readonly<Record<string, string>>;
 
-  constructor(code: ErrorCode, options: { detail?: string; cause?: unknown; headers?: Record<string, string> } = {}) {
+  protected constructor(code: ErrorCode, options: ErrorOptions = {}) {
     super(ERROR_STATUS[code].title, { cause: options.cause });
-    this.name = "AuthError";
+    this.name = new.target.name;
     this.code = code;
     this.status = ERROR_STATUS[code].status;
     this.detail = options.detail;
@@ -114,8 +103,9 @@ export class RefreshTokenReused extends AuthError {
 }
 
 export class InsufficientPermission extends AuthError {
-  constructor(permission: string) {
-    super("insufficient_permission", { detail: `Requires the ${permission} permission` });
+  /** `Requires the <permission> permission`, or a detail of its own (a rule beyond holding one permission). */
+  constructor(requirement: { permission: string } | { detail: string }) {
+    super("insufficient_permission", { detail: "permission" in requirement ? `Requires the ${requirement.permission} permission` : requirement.detail });
   }
 }
 
@@ -126,7 +116,7 @@ export class NotFound extends AuthError {
 }
 
 export class MethodNotAllowed extends AuthError {
-  constructor(allow: string[]) {
+  constructor(allow: readonly string[]) {
     super("method_not_allowed", { headers: { Allow: allow.join(", ") } });
   }
 }
@@ -138,8 +128,8 @@ export class EmailTaken extends AuthError {
 }
 
 export class PayloadTooLarge extends AuthError {
-  constructor(limit: number) {
-    super("payload_too_large", { detail: `Request bodies are limited to ${limit} bytes` });
+  constructor(limit?: number) {
+    super("payload_too_large", limit === undefined ? {} : { detail: `Request bodies are limited to ${limit} bytes` });
   }
 }
 
@@ -155,6 +145,14 @@ export class RateLimited extends AuthError {
   }
 }
 
+/** Anything unexpected: answered 500 with no details; the original is the cause. */
+export class InternalError extends AuthError {
+  constructor(cause?: unknown) {
+    super("internal_error", { cause });
+  }
+}
+
+/** A store the request needs did not answer, or rolled back: nothing was written. */
 export class ServiceUnavailable extends AuthError {
   constructor(cause?: unknown) {
     super("service_unavailable", { cause });
@@ -167,4 +165,20 @@ export class ConfigError extends Error {
     super(`Invalid configuration: ${variable} ${reason}`);
     this.name = "ConfigError";
   }
+}
+
+/**
+ * The error's class chain and a code (a SQLSTATE from a driver error wrapped
+ * in the ORM's, say), never a message: messages may hold SQL and its parameters.
+ */
+export function describeError(error: unknown): Record<string, unknown> {
+  if (!(error instanceof Error)) return { name: typeof error };
+  const names: string[] = [];
+  let code: string | undefined;
+  for (let e: unknown = error, depth = 0; e instanceof Error && depth < 5; e = e.cause, depth++) {
+    names.push(e.name);
+    const candidate = (e as { code?: unknown }).code;
+    if (code === undefined && typeof candidate === "string") code = candidate;
+  }
+  return { name: names.join(" < "), ...(code === undefined ? {} : { code }) };
 }

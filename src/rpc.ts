@@ -3,10 +3,10 @@
 // authenticate middleware and answers a bad token with a result, never an
 // exception; only a broken configuration throws.
 import { WorkerEntrypoint } from "cloudflare:workers";
-import { type Env, loadConfig } from "./config";
+import { compose } from "./composition";
+import type { Env } from "./config";
 import { InvalidToken } from "./errors";
-import { SessionRevocationList } from "./services/revocation";
-import { type AccessTokenClaims, authenticateAccessToken } from "./services/tokens";
+import { holdsPermission, type AccessTokenClaims } from "./services/tokens";
 
 export type VerifyResult = { ok: true; claims: AccessTokenClaims } | { ok: false; code: "invalid_token" };
 export type AuthorizeResult =
@@ -24,7 +24,7 @@ export class AuthService extends WorkerEntrypoint<Env> {
     if (!claims) return { ok: false, code: "invalid_token" };
     // Fail closed: a permission argument that is not a string (a caller bug
     // across the binding) is held by no token.
-    if (typeof permission !== "string" || !claims.permissions.includes(permission)) {
+    if (!holdsPermission(claims, permission)) {
       return { ok: false, code: "insufficient_permission" };
     }
     return { ok: true, claims };
@@ -32,14 +32,10 @@ export class AuthService extends WorkerEntrypoint<Env> {
 
   /** The verified claims, or undefined for any token that does not pass. */
   private async authenticate(token: unknown): Promise<AccessTokenClaims | undefined> {
-    const config = loadConfig(this.env);
+    const runtime = await compose(this.env);
     if (typeof token !== "string") return undefined;
     try {
-      return await authenticateAccessToken(token, {
-        config,
-        clock: () => new Date(),
-        revocations: new SessionRevocationList(this.env.REVOKED_SESSIONS, config.accessTokenTtl),
-      });
+      return await runtime.tokens.authenticate(token);
     } catch (error) {
       if (error instanceof InvalidToken) return undefined;
       throw error;

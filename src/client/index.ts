@@ -8,7 +8,7 @@
 // Not imported by the Worker; it depends only on fetch.
 
 // Types only: erased at build, so the client still depends on nothing but fetch.
-import type { TokenPair } from "../services/token-pair";
+import type { TokenPair } from "../services/sessions";
 
 export type { TokenPair };
 

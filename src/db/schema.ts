@@ -13,6 +13,7 @@ import {
   timestamp,
   uuid,
 } from "drizzle-orm/pg-core";
+import type { DeviceInfo } from "../services/ports";
 
 const createdAt = () =>
   timestamp("created_at", { withTimezone: true, mode: "date" }).notNull().defaultNow();
@@ -81,13 +82,6 @@ export const rolePermissions = pgTable(
   (t) => [primaryKey({ columns: [t.roleName, t.permissionName] })],
 );
 
-export type DeviceInfo = {
-  name?: string;
-  userAgent?: string;
-  ip?: string;
-  country?: string;
-  city?: string;
-};
 
 /** A session is one login on one device: the refresh-token family. */
 export const sessions = pgTable(
@@ -162,7 +156,3 @@ export const loginThrottles = pgTable("login_throttles", {
   lastFailureAt: timestamp("last_failure_at", { withTimezone: true, mode: "date" }).notNull().defaultNow(),
   lockedUntil: timestamp("locked_until", { withTimezone: true, mode: "date" }),
 });
-
-export type User = typeof users.$inferSelect;
-export type Session = typeof sessions.$inferSelect;
-export type AuditLog = typeof auditLogs.$inferSelect;

@@ -6,22 +6,18 @@
 // a JavaScript Date would round it to the millisecond, and rows inserted with
 // now() in the same millisecond would then be skipped or repeated.
 import { sql } from "drizzle-orm";
+import type { AdminUserStore, KeysetCursor, Page, UserRecord, UserStatus } from "../services/ports";
 import type { Executor } from "./database";
-import { cursorTimestamp, type KeysetCursor } from "./keyset-cursor";
+import { USER_WITH_GRANTS } from "./fragments";
+import { cursorTimestamp } from "./keyset-cursor";
 import { rows } from "./rows";
-import { toUserRecord, USER_WITH_GRANTS, type UserRecord, type UserStatus } from "./users";
+import { toUserRecord, type UserRow } from "./users";
 
-export type UserCursor = KeysetCursor;
-
-export type UserPage = { items: UserRecord[]; nextCursor: UserCursor | null };
-
-type UserRow = Parameters<typeof toUserRecord>[0];
-
-export class AdminUserRepository {
+export class AdminUserRepository implements AdminUserStore {
   constructor(private readonly db: Executor) {}
 
   /** Oldest first. `search` matches email or name as a case-insensitive substring, taken literally. */
-  async page(filter: { search?: string; cursor?: UserCursor; limit: number }): Promise<UserPage> {
+  async page(filter: { search?: string; cursor?: KeysetCursor; limit: number }): Promise<Page<UserRecord>> {
     const conditions = [sql`true`];
     if (filter.search) {
       const pattern = `%${escapeLike(filter.search)}%`;
@@ -62,11 +58,9 @@ export class AdminUserRepository {
    * of deadlocking (each audit row also needs the actor's row, through its
    * foreign key). Returns the statuses of the rows found.
    */
-  async lockActorAndTarget(actorId: string, targetId: string): Promise<Map<string, UserStatus>> {
-    const found = await rows<{ id: string; status: UserStatus }>(
-      this.db,
-      sql`select id, status from users where id in (${actorId}::uuid, ${targetId}::uuid) order by id for update`,
-    );
+  async lockActorAndTarget(actorId: string | null, targetId: string): Promise<Map<string, UserStatus>> {
+    const ids = actorId === null ? sql`${targetId}::uuid` : sql`${actorId}::uuid, ${targetId}::uuid`;
+    const found = await rows<{ id: string; status: UserStatus }>(this.db, sql`select id, status from users where id in (${ids}) order by id for update`);
     return new Map(found.map((row) => [row.id, row.status]));
   }
 
@@ -78,9 +72,14 @@ export class AdminUserRepository {
     const found = await rows<{ id: string }>(this.db, sql`select id from users where id = ${id}`);
     return found.length > 0;
   }
+
+  async findIdByEmail(email: string): Promise<string | undefined> {
+    const [found] = await rows<{ id: string }>(this.db, sql`select id from users where email = ${email}`);
+    return found?.id;
+  }
 }
 
 /** LIKE's wildcards and its escape character, matched literally. */
-export function escapeLike(text: string): string {
+function escapeLike(text: string): string {
   return text.replace(/[\\%_]/g, (ch) => `\\${ch}`);
 }

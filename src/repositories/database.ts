@@ -4,14 +4,16 @@
 // JWKS, verify) open nothing, and it is closed with waitUntil after the
 // response. Only repositories import this module.
 import { neonConfig, Pool } from "@neondatabase/serverless";
-import { drizzle, type NeonDatabase } from "drizzle-orm/neon-serverless";
+import { drizzle } from "drizzle-orm/neon-serverless";
+import type { PgDatabase, PgQueryResultHKT } from "drizzle-orm/pg-core";
 import * as schema from "../db/schema";
 
-export type Database = NeonDatabase<typeof schema>;
-/** A database handle or an open transaction: repositories accept either. */
-export type Executor = Database | Parameters<Parameters<Database["transaction"]>[0]>[0];
+/** Any Drizzle Postgres database over this schema (Neon's driver in the Worker, node-postgres in the operator CLI). */
+export type Database = PgDatabase<PgQueryResultHKT, typeof schema>;
+/** A database handle or an open transaction (a transaction is a Database too): repositories accept either. */
+export type Executor = Database;
 
-export type DatabaseConfig = { databaseUrl: string; pgWsProxy: string | undefined };
+type DatabaseConfig = { databaseUrl: string; pgWsProxy: string | undefined };
 
 let configuredProxy: string | undefined;
 
@@ -28,14 +30,14 @@ function configureDriver(pgWsProxy: string | undefined): void {
   }
 }
 
-export type RequestDatabase = {
+export type LazyDatabase = {
   /** Opens the pool on first call. */
   get(): Database;
   /** Closes the pool if one was opened. */
   close(): Promise<void>;
 };
 
-export function requestDatabase(config: DatabaseConfig): RequestDatabase {
+export function lazyDatabase(config: DatabaseConfig): LazyDatabase {
   let pool: Pool | undefined;
   let db: Database | undefined;
   return {
@@ -45,7 +47,7 @@ export function requestDatabase(config: DatabaseConfig): RequestDatabase {
         pool = new Pool({ connectionString: config.databaseUrl, max: 4, connectionTimeoutMillis: 5000 });
         // An idle client's socket error must not become an unhandled error.
         pool.on("error", () => {});
-        db = drizzle({ client: pool, schema });
+        db = drizzle({ client: pool, schema }) as unknown as Database;
       }
       return db;
     },

@@ -1,9 +1,10 @@
 // Readiness probe: one round trip to the database.
 import { sql } from "drizzle-orm";
-import type { Database } from "./database";
+import type { HealthProbe } from "../services/ports";
+import type { Executor } from "./database";
 
-export class HealthRepository {
-  constructor(private readonly db: Database) {}
+export class HealthRepository implements HealthProbe {
+  constructor(private readonly db: Executor) {}
 
   async ping(): Promise<void> {
     await this.db.execute(sql`select 1`);

@@ -7,38 +7,57 @@
 // The row counts attempts since the last success (`failures`, stamped by
 // `last_failure_at`); a successful sign-in deletes it.
 import { sql } from "drizzle-orm";
+import type { Admission, LoginThrottleStore, ThrottleAttempt, UserRecord } from "../services/ports";
 import type { Executor } from "./database";
+import { ATTEMPT_WINDOW_SECONDS, clearThrottle, insertFirstAttempt, lockFrom, USER_WITH_GRANTS } from "./fragments";
 import { rows, toDate } from "./rows";
+import { toUserRecord, type UserRow } from "./users";
 
-/** Attempts older than this no longer count. */
-const ATTEMPT_WINDOW_SECONDS = 3600;
-/** The first lock; each further attempt doubles it. */
-const BASE_LOCK_SECONDS = 15;
-/** The longest lock. */
-const MAX_LOCK_SECONDS = 900;
-
-export type Admission = { admitted: true } | { admitted: false; lockedUntil: Date };
-
-export class LoginThrottleRepository {
+export class LoginThrottleRepository implements LoginThrottleStore {
   constructor(private readonly db: Executor) {}
 
   /**
    * Counts one attempt and admits it unless the key is locked. From the
    * maxAttempts-th attempt on, admitting it also locks the key for
-   * 15 s x 2^(n - max) (15 s, 30 s, 1 min, ... up to 15 minutes), so concurrent attempts are
-   * refused while this one is checked; a success then clears the lock.
+   * 15 s x 2^(n - max) (15 s, 30 s, 1 min, ... up to 15 minutes), so
+   * concurrent attempts are refused while this one is checked; a success
+   * then clears the lock.
    */
-  async admit(input: { key: string; maxAttempts: number; at: Date }): Promise<Admission> {
+  async admit(attempt: ThrottleAttempt): Promise<Admission> {
     // One statement for a key with no row (every sign-in after a success,
     // which deletes it); otherwise the insert does nothing and the update
     // decides. A row deleted in between goes round once more.
     for (let round = 0; round < 2; round++) {
-      if (await this.insertFirstAttempt(input)) return { admitted: true };
-      const decided = await this.decideUnderLock(input);
+      const inserted = await rows<{ key: string }>(this.db, insertFirstAttempt(attempt));
+      if (inserted.length > 0) return { admitted: true };
+      const decided = await this.decideUnderLock(attempt);
       if (decided) return decided;
     }
     // Inserted and deleted again around us twice: refuse rather than fail open.
-    return { admitted: false, lockedUntil: new Date(input.at.getTime() + 1000) };
+    return { admitted: false, lockedUntil: new Date(attempt.at.getTime() + 1000) };
+  }
+
+  /**
+   * The first step of a sign-in in one round trip: the attempt counted and
+   * the account read, with its grants, in the same statement. Only a key that
+   * already has a row (recent failures) needs a second statement.
+   */
+  async admitAndFindUser(attempt: ThrottleAttempt & { email: string }): Promise<{ admission: Admission; user: UserRecord | undefined }> {
+    const [row] = await rows<UserRow & { first_attempt: boolean; id: string | null }>(
+      this.db,
+      sql`
+      with attempt as (${insertFirstAttempt(attempt)})
+      select exists (select 1 from attempt) as first_attempt, found.*
+      from (select 1) as one
+        left join lateral (select ${USER_WITH_GRANTS} from users u where u.email = ${attempt.email}) as found on true`,
+    );
+    const user = row?.id ? toUserRecord(row) : undefined;
+    if (row?.first_attempt) return { admission: { admitted: true }, user };
+    return { admission: (await this.decideUnderLock(attempt)) ?? (await this.admit(attempt)), user };
+  }
+
+  async clear(key: string): Promise<void> {
+    await this.db.execute(clearThrottle(key));
   }
 
   /**
@@ -47,8 +66,7 @@ export class LoginThrottleRepository {
    * many attempts arrive at once. A locked key is left as it is and reported
    * with its real lock. undefined when the key has no row.
    */
-  async decideUnderLock(input: { key: string; maxAttempts: number; at: Date }): Promise<Admission | undefined> {
-    const { at, maxAttempts } = input;
+  private async decideUnderLock({ key, at, maxAttempts }: ThrottleAttempt): Promise<Admission | undefined> {
     const windowStart = new Date(at.getTime() - ATTEMPT_WINDOW_SECONDS * 1000);
     const [row] = await rows<{ refused: boolean; locked_until: Date | string | null }>(
       this.db,
@@ -61,7 +79,7 @@ export class LoginThrottleRepository {
         select key, failures, last_failure_at, locked_until,
           (locked_until is not null and locked_until > ${at}) as locked,
           (case when last_failure_at < ${windowStart} then 1 else failures + 1 end) as next
-        from login_throttles where key = ${input.key}
+        from login_throttles where key = ${key}
         for update
       ) prior
       where lt.key = prior.key
@@ -71,34 +89,4 @@ export class LoginThrottleRepository {
     if (!row.refused) return { admitted: true };
     return { admitted: false, lockedUntil: toDate(row.locked_until ?? at) };
   }
-
-  /** The first attempt on a key: admitted. False when the key already has a row. */
-  private async insertFirstAttempt(input: { key: string; maxAttempts: number; at: Date }): Promise<boolean> {
-    const inserted = await rows<{ key: string }>(this.db, LoginThrottleRepository.firstAttempt(input));
-    return inserted.length > 0;
-  }
-
-  /** The insert of a key's first attempt, returning the key when it was the first; for use in a larger statement. */
-  static firstAttempt(input: { key: string; maxAttempts: number; at: Date }): SQL {
-    return sql`
-      insert into login_throttles (key, failures, last_failure_at, locked_until)
-      values (${input.key}, 1, ${input.at}, ${lockFrom(sql`1`, input.maxAttempts, input.at)})
-      on conflict (key) do nothing
-      returning key`;
-  }
-
-  /** A statement that clears the key, to run with a successful sign-in; `onlyIf` makes it conditional. */
-  static clear(key: string, onlyIf: SQL = sql`true`) {
-    return sql`delete from login_throttles where key = ${key} and ${onlyIf}`;
-  }
-}
-
-type SQL = ReturnType<typeof sql>;
-
-/** The lock an attempt numbered `n` sets: none below the limit, then 15 s doubling up to 15 min. */
-function lockFrom(n: SQL, maxAttempts: number, at: Date): SQL {
-  return sql`case when ${n} >= ${maxAttempts}::int
-    then ${at}::timestamptz + make_interval(secs => least(${MAX_LOCK_SECONDS}::int,
-           ${BASE_LOCK_SECONDS}::int * power(2, least(20, ${n} - ${maxAttempts}::int))::int))
-  end`;
 }

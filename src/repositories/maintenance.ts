@@ -4,6 +4,7 @@
 // on a row a request holds and never holds locks for long; it runs outside
 // any transaction, so each batch commits on its own.
 import { sql, type SQL } from "drizzle-orm";
+import type { MaintenanceStore } from "../services/ports";
 import type { Executor } from "./database";
 import { rows } from "./rows";
 
@@ -11,7 +12,7 @@ import { rows } from "./rows";
 const endedBefore = (cutoff: Date) =>
   sql`(s.revoked_at < ${cutoff} or s.idle_expires_at < ${cutoff} or s.absolute_expires_at < ${cutoff})`;
 
-export class MaintenanceRepository {
+export class MaintenanceRepository implements MaintenanceStore {
   constructor(private readonly db: Executor) {}
 
   /**

@@ -6,35 +6,12 @@
 // pass the `used_at is null` check, and a revocation racing it waits on the
 // session lock, so no descendant of a revoked session is ever issued.
 import { sql } from "drizzle-orm";
-import { auditInsert, type RequestOrigin } from "./audit";
+import type { RefreshTokenStore, RequestOrigin, Rotated, TokenLineage } from "../services/ports";
 import type { Executor } from "./database";
+import { auditInsert, grantsOf } from "./fragments";
 import { rows, toDate, toStringArray } from "./rows";
 
-export type Rotated = {
-  sessionId: string;
-  userId: string;
-  roles: string[];
-  permissions: string[];
-  /** Read in the same statement as the roles. */
-  grantsVersion: number;
-  idleExpiresAt: Date;
-  absoluteExpiresAt: Date;
-};
-
-/** What is known about a presented token that could not be rotated. */
-export type TokenLineage = {
-  sessionId: string;
-  userId: string;
-  usedAt: Date | null;
-  expiresAt: Date;
-  sessionLive: boolean;
-  sessionAbsoluteExpiresAt: Date;
-  userActive: boolean;
-  /** The token minted from this one, if any. */
-  child: { tokenHash: string; usedAt: Date | null; expiresAt: Date } | null;
-};
-
-export class RefreshTokenRepository {
+export class RefreshTokenRepository implements RefreshTokenStore {
   constructor(private readonly db: Executor) {}
 
   async rotate(input: {
@@ -50,7 +27,6 @@ export class RefreshTokenRepository {
     const [row] = await rows<{
       session_id: string;
       user_id: string;
-      idle_expires_at: Date | string;
       absolute_expires_at: Date | string;
       roles: unknown;
       permissions: unknown;
@@ -84,12 +60,9 @@ export class RefreshTokenRepository {
       ), audit as (
         ${auditInsert({ event: "auth.refreshed", userId: sql`current.user_id`, actorId: sql`current.user_id`, sessionId: sql`current.session_id`, origin: input.origin, at, from: sql`current` })}
       )
-      select slid.id as session_id, current.user_id, slid.idle_expires_at, slid.absolute_expires_at,
+      select slid.id as session_id, current.user_id, slid.absolute_expires_at,
         (select u.grants_version from users u where u.id = current.user_id) as grants_version,
-        coalesce((select array_agg(ur.role_name order by ur.role_name) from user_roles ur where ur.user_id = current.user_id), '{}') as roles,
-        coalesce((select array_agg(distinct rp.permission_name order by rp.permission_name)
-                  from user_roles ur join role_permissions rp on rp.role_name = ur.role_name
-                  where ur.user_id = current.user_id), '{}') as permissions
+        ${grantsOf(sql`current.user_id`)}
       from current join slid on slid.id = current.session_id`,
     );
     if (!row) return undefined;
@@ -99,7 +72,6 @@ export class RefreshTokenRepository {
       roles: toStringArray(row.roles),
       permissions: toStringArray(row.permissions),
       grantsVersion: Number(row.grants_version ?? 0),
-      idleExpiresAt: toDate(row.idle_expires_at),
       absoluteExpiresAt: toDate(row.absolute_expires_at),
     };
   }
@@ -109,21 +81,19 @@ export class RefreshTokenRepository {
       session_id: string;
       user_id: string;
       used_at: Date | string | null;
-      expires_at: Date | string;
       session_live: boolean;
       absolute_expires_at: Date | string;
       user_active: boolean;
       child_hash: string | null;
       child_used_at: Date | string | null;
-      child_expires_at: Date | string | null;
     }>(
       this.db,
       sql`
-      select rt.session_id, s.user_id, rt.used_at, rt.expires_at,
+      select rt.session_id, s.user_id, rt.used_at,
         (s.revoked_at is null and s.idle_expires_at > ${at} and s.absolute_expires_at > ${at}) as session_live,
         s.absolute_expires_at,
         (u.status = 'active') as user_active,
-        child.token_hash as child_hash, child.used_at as child_used_at, child.expires_at as child_expires_at
+        child.token_hash as child_hash, child.used_at as child_used_at
       from refresh_tokens rt
         join sessions s on s.id = rt.session_id
         join users u on u.id = s.user_id
@@ -135,14 +105,13 @@ export class RefreshTokenRepository {
       sessionId: row.session_id,
       userId: row.user_id,
       usedAt: row.used_at === null ? null : toDate(row.used_at),
-      expiresAt: toDate(row.expires_at),
       sessionLive: row.session_live,
       sessionAbsoluteExpiresAt: toDate(row.absolute_expires_at),
       userActive: row.user_active,
       child:
         row.child_hash === null
           ? null
-          : { tokenHash: row.child_hash, usedAt: row.child_used_at === null ? null : toDate(row.child_used_at), expiresAt: toDate(row.child_expires_at!) },
+          : { tokenHash: row.child_hash, usedAt: row.child_used_at === null ? null : toDate(row.child_used_at) },
     };
   }
 

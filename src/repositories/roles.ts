@@ -1,11 +1,13 @@
 // Roles as data: which role names exist, and which roles a user holds.
 // Assigning replaces a user's set of roles; the caller runs it inside a
 // transaction together with the audit row that records the change.
-import { and, eq, inArray, notInArray } from "drizzle-orm";
+import { and, eq, inArray, notInArray, sql } from "drizzle-orm";
 import { rolePermissions, roles, userRoles } from "../db/schema";
+import type { RoleStore } from "../services/ports";
 import type { Executor } from "./database";
+import { rows, toStringArray } from "./rows";
 
-export class RoleRepository {
+export class RoleRepository implements RoleStore {
   constructor(private readonly db: Executor) {}
 
   /**
@@ -44,5 +46,17 @@ export class RoleRepository {
       .insert(userRoles)
       .values(keep.map((roleName) => ({ userId, roleName, createdAt: at })))
       .onConflictDoNothing();
+  }
+
+  /** Every role with its permissions, by name. */
+  async all(): Promise<{ name: string; description: string; permissions: string[] }[]> {
+    const found = await rows<{ name: string; description: string; permissions: unknown }>(
+      this.db,
+      sql`select r.name, r.description,
+          coalesce(array_agg(rp.permission_name order by rp.permission_name) filter (where rp.permission_name is not null), '{}') as permissions
+        from roles r left join role_permissions rp on rp.role_name = r.name
+        group by r.name, r.description order by r.name`,
+    );
+    return found.map((r) => ({ name: r.name, description: r.description, permissions: toStringArray(r.permissions) }));
   }
 }

@@ -3,8 +3,8 @@ import type { SQL } from "drizzle-orm";
 import type { Executor } from "./database";
 
 export async function rows<T>(db: Executor, statement: SQL): Promise<T[]> {
-  const result = await db.execute(statement);
-  return result.rows as T[];
+  const result = (await db.execute(statement)) as unknown as { rows: T[] };
+  return result.rows;
 }
 
 export function toDate(value: Date | string): Date {

@@ -4,86 +4,38 @@
 // ended session in one statement, and returns the ids so the caller can push
 // them to the edge revocation list.
 import { and, desc, eq, gt, isNull, sql, type SQL } from "drizzle-orm";
-import { sessions, type DeviceInfo } from "../db/schema";
-import { auditInsert, type AuditEventName, type RequestOrigin } from "./audit";
+import { sessions } from "../db/schema";
+import type { NewSession, RequestOrigin, SessionEnd, SessionRecord, SessionStore } from "../services/ports";
 import type { Executor } from "./database";
-import { LoginThrottleRepository } from "./login-throttles";
+import { auditInsert, clearThrottle, insertSessionWithFirstToken, setPasswordHash } from "./fragments";
 import { rows } from "./rows";
-import { UserRepository } from "./users";
 
-export type SessionRecord = {
-  id: string;
-  userId: string;
-  device: DeviceInfo;
-  createdAt: Date;
-  lastUsedAt: Date;
-  idleExpiresAt: Date;
-  absoluteExpiresAt: Date;
-};
-
-export type NewSession = {
-  id: string;
-  userId: string;
-  device: DeviceInfo;
-  refreshTokenHash: string;
-  idleExpiresAt: Date;
-  absoluteExpiresAt: Date;
-  at: Date;
-};
-
-export type SessionEnd = {
-  reason: string;
-  event: AuditEventName;
-  actorId: string | null;
-  origin: RequestOrigin;
-  at: Date;
-};
-
-export class SessionRepository {
+export class SessionRepository implements SessionStore {
   constructor(private readonly db: Executor) {}
 
   /**
-   * Opens a session for an existing, active user with its first refresh
-   * token and the audit event, atomically. With a sign-in it also clears the
-   * login throttle and, if given, stores a rehashed password, in the same
-   * statement and only if the session opens. False when the user was
-   * disabled meanwhile: then nothing is written.
+   * The user row is read FOR SHARE: a disable committing meanwhile is waited
+   * for and seen, so no session opens for a user who was just disabled. The
+   * sign-in's side effects (throttle cleared, rehashed password stored) are
+   * in the same statement and happen only if the session opens.
    */
-  async open(
-    session: NewSession,
-    audit: { event: AuditEventName; origin: RequestOrigin; metadata?: Record<string, unknown> },
-    signIn: { clearThrottleKey?: string; rehashedPassword?: string } = {},
-  ): Promise<boolean> {
-    const opened = sql`exists (select 1 from active)`;
-    const also: SQL[] = [];
-    if (signIn.clearThrottleKey !== undefined) also.push(LoginThrottleRepository.clear(signIn.clearThrottleKey, opened));
-    if (signIn.rehashedPassword !== undefined) also.push(UserRepository.setPasswordHash(session.userId, signIn.rehashedPassword, session.at, opened));
-    const extra = also.map((statement, i) => sql`, ${sql.raw(`also_${i}`)} as (${statement})`);
-    // The user row is read FOR SHARE: a disable committing meanwhile is waited
-    // for and seen, so no session opens for a user who was just disabled.
+  async openSignIn(input: { userId: string; session: NewSession; origin: RequestOrigin; at: Date; clearThrottleKey: string; rehashedPassword?: string }): Promise<boolean> {
+    const { session, at } = input;
+    const opened = sql`exists (select 1 from owner)`;
+    const rehash = input.rehashedPassword === undefined ? sql`` : sql`, rehashed as (${setPasswordHash(input.userId, input.rehashedPassword, at, opened)})`;
     const inserted = await rows<{ id: string }>(
       this.db,
       sql`
-      with active as (
-        select id from users where id = ${session.userId} and status = 'active' for share
-      ), s as (
-        insert into sessions (id, user_id, device, created_at, last_used_at, idle_expires_at, absolute_expires_at)
-        select ${session.id}, active.id, ${JSON.stringify(session.device)}::jsonb, ${session.at}, ${session.at},
-               ${session.idleExpiresAt}, ${session.absoluteExpiresAt}
-        from active
-        returning id, user_id
-      ), t as (
-        insert into refresh_tokens (token_hash, session_id, parent_hash, created_at, expires_at)
-        select ${session.refreshTokenHash}, s.id, null, ${session.at}, ${session.idleExpiresAt} from s
-      ), a as (
-        ${auditInsert({ event: audit.event, userId: sql`s.user_id`, actorId: sql`s.user_id`, sessionId: sql`s.id`, origin: audit.origin, metadata: audit.metadata ?? {}, at: session.at, from: sql`s` })}
-      )${sql.join(extra, sql``)}
+      with owner as (
+        select id from users where id = ${input.userId} and status = 'active' for share
+      ), ${insertSessionWithFirstToken(session, at)}, a as (
+        ${auditInsert({ event: "auth.login_succeeded", userId: sql`s.user_id`, actorId: sql`s.user_id`, sessionId: sql`s.id`, origin: input.origin, at, from: sql`s` })}
+      ), cleared as (${clearThrottle(input.clearThrottleKey, opened)})${rehash}
       select id from s`,
     );
     return inserted.length > 0;
   }
 
-  /** The user's live sessions, most recently used first. */
   async listLive(userId: string, now: Date): Promise<SessionRecord[]> {
     return this.db
       .select({
@@ -100,28 +52,24 @@ export class SessionRepository {
       .orderBy(desc(sessions.lastUsedAt), desc(sessions.id));
   }
 
-  /** Ends one live session of the user. Returns false when there was none to end. */
   async end(sessionId: string, userId: string, end: SessionEnd): Promise<boolean> {
     const ended = await this.endWhere(sql`s.id = ${sessionId} and s.user_id = ${userId}`, end);
     return ended.length > 0;
   }
 
-  /** Ends the session a refresh token belongs to, whoever's it is. Returns the ended id, if any. */
-  async endByRefreshTokenHash(tokenHash: string, end: Omit<SessionEnd, "actorId">): Promise<{ id: string; userId: string } | undefined> {
+  async endByRefreshTokenHash(tokenHash: string, end: Omit<SessionEnd, "actorId">): Promise<string | undefined> {
     const ended = await this.endWhere(sql`s.id = (select session_id from refresh_tokens where token_hash = ${tokenHash})`, { ...end, actorId: null });
     return ended[0];
   }
 
-  /** Ends every live session of the user, except one if given. Returns the ended ids. */
   async endAllForUser(userId: string, end: SessionEnd, exceptSessionId?: string): Promise<string[]> {
     const except = exceptSessionId ? sql` and s.id <> ${exceptSessionId}` : sql``;
-    const ended = await this.endWhere(sql`s.user_id = ${userId}${except}`, end);
-    return ended.map((s) => s.id);
+    return this.endWhere(sql`s.user_id = ${userId}${except}`, end);
   }
 
   /** The statement behind every way a session ends; revoked or expired sessions are left alone. */
-  private async endWhere(where: SQL, end: SessionEnd): Promise<{ id: string; userId: string }[]> {
-    const ended = await rows<{ id: string; user_id: string }>(
+  private async endWhere(where: SQL, end: SessionEnd): Promise<string[]> {
+    const ended = await rows<{ id: string }>(
       this.db,
       sql`
       with ended as (
@@ -141,8 +89,8 @@ export class SessionRepository {
           from: sql`ended`,
         })}
       )
-      select id, user_id from ended`,
+      select id from ended`,
     );
-    return ended.map((r) => ({ id: r.id, userId: r.user_id }));
+    return ended.map((r) => r.id);
   }
 }

@@ -3,17 +3,14 @@
 // carries a token is no-store.
 import { createRoute, OpenAPIHono, z } from "@hono/zod-openapi";
 import type { AppEnv } from "../context";
-import { InvalidToken, ValidationFailed } from "../errors";
+import { ValidationFailed } from "../errors";
 import { authenticate, parseBearerToken } from "../middleware/authenticate";
 import { authorize } from "../middleware/authorize";
 import { ipRateLimit } from "../middleware/rate-limit";
 import { noStore } from "../middleware/security-headers";
-import { servicesFor } from "../services/container";
-import { rotateRefreshToken } from "../services/refresh-rotation";
 import { normalizeEmail } from "../services/passwords";
-import { deviceInfo, requestOrigin } from "../services/request-origin";
-import { loadKeySet, verifyAccessToken } from "../services/tokens";
 import { problemResponses } from "./openapi";
+import { deviceInfo, requestOrigin } from "./request-origin";
 import { refusingPrivilegedFields, toApiUser, TokenPairSchema, UserSchema } from "./schemas";
 
 export const authRoutes = new OpenAPIHono<AppEnv>();
@@ -53,7 +50,7 @@ authRoutes.openapi(
   }),
   async (c) => {
     const body = c.req.valid("json");
-    const { user, tokens } = await servicesFor(c).accounts().register(body, deviceInfo(c.req.raw), requestOrigin(c.req.raw));
+    const { user, tokens } = await c.var.services.accounts().register(body, deviceInfo(c.req.raw), requestOrigin(c.req.raw));
     return c.json({ user: toApiUser(user), tokens }, 201);
   },
 );
@@ -78,7 +75,7 @@ authRoutes.openapi(
   }),
   async (c) => {
     const { email, password, deviceName } = c.req.valid("json");
-    const { user, tokens } = await servicesFor(c).accounts().login({ email, password }, deviceInfo(c.req.raw, deviceName), requestOrigin(c.req.raw));
+    const { user, tokens } = await c.var.services.accounts().login({ email, password }, deviceInfo(c.req.raw, deviceName), requestOrigin(c.req.raw));
     return c.json({ user: toApiUser(user), tokens }, 200);
   },
 );
@@ -95,7 +92,7 @@ authRoutes.openapi(
   }),
   async (c) => {
     const { refreshToken } = c.req.valid("json");
-    const tokens = await rotateRefreshToken(servicesFor(c).rotation(), refreshToken, requestOrigin(c.req.raw));
+    const tokens = await c.var.services.rotation().rotate(refreshToken, requestOrigin(c.req.raw));
     return c.json({ tokens }, 200);
   },
 );
@@ -118,24 +115,8 @@ authRoutes.openapi(
     const parsed = LogoutBody.safeParse(await c.req.json().catch(() => ({})));
     if (!parsed.success) throw ValidationFailed.fromIssues(parsed.error.issues);
     const { refreshToken } = parsed.data;
-    const services = servicesFor(c);
-    const origin = requestOrigin(c.req.raw);
-    const bearer = parseBearerToken(c.req.header("Authorization"));
-    if (bearer === undefined && refreshToken === undefined) {
-      throw new InvalidToken({ bearerError: "invalid_request", cause: new Error("neither an access token nor a refresh token") });
-    }
-    if (refreshToken !== undefined) await services.sessions().logoutRefreshToken(refreshToken, origin);
-    if (bearer !== undefined) {
-      // Signature and claims must hold; an already revoked session is fine
-      // (idempotent logout). With a refresh token in the body, a stale access
-      // token beside it does not stop the logout.
-      const { config, deps } = c.var;
-      const claims = await verifyAccessToken(bearer, await loadKeySet(config), config, deps.clock).catch((error: unknown) => {
-        if (refreshToken === undefined) throw error;
-        return undefined;
-      });
-      if (claims) await services.sessions().logoutSession(claims.sub, claims.sid, origin);
-    }
+    const accessToken = parseBearerToken(c.req.header("Authorization"));
+    await c.var.services.sessions().logout({ accessToken, refreshToken }, requestOrigin(c.req.raw));
     return c.body(null, 204);
   },
 );
@@ -154,7 +135,7 @@ authRoutes.openapi(
   async (c) => {
     const { currentPassword, newPassword } = c.req.valid("json");
     const { sub, sid } = c.var.auth;
-    await servicesFor(c).accounts().changePassword({ userId: sub, sessionId: sid, currentPassword, newPassword }, requestOrigin(c.req.raw));
+    await c.var.services.accounts().changePassword({ userId: sub, sessionId: sid, currentPassword, newPassword }, requestOrigin(c.req.raw));
     return c.body(null, 204);
   },
 );

@@ -1,7 +1,6 @@
 // GET /health (liveness, no I/O) and GET /health/ready (one `select 1`).
 import { createRoute, OpenAPIHono, z } from "@hono/zod-openapi";
 import type { AppEnv } from "../context";
-import { servicesFor } from "../services/container";
 import { problemResponses } from "./openapi";
 
 export const healthRoutes = new OpenAPIHono<AppEnv>();
@@ -34,7 +33,7 @@ healthRoutes.openapi(
     },
   }),
   async (c) => {
-    await servicesFor(c).health().checkReady();
+    await c.var.services.health().checkReady();
     return c.json({ status: "ok" as const, database: "ok" as const }, 200);
   },
 );

@@ -4,7 +4,6 @@ import type { AppEnv } from "../context";
 import { InvalidToken } from "../errors";
 import { authenticate } from "../middleware/authenticate";
 import { authorize } from "../middleware/authorize";
-import { servicesFor } from "../services/container";
 import { problemResponses } from "./openapi";
 import { AuditPageSchema, PageQuerySchema, toApiUser, UserSchema } from "./schemas";
 
@@ -24,7 +23,7 @@ meRoutes.openapi(
     },
   }),
   async (c) => {
-    const user = await servicesFor(c).profiles().get(c.var.auth.sub);
+    const user = await c.var.services.profiles().get(c.var.auth.sub);
     // A token whose user is gone is no longer a valid credential.
     if (!user) throw new InvalidToken({ cause: new Error("user no longer exists") });
     return c.json({ user: toApiUser(user) }, 200);
@@ -47,7 +46,7 @@ meRoutes.openapi(
   }),
   async (c) => {
     const { cursor, limit } = c.req.valid("query");
-    const page = await servicesFor(c).activity().page({ userId: c.var.auth.sub, cursor, limit });
+    const page = await c.var.services.activity().page({ userId: c.var.auth.sub, cursor, limit });
     return c.json(page, 200);
   },
 );

@@ -1,7 +1,7 @@
 // Response and request schemas shared by the routes; they also make up the
 // components of /openapi.json.
 import { z } from "@hono/zod-openapi";
-import type { UserRecord } from "../repositories/users";
+import type { UserRecord } from "../services/ports";
 
 export const UserSchema = z
   .object({

@@ -3,8 +3,7 @@ import { createRoute, OpenAPIHono, z } from "@hono/zod-openapi";
 import type { AppEnv } from "../context";
 import { authenticate } from "../middleware/authenticate";
 import { authorize } from "../middleware/authorize";
-import { servicesFor } from "../services/container";
-import { requestOrigin } from "../services/request-origin";
+import { requestOrigin } from "./request-origin";
 import { problemResponses } from "./openapi";
 import { SessionSchema } from "./schemas";
 
@@ -25,7 +24,7 @@ sessionsRoutes.openapi(
   }),
   async (c) => {
     const { sub, sid } = c.var.auth;
-    return c.json({ sessions: await servicesFor(c).sessions().list(sub, sid) }, 200);
+    return c.json({ sessions: await c.var.services.sessions().list(sub, sid) }, 200);
   },
 );
 
@@ -41,7 +40,7 @@ sessionsRoutes.openapi(
     responses: { 204: { description: "Ended" }, ...problemResponses(401, 403, 404) },
   }),
   async (c) => {
-    await servicesFor(c).sessions().revoke(c.var.auth.sub, c.req.valid("param").id, requestOrigin(c.req.raw));
+    await c.var.services.sessions().revoke(c.var.auth.sub, c.req.valid("param").id, requestOrigin(c.req.raw));
     return c.body(null, 204);
   },
 );
@@ -58,7 +57,7 @@ sessionsRoutes.openapi(
   }),
   async (c) => {
     const { sub, sid } = c.var.auth;
-    await servicesFor(c).sessions().revokeOthers(sub, sid, requestOrigin(c.req.raw));
+    await c.var.services.sessions().revokeOthers(sub, sid, requestOrigin(c.req.raw));
     return c.body(null, 204);
   },
 );

@@ -5,7 +5,6 @@ import { createRoute, OpenAPIHono, z } from "@hono/zod-openapi";
 import type { AppEnv } from "../context";
 import { authenticate } from "../middleware/authenticate";
 import { noStore } from "../middleware/security-headers";
-import { loadKeySet } from "../services/tokens";
 import { problemResponses } from "./openapi";
 
 export const tokenRoutes = new OpenAPIHono<AppEnv>();
@@ -73,8 +72,7 @@ tokenRoutes.openapi(
     },
   }),
   async (c) => {
-    const { jwks } = await loadKeySet(c.var.config);
     c.header("Cache-Control", JWKS_CACHE_CONTROL);
-    return c.json(jwks, 200);
+    return c.json(c.var.tokens.jwks(), 200);
   },
 );

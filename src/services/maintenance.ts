@@ -12,7 +12,7 @@
 // - audit_logs: kept. How long to keep them is the operator's decision (README).
 // Each delete is a bounded batch; a run stops after `maxBatchesPerRun` per
 // kind and leaves the rest to the next run.
-import type { MaintenanceRepository } from "../repositories/maintenance";
+import type { MaintenanceStore } from "./ports";
 
 export type RetentionPolicy = {
   /** Days an ended session (and its refresh tokens) is kept after it ended. */
@@ -40,13 +40,12 @@ export type MaintenanceReport = {
   complete: boolean;
 };
 
-type Store = Pick<MaintenanceRepository, "deleteTokensOfEndedSessions" | "deleteEndedSessions" | "deleteStaleLoginThrottles">;
 
 export class MaintenanceService {
   private readonly policy: RetentionPolicy;
 
   constructor(
-    private readonly store: Store,
+    private readonly store: MaintenanceStore,
     policy: Partial<RetentionPolicy> = {},
   ) {
     this.policy = { ...DEFAULT_RETENTION, ...policy };

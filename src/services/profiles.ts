@@ -1,11 +1,10 @@
 // Reading a user's profile with their effective roles and permissions.
-import type { Database } from "../repositories/database";
-import { UserRepository, type UserRecord } from "../repositories/users";
+import type { UserRecord, UserStore } from "./ports";
 
 export class ProfileService {
-  constructor(private readonly db: Database) {}
+  constructor(private readonly users: Pick<UserStore, "findById">) {}
 
   get(userId: string): Promise<UserRecord | undefined> {
-    return new UserRepository(this.db).findById(userId);
+    return this.users.findById(userId);
   }
 }

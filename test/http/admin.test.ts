@@ -3,21 +3,10 @@
 // without the permission, success with it), the user listing's keyset
 // pagination and search, role replacement, disabling and enabling, ending a
 // user's sessions, the audit trail, and the audit rows each change writes.
-import { decodeJwt } from "jose";
 import { beforeAll, describe, expect, it } from "vitest";
-import { query } from "../support/db";
-import {
-  type ApiUser,
-  auditRows,
-  call,
-  login,
-  problemOf,
-  registerAdmin,
-  registerUser,
-  type SignedInUser,
-  STRONG_PASSWORD,
-  uniqueEmail,
-} from "../support/harness";
+import { type ApiUser, call, claimsOf, db, login, problemOf, refresh, register, type SignedInUser, signIn, STRONG_PASSWORD, uniqueEmail } from "../support/harness";
+
+const { query, auditRows } = db;
 
 type UserPage = { items: ApiUser[]; nextCursor: string | null };
 type AuditEvent = { id: string; event: string; userId?: string; actorId?: string; sessionId?: string; metadata: Record<string, unknown>; createdAt: string };
@@ -29,10 +18,8 @@ const UNKNOWN_ID = "7d0c2a52-3f4e-4b6a-9c1d-2e3f4a5b6c7d";
 let admin: SignedInUser;
 
 beforeAll(async () => {
-  admin = await registerAdmin();
+  admin = await signIn({ roles: ["admin"] });
 });
-
-const refresh = (refreshToken: string) => call("POST", "/auth/refresh", { body: { refreshToken } });
 
 async function sessionRows(userId: string) {
   return query<{ id: string; revoked_at: string | null; revoked_reason: string | null }>("select id, revoked_at, revoked_reason from sessions where user_id = $1 order by created_at, id", [userId]);
@@ -61,7 +48,7 @@ describe("the permission gate on every admin endpoint", () => {
   for (const endpoint of endpoints) {
     describe(endpoint.name, () => {
       it("is 401 invalid_token without a token", async () => {
-        const target = await registerUser();
+        const target = await register();
         const [method, path, body] = endpoint.request(target.user.id);
         const res = await call(method, path, { body });
         expect(res.status).toBe(401);
@@ -70,8 +57,8 @@ describe("the permission gate on every admin endpoint", () => {
       });
 
       it("is 403 insufficient_permission for a plain user, and changes nothing", async () => {
-        const target = await registerUser();
-        const plain = await registerUser();
+        const target = await register();
+        const plain = await register();
         const [method, path, body] = endpoint.request(target.user.id);
         const res = await call(method, path, { body, token: plain.tokens.accessToken });
         expect(res.status).toBe(403);
@@ -83,7 +70,7 @@ describe("the permission gate on every admin endpoint", () => {
       });
 
       it(`succeeds (${endpoint.success}) for an admin`, async () => {
-        const target = await registerUser();
+        const target = await register();
         const [method, path, body] = endpoint.request(target.user.id);
         const res = await call(method, path, { body, token: admin.tokens.accessToken });
         expect(res.status, await res.clone().text()).toBe(endpoint.success);
@@ -169,7 +156,7 @@ describe("GET /admin/users", () => {
   });
 
   it("returns users as API.md's User, never a password hash", async () => {
-    const someone = await registerUser({ name: "Listed Person" });
+    const someone = await register({ name: "Listed Person" });
     const res = await list({ q: someone.email });
     expect(res.status).toBe(200);
     const page = (await res.json()) as UserPage;
@@ -179,8 +166,8 @@ describe("GET /admin/users", () => {
 
   it("searches email and name case-insensitively", async () => {
     const tag = `srch${crypto.randomUUID().slice(0, 8)}`;
-    const byEmail = await registerUser({ email: `${tag}-mail@example.com`, name: "Nobody" });
-    const byName = await registerUser({ name: `Ada ${tag.toUpperCase()} Lovelace` });
+    const byEmail = await register({ email: `${tag}-mail@example.com`, name: "Nobody" });
+    const byName = await register({ name: `Ada ${tag.toUpperCase()} Lovelace` });
     const page = (await (await list({ q: tag.toUpperCase() })).json()) as UserPage;
     expect(page.items.map((u) => u.id).sort()).toEqual([byEmail.user.id, byName.user.id].sort());
     const none = (await (await list({ q: `${tag}-nothing` })).json()) as UserPage;
@@ -189,9 +176,9 @@ describe("GET /admin/users", () => {
 
   it("matches LIKE wildcards % and _ literally", async () => {
     const tag = `wild${crypto.randomUUID().slice(0, 8)}`;
-    const percent = await registerUser({ name: `${tag} 100% off` });
-    const underscore = await registerUser({ name: `${tag} snake_case` });
-    const plain = await registerUser({ name: `${tag} 100x offxsnakeXcase` });
+    const percent = await register({ name: `${tag} 100% off` });
+    const underscore = await register({ name: `${tag} snake_case` });
+    const plain = await register({ name: `${tag} 100x offxsnakeXcase` });
     const ids = async (q: string) => ((await (await list({ q })).json()) as UserPage).items.map((u) => u.id);
     expect(await ids(`${tag} 100%`)).toEqual([percent.user.id]);
     expect(await ids(`${tag} snake_case`)).toEqual([underscore.user.id]);
@@ -238,7 +225,7 @@ describe("GET /admin/users", () => {
 
 describe("GET /admin/users/:id", () => {
   it("returns the user and their live sessions, none of them current", async () => {
-    const target = await registerUser();
+    const target = await register();
     const second = await login(target.email, target.password, { deviceName: "Work laptop" });
     await call("DELETE", `/sessions/${second.tokens.sessionId}`, { token: second.tokens.accessToken });
     const third = await login(target.email, target.password, { deviceName: "Phone" });
@@ -282,7 +269,7 @@ describe("PUT /admin/users/:id/roles", () => {
   const putRoles = (id: string, body: unknown, token = admin.tokens.accessToken) => call("PUT", `/admin/users/${id}/roles`, { body, token });
 
   it("replaces the roles atomically with a user.roles_changed row by the admin, and the next refresh carries them", async () => {
-    const target = await registerUser();
+    const target = await register();
     const res = await putRoles(target.user.id, { roles: ["admin", "user", "admin"] });
     expect(res.status).toBe(200);
     const { user } = (await res.json()) as { user: ApiUser };
@@ -295,39 +282,39 @@ describe("PUT /admin/users/:id/roles", () => {
     expect(audit[0]).toMatchObject({ actor_id: admin.user.id, metadata: { before: ["user"], after: ["admin", "user"] } });
 
     // The access token in hand keeps its claims; the next refresh carries the new ones.
-    expect(decodeJwt(target.tokens.accessToken).roles).toEqual(["user"]);
+    expect(claimsOf(target.tokens.accessToken).roles).toEqual(["user"]);
     const refreshed = await refresh(target.tokens.refreshToken);
     expect(refreshed.status).toBe(200);
     const { tokens } = (await refreshed.json()) as { tokens: { accessToken: string } };
-    const claims = decodeJwt(tokens.accessToken);
+    const claims = claimsOf(tokens.accessToken);
     expect(claims.roles).toEqual(["admin", "user"]);
     expect(claims.permissions).toEqual(expect.arrayContaining(["users:read", "audit:read"]));
     expect((await call("GET", "/admin/users?limit=1", { token: tokens.accessToken })).status).toBe(200);
   });
 
   it("removes roles the same way: a demoted admin's next token lacks the admin permissions", async () => {
-    const other = await registerAdmin();
+    const other = await signIn({ roles: ["admin"] });
     const res = await putRoles(other.user.id, { roles: ["user"] });
     expect(res.status).toBe(200);
     const { tokens } = (await (await refresh(other.tokens.refreshToken)).json()) as { tokens: { accessToken: string } };
-    expect(decodeJwt(tokens.accessToken).permissions).not.toContain("users:read");
+    expect(claimsOf(tokens.accessToken).permissions).not.toContain("users:read");
     expect((await call("GET", "/admin/users", { token: tokens.accessToken })).status).toBe(403);
     const [row] = await auditRows({ userId: other.user.id, event: "user.roles_changed" });
     expect(row!.metadata).toEqual({ before: ["admin", "user"], after: ["user"] });
   });
 
   it("allows an empty list: the user keeps signing in but holds no permission", async () => {
-    const target = await registerUser();
+    const target = await register();
     const res = await putRoles(target.user.id, { roles: [] });
     expect(res.status).toBe(200);
     expect(((await res.json()) as { user: ApiUser }).user).toMatchObject({ roles: [], permissions: [] });
     const signedIn = await login(target.email, target.password);
-    expect(decodeJwt(signedIn.tokens.accessToken)).toMatchObject({ roles: [], permissions: [] });
+    expect(claimsOf(signedIn.tokens.accessToken)).toMatchObject({ roles: [], permissions: [] });
     expect((await call("GET", "/me", { token: signedIn.tokens.accessToken })).status).toBe(403);
   });
 
   it("refuses an unknown role with 400 validation_failed naming it, and changes nothing", async () => {
-    const target = await registerUser();
+    const target = await register();
     const res = await putRoles(target.user.id, { roles: ["user", "superuser", "root"] });
     expect(res.status).toBe(400);
     const problem = await problemOf(res);
@@ -344,7 +331,7 @@ describe("PUT /admin/users/:id/roles", () => {
   });
 
   it("writes nothing when the roles asked for are the roles held", async () => {
-    const target = await registerUser();
+    const target = await register();
     const res = await putRoles(target.user.id, { roles: ["user"] });
     expect(res.status).toBe(200);
     expect(((await res.json()) as { user: ApiUser }).user).toEqual(target.user);
@@ -364,7 +351,7 @@ describe("PUT /admin/users/:id/roles", () => {
     ["null", null],
   ] as const) {
     it(`refuses a body with ${name} with 400 validation_failed and no change`, async () => {
-      const target = await registerUser();
+      const target = await register();
       const res = await putRoles(target.user.id, body);
       expect(res.status).toBe(400);
       expect((await problemOf(res)).code).toBe("validation_failed");
@@ -373,7 +360,7 @@ describe("PUT /admin/users/:id/roles", () => {
   }
 
   it("refuses an admin changing their own roles with 403, even to add one", async () => {
-    const self = await registerAdmin();
+    const self = await signIn({ roles: ["admin"] });
     for (const roles of [["user"], ["admin", "user"], []]) {
       const res = await putRoles(self.user.id, { roles }, self.tokens.accessToken);
       expect(res.status).toBe(403);
@@ -385,7 +372,7 @@ describe("PUT /admin/users/:id/roles", () => {
 
 describe("POST /admin/users/:id/disable and /enable", () => {
   it("disables: every session ends, the old access token is refused at once, refresh and login fail like a wrong password", async () => {
-    const target = await registerUser();
+    const target = await register();
     const other = await login(target.email, target.password);
     expect((await call("GET", "/me", { token: target.tokens.accessToken })).status).toBe(200);
 
@@ -421,7 +408,7 @@ describe("POST /admin/users/:id/disable and /enable", () => {
   });
 
   it("disabling an already disabled user is an idempotent 200 with no second audit row", async () => {
-    const target = await registerUser();
+    const target = await register();
     for (let i = 0; i < 2; i += 1) {
       const res = await call("POST", `/admin/users/${target.user.id}/disable`, { token: admin.tokens.accessToken });
       expect(res.status).toBe(200);
@@ -431,7 +418,7 @@ describe("POST /admin/users/:id/disable and /enable", () => {
   });
 
   it("enables: the user signs in again, audited as user.enabled by the admin; enabling twice is idempotent", async () => {
-    const target = await registerUser();
+    const target = await register();
     await call("POST", `/admin/users/${target.user.id}/disable`, { token: admin.tokens.accessToken });
     for (let i = 0; i < 2; i += 1) {
       const res = await call("POST", `/admin/users/${target.user.id}/enable`, { token: admin.tokens.accessToken });
@@ -448,7 +435,7 @@ describe("POST /admin/users/:id/disable and /enable", () => {
   });
 
   it("refuses an admin disabling their own account with 403, leaving them active", async () => {
-    const self = await registerAdmin();
+    const self = await signIn({ roles: ["admin"] });
     const res = await call("POST", `/admin/users/${self.user.id}/disable`, { token: self.tokens.accessToken });
     expect(res.status).toBe(403);
     expect((await problemOf(res)).code).toBe("insufficient_permission");
@@ -457,7 +444,7 @@ describe("POST /admin/users/:id/disable and /enable", () => {
   });
 
   it("one admin may disable another", async () => {
-    const other = await registerAdmin();
+    const other = await signIn({ roles: ["admin"] });
     const res = await call("POST", `/admin/users/${other.user.id}/disable`, { token: admin.tokens.accessToken });
     expect(res.status).toBe(200);
     expect((await call("GET", "/admin/users", { token: other.tokens.accessToken })).status).toBe(401);
@@ -466,7 +453,7 @@ describe("POST /admin/users/:id/disable and /enable", () => {
 
 describe("DELETE /admin/users/:id/sessions", () => {
   it("ends every session of the user, audited as revoked_by_admin, and their tokens stop at once", async () => {
-    const target = await registerUser();
+    const target = await register();
     const second = await login(target.email, target.password);
     const res = await call("DELETE", `/admin/users/${target.user.id}/sessions`, { token: admin.tokens.accessToken });
     expect(res.status).toBe(204);
@@ -487,7 +474,7 @@ describe("DELETE /admin/users/:id/sessions", () => {
   });
 
   it("is 204 for a user with no live session, and 404 for an unknown user", async () => {
-    const target = await registerUser();
+    const target = await register();
     await call("DELETE", `/admin/users/${target.user.id}/sessions`, { token: admin.tokens.accessToken });
     expect((await call("DELETE", `/admin/users/${target.user.id}/sessions`, { token: admin.tokens.accessToken })).status).toBe(204);
     const res = await call("DELETE", `/admin/users/${UNKNOWN_ID}/sessions`, { token: admin.tokens.accessToken });
@@ -501,7 +488,7 @@ describe("GET /admin/audit-logs", () => {
     call("GET", `/admin/audit-logs?${new URLSearchParams(Object.entries(params).map(([k, v]) => [k, String(v)]))}`, { token: admin.tokens.accessToken });
 
   it("filters by user and event, newest first", async () => {
-    const target = await registerUser();
+    const target = await register();
     await login(target.email, target.password);
     await call("POST", "/auth/login", { body: { email: target.email, password: "not the password at all 42" } });
 
@@ -521,7 +508,7 @@ describe("GET /admin/audit-logs", () => {
   });
 
   it("walks pages with neither repeats nor skips, across events written in the same instant", async () => {
-    const target = await registerUser();
+    const target = await register();
     for (let i = 0; i < 4; i += 1) await login(target.email, target.password);
     // Five session.revoked rows with one created_at.
     await call("DELETE", `/admin/users/${target.user.id}/sessions`, { token: admin.tokens.accessToken });
@@ -559,7 +546,7 @@ describe("GET /admin/audit-logs", () => {
 
 describe("audit rows of administrative changes", () => {
   it("name the admin as actor and hold no password, hash or token", async () => {
-    const target = await registerUser();
+    const target = await register();
     const token = admin.tokens.accessToken;
     expect((await call("PUT", `/admin/users/${target.user.id}/roles`, { token, body: { roles: ["user", "admin"] } })).status).toBe(200);
     expect((await call("POST", `/admin/users/${target.user.id}/disable`, { token })).status).toBe(200);
@@ -582,7 +569,7 @@ describe("audit rows of administrative changes", () => {
   });
 
   it("a disabled account answers login exactly like an unknown email", async () => {
-    const target = await registerUser();
+    const target = await register();
     await call("POST", `/admin/users/${target.user.id}/disable`, { token: admin.tokens.accessToken });
     const disabled = await call("POST", "/auth/login", { body: { email: target.email, password: target.password } });
     const unknown = await call("POST", "/auth/login", { body: { email: uniqueEmail("ghost"), password: target.password } });

@@ -2,12 +2,10 @@
 // for unknown paths and methods, the request-body limits, the security
 // headers on every response, the CORS allowlist, error bodies that leak
 // nothing, and a service that refuses to run on a broken configuration.
-import { env } from "cloudflare:workers";
 import { afterEach, describe, expect, it, vi } from "vitest";
 import type { Env } from "../../src/config";
-import worker from "../../src/index";
 import { TEST_SECRETS } from "../setup/secrets";
-import { BASE, call, problemOf } from "../support/harness";
+import { call, env, problemOf, testService } from "../support/harness";
 
 const PROBLEM_BASE = "https://secureauth.dev/errors/";
 const ALLOWED_ORIGIN = "https://app.example.com";
@@ -23,13 +21,8 @@ const SECURITY_HEADERS = {
   "referrer-policy": "no-referrer",
 };
 
-/** The Worker's fetch with a modified env, as a misconfigured deployment would run. */
-async function fetchWithEnv(request: Request, overrides: Record<string, unknown>): Promise<Response> {
-  const ctx = { waitUntil: () => {}, passThroughOnException: () => {}, props: {} } as unknown as ExecutionContext;
-  return worker.fetch(request, { ...env, ...overrides } as never, ctx);
-}
-
-const closedDatabase = () => ({ DATABASE_URL: (env as unknown as { CLOSED_DATABASE_URL: string }).CLOSED_DATABASE_URL });
+/** The Worker with its database unreachable. */
+const closedDatabase = testService().closedDatabase();
 
 /** The exact body API.md allows for an error with no detail: nothing else. */
 function bareProblem(code: string, status: number, title: string) {
@@ -225,14 +218,14 @@ describe("security headers on every response", () => {
 
   it("on a 503 when the database is unreachable", async () => {
     vi.spyOn(console, "error").mockImplementation(() => {});
-    const res = await fetchWithEnv(new Request(BASE + "/health/ready"), closedDatabase());
+    const res = await closedDatabase.call("GET", "/health/ready");
     expect(res.status).toBe(503);
     expectSecurityHeaders(res);
   });
 
   it("on a 500 from a broken configuration", async () => {
     vi.spyOn(console, "error").mockImplementation(() => {});
-    const res = await fetchWithEnv(new Request(BASE + "/health"), { JWT_SIGNING_KEYS: undefined });
+    const res = await testService({ env: { JWT_SIGNING_KEYS: undefined } }).call("GET", "/health");
     expect(res.status).toBe(500);
     expectSecurityHeaders(res);
   });
@@ -322,7 +315,7 @@ describe("CORS allowlist", () => {
   });
 
   it("with an empty allowlist, no origin is answered", async () => {
-    const res = await fetchWithEnv(new Request(BASE + "/health", { headers: { Origin: ALLOWED_ORIGIN } }), { ALLOWED_ORIGINS: "" });
+    const res = await testService({ env: { ALLOWED_ORIGINS: "" } }).call("GET", "/health", { headers: { Origin: ALLOWED_ORIGIN } });
     expect(res.status).toBe(200);
     expect(res.headers.get("access-control-allow-origin")).toBeNull();
     expect(res.headers.get("access-control-allow-credentials")).toBeNull();
@@ -332,11 +325,11 @@ describe("CORS allowlist", () => {
 describe("database unreachable", () => {
   it("/health stays 200 while /health/ready is 503 with exactly the problem fields", async () => {
     const logged = vi.spyOn(console, "error").mockImplementation(() => {});
-    const live = await fetchWithEnv(new Request(BASE + "/health"), closedDatabase());
+    const live = await closedDatabase.call("GET", "/health");
     expect(live.status).toBe(200);
     expect(await live.json()).toEqual({ status: "ok" });
 
-    const ready = await fetchWithEnv(new Request(BASE + "/health/ready"), closedDatabase());
+    const ready = await closedDatabase.call("GET", "/health/ready");
     expect(ready.status).toBe(503);
     expect(ready.headers.get("content-type")).toBe("application/problem+json");
     const text = await ready.text();
@@ -358,8 +351,9 @@ describe("a misconfigured deployment", () => {
     ["ACCESS_TOKEN_TTL is not a number", { ACCESS_TOKEN_TTL: "ten minutes" }, "ACCESS_TOKEN_TTL"],
   ])("refuses every request with a bare 500 internal_error when %s", async (_name, overrides, variable) => {
     const logged = vi.spyOn(console, "error").mockImplementation(() => {});
+    const misconfigured = testService({ env: overrides });
     for (const path of ["/health", "/auth/login"]) {
-      const res = await fetchWithEnv(new Request(BASE + path), overrides);
+      const res = await misconfigured.call("GET", path);
       expect(res.status).toBe(500);
       expect(res.headers.get("content-type")).toBe("application/problem+json");
       const text = await res.text();

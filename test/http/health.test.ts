@@ -1,23 +1,18 @@
-import { env, exports } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
-import worker from "../../src/index";
+import { call, testService } from "../support/harness";
 
-/** The Worker's fetch with DATABASE_URL pointing at an address where nothing listens. */
-async function fetchWithClosedDatabase(request: Request): Promise<Response> {
-  const closed = { ...env, DATABASE_URL: (env as unknown as { CLOSED_DATABASE_URL: string }).CLOSED_DATABASE_URL };
-  const ctx = { waitUntil: () => {}, passThroughOnException: () => {}, props: {} } as unknown as ExecutionContext;
-  return worker.fetch(request, closed as never, ctx);
-}
+/** The Worker with DATABASE_URL pointing at an address where nothing listens. */
+const closed = testService().closedDatabase();
 
 describe("GET /health", () => {
   it("answers 200 ok", async () => {
-    const res = await exports.default.fetch("http://auth.test/health");
+    const res = await call("GET", "/health");
     expect(res.status).toBe(200);
     expect(await res.json()).toEqual({ status: "ok" });
   });
 
   it("answers 200 ok without touching the database: still 200 when the database is unreachable", async () => {
-    const res = await fetchWithClosedDatabase(new Request("http://auth.test/health"));
+    const res = await closed.call("GET", "/health");
     expect(res.status).toBe(200);
     expect(await res.json()).toEqual({ status: "ok" });
   });
@@ -25,13 +20,13 @@ describe("GET /health", () => {
 
 describe("GET /health/ready", () => {
   it("answers 200 when the database answers", async () => {
-    const res = await exports.default.fetch("http://auth.test/health/ready");
+    const res = await call("GET", "/health/ready");
     expect(res.status).toBe(200);
     expect(await res.json()).toEqual({ status: "ok", database: "ok" });
   });
 
   it("answers 503 service_unavailable when the database is unreachable", async () => {
-    const res = await fetchWithClosedDatabase(new Request("http://auth.test/health/ready"));
+    const res = await closed.call("GET", "/health/ready");
     expect(res.status).toBe(503);
     expect(res.headers.get("content-type")).toBe("application/problem+json");
     const body = await res.json();

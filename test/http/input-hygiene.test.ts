@@ -1,8 +1,9 @@
 // Malformed and unusual requests: media types, empty bodies, NUL characters
 // and OPTIONS. Each gets its documented problem, never a 500.
 import { describe, expect, it } from "vitest";
-import { query } from "../support/db";
-import { call, problemOf, registerAdmin, registerUser, STRONG_PASSWORD, uniqueEmail } from "../support/harness";
+import { call, db, problemOf, refresh, register, signIn, STRONG_PASSWORD, uniqueEmail } from "../support/harness";
+
+const { query } = db;
 
 describe("media types the body middleware accepts", () => {
   it.each(["application/json", "APPLICATION/JSON", "application/json; charset=utf-8", "application/json;", "application/json ; charset=utf-8", "application/json; charset=utf-8; x=y"])(
@@ -25,7 +26,7 @@ describe("media types the body middleware accepts", () => {
 
 describe("an empty body is no body, whatever its Content-Type", () => {
   it.each([undefined, "text/plain", "application/x-www-form-urlencoded", "application/json"])("logout with an access token and an empty %s body answers 204", async (contentType) => {
-    const { tokens } = await registerUser();
+    const { tokens } = await register();
     const res = await call("POST", "/auth/logout", { token: tokens.accessToken, rawBody: "", headers: contentType ? { "Content-Type": contentType } : {} });
     expect(res.status).toBe(204);
     expect((await call("GET", "/me", { token: tokens.accessToken })).status).toBe(401);
@@ -60,7 +61,7 @@ describe("NUL characters, which Postgres text cannot hold", () => {
   });
 
   it("in a query string answers 400 validation_failed", async () => {
-    const admin = await registerAdmin();
+    const admin = await signIn({ roles: ["admin"] });
     for (const path of ["/admin/users?q=a%00b", "/admin/audit-logs?event=x%00"]) {
       const res = await call("GET", path, { token: admin.tokens.accessToken });
       expect(res.status).toBe(400);
@@ -96,14 +97,14 @@ describe("forged page cursors", () => {
   ];
 
   it.each(cursors)("on /me/activity: %s answers 400 validation_failed", async (_label, cursor) => {
-    const { tokens } = await registerUser();
+    const { tokens } = await register();
     const res = await call("GET", `/me/activity?cursor=${encodeURIComponent(cursor!)}`, { token: tokens.accessToken });
     expect(res.status).toBe(400);
     expect((await problemOf(res)).code).toBe("validation_failed");
   });
 
   it.each(cursors)("on /admin/audit-logs and /admin/users: %s answers 400 validation_failed", async (_label, cursor) => {
-    const admin = await registerAdmin();
+    const admin = await signIn({ roles: ["admin"] });
     for (const path of ["/admin/audit-logs", "/admin/users"]) {
       const res = await call("GET", `${path}?cursor=${encodeURIComponent(cursor!)}`, { token: admin.tokens.accessToken });
       expect(res.status).toBe(400);
@@ -152,7 +153,7 @@ describe("privileged fields in any body", () => {
     ["/auth/password", () => ({ currentPassword: STRONG_PASSWORD, newPassword: "another long passphrase 1", permissions: ["users:write"] })],
     ["/auth/logout", (t: { refreshToken: string }) => ({ refreshToken: t.refreshToken, status: "active" })],
   ] as const)("POST %s refuses them with 400 validation_failed and changes nothing", async (path, body) => {
-    const { tokens } = await registerUser();
+    const { tokens } = await register();
     const res = await call("POST", path, { token: tokens.accessToken, body: body(tokens) });
     expect(res.status).toBe(400);
     expect((await problemOf(res)).code).toBe("validation_failed");
@@ -162,19 +163,19 @@ describe("privileged fields in any body", () => {
 
 describe("lengths answer with the documented code", () => {
   it("a 2 KB refresh token is an invalid_refresh_token (401)", async () => {
-    const res = await call("POST", "/auth/refresh", { body: { refreshToken: "sart_" + "a".repeat(2048) } });
+    const res = await refresh("sart_" + "a".repeat(2048));
     expect(res.status).toBe(401);
     expect((await problemOf(res)).code).toBe("invalid_refresh_token");
   });
 
   it("a 65-character session id is not_found (404)", async () => {
-    const { tokens } = await registerUser();
+    const { tokens } = await register();
     const res = await call("DELETE", `/sessions/${"a".repeat(65)}`, { token: tokens.accessToken });
     expect(res.status).toBe(404);
   });
 
   it.each(["0x10", "1e1", " 5", "5.0"])("limit=%s is refused with 400 validation_failed", async (limit) => {
-    const { tokens } = await registerUser();
+    const { tokens } = await register();
     const res = await call("GET", `/me/activity?limit=${encodeURIComponent(limit)}`, { token: tokens.accessToken });
     expect(res.status).toBe(400);
   });

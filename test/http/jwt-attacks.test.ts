@@ -2,27 +2,27 @@
 // protected GET /auth/verify through the Worker's fetch, and to a tiny app
 // behind authenticate() whose handler must never run. Each refusal must be a
 // bare 401 invalid_token problem (no claims, no reason) with the RFC 6750
-// WWW-Authenticate header. Tokens are minted here, by hand, with the test
-// keys of test/setup/secrets.ts or with an attacker's own keys.
-import { env } from "cloudflare:workers";
+// WWW-Authenticate header. Tokens that jose would sign come from the
+// harness's mintAccessToken; forgeries (alg none, HS256 over a public key,
+// tampered or non-object payloads, unknown crit) are signed by hand below,
+// over the harness's claims, with the test keys of test/setup/secrets.ts or
+// with an attacker's own keys.
 import { hmac } from "@noble/hashes/hmac.js";
 import { sha256 } from "@noble/hashes/sha2.js";
 import { Hono } from "hono";
 import { base64url } from "jose";
 import { afterEach, describe, expect, it, vi } from "vitest";
-import { type Env, loadConfig } from "../../src/config";
-import type { AppEnv, Clock } from "../../src/context";
+import type { Clock } from "../../src/clock";
+import type { AppEnv } from "../../src/context";
 import { authenticate } from "../../src/middleware/authenticate";
 import { onError } from "../../src/middleware/errors";
-import { SessionRevocationList } from "../../src/services/revocation";
 import { TEST_SECRETS, TEST_SIGNING_KEYS } from "../setup/secrets";
-import { appAt, call, fakeClock, problemOf } from "../support/harness";
+import { accessTokenClaims, call, fakeClock, mintAccessToken, problemOf, randomRefreshToken, revocations, testService } from "../support/harness";
 
 type Json = Record<string, unknown>;
 type TestJwk = (typeof TEST_SIGNING_KEYS)[number];
 
-const workerEnv = env as unknown as Env;
-const config = loadConfig(workerEnv);
+const ACCESS_TOKEN_TTL = Number(TEST_SECRETS.ACCESS_TOKEN_TTL);
 const CURRENT = TEST_SIGNING_KEYS[0] as TestJwk;
 const PREVIOUS = TEST_SIGNING_KEYS[1] as TestJwk;
 const encoder = new TextEncoder();
@@ -42,23 +42,8 @@ function header(overrides: Json = {}): Json {
   return { alg: "EdDSA", kid: CURRENT.kid, typ: "at+jwt", ...overrides };
 }
 
-/** Valid claims for the test issuer and audience; an override of undefined removes a claim. */
-function claims(overrides: Json = {}, now: Date = new Date()): Json {
-  const iat = Math.floor(now.getTime() / 1000);
-  return {
-    iss: TEST_SECRETS.JWT_ISSUER,
-    aud: TEST_SECRETS.JWT_AUDIENCE,
-    sub: crypto.randomUUID(),
-    sid: crypto.randomUUID(),
-    jti: crypto.randomUUID(),
-    iat,
-    exp: iat + config.accessTokenTtl,
-    client_id: "secureauth",
-    roles: ["user"],
-    permissions: ["profile:read"],
-    ...overrides,
-  };
-}
+/** Valid claims for the test issuer and audience (the harness's); an override of undefined removes a claim. */
+const claims = (overrides: Json = {}): Json => accessTokenClaims(overrides);
 
 async function importPrivate(jwk: TestJwk): Promise<CryptoKey> {
   return crypto.subtle.importKey("jwk", { kty: jwk.kty, crv: jwk.crv, x: jwk.x, d: jwk.d }, { name: "Ed25519" }, false, ["sign"]);
@@ -78,7 +63,8 @@ function signHS256(head: Json, payload: unknown, secret: Uint8Array | string): s
   return `${input}.${base64url.encode(hmac(sha256, key, encoder.encode(input)))}`;
 }
 
-const realToken = async (overrides: Json = {}, head: Json = header()) => signEdDSA(head, claims(overrides), await importPrivate(CURRENT));
+/** A token signed with the service's current key: valid unless the overrides or the header make it not. */
+const realToken = (overrides: Json = {}, head: Json = header()) => mintAccessToken(overrides, { header: head });
 
 async function attackerEd25519(): Promise<{ privateKey: CryptoKey; publicJwk: JsonWebKey & { kid: string } }> {
   const pair = (await crypto.subtle.generateKey({ name: "Ed25519" }, true, ["sign", "verify"])) as CryptoKeyPair;
@@ -88,14 +74,18 @@ async function attackerEd25519(): Promise<{ privateKey: CryptoKey; publicJwk: Js
 
 // ---- asserting ------------------------------------------------------------
 
-/** A tiny app with one protected route; `ran` tells whether its handler ran. */
-function probeApp(clock: Clock) {
+/**
+ * A tiny app with one protected route behind authenticate(), given the
+ * service's access tokens (its keys, config, revocation list and this
+ * clock); `ran` tells whether its handler ran.
+ */
+async function probeApp(clock?: Clock) {
+  const { tokens } = await testService(clock ? { clock } : {}).runtime();
   const state = { ran: false };
   const app = new Hono<AppEnv>();
   app.onError(onError);
   app.use(async (c, next) => {
-    c.set("config", loadConfig(c.env));
-    c.set("deps", { clock });
+    c.set("tokens", tokens);
     await next();
   });
   app.get("/probe", authenticate(), (c) => {
@@ -105,14 +95,17 @@ function probeApp(clock: Clock) {
   return { app, state };
 }
 
+/** GET /auth/verify through the Worker, with the system clock or this one. */
+const verify = (options: { headers?: Record<string, string>; token?: string }, clock?: Clock) => (clock ? testService({ clock }).call : call)("GET", "/auth/verify", options);
+
 async function expectRefusedWith(headers: Record<string, string>, bearerError: "invalid_token" | "invalid_request", clock?: Clock): Promise<void> {
-  const res = clock ? await appAt(clock)("GET", "/auth/verify", { headers }) : await call("GET", "/auth/verify", { headers });
+  const res = await verify({ headers }, clock);
   expect(res.status).toBe(401);
   expect(res.headers.get("WWW-Authenticate")).toBe(`Bearer error="${bearerError}"`);
   expect(await problemOf(res)).toEqual(INVALID_TOKEN_PROBLEM); // exactly: no claims, no reason
 
-  const probe = probeApp(clock ?? (() => new Date()));
-  const probeRes = await probe.app.request("/probe", { headers }, workerEnv);
+  const probe = await probeApp(clock);
+  const probeRes = await probe.app.request("/probe", { headers });
   expect(probeRes.status).toBe(401);
   expect(probeRes.headers.get("WWW-Authenticate")).toBe(`Bearer error="${bearerError}"`);
   expect(probe.state.ran).toBe(false);
@@ -121,7 +114,7 @@ async function expectRefusedWith(headers: Record<string, string>, bearerError: "
 const expectRefused = (token: string, clock?: Clock) => expectRefusedWith({ Authorization: `Bearer ${token}` }, "invalid_token", clock);
 
 async function expectAccepted(token: string, clock?: Clock): Promise<Json> {
-  const res = clock ? await appAt(clock)("GET", "/auth/verify", { token }) : await call("GET", "/auth/verify", { token });
+  const res = await verify({ token }, clock);
   expect(res.status, await res.clone().text()).toBe(200);
   return ((await res.json()) as { claims: Json }).claims;
 }
@@ -132,7 +125,9 @@ describe("control: a token minted by hand with the service's current key", () =>
   it("is accepted, so every refusal below is down to the one thing each attack changes", async () => {
     const payload = claims();
     const got = await expectAccepted(await signEdDSA(header(), payload, await importPrivate(CURRENT)));
-    expect(got).toEqual(payload);
+    // Exactly the signed claims, less the private grants version, which is never handed out.
+    const { gv: _gv, ...published } = payload;
+    expect(got).toEqual(published);
   });
 });
 
@@ -390,7 +385,7 @@ describe("missing required claims (signed with the real key)", () => {
 describe("expiry, with a fixed clock and the 30 s tolerance", () => {
   const now = new Date("2026-11-26T12:00:00.000Z");
   const t = Math.floor(now.getTime() / 1000);
-  const ttl = config.accessTokenTtl;
+  const ttl = ACCESS_TOKEN_TTL;
 
   it("refuses a token that expired 31 s ago (beyond the tolerance)", async () => {
     const { clock } = fakeClock(now);
@@ -455,11 +450,13 @@ describe("malformed tokens", () => {
   });
 
   it("refuses a token that requires an unknown critical header extension", async () => {
-    await expectRefused(await realToken({}, header({ crit: ["exp-ext"], "exp-ext": true })));
+    // Signed by hand: jose will not sign an unknown critical extension.
+    await expectRefused(await signEdDSA(header({ crit: ["exp-ext"], "exp-ext": true }), claims(), await importPrivate(CURRENT)));
   });
 
   it("refuses a token with an unencoded (b64: false) payload", async () => {
-    await expectRefused(await realToken({}, header({ crit: ["b64"], b64: false })));
+    // Signed by hand: jose will not sign a JWT with b64 false.
+    await expectRefused(await signEdDSA(header({ crit: ["b64"], b64: false }), claims(), await importPrivate(CURRENT)));
   });
 });
 
@@ -472,9 +469,9 @@ describe("oversized tokens", () => {
 });
 
 describe("a refresh token sent as a Bearer access token", () => {
-  it("refuses a sart_ refresh token", async () => {
-    const refreshToken = "sart_" + base64url.encode(crypto.getRandomValues(new Uint8Array(32)));
-    await expectRefused(refreshToken);
+  it("refuses a sart_ refresh token, in the tagged shape and in the old untagged one", async () => {
+    await expectRefused(randomRefreshToken("tagged"));
+    await expectRefused(randomRefreshToken("legacy"));
   });
 });
 
@@ -485,7 +482,7 @@ describe("a revoked session", () => {
     const otherSession = await realToken();
     await expectAccepted(token);
 
-    await new SessionRevocationList(env.REVOKED_SESSIONS, config.accessTokenTtl).revoke([sid]);
+    await revocations().revoke([sid]);
 
     await expectRefused(token);
     await expectRefused(await realToken({ sid })); // a fresh token of the same session too

@@ -1,27 +1,16 @@
 // Data retention through the Worker's real scheduled handler (the daily Cron
 // Trigger) against the real Postgres: rows are arranged with SQL, the handler
 // runs at a fixed scheduled time, and exactly the right rows must remain.
-import { createExecutionContext, createScheduledController, waitOnExecutionContext } from "cloudflare:test";
 import { describe, expect, it } from "vitest";
-import { type Env, loadConfig } from "../../src/config";
-import worker from "../../src/index";
-import { requestDatabase } from "../../src/repositories/database";
-import { MaintenanceRepository } from "../../src/repositories/maintenance";
 import { DEFAULT_RETENTION, MaintenanceService } from "../../src/services/maintenance";
-import { query, testEnv } from "../support/db";
-import { call, problemOf, registerUser, type TokenPair } from "../support/harness";
+import { call, db, problemOf, refresh, refreshOk, refreshTokenHash, register, scheduled, testService } from "../support/harness";
+
+const { query } = db;
 
 const SECOND = 1000;
 const HOUR = 3600 * SECOND;
 const DAY = 24 * HOUR;
 const RETENTION = DEFAULT_RETENTION.endedSessionDays * DAY;
-
-/** Runs the Worker's scheduled handler as the Cron Trigger would, and waits for its waitUntil work. */
-async function runCron(scheduledTime: Date): Promise<void> {
-  const ctx = createExecutionContext();
-  await worker.scheduled(createScheduledController({ scheduledTime, cron: "17 3 * * *" }), testEnv as unknown as Env, ctx);
-  await waitOnExecutionContext(ctx);
-}
 
 const ago = (now: Date, ms: number) => new Date(now.getTime() - ms);
 const later = (now: Date, ms: number) => new Date(now.getTime() + ms);
@@ -62,15 +51,6 @@ async function tokenCount(sessionId: string): Promise<number> {
   return row!.n;
 }
 
-async function sha256Hex(text: string): Promise<string> {
-  const digest = new Uint8Array(await crypto.subtle.digest("SHA-256", new TextEncoder().encode(text)));
-  return [...digest].map((b) => b.toString(16).padStart(2, "0")).join("");
-}
-
-async function refresh(refreshToken: string): Promise<Response> {
-  return call("POST", "/auth/refresh", { body: { refreshToken } });
-}
-
 describe("scheduled maintenance: ended sessions", () => {
   it("deletes sessions that ended more than 30 days ago with their refresh tokens, and keeps live and recently ended ones", async () => {
     const now = new Date();
@@ -98,7 +78,7 @@ describe("scheduled maintenance: ended sessions", () => {
     await insertTokens(kept.live, 3, ago(now, 20 * DAY));
     await query("insert into audit_logs (event, user_id, session_id, created_at) values ('auth.logged_out', $1, $2, $3)", [userId, doomed.revoked, ago(now, 31 * DAY)]);
 
-    await runCron(now);
+    await scheduled(now);
 
     const all = [...Object.values(doomed), ...Object.values(kept)];
     expect(await remainingSessions(all)).toEqual(Object.values(kept).sort());
@@ -109,20 +89,16 @@ describe("scheduled maintenance: ended sessions", () => {
   });
 
   it("keeps a live session's old, used refresh tokens, so replaying one after pruning is still refresh_token_reused", async () => {
-    const account = await registerUser();
+    const account = await register();
     const rt1 = account.tokens;
-    let rt2: TokenPair;
-    {
-      const res = await refresh(rt1.refreshToken);
-      rt2 = ((await res.json()) as { tokens: TokenPair }).tokens;
-    }
+    const rt2 = await refreshOk(rt1.refreshToken);
     expect((await refresh(rt2.refreshToken)).status).toBe(200);
     // Make rt1 look 20 days old and long expired, in a session that is still live.
     await query("update refresh_tokens set created_at = now() - interval '20 days', used_at = now() - interval '20 days', expires_at = now() - interval '13 days' where token_hash = $1", [
-      await sha256Hex(rt1.refreshToken),
+      await refreshTokenHash(rt1.refreshToken),
     ]);
 
-    await runCron(later(new Date(), HOUR));
+    await scheduled(later(new Date(), HOUR));
 
     expect(await tokenCount(rt1.sessionId)).toBe(3);
     const replay = await refresh(rt1.refreshToken);
@@ -131,14 +107,14 @@ describe("scheduled maintenance: ended sessions", () => {
   });
 
   it("answers an old token of a pruned session exactly as before pruning: invalid_refresh_token", async () => {
-    const account = await registerUser();
+    const account = await register();
     const { refreshToken, sessionId } = account.tokens;
     expect((await call("POST", "/auth/logout", { token: account.tokens.accessToken })).status).toBe(204);
     const before = await refresh(refreshToken);
     expect((await problemOf(before)).code).toBe("invalid_refresh_token");
 
     await query("update sessions set revoked_at = now() - interval '31 days' where id = $1", [sessionId]);
-    await runCron(new Date());
+    await scheduled(new Date());
 
     expect(await remainingSessions([sessionId])).toEqual([]);
     const after = await refresh(refreshToken);
@@ -149,10 +125,7 @@ describe("scheduled maintenance: ended sessions", () => {
 
 describe("scheduled maintenance: failure", () => {
   it("rejects when the database is unreachable, so the Cron run is recorded as failed", async () => {
-    const closed = { ...testEnv, DATABASE_URL: testEnv.CLOSED_DATABASE_URL } as unknown as Env;
-    const ctx = createExecutionContext();
-    await expect(worker.scheduled(createScheduledController({ scheduledTime: new Date(), cron: "17 3 * * *" }), closed, ctx)).rejects.toThrow();
-    await waitOnExecutionContext(ctx);
+    await expect(testService().closedDatabase().scheduled(new Date())).rejects.toThrow();
   });
 });
 
@@ -173,7 +146,7 @@ describe("scheduled maintenance: login throttles", () => {
       await query("insert into login_throttles (key, failures, last_failure_at, locked_until) values ($1, 5, $2, $3)", [`${tag}:${name}`, lastFailureAt, lockedUntil]);
     }
 
-    await runCron(now);
+    await scheduled(now);
 
     const remaining = await query<{ key: string }>("select key from login_throttles where key like $1 order by key", [`${tag}:%`]);
     expect(remaining.map((r) => r.key.slice(tag.length + 1)).sort()).toEqual(rows.filter((r) => r[3]).map((r) => r[0]).sort());
@@ -197,8 +170,8 @@ describe("MaintenanceService batches", () => {
 
   /** The real repository, recording what each statement deleted. */
   function recordingRepository() {
-    const database = requestDatabase(loadConfig(testEnv as unknown as Env));
-    const repository = new MaintenanceRepository(database.get());
+    const { stores, close } = testService().stores();
+    const repository = stores.maintenance;
     const deleted: Record<string, number[]> = { tokens: [], sessions: [], throttles: [] };
     const store = {
       async deleteTokensOfEndedSessions(cutoff: Date, limit: number) {
@@ -217,7 +190,7 @@ describe("MaintenanceService batches", () => {
         return n;
       },
     };
-    return { store, deleted, close: () => database.close() };
+    return { store, deleted, close };
   }
 
   it("deletes in statements of at most batchSize rows until a batch comes back short", async () => {

@@ -3,12 +3,10 @@
 // change reaches the user at their next refresh, and no one can raise their
 // own privileges by any route (mass assignment at register and login, a
 // user's PUT on their own roles, an admin's on theirs).
-import { decodeJwt } from "jose";
 import { describe, expect, it } from "vitest";
-import { query } from "../support/db";
-import { type ApiUser, auditRows, call, login, problemOf, registerAdmin, registerUser, registerWithRoles, STRONG_PASSWORD, uniqueEmail } from "../support/harness";
+import { type ApiUser, call, claimsOf, db, login, problemOf, refreshOk, register, signIn, STRONG_PASSWORD, uniqueEmail } from "../support/harness";
 
-type Tokens = { accessToken: string; refreshToken: string };
+const { query, auditRows } = db;
 
 const suffix = () => crypto.randomUUID().slice(0, 8);
 
@@ -27,20 +25,14 @@ async function rolesOf(userId: string): Promise<string[]> {
   return rows.map((r) => r.role_name);
 }
 
-async function refreshed(refreshToken: string): Promise<Tokens> {
-  const res = await call("POST", "/auth/refresh", { body: { refreshToken } });
-  expect(res.status, await res.clone().text()).toBe(200);
-  return ((await res.json()) as { tokens: Tokens }).tokens;
-}
-
 describe("roles are data, not code", () => {
   it("a role and permission added as rows are assignable, and the permission is in the user's next token", async () => {
     const permission = `reports:export-${suffix()}`;
     const role = await createRole([permission, "audit:read"]);
     // The assigning role holds the new permission too (one can only grant what one holds).
     const granter = await createRole(["roles:assign", permission, "audit:read", "profile:read"]);
-    const admin = await registerWithRoles(["admin", granter]);
-    const target = await registerUser();
+    const admin = await signIn({ roles: ["admin", granter] });
+    const target = await register();
 
     const res = await call("PUT", `/admin/users/${target.user.id}/roles`, { token: admin.tokens.accessToken, body: { roles: ["user", role] } });
     expect(res.status).toBe(200);
@@ -48,8 +40,8 @@ describe("roles are data, not code", () => {
     expect(user.roles).toEqual(expect.arrayContaining(["user", role]));
     expect(user.permissions).toEqual(expect.arrayContaining([permission, "audit:read", "profile:read"]));
 
-    const tokens = await refreshed(target.tokens.refreshToken);
-    const claims = decodeJwt(tokens.accessToken);
+    const tokens = await refreshOk(target.tokens.refreshToken);
+    const claims = claimsOf(tokens.accessToken);
     expect(claims.roles).toEqual(expect.arrayContaining(["user", role]));
     expect(claims.permissions).toEqual(expect.arrayContaining([permission, "audit:read"]));
     // Its audit:read opens exactly the audit trail, nothing else of the admin API.
@@ -59,10 +51,10 @@ describe("roles are data, not code", () => {
 
   it("a permission added to an existing role reaches its holders at their next refresh", async () => {
     const role = await createRole(["profile:read"]);
-    const holder = await registerWithRoles([role]);
+    const holder = await signIn({ roles: [role] });
     expect((await call("GET", "/admin/users", { token: holder.tokens.accessToken })).status).toBe(403);
     await query("insert into role_permissions (role_name, permission_name) values ($1, 'users:read')", [role]);
-    const tokens = await refreshed(holder.tokens.refreshToken);
+    const tokens = await refreshOk(holder.tokens.refreshToken);
     expect((await call("GET", "/admin/users", { token: tokens.accessToken })).status).toBe(200);
   });
 });
@@ -80,8 +72,8 @@ describe("each admin permission opens exactly its own endpoints", () => {
 
   for (const permission of ["users:read", "users:write", "roles:assign", "sessions:revoke", "audit:read"]) {
     it(`a role holding only ${permission}`, async () => {
-      const holder = await registerWithRoles([await createRole([permission])]);
-      const target = await registerUser();
+      const holder = await signIn({ roles: [await createRole([permission])] });
+      const target = await register();
       for (const endpoint of endpoints) {
         const [method, path, body] = endpoint.request(target.user.id);
         const res = await call(method, path, { body, token: holder.tokens.accessToken });
@@ -95,17 +87,17 @@ describe("each admin permission opens exactly its own endpoints", () => {
 
 describe("authorize decides from the token's claims alone", () => {
   it("a role granted in the database opens nothing until the next refresh", async () => {
-    const user = await registerUser();
+    const user = await register();
     await query("insert into user_roles (user_id, role_name) values ($1, 'admin')", [user.user.id]);
     expect((await call("GET", "/admin/users", { token: user.tokens.accessToken })).status).toBe(403);
-    const tokens = await refreshed(user.tokens.refreshToken);
+    const tokens = await refreshOk(user.tokens.refreshToken);
     expect((await call("GET", "/admin/users", { token: tokens.accessToken })).status).toBe(200);
   });
 });
 
 describe("no one can raise their own privileges", () => {
   it("a plain user's PUT on their own roles is 403 and changes nothing", async () => {
-    const self = await registerUser();
+    const self = await register();
     for (const roles of [["admin"], ["user", "admin"], ["user"]]) {
       const res = await call("PUT", `/admin/users/${self.user.id}/roles`, { token: self.tokens.accessToken, body: { roles } });
       expect(res.status).toBe(403);
@@ -113,18 +105,18 @@ describe("no one can raise their own privileges", () => {
       expect((await problemOf(res)).code).toBe("insufficient_permission");
     }
     expect(await rolesOf(self.user.id)).toEqual(["user"]);
-    const tokens = await refreshed(self.tokens.refreshToken);
-    expect(decodeJwt(tokens.accessToken).roles).toEqual(["user"]);
+    const tokens = await refreshOk(self.tokens.refreshToken);
+    expect(claimsOf(tokens.accessToken).roles).toEqual(["user"]);
   });
 
   it("a plain user's malformed PUT on their own roles is still 403, not a validation answer", async () => {
-    const self = await registerUser();
+    const self = await register();
     const res = await call("PUT", `/admin/users/${self.user.id}/roles`, { token: self.tokens.accessToken, body: { roles: "admin", permissions: ["*"] } });
     expect(res.status).toBe(403);
   });
 
   it("a holder of roles:assign cannot grant themselves a role", async () => {
-    const assigner = await registerWithRoles([await createRole(["roles:assign"])]);
+    const assigner = await signIn({ roles: [await createRole(["roles:assign"])] });
     const res = await call("PUT", `/admin/users/${assigner.user.id}/roles`, { token: assigner.tokens.accessToken, body: { roles: ["user", "admin"] } });
     expect(res.status).toBe(403);
     expect((await problemOf(res)).code).toBe("insufficient_permission");
@@ -133,7 +125,7 @@ describe("no one can raise their own privileges", () => {
   });
 
   it("an admin cannot change their own roles or disable themselves (the last admin cannot lock everyone out)", async () => {
-    const self = await registerAdmin();
+    const self = await signIn({ roles: ["admin"] });
     const roles = await call("PUT", `/admin/users/${self.user.id}/roles`, { token: self.tokens.accessToken, body: { roles: ["user"] } });
     expect(roles.status).toBe(403);
     const disable = await call("POST", `/admin/users/${self.user.id}/disable`, { token: self.tokens.accessToken });
@@ -163,7 +155,7 @@ describe("no one can raise their own privileges", () => {
     });
 
     it(`POST /auth/login with a mass-assigned "${field}" is 400 validation_failed, opens no session and changes no role`, async () => {
-      const account = await registerUser();
+      const account = await register();
       const res = await call("POST", "/auth/login", { body: { email: account.email, password: account.password, ...extra } });
       expect(res.status).toBe(400);
       expect((await problemOf(res)).code).toBe("validation_failed");
@@ -183,12 +175,12 @@ describe("no one can raise their own privileges", () => {
   });
 
   it("a disabled user who signs in again after being enabled holds only their roles", async () => {
-    const admin = await registerAdmin();
-    const target = await registerUser();
+    const admin = await signIn({ roles: ["admin"] });
+    const target = await register();
     await call("POST", `/admin/users/${target.user.id}/disable`, { token: admin.tokens.accessToken });
     await call("POST", `/admin/users/${target.user.id}/enable`, { token: admin.tokens.accessToken });
     const { tokens } = await login(target.email, target.password);
-    expect(decodeJwt(tokens.accessToken)).toMatchObject({ roles: ["user"] });
+    expect(claimsOf(tokens.accessToken)).toMatchObject({ roles: ["user"] });
     expect((await call("GET", "/admin/users", { token: tokens.accessToken })).status).toBe(403);
   });
 });

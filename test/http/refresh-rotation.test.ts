@@ -2,22 +2,9 @@
 // deterministic successor", all four cases) against the real stack.
 import type { Client } from "@neondatabase/serverless";
 import { describe, expect, it } from "vitest";
-import { query, withClient } from "../support/db";
-import { appAt, auditRows, call, fakeClock, login, problemOf, registerUser, type TokenPair } from "../support/harness";
+import { call, claimsOf, db, fakeClock, login, problemOf, randomRefreshToken, refresh, refreshOk, register, testService, type TokenPair } from "../support/harness";
 
-async function refresh(refreshToken: string, send = call) {
-  return send("POST", "/auth/refresh", { body: { refreshToken } });
-}
-
-async function refreshOk(refreshToken: string, send = call): Promise<TokenPair> {
-  const res = await refresh(refreshToken, send);
-  if (res.status !== 200) throw new Error(`refresh failed: ${res.status} ${await res.text()}`);
-  return ((await res.json()) as { tokens: TokenPair }).tokens;
-}
-
-function claimsOf(jwt: string): Record<string, unknown> {
-  return JSON.parse(atob(jwt.split(".")[1]!.replace(/-/g, "+").replace(/_/g, "/")));
-}
+const { query, withClient, auditRows } = db;
 
 async function liveTokens(sessionId: string) {
   return query<{ token_hash: string }>("select token_hash from refresh_tokens where session_id = $1 and used_at is null", [sessionId]);
@@ -83,14 +70,14 @@ async function sessionRow(sessionId: string) {
 
 describe("POST /auth/refresh: rotation", () => {
   it("rotates along a chain RT1 -> RT2 -> RT3, each a new token in the same session", async () => {
-    const { tokens: first } = await registerUser();
+    const { tokens: first } = await register();
     const second = await refreshOk(first.refreshToken);
     const third = await refreshOk(second.refreshToken);
     expect(new Set([first.refreshToken, second.refreshToken, third.refreshToken]).size).toBe(3);
     expect(second.sessionId).toBe(first.sessionId);
     expect(third.sessionId).toBe(first.sessionId);
     expect(third).toMatchObject({ tokenType: "Bearer", expiresIn: 600 });
-    expect(third.refreshToken).toMatch(/^sart_[A-Za-z0-9_-]{43}$/);
+    expect(third.refreshToken).toMatch(/^sart_[A-Za-z0-9_-]{51}$/);
     expect(await liveTokens(first.sessionId)).toHaveLength(1);
     const me = await call("GET", "/me", { token: third.accessToken });
     expect(me.status).toBe(200);
@@ -98,7 +85,7 @@ describe("POST /auth/refresh: rotation", () => {
   });
 
   it("answers with no-store and the token-pair shape", async () => {
-    const { tokens } = await registerUser();
+    const { tokens } = await register();
     const res = await refresh(tokens.refreshToken);
     expect(res.status).toBe(200);
     expect(res.headers.get("cache-control")).toBe("no-store");
@@ -109,7 +96,7 @@ describe("POST /auth/refresh: rotation", () => {
   });
 
   it("stores only SHA-256 hashes, never a usable token", async () => {
-    const { tokens } = await registerUser();
+    const { tokens } = await register();
     const next = await refreshOk(tokens.refreshToken);
     const stored = await query<{ token_hash: string; parent_hash: string | null }>("select token_hash, parent_hash from refresh_tokens where session_id = $1", [tokens.sessionId]);
     const dump = JSON.stringify(stored);
@@ -120,12 +107,11 @@ describe("POST /auth/refresh: rotation", () => {
 
   it("slides the idle expiry and records lastUsedAt and the device IP", async () => {
     const clock = fakeClock();
-    const send = appAt(clock.clock);
-    const res = await send("POST", "/auth/register", { body: { email: `slide-${crypto.randomUUID()}@example.com`, password: "correct horse battery staple 42" } });
-    const { tokens } = (await res.json()) as { tokens: TokenPair };
+    const service = testService({ clock: clock.clock });
+    const { tokens } = await service.register();
     const before = await sessionRow(tokens.sessionId);
     clock.advance(3600);
-    await refreshOk(tokens.refreshToken, (m, p, o) => send(m, p, { ...o, headers: { "CF-Connecting-IP": "192.0.2.44" } }));
+    await service.refreshOk(tokens.refreshToken, { headers: { "CF-Connecting-IP": "192.0.2.44" } });
     const after = await sessionRow(tokens.sessionId);
     expect(new Date(after.idle_expires_at).getTime() - new Date(before.idle_expires_at).getTime()).toBe(3600_000);
     expect(new Date(after.last_used_at).getTime()).toBe(clock.now().getTime());
@@ -134,7 +120,7 @@ describe("POST /auth/refresh: rotation", () => {
   });
 
   it("issues access tokens with the user's current roles and permissions", async () => {
-    const account = await registerUser();
+    const account = await register();
     await query("insert into user_roles (user_id, role_name) values ($1, 'admin')", [account.user.id]);
     const next = await refreshOk(account.tokens.refreshToken);
     const claims = claimsOf(next.accessToken);
@@ -146,7 +132,7 @@ describe("POST /auth/refresh: rotation", () => {
 
 describe("refresh token theft: reuse of a rotated token", () => {
   it("revokes the whole family when a grandparent token is replayed, and the newest token then fails", async () => {
-    const account = await registerUser();
+    const account = await register();
     const other = await login(account.email, account.password);
     const rt1 = account.tokens;
     const rt2 = await refreshOk(rt1.refreshToken);
@@ -180,7 +166,7 @@ describe("refresh token theft: reuse of a rotated token", () => {
   });
 
   it("returns the identical successor when the immediate parent comes back within the grace window, changing nothing", async () => {
-    const { tokens: rt1 } = await registerUser();
+    const { tokens: rt1 } = await register();
     const rt2 = await refreshOk(rt1.refreshToken);
     const rowsBefore = await query("select token_hash, used_at, expires_at from refresh_tokens where session_id = $1 order by created_at", [rt1.sessionId]);
     const sessionBefore = await sessionRow(rt1.sessionId);
@@ -198,22 +184,21 @@ describe("refresh token theft: reuse of a rotated token", () => {
 
   it("treats the immediate parent as reuse once the grace window has passed", async () => {
     const clock = fakeClock();
-    const send = appAt(clock.clock);
-    const res = await send("POST", "/auth/register", { body: { email: `grace-${crypto.randomUUID()}@example.com`, password: "correct horse battery staple 42" } });
-    const { tokens: rt1 } = (await res.json()) as { tokens: TokenPair };
-    await refreshOk(rt1.refreshToken, send);
+    const service = testService({ clock: clock.clock });
+    const { tokens: rt1 } = await service.register();
+    await service.refreshOk(rt1.refreshToken);
 
     clock.advance(9);
-    expect((await refresh(rt1.refreshToken, send)).status).toBe(200);
+    expect((await service.refresh(rt1.refreshToken)).status).toBe(200);
     clock.advance(2); // 11 s after rotation: outside the 10 s grace
-    const late = await refresh(rt1.refreshToken, send);
+    const late = await service.refresh(rt1.refreshToken);
     expect(late.status).toBe(401);
     expect((await problemOf(late)).code).toBe("refresh_token_reused");
     expect((await sessionRow(rt1.sessionId)).revoked_at).not.toBeNull();
   });
 
   it("never forks the family: 20 parallel refreshes with one token yield one successor and one live token", async () => {
-    const { tokens } = await registerUser();
+    const { tokens } = await register();
     const responses = await Promise.all(Array.from({ length: 20 }, () => refresh(tokens.refreshToken)));
     const bodies = await Promise.all(responses.map(async (r) => ({ status: r.status, body: (await r.json()) as { tokens?: TokenPair; code?: string } })));
     const successors = new Set(bodies.filter((b) => b.status === 200).map((b) => b.body.tokens!.refreshToken));
@@ -226,7 +211,7 @@ describe("refresh token theft: reuse of a rotated token", () => {
 
   it("never lets a descendant through when a revocation races a refresh", async () => {
     for (let round = 0; round < 5; round++) {
-      const { tokens } = await registerUser();
+      const { tokens } = await register();
       const [refreshed, revoked] = await Promise.all([
         refresh(tokens.refreshToken),
         call("DELETE", `/sessions/${tokens.sessionId}`, { token: tokens.accessToken }),
@@ -246,7 +231,7 @@ describe("refresh token theft: reuse of a rotated token", () => {
 
 describe("a revocation racing a refresh, forced through the session row lock", () => {
   it("a revocation that commits while the refresh waits on the lock wins: 401, no successor, nothing left to present", async () => {
-    const { tokens } = await registerUser();
+    const { tokens } = await register();
     const before = await tokenCount(tokens.sessionId);
     expect(before).toBe(1);
 
@@ -272,7 +257,7 @@ describe("a revocation racing a refresh, forced through the session row lock", (
   });
 
   it("the refresh waits on that lock and proceeds once it is released without a revocation", async () => {
-    const { tokens } = await registerUser();
+    const { tokens } = await register();
     const before = await tokenCount(tokens.sessionId);
 
     const refreshed = await refreshAgainstLockedSession(tokens.sessionId, tokens.refreshToken, async (client) => {
@@ -291,36 +276,31 @@ describe("a revocation racing a refresh, forced through the session row lock", (
 });
 
 describe("refresh token expiry", () => {
-  async function registerAt(send: ReturnType<typeof appAt>) {
-    const res = await send("POST", "/auth/register", { body: { email: `expiry-${crypto.randomUUID()}@example.com`, password: "correct horse battery staple 42" } });
-    return ((await res.json()) as { tokens: TokenPair }).tokens;
-  }
-
   it("refuses a token left unused past the idle expiry (7 days)", async () => {
     const clock = fakeClock();
-    const send = appAt(clock.clock);
-    const tokens = await registerAt(send);
+    const service = testService({ clock: clock.clock });
+    const { tokens } = await service.register();
     // refreshExpiresIn counts down to the absolute expiry; the idle rule still applies.
     expect(tokens.refreshExpiresIn).toBe(30 * 24 * 3600);
     clock.advance(7 * 24 * 3600 + 1);
-    const res = await refresh(tokens.refreshToken, send);
+    const res = await service.refresh(tokens.refreshToken);
     expect(res.status).toBe(401);
     expect((await problemOf(res)).code).toBe("invalid_refresh_token");
   });
 
   it("never extends the absolute expiry (30 days), however often the session refreshes", async () => {
     const clock = fakeClock();
-    const send = appAt(clock.clock);
-    let tokens = await registerAt(send);
+    const service = testService({ clock: clock.clock });
+    let { tokens } = await service.register();
     for (let day = 6; day < 30; day += 6) {
       clock.advance(6 * 24 * 3600);
-      tokens = await refreshOk(tokens.refreshToken, send);
+      tokens = await service.refreshOk(tokens.refreshToken);
       expect(tokens.refreshExpiresIn).toBeLessThanOrEqual((30 - day) * 24 * 3600);
     }
     // Day 24: the idle window is capped by the absolute expiry at day 30.
     expect(tokens.refreshExpiresIn).toBe(6 * 24 * 3600);
     clock.advance(6 * 24 * 3600 + 1);
-    const res = await refresh(tokens.refreshToken, send);
+    const res = await service.refresh(tokens.refreshToken);
     expect(res.status).toBe(401);
     expect((await problemOf(res)).code).toBe("invalid_refresh_token");
   });
@@ -328,7 +308,7 @@ describe("refresh token expiry", () => {
 
 describe("refresh after the session or user ended", () => {
   it("fails after logout, and the old access token fails on /me and /auth/verify", async () => {
-    const { tokens } = await registerUser();
+    const { tokens } = await register();
     const logout = await call("POST", "/auth/logout", { token: tokens.accessToken });
     expect(logout.status).toBe(204);
     const res = await refresh(tokens.refreshToken);
@@ -341,7 +321,7 @@ describe("refresh after the session or user ended", () => {
   });
 
   it("fails for a disabled user inside the rotation statement", async () => {
-    const account = await registerUser();
+    const account = await register();
     await query("update users set status = 'disabled' where id = $1", [account.user.id]);
     const res = await refresh(account.tokens.refreshToken);
     expect(res.status).toBe(401);
@@ -355,7 +335,8 @@ describe("garbage refresh tokens", () => {
     ["an empty string", ""],
     ["10 KB of text", "sart_" + "A".repeat(10_240)],
     ["SQL text", "sart_' OR 1=1; DROP TABLE refresh_tokens; --"],
-    ["a random well-formed token", "sart_" + "x".repeat(43)],
+    ["a random token in the tagged shape, with a wrong tag", randomRefreshToken("tagged")],
+    ["a random token in the old untagged shape", randomRefreshToken("legacy")],
     ["an access token", "eyJhbGciOiJFZERTQSJ9.e30.sig"],
   ])("answers 400 or 401 for %s, never 500, and writes nothing", async (_label, refreshToken) => {
     const [audit] = await query<{ n: string }>("select count(*) as n from audit_logs");

@@ -1,25 +1,11 @@
 // The AuthService RPC entrypoint, called through the Worker's real named
 // export (exports.AuthService), as another Worker's service binding would.
-import { env, exports } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
-import { type Env, loadConfig } from "../../src/config";
-import { SessionRevocationList } from "../../src/services/revocation";
-import { AccessTokenIssuer, loadKeySet } from "../../src/services/tokens";
 import type { AccessTokenSubject } from "../../src/services/tokens/types";
+import { authService as auth, issueAccessToken, randomRefreshToken, revocations } from "../support/harness";
 
-const config = loadConfig(env as unknown as Env);
-const auth = exports.AuthService;
-
-async function issue(overrides: Partial<AccessTokenSubject> = {}) {
-  const issuer = new AccessTokenIssuer(await loadKeySet(config), config, () => new Date());
-  return issuer.issue({
-    userId: crypto.randomUUID(),
-    sessionId: crypto.randomUUID(),
-    roles: ["user"],
-    permissions: ["profile:read", "sessions:read"],
-    ...overrides,
-  });
-}
+/** An access token the service issues, for a user holding profile:read and sessions:read. */
+const issue = (subject: Partial<AccessTokenSubject> = {}) => issueAccessToken({ roles: ["user"], permissions: ["profile:read", "sessions:read"], ...subject });
 
 describe("AuthService.verify", () => {
   it("returns ok with the claims of a valid access token", async () => {
@@ -30,7 +16,7 @@ describe("AuthService.verify", () => {
   it("answers invalid_token, without throwing, for a forged, malformed or empty token", async () => {
     const { accessToken } = await issue();
     const [header, payload] = accessToken.split(".");
-    for (const token of [`${header}.${payload}.`, "not-a-jwt", "", "sart_" + "A".repeat(43)]) {
+    for (const token of [`${header}.${payload}.`, "not-a-jwt", "", "sart_" + "A".repeat(43), randomRefreshToken("tagged")]) {
       expect(await auth.verify(token)).toEqual({ ok: false, code: "invalid_token" });
     }
   });
@@ -44,7 +30,7 @@ describe("AuthService.verify", () => {
   it("refuses a token whose session is revoked at the edge", async () => {
     const { accessToken, claims } = await issue();
     expect(await auth.verify(accessToken)).toMatchObject({ ok: true });
-    await new SessionRevocationList(env.REVOKED_SESSIONS, config.accessTokenTtl).revoke([claims.sid]);
+    await revocations().revoke([claims.sid]);
     expect(await auth.verify(accessToken)).toEqual({ ok: false, code: "invalid_token" });
   });
 });
@@ -72,7 +58,7 @@ describe("AuthService.authorize", () => {
 
   it("refuses a token whose session is revoked, even with the permission", async () => {
     const { accessToken, claims } = await issue();
-    await new SessionRevocationList(env.REVOKED_SESSIONS, config.accessTokenTtl).revoke([claims.sid]);
+    await revocations().revoke([claims.sid]);
     expect(await auth.authorize(accessToken, "profile:read")).toEqual({ ok: false, code: "invalid_token" });
   });
 

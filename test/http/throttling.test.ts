@@ -2,9 +2,9 @@
 // the password is checked, so parallel guessing gets no more tries than
 // sequential guessing.
 import { describe, expect, it } from "vitest";
-import worker from "../../src/index";
-import { query, testEnv } from "../support/db";
-import { call, login, problemOf, registerUser, STRONG_PASSWORD, uniqueEmail } from "../support/harness";
+import { call, db, login, problemOf, register, STRONG_PASSWORD, testService, uniqueEmail } from "../support/harness";
+
+const { query } = db;
 
 /** The stored key: a hash of the normalised email, never the address. */
 async function throttleKey(email: string): Promise<string> {
@@ -21,18 +21,9 @@ async function parallelLogins(email: string, count: number) {
 
 describe("parallel password guessing", () => {
   it("with LOGIN_MAX_FAILURES=1, exactly one of 20 simultaneous first attempts is checked", async () => {
-    const env = { ...testEnv, LOGIN_MAX_FAILURES: "1" } as never;
-    const ctx = { waitUntil() {}, passThroughOnException() {}, props: {} } as unknown as ExecutionContext;
+    const oneTry = testService({ env: { LOGIN_MAX_FAILURES: "1" } });
     const email = uniqueEmail("one-try");
-    const responses = await Promise.all(
-      Array.from({ length: 20 }, (_, i) =>
-        worker.fetch(
-          new Request("https://auth.test/auth/login", { method: "POST", headers: { "Content-Type": "application/json" }, body: JSON.stringify({ email, password: `guess ${i} of many` }) }),
-          env,
-          ctx,
-        ),
-      ),
-    );
+    const responses = await Promise.all(Array.from({ length: 20 }, (_, i) => oneTry.call("POST", "/auth/login", { body: { email, password: `guess ${i} of many` } })));
     const statuses = responses.map((r) => r.status);
     expect(statuses.filter((s) => s === 401)).toHaveLength(1);
     expect(statuses.filter((s) => s === 429)).toHaveLength(19);
@@ -44,7 +35,7 @@ describe("parallel password guessing", () => {
   });
 
   it("gets at most LOGIN_MAX_FAILURES password checks on an existing account; the rest answer 429", async () => {
-    const account = await registerUser();
+    const account = await register();
     const statuses = await parallelLogins(account.email, 40);
     expect(statuses.filter((s) => s === 401).length).toBeLessThanOrEqual(5);
     expect(statuses.filter((s) => s === 429).length).toBeGreaterThanOrEqual(35);
@@ -62,7 +53,7 @@ describe("parallel password guessing", () => {
   });
 
   it("lets the right password through after a few wrong ones, and clears the count", async () => {
-    const account = await registerUser();
+    const account = await register();
     for (let i = 0; i < 4; i++) expect((await call("POST", "/auth/login", { body: { email: account.email, password: `nope nope nope ${i}` } })).status).toBe(401);
     await login(account.email, account.password);
     expect(await query("select 1 from login_throttles where key = $1", [await throttleKey(account.email)])).toHaveLength(0);
@@ -71,7 +62,7 @@ describe("parallel password guessing", () => {
   });
 
   it("throttles guesses of the current password on POST /auth/password the same way", async () => {
-    const account = await registerUser();
+    const account = await register();
     const responses = await Promise.all(
       Array.from({ length: 20 }, (_, i) =>
         call("POST", "/auth/password", { token: account.tokens.accessToken, body: { currentPassword: `guess number ${i} here`, newPassword: STRONG_PASSWORD + "!" } }),
@@ -87,7 +78,7 @@ describe("parallel password guessing", () => {
 
 describe("password change", () => {
   it("a rejected new password is not counted as a guess: no lock, and sign-in still works", async () => {
-    const account = await registerUser();
+    const account = await register();
     for (let i = 0; i < 7; i++) {
       const res = await call("POST", "/auth/password", { token: account.tokens.accessToken, body: { currentPassword: account.password, newPassword: "short" } });
       expect(res.status).toBe(400);

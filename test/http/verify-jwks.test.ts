@@ -1,28 +1,21 @@
 // GET /auth/verify with valid tokens (issued by the service, by its older
 // key after a rotation, by a real login) and GET /.well-known/jwks.json,
 // checked with a second JWT implementation (hono/jwt) that is not jose.
-import { env, exports } from "cloudflare:workers";
 import { verifyWithJwks } from "hono/jwt";
 import type { HonoJsonWebKey } from "hono/utils/jwt/jws";
-import { SignJWT } from "jose";
+import { decodeProtectedHeader } from "jose";
 import { describe, expect, it } from "vitest";
-import { type Env, loadConfig } from "../../src/config";
-import worker from "../../src/index";
-import { AccessTokenIssuer, loadKeySet } from "../../src/services/tokens";
 import { TEST_SECRETS, TEST_SIGNING_KEYS } from "../setup/secrets";
-import { call, registerUser } from "../support/harness";
+import { call, claimsOf, issueAccessToken, mintAccessToken, register, testService } from "../support/harness";
 
 type TestJwk = (typeof TEST_SIGNING_KEYS)[number];
 type Jwks = { keys: Record<string, unknown>[] };
 
-const config = loadConfig(env as unknown as Env);
 const CURRENT = TEST_SIGNING_KEYS[0] as TestJwk;
 const PREVIOUS = TEST_SIGNING_KEYS[1] as TestJwk;
 
-async function issue() {
-  const issuer = new AccessTokenIssuer(await loadKeySet(config), config, () => new Date());
-  return issuer.issue({ userId: crypto.randomUUID(), sessionId: crypto.randomUUID(), roles: ["user"], permissions: ["profile:read", "profile:write"] });
-}
+/** An access token the service issues, for a user holding profile:read and profile:write. */
+const issue = () => issueAccessToken({ roles: ["user"], permissions: ["profile:read", "profile:write"] });
 
 async function servedJwks(): Promise<Jwks> {
   const res = await call("GET", "/.well-known/jwks.json");
@@ -59,29 +52,16 @@ describe("GET /auth/verify with a valid access token", () => {
 
   it("reads no database: it answers 200 even when the database is unreachable", async () => {
     const { accessToken, claims } = await issue();
-    const closed = { ...env, DATABASE_URL: (env as unknown as { CLOSED_DATABASE_URL: string }).CLOSED_DATABASE_URL };
-    const ctx = { waitUntil: () => {}, passThroughOnException: () => {}, props: {} } as unknown as ExecutionContext;
-    const res = await worker.fetch(new Request("https://auth.test/auth/verify", { headers: { Authorization: `Bearer ${accessToken}` } }), closed as never, ctx);
+    const res = await testService().closedDatabase().call("GET", "/auth/verify", { token: accessToken });
     expect(res.status).toBe(200);
     expect(await res.json()).toEqual({ claims });
   });
 
   it("still verifies a token signed by the second, older key in JWT_SIGNING_KEYS (rotation)", async () => {
-    const key = await crypto.subtle.importKey("jwk", { kty: "OKP", crv: "Ed25519", x: PREVIOUS.x, d: PREVIOUS.d }, { name: "Ed25519" }, false, ["sign"]);
-    const now = Math.floor(Date.now() / 1000);
-    const claims = {
-      iss: TEST_SECRETS.JWT_ISSUER,
-      aud: TEST_SECRETS.JWT_AUDIENCE,
-      sub: crypto.randomUUID(),
-      sid: crypto.randomUUID(),
-      jti: crypto.randomUUID(),
-      iat: now,
-      exp: now + config.accessTokenTtl,
-      client_id: "secureauth",
-      roles: ["user"],
-      permissions: ["profile:read"],
-    };
-    const token = await new SignJWT(claims).setProtectedHeader({ alg: "EdDSA", kid: PREVIOUS.kid, typ: "at+jwt" }).sign(key);
+    // Exactly the API.md claims (no grants version), so the answer must be the whole payload.
+    const token = await mintAccessToken({ permissions: ["profile:read"], gv: undefined }, { key: PREVIOUS });
+    expect(decodeProtectedHeader(token)).toEqual({ alg: "EdDSA", kid: PREVIOUS.kid, typ: "at+jwt" });
+    const claims = claimsOf(token);
     const res = await call("GET", "/auth/verify", { token });
     expect(res.status).toBe(200);
     expect(await res.json()).toEqual({ claims });
@@ -89,12 +69,12 @@ describe("GET /auth/verify with a valid access token", () => {
 
   it("signs new tokens with the first (newest) key", async () => {
     const { accessToken } = await issue();
-    const header = JSON.parse(atob(accessToken.split(".")[0]!.replace(/-/g, "+").replace(/_/g, "/")));
+    const header = decodeProtectedHeader(accessToken);
     expect(header).toEqual({ alg: "EdDSA", kid: CURRENT.kid, typ: "at+jwt" });
   });
 
   it("accepts the access token a real registration returns, with the user's id, session and permissions", async () => {
-    const { user, tokens } = await registerUser();
+    const { user, tokens } = await register();
     const res = await call("GET", "/auth/verify", { token: tokens.accessToken });
     expect(res.status).toBe(200);
     const { claims } = (await res.json()) as { claims: Record<string, unknown> };
@@ -150,7 +130,7 @@ describe("interoperability: a second JWT implementation (hono/jwt) verifies agai
   });
 
   it("verifies the access token of a real registration", async () => {
-    const { user, tokens } = await registerUser();
+    const { user, tokens } = await register();
     const payload = await verifyWithHono(tokens.accessToken, await servedJwks());
     expect(payload).toMatchObject({ sub: user.id, sid: tokens.sessionId });
   });
@@ -165,7 +145,7 @@ describe("interoperability: a second JWT implementation (hono/jwt) verifies agai
 
 describe("OpenAPI document", () => {
   it("describes GET /auth/verify as Bearer-protected with a 401 problem, and GET /.well-known/jwks.json", async () => {
-    const res = await exports.default.fetch("https://auth.test/openapi.json");
+    const res = await call("GET", "/openapi.json");
     expect(res.status).toBe(200);
     const doc = (await res.json()) as { paths: Record<string, Record<string, { security?: unknown; responses: Record<string, unknown> }>> };
     const verify = doc.paths["/auth/verify"]?.get;

@@ -22,6 +22,7 @@ export const TEST_SIGNING_KEYS = [
 export const TEST_SECRETS = {
   JWT_SIGNING_KEYS: JSON.stringify(TEST_SIGNING_KEYS),
   REFRESH_TOKEN_SECRET: "RH9FpPbeAujTDyllt7Jg4K7BqJLORa798d3W26uTLg8",
+  REFRESH_TOKEN_PREVIOUS_SECRET: "",
   JWT_ISSUER: "https://auth.test.secureauth.dev",
   JWT_AUDIENCE: "secureauth-test",
   // The production defaults: tests assert these lifetimes and windows.

@@ -27,3 +27,30 @@ export async function withClient<T>(fn: (client: Client) => Promise<T>): Promise
 export async function query<T = Record<string, unknown>>(text: string, params: unknown[] = []): Promise<T[]> {
   return withClient(async (client) => (await client.query(text, params)).rows as T[]);
 }
+
+export type AuditRow = {
+  id: string;
+  event: string;
+  user_id: string | null;
+  actor_id: string | null;
+  session_id: string | null;
+  ip: string | null;
+  user_agent: string | null;
+  metadata: Record<string, unknown>;
+  created_at: string;
+};
+
+export async function auditRows(filter: { userId?: string; event?: string; sessionId?: string }): Promise<AuditRow[]> {
+  const clauses: string[] = [];
+  const params: unknown[] = [];
+  for (const [column, value] of [
+    ["user_id", filter.userId],
+    ["event", filter.event],
+    ["session_id", filter.sessionId],
+  ] as const) {
+    if (value === undefined) continue;
+    params.push(value);
+    clauses.push(`${column} = $${params.length}`);
+  }
+  return query<AuditRow>(`select * from audit_logs ${clauses.length ? "where " + clauses.join(" and ") : ""} order by created_at, id`, params);
+}

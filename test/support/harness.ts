@@ -1,11 +1,24 @@
-// One harness for the HTTP tests: requests go through the Worker's real fetch
-// handler (exports.default) against the real Postgres, and helpers sign users
-// in so no test does its own wiring.
+// The one harness for HTTP and store tests (after Better Auth's
+// test-utils/test-instance.ts): `testService()` is the real Worker against
+// the real Postgres; `testService({ env, clock })` is the same Worker built
+// with an injected clock or a changed env. Requests go through the Worker's
+// fetch with a real ExecutionContext whose waitUntil work is awaited before
+// the response is handed back. No test wires its own context, env or token
+// minting.
+import { createExecutionContext, createScheduledController, waitOnExecutionContext } from "cloudflare:test";
 import { exports } from "cloudflare:workers";
+import { decodeJwt, importJWK, SignJWT } from "jose";
 import { createApp } from "../../src/app";
-import type { Clock } from "../../src/context";
-import type { TokenPair } from "../../src/services/token-pair";
-import { query, testEnv } from "./db";
+import type { Clock } from "../../src/clock";
+import { compose, type Runtime } from "../../src/composition";
+import { loadConfig, type Env } from "../../src/config";
+import worker from "../../src/index";
+import { lazyDatabase, storesFor } from "../../src/repositories";
+import type { Stores } from "../../src/services/ports";
+import { SessionRevocationList, type TokenPair } from "../../src/services/sessions";
+import type { AccessTokenSubject } from "../../src/services/tokens/types";
+import { TEST_SECRETS, TEST_SIGNING_KEYS } from "../setup/secrets";
+import { auditRows, query, testEnv, withClient } from "./db";
 
 export type { TokenPair };
 
@@ -21,6 +34,29 @@ export type CallOptions = {
   headers?: Record<string, string>;
 };
 
+export type ApiUser = {
+  id: string;
+  email: string;
+  name: string | null;
+  roles: string[];
+  permissions: string[];
+  status: string;
+  createdAt: string;
+};
+
+export type SignedInUser = { email: string; password: string; user: ApiUser; tokens: TokenPair };
+
+export type Problem = { type: string; title: string; status: number; code: string; detail?: string; errors?: { path: string; message: string }[] };
+
+export type TestServiceOptions = {
+  /** Bindings over the test env (a closed database, a broken key, another TTL). */
+  env?: Record<string, unknown>;
+  /** The clock every time-based rule reads. */
+  clock?: Clock;
+};
+
+export type TestService = ReturnType<typeof testService>;
+
 export function buildRequest(method: string, path: string, options: CallOptions = {}): Request {
   const headers = new Headers(options.headers);
   let body: BodyInit | undefined = options.rawBody;
@@ -32,27 +68,174 @@ export function buildRequest(method: string, path: string, options: CallOptions 
   return new Request(BASE + path, { method, headers, body });
 }
 
-/** A request through the deployed Worker's own fetch handler. */
-export function call(method: string, path: string, options: CallOptions = {}): Promise<Response> {
-  return exports.default.fetch(buildRequest(method, path, options));
-}
+export function testService(options: TestServiceOptions = {}) {
+  const custom = options.env !== undefined || options.clock !== undefined;
+  const env = (options.env ? { ...testEnv, ...options.env } : testEnv) as unknown as Env;
+  const app = custom ? createApp({ clock: options.clock }) : undefined;
 
-/**
- * The same app with an injected clock, for expiry and grace-window tests.
- * waitUntil work is awaited before the response is returned.
- */
-export function appAt(clock: Clock) {
-  const app = createApp({ clock });
-  return async (method: string, path: string, options: CallOptions = {}): Promise<Response> => {
-    const pending: Promise<unknown>[] = [];
-    const ctx = { waitUntil: (p: Promise<unknown>) => pending.push(p), passThroughOnException() {}, props: {} };
-    const res = await app.fetch(buildRequest(method, path, options), testEnv, ctx as unknown as ExecutionContext);
-    await Promise.allSettled(pending);
+  /** A request through the Worker's fetch; waitUntil work is done when it resolves. */
+  async function fetch(request: Request): Promise<Response> {
+    if (!app) return exports.default.fetch(request);
+    const ctx = createExecutionContext();
+    const res = await app.fetch(request, env, ctx);
+    await waitOnExecutionContext(ctx);
     return res;
+  }
+
+  const call = (method: string, path: string, callOptions: CallOptions = {}) => fetch(buildRequest(method, path, callOptions));
+
+  async function register(account: { email?: string; password?: string; name?: string } = {}): Promise<SignedInUser> {
+    const email = account.email ?? uniqueEmail();
+    const password = account.password ?? STRONG_PASSWORD;
+    const res = await call("POST", "/auth/register", { body: { email, password, name: account.name ?? "Test User" } });
+    if (res.status !== 201) throw new Error(`register failed: ${res.status} ${await res.text()}`);
+    return { email, password, ...((await res.json()) as { user: ApiUser; tokens: TokenPair }) };
+  }
+
+  async function login(email: string, password: string, extra: Record<string, unknown> = {}): Promise<{ user: ApiUser; tokens: TokenPair }> {
+    const res = await call("POST", "/auth/login", { body: { email, password, ...extra } });
+    if (res.status !== 200) throw new Error(`login failed: ${res.status} ${await res.text()}`);
+    return (await res.json()) as { user: ApiUser; tokens: TokenPair };
+  }
+
+  /**
+   * A new account, signed in. With `roles`, they are granted in the database
+   * and the user signs in again, so the token carries them.
+   */
+  async function signIn(account: { email?: string; password?: string; name?: string; roles?: string[] } = {}): Promise<SignedInUser> {
+    const registered = await register(account);
+    if (!account.roles) return registered;
+    for (const role of account.roles) {
+      await query("insert into user_roles (user_id, role_name) values ($1, $2) on conflict do nothing", [registered.user.id, role]);
+    }
+    return { ...registered, ...(await login(registered.email, registered.password)) };
+  }
+
+  /** POST /auth/refresh with this refresh token. */
+  const refresh = (refreshToken: string, callOptions: Omit<CallOptions, "body"> = {}) => call("POST", "/auth/refresh", { ...callOptions, body: { refreshToken } });
+
+  /** POST /auth/refresh that must succeed: the new pair. */
+  async function refreshOk(refreshToken: string, callOptions: Omit<CallOptions, "body"> = {}): Promise<TokenPair> {
+    const res = await refresh(refreshToken, callOptions);
+    if (res.status !== 200) throw new Error(`refresh failed: ${res.status} ${await res.text()}`);
+    return ((await res.json()) as { tokens: TokenPair }).tokens;
+  }
+
+  /** Runs the scheduled handler as the Cron Trigger would, and waits for its waitUntil work. */
+  async function scheduled(at: Date): Promise<void> {
+    const ctx = createExecutionContext();
+    try {
+      await worker.scheduled!(createScheduledController({ scheduledTime: at.getTime(), cron: "17 3 * * *" }), env, ctx);
+    } finally {
+      // A failed run still closes its database: wait for that too.
+      await waitOnExecutionContext(ctx);
+    }
+  }
+
+  /** The composition root's runtime for this env and clock: its config, access tokens and services. */
+  function runtime(): Promise<Runtime> {
+    return compose(env, { clock: options.clock });
+  }
+
+  /** An access token the service itself issues (its signing key, TTL and clock) for this subject. */
+  async function issueAccessToken(subject: Partial<AccessTokenSubject> = {}) {
+    const { tokens, close } = await runtime();
+    try {
+      return await tokens.issue({
+        userId: crypto.randomUUID(),
+        sessionId: crypto.randomUUID(),
+        roles: ["user"],
+        permissions: ["profile:read", "profile:write", "sessions:read", "sessions:revoke:own"],
+        grantsVersion: 0,
+        ...subject,
+      });
+    } finally {
+      await close();
+    }
+  }
+
+  /** The edge revocation list the service reads (REVOKED_SESSIONS), as the service builds it. */
+  function revocations(): SessionRevocationList {
+    return new SessionRevocationList(env.REVOKED_SESSIONS, loadConfig(env).accessTokenTtl);
+  }
+
+  /** The real Postgres stores on a pool of their own; close() ends the pool. */
+  function stores(): { stores: Stores; close(): Promise<void> } {
+    const database = lazyDatabase(loadConfig(env));
+    return { stores: storesFor(database.get()), close: () => database.close() };
+  }
+
+  return {
+    env,
+    fetch,
+    call,
+    register,
+    login,
+    signIn,
+    refresh,
+    refreshOk,
+    scheduled,
+    runtime,
+    issueAccessToken,
+    revocations,
+    stores,
+    /** The same service with its database unreachable (an allowlisted port where nothing listens). */
+    closedDatabase: () => testService({ ...options, env: { ...options.env, DATABASE_URL: testEnv.CLOSED_DATABASE_URL } }),
+    db: { query, withClient, auditRows },
   };
 }
 
-/** A movable clock for appAt. */
+/** The default service: the real Worker as deployed, with the system clock. */
+const service = testService();
+export const { env, call, register, login, signIn, refresh, refreshOk, scheduled, issueAccessToken, revocations, db } = service;
+
+/** The Worker's AuthService RPC entrypoint, as another Worker's service binding reaches it. */
+export const authService = exports.AuthService;
+
+/**
+ * An access token signed with the test signing key (or `key`), with the
+ * claims a real one has unless overridden; `undefined` removes a claim.
+ */
+export async function mintAccessToken(
+  overrides: Record<string, unknown> = {},
+  options: { header?: Record<string, unknown>; key?: (typeof TEST_SIGNING_KEYS)[number]; now?: Date } = {},
+): Promise<string> {
+  const jwk = options.key ?? TEST_SIGNING_KEYS[0]!;
+  const key = await importJWK({ kty: jwk.kty, crv: jwk.crv, x: jwk.x, d: jwk.d }, "EdDSA");
+  return new SignJWT(accessTokenClaims(overrides, options))
+    .setProtectedHeader({ alg: "EdDSA", kid: jwk.kid, typ: "at+jwt", ...options.header })
+    .sign(key);
+}
+
+/**
+ * The payload mintAccessToken signs: the claims a real access token has
+ * unless overridden; `undefined` removes a claim. For tests that sign by
+ * hand what jose would refuse to sign.
+ */
+export function accessTokenClaims(overrides: Record<string, unknown> = {}, options: { now?: Date } = {}): Record<string, unknown> {
+  const iat = Math.floor((options.now ?? new Date()).getTime() / 1000);
+  const claims: Record<string, unknown> = {
+    iss: TEST_SECRETS.JWT_ISSUER,
+    aud: TEST_SECRETS.JWT_AUDIENCE,
+    sub: crypto.randomUUID(),
+    sid: crypto.randomUUID(),
+    jti: crypto.randomUUID(),
+    iat,
+    exp: iat + Number(TEST_SECRETS.ACCESS_TOKEN_TTL),
+    client_id: "secureauth",
+    roles: ["user"],
+    permissions: ["profile:read", "profile:write", "sessions:read", "sessions:revoke:own"],
+    gv: 0,
+    ...overrides,
+  };
+  for (const [name, value] of Object.entries(claims)) if (value === undefined) delete claims[name];
+  return claims;
+}
+
+/** The payload of a JWT, unverified: for asserting what a token carries. */
+export const claimsOf = (jwt: string) => decodeJwt(jwt);
+
+/** A movable clock for testService({ clock }). */
 export function fakeClock(start = new Date()) {
   let now = start.getTime();
   const clock: Clock = () => new Date(now);
@@ -71,66 +254,29 @@ export function uniqueEmail(tag = "user"): string {
   return `${tag}-${Date.now().toString(36)}-${counter}-${crypto.randomUUID().slice(0, 8)}@example.com`;
 }
 
-export type ApiUser = {
-  id: string;
-  email: string;
-  name: string | null;
-  roles: string[];
-  permissions: string[];
-  status: string;
-  createdAt: string;
-};
-
-export type SignedInUser = { email: string; password: string; user: ApiUser; tokens: TokenPair };
-
-export async function registerUser(options: { email?: string; password?: string; name?: string } = {}): Promise<SignedInUser> {
-  const email = options.email ?? uniqueEmail();
-  const password = options.password ?? STRONG_PASSWORD;
-  const res = await call("POST", "/auth/register", { body: { email, password, name: options.name ?? "Test User" } });
-  if (res.status !== 201) throw new Error(`register failed: ${res.status} ${await res.text()}`);
-  const body = (await res.json()) as { user: ApiUser; tokens: TokenPair };
-  return { email, password, ...body };
-}
-
-export async function login(email: string, password: string, extra: Record<string, unknown> = {}): Promise<{ user: ApiUser; tokens: TokenPair }> {
-  const res = await call("POST", "/auth/login", { body: { email, password, ...extra } });
-  if (res.status !== 200) throw new Error(`login failed: ${res.status} ${await res.text()}`);
-  return (await res.json()) as { user: ApiUser; tokens: TokenPair };
-}
-
-/** Registers a user, grants roles directly in the database, and signs in again so the token carries them. */
-export async function registerWithRoles(roles: string[]): Promise<SignedInUser> {
-  const account = await registerUser();
-  for (const role of roles) {
-    await query("insert into user_roles (user_id, role_name) values ($1, $2) on conflict do nothing", [account.user.id, role]);
-  }
-  const signedIn = await login(account.email, account.password);
-  return { ...account, ...signedIn };
-}
-
-export const registerAdmin = () => registerWithRoles(["admin"]);
-
-export async function problemOf(res: Response): Promise<{ type: string; title: string; status: number; code: string; detail?: string; errors?: { path: string; message: string }[] }> {
+export async function problemOf(res: Response): Promise<Problem> {
   if (res.headers.get("content-type") !== "application/problem+json") {
     throw new Error(`expected problem+json, got ${res.headers.get("content-type")}: ${res.status} ${await res.text()}`);
   }
   return res.json();
 }
 
-export async function auditRows(filter: { userId?: string; event?: string; sessionId?: string }) {
-  const clauses: string[] = [];
-  const params: unknown[] = [];
-  for (const [column, value] of [
-    ["user_id", filter.userId],
-    ["event", filter.event],
-    ["session_id", filter.sessionId],
-  ] as const) {
-    if (value === undefined) continue;
-    params.push(value);
-    clauses.push(`${column} = $${params.length}`);
-  }
-  return query<{ id: string; event: string; user_id: string | null; actor_id: string | null; session_id: string | null; ip: string | null; user_agent: string | null; metadata: Record<string, unknown>; created_at: string }>(
-    `select * from audit_logs ${clauses.length ? "where " + clauses.join(" and ") : ""} order by created_at, id`,
-    params,
-  );
+/**
+ * A random refresh token that is none of the service's: "tagged" has the
+ * current shape (`sart_` + 43 + an 8-character tag, the tag random so it is
+ * wrong), "legacy" the untagged shape of tokens minted before tags.
+ */
+export function randomRefreshToken(shape: "tagged" | "legacy"): string {
+  const body = base64url(crypto.getRandomValues(new Uint8Array(32)));
+  return "sart_" + body + (shape === "tagged" ? base64url(crypto.getRandomValues(new Uint8Array(6))) : "");
+}
+
+/** What the database stores for a refresh token: hex SHA-256, computed here independently of src. */
+export async function refreshTokenHash(token: string): Promise<string> {
+  const digest = new Uint8Array(await crypto.subtle.digest("SHA-256", new TextEncoder().encode(token)));
+  return [...digest].map((b) => b.toString(16).padStart(2, "0")).join("");
+}
+
+function base64url(bytes: Uint8Array): string {
+  return btoa(String.fromCharCode(...bytes)).replace(/\+/g, "-").replace(/\//g, "_").replace(/=+$/, "");
 }

@@ -8,6 +8,7 @@ import { ConfigError } from "../../src/errors";
 import { TEST_SIGNING_KEYS } from "../setup/secrets";
 
 const SECRET = "RH9FpPbeAujTDyllt7Jg4K7BqJLORa798d3W26uTLg8";
+const PREVIOUS_SECRET = "the refresh secret before the last change, 32+ characters";
 
 /** Only what has no default: secrets, the database and the KV binding. */
 function minimalEnv(overrides: Partial<Record<keyof Env, unknown>> = {}): Env {
@@ -40,6 +41,7 @@ describe("defaults", () => {
       pgWsProxy: undefined,
       signingKeys: TEST_SIGNING_KEYS,
       refreshTokenSecret: SECRET,
+      refreshTokenPreviousSecret: undefined,
       issuer: "https://auth.secureauth.dev",
       audience: "secureauth",
       accessTokenTtl: 600,
@@ -54,8 +56,9 @@ describe("defaults", () => {
   });
 
   it("treats empty and blank variables as unset", () => {
-    const config = parseConfig(minimalEnv({ JWT_ISSUER: "", ACCESS_TOKEN_TTL: "  ", ALLOWED_ORIGINS: "", PG_WS_PROXY: "" }));
+    const config = parseConfig(minimalEnv({ JWT_ISSUER: "", ACCESS_TOKEN_TTL: "  ", ALLOWED_ORIGINS: "", PG_WS_PROXY: "", REFRESH_TOKEN_PREVIOUS_SECRET: " " }));
     expect(config.issuer).toBe(DEFAULTS.JWT_ISSUER);
+    expect(config.refreshTokenPreviousSecret).toBeUndefined();
     expect(config.accessTokenTtl).toBe(DEFAULTS.ACCESS_TOKEN_TTL);
     expect(config.allowedOrigins).toEqual([]);
     expect(config.pgWsProxy).toBeUndefined();
@@ -74,6 +77,7 @@ describe("defaults", () => {
     const config = parseConfig(
       minimalEnv({
         PG_WS_PROXY: "ws://127.0.0.1:9000",
+        REFRESH_TOKEN_PREVIOUS_SECRET: PREVIOUS_SECRET,
         JWT_ISSUER: "https://id.example.com",
         JWT_AUDIENCE: "api",
         ACCESS_TOKEN_TTL: "300",
@@ -90,6 +94,7 @@ describe("defaults", () => {
     );
     expect(config).toMatchObject({
       pgWsProxy: "ws://127.0.0.1:9000",
+      refreshTokenPreviousSecret: PREVIOUS_SECRET,
       issuer: "https://id.example.com",
       audience: "api",
       accessTokenTtl: 300,
@@ -121,6 +126,7 @@ describe("a missing or malformed variable throws a ConfigError naming it", () =>
     ["REVOKED_SESSIONS binding missing", { REVOKED_SESSIONS: undefined }, "REVOKED_SESSIONS"],
     ["REFRESH_TOKEN_SECRET missing", { REFRESH_TOKEN_SECRET: undefined }, "REFRESH_TOKEN_SECRET"],
     ["REFRESH_TOKEN_SECRET under 32 characters", { REFRESH_TOKEN_SECRET: "x".repeat(31) }, "REFRESH_TOKEN_SECRET"],
+    ["REFRESH_TOKEN_PREVIOUS_SECRET under 32 characters", { REFRESH_TOKEN_PREVIOUS_SECRET: "x".repeat(31) }, "REFRESH_TOKEN_PREVIOUS_SECRET"],
     ["JWT_SIGNING_KEYS missing", { JWT_SIGNING_KEYS: undefined }, "JWT_SIGNING_KEYS"],
     ["JWT_SIGNING_KEYS not JSON", { JWT_SIGNING_KEYS: "[{kty:OKP}" }, "JWT_SIGNING_KEYS"],
     ["JWT_SIGNING_KEYS a single object, not an array", { JWT_SIGNING_KEYS: JSON.stringify(KEY) }, "JWT_SIGNING_KEYS"],
@@ -162,6 +168,7 @@ describe("a missing or malformed variable throws a ConfigError naming it", () =>
   it("never puts a secret's value in the message", () => {
     const error = configErrorOf({ REFRESH_TOKEN_SECRET: "tooShortSecretValue" });
     expect(error.message).not.toContain("tooShortSecretValue");
+    expect(configErrorOf({ REFRESH_TOKEN_PREVIOUS_SECRET: "tooShortPreviousValue" }).message).not.toContain("tooShortPreviousValue");
     const keys = configErrorOf({ JWT_SIGNING_KEYS: JSON.stringify([{ ...KEY, kid: undefined }]) });
     expect(keys.message).not.toContain(KEY!.d);
   });

@@ -1,22 +1,20 @@
 // The token service without HTTP: key loading, issuing, verifying with a
 // fixed clock, the full check with edge revocation, and Bearer header parsing.
 import { env } from "cloudflare:workers";
-import { decodeProtectedHeader, type JWTPayload, SignJWT } from "jose";
+import { decodeProtectedHeader } from "jose";
 import { describe, expect, it } from "vitest";
+import type { Clock } from "../../src/clock";
 import { type Config, type Env, loadConfig, parseConfig } from "../../src/config";
 import { ConfigError, InvalidToken } from "../../src/errors";
 import { parseBearerToken } from "../../src/middleware/authenticate";
-import { SessionRevocationList } from "../../src/services/revocation";
-import {
-  AccessTokenIssuer,
-  authenticateAccessToken,
-  type KeySet,
-  loadKeySet,
-  MAX_ACCESS_TOKEN_LENGTH,
-  verifyAccessToken,
-} from "../../src/services/tokens";
-import type { AccessTokenSubject } from "../../src/services/tokens/types";
+import { SessionRevocationList } from "../../src/services/sessions/revocation-list";
+import { AccessTokens } from "../../src/services/tokens/access-tokens";
+import { signAccessToken } from "../../src/services/tokens/issue";
+import { type KeySet, loadKeySet } from "../../src/services/tokens/keys";
+import { type AccessTokenSubject, MAX_ACCESS_TOKEN_LENGTH } from "../../src/services/tokens/types";
+import { verifyAccessToken } from "../../src/services/tokens/verify";
 import { TEST_SECRETS, TEST_SIGNING_KEYS } from "../setup/secrets";
+import { claimsOf, mintAccessToken } from "../support/harness";
 
 type TestJwk = (typeof TEST_SIGNING_KEYS)[number];
 
@@ -34,34 +32,20 @@ const subject: AccessTokenSubject = {
   sessionId: "0b6e8f1a-2c3d-4e5f-8a9b-1c2d3e4f5a6b",
   roles: ["user"],
   permissions: ["profile:read", "sessions:read"],
+  grantsVersion: 3,
 };
 
 function configWithKeys(keys: unknown[]): Config {
   return parseConfig({ ...workerEnv, JWT_SIGNING_KEYS: JSON.stringify(keys) });
 }
 
-async function signingKey(jwk: TestJwk = CURRENT): Promise<CryptoKey> {
-  return crypto.subtle.importKey("jwk", { kty: "OKP", crv: "Ed25519", x: jwk.x, d: jwk.d }, { name: "Ed25519" }, false, ["sign"]);
-}
+/** A token signed by the current test key, issued at NOW for `subject`, with these claims (undefined removes one). */
+const mint = (overrides: Record<string, unknown> = {}, header: Record<string, unknown> = {}) =>
+  mintAccessToken({ sub: subject.userId, sid: subject.sessionId, permissions: ["profile:read"], ...overrides }, { header, now: NOW });
 
-/** A token signed by the real key with exactly these claims (undefined removes one). */
-async function mint(overrides: Record<string, unknown> = {}, header: Record<string, unknown> = {}): Promise<string> {
-  const payload = Object.fromEntries(
-    Object.entries({
-      iss: TEST_SECRETS.JWT_ISSUER,
-      aud: TEST_SECRETS.JWT_AUDIENCE,
-      sub: subject.userId,
-      sid: subject.sessionId,
-      jti: crypto.randomUUID(),
-      iat: T,
-      exp: T + config.accessTokenTtl,
-      client_id: "secureauth",
-      roles: ["user"],
-      permissions: ["profile:read"],
-      ...overrides,
-    }).filter(([, value]) => value !== undefined),
-  ) as JWTPayload;
-  return new SignJWT(payload).setProtectedHeader({ alg: "EdDSA", kid: CURRENT.kid, typ: "at+jwt", ...header }).sign(await signingKey());
+/** The service's AccessTokens over the test keys and config, at `clock`, with this revocation list. */
+async function accessTokens(clock: Clock = fixed(NOW), revocations: Pick<SessionRevocationList, "refuses"> = { refuses: async () => false }) {
+  return new AccessTokens(await loadKeySet(config), config, clock, revocations);
 }
 
 /** The InvalidToken a verification throws, with its cause. */
@@ -120,8 +104,8 @@ describe("loadKeySet", () => {
   });
 });
 
-describe("AccessTokenIssuer", () => {
-  const issuerAt = async (clock = fixed(NOW)) => new AccessTokenIssuer(await loadKeySet(config), config, clock);
+describe("signAccessToken (AccessTokens.issue)", () => {
+  const issuerAt = (clock = fixed(NOW)) => accessTokens(clock);
 
   it("signs an EdDSA at+jwt naming the current key", async () => {
     const { accessToken } = await (await issuerAt()).issue(subject);
@@ -143,12 +127,19 @@ describe("AccessTokenIssuer", () => {
       roles: ["user"],
       permissions: ["profile:read", "sessions:read"],
     });
-    expect(await verifyAccessToken(accessToken, await loadKeySet(config), config, fixed(NOW))).toEqual(claims);
+    expect(await verifyAccessToken(accessToken, await loadKeySet(config), config, fixed(NOW))).toEqual({ claims, grantsVersion: subject.grantsVersion });
   });
 
-  it("uses the subject's client id when given", async () => {
-    const { claims } = await (await issuerAt()).issue({ ...subject, clientId: "mobile-app" });
-    expect(claims.client_id).toBe("mobile-app");
+  it("signs the grants version as the private gv claim, outside the API.md claims it returns", async () => {
+    const { accessToken, claims } = await (await issuerAt()).issue(subject);
+    expect(claimsOf(accessToken).gv).toBe(3);
+    expect(claims).not.toHaveProperty("gv");
+  });
+
+  it("signAccessToken times the token by the instant it is given", async () => {
+    const later = new Date(NOW.getTime() + 90_000);
+    const { claims } = await signAccessToken(subject, await loadKeySet(config), { ...config, now: later });
+    expect(claims).toMatchObject({ iat: T + 90, exp: T + 90 + config.accessTokenTtl });
   });
 
   it("gives every token a unique jti", async () => {
@@ -175,13 +166,26 @@ describe("verifyAccessToken", () => {
   const verify = async (token: string, clock = fixed(NOW)) => verifyAccessToken(token, (keys ??= await loadKeySet(config)), config, clock);
 
   it("returns exactly the claims API.md defines, dropping any others", async () => {
-    const claims = await verify(await mint({ extra: "dropped", nbf: T }));
+    const { claims } = await verify(await mint({ extra: "dropped", nbf: T }));
     expect(Object.keys(claims).sort()).toEqual(["aud", "client_id", "exp", "iat", "iss", "jti", "permissions", "roles", "sid", "sub"]);
+  });
+
+  it("returns the grants version from gv, and 0 for a token that predates it", async () => {
+    expect((await verify(await mint({ gv: 7 }))).grantsVersion).toBe(7);
+    expect((await verify(await mint({ gv: undefined }))).grantsVersion).toBe(0);
+  });
+
+  it.each([
+    ["negative", -1],
+    ["fractional", 1.5],
+    ["a string", "2"],
+  ])("refuses a gv that is %s", async (_label, gv) => {
+    expect(causeOf(await refusal(verify(await mint({ gv }))))).toMatch(/gv must be a whole number/);
   });
 
   it("reads the time from the clock it is given, not the system clock", async () => {
     const token = await mint({ iat: T, exp: T + 60 }); // long expired by the system clock
-    await expect(verify(token, at(30))).resolves.toMatchObject({ sub: subject.userId });
+    await expect(verify(token, at(30))).resolves.toMatchObject({ claims: { sub: subject.userId } });
     await refusal(verify(token, () => new Date()));
   });
 
@@ -267,10 +271,10 @@ describe("verifyAccessToken", () => {
 
     it("hands out copies, so a caller cannot change what the next one gets", async () => {
       const token = await mint();
-      const first = await verify(token);
+      const first = (await verify(token)).claims;
       first.permissions.push("users:write");
       first.roles.push("admin");
-      const second = await verify(token);
+      const second = (await verify(token)).claims;
       expect(second.permissions).toEqual(["profile:read"]);
       expect(second.roles).toEqual(["user"]);
     });
@@ -289,29 +293,39 @@ describe("verifyAccessToken", () => {
   });
 });
 
-describe("authenticateAccessToken", () => {
+describe("AccessTokens.authenticate", () => {
   const revocations = new SessionRevocationList(env.REVOKED_SESSIONS, config.accessTokenTtl);
+  const now = () => new Date();
 
   it("returns the claims of a valid token of a live session", async () => {
-    const { accessToken, claims } = await new AccessTokenIssuer(await loadKeySet(config), config, () => new Date()).issue({
-      ...subject,
-      sessionId: crypto.randomUUID(),
-    });
-    expect(await authenticateAccessToken(accessToken, { config, clock: () => new Date(), revocations })).toEqual(claims);
+    const tokens = await accessTokens(now, revocations);
+    const { accessToken, claims } = await tokens.issue({ ...subject, userId: crypto.randomUUID(), sessionId: crypto.randomUUID() });
+    expect(await tokens.authenticate(accessToken)).toEqual(claims);
   });
 
   it("refuses a valid token whose session is in the revocation list", async () => {
+    const tokens = await accessTokens(now, revocations);
     const sessionId = crypto.randomUUID();
-    const { accessToken } = await new AccessTokenIssuer(await loadKeySet(config), config, () => new Date()).issue({ ...subject, sessionId });
+    const { accessToken } = await tokens.issue({ ...subject, sessionId });
     await revocations.revoke([sessionId]);
-    const error = await refusal(authenticateAccessToken(accessToken, { config, clock: () => new Date(), revocations }));
+    const error = await refusal(tokens.authenticate(accessToken));
     expect(causeOf(error)).toMatch(/session has ended/);
+  });
+
+  it("refuses a valid token carrying an older grants version than the user's latest, and accepts the latest", async () => {
+    const tokens = await accessTokens(now, revocations);
+    const userId = crypto.randomUUID();
+    const stale = await tokens.issue({ ...subject, userId, sessionId: crypto.randomUUID(), grantsVersion: 1 });
+    await revocations.markGrantsChanged([{ userId, grantsVersion: 2 }]);
+    expect(causeOf(await refusal(tokens.authenticate(stale.accessToken)))).toMatch(/roles changed/);
+    const current = await tokens.issue({ ...subject, userId, sessionId: crypto.randomUUID(), grantsVersion: 2 });
+    expect(await tokens.authenticate(current.accessToken)).toEqual(current.claims);
   });
 
   it("does not consult the revocation list for a token that fails verification", async () => {
     let lookups = 0;
     const counting = new SessionRevocationList({ get: async () => (lookups++, null) } as unknown as KVNamespace, config.accessTokenTtl);
-    await refusal(authenticateAccessToken("a.b.c", { config, clock: () => new Date(), revocations: counting }));
+    await refusal((await accessTokens(now, counting)).authenticate("a.b.c"));
     expect(lookups).toBe(0);
   });
 });

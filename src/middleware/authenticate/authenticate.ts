@@ -5,8 +5,6 @@
 import { createMiddleware } from "hono/factory";
 import type { AppEnv } from "../../context";
 import { InvalidToken } from "../../errors";
-import { SessionRevocationList } from "../../services/revocation";
-import { authenticateAccessToken } from "../../services/tokens";
 import { parseBearerToken } from "./bearer";
 
 export const authenticate = () =>
@@ -15,12 +13,6 @@ export const authenticate = () =>
     if (token === undefined) {
       throw new InvalidToken({ bearerError: "invalid_request", cause: new Error("no Bearer credential in the Authorization header") });
     }
-    const { config, deps } = c.var;
-    const claims = await authenticateAccessToken(token, {
-      config,
-      clock: deps.clock,
-      revocations: new SessionRevocationList(c.env.REVOKED_SESSIONS, config.accessTokenTtl),
-    });
-    c.set("auth", claims);
+    c.set("auth", await c.var.tokens.authenticate(token));
     await next();
   });

@@ -4,19 +4,16 @@
 import { createMiddleware } from "hono/factory";
 import type { AppEnv } from "../../context";
 import { InsufficientPermission, InvalidToken } from "../../errors";
+import { holdsPermission } from "../../services/tokens";
 
 const PERMISSION = /^[a-z][a-z0-9_-]*(:[a-z][a-z0-9_-]*)+$/;
-
-export function hasPermission(claims: { permissions: readonly string[] }, permission: string): boolean {
-  return claims.permissions.includes(permission);
-}
 
 export const authorize = (permission: string) => {
   if (!PERMISSION.test(permission)) throw new TypeError(`authorize: "${permission}" is not a permission name like "users:read"`);
   return createMiddleware<AppEnv>(async (c, next) => {
     const claims = c.get("auth");
     if (!claims) throw new InvalidToken({ cause: new Error("authorize used without authenticate") });
-    if (!hasPermission(claims, permission)) throw new InsufficientPermission(permission);
+    if (!holdsPermission(claims, permission)) throw new InsufficientPermission({ permission });
     await next();
   });
 };

@@ -1,7 +1,7 @@
 // RFC 9457 problem details: the one place an error becomes a response body.
 import { AuthError, ERROR_STATUS, ValidationFailed, type ErrorCode } from "../../errors";
 
-export const PROBLEM_TYPE_BASE = "https://secureauth.dev/errors/";
+const PROBLEM_TYPE_BASE = "https://secureauth.dev/errors/";
 
 export type ProblemBody = {
   type: string;

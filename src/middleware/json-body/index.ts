@@ -13,7 +13,7 @@
 import { createMiddleware } from "hono/factory";
 import { InvalidJson, PayloadTooLarge, UnsupportedMediaType, ValidationFailed } from "../../errors";
 
-export const MAX_BODY_BYTES = 16 * 1024;
+const MAX_BODY_BYTES = 16 * 1024;
 
 /** application/json, any case, with or without parameters (charset and the like). */
 const JSON_MEDIA_TYPE = /^application\/json$/i;
@@ -68,7 +68,7 @@ function hasNul(url: string): boolean {
 }
 
 /** Deeper than any body of this API needs; deeper bodies are refused, not walked. */
-export const MAX_BODY_DEPTH = 32;
+const MAX_BODY_DEPTH = 32;
 
 /**
  * Checks what Postgres cannot store and what no schema here needs: a string

@@ -4,7 +4,6 @@ import { createRoute, OpenAPIHono } from "@hono/zod-openapi";
 import type { AppEnv } from "../../context";
 import { authenticate } from "../../middleware/authenticate";
 import { authorize } from "../../middleware/authorize";
-import { servicesFor } from "../../services/container";
 import { problemResponses } from "../openapi";
 import { AuditPageSchema } from "../schemas";
 import { AuditLogQuerySchema } from "./schemas";
@@ -27,6 +26,6 @@ adminAuditRoutes.openapi(
   }),
   async (c) => {
     const { userId, event, cursor, limit } = c.req.valid("query");
-    return c.json(await servicesFor(c).activity().page({ userId, event, cursor, limit }), 200);
+    return c.json(await c.var.services.activity().page({ userId, event, cursor, limit }), 200);
   },
 );

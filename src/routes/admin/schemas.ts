@@ -1,8 +1,7 @@
 // Request and response schemas of the administration routes.
 import { z } from "@hono/zod-openapi";
+import { UUID_PATTERN } from "../../ids";
 import { PageQuerySchema, SessionSchema, UserSchema } from "../schemas";
-
-const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 
 /**
  * A user id in the path. Any string is accepted here so that a malformed id
@@ -17,7 +16,7 @@ export const UserListQuerySchema = PageQuerySchema.extend({
 });
 
 export const AuditLogQuerySchema = PageQuerySchema.extend({
-  userId: z.string().regex(UUID, "Must be a UUID").optional(),
+  userId: z.string().regex(UUID_PATTERN, "Must be a UUID").optional(),
   event: z.string().min(1).max(64).optional(),
 });
 

@@ -7,8 +7,7 @@ import type { AppEnv } from "../../context";
 import { authenticate } from "../../middleware/authenticate";
 import { authorize } from "../../middleware/authorize";
 import type { AdminActor } from "../../services/admin";
-import { servicesFor } from "../../services/container";
-import { requestOrigin } from "../../services/request-origin";
+import { requestOrigin } from "../request-origin";
 import { problemResponses } from "../openapi";
 import { toApiUser } from "../schemas";
 import { RolesBodySchema, UserDetailSchema, UserEnvelopeSchema, UserIdParams, UserListQuerySchema, UserPageSchema } from "./schemas";
@@ -31,7 +30,7 @@ adminUserRoutes.openapi(
   }),
   async (c) => {
     const { q, cursor, limit } = c.req.valid("query");
-    const page = await servicesFor(c).admin().listUsers({ search: q, cursor, limit });
+    const page = await c.var.services.admin().listUsers({ search: q, cursor, limit });
     return c.json({ items: page.items.map(toApiUser), nextCursor: page.nextCursor }, 200);
   },
 );
@@ -48,7 +47,7 @@ adminUserRoutes.openapi(
     responses: { 200: ok("The user", UserDetailSchema), ...problemResponses(401, 403, 404) },
   }),
   async (c) => {
-    const { user, sessions } = await servicesFor(c).admin().getUser(c.req.valid("param").id);
+    const { user, sessions } = await c.var.services.admin().getUser(c.req.valid("param").id);
     return c.json({ user: toApiUser(user), sessions }, 200);
   },
 );
@@ -69,7 +68,7 @@ adminUserRoutes.openapi(
   }),
   async (c) => {
     const { roles } = c.req.valid("json");
-    const user = await servicesFor(c).admin().setRoles(c.req.valid("param").id, roles, actorOf(c));
+    const user = await c.var.services.admin().setRoles(c.req.valid("param").id, roles, actorOf(c));
     return c.json({ user: toApiUser(user) }, 200);
   },
 );
@@ -87,7 +86,7 @@ adminUserRoutes.openapi(
     responses: { 200: ok("The disabled user", UserEnvelopeSchema), ...problemResponses(401, 403, 404) },
   }),
   async (c) => {
-    const user = await servicesFor(c).admin().disable(c.req.valid("param").id, actorOf(c));
+    const user = await c.var.services.admin().disable(c.req.valid("param").id, actorOf(c));
     return c.json({ user: toApiUser(user) }, 200);
   },
 );
@@ -105,7 +104,7 @@ adminUserRoutes.openapi(
     responses: { 200: ok("The enabled user", UserEnvelopeSchema), ...problemResponses(401, 403, 404) },
   }),
   async (c) => {
-    const user = await servicesFor(c).admin().enable(c.req.valid("param").id, actorOf(c));
+    const user = await c.var.services.admin().enable(c.req.valid("param").id, actorOf(c));
     return c.json({ user: toApiUser(user) }, 200);
   },
 );
@@ -122,12 +121,12 @@ adminUserRoutes.openapi(
     responses: { 204: { description: "Ended" }, ...problemResponses(401, 403, 404) },
   }),
   async (c) => {
-    await servicesFor(c).admin().revokeSessions(c.req.valid("param").id, actorOf(c));
+    await c.var.services.admin().revokeSessions(c.req.valid("param").id, actorOf(c));
     return c.body(null, 204);
   },
 );
 
 /** The administrator acting: their id and where the request came from. */
 function actorOf(c: Context<AppEnv>): AdminActor {
-  return { actorId: c.var.auth.sub, origin: requestOrigin(c.req.raw) };
+  return { kind: "administrator", actorId: c.var.auth.sub, origin: requestOrigin(c.req.raw) };
 }

@@ -11,8 +11,8 @@ export type Argon2Params = { memoryKib: number; iterations: number; parallelism:
 export type Argon2idHash = { params: Argon2Params; salt: Uint8Array; hash: Uint8Array };
 
 /**
- * What a stored hash may ask for. The cost bounds equal the configuration's
- * (src/config.ts ARGON2_*), so every hash this service wrote fits, and none
+ * What a stored hash may ask for. The configuration (src/config.ts ARGON2_*)
+ * accepts exactly these cost bounds, so every hash this service wrote fits, and none
  * can make verify allocate more than 64 MiB (the isolate has 128 MB).
  */
 export const ARGON2_LIMITS = {

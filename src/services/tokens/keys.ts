@@ -4,8 +4,7 @@
 // the only key set verification consults: no JWKS fetch, no key from a token.
 import type { Config, SigningJwk } from "../../config";
 import { ConfigError } from "../../errors";
-
-export const ACCESS_TOKEN_ALGORITHM = "EdDSA";
+import { ACCESS_TOKEN_ALGORITHM } from "./types";
 
 /** A public signing key as published in the JWKS: exactly these members. */
 export type PublicJwk = { kty: "OKP"; crv: "Ed25519"; x: string; kid: string; alg: "EdDSA"; use: "sig" };

@@ -4,17 +4,21 @@
 // carrying headers (jwk, jku, x5u, x5c) are never read. Any failure is an
 // InvalidToken whose `cause` holds the reason, for logs, never for clients.
 import { type JWTHeaderParameters, jwtVerify, type JWTPayload } from "jose";
-import type { Config } from "../../config";
-import type { Clock } from "../../context";
+import type { Clock } from "../../clock";
 import { InvalidToken } from "../../errors";
-import { ACCESS_TOKEN_ALGORITHM, type KeySet } from "./keys";
-import { GRANTS_VERSION_CLAIM, type AccessTokenClaims } from "./types";
+import type { KeySet } from "./keys";
+import {
+  ACCESS_TOKEN_ALGORITHM,
+  ACCESS_TOKEN_TYPE,
+  CLOCK_TOLERANCE_SECONDS,
+  GRANTS_VERSION_CLAIM,
+  MAX_ACCESS_TOKEN_LENGTH,
+  type AccessTokenClaims,
+  type VerifiedAccessToken,
+} from "./types";
 
-export const ACCESS_TOKEN_TYPE = "at+jwt";
-/** Seconds of clock skew allowed on exp, nbf and iat. */
-export const CLOCK_TOLERANCE_SECONDS = 30;
-/** Longer tokens are refused before any decoding; ours are well under 2 KiB. */
-export const MAX_ACCESS_TOKEN_LENGTH = 8192;
+/** What verification checks tokens against. */
+export type VerificationSettings = { issuer: string; audience: string; accessTokenTtl: number };
 
 const REQUIRED_CLAIMS = ["exp", "iat", "sub", "sid", "jti"];
 
@@ -27,15 +31,8 @@ const REQUIRED_CLAIMS = ["exp", "iat", "sub", "sid", "jti"];
 const verified = new WeakMap<KeySet, Map<string, VerifiedAccessToken>>();
 const MAX_VERIFIED = 10_000;
 
-/** The API.md claims, and the grants version the edge's revocation check compares. */
-export type VerifiedAccessToken = { claims: AccessTokenClaims; grantsVersion: number };
-
-/** Verifies and returns exactly the claims API.md defines. */
-export async function verifyAccessToken(token: string, keys: KeySet, config: Config, clock: Clock): Promise<AccessTokenClaims> {
-  return (await verifyAccessTokenWithGrants(token, keys, config, clock)).claims;
-}
-
-export async function verifyAccessTokenWithGrants(token: string, keys: KeySet, config: Config, clock: Clock): Promise<VerifiedAccessToken> {
+/** Signature and claims, no revocation check: exactly the claims API.md defines, and the grants version. */
+export async function verifyAccessToken(token: string, keys: KeySet, config: VerificationSettings, clock: Clock): Promise<VerifiedAccessToken> {
   if (typeof token !== "string") throw new InvalidToken({ cause: new TypeError("token is not a string") });
   if (token.length > MAX_ACCESS_TOKEN_LENGTH) {
     throw new InvalidToken({ cause: new Error(`token is longer than ${MAX_ACCESS_TOKEN_LENGTH} characters`) });
@@ -59,7 +56,7 @@ function copy({ claims, grantsVersion }: VerifiedAccessToken): VerifiedAccessTok
 }
 
 /** The time rules jose applied at first verification, re-applied for a cached token. */
-function checkTimes(claims: AccessTokenClaims, config: Config, clock: Clock): void {
+function checkTimes(claims: AccessTokenClaims, config: VerificationSettings, clock: Clock): void {
   const now = Math.floor(clock().getTime() / 1000);
   const refuse = (reason: string) => new InvalidToken({ cause: new Error(reason) });
   if (claims.exp <= now - CLOCK_TOLERANCE_SECONDS) throw refuse('"exp" claim timestamp check failed');
@@ -68,7 +65,7 @@ function checkTimes(claims: AccessTokenClaims, config: Config, clock: Clock): vo
   if (age - CLOCK_TOLERANCE_SECONDS > config.accessTokenTtl) throw refuse('"iat" claim timestamp check failed (too far in the past)');
 }
 
-async function verifyUncached(token: string, keys: KeySet, config: Config, clock: Clock): Promise<VerifiedAccessToken> {
+async function verifyUncached(token: string, keys: KeySet, config: VerificationSettings, clock: Clock): Promise<VerifiedAccessToken> {
   let payload: JWTPayload;
   try {
     ({ payload } = await jwtVerify(token, (header: JWTHeaderParameters) => ownKey(keys, header), {

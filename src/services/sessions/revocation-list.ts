@@ -15,12 +15,13 @@
 //   the signature check it guards);
 // - in other locations: within KV's propagation, about 60 s (the documented bound).
 
+import type { RevocationList } from "../ports";
+import { CLOCK_TOLERANCE_SECONDS } from "../tokens/types";
+
 const PREFIX = "revoked-session:";
 const GRANTS_PREFIX = "grants-version:";
 /** KV's smallest expirationTtl. */
 const MIN_KV_TTL = 60;
-/** Outlive the clock tolerance that verification allows past `exp`. */
-const CLOCK_TOLERANCE = 30;
 /** How long one isolate trusts a "not revoked" answer from KV. */
 export const CONFIRMED_LIVE_REUSE_MS = 1000;
 /** Bounds the per-isolate memory; past it the maps start over. */
@@ -33,7 +34,7 @@ const revokedHere = new Map<string, number>();
 /** user id -> [the latest grants version known (0: none), when it was read]. */
 const grantsVersions = new Map<string, [number, number]>();
 
-export class SessionRevocationList {
+export class SessionRevocationList implements RevocationList {
   constructor(
     private readonly kv: KVNamespace,
     private readonly accessTokenTtl: number,
@@ -107,7 +108,7 @@ export class SessionRevocationList {
   }
 
   private ttlSeconds(): number {
-    return Math.max(MIN_KV_TTL, this.accessTokenTtl + CLOCK_TOLERANCE);
+    return Math.max(MIN_KV_TTL, this.accessTokenTtl + CLOCK_TOLERANCE_SECONDS);
   }
 }
 

@@ -1,6 +1,5 @@
-// The token pair of API.md, from an access-token subject and a refresh token.
-import type { AccessTokenIssuer } from "./tokens";
-import type { AccessTokenSubject } from "./tokens/types";
+// The token pair of API.md, from an access token and a refresh token.
+import type { AccessTokens, AccessTokenSubject } from "../tokens";
 
 export type TokenPair = {
   tokenType: "Bearer";
@@ -18,12 +17,12 @@ export type TokenPair = {
  * lapses after REFRESH_IDLE_TTL. Both numbers come from one instant, `now`.
  */
 export async function issueTokenPair(
-  issuer: AccessTokenIssuer,
+  tokens: AccessTokens,
   now: Date,
   subject: AccessTokenSubject,
   refresh: { token: string; expiresAt: Date },
 ): Promise<TokenPair> {
-  const { accessToken, expiresIn } = await issuer.issue(subject);
+  const { accessToken, expiresIn } = await tokens.issue(subject);
   return {
     tokenType: "Bearer",
     accessToken,

@@ -1,8 +1,7 @@
 // Who is calling, from the request: the client IP (CF-Connecting-IP only;
 // X-Forwarded-For is client-controlled and ignored), the User-Agent, and the
 // coarse location Cloudflare attaches in request.cf.
-import type { DeviceInfo } from "../db/schema";
-import type { RequestOrigin } from "../repositories/audit";
+import type { DeviceInfo, RequestOrigin } from "../services/ports";
 
 const MAX_USER_AGENT = 512;
 const MAX_DEVICE_NAME = 100;

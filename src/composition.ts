@@ -1,0 +1,108 @@
+// The composition root: the one place that builds infrastructure. For each
+// request, RPC call and cron run it reads the configuration from the Worker
+// env (validated once per env object), imports the signing keys (once per
+// isolate), and wires the clock, the lazily opened database, the KV
+// revocation list and the services. Services are built on first use, so a
+// request builds only what its route needs; the database pool is opened by
+// the first store call and closed by `close()`.
+import { systemClock, type Clock } from "./clock";
+import { loadConfig, type Config, type Env } from "./config";
+import { lazyDatabase, storesFor, unitOfWorkFor, type Database, type LazyDatabase } from "./repositories";
+import { AccountService } from "./services/accounts";
+import { ActivityService } from "./services/activity";
+import { AdminService } from "./services/admin";
+import { HealthService } from "./services/health";
+import { MaintenanceService } from "./services/maintenance";
+import { BreachedPasswordChecker, PasswordHasher } from "./services/passwords";
+import type { Stores, UnitOfWork } from "./services/ports";
+import { ProfileService } from "./services/profiles";
+import { RefreshTokenCodec, RefreshTokenRotation, SessionRevocationList, SessionService } from "./services/sessions";
+import { AccessTokens, loadKeySet } from "./services/tokens";
+
+/** What tests replace. */
+export type Overrides = { clock?: Clock };
+
+export type Services = ReturnType<typeof wireServices>;
+
+export type Runtime = {
+  config: Config;
+  clock: Clock;
+  tokens: AccessTokens;
+  services: Services;
+  /** Closes the database pool if the request opened one. */
+  close(): Promise<void>;
+};
+
+/**
+ * Everything one request or RPC call may use. Throws ConfigError when a
+ * variable is missing or malformed or a signing key does not import, so a
+ * misconfigured service refuses every request alike.
+ */
+export async function compose(env: Env, overrides: Overrides = {}): Promise<Runtime> {
+  const config = loadConfig(env);
+  const clock = overrides.clock ?? systemClock;
+  const keys = await loadKeySet(config);
+  const revocations = new SessionRevocationList(env.REVOKED_SESSIONS, config.accessTokenTtl);
+  const tokens = new AccessTokens(keys, config, clock, revocations);
+  const database = lazyDatabase(config);
+  const data = lazyData(database);
+  return { config, clock, tokens, services: wireServices({ config, clock, tokens, revocations, data }), close: () => database.close() };
+}
+
+/** A Cron Trigger run: no request and no tokens, only the database. */
+export function composeScheduled(env: Env): { maintenance: MaintenanceService; close(): Promise<void> } {
+  const database = lazyDatabase(loadConfig(env));
+  return { maintenance: new MaintenanceService(lazyData(database).stores().maintenance), close: () => database.close() };
+}
+
+/**
+ * The operator CLI (`npm run admin`): the stores and the admin service over a
+ * database the CLI opened itself (node-postgres), so a role change follows
+ * the same rule, locks and audit row as through the admin API, with the
+ * OPERATOR actor. The CLI cannot reach Workers KV: its revocation list writes
+ * nothing, and a role change reaches the user's tokens at their next refresh.
+ */
+export function composeOperator(db: Database): { stores: Stores; unitOfWork: UnitOfWork; admin: AdminService } {
+  const stores = storesFor(db);
+  const unitOfWork = unitOfWorkFor(db);
+  const revocations = { revoke: async () => {}, markGrantsChanged: async () => {} };
+  return { stores, unitOfWork, admin: new AdminService({ stores, unitOfWork, clock: systemClock, revocations }) };
+}
+
+type Data = { stores: () => Stores; unitOfWork: () => UnitOfWork };
+
+function lazyData(database: LazyDatabase): Data {
+  return { stores: once(() => storesFor(database.get())), unitOfWork: once(() => unitOfWorkFor(database.get())) };
+}
+
+function wireServices(root: { config: Config; clock: Clock; tokens: AccessTokens; revocations: SessionRevocationList; data: Data }) {
+  const { config, clock, tokens, revocations, data } = root;
+  const codec = once(() => new RefreshTokenCodec(config.refreshTokenSecret, config.refreshTokenPreviousSecret));
+  return {
+    accounts: once(
+      () =>
+        new AccountService({
+          stores: data.stores(),
+          unitOfWork: data.unitOfWork(),
+          settings: config,
+          clock,
+          hasher: new PasswordHasher(config.argon2),
+          breached: new BreachedPasswordChecker(config.pwnedPasswordsUrl),
+          codec: codec(),
+          tokens,
+          revocations,
+        }),
+    ),
+    rotation: once(() => new RefreshTokenRotation({ refreshTokens: data.stores().refreshTokens, users: data.stores().users, codec: codec(), settings: config, clock, tokens, revocations })),
+    sessions: once(() => new SessionService({ sessions: data.stores().sessions, codec: codec(), clock, revocations, tokens })),
+    admin: once(() => new AdminService({ stores: data.stores(), unitOfWork: data.unitOfWork(), clock, revocations })),
+    profiles: once(() => new ProfileService(data.stores().users)),
+    activity: once(() => new ActivityService(data.stores().audit)),
+    health: once(() => new HealthService(data.stores().health)),
+  };
+}
+
+function once<T>(make: () => T): () => T {
+  let made: { value: T } | undefined;
+  return () => (made ??= { value: make() }).value;
+}

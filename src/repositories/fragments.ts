@@ -1,0 +1,91 @@
+// SQL fragments more than one statement needs, each written once. Every
+// repository that returns a user, opens a session, writes an audit row or
+// touches the login throttle inside a larger statement composes these.
+import { sql, type SQL } from "drizzle-orm";
+import type { AuditEventName, NewSession, RequestOrigin } from "../services/ports";
+
+/** The roles and permissions a user holds, as two text[] columns `roles` and `permissions`; `userId` is an SQL expression. */
+export function grantsOf(userId: SQL): SQL {
+  return sql`
+  coalesce((select array_agg(ur.role_name order by ur.role_name) from user_roles ur where ur.user_id = ${userId}), '{}') as roles,
+  coalesce((select array_agg(distinct rp.permission_name order by rp.permission_name)
+            from user_roles ur join role_permissions rp on rp.role_name = ur.role_name
+            where ur.user_id = ${userId}), '{}') as permissions`;
+}
+
+/** The select list of every query that returns a UserRecord (alias u); see toUserRecord. */
+export const USER_WITH_GRANTS = sql`
+  u.id, u.email, u.name, u.status, u.password_hash, u.created_at, u.grants_version, ${grantsOf(sql`u.id`)}`;
+
+/**
+ * The INSERTs of a new session and its first refresh token, as CTEs named
+ * `s` and `t` after a CTE `owner` that yields the user's id as `id` (no row:
+ * nothing is inserted). `s` returns `id, user_id`.
+ */
+export function insertSessionWithFirstToken(session: NewSession, at: Date): SQL {
+  return sql`s as (
+    insert into sessions (id, user_id, device, created_at, last_used_at, idle_expires_at, absolute_expires_at)
+    select ${session.id}, owner.id, ${JSON.stringify(session.device)}::jsonb, ${at}, ${at}, ${session.idleExpiresAt}, ${session.absoluteExpiresAt}
+    from owner
+    returning id, user_id
+  ), t as (
+    insert into refresh_tokens (token_hash, session_id, parent_hash, created_at, expires_at)
+    select ${session.refreshTokenHash}, s.id, null, ${at}, ${session.idleExpiresAt} from s
+  )`;
+}
+
+/**
+ * An INSERT of one audit row, for use inside a larger statement (a CTE), so
+ * the event is written atomically with the change it records. `from` names a
+ * CTE that yields the rows the event is about; `userId`, `actorId` and
+ * `sessionId` may be SQL expressions over it.
+ */
+export function auditInsert(input: {
+  event: AuditEventName;
+  userId: SQL | string | null;
+  actorId: SQL | string | null;
+  sessionId: SQL | string | null;
+  origin: RequestOrigin;
+  metadata?: Record<string, unknown>;
+  at: Date;
+  from?: SQL;
+}): SQL {
+  const metadata = sql`${JSON.stringify(input.metadata ?? {})}::jsonb`;
+  const value = (v: SQL | string | null, cast: string) => (v === null ? sql.raw(`null::${cast}`) : typeof v === "string" ? sql`${v}::${sql.raw(cast)}` : v);
+  return sql`insert into audit_logs (event, user_id, actor_id, session_id, ip, user_agent, metadata, created_at)
+    select ${input.event}, ${value(input.userId, "uuid")}, ${value(input.actorId, "uuid")}, ${value(input.sessionId, "uuid")},
+           ${input.origin.ip}, ${input.origin.userAgent}, ${metadata}, ${input.at}
+    ${input.from ? sql`from ${input.from}` : sql``}`;
+}
+
+export function setPasswordHash(id: string, passwordHash: string, at: Date, onlyIf: SQL = sql`true`): SQL {
+  return sql`update users set password_hash = ${passwordHash}, updated_at = ${at} where id = ${id} and ${onlyIf}`;
+}
+
+/** Attempts older than this no longer count. */
+export const ATTEMPT_WINDOW_SECONDS = 3600;
+/** The first lock; each further attempt doubles it. */
+const BASE_LOCK_SECONDS = 15;
+/** The longest lock. */
+const MAX_LOCK_SECONDS = 900;
+
+/** The insert of a key's first attempt, returning the key when it was the first. */
+export function insertFirstAttempt(input: { key: string; maxAttempts: number; at: Date }): SQL {
+  return sql`
+    insert into login_throttles (key, failures, last_failure_at, locked_until)
+    values (${input.key}, 1, ${input.at}, ${lockFrom(sql`1`, input.maxAttempts, input.at)})
+    on conflict (key) do nothing
+    returning key`;
+}
+
+export function clearThrottle(key: string, onlyIf: SQL = sql`true`): SQL {
+  return sql`delete from login_throttles where key = ${key} and ${onlyIf}`;
+}
+
+/** The lock an attempt numbered `n` sets: none below the limit, then 15 s doubling up to 15 min. */
+export function lockFrom(n: SQL, maxAttempts: number, at: Date): SQL {
+  return sql`case when ${n} >= ${maxAttempts}::int
+    then ${at}::timestamptz + make_interval(secs => least(${MAX_LOCK_SECONDS}::int,
+           ${BASE_LOCK_SECONDS}::int * power(2, least(20, ${n} - ${maxAttempts}::int))::int))
+  end`;
+}

@@ -1,0 +1,158 @@
+// Administration (API.md "Administration (permission-gated)"): list and read
+// users, replace a user's roles, disable and enable accounts, end a user's
+// sessions. Each change commits in one transaction with its audit row, whose
+// actor is the administrator (or none, for the operator CLI); ended sessions
+// and changed grants are then pushed to the edge revocation list so the
+// user's earlier access tokens stop working at once.
+//
+// Rules beyond the permission check (the routes' authorize):
+// - An administrator cannot change their own roles nor disable their own
+//   account (403 insufficient_permission), and the actor of every change
+//   must still hold the permission they act with, as of now: the service can
+//   never lose its last account holding roles:assign through the API. The
+//   operator CLI is the way to change an administrator's own roles.
+// - Role changes follow role-change.ts.
+// - An empty role list is allowed: the account can still sign in, but holds
+//   no permission at all (not even profile:read) until given a role.
+// - A malformed id answers exactly like an unknown one: 404.
+import type { Clock } from "../../clock";
+import { InsufficientPermission, NotFound } from "../../errors";
+import { isUuid } from "../../ids";
+import { decodeCursor, toApiPage, type ApiPage } from "../pages";
+import type { RevocationList, Stores, UnitOfWork, UserRecord, UserStatus } from "../ports";
+import { toSessionView, type SessionView } from "../sessions";
+import { actorIdOf, type AdminActor } from "./actor";
+import { decideRoleChange } from "./role-change";
+
+export type AdminDeps = {
+  stores: Pick<Stores, "users" | "adminUsers" | "sessions">;
+  unitOfWork: UnitOfWork;
+  clock: Clock;
+  revocations: Pick<RevocationList, "revoke" | "markGrantsChanged">;
+};
+
+export class AdminService {
+  constructor(private readonly deps: AdminDeps) {}
+
+  async listUsers(filter: { search?: string; cursor?: string; limit: number }): Promise<ApiPage<UserRecord>> {
+    const cursor = decodeCursor(filter.cursor);
+    return toApiPage(await this.deps.stores.adminUsers.page({ search: filter.search || undefined, cursor, limit: filter.limit }));
+  }
+
+  /** The user with their live sessions; `current` is false for all of them. */
+  async getUser(userId: string): Promise<{ user: UserRecord; sessions: SessionView[] }> {
+    assertUserId(userId);
+    const user = await this.deps.stores.users.findById(userId);
+    if (!user) throw new NotFound();
+    const sessions = await this.deps.stores.sessions.listLive(user.id, this.deps.clock());
+    return { user, sessions: sessions.map((s) => toSessionView(s, null)) };
+  }
+
+  /**
+   * Replaces the user's roles with `roles` (deduplicated; [] allowed), or
+   * with what `roles` makes of the current ones, read under the row lock (so
+   * a grant of one role cannot undo a concurrent change). A change writes
+   * user.roles_changed with {before, after} (and `via: "cli"` for the
+   * operator); asking for the roles the user already has writes nothing.
+   */
+  async setRoles(userId: string, roles: readonly string[] | ((current: readonly string[]) => readonly string[]), actor: AdminActor): Promise<UserRecord> {
+    assertUserId(userId);
+    refuseSelf(userId, actor, "Your own roles can only be changed by another administrator or with the operator CLI");
+    const at = this.deps.clock();
+    const { user, changed } = await this.deps.unitOfWork.run(async (tx) => {
+      const { actorPermissions } = await lockForChange(tx, userId, actor, "roles:assign");
+      const current = (await tx.users.findById(userId))!;
+      const requested = typeof roles === "function" ? roles(current.roles) : roles;
+      const change = await decideRoleChange({
+        requested,
+        current: current.roles,
+        known: new Set(await tx.roles.existing([...new Set(requested)])),
+        actor,
+        actorPermissions,
+        permissionsOfAdded: (added) => tx.roles.permissionsOf(added),
+      });
+      if (!change.changed) return { user: current, changed: false };
+      await tx.roles.replaceForUser(userId, change.roles, at);
+      await tx.adminUsers.bumpGrantsVersion(userId, at);
+      const updated = (await tx.users.findById(userId))!;
+      const via = actor.kind === "operator" ? { via: "cli" } : {};
+      await tx.audit.record({ event: "user.roles_changed", userId, actorId: actorIdOf(actor), origin: actor.origin, metadata: { before: current.roles, after: updated.roles, ...via }, at });
+      return { user: updated, changed: true };
+    });
+    if (changed) await this.deps.revocations.markGrantsChanged([{ userId, grantsVersion: user.grantsVersion }]);
+    return user;
+  }
+
+  /**
+   * Disables the account and ends all its sessions (session.revoked, reason
+   * user_disabled). Idempotent: an already disabled account gets no second
+   * user.disabled row, but any session still live is ended all the same.
+   */
+  async disable(userId: string, actor: AdminActor): Promise<UserRecord> {
+    assertUserId(userId);
+    refuseSelf(userId, actor, "You cannot disable your own account");
+    const at = this.deps.clock();
+    const actorId = actorIdOf(actor);
+    const { user, ended } = await this.deps.unitOfWork.run(async (tx) => {
+      const { targetStatus } = await lockForChange(tx, userId, actor, "users:write");
+      const endedIds = await tx.sessions.endAllForUser(userId, { reason: "user_disabled", event: "session.revoked", actorId, origin: actor.origin, at });
+      if (targetStatus !== "disabled") {
+        await tx.adminUsers.setStatus(userId, "disabled", at);
+        // Also stops tokens of sessions that had already ended but not yet expired.
+        await tx.adminUsers.bumpGrantsVersion(userId, at);
+        await tx.audit.record({ event: "user.disabled", userId, actorId, origin: actor.origin, metadata: { endedSessions: endedIds.length }, at });
+      }
+      return { user: (await tx.users.findById(userId))!, ended: endedIds };
+    });
+    await this.deps.revocations.revoke(ended);
+    await this.deps.revocations.markGrantsChanged([{ userId, grantsVersion: user.grantsVersion }]);
+    return user;
+  }
+
+  /** Lets the account sign in again. Idempotent: an active account gets no user.enabled row. */
+  async enable(userId: string, actor: AdminActor): Promise<UserRecord> {
+    assertUserId(userId);
+    const at = this.deps.clock();
+    return this.deps.unitOfWork.run(async (tx) => {
+      const { targetStatus } = await lockForChange(tx, userId, actor, "users:write");
+      if (targetStatus !== "active") {
+        await tx.adminUsers.setStatus(userId, "active", at);
+        await tx.audit.record({ event: "user.enabled", userId, actorId: actorIdOf(actor), origin: actor.origin, at });
+      }
+      return (await tx.users.findById(userId))!;
+    });
+  }
+
+  /** Ends every live session of the user (session.revoked, reason revoked_by_admin). */
+  async revokeSessions(userId: string, actor: AdminActor): Promise<void> {
+    assertUserId(userId);
+    const { stores } = this.deps;
+    if (!(await stores.adminUsers.exists(userId))) throw new NotFound();
+    const ended = await stores.sessions.endAllForUser(userId, { reason: "revoked_by_admin", event: "session.revoked", actorId: actorIdOf(actor), origin: actor.origin, at: this.deps.clock() });
+    await this.deps.revocations.revoke(ended);
+  }
+}
+
+/**
+ * Inside a transaction: locks actor and target, then checks that an
+ * administrator is still active and still holds `permission` as of now, not
+ * as of their token (another administrator may just have demoted them).
+ */
+async function lockForChange(tx: Stores, userId: string, actor: AdminActor, permission: string): Promise<{ targetStatus: UserStatus; actorPermissions: string[] }> {
+  const statuses = await tx.adminUsers.lockActorAndTarget(actorIdOf(actor), userId);
+  const targetStatus = statuses.get(userId);
+  if (!targetStatus) throw new NotFound();
+  if (actor.kind === "operator") return { targetStatus, actorPermissions: [] };
+  const acting = statuses.get(actor.actorId) === "active" ? await tx.users.findById(actor.actorId) : undefined;
+  if (!acting || !acting.permissions.includes(permission)) throw new InsufficientPermission({ permission });
+  return { targetStatus, actorPermissions: acting.permissions };
+}
+
+/** Not a UUID: the same 404 as an unknown id, and no query that would fail on the cast. */
+function assertUserId(userId: string): void {
+  if (!isUuid(userId)) throw new NotFound();
+}
+
+function refuseSelf(userId: string, actor: AdminActor, detail: string): void {
+  if (actor.kind === "administrator" && userId.toLowerCase() === actor.actorId.toLowerCase()) throw new InsufficientPermission({ detail });
+}

@@ -1,0 +1,240 @@
+// The seams between the business rules and the stores behind them (after
+// OpenAuth's storage/storage.ts): the records services work with and one small
+// interface per store. src/repositories implements them over Postgres; unit
+// tests implement them in memory. Services see only these types, never
+// Drizzle, the driver or a repository class.
+//
+// A store method is one statement (one round trip) unless it says otherwise,
+// and each state change writes its audit row in that same statement.
+
+export type UserStatus = "active" | "disabled";
+
+export type UserRecord = {
+  id: string;
+  email: string;
+  name: string | null;
+  status: UserStatus;
+  passwordHash: string;
+  createdAt: Date;
+  roles: string[];
+  permissions: string[];
+  /** Read in the same snapshot as roles and permissions. */
+  grantsVersion: number;
+};
+
+/** What an access token is issued for: a user's grants as of one snapshot, in one session. */
+export type Grants = Pick<UserRecord, "roles" | "permissions" | "grantsVersion">;
+
+/** Where a request came from, for audit rows and device info. */
+export type RequestOrigin = { ip: string | null; userAgent: string | null };
+
+export type DeviceInfo = {
+  name?: string;
+  userAgent?: string;
+  ip?: string;
+  country?: string;
+  city?: string;
+};
+
+export type AuditEventName =
+  | "user.registered"
+  | "auth.login_succeeded"
+  | "auth.login_failed"
+  | "auth.refreshed"
+  | "auth.refresh_reused"
+  | "auth.logged_out"
+  | "session.revoked"
+  | "user.password_changed"
+  | "user.roles_changed"
+  | "user.disabled"
+  | "user.enabled"
+  | "auth.throttled";
+
+export type AuditEventInput = {
+  event: AuditEventName;
+  userId?: string | null;
+  actorId?: string | null;
+  sessionId?: string | null;
+  origin: RequestOrigin;
+  metadata?: Record<string, unknown>;
+  at: Date;
+};
+
+export type AuditEvent = {
+  id: string;
+  event: string;
+  userId?: string;
+  actorId?: string;
+  sessionId?: string;
+  ip?: string;
+  userAgent?: string;
+  metadata: Record<string, unknown>;
+  createdAt: string;
+};
+
+/** A position in a page ordered by (created_at, id); the timestamp to the microsecond, as Postgres renders it. */
+export type KeysetCursor = { createdAt: string; id: string };
+
+export type Page<T> = { items: T[]; nextCursor: KeysetCursor | null };
+
+export type SessionRecord = {
+  id: string;
+  userId: string;
+  device: DeviceInfo;
+  createdAt: Date;
+  lastUsedAt: Date;
+  idleExpiresAt: Date;
+  absoluteExpiresAt: Date;
+};
+
+/** A session about to open with its first refresh token (stored as a hash only). */
+export type NewSession = {
+  id: string;
+  device: DeviceInfo;
+  refreshTokenHash: string;
+  idleExpiresAt: Date;
+  absoluteExpiresAt: Date;
+};
+
+/** How and why sessions end; each ended session gets one audit row of `event`. */
+export type SessionEnd = {
+  reason: string;
+  event: Extract<AuditEventName, "session.revoked" | "auth.logged_out">;
+  /** null: the session's own user. */
+  actorId: string | null;
+  origin: RequestOrigin;
+  at: Date;
+};
+
+/** A rotated refresh token: its session and the user's grants, read in the rotating statement. */
+export type Rotated = Grants & { sessionId: string; userId: string; absoluteExpiresAt: Date };
+
+/** What is known about a presented refresh token that could not be rotated. */
+export type TokenLineage = {
+  sessionId: string;
+  userId: string;
+  usedAt: Date | null;
+  sessionLive: boolean;
+  sessionAbsoluteExpiresAt: Date;
+  userActive: boolean;
+  /** The token minted from this one, if any. */
+  child: { tokenHash: string; usedAt: Date | null } | null;
+};
+
+export type Admission = { admitted: true } | { admitted: false; lockedUntil: Date };
+
+export type ThrottleAttempt = { key: string; maxAttempts: number; at: Date };
+
+export interface UserStore {
+  findById(id: string): Promise<UserRecord | undefined>;
+  setPasswordHash(id: string, passwordHash: string, at: Date): Promise<void>;
+}
+
+export interface LoginThrottleStore {
+  /** Counts one attempt before any password is checked; refuses it while the key is locked. */
+  admit(attempt: ThrottleAttempt): Promise<Admission>;
+  /** admit, and read the account with that email (if any) in the same round trip. */
+  admitAndFindUser(attempt: ThrottleAttempt & { email: string }): Promise<{ admission: Admission; user: UserRecord | undefined }>;
+  clear(key: string): Promise<void>;
+}
+
+export interface RegistrationStore {
+  /** The user, the default role, the first session and the audit row at once; undefined when the email is taken (nothing written). */
+  register(input: { email: string; passwordHash: string; name: string | null; session: NewSession; origin: RequestOrigin; at: Date }): Promise<UserRecord | undefined>;
+}
+
+export interface SessionStore {
+  /**
+   * Opens a session for an active user with its first refresh token and an
+   * auth.login_succeeded row; with it, clears the throttle key and stores a
+   * rehashed password. False (nothing written) when the user is not active.
+   */
+  openSignIn(input: { userId: string; session: NewSession; origin: RequestOrigin; at: Date; clearThrottleKey: string; rehashedPassword?: string }): Promise<boolean>;
+  /** The user's live sessions, most recently used first. */
+  listLive(userId: string, now: Date): Promise<SessionRecord[]>;
+  /** Ends one live session of the user; false when there was none. */
+  end(sessionId: string, userId: string, end: SessionEnd): Promise<boolean>;
+  /** Ends the session a refresh token belongs to, whoever's it is; its id, if one ended. */
+  endByRefreshTokenHash(tokenHash: string, end: Omit<SessionEnd, "actorId">): Promise<string | undefined>;
+  /** Ends every live session of the user but `exceptSessionId`; the ended ids. */
+  endAllForUser(userId: string, end: SessionEnd, exceptSessionId?: string): Promise<string[]>;
+}
+
+export interface RefreshTokenStore {
+  /**
+   * DESIGN.md rotation, case 1, as one atomic statement: marks the presented
+   * token used if it is its live session's current token, makes the
+   * successor current, slides the idle expiry, audits auth.refreshed.
+   */
+  rotate(input: { tokenHash: string; successorHash: string; idleTtlSeconds: number; origin: RequestOrigin; at: Date }): Promise<Rotated | undefined>;
+  lineage(tokenHash: string, at: Date): Promise<TokenLineage | undefined>;
+  /** Reuse: ends the whole family with an auth.refresh_reused row. False if it had already ended. */
+  revokeFamilyForReuse(sessionId: string, origin: RequestOrigin, at: Date): Promise<boolean>;
+}
+
+export interface AuditLog {
+  record(event: AuditEventInput): Promise<void>;
+  page(filter: { userId?: string; event?: string; cursor?: KeysetCursor; limit: number }): Promise<Page<AuditEvent>>;
+}
+
+export interface AdminUserStore {
+  /** Oldest first; `search` matches email or name as a literal, case-insensitive substring. */
+  page(filter: { search?: string; cursor?: KeysetCursor; limit: number }): Promise<Page<UserRecord>>;
+  /**
+   * Inside a transaction: locks the actor's and the target's rows in one
+   * order, so administrators acting on each other queue; their statuses.
+   */
+  lockActorAndTarget(actorId: string | null, targetId: string): Promise<Map<string, UserStatus>>;
+  setStatus(id: string, status: UserStatus, at: Date): Promise<void>;
+  /** A new grants version: the user's earlier tokens stop working once it reaches the edge. */
+  bumpGrantsVersion(id: string, at: Date): Promise<number>;
+  exists(id: string): Promise<boolean>;
+  findIdByEmail(email: string): Promise<string | undefined>;
+}
+
+export interface RoleStore {
+  /** The names among `names` that are roles (share-locked inside a transaction). */
+  existing(names: readonly string[]): Promise<string[]>;
+  /** The permissions the given roles grant together, sorted. */
+  permissionsOf(names: readonly string[]): Promise<string[]>;
+  /** Makes the user's roles exactly `names`. */
+  replaceForUser(userId: string, names: readonly string[], at: Date): Promise<void>;
+  all(): Promise<{ name: string; description: string; permissions: string[] }[]>;
+}
+
+export interface HealthProbe {
+  ping(): Promise<void>;
+}
+
+export interface MaintenanceStore {
+  deleteTokensOfEndedSessions(cutoff: Date, limit: number): Promise<number>;
+  deleteEndedSessions(cutoff: Date, limit: number): Promise<number>;
+  deleteStaleLoginThrottles(lastFailureBefore: Date, at: Date, limit: number): Promise<number>;
+}
+
+/** Every store, bound to one connection or one transaction. */
+export type Stores = {
+  users: UserStore;
+  throttles: LoginThrottleStore;
+  registrations: RegistrationStore;
+  sessions: SessionStore;
+  refreshTokens: RefreshTokenStore;
+  audit: AuditLog;
+  adminUsers: AdminUserStore;
+  roles: RoleStore;
+  health: HealthProbe;
+  maintenance: MaintenanceStore;
+};
+
+/** Runs `work` in one transaction: every store it is handed commits together, or nothing does. */
+export interface UnitOfWork {
+  run<T>(work: (tx: Stores) => Promise<T>): Promise<T>;
+}
+
+/** The edge's list of ended sessions and changed grants (Workers KV). */
+export interface RevocationList {
+  /** Whether a token must be refused: its session ended, or its user's grants changed after it was issued. */
+  refuses(token: { sid: string; sub: string; grantsVersion: number }): Promise<boolean>;
+  revoke(sessionIds: readonly string[]): Promise<void>;
+  markGrantsChanged(changes: readonly { userId: string; grantsVersion: number }[]): Promise<void>;
+}

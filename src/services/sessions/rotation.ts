@@ -1,0 +1,65 @@
+// POST /auth/refresh: the four cases of DESIGN.md "Rotation with a
+// deterministic successor".
+//   1. T is current and its session live: rotate (one atomic statement).
+//   2. T is the immediate parent of the current, unused token and was rotated
+//      within the grace window: answer the same successor again; no writes.
+//   3. T is any other token of the family: reuse. End the session, audit it,
+//      answer refresh_token_reused. Other sessions are untouched.
+//   4. Anything else: invalid_refresh_token.
+// A string that is not one of our tokens is refused before any I/O.
+import type { Clock } from "../../clock";
+import { InvalidRefreshToken, RefreshTokenReused } from "../../errors";
+import type { RefreshTokenStore, RequestOrigin, RevocationList, UserStore } from "../ports";
+import type { AccessTokens } from "../tokens";
+import type { RefreshTokenCodec } from "./refresh-token";
+import { issueTokenPair, type TokenPair } from "./token-pair";
+
+export type RotationDeps = {
+  refreshTokens: RefreshTokenStore;
+  users: Pick<UserStore, "findById">;
+  codec: RefreshTokenCodec;
+  settings: { refreshIdleTtl: number; refreshReuseGrace: number };
+  clock: Clock;
+  tokens: AccessTokens;
+  revocations: Pick<RevocationList, "revoke">;
+};
+
+export class RefreshTokenRotation {
+  constructor(private readonly deps: RotationDeps) {}
+
+  async rotate(presented: string, origin: RequestOrigin): Promise<TokenPair> {
+    const { refreshTokens, codec, settings, clock } = this.deps;
+    if (codec.check(presented) === "junk") throw new InvalidRefreshToken("not a refresh token of this service");
+    const tokenHash = codec.hash(presented);
+    const successor = codec.successorOf(presented);
+    const successorHash = codec.hash(successor);
+
+    const rotatedAt = clock();
+    const rotated = await refreshTokens.rotate({ tokenHash, successorHash, idleTtlSeconds: settings.refreshIdleTtl, origin, at: rotatedAt });
+    if (rotated) {
+      return issueTokenPair(this.deps.tokens, rotatedAt, rotated, { token: successor, expiresAt: rotated.absoluteExpiresAt });
+    }
+
+    const at = clock();
+    const lineage = await refreshTokens.lineage(tokenHash, at);
+    if (!lineage) throw new InvalidRefreshToken("unknown token");
+    if (!lineage.sessionLive || !lineage.userActive) throw new InvalidRefreshToken("session ended or user disabled");
+    if (lineage.usedAt === null) throw new InvalidRefreshToken("current token expired");
+
+    const withinGrace =
+      lineage.child !== null &&
+      lineage.child.usedAt === null &&
+      lineage.child.tokenHash === successorHash &&
+      at.getTime() - lineage.usedAt.getTime() < settings.refreshReuseGrace * 1000;
+    if (withinGrace) {
+      const user = await this.deps.users.findById(lineage.userId);
+      if (!user || user.status !== "active") throw new InvalidRefreshToken("user gone or disabled");
+      const subject = { userId: user.id, sessionId: lineage.sessionId, roles: user.roles, permissions: user.permissions, grantsVersion: user.grantsVersion };
+      return issueTokenPair(this.deps.tokens, at, subject, { token: successor, expiresAt: lineage.sessionAbsoluteExpiresAt });
+    }
+
+    await refreshTokens.revokeFamilyForReuse(lineage.sessionId, origin, at);
+    await this.deps.revocations.revoke([lineage.sessionId]);
+    throw new RefreshTokenReused();
+  }
+}

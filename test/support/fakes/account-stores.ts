@@ -1,0 +1,180 @@
+// The in-memory stores behind sign-in and sessions: users, the login
+// throttle, registration, sessions and refresh tokens. Each method decides
+// what the Postgres statement of the same name decides (src/repositories),
+// and, like one statement, either makes all its changes or none.
+import type {
+  LoginThrottleStore,
+  RefreshTokenStore,
+  RegistrationStore,
+  SessionEnd,
+  SessionStore,
+  ThrottleAttempt,
+  Admission,
+  UserStore,
+} from "../../../src/services/ports";
+import {
+  ATTEMPT_WINDOW_SECONDS,
+  DEFAULT_ROLE,
+  insertAudit,
+  insertSessionWithFirstToken,
+  isLive,
+  lockFrom,
+  sessionRecord,
+  userRecord,
+  type MemorySession,
+  type MemoryState,
+} from "./memory-model";
+
+export function userStore(state: MemoryState): UserStore {
+  return {
+    async findById(id) {
+      const user = state.users.get(id);
+      return user && userRecord(state, user);
+    },
+    async setPasswordHash(id, passwordHash, at) {
+      const user = state.users.get(id);
+      if (user) Object.assign(user, { passwordHash, updatedAt: new Date(at) });
+    },
+  };
+}
+
+export function throttleStore(state: MemoryState): LoginThrottleStore {
+  function admit({ key, maxAttempts, at }: ThrottleAttempt): Admission {
+    const row = state.throttles.get(key);
+    if (!row) {
+      state.throttles.set(key, { key, failures: 1, lastFailureAt: new Date(at), lockedUntil: lockFrom(1, maxAttempts, at) });
+      return { admitted: true };
+    }
+    if (row.lockedUntil !== null && row.lockedUntil > at) return { admitted: false, lockedUntil: new Date(row.lockedUntil) };
+    const next = row.lastFailureAt.getTime() < at.getTime() - ATTEMPT_WINDOW_SECONDS * 1000 ? 1 : row.failures + 1;
+    Object.assign(row, { failures: next, lastFailureAt: new Date(at), lockedUntil: lockFrom(next, maxAttempts, at) });
+    return { admitted: true };
+  }
+  return {
+    async admit(attempt) {
+      return admit(attempt);
+    },
+    async admitAndFindUser(attempt) {
+      const admission = admit(attempt);
+      const user = [...state.users.values()].find((u) => u.email === attempt.email);
+      return { admission, user: user && userRecord(state, user) };
+    },
+    async clear(key) {
+      state.throttles.delete(key);
+    },
+  };
+}
+
+export function registrationStore(state: MemoryState): RegistrationStore {
+  return {
+    async register({ email, passwordHash, name, session, origin, at }) {
+      if ([...state.users.values()].some((u) => u.email === email)) return undefined;
+      const id = crypto.randomUUID();
+      const user = { id, email, name, status: "active" as const, passwordHash, createdAt: new Date(at), updatedAt: new Date(at), grantsVersion: 0 };
+      state.users.set(id, user);
+      state.userRoles.set(id, new Set([DEFAULT_ROLE]));
+      insertSessionWithFirstToken(state, id, session, at);
+      insertAudit(state, { event: "user.registered", userId: id, actorId: id, sessionId: session.id, origin, at });
+      return userRecord(state, user);
+    },
+  };
+}
+
+export function sessionStore(state: MemoryState): SessionStore {
+  /** Ends the live sessions `which` picks, one audit row each (sessions.ts endWhere). */
+  function endWhere(which: (s: MemorySession) => boolean, end: SessionEnd): string[] {
+    const ended = [...state.sessions.values()].filter((s) => which(s) && isLive(s, end.at));
+    for (const session of ended) {
+      Object.assign(session, { revokedAt: new Date(end.at), revokedReason: end.reason });
+      insertAudit(state, {
+        event: end.event,
+        userId: session.userId,
+        actorId: end.actorId ?? session.userId,
+        sessionId: session.id,
+        origin: end.origin,
+        metadata: { reason: end.reason },
+        at: end.at,
+      });
+    }
+    return ended.map((s) => s.id);
+  }
+  return {
+    async openSignIn({ userId, session, origin, at, clearThrottleKey, rehashedPassword }) {
+      const user = state.users.get(userId);
+      if (!user || user.status !== "active") return false;
+      insertSessionWithFirstToken(state, userId, session, at);
+      insertAudit(state, { event: "auth.login_succeeded", userId, actorId: userId, sessionId: session.id, origin, at });
+      state.throttles.delete(clearThrottleKey);
+      if (rehashedPassword !== undefined) Object.assign(user, { passwordHash: rehashedPassword, updatedAt: new Date(at) });
+      return true;
+    },
+    async listLive(userId, now) {
+      return [...state.sessions.values()]
+        .filter((s) => s.userId === userId && isLive(s, now))
+        .sort((a, b) => b.lastUsedAt.getTime() - a.lastUsedAt.getTime() || (a.id < b.id ? 1 : -1))
+        .map(sessionRecord);
+    },
+    async end(sessionId, userId, end) {
+      return endWhere((s) => s.id === sessionId && s.userId === userId, end).length > 0;
+    },
+    async endByRefreshTokenHash(tokenHash, end) {
+      const sessionId = state.refreshTokens.get(tokenHash)?.sessionId;
+      return endWhere((s) => s.id === sessionId, { ...end, actorId: null })[0];
+    },
+    async endAllForUser(userId, end, exceptSessionId) {
+      return endWhere((s) => s.userId === userId && s.id !== exceptSessionId, end);
+    },
+  };
+}
+
+export function refreshTokenStore(state: MemoryState): RefreshTokenStore {
+  return {
+    async rotate({ tokenHash, successorHash, idleTtlSeconds, origin, at }) {
+      const token = state.refreshTokens.get(tokenHash);
+      const session = token && state.sessions.get(token.sessionId);
+      const user = session && state.users.get(session.userId);
+      if (!token || !session || !user || !isLive(session, at) || user.status !== "active") return undefined;
+      if (token.usedAt !== null || !(token.expiresAt > at)) return undefined;
+      if (state.refreshTokens.has(successorHash)) throw new Error("unique violation: refresh token hash");
+      const idleUntil = new Date(Math.min(at.getTime() + idleTtlSeconds * 1000, session.absoluteExpiresAt.getTime()));
+      token.usedAt = new Date(at);
+      state.refreshTokens.set(successorHash, { tokenHash: successorHash, sessionId: session.id, parentHash: tokenHash, createdAt: new Date(at), usedAt: null, expiresAt: idleUntil });
+      Object.assign(session, { lastUsedAt: new Date(at), idleExpiresAt: new Date(idleUntil) });
+      if (origin.ip) session.device = { ...session.device, ip: origin.ip };
+      insertAudit(state, { event: "auth.refreshed", userId: user.id, actorId: user.id, sessionId: session.id, origin, at });
+      const { roles, permissions, grantsVersion } = userRecord(state, user);
+      return { sessionId: session.id, userId: user.id, roles, permissions, grantsVersion, absoluteExpiresAt: new Date(session.absoluteExpiresAt) };
+    },
+    async lineage(tokenHash, at) {
+      const token = state.refreshTokens.get(tokenHash);
+      const session = token && state.sessions.get(token.sessionId);
+      const user = session && state.users.get(session.userId);
+      if (!token || !session || !user) return undefined;
+      const child = [...state.refreshTokens.values()].find((t) => t.parentHash === tokenHash);
+      return {
+        sessionId: session.id,
+        userId: user.id,
+        usedAt: token.usedAt && new Date(token.usedAt),
+        sessionLive: isLive(session, at),
+        sessionAbsoluteExpiresAt: new Date(session.absoluteExpiresAt),
+        userActive: user.status === "active",
+        child: child ? { tokenHash: child.tokenHash, usedAt: child.usedAt && new Date(child.usedAt) } : null,
+      };
+    },
+    async revokeFamilyForReuse(sessionId, origin, at) {
+      const session = state.sessions.get(sessionId);
+      if (!session || session.revokedAt !== null) return false;
+      Object.assign(session, { revokedAt: new Date(at), revokedReason: "refresh_token_reused" });
+      insertAudit(state, {
+        event: "auth.refresh_reused",
+        userId: session.userId,
+        actorId: null,
+        sessionId,
+        origin,
+        metadata: { reason: "rotated refresh token presented again" },
+        at,
+      });
+      return true;
+    },
+  };
+}

@@ -1,0 +1,180 @@
+// The state behind MemoryStores: one in-memory copy of the tables the Postgres
+// stores use (users, roles, sessions, refresh tokens, throttles, audit rows),
+// and the rules their SQL applies that more than one store needs: a user's
+// grants, when a session is live, opening a session, writing an audit row,
+// the throttle's back-off. Rows are plain data, so a snapshot is a
+// structuredClone.
+import type { AuditEventName, NewSession, RequestOrigin, SessionRecord, UserRecord, UserStatus } from "../../../src/services/ports";
+
+export type MemoryUser = {
+  id: string;
+  email: string;
+  name: string | null;
+  status: UserStatus;
+  passwordHash: string;
+  createdAt: Date;
+  updatedAt: Date;
+  grantsVersion: number;
+};
+
+export type MemorySession = SessionRecord & { revokedAt: Date | null; revokedReason: string | null };
+
+export type MemoryToken = { tokenHash: string; sessionId: string; parentHash: string | null; createdAt: Date; usedAt: Date | null; expiresAt: Date };
+
+export type MemoryThrottle = { key: string; failures: number; lastFailureAt: Date; lockedUntil: Date | null };
+
+export type MemoryAuditRow = {
+  id: string;
+  event: string;
+  userId: string | null;
+  actorId: string | null;
+  sessionId: string | null;
+  ip: string | null;
+  userAgent: string | null;
+  metadata: Record<string, unknown>;
+  createdAt: Date;
+};
+
+export type MemoryRole = { description: string; permissions: string[] };
+
+export type MemoryState = {
+  users: Map<string, MemoryUser>;
+  /** user id -> role names. */
+  userRoles: Map<string, Set<string>>;
+  roles: Map<string, MemoryRole>;
+  sessions: Map<string, MemorySession>;
+  /** By token hash. */
+  refreshTokens: Map<string, MemoryToken>;
+  throttles: Map<string, MemoryThrottle>;
+  /** In insertion order. */
+  audit: MemoryAuditRow[];
+};
+
+const USER_PERMISSIONS = ["profile:read", "profile:write", "sessions:read", "sessions:revoke:own"];
+
+/** The built-in roles of drizzle/0001_seed_roles.sql. */
+export const SEEDED_ROLES: Record<string, MemoryRole> = {
+  user: { description: "Every account", permissions: USER_PERMISSIONS },
+  admin: {
+    description: "Operators of this SecureAuth instance",
+    permissions: [...USER_PERMISSIONS, "users:read", "users:write", "roles:assign", "sessions:revoke", "audit:read"],
+  },
+};
+
+export const DEFAULT_ROLE = "user";
+
+export function emptyState(): MemoryState {
+  return {
+    users: new Map(),
+    userRoles: new Map(),
+    roles: new Map(Object.entries(structuredClone(SEEDED_ROLES))),
+    sessions: new Map(),
+    refreshTokens: new Map(),
+    throttles: new Map(),
+    audit: [],
+  };
+}
+
+/** Database-style ordering: code units, as the ASCII names here sort in Postgres too. */
+const byText = (a: string, b: string) => (a < b ? -1 : a > b ? 1 : 0);
+
+/** The permissions a set of roles grants together: distinct, sorted. */
+export function permissionsOf(state: MemoryState, roleNames: Iterable<string>): string[] {
+  const permissions = new Set<string>();
+  for (const name of roleNames) for (const p of state.roles.get(name)?.permissions ?? []) permissions.add(p);
+  return [...permissions].sort(byText);
+}
+
+/** A user with their grants as of now (a copy: changing it changes nothing stored). */
+export function userRecord(state: MemoryState, user: MemoryUser): UserRecord {
+  const roles = [...(state.userRoles.get(user.id) ?? [])].sort(byText);
+  return {
+    id: user.id,
+    email: user.email,
+    name: user.name,
+    status: user.status,
+    passwordHash: user.passwordHash,
+    createdAt: new Date(user.createdAt),
+    roles,
+    permissions: permissionsOf(state, roles),
+    grantsVersion: user.grantsVersion,
+  };
+}
+
+export function isLive(session: MemorySession, at: Date): boolean {
+  return session.revokedAt === null && session.idleExpiresAt > at && session.absoluteExpiresAt > at;
+}
+
+export function sessionRecord(session: MemorySession): SessionRecord {
+  const { revokedAt: _revokedAt, revokedReason: _revokedReason, ...record } = structuredClone(session);
+  return record;
+}
+
+/** A foreign key: writing a row that names a user who does not exist fails, as in Postgres. */
+export function requireUser(state: MemoryState, id: string | null | undefined): void {
+  if (id != null && !state.users.has(id)) throw new Error(`foreign key violation: no user ${id}`);
+}
+
+/** The session and its first refresh token, as fragments.ts insertSessionWithFirstToken. */
+export function insertSessionWithFirstToken(state: MemoryState, userId: string, session: NewSession, at: Date): void {
+  requireUser(state, userId);
+  if (state.sessions.has(session.id)) throw new Error(`unique violation: session ${session.id}`);
+  if (state.refreshTokens.has(session.refreshTokenHash)) throw new Error("unique violation: refresh token hash");
+  state.sessions.set(session.id, {
+    id: session.id,
+    userId,
+    device: structuredClone(session.device),
+    createdAt: at,
+    lastUsedAt: at,
+    idleExpiresAt: session.idleExpiresAt,
+    absoluteExpiresAt: session.absoluteExpiresAt,
+    revokedAt: null,
+    revokedReason: null,
+  });
+  state.refreshTokens.set(session.refreshTokenHash, {
+    tokenHash: session.refreshTokenHash,
+    sessionId: session.id,
+    parentHash: null,
+    createdAt: at,
+    usedAt: null,
+    expiresAt: session.idleExpiresAt,
+  });
+}
+
+export function insertAudit(
+  state: MemoryState,
+  row: { event: AuditEventName; userId?: string | null; actorId?: string | null; sessionId?: string | null; origin: RequestOrigin; metadata?: Record<string, unknown>; at: Date },
+): void {
+  requireUser(state, row.userId);
+  requireUser(state, row.actorId);
+  state.audit.push({
+    id: crypto.randomUUID(),
+    event: row.event,
+    userId: row.userId ?? null,
+    actorId: row.actorId ?? null,
+    sessionId: row.sessionId ?? null,
+    ip: row.origin.ip,
+    userAgent: row.origin.userAgent,
+    metadata: structuredClone(row.metadata ?? {}),
+    createdAt: row.at,
+  });
+}
+
+/** Attempts older than this no longer count (fragments.ts ATTEMPT_WINDOW_SECONDS). */
+export const ATTEMPT_WINDOW_SECONDS = 3600;
+
+/** The lock attempt `n` sets: none below the limit, then 15 s doubling up to 15 min (fragments.ts lockFrom). */
+export function lockFrom(n: number, maxAttempts: number, at: Date): Date | null {
+  if (n < maxAttempts) return null;
+  return new Date(at.getTime() + Math.min(900, 15 * 2 ** Math.min(20, n - maxAttempts)) * 1000);
+}
+
+/** created_at as Postgres renders it for a keyset cursor, to the microsecond. */
+export function cursorTimestamp(at: Date): string {
+  return at.toISOString().slice(0, 23) + "000Z";
+}
+
+/** Compares (created_at, id) pairs in index order. */
+export function compareKeys(a: { createdAt: string; id: string }, b: { createdAt: string; id: string }): number {
+  return byText(a.createdAt, b.createdAt) || byText(a.id, b.id);
+}

@@ -1,0 +1,32 @@
+// The real collaborators the services take, built for unit tests: a cheap
+// but real argon2id, the refresh-token codec, and AccessTokens over the test
+// signing keys with the test issuer, audience and lifetime.
+import type { Clock } from "../../../src/clock";
+import type { Config } from "../../../src/config";
+import type { DeviceInfo, NewSession, RequestOrigin, RevocationList } from "../../../src/services/ports";
+import { PasswordHasher } from "../../../src/services/passwords";
+import { newSession, RefreshTokenCodec } from "../../../src/services/sessions";
+import { AccessTokens, loadKeySet } from "../../../src/services/tokens";
+import { TEST_SECRETS, TEST_SIGNING_KEYS } from "../../setup/secrets";
+
+export const CHEAP_ARGON2 = { memoryKib: 64, iterations: 1, parallelism: 1 };
+export const UNIT_REFRESH_SECRET = "unit-test refresh secret, 32+ characters long";
+export const LIFETIMES = { refreshIdleTtl: 7 * 24 * 3600, refreshAbsoluteTtl: 30 * 24 * 3600 };
+export const TOKEN_SETTINGS = { issuer: TEST_SECRETS.JWT_ISSUER, audience: TEST_SECRETS.JWT_AUDIENCE, accessTokenTtl: Number(TEST_SECRETS.ACCESS_TOKEN_TTL) };
+export const ORIGIN: RequestOrigin = { ip: "198.51.100.4", userAgent: "vitest" };
+export const USER_PERMISSIONS = ["profile:read", "profile:write", "sessions:read", "sessions:revoke:own"];
+
+/** One array for the suite: loadKeySet imports a key list once. */
+const signingKeys = TEST_SIGNING_KEYS as unknown as Config["signingKeys"];
+
+export async function testAccessTokens(clock: Clock, revocations: Pick<RevocationList, "refuses">): Promise<AccessTokens> {
+  return new AccessTokens(await loadKeySet({ signingKeys } as Config), TOKEN_SETTINGS, clock, revocations);
+}
+
+export const testHasher = () => new PasswordHasher(CHEAP_ARGON2);
+export const testCodec = () => new RefreshTokenCodec(UNIT_REFRESH_SECRET);
+
+/** A session as sign-in would open it at `at`, with its first refresh token. */
+export function testSession(at: Date, device: DeviceInfo = {}): { session: NewSession; refreshToken: string } {
+  return newSession(testCodec(), LIFETIMES, device, at);
+}

@@ -1,0 +1,316 @@
+// AccountService over the in-memory stores with a fixed clock: registration,
+// login (with the throttle and rehashing) and password change, checked by
+// what is answered and what the stores hold afterwards.
+import { describe, expect, it } from "vitest";
+import { AuthError, EmailTaken, InvalidCredentials, RateLimited, ValidationFailed } from "../../src/errors";
+import { AccountService } from "../../src/services/accounts";
+import { PasswordHasher } from "../../src/services/passwords";
+import {
+  CHEAP_ARGON2,
+  LIFETIMES,
+  MemoryStores,
+  ORIGIN,
+  RecordingRevocationList,
+  testAccessTokens,
+  testClock,
+  testCodec,
+  testHasher,
+  TOKEN_SETTINGS,
+  USER_PERMISSIONS,
+} from "../support/fakes";
+import { claimsOf } from "../support/harness";
+
+const PASSWORD = "correct horse battery staple 42";
+const NEW_PASSWORD = "a different long passphrase, 7 words";
+const MAX_FAILURES = 5;
+const DEVICE = { name: "Work laptop", userAgent: "vitest" };
+
+async function setup(options: { breached?: string[] } = {}) {
+  const memory = new MemoryStores();
+  const time = testClock();
+  const revocations = new RecordingRevocationList();
+  const hasher = testHasher();
+  const codec = testCodec();
+  const tokens = await testAccessTokens(time.clock, revocations);
+  const accounts = new AccountService({
+    stores: memory.stores,
+    unitOfWork: memory.unitOfWork,
+    settings: { ...LIFETIMES, loginMaxFailures: MAX_FAILURES },
+    clock: time.clock,
+    hasher,
+    breached: { isBreached: async (password) => (options.breached ?? []).includes(password) },
+    codec,
+    tokens,
+    revocations,
+  });
+  let n = 0;
+  const register = (input: { email?: string; password?: string; name?: string | null } = {}) =>
+    accounts.register({ email: input.email ?? `user-${++n}@example.com`, password: input.password ?? PASSWORD, name: input.name ?? "Ada" }, DEVICE, ORIGIN);
+  const login = (email: string, password: string) => accounts.login({ email, password }, DEVICE, ORIGIN);
+  return { memory, time, revocations, hasher, codec, tokens, accounts, register, login };
+}
+
+/** The error a promise rejects with; fails if it resolves. */
+async function failure(promise: Promise<unknown>): Promise<unknown> {
+  return promise.then(
+    () => expect.unreachable("expected a failure"),
+    (error: unknown) => error,
+  );
+}
+
+/** What a client sees of an error: everything but the cause. */
+function seen(error: unknown) {
+  const e = error as AuthError;
+  return { name: e.name, code: e.code, status: e.status, message: e.message, detail: e.detail, headers: e.headers };
+}
+
+describe("register", () => {
+  it("creates the user, opens the first session with its audit row and answers a token pair for it", async () => {
+    const t = await setup();
+    const { user, tokens } = await t.register({ email: "ada@example.com" });
+    expect(user).toMatchObject({ email: "ada@example.com", name: "Ada", status: "active", roles: ["user"], permissions: USER_PERMISSIONS, grantsVersion: 0 });
+
+    const now = t.time.now();
+    expect(t.memory.sessionsOf(user.id)).toEqual([
+      expect.objectContaining({
+        id: tokens.sessionId,
+        device: DEVICE,
+        createdAt: now,
+        idleExpiresAt: new Date(now.getTime() + LIFETIMES.refreshIdleTtl * 1000),
+        absoluteExpiresAt: new Date(now.getTime() + LIFETIMES.refreshAbsoluteTtl * 1000),
+        revokedAt: null,
+      }),
+    ]);
+    expect(t.codec.check(tokens.refreshToken)).toBe("tagged");
+    expect(t.memory.token(t.codec.hash(tokens.refreshToken))).toMatchObject({ sessionId: tokens.sessionId, parentHash: null, usedAt: null });
+    expect(t.memory.auditRows()).toEqual([
+      expect.objectContaining({ event: "user.registered", userId: user.id, actorId: user.id, sessionId: tokens.sessionId, ip: ORIGIN.ip, userAgent: ORIGIN.userAgent, createdAt: now }),
+    ]);
+
+    expect(tokens).toMatchObject({ tokenType: "Bearer", expiresIn: TOKEN_SETTINGS.accessTokenTtl, refreshExpiresIn: LIFETIMES.refreshAbsoluteTtl });
+    expect(await t.tokens.authenticate(tokens.accessToken)).toMatchObject({ sub: user.id, sid: tokens.sessionId, roles: ["user"], permissions: USER_PERMISSIONS });
+    expect(claimsOf(tokens.accessToken).gv).toBe(0);
+  });
+
+  it("stores an argon2id hash of the password, never the password", async () => {
+    const t = await setup();
+    const { user } = await t.register();
+    const stored = t.memory.state.users.get(user.id)!.passwordHash;
+    expect(stored).toMatch(/^\$argon2id\$v=19\$m=64,t=1,p=1\$/);
+    expect(await t.hasher.verify(stored, PASSWORD)).toBe(true);
+    expect(JSON.stringify([...t.memory.state.users.values()])).not.toContain(PASSWORD);
+  });
+
+  it("normalises the email and trims the name; a blank name is none", async () => {
+    const t = await setup();
+    const { user } = await t.register({ email: "  Ada.Lovelace@Example.COM ", name: "   " });
+    expect(user).toMatchObject({ email: "ada.lovelace@example.com", name: null });
+    const { user: named } = await t.register({ name: "  Grace Hopper " });
+    expect(named.name).toBe("Grace Hopper");
+  });
+
+  it.each([
+    ["too short", "short pw 1"],
+    ["too common", "password1234"],
+  ])("refuses a password that is %s with validation_failed on the field, writing nothing", async (_label, password) => {
+    const t = await setup();
+    const error = await failure(t.register({ password }));
+    expect(error).toBeInstanceOf(ValidationFailed);
+    expect((error as ValidationFailed).errors).toEqual([{ path: "password", message: expect.any(String) }]);
+    expect(t.memory.snapshot()).toEqual(new MemoryStores().snapshot());
+  });
+
+  it("refuses a breached password, writing nothing", async () => {
+    const t = await setup({ breached: [PASSWORD] });
+    const error = await failure(t.register());
+    expect((error as ValidationFailed).errors).toEqual([{ path: "password", message: "This password appears in known data breaches; choose another" }]);
+    expect(t.memory.state.users.size).toBe(0);
+    expect(t.memory.state.audit).toEqual([]);
+  });
+
+  it("refuses an email already registered, in any case, with email_taken and writes nothing more", async () => {
+    const t = await setup();
+    await t.register({ email: "taken@example.com" });
+    const before = t.memory.snapshot();
+    const error = await failure(t.register({ email: "TAKEN@example.com" }));
+    expect(error).toBeInstanceOf(EmailTaken);
+    expect((error as EmailTaken).status).toBe(409);
+    expect(t.memory.snapshot()).toEqual(before);
+  });
+});
+
+describe("login", () => {
+  it("opens a new session with auth.login_succeeded, clears the throttle and answers a pair for that session", async () => {
+    const t = await setup();
+    const { user } = await t.register({ email: "ada@example.com" });
+    await failure(t.login("ada@example.com", "not the password at all"));
+    expect(t.memory.state.throttles.size).toBe(1);
+
+    const { user: signedIn, tokens } = await t.login(" ADA@example.com", PASSWORD);
+    expect(signedIn.id).toBe(user.id);
+    expect(t.memory.session(tokens.sessionId)).toMatchObject({ userId: user.id, device: DEVICE, revokedAt: null });
+    expect(t.memory.sessionsOf(user.id)).toHaveLength(2);
+    expect(t.memory.auditRows({ event: "auth.login_succeeded" })).toEqual([expect.objectContaining({ userId: user.id, actorId: user.id, sessionId: tokens.sessionId })]);
+    expect(t.memory.state.throttles.size).toBe(0);
+    expect(await t.tokens.authenticate(tokens.accessToken)).toMatchObject({ sub: user.id, sid: tokens.sessionId });
+  });
+
+  it("answers an unknown email, a wrong password and a disabled account identically, each with one login_failed row", async () => {
+    const t = await setup();
+    const { user: wrong } = await t.register({ email: "wrong@example.com" });
+    const { user: disabled } = await t.register({ email: "disabled@example.com" });
+    t.memory.state.users.get(disabled.id)!.status = "disabled";
+    const sessionsBefore = t.memory.state.sessions.size;
+
+    const errors = [
+      await failure(t.login("nobody@example.com", PASSWORD)),
+      await failure(t.login("wrong@example.com", "not the password at all")),
+      await failure(t.login("disabled@example.com", PASSWORD)),
+    ];
+    for (const error of errors) expect(error).toBeInstanceOf(InvalidCredentials);
+    expect(seen(errors[1])).toEqual(seen(errors[0]));
+    expect(seen(errors[2])).toEqual(seen(errors[0]));
+    expect(seen(errors[0])).toMatchObject({ code: "invalid_credentials", status: 401, detail: undefined, headers: {} });
+
+    expect(t.memory.auditRows({ event: "auth.login_failed" })).toEqual([
+      expect.objectContaining({ userId: null, actorId: null, metadata: { reason: "unknown_email" }, ip: ORIGIN.ip }),
+      expect.objectContaining({ userId: wrong.id, actorId: wrong.id, metadata: { reason: "wrong_password" } }),
+      expect.objectContaining({ userId: disabled.id, actorId: disabled.id, metadata: { reason: "account_disabled" } }),
+    ]);
+    expect(t.memory.state.sessions.size).toBe(sessionsBefore);
+  });
+
+  it(`locks the account after ${MAX_FAILURES} attempts: then even the right password is rate_limited, with one auth.throttled row`, async () => {
+    const t = await setup();
+    const { user } = await t.register({ email: "ada@example.com" });
+    for (let i = 0; i < MAX_FAILURES; i++) expect(await failure(t.login("ada@example.com", `wrong guess number ${i}`))).toBeInstanceOf(InvalidCredentials);
+
+    const error = await failure(t.login("ada@example.com", PASSWORD));
+    expect(error).toBeInstanceOf(RateLimited);
+    expect((error as RateLimited).headers).toEqual({ "Retry-After": "15" });
+    expect(t.memory.auditRows({ event: "auth.throttled" })).toEqual([expect.objectContaining({ userId: user.id, actorId: user.id, metadata: { scope: "account" } })]);
+    expect(t.memory.auditRows({ event: "auth.login_failed" })).toHaveLength(MAX_FAILURES);
+    expect(t.memory.sessionsOf(user.id)).toHaveLength(1);
+
+    t.time.advance(15);
+    await expect(t.login("ada@example.com", PASSWORD)).resolves.toMatchObject({ user: { id: user.id } });
+    expect(t.memory.state.throttles.size).toBe(0);
+  });
+
+  it("throttles an unknown email the same way, with an auth.throttled row naming no user", async () => {
+    const t = await setup();
+    for (let i = 0; i < MAX_FAILURES; i++) await failure(t.login("nobody@example.com", PASSWORD));
+    expect(await failure(t.login("nobody@example.com", PASSWORD))).toBeInstanceOf(RateLimited);
+    expect(t.memory.auditRows({ event: "auth.throttled" })).toEqual([expect.objectContaining({ userId: null, actorId: null })]);
+  });
+
+  it("rehashes a password stored at older parameters, and keeps one at the current parameters", async () => {
+    const t = await setup();
+    const old = await new PasswordHasher({ ...CHEAP_ARGON2, memoryKib: 128 }).hash(PASSWORD);
+    const user = t.memory.addUser({ email: "old@example.com", passwordHash: old });
+    await t.login("old@example.com", PASSWORD);
+    const rehashed = t.memory.state.users.get(user.id)!.passwordHash;
+    expect(rehashed).not.toBe(old);
+    expect(t.hasher.needsRehash(rehashed)).toBe(false);
+    expect(await t.hasher.verify(rehashed, PASSWORD)).toBe(true);
+
+    await t.login("old@example.com", PASSWORD);
+    expect(t.memory.state.users.get(user.id)!.passwordHash).toBe(rehashed);
+  });
+
+  it("an account disabled between the password check and the sign-in is refused like any failed login, with no session", async () => {
+    const t = await setup();
+    const { user } = await t.register({ email: "ada@example.com" });
+    t.memory.onCall = (call) => {
+      if (call === "sessions.openSignIn") t.memory.state.users.get(user.id)!.status = "disabled";
+    };
+    expect(await failure(t.login("ada@example.com", PASSWORD))).toBeInstanceOf(InvalidCredentials);
+    expect(t.memory.sessionsOf(user.id)).toHaveLength(1);
+    expect(t.memory.auditRows({ event: "auth.login_succeeded" })).toEqual([]);
+  });
+});
+
+describe("changePassword", () => {
+  async function withThreeSessions() {
+    const t = await setup();
+    const { user, tokens } = await t.register({ email: "ada@example.com" });
+    const second = await t.login("ada@example.com", PASSWORD);
+    const third = await t.login("ada@example.com", PASSWORD);
+    const change = (currentPassword: string, newPassword: string) =>
+      t.accounts.changePassword({ userId: user.id, sessionId: tokens.sessionId, currentPassword, newPassword }, ORIGIN);
+    return { ...t, user, current: tokens.sessionId, others: [second.tokens.sessionId, third.tokens.sessionId], change };
+  }
+
+  it("stores the new password, ends and revokes every other session, keeps this one, clears the throttle and audits it", async () => {
+    const t = await withThreeSessions();
+    await failure(t.login("ada@example.com", "not the password at all"));
+    expect(t.memory.state.throttles.size).toBe(1);
+    t.time.advance(60);
+    await t.change(PASSWORD, NEW_PASSWORD);
+
+    const stored = t.memory.state.users.get(t.user.id)!.passwordHash;
+    expect(await t.hasher.verify(stored, NEW_PASSWORD)).toBe(true);
+    expect(await t.hasher.verify(stored, PASSWORD)).toBe(false);
+    expect(t.memory.session(t.current)!.revokedAt).toBeNull();
+    for (const id of t.others) expect(t.memory.session(id)).toMatchObject({ revokedAt: t.time.now(), revokedReason: "password_changed" });
+    expect(t.memory.auditRows({ event: "session.revoked" }).map((r) => r.sessionId).sort()).toEqual([...t.others].sort());
+    expect(t.revocations.revokeCalls.map((ids) => [...ids].sort())).toEqual([[...t.others].sort()]);
+    expect(t.memory.state.throttles.size).toBe(0);
+    expect(t.memory.auditRows({ event: "user.password_changed" })).toEqual([
+      expect.objectContaining({ userId: t.user.id, actorId: t.user.id, sessionId: t.current, metadata: { endedSessions: 2 } }),
+    ]);
+  });
+
+  it("refuses a wrong current password with invalid_credentials and a login_failed row, changing nothing else", async () => {
+    const t = await withThreeSessions();
+    const passwordHash = t.memory.state.users.get(t.user.id)!.passwordHash;
+    expect(await failure(t.change("not the password at all", NEW_PASSWORD))).toBeInstanceOf(InvalidCredentials);
+    expect(t.memory.state.users.get(t.user.id)!.passwordHash).toBe(passwordHash);
+    expect(t.memory.auditRows({ event: "auth.login_failed" })).toEqual([expect.objectContaining({ userId: t.user.id, metadata: { reason: "wrong_current_password" } })]);
+    expect(t.memory.sessionsOf(t.user.id).filter((session) => session.revokedAt === null)).toHaveLength(3);
+    expect(t.revocations.revokeCalls).toEqual([]);
+  });
+
+  it("a rejected new password is a validation error, not a guess: it is never counted toward the lock", async () => {
+    const t = await withThreeSessions();
+    const before = t.memory.snapshot();
+    for (let i = 0; i < MAX_FAILURES * 2; i++) {
+      const error = await failure(t.change(i % 2 ? PASSWORD : "not the password at all", "too short"));
+      expect((error as ValidationFailed).errors).toEqual([{ path: "newPassword", message: expect.any(String) }]);
+    }
+    expect(t.memory.snapshot()).toEqual(before);
+    await expect(t.change(PASSWORD, NEW_PASSWORD)).resolves.toBeUndefined();
+  });
+
+  it(`locks after ${MAX_FAILURES} wrong current passwords: then even the right one is rate_limited, with one auth.throttled row`, async () => {
+    const t = await withThreeSessions();
+    for (let i = 0; i < MAX_FAILURES; i++) await failure(t.change(`wrong guess number ${i}`, NEW_PASSWORD));
+    expect(await failure(t.change(PASSWORD, NEW_PASSWORD))).toBeInstanceOf(RateLimited);
+    expect(t.memory.auditRows({ event: "auth.throttled" })).toHaveLength(1);
+    expect(await t.hasher.verify(t.memory.state.users.get(t.user.id)!.passwordHash, PASSWORD)).toBe(true);
+  });
+
+  it("a disabled account cannot change its password", async () => {
+    const t = await withThreeSessions();
+    t.memory.state.users.get(t.user.id)!.status = "disabled";
+    expect(await failure(t.change(PASSWORD, NEW_PASSWORD))).toBeInstanceOf(InvalidCredentials);
+  });
+
+  it("a unit of work that fails writes nothing: the password, the sessions and the throttle stay as they were", async () => {
+    const t = await withThreeSessions();
+    await failure(t.login("ada@example.com", "not the password at all"));
+    const before = t.memory.snapshot();
+    t.memory.onCall = (call) => {
+      if (call === "audit.record") throw new Error("connection lost");
+    };
+    await expect(t.change(PASSWORD, NEW_PASSWORD)).rejects.toThrow("connection lost");
+    t.memory.onCall = undefined;
+    // The attempt was counted before the unit of work began; the unit's own writes, clearing the throttle among them, are gone.
+    const { throttles: afterThrottles, ...after } = t.memory.snapshot();
+    const { throttles: beforeThrottles, ...unchanged } = before;
+    expect(after).toEqual(unchanged);
+    const [counted] = [...beforeThrottles.values()];
+    expect([...afterThrottles.values()]).toEqual([{ ...counted!, failures: counted!.failures + 1 }]);
+    expect(t.revocations.revokeCalls).toEqual([]);
+  });
+});

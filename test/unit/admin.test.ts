@@ -1,0 +1,201 @@
+// AdminService over the in-memory stores with a fixed clock: replacing roles
+// (role-change.ts's rule), disabling and enabling accounts, ending a user's
+// sessions, checked by what is answered, what the stores hold afterwards and
+// what reached the edge revocation list.
+import { describe, expect, it } from "vitest";
+import { InsufficientPermission, NotFound, ValidationFailed } from "../../src/errors";
+import { AdminService, OPERATOR, type AdminActor } from "../../src/services/admin";
+import type { UserRecord } from "../../src/services/ports";
+import { MemoryStores, ORIGIN, RecordingRevocationList, SEEDED_ROLES, testClock, testSession } from "../support/fakes";
+
+function setup() {
+  const memory = new MemoryStores();
+  const time = testClock();
+  const revocations = new RecordingRevocationList();
+  const admin = new AdminService({ stores: memory.stores, unitOfWork: memory.unitOfWork, clock: time.clock, revocations });
+  const administrator = memory.addUser({ email: "admin@example.com", roles: ["admin", "user"] });
+  const target = memory.addUser({ email: "target@example.com", roles: ["user"] });
+  const as = (user: UserRecord): AdminActor => ({ kind: "administrator", actorId: user.id, origin: ORIGIN });
+
+  /** A live session of `user`, opened now through the session store. */
+  async function openSession(user: UserRecord): Promise<string> {
+    const { session } = testSession(time.now());
+    expect(await memory.stores.sessions.openSignIn({ userId: user.id, session, origin: ORIGIN, at: time.now(), clearThrottleKey: "unused" })).toBe(true);
+    return session.id;
+  }
+  return { memory, time, revocations, admin, administrator, target, actor: as(administrator), as, openSession };
+}
+
+async function failure(promise: Promise<unknown>): Promise<unknown> {
+  return promise.then(
+    () => expect.unreachable("expected a failure"),
+    (error: unknown) => error,
+  );
+}
+
+describe("setRoles", () => {
+  it("replaces the roles, bumps the grants version, audits before and after, and marks the grants changed at the edge", async () => {
+    const t = setup();
+    const updated = await t.admin.setRoles(t.target.id, ["user", "admin", "admin"], t.actor);
+    expect(updated).toMatchObject({ id: t.target.id, roles: ["admin", "user"], permissions: [...SEEDED_ROLES.admin!.permissions].sort(), grantsVersion: 1 });
+    expect(t.memory.user(t.target.id)).toMatchObject({ roles: ["admin", "user"], grantsVersion: 1 });
+    expect(t.memory.auditRows({ event: "user.roles_changed" })).toEqual([
+      expect.objectContaining({ userId: t.target.id, actorId: t.administrator.id, ip: ORIGIN.ip, metadata: { before: ["user"], after: ["admin", "user"] } }),
+    ]);
+    expect(t.revocations.grantsCalls).toEqual([[{ userId: t.target.id, grantsVersion: 1 }]]);
+  });
+
+  it("allows an empty role list", async () => {
+    const t = setup();
+    await expect(t.admin.setRoles(t.target.id, [], t.actor)).resolves.toMatchObject({ roles: [], permissions: [] });
+    expect(t.memory.auditRows({ event: "user.roles_changed" })[0]!.metadata).toEqual({ before: ["user"], after: [] });
+  });
+
+  it("refuses an unknown role with validation_failed naming it, writing nothing", async () => {
+    const t = setup();
+    const before = t.memory.snapshot();
+    const error = await failure(t.admin.setRoles(t.target.id, ["user", "superuser"], t.actor));
+    expect(error).toBeInstanceOf(ValidationFailed);
+    expect((error as ValidationFailed).errors).toEqual([{ path: "roles.1", message: 'Unknown role "superuser"' }]);
+    expect(t.memory.snapshot()).toEqual(before);
+    expect(t.revocations.grantsCalls).toEqual([]);
+  });
+
+  it("asking for the roles the user already has writes nothing and changes no grants", async () => {
+    const t = setup();
+    t.memory.state.userRoles.set(t.target.id, new Set(["admin", "user"]));
+    const before = t.memory.snapshot();
+    const same = await t.admin.setRoles(t.target.id, ["user", "admin", "user"], t.actor);
+    expect(same).toMatchObject({ roles: ["admin", "user"], grantsVersion: 0 });
+    expect(t.memory.snapshot()).toEqual(before);
+    expect(t.revocations.grantsCalls).toEqual([]);
+  });
+
+  it("an administrator cannot grant permissions they do not hold themselves", async () => {
+    const t = setup();
+    t.memory.state.roles.set("role-manager", { description: "", permissions: ["roles:assign"] });
+    t.memory.state.roles.set("auditor", { description: "", permissions: ["audit:read"] });
+    const manager = t.memory.addUser({ roles: ["role-manager", "user"] });
+    const before = t.memory.snapshot();
+    const error = await failure(t.admin.setRoles(t.target.id, ["auditor", "user"], t.as(manager)));
+    expect(error).toBeInstanceOf(InsufficientPermission);
+    expect((error as InsufficientPermission).detail).toBe("You cannot grant permissions you do not hold: audit:read");
+    expect(t.memory.snapshot()).toEqual(before);
+    // Removing a role needs no permission beyond roles:assign.
+    t.memory.state.userRoles.set(t.target.id, new Set(["auditor", "user"]));
+    await expect(t.admin.setRoles(t.target.id, ["user"], t.as(manager))).resolves.toMatchObject({ roles: ["user"] });
+  });
+
+  it("an administrator cannot change their own roles, in any letter case of their id", async () => {
+    const t = setup();
+    const before = t.memory.snapshot();
+    for (const id of [t.administrator.id, t.administrator.id.toUpperCase()]) {
+      const error = await failure(t.admin.setRoles(id, ["user"], t.actor));
+      expect(error).toBeInstanceOf(InsufficientPermission);
+    }
+    expect(t.memory.snapshot()).toEqual(before);
+  });
+
+  it("the actor's permissions are read as of now: a demoted or disabled administrator is refused", async () => {
+    const t = setup();
+    t.memory.state.userRoles.set(t.administrator.id, new Set(["user"]));
+    expect(await failure(t.admin.setRoles(t.target.id, ["admin", "user"], t.actor))).toBeInstanceOf(InsufficientPermission);
+    t.memory.state.userRoles.set(t.administrator.id, new Set(["admin", "user"]));
+    t.memory.state.users.get(t.administrator.id)!.status = "disabled";
+    expect(await failure(t.admin.setRoles(t.target.id, ["admin", "user"], t.actor))).toBeInstanceOf(InsufficientPermission);
+    expect(t.memory.user(t.target.id)!.roles).toEqual(["user"]);
+  });
+
+  it("the operator may grant any role, an administrator's own included, audited with no actor and via cli", async () => {
+    const t = setup();
+    await t.admin.setRoles(t.target.id, ["admin", "user"], OPERATOR);
+    await t.admin.setRoles(t.administrator.id, ["user"], OPERATOR);
+    expect(t.memory.auditRows({ event: "user.roles_changed" })).toEqual([
+      expect.objectContaining({ userId: t.target.id, actorId: null, metadata: { before: ["user"], after: ["admin", "user"], via: "cli" } }),
+      expect.objectContaining({ userId: t.administrator.id, actorId: null, metadata: { before: ["admin", "user"], after: ["user"], via: "cli" } }),
+    ]);
+    expect(t.revocations.grantsCalls).toEqual([[{ userId: t.target.id, grantsVersion: 1 }], [{ userId: t.administrator.id, grantsVersion: 1 }]]);
+  });
+
+  it("answers 404 for an unknown or malformed user id, writing nothing", async () => {
+    const t = setup();
+    const before = t.memory.snapshot();
+    for (const id of [crypto.randomUUID(), "not-a-user-id"]) expect(await failure(t.admin.setRoles(id, ["user"], t.actor))).toBeInstanceOf(NotFound);
+    expect(t.memory.snapshot()).toEqual(before);
+  });
+});
+
+describe("disable and enable", () => {
+  it("disable ends every session, bumps the grants version, audits it once, and tells the edge", async () => {
+    const t = setup();
+    const sessions = [await t.openSession(t.target), await t.openSession(t.target)];
+    const disabled = await t.admin.disable(t.target.id, t.actor);
+    expect(disabled).toMatchObject({ status: "disabled", grantsVersion: 1 });
+    for (const id of sessions) expect(t.memory.session(id)).toMatchObject({ revokedAt: t.time.now(), revokedReason: "user_disabled" });
+    expect(t.memory.auditRows({ event: "session.revoked" }).map((r) => [r.sessionId, r.actorId])).toEqual(sessions.map((id) => [id, t.administrator.id]));
+    expect(t.memory.auditRows({ event: "user.disabled" })).toEqual([expect.objectContaining({ userId: t.target.id, actorId: t.administrator.id, metadata: { endedSessions: 2 } })]);
+    expect(t.revocations.revoked.sort()).toEqual([...sessions].sort());
+    expect(t.revocations.grantsCalls).toEqual([[{ userId: t.target.id, grantsVersion: 1 }]]);
+  });
+
+  it("disable is idempotent: no second user.disabled row nor grants bump, but a session still live is ended all the same", async () => {
+    const t = setup();
+    await t.admin.disable(t.target.id, t.actor);
+    // A sign-in that raced the disable: its session opened while the account was still active.
+    t.memory.state.users.get(t.target.id)!.status = "active";
+    const straggler = await t.openSession(t.target);
+    t.memory.state.users.get(t.target.id)!.status = "disabled";
+    t.time.advance(1);
+    await expect(t.admin.disable(t.target.id, t.actor)).resolves.toMatchObject({ status: "disabled", grantsVersion: 1 });
+    expect(t.memory.auditRows({ event: "user.disabled" })).toHaveLength(1);
+    expect(t.memory.session(straggler)!.revokedReason).toBe("user_disabled");
+    expect(t.revocations.revoked).toContain(straggler);
+  });
+
+  it("an administrator cannot disable their own account", async () => {
+    const t = setup();
+    expect(await failure(t.admin.disable(t.administrator.id, t.actor))).toBeInstanceOf(InsufficientPermission);
+    expect(t.memory.user(t.administrator.id)!.status).toBe("active");
+  });
+
+  it("enable lets the account in again with one user.enabled row; enabling an active account writes nothing", async () => {
+    const t = setup();
+    await t.admin.disable(t.target.id, t.actor);
+    await expect(t.admin.enable(t.target.id, t.actor)).resolves.toMatchObject({ status: "active" });
+    const before = t.memory.snapshot();
+    await expect(t.admin.enable(t.target.id, t.actor)).resolves.toMatchObject({ status: "active" });
+    expect(t.memory.snapshot()).toEqual(before);
+    expect(t.memory.auditRows({ event: "user.enabled" })).toEqual([expect.objectContaining({ userId: t.target.id, actorId: t.administrator.id })]);
+  });
+
+  it("disable and enable answer 404 for an unknown user id", async () => {
+    const t = setup();
+    expect(await failure(t.admin.disable(crypto.randomUUID(), t.actor))).toBeInstanceOf(NotFound);
+    expect(await failure(t.admin.enable(crypto.randomUUID(), t.actor))).toBeInstanceOf(NotFound);
+  });
+});
+
+describe("revokeSessions", () => {
+  it("ends every live session of the user with revoked_by_admin and pushes them to the edge", async () => {
+    const t = setup();
+    const sessions = [await t.openSession(t.target), await t.openSession(t.target)];
+    const adminsOwn = await t.openSession(t.administrator);
+    await t.admin.revokeSessions(t.target.id, t.actor);
+    for (const id of sessions) expect(t.memory.session(id)!.revokedReason).toBe("revoked_by_admin");
+    expect(t.memory.session(adminsOwn)!.revokedAt).toBeNull();
+    expect(t.revocations.revoked.sort()).toEqual([...sessions].sort());
+    expect(t.memory.user(t.target.id)!.status).toBe("active");
+  });
+
+  it.each([
+    ["an unknown id", () => crypto.randomUUID()],
+    ["a malformed id", () => "not-a-user-id"],
+  ])("answers 404 for %s, ending nothing", async (_label, id) => {
+    const t = setup();
+    await t.openSession(t.target);
+    const before = t.memory.snapshot();
+    expect(await failure(t.admin.revokeSessions(id(), t.actor))).toBeInstanceOf(NotFound);
+    expect(t.memory.snapshot()).toEqual(before);
+    expect(t.revocations.revokeCalls).toEqual([]);
+  });
+});

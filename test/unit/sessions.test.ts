@@ -1,0 +1,201 @@
+// SessionService over the in-memory stores with a fixed clock: listing,
+// ending one or all other sessions, and the logout rules, checked by what is
+// answered, what the stores hold afterwards and what reached the edge.
+import { describe, expect, it } from "vitest";
+import { InvalidToken, NotFound } from "../../src/errors";
+import type { UserRecord } from "../../src/services/ports";
+import { SessionService } from "../../src/services/sessions";
+import { LIFETIMES, MemoryStores, ORIGIN, RecordingRevocationList, testAccessTokens, testClock, testCodec, testSession } from "../support/fakes";
+
+async function setup() {
+  const memory = new MemoryStores();
+  const time = testClock();
+  const revocations = new RecordingRevocationList();
+  const codec = testCodec();
+  const tokens = await testAccessTokens(time.clock, revocations);
+  const service = new SessionService({ sessions: memory.stores.sessions, codec, clock: time.clock, revocations, tokens });
+
+  /** A session of `user` opened now through the session store: its id, refresh token and an access token for it. */
+  async function open(user: UserRecord, device = {}) {
+    const { session, refreshToken } = testSession(time.now(), device);
+    expect(await memory.stores.sessions.openSignIn({ userId: user.id, session, origin: ORIGIN, at: time.now(), clearThrottleKey: "unused" })).toBe(true);
+    const { accessToken } = await tokens.issue({ userId: user.id, sessionId: session.id, roles: user.roles, permissions: user.permissions, grantsVersion: user.grantsVersion });
+    return { id: session.id, refreshToken, accessToken };
+  }
+
+  const endAt = (reason: string) => ({ reason, event: "session.revoked" as const, actorId: null, origin: ORIGIN, at: time.now() });
+  return { memory, time, revocations, codec, tokens, service, open, endAt };
+}
+
+const liveIds = (t: Awaited<ReturnType<typeof setup>>, userId: string) =>
+  t.memory.sessionsOf(userId).filter((s) => s.revokedAt === null).map((s) => s.id).sort();
+
+describe("list", () => {
+  it("lists the user's live sessions, most recently used first, marking only the current one", async () => {
+    const t = await setup();
+    const user = t.memory.addUser();
+    const older = await t.open(user, { name: "Phone" });
+    t.time.advance(60);
+    const newer = await t.open(user, { name: "Laptop" });
+    const ended = await t.open(user);
+    await t.memory.stores.sessions.end(ended.id, user.id, t.endAt("revoked_by_user"));
+    await t.open(t.memory.addUser());
+
+    const views = await t.service.list(user.id, older.id);
+    expect(views).toEqual([
+      { id: newer.id, current: false, device: { name: "Laptop" }, createdAt: t.time.now().toISOString(), lastUsedAt: t.time.now().toISOString(), expiresAt: expect.any(String) },
+      expect.objectContaining({ id: older.id, current: true, device: { name: "Phone" } }),
+    ]);
+    expect(views[0]!.expiresAt).toBe(new Date(t.time.now().getTime() + LIFETIMES.refreshIdleTtl * 1000).toISOString());
+  });
+
+  it("marks no session current when there is none, and leaves expired sessions out", async () => {
+    const t = await setup();
+    const user = t.memory.addUser();
+    await t.open(user);
+    expect((await t.service.list(user.id, null)).map((v) => v.current)).toEqual([false]);
+    t.time.advance(LIFETIMES.refreshIdleTtl);
+    expect(await t.service.list(user.id, null)).toEqual([]);
+  });
+});
+
+describe("revoke", () => {
+  it("ends one of the user's own sessions, audits it and pushes it to the edge", async () => {
+    const t = await setup();
+    const user = t.memory.addUser();
+    const [mine, other] = [await t.open(user), await t.open(user)];
+    await t.service.revoke(user.id, mine.id, ORIGIN);
+    expect(t.memory.session(mine.id)).toMatchObject({ revokedAt: t.time.now(), revokedReason: "revoked_by_user" });
+    expect(t.memory.auditRows({ event: "session.revoked" })).toEqual([expect.objectContaining({ userId: user.id, actorId: user.id, sessionId: mine.id, metadata: { reason: "revoked_by_user" } })]);
+    expect(t.revocations.revokeCalls).toEqual([[mine.id]]);
+    expect(liveIds(t, user.id)).toEqual([other.id]);
+  });
+
+  it.each([
+    ["another user's session", "other"],
+    ["an unknown id", "unknown"],
+    ["a malformed id", "malformed"],
+    ["an already ended session", "ended"],
+  ])("answers 404 for %s, ending nothing", async (_label, which) => {
+    const t = await setup();
+    const user = t.memory.addUser();
+    const someoneElse = await t.open(t.memory.addUser());
+    const ended = await t.open(user);
+    await t.memory.stores.sessions.end(ended.id, user.id, t.endAt("revoked_by_user"));
+    const id = { other: someoneElse.id, unknown: crypto.randomUUID(), malformed: "not-a-session-id", ended: ended.id }[which]!;
+    const before = t.memory.snapshot();
+
+    const error = await t.service.revoke(user.id, id, ORIGIN).catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(NotFound);
+    expect((error as NotFound).status).toBe(404);
+    expect(t.memory.snapshot()).toEqual(before);
+    expect(t.revocations.revokeCalls).toEqual([]);
+  });
+});
+
+describe("revokeOthers", () => {
+  it("ends every other live session of the user and keeps the current one; other users are untouched", async () => {
+    const t = await setup();
+    const user = t.memory.addUser();
+    const current = await t.open(user);
+    const others = [await t.open(user), await t.open(user)];
+    const stranger = t.memory.addUser();
+    const theirs = await t.open(stranger);
+
+    await t.service.revokeOthers(user.id, current.id, ORIGIN);
+    expect(liveIds(t, user.id)).toEqual([current.id]);
+    for (const { id } of others) expect(t.memory.session(id)!.revokedReason).toBe("revoked_by_user");
+    expect(t.revocations.revoked.sort()).toEqual(others.map((o) => o.id).sort());
+    expect(t.memory.auditRows({ event: "session.revoked" })).toHaveLength(2);
+    expect(liveIds(t, stranger.id)).toEqual([theirs.id]);
+  });
+
+  it("with no other session ends nothing", async () => {
+    const t = await setup();
+    const user = t.memory.addUser();
+    const current = await t.open(user);
+    await t.service.revokeOthers(user.id, current.id, ORIGIN);
+    expect(liveIds(t, user.id)).toEqual([current.id]);
+    expect(t.revocations.revoked).toEqual([]);
+    expect(t.memory.auditRows({ event: "session.revoked" })).toEqual([]);
+  });
+});
+
+describe("logout", () => {
+  it("with neither credential is invalid_token with Bearer error=invalid_request, and changes nothing", async () => {
+    const t = await setup();
+    await t.open(t.memory.addUser());
+    const before = t.memory.snapshot();
+    const error = await t.service.logout({}, ORIGIN).catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(InvalidToken);
+    expect((error as InvalidToken).code).toBe("invalid_token");
+    expect((error as InvalidToken).headers).toEqual({ "WWW-Authenticate": 'Bearer error="invalid_request"' });
+    expect(t.memory.snapshot()).toEqual(before);
+  });
+
+  it("with a refresh token ends its session with auth.logged_out and pushes it to the edge", async () => {
+    const t = await setup();
+    const user = t.memory.addUser();
+    const session = await t.open(user);
+    await t.service.logout({ refreshToken: session.refreshToken }, ORIGIN);
+    expect(t.memory.session(session.id)).toMatchObject({ revokedAt: t.time.now(), revokedReason: "logged_out" });
+    expect(t.memory.auditRows({ event: "auth.logged_out" })).toEqual([expect.objectContaining({ userId: user.id, actorId: user.id, sessionId: session.id })]);
+    expect(t.revocations.revokeCalls).toEqual([[session.id]]);
+  });
+
+  it.each([
+    ["junk", () => "sart_not-a-token"],
+    ["well-formed but unknown", () => testCodec().mint()],
+  ])("with a %s refresh token is a silent no-op", async (_label, token) => {
+    const t = await setup();
+    await t.open(t.memory.addUser());
+    const before = t.memory.snapshot();
+    await expect(t.service.logout({ refreshToken: token() }, ORIGIN)).resolves.toBeUndefined();
+    expect(t.memory.snapshot()).toEqual(before);
+    expect(t.revocations.revokeCalls).toEqual([]);
+  });
+
+  it("with an access token ends its session and pushes it to the edge", async () => {
+    const t = await setup();
+    const user = t.memory.addUser();
+    const [session, other] = [await t.open(user), await t.open(user)];
+    await t.service.logout({ accessToken: session.accessToken }, ORIGIN);
+    expect(t.memory.session(session.id)!.revokedReason).toBe("logged_out");
+    expect(t.revocations.revokeCalls).toEqual([[session.id]]);
+    expect(liveIds(t, user.id)).toEqual([other.id]);
+  });
+
+  it("with the access token of an already ended session still 'logs out': no error, no second audit row, pushed to the edge again", async () => {
+    const t = await setup();
+    const user = t.memory.addUser();
+    const session = await t.open(user);
+    await t.service.logout({ accessToken: session.accessToken }, ORIGIN);
+    const before = t.memory.snapshot();
+    await expect(t.service.logout({ accessToken: session.accessToken }, ORIGIN)).resolves.toBeUndefined();
+    expect(t.memory.snapshot()).toEqual(before);
+    expect(t.memory.auditRows({ event: "auth.logged_out" })).toHaveLength(1);
+    expect(t.revocations.revokeCalls).toEqual([[session.id], [session.id]]);
+  });
+
+  it("with only an access token, one that does not verify (signature changed) is invalid_token, ending nothing", async () => {
+    const t = await setup();
+    const user = t.memory.addUser();
+    const session = await t.open(user);
+    const signature = session.accessToken.slice(session.accessToken.lastIndexOf(".") + 1);
+    const forged = session.accessToken.slice(0, -signature.length) + (signature[0] === "A" ? "B" : "A") + signature.slice(1);
+    const error = await t.service.logout({ accessToken: forged }, ORIGIN).catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(InvalidToken);
+    expect((error as InvalidToken).headers).toEqual({ "WWW-Authenticate": 'Bearer error="invalid_token"' });
+    expect(t.memory.session(session.id)!.revokedAt).toBeNull();
+    expect(t.revocations.revokeCalls).toEqual([]);
+  });
+
+  it("beside a refresh token, an access token that does not verify does not stop the logout", async () => {
+    const t = await setup();
+    const user = t.memory.addUser();
+    const session = await t.open(user);
+    await expect(t.service.logout({ refreshToken: session.refreshToken, accessToken: "not.a.jwt" }, ORIGIN)).resolves.toBeUndefined();
+    expect(t.memory.session(session.id)!.revokedReason).toBe("logged_out");
+    expect(t.revocations.revokeCalls).toEqual([[session.id]]);
+  });
+});
