@@ -1,15 +1,26 @@
 // The operator CLI behind `npm run admin`: grant and revoke a user's roles,
-// list the roles. It talks to Postgres directly with the `pg` driver and plain
-// SQL, so it works when the Worker is down or no administrator exists yet (it
-// is how the first administrator is made). Each change commits in one
-// transaction with its user.roles_changed audit row (no actor: the operator
-// acts outside the service; metadata says `via: "cli"`).
+// list the roles. It opens its own node-postgres connection, so it works when
+// the Worker is down or no administrator exists yet (it is how the first
+// administrator is made), and goes through the same AdminService as the admin
+// API (src/composition.ts composeOperator): one role-change rule, one
+// transaction with its user.roles_changed audit row, whose actor is the
+// OPERATOR (no actor id; metadata says `via: "cli"`).
 //
 // Role changes reach the user's access tokens at their next refresh: the CLI
 // cannot reach the edge revocation list, and tokens already issued keep their
 // claims until they expire.
+//
+// src/ is written for a bundler (extensionless imports, JSON imports, full
+// TypeScript), so scripts/admin.ts loads this module through tsx.
+import { drizzle } from "drizzle-orm/node-postgres";
 import pg from "pg";
+import { composeOperator } from "../../src/composition.ts";
+import * as schema from "../../src/db/schema.ts";
+import { NotFound, ValidationFailed } from "../../src/errors.ts";
+import { OPERATOR } from "../../src/services/admin/index.ts";
 import { normalizeEmail } from "../../src/services/passwords/email.ts";
+
+type Operator = ReturnType<typeof composeOperator>;
 
 export type AdminCommandIo = {
   databaseUrl: string;
@@ -46,17 +57,17 @@ export async function runAdminCommand(argv: readonly string[], io: AdminCommandI
     return EXIT_OK;
   }
   if ((command === "grant" || command === "revoke") && args.length === 2 && args[0]!.trim() && args[1]!.trim()) {
-    return withDatabase(io, (client) => changeRole(client, command, normalizeEmail(args[0]!), args[1]!.trim(), io));
+    return withDatabase(io, (operator) => changeRole(operator, command, normalizeEmail(args[0]!), args[1]!.trim(), io));
   }
   if (command === "list-roles" && args.length === 0) {
-    return withDatabase(io, (client) => listRoles(client, io));
+    return withDatabase(io, (operator) => listRoles(operator, io));
   }
   io.err(command === undefined ? "admin: no command given" : `admin: wrong use of "${command}"`);
   USAGE.forEach((line) => io.err(line));
   return EXIT_USAGE;
 }
 
-async function withDatabase(io: AdminCommandIo, work: (client: pg.Client) => Promise<number>): Promise<number> {
+async function withDatabase(io: AdminCommandIo, work: (operator: Operator) => Promise<number>): Promise<number> {
   const client = new pg.Client({ connectionString: io.databaseUrl, connectionTimeoutMillis: 5000 });
   // A dropped connection must surface as a failed query, not crash the process.
   client.on("error", () => {});
@@ -68,7 +79,7 @@ async function withDatabase(io: AdminCommandIo, work: (client: pg.Client) => Pro
     return EXIT_FAILED;
   }
   try {
-    return await work(client);
+    return await work(composeOperator(drizzle({ client, schema })));
   } catch (error) {
     io.err(`admin: database error: ${reasonOf(error)}`);
     return EXIT_FAILED;
@@ -77,71 +88,64 @@ async function withDatabase(io: AdminCommandIo, work: (client: pg.Client) => Pro
   }
 }
 
-async function changeRole(client: pg.Client, command: "grant" | "revoke", email: string, role: string, io: AdminCommandIo): Promise<number> {
-  await client.query("begin");
-  try {
-    const user = await client.query<{ id: string }>("select id from users where email = $1 for update", [email]);
-    const userId = user.rows[0]?.id;
-    if (!userId) {
-      await client.query("rollback");
-      io.err(`admin: no user with the email ${email}`);
-      return EXIT_FAILED;
-    }
-    const found = await client.query("select 1 from roles where name = $1 for share", [role]);
-    if (found.rowCount === 0) {
-      await client.query("rollback");
-      const known = await client.query<{ name: string }>("select name from roles order by name");
-      io.err(`admin: unknown role "${role}"; the roles are: ${known.rows.map((r) => r.name).join(", ") || "(none)"}`);
-      return EXIT_FAILED;
-    }
-
-    const before = await rolesOf(client, userId);
-    const changed =
-      command === "grant"
-        ? await client.query("insert into user_roles (user_id, role_name, created_at) values ($1, $2, $3) on conflict do nothing", [userId, role, new Date()])
-        : await client.query("delete from user_roles where user_id = $1 and role_name = $2", [userId, role]);
-    if (changed.rowCount === 0) {
-      await client.query("rollback");
-      io.out(command === "grant" ? `${email} already has the role "${role}"; nothing changed.` : `${email} does not have the role "${role}"; nothing changed.`);
-      return EXIT_OK;
-    }
-    const after = await rolesOf(client, userId);
-    // A new grants version: tokens issued from now on carry it. (The CLI cannot
-    // reach the Workers KV list, so earlier tokens last until they expire.)
-    await client.query("update users set grants_version = grants_version + 1 where id = $1", [userId]);
-    // Millisecond precision, like every audit row the service writes (its cursors assume it).
-    await client.query("insert into audit_logs (event, user_id, actor_id, metadata, created_at) values ('user.roles_changed', $1, null, $2::jsonb, $3)", [
-      userId,
-      JSON.stringify({ before, after, via: "cli" }),
-      new Date(),
-    ]);
-    await client.query("commit");
-    const done = command === "grant" ? `Granted "${role}" to ${email}` : `Revoked "${role}" from ${email}`;
-    io.out(`${done} (roles now: ${after.join(", ") || "none"}). ${APPLIES_AT_REFRESH}`);
+/**
+ * grant: the user's roles plus `role`; revoke: minus it. AdminService.setRoles
+ * applies the change (or finds there is none) under its locks; asking for a
+ * role that does not exist is its ValidationFailed.
+ */
+async function changeRole({ stores, admin }: Operator, command: "grant" | "revoke", email: string, role: string, io: AdminCommandIo): Promise<number> {
+  const noUser = () => {
+    io.err(`admin: no user with the email ${email}`);
+    return EXIT_FAILED;
+  };
+  const unknownRole = async () => {
+    const known = (await stores.roles.all()).map((r) => r.name);
+    io.err(`admin: unknown role "${role}"; the roles are: ${known.join(", ") || "(none)"}`);
+    return EXIT_FAILED;
+  };
+  const nothingChanged = () => {
+    io.out(command === "grant" ? `${email} already has the role "${role}"; nothing changed.` : `${email} does not have the role "${role}"; nothing changed.`);
     return EXIT_OK;
+  };
+
+  const userId = await stores.adminUsers.findIdByEmail(email);
+  const before = userId === undefined ? undefined : await stores.users.findById(userId);
+  if (!userId || !before) return noUser();
+  const has = before.roles.includes(role);
+  if (command === "grant" ? has : !has) {
+    // A role the user holds exists; one they do not hold may not.
+    if (command === "revoke" && !(await roleExists(stores, role))) return unknownRole();
+    return nothingChanged();
+  }
+  // Applied to the roles as they are under the service's row lock, so a concurrent change is kept.
+  const change = (current: readonly string[]) => (command === "grant" ? [...current, role] : current.filter((name) => name !== role));
+
+  let after;
+  try {
+    after = await admin.setRoles(userId, change, OPERATOR);
   } catch (error) {
-    await client.query("rollback").catch(() => {});
+    if (error instanceof NotFound) return noUser();
+    if (error instanceof ValidationFailed && !(await roleExists(stores, role))) return unknownRole();
     throw error;
   }
+  // Unchanged when the roles changed meanwhile to what was asked for: setRoles wrote nothing.
+  if (after.grantsVersion === before.grantsVersion) return nothingChanged();
+  const done = command === "grant" ? `Granted "${role}" to ${email}` : `Revoked "${role}" from ${email}`;
+  io.out(`${done} (roles now: ${after.roles.join(", ") || "none"}). ${APPLIES_AT_REFRESH}`);
+  return EXIT_OK;
 }
 
-async function listRoles(client: pg.Client, io: AdminCommandIo): Promise<number> {
-  const result = await client.query<{ name: string; description: string; permissions: string[] }>(
-    `select r.name, r.description,
-       coalesce(array_agg(rp.permission_name order by rp.permission_name) filter (where rp.permission_name is not null), '{}') as permissions
-     from roles r left join role_permissions rp on rp.role_name = r.name
-     group by r.name, r.description order by r.name`,
-  );
-  if (result.rows.length === 0) io.out("No roles. Have the migrations been applied?");
-  for (const role of result.rows) {
+async function listRoles({ stores }: Operator, io: AdminCommandIo): Promise<number> {
+  const roles = await stores.roles.all();
+  if (roles.length === 0) io.out("No roles. Have the migrations been applied?");
+  for (const role of roles) {
     io.out(`${role.name}${role.description ? ` (${role.description})` : ""}: ${role.permissions.join(", ") || "no permissions"}`);
   }
   return EXIT_OK;
 }
 
-async function rolesOf(client: pg.Client, userId: string): Promise<string[]> {
-  const result = await client.query<{ role_name: string }>("select role_name from user_roles where user_id = $1 order by role_name", [userId]);
-  return result.rows.map((r) => r.role_name);
+async function roleExists(stores: Operator["stores"], role: string): Promise<boolean> {
+  return (await stores.roles.existing([role])).length > 0;
 }
 
 /** host:port/database, never the credentials. */
