@@ -2,7 +2,7 @@
 // Postgres that test/setup/global-setup.ts starts, through the same Neon
 // driver code path the Worker uses in production.
 import { cloudflareTest } from "@cloudflare/vitest-plugin";
-import { defineConfig } from "vitest/config";
+import { configDefaults, defineConfig } from "vitest/config";
 import { TEST_SECRETS } from "./test/setup/secrets.ts";
 
 export default defineConfig({
@@ -22,6 +22,8 @@ export default defineConfig({
   test: {
     globalSetup: ["./test/setup/global-setup.ts"],
     include: ["test/**/*.test.ts"],
+    // Node-only: run by vitest.node.config.ts.
+    exclude: [...configDefaults.exclude, "test/architecture/**"],
     testTimeout: 30_000,
     hookTimeout: 60_000,
     // Test files share one database: run them one at a time so none sees

@@ -1,11 +1,12 @@
-// Tests of the Node scripts (the operator CLI), which run in Node, not in
-// workerd: `vitest run --config vitest.node.config.ts`. They start their own
-// throwaway embedded Postgres.
+// Tests that run in Node, not in workerd: `vitest run --config
+// vitest.node.config.ts`. The Node scripts' tests (the operator CLI) start
+// their own throwaway embedded Postgres; test/architecture checks the layer
+// rule on src/'s import graph.
 import { defineConfig } from "vitest/config";
 
 export default defineConfig({
   test: {
-    include: ["scripts/**/*.test.ts"],
+    include: ["scripts/**/*.test.ts", "test/architecture/**/*.test.ts"],
     environment: "node",
     testTimeout: 30_000,
     hookTimeout: 60_000,

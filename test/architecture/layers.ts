@@ -1,0 +1,275 @@
+// The layer rule (README "Dependencies point one way": routes -> services ->
+// ports <- repositories; only repositories touch Drizzle or the driver) as a
+// check over the import graph of src/. Imports are read with the TypeScript
+// compiler's parser, not regexes: import and export-from declarations (type
+// only or not), dynamic import(), `typeof import()` types and require();
+// relative specifiers are resolved to files the way the bundler does
+// (extensionless, index.ts, .json), and one that resolves to nothing is a
+// violation itself, so no edge can slip past the rules unseen.
+//
+// Pure over {file, text} pairs so the tests can run it on in-memory fixtures;
+// readSourceTree reads the real src/.
+import { readdirSync, readFileSync } from "node:fs";
+import path from "node:path";
+import ts from "typescript";
+
+export type SourceText = { file: string; text: string };
+
+export type Import = {
+  file: string;
+  line: number;
+  specifier: string;
+  kind: "import" | "export-from" | "dynamic-import" | "import-type" | "require";
+  /** Erased at run time: `import type`, `export type`, every name marked `type`, or `typeof import()`. */
+  typeOnly: boolean;
+  /** The exported names it binds or re-exports: "default", "*" for a namespace or star, [] for a bare import. */
+  names: string[];
+  /** The file a relative specifier resolves to, repository-relative; undefined for a package or an unresolved path. */
+  target?: string;
+};
+
+export type Module = {
+  file: string;
+  imports: Import[];
+  /** `new X(...)`, with X as exported by the module it was imported from (aliases undone). */
+  constructions: { name: string; line: number }[];
+  /** `ns.x` where ns is a namespace import: the member names used. */
+  namespaceMembers: { name: string; line: number }[];
+};
+
+export type Violation = { rule: string; file: string; line: number; message: string };
+
+export type Rule = { id: string; title: string; check: (module: Module) => Violation[] };
+
+const SCRIPT = /\.(ts|tsx|mts|cts)$/;
+
+/** Every file under `dir` (repository-relative paths), with the text of the TypeScript ones. */
+export function readSourceTree(root: string, dir = "src"): { sources: SourceText[]; files: string[] } {
+  const files = readdirSync(path.join(root, dir), { recursive: true, withFileTypes: true })
+    .filter((entry) => entry.isFile())
+    .map((entry) => toPosix(path.relative(root, path.join(entry.parentPath, entry.name))))
+    .sort();
+  const sources = files.filter((file) => SCRIPT.test(file) && !file.endsWith(".d.ts")).map((file) => ({ file, text: readFileSync(path.join(root, file), "utf8") }));
+  return { sources, files };
+}
+
+/** The modules of `sources`, relative imports resolved against `files` (default: the sources themselves). */
+export function parseModules(sources: readonly SourceText[], files: readonly string[] = sources.map((s) => s.file)): Module[] {
+  const known = new Set(files);
+  return sources.map((source) => parseModule(source, known));
+}
+
+export function parseModule({ file, text }: SourceText, files: ReadonlySet<string>): Module {
+  const sf = ts.createSourceFile(file, text, ts.ScriptTarget.Latest, true, file.endsWith(".tsx") ? ts.ScriptKind.TSX : ts.ScriptKind.TS);
+  const lineOf = (node: ts.Node) => sf.getLineAndCharacterOfPosition(node.getStart(sf)).line + 1;
+  const module: Module = { file, imports: [], constructions: [], namespaceMembers: [] };
+  const add = (node: ts.Node, specifier: string, kind: Import["kind"], typeOnly: boolean, names: string[]) => {
+    module.imports.push({ file, line: lineOf(node), specifier, kind, typeOnly, names, target: resolveSpecifier(file, specifier, files) });
+  };
+  /** local name -> the name its module exports it under */
+  const aliases = new Map<string, string>();
+  const namespaces = new Set<string>();
+  const memberAccesses: { of: string; name: string; line: number }[] = [];
+
+  const visit = (node: ts.Node): void => {
+    if (ts.isImportDeclaration(node) && ts.isStringLiteral(node.moduleSpecifier)) {
+      const clause = node.importClause;
+      const names: string[] = [];
+      let allTypes = clause !== undefined && clause.isTypeOnly;
+      if (clause && !clause.isTypeOnly) {
+        let anyValue = false;
+        if (clause.name) {
+          names.push("default");
+          aliases.set(clause.name.text, "default");
+          anyValue = true;
+        }
+        const bindings = clause.namedBindings;
+        if (bindings && ts.isNamespaceImport(bindings)) {
+          names.push("*");
+          namespaces.add(bindings.name.text);
+          anyValue = true;
+        } else if (bindings) {
+          for (const element of bindings.elements) {
+            const imported = (element.propertyName ?? element.name).text;
+            names.push(imported);
+            aliases.set(element.name.text, imported);
+            if (!element.isTypeOnly) anyValue = true;
+          }
+        }
+        // `import { type A } from "m"` is erased only if every name is a type.
+        allTypes = !anyValue && names.length > 0;
+      } else if (clause) {
+        if (clause.name) names.push("default");
+        const bindings = clause.namedBindings;
+        if (bindings && ts.isNamespaceImport(bindings)) names.push("*");
+        else if (bindings) names.push(...bindings.elements.map((e) => (e.propertyName ?? e.name).text));
+      }
+      add(node, node.moduleSpecifier.text, "import", allTypes, names);
+    } else if (ts.isExportDeclaration(node) && node.moduleSpecifier && ts.isStringLiteral(node.moduleSpecifier)) {
+      const clause = node.exportClause;
+      const names = !clause || ts.isNamespaceExport(clause) ? ["*"] : clause.elements.map((e) => (e.propertyName ?? e.name).text);
+      const typeOnly = node.isTypeOnly || (clause !== undefined && ts.isNamedExports(clause) && clause.elements.length > 0 && clause.elements.every((e) => e.isTypeOnly));
+      add(node, node.moduleSpecifier.text, "export-from", typeOnly, names);
+    } else if (ts.isImportEqualsDeclaration(node) && ts.isExternalModuleReference(node.moduleReference) && ts.isStringLiteral(node.moduleReference.expression)) {
+      add(node, node.moduleReference.expression.text, "require", node.isTypeOnly, ["*"]);
+    } else if (ts.isImportTypeNode(node) && ts.isLiteralTypeNode(node.argument) && ts.isStringLiteral(node.argument.literal)) {
+      add(node, node.argument.literal.text, "import-type", true, [node.qualifier ? firstName(node.qualifier) : "*"]);
+    } else if (ts.isCallExpression(node) && node.arguments.length > 0 && ts.isStringLiteralLike(node.arguments[0]!)) {
+      const specifier = (node.arguments[0] as ts.StringLiteralLike).text;
+      if (node.expression.kind === ts.SyntaxKind.ImportKeyword) add(node, specifier, "dynamic-import", false, ["*"]);
+      else if (ts.isIdentifier(node.expression) && node.expression.text === "require") add(node, specifier, "require", false, ["*"]);
+    } else if (ts.isNewExpression(node)) {
+      const callee = node.expression;
+      if (ts.isIdentifier(callee)) module.constructions.push({ name: callee.text, line: lineOf(node) });
+      else if (ts.isPropertyAccessExpression(callee)) module.constructions.push({ name: callee.name.text, line: lineOf(node) });
+    } else if (ts.isPropertyAccessExpression(node) && ts.isIdentifier(node.expression)) {
+      memberAccesses.push({ of: node.expression.text, name: node.name.text, line: lineOf(node) });
+    }
+    ts.forEachChild(node, visit);
+  };
+  visit(sf);
+
+  // Bindings are known only once the whole file is read.
+  module.constructions = module.constructions.map((c) => ({ ...c, name: aliases.get(c.name) ?? c.name }));
+  module.namespaceMembers = memberAccesses.filter((access) => namespaces.has(access.of)).map(({ name, line }) => ({ name, line }));
+  return module;
+}
+
+function firstName(name: ts.EntityName): string {
+  return ts.isIdentifier(name) ? name.text : firstName(name.left);
+}
+
+/** A relative specifier as the bundler resolves it (exact, .ts/.tsx, .js written for .ts, index files); undefined otherwise. */
+export function resolveSpecifier(from: string, specifier: string, files: ReadonlySet<string>): string | undefined {
+  if (!specifier.startsWith("./") && !specifier.startsWith("../") && specifier !== "." && specifier !== "..") return undefined;
+  const base = path.posix.normalize(path.posix.join(path.posix.dirname(from), specifier));
+  const candidates = [base, `${base}.ts`, `${base}.tsx`, `${base}.d.ts`, `${base}/index.ts`, `${base}/index.tsx`];
+  if (/\.(js|jsx|mjs)$/.test(base)) candidates.push(base.replace(/\.(js|jsx|mjs)$/, (ext) => (ext === ".mjs" ? ".mts" : ext === ".jsx" ? ".tsx" : ".ts")));
+  return candidates.find((candidate) => files.has(candidate));
+}
+
+export function isRelative(specifier: string): boolean {
+  return specifier === "." || specifier === ".." || specifier.startsWith("./") || specifier.startsWith("../");
+}
+
+/** "drizzle-orm" matches it and its subpaths; "@hono/*" a whole scope; "cloudflare:*" a URL scheme. */
+export function matchesPackage(specifier: string, pattern: string): boolean {
+  if (pattern.endsWith("/*") || pattern.endsWith(":*")) return specifier.startsWith(pattern.slice(0, -1));
+  return specifier === pattern || specifier.startsWith(`${pattern}/`);
+}
+
+/** Whether `file` is `area` itself (a file) or under it (a folder ending in "/"). */
+export function isIn(file: string | undefined, area: string): boolean {
+  if (file === undefined) return false;
+  return area.endsWith("/") ? file.startsWith(area) : file === area;
+}
+
+const anyIn = (file: string | undefined, areas: readonly string[]) => areas.some((area) => isIn(file, area));
+const anyPackage = (specifier: string, patterns: readonly string[]) => patterns.some((pattern) => matchesPackage(specifier, pattern));
+
+function describeImport(i: Import): string {
+  const how = i.typeOnly ? "type-only " : "";
+  const what = i.kind === "export-from" ? "re-exports from" : i.kind === "dynamic-import" ? "dynamically imports" : `${how}imports`;
+  return `${what} "${i.specifier}"${i.target && i.target !== i.specifier ? ` (${i.target})` : ""}`;
+}
+
+function violation(rule: string, i: Import, why: string): Violation {
+  return { rule, file: i.file, line: i.line, message: `${describeImport(i)}: ${why}` };
+}
+
+const DRIVER_PACKAGES = ["drizzle-orm", "@neondatabase/serverless"];
+const SERVICE_FORBIDDEN_PACKAGES = [...DRIVER_PACKAGES, "hono", "@hono/*", "cloudflare:*"];
+const SERVICE_FORBIDDEN_FILES = ["src/repositories/", "src/routes/", "src/middleware/", "src/app.ts", "src/composition.ts", "src/context.ts"];
+const REPOSITORY_FORBIDDEN_FILES = ["src/routes/", "src/middleware/", "src/app.ts", "src/composition.ts"];
+const INFRASTRUCTURE_FUNCTIONS = ["storesFor", "unitOfWorkFor", "lazyDatabase", "loadKeySet"];
+const INFRASTRUCTURE_CLASSES = ["SessionRevocationList", "AccessTokens", "RefreshTokenCodec"];
+/** The barrels that publish the infrastructure classes and loadKeySet to the composition root. */
+const REEXPORTING_BARRELS = ["src/services/sessions/index.ts", "src/services/tokens/index.ts"];
+
+export const RULES: readonly Rule[] = [
+  {
+    id: "services-are-framework-free",
+    title:
+      "src/services/ imports neither drizzle-orm, @neondatabase/serverless, hono, @hono/*, cloudflare:* nor src/repositories/, src/routes/, src/middleware/, src/app.ts, src/composition.ts, src/context.ts (type-only imports count)",
+    check: (m) =>
+      !isIn(m.file, "src/services/")
+        ? []
+        : m.imports
+            .filter((i) => anyPackage(i.specifier, SERVICE_FORBIDDEN_PACKAGES) || anyIn(i.target, SERVICE_FORBIDDEN_FILES))
+            .map((i) => violation("services-are-framework-free", i, "services see only ports, never Drizzle, the driver, Hono, the Workers runtime or an outer layer")),
+  },
+  {
+    id: "only-repositories-touch-the-database",
+    title: "only src/repositories/ and src/db/ import drizzle-orm or @neondatabase/serverless, and only src/repositories/ imports src/db/",
+    check: (m) => {
+      const inData = isIn(m.file, "src/repositories/") || isIn(m.file, "src/db/");
+      return m.imports.flatMap((i) => {
+        if (!inData && anyPackage(i.specifier, DRIVER_PACKAGES)) return [violation("only-repositories-touch-the-database", i, "only src/repositories/ and src/db/ may use Drizzle or the driver")];
+        if (!inData && isIn(i.target, "src/db/")) return [violation("only-repositories-touch-the-database", i, "src/db/ may be imported only by src/repositories/")];
+        return [];
+      });
+    },
+  },
+  {
+    id: "repositories-depend-only-on-ports",
+    title: "src/repositories/ imports nothing from src/routes/, src/middleware/, src/app.ts, src/composition.ts, and from src/services/ only type-only imports of src/services/ports.ts",
+    check: (m) =>
+      !isIn(m.file, "src/repositories/")
+        ? []
+        : m.imports.flatMap((i) => {
+            if (anyIn(i.target, REPOSITORY_FORBIDDEN_FILES)) return [violation("repositories-depend-only-on-ports", i, "repositories must not depend on an outer layer")];
+            if (isIn(i.target, "src/services/") && !(i.target === "src/services/ports.ts" && i.typeOnly)) {
+              return [violation("repositories-depend-only-on-ports", i, "repositories may import only types, and only from src/services/ports.ts")];
+            }
+            return [];
+          }),
+  },
+  {
+    id: "http-layer-never-reaches-the-database",
+    title: "src/routes/ and src/middleware/ never import src/repositories/ or src/db/",
+    check: (m) =>
+      !isIn(m.file, "src/routes/") && !isIn(m.file, "src/middleware/")
+        ? []
+        : m.imports
+            .filter((i) => isIn(i.target, "src/repositories/") || isIn(i.target, "src/db/"))
+            .map((i) => violation("http-layer-never-reaches-the-database", i, "routes and middleware go through services")),
+  },
+  {
+    id: "only-the-composition-root-builds-infrastructure",
+    title: `only src/composition.ts builds infrastructure: elsewhere (src/repositories/ aside) nothing imports ${INFRASTRUCTURE_FUNCTIONS.join(", ")} or constructs ${INFRASTRUCTURE_CLASSES.map((c) => `new ${c}`).join(", ")}`,
+    check: (m) => {
+      if (m.file === "src/composition.ts" || isIn(m.file, "src/repositories/")) return [];
+      const rule = "only-the-composition-root-builds-infrastructure";
+      const imported = m.imports.flatMap((i) => {
+        if (i.kind === "export-from" && REEXPORTING_BARRELS.includes(m.file)) return [];
+        const names = i.names.filter((name) => INFRASTRUCTURE_FUNCTIONS.includes(name));
+        return names.length ? [violation(rule, i, `${names.join(", ")} ${names.length > 1 ? "are" : "is"} for src/composition.ts only`)] : [];
+      });
+      const viaNamespace = m.namespaceMembers
+        .filter((use) => INFRASTRUCTURE_FUNCTIONS.includes(use.name))
+        .map((use) => ({ rule, file: m.file, line: use.line, message: `uses ${use.name} through a namespace import: it is for src/composition.ts only` }));
+      const constructed = m.constructions
+        .filter((c) => INFRASTRUCTURE_CLASSES.includes(c.name))
+        .map((c) => ({ rule, file: m.file, line: c.line, message: `constructs new ${c.name}: only src/composition.ts builds infrastructure` }));
+      return [...imported, ...viaNamespace, ...constructed];
+    },
+  },
+  {
+    id: "every-relative-import-resolves",
+    title: "every relative import in src/ resolves to a file, so no edge escapes the rules above",
+    check: (m) => m.imports.filter((i) => isRelative(i.specifier) && i.target === undefined).map((i) => violation("every-relative-import-resolves", i, "resolves to no file")),
+  },
+];
+
+export function checkLayers(modules: readonly Module[], rules: readonly Rule[] = RULES): Violation[] {
+  return modules.flatMap((m) => rules.flatMap((rule) => rule.check(m)));
+}
+
+/** One line per violation, for readable test failures. */
+export function formatViolation(v: Violation): string {
+  return `${v.file}:${v.line} ${v.message}`;
+}
+
+function toPosix(p: string): string {
+  return p.split(path.sep).join("/");
+}
