@@ -17,7 +17,7 @@ describe("POST /auth/register", () => {
     expect(user.permissions).toEqual(["profile:read", "profile:write", "sessions:read", "sessions:revoke:own"]);
     expect(new Date(user.createdAt).toISOString()).toBe(user.createdAt);
     expect(tokens).toMatchObject({ tokenType: "Bearer", expiresIn: 600 });
-    expect(tokens.refreshToken).toMatch(/^sart_[A-Za-z0-9_-]{51}$/);
+    expect(tokens.refreshToken).toMatch(/^sart_[A-Za-z0-9_-]{73}$/);
     // API.md's example: the session's absolute lifetime, REFRESH_ABSOLUTE_TTL (30 days) at sign-in.
     expect(tokens.refreshExpiresIn).toBe(2592000);
     expect(tokens.sessionId).toMatch(/^[0-9a-f-]{36}$/);

@@ -77,7 +77,7 @@ describe("POST /auth/refresh: rotation", () => {
     expect(second.sessionId).toBe(first.sessionId);
     expect(third.sessionId).toBe(first.sessionId);
     expect(third).toMatchObject({ tokenType: "Bearer", expiresIn: 600 });
-    expect(third.refreshToken).toMatch(/^sart_[A-Za-z0-9_-]{51}$/);
+    expect(third.refreshToken).toMatch(/^sart_[A-Za-z0-9_-]{73}$/);
     expect(await liveTokens(first.sessionId)).toHaveLength(1);
     const me = await call("GET", "/me", { token: third.accessToken });
     expect(me.status).toBe(200);

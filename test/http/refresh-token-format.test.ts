@@ -8,7 +8,7 @@ import { call, db, problemOf, randomRefreshToken, refresh, refreshOk, refreshTok
 
 const { query } = db;
 
-const TAGGED = /^sart_[A-Za-z0-9_-]{51}$/;
+const TAGGED = /^sart_[A-Za-z0-9_-]{73}$/;
 
 type Statement = { query: string; calls: string };
 

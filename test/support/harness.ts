@@ -263,12 +263,13 @@ export async function problemOf(res: Response): Promise<Problem> {
 
 /**
  * A random refresh token that is none of the service's: "tagged" has the
- * current shape (`sart_` + 43 + an 8-character tag, the tag random so it is
- * wrong), "legacy" the untagged shape of tokens minted before tags.
+ * current shape (`sart_` + 22 for a session id + 43 + an 8-character tag,
+ * all random, so the tag is wrong), "legacy" the untagged shape of tokens
+ * minted before tags (`sart_` + 43).
  */
 export function randomRefreshToken(shape: "tagged" | "legacy"): string {
-  const body = base64url(crypto.getRandomValues(new Uint8Array(32)));
-  return "sart_" + body + (shape === "tagged" ? base64url(crypto.getRandomValues(new Uint8Array(6))) : "");
+  const random = (bytes: number) => base64url(crypto.getRandomValues(new Uint8Array(bytes)));
+  return "sart_" + (shape === "tagged" ? random(16) + random(32) + random(6) : random(32));
 }
 
 /** What the database stores for a refresh token: hex SHA-256, computed here independently of src. */

@@ -81,7 +81,7 @@ describe("register", () => {
         revokedAt: null,
       }),
     ]);
-    expect(t.codec.check(tokens.refreshToken)).toBe("tagged");
+    expect(t.codec.check(tokens.refreshToken)).toEqual({ kind: "tagged", sessionId: tokens.sessionId });
     expect(t.memory.token(t.codec.hash(tokens.refreshToken))).toMatchObject({ sessionId: tokens.sessionId, parentHash: null, usedAt: null });
     expect(t.memory.auditRows()).toEqual([
       expect.objectContaining({ event: "user.registered", userId: user.id, actorId: user.id, sessionId: tokens.sessionId, ip: ORIGIN.ip, userAgent: ORIGIN.userAgent, createdAt: now }),

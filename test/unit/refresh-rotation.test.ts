@@ -43,14 +43,27 @@ async function hmac(secret: string, text: string): Promise<Uint8Array> {
   return new Uint8Array(await crypto.subtle.sign("HMAC", key, utf8(text)));
 }
 
-/** sart_ + body + base64url(first 6 bytes of HMAC-SHA256(secret, "sart-tag:" + body)). */
-async function tagged(body: string, secret = SECRET): Promise<string> {
-  return "sart_" + body + base64url((await hmac(secret, `sart-tag:${body}`)).subarray(0, 6));
+/** A session id's 16 bytes, base64url: the 22 characters after sart_. */
+function sessionPart(sessionId: string): string {
+  const hex = sessionId.replace(/-/g, "");
+  return base64url(Uint8Array.from({ length: 16 }, (_, i) => parseInt(hex.slice(i * 2, i * 2 + 2), 16)));
 }
 
-/** The tagged form of base64url(HMAC-SHA256(secret, T)), computed with WebCrypto rather than the service's code. */
-async function expectedSuccessor(token: string, secret = SECRET): Promise<string> {
-  return tagged(base64url(await hmac(secret, token)), secret);
+/** The session id a tagged token carries. */
+function sessionIdIn(token: string): string {
+  const hex = [...atob(token.slice(5, 27).replace(/-/g, "+").replace(/_/g, "/"))].map((c) => c.charCodeAt(0).toString(16).padStart(2, "0")).join("");
+  return `${hex.slice(0, 8)}-${hex.slice(8, 12)}-${hex.slice(12, 16)}-${hex.slice(16, 20)}-${hex.slice(20)}`;
+}
+
+/** sart_ + session + body + base64url(first 6 bytes of HMAC-SHA256(secret, "sart-tag:" + session + body)). */
+async function tagged(sessionId: string, body: string, secret = SECRET): Promise<string> {
+  const untagged = sessionPart(sessionId) + body;
+  return "sart_" + untagged + base64url((await hmac(secret, `sart-tag:${untagged}`)).subarray(0, 6));
+}
+
+/** The successor of T in its session: the tagged form of base64url(HMAC-SHA256(secret, T)), computed with WebCrypto rather than the service's code. */
+async function expectedSuccessor(token: string, secret = SECRET, sessionId = sessionIdIn(token)): Promise<string> {
+  return tagged(sessionId, base64url(await hmac(secret, token)), secret);
 }
 
 async function sha256Hex(text: string): Promise<string> {
@@ -86,11 +99,12 @@ function setup(options: { secret?: string; previousSecret?: string; grace?: numb
     rotationWith,
     rotate: (token: string, using: RefreshTokenRotation = rotation) => using.rotate(token, ORIGIN),
     /** A session of `user` (a new one by default) opened now through the session store, whose first token is `token` (a new tagged one by default). */
-    async signIn(user: UserRecord = memory.addUser(), token?: string) {
-      const first = token ?? (await tagged(randomBody(), secret));
+    async signIn(user: UserRecord = memory.addUser(), token?: string | ((sessionId: string) => Promise<string>)) {
+      const id = crypto.randomUUID();
+      const first = typeof token === "function" ? await token(id) : (token ?? (await tagged(id, randomBody(), secret)));
       const at = time.now();
       const session = {
-        id: crypto.randomUUID(),
+        id,
         device: {},
         refreshTokenHash: await sha256Hex(first),
         idleExpiresAt: new Date(at.getTime() + IDLE_TTL * 1000),
@@ -140,7 +154,7 @@ describe("case 1: the current token of a live session rotates", () => {
     const { token } = await t.signIn();
     const pair = await t.rotate(token);
     expect(pair.refreshToken).toBe(await expectedSuccessor(token));
-    expect(pair.refreshToken).toMatch(/^sart_[A-Za-z0-9_-]{51}$/);
+    expect(pair.refreshToken).toMatch(/^sart_[A-Za-z0-9_-]{73}$/);
   });
 
   it("the successor is keyed by the secret: another REFRESH_TOKEN_SECRET derives another token", async () => {
@@ -420,7 +434,7 @@ describe("case 4: anything else is invalid_refresh_token", () => {
     const t = setup();
     await t.signIn();
     const before = t.memory.snapshot();
-    const error = await t.rotate(await tagged(randomBody())).catch((e: unknown) => e);
+    const error = await t.rotate(await tagged(crypto.randomUUID(), randomBody())).catch((e: unknown) => e);
     expect(error).toBeInstanceOf(InvalidRefreshToken);
     expect((error as InvalidRefreshToken).code).toBe("invalid_refresh_token");
     expect(t.memory.snapshot()).toEqual(before);
@@ -473,13 +487,13 @@ describe("the token format: junk is refused before any I/O, a legacy token is st
     const t = setup();
     await t.signIn();
     t.memory.calls.length = 0;
-    await expect(t.rotate(await tagged(randomBody(), OTHER_SECRET))).rejects.toBeInstanceOf(InvalidRefreshToken);
+    await expect(t.rotate(await tagged(crypto.randomUUID(), randomBody(), OTHER_SECRET))).rejects.toBeInstanceOf(InvalidRefreshToken);
     expect(t.memory.calls).toEqual([]);
   });
 
   it("a token tagged with the previous secret still rotates, to a successor tagged with the current one", async () => {
     const t = setup({ secret: OTHER_SECRET, previousSecret: SECRET });
-    const { sessionId, token } = await t.signIn(undefined, await tagged(randomBody(), SECRET));
+    const { sessionId, token } = await t.signIn(undefined, (id: string) => tagged(id, randomBody(), SECRET));
     const pair = await t.rotate(token);
     expect(pair).toMatchObject({ sessionId, refreshToken: await expectedSuccessor(token, OTHER_SECRET) });
   });
@@ -489,8 +503,8 @@ describe("the token format: junk is refused before any I/O, a legacy token is st
     const legacy = "sart_" + randomBody();
     const { sessionId } = await t.signIn(undefined, legacy);
     const pair = await t.rotate(legacy);
-    expect(pair.refreshToken).toBe(await expectedSuccessor(legacy));
-    expect(pair.refreshToken).toMatch(/^sart_[A-Za-z0-9_-]{51}$/);
+    expect(pair.refreshToken).toBe(await expectedSuccessor(legacy, SECRET, sessionId));
+    expect(pair.refreshToken).toMatch(/^sart_[A-Za-z0-9_-]{73}$/);
     expect(t.memory.token(await sha256Hex(legacy))!.usedAt).toEqual(t.time.now());
     expect(t.memory.token(await sha256Hex(pair.refreshToken))).toMatchObject({ sessionId, parentHash: await sha256Hex(legacy), usedAt: null });
     // The successor carries a tag and rotates on.
@@ -503,7 +517,8 @@ describe("the token format: junk is refused before any I/O, a legacy token is st
     const before = t.memory.snapshot();
     t.memory.calls.length = 0;
     await expect(t.rotate("sart_" + randomBody())).rejects.toBeInstanceOf(InvalidRefreshToken);
-    expect(t.memory.calls).toContain("refreshTokens.rotate");
+    // It names no session, so the store is asked which session it belongs to.
+    expect(t.memory.calls).toEqual(["refreshTokens.lineage"]);
     expect(t.memory.snapshot()).toEqual(before);
   });
 });

@@ -145,7 +145,7 @@ describe("logout", () => {
 
   it.each([
     ["junk", () => "sart_not-a-token"],
-    ["well-formed but unknown", () => testCodec().mint()],
+    ["well-formed but unknown", () => testCodec().mint(crypto.randomUUID())],
   ])("with a %s refresh token is a silent no-op", async (_label, token) => {
     const t = await setup();
     await t.open(t.memory.addUser());

@@ -7,11 +7,12 @@ export type SessionLifetimes = { refreshIdleTtl: number; refreshAbsoluteTtl: num
 
 /** The session to store (token hashed) and the refresh token to hand out. */
 export function newSession(codec: RefreshTokenCodec, lifetimes: SessionLifetimes, device: DeviceInfo, at: Date): { session: NewSession; refreshToken: string } {
-  const refreshToken = codec.mint();
+  const id = crypto.randomUUID();
+  const refreshToken = codec.mint(id);
   const absoluteExpiresAt = new Date(at.getTime() + lifetimes.refreshAbsoluteTtl * 1000);
   const idleExpiresAt = new Date(Math.min(at.getTime() + lifetimes.refreshIdleTtl * 1000, absoluteExpiresAt.getTime()));
   return {
-    session: { id: crypto.randomUUID(), device, refreshTokenHash: codec.hash(refreshToken), idleExpiresAt, absoluteExpiresAt },
+    session: { id, device, refreshTokenHash: codec.hash(refreshToken), idleExpiresAt, absoluteExpiresAt },
     refreshToken,
   };
 }

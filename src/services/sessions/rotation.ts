@@ -29,9 +29,13 @@ export class RefreshTokenRotation {
 
   async rotate(presented: string, origin: RequestOrigin): Promise<TokenPair> {
     const { refreshTokens, codec, settings, clock } = this.deps;
-    if (codec.check(presented) === "junk") throw new InvalidRefreshToken("not a refresh token of this service");
+    const checked = codec.check(presented);
+    if (checked.kind === "junk") throw new InvalidRefreshToken("not a refresh token of this service");
     const tokenHash = codec.hash(presented);
-    const successor = codec.successorOf(presented);
+    // A token from before tags names no session: the database does, once.
+    const sessionId = checked.kind === "tagged" ? checked.sessionId : (await refreshTokens.lineage(tokenHash, clock()))?.sessionId;
+    if (sessionId === undefined) throw new InvalidRefreshToken("unknown token");
+    const successor = codec.successorOf(presented, sessionId);
     const successorHash = codec.hash(successor);
 
     const rotatedAt = clock();

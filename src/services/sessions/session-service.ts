@@ -77,7 +77,7 @@ export class SessionService {
 
   private async logoutRefreshToken(refreshToken: string, origin: RequestOrigin): Promise<void> {
     const { codec } = this.deps;
-    if (codec.check(refreshToken) === "junk") return;
+    if (codec.check(refreshToken).kind === "junk") return;
     const ended = await this.deps.sessions.endByRefreshTokenHash(codec.hash(refreshToken), { reason: "logged_out", event: "auth.logged_out", origin, at: this.deps.clock() });
     if (ended) await this.deps.revocations.revoke([ended]);
   }
