@@ -4,6 +4,8 @@
 interface __BaseEnv_Env {
 	REVOKED_SESSIONS: KVNamespace;
 	AUTH_IP_RATE_LIMITER: RateLimit;
+	AUTH_EMAIL_RATE_LIMITER: RateLimit;
+	AUTH_REFRESH_RATE_LIMITER: RateLimit;
 	JWT_ISSUER: "https://auth.secureauth.dev";
 	JWT_AUDIENCE: "secureauth";
 	ACCESS_TOKEN_TTL: "600";

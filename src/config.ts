@@ -24,10 +24,18 @@ export type Env = {
   ARGON2_MEMORY_KIB?: string;
   ARGON2_ITERATIONS?: string;
   ARGON2_PARALLELISM?: string;
+  /** "true" lets argon2 run below the OWASP minimum. For test suites only, never in a deployment. */
+  ARGON2_BELOW_OWASP_MINIMUM_FOR_TESTS_ONLY?: string;
   LOGIN_MAX_FAILURES?: string;
+  MAX_SESSIONS_PER_USER?: string;
   PWNED_PASSWORDS_URL?: string;
   REVOKED_SESSIONS: KVNamespace;
+  /** Per client network (IPv4 address, IPv6 /64) on the credential endpoints. */
   AUTH_IP_RATE_LIMITER?: RateLimit;
+  /** Per normalised email on register. */
+  AUTH_EMAIL_RATE_LIMITER?: RateLimit;
+  /** Per session on refresh. */
+  AUTH_REFRESH_RATE_LIMITER?: RateLimit;
 };
 
 export type SigningJwk = JsonWebKey & { kid: string; crv: "Ed25519"; kty: "OKP"; d: string; x: string };
@@ -49,6 +57,8 @@ export type Config = {
   argon2: { memoryKib: number; iterations: number; parallelism: number };
   /** Failed logins on one account before exponential back-off starts. */
   loginMaxFailures: number;
+  /** Live sessions a user may hold; a sign-in beyond it ends the least recently used one. */
+  maxSessionsPerUser: number;
   /** k-anonymity range API for breached passwords; off when unset. */
   pwnedPasswordsUrl: string | undefined;
 };
@@ -64,7 +74,21 @@ export const DEFAULTS = {
   ARGON2_ITERATIONS: 2,
   ARGON2_PARALLELISM: 1,
   LOGIN_MAX_FAILURES: 5,
+  MAX_SESSIONS_PER_USER: 50,
 } as const;
+
+/**
+ * OWASP's argon2id parameter sets (Password Storage Cheat Sheet), each of
+ * equal strength: the least memory, in KiB, for a number of passes (p=1).
+ * More passes than the table lists need no more memory than its last row.
+ */
+const OWASP_ARGON2_MIN_MEMORY_KIB: readonly (readonly [iterations: number, memoryKib: number])[] = [
+  [1, 47104],
+  [2, 19456],
+  [3, 12288],
+  [4, 9216],
+  [5, 7168],
+];
 
 const cache = new WeakMap<object, Config>();
 
@@ -105,14 +129,29 @@ export function parseConfig(env: Env): Config {
     refreshAbsoluteTtl: absolute,
     refreshReuseGrace: seconds(env, "REFRESH_REUSE_GRACE", DEFAULTS.REFRESH_REUSE_GRACE, 0),
     allowedOrigins: parseOrigins(env.ALLOWED_ORIGINS ?? ""),
-    argon2: {
-      memoryKib: integer(env, "ARGON2_MEMORY_KIB", DEFAULTS.ARGON2_MEMORY_KIB, ARGON2_LIMITS.memoryKib.min, ARGON2_LIMITS.memoryKib.max),
-      iterations: integer(env, "ARGON2_ITERATIONS", DEFAULTS.ARGON2_ITERATIONS, ARGON2_LIMITS.iterations.min, ARGON2_LIMITS.iterations.max),
-      parallelism: integer(env, "ARGON2_PARALLELISM", DEFAULTS.ARGON2_PARALLELISM, ARGON2_LIMITS.parallelism.min, ARGON2_LIMITS.parallelism.max),
-    },
+    argon2: parseArgon2(env),
     loginMaxFailures: integer(env, "LOGIN_MAX_FAILURES", DEFAULTS.LOGIN_MAX_FAILURES, 1, 1000),
+    maxSessionsPerUser: integer(env, "MAX_SESSIONS_PER_USER", DEFAULTS.MAX_SESSIONS_PER_USER, 1, 1000),
     pwnedPasswordsUrl: httpUrl(env, "PWNED_PASSWORDS_URL"),
   };
+}
+
+/** argon2id within what a stored hash may ask for, and at least OWASP's minimum unless a test suite says otherwise. */
+function parseArgon2(env: Env): Config["argon2"] {
+  const params = {
+    memoryKib: integer(env, "ARGON2_MEMORY_KIB", DEFAULTS.ARGON2_MEMORY_KIB, ARGON2_LIMITS.memoryKib.min, ARGON2_LIMITS.memoryKib.max),
+    iterations: integer(env, "ARGON2_ITERATIONS", DEFAULTS.ARGON2_ITERATIONS, ARGON2_LIMITS.iterations.min, ARGON2_LIMITS.iterations.max),
+    parallelism: integer(env, "ARGON2_PARALLELISM", DEFAULTS.ARGON2_PARALLELISM, ARGON2_LIMITS.parallelism.min, ARGON2_LIMITS.parallelism.max),
+  };
+  const weakAllowed = optional(env.ARGON2_BELOW_OWASP_MINIMUM_FOR_TESTS_ONLY);
+  if (weakAllowed !== undefined && weakAllowed !== "true" && weakAllowed !== "false") {
+    throw new ConfigError("ARGON2_BELOW_OWASP_MINIMUM_FOR_TESTS_ONLY", 'must be "true" or "false"');
+  }
+  const [, minimum] = OWASP_ARGON2_MIN_MEMORY_KIB.find(([passes]) => passes === Math.min(params.iterations, 5))!;
+  if (weakAllowed !== "true" && params.memoryKib < minimum) {
+    throw new ConfigError("ARGON2_MEMORY_KIB", `must be at least ${minimum} with ARGON2_ITERATIONS=${params.iterations} (the OWASP minimum for argon2id)`);
+  }
+  return params;
 }
 
 /** An optional http(s) URL: a typo must not silently turn a check off. */
@@ -151,7 +190,8 @@ type NumericVar =
   | "ARGON2_MEMORY_KIB"
   | "ARGON2_ITERATIONS"
   | "ARGON2_PARALLELISM"
-  | "LOGIN_MAX_FAILURES";
+  | "LOGIN_MAX_FAILURES"
+  | "MAX_SESSIONS_PER_USER";
 
 function integer(env: Env, name: NumericVar, fallback: number, min: number, max: number): number {
   const raw = optional(env[name]);

@@ -14,7 +14,7 @@ export const TEST_SIGNING_KEYS = [
  * .dev.vars"): bindings given to the plugin win over both. An optional
  * feature that must be off is bound to "" (config reads empty as unset).
  * DATABASE_URL and PG_WS_PROXY come from the global setup (vitest.config.ts);
- * REVOKED_SESSIONS and AUTH_IP_RATE_LIMITER are non-text bindings from
+ * REVOKED_SESSIONS and the AUTH_*_RATE_LIMITER bindings are non-text bindings from
  * wrangler.toml that .dev.vars cannot replace. test/http/foundation.test.ts
  * checks at compile time that this list covers the Env type and at run time
  * that the Worker sees exactly these values.
@@ -35,7 +35,9 @@ export const TEST_SECRETS = {
   ARGON2_MEMORY_KIB: "64",
   ARGON2_ITERATIONS: "1",
   ARGON2_PARALLELISM: "1",
+  ARGON2_BELOW_OWASP_MINIMUM_FOR_TESTS_ONLY: "true",
   LOGIN_MAX_FAILURES: "5",
+  MAX_SESSIONS_PER_USER: "50",
   // Off: no test may reach a real breached-password service.
   PWNED_PASSWORDS_URL: "",
 };

@@ -51,8 +51,18 @@ describe("defaults", () => {
       allowedOrigins: [],
       argon2: { memoryKib: 19456, iterations: 2, parallelism: 1 },
       loginMaxFailures: 5,
+      maxSessionsPerUser: 50,
       pwnedPasswordsUrl: undefined,
     });
+  });
+
+  it("accepts each OWASP argon2id parameter set, and cheaper ones only with the test-only flag", () => {
+    for (const [iterations, memoryKib] of [[1, 47104], [2, 19456], [3, 12288], [4, 9216], [5, 7168], [10, 7168]] as const) {
+      expect(parseConfig(minimalEnv({ ARGON2_MEMORY_KIB: String(memoryKib), ARGON2_ITERATIONS: String(iterations) })).argon2).toEqual({ memoryKib, iterations, parallelism: 1 });
+    }
+    const weak = { ARGON2_MEMORY_KIB: "64", ARGON2_ITERATIONS: "1" };
+    expect(() => parseConfig(minimalEnv(weak))).toThrow(/OWASP minimum/);
+    expect(parseConfig(minimalEnv({ ...weak, ARGON2_BELOW_OWASP_MINIMUM_FOR_TESTS_ONLY: "true" })).argon2).toEqual({ memoryKib: 64, iterations: 1, parallelism: 1 });
   });
 
   it("treats empty and blank variables as unset", () => {
@@ -151,6 +161,10 @@ describe("a missing or malformed variable throws a ConfigError naming it", () =>
     ["ALLOWED_ORIGINS with a path", { ALLOWED_ORIGINS: "https://app.example.com/login" }, "ALLOWED_ORIGINS"],
     ["ARGON2_MEMORY_KIB below the minimum", { ARGON2_MEMORY_KIB: "7" }, "ARGON2_MEMORY_KIB"],
     ["ARGON2_MEMORY_KIB above the isolate budget", { ARGON2_MEMORY_KIB: "131072" }, "ARGON2_MEMORY_KIB"],
+    ["ARGON2_MEMORY_KIB one KiB under the OWASP minimum for 2 passes", { ARGON2_MEMORY_KIB: "19455" }, "ARGON2_MEMORY_KIB"],
+    ["ARGON2_MEMORY_KIB under the OWASP minimum for 1 pass", { ARGON2_MEMORY_KIB: "19456", ARGON2_ITERATIONS: "1" }, "ARGON2_MEMORY_KIB"],
+    ["ARGON2_BELOW_OWASP_MINIMUM_FOR_TESTS_ONLY neither true nor false", { ARGON2_BELOW_OWASP_MINIMUM_FOR_TESTS_ONLY: "yes" }, "ARGON2_BELOW_OWASP_MINIMUM_FOR_TESTS_ONLY"],
+    ["MAX_SESSIONS_PER_USER zero", { MAX_SESSIONS_PER_USER: "0" }, "MAX_SESSIONS_PER_USER"],
     ["ARGON2_ITERATIONS zero", { ARGON2_ITERATIONS: "0" }, "ARGON2_ITERATIONS"],
     ["ARGON2_ITERATIONS not a number", { ARGON2_ITERATIONS: "two" }, "ARGON2_ITERATIONS"],
     ["ARGON2_PARALLELISM too high", { ARGON2_PARALLELISM: "5" }, "ARGON2_PARALLELISM"],
