@@ -1,5 +1,5 @@
 // `npm run keys:generate`: prints a new Ed25519 signing key (a private JWK).
-// To rotate, prepend it to the JWT_SIGNING_KEYS array; see README "Key rotation".
+// For the first deploy; to rotate, use `npm run keys:rotate` (README "Key rotation").
 // `--secret` prints a new REFRESH_TOKEN_SECRET instead.
 import { generateSecret, generateSigningKey } from "./lib/signing-keys.ts";
 

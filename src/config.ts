@@ -9,7 +9,10 @@ export type Env = {
   DATABASE_URL: string;
   /** Set locally and in tests only: the WebSocket-to-TCP proxy for a plain Postgres. */
   PG_WS_PROXY?: string;
-  /** JSON array of private Ed25519 JWKs, newest first. */
+  /**
+   * JSON array of Ed25519 JWKs, newest first: the first is private and signs;
+   * the others verify, as private JWKs or, for retired keys, public ones.
+   */
   JWT_SIGNING_KEYS: string;
   REFRESH_TOKEN_SECRET: string;
   /** The secret before the last change of REFRESH_TOKEN_SECRET: tokens it tagged are still accepted. */
@@ -38,12 +41,16 @@ export type Env = {
   AUTH_REFRESH_RATE_LIMITER?: RateLimit;
 };
 
+/** A key that may sign: a private Ed25519 JWK. */
 export type SigningJwk = JsonWebKey & { kid: string; crv: "Ed25519"; kty: "OKP"; d: string; x: string };
+/** A retired key that only verifies: a public Ed25519 JWK (an operator cannot read a secret back, so this is what rotation keeps). */
+export type VerifyingJwk = JsonWebKey & { kid: string; crv: "Ed25519"; kty: "OKP"; x: string; d?: undefined };
 
 export type Config = {
   databaseUrl: string;
   pgWsProxy: string | undefined;
-  signingKeys: SigningJwk[];
+  /** The first signs; all verify and are published. */
+  signingKeys: [SigningJwk, ...(SigningJwk | VerifyingJwk)[]];
   refreshTokenSecret: string;
   refreshTokenPreviousSecret: string | undefined;
   issuer: string;
@@ -226,33 +233,36 @@ function parseOrigins(raw: string): string[] {
     });
 }
 
-function parseSigningKeys(raw: string): SigningJwk[] {
+function parseSigningKeys(raw: string): Config["signingKeys"] {
   let parsed: unknown;
   try {
     parsed = JSON.parse(raw);
   } catch {
-    throw new ConfigError("JWT_SIGNING_KEYS", "is not valid JSON (expected an array of private JWKs)");
+    throw new ConfigError("JWT_SIGNING_KEYS", "is not valid JSON (expected an array of JWKs, the first private)");
   }
   if (!Array.isArray(parsed) || parsed.length === 0) {
-    throw new ConfigError("JWT_SIGNING_KEYS", "must be a non-empty JSON array of private JWKs, newest first");
+    throw new ConfigError("JWT_SIGNING_KEYS", "must be a non-empty JSON array of JWKs, newest first");
   }
   const kids = new Set<string>();
-  return parsed.map((key: unknown, index) => {
+  const keys = parsed.map((key: unknown, index) => {
     const jwk = key as Partial<SigningJwk> | null;
     if (
       !jwk ||
       typeof jwk !== "object" ||
       jwk.kty !== "OKP" ||
       jwk.crv !== "Ed25519" ||
-      typeof jwk.d !== "string" ||
+      (jwk.d !== undefined && typeof jwk.d !== "string") ||
       typeof jwk.x !== "string" ||
       typeof jwk.kid !== "string" ||
       jwk.kid.length === 0
     ) {
-      throw new ConfigError("JWT_SIGNING_KEYS", `entry ${index} must be a private Ed25519 JWK with kty, crv, x, d and kid`);
+      throw new ConfigError("JWT_SIGNING_KEYS", `entry ${index} must be an Ed25519 JWK with kty, crv, x and kid (and d for a key that signs)`);
     }
     if (kids.has(jwk.kid)) throw new ConfigError("JWT_SIGNING_KEYS", `has a duplicate kid at entry ${index}`);
     kids.add(jwk.kid);
-    return jwk as SigningJwk;
+    return jwk as SigningJwk | VerifyingJwk;
   });
+  const [first, ...rest] = keys;
+  if (first?.d === undefined) throw new ConfigError("JWT_SIGNING_KEYS", "entry 0 signs, so it must be a private JWK (with d); retired public keys go after it");
+  return [first as SigningJwk, ...rest];
 }

@@ -56,6 +56,15 @@ describe("defaults", () => {
     });
   });
 
+  it("accepts retired keys as public JWKs after the private signing key (rotation needs no private key read back)", () => {
+    const retired = { ...TEST_SIGNING_KEYS[1]!, d: undefined };
+    const config = parseConfig(minimalEnv({ JWT_SIGNING_KEYS: JSON.stringify([KEY, retired]) }));
+    expect(config.signingKeys.map((key) => [key.kid, typeof key.d])).toEqual([
+      [KEY!.kid, "string"],
+      [retired.kid, "undefined"],
+    ]);
+  });
+
   it("accepts each OWASP argon2id parameter set, and cheaper ones only with the test-only flag", () => {
     for (const [iterations, memoryKib] of [[1, 47104], [2, 19456], [3, 12288], [4, 9216], [5, 7168], [10, 7168]] as const) {
       expect(parseConfig(minimalEnv({ ARGON2_MEMORY_KIB: String(memoryKib), ARGON2_ITERATIONS: String(iterations) })).argon2).toEqual({ memoryKib, iterations, parallelism: 1 });
@@ -142,6 +151,8 @@ describe("a missing or malformed variable throws a ConfigError naming it", () =>
     ["JWT_SIGNING_KEYS a single object, not an array", { JWT_SIGNING_KEYS: JSON.stringify(KEY) }, "JWT_SIGNING_KEYS"],
     ["JWT_SIGNING_KEYS an empty array", { JWT_SIGNING_KEYS: "[]" }, "JWT_SIGNING_KEYS"],
     ["JWT_SIGNING_KEYS a public key only", { JWT_SIGNING_KEYS: JSON.stringify([{ ...KEY, d: undefined }]) }, "JWT_SIGNING_KEYS"],
+    ["JWT_SIGNING_KEYS a public key first (it would have to sign)", { JWT_SIGNING_KEYS: JSON.stringify([{ ...TEST_SIGNING_KEYS[1], d: undefined }, KEY]) }, "JWT_SIGNING_KEYS"],
+    ["JWT_SIGNING_KEYS a d that is not a string", { JWT_SIGNING_KEYS: JSON.stringify([{ ...KEY, d: 42 }]) }, "JWT_SIGNING_KEYS"],
     ["JWT_SIGNING_KEYS a key without kid", { JWT_SIGNING_KEYS: JSON.stringify([{ ...KEY, kid: undefined }]) }, "JWT_SIGNING_KEYS"],
     ["JWT_SIGNING_KEYS a non-Ed25519 key", { JWT_SIGNING_KEYS: JSON.stringify([{ ...KEY, crv: "X25519" }]) }, "JWT_SIGNING_KEYS"],
     ["JWT_SIGNING_KEYS an RSA key", { JWT_SIGNING_KEYS: JSON.stringify([{ kty: "RSA", n: "x", e: "AQAB", d: "y", kid: "r" }]) }, "JWT_SIGNING_KEYS"],

@@ -1,8 +1,9 @@
 // The service's own signing keys: imported once per isolate from
-// JWT_SIGNING_KEYS (private Ed25519 JWKs, newest first). The first signs,
-// every key verifies, and only the public halves are ever published. This is
+// JWT_SIGNING_KEYS (Ed25519 JWKs, newest first). The first (private) signs,
+// every key verifies (retired ones may be kept as public JWKs), and only the
+// public halves are ever published. This is
 // the only key set verification consults: no JWKS fetch, no key from a token.
-import type { Config, SigningJwk } from "../../config";
+import type { Config, SigningJwk, VerifyingJwk } from "../../config";
 import { ConfigError } from "../../errors";
 import { ACCESS_TOKEN_ALGORITHM } from "./types";
 
@@ -19,9 +20,9 @@ const ED25519 = { name: "Ed25519" } as const;
 
 // Keyed by the array identity: loadConfig caches one Config per env object,
 // so the keys are imported once per isolate, not once per request.
-const cache = new WeakMap<readonly SigningJwk[], Promise<KeySet>>();
+const cache = new WeakMap<Config["signingKeys"], Promise<KeySet>>();
 
-export function loadKeySet(config: Config): Promise<KeySet> {
+export function loadKeySet(config: Pick<Config, "signingKeys">): Promise<KeySet> {
   const cached = cache.get(config.signingKeys);
   if (cached) return cached;
   const loading = importKeySet(config.signingKeys);
@@ -31,26 +32,27 @@ export function loadKeySet(config: Config): Promise<KeySet> {
   return loading;
 }
 
-async function importKeySet(signingKeys: readonly SigningJwk[]): Promise<KeySet> {
-  const pairs = await Promise.all(signingKeys.map((jwk, index) => importKeyPair(jwk, index)));
-  const [newest] = pairs;
-  if (!newest) throw new ConfigError("JWT_SIGNING_KEYS", "must hold at least one key");
+async function importKeySet([signer, ...others]: Config["signingKeys"]): Promise<KeySet> {
+  const [newest, ...rest] = await Promise.all([importKey(signer, 0), ...others.map((jwk, index) => importKey(jwk, index + 1))]);
+  const pairs = [newest!, ...rest];
   return {
-    signing: { kid: newest.publicJwk.kid, key: newest.privateKey },
+    signing: { kid: newest!.publicJwk.kid, key: newest!.privateKey! },
     verifying: new Map(pairs.map((pair) => [pair.publicJwk.kid, pair.publicKey])),
     jwks: { keys: pairs.map((pair) => pair.publicJwk) },
   };
 }
 
-async function importKeyPair(jwk: SigningJwk, index: number) {
+/** A key that verifies, with its private half when the JWK has one (checked against x). */
+async function importKey(jwk: SigningJwk | VerifyingJwk, index: number) {
   const publicJwk: PublicJwk = { kty: "OKP", crv: "Ed25519", x: jwk.x, kid: jwk.kid, alg: ACCESS_TOKEN_ALGORITHM, use: "sig" };
-  let privateKey: CryptoKey;
+  let privateKey: CryptoKey | undefined;
   let publicKey: CryptoKey;
   try {
     // Only the key material is passed on: alg, use or key_ops in the secret
     // must not change what the key may do.
-    privateKey = await crypto.subtle.importKey("jwk", { kty: "OKP", crv: "Ed25519", x: jwk.x, d: jwk.d }, ED25519, false, ["sign"]);
     publicKey = await crypto.subtle.importKey("jwk", { kty: "OKP", crv: "Ed25519", x: jwk.x }, ED25519, false, ["verify"]);
+    if (jwk.d === undefined) return { publicJwk, privateKey, publicKey };
+    privateKey = await crypto.subtle.importKey("jwk", { kty: "OKP", crv: "Ed25519", x: jwk.x, d: jwk.d }, ED25519, false, ["sign"]);
   } catch {
     throw new ConfigError("JWT_SIGNING_KEYS", `entry ${index} is not a valid Ed25519 key`);
   }
