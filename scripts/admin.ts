@@ -1,18 +1,27 @@
 // `npm run admin -- <command>`: the operator CLI. Grants and revokes roles
 // (`grant <email> <role>`, `revoke <email> <role>`) and lists them
-// (`list-roles`), against DATABASE_URL when set, else the local development
-// database that `npm run dev` starts. The logic is in lib/admin-command.ts.
+// (`list-roles`), against DATABASE_URL when set, else the database of this
+// checkout's running `npm run dev` (.data/dev-stack.json). The logic is in
+// lib/admin-command.ts.
 //
 // This file runs under Node's own type stripping (`node scripts/admin.ts`);
 // the command module reaches into src/, which is written for a bundler
 // (extensionless and JSON imports, parameter properties), so it is loaded
 // through tsx (a devDependency), scoped to that one import.
+import { fileURLToPath } from "node:url";
 import { tsImport } from "tsx/esm/api";
+import { localToolDatabaseUrl, NO_DATABASE_HINT } from "./lib/dev-record.ts";
 
-const { localDatabaseUrl, runAdminCommand }: typeof import("./lib/admin-command.ts") = await tsImport("./lib/admin-command.ts", import.meta.url);
+const { runAdminCommand }: typeof import("./lib/admin-command.ts") = await tsImport("./lib/admin-command.ts", import.meta.url);
+
+const databaseUrl = localToolDatabaseUrl(fileURLToPath(new URL("..", import.meta.url)));
+if (!databaseUrl) {
+  console.error(`admin: no database: ${NO_DATABASE_HINT}`);
+  process.exit(1);
+}
 
 process.exitCode = await runAdminCommand(process.argv.slice(2), {
-  databaseUrl: process.env.DATABASE_URL || localDatabaseUrl(process.env.PG_PORT),
+  databaseUrl,
   out: (line) => console.log(line),
   err: (line) => console.error(line),
 });

@@ -10,7 +10,8 @@
 // all of it; so does the death of the parent process.
 import { existsSync, writeFileSync } from "node:fs";
 import { fileURLToPath } from "node:url";
-import { startDevStack, type DevStack } from "./lib/dev-stack.ts";
+import { configFromEnvironment, startDevStack, type DevStack } from "./lib/dev-stack.ts";
+import { removeDevRecord, writeDevRecord } from "./lib/dev-record.ts";
 import { takeOverSignalHandling } from "./lib/local-postgres.ts";
 import { generateSecret, generateSigningKey } from "./lib/signing-keys.ts";
 
@@ -28,6 +29,7 @@ function stop(code: number): Promise<never> {
     setTimeout(() => process.exit(code || 1), 20_000).unref();
     // Stopped mid-start: let the start finish (or fail and clean up), then stop it.
     const stack = await starting?.catch(() => undefined);
+    removeDevRecord(root);
     await stack?.stop();
     process.exit(code);
   })());
@@ -52,12 +54,17 @@ try {
     if (!Number.isInteger(value) || value < 1 || value > 65535) throw new Error(`${name} must be a port number`);
   }
   await ensureDevVars(`${root}.dev.vars`);
+  // Every configuration variable set in this environment reaches the Worker (DATABASE_URL selects the database instead).
+  const { DATABASE_URL: _database, ...passedVars } = configFromEnvironment(process.env);
+  const names = Object.keys(passedVars);
+  if (names.length > 0) log(`passing ${names.join(", ")} from the environment to the Worker`);
   starting = startDevStack({
     root,
     port,
     databaseUrl: process.env.DATABASE_URL || undefined,
     postgres: { port: pgPort, database: "secureauth", dataDir: `${root}.data/postgres` },
     secretsFile: `${root}.dev.vars`,
+    vars: passedVars,
     output: "inherit",
     log,
     onDatabaseExit: (reason) => {
@@ -65,6 +72,10 @@ try {
     },
   });
   const stack = await starting;
+  writeDevRecord(root, { url: stack.url, databaseUrl: stack.databaseUrl, pid: process.pid, startedAt: new Date().toISOString() });
+  // The embedded server's URL is a local default; a DATABASE_URL given to us keeps its password off the terminal.
+  const shown = stack.database ? stack.databaseUrl : withoutPassword(stack.databaseUrl);
+  log(`database: ${shown} (npm run admin and db:migrate find it through .data/dev-stack.json)`);
   log(`starting wrangler dev on ${stack.url}`);
   const code = await stack.wranglerExited;
   if (!stopping) {
@@ -90,4 +101,10 @@ async function ensureDevVars(path: string): Promise<void> {
     { mode: 0o600 },
   );
   log("wrote .dev.vars with a new signing key and refresh-token secret");
+}
+
+function withoutPassword(databaseUrl: string): string {
+  const url = new URL(databaseUrl);
+  if (url.password) url.password = "***";
+  return url.toString();
 }

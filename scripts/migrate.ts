@@ -1,13 +1,16 @@
 // `npm run db:migrate`: applies the SQL migrations in drizzle/ to the database
-// at DATABASE_URL (Neon or any Postgres), e.g.
+// at DATABASE_URL (Neon or any Postgres), else to this checkout's running
+// `npm run dev` database, e.g.
 //   DATABASE_URL='postgres://user:pass@ep-xxx.neon.tech/secureauth?sslmode=require' npm run db:migrate
 // Already-applied migrations are skipped, so running it twice is safe.
 // `npm run dev` and the test suite apply migrations themselves.
+import { fileURLToPath } from "node:url";
+import { localToolDatabaseUrl, NO_DATABASE_HINT } from "./lib/dev-record.ts";
 import { applyMigrations, MIGRATIONS_DIR } from "./lib/migrate.ts";
 
-const databaseUrl = process.env.DATABASE_URL;
+const databaseUrl = localToolDatabaseUrl(fileURLToPath(new URL("..", import.meta.url)));
 if (!databaseUrl) {
-  console.error("db:migrate: set DATABASE_URL to the database to migrate, e.g. DATABASE_URL='postgres://...' npm run db:migrate");
+  console.error(`db:migrate: no database: ${NO_DATABASE_HINT}, e.g. DATABASE_URL='postgres://...' npm run db:migrate`);
   process.exit(1);
 }
 

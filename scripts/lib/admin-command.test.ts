@@ -7,7 +7,7 @@ import { execFile } from "node:child_process";
 import { fileURLToPath } from "node:url";
 import pg from "pg";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { EXIT_FAILED, EXIT_OK, EXIT_USAGE, localDatabaseUrl, runAdminCommand } from "./admin-command.ts";
+import { EXIT_FAILED, EXIT_OK, EXIT_USAGE, runAdminCommand } from "./admin-command.ts";
 import { freePort } from "./free-ports.ts";
 import { startLocalPostgres, type LocalPostgres } from "./local-postgres.ts";
 import { applyMigrations } from "./migrate.ts";
@@ -181,11 +181,6 @@ describe("list-roles", () => {
 });
 
 describe("the script, as `npm run admin` runs it", () => {
-  it("defaults to the local development database", () => {
-    expect(localDatabaseUrl(undefined)).toBe("postgres://postgres:postgres@127.0.0.1:54329/secureauth");
-    expect(localDatabaseUrl("6000")).toBe("postgres://postgres:postgres@127.0.0.1:6000/secureauth");
-  });
-
   it("grants through DATABASE_URL and exits 0 with one line", async () => {
     const user = await createUser();
     const result = await node(["scripts/admin.ts", "grant", user.email, "admin"], { DATABASE_URL: database.url });

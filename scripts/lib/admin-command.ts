@@ -39,15 +39,10 @@ const USAGE = [
   "  grant <email> <role>    give the user a role",
   "  revoke <email> <role>   take a role from the user",
   "  list-roles              the roles and their permissions",
-  "Database: DATABASE_URL when set, else the local development database of `npm run dev` (127.0.0.1, port PG_PORT or 54329).",
+  "Database: DATABASE_URL when set, else the database of this checkout's running `npm run dev` (.data/dev-stack.json).",
 ];
 
 const APPLIES_AT_REFRESH = "It applies at the user's next token refresh; access tokens already issued keep their old roles until they expire.";
-
-/** The database `npm run dev` starts (scripts/dev.ts). */
-export function localDatabaseUrl(pgPort: string | undefined): string {
-  return `postgres://postgres:postgres@127.0.0.1:${pgPort || "54329"}/secureauth`;
-}
 
 /** Runs one command and returns the process exit code. Never throws. */
 export async function runAdminCommand(argv: readonly string[], io: AdminCommandIo): Promise<number> {

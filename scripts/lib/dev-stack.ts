@@ -8,6 +8,7 @@ import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { parseEnv } from "node:util";
+import { configFromEnvironment } from "./config-variables.ts";
 import { startLocalPostgres, type LocalPostgres } from "./local-postgres.ts";
 import { applyMigrations } from "./migrate.ts";
 import { startWsProxy, type WsProxy } from "./ws-proxy.ts";
@@ -23,6 +24,8 @@ export type DevStackOptions = {
   postgres?: { port: number; database: string; dataDir?: string; flags?: string[] };
   /** Secrets file in dotenv form (.dev.vars), merged under the database variables. */
   secretsFile: string;
+  /** Configuration variables for the Worker (from this process's environment), over [vars] and the secrets file. */
+  vars?: Record<string, string>;
   /** Where wrangler's output goes: this terminal, or a line callback. */
   output: "inherit" | ((line: string) => void);
   log: (line: string) => void;
@@ -114,7 +117,7 @@ export async function startDevStack(options: DevStackOptions): Promise<DevStack>
     envDir = mkdtempSync(join(tmpdir(), "secureauth-dev-"));
     const envFile = join(envDir, "worker.env");
     const secrets = parseEnv(readFileSync(options.secretsFile, "utf8")) as Record<string, string>;
-    writeFileSync(envFile, toDotenv({ ...secrets, ...db.workerVars }), { mode: 0o600 });
+    writeFileSync(envFile, toDotenv(workerVariables(secrets, options.vars ?? {}, db.workerVars)), { mode: 0o600 });
 
     wrangler = spawnWrangler({
       root: options.root,
@@ -138,6 +141,19 @@ export async function startDevStack(options: DevStackOptions): Promise<DevStack>
   }
 }
 
+/**
+ * What the Worker gets, lowest precedence first: .dev.vars, then the
+ * configuration variables of the environment `npm run dev` was started with,
+ * then where the stack's own database and proxy are.
+ */
+export function workerVariables(secrets: Record<string, string>, vars: Record<string, string>, database: Record<string, string | undefined>): Record<string, string> {
+  const merged: Record<string, string> = { ...secrets, ...vars };
+  for (const [name, value] of Object.entries(database)) if (value !== undefined) merged[name] = value;
+  return merged;
+}
+
+export { configFromEnvironment };
+
 export type WranglerProcess = {
   /** Resolves with the exit code when wrangler exits for any reason. */
   exited: Promise<number | null>;
@@ -158,6 +174,9 @@ export function spawnWrangler(options: { root: string; args: string[]; cwd?: str
       // Offline, miniflare's fetch of Request.cf metadata only fails noisily.
       CLOUDFLARE_CF_FETCH_ENABLED: process.env.CLOUDFLARE_CF_FETCH_ENABLED ?? "false",
       CLOUDFLARE_LOAD_DEV_VARS_FROM_DOT_ENV: "true",
+      // This checkout's own registry of dev Workers, so a second checkout's
+      // `wrangler dev` (or a consumer Worker's) never binds to this one.
+      WRANGLER_REGISTRY_PATH: process.env.WRANGLER_REGISTRY_PATH ?? join(options.root, ".wrangler", "registry"),
       CLOUDFLARE_INCLUDE_PROCESS_ENV: "false",
     },
   });
