@@ -3,7 +3,9 @@
 // concurrent requests that find the access token expired (or get a 401
 // invalid_token) share ONE refresh: the first starts it, the rest await the
 // same promise, then each retries once. A rotated-away or reused refresh
-// token ends the local session and calls onSessionEnded.
+// token ends the local session and calls onSessionEnded. The access token is
+// attached only to the service's own origin and to the origins the app lists
+// in `trustedOrigins`: a request anywhere else goes out without it.
 //
 // Not imported by the Worker; it depends only on fetch.
 
@@ -26,6 +28,11 @@ export type StoredTokens = TokenPair & { accessExpiresAt: number };
 export type AuthClientOptions = {
   /** The SecureAuth origin, e.g. https://auth.example.com */
   baseUrl: string;
+  /**
+   * Origins, besides baseUrl's, that `fetch` may send the access token to
+   * (your APIs), e.g. ["https://api.example.com"]. Exact origins only.
+   */
+  trustedOrigins?: readonly string[];
   store?: TokenStore;
   fetch?: typeof fetch;
   /** Refresh this long before the access token expires, so a request does not leave with a token about to die. */
@@ -51,6 +58,7 @@ export function memoryStore(): TokenStore {
 
 export class AuthClient {
   private readonly baseUrl: string;
+  private readonly trusted: ReadonlySet<string>;
   private readonly store: TokenStore;
   private readonly fetcher: typeof fetch;
   private readonly skewMs: number;
@@ -60,6 +68,7 @@ export class AuthClient {
   constructor(private readonly options: AuthClientOptions) {
     if (!/^https?:\/\//.test(options.baseUrl)) throw new TypeError("AuthClient: baseUrl must be an http(s) URL");
     this.baseUrl = options.baseUrl.replace(/\/$/, "");
+    this.trusted = new Set([new URL(this.baseUrl).origin, ...(options.trustedOrigins ?? []).map(exactOrigin)]);
     this.store = options.store ?? memoryStore();
     this.fetcher = options.fetch ?? ((input, init) => fetch(input, init));
     this.skewMs = (options.refreshSkewSeconds ?? 30) * 1000;
@@ -109,8 +118,13 @@ export class AuthClient {
     return this.refreshing;
   }
 
-  /** fetch with the access token attached; on a 401 invalid_token it refreshes once and retries once. */
+  /**
+   * fetch with the access token attached when the URL's origin is trusted;
+   * on a 401 invalid_token it refreshes once and retries once. Any other
+   * origin gets the request as it is, without the token.
+   */
   async fetch(input: string | URL, init: RequestInit = {}): Promise<Response> {
+    if (!this.trusts(input)) return this.fetcher(input, init);
     const token = await this.accessToken();
     const first = await this.fetcher(input, withBearer(init, token));
     if (first.status !== 401 || token === null || !(await isInvalidToken(first))) return first;
@@ -119,6 +133,17 @@ export class AuthClient {
     const fresh = current && current.accessToken !== token ? current : await this.refresh();
     if (!fresh) return first;
     return this.fetcher(input, withBearer(init, fresh.accessToken));
+  }
+
+  private trusts(input: string | URL): boolean {
+    let url: URL;
+    try {
+      // Relative URLs resolve against the page in a browser; elsewhere they are not URLs at all.
+      url = new URL(input, (globalThis as { location?: { href: string } }).location?.href);
+    } catch {
+      return false;
+    }
+    return this.trusted.has(url.origin);
   }
 
   private async rotate(): Promise<StoredTokens | null> {
@@ -154,6 +179,17 @@ export class AuthClient {
     if (!res.ok) throw new AuthApiError(await readProblem(res));
     return (await res.json()) as T;
   }
+}
+
+function exactOrigin(origin: string): string {
+  let url: URL | undefined;
+  try {
+    url = new URL(origin);
+  } catch {}
+  if (!url || !/^https?:$/.test(url.protocol) || url.origin !== origin.replace(/\/$/, "")) {
+    throw new TypeError(`AuthClient: trustedOrigins entries must be exact origins like https://api.example.com, not ${JSON.stringify(origin)}`);
+  }
+  return url.origin;
 }
 
 function withBearer(init: RequestInit, token: string | null): RequestInit {

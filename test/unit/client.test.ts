@@ -68,3 +68,62 @@ describe("AuthClient", () => {
     expect((await call("POST", "/auth/refresh", { body: { refreshToken: tokens.refreshToken } })).status).toBe(401);
   });
 });
+
+describe("AuthClient sends the access token only where it was told to", () => {
+  function recordingFetch() {
+    const seen: { url: string; authorization: string | null }[] = [];
+    const fetcher: typeof fetch = async (input, init) => {
+      const request = new Request(input, init);
+      seen.push({ url: request.url, authorization: request.headers.get("Authorization") });
+      const path = new URL(request.url).pathname;
+      // The service itself answers; any other host answers 200 without looking.
+      return request.url.startsWith(BASE) || path.startsWith("/auth/") ? exports.default.fetch(new Request(BASE + path, request)) : new Response("ok");
+    };
+    return { fetcher, seen };
+  }
+
+  it("attaches the bearer to the service's origin and the trusted origins, never to another origin", async () => {
+    const { fetcher, seen } = recordingFetch();
+    const client = new AuthClient({ baseUrl: BASE, fetch: fetcher, trustedOrigins: ["https://api.example.com"] });
+    await client.register({ email: uniqueEmail("client"), password: STRONG_PASSWORD });
+    const targets = [
+      `${BASE}/me`,
+      "https://api.example.com/orders",
+      "https://evil.example.net/collect",
+      "https://api.example.com.evil.net/collect",
+      "http://api.example.com/orders",
+      "https://api.example.com:8443/orders",
+    ];
+    for (const url of targets) await client.fetch(url);
+    const sent = Object.fromEntries(seen.filter((s) => targets.includes(s.url)).map((s) => [s.url, s.authorization !== null]));
+    expect(sent).toEqual({
+      [`${BASE}/me`]: true,
+      "https://api.example.com/orders": true,
+      "https://evil.example.net/collect": false,
+      "https://api.example.com.evil.net/collect": false,
+      "http://api.example.com/orders": false,
+      "https://api.example.com:8443/orders": false,
+    });
+  });
+
+  it("keeps a caller's own headers for an untrusted origin and does not refresh on its 401", async () => {
+    const calls: string[] = [];
+    const client = new AuthClient({
+      baseUrl: BASE,
+      fetch: async (input, init) => {
+        const request = new Request(input, init);
+        calls.push(`${request.method} ${request.url} ${request.headers.get("X-Custom")}`);
+        return new Response(null, { status: 401, headers: { "WWW-Authenticate": 'Bearer error="invalid_token"' } });
+      },
+    });
+    const res = await client.fetch("https://elsewhere.example/x", { headers: { "X-Custom": "1" } });
+    expect(res.status).toBe(401);
+    expect(calls).toEqual(["GET https://elsewhere.example/x 1"]);
+  });
+
+  it("refuses a trusted origin that is not an exact origin when built", () => {
+    for (const bad of ["*", "api.example.com", "https://api.example.com/v1", "ftp://files.example.com"]) {
+      expect(() => new AuthClient({ baseUrl: BASE, trustedOrigins: [bad] }), bad).toThrow(TypeError);
+    }
+  });
+});
