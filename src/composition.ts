@@ -7,14 +7,16 @@
 // the first store call and closed by `close()`.
 import { systemClock, type Clock } from "./clock";
 import { loadConfig, type Config, type Env } from "./config";
+import { bindingRateLimit } from "./middleware/rate-limit/binding";
 import { lazyDatabase, storesFor, unitOfWorkFor, type Database, type LazyDatabase } from "./repositories";
 import { AccountService } from "./services/accounts";
 import { ActivityService } from "./services/activity";
 import { AdminService } from "./services/admin";
+import { DeviceTokenCodec } from "./services/device-tokens";
 import { HealthService } from "./services/health";
 import { MaintenanceService } from "./services/maintenance";
 import { BreachedPasswordChecker, PasswordHasher } from "./services/passwords";
-import type { Stores, UnitOfWork } from "./services/ports";
+import type { KeyedRateLimit, Stores, UnitOfWork } from "./services/ports";
 import { ProfileService } from "./services/profiles";
 import { RefreshTokenCodec, RefreshTokenRotation, SessionRevocationList, SessionService } from "./services/sessions";
 import { AccessTokens, loadKeySet } from "./services/tokens";
@@ -42,11 +44,12 @@ export async function compose(env: Env, overrides: Overrides = {}): Promise<Runt
   const config = loadConfig(env);
   const clock = overrides.clock ?? systemClock;
   const keys = await loadKeySet(config);
-  const revocations = new SessionRevocationList(env.REVOKED_SESSIONS, config.accessTokenTtl);
+  const revocations = new SessionRevocationList(env.REVOKED_SESSIONS, config.accessTokenTtl, Date.now, config.refreshReuseGrace);
   const tokens = new AccessTokens(keys, config, clock, revocations);
   const database = lazyDatabase(config);
   const data = lazyData(database);
-  return { config, clock, tokens, services: wireServices({ config, clock, tokens, revocations, data }), close: () => database.close() };
+  const limits = { registration: bindingRateLimit(env.AUTH_EMAIL_RATE_LIMITER, "register"), refresh: bindingRateLimit(env.AUTH_REFRESH_RATE_LIMITER, "refresh") };
+  return { config, clock, tokens, services: wireServices({ config, clock, tokens, revocations, data, limits }), close: () => database.close() };
 }
 
 /** A Cron Trigger run: no request and no tokens, only the database. */
@@ -65,7 +68,7 @@ export function composeScheduled(env: Env): { maintenance: MaintenanceService; c
 export function composeOperator(db: Database): { stores: Stores; unitOfWork: UnitOfWork; admin: AdminService } {
   const stores = storesFor(db);
   const unitOfWork = unitOfWorkFor(db);
-  const revocations = { revoke: async () => {}, markGrantsChanged: async () => {} };
+  const revocations = { endSessionsOf: async () => {}, markGrantsChanged: async () => {} };
   return { stores, unitOfWork, admin: new AdminService({ stores, unitOfWork, clock: systemClock, revocations }) };
 }
 
@@ -75,8 +78,11 @@ function lazyData(database: LazyDatabase): Data {
   return { stores: once(() => storesFor(database.get())), unitOfWork: once(() => unitOfWorkFor(database.get())) };
 }
 
-function wireServices(root: { config: Config; clock: Clock; tokens: AccessTokens; revocations: SessionRevocationList; data: Data }) {
-  const { config, clock, tokens, revocations, data } = root;
+/** The edge limits the services apply themselves: per normalised email on register, per session on refresh. */
+type Limits = { registration: KeyedRateLimit; refresh: KeyedRateLimit };
+
+function wireServices(root: { config: Config; clock: Clock; tokens: AccessTokens; revocations: SessionRevocationList; data: Data; limits: Limits }) {
+  const { config, clock, tokens, revocations, data, limits } = root;
   const codec = once(() => new RefreshTokenCodec(config.refreshTokenSecret, config.refreshTokenPreviousSecret));
   return {
     accounts: once(
@@ -89,11 +95,25 @@ function wireServices(root: { config: Config; clock: Clock; tokens: AccessTokens
           hasher: new PasswordHasher(config.argon2),
           breached: new BreachedPasswordChecker(config.pwnedPasswordsUrl),
           codec: codec(),
+          deviceTokens: new DeviceTokenCodec(config.refreshTokenSecret, config.refreshTokenPreviousSecret),
+          registrationLimit: limits.registration,
           tokens,
           revocations,
         }),
     ),
-    rotation: once(() => new RefreshTokenRotation({ refreshTokens: data.stores().refreshTokens, users: data.stores().users, codec: codec(), settings: config, clock, tokens, revocations })),
+    rotation: once(
+      () =>
+        new RefreshTokenRotation({
+          refreshTokens: data.stores().refreshTokens,
+          users: data.stores().users,
+          codec: codec(),
+          settings: config,
+          clock,
+          tokens,
+          revocations,
+          refreshLimit: limits.refresh,
+        }),
+    ),
     sessions: once(() => new SessionService({ sessions: data.stores().sessions, codec: codec(), clock, revocations, tokens })),
     admin: once(() => new AdminService({ stores: data.stores(), unitOfWork: data.unitOfWork(), clock, revocations })),
     profiles: once(() => new ProfileService(data.stores().users)),

@@ -148,11 +148,23 @@ export const auditLogs = pgTable(
 /**
  * Per-account login throttling, keyed on a hash of the normalised email so
  * that attempts on emails that do not exist are throttled the same way
- * (and stored without the address itself).
+ * (and stored without the address itself). A device's own bucket (a valid
+ * device token presented) is keyed `device:<account key>:<hash of its
+ * nonce>`; the partial index finds an account's device rows by that prefix.
  */
-export const loginThrottles = pgTable("login_throttles", {
-  key: text("key").primaryKey(),
-  failures: integer("failures").notNull().default(0),
-  lastFailureAt: timestamp("last_failure_at", { withTimezone: true, mode: "date" }).notNull().defaultNow(),
-  lockedUntil: timestamp("locked_until", { withTimezone: true, mode: "date" }),
-});
+export const loginThrottles = pgTable(
+  "login_throttles",
+  {
+    key: text("key").primaryKey(),
+    failures: integer("failures").notNull().default(0),
+    lastFailureAt: timestamp("last_failure_at", { withTimezone: true, mode: "date" }).notNull().defaultNow(),
+    lockedUntil: timestamp("locked_until", { withTimezone: true, mode: "date" }),
+    /** The lock whose auth.throttled row is written: one row per lock, not per refused attempt. */
+    auditedLockUntil: timestamp("audited_lock_until", { withTimezone: true, mode: "date" }),
+  },
+  (t) => [
+    index("login_throttles_device_key_idx")
+      .using("btree", t.key.op("text_pattern_ops"))
+      .where(sql`${t.key} like 'device:%'`),
+  ],
+);

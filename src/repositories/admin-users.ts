@@ -57,10 +57,17 @@ export class AdminUserRepository implements AdminUserStore {
    * order, so two administrators acting on each other at once queue instead
    * of deadlocking (each audit row also needs the actor's row, through its
    * foreign key). Returns the statuses of the rows found.
+   *
+   * FOR NO KEY UPDATE, not FOR UPDATE: the changes behind it touch no key
+   * column, and it does not conflict with the FOR KEY SHARE lock that a
+   * foreign-key check takes on the user row. A refresh holds its session's
+   * row and then inserts its audit row (a foreign key to the user); under
+   * FOR UPDATE it waited here while the disable waited for that session row:
+   * a deadlock (40P01). A sign-in's FOR SHARE still waits for a disable.
    */
   async lockActorAndTarget(actorId: string | null, targetId: string): Promise<Map<string, UserStatus>> {
     const ids = actorId === null ? sql`${targetId}::uuid` : sql`${actorId}::uuid, ${targetId}::uuid`;
-    const found = await rows<{ id: string; status: UserStatus }>(this.db, sql`select id, status from users where id in (${ids}) order by id for update`);
+    const found = await rows<{ id: string; status: UserStatus }>(this.db, sql`select id, status from users where id in (${ids}) order by id for no key update`);
     return new Map(found.map((row) => [row.id, row.status]));
   }
 

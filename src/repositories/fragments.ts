@@ -82,6 +82,17 @@ export function clearThrottle(key: string, onlyIf: SQL = sql`true`): SQL {
   return sql`delete from login_throttles where key = ${key} and ${onlyIf}`;
 }
 
+/**
+ * The deletion of an account's throttle row and of every device row under it
+ * (`device:<account key>:...`). The first `like` repeats the predicate of
+ * the partial index login_throttles_device_key_idx (text_pattern_ops), so
+ * the planner can use it whatever the database's collation.
+ */
+export function clearThrottlesOfAccount(accountKey: string): SQL {
+  const devices = `device:${accountKey.replace(/[\\%_]/g, "\\$&")}:%`;
+  return sql`delete from login_throttles where key = ${accountKey} or (key like 'device:%' and key like ${devices})`;
+}
+
 /** The lock an attempt numbered `n` sets: none below the limit, then 15 s doubling up to 15 min. */
 export function lockFrom(n: SQL, maxAttempts: number, at: Date): SQL {
   return sql`case when ${n} >= ${maxAttempts}::int

@@ -5,11 +5,18 @@
 // the account exists, so a lock reveals nothing about which emails exist.
 //
 // The row counts attempts since the last success (`failures`, stamped by
-// `last_failure_at`); a successful sign-in deletes it.
+// `last_failure_at`); a successful sign-in deletes it. A device's bucket is
+// a row of its own, keyed `device:<account key>:<device hash>`, so one
+// statement can clear an account with all its devices (clearAccount).
+//
+// One auth.throttled audit row per lock, not per refused attempt: the first
+// attempt a lock refuses writes it and stamps the lock in
+// `audited_lock_until`; later refusals of the same lock see the stamp and
+// write nothing. A new lock (a new `locked_until`) is audited afresh.
 import { sql } from "drizzle-orm";
-import type { Admission, LoginThrottleStore, ThrottleAttempt, UserRecord } from "../services/ports";
+import type { Admission, LoginThrottleStore, ThrottleAttempt, ThrottleAudit, UserRecord } from "../services/ports";
 import type { Executor } from "./database";
-import { ATTEMPT_WINDOW_SECONDS, clearThrottle, insertFirstAttempt, lockFrom, USER_WITH_GRANTS } from "./fragments";
+import { ATTEMPT_WINDOW_SECONDS, auditInsert, clearThrottle, clearThrottlesOfAccount, insertFirstAttempt, lockFrom, USER_WITH_GRANTS } from "./fragments";
 import { rows, toDate } from "./rows";
 import { toUserRecord, type UserRow } from "./users";
 
@@ -21,7 +28,8 @@ export class LoginThrottleRepository implements LoginThrottleStore {
    * maxAttempts-th attempt on, admitting it also locks the key for
    * 15 s x 2^(n - max) (15 s, 30 s, 1 min, ... up to 15 minutes), so
    * concurrent attempts are refused while this one is checked; a success
-   * then clears the lock.
+   * then clears the lock. The lock's first refusal writes its auth.throttled
+   * row in the same statement.
    */
   async admit(attempt: ThrottleAttempt): Promise<Admission> {
     // One statement for a key with no row (every sign-in after a success,
@@ -42,7 +50,9 @@ export class LoginThrottleRepository implements LoginThrottleStore {
    * the account read, with its grants, in the same statement. Only a key that
    * already has a row (recent failures) needs a second statement.
    */
-  async admitAndFindUser(attempt: ThrottleAttempt & { email: string }): Promise<{ admission: Admission; user: UserRecord | undefined }> {
+  async admitAndFindUser(
+    attempt: Omit<ThrottleAttempt, "audit"> & { email: string; audit: Omit<ThrottleAudit, "userId"> },
+  ): Promise<{ admission: Admission; user: UserRecord | undefined }> {
     const [row] = await rows<UserRow & { first_attempt: boolean; id: string | null }>(
       this.db,
       sql`
@@ -53,37 +63,60 @@ export class LoginThrottleRepository implements LoginThrottleStore {
     );
     const user = row?.id ? toUserRecord(row) : undefined;
     if (row?.first_attempt) return { admission: { admitted: true }, user };
-    return { admission: (await this.decideUnderLock(attempt)) ?? (await this.admit(attempt)), user };
+    // The lock's audit row names the account the lookup found, if any.
+    const counted: ThrottleAttempt = { key: attempt.key, maxAttempts: attempt.maxAttempts, at: attempt.at, audit: { ...attempt.audit, userId: user?.id ?? null } };
+    return { admission: (await this.decideUnderLock(counted)) ?? (await this.admit(counted)), user };
   }
 
   async clear(key: string): Promise<void> {
     await this.db.execute(clearThrottle(key));
   }
 
+  async clearAccount(accountKey: string): Promise<void> {
+    await this.db.execute(clearThrottlesOfAccount(accountKey));
+  }
+
   /**
    * Counts the attempt on an existing row, deciding from the row as it is
    * under its lock, so the decision uses the latest committed state even when
    * many attempts arrive at once. A locked key is left as it is and reported
-   * with its real lock. undefined when the key has no row.
+   * with its real lock; the first refusal of a lock marks it audited and
+   * writes its auth.throttled row. undefined when the key has no row.
    */
-  private async decideUnderLock({ key, at, maxAttempts }: ThrottleAttempt): Promise<Admission | undefined> {
+  private async decideUnderLock({ key, at, maxAttempts, audit }: ThrottleAttempt): Promise<Admission | undefined> {
     const windowStart = new Date(at.getTime() - ATTEMPT_WINDOW_SECONDS * 1000);
     const [row] = await rows<{ refused: boolean; locked_until: Date | string | null }>(
       this.db,
       sql`
-      update login_throttles lt set
-        failures = case when prior.locked then prior.failures else prior.next end,
-        last_failure_at = case when prior.locked then prior.last_failure_at else ${at} end,
-        locked_until = case when prior.locked then prior.locked_until else ${lockFrom(sql`prior.next`, maxAttempts, at)} end
-      from (
-        select key, failures, last_failure_at, locked_until,
-          (locked_until is not null and locked_until > ${at}) as locked,
-          (case when last_failure_at < ${windowStart} then 1 else failures + 1 end) as next
-        from login_throttles where key = ${key}
-        for update
-      ) prior
-      where lt.key = prior.key
-      returning prior.locked as refused, lt.locked_until`,
+      with decided as (
+        update login_throttles lt set
+          failures = case when prior.locked then prior.failures else prior.next end,
+          last_failure_at = case when prior.locked then prior.last_failure_at else ${at} end,
+          locked_until = case when prior.locked then prior.locked_until else ${lockFrom(sql`prior.next`, maxAttempts, at)} end,
+          audited_lock_until = case when prior.locked then prior.locked_until else prior.audited_lock_until end
+        from (
+          select key, failures, last_failure_at, locked_until, audited_lock_until,
+            (locked_until is not null and locked_until > ${at}) as locked,
+            (case when last_failure_at < ${windowStart} then 1 else failures + 1 end) as next
+          from login_throttles where key = ${key}
+          for update
+        ) prior
+        where lt.key = prior.key
+        returning prior.locked as refused, lt.locked_until,
+          (prior.locked and prior.audited_lock_until is distinct from prior.locked_until) as first_refusal
+      ), audited as (
+        ${auditInsert({
+          event: "auth.throttled",
+          userId: audit.userId,
+          actorId: audit.userId,
+          sessionId: null,
+          origin: audit.origin,
+          metadata: { scope: audit.scope },
+          at,
+          from: sql`decided where decided.first_refusal`,
+        })}
+      )
+      select refused, locked_until from decided`,
     );
     if (!row) return undefined;
     if (!row.refused) return { admitted: true };

@@ -27,6 +27,7 @@ export class RefreshTokenRepository implements RefreshTokenStore {
     const [row] = await rows<{
       session_id: string;
       user_id: string;
+      idle_expires_at: Date | string;
       absolute_expires_at: Date | string;
       roles: unknown;
       permissions: unknown;
@@ -60,7 +61,7 @@ export class RefreshTokenRepository implements RefreshTokenStore {
       ), audit as (
         ${auditInsert({ event: "auth.refreshed", userId: sql`current.user_id`, actorId: sql`current.user_id`, sessionId: sql`current.session_id`, origin: input.origin, at, from: sql`current` })}
       )
-      select slid.id as session_id, current.user_id, slid.absolute_expires_at,
+      select slid.id as session_id, current.user_id, slid.idle_expires_at, slid.absolute_expires_at,
         (select u.grants_version from users u where u.id = current.user_id) as grants_version,
         ${grantsOf(sql`current.user_id`)}
       from current join slid on slid.id = current.session_id`,
@@ -72,6 +73,7 @@ export class RefreshTokenRepository implements RefreshTokenStore {
       roles: toStringArray(row.roles),
       permissions: toStringArray(row.permissions),
       grantsVersion: Number(row.grants_version ?? 0),
+      idleExpiresAt: toDate(row.idle_expires_at),
       absoluteExpiresAt: toDate(row.absolute_expires_at),
     };
   }
@@ -82,6 +84,7 @@ export class RefreshTokenRepository implements RefreshTokenStore {
       user_id: string;
       used_at: Date | string | null;
       session_live: boolean;
+      idle_expires_at: Date | string;
       absolute_expires_at: Date | string;
       user_active: boolean;
       child_hash: string | null;
@@ -91,7 +94,7 @@ export class RefreshTokenRepository implements RefreshTokenStore {
       sql`
       select rt.session_id, s.user_id, rt.used_at,
         (s.revoked_at is null and s.idle_expires_at > ${at} and s.absolute_expires_at > ${at}) as session_live,
-        s.absolute_expires_at,
+        s.idle_expires_at, s.absolute_expires_at,
         (u.status = 'active') as user_active,
         child.token_hash as child_hash, child.used_at as child_used_at
       from refresh_tokens rt
@@ -106,6 +109,7 @@ export class RefreshTokenRepository implements RefreshTokenStore {
       userId: row.user_id,
       usedAt: row.used_at === null ? null : toDate(row.used_at),
       sessionLive: row.session_live,
+      sessionIdleExpiresAt: toDate(row.idle_expires_at),
       sessionAbsoluteExpiresAt: toDate(row.absolute_expires_at),
       userActive: row.user_active,
       child:

@@ -1,14 +1,18 @@
 // Sessions: one login on one device, the refresh-token family. Opening a
 // session writes the session, its first refresh token and the audit event in
-// one statement; ending sessions writes revoked_at and one audit row per
-// ended session in one statement, and returns the ids so the caller can push
-// them to the edge revocation list.
+// one statement, and ends the user's least recently used sessions beyond the
+// cap in that same statement; ending sessions writes revoked_at and one audit
+// row per ended session in one statement, and returns them so the caller can
+// push them to the edge revocation list.
 import { and, desc, eq, gt, isNull, sql, type SQL } from "drizzle-orm";
 import { sessions } from "../db/schema";
-import type { NewSession, RequestOrigin, SessionEnd, SessionRecord, SessionStore } from "../services/ports";
+import type { EndedSession, NewSession, RequestOrigin, SessionEnd, SessionRecord, SessionStore } from "../services/ports";
 import type { Executor } from "./database";
 import { auditInsert, clearThrottle, insertSessionWithFirstToken, setPasswordHash } from "./fragments";
-import { rows } from "./rows";
+import { rows, toDate } from "./rows";
+
+/** revoked_reason and audit reason of a session ended by the cap on live sessions. */
+const EVICTED = "evicted";
 
 export class SessionRepository implements SessionStore {
   constructor(private readonly db: Executor) {}
@@ -18,22 +22,67 @@ export class SessionRepository implements SessionStore {
    * for and seen, so no session opens for a user who was just disabled. The
    * sign-in's side effects (throttle cleared, rehashed password stored) are
    * in the same statement and happen only if the session opens.
+   *
+   * The cap: the user's live sessions after the (maxSessions - 1) most
+   * recently used ones are locked and ended (reason evicted, one
+   * session.evicted row each, the user as actor), so with the new one the
+   * user holds at most maxSessions. Every CTE sees the statement's snapshot,
+   * so the new session is not among them. Sign-ins of one user racing each
+   * other may each leave one more; the next sign-in trims them.
    */
-  async openSignIn(input: { userId: string; session: NewSession; origin: RequestOrigin; at: Date; clearThrottleKey: string; rehashedPassword?: string }): Promise<boolean> {
+  async openSignIn(input: {
+    userId: string;
+    session: NewSession;
+    origin: RequestOrigin;
+    at: Date;
+    clearThrottleKey: string;
+    rehashedPassword?: string;
+    maxSessions: number;
+  }): Promise<{ opened: boolean; evicted: string[] }> {
     const { session, at } = input;
     const opened = sql`exists (select 1 from owner)`;
     const rehash = input.rehashedPassword === undefined ? sql`` : sql`, rehashed as (${setPasswordHash(input.userId, input.rehashedPassword, at, opened)})`;
-    const inserted = await rows<{ id: string }>(
+    const keep = Math.max(0, Math.floor(input.maxSessions) - 1);
+    const result = await rows<{ id: string; opened: boolean; last_used_at: Date | string | null }>(
       this.db,
       sql`
       with owner as (
         select id from users where id = ${input.userId} and status = 'active' for share
       ), ${insertSessionWithFirstToken(session, at)}, a as (
         ${auditInsert({ event: "auth.login_succeeded", userId: sql`s.user_id`, actorId: sql`s.user_id`, sessionId: sql`s.id`, origin: input.origin, at, from: sql`s` })}
-      ), cleared as (${clearThrottle(input.clearThrottleKey, opened)})${rehash}
-      select id from s`,
+      ), cleared as (${clearThrottle(input.clearThrottleKey, opened)})${rehash}, beyond_cap as (
+        select v.id from sessions v
+        where v.user_id = ${input.userId} and ${opened}
+          and v.revoked_at is null and v.idle_expires_at > ${at} and v.absolute_expires_at > ${at}
+        order by v.last_used_at desc, v.id desc
+        offset ${keep}::int
+        for update of v
+      ), evicted as (
+        update sessions e set revoked_at = ${at}, revoked_reason = ${EVICTED}
+        from beyond_cap where e.id = beyond_cap.id
+        returning e.id, e.user_id, e.last_used_at
+      ), ea as (
+        ${auditInsert({
+          event: "session.evicted",
+          userId: sql`evicted.user_id`,
+          actorId: sql`evicted.user_id`,
+          sessionId: sql`evicted.id`,
+          origin: input.origin,
+          metadata: { reason: EVICTED },
+          at,
+          from: sql`evicted`,
+        })}
+      )
+      select id, true as opened, null::timestamptz as last_used_at from s
+      union all
+      select id, false, last_used_at from evicted`,
     );
-    return inserted.length > 0;
+    const evicted = result
+      .filter((r) => !r.opened)
+      .map((r) => ({ id: r.id, lastUsedAt: toDate(r.last_used_at!) }))
+      .sort(mostRecentlyUsedFirst)
+      .map((r) => r.id);
+    return { opened: result.some((r) => r.opened), evicted };
   }
 
   async listLive(userId: string, now: Date): Promise<SessionRecord[]> {
@@ -59,24 +108,24 @@ export class SessionRepository implements SessionStore {
 
   async endByRefreshTokenHash(tokenHash: string, end: Omit<SessionEnd, "actorId">): Promise<string | undefined> {
     const ended = await this.endWhere(sql`s.id = (select session_id from refresh_tokens where token_hash = ${tokenHash})`, { ...end, actorId: null });
-    return ended[0];
+    return ended[0]?.id;
   }
 
-  async endAllForUser(userId: string, end: SessionEnd, exceptSessionId?: string): Promise<string[]> {
+  async endAllForUser(userId: string, end: SessionEnd, exceptSessionId?: string): Promise<EndedSession[]> {
     const except = exceptSessionId ? sql` and s.id <> ${exceptSessionId}` : sql``;
     return this.endWhere(sql`s.user_id = ${userId}${except}`, end);
   }
 
-  /** The statement behind every way a session ends; revoked or expired sessions are left alone. */
-  private async endWhere(where: SQL, end: SessionEnd): Promise<string[]> {
-    const ended = await rows<{ id: string }>(
+  /** The statement behind every way a session ends; revoked or expired sessions are left alone. Most recently used first. */
+  private async endWhere(where: SQL, end: SessionEnd): Promise<EndedSession[]> {
+    const ended = await rows<{ id: string; last_used_at: Date | string }>(
       this.db,
       sql`
       with ended as (
         update sessions s set revoked_at = ${end.at}, revoked_reason = ${end.reason}
         where ${where} and s.revoked_at is null
           and s.idle_expires_at > ${end.at} and s.absolute_expires_at > ${end.at}
-        returning s.id, s.user_id
+        returning s.id, s.user_id, s.last_used_at
       ), a as (
         ${auditInsert({
           event: end.event,
@@ -89,8 +138,12 @@ export class SessionRepository implements SessionStore {
           from: sql`ended`,
         })}
       )
-      select id from ended`,
+      select id, last_used_at from ended order by last_used_at desc, id desc`,
     );
-    return ended.map((r) => r.id);
+    return ended.map((r) => ({ id: r.id, lastUsedAt: toDate(r.last_used_at) }));
   }
+}
+
+function mostRecentlyUsedFirst(a: EndedSession, b: EndedSession): number {
+  return b.lastUsedAt.getTime() - a.lastUsedAt.getTime() || (a.id < b.id ? 1 : a.id > b.id ? -1 : 0);
 }

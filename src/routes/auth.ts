@@ -11,7 +11,7 @@ import { noStore } from "../middleware/security-headers";
 import { normalizeEmail } from "../services/passwords";
 import { problemResponses } from "./openapi";
 import { deviceInfo, requestOrigin } from "./request-origin";
-import { refusingPrivilegedFields, toApiUser, TokenPairSchema, UserSchema } from "./schemas";
+import { DisplayNameInput, refusingPrivilegedFields, toApiUser, TokenPairSchema, UserSchema } from "./schemas";
 
 export const authRoutes = new OpenAPIHono<AppEnv>();
 
@@ -21,12 +21,22 @@ const Email = z.string().max(320).transform(normalizeEmail).pipe(z.string().min(
 const PasswordInput = z.string().min(1).max(1024);
 /** Any string: one that is not a refresh token of ours is an invalid_refresh_token, not a validation error (the 16 KiB body cap bounds it). */
 const RefreshTokenInput = z.string();
+/** Any string: one that is not valid for this account counts in the account's bucket, like none (the 16 KiB body cap bounds it). */
+const DeviceTokenInput = z
+  .string()
+  .nullish()
+  .openapi({ description: "The deviceToken an earlier successful sign-in of this account on this device answered. Sign-in attempts presenting it are throttled in this device's own bucket." });
 
 const json = <T extends z.ZodType>(schema: T) => ({ content: { "application/json": { schema } }, required: true });
 const ok = <T extends z.ZodType>(description: string, schema: T) => ({ description, content: { "application/json": { schema } } });
 
 const LogoutBody = refusingPrivilegedFields({ refreshToken: RefreshTokenInput.optional() });
 const SignedInSchema = z.object({ user: UserSchema, tokens: TokenPairSchema });
+const LoggedInSchema = SignedInSchema.extend({
+  deviceToken: z.string().openapi({
+    description: "For this account on this device: keep it and send it with the next sign-in (the presented one if it was valid, else a new one). A secret, like a password.",
+  }),
+});
 
 authRoutes.use("/auth/*", noStore());
 
@@ -42,7 +52,7 @@ authRoutes.openapi(
         refusingPrivilegedFields({
           email: Email,
           password: PasswordInput,
-          name: z.string().trim().max(100).nullish(),
+          name: DisplayNameInput,
         }),
       ),
     },
@@ -67,16 +77,17 @@ authRoutes.openapi(
         refusingPrivilegedFields({
           email: z.string().min(1).max(320),
           password: PasswordInput,
-          deviceName: z.string().trim().max(100).nullish(),
+          deviceName: DisplayNameInput,
+          deviceToken: DeviceTokenInput,
         }),
       ),
     },
-    responses: { 200: ok("Signed in", SignedInSchema), ...problemResponses(400, 401, 413, 415, 429) },
+    responses: { 200: ok("Signed in", LoggedInSchema), ...problemResponses(400, 401, 413, 415, 429) },
   }),
   async (c) => {
-    const { email, password, deviceName } = c.req.valid("json");
-    const { user, tokens } = await c.var.services.accounts().login({ email, password }, deviceInfo(c.req.raw, deviceName), requestOrigin(c.req.raw));
-    return c.json({ user: toApiUser(user), tokens }, 200);
+    const { email, password, deviceName, deviceToken } = c.req.valid("json");
+    const signedIn = await c.var.services.accounts().login({ email, password, deviceToken }, deviceInfo(c.req.raw, deviceName), requestOrigin(c.req.raw));
+    return c.json({ user: toApiUser(signedIn.user), tokens: signedIn.tokens, deviceToken: signedIn.deviceToken }, 200);
   },
 );
 
@@ -86,7 +97,7 @@ authRoutes.openapi(
     path: "/auth/refresh",
     tags: ["auth"],
     summary: "Rotate a refresh token for a new token pair",
-    middleware: [ipRateLimit("refresh")] as const,
+    description: "Limited per session (AUTH_REFRESH_RATE_LIMITER), not per client network.",
     request: { body: json(refusingPrivilegedFields({ refreshToken: RefreshTokenInput })) },
     responses: { 200: ok("New token pair", z.object({ tokens: TokenPairSchema })), ...problemResponses(400, 401, 413, 415, 429) },
   }),

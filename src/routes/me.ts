@@ -36,6 +36,8 @@ meRoutes.openapi(
     path: "/me/activity",
     tags: ["me"],
     summary: "The signed-in user's own security events, newest first",
+    description:
+      "actorId appears only on events someone else caused (an administrator changing the user's roles, say), and such events carry no ip or userAgent: those are the other person's. Events the user caused show their own ip and userAgent.",
     security: [{ bearerAuth: [] }],
     middleware: [authenticate(), authorize("profile:read")] as const,
     request: { query: PageQuerySchema },
@@ -46,7 +48,7 @@ meRoutes.openapi(
   }),
   async (c) => {
     const { cursor, limit } = c.req.valid("query");
-    const page = await c.var.services.activity().page({ userId: c.var.auth.sub, cursor, limit });
+    const page = await c.var.services.activity().own(c.var.auth.sub, { cursor, limit });
     return c.json(page, 200);
   },
 );

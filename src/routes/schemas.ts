@@ -71,6 +71,28 @@ export const PageQuerySchema = z.object({
     .transform((limit) => limit ?? 20),
 });
 
+/**
+ * Characters a display name may not hold, anywhere (before trimming): C0 and
+ * C1 control characters with DEL, which no name needs and which break the log
+ * lines and pages that show one; and the Unicode bidirectional controls
+ * (embeddings and overrides U+202A-U+202E, isolates U+2066-U+2069, the marks
+ * U+200E, U+200F and U+061C), which make a name read differently from what it
+ * is (a "Trojan Source" spoof of another user or device).
+ */
+const NO_CONTROL_OR_BIDI_CHARACTERS = /^[^\u0000-\u001F\u007F-\u009F\u061C\u200E\u200F\u202A-\u202E\u2066-\u2069]*$/;
+
+/**
+ * The one rule for names a person gives: register's `name` and login's
+ * `deviceName`. Trimmed, at most 100 characters, none of the above; null or
+ * absent for none.
+ */
+export const DisplayNameInput = z
+  .string()
+  .regex(NO_CONTROL_OR_BIDI_CHARACTERS, "Must not contain control characters or bidirectional formatting characters")
+  .trim()
+  .max(100)
+  .nullish();
+
 /** Fields a client may never set about itself, refused wherever they appear in a body. */
 export const PRIVILEGED_FIELDS = ["id", "role", "roles", "permissions", "status", "__proto__", "constructor", "prototype", "isAdmin", "admin"] as const;
 

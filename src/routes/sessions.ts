@@ -5,6 +5,7 @@ import { authenticate } from "../middleware/authenticate";
 import { authorize } from "../middleware/authorize";
 import { requestOrigin } from "./request-origin";
 import { problemResponses } from "./openapi";
+import { IdParams } from "./params";
 import { SessionSchema } from "./schemas";
 
 export const sessionsRoutes = new OpenAPIHono<AppEnv>();
@@ -36,7 +37,7 @@ sessionsRoutes.openapi(
     summary: "End one of the caller's sessions",
     security: [{ bearerAuth: [] }],
     middleware: [authenticate(), authorize("sessions:revoke:own")] as const,
-    request: { params: z.object({ id: z.string() }) },
+    request: { params: IdParams },
     responses: { 204: { description: "Ended" }, ...problemResponses(401, 403, 404) },
   }),
   async (c) => {

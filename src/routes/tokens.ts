@@ -64,6 +64,7 @@ tokenRoutes.openapi(
     path: "/.well-known/jwks.json",
     tags: ["tokens"],
     summary: "Public keys that verify access tokens (JWKS)",
+    description: "Readable from any origin: Access-Control-Allow-Origin: * and no credentials (the CORS middleware), unlike every other route.",
     responses: {
       200: {
         description: "The JSON Web Key Set",

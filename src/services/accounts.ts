@@ -2,6 +2,13 @@
 // and accounts"). Login answers an unknown email, a wrong password and a
 // disabled account identically, and in the same time: every path runs one
 // argon2id verification at the configured cost and writes one failure row.
+//
+// Sign-in attempts are throttled per account, keyed on the normalised email
+// whether or not it exists. A sign-in presenting a valid device token
+// (services/device-tokens.ts) counts in that device's own bucket instead,
+// so guesses from anywhere else never lock that device out; a success
+// clears only the bucket it was counted in, so an owner's sign-in never
+// resets the account bucket an attacker is filling.
 import { sha256 } from "@noble/hashes/sha2.js";
 import { bytesToHex, utf8ToBytes } from "@noble/hashes/utils.js";
 import type { Clock } from "../clock";
@@ -13,23 +20,30 @@ import {
   type BreachedPasswordChecker,
   type PasswordHasher,
 } from "./passwords";
-import type { Admission, DeviceInfo, RequestOrigin, RevocationList, Stores, UnitOfWork, UserRecord } from "./ports";
+import { deviceThrottleKey, type DeviceTokenCodec } from "./device-tokens";
+import type { Admission, DeviceInfo, KeyedRateLimit, RequestOrigin, RevocationList, Stores, ThrottleScope, UnitOfWork, UserRecord } from "./ports";
 import { issueTokenPair, newSession, type RefreshTokenCodec, type SessionLifetimes, type TokenPair } from "./sessions";
 import type { AccessTokens } from "./tokens";
 
 export type AccountDeps = {
   stores: Pick<Stores, "users" | "throttles" | "registrations" | "sessions" | "audit">;
   unitOfWork: UnitOfWork;
-  settings: SessionLifetimes & { loginMaxFailures: number };
+  settings: SessionLifetimes & { loginMaxFailures: number; maxSessionsPerUser: number };
   clock: Clock;
   hasher: PasswordHasher;
   breached: Pick<BreachedPasswordChecker, "isBreached">;
   codec: RefreshTokenCodec;
+  deviceTokens: DeviceTokenCodec;
+  /** Per normalised email on register (AUTH_EMAIL_RATE_LIMITER), before any hashing. */
+  registrationLimit: KeyedRateLimit;
   tokens: AccessTokens;
-  revocations: Pick<RevocationList, "revoke">;
+  revocations: Pick<RevocationList, "revoke" | "endSessionsOf">;
 };
 
 export type SignedIn = { user: UserRecord; tokens: TokenPair };
+
+/** A sign-in also answers the device token for this account on this device. */
+export type LoggedIn = SignedIn & { deviceToken: string };
 
 export class AccountService {
   constructor(private readonly deps: AccountDeps) {}
@@ -37,6 +51,9 @@ export class AccountService {
   async register(input: { email: string; password: string; name?: string | null }, device: DeviceInfo, origin: RequestOrigin): Promise<SignedIn> {
     const { stores, clock, hasher } = this.deps;
     const email = normalizeEmail(input.email);
+    // Before anything else, so a refused attempt costs no hash and no breached-password lookup.
+    const limit = await this.deps.registrationLimit.take(accountThrottleKey(email));
+    if (!limit.allowed) throw new RateLimited(limit.retryAfterSeconds);
     const password = await this.acceptablePassword(input.password, "password");
     const passwordHash = await hasher.hash(password);
     const at = clock();
@@ -46,14 +63,29 @@ export class AccountService {
     return { user, tokens: await this.tokenPair(user, session, refreshToken, at) };
   }
 
-  async login(input: { email: string; password: string }, device: DeviceInfo, origin: RequestOrigin): Promise<SignedIn> {
-    const { stores, settings, clock, hasher } = this.deps;
+  /**
+   * A presented device token that is valid for this account picks that
+   * device's bucket and is answered back; an absent, forged or foreign one
+   * counts in the account's bucket, and a new device token is answered.
+   */
+  async login(input: { email: string; password: string; deviceToken?: string | null }, device: DeviceInfo, origin: RequestOrigin): Promise<LoggedIn> {
+    const { stores, settings, clock, hasher, deviceTokens } = this.deps;
     const email = normalizeEmail(input.email);
     const password = normalizePassword(input.password);
-    const throttleKey = throttleKeyFor(email);
+    const accountKey = accountThrottleKey(email);
+    // Pure computation: the bucket is chosen before any I/O.
+    const knownDevice = input.deviceToken ? deviceTokens.check(input.deviceToken, email) : undefined;
+    const throttleKey = knownDevice ? deviceThrottleKey(accountKey, knownDevice.nonce) : accountKey;
+    const scope: ThrottleScope = knownDevice ? "device" : "account";
     // The attempt is counted before any password is checked, in the same round trip as the lookup.
-    const { admission, user } = await stores.throttles.admitAndFindUser({ key: throttleKey, maxAttempts: settings.loginMaxFailures, at: clock(), email });
-    await this.refuseIfThrottled(admission, user?.id ?? null, origin);
+    const { admission, user } = await stores.throttles.admitAndFindUser({
+      key: throttleKey,
+      maxAttempts: settings.loginMaxFailures,
+      at: clock(),
+      email,
+      audit: { scope, origin },
+    });
+    refuseIfThrottled(admission, clock());
 
     const passwordOk = user ? await hasher.verify(user.passwordHash, password) : await hasher.verifyDummy(password);
     if (!user || !passwordOk || user.status !== "active") {
@@ -65,10 +97,12 @@ export class AccountService {
     const at = clock();
     const { session, refreshToken } = newSession(this.deps.codec, settings, device, at);
     const rehashedPassword = hasher.needsRehash(user.passwordHash) ? await hasher.hash(password) : undefined;
-    const opened = await stores.sessions.openSignIn({ userId: user.id, session, origin, at, clearThrottleKey: throttleKey, rehashedPassword });
+    const { opened, evicted } = await stores.sessions.openSignIn({ userId: user.id, session, origin, at, clearThrottleKey: throttleKey, rehashedPassword, maxSessions: settings.maxSessionsPerUser });
     // Disabled between the password check and now: the same answer as any failed login.
     if (!opened) throw new InvalidCredentials("account disabled during login");
-    return { user, tokens: await this.tokenPair(user, session, refreshToken, at) };
+    // Sessions the cap ended: their access tokens stop now.
+    if (evicted.length > 0) await this.deps.revocations.revoke(evicted);
+    return { user, tokens: await this.tokenPair(user, session, refreshToken, at), deviceToken: knownDevice?.token ?? deviceTokens.issue(email) };
   }
 
   /** Needs the current password; ends every other session of the user, keeps this one. */
@@ -79,8 +113,9 @@ export class AccountService {
     const newPassword = await this.acceptablePassword(input.newPassword, "newPassword");
     const user = await stores.users.findById(input.userId);
     if (!user || user.status !== "active") throw new InvalidCredentials("user gone or disabled");
-    const throttleKey = throttleKeyFor(user.email);
-    await this.refuseIfThrottled(await stores.throttles.admit({ key: throttleKey, maxAttempts: settings.loginMaxFailures, at: clock() }), user.id, origin);
+    const throttleKey = accountThrottleKey(user.email);
+    const admission = await stores.throttles.admit({ key: throttleKey, maxAttempts: settings.loginMaxFailures, at: clock(), audit: { scope: "account", userId: user.id, origin } });
+    refuseIfThrottled(admission, clock());
     if (!(await hasher.verify(user.passwordHash, normalizePassword(input.currentPassword)))) {
       await stores.audit.record({ event: "auth.login_failed", userId: user.id, actorId: user.id, origin, metadata: { reason: "wrong_current_password" }, at: clock() });
       throw new InvalidCredentials("wrong current password");
@@ -94,7 +129,7 @@ export class AccountService {
       await tx.audit.record({ event: "user.password_changed", userId: user.id, actorId: user.id, sessionId: input.sessionId, origin, metadata: { endedSessions: endedIds.length }, at });
       return endedIds;
     });
-    await this.deps.revocations.revoke(ended);
+    await this.deps.revocations.endSessionsOf(user.id, { before: clock(), except: input.sessionId, ended });
   }
 
   /** The policy (NFC, length, common passwords), then the breached-password check. */
@@ -106,21 +141,25 @@ export class AccountService {
     return normalized;
   }
 
-  private tokenPair(user: UserRecord, session: { id: string; absoluteExpiresAt: Date }, refreshToken: string, at: Date): Promise<TokenPair> {
+  private tokenPair(user: UserRecord, session: { id: string; idleExpiresAt: Date; absoluteExpiresAt: Date }, refreshToken: string, at: Date): Promise<TokenPair> {
     const subject = { userId: user.id, sessionId: session.id, roles: user.roles, permissions: user.permissions, grantsVersion: user.grantsVersion };
-    return issueTokenPair(this.deps.tokens, at, subject, { token: refreshToken, expiresAt: session.absoluteExpiresAt });
-  }
-
-  /** A locked account answers 429 with Retry-After, audited as auth.throttled. */
-  private async refuseIfThrottled(admission: Admission, userId: string | null, origin: RequestOrigin): Promise<void> {
-    if (admission.admitted) return;
-    const { stores, clock } = this.deps;
-    await stores.audit.record({ event: "auth.throttled", userId, actorId: userId, origin, metadata: { scope: "account" }, at: clock() });
-    throw new RateLimited((admission.lockedUntil.getTime() - clock().getTime()) / 1000);
+    return issueTokenPair(this.deps.tokens, at, subject, { token: refreshToken, idleExpiresAt: session.idleExpiresAt, absoluteExpiresAt: session.absoluteExpiresAt });
   }
 }
 
-/** The throttle key: a hash, so the table holds no email addresses. */
-function throttleKeyFor(normalizedEmail: string): string {
+/**
+ * A locked bucket answers 429 with Retry-After. The store has already
+ * written the lock's one auth.throttled row with its first refusal.
+ */
+function refuseIfThrottled(admission: Admission, now: Date): void {
+  if (!admission.admitted) throw new RateLimited((admission.lockedUntil.getTime() - now.getTime()) / 1000);
+}
+
+/**
+ * An account's throttle key: a hash of the normalised email, so the table
+ * holds no email addresses. Its devices' keys live under it
+ * (deviceThrottleKey), and LoginThrottleStore.clearAccount clears them all.
+ */
+export function accountThrottleKey(normalizedEmail: string): string {
   return bytesToHex(sha256(utf8ToBytes(`login:${normalizedEmail}`)));
 }

@@ -44,6 +44,7 @@ export type AuditEventName =
   | "auth.refresh_reused"
   | "auth.logged_out"
   | "session.revoked"
+  | "session.evicted"
   | "user.password_changed"
   | "user.roles_changed"
   | "user.disabled"
@@ -96,6 +97,13 @@ export type NewSession = {
   absoluteExpiresAt: Date;
 };
 
+/**
+ * A session a store call ended, and when it was last used (signed in or
+ * refreshed): none of its access tokens is newer than that, but for a
+ * replay within REFRESH_REUSE_GRACE of it.
+ */
+export type EndedSession = { id: string; lastUsedAt: Date };
+
 /** How and why sessions end; each ended session gets one audit row of `event`. */
 export type SessionEnd = {
   reason: string;
@@ -106,8 +114,11 @@ export type SessionEnd = {
   at: Date;
 };
 
-/** A rotated refresh token: its session and the user's grants, read in the rotating statement. */
-export type Rotated = Grants & { sessionId: string; userId: string; absoluteExpiresAt: Date };
+/**
+ * A rotated refresh token: its session and the user's grants, read in the
+ * rotating statement; the session's idle expiry as the rotation slid it.
+ */
+export type Rotated = Grants & { sessionId: string; userId: string; idleExpiresAt: Date; absoluteExpiresAt: Date };
 
 /** What is known about a presented refresh token that could not be rotated. */
 export type TokenLineage = {
@@ -115,6 +126,7 @@ export type TokenLineage = {
   userId: string;
   usedAt: Date | null;
   sessionLive: boolean;
+  sessionIdleExpiresAt: Date;
   sessionAbsoluteExpiresAt: Date;
   userActive: boolean;
   /** The token minted from this one, if any. */
@@ -123,7 +135,27 @@ export type TokenLineage = {
 
 export type Admission = { admitted: true } | { admitted: false; lockedUntil: Date };
 
-export type ThrottleAttempt = { key: string; maxAttempts: number; at: Date };
+/**
+ * The bucket a sign-in attempt counts in: the account's (keyed on its
+ * normalised email, whether or not it exists), or one device's of that
+ * account (a valid device token presented).
+ */
+export type ThrottleScope = "account" | "device";
+
+/** What the one auth.throttled row of a lock says; never an email or a token. */
+export type ThrottleAudit = { scope: ThrottleScope; userId: string | null; origin: RequestOrigin };
+
+export type ThrottleAttempt = {
+  /**
+   * An account key, or a device key under it: `device:<account key>:<device
+   * hash>`, the form clearAccount relies on to clear an account's every bucket.
+   */
+  key: string;
+  maxAttempts: number;
+  at: Date;
+  /** Written, once per lock, with the first attempt the lock refuses. */
+  audit: ThrottleAudit;
+};
 
 export interface UserStore {
   findById(id: string): Promise<UserRecord | undefined>;
@@ -131,11 +163,32 @@ export interface UserStore {
 }
 
 export interface LoginThrottleStore {
-  /** Counts one attempt before any password is checked; refuses it while the key is locked. */
+  /**
+   * Counts one attempt before any password is checked; refuses it while the
+   * key is locked. The first refusal of each lock writes the lock's one
+   * auth.throttled row, in the same statement; later refusals write none.
+   */
   admit(attempt: ThrottleAttempt): Promise<Admission>;
-  /** admit, and read the account with that email (if any) in the same round trip. */
-  admitAndFindUser(attempt: ThrottleAttempt & { email: string }): Promise<{ admission: Admission; user: UserRecord | undefined }>;
+  /** admit, and read the account with that email (if any) in the same round trip; the audit row names that account. */
+  admitAndFindUser(
+    attempt: Omit<ThrottleAttempt, "audit"> & { email: string; audit: Omit<ThrottleAudit, "userId"> },
+  ): Promise<{ admission: Admission; user: UserRecord | undefined }>;
+  /** Clears one key. */
   clear(key: string): Promise<void>;
+  /** Clears an account key and every device key under it (`device:<accountKey>:...`), e.g. after a completed password reset. */
+  clearAccount(accountKey: string): Promise<void>;
+}
+
+export type RateLimitDecision = { allowed: true } | { allowed: false; retryAfterSeconds: number };
+
+/**
+ * A limit on requests per key and period at the edge (a Workers
+ * rate-limiting binding), for services that must refuse before any I/O of
+ * their own: per session on refresh, per normalised email on register.
+ */
+export interface KeyedRateLimit {
+  /** Counts one request under `key`; refused once the key has used up its limit for the period. */
+  take(key: string): Promise<RateLimitDecision>;
 }
 
 export interface RegistrationStore {
@@ -147,17 +200,28 @@ export interface SessionStore {
   /**
    * Opens a session for an active user with its first refresh token and an
    * auth.login_succeeded row; with it, clears the throttle key and stores a
-   * rehashed password. False (nothing written) when the user is not active.
+   * rehashed password. `opened` false (nothing written) when the user is not
+   * active. In the same statement, the user's least recently used live
+   * sessions beyond `maxSessions` (counting the new one) end, each with a
+   * session.evicted row: `evicted`, most recently used first.
    */
-  openSignIn(input: { userId: string; session: NewSession; origin: RequestOrigin; at: Date; clearThrottleKey: string; rehashedPassword?: string }): Promise<boolean>;
+  openSignIn(input: {
+    userId: string;
+    session: NewSession;
+    origin: RequestOrigin;
+    at: Date;
+    clearThrottleKey: string;
+    rehashedPassword?: string;
+    maxSessions: number;
+  }): Promise<{ opened: boolean; evicted: string[] }>;
   /** The user's live sessions, most recently used first. */
   listLive(userId: string, now: Date): Promise<SessionRecord[]>;
   /** Ends one live session of the user; false when there was none. */
   end(sessionId: string, userId: string, end: SessionEnd): Promise<boolean>;
   /** Ends the session a refresh token belongs to, whoever's it is; its id, if one ended. */
   endByRefreshTokenHash(tokenHash: string, end: Omit<SessionEnd, "actorId">): Promise<string | undefined>;
-  /** Ends every live session of the user but `exceptSessionId`; the ended ids. */
-  endAllForUser(userId: string, end: SessionEnd, exceptSessionId?: string): Promise<string[]>;
+  /** Ends every live session of the user but `exceptSessionId`; the ended sessions, most recently used first. */
+  endAllForUser(userId: string, end: SessionEnd, exceptSessionId?: string): Promise<EndedSession[]>;
 }
 
 export interface RefreshTokenStore {
@@ -231,10 +295,26 @@ export interface UnitOfWork {
   run<T>(work: (tx: Stores) => Promise<T>): Promise<T>;
 }
 
+/** What an access token tells the edge's revocation check: its session, user, grants version and issue time (epoch seconds). */
+export type TokenToCheck = { sid: string; sub: string; grantsVersion: number; iat: number };
+
+/**
+ * "The sessions of this user that started before `before` have ended, but
+ * `except`": what a bulk end (all other sessions, all sessions) tells the
+ * edge, in one write however many sessions it ended. `before` is read from
+ * the service's clock after the ending statement committed; `except`, if
+ * given, must be a session that was still live then; `ended` are the
+ * sessions the statement ended.
+ */
+export type SessionsEnded = { before: Date; except?: string; ended: readonly EndedSession[] };
+
 /** The edge's list of ended sessions and changed grants (Workers KV). */
 export interface RevocationList {
   /** Whether a token must be refused: its session ended, or its user's grants changed after it was issued. */
-  refuses(token: { sid: string; sub: string; grantsVersion: number }): Promise<boolean>;
+  refuses(token: TokenToCheck): Promise<boolean>;
+  /** Ends these sessions at the edge, one entry each: for a few sessions at a time (logout, one session, reuse, eviction). */
   revoke(sessionIds: readonly string[]): Promise<void>;
+  /** Ends a user's sessions at the edge with one entry for the user, however many there are. */
+  endSessionsOf(userId: string, mark: SessionsEnded): Promise<void>;
   markGrantsChanged(changes: readonly { userId: string; grantsVersion: number }[]): Promise<void>;
 }

@@ -18,8 +18,8 @@ describe("POST /auth/register", () => {
     expect(new Date(user.createdAt).toISOString()).toBe(user.createdAt);
     expect(tokens).toMatchObject({ tokenType: "Bearer", expiresIn: 600 });
     expect(tokens.refreshToken).toMatch(/^sart_[A-Za-z0-9_-]{73}$/);
-    // API.md's example: the session's absolute lifetime, REFRESH_ABSOLUTE_TTL (30 days) at sign-in.
-    expect(tokens.refreshExpiresIn).toBe(2592000);
+    // When the token lapses if unused: the earlier of the idle expiry (REFRESH_IDLE_TTL, 7 days) and the absolute one (30 days).
+    expect(tokens.refreshExpiresIn).toBe(604800);
     expect(tokens.sessionId).toMatch(/^[0-9a-f-]{36}$/);
     const claims = claimsOf(tokens.accessToken);
     expect(claims).toMatchObject({ sub: user.id, sid: tokens.sessionId, roles: ["user"] });

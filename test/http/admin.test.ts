@@ -4,7 +4,7 @@
 // pagination and search, role replacement, disabling and enabling, ending a
 // user's sessions, the audit trail, and the audit rows each change writes.
 import { beforeAll, describe, expect, it } from "vitest";
-import { type ApiUser, call, claimsOf, db, login, problemOf, refresh, register, type SignedInUser, signIn, STRONG_PASSWORD, uniqueEmail } from "../support/harness";
+import { type ApiUser, call, claimsOf, db, login, problemOf, refresh, refreshOk, register, type SignedInUser, signIn, STRONG_PASSWORD, uniqueEmail } from "../support/harness";
 
 const { query, auditRows } = db;
 
@@ -480,6 +480,79 @@ describe("DELETE /admin/users/:id/sessions", () => {
     const res = await call("DELETE", `/admin/users/${UNKNOWN_ID}/sessions`, { token: admin.tokens.accessToken });
     expect(res.status).toBe(404);
     expect((await problemOf(res)).code).toBe("not_found");
+  });
+});
+
+describe("user ids in capitals on every /admin/users/:id route", () => {
+  /** Every operation on a fresh user through `spell(id)`: what each answers and what it leaves behind. */
+  async function exercise(spell: (id: string) => string) {
+    const target = await register();
+    const second = await login(target.email, target.password);
+    const id = spell(target.user.id);
+    const token = admin.tokens.accessToken;
+    const normalise = (text: string) => text.replaceAll(target.user.id, "<id>").replaceAll(target.email, "<email>").replace(/"(createdAt|lastUsedAt|expiresAt)":"[^"]+"/g, '"$1":"<t>"').replace(/[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}/g, "<uuid>");
+    const answer = async (res: Response) => ({ status: res.status, body: normalise(await res.text()) });
+    const steps: Record<string, unknown> = {};
+    steps.get = await answer(await call("GET", `/admin/users/${id}`, { token }));
+    steps.roles = await answer(await call("PUT", `/admin/users/${id}/roles`, { token, body: { roles: ["admin", "user"] } }));
+    steps.oldTokenAfterRoles = (await call("GET", "/me", { token: second.tokens.accessToken })).status;
+    const renewed = await refreshOk(second.tokens.refreshToken);
+    steps.revokeSessions = await answer(await call("DELETE", `/admin/users/${id}/sessions`, { token }));
+    steps.tokenAfterRevoke = (await call("GET", "/me", { token: renewed.accessToken })).status;
+    steps.refreshAfterRevoke = (await refresh(renewed.refreshToken)).status;
+    const third = await login(target.email, target.password);
+    steps.disable = await answer(await call("POST", `/admin/users/${id}/disable`, { token }));
+    steps.tokenAfterDisable = (await call("GET", "/me", { token: third.tokens.accessToken })).status;
+    steps.enable = await answer(await call("POST", `/admin/users/${id}/enable`, { token }));
+    const fourth = await login(target.email, target.password);
+    steps.tokenAfterEnable = (await call("GET", "/me", { token: fourth.tokens.accessToken })).status;
+    steps.user = await userRow(target.user.id);
+    steps.sessions = (await sessionRows(target.user.id)).map((r) => r.revoked_reason);
+    const audit = await auditRows({ userId: target.user.id });
+    // Rows of one transaction share created_at, so compare them as a sorted list.
+    steps.audit = audit.map((r) => `${r.event} by ${r.actor_id === admin.user.id ? "admin" : r.actor_id === target.user.id ? "self" : r.actor_id}`).sort();
+    return steps;
+  }
+
+  it("stops a capitalised id from answering 404 or acting differently: GET, PUT roles, DELETE sessions, disable and enable have identical effects in both spellings", async () => {
+    const lower = await exercise((id) => id);
+    const upper = await exercise((id) => id.toUpperCase());
+    expect(upper).toEqual(lower);
+    expect(lower).toMatchObject({
+      get: { status: 200 },
+      roles: { status: 200 },
+      oldTokenAfterRoles: 401,
+      revokeSessions: { status: 204 },
+      tokenAfterRevoke: 401,
+      refreshAfterRevoke: 401,
+      disable: { status: 200 },
+      tokenAfterDisable: 401,
+      enable: { status: 200 },
+      tokenAfterEnable: 200,
+      user: { status: "active", roles: ["admin", "user"] },
+    });
+    expect(lower.audit).toEqual(expect.arrayContaining(["user.roles_changed by admin", "user.disabled by admin", "user.enabled by admin", "session.revoked by admin"]));
+  });
+
+  it("a mixed-case id reaches the same user too", async () => {
+    const target = await register();
+    const mixed = target.user.id.replace(/[a-f]/g, (c, i: number) => (i % 2 ? c.toUpperCase() : c));
+    const res = await call("GET", `/admin/users/${mixed}`, { token: admin.tokens.accessToken });
+    expect(res.status).toBe(200);
+    expect(((await res.json()) as { user: ApiUser }).user.id).toBe(target.user.id);
+  });
+
+  it("still answers 404, never 400, for a malformed id on every route", async () => {
+    for (const [method, suffix, body] of [
+      ["GET", "", undefined],
+      ["PUT", "/roles", { roles: ["user"] }],
+      ["POST", "/disable", undefined],
+      ["POST", "/enable", undefined],
+      ["DELETE", "/sessions", undefined],
+    ] as const) {
+      const res = await call(method, `/admin/users/NOT-A-UUID${suffix}`, { token: admin.tokens.accessToken, body });
+      expect(res.status, `${method} ${suffix}`).toBe(404);
+    }
   });
 });
 

@@ -116,14 +116,17 @@ describe("privilege escalation through roles:assign", () => {
     expect(await query("select 1 from audit_logs where user_id = $1 and event = 'user.roles_changed'", [sock.user.id])).toHaveLength(0);
   });
 
-  it("may still remove a role whose permissions exceed their own (de-escalation)", async () => {
+  it("cannot remove a role whose permissions exceed their own either: stripping an administrator is 403 too", async () => {
     const roleManagerRole = `role-manager-${crypto.randomUUID().slice(0, 8)}`;
     await query("insert into roles (name) values ($1)", [roleManagerRole]);
     await query("insert into role_permissions (role_name, permission_name) values ($1, 'roles:assign'), ($1, 'profile:read'), ($1, 'profile:write'), ($1, 'sessions:read'), ($1, 'sessions:revoke:own')", [roleManagerRole]);
     const manager = await signIn({ roles: [roleManagerRole] });
     const target = await signIn({ roles: ["admin"] });
     const res = await setRoles(manager.tokens.accessToken, target.user.id, ["user"]);
-    expect(res.status).toBe(200);
+    expect(res.status).toBe(403);
+    expect((await problemOf(res)).code).toBe("insufficient_permission");
+    const roles = await query<{ role_name: string }>("select role_name from user_roles where user_id = $1 order by role_name", [target.user.id]);
+    expect(roles.map((r) => r.role_name)).toEqual(["admin", "user"]);
   });
 });
 

@@ -24,15 +24,21 @@ describe("media types the body middleware accepts", () => {
   });
 });
 
-describe("an empty body is no body, whatever its Content-Type", () => {
-  it.each([undefined, "text/plain", "application/x-www-form-urlencoded", "application/json"])("logout with an access token and an empty %s body answers 204", async (contentType) => {
+describe("an empty body without a JSON Content-Type is no body", () => {
+  it.each([undefined, "text/plain", "application/x-www-form-urlencoded"])("logout with an access token and an empty %s body answers 204", async (contentType) => {
     const { tokens } = await register();
     const res = await call("POST", "/auth/logout", { token: tokens.accessToken, rawBody: "", headers: contentType ? { "Content-Type": contentType } : {} });
     expect(res.status).toBe(204);
     expect((await call("GET", "/me", { token: tokens.accessToken })).status).toBe(401);
   });
 
-  it.each([undefined, "text/plain", "application/json"])("login with an empty %s body answers 400 validation_failed", async (contentType) => {
+  it("logout with an access token and no body at all answers 204", async () => {
+    const { tokens } = await register();
+    expect((await call("POST", "/auth/logout", { token: tokens.accessToken })).status).toBe(204);
+    expect((await call("GET", "/me", { token: tokens.accessToken })).status).toBe(401);
+  });
+
+  it.each([undefined, "text/plain"])("login with an empty %s body answers 400 validation_failed", async (contentType) => {
     const res = await call("POST", "/auth/login", { rawBody: "", headers: contentType ? { "Content-Type": contentType } : {} });
     expect(res.status).toBe(400);
     expect((await problemOf(res)).code).toBe("validation_failed");
@@ -42,6 +48,66 @@ describe("an empty body is no body, whatever its Content-Type", () => {
     const res = await call("POST", "/auth/refresh");
     expect(res.status).toBe(400);
     expect((await problemOf(res)).code).toBe("validation_failed");
+  });
+});
+
+describe("an empty body sent as application/json is not parseable JSON", () => {
+  /** Every POST, PUT and PATCH operation the service documents, as `METHOD /path/{param}`. */
+  async function bodyOperations(): Promise<[string, string][]> {
+    const doc = (await (await call("GET", "/openapi.json")).json()) as { paths: Record<string, Record<string, unknown>> };
+    return Object.entries(doc.paths).flatMap(([path, operations]) =>
+      Object.keys(operations)
+        .filter((method) => ["post", "put", "patch"].includes(method))
+        .map((method) => [method.toUpperCase(), path] as [string, string]),
+    );
+  }
+
+  async function auditCount(): Promise<string> {
+    return (await query<{ n: string }>("select count(*) as n from audit_logs"))[0]!.n;
+  }
+
+  it("stops an empty JSON body reaching any POST/PUT route: 400 invalid_json on each, nothing written", async () => {
+    const admin = await signIn({ roles: ["admin"] });
+    const target = await signIn();
+    const operations = await bodyOperations();
+    // The routes of API.md at least; any route added later is covered too.
+    expect(operations).toEqual(
+      expect.arrayContaining([
+        ["POST", "/auth/register"],
+        ["POST", "/auth/login"],
+        ["POST", "/auth/refresh"],
+        ["POST", "/auth/logout"],
+        ["POST", "/auth/password"],
+        ["PUT", "/admin/users/{id}/roles"],
+        ["POST", "/admin/users/{id}/disable"],
+        ["POST", "/admin/users/{id}/enable"],
+      ]),
+    );
+    const before = await auditCount();
+    for (const [method, template] of operations) {
+      const path = template.replace(/\{[^}]+\}/g, target.user.id);
+      for (const contentType of ["application/json", "application/json; charset=utf-8", "APPLICATION/JSON"]) {
+        for (const rawBody of ["", undefined]) {
+          const res = await call(method, path, { token: admin.tokens.accessToken, rawBody, headers: { "Content-Type": contentType } });
+          const label = `${method} ${path} ${contentType} ${rawBody === undefined ? "no body" : "empty body"}`;
+          expect(res.status, label).toBe(400);
+          expect((await problemOf(res)).code, label).toBe("invalid_json");
+        }
+      }
+    }
+    expect(await auditCount()).toBe(before);
+    // Nothing happened to either account: both still signed in, the target active with its roles.
+    expect((await call("GET", "/me", { token: admin.tokens.accessToken })).status).toBe(200);
+    expect(await (await call("GET", "/me", { token: target.tokens.accessToken })).json()).toMatchObject({ user: { roles: ["user"], status: "active" } });
+    expect((await refresh(target.tokens.refreshToken)).status).toBe(200);
+  });
+
+  it("logout with an access token and an empty application/json body answers 400 invalid_json and ends nothing", async () => {
+    const { tokens } = await register();
+    const res = await call("POST", "/auth/logout", { token: tokens.accessToken, rawBody: "", headers: { "Content-Type": "application/json" } });
+    expect(res.status).toBe(400);
+    expect((await problemOf(res)).code).toBe("invalid_json");
+    expect((await call("GET", "/me", { token: tokens.accessToken })).status).toBe(200);
   });
 });
 
@@ -67,6 +133,76 @@ describe("NUL characters, which Postgres text cannot hold", () => {
       expect(res.status).toBe(400);
       expect((await problemOf(res)).code).toBe("validation_failed");
     }
+  });
+});
+
+describe("names that could disguise how they read: register's name and login's deviceName", () => {
+  const FORBIDDEN: [string, string][] = [
+    ["a C0 control (BEL)", "\u0007"],
+    ["a tab", "\t"],
+    ["a line feed", "\n"],
+    ["an escape (ESC, as in terminal colours)", "\u001B[31m"],
+    ["DEL", "\u007F"],
+    ["a C1 control (NEL)", "\u0085"],
+    ["a C1 control (CSI)", "\u009B"],
+    ["LEFT-TO-RIGHT EMBEDDING", "\u202A"],
+    ["RIGHT-TO-LEFT EMBEDDING", "\u202B"],
+    ["POP DIRECTIONAL FORMATTING", "\u202C"],
+    ["LEFT-TO-RIGHT OVERRIDE", "\u202D"],
+    ["RIGHT-TO-LEFT OVERRIDE", "\u202E"],
+    ["LEFT-TO-RIGHT ISOLATE", "\u2066"],
+    ["RIGHT-TO-LEFT ISOLATE", "\u2067"],
+    ["FIRST STRONG ISOLATE", "\u2068"],
+    ["POP DIRECTIONAL ISOLATE", "\u2069"],
+    ["LEFT-TO-RIGHT MARK", "\u200E"],
+    ["RIGHT-TO-LEFT MARK", "\u200F"],
+    ["ARABIC LETTER MARK", "\u061C"],
+  ];
+
+  async function counts(email: string) {
+    const [row] = await query<{ users: string; sessions: string; audit: string }>(
+      "select (select count(*) from users where email = $1) as users, (select count(*) from sessions) as sessions, (select count(*) from audit_logs) as audit",
+      [email],
+    );
+    return row!;
+  }
+
+  it.each(FORBIDDEN)("stops %s in a register name: 400 validation_failed naming name, no account", async (_label, ch) => {
+    for (const name of [`Eve${ch}Admin`, `${ch}Eve`, `Eve${ch}`]) {
+      const email = uniqueEmail("bidi");
+      const before = await counts(email);
+      const res = await call("POST", "/auth/register", { body: { email, password: STRONG_PASSWORD, name } });
+      expect(res.status, JSON.stringify(name)).toBe(400);
+      const problem = await problemOf(res);
+      expect(problem.code).toBe("validation_failed");
+      expect(problem.errors?.map((e) => e.path)).toEqual(["name"]);
+      expect(await counts(email)).toEqual(before);
+    }
+  });
+
+  it.each(FORBIDDEN)("stops %s in a login deviceName: 400 validation_failed naming deviceName, no session", async (_label, ch) => {
+    const { email, password } = await register();
+    const before = await counts(email);
+    const res = await call("POST", "/auth/login", { body: { email, password, deviceName: `laptop${ch}gpj.exe` } });
+    expect(res.status).toBe(400);
+    const problem = await problemOf(res);
+    expect(problem.code).toBe("validation_failed");
+    expect(problem.errors?.map((e) => e.path)).toEqual(["deviceName"]);
+    expect(await counts(email)).toEqual(before);
+  });
+
+  it("accepts names in any script, right-to-left ones and emoji sequences included, stored as given", async () => {
+    for (const name of ["Zoë Ångström", "李小龙", "محمد بن موسى", "שלום", "👩‍💻 Ada", "O'Brien-Smith Jr."]) {
+      const res = await call("POST", "/auth/register", { body: { email: uniqueEmail("script"), password: STRONG_PASSWORD, name } });
+      expect(res.status, name).toBe(201);
+      expect(((await res.json()) as { user: { name: string } }).user.name).toBe(name);
+    }
+    const { email, password } = await register();
+    const res = await call("POST", "/auth/login", { body: { email, password, deviceName: "  Pixel 8 — עבודה  " } });
+    expect(res.status).toBe(200);
+    const { tokens } = (await res.json()) as { tokens: { accessToken: string } };
+    const { sessions } = (await (await call("GET", "/sessions", { token: tokens.accessToken })).json()) as { sessions: { current: boolean; device: { name?: string } }[] };
+    expect(sessions.find((s) => s.current)!.device.name).toBe("Pixel 8 — עבודה");
   });
 });
 

@@ -280,8 +280,8 @@ describe("refresh token expiry", () => {
     const clock = fakeClock();
     const service = testService({ clock: clock.clock });
     const { tokens } = await service.register();
-    // refreshExpiresIn counts down to the absolute expiry; the idle rule still applies.
-    expect(tokens.refreshExpiresIn).toBe(30 * 24 * 3600);
+    // refreshExpiresIn says so: the idle expiry is the earlier one at sign-in.
+    expect(tokens.refreshExpiresIn).toBe(7 * 24 * 3600);
     clock.advance(7 * 24 * 3600 + 1);
     const res = await service.refresh(tokens.refreshToken);
     expect(res.status).toBe(401);
@@ -295,7 +295,8 @@ describe("refresh token expiry", () => {
     for (let day = 6; day < 30; day += 6) {
       clock.advance(6 * 24 * 3600);
       tokens = await service.refreshOk(tokens.refreshToken);
-      expect(tokens.refreshExpiresIn).toBeLessThanOrEqual((30 - day) * 24 * 3600);
+      // The earlier of the slid idle expiry (7 days on) and the fixed absolute one (day 30).
+      expect(tokens.refreshExpiresIn).toBe(Math.min(7, 30 - day) * 24 * 3600);
     }
     // Day 24: the idle window is capped by the absolute expiry at day 30.
     expect(tokens.refreshExpiresIn).toBe(6 * 24 * 3600);
@@ -303,6 +304,44 @@ describe("refresh token expiry", () => {
     const res = await service.refresh(tokens.refreshToken);
     expect(res.status).toBe(401);
     expect((await problemOf(res)).code).toBe("invalid_refresh_token");
+  });
+});
+
+describe("refreshExpiresIn and the session's expiresAt", () => {
+  type SessionView = { id: string; current: boolean; expiresAt: string };
+  const DAY = 24 * 3600;
+
+  async function currentSession(service: ReturnType<typeof testService>, accessToken: string): Promise<SessionView> {
+    const res = await service.call("GET", "/sessions", { token: accessToken });
+    expect(res.status).toBe(200);
+    const { sessions } = (await res.json()) as { sessions: SessionView[] };
+    return sessions.find((s) => s.current)!;
+  }
+
+  it("at sign-in both say the idle expiry (7 days), the earlier of the two", async () => {
+    const clock = fakeClock();
+    const service = testService({ clock: clock.clock });
+    const { tokens } = await service.register();
+    expect(tokens.refreshExpiresIn).toBe(604800);
+    const idleEnd = new Date(clock.now().getTime() + 7 * DAY * 1000).toISOString();
+    expect(await currentSession(service, tokens.accessToken)).toMatchObject({ id: tokens.sessionId, expiresAt: idleEnd });
+  });
+
+  it("stops announcing a lifetime past the 30-day absolute limit: near the end both say the time left until it", async () => {
+    const clock = fakeClock();
+    const start = clock.now();
+    const service = testService({ clock: clock.clock });
+    let { tokens } = await service.register();
+    for (let day = 6; day <= 24; day += 6) {
+      clock.advance(6 * DAY);
+      tokens = await service.refreshOk(tokens.refreshToken);
+    }
+    clock.advance(5 * DAY + 3600); // day 29 and an hour
+    tokens = await service.refreshOk(tokens.refreshToken);
+    expect(tokens.refreshExpiresIn).toBe(DAY - 3600);
+    const absoluteEnd = new Date(start.getTime() + 30 * DAY * 1000).toISOString();
+    expect(await currentSession(service, tokens.accessToken)).toMatchObject({ id: tokens.sessionId, expiresAt: absoluteEnd });
+    expect(new Date(clock.now().getTime() + tokens.refreshExpiresIn * 1000).toISOString()).toBe(absoluteEnd);
   });
 });
 

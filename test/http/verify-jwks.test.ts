@@ -122,6 +122,67 @@ describe("GET /.well-known/jwks.json", () => {
   });
 });
 
+describe("GET /.well-known/jwks.json from a browser on any origin", () => {
+  // Outside ALLOWED_ORIGINS (test/setup/secrets.ts), which every other route keeps to.
+  const FOREIGN_ORIGIN = "https://verifier.example.org";
+  const ALLOWED_ORIGIN = "https://app.example.com";
+  const varies = (res: Response) => (res.headers.get("vary") ?? "").toLowerCase().split(",").map((v) => v.trim());
+
+  it.each([FOREIGN_ORIGIN, ALLOWED_ORIGIN, "null"])("stops a browser on %s being refused the keys: Access-Control-Allow-Origin *, never credentials", async (origin) => {
+    const res = await call("GET", "/.well-known/jwks.json", { headers: { Origin: origin } });
+    expect(res.status).toBe(200);
+    expect(res.headers.get("access-control-allow-origin")).toBe("*");
+    expect(res.headers.get("access-control-allow-credentials")).toBeNull();
+    // The same answer for every origin, so a shared cache may keep one copy.
+    expect(varies(res)).not.toContain("origin");
+    expect(res.headers.get("cache-control")).toBe("public, max-age=300");
+  });
+
+  it("answers the same without an Origin, and on HEAD", async () => {
+    for (const method of ["GET", "HEAD"]) {
+      const res = await call(method, "/.well-known/jwks.json");
+      expect(res.status, method).toBe(200);
+      expect(res.headers.get("access-control-allow-origin"), method).toBe("*");
+      expect(res.headers.get("access-control-allow-credentials"), method).toBeNull();
+    }
+  });
+
+  it("answers a preflight from a foreign origin with *, GET and no credentials", async () => {
+    const res = await call("OPTIONS", "/.well-known/jwks.json", {
+      headers: { Origin: FOREIGN_ORIGIN, "Access-Control-Request-Method": "GET", "Access-Control-Request-Headers": "if-none-match" },
+    });
+    expect(res.status).toBe(204);
+    expect(res.headers.get("access-control-allow-origin")).toBe("*");
+    expect(res.headers.get("access-control-allow-methods")?.split(",").map((m) => m.trim())).toEqual(["GET", "HEAD"]);
+    expect(res.headers.get("access-control-allow-credentials")).toBeNull();
+    expect(res.headers.get("access-control-max-age")).toBe("600");
+  });
+
+  it("keeps OPTIONS without a preflight answered by routing, with Allow", async () => {
+    const res = await call("OPTIONS", "/.well-known/jwks.json");
+    expect(res.status).toBe(204);
+    expect(res.headers.get("allow")).toBe("GET, HEAD, OPTIONS");
+  });
+
+  it("stops the wildcard leaking to any other route: the same foreign origin gets no CORS headers on /auth/verify, /health or a preflight to /auth/login", async () => {
+    const { accessToken } = await issue();
+    const responses = [
+      await call("GET", "/auth/verify", { token: accessToken, headers: { Origin: FOREIGN_ORIGIN } }),
+      await call("GET", "/health", { headers: { Origin: FOREIGN_ORIGIN } }),
+      await call("OPTIONS", "/auth/login", { headers: { Origin: FOREIGN_ORIGIN, "Access-Control-Request-Method": "POST" } }),
+    ];
+    for (const res of responses) {
+      expect(res.headers.get("access-control-allow-origin")).toBeNull();
+      expect(res.headers.get("access-control-allow-credentials")).toBeNull();
+      expect(varies(res)).toContain("origin");
+    }
+    // And an allowlisted origin still gets itself echoed, with credentials.
+    const allowed = await call("GET", "/auth/verify", { token: accessToken, headers: { Origin: ALLOWED_ORIGIN } });
+    expect(allowed.headers.get("access-control-allow-origin")).toBe(ALLOWED_ORIGIN);
+    expect(allowed.headers.get("access-control-allow-credentials")).toBe("true");
+  });
+});
+
 describe("interoperability: a second JWT implementation (hono/jwt) verifies against the JWKS", () => {
   it("verifies a token the service issues, with the published key only", async () => {
     const { accessToken, claims } = await issue();

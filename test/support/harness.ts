@@ -14,6 +14,7 @@ import { compose, type Runtime } from "../../src/composition";
 import { loadConfig, type Env } from "../../src/config";
 import worker from "../../src/index";
 import { lazyDatabase, storesFor } from "../../src/repositories";
+import { AuthService } from "../../src/rpc";
 import type { Stores } from "../../src/services/ports";
 import { SessionRevocationList, type TokenPair } from "../../src/services/sessions";
 import type { AccessTokenSubject } from "../../src/services/tokens/types";
@@ -165,6 +166,14 @@ export function testService(options: TestServiceOptions = {}) {
     return { stores: storesFor(database.get()), close: () => database.close() };
   }
 
+  /**
+   * The AuthService RPC entrypoint built over this env (a broken key, a KV
+   * namespace that fails), called directly rather than through a binding.
+   */
+  function rpc(): AuthService {
+    return new AuthService(createExecutionContext(), env);
+  }
+
   return {
     env,
     fetch,
@@ -179,6 +188,7 @@ export function testService(options: TestServiceOptions = {}) {
     issueAccessToken,
     revocations,
     stores,
+    rpc,
     /** The same service with its database unreachable (an allowlisted port where nothing listens). */
     closedDatabase: () => testService({ ...options, env: { ...options.env, DATABASE_URL: testEnv.CLOSED_DATABASE_URL } }),
     db: { query, withClient, auditRows },

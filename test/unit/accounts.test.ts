@@ -1,12 +1,14 @@
 // AccountService over the in-memory stores with a fixed clock: registration,
-// login (with the throttle and rehashing) and password change, checked by
-// what is answered and what the stores hold afterwards.
-import { describe, expect, it } from "vitest";
+// login (with the throttle, device tokens and rehashing) and password change,
+// checked by what is answered and what the stores hold afterwards.
+import { describe, expect, it, vi } from "vitest";
 import { AuthError, EmailTaken, InvalidCredentials, RateLimited, ValidationFailed } from "../../src/errors";
-import { AccountService } from "../../src/services/accounts";
+import { accountThrottleKey, AccountService } from "../../src/services/accounts";
+import { DeviceTokenCodec } from "../../src/services/device-tokens";
 import { PasswordHasher } from "../../src/services/passwords";
 import {
   CHEAP_ARGON2,
+  CountingRateLimit,
   LIFETIMES,
   MemoryStores,
   ORIGIN,
@@ -14,8 +16,10 @@ import {
   testAccessTokens,
   testClock,
   testCodec,
+  testDeviceTokens,
   testHasher,
   TOKEN_SETTINGS,
+  UNIT_REFRESH_SECRET,
   USER_PERMISSIONS,
 } from "../support/fakes";
 import { claimsOf } from "../support/harness";
@@ -25,29 +29,34 @@ const NEW_PASSWORD = "a different long passphrase, 7 words";
 const MAX_FAILURES = 5;
 const DEVICE = { name: "Work laptop", userAgent: "vitest" };
 
-async function setup(options: { breached?: string[] } = {}) {
+async function setup(options: { breached?: string[]; registrationLimit?: CountingRateLimit; deviceTokens?: DeviceTokenCodec } = {}) {
   const memory = new MemoryStores();
   const time = testClock();
   const revocations = new RecordingRevocationList();
   const hasher = testHasher();
   const codec = testCodec();
+  const deviceTokens = options.deviceTokens ?? testDeviceTokens();
+  const registrationLimit = options.registrationLimit ?? new CountingRateLimit();
+  const breached = { isBreached: vi.fn(async (password: string) => (options.breached ?? []).includes(password)) };
   const tokens = await testAccessTokens(time.clock, revocations);
   const accounts = new AccountService({
     stores: memory.stores,
     unitOfWork: memory.unitOfWork,
-    settings: { ...LIFETIMES, loginMaxFailures: MAX_FAILURES },
+    settings: { ...LIFETIMES, loginMaxFailures: MAX_FAILURES, maxSessionsPerUser: 50 },
     clock: time.clock,
     hasher,
-    breached: { isBreached: async (password) => (options.breached ?? []).includes(password) },
+    breached,
     codec,
+    deviceTokens,
+    registrationLimit,
     tokens,
     revocations,
   });
   let n = 0;
   const register = (input: { email?: string; password?: string; name?: string | null } = {}) =>
     accounts.register({ email: input.email ?? `user-${++n}@example.com`, password: input.password ?? PASSWORD, name: input.name ?? "Ada" }, DEVICE, ORIGIN);
-  const login = (email: string, password: string) => accounts.login({ email, password }, DEVICE, ORIGIN);
-  return { memory, time, revocations, hasher, codec, tokens, accounts, register, login };
+  const login = (email: string, password: string, deviceToken?: string) => accounts.login({ email, password, deviceToken }, DEVICE, ORIGIN);
+  return { memory, time, revocations, hasher, codec, deviceTokens, registrationLimit, breached, tokens, accounts, register, login };
 }
 
 /** The error a promise rejects with; fails if it resolves. */
@@ -87,7 +96,8 @@ describe("register", () => {
       expect.objectContaining({ event: "user.registered", userId: user.id, actorId: user.id, sessionId: tokens.sessionId, ip: ORIGIN.ip, userAgent: ORIGIN.userAgent, createdAt: now }),
     ]);
 
-    expect(tokens).toMatchObject({ tokenType: "Bearer", expiresIn: TOKEN_SETTINGS.accessTokenTtl, refreshExpiresIn: LIFETIMES.refreshAbsoluteTtl });
+    // Unused, the refresh token lapses at the session's idle expiry, the earlier one at sign-in.
+    expect(tokens).toMatchObject({ tokenType: "Bearer", expiresIn: TOKEN_SETTINGS.accessTokenTtl, refreshExpiresIn: LIFETIMES.refreshIdleTtl });
     expect(await t.tokens.authenticate(tokens.accessToken)).toMatchObject({ sub: user.id, sid: tokens.sessionId, roles: ["user"], permissions: USER_PERMISSIONS });
     expect(claimsOf(tokens.accessToken).gv).toBe(0);
   });
@@ -136,6 +146,36 @@ describe("register", () => {
     expect(error).toBeInstanceOf(EmailTaken);
     expect((error as EmailTaken).status).toBe(409);
     expect(t.memory.snapshot()).toEqual(before);
+  });
+});
+
+describe("register: the per-email limit (AUTH_EMAIL_RATE_LIMITER)", () => {
+  it("is taken per normalised email before anything else: a refused attempt computes no hash, asks no breach list and writes nothing", async () => {
+    const t = await setup({ registrationLimit: new CountingRateLimit(5) });
+    const hash = vi.spyOn(t.hasher, "hash");
+    await t.register({ email: "ada@example.com" });
+    for (const variant of ["ADA@example.com", " ada@EXAMPLE.com", "Ada@Example.com", "ada@example.COM"]) {
+      expect(await failure(t.register({ email: variant }))).toBeInstanceOf(EmailTaken);
+    }
+    const [hashes, breachChecks, before] = [hash.mock.calls.length, t.breached.isBreached.mock.calls.length, t.memory.snapshot()];
+
+    const error = await failure(t.register({ email: "ＡＤＡ@example.com" }));
+    expect(error).toBeInstanceOf(RateLimited);
+    expect((error as RateLimited).headers).toEqual({ "Retry-After": "60" });
+    expect(hash.mock.calls.length).toBe(hashes);
+    expect(t.breached.isBreached.mock.calls.length).toBe(breachChecks);
+    expect(t.memory.snapshot()).toEqual(before);
+    // One key for every spelling, and a hash of the email rather than the address.
+    expect(new Set(t.registrationLimit.keys)).toEqual(new Set([accountThrottleKey("ada@example.com")]));
+    expect(t.registrationLimit.keys.join()).not.toContain("ada");
+  });
+
+  it("counts attempts refused by the password policy too, and other emails have their own count", async () => {
+    const t = await setup({ registrationLimit: new CountingRateLimit(5) });
+    for (let i = 0; i < 5; i++) expect(await failure(t.register({ email: "ada@example.com", password: "short" }))).toBeInstanceOf(ValidationFailed);
+    expect(await failure(t.register({ email: "ada@example.com" }))).toBeInstanceOf(RateLimited);
+    expect(t.memory.state.users.size).toBe(0);
+    await expect(t.register({ email: "grace@example.com" })).resolves.toMatchObject({ user: { email: "grace@example.com" } });
   });
 });
 
@@ -230,6 +270,154 @@ describe("login", () => {
   });
 });
 
+describe("device tokens: the owner's device has a bucket of its own", () => {
+  const OWNER = "ada@example.com";
+  const DEVICE_TOKEN = /^sadt_[A-Za-z0-9_-]{65}$/;
+
+  /** The owner's account, with a device token from a first sign-in. */
+  async function withOwnerDevice() {
+    const t = await setup();
+    const { user } = await t.register({ email: OWNER });
+    const { deviceToken } = await t.login(OWNER, PASSWORD);
+    return { ...t, user, deviceToken };
+  }
+
+  /** An attacker without the device token fails until the account is locked. */
+  async function lockAccount(t: Awaited<ReturnType<typeof setup>>, email = OWNER) {
+    for (let i = 0; i < MAX_FAILURES; i++) expect(await failure(t.login(email, `attacker guess ${i}`))).toBeInstanceOf(InvalidCredentials);
+    expect(await failure(t.login(email, PASSWORD))).toBeInstanceOf(RateLimited);
+  }
+
+  it("a sign-in answers a device token valid for that account only", async () => {
+    const t = await withOwnerDevice();
+    expect(t.deviceToken).toMatch(DEVICE_TOKEN);
+    expect(t.deviceTokens.check(t.deviceToken, OWNER)).toMatchObject({ token: t.deviceToken });
+    expect(t.deviceTokens.check(t.deviceToken, "grace@example.com")).toBeUndefined();
+    // Another sign-in without it gets another one.
+    const again = await t.login(OWNER, PASSWORD);
+    expect(again.deviceToken).toMatch(DEVICE_TOKEN);
+    expect(again.deviceToken).not.toBe(t.deviceToken);
+  });
+
+  it("presenting a valid device token answers it back", async () => {
+    const t = await withOwnerDevice();
+    expect((await t.login(" ADA@example.com", PASSWORD, t.deviceToken)).deviceToken).toBe(t.deviceToken);
+  });
+
+  it("a stranger's guesses never lock the owner's device out, and the owner's sign-in does not reset the account bucket", async () => {
+    const t = await withOwnerDevice();
+    await lockAccount(t);
+    const signedIn = await t.login(OWNER, PASSWORD, t.deviceToken);
+    expect(signedIn.user.id).toBe(t.user.id);
+    // The account's bucket is still locked for everyone without the device token.
+    expect(await failure(t.login(OWNER, PASSWORD))).toBeInstanceOf(RateLimited);
+  });
+
+  it(`guesses with a valid device token are throttled in that device's bucket after ${MAX_FAILURES}, with a device-scoped auth.throttled row`, async () => {
+    const t = await withOwnerDevice();
+    for (let i = 0; i < MAX_FAILURES; i++) expect(await failure(t.login(OWNER, `wrong on the device ${i}`, t.deviceToken))).toBeInstanceOf(InvalidCredentials);
+    expect(await failure(t.login(OWNER, PASSWORD, t.deviceToken))).toBeInstanceOf(RateLimited);
+    expect(t.memory.auditRows({ event: "auth.throttled" })).toEqual([expect.objectContaining({ userId: t.user.id, actorId: t.user.id, metadata: { scope: "device" } })]);
+    // The account's bucket counted none of them.
+    await expect(t.login(OWNER, PASSWORD)).resolves.toMatchObject({ user: { id: t.user.id } });
+  });
+
+  it("a success clears only the bucket it was counted in", async () => {
+    const t = await withOwnerDevice();
+    const accountKey = accountThrottleKey(OWNER);
+    await failure(t.login(OWNER, "an attacker's guess"));
+    await failure(t.login(OWNER, "the owner's typo", t.deviceToken));
+    expect(t.memory.state.throttles.size).toBe(2);
+    await t.login(OWNER, PASSWORD, t.deviceToken);
+    expect([...t.memory.state.throttles.keys()]).toEqual([accountKey]);
+    await failure(t.login(OWNER, "the owner's typo", t.deviceToken));
+    await t.login(OWNER, PASSWORD);
+    expect([...t.memory.state.throttles.keys()]).toEqual([expect.stringMatching(new RegExp(`^device:${accountKey}:[0-9a-f]{64}$`))]);
+  });
+
+  it("a device token issued to account A is worthless for account B: it counts in B's account bucket and B gets a new one", async () => {
+    const t = await withOwnerDevice();
+    const { user: other } = await t.register({ email: "grace@example.com" });
+    await lockAccount(t, "grace@example.com");
+    expect(await failure(t.login("grace@example.com", PASSWORD, t.deviceToken))).toBeInstanceOf(RateLimited);
+    expect(t.memory.auditRows({ event: "auth.throttled" })).toEqual([expect.objectContaining({ userId: other.id, metadata: { scope: "account" } })]);
+    t.time.advance(15);
+    const signedIn = await t.login("grace@example.com", PASSWORD, t.deviceToken);
+    expect(signedIn.deviceToken).not.toBe(t.deviceToken);
+    expect(t.deviceTokens.check(signedIn.deviceToken, "grace@example.com")).toBeDefined();
+  });
+
+  it.each([
+    ["a forged tag", (good: string) => good.slice(0, -1) + (good.endsWith("A") ? "B" : "A")],
+    ["a changed nonce", (good: string) => good.slice(0, 5) + (good[5] === "A" ? "B" : "A") + good.slice(6)],
+    ["a token cut short", (good: string) => good.slice(0, -2)],
+    ["a refresh token", () => "sart_" + "A".repeat(73)],
+    ["garbage", () => "not a device token at all"],
+    ["a token of another secret", () => new DeviceTokenCodec("another secret of 32+ characters, different").issue(OWNER)],
+  ])("%s counts in the account's bucket", async (_label, spoil) => {
+    const t = await withOwnerDevice();
+    await lockAccount(t);
+    const presented = spoil(t.deviceToken);
+    expect(presented).not.toBe(t.deviceToken);
+    expect(await failure(t.login(OWNER, PASSWORD, presented))).toBeInstanceOf(RateLimited);
+  });
+
+  it("a device token tagged under the previous secret still picks its device's bucket, and is answered re-tagged under the current one", async () => {
+    const t = await withOwnerDevice();
+    const rotated = new DeviceTokenCodec("the next refresh secret, 32+ characters", UNIT_REFRESH_SECRET);
+    const after = await setup({ deviceTokens: rotated });
+    await after.register({ email: OWNER });
+    await lockAccount(after);
+    const { deviceToken } = await after.login(OWNER, PASSWORD, t.deviceToken);
+    expect(deviceToken).not.toBe(t.deviceToken);
+    expect(deviceToken.slice(0, 27)).toBe(t.deviceToken.slice(0, 27));
+    expect(rotated.check(deviceToken, OWNER)).toMatchObject({ token: deviceToken });
+    expect(new DeviceTokenCodec("the next refresh secret, 32+ characters").check(deviceToken, OWNER)).toBeDefined();
+  });
+
+  it("the device token is never stored or audited: no row holds it or its nonce", async () => {
+    const t = await withOwnerDevice();
+    await failure(t.login(OWNER, "the owner's typo", t.deviceToken));
+    for (let i = 0; i < MAX_FAILURES + 1; i++) await failure(t.login(OWNER, `wrong on the device ${i}`, t.deviceToken));
+    const stored = JSON.stringify([...t.memory.state.throttles.values(), ...t.memory.state.audit, ...t.memory.state.sessions.values()]);
+    expect(t.memory.auditRows({ event: "auth.throttled" })).toHaveLength(1);
+    expect(stored).not.toContain(t.deviceToken.slice(5, 27));
+    expect(stored).not.toContain(t.deviceToken.slice(27));
+  });
+
+  it("LoginThrottleStore.clearAccount clears the account's bucket and every device bucket under it, and no other account's", async () => {
+    const t = await withOwnerDevice();
+    const second = await t.login(OWNER, PASSWORD);
+    await t.register({ email: "grace@example.com" });
+    await failure(t.login(OWNER, "an attacker's guess"));
+    await failure(t.login(OWNER, "a typo on the first device", t.deviceToken));
+    await failure(t.login(OWNER, "a typo on the second device", second.deviceToken));
+    await failure(t.login("grace@example.com", "someone else's typo"));
+    expect(t.memory.state.throttles.size).toBe(4);
+    await t.memory.stores.throttles.clearAccount(accountThrottleKey(OWNER));
+    expect([...t.memory.state.throttles.keys()]).toEqual([accountThrottleKey("grace@example.com")]);
+  });
+});
+
+describe("auth.throttled: one row per lock, not per refused attempt", () => {
+  it("many refusals during one lock write one row; the next lock writes another", async () => {
+    const t = await setup();
+    const { user } = await t.register({ email: "ada@example.com" });
+    for (let i = 0; i < MAX_FAILURES; i++) await failure(t.login("ada@example.com", `wrong guess number ${i}`));
+    for (let i = 0; i < 10; i++) expect(await failure(t.login("ada@example.com", PASSWORD))).toBeInstanceOf(RateLimited);
+    expect(t.memory.auditRows({ event: "auth.throttled" })).toHaveLength(1);
+
+    // The 15 s lock ends; the next wrong guess is checked and locks for 30 s.
+    t.time.advance(15);
+    expect(await failure(t.login("ada@example.com", "one more wrong guess"))).toBeInstanceOf(InvalidCredentials);
+    for (let i = 0; i < 10; i++) expect((await failure(t.login("ada@example.com", PASSWORD))) as RateLimited).toMatchObject({ headers: { "Retry-After": "30" } });
+    expect(t.memory.auditRows({ event: "auth.throttled" })).toEqual([
+      expect.objectContaining({ userId: user.id, metadata: { scope: "account" } }),
+      expect.objectContaining({ userId: user.id, metadata: { scope: "account" }, createdAt: t.time.now() }),
+    ]);
+  });
+});
+
 describe("changePassword", () => {
   async function withThreeSessions() {
     const t = await setup();
@@ -254,7 +442,11 @@ describe("changePassword", () => {
     expect(t.memory.session(t.current)!.revokedAt).toBeNull();
     for (const id of t.others) expect(t.memory.session(id)).toMatchObject({ revokedAt: t.time.now(), revokedReason: "password_changed" });
     expect(t.memory.auditRows({ event: "session.revoked" }).map((r) => r.sessionId).sort()).toEqual([...t.others].sort());
-    expect(t.revocations.revokeCalls.map((ids) => [...ids].sort())).toEqual([[...t.others].sort()]);
+    // One per-user mark at the edge ends every other session at once, however many there are.
+    expect(t.revocations.endSessionsCalls.map((call) => ({ ...call, ended: [...call.ended].sort() }))).toEqual([
+      { userId: t.user.id, before: t.time.now(), except: t.current, ended: [...t.others].sort() },
+    ]);
+    expect(t.revocations.revokeCalls).toEqual([]);
     expect(t.memory.state.throttles.size).toBe(0);
     expect(t.memory.auditRows({ event: "user.password_changed" })).toEqual([
       expect.objectContaining({ userId: t.user.id, actorId: t.user.id, sessionId: t.current, metadata: { endedSessions: 2 } }),
@@ -269,6 +461,7 @@ describe("changePassword", () => {
     expect(t.memory.auditRows({ event: "auth.login_failed" })).toEqual([expect.objectContaining({ userId: t.user.id, metadata: { reason: "wrong_current_password" } })]);
     expect(t.memory.sessionsOf(t.user.id).filter((session) => session.revokedAt === null)).toHaveLength(3);
     expect(t.revocations.revokeCalls).toEqual([]);
+    expect(t.revocations.endSessionsCalls).toEqual([]);
   });
 
   it("a rejected new password is a validation error, not a guess: it is never counted toward the lock", async () => {
@@ -312,5 +505,6 @@ describe("changePassword", () => {
     const [counted] = [...beforeThrottles.values()];
     expect([...afterThrottles.values()]).toEqual([{ ...counted!, failures: counted!.failures + 1 }]);
     expect(t.revocations.revokeCalls).toEqual([]);
+    expect(t.revocations.endSessionsCalls).toEqual([]);
   });
 });

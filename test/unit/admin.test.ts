@@ -20,11 +20,14 @@ function setup() {
   /** A live session of `user`, opened now through the session store. */
   async function openSession(user: UserRecord): Promise<string> {
     const { session } = testSession(time.now());
-    expect(await memory.stores.sessions.openSignIn({ userId: user.id, session, origin: ORIGIN, at: time.now(), clearThrottleKey: "unused" })).toBe(true);
+    expect(await memory.stores.sessions.openSignIn({ userId: user.id, session, origin: ORIGIN, at: time.now(), clearThrottleKey: "unused", maxSessions: 50 })).toEqual({ opened: true, evicted: [] });
     return session.id;
   }
   return { memory, time, revocations, admin, administrator, target, actor: as(administrator), as, openSession };
 }
+
+/** What reached the edge as sessions-ended marks, each mark's sessions sorted. */
+const marks = (revocations: RecordingRevocationList) => revocations.endSessionsCalls.map((c) => ({ ...c, ended: [...c.ended].sort() }));
 
 async function failure(promise: Promise<unknown>): Promise<unknown> {
   return promise.then(
@@ -81,9 +84,10 @@ describe("setRoles", () => {
     expect(error).toBeInstanceOf(InsufficientPermission);
     expect((error as InsufficientPermission).detail).toBe("You cannot grant permissions you do not hold: audit:read");
     expect(t.memory.snapshot()).toEqual(before);
-    // Removing a role needs no permission beyond roles:assign.
+    // Removing one is refused the same way (API.md: grants and removes only what the caller holds).
     t.memory.state.userRoles.set(t.target.id, new Set(["auditor", "user"]));
-    await expect(t.admin.setRoles(t.target.id, ["user"], t.as(manager))).resolves.toMatchObject({ roles: ["user"] });
+    expect(await failure(t.admin.setRoles(t.target.id, ["user"], t.as(manager)))).toBeInstanceOf(InsufficientPermission);
+    expect(t.memory.user(t.target.id)!.roles).toEqual(["auditor", "user"]);
   });
 
   it("an administrator cannot change their own roles, in any letter case of their id", async () => {
@@ -134,7 +138,9 @@ describe("disable and enable", () => {
     for (const id of sessions) expect(t.memory.session(id)).toMatchObject({ revokedAt: t.time.now(), revokedReason: "user_disabled" });
     expect(t.memory.auditRows({ event: "session.revoked" }).map((r) => [r.sessionId, r.actorId])).toEqual(sessions.map((id) => [id, t.administrator.id]));
     expect(t.memory.auditRows({ event: "user.disabled" })).toEqual([expect.objectContaining({ userId: t.target.id, actorId: t.administrator.id, metadata: { endedSessions: 2 } })]);
-    expect(t.revocations.revoked.sort()).toEqual([...sessions].sort());
+    // One mark for the user, whatever the number of sessions, and no entry per session.
+    expect(marks(t.revocations)).toEqual([{ userId: t.target.id, before: t.time.now(), ended: [...sessions].sort() }]);
+    expect(t.revocations.revokeCalls).toEqual([]);
     expect(t.revocations.grantsCalls).toEqual([[{ userId: t.target.id, grantsVersion: 1 }]]);
   });
 
@@ -149,7 +155,7 @@ describe("disable and enable", () => {
     await expect(t.admin.disable(t.target.id, t.actor)).resolves.toMatchObject({ status: "disabled", grantsVersion: 1 });
     expect(t.memory.auditRows({ event: "user.disabled" })).toHaveLength(1);
     expect(t.memory.session(straggler)!.revokedReason).toBe("user_disabled");
-    expect(t.revocations.revoked).toContain(straggler);
+    expect(marks(t.revocations).at(-1)).toEqual({ userId: t.target.id, before: t.time.now(), ended: [straggler] });
   });
 
   it("an administrator cannot disable their own account", async () => {
@@ -183,7 +189,8 @@ describe("revokeSessions", () => {
     await t.admin.revokeSessions(t.target.id, t.actor);
     for (const id of sessions) expect(t.memory.session(id)!.revokedReason).toBe("revoked_by_admin");
     expect(t.memory.session(adminsOwn)!.revokedAt).toBeNull();
-    expect(t.revocations.revoked.sort()).toEqual([...sessions].sort());
+    expect(marks(t.revocations)).toEqual([{ userId: t.target.id, before: t.time.now(), ended: [...sessions].sort() }]);
+    expect(t.revocations.revokeCalls).toEqual([]);
     expect(t.memory.user(t.target.id)!.status).toBe("active");
   });
 
@@ -197,5 +204,84 @@ describe("revokeSessions", () => {
     expect(await failure(t.admin.revokeSessions(id(), t.actor))).toBeInstanceOf(NotFound);
     expect(t.memory.snapshot()).toEqual(before);
     expect(t.revocations.revokeCalls).toEqual([]);
+    expect(t.revocations.endSessionsCalls).toEqual([]);
+  });
+});
+
+describe("ids in capitals", () => {
+  it("stops a capitalised id from answering 404 or reaching the stores in another spelling: every operation acts on the same user", async () => {
+    const t = setup();
+    const id = t.target.id.toUpperCase();
+    const session = await t.openSession(t.target);
+    await expect(t.admin.getUser(id)).resolves.toMatchObject({ user: { id: t.target.id }, sessions: [expect.objectContaining({ id: session })] });
+    await expect(t.admin.setRoles(id, ["admin", "user"], t.actor)).resolves.toMatchObject({ id: t.target.id, roles: ["admin", "user"] });
+    await expect(t.admin.disable(id, t.actor)).resolves.toMatchObject({ id: t.target.id, status: "disabled" });
+    await expect(t.admin.enable(id, t.actor)).resolves.toMatchObject({ id: t.target.id, status: "active" });
+    const again = await t.openSession(t.target);
+    await t.admin.revokeSessions(id, t.actor);
+    expect(t.memory.session(again)!.revokedReason).toBe("revoked_by_admin");
+    for (const row of t.memory.auditRows({})) if (row.userId !== null && row.userId.toLowerCase() === t.target.id) expect(row.userId).toBe(t.target.id);
+    expect(t.revocations.grantsCalls.flat().map((c) => c.userId)).toEqual([t.target.id, t.target.id]);
+    expect(t.revocations.endSessionsCalls.map((c) => c.userId)).toEqual([t.target.id, t.target.id]);
+  });
+});
+
+describe("setRoles: removing roles (grants and removes only what the caller holds)", () => {
+  /** A holder of roles:assign alone, beside the seeded admin. */
+  function withRoleManager() {
+    const t = setup();
+    t.memory.state.roles.set("role-manager", { description: "", permissions: ["roles:assign"] });
+    t.memory.state.roles.set("auditor", { description: "", permissions: ["audit:read"] });
+    const manager = t.memory.addUser({ email: "manager@example.com", roles: ["role-manager", "user"] });
+    return { ...t, manager: t.as(manager) };
+  }
+
+  it("stops a holder of roles:assign alone from stripping admin from an administrator: 403 naming what they lack, nothing written", async () => {
+    const t = withRoleManager();
+    const before = t.memory.snapshot();
+    const error = await failure(t.admin.setRoles(t.administrator.id, ["user"], t.manager));
+    expect(error).toBeInstanceOf(InsufficientPermission);
+    expect((error as InsufficientPermission).detail).toBe(
+      "You cannot remove roles carrying permissions you do not hold: audit:read, sessions:revoke, users:read, users:write",
+    );
+    expect(t.memory.snapshot()).toEqual(before);
+    expect(t.memory.user(t.administrator.id)).toMatchObject({ roles: ["admin", "user"], grantsVersion: 0 });
+    expect(t.revocations.grantsCalls).toEqual([]);
+  });
+
+  it("stops a removal hidden in a swap: adding a role one holds does not license removing one beyond it", async () => {
+    const t = withRoleManager();
+    t.memory.state.userRoles.set(t.target.id, new Set(["auditor", "user"]));
+    const before = t.memory.snapshot();
+    const error = await failure(t.admin.setRoles(t.target.id, ["role-manager", "user"], t.manager));
+    expect(error).toBeInstanceOf(InsufficientPermission);
+    expect((error as InsufficientPermission).detail).toBe("You cannot remove roles carrying permissions you do not hold: audit:read");
+    expect(t.memory.snapshot()).toEqual(before);
+  });
+
+  it("stops the empty list from stripping roles beyond the caller's permissions", async () => {
+    const t = withRoleManager();
+    t.memory.state.userRoles.set(t.target.id, new Set(["auditor"]));
+    expect(await failure(t.admin.setRoles(t.target.id, [], t.manager))).toBeInstanceOf(InsufficientPermission);
+    expect(t.memory.user(t.target.id)!.roles).toEqual(["auditor"]);
+  });
+
+  it("still lets a caller remove a role whose permissions they all hold, audited as a change", async () => {
+    const t = withRoleManager();
+    t.memory.state.userRoles.set(t.target.id, new Set(["role-manager", "user"]));
+    const updated = await t.admin.setRoles(t.target.id, [], t.manager);
+    expect(updated).toMatchObject({ roles: [], grantsVersion: 1 });
+    expect(t.memory.auditRows({ event: "user.roles_changed" })).toEqual([expect.objectContaining({ userId: t.target.id, metadata: { before: ["role-manager", "user"], after: [] } })]);
+  });
+
+  it("an administrator holding every permission still demotes another administrator", async () => {
+    const t = setup();
+    const other = t.memory.addUser({ email: "other-admin@example.com", roles: ["admin", "user"] });
+    await expect(t.admin.setRoles(other.id, ["user"], t.actor)).resolves.toMatchObject({ roles: ["user"], grantsVersion: 1 });
+  });
+
+  it("the operator may still remove any role, bound by no permission", async () => {
+    const t = withRoleManager();
+    await expect(t.admin.setRoles(t.administrator.id, [], OPERATOR)).resolves.toMatchObject({ roles: [], permissions: [] });
   });
 });

@@ -7,11 +7,11 @@
 import { env } from "cloudflare:workers";
 import { beforeAll, describe, expect, it } from "vitest";
 import { type Config, type Env, loadConfig } from "../../src/config";
-import { InvalidRefreshToken, RefreshTokenReused } from "../../src/errors";
+import { InvalidRefreshToken, RateLimited, RefreshTokenReused } from "../../src/errors";
 import type { RequestOrigin, UserRecord } from "../../src/services/ports";
 import { RefreshTokenCodec, RefreshTokenRotation } from "../../src/services/sessions";
 import { AccessTokens, type KeySet, loadKeySet } from "../../src/services/tokens";
-import { MemoryStores, RecordingRevocationList, testClock } from "../support/fakes";
+import { CountingRateLimit, MemoryStores, RecordingRevocationList, testClock } from "../support/fakes";
 import { claimsOf } from "../support/harness";
 
 const NOW = new Date("2026-11-26T12:00:00.000Z");
@@ -76,11 +76,12 @@ const randomBody = () => base64url(crypto.getRandomValues(new Uint8Array(32)));
 
 // ---- Scenario helpers -------------------------------------------------------
 
-function setup(options: { secret?: string; previousSecret?: string; grace?: number } = {}) {
+function setup(options: { secret?: string; previousSecret?: string; grace?: number; refreshLimit?: CountingRateLimit } = {}) {
   const secret = options.secret ?? SECRET;
   const memory = new MemoryStores();
   const time = testClock(NOW);
   const revocations = new RecordingRevocationList();
+  const refreshLimit = options.refreshLimit ?? new CountingRateLimit();
   const rotationWith = (codec: RefreshTokenCodec) =>
     new RefreshTokenRotation({
       refreshTokens: memory.stores.refreshTokens,
@@ -90,12 +91,14 @@ function setup(options: { secret?: string; previousSecret?: string; grace?: numb
       clock: time.clock,
       tokens: new AccessTokens(keys, workerConfig, time.clock, revocations),
       revocations,
+      refreshLimit,
     });
   const rotation = rotationWith(new RefreshTokenCodec(secret, options.previousSecret));
   return {
     memory,
     time,
     revocations,
+    refreshLimit,
     rotationWith,
     rotate: (token: string, using: RefreshTokenRotation = rotation) => using.rotate(token, ORIGIN),
     /** A session of `user` (a new one by default) opened now through the session store, whose first token is `token` (a new tagged one by default). */
@@ -110,7 +113,7 @@ function setup(options: { secret?: string; previousSecret?: string; grace?: numb
         idleExpiresAt: new Date(at.getTime() + IDLE_TTL * 1000),
         absoluteExpiresAt: new Date(at.getTime() + ABSOLUTE_TTL * 1000),
       };
-      expect(await memory.stores.sessions.openSignIn({ userId: user.id, session, origin: ORIGIN, at, clearThrottleKey: "unused" })).toBe(true);
+      expect(await memory.stores.sessions.openSignIn({ userId: user.id, session, origin: ORIGIN, at, clearThrottleKey: "unused", maxSessions: 50 })).toEqual({ opened: true, evicted: [] });
       return { user, sessionId: session.id, token: first };
     },
   };
@@ -190,11 +193,11 @@ describe("case 1: the current token of a live session rotates", () => {
     expectNothingRevoked(t);
   });
 
-  it("answers a token pair for the session with the user's grants and the session's remaining lifetime", async () => {
+  it("answers a token pair for the session with the user's grants and when the successor lapses unused (the slid idle expiry)", async () => {
     const t = setup();
     const { user, sessionId, token } = await t.signIn();
     const pair = await t.rotate(token);
-    expect(pair).toMatchObject({ tokenType: "Bearer", expiresIn: workerConfig.accessTokenTtl, sessionId, refreshExpiresIn: ABSOLUTE_TTL });
+    expect(pair).toMatchObject({ tokenType: "Bearer", expiresIn: workerConfig.accessTokenTtl, sessionId, refreshExpiresIn: IDLE_TTL });
     expect(claimsOf(pair.accessToken)).toMatchObject({ sub: user.id, sid: sessionId, roles: ["user"], permissions: USER_PERMISSIONS, iat: NOW.getTime() / 1000, gv: 0 });
   });
 
@@ -236,13 +239,13 @@ describe("case 2: the immediate parent within REFRESH_REUSE_GRACE gets the same 
     expectNothingRevoked(t);
   });
 
-  it("answers the session's remaining lifetime, not a new one", async () => {
+  it("answers the session's remaining lifetime as the first rotation slid it, not a new slide", async () => {
     const t = setup();
     const { token } = await t.signIn();
     await t.rotate(token);
     t.time.advanceMs(4_000);
     const again = await t.rotate(token);
-    expect(again.refreshExpiresIn).toBe(ABSOLUTE_TTL - 4);
+    expect(again.refreshExpiresIn).toBe(IDLE_TTL - 4);
   });
 
   it("issues the access token with the user's grants as they are now", async () => {
@@ -523,6 +526,45 @@ describe("the token format: junk is refused before any I/O, a legacy token is st
   });
 });
 
+// ---- The per-session limit ---------------------------------------------------
+
+describe("the per-session refresh limit (AUTH_REFRESH_RATE_LIMITER)", () => {
+  it("counts each refresh of a tagged token under the session id it carries, and refuses past the limit before any store call", async () => {
+    const t = setup({ refreshLimit: new CountingRateLimit(3) });
+    const { sessionId, token } = await t.signIn();
+    const tokens = await chain(t, token, 3);
+    const before = t.memory.snapshot();
+    t.memory.calls.length = 0;
+    const error = await t.rotate(tokens.at(-1)!).catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(RateLimited);
+    expect((error as RateLimited).headers).toEqual({ "Retry-After": "60" });
+    expect(t.memory.calls).toEqual([]);
+    expect(t.memory.snapshot()).toEqual(before);
+    expect(t.refreshLimit.keys).toEqual([sessionId, sessionId, sessionId, sessionId]);
+    // The refused token is still current: it rotates once the period is over.
+    t.refreshLimit.reset();
+    expect((await t.rotate(tokens.at(-1)!)).sessionId).toBe(sessionId);
+  });
+
+  it("other sessions have their own count", async () => {
+    const t = setup({ refreshLimit: new CountingRateLimit(1) });
+    const first = await t.signIn();
+    const second = await t.signIn(first.user);
+    await t.rotate(first.token);
+    await expect(t.rotate((await t.signIn(first.user)).token)).resolves.toBeDefined();
+    await expect(t.rotate(second.token)).resolves.toMatchObject({ sessionId: second.sessionId });
+  });
+
+  it("junk is refused before the limit is asked; a legacy token, which names no session before its lookup, passes it", async () => {
+    const t = setup({ refreshLimit: new CountingRateLimit(0) });
+    await expect(t.rotate("sart_junk")).rejects.toBeInstanceOf(InvalidRefreshToken);
+    const legacy = "sart_" + randomBody();
+    const { sessionId } = await t.signIn(undefined, legacy);
+    await expect(t.rotate(legacy)).resolves.toMatchObject({ sessionId });
+    expect(t.refreshLimit.keys).toEqual([]);
+  });
+});
+
 // ---- Ended sessions and disabled users ------------------------------------
 
 describe("a session or user that has ended fails at the rotation itself", () => {
@@ -564,5 +606,38 @@ describe("a session or user that has ended fails at the rotation itself", () => 
     await expect(t.rotate(token)).rejects.toBeInstanceOf(InvalidRefreshToken);
     expect(t.memory.state.refreshTokens.size).toBe(1);
     expectNothingRevoked(t);
+  });
+});
+
+describe("refreshExpiresIn: when the refresh token lapses if it is not used", () => {
+  /** Signs in at NOW and rotates every 6 days up to day 24, then at `lastDay`: the last pair and its parent. */
+  async function refreshedUntil(t: Scenario, lastDay: number) {
+    let { token } = await t.signIn();
+    for (let day = 6; day <= 24; day += 6) {
+      t.time.advanceMs(6 * DAY);
+      token = (await t.rotate(token)).refreshToken;
+    }
+    t.time.advanceMs((lastDay - 24) * DAY);
+    return { parent: token, pair: await t.rotate(token) };
+  }
+
+  it("stops announcing the idle window past the absolute expiry: near the end it is the time left until the absolute expiry", async () => {
+    const t = setup();
+    const { pair } = await refreshedUntil(t, 29);
+    // Day 29: the slid idle expiry (day 36) is capped by the absolute one (day 30).
+    expect(pair.refreshExpiresIn).toBe(ABSOLUTE_TTL - 29 * 24 * 3600);
+  });
+
+  it("answers the same in the grace window, counted from the repeat", async () => {
+    const t = setup();
+    const { parent } = await refreshedUntil(t, 29);
+    t.time.advanceMs(3_000);
+    expect((await t.rotate(parent)).refreshExpiresIn).toBe(ABSOLUTE_TTL - 29 * 24 * 3600 - 3);
+  });
+
+  it("far from the absolute expiry it is the idle window, slid by each rotation", async () => {
+    const t = setup();
+    const { pair } = await refreshedUntil(t, 20);
+    expect(pair.refreshExpiresIn).toBe(IDLE_TTL);
   });
 });

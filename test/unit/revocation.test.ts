@@ -1,21 +1,23 @@
 // The edge revocation list with a fake KV and clock: when a revocation takes
 // effect in this isolate, in another isolate, and how long entries live.
 import { describe, expect, it } from "vitest";
-import { CONFIRMED_LIVE_REUSE_MS, SessionRevocationList } from "../../src/services/sessions/revocation-list";
+import { CONFIRMED_LIVE_REUSE_MS, markRefuses, SessionRevocationList } from "../../src/services/sessions/revocation-list";
 
 function fakeKv() {
   const data = new Map<string, { value: string; ttl?: number }>();
   let reads = 0;
+  let writes = 0;
   const kv = {
     async get(key: string) {
       reads++;
       return data.get(key)?.value ?? null;
     },
     async put(key: string, value: string, options?: { expirationTtl?: number }) {
+      writes++;
       data.set(key, { value, ttl: options?.expirationTtl });
     },
   } as unknown as KVNamespace;
-  return { kv, data, reads: () => reads };
+  return { kv, data, reads: () => reads, writes: () => writes };
 }
 
 describe("SessionRevocationList", () => {
@@ -75,11 +77,11 @@ describe("SessionRevocationList: role changes", () => {
     const list = new SessionRevocationList(kv, 600, () => 1_700_000_000_500);
     const user = crypto.randomUUID();
     const sid = crypto.randomUUID();
-    expect(await list.refuses({ sid, sub: user, grantsVersion: 0 })).toBe(false);
+    expect(await list.refuses({ sid, sub: user, grantsVersion: 0, iat: 1_700_000_000 })).toBe(false);
     await list.markGrantsChanged([{ userId: user, grantsVersion: 3 }]);
-    expect(await list.refuses({ sid, sub: user, grantsVersion: 2 })).toBe(true);
-    expect(await list.refuses({ sid, sub: user, grantsVersion: 3 })).toBe(false);
-    expect(await list.refuses({ sid, sub: crypto.randomUUID(), grantsVersion: 0 })).toBe(false);
+    expect(await list.refuses({ sid, sub: user, grantsVersion: 2, iat: 1_700_000_000 })).toBe(true);
+    expect(await list.refuses({ sid, sub: user, grantsVersion: 3, iat: 1_700_000_000 })).toBe(false);
+    expect(await list.refuses({ sid, sub: crypto.randomUUID(), grantsVersion: 0, iat: 1_700_000_000 })).toBe(false);
   });
 
   it("sees another isolate's role change within the reuse bound", async () => {
@@ -87,7 +89,7 @@ describe("SessionRevocationList: role changes", () => {
     let now = 1_700_000_100_000;
     const list = new SessionRevocationList(kv, 600, () => now);
     const user = crypto.randomUUID();
-    const token = { sid: crypto.randomUUID(), sub: user, grantsVersion: 1 };
+    const token = { sid: crypto.randomUUID(), sub: user, grantsVersion: 1, iat: 1_700_000_000 };
     expect(await list.refuses(token)).toBe(false);
     data.set(`grants-version:${user}`, { value: "2" });
     now += CONFIRMED_LIVE_REUSE_MS - 1;
@@ -104,7 +106,7 @@ describe("SessionRevocationList: role changes", () => {
     await list.markGrantsChanged([{ userId: user, grantsVersion: 5 }]);
     data.set(`grants-version:${user}`, { value: "4" });
     now += CONFIRMED_LIVE_REUSE_MS;
-    expect(await list.refuses({ sid: crypto.randomUUID(), sub: user, grantsVersion: 4 })).toBe(true);
+    expect(await list.refuses({ sid: crypto.randomUUID(), sub: user, grantsVersion: 4, iat: 1_700_000_000 })).toBe(true);
   });
 });
 
@@ -128,5 +130,144 @@ describe("SessionRevocationList: writing to KV", () => {
     await expect(list.revoke([sid])).resolves.toBeUndefined();
     expect(await list.isRevoked(sid)).toBe(true);
     await expect(list.markGrantsChanged([{ userId: crypto.randomUUID(), grantsVersion: 1 }])).resolves.toBeUndefined();
+  });
+});
+
+describe("SessionRevocationList: ending many sessions with one mark per user", () => {
+  /** `count` ended sessions, last used `agoMs` before `at`. */
+  const endedSessions = (count: number, at: number, agoMs: number) => Array.from({ length: count }, () => ({ id: crypto.randomUUID(), lastUsedAt: new Date(at - agoMs) }));
+  const seconds = (ms: number) => Math.floor(ms / 1000);
+
+  it("stops 2,000 KV writes for one sign-out-everywhere: one write refuses every other session's earlier token and keeps the current one", async () => {
+    const { kv, data, writes } = fakeKv();
+    const now = 1_800_000_000_250;
+    const list = new SessionRevocationList(kv, 600, () => now);
+    const user = crypto.randomUUID();
+    const current = crypto.randomUUID();
+    const ended = endedSessions(2000, now, 5 * 60_000);
+    await list.endSessionsOf(user, { before: new Date(now), except: current, ended });
+    expect(writes()).toBe(1);
+    expect([...data.keys()]).toEqual([`sessions-ended:${user}`]);
+    for (const { id } of [ended[0]!, ended[1999]!]) expect(await list.refuses({ sid: id, sub: user, grantsVersion: 0, iat: seconds(now) - 120 })).toBe(true);
+    expect(await list.refuses({ sid: current, sub: user, grantsVersion: 0, iat: seconds(now) - 120 })).toBe(false);
+    // Another user's tokens are untouched.
+    expect(await list.refuses({ sid: ended[0]!.id, sub: crypto.randomUUID(), grantsVersion: 0, iat: seconds(now) - 120 })).toBe(false);
+  });
+
+  it("does not lock out a sign-in right after the mark, even within the mark's own second", async () => {
+    const { kv } = fakeKv();
+    const now = 1_800_000_010_100;
+    const list = new SessionRevocationList(kv, 600, () => now);
+    const user = crypto.randomUUID();
+    await list.endSessionsOf(user, { before: new Date(now), ended: endedSessions(3, now, 60_000) });
+    const fresh = crypto.randomUUID();
+    expect(await list.refuses({ sid: fresh, sub: user, grantsVersion: 0, iat: seconds(now) })).toBe(false);
+    expect(await list.refuses({ sid: fresh, sub: user, grantsVersion: 0, iat: seconds(now) + 1 })).toBe(false);
+    // Issued a second earlier: before the mark, whatever its session.
+    expect(await list.refuses({ sid: fresh, sub: user, grantsVersion: 0, iat: seconds(now) - 1 })).toBe(true);
+  });
+
+  it("stops a token issued in the mark's own second, just before it, by an ended session (refreshed, or replayed within the grace window)", async () => {
+    const { kv, data } = fakeKv();
+    const now = 1_800_000_020_900;
+    const list = new SessionRevocationList(kv, 600, () => now, 10);
+    const user = crypto.randomUUID();
+    const refreshedJustNow = { id: crypto.randomUUID(), lastUsedAt: new Date(now - 300) };
+    const graceReplay = { id: crypto.randomUUID(), lastUsedAt: new Date(now - 9_000) };
+    const longIdle = { id: crypto.randomUUID(), lastUsedAt: new Date(now - 3_600_000) };
+    await list.endSessionsOf(user, { before: new Date(now), ended: [longIdle, refreshedJustNow, graceReplay] });
+    for (const s of [refreshedJustNow, graceReplay]) expect(await list.refuses({ sid: s.id, sub: user, grantsVersion: 0, iat: seconds(now) })).toBe(true);
+    // A session idle for an hour has no token from that second: the iat rule covers its older ones, and it is not listed.
+    expect(await list.refuses({ sid: longIdle.id, sub: user, grantsVersion: 0, iat: seconds(now) - 500 })).toBe(true);
+    const stored = JSON.parse(data.get(`sessions-ended:${user}`)!.value) as { before: number; ended: string[] };
+    expect(stored).toEqual({ before: now, ended: [refreshedJustNow.id, graceReplay.id] });
+  });
+
+  it("keeps the mark in KV for the access-token lifetime plus twice the clock tolerance (iat may run 30 s ahead)", async () => {
+    const { kv, data } = fakeKv();
+    const user = crypto.randomUUID();
+    const now = 1_800_000_030_000;
+    await new SessionRevocationList(kv, 600, () => now).endSessionsOf(user, { before: new Date(now), ended: endedSessions(1, now, 1000) });
+    expect(data.get(`sessions-ended:${user}`)?.ttl).toBe(660);
+  });
+
+  it("writes nothing when nothing ended", async () => {
+    const { kv, writes } = fakeKv();
+    await new SessionRevocationList(kv, 600).endSessionsOf(crypto.randomUUID(), { before: new Date(), except: crypto.randomUUID(), ended: [] });
+    expect(writes()).toBe(0);
+  });
+
+  it("sees another isolate's mark within the reuse bound, reading KV once per user per second", async () => {
+    const { kv, data, reads } = fakeKv();
+    let now = 1_800_000_040_000;
+    const list = new SessionRevocationList(kv, 600, () => now);
+    const user = crypto.randomUUID();
+    const token = { sid: crypto.randomUUID(), sub: user, grantsVersion: 0, iat: seconds(now) - 60 };
+    expect(await list.refuses(token)).toBe(false);
+    const readsAfterFirst = reads();
+    data.set(`sessions-ended:${user}`, { value: JSON.stringify({ before: now }) });
+    now += CONFIRMED_LIVE_REUSE_MS - 1;
+    for (let i = 0; i < 20; i++) expect(await list.refuses(token)).toBe(false);
+    expect(reads()).toBe(readsAfterFirst);
+    now += 1;
+    expect(await list.refuses(token)).toBe(true);
+  });
+
+  it("a later mark replaces an earlier one safely: what the earlier refused stays refused but the later's current session, whose own session the earlier kept", async () => {
+    const { kv } = fakeKv();
+    let now = 1_800_000_050_000;
+    const list = new SessionRevocationList(kv, 600, () => now);
+    const user = crypto.randomUUID();
+    const [kept1, gone1] = [crypto.randomUUID(), crypto.randomUUID()];
+    const firstMark = now;
+    await list.endSessionsOf(user, { before: new Date(firstMark), except: kept1, ended: [{ id: gone1, lastUsedAt: new Date(now - 120_000) }] });
+    // A session opened after the first mark signs out everywhere else, ending kept1 too.
+    now += 60_000;
+    const kept2 = crypto.randomUUID();
+    await list.endSessionsOf(user, { before: new Date(now), except: kept2, ended: [{ id: kept1, lastUsedAt: new Date(now - 30_000) }] });
+    expect(await list.refuses({ sid: gone1, sub: user, grantsVersion: 0, iat: seconds(firstMark) - 200 })).toBe(true);
+    expect(await list.refuses({ sid: kept1, sub: user, grantsVersion: 0, iat: seconds(now) - 40 })).toBe(true);
+    expect(await list.refuses({ sid: kept2, sub: user, grantsVersion: 0, iat: seconds(firstMark) + 5 })).toBe(false);
+    // Read back from KV by another isolate, the same.
+    const elsewhere = new SessionRevocationList(kv, 600, () => now + CONFIRMED_LIVE_REUSE_MS);
+    expect(await elsewhere.refuses({ sid: kept1, sub: user, grantsVersion: 0, iat: seconds(now) - 40 })).toBe(true);
+  });
+
+  it("a later mark within the clock tolerance carries over the sessions the earlier one listed, even when only KV knew the earlier one", async () => {
+    const { kv, data } = fakeKv();
+    const now = 1_800_000_060_500;
+    const list = new SessionRevocationList(kv, 600, () => now);
+    const user = crypto.randomUUID();
+    const listed = crypto.randomUUID();
+    // Written by another isolate a second ago, listing a session with a token from its own second.
+    data.set(`sessions-ended:${user}`, { value: JSON.stringify({ before: now - 1000, ended: [listed] }) });
+    await list.endSessionsOf(user, { before: new Date(now), ended: endedSessions(1, now, 600_000) });
+    expect(await list.refuses({ sid: listed, sub: user, grantsVersion: 0, iat: seconds(now) })).toBe(true);
+    expect(JSON.parse(data.get(`sessions-ended:${user}`)!.value)).toMatchObject({ before: now, ended: [listed] });
+  });
+
+  it("never replaces a mark it wrote with an older one read later", async () => {
+    const { kv, data } = fakeKv();
+    let now = 1_800_000_070_000;
+    const list = new SessionRevocationList(kv, 600, () => now);
+    const user = crypto.randomUUID();
+    await list.endSessionsOf(user, { before: new Date(now), ended: endedSessions(1, now, 1000) });
+    data.set(`sessions-ended:${user}`, { value: JSON.stringify({ before: now - 50_000 }) });
+    now += CONFIRMED_LIVE_REUSE_MS;
+    expect(await list.refuses({ sid: crypto.randomUUID(), sub: user, grantsVersion: 0, iat: seconds(now) - 10 })).toBe(true);
+  });
+});
+
+describe("the sessions-ended rule", () => {
+  const before = 1_800_000_100_700;
+  const S = Math.floor(before / 1000);
+  it.each([
+    ["an iat a second before the mark's (an ended session's token)", { sid: "a", iat: S - 1 }, { before }, true],
+    ["an iat in the mark's own second (a session opened just after it)", { sid: "a", iat: S }, { before }, false],
+    ["an iat after the mark", { sid: "a", iat: S + 1 }, { before }, false],
+    ["the excepted session's, however old", { sid: "kept", iat: S - 500 }, { before, except: "kept" }, false],
+    ["a listed session's, whatever its iat (issued in the mark's second, or with a clock ahead)", { sid: "listed", iat: S + 30 }, { before, ended: ["listed"] }, true],
+  ])("a token with %s: refused %j", (_label, token, mark, refused) => {
+    expect(markRefuses(mark, token)).toBe(refused);
   });
 });

@@ -16,9 +16,9 @@ async function setup() {
   const service = new SessionService({ sessions: memory.stores.sessions, codec, clock: time.clock, revocations, tokens });
 
   /** A session of `user` opened now through the session store: its id, refresh token and an access token for it. */
-  async function open(user: UserRecord, device = {}) {
+  async function open(user: UserRecord, device = {}, maxSessions = 50) {
     const { session, refreshToken } = testSession(time.now(), device);
-    expect(await memory.stores.sessions.openSignIn({ userId: user.id, session, origin: ORIGIN, at: time.now(), clearThrottleKey: "unused" })).toBe(true);
+    expect(await memory.stores.sessions.openSignIn({ userId: user.id, session, origin: ORIGIN, at: time.now(), clearThrottleKey: "unused", maxSessions })).toEqual({ opened: true, evicted: [] });
     const { accessToken } = await tokens.issue({ userId: user.id, sessionId: session.id, roles: user.roles, permissions: user.permissions, grantsVersion: user.grantsVersion });
     return { id: session.id, refreshToken, accessToken };
   }
@@ -93,7 +93,52 @@ describe("revoke", () => {
   });
 });
 
+describe("revoke: an id in capitals", () => {
+  it("stops a capitalised id from leaving the access token alive: the session ends and the lower-case id reaches the edge and the audit row", async () => {
+    const t = await setup();
+    const user = t.memory.addUser();
+    const [mine, other] = [await t.open(user), await t.open(user)];
+    await t.service.revoke(user.id, mine.id.toUpperCase(), ORIGIN);
+    expect(t.memory.session(mine.id)).toMatchObject({ revokedReason: "revoked_by_user" });
+    expect(t.revocations.revokeCalls).toEqual([[mine.id]]);
+    expect(t.memory.auditRows({ event: "session.revoked" }).map((r) => r.sessionId)).toEqual([mine.id]);
+    await expect(t.tokens.authenticate(mine.accessToken)).rejects.toBeInstanceOf(InvalidToken);
+    await expect(t.tokens.authenticate(other.accessToken)).resolves.toMatchObject({ sid: other.id });
+  });
+});
+
 describe("revokeOthers", () => {
+  it("stops every other session's access token at once with one mark, keeps the current one, and lets a sign-in right after work", async () => {
+    const t = await setup();
+    const user = t.memory.addUser();
+    const current = await t.open(user);
+    const others = [];
+    for (let i = 0; i < 60; i++) others.push(await t.open(user, {}, 100));
+    t.time.advance(2);
+    await t.service.revokeOthers(user.id, current.id, ORIGIN);
+    expect(t.revocations.endSessionsCalls).toHaveLength(1);
+    expect(t.revocations.revokeCalls).toEqual([]);
+    for (const other of others) await expect(t.tokens.authenticate(other.accessToken)).rejects.toBeInstanceOf(InvalidToken);
+    await expect(t.tokens.authenticate(current.accessToken)).resolves.toMatchObject({ sid: current.id });
+    // Opened in the same instant as the mark: not among the ended ones.
+    const after = await t.open(user, {}, 100);
+    await expect(t.tokens.authenticate(after.accessToken)).resolves.toMatchObject({ sid: after.id });
+  });
+
+  it("stops a session that had already ended (its token still accepted at the edge for the documented bound) from exempting itself: the mark keeps no session", async () => {
+    const t = await setup();
+    const user = t.memory.addUser();
+    const stale = await t.open(user);
+    const other = await t.open(user);
+    await t.memory.stores.sessions.end(stale.id, user.id, t.endAt("revoked_by_user"));
+    t.time.advance(2);
+    await t.service.revokeOthers(user.id, stale.id, ORIGIN);
+    expect(t.revocations.endSessionsCalls).toEqual([{ userId: user.id, before: t.time.now(), ended: [other.id] }]);
+    await expect(t.tokens.authenticate(stale.accessToken)).rejects.toBeInstanceOf(InvalidToken);
+    await expect(t.tokens.authenticate(other.accessToken)).rejects.toBeInstanceOf(InvalidToken);
+  });
+
+
   it("ends every other live session of the user and keeps the current one; other users are untouched", async () => {
     const t = await setup();
     const user = t.memory.addUser();
@@ -105,7 +150,11 @@ describe("revokeOthers", () => {
     await t.service.revokeOthers(user.id, current.id, ORIGIN);
     expect(liveIds(t, user.id)).toEqual([current.id]);
     for (const { id } of others) expect(t.memory.session(id)!.revokedReason).toBe("revoked_by_user");
-    expect(t.revocations.revoked.sort()).toEqual(others.map((o) => o.id).sort());
+    // One mark for the user keeping the current session, and no entry per session.
+    expect(t.revocations.endSessionsCalls.map((c) => ({ ...c, ended: [...c.ended].sort() }))).toEqual([
+      { userId: user.id, before: t.time.now(), except: current.id, ended: others.map((o) => o.id).sort() },
+    ]);
+    expect(t.revocations.revokeCalls).toEqual([]);
     expect(t.memory.auditRows({ event: "session.revoked" })).toHaveLength(2);
     expect(liveIds(t, stranger.id)).toEqual([theirs.id]);
   });
@@ -117,6 +166,7 @@ describe("revokeOthers", () => {
     await t.service.revokeOthers(user.id, current.id, ORIGIN);
     expect(liveIds(t, user.id)).toEqual([current.id]);
     expect(t.revocations.revoked).toEqual([]);
+    expect(t.revocations.endSessionsCalls).toEqual([]);
     expect(t.memory.auditRows({ event: "session.revoked" })).toEqual([]);
   });
 });

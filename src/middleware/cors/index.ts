@@ -2,8 +2,17 @@
 // is echoed with Vary: Origin and credentials allowed; any other origin (or a
 // request without one) gets no CORS headers at all, only Vary: Origin so a
 // shared cache never serves one origin's answer to another.
+//
+// The exception is public data anyone may verify tokens with,
+// GET /.well-known/jwks.json (API.md): readable from any origin, with
+// `Access-Control-Allow-Origin: *` and never credentials, on every answer and
+// its preflight alike, so the (publicly cached) answer does not vary by Origin.
 import { cors } from "hono/cors";
 import type { Context, MiddlewareHandler } from "hono";
+
+/** Paths readable from any origin, without credentials. */
+const PUBLIC_PATHS: ReadonlySet<string> = new Set(["/.well-known/jwks.json"]);
+const PUBLIC_METHODS = "GET, HEAD";
 
 const CORS_OPTIONS = {
   allowMethods: ["GET", "POST", "PUT", "DELETE", "OPTIONS"],
@@ -28,6 +37,7 @@ export function corsAllowlist(getAllowed: (c: Context) => readonly string[]): Mi
   };
 
   return async (c, next) => {
+    if (PUBLIC_PATHS.has(c.req.path)) return readableFromAnyOrigin(c, next);
     const allowed = getAllowed(c);
     const origin = c.req.header("Origin");
     if (origin !== undefined && allowed.includes(origin)) {
@@ -43,6 +53,22 @@ export function corsAllowlist(getAllowed: (c: Context) => readonly string[]): Mi
     c.res.headers.append("Vary", "Origin");
     dedupeVary(c.res.headers);
   };
+}
+
+async function readableFromAnyOrigin(c: Context, next: () => Promise<void>): Promise<Response | void> {
+  const isPreflight = c.req.method === "OPTIONS" && c.req.header("Origin") !== undefined && c.req.header("Access-Control-Request-Method") !== undefined;
+  if (isPreflight) {
+    // Any request header: without credentials "*" is a wildcard (Authorization aside, which this path never reads).
+    return c.body(null, 204, {
+      "Access-Control-Allow-Origin": "*",
+      "Access-Control-Allow-Methods": PUBLIC_METHODS,
+      "Access-Control-Allow-Headers": "*",
+      "Access-Control-Max-Age": String(CORS_OPTIONS.maxAge),
+    });
+  }
+  await next();
+  c.res.headers.set("Access-Control-Allow-Origin", "*");
+  c.res.headers.delete("Access-Control-Allow-Credentials");
 }
 
 function dedupeVary(headers: Headers): void {

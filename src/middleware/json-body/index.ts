@@ -5,9 +5,14 @@
 // own problem (413, 415, 400 invalid_json, 400 validation_failed) before any
 // handler or validator sees the body.
 //
+// An empty body that declares application/json (or a request that declares
+// it and carries none) is not parseable JSON: 400 invalid_json, on every
+// route alike, as API.md says. An empty body under any other Content-Type, or
+// none, is no body: an optional-body route (POST /auth/logout) takes it, and
+// a required-body route's validator answers validation_failed.
+//
 // This middleware is the one judge of a body: afterwards the request carries
-// either no body and no Content-Type (an empty body is no body, whatever its
-// Content-Type said), or the checked text with a plain
+// either no body and no Content-Type, or the checked text with a plain
 // `Content-Type: application/json`, so route validators downstream never
 // second-guess the media type with stricter rules of their own.
 import { createMiddleware } from "hono/factory";
@@ -23,7 +28,13 @@ export const jsonBody = (limit = MAX_BODY_BYTES) =>
   createMiddleware(async (c, next) => {
     const request = c.req.raw;
     if (hasNul(c.req.url)) throw new ValidationFailed([{ path: "(url)", message: "Must not contain NUL characters" }]);
-    if (!METHODS_WITH_BODY.has(request.method) || request.body === null) return next();
+    if (!METHODS_WITH_BODY.has(request.method)) return next();
+    const mediaType = (request.headers.get("Content-Type") ?? "").split(";")[0]!.trim();
+    const declaresJson = JSON_MEDIA_TYPE.test(mediaType);
+    if (request.body === null) {
+      if (declaresJson) throw new InvalidJson(new SyntaxError("no body, yet declared application/json"));
+      return next();
+    }
 
     const declared = request.headers.get("Content-Length");
     if (declared !== null && Number(declared) > limit) throw new PayloadTooLarge(limit);
@@ -32,13 +43,13 @@ export const jsonBody = (limit = MAX_BODY_BYTES) =>
     const headers = new Headers(request.headers);
     headers.delete("Content-Length");
     if (text.length === 0) {
+      if (declaresJson) throw new InvalidJson(new SyntaxError("empty body declared application/json"));
       headers.delete("Content-Type");
       c.req.raw = rebuild(request, headers, null);
       return next();
     }
 
-    const mediaType = (request.headers.get("Content-Type") ?? "").split(";")[0]!.trim();
-    if (!JSON_MEDIA_TYPE.test(mediaType)) throw new UnsupportedMediaType();
+    if (!declaresJson) throw new UnsupportedMediaType();
     let parsed: unknown;
     try {
       parsed = JSON.parse(text);

@@ -1,22 +1,36 @@
-// Per-client-IP throttling on the credential endpoints through the Workers
-// rate-limiting binding (AUTH_IP_RATE_LIMITER). Keyed on CF-Connecting-IP and
-// the route, so a burst on login does not lock the same client out of
-// refresh. Without the binding or an IP (local tools) it lets requests pass;
+// Edge rate limits through the Workers rate-limiting bindings (wrangler.toml
+// [[ratelimits]]; thresholds are each binding's `simple = {limit, period}`):
+//
+// - AUTH_IP_RATE_LIMITER, per client network (an IPv4 address, an IPv6 /64)
+//   on the credential endpoints: `ipRateLimit(scope)` here, keyed on
+//   CF-Connecting-IP and the route, so a burst on login does not lock the
+//   same client out of register. Not on refresh: thousands of users can
+//   share one NAT address.
+// - AUTH_EMAIL_RATE_LIMITER (per normalised email on register) and
+//   AUTH_REFRESH_RATE_LIMITER (per session on refresh) are keyed on what
+//   only the service knows: `bindingRateLimit` (binding.ts) adapts a
+//   binding to the KeyedRateLimit port, and the composition root hands it
+//   to the service.
+//
+// Without a binding, or without an IP (local tools), requests pass; the
 // per-account throttling in Postgres still applies.
 import { createMiddleware } from "hono/factory";
 import type { AppEnv } from "../../context";
 import { RateLimited } from "../../errors";
+import { bindingRateLimit } from "./binding";
+import { clientNetwork } from "./client-network";
 
-/** The binding's period; a client told to wait this long is certain to be let in. */
-const PERIOD_SECONDS = 60;
+export { bindingRateLimit } from "./binding";
+export { clientNetwork } from "./client-network";
 
 export const ipRateLimit = (scope: string) =>
   createMiddleware<AppEnv>(async (c, next) => {
-    const limiter = c.env.AUTH_IP_RATE_LIMITER;
-    const ip = c.req.header("CF-Connecting-IP");
-    if (limiter && ip) {
-      const { success } = await limiter.limit({ key: `${scope}:${ip}` });
-      if (!success) throw new RateLimited(PERIOD_SECONDS);
+    const ip = c.req.header("CF-Connecting-IP")?.trim();
+    if (ip) {
+      // A value that is no address (never from Cloudflare) is still limited, as itself.
+      const network = clientNetwork(ip) ?? `raw:${ip.slice(0, 64)}`;
+      const decision = await bindingRateLimit(c.env.AUTH_IP_RATE_LIMITER, scope).take(network);
+      if (!decision.allowed) throw new RateLimited(decision.retryAfterSeconds);
     }
     await next();
   });

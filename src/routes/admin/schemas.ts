@@ -1,15 +1,15 @@
 // Request and response schemas of the administration routes.
 import { z } from "@hono/zod-openapi";
 import { UUID_PATTERN } from "../../ids";
+import { IdParams } from "../params";
 import { PageQuerySchema, SessionSchema, UserSchema } from "../schemas";
 
 /**
- * A user id in the path. Any string is accepted here so that a malformed id
- * gets the same 404 as an unknown one (the service decides), never a 400.
+ * A user id in the path, lower-cased if it is a UUID (routes/params.ts). Any
+ * other string passes so that a malformed id gets the same 404 as an
+ * unknown one (the service decides), never a 400.
  */
-export const UserIdParams = z.object({
-  id: z.string().openapi({ param: { name: "id", in: "path" }, format: "uuid", example: "0b6f1c3e-5d2a-4e8f-9a41-2c7d8e9f0a1b" }),
-});
+export const UserIdParams = IdParams;
 
 export const UserListQuerySchema = PageQuerySchema.extend({
   q: z.string().trim().max(254).optional().openapi({ description: "Case-insensitive substring of the email or the name, taken literally" }),

@@ -60,7 +60,7 @@ adminUserRoutes.openapi(
     summary: "Replace a user's roles",
     description:
       "Role names must exist in the roles table; duplicates are ignored; an empty list leaves the user with no permission. " +
-      "Takes effect at once: the user's earlier access tokens are refused (401 invalid_token) and their next refresh carries the new roles. An administrator cannot change their own roles, nor add a role with permissions they do not hold (403).",
+      "Takes effect at once: the user's earlier access tokens are refused (401 invalid_token) and their next refresh carries the new roles. An administrator cannot change their own roles, nor add or remove a role carrying a permission they do not hold (403): role assignment grants and removes only what the caller holds.",
     security: [{ bearerAuth: [] }],
     middleware: guarded("roles:assign"),
     request: { params: UserIdParams, body: { content: { "application/json": { schema: RolesBodySchema } }, required: true } },

@@ -14,7 +14,9 @@
 // - Role changes follow role-change.ts.
 // - An empty role list is allowed: the account can still sign in, but holds
 //   no permission at all (not even profile:read) until given a role.
-// - A malformed id answers exactly like an unknown one: 404.
+// - A malformed id answers exactly like an unknown one: 404. Ids are
+//   compared case-insensitively: a UUID in capitals names the same user, and
+//   every store, audit row and edge entry sees it lower-cased.
 import type { Clock } from "../../clock";
 import { InsufficientPermission, NotFound } from "../../errors";
 import { isUuid } from "../../ids";
@@ -28,7 +30,7 @@ export type AdminDeps = {
   stores: Pick<Stores, "users" | "adminUsers" | "sessions">;
   unitOfWork: UnitOfWork;
   clock: Clock;
-  revocations: Pick<RevocationList, "revoke" | "markGrantsChanged">;
+  revocations: Pick<RevocationList, "endSessionsOf" | "markGrantsChanged">;
 };
 
 export class AdminService {
@@ -40,8 +42,8 @@ export class AdminService {
   }
 
   /** The user with their live sessions; `current` is false for all of them. */
-  async getUser(userId: string): Promise<{ user: UserRecord; sessions: SessionView[] }> {
-    assertUserId(userId);
+  async getUser(id: string): Promise<{ user: UserRecord; sessions: SessionView[] }> {
+    const userId = userIdOf(id);
     const user = await this.deps.stores.users.findById(userId);
     if (!user) throw new NotFound();
     const sessions = await this.deps.stores.sessions.listLive(user.id, this.deps.clock());
@@ -55,8 +57,8 @@ export class AdminService {
    * user.roles_changed with {before, after} (and `via: "cli"` for the
    * operator); asking for the roles the user already has writes nothing.
    */
-  async setRoles(userId: string, roles: readonly string[] | ((current: readonly string[]) => readonly string[]), actor: AdminActor): Promise<UserRecord> {
-    assertUserId(userId);
+  async setRoles(id: string, roles: readonly string[] | ((current: readonly string[]) => readonly string[]), actor: AdminActor): Promise<UserRecord> {
+    const userId = userIdOf(id);
     refuseSelf(userId, actor, "Your own roles can only be changed by another administrator or with the operator CLI");
     const at = this.deps.clock();
     const { user, changed } = await this.deps.unitOfWork.run(async (tx) => {
@@ -88,8 +90,8 @@ export class AdminService {
    * user_disabled). Idempotent: an already disabled account gets no second
    * user.disabled row, but any session still live is ended all the same.
    */
-  async disable(userId: string, actor: AdminActor): Promise<UserRecord> {
-    assertUserId(userId);
+  async disable(id: string, actor: AdminActor): Promise<UserRecord> {
+    const userId = userIdOf(id);
     refuseSelf(userId, actor, "You cannot disable your own account");
     const at = this.deps.clock();
     const actorId = actorIdOf(actor);
@@ -104,14 +106,14 @@ export class AdminService {
       }
       return { user: (await tx.users.findById(userId))!, ended: endedIds };
     });
-    await this.deps.revocations.revoke(ended);
+    await this.deps.revocations.endSessionsOf(userId, { before: this.deps.clock(), ended });
     await this.deps.revocations.markGrantsChanged([{ userId, grantsVersion: user.grantsVersion }]);
     return user;
   }
 
   /** Lets the account sign in again. Idempotent: an active account gets no user.enabled row. */
-  async enable(userId: string, actor: AdminActor): Promise<UserRecord> {
-    assertUserId(userId);
+  async enable(id: string, actor: AdminActor): Promise<UserRecord> {
+    const userId = userIdOf(id);
     const at = this.deps.clock();
     return this.deps.unitOfWork.run(async (tx) => {
       const { targetStatus } = await lockForChange(tx, userId, actor, "users:write");
@@ -124,12 +126,13 @@ export class AdminService {
   }
 
   /** Ends every live session of the user (session.revoked, reason revoked_by_admin). */
-  async revokeSessions(userId: string, actor: AdminActor): Promise<void> {
-    assertUserId(userId);
-    const { stores } = this.deps;
+  async revokeSessions(id: string, actor: AdminActor): Promise<void> {
+    const userId = userIdOf(id);
+    const { stores, clock } = this.deps;
     if (!(await stores.adminUsers.exists(userId))) throw new NotFound();
-    const ended = await stores.sessions.endAllForUser(userId, { reason: "revoked_by_admin", event: "session.revoked", actorId: actorIdOf(actor), origin: actor.origin, at: this.deps.clock() });
-    await this.deps.revocations.revoke(ended);
+    const ended = await stores.sessions.endAllForUser(userId, { reason: "revoked_by_admin", event: "session.revoked", actorId: actorIdOf(actor), origin: actor.origin, at: clock() });
+    // One edge write however many sessions ended, its instant read after they did.
+    await this.deps.revocations.endSessionsOf(userId, { before: clock(), ended });
   }
 }
 
@@ -148,9 +151,15 @@ async function lockForChange(tx: Stores, userId: string, actor: AdminActor, perm
   return { targetStatus, actorPermissions: acting.permissions };
 }
 
-/** Not a UUID: the same 404 as an unknown id, and no query that would fail on the cast. */
-function assertUserId(userId: string): void {
-  if (!isUuid(userId)) throw new NotFound();
+/**
+ * The user id as every store, audit row and edge entry spells it: lower
+ * case. Not a UUID: the same 404 as an unknown id, and no query that would
+ * fail on the cast. (The routes lower-case ids already; this keeps every
+ * other caller, the operator CLI among them, to the same rule.)
+ */
+function userIdOf(id: string): string {
+  if (!isUuid(id)) throw new NotFound();
+  return id.toLowerCase();
 }
 
 function refuseSelf(userId: string, actor: AdminActor, detail: string): void {

@@ -2,10 +2,11 @@
 // operator CLI (API.md "Administration"):
 // - every name must be a role (unknown ones are a validation error naming them);
 // - asking for the roles the user already has changes nothing;
-// - an administrator may only add roles whose permissions they hold
-//   themselves, so roles:assign is not a way to acquire more than one has;
-//   the operator is bound by no such limit (it is how the first
-//   administrator is made).
+// - an administrator may only add or remove roles whose permissions they
+//   hold themselves (API.md: role assignment grants and removes only what the
+//   caller holds), so roles:assign is neither a way to acquire more than one
+//   has nor a way to strip an administrator of what one lacks; the operator
+//   is bound by no such limit (it is how the first administrator is made).
 // Pure: the caller reads the inputs under its locks and applies the outcome.
 import { InsufficientPermission, ValidationFailed } from "../../errors";
 import type { AdminActor } from "./actor";
@@ -19,8 +20,11 @@ export async function decideRoleChange(input: {
   actor: AdminActor;
   /** The actor's permissions as of now; ignored for the operator. */
   actorPermissions: readonly string[];
-  /** The permissions the added roles grant, read by the caller. */
-  permissionsOfAdded: (added: readonly string[]) => Promise<readonly string[]>;
+  /**
+   * The permissions the given roles grant together, read by the caller:
+   * asked for the added roles, then for the removed ones.
+   */
+  permissionsOfAdded: (roles: readonly string[]) => Promise<readonly string[]>;
 }): Promise<RoleChange> {
   const { requested, current, known, actor } = input;
   const unknown = [...new Set(requested)].filter((name) => !known.has(name));
@@ -33,9 +37,16 @@ export async function decideRoleChange(input: {
   const wanted = [...new Set(requested)].sort();
   if (sameRoles(current, wanted)) return { changed: false };
   if (actor.kind === "administrator") {
+    const lacking = async (roles: readonly string[]) =>
+      roles.length === 0 ? [] : (await input.permissionsOfAdded(roles)).filter((p) => !input.actorPermissions.includes(p));
     const added = wanted.filter((role) => !current.includes(role));
-    const beyond = (await input.permissionsOfAdded(added)).filter((p) => !input.actorPermissions.includes(p));
-    if (beyond.length > 0) throw new InsufficientPermission({ detail: `You cannot grant permissions you do not hold: ${beyond.join(", ")}` });
+    const beyondAdded = await lacking(added);
+    if (beyondAdded.length > 0) throw new InsufficientPermission({ detail: `You cannot grant permissions you do not hold: ${beyondAdded.join(", ")}` });
+    const removed = current.filter((role) => !wanted.includes(role));
+    const beyondRemoved = await lacking(removed);
+    if (beyondRemoved.length > 0) {
+      throw new InsufficientPermission({ detail: `You cannot remove roles carrying permissions you do not hold: ${beyondRemoved.join(", ")}` });
+    }
   }
   return { changed: true, roles: wanted };
 }

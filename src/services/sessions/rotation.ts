@@ -6,10 +6,13 @@
 //   3. T is any other token of the family: reuse. End the session, audit it,
 //      answer refresh_token_reused. Other sessions are untouched.
 //   4. Anything else: invalid_refresh_token.
-// A string that is not one of our tokens is refused before any I/O.
+// A string that is not one of our tokens is refused before any I/O. A tagged
+// token names its session, so refreshes are limited per session
+// (AUTH_REFRESH_RATE_LIMITER), also before any database statement; a legacy
+// token names none before its lookup and passes that limit.
 import type { Clock } from "../../clock";
-import { InvalidRefreshToken, RefreshTokenReused } from "../../errors";
-import type { RefreshTokenStore, RequestOrigin, RevocationList, UserStore } from "../ports";
+import { InvalidRefreshToken, RateLimited, RefreshTokenReused } from "../../errors";
+import type { KeyedRateLimit, RefreshTokenStore, RequestOrigin, RevocationList, UserStore } from "../ports";
 import type { AccessTokens } from "../tokens";
 import type { RefreshTokenCodec } from "./refresh-token";
 import { issueTokenPair, type TokenPair } from "./token-pair";
@@ -22,6 +25,8 @@ export type RotationDeps = {
   clock: Clock;
   tokens: AccessTokens;
   revocations: Pick<RevocationList, "revoke">;
+  /** Per session, keyed on the session id a tagged token carries. */
+  refreshLimit: KeyedRateLimit;
 };
 
 export class RefreshTokenRotation {
@@ -31,6 +36,10 @@ export class RefreshTokenRotation {
     const { refreshTokens, codec, settings, clock } = this.deps;
     const checked = codec.check(presented);
     if (checked.kind === "junk") throw new InvalidRefreshToken("not a refresh token of this service");
+    if (checked.kind === "tagged") {
+      const limit = await this.deps.refreshLimit.take(checked.sessionId);
+      if (!limit.allowed) throw new RateLimited(limit.retryAfterSeconds);
+    }
     const tokenHash = codec.hash(presented);
     // A token from before tags names no session: the database does, once.
     const sessionId = checked.kind === "tagged" ? checked.sessionId : (await refreshTokens.lineage(tokenHash, clock()))?.sessionId;
@@ -41,7 +50,7 @@ export class RefreshTokenRotation {
     const rotatedAt = clock();
     const rotated = await refreshTokens.rotate({ tokenHash, successorHash, idleTtlSeconds: settings.refreshIdleTtl, origin, at: rotatedAt });
     if (rotated) {
-      return issueTokenPair(this.deps.tokens, rotatedAt, rotated, { token: successor, expiresAt: rotated.absoluteExpiresAt });
+      return issueTokenPair(this.deps.tokens, rotatedAt, rotated, { token: successor, idleExpiresAt: rotated.idleExpiresAt, absoluteExpiresAt: rotated.absoluteExpiresAt });
     }
 
     const at = clock();
@@ -59,7 +68,7 @@ export class RefreshTokenRotation {
       const user = await this.deps.users.findById(lineage.userId);
       if (!user || user.status !== "active") throw new InvalidRefreshToken("user gone or disabled");
       const subject = { userId: user.id, sessionId: lineage.sessionId, roles: user.roles, permissions: user.permissions, grantsVersion: user.grantsVersion };
-      return issueTokenPair(this.deps.tokens, at, subject, { token: successor, expiresAt: lineage.sessionAbsoluteExpiresAt });
+      return issueTokenPair(this.deps.tokens, at, subject, { token: successor, idleExpiresAt: lineage.sessionIdleExpiresAt, absoluteExpiresAt: lineage.sessionAbsoluteExpiresAt });
     }
 
     await refreshTokens.revokeFamilyForReuse(lineage.sessionId, origin, at);

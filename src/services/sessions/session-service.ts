@@ -1,6 +1,7 @@
 // Device sessions: list the caller's live sessions, end one, end all others,
 // log out. Every ended session is audited with its change and pushed to the
-// edge revocation list, so its access tokens stop working at once.
+// edge revocation list, so its access tokens stop working at once: one
+// ended session as itself, all other sessions as one mark for the user.
 import type { Clock } from "../../clock";
 import { InvalidToken, NotFound } from "../../errors";
 import { isUuid } from "../../ids";
@@ -12,7 +13,7 @@ export type SessionDeps = {
   sessions: SessionStore;
   codec: RefreshTokenCodec;
   clock: Clock;
-  revocations: Pick<RevocationList, "revoke">;
+  revocations: Pick<RevocationList, "revoke" | "endSessionsOf">;
   tokens: Pick<AccessTokens, "verify">;
 };
 
@@ -36,18 +37,25 @@ export class SessionService {
   /** 404 for a session that is absent, already ended, or someone else's: the same answer for all three. */
   async revoke(userId: string, sessionId: string, origin: RequestOrigin): Promise<void> {
     if (!isUuid(sessionId)) throw new NotFound();
-    const ended = await this.deps.sessions.end(sessionId, userId, { reason: "revoked_by_user", event: "session.revoked", actorId: userId, origin, at: this.deps.clock() });
+    // One spelling everywhere: the id the database, the audit row and the edge see.
+    const id = sessionId.toLowerCase();
+    const ended = await this.deps.sessions.end(id, userId, { reason: "revoked_by_user", event: "session.revoked", actorId: userId, origin, at: this.deps.clock() });
     if (!ended) throw new NotFound();
-    await this.deps.revocations.revoke([sessionId]);
+    await this.deps.revocations.revoke([id]);
   }
 
+  /**
+   * Ends all the user's sessions but the current one, with one edge write
+   * however many there are. The current one is kept at the edge only if it
+   * is still live (a token of a session ended moments ago may still be
+   * accepted for the documented bound): a mark never keeps an ended session.
+   */
   async revokeOthers(userId: string, currentSessionId: string, origin: RequestOrigin): Promise<void> {
-    const ended = await this.deps.sessions.endAllForUser(
-      userId,
-      { reason: "revoked_by_user", event: "session.revoked", actorId: userId, origin, at: this.deps.clock() },
-      currentSessionId,
-    );
-    await this.deps.revocations.revoke(ended);
+    const { sessions, clock } = this.deps;
+    const ended = await sessions.endAllForUser(userId, { reason: "revoked_by_user", event: "session.revoked", actorId: userId, origin, at: clock() }, currentSessionId);
+    if (ended.length === 0) return;
+    const currentLive = (await sessions.listLive(userId, clock())).some((s) => s.id === currentSessionId);
+    await this.deps.revocations.endSessionsOf(userId, { before: clock(), ...(currentLive ? { except: currentSessionId } : {}), ended });
   }
 
   /**

@@ -11,24 +11,27 @@ export type TokenPair = {
 };
 
 /**
- * `refreshExpiresIn` counts down to the session's absolute expiry: the
- * longest the pair can be kept alive by refreshing (REFRESH_ABSOLUTE_TTL, the
- * 2592000 of API.md's example, at sign-in). A refresh token left unused also
- * lapses after REFRESH_IDLE_TTL. Both numbers come from one instant, `now`.
+ * `refreshExpiresIn` is when this refresh token stops working if it is not
+ * used: the earlier of the session's idle expiry (REFRESH_IDLE_TTL after its
+ * last use, 604800 with the defaults at sign-in) and its absolute expiry
+ * (REFRESH_ABSOLUTE_TTL after sign-in, which no refresh moves). It matches
+ * the session's `expiresAt` in GET /sessions. Counted from `now`, the
+ * instant the expiries were set or read at.
  */
 export async function issueTokenPair(
   tokens: AccessTokens,
   now: Date,
   subject: AccessTokenSubject,
-  refresh: { token: string; expiresAt: Date },
+  refresh: { token: string; idleExpiresAt: Date; absoluteExpiresAt: Date },
 ): Promise<TokenPair> {
   const { accessToken, expiresIn } = await tokens.issue(subject);
+  const lapsesAt = Math.min(refresh.idleExpiresAt.getTime(), refresh.absoluteExpiresAt.getTime());
   return {
     tokenType: "Bearer",
     accessToken,
     expiresIn,
     refreshToken: refresh.token,
-    refreshExpiresIn: Math.max(0, Math.round((refresh.expiresAt.getTime() - now.getTime()) / 1000)),
+    refreshExpiresIn: Math.max(0, Math.round((lapsesAt - now.getTime()) / 1000)),
     sessionId: subject.sessionId,
   };
 }

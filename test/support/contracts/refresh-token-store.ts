@@ -69,7 +69,15 @@ export function refreshTokenStoreContract(name: string, open: () => StoreFixture
         const { at, userId, sessionId, session, first } = await arrange();
         const second = randomHash();
         const rotated = await rotate(first, after(at, 60), second);
-        expect(rotated).toEqual({ sessionId, userId, roles: ["user"], permissions: USER_PERMISSIONS, grantsVersion: 0, absoluteExpiresAt: session.absoluteExpiresAt });
+        expect(rotated).toEqual({
+          sessionId,
+          userId,
+          roles: ["user"],
+          permissions: USER_PERMISSIONS,
+          grantsVersion: 0,
+          idleExpiresAt: after(at, 60 + IDLE_TTL),
+          absoluteExpiresAt: session.absoluteExpiresAt,
+        });
         expect(await rotate(second, after(at, 120))).toMatchObject({ sessionId, userId });
       });
 
@@ -87,6 +95,21 @@ export function refreshTokenStoreContract(name: string, open: () => StoreFixture
         await rotate(first, t1);
         const [live] = await stores.sessions.listLive(userId, t1);
         expect(live).toMatchObject({ id: sessionId, lastUsedAt: t1, idleExpiresAt: after(t1, IDLE_TTL), device: { name: "laptop", ip: ORIGIN.ip } });
+      });
+
+      it("answers the idle expiry as the rotation slid it, the one the session now holds", async () => {
+        const { at, userId, first } = await arrange();
+        const t1 = after(at, 2 * HOUR);
+        const rotated = await rotate(first, t1);
+        expect(rotated!.idleExpiresAt).toEqual(after(t1, IDLE_TTL));
+        const [live] = await stores.sessions.listLive(userId, t1);
+        expect(rotated!.idleExpiresAt).toEqual(live!.idleExpiresAt);
+      });
+
+      it("answers an idle expiry capped at the absolute one near the session's end", async () => {
+        const { at, session, first } = await arrange({ idle: 1.5 * HOUR, absolute: 2 * HOUR });
+        const rotated = await rotate(first, after(at, HOUR), randomHash(), 1.5 * HOUR);
+        expect(rotated).toMatchObject({ idleExpiresAt: session.absoluteExpiresAt, absoluteExpiresAt: session.absoluteExpiresAt });
       });
 
       it("never slides the idle expiry past the absolute one", async () => {
@@ -138,6 +161,7 @@ export function refreshTokenStoreContract(name: string, open: () => StoreFixture
           userId,
           usedAt: null,
           sessionLive: true,
+          sessionIdleExpiresAt: session.idleExpiresAt,
           sessionAbsoluteExpiresAt: session.absoluteExpiresAt,
           userActive: true,
           child: null,
@@ -149,7 +173,7 @@ export function refreshTokenStoreContract(name: string, open: () => StoreFixture
         const second = randomHash();
         const t1 = after(at, 10);
         await rotate(first, t1, second);
-        expect(await stores.refreshTokens.lineage(first, t1)).toMatchObject({ sessionId, usedAt: t1, sessionLive: true, child: { tokenHash: second, usedAt: null } });
+        expect(await stores.refreshTokens.lineage(first, t1)).toMatchObject({ sessionId, usedAt: t1, sessionLive: true, sessionIdleExpiresAt: after(t1, IDLE_TTL), child: { tokenHash: second, usedAt: null } });
         const t2 = after(at, 20);
         await rotate(second, t2);
         expect((await stores.refreshTokens.lineage(first, t2))!.child).toEqual({ tokenHash: second, usedAt: t2 });
@@ -194,6 +218,65 @@ export function refreshTokenStoreContract(name: string, open: () => StoreFixture
       });
     });
 
+    describe("the cap on live sessions (openSignIn maxSessions)", () => {
+      const signIn = (userId: string, session: NewSession, at: Date, maxSessions: number) =>
+        stores.sessions.openSignIn({ userId, session, origin: ORIGIN, at, clearThrottleKey: randomHash(), maxSessions });
+
+      it("stops unbounded sessions: a sign-in beyond the cap ends the least recently used session, not the oldest created one, audited session.evicted", async () => {
+        const { at, userId, sessionId: first, first: firstToken } = await arrange();
+        const second = newSession(after(at, 5));
+        const third = newSession(after(at, 10));
+        expect(await signIn(userId, second, after(at, 5), 3)).toEqual({ opened: true, evicted: [] });
+        expect(await signIn(userId, third, after(at, 10), 3)).toEqual({ opened: true, evicted: [] });
+        // The oldest session is refreshed: now `second` is the least recently used.
+        await rotate(firstToken, after(at, 20));
+        const fourth = newSession(after(at, 30));
+        expect(await signIn(userId, fourth, after(at, 30), 3)).toEqual({ opened: true, evicted: [second.id] });
+        expect((await stores.sessions.listLive(userId, after(at, 30))).map((s) => s.id)).toEqual([fourth.id, first, third.id]);
+        expect(await rotate(second.refreshTokenHash, after(at, 31))).toBeUndefined();
+        const { items } = await stores.audit.page({ userId, event: "session.evicted", limit: 10 });
+        expect(items).toHaveLength(1);
+        expect(items[0]).toMatchObject({ userId, actorId: userId, sessionId: second.id, metadata: { reason: "evicted" } });
+      });
+
+      it("stops a backlog from surviving the cap: one sign-in trims every session beyond it, most recently used first in its answer", async () => {
+        const { at, userId, sessionId: first } = await arrange();
+        const opened = [first];
+        for (let i = 1; i <= 4; i++) {
+          const session = newSession(after(at, i));
+          expect((await signIn(userId, session, after(at, i), 10)).opened).toBe(true);
+          opened.push(session.id);
+        }
+        const last = newSession(after(at, 10));
+        expect(await signIn(userId, last, after(at, 10), 2)).toEqual({ opened: true, evicted: [opened[3], opened[2], opened[1], opened[0]] });
+        expect((await stores.sessions.listLive(userId, after(at, 10))).map((s) => s.id)).toEqual([last.id, opened[4]]);
+      });
+
+      it("ends nothing for a user who is not active, and opens nothing", async () => {
+        const { at, userId } = await arrange();
+        await stores.adminUsers.setStatus(userId, "disabled", at);
+        expect(await signIn(userId, newSession(after(at, 1)), after(at, 1), 1)).toEqual({ opened: false, evicted: [] });
+        expect((await stores.sessions.listLive(userId, after(at, 1))).length).toBe(1);
+      });
+    });
+
+    describe("endAllForUser", () => {
+      it("answers the ended sessions with their last use, most recently used first, and keeps the excepted one", async () => {
+        const { at, userId, sessionId: first, first: firstToken } = await arrange();
+        const second = newSession(after(at, 5));
+        const third = newSession(after(at, 10));
+        await stores.sessions.openSignIn({ userId, session: second, origin: ORIGIN, at: after(at, 5), clearThrottleKey: randomHash(), maxSessions: 50 });
+        await stores.sessions.openSignIn({ userId, session: third, origin: ORIGIN, at: after(at, 10), clearThrottleKey: randomHash(), maxSessions: 50 });
+        await rotate(firstToken, after(at, 20));
+        const end = { reason: "revoked_by_user", event: "session.revoked" as const, actorId: userId, origin: ORIGIN, at: after(at, 30) };
+        expect(await stores.sessions.endAllForUser(userId, end, third.id)).toEqual([
+          { id: first, lastUsedAt: after(at, 20) },
+          { id: second.id, lastUsedAt: after(at, 5) },
+        ]);
+        expect((await stores.sessions.listLive(userId, after(at, 30))).map((s) => s.id)).toEqual([third.id]);
+      });
+    });
+
     describe("revokeFamilyForReuse", () => {
       it("ends the family once (true, then false) with one auth.refresh_reused row; its current token no longer rotates", async () => {
         const { at, userId, sessionId, first } = await arrange();
@@ -212,8 +295,8 @@ export function refreshTokenStoreContract(name: string, open: () => StoreFixture
       it("ends only that session: another session of the user, opened by sign-in, still rotates", async () => {
         const { at, userId, sessionId } = await arrange();
         const other = newSession(after(at, 5));
-        const opened = await stores.sessions.openSignIn({ userId, session: other, origin: ORIGIN, at: after(at, 5), clearThrottleKey: randomHash() });
-        expect(opened).toBe(true);
+        const opened = await stores.sessions.openSignIn({ userId, session: other, origin: ORIGIN, at: after(at, 5), clearThrottleKey: randomHash(), maxSessions: 50 });
+        expect(opened).toEqual({ opened: true, evicted: [] });
         expect(await stores.refreshTokens.revokeFamilyForReuse(sessionId, ORIGIN, after(at, 10))).toBe(true);
         expect((await stores.sessions.listLive(userId, after(at, 10))).map((s) => s.id)).toEqual([other.id]);
         expect(await rotate(other.refreshTokenHash, after(at, 11))).toMatchObject({ sessionId: other.id });

@@ -3,6 +3,7 @@
 // what the Postgres statement of the same name decides (src/repositories),
 // and, like one statement, either makes all its changes or none.
 import type {
+  EndedSession,
   LoginThrottleStore,
   RefreshTokenStore,
   RegistrationStore,
@@ -39,13 +40,20 @@ export function userStore(state: MemoryState): UserStore {
 }
 
 export function throttleStore(state: MemoryState): LoginThrottleStore {
-  function admit({ key, maxAttempts, at }: ThrottleAttempt): Admission {
+  function admit({ key, maxAttempts, at, audit }: ThrottleAttempt): Admission {
     const row = state.throttles.get(key);
     if (!row) {
-      state.throttles.set(key, { key, failures: 1, lastFailureAt: new Date(at), lockedUntil: lockFrom(1, maxAttempts, at) });
+      state.throttles.set(key, { key, failures: 1, lastFailureAt: new Date(at), lockedUntil: lockFrom(1, maxAttempts, at), auditedLockUntil: null });
       return { admitted: true };
     }
-    if (row.lockedUntil !== null && row.lockedUntil > at) return { admitted: false, lockedUntil: new Date(row.lockedUntil) };
+    if (row.lockedUntil !== null && row.lockedUntil > at) {
+      // One auth.throttled row per lock: the first refusal writes it and marks the lock.
+      if (row.auditedLockUntil?.getTime() !== row.lockedUntil.getTime()) {
+        insertAudit(state, { event: "auth.throttled", userId: audit.userId, actorId: audit.userId, origin: audit.origin, metadata: { scope: audit.scope }, at });
+        row.auditedLockUntil = new Date(row.lockedUntil);
+      }
+      return { admitted: false, lockedUntil: new Date(row.lockedUntil) };
+    }
     const next = row.lastFailureAt.getTime() < at.getTime() - ATTEMPT_WINDOW_SECONDS * 1000 ? 1 : row.failures + 1;
     Object.assign(row, { failures: next, lastFailureAt: new Date(at), lockedUntil: lockFrom(next, maxAttempts, at) });
     return { admitted: true };
@@ -54,13 +62,18 @@ export function throttleStore(state: MemoryState): LoginThrottleStore {
     async admit(attempt) {
       return admit(attempt);
     },
-    async admitAndFindUser(attempt) {
-      const admission = admit(attempt);
-      const user = [...state.users.values()].find((u) => u.email === attempt.email);
+    async admitAndFindUser({ email, audit, ...attempt }) {
+      const user = [...state.users.values()].find((u) => u.email === email);
+      const admission = admit({ ...attempt, audit: { ...audit, userId: user?.id ?? null } });
       return { admission, user: user && userRecord(state, user) };
     },
     async clear(key) {
       state.throttles.delete(key);
+    },
+    async clearAccount(accountKey) {
+      for (const key of [...state.throttles.keys()]) {
+        if (key === accountKey || key.startsWith(`device:${accountKey}:`)) state.throttles.delete(key);
+      }
     },
   };
 }
@@ -81,8 +94,8 @@ export function registrationStore(state: MemoryState): RegistrationStore {
 }
 
 export function sessionStore(state: MemoryState): SessionStore {
-  /** Ends the live sessions `which` picks, one audit row each (sessions.ts endWhere). */
-  function endWhere(which: (s: MemorySession) => boolean, end: SessionEnd): string[] {
+  /** Ends the live sessions `which` picks, one audit row each (sessions.ts endWhere); most recently used first. */
+  function endWhere(which: (s: MemorySession) => boolean, end: SessionEnd): EndedSession[] {
     const ended = [...state.sessions.values()].filter((s) => which(s) && isLive(s, end.at));
     for (const session of ended) {
       Object.assign(session, { revokedAt: new Date(end.at), revokedReason: end.reason });
@@ -96,17 +109,26 @@ export function sessionStore(state: MemoryState): SessionStore {
         at: end.at,
       });
     }
-    return ended.map((s) => s.id);
+    return [...ended].sort(mostRecentlyUsedFirst).map((s) => ({ id: s.id, lastUsedAt: new Date(s.lastUsedAt) }));
   }
   return {
-    async openSignIn({ userId, session, origin, at, clearThrottleKey, rehashedPassword }) {
+    async openSignIn({ userId, session, origin, at, clearThrottleKey, rehashedPassword, maxSessions }) {
       const user = state.users.get(userId);
-      if (!user || user.status !== "active") return false;
+      if (!user || user.status !== "active") return { opened: false, evicted: [] };
+      // The cap, as the SQL: the live sessions after the (maxSessions - 1) most recently used, as they were before the new one.
+      const beyondCap = [...state.sessions.values()]
+        .filter((s) => s.userId === userId && isLive(s, at))
+        .sort(mostRecentlyUsedFirst)
+        .slice(Math.max(0, maxSessions - 1));
       insertSessionWithFirstToken(state, userId, session, at);
       insertAudit(state, { event: "auth.login_succeeded", userId, actorId: userId, sessionId: session.id, origin, at });
       state.throttles.delete(clearThrottleKey);
       if (rehashedPassword !== undefined) Object.assign(user, { passwordHash: rehashedPassword, updatedAt: new Date(at) });
-      return true;
+      for (const evicted of beyondCap) {
+        Object.assign(evicted, { revokedAt: new Date(at), revokedReason: "evicted" });
+        insertAudit(state, { event: "session.evicted", userId, actorId: userId, sessionId: evicted.id, origin, metadata: { reason: "evicted" }, at });
+      }
+      return { opened: true, evicted: beyondCap.map((s) => s.id) };
     },
     async listLive(userId, now) {
       return [...state.sessions.values()]
@@ -119,12 +141,17 @@ export function sessionStore(state: MemoryState): SessionStore {
     },
     async endByRefreshTokenHash(tokenHash, end) {
       const sessionId = state.refreshTokens.get(tokenHash)?.sessionId;
-      return endWhere((s) => s.id === sessionId, { ...end, actorId: null })[0];
+      return endWhere((s) => s.id === sessionId, { ...end, actorId: null })[0]?.id;
     },
     async endAllForUser(userId, end, exceptSessionId) {
       return endWhere((s) => s.userId === userId && s.id !== exceptSessionId, end);
     },
   };
+}
+
+/** The order of sessions.ts: last used, newest first, then id, descending. */
+function mostRecentlyUsedFirst(a: MemorySession, b: MemorySession): number {
+  return b.lastUsedAt.getTime() - a.lastUsedAt.getTime() || (a.id < b.id ? 1 : a.id > b.id ? -1 : 0);
 }
 
 export function refreshTokenStore(state: MemoryState): RefreshTokenStore {
@@ -143,7 +170,7 @@ export function refreshTokenStore(state: MemoryState): RefreshTokenStore {
       if (origin.ip) session.device = { ...session.device, ip: origin.ip };
       insertAudit(state, { event: "auth.refreshed", userId: user.id, actorId: user.id, sessionId: session.id, origin, at });
       const { roles, permissions, grantsVersion } = userRecord(state, user);
-      return { sessionId: session.id, userId: user.id, roles, permissions, grantsVersion, absoluteExpiresAt: new Date(session.absoluteExpiresAt) };
+      return { sessionId: session.id, userId: user.id, roles, permissions, grantsVersion, idleExpiresAt: new Date(session.idleExpiresAt), absoluteExpiresAt: new Date(session.absoluteExpiresAt) };
     },
     async lineage(tokenHash, at) {
       const token = state.refreshTokens.get(tokenHash);
@@ -156,6 +183,7 @@ export function refreshTokenStore(state: MemoryState): RefreshTokenStore {
         userId: user.id,
         usedAt: token.usedAt && new Date(token.usedAt),
         sessionLive: isLive(session, at),
+        sessionIdleExpiresAt: new Date(session.idleExpiresAt),
         sessionAbsoluteExpiresAt: new Date(session.absoluteExpiresAt),
         userActive: user.status === "active",
         child: child ? { tokenHash: child.tokenHash, usedAt: child.usedAt && new Date(child.usedAt) } : null,

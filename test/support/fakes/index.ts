@@ -3,5 +3,6 @@
 export { testClock, FIXED_NOW, type TestClock } from "./clock";
 export { MemoryStores } from "./memory-stores";
 export { SEEDED_ROLES, type MemoryAuditRow, type MemorySession, type MemoryState, type MemoryToken } from "./memory-model";
+export { CountingRateLimit } from "./rate-limit";
 export { RecordingRevocationList } from "./revocation-list";
 export * from "./service-kit";

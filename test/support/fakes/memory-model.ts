@@ -21,7 +21,14 @@ export type MemorySession = SessionRecord & { revokedAt: Date | null; revokedRea
 
 export type MemoryToken = { tokenHash: string; sessionId: string; parentHash: string | null; createdAt: Date; usedAt: Date | null; expiresAt: Date };
 
-export type MemoryThrottle = { key: string; failures: number; lastFailureAt: Date; lockedUntil: Date | null };
+export type MemoryThrottle = {
+  key: string;
+  failures: number;
+  lastFailureAt: Date;
+  lockedUntil: Date | null;
+  /** The lock whose auth.throttled row is written (login_throttles.audited_lock_until). */
+  auditedLockUntil: Date | null;
+};
 
 export type MemoryAuditRow = {
   id: string;

@@ -4,6 +4,7 @@
 import type { Clock } from "../../../src/clock";
 import type { Config } from "../../../src/config";
 import type { DeviceInfo, NewSession, RequestOrigin, RevocationList } from "../../../src/services/ports";
+import { DeviceTokenCodec } from "../../../src/services/device-tokens";
 import { PasswordHasher } from "../../../src/services/passwords";
 import { newSession, RefreshTokenCodec } from "../../../src/services/sessions";
 import { AccessTokens, loadKeySet } from "../../../src/services/tokens";
@@ -25,6 +26,7 @@ export async function testAccessTokens(clock: Clock, revocations: Pick<Revocatio
 
 export const testHasher = () => new PasswordHasher(CHEAP_ARGON2);
 export const testCodec = () => new RefreshTokenCodec(UNIT_REFRESH_SECRET);
+export const testDeviceTokens = () => new DeviceTokenCodec(UNIT_REFRESH_SECRET);
 
 /** A session as sign-in would open it at `at`, with its first refresh token. */
 export function testSession(at: Date, device: DeviceInfo = {}): { session: NewSession; refreshToken: string } {

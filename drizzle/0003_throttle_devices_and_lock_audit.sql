@@ -1,0 +1,2 @@
+ALTER TABLE "login_throttles" ADD COLUMN "audited_lock_until" timestamp with time zone;--> statement-breakpoint
+CREATE INDEX "login_throttles_device_key_idx" ON "login_throttles" USING btree ("key" text_pattern_ops) WHERE "login_throttles"."key" like 'device:%';
