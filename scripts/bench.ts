@@ -1,4 +1,4 @@
-// `npm run bench`: the performance budgets of DESIGN.md, measured locally and
+// `npm run bench`: the performance budgets of the design, measured locally and
 // printed as one table:
 //   1. GET /auth/verify throughput vs GET /health (budget >= 0.8x), with
 //      autocannon on 127.0.0.1, bounded in time, alternating rounds.

@@ -1,5 +1,5 @@
 // The one error hierarchy of the service (after jose's util/errors.ts). Each
-// API.md error code has exactly one subclass, named after itself, that fixes
+// API error code has exactly one subclass, named after itself, that fixes
 // its code; the base constructor is protected, so no code can raise an
 // AuthError with an arbitrary code. src/middleware/errors maps them to
 // problem+json in one place; anything that is not an AuthError becomes a 500

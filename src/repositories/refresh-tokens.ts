@@ -1,4 +1,4 @@
-// Refresh-token rotation in SQL (DESIGN.md "Rotation with a deterministic
+// Refresh-token rotation in SQL (the design "Rotation with a deterministic
 // successor"). The happy path is one statement: it locks the session, marks
 // the presented token used only if it is still current and everything about
 // it is live, inserts the successor, slides the idle expiry, writes the audit

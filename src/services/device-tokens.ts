@@ -21,6 +21,7 @@
 import { hmac } from "@noble/hashes/hmac.js";
 import { sha256 } from "@noble/hashes/sha2.js";
 import { bytesToHex, utf8ToBytes } from "@noble/hashes/utils.js";
+import { assertSecrets, base64url, constantTimeEqual } from "./token-text";
 
 const PREFIX = "sadt_";
 /** base64url of 16 bytes. */
@@ -43,9 +44,7 @@ export class DeviceTokenCodec {
   readonly #previousKey: Uint8Array | undefined;
 
   constructor(secret: string, previousSecret?: string) {
-    for (const s of [secret, previousSecret]) {
-      if (s !== undefined && s.length < 32) throw new TypeError("DeviceTokenCodec: secrets must be at least 32 characters");
-    }
+    assertSecrets("DeviceTokenCodec", secret, previousSecret);
     this.#key = deriveKey(secret);
     this.#previousKey = previousSecret === undefined ? undefined : deriveKey(previousSecret);
   }
@@ -90,17 +89,4 @@ function deriveKey(secret: string): Uint8Array {
 /** The nonce has a fixed length and no ":", so (nonce, email) is read back one way only. */
 function tagOf(key: Uint8Array, nonce: string, normalizedEmail: string): string {
   return base64url(hmac(sha256, key, utf8ToBytes(`sadt-tag:${nonce}:${normalizedEmail}`)));
-}
-
-function constantTimeEqual(a: string, b: string): boolean {
-  if (a.length !== b.length) return false;
-  let difference = 0;
-  for (let i = 0; i < a.length; i++) difference |= a.charCodeAt(i) ^ b.charCodeAt(i);
-  return difference === 0;
-}
-
-function base64url(bytes: Uint8Array): string {
-  let binary = "";
-  for (const byte of bytes) binary += String.fromCharCode(byte);
-  return btoa(binary).replace(/\+/g, "-").replace(/\//g, "_").replace(/=+$/, "");
 }

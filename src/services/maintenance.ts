@@ -6,7 +6,7 @@
 //   the window keeps them for admin inspection and incident forensics
 //   beside the audit trail. Tokens of a live session are never deleted,
 //   however old: rotation needs every one of them to recognise a replay as
-//   reuse (DESIGN.md case 3).
+//   reuse (the third case of rotation).
 // - login_throttles rows whose last failure is older than the failure window
 //   and that hold no lock: the next failure would start from 1 anyway.
 // - audit_logs: kept. How long to keep them is the operator's decision (README).

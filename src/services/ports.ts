@@ -226,7 +226,7 @@ export interface SessionStore {
 
 export interface RefreshTokenStore {
   /**
-   * DESIGN.md rotation, case 1, as one atomic statement: marks the presented
+   * rotation case 1, as one atomic statement: marks the presented
    * token used if it is its live session's current token, makes the
    * successor current, slides the idle expiry, audits auth.refreshed.
    */

@@ -182,7 +182,7 @@ const SERVICE_FORBIDDEN_PACKAGES = [...DRIVER_PACKAGES, "hono", "@hono/*", "clou
 const SERVICE_FORBIDDEN_FILES = ["src/repositories/", "src/routes/", "src/middleware/", "src/app.ts", "src/composition.ts", "src/context.ts"];
 const REPOSITORY_FORBIDDEN_FILES = ["src/routes/", "src/middleware/", "src/app.ts", "src/composition.ts"];
 const INFRASTRUCTURE_FUNCTIONS = ["storesFor", "unitOfWorkFor", "lazyDatabase", "loadKeySet"];
-const INFRASTRUCTURE_CLASSES = ["SessionRevocationList", "AccessTokens", "RefreshTokenCodec"];
+const INFRASTRUCTURE_CLASSES = ["SessionRevocationList", "AccessTokens", "RefreshTokenCodec", "DeviceTokenCodec"];
 /** The barrels that publish the infrastructure classes and loadKeySet to the composition root. */
 const REEXPORTING_BARRELS = ["src/services/sessions/index.ts", "src/services/tokens/index.ts"];
 

@@ -1,5 +1,5 @@
-// Registration, login and /me against the real stack (API.md endpoints,
-// DESIGN.md "Passwords and accounts").
+// Registration, login and /me against the real stack (the API contract endpoints,
+// the design, "Passwords and accounts").
 import { describe, expect, it } from "vitest";
 import { call, claimsOf, db, login, problemOf, register, STRONG_PASSWORD, uniqueEmail } from "../support/harness";
 

@@ -1,5 +1,5 @@
 // Administration under attack and under load (issue "Hardening"): a holder
-// of roles:assign cannot strip roles carrying permissions they lack (API.md:
+// of roles:assign cannot strip roles carrying permissions they lack (the API contract:
 // role assignment grants and removes only what the caller holds), and
 // disabling a user while their sessions refresh never deadlocks.
 import { describe, expect, it } from "vitest";

@@ -1,4 +1,4 @@
-// API.md "Administration (permission-gated)", through the Worker's fetch
+// the API contract, "Administration (permission-gated)", through the Worker's fetch
 // against the real Postgres: every endpoint's gate (401 without a token, 403
 // without the permission, success with it), the user listing's keyset
 // pagination and search, role replacement, disabling and enabling, ending a
@@ -34,7 +34,7 @@ async function userRow(userId: string) {
 }
 
 describe("the permission gate on every admin endpoint", () => {
-  // Each endpoint with the permission API.md names for it; the target user is created per case.
+  // Each endpoint with the permission the API contract names for it; the target user is created per case.
   const endpoints: { name: string; permission: string; request: (targetId: string) => [string, string, unknown?]; success: number }[] = [
     { name: "GET /admin/users", permission: "users:read", request: () => ["GET", "/admin/users"], success: 200 },
     { name: "GET /admin/users/:id", permission: "users:read", request: (id) => ["GET", `/admin/users/${id}`], success: 200 },
@@ -155,7 +155,7 @@ describe("GET /admin/users", () => {
     expect(second.nextCursor).toBeNull();
   });
 
-  it("returns users as API.md's User, never a password hash", async () => {
+  it("returns users as the API contract's User, never a password hash", async () => {
     const someone = await register({ name: "Listed Person" });
     const res = await list({ q: someone.email });
     expect(res.status).toBe(200);

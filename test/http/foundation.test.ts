@@ -1,4 +1,4 @@
-// API.md "Conventions", through the Worker's real fetch: problem+json errors
+// the API contract, "Conventions", through the Worker's real fetch: problem+json errors
 // for unknown paths and methods, the request-body limits, the security
 // headers on every response, the CORS allowlist, error bodies that leak
 // nothing, and a service that refuses to run on a broken configuration.
@@ -13,7 +13,7 @@ const OTHER_ALLOWED_ORIGIN = "http://127.0.0.1:5173";
 const FOREIGN_ORIGIN = "https://evil.example.net";
 const LIMIT = 16 * 1024;
 
-// Exact values from API.md, "Headers on every response".
+// Exact values from the API contract, "Headers on every response".
 const SECURITY_HEADERS = {
   "strict-transport-security": "max-age=31536000; includeSubDomains",
   "x-content-type-options": "nosniff",
@@ -24,7 +24,7 @@ const SECURITY_HEADERS = {
 /** The Worker with its database unreachable. */
 const closedDatabase = testService().closedDatabase();
 
-/** The exact body API.md allows for an error with no detail: nothing else. */
+/** The exact body the API contract allows for an error with no detail: nothing else. */
 function bareProblem(code: string, status: number, title: string) {
   return { type: PROBLEM_BASE + code, title, status, code };
 }

@@ -70,7 +70,7 @@ describe("an empty body sent as application/json is not parseable JSON", () => {
     const admin = await signIn({ roles: ["admin"] });
     const target = await signIn();
     const operations = await bodyOperations();
-    // The routes of API.md at least; any route added later is covered too.
+    // The routes of the API contract at least; any route added later is covered too.
     expect(operations).toEqual(
       expect.arrayContaining([
         ["POST", "/auth/register"],

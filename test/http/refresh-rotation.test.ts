@@ -1,4 +1,4 @@
-// Refresh-token rotation with theft detection (DESIGN.md "Rotation with a
+// Refresh-token rotation with theft detection (the design "Rotation with a
 // deterministic successor", all four cases) against the real stack.
 import type { Client } from "@neondatabase/serverless";
 import { describe, expect, it } from "vitest";

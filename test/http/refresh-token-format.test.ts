@@ -1,4 +1,4 @@
-// The refresh-token format (DESIGN.md "Tokens"): `sart_` + 43 base64url
+// The refresh-token format (the design, "Tokens"): `sart_` + 43 base64url
 // characters + an 8-character HMAC tag. A string without a valid tag is
 // refused before any database statement, which pg_stat_statements (loaded by
 // test/setup/global-setup.ts) shows; tokens minted before the tag (`sart_` +

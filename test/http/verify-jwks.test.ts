@@ -58,7 +58,7 @@ describe("GET /auth/verify with a valid access token", () => {
   });
 
   it("still verifies a token signed by the second, older key in JWT_SIGNING_KEYS (rotation)", async () => {
-    // Exactly the API.md claims (no grants version), so the answer must be the whole payload.
+    // Exactly the claims of the API contract (no grants version), so the answer must be the whole payload.
     const token = await mintAccessToken({ permissions: ["profile:read"], gv: undefined }, { key: PREVIOUS });
     expect(decodeProtectedHeader(token)).toEqual({ alg: "EdDSA", kid: PREVIOUS.kid, typ: "at+jwt" });
     const claims = claimsOf(token);
@@ -186,7 +186,7 @@ describe("GET /.well-known/jwks.json from a browser on any origin", () => {
 describe("interoperability: a second JWT implementation (hono/jwt) verifies against the JWKS", () => {
   it("verifies a token the service issues, with the published key only", async () => {
     const { accessToken, claims } = await issue();
-    // The signed payload: the API.md claims plus the private grants-version claim.
+    // The signed payload: the claims of the API contract plus the private grants-version claim.
     expect(await verifyWithHono(accessToken, await servedJwks())).toEqual({ ...claims, gv: 0 });
   });
 

@@ -84,7 +84,7 @@ describe("setRoles", () => {
     expect(error).toBeInstanceOf(InsufficientPermission);
     expect((error as InsufficientPermission).detail).toBe("You cannot grant permissions you do not hold: audit:read");
     expect(t.memory.snapshot()).toEqual(before);
-    // Removing one is refused the same way (API.md: grants and removes only what the caller holds).
+    // Removing one is refused the same way (the API contract: grants and removes only what the caller holds).
     t.memory.state.userRoles.set(t.target.id, new Set(["auditor", "user"]));
     expect(await failure(t.admin.setRoles(t.target.id, ["user"], t.as(manager)))).toBeInstanceOf(InsufficientPermission);
     expect(t.memory.user(t.target.id)!.roles).toEqual(["auditor", "user"]);

@@ -1,7 +1,7 @@
 // RefreshTokenRotation without HTTP or Postgres: the in-memory stores (whose
 // refresh-token semantics test/unit/refresh-token-store.test.ts holds to the
 // Postgres ones), a fixed clock, a recording revocation list and the real
-// AccessTokens with the test keys. One block per case of DESIGN.md "Rotation
+// AccessTokens with the test keys. One block per case of the design "Rotation
 // with a deterministic successor"; every rule is checked by its outcome: what
 // was answered or thrown, and what the store holds afterwards.
 import { env } from "cloudflare:workers";

@@ -112,7 +112,7 @@ describe("signAccessToken (AccessTokens.issue)", () => {
     expect(decodeProtectedHeader(accessToken)).toEqual({ alg: "EdDSA", kid: CURRENT.kid, typ: "at+jwt" });
   });
 
-  it("carries exactly the API.md claims, timed by the injected clock", async () => {
+  it("carries exactly the claims of the API contract, timed by the injected clock", async () => {
     const { accessToken, expiresIn, claims } = await (await issuerAt()).issue(subject);
     expect(expiresIn).toBe(config.accessTokenTtl);
     expect(claims).toEqual({
@@ -130,7 +130,7 @@ describe("signAccessToken (AccessTokens.issue)", () => {
     expect(await verifyAccessToken(accessToken, await loadKeySet(config), config, fixed(NOW))).toEqual({ claims, grantsVersion: subject.grantsVersion });
   });
 
-  it("signs the grants version as the private gv claim, outside the API.md claims it returns", async () => {
+  it("signs the grants version as the private gv claim, outside the claims of the API contract it returns", async () => {
     const { accessToken, claims } = await (await issuerAt()).issue(subject);
     expect(claimsOf(accessToken).gv).toBe(3);
     expect(claims).not.toHaveProperty("gv");
@@ -165,7 +165,7 @@ describe("verifyAccessToken", () => {
   let keys: KeySet;
   const verify = async (token: string, clock = fixed(NOW)) => verifyAccessToken(token, (keys ??= await loadKeySet(config)), config, clock);
 
-  it("returns exactly the claims API.md defines, dropping any others", async () => {
+  it("returns exactly the claims the API contract defines, dropping any others", async () => {
     const { claims } = await verify(await mint({ extra: "dropped", nbf: T }));
     expect(Object.keys(claims).sort()).toEqual(["aud", "client_id", "exp", "iat", "iss", "jti", "permissions", "roles", "sid", "sub"]);
   });

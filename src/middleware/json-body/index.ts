@@ -7,7 +7,7 @@
 //
 // An empty body that declares application/json (or a request that declares
 // it and carries none) is not parseable JSON: 400 invalid_json, on every
-// route alike, as API.md says. An empty body under any other Content-Type, or
+// route alike, as the API contract says. An empty body under any other Content-Type, or
 // none, is no body: an optional-body route (POST /auth/logout) takes it, and
 // a required-body route's validator answers validation_failed.
 //

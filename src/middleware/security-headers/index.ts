@@ -1,4 +1,4 @@
-// The headers API.md puts on every response, errors included.
+// The headers the API contract puts on every response, errors included.
 import { createMiddleware } from "hono/factory";
 
 export const SECURITY_HEADERS: Readonly<Record<string, string>> = {
@@ -12,7 +12,7 @@ export const securityHeaders = () =>
   createMiddleware(async (c, next) => {
     await next();
     for (const [name, value] of Object.entries(SECURITY_HEADERS)) c.res.headers.set(name, value);
-    // API.md: JSON bodies are `application/json; charset=utf-8`.
+    // the API contract: JSON bodies are `application/json; charset=utf-8`.
     if (c.res.headers.get("Content-Type") === "application/json") c.res.headers.set("Content-Type", "application/json; charset=utf-8");
   });
 

@@ -1,4 +1,4 @@
-// The administration routes (API.md "Administration (permission-gated)"),
+// The administration routes (the API contract, "Administration (permission-gated)"),
 // mounted by the app at "/".
 import { OpenAPIHono } from "@hono/zod-openapi";
 import type { AppEnv } from "../../context";

@@ -1,4 +1,4 @@
-// Administration (API.md "Administration (permission-gated)"): list and read
+// Administration (the API contract, "Administration (permission-gated)"): list and read
 // users, replace a user's roles, disable and enable accounts, end a user's
 // sessions. Each change commits in one transaction with its audit row, whose
 // actor is the administrator (or none, for the operator CLI); ended sessions

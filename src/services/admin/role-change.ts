@@ -1,9 +1,9 @@
 // The rule for replacing a user's roles, the same for the admin API and the
-// operator CLI (API.md "Administration"):
+// operator CLI (the API contract, "Administration"):
 // - every name must be a role (unknown ones are a validation error naming them);
 // - asking for the roles the user already has changes nothing;
 // - an administrator may only add or remove roles whose permissions they
-//   hold themselves (API.md: role assignment grants and removes only what the
+//   hold themselves (the API contract: role assignment grants and removes only what the
 //   caller holds), so roles:assign is neither a way to acquire more than one
 //   has nor a way to strip an administrator of what one lacks; the operator
 //   is bound by no such limit (it is how the first administrator is made).

@@ -1,7 +1,7 @@
 // Password hashing: argon2id from @noble/hashes, stored as a PHC string
 // (phc.ts), verified in constant time, with rehash detection for hashes made
 // at older parameters and a dummy verify that makes an unknown email cost the
-// same as a wrong password (DESIGN.md "Passwords and accounts").
+// same as a wrong password (the design, "Passwords and accounts").
 import { argon2idAsync } from "@noble/hashes/argon2.js";
 import { randomBytes, utf8ToBytes } from "@noble/hashes/utils.js";
 import {

@@ -1,5 +1,5 @@
 // A new session's first refresh token and its expiries, as of one instant:
-// the idle expiry never past the absolute one (DESIGN.md "Tokens").
+// the idle expiry never past the absolute one (the design, "Tokens").
 import type { DeviceInfo, NewSession } from "../ports";
 import type { RefreshTokenCodec } from "./refresh-token";
 

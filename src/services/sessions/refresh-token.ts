@@ -1,4 +1,4 @@
-// Refresh tokens as values (DESIGN.md "Tokens"): minting, the deterministic
+// Refresh tokens as values (the design, "Tokens"): minting, the deterministic
 // successor, the hash that is all the database ever holds, and a check that
 // refuses junk before any I/O.
 //
@@ -17,6 +17,7 @@
 import { hmac } from "@noble/hashes/hmac.js";
 import { sha256 } from "@noble/hashes/sha2.js";
 import { bytesToHex, hexToBytes, utf8ToBytes } from "@noble/hashes/utils.js";
+import { assertSecrets, base64url, constantTimeEqual } from "../token-text";
 
 const REFRESH_TOKEN_PREFIX = "sart_";
 /** base64url of a session id's 16 bytes. */
@@ -41,9 +42,7 @@ export class RefreshTokenCodec {
   readonly #previousSecret: Uint8Array | undefined;
 
   constructor(secret: string, previousSecret?: string) {
-    for (const s of [secret, previousSecret]) {
-      if (s !== undefined && s.length < 32) throw new TypeError("RefreshTokenCodec: secrets must be at least 32 characters");
-    }
+    assertSecrets("RefreshTokenCodec", secret, previousSecret);
     this.#secret = utf8ToBytes(secret);
     this.#previousSecret = previousSecret === undefined ? undefined : utf8ToBytes(previousSecret);
   }
@@ -107,17 +106,4 @@ function uuidFromBase64url(text: string): string | undefined {
   } catch {
     return undefined;
   }
-}
-
-function constantTimeEqual(a: string, b: string): boolean {
-  if (a.length !== b.length) return false;
-  let difference = 0;
-  for (let i = 0; i < a.length; i++) difference |= a.charCodeAt(i) ^ b.charCodeAt(i);
-  return difference === 0;
-}
-
-function base64url(bytes: Uint8Array): string {
-  let binary = "";
-  for (const byte of bytes) binary += String.fromCharCode(byte);
-  return btoa(binary).replace(/\+/g, "-").replace(/\//g, "_").replace(/=+$/, "");
 }

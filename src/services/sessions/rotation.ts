@@ -1,4 +1,4 @@
-// POST /auth/refresh: the four cases of DESIGN.md "Rotation with a
+// POST /auth/refresh: the four cases of the design "Rotation with a
 // deterministic successor".
 //   1. T is current and its session live: rotate (one atomic statement).
 //   2. T is the immediate parent of the current, unused token and was rotated

@@ -1,4 +1,4 @@
-// The token pair of API.md, from an access token and a refresh token.
+// The token pair of the API contract, from an access token and a refresh token.
 import type { AccessTokens, AccessTokenSubject } from "../tokens";
 
 export type TokenPair = {

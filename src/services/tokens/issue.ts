@@ -1,4 +1,4 @@
-// Issuing access tokens: the API.md claims, signed with the newest key.
+// Issuing access tokens: the claims of the API contract, signed with the newest key.
 import { SignJWT } from "jose";
 import type { KeySet } from "./keys";
 import {

@@ -1,5 +1,6 @@
-// The shape of an access token (API.md "Access tokens", RFC 9068 profile) and
+// The shape of an access token (the API contract, "Access tokens", RFC 9068 profile) and
 // the constants both issuing and verifying depend on.
+import type { AccessTokenClaims } from "../../rpc-types";
 import type { Grants } from "../ports";
 
 export const ACCESS_TOKEN_ALGORITHM = "EdDSA";
@@ -12,28 +13,18 @@ export const DEFAULT_CLIENT_ID = "secureauth";
 
 /**
  * The private claim carrying the grants version. It is in the signed token
- * but not among the claims API.md defines, so /auth/verify and the RPC do not
+ * but not among the claims the API contract defines, so /auth/verify and the RPC do not
  * return it; only the edge's revocation check reads it.
  */
 export const GRANTS_VERSION_CLAIM = "gv";
 
-export type AccessTokenClaims = {
-  iss: string;
-  aud: string;
-  sub: string;
-  sid: string;
-  jti: string;
-  iat: number;
-  exp: number;
-  client_id: string;
-  roles: string[];
-  permissions: string[];
-};
+/** The claims consumers see: declared once, in the dependency-free RPC type module. */
+export type { AccessTokenClaims };
 
 /** What an access token is issued for: a user's grants, read in one snapshot, in one session. */
 export type AccessTokenSubject = Grants & { userId: string; sessionId: string };
 
-/** The API.md claims, and the grants version the edge's revocation check compares. */
+/** The claims of the API contract, and the grants version the edge's revocation check compares. */
 export type VerifiedAccessToken = { claims: AccessTokenClaims; grantsVersion: number };
 
 /** Whether the token's claims grant `permission`; decided from the claims alone, no database read. */

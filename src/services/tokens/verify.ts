@@ -31,7 +31,7 @@ const REQUIRED_CLAIMS = ["exp", "iat", "sub", "sid", "jti"];
 const verified = new WeakMap<KeySet, Map<string, VerifiedAccessToken>>();
 const MAX_VERIFIED = 10_000;
 
-/** Signature and claims, no revocation check: exactly the claims API.md defines, and the grants version. */
+/** Signature and claims, no revocation check: exactly the claims the API contract defines, and the grants version. */
 export async function verifyAccessToken(token: string, keys: KeySet, config: VerificationSettings, clock: Clock): Promise<VerifiedAccessToken> {
   if (typeof token !== "string") throw new InvalidToken({ cause: new TypeError("token is not a string") });
   if (token.length > MAX_ACCESS_TOKEN_LENGTH) {
@@ -101,7 +101,7 @@ function ownKey(keys: KeySet, header: JWTHeaderParameters): CryptoKey {
   return key;
 }
 
-/** The verified payload narrowed to the claims API.md defines, and nothing else. */
+/** The verified payload narrowed to the claims the API contract defines, and nothing else. */
 function accessTokenClaims(payload: JWTPayload): AccessTokenClaims {
   const { iss, aud, sub, sid, jti, iat, exp, client_id, roles, permissions } = payload as Record<string, unknown>;
   const invalid = (reason: string) => new InvalidToken({ cause: new Error(reason) });

@@ -1,4 +1,4 @@
-// What every RefreshTokenStore must do (DESIGN.md "Rotation with a
+// What every RefreshTokenStore must do (the design "Rotation with a
 // deterministic successor", as src/repositories/refresh-tokens.ts does it in
 // SQL). Run against the in-memory fake and against Postgres by
 // test/unit/refresh-token-store.test.ts, so the fake the service tests rely
