@@ -8,8 +8,10 @@ function fakeKv() {
   let reads = 0;
   let writes = 0;
   const kv = {
-    async get(key: string) {
+    /** One read, for one key or a bulk get of many (KV's own accounting). */
+    async get(key: string | string[]) {
       reads++;
+      if (Array.isArray(key)) return new Map(key.map((k) => [k, data.get(k)?.value ?? null]));
       return data.get(key)?.value ?? null;
     },
     async put(key: string, value: string, options?: { expirationTtl?: number }) {
@@ -21,6 +23,44 @@ function fakeKv() {
 }
 
 describe("SessionRevocationList", () => {
+  it("reads KV once for a session and user this isolate has not seen, and not again within a second", async () => {
+    const { kv, reads } = fakeKv();
+    let now = 5_000_000;
+    const list = new SessionRevocationList(kv, 600, () => now);
+    const token = { sid: crypto.randomUUID(), sub: crypto.randomUUID(), grantsVersion: 0, iat: Math.floor(now / 1000) };
+    expect(await list.refuses(token)).toBe(false);
+    expect(reads()).toBe(1);
+    expect(await list.refuses(token)).toBe(false);
+    expect(reads()).toBe(1);
+    now += CONFIRMED_LIVE_REUSE_MS;
+    expect(await list.refuses(token)).toBe(false);
+    expect(reads()).toBe(2);
+    // Another session of a user already seen: one read, of the session's key alone.
+    expect(await list.refuses({ ...token, sid: crypto.randomUUID() })).toBe(false);
+    expect(reads()).toBe(3);
+  });
+
+  it("still refuses from that one read what another isolate wrote: an ended session, a newer grants version, a sessions-ended mark", async () => {
+    const { kv, data, reads } = fakeKv();
+    const now = 7_000_000;
+    const list = new SessionRevocationList(kv, 600, () => now);
+    const token = () => ({ sid: crypto.randomUUID(), sub: crypto.randomUUID(), grantsVersion: 0, iat: Math.floor(now / 1000) - 5 });
+
+    const ended = token();
+    data.set(`revoked-session:${ended.sid}`, { value: "1" });
+    const regranted = token();
+    data.set(`grants-version:${regranted.sub}`, { value: "3" });
+    const signedOutEverywhere = token();
+    data.set(`sessions-ended:${signedOutEverywhere.sub}`, { value: JSON.stringify({ before: now }) });
+
+    for (const [refused, expected] of [[ended, true], [regranted, true], [signedOutEverywhere, true], [token(), false]] as const) {
+      const before = reads();
+      expect(await list.refuses(refused)).toBe(expected);
+      expect(reads() - before).toBe(1);
+    }
+    expect(await list.refuses({ ...regranted, sid: crypto.randomUUID(), grantsVersion: 3 })).toBe(false);
+  });
+
   it("refuses a session at once in the isolate that revoked it, even right after a live answer", async () => {
     const { kv } = fakeKv();
     let now = 1_000_000;

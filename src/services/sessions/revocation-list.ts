@@ -2,7 +2,8 @@
 // REVOKED_SESSIONS KV namespace for as long as an access token of theirs can
 // live, so authenticate, /auth/verify and the RPC refuse those tokens before
 // they expire. Three kinds of entry, each read at most once per isolate per
-// CONFIRMED_LIVE_REUSE_MS, the three in parallel:
+// CONFIRMED_LIVE_REUSE_MS, and those this isolate has no fresh answer for
+// in ONE read (a bulk get), so a session it has not seen costs one KV read:
 //
 // - `revoked-session:<sid>`: one ended session (logout, DELETE /sessions/:id,
 //   refresh-token reuse, eviction by the session cap).
@@ -81,6 +82,9 @@ const MAX_KEYS_PER_CALL = 500;
 /** REFRESH_REUSE_GRACE's default, when the composition root does not pass it. */
 const DEFAULT_REUSE_GRACE_SECONDS = 10;
 
+/** Values one bulk read fetched, by key (null: absent). */
+type Prefetched = ReadonlyMap<string, string | null>;
+
 /** A user's sessions-ended mark as stored: `before` in epoch ms. */
 export type SessionsEndedMark = { before: number; except?: string; ended?: string[] };
 
@@ -105,8 +109,39 @@ export class SessionRevocationList implements RevocationList {
 
   /** Whether a token must be refused: its session ended, or its user's grants changed after it was issued. */
   async refuses(token: TokenToCheck): Promise<boolean> {
-    const [revoked, latest, mark] = await Promise.all([this.isRevoked(token.sid), this.latestGrantsVersion(token.sub), this.latestEndedMark(token.sub)]);
+    const read = await this.readUnknown([PREFIX + token.sid, GRANTS_PREFIX + token.sub, ENDED_PREFIX + token.sub]);
+    const [revoked, latest, mark] = await Promise.all([this.isRevoked(token.sid, read), this.latestGrantsVersion(token.sub, read), this.latestEndedMark(token.sub, read)]);
     return revoked || token.grantsVersion < latest || (mark !== null && markRefuses(mark, token));
+  }
+
+  /**
+   * One KV read for whatever of these keys this isolate holds no fresh
+   * answer for (a bulk get when more than one), handed to the per-key
+   * readers below, so a session this isolate has not seen costs one read.
+   */
+  private async readUnknown(keys: readonly string[]): Promise<Prefetched> {
+    const now = this.now();
+    const unknown = keys.filter((key) => !this.knows(key, now));
+    if (unknown.length === 0) return new Map();
+    if (unknown.length === 1) return new Map([[unknown[0]!, await this.kv.get(unknown[0]!)]]);
+    return this.kv.get(unknown);
+  }
+
+  private knows(key: string, now: number): boolean {
+    if (key.startsWith(PREFIX)) {
+      const id = key.slice(PREFIX.length);
+      const revokedUntil = revokedHere.get(id);
+      if (revokedUntil !== undefined && revokedUntil > now) return true;
+      const confirmedAt = confirmedLive.get(id);
+      return confirmedAt !== undefined && now - confirmedAt < CONFIRMED_LIVE_REUSE_MS;
+    }
+    const known = key.startsWith(GRANTS_PREFIX) ? grantsVersions.get(key.slice(GRANTS_PREFIX.length)) : endedMarks.get(key.slice(ENDED_PREFIX.length));
+    return known !== undefined && now - known[1] < CONFIRMED_LIVE_REUSE_MS;
+  }
+
+  /** The value readUnknown read for this key, else a read of its own. */
+  private async read(key: string, prefetched?: Prefetched): Promise<string | null> {
+    return prefetched?.has(key) ? (prefetched.get(key) ?? null) : this.kv.get(key);
   }
 
   /** Records a user's new grants version: their tokens carrying an older one stop working. */
@@ -138,11 +173,11 @@ export class SessionRevocationList implements RevocationList {
     await this.put([[ENDED_PREFIX + userId, JSON.stringify(merged)]], CLOCK_TOLERANCE_SECONDS);
   }
 
-  private async latestGrantsVersion(userId: string): Promise<number> {
+  private async latestGrantsVersion(userId: string, prefetched?: Prefetched): Promise<number> {
     const now = this.now();
     const known = grantsVersions.get(userId);
     if (known && now - known[1] < CONFIRMED_LIVE_REUSE_MS) return known[0];
-    const raw = await this.kv.get(GRANTS_PREFIX + userId);
+    const raw = await this.read(GRANTS_PREFIX + userId, prefetched);
     const stored = raw === null ? 0 : Number(raw) || 0;
     // Versions only grow: a slower read never lowers one written here.
     const latest = Math.max(stored, known?.[0] ?? 0);
@@ -150,25 +185,25 @@ export class SessionRevocationList implements RevocationList {
     return latest;
   }
 
-  private async latestEndedMark(userId: string): Promise<SessionsEndedMark | null> {
+  private async latestEndedMark(userId: string, prefetched?: Prefetched): Promise<SessionsEndedMark | null> {
     const now = this.now();
     const known = endedMarks.get(userId);
     if (known && now - known[1] < CONFIRMED_LIVE_REUSE_MS) return known[0];
-    const stored = parseMark(await this.kv.get(ENDED_PREFIX + userId));
+    const stored = parseMark(await this.read(ENDED_PREFIX + userId, prefetched));
     // A slower read never replaces a newer mark known here.
     const latest = mergeMarks(known?.[0] ?? null, stored);
     remember(endedMarks, userId, [latest, now]);
     return latest;
   }
 
-  async isRevoked(sessionId: string): Promise<boolean> {
+  async isRevoked(sessionId: string, prefetched?: Prefetched): Promise<boolean> {
     const now = this.now();
     const revokedUntil = revokedHere.get(sessionId);
     if (revokedUntil !== undefined && revokedUntil > now) return true;
     const confirmedAt = confirmedLive.get(sessionId);
     if (confirmedAt !== undefined && now - confirmedAt < CONFIRMED_LIVE_REUSE_MS) return false;
 
-    const revoked = (await this.kv.get(PREFIX + sessionId)) !== null;
+    const revoked = (await this.read(PREFIX + sessionId, prefetched)) !== null;
     if (revoked) remember(revokedHere, sessionId, now + this.ttlSeconds() * 1000);
     else remember(confirmedLive, sessionId, now);
     return revoked;
