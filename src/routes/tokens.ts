@@ -1,9 +1,13 @@
 // GET /auth/verify (forward-auth: the verified claims of a Bearer access
-// token, no database read) and GET /.well-known/jwks.json (the public halves
-// of the signing keys, for anyone verifying tokens themselves).
+// token as a body and as identity headers a reverse proxy copies upstream,
+// optionally requiring a permission; no database read) and
+// GET /.well-known/jwks.json (the public halves of the signing keys, for
+// anyone verifying tokens themselves).
 import { createRoute, OpenAPIHono, z } from "@hono/zod-openapi";
 import type { AppEnv } from "../context";
+import { InsufficientPermission } from "../errors";
 import { authenticate } from "../middleware/authenticate";
+import { holdsPermission } from "../services/tokens";
 import { noStore } from "../middleware/security-headers";
 import { problemResponses } from "./openapi";
 
@@ -35,6 +39,14 @@ const PublicJwkSchema = z
   })
   .openapi("PublicJwk");
 
+/** What a proxy copies upstream: comma-separated lists, no spaces. */
+const IDENTITY_HEADERS_DOC = {
+  "X-Auth-User-Id": { description: "The user id (sub)", schema: { type: "string" as const, format: "uuid" } },
+  "X-Auth-Session-Id": { description: "The session id (sid)", schema: { type: "string" as const, format: "uuid" } },
+  "X-Auth-Roles": { description: "The token's roles, comma-separated, no spaces", schema: { type: "string" as const } },
+  "X-Auth-Permissions": { description: "The token's permissions, comma-separated, no spaces", schema: { type: "string" as const } },
+};
+
 /** Public keys change only on rotation, and a new key signs only after it has been published for a while. */
 const JWKS_CACHE_CONTROL = "public, max-age=300";
 
@@ -44,18 +56,35 @@ tokenRoutes.openapi(
     path: "/auth/verify",
     tags: ["tokens"],
     summary: "Verify the Bearer access token and return its claims (forward-auth)",
-    description: "Checks signature, issuer, audience, typ, expiry and edge revocation. No database read.",
+    description:
+      "Checks signature, issuer, audience, typ, expiry and edge revocation. No database read. " +
+      "On 200 the identity is also in headers for a reverse proxy to copy to the upstream (nginx auth_request_set, Caddy forward_auth copy_headers, Traefik authResponseHeaders).",
     security: [{ bearerAuth: [] }],
     middleware: [noStore(), authenticate()] as const,
+    request: {
+      query: z.object({
+        permission: z.string().min(1).max(128).optional().openapi({ description: "Answer 403 insufficient_permission unless the token holds this permission", example: "users:read" }),
+      }),
+    },
     responses: {
       200: {
-        description: "The token is valid",
+        description: "The token is valid (and holds `permission`, when given)",
+        headers: IDENTITY_HEADERS_DOC,
         content: { "application/json": { schema: z.object({ claims: AccessTokenClaimsSchema }) } },
       },
-      ...problemResponses(401),
+      ...problemResponses(400, 401, 403),
     },
   }),
-  (c) => c.json({ claims: c.var.auth }, 200),
+  (c) => {
+    const claims = c.var.auth;
+    const { permission } = c.req.valid("query");
+    if (permission !== undefined && !holdsPermission(claims, permission)) throw new InsufficientPermission({ permission });
+    c.header("X-Auth-User-Id", claims.sub);
+    c.header("X-Auth-Session-Id", claims.sid);
+    c.header("X-Auth-Roles", claims.roles.join(","));
+    c.header("X-Auth-Permissions", claims.permissions.join(","));
+    return c.json({ claims }, 200);
+  },
 );
 
 tokenRoutes.openapi(
