@@ -62,14 +62,16 @@ export function createApp(overrides: Overrides = {}) {
   app.route("/", adminRoutes);
 
   app.openAPIRegistry.registerComponent("securitySchemes", "bearerAuth", { type: "http", scheme: "bearer", bearerFormat: "JWT" });
-  app.doc31("/openapi.json", {
+  app.doc31("/openapi.json", (c) => ({
     openapi: "3.1.0",
     info: {
       title: "SecureAuth",
       version: "1.0.0",
       description: "Drop-in JWT authentication API for Cloudflare Workers. Errors are RFC 9457 problem details.",
     },
-  });
+    // The service that answers is the server: the document is right wherever it is deployed.
+    servers: [{ url: new URL(c.req.url).origin }],
+  }));
 
   return app;
 }

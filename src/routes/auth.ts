@@ -44,6 +44,8 @@ authRoutes.openapi(
   createRoute({
     method: "post",
     path: "/auth/register",
+    operationId: "register",
+    security: [],
     tags: ["auth"],
     summary: "Create an account and sign in",
     middleware: [ipRateLimit("register")] as const,
@@ -56,7 +58,7 @@ authRoutes.openapi(
         }),
       ),
     },
-    responses: { 201: ok("Registered and signed in", SignedInSchema), ...problemResponses(400, 409, 413, 415, 429) },
+    responses: { 201: ok("Registered and signed in", SignedInSchema), ...problemResponses(400, 409, 413, 415, 429, 503) },
   }),
   async (c) => {
     const body = c.req.valid("json");
@@ -69,6 +71,8 @@ authRoutes.openapi(
   createRoute({
     method: "post",
     path: "/auth/login",
+    operationId: "login",
+    security: [],
     tags: ["auth"],
     summary: "Sign in with email and password",
     middleware: [ipRateLimit("login")] as const,
@@ -82,7 +86,7 @@ authRoutes.openapi(
         }),
       ),
     },
-    responses: { 200: ok("Signed in", LoggedInSchema), ...problemResponses(400, 401, 413, 415, 429) },
+    responses: { 200: ok("Signed in", LoggedInSchema), ...problemResponses(400, 401, 413, 415, 429, 503) },
   }),
   async (c) => {
     const { email, password, deviceName, deviceToken } = c.req.valid("json");
@@ -95,11 +99,13 @@ authRoutes.openapi(
   createRoute({
     method: "post",
     path: "/auth/refresh",
+    operationId: "refreshTokens",
+    security: [],
     tags: ["auth"],
     summary: "Rotate a refresh token for a new token pair",
     description: "Limited per session (AUTH_REFRESH_RATE_LIMITER), not per client network.",
     request: { body: json(refusingPrivilegedFields({ refreshToken: RefreshTokenInput })) },
-    responses: { 200: ok("New token pair", z.object({ tokens: TokenPairSchema })), ...problemResponses(400, 401, 413, 415, 429) },
+    responses: { 200: ok("New token pair", z.object({ tokens: TokenPairSchema })), ...problemResponses(400, 401, 413, 415, 429, 503) },
   }),
   async (c) => {
     const { refreshToken } = c.req.valid("json");
@@ -112,6 +118,7 @@ authRoutes.openapi(
   createRoute({
     method: "post",
     path: "/auth/logout",
+    operationId: "logout",
     tags: ["auth"],
     summary: "End a session, by its access token or by a refresh token in the body",
     description: "Answers 204 for an already ended or unknown session too, revealing nothing.",
@@ -119,7 +126,7 @@ authRoutes.openapi(
     request: {
       body: { content: { "application/json": { schema: LogoutBody } }, required: false },
     },
-    responses: { 204: { description: "Logged out" }, ...problemResponses(400, 401, 413, 415) },
+    responses: { 204: { description: "Logged out" }, ...problemResponses(400, 401, 413, 415, 503) },
   }),
   async (c) => {
     // The body is optional, so it is parsed here rather than by the route validator.
@@ -136,12 +143,13 @@ authRoutes.openapi(
   createRoute({
     method: "post",
     path: "/auth/password",
+    operationId: "changePassword",
     tags: ["auth"],
     summary: "Change the password; ends every other session",
     security: [{ bearerAuth: [] }],
     middleware: [ipRateLimit("password"), authenticate(), authorize("profile:write")] as const,
     request: { body: json(refusingPrivilegedFields({ currentPassword: PasswordInput, newPassword: PasswordInput })) },
-    responses: { 204: { description: "Password changed" }, ...problemResponses(400, 401, 403, 413, 415, 429) },
+    responses: { 204: { description: "Password changed" }, ...problemResponses(400, 401, 403, 413, 415, 429, 503) },
   }),
   async (c) => {
     const { currentPassword, newPassword } = c.req.valid("json");

@@ -9,10 +9,13 @@ healthRoutes.openapi(
   createRoute({
     method: "get",
     path: "/health",
+    operationId: "getHealth",
+    security: [],
     tags: ["health"],
     summary: "Liveness: the Worker answers; no I/O",
     responses: {
       200: { description: "Alive", content: { "application/json": { schema: z.object({ status: z.literal("ok") }) } } },
+      ...problemResponses(),
     },
   }),
   (c) => c.json({ status: "ok" as const }, 200),
@@ -22,6 +25,8 @@ healthRoutes.openapi(
   createRoute({
     method: "get",
     path: "/health/ready",
+    operationId: "getReadiness",
+    security: [],
     tags: ["health"],
     summary: "Readiness: the database answers",
     responses: {

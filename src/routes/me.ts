@@ -13,13 +13,14 @@ meRoutes.openapi(
   createRoute({
     method: "get",
     path: "/me",
+    operationId: "getMe",
     tags: ["me"],
     summary: "The signed-in user",
     security: [{ bearerAuth: [] }],
     middleware: [authenticate(), authorize("profile:read")] as const,
     responses: {
       200: { description: "The user", content: { "application/json": { schema: z.object({ user: UserSchema }) } } },
-      ...problemResponses(401, 403),
+      ...problemResponses(401, 403, 503),
     },
   }),
   async (c) => {
@@ -34,6 +35,7 @@ meRoutes.openapi(
   createRoute({
     method: "get",
     path: "/me/activity",
+    operationId: "listMyActivity",
     tags: ["me"],
     summary: "The signed-in user's own security events, newest first",
     description:
@@ -43,7 +45,7 @@ meRoutes.openapi(
     request: { query: PageQuerySchema },
     responses: {
       200: { description: "A page of events", content: { "application/json": { schema: AuditPageSchema } } },
-      ...problemResponses(400, 401, 403),
+      ...problemResponses(400, 401, 403, 503),
     },
   }),
   async (c) => {

@@ -19,20 +19,39 @@ const DESCRIPTIONS: Record<number, string> = {
   401: "Not authenticated",
   403: "Missing permission",
   404: "Not found",
+  405: "Method not allowed on this path",
   409: "Conflict",
   413: "Body over 16 KiB",
   415: "Body not application/json",
   429: "Rate limited",
   500: "Internal error, never with details",
-  503: "Database unreachable",
+  503: "A store the request needs is unreachable; nothing was written",
 };
 
-/** Problem responses for these statuses, plus 500, which any route may answer. */
+const string = { type: "string" as const };
+/** The headers that come with some problems. */
+const PROBLEM_HEADERS: Record<number, Record<string, { description: string; schema: typeof string | { type: "integer"; minimum: number } }>> = {
+  401: { "WWW-Authenticate": { description: 'RFC 6750: Bearer error="invalid_token", or error="invalid_request" when no Bearer credential was sent', schema: string } },
+  405: { Allow: { description: "The methods this path takes", schema: string } },
+  429: { "Retry-After": { description: "Seconds to wait before trying again", schema: { type: "integer", minimum: 1 } } },
+};
+
+type ProblemResponse = {
+  description: string;
+  headers?: (typeof PROBLEM_HEADERS)[number];
+  content: { "application/problem+json": { schema: typeof ProblemSchema } };
+};
+
+/** Problem responses for these statuses, plus 405 and 500, which any route may answer. */
 export function problemResponses<S extends number>(...statuses: S[]) {
   return Object.fromEntries(
-    [...new Set([...statuses, 500])].map((status) => [
+    [...new Set([...statuses, 405, 500])].map((status) => [
       status,
-      { description: DESCRIPTIONS[status] ?? "Error", content: { "application/problem+json": { schema: ProblemSchema } } },
+      {
+        description: DESCRIPTIONS[status] ?? "Error",
+        ...(PROBLEM_HEADERS[status] ? { headers: PROBLEM_HEADERS[status] } : {}),
+        content: { "application/problem+json": { schema: ProblemSchema } },
+      },
     ]),
-  ) as Record<S | 500, { description: string; content: { "application/problem+json": { schema: typeof ProblemSchema } } }>;
+  ) as Record<S | 405 | 500, ProblemResponse>;
 }

@@ -68,7 +68,9 @@ export const PageQuerySchema = z.object({
     .transform(Number)
     .pipe(z.number().int().min(1).max(100))
     .optional()
-    .transform((limit) => limit ?? 20),
+    .transform((limit) => limit ?? 20)
+    // Documented as what it is to a client: an integer (it arrives as query text, parsed strictly above).
+    .openapi({ type: "integer", minimum: 1, maximum: 100, default: 20 }),
 });
 
 /**

@@ -14,13 +14,14 @@ sessionsRoutes.openapi(
   createRoute({
     method: "get",
     path: "/sessions",
+    operationId: "listSessions",
     tags: ["sessions"],
     summary: "The caller's live sessions",
     security: [{ bearerAuth: [] }],
     middleware: [authenticate(), authorize("sessions:read")] as const,
     responses: {
       200: { description: "Live sessions, most recently used first", content: { "application/json": { schema: z.object({ sessions: z.array(SessionSchema) }) } } },
-      ...problemResponses(401, 403),
+      ...problemResponses(401, 403, 503),
     },
   }),
   async (c) => {
@@ -33,12 +34,13 @@ sessionsRoutes.openapi(
   createRoute({
     method: "delete",
     path: "/sessions/{id}",
+    operationId: "revokeSession",
     tags: ["sessions"],
     summary: "End one of the caller's sessions",
     security: [{ bearerAuth: [] }],
     middleware: [authenticate(), authorize("sessions:revoke:own")] as const,
     request: { params: IdParams },
-    responses: { 204: { description: "Ended" }, ...problemResponses(401, 403, 404) },
+    responses: { 204: { description: "Ended" }, ...problemResponses(401, 403, 404, 503) },
   }),
   async (c) => {
     await c.var.services.sessions().revoke(c.var.auth.sub, c.req.valid("param").id, requestOrigin(c.req.raw));
@@ -50,11 +52,12 @@ sessionsRoutes.openapi(
   createRoute({
     method: "delete",
     path: "/sessions",
+    operationId: "revokeOtherSessions",
     tags: ["sessions"],
     summary: "End all the caller's sessions except the current one",
     security: [{ bearerAuth: [] }],
     middleware: [authenticate(), authorize("sessions:revoke:own")] as const,
-    responses: { 204: { description: "Ended" }, ...problemResponses(401, 403) },
+    responses: { 204: { description: "Ended" }, ...problemResponses(401, 403, 503) },
   }),
   async (c) => {
     const { sub, sid } = c.var.auth;

@@ -54,6 +54,7 @@ tokenRoutes.openapi(
   createRoute({
     method: "get",
     path: "/auth/verify",
+    operationId: "verifyAccessToken",
     tags: ["tokens"],
     summary: "Verify the Bearer access token and return its claims (forward-auth)",
     description:
@@ -72,7 +73,7 @@ tokenRoutes.openapi(
         headers: IDENTITY_HEADERS_DOC,
         content: { "application/json": { schema: z.object({ claims: AccessTokenClaimsSchema }) } },
       },
-      ...problemResponses(400, 401, 403),
+      ...problemResponses(400, 401, 403, 503),
     },
   }),
   (c) => {
@@ -91,6 +92,8 @@ tokenRoutes.openapi(
   createRoute({
     method: "get",
     path: "/.well-known/jwks.json",
+    operationId: "getJwks",
+    security: [],
     tags: ["tokens"],
     summary: "Public keys that verify access tokens (JWKS)",
     description: "Readable from any origin: Access-Control-Allow-Origin: * and no credentials (the CORS middleware), unlike every other route.",
@@ -99,6 +102,7 @@ tokenRoutes.openapi(
         description: "The JSON Web Key Set",
         content: { "application/json": { schema: z.object({ keys: z.array(PublicJwkSchema) }) } },
       },
+      ...problemResponses(),
     },
   }),
   async (c) => {

@@ -14,6 +14,7 @@ adminAuditRoutes.openapi(
   createRoute({
     method: "get",
     path: "/admin/audit-logs",
+    operationId: "listAuditLogs",
     tags: ["admin"],
     summary: "Security events of all users, newest first",
     security: [{ bearerAuth: [] }],
@@ -21,7 +22,7 @@ adminAuditRoutes.openapi(
     request: { query: AuditLogQuerySchema },
     responses: {
       200: { description: "A page of events", content: { "application/json": { schema: AuditPageSchema } } },
-      ...problemResponses(400, 401, 403),
+      ...problemResponses(400, 401, 403, 503),
     },
   }),
   async (c) => {

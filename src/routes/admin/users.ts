@@ -21,12 +21,13 @@ adminUserRoutes.openapi(
   createRoute({
     method: "get",
     path: "/admin/users",
+    operationId: "listUsers",
     tags: ["admin"],
     summary: "List users, oldest first, with an opaque cursor",
     security: [{ bearerAuth: [] }],
     middleware: guarded("users:read"),
     request: { query: UserListQuerySchema },
-    responses: { 200: ok("A page of users", UserPageSchema), ...problemResponses(400, 401, 403) },
+    responses: { 200: ok("A page of users", UserPageSchema), ...problemResponses(400, 401, 403, 503) },
   }),
   async (c) => {
     const { q, cursor, limit } = c.req.valid("query");
@@ -39,12 +40,13 @@ adminUserRoutes.openapi(
   createRoute({
     method: "get",
     path: "/admin/users/{id}",
+    operationId: "getUser",
     tags: ["admin"],
     summary: "A user and their live sessions",
     security: [{ bearerAuth: [] }],
     middleware: guarded("users:read"),
     request: { params: UserIdParams },
-    responses: { 200: ok("The user", UserDetailSchema), ...problemResponses(401, 403, 404) },
+    responses: { 200: ok("The user", UserDetailSchema), ...problemResponses(401, 403, 404, 503) },
   }),
   async (c) => {
     const { user, sessions } = await c.var.services.admin().getUser(c.req.valid("param").id);
@@ -56,6 +58,7 @@ adminUserRoutes.openapi(
   createRoute({
     method: "put",
     path: "/admin/users/{id}/roles",
+    operationId: "setUserRoles",
     tags: ["admin"],
     summary: "Replace a user's roles",
     description:
@@ -64,7 +67,7 @@ adminUserRoutes.openapi(
     security: [{ bearerAuth: [] }],
     middleware: guarded("roles:assign"),
     request: { params: UserIdParams, body: { content: { "application/json": { schema: RolesBodySchema } }, required: true } },
-    responses: { 200: ok("The user with the new roles", UserEnvelopeSchema), ...problemResponses(400, 401, 403, 404, 413, 415) },
+    responses: { 200: ok("The user with the new roles", UserEnvelopeSchema), ...problemResponses(400, 401, 403, 404, 413, 415, 503) },
   }),
   async (c) => {
     const { roles } = c.req.valid("json");
@@ -77,13 +80,14 @@ adminUserRoutes.openapi(
   createRoute({
     method: "post",
     path: "/admin/users/{id}/disable",
+    operationId: "disableUser",
     tags: ["admin"],
     summary: "Disable a user and end all their sessions",
     description: "Idempotent. Their access tokens are refused at once. An administrator cannot disable their own account (403).",
     security: [{ bearerAuth: [] }],
     middleware: guarded("users:write"),
     request: { params: UserIdParams },
-    responses: { 200: ok("The disabled user", UserEnvelopeSchema), ...problemResponses(401, 403, 404) },
+    responses: { 200: ok("The disabled user", UserEnvelopeSchema), ...problemResponses(401, 403, 404, 503) },
   }),
   async (c) => {
     const user = await c.var.services.admin().disable(c.req.valid("param").id, actorOf(c));
@@ -95,13 +99,14 @@ adminUserRoutes.openapi(
   createRoute({
     method: "post",
     path: "/admin/users/{id}/enable",
+    operationId: "enableUser",
     tags: ["admin"],
     summary: "Let a disabled user sign in again",
     description: "Idempotent.",
     security: [{ bearerAuth: [] }],
     middleware: guarded("users:write"),
     request: { params: UserIdParams },
-    responses: { 200: ok("The enabled user", UserEnvelopeSchema), ...problemResponses(401, 403, 404) },
+    responses: { 200: ok("The enabled user", UserEnvelopeSchema), ...problemResponses(401, 403, 404, 503) },
   }),
   async (c) => {
     const user = await c.var.services.admin().enable(c.req.valid("param").id, actorOf(c));
@@ -113,12 +118,13 @@ adminUserRoutes.openapi(
   createRoute({
     method: "delete",
     path: "/admin/users/{id}/sessions",
+    operationId: "revokeUserSessions",
     tags: ["admin"],
     summary: "End all of a user's sessions",
     security: [{ bearerAuth: [] }],
     middleware: guarded("sessions:revoke"),
     request: { params: UserIdParams },
-    responses: { 204: { description: "Ended" }, ...problemResponses(401, 403, 404) },
+    responses: { 204: { description: "Ended" }, ...problemResponses(401, 403, 404, 503) },
   }),
   async (c) => {
     await c.var.services.admin().revokeSessions(c.req.valid("param").id, actorOf(c));

@@ -63,6 +63,7 @@
 // isolates whose KV writes cross; and KV takes one write per key per second,
 // so the second of two marks written within a second may be refused (logged).
 
+import { ServiceUnavailable } from "../../errors";
 import type { RevocationList, SessionsEnded, TokenToCheck } from "../ports";
 import { CLOCK_TOLERANCE_SECONDS } from "../tokens/types";
 
@@ -109,9 +110,14 @@ export class SessionRevocationList implements RevocationList {
 
   /** Whether a token must be refused: its session ended, or its user's grants changed after it was issued. */
   async refuses(token: TokenToCheck): Promise<boolean> {
-    const read = await this.readUnknown([PREFIX + token.sid, GRANTS_PREFIX + token.sub, ENDED_PREFIX + token.sub]);
-    const [revoked, latest, mark] = await Promise.all([this.isRevoked(token.sid, read), this.latestGrantsVersion(token.sub, read), this.latestEndedMark(token.sub, read)]);
-    return revoked || token.grantsVersion < latest || (mark !== null && markRefuses(mark, token));
+    try {
+      const read = await this.readUnknown([PREFIX + token.sid, GRANTS_PREFIX + token.sub, ENDED_PREFIX + token.sub]);
+      const [revoked, latest, mark] = await Promise.all([this.isRevoked(token.sid, read), this.latestGrantsVersion(token.sub, read), this.latestEndedMark(token.sub, read)]);
+      return revoked || token.grantsVersion < latest || (mark !== null && markRefuses(mark, token));
+    } catch (error) {
+      // Fail closed: a token that cannot be checked is not accepted, and the client learns to retry (503).
+      throw new ServiceUnavailable(error);
+    }
   }
 
   /**

@@ -1,0 +1,77 @@
+// /openapi.json complete enough for client generators: every operation has an
+// operationId, says its security (public ones `security: []`), and lists its
+// problems with the headers they carry. And the one 503 the verify path has.
+import { describe, expect, it } from "vitest";
+import { BASE, call, problemOf, signIn, testService } from "../support/harness";
+
+type Operation = {
+  operationId?: string;
+  security?: unknown[];
+  responses: Record<string, { headers?: Record<string, unknown>; content?: Record<string, unknown> }>;
+  parameters?: { name: string; in: string; schema?: { type?: string } }[];
+};
+type Document = { servers?: { url: string }[]; paths: Record<string, Record<string, Operation>>; components: { securitySchemes?: Record<string, unknown> } };
+
+const documentOf = async () => (await (await call("GET", "/openapi.json")).json()) as Document;
+const operations = (doc: Document) => Object.entries(doc.paths).flatMap(([path, methods]) => Object.entries(methods).map(([method, op]) => ({ path, method, op })));
+
+const PUBLIC = ["POST /auth/register", "POST /auth/login", "POST /auth/refresh", "GET /health", "GET /health/ready", "GET /.well-known/jwks.json"];
+
+describe("GET /openapi.json for generators", () => {
+  it("names the server that answers it", async () => {
+    expect((await documentOf()).servers).toEqual([{ url: BASE }]);
+  });
+
+  it("gives every operation a unique operationId", async () => {
+    const ids = operations(await documentOf()).map(({ op }) => op.operationId);
+    expect(ids.every((id) => typeof id === "string" && /^[a-z][A-Za-z]+$/.test(id))).toBe(true);
+    expect(new Set(ids).size).toBe(ids.length);
+  });
+
+  it("marks the public operations security: [] and every other one with the bearer scheme", async () => {
+    const doc = await documentOf();
+    expect(doc.components.securitySchemes).toHaveProperty("bearerAuth");
+    for (const { path, method, op } of operations(doc)) {
+      const name = `${method.toUpperCase()} ${path}`;
+      if (PUBLIC.includes(name)) expect(op.security, name).toEqual([]);
+      else expect(op.security, name).toContainEqual({ bearerAuth: [] });
+    }
+  });
+
+  it("documents 405 and 500 on every operation, and the header each problem carries", async () => {
+    for (const { path, method, op } of operations(await documentOf())) {
+      const name = `${method.toUpperCase()} ${path}`;
+      expect(op.responses["405"]?.headers, name).toHaveProperty("Allow");
+      expect(op.responses["500"]?.content, name).toHaveProperty(["application/problem+json"]);
+      if (op.responses["401"]) expect(op.responses["401"].headers, name).toHaveProperty("WWW-Authenticate");
+      if (op.responses["429"]) expect(op.responses["429"].headers, name).toHaveProperty("Retry-After");
+    }
+  });
+
+  it("documents the page size as an integer from 1 to 100", async () => {
+    const doc = await documentOf();
+    for (const path of ["/me/activity", "/admin/users", "/admin/audit-logs"]) {
+      const limit = doc.paths[path]!.get!.parameters!.find((p) => p.name === "limit");
+      expect(limit?.schema, path).toMatchObject({ type: "integer", minimum: 1, maximum: 100 });
+    }
+  });
+
+  it("documents 503 on every operation that needs a store", async () => {
+    const noStore = ["GET /health", "GET /.well-known/jwks.json"];
+    for (const { path, method, op } of operations(await documentOf())) {
+      const name = `${method.toUpperCase()} ${path}`;
+      if (!noStore.includes(name)) expect(op.responses, name).toHaveProperty("503");
+    }
+  });
+});
+
+describe("GET /auth/verify when the revocation list cannot be read", () => {
+  it("fails closed with 503 service_unavailable, not a 500 and never a pass", async () => {
+    const { tokens } = await signIn();
+    const failingKv = { get: () => Promise.reject(new Error("KV GET failed")), put: () => Promise.resolve(), delete: () => Promise.resolve() };
+    const res = await testService({ env: { REVOKED_SESSIONS: failingKv } }).call("GET", "/auth/verify", { token: tokens.accessToken });
+    expect(res.status).toBe(503);
+    expect((await problemOf(res)).code).toBe("service_unavailable");
+    expect(res.headers.get("x-auth-user-id")).toBeNull();
+  });
+});
