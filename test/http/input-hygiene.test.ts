@@ -1,7 +1,7 @@
 // Malformed and unusual requests: media types, empty bodies, NUL characters
 // and OPTIONS. Each gets its documented problem, never a 500.
 import { describe, expect, it } from "vitest";
-import { call, db, problemOf, refresh, register, signIn, STRONG_PASSWORD, uniqueEmail } from "../support/harness";
+import { call, db, login, problemOf, refresh, register, signIn, STRONG_PASSWORD, uniqueEmail } from "../support/harness";
 
 const { query } = db;
 
@@ -108,6 +108,14 @@ describe("an empty body sent as application/json is not parseable JSON", () => {
     expect(res.status).toBe(400);
     expect((await problemOf(res)).code).toBe("invalid_json");
     expect((await call("GET", "/me", { token: tokens.accessToken })).status).toBe(200);
+  });
+
+  it("a DELETE with a default application/json Content-Type and no body is judged on its own (no DELETE takes a body)", async () => {
+    const { email, password, tokens } = await register();
+    const other = await login(email, password);
+    const res = await call("DELETE", `/sessions/${other.tokens.sessionId}`, { token: tokens.accessToken, headers: { "Content-Type": "application/json" } });
+    expect(res.status).toBe(204);
+    expect((await call("GET", "/me", { token: other.tokens.accessToken })).status).toBe(401);
   });
 });
 

@@ -4,18 +4,10 @@
 // grants, when a session is live, opening a session, writing an audit row,
 // the throttle's back-off. Rows are plain data, so a snapshot is a
 // structuredClone.
-import type { AuditEventName, NewSession, RequestOrigin, SessionRecord, UserRecord, UserStatus } from "../../../src/services/ports";
+import type { AuditEventName, NewSession, RequestOrigin, SessionRecord, UserRecord } from "../../../src/services/ports";
 
-export type MemoryUser = {
-  id: string;
-  email: string;
-  name: string | null;
-  status: UserStatus;
-  passwordHash: string;
-  createdAt: Date;
-  updatedAt: Date;
-  grantsVersion: number;
-};
+/** A users row: the record without the grants (those are rows of their own) and with updated_at. */
+export type MemoryUser = Omit<UserRecord, "roles" | "permissions"> & { updatedAt: Date };
 
 export type MemorySession = SessionRecord & { revokedAt: Date | null; revokedReason: string | null };
 
