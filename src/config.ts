@@ -4,6 +4,7 @@
 // half-working.
 import { ConfigError } from "./errors";
 import { ARGON2_LIMITS } from "./services/passwords/phc";
+import type { MailJob } from "./services/ports";
 
 export type Env = {
   DATABASE_URL: string;
@@ -32,7 +33,21 @@ export type Env = {
   LOGIN_MAX_FAILURES?: string;
   MAX_SESSIONS_PER_USER?: string;
   PWNED_PASSWORDS_URL?: string;
+  /** "true": register opens no session, and login and refresh refuse an account until its email is verified. */
+  REQUIRE_VERIFIED_EMAIL?: string;
+  /** The base of every link the service mails (`APP_URL/verify-email?token=...`): the app's pages post the token back. */
+  APP_URL?: string;
+  /** The sender of every mail, `Name <address>` or a bare address. */
+  MAIL_FROM?: string;
+  /** `smtp://` or `smtps://user:pass@host:port`: send over SMTP (STARTTLS when the server offers it). */
+  SMTP_URL?: string;
+  /** Send through Resend's HTTP API instead of SMTP. */
+  RESEND_API_KEY?: string;
+  /** The base URL of a Resend-shaped email API (default https://api.resend.com). */
+  RESEND_API_URL?: string;
   REVOKED_SESSIONS: KVNamespace;
+  /** Account lifecycle mail: the request enqueues, the queue consumer sends. */
+  MAIL_QUEUE?: Queue<MailJob>;
   /** Per client network (IPv4 address, IPv6 /64) on the credential endpoints. */
   AUTH_IP_RATE_LIMITER?: RateLimit;
   /** Per normalised email on register. */
@@ -68,6 +83,19 @@ export type Config = {
   maxSessionsPerUser: number;
   /** k-anonymity range API for breached passwords; off when unset. */
   pwnedPasswordsUrl: string | undefined;
+  requireVerifiedEmail: boolean;
+  mail: MailSettings;
+};
+
+/** How mail leaves the service: at most one transport; none configured means mail is not sent (and says so in the log). */
+export type MailTransportSettings =
+  | { kind: "smtp"; url: URL }
+  | { kind: "resend"; apiKey: string; apiUrl: string };
+
+export type MailSettings = {
+  appUrl: string;
+  from: string;
+  transport: MailTransportSettings | undefined;
 };
 
 export const DEFAULTS = {
@@ -82,6 +110,9 @@ export const DEFAULTS = {
   ARGON2_PARALLELISM: 1,
   LOGIN_MAX_FAILURES: 5,
   MAX_SESSIONS_PER_USER: 50,
+  APP_URL: "http://localhost:8787",
+  MAIL_FROM: "SecureAuth <no-reply@localhost>",
+  RESEND_API_URL: "https://api.resend.com",
 } as const;
 
 /**
@@ -140,7 +171,40 @@ export function parseConfig(env: Env): Config {
     loginMaxFailures: integer(env, "LOGIN_MAX_FAILURES", DEFAULTS.LOGIN_MAX_FAILURES, 1, 1000),
     maxSessionsPerUser: integer(env, "MAX_SESSIONS_PER_USER", DEFAULTS.MAX_SESSIONS_PER_USER, 1, 1000),
     pwnedPasswordsUrl: httpUrl(env, "PWNED_PASSWORDS_URL"),
+    requireVerifiedEmail: flag(env, "REQUIRE_VERIFIED_EMAIL"),
+    mail: parseMail(env),
   };
+}
+
+function flag(env: Env, name: "REQUIRE_VERIFIED_EMAIL" | "ARGON2_BELOW_OWASP_MINIMUM_FOR_TESTS_ONLY"): boolean {
+  const raw = optional(env[name]);
+  if (raw !== undefined && raw !== "true" && raw !== "false") throw new ConfigError(name, 'must be "true" or "false"');
+  return raw === "true";
+}
+
+function parseMail(env: Env): MailSettings {
+  const appUrl = (httpUrl(env, "APP_URL") ?? DEFAULTS.APP_URL).replace(/\/+$/, "");
+  const from = optional(env.MAIL_FROM) ?? DEFAULTS.MAIL_FROM;
+  if (!/^([^<>\r\n]*<[^<>\s@]+@[^<>\s@]+>|[^<>\s@]+@[^<>\s@]+)$/.test(from)) {
+    throw new ConfigError("MAIL_FROM", "must be an address or `Name <address>`");
+  }
+  const smtp = optional(env.SMTP_URL);
+  const resendKey = optional(env.RESEND_API_KEY);
+  if (smtp !== undefined && resendKey !== undefined) throw new ConfigError("SMTP_URL", "and RESEND_API_KEY are both set: choose one transport");
+  let transport: MailTransportSettings | undefined;
+  if (smtp !== undefined) {
+    let url: URL;
+    try {
+      url = new URL(smtp);
+    } catch {
+      throw new ConfigError("SMTP_URL", "must be an smtp:// or smtps:// URL");
+    }
+    if ((url.protocol !== "smtp:" && url.protocol !== "smtps:") || !url.hostname) throw new ConfigError("SMTP_URL", "must be an smtp:// or smtps:// URL");
+    transport = { kind: "smtp", url };
+  } else if (resendKey !== undefined) {
+    transport = { kind: "resend", apiKey: resendKey, apiUrl: (httpUrl(env, "RESEND_API_URL") ?? DEFAULTS.RESEND_API_URL).replace(/\/+$/, "") };
+  }
+  return { appUrl, from, transport };
 }
 
 /** argon2id within what a stored hash may ask for, and at least OWASP's minimum unless a test suite says otherwise. */
@@ -150,19 +214,16 @@ function parseArgon2(env: Env): Config["argon2"] {
     iterations: integer(env, "ARGON2_ITERATIONS", DEFAULTS.ARGON2_ITERATIONS, ARGON2_LIMITS.iterations.min, ARGON2_LIMITS.iterations.max),
     parallelism: integer(env, "ARGON2_PARALLELISM", DEFAULTS.ARGON2_PARALLELISM, ARGON2_LIMITS.parallelism.min, ARGON2_LIMITS.parallelism.max),
   };
-  const weakAllowed = optional(env.ARGON2_BELOW_OWASP_MINIMUM_FOR_TESTS_ONLY);
-  if (weakAllowed !== undefined && weakAllowed !== "true" && weakAllowed !== "false") {
-    throw new ConfigError("ARGON2_BELOW_OWASP_MINIMUM_FOR_TESTS_ONLY", 'must be "true" or "false"');
-  }
+  const weakAllowed = flag(env, "ARGON2_BELOW_OWASP_MINIMUM_FOR_TESTS_ONLY");
   const [, minimum] = OWASP_ARGON2_MIN_MEMORY_KIB.find(([passes]) => passes === Math.min(params.iterations, 5))!;
-  if (weakAllowed !== "true" && params.memoryKib < minimum) {
+  if (!weakAllowed && params.memoryKib < minimum) {
     throw new ConfigError("ARGON2_MEMORY_KIB", `must be at least ${minimum} with ARGON2_ITERATIONS=${params.iterations} (the OWASP minimum for argon2id)`);
   }
   return params;
 }
 
 /** An optional http(s) URL: a typo must not silently turn a check off. */
-function httpUrl(env: Env, name: "PWNED_PASSWORDS_URL"): string | undefined {
+function httpUrl(env: Env, name: "PWNED_PASSWORDS_URL" | "APP_URL" | "RESEND_API_URL"): string | undefined {
   const raw = optional(env[name]);
   if (raw === undefined) return undefined;
   let url: URL;

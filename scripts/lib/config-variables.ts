@@ -25,6 +25,12 @@ export const CONFIG_VARIABLES = [
   "LOGIN_MAX_FAILURES",
   "MAX_SESSIONS_PER_USER",
   "PWNED_PASSWORDS_URL",
+  "REQUIRE_VERIFIED_EMAIL",
+  "APP_URL",
+  "MAIL_FROM",
+  "SMTP_URL",
+  "RESEND_API_KEY",
+  "RESEND_API_URL",
 ] as const satisfies readonly (keyof Env)[];
 
 type TextVariable = { [K in keyof Env]-?: NonNullable<Env[K]> extends string ? K : never }[keyof Env];

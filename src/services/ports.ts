@@ -49,7 +49,16 @@ export type AuditEventName =
   | "user.roles_changed"
   | "user.disabled"
   | "user.enabled"
-  | "auth.throttled";
+  | "auth.throttled"
+  | "user.email_verification_sent"
+  | "user.email_verified"
+  | "user.password_reset_requested"
+  | "user.password_reset"
+  | "user.email_change_requested"
+  | "user.email_changed"
+  | "user.deleted"
+  | "user.updated"
+  | "mail.delivery_failed";
 
 export type AuditEventInput = {
   event: AuditEventName;
@@ -317,4 +326,31 @@ export interface RevocationList {
   /** Ends a user's sessions at the edge with one entry for the user, however many there are. */
   endSessionsOf(userId: string, mark: SessionsEnded): Promise<void>;
   markGrantsChanged(changes: readonly { userId: string; grantsVersion: number }[]): Promise<void>;
+}
+
+/**
+ * A message on the mail queue (DESIGN "Mail"). The only secret one may carry
+ * is the one-time link its recipient must get. `password_reset_request` is
+ * what forgot-password enqueues for every email alike: the queue consumer,
+ * not the request, looks the address up and, for an active account, mints
+ * the reset token and enqueues its `password_reset` mail.
+ */
+export type MailJob =
+  | { kind: "mail"; template: "email_verification" | "password_reset" | "email_change_confirmation"; to: string; userId: string; link: string }
+  | { kind: "mail"; template: "email_change_notice"; to: string; userId: string; newEmail: string }
+  | { kind: "password_reset_request"; email: string };
+
+export type MailTemplate = Extract<MailJob, { kind: "mail" }>["template"];
+
+/** Rendered mail, ready for a transport: the text part holds the whole link. */
+export type OutgoingMail = { to: string; subject: string; text: string; html: string };
+
+/** Sends one message (SMTP, an HTTP email API); rejects when the provider refused it or could not be reached. */
+export interface MailTransport {
+  send(mail: OutgoingMail): Promise<void>;
+}
+
+/** Puts a job on the mail queue; rejects (a ServiceUnavailable) when the queue cannot take it. */
+export interface MailOutbox {
+  enqueue(job: MailJob): Promise<void>;
 }

@@ -380,9 +380,9 @@ describe("GET /openapi.json", () => {
 });
 
 describe("the test environment", () => {
-  // Variables that do not come from TEST_SECRETS: the database addresses from
+  // Variables that do not come from TEST_SECRETS: the database and SMTP addresses from
   // the global setup, and the non-text bindings from wrangler.toml.
-  type NotPinned = "DATABASE_URL" | "PG_WS_PROXY" | "REVOKED_SESSIONS" | "AUTH_IP_RATE_LIMITER" | "AUTH_EMAIL_RATE_LIMITER" | "AUTH_REFRESH_RATE_LIMITER";
+  type NotPinned = "DATABASE_URL" | "PG_WS_PROXY" | "REVOKED_SESSIONS" | "AUTH_IP_RATE_LIMITER" | "AUTH_EMAIL_RATE_LIMITER" | "AUTH_REFRESH_RATE_LIMITER" | "MAIL_QUEUE" | "SMTP_URL";
 
   it("binds every variable src/config.ts reads to its pinned value, whatever .dev.vars or [vars] hold", () => {
     // Compile time: a variable added to Env but not pinned fails the typecheck

@@ -13,7 +13,7 @@ export const TEST_SIGNING_KEYS = [
  * wrangler loads for the suite too, announcing "Using secrets defined in
  * .dev.vars"): bindings given to the plugin win over both. An optional
  * feature that must be off is bound to "" (config reads empty as unset).
- * DATABASE_URL and PG_WS_PROXY come from the global setup (vitest.config.ts);
+ * DATABASE_URL, PG_WS_PROXY and SMTP_URL come from the global setup (vitest.config.ts);
  * REVOKED_SESSIONS and the AUTH_*_RATE_LIMITER bindings are non-text bindings from
  * wrangler.toml that .dev.vars cannot replace. test/http/foundation.test.ts
  * checks at compile time that this list covers the Env type and at run time
@@ -40,4 +40,10 @@ export const TEST_SECRETS = {
   MAX_SESSIONS_PER_USER: "50",
   // Off: no test may reach a real breached-password service.
   PWNED_PASSWORDS_URL: "",
+  REQUIRE_VERIFIED_EMAIL: "false",
+  APP_URL: "https://app.example.com",
+  MAIL_FROM: "SecureAuth <no-reply@auth.test.secureauth.dev>",
+  // Mail goes over SMTP to the suite's own server (SMTP_URL from the global setup).
+  RESEND_API_KEY: "",
+  RESEND_API_URL: "",
 };
