@@ -1,6 +1,7 @@
 // The suite runs inside workerd (@cloudflare/vitest-plugin) against the real
 // Postgres that test/setup/global-setup.ts starts, through the same Neon
-// driver code path the Worker uses in production.
+// driver code path the Worker uses in production, and sends its mail to the
+// real SMTP server the global setup starts too.
 import { cloudflareTest } from "@cloudflare/vitest-plugin";
 import { configDefaults, defineConfig } from "vitest/config";
 import { TEST_SECRETS } from "./test/setup/secrets.ts";
@@ -14,6 +15,9 @@ export default defineConfig({
           DATABASE_URL: inject("databaseUrl"),
           PG_WS_PROXY: inject("wsProxyUrl"),
           CLOSED_DATABASE_URL: inject("closedDatabaseUrl"),
+          SMTP_URL: inject("smtpUrl"),
+          // Test-only: the HTTP API of the mail server above (test/support/mail.ts).
+          MAIL_INBOX_URL: inject("mailInboxUrl"),
           ...TEST_SECRETS,
         },
       },

@@ -6,6 +6,7 @@ interface __BaseEnv_Env {
 	AUTH_IP_RATE_LIMITER: RateLimit;
 	AUTH_EMAIL_RATE_LIMITER: RateLimit;
 	AUTH_REFRESH_RATE_LIMITER: RateLimit;
+	MAIL_QUEUE: Queue;
 	JWT_ISSUER: "https://auth.secureauth.dev";
 	JWT_AUDIENCE: "secureauth";
 	ACCESS_TOKEN_TTL: "600";

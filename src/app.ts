@@ -11,6 +11,7 @@ import { notFound, onError } from "./middleware/errors";
 import { jsonBody } from "./middleware/json-body";
 import { routeGate } from "./middleware/route-gate";
 import { securityHeaders } from "./middleware/security-headers";
+import { accountEmailRoutes } from "./routes/account-email";
 import { adminRoutes } from "./routes/admin";
 import { authRoutes } from "./routes/auth";
 import { healthRoutes } from "./routes/health";
@@ -57,6 +58,7 @@ export function createApp(overrides: Overrides = {}) {
   app.route("/", healthRoutes);
   app.route("/", tokenRoutes);
   app.route("/", authRoutes);
+  app.route("/", accountEmailRoutes);
   app.route("/", meRoutes);
   app.route("/", sessionsRoutes);
   app.route("/", adminRoutes);

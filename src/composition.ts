@@ -7,6 +7,7 @@
 // the first store call and closed by `close()`.
 import { systemClock, type Clock } from "./clock";
 import { loadConfig, type Config, type Env } from "./config";
+import { isDeadLetterQueue, mailTransportFor, QueueOutbox, type MailConsumerDeps } from "./mail";
 import { bindingRateLimit } from "./middleware/rate-limit/binding";
 import { lazyDatabase, storesFor, unitOfWorkFor, type Database, type LazyDatabase } from "./repositories";
 import { AccountService } from "./services/accounts";
@@ -14,9 +15,11 @@ import { ActivityService } from "./services/activity";
 import { AdminService } from "./services/admin";
 import { DeviceTokenCodec } from "./services/device-tokens";
 import { HealthService } from "./services/health";
+import { AccountLifecycle } from "./services/lifecycle";
+import { MailDelivery } from "./services/mail/delivery";
 import { MaintenanceService } from "./services/maintenance";
 import { BreachedPasswordChecker, PasswordHasher } from "./services/passwords";
-import type { KeyedRateLimit, Stores, UnitOfWork } from "./services/ports";
+import type { KeyedRateLimit, MailOutbox, Stores, UnitOfWork } from "./services/ports";
 import { ProfileService } from "./services/profiles";
 import { RefreshTokenCodec, RefreshTokenRotation, SessionRevocationList, SessionService } from "./services/sessions";
 import { AccessTokens, loadKeySet } from "./services/tokens";
@@ -48,8 +51,32 @@ export async function compose(env: Env, overrides: Overrides = {}): Promise<Runt
   const tokens = new AccessTokens(keys, config, clock, revocations);
   const database = lazyDatabase(config);
   const data = lazyData(database);
-  const limits = { registration: bindingRateLimit(env.AUTH_EMAIL_RATE_LIMITER, "register"), refresh: bindingRateLimit(env.AUTH_REFRESH_RATE_LIMITER, "refresh") };
-  return { config, clock, tokens, services: wireServices({ config, clock, tokens, revocations, data, limits }), close: () => database.close() };
+  const limits = {
+    registration: bindingRateLimit(env.AUTH_EMAIL_RATE_LIMITER, "register"),
+    forgot: bindingRateLimit(env.AUTH_EMAIL_RATE_LIMITER, "forgot"),
+    refresh: bindingRateLimit(env.AUTH_REFRESH_RATE_LIMITER, "refresh"),
+  };
+  const outbox = new QueueOutbox(env.MAIL_QUEUE);
+  return { config, clock, tokens, services: wireServices({ config, clock, tokens, revocations, data, limits, outbox }), close: () => database.close() };
+}
+
+/**
+ * A batch of the mail queue (or its dead-letter queue): the consumer's
+ * dependencies over the same services a request uses.
+ */
+export async function composeMailConsumer(env: Env, queueName: string): Promise<{ consumer: MailConsumerDeps; close(): Promise<void> }> {
+  const runtime = await compose(env);
+  const { services } = runtime;
+  return {
+    consumer: {
+      deliver: (job) => services.mail().deliver(job),
+      mintPasswordReset: (email) => services.lifecycle().mintPasswordReset(email),
+      outbox: new QueueOutbox(env.MAIL_QUEUE),
+      deadLetter: (job, attempts) => services.mail().deadLetter(job, attempts),
+      isDeadLetterQueue: isDeadLetterQueue(queueName),
+    },
+    close: runtime.close,
+  };
 }
 
 /** A Cron Trigger run: no request and no tokens, only the database. */
@@ -78,12 +105,14 @@ function lazyData(database: LazyDatabase): Data {
   return { stores: once(() => storesFor(database.get())), unitOfWork: once(() => unitOfWorkFor(database.get())) };
 }
 
-/** The edge limits the services apply themselves: per normalised email on register, per session on refresh. */
-type Limits = { registration: KeyedRateLimit; refresh: KeyedRateLimit };
+/** The edge limits the services apply themselves: per normalised email on register and forgot-password, per session on refresh. */
+type Limits = { registration: KeyedRateLimit; forgot: KeyedRateLimit; refresh: KeyedRateLimit };
 
-function wireServices(root: { config: Config; clock: Clock; tokens: AccessTokens; revocations: SessionRevocationList; data: Data; limits: Limits }) {
-  const { config, clock, tokens, revocations, data, limits } = root;
+function wireServices(root: { config: Config; clock: Clock; tokens: AccessTokens; revocations: SessionRevocationList; data: Data; limits: Limits; outbox: MailOutbox }) {
+  const { config, clock, tokens, revocations, data, limits, outbox } = root;
   const codec = once(() => new RefreshTokenCodec(config.refreshTokenSecret, config.refreshTokenPreviousSecret));
+  const hasher = once(() => new PasswordHasher(config.argon2));
+  const breached = once(() => new BreachedPasswordChecker(config.pwnedPasswordsUrl));
   return {
     accounts: once(
       () =>
@@ -92,13 +121,28 @@ function wireServices(root: { config: Config; clock: Clock; tokens: AccessTokens
           unitOfWork: data.unitOfWork(),
           settings: config,
           clock,
-          hasher: new PasswordHasher(config.argon2),
-          breached: new BreachedPasswordChecker(config.pwnedPasswordsUrl),
+          hasher: hasher(),
+          breached: breached(),
           codec: codec(),
           deviceTokens: new DeviceTokenCodec(config.refreshTokenSecret, config.refreshTokenPreviousSecret),
           registrationLimit: limits.registration,
           tokens,
           revocations,
+          outbox,
+        }),
+    ),
+    lifecycle: once(
+      () =>
+        new AccountLifecycle({
+          stores: data.stores(),
+          unitOfWork: data.unitOfWork(),
+          settings: config,
+          clock,
+          hasher: hasher(),
+          breached: breached(),
+          outbox,
+          revocations,
+          forgotLimit: limits.forgot,
         }),
     ),
     rotation: once(
@@ -119,6 +163,7 @@ function wireServices(root: { config: Config; clock: Clock; tokens: AccessTokens
     profiles: once(() => new ProfileService(data.stores().users)),
     activity: once(() => new ActivityService(data.stores().audit)),
     health: once(() => new HealthService(data.stores().health)),
+    mail: once(() => new MailDelivery({ transport: mailTransportFor(config.mail), audit: data.stores().audit, clock })),
   };
 }
 

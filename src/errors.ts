@@ -16,6 +16,8 @@ export const ERROR_STATUS = {
   insufficient_permission: { status: 403, title: "Insufficient permission" },
   not_found: { status: 404, title: "Not found" },
   method_not_allowed: { status: 405, title: "Method not allowed" },
+  invalid_one_time_token: { status: 400, title: "Invalid or expired link" },
+  email_not_verified: { status: 403, title: "Email not verified" },
   email_taken: { status: 409, title: "Email already registered" },
   payload_too_large: { status: 413, title: "Payload too large" },
   unsupported_media_type: { status: 415, title: "Unsupported media type" },
@@ -118,6 +120,20 @@ export class NotFound extends AuthError {
 export class MethodNotAllowed extends AuthError {
   constructor(allow: readonly string[]) {
     super("method_not_allowed", { headers: { Allow: allow.join(", ") } });
+  }
+}
+
+/** A verification, reset or email-change token that is unknown, expired, used, or made for another purpose: one answer for all. */
+export class InvalidOneTimeToken extends AuthError {
+  constructor(cause?: unknown) {
+    super("invalid_one_time_token", { cause, detail: "This link is invalid or has expired. Ask for a new one." });
+  }
+}
+
+/** REQUIRE_VERIFIED_EMAIL is on and the account's email is not verified yet. */
+export class EmailNotVerified extends AuthError {
+  constructor() {
+    super("email_not_verified", { detail: "Verify your email address with the link we sent, then sign in." });
   }
 }
 

@@ -1,11 +1,14 @@
-// The Worker: the default fetch handler (the HTTP API), the scheduled handler
-// the daily Cron Trigger runs (data retention), and the AuthService RPC
+// The Worker: the default fetch handler (the HTTP API), the queue handler
+// that sends account mail, the scheduled handler the daily Cron Trigger runs
+// (data retention), and the AuthService RPC
 // entrypoint other Workers reach through a service binding. Each builds its
 // infrastructure through the composition root (composition.ts).
 import { createApp } from "./app";
-import { composeScheduled } from "./composition";
+import { composeMailConsumer, composeScheduled } from "./composition";
 import type { Env } from "./config";
 import { describeError } from "./errors";
+import { handleMailBatch } from "./mail";
+import type { MailJob } from "./services/ports";
 
 export { AuthService } from "./rpc";
 
@@ -13,6 +16,15 @@ const app = createApp();
 
 export default {
   fetch: app.fetch,
+
+  async queue(batch, env, ctx) {
+    const run = await composeMailConsumer(env, batch.queue);
+    try {
+      await handleMailBatch(batch, run.consumer);
+    } finally {
+      ctx.waitUntil(run.close());
+    }
+  },
 
   async scheduled(controller, env, ctx) {
     const run = composeScheduled(env);
@@ -28,4 +40,4 @@ export default {
       ctx.waitUntil(run.close());
     }
   },
-} satisfies ExportedHandler<Env>;
+} satisfies ExportedHandler<Env, MailJob>;

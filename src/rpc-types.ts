@@ -22,6 +22,8 @@ export type AccessTokenClaims = {
   client_id: string;
   roles: string[];
   permissions: string[];
+  /** Whether the user had verified their email when the token was issued. */
+  email_verified: boolean;
 };
 
 /**

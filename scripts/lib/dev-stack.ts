@@ -1,7 +1,8 @@
 // The local stack behind `npm run dev`: a database (the given DATABASE_URL,
 // or an embedded PostgreSQL), migrations, the WebSocket proxy the Neon driver
-// needs for a plain Postgres, and `wrangler dev` on 127.0.0.1. stop() takes
-// it down in reverse order and waits for every process it started.
+// needs for a plain Postgres, a local mail inbox (maildev) unless a mail
+// transport is configured, and `wrangler dev` on 127.0.0.1. stop() takes it
+// down in reverse order and waits for every process it started.
 // `npm run bench` uses the database half and spawnWrangler.
 import { spawn, type ChildProcess } from "node:child_process";
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
@@ -9,6 +10,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { parseEnv } from "node:util";
 import { configFromEnvironment } from "./config-variables.ts";
+import { freePorts } from "./free-ports.ts";
 import { startLocalPostgres, type LocalPostgres } from "./local-postgres.ts";
 import { applyMigrations } from "./migrate.ts";
 import { startWsProxy, type WsProxy } from "./ws-proxy.ts";
@@ -37,6 +39,8 @@ export type DevStack = {
   url: string;
   databaseUrl: string;
   database: LocalPostgres | undefined;
+  /** The local inbox's web page; undefined when SMTP_URL or RESEND_API_KEY chose a transport. */
+  mailInboxUrl: string | undefined;
   /** Resolves with wrangler's exit code when it exits for any reason. */
   wranglerExited: Promise<number | null>;
   stop(): Promise<void>;
@@ -98,6 +102,7 @@ export async function startDatabase(options: DatabaseOptions): Promise<Database>
 
 export async function startDevStack(options: DevStackOptions): Promise<DevStack> {
   let db: Database | undefined;
+  let mail: MailInbox | undefined;
   let wrangler: WranglerProcess | undefined;
   let envDir: string | undefined;
   let stopped: Promise<void> | undefined;
@@ -105,6 +110,7 @@ export async function startDevStack(options: DevStackOptions): Promise<DevStack>
   const stop = () =>
     (stopped ??= (async () => {
       await wrangler?.stop();
+      await mail?.stop().catch((error: unknown) => options.log(`could not stop the mail inbox: ${String(error)}`));
       await db?.stop();
       if (envDir) rmSync(envDir, { recursive: true, force: true });
     })());
@@ -117,7 +123,15 @@ export async function startDevStack(options: DevStackOptions): Promise<DevStack>
     envDir = mkdtempSync(join(tmpdir(), "secureauth-dev-"));
     const envFile = join(envDir, "worker.env");
     const secrets = parseEnv(readFileSync(options.secretsFile, "utf8")) as Record<string, string>;
-    writeFileSync(envFile, toDotenv(workerVariables(secrets, options.vars ?? {}, db.workerVars)), { mode: 0o600 });
+    const variables = workerVariables(secrets, options.vars ?? {}, db.workerVars);
+    // A transport named anywhere (even blank, which means none) is the
+    // developer's choice; otherwise the Worker's mail goes to a local inbox.
+    if (!("SMTP_URL" in variables) && !("RESEND_API_KEY" in variables)) {
+      mail = await startMailInbox();
+      variables.SMTP_URL = mail.smtpUrl;
+      options.log(`mail inbox on ${mail.webUrl} (maildev; the Worker sends to ${mail.smtpUrl})`);
+    }
+    writeFileSync(envFile, toDotenv(variables), { mode: 0o600 });
 
     wrangler = spawnWrangler({
       root: options.root,
@@ -134,7 +148,14 @@ export async function startDevStack(options: DevStackOptions): Promise<DevStack>
       output: options.output,
     });
 
-    return { url: `http://127.0.0.1:${options.port}`, databaseUrl: db.databaseUrl, database: db.database, wranglerExited: wrangler.exited, stop };
+    return {
+      url: `http://127.0.0.1:${options.port}`,
+      databaseUrl: db.databaseUrl,
+      database: db.database,
+      mailInboxUrl: mail?.webUrl,
+      wranglerExited: wrangler.exited,
+      stop,
+    };
   } catch (error) {
     await stop();
     throw error;
@@ -153,6 +174,22 @@ export function workerVariables(secrets: Record<string, string>, vars: Record<st
 }
 
 export { configFromEnvironment };
+
+export type MailInbox = { smtpUrl: string; webUrl: string; stop(): Promise<void> };
+
+/**
+ * maildev on free ports of 127.0.0.1, keeping mail in memory: it catches
+ * every mail the Worker sends (no AUTH, no STARTTLS, so smtp:// in the clear)
+ * and shows it in its web inbox.
+ */
+export async function startMailInbox(): Promise<MailInbox> {
+  // Loaded only here: it takes seconds, and the bench and the tests import this module.
+  const { MailDev } = await import("maildev");
+  const [smtp, web] = await freePorts(2);
+  const maildev = new MailDev({ smtp, ip: "127.0.0.1", web, webIp: "127.0.0.1" });
+  await maildev.start();
+  return { smtpUrl: `smtp://127.0.0.1:${smtp}`, webUrl: `http://127.0.0.1:${web}`, stop: () => maildev.stop() };
+}
 
 export type WranglerProcess = {
   /** Resolves with the exit code when wrangler exits for any reason. */

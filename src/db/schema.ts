@@ -34,6 +34,8 @@ export const users = pgTable(
      * their roles; the edge refuses tokens older than the latest bump.
      */
     grantsVersion: integer("grants_version").notNull().default(0),
+    /** When the owner proved they receive mail at `email` (a link followed, a reset completed); null: not yet. */
+    emailVerifiedAt: timestamp("email_verified_at", { withTimezone: true, mode: "date" }),
     createdAt: createdAt(),
     updatedAt: timestamp("updated_at", { withTimezone: true, mode: "date" }).notNull().defaultNow(),
   },
@@ -130,8 +132,9 @@ export const auditLogs = pgTable(
   {
     id: uuid("id").primaryKey().defaultRandom(),
     event: text("event").notNull(),
-    userId: uuid("user_id").references(() => users.id, { onDelete: "set null" }),
-    actorId: uuid("actor_id").references(() => users.id, { onDelete: "set null" }),
+    // No foreign keys: a deleted account's rows stay, naming it by id.
+    userId: uuid("user_id"),
+    actorId: uuid("actor_id"),
     sessionId: uuid("session_id"),
     ip: text("ip"),
     userAgent: text("user_agent"),
@@ -166,5 +169,36 @@ export const loginThrottles = pgTable(
     index("login_throttles_device_key_idx")
       .using("btree", t.key.op("text_pattern_ops"))
       .where(sql`${t.key} like 'device:%'`),
+  ],
+);
+
+/**
+ * One-time tokens mailed as links: email verification, password reset and
+ * email change. Only the SHA-256 of a token is stored. A token is spent by
+ * setting used_at; a newer one of the same purpose spends the older ones
+ * (ended_reason 'replaced'). Rows stay until maintenance prunes them, so the
+ * per-user send limit counts the last hour's rows.
+ */
+export const oneTimeTokens = pgTable(
+  "one_time_tokens",
+  {
+    tokenHash: text("token_hash").primaryKey(),
+    userId: uuid("user_id")
+      .notNull()
+      .references(() => users.id, { onDelete: "cascade" }),
+    purpose: text("purpose", { enum: ["email_verification", "password_reset", "email_change"] }).notNull(),
+    /** The address the link was mailed to: the token is good only while it is still the user's (or, for a change, the new address). */
+    email: text("email").notNull(),
+    /** email_change only: the address the user is changing to. */
+    newEmail: text("new_email"),
+    createdAt: createdAt(),
+    expiresAt: timestamp("expires_at", { withTimezone: true, mode: "date" }).notNull(),
+    usedAt: timestamp("used_at", { withTimezone: true, mode: "date" }),
+    endedReason: text("ended_reason"),
+  },
+  (t) => [
+    check("one_time_tokens_purpose_check", sql`${t.purpose} in ('email_verification', 'password_reset', 'email_change')`),
+    index("one_time_tokens_user_purpose_created_idx").on(t.userId, t.purpose, t.createdAt),
+    index("one_time_tokens_expires_at_idx").on(t.expiresAt),
   ],
 );

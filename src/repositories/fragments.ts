@@ -2,7 +2,7 @@
 // repository that returns a user, opens a session, writes an audit row or
 // touches the login throttle inside a larger statement composes these.
 import { sql, type SQL } from "drizzle-orm";
-import type { AuditEventName, NewSession, RequestOrigin } from "../services/ports";
+import type { AuditEventName, NewOneTimeToken, NewSession, OneTimePurpose, RequestOrigin } from "../services/ports";
 
 /** The roles and permissions a user holds, as two text[] columns `roles` and `permissions`; `userId` is an SQL expression. */
 export function grantsOf(userId: SQL): SQL {
@@ -15,7 +15,7 @@ export function grantsOf(userId: SQL): SQL {
 
 /** The select list of every query that returns a UserRecord (alias u); see toUserRecord. */
 export const USER_WITH_GRANTS = sql`
-  u.id, u.email, u.name, u.status, u.password_hash, u.created_at, u.grants_version, ${grantsOf(sql`u.id`)}`;
+  u.id, u.email, u.name, u.status, u.password_hash, u.email_verified_at, u.created_at, u.grants_version, ${grantsOf(sql`u.id`)}`;
 
 /**
  * The INSERTs of a new session and its first refresh token, as CTEs named
@@ -58,8 +58,26 @@ export function auditInsert(input: {
     ${input.from ? sql`from ${input.from}` : sql``}`;
 }
 
+/** A stored hash replaced: a rehash of the same password (at sign-in) or a new password (see endResetTokens). */
 export function setPasswordHash(id: string, passwordHash: string, at: Date, onlyIf: SQL = sql`true`): SQL {
   return sql`update users set password_hash = ${passwordHash}, updated_at = ${at} where id = ${id} and ${onlyIf}`;
+}
+
+/**
+ * The UPDATE ending a user's live one-time tokens (all purposes, or one), as
+ * a statement or a CTE body: a reset link dies when the password changes, a
+ * link mailed to an address dies when the address does.
+ */
+export function endOneTimeTokens(userId: SQL | string, reason: string, at: Date, purpose?: OneTimePurpose): SQL {
+  const user = typeof userId === "string" ? sql`${userId}::uuid` : userId;
+  return sql`update one_time_tokens set used_at = ${at}, ended_reason = ${reason}
+    where user_id = ${user} and used_at is null ${purpose ? sql`and purpose = ${purpose}` : sql``}`;
+}
+
+/** The INSERT of a one-time token (hash only) for the user a CTE `owner` yields as `id, email`. */
+export function insertOneTimeToken(token: Omit<NewOneTimeToken, "userId" | "email">, at: Date): SQL {
+  return sql`insert into one_time_tokens (token_hash, user_id, purpose, email, new_email, created_at, expires_at)
+    select ${token.tokenHash}, owner.id, ${token.purpose}, owner.email, ${token.newEmail ?? null}, ${at}, ${token.expiresAt} from owner`;
 }
 
 /** Attempts older than this no longer count. */

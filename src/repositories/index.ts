@@ -9,6 +9,7 @@ import { translateDatabaseError, translatingErrors } from "./database-errors";
 import { HealthRepository } from "./health";
 import { LoginThrottleRepository } from "./login-throttles";
 import { MaintenanceRepository } from "./maintenance";
+import { OneTimeTokenRepository } from "./one-time-tokens";
 import { RefreshTokenRepository } from "./refresh-tokens";
 import { RegistrationRepository } from "./registrations";
 import { RoleRepository } from "./roles";
@@ -22,6 +23,7 @@ export function storesFor(db: Executor): Stores {
     users: translatingErrors(new UserRepository(db)),
     throttles: translatingErrors(new LoginThrottleRepository(db)),
     registrations: translatingErrors(new RegistrationRepository(db)),
+    oneTimeTokens: translatingErrors(new OneTimeTokenRepository(db)),
     sessions: translatingErrors(new SessionRepository(db)),
     refreshTokens: translatingErrors(new RefreshTokenRepository(db)),
     audit: translatingErrors(new AuditRepository(db)),

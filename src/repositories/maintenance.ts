@@ -65,6 +65,19 @@ export class MaintenanceRepository implements MaintenanceStore {
       select count(*)::int as deleted from deleted`);
   }
 
+  /** Expired one-time tokens; the per-user send limit counts only the last hour's rows. */
+  deleteExpiredOneTimeTokens(cutoff: Date, limit: number): Promise<number> {
+    return this.count(sql`
+      with doomed as (
+        select token_hash from one_time_tokens where expires_at < ${cutoff}
+        limit ${limit}::int
+        for update skip locked
+      ), deleted as (
+        delete from one_time_tokens where token_hash in (select token_hash from doomed) returning 1
+      )
+      select count(*)::int as deleted from deleted`);
+  }
+
   private async count(statement: SQL): Promise<number> {
     const [row] = await rows<{ deleted: number | string }>(this.db, statement);
     return Number(row?.deleted ?? 0);

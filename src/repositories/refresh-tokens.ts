@@ -18,6 +18,7 @@ export class RefreshTokenRepository implements RefreshTokenStore {
     tokenHash: string;
     successorHash: string;
     idleTtlSeconds: number;
+    requireVerifiedEmail: boolean;
     origin: RequestOrigin;
     at: Date;
   }): Promise<Rotated | undefined> {
@@ -32,6 +33,7 @@ export class RefreshTokenRepository implements RefreshTokenStore {
       roles: unknown;
       permissions: unknown;
       grants_version: number;
+      email_verified: boolean;
     }>(
       this.db,
       sql`
@@ -40,7 +42,7 @@ export class RefreshTokenRepository implements RefreshTokenStore {
         from sessions s join users u on u.id = s.user_id
         where s.id = (select session_id from refresh_tokens where token_hash = ${input.tokenHash})
           and s.revoked_at is null and s.idle_expires_at > ${at} and s.absolute_expires_at > ${at}
-          and u.status = 'active'
+          and u.status = 'active' ${input.requireVerifiedEmail ? sql`and u.email_verified_at is not null` : sql``}
         for update of s
       ), current as (
         update refresh_tokens rt set used_at = ${at}
@@ -63,6 +65,7 @@ export class RefreshTokenRepository implements RefreshTokenStore {
       )
       select slid.id as session_id, current.user_id, slid.idle_expires_at, slid.absolute_expires_at,
         (select u.grants_version from users u where u.id = current.user_id) as grants_version,
+        (select u.email_verified_at is not null from users u where u.id = current.user_id) as email_verified,
         ${grantsOf(sql`current.user_id`)}
       from current join slid on slid.id = current.session_id`,
     );
@@ -73,6 +76,7 @@ export class RefreshTokenRepository implements RefreshTokenStore {
       roles: toStringArray(row.roles),
       permissions: toStringArray(row.permissions),
       grantsVersion: Number(row.grants_version ?? 0),
+      emailVerified: row.email_verified === true,
       idleExpiresAt: toDate(row.idle_expires_at),
       absoluteExpiresAt: toDate(row.absolute_expires_at),
     };
@@ -87,6 +91,7 @@ export class RefreshTokenRepository implements RefreshTokenStore {
       idle_expires_at: Date | string;
       absolute_expires_at: Date | string;
       user_active: boolean;
+      user_email_verified: boolean;
       child_hash: string | null;
       child_used_at: Date | string | null;
     }>(
@@ -95,7 +100,7 @@ export class RefreshTokenRepository implements RefreshTokenStore {
       select rt.session_id, s.user_id, rt.used_at,
         (s.revoked_at is null and s.idle_expires_at > ${at} and s.absolute_expires_at > ${at}) as session_live,
         s.idle_expires_at, s.absolute_expires_at,
-        (u.status = 'active') as user_active,
+        (u.status = 'active') as user_active, (u.email_verified_at is not null) as user_email_verified,
         child.token_hash as child_hash, child.used_at as child_used_at
       from refresh_tokens rt
         join sessions s on s.id = rt.session_id
@@ -112,6 +117,7 @@ export class RefreshTokenRepository implements RefreshTokenStore {
       sessionIdleExpiresAt: toDate(row.idle_expires_at),
       sessionAbsoluteExpiresAt: toDate(row.absolute_expires_at),
       userActive: row.user_active,
+      userEmailVerified: row.user_email_verified,
       child:
         row.child_hash === null
           ? null

@@ -2,9 +2,9 @@
 // session with its refresh token, and the audit row commit together, or, when
 // the email is taken, nothing is written at all.
 import { sql } from "drizzle-orm";
-import type { NewSession, RegistrationStore, RequestOrigin, UserRecord } from "../services/ports";
+import type { NewOneTimeToken, NewSession, RegistrationStore, RequestOrigin, UserRecord } from "../services/ports";
 import type { Executor } from "./database";
-import { auditInsert, insertSessionWithFirstToken } from "./fragments";
+import { auditInsert, insertOneTimeToken, insertSessionWithFirstToken } from "./fragments";
 import { rows } from "./rows";
 import { toUserRecord, type UserRow } from "./users";
 
@@ -13,8 +13,17 @@ const DEFAULT_ROLE = "user";
 export class RegistrationRepository implements RegistrationStore {
   constructor(private readonly db: Executor) {}
 
-  async register(input: { email: string; passwordHash: string; name: string | null; session: NewSession; origin: RequestOrigin; at: Date }): Promise<UserRecord | undefined> {
+  async register(input: {
+    email: string;
+    passwordHash: string;
+    name: string | null;
+    session: NewSession | undefined;
+    verification: Omit<NewOneTimeToken, "userId" | "email" | "purpose">;
+    origin: RequestOrigin;
+    at: Date;
+  }): Promise<UserRecord | undefined> {
     const { session, at } = input;
+    const signIn = session ? sql`${insertSessionWithFirstToken(session, at)},` : sql``;
     const [row] = await rows<UserRow>(
       this.db,
       sql`
@@ -22,12 +31,16 @@ export class RegistrationRepository implements RegistrationStore {
         insert into users (email, password_hash, name, status, created_at, updated_at)
         values (${input.email}, ${input.passwordHash}, ${input.name}, 'active', ${at}, ${at})
         on conflict (email) do nothing
-        returning id, email, name, status, password_hash, created_at, grants_version
+        returning id, email, name, status, password_hash, email_verified_at, created_at, grants_version
       ), granted as (
         insert into user_roles (user_id, role_name, created_at) select owner.id, ${DEFAULT_ROLE}, ${at} from owner
         returning user_id
-      ), ${insertSessionWithFirstToken(session, at)}, a as (
-        ${auditInsert({ event: "user.registered", userId: sql`owner.id`, actorId: sql`owner.id`, sessionId: session.id, origin: input.origin, at, from: sql`owner` })}
+      ), ${signIn} a as (
+        ${auditInsert({ event: "user.registered", userId: sql`owner.id`, actorId: sql`owner.id`, sessionId: session?.id ?? null, origin: input.origin, at, from: sql`owner` })}
+      ), verification as (
+        ${insertOneTimeToken({ ...input.verification, purpose: "email_verification" }, at)}
+      ), verification_sent as (
+        ${auditInsert({ event: "user.email_verification_sent", userId: sql`owner.id`, actorId: sql`owner.id`, sessionId: session?.id ?? null, origin: input.origin, at, from: sql`owner` })}
       )
       select owner.*, array[${DEFAULT_ROLE}]::text[] as roles,
         coalesce((select array_agg(rp.permission_name order by rp.permission_name) from role_permissions rp where rp.role_name = ${DEFAULT_ROLE}), '{}') as permissions

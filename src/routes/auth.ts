@@ -8,17 +8,12 @@ import { authenticate, parseBearerToken } from "../middleware/authenticate";
 import { authorize } from "../middleware/authorize";
 import { ipRateLimit } from "../middleware/rate-limit";
 import { noStore } from "../middleware/security-headers";
-import { normalizeEmail } from "../services/passwords";
 import { problemResponses } from "./openapi";
 import { deviceInfo, requestOrigin } from "./request-origin";
-import { DisplayNameInput, refusingPrivilegedFields, toApiUser, TokenPairSchema, UserSchema } from "./schemas";
+import { DisplayNameInput, Email, json, ok, PasswordInput, refusingPrivilegedFields, toApiUser, TokenPairSchema, UserSchema } from "./schemas";
 
 export const authRoutes = new OpenAPIHono<AppEnv>();
 
-/** Normalised (trim, NFKC, lower-case) before the format check, so fullwidth input validates as what it is. */
-const Email = z.string().max(320).transform(normalizeEmail).pipe(z.string().min(3).max(254).email());
-/** Bounded so an oversized value cannot make hashing expensive; the policy checks the real rule. */
-const PasswordInput = z.string().min(1).max(1024);
 /** Any string: one that is not a refresh token of ours is an invalid_refresh_token, not a validation error (the 16 KiB body cap bounds it). */
 const RefreshTokenInput = z.string();
 /** Any string: one that is not valid for this account counts in the account's bucket, like none (the 16 KiB body cap bounds it). */
@@ -27,8 +22,6 @@ const DeviceTokenInput = z
   .nullish()
   .openapi({ description: "The deviceToken an earlier successful sign-in of this account on this device answered. Sign-in attempts presenting it are throttled in this device's own bucket." });
 
-const json = <T extends z.ZodType>(schema: T) => ({ content: { "application/json": { schema } }, required: true });
-const ok = <T extends z.ZodType>(description: string, schema: T) => ({ description, content: { "application/json": { schema } } });
 
 const LogoutBody = refusingPrivilegedFields({ refreshToken: RefreshTokenInput.optional() });
 const SignedInSchema = z.object({ user: UserSchema, tokens: TokenPairSchema });
@@ -58,12 +51,18 @@ authRoutes.openapi(
         }),
       ),
     },
-    responses: { 201: ok("Registered and signed in", SignedInSchema), ...problemResponses(400, 409, 413, 415, 429, 503) },
+    responses: {
+      201: ok(
+        "Registered and signed in; a verification link is mailed. With REQUIRE_VERIFIED_EMAIL on, no tokens: sign in once the email is verified.",
+        SignedInSchema.partial({ tokens: true }),
+      ),
+      ...problemResponses(400, 409, 413, 415, 429, 503),
+    },
   }),
   async (c) => {
     const body = c.req.valid("json");
     const { user, tokens } = await c.var.services.accounts().register(body, deviceInfo(c.req.raw), requestOrigin(c.req.raw));
-    return c.json({ user: toApiUser(user), tokens }, 201);
+    return c.json(tokens ? { user: toApiUser(user), tokens } : { user: toApiUser(user) }, 201);
   },
 );
 
@@ -86,7 +85,7 @@ authRoutes.openapi(
         }),
       ),
     },
-    responses: { 200: ok("Signed in", LoggedInSchema), ...problemResponses(400, 401, 413, 415, 429, 503) },
+    responses: { 200: ok("Signed in", LoggedInSchema), ...problemResponses(400, 401, 403, 413, 415, 429, 503) },
   }),
   async (c) => {
     const { email, password, deviceName, deviceToken } = c.req.valid("json");
@@ -105,7 +104,7 @@ authRoutes.openapi(
     summary: "Rotate a refresh token for a new token pair",
     description: "Limited per session (AUTH_REFRESH_RATE_LIMITER), not per client network.",
     request: { body: json(refusingPrivilegedFields({ refreshToken: RefreshTokenInput })) },
-    responses: { 200: ok("New token pair", z.object({ tokens: TokenPairSchema })), ...problemResponses(400, 401, 413, 415, 429, 503) },
+    responses: { 200: ok("New token pair", z.object({ tokens: TokenPairSchema })), ...problemResponses(400, 401, 403, 413, 415, 429, 503) },
   }),
   async (c) => {
     const { refreshToken } = c.req.valid("json");

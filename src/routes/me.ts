@@ -5,7 +5,8 @@ import { InvalidToken } from "../errors";
 import { authenticate } from "../middleware/authenticate";
 import { authorize } from "../middleware/authorize";
 import { problemResponses } from "./openapi";
-import { AuditPageSchema, PageQuerySchema, toApiUser, UserSchema } from "./schemas";
+import { requestOrigin } from "./request-origin";
+import { AuditPageSchema, DisplayNameInput, Email, json, ok, PageQuerySchema, PasswordInput, refusingPrivilegedFields, toApiUser, UserSchema } from "./schemas";
 
 export const meRoutes = new OpenAPIHono<AppEnv>();
 
@@ -55,3 +56,73 @@ meRoutes.openapi(
   },
 );
 
+
+meRoutes.openapi(
+  createRoute({
+    method: "patch",
+    path: "/me",
+    operationId: "updateMe",
+    tags: ["me"],
+    summary: "Change the signed-in user's display name",
+    description: "The email changes through POST /me/email, the password through POST /auth/password.",
+    security: [{ bearerAuth: [] }],
+    middleware: [authenticate(), authorize("profile:write")] as const,
+    request: {
+      body: json(
+        refusingPrivilegedFields({
+          name: DisplayNameInput.openapi({ description: "Up to 100 characters; null or empty clears it." }),
+          email: z.never({ message: "Change the email with POST /me/email" }).optional(),
+          password: z.never({ message: "Change the password with POST /auth/password" }).optional(),
+        }),
+      ),
+    },
+    responses: { 200: ok("The updated user", z.object({ user: UserSchema })), ...problemResponses(400, 401, 403, 413, 415, 503) },
+  }),
+  async (c) => {
+    const { name } = c.req.valid("json");
+    const user = await c.var.services.lifecycle().updateProfile(c.var.auth.sub, c.var.auth.sid, { name: name || null }, requestOrigin(c.req.raw));
+    return c.json({ user: toApiUser(user) }, 200);
+  },
+);
+
+meRoutes.openapi(
+  createRoute({
+    method: "delete",
+    path: "/me",
+    operationId: "deleteMe",
+    tags: ["me"],
+    summary: "Delete the signed-in user's account",
+    description:
+      "Needs the current password. Deletes the account with its sessions (their access tokens stop at once), tokens and factors; its audit rows stay, naming it by id. The address may register again.",
+    security: [{ bearerAuth: [] }],
+    middleware: [authenticate(), authorize("profile:write")] as const,
+    request: { body: json(refusingPrivilegedFields({ currentPassword: PasswordInput })) },
+    responses: { 204: { description: "Deleted" }, ...problemResponses(400, 401, 403, 413, 415, 429, 503) },
+  }),
+  async (c) => {
+    const { currentPassword } = c.req.valid("json");
+    await c.var.services.lifecycle().deleteOwnAccount({ userId: c.var.auth.sub, sessionId: c.var.auth.sid, currentPassword }, requestOrigin(c.req.raw));
+    return c.body(null, 204);
+  },
+);
+
+meRoutes.openapi(
+  createRoute({
+    method: "post",
+    path: "/me/email",
+    operationId: "requestEmailChange",
+    tags: ["me"],
+    summary: "Change the email address: mails a confirmation link to the new one",
+    description:
+      "Needs the current password. The new address gets a confirmation link (valid 1 hour) and the old one a notice; the address changes when the link is followed (POST /auth/email/change). 409 when an account has the new address.",
+    security: [{ bearerAuth: [] }],
+    middleware: [authenticate(), authorize("profile:write")] as const,
+    request: { body: json(refusingPrivilegedFields({ newEmail: Email, currentPassword: PasswordInput })) },
+    responses: { 202: ok("Confirmation mailed", z.object({})), ...problemResponses(400, 401, 403, 409, 413, 415, 429, 503) },
+  }),
+  async (c) => {
+    const { newEmail, currentPassword } = c.req.valid("json");
+    await c.var.services.lifecycle().requestEmailChange({ userId: c.var.auth.sub, sessionId: c.var.auth.sid, newEmail, currentPassword }, requestOrigin(c.req.raw));
+    return c.json({}, 202);
+  },
+);

@@ -1,13 +1,26 @@
 // Response and request schemas shared by the routes; they also make up the
 // components of /openapi.json.
 import { z } from "@hono/zod-openapi";
+import { normalizeEmail } from "../services/passwords";
 import type { UserRecord } from "../services/ports";
+
+/** Normalised (trim, NFKC, lower-case) before the format check, so fullwidth input validates as what it is. */
+export const Email = z.string().max(320).transform(normalizeEmail).pipe(z.string().min(3).max(254).email());
+/** Bounded so an oversized value cannot make hashing expensive; the policy checks the real rule. */
+export const PasswordInput = z.string().min(1).max(1024);
+
+/** A required JSON request body. */
+export const json = <T extends z.ZodType>(schema: T) => ({ content: { "application/json": { schema } }, required: true });
+/** A JSON response. */
+export const ok = <T extends z.ZodType>(description: string, schema: T) => ({ description, content: { "application/json": { schema } } });
 
 export const UserSchema = z
   .object({
     id: z.string().uuid(),
     email: z.string(),
     name: z.string().nullable(),
+    emailVerified: z.boolean(),
+    mfa: z.object({ totp: z.boolean(), passkeys: z.number().int() }),
     roles: z.array(z.string()),
     permissions: z.array(z.string()),
     status: z.enum(["active", "disabled"]),
@@ -122,6 +135,9 @@ export function toApiUser(user: UserRecord) {
     id: user.id,
     email: user.email,
     name: user.name,
+    emailVerified: user.emailVerified,
+    // Second factors are not enrolled anywhere yet: no account has one.
+    mfa: { totp: false, passkeys: 0 },
     roles: user.roles,
     permissions: user.permissions,
     status: user.status,

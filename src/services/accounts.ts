@@ -9,26 +9,20 @@
 // so guesses from anywhere else never lock that device out; a success
 // clears only the bucket it was counted in, so an owner's sign-in never
 // resets the account bucket an attacker is filling.
-import { sha256 } from "@noble/hashes/sha2.js";
-import { bytesToHex, utf8ToBytes } from "@noble/hashes/utils.js";
 import type { Clock } from "../clock";
-import { EmailTaken, InvalidCredentials, RateLimited, ValidationFailed } from "../errors";
-import {
-  checkPasswordPolicy,
-  normalizeEmail,
-  normalizePassword,
-  type BreachedPasswordChecker,
-  type PasswordHasher,
-} from "./passwords";
+import { describeError, EmailNotVerified, EmailTaken, InvalidCredentials, RateLimited } from "../errors";
+import { accountThrottleKey, acceptableNewPassword, proveCurrentPassword, refuseIfThrottled } from "./credentials";
+import { normalizeEmail, normalizePassword, type BreachedPasswordChecker, type PasswordHasher } from "./passwords";
 import { deviceThrottleKey, type DeviceTokenCodec } from "./device-tokens";
-import type { Admission, DeviceInfo, KeyedRateLimit, RequestOrigin, RevocationList, Stores, ThrottleScope, UnitOfWork, UserRecord } from "./ports";
+import { linkFor, mintOneTimeToken } from "./one-time-tokens";
+import type { DeviceInfo, KeyedRateLimit, MailOutbox, RequestOrigin, RevocationList, Stores, ThrottleScope, UnitOfWork, UserRecord } from "./ports";
 import { issueTokenPair, newSession, type RefreshTokenCodec, type SessionLifetimes, type TokenPair } from "./sessions";
 import type { AccessTokens } from "./tokens";
 
 export type AccountDeps = {
   stores: Pick<Stores, "users" | "throttles" | "registrations" | "sessions" | "audit">;
   unitOfWork: UnitOfWork;
-  settings: SessionLifetimes & { loginMaxFailures: number; maxSessionsPerUser: number };
+  settings: SessionLifetimes & { loginMaxFailures: number; maxSessionsPerUser: number; requireVerifiedEmail: boolean; mail: { appUrl: string } };
   clock: Clock;
   hasher: PasswordHasher;
   breached: Pick<BreachedPasswordChecker, "isBreached">;
@@ -38,9 +32,15 @@ export type AccountDeps = {
   registrationLimit: KeyedRateLimit;
   tokens: AccessTokens;
   revocations: Pick<RevocationList, "revoke" | "endSessionsOf">;
+  outbox: MailOutbox;
 };
 
+export { accountThrottleKey };
+
 export type SignedIn = { user: UserRecord; tokens: TokenPair };
+
+/** With REQUIRE_VERIFIED_EMAIL, registration opens no session: there are no tokens until the email is verified and the user signs in. */
+export type Registered = { user: UserRecord; tokens: TokenPair | undefined };
 
 /** A sign-in also answers the device token for this account on this device. */
 export type LoggedIn = SignedIn & { deviceToken: string };
@@ -48,19 +48,26 @@ export type LoggedIn = SignedIn & { deviceToken: string };
 export class AccountService {
   constructor(private readonly deps: AccountDeps) {}
 
-  async register(input: { email: string; password: string; name?: string | null }, device: DeviceInfo, origin: RequestOrigin): Promise<SignedIn> {
-    const { stores, clock, hasher } = this.deps;
+  /** Creates the account, mails it a verification link, and (unless sign-in waits for verification) signs in. */
+  async register(input: { email: string; password: string; name?: string | null }, device: DeviceInfo, origin: RequestOrigin): Promise<Registered> {
+    const { stores, clock, hasher, settings } = this.deps;
     const email = normalizeEmail(input.email);
     // Before anything else, so a refused attempt costs no hash and no breached-password lookup.
     const limit = await this.deps.registrationLimit.take(accountThrottleKey(email));
     if (!limit.allowed) throw new RateLimited(limit.retryAfterSeconds);
-    const password = await this.acceptablePassword(input.password, "password");
+    const password = await acceptableNewPassword(this.deps.breached, input.password, "password");
     const passwordHash = await hasher.hash(password);
     const at = clock();
-    const { session, refreshToken } = newSession(this.deps.codec, this.deps.settings, device, at);
-    const user = await stores.registrations.register({ email, passwordHash, name: input.name?.trim() || null, session, origin, at });
+    const signIn = settings.requireVerifiedEmail ? undefined : newSession(this.deps.codec, settings, device, at);
+    const verification = mintOneTimeToken("email_verification", at);
+    const user = await stores.registrations.register({ email, passwordHash, name: input.name?.trim() || null, session: signIn?.session, verification, origin, at });
     if (!user) throw new EmailTaken();
-    return { user, tokens: await this.tokenPair(user, session, refreshToken, at) };
+    // The account exists whether or not the queue takes the mail: the user
+    // can ask for another link (POST /auth/email/verification).
+    await this.deps.outbox
+      .enqueue({ kind: "mail", template: "email_verification", to: user.email, userId: user.id, link: linkFor(settings.mail.appUrl, "email_verification", verification.token) })
+      .catch((error: unknown) => console.error(JSON.stringify({ level: "error", msg: "verification mail not queued", error: describeError(error) })));
+    return { user, tokens: signIn && (await this.tokenPair(user, signIn.session, signIn.refreshToken, at)) };
   }
 
   /**
@@ -93,6 +100,11 @@ export class AccountService {
       await stores.audit.record({ event: "auth.login_failed", userId: user?.id ?? null, actorId: user?.id ?? null, origin, metadata: { reason }, at: clock() });
       throw new InvalidCredentials(reason);
     }
+    // Only a caller who knows the password learns that the address is unverified.
+    if (settings.requireVerifiedEmail && !user.emailVerified) {
+      await stores.audit.record({ event: "auth.login_failed", userId: user.id, actorId: user.id, origin, metadata: { reason: "email_not_verified" }, at: clock() });
+      throw new EmailNotVerified();
+    }
 
     const at = clock();
     const { session, refreshToken } = newSession(this.deps.codec, settings, device, at);
@@ -110,16 +122,10 @@ export class AccountService {
     const { stores, settings, clock, hasher } = this.deps;
     // The new password is judged first: a rejected one is a validation
     // error, not a guess at the current password, and must not count as one.
-    const newPassword = await this.acceptablePassword(input.newPassword, "newPassword");
+    const newPassword = await acceptableNewPassword(this.deps.breached, input.newPassword, "newPassword");
     const user = await stores.users.findById(input.userId);
     if (!user || user.status !== "active") throw new InvalidCredentials("user gone or disabled");
-    const throttleKey = accountThrottleKey(user.email);
-    const admission = await stores.throttles.admit({ key: throttleKey, maxAttempts: settings.loginMaxFailures, at: clock(), audit: { scope: "account", userId: user.id, origin } });
-    refuseIfThrottled(admission, clock());
-    if (!(await hasher.verify(user.passwordHash, normalizePassword(input.currentPassword)))) {
-      await stores.audit.record({ event: "auth.login_failed", userId: user.id, actorId: user.id, origin, metadata: { reason: "wrong_current_password" }, at: clock() });
-      throw new InvalidCredentials("wrong current password");
-    }
+    const throttleKey = await proveCurrentPassword({ ...stores, hasher, clock, loginMaxFailures: settings.loginMaxFailures }, user, input.currentPassword, origin);
     const passwordHash = await hasher.hash(newPassword);
     const at = clock();
     const ended = await this.deps.unitOfWork.run(async (tx) => {
@@ -132,34 +138,8 @@ export class AccountService {
     await this.deps.revocations.endSessionsOf(user.id, { before: clock(), except: input.sessionId, ended });
   }
 
-  /** The policy (NFC, length, common passwords), then the breached-password check. */
-  private async acceptablePassword(password: string, field: string): Promise<string> {
-    const normalized = checkPasswordPolicy(password, field);
-    if (await this.deps.breached.isBreached(normalized)) {
-      throw new ValidationFailed([{ path: field, message: "This password appears in known data breaches; choose another" }]);
-    }
-    return normalized;
-  }
-
   private tokenPair(user: UserRecord, session: { id: string; idleExpiresAt: Date; absoluteExpiresAt: Date }, refreshToken: string, at: Date): Promise<TokenPair> {
-    const subject = { userId: user.id, sessionId: session.id, roles: user.roles, permissions: user.permissions, grantsVersion: user.grantsVersion };
+    const subject = { userId: user.id, sessionId: session.id, roles: user.roles, permissions: user.permissions, grantsVersion: user.grantsVersion, emailVerified: user.emailVerified };
     return issueTokenPair(this.deps.tokens, at, subject, { token: refreshToken, idleExpiresAt: session.idleExpiresAt, absoluteExpiresAt: session.absoluteExpiresAt });
   }
-}
-
-/**
- * A locked bucket answers 429 with Retry-After. The store has already
- * written the lock's one auth.throttled row with its first refusal.
- */
-function refuseIfThrottled(admission: Admission, now: Date): void {
-  if (!admission.admitted) throw new RateLimited((admission.lockedUntil.getTime() - now.getTime()) / 1000);
-}
-
-/**
- * An account's throttle key: a hash of the normalised email, so the table
- * holds no email addresses. Its devices' keys live under it
- * (deviceThrottleKey), and LoginThrottleStore.clearAccount clears them all.
- */
-export function accountThrottleKey(normalizedEmail: string): string {
-  return bytesToHex(sha256(utf8ToBytes(`login:${normalizedEmail}`)));
 }

@@ -9,6 +9,9 @@
 //   reuse (the third case of rotation).
 // - login_throttles rows whose last failure is older than the failure window
 //   and that hold no lock: the next failure would start from 1 anyway.
+// - One-time tokens (mailed links) that expired more than a day ago, used or
+//   not: an expired token is refused either way, and the per-user limit on
+//   links counts only the last hour's.
 // - audit_logs: kept. How long to keep them is the operator's decision (README).
 // Each delete is a bounded batch; a run stops after `maxBatchesPerRun` per
 // kind and leaves the rest to the next run.
@@ -32,10 +35,14 @@ export const DEFAULT_RETENTION: RetentionPolicy = {
   maxBatchesPerRun: 100,
 };
 
+/** How long past its expiry a one-time token row is kept. */
+const ONE_TIME_TOKEN_KEEP_MS = 24 * 3600 * 1000;
+
 export type MaintenanceReport = {
   refreshTokens: number;
   sessions: number;
   loginThrottles: number;
+  oneTimeTokens: number;
   /** False when a kind hit maxBatchesPerRun: more is left for the next run. */
   complete: boolean;
 };
@@ -65,11 +72,14 @@ export class MaintenanceService {
     const refreshTokens = await this.drain((limit) => this.store.deleteTokensOfEndedSessions(sessionCutoff, limit));
     const sessions = await this.drain((limit) => this.store.deleteEndedSessions(sessionCutoff, limit));
     const loginThrottles = await this.drain((limit) => this.store.deleteStaleLoginThrottles(throttleCutoff, at, limit));
+    const tokenCutoff = new Date(at.getTime() - ONE_TIME_TOKEN_KEEP_MS);
+    const oneTimeTokens = await this.drain((limit) => this.store.deleteExpiredOneTimeTokens(tokenCutoff, limit));
     return {
       refreshTokens: refreshTokens.deleted,
       sessions: sessions.deleted,
       loginThrottles: loginThrottles.deleted,
-      complete: refreshTokens.drained && sessions.drained && loginThrottles.drained,
+      oneTimeTokens: oneTimeTokens.deleted,
+      complete: refreshTokens.drained && sessions.drained && loginThrottles.drained && oneTimeTokens.drained,
     };
   }
 

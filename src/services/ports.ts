@@ -15,6 +15,8 @@ export type UserRecord = {
   name: string | null;
   status: UserStatus;
   passwordHash: string;
+  /** The owner proved they receive mail at `email`. */
+  emailVerified: boolean;
   createdAt: Date;
   roles: string[];
   permissions: string[];
@@ -127,7 +129,7 @@ export type SessionEnd = {
  * A rotated refresh token: its session and the user's grants, read in the
  * rotating statement; the session's idle expiry as the rotation slid it.
  */
-export type Rotated = Grants & { sessionId: string; userId: string; idleExpiresAt: Date; absoluteExpiresAt: Date };
+export type Rotated = Grants & { sessionId: string; userId: string; emailVerified: boolean; idleExpiresAt: Date; absoluteExpiresAt: Date };
 
 /** What is known about a presented refresh token that could not be rotated. */
 export type TokenLineage = {
@@ -138,6 +140,7 @@ export type TokenLineage = {
   sessionIdleExpiresAt: Date;
   sessionAbsoluteExpiresAt: Date;
   userActive: boolean;
+  userEmailVerified: boolean;
   /** The token minted from this one, if any. */
   child: { tokenHash: string; usedAt: Date | null } | null;
 };
@@ -168,7 +171,56 @@ export type ThrottleAttempt = {
 
 export interface UserStore {
   findById(id: string): Promise<UserRecord | undefined>;
+  /** By normalised email. */
+  findByEmail(email: string): Promise<UserRecord | undefined>;
+  /** A new password; in the same statement the user's live password-reset tokens end (a reset link dies with the password it was for). */
   setPasswordHash(id: string, passwordHash: string, at: Date): Promise<void>;
+  /** Marks the email verified (keeps an earlier verification time). */
+  markEmailVerified(id: string, at: Date): Promise<void>;
+  /**
+   * Makes `newEmail` the user's address, verified, if no account holds it;
+   * false (nothing written) when one does. Every live one-time token of the
+   * user ends with the old address.
+   */
+  changeEmail(id: string, newEmail: string, at: Date): Promise<boolean>;
+  /** The updated user, or undefined when there is none. */
+  updateName(id: string, name: string | null, at: Date): Promise<UserRecord | undefined>;
+  /** Deletes the account with its roles, sessions, refresh and one-time tokens; its audit rows stay. False when there was none. */
+  delete(id: string): Promise<boolean>;
+}
+
+export type OneTimePurpose = "email_verification" | "password_reset" | "email_change";
+
+/** What a one-time token is, bound to: its purpose, its user, the address it was mailed to, and (email change) the new address. */
+export type NewOneTimeToken = {
+  purpose: OneTimePurpose;
+  userId: string;
+  /** SHA-256 of the token: the token itself is never stored. */
+  tokenHash: string;
+  email: string;
+  newEmail?: string;
+  expiresAt: Date;
+};
+
+export type OneTimeIssue = { issued: true } | { issued: false; retryAfterSeconds: number };
+
+export type SpentOneTimeToken = { userId: string; email: string; newEmail: string | null };
+
+export interface OneTimeTokenStore {
+  /**
+   * Stores a token, ending the user's earlier live tokens of its purpose,
+   * with the audit row `audit.event`, all in one statement, if the user has
+   * been sent fewer than `maxPerHour` of this purpose in the hour before
+   * `at`; otherwise writes nothing and says when the next may be sent.
+   */
+  issue(input: { token: NewOneTimeToken; maxPerHour: number; audit: { event: AuditEventName; actorId: string | null; sessionId?: string | null; origin: RequestOrigin }; at: Date }): Promise<OneTimeIssue>;
+  /**
+   * Spends a live token of this purpose (unused, unexpired) whose user is
+   * active and still has the address it was mailed to: marks it used and
+   * answers what it was bound to. Undefined, with nothing written, for
+   * any other token.
+   */
+  spend(input: { tokenHash: string; purpose: OneTimePurpose; at: Date }): Promise<SpentOneTimeToken | undefined>;
 }
 
 export interface LoginThrottleStore {
@@ -202,7 +254,17 @@ export interface KeyedRateLimit {
 
 export interface RegistrationStore {
   /** The user, the default role, the first session and the audit row at once; undefined when the email is taken (nothing written). */
-  register(input: { email: string; passwordHash: string; name: string | null; session: NewSession; origin: RequestOrigin; at: Date }): Promise<UserRecord | undefined>;
+  register(input: {
+    email: string;
+    passwordHash: string;
+    name: string | null;
+    /** None when sign-in waits for a verified email (REQUIRE_VERIFIED_EMAIL). */
+    session: NewSession | undefined;
+    /** The verification token mailed with the welcome, stored with a user.email_verification_sent row. */
+    verification: Omit<NewOneTimeToken, "userId" | "email" | "purpose">;
+    origin: RequestOrigin;
+    at: Date;
+  }): Promise<UserRecord | undefined>;
 }
 
 export interface SessionStore {
@@ -239,7 +301,7 @@ export interface RefreshTokenStore {
    * token used if it is its live session's current token, makes the
    * successor current, slides the idle expiry, audits auth.refreshed.
    */
-  rotate(input: { tokenHash: string; successorHash: string; idleTtlSeconds: number; origin: RequestOrigin; at: Date }): Promise<Rotated | undefined>;
+  rotate(input: { tokenHash: string; successorHash: string; idleTtlSeconds: number; requireVerifiedEmail: boolean; origin: RequestOrigin; at: Date }): Promise<Rotated | undefined>;
   lineage(tokenHash: string, at: Date): Promise<TokenLineage | undefined>;
   /** Reuse: ends the whole family with an auth.refresh_reused row. False if it had already ended. */
   revokeFamilyForReuse(sessionId: string, origin: RequestOrigin, at: Date): Promise<boolean>;
@@ -283,6 +345,8 @@ export interface MaintenanceStore {
   deleteTokensOfEndedSessions(cutoff: Date, limit: number): Promise<number>;
   deleteEndedSessions(cutoff: Date, limit: number): Promise<number>;
   deleteStaleLoginThrottles(lastFailureBefore: Date, at: Date, limit: number): Promise<number>;
+  /** One-time tokens that expired before `cutoff` (used or not). */
+  deleteExpiredOneTimeTokens(cutoff: Date, limit: number): Promise<number>;
 }
 
 /** Every store, bound to one connection or one transaction. */
@@ -290,6 +354,7 @@ export type Stores = {
   users: UserStore;
   throttles: LoginThrottleStore;
   registrations: RegistrationStore;
+  oneTimeTokens: OneTimeTokenStore;
   sessions: SessionStore;
   refreshTokens: RefreshTokenStore;
   audit: AuditLog;

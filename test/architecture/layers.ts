@@ -179,10 +179,10 @@ function violation(rule: string, i: Import, why: string): Violation {
 
 const DRIVER_PACKAGES = ["drizzle-orm", "@neondatabase/serverless"];
 const SERVICE_FORBIDDEN_PACKAGES = [...DRIVER_PACKAGES, "hono", "@hono/*", "cloudflare:*"];
-const SERVICE_FORBIDDEN_FILES = ["src/repositories/", "src/routes/", "src/middleware/", "src/app.ts", "src/composition.ts", "src/context.ts"];
+const SERVICE_FORBIDDEN_FILES = ["src/repositories/", "src/mail/", "src/routes/", "src/middleware/", "src/app.ts", "src/composition.ts", "src/context.ts"];
 const REPOSITORY_FORBIDDEN_FILES = ["src/routes/", "src/middleware/", "src/app.ts", "src/composition.ts"];
-const INFRASTRUCTURE_FUNCTIONS = ["storesFor", "unitOfWorkFor", "lazyDatabase", "loadKeySet"];
-const INFRASTRUCTURE_CLASSES = ["SessionRevocationList", "AccessTokens", "RefreshTokenCodec", "DeviceTokenCodec"];
+const INFRASTRUCTURE_FUNCTIONS = ["storesFor", "unitOfWorkFor", "lazyDatabase", "loadKeySet", "mailTransportFor"];
+const INFRASTRUCTURE_CLASSES = ["SessionRevocationList", "AccessTokens", "RefreshTokenCodec", "DeviceTokenCodec", "SmtpTransport", "ResendTransport", "QueueOutbox"];
 /** The barrels that publish the infrastructure classes and loadKeySet to the composition root. */
 const REEXPORTING_BARRELS = ["src/services/sessions/index.ts", "src/services/tokens/index.ts"];
 
@@ -190,7 +190,7 @@ export const RULES: readonly Rule[] = [
   {
     id: "services-are-framework-free",
     title:
-      "src/services/ imports neither drizzle-orm, @neondatabase/serverless, hono, @hono/*, cloudflare:* nor src/repositories/, src/routes/, src/middleware/, src/app.ts, src/composition.ts, src/context.ts (type-only imports count)",
+      "src/services/ imports neither drizzle-orm, @neondatabase/serverless, hono, @hono/*, cloudflare:* nor src/repositories/, src/mail/, src/routes/, src/middleware/, src/app.ts, src/composition.ts, src/context.ts (type-only imports count)",
     check: (m) =>
       !isIn(m.file, "src/services/")
         ? []
@@ -212,9 +212,10 @@ export const RULES: readonly Rule[] = [
   },
   {
     id: "repositories-depend-only-on-ports",
-    title: "src/repositories/ imports nothing from src/routes/, src/middleware/, src/app.ts, src/composition.ts, and from src/services/ only type-only imports of src/services/ports.ts",
+    title:
+      "src/repositories/ and src/mail/ (infrastructure) import nothing from src/routes/, src/middleware/, src/app.ts, src/composition.ts, and from src/services/ only type-only imports of src/services/ports.ts",
     check: (m) =>
-      !isIn(m.file, "src/repositories/")
+      !isIn(m.file, "src/repositories/") && !isIn(m.file, "src/mail/")
         ? []
         : m.imports.flatMap((i) => {
             if (anyIn(i.target, REPOSITORY_FORBIDDEN_FILES)) return [violation("repositories-depend-only-on-ports", i, "repositories must not depend on an outer layer")];
@@ -236,9 +237,9 @@ export const RULES: readonly Rule[] = [
   },
   {
     id: "only-the-composition-root-builds-infrastructure",
-    title: `only src/composition.ts builds infrastructure: elsewhere (src/repositories/ aside) nothing imports ${INFRASTRUCTURE_FUNCTIONS.join(", ")} or constructs ${INFRASTRUCTURE_CLASSES.map((c) => `new ${c}`).join(", ")}`,
+    title: `only src/composition.ts builds infrastructure: elsewhere (src/repositories/ and src/mail/ aside) nothing imports ${INFRASTRUCTURE_FUNCTIONS.join(", ")} or constructs ${INFRASTRUCTURE_CLASSES.map((c) => `new ${c}`).join(", ")}`,
     check: (m) => {
-      if (m.file === "src/composition.ts" || isIn(m.file, "src/repositories/")) return [];
+      if (m.file === "src/composition.ts" || isIn(m.file, "src/repositories/") || isIn(m.file, "src/mail/")) return [];
       const rule = "only-the-composition-root-builds-infrastructure";
       const imported = m.imports.flatMap((i) => {
         if (i.kind === "export-from" && REEXPORTING_BARRELS.includes(m.file)) return [];

@@ -189,6 +189,7 @@ describe("MaintenanceService batches", () => {
         deleted.throttles!.push(n);
         return n;
       },
+      deleteExpiredOneTimeTokens: (cutoff: Date, limit: number) => repository.deleteExpiredOneTimeTokens(cutoff, limit),
     };
     return { store, deleted, close };
   }

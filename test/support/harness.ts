@@ -39,6 +39,8 @@ export type ApiUser = {
   id: string;
   email: string;
   name: string | null;
+  emailVerified: boolean;
+  mfa: { totp: boolean; passkeys: number };
   roles: string[];
   permissions: string[];
   status: string;
@@ -148,6 +150,7 @@ export function testService(options: TestServiceOptions = {}) {
         roles: ["user"],
         permissions: ["profile:read", "profile:write", "sessions:read", "sessions:revoke:own"],
         grantsVersion: 0,
+        emailVerified: false,
         ...subject,
       });
     } finally {

@@ -1,5 +1,5 @@
-// /admin/users: list and read users, replace roles, disable and enable, end
-// sessions. Each route runs authenticate() then authorize(<permission>), which
+// /admin/users: list and read users, replace roles, disable, enable and
+// delete accounts, end sessions. Each route runs authenticate() then authorize(<permission>), which
 // decides from the token's permissions claim alone.
 import { createRoute, OpenAPIHono } from "@hono/zod-openapi";
 import type { Context } from "hono";
@@ -92,6 +92,26 @@ adminUserRoutes.openapi(
   async (c) => {
     const user = await c.var.services.admin().disable(c.req.valid("param").id, actorOf(c));
     return c.json({ user: toApiUser(user) }, 200);
+  },
+);
+
+adminUserRoutes.openapi(
+  createRoute({
+    method: "delete",
+    path: "/admin/users/{id}",
+    operationId: "deleteUser",
+    tags: ["admin"],
+    summary: "Delete a user's account, as DELETE /me does",
+    description:
+      "Deletes the account with its sessions (their access tokens stop at once), tokens and factors; its audit rows stay, naming it by id, with a user.deleted row naming the administrator. 403 for your own account and for an account holding a permission you lack.",
+    security: [{ bearerAuth: [] }],
+    middleware: guarded("users:write"),
+    request: { params: UserIdParams },
+    responses: { 204: { description: "Deleted" }, ...problemResponses(401, 403, 404, 503) },
+  }),
+  async (c) => {
+    await c.var.services.admin().deleteUser(c.req.valid("param").id, actorOf(c));
+    return c.body(null, 204);
   },
 );
 

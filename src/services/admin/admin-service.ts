@@ -19,6 +19,7 @@
 //   every store, audit row and edge entry sees it lower-cased.
 import type { Clock } from "../../clock";
 import { InsufficientPermission, NotFound } from "../../errors";
+import { deleteAccountIn } from "../lifecycle";
 import { isUuid } from "../../ids";
 import { decodeCursor, toApiPage, type ApiPage } from "../pages";
 import type { RevocationList, Stores, UnitOfWork, UserRecord, UserStatus } from "../ports";
@@ -123,6 +124,25 @@ export class AdminService {
       }
       return (await tx.users.findById(userId))!;
     });
+  }
+
+  /**
+   * Deletes the account as DELETE /me does (deleteAccountIn), with the
+   * administrator as actor. Nobody deletes themselves here, and nobody
+   * deletes an account holding a permission they lack: that would strip an
+   * administrator by other means than a role change.
+   */
+  async deleteUser(id: string, actor: AdminActor): Promise<void> {
+    const userId = userIdOf(id);
+    refuseSelf(userId, actor, "You cannot delete your own account here; use DELETE /me");
+    const ended = await this.deps.unitOfWork.run(async (tx) => {
+      const { actorPermissions } = await lockForChange(tx, userId, actor, "users:write");
+      const target = (await tx.users.findById(userId))!;
+      const beyond = actor.kind === "operator" ? [] : target.permissions.filter((permission) => !actorPermissions.includes(permission));
+      if (beyond.length > 0) throw new InsufficientPermission({ detail: `The account holds permissions you do not: ${beyond.join(", ")}` });
+      return deleteAccountIn(tx, target, { actorId: actorIdOf(actor), origin: actor.origin, at: this.deps.clock() });
+    });
+    await this.deps.revocations.endSessionsOf(userId, { before: this.deps.clock(), ended });
   }
 
   /** Ends every live session of the user (session.revoked, reason revoked_by_admin). */

@@ -11,7 +11,7 @@
 // (AUTH_REFRESH_RATE_LIMITER), also before any database statement; a legacy
 // token names none before its lookup and passes that limit.
 import type { Clock } from "../../clock";
-import { InvalidRefreshToken, RateLimited, RefreshTokenReused } from "../../errors";
+import { EmailNotVerified, InvalidRefreshToken, RateLimited, RefreshTokenReused } from "../../errors";
 import type { KeyedRateLimit, RefreshTokenStore, RequestOrigin, RevocationList, UserStore } from "../ports";
 import type { AccessTokens } from "../tokens";
 import type { RefreshTokenCodec } from "./refresh-token";
@@ -21,7 +21,7 @@ export type RotationDeps = {
   refreshTokens: RefreshTokenStore;
   users: Pick<UserStore, "findById">;
   codec: RefreshTokenCodec;
-  settings: { refreshIdleTtl: number; refreshReuseGrace: number };
+  settings: { refreshIdleTtl: number; refreshReuseGrace: number; requireVerifiedEmail: boolean };
   clock: Clock;
   tokens: AccessTokens;
   revocations: Pick<RevocationList, "revoke">;
@@ -48,7 +48,7 @@ export class RefreshTokenRotation {
     const successorHash = codec.hash(successor);
 
     const rotatedAt = clock();
-    const rotated = await refreshTokens.rotate({ tokenHash, successorHash, idleTtlSeconds: settings.refreshIdleTtl, origin, at: rotatedAt });
+    const rotated = await refreshTokens.rotate({ tokenHash, successorHash, idleTtlSeconds: settings.refreshIdleTtl, requireVerifiedEmail: settings.requireVerifiedEmail, origin, at: rotatedAt });
     if (rotated) {
       return issueTokenPair(this.deps.tokens, rotatedAt, rotated, { token: successor, idleExpiresAt: rotated.idleExpiresAt, absoluteExpiresAt: rotated.absoluteExpiresAt });
     }
@@ -57,6 +57,8 @@ export class RefreshTokenRotation {
     const lineage = await refreshTokens.lineage(tokenHash, at);
     if (!lineage) throw new InvalidRefreshToken("unknown token");
     if (!lineage.sessionLive || !lineage.userActive) throw new InvalidRefreshToken("session ended or user disabled");
+    // Not rotated, so the presented token stays current: once the email is verified, it refreshes.
+    if (settings.requireVerifiedEmail && !lineage.userEmailVerified) throw new EmailNotVerified();
     if (lineage.usedAt === null) throw new InvalidRefreshToken("current token expired");
 
     const withinGrace =
@@ -67,7 +69,7 @@ export class RefreshTokenRotation {
     if (withinGrace) {
       const user = await this.deps.users.findById(lineage.userId);
       if (!user || user.status !== "active") throw new InvalidRefreshToken("user gone or disabled");
-      const subject = { userId: user.id, sessionId: lineage.sessionId, roles: user.roles, permissions: user.permissions, grantsVersion: user.grantsVersion };
+      const subject = { userId: user.id, sessionId: lineage.sessionId, roles: user.roles, permissions: user.permissions, grantsVersion: user.grantsVersion, emailVerified: user.emailVerified };
       return issueTokenPair(this.deps.tokens, at, subject, { token: successor, idleExpiresAt: lineage.sessionIdleExpiresAt, absoluteExpiresAt: lineage.sessionAbsoluteExpiresAt });
     }
 

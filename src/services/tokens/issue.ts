@@ -30,6 +30,7 @@ export async function signAccessToken(
     client_id: DEFAULT_CLIENT_ID,
     roles: [...subject.roles],
     permissions: [...subject.permissions],
+    email_verified: subject.emailVerified,
   };
   const accessToken = await new SignJWT({ ...claims, [GRANTS_VERSION_CLAIM]: subject.grantsVersion })
     .setProtectedHeader({ alg: ACCESS_TOKEN_ALGORITHM, kid: keys.signing.kid, typ: ACCESS_TOKEN_TYPE })

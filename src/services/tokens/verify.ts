@@ -103,7 +103,7 @@ function ownKey(keys: KeySet, header: JWTHeaderParameters): CryptoKey {
 
 /** The verified payload narrowed to the claims the API contract defines, and nothing else. */
 function accessTokenClaims(payload: JWTPayload): AccessTokenClaims {
-  const { iss, aud, sub, sid, jti, iat, exp, client_id, roles, permissions } = payload as Record<string, unknown>;
+  const { iss, aud, sub, sid, jti, iat, exp, client_id, roles, permissions, email_verified } = payload as Record<string, unknown>;
   const invalid = (reason: string) => new InvalidToken({ cause: new Error(reason) });
   if (typeof iss !== "string" || typeof aud !== "string") throw invalid("iss and aud must be strings");
   for (const [name, value] of [["sub", sub], ["sid", sid], ["jti", jti], ["client_id", client_id]] as const) {
@@ -111,6 +111,8 @@ function accessTokenClaims(payload: JWTPayload): AccessTokenClaims {
   }
   if (!Number.isSafeInteger(iat) || !Number.isSafeInteger(exp)) throw invalid("iat and exp must be whole numbers");
   if (!isStringArray(roles) || !isStringArray(permissions)) throw invalid("roles and permissions must be arrays of strings");
+  // Tokens issued before the claim existed lack it: they say nothing was verified.
+  if (email_verified !== undefined && typeof email_verified !== "boolean") throw invalid("email_verified must be a boolean");
   return {
     iss,
     aud,
@@ -122,6 +124,7 @@ function accessTokenClaims(payload: JWTPayload): AccessTokenClaims {
     client_id: client_id as string,
     roles: [...roles],
     permissions: [...permissions],
+    email_verified: email_verified === true,
   };
 }
 

@@ -4,12 +4,13 @@
 // test/unit/refresh-token-store.test.ts, so the fake the service tests rely
 // on cannot drift from the real statements. Everything is arranged through
 // the store ports themselves: a user registered with a first session and
-// token, sessions opened by sign-in, ended, users disabled.
+// token, sessions opened by sign-in, ended, users disabled, emails verified.
+// With requireVerifiedEmail, a user whose email is unverified does not rotate.
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import type { NewSession, RequestOrigin, Stores } from "../../../src/services/ports";
 
 export type StoreFixture = {
-  stores: Pick<Stores, "registrations" | "sessions" | "refreshTokens" | "adminUsers" | "roles" | "audit">;
+  stores: Pick<Stores, "registrations" | "users" | "sessions" | "refreshTokens" | "adminUsers" | "roles" | "audit">;
   close?(): Promise<void>;
 };
 
@@ -54,13 +55,14 @@ export function refreshTokenStoreContract(name: string, open: () => StoreFixture
       const at = new Date();
       const session = newSession(at, lifetimes);
       const email = `contract-${crypto.randomUUID()}@example.com`;
-      const user = await stores.registrations.register({ email, passwordHash: "$argon2id$contract", name: null, session, origin: ORIGIN, at });
+      const verification = { tokenHash: randomHash(), expiresAt: after(at, 24 * HOUR) };
+      const user = await stores.registrations.register({ email, passwordHash: "$argon2id$contract", name: null, session, verification, origin: ORIGIN, at });
       if (!user) throw new Error("register refused a fresh email");
       return { at, user, session, sessionId: session.id, userId: user.id, first: session.refreshTokenHash };
     }
 
-    const rotate = (tokenHash: string, at: Date, successorHash = randomHash(), idleTtlSeconds = IDLE_TTL) =>
-      stores.refreshTokens.rotate({ tokenHash, successorHash, idleTtlSeconds, origin: ORIGIN, at });
+    const rotate = (tokenHash: string, at: Date, successorHash = randomHash(), idleTtlSeconds = IDLE_TTL, requireVerifiedEmail = false) =>
+      stores.refreshTokens.rotate({ tokenHash, successorHash, idleTtlSeconds, requireVerifiedEmail, origin: ORIGIN, at });
 
     const refreshedRows = async (userId: string) => (await stores.audit.page({ userId, event: "auth.refreshed", limit: 50 })).items;
 
@@ -75,6 +77,7 @@ export function refreshTokenStoreContract(name: string, open: () => StoreFixture
           roles: ["user"],
           permissions: USER_PERMISSIONS,
           grantsVersion: 0,
+          emailVerified: false,
           idleExpiresAt: after(at, 60 + IDLE_TTL),
           absoluteExpiresAt: session.absoluteExpiresAt,
         });
@@ -164,6 +167,7 @@ export function refreshTokenStoreContract(name: string, open: () => StoreFixture
           sessionIdleExpiresAt: session.idleExpiresAt,
           sessionAbsoluteExpiresAt: session.absoluteExpiresAt,
           userActive: true,
+          userEmailVerified: false,
           child: null,
         });
       });
@@ -215,6 +219,24 @@ export function refreshTokenStoreContract(name: string, open: () => StoreFixture
         expect(await stores.refreshTokens.lineage(first, after(at, 1))).toMatchObject({ usedAt: null, sessionLive: true, userActive: false });
         await stores.adminUsers.setStatus(userId, "active", after(at, 2));
         expect(await rotate(first, after(at, 3))).toBeDefined();
+      });
+    });
+
+    describe("requireVerifiedEmail", () => {
+      it("an unverified user's current token does not rotate, writes no auth.refreshed row and stays current; its lineage says unverified", async () => {
+        const { at, userId, first } = await arrange();
+        expect(await rotate(first, after(at, 1), randomHash(), IDLE_TTL, true)).toBeUndefined();
+        expect(await refreshedRows(userId)).toEqual([]);
+        expect(await stores.refreshTokens.lineage(first, after(at, 1))).toMatchObject({ usedAt: null, sessionLive: true, userActive: true, userEmailVerified: false, child: null });
+        // Without the requirement the same token rotates: the refusal left it as it was.
+        expect(await rotate(first, after(at, 2))).toMatchObject({ userId, emailVerified: false });
+      });
+
+      it("once the email is verified the token rotates under the requirement, answering emailVerified", async () => {
+        const { at, userId, first } = await arrange();
+        await stores.users.markEmailVerified(userId, after(at, 1));
+        expect(await stores.refreshTokens.lineage(first, after(at, 1))).toMatchObject({ userEmailVerified: true });
+        expect(await rotate(first, after(at, 2), randomHash(), IDLE_TTL, true)).toMatchObject({ userId, emailVerified: true });
       });
     });
 

@@ -1,5 +1,6 @@
 // The in-memory stores behind sign-in and sessions: users, the login
-// throttle, registration, sessions and refresh tokens. Each method decides
+// throttle, registration, sessions and refresh tokens (one-time tokens are in
+// one-time-tokens.ts). Each method decides
 // what the Postgres statement of the same name decides (src/repositories),
 // and, like one statement, either makes all its changes or none.
 import type {
@@ -16,7 +17,9 @@ import type {
 import {
   ATTEMPT_WINDOW_SECONDS,
   DEFAULT_ROLE,
+  endOneTimeTokens,
   insertAudit,
+  insertOneTimeToken,
   insertSessionWithFirstToken,
   isLive,
   lockFrom,
@@ -27,14 +30,49 @@ import {
 } from "./memory-model";
 
 export function userStore(state: MemoryState): UserStore {
+  const byEmail = (email: string) => [...state.users.values()].find((u) => u.email === email);
   return {
     async findById(id) {
       const user = state.users.get(id);
       return user && userRecord(state, user);
     },
+    async findByEmail(email) {
+      const user = byEmail(email);
+      return user && userRecord(state, user);
+    },
     async setPasswordHash(id, passwordHash, at) {
       const user = state.users.get(id);
-      if (user) Object.assign(user, { passwordHash, updatedAt: new Date(at) });
+      if (!user) return;
+      Object.assign(user, { passwordHash, updatedAt: new Date(at) });
+      // A reset link dies with the password it was for.
+      endOneTimeTokens(state, id, "password_changed", at, "password_reset");
+    },
+    async markEmailVerified(id, at) {
+      const user = state.users.get(id);
+      if (user) Object.assign(user, { emailVerifiedAt: user.emailVerifiedAt ?? new Date(at), updatedAt: new Date(at) });
+    },
+    async changeEmail(id, newEmail, at) {
+      const user = state.users.get(id);
+      const taken = byEmail(newEmail);
+      if (!user || (taken && taken.id !== id)) return false;
+      Object.assign(user, { email: newEmail, emailVerifiedAt: new Date(at), updatedAt: new Date(at) });
+      endOneTimeTokens(state, id, "email_changed", at);
+      return true;
+    },
+    async updateName(id, name, at) {
+      const user = state.users.get(id);
+      if (!user) return undefined;
+      Object.assign(user, { name, updatedAt: new Date(at) });
+      return userRecord(state, user);
+    },
+    async delete(id) {
+      if (!state.users.delete(id)) return false;
+      // The foreign keys cascade: roles, sessions (and their refresh tokens), one-time tokens. Audit rows and throttles have none.
+      state.userRoles.delete(id);
+      for (const session of [...state.sessions.values()].filter((s) => s.userId === id)) state.sessions.delete(session.id);
+      for (const token of [...state.refreshTokens.values()].filter((t) => !state.sessions.has(t.sessionId))) state.refreshTokens.delete(token.tokenHash);
+      for (const token of [...state.oneTimeTokens.values()].filter((t) => t.userId === id)) state.oneTimeTokens.delete(token.tokenHash);
+      return true;
     },
   };
 }
@@ -80,14 +118,19 @@ export function throttleStore(state: MemoryState): LoginThrottleStore {
 
 export function registrationStore(state: MemoryState): RegistrationStore {
   return {
-    async register({ email, passwordHash, name, session, origin, at }) {
+    async register({ email, passwordHash, name, session, verification, origin, at }) {
       if ([...state.users.values()].some((u) => u.email === email)) return undefined;
       const id = crypto.randomUUID();
-      const user = { id, email, name, status: "active" as const, passwordHash, createdAt: new Date(at), updatedAt: new Date(at), grantsVersion: 0 };
+      const user = { id, email, name, status: "active" as const, passwordHash, emailVerifiedAt: null, createdAt: new Date(at), updatedAt: new Date(at), grantsVersion: 0 };
       state.users.set(id, user);
       state.userRoles.set(id, new Set([DEFAULT_ROLE]));
-      insertSessionWithFirstToken(state, id, session, at);
-      insertAudit(state, { event: "user.registered", userId: id, actorId: id, sessionId: session.id, origin, at });
+      if (session) insertSessionWithFirstToken(state, id, session, at);
+      const sessionId = session?.id ?? null;
+      insertAudit(state, { event: "user.registered", userId: id, actorId: id, sessionId, origin, at });
+      // Only what the SQL stores: the hash, the expiry and (never, here) a new address; not the token the caller may pass along.
+      const { tokenHash, expiresAt, newEmail } = verification;
+      insertOneTimeToken(state, id, email, { purpose: "email_verification", tokenHash, expiresAt, newEmail }, at);
+      insertAudit(state, { event: "user.email_verification_sent", userId: id, actorId: id, sessionId, origin, at });
       return userRecord(state, user);
     },
   };
@@ -156,11 +199,12 @@ function mostRecentlyUsedFirst(a: MemorySession, b: MemorySession): number {
 
 export function refreshTokenStore(state: MemoryState): RefreshTokenStore {
   return {
-    async rotate({ tokenHash, successorHash, idleTtlSeconds, origin, at }) {
+    async rotate({ tokenHash, successorHash, idleTtlSeconds, requireVerifiedEmail, origin, at }) {
       const token = state.refreshTokens.get(tokenHash);
       const session = token && state.sessions.get(token.sessionId);
       const user = session && state.users.get(session.userId);
       if (!token || !session || !user || !isLive(session, at) || user.status !== "active") return undefined;
+      if (requireVerifiedEmail && user.emailVerifiedAt === null) return undefined;
       if (token.usedAt !== null || !(token.expiresAt > at)) return undefined;
       if (state.refreshTokens.has(successorHash)) throw new Error("unique violation: refresh token hash");
       const idleUntil = new Date(Math.min(at.getTime() + idleTtlSeconds * 1000, session.absoluteExpiresAt.getTime()));
@@ -169,8 +213,8 @@ export function refreshTokenStore(state: MemoryState): RefreshTokenStore {
       Object.assign(session, { lastUsedAt: new Date(at), idleExpiresAt: new Date(idleUntil) });
       if (origin.ip) session.device = { ...session.device, ip: origin.ip };
       insertAudit(state, { event: "auth.refreshed", userId: user.id, actorId: user.id, sessionId: session.id, origin, at });
-      const { roles, permissions, grantsVersion } = userRecord(state, user);
-      return { sessionId: session.id, userId: user.id, roles, permissions, grantsVersion, idleExpiresAt: new Date(session.idleExpiresAt), absoluteExpiresAt: new Date(session.absoluteExpiresAt) };
+      const { roles, permissions, grantsVersion, emailVerified } = userRecord(state, user);
+      return { sessionId: session.id, userId: user.id, roles, permissions, grantsVersion, emailVerified, idleExpiresAt: new Date(session.idleExpiresAt), absoluteExpiresAt: new Date(session.absoluteExpiresAt) };
     },
     async lineage(tokenHash, at) {
       const token = state.refreshTokens.get(tokenHash);
@@ -186,6 +230,7 @@ export function refreshTokenStore(state: MemoryState): RefreshTokenStore {
         sessionIdleExpiresAt: new Date(session.idleExpiresAt),
         sessionAbsoluteExpiresAt: new Date(session.absoluteExpiresAt),
         userActive: user.status === "active",
+        userEmailVerified: user.emailVerifiedAt !== null,
         child: child ? { tokenHash: child.tokenHash, usedAt: child.usedAt && new Date(child.usedAt) } : null,
       };
     },

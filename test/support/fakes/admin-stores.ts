@@ -1,5 +1,6 @@
 // The in-memory stores behind administration and operations: the audit log,
-// the admin's view of users, roles, the health probe and retention. Each
+// the admin's view of users, roles, the health probe and retention (expired
+// one-time tokens among what it deletes). Each
 // method decides what the Postgres statement of the same name decides.
 import type { AdminUserStore, AuditEvent, AuditLog, HealthProbe, MaintenanceStore, RoleStore } from "../../../src/services/ports";
 import { compareKeys, cursorTimestamp, insertAudit, permissionsOf, requireUser, userRecord, type MemoryAuditRow, type MemoryState } from "./memory-model";
@@ -120,6 +121,11 @@ export function maintenanceStore(state: MemoryState): MaintenanceStore {
         .filter((t) => t.lastFailureAt < lastFailureBefore && (t.lockedUntil === null || t.lockedUntil <= at))
         .slice(0, limit);
       for (const throttle of doomed) state.throttles.delete(throttle.key);
+      return doomed.length;
+    },
+    async deleteExpiredOneTimeTokens(cutoff, limit) {
+      const doomed = [...state.oneTimeTokens.values()].filter((t) => t.expiresAt < cutoff).slice(0, limit);
+      for (const token of doomed) state.oneTimeTokens.delete(token.tokenHash);
       return doomed.length;
     },
   };

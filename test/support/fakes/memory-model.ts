@@ -1,17 +1,33 @@
 // The state behind MemoryStores: one in-memory copy of the tables the Postgres
-// stores use (users, roles, sessions, refresh tokens, throttles, audit rows),
-// and the rules their SQL applies that more than one store needs: a user's
-// grants, when a session is live, opening a session, writing an audit row,
-// the throttle's back-off. Rows are plain data, so a snapshot is a
-// structuredClone.
-import type { AuditEventName, NewSession, RequestOrigin, SessionRecord, UserRecord } from "../../../src/services/ports";
+// stores use (users, roles, sessions, refresh tokens, one-time tokens,
+// throttles, audit rows), and the rules their SQL applies that more than one
+// store needs: a user's grants, when a session is live, opening a session,
+// storing and ending one-time tokens, writing an audit row, the throttle's
+// back-off. Rows are plain data, so a snapshot is a structuredClone.
+import type { AuditEventName, NewOneTimeToken, NewSession, OneTimePurpose, RequestOrigin, SessionRecord, UserRecord } from "../../../src/services/ports";
 
-/** A users row: the record without the grants (those are rows of their own) and with updated_at. */
-export type MemoryUser = Omit<UserRecord, "roles" | "permissions"> & { updatedAt: Date };
+/**
+ * A users row: the record without the grants (those are rows of their own),
+ * with updated_at, and with email_verified_at where the record has a flag.
+ */
+export type MemoryUser = Omit<UserRecord, "roles" | "permissions" | "emailVerified"> & { emailVerifiedAt: Date | null; updatedAt: Date };
 
 export type MemorySession = SessionRecord & { revokedAt: Date | null; revokedReason: string | null };
 
 export type MemoryToken = { tokenHash: string; sessionId: string; parentHash: string | null; createdAt: Date; usedAt: Date | null; expiresAt: Date };
+
+/** A one_time_tokens row: the hash only, never the token. `usedAt` is set when it is spent or ended (`endedReason` says which). */
+export type MemoryOneTimeToken = {
+  tokenHash: string;
+  userId: string;
+  purpose: OneTimePurpose;
+  email: string;
+  newEmail: string | null;
+  createdAt: Date;
+  expiresAt: Date;
+  usedAt: Date | null;
+  endedReason: string | null;
+};
 
 export type MemoryThrottle = {
   key: string;
@@ -44,6 +60,8 @@ export type MemoryState = {
   sessions: Map<string, MemorySession>;
   /** By token hash. */
   refreshTokens: Map<string, MemoryToken>;
+  /** By token hash. */
+  oneTimeTokens: Map<string, MemoryOneTimeToken>;
   throttles: Map<string, MemoryThrottle>;
   /** In insertion order. */
   audit: MemoryAuditRow[];
@@ -69,6 +87,7 @@ export function emptyState(): MemoryState {
     roles: new Map(Object.entries(structuredClone(SEEDED_ROLES))),
     sessions: new Map(),
     refreshTokens: new Map(),
+    oneTimeTokens: new Map(),
     throttles: new Map(),
     audit: [],
   };
@@ -93,6 +112,7 @@ export function userRecord(state: MemoryState, user: MemoryUser): UserRecord {
     name: user.name,
     status: user.status,
     passwordHash: user.passwordHash,
+    emailVerified: user.emailVerifiedAt !== null,
     createdAt: new Date(user.createdAt),
     roles,
     permissions: permissionsOf(state, roles),
@@ -140,12 +160,37 @@ export function insertSessionWithFirstToken(state: MemoryState, userId: string, 
   });
 }
 
+/** A one-time token row for `userId`, as fragments.ts insertOneTimeToken: the hash, never the token. */
+export function insertOneTimeToken(state: MemoryState, userId: string, email: string, token: Omit<NewOneTimeToken, "userId" | "email">, at: Date): void {
+  requireUser(state, userId);
+  if (state.oneTimeTokens.has(token.tokenHash)) throw new Error("unique violation: one-time token hash");
+  state.oneTimeTokens.set(token.tokenHash, {
+    tokenHash: token.tokenHash,
+    userId,
+    purpose: token.purpose,
+    email,
+    newEmail: token.newEmail ?? null,
+    createdAt: new Date(at),
+    expiresAt: new Date(token.expiresAt),
+    usedAt: null,
+    endedReason: null,
+  });
+}
+
+/** Ends the user's unused one-time tokens (of every purpose, or of one), as fragments.ts endOneTimeTokens. */
+export function endOneTimeTokens(state: MemoryState, userId: string, reason: string, at: Date, purpose?: OneTimePurpose): void {
+  for (const token of state.oneTimeTokens.values()) {
+    if (token.userId === userId && token.usedAt === null && (purpose === undefined || token.purpose === purpose)) {
+      Object.assign(token, { usedAt: new Date(at), endedReason: reason });
+    }
+  }
+}
+
+/** An audit row. audit_logs has no foreign keys: a deleted account's rows stay, and new ones may name it. */
 export function insertAudit(
   state: MemoryState,
   row: { event: AuditEventName; userId?: string | null; actorId?: string | null; sessionId?: string | null; origin: RequestOrigin; metadata?: Record<string, unknown>; at: Date },
 ): void {
-  requireUser(state, row.userId);
-  requireUser(state, row.actorId);
   state.audit.push({
     id: crypto.randomUUID(),
     event: row.event,

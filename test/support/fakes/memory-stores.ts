@@ -10,7 +10,8 @@
 import type { Stores, UnitOfWork, UserRecord, UserStatus } from "../../../src/services/ports";
 import { refreshTokenStore, registrationStore, sessionStore, throttleStore, userStore } from "./account-stores";
 import { adminUserStore, auditLog, healthProbe, maintenanceStore, roleStore } from "./admin-stores";
-import { emptyState, userRecord, type MemoryAuditRow, type MemorySession, type MemoryState, type MemoryToken } from "./memory-model";
+import { emptyState, userRecord, type MemoryAuditRow, type MemoryOneTimeToken, type MemorySession, type MemoryState, type MemoryToken } from "./memory-model";
+import { oneTimeTokenStore } from "./one-time-tokens";
 
 export class MemoryStores {
   readonly state: MemoryState = emptyState();
@@ -27,6 +28,7 @@ export class MemoryStores {
       users: this.#recorded("users", userStore(s)),
       throttles: this.#recorded("throttles", throttleStore(s)),
       registrations: this.#recorded("registrations", registrationStore(s)),
+      oneTimeTokens: this.#recorded("oneTimeTokens", oneTimeTokenStore(s)),
       sessions: this.#recorded("sessions", sessionStore(s)),
       refreshTokens: this.#recorded("refreshTokens", refreshTokenStore(s)),
       audit: this.#recorded("audit", auditLog(s)),
@@ -50,8 +52,10 @@ export class MemoryStores {
 
   // ---- Arranging and inspecting (not ports: tests only) --------------------
 
-  /** A user inserted directly, with these roles (default: user). */
-  addUser(input: { email?: string; name?: string | null; passwordHash?: string; status?: UserStatus; roles?: string[]; createdAt?: Date } = {}): UserRecord {
+  /** A user inserted directly, with these roles (default: user); the email unverified unless `emailVerified`. */
+  addUser(
+    input: { email?: string; name?: string | null; passwordHash?: string; status?: UserStatus; roles?: string[]; emailVerified?: boolean; createdAt?: Date } = {},
+  ): UserRecord {
     const id = crypto.randomUUID();
     const createdAt = input.createdAt ?? new Date("2026-01-01T00:00:00.000Z");
     const user = {
@@ -60,6 +64,7 @@ export class MemoryStores {
       name: input.name ?? null,
       status: input.status ?? ("active" as const),
       passwordHash: input.passwordHash ?? "$argon2id$unused",
+      emailVerifiedAt: input.emailVerified ? createdAt : null,
       createdAt,
       updatedAt: createdAt,
       grantsVersion: 0,
@@ -85,6 +90,11 @@ export class MemoryStores {
 
   token(tokenHash: string): MemoryToken | undefined {
     return this.state.refreshTokens.get(tokenHash);
+  }
+
+  /** The user's one-time token rows, oldest first. */
+  oneTimeTokensOf(userId: string): MemoryOneTimeToken[] {
+    return [...this.state.oneTimeTokens.values()].filter((t) => t.userId === userId).sort((a, b) => a.createdAt.getTime() - b.createdAt.getTime());
   }
 
   /** Audit rows in the order they were written, optionally filtered. */

@@ -1,0 +1,114 @@
+// The account lifecycle by email, the unauthenticated half and the link
+// requests: verification, forgot and reset password, and the confirmation
+// of an email change. Every link the service mails carries a one-time token
+// that the app's page posts back here. Forgot-password answers 202 `{}` for
+// every address alike; what happens next is the queue consumer's business.
+import { createRoute, OpenAPIHono, z } from "@hono/zod-openapi";
+import type { AppEnv } from "../context";
+import { authenticate } from "../middleware/authenticate";
+import { ipRateLimit } from "../middleware/rate-limit";
+import { noStore } from "../middleware/security-headers";
+import { problemResponses } from "./openapi";
+import { requestOrigin } from "./request-origin";
+import { Email, json, ok, PasswordInput, refusingPrivilegedFields, toApiUser, UserSchema } from "./schemas";
+
+export const accountEmailRoutes = new OpenAPIHono<AppEnv>();
+
+/** Any string up to a bound: one that is not a live token of ours is invalid_one_time_token, not a validation error. */
+const OneTimeTokenInput = z.string().min(1).max(512).openapi({ description: "The token from the link's `token` query parameter." });
+const Accepted = z.object({}).openapi("Accepted");
+const UserBody = z.object({ user: UserSchema });
+
+accountEmailRoutes.use("/auth/*", noStore());
+
+accountEmailRoutes.openapi(
+  createRoute({
+    method: "post",
+    path: "/auth/email/verification",
+    operationId: "sendEmailVerification",
+    tags: ["account"],
+    summary: "Mail a new verification link to the caller's address",
+    description: "Nothing is sent when the address is verified already. At most 5 links an hour per user, then 429. The earlier links stop working.",
+    security: [{ bearerAuth: [] }],
+    middleware: [authenticate()] as const,
+    responses: { 202: ok("Queued (or nothing to send)", Accepted), ...problemResponses(401, 429, 503) },
+  }),
+  async (c) => {
+    await c.var.services.lifecycle().sendVerification(c.var.auth.sub, c.var.auth.sid, requestOrigin(c.req.raw));
+    return c.json({}, 202);
+  },
+);
+
+accountEmailRoutes.openapi(
+  createRoute({
+    method: "post",
+    path: "/auth/email/verify",
+    operationId: "verifyEmail",
+    security: [],
+    tags: ["account"],
+    summary: "Verify the email address with the token of a verification link",
+    request: { body: json(refusingPrivilegedFields({ token: OneTimeTokenInput })) },
+    responses: { 200: ok("Verified", UserBody), ...problemResponses(400, 413, 415, 503) },
+  }),
+  async (c) => {
+    const user = await c.var.services.lifecycle().verifyEmail(c.req.valid("json").token, requestOrigin(c.req.raw));
+    return c.json({ user: toApiUser(user) }, 200);
+  },
+);
+
+accountEmailRoutes.openapi(
+  createRoute({
+    method: "post",
+    path: "/auth/password/forgot",
+    operationId: "forgotPassword",
+    security: [],
+    tags: ["account"],
+    summary: "Mail a password-reset link, if an active account has this address",
+    description:
+      "Answers 202 `{}` whatever the address: the same status, body, headers and time for an unknown, disabled or existing account. An active account gets a reset link valid for 30 minutes. Limited per client network and per address.",
+    middleware: [ipRateLimit("forgot")] as const,
+    request: { body: json(refusingPrivilegedFields({ email: Email })) },
+    responses: { 202: ok("Accepted", Accepted), ...problemResponses(400, 413, 415, 429, 503) },
+  }),
+  async (c) => {
+    await c.var.services.lifecycle().forgotPassword(c.req.valid("json").email);
+    return c.json({}, 202);
+  },
+);
+
+accountEmailRoutes.openapi(
+  createRoute({
+    method: "post",
+    path: "/auth/password/reset",
+    operationId: "resetPassword",
+    security: [],
+    tags: ["account"],
+    summary: "Set a new password with the token of a reset link",
+    description:
+      "The register policy applies to the new password. Ends every session of the user (their access tokens stop at once), clears the sign-in lockout, and marks the email verified.",
+    middleware: [ipRateLimit("reset")] as const,
+    request: { body: json(refusingPrivilegedFields({ token: OneTimeTokenInput, newPassword: PasswordInput.openapi({ description: "12 to 128 characters, not a common or breached password." }) })) },
+    responses: { 204: { description: "Password reset" }, ...problemResponses(400, 413, 415, 429, 503) },
+  }),
+  async (c) => {
+    await c.var.services.lifecycle().resetPassword(c.req.valid("json"), requestOrigin(c.req.raw));
+    return c.body(null, 204);
+  },
+);
+
+accountEmailRoutes.openapi(
+  createRoute({
+    method: "post",
+    path: "/auth/email/change",
+    operationId: "confirmEmailChange",
+    security: [],
+    tags: ["account"],
+    summary: "Make the new address the account's, with the token of a confirmation link",
+    responses: { 200: ok("The account now has the new address, verified", UserBody), ...problemResponses(400, 409, 413, 415, 503) },
+    request: { body: json(refusingPrivilegedFields({ token: OneTimeTokenInput })) },
+  }),
+  async (c) => {
+    const user = await c.var.services.lifecycle().confirmEmailChange(c.req.valid("json").token, requestOrigin(c.req.raw));
+    return c.json({ user: toApiUser(user) }, 200);
+  },
+);

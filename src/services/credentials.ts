@@ -1,0 +1,62 @@
+// What every operation that asks for a password shares: the new-password
+// rule (the policy, then the breached-password check) and the proof of the
+// current one, which counts in the account's throttle bucket like a login
+// so that a stolen access token cannot be used to guess the password.
+import type { Clock } from "../clock";
+import { InvalidCredentials, RateLimited, ValidationFailed } from "../errors";
+import { checkPasswordPolicy, normalizePassword, type BreachedPasswordChecker, type PasswordHasher } from "./passwords";
+import type { Admission, AuditLog, LoginThrottleStore, RequestOrigin, UserRecord } from "./ports";
+import { sha256 } from "@noble/hashes/sha2.js";
+import { bytesToHex, utf8ToBytes } from "@noble/hashes/utils.js";
+
+/** The policy (NFC, length, common passwords), then the breached-password check; the normalised password. */
+export async function acceptableNewPassword(breached: Pick<BreachedPasswordChecker, "isBreached">, password: string, field: string): Promise<string> {
+  const normalized = checkPasswordPolicy(password, field);
+  if (await breached.isBreached(normalized)) {
+    throw new ValidationFailed([{ path: field, message: "This password appears in known data breaches; choose another" }]);
+  }
+  return normalized;
+}
+
+export type CurrentPasswordDeps = {
+  throttles: Pick<LoginThrottleStore, "admit">;
+  audit: Pick<AuditLog, "record">;
+  hasher: PasswordHasher;
+  clock: Clock;
+  loginMaxFailures: number;
+};
+
+/**
+ * The signed-in user's current password: the attempt counts in the
+ * account's bucket first (429 while it is locked); a wrong one writes an
+ * auth.login_failed row (`reason`) and answers invalid_credentials. Answers
+ * the account's throttle key, for the caller to clear once its change commits.
+ */
+export async function proveCurrentPassword(deps: CurrentPasswordDeps, user: UserRecord, password: string, origin: RequestOrigin): Promise<string> {
+  const { clock } = deps;
+  const throttleKey = accountThrottleKey(user.email);
+  const admission = await deps.throttles.admit({ key: throttleKey, maxAttempts: deps.loginMaxFailures, at: clock(), audit: { scope: "account", userId: user.id, origin } });
+  refuseIfThrottled(admission, clock());
+  if (!(await deps.hasher.verify(user.passwordHash, normalizePassword(password)))) {
+    await deps.audit.record({ event: "auth.login_failed", userId: user.id, actorId: user.id, origin, metadata: { reason: "wrong_current_password" }, at: clock() });
+    throw new InvalidCredentials("wrong current password");
+  }
+  return throttleKey;
+}
+
+/**
+ * A locked bucket answers 429 with Retry-After. The store has already
+ * written the lock's one auth.throttled row with its first refusal.
+ */
+export function refuseIfThrottled(admission: Admission, now: Date): void {
+  if (!admission.admitted) throw new RateLimited((admission.lockedUntil.getTime() - now.getTime()) / 1000);
+}
+
+/**
+ * An account's throttle key: a hash of the normalised email, so the table
+ * holds no email addresses. Its devices' keys live under it
+ * (deviceThrottleKey), and LoginThrottleStore.clearAccount clears them all.
+ */
+export function accountThrottleKey(normalizedEmail: string): string {
+  return bytesToHex(sha256(utf8ToBytes(`login:${normalizedEmail}`)));
+}

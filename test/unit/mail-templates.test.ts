@@ -1,0 +1,78 @@
+// renderMail: each account mail has its subject and recipient, a text part
+// that holds the whole link on a line of its own (what a person copies when
+// the HTML does not render), an HTML part that escapes whatever it
+// interpolates, and says how long the link lives.
+import { describe, expect, it } from "vitest";
+import type { MailJob } from "../../src/services/ports";
+import { renderMail } from "../../src/services/mail/templates";
+
+type Mail = Extract<MailJob, { kind: "mail" }>;
+type LinkTemplate = Exclude<Mail["template"], "email_change_notice">;
+
+const USER_ID = "0b9f5a40-7c1e-4f51-9d55-0d5b3c1f2a10";
+const LINK = "https://app.example.com/verify-email?token=Zm9vYmFyYmF6&x=1";
+
+const CASES: { template: LinkTemplate; subject: string; expiry: string }[] = [
+  { template: "email_verification", subject: "Verify your email address", expiry: "24 hours" },
+  { template: "password_reset", subject: "Reset your password", expiry: "30 minutes" },
+  { template: "email_change_confirmation", subject: "Confirm your new email address", expiry: "1 hour" },
+];
+
+describe.each(CASES)("$template", ({ template, subject, expiry }) => {
+  const job: Mail = { kind: "mail", template, to: "alice@example.com", userId: USER_ID, link: LINK };
+  const mail = renderMail(job);
+
+  it("has its subject and goes to the job's address", () => {
+    expect(mail.subject).toBe(subject);
+    expect(mail.to).toBe("alice@example.com");
+  });
+
+  it("holds the whole link on a line of its own in the text part", () => {
+    expect(mail.text.split("\n")).toContain(LINK);
+  });
+
+  it("says when the link expires, and to ignore a mail nobody asked for", () => {
+    for (const part of [mail.text, mail.html]) {
+      expect(part).toContain(`expires in ${expiry}`);
+      expect(part).toContain("If you did not ask for this, ignore this message");
+    }
+  });
+
+  it("links to it, escaped, in the HTML part", () => {
+    expect(mail.html).toContain(`<a href="https://app.example.com/verify-email?token=Zm9vYmFyYmF6&#38;x=1">`);
+    expect(mail.html).not.toContain("&x=1");
+  });
+
+  it("escapes a hostile link in the HTML part", () => {
+    const hostile = renderMail({ ...job, link: `https://app.example.com/x?token=a"><script>alert(1)</script>` });
+    expect(hostile.html).not.toContain("<script>");
+    expect(hostile.html).toContain(`href="https://app.example.com/x?token=a&#34;&#62;&#60;script&#62;`);
+    expect(hostile.html).toContain("&#60;script&#62;");
+    // The text part is plain text: the link stays exactly what was minted.
+    expect(hostile.text.split("\n")).toContain(`https://app.example.com/x?token=a"><script>alert(1)</script>`);
+  });
+});
+
+describe("email_change_notice", () => {
+  const job: Mail = { kind: "mail", template: "email_change_notice", to: "old@example.com", userId: USER_ID, newEmail: "new@example.com" };
+  const mail = renderMail(job);
+
+  it("goes to the old address and names the new one", () => {
+    expect(mail.subject).toBe("Your email address is changing");
+    expect(mail.to).toBe("old@example.com");
+    expect(mail.text).toContain("new@example.com");
+    expect(mail.html).toContain("new@example.com");
+  });
+
+  it("carries no link", () => {
+    expect(mail.text).not.toMatch(/https?:\/\//);
+    expect(mail.html).not.toContain("<a ");
+  });
+
+  it("escapes a hostile new address in the HTML part", () => {
+    const hostile = renderMail({ ...job, newEmail: `"<img src=x onerror=alert(1)>"@evil.example` });
+    expect(hostile.html).not.toContain("<img");
+    expect(hostile.html).toContain("&#34;&#60;img src=x onerror=alert(1)&#62;&#34;@evil.example");
+    expect(hostile.text).toContain(`"<img src=x onerror=alert(1)>"@evil.example`);
+  });
+});
