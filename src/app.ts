@@ -15,6 +15,7 @@ import { accountEmailRoutes } from "./routes/account-email";
 import { adminRoutes } from "./routes/admin";
 import { authRoutes } from "./routes/auth";
 import { healthRoutes } from "./routes/health";
+import { linkPageRoutes } from "./routes/link-pages";
 import { meRoutes } from "./routes/me";
 import { sessionsRoutes } from "./routes/sessions";
 import { tokenRoutes } from "./routes/tokens";
@@ -62,6 +63,7 @@ export function createApp(overrides: Overrides = {}) {
   app.route("/", meRoutes);
   app.route("/", sessionsRoutes);
   app.route("/", adminRoutes);
+  app.route("/", linkPageRoutes);
 
   app.openAPIRegistry.registerComponent("securitySchemes", "bearerAuth", { type: "http", scheme: "bearer", bearerFormat: "JWT" });
   app.doc31("/openapi.json", (c) => ({

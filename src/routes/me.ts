@@ -69,11 +69,10 @@ meRoutes.openapi(
     middleware: [authenticate(), authorize("profile:write")] as const,
     request: {
       body: json(
-        refusingPrivilegedFields({
-          name: DisplayNameInput.openapi({ description: "Up to 100 characters; null or empty clears it." }),
-          email: z.never({ message: "Change the email with POST /me/email" }).optional(),
-          password: z.never({ message: "Change the password with POST /auth/password" }).optional(),
-        }),
+        refusingPrivilegedFields(
+          { name: DisplayNameInput.openapi({ description: "Up to 100 characters; null or empty clears it." }) },
+          { email: "Change the email with POST /me/email", password: "Change the password with POST /auth/password" },
+        ),
       ),
     },
     responses: { 200: ok("The updated user", z.object({ user: UserSchema })), ...problemResponses(400, 401, 403, 413, 415, 503) },

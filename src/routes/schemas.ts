@@ -117,13 +117,16 @@ export const PRIVILEGED_FIELDS = ["id", "role", "roles", "permissions", "status"
  * any object copy, because a copied `__proto__` key would become a prototype
  * rather than a property and slip past.
  */
-export function refusingPrivilegedFields<T extends z.ZodRawShape>(shape: T) {
+export function refusingPrivilegedFields<T extends z.ZodRawShape>(shape: T, changedElsewhere: Readonly<Record<string, string>> = {}) {
   return z.preprocess((raw, ctx) => {
     if (raw && typeof raw === "object" && !Array.isArray(raw)) {
+      const has = (field: string) => Object.prototype.hasOwnProperty.call(raw, field);
       for (const field of PRIVILEGED_FIELDS) {
-        if (Object.prototype.hasOwnProperty.call(raw, field)) {
-          ctx.addIssue({ code: "custom", path: [field], message: "This field cannot be set", input: raw });
-        }
+        if (has(field)) ctx.addIssue({ code: "custom", path: [field], message: "This field cannot be set", input: raw });
+      }
+      // Fields another operation changes: refused with a pointer to it, never silently dropped.
+      for (const [field, message] of Object.entries(changedElsewhere)) {
+        if (has(field)) ctx.addIssue({ code: "custom", path: [field], message, input: raw });
       }
     }
     return raw;

@@ -8,10 +8,19 @@ export const SECURITY_HEADERS: Readonly<Record<string, string>> = {
   "Referrer-Policy": "no-referrer",
 };
 
+/**
+ * A response that set its own Content-Security-Policy keeps it if it is at
+ * least as strict where it matters (a page that runs one script by hash):
+ * it must start from `default-src 'none'` and forbid framing.
+ */
+const ownPolicyKept = (policy: string | null) => policy !== null && policy.startsWith("default-src 'none';") && policy.includes("frame-ancestors 'none'");
+
 export const securityHeaders = () =>
   createMiddleware(async (c, next) => {
     await next();
+    const ownPolicy = c.res.headers.get("Content-Security-Policy");
     for (const [name, value] of Object.entries(SECURITY_HEADERS)) c.res.headers.set(name, value);
+    if (ownPolicyKept(ownPolicy)) c.res.headers.set("Content-Security-Policy", ownPolicy!);
     // the API contract: JSON bodies are `application/json; charset=utf-8`.
     if (c.res.headers.get("Content-Type") === "application/json") c.res.headers.set("Content-Type", "application/json; charset=utf-8");
   });
