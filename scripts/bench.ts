@@ -8,7 +8,10 @@
 //      very PHC string the service stored for the bench user.
 //   3. SQL statements the Worker sends for one refresh, from
 //      pg_stat_statements (budget 1).
-//   4. The deployable bundle, gzip (budget < 1 MiB), from
+//   4. POST /auth/password/forgot latency for an existing account vs an
+//      unknown email (budget: within 10%), medians of interleaved samples:
+//      the answer must not tell which addresses have accounts.
+//   5. The deployable bundle, gzip (budget < 1 MiB), from
 //      `wrangler deploy --dry-run --outdir dist`.
 // The Worker under test is that built bundle, run by Miniflare (workerd) with
 // wrangler.toml's bindings and [vars] (so the production argon2 parameters),
@@ -51,7 +54,9 @@ const LOGINS = 15;
 /** The whole run is cut off after this, whatever it is doing. */
 const OVERALL_TIMEOUT_MS = 10 * 60_000;
 
-const BUDGET = { verifyVsHealth: 0.8, loginVsHash: 1.15, refreshStatements: 1, bundleGzipBytes: 1024 * 1024 };
+const BUDGET = { verifyVsHealth: 0.8, loginVsHash: 1.15, refreshStatements: 1, forgotSpread: 0.1, bundleGzipBytes: 1024 * 1024 };
+/** Pairs of forgot-password samples (existing, unknown): within the 30/min per-network limit of the route. */
+const FORGOT_PAIRS = 12;
 
 const log = (line: string) => console.log(`bench: ${line}`);
 const workDir = mkdtempSync(join(tmpdir(), "secureauth-bench-"));
@@ -125,6 +130,14 @@ try {
         name: "secureauth",
         kvNamespaces: Object.fromEntries(config.kv_namespaces.map((kv: { binding: string; id?: string }) => [kv.binding, kv.id ?? kv.binding])),
         ratelimits: Object.fromEntries(config.ratelimits.map((limit: { name: string }) => [limit.name, limit])),
+        // The mail queue as deployed; with no transport configured the consumer logs and acks.
+        queueProducers: Object.fromEntries((config.queues.producers ?? []).map((queue: { binding: string; queue: string }) => [queue.binding, { queueName: queue.queue }])),
+        queueConsumers: Object.fromEntries(
+          (config.queues.consumers ?? []).map((queue: { queue: string; max_batch_timeout?: number; max_retries?: number; dead_letter_queue?: string }) => [
+            queue.queue,
+            { maxBatchTimeout: queue.max_batch_timeout, maxRetries: queue.max_retries, deadLetterQueue: queue.dead_letter_queue },
+          ]),
+        ),
         modules: true,
         scriptPath: bundle.script,
         modulesRoot: dirname(bundle.script),
@@ -178,6 +191,7 @@ try {
     const login = await measureLogin(url, hashOnce, account, phc);
     rows.push(login.row);
     rows.push(await measureRefresh(url, db, login.refreshToken));
+    rows.push(await measureForgot(url));
   }
 } catch (error) {
   // After Ctrl-C, what was running fails as it is torn down: not worth a report.
@@ -204,6 +218,38 @@ async function registerBenchUser(url: string) {
   if (res.status !== 201) throw new Error(`POST /auth/register answered ${res.status}: ${await res.text()}`);
   const body = (await res.json()) as { tokens: { accessToken: string; refreshToken: string } };
   return { email, password, accessToken: body.tokens.accessToken };
+}
+
+/**
+ * Forgot-password for an existing account against an unknown email, one
+ * sample of each in turn; each existing sample uses its own account, each
+ * unknown one a fresh address, so no per-email limit is reached. The
+ * answer must be the same and take the same time: the request only
+ * enqueues, and the queue consumer decides whether there is anyone to mail.
+ */
+async function measureForgot(url: string): Promise<Row> {
+  log(`registering ${FORGOT_PAIRS} accounts for forgot-password, then ${FORGOT_PAIRS} interleaved pairs (existing, unknown)`);
+  const accounts: string[] = [];
+  for (let i = 0; i < FORGOT_PAIRS; i++) accounts.push((await registerBenchUser(url))!.email);
+  const forgot = async (email: string) => {
+    const res = await postJson(`${url}/auth/password/forgot`, { email });
+    if (res.status !== 202) throw new Error(`POST /auth/password/forgot answered ${res.status}: ${JSON.stringify(res.body)}`);
+  };
+  await forgot(`warmup-${randomBytes(6).toString("hex")}@example.com`);
+  const existing: number[] = [];
+  const unknown: number[] = [];
+  for (const email of accounts) {
+    existing.push(await timed(() => forgot(email)));
+    unknown.push(await timed(() => forgot(`nobody-${randomBytes(6).toString("hex")}@example.com`)));
+  }
+  const ratio = median(existing) / median(unknown);
+  return {
+    metric: "forgot-password existing / unknown",
+    measured: `${ratio.toFixed(2)}x (${median(existing).toFixed(1)} / ${median(unknown).toFixed(1)} ms)`,
+    budget: `${(1 - BUDGET.forgotSpread).toFixed(1)}x to ${(1 + BUDGET.forgotSpread).toFixed(1)}x`,
+    pass: Math.abs(ratio - 1) <= BUDGET.forgotSpread,
+    note: `medians of ${FORGOT_PAIRS} interleaved pairs`,
+  };
 }
 
 async function measureThroughput(url: string, accessToken: string): Promise<Row> {

@@ -5,7 +5,9 @@
 //   3. The WebSocket-to-TCP proxy the Neon driver needs to reach a plain
 //      Postgres, forwarding only to that database's address.
 //   4. Development secrets in .dev.vars (git-ignored), generated if absent.
-//   5. `wrangler dev` on http://127.0.0.1:PORT (default 8787).
+//   5. A local mail inbox (maildev, in memory) the Worker's SMTP_URL points
+//      at, unless SMTP_URL or RESEND_API_KEY is set (environment or .dev.vars).
+//   6. `wrangler dev` on http://127.0.0.1:PORT (default 8787).
 // One Ctrl-C or SIGTERM (to this process or to npm, which forwards it) stops
 // all of it; so does the death of the parent process.
 import { existsSync, writeFileSync } from "node:fs";
@@ -72,10 +74,17 @@ try {
     },
   });
   const stack = await starting;
-  writeDevRecord(root, { url: stack.url, databaseUrl: stack.databaseUrl, pid: process.pid, startedAt: new Date().toISOString() });
+  writeDevRecord(root, {
+    url: stack.url,
+    databaseUrl: stack.databaseUrl,
+    ...(stack.mailInboxUrl ? { mailInboxUrl: stack.mailInboxUrl } : {}),
+    pid: process.pid,
+    startedAt: new Date().toISOString(),
+  });
   // The embedded server's URL is a local default; a DATABASE_URL given to us keeps its password off the terminal.
   const shown = stack.database ? stack.databaseUrl : withoutPassword(stack.databaseUrl);
   log(`database: ${shown} (npm run admin and db:migrate find it through .data/dev-stack.json)`);
+  log(stack.mailInboxUrl ? `mail inbox: ${stack.mailInboxUrl} (every mail the Worker sends)` : "mail: sent through the configured SMTP_URL or RESEND_API_KEY; no local inbox");
   log(`starting wrangler dev on ${stack.url}`);
   const code = await stack.wranglerExited;
   if (!stopping) {

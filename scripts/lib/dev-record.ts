@@ -10,6 +10,8 @@ export type DevRecord = {
   /** The Worker's URL. */
   url: string;
   databaseUrl: string;
+  /** The local mail inbox's web page, when `npm run dev` started one. */
+  mailInboxUrl?: string;
   /** The `npm run dev` process, to tell a live record from one a crash left. */
   pid: number;
   startedAt: string;

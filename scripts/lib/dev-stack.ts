@@ -129,8 +129,10 @@ export async function startDevStack(options: DevStackOptions): Promise<DevStack>
     if (!("SMTP_URL" in variables) && !("RESEND_API_KEY" in variables)) {
       mail = await startMailInbox();
       variables.SMTP_URL = mail.smtpUrl;
-      options.log(`mail inbox on ${mail.webUrl} (maildev; the Worker sends to ${mail.smtpUrl})`);
+      options.log(`maildev on ${mail.smtpUrl}, web inbox on ${mail.webUrl}`);
     }
+    // The mailed links open the service's own pages on the port it runs on, unless the developer names their app.
+    if (!("APP_URL" in variables)) variables.APP_URL = `http://localhost:${options.port}`;
     writeFileSync(envFile, toDotenv(variables), { mode: 0o600 });
 
     wrangler = spawnWrangler({
