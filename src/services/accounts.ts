@@ -60,7 +60,7 @@ export class AccountService {
     const at = clock();
     const signIn = settings.requireVerifiedEmail ? undefined : newSession(this.deps.codec, settings, device, at);
     const verification = mintOneTimeToken("email_verification", at);
-    const user = await stores.registrations.register({ email, passwordHash, name: input.name?.trim() || null, session: signIn?.session, verification, origin, at });
+    const user = await stores.registrations.register({ email, passwordHash, name: input.name?.trim() || null, session: signIn?.session, verification: { tokenHash: verification.tokenHash, expiresAt: verification.expiresAt }, origin, at });
     if (!user) throw new EmailTaken();
     // The account exists whether or not the queue takes the mail: the user
     // can ask for another link (POST /auth/email/verification).

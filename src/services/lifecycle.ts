@@ -99,7 +99,9 @@ export class AccountLifecycle {
   async requestEmailChange(input: { userId: string; sessionId: string; newEmail: string; currentPassword: string }, origin: RequestOrigin): Promise<void> {
     const { stores, clock, hasher, settings } = this.deps;
     const user = await this.activeUser(input.userId);
-    await proveCurrentPassword({ ...stores, hasher, clock, loginMaxFailures: settings.loginMaxFailures }, user, input.currentPassword, origin);
+    const throttleKey = await proveCurrentPassword({ ...stores, hasher, clock, loginMaxFailures: settings.loginMaxFailures }, user, input.currentPassword, origin);
+    // The right password: the attempt no longer counts against the owner's sign-in.
+    await stores.throttles.clear(throttleKey);
     if (input.newEmail === user.email || (await stores.users.findByEmail(input.newEmail))) throw new EmailTaken();
     const confirmation = await this.issueLink(user, "email_change", { actorId: user.id, sessionId: input.sessionId, origin }, input.newEmail);
     if (!confirmation) return;

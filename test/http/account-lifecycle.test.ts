@@ -340,6 +340,22 @@ describe("email change", () => {
     expect(events).toEqual(expect.arrayContaining(["user.email_change_requested", "user.email_changed"]));
   });
 
+  it("the owner's right password does not count toward their sign-in lockout (self-lockout)", async () => {
+    const alice = await register();
+    for (let i = 0; i < 5; i++) {
+      expect((await changeEmail(alice.tokens.accessToken, { newEmail: uniqueEmail("retry"), currentPassword: alice.password })).status).toBe(202);
+    }
+    expect((await call("POST", "/auth/login", { body: { email: alice.email, password: alice.password } })).status).toBe(200);
+  });
+
+  it("a wrong current password counts like a sign-in guess: the sixth in a row is throttled", async () => {
+    const alice = await register();
+    for (let i = 0; i < 5; i++) {
+      expect((await changeEmail(alice.tokens.accessToken, { newEmail: uniqueEmail("guess"), currentPassword: `wrong guess number ${i}` })).status).toBe(401);
+    }
+    expect((await changeEmail(alice.tokens.accessToken, { newEmail: uniqueEmail("guess"), currentPassword: alice.password })).status).toBe(429);
+  });
+
   it("answers 409 email_taken for an address another account has, and mails nobody", async () => {
     const alice = await register();
     const bob = await register();

@@ -199,7 +199,7 @@ describe("MaintenanceService batches", () => {
     const { store, deleted, close } = recordingRepository();
     try {
       const report = await new MaintenanceService(store, { batchSize: 2 }).run(RUN_AT);
-      expect(report).toEqual({ refreshTokens: 15, sessions: 5, loginThrottles: 0, complete: true });
+      expect(report).toEqual({ refreshTokens: 15, sessions: 5, loginThrottles: 0, oneTimeTokens: 0, complete: true });
       expect(deleted.tokens).toEqual([2, 2, 2, 2, 2, 2, 2, 1]);
       expect(deleted.sessions).toEqual([2, 2, 1]);
       expect(await remainingSessions(ids)).toEqual([]);

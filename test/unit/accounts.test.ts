@@ -1,6 +1,8 @@
-// AccountService over the in-memory stores with a fixed clock: registration,
-// login (with the throttle, device tokens and rehashing) and password change,
-// checked by what is answered and what the stores hold afterwards.
+// AccountService over the in-memory stores with a fixed clock: registration
+// (with its verification mail), login (with the throttle, device tokens and
+// rehashing) and password change, checked by what is answered, what the
+// stores hold afterwards and what was put on the mail queue. The rules under
+// REQUIRE_VERIFIED_EMAIL are in lifecycle.test.ts.
 import { describe, expect, it, vi } from "vitest";
 import { AuthError, EmailTaken, InvalidCredentials, RateLimited, ValidationFailed } from "../../src/errors";
 import { accountThrottleKey, AccountService } from "../../src/services/accounts";
@@ -10,8 +12,10 @@ import {
   CHEAP_ARGON2,
   CountingRateLimit,
   LIFETIMES,
+  MAIL_SETTINGS,
   MemoryStores,
   ORIGIN,
+  RecordingOutbox,
   RecordingRevocationList,
   testAccessTokens,
   testClock,
@@ -39,10 +43,11 @@ async function setup(options: { breached?: string[]; registrationLimit?: Countin
   const registrationLimit = options.registrationLimit ?? new CountingRateLimit();
   const breached = { isBreached: vi.fn(async (password: string) => (options.breached ?? []).includes(password)) };
   const tokens = await testAccessTokens(time.clock, revocations);
+  const outbox = new RecordingOutbox();
   const accounts = new AccountService({
     stores: memory.stores,
     unitOfWork: memory.unitOfWork,
-    settings: { ...LIFETIMES, loginMaxFailures: MAX_FAILURES, maxSessionsPerUser: 50 },
+    settings: { ...LIFETIMES, loginMaxFailures: MAX_FAILURES, maxSessionsPerUser: 50, requireVerifiedEmail: false, mail: MAIL_SETTINGS },
     clock: time.clock,
     hasher,
     breached,
@@ -51,12 +56,19 @@ async function setup(options: { breached?: string[]; registrationLimit?: Countin
     registrationLimit,
     tokens,
     revocations,
+    outbox,
   });
   let n = 0;
   const register = (input: { email?: string; password?: string; name?: string | null } = {}) =>
     accounts.register({ email: input.email ?? `user-${++n}@example.com`, password: input.password ?? PASSWORD, name: input.name ?? "Ada" }, DEVICE, ORIGIN);
+  /** register, which signs in here (REQUIRE_VERIFIED_EMAIL is off): its tokens must be there. */
+  const signUp = async (input: Parameters<typeof register>[0] = {}) => {
+    const { user, tokens } = await register(input);
+    if (!tokens) throw new Error("register opened no session");
+    return { user, tokens };
+  };
   const login = (email: string, password: string, deviceToken?: string) => accounts.login({ email, password, deviceToken }, DEVICE, ORIGIN);
-  return { memory, time, revocations, hasher, codec, deviceTokens, registrationLimit, breached, tokens, accounts, register, login };
+  return { memory, time, revocations, hasher, codec, deviceTokens, registrationLimit, breached, tokens, outbox, accounts, register, signUp, login };
 }
 
 /** The error a promise rejects with; fails if it resolves. */
@@ -74,10 +86,10 @@ function seen(error: unknown) {
 }
 
 describe("register", () => {
-  it("creates the user, opens the first session with its audit row and answers a token pair for it", async () => {
+  it("creates the user, opens the first session with its audit rows and answers a token pair for it", async () => {
     const t = await setup();
-    const { user, tokens } = await t.register({ email: "ada@example.com" });
-    expect(user).toMatchObject({ email: "ada@example.com", name: "Ada", status: "active", roles: ["user"], permissions: USER_PERMISSIONS, grantsVersion: 0 });
+    const { user, tokens } = await t.signUp({ email: "ada@example.com" });
+    expect(user).toMatchObject({ email: "ada@example.com", name: "Ada", status: "active", emailVerified: false, roles: ["user"], permissions: USER_PERMISSIONS, grantsVersion: 0 });
 
     const now = t.time.now();
     expect(t.memory.sessionsOf(user.id)).toEqual([
@@ -94,12 +106,23 @@ describe("register", () => {
     expect(t.memory.token(t.codec.hash(tokens.refreshToken))).toMatchObject({ sessionId: tokens.sessionId, parentHash: null, usedAt: null });
     expect(t.memory.auditRows()).toEqual([
       expect.objectContaining({ event: "user.registered", userId: user.id, actorId: user.id, sessionId: tokens.sessionId, ip: ORIGIN.ip, userAgent: ORIGIN.userAgent, createdAt: now }),
+      expect.objectContaining({ event: "user.email_verification_sent", userId: user.id, actorId: user.id, sessionId: tokens.sessionId, ip: ORIGIN.ip, userAgent: ORIGIN.userAgent, createdAt: now }),
     ]);
 
     // Unused, the refresh token lapses at the session's idle expiry, the earlier one at sign-in.
     expect(tokens).toMatchObject({ tokenType: "Bearer", expiresIn: TOKEN_SETTINGS.accessTokenTtl, refreshExpiresIn: LIFETIMES.refreshIdleTtl });
     expect(await t.tokens.authenticate(tokens.accessToken)).toMatchObject({ sub: user.id, sid: tokens.sessionId, roles: ["user"], permissions: USER_PERMISSIONS });
     expect(claimsOf(tokens.accessToken).gv).toBe(0);
+  });
+
+  it("mails the new account a verification link; the store holds the link's token only as its hash", async () => {
+    const t = await setup();
+    const { user, tokens } = await t.signUp({ email: "ada@example.com" });
+    expect(t.outbox.jobs).toEqual([{ kind: "mail", template: "email_verification", to: "ada@example.com", userId: user.id, link: expect.stringMatching(/^https:\/\/app\.example\.com\/verify-email\?token=[A-Za-z0-9_-]{43}$/) }]);
+    const token = t.outbox.lastToken("email_verification");
+    expect(t.memory.oneTimeTokensOf(user.id)).toEqual([expect.objectContaining({ purpose: "email_verification", email: "ada@example.com", usedAt: null })]);
+    expect(JSON.stringify([...t.memory.state.oneTimeTokens.values(), ...t.memory.state.audit])).not.toContain(token);
+    expect(claimsOf(tokens.accessToken).email_verified).toBe(false);
   });
 
   it("stores an argon2id hash of the password, never the password", async () => {
@@ -128,6 +151,7 @@ describe("register", () => {
     expect(error).toBeInstanceOf(ValidationFailed);
     expect((error as ValidationFailed).errors).toEqual([{ path: "password", message: expect.any(String) }]);
     expect(t.memory.snapshot()).toEqual(new MemoryStores().snapshot());
+    expect(t.outbox.jobs).toEqual([]);
   });
 
   it("refuses a breached password, writing nothing", async () => {
@@ -136,6 +160,7 @@ describe("register", () => {
     expect((error as ValidationFailed).errors).toEqual([{ path: "password", message: "This password appears in known data breaches; choose another" }]);
     expect(t.memory.state.users.size).toBe(0);
     expect(t.memory.state.audit).toEqual([]);
+    expect(t.outbox.jobs).toEqual([]);
   });
 
   it("refuses an email already registered, in any case, with email_taken and writes nothing more", async () => {
@@ -146,6 +171,8 @@ describe("register", () => {
     expect(error).toBeInstanceOf(EmailTaken);
     expect((error as EmailTaken).status).toBe(409);
     expect(t.memory.snapshot()).toEqual(before);
+    // Only the first registration's verification mail: the refused one sends none.
+    expect(t.outbox.jobs).toHaveLength(1);
   });
 });
 
@@ -421,7 +448,7 @@ describe("auth.throttled: one row per lock, not per refused attempt", () => {
 describe("changePassword", () => {
   async function withThreeSessions() {
     const t = await setup();
-    const { user, tokens } = await t.register({ email: "ada@example.com" });
+    const { user, tokens } = await t.signUp({ email: "ada@example.com" });
     const second = await t.login("ada@example.com", PASSWORD);
     const third = await t.login("ada@example.com", PASSWORD);
     const change = (currentPassword: string, newPassword: string) =>

@@ -53,7 +53,10 @@ describe("defaults", () => {
       loginMaxFailures: 5,
       maxSessionsPerUser: 50,
       pwnedPasswordsUrl: undefined,
+      requireVerifiedEmail: false,
+      mail: { appUrl: DEFAULTS.APP_URL, from: DEFAULTS.MAIL_FROM, transport: undefined },
     });
+    expect(DEFAULTS).toMatchObject({ APP_URL: "http://localhost:8787", MAIL_FROM: "SecureAuth <no-reply@localhost>" });
   });
 
   it("accepts retired keys as public JWKs after the private signing key (rotation needs no private key read back)", () => {
@@ -109,6 +112,10 @@ describe("defaults", () => {
         ARGON2_PARALLELISM: "2",
         LOGIN_MAX_FAILURES: "10",
         PWNED_PASSWORDS_URL: "https://api.pwnedpasswords.com",
+        REQUIRE_VERIFIED_EMAIL: "true",
+        APP_URL: "https://app.example.com/",
+        MAIL_FROM: "Example <auth@example.com>",
+        SMTP_URL: "smtps://user:pass@smtp.example.com:465",
       }),
     );
     expect(config).toMatchObject({
@@ -124,7 +131,14 @@ describe("defaults", () => {
       argon2: { memoryKib: 65536, iterations: 3, parallelism: 2 },
       loginMaxFailures: 10,
       pwnedPasswordsUrl: "https://api.pwnedpasswords.com",
+      requireVerifiedEmail: true,
+      mail: { appUrl: "https://app.example.com", from: "Example <auth@example.com>", transport: { kind: "smtp", url: new URL("smtps://user:pass@smtp.example.com:465") } },
     });
+  });
+
+  it("sends through Resend when RESEND_API_KEY is set instead of SMTP_URL", () => {
+    expect(parseConfig(minimalEnv({ RESEND_API_KEY: "re_test" })).mail.transport).toEqual({ kind: "resend", apiKey: "re_test", apiUrl: DEFAULTS.RESEND_API_URL });
+    expect(parseConfig(minimalEnv({ RESEND_API_KEY: "re_test", RESEND_API_URL: "http://127.0.0.1:9/" })).mail.transport).toMatchObject({ apiUrl: "http://127.0.0.1:9" });
   });
 
   it("accepts a number where wrangler.toml [vars] holds one unquoted", () => {
@@ -182,6 +196,12 @@ describe("a missing or malformed variable throws a ConfigError naming it", () =>
     ["LOGIN_MAX_FAILURES zero", { LOGIN_MAX_FAILURES: "0" }, "LOGIN_MAX_FAILURES"],
     ["PWNED_PASSWORDS_URL not a URL", { PWNED_PASSWORDS_URL: "api.pwnedpasswords.com/range" }, "PWNED_PASSWORDS_URL"],
     ["PWNED_PASSWORDS_URL not http(s)", { PWNED_PASSWORDS_URL: "ftp://example.com/range/" }, "PWNED_PASSWORDS_URL"],
+    ["REQUIRE_VERIFIED_EMAIL neither true nor false", { REQUIRE_VERIFIED_EMAIL: "yes" }, "REQUIRE_VERIFIED_EMAIL"],
+    ["APP_URL not http(s): every mailed link would be broken", { APP_URL: "javascript:alert(1)" }, "APP_URL"],
+    ["MAIL_FROM not an address", { MAIL_FROM: "SecureAuth" }, "MAIL_FROM"],
+    ["MAIL_FROM with a header injected", { MAIL_FROM: "a@example.com\r\nBcc: victim@example.com" }, "MAIL_FROM"],
+    ["SMTP_URL not smtp(s)", { SMTP_URL: "http://smtp.example.com" }, "SMTP_URL"],
+    ["SMTP_URL and RESEND_API_KEY both set", { SMTP_URL: "smtp://smtp.example.com", RESEND_API_KEY: "re_test" }, "SMTP_URL"],
   ];
 
   it.each(cases)("%s", (_name, overrides, variable) => {

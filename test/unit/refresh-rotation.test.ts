@@ -7,7 +7,7 @@
 import { env } from "cloudflare:workers";
 import { beforeAll, describe, expect, it } from "vitest";
 import { type Config, type Env, loadConfig } from "../../src/config";
-import { InvalidRefreshToken, RateLimited, RefreshTokenReused } from "../../src/errors";
+import { EmailNotVerified, InvalidRefreshToken, RateLimited, RefreshTokenReused } from "../../src/errors";
 import type { RequestOrigin, UserRecord } from "../../src/services/ports";
 import { RefreshTokenCodec, RefreshTokenRotation } from "../../src/services/sessions";
 import { AccessTokens, type KeySet, loadKeySet } from "../../src/services/tokens";
@@ -76,7 +76,7 @@ const randomBody = () => base64url(crypto.getRandomValues(new Uint8Array(32)));
 
 // ---- Scenario helpers -------------------------------------------------------
 
-function setup(options: { secret?: string; previousSecret?: string; grace?: number; refreshLimit?: CountingRateLimit } = {}) {
+function setup(options: { secret?: string; previousSecret?: string; grace?: number; refreshLimit?: CountingRateLimit; requireVerifiedEmail?: boolean } = {}) {
   const secret = options.secret ?? SECRET;
   const memory = new MemoryStores();
   const time = testClock(NOW);
@@ -87,7 +87,7 @@ function setup(options: { secret?: string; previousSecret?: string; grace?: numb
       refreshTokens: memory.stores.refreshTokens,
       users: memory.stores.users,
       codec,
-      settings: { refreshIdleTtl: IDLE_TTL, refreshReuseGrace: options.grace ?? GRACE },
+      settings: { refreshIdleTtl: IDLE_TTL, refreshReuseGrace: options.grace ?? GRACE, requireVerifiedEmail: options.requireVerifiedEmail ?? false },
       clock: time.clock,
       tokens: new AccessTokens(keys, workerConfig, time.clock, revocations),
       revocations,
@@ -606,6 +606,52 @@ describe("a session or user that has ended fails at the rotation itself", () => 
     await expect(t.rotate(token)).rejects.toBeInstanceOf(InvalidRefreshToken);
     expect(t.memory.state.refreshTokens.size).toBe(1);
     expectNothingRevoked(t);
+  });
+});
+
+// ---- REQUIRE_VERIFIED_EMAIL ---------------------------------------------------
+
+describe("REQUIRE_VERIFIED_EMAIL: an unverified account cannot refresh its way around the requirement", () => {
+  it("an unverified user's current token is email_not_verified, writes nothing and stays current", async () => {
+    const t = setup({ requireVerifiedEmail: true });
+    const { token } = await t.signIn();
+    const before = t.memory.snapshot();
+    await expect(t.rotate(token)).rejects.toBeInstanceOf(EmailNotVerified);
+    expect(t.memory.snapshot()).toEqual(before);
+    expectNothingRevoked(t);
+  });
+
+  it("the same token rotates once the email is verified, and the access token says so", async () => {
+    const t = setup({ requireVerifiedEmail: true });
+    const { user, token } = await t.signIn();
+    await expect(t.rotate(token)).rejects.toBeInstanceOf(EmailNotVerified);
+    await t.memory.stores.users.markEmailVerified(user.id, t.time.now());
+    const pair = await t.rotate(token);
+    expect(pair.refreshToken).toBe(await expectedSuccessor(token));
+    expect(claimsOf(pair.accessToken)).toMatchObject({ sub: user.id, email_verified: true });
+  });
+
+  it("the grace path also carries email_verified, read with the grants", async () => {
+    const t = setup({ requireVerifiedEmail: true });
+    const { token } = await t.signIn(t.memory.addUser({ emailVerified: true }));
+    const first = await t.rotate(token);
+    t.time.advanceMs(1_000);
+    const again = await t.rotate(token);
+    expect(again.refreshToken).toBe(first.refreshToken);
+    expect(claimsOf(again.accessToken).email_verified).toBe(true);
+  });
+
+  it("a disabled unverified user is still invalid_refresh_token, not email_not_verified: the account state is not disclosed", async () => {
+    const t = setup({ requireVerifiedEmail: true });
+    const { user, token } = await t.signIn();
+    t.memory.state.users.get(user.id)!.status = "disabled";
+    await expect(t.rotate(token)).rejects.toBeInstanceOf(InvalidRefreshToken);
+  });
+
+  it("without the requirement an unverified user refreshes, with email_verified false in the access token", async () => {
+    const t = setup();
+    const { token } = await t.signIn();
+    expect(claimsOf((await t.rotate(token)).accessToken).email_verified).toBe(false);
   });
 });
 

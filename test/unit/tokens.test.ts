@@ -33,6 +33,7 @@ const subject: AccessTokenSubject = {
   roles: ["user"],
   permissions: ["profile:read", "sessions:read"],
   grantsVersion: 3,
+  emailVerified: true,
 };
 
 function configWithKeys(keys: unknown[]): Config {
@@ -126,6 +127,7 @@ describe("signAccessToken (AccessTokens.issue)", () => {
       client_id: "secureauth",
       roles: ["user"],
       permissions: ["profile:read", "sessions:read"],
+      email_verified: true,
     });
     expect(await verifyAccessToken(accessToken, await loadKeySet(config), config, fixed(NOW))).toEqual({ claims, grantsVersion: subject.grantsVersion });
   });
@@ -167,7 +169,21 @@ describe("verifyAccessToken", () => {
 
   it("returns exactly the claims the API contract defines, dropping any others", async () => {
     const { claims } = await verify(await mint({ extra: "dropped", nbf: T }));
-    expect(Object.keys(claims).sort()).toEqual(["aud", "client_id", "exp", "iat", "iss", "jti", "permissions", "roles", "sid", "sub"]);
+    expect(Object.keys(claims).sort()).toEqual(["aud", "client_id", "email_verified", "exp", "iat", "iss", "jti", "permissions", "roles", "sid", "sub"]);
+  });
+
+  it("returns email_verified as signed, and false for a token that predates the claim", async () => {
+    expect((await verify(await mint({ email_verified: true }))).claims.email_verified).toBe(true);
+    expect((await verify(await mint({ email_verified: false }))).claims.email_verified).toBe(false);
+    expect((await verify(await mint({ email_verified: undefined }))).claims.email_verified).toBe(false);
+  });
+
+  it.each([
+    ["a string", "true"],
+    ["a number", 1],
+    ["null", null],
+  ])("refuses an email_verified that is %s", async (_label, email_verified) => {
+    expect(causeOf(await refusal(verify(await mint({ email_verified }))))).toMatch(/email_verified must be a boolean/);
   });
 
   it("returns the grants version from gv, and 0 for a token that predates it", async () => {

@@ -69,8 +69,9 @@ export function userStore(state: MemoryState): UserStore {
       if (!state.users.delete(id)) return false;
       // The foreign keys cascade: roles, sessions (and their refresh tokens), one-time tokens. Audit rows and throttles have none.
       state.userRoles.delete(id);
-      for (const session of [...state.sessions.values()].filter((s) => s.userId === id)) state.sessions.delete(session.id);
-      for (const token of [...state.refreshTokens.values()].filter((t) => !state.sessions.has(t.sessionId))) state.refreshTokens.delete(token.tokenHash);
+      const sessionIds = new Set([...state.sessions.values()].filter((s) => s.userId === id).map((s) => s.id));
+      for (const sessionId of sessionIds) state.sessions.delete(sessionId);
+      for (const token of [...state.refreshTokens.values()].filter((t) => sessionIds.has(t.sessionId))) state.refreshTokens.delete(token.tokenHash);
       for (const token of [...state.oneTimeTokens.values()].filter((t) => t.userId === id)) state.oneTimeTokens.delete(token.tokenHash);
       return true;
     },

@@ -1,6 +1,7 @@
 // The real collaborators the services take, built for unit tests: a cheap
-// but real argon2id, the refresh-token codec, and AccessTokens over the test
-// signing keys with the test issuer, audience and lifetime.
+// but real argon2id, the refresh-token codec, AccessTokens over the test
+// signing keys with the test issuer, audience and lifetime, and the base URL
+// of mailed links.
 import type { Clock } from "../../../src/clock";
 import type { Config } from "../../../src/config";
 import type { DeviceInfo, NewSession, RequestOrigin, RevocationList } from "../../../src/services/ports";
@@ -16,6 +17,8 @@ export const LIFETIMES = { refreshIdleTtl: 7 * 24 * 3600, refreshAbsoluteTtl: 30
 export const TOKEN_SETTINGS = { issuer: TEST_SECRETS.JWT_ISSUER, audience: TEST_SECRETS.JWT_AUDIENCE, accessTokenTtl: Number(TEST_SECRETS.ACCESS_TOKEN_TTL) };
 export const ORIGIN: RequestOrigin = { ip: "198.51.100.4", userAgent: "vitest" };
 export const USER_PERMISSIONS = ["profile:read", "profile:write", "sessions:read", "sessions:revoke:own"];
+/** The mail settings the services take: the app whose pages the links open. */
+export const MAIL_SETTINGS = { appUrl: TEST_SECRETS.APP_URL };
 
 /** One array for the suite: loadKeySet imports a key list once. */
 const signingKeys = TEST_SIGNING_KEYS as unknown as Config["signingKeys"];
