@@ -498,3 +498,38 @@ describe("secrets stay out of logs", () => {
     for (const token of tokens) expect(lines.join("\n")).not.toContain(token);
   });
 });
+
+describe("forgot-password throttling", () => {
+  const freshIPv4 = () => `100.${64 + Math.floor(Math.random() * 64)}.${Math.floor(Math.random() * 256)}.${1 + Math.floor(Math.random() * 250)}`;
+  /** The limiters count in fixed 60 s windows of the wall clock: start a burst whose count matters in a window with room for it. */
+  const windowWithRoomFor = async (seconds: number) => {
+    const left = 60_000 - (Date.now() % 60_000);
+    if (left < seconds * 1000) await new Promise((resolve) => setTimeout(resolve, left + 250));
+  };
+
+  it("is limited per address, known or not, with the same answer for both (no enumeration through the limit)", async () => {
+    const alice = await register();
+    const unknown = uniqueEmail("nobody");
+    const answers: { status: number; body: string }[][] = [[], []];
+    await windowWithRoomFor(15);
+    for (let i = 0; i < 6; i++) {
+      for (const [n, email] of [alice.email, unknown].entries()) {
+        const res = await call("POST", "/auth/password/forgot", { body: { email }, headers: { "CF-Connecting-IP": freshIPv4() } });
+        answers[n]!.push({ status: res.status, body: await res.text() });
+      }
+    }
+    expect(answers[0]!.map((a) => a.status)).toEqual([202, 202, 202, 202, 202, 429]);
+    expect(answers[1]).toEqual(answers[0]);
+  });
+
+  it("is limited per client network", async () => {
+    const ip = freshIPv4();
+    const statuses: number[] = [];
+    await windowWithRoomFor(20);
+    for (let i = 0; i < 31; i++) {
+      statuses.push((await call("POST", "/auth/password/forgot", { body: { email: uniqueEmail("spray") }, headers: { "CF-Connecting-IP": ip } })).status);
+    }
+    expect(statuses.slice(0, 30).every((status) => status === 202)).toBe(true);
+    expect(statuses[30]).toBe(429);
+  });
+});

@@ -38,8 +38,9 @@ describe("POST /auth/register", () => {
   it("writes user.registered in the audit trail with no password, token or hash", async () => {
     const { user, tokens } = await register();
     const rows = await auditRows({ userId: user.id });
-    expect(rows.map((r) => r.event)).toEqual(["user.registered"]);
-    expect(rows[0]!.session_id).toBe(tokens.sessionId);
+    // Written in the same statement (one instant): the registration and the welcome mail's link.
+    expect(rows.map((r) => r.event).sort()).toEqual(["user.email_verification_sent", "user.registered"]);
+    expect(rows.find((r) => r.event === "user.registered")!.session_id).toBe(tokens.sessionId);
     const [stored] = await query<{ password_hash: string }>("select password_hash from users where id = $1", [user.id]);
     const serialized = JSON.stringify(rows);
     for (const secret of [STRONG_PASSWORD, tokens.refreshToken, tokens.accessToken, stored!.password_hash]) expect(serialized).not.toContain(secret);

@@ -238,6 +238,7 @@ export function accessTokenClaims(overrides: Record<string, unknown> = {}, optio
     client_id: "secureauth",
     roles: ["user"],
     permissions: ["profile:read", "profile:write", "sessions:read", "sessions:revoke:own"],
+    email_verified: false,
     gv: 0,
     ...overrides,
   };
