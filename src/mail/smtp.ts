@@ -5,7 +5,9 @@
 // library logs nothing (its debug level would print every message, link
 // included), and a failure leaves as an SmtpError that carries the server's
 // reply code only: the library's own messages quote addresses and replies.
-import { LogLevel, WorkerMailer, type User, type WorkerMailerOptions } from "worker-mailer";
+// The library is imported on the first send: it imports cloudflare:sockets,
+// which Node tools that load the composition root (npm run admin) lack.
+import type { User, WorkerMailer, WorkerMailerOptions } from "worker-mailer";
 import type { MailTransport, OutgoingMail } from "../services/ports";
 
 /** Connecting, and each server reply. worker-mailer 1.2.1 reads its response timeout from socketTimeoutMs, so both are set alike. */
@@ -23,7 +25,7 @@ export class SmtpError extends Error {
 }
 
 export class SmtpTransport implements MailTransport {
-  private readonly options: WorkerMailerOptions;
+  private readonly options: Omit<WorkerMailerOptions, "logLevel">;
   private readonly from: User;
 
   /** `url`: smtp:// or smtps://, user and password URL-encoded; `from`: `Name <address>` or an address. */
@@ -36,7 +38,6 @@ export class SmtpTransport implements MailTransport {
       startTls: true,
       ...(url.username ? { credentials: { username: decodeURIComponent(url.username), password: decodeURIComponent(url.password) } } : {}),
       authType: ["plain", "login", "cram-md5"],
-      logLevel: LogLevel.NONE,
       socketTimeoutMs: TIMEOUT_MS,
       responseTimeoutMs: TIMEOUT_MS,
     };
@@ -48,7 +49,8 @@ export class SmtpTransport implements MailTransport {
     if (/[\r\n<>]/.test(mail.to)) throw new SmtpError(undefined);
     let mailer: WorkerMailer | undefined;
     try {
-      mailer = await WorkerMailer.connect(this.options);
+      const { WorkerMailer, LogLevel } = await import("worker-mailer");
+      mailer = await WorkerMailer.connect({ ...this.options, logLevel: LogLevel.NONE });
       await mailer.send({ from: this.from, to: mail.to, subject: mail.subject, text: mail.text, html: mail.html });
     } catch (error) {
       throw new SmtpError(replyCode(error));
