@@ -55,8 +55,8 @@ const LOGINS = 15;
 const OVERALL_TIMEOUT_MS = 10 * 60_000;
 
 const BUDGET = { verifyVsHealth: 0.8, loginVsHash: 1.15, refreshStatements: 1, forgotSpread: 0.1, bundleGzipBytes: 1024 * 1024 };
-/** Pairs of forgot-password samples (existing, unknown): within the 30/min per-network limit of the route. */
-const FORGOT_PAIRS = 12;
+/** Pairs of forgot-password samples (existing, unknown); each request comes from its own client address, so the per-network limit does not cut the run short. */
+const FORGOT_PAIRS = 40;
 
 const log = (line: string) => console.log(`bench: ${line}`);
 const workDir = mkdtempSync(join(tmpdir(), "secureauth-bench-"));
@@ -206,12 +206,18 @@ process.exit(rows.every((row) => row.pass !== false) && rows.some((row) => row.p
 
 // --- measurements ---------------------------------------------------------
 
-async function registerBenchUser(url: string) {
+/** A documentation-range address no other request of the run uses. */
+function clientAddress(): string {
+  const [a, b] = randomBytes(2);
+  return `198.18.${a}.${b! % 254 + 1}`;
+}
+
+async function registerBenchUser(url: string, ip?: string) {
   const email = `bench-${randomBytes(6).toString("hex")}@example.com`;
   const password = `bench ${randomBytes(12).toString("base64url")} pass`;
   const res = await fetch(`${url}/auth/register`, {
     method: "POST",
-    headers: { "Content-Type": "application/json" },
+    headers: { "Content-Type": "application/json", ...(ip ? { "CF-Connecting-IP": ip } : {}) },
     body: JSON.stringify({ email, password, name: "Bench" }),
   });
   if (res.status === 404) return undefined;
@@ -230,9 +236,9 @@ async function registerBenchUser(url: string) {
 async function measureForgot(url: string): Promise<Row> {
   log(`registering ${FORGOT_PAIRS} accounts for forgot-password, then ${FORGOT_PAIRS} interleaved pairs (existing, unknown)`);
   const accounts: string[] = [];
-  for (let i = 0; i < FORGOT_PAIRS; i++) accounts.push((await registerBenchUser(url))!.email);
+  for (let i = 0; i < FORGOT_PAIRS; i++) accounts.push((await registerBenchUser(url, clientAddress()))!.email);
   const forgot = async (email: string) => {
-    const res = await postJson(`${url}/auth/password/forgot`, { email });
+    const res = await postJson(`${url}/auth/password/forgot`, { email }, { "CF-Connecting-IP": clientAddress() });
     if (res.status !== 202) throw new Error(`POST /auth/password/forgot answered ${res.status}: ${JSON.stringify(res.body)}`);
   };
   await forgot(`warmup-${randomBytes(6).toString("hex")}@example.com`);
@@ -431,8 +437,8 @@ export default {
 
 // --- helpers ----------------------------------------------------------------
 
-async function postJson(url: string, body: unknown): Promise<{ status: number; body: unknown }> {
-  const res = await fetch(url, { method: "POST", headers: { "Content-Type": "application/json" }, body: JSON.stringify(body) });
+async function postJson(url: string, body: unknown, headers: Record<string, string> = {}): Promise<{ status: number; body: unknown }> {
+  const res = await fetch(url, { method: "POST", headers: { "Content-Type": "application/json", ...headers }, body: JSON.stringify(body) });
   const text = await res.text();
   let parsed: unknown = text;
   try {
