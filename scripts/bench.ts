@@ -11,7 +11,13 @@
 //   4. POST /auth/password/forgot latency for an existing account vs an
 //      unknown email (budget: within 10%), medians of interleaved samples:
 //      the answer must not tell which addresses have accounts.
-//   5. The deployable bundle, gzip (budget < 1 MiB), from
+//   5. GET /health vs a plain Hono Worker's GET /health in the same workerd
+//      (budget >= 0.95x): what the service's middleware costs a route that
+//      needs nothing.
+//   6. GET /auth/verify with a token of a session the isolate has never seen,
+//      on every request, vs the service's own GET /health (budget >= 0.8x):
+//      the signature check and the one KV read of an unseen session.
+//   7. The deployable bundle, gzip (budget < 1 MiB), from
 //      `wrangler deploy --dry-run --outdir dist`.
 // The Worker under test is that built bundle, run by Miniflare (workerd) with
 // wrangler.toml's bindings and [vars] (so the production argon2 parameters),
@@ -40,8 +46,10 @@ type AutocannonResult = { duration: number; "2xx": number; non2xx: number; error
 type Autocannon = (options: {
   url: string;
   connections: number;
-  duration: number;
+  duration?: number;
+  amount?: number;
   headers?: Record<string, string>;
+  requests?: { setupRequest: (request: { headers?: Record<string, string> }) => { headers?: Record<string, string> } }[];
 }) => Promise<AutocannonResult>;
 const autocannon = createRequire(import.meta.url)("autocannon") as Autocannon;
 
@@ -54,7 +62,7 @@ const LOGINS = 15;
 /** The whole run is cut off after this, whatever it is doing. */
 const OVERALL_TIMEOUT_MS = 10 * 60_000;
 
-const BUDGET = { verifyVsHealth: 0.8, loginVsHash: 1.15, refreshStatements: 1, forgotSpread: 0.1, bundleGzipBytes: 1024 * 1024 };
+const BUDGET = { noopVsPlainHono: 0.95, coldVerifyVsHealth: 0.8, verifyVsHealth: 0.8, loginVsHash: 1.15, refreshStatements: 1, forgotSpread: 0.1, bundleGzipBytes: 1024 * 1024 };
 /** Pairs of forgot-password samples (existing, unknown); each request comes from its own client address, so the per-network limit does not cut the run short. */
 const FORGOT_PAIRS = 40;
 
@@ -103,6 +111,7 @@ try {
   const bundle = await buildBundle(root, join(root, "dist"));
   rows.push(bundleRow(bundle));
   const reference = await buildBundle(writeReferenceWorker(join(workDir, "argon2-reference")), join(workDir, "argon2-reference", "dist"));
+  const plainHono = await buildBundle(join(root, "bench/peers/workers/hono"), join(workDir, "plain-hono", "dist"));
 
   const [port, pgPort] = (await freePorts(2)) as [number, number];
   database = await startDatabase({
@@ -119,7 +128,8 @@ try {
   // production argon2 parameters), with fresh secrets; .dev.vars is not read.
   const config = unstable_readConfig({ config: join(root, "wrangler.toml") });
   const compatibility = { compatibilityDate: config.compatibility_date, compatibilityFlags: config.compatibility_flags };
-  const secrets = { JWT_SIGNING_KEYS: JSON.stringify([await generateSigningKey()]), REFRESH_TOKEN_SECRET: generateSecret() };
+  const signingKey = await generateSigningKey();
+  const secrets = { JWT_SIGNING_KEYS: JSON.stringify([signingKey]), REFRESH_TOKEN_SECRET: generateSecret() };
   // Miniflare 5 still takes the familiar (v4) option shape through this converter.
   miniflare = new Miniflare(convertV4MiniflareOptions({
     host: "127.0.0.1",
@@ -142,6 +152,16 @@ try {
         scriptPath: bundle.script,
         modulesRoot: dirname(bundle.script),
         bindings: { ...(config.vars as Record<string, string>), ...secrets, ...database.workerVars },
+        // Its own socket, like the plain Hono Worker's: no entry-worker hop for either in the no-op comparison.
+        unsafeDirectSockets: [{ host: "127.0.0.1", port: 0 }],
+      },
+      {
+        name: "plain-hono",
+        modules: true,
+        scriptPath: plainHono.script,
+        modulesRoot: dirname(plainHono.script),
+        unsafeDirectSockets: [{ host: "127.0.0.1", port: 0 }],
+        ...compatibility,
       },
       {
         name: "argon2-reference",
@@ -160,6 +180,16 @@ try {
   const ready = await fetch(`${url}/health/ready`);
   if (ready.status !== 200) throw new Error(`GET /health/ready answered ${ready.status}: ${await ready.text()}`);
   log(`the built Worker runs on ${url} (workerd via Miniflare)`);
+  const plainHonoUrl = (await miniflare.unsafeGetDirectURL("plain-hono")).origin;
+  const directUrl = (await miniflare.unsafeGetDirectURL("secureauth")).origin;
+  rows.push(await measureNoop(directUrl, plainHonoUrl));
+  rows.push(await measureColdVerify(directUrl, signingKey, config.vars as Record<string, string>));
+  // BENCH_ONLY=edge: just the two rows above and the bundle, for a quick look at the request path.
+  if (process.env.BENCH_ONLY === "edge") {
+    await cleanup();
+    printTable(rows);
+    process.exit(rows.every((row) => row.pass !== false) ? 0 : 1);
+  }
 
   db = new pg.Client({ connectionString: database.databaseUrl });
   // Stopping the server mid-run (Ctrl-C) must not crash us on the client's error event.
@@ -259,6 +289,95 @@ async function measureForgot(url: string): Promise<Row> {
     budget: `${(1 - BUDGET.forgotSpread).toFixed(1)}x to ${(1 + BUDGET.forgotSpread).toFixed(1)}x`,
     pass: Math.abs(ratio - 1) <= BUDGET.forgotSpread,
     note: `medians of ${FORGOT_PAIRS} interleaved pairs`,
+  };
+}
+
+/** Alternating rounds of two targets, the same load each; throughput of each summed over its rounds. */
+async function alternate(targets: Record<"a" | "b", Parameters<Autocannon>[0]>, label: Record<"a" | "b", string>): Promise<{ a: number; b: number; bad: number }> {
+  // Warm-up: a target of a fixed amount (each request a token never used before) warms with that amount, so no token is used twice.
+  for (const target of Object.values(targets)) await autocannon(target.amount ? target : { ...target, duration: 2 });
+  const totals = { a: { ok: 0, seconds: 0 }, b: { ok: 0, seconds: 0 } };
+  let bad = 0;
+  for (let round = 0; round < ROUNDS * 2; round++) {
+    for (const name of round % 2 ? (["b", "a"] as const) : (["a", "b"] as const)) {
+      const started = performance.now();
+      const result = await autocannon(targets[name]);
+      // Wall time, not autocannon's duration, which counts whole sampling ticks for an `amount`.
+      const seconds = (performance.now() - started) / 1000;
+      totals[name].ok += result["2xx"];
+      totals[name].seconds += seconds;
+      bad += result.non2xx + result.errors + result.timeouts;
+      log(`  ${label[name]}: ${(result["2xx"] / seconds).toFixed(0)} req/s (p50 ${result.latency.p50} ms)`);
+    }
+  }
+  return { a: totals.a.ok / totals.a.seconds, b: totals.b.ok / totals.b.seconds, bad };
+}
+
+/** The service's GET /health against the ceiling: a plain Hono Worker with nothing but that route, in the same workerd. */
+async function measureNoop(url: string, plainHonoUrl: string): Promise<Row> {
+  log(`no-op: GET /health vs plain Hono, ${ROUNDS * 2} alternating rounds of ${SECONDS / 2} s, ${CONNECTIONS} connections`);
+  const seconds = SECONDS / 2;
+  const { a, b, bad } = await alternate(
+    { a: { url: `${url}/health`, connections: CONNECTIONS, duration: seconds }, b: { url: `${plainHonoUrl}/health`, connections: CONNECTIONS, duration: seconds } },
+    { a: "secureauth /health", b: "plain hono /health" },
+  );
+  const ratio = a / b;
+  return {
+    metric: "no-op / plain Hono throughput",
+    measured: `${ratio.toFixed(2)}x (${a.toFixed(0)} / ${b.toFixed(0)} req/s)`,
+    budget: `>= ${BUDGET.noopVsPlainHono}x`,
+    pass: bad === 0 && ratio >= BUDGET.noopVsPlainHono,
+    note: bad ? `${bad} failed requests: not valid` : "GET /health of each, the same workerd",
+  };
+}
+
+/**
+ * GET /auth/verify where every request carries a token of a session no
+ * request has shown before: the signature check and the one KV read of an
+ * unseen session, every time. The tokens are signed here with the bench's
+ * own key, as the service signs them, for sessions that were never ended.
+ */
+async function measureColdVerify(url: string, signingKey: Awaited<ReturnType<typeof generateSigningKey>>, vars: Record<string, string>): Promise<Row> {
+  const perRound = Number(process.env.BENCH_COLD_TOKENS ?? 3000);
+  const rounds = ROUNDS * 2;
+  log(`cold verify: signing ${perRound * (rounds + 1)} tokens of distinct sessions`);
+  const { importJWK, SignJWT } = await import("jose");
+  const key = await importJWK(signingKey, "EdDSA");
+  const now = Math.floor(Date.now() / 1000);
+  const tokens: string[] = [];
+  for (let i = 0; i < perRound * (rounds + 1); i++) {
+    tokens.push(
+      await new SignJWT({
+        sub: crypto.randomUUID(), sid: crypto.randomUUID(), jti: crypto.randomUUID(), client_id: "secureauth",
+        roles: ["user"], permissions: ["profile:read"], email_verified: true, gv: 0,
+      })
+        .setProtectedHeader({ alg: "EdDSA", kid: signingKey.kid, typ: "at+jwt" })
+        .setIssuer(vars.JWT_ISSUER ?? "https://auth.secureauth.dev")
+        .setAudience(vars.JWT_AUDIENCE ?? "secureauth")
+        .setIssuedAt(now)
+        .setExpirationTime(now + 600)
+        .sign(key),
+    );
+  }
+  let next = 0;
+  const fresh = { setupRequest: (request: { headers?: Record<string, string> }) => ({ ...request, headers: { ...request.headers, Authorization: `Bearer ${tokens[next++ % tokens.length]}` } }) };
+  const check = await fetch(`${url}/auth/verify`, { headers: { Authorization: `Bearer ${tokens[tokens.length - 1]}` } });
+  if (check.status !== 200) throw new Error(`GET /auth/verify with a signed bench token answered ${check.status}: ${await check.text()}`);
+  log(`cold verify vs GET /health: ${rounds} alternating rounds, ${perRound} requests each, ${CONNECTIONS} connections`);
+  const { a, b, bad } = await alternate(
+    {
+      a: { url: `${url}/auth/verify`, connections: CONNECTIONS, amount: perRound, requests: [fresh] },
+      b: { url: `${url}/health`, connections: CONNECTIONS, amount: perRound },
+    },
+    { a: "verify, unseen session", b: "health" },
+  );
+  const ratio = a / b;
+  return {
+    metric: "cold verify / health throughput",
+    measured: `${ratio.toFixed(2)}x (${a.toFixed(0)} / ${b.toFixed(0)} req/s)`,
+    budget: `>= ${BUDGET.coldVerifyVsHealth}x`,
+    pass: bad === 0 && ratio >= BUDGET.coldVerifyVsHealth,
+    note: bad ? `${bad} failed requests: not valid` : "a token of a session never seen before on every request (KV is Miniflare's local simulation)",
   };
 }
 
@@ -379,7 +498,7 @@ type Bundle = { script: string; reported: string | undefined };
 /** `wrangler deploy --dry-run --outdir`: the exact script a deploy would upload. */
 async function buildBundle(projectDir: string, outdir: string): Promise<Bundle> {
   rmSync(outdir, { recursive: true, force: true });
-  log(`building ${projectDir === root ? "the deployable bundle" : "the argon2id reference Worker"}: wrangler deploy --dry-run --outdir ${outdir}`);
+  log(`building ${projectDir === root ? "the deployable bundle" : projectDir.includes("hono") ? "the plain Hono Worker" : "the argon2id reference Worker"}: wrangler deploy --dry-run --outdir ${outdir}`);
   const output: string[] = [];
   const build = (building = spawnWrangler({
     root,

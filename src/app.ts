@@ -3,7 +3,7 @@
 // replace (the clock) comes in through `createApp`.
 import { OpenAPIHono } from "@hono/zod-openapi";
 import { createMiddleware } from "hono/factory";
-import { compose, type Overrides } from "./composition";
+import { composeNow, type Overrides } from "./composition";
 import type { AppEnv } from "./context";
 import { ValidationFailed } from "./errors";
 import { corsAllowlist } from "./middleware/cors";
@@ -36,23 +36,27 @@ export function createApp(overrides: Overrides = {}) {
     createMiddleware<AppEnv>(async (c, next) => {
       // A key that parses but cannot be imported fails every request the
       // same way, instead of the first login after writing its session.
-      const runtime = await compose(c.env, overrides);
+      const composed = composeNow(c.env, overrides);
+      const runtime = composed instanceof Promise ? await composed : composed;
       c.set("config", runtime.config);
       c.set("tokens", runtime.tokens);
       c.set("services", runtime.services);
       try {
         await next();
       } finally {
-        const closing = runtime.close();
-        try {
-          c.executionCtx.waitUntil(closing);
-        } catch {
-          await closing; // no execution context (a test calling app.fetch directly)
+        // A route that opened no database has nothing to close: no promise, no waitUntil.
+        if (runtime.opened()) {
+          const closing = runtime.close();
+          try {
+            c.executionCtx.waitUntil(closing);
+          } catch {
+            await closing; // no execution context (a test calling app.fetch directly)
+          }
         }
       }
     }),
   );
-  app.use(corsAllowlist((c) => (c.var as unknown as AppEnv["Variables"]).config.allowedOrigins));
+  app.use(corsAllowlist((c) => (c as unknown as { get(key: "config"): AppEnv["Variables"]["config"] }).get("config").allowedOrigins));
   app.use(routeGate(() => app.routes));
   app.use(jsonBody());
 

@@ -22,7 +22,7 @@ import { BreachedPasswordChecker, PasswordHasher } from "./services/passwords";
 import type { KeyedRateLimit, MailOutbox, Stores, UnitOfWork } from "./services/ports";
 import { ProfileService } from "./services/profiles";
 import { RefreshTokenCodec, RefreshTokenRotation, SessionRevocationList, SessionService } from "./services/sessions";
-import { AccessTokens, loadKeySet } from "./services/tokens";
+import { AccessTokens, loadKeySet, type KeySet } from "./services/tokens";
 
 /** What tests replace. */
 export type Overrides = { clock?: Clock };
@@ -36,6 +36,8 @@ export type Runtime = {
   services: Services;
   /** Closes the database pool if the request opened one. */
   close(): Promise<void>;
+  /** Whether anything opened a database pool (so close() has work to do). */
+  opened(): boolean;
 };
 
 /**
@@ -44,9 +46,30 @@ export type Runtime = {
  * misconfigured service refuses every request alike.
  */
 export async function compose(env: Env, overrides: Overrides = {}): Promise<Runtime> {
+  const composed = composeNow(env, overrides);
+  return composed instanceof Promise ? composed : Promise.resolve(composed);
+}
+
+/** The signing keys each key list imported to, once the import is done: read synchronously after that. */
+const importedKeys = new WeakMap<object, KeySet>();
+
+/**
+ * compose, without a turn of the event loop once this isolate has imported
+ * the signing keys: the per-request path (app.ts) calls this, so a route
+ * that needs nothing pays for nothing but a few object allocations.
+ */
+export function composeNow(env: Env, overrides: Overrides = {}): Runtime | Promise<Runtime> {
   const config = loadConfig(env);
+  const keys = importedKeys.get(config.signingKeys);
+  if (keys) return build(env, config, keys, overrides);
+  return loadKeySet(config).then((imported) => {
+    importedKeys.set(config.signingKeys, imported);
+    return build(env, config, imported, overrides);
+  });
+}
+
+function build(env: Env, config: Config, keys: KeySet, overrides: Overrides): Runtime {
   const clock = overrides.clock ?? systemClock;
-  const keys = await loadKeySet(config);
   const revocations = new SessionRevocationList(env.REVOKED_SESSIONS, config.accessTokenTtl, Date.now, config.refreshReuseGrace);
   const tokens = new AccessTokens(keys, config, clock, revocations);
   const database = lazyDatabase(config);
@@ -57,7 +80,14 @@ export async function compose(env: Env, overrides: Overrides = {}): Promise<Runt
     refresh: bindingRateLimit(env.AUTH_REFRESH_RATE_LIMITER, "refresh"),
   };
   const outbox = new QueueOutbox(env.MAIL_QUEUE);
-  return { config, clock, tokens, services: wireServices({ config, clock, tokens, revocations, data, limits, outbox }), close: () => database.close() };
+  return {
+    config,
+    clock,
+    tokens,
+    services: wireServices({ config, clock, tokens, revocations, data, limits, outbox }),
+    close: () => database.close(),
+    opened: () => database.opened(),
+  };
 }
 
 /**

@@ -35,6 +35,8 @@ export type LazyDatabase = {
   get(): Database;
   /** Closes the pool if one was opened. */
   close(): Promise<void>;
+  /** Whether a pool is open. */
+  opened(): boolean;
 };
 
 export function lazyDatabase(config: DatabaseConfig): LazyDatabase {
@@ -51,6 +53,7 @@ export function lazyDatabase(config: DatabaseConfig): LazyDatabase {
       }
       return db;
     },
+    opened: () => pool !== undefined,
     async close() {
       const open = pool;
       pool = undefined;

@@ -38,9 +38,15 @@ export function corsAllowlist(getAllowed: (c: Context) => readonly string[]): Mi
 
   return async (c, next) => {
     if (PUBLIC_PATHS.has(c.req.path)) return readableFromAnyOrigin(c, next);
-    const allowed = getAllowed(c);
     const origin = c.req.header("Origin");
-    if (origin !== undefined && allowed.includes(origin)) {
+    if (origin === undefined) {
+      // Not a browser's cross-origin request (the common case for servers and proxies): nothing to decide.
+      await next();
+      varyOnOrigin(c.res.headers);
+      return;
+    }
+    const allowed = getAllowed(c);
+    if (allowed.includes(origin)) {
       // A preflight is answered by cors() itself with a returned Response.
       const preflight = await handlerFor(allowed)(c, next);
       if (preflight instanceof Response) c.res = preflight;
@@ -50,9 +56,14 @@ export function corsAllowlist(getAllowed: (c: Context) => readonly string[]): Mi
       // so a browser blocks the real request. Routing answers OPTIONS itself.
       await next();
     }
-    c.res.headers.append("Vary", "Origin");
-    dedupeVary(c.res.headers);
+    varyOnOrigin(c.res.headers);
   };
+}
+
+function varyOnOrigin(headers: Headers): void {
+  if (!headers.has("Vary")) return headers.set("Vary", "Origin");
+  headers.append("Vary", "Origin");
+  dedupeVary(headers);
 }
 
 async function readableFromAnyOrigin(c: Context, next: () => Promise<void>): Promise<Response | void> {

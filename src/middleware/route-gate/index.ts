@@ -9,17 +9,30 @@ import { MethodNotAllowed, NotFound } from "../../errors";
 type RouteEntry = { method: string; path: string };
 type PathRule = { pattern: RegExp; allow: string[] };
 
+/** Paths whose answer is remembered; ids make paths many, so the memo is bounded and starts over when full. */
+const MEMO_LIMIT = 2048;
+
 export function routeGate(routes: () => readonly RouteEntry[]): MiddlewareHandler {
   let rules: PathRule[] | undefined;
+  /** path -> the methods it allows, empty for a path no route takes. */
+  const memo = new Map<string, readonly string[]>();
+  const allowedAt = (path: string): readonly string[] => {
+    let allow = memo.get(path);
+    if (allow === undefined) {
+      rules ??= compile(routes());
+      allow = [...new Set(rules.filter((rule) => rule.pattern.test(path)).flatMap((rule) => rule.allow))];
+      if (memo.size >= MEMO_LIMIT) memo.clear();
+      memo.set(path, allow);
+    }
+    return allow;
+  };
   return async (c, next) => {
-    rules ??= compile(routes());
-    const matching = rules.filter((rule) => rule.pattern.test(c.req.path));
-    if (matching.length === 0) throw new NotFound();
-    const allow = [...new Set(matching.flatMap((rule) => rule.allow))];
+    const allow = allowedAt(c.req.path);
+    if (allow.length === 0) throw new NotFound();
     const method = c.req.method;
     if (method === "OPTIONS") return c.body(null, 204, { Allow: allow.join(", ") });
     if (allow.includes(method)) return next();
-    throw new MethodNotAllowed(allow);
+    throw new MethodNotAllowed([...allow]);
   };
 }
 
