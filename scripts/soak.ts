@@ -27,6 +27,7 @@
 // behind the same WebSocket proxy as `npm run dev`, everything on 127.0.0.1.
 // Every process it starts is stopped on exit, on error, and on Ctrl-C.
 // Exit code: 0 when every check passes, 1 otherwise.
+import { bundleModules } from "./lib/bundle-modules.ts";
 import { mkdtempSync, readdirSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { dirname, join } from "node:path";
@@ -188,9 +189,8 @@ try {
         compatibilityDate: config.compatibility_date,
         compatibilityFlags: config.compatibility_flags,
         name: "secureauth",
-        modules: true,
-        scriptPath: script,
-        modulesRoot: dirname(script),
+        // The script and the modules beside it (the hasher's argon2.wasm).
+        ...bundleModules(script),
         bindings,
         kvNamespaces: Object.fromEntries(config.kv_namespaces.map((kv: { binding: string; id?: string }) => [kv.binding, kv.id ?? kv.binding])),
         // wrangler.toml's limiters, each with its limit out of the soak's reach.

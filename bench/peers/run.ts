@@ -23,6 +23,7 @@ import { fileURLToPath } from "node:url";
 import { convertV4MiniflareOptions, Miniflare, type V4MiniflareOptions } from "miniflare";
 import pg from "pg";
 import { unstable_readConfig } from "wrangler";
+import { bundleModules } from "../../scripts/lib/bundle-modules.ts";
 import { spawnWrangler, startDatabase, type Database, type WranglerProcess } from "../../scripts/lib/dev-stack.ts";
 import { freePorts } from "../../scripts/lib/free-ports.ts";
 import { takeOverSignalHandling } from "../../scripts/lib/local-postgres.ts";
@@ -190,9 +191,7 @@ try {
   const secureauthWorker = (name: string, vars: Record<string, string>) => ({
     ...compatibility,
     name,
-    modules: true,
-    scriptPath: secureauthBundle!.script,
-    modulesRoot: secureauthBundle!.dir,
+    ...bundleModules(secureauthBundle!.script),
     kvNamespaces: Object.fromEntries(config.kv_namespaces.map((kv: { binding: string; id?: string }) => [kv.binding, kv.id ?? kv.binding])),
     ratelimits,
     queueProducers: { MAIL_QUEUE: "secureauth-mail" },
@@ -208,9 +207,7 @@ try {
   const betterAuthWorker = (name: string, vars: Record<string, string>) => ({
     ...compatibility,
     name,
-    modules: true,
-    scriptPath: betterAuthBundle!.script,
-    modulesRoot: betterAuthBundle!.dir,
+    ...bundleModules(betterAuthBundle!.script),
     bindings: {
       DATABASE_URL: baDatabaseUrl,
       PG_WS_PROXY: database!.workerVars.PG_WS_PROXY!,
@@ -223,9 +220,7 @@ try {
   const plain = (name: string, bundle: Bundle, extra: object = {}) => ({
     ...compatibility,
     name,
-    modules: true,
-    scriptPath: bundle.script,
-    modulesRoot: bundle.dir,
+    ...bundleModules(bundle.script),
     unsafeDirectSockets: direct,
     ...extra,
   });
@@ -303,8 +298,11 @@ try {
 
   // Production-cost accounts, for sign-in and the single-token paths.
   const saMain = await saRegister(url.secureauth!, "sa-main");
-  const saSignIn = [saMain];
-  for (let i = 1; i < SIGNIN_USERS; i++) saSignIn.push(await saRegister(url.secureauth!, "sa-signin"));
+  // Not saMain: a fast sign-in path opens more sessions than MAX_SESSIONS_PER_USER
+  // (50) per account in its rounds, which would end saMain's session, and so
+  // its access token, before the later paths use it.
+  const saSignIn: { email: string; password: string }[] = [];
+  for (let i = 0; i < SIGNIN_USERS; i++) saSignIn.push(await saRegister(url.secureauth!, "sa-signin"));
   const baMain = await baSignUp(url["ba-mint"]!, "ba-main");
   const baSignIn: { email: string; password: string }[] = [];
   for (let i = 0; i < SIGNIN_USERS; i++) baSignIn.push(await baSignUp(url.ba!, "ba-signin"));
@@ -625,10 +623,11 @@ async function statementsPer(datname: string, n: number, operation: (i: number) 
 // --- password-hash candidates ----------------------------------------------------------
 
 async function measureHashes(base: string): Promise<void> {
-  const probe = (await (await fetch(`${base}/probe`)).json()) as { available: Record<string, boolean>; nodeCryptoArgon2: string };
-  log(`password-hash candidates in workerd (node:crypto argon2: ${probe.nodeCryptoArgon2}); ${HASH_SAMPLES} samples each, one hash per request minus an empty request`);
+  const probe = (await (await fetch(`${base}/probe`)).json()) as { available: Record<string, boolean>; nodeCryptoArgon2: string; passwordHasherEngine: string };
+  log(`password-hash candidates in workerd (node:crypto argon2: ${probe.nodeCryptoArgon2}; PasswordHasher engine: ${probe.passwordHasherEngine}); ${HASH_SAMPLES} samples each, one hash per request minus an empty request`);
   const memoryNotes: Record<string, number> = {
     "noble-argon2id-m19456-t2-p1": 19456 * 1024,
+    "wasm-argon2id-m19456-t2-p1": 19456 * 1024,
     "node-scrypt-N131072-r8-p1": 128 * 2 ** 17 * 8,
     "node-scrypt-N16384-r16-p1": 128 * 16384 * 16,
     "node-argon2id-m19456-t2-p1": 19456 * 1024,
@@ -671,7 +670,7 @@ async function measureHashMemory(bundle: Bundle, compatibility: object): Promise
       convertV4MiniflareOptions({
         host: "127.0.0.1",
         port: 0,
-        workers: [{ ...compatibility, name: "hash-alone", modules: true, scriptPath: bundle.script, modulesRoot: bundle.dir }],
+        workers: [{ ...compatibility, name: "hash-alone", ...bundleModules(bundle.script) }],
       } as unknown as V4MiniflareOptions),
     );
     miniflare = alone;

@@ -1,11 +1,11 @@
-// Password hashing: argon2id from @noble/hashes, stored as a PHC string
+// Password hashing: argon2id (argon2.ts: the reference implementation in
+// WebAssembly, @noble/hashes where that cannot load), stored as a PHC string
 // (phc.ts), verified in constant time, with rehash detection for hashes made
 // at older parameters and a dummy verify that makes an unknown email cost the
 // same as a wrong password (the design, "Passwords and accounts").
-import { argon2idAsync } from "@noble/hashes/argon2.js";
 import { randomBytes, utf8ToBytes } from "@noble/hashes/utils.js";
+import { defaultArgon2idEngine, type Argon2idEngine } from "./argon2";
 import {
-  ARGON2_LIMITS,
   type Argon2Params,
   argon2ParamsProblem,
   formatArgon2idHash,
@@ -24,8 +24,10 @@ export class PasswordHasher {
    * first unknown email an isolate sees costs the same as a wrong password.
    */
   readonly #dummyHash: string;
+  readonly #engine: () => Promise<Argon2idEngine>;
 
-  constructor(params: Argon2Params) {
+  /** `engine` is for tests; by default the WASM engine where it loads (argon2.ts). */
+  constructor(params: Argon2Params, engine?: Argon2idEngine) {
     const problem = argon2ParamsProblem(params);
     if (problem !== undefined) throw new TypeError(`Invalid argon2 parameters: ${problem}`);
     this.#params = { memoryKib: params.memoryKib, iterations: params.iterations, parallelism: params.parallelism };
@@ -34,12 +36,18 @@ export class PasswordHasher {
       salt: new Uint8Array(SALT_BYTES).fill(0x5a),
       hash: new Uint8Array(HASH_BYTES),
     });
+    this.#engine = engine ? () => Promise.resolve(engine) : defaultArgon2idEngine;
+  }
+
+  /** Which argon2id implementation runs: "wasm" in a Worker. */
+  async engine(): Promise<Argon2idEngine["name"]> {
+    return (await this.#engine()).name;
   }
 
   /** argon2id PHC string with a fresh 16-byte random salt and a 32-byte hash. */
   async hash(password: string): Promise<string> {
     const salt = randomBytes(SALT_BYTES);
-    const hash = await derive(password, salt, this.#params, HASH_BYTES);
+    const hash = await this.#derive(password, salt, this.#params, HASH_BYTES);
     return formatArgon2idHash({ params: this.#params, salt, hash });
   }
 
@@ -48,7 +56,7 @@ export class PasswordHasher {
     try {
       const stored = parseArgon2idHash(phc);
       if (!stored) return false;
-      const candidate = await derive(password, stored.salt, stored.params, stored.hash.length);
+      const candidate = await this.#derive(password, stored.salt, stored.params, stored.hash.length);
       return constantTimeEqual(candidate, stored.hash);
     } catch {
       return false;
@@ -74,18 +82,13 @@ export class PasswordHasher {
     await this.verify(this.#dummyHash, password);
     return false;
   }
-}
 
-function derive(password: string, salt: Uint8Array, params: Argon2Params, length: number): Promise<Uint8Array> {
-  // NFC here as well as in the policy: it is idempotent, and a caller that
-  // forgot to normalise must not lock a user out.
-  return argon2idAsync(utf8ToBytes(password.normalize("NFC")), salt, {
-    m: params.memoryKib,
-    t: params.iterations,
-    p: params.parallelism,
-    dkLen: length,
-    maxmem: ARGON2_LIMITS.memoryKib.max * 1024,
-  });
+  async #derive(password: string, salt: Uint8Array, params: Argon2Params, length: number): Promise<Uint8Array> {
+    const engine = await this.#engine();
+    // NFC here as well as in the policy: it is idempotent, and a caller that
+    // forgot to normalise must not lock a user out.
+    return engine.derive({ password: utf8ToBytes(password.normalize("NFC")), salt, params, length });
+  }
 }
 
 function constantTimeEqual(a: Uint8Array, b: Uint8Array): boolean {

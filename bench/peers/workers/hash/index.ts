@@ -4,6 +4,7 @@
 // clock does not advance during computation, so in-Worker timing is useless).
 // GET /probe says which candidates this workerd provides.
 import * as nodeCrypto from "node:crypto";
+import { nobleArgon2id } from "../../../../src/services/passwords/argon2.ts";
 import { PasswordHasher } from "../../../../src/services/passwords/hasher.ts";
 
 type Candidate = () => Promise<unknown>;
@@ -20,9 +21,15 @@ function scrypt(N: number, r: number, p: number, keylen: number): Candidate {
 /** Node 24.7's crypto.argon2(algorithm, parameters, callback), if this workerd has it. */
 const argon2 = (nodeCrypto as unknown as { argon2?: (algorithm: string, parameters: object, callback: (error: Error | null, key: Uint8Array) => void) => void }).argon2;
 
+const OWASP_MINIMUM = { memoryKib: 19456, iterations: 2, parallelism: 1 };
+// Built once per isolate, as the service does; the WASM instance it loads is kept per isolate too.
+const wasmHasher = new PasswordHasher(OWASP_MINIMUM);
+
 const candidates: Record<string, Candidate | undefined> = {
-  // SecureAuth today: @noble/hashes argon2id (JavaScript) at the production defaults.
-  "noble-argon2id-m19456-t2-p1": () => new PasswordHasher({ memoryKib: 19456, iterations: 2, parallelism: 1 }).hash(password),
+  // SecureAuth's PasswordHasher at the production defaults, on the @noble/hashes (JavaScript) engine.
+  "noble-argon2id-m19456-t2-p1": () => new PasswordHasher(OWASP_MINIMUM, nobleArgon2id).hash(password),
+  // The same PasswordHasher on its default engine: the reference C argon2 as WebAssembly SIMD (@phi-ag/argon2's argon2.wasm).
+  "wasm-argon2id-m19456-t2-p1": () => wasmHasher.hash(password),
   // OWASP's listed scrypt set: N=2^17, r=8, p=1 (128 MiB).
   "node-scrypt-N131072-r8-p1": scrypt(2 ** 17, 8, 1, 32),
   // Better Auth's default: N=16384, r=16, p=1, 64-byte key (32 MiB).
@@ -45,6 +52,7 @@ export default {
         available: Object.fromEntries(Object.entries(candidates).map(([name, run]) => [name, run !== undefined])),
         nodeCryptoArgon2: typeof argon2,
         nodeCryptoScrypt: typeof nodeCrypto.scrypt,
+        passwordHasherEngine: await wasmHasher.engine(),
       });
     }
     const name = url.searchParams.get("candidate") ?? "";
