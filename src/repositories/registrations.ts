@@ -2,7 +2,7 @@
 // session with its refresh token, and the audit row commit together, or, when
 // the email is taken, nothing is written at all.
 import { sql } from "drizzle-orm";
-import type { NewOneTimeToken, NewSession, RegistrationStore, RequestOrigin, UserRecord } from "../services/ports";
+import type { NewRegistration, RegistrationStore, UserRecord } from "../services/ports";
 import type { Executor } from "./database";
 import { auditInsert, insertOneTimeToken, insertSessionWithFirstToken } from "./fragments";
 import { rows } from "./rows";
@@ -13,15 +13,7 @@ const DEFAULT_ROLE = "user";
 export class RegistrationRepository implements RegistrationStore {
   constructor(private readonly db: Executor) {}
 
-  async register(input: {
-    email: string;
-    passwordHash: string;
-    name: string | null;
-    session: NewSession | undefined;
-    verification: Omit<NewOneTimeToken, "userId" | "email" | "purpose">;
-    origin: RequestOrigin;
-    at: Date;
-  }): Promise<UserRecord | undefined> {
+  async register(input: NewRegistration): Promise<UserRecord | undefined> {
     const { session, at } = input;
     const signIn = session ? sql`${insertSessionWithFirstToken(session, at)},` : sql``;
     const [row] = await rows<UserRow>(

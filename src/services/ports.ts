@@ -252,19 +252,21 @@ export interface KeyedRateLimit {
   take(key: string): Promise<RateLimitDecision>;
 }
 
+export type NewRegistration = {
+  email: string;
+  passwordHash: string;
+  name: string | null;
+  /** None when sign-in waits for a verified email (REQUIRE_VERIFIED_EMAIL). */
+  session: NewSession | undefined;
+  /** The verification token mailed with the welcome, stored with a user.email_verification_sent row. */
+  verification: Omit<NewOneTimeToken, "userId" | "email" | "purpose">;
+  origin: RequestOrigin;
+  at: Date;
+};
+
 export interface RegistrationStore {
   /** The user, the default role, the first session and the audit row at once; undefined when the email is taken (nothing written). */
-  register(input: {
-    email: string;
-    passwordHash: string;
-    name: string | null;
-    /** None when sign-in waits for a verified email (REQUIRE_VERIFIED_EMAIL). */
-    session: NewSession | undefined;
-    /** The verification token mailed with the welcome, stored with a user.email_verification_sent row. */
-    verification: Omit<NewOneTimeToken, "userId" | "email" | "purpose">;
-    origin: RequestOrigin;
-    at: Date;
-  }): Promise<UserRecord | undefined>;
+  register(input: NewRegistration): Promise<UserRecord | undefined>;
 }
 
 export interface SessionStore {
