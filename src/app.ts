@@ -12,11 +12,16 @@ import { jsonBody } from "./middleware/json-body";
 import { routeGate } from "./middleware/route-gate";
 import { securityHeaders } from "./middleware/security-headers";
 import { accountEmailRoutes } from "./routes/account-email";
+import { accountPageRoutes } from "./routes/account-page";
 import { adminRoutes } from "./routes/admin";
 import { authRoutes } from "./routes/auth";
+import { docsRoutes } from "./routes/docs";
 import { healthRoutes } from "./routes/health";
 import { linkPageRoutes } from "./routes/link-pages";
 import { meRoutes } from "./routes/me";
+import { mfaRoutes } from "./routes/mfa";
+import { passkeyRoutes } from "./routes/passkeys";
+import { openApiDocument } from "./routes/openapi";
 import { sessionsRoutes } from "./routes/sessions";
 import { tokenRoutes } from "./routes/tokens";
 
@@ -39,6 +44,7 @@ export function createApp(overrides: Overrides = {}) {
       const composed = composeNow(c.env, overrides);
       const runtime = composed instanceof Promise ? await composed : composed;
       c.set("config", runtime.config);
+      c.set("clock", runtime.clock);
       c.set("tokens", runtime.tokens);
       c.set("services", runtime.services);
       try {
@@ -65,21 +71,16 @@ export function createApp(overrides: Overrides = {}) {
   app.route("/", authRoutes);
   app.route("/", accountEmailRoutes);
   app.route("/", meRoutes);
+  app.route("/", mfaRoutes);
+  app.route("/", passkeyRoutes);
   app.route("/", sessionsRoutes);
   app.route("/", adminRoutes);
   app.route("/", linkPageRoutes);
+  app.route("/", docsRoutes);
+  app.route("/", accountPageRoutes);
 
-  app.openAPIRegistry.registerComponent("securitySchemes", "bearerAuth", { type: "http", scheme: "bearer", bearerFormat: "JWT" });
-  app.doc31("/openapi.json", (c) => ({
-    openapi: "3.1.0",
-    info: {
-      title: "SecureAuth",
-      version: "1.0.0",
-      description: "Drop-in JWT authentication API for Cloudflare Workers. Errors are RFC 9457 problem details.",
-    },
-    // The service that answers is the server: the document is right wherever it is deployed.
-    servers: [{ url: new URL(c.req.url).origin }],
-  }));
+  // The document, completed centrally (cookieAuth beside bearerAuth, the problems any operation can answer): src/routes/openapi.ts.
+  app.get("/openapi.json", (c) => c.json(openApiDocument(app, new URL(c.req.url).origin)));
 
   return app;
 }

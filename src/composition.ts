@@ -18,6 +18,9 @@ import { HealthService } from "./services/health";
 import { AccountLifecycle } from "./services/lifecycle";
 import { MailDelivery } from "./services/mail/delivery";
 import { MaintenanceService } from "./services/maintenance";
+import { PasskeyService } from "./services/mfa/passkeys";
+import { SecretBox } from "./services/mfa/secret-box";
+import { SecondFactorService } from "./services/mfa/second-factors";
 import { BreachedPasswordChecker, PasswordHasher } from "./services/passwords";
 import type { KeyedRateLimit, MailOutbox, Stores, UnitOfWork } from "./services/ports";
 import { ProfileService } from "./services/profiles";
@@ -143,6 +146,22 @@ function wireServices(root: { config: Config; clock: Clock; tokens: AccessTokens
   const codec = once(() => new RefreshTokenCodec(config.refreshTokenSecret, config.refreshTokenPreviousSecret));
   const hasher = once(() => new PasswordHasher(config.argon2));
   const breached = once(() => new BreachedPasswordChecker(config.pwnedPasswordsUrl));
+  const deviceTokens = once(() => new DeviceTokenCodec(config.refreshTokenSecret, config.refreshTokenPreviousSecret));
+  const secondFactors = once(() => {
+    const stores = data.stores();
+    return new SecondFactorService({
+      stores,
+      sessions: stores.sessions,
+      settings: { ...config, issuerName: config.mfa.webauthn.rpName },
+      clock,
+      hasher: hasher(),
+      secretBox: secretBoxFor(config.mfa.encryptionKey),
+      tokens,
+      codec: codec(),
+      deviceTokens: deviceTokens(),
+      revocations,
+    });
+  });
   return {
     accounts: once(
       () =>
@@ -154,13 +173,28 @@ function wireServices(root: { config: Config; clock: Clock; tokens: AccessTokens
           hasher: hasher(),
           breached: breached(),
           codec: codec(),
-          deviceTokens: new DeviceTokenCodec(config.refreshTokenSecret, config.refreshTokenPreviousSecret),
+          deviceTokens: deviceTokens(),
           registrationLimit: limits.registration,
           tokens,
           revocations,
           outbox,
+          secondFactor: secondFactors(),
         }),
     ),
+    secondFactors,
+    passkeys: once(() => {
+      const stores = data.stores();
+      return new PasskeyService({
+        stores,
+        sessions: stores.sessions,
+        settings: { ...config, webauthn: config.mfa.webauthn },
+        clock,
+        codec: codec(),
+        deviceTokens: deviceTokens(),
+        tokens,
+        revocations,
+      });
+    }),
     lifecycle: once(
       () =>
         new AccountLifecycle({
@@ -195,6 +229,16 @@ function wireServices(root: { config: Config; clock: Clock; tokens: AccessTokens
     health: once(() => new HealthService(data.stores().health)),
     mail: once(() => new MailDelivery({ transport: mailTransportFor(config.mail), audit: data.stores().audit, clock })),
   };
+}
+
+/** One AES-GCM key import per isolate and key. */
+const secretBoxes = new WeakMap<Uint8Array, SecretBox>();
+
+function secretBoxFor(key: Uint8Array | undefined): SecretBox | undefined {
+  if (!key) return undefined;
+  let box = secretBoxes.get(key);
+  if (!box) secretBoxes.set(key, (box = new SecretBox(key)));
+  return box;
 }
 
 function once<T>(make: () => T): () => T {

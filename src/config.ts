@@ -45,6 +45,16 @@ export type Env = {
   RESEND_API_KEY?: string;
   /** The base URL of a Resend-shaped email API (default https://api.resend.com). */
   RESEND_API_URL?: string;
+  /** base64 of 32 random bytes: the AES-GCM key TOTP secrets are encrypted with at rest. Without it, TOTP cannot be enrolled or checked. */
+  MFA_ENCRYPTION_KEY?: string;
+  /** Seconds a session's last proof of a credential counts as recent for the operations that need one (default 600). */
+  REAUTH_MAX_AGE?: string;
+  /** The WebAuthn relying party id: the registrable domain passkeys are bound to (default: APP_URL's host). */
+  WEBAUTHN_RP_ID?: string;
+  /** The relying party name authenticators show (default "SecureAuth"). */
+  WEBAUTHN_RP_NAME?: string;
+  /** Comma-separated origins WebAuthn ceremonies may come from (default: APP_URL's origin). */
+  WEBAUTHN_ORIGINS?: string;
   REVOKED_SESSIONS: KVNamespace;
   /** Account lifecycle mail: the request enqueues, the queue consumer sends. */
   MAIL_QUEUE?: Queue<MailJob>;
@@ -85,6 +95,15 @@ export type Config = {
   pwnedPasswordsUrl: string | undefined;
   requireVerifiedEmail: boolean;
   mail: MailSettings;
+  mfa: MfaSettings;
+};
+
+export type MfaSettings = {
+  /** The 32-byte AES-GCM key for TOTP secrets; undefined: TOTP is unavailable. */
+  encryptionKey: Uint8Array | undefined;
+  /** Seconds. */
+  reauthMaxAge: number;
+  webauthn: { rpId: string; rpName: string; origins: string[] };
 };
 
 /** How mail leaves the service: at most one transport; none configured means mail is not sent (and says so in the log). */
@@ -113,6 +132,8 @@ export const DEFAULTS = {
   APP_URL: "http://localhost:8787",
   MAIL_FROM: "SecureAuth <no-reply@localhost>",
   RESEND_API_URL: "https://api.resend.com",
+  REAUTH_MAX_AGE: 600,
+  WEBAUTHN_RP_NAME: "SecureAuth",
 } as const;
 
 /**
@@ -154,6 +175,7 @@ export function parseConfig(env: Env): Config {
   const absolute = seconds(env, "REFRESH_ABSOLUTE_TTL", DEFAULTS.REFRESH_ABSOLUTE_TTL);
   if (idle > absolute) throw new ConfigError("REFRESH_IDLE_TTL", "must not exceed REFRESH_ABSOLUTE_TTL");
 
+  const mail = parseMail(env);
   return {
     databaseUrl,
     pgWsProxy: optional(env.PG_WS_PROXY),
@@ -172,7 +194,34 @@ export function parseConfig(env: Env): Config {
     maxSessionsPerUser: integer(env, "MAX_SESSIONS_PER_USER", DEFAULTS.MAX_SESSIONS_PER_USER, 1, 1000),
     pwnedPasswordsUrl: httpUrl(env, "PWNED_PASSWORDS_URL"),
     requireVerifiedEmail: flag(env, "REQUIRE_VERIFIED_EMAIL"),
-    mail: parseMail(env),
+    mail,
+    mfa: parseMfa(env, mail.appUrl),
+  };
+}
+
+function parseMfa(env: Env, appUrl: string): MfaSettings {
+  const rawKey = optional(env.MFA_ENCRYPTION_KEY);
+  let encryptionKey: Uint8Array | undefined;
+  if (rawKey !== undefined) {
+    try {
+      encryptionKey = Uint8Array.from(atob(rawKey.replace(/-/g, "+").replace(/_/g, "/")), (ch) => ch.charCodeAt(0));
+    } catch {
+      throw new ConfigError("MFA_ENCRYPTION_KEY", "must be base64 of 32 random bytes");
+    }
+    if (encryptionKey.length !== 32) throw new ConfigError("MFA_ENCRYPTION_KEY", "must be base64 of 32 random bytes");
+  }
+  const app = new URL(appUrl);
+  const rpId = optional(env.WEBAUTHN_RP_ID)?.toLowerCase() ?? app.hostname;
+  if (!/^[a-z0-9.-]+$/.test(rpId)) throw new ConfigError("WEBAUTHN_RP_ID", "must be a domain name like example.com");
+  const origins = env.WEBAUTHN_ORIGINS !== undefined && optional(env.WEBAUTHN_ORIGINS) ? parseOrigins(env.WEBAUTHN_ORIGINS, "WEBAUTHN_ORIGINS") : [app.origin];
+  for (const origin of origins) {
+    const host = new URL(origin).hostname;
+    if (host !== rpId && !host.endsWith(`.${rpId}`)) throw new ConfigError("WEBAUTHN_ORIGINS", `${origin} is not on WEBAUTHN_RP_ID ${rpId} or a subdomain of it`);
+  }
+  return {
+    encryptionKey,
+    reauthMaxAge: seconds(env, "REAUTH_MAX_AGE", DEFAULTS.REAUTH_MAX_AGE),
+    webauthn: { rpId, rpName: optional(env.WEBAUTHN_RP_NAME) ?? DEFAULTS.WEBAUTHN_RP_NAME, origins },
   };
 }
 
@@ -259,7 +308,8 @@ type NumericVar =
   | "ARGON2_ITERATIONS"
   | "ARGON2_PARALLELISM"
   | "LOGIN_MAX_FAILURES"
-  | "MAX_SESSIONS_PER_USER";
+  | "MAX_SESSIONS_PER_USER"
+  | "REAUTH_MAX_AGE";
 
 function integer(env: Env, name: NumericVar, fallback: number, min: number, max: number): number {
   const raw = optional(env[name]);
@@ -274,21 +324,21 @@ function seconds(env: Env, name: NumericVar, fallback: number, min = 1): number 
   return integer(env, name, fallback, min, 366 * 24 * 3600);
 }
 
-function parseOrigins(raw: string): string[] {
+function parseOrigins(raw: string, name: "ALLOWED_ORIGINS" | "WEBAUTHN_ORIGINS" = "ALLOWED_ORIGINS"): string[] {
   return raw
     .split(",")
     .map((origin) => origin.trim())
     .filter(Boolean)
     .map((origin) => {
-      if (origin === "*") throw new ConfigError("ALLOWED_ORIGINS", "must list exact origins, not *");
+      if (origin === "*") throw new ConfigError(name, "must list exact origins, not *");
       let url: URL;
       try {
         url = new URL(origin);
       } catch {
-        throw new ConfigError("ALLOWED_ORIGINS", `has an entry that is not an origin: ${origin}`);
+        throw new ConfigError(name, `has an entry that is not an origin: ${origin}`);
       }
       if (url.origin !== origin.replace(/\/$/, "")) {
-        throw new ConfigError("ALLOWED_ORIGINS", `entries must be bare origins like https://app.example.com: ${origin}`);
+        throw new ConfigError(name, `entries must be bare origins like https://app.example.com: ${origin}`);
       }
       return url.origin;
     });

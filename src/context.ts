@@ -1,6 +1,7 @@
 // The Hono environment shared by routes and middleware: the Worker bindings,
 // and the per-request variables the app's composition middleware and the
 // authenticate middleware set.
+import type { Clock } from "./clock";
 import type { Config, Env } from "./config";
 import type { Services } from "./composition";
 import type { AccessTokenClaims, AccessTokens } from "./services/tokens";
@@ -9,6 +10,7 @@ export type AppEnv = {
   Bindings: Env;
   Variables: {
     config: Config;
+    clock: Clock;
     tokens: AccessTokens;
     services: Services;
     /** Set by the authenticate middleware: the verified access-token claims. */

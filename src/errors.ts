@@ -17,7 +17,12 @@ export const ERROR_STATUS = {
   not_found: { status: 404, title: "Not found" },
   method_not_allowed: { status: 405, title: "Method not allowed" },
   invalid_one_time_token: { status: 400, title: "Invalid or expired link" },
+  mfa_required: { status: 403, title: "Second factor required" },
+  invalid_mfa_code: { status: 401, title: "Invalid second-factor code" },
+  invalid_mfa_token: { status: 401, title: "Invalid or expired sign-in attempt" },
+  reauthentication_required: { status: 403, title: "Re-authentication required" },
   email_not_verified: { status: 403, title: "Email not verified" },
+  csrf_rejected: { status: 403, title: "Cross-site request refused" },
   email_taken: { status: 409, title: "Email already registered" },
   payload_too_large: { status: 413, title: "Payload too large" },
   unsupported_media_type: { status: 415, title: "Unsupported media type" },
@@ -127,6 +132,47 @@ export class MethodNotAllowed extends AuthError {
 export class InvalidOneTimeToken extends AuthError {
   constructor(cause?: unknown) {
     super("invalid_one_time_token", { cause, detail: "This link is invalid or has expired. Ask for a new one." });
+  }
+}
+
+export type MfaMethod = "totp" | "recovery_code" | "passkey";
+
+/** The first factor was right and the account has a second: the body carries the mfaToken that completes the sign-in, and the methods that can. */
+export class MfaRequired extends AuthError {
+  constructor(
+    readonly mfaToken: string,
+    readonly methods: MfaMethod[],
+  ) {
+    // It carries a credential: never cached.
+    super("mfa_required", { detail: "Complete the sign-in with a second factor.", headers: { "Cache-Control": "no-store", Pragma: "no-cache" } });
+  }
+}
+
+/** A TOTP or recovery code that is wrong, already used, or replayed within its time step. */
+export class InvalidMfaCode extends AuthError {
+  constructor(cause?: unknown) {
+    super("invalid_mfa_code", { cause });
+  }
+}
+
+/** An mfaToken that is unknown, expired, already used, or spent by too many wrong codes: sign in again. */
+export class InvalidMfaToken extends AuthError {
+  constructor(cause?: unknown) {
+    super("invalid_mfa_token", { cause, detail: "Sign in again." });
+  }
+}
+
+/** The operation needs a recent proof of a credential: POST /auth/reauthenticate, then retry. */
+export class ReauthenticationRequired extends AuthError {
+  constructor() {
+    super("reauthentication_required", { detail: "Confirm it is you (POST /auth/reauthenticate), then try again." });
+  }
+}
+
+/** A cookie-authenticated unsafe request without `X-Auth-Mode: cookie`, or from an origin outside the allowlist. */
+export class CsrfRejected extends AuthError {
+  constructor(cause?: unknown) {
+    super("csrf_rejected", { cause, detail: "Send X-Auth-Mode: cookie from an allowed origin." });
   }
 }
 

@@ -31,6 +31,11 @@ export const CONFIG_VARIABLES = [
   "SMTP_URL",
   "RESEND_API_KEY",
   "RESEND_API_URL",
+  "MFA_ENCRYPTION_KEY",
+  "REAUTH_MAX_AGE",
+  "WEBAUTHN_RP_ID",
+  "WEBAUTHN_RP_NAME",
+  "WEBAUTHN_ORIGINS",
 ] as const satisfies readonly (keyof Env)[];
 
 type TextVariable = { [K in keyof Env]-?: NonNullable<Env[K]> extends string ? K : never }[keyof Env];

@@ -33,6 +33,10 @@ export type DevStackOptions = {
   log: (line: string) => void;
   /** The embedded PostgreSQL exited without stop() (killed, crashed, or hit by the terminal's Ctrl-C). */
   onDatabaseExit?: (reason: string) => void;
+  /** Where wrangler keeps its local KV and queue state (`--persist-to`); default the checkout's .wrangler/state. */
+  persistTo?: string;
+  /** wrangler's dev registry (WRANGLER_REGISTRY_PATH); default the checkout's .wrangler/registry. */
+  registryPath?: string;
 };
 
 export type DevStack = {
@@ -146,8 +150,10 @@ export async function startDevStack(options: DevStackOptions): Promise<DevStack>
         "--show-interactive-dev-session=false",
         "--env-file",
         envFile,
+        ...(options.persistTo ? ["--persist-to", options.persistTo] : []),
       ],
       output: options.output,
+      ...(options.registryPath ? { env: { WRANGLER_REGISTRY_PATH: options.registryPath } } : {}),
     });
 
     return {
@@ -201,7 +207,7 @@ export type WranglerProcess = {
 };
 
 /** Runs the project's wrangler in its own process group, offline-friendly. */
-export function spawnWrangler(options: { root: string; args: string[]; cwd?: string; output: DevStackOptions["output"] }): WranglerProcess {
+export function spawnWrangler(options: { root: string; args: string[]; cwd?: string; output: DevStackOptions["output"]; env?: Record<string, string> }): WranglerProcess {
   const child = spawn(process.execPath, [`${options.root}node_modules/wrangler/bin/wrangler.js`, ...options.args], {
     cwd: options.cwd ?? options.root,
     // Its own process group, so stop() ends workerd and esbuild with it.
@@ -217,6 +223,7 @@ export function spawnWrangler(options: { root: string; args: string[]; cwd?: str
       // `wrangler dev` (or a consumer Worker's) never binds to this one.
       WRANGLER_REGISTRY_PATH: process.env.WRANGLER_REGISTRY_PATH ?? join(options.root, ".wrangler", "registry"),
       CLOUDFLARE_INCLUDE_PROCESS_ENV: "false",
+      ...options.env,
     },
   });
   const exited = new Promise<number | null>((resolve) => {

@@ -3,6 +3,8 @@
 // unless the caller needs the id before the insert (sessions).
 import { sql } from "drizzle-orm";
 import {
+  bigint,
+  boolean,
   check,
   index,
   integer,
@@ -102,6 +104,10 @@ export const sessions = pgTable(
     absoluteExpiresAt: timestamp("absolute_expires_at", { withTimezone: true, mode: "date" }).notNull(),
     revokedAt: timestamp("revoked_at", { withTimezone: true, mode: "date" }),
     revokedReason: text("revoked_reason"),
+    /** When this session last proved a credential (sign-in, second factor, re-authentication): the access tokens' auth_time; a refresh keeps it. */
+    authTime: timestamp("auth_time", { withTimezone: true, mode: "date" }).notNull().defaultNow(),
+    /** The RFC 8176 method values of that proof: the access tokens' amr. */
+    amr: text("amr").array().notNull().default(sql`'{pwd}'::text[]`),
   },
   (t) => [
     index("sessions_user_id_live_idx").on(t.userId, t.createdAt).where(sql`${t.revokedAt} is null`),
@@ -200,5 +206,87 @@ export const oneTimeTokens = pgTable(
     check("one_time_tokens_purpose_check", sql`${t.purpose} in ('email_verification', 'password_reset', 'email_change')`),
     index("one_time_tokens_user_purpose_created_idx").on(t.userId, t.purpose, t.createdAt),
     index("one_time_tokens_expires_at_idx").on(t.expiresAt),
+  ],
+);
+
+/**
+ * A user's TOTP factor (RFC 6238). The secret is stored only encrypted
+ * (AES-GCM under MFA_ENCRYPTION_KEY, bound to the user id). Pending until
+ * confirmed with a first code; a new enrolment replaces a pending one.
+ * last_used_step is the time step of the last accepted code: a code works
+ * once, and no code of an earlier step works after it.
+ */
+export const totpFactors = pgTable("totp_factors", {
+  userId: uuid("user_id")
+    .primaryKey()
+    .references(() => users.id, { onDelete: "cascade" }),
+  secretCiphertext: text("secret_ciphertext").notNull(),
+  confirmedAt: timestamp("confirmed_at", { withTimezone: true, mode: "date" }),
+  lastUsedStep: bigint("last_used_step", { mode: "number" }),
+  createdAt: createdAt(),
+});
+
+/** Single-use recovery codes, stored only as their SHA-256; a new set replaces the old one. */
+export const recoveryCodes = pgTable(
+  "recovery_codes",
+  {
+    codeHash: text("code_hash").primaryKey(),
+    userId: uuid("user_id")
+      .notNull()
+      .references(() => users.id, { onDelete: "cascade" }),
+    usedAt: timestamp("used_at", { withTimezone: true, mode: "date" }),
+    createdAt: createdAt(),
+  },
+  (t) => [index("recovery_codes_user_id_idx").on(t.userId)],
+);
+
+/** WebAuthn credentials (passkeys): the public key, its sign counter and backup flags. */
+export const passkeys = pgTable(
+  "passkeys",
+  {
+    id: uuid("id").primaryKey().defaultRandom(),
+    userId: uuid("user_id")
+      .notNull()
+      .references(() => users.id, { onDelete: "cascade" }),
+    /** The credential id, base64url, as the authenticator made it. */
+    credentialId: text("credential_id").notNull().unique("passkeys_credential_id_key"),
+    /** The COSE public key, base64url. */
+    publicKey: text("public_key").notNull(),
+    counter: bigint("counter", { mode: "number" }).notNull().default(0),
+    transports: text("transports").array().notNull().default(sql`'{}'::text[]`),
+    deviceType: text("device_type").notNull(),
+    backedUp: boolean("backed_up").notNull(),
+    name: text("name"),
+    createdAt: createdAt(),
+    lastUsedAt: timestamp("last_used_at", { withTimezone: true, mode: "date" }),
+  },
+  (t) => [index("passkeys_user_id_idx").on(t.userId)],
+);
+
+/**
+ * Short-lived state of a sign-in or ceremony in progress, keyed on the
+ * SHA-256 of its secret: an mfaToken (kind mfa_sign_in: the first factor
+ * was right, the second is owed; spent by success or by 5 wrong codes) or
+ * a WebAuthn challenge (passkey_registration, passkey_authentication).
+ * Single use: spending sets used_at.
+ */
+export const authChallenges = pgTable(
+  "auth_challenges",
+  {
+    keyHash: text("key_hash").primaryKey(),
+    kind: text("kind", { enum: ["mfa_sign_in", "passkey_registration", "passkey_authentication"] }).notNull(),
+    /** Null for a discoverable passkey sign-in, whose user the credential names. */
+    userId: uuid("user_id").references(() => users.id, { onDelete: "cascade" }),
+    /** mfa_sign_in: the throttle bucket the first factor counted in, and the device the session will be for. */
+    throttleKey: text("throttle_key"),
+    device: jsonb("device").$type<DeviceInfo>(),
+    failures: integer("failures").notNull().default(0),
+    createdAt: createdAt(),
+    expiresAt: timestamp("expires_at", { withTimezone: true, mode: "date" }).notNull(),
+    usedAt: timestamp("used_at", { withTimezone: true, mode: "date" }),
+  },
+  (t) => [
+    check("auth_challenges_kind_check", sql`${t.kind} in ('mfa_sign_in', 'passkey_registration', 'passkey_authentication')`),
+    index("auth_challenges_expires_at_idx").on(t.expiresAt),
   ],
 );

@@ -15,7 +15,14 @@ export function grantsOf(userId: SQL): SQL {
 
 /** The select list of every query that returns a UserRecord (alias u); see toUserRecord. */
 export const USER_WITH_GRANTS = sql`
-  u.id, u.email, u.name, u.status, u.password_hash, u.email_verified_at, u.created_at, u.grants_version, ${grantsOf(sql`u.id`)}`;
+  u.id, u.email, u.name, u.status, u.password_hash, u.email_verified_at, u.created_at, u.grants_version, ${grantsOf(sql`u.id`)},
+  ${factorsOf(sql`u.id`)}`;
+
+/** The second factors a user has enrolled, as columns `totp_enabled` (boolean) and `passkey_count` (int). */
+export function factorsOf(userId: SQL): SQL {
+  return sql`exists (select 1 from totp_factors tf where tf.user_id = ${userId} and tf.confirmed_at is not null) as totp_enabled,
+  (select count(*)::int from passkeys pk where pk.user_id = ${userId}) as passkey_count`;
+}
 
 /**
  * The INSERTs of a new session and its first refresh token, as CTEs named
@@ -24,8 +31,8 @@ export const USER_WITH_GRANTS = sql`
  */
 export function insertSessionWithFirstToken(session: NewSession, at: Date): SQL {
   return sql`s as (
-    insert into sessions (id, user_id, device, created_at, last_used_at, idle_expires_at, absolute_expires_at)
-    select ${session.id}, owner.id, ${JSON.stringify(session.device)}::jsonb, ${at}, ${at}, ${session.idleExpiresAt}, ${session.absoluteExpiresAt}
+    insert into sessions (id, user_id, device, created_at, last_used_at, idle_expires_at, absolute_expires_at, auth_time, amr)
+    select ${session.id}, owner.id, ${JSON.stringify(session.device)}::jsonb, ${at}, ${at}, ${session.idleExpiresAt}, ${session.absoluteExpiresAt}, ${at}, ${textArray(session.amr)}
     from owner
     returning id, user_id
   ), t as (
@@ -56,6 +63,11 @@ export function auditInsert(input: {
     select ${input.event}, ${value(input.userId, "uuid")}, ${value(input.actorId, "uuid")}, ${value(input.sessionId, "uuid")},
            ${input.origin.ip}, ${input.origin.userAgent}, ${metadata}, ${input.at}
     ${input.from ? sql`from ${input.from}` : sql``}`;
+}
+
+/** A text[] parameter. */
+export function textArray(values: readonly string[]): SQL {
+  return sql`array(select jsonb_array_elements_text(${JSON.stringify(values)}::jsonb))`;
 }
 
 /** A stored hash replaced: a rehash of the same password (at sign-in) or a new password (see endResetTokens). */

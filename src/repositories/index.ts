@@ -4,15 +4,18 @@
 import type { Stores, UnitOfWork } from "../services/ports";
 import { AdminUserRepository } from "./admin-users";
 import { AuditRepository } from "./audit";
+import { ChallengeRepository } from "./challenges";
 import type { Database, Executor } from "./database";
 import { translateDatabaseError, translatingErrors } from "./database-errors";
 import { HealthRepository } from "./health";
 import { LoginThrottleRepository } from "./login-throttles";
 import { MaintenanceRepository } from "./maintenance";
 import { OneTimeTokenRepository } from "./one-time-tokens";
+import { PasskeyRepository } from "./passkeys";
 import { RefreshTokenRepository } from "./refresh-tokens";
 import { RegistrationRepository } from "./registrations";
 import { RoleRepository } from "./roles";
+import { SecondFactorRepository } from "./second-factors";
 import { SessionRepository } from "./sessions";
 import { UserRepository } from "./users";
 
@@ -31,6 +34,9 @@ export function storesFor(db: Executor): Stores {
     roles: translatingErrors(new RoleRepository(db)),
     health: translatingErrors(new HealthRepository(db)),
     maintenance: translatingErrors(new MaintenanceRepository(db)),
+    secondFactors: translatingErrors(new SecondFactorRepository(db)),
+    challenges: translatingErrors(new ChallengeRepository(db)),
+    passkeys: translatingErrors(new PasskeyRepository(db)),
   };
 }
 

@@ -65,6 +65,18 @@ export class MaintenanceRepository implements MaintenanceStore {
       select count(*)::int as deleted from deleted`);
   }
 
+  deleteExpiredChallenges(cutoff: Date, limit: number): Promise<number> {
+    return this.count(sql`
+      with doomed as (
+        select key_hash from auth_challenges where expires_at < ${cutoff}
+        limit ${limit}::int
+        for update skip locked
+      ), deleted as (
+        delete from auth_challenges where key_hash in (select key_hash from doomed) returning 1
+      )
+      select count(*)::int as deleted from deleted`);
+  }
+
   /** Expired one-time tokens; the per-user send limit counts only the last hour's rows. */
   deleteExpiredOneTimeTokens(cutoff: Date, limit: number): Promise<number> {
     return this.count(sql`

@@ -9,7 +9,7 @@ import { sql } from "drizzle-orm";
 import type { RefreshTokenStore, RequestOrigin, Rotated, TokenLineage } from "../services/ports";
 import type { Executor } from "./database";
 import { auditInsert, grantsOf } from "./fragments";
-import { rows, toDate, toStringArray } from "./rows";
+import { rows, toAmr, toDate, toStringArray } from "./rows";
 
 export class RefreshTokenRepository implements RefreshTokenStore {
   constructor(private readonly db: Executor) {}
@@ -34,6 +34,8 @@ export class RefreshTokenRepository implements RefreshTokenStore {
       permissions: unknown;
       grants_version: number;
       email_verified: boolean;
+      auth_time: Date | string;
+      amr: unknown;
     }>(
       this.db,
       sql`
@@ -59,11 +61,11 @@ export class RefreshTokenRepository implements RefreshTokenStore {
           idle_expires_at = least(${idleUntil}::timestamptz, s.absolute_expires_at),
           device = s.device || ${ipPatch}
         from current where s.id = current.session_id
-        returning s.id, s.idle_expires_at, s.absolute_expires_at
+        returning s.id, s.idle_expires_at, s.absolute_expires_at, s.auth_time, s.amr
       ), audit as (
         ${auditInsert({ event: "auth.refreshed", userId: sql`current.user_id`, actorId: sql`current.user_id`, sessionId: sql`current.session_id`, origin: input.origin, at, from: sql`current` })}
       )
-      select slid.id as session_id, current.user_id, slid.idle_expires_at, slid.absolute_expires_at,
+      select slid.id as session_id, current.user_id, slid.idle_expires_at, slid.absolute_expires_at, slid.auth_time, slid.amr,
         (select u.grants_version from users u where u.id = current.user_id) as grants_version,
         (select u.email_verified_at is not null from users u where u.id = current.user_id) as email_verified,
         ${grantsOf(sql`current.user_id`)}
@@ -79,6 +81,8 @@ export class RefreshTokenRepository implements RefreshTokenStore {
       emailVerified: row.email_verified === true,
       idleExpiresAt: toDate(row.idle_expires_at),
       absoluteExpiresAt: toDate(row.absolute_expires_at),
+      authTime: toDate(row.auth_time),
+      amr: toAmr(row.amr),
     };
   }
 
@@ -92,6 +96,8 @@ export class RefreshTokenRepository implements RefreshTokenStore {
       absolute_expires_at: Date | string;
       user_active: boolean;
       user_email_verified: boolean;
+      auth_time: Date | string;
+      amr: unknown;
       child_hash: string | null;
       child_used_at: Date | string | null;
     }>(
@@ -99,7 +105,7 @@ export class RefreshTokenRepository implements RefreshTokenStore {
       sql`
       select rt.session_id, s.user_id, rt.used_at,
         (s.revoked_at is null and s.idle_expires_at > ${at} and s.absolute_expires_at > ${at}) as session_live,
-        s.idle_expires_at, s.absolute_expires_at,
+        s.idle_expires_at, s.absolute_expires_at, s.auth_time, s.amr,
         (u.status = 'active') as user_active, (u.email_verified_at is not null) as user_email_verified,
         child.token_hash as child_hash, child.used_at as child_used_at
       from refresh_tokens rt
@@ -118,6 +124,7 @@ export class RefreshTokenRepository implements RefreshTokenStore {
       sessionAbsoluteExpiresAt: toDate(row.absolute_expires_at),
       userActive: row.user_active,
       userEmailVerified: row.user_email_verified,
+      proof: { authTime: toDate(row.auth_time), amr: toAmr(row.amr) },
       child:
         row.child_hash === null
           ? null

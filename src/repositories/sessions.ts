@@ -6,9 +6,9 @@
 // push them to the edge revocation list.
 import { and, desc, eq, gt, isNull, sql, type SQL } from "drizzle-orm";
 import { sessions } from "../db/schema";
-import type { EndedSession, NewSession, RequestOrigin, SessionEnd, SessionRecord, SessionStore } from "../services/ports";
+import type { AuthMethod, EndedSession, NewSession, RequestOrigin, SessionEnd, SessionRecord, SessionStore } from "../services/ports";
 import type { Executor } from "./database";
-import { auditInsert, clearThrottle, insertSessionWithFirstToken, setPasswordHash } from "./fragments";
+import { auditInsert, clearThrottle, insertSessionWithFirstToken, setPasswordHash, textArray } from "./fragments";
 import { rows, toDate } from "./rows";
 
 /** revoked_reason and audit reason of a session ended by the cap on live sessions. */
@@ -49,7 +49,7 @@ export class SessionRepository implements SessionStore {
       with owner as (
         select id from users where id = ${input.userId} and status = 'active' for share
       ), ${insertSessionWithFirstToken(session, at)}, a as (
-        ${auditInsert({ event: "auth.login_succeeded", userId: sql`s.user_id`, actorId: sql`s.user_id`, sessionId: sql`s.id`, origin: input.origin, at, from: sql`s` })}
+        ${auditInsert({ event: "auth.login_succeeded", userId: sql`s.user_id`, actorId: sql`s.user_id`, sessionId: sql`s.id`, origin: input.origin, metadata: { amr: session.amr }, at, from: sql`s` })}
       ), cleared as (${clearThrottle(input.clearThrottleKey, opened)})${rehash}, beyond_cap as (
         select v.id from sessions v
         where v.user_id = ${input.userId} and ${opened}
@@ -141,6 +141,24 @@ export class SessionRepository implements SessionStore {
       select id, last_used_at from ended order by last_used_at desc, id desc`,
     );
     return ended.map((r) => ({ id: r.id, lastUsedAt: toDate(r.last_used_at) }));
+  }
+
+  async reauthenticate(input: { sessionId: string; userId: string; amr: AuthMethod[]; origin: RequestOrigin; at: Date }): Promise<{ idleExpiresAt: Date; absoluteExpiresAt: Date } | undefined> {
+    const { at } = input;
+    const [row] = await rows<{ idle_expires_at: Date | string; absolute_expires_at: Date | string }>(
+      this.db,
+      sql`
+      with proved as (
+        update sessions s set auth_time = ${at}, amr = ${textArray(input.amr)}
+        where s.id = ${input.sessionId} and s.user_id = ${input.userId}
+          and s.revoked_at is null and s.idle_expires_at > ${at} and s.absolute_expires_at > ${at}
+        returning s.id, s.user_id, s.idle_expires_at, s.absolute_expires_at
+      ), a as (
+        ${auditInsert({ event: "auth.reauthenticated", userId: sql`proved.user_id`, actorId: sql`proved.user_id`, sessionId: sql`proved.id`, origin: input.origin, metadata: { amr: input.amr }, at, from: sql`proved` })}
+      )
+      select idle_expires_at, absolute_expires_at from proved`,
+    );
+    return row && { idleExpiresAt: toDate(row.idle_expires_at), absoluteExpiresAt: toDate(row.absolute_expires_at) };
   }
 }
 

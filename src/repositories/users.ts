@@ -18,6 +18,8 @@ export type UserRow = {
   grants_version: number;
   roles: unknown;
   permissions: unknown;
+  totp_enabled: boolean | null;
+  passkey_count: number | string | null;
 };
 
 export function toUserRecord(row: UserRow): UserRecord {
@@ -32,6 +34,7 @@ export function toUserRecord(row: UserRow): UserRecord {
     roles: toStringArray(row.roles),
     permissions: toStringArray(row.permissions),
     grantsVersion: Number(row.grants_version ?? 0),
+    mfa: { totp: row.totp_enabled === true, passkeys: Number(row.passkey_count ?? 0) },
   };
 }
 
@@ -49,7 +52,9 @@ export class UserRepository implements UserStore {
   }
 
   async setPasswordHash(id: string, passwordHash: string, at: Date): Promise<void> {
-    await this.db.execute(sql`with changed as (${setPasswordHash(id, passwordHash, at)} returning id)
+    // Sign-ins waiting for their second step were proved with the old password: they end too.
+    await this.db.execute(sql`with changed as (${setPasswordHash(id, passwordHash, at)} returning id),
+      pending as (update auth_challenges set used_at = ${at} where user_id = (select id from changed) and kind = 'mfa_sign_in' and used_at is null)
       ${endOneTimeTokens(sql`(select id from changed)`, "password_changed", at, "password_reset")}`);
   }
 

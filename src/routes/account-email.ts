@@ -10,7 +10,7 @@ import { ipRateLimit } from "../middleware/rate-limit";
 import { noStore } from "../middleware/security-headers";
 import { problemResponses } from "./openapi";
 import { requestOrigin } from "./request-origin";
-import { Email, json, ok, PasswordInput, refusingPrivilegedFields, toApiUser, UserSchema } from "./schemas";
+import { Email, json, NewPasswordInput, ok, refusingPrivilegedFields, toApiUser, UserSchema } from "./schemas";
 
 export const accountEmailRoutes = new OpenAPIHono<AppEnv>();
 
@@ -87,7 +87,7 @@ accountEmailRoutes.openapi(
     description:
       "The register policy applies to the new password. Ends every session of the user (their access tokens stop at once), clears the sign-in lockout, and marks the email verified.",
     middleware: [ipRateLimit("reset")] as const,
-    request: { body: json(refusingPrivilegedFields({ token: OneTimeTokenInput, newPassword: PasswordInput.openapi({ description: "12 to 128 characters, not a common or breached password." }) })) },
+    request: { body: json(refusingPrivilegedFields({ token: OneTimeTokenInput, newPassword: NewPasswordInput })) },
     responses: { 204: { description: "Password reset" }, ...problemResponses(400, 413, 415, 429, 503) },
   }),
   async (c) => {

@@ -3,14 +3,16 @@
 // carries a token is no-store.
 import { createRoute, OpenAPIHono, z } from "@hono/zod-openapi";
 import type { AppEnv } from "../context";
-import { ValidationFailed } from "../errors";
+import { InvalidRefreshToken, ValidationFailed } from "../errors";
 import { authenticate, parseBearerToken } from "../middleware/authenticate";
+import { accessTokenCookie, clearSessionCookies, deviceTokenCookie, refreshTokenCookie, refuseCrossSite, wantsCookies } from "../middleware/cookie-mode";
 import { authorize } from "../middleware/authorize";
 import { ipRateLimit } from "../middleware/rate-limit";
 import { noStore } from "../middleware/security-headers";
 import { problemResponses } from "./openapi";
 import { deviceInfo, requestOrigin } from "./request-origin";
-import { DisplayNameInput, Email, json, ok, PasswordInput, refusingPrivilegedFields, toApiUser, TokenPairSchema, UserSchema } from "./schemas";
+import { DisplayNameInput, Email, json, NewPasswordInput, ok, PasswordInput, refusingPrivilegedFields, toApiUser, TokenPairSchema, UserSchema } from "./schemas";
+import { checkCookieModeOrigin, loggedInBody, signedInBody, tokensBody } from "./session-answer";
 
 export const authRoutes = new OpenAPIHono<AppEnv>();
 
@@ -24,6 +26,7 @@ const DeviceTokenInput = z
 
 
 const LogoutBody = refusingPrivilegedFields({ refreshToken: RefreshTokenInput.optional() });
+const RefreshBody = refusingPrivilegedFields({ refreshToken: RefreshTokenInput.optional() });
 const SignedInSchema = z.object({ user: UserSchema, tokens: TokenPairSchema });
 const LoggedInSchema = SignedInSchema.extend({
   deviceToken: z.string().openapi({
@@ -46,7 +49,7 @@ authRoutes.openapi(
       body: json(
         refusingPrivilegedFields({
           email: Email,
-          password: PasswordInput,
+          password: NewPasswordInput,
           name: DisplayNameInput,
         }),
       ),
@@ -60,9 +63,12 @@ authRoutes.openapi(
     },
   }),
   async (c) => {
+    checkCookieModeOrigin(c);
     const body = c.req.valid("json");
     const { user, tokens } = await c.var.services.accounts().register(body, deviceInfo(c.req.raw), requestOrigin(c.req.raw));
-    return c.json(tokens ? { user: toApiUser(user), tokens } : { user: toApiUser(user) }, 201);
+    // With REQUIRE_VERIFIED_EMAIL there is no session yet, so nothing to set.
+    if (!tokens) return c.json({ user: toApiUser(user) }, 201);
+    return c.json(signedInBody(c, { user, tokens }), 201);
   },
 );
 
@@ -74,6 +80,8 @@ authRoutes.openapi(
     security: [],
     tags: ["auth"],
     summary: "Sign in with email and password",
+    description:
+      "For an account with a second factor, a right password answers 403 mfa_required with `mfaToken` and `methods` and opens no session: complete it with POST /auth/mfa (TOTP or recovery code) or POST /auth/passkey. A wrong password answers alike whether or not a factor exists.",
     middleware: [ipRateLimit("login")] as const,
     request: {
       body: json(
@@ -88,9 +96,12 @@ authRoutes.openapi(
     responses: { 200: ok("Signed in", LoggedInSchema), ...problemResponses(400, 401, 403, 413, 415, 429, 503) },
   }),
   async (c) => {
+    checkCookieModeOrigin(c);
     const { email, password, deviceName, deviceToken } = c.req.valid("json");
-    const signedIn = await c.var.services.accounts().login({ email, password, deviceToken }, deviceInfo(c.req.raw, deviceName), requestOrigin(c.req.raw));
-    return c.json({ user: toApiUser(signedIn.user), tokens: signedIn.tokens, deviceToken: signedIn.deviceToken }, 200);
+    // In cookie mode the device token lives in its cookie.
+    const presented = deviceToken ?? (wantsCookies(c) ? deviceTokenCookie(c) : undefined);
+    const signedIn = await c.var.services.accounts().login({ email, password, deviceToken: presented }, deviceInfo(c.req.raw, deviceName), requestOrigin(c.req.raw));
+    return c.json(loggedInBody(c, signedIn), 200);
   },
 );
 
@@ -102,14 +113,25 @@ authRoutes.openapi(
     security: [],
     tags: ["auth"],
     summary: "Rotate a refresh token for a new token pair",
-    description: "Limited per session (AUTH_REFRESH_RATE_LIMITER), not per client network.",
-    request: { body: json(refusingPrivilegedFields({ refreshToken: RefreshTokenInput })) },
+    description:
+      "Limited per session (AUTH_REFRESH_RATE_LIMITER), not per client network. In cookie mode (X-Auth-Mode: cookie) the body may be left out: the refresh token is read from the __Host-sa_rt cookie, the successor set in it, and the answer's tokens carry no refreshToken.",
+    request: { body: { content: { "application/json": { schema: RefreshBody } }, required: false } },
     responses: { 200: ok("New token pair", z.object({ tokens: TokenPairSchema })), ...problemResponses(400, 401, 403, 413, 415, 429, 503) },
   }),
   async (c) => {
-    const { refreshToken } = c.req.valid("json");
+    // The body is optional in cookie mode, so it is parsed here rather than by the route validator.
+    const parsed = RefreshBody.safeParse(c.req.raw.body === null ? {} : await c.req.json());
+    if (!parsed.success) throw ValidationFailed.fromIssues(parsed.error.issues);
+    let { refreshToken } = parsed.data;
+    if (refreshToken === undefined && wantsCookies(c)) {
+      refuseCrossSite(c, c.var.config.allowedOrigins);
+      refreshToken = refreshTokenCookie(c);
+      if (refreshToken === undefined) throw new InvalidRefreshToken("no __Host-sa_rt cookie");
+    }
+    if (refreshToken === undefined) throw new ValidationFailed([{ path: "refreshToken", message: "Required" }]);
+    checkCookieModeOrigin(c);
     const tokens = await c.var.services.rotation().rotate(refreshToken, requestOrigin(c.req.raw));
-    return c.json({ tokens }, 200);
+    return c.json(tokensBody(c, tokens), 200);
   },
 );
 
@@ -120,7 +142,8 @@ authRoutes.openapi(
     operationId: "logout",
     tags: ["auth"],
     summary: "End a session, by its access token or by a refresh token in the body",
-    description: "Answers 204 for an already ended or unknown session too, revealing nothing.",
+    description:
+      "Answers 204 for an already ended or unknown session too, revealing nothing. In cookie mode (X-Auth-Mode: cookie) the session's cookies say which session, and the answer clears all three.",
     security: [{ bearerAuth: [] }, {}],
     request: {
       body: { content: { "application/json": { schema: LogoutBody } }, required: false },
@@ -131,8 +154,14 @@ authRoutes.openapi(
     // The body is optional, so it is parsed here rather than by the route validator.
     const parsed = LogoutBody.safeParse(await c.req.json().catch(() => ({})));
     if (!parsed.success) throw ValidationFailed.fromIssues(parsed.error.issues);
-    const { refreshToken } = parsed.data;
-    const accessToken = parseBearerToken(c.req.header("Authorization"));
+    let { refreshToken } = parsed.data;
+    let accessToken = parseBearerToken(c.req.header("Authorization"));
+    if (wantsCookies(c)) {
+      refuseCrossSite(c, c.var.config.allowedOrigins);
+      refreshToken ??= refreshTokenCookie(c);
+      if (c.req.header("Authorization") === undefined) accessToken ??= accessTokenCookie(c);
+      clearSessionCookies(c);
+    }
     await c.var.services.sessions().logout({ accessToken, refreshToken }, requestOrigin(c.req.raw));
     return c.body(null, 204);
   },
@@ -147,7 +176,7 @@ authRoutes.openapi(
     summary: "Change the password; ends every other session",
     security: [{ bearerAuth: [] }],
     middleware: [ipRateLimit("password"), authenticate(), authorize("profile:write")] as const,
-    request: { body: json(refusingPrivilegedFields({ currentPassword: PasswordInput, newPassword: PasswordInput })) },
+    request: { body: json(refusingPrivilegedFields({ currentPassword: PasswordInput, newPassword: NewPasswordInput })) },
     responses: { 204: { description: "Password changed" }, ...problemResponses(400, 401, 403, 413, 415, 429, 503) },
   }),
   async (c) => {

@@ -4,6 +4,7 @@ import type { AppEnv } from "../context";
 import { InvalidToken } from "../errors";
 import { authenticate } from "../middleware/authenticate";
 import { authorize } from "../middleware/authorize";
+import { recent } from "../middleware/recent";
 import { problemResponses } from "./openapi";
 import { requestOrigin } from "./request-origin";
 import { AuditPageSchema, DisplayNameInput, Email, json, ok, PageQuerySchema, PasswordInput, refusingPrivilegedFields, toApiUser, UserSchema } from "./schemas";
@@ -92,9 +93,9 @@ meRoutes.openapi(
     tags: ["me"],
     summary: "Delete the signed-in user's account",
     description:
-      "Needs the current password. Deletes the account with its sessions (their access tokens stop at once), tokens and factors; its audit rows stay, naming it by id. The address may register again.",
+      "Needs the current password and a recent sign-in (auth_time within REAUTH_MAX_AGE, else 403 reauthentication_required). Deletes the account with its sessions (their access tokens stop at once), tokens and factors; its audit rows stay, naming it by id. The address may register again.",
     security: [{ bearerAuth: [] }],
-    middleware: [authenticate(), authorize("profile:write")] as const,
+    middleware: [authenticate(), authorize("profile:write"), recent()] as const,
     request: { body: json(refusingPrivilegedFields({ currentPassword: PasswordInput })) },
     responses: { 204: { description: "Deleted" }, ...problemResponses(400, 401, 403, 413, 415, 429, 503) },
   }),

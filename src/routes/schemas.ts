@@ -2,12 +2,24 @@
 // components of /openapi.json.
 import { z } from "@hono/zod-openapi";
 import { normalizeEmail } from "../services/passwords";
+import { MAX_PASSWORD_LENGTH, MIN_PASSWORD_LENGTH } from "../services/passwords/policy";
 import type { UserRecord } from "../services/ports";
 
 /** Normalised (trim, NFKC, lower-case) before the format check, so fullwidth input validates as what it is. */
 export const Email = z.string().max(320).transform(normalizeEmail).pipe(z.string().min(3).max(254).email());
 /** Bounded so an oversized value cannot make hashing expensive; the policy checks the real rule. */
 export const PasswordInput = z.string().min(1).max(1024);
+/**
+ * A password being chosen (register's `password`, `newPassword` of change and
+ * reset). Validated as PasswordInput, so the policy's own messages are what
+ * a client sees; documented with the policy's bounds, which JSON Schema
+ * counts as the policy does, in code points (after NFC normalisation).
+ */
+export const NewPasswordInput = PasswordInput.openapi({
+  minLength: MIN_PASSWORD_LENGTH,
+  maxLength: MAX_PASSWORD_LENGTH,
+  description: `${MIN_PASSWORD_LENGTH} to ${MAX_PASSWORD_LENGTH} characters (code points, after NFC normalisation), not a common or breached password. No composition rules.`,
+});
 
 /** A required JSON request body. */
 export const json = <T extends z.ZodType>(schema: T) => ({ content: { "application/json": { schema } }, required: true });
@@ -33,7 +45,7 @@ export const TokenPairSchema = z
     tokenType: z.literal("Bearer"),
     accessToken: z.string(),
     expiresIn: z.number().int(),
-    refreshToken: z.string(),
+    refreshToken: z.string().optional().openapi({ description: "Opaque (`sart_...`), single use: every refresh answers its successor. Absent in cookie mode (X-Auth-Mode: cookie), where it is in the __Host-sa_rt cookie." }),
     refreshExpiresIn: z.number().int(),
     sessionId: z.string().uuid(),
   })
@@ -139,8 +151,7 @@ export function toApiUser(user: UserRecord) {
     email: user.email,
     name: user.name,
     emailVerified: user.emailVerified,
-    // Second factors are not enrolled anywhere yet: no account has one.
-    mfa: { totp: false, passkeys: 0 },
+    mfa: { totp: user.mfa.totp, passkeys: user.mfa.passkeys },
     roles: user.roles,
     permissions: user.permissions,
     status: user.status,

@@ -16,7 +16,9 @@ import { normalizeEmail, normalizePassword, type BreachedPasswordChecker, type P
 import { deviceThrottleKey, type DeviceTokenCodec } from "./device-tokens";
 import { linkFor, mintOneTimeToken } from "./one-time-tokens";
 import type { DeviceInfo, KeyedRateLimit, MailOutbox, RequestOrigin, RevocationList, Stores, ThrottleScope, UnitOfWork, UserRecord } from "./ports";
+import { SecondFactorService } from "./mfa/second-factors";
 import { issueTokenPair, newSession, type RefreshTokenCodec, type SessionLifetimes, type TokenPair } from "./sessions";
+import { openSignedInSession, subjectOf, type LoggedIn, type SignedIn } from "./sign-in";
 import type { AccessTokens } from "./tokens";
 
 export type AccountDeps = {
@@ -33,17 +35,16 @@ export type AccountDeps = {
   tokens: AccessTokens;
   revocations: Pick<RevocationList, "revoke" | "endSessionsOf">;
   outbox: MailOutbox;
+  /** For an account with a second factor, a right password stores an mfaToken and answers mfa_required. */
+  secondFactor: Pick<SecondFactorService, "requireSecondFactor">;
 };
 
 export { accountThrottleKey };
-
-export type SignedIn = { user: UserRecord; tokens: TokenPair };
+export type { LoggedIn, SignedIn };
 
 /** With REQUIRE_VERIFIED_EMAIL, registration opens no session: there are no tokens until the email is verified and the user signs in. */
 export type Registered = { user: UserRecord; tokens: TokenPair | undefined };
 
-/** A sign-in also answers the device token for this account on this device. */
-export type LoggedIn = SignedIn & { deviceToken: string };
 
 export class AccountService {
   constructor(private readonly deps: AccountDeps) {}
@@ -58,7 +59,7 @@ export class AccountService {
     const password = await acceptableNewPassword(this.deps.breached, input.password, "password");
     const passwordHash = await hasher.hash(password);
     const at = clock();
-    const signIn = settings.requireVerifiedEmail ? undefined : newSession(this.deps.codec, settings, device, at);
+    const signIn = settings.requireVerifiedEmail ? undefined : newSession(this.deps.codec, settings, device, at, ["pwd"]);
     const verification = mintOneTimeToken("email_verification", at);
     const user = await stores.registrations.register({ email, passwordHash, name: input.name?.trim() || null, session: signIn?.session, verification: { tokenHash: verification.tokenHash, expiresAt: verification.expiresAt }, origin, at });
     if (!user) throw new EmailTaken();
@@ -106,15 +107,10 @@ export class AccountService {
       throw new EmailNotVerified();
     }
 
-    const at = clock();
-    const { session, refreshToken } = newSession(this.deps.codec, settings, device, at);
     const rehashedPassword = hasher.needsRehash(user.passwordHash) ? await hasher.hash(password) : undefined;
-    const { opened, evicted } = await stores.sessions.openSignIn({ userId: user.id, session, origin, at, clearThrottleKey: throttleKey, rehashedPassword, maxSessions: settings.maxSessionsPerUser });
-    // Disabled between the password check and now: the same answer as any failed login.
-    if (!opened) throw new InvalidCredentials("account disabled during login");
-    // Sessions the cap ended: their access tokens stop now.
-    if (evicted.length > 0) await this.deps.revocations.revoke(evicted);
-    return { user, tokens: await this.tokenPair(user, session, refreshToken, at), deviceToken: knownDevice?.token ?? deviceTokens.issue(email) };
+    // The session waits for the second factor, in the same bucket (SecondFactorService).
+    if (SecondFactorService.methodsOf(user).length > 0) return this.deps.secondFactor.requireSecondFactor(user, { throttleKey, device, rehashedPassword });
+    return openSignedInSession({ ...this.deps, sessions: stores.sessions }, user, { amr: ["pwd"], device, origin, clearThrottleKey: throttleKey, rehashedPassword, deviceToken: knownDevice?.token });
   }
 
   /** Needs the current password; ends every other session of the user, keeps this one. */
@@ -139,7 +135,6 @@ export class AccountService {
   }
 
   private tokenPair(user: UserRecord, session: { id: string; idleExpiresAt: Date; absoluteExpiresAt: Date }, refreshToken: string, at: Date): Promise<TokenPair> {
-    const subject = { userId: user.id, sessionId: session.id, roles: user.roles, permissions: user.permissions, grantsVersion: user.grantsVersion, emailVerified: user.emailVerified };
-    return issueTokenPair(this.deps.tokens, at, subject, { token: refreshToken, idleExpiresAt: session.idleExpiresAt, absoluteExpiresAt: session.absoluteExpiresAt });
+    return issueTokenPair(this.deps.tokens, at, subjectOf(user, session.id, { authTime: at, amr: ["pwd"] }), { token: refreshToken, idleExpiresAt: session.idleExpiresAt, absoluteExpiresAt: session.absoluteExpiresAt });
   }
 }

@@ -43,6 +43,8 @@ export type MaintenanceReport = {
   sessions: number;
   loginThrottles: number;
   oneTimeTokens: number;
+  /** mfaTokens and WebAuthn challenges. */
+  challenges: number;
   /** False when a kind hit maxBatchesPerRun: more is left for the next run. */
   complete: boolean;
 };
@@ -74,12 +76,15 @@ export class MaintenanceService {
     const loginThrottles = await this.drain((limit) => this.store.deleteStaleLoginThrottles(throttleCutoff, at, limit));
     const tokenCutoff = new Date(at.getTime() - ONE_TIME_TOKEN_KEEP_MS);
     const oneTimeTokens = await this.drain((limit) => this.store.deleteExpiredOneTimeTokens(tokenCutoff, limit));
+    // They live 5 minutes; an hour's margin keeps the rows of attempts still being looked at.
+    const challenges = await this.drain((limit) => this.store.deleteExpiredChallenges(new Date(at.getTime() - 3600_000), limit));
     return {
       refreshTokens: refreshTokens.deleted,
       sessions: sessions.deleted,
       loginThrottles: loginThrottles.deleted,
       oneTimeTokens: oneTimeTokens.deleted,
-      complete: refreshTokens.drained && sessions.drained && loginThrottles.drained && oneTimeTokens.drained,
+      challenges: challenges.deleted,
+      complete: refreshTokens.drained && sessions.drained && loginThrottles.drained && oneTimeTokens.drained && challenges.drained,
     };
   }
 

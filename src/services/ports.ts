@@ -22,7 +22,15 @@ export type UserRecord = {
   permissions: string[];
   /** Read in the same snapshot as roles and permissions. */
   grantsVersion: number;
+  /** The second factors enrolled: a confirmed TOTP factor, and how many passkeys. */
+  mfa: { totp: boolean; passkeys: number };
 };
+
+/** RFC 8176 authentication method values: password, one-time code (TOTP or recovery code), hardware key (passkey), several factors. */
+export type AuthMethod = "pwd" | "otp" | "hwk" | "mfa";
+
+/** A session's last proof of a credential: the access tokens' auth_time and amr. */
+export type SessionProof = { authTime: Date; amr: AuthMethod[] };
 
 /** What an access token is issued for: a user's grants as of one snapshot, in one session. */
 export type Grants = Pick<UserRecord, "roles" | "permissions" | "grantsVersion">;
@@ -60,7 +68,16 @@ export type AuditEventName =
   | "user.email_changed"
   | "user.deleted"
   | "user.updated"
-  | "mail.delivery_failed";
+  | "mail.delivery_failed"
+  | "mfa.totp_enrolled"
+  | "mfa.totp_removed"
+  | "mfa.recovery_codes_regenerated"
+  | "mfa.recovery_code_used"
+  | "mfa.challenge_failed"
+  | "mfa.removed"
+  | "passkey.registered"
+  | "passkey.removed"
+  | "auth.reauthenticated";
 
 export type AuditEventInput = {
   event: AuditEventName;
@@ -106,6 +123,8 @@ export type NewSession = {
   refreshTokenHash: string;
   idleExpiresAt: Date;
   absoluteExpiresAt: Date;
+  /** How this sign-in was proved; its auth_time is the instant the session opens. */
+  amr: AuthMethod[];
 };
 
 /**
@@ -129,7 +148,7 @@ export type SessionEnd = {
  * A rotated refresh token: its session and the user's grants, read in the
  * rotating statement; the session's idle expiry as the rotation slid it.
  */
-export type Rotated = Grants & { sessionId: string; userId: string; emailVerified: boolean; idleExpiresAt: Date; absoluteExpiresAt: Date };
+export type Rotated = Grants & SessionProof & { sessionId: string; userId: string; emailVerified: boolean; idleExpiresAt: Date; absoluteExpiresAt: Date };
 
 /** What is known about a presented refresh token that could not be rotated. */
 export type TokenLineage = {
@@ -141,6 +160,8 @@ export type TokenLineage = {
   sessionAbsoluteExpiresAt: Date;
   userActive: boolean;
   userEmailVerified: boolean;
+  /** The session's last proof, which a refresh keeps. */
+  proof: SessionProof;
   /** The token minted from this one, if any. */
   child: { tokenHash: string; usedAt: Date | null } | null;
 };
@@ -173,7 +194,7 @@ export interface UserStore {
   findById(id: string): Promise<UserRecord | undefined>;
   /** By normalised email. */
   findByEmail(email: string): Promise<UserRecord | undefined>;
-  /** A new password; in the same statement the user's live password-reset tokens end (a reset link dies with the password it was for). */
+  /** A new password; in the same statement the user's live password-reset tokens end (a reset link dies with the password it was for), and so do the sign-ins waiting for a second factor. */
   setPasswordHash(id: string, passwordHash: string, at: Date): Promise<void>;
   /** Marks the email verified (keeps an earlier verification time). */
   markEmailVerified(id: string, at: Date): Promise<void>;
@@ -295,6 +316,12 @@ export interface SessionStore {
   endByRefreshTokenHash(tokenHash: string, end: Omit<SessionEnd, "actorId">): Promise<string | undefined>;
   /** Ends every live session of the user but `exceptSessionId`; the ended sessions, most recently used first. */
   endAllForUser(userId: string, end: SessionEnd, exceptSessionId?: string): Promise<EndedSession[]>;
+  /**
+   * Records a new proof of a credential for a live session of the user
+   * (re-authentication), with an auth.reauthenticated row: the session's
+   * expiries, or undefined (nothing written) when it is not live.
+   */
+  reauthenticate(input: { sessionId: string; userId: string; amr: AuthMethod[]; origin: RequestOrigin; at: Date }): Promise<{ idleExpiresAt: Date; absoluteExpiresAt: Date } | undefined>;
 }
 
 export interface RefreshTokenStore {
@@ -349,6 +376,90 @@ export interface MaintenanceStore {
   deleteStaleLoginThrottles(lastFailureBefore: Date, at: Date, limit: number): Promise<number>;
   /** One-time tokens that expired before `cutoff` (used or not). */
   deleteExpiredOneTimeTokens(cutoff: Date, limit: number): Promise<number>;
+  /** mfaTokens and WebAuthn challenges that expired before `cutoff` (used or not). */
+  deleteExpiredChallenges(cutoff: Date, limit: number): Promise<number>;
+}
+
+/** A TOTP factor as stored: the secret only encrypted (see services/mfa/secret-box.ts). */
+export type TotpFactorRecord = { secretCiphertext: string; confirmed: boolean; lastUsedStep: number | null };
+
+/** Audit context of a second-factor change: who did it, from where, in which session. */
+export type FactorAudit = { actorId: string | null; sessionId: string | null; origin: RequestOrigin; at: Date };
+
+export interface SecondFactorStore {
+  totp(userId: string): Promise<TotpFactorRecord | undefined>;
+  /** Stores a pending (unconfirmed) factor, replacing a pending one; false (nothing written) when a confirmed one exists. */
+  putPendingTotp(userId: string, secretCiphertext: string, at: Date): Promise<boolean>;
+  /**
+   * Accepts the code of time step `step` if it is later than the last
+   * accepted one (a code works once), as one conditional UPDATE: two
+   * requests racing with one code resolve to one. `confirm` (the pending
+   * factor's first code): also confirms it and stores the recovery codes,
+   * with an mfa.totp_enrolled row. False, nothing written, otherwise.
+   */
+  acceptTotpStep(input: { userId: string; step: number; at: Date; confirm?: { recoveryCodeHashes: string[]; audit: FactorAudit } }): Promise<boolean>;
+  /** Removes the TOTP factor and its recovery codes, with an mfa.totp_removed row; false when there was none. */
+  removeTotp(userId: string, audit: FactorAudit): Promise<boolean>;
+  /** Replaces the recovery codes of a user with a confirmed TOTP factor, with an mfa.recovery_codes_regenerated row; false (nothing written) without one. */
+  replaceRecoveryCodes(userId: string, codeHashes: string[], audit: FactorAudit): Promise<boolean>;
+  /** Spends an unused recovery code of the user, with an mfa.recovery_code_used row (never the code); false when it is not one. */
+  spendRecoveryCode(input: { userId: string; codeHash: string; origin: RequestOrigin; at: Date }): Promise<boolean>;
+  /** Removes every factor (TOTP, recovery codes, passkeys) with one mfa.removed row; false (and no row) when there were none. */
+  removeAll(userId: string, audit: FactorAudit): Promise<boolean>;
+}
+
+export type ChallengeKind = "mfa_sign_in" | "passkey_registration" | "passkey_authentication";
+
+export type NewChallenge = {
+  /** SHA-256 of the mfaToken, or of the WebAuthn challenge. */
+  keyHash: string;
+  kind: ChallengeKind;
+  userId: string | null;
+  /** mfa_sign_in: the throttle bucket the sign-in counts in, and the device the session will be for. */
+  throttleKey?: string;
+  device?: DeviceInfo;
+  expiresAt: Date;
+};
+
+export type Challenge = { kind: ChallengeKind; userId: string | null; throttleKey: string | null; device: DeviceInfo; failures: number; expiresAt: Date };
+
+export interface ChallengeStore {
+  /** Stores a challenge; with `rehashedPassword`, replaces the user's stored hash in the same statement (a sign-in's rehash, owed before the second factor). */
+  create(challenge: NewChallenge, at: Date, rehashedPassword?: string): Promise<void>;
+  /** A live (unused, unexpired) challenge of this kind, without spending it. */
+  find(keyHash: string, kind: ChallengeKind, at: Date): Promise<Challenge | undefined>;
+  /** Spends a live challenge of this kind: single use, so of two racing spends one wins. Undefined when it was not live. */
+  spend(keyHash: string, kind: ChallengeKind, at: Date): Promise<Challenge | undefined>;
+  /** Counts a wrong code against a live challenge; the `maxFailures`-th spends it. */
+  recordFailure(keyHash: string, maxFailures: number, at: Date): Promise<void>;
+}
+
+export type PasskeyRecord = { id: string; name: string | null; createdAt: Date; lastUsedAt: Date | null };
+
+/** What verifying an assertion needs. */
+export type PasskeyCredential = PasskeyRecord & {
+  userId: string;
+  credentialId: string;
+  /** base64url of the COSE public key. */
+  publicKey: string;
+  counter: number;
+  transports: string[];
+  deviceType: string;
+  backedUp: boolean;
+};
+
+export interface PasskeyStore {
+  /** Stores a new credential with a passkey.registered row; undefined (nothing written) when the credential id is already registered (to anyone). */
+  add(input: Omit<PasskeyCredential, "id" | "createdAt" | "lastUsedAt">, audit: FactorAudit): Promise<PasskeyRecord | undefined>;
+  /** The user's passkeys, oldest first. */
+  list(userId: string): Promise<PasskeyRecord[]>;
+  /** The user's credential ids and transports, for the registration options to exclude. */
+  credentialsOf(userId: string): Promise<{ credentialId: string; transports: string[] }[]>;
+  findByCredentialId(credentialId: string): Promise<PasskeyCredential | undefined>;
+  /** After a verified assertion: the new counter and backup state, and when. */
+  markUsed(id: string, update: { counter: number; backedUp: boolean; at: Date }): Promise<void>;
+  /** Removes one of the user's passkeys with a passkey.removed row; false when it is absent or not theirs. */
+  remove(id: string, userId: string, audit: FactorAudit): Promise<boolean>;
 }
 
 /** Every store, bound to one connection or one transaction. */
@@ -364,6 +475,9 @@ export type Stores = {
   roles: RoleStore;
   health: HealthProbe;
   maintenance: MaintenanceStore;
+  secondFactors: SecondFactorStore;
+  challenges: ChallengeStore;
+  passkeys: PasskeyStore;
 };
 
 /** Runs `work` in one transaction: every store it is handed commits together, or nothing does. */

@@ -1,12 +1,15 @@
 // /openapi.json complete enough for client generators: every operation has an
 // operationId, says its security (public ones `security: []`), and lists its
-// problems with the headers they carry. And the one 503 the verify path has.
+// problems with the headers they carry, and documents the password policy.
+// And the one 503 the verify path has. (test/openapi/lint.test.ts lints it
+// with Redocly and generates types from it with openapi-typescript.)
 import { describe, expect, it } from "vitest";
 import { BASE, call, problemOf, signIn, testService } from "../support/harness";
 
 type Operation = {
   operationId?: string;
   security?: unknown[];
+  requestBody?: { content: Record<string, unknown> };
   responses: Record<string, { headers?: Record<string, unknown>; content?: Record<string, unknown> }>;
   parameters?: { name: string; in: string; schema?: { type?: string } }[];
 };
@@ -23,9 +26,14 @@ const PUBLIC = [
   "POST /auth/password/forgot",
   "POST /auth/password/reset",
   "POST /auth/email/change",
+  "POST /auth/mfa",
+  "POST /auth/passkey/options",
+  "POST /auth/passkey",
   "GET /health",
   "GET /health/ready",
   "GET /.well-known/jwks.json",
+  "GET /account",
+  "GET /docs",
 ];
 
 describe("GET /openapi.json for generators", () => {
@@ -39,14 +47,45 @@ describe("GET /openapi.json for generators", () => {
     expect(new Set(ids).size).toBe(ids.length);
   });
 
-  it("marks the public operations security: [] and every other one with the bearer scheme", async () => {
+  it("marks the public operations security: [] and every other one with the bearer scheme or the access cookie", async () => {
     const doc = await documentOf();
-    expect(doc.components.securitySchemes).toHaveProperty("bearerAuth");
+    expect(doc.components.securitySchemes).toEqual({
+      bearerAuth: expect.objectContaining({ type: "http", scheme: "bearer", bearerFormat: "JWT" }),
+      cookieAuth: expect.objectContaining({ type: "apiKey", in: "cookie", name: "__Host-sa_at" }),
+    });
     for (const { path, method, op } of operations(doc)) {
       const name = `${method.toUpperCase()} ${path}`;
-      if (PUBLIC.includes(name)) expect(op.security, name).toEqual([]);
-      else expect(op.security, name).toContainEqual({ bearerAuth: [] });
+      if (PUBLIC.includes(name)) {
+        expect(op.security, name).toEqual([]);
+        continue;
+      }
+      // Either credential, as alternatives (two requirement objects, not one with both); an empty one only where the token is optional.
+      expect(op.security!.slice(0, 2), name).toEqual([{ bearerAuth: [] }, { cookieAuth: [] }]);
+      expect(op.security!.slice(2).every((requirement) => Object.keys(requirement as object).length === 0), name).toBe(true);
     }
+  });
+
+  it("documents 401 with WWW-Authenticate where a token is taken, 403 where the cookie needs the CSRF rule, and 400, 413 and 415 where there is a body", async () => {
+    for (const { path, method, op } of operations(await documentOf())) {
+      const name = `${method.toUpperCase()} ${path}`;
+      if (!PUBLIC.includes(name)) {
+        expect(op.responses["401"]?.headers, name).toHaveProperty("WWW-Authenticate");
+        if (method !== "get") expect(op.responses, name).toHaveProperty("403");
+      }
+      if (op.requestBody) for (const status of ["400", "413", "415"]) expect(op.responses, `${name} ${status}`).toHaveProperty(status);
+    }
+  });
+
+  it("documents the password policy on the passwords being chosen, not on the ones being checked", async () => {
+    const doc = await documentOf();
+    const bodyOf = (path: string) => (doc.paths[path]!.post!.requestBody!.content["application/json"] as { schema: { properties: Record<string, { minLength?: number; maxLength?: number }> } }).schema.properties;
+    const policy = { minLength: 12, maxLength: 128 };
+    expect(bodyOf("/auth/register").password).toMatchObject(policy);
+    expect(bodyOf("/auth/password").newPassword).toMatchObject(policy);
+    expect(bodyOf("/auth/password/reset").newPassword).toMatchObject(policy);
+    // A wrong current password is a wrong password, not a validation error.
+    expect(bodyOf("/auth/login").password).toMatchObject({ minLength: 1, maxLength: 1024 });
+    expect(bodyOf("/auth/password").currentPassword).toMatchObject({ minLength: 1, maxLength: 1024 });
   });
 
   it("documents 405 and 500 on every operation, and the header each problem carries", async () => {
@@ -68,7 +107,7 @@ describe("GET /openapi.json for generators", () => {
   });
 
   it("documents 503 on every operation that needs a store", async () => {
-    const noStore = ["GET /health", "GET /.well-known/jwks.json"];
+    const noStore = ["GET /health", "GET /.well-known/jwks.json", "GET /account", "GET /docs"];
     for (const { path, method, op } of operations(await documentOf())) {
       const name = `${method.toUpperCase()} ${path}`;
       if (!noStore.includes(name)) expect(op.responses, name).toHaveProperty("503");

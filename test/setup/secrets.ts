@@ -46,4 +46,10 @@ export const TEST_SECRETS = {
   // Mail goes over SMTP to the suite's own server (SMTP_URL from the global setup).
   RESEND_API_KEY: "",
   RESEND_API_URL: "",
+  // base64 of 32 bytes; a test key only.
+  MFA_ENCRYPTION_KEY: "k2m4Vq9Xb7sT1yR8eW3nP6uL0aZ5cD2fG4hJ7kM9pQs=",
+  REAUTH_MAX_AGE: "600",
+  WEBAUTHN_RP_ID: "app.example.com",
+  WEBAUTHN_RP_NAME: "SecureAuth test",
+  WEBAUTHN_ORIGINS: "https://app.example.com",
 };

@@ -151,6 +151,8 @@ export function testService(options: TestServiceOptions = {}) {
         permissions: ["profile:read", "profile:write", "sessions:read", "sessions:revoke:own"],
         grantsVersion: 0,
         emailVerified: false,
+        authTime: options.clock?.() ?? new Date(),
+        amr: ["pwd"],
         ...subject,
       });
     } finally {
@@ -238,6 +240,8 @@ export function accessTokenClaims(overrides: Record<string, unknown> = {}, optio
     client_id: "secureauth",
     roles: ["user"],
     permissions: ["profile:read", "profile:write", "sessions:read", "sessions:revoke:own"],
+    auth_time: iat,
+    amr: ["pwd"],
     email_verified: false,
     gv: 0,
     ...overrides,

@@ -57,6 +57,8 @@ async function setup(options: { breached?: string[]; registrationLimit?: Countin
     tokens,
     revocations,
     outbox,
+    // These accounts have no second factor: a sign-in never gets this far.
+    secondFactor: { requireSecondFactor: () => Promise.reject(new Error("no account here has a second factor")) },
   });
   let n = 0;
   const register = (input: { email?: string; password?: string; name?: string | null } = {}) =>

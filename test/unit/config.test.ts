@@ -55,6 +55,7 @@ describe("defaults", () => {
       pwnedPasswordsUrl: undefined,
       requireVerifiedEmail: false,
       mail: { appUrl: DEFAULTS.APP_URL, from: DEFAULTS.MAIL_FROM, transport: undefined },
+      mfa: { encryptionKey: undefined, reauthMaxAge: 600, webauthn: { rpId: "localhost", rpName: "SecureAuth", origins: ["http://localhost:8787"] } },
     });
     expect(DEFAULTS).toMatchObject({ APP_URL: "http://localhost:8787", MAIL_FROM: "SecureAuth <no-reply@localhost>" });
   });
@@ -134,6 +135,38 @@ describe("defaults", () => {
       requireVerifiedEmail: true,
       mail: { appUrl: "https://app.example.com", from: "Example <auth@example.com>", transport: { kind: "smtp", url: new URL("smtps://user:pass@smtp.example.com:465") } },
     });
+  });
+
+  it("reads the second-factor settings: the TOTP key, REAUTH_MAX_AGE and the WebAuthn relying party", () => {
+    const key = btoa(String.fromCharCode(...new Uint8Array(32).fill(9)));
+    const config = parseConfig(
+      minimalEnv({
+        MFA_ENCRYPTION_KEY: key,
+        REAUTH_MAX_AGE: "300",
+        WEBAUTHN_RP_ID: "Example.com",
+        WEBAUTHN_RP_NAME: "Example",
+        WEBAUTHN_ORIGINS: "https://app.example.com, https://example.com",
+      }),
+    );
+    expect(config.mfa).toEqual({
+      encryptionKey: new Uint8Array(32).fill(9),
+      reauthMaxAge: 300,
+      webauthn: { rpId: "example.com", rpName: "Example", origins: ["https://app.example.com", "https://example.com"] },
+    });
+    // Without WEBAUTHN_*, the relying party is APP_URL's host and origin.
+    expect(parseConfig(minimalEnv({ APP_URL: "https://app.example.com/" })).mfa.webauthn).toEqual({ rpId: "app.example.com", rpName: "SecureAuth", origins: ["https://app.example.com"] });
+  });
+
+  it.each([
+    ["MFA_ENCRYPTION_KEY", { MFA_ENCRYPTION_KEY: "c2hvcnQ=" }],
+    ["MFA_ENCRYPTION_KEY", { MFA_ENCRYPTION_KEY: "not base64 at all!" }],
+    ["REAUTH_MAX_AGE", { REAUTH_MAX_AGE: "ten minutes" }],
+    ["WEBAUTHN_RP_ID", { WEBAUTHN_RP_ID: "https://example.com" }],
+    ["WEBAUTHN_ORIGINS", { WEBAUTHN_ORIGINS: "*" }],
+    // A passkey made for one site must never be asked for by another.
+    ["WEBAUTHN_ORIGINS", { WEBAUTHN_RP_ID: "example.com", WEBAUTHN_ORIGINS: "https://evil.example.net" }],
+  ])("refuses a malformed %s", (variable, vars) => {
+    expect(() => parseConfig(minimalEnv(vars))).toThrow(expect.objectContaining({ variable }));
   });
 
   it("sends through Resend when RESEND_API_KEY is set instead of SMTP_URL", () => {

@@ -73,6 +73,8 @@ async function setup(options: { requireVerifiedEmail?: boolean; forgotLimit?: Co
     tokens,
     revocations,
     outbox,
+    // These accounts have no second factor: a sign-in never gets this far.
+    secondFactor: { requireSecondFactor: () => Promise.reject(new Error("no account here has a second factor")) },
   });
   const admin = new AdminService({ stores: memory.stores, unitOfWork: memory.unitOfWork, clock: time.clock, revocations });
   const passwordHash = await hasher.hash(PASSWORD);

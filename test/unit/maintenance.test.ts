@@ -34,7 +34,7 @@ describe("MaintenanceService: one-time tokens", () => {
     expect(memory.state.oneTimeTokens.get(unused.hashes[0]!)!.usedAt).toBeNull();
     expect(memory.state.oneTimeTokens.get(hashes[0]!)!.usedAt).not.toBeNull();
     const report = await new MaintenanceService(memory.stores.maintenance).run(RUN_AT);
-    expect(report).toEqual({ refreshTokens: 0, sessions: 0, loginThrottles: 0, oneTimeTokens: 2, complete: true });
+    expect(report).toEqual({ refreshTokens: 0, sessions: 0, loginThrottles: 0, oneTimeTokens: 2, challenges: 0, complete: true });
     // Expired exactly a day before the run is kept: the cutoff is exclusive.
     expect([...memory.state.oneTimeTokens.keys()].sort()).toEqual(hashes.slice(1).sort());
   });
@@ -48,5 +48,19 @@ describe("MaintenanceService: one-time tokens", () => {
     const second = await new MaintenanceService(memory.stores.maintenance, { batchSize: 2 }).run(RUN_AT);
     expect(second).toMatchObject({ oneTimeTokens: 1, complete: true });
     expect(memory.state.oneTimeTokens.size).toBe(0);
+  });
+});
+
+describe("MaintenanceService: sign-ins and ceremonies in progress", () => {
+  it("deletes mfaTokens and WebAuthn challenges that expired more than an hour before the run, and keeps the rest", async () => {
+    const memory = new MemoryStores();
+    const user = memory.addUser();
+    const minutes = (m: number) => new Date(RUN_AT.getTime() + m * 60_000);
+    for (const [key, expiresAt] of [["old", minutes(-61)], ["recent", minutes(-59)], ["live", minutes(3)]] as const) {
+      await memory.stores.challenges.create({ keyHash: key, kind: "mfa_sign_in", userId: user.id, throttleKey: "k", device: {}, expiresAt }, minutes(-70));
+    }
+    const report = await new MaintenanceService(memory.stores.maintenance).run(RUN_AT);
+    expect(report.challenges).toBe(1);
+    expect([...memory.state.challenges.keys()].sort()).toEqual(["live", "recent"]);
   });
 });

@@ -112,6 +112,7 @@ function setup(options: { secret?: string; previousSecret?: string; grace?: numb
         refreshTokenHash: await sha256Hex(first),
         idleExpiresAt: new Date(at.getTime() + IDLE_TTL * 1000),
         absoluteExpiresAt: new Date(at.getTime() + ABSOLUTE_TTL * 1000),
+        amr: ["pwd" as const],
       };
       expect(await memory.stores.sessions.openSignIn({ userId: user.id, session, origin: ORIGIN, at, clearThrottleKey: "unused", maxSessions: 50 })).toEqual({ opened: true, evicted: [] });
       return { user, sessionId: session.id, token: first };

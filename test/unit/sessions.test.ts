@@ -19,7 +19,7 @@ async function setup() {
   async function open(user: UserRecord, device = {}, maxSessions = 50) {
     const { session, refreshToken } = testSession(time.now(), device);
     expect(await memory.stores.sessions.openSignIn({ userId: user.id, session, origin: ORIGIN, at: time.now(), clearThrottleKey: "unused", maxSessions })).toEqual({ opened: true, evicted: [] });
-    const { accessToken } = await tokens.issue({ userId: user.id, sessionId: session.id, roles: user.roles, permissions: user.permissions, grantsVersion: user.grantsVersion, emailVerified: user.emailVerified });
+    const { accessToken } = await tokens.issue({ userId: user.id, sessionId: session.id, roles: user.roles, permissions: user.permissions, grantsVersion: user.grantsVersion, emailVerified: user.emailVerified, authTime: time.now(), amr: ["pwd"] });
     return { id: session.id, refreshToken, accessToken };
   }
 

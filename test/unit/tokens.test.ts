@@ -34,6 +34,8 @@ const subject: AccessTokenSubject = {
   permissions: ["profile:read", "sessions:read"],
   grantsVersion: 3,
   emailVerified: true,
+  authTime: new Date(NOW.getTime() - 120_000),
+  amr: ["pwd", "otp", "mfa"],
 };
 
 function configWithKeys(keys: unknown[]): Config {
@@ -127,6 +129,8 @@ describe("signAccessToken (AccessTokens.issue)", () => {
       client_id: "secureauth",
       roles: ["user"],
       permissions: ["profile:read", "sessions:read"],
+      auth_time: T - 120,
+      amr: ["pwd", "otp", "mfa"],
       email_verified: true,
     });
     expect(await verifyAccessToken(accessToken, await loadKeySet(config), config, fixed(NOW))).toEqual({ claims, grantsVersion: subject.grantsVersion });
@@ -169,7 +173,23 @@ describe("verifyAccessToken", () => {
 
   it("returns exactly the claims the API contract defines, dropping any others", async () => {
     const { claims } = await verify(await mint({ extra: "dropped", nbf: T }));
-    expect(Object.keys(claims).sort()).toEqual(["aud", "client_id", "email_verified", "exp", "iat", "iss", "jti", "permissions", "roles", "sid", "sub"]);
+    expect(Object.keys(claims).sort()).toEqual(["amr", "aud", "auth_time", "client_id", "email_verified", "exp", "iat", "iss", "jti", "permissions", "roles", "sid", "sub"]);
+  });
+
+  it("returns auth_time and amr as signed; a token that predates them is never recent (auth_time 0) and proved a password", async () => {
+    const signed = (await verify(await mint({ auth_time: T - 60, amr: ["hwk"] }))).claims;
+    expect([signed.auth_time, signed.amr]).toEqual([T - 60, ["hwk"]]);
+    const old = (await verify(await mint({ auth_time: undefined, amr: undefined }))).claims;
+    expect([old.auth_time, old.amr]).toEqual([0, ["pwd"]]);
+  });
+
+  it.each([
+    ["a string auth_time", { auth_time: "1" }, /auth_time must be a whole number/],
+    ["a fractional auth_time", { auth_time: 1.5 }, /auth_time must be a whole number/],
+    ["an amr that is not an array of strings", { amr: "pwd" }, /amr must be an array of strings/],
+    ["an amr holding a number", { amr: ["pwd", 1] }, /amr must be an array of strings/],
+  ])("refuses %s", async (_label, claims, reason) => {
+    expect(causeOf(await refusal(verify(await mint(claims))))).toMatch(reason);
   });
 
   it("returns email_verified as signed, and false for a token that predates the claim", async () => {

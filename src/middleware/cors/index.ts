@@ -15,8 +15,9 @@ const PUBLIC_PATHS: ReadonlySet<string> = new Set(["/.well-known/jwks.json"]);
 const PUBLIC_METHODS = "GET, HEAD";
 
 const CORS_OPTIONS = {
-  allowMethods: ["GET", "POST", "PUT", "DELETE", "OPTIONS"],
-  allowHeaders: ["Authorization", "Content-Type"],
+  allowMethods: ["GET", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"],
+  // X-Auth-Mode selects cookie mode; being a custom header, it cannot be sent cross-site without this preflight.
+  allowHeaders: ["Authorization", "Content-Type", "X-Auth-Mode"],
   exposeHeaders: ["WWW-Authenticate", "Retry-After"],
   credentials: true,
   maxAge: 600,

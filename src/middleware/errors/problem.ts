@@ -1,5 +1,5 @@
 // RFC 9457 problem details: the one place an error becomes a response body.
-import { AuthError, ERROR_STATUS, ValidationFailed, type ErrorCode } from "../../errors";
+import { AuthError, ERROR_STATUS, MfaRequired, ValidationFailed, type ErrorCode, type MfaMethod } from "../../errors";
 
 const PROBLEM_TYPE_BASE = "https://secureauth.dev/errors/";
 
@@ -10,6 +10,9 @@ export type ProblemBody = {
   code: ErrorCode;
   detail?: string;
   errors?: { path: string; message: string }[];
+  /** mfa_required: the token that completes the sign-in, and the methods that can. */
+  mfaToken?: string;
+  methods?: MfaMethod[];
 };
 
 export function problemBody(error: AuthError): ProblemBody {
@@ -21,6 +24,10 @@ export function problemBody(error: AuthError): ProblemBody {
   };
   if (error.detail !== undefined) body.detail = error.detail;
   if (error instanceof ValidationFailed) body.errors = error.errors;
+  if (error instanceof MfaRequired) {
+    body.mfaToken = error.mfaToken;
+    body.methods = error.methods;
+  }
   return body;
 }
 

@@ -98,6 +98,26 @@ adminUserRoutes.openapi(
 adminUserRoutes.openapi(
   createRoute({
     method: "delete",
+    path: "/admin/users/{id}/mfa",
+    operationId: "removeUserFactors",
+    tags: ["admin"],
+    summary: "Remove a user's second factors (TOTP, recovery codes, passkeys)",
+    description:
+      "For an owner who lost their authenticator: they sign in with the password alone afterwards. Audited (mfa.removed, naming the administrator). 403 for your own account and for an account holding a permission you lack; 404 when the user has no factor.",
+    security: [{ bearerAuth: [] }],
+    middleware: guarded("users:write"),
+    request: { params: UserIdParams },
+    responses: { 204: { description: "Removed" }, ...problemResponses(401, 403, 404, 503) },
+  }),
+  async (c) => {
+    await c.var.services.admin().removeFactors(c.req.valid("param").id, actorOf(c));
+    return c.body(null, 204);
+  },
+);
+
+adminUserRoutes.openapi(
+  createRoute({
+    method: "delete",
     path: "/admin/users/{id}",
     operationId: "deleteUser",
     tags: ["admin"],

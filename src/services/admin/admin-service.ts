@@ -145,6 +145,26 @@ export class AdminService {
     await this.deps.revocations.endSessionsOf(userId, { before: this.deps.clock(), ended });
   }
 
+  /**
+   * Removes the user's TOTP factor, recovery codes and passkeys (one
+   * mfa.removed row naming the administrator), for an owner who lost them.
+   * The rules of deletion apply: not your own account, and not an account
+   * holding a permission you lack (that would weaken an administrator).
+   * 404 when the user has no factor.
+   */
+  async removeFactors(id: string, actor: AdminActor): Promise<void> {
+    const userId = userIdOf(id);
+    refuseSelf(userId, actor, "You cannot remove your own factors here; use the /me/mfa and /me/passkeys routes");
+    await this.deps.unitOfWork.run(async (tx) => {
+      const { actorPermissions } = await lockForChange(tx, userId, actor, "users:write");
+      const target = (await tx.users.findById(userId))!;
+      const beyond = actor.kind === "operator" ? [] : target.permissions.filter((permission) => !actorPermissions.includes(permission));
+      if (beyond.length > 0) throw new InsufficientPermission({ detail: `The account holds permissions you do not: ${beyond.join(", ")}` });
+      const removed = await tx.secondFactors.removeAll(userId, { actorId: actorIdOf(actor), sessionId: null, origin: actor.origin, at: this.deps.clock() });
+      if (!removed) throw new NotFound("The user has no second factor");
+    });
+  }
+
   /** Ends every live session of the user (session.revoked, reason revoked_by_admin). */
   async revokeSessions(id: string, actor: AdminActor): Promise<void> {
     const userId = userIdOf(id);

@@ -69,7 +69,7 @@ export class RefreshTokenRotation {
     if (withinGrace) {
       const user = await this.deps.users.findById(lineage.userId);
       if (!user || user.status !== "active") throw new InvalidRefreshToken("user gone or disabled");
-      const subject = { userId: user.id, sessionId: lineage.sessionId, roles: user.roles, permissions: user.permissions, grantsVersion: user.grantsVersion, emailVerified: user.emailVerified };
+      const subject = { userId: user.id, sessionId: lineage.sessionId, roles: user.roles, permissions: user.permissions, grantsVersion: user.grantsVersion, emailVerified: user.emailVerified, ...lineage.proof };
       return issueTokenPair(this.deps.tokens, at, subject, { token: successor, idleExpiresAt: lineage.sessionIdleExpiresAt, absoluteExpiresAt: lineage.sessionAbsoluteExpiresAt });
     }
 

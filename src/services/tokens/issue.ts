@@ -30,6 +30,8 @@ export async function signAccessToken(
     client_id: DEFAULT_CLIENT_ID,
     roles: [...subject.roles],
     permissions: [...subject.permissions],
+    auth_time: Math.floor(subject.authTime.getTime() / 1000),
+    amr: [...subject.amr],
     email_verified: subject.emailVerified,
   };
   const accessToken = await new SignJWT({ ...claims, [GRANTS_VERSION_CLAIM]: subject.grantsVersion })

@@ -1,7 +1,7 @@
 // The shape of an access token (the API contract, "Access tokens", RFC 9068 profile) and
 // the constants both issuing and verifying depend on.
 import type { AccessTokenClaims } from "../../rpc-types";
-import type { Grants } from "../ports";
+import type { AuthMethod, Grants } from "../ports";
 
 export const ACCESS_TOKEN_ALGORITHM = "EdDSA";
 export const ACCESS_TOKEN_TYPE = "at+jwt";
@@ -22,7 +22,7 @@ export const GRANTS_VERSION_CLAIM = "gv";
 export type { AccessTokenClaims };
 
 /** What an access token is issued for: a user's grants, read in one snapshot, in one session. */
-export type AccessTokenSubject = Grants & { userId: string; sessionId: string; emailVerified: boolean };
+export type AccessTokenSubject = Grants & { userId: string; sessionId: string; emailVerified: boolean; authTime: Date; amr: AuthMethod[] };
 
 /** The claims of the API contract, and the grants version the edge's revocation check compares. */
 export type VerifiedAccessToken = { claims: AccessTokenClaims; grantsVersion: number };

@@ -52,7 +52,7 @@ export async function verifyAccessToken(token: string, keys: KeySet, config: Ver
 
 /** Callers get their own arrays, so none can change what the next one gets. */
 function copy({ claims, grantsVersion }: VerifiedAccessToken): VerifiedAccessToken {
-  return { claims: { ...claims, roles: [...claims.roles], permissions: [...claims.permissions] }, grantsVersion };
+  return { claims: { ...claims, roles: [...claims.roles], permissions: [...claims.permissions], amr: [...claims.amr] }, grantsVersion };
 }
 
 /** The time rules jose applied at first verification, re-applied for a cached token. */
@@ -103,7 +103,7 @@ function ownKey(keys: KeySet, header: JWTHeaderParameters): CryptoKey {
 
 /** The verified payload narrowed to the claims the API contract defines, and nothing else. */
 function accessTokenClaims(payload: JWTPayload): AccessTokenClaims {
-  const { iss, aud, sub, sid, jti, iat, exp, client_id, roles, permissions, email_verified } = payload as Record<string, unknown>;
+  const { iss, aud, sub, sid, jti, iat, exp, client_id, roles, permissions, auth_time, amr, email_verified } = payload as Record<string, unknown>;
   const invalid = (reason: string) => new InvalidToken({ cause: new Error(reason) });
   if (typeof iss !== "string" || typeof aud !== "string") throw invalid("iss and aud must be strings");
   for (const [name, value] of [["sub", sub], ["sid", sid], ["jti", jti], ["client_id", client_id]] as const) {
@@ -113,6 +113,10 @@ function accessTokenClaims(payload: JWTPayload): AccessTokenClaims {
   if (!isStringArray(roles) || !isStringArray(permissions)) throw invalid("roles and permissions must be arrays of strings");
   // Tokens issued before the claim existed lack it: they say nothing was verified.
   if (email_verified !== undefined && typeof email_verified !== "boolean") throw invalid("email_verified must be a boolean");
+  // Tokens from before auth_time and amr existed (they live ACCESS_TOKEN_TTL at most): a password
+  // proved at some unknown time, so auth_time 0, never recent.
+  if (auth_time !== undefined && !Number.isSafeInteger(auth_time)) throw invalid("auth_time must be a whole number");
+  if (amr !== undefined && !isStringArray(amr)) throw invalid("amr must be an array of strings");
   return {
     iss,
     aud,
@@ -124,6 +128,8 @@ function accessTokenClaims(payload: JWTPayload): AccessTokenClaims {
     client_id: client_id as string,
     roles: [...roles],
     permissions: [...permissions],
+    auth_time: auth_time === undefined ? 0 : (auth_time as number),
+    amr: amr === undefined ? ["pwd"] : [...(amr as string[])],
     email_verified: email_verified === true,
   };
 }

@@ -35,6 +35,7 @@ function newSession(at: Date, lifetimes: { idle?: number; absolute?: number } = 
     refreshTokenHash: randomHash(),
     idleExpiresAt: after(at, lifetimes.idle ?? IDLE_TTL),
     absoluteExpiresAt: after(at, lifetimes.absolute ?? ABSOLUTE_TTL),
+    amr: ["pwd"],
   };
 }
 
@@ -80,6 +81,9 @@ export function refreshTokenStoreContract(name: string, open: () => StoreFixture
           emailVerified: false,
           idleExpiresAt: after(at, 60 + IDLE_TTL),
           absoluteExpiresAt: session.absoluteExpiresAt,
+          // The proof of the sign-in, which rotation keeps.
+          authTime: at,
+          amr: ["pwd"],
         });
         expect(await rotate(second, after(at, 120))).toMatchObject({ sessionId, userId });
       });
@@ -168,6 +172,7 @@ export function refreshTokenStoreContract(name: string, open: () => StoreFixture
           sessionAbsoluteExpiresAt: session.absoluteExpiresAt,
           userActive: true,
           userEmailVerified: false,
+          proof: { authTime: at, amr: ["pwd"] },
           child: null,
         });
       });

@@ -46,6 +46,8 @@ export function userStore(state: MemoryState): UserStore {
       Object.assign(user, { passwordHash, updatedAt: new Date(at) });
       // A reset link dies with the password it was for.
       endOneTimeTokens(state, id, "password_changed", at, "password_reset");
+      // So do sign-ins waiting for their second step.
+      for (const c of state.challenges.values()) if (c.userId === id && c.kind === "mfa_sign_in" && c.usedAt === null) c.usedAt = new Date(at);
     },
     async markEmailVerified(id, at) {
       const user = state.users.get(id);
@@ -165,7 +167,7 @@ export function sessionStore(state: MemoryState): SessionStore {
         .sort(mostRecentlyUsedFirst)
         .slice(Math.max(0, maxSessions - 1));
       insertSessionWithFirstToken(state, userId, session, at);
-      insertAudit(state, { event: "auth.login_succeeded", userId, actorId: userId, sessionId: session.id, origin, at });
+      insertAudit(state, { event: "auth.login_succeeded", userId, actorId: userId, sessionId: session.id, origin, metadata: { amr: session.amr }, at });
       state.throttles.delete(clearThrottleKey);
       if (rehashedPassword !== undefined) Object.assign(user, { passwordHash: rehashedPassword, updatedAt: new Date(at) });
       for (const evicted of beyondCap) {
@@ -189,6 +191,13 @@ export function sessionStore(state: MemoryState): SessionStore {
     },
     async endAllForUser(userId, end, exceptSessionId) {
       return endWhere((s) => s.userId === userId && s.id !== exceptSessionId, end);
+    },
+    async reauthenticate({ sessionId, userId, amr, origin, at }) {
+      const session = state.sessions.get(sessionId);
+      if (!session || session.userId !== userId || !isLive(session, at)) return undefined;
+      Object.assign(session, { authTime: new Date(at), amr: [...amr] });
+      insertAudit(state, { event: "auth.reauthenticated", userId, actorId: userId, sessionId, origin, metadata: { amr }, at });
+      return { idleExpiresAt: new Date(session.idleExpiresAt), absoluteExpiresAt: new Date(session.absoluteExpiresAt) };
     },
   };
 }
@@ -215,7 +224,18 @@ export function refreshTokenStore(state: MemoryState): RefreshTokenStore {
       if (origin.ip) session.device = { ...session.device, ip: origin.ip };
       insertAudit(state, { event: "auth.refreshed", userId: user.id, actorId: user.id, sessionId: session.id, origin, at });
       const { roles, permissions, grantsVersion, emailVerified } = userRecord(state, user);
-      return { sessionId: session.id, userId: user.id, roles, permissions, grantsVersion, emailVerified, idleExpiresAt: new Date(session.idleExpiresAt), absoluteExpiresAt: new Date(session.absoluteExpiresAt) };
+      return {
+        sessionId: session.id,
+        userId: user.id,
+        roles,
+        permissions,
+        grantsVersion,
+        emailVerified,
+        idleExpiresAt: new Date(session.idleExpiresAt),
+        absoluteExpiresAt: new Date(session.absoluteExpiresAt),
+        authTime: new Date(session.authTime),
+        amr: [...session.amr],
+      };
     },
     async lineage(tokenHash, at) {
       const token = state.refreshTokens.get(tokenHash);
@@ -232,6 +252,7 @@ export function refreshTokenStore(state: MemoryState): RefreshTokenStore {
         sessionAbsoluteExpiresAt: new Date(session.absoluteExpiresAt),
         userActive: user.status === "active",
         userEmailVerified: user.emailVerifiedAt !== null,
+        proof: { authTime: new Date(session.authTime), amr: [...session.amr] },
         child: child ? { tokenHash: child.tokenHash, usedAt: child.usedAt && new Date(child.usedAt) } : null,
       };
     },

@@ -128,5 +128,10 @@ export function maintenanceStore(state: MemoryState): MaintenanceStore {
       for (const token of doomed) state.oneTimeTokens.delete(token.tokenHash);
       return doomed.length;
     },
+    async deleteExpiredChallenges(cutoff, limit) {
+      const doomed = [...state.challenges.values()].filter((c) => c.expiresAt < cutoff).slice(0, limit);
+      for (const challenge of doomed) state.challenges.delete(challenge.keyHash);
+      return doomed.length;
+    },
   };
 }

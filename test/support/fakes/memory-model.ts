@@ -4,15 +4,32 @@
 // store needs: a user's grants, when a session is live, opening a session,
 // storing and ending one-time tokens, writing an audit row, the throttle's
 // back-off. Rows are plain data, so a snapshot is a structuredClone.
-import type { AuditEventName, NewOneTimeToken, NewSession, OneTimePurpose, RequestOrigin, SessionRecord, UserRecord } from "../../../src/services/ports";
+import type { AuditEventName, AuthMethod, ChallengeKind, DeviceInfo, NewOneTimeToken, NewSession, OneTimePurpose, PasskeyCredential, RequestOrigin, SessionRecord, UserRecord } from "../../../src/services/ports";
 
 /**
  * A users row: the record without the grants (those are rows of their own),
  * with updated_at, and with email_verified_at where the record has a flag.
  */
-export type MemoryUser = Omit<UserRecord, "roles" | "permissions" | "emailVerified"> & { emailVerifiedAt: Date | null; updatedAt: Date };
+export type MemoryUser = Omit<UserRecord, "roles" | "permissions" | "emailVerified" | "mfa"> & { emailVerifiedAt: Date | null; updatedAt: Date };
 
-export type MemorySession = SessionRecord & { revokedAt: Date | null; revokedReason: string | null };
+export type MemorySession = SessionRecord & { revokedAt: Date | null; revokedReason: string | null; authTime: Date; amr: AuthMethod[] };
+
+/** A totp_factors row: the secret only sealed. */
+export type MemoryTotpFactor = { secretCiphertext: string; confirmedAt: Date | null; lastUsedStep: number | null; createdAt: Date };
+
+export type MemoryRecoveryCode = { codeHash: string; userId: string; usedAt: Date | null; createdAt: Date };
+
+export type MemoryChallenge = {
+  keyHash: string;
+  kind: ChallengeKind;
+  userId: string | null;
+  throttleKey: string | null;
+  device: DeviceInfo | null;
+  failures: number;
+  createdAt: Date;
+  expiresAt: Date;
+  usedAt: Date | null;
+};
 
 export type MemoryToken = { tokenHash: string; sessionId: string; parentHash: string | null; createdAt: Date; usedAt: Date | null; expiresAt: Date };
 
@@ -65,6 +82,14 @@ export type MemoryState = {
   throttles: Map<string, MemoryThrottle>;
   /** In insertion order. */
   audit: MemoryAuditRow[];
+  /** By user id. */
+  totpFactors: Map<string, MemoryTotpFactor>;
+  /** By code hash. */
+  recoveryCodes: Map<string, MemoryRecoveryCode>;
+  /** By key hash. */
+  challenges: Map<string, MemoryChallenge>;
+  /** By passkey id. */
+  passkeys: Map<string, PasskeyCredential>;
 };
 
 const USER_PERMISSIONS = ["profile:read", "profile:write", "sessions:read", "sessions:revoke:own"];
@@ -90,6 +115,10 @@ export function emptyState(): MemoryState {
     oneTimeTokens: new Map(),
     throttles: new Map(),
     audit: [],
+    totpFactors: new Map(),
+    recoveryCodes: new Map(),
+    challenges: new Map(),
+    passkeys: new Map(),
   };
 }
 
@@ -117,6 +146,10 @@ export function userRecord(state: MemoryState, user: MemoryUser): UserRecord {
     roles,
     permissions: permissionsOf(state, roles),
     grantsVersion: user.grantsVersion,
+    mfa: {
+      totp: (state.totpFactors.get(user.id)?.confirmedAt ?? null) !== null,
+      passkeys: [...state.passkeys.values()].filter((p) => p.userId === user.id).length,
+    },
   };
 }
 
@@ -125,7 +158,7 @@ export function isLive(session: MemorySession, at: Date): boolean {
 }
 
 export function sessionRecord(session: MemorySession): SessionRecord {
-  const { revokedAt: _revokedAt, revokedReason: _revokedReason, ...record } = structuredClone(session);
+  const { revokedAt: _revokedAt, revokedReason: _revokedReason, authTime: _authTime, amr: _amr, ...record } = structuredClone(session);
   return record;
 }
 
@@ -149,6 +182,8 @@ export function insertSessionWithFirstToken(state: MemoryState, userId: string, 
     absoluteExpiresAt: session.absoluteExpiresAt,
     revokedAt: null,
     revokedReason: null,
+    authTime: at,
+    amr: [...session.amr],
   });
   state.refreshTokens.set(session.refreshTokenHash, {
     tokenHash: session.refreshTokenHash,

@@ -12,6 +12,8 @@ import { refreshTokenStore, registrationStore, sessionStore, throttleStore, user
 import { adminUserStore, auditLog, healthProbe, maintenanceStore, roleStore } from "./admin-stores";
 import { emptyState, userRecord, type MemoryAuditRow, type MemoryOneTimeToken, type MemorySession, type MemoryState, type MemoryToken } from "./memory-model";
 import { oneTimeTokenStore } from "./one-time-tokens";
+import { memoryPasskeyStore } from "./passkeys";
+import { challengeStore, secondFactorStore } from "./second-factors";
 
 export class MemoryStores {
   readonly state: MemoryState = emptyState();
@@ -36,6 +38,9 @@ export class MemoryStores {
       roles: this.#recorded("roles", roleStore(s)),
       health: this.#recorded("health", healthProbe()),
       maintenance: this.#recorded("maintenance", maintenanceStore(s)),
+      secondFactors: this.#recorded("secondFactors", secondFactorStore(s)),
+      challenges: this.#recorded("challenges", challengeStore(s)),
+      passkeys: this.#recorded("passkeys", memoryPasskeyStore(s)),
     };
     this.unitOfWork = {
       run: (work) => {

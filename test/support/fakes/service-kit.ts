@@ -33,5 +33,5 @@ export const testDeviceTokens = () => new DeviceTokenCodec(UNIT_REFRESH_SECRET);
 
 /** A session as sign-in would open it at `at`, with its first refresh token. */
 export function testSession(at: Date, device: DeviceInfo = {}): { session: NewSession; refreshToken: string } {
-  return newSession(testCodec(), LIFETIMES, device, at);
+  return newSession(testCodec(), LIFETIMES, device, at, ["pwd"]);
 }

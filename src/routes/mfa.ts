@@ -1,0 +1,164 @@
+// Second factors over HTTP: TOTP enrolment and removal, recovery codes
+// (/me/mfa), the second step of a password sign-in (POST /auth/mfa) and
+// re-authentication (POST /auth/reauthenticate). HTTP only: validate, call
+// SecondFactorService, shape the answer. Operations the contract marks
+// "recent" run recent() after authenticate.
+import { createRoute, OpenAPIHono, z } from "@hono/zod-openapi";
+import type { AppEnv } from "../context";
+import { authenticate } from "../middleware/authenticate";
+import { authorize } from "../middleware/authorize";
+import { ipRateLimit } from "../middleware/rate-limit";
+import { recent } from "../middleware/recent";
+import { noStore } from "../middleware/security-headers";
+import type { FactorActor } from "../services/mfa/second-factors";
+import { problemResponses } from "./openapi";
+import { deviceInfo, requestOrigin } from "./request-origin";
+import { DisplayNameInput, json, ok, PasswordInput, refusingPrivilegedFields, TokenPairSchema, UserSchema } from "./schemas";
+import { checkCookieModeOrigin, loggedInBody, tokensBody } from "./session-answer";
+import type { Context } from "hono";
+
+export const mfaRoutes = new OpenAPIHono<AppEnv>();
+
+/** Six digits; anything else is simply a wrong code (answered invalid_mfa_code, and counted), so the schema only bounds it. */
+const TotpCode = z.string().min(1).max(16).openapi({ description: "The 6-digit code the authenticator app shows", example: "123456" });
+const RecoveryCode = z.string().min(1).max(64).openapi({ description: "One of the recovery codes, as shown (case, spaces and dashes ignored)" });
+const MfaToken = z.string().min(1).max(256).openapi({ description: "The mfaToken of the mfa_required answer" });
+const RecoveryCodesSchema = z.object({ recoveryCodes: z.array(z.string()).length(10).openapi({ description: "Shown once: store them somewhere safe. Each works once." }) });
+
+const selfService = [authenticate(), authorize("profile:write")] as const;
+
+function actorOf(c: Context<AppEnv>): FactorActor {
+  return { userId: c.var.auth.sub, sessionId: c.var.auth.sid, origin: requestOrigin(c.req.raw) };
+}
+
+mfaRoutes.use("/me/mfa/*", noStore());
+mfaRoutes.use("/auth/mfa", noStore());
+mfaRoutes.use("/auth/reauthenticate", noStore());
+
+mfaRoutes.openapi(
+  createRoute({
+    method: "post",
+    path: "/me/mfa/totp",
+    operationId: "startTotpEnrolment",
+    tags: ["mfa"],
+    summary: "Start enrolling TOTP: a new secret, pending until confirmed",
+    description: "Needs a recent sign-in. A new call replaces a pending secret; refused (400) while TOTP is enrolled. Show `otpauthUri` as a QR code.",
+    security: [{ bearerAuth: [] }],
+    middleware: [...selfService, recent()] as const,
+    responses: {
+      200: ok("The pending secret", z.object({ secret: z.string().openapi({ description: "base32, for typing into an authenticator app" }), otpauthUri: z.string() })),
+      ...problemResponses(400, 401, 403, 503),
+    },
+  }),
+  async (c) => c.json(await c.var.services.secondFactors().startTotp(actorOf(c)), 200),
+);
+
+mfaRoutes.openapi(
+  createRoute({
+    method: "post",
+    path: "/me/mfa/totp/confirm",
+    operationId: "confirmTotpEnrolment",
+    tags: ["mfa"],
+    summary: "Confirm TOTP with a first code; answers the recovery codes",
+    security: [{ bearerAuth: [] }],
+    middleware: [...selfService] as const,
+    request: { body: json(refusingPrivilegedFields({ code: TotpCode })) },
+    responses: { 200: ok("TOTP is now required at sign-in", RecoveryCodesSchema), ...problemResponses(400, 401, 403, 413, 415, 503) },
+  }),
+  async (c) => c.json(await c.var.services.secondFactors().confirmTotp(actorOf(c), c.req.valid("json").code), 200),
+);
+
+mfaRoutes.openapi(
+  createRoute({
+    method: "delete",
+    path: "/me/mfa/totp",
+    operationId: "removeTotp",
+    tags: ["mfa"],
+    summary: "Remove TOTP and its recovery codes",
+    description: "Needs a recent sign-in. 404 when TOTP is not enrolled.",
+    security: [{ bearerAuth: [] }],
+    middleware: [...selfService, recent()] as const,
+    responses: { 204: { description: "Removed" }, ...problemResponses(401, 403, 404, 503) },
+  }),
+  async (c) => {
+    await c.var.services.secondFactors().removeTotp(actorOf(c));
+    return c.body(null, 204);
+  },
+);
+
+mfaRoutes.openapi(
+  createRoute({
+    method: "post",
+    path: "/me/mfa/recovery-codes",
+    operationId: "regenerateRecoveryCodes",
+    tags: ["mfa"],
+    summary: "New recovery codes; the earlier ones stop working",
+    description: "Needs a recent sign-in and TOTP enrolled (404 otherwise).",
+    security: [{ bearerAuth: [] }],
+    middleware: [...selfService, recent()] as const,
+    responses: { 200: ok("The new codes", RecoveryCodesSchema), ...problemResponses(401, 403, 404, 503) },
+  }),
+  async (c) => c.json(await c.var.services.secondFactors().regenerateRecoveryCodes(actorOf(c)), 200),
+);
+
+const LoggedInSchema = z.object({
+  user: UserSchema,
+  tokens: TokenPairSchema,
+  deviceToken: z.string().openapi({ description: "For this account on this device: send it with the next sign-in. A secret." }),
+});
+
+const MfaBody = z.union([
+  refusingPrivilegedFields({ mfaToken: MfaToken, code: TotpCode, deviceName: DisplayNameInput }),
+  refusingPrivilegedFields({ mfaToken: MfaToken, recoveryCode: RecoveryCode, deviceName: DisplayNameInput }),
+]);
+
+mfaRoutes.openapi(
+  createRoute({
+    method: "post",
+    path: "/auth/mfa",
+    operationId: "completeMfaSignIn",
+    security: [],
+    tags: ["auth"],
+    summary: "Complete a password sign-in with a TOTP code or a recovery code",
+    description:
+      "The mfaToken lives 5 minutes, is used once, and is spent by 5 wrong codes (then 401 invalid_mfa_token: sign in again). Attempts count in the account's sign-in throttle. amr is [\"pwd\",\"otp\",\"mfa\"].",
+    middleware: [ipRateLimit("mfa")] as const,
+    request: { body: json(MfaBody) },
+    responses: { 200: ok("Signed in", LoggedInSchema), ...problemResponses(400, 401, 403, 413, 415, 429, 503) },
+  }),
+  async (c) => {
+    const body = c.req.valid("json");
+    const step = "code" in body ? { code: body.code } : { recoveryCode: body.recoveryCode };
+    const name = deviceInfo(c.req.raw, body.deviceName).name;
+    checkCookieModeOrigin(c);
+    const signedIn = await c.var.services.secondFactors().completeSignIn(body.mfaToken, step, name ? { name } : {}, requestOrigin(c.req.raw));
+    return c.json(loggedInBody(c, signedIn), 200);
+  },
+);
+
+const ReauthBody = z.union([refusingPrivilegedFields({ currentPassword: PasswordInput }), refusingPrivilegedFields({ code: TotpCode })]);
+
+mfaRoutes.openapi(
+  createRoute({
+    method: "post",
+    path: "/auth/reauthenticate",
+    operationId: "reauthenticate",
+    tags: ["auth"],
+    summary: "Prove a credential again: a new auth_time for this session",
+    description:
+      "With the current password, or a TOTP code when TOTP is enrolled. Counts in the account's sign-in throttle. Answers a new access token for the same session; the refresh token you hold stays valid (no refreshToken in the answer), and its refreshes keep the new auth_time.",
+    security: [{ bearerAuth: [] }],
+    middleware: [ipRateLimit("reauthenticate"), authenticate()] as const,
+    request: { body: json(ReauthBody) },
+    responses: {
+      200: ok("Re-authenticated", z.object({ tokens: TokenPairSchema.omit({ refreshToken: true }) })),
+      ...problemResponses(400, 401, 403, 413, 415, 429, 503),
+    },
+  }),
+  async (c) => {
+    const body = c.req.valid("json");
+    const proof = "currentPassword" in body ? { currentPassword: body.currentPassword } : { code: body.code };
+    checkCookieModeOrigin(c);
+    return c.json(tokensBody(c, await c.var.services.secondFactors().reauthenticate(actorOf(c), proof)), 200);
+  },
+);

@@ -1,0 +1,209 @@
+// Passkeys (the API contract, "Second factors"; WebAuthn Level 2 through
+// @simplewebauthn/server, imported on first use so no other request pays for
+// parsing it). Every ceremony's challenge is minted here (challenges.ts),
+// stored server-side as its hash for 5 minutes and spent once: the handler
+// reads the challenge the browser signed from clientDataJSON and spends that
+// row before verifying, so a replayed response finds nothing to spend.
+// Credentials are discoverable and user verification is required, so a
+// passkey signs in on its own (amr ["hwk"]); it also completes a password
+// sign-in as its second factor (["pwd","hwk","mfa"]).
+import type { AuthenticationResponseJSON, PublicKeyCredentialCreationOptionsJSON, PublicKeyCredentialRequestOptionsJSON, RegistrationResponseJSON } from "@simplewebauthn/server";
+import type { Clock } from "../../clock";
+import { EmailNotVerified, InvalidCredentials, InvalidMfaToken, NotFound, ValidationFailed } from "../../errors";
+import { isUuid } from "../../ids";
+import { refuseIfThrottled } from "../credentials";
+import type { DeviceInfo, FactorAudit, PasskeyRecord, RequestOrigin, Stores } from "../ports";
+import { openSignedInSession, type LoggedIn, type SignInDeps } from "../sign-in";
+import { base64url } from "../token-text";
+import { challengeKeyHash, MAX_MFA_FAILURES, mintWebAuthnChallenge } from "./challenges";
+
+export type WebAuthnSettings = { rpId: string; rpName: string; origins: string[] };
+
+export type PasskeyDeps = SignInDeps & {
+  stores: Pick<Stores, "users" | "passkeys" | "challenges" | "throttles" | "audit">;
+  settings: SignInDeps["settings"] & { loginMaxFailures: number; requireVerifiedEmail: boolean; webauthn: WebAuthnSettings };
+  clock: Clock;
+};
+
+export type PasskeyActor = { userId: string; sessionId: string; origin: RequestOrigin };
+
+const webauthn = () => import("@simplewebauthn/server");
+
+/** The challenge a response was made for, as its clientDataJSON says; undefined when it says nothing readable. */
+function signedChallenge(response: { response?: { clientDataJSON?: unknown } }): string | undefined {
+  const encoded = response.response?.clientDataJSON;
+  if (typeof encoded !== "string" || encoded.length > 4096) return undefined;
+  try {
+    const json = JSON.parse(new TextDecoder().decode(Uint8Array.from(atob(encoded.replace(/-/g, "+").replace(/_/g, "/")), (ch) => ch.charCodeAt(0)))) as { challenge?: unknown };
+    return typeof json.challenge === "string" ? json.challenge : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+function fromBase64url(text: string): Uint8Array {
+  return Uint8Array.from(atob(text.replace(/-/g, "+").replace(/_/g, "/")), (ch) => ch.charCodeAt(0));
+}
+
+const refusedResponse = (message: string, cause?: unknown) => Object.assign(new ValidationFailed([{ path: "response", message }], "The passkey response was not accepted"), { cause });
+
+export class PasskeyService {
+  constructor(private readonly deps: PasskeyDeps) {}
+
+  /** Creation options for the caller: a discoverable credential with user verification, excluding the ones they have. */
+  async registrationOptions(actor: PasskeyActor): Promise<PublicKeyCredentialCreationOptionsJSON> {
+    const { stores, clock, settings } = this.deps;
+    const user = await stores.users.findById(actor.userId);
+    if (!user || user.status !== "active") throw new InvalidCredentials("user gone or disabled");
+    const existing = await this.credentialsOf(user.id);
+    const at = clock();
+    const challenge = mintWebAuthnChallenge(at);
+    await stores.challenges.create({ keyHash: challenge.keyHash, kind: "passkey_registration", userId: user.id, expiresAt: challenge.expiresAt }, at);
+    const { generateRegistrationOptions } = await webauthn();
+    return generateRegistrationOptions({
+      rpName: settings.webauthn.rpName,
+      rpID: settings.webauthn.rpId,
+      userName: user.email,
+      userDisplayName: user.name ?? user.email,
+      userID: new TextEncoder().encode(user.id) as Uint8Array<ArrayBuffer>,
+      // As bytes: the options carry their base64url, which is the secret, and so is what clientDataJSON signs.
+      challenge: fromBase64url(challenge.secret) as Uint8Array<ArrayBuffer>,
+      timeout: 300_000,
+      attestationType: "none",
+      excludeCredentials: existing.map((c) => ({ id: c.credentialId, transports: c.transports })),
+      authenticatorSelection: { residentKey: "required", requireResidentKey: true, userVerification: "required" },
+    });
+  }
+
+  /** Verifies a registration response against the caller's own live challenge and stores the credential. */
+  async register(actor: PasskeyActor, response: RegistrationResponseJSON, name: string | null): Promise<PasskeyRecord> {
+    const { stores, clock, settings } = this.deps;
+    const challenge = signedChallenge(response);
+    if (!challenge) throw refusedResponse("The response carries no readable challenge");
+    const spent = await stores.challenges.spend(challengeKeyHash(challenge), "passkey_registration", clock());
+    if (!spent || spent.userId !== actor.userId) throw refusedResponse("The challenge is unknown, expired, already used, or not yours: ask for new options");
+    const { verifyRegistrationResponse } = await webauthn();
+    let verified: Awaited<ReturnType<typeof verifyRegistrationResponse>>;
+    try {
+      verified = await verifyRegistrationResponse({
+        response,
+        expectedChallenge: challenge,
+        expectedOrigin: settings.webauthn.origins,
+        expectedRPID: settings.webauthn.rpId,
+        requireUserVerification: true,
+      });
+    } catch (error) {
+      throw refusedResponse("The passkey response does not verify", error);
+    }
+    if (!verified.verified) throw refusedResponse("The passkey response does not verify");
+    const { credential, credentialDeviceType, credentialBackedUp } = verified.registrationInfo;
+    const added = await stores.passkeys.add(
+      {
+        userId: actor.userId,
+        credentialId: credential.id,
+        publicKey: base64url(credential.publicKey),
+        counter: credential.counter,
+        transports: credential.transports ?? response.response.transports ?? [],
+        deviceType: credentialDeviceType,
+        backedUp: credentialBackedUp,
+        name,
+      },
+      this.audit(actor),
+    );
+    if (!added) throw refusedResponse("This passkey is already registered");
+    return added;
+  }
+
+  list(userId: string): Promise<PasskeyRecord[]> {
+    return this.deps.stores.passkeys.list(userId);
+  }
+
+  async remove(actor: PasskeyActor, id: string): Promise<void> {
+    if (!isUuid(id)) throw new NotFound();
+    if (!(await this.deps.stores.passkeys.remove(id, actor.userId, this.audit(actor)))) throw new NotFound();
+  }
+
+  /** Request options for a sign-in: never a list of credentials, so the answer is the same for every account, known or not. */
+  async signInOptions(): Promise<PublicKeyCredentialRequestOptionsJSON> {
+    const { stores, clock, settings } = this.deps;
+    const at = clock();
+    const challenge = mintWebAuthnChallenge(at);
+    await stores.challenges.create({ keyHash: challenge.keyHash, kind: "passkey_authentication", userId: null, expiresAt: challenge.expiresAt }, at);
+    const { generateAuthenticationOptions } = await webauthn();
+    return generateAuthenticationOptions({ rpID: settings.webauthn.rpId, challenge: fromBase64url(challenge.secret) as Uint8Array<ArrayBuffer>, timeout: 300_000, userVerification: "required" });
+  }
+
+  /**
+   * POST /auth/passkey: an assertion alone, or with the mfaToken of a
+   * password sign-in. Every failure of the assertion itself answers
+   * invalid_credentials, like a wrong password.
+   */
+  async signIn(response: AuthenticationResponseJSON, options: { mfaToken?: string; device: DeviceInfo }, origin: RequestOrigin): Promise<LoggedIn> {
+    const { stores, clock, settings } = this.deps;
+    // The second step of a password sign-in: its token first, counted in its bucket before the assertion is looked at.
+    const mfa = options.mfaToken === undefined ? undefined : await this.pendingSignIn(options.mfaToken, origin);
+
+    const challenge = signedChallenge(response);
+    const spent = challenge && (await stores.challenges.spend(challengeKeyHash(challenge), "passkey_authentication", clock()));
+    const passkey = typeof response.id === "string" && response.id.length <= 1024 ? await stores.passkeys.findByCredentialId(response.id) : undefined;
+    const fail = async (reason: string): Promise<never> => {
+      if (mfa) {
+        await stores.challenges.recordFailure(mfa.keyHash, MAX_MFA_FAILURES, clock());
+        await stores.audit.record({ event: "mfa.challenge_failed", userId: mfa.userId, actorId: mfa.userId, origin, metadata: { method: "passkey" }, at: clock() });
+      }
+      throw new InvalidCredentials(reason);
+    };
+    if (!challenge || !spent) return fail("challenge unknown, expired or used");
+    if (!passkey) return fail("credential not registered");
+    if (mfa && passkey.userId !== mfa.userId) return fail("another user's passkey for this sign-in");
+    // The authenticator names its user too (discoverable credentials): it must be the credential's.
+    const userHandle = response.response?.userHandle;
+    if (userHandle && new TextDecoder().decode(fromBase64url(userHandle)) !== passkey.userId) return fail("user handle does not match the credential");
+
+    const { verifyAuthenticationResponse } = await webauthn();
+    let verified: Awaited<ReturnType<typeof verifyAuthenticationResponse>>;
+    try {
+      verified = await verifyAuthenticationResponse({
+        response,
+        expectedChallenge: challenge,
+        expectedOrigin: settings.webauthn.origins,
+        expectedRPID: settings.webauthn.rpId,
+        credential: { id: passkey.credentialId, publicKey: fromBase64url(passkey.publicKey) as Uint8Array<ArrayBuffer>, counter: passkey.counter, transports: passkey.transports },
+        requireUserVerification: true,
+      });
+    } catch (error) {
+      // A counter that went backwards (a cloned authenticator) is refused here too.
+      return fail(`assertion does not verify: ${error instanceof Error ? error.name : "error"}`);
+    }
+    if (!verified.verified) return fail("assertion does not verify");
+    await stores.passkeys.markUsed(passkey.id, { counter: verified.authenticationInfo.newCounter, backedUp: verified.authenticationInfo.credentialBackedUp, at: clock() });
+
+    const user = await stores.users.findById(passkey.userId);
+    if (!user || user.status !== "active") throw new InvalidCredentials("user gone or disabled");
+    if (settings.requireVerifiedEmail && !user.emailVerified) throw new EmailNotVerified();
+    if (mfa) {
+      if (!(await stores.challenges.spend(mfa.keyHash, "mfa_sign_in", clock()))) throw new InvalidMfaToken("mfa token spent meanwhile");
+      return openSignedInSession(this.deps, user, { amr: ["pwd", "hwk", "mfa"], device: { ...mfa.device, ...(options.device.name ? { name: options.device.name } : {}) }, origin, clearThrottleKey: mfa.throttleKey });
+    }
+    // No password was counted anywhere, so there is no bucket to clear (the key names none).
+    return openSignedInSession(this.deps, user, { amr: ["hwk"], device: options.device, origin, clearThrottleKey: `passkey:${user.id}` });
+  }
+
+  private async pendingSignIn(mfaToken: string, origin: RequestOrigin) {
+    const { stores, clock, settings } = this.deps;
+    const keyHash = challengeKeyHash(mfaToken);
+    const challenge = await stores.challenges.find(keyHash, "mfa_sign_in", clock());
+    if (!challenge?.userId || !challenge.throttleKey) throw new InvalidMfaToken("unknown, expired or spent mfa token");
+    const admission = await stores.throttles.admit({ key: challenge.throttleKey, maxAttempts: settings.loginMaxFailures, at: clock(), audit: { scope: "account", userId: challenge.userId, origin } });
+    refuseIfThrottled(admission, clock());
+    return { keyHash, userId: challenge.userId, throttleKey: challenge.throttleKey, device: challenge.device };
+  }
+
+  private credentialsOf(userId: string) {
+    return this.deps.stores.passkeys.credentialsOf(userId);
+  }
+
+  private audit(actor: PasskeyActor): FactorAudit {
+    return { actorId: actor.userId, sessionId: actor.sessionId, origin: actor.origin, at: this.deps.clock() };
+  }
+}

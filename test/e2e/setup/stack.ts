@@ -1,0 +1,150 @@
+// Global setup of `npm run test:e2e`: the real stack, started once, torn down
+// at the end, everything on 127.0.0.1:
+//   1. startDevStack (scripts/lib/dev-stack.ts), as `npm run dev` does: a
+//      temporary embedded PostgreSQL, the migrations, the WebSocket proxy,
+//      and `wrangler dev` with fresh secrets (a temporary .dev.vars), its
+//      own KV state and dev registry in a temporary directory;
+//   2. the page server the browser tests load, at http://localhost:<port>
+//      (the Worker's ALLOWED_ORIGINS and WebAuthn origin; rp id localhost),
+//      the Worker's own http://localhost:<port> being the other one (GET /account);
+//   3. the echo upstream and nginx in front of it, asking /auth/verify.
+// Tests get the addresses through inject(): serviceUrl, pageUrl, nginxUrl,
+// databaseUrl.
+import { randomBytes } from "node:crypto";
+import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { fileURLToPath } from "node:url";
+import type { TestProject } from "vitest/node";
+import { startDevStack, toDotenv, type DevStack } from "../../../scripts/lib/dev-stack.ts";
+import { freePorts } from "../../../scripts/lib/free-ports.ts";
+import { generateSecret, generateSigningKey } from "../../../scripts/lib/signing-keys.ts";
+import { startNginx, type Nginx } from "./nginx.ts";
+import { simpleWebAuthnEsmDir, startEchoServer, startPageServer, type LocalServer } from "./servers.ts";
+
+const root = fileURLToPath(new URL("../../../", import.meta.url));
+const WORKER_READY_TIMEOUT_MS = 90_000;
+const STOP_TIMEOUT_MS = 30_000;
+const verbose = process.env.E2E_VERBOSE === "1";
+const log = (line: string) => {
+  if (verbose) console.log(`e2e: ${line}`);
+};
+
+export default async function setup(project: TestProject) {
+  const workDir = mkdtempSync(join(tmpdir(), "secureauth-e2e-"));
+  let stack: DevStack | undefined;
+  let pages: LocalServer | undefined;
+  let echo: LocalServer | undefined;
+  let nginx: Nginx | undefined;
+  /** wrangler's last lines, shown when it fails to start. */
+  const wranglerLines: string[] = [];
+
+  const teardown = async () => {
+    const steps = [() => nginx?.stop(), () => echo?.close(), () => pages?.close(), () => stack?.stop()];
+    for (const step of steps) await withTimeout(Promise.resolve(step()).catch((error: unknown) => console.error("e2e teardown:", error)), STOP_TIMEOUT_MS);
+    rmSync(workDir, { recursive: true, force: true });
+  };
+
+  try {
+    const [workerPort, pgPort, pagePort, echoPort, nginxPort] = (await freePorts(5)) as [number, number, number, number, number];
+    const pageUrl = `http://localhost:${pagePort}`;
+    // The Worker's own pages (GET /account) run ceremonies from its origin by name: localhost, as WebAuthn needs a domain.
+    const serviceLocalhost = `http://localhost:${workerPort}`;
+
+    const secretsFile = join(workDir, "secrets.env");
+    writeFileSync(
+      secretsFile,
+      toDotenv({
+        JWT_SIGNING_KEYS: JSON.stringify([await generateSigningKey()]),
+        REFRESH_TOKEN_SECRET: generateSecret(),
+        MFA_ENCRYPTION_KEY: randomBytes(32).toString("base64"),
+      }),
+      { mode: 0o600 },
+    );
+
+    stack = await startDevStack({
+      root,
+      port: workerPort,
+      // No dataDir: a temporary cluster (fsync off), deleted when it stops.
+      postgres: { port: pgPort, database: "secureauth_e2e" },
+      secretsFile,
+      vars: {
+        ALLOWED_ORIGINS: `${pageUrl},${serviceLocalhost}`,
+        WEBAUTHN_RP_ID: "localhost",
+        WEBAUTHN_RP_NAME: "SecureAuth e2e",
+        WEBAUTHN_ORIGINS: `${pageUrl},${serviceLocalhost}`,
+        APP_URL: pageUrl,
+        // No mail transport (the consumer logs "mail not sent"), and no breached-password service: nothing leaves the machine.
+        SMTP_URL: "",
+        RESEND_API_KEY: "",
+        PWNED_PASSWORDS_URL: "",
+      },
+      persistTo: join(workDir, "wrangler-state"),
+      registryPath: join(workDir, "wrangler-registry"),
+      output: (line) => {
+        wranglerLines.push(line);
+        if (wranglerLines.length > 200) wranglerLines.shift();
+        log(`wrangler: ${line}`);
+      },
+      log,
+    });
+    await waitForWorker(stack, wranglerLines);
+
+    pages = await startPageServer({ port: pagePort, pagesDir: join(root, "test", "e2e", "pages"), vendorDir: simpleWebAuthnEsmDir(root) });
+    echo = await startEchoServer(echoPort);
+    nginx = await startNginx({ port: nginxPort, authOrigin: stack.url, upstream: echo.url });
+
+    project.provide("serviceUrl", stack.url);
+    project.provide("pageUrl", pageUrl);
+    project.provide("nginxUrl", nginx.url);
+    project.provide("databaseUrl", stack.databaseUrl);
+  } catch (error) {
+    await teardown();
+    throw error;
+  }
+  return teardown;
+}
+
+/** Until GET /health/ready answers 200 (wrangler has built and started the Worker, and it reaches the database). */
+async function waitForWorker(stack: DevStack, lines: string[]): Promise<void> {
+  let exitCode: number | null | undefined;
+  void stack.wranglerExited.then((code) => (exitCode = code));
+  const deadline = Date.now() + WORKER_READY_TIMEOUT_MS;
+  let last = "no answer";
+  while (Date.now() < deadline) {
+    if (exitCode !== undefined) throw new Error(`wrangler dev exited (${exitCode}) before the Worker was ready:\n${lines.join("\n")}`);
+    // wrangler dev keeps running (watching for changes) when the bundle does not build.
+    if (lines.some((line) => /Build failed/.test(stripAnsi(line)))) throw new Error(`wrangler dev could not build the Worker:\n${lines.map(stripAnsi).join("\n")}`);
+    try {
+      const response = await fetch(`${stack.url}/health/ready`, { signal: AbortSignal.timeout(5000) });
+      if (response.status === 200) return;
+      last = `${response.status} ${await response.text()}`;
+    } catch (error) {
+      last = String(error);
+    }
+    await new Promise((resolve) => setTimeout(resolve, 250));
+  }
+  throw new Error(`the Worker did not answer GET /health/ready with 200 within ${WORKER_READY_TIMEOUT_MS / 1000} s (last: ${last}):\n${lines.map(stripAnsi).join("\n")}`);
+}
+
+function stripAnsi(text: string): string {
+  return text.replace(/\x1b\[[0-9;]*m/g, "");
+}
+
+function withTimeout(promise: Promise<unknown>, ms: number): Promise<unknown> {
+  let timer: NodeJS.Timeout | undefined;
+  return Promise.race([promise, new Promise((resolve) => (timer = setTimeout(resolve, ms)))]).finally(() => clearTimeout(timer));
+}
+
+declare module "vitest" {
+  export interface ProvidedContext {
+    /** The Worker in wrangler dev, http://127.0.0.1:<port>. */
+    serviceUrl: string;
+    /** The page server, http://localhost:<port>: the Worker's allowed origin and WebAuthn origin. */
+    pageUrl: string;
+    /** nginx in front of the echo upstream, http://127.0.0.1:<port>. */
+    nginxUrl: string;
+    /** The embedded PostgreSQL the Worker uses. */
+    databaseUrl: string;
+  }
+}

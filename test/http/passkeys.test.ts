@@ -1,0 +1,321 @@
+// Passkeys on the real stack (the API contract, "Second factors"), with a
+// software authenticator (test/support/webauthn.ts) that makes real WebAuthn
+// responses, so each rule is tested against what an attacker can forge: a
+// replayed challenge, another origin or relying party, no user
+// verification, a credential never registered, another user's passkey, a
+// cloned authenticator whose counter goes backwards, an old session.
+// Chromium with a virtual authenticator runs the same flows end to end
+// (test/e2e/passkeys.test.ts).
+import { describe, expect, it } from "vitest";
+import { TEST_SECRETS } from "../setup/secrets";
+import { claimsOf, fakeClock, problemOf, STRONG_PASSWORD, testService, uniqueEmail, type TokenPair } from "../support/harness";
+import { totpCode } from "../support/totp";
+import { SoftAuthenticator } from "../support/webauthn";
+
+const ORIGIN = TEST_SECRETS.WEBAUTHN_ORIGINS;
+const RP_ID = TEST_SECRETS.WEBAUTHN_RP_ID;
+
+type Service = ReturnType<typeof testService>;
+type LoggedIn = { user: { id: string; mfa: { totp: boolean; passkeys: number } }; tokens: TokenPair; deviceToken: string };
+
+function clocked() {
+  const time = fakeClock(new Date());
+  return { time, s: testService({ clock: time.clock }) };
+}
+
+async function account(s: Service) {
+  const email = uniqueEmail("passkey");
+  const res = await s.call("POST", "/auth/register", { body: { email, password: STRONG_PASSWORD } });
+  const body = (await res.json()) as LoggedIn;
+  return { email, ...body };
+}
+
+async function creationOptions(s: Service, token: string) {
+  const res = await s.call("POST", "/me/passkeys/options", { token });
+  expect(res.status).toBe(200);
+  return (await res.json()) as { challenge: string; rp: { id: string; name: string }; user: { id: string; name: string }; excludeCredentials: { id: string }[]; authenticatorSelection: Record<string, unknown> };
+}
+
+async function addPasskey(s: Service, token: string, authenticator?: SoftAuthenticator) {
+  const device = authenticator ?? (await SoftAuthenticator.create({ origin: ORIGIN, rpId: RP_ID }));
+  const options = await creationOptions(s, token);
+  const res = await s.call("POST", "/me/passkeys", { token, body: { response: await device.register(options), name: "Laptop" } });
+  expect(res.status).toBe(201);
+  return { device, passkey: ((await res.json()) as { passkey: { id: string; name: string; createdAt: string; lastUsedAt: string | null } }).passkey };
+}
+
+async function requestOptions(s: Service, body: unknown = {}) {
+  const res = await s.call("POST", "/auth/passkey/options", { body });
+  expect(res.status).toBe(200);
+  return (await res.json()) as { challenge: string; rpId: string; userVerification: string; allowCredentials?: unknown[] };
+}
+
+const passkeySignIn = (s: Service, body: unknown) => s.call("POST", "/auth/passkey", { body });
+
+describe("registering a passkey", () => {
+  it("options ask for a discoverable credential with user verification, for this relying party and user", async () => {
+    const { s } = clocked();
+    const alice = await account(s);
+    const options = await creationOptions(s, alice.tokens.accessToken);
+    expect(options.rp).toEqual({ id: RP_ID, name: TEST_SECRETS.WEBAUTHN_RP_NAME });
+    expect(options.user.name).toBe(alice.email);
+    expect(options.authenticatorSelection).toMatchObject({ residentKey: "required", userVerification: "required" });
+    expect(options.challenge).toMatch(/^[A-Za-z0-9_-]{43}$/);
+  });
+
+  it("registers, lists, and signs in with the passkey alone: amr hwk, the counter and lastUsedAt kept, audited without key material", async () => {
+    const { s } = clocked();
+    const alice = await account(s);
+    const { device, passkey } = await addPasskey(s, alice.tokens.accessToken);
+    expect(passkey).toMatchObject({ name: "Laptop", lastUsedAt: null });
+    const list = (await (await s.call("GET", "/me/passkeys", { token: alice.tokens.accessToken })).json()) as { passkeys: { id: string }[] };
+    expect(list.passkeys.map((p) => p.id)).toEqual([passkey.id]);
+    const [row] = await s.db.query<{ public_key: string; credential_id: string; counter: number; backed_up: boolean }>("select * from passkeys where id = $1", [passkey.id]);
+    const [audit] = await s.db.auditRows({ userId: alice.user.id, event: "passkey.registered" });
+    expect(JSON.stringify(audit)).not.toContain(row!.public_key);
+    expect(JSON.stringify(audit)).not.toContain(row!.credential_id);
+
+    const options = await requestOptions(s);
+    const res = await passkeySignIn(s, { response: await device.assert(options, alice.user.id), deviceName: "Phone" });
+    expect(res.status).toBe(200);
+    const body = (await res.json()) as LoggedIn;
+    expect(body.user.id).toBe(alice.user.id);
+    expect(body.user.mfa.passkeys).toBe(1);
+    expect(claimsOf(body.tokens.accessToken).amr).toEqual(["hwk"]);
+    const [used] = await s.db.query<{ counter: string; last_used_at: Date | null }>("select counter, last_used_at from passkeys where id = $1", [passkey.id]);
+    expect(Number(used!.counter)).toBe(1);
+    expect(used!.last_used_at).not.toBeNull();
+    const [signIn] = await s.db.auditRows({ userId: alice.user.id, event: "auth.login_succeeded", sessionId: body.tokens.sessionId });
+    expect(signIn!.metadata).toEqual({ amr: ["hwk"] });
+  });
+
+  it("a replayed registration response is refused: its challenge was used once, and nothing more is stored", async () => {
+    const { s } = clocked();
+    const alice = await account(s);
+    const device = await SoftAuthenticator.create({ origin: ORIGIN, rpId: RP_ID });
+    const options = await creationOptions(s, alice.tokens.accessToken);
+    const response = await device.register(options);
+    expect((await s.call("POST", "/me/passkeys", { token: alice.tokens.accessToken, body: { response } })).status).toBe(201);
+    const replay = await s.call("POST", "/me/passkeys", { token: alice.tokens.accessToken, body: { response } });
+    expect(replay.status).toBe(400);
+    expect((await problemOf(replay)).errors?.[0]?.path).toBe("response");
+    expect(await s.db.query("select 1 from passkeys where user_id = $1", [alice.user.id])).toHaveLength(1);
+  });
+
+  it("another user's registration challenge does not register a passkey for you", async () => {
+    const { s } = clocked();
+    const alice = await account(s);
+    const mallory = await account(s);
+    const device = await SoftAuthenticator.create({ origin: ORIGIN, rpId: RP_ID });
+    const aliceOptions = await creationOptions(s, alice.tokens.accessToken);
+    const res = await s.call("POST", "/me/passkeys", { token: mallory.tokens.accessToken, body: { response: await device.register(aliceOptions) } });
+    expect(res.status).toBe(400);
+    expect(await s.db.query("select 1 from passkeys where user_id in ($1, $2)", [alice.user.id, mallory.user.id])).toHaveLength(0);
+  });
+
+  it.each([
+    ["a phishing origin", { origin: "https://app.example.com.evil.net" }],
+    ["another relying party", { rpId: "evil.example.net" }],
+    ["no user verification", { userVerified: false }],
+    ["an assertion type in place of a creation", { type: "webauthn.get" }],
+  ])("refuses a registration from %s, storing nothing", async (_label, ceremony) => {
+    const { s } = clocked();
+    const alice = await account(s);
+    const device = await SoftAuthenticator.create({ origin: ORIGIN, rpId: RP_ID });
+    const options = await creationOptions(s, alice.tokens.accessToken);
+    const res = await s.call("POST", "/me/passkeys", { token: alice.tokens.accessToken, body: { response: await device.register(options, ceremony) } });
+    expect(res.status).toBe(400);
+    expect((await problemOf(res)).code).toBe("validation_failed");
+    expect(await s.db.query("select 1 from passkeys where user_id = $1", [alice.user.id])).toHaveLength(0);
+  });
+
+  it("an expired challenge (over 5 minutes) is refused", async () => {
+    const { s, time } = clocked();
+    const alice = await account(s);
+    const device = await SoftAuthenticator.create({ origin: ORIGIN, rpId: RP_ID });
+    const options = await creationOptions(s, alice.tokens.accessToken);
+    time.advance(301);
+    const res = await s.call("POST", "/me/passkeys", { token: alice.tokens.accessToken, body: { response: await device.register(options) } });
+    expect(res.status).toBe(400);
+  });
+
+  it("the same authenticator cannot be registered twice; the options exclude it", async () => {
+    const { s } = clocked();
+    const alice = await account(s);
+    const { device } = await addPasskey(s, alice.tokens.accessToken);
+    const options = await creationOptions(s, alice.tokens.accessToken);
+    expect(options.excludeCredentials.map((c) => c.id)).toEqual([device.id]);
+    const res = await s.call("POST", "/me/passkeys", { token: alice.tokens.accessToken, body: { response: await device.register(options) } });
+    expect(res.status).toBe(400);
+  });
+
+  it("options need a recent sign-in: an 11-minute-old session's token answers reauthentication_required", async () => {
+    const { s, time } = clocked();
+    const alice = await account(s);
+    time.advance(660);
+    const fresh = await s.refreshOk(alice.tokens.refreshToken);
+    const res = await s.call("POST", "/me/passkeys/options", { token: fresh.accessToken });
+    expect(res.status).toBe(403);
+    expect((await problemOf(res)).code).toBe("reauthentication_required");
+  });
+});
+
+describe("signing in with a passkey", () => {
+  it("options are the same shape for no email, an unknown email and a known one, and list no credentials", async () => {
+    const { s } = clocked();
+    const alice = await account(s);
+    await addPasskey(s, alice.tokens.accessToken);
+    const shapes = await Promise.all([{}, { email: "nobody@example.com" }, { email: alice.email }].map(async (body) => Object.keys(await requestOptions(s, body)).sort()));
+    expect(shapes[1]).toEqual(shapes[0]);
+    expect(shapes[2]).toEqual(shapes[0]);
+    const options = await requestOptions(s, { email: alice.email });
+    expect(options.allowCredentials ?? []).toEqual([]);
+    expect(options).toMatchObject({ rpId: RP_ID, userVerification: "required" });
+  });
+
+  it("a replayed assertion is refused: the challenge is single use", async () => {
+    const { s } = clocked();
+    const alice = await account(s);
+    const { device } = await addPasskey(s, alice.tokens.accessToken);
+    const response = await device.assert(await requestOptions(s), alice.user.id);
+    expect((await passkeySignIn(s, { response })).status).toBe(200);
+    const replay = await passkeySignIn(s, { response });
+    expect(replay.status).toBe(401);
+    expect((await problemOf(replay)).code).toBe("invalid_credentials");
+  });
+
+  it("a credential never registered (a foreign one) answers invalid_credentials", async () => {
+    const { s } = clocked();
+    const stranger = await SoftAuthenticator.create({ origin: ORIGIN, rpId: RP_ID });
+    const res = await passkeySignIn(s, { response: await stranger.assert(await requestOptions(s), crypto.randomUUID()) });
+    expect(res.status).toBe(401);
+    expect((await problemOf(res)).code).toBe("invalid_credentials");
+  });
+
+  it.each([
+    ["a phishing origin", { origin: "https://evil.example.net" }],
+    ["another relying party", { rpId: "evil.example.net" }],
+    ["no user verification", { userVerified: false }],
+  ])("refuses an assertion from %s", async (_label, ceremony) => {
+    const { s } = clocked();
+    const alice = await account(s);
+    const { device } = await addPasskey(s, alice.tokens.accessToken);
+    const res = await passkeySignIn(s, { response: await device.assert(await requestOptions(s), alice.user.id, ceremony) });
+    expect(res.status).toBe(401);
+  });
+
+  it("a user handle naming someone else is refused", async () => {
+    const { s } = clocked();
+    const alice = await account(s);
+    const bob = await account(s);
+    const { device } = await addPasskey(s, alice.tokens.accessToken);
+    const res = await passkeySignIn(s, { response: await device.assert(await requestOptions(s), bob.user.id) });
+    expect(res.status).toBe(401);
+  });
+
+  it("a cloned authenticator (its counter going backwards) is refused", async () => {
+    const { s } = clocked();
+    const alice = await account(s);
+    const { device } = await addPasskey(s, alice.tokens.accessToken);
+    device.setCounter(10);
+    expect((await passkeySignIn(s, { response: await device.assert(await requestOptions(s), alice.user.id) })).status).toBe(200);
+    device.setCounter(3);
+    const res = await passkeySignIn(s, { response: await device.assert(await requestOptions(s), alice.user.id) });
+    expect(res.status).toBe(401);
+  });
+
+  it("a disabled account's passkey does not sign in", async () => {
+    const { s } = clocked();
+    const alice = await account(s);
+    const { device } = await addPasskey(s, alice.tokens.accessToken);
+    await s.db.query("update users set status = 'disabled' where id = $1", [alice.user.id]);
+    const res = await passkeySignIn(s, { response: await device.assert(await requestOptions(s), alice.user.id) });
+    expect(res.status).toBe(401);
+  });
+});
+
+describe("a passkey as the second factor", () => {
+  it("a password sign-in of an account with a passkey answers mfa_required with passkey among the methods; the passkey completes it (amr pwd+hwk+mfa), once", async () => {
+    const { s } = clocked();
+    const alice = await account(s);
+    const { device } = await addPasskey(s, alice.tokens.accessToken);
+    const login = await s.call("POST", "/auth/login", { body: { email: alice.email, password: STRONG_PASSWORD } });
+    expect(login.status).toBe(403);
+    const { mfaToken, methods } = (await login.json()) as { mfaToken: string; methods: string[] };
+    expect(methods).toEqual(["passkey"]);
+    const res = await passkeySignIn(s, { response: await device.assert(await requestOptions(s), alice.user.id), mfaToken });
+    expect(res.status).toBe(200);
+    expect(claimsOf(((await res.json()) as LoggedIn).tokens.accessToken).amr).toEqual(["pwd", "hwk", "mfa"]);
+    const again = await passkeySignIn(s, { response: await device.assert(await requestOptions(s), alice.user.id), mfaToken });
+    expect((await problemOf(again)).code).toBe("invalid_mfa_token");
+  });
+
+  it("another user's passkey cannot complete the sign-in, and counts as a failure of it", async () => {
+    const { s } = clocked();
+    const alice = await account(s);
+    await addPasskey(s, alice.tokens.accessToken);
+    const mallory = await account(s);
+    const { device: malloryDevice } = await addPasskey(s, mallory.tokens.accessToken);
+    const login = await s.call("POST", "/auth/login", { body: { email: alice.email, password: STRONG_PASSWORD } });
+    const { mfaToken } = (await login.json()) as { mfaToken: string };
+    const res = await passkeySignIn(s, { response: await malloryDevice.assert(await requestOptions(s), mallory.user.id), mfaToken });
+    expect(res.status).toBe(401);
+    expect(await s.db.auditRows({ userId: alice.user.id, event: "mfa.challenge_failed" })).toHaveLength(1);
+  });
+
+  it("with TOTP and a passkey, both are offered", async () => {
+    const { s, time } = clocked();
+    const alice = await account(s);
+    await addPasskey(s, alice.tokens.accessToken);
+    const { secret } = (await (await s.call("POST", "/me/mfa/totp", { token: alice.tokens.accessToken })).json()) as { secret: string };
+    await s.call("POST", "/me/mfa/totp/confirm", { token: alice.tokens.accessToken, body: { code: totpCode(secret, time.now()) } });
+    const login = await s.call("POST", "/auth/login", { body: { email: alice.email, password: STRONG_PASSWORD } });
+    expect(((await login.json()) as { methods: string[] }).methods).toEqual(["totp", "recovery_code", "passkey"]);
+  });
+});
+
+describe("removing a passkey", () => {
+  it("removes your own (audited), after which it no longer signs in", async () => {
+    const { s } = clocked();
+    const alice = await account(s);
+    const { device, passkey } = await addPasskey(s, alice.tokens.accessToken);
+    const res = await s.call("DELETE", `/me/passkeys/${passkey.id.toUpperCase()}`, { token: alice.tokens.accessToken });
+    expect(res.status).toBe(204);
+    expect(await s.db.auditRows({ userId: alice.user.id, event: "passkey.removed" })).toHaveLength(1);
+    expect((await passkeySignIn(s, { response: await device.assert(await requestOptions(s), alice.user.id) })).status).toBe(401);
+  });
+
+  it("another user's passkey id answers 404, and the passkey stays", async () => {
+    const { s } = clocked();
+    const alice = await account(s);
+    const mallory = await account(s);
+    const { passkey } = await addPasskey(s, alice.tokens.accessToken);
+    for (const id of [passkey.id, crypto.randomUUID(), "not-a-uuid"]) {
+      const res = await s.call("DELETE", `/me/passkeys/${id}`, { token: mallory.tokens.accessToken });
+      expect(res.status).toBe(404);
+    }
+    expect(await s.db.query("select 1 from passkeys where id = $1", [passkey.id])).toHaveLength(1);
+  });
+
+  it("removal needs a recent sign-in", async () => {
+    const { s, time } = clocked();
+    const alice = await account(s);
+    const { passkey } = await addPasskey(s, alice.tokens.accessToken);
+    time.advance(660);
+    const fresh = await s.refreshOk(alice.tokens.refreshToken);
+    const res = await s.call("DELETE", `/me/passkeys/${passkey.id}`, { token: fresh.accessToken });
+    expect((await problemOf(res)).code).toBe("reauthentication_required");
+  });
+
+  it("an administrator's factor removal takes the passkeys too", async () => {
+    const { s } = clocked();
+    const alice = await account(s);
+    await addPasskey(s, alice.tokens.accessToken);
+    const admin = await account(s);
+    await s.db.query("insert into user_roles (user_id, role_name) values ($1, 'admin')", [admin.user.id]);
+    const adminLogin = (await (await s.call("POST", "/auth/login", { body: { email: admin.email, password: STRONG_PASSWORD } })).json()) as LoggedIn;
+    expect((await s.call("DELETE", `/admin/users/${alice.user.id}/mfa`, { token: adminLogin.tokens.accessToken })).status).toBe(204);
+    expect(await s.db.query("select 1 from passkeys where user_id = $1", [alice.user.id])).toHaveLength(0);
+    expect((await s.call("POST", "/auth/login", { body: { email: alice.email, password: STRONG_PASSWORD } })).status).toBe(200);
+  });
+});

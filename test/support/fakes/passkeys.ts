@@ -1,0 +1,37 @@
+// In-memory PasskeyStore over the memory model (repositories/passkeys.ts's rules): a credential id registered once, to anyone; removal only by its owner.
+import type { PasskeyStore } from "../../../src/services/ports";
+import { insertAudit, type MemoryState } from "./memory-model";
+
+export function memoryPasskeyStore(state: MemoryState): PasskeyStore {
+  const record = (p: { id: string; name: string | null; createdAt: Date; lastUsedAt: Date | null }) => ({ id: p.id, name: p.name, createdAt: new Date(p.createdAt), lastUsedAt: p.lastUsedAt && new Date(p.lastUsedAt) });
+  return {
+    async add(input, audit) {
+      if ([...state.passkeys.values()].some((p) => p.credentialId === input.credentialId)) return undefined;
+      const passkey = { ...structuredClone(input), id: crypto.randomUUID(), createdAt: new Date(audit.at), lastUsedAt: null };
+      state.passkeys.set(passkey.id, passkey);
+      insertAudit(state, { event: "passkey.registered", userId: input.userId, actorId: audit.actorId, sessionId: audit.sessionId, origin: audit.origin, metadata: { passkeyId: passkey.id }, at: audit.at });
+      return record(passkey);
+    },
+    async list(userId) {
+      return [...state.passkeys.values()].filter((p) => p.userId === userId).sort((a, b) => a.createdAt.getTime() - b.createdAt.getTime()).map(record);
+    },
+    async credentialsOf(userId) {
+      return [...state.passkeys.values()].filter((p) => p.userId === userId).sort((a, b) => a.createdAt.getTime() - b.createdAt.getTime()).map((p) => ({ credentialId: p.credentialId, transports: [...p.transports] }));
+    },
+    async findByCredentialId(credentialId) {
+      const found = [...state.passkeys.values()].find((p) => p.credentialId === credentialId);
+      return found && structuredClone(found);
+    },
+    async markUsed(id, { counter, backedUp, at }) {
+      const p = state.passkeys.get(id);
+      if (p) Object.assign(p, { counter, backedUp, lastUsedAt: new Date(at) });
+    },
+    async remove(id, userId, audit) {
+      const p = state.passkeys.get(id);
+      if (!p || p.userId !== userId) return false;
+      state.passkeys.delete(id);
+      insertAudit(state, { event: "passkey.removed", userId, actorId: audit.actorId, sessionId: audit.sessionId, origin: audit.origin, metadata: { passkeyId: id }, at: audit.at });
+      return true;
+    },
+  };
+}

@@ -1,0 +1,152 @@
+// SecondFactorService over the in-memory stores with a fixed clock: TOTP
+// enrolment, the second step of a sign-in (TOTP and recovery codes, the
+// mfaToken's expiry and failure limit, the shared throttle bucket) and
+// re-authentication, checked by what is answered and what the stores hold.
+// Codes come from the otpauth package, not from the code under test.
+import { describe, expect, it } from "vitest";
+import { InvalidMfaCode, InvalidMfaToken, MfaRequired, NotFound, RateLimited, ValidationFailed } from "../../src/errors";
+import { accountThrottleKey } from "../../src/services/credentials";
+import { challengeKeyHash } from "../../src/services/mfa/challenges";
+import { SecondFactorService } from "../../src/services/mfa/second-factors";
+import { SecretBox } from "../../src/services/mfa/secret-box";
+import { LIFETIMES, MemoryStores, ORIGIN, RecordingRevocationList, testAccessTokens, testClock, testCodec, testDeviceTokens, testHasher } from "../support/fakes";
+import { claimsOf } from "../support/harness";
+import { totpCode } from "../support/totp";
+
+const PASSWORD = "correct horse battery staple 42";
+
+async function setup(options: { loginMaxFailures?: number; requireVerifiedEmail?: boolean } = {}) {
+  const memory = new MemoryStores();
+  const time = testClock();
+  const revocations = new RecordingRevocationList();
+  const hasher = testHasher();
+  const tokens = await testAccessTokens(time.clock, revocations);
+  const service = new SecondFactorService({
+    stores: memory.stores,
+    sessions: memory.stores.sessions,
+    settings: { ...LIFETIMES, maxSessionsPerUser: 50, loginMaxFailures: options.loginMaxFailures ?? 5, requireVerifiedEmail: options.requireVerifiedEmail ?? false, issuerName: "SecureAuth" },
+    clock: time.clock,
+    hasher,
+    secretBox: new SecretBox(new Uint8Array(32).fill(3)),
+    tokens,
+    codec: testCodec(),
+    deviceTokens: testDeviceTokens(),
+    revocations,
+  });
+  const user = memory.addUser({ email: "alice@example.com", passwordHash: await hasher.hash(PASSWORD), emailVerified: true });
+  const actor = { userId: user.id, sessionId: crypto.randomUUID(), origin: ORIGIN };
+
+  async function enrol() {
+    const { secret } = await service.startTotp(actor);
+    const { recoveryCodes } = await service.confirmTotp(actor, totpCode(secret, time.now()));
+    time.advance(30);
+    return { secret, recoveryCodes };
+  }
+
+  /** A right password's answer: the mfaToken. */
+  async function passwordStep(): Promise<string> {
+    const error = await service.requireSecondFactor(memory.user(user.id)!, { throttleKey: accountThrottleKey(user.email), device: { name: "laptop" } }).catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(MfaRequired);
+    return (error as MfaRequired).mfaToken;
+  }
+
+  return { memory, time, service, user, actor, enrol, passwordStep };
+}
+
+describe("SecondFactorService: TOTP enrolment", () => {
+  it("stores the secret sealed and pending; the first code confirms it and stores ten hashed recovery codes", async () => {
+    const { memory, service, actor, user, time } = await setup();
+    const { secret } = await service.startTotp(actor);
+    const stored = memory.state.totpFactors.get(user.id)!;
+    expect(stored.confirmedAt).toBeNull();
+    expect(stored.secretCiphertext).not.toContain(secret);
+    const { recoveryCodes } = await service.confirmTotp(actor, totpCode(secret, time.now()));
+    expect(recoveryCodes).toHaveLength(10);
+    expect(memory.state.totpFactors.get(user.id)!.confirmedAt).not.toBeNull();
+    expect([...memory.state.recoveryCodes.values()].filter((c) => c.userId === user.id)).toHaveLength(10);
+    expect(memory.user(user.id)!.mfa).toEqual({ totp: true, passkeys: 0 });
+    expect(SecondFactorService.methodsOf(memory.user(user.id)!)).toEqual(["totp", "recovery_code"]);
+  });
+
+  it("refuses a second enrolment while one is confirmed, and confirmation with nothing pending", async () => {
+    const { service, actor, enrol } = await setup();
+    await expect(service.confirmTotp(actor, "123456")).rejects.toBeInstanceOf(ValidationFailed);
+    await enrol();
+    await expect(service.startTotp(actor)).rejects.toBeInstanceOf(ValidationFailed);
+  });
+
+  it("removal ends the codes; regenerating without TOTP is not found", async () => {
+    const { memory, service, actor, user, enrol } = await setup();
+    await enrol();
+    await service.removeTotp(actor);
+    expect(memory.state.totpFactors.has(user.id)).toBe(false);
+    expect([...memory.state.recoveryCodes.values()].filter((c) => c.userId === user.id)).toHaveLength(0);
+    await expect(service.regenerateRecoveryCodes(actor)).rejects.toBeInstanceOf(NotFound);
+    await expect(service.removeTotp(actor)).rejects.toBeInstanceOf(NotFound);
+  });
+});
+
+describe("SecondFactorService: the second step", () => {
+  it("stores only the mfaToken's hash, and the code completes the sign-in with amr pwd+otp+mfa", async () => {
+    const { memory, service, time, enrol, passwordStep } = await setup();
+    const { secret } = await enrol();
+    const token = await passwordStep();
+    expect(memory.state.challenges.has(challengeKeyHash(token))).toBe(true);
+    expect(memory.state.challenges.has(token)).toBe(false);
+    const signedIn = await service.completeSignIn(token, { code: totpCode(secret, time.now()) }, {}, ORIGIN);
+    expect(claimsOf(signedIn.tokens.accessToken).amr).toEqual(["pwd", "otp", "mfa"]);
+    expect(memory.state.sessions.get(signedIn.tokens.sessionId)!.device.name).toBe("laptop");
+  });
+
+  it("a code is accepted once", async () => {
+    const { service, time, enrol, passwordStep } = await setup();
+    const { secret } = await enrol();
+    const code = totpCode(secret, time.now());
+    await service.completeSignIn(await passwordStep(), { code }, {}, ORIGIN);
+    await expect(service.completeSignIn(await passwordStep(), { code }, {}, ORIGIN)).rejects.toBeInstanceOf(InvalidMfaCode);
+  });
+
+  it("the fifth wrong code spends the mfaToken", async () => {
+    const { service, time, enrol, passwordStep } = await setup({ loginMaxFailures: 100 });
+    const { secret } = await enrol();
+    const token = await passwordStep();
+    for (let i = 0; i < 5; i++) await expect(service.completeSignIn(token, { code: "000000" }, {}, ORIGIN)).rejects.toBeInstanceOf(InvalidMfaCode);
+    await expect(service.completeSignIn(token, { code: totpCode(secret, time.now()) }, {}, ORIGIN)).rejects.toBeInstanceOf(InvalidMfaToken);
+  });
+
+  it("the mfaToken expires after 300 seconds", async () => {
+    const { service, time, enrol, passwordStep } = await setup();
+    const { secret } = await enrol();
+    const token = await passwordStep();
+    time.advance(300);
+    await expect(service.completeSignIn(token, { code: totpCode(secret, time.now()) }, {}, ORIGIN)).rejects.toBeInstanceOf(InvalidMfaToken);
+  });
+
+  it("codes count in the account's bucket: the limit answers 429 before any code is checked", async () => {
+    const { service, time, enrol, passwordStep } = await setup({ loginMaxFailures: 3 });
+    const { secret } = await enrol();
+    const token = await passwordStep();
+    for (let i = 0; i < 3; i++) await service.completeSignIn(token, { code: "000000" }, {}, ORIGIN).catch(() => undefined);
+    await expect(service.completeSignIn(token, { code: totpCode(secret, time.now()) }, {}, ORIGIN)).rejects.toBeInstanceOf(RateLimited);
+  });
+
+  it("a recovery code works once", async () => {
+    const { service, enrol, passwordStep } = await setup();
+    const { recoveryCodes } = await enrol();
+    await service.completeSignIn(await passwordStep(), { recoveryCode: recoveryCodes[0]! }, {}, ORIGIN);
+    await expect(service.completeSignIn(await passwordStep(), { recoveryCode: recoveryCodes[0]! }, {}, ORIGIN)).rejects.toBeInstanceOf(InvalidMfaCode);
+  });
+});
+
+describe("SecondFactorService: re-authentication", () => {
+  it("a TOTP code renews the session's auth_time with amr otp", async () => {
+    const { memory, service, time, enrol, passwordStep } = await setup();
+    const { secret } = await enrol();
+    const signedIn = await service.completeSignIn(await passwordStep(), { code: totpCode(secret, time.now()) }, {}, ORIGIN);
+    time.advance(900);
+    const actor = { userId: signedIn.user.id, sessionId: signedIn.tokens.sessionId, origin: ORIGIN };
+    const renewed = await service.reauthenticate(actor, { code: totpCode(secret, time.now()) });
+    expect(claimsOf(renewed.accessToken)).toMatchObject({ auth_time: Math.floor(time.now().getTime() / 1000), amr: ["otp"], sid: actor.sessionId });
+    expect(memory.state.sessions.get(actor.sessionId)).toMatchObject({ authTime: time.now(), amr: ["otp"] });
+  });
+});
