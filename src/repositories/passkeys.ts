@@ -29,15 +29,17 @@ export class PasskeyRepository implements PasskeyStore {
   constructor(private readonly db: Executor) {}
 
   async add(input: Omit<PasskeyCredential, "id" | "createdAt" | "lastUsedAt">, audit: FactorAudit): Promise<PasskeyRecord | undefined> {
+    // The id is chosen here so the audit row can name it (never the credential id or key).
+    const id = crypto.randomUUID();
     const [row] = await rows<PasskeyRow>(
       this.db,
       sql`with added as (
-          insert into passkeys (user_id, credential_id, public_key, counter, transports, device_type, backed_up, name, created_at)
-          values (${input.userId}, ${input.credentialId}, ${input.publicKey}, ${input.counter}, ${textArray(input.transports)}, ${input.deviceType}, ${input.backedUp}, ${input.name}, ${audit.at})
+          insert into passkeys (id, user_id, credential_id, public_key, counter, transports, device_type, backed_up, name, created_at)
+          values (${id}, ${input.userId}, ${input.credentialId}, ${input.publicKey}, ${input.counter}, ${textArray(input.transports)}, ${input.deviceType}, ${input.backedUp}, ${input.name}, ${audit.at})
           on conflict (credential_id) do nothing
           returning id, user_id, name, created_at, last_used_at
         ), a as (
-          ${auditInsert({ event: "passkey.registered", userId: input.userId, actorId: audit.actorId, sessionId: audit.sessionId, origin: audit.origin, metadata: {}, at: audit.at, from: sql`added` })}
+          ${auditInsert({ event: "passkey.registered", userId: input.userId, actorId: audit.actorId, sessionId: audit.sessionId, origin: audit.origin, metadata: { passkeyId: id, name: input.name }, at: audit.at, from: sql`added` })}
         )
         select id, name, created_at, last_used_at from added`,
     );
@@ -79,7 +81,7 @@ export class PasskeyRepository implements PasskeyStore {
       sql`with removed as (
           delete from passkeys where id = ${id} and user_id = ${userId} returning id
         ), a as (
-          ${auditInsert({ event: "passkey.removed", userId, actorId: audit.actorId, sessionId: audit.sessionId, origin: audit.origin, metadata: {}, at: audit.at, from: sql`removed` })}
+          ${auditInsert({ event: "passkey.removed", userId, actorId: audit.actorId, sessionId: audit.sessionId, origin: audit.origin, metadata: { passkeyId: id }, at: audit.at, from: sql`removed` })}
         )
         select exists (select 1 from removed) as removed`,
     );

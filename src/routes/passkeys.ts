@@ -40,6 +40,9 @@ const PasskeySchema = z
   .object({ id: z.string().uuid(), name: z.string().nullable(), createdAt: z.string().datetime(), lastUsedAt: z.string().datetime().nullable() })
   .openapi("Passkey");
 
+/** What the user calls a passkey: a display name (no control or bidi characters, trimmed), at most 64 characters; empty or absent for none. */
+const PasskeyName = DisplayNameInput.refine((name) => name == null || name.length <= 64, "At most 64 characters").openapi({ maxLength: 64 });
+
 /** `email` is accepted and not used: the options never list credentials, so they say nothing about any account. */
 const PasskeyOptionsBody = refusingPrivilegedFields({ email: z.string().max(320).optional() });
 
@@ -76,7 +79,7 @@ passkeyRoutes.openapi(
     description: "400 validation_failed (path `response`) when the response does not verify: wrong origin or relying party, no user verification, or a challenge that is unknown, expired, used or not yours.",
     security: [{ bearerAuth: [] }],
     middleware: [authenticate(), authorize("profile:write")] as const,
-    request: { body: json(refusingPrivilegedFields({ response: CredentialResponse, name: DisplayNameInput })) },
+    request: { body: json(refusingPrivilegedFields({ response: CredentialResponse, name: PasskeyName })) },
     responses: { 201: ok("Registered", z.object({ passkey: PasskeySchema })), ...problemResponses(400, 401, 403, 413, 415, 503) },
   }),
   async (c) => {

@@ -319,3 +319,118 @@ describe("removing a passkey", () => {
     expect((await s.call("POST", "/auth/login", { body: { email: alice.email, password: STRONG_PASSWORD } })).status).toBe(200);
   });
 });
+
+describe("what the client sends is judged, never trusted", () => {
+  it("a malformed user handle (not base64url text, not a string) answers invalid_credentials, never a 500", async () => {
+    const { s } = clocked();
+    const alice = await account(s);
+    const { device } = await addPasskey(s, alice.tokens.accessToken);
+    for (const handle of ["!!!*", 5, { id: alice.user.id }, "_w"]) {
+      const response = await device.assert(await requestOptions(s), alice.user.id);
+      (response.response as Record<string, unknown>).userHandle = handle;
+      const res = await passkeySignIn(s, { response });
+      expect(res.status, JSON.stringify(handle)).toBe(401);
+      expect((await problemOf(res)).code).toBe("invalid_credentials");
+    }
+  });
+
+  it("the transports a registration claims are stored only as the names WebAuthn defines, and a non-list is no 500", async () => {
+    const { s } = clocked();
+    const out: unknown[] = [];
+    for (const transports of [["usb", "bogus", 5, "usb", "internal"], "usb", { length: 1 }]) {
+      const alice = await account(s);
+      const device = await SoftAuthenticator.create({ origin: ORIGIN, rpId: RP_ID });
+      const response = await device.register(await creationOptions(s, alice.tokens.accessToken));
+      (response.response as Record<string, unknown>).transports = transports;
+      const res = await s.call("POST", "/me/passkeys", { token: alice.tokens.accessToken, body: { response } });
+      expect(res.status).toBe(201);
+      const [row] = await s.db.query<{ transports: string[] }>("select transports from passkeys where user_id = $1", [alice.user.id]);
+      out.push(row!.transports);
+    }
+    expect(out).toEqual([["usb", "internal"], [], []]);
+  });
+
+  it("a passkey name over 64 characters is refused, storing nothing", async () => {
+    const { s } = clocked();
+    const alice = await account(s);
+    const device = await SoftAuthenticator.create({ origin: ORIGIN, rpId: RP_ID });
+    const response = await device.register(await creationOptions(s, alice.tokens.accessToken));
+    const res = await s.call("POST", "/me/passkeys", { token: alice.tokens.accessToken, body: { response, name: "x".repeat(65) } });
+    expect(res.status).toBe(400);
+    expect((await problemOf(res)).errors?.[0]?.path).toBe("name");
+    expect(await s.db.query("select 1 from passkeys where user_id = $1", [alice.user.id])).toHaveLength(0);
+  });
+
+  it("a thief with the password gets no more guesses through passkeys: second-step attempts count in the sign-in's throttle bucket", async () => {
+    const { s } = clocked();
+    const alice = await account(s);
+    const { device } = await addPasskey(s, alice.tokens.accessToken);
+    const login = await s.call("POST", "/auth/login", { body: { email: alice.email, password: STRONG_PASSWORD } });
+    const { mfaToken } = (await login.json()) as { mfaToken: string };
+    const statuses: number[] = [];
+    // The password step counted once; LOGIN_MAX_FAILURES (5) attempts in all lock the bucket.
+    for (let i = 0; i < Number(TEST_SECRETS.LOGIN_MAX_FAILURES); i++) {
+      const stranger = await SoftAuthenticator.create({ origin: ORIGIN, rpId: RP_ID });
+      statuses.push((await passkeySignIn(s, { response: await stranger.assert(await requestOptions(s), alice.user.id), mfaToken })).status);
+    }
+    expect(statuses.slice(0, 4)).toEqual([401, 401, 401, 401]);
+    expect(statuses[4]).toBe(429);
+    // Locked: even the right passkey waits.
+    const locked = await passkeySignIn(s, { response: await device.assert(await requestOptions(s), alice.user.id), mfaToken });
+    expect(locked.status).toBe(429);
+    expect(Number(locked.headers.get("Retry-After"))).toBeGreaterThan(0);
+  });
+});
+
+describe("secrets stay out of logs and audit rows", () => {
+  it("audit rows name the passkey by its row id and name only", async () => {
+    const { s } = clocked();
+    const alice = await account(s);
+    const { passkey } = await addPasskey(s, alice.tokens.accessToken);
+    expect((await s.call("DELETE", `/me/passkeys/${passkey.id}`, { token: alice.tokens.accessToken })).status).toBe(204);
+    const [registered] = await s.db.auditRows({ userId: alice.user.id, event: "passkey.registered" });
+    const [removed] = await s.db.auditRows({ userId: alice.user.id, event: "passkey.removed" });
+    expect(registered!.metadata).toEqual({ passkeyId: passkey.id, name: "Laptop" });
+    expect(removed!.metadata).toEqual({ passkeyId: passkey.id });
+    expect(registered!.session_id).toBe(alice.tokens.sessionId);
+  });
+
+  it("no challenge, public key, credential id, signature, mfaToken or token in any log line or audit row", async () => {
+    const lines: string[] = [];
+    const originals = { log: console.log, warn: console.warn, error: console.error, info: console.info };
+    for (const level of ["log", "warn", "error", "info"] as const) console[level] = (...args: unknown[]) => void lines.push(args.map(String).join(" "));
+    const secrets: string[] = [];
+    let userId = "";
+    try {
+      const { s } = clocked();
+      const alice = await account(s);
+      userId = alice.user.id;
+      const device = await SoftAuthenticator.create({ origin: ORIGIN, rpId: RP_ID });
+      const creation = await creationOptions(s, alice.tokens.accessToken);
+      const registration = await device.register(creation);
+      await s.call("POST", "/me/passkeys", { token: alice.tokens.accessToken, body: { response: registration } });
+      await s.call("POST", "/me/passkeys", { token: alice.tokens.accessToken, body: { response: registration } }); // replayed: refused
+      const request = await requestOptions(s);
+      const assertion = await device.assert(request, alice.user.id);
+      const signedIn = (await (await passkeySignIn(s, { response: assertion })).json()) as LoggedIn;
+      await passkeySignIn(s, { response: assertion }); // replayed: refused
+      const login = (await (await s.call("POST", "/auth/login", { body: { email: alice.email, password: STRONG_PASSWORD } })).json()) as { mfaToken: string };
+      const stranger = await SoftAuthenticator.create({ origin: ORIGIN, rpId: RP_ID });
+      const foreign = await stranger.assert(await requestOptions(s), alice.user.id);
+      await passkeySignIn(s, { response: foreign, mfaToken: login.mfaToken }); // refused, counted
+      const malformed = await device.assert(await requestOptions(s), alice.user.id);
+      (malformed.response as Record<string, unknown>).userHandle = "!!!*";
+      await passkeySignIn(s, { response: malformed });
+      const [row] = await s.db.query<{ public_key: string; credential_id: string }>("select public_key, credential_id from passkeys where user_id = $1", [alice.user.id]);
+      secrets.push(creation.challenge, request.challenge, row!.public_key, row!.credential_id, assertion.response.signature, login.mfaToken);
+      secrets.push(signedIn.tokens.accessToken, signedIn.tokens.refreshToken!, signedIn.deviceToken);
+    } finally {
+      Object.assign(console, originals);
+    }
+    const audit = JSON.stringify(await testService().db.auditRows({ userId }));
+    for (const secret of secrets) {
+      for (const line of lines) expect(line).not.toContain(secret);
+      expect(audit).not.toContain(secret);
+    }
+  });
+});

@@ -45,6 +45,22 @@ function fromBase64url(text: string): Uint8Array {
   return Uint8Array.from(atob(text.replace(/-/g, "+").replace(/_/g, "/")), (ch) => ch.charCodeAt(0));
 }
 
+/** The user a response's userHandle names (the id the registration options gave); undefined when it is no base64url text. */
+function handleUser(handle: unknown): string | undefined {
+  if (typeof handle !== "string" || handle.length > 256) return undefined;
+  try {
+    return new TextDecoder("utf-8", { fatal: true, ignoreBOM: false }).decode(fromBase64url(handle));
+  } catch {
+    return undefined;
+  }
+}
+
+/** The transports the client claims (its JSON, passed through by the verifier): only the names WebAuthn defines, each once. */
+const TRANSPORTS: ReadonlySet<string> = new Set(["ble", "cable", "hybrid", "internal", "nfc", "smart-card", "usb"]);
+function knownTransports(claimed: unknown): string[] {
+  return Array.isArray(claimed) ? [...new Set(claimed.filter((t): t is string => typeof t === "string" && TRANSPORTS.has(t)))] : [];
+}
+
 const refusedResponse = (message: string, cause?: unknown) => Object.assign(new ValidationFailed([{ path: "response", message }], "The passkey response was not accepted"), { cause });
 
 export class PasskeyService {
@@ -103,7 +119,7 @@ export class PasskeyService {
         credentialId: credential.id,
         publicKey: base64url(credential.publicKey),
         counter: credential.counter,
-        transports: credential.transports ?? response.response.transports ?? [],
+        transports: knownTransports(credential.transports ?? response.response.transports),
         deviceType: credentialDeviceType,
         backedUp: credentialBackedUp,
         name,
@@ -158,7 +174,7 @@ export class PasskeyService {
     if (mfa && passkey.userId !== mfa.userId) return fail("another user's passkey for this sign-in");
     // The authenticator names its user too (discoverable credentials): it must be the credential's.
     const userHandle = response.response?.userHandle;
-    if (userHandle && new TextDecoder().decode(fromBase64url(userHandle)) !== passkey.userId) return fail("user handle does not match the credential");
+    if (userHandle !== undefined && userHandle !== null && userHandle !== "" && handleUser(userHandle) !== passkey.userId) return fail("user handle does not match the credential");
 
     const { verifyAuthenticationResponse } = await webauthn();
     let verified: Awaited<ReturnType<typeof verifyAuthenticationResponse>>;

@@ -9,7 +9,7 @@ export function memoryPasskeyStore(state: MemoryState): PasskeyStore {
       if ([...state.passkeys.values()].some((p) => p.credentialId === input.credentialId)) return undefined;
       const passkey = { ...structuredClone(input), id: crypto.randomUUID(), createdAt: new Date(audit.at), lastUsedAt: null };
       state.passkeys.set(passkey.id, passkey);
-      insertAudit(state, { event: "passkey.registered", userId: input.userId, actorId: audit.actorId, sessionId: audit.sessionId, origin: audit.origin, metadata: { passkeyId: passkey.id }, at: audit.at });
+      insertAudit(state, { event: "passkey.registered", userId: input.userId, actorId: audit.actorId, sessionId: audit.sessionId, origin: audit.origin, metadata: { passkeyId: passkey.id, name: input.name }, at: audit.at });
       return record(passkey);
     },
     async list(userId) {
