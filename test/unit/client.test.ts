@@ -1,9 +1,13 @@
 // The client against the real Worker: many concurrent requests that need a
-// fresh access token cause exactly one refresh.
+// fresh access token cause exactly one refresh, in one tab and across tabs
+// (two AuthClients sharing a fake BroadcastChannel and a fake Web Locks);
+// sign-in with a second factor. Cookie mode against a stub of the service
+// (the contract: X-Auth-Mode and credentials on every request to it).
 import { describe, expect, it } from "vitest";
-import { AuthClient, memoryStore, type StoredTokens } from "../../src/client";
+import { AuthApiError, AuthClient, memoryStore, type ChannelLike, type LockManagerLike, type StoredTokens, type TokenStore } from "../../src/client";
 import { exports } from "cloudflare:workers";
 import { BASE, call, STRONG_PASSWORD, uniqueEmail } from "../support/harness";
+import { totpCode } from "../support/totp";
 
 function countingFetch() {
   const calls: string[] = [];
@@ -13,6 +17,13 @@ function countingFetch() {
     return exports.default.fetch(request);
   };
   return { fetcher, calls, count: (what: string) => calls.filter((c) => c === what).length };
+}
+
+/** Registers through the client; the test service opens a session at registration. */
+async function registered(client: AuthClient) {
+  const { user, tokens } = await client.register({ email: uniqueEmail("client"), password: STRONG_PASSWORD });
+  if (!tokens) throw new Error("registration opened no session");
+  return { user, tokens };
 }
 
 describe("AuthClient", () => {
@@ -33,7 +44,7 @@ describe("AuthClient", () => {
     const { fetcher, count } = countingFetch();
     const store = memoryStore();
     const withStore = new AuthClient({ baseUrl: BASE, fetch: fetcher, store });
-    const { tokens } = await withStore.register({ email: uniqueEmail("client"), password: STRONG_PASSWORD });
+    const { tokens } = await registered(withStore);
     const current = (await store.get())!;
     // A token that looks unexpired locally but that the server refuses (forged signature).
     await store.set({ ...current, accessToken: tokens.accessToken.slice(0, -4) + "AAAA" });
@@ -47,7 +58,7 @@ describe("AuthClient", () => {
     const { fetcher } = countingFetch();
     const store = memoryStore();
     const client = new AuthClient({ baseUrl: BASE, fetch: fetcher, store, onSessionEnded: (reason) => ended.push(reason) });
-    const { tokens } = await client.register({ email: uniqueEmail("client"), password: STRONG_PASSWORD });
+    const { tokens } = await registered(client);
     // A thief rotates twice with the stolen token; the client's copy is now a grandparent.
     const stolen = await call("POST", "/auth/refresh", { body: { refreshToken: tokens.refreshToken } });
     const { tokens: next } = (await stolen.json()) as { tokens: { refreshToken: string } };
@@ -62,7 +73,7 @@ describe("AuthClient", () => {
     const { fetcher } = countingFetch();
     const store = memoryStore();
     const client = new AuthClient({ baseUrl: BASE, fetch: fetcher, store });
-    const { tokens } = await client.register({ email: uniqueEmail("client"), password: STRONG_PASSWORD });
+    const { tokens } = await registered(client);
     await client.logout();
     expect(await store.get()).toBeNull();
     expect((await call("POST", "/auth/refresh", { body: { refreshToken: tokens.refreshToken } })).status).toBe(401);
@@ -125,5 +136,308 @@ describe("AuthClient sends the access token only where it was told to", () => {
     for (const bad of ["*", "api.example.com", "https://api.example.com/v1", "ftp://files.example.com"]) {
       expect(() => new AuthClient({ baseUrl: BASE, trustedOrigins: [bad] }), bad).toThrow(TypeError);
     }
+  });
+});
+
+/**
+ * The tabs of one browser: BroadcastChannels that deliver to every other
+ * channel as a task (structured-cloned, never to the sender), and Web Locks
+ * that grant one holder at a time per name, in request order.
+ */
+function fakeBrowser() {
+  const endpoints = new Set<{ deliver(data: unknown): void }>();
+  const tails = new Map<string, Promise<unknown>>();
+  const granted: string[] = [];
+  const locks: LockManagerLike = {
+    request(name, callback) {
+      const run = (tails.get(name) ?? Promise.resolve()).then(() => {
+        granted.push(name);
+        return callback({ name, mode: "exclusive" });
+      });
+      tails.set(name, run.catch(() => undefined));
+      return run;
+    },
+  };
+  function channel(): ChannelLike {
+    const listeners = new Set<(event: { data: unknown }) => void>();
+    const endpoint = { deliver: (data: unknown) => listeners.forEach((listener) => listener({ data: structuredClone(data) })) };
+    endpoints.add(endpoint);
+    return {
+      postMessage(data) {
+        for (const other of endpoints) if (other !== endpoint) setTimeout(() => other.deliver(data), 0);
+      },
+      addEventListener: (_type, listener) => void listeners.add(listener),
+      removeEventListener: (_type, listener) => void listeners.delete(listener),
+      close: () => void endpoints.delete(endpoint),
+    };
+  }
+  return { locks, channel, granted };
+}
+
+const settle = (ms = 20) => new Promise((resolve) => setTimeout(resolve, ms));
+
+async function age(store: TokenStore) {
+  const tokens = (await store.get())!;
+  await store.set({ ...tokens, accessExpiresAt: Date.now() - 1000 });
+}
+
+describe("AuthClient across tabs", () => {
+  it("two tabs sharing a store (localStorage), both with an expired access token at the same instant: one refresh, one new token", async () => {
+    const { fetcher, count } = countingFetch();
+    const browser = fakeBrowser();
+    const shared = memoryStore();
+    const tab = () => new AuthClient({ baseUrl: BASE, fetch: fetcher, store: shared, coordination: { locks: browser.locks, channel: browser.channel() } });
+    const [a, b] = [tab(), tab()];
+    const { tokens } = await registered(a);
+    await age(shared);
+
+    const responses = await Promise.all([...Array.from({ length: 5 }, () => a.fetch(`${BASE}/me`)), ...Array.from({ length: 5 }, () => b.fetch(`${BASE}/me`))]);
+    expect(responses.map((r) => r.status)).toEqual(Array(10).fill(200));
+    expect(count("POST /auth/refresh")).toBe(1);
+    const [tokenA, tokenB] = [await a.accessToken(), await b.accessToken()];
+    expect(tokenA).toBe(tokenB);
+    expect(tokenA).not.toBe(tokens.accessToken);
+    // The waiting tab took the lock too, and found the work done.
+    expect(browser.granted).toEqual([`secureauth-refresh:${BASE}`, `secureauth-refresh:${BASE}`]);
+    a.close();
+    b.close();
+  });
+
+  it("two tabs with their own stores holding one pair (a duplicated tab's sessionStorage): the waiting tab adopts the broadcast pair and replays nothing", async () => {
+    const { fetcher, calls } = countingFetch();
+    const browser = fakeBrowser();
+    const [storeA, storeB] = [memoryStore(), memoryStore()];
+    const a = new AuthClient({ baseUrl: BASE, fetch: fetcher, store: storeA, coordination: { locks: browser.locks, channel: browser.channel() } });
+    const b = new AuthClient({ baseUrl: BASE, fetch: fetcher, store: storeB, coordination: { locks: browser.locks, channel: browser.channel() } });
+    await registered(a);
+    await settle();
+    await storeB.set((await storeA.get())!);
+    await age(storeA);
+    await age(storeB);
+
+    const [ra, rb] = await Promise.all([a.fetch(`${BASE}/me`), b.fetch(`${BASE}/me`)]);
+    expect([ra.status, rb.status]).toEqual([200, 200]);
+    expect(calls.filter((c) => c === "POST /auth/refresh")).toHaveLength(1);
+    const [pairA, pairB] = [(await storeA.get())!, (await storeB.get())!];
+    expect(pairB.accessToken).toBe(pairA.accessToken);
+    expect(pairB.refreshToken).toBe(pairA.refreshToken);
+    // The adopted refresh token is the live one: it rotates.
+    expect((await call("POST", "/auth/refresh", { body: { refreshToken: pairB.refreshToken } })).status).toBe(200);
+    a.close();
+    b.close();
+  });
+
+  it("without Web Locks, the tabs elect one refresher over the BroadcastChannel", async () => {
+    const { fetcher, count } = countingFetch();
+    const browser = fakeBrowser();
+    const shared = memoryStore();
+    const tab = () => new AuthClient({ baseUrl: BASE, fetch: fetcher, store: shared, coordination: { channel: browser.channel() } });
+    const [a, b, c] = [tab(), tab(), tab()];
+    await registered(a);
+    await age(shared);
+
+    const responses = await Promise.all([a, b, c].map((t) => t.fetch(`${BASE}/me`)));
+    expect(responses.map((r) => r.status)).toEqual([200, 200, 200]);
+    expect(count("POST /auth/refresh")).toBe(1);
+    expect(new Set(await Promise.all([a, b, c].map((t) => t.accessToken()))).size).toBe(1);
+    [a, b, c].forEach((t) => t.close());
+  });
+
+  it("a tab with another session ignores the broadcasts of this one", async () => {
+    const { fetcher } = countingFetch();
+    const browser = fakeBrowser();
+    const [storeA, storeB] = [memoryStore(), memoryStore()];
+    const endedB: string[] = [];
+    const a = new AuthClient({ baseUrl: BASE, fetch: fetcher, store: storeA, coordination: { locks: browser.locks, channel: browser.channel() } });
+    const b = new AuthClient({ baseUrl: BASE, fetch: fetcher, store: storeB, coordination: { locks: browser.locks, channel: browser.channel() }, onSessionEnded: (r) => endedB.push(r) });
+    await registered(a);
+    const { tokens: bobs } = await registered(b);
+    await a.refresh();
+    await settle();
+    expect((await storeB.get())!.accessToken).toBe(bobs.accessToken);
+    await a.logout();
+    await settle();
+    expect(endedB).toEqual([]);
+    expect(await storeB.get()).not.toBeNull();
+    a.close();
+    b.close();
+  });
+
+  it("a logout in one tab ends the session in every tab that shares it: onSessionEnded in each", async () => {
+    const { fetcher } = countingFetch();
+    const browser = fakeBrowser();
+    const shared = memoryStore();
+    const ended: string[] = [];
+    const tab = (name: string) =>
+      new AuthClient({ baseUrl: BASE, fetch: fetcher, store: shared, coordination: { locks: browser.locks, channel: browser.channel() }, onSessionEnded: (r) => ended.push(`${name} ${r}`) });
+    const [a, b] = [tab("a"), tab("b")];
+    await registered(a);
+    expect(await b.accessToken()).not.toBeNull();
+    await a.logout();
+    await settle();
+    expect(ended.sort()).toEqual(["a logged_out", "b logged_out"]);
+    expect(await b.accessToken()).toBeNull();
+    a.close();
+    b.close();
+  });
+});
+
+describe("AuthClient sign-in with a second factor", () => {
+  it("login answers mfa_required (an AuthApiError with mfaToken and methods); completeMfa finishes the sign-in", async () => {
+    const { fetcher } = countingFetch();
+    const client = new AuthClient({ baseUrl: BASE, fetch: fetcher });
+    const email = uniqueEmail("client-mfa");
+    await client.register({ email, password: STRONG_PASSWORD });
+    const start = await client.fetch(`${BASE}/me/mfa/totp`, { method: "POST" });
+    expect(start.status).toBe(200);
+    const { secret } = (await start.json()) as { secret: string };
+    const confirm = await client.fetch(`${BASE}/me/mfa/totp/confirm`, { method: "POST", headers: { "Content-Type": "application/json" }, body: JSON.stringify({ code: totpCode(secret) }) });
+    expect(confirm.status).toBe(200);
+    const { recoveryCodes } = (await confirm.json()) as { recoveryCodes: string[] };
+    await client.logout();
+
+    const refused = await client.login({ email, password: STRONG_PASSWORD }).catch((error: unknown) => error);
+    expect(refused).toBeInstanceOf(AuthApiError);
+    const error = refused as AuthApiError;
+    expect(error.code).toBe("mfa_required");
+    expect(error.problem.status).toBe(403);
+    expect(typeof error.mfaToken).toBe("string");
+    expect(error.problem.mfaToken).toBe(error.mfaToken);
+    expect(error.methods).toContain("totp");
+    expect(await client.accessToken()).toBeNull();
+
+    const { user, tokens, deviceToken } = await client.completeMfa({ mfaToken: error.mfaToken!, recoveryCode: recoveryCodes[0]! });
+    expect(user.email).toBe(email);
+    expect(typeof deviceToken).toBe("string");
+    expect(await client.accessToken()).toBe(tokens.accessToken);
+    expect((await client.fetch(`${BASE}/me`)).status).toBe(200);
+  });
+
+  it("a wrong code is an AuthApiError and leaves the client signed out", async () => {
+    const client = new AuthClient({
+      baseUrl: BASE,
+      fetch: async () => Response.json({ type: "x", title: "Invalid code", status: 401, code: "invalid_mfa_code" }, { status: 401 }),
+    });
+    await expect(client.completeMfa({ mfaToken: "samfa_x", code: "000000" })).rejects.toMatchObject({ code: "invalid_mfa_code" });
+    expect(await client.accessToken()).toBeNull();
+  });
+});
+
+describe("AuthClient in cookie mode", () => {
+  type Seen = { method: string; url: string; mode: string | null; credentials: unknown; authorization: string | null; contentType: string | null; body: string | null };
+
+  /**
+   * The service as the cookie-mode contract describes it: a session in the
+   * cookie jar (one per browser: every tab shares it), tokens in the body
+   * without a refresh token, 403 csrf_rejected for an unsafe request without
+   * X-Auth-Mode. Workers' Request has no `credentials`, so the init is read as it is.
+   */
+  function cookieService() {
+    const seen: Seen[] = [];
+    let issued = 0;
+    let session: string | null = null;
+    const problem = (status: number, code: string) => Response.json({ type: `https://secureauth.dev/errors/${code}`, title: code, status, code }, { status });
+    const tokens = () => ({ tokenType: "Bearer", accessToken: `at-${++issued}`, expiresIn: 900, refreshExpiresIn: 604800, sessionId: session! });
+    const fetcher: typeof fetch = async (input, init = {}) => {
+      const url = new URL(String(input));
+      const headers = new Headers(init.headers);
+      const method = init.method ?? "GET";
+      seen.push({
+        method,
+        url: url.href,
+        mode: headers.get("X-Auth-Mode"),
+        credentials: (init as { credentials?: unknown }).credentials,
+        authorization: headers.get("Authorization"),
+        contentType: headers.get("Content-Type"),
+        body: typeof init.body === "string" ? init.body : init.body == null ? null : "?",
+      });
+      if (url.origin !== BASE) return new Response("ok");
+      if (method !== "GET" && headers.get("X-Auth-Mode") !== "cookie") return problem(403, "csrf_rejected");
+      switch (url.pathname) {
+        case "/auth/login":
+          session = crypto.randomUUID();
+          return Response.json({ user: { id: "u1", email: "a@example.com" }, tokens: tokens(), deviceToken: "sadt_1" });
+        case "/auth/refresh":
+          return session ? Response.json({ tokens: tokens() }) : problem(401, "invalid_refresh_token");
+        case "/auth/logout":
+          session = null;
+          return new Response(null, { status: 204 });
+        case "/me":
+          return headers.get("Authorization") === `Bearer at-${issued}` ? Response.json({ ok: true }) : problem(401, "invalid_token");
+      }
+      return problem(404, "not_found");
+    };
+    return { fetcher, seen, refreshes: () => seen.filter((s) => s.url === `${BASE}/auth/refresh`).length };
+  }
+
+  it("sends X-Auth-Mode: cookie and credentials: include on every request to the service, the bearer only to trusted origins, and refreshes with no body", async () => {
+    const service = cookieService();
+    let now = Date.now();
+    const client = new AuthClient({ baseUrl: BASE, mode: "cookie", fetch: service.fetcher, now: () => now, trustedOrigins: ["https://api.example.com"], coordination: false });
+    const { tokens } = await client.login({ email: "a@example.com", password: STRONG_PASSWORD });
+    expect(tokens.refreshToken).toBeUndefined();
+    expect((await client.fetch(`${BASE}/me`)).status).toBe(200);
+    now += 1000_000;
+    expect((await client.fetch(`${BASE}/me`)).status).toBe(200);
+    await client.fetch("https://api.example.com/orders");
+    await client.fetch("https://elsewhere.example/x");
+    await client.logout();
+
+    const toService = service.seen.filter((s) => s.url.startsWith(BASE));
+    expect(toService.map((s) => `${s.method} ${new URL(s.url).pathname}`)).toEqual(["POST /auth/login", "GET /me", "POST /auth/refresh", "GET /me", "POST /auth/logout"]);
+    for (const s of toService) {
+      expect(s.mode, s.url).toBe("cookie");
+      expect(s.credentials, s.url).toBe("include");
+    }
+    const refresh = toService.find((s) => s.url.endsWith("/auth/refresh"))!;
+    expect(refresh).toMatchObject({ body: null, contentType: null, authorization: null });
+    expect(toService.find((s) => s.url.endsWith("/auth/logout"))).toMatchObject({ authorization: "Bearer at-2" });
+    expect(service.seen.find((s) => s.url === "https://api.example.com/orders")).toMatchObject({ authorization: "Bearer at-2", mode: null, credentials: undefined });
+    expect(service.seen.find((s) => s.url === "https://elsewhere.example/x")).toMatchObject({ authorization: null, mode: null, credentials: undefined });
+  });
+
+  it("a page just loaded asks the cookie once; with no session it is signed out and nothing 'ended'", async () => {
+    const service = cookieService();
+    const ended: string[] = [];
+    const client = new AuthClient({ baseUrl: BASE, mode: "cookie", fetch: service.fetcher, coordination: false, onSessionEnded: (r) => ended.push(r) });
+    expect(await client.accessToken()).toBeNull();
+    expect(await client.accessToken()).toBeNull();
+    expect(service.refreshes()).toBe(1);
+    expect(ended).toEqual([]);
+  });
+
+  it("two tabs: a sign-in in one reaches the other; both expired at the same instant make one refresh and end with the same access token; a logout ends both", async () => {
+    const service = cookieService();
+    const browser = fakeBrowser();
+    let now = Date.now();
+    const ended: string[] = [];
+    const tab = (name: string) =>
+      new AuthClient({
+        baseUrl: BASE,
+        mode: "cookie",
+        fetch: service.fetcher,
+        now: () => now,
+        coordination: { locks: browser.locks, channel: browser.channel() },
+        onSessionEnded: (r) => ended.push(`${name} ${r}`),
+      });
+    const [a, b] = [tab("a"), tab("b")];
+    await a.login({ email: "a@example.com", password: STRONG_PASSWORD });
+    await settle();
+    expect(await b.accessToken()).toBe("at-1");
+    expect(service.refreshes()).toBe(0);
+
+    now += 1000_000;
+    const responses = await Promise.all([a.fetch(`${BASE}/me`), b.fetch(`${BASE}/me`), a.fetch(`${BASE}/me`), b.fetch(`${BASE}/me`)]);
+    expect(responses.map((r) => r.status)).toEqual([200, 200, 200, 200]);
+    expect(service.refreshes()).toBe(1);
+    expect(await a.accessToken()).toBe("at-2");
+    expect(await b.accessToken()).toBe("at-2");
+
+    await b.logout();
+    await settle();
+    expect(ended.sort()).toEqual(["a logged_out", "b logged_out"]);
+    expect(await a.accessToken()).toBeNull();
+    a.close();
+    b.close();
   });
 });

@@ -48,10 +48,15 @@ export function simpleWebAuthnEsmDir(root: string): string {
   return dirname(join(packageDir, entry));
 }
 
-/** Serves `pagesDir` at / and `vendorDir` at /vendor/simplewebauthn/, nothing outside them. */
-export function startPageServer(options: { port: number; pagesDir: string; vendorDir: string }): Promise<LocalServer> {
+/**
+ * Serves `pagesDir` at /, `vendorDir` at /vendor/simplewebauthn/ and the
+ * built client package (dist/client, what `secureauth/client` resolves to)
+ * at /vendor/secureauth/, nothing outside them.
+ */
+export function startPageServer(options: { port: number; pagesDir: string; vendorDir: string; clientDir: string }): Promise<LocalServer> {
   const mounts: [prefix: string, dir: string][] = [
     ["/vendor/simplewebauthn/", options.vendorDir],
+    ["/vendor/secureauth/", options.clientDir],
     ["/", options.pagesDir],
   ];
   const handle = async (request: IncomingMessage, response: ServerResponse) => {

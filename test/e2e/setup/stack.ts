@@ -90,11 +90,12 @@ export default async function setup(project: TestProject) {
     });
     await waitForWorker(stack, wranglerLines);
 
-    pages = await startPageServer({ port: pagePort, pagesDir: join(root, "test", "e2e", "pages"), vendorDir: simpleWebAuthnEsmDir(root) });
+    pages = await startPageServer({ port: pagePort, pagesDir: join(root, "test", "e2e", "pages"), vendorDir: simpleWebAuthnEsmDir(root), clientDir: join(root, "dist", "client") });
     echo = await startEchoServer(echoPort);
     nginx = await startNginx({ port: nginxPort, authOrigin: stack.url, upstream: echo.url });
 
     project.provide("serviceUrl", stack.url);
+    project.provide("serviceLocalhostUrl", serviceLocalhost);
     project.provide("pageUrl", pageUrl);
     project.provide("nginxUrl", nginx.url);
     project.provide("databaseUrl", stack.databaseUrl);
@@ -140,6 +141,8 @@ declare module "vitest" {
   export interface ProvidedContext {
     /** The Worker in wrangler dev, http://127.0.0.1:<port>. */
     serviceUrl: string;
+    /** The same Worker as http://localhost:<port>: same-site with the page server, for cookie mode. */
+    serviceLocalhostUrl: string;
     /** The page server, http://localhost:<port>: the Worker's allowed origin and WebAuthn origin. */
     pageUrl: string;
     /** nginx in front of the echo upstream, http://127.0.0.1:<port>. */
