@@ -9,6 +9,7 @@
 import { createRoute, OpenAPIHono, z } from "@hono/zod-openapi";
 import type { AppEnv } from "../context";
 import { problemResponses } from "./openapi";
+import { hashedPagePolicy } from "./page-policy";
 
 export const accountPageRoutes = new OpenAPIHono<AppEnv>();
 
@@ -548,21 +549,8 @@ const HTML = (script: string, style: string) => `<!doctype html>
 
 const PAGE = HTML(SCRIPT, STYLE);
 
-let policy: Promise<string> | undefined;
-
-/** The CSP naming the script and the style by their SHA-256, computed once per isolate. */
-function contentSecurityPolicy(): Promise<string> {
-  policy ??= Promise.all([sha256Base64(SCRIPT), sha256Base64(STYLE)]).then(
-    ([script, style]) =>
-      `default-src 'none'; script-src 'sha256-${script}'; style-src 'sha256-${style}'; connect-src 'self'; form-action 'none'; base-uri 'none'; frame-ancestors 'none'`,
-  );
-  return policy;
-}
-
-async function sha256Base64(text: string): Promise<string> {
-  const digest = new Uint8Array(await crypto.subtle.digest("SHA-256", new TextEncoder().encode(text)));
-  return btoa(String.fromCharCode(...digest));
-}
+/** The CSP naming the script and the style by their SHA-256. */
+const contentSecurityPolicy = hashedPagePolicy(SCRIPT, STYLE);
 
 accountPageRoutes.openapi(
   createRoute({

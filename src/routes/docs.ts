@@ -7,6 +7,7 @@
 import { createRoute, OpenAPIHono, z } from "@hono/zod-openapi";
 import type { AppEnv } from "../context";
 import { problemResponses } from "./openapi";
+import { hashedPagePolicy } from "./page-policy";
 
 export const docsRoutes = new OpenAPIHono<AppEnv>();
 
@@ -156,21 +157,8 @@ const PAGE = `<!doctype html>
 <main><p id="status">Loading /openapi.json...</p><noscript><p>This page renders /openapi.json with a script; without it, read <a href="/openapi.json">the document</a> itself.</p></noscript><div id="content"></div></main>
 <script>${DOCS_SCRIPT}</script></body></html>`;
 
-let policy: Promise<string> | undefined;
-
-/** The CSP naming the script and the style by their SHA-256, computed once per isolate. */
-function contentSecurityPolicy(): Promise<string> {
-  policy ??= Promise.all([sha256Base64(DOCS_SCRIPT), sha256Base64(DOCS_STYLE)]).then(
-    ([script, style]) =>
-      `default-src 'none'; script-src 'sha256-${script}'; style-src 'sha256-${style}'; connect-src 'self'; form-action 'none'; base-uri 'none'; frame-ancestors 'none'`,
-  );
-  return policy;
-}
-
-async function sha256Base64(text: string): Promise<string> {
-  const digest = new Uint8Array(await crypto.subtle.digest("SHA-256", new TextEncoder().encode(text)));
-  return btoa(String.fromCharCode(...digest));
-}
+/** The CSP naming the script and the style by their SHA-256. */
+const contentSecurityPolicy = hashedPagePolicy(DOCS_SCRIPT, DOCS_STYLE);
 
 docsRoutes.openapi(
   createRoute({

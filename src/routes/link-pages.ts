@@ -8,6 +8,7 @@
 // style, by hash, and requests to this origin only.
 import { OpenAPIHono } from "@hono/zod-openapi";
 import type { AppEnv } from "../context";
+import { hashedPagePolicy } from "./page-policy";
 
 export const linkPageRoutes = new OpenAPIHono<AppEnv>();
 
@@ -45,21 +46,8 @@ form.addEventListener("submit", async (event) => {
   form.querySelector("button").disabled = false;
 });`;
 
-let policy: Promise<string> | undefined;
-
-/** The CSP naming the script and the style by their SHA-256, computed once per isolate. */
-function contentSecurityPolicy(): Promise<string> {
-  policy ??= Promise.all([sha256Base64(SCRIPT), sha256Base64(STYLE)]).then(
-    ([script, style]) =>
-      `default-src 'none'; script-src 'sha256-${script}'; style-src 'sha256-${style}'; connect-src 'self'; form-action 'none'; base-uri 'none'; frame-ancestors 'none'`,
-  );
-  return policy;
-}
-
-async function sha256Base64(text: string): Promise<string> {
-  const digest = new Uint8Array(await crypto.subtle.digest("SHA-256", new TextEncoder().encode(text)));
-  return btoa(String.fromCharCode(...digest));
-}
+/** The CSP naming the script and the style by their SHA-256. */
+const contentSecurityPolicy = hashedPagePolicy(SCRIPT, STYLE);
 
 const escape = (text: string) => text.replace(/[&<>"']/g, (ch) => `&#${ch.charCodeAt(0)};`);
 
