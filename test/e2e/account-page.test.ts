@@ -11,7 +11,7 @@ import { Secret, TOTP } from "otpauth";
 import type { Browser, BrowserContext, CDPSession, Page } from "playwright-core";
 import { afterAll, beforeAll, describe, expect, inject, it } from "vitest";
 import { PASSWORD, uniqueEmail } from "./support/api.ts";
-import { launchChromium } from "./support/browser.ts";
+import { addVirtualAuthenticator, launchChromium } from "./support/browser.ts";
 
 const serviceUrl = inject("serviceUrl");
 const serviceLocalhost = (() => {
@@ -74,18 +74,7 @@ describe("the account page in Chromium, with a virtual authenticator", () => {
     if (loaded?.status() !== 200) throw new Error(`GET /account answered ${loaded?.status()}`);
     // Set by the last line of the page's script: it ran, so the CSP allowed it by its hash.
     await page.waitForSelector("html[data-ready=true]", { state: "attached", timeout: 10_000 });
-    cdp = await context.newCDPSession(page);
-    await cdp.send("WebAuthn.enable");
-    ({ authenticatorId } = await cdp.send("WebAuthn.addVirtualAuthenticator", {
-      options: {
-        protocol: "ctap2",
-        transport: "internal",
-        hasResidentKey: true,
-        hasUserVerification: true,
-        isUserVerified: true,
-        automaticPresenceSimulation: true,
-      },
-    }));
+    ({ cdp, authenticatorId } = await addVirtualAuthenticator(page));
   });
   afterAll(async () => {
     await cdp?.detach().catch(() => {});

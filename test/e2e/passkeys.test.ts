@@ -10,7 +10,7 @@
 import type { Browser, BrowserContext, CDPSession, Page } from "playwright-core";
 import { afterAll, beforeAll, describe, expect, inject, it } from "vitest";
 import { bearer, jwtPayload, postJson, register, type SignedIn } from "./support/api.ts";
-import { launchChromium } from "./support/browser.ts";
+import { addVirtualAuthenticator, launchChromium } from "./support/browser.ts";
 
 const serviceUrl = inject("serviceUrl");
 const pageUrl = inject("pageUrl");
@@ -52,18 +52,7 @@ describe("passkeys in Chromium with a virtual authenticator", () => {
     const loaded = await page.goto(`${pageUrl}/passkeys.html?service=${encodeURIComponent(serviceUrl)}`);
     if (loaded?.status() !== 200) throw new Error(`passkeys.html answered ${loaded?.status()}`);
     await page.waitForFunction(() => (globalThis as unknown as PasskeysPage).passkeysReady === true, undefined, { timeout: 10_000 });
-    cdp = await page.context().newCDPSession(page);
-    await cdp.send("WebAuthn.enable");
-    ({ authenticatorId } = await cdp.send("WebAuthn.addVirtualAuthenticator", {
-      options: {
-        protocol: "ctap2",
-        transport: "internal",
-        hasResidentKey: true,
-        hasUserVerification: true,
-        isUserVerified: true,
-        automaticPresenceSimulation: true,
-      },
-    }));
+    ({ cdp, authenticatorId } = await addVirtualAuthenticator(page));
   });
   afterAll(async () => {
     await cdp?.detach().catch(() => {});
