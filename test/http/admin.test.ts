@@ -92,7 +92,7 @@ describe("the permission gate on every admin endpoint", () => {
     for (const [path, method] of operations) {
       const operation = doc.paths[path]?.[method];
       expect(operation, `${method} ${path}`).toBeDefined();
-      expect(operation!.security).toEqual([{ bearerAuth: [] }]);
+      expect(operation!.security).toEqual([{ bearerAuth: [] }, { cookieAuth: [] }]);
       expect(Object.keys(operation!.responses)).toEqual(expect.arrayContaining(["401", "403"]));
     }
   });

@@ -210,7 +210,7 @@ describe("OpenAPI document", () => {
     expect(res.status).toBe(200);
     const doc = (await res.json()) as { paths: Record<string, Record<string, { security?: unknown; responses: Record<string, unknown> }>> };
     const verify = doc.paths["/auth/verify"]?.get;
-    expect(verify?.security).toEqual([{ bearerAuth: [] }]);
+    expect(verify?.security).toEqual([{ bearerAuth: [] }, { cookieAuth: [] }]);
     expect(Object.keys(verify?.responses ?? {})).toEqual(expect.arrayContaining(["200", "401"]));
     expect(doc.paths["/.well-known/jwks.json"]?.get?.responses).toHaveProperty("200");
   });
