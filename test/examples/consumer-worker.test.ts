@@ -143,17 +143,45 @@ describe("examples/consumer-worker with SecureAuth over the service binding", ()
     expect(await res.json()).toEqual({ code: "invalid_token" });
   });
 
-  it("fails closed: when SecureAuth cannot check tokens (its configuration does not load), the consumer answers 503 service_unavailable", async () => {
-    const alice = await signUp();
+  /** Runs `check` with SecureAuth's worker options changed by `change`, then restores them. */
+  const withSecureauth = async (change: (secureauth: Record<string, unknown>) => Record<string, unknown>, check: () => Promise<void>) => {
     const [consumerOptions, secureauthOptions] = (options as { workers: Record<string, unknown>[] }).workers as [Record<string, unknown>, Record<string, unknown>];
-    await miniflare!.setOptions(convertV4MiniflareOptions({ workers: [consumerOptions, { ...secureauthOptions, bindings: { ...secureauthBindings, JWT_SIGNING_KEYS: "not json" } }] } as V4MiniflareOptions));
+    await miniflare!.setOptions(convertV4MiniflareOptions({ workers: [consumerOptions, change(secureauthOptions)] } as V4MiniflareOptions));
     try {
-      const res = await consumer("/whoami", alice.tokens.accessToken);
-      expect(res.status).toBe(503);
-      expect(await res.json()).toEqual({ code: "service_unavailable" });
-      expect((await consumer("/admin/report", alice.tokens.accessToken)).status).toBe(503);
+      await check();
     } finally {
       await miniflare!.setOptions(convertV4MiniflareOptions(options));
     }
+  };
+  const expectServiceUnavailable = async (token: string) => {
+    for (const path of ["/whoami", "/admin/report"]) {
+      const res = await consumer(path, token);
+      expect(res.status, path).toBe(503);
+      expect(await res.json(), path).toEqual({ code: "service_unavailable" });
+    }
+  };
+
+  it("fails closed: when the revocation list cannot be read (REVOKED_SESSIONS unreachable), the consumer answers 503 service_unavailable", async () => {
+    const alice = await signUp();
+    // The KV namespace served from a loopback port nothing listens on
+    // (Miniflare's remote-binding path: each KV operation is a request to
+    // that URL), so every read of it fails with connection refused, as when
+    // the store is down. The token itself is valid, so only the failing read
+    // can refuse it.
+    const [closedPort] = (await freePorts(1)) as [number];
+    await withSecureauth(
+      (secureauth) => ({ ...secureauth, kvNamespaces: { REVOKED_SESSIONS: { id: "REVOKED_SESSIONS", remoteProxyConnectionString: new URL(`http://127.0.0.1:${closedPort}/`) } } }),
+      () => expectServiceUnavailable(alice.tokens.accessToken),
+    );
+    // Back on the real namespace, the same token is accepted again.
+    expect((await consumer("/whoami", alice.tokens.accessToken)).status).toBe(200);
+  });
+
+  it("fails closed: when SecureAuth's configuration does not load, the consumer answers 503 service_unavailable", async () => {
+    const alice = await signUp();
+    await withSecureauth(
+      (secureauth) => ({ ...secureauth, bindings: { ...secureauthBindings, JWT_SIGNING_KEYS: "not json" } }),
+      () => expectServiceUnavailable(alice.tokens.accessToken),
+    );
   });
 });
