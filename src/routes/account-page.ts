@@ -379,6 +379,8 @@ $("totp-enrol").addEventListener("click", () => {
     const pending = await api("POST", "/me/mfa/totp", undefined, true);
     $("totp-secret").textContent = pending.secret.match(/.{1,4}/g).join(" ");
     $("totp-uri").textContent = pending.otpauthUri;
+    const qr = await api("GET", "/me/mfa/totp/qr", undefined, true);
+    $("totp-qr").src = "data:image/svg+xml;charset=utf-8," + encodeURIComponent(qr.svg);
     $("totp-pending").hidden = false;
     $("totp-code").value = "";
     $("totp-code").focus();
@@ -514,7 +516,8 @@ const HTML = (script: string, style: string) => `<!doctype html>
 <h2>Authenticator app (TOTP)</h2>
 <button id="totp-enrol" type="button">Enrol</button><button id="totp-remove" type="button">Remove</button><button id="recovery-regenerate" type="button">New recovery codes</button>
 <div id="totp-pending" hidden>
-<p>Type the secret into your authenticator app, or paste the URI:</p>
+<p>Scan the code with your authenticator app, or type the secret, or paste the URI:</p>
+<p><img id="totp-qr" alt="QR code of the otpauth URI" width="200" height="200"></p>
 <p><code id="totp-secret" class="secret"></code></p>
 <p><code id="totp-uri"></code></p>
 <form id="totp-confirm">
@@ -550,7 +553,8 @@ const HTML = (script: string, style: string) => `<!doctype html>
 const PAGE = HTML(SCRIPT, STYLE);
 
 /** The CSP naming the script and the style by their SHA-256. */
-const contentSecurityPolicy = hashedPagePolicy(SCRIPT, STYLE);
+// img-src data: for the QR code of a pending TOTP secret, drawn from the SVG GET /me/mfa/totp/qr answers.
+const contentSecurityPolicy = hashedPagePolicy(SCRIPT, STYLE, "img-src data:");
 
 accountPageRoutes.openapi(
   createRoute({

@@ -16,6 +16,7 @@ import { deviceInfo, requestOrigin } from "./request-origin";
 import { DisplayNameInput, json, ok, PasswordInput, refusingPrivilegedFields, TokenPairSchema, UserSchema } from "./schemas";
 import { checkCookieModeOrigin, loggedInBody, tokensBody } from "./session-answer";
 import type { Context } from "hono";
+import { renderSVG } from "uqr";
 
 export const mfaRoutes = new OpenAPIHono<AppEnv>();
 
@@ -51,6 +52,25 @@ mfaRoutes.openapi(
     },
   }),
   async (c) => c.json(await c.var.services.secondFactors().startTotp(actorOf(c)), 200),
+);
+
+mfaRoutes.openapi(
+  createRoute({
+    method: "get",
+    path: "/me/mfa/totp/qr",
+    operationId: "pendingTotpQrCode",
+    tags: ["mfa"],
+    summary: "The pending TOTP secret's otpauth URI as a QR code (SVG)",
+    description:
+      "For an authenticator app to scan, while an enrolment is pending; 404 once it is confirmed (an enrolled secret is never shown again) or when none is pending. Needs a recent sign-in.",
+    security: [{ bearerAuth: [] }],
+    middleware: [...selfService, recent()] as const,
+    responses: {
+      200: ok("The QR code", z.object({ svg: z.string().openapi({ description: "An SVG document (image/svg+xml) encoding the otpauth URI" }) })),
+      ...problemResponses(401, 403, 404, 503),
+    },
+  }),
+  async (c) => c.json({ svg: renderSVG(await c.var.services.secondFactors().pendingTotpUri(actorOf(c))) }, 200),
 );
 
 mfaRoutes.openapi(

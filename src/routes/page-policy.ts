@@ -4,13 +4,13 @@
 // cannot be framed. The security-headers middleware keeps a policy of this
 // shape (it starts from default-src 'none' and forbids framing).
 
-/** The policy for a page with this inline script and style, hashed once per isolate on first use. */
-export function hashedPagePolicy(script: string, style: string): () => Promise<string> {
+/** The policy for a page with this inline script and style (and `extra` directives, such as an img-src), hashed once per isolate on first use. */
+export function hashedPagePolicy(script: string, style: string, extra = ""): () => Promise<string> {
   let policy: Promise<string> | undefined;
   return () =>
     (policy ??= Promise.all([sha256Base64(script), sha256Base64(style)]).then(
       ([scriptHash, styleHash]) =>
-        `default-src 'none'; script-src 'sha256-${scriptHash}'; style-src 'sha256-${styleHash}'; connect-src 'self'; form-action 'none'; base-uri 'none'; frame-ancestors 'none'`,
+        `default-src 'none'; script-src 'sha256-${scriptHash}'; style-src 'sha256-${styleHash}'; connect-src 'self';${extra ? ` ${extra};` : ""} form-action 'none'; base-uri 'none'; frame-ancestors 'none'`,
     ));
 }
 

@@ -117,6 +117,9 @@ describe("the account page in Chromium, with a virtual authenticator", () => {
     const uri = await text("#totp-uri");
     expect(uri).toMatch(/^otpauth:\/\/totp\//);
     expect(new URL(uri).searchParams.get("secret")).toBe(secret);
+    // The QR code of that URI is drawn, under the page's CSP (img-src data:): a loaded image, not a broken one.
+    await page.waitForFunction("document.getElementById('totp-qr').complete && document.getElementById('totp-qr').naturalWidth > 0");
+    expect(await page.evaluate("document.getElementById('totp-qr').src.startsWith('data:image/svg+xml')")).toBe(true);
 
     await page.fill("#totp-code", totpCode(secret));
     await page.click("#totp-confirm-submit");

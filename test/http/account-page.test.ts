@@ -49,6 +49,8 @@ describe("GET /account", () => {
     expect(policy.get("script-src")).toBe(`'sha256-${await sha256Base64(scripts[0]![2]!)}'`);
     expect(policy.get("style-src")).toBe(`'sha256-${await sha256Base64(styles[0]![2]!)}'`);
     expect(policy.get("connect-src")).toBe("'self'");
+    // Only data: images: the TOTP QR code the script draws from GET /me/mfa/totp/qr's SVG.
+    expect(policy.get("img-src")).toBe("data:");
     expect(["'none'", "'self'"]).toContain(policy.get("form-action"));
     expect(policy.get("base-uri")).toBe("'none'");
     expect(policy.get("frame-ancestors")).toBe("'none'");
@@ -58,7 +60,9 @@ describe("GET /account", () => {
   it("loads nothing from elsewhere: no src or href, no inline handlers or style attributes (the CSP would refuse them)", async () => {
     const html = await (await call("GET", "/account")).text();
     expect(html).not.toMatch(/\s(src|href|srcset|action|formaction)\s*=/i);
-    expect(html).not.toMatch(/<(link|iframe|img|object|embed|base)\b/i);
+    expect(html).not.toMatch(/<(link|iframe|object|embed|base)\b/i);
+    // One image, the QR code, whose source the script sets to a data: URL (img-src data: only).
+    expect([...html.matchAll(/<img\b[^>]*>/gi)].map((m) => m[0])).toEqual(['<img id="totp-qr" alt="QR code of the otpauth URI" width="200" height="200">']);
     expect(html).not.toMatch(/\son[a-z]+\s*=/i);
     expect(html).not.toMatch(/\sstyle\s*=/i);
     expect(html).not.toMatch(/https?:\/\/(?!localhost)/);

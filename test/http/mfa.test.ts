@@ -8,6 +8,7 @@
 // implementation (test/support/totp.ts, the otpauth package).
 import { describe, expect, it } from "vitest";
 import { claimsOf, fakeClock, problemOf, STRONG_PASSWORD, testService, uniqueEmail, type TokenPair } from "../support/harness";
+import { renderSVG } from "uqr";
 import { totpCode } from "../support/totp";
 
 type Service = ReturnType<typeof testService>;
@@ -91,6 +92,22 @@ describe("TOTP enrolment", () => {
     const codes = await s.db.query<{ code_hash: string }>("select code_hash from recovery_codes where user_id = $1", [user.id]);
     expect(codes).toHaveLength(10);
     for (const { code_hash } of codes) for (const code of recoveryCodes) expect(code_hash).not.toContain(code.replace(/-/g, ""));
+  });
+
+  it("the pending secret is also a QR code of its otpauth URI, and never once the factor is confirmed", async () => {
+    const { service: s, time } = clockedService();
+    const { tokens } = (await (await s.call("POST", "/auth/register", { body: { email: uniqueEmail("qr"), password: STRONG_PASSWORD } })).json()) as LoggedIn;
+    expect((await s.call("GET", "/me/mfa/totp/qr", { token: tokens.accessToken })).status).toBe(404);
+    const { secret, otpauthUri } = (await (await s.call("POST", "/me/mfa/totp", { token: tokens.accessToken })).json()) as { secret: string; otpauthUri: string };
+    const res = await s.call("GET", "/me/mfa/totp/qr", { token: tokens.accessToken });
+    expect(res.status).toBe(200);
+    expect(res.headers.get("Cache-Control")).toContain("no-store");
+    const { svg } = (await res.json()) as { svg: string };
+    // The same URI the enrolment answered, drawn by the QR library the route uses.
+    expect(svg).toBe(renderSVG(otpauthUri));
+    expect(svg.startsWith("<svg")).toBe(true);
+    await s.call("POST", "/me/mfa/totp/confirm", { token: tokens.accessToken, body: { code: totpCode(secret, time.now()) } });
+    expect((await s.call("GET", "/me/mfa/totp/qr", { token: tokens.accessToken })).status).toBe(404);
   });
 
   it("a wrong confirmation code enrols nothing", async () => {

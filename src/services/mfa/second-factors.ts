@@ -57,6 +57,18 @@ export class SecondFactorService {
     return { secret: secret.base32, otpauthUri: otpauthUri(this.deps.settings.issuerName, user.email, secret.key) };
   }
 
+  /**
+   * The pending secret's otpauth URI again, for showing it as a QR code; not
+   * found once the factor is confirmed (an enrolled secret is never shown
+   * again) or when no enrolment is pending.
+   */
+  async pendingTotpUri(actor: FactorActor): Promise<string> {
+    const user = await this.activeUser(actor.userId);
+    const factor = await this.deps.stores.secondFactors.totp(user.id);
+    if (!factor || factor.confirmed) throw new NotFound("No TOTP enrolment is pending");
+    return otpauthUri(this.deps.settings.issuerName, user.email, await this.secretBox().open(factor.secretCiphertext, user.id));
+  }
+
   /** The pending factor's first code confirms it: TOTP is required at sign-in from now on; the recovery codes, shown once. */
   async confirmTotp(actor: FactorActor, code: string): Promise<{ recoveryCodes: string[] }> {
     const { stores, clock } = this.deps;
