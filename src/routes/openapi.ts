@@ -66,7 +66,7 @@ export const SECURITY_SCHEMES = {
     in: "cookie",
     name: "__Host-sa_at",
     description:
-      "Cookie mode: the access token in the `__Host-sa_at` cookie that a sign-in with `X-Auth-Mode: cookie` sets. Used only when no Authorization header is sent. A cookie-authenticated unsafe request (POST, PUT, PATCH, DELETE) must also carry `X-Auth-Mode: cookie` and come from an allowlisted Origin (or the service's own), else 403 csrf_rejected.",
+      "Cookie mode: the access token in the `__Host-sa_at` cookie that a sign-in with `X-Auth-Mode: cookie` sets. Used only when no Authorization header is sent. A cookie-authenticated unsafe request (POST, PUT, PATCH, DELETE) must also carry `X-Auth-Mode: cookie` and come from an Origin in ALLOWED_ORIGINS, else 403 csrf_rejected.",
   },
 } as const;
 

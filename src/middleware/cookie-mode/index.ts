@@ -12,8 +12,9 @@
 // CSRF: a cookie travels with any request to the service, whoever's page
 // sent it, so a cookie-authenticated unsafe request must carry
 // `X-Auth-Mode: cookie` (a custom header needs a CORS preflight, which only
-// allowlisted origins pass) and an Origin in ALLOWED_ORIGINS (or the
-// service's own), else 403 csrf_rejected. Requests that set cookies (sign-in
+// allowlisted origins pass) and an Origin in ALLOWED_ORIGINS, else 403
+// csrf_rejected (a page served from the service's own origin that uses
+// cookie mode lists that origin too). Requests that set cookies (sign-in
 // in cookie mode) are held to the same Origin rule, so no other site can sign
 // a browser into an account of its choosing.
 import type { Context } from "hono";
@@ -40,7 +41,7 @@ export function refuseCrossSite(c: Context, allowedOrigins: readonly string[]): 
   if (SAFE_METHODS.has(c.req.method)) return;
   if (!wantsCookies(c)) throw new CsrfRejected("a cookie-authenticated request must carry X-Auth-Mode: cookie");
   const origin = c.req.header("Origin");
-  if (origin === undefined || (!allowedOrigins.includes(origin) && origin !== new URL(c.req.url).origin)) {
+  if (origin === undefined || !allowedOrigins.includes(origin)) {
     throw new CsrfRejected("a cookie-authenticated request must come from an allowed origin");
   }
 }
