@@ -97,7 +97,7 @@ passkeyRoutes.openapi(
     tags: ["passkeys"],
     summary: "The signed-in user's passkeys",
     security: [{ bearerAuth: [] }],
-    middleware: [authenticate(), authorize("profile:read")] as const,
+    middleware: [authenticate(), authorize("profile:write")] as const,
     responses: { 200: ok("Passkeys, oldest first", z.object({ passkeys: z.array(PasskeySchema) })), ...problemResponses(401, 403, 503) },
   }),
   async (c) => c.json({ passkeys: (await c.var.services.passkeys().list(c.var.auth.sub)).map(toApiPasskey) }, 200),

@@ -274,6 +274,24 @@ describe("a passkey as the second factor", () => {
   });
 });
 
+describe("the permission the /me/passkeys and /me/mfa routes need", () => {
+  it("is profile:write: an account holding profile:read alone cannot list, add or enrol", async () => {
+    const { s } = clocked();
+    const reader = await account(s);
+    await s.db.query("insert into roles (name, description) values ('profile-reader', 'created by a test') on conflict do nothing");
+    await s.db.query("insert into role_permissions (role_name, permission_name) values ('profile-reader', 'profile:read') on conflict do nothing");
+    await s.db.query("delete from user_roles where user_id = $1", [reader.user.id]);
+    await s.db.query("insert into user_roles (user_id, role_name) values ($1, 'profile-reader')", [reader.user.id]);
+    const login = (await (await s.call("POST", "/auth/login", { body: { email: reader.email, password: STRONG_PASSWORD } })).json()) as LoggedIn;
+    for (const [method, path] of [["GET", "/me/passkeys"], ["POST", "/me/passkeys/options"], ["POST", "/me/mfa/totp"], ["GET", "/me/mfa/totp/qr"]] as const) {
+      const res = await s.call(method, path, { token: login.tokens.accessToken });
+      expect(res.status, `${method} ${path}`).toBe(403);
+      expect((await problemOf(res)).code).toBe("insufficient_permission");
+    }
+    expect((await s.call("GET", "/me", { token: login.tokens.accessToken })).status).toBe(200);
+  });
+});
+
 describe("removing a passkey", () => {
   it("removes your own (audited), after which it no longer signs in", async () => {
     const { s } = clocked();
