@@ -10,12 +10,10 @@ import { authorize } from "../middleware/authorize";
 import { ipRateLimit } from "../middleware/rate-limit";
 import { recent } from "../middleware/recent";
 import { noStore } from "../middleware/security-headers";
-import type { FactorActor } from "../services/mfa/second-factors";
 import { problemResponses } from "./openapi";
 import { deviceInfo, requestOrigin } from "./request-origin";
 import { DisplayNameInput, json, ok, PasswordInput, refusingPrivilegedFields, TokenPairSchema, UserSchema } from "./schemas";
-import { checkCookieModeOrigin, loggedInBody, tokensBody } from "./session-answer";
-import type { Context } from "hono";
+import { callerOf, checkCookieModeOrigin, loggedInBody, tokensBody } from "./session-answer";
 import { renderSVG } from "uqr";
 
 export const mfaRoutes = new OpenAPIHono<AppEnv>();
@@ -27,10 +25,6 @@ const MfaToken = z.string().min(1).max(256).openapi({ description: "The mfaToken
 const RecoveryCodesSchema = z.object({ recoveryCodes: z.array(z.string()).length(10).openapi({ description: "Shown once: store them somewhere safe. Each works once." }) });
 
 const selfService = [authenticate(), authorize("profile:write")] as const;
-
-function actorOf(c: Context<AppEnv>): FactorActor {
-  return { userId: c.var.auth.sub, sessionId: c.var.auth.sid, origin: requestOrigin(c.req.raw) };
-}
 
 mfaRoutes.use("/me/mfa/*", noStore());
 mfaRoutes.use("/auth/mfa", noStore());
@@ -51,7 +45,7 @@ mfaRoutes.openapi(
       ...problemResponses(400, 401, 403, 503),
     },
   }),
-  async (c) => c.json(await c.var.services.secondFactors().startTotp(actorOf(c)), 200),
+  async (c) => c.json(await c.var.services.secondFactors().startTotp(callerOf(c)), 200),
 );
 
 mfaRoutes.openapi(
@@ -70,7 +64,7 @@ mfaRoutes.openapi(
       ...problemResponses(401, 403, 404, 503),
     },
   }),
-  async (c) => c.json({ svg: renderSVG(await c.var.services.secondFactors().pendingTotpUri(actorOf(c))) }, 200),
+  async (c) => c.json({ svg: renderSVG(await c.var.services.secondFactors().pendingTotpUri(callerOf(c))) }, 200),
 );
 
 mfaRoutes.openapi(
@@ -85,7 +79,7 @@ mfaRoutes.openapi(
     request: { body: json(refusingPrivilegedFields({ code: TotpCode })) },
     responses: { 200: ok("TOTP is now required at sign-in", RecoveryCodesSchema), ...problemResponses(400, 401, 403, 413, 415, 503) },
   }),
-  async (c) => c.json(await c.var.services.secondFactors().confirmTotp(actorOf(c), c.req.valid("json").code), 200),
+  async (c) => c.json(await c.var.services.secondFactors().confirmTotp(callerOf(c), c.req.valid("json").code), 200),
 );
 
 mfaRoutes.openapi(
@@ -101,7 +95,7 @@ mfaRoutes.openapi(
     responses: { 204: { description: "Removed" }, ...problemResponses(401, 403, 404, 503) },
   }),
   async (c) => {
-    await c.var.services.secondFactors().removeTotp(actorOf(c));
+    await c.var.services.secondFactors().removeTotp(callerOf(c));
     return c.body(null, 204);
   },
 );
@@ -118,7 +112,7 @@ mfaRoutes.openapi(
     middleware: [...selfService, recent()] as const,
     responses: { 200: ok("The new codes", RecoveryCodesSchema), ...problemResponses(401, 403, 404, 503) },
   }),
-  async (c) => c.json(await c.var.services.secondFactors().regenerateRecoveryCodes(actorOf(c)), 200),
+  async (c) => c.json(await c.var.services.secondFactors().regenerateRecoveryCodes(callerOf(c)), 200),
 );
 
 const LoggedInSchema = z.object({
@@ -179,6 +173,6 @@ mfaRoutes.openapi(
     const body = c.req.valid("json");
     const proof = "currentPassword" in body ? { currentPassword: body.currentPassword } : { code: body.code };
     checkCookieModeOrigin(c);
-    return c.json(tokensBody(c, await c.var.services.secondFactors().reauthenticate(actorOf(c), proof)), 200);
+    return c.json(tokensBody(c, await c.var.services.secondFactors().reauthenticate(callerOf(c), proof)), 200);
   },
 );

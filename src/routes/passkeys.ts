@@ -4,7 +4,6 @@
 // removal need a recent sign-in (recent()).
 import { createRoute, OpenAPIHono, z } from "@hono/zod-openapi";
 import type { AuthenticationResponseJSON, RegistrationResponseJSON } from "@simplewebauthn/server";
-import type { Context } from "hono";
 import type { AppEnv } from "../context";
 import { ValidationFailed } from "../errors";
 import { authenticate } from "../middleware/authenticate";
@@ -17,7 +16,7 @@ import { problemResponses } from "./openapi";
 import { IdParams } from "./params";
 import { deviceInfo, requestOrigin } from "./request-origin";
 import { DisplayNameInput, json, ok, refusingPrivilegedFields, TokenPairSchema, UserSchema } from "./schemas";
-import { checkCookieModeOrigin, loggedInBody } from "./session-answer";
+import { callerOf, checkCookieModeOrigin, loggedInBody } from "./session-answer";
 
 export const passkeyRoutes = new OpenAPIHono<AppEnv>();
 
@@ -48,8 +47,6 @@ const PasskeyOptionsBody = refusingPrivilegedFields({ email: z.string().max(320)
 
 const toApiPasskey = (p: PasskeyRecord) => ({ id: p.id, name: p.name, createdAt: p.createdAt.toISOString(), lastUsedAt: p.lastUsedAt?.toISOString() ?? null });
 
-const actorOf = (c: Context<AppEnv>) => ({ userId: c.var.auth.sub, sessionId: c.var.auth.sid, origin: requestOrigin(c.req.raw) });
-
 passkeyRoutes.use("/me/passkeys/*", noStore());
 passkeyRoutes.use("/auth/passkey/*", noStore());
 passkeyRoutes.use("/auth/passkey", noStore());
@@ -66,7 +63,7 @@ passkeyRoutes.openapi(
     middleware: [authenticate(), authorize("profile:write"), recent()] as const,
     responses: { 200: ok("PublicKeyCredentialCreationOptionsJSON", WebAuthnOptions), ...problemResponses(401, 403, 503) },
   }),
-  async (c) => c.json((await c.var.services.passkeys().registrationOptions(actorOf(c))) as unknown as Record<string, unknown>, 200),
+  async (c) => c.json((await c.var.services.passkeys().registrationOptions(callerOf(c))) as unknown as Record<string, unknown>, 200),
 );
 
 passkeyRoutes.openapi(
@@ -84,7 +81,7 @@ passkeyRoutes.openapi(
   }),
   async (c) => {
     const { response, name } = c.req.valid("json");
-    const passkey = await c.var.services.passkeys().register(actorOf(c), response as unknown as RegistrationResponseJSON, name?.trim() || null);
+    const passkey = await c.var.services.passkeys().register(callerOf(c), response as unknown as RegistrationResponseJSON, name?.trim() || null);
     return c.json({ passkey: toApiPasskey(passkey) }, 201);
   },
 );
@@ -117,7 +114,7 @@ passkeyRoutes.openapi(
     responses: { 204: { description: "Removed" }, ...problemResponses(401, 403, 404, 503) },
   }),
   async (c) => {
-    await c.var.services.passkeys().remove(actorOf(c), c.req.valid("param").id);
+    await c.var.services.passkeys().remove(callerOf(c), c.req.valid("param").id);
     return c.body(null, 204);
   },
 );

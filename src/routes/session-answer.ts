@@ -4,9 +4,15 @@
 import type { Context } from "hono";
 import type { AppEnv } from "../context";
 import { bodyTokens, refuseCrossSite, setSessionCookies, wantsCookies } from "../middleware/cookie-mode";
-import type { UserRecord } from "../services/ports";
+import type { RequestOrigin, UserRecord } from "../services/ports";
 import type { TokenPair } from "../services/sessions";
+import { requestOrigin } from "./request-origin";
 import { toApiUser } from "./schemas";
+
+/** The signed-in caller (after authenticate), as the self-service factor routes name them: user, session, origin. */
+export function callerOf(c: Context<AppEnv>): { userId: string; sessionId: string; origin: RequestOrigin } {
+  return { userId: c.var.auth.sub, sessionId: c.var.auth.sid, origin: requestOrigin(c.req.raw) };
+}
 
 /** Before any work on a cookie-mode request that will set cookies: the CSRF rule (an allowed Origin). */
 export function checkCookieModeOrigin(c: Context<AppEnv>): void {

@@ -16,6 +16,7 @@ import type { DeviceInfo, FactorAudit, PasskeyRecord, RequestOrigin, Stores } fr
 import { openSignedInSession, type LoggedIn, type SignInDeps } from "../sign-in";
 import { base64url } from "../token-text";
 import { challengeKeyHash, MAX_MFA_FAILURES, mintWebAuthnChallenge } from "./challenges";
+import type { FactorActor } from "./second-factors";
 
 export type WebAuthnSettings = { rpId: string; rpName: string; origins: string[] };
 
@@ -25,7 +26,8 @@ export type PasskeyDeps = SignInDeps & {
   clock: Clock;
 };
 
-export type PasskeyActor = { userId: string; sessionId: string; origin: RequestOrigin };
+/** Who is changing their own passkeys, from where: the same caller as for the other factors. */
+export type PasskeyActor = FactorActor;
 
 const webauthn = () => import("@simplewebauthn/server");
 
