@@ -65,27 +65,26 @@ export class MaintenanceRepository implements MaintenanceStore {
       select count(*)::int as deleted from deleted`);
   }
 
+  /** mfaTokens and WebAuthn challenges that expired before `cutoff`. */
   deleteExpiredChallenges(cutoff: Date, limit: number): Promise<number> {
-    return this.count(sql`
-      with doomed as (
-        select key_hash from auth_challenges where expires_at < ${cutoff}
-        limit ${limit}::int
-        for update skip locked
-      ), deleted as (
-        delete from auth_challenges where key_hash in (select key_hash from doomed) returning 1
-      )
-      select count(*)::int as deleted from deleted`);
+    return this.deleteExpired("auth_challenges", "key_hash", cutoff, limit);
   }
 
   /** Expired one-time tokens; the per-user send limit counts only the last hour's rows. */
   deleteExpiredOneTimeTokens(cutoff: Date, limit: number): Promise<number> {
+    return this.deleteExpired("one_time_tokens", "token_hash", cutoff, limit);
+  }
+
+  /** At most `limit` rows of a table of expiring secrets, by their key, skipping rows another run holds. */
+  private deleteExpired(table: "auth_challenges" | "one_time_tokens", key: "key_hash" | "token_hash", cutoff: Date, limit: number): Promise<number> {
+    const [t, k] = [sql.identifier(table), sql.identifier(key)];
     return this.count(sql`
       with doomed as (
-        select token_hash from one_time_tokens where expires_at < ${cutoff}
+        select ${k} from ${t} where expires_at < ${cutoff}
         limit ${limit}::int
         for update skip locked
       ), deleted as (
-        delete from one_time_tokens where token_hash in (select token_hash from doomed) returning 1
+        delete from ${t} where ${k} in (select ${k} from doomed) returning 1
       )
       select count(*)::int as deleted from deleted`);
   }
