@@ -134,7 +134,22 @@ export function completeDocument<D extends AnyDocument>(document: D): D {
  * service that answers is the server, so the document is right wherever it
  * is deployed.
  */
+/** Built once per app and origin: the routes do not change after start, and generating the document walks every schema. */
+const documents = new WeakMap<object, Map<string, ReturnType<typeof buildDocument>>>();
+
 export function openApiDocument(app: OpenAPIHono<any>, origin: string) {
+  let byOrigin = documents.get(app);
+  if (!byOrigin) documents.set(app, (byOrigin = new Map()));
+  let document = byOrigin.get(origin);
+  if (!document) {
+    // A Host header could name any origin: keep a few, not one per request.
+    if (byOrigin.size >= 8) byOrigin.clear();
+    byOrigin.set(origin, (document = buildDocument(app, origin)));
+  }
+  return document;
+}
+
+function buildDocument(app: OpenAPIHono<any>, origin: string) {
   return completeDocument(
     app.getOpenAPI31Document({
       openapi: "3.1.0",
