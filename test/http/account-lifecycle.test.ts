@@ -6,6 +6,7 @@
 // that leaves a thief's session alive, a forgot-password that tells which
 // addresses exist, an email change that skips the new address's owner.
 import { describe, expect, it } from "vitest";
+import { captureConsole } from "../support/logs";
 import { TEST_SECRETS } from "../setup/secrets";
 import { inbox, linkIn, tokenIn, type ReceivedMail } from "../support/mail";
 import {
@@ -479,9 +480,7 @@ describe("account deletion", () => {
 
 describe("secrets stay out of logs", () => {
   it("no one-time token appears in any log line of a forgot, reset and verify flow", async () => {
-    const lines: string[] = [];
-    const originals = { log: console.log, warn: console.warn, error: console.error, info: console.info };
-    for (const level of ["log", "warn", "error", "info"] as const) console[level] = (...args: unknown[]) => void lines.push(args.map(String).join(" "));
+    const { lines, restore } = captureConsole();
     let tokens: string[] = [];
     try {
       const alice = await register();
@@ -493,7 +492,7 @@ describe("secrets stay out of logs", () => {
       await call("POST", "/auth/password/reset", { body: { token: reset, newPassword: NEW_PASSWORD } });
       await call("POST", "/auth/email/verify", { body: { token: verification } });
     } finally {
-      Object.assign(console, originals);
+      restore();
     }
     for (const token of tokens) expect(lines.join("\n")).not.toContain(token);
   });

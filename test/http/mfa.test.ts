@@ -7,6 +7,7 @@
 // that tells whether a factor exists. TOTP codes come from an independent
 // implementation (test/support/totp.ts, the otpauth package).
 import { describe, expect, it } from "vitest";
+import { captureConsole } from "../support/logs";
 import { claimsOf, fakeClock, problemOf, STRONG_PASSWORD, testService, uniqueEmail, type TokenPair } from "../support/harness";
 import { renderSVG } from "uqr";
 import { totpCode } from "../support/totp";
@@ -460,9 +461,7 @@ describe("administration", () => {
 
 describe("secrets stay out of logs and audit rows", () => {
   it("no TOTP secret, code, recovery code or mfaToken in any log line or audit row", async () => {
-    const lines: string[] = [];
-    const originals = { log: console.log, warn: console.warn, error: console.error, info: console.info };
-    for (const level of ["log", "warn", "error", "info"] as const) console[level] = (...args: unknown[]) => void lines.push(args.map(String).join(" "));
+    const { lines, restore } = captureConsole();
     const secrets: string[] = [];
     let userId = "";
     try {
@@ -478,7 +477,7 @@ describe("secrets stay out of logs and audit rows", () => {
       await s.call("POST", "/auth/mfa", { body: { mfaToken: token, code } });
       await s.call("POST", "/auth/mfa", { body: { mfaToken: await mfaToken(s, account.email), recoveryCode: account.recoveryCodes[0] } });
     } finally {
-      Object.assign(console, originals);
+      restore();
     }
     const audit = JSON.stringify(await testService().db.auditRows({ userId }));
     for (const secret of secrets) {

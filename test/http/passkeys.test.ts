@@ -7,6 +7,7 @@
 // Chromium with a virtual authenticator runs the same flows end to end
 // (test/e2e/passkeys.test.ts).
 import { describe, expect, it } from "vitest";
+import { captureConsole } from "../support/logs";
 import { TEST_SECRETS } from "../setup/secrets";
 import { claimsOf, fakeClock, problemOf, STRONG_PASSWORD, testService, uniqueEmail, type TokenPair } from "../support/harness";
 import { totpCode } from "../support/totp";
@@ -414,9 +415,7 @@ describe("secrets stay out of logs and audit rows", () => {
   });
 
   it("no challenge, public key, credential id, signature, mfaToken or token in any log line or audit row", async () => {
-    const lines: string[] = [];
-    const originals = { log: console.log, warn: console.warn, error: console.error, info: console.info };
-    for (const level of ["log", "warn", "error", "info"] as const) console[level] = (...args: unknown[]) => void lines.push(args.map(String).join(" "));
+    const { lines, restore } = captureConsole();
     const secrets: string[] = [];
     let userId = "";
     try {
@@ -443,7 +442,7 @@ describe("secrets stay out of logs and audit rows", () => {
       secrets.push(creation.challenge, request.challenge, row!.public_key, row!.credential_id, assertion.response.signature, login.mfaToken);
       secrets.push(signedIn.tokens.accessToken, signedIn.tokens.refreshToken!, signedIn.deviceToken);
     } finally {
-      Object.assign(console, originals);
+      restore();
     }
     const audit = JSON.stringify(await testService().db.auditRows({ userId }));
     for (const secret of secrets) {
