@@ -1,16 +1,16 @@
-// Builds the Hono app: cross-cutting middleware in order, then the routes.
+// Builds the Hono app: the cross-cutting steps every request takes, then the routes.
 // Each request gets its runtime from the composition root; what tests
 // replace (the clock) comes in through `createApp`.
 import { OpenAPIHono } from "@hono/zod-openapi";
-import { createMiddleware } from "hono/factory";
-import { composeNow, type Overrides } from "./composition";
+import type { Context, MiddlewareHandler } from "hono";
+import { composeNow, type Overrides, type Runtime } from "./composition";
 import type { AppEnv } from "./context";
 import { ValidationFailed } from "./errors";
 import { corsAllowlist } from "./middleware/cors";
 import { notFound, onError } from "./middleware/errors";
 import { jsonBody } from "./middleware/json-body";
-import { routeGate } from "./middleware/route-gate";
-import { securityHeaders } from "./middleware/security-headers";
+import { routeGate, type RouteEntry } from "./middleware/route-gate";
+import { completeSecurityHeaders, prepareSecurityHeaders } from "./middleware/security-headers";
 import { accountEmailRoutes } from "./routes/account-email";
 import { accountPageRoutes } from "./routes/account-page";
 import { adminRoutes } from "./routes/admin";
@@ -36,35 +36,7 @@ export function createApp(overrides: Overrides = {}) {
 
   app.onError(onError);
   app.notFound(notFound);
-  app.use(securityHeaders());
-  app.use(
-    createMiddleware<AppEnv>(async (c, next) => {
-      // A key that parses but cannot be imported fails every request the
-      // same way, instead of the first login after writing its session.
-      const composed = composeNow(c.env, overrides);
-      const runtime = composed instanceof Promise ? await composed : composed;
-      c.set("config", runtime.config);
-      c.set("clock", runtime.clock);
-      c.set("tokens", runtime.tokens);
-      c.set("services", runtime.services);
-      try {
-        await next();
-      } finally {
-        // A route that opened no database has nothing to close: no promise, no waitUntil.
-        if (runtime.opened()) {
-          const closing = runtime.close();
-          try {
-            c.executionCtx.waitUntil(closing);
-          } catch {
-            await closing; // no execution context (a test calling app.fetch directly)
-          }
-        }
-      }
-    }),
-  );
-  app.use(corsAllowlist((c) => (c as unknown as { get(key: "config"): AppEnv["Variables"]["config"] }).get("config").allowedOrigins));
-  app.use(routeGate(() => app.routes));
-  app.use(jsonBody());
+  app.use(edge(overrides, () => app.routes));
 
   app.route("/", healthRoutes);
   app.route("/", tokenRoutes);
@@ -83,4 +55,59 @@ export function createApp(overrides: Overrides = {}) {
   app.get("/openapi.json", (c) => c.json(openApiDocument(app, new URL(c.req.url).origin)));
 
   return app;
+}
+
+/**
+ * What every request goes through, in this order: the security headers
+ * (prepared before, completed after), the runtime from the composition root,
+ * CORS, the route gate (404, 405, OPTIONS) and the body judge. One Hono
+ * middleware, not five: each layer of Hono's composer costs every request an
+ * async frame and turns of the microtask queue, which a route that needs
+ * nothing (GET /health) paid for as much as its own work (`npm run
+ * bench:profile`). An error of any step is answered here as a route's would
+ * be, so the steps outside it (CORS, the headers) still apply to it.
+ */
+function edge(overrides: Overrides, routes: () => readonly RouteEntry[]): MiddlewareHandler<AppEnv> {
+  const cors = corsAllowlist((c) => (c as Context<AppEnv>).get("config").allowedOrigins);
+  const gate = routeGate(routes);
+  const body = jsonBody();
+  return async (c, next) => {
+    prepareSecurityHeaders(c);
+    let runtime: Runtime | undefined;
+    const inner = async () => {
+      try {
+        // OPTIONS is answered by the gate with a returned Response, as a route would.
+        const answered = await gate(c, () => body(c, next) as Promise<void>); // the body judge answers nothing itself
+        if (answered instanceof Response) c.res = answered;
+      } catch (error) {
+        c.res = await onError(error as Error, c);
+      }
+    };
+    try {
+      // A key that parses but cannot be imported fails every request the
+      // same way, instead of the first login after writing its session.
+      const composed = composeNow(c.env, overrides);
+      runtime = composed instanceof Promise ? await composed : composed;
+      c.set("config", runtime.config);
+      c.set("clock", runtime.clock);
+      c.set("tokens", runtime.tokens);
+      c.set("services", runtime.services);
+      // A preflight of a public path is answered by CORS with a returned Response.
+      const preflight = await cors(c, inner);
+      if (preflight instanceof Response) c.res = preflight;
+    } catch (error) {
+      c.res = await onError(error as Error, c);
+    } finally {
+      // A route that opened no database has nothing to close: no promise, no waitUntil.
+      if (runtime?.opened()) {
+        const closing = runtime.close();
+        try {
+          c.executionCtx.waitUntil(closing);
+        } catch {
+          await closing; // no execution context (a test calling app.fetch directly)
+        }
+      }
+    }
+    completeSecurityHeaders(c.res.headers);
+  };
 }

@@ -1,4 +1,5 @@
 // The headers the API contract puts on every response, errors included.
+import type { Context } from "hono";
 import { createMiddleware } from "hono/factory";
 
 export const SECURITY_HEADERS: Readonly<Record<string, string>> = {
@@ -18,24 +19,25 @@ const ownPolicyKept = (policy: string | null) => policy !== null && policy.start
 const DEFAULT_POLICY = SECURITY_HEADERS["Content-Security-Policy"]!;
 
 /**
- * The headers are prepared before the route runs, so every response built
- * through the context carries them from its construction, at no cost
- * after; a response that arrives without them (built by hand, or replaced
- * on the way out) gets them then.
+ * Before the route runs: the headers are prepared on the context, so every
+ * response built through it carries them from its construction, at no cost
+ * after. Not a middleware of its own: the app's one edge middleware (app.ts)
+ * calls this and `completeSecurityHeaders`, since each further layer costs
+ * every request an async frame.
  */
-export const securityHeaders = () =>
-  createMiddleware(async (c, next) => {
-    for (const name in SECURITY_HEADERS) c.header(name, SECURITY_HEADERS[name]);
-    await next();
-    const headers = c.res.headers;
-    const policy = headers.get("Content-Security-Policy");
-    if (policy !== DEFAULT_POLICY) {
-      for (const name in SECURITY_HEADERS) headers.set(name, SECURITY_HEADERS[name]!);
-      if (ownPolicyKept(policy)) headers.set("Content-Security-Policy", policy!);
-    }
-    // the API contract: JSON bodies are `application/json; charset=utf-8`.
-    if (headers.get("Content-Type") === "application/json") headers.set("Content-Type", "application/json; charset=utf-8");
-  });
+export function prepareSecurityHeaders(c: Context): void {
+  for (const name in SECURITY_HEADERS) c.header(name, SECURITY_HEADERS[name]);
+}
+
+/** After it: a response that arrives without them (built by hand, an error, or replaced on the way out) gets them now. */
+export function completeSecurityHeaders(headers: Headers): void {
+  const policy = headers.get("Content-Security-Policy");
+  if (policy !== DEFAULT_POLICY) {
+    for (const name in SECURITY_HEADERS) headers.set(name, SECURITY_HEADERS[name]!);
+    if (ownPolicyKept(policy)) headers.set("Content-Security-Policy", policy!);
+  }
+  if (headers.get("Content-Type") === "application/json") headers.set("Content-Type", "application/json; charset=utf-8");
+}
 
 /** For responses that carry a token: never cached anywhere. */
 export const noStore = () =>
