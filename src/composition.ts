@@ -22,15 +22,13 @@ import { PasskeyService } from "./services/mfa/passkeys";
 import { SecretBox } from "./services/mfa/secret-box";
 import { SecondFactorService } from "./services/mfa/second-factors";
 import { BreachedPasswordChecker, PasswordHasher } from "./services/passwords";
-import type { KeyedRateLimit, MailOutbox, Stores, UnitOfWork } from "./services/ports";
+import type { MailOutbox, Stores, UnitOfWork } from "./services/ports";
 import { ProfileService } from "./services/profiles";
 import { RefreshTokenCodec, RefreshTokenRotation, SessionRevocationList, SessionService } from "./services/sessions";
 import { AccessTokens, loadKeySet, type KeySet } from "./services/tokens";
 
 /** What tests replace. */
 export type Overrides = { clock?: Clock };
-
-export type Services = ReturnType<typeof wireServices>;
 
 export type Runtime = {
   config: Config;
@@ -71,23 +69,35 @@ export function composeNow(env: Env, overrides: Overrides = {}): Runtime | Promi
   });
 }
 
+/**
+ * What every request of this isolate on one env (and clock) shares: the
+ * configuration, the clock, the access tokens and the revocation list. None
+ * of it holds a request's I/O (the KV binding is the env's), so it is built
+ * once, not per request.
+ */
+type Shared = { config: Config; clock: Clock; tokens: AccessTokens; revocations: SessionRevocationList };
+const shared = new WeakMap<Env, WeakMap<Config, Map<Clock, Shared>>>();
+
 function build(env: Env, config: Config, keys: KeySet, overrides: Overrides): Runtime {
   const clock = overrides.clock ?? systemClock;
-  const revocations = new SessionRevocationList(env.REVOKED_SESSIONS, config.accessTokenTtl, Date.now, config.refreshReuseGrace);
-  const tokens = new AccessTokens(keys, config, clock, revocations);
+  let byConfig = shared.get(env);
+  if (!byConfig) shared.set(env, (byConfig = new WeakMap()));
+  let byClock = byConfig.get(config);
+  if (!byClock) byConfig.set(config, (byClock = new Map()));
+  if (byClock.size >= 16) byClock.clear(); // tests inject a clock per app
+  let parts = byClock.get(clock);
+  if (!parts) {
+    const revocations = new SessionRevocationList(env.REVOKED_SESSIONS, config.accessTokenTtl, Date.now, config.refreshReuseGrace);
+    parts = { config, clock, tokens: new AccessTokens(keys, config, clock, revocations), revocations };
+    byClock.set(clock, parts);
+  }
+  // The database and the services over it are the request's own.
   const database = lazyDatabase(config);
-  const data = lazyData(database);
-  const limits = {
-    registration: bindingRateLimit(env.AUTH_EMAIL_RATE_LIMITER, "register"),
-    forgot: bindingRateLimit(env.AUTH_EMAIL_RATE_LIMITER, "forgot"),
-    refresh: bindingRateLimit(env.AUTH_REFRESH_RATE_LIMITER, "refresh"),
-  };
-  const outbox = new QueueOutbox(env.MAIL_QUEUE);
   return {
     config,
     clock,
-    tokens,
-    services: wireServices({ config, clock, tokens, revocations, data, limits, outbox }),
+    tokens: parts.tokens,
+    services: new Services(env, config, clock, parts.tokens, parts.revocations, database),
     close: () => database.close(),
     opened: () => database.opened(),
   };
@@ -115,7 +125,7 @@ export async function composeMailConsumer(env: Env, queueName: string): Promise<
 /** A Cron Trigger run: no request and no tokens, only the database. */
 export function composeScheduled(env: Env): { maintenance: MaintenanceService; close(): Promise<void> } {
   const database = lazyDatabase(loadConfig(env));
-  return { maintenance: new MaintenanceService(lazyData(database).stores().maintenance), close: () => database.close() };
+  return { maintenance: new MaintenanceService(storesFor(database.get()).maintenance), close: () => database.close() };
 }
 
 /**
@@ -132,103 +142,169 @@ export function composeOperator(db: Database): { stores: Stores; unitOfWork: Uni
   return { stores, unitOfWork, admin: new AdminService({ stores, unitOfWork, clock: systemClock, revocations }) };
 }
 
-type Data = { stores: () => Stores; unitOfWork: () => UnitOfWork };
+/**
+ * The services of one request, RPC call or queue batch, each built on its
+ * first use and kept for the rest of it, so a request builds only what its
+ * route calls (GET /health: nothing). One object of lazily filled fields
+ * rather than a closure per service: the per-request path allocates little.
+ */
+export class Services {
+  #stores?: Stores;
+  #unitOfWork?: UnitOfWork;
+  #codec?: RefreshTokenCodec;
+  #hasher?: PasswordHasher;
+  #breached?: BreachedPasswordChecker;
+  #deviceTokens?: DeviceTokenCodec;
+  #outbox?: MailOutbox;
+  #accounts?: AccountService;
+  #secondFactors?: SecondFactorService;
+  #passkeys?: PasskeyService;
+  #lifecycle?: AccountLifecycle;
+  #rotation?: RefreshTokenRotation;
+  #sessions?: SessionService;
+  #admin?: AdminService;
+  #profiles?: ProfileService;
+  #activity?: ActivityService;
+  #health?: HealthService;
+  #mail?: MailDelivery;
 
-function lazyData(database: LazyDatabase): Data {
-  return { stores: once(() => storesFor(database.get())), unitOfWork: once(() => unitOfWorkFor(database.get())) };
-}
+  constructor(
+    private readonly env: Env,
+    private readonly config: Config,
+    private readonly clock: Clock,
+    private readonly tokens: AccessTokens,
+    private readonly revocations: SessionRevocationList,
+    private readonly database: LazyDatabase,
+  ) {}
 
-/** The edge limits the services apply themselves: per normalised email on register and forgot-password, per session on refresh. */
-type Limits = { registration: KeyedRateLimit; forgot: KeyedRateLimit; refresh: KeyedRateLimit };
+  accounts(): AccountService {
+    return (this.#accounts ??= new AccountService({
+      stores: this.stores(),
+      unitOfWork: this.unitOfWork(),
+      settings: this.config,
+      clock: this.clock,
+      hasher: this.hasher(),
+      breached: this.breached(),
+      codec: this.codec(),
+      deviceTokens: this.deviceTokens(),
+      // The edge limit per normalised email on register.
+      registrationLimit: bindingRateLimit(this.env.AUTH_EMAIL_RATE_LIMITER, "register"),
+      tokens: this.tokens,
+      revocations: this.revocations,
+      outbox: this.outbox(),
+      secondFactor: this.secondFactors(),
+    }));
+  }
 
-function wireServices(root: { config: Config; clock: Clock; tokens: AccessTokens; revocations: SessionRevocationList; data: Data; limits: Limits; outbox: MailOutbox }) {
-  const { config, clock, tokens, revocations, data, limits, outbox } = root;
-  const codec = once(() => new RefreshTokenCodec(config.refreshTokenSecret, config.refreshTokenPreviousSecret));
-  const hasher = once(() => new PasswordHasher(config.argon2));
-  const breached = once(() => new BreachedPasswordChecker(config.pwnedPasswordsUrl));
-  const deviceTokens = once(() => new DeviceTokenCodec(config.refreshTokenSecret, config.refreshTokenPreviousSecret));
-  const secondFactors = once(() => {
-    const stores = data.stores();
-    return new SecondFactorService({
-      stores,
-      sessions: stores.sessions,
+  secondFactors(): SecondFactorService {
+    const { config } = this;
+    return (this.#secondFactors ??= new SecondFactorService({
+      stores: this.stores(),
+      sessions: this.stores().sessions,
       settings: { ...config, issuerName: config.mfa.webauthn.rpName },
-      clock,
-      hasher: hasher(),
+      clock: this.clock,
+      hasher: this.hasher(),
       secretBox: secretBoxFor(config.mfa.encryptionKey),
-      tokens,
-      codec: codec(),
-      deviceTokens: deviceTokens(),
-      revocations,
-    });
-  });
-  return {
-    accounts: once(
-      () =>
-        new AccountService({
-          stores: data.stores(),
-          unitOfWork: data.unitOfWork(),
-          settings: config,
-          clock,
-          hasher: hasher(),
-          breached: breached(),
-          codec: codec(),
-          deviceTokens: deviceTokens(),
-          registrationLimit: limits.registration,
-          tokens,
-          revocations,
-          outbox,
-          secondFactor: secondFactors(),
-        }),
-    ),
-    secondFactors,
-    passkeys: once(() => {
-      const stores = data.stores();
-      return new PasskeyService({
-        stores,
-        sessions: stores.sessions,
-        settings: { ...config, webauthn: config.mfa.webauthn },
-        clock,
-        codec: codec(),
-        deviceTokens: deviceTokens(),
-        tokens,
-        revocations,
-      });
-    }),
-    lifecycle: once(
-      () =>
-        new AccountLifecycle({
-          stores: data.stores(),
-          unitOfWork: data.unitOfWork(),
-          settings: config,
-          clock,
-          hasher: hasher(),
-          breached: breached(),
-          outbox,
-          revocations,
-          forgotLimit: limits.forgot,
-        }),
-    ),
-    rotation: once(
-      () =>
-        new RefreshTokenRotation({
-          refreshTokens: data.stores().refreshTokens,
-          users: data.stores().users,
-          codec: codec(),
-          settings: config,
-          clock,
-          tokens,
-          revocations,
-          refreshLimit: limits.refresh,
-        }),
-    ),
-    sessions: once(() => new SessionService({ sessions: data.stores().sessions, codec: codec(), clock, revocations, tokens })),
-    admin: once(() => new AdminService({ stores: data.stores(), unitOfWork: data.unitOfWork(), clock, revocations })),
-    profiles: once(() => new ProfileService(data.stores().users)),
-    activity: once(() => new ActivityService(data.stores().audit)),
-    health: once(() => new HealthService(data.stores().health)),
-    mail: once(() => new MailDelivery({ transport: mailTransportFor(config.mail), audit: data.stores().audit, clock })),
-  };
+      tokens: this.tokens,
+      codec: this.codec(),
+      deviceTokens: this.deviceTokens(),
+      revocations: this.revocations,
+    }));
+  }
+
+  passkeys(): PasskeyService {
+    return (this.#passkeys ??= new PasskeyService({
+      stores: this.stores(),
+      sessions: this.stores().sessions,
+      settings: { ...this.config, webauthn: this.config.mfa.webauthn },
+      clock: this.clock,
+      codec: this.codec(),
+      deviceTokens: this.deviceTokens(),
+      tokens: this.tokens,
+      revocations: this.revocations,
+    }));
+  }
+
+  lifecycle(): AccountLifecycle {
+    return (this.#lifecycle ??= new AccountLifecycle({
+      stores: this.stores(),
+      unitOfWork: this.unitOfWork(),
+      settings: this.config,
+      clock: this.clock,
+      hasher: this.hasher(),
+      breached: this.breached(),
+      outbox: this.outbox(),
+      revocations: this.revocations,
+      // The edge limit per normalised email on forgot-password.
+      forgotLimit: bindingRateLimit(this.env.AUTH_EMAIL_RATE_LIMITER, "forgot"),
+    }));
+  }
+
+  rotation(): RefreshTokenRotation {
+    return (this.#rotation ??= new RefreshTokenRotation({
+      refreshTokens: this.stores().refreshTokens,
+      users: this.stores().users,
+      codec: this.codec(),
+      settings: this.config,
+      clock: this.clock,
+      tokens: this.tokens,
+      revocations: this.revocations,
+      // The edge limit per session on refresh.
+      refreshLimit: bindingRateLimit(this.env.AUTH_REFRESH_RATE_LIMITER, "refresh"),
+    }));
+  }
+
+  sessions(): SessionService {
+    return (this.#sessions ??= new SessionService({ sessions: this.stores().sessions, codec: this.codec(), clock: this.clock, revocations: this.revocations, tokens: this.tokens }));
+  }
+
+  admin(): AdminService {
+    return (this.#admin ??= new AdminService({ stores: this.stores(), unitOfWork: this.unitOfWork(), clock: this.clock, revocations: this.revocations }));
+  }
+
+  profiles(): ProfileService {
+    return (this.#profiles ??= new ProfileService(this.stores().users));
+  }
+
+  activity(): ActivityService {
+    return (this.#activity ??= new ActivityService(this.stores().audit));
+  }
+
+  health(): HealthService {
+    return (this.#health ??= new HealthService(this.stores().health));
+  }
+
+  mail(): MailDelivery {
+    return (this.#mail ??= new MailDelivery({ transport: mailTransportFor(this.config.mail), audit: this.stores().audit, clock: this.clock }));
+  }
+
+  private stores(): Stores {
+    return (this.#stores ??= storesFor(this.database.get()));
+  }
+
+  private unitOfWork(): UnitOfWork {
+    return (this.#unitOfWork ??= unitOfWorkFor(this.database.get()));
+  }
+
+  private codec(): RefreshTokenCodec {
+    return (this.#codec ??= new RefreshTokenCodec(this.config.refreshTokenSecret, this.config.refreshTokenPreviousSecret));
+  }
+
+  private deviceTokens(): DeviceTokenCodec {
+    return (this.#deviceTokens ??= new DeviceTokenCodec(this.config.refreshTokenSecret, this.config.refreshTokenPreviousSecret));
+  }
+
+  private hasher(): PasswordHasher {
+    return (this.#hasher ??= new PasswordHasher(this.config.argon2));
+  }
+
+  private breached(): BreachedPasswordChecker {
+    return (this.#breached ??= new BreachedPasswordChecker(this.config.pwnedPasswordsUrl));
+  }
+
+  private outbox(): MailOutbox {
+    return (this.#outbox ??= new QueueOutbox(this.env.MAIL_QUEUE));
+  }
 }
 
 /** One AES-GCM key import per isolate and key. */
@@ -239,9 +315,4 @@ function secretBoxFor(key: Uint8Array | undefined): SecretBox | undefined {
   let box = secretBoxes.get(key);
   if (!box) secretBoxes.set(key, (box = new SecretBox(key)));
   return box;
-}
-
-function once<T>(make: () => T): () => T {
-  let made: { value: T } | undefined;
-  return () => (made ??= { value: make() }).value;
 }
