@@ -2,9 +2,11 @@
 // request, RPC call and cron run it reads the configuration from the Worker
 // env (validated once per env object), imports the signing keys (once per
 // isolate), and wires the clock, the lazily opened database, the KV
-// revocation list and the services. Services are built on first use, so a
-// request builds only what its route needs; the database pool is opened by
-// the first store call and closed by `close()`.
+// revocation list and the services. What holds no request I/O (config,
+// clock, access tokens, revocation list) is built once per isolate and env;
+// services are built on first use, so a request builds only what its route
+// needs; the database pool is opened by the first store call and closed by
+// `close()`.
 import { systemClock, type Clock } from "./clock";
 import { loadConfig, type Config, type Env } from "./config";
 import { isDeadLetterQueue, mailTransportFor, QueueOutbox, type MailConsumerDeps } from "./mail";
