@@ -391,10 +391,14 @@ $("totp-confirm").addEventListener("submit", (event) => {
   event.preventDefault();
   run($("totp-confirm-submit"), async () => {
     const answer = await api("POST", "/me/mfa/totp/confirm", { code: $("totp-code").value.replace(/\s/g, "") }, true);
+    // The page changes in one step: codes shown, TOTP on, the enrolment gone. The codes come
+    // only in this answer, so they are shown before anything else is asked of the service.
+    state.user = { ...state.user, mfa: { ...state.user.mfa, totp: true } };
     $("totp-pending").hidden = true;
     showRecoveryCodes(answer.recoveryCodes);
-    await reloadUser();
+    render();
     say("TOTP is on: signing in with your password now asks for a code.");
+    await reloadUser();
   });
 });
 $("totp-cancel").addEventListener("click", () => { $("totp-pending").hidden = true; });
@@ -427,32 +431,45 @@ function clearRecoveryCodes() {
 $("recovery-done").addEventListener("click", clearRecoveryCodes);
 
 // --- Passkeys ---
+/** The account's passkeys, or why they could not be listed. */
+function listPasskeys() {
+  return api("GET", "/me/passkeys", undefined, true).then(({ passkeys }) => ({ passkeys }), (error) => ({ error }));
+}
 async function loadPasskeys() {
+  renderPasskeys(await listPasskeys());
+}
+/** After a passkey change: the list and the user's count are fetched together and drawn in one step. */
+async function reloadPasskeysAndUser() {
+  const [listed, me] = await Promise.all([listPasskeys(), api("GET", "/me", undefined, true)]);
+  state.user = me.user;
+  render();
+  renderPasskeys(listed);
+}
+function renderPasskeys({ passkeys, error }) {
   const list = $("passkey-list");
-  try {
-    const { passkeys } = await api("GET", "/me/passkeys", undefined, true);
-    $("passkey-list-status").textContent = passkeys.length ? "" : "No passkeys yet.";
-    list.replaceChildren(...passkeys.map((passkey) => {
-      const item = document.createElement("li");
-      item.dataset.id = passkey.id;
-      const label = document.createElement("span");
-      label.textContent = (passkey.name || "Unnamed passkey") + " (added " + passkey.createdAt + ", last used " + (passkey.lastUsedAt || "never") + ") ";
-      const remove = document.createElement("button");
-      remove.type = "button";
-      remove.textContent = "Delete";
-      remove.addEventListener("click", () => {
-        run(remove, async () => {
-          await api("DELETE", "/me/passkeys/" + encodeURIComponent(passkey.id), undefined, true);
-          await Promise.all([loadPasskeys(), reloadUser()]);
-          say("Passkey deleted.");
-        });
-      });
-      item.append(label, remove);
-      return item;
-    }));
-  } catch (error) {
+  if (error) {
     $("passkey-list-status").textContent = "Could not list the passkeys: " + messageOf(error);
+    return;
   }
+  $("passkey-list-status").textContent = passkeys.length ? "" : "No passkeys yet.";
+  list.replaceChildren(...passkeys.map((passkey) => {
+    const item = document.createElement("li");
+    item.dataset.id = passkey.id;
+    const label = document.createElement("span");
+    label.textContent = (passkey.name || "Unnamed passkey") + " (added " + passkey.createdAt + ", last used " + (passkey.lastUsedAt || "never") + ") ";
+    const remove = document.createElement("button");
+    remove.type = "button";
+    remove.textContent = "Delete";
+    remove.addEventListener("click", () => {
+      run(remove, async () => {
+        await api("DELETE", "/me/passkeys/" + encodeURIComponent(passkey.id), undefined, true);
+        await reloadPasskeysAndUser();
+        say("Passkey deleted.");
+      });
+    });
+    item.append(label, remove);
+    return item;
+  }));
 }
 $("passkey-add").addEventListener("submit", (event) => {
   event.preventDefault();
@@ -467,7 +484,7 @@ $("passkey-add").addEventListener("submit", (event) => {
     if (name) body.name = name;
     const { passkey } = await api("POST", "/me/passkeys", body, true);
     $("passkey-name").value = "";
-    await Promise.all([loadPasskeys(), reloadUser()]);
+    await reloadPasskeysAndUser();
     say("Passkey added: " + (passkey.name || "unnamed") + ".");
   });
 });
