@@ -200,7 +200,7 @@ try {
       { metric: "refresh SQL statements", measured: "n/a", budget: `= ${BUDGET.refreshStatements}`, pass: undefined, note },
     );
   } else {
-    rows.push(await measureThroughput(url, account.accessToken));
+    rows.push(await measureThroughput(directUrl, account.accessToken));
     const { rows: stored } = await db.query<{ password_hash: string }>("select password_hash from users where email = $1", [account.email]);
     const phc = stored[0]?.password_hash;
     if (!phc) throw new Error("the bench user's password hash was not found in users.password_hash");
