@@ -73,6 +73,28 @@ describe("SessionRevocationList", () => {
     expect(await list.isRevoked(sid)).toBe(true);
   });
 
+  it("answers a token seen live from memory, and still refuses it at once after a revocation, a role change or a sign-out-everywhere made here", async () => {
+    const { kv, reads } = fakeKv();
+    const now = 3_000_000_000;
+    const list = new SessionRevocationList(kv, 600, () => now);
+    const seen = () => ({ sid: crypto.randomUUID(), sub: crypto.randomUUID(), grantsVersion: 0, iat: Math.floor(now / 1000) - 5 });
+    const [revoked, regranted, signedOut] = [seen(), seen(), seen()];
+    for (const token of [revoked, regranted, signedOut]) expect(await list.refuses(token)).toBe(false);
+    const afterFirstLook = reads();
+    for (const token of [revoked, regranted, signedOut]) expect(await list.refuses(token)).toBe(false);
+    expect(reads()).toBe(afterFirstLook);
+
+    await list.revoke([revoked.sid]);
+    await list.markGrantsChanged([{ userId: regranted.sub, grantsVersion: 1 }]);
+    await list.endSessionsOf(signedOut.sub, { before: new Date(now), ended: [{ id: signedOut.sid, lastUsedAt: new Date(now - 1000) }] });
+    const afterChanges = reads();
+    for (const token of [revoked, regranted, signedOut]) expect(await list.refuses(token)).toBe(true);
+    expect(reads()).toBe(afterChanges);
+    // The user's new tokens pass: a current grants version, a session started after the mark.
+    expect(await list.refuses({ ...regranted, grantsVersion: 1 })).toBe(false);
+    expect(await list.refuses({ ...signedOut, sid: crypto.randomUUID(), iat: Math.floor(now / 1000) + 1 })).toBe(false);
+  });
+
   it("sees another isolate's revocation within the reuse bound, never later", async () => {
     const { kv, data } = fakeKv();
     let now = 2_000_000;
