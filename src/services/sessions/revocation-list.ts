@@ -98,6 +98,11 @@ const grantsVersions = new Map<string, [number, number]>();
 /** user id -> [the latest sessions-ended mark known (null: none), when it was read]. */
 const endedMarks = new Map<string, [SessionsEndedMark | null, number]>();
 
+/** Whether an answer read or written at `at` may still be used at `now`. */
+const fresh = (at: number | undefined, now: number) => at !== undefined && now - at < CONFIRMED_LIVE_REUSE_MS;
+/** Whether this isolate ended the session itself, within the entry's lifetime. */
+const revokedHereAt = (sessionId: string, now: number) => (revokedHere.get(sessionId) ?? 0) > now;
+
 export class SessionRevocationList implements RevocationList {
   constructor(
     private readonly kv: KVNamespace,
@@ -108,12 +113,27 @@ export class SessionRevocationList implements RevocationList {
     private readonly reuseGraceSeconds: number = DEFAULT_REUSE_GRACE_SECONDS,
   ) {}
 
-  /** Whether a token must be refused: its session ended, or its user's grants changed after it was issued. */
+  /**
+   * Whether a token must be refused: its session ended, or its user's grants
+   * changed after it was issued. A client's token on its every request is
+   * judged from what this isolate holds, with no read; whatever it holds no
+   * fresh answer for is fetched in one KV read.
+   */
   async refuses(token: TokenToCheck): Promise<boolean> {
-    const known = this.knownAnswer(token);
-    if (known !== undefined) return known;
+    const now = this.now();
+    if (revokedHereAt(token.sid, now)) return true;
+    const sessionLive = fresh(confirmedLive.get(token.sid), now);
+    const grants = grantsVersions.get(token.sub);
+    const ended = endedMarks.get(token.sub);
+    const grantsKnown = fresh(grants?.[1], now);
+    const endedKnown = fresh(ended?.[1], now);
+    if (sessionLive && grantsKnown && endedKnown) return token.grantsVersion < grants![0] || (ended![0] !== null && markRefuses(ended![0], token));
     try {
-      const read = await this.readUnknown([PREFIX + token.sid, GRANTS_PREFIX + token.sub, ENDED_PREFIX + token.sub]);
+      const unknown: string[] = [];
+      if (!sessionLive) unknown.push(PREFIX + token.sid);
+      if (!grantsKnown) unknown.push(GRANTS_PREFIX + token.sub);
+      if (!endedKnown) unknown.push(ENDED_PREFIX + token.sub);
+      const read = await this.readAll(unknown);
       const [revoked, latest, mark] = await Promise.all([this.isRevoked(token.sid, read), this.latestGrantsVersion(token.sub, read), this.latestEndedMark(token.sub, read)]);
       return revoked || token.grantsVersion < latest || (mark !== null && markRefuses(mark, token));
     } catch (error) {
@@ -123,49 +143,16 @@ export class SessionRevocationList implements RevocationList {
   }
 
   /**
-   * The answer from this isolate's fresh answers alone, when it holds all it
-   * needs (a client's token on its every request): the same answer as the
-   * path below, without building keys or a read. Undefined: KV must be asked.
+   * One KV read for these keys (a bulk get when more than one), handed to
+   * the per-key readers below, so a session this isolate has not seen costs
+   * one read.
    */
-  private knownAnswer(token: TokenToCheck): boolean | undefined {
-    const now = this.now();
-    const revokedUntil = revokedHere.get(token.sid);
-    if (revokedUntil !== undefined && revokedUntil > now) return true;
-    const confirmedAt = confirmedLive.get(token.sid);
-    const grants = grantsVersions.get(token.sub);
-    const ended = endedMarks.get(token.sub);
-    if (confirmedAt === undefined || now - confirmedAt >= CONFIRMED_LIVE_REUSE_MS) return undefined;
-    if (grants === undefined || now - grants[1] >= CONFIRMED_LIVE_REUSE_MS) return undefined;
-    if (ended === undefined || now - ended[1] >= CONFIRMED_LIVE_REUSE_MS) return undefined;
-    return token.grantsVersion < grants[0] || (ended[0] !== null && markRefuses(ended[0], token));
+  private async readAll(keys: string[]): Promise<Prefetched> {
+    if (keys.length === 1) return new Map([[keys[0]!, await this.kv.get(keys[0]!)]]);
+    return this.kv.get(keys);
   }
 
-  /**
-   * One KV read for whatever of these keys this isolate holds no fresh
-   * answer for (a bulk get when more than one), handed to the per-key
-   * readers below, so a session this isolate has not seen costs one read.
-   */
-  private async readUnknown(keys: readonly string[]): Promise<Prefetched> {
-    const now = this.now();
-    const unknown = keys.filter((key) => !this.knows(key, now));
-    if (unknown.length === 0) return new Map();
-    if (unknown.length === 1) return new Map([[unknown[0]!, await this.kv.get(unknown[0]!)]]);
-    return this.kv.get(unknown);
-  }
-
-  private knows(key: string, now: number): boolean {
-    if (key.startsWith(PREFIX)) {
-      const id = key.slice(PREFIX.length);
-      const revokedUntil = revokedHere.get(id);
-      if (revokedUntil !== undefined && revokedUntil > now) return true;
-      const confirmedAt = confirmedLive.get(id);
-      return confirmedAt !== undefined && now - confirmedAt < CONFIRMED_LIVE_REUSE_MS;
-    }
-    const known = key.startsWith(GRANTS_PREFIX) ? grantsVersions.get(key.slice(GRANTS_PREFIX.length)) : endedMarks.get(key.slice(ENDED_PREFIX.length));
-    return known !== undefined && now - known[1] < CONFIRMED_LIVE_REUSE_MS;
-  }
-
-  /** The value readUnknown read for this key, else a read of its own. */
+  /** The value readAll read for this key, else a read of its own. */
   private async read(key: string, prefetched?: Prefetched): Promise<string | null> {
     return prefetched?.has(key) ? (prefetched.get(key) ?? null) : this.kv.get(key);
   }
@@ -202,7 +189,7 @@ export class SessionRevocationList implements RevocationList {
   private async latestGrantsVersion(userId: string, prefetched?: Prefetched): Promise<number> {
     const now = this.now();
     const known = grantsVersions.get(userId);
-    if (known && now - known[1] < CONFIRMED_LIVE_REUSE_MS) return known[0];
+    if (known && fresh(known[1], now)) return known[0];
     const raw = await this.read(GRANTS_PREFIX + userId, prefetched);
     const stored = raw === null ? 0 : Number(raw) || 0;
     // Versions only grow: a slower read never lowers one written here.
@@ -214,7 +201,7 @@ export class SessionRevocationList implements RevocationList {
   private async latestEndedMark(userId: string, prefetched?: Prefetched): Promise<SessionsEndedMark | null> {
     const now = this.now();
     const known = endedMarks.get(userId);
-    if (known && now - known[1] < CONFIRMED_LIVE_REUSE_MS) return known[0];
+    if (known && fresh(known[1], now)) return known[0];
     const stored = parseMark(await this.read(ENDED_PREFIX + userId, prefetched));
     // A slower read never replaces a newer mark known here.
     const latest = mergeMarks(known?.[0] ?? null, stored);
@@ -224,10 +211,8 @@ export class SessionRevocationList implements RevocationList {
 
   async isRevoked(sessionId: string, prefetched?: Prefetched): Promise<boolean> {
     const now = this.now();
-    const revokedUntil = revokedHere.get(sessionId);
-    if (revokedUntil !== undefined && revokedUntil > now) return true;
-    const confirmedAt = confirmedLive.get(sessionId);
-    if (confirmedAt !== undefined && now - confirmedAt < CONFIRMED_LIVE_REUSE_MS) return false;
+    if (revokedHereAt(sessionId, now)) return true;
+    if (fresh(confirmedLive.get(sessionId), now)) return false;
 
     const revoked = (await this.read(PREFIX + sessionId, prefetched)) !== null;
     if (revoked) remember(revokedHere, sessionId, now + this.ttlSeconds() * 1000);
@@ -240,7 +225,7 @@ export class SessionRevocationList implements RevocationList {
     const until = now + this.ttlSeconds() * 1000;
     // KV takes one write per key per second: a session this isolate has
     // already pushed is not written again (a logout naming it twice, say).
-    const unwritten = [...new Set(sessionIds)].filter((id) => !(revokedHere.has(id) && (revokedHere.get(id) ?? 0) > now));
+    const unwritten = [...new Set(sessionIds)].filter((id) => !revokedHereAt(id, now));
     for (const id of unwritten) {
       confirmedLive.delete(id);
       remember(revokedHere, id, until);
