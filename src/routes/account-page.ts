@@ -393,11 +393,12 @@ $("totp-confirm").addEventListener("submit", (event) => {
     const answer = await api("POST", "/me/mfa/totp/confirm", { code: $("totp-code").value.replace(/\s/g, "") }, true);
     // The page changes in one step: codes shown, TOTP on, the enrolment gone. The codes come
     // only in this answer, so they are shown before anything else is asked of the service.
-    state.user = { ...state.user, mfa: { ...state.user.mfa, totp: true } };
     $("totp-pending").hidden = true;
     showRecoveryCodes(answer.recoveryCodes);
-    render();
     say("TOTP is on: signing in with your password now asks for a code.");
+    if (!state.user) return; // signed out while the answer was on its way
+    state.user = { ...state.user, mfa: { ...state.user.mfa, totp: true } };
+    render();
     await reloadUser();
   });
 });
