@@ -36,6 +36,12 @@ export const users = pgTable(
      * their roles; the edge refuses tokens older than the latest bump.
      */
     grantsVersion: integer("grants_version").notNull().default(0),
+    /**
+     * Device tokens name the account by id and this generation: a password
+     * reset or change, sign-out-everywhere and the first proof of the
+     * address advance it, so every device token issued before stops counting.
+     */
+    deviceGeneration: integer("device_generation").notNull().default(0),
     /** When the owner proved they receive mail at `email` (a link followed, a reset completed); null: not yet. */
     emailVerifiedAt: timestamp("email_verified_at", { withTimezone: true, mode: "date" }),
     createdAt: createdAt(),
@@ -197,6 +203,12 @@ export const oneTimeTokens = pgTable(
     email: text("email").notNull(),
     /** email_change only: the address the user is changing to. */
     newEmail: text("new_email"),
+    /**
+     * password_reset only: the requesting client network (IPv4 address or
+     * IPv6 /64) as a SHA-256 hex, so the hourly budget counts per network
+     * and a stranger's requests never use up the owner's.
+     */
+    requesterNetwork: text("requester_network"),
     createdAt: createdAt(),
     expiresAt: timestamp("expires_at", { withTimezone: true, mode: "date" }).notNull(),
     usedAt: timestamp("used_at", { withTimezone: true, mode: "date" }),
@@ -223,6 +235,8 @@ export const totpFactors = pgTable("totp_factors", {
   secretCiphertext: text("secret_ciphertext").notNull(),
   confirmedAt: timestamp("confirmed_at", { withTimezone: true, mode: "date" }),
   lastUsedStep: bigint("last_used_step", { mode: "number" }),
+  /** Wrong codes against a pending enrolment; the fifth ends it. */
+  failedConfirmations: integer("failed_confirmations").notNull().default(0),
   createdAt: createdAt(),
 });
 
