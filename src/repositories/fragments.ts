@@ -15,7 +15,7 @@ export function grantsOf(userId: SQL): SQL {
 
 /** The select list of every query that returns a UserRecord (alias u); see toUserRecord. */
 export const USER_WITH_GRANTS = sql`
-  u.id, u.email, u.name, u.status, u.password_hash, u.email_verified_at, u.created_at, u.grants_version, ${grantsOf(sql`u.id`)},
+  u.id, u.email, u.name, u.status, u.password_hash, u.email_verified_at, u.created_at, u.grants_version, u.device_generation, ${grantsOf(sql`u.id`)},
   ${factorsOf(sql`u.id`)}`;
 
 /** The second factors a user has enrolled, as columns `totp_enabled` (boolean) and `passkey_count` (int). */
@@ -99,8 +99,8 @@ const BASE_LOCK_SECONDS = 15;
 /** The longest lock. */
 const MAX_LOCK_SECONDS = 900;
 
-/** The insert of a key's first attempt, returning the key when it was the first. */
-export function insertFirstAttempt(input: { key: string; maxAttempts: number; at: Date }): SQL {
+/** The insert of a key's first attempt, returning the key when it was the first; `key` may be an SQL expression. */
+export function insertFirstAttempt(input: { key: string | SQL; maxAttempts: number; at: Date }): SQL {
   return sql`
     insert into login_throttles (key, failures, last_failure_at, locked_until)
     values (${input.key}, 1, ${input.at}, ${lockFrom(sql`1`, input.maxAttempts, input.at)})

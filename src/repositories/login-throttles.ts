@@ -14,7 +14,7 @@
 // `audited_lock_until`; later refusals of the same lock see the stamp and
 // write nothing. A new lock (a new `locked_until`) is audited afresh.
 import { sql } from "drizzle-orm";
-import type { Admission, LoginThrottleStore, ThrottleAttempt, ThrottleAudit, UserRecord } from "../services/ports";
+import type { Admission, LoginThrottleStore, SignInAttempt, ThrottleAttempt, ThrottleScope, UserRecord } from "../services/ports";
 import type { Executor } from "./database";
 import { ATTEMPT_WINDOW_SECONDS, auditInsert, clearThrottle, clearThrottlesOfAccount, insertFirstAttempt, lockFrom, USER_WITH_GRANTS } from "./fragments";
 import { rows, toDate } from "./rows";
@@ -46,26 +46,32 @@ export class LoginThrottleRepository implements LoginThrottleStore {
   }
 
   /**
-   * The first step of a sign-in in one round trip: the attempt counted and
-   * the account read, with its grants, in the same statement. Only a key that
-   * already has a row (recent failures) needs a second statement.
+   * The first step of a sign-in in one round trip: the bucket chosen (the
+   * device's only when the account with that email has the token's id and
+   * device generation), the attempt counted in it and the account read, with
+   * its grants, in the same statement. Only a key that already has a row
+   * (recent failures) needs a second statement.
    */
-  async admitAndFindUser(
-    attempt: Omit<ThrottleAttempt, "audit"> & { email: string; audit: Omit<ThrottleAudit, "userId"> },
-  ): Promise<{ admission: Admission; user: UserRecord | undefined }> {
-    const [row] = await rows<UserRow & { first_attempt: boolean; id: string | null }>(
+  async admitAndFindUser(attempt: SignInAttempt): Promise<{ admission: Admission; user: UserRecord | undefined; counted: { key: string; scope: ThrottleScope } }> {
+    const { device } = attempt;
+    const deviceCounts = device
+      ? sql`exists (select 1 from found where found.id = ${device.userId}::uuid and found.device_generation::bigint = ${device.generation}::bigint)`
+      : sql`false`;
+    const [row] = await rows<UserRow & { first_attempt: boolean; device_counts: boolean; id: string | null }>(
       this.db,
       sql`
-      with attempt as (${insertFirstAttempt(attempt)})
-      select exists (select 1 from attempt) as first_attempt, found.*
-      from (select 1) as one
-        left join lateral (select ${USER_WITH_GRANTS} from users u where u.email = ${attempt.email}) as found on true`,
+      with found as (select ${USER_WITH_GRANTS} from users u where u.email = ${attempt.email}),
+      chosen as (select ${deviceCounts} as device_counts),
+      attempt as (${insertFirstAttempt({ ...attempt, key: sql`(select case when chosen.device_counts then ${device?.key ?? null}::text else ${attempt.key}::text end from chosen)` })})
+      select exists (select 1 from attempt) as first_attempt, (select device_counts from chosen) as device_counts, found.*
+      from (select 1) as one left join found on true`,
     );
     const user = row?.id ? toUserRecord(row) : undefined;
-    if (row?.first_attempt) return { admission: { admitted: true }, user };
+    const counted = row?.device_counts && device ? { key: device.key, scope: "device" as const } : { key: attempt.key, scope: "account" as const };
+    if (row?.first_attempt) return { admission: { admitted: true }, user, counted };
     // The lock's audit row names the account the lookup found, if any.
-    const counted: ThrottleAttempt = { key: attempt.key, maxAttempts: attempt.maxAttempts, at: attempt.at, audit: { ...attempt.audit, userId: user?.id ?? null } };
-    return { admission: (await this.decideUnderLock(counted)) ?? (await this.admit(counted)), user };
+    const again: ThrottleAttempt = { key: counted.key, maxAttempts: attempt.maxAttempts, at: attempt.at, audit: { ...attempt.audit, scope: counted.scope, userId: user?.id ?? null } };
+    return { admission: (await this.decideUnderLock(again)) ?? (await this.admit(again)), user, counted };
   }
 
   async clear(key: string): Promise<void> {

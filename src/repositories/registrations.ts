@@ -23,7 +23,7 @@ export class RegistrationRepository implements RegistrationStore {
         insert into users (email, password_hash, name, status, created_at, updated_at)
         values (${input.email}, ${input.passwordHash}, ${input.name}, 'active', ${at}, ${at})
         on conflict (email) do nothing
-        returning id, email, name, status, password_hash, email_verified_at, created_at, grants_version
+        returning id, email, name, status, password_hash, email_verified_at, created_at, grants_version, device_generation
       ), granted as (
         insert into user_roles (user_id, role_name, created_at) select owner.id, ${DEFAULT_ROLE}, ${at} from owner
         returning user_id

@@ -33,7 +33,8 @@ export class SecondFactorRepository implements SecondFactorStore {
     const stored = await rows<{ user_id: string }>(
       this.db,
       sql`insert into totp_factors (user_id, secret_ciphertext, created_at) values (${userId}, ${secretCiphertext}, ${at})
-        on conflict (user_id) do update set secret_ciphertext = excluded.secret_ciphertext, created_at = excluded.created_at, last_used_step = null
+        on conflict (user_id) do update set secret_ciphertext = excluded.secret_ciphertext, created_at = excluded.created_at, last_used_step = null,
+          failed_confirmations = 0
           where totp_factors.confirmed_at is null
         returning user_id`,
     );
@@ -56,6 +57,38 @@ export class SecondFactorRepository implements SecondFactorStore {
       select exists (select 1 from accepted) as accepted`,
     );
     return row?.accepted === true;
+  }
+
+  /**
+   * The pending row is locked and counted; at the limit it is deleted
+   * instead of updated (the two CTEs touch the row exclusively, never both).
+   */
+  async failPendingTotp(input: { userId: string; maxFailures: number; audit: FactorAudit }): Promise<boolean> {
+    const { userId, maxFailures, audit } = input;
+    const [row] = await rows<{ ended: boolean }>(
+      this.db,
+      sql`with pending as (
+          select user_id, failed_confirmations + 1 as failures from totp_factors where user_id = ${userId} and confirmed_at is null for update
+        ), ended as (
+          delete from totp_factors t using pending where t.user_id = pending.user_id and pending.failures >= ${maxFailures}::int returning t.user_id
+        ), counted as (
+          update totp_factors t set failed_confirmations = pending.failures from pending
+          where t.user_id = pending.user_id and pending.failures < ${maxFailures}::int returning t.user_id
+        ), a as (
+          ${auditInsert({
+            event: "mfa.challenge_failed",
+            userId,
+            actorId: audit.actorId,
+            sessionId: audit.sessionId,
+            origin: audit.origin,
+            metadata: { method: "totp", enrolment: true },
+            at: audit.at,
+            from: sql`pending`,
+          })}
+        )
+      select exists (select 1 from ended) as ended`,
+    );
+    return row?.ended === true;
   }
 
   async removeTotp(userId: string, audit: FactorAudit): Promise<boolean> {

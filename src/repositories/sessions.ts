@@ -111,17 +111,23 @@ export class SessionRepository implements SessionStore {
     return ended[0]?.id;
   }
 
+  /** With the sessions, the user's device tokens end: a new device generation, whether or not a session was live. */
   async endAllForUser(userId: string, end: SessionEnd, exceptSessionId?: string): Promise<EndedSession[]> {
     const except = exceptSessionId ? sql` and s.id <> ${exceptSessionId}` : sql``;
-    return this.endWhere(sql`s.user_id = ${userId}${except}`, end);
+    const generation = sql`generation as (update users set device_generation = device_generation + 1 where id = ${userId}), `;
+    return this.endWhere(sql`s.user_id = ${userId}${except}`, end, generation);
   }
 
-  /** The statement behind every way a session ends; revoked or expired sessions are left alone. Most recently used first. */
-  private async endWhere(where: SQL, end: SessionEnd): Promise<EndedSession[]> {
+  /**
+   * The statement behind every way a session ends; revoked or expired
+   * sessions are left alone. Most recently used first. `alongside`: CTEs
+   * (each followed by a comma) the same statement runs too.
+   */
+  private async endWhere(where: SQL, end: SessionEnd, alongside: SQL = sql``): Promise<EndedSession[]> {
     const ended = await rows<{ id: string; last_used_at: Date | string }>(
       this.db,
       sql`
-      with ended as (
+      with ${alongside}ended as (
         update sessions s set revoked_at = ${end.at}, revoked_reason = ${end.reason}
         where ${where} and s.revoked_at is null
           and s.idle_expires_at > ${end.at} and s.absolute_expires_at > ${end.at}

@@ -16,6 +16,7 @@ export type UserRow = {
   email_verified_at: Date | string | null;
   created_at: Date | string;
   grants_version: number;
+  device_generation: number | string | null;
   roles: unknown;
   permissions: unknown;
   totp_enabled: boolean | null;
@@ -35,6 +36,7 @@ export function toUserRecord(row: UserRow): UserRecord {
     permissions: toStringArray(row.permissions),
     grantsVersion: Number(row.grants_version ?? 0),
     mfa: { totp: row.totp_enabled === true, passkeys: Number(row.passkey_count ?? 0) },
+    deviceGeneration: Number(row.device_generation ?? 0),
   };
 }
 

@@ -143,7 +143,7 @@ authRoutes.openapi(
     tags: ["auth"],
     summary: "End a session, by its access token or by a refresh token in the body",
     description:
-      "Answers 204 for an already ended or unknown session too, revealing nothing. In cookie mode (X-Auth-Mode: cookie) the session's cookies say which session, and the answer clears all three.",
+      "Answers 204 for an already ended or unknown session too, revealing nothing. In cookie mode (X-Auth-Mode: cookie) the session's cookies say which session, and the answer clears __Host-sa_rt and __Host-sa_at; __Host-sa_dev (the device token) stays.",
     security: [{ bearerAuth: [] }, {}],
     request: {
       body: { content: { "application/json": { schema: LogoutBody } }, required: false },

@@ -4,8 +4,9 @@
 // argon2id verification at the configured cost and writes one failure row.
 //
 // Sign-in attempts are throttled per account, keyed on the normalised email
-// whether or not it exists. A sign-in presenting a valid device token
-// (services/device-tokens.ts) counts in that device's own bucket instead,
+// whether or not it exists. A sign-in presenting a device token that still
+// names the account (services/device-tokens.ts: its id and current device
+// generation) counts in that device's own bucket instead,
 // so guesses from anywhere else never lock that device out; a success
 // clears only the bucket it was counted in, so an owner's sign-in never
 // resets the account bucket an attacker is filling.
@@ -15,7 +16,7 @@ import { accountThrottleKey, acceptableNewPassword, proveCurrentPassword, refuse
 import { normalizeEmail, normalizePassword, type BreachedPasswordChecker, type PasswordHasher } from "./passwords";
 import { deviceThrottleKey, type DeviceTokenCodec } from "./device-tokens";
 import { linkFor, mintOneTimeToken } from "./one-time-tokens";
-import type { DeviceInfo, KeyedRateLimit, MailOutbox, RequestOrigin, RevocationList, Stores, ThrottleScope, UnitOfWork, UserRecord } from "./ports";
+import type { DeviceInfo, KeyedRateLimit, MailOutbox, RequestOrigin, RevocationList, Stores, UnitOfWork, UserRecord } from "./ports";
 import { SecondFactorService } from "./mfa/second-factors";
 import { issueTokenPair, newSession, type RefreshTokenCodec, type SessionLifetimes, type TokenPair } from "./sessions";
 import { openSignedInSession, subjectOf, type LoggedIn, type SignedIn } from "./sign-in";
@@ -72,27 +73,30 @@ export class AccountService {
   }
 
   /**
-   * A presented device token that is valid for this account picks that
-   * device's bucket and is answered back; an absent, forged or foreign one
-   * counts in the account's bucket, and a new device token is answered.
+   * A presented device token that names this account in its current device
+   * generation picks that device's bucket and is answered back; an absent,
+   * forged, foreign or older one counts in the account's bucket, and a new
+   * device token is answered.
    */
   async login(input: { email: string; password: string; deviceToken?: string | null }, device: DeviceInfo, origin: RequestOrigin): Promise<LoggedIn> {
     const { stores, settings, clock, hasher, deviceTokens } = this.deps;
     const email = normalizeEmail(input.email);
     const password = normalizePassword(input.password);
     const accountKey = accountThrottleKey(email);
-    // Pure computation: the bucket is chosen before any I/O.
-    const knownDevice = input.deviceToken ? deviceTokens.check(input.deviceToken, email) : undefined;
-    const throttleKey = knownDevice ? deviceThrottleKey(accountKey, knownDevice.nonce) : accountKey;
-    const scope: ThrottleScope = knownDevice ? "device" : "account";
-    // The attempt is counted before any password is checked, in the same round trip as the lookup.
-    const { admission, user } = await stores.throttles.admitAndFindUser({
-      key: throttleKey,
+    // Pure computation: a token whose tag is not ours is dropped before any I/O.
+    const presented = input.deviceToken ? deviceTokens.check(input.deviceToken) : undefined;
+    // The attempt is counted before any password is checked, in the same round trip as the lookup
+    // that decides whether the token still names this account.
+    const { admission, user, counted } = await stores.throttles.admitAndFindUser({
+      key: accountKey,
+      device: presented && { key: deviceThrottleKey(accountKey, presented.nonce), userId: presented.userId, generation: presented.generation },
       maxAttempts: settings.loginMaxFailures,
       at: clock(),
       email,
-      audit: { scope, origin },
+      audit: { origin },
     });
+    const throttleKey = counted.key;
+    const knownDevice = counted.scope === "device" ? presented : undefined;
     refuseIfThrottled(admission, clock());
 
     const passwordOk = user ? await hasher.verify(user.passwordHash, password) : await hasher.verifyDummy(password);
@@ -121,7 +125,7 @@ export class AccountService {
     const newPassword = await acceptableNewPassword(this.deps.breached, input.newPassword, "newPassword");
     const user = await stores.users.findById(input.userId);
     if (!user || user.status !== "active") throw new InvalidCredentials("user gone or disabled");
-    const throttleKey = await proveCurrentPassword({ ...stores, hasher, clock, loginMaxFailures: settings.loginMaxFailures }, user, input.currentPassword, origin);
+    const throttleKey = await proveCurrentPassword({ ...stores, hasher, clock, loginMaxFailures: settings.loginMaxFailures }, user, input.currentPassword, origin, input.sessionId);
     const passwordHash = await hasher.hash(newPassword);
     const at = clock();
     const ended = await this.deps.unitOfWork.run(async (tx) => {

@@ -4,17 +4,29 @@
 // it counts in that device's own throttle bucket, so a stranger's guesses,
 // which fill the account's bucket, never lock the owner's device out.
 //
-// Format: `sadt_` + a nonce (22 base64url characters, 16 random bytes) + a
-// tag (43 base64url characters): HMAC-SHA256 over ("sadt-tag:" + nonce + ":"
-// + the normalised email) under a key derived from REFRESH_TOKEN_SECRET as
-// HMAC-SHA256(secret, "sadt-key:v1"). The label is no refresh token and no
-// refresh tag input, so no output of the refresh-token codec reveals it, and
-// a device token is never a refresh token's tag or successor. The token is
-// stateless and opaque: checking it is pure computation, before any I/O,
-// and forging one, or moving one to another account, needs the secret.
-// Tags made under REFRESH_TOKEN_PREVIOUS_SECRET still pass; such a token is
-// handed back re-tagged under the current secret, with the same nonce (so
-// the same bucket).
+// A token names the account by id (never by email) and the account's device
+// generation (users.device_generation) when it was issued. A password reset,
+// a password change and every bulk end of the account's sessions
+// (sign-out-everywhere) start a new generation, and a deleted account's id
+// never comes back, so a token collected before any of those stops counting:
+// its sign-ins count in the account's bucket like no token, and a fresh token
+// is answered. Without that, tokens gathered before a recovery would each
+// open a fresh bucket of guesses afterwards.
+//
+// Format: `sadt_` + a nonce (22 base64url characters, 16 random bytes) + `.`
+// + the user id (a lower-case UUID) + `.` + the generation (decimal) + `.` +
+// a tag (43 base64url characters): HMAC-SHA256 over ("sadt-tag:v2:" + nonce
+// + ":" + user id + ":" + generation) under a key derived from
+// REFRESH_TOKEN_SECRET as HMAC-SHA256(secret, "sadt-key:v1"). The label is
+// no refresh token and no refresh tag input, so no output of the
+// refresh-token codec reveals it. Checking the tag is pure computation,
+// before any I/O; forging a token, or moving one to another account or
+// generation, needs the secret. Whether the id and generation are still the
+// account's is decided in the sign-in's first statement, with the lookup of
+// the email (LoginThrottleStore.admitAndFindUser). Tags made under
+// REFRESH_TOKEN_PREVIOUS_SECRET still pass; such a token is handed back
+// re-tagged under the current secret, with the same nonce (so the same
+// bucket).
 //
 // A device token is a credential-like secret: it is never stored, logged or
 // written to an audit row; the throttle table holds only a hash of its nonce.
@@ -24,17 +36,18 @@ import { bytesToHex, utf8ToBytes } from "@noble/hashes/utils.js";
 import { assertSecrets, base64url, constantTimeEqual } from "./token-text";
 
 const PREFIX = "sadt_";
-/** base64url of 16 bytes. */
-const NONCE_LENGTH = 22;
-/** base64url of the whole 32-byte HMAC. */
-const TAG_LENGTH = 43;
-const BASE64URL = /^[A-Za-z0-9_-]+$/;
 const KEY_LABEL = "sadt-key:v1";
+/** nonce (base64url of 16 bytes) . user id . generation (decimal, no leading zeros) . tag (base64url of 32 bytes). */
+const FORMAT = /^sadt_([A-Za-z0-9_-]{22})\.([0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12})\.(0|[1-9][0-9]{0,9})\.([A-Za-z0-9_-]{43})$/;
+/** Longer than any token of ours: refused before the pattern runs. */
+const MAX_LENGTH = 128;
 
-/** A device token valid for the account it was checked against. */
-export type ValidDeviceToken = {
-  /** Identifies the device within the account; see deviceThrottleKey. */
+/** A device token whose tag is ours: what it names, still to be matched against the account's row. */
+export type CheckedDeviceToken = {
+  /** Identifies the device; see deviceThrottleKey. */
   nonce: string;
+  userId: string;
+  generation: number;
   /** The token to hand back: the presented one, or it re-tagged under the current secret. */
   token: string;
 };
@@ -49,27 +62,27 @@ export class DeviceTokenCodec {
     this.#previousKey = previousSecret === undefined ? undefined : deriveKey(previousSecret);
   }
 
-  /** A new device token for the account with this normalised email. */
-  issue(normalizedEmail: string): string {
-    return this.#tagged(base64url(crypto.getRandomValues(new Uint8Array(16))), normalizedEmail);
+  /** A new device token for the account with this id, in its current device generation. */
+  issue(userId: string, generation: number): string {
+    return this.#tagged(base64url(crypto.getRandomValues(new Uint8Array(16))), userId.toLowerCase(), generation);
   }
 
-  /** The device the token names, if it is ours and was issued for this normalised email; undefined otherwise. */
-  check(presented: string, normalizedEmail: string): ValidDeviceToken | undefined {
-    if (presented.length !== PREFIX.length + NONCE_LENGTH + TAG_LENGTH || !presented.startsWith(PREFIX)) return undefined;
-    const rest = presented.slice(PREFIX.length);
-    if (!BASE64URL.test(rest)) return undefined;
-    const nonce = rest.slice(0, NONCE_LENGTH);
-    const tag = rest.slice(NONCE_LENGTH);
-    if (constantTimeEqual(tag, tagOf(this.#key, nonce, normalizedEmail))) return { nonce, token: presented };
-    if (this.#previousKey && constantTimeEqual(tag, tagOf(this.#previousKey, nonce, normalizedEmail))) {
-      return { nonce, token: this.#tagged(nonce, normalizedEmail) };
+  /** What the token names, if its tag is ours (current or previous secret); undefined for anything else. */
+  check(presented: string): CheckedDeviceToken | undefined {
+    if (presented.length > MAX_LENGTH || !presented.startsWith(PREFIX)) return undefined;
+    const parts = FORMAT.exec(presented);
+    if (!parts) return undefined;
+    const [, nonce, userId, generationText, tag] = parts as unknown as [string, string, string, string, string];
+    const generation = Number(generationText);
+    if (constantTimeEqual(tag, tagOf(this.#key, nonce, userId, generation))) return { nonce, userId, generation, token: presented };
+    if (this.#previousKey && constantTimeEqual(tag, tagOf(this.#previousKey, nonce, userId, generation))) {
+      return { nonce, userId, generation, token: this.#tagged(nonce, userId, generation) };
     }
     return undefined;
   }
 
-  #tagged(nonce: string, normalizedEmail: string): string {
-    return PREFIX + nonce + tagOf(this.#key, nonce, normalizedEmail);
+  #tagged(nonce: string, userId: string, generation: number): string {
+    return `${PREFIX}${nonce}.${userId}.${generation}.${tagOf(this.#key, nonce, userId, generation)}`;
   }
 }
 
@@ -86,7 +99,7 @@ function deriveKey(secret: string): Uint8Array {
   return hmac(sha256, utf8ToBytes(secret), utf8ToBytes(KEY_LABEL));
 }
 
-/** The nonce has a fixed length and no ":", so (nonce, email) is read back one way only. */
-function tagOf(key: Uint8Array, nonce: string, normalizedEmail: string): string {
-  return base64url(hmac(sha256, key, utf8ToBytes(`sadt-tag:${nonce}:${normalizedEmail}`)));
+/** The nonce has a fixed length and no ":", nor has the UUID: (nonce, user id, generation) is read back one way only. */
+function tagOf(key: Uint8Array, nonce: string, userId: string, generation: number): string {
+  return base64url(hmac(sha256, key, utf8ToBytes(`sadt-tag:v2:${nonce}:${userId}:${generation}`)));
 }

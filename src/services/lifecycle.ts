@@ -92,15 +92,15 @@ export class AccountLifecycle {
   }
 
   /**
-   * Needs the current password (counted like a login). Mails the new
+   * Needs the current password (counted in the caller's session's bucket). Mails the new
    * address a confirmation link and the old one a notice; the address
    * changes only when the link is followed.
    */
   async requestEmailChange(input: { userId: string; sessionId: string; newEmail: string; currentPassword: string }, origin: RequestOrigin): Promise<void> {
     const { stores, clock, hasher, settings } = this.deps;
     const user = await this.activeUser(input.userId);
-    const throttleKey = await proveCurrentPassword({ ...stores, hasher, clock, loginMaxFailures: settings.loginMaxFailures }, user, input.currentPassword, origin);
-    // The right password: the attempt no longer counts against the owner's sign-in.
+    const throttleKey = await proveCurrentPassword({ ...stores, hasher, clock, loginMaxFailures: settings.loginMaxFailures }, user, input.currentPassword, origin, input.sessionId);
+    // The right password: the session's earlier misses no longer count.
     await stores.throttles.clear(throttleKey);
     if (input.newEmail === user.email || (await stores.users.findByEmail(input.newEmail))) throw new EmailTaken();
     const confirmation = await this.issueLink(user, "email_change", { actorId: user.id, sessionId: input.sessionId, origin }, input.newEmail);
@@ -129,14 +129,18 @@ export class AccountLifecycle {
 
   /**
    * Deletes the caller's own account after proving the current password
-   * (counted like a login). Its sessions' access tokens stop at the edge
+   * (counted in the caller's session's bucket). Its sessions' access tokens stop at the edge
    * at once; its audit rows stay.
    */
   async deleteOwnAccount(input: { userId: string; sessionId: string; currentPassword: string }, origin: RequestOrigin): Promise<void> {
     const { stores, clock, hasher, settings } = this.deps;
     const user = await this.activeUser(input.userId);
-    await proveCurrentPassword({ ...stores, hasher, clock, loginMaxFailures: settings.loginMaxFailures }, user, input.currentPassword, origin);
-    const ended = await this.deps.unitOfWork.run((tx) => deleteAccountIn(tx, user, { actorId: user.id, sessionId: input.sessionId, origin, at: clock() }));
+    const throttleKey = await proveCurrentPassword({ ...stores, hasher, clock, loginMaxFailures: settings.loginMaxFailures }, user, input.currentPassword, origin, input.sessionId);
+    const ended = await this.deps.unitOfWork.run(async (tx) => {
+      const endedSessions = await deleteAccountIn(tx, user, { actorId: user.id, sessionId: input.sessionId, origin, at: clock() });
+      await tx.throttles.clear(throttleKey);
+      return endedSessions;
+    });
     await this.deps.revocations.endSessionsOf(user.id, { before: clock(), ended });
   }
 

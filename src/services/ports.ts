@@ -24,6 +24,8 @@ export type UserRecord = {
   grantsVersion: number;
   /** The second factors enrolled: a confirmed TOTP factor, and how many passkeys. */
   mfa: { totp: boolean; passkeys: number };
+  /** The generation device tokens are issued in; older ones no longer count (services/device-tokens.ts). */
+  deviceGeneration: number;
 };
 
 /** RFC 8176 authentication method values: password, one-time code (TOTP or recovery code), hardware key (passkey), several factors. */
@@ -169,11 +171,12 @@ export type TokenLineage = {
 export type Admission = { admitted: true } | { admitted: false; lockedUntil: Date };
 
 /**
- * The bucket a sign-in attempt counts in: the account's (keyed on its
- * normalised email, whether or not it exists), or one device's of that
- * account (a valid device token presented).
+ * The bucket an attempt counts in: the account's (keyed on its normalised
+ * email, whether or not it exists), one device's of that account (a valid
+ * device token presented), or, for a signed-in caller's re-proofs, the
+ * calling session's own.
  */
-export type ThrottleScope = "account" | "device";
+export type ThrottleScope = "account" | "device" | "session";
 
 /** What the one auth.throttled row of a lock says; never an email or a token. */
 export type ThrottleAudit = { scope: ThrottleScope; userId: string | null; origin: RequestOrigin };
@@ -181,7 +184,8 @@ export type ThrottleAudit = { scope: ThrottleScope; userId: string | null; origi
 export type ThrottleAttempt = {
   /**
    * An account key, or a device key under it: `device:<account key>:<device
-   * hash>`, the form clearAccount relies on to clear an account's every bucket.
+   * hash>`, the form clearAccount relies on to clear an account's every
+   * bucket; or a session's key, `session:<hash>`.
    */
   key: string;
   maxAttempts: number;
@@ -244,6 +248,13 @@ export interface OneTimeTokenStore {
   spend(input: { tokenHash: string; purpose: OneTimePurpose; at: Date }): Promise<SpentOneTimeToken | undefined>;
 }
 
+/** The first step of a sign-in: see LoginThrottleStore.admitAndFindUser. */
+export type SignInAttempt = Omit<ThrottleAttempt, "audit"> & {
+  email: string;
+  device?: { key: string; userId: string; generation: number };
+  audit: Omit<ThrottleAudit, "userId" | "scope">;
+};
+
 export interface LoginThrottleStore {
   /**
    * Counts one attempt before any password is checked; refuses it while the
@@ -251,10 +262,14 @@ export interface LoginThrottleStore {
    * auth.throttled row, in the same statement; later refusals write none.
    */
   admit(attempt: ThrottleAttempt): Promise<Admission>;
-  /** admit, and read the account with that email (if any) in the same round trip; the audit row names that account. */
-  admitAndFindUser(
-    attempt: Omit<ThrottleAttempt, "audit"> & { email: string; audit: Omit<ThrottleAudit, "userId"> },
-  ): Promise<{ admission: Admission; user: UserRecord | undefined }>;
+  /**
+   * admit, and read the account with that email (if any) in the same round
+   * trip; the audit row names that account. `key` is the account's key; with
+   * `device` (a device token whose tag is ours), the attempt counts in
+   * `device.key` instead if, and only if, the account with that email has
+   * that id and that device generation. `counted` says which bucket it was.
+   */
+  admitAndFindUser(attempt: SignInAttempt): Promise<{ admission: Admission; user: UserRecord | undefined; counted: { key: string; scope: ThrottleScope } }>;
   /** Clears one key. */
   clear(key: string): Promise<void>;
   /** Clears an account key and every device key under it (`device:<accountKey>:...`), e.g. after a completed password reset. */
@@ -314,7 +329,11 @@ export interface SessionStore {
   end(sessionId: string, userId: string, end: SessionEnd): Promise<boolean>;
   /** Ends the session a refresh token belongs to, whoever's it is; its id, if one ended. */
   endByRefreshTokenHash(tokenHash: string, end: Omit<SessionEnd, "actorId">): Promise<string | undefined>;
-  /** Ends every live session of the user but `exceptSessionId`; the ended sessions, most recently used first. */
+  /**
+   * Ends every live session of the user but `exceptSessionId`, and starts a
+   * new device generation (every device token issued before stops
+   * counting); the ended sessions, most recently used first.
+   */
   endAllForUser(userId: string, end: SessionEnd, exceptSessionId?: string): Promise<EndedSession[]>;
   /**
    * Records a new proof of a credential for a live session of the user
@@ -388,7 +407,7 @@ export type FactorAudit = { actorId: string | null; sessionId: string | null; or
 
 export interface SecondFactorStore {
   totp(userId: string): Promise<TotpFactorRecord | undefined>;
-  /** Stores a pending (unconfirmed) factor, replacing a pending one; false (nothing written) when a confirmed one exists. */
+  /** Stores a pending (unconfirmed) factor with no failed confirmations, replacing a pending one; false (nothing written) when a confirmed one exists. */
   putPendingTotp(userId: string, secretCiphertext: string, at: Date): Promise<boolean>;
   /**
    * Accepts the code of time step `step` if it is later than the last
@@ -398,6 +417,12 @@ export interface SecondFactorStore {
    * with an mfa.totp_enrolled row. False, nothing written, otherwise.
    */
   acceptTotpStep(input: { userId: string; step: number; at: Date; confirm?: { recoveryCodeHashes: string[]; audit: FactorAudit } }): Promise<boolean>;
+  /**
+   * Counts a wrong code against the user's pending (unconfirmed) factor,
+   * with an mfa.challenge_failed row; the `maxFailures`-th deletes the
+   * pending factor (a new enrolment must start). True when it ended it.
+   */
+  failPendingTotp(input: { userId: string; maxFailures: number; audit: FactorAudit }): Promise<boolean>;
   /** Removes the TOTP factor and its recovery codes, with an mfa.totp_removed row; false when there was none. */
   removeTotp(userId: string, audit: FactorAudit): Promise<boolean>;
   /** Replaces the recovery codes of a user with a confirmed TOTP factor, with an mfa.recovery_codes_regenerated row; false (nothing written) without one. */

@@ -32,7 +32,7 @@ export type SignInProof = {
   /** The throttle bucket the sign-in counted in: cleared with the session's opening. */
   clearThrottleKey: string;
   rehashedPassword?: string;
-  /** A valid device token the client presented (answered back); else a new one is issued. */
+  /** A device token the client presented that still names this account (answered back); else a new one is issued in the account's current generation. */
   deviceToken?: string;
 };
 
@@ -55,7 +55,7 @@ export async function openSignedInSession(deps: SignInDeps, user: UserRecord, pr
   if (evicted.length > 0) await deps.revocations.revoke(evicted);
   const subject = subjectOf(user, session.id, { authTime: at, amr: proof.amr });
   const tokens = await issueTokenPair(deps.tokens, at, subject, { token: refreshToken, idleExpiresAt: session.idleExpiresAt, absoluteExpiresAt: session.absoluteExpiresAt });
-  return { user, tokens, deviceToken: proof.deviceToken ?? deps.deviceTokens.issue(user.email) };
+  return { user, tokens, deviceToken: proof.deviceToken ?? deps.deviceTokens.issue(user.id, user.deviceGeneration) };
 }
 
 /** What an access token of this user's session says. */

@@ -111,15 +111,16 @@ describe("refresh and logout from the cookies", () => {
     expect((await problemOf(res)).code).toBe("invalid_refresh_token");
   });
 
-  it("logout ends the session named by the cookies and clears all three", async () => {
+  it("logout ends the session named by the cookies and clears its two cookies, keeping the device cookie", async () => {
     const { cookies, body } = await cookieLogin();
     const res = await call("POST", "/auth/logout", { headers: { ...COOKIE_MODE, Cookie: cookieHeader(cookies, "__Host-sa_rt", "__Host-sa_at", "__Host-sa_dev") } });
     expect(res.status).toBe(204);
     const cleared = setCookies(res);
-    for (const name of ["__Host-sa_rt", "__Host-sa_at", "__Host-sa_dev"]) {
+    for (const name of ["__Host-sa_rt", "__Host-sa_at"]) {
       expect(cleared.get(name)!.value).toBe("");
       expect(cleared.get(name)!.attributes.get("max-age")).toBe("0");
     }
+    expect(cleared.has("__Host-sa_dev")).toBe(false);
     // The session ended: its access token stops at the edge, its refresh token is refused.
     expect((await call("GET", "/me", { token: body.tokens.accessToken as string })).status).toBe(401);
     const again = await call("POST", "/auth/refresh", { headers: { ...COOKIE_MODE, Cookie: cookieHeader(cookies, "__Host-sa_rt") } });

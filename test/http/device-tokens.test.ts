@@ -10,7 +10,7 @@ const { query, auditRows } = db;
 
 /** wrangler test env: LOGIN_MAX_FAILURES = 5. */
 const MAX_FAILURES = 5;
-const DEVICE_TOKEN = /^sadt_[A-Za-z0-9_-]{65}$/;
+const DEVICE_TOKEN = /^sadt_[A-Za-z0-9_-]{22}\.[0-9a-f-]{36}\.(0|[1-9][0-9]*)\.[A-Za-z0-9_-]{43}$/;
 
 type LoggedIn = { user: ApiUser; tokens: TokenPair; deviceToken: string };
 
@@ -112,7 +112,8 @@ describe("a device token is valid only for the account it was issued to", () => 
     ["a forged tag", (good: string) => good.slice(0, -1) + (good.endsWith("A") ? "B" : "A")],
     ["a nonce changed under its tag", (good: string) => good.slice(0, 5) + (good[5] === "A" ? "B" : "A") + good.slice(6)],
     ["a garbled token", (good: string) => good.slice(0, 30)],
-    ["a random token of the right shape", () => "sadt_" + "x".repeat(65)],
+    ["a random token of the right shape", (good: string) => `sadt_${"x".repeat(22)}.${good.split(".")[1]}.0.${"x".repeat(43)}`],
+    ["the right token for another generation", (good: string) => good.replace(/\.0\./, ".1.")],
     ["an empty string", () => ""],
   ])("%s counts in the account's bucket like no token at all", async (_label, spoil) => {
     const owner = await ownerWithDevice();
@@ -161,7 +162,7 @@ describe("the device token is a secret", () => {
       await query("select * from sessions where user_id = $1", [owner.user.id]),
     ]);
     const nonce = owner.deviceToken.slice(5, 27);
-    const tag = owner.deviceToken.slice(27);
+    const tag = owner.deviceToken.slice(-43);
     for (const text of [stored, logged.join("\n")]) {
       expect(text).not.toContain(nonce);
       expect(text).not.toContain(tag);

@@ -6,6 +6,7 @@
 import { describe, expect, it, vi } from "vitest";
 import { AuthError, EmailTaken, InvalidCredentials, RateLimited, ValidationFailed } from "../../src/errors";
 import { accountThrottleKey, AccountService } from "../../src/services/accounts";
+import { sessionThrottleKey } from "../../src/services/credentials";
 import { DeviceTokenCodec } from "../../src/services/device-tokens";
 import { PasswordHasher } from "../../src/services/passwords";
 import {
@@ -301,7 +302,7 @@ describe("login", () => {
 
 describe("device tokens: the owner's device has a bucket of its own", () => {
   const OWNER = "ada@example.com";
-  const DEVICE_TOKEN = /^sadt_[A-Za-z0-9_-]{65}$/;
+  const DEVICE_TOKEN = /^sadt_[A-Za-z0-9_-]{22}\.[0-9a-f-]{36}\.(0|[1-9][0-9]*)\.[A-Za-z0-9_-]{43}$/;
 
   /** The owner's account, with a device token from a first sign-in. */
   async function withOwnerDevice() {
@@ -317,11 +318,10 @@ describe("device tokens: the owner's device has a bucket of its own", () => {
     expect(await failure(t.login(email, PASSWORD))).toBeInstanceOf(RateLimited);
   }
 
-  it("a sign-in answers a device token valid for that account only", async () => {
+  it("a sign-in answers a device token naming that account's id and device generation", async () => {
     const t = await withOwnerDevice();
     expect(t.deviceToken).toMatch(DEVICE_TOKEN);
-    expect(t.deviceTokens.check(t.deviceToken, OWNER)).toMatchObject({ token: t.deviceToken });
-    expect(t.deviceTokens.check(t.deviceToken, "grace@example.com")).toBeUndefined();
+    expect(t.deviceTokens.check(t.deviceToken)).toMatchObject({ token: t.deviceToken, userId: t.user.id, generation: 0 });
     // Another sign-in without it gets another one.
     const again = await t.login(OWNER, PASSWORD);
     expect(again.deviceToken).toMatch(DEVICE_TOKEN);
@@ -373,7 +373,7 @@ describe("device tokens: the owner's device has a bucket of its own", () => {
     t.time.advance(15);
     const signedIn = await t.login("grace@example.com", PASSWORD, t.deviceToken);
     expect(signedIn.deviceToken).not.toBe(t.deviceToken);
-    expect(t.deviceTokens.check(signedIn.deviceToken, "grace@example.com")).toBeDefined();
+    expect(t.deviceTokens.check(signedIn.deviceToken)).toMatchObject({ userId: other.id });
   });
 
   it.each([
@@ -382,7 +382,8 @@ describe("device tokens: the owner's device has a bucket of its own", () => {
     ["a token cut short", (good: string) => good.slice(0, -2)],
     ["a refresh token", () => "sart_" + "A".repeat(73)],
     ["garbage", () => "not a device token at all"],
-    ["a token of another secret", () => new DeviceTokenCodec("another secret of 32+ characters, different").issue(OWNER)],
+    ["a token of another secret", (good: string) => new DeviceTokenCodec("another secret of 32+ characters, different").issue(good.split(".")[1]!, 0)],
+    ["a token of another device generation", (good: string) => new DeviceTokenCodec(UNIT_REFRESH_SECRET).issue(good.split(".")[1]!, 1)],
   ])("%s counts in the account's bucket", async (_label, spoil) => {
     const t = await withOwnerDevice();
     await lockAccount(t);
@@ -392,16 +393,16 @@ describe("device tokens: the owner's device has a bucket of its own", () => {
   });
 
   it("a device token tagged under the previous secret still picks its device's bucket, and is answered re-tagged under the current one", async () => {
-    const t = await withOwnerDevice();
     const rotated = new DeviceTokenCodec("the next refresh secret, 32+ characters", UNIT_REFRESH_SECRET);
     const after = await setup({ deviceTokens: rotated });
-    await after.register({ email: OWNER });
+    const { user } = await after.register({ email: OWNER });
+    const before = new DeviceTokenCodec(UNIT_REFRESH_SECRET).issue(user.id, 0);
     await lockAccount(after);
-    const { deviceToken } = await after.login(OWNER, PASSWORD, t.deviceToken);
-    expect(deviceToken).not.toBe(t.deviceToken);
-    expect(deviceToken.slice(0, 27)).toBe(t.deviceToken.slice(0, 27));
-    expect(rotated.check(deviceToken, OWNER)).toMatchObject({ token: deviceToken });
-    expect(new DeviceTokenCodec("the next refresh secret, 32+ characters").check(deviceToken, OWNER)).toBeDefined();
+    const { deviceToken } = await after.login(OWNER, PASSWORD, before);
+    expect(deviceToken).not.toBe(before);
+    expect(deviceToken.slice(0, 27)).toBe(before.slice(0, 27));
+    expect(rotated.check(deviceToken)).toMatchObject({ token: deviceToken, userId: user.id, generation: 0 });
+    expect(new DeviceTokenCodec("the next refresh secret, 32+ characters").check(deviceToken)).toBeDefined();
   });
 
   it("the device token is never stored or audited: no row holds it or its nonce", async () => {
@@ -458,10 +459,11 @@ describe("changePassword", () => {
     return { ...t, user, current: tokens.sessionId, others: [second.tokens.sessionId, third.tokens.sessionId], change };
   }
 
-  it("stores the new password, ends and revokes every other session, keeps this one, clears the throttle and audits it", async () => {
+  it("stores the new password, ends and revokes every other session, keeps this one, clears the session's bucket (never the account's) and audits it", async () => {
     const t = await withThreeSessions();
-    await failure(t.login("ada@example.com", "not the password at all"));
-    expect(t.memory.state.throttles.size).toBe(1);
+    await failure(t.login("ada@example.com", "a stranger's guess"));
+    await failure(t.change("the owner's typo here", NEW_PASSWORD));
+    expect([...t.memory.state.throttles.keys()].sort()).toEqual([accountThrottleKey("ada@example.com"), sessionThrottleKey(t.current)].sort());
     t.time.advance(60);
     await t.change(PASSWORD, NEW_PASSWORD);
 
@@ -476,7 +478,7 @@ describe("changePassword", () => {
       { userId: t.user.id, before: t.time.now(), except: t.current, ended: [...t.others].sort() },
     ]);
     expect(t.revocations.revokeCalls).toEqual([]);
-    expect(t.memory.state.throttles.size).toBe(0);
+    expect([...t.memory.state.throttles.keys()]).toEqual([accountThrottleKey("ada@example.com")]);
     expect(t.memory.auditRows({ event: "user.password_changed" })).toEqual([
       expect.objectContaining({ userId: t.user.id, actorId: t.user.id, sessionId: t.current, metadata: { endedSessions: 2 } }),
     ]);
@@ -527,12 +529,11 @@ describe("changePassword", () => {
     };
     await expect(t.change(PASSWORD, NEW_PASSWORD)).rejects.toThrow("connection lost");
     t.memory.onCall = undefined;
-    // The attempt was counted before the unit of work began; the unit's own writes, clearing the throttle among them, are gone.
+    // The attempt was counted in the session's bucket before the unit of work began; the unit's own writes, clearing it among them, are gone.
     const { throttles: afterThrottles, ...after } = t.memory.snapshot();
     const { throttles: beforeThrottles, ...unchanged } = before;
     expect(after).toEqual(unchanged);
-    const [counted] = [...beforeThrottles.values()];
-    expect([...afterThrottles.values()]).toEqual([{ ...counted!, failures: counted!.failures + 1 }]);
+    expect([...afterThrottles.entries()]).toEqual([...beforeThrottles.entries(), [sessionThrottleKey(t.current), expect.objectContaining({ failures: 1 })]]);
     expect(t.revocations.revokeCalls).toEqual([]);
     expect(t.revocations.endSessionsCalls).toEqual([]);
   });

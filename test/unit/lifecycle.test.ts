@@ -9,6 +9,7 @@ import { describe, expect, it, vi } from "vitest";
 import { AuthError, EmailNotVerified, EmailTaken, InsufficientPermission, InvalidCredentials, InvalidOneTimeToken, InvalidToken, NotFound, RateLimited, ValidationFailed } from "../../src/errors";
 import { accountThrottleKey, AccountService } from "../../src/services/accounts";
 import { AdminService, OPERATOR, type AdminActor } from "../../src/services/admin";
+import { sessionThrottleKey } from "../../src/services/credentials";
 import { AccountLifecycle } from "../../src/services/lifecycle";
 import type { MailJob, UserRecord } from "../../src/services/ports";
 import {
@@ -500,23 +501,33 @@ describe("requestEmailChange", () => {
     expect(t.memory.auditRows({ event: "user.email_change_requested" })).toEqual([expect.objectContaining({ userId: user.id, actorId: user.id, sessionId: SESSION_ID })]);
   });
 
-  it("a stolen access token is not enough: a wrong current password is invalid_credentials, counted in the account's bucket with a login_failed row, and nothing is sent", async () => {
+  it("a stolen access token is not enough: a wrong current password is invalid_credentials, counted in the session's bucket with a login_failed row, and nothing is sent", async () => {
     const t = await setup();
     const user = t.account({ email: "ada@example.com" });
     expect(await failure(t.requestEmailChange(user, "attacker@example.com", "not the password at all"))).toBeInstanceOf(InvalidCredentials);
-    expect(t.memory.state.throttles.get(accountThrottleKey("ada@example.com"))).toMatchObject({ failures: 1 });
+    expect([...t.memory.state.throttles.keys()]).toEqual([sessionThrottleKey(SESSION_ID)]);
+    expect(t.memory.state.throttles.get(sessionThrottleKey(SESSION_ID))).toMatchObject({ failures: 1 });
     expect(t.memory.auditRows({ event: "auth.login_failed" })).toEqual([expect.objectContaining({ userId: user.id, actorId: user.id, metadata: { reason: "wrong_current_password" } })]);
     expect(t.outbox.jobs).toEqual([]);
     expect(t.memory.oneTimeTokensOf(user.id)).toEqual([]);
   });
 
-  it(`guessing the password through it locks like a login: after ${MAX_FAILURES} wrong ones even the right one is rate_limited`, async () => {
+  it(`guessing the password through a stolen session locks that session: after ${MAX_FAILURES} wrong ones even the right one is rate_limited there, and the owner still signs in`, async () => {
     const t = await setup();
     const user = t.account({ email: "ada@example.com" });
     for (let i = 0; i < MAX_FAILURES; i++) expect(await failure(t.requestEmailChange(user, "attacker@example.com", `guess ${i}`))).toBeInstanceOf(InvalidCredentials);
     expect(await failure(t.requestEmailChange(user, "attacker@example.com"))).toBeInstanceOf(RateLimited);
-    expect(await failure(t.login("ada@example.com", PASSWORD))).toBeInstanceOf(RateLimited);
     expect(t.outbox.jobs).toEqual([]);
+    await expect(t.login("ada@example.com", PASSWORD)).resolves.toMatchObject({ user: { id: user.id } });
+  });
+
+  it("a stranger who locks the account's bucket cannot stop the signed-in owner from changing the email", async () => {
+    const t = await setup();
+    const user = t.account({ email: "ada@example.com" });
+    for (let i = 0; i < MAX_FAILURES; i++) expect(await failure(t.login("ada@example.com", `a stranger's guess ${i}`))).toBeInstanceOf(InvalidCredentials);
+    expect(await failure(t.login("ada@example.com", PASSWORD))).toBeInstanceOf(RateLimited);
+    await expect(t.requestEmailChange(user, "ada.new@example.com")).resolves.toBeUndefined();
+    expect(t.memory.state.throttles.get(accountThrottleKey("ada@example.com"))?.lockedUntil).not.toBeNull();
   });
 
   it("an address another account holds is email_taken, and so is the user's own; nothing is sent or stored", async () => {
@@ -604,11 +615,12 @@ describe("deleteOwnAccount", () => {
     return { ...t, user, sessions, remove };
   }
 
-  it("needs the current password: a wrong one is invalid_credentials, counted, and deletes nothing", async () => {
+  it("needs the current password: a wrong one is invalid_credentials, counted in the session's bucket, and deletes nothing", async () => {
     const t = await withHistory();
     expect(await failure(t.remove("not the password at all"))).toBeInstanceOf(InvalidCredentials);
     expect(t.memory.user(t.user.id)).toBeDefined();
-    expect(t.memory.state.throttles.get(accountThrottleKey("ada@example.com"))).toMatchObject({ failures: 2 });
+    expect(t.memory.state.throttles.get(sessionThrottleKey(t.sessions[0]!))).toMatchObject({ failures: 1 });
+    expect(t.memory.state.throttles.get(accountThrottleKey("ada@example.com"))).toMatchObject({ failures: 1 });
     expect(t.revocations.endSessionsCalls).toEqual([]);
   });
 

@@ -71,9 +71,13 @@ export function setSessionCookies(c: Context, tokens: Pair, deviceToken?: string
   }
 }
 
-/** Logout: the session's cookies go (the device cookie too: the contract clears all three). */
+/**
+ * Logout: the session's two cookies go. The device cookie stays: it names
+ * the device, not the sign-in, and a stranger's guesses must not lock out
+ * the owner's next sign-in on it.
+ */
 export function clearSessionCookies(c: Context): void {
-  for (const name of [COOKIE.refresh, COOKIE.access, COOKIE.device]) deleteCookie(c, name, { prefix: "host", path: "/", secure: true });
+  for (const name of [COOKIE.refresh, COOKIE.access]) deleteCookie(c, name, { prefix: "host", path: "/", secure: true });
 }
 
 /** The token pair as the body carries it: never the refresh token in cookie mode. */

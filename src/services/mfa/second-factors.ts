@@ -11,7 +11,7 @@
 // Only a completed sign-in clears the bucket.
 import type { Clock } from "../../clock";
 import { ConfigError, EmailNotVerified, InvalidCredentials, InvalidMfaCode, InvalidMfaToken, MfaRequired, NotFound, ValidationFailed, type MfaMethod } from "../../errors";
-import { accountThrottleKey, proveCurrentPassword, refuseIfThrottled } from "../credentials";
+import { admitInSession, proveCurrentPassword, refuseIfThrottled } from "../credentials";
 import type { PasswordHasher } from "../passwords";
 import type { AuthMethod, DeviceInfo, FactorAudit, RequestOrigin, Stores, UserRecord } from "../ports";
 import { openSignedInSession, subjectOf, type LoggedIn, type SignInDeps } from "../sign-in";
@@ -43,6 +43,9 @@ export type ReauthProof = { currentPassword: string } | { code: string };
 /** An access token for the same session with a new auth_time; the client keeps its refresh token, whose refreshes keep the new proof. */
 export type Reauthenticated = { tokenType: "Bearer"; accessToken: string; expiresIn: number; refreshExpiresIn: number; sessionId: string };
 
+/** Wrong codes that end a pending TOTP enrolment. */
+export const MAX_CONFIRMATION_FAILURES = 5;
+
 export class SecondFactorService {
   constructor(private readonly deps: SecondFactorDeps) {}
 
@@ -69,17 +72,28 @@ export class SecondFactorService {
     return otpauthUri(this.deps.settings.issuerName, user.email, await this.secretBox().open(factor.secretCiphertext, user.id));
   }
 
-  /** The pending factor's first code confirms it: TOTP is required at sign-in from now on; the recovery codes, shown once. */
+  /**
+   * The pending factor's first code confirms it: TOTP is required at sign-in
+   * from now on; the recovery codes, shown once. Each attempt counts in the
+   * caller's session's bucket first, and the MAX_CONFIRMATION_FAILURES-th
+   * wrong code ends the pending enrolment, so its secret cannot be guessed
+   * into place.
+   */
   async confirmTotp(actor: FactorActor, code: string): Promise<{ recoveryCodes: string[] }> {
-    const { stores, clock } = this.deps;
+    const { stores, clock, settings } = this.deps;
+    const throttleKey = await admitInSession({ throttles: stores.throttles, clock, loginMaxFailures: settings.loginMaxFailures }, actor.userId, actor.sessionId, actor.origin);
     const factor = await stores.secondFactors.totp(actor.userId);
     if (!factor || factor.confirmed) throw new ValidationFailed([{ path: "code", message: "No TOTP enrolment is pending: start one with POST /me/mfa/totp" }], "No TOTP enrolment is pending");
     const at = clock();
     const step = matchingStep(await this.secretBox().open(factor.secretCiphertext, actor.userId), code.trim(), at);
-    if (step === undefined) throw new InvalidMfaCode("wrong code at confirmation");
+    if (step === undefined) {
+      const ended = await stores.secondFactors.failPendingTotp({ userId: actor.userId, maxFailures: MAX_CONFIRMATION_FAILURES, audit: this.audit(actor) });
+      throw new InvalidMfaCode(ended ? "wrong code at confirmation; the enrolment ended" : "wrong code at confirmation");
+    }
     const recovery = newRecoveryCodes();
     const accepted = await stores.secondFactors.acceptTotpStep({ userId: actor.userId, step, at, confirm: { recoveryCodeHashes: recovery.hashes, audit: this.audit(actor) } });
     if (!accepted) throw new InvalidMfaCode("code already used, or the enrolment changed meanwhile");
+    await stores.throttles.clear(throttleKey);
     return { recoveryCodes: recovery.codes };
   }
 
@@ -147,8 +161,8 @@ export class SecondFactorService {
 
   /**
    * POST /auth/reauthenticate: a new proof for the caller's session. The
-   * attempt counts in the account's bucket like a sign-in; a right one
-   * clears it.
+   * attempt counts in the session's own bucket, never the account's; a
+   * right one clears it.
    */
   async reauthenticate(actor: FactorActor, proof: ReauthProof): Promise<Reauthenticated> {
     const { stores, clock, settings, hasher } = this.deps;
@@ -157,13 +171,11 @@ export class SecondFactorService {
     let amr: AuthMethod[];
     let throttleKey: string;
     if ("currentPassword" in proof) {
-      throttleKey = await proveCurrentPassword({ ...stores, hasher, clock, loginMaxFailures: settings.loginMaxFailures }, user, proof.currentPassword, actor.origin);
+      throttleKey = await proveCurrentPassword({ ...stores, hasher, clock, loginMaxFailures: settings.loginMaxFailures }, user, proof.currentPassword, actor.origin, actor.sessionId);
       amr = ["pwd"];
     } else {
       if (!user.mfa.totp) throw new ValidationFailed([{ path: "code", message: "TOTP is not enrolled: re-authenticate with currentPassword" }]);
-      throttleKey = accountThrottleKey(user.email);
-      const admission = await stores.throttles.admit({ key: throttleKey, maxAttempts: settings.loginMaxFailures, at: clock(), audit: { scope: "account", userId: user.id, origin: actor.origin } });
-      refuseIfThrottled(admission, clock());
+      throttleKey = await admitInSession({ throttles: stores.throttles, clock, loginMaxFailures: settings.loginMaxFailures }, user.id, actor.sessionId, actor.origin);
       if (!(await this.acceptTotpCode(user.id, proof.code))) {
         await stores.audit.record({ event: "mfa.challenge_failed", userId: user.id, actorId: user.id, sessionId: actor.sessionId, origin: actor.origin, metadata: { method: "totp", reauthentication: true }, at: clock() });
         throw new InvalidMfaCode("wrong code at re-authentication");

@@ -103,10 +103,12 @@ export function throttleStore(state: MemoryState): LoginThrottleStore {
     async admit(attempt) {
       return admit(attempt);
     },
-    async admitAndFindUser({ email, audit, ...attempt }) {
+    async admitAndFindUser({ email, audit, device, ...attempt }) {
       const user = [...state.users.values()].find((u) => u.email === email);
-      const admission = admit({ ...attempt, audit: { ...audit, userId: user?.id ?? null } });
-      return { admission, user: user && userRecord(state, user) };
+      const deviceCounts = device !== undefined && user?.id === device.userId && user.deviceGeneration === device.generation;
+      const counted = deviceCounts ? { key: device.key, scope: "device" as const } : { key: attempt.key, scope: "account" as const };
+      const admission = admit({ ...attempt, key: counted.key, audit: { ...audit, scope: counted.scope, userId: user?.id ?? null } });
+      return { admission, user: user && userRecord(state, user), counted };
     },
     async clear(key) {
       state.throttles.delete(key);
@@ -124,7 +126,7 @@ export function registrationStore(state: MemoryState): RegistrationStore {
     async register({ email, passwordHash, name, session, verification, origin, at }) {
       if ([...state.users.values()].some((u) => u.email === email)) return undefined;
       const id = crypto.randomUUID();
-      const user = { id, email, name, status: "active" as const, passwordHash, emailVerifiedAt: null, createdAt: new Date(at), updatedAt: new Date(at), grantsVersion: 0 };
+      const user = { id, email, name, status: "active" as const, passwordHash, emailVerifiedAt: null, createdAt: new Date(at), updatedAt: new Date(at), grantsVersion: 0, deviceGeneration: 0 };
       state.users.set(id, user);
       state.userRoles.set(id, new Set([DEFAULT_ROLE]));
       if (session) insertSessionWithFirstToken(state, id, session, at);
@@ -190,6 +192,9 @@ export function sessionStore(state: MemoryState): SessionStore {
       return endWhere((s) => s.id === sessionId, { ...end, actorId: null })[0]?.id;
     },
     async endAllForUser(userId, end, exceptSessionId) {
+      const user = state.users.get(userId);
+      // A new device generation, whether or not any session was live.
+      if (user) user.deviceGeneration += 1;
       return endWhere((s) => s.userId === userId && s.id !== exceptSessionId, end);
     },
     async reauthenticate({ sessionId, userId, amr, origin, at }) {

@@ -15,7 +15,7 @@ export type MemoryUser = Omit<UserRecord, "roles" | "permissions" | "emailVerifi
 export type MemorySession = SessionRecord & { revokedAt: Date | null; revokedReason: string | null; authTime: Date; amr: AuthMethod[] };
 
 /** A totp_factors row: the secret only sealed. */
-export type MemoryTotpFactor = { secretCiphertext: string; confirmedAt: Date | null; lastUsedStep: number | null; createdAt: Date };
+export type MemoryTotpFactor = { secretCiphertext: string; confirmedAt: Date | null; lastUsedStep: number | null; createdAt: Date; failedConfirmations: number };
 
 export type MemoryRecoveryCode = { codeHash: string; userId: string; usedAt: Date | null; createdAt: Date };
 
@@ -146,6 +146,7 @@ export function userRecord(state: MemoryState, user: MemoryUser): UserRecord {
     roles,
     permissions: permissionsOf(state, roles),
     grantsVersion: user.grantsVersion,
+    deviceGeneration: user.deviceGeneration,
     mfa: {
       totp: (state.totpFactors.get(user.id)?.confirmedAt ?? null) !== null,
       passkeys: [...state.passkeys.values()].filter((p) => p.userId === user.id).length,

@@ -23,7 +23,16 @@ export function secondFactorStore(state: MemoryState): SecondFactorStore {
     async putPendingTotp(userId, secretCiphertext, at) {
       const existing = state.totpFactors.get(userId);
       if (existing?.confirmedAt) return false;
-      state.totpFactors.set(userId, { secretCiphertext, confirmedAt: null, lastUsedStep: null, createdAt: new Date(at) });
+      state.totpFactors.set(userId, { secretCiphertext, confirmedAt: null, lastUsedStep: null, createdAt: new Date(at), failedConfirmations: 0 });
+      return true;
+    },
+    async failPendingTotp({ userId, maxFailures, audit: a }) {
+      const f = state.totpFactors.get(userId);
+      if (!f || f.confirmedAt !== null) return false;
+      audit(state, "mfa.challenge_failed", userId, a, { method: "totp", enrolment: true });
+      f.failedConfirmations += 1;
+      if (f.failedConfirmations < maxFailures) return false;
+      state.totpFactors.delete(userId);
       return true;
     },
     async acceptTotpStep({ userId, step, at, confirm }) {
