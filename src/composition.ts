@@ -115,7 +115,7 @@ export async function composeMailConsumer(env: Env, queueName: string): Promise<
   return {
     consumer: {
       deliver: (job) => services.mail().deliver(job),
-      mintPasswordReset: (email) => services.lifecycle().mintPasswordReset(email),
+      mintPasswordReset: (email, network) => services.lifecycle().mintPasswordReset(email, network),
       outbox: new QueueOutbox(env.MAIL_QUEUE),
       deadLetter: (job, attempts) => services.mail().deadLetter(job, attempts),
       isDeadLetterQueue: isDeadLetterQueue(queueName),
@@ -237,7 +237,7 @@ export class Services {
       breached: this.breached(),
       outbox: this.outbox(),
       revocations: this.revocations,
-      // The edge limit per normalised email on forgot-password.
+      // The edge limit per (normalised email, requesting network) on forgot-password.
       forgotLimit: bindingRateLimit(this.env.AUTH_EMAIL_RATE_LIMITER, "forgot"),
     }));
   }

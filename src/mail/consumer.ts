@@ -12,8 +12,8 @@ type Mail = Extract<MailJob, { kind: "mail" }>;
 
 export type MailConsumerDeps = {
   deliver(job: Mail): Promise<void>;
-  /** The password_reset mail for this address, or undefined when it belongs to no active account. */
-  mintPasswordReset(email: string): Promise<MailJob | undefined>;
+  /** The password_reset mail for this address, asked for from `network` (a hash), or undefined when it belongs to no active account or that network's hourly budget is spent. */
+  mintPasswordReset(email: string, network?: string): Promise<MailJob | undefined>;
   outbox: MailOutbox;
   /** Records a job the queue gave up on after `attempts` tries. */
   deadLetter(job: MailJob, attempts: number): Promise<void>;
@@ -51,7 +51,7 @@ async function handle(message: Message<MailJob>, deps: MailConsumerDeps): Promis
     if (deps.isDeadLetterQueue) {
       await deps.deadLetter(job, MAIL_QUEUE_ATTEMPTS);
     } else if (job.kind === "password_reset_request") {
-      const mail = await deps.mintPasswordReset(job.email);
+      const mail = await deps.mintPasswordReset(job.email, job.network);
       if (mail) await deps.outbox.enqueue(mail);
     } else {
       await deps.deliver(job);
@@ -79,7 +79,7 @@ function isMailJob(body: unknown): body is MailJob {
   if (typeof body !== "object" || body === null) return false;
   const job = body as Record<string, unknown>;
   const text = (name: string) => typeof job[name] === "string" && job[name] !== "";
-  if (job.kind === "password_reset_request") return text("email");
+  if (job.kind === "password_reset_request") return text("email") && (job.network === undefined || text("network"));
   if (job.kind !== "mail" || !text("to") || !text("userId")) return false;
   if (job.template === "email_change_notice") return text("newEmail");
   return typeof job.template === "string" && LINK_TEMPLATES.includes(job.template) && text("link");

@@ -88,8 +88,8 @@ export function endOneTimeTokens(userId: SQL | string, reason: string, at: Date,
 
 /** The INSERT of a one-time token (hash only) for the user a CTE `owner` yields as `id, email`. */
 export function insertOneTimeToken(token: Omit<NewOneTimeToken, "userId" | "email">, at: Date): SQL {
-  return sql`insert into one_time_tokens (token_hash, user_id, purpose, email, new_email, created_at, expires_at)
-    select ${token.tokenHash}, owner.id, ${token.purpose}, owner.email, ${token.newEmail ?? null}, ${at}, ${token.expiresAt} from owner`;
+  return sql`insert into one_time_tokens (token_hash, user_id, purpose, email, new_email, requester_network, created_at, expires_at)
+    select ${token.tokenHash}, owner.id, ${token.purpose}, owner.email, ${token.newEmail ?? null}, ${token.requesterNetwork ?? null}, ${at}, ${token.expiresAt} from owner`;
 }
 
 /** Attempts older than this no longer count. */

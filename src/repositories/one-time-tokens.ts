@@ -18,7 +18,8 @@ export class OneTimeTokenRepository implements OneTimeTokenStore {
 
   /**
    * The user's row is locked first, so two issues for one user count each
-   * other: the limit holds exactly.
+   * other: the limit holds exactly. A token with a requester network counts
+   * against that network's tokens only.
    */
   async issue(input: {
     token: NewOneTimeToken;
@@ -36,6 +37,7 @@ export class OneTimeTokenRepository implements OneTimeTokenStore {
       ), recent as (
         select count(*)::int as sent, min(created_at) as oldest from one_time_tokens
         where user_id = ${token.userId} and purpose = ${token.purpose} and created_at > ${windowStart}
+          ${token.requesterNetwork === undefined ? sql`` : sql`and requester_network = ${token.requesterNetwork}`}
       ), owner as (
         select target.id, ${token.email}::text as email from target, recent where recent.sent < ${input.maxPerHour}::int
       ), ended as (

@@ -6,7 +6,7 @@
 import { createRoute, OpenAPIHono, z } from "@hono/zod-openapi";
 import type { AppEnv } from "../context";
 import { authenticate } from "../middleware/authenticate";
-import { ipRateLimit } from "../middleware/rate-limit";
+import { ipRateLimit, requestNetwork } from "../middleware/rate-limit";
 import { noStore } from "../middleware/security-headers";
 import { problemResponses } from "./openapi";
 import { requestOrigin } from "./request-origin";
@@ -65,13 +65,13 @@ accountEmailRoutes.openapi(
     tags: ["account"],
     summary: "Mail a password-reset link, if an active account has this address",
     description:
-      "Answers 202 `{}` whatever the address: the same status, body, headers and time for an unknown, disabled or existing account. An active account gets a reset link valid for 30 minutes. Limited per client network and per address.",
+      "Answers 202 `{}` whatever the address: the same status, body, headers and time for an unknown, disabled or existing account. An active account gets a reset link valid for 30 minutes, which ends its earlier links. Limited per client network, and per address from each client network; the hourly budget of links (5) is counted per requesting network, so requests from another network never use up the owner's.",
     middleware: [ipRateLimit("forgot")] as const,
     request: { body: json(refusingPrivilegedFields({ email: Email })) },
     responses: { 202: ok("Accepted", Accepted), ...problemResponses(400, 413, 415, 429, 503) },
   }),
   async (c) => {
-    await c.var.services.lifecycle().forgotPassword(c.req.valid("json").email);
+    await c.var.services.lifecycle().forgotPassword(c.req.valid("json").email, requestNetwork(c.req.header("CF-Connecting-IP")) ?? null);
     return c.json({}, 202);
   },
 );

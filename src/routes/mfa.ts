@@ -74,10 +74,12 @@ mfaRoutes.openapi(
     operationId: "confirmTotpEnrolment",
     tags: ["mfa"],
     summary: "Confirm TOTP with a first code; answers the recovery codes",
+    description:
+      "Each attempt counts in the calling session's own throttle bucket (429 with Retry-After once it is locked), never the account's. The fifth wrong code ends the pending enrolment: start another with POST /me/mfa/totp.",
     security: [{ bearerAuth: [] }],
     middleware: [...selfService] as const,
     request: { body: json(refusingPrivilegedFields({ code: TotpCode })) },
-    responses: { 200: ok("TOTP is now required at sign-in", RecoveryCodesSchema), ...problemResponses(400, 401, 403, 413, 415, 503) },
+    responses: { 200: ok("TOTP is now required at sign-in", RecoveryCodesSchema), ...problemResponses(400, 401, 403, 413, 415, 429, 503) },
   }),
   async (c) => c.json(await c.var.services.secondFactors().confirmTotp(callerOf(c), c.req.valid("json").code), 200),
 );
@@ -160,7 +162,7 @@ mfaRoutes.openapi(
     tags: ["auth"],
     summary: "Prove a credential again: a new auth_time for this session",
     description:
-      "With the current password, or a TOTP code when TOTP is enrolled. Counts in the account's sign-in throttle. Answers a new access token for the same session; the refresh token you hold stays valid (no refreshToken in the answer), and its refreshes keep the new auth_time.",
+      "With the current password, or a TOTP code when TOTP is enrolled. Counts in the calling session's own throttle bucket, never the account's, so a stranger's sign-in guesses never stop it. Answers a new access token for the same session; the refresh token you hold stays valid (no refreshToken in the answer), and its refreshes keep the new auth_time.",
     security: [{ bearerAuth: [] }],
     middleware: [ipRateLimit("reauthenticate"), authenticate()] as const,
     request: { body: json(ReauthBody) },

@@ -6,6 +6,8 @@
 // job for every address, and the queue consumer (mintPasswordReset) decides
 // whether there is an account to mail, so the answer is the same in status,
 // body, headers and time for unknown, disabled and existing accounts.
+import { sha256 } from "@noble/hashes/sha2.js";
+import { bytesToHex, utf8ToBytes } from "@noble/hashes/utils.js";
 import type { Clock } from "../clock";
 import { EmailTaken, InvalidOneTimeToken, InvalidToken, RateLimited } from "../errors";
 import { accountThrottleKey, acceptableNewPassword, proveCurrentPassword } from "./credentials";
@@ -22,9 +24,19 @@ export type LifecycleDeps = {
   breached: Pick<BreachedPasswordChecker, "isBreached">;
   outbox: MailOutbox;
   revocations: Pick<RevocationList, "endSessionsOf">;
-  /** Per normalised email on forgot-password (AUTH_EMAIL_RATE_LIMITER), whether or not the account exists. */
+  /** Per (normalised email, requesting network) on forgot-password (AUTH_EMAIL_RATE_LIMITER), whether or not the account exists. */
   forgotLimit: KeyedRateLimit;
 };
+
+/**
+ * What a reset request remembers of the network it came from (the per-network
+ * key of the edge limits: an IPv4 address, an IPv6 /64): a SHA-256 in hex, so
+ * neither the queue nor one_time_tokens holds the address. No network (a
+ * local tool) is one network of its own.
+ */
+export function requesterNetworkHash(network: string | null): string {
+  return bytesToHex(sha256(utf8ToBytes(`reset-requester:${network ?? "unknown"}`)));
+}
 
 /** The queue consumer acts for nobody in particular. */
 const QUEUE_ORIGIN: RequestOrigin = { ip: null, userAgent: null };
@@ -49,25 +61,35 @@ export class AccountLifecycle {
   }
 
   /**
-   * The same work for every address: the per-email limit, then one job on
-   * the queue. What the consumer makes of it is never seen here.
+   * The same work for every address: the limit per (address, requesting
+   * network), then one job on the queue, carrying a hash of that network.
+   * What the consumer makes of it is never seen here.
+   *
+   * Both limits count per requesting network so that a stranger cannot spend
+   * the owner's: a stranger's requests use up only the stranger's network's
+   * budget, and the owner asking from another network always gets a
+   * working link. A stranger can still replace a link (a new one ends the
+   * earlier ones); the owner then asks again.
    */
-  async forgotPassword(email: string): Promise<void> {
-    const limit = await this.deps.forgotLimit.take(accountThrottleKey(email));
+  async forgotPassword(email: string, network: string | null): Promise<void> {
+    const requester = requesterNetworkHash(network);
+    const limit = await this.deps.forgotLimit.take(`${accountThrottleKey(email)}:${requester}`);
     if (!limit.allowed) throw new RateLimited(limit.retryAfterSeconds);
-    await this.deps.outbox.enqueue({ kind: "password_reset_request", email });
+    await this.deps.outbox.enqueue({ kind: "password_reset_request", email, network: requester });
   }
 
   /**
    * For the queue consumer: an active account with this address gets a
    * reset token (ending its earlier ones) and the mail that carries it;
    * any other address gets nothing, and so does one that has had
-   * MAX_LINKS_PER_HOUR links this hour.
+   * MAX_LINKS_PER_HOUR links this hour asked for from the same network
+   * (`network`, the job's hash; a job without one counts as the unknown
+   * network's).
    */
-  async mintPasswordReset(email: string): Promise<MailJob | undefined> {
+  async mintPasswordReset(email: string, network?: string): Promise<MailJob | undefined> {
     const user = await this.deps.stores.users.findByEmail(email);
     if (!user || user.status !== "active") return undefined;
-    return this.issueLink(user, "password_reset", { actorId: null, origin: QUEUE_ORIGIN });
+    return this.issueLink(user, "password_reset", { actorId: null, origin: QUEUE_ORIGIN }, undefined, network ?? requesterNetworkHash(null));
   }
 
   /**
@@ -147,19 +169,21 @@ export class AccountLifecycle {
   /**
    * Mints a token of `purpose` for `user` (its earlier ones end) with its
    * audit row, and the mail that carries it; undefined when the hourly
-   * limit is reached for a mail the user did not ask for directly, else 429.
+   * limit (per requesting network, when one is given) is reached for a mail
+   * the user did not ask for directly, else 429.
    */
   private async issueLink(
     user: UserRecord,
     purpose: OneTimePurpose,
     audit: { actorId: string | null; sessionId?: string; origin: RequestOrigin },
     newEmail?: string,
+    requesterNetwork?: string,
   ): Promise<MailJob | undefined> {
     const at = this.deps.clock();
     const minted = mintOneTimeToken(purpose, at);
     const event = EVENTS[purpose];
     const issued = await this.deps.stores.oneTimeTokens.issue({
-      token: { purpose, userId: user.id, tokenHash: minted.tokenHash, email: user.email, newEmail, expiresAt: minted.expiresAt },
+      token: { purpose, userId: user.id, tokenHash: minted.tokenHash, email: user.email, newEmail, requesterNetwork, expiresAt: minted.expiresAt },
       maxPerHour: MAX_LINKS_PER_HOUR,
       audit: { event, ...audit },
       at,

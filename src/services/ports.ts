@@ -224,6 +224,12 @@ export type NewOneTimeToken = {
   tokenHash: string;
   email: string;
   newEmail?: string;
+  /**
+   * A hash of the client network that asked for it (password reset): the
+   * hourly limit then counts only the user's tokens of this purpose asked
+   * for from that network.
+   */
+  requesterNetwork?: string;
   expiresAt: Date;
 };
 
@@ -236,7 +242,8 @@ export interface OneTimeTokenStore {
    * Stores a token, ending the user's earlier live tokens of its purpose,
    * with the audit row `audit.event`, all in one statement, if the user has
    * been sent fewer than `maxPerHour` of this purpose in the hour before
-   * `at`; otherwise writes nothing and says when the next may be sent.
+   * `at` (with `requesterNetwork`: from that network); otherwise writes
+   * nothing and says when the next may be sent.
    */
   issue(input: { token: NewOneTimeToken; maxPerHour: number; audit: { event: AuditEventName; actorId: string | null; sessionId?: string | null; origin: RequestOrigin }; at: Date }): Promise<OneTimeIssue>;
   /**
@@ -539,12 +546,14 @@ export interface RevocationList {
  * is the one-time link its recipient must get. `password_reset_request` is
  * what forgot-password enqueues for every email alike: the queue consumer,
  * not the request, looks the address up and, for an active account, mints
- * the reset token and enqueues its `password_reset` mail.
+ * the reset token and enqueues its `password_reset` mail. Its `network` is a
+ * SHA-256 (hex) of the requesting client network, never the address itself
+ * (absent in a job queued before it existed).
  */
 export type MailJob =
   | { kind: "mail"; template: "email_verification" | "password_reset" | "email_change_confirmation"; to: string; userId: string; link: string }
   | { kind: "mail"; template: "email_change_notice"; to: string; userId: string; newEmail: string }
-  | { kind: "password_reset_request"; email: string };
+  | { kind: "password_reset_request"; email: string; network?: string };
 
 export type MailTemplate = Extract<MailJob, { kind: "mail" }>["template"];
 

@@ -10,7 +10,7 @@ import { AuthError, EmailNotVerified, EmailTaken, InsufficientPermission, Invali
 import { accountThrottleKey, AccountService } from "../../src/services/accounts";
 import { AdminService, OPERATOR, type AdminActor } from "../../src/services/admin";
 import { sessionThrottleKey } from "../../src/services/credentials";
-import { AccountLifecycle } from "../../src/services/lifecycle";
+import { AccountLifecycle, requesterNetworkHash } from "../../src/services/lifecycle";
 import type { MailJob, UserRecord } from "../../src/services/ports";
 import {
   CountingRateLimit,
@@ -335,27 +335,33 @@ describe("forgotPassword: no account enumeration", () => {
     t.account({ email: "active@example.com" });
     t.account({ email: "disabled@example.com", status: "disabled" });
     const before = t.memory.snapshot();
-    for (const email of ["nobody@example.com", "disabled@example.com", "active@example.com"]) await t.lifecycle.forgotPassword(email);
+    for (const email of ["nobody@example.com", "disabled@example.com", "active@example.com"]) await t.lifecycle.forgotPassword(email, "192.0.2.7");
+    const network = requesterNetworkHash("192.0.2.7");
+    expect(network).toMatch(/^[0-9a-f]{64}$/);
     expect(t.outbox.jobs).toEqual([
-      { kind: "password_reset_request", email: "nobody@example.com" },
-      { kind: "password_reset_request", email: "disabled@example.com" },
-      { kind: "password_reset_request", email: "active@example.com" },
+      { kind: "password_reset_request", email: "nobody@example.com", network },
+      { kind: "password_reset_request", email: "disabled@example.com", network },
+      { kind: "password_reset_request", email: "active@example.com", network },
     ]);
     expect(t.memory.calls).toEqual([]);
     expect(t.memory.snapshot()).toEqual(before);
   });
 
-  it("is limited per email before anything else, keyed on a hash rather than the address; other emails have their own count", async () => {
+  it("is limited per (email, requesting network) before anything else, keyed on hashes rather than the address or the IP; other emails and networks have their own count", async () => {
     const t = await setup({ forgotLimit: new CountingRateLimit(3, 600) });
-    for (let i = 0; i < 3; i++) await t.lifecycle.forgotPassword("ada@example.com");
-    const error = await failure(t.lifecycle.forgotPassword("ada@example.com"));
+    for (let i = 0; i < 3; i++) await t.lifecycle.forgotPassword("ada@example.com", "198.51.100.9");
+    const error = await failure(t.lifecycle.forgotPassword("ada@example.com", "198.51.100.9"));
     expect(error).toBeInstanceOf(RateLimited);
     expect((error as RateLimited).headers).toEqual({ "Retry-After": "600" });
     expect(t.outbox.jobs).toHaveLength(3);
-    expect(new Set(t.forgotLimit.keys)).toEqual(new Set([accountThrottleKey("ada@example.com")]));
+    expect(new Set(t.forgotLimit.keys)).toEqual(new Set([`${accountThrottleKey("ada@example.com")}:${requesterNetworkHash("198.51.100.9")}`]));
     expect(t.forgotLimit.keys.join()).not.toContain("ada");
-    await t.lifecycle.forgotPassword("grace@example.com");
+    expect(JSON.stringify([t.forgotLimit.keys, t.outbox.jobs])).not.toContain("198.51.100.9");
+    await t.lifecycle.forgotPassword("grace@example.com", "198.51.100.9");
     expect(t.outbox.jobs).toHaveLength(4);
+    // The owner, from another network, is not refused by the stranger's count.
+    await t.lifecycle.forgotPassword("ada@example.com", "ip6:2001:db8:1:2::/64");
+    expect(t.outbox.jobs).toHaveLength(5);
   });
 });
 
@@ -387,14 +393,40 @@ describe("mintPasswordReset (the queue consumer)", () => {
     ]);
   });
 
-  it(`beyond ${MAX_LINKS_PER_HOUR} an hour nothing is minted, and nothing is thrown (nobody waits on the consumer)`, async () => {
+  it(`beyond ${MAX_LINKS_PER_HOUR} an hour from one network nothing is minted, and nothing is thrown (nobody waits on the consumer)`, async () => {
     const t = await setup();
     const user = t.account({ email: "ada@example.com" });
-    for (let i = 0; i < MAX_LINKS_PER_HOUR; i++) expect(await t.lifecycle.mintPasswordReset("ada@example.com")).toBeDefined();
+    const stranger = requesterNetworkHash("198.51.100.9");
+    for (let i = 0; i < MAX_LINKS_PER_HOUR; i++) expect(await t.lifecycle.mintPasswordReset("ada@example.com", stranger)).toBeDefined();
     const before = t.memory.snapshot();
-    expect(await t.lifecycle.mintPasswordReset("ada@example.com")).toBeUndefined();
+    expect(await t.lifecycle.mintPasswordReset("ada@example.com", stranger)).toBeUndefined();
     expect(t.memory.snapshot()).toEqual(before);
     expect(t.memory.oneTimeTokensOf(user.id)).toHaveLength(MAX_LINKS_PER_HOUR);
+    // The hour passes: that network may ask again.
+    t.time.advance(3601);
+    expect(await t.lifecycle.mintPasswordReset("ada@example.com", stranger)).toBeDefined();
+  });
+
+  it("a stranger who spends a network's hourly budget does not stop the owner's request from another network: it mints a working link that ends the stranger's", async () => {
+    const t = await setup();
+    const user = t.account({ email: "ada@example.com" });
+    const stranger = requesterNetworkHash("198.51.100.9");
+    for (let i = 0; i < MAX_LINKS_PER_HOUR + 2; i++) await t.lifecycle.mintPasswordReset("ada@example.com", stranger);
+    const owners = tokenIn(await t.lifecycle.mintPasswordReset("ada@example.com", requesterNetworkHash("ip6:2001:db8:1:2::/64")));
+    expect(t.memory.oneTimeTokensOf(user.id).filter((token) => token.usedAt === null)).toHaveLength(1);
+    expect(t.memory.oneTimeTokensOf(user.id).map((token) => token.requesterNetwork)).toEqual([
+      ...Array(MAX_LINKS_PER_HOUR).fill(stranger),
+      requesterNetworkHash("ip6:2001:db8:1:2::/64"),
+    ]);
+    await expect(t.resetPassword(owners)).resolves.toBeUndefined();
+  });
+
+  it("a job queued without a network (before the field existed) counts as the unknown network's", async () => {
+    const t = await setup();
+    t.account({ email: "ada@example.com" });
+    for (let i = 0; i < MAX_LINKS_PER_HOUR; i++) expect(await t.lifecycle.mintPasswordReset("ada@example.com")).toBeDefined();
+    expect(await t.lifecycle.mintPasswordReset("ada@example.com", requesterNetworkHash(null))).toBeUndefined();
+    expect(await t.lifecycle.mintPasswordReset("ada@example.com", requesterNetworkHash("192.0.2.7"))).toBeDefined();
   });
 });
 

@@ -4,6 +4,17 @@
 // prefix to get fresh buckets), and an IPv4-mapped IPv6 address
 // (::ffff:192.0.2.1) as the IPv4 address it maps.
 
+/**
+ * The network a request's CF-Connecting-IP value names, as every per-network
+ * rule keys it: clientNetwork, or for a value that is no address (never from
+ * Cloudflare) the value itself, bounded; undefined without one (local tools).
+ */
+export function requestNetwork(connectingIp: string | null | undefined): string | undefined {
+  const ip = connectingIp?.trim();
+  if (!ip) return undefined;
+  return clientNetwork(ip) ?? `raw:${ip.slice(0, 64)}`;
+}
+
 /** `192.0.2.1`, `ip6:2001:db8:1:2::/64`; undefined for a value that is no IP address. */
 export function clientNetwork(ip: string): string | undefined {
   const text = ip.trim();

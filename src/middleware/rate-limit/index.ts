@@ -18,17 +18,16 @@ import { createMiddleware } from "hono/factory";
 import type { AppEnv } from "../../context";
 import { RateLimited } from "../../errors";
 import { bindingRateLimit } from "./binding";
-import { clientNetwork } from "./client-network";
+import { requestNetwork } from "./client-network";
 
 export { bindingRateLimit } from "./binding";
-export { clientNetwork } from "./client-network";
+export { clientNetwork, requestNetwork } from "./client-network";
 
 export const ipRateLimit = (scope: string) =>
   createMiddleware<AppEnv>(async (c, next) => {
-    const ip = c.req.header("CF-Connecting-IP")?.trim();
-    if (ip) {
-      // A value that is no address (never from Cloudflare) is still limited, as itself.
-      const network = clientNetwork(ip) ?? `raw:${ip.slice(0, 64)}`;
+    // A value that is no address (never from Cloudflare) is still limited, as itself.
+    const network = requestNetwork(c.req.header("CF-Connecting-IP"));
+    if (network) {
       const decision = await bindingRateLimit(c.env.AUTH_IP_RATE_LIMITER, scope).take(network);
       if (!decision.allowed) throw new RateLimited(decision.retryAfterSeconds);
     }

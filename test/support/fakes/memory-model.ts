@@ -40,6 +40,8 @@ export type MemoryOneTimeToken = {
   purpose: OneTimePurpose;
   email: string;
   newEmail: string | null;
+  /** A hash of the network that asked for it (password reset). */
+  requesterNetwork: string | null;
   createdAt: Date;
   expiresAt: Date;
   usedAt: Date | null;
@@ -206,6 +208,7 @@ export function insertOneTimeToken(state: MemoryState, userId: string, email: st
     purpose: token.purpose,
     email,
     newEmail: token.newEmail ?? null,
+    requesterNetwork: token.requesterNetwork ?? null,
     createdAt: new Date(at),
     expiresAt: new Date(token.expiresAt),
     usedAt: null,

@@ -16,7 +16,11 @@ export function oneTimeTokenStore(state: MemoryState): OneTimeTokenStore {
     async issue({ token, maxPerHour, audit, at }) {
       const windowStart = at.getTime() - HOUR_MS;
       const recent = [...state.oneTimeTokens.values()].filter(
-        (t) => t.userId === token.userId && t.purpose === token.purpose && t.createdAt.getTime() > windowStart,
+        (t) =>
+          t.userId === token.userId &&
+          t.purpose === token.purpose &&
+          t.createdAt.getTime() > windowStart &&
+          (token.requesterNetwork === undefined || t.requesterNetwork === token.requesterNetwork),
       );
       if (!state.users.has(token.userId) || recent.length >= maxPerHour) {
         const oldest = recent.length > 0 ? Math.min(...recent.map((t) => t.createdAt.getTime())) : at.getTime();
