@@ -5,9 +5,9 @@
 // Codes come from the otpauth package, not from the code under test.
 import { describe, expect, it } from "vitest";
 import { InvalidMfaCode, InvalidMfaToken, MfaRequired, NotFound, RateLimited, ValidationFailed } from "../../src/errors";
-import { accountThrottleKey } from "../../src/services/credentials";
+import { accountThrottleKey, sessionThrottleKey } from "../../src/services/credentials";
 import { challengeKeyHash } from "../../src/services/mfa/challenges";
-import { SecondFactorService } from "../../src/services/mfa/second-factors";
+import { MAX_CONFIRMATION_FAILURES, SecondFactorService } from "../../src/services/mfa/second-factors";
 import { SecretBox } from "../../src/services/mfa/secret-box";
 import { LIFETIMES, MemoryStores, ORIGIN, RecordingRevocationList, testAccessTokens, testClock, testCodec, testDeviceTokens, testHasher } from "../support/fakes";
 import { claimsOf } from "../support/harness";
@@ -73,6 +73,31 @@ describe("SecondFactorService: TOTP enrolment", () => {
     await expect(service.confirmTotp(actor, "123456")).rejects.toBeInstanceOf(ValidationFailed);
     await enrol();
     await expect(service.startTotp(actor)).rejects.toBeInstanceOf(ValidationFailed);
+  });
+
+  it("five wrong confirmation codes end the pending enrolment: the right code is then refused, and a new enrolment starts afresh", async () => {
+    const { memory, service, actor, user, time } = await setup({ loginMaxFailures: 100 });
+    const { secret } = await service.startTotp(actor);
+    const right = totpCode(secret, time.now());
+    const wrong = right === "000000" ? "111111" : "000000";
+    for (let i = 0; i < MAX_CONFIRMATION_FAILURES; i++) await expect(service.confirmTotp(actor, wrong)).rejects.toBeInstanceOf(InvalidMfaCode);
+    expect(memory.state.totpFactors.has(user.id)).toBe(false);
+    expect(memory.auditRows({ event: "mfa.challenge_failed" })).toHaveLength(MAX_CONFIRMATION_FAILURES);
+    await expect(service.confirmTotp(actor, right)).rejects.toBeInstanceOf(ValidationFailed);
+    const again = await service.startTotp(actor);
+    expect(memory.state.totpFactors.get(user.id)!.failedConfirmations).toBe(0);
+    await expect(service.confirmTotp(actor, totpCode(again.secret, time.now()))).resolves.toMatchObject({ recoveryCodes: expect.any(Array) });
+  });
+
+  it("confirmation attempts count in the calling session's bucket, never the account's: locked, even the right code is rate_limited", async () => {
+    const { memory, service, actor, time } = await setup({ loginMaxFailures: 3 });
+    const { secret } = await service.startTotp(actor);
+    const right = totpCode(secret, time.now());
+    const wrong = right === "000000" ? "111111" : "000000";
+    for (let i = 0; i < 3; i++) await expect(service.confirmTotp(actor, wrong)).rejects.toBeInstanceOf(InvalidMfaCode);
+    await expect(service.confirmTotp(actor, right)).rejects.toBeInstanceOf(RateLimited);
+    expect([...memory.state.throttles.keys()]).toEqual([sessionThrottleKey(actor.sessionId)]);
+    expect(memory.auditRows({ event: "auth.throttled" })).toEqual([expect.objectContaining({ metadata: { scope: "session" } })]);
   });
 
   it("removal ends the codes; regenerating without TOTP is not found", async () => {
@@ -148,5 +173,23 @@ describe("SecondFactorService: re-authentication", () => {
     const renewed = await service.reauthenticate(actor, { code: totpCode(secret, time.now()) });
     expect(claimsOf(renewed.accessToken)).toMatchObject({ auth_time: Math.floor(time.now().getTime() / 1000), amr: ["otp"], sid: actor.sessionId });
     expect(memory.state.sessions.get(actor.sessionId)).toMatchObject({ authTime: time.now(), amr: ["otp"] });
+  });
+
+  it("a stranger who locks the account's bucket cannot stop the signed-in owner from re-authenticating; a stolen session's guesses lock only that session", async () => {
+    const { memory, service, user, actor } = await setup({ loginMaxFailures: 3 });
+    // The account's bucket, locked by a stranger's sign-in guesses.
+    for (let i = 0; i < 4; i++) await memory.stores.throttles.admit({ key: accountThrottleKey(user.email), maxAttempts: 3, at: new Date(), audit: { scope: "account", userId: user.id, origin: ORIGIN } });
+    const open = async (id: string) => {
+      const session = { id, device: {}, refreshTokenHash: crypto.randomUUID(), idleExpiresAt: new Date(Date.now() + 3.6e6), absoluteExpiresAt: new Date(Date.now() + 3.6e6), amr: ["pwd" as const] };
+      expect((await memory.stores.sessions.openSignIn({ userId: user.id, session, origin: ORIGIN, at: new Date(), clearThrottleKey: "none", maxSessions: 50 })).opened).toBe(true);
+    };
+    await open(actor.sessionId);
+    await expect(service.reauthenticate(actor, { currentPassword: PASSWORD })).resolves.toMatchObject({ sessionId: actor.sessionId });
+
+    for (let i = 0; i < 3; i++) await expect(service.reauthenticate(actor, { currentPassword: `thief's guess ${i}` })).rejects.toThrow();
+    await expect(service.reauthenticate(actor, { currentPassword: PASSWORD })).rejects.toBeInstanceOf(RateLimited);
+    const other = { ...actor, sessionId: crypto.randomUUID() };
+    await open(other.sessionId);
+    await expect(service.reauthenticate(other, { currentPassword: PASSWORD })).resolves.toMatchObject({ sessionId: other.sessionId });
   });
 });
