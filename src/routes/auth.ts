@@ -18,11 +18,14 @@ export const authRoutes = new OpenAPIHono<AppEnv>();
 
 /** Any string: one that is not a refresh token of ours is an invalid_refresh_token, not a validation error (the 16 KiB body cap bounds it). */
 const RefreshTokenInput = z.string();
-/** Any string: one that is not valid for this account counts in the account's bucket, like none (the 16 KiB body cap bounds it). */
+/** Any string: one that does not name this account in its current device generation counts in the account's bucket, like none (the 16 KiB body cap bounds it). */
 const DeviceTokenInput = z
   .string()
   .nullish()
-  .openapi({ description: "The deviceToken an earlier successful sign-in of this account on this device answered. Sign-in attempts presenting it are throttled in this device's own bucket." });
+  .openapi({
+    description:
+      "The deviceToken an earlier successful sign-in of this account on this device answered. Sign-in attempts presenting it are throttled in this device's own bucket, until a password reset, a password change or sign-out-everywhere starts a new device generation (then it counts like none, and a new one is answered). A logout keeps it.",
+  });
 
 
 const LogoutBody = refusingPrivilegedFields({ refreshToken: RefreshTokenInput.optional() });
