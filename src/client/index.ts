@@ -68,7 +68,7 @@ export type Problem = {
   /** mfa_required: what completes the sign-in (completeMfa, or loginWithPasskey with it). */
   mfaToken?: string;
   /** mfa_required: the second factors that complete it; reauthentication_required: what POST /auth/reauthenticate needs. */
-  methods?: MfaMethod[] | ReauthMethod[];
+  methods?: (MfaMethod | ReauthMethod)[];
 };
 
 /** A sign-in: the user, the tokens, and the device token to present at the next sign-in from this device (bearer mode; a cookie in cookie mode). */
@@ -127,7 +127,7 @@ export class AuthApiError extends Error {
     return this.problem.mfaToken;
   }
   /** For mfa_required: the methods that can complete it; for reauthentication_required: the proofs that would be enough. */
-  get methods(): MfaMethod[] | ReauthMethod[] | undefined {
+  get methods(): (MfaMethod | ReauthMethod)[] | undefined {
     return this.problem.methods;
   }
 }
@@ -235,11 +235,16 @@ export class AuthClient {
   }
 
   /**
-   * Proves a credential again (the current password, or a TOTP code) for an
-   * action that answered reauthentication_required: a new access token for
-   * the same session; the refresh token stays.
+   * Proves it is the user again, for an action that answered
+   * reauthentication_required, with one of the error's `methods`: the current
+   * password alone (no second factor), the password with a TOTP code or a
+   * recovery code, or a passkey assertion for the options of
+   * POST /auth/reauthenticate/options (`auth.fetch` gets them). A new access
+   * token for the same session; the refresh token stays.
    */
-  async reauthenticate(input: { currentPassword: string } | { code: string }): Promise<StoredTokens> {
+  async reauthenticate(
+    input: { currentPassword: string } | { currentPassword: string; code: string } | { currentPassword: string; recoveryCode: string } | { response: unknown },
+  ): Promise<StoredTokens> {
     const token = await this.accessToken();
     const res = await this.fetcher(`${this.baseUrl}/auth/reauthenticate`, this.serviceInit({ method: "POST", headers: { "Content-Type": "application/json" }, body: JSON.stringify(input) }, token));
     if (!res.ok) throw new AuthApiError(await readProblem(res));
