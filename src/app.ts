@@ -21,6 +21,7 @@ import { linkPageRoutes } from "./routes/link-pages";
 import { meRoutes } from "./routes/me";
 import { mfaRoutes } from "./routes/mfa";
 import { passkeyRoutes } from "./routes/passkeys";
+import { reauthenticationRoutes } from "./routes/reauthentication";
 import { openApiDocument } from "./routes/openapi";
 import { sessionsRoutes } from "./routes/sessions";
 import { tokenRoutes } from "./routes/tokens";
@@ -45,6 +46,7 @@ export function createApp(overrides: Overrides = {}) {
   app.route("/", meRoutes);
   app.route("/", mfaRoutes);
   app.route("/", passkeyRoutes);
+  app.route("/", reauthenticationRoutes);
   app.route("/", sessionsRoutes);
   app.route("/", adminRoutes);
   app.route("/", linkPageRoutes);

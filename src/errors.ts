@@ -162,9 +162,16 @@ export class InvalidMfaToken extends AuthError {
   }
 }
 
-/** The operation needs a recent proof of a credential: POST /auth/reauthenticate, then retry. */
+/**
+ * What re-authenticates an account (the `methods` of reauthentication_required):
+ * the password alone for an account without a second factor; with one, the
+ * password and a TOTP code or a recovery code, or a passkey.
+ */
+export type ReauthMethod = "password" | "password+totp" | "password+recovery_code" | "passkey";
+
+/** The operation needs a recent proof, as strong as the account's sign-in: POST /auth/reauthenticate with one of `methods`, then retry. */
 export class ReauthenticationRequired extends AuthError {
-  constructor() {
+  constructor(readonly methods: ReauthMethod[]) {
     super("reauthentication_required", { detail: "Confirm it is you (POST /auth/reauthenticate), then try again." });
   }
 }

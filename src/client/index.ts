@@ -54,6 +54,8 @@ export type AuthUser = {
 };
 
 export type MfaMethod = "totp" | "recovery_code" | "passkey";
+/** What re-authenticates an account (reauthentication_required): the password alone without a second factor, else a two-factor proof. */
+export type ReauthMethod = "password" | "password+totp" | "password+recovery_code" | "passkey";
 
 /** RFC 9457 problem details, as the API answers every error. */
 export type Problem = {
@@ -65,7 +67,8 @@ export type Problem = {
   errors?: { path: string; message: string }[];
   /** mfa_required: what completes the sign-in (completeMfa, or loginWithPasskey with it). */
   mfaToken?: string;
-  methods?: MfaMethod[];
+  /** mfa_required: the second factors that complete it; reauthentication_required: what POST /auth/reauthenticate needs. */
+  methods?: (MfaMethod | ReauthMethod)[];
 };
 
 /** A sign-in: the user, the tokens, and the device token to present at the next sign-in from this device (bearer mode; a cookie in cookie mode). */
@@ -123,8 +126,8 @@ export class AuthApiError extends Error {
   get mfaToken(): string | undefined {
     return this.problem.mfaToken;
   }
-  /** For mfa_required: the methods that can complete it. */
-  get methods(): MfaMethod[] | undefined {
+  /** For mfa_required: the methods that can complete it; for reauthentication_required: the proofs that would be enough. */
+  get methods(): (MfaMethod | ReauthMethod)[] | undefined {
     return this.problem.methods;
   }
 }
@@ -232,11 +235,16 @@ export class AuthClient {
   }
 
   /**
-   * Proves a credential again (the current password, or a TOTP code) for an
-   * action that answered reauthentication_required: a new access token for
-   * the same session; the refresh token stays.
+   * Proves it is the user again, for an action that answered
+   * reauthentication_required, with one of the error's `methods`: the current
+   * password alone (no second factor), the password with a TOTP code or a
+   * recovery code, or a passkey assertion for the options of
+   * POST /auth/reauthenticate/options (`auth.fetch` gets them). A new access
+   * token for the same session; the refresh token stays.
    */
-  async reauthenticate(input: { currentPassword: string } | { code: string }): Promise<StoredTokens> {
+  async reauthenticate(
+    input: { currentPassword: string } | { currentPassword: string; code: string } | { currentPassword: string; recoveryCode: string } | { response: unknown },
+  ): Promise<StoredTokens> {
     const token = await this.accessToken();
     const res = await this.fetcher(`${this.baseUrl}/auth/reauthenticate`, this.serviceInit({ method: "POST", headers: { "Content-Type": "application/json" }, body: JSON.stringify(input) }, token));
     if (!res.ok) throw new AuthApiError(await readProblem(res));

@@ -77,7 +77,8 @@ async function send(method, path, body, auth) {
 async function api(method, path, body, auth) {
   let answer = await send(method, path, body, auth);
   if (auth && answer.status === 401 && answer.body && answer.body.code === "invalid_token" && (await refresh())) answer = await send(method, path, body, auth);
-  if (auth && answer.status === 403 && answer.body && answer.body.code === "reauthentication_required" && (await reauthenticate())) answer = await send(method, path, body, auth);
+  // Not for the re-authentication itself: a password without the factor it needs is answered in its form.
+  if (auth && path !== "/auth/reauthenticate" && answer.status === 403 && answer.body && answer.body.code === "reauthentication_required" && (await reauthenticate())) answer = await send(method, path, body, auth);
   if (answer.status >= 200 && answer.status < 300) return answer.body;
   throw new Problem(answer.status, answer.body);
 }
@@ -109,7 +110,9 @@ function reauthenticate() {
     const form = $("reauth");
     form.reset();
     $("reauth-error").textContent = "";
+    // With a second factor, the password alone is not enough: the password and a code, or a passkey.
     $("reauth-code-row").hidden = !(state.user && state.user.mfa && state.user.mfa.totp);
+    $("reauth-passkey").hidden = !(state.user && state.user.mfa && state.user.mfa.passkeys > 0);
     form.hidden = false;
     $("reauth-password").focus();
     say("Confirm it is you to go on.");
@@ -127,7 +130,20 @@ function finishReauth(done) {
 $("reauth").addEventListener("submit", async (event) => {
   event.preventDefault();
   const code = $("reauth-code").value.replace(/\s/g, "");
-  const body = code ? { code } : { currentPassword: $("reauth-password").value };
+  const body = { currentPassword: $("reauth-password").value };
+  if (/^[0-9]{6}$/.test(code)) body.code = code;
+  else if (code) body.recoveryCode = code;
+  await sendReauth(body);
+});
+$("reauth-passkey").addEventListener("click", async () => {
+  $("reauth-error").textContent = "...";
+  try {
+    await sendReauth({ response: await passkeyAssertion(() => api("POST", "/auth/reauthenticate/options", undefined, true)) });
+  } catch (error) {
+    $("reauth-error").textContent = messageOf(error);
+  }
+});
+async function sendReauth(body) {
   $("reauth-error").textContent = "...";
   try {
     const answer = await api("POST", "/auth/reauthenticate", body, true);
@@ -137,7 +153,7 @@ $("reauth").addEventListener("submit", async (event) => {
   } catch (error) {
     $("reauth-error").textContent = messageOf(error);
   }
-});
+}
 $("reauth-cancel").addEventListener("click", () => finishReauth(false));
 
 function messageOf(error) {
@@ -214,10 +230,10 @@ function credentialJSON(credential) {
 function requirePasskeys() {
   if (!window.PublicKeyCredential || !navigator.credentials) throw new Error("This browser (or this address) does not offer passkeys. Open the page at http://localhost:<port> or over HTTPS.");
 }
-/** POST /auth/passkey/options, then the browser's ceremony: the assertion as JSON. */
-async function passkeyAssertion() {
+/** Request options (a sign-in's, or a re-authentication's for the signed-in user), then the browser's ceremony: the assertion as JSON. */
+async function passkeyAssertion(fetchOptions = () => api("POST", "/auth/passkey/options", {}, false)) {
   requirePasskeys();
-  const options = await api("POST", "/auth/passkey/options", {}, false);
+  const options = await fetchOptions();
   say("Waiting for your passkey...");
   const credential = await navigator.credentials.get({ publicKey: requestOptions(options) });
   if (!credential) throw new Error("No passkey was chosen.");
@@ -561,8 +577,8 @@ const HTML = (script: string, style: string) => `<!doctype html>
 <form id="reauth" hidden>
 <h2>Confirm it is you</h2>
 <label>Password<input id="reauth-password" type="password" autocomplete="current-password" maxlength="1024"></label>
-<label id="reauth-code-row">Or a code from your authenticator app<input id="reauth-code" type="text" inputmode="numeric" autocomplete="one-time-code" maxlength="16"></label>
-<button type="submit">Confirm</button><button id="reauth-cancel" type="button">Cancel</button>
+<label id="reauth-code-row">And a code from your authenticator app, or a recovery code<input id="reauth-code" type="text" autocomplete="one-time-code" maxlength="64"></label>
+<button type="submit">Confirm</button><button id="reauth-passkey" type="button">Use a passkey instead</button><button id="reauth-cancel" type="button">Cancel</button>
 <p id="reauth-error" class="error"></p>
 </form>
 </main>

@@ -1,6 +1,6 @@
 // Second factors over HTTP: TOTP enrolment and removal, recovery codes
-// (/me/mfa), the second step of a password sign-in (POST /auth/mfa) and
-// re-authentication (POST /auth/reauthenticate). HTTP only: validate, call
+// (/me/mfa) and the second step of a password sign-in (POST /auth/mfa);
+// re-authentication is reauthentication.ts. HTTP only: validate, call
 // SecondFactorService, shape the answer. Operations the contract marks
 // "recent" run recent() after authenticate.
 import { createRoute, OpenAPIHono, z } from "@hono/zod-openapi";
@@ -12,15 +12,15 @@ import { recent } from "../middleware/recent";
 import { noStore } from "../middleware/security-headers";
 import { problemResponses } from "./openapi";
 import { deviceInfo, requestOrigin } from "./request-origin";
-import { DisplayNameInput, json, ok, PasswordInput, refusingPrivilegedFields, TokenPairSchema, UserSchema } from "./schemas";
-import { callerOf, checkCookieModeOrigin, loggedInBody, tokensBody } from "./session-answer";
+import { DisplayNameInput, json, ok, refusingPrivilegedFields, TokenPairSchema, UserSchema } from "./schemas";
+import { callerOf, checkCookieModeOrigin, loggedInBody } from "./session-answer";
 import { renderSVG } from "uqr";
 
 export const mfaRoutes = new OpenAPIHono<AppEnv>();
 
 /** Six digits; anything else is simply a wrong code (answered invalid_mfa_code, and counted), so the schema only bounds it. */
-const TotpCode = z.string().min(1).max(16).openapi({ description: "The 6-digit code the authenticator app shows", example: "123456" });
-const RecoveryCode = z.string().min(1).max(64).openapi({ description: "One of the recovery codes, as shown (case, spaces and dashes ignored)" });
+export const TotpCode = z.string().min(1).max(16).openapi({ description: "The 6-digit code the authenticator app shows", example: "123456" });
+export const RecoveryCode = z.string().min(1).max(64).openapi({ description: "One of the recovery codes, as shown (case, spaces and dashes ignored)" });
 const MfaToken = z.string().min(1).max(256).openapi({ description: "The mfaToken of the mfa_required answer" });
 const RecoveryCodesSchema = z.object({ recoveryCodes: z.array(z.string()).length(10).openapi({ description: "Shown once: store them somewhere safe. Each works once." }) });
 
@@ -28,7 +28,6 @@ const selfService = [authenticate(), authorize("profile:write")] as const;
 
 mfaRoutes.use("/me/mfa/*", noStore());
 mfaRoutes.use("/auth/mfa", noStore());
-mfaRoutes.use("/auth/reauthenticate", noStore());
 
 mfaRoutes.openapi(
   createRoute({
@@ -149,32 +148,5 @@ mfaRoutes.openapi(
     checkCookieModeOrigin(c);
     const signedIn = await c.var.services.secondFactors().completeSignIn(body.mfaToken, step, name ? { name } : {}, requestOrigin(c.req.raw));
     return c.json(loggedInBody(c, signedIn), 200);
-  },
-);
-
-const ReauthBody = z.union([refusingPrivilegedFields({ currentPassword: PasswordInput }), refusingPrivilegedFields({ code: TotpCode })]);
-
-mfaRoutes.openapi(
-  createRoute({
-    method: "post",
-    path: "/auth/reauthenticate",
-    operationId: "reauthenticate",
-    tags: ["auth"],
-    summary: "Prove a credential again: a new auth_time for this session",
-    description:
-      "With the current password, or a TOTP code when TOTP is enrolled. Counts in the calling session's own throttle bucket, never the account's, so a stranger's sign-in guesses never stop it. Answers a new access token for the same session; the refresh token you hold stays valid (no refreshToken in the answer), and its refreshes keep the new auth_time.",
-    security: [{ bearerAuth: [] }],
-    middleware: [ipRateLimit("reauthenticate"), authenticate()] as const,
-    request: { body: json(ReauthBody) },
-    responses: {
-      200: ok("Re-authenticated", z.object({ tokens: TokenPairSchema.omit({ refreshToken: true }) })),
-      ...problemResponses(400, 401, 403, 413, 415, 429, 503),
-    },
-  }),
-  async (c) => {
-    const body = c.req.valid("json");
-    const proof = "currentPassword" in body ? { currentPassword: body.currentPassword } : { code: body.code };
-    checkCookieModeOrigin(c);
-    return c.json(tokensBody(c, await c.var.services.secondFactors().reauthenticate(callerOf(c), proof)), 200);
   },
 );

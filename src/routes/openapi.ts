@@ -12,7 +12,13 @@ export const ProblemSchema = z
     detail: z.string().optional(),
     errors: z.array(z.object({ path: z.string(), message: z.string() })).optional(),
     mfaToken: z.string().optional().openapi({ description: "mfa_required only: send it to POST /auth/mfa or POST /auth/passkey within 5 minutes. A secret." }),
-    methods: z.array(z.enum(["totp", "recovery_code", "passkey"])).optional().openapi({ description: "mfa_required only: the second factors that can complete this sign-in" }),
+    methods: z
+      .array(z.enum(["totp", "recovery_code", "passkey", "password", "password+totp", "password+recovery_code"]))
+      .optional()
+      .openapi({
+        description:
+          "mfa_required: the second factors that can complete this sign-in (totp, recovery_code, passkey). reauthentication_required: what POST /auth/reauthenticate needs for this account: password (no second factor), else password+totp, password+recovery_code, passkey",
+      }),
   })
   .openapi("Problem");
 

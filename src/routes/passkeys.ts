@@ -21,7 +21,7 @@ import { callerOf, checkCookieModeOrigin, loggedInBody } from "./session-answer"
 export const passkeyRoutes = new OpenAPIHono<AppEnv>();
 
 /** A WebAuthn credential response in its JSON form (RegistrationResponseJSON or AuthenticationResponseJSON); its contents are the verifier's to judge. */
-const CredentialResponse = z
+export const CredentialResponse = z
   .object({
     id: z.string().min(1).max(1024),
     rawId: z.string().min(1).max(1024),
@@ -33,7 +33,7 @@ const CredentialResponse = z
   .passthrough()
   .openapi({ description: "The browser's credential as JSON (PublicKeyCredential.toJSON(), or @simplewebauthn/browser's startRegistration/startAuthentication)" });
 
-const WebAuthnOptions = z.record(z.string(), z.unknown()).openapi({ description: "Options in the WebAuthn JSON form: pass to PublicKeyCredential.parseCreationOptionsFromJSON / parseRequestOptionsFromJSON, or @simplewebauthn/browser" });
+export const WebAuthnOptions = z.record(z.string(), z.unknown()).openapi({ description: "Options in the WebAuthn JSON form: pass to PublicKeyCredential.parseCreationOptionsFromJSON / parseRequestOptionsFromJSON, or @simplewebauthn/browser" });
 
 const PasskeySchema = z
   .object({ id: z.string().uuid(), name: z.string().nullable(), createdAt: z.string().datetime(), lastUsedAt: z.string().datetime().nullable() })

@@ -1,12 +1,15 @@
-// GET /auth/verify (forward-auth: the verified claims of a Bearer access
-// token as a body and as identity headers a reverse proxy copies upstream,
-// optionally requiring a permission; no database read) and
+// GET /auth/verify (forward-auth: the verified claims of an access token,
+// from the Authorization header or the access cookie, as a body and as
+// identity headers a reverse proxy copies upstream, optionally requiring a
+// permission; no database read; a cookie-authenticated check gets the CSRF
+// rule for the original request the proxy describes) and
 // GET /.well-known/jwks.json (the public halves of the signing keys, for
 // anyone verifying tokens themselves).
 import { createRoute, OpenAPIHono, z } from "@hono/zod-openapi";
 import type { AppEnv } from "../context";
 import { InsufficientPermission } from "../errors";
 import { authenticate } from "../middleware/authenticate";
+import { refuseForwardedCrossSite } from "../middleware/cookie-mode";
 import { holdsPermission } from "../services/tokens";
 import { noStore } from "../middleware/security-headers";
 import { problemResponses } from "./openapi";
@@ -59,10 +62,16 @@ tokenRoutes.openapi(
     summary: "Verify the Bearer access token and return its claims (forward-auth)",
     description:
       "Checks signature, issuer, audience, typ, expiry and edge revocation. No database read. " +
-      "On 200 the identity is also in headers for a reverse proxy to copy to the upstream (nginx auth_request_set, Caddy forward_auth copy_headers, Traefik authResponseHeaders).",
+      "On 200 the identity is also in headers for a reverse proxy to copy to the upstream (nginx auth_request_set, Caddy forward_auth copy_headers, Traefik authResponseHeaders). " +
+      "Authenticated by the __Host-sa_at cookie (no Authorization header), the check applies the CSRF rule to the original request: when X-Forwarded-Method or X-Original-Method names an unsafe method, the forwarded Origin must be in ALLOWED_ORIGINS, and a forwarded Origin outside it is refused whatever the method (403 csrf_rejected). A Bearer token is not subject to it.",
     security: [{ bearerAuth: [] }],
     middleware: [noStore(), authenticate()] as const,
     request: {
+      headers: z.object({
+        "x-forwarded-method": z.string().optional().openapi({ description: "The original request's method, as the proxy names it (Caddy, Traefik)" }),
+        "x-original-method": z.string().optional().openapi({ description: "The original request's method, as the documented nginx configuration names it" }),
+        origin: z.string().optional().openapi({ description: "The original request's Origin, forwarded by the proxy" }),
+      }),
       query: z.object({
         permission: z.string().min(1).max(128).optional().openapi({ description: "Answer 403 insufficient_permission unless the token holds this permission", example: "users:read" }),
       }),
@@ -77,6 +86,8 @@ tokenRoutes.openapi(
     },
   }),
   (c) => {
+    // authenticate() read the cookie only when no Authorization header came.
+    if (c.req.header("Authorization") === undefined) refuseForwardedCrossSite(c, c.var.config.allowedOrigins);
     const claims = c.var.auth;
     const { permission } = c.req.valid("query");
     if (permission !== undefined && !holdsPermission(claims, permission)) throw new InsufficientPermission({ permission });

@@ -1,7 +1,8 @@
 // nginx (auth_request against GET /auth/verify, test/e2e/setup/nginx.ts) in
 // front of an echo upstream that answers the headers it received: what a
 // protected application behind nginx sees, for valid, missing, forged,
-// revoked and under-privileged credentials.
+// revoked and under-privileged credentials, and for a cross-site POST that
+// carries the victim's access cookie.
 import { readFileSync } from "node:fs";
 import pg from "pg";
 import { afterAll, beforeAll, describe, expect, inject, it } from "vitest";
@@ -11,6 +12,7 @@ import { bearer, jwtPayload, login, register, type SignedIn } from "./support/ap
 
 const serviceUrl = inject("serviceUrl");
 const nginxUrl = inject("nginxUrl");
+const pageUrl = inject("pageUrl");
 const databaseUrl = inject("databaseUrl");
 
 const USER_PERMISSIONS = ["profile:read", "profile:write", "sessions:read", "sessions:revoke:own"];
@@ -70,6 +72,46 @@ describe("nginx auth_request against /auth/verify", () => {
     expect(forgedOnly.status).toBe(401);
     expect(forgedOnly.echo).toBeUndefined();
     expect((await throughNginx("/protected/", { Authorization: "Bearer not-a-token" })).status).toBe(401);
+  });
+
+  it("a client-sent X-Auth-User-Id never reaches the upstream", async () => {
+    const forgedId = "00000000-0000-4000-8000-00000000dead";
+    const forged = { "X-Auth-User-Id": forgedId, "X-Auth-Org-Id": forgedId, "X-Auth-Org-Roles": "owner", "X-Auth-Org-Permissions": "org:delete" };
+    // Let through: the answer's values replace the client's, and a header the answer lacks (no active organization) is deleted.
+    const { status, echo } = await throughNginx("/protected/", { ...bearer(alice.tokens.accessToken), ...forged });
+    expect(status).toBe(200);
+    expect(echo?.headers["x-auth-user-id"]).toBe(alice.user.id);
+    for (const name of ["x-auth-org-id", "x-auth-org-roles", "x-auth-org-permissions"]) expect(echo?.headers[name], name).toBeUndefined();
+    expect(JSON.stringify(echo?.headers)).not.toContain(forgedId);
+    // Refused: nothing reaches the upstream at all.
+    const refused = await throughNginx("/protected/", forged);
+    expect(refused.status).toBe(401);
+    expect(refused.echo).toBeUndefined();
+  });
+
+  it("a cross-site POST through the proxy with the access cookie is refused", async () => {
+    const cookie = `__Host-sa_at=${alice.tokens.accessToken}`;
+    const post = async (headers: Record<string, string>) => {
+      const response = await fetch(`${nginxUrl}/protected/transfer`, { method: "POST", headers: { "Content-Type": "application/x-www-form-urlencoded", ...headers }, body: "amount=1000" });
+      const text = await response.text();
+      return { status: response.status, echo: response.status === 200 ? (JSON.parse(text) as EchoAnswer) : undefined };
+    };
+    // A form on another site: the browser sends the cookie and its own Origin.
+    const crossSite = await post({ Cookie: cookie, Origin: "https://evil.example.net" });
+    expect(crossSite.status).toBe(403);
+    expect(crossSite.echo).toBeUndefined();
+    // No Origin at all is refused too: the rule fails closed.
+    expect((await post({ Cookie: cookie })).status).toBe(403);
+    // A GET page load from a link on another site: refused when its Origin is foreign, let through without one.
+    expect((await throughNginx("/protected/", { Cookie: cookie, Origin: "https://evil.example.net" })).status).toBe(403);
+    expect((await throughNginx("/protected/", { Cookie: cookie })).status).toBe(200);
+    // The application's own page (an allowed origin) posts.
+    const sameSite = await post({ Cookie: cookie, Origin: pageUrl });
+    expect(sameSite.status).toBe(200);
+    expect(sameSite.echo?.method).toBe("POST");
+    expect(sameSite.echo?.headers["x-auth-user-id"]).toBe(alice.user.id);
+    // A Bearer token is no ambient credential: not subject to the rule.
+    expect((await post({ ...bearer(alice.tokens.accessToken), Origin: "https://evil.example.net" })).status).toBe(200);
   });
 
   it("keeps the auth subrequest locations internal", async () => {

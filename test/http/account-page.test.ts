@@ -84,6 +84,7 @@ describe("GET /account", () => {
       '"POST", "/auth/refresh"',
       '"POST", "/auth/logout"',
       '"POST", "/auth/reauthenticate"',
+      '"POST", "/auth/reauthenticate/options"',
       '"POST", "/auth/passkey/options"',
       '"POST", "/auth/passkey"',
       '"GET", "/me"',

@@ -37,6 +37,14 @@ async function enrolled(s: Service, time: ReturnType<typeof fakeClock>) {
   return { email, user, tokens, secret, recoveryCodes };
 }
 
+/** The session re-authenticated with the password and a TOTP code (v3: what a recent operation needs once TOTP is on); the clock moves a step on. */
+async function twoFactorToken(s: Service, time: ReturnType<typeof fakeClock>, accessToken: string, secret: string): Promise<string> {
+  const res = await s.call("POST", "/auth/reauthenticate", { token: accessToken, body: { currentPassword: STRONG_PASSWORD, code: totpCode(secret, time.now()) } });
+  expect(res.status).toBe(200);
+  time.advance(30);
+  return ((await res.json()) as { tokens: TokenPair }).tokens.accessToken;
+}
+
 async function passwordStep(s: Service, email: string, password = STRONG_PASSWORD): Promise<Response> {
   return s.call("POST", "/auth/login", { body: { email, password } });
 }
@@ -108,7 +116,10 @@ describe("TOTP enrolment", () => {
     expect(svg).toBe(renderSVG(otpauthUri));
     expect(svg.startsWith("<svg")).toBe(true);
     await s.call("POST", "/me/mfa/totp/confirm", { token: tokens.accessToken, body: { code: totpCode(secret, time.now()) } });
-    expect((await s.call("GET", "/me/mfa/totp/qr", { token: tokens.accessToken })).status).toBe(404);
+    time.advance(30);
+    // Now that TOTP is on, the QR route (recent) needs a two-factor proof; then there is nothing pending to show.
+    expect((await s.call("GET", "/me/mfa/totp/qr", { token: tokens.accessToken })).status).toBe(403);
+    expect((await s.call("GET", "/me/mfa/totp/qr", { token: await twoFactorToken(s, time, tokens.accessToken, secret) })).status).toBe(404);
   });
 
   it("a wrong confirmation code enrols nothing", async () => {
@@ -125,11 +136,12 @@ describe("TOTP enrolment", () => {
   it("a stolen access token cannot enrol over an existing factor: a new enrolment is refused while TOTP is on", async () => {
     const { service: s, time } = clockedService();
     const { tokens, secret } = await enrolled(s, time);
-    const res = await s.call("POST", "/me/mfa/totp", { token: tokens.accessToken });
+    // The password session is not enough any more (v3), and a two-factor one is still refused.
+    expect((await problemOf(await s.call("POST", "/me/mfa/totp", { token: tokens.accessToken }))).code).toBe("reauthentication_required");
+    const res = await s.call("POST", "/me/mfa/totp", { token: await twoFactorToken(s, time, tokens.accessToken, secret) });
     expect(res.status).toBe(400);
     // The enrolled secret still works.
-    const again = await s.call("POST", "/auth/reauthenticate", { token: tokens.accessToken, body: { code: totpCode(secret, time.now()) } });
-    expect(again.status).toBe(200);
+    await twoFactorToken(s, time, tokens.accessToken, secret);
   });
 
   it("a second start replaces the pending secret: the first one's codes do not confirm", async () => {
@@ -330,8 +342,8 @@ describe("recovery codes", () => {
 
   it("regenerating ends the earlier codes", async () => {
     const { service: s, time } = clockedService();
-    const { email, tokens, recoveryCodes } = await enrolled(s, time);
-    const res = await s.call("POST", "/me/mfa/recovery-codes", { token: tokens.accessToken });
+    const { email, tokens, recoveryCodes, secret } = await enrolled(s, time);
+    const res = await s.call("POST", "/me/mfa/recovery-codes", { token: await twoFactorToken(s, time, tokens.accessToken, secret) });
     expect(res.status).toBe(200);
     const fresh = ((await res.json()) as { recoveryCodes: string[] }).recoveryCodes;
     expect(fresh).toHaveLength(10);
@@ -351,12 +363,14 @@ describe("recovery codes", () => {
 describe("removing TOTP", () => {
   it("removes the factor and its recovery codes: the password alone signs in again", async () => {
     const { service: s, time } = clockedService();
-    const { email, user, tokens } = await enrolled(s, time);
-    const res = await s.call("DELETE", "/me/mfa/totp", { token: tokens.accessToken });
+    const { email, user, tokens, secret } = await enrolled(s, time);
+    const token = await twoFactorToken(s, time, tokens.accessToken, secret);
+    const res = await s.call("DELETE", "/me/mfa/totp", { token });
     expect(res.status).toBe(204);
     expect(await s.db.query("select 1 from recovery_codes where user_id = $1", [user.id])).toHaveLength(0);
     expect((await passwordStep(s, email)).status).toBe(200);
     expect(await s.db.auditRows({ userId: user.id, event: "mfa.totp_removed" })).toHaveLength(1);
+    // Without a factor left, the password proof is enough again: nothing to remove.
     expect((await s.call("DELETE", "/me/mfa/totp", { token: tokens.accessToken })).status).toBe(404);
   });
 });
@@ -404,21 +418,21 @@ describe("re-authentication", () => {
     expect(await s.db.auditRows({ userId: user.id, event: "auth.reauthenticated" })).toHaveLength(1);
   });
 
-  it("re-authenticating with a TOTP code works when TOTP is enrolled, and a wrong password counts as a guess", async () => {
+  it("re-authenticating with the password and a TOTP code works when TOTP is enrolled, and a wrong password counts as a guess", async () => {
     const { service: s, time } = clockedService();
     const { user, tokens, secret } = await enrolled(s, time);
     const wrong = await s.call("POST", "/auth/reauthenticate", { token: tokens.accessToken, body: { currentPassword: "not the password at all" } });
     expect(wrong.status).toBe(401);
     expect((await s.db.auditRows({ userId: user.id, event: "auth.login_failed" })).length).toBeGreaterThan(0);
-    const res = await s.call("POST", "/auth/reauthenticate", { token: tokens.accessToken, body: { code: totpCode(secret, time.now()) } });
+    const res = await s.call("POST", "/auth/reauthenticate", { token: tokens.accessToken, body: { currentPassword: STRONG_PASSWORD, code: totpCode(secret, time.now()) } });
     expect(res.status).toBe(200);
-    expect(claimsOf(((await res.json()) as { tokens: TokenPair }).tokens.accessToken).amr).toEqual(["otp"]);
+    expect(claimsOf(((await res.json()) as { tokens: TokenPair }).tokens.accessToken).amr).toEqual(["pwd", "otp", "mfa"]);
   });
 
   it("a code cannot re-authenticate an account without TOTP", async () => {
     const { service: s } = clockedService();
     const { tokens } = (await (await s.call("POST", "/auth/register", { body: { email: uniqueEmail("nocode"), password: STRONG_PASSWORD } })).json()) as LoggedIn;
-    const res = await s.call("POST", "/auth/reauthenticate", { token: tokens.accessToken, body: { code: "123456" } });
+    const res = await s.call("POST", "/auth/reauthenticate", { token: tokens.accessToken, body: { currentPassword: STRONG_PASSWORD, code: "123456" } });
     expect(res.status).toBe(400);
   });
 

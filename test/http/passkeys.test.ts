@@ -53,6 +53,15 @@ async function requestOptions(s: Service, body: unknown = {}) {
 
 const passkeySignIn = (s: Service, body: unknown) => s.call("POST", "/auth/passkey", { body });
 
+/** The session re-authenticated with its passkey (v3: what a recent operation needs once a passkey is registered). */
+async function passkeyProof(s: Service, token: string, device: SoftAuthenticator, userId: string): Promise<string> {
+  const options = await s.call("POST", "/auth/reauthenticate/options", { token });
+  expect(options.status).toBe(200);
+  const res = await s.call("POST", "/auth/reauthenticate", { token, body: { response: await device.assert((await options.json()) as { challenge: string }, userId) } });
+  expect(res.status).toBe(200);
+  return ((await res.json()) as { tokens: TokenPair }).tokens.accessToken;
+}
+
 describe("registering a passkey", () => {
   it("options ask for a discoverable credential with user verification, for this relying party and user", async () => {
     const { s } = clocked();
@@ -144,9 +153,10 @@ describe("registering a passkey", () => {
     const { s } = clocked();
     const alice = await account(s);
     const { device } = await addPasskey(s, alice.tokens.accessToken);
-    const options = await creationOptions(s, alice.tokens.accessToken);
+    const token = await passkeyProof(s, alice.tokens.accessToken, device, alice.user.id);
+    const options = await creationOptions(s, token);
     expect(options.excludeCredentials.map((c) => c.id)).toEqual([device.id]);
-    const res = await s.call("POST", "/me/passkeys", { token: alice.tokens.accessToken, body: { response: await device.register(options) } });
+    const res = await s.call("POST", "/me/passkeys", { token, body: { response: await device.register(options) } });
     expect(res.status).toBe(400);
   });
 
@@ -267,9 +277,10 @@ describe("a passkey as the second factor", () => {
   it("with TOTP and a passkey, both are offered", async () => {
     const { s, time } = clocked();
     const alice = await account(s);
-    await addPasskey(s, alice.tokens.accessToken);
-    const { secret } = (await (await s.call("POST", "/me/mfa/totp", { token: alice.tokens.accessToken })).json()) as { secret: string };
-    await s.call("POST", "/me/mfa/totp/confirm", { token: alice.tokens.accessToken, body: { code: totpCode(secret, time.now()) } });
+    const { device } = await addPasskey(s, alice.tokens.accessToken);
+    const token = await passkeyProof(s, alice.tokens.accessToken, device, alice.user.id);
+    const { secret } = (await (await s.call("POST", "/me/mfa/totp", { token })).json()) as { secret: string };
+    await s.call("POST", "/me/mfa/totp/confirm", { token, body: { code: totpCode(secret, time.now()) } });
     const login = await s.call("POST", "/auth/login", { body: { email: alice.email, password: STRONG_PASSWORD } });
     expect(((await login.json()) as { methods: string[] }).methods).toEqual(["totp", "recovery_code", "passkey"]);
   });
@@ -298,7 +309,8 @@ describe("removing a passkey", () => {
     const { s } = clocked();
     const alice = await account(s);
     const { device, passkey } = await addPasskey(s, alice.tokens.accessToken);
-    const res = await s.call("DELETE", `/me/passkeys/${passkey.id.toUpperCase()}`, { token: alice.tokens.accessToken });
+    const token = await passkeyProof(s, alice.tokens.accessToken, device, alice.user.id);
+    const res = await s.call("DELETE", `/me/passkeys/${passkey.id.toUpperCase()}`, { token });
     expect(res.status).toBe(204);
     expect(await s.db.auditRows({ userId: alice.user.id, event: "passkey.removed" })).toHaveLength(1);
     expect((await passkeySignIn(s, { response: await device.assert(await requestOptions(s), alice.user.id) })).status).toBe(401);
@@ -405,8 +417,9 @@ describe("secrets stay out of logs and audit rows", () => {
   it("audit rows name the passkey by its row id and name only", async () => {
     const { s } = clocked();
     const alice = await account(s);
-    const { passkey } = await addPasskey(s, alice.tokens.accessToken);
-    expect((await s.call("DELETE", `/me/passkeys/${passkey.id}`, { token: alice.tokens.accessToken })).status).toBe(204);
+    const { device, passkey } = await addPasskey(s, alice.tokens.accessToken);
+    const token = await passkeyProof(s, alice.tokens.accessToken, device, alice.user.id);
+    expect((await s.call("DELETE", `/me/passkeys/${passkey.id}`, { token })).status).toBe(204);
     const [registered] = await s.db.auditRows({ userId: alice.user.id, event: "passkey.registered" });
     const [removed] = await s.db.auditRows({ userId: alice.user.id, event: "passkey.removed" });
     expect(registered!.metadata).toEqual({ passkeyId: passkey.id, name: "Laptop" });

@@ -4,7 +4,7 @@
 // re-authentication, checked by what is answered and what the stores hold.
 // Codes come from the otpauth package, not from the code under test.
 import { describe, expect, it } from "vitest";
-import { InvalidMfaCode, InvalidMfaToken, MfaRequired, NotFound, RateLimited, ValidationFailed } from "../../src/errors";
+import { InvalidMfaCode, InvalidMfaToken, MfaRequired, NotFound, RateLimited, ReauthenticationRequired, ValidationFailed } from "../../src/errors";
 import { accountThrottleKey, sessionThrottleKey } from "../../src/services/credentials";
 import { challengeKeyHash } from "../../src/services/mfa/challenges";
 import { MAX_CONFIRMATION_FAILURES, SecondFactorService } from "../../src/services/mfa/second-factors";
@@ -164,15 +164,30 @@ describe("SecondFactorService: the second step", () => {
 });
 
 describe("SecondFactorService: re-authentication", () => {
-  it("a TOTP code renews the session's auth_time with amr otp", async () => {
+  it("the password and a TOTP code renew the session's auth_time with amr pwd+otp+mfa", async () => {
     const { memory, service, time, enrol, passwordStep } = await setup();
     const { secret } = await enrol();
     const signedIn = await service.completeSignIn(await passwordStep(), { code: totpCode(secret, time.now()) }, {}, ORIGIN);
     time.advance(900);
     const actor = { userId: signedIn.user.id, sessionId: signedIn.tokens.sessionId, origin: ORIGIN };
-    const renewed = await service.reauthenticate(actor, { code: totpCode(secret, time.now()) });
-    expect(claimsOf(renewed.accessToken)).toMatchObject({ auth_time: Math.floor(time.now().getTime() / 1000), amr: ["otp"], sid: actor.sessionId });
-    expect(memory.state.sessions.get(actor.sessionId)).toMatchObject({ authTime: time.now(), amr: ["otp"] });
+    const renewed = await service.reauthenticate(actor, { currentPassword: PASSWORD, code: totpCode(secret, time.now()) });
+    expect(claimsOf(renewed.accessToken)).toMatchObject({ auth_time: Math.floor(time.now().getTime() / 1000), amr: ["pwd", "otp", "mfa"], sid: actor.sessionId });
+    expect(memory.state.sessions.get(actor.sessionId)).toMatchObject({ authTime: time.now(), amr: ["pwd", "otp", "mfa"] });
+  });
+
+  it("with TOTP enrolled, the right password alone renews nothing: reauthentication_required with the methods", async () => {
+    const { memory, service, time, enrol, passwordStep } = await setup();
+    const { secret } = await enrol();
+    const signedIn = await service.completeSignIn(await passwordStep(), { code: totpCode(secret, time.now()) }, {}, ORIGIN);
+    time.advance(900);
+    const actor = { userId: signedIn.user.id, sessionId: signedIn.tokens.sessionId, origin: ORIGIN };
+    const error = await service.reauthenticate(actor, { currentPassword: PASSWORD }).catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(ReauthenticationRequired);
+    expect((error as ReauthenticationRequired).methods).toEqual(["password+totp", "password+recovery_code"]);
+    expect(memory.state.sessions.get(actor.sessionId)).toMatchObject({ amr: ["pwd", "otp", "mfa"] });
+    await expect(service.requireRecentProof(actor.userId, { fresh: true, amr: ["pwd"] })).rejects.toBeInstanceOf(ReauthenticationRequired);
+    await expect(service.requireRecentProof(actor.userId, { fresh: true, amr: ["pwd", "otp", "mfa"] })).resolves.toBeUndefined();
+    await expect(service.requireRecentProof(actor.userId, { fresh: false, amr: ["pwd", "otp", "mfa"] })).rejects.toBeInstanceOf(ReauthenticationRequired);
   });
 
   it("a stranger who locks the account's bucket cannot stop the signed-in owner from re-authenticating; a stolen session's guesses lock only that session", async () => {

@@ -16,7 +16,8 @@
 // csrf_rejected (a page served from the service's own origin that uses
 // cookie mode lists that origin too). Requests that set cookies (sign-in
 // in cookie mode) are held to the same Origin rule, so no other site can sign
-// a browser into an account of its choosing.
+// a browser into an account of its choosing. Forward auth applies the rule to
+// the original request the proxy describes (refuseForwardedCrossSite).
 import type { Context } from "hono";
 import { deleteCookie, getCookie, setCookie } from "hono/cookie";
 import { CsrfRejected } from "../../errors";
@@ -44,6 +45,31 @@ export function refuseCrossSite(c: Context, allowedOrigins: readonly string[]): 
   if (origin === undefined || !allowedOrigins.includes(origin)) {
     throw new CsrfRejected("a cookie-authenticated request must come from an allowed origin");
   }
+}
+
+/** Where a forward-auth proxy names the method of the request it asks about (Caddy and Traefik: X-Forwarded-Method; nginx: set by its configuration). */
+const FORWARDED_METHOD_HEADERS = ["X-Forwarded-Method", "X-Original-Method"] as const;
+
+/**
+ * The CSRF rule through a forward-auth proxy (GET /auth/verify), for a check
+ * authenticated by the access cookie: the verify itself is a GET, so the
+ * original request's method is what the proxy says. An original that is not
+ * safe (either header naming anything but GET, HEAD or OPTIONS) needs an
+ * Origin, forwarded by the proxy, in the allowlist; a forwarded Origin
+ * outside it is refused whatever the method. X-Auth-Mode is not asked: it
+ * is the service's own API convention, which the protected application's
+ * requests need not follow.
+ */
+export function refuseForwardedCrossSite(c: Context, allowedOrigins: readonly string[]): void {
+  const origin = c.req.header("Origin");
+  if (origin !== undefined && !allowedOrigins.includes(origin)) {
+    throw new CsrfRejected("a cookie-authenticated forward-auth check from an origin outside the allowlist");
+  }
+  const unsafe = FORWARDED_METHOD_HEADERS.some((name) => {
+    const method = c.req.header(name)?.trim().toUpperCase();
+    return method !== undefined && method !== "" && !SAFE_METHODS.has(method);
+  });
+  if (unsafe && origin === undefined) throw new CsrfRejected("a cookie-authenticated unsafe original request without an Origin");
 }
 
 export function accessTokenCookie(c: Context): string | undefined {

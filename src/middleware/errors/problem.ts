@@ -1,5 +1,5 @@
 // RFC 9457 problem details: the one place an error becomes a response body.
-import { AuthError, ERROR_STATUS, MfaRequired, ValidationFailed, type ErrorCode, type MfaMethod } from "../../errors";
+import { AuthError, ERROR_STATUS, MfaRequired, ReauthenticationRequired, ValidationFailed, type ErrorCode, type MfaMethod, type ReauthMethod } from "../../errors";
 
 const PROBLEM_TYPE_BASE = "https://secureauth.dev/errors/";
 
@@ -10,9 +10,9 @@ export type ProblemBody = {
   code: ErrorCode;
   detail?: string;
   errors?: { path: string; message: string }[];
-  /** mfa_required: the token that completes the sign-in, and the methods that can. */
+  /** mfa_required: the token that completes the sign-in, and the methods that can; reauthentication_required: the proofs that would be enough. */
   mfaToken?: string;
-  methods?: MfaMethod[];
+  methods?: MfaMethod[] | ReauthMethod[];
 };
 
 export function problemBody(error: AuthError): ProblemBody {
@@ -28,6 +28,7 @@ export function problemBody(error: AuthError): ProblemBody {
     body.mfaToken = error.mfaToken;
     body.methods = error.methods;
   }
+  if (error instanceof ReauthenticationRequired) body.methods = error.methods;
   return body;
 }
 

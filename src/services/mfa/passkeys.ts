@@ -6,14 +6,17 @@
 // row before verifying, so a replayed response finds nothing to spend.
 // Credentials are discoverable and user verification is required, so a
 // passkey signs in on its own (amr ["hwk"]); it also completes a password
-// sign-in as its second factor (["pwd","hwk","mfa"]).
+// sign-in as its second factor (["pwd","hwk","mfa"]), and re-authenticates
+// the caller's session as a two-factor proof (["hwk","mfa"]) for a challenge
+// minted for that caller alone.
 import type { AuthenticationResponseJSON, PublicKeyCredentialCreationOptionsJSON, PublicKeyCredentialRequestOptionsJSON, RegistrationResponseJSON } from "@simplewebauthn/server";
 import type { Clock } from "../../clock";
 import { EmailNotVerified, InvalidCredentials, InvalidMfaToken, NotFound, ValidationFailed } from "../../errors";
 import { isUuid } from "../../ids";
 import { refuseIfThrottled } from "../credentials";
-import type { DeviceInfo, FactorAudit, PasskeyRecord, RequestOrigin, Stores } from "../ports";
+import type { DeviceInfo, FactorAudit, PasskeyCredential, PasskeyRecord, RequestOrigin, Stores } from "../ports";
 import { openSignedInSession, type LoggedIn, type SignInDeps } from "../sign-in";
+import { renewSessionProof, type Reauthenticated } from "./reauthentication";
 import { base64url } from "../token-text";
 import { challengeKeyHash, MAX_MFA_FAILURES, mintWebAuthnChallenge } from "./challenges";
 import type { FactorActor } from "./second-factors";
@@ -21,7 +24,7 @@ import type { FactorActor } from "./second-factors";
 export type WebAuthnSettings = { rpId: string; rpName: string; origins: string[] };
 
 export type PasskeyDeps = SignInDeps & {
-  stores: Pick<Stores, "users" | "passkeys" | "challenges" | "throttles" | "audit">;
+  stores: Pick<Stores, "users" | "passkeys" | "challenges" | "throttles" | "audit" | "sessions">;
   settings: SignInDeps["settings"] & { loginMaxFailures: number; requireVerifiedEmail: boolean; webauthn: WebAuthnSettings };
   clock: Clock;
 };
@@ -172,12 +175,78 @@ export class PasskeyService {
       throw new InvalidCredentials(reason);
     };
     if (!challenge || !spent) return fail("challenge unknown, expired or used");
+    // A challenge minted for a signed-in caller's re-authentication signs nobody in.
+    if (spent.userId !== null) return fail("a re-authentication challenge");
     if (!passkey) return fail("credential not registered");
     if (mfa && passkey.userId !== mfa.userId) return fail("another user's passkey for this sign-in");
     // The authenticator names its user too (discoverable credentials): it must be the credential's.
     const userHandle = response.response?.userHandle;
     if (userHandle !== undefined && userHandle !== null && userHandle !== "" && handleUser(userHandle) !== passkey.userId) return fail("user handle does not match the credential");
 
+    const refused = await this.verifyAssertion(response, challenge, passkey);
+    if (refused) return fail(refused);
+
+    const user = await stores.users.findById(passkey.userId);
+    if (!user || user.status !== "active") throw new InvalidCredentials("user gone or disabled");
+    if (settings.requireVerifiedEmail && !user.emailVerified) throw new EmailNotVerified();
+    if (mfa) {
+      if (!(await stores.challenges.spend(mfa.keyHash, "mfa_sign_in", clock()))) throw new InvalidMfaToken("mfa token spent meanwhile");
+      return openSignedInSession(this.deps, user, { amr: ["pwd", "hwk", "mfa"], device: { ...mfa.device, ...(options.device.name ? { name: options.device.name } : {}) }, origin, clearThrottleKey: mfa.throttleKey });
+    }
+    // No password was counted anywhere, so there is no bucket to clear (the key names none).
+    return openSignedInSession(this.deps, user, { amr: ["hwk"], device: options.device, origin, clearThrottleKey: `passkey:${user.id}` });
+  }
+
+  /** Request options for re-authenticating the caller: their own credentials, and a challenge bound to them (5 minutes, used once). */
+  async reauthenticationOptions(actor: PasskeyActor): Promise<PublicKeyCredentialRequestOptionsJSON> {
+    const { stores, clock, settings } = this.deps;
+    const user = await stores.users.findById(actor.userId);
+    if (!user || user.status !== "active") throw new InvalidCredentials("user gone or disabled");
+    const existing = await this.credentialsOf(user.id);
+    const at = clock();
+    const challenge = mintWebAuthnChallenge(at);
+    // The same kind as a sign-in's, told apart by its user: sign-in challenges have none.
+    await stores.challenges.create({ keyHash: challenge.keyHash, kind: "passkey_authentication", userId: user.id, expiresAt: challenge.expiresAt }, at);
+    const { generateAuthenticationOptions } = await webauthn();
+    return generateAuthenticationOptions({
+      rpID: settings.webauthn.rpId,
+      challenge: fromBase64url(challenge.secret) as Uint8Array<ArrayBuffer>,
+      timeout: 300_000,
+      userVerification: "required",
+      allowCredentials: existing.map((c) => ({ id: c.credentialId, transports: c.transports })),
+    });
+  }
+
+  /**
+   * POST /auth/reauthenticate with a passkey: an assertion by one of the
+   * caller's passkeys, with user verification, for a challenge minted for
+   * the caller. A two-factor proof (amr hwk+mfa) for the same session. A
+   * failure writes mfa.challenge_failed and answers invalid_credentials, as
+   * a refused passkey sign-in does.
+   */
+  async reauthenticate(actor: PasskeyActor, response: AuthenticationResponseJSON): Promise<Reauthenticated> {
+    const { stores, clock } = this.deps;
+    const user = await stores.users.findById(actor.userId);
+    if (!user || user.status !== "active") throw new InvalidCredentials("user gone or disabled");
+    const challenge = signedChallenge(response);
+    const spent = challenge && (await stores.challenges.spend(challengeKeyHash(challenge), "passkey_authentication", clock()));
+    const passkey = typeof response.id === "string" && response.id.length <= 1024 ? await stores.passkeys.findByCredentialId(response.id) : undefined;
+    const fail = async (reason: string): Promise<never> => {
+      await stores.audit.record({ event: "mfa.challenge_failed", userId: user.id, actorId: user.id, sessionId: actor.sessionId, origin: actor.origin, metadata: { method: "passkey", reauthentication: true }, at: clock() });
+      throw new InvalidCredentials(reason);
+    };
+    if (!challenge || !spent || spent.userId !== user.id) return fail("challenge unknown, expired, used, or not minted for this caller");
+    if (!passkey || passkey.userId !== user.id) return fail("not one of the caller's passkeys");
+    const userHandle = response.response?.userHandle;
+    if (userHandle !== undefined && userHandle !== null && userHandle !== "" && handleUser(userHandle) !== user.id) return fail("user handle does not match the caller");
+    const refused = await this.verifyAssertion(response, challenge, passkey);
+    if (refused) return fail(refused);
+    return renewSessionProof(this.deps, user, actor, ["hwk", "mfa"]);
+  }
+
+  /** Verifies an assertion against the stored credential (user verification required) and keeps its new counter; the reason when refused. */
+  private async verifyAssertion(response: AuthenticationResponseJSON, challenge: string, passkey: PasskeyCredential): Promise<string | undefined> {
+    const { stores, clock, settings } = this.deps;
     const { verifyAuthenticationResponse } = await webauthn();
     let verified: Awaited<ReturnType<typeof verifyAuthenticationResponse>>;
     try {
@@ -191,20 +260,11 @@ export class PasskeyService {
       });
     } catch (error) {
       // A counter that went backwards (a cloned authenticator) is refused here too.
-      return fail(`assertion does not verify: ${error instanceof Error ? error.name : "error"}`);
+      return `assertion does not verify: ${error instanceof Error ? error.name : "error"}`;
     }
-    if (!verified.verified) return fail("assertion does not verify");
+    if (!verified.verified) return "assertion does not verify";
     await stores.passkeys.markUsed(passkey.id, { counter: verified.authenticationInfo.newCounter, backedUp: verified.authenticationInfo.credentialBackedUp, at: clock() });
-
-    const user = await stores.users.findById(passkey.userId);
-    if (!user || user.status !== "active") throw new InvalidCredentials("user gone or disabled");
-    if (settings.requireVerifiedEmail && !user.emailVerified) throw new EmailNotVerified();
-    if (mfa) {
-      if (!(await stores.challenges.spend(mfa.keyHash, "mfa_sign_in", clock()))) throw new InvalidMfaToken("mfa token spent meanwhile");
-      return openSignedInSession(this.deps, user, { amr: ["pwd", "hwk", "mfa"], device: { ...mfa.device, ...(options.device.name ? { name: options.device.name } : {}) }, origin, clearThrottleKey: mfa.throttleKey });
-    }
-    // No password was counted anywhere, so there is no bucket to clear (the key names none).
-    return openSignedInSession(this.deps, user, { amr: ["hwk"], device: options.device, origin, clearThrottleKey: `passkey:${user.id}` });
+    return undefined;
   }
 
   private async pendingSignIn(mfaToken: string, origin: RequestOrigin) {

@@ -9,14 +9,18 @@
 // stolen password gives no more guesses at the code than at the password;
 // a wrong code also counts against the mfaToken, which its fifth spends.
 // Only a completed sign-in clears the bucket.
+//
+// Re-authentication matches the account's strength (reauthentication.ts):
+// with a second factor enrolled, the password alone renews nothing.
 import type { Clock } from "../../clock";
-import { ConfigError, EmailNotVerified, InvalidCredentials, InvalidMfaCode, InvalidMfaToken, MfaRequired, NotFound, ValidationFailed, type MfaMethod } from "../../errors";
+import { ConfigError, EmailNotVerified, InvalidCredentials, InvalidMfaCode, InvalidMfaToken, MfaRequired, NotFound, ReauthenticationRequired, ValidationFailed, type MfaMethod } from "../../errors";
 import { admitInSession, proveCurrentPassword, refuseIfThrottled } from "../credentials";
 import type { PasswordHasher } from "../passwords";
 import type { AuthMethod, DeviceInfo, FactorAudit, RequestOrigin, Stores, UserRecord } from "../ports";
-import { openSignedInSession, subjectOf, type LoggedIn, type SignInDeps } from "../sign-in";
+import { openSignedInSession, type LoggedIn, type SignInDeps } from "../sign-in";
 import type { AccessTokens } from "../tokens";
 import { challengeKeyHash, MAX_MFA_FAILURES, mintMfaToken } from "./challenges";
+import { hasSecondFactor, reauthMethodsOf, renewSessionProof, strongEnough, type Reauthenticated } from "./reauthentication";
 import { hashRecoveryCode, newRecoveryCodes } from "./recovery-codes";
 import type { SecretBox } from "./secret-box";
 import { matchingStep, newTotpSecret, otpauthUri } from "./totp";
@@ -37,11 +41,14 @@ export type FactorActor = { userId: string; sessionId: string; origin: RequestOr
 /** What completes a password sign-in: a TOTP code or a recovery code. */
 export type SecondStep = { code: string } | { recoveryCode: string };
 
-/** What re-authenticates: the current password, or a TOTP code when TOTP is enrolled. */
-export type ReauthProof = { currentPassword: string } | { code: string };
+/**
+ * What re-authenticates here: the current password, alone (an account
+ * without a second factor) or with a TOTP code or a recovery code. A
+ * passkey assertion is PasskeyService.reauthenticate's.
+ */
+export type ReauthProof = { currentPassword: string; code?: string; recoveryCode?: string };
 
-/** An access token for the same session with a new auth_time; the client keeps its refresh token, whose refreshes keep the new proof. */
-export type Reauthenticated = { tokenType: "Bearer"; accessToken: string; expiresIn: number; refreshExpiresIn: number; sessionId: string };
+export type { Reauthenticated };
 
 /** Wrong codes that end a pending TOTP enrolment. */
 export const MAX_CONFIRMATION_FAILURES = 5;
@@ -160,35 +167,51 @@ export class SecondFactorService {
   }
 
   /**
-   * POST /auth/reauthenticate: a new proof for the caller's session. The
-   * attempt counts in the session's own bucket, never the account's; a
-   * right one clears it.
+   * recent(): passes a proof that is fresh and, for an account with a second
+   * factor, made of two; otherwise reauthentication_required with what would
+   * be enough. The claims decide alone when they can (a fresh two-factor
+   * proof); else one read of the account, and a gone or disabled one is refused.
+   */
+  async requireRecentProof(userId: string, proof: { fresh: boolean; amr: readonly string[] }): Promise<void> {
+    if (proof.fresh && proof.amr.includes("mfa")) return;
+    const user = await this.activeUser(userId);
+    if (!proof.fresh || !strongEnough(user, proof.amr)) throw new ReauthenticationRequired(reauthMethodsOf(user));
+  }
+
+  /**
+   * POST /auth/reauthenticate with the password: a new proof for the
+   * caller's session. The password is checked first and counted, whatever
+   * comes with it; with a second factor enrolled, a right one alone answers
+   * reauthentication_required with the methods, and a code counts in the
+   * same bucket before it is checked, as at sign-in. A right proof clears it.
    */
   async reauthenticate(actor: FactorActor, proof: ReauthProof): Promise<Reauthenticated> {
     const { stores, clock, settings, hasher } = this.deps;
-    const user = await stores.users.findById(actor.userId);
-    if (!user || user.status !== "active") throw new InvalidCredentials("user gone or disabled");
-    let amr: AuthMethod[];
-    let throttleKey: string;
-    if ("currentPassword" in proof) {
-      throttleKey = await proveCurrentPassword({ ...stores, hasher, clock, loginMaxFailures: settings.loginMaxFailures }, user, proof.currentPassword, actor.origin, actor.sessionId);
-      amr = ["pwd"];
-    } else {
-      if (!user.mfa.totp) throw new ValidationFailed([{ path: "code", message: "TOTP is not enrolled: re-authenticate with currentPassword" }]);
-      throttleKey = await admitInSession({ throttles: stores.throttles, clock, loginMaxFailures: settings.loginMaxFailures }, user.id, actor.sessionId, actor.origin);
-      if (!(await this.acceptTotpCode(user.id, proof.code))) {
-        await stores.audit.record({ event: "mfa.challenge_failed", userId: user.id, actorId: user.id, sessionId: actor.sessionId, origin: actor.origin, metadata: { method: "totp", reauthentication: true }, at: clock() });
-        throw new InvalidMfaCode("wrong code at re-authentication");
-      }
-      amr = ["otp"];
+    const user = await this.activeUser(actor.userId);
+    const factor = proof.code !== undefined ? "totp" : proof.recoveryCode !== undefined ? "recovery_code" : undefined;
+    if (factor && !user.mfa.totp) {
+      throw new ValidationFailed([{ path: factor === "totp" ? "code" : "recoveryCode", message: "TOTP is not enrolled: re-authenticate with currentPassword alone, or a passkey" }]);
     }
-    const at = clock();
-    const session = await stores.sessions.reauthenticate({ sessionId: actor.sessionId, userId: user.id, amr, origin: actor.origin, at });
-    if (!session) throw new InvalidCredentials("session ended");
+    const throttleKey = await proveCurrentPassword({ ...stores, hasher, clock, loginMaxFailures: settings.loginMaxFailures }, user, proof.currentPassword, actor.origin, actor.sessionId);
+    let amr: AuthMethod[] = ["pwd"];
+    if (factor === undefined) {
+      if (hasSecondFactor(user)) throw new ReauthenticationRequired(reauthMethodsOf(user));
+    } else {
+      const admission = await stores.throttles.admit({ key: throttleKey, maxAttempts: settings.loginMaxFailures, at: clock(), audit: { scope: "session", userId: user.id, origin: actor.origin } });
+      refuseIfThrottled(admission, clock());
+      const right =
+        proof.code !== undefined
+          ? await this.acceptTotpCode(user.id, proof.code)
+          : await stores.secondFactors.spendRecoveryCode({ userId: user.id, codeHash: hashRecoveryCode(proof.recoveryCode!), origin: actor.origin, at: clock() });
+      if (!right) {
+        await stores.audit.record({ event: "mfa.challenge_failed", userId: user.id, actorId: user.id, sessionId: actor.sessionId, origin: actor.origin, metadata: { method: factor, reauthentication: true }, at: clock() });
+        throw new InvalidMfaCode(`wrong ${factor} at re-authentication`);
+      }
+      amr = ["pwd", "otp", "mfa"];
+    }
+    const renewed = await renewSessionProof(this.deps, user, actor, amr);
     await stores.throttles.clear(throttleKey);
-    const { accessToken, expiresIn } = await this.deps.tokens.issue(subjectOf(user, actor.sessionId, { authTime: at, amr }));
-    const lapsesAt = Math.min(session.idleExpiresAt.getTime(), session.absoluteExpiresAt.getTime());
-    return { tokenType: "Bearer", accessToken, expiresIn, refreshExpiresIn: Math.max(0, Math.round((lapsesAt - at.getTime()) / 1000)), sessionId: actor.sessionId };
+    return renewed;
   }
 
   /** A code of the user's confirmed factor, accepted once: a replay within its step, or a code older than the last accepted one, is refused. */

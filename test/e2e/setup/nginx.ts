@@ -20,12 +20,19 @@ export type ForwardAuthOptions = {
   serverName?: string;
 };
 
-/** The identity headers /auth/verify answers, and the nginx variables they are kept in. */
+/**
+ * Every identity header /auth/verify may answer (the organization ones only
+ * while the session has an active organization), and the nginx variables
+ * they are kept in.
+ */
 const IDENTITY = [
   ["X-Auth-User-Id", "auth_user_id"],
   ["X-Auth-Session-Id", "auth_session_id"],
   ["X-Auth-Roles", "auth_roles"],
   ["X-Auth-Permissions", "auth_permissions"],
+  ["X-Auth-Org-Id", "auth_org_id"],
+  ["X-Auth-Org-Roles", "auth_org_roles"],
+  ["X-Auth-Org-Permissions", "auth_org_permissions"],
 ] as const;
 
 /**
@@ -33,7 +40,10 @@ const IDENTITY = [
  * holding `users:read`. The upstream receives the X-Auth-* headers from the
  * verify answer and never a client's own: proxy_set_header replaces a
  * client's header of the same name, and an empty value (no such answer
- * header) sends none.
+ * header) sends none, so every name the service may answer is set, and a
+ * client's value for one the answer lacks is deleted. The verifier gets the
+ * credentials and what its CSRF rule for cookies needs: the original
+ * method (X-Original-Method) and Origin; nothing else of the client's.
  */
 export function forwardAuthServer(options: ForwardAuthOptions): string {
   const auth = new URL(options.authOrigin);
@@ -50,12 +60,16 @@ export function forwardAuthServer(options: ForwardAuthOptions): string {
     `    location = ${name} {`,
     `        internal;`,
     `        proxy_pass ${auth.origin}/auth/verify${query};`,
-    // Only the credentials go to the verifier: no body, no other client header.
+    // The verifier gets the credentials, the original method and Origin (its CSRF rule for the access cookie); no body, no other client header.
+    `        proxy_method GET;`,
     `        proxy_pass_request_body off;`,
     `        proxy_pass_request_headers off;`,
     `        proxy_set_header Content-Length "";`,
     `        proxy_set_header Authorization $http_authorization;`,
     `        proxy_set_header Cookie $http_cookie;`,
+    `        proxy_set_header X-Original-Method $request_method;`,
+    `        proxy_set_header X-Original-URI $request_uri;`,
+    `        proxy_set_header Origin $http_origin;`,
     // nginx does not check an upstream's certificate unless told to.
     ...(tls ? [`        proxy_ssl_server_name on;`, `        proxy_ssl_verify on;`, `        proxy_ssl_trusted_certificate /etc/ssl/certs/ca-certificates.crt;`] : []),
     `    }`,
