@@ -50,7 +50,7 @@ reauthenticationRoutes.openapi(
     summary: "Prove it is you again: a new auth_time and amr for this session",
     description:
       "Without a second factor, `{currentPassword}` (amr [\"pwd\"]). With one enrolled, a two-factor proof: `{currentPassword, code}` or `{currentPassword, recoveryCode}` (amr [\"pwd\",\"otp\",\"mfa\"]; the recovery code is spent), or `{response}`, a passkey assertion for POST /auth/reauthenticate/options (amr [\"hwk\",\"mfa\"]); the password alone then answers 403 reauthentication_required with `methods`. " +
-      "The password is checked first and counts in the throttle like a sign-in; so does a code. Answers a new access token for the same session; the refresh token you hold stays valid (no refreshToken in the answer), and its refreshes keep the new proof. In cookie mode (X-Auth-Mode: cookie) the access cookie is set too.",
+      "The password is checked first and counts in the calling session's own throttle bucket, never the account's, so a stranger's sign-in guesses never stop the signed-in owner; so does a code. Answers a new access token for the same session; the refresh token you hold stays valid (no refreshToken in the answer), and its refreshes keep the new proof. In cookie mode (X-Auth-Mode: cookie) the access cookie is set too.",
     security: [{ bearerAuth: [] }],
     middleware: [ipRateLimit("reauthenticate"), authenticate()] as const,
     request: { body: json(ReauthBody) },
