@@ -341,3 +341,55 @@ describe("v3: every action on another account follows one rule (only what you ho
     expect(t.memory.auditRows({ event: "user.enabled" })).toEqual([expect.objectContaining({ userId: t.administrator.id, actorId: null, metadata: { via: "cli" } })]);
   });
 });
+
+describe("defineRole (the operator's define-role)", () => {
+  it("creates a role from built-in permissions, deduplicated and sorted, with one role.defined row and no grants change", async () => {
+    const t = setup();
+    const defined = await t.admin.defineRole("support", ["users:write", "users:read", "users:write"], OPERATOR);
+    expect(defined).toEqual({ name: "support", permissions: ["users:read", "users:write"], created: true, changed: true, before: [], holders: 0 });
+    expect(t.memory.state.roles.get("support")!.permissions).toEqual(["users:read", "users:write"]);
+    expect(t.memory.auditRows({ event: "role.defined" })).toEqual([
+      expect.objectContaining({ userId: null, actorId: null, metadata: { role: "support", created: true, before: [], after: ["users:read", "users:write"], holders: 0, via: "cli" } }),
+    ]);
+    expect(t.revocations.grantsCalls).toEqual([]);
+  });
+
+  it("stops a redefined role's older tokens: every holder's grants version goes up and reaches the edge, nobody else's", async () => {
+    const t = setup();
+    await t.admin.defineRole("support", ["users:read"], OPERATOR);
+    const holder = t.memory.addUser({ email: "holder@example.com", roles: ["support", "user"] });
+    await t.admin.defineRole("support", ["users:read", "sessions:revoke"], OPERATOR);
+    expect(t.memory.user(holder.id)).toMatchObject({ grantsVersion: 1, permissions: expect.arrayContaining(["sessions:revoke", "users:read"]) });
+    expect(t.memory.user(t.target.id)!.grantsVersion).toBe(0);
+    expect(t.memory.user(t.administrator.id)!.grantsVersion).toBe(0);
+    expect(t.revocations.grantsCalls).toEqual([[{ userId: holder.id, grantsVersion: 1 }]]);
+    expect(t.memory.auditRows({ event: "role.defined" }).at(-1)!.metadata).toEqual({ role: "support", created: false, before: ["users:read"], after: ["sessions:revoke", "users:read"], holders: 1, via: "cli" });
+  });
+
+  it("the same definition again writes nothing and stops no token", async () => {
+    const t = setup();
+    await t.admin.defineRole("support", ["users:read"], OPERATOR);
+    t.memory.addUser({ email: "holder@example.com", roles: ["support"] });
+    const before = t.memory.snapshot();
+    await expect(t.admin.defineRole("support", ["users:read"], OPERATOR)).resolves.toMatchObject({ changed: false, created: false });
+    expect(t.memory.snapshot()).toEqual(before);
+    expect(t.revocations.grantsCalls).toEqual([]);
+  });
+
+  it.each([
+    ["a permission outside the built-in list", "support", ["users:read", "users:*"], "permissions.1"],
+    ["no permission", "support", [], "permissions"],
+    ["a name in capitals", "Support", ["users:read"], "name"],
+    ["a one-letter name", "s", ["users:read"], "name"],
+    ["a name of 33 characters", `s${"x".repeat(32)}`, ["users:read"], "name"],
+    ["the built-in user role", "user", ["profile:read"], "name"],
+    ["the built-in admin role (no way to weaken or widen every administrator at once)", "admin", ["profile:read"], "name"],
+  ])("refuses %s with validation_failed, writing nothing", async (_label, name, permissions, path) => {
+    const t = setup();
+    const before = t.memory.snapshot();
+    const error = await failure(t.admin.defineRole(name, permissions, OPERATOR));
+    expect(error).toBeInstanceOf(ValidationFailed);
+    expect((error as ValidationFailed).errors.map((e) => e.path)).toEqual([path]);
+    expect(t.memory.snapshot()).toEqual(before);
+  });
+});

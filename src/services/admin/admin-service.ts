@@ -1,6 +1,6 @@
 // Administration (the API contract, "Administration (permission-gated)"): list and read
 // users, replace a user's roles, disable and enable accounts, end a user's
-// sessions. Each change commits in one transaction with its audit row, whose
+// sessions, and (the operator only) define a role. Each change commits in one transaction with its audit row, whose
 // actor is the administrator (or none, for the operator CLI); ended sessions
 // and changed grants are then pushed to the edge revocation list so the
 // user's earlier access tokens stop working at once.
@@ -30,8 +30,12 @@ import { isUuid } from "../../ids";
 import { decodeCursor, toApiPage, type ApiPage } from "../pages";
 import type { RevocationList, Stores, UnitOfWork, UserRecord } from "../ports";
 import { toSessionView, type SessionView } from "../sessions";
-import { actorIdOf, type AdminActor } from "./actor";
+import { actorIdOf, type AdminActor, type OperatorActor } from "./actor";
 import { decideRoleChange } from "./role-change";
+import { validateRoleDefinition } from "./role-definition";
+
+/** What defineRole did: `holders` counts the accounts whose grants version it bumped. */
+export type RoleDefinition = { name: string; permissions: string[]; created: boolean; changed: boolean; before: string[]; holders: number };
 
 export type AdminDeps = {
   stores: Pick<Stores, "users" | "adminUsers" | "sessions">;
@@ -167,6 +171,35 @@ export class AdminService {
       const removed = await tx.secondFactors.removeAll(userId, { actorId: actorIdOf(actor), sessionId: null, origin: actor.origin, at: this.deps.clock() });
       if (!removed) throw new NotFound("The user has no second factor");
     });
+  }
+
+  /**
+   * Creates the role `name` or replaces its permissions (the operator CLI's
+   * define-role; no API route defines roles). role-definition.ts says what
+   * is allowed. A change bumps the grants version of every holder and
+   * marks it at the edge, as a role change does, so their older tokens,
+   * which carry the old permissions, stop; one role.defined row (no user,
+   * no actor) records it. The same definition again writes nothing.
+   */
+  async defineRole(name: string, permissions: readonly string[], actor: OperatorActor): Promise<RoleDefinition> {
+    const wanted = validateRoleDefinition(name, permissions);
+    const at = this.deps.clock();
+    const outcome = await this.deps.unitOfWork.run(async (tx) => {
+      const { created, before, holders } = await tx.roles.define(wanted.name, wanted.permissions, at);
+      const changed = created || before.join() !== wanted.permissions.join();
+      if (changed) {
+        await tx.audit.record({
+          event: "role.defined",
+          actorId: actorIdOf(actor),
+          origin: actor.origin,
+          metadata: { role: wanted.name, created, before, after: wanted.permissions, holders: holders.length, via: "cli" },
+          at,
+        });
+      }
+      return { name: wanted.name, permissions: wanted.permissions, created, changed, before, holders };
+    });
+    if (outcome.holders.length > 0) await this.deps.revocations.markGrantsChanged(outcome.holders);
+    return { ...outcome, holders: outcome.holders.length };
   }
 
   /** Ends every live session of the user (session.revoked, reason revoked_by_admin). */
