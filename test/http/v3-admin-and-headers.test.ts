@@ -5,7 +5,11 @@
 //   answers 403 insufficient_permission when the target holds a permission
 //   the caller lacks, so users:write alone no longer disables or re-enables
 //   an administrator;
-import { describe, expect, it } from "vitest";
+// - every answer to a request that carries an access token (the
+//   Authorization header or the access cookie), whatever its route and
+//   status, is `Cache-Control: no-store` and `Pragma: no-cache`, so no
+//   browser or proxy cache keeps someone's data.
+import { beforeAll, describe, expect, it } from "vitest";
 import { call, db, problemOf, register, type SignedInUser, signIn } from "../support/harness";
 
 const { query, auditRows } = db;
@@ -127,5 +131,74 @@ describe("administrative actions on an account holding permissions the caller la
     const res = await call("DELETE", `/admin/users/${plain.user.id}/sessions`, { token: support.tokens.accessToken });
     expect(res.status).toBe(403);
     expect(await liveSessions(plain.user.id)).toBeGreaterThan(0);
+  });
+});
+
+describe("no cache keeps an authenticated answer", () => {
+  let administrator: SignedInUser;
+  let plain: SignedInUser;
+  beforeAll(async () => {
+    administrator = await signIn({ roles: ["admin"] });
+    plain = await register();
+  });
+
+  const unknownId = "7d0c2a52-3f4e-4b6a-9c1d-2e3f4a5b6c7d";
+  /** `:plain` and `:unknown` in a path stand for the plain user's id and an id nobody has. */
+  const cases: { method: string; path: string; who: "plain" | "administrator"; body?: unknown; status: number }[] = [
+    { method: "GET", path: "/me", who: "plain", status: 200 },
+    { method: "PATCH", path: "/me", who: "plain", body: { name: "Cached Nowhere" }, status: 200 },
+    { method: "GET", path: "/me/activity", who: "plain", status: 200 },
+    { method: "GET", path: "/sessions", who: "plain", status: 200 },
+    { method: "DELETE", path: "/sessions/:unknown", who: "plain", status: 404 },
+    { method: "GET", path: "/me/passkeys", who: "plain", status: 200 },
+    { method: "GET", path: "/auth/verify", who: "plain", status: 200 },
+    { method: "GET", path: "/auth/verify?permission=users:read", who: "plain", status: 403 },
+    { method: "GET", path: "/admin/users?limit=2", who: "administrator", status: 200 },
+    { method: "GET", path: "/admin/users/:plain", who: "administrator", status: 200 },
+    { method: "GET", path: "/admin/users/:unknown", who: "administrator", status: 404 },
+    { method: "GET", path: "/admin/users?limit=nope", who: "administrator", status: 400 },
+    { method: "GET", path: "/admin/audit-logs?limit=2", who: "administrator", status: 200 },
+    { method: "GET", path: "/admin/users", who: "plain", status: 403 },
+    // The route gate answers before any route runs: the request still carried someone's token.
+    { method: "PUT", path: "/me", who: "plain", status: 405 },
+  ];
+
+  for (const { method, path, who, body, status } of cases) {
+    it(`${method} ${path} as ${who === "plain" ? "a plain user" : "an administrator"} (${status}) is no-store, no-cache`, async () => {
+      const caller = who === "plain" ? plain : administrator;
+      const res = await call(method, path.replace(":plain", plain.user.id).replace(":unknown", unknownId), { token: caller.tokens.accessToken, body });
+      expect(res.status, await res.clone().text()).toBe(status);
+      expect(res.headers.get("cache-control")).toBe("no-store");
+      expect(res.headers.get("pragma")).toBe("no-cache");
+    });
+  }
+
+  it("the access cookie counts as much as the header: GET /me and GET /auth/verify by cookie are no-store", async () => {
+    for (const path of ["/me", "/auth/verify"]) {
+      const res = await call("GET", path, { headers: { Cookie: `__Host-sa_at=${plain.tokens.accessToken}` } });
+      expect(res.status, path).toBe(200);
+      expect(res.headers.get("cache-control"), path).toBe("no-store");
+      expect(res.headers.get("pragma"), path).toBe("no-cache");
+    }
+  });
+
+  it("a token that fails authentication (forged, or of an ended session) gets a no-store 401 too", async () => {
+    const ended = await register();
+    expect((await call("DELETE", "/sessions", { token: ended.tokens.accessToken })).status).toBe(204);
+    await call("POST", "/auth/logout", { token: ended.tokens.accessToken });
+    for (const token of [`${plain.tokens.accessToken.slice(0, -4)}AAAA`, ended.tokens.accessToken]) {
+      const res = await call("GET", "/me", { token });
+      expect(res.status).toBe(401);
+      expect(res.headers.get("cache-control")).toBe("no-store");
+      expect(res.headers.get("pragma")).toBe("no-cache");
+    }
+  });
+
+  it("answers to requests without a token keep their own caching: the JWKS stays publicly cacheable, /health sets none", async () => {
+    const jwks = await call("GET", "/.well-known/jwks.json");
+    expect(jwks.headers.get("cache-control")).toBe("public, max-age=300");
+    const health = await call("GET", "/health");
+    expect(health.headers.get("cache-control")).toBeNull();
+    expect(health.headers.get("pragma")).toBeNull();
   });
 });
