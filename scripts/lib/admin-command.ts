@@ -1,8 +1,8 @@
 // The operator CLI behind `npm run admin`: grant and revoke a user's roles,
 // list the roles, define a role from the built-in permissions, re-enable an
-// account (how a locked-out operator gets back in). It opens its own node-postgres connection, so it works when
-// the Worker is down or no administrator exists yet (it is how the first
-// administrator is made), and goes through the same AdminService as the admin
+// account (how a locked-out operator gets back in). It opens its own
+// node-postgres connection, so it works when the Worker is down or no
+// administrator exists yet (it is how the first administrator is made), and goes through the same AdminService as the admin
 // API (src/composition.ts composeOperator): one role-change rule, one
 // transaction with its user.roles_changed audit row, whose actor is the
 // OPERATOR (no actor id; metadata says `via: "cli"`). So do `enable`
@@ -185,7 +185,8 @@ async function defineRole({ admin }: Operator, name: string, permissions: string
   else if (defined.created) io.out(`Defined the new role "${defined.name}": ${list}.`);
   else {
     const holders = `${defined.holders} holder${defined.holders === 1 ? "" : "s"}`;
-    io.out(`Redefined the role "${defined.name}": ${list} (was: ${defined.before.join(", ") || "none"}); ${holders}. ${APPLIES_AT_REFRESH}`);
+    const applies = "It applies at each holder's next token refresh; access tokens already issued keep the old permissions until they expire.";
+    io.out(`Redefined the role "${defined.name}": ${list} (was: ${defined.before.join(", ") || "none"}); ${holders}. ${applies}`);
   }
   return EXIT_OK;
 }
