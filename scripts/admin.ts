@@ -1,6 +1,7 @@
 // `npm run admin -- <command>`: the operator CLI. Grants and revokes roles
-// (`grant <email> <role>`, `revoke <email> <role>`) and lists them
-// (`list-roles`), against DATABASE_URL when set, else the database of this
+// (`grant <email> <role>`, `revoke <email> <role>`), lists them
+// (`list-roles`), defines one (`define-role <name> <permission,...>`) and
+// re-enables a disabled account (`enable <email>`), against DATABASE_URL when set, else the database of this
 // checkout's running `npm run dev` (.data/dev-stack.json). The logic is in
 // lib/admin-command.ts.
 //

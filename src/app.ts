@@ -10,7 +10,8 @@ import { corsAllowlist } from "./middleware/cors";
 import { notFound, onError } from "./middleware/errors";
 import { jsonBody } from "./middleware/json-body";
 import { routeGate, type RouteEntry } from "./middleware/route-gate";
-import { completeSecurityHeaders, prepareSecurityHeaders } from "./middleware/security-headers";
+import { carriesAccessToken } from "./middleware/authenticate";
+import { completeSecurityHeaders, forbidCaching, prepareSecurityHeaders } from "./middleware/security-headers";
 import { accountEmailRoutes } from "./routes/account-email";
 import { accountPageRoutes } from "./routes/account-page";
 import { adminRoutes } from "./routes/admin";
@@ -61,7 +62,8 @@ export function createApp(overrides: Overrides = {}) {
 
 /**
  * What every request goes through, in this order: the security headers
- * (prepared before, completed after), the runtime from the composition root,
+ * (prepared before, completed after, with no-store for a request that
+ * presents an access token), the runtime from the composition root,
  * CORS, the route gate (404, 405, OPTIONS) and the body judge. One Hono
  * middleware, not five: each layer of Hono's composer costs every request an
  * async frame and turns of the microtask queue, which a route that needs
@@ -111,5 +113,8 @@ function edge(overrides: Overrides, routes: () => readonly RouteEntry[]): Middle
       }
     }
     completeSecurityHeaders(c.res.headers);
+    // Every answer to a request presenting an access token holds someone's data, or refuses their session:
+    // no cache keeps it, whatever the route, its status or the step that answered.
+    if (carriesAccessToken(c.req.raw.headers)) forbidCaching(c.res.headers);
   };
 }

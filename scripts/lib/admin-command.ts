@@ -1,14 +1,17 @@
 // The operator CLI behind `npm run admin`: grant and revoke a user's roles,
-// list the roles. It opens its own node-postgres connection, so it works when
-// the Worker is down or no administrator exists yet (it is how the first
-// administrator is made), and goes through the same AdminService as the admin
+// list the roles, define a role from the built-in permissions, re-enable an
+// account (how a locked-out operator gets back in). It opens its own
+// node-postgres connection, so it works when the Worker is down or no
+// administrator exists yet (it is how the first administrator is made), and goes through the same AdminService as the admin
 // API (src/composition.ts composeOperator): one role-change rule, one
 // transaction with its user.roles_changed audit row, whose actor is the
-// OPERATOR (no actor id; metadata says `via: "cli"`).
+// OPERATOR (no actor id; metadata says `via: "cli"`). So do `enable`
+// (user.enabled) and `define-role` (role.defined, whose change bumps the
+// grants version of every holder of the role, as a role change does).
 //
-// Role changes reach the user's access tokens at their next refresh: the CLI
-// cannot reach the edge revocation list, and tokens already issued keep their
-// claims until they expire.
+// Role changes and role definitions reach the users' access tokens at their
+// next refresh: the CLI cannot reach the edge revocation list, and tokens
+// already issued keep their claims until they expire.
 //
 // src/ is written for a bundler (extensionless imports, JSON imports, full
 // TypeScript), so scripts/admin.ts loads this module through tsx.
@@ -17,7 +20,7 @@ import pg from "pg";
 import { composeOperator } from "../../src/composition.ts";
 import * as schema from "../../src/db/schema.ts";
 import { NotFound, ValidationFailed } from "../../src/errors.ts";
-import { OPERATOR } from "../../src/services/admin/index.ts";
+import { BUILT_IN_PERMISSIONS, OPERATOR } from "../../src/services/admin/index.ts";
 import { normalizeEmail } from "../../src/services/passwords/email.ts";
 
 type Operator = ReturnType<typeof composeOperator>;
@@ -39,6 +42,10 @@ const USAGE = [
   "  grant <email> <role>    give the user a role",
   "  revoke <email> <role>   take a role from the user",
   "  list-roles              the roles and their permissions",
+  "  enable <email>          let a disabled account sign in again",
+  "  define-role <name> <permission,...>",
+  "                          create a role, or replace its permissions, from the built-in ones:",
+  `                          ${BUILT_IN_PERMISSIONS.join(", ")}`,
   "Database: DATABASE_URL when set, else the database of this checkout's running `npm run dev` (.data/dev-stack.json).",
 ];
 
@@ -56,6 +63,13 @@ export async function runAdminCommand(argv: readonly string[], io: AdminCommandI
   }
   if (command === "list-roles" && args.length === 0) {
     return withDatabase(io, (operator) => listRoles(operator, io));
+  }
+  if (command === "enable" && args.length === 1 && args[0]!.trim()) {
+    return withDatabase(io, (operator) => enable(operator, normalizeEmail(args[0]!), io));
+  }
+  const permissions = command === "define-role" && args.length === 2 ? args[1]!.split(",").map((p) => p.trim()).filter(Boolean) : [];
+  if (command === "define-role" && permissions.length > 0 && args[0]!.trim()) {
+    return withDatabase(io, (operator) => defineRole(operator, args[0]!.trim(), permissions, io));
   }
   io.err(command === undefined ? "admin: no command given" : `admin: wrong use of "${command}"`);
   USAGE.forEach((line) => io.err(line));
@@ -127,6 +141,53 @@ async function changeRole({ stores, admin }: Operator, command: "grant" | "revok
   if (after.grantsVersion === before.grantsVersion) return nothingChanged();
   const done = command === "grant" ? `Granted "${role}" to ${email}` : `Revoked "${role}" from ${email}`;
   io.out(`${done} (roles now: ${after.roles.join(", ") || "none"}). ${APPLIES_AT_REFRESH}`);
+  return EXIT_OK;
+}
+
+/** enable: the account may sign in again (its sessions stay ended). */
+async function enable({ stores, admin }: Operator, email: string, io: AdminCommandIo): Promise<number> {
+  const noUser = () => {
+    io.err(`admin: no user with the email ${email}`);
+    return EXIT_FAILED;
+  };
+  const userId = await stores.adminUsers.findIdByEmail(email);
+  const before = userId === undefined ? undefined : await stores.users.findById(userId);
+  if (!userId || !before) return noUser();
+  if (before.status !== "disabled") {
+    io.out(`${email} is not disabled; nothing changed.`);
+    return EXIT_OK;
+  }
+  try {
+    await admin.enable(userId, OPERATOR);
+  } catch (error) {
+    if (error instanceof NotFound) return noUser();
+    throw error;
+  }
+  io.out(`Enabled ${email}: they can sign in again.`);
+  return EXIT_OK;
+}
+
+/** define-role: AdminService.defineRole validates and applies; its ValidationFailed becomes one line per fault. */
+async function defineRole({ admin }: Operator, name: string, permissions: string[], io: AdminCommandIo): Promise<number> {
+  let defined;
+  try {
+    defined = await admin.defineRole(name, permissions, OPERATOR);
+  } catch (error) {
+    if (!(error instanceof ValidationFailed)) throw error;
+    for (const { path, message } of error.errors) {
+      if (path.startsWith("permissions.")) io.err(`admin: unknown permission "${permissions[Number(path.slice("permissions.".length))]}"; the permissions are: ${BUILT_IN_PERMISSIONS.join(", ")}`);
+      else io.err(`admin: ${message.charAt(0).toLowerCase()}${message.slice(1)}`);
+    }
+    return EXIT_FAILED;
+  }
+  const list = defined.permissions.join(", ");
+  if (!defined.changed) io.out(`The role "${defined.name}" already has exactly: ${list}; nothing changed.`);
+  else if (defined.created) io.out(`Defined the new role "${defined.name}": ${list}.`);
+  else {
+    const holders = `${defined.holders} holder${defined.holders === 1 ? "" : "s"}`;
+    const applies = "It applies at each holder's next token refresh; access tokens already issued keep the old permissions until they expire.";
+    io.out(`Redefined the role "${defined.name}": ${list} (was: ${defined.before.join(", ") || "none"}); ${holders}. ${applies}`);
+  }
   return EXIT_OK;
 }
 

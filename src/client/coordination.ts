@@ -3,8 +3,9 @@
 //
 // - With the Web Locks API (`navigator.locks`), refreshes run under the lock
 //   `secureauth-refresh:<baseUrl>`: a tab that waited for it first looks at
-//   what the holder left (the shared store, or the tokens it broadcast) and
-//   adopts them instead of replaying the refresh token it started with.
+//   what the holder left (the shared store, or in cookie mode the access
+//   token it broadcast) and adopts it instead of replaying the refresh token
+//   it started with.
 // - Without locks but with BroadcastChannel (older browsers), the tabs hold a
 //   short election on the channel: a tab announces a claim, waits a moment,
 //   and refreshes only if no earlier claim is live; the others wait for its
@@ -12,9 +13,13 @@
 // - With neither (Node, Workers), each AuthClient single-flights its own
 //   refreshes in process, as it always has.
 //
-// Messages on the channel `secureauth:<baseUrl>`: "tokens" (a sign-in, a
-// rotation or a re-authentication: the new tokens), "ended" (a logout or a
-// session the server ended), and the election's "claim"/"release".
+// Messages on the channel `secureauth:<baseUrl>`, which every page of the
+// origin can hear, so none carries a refresh token: "tokens" (cookie mode
+// only: a sign-in, a rotation or a re-authentication's access token and its
+// expiry), "rotated" (bearer mode: a session's refresh token rotated, with
+// the new expiry and no token), "ended" (a logout or a session the server
+// ended), and the election's "claim"/"release". What each mode sends is
+// decided in index.ts.
 
 /** The part of the Web Locks API the client uses; `navigator.locks` is one. */
 export type LockManagerLike = {

@@ -6,16 +6,27 @@
 //
 // - One refresh for any number of concurrent requests: in one page they
 //   share one promise; across tabs they take turns under a Web Lock (or a
-//   BroadcastChannel election), and a tab that waited adopts the tokens the
-//   other tab got instead of replaying its own refresh token, which the
-//   server would treat as reuse once its grace has passed (coordination.ts).
+//   BroadcastChannel election), and a tab that waited adopts what the other
+//   tab left instead of replaying its own refresh token, which the server
+//   would treat as reuse once its grace has passed (coordination.ts).
 // - Two modes. "bearer": the token pair lives in the TokenStore (in memory
 //   unless the app passes another; a store shared by the tabs, such as one
 //   over localStorage, is what lets them share a session). "cookie": the
 //   server keeps the refresh token in an HttpOnly cookie; every request to
 //   the service carries `credentials: "include"` and `X-Auth-Mode: cookie`
 //   (the service's CSRF rule), and only the access token and its expiry are
-//   kept (in memory) and broadcast.
+//   kept (in memory).
+// - What crosses tabs (the BroadcastChannel reaches every page of the
+//   origin, so it carries no more than each of them could get anyway):
+//   never a refresh token. Bearer mode with the memory store: nothing, the
+//   client does not join the other tabs (no other tab holds its session).
+//   Bearer mode with another store: signals only ("rotated": a session id
+//   and the new expiry; "ended"); a tab that shares the store reads the new
+//   pair there, and a tab whose own store holds a copy another tab just
+//   rotated away forgets it (replaying it would be reuse: every tab logged
+//   out). Cookie mode: the access token and its expiry, which any page of
+//   the origin could get from the service with the shared cookie, so one
+//   refresh serves every tab; and sign-ins and ends.
 // - The access token is attached only to the service's own origin and to the
 //   origins the app lists in `trustedOrigins`: a request anywhere else goes
 //   out as it is.
@@ -132,9 +143,15 @@ export class AuthApiError extends Error {
   }
 }
 
+/** Stores no other tab can read: a client holding one shares nothing with the other tabs. */
+const tabPrivateStores = new WeakSet<TokenStore>();
+
+/** The pair in this page's memory: this client's alone, so nothing about it crosses tabs. */
 export function memoryStore(): TokenStore {
   let tokens: StoredTokens | null = null;
-  return { get: () => tokens, set: (next) => void (tokens = next) };
+  const store: TokenStore = { get: () => tokens, set: (next) => void (tokens = next) };
+  tabPrivateStores.add(store);
+  return store;
 }
 
 /**
@@ -193,7 +210,11 @@ export class AuthClient {
     this.fetcher = options.fetch ?? ((input, init) => fetch(input, init));
     this.skewMs = (options.refreshSkewSeconds ?? 30) * 1000;
     this.now = options.now ?? Date.now;
-    this.tabs = new TabCoordinator(this.baseUrl, randomId(), options.coordination, (message) => {
+    // Bearer mode over the memory store: no other tab holds this session, so
+    // the client neither hears nor tells the others anything (the refresh
+    // token once went to every page of the origin here).
+    const joinsTabs = this.mode === "cookie" || !tabPrivateStores.has(this.store);
+    this.tabs = new TabCoordinator(this.baseUrl, randomId(), joinsTabs ? options.coordination : false, (message) => {
       this.inbox = this.inbox.then(() => this.receive(message)).catch(() => undefined);
     });
   }
@@ -351,7 +372,11 @@ export class AuthClient {
     const res = await this.fetcher(`${this.baseUrl}/auth/refresh`, request);
     if (res.ok) {
       this.cookieSession = "present";
-      return this.keep(((await res.json()) as { tokens: TokenPair }).tokens);
+      const stored = await this.keep(((await res.json()) as { tokens: TokenPair }).tokens);
+      // Bearer mode: the refresh token just rotated. A tab sharing the store reads the new pair there; one whose
+      // own store holds the old pair learns it is spent. Neither is told the pair.
+      if (this.mode === "bearer") this.tabs.post({ type: "rotated", sessionId: stored.sessionId, accessExpiresAt: stored.accessExpiresAt });
+      return stored;
     }
     const problem = await readProblem(res);
     if (problem.code === "refresh_token_reused" || problem.code === "invalid_refresh_token") {
@@ -374,31 +399,43 @@ export class AuthClient {
     return this.keep(tokens, true);
   }
 
-  /** Stores the tokens and tells the other tabs. */
+  /** Stores the tokens; in cookie mode, tells the other tabs the access token (see "What crosses tabs" above). */
   private async keep(tokens: TokenPair, signedIn = false): Promise<StoredTokens> {
     const stored: StoredTokens = { ...tokens, accessExpiresAt: this.now() + tokens.expiresIn * 1000 };
     // Cookie mode keeps no refresh token, whatever a body might carry.
     if (this.mode === "cookie" || stored.refreshToken === undefined) delete stored.refreshToken;
     await this.store.set(stored);
     this.sessionId = stored.sessionId;
-    this.tabs.post({ type: "tokens", signedIn, mode: this.mode, tokens: stored });
+    if (this.mode === "cookie") {
+      // Named field by field, so nothing else a body might carry is ever shared.
+      const { tokenType, accessToken, expiresIn, refreshExpiresIn, sessionId, accessExpiresAt } = stored;
+      this.tabs.post({ type: "tokens", signedIn, mode: "cookie", tokens: { tokenType, accessToken, expiresIn, refreshExpiresIn, sessionId, accessExpiresAt } });
+    }
     return stored;
   }
 
   /** A message from another tab. */
   private async receive(message: Record<string, unknown>): Promise<void> {
+    if (message.type === "rotated") {
+      if (this.mode !== "bearer" || typeof message.sessionId !== "string" || typeof message.accessExpiresAt !== "number") return;
+      const current = await this.store.get();
+      // A store the tabs share holds the new pair already (or a newer one); another session is not this one's.
+      if (!current || current.sessionId !== message.sessionId || current.accessExpiresAt >= message.accessExpiresAt) return;
+      // This tab's own store (a duplicated tab's sessionStorage) holds a refresh token another tab has just rotated
+      // away. Presenting it would be reuse and end the session in every tab: this tab forgets it instead.
+      await this.store.set(null);
+      this.generation++;
+      this.sessionId = undefined;
+      this.options.onSessionEnded?.("invalid_refresh_token");
+      return;
+    }
     if (message.type === "tokens") {
       const tokens = message.tokens;
-      if (message.mode !== this.mode || !isStoredTokens(tokens)) return;
+      // Only cookie mode shares tokens, and never a refresh token.
+      if (this.mode !== "cookie" || message.mode !== "cookie" || !isStoredTokens(tokens)) return;
       const current = await this.store.get();
-      if (this.mode === "bearer") {
-        // Only a newer pair of the same session: another tab's session is not this one's.
-        if (!current || current.sessionId !== tokens.sessionId || tokens.accessExpiresAt <= current.accessExpiresAt) return;
-        if (current.refreshToken === tokens.refreshToken && current.accessToken === tokens.accessToken) return;
-      } else if (!(message.signedIn === true || !current || tokens.accessExpiresAt > current.accessExpiresAt)) {
-        return;
-      }
-      if (this.mode === "cookie") delete tokens.refreshToken;
+      if (!(message.signedIn === true || !current || tokens.accessExpiresAt > current.accessExpiresAt)) return;
+      delete tokens.refreshToken;
       await this.store.set(tokens);
       this.sessionId = tokens.sessionId;
       this.cookieSession = "present";

@@ -1,10 +1,12 @@
 // Roles as data: which role names exist, and which roles a user holds.
-// Assigning replaces a user's set of roles; the caller runs it inside a
-// transaction together with the audit row that records the change.
+// Assigning replaces a user's set of roles, defining replaces a role's
+// permissions; the caller runs each inside a transaction together with the
+// audit row that records the change.
 import { and, eq, inArray, notInArray, sql } from "drizzle-orm";
 import { rolePermissions, roles, userRoles } from "../db/schema";
-import type { RoleStore } from "../services/ports";
+import type { RoleDefined, RoleStore } from "../services/ports";
 import type { Executor } from "./database";
+import { textArray } from "./fragments";
 import { rows, toStringArray } from "./rows";
 
 export class RoleRepository implements RoleStore {
@@ -46,6 +48,54 @@ export class RoleRepository implements RoleStore {
       .insert(userRoles)
       .values(keep.map((roleName) => ({ userId, roleName, createdAt: at })))
       .onConflictDoNothing();
+  }
+
+  /**
+   * Creates the role or replaces its permissions; when they change, every
+   * holder's grants version goes up in the same statement. First the
+   * holders' rows are locked (id order, the lock the admin changes take),
+   * then the role's (the upsert), so a concurrent role change queues on one
+   * or the other; the last statement runs after both locks, on what is
+   * committed by then.
+   */
+  async define(name: string, permissions: readonly string[], at: Date): Promise<RoleDefined> {
+    await this.db.execute(
+      sql`select id from users where id in (select user_id from user_roles where role_name = ${name}) order by id for no key update`,
+    );
+    const [role] = await rows<{ created: boolean }>(
+      this.db,
+      sql`insert into roles (name, description) values (${name}, '') on conflict (name) do update set description = roles.description
+        returning (xmax = 0) as created`,
+    );
+    const [result] = await rows<{ before: unknown; holders: { userId: string; grantsVersion: number }[] | null }>(
+      this.db,
+      sql`with before as (
+          select coalesce(array_agg(permission_name order by permission_name), '{}') as permissions from role_permissions where role_name = ${name}
+        ),
+        removed as (
+          delete from role_permissions where role_name = ${name} and permission_name <> all (${textArray(permissions)})
+          returning permission_name
+        ),
+        added as (
+          insert into role_permissions (role_name, permission_name)
+          select ${name}, p from unnest(${textArray(permissions)}) as p
+          on conflict do nothing
+          returning permission_name
+        ),
+        bumped as (
+          update users set grants_version = grants_version + 1, updated_at = ${at}
+          where id in (select user_id from user_roles where role_name = ${name})
+            and (exists (select 1 from removed) or exists (select 1 from added))
+          returning id, grants_version
+        )
+        select (select permissions from before) as before,
+          (select json_agg(json_build_object('userId', id, 'grantsVersion', grants_version) order by id) from bumped) as holders`,
+    );
+    return {
+      created: Boolean(role?.created),
+      before: toStringArray(result?.before).sort(),
+      holders: (result?.holders ?? []).map((h) => ({ userId: h.userId, grantsVersion: Number(h.grantsVersion) })),
+    };
   }
 
   /** Every role with its permissions, by name. */

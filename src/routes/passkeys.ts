@@ -150,7 +150,7 @@ passkeyRoutes.openapi(
     tags: ["auth"],
     summary: "Sign in with a passkey, alone or as the second step of a password sign-in",
     description:
-      'Alone (amr ["hwk"]), or with the mfaToken of a 403 mfa_required (amr ["pwd","hwk","mfa"]; counted in that sign-in\'s throttle bucket). A response that does not verify, an unknown credential or another user\'s answers 401 invalid_credentials.',
+      'Alone, as two factors since user verification is required (amr ["hwk","mfa"]), or with the mfaToken of a 403 mfa_required (amr ["pwd","hwk","mfa"]; counted in that sign-in\'s throttle bucket). A response that does not verify, an unknown credential or another user\'s answers 401 invalid_credentials.',
     middleware: [ipRateLimit("passkey")] as const,
     request: { body: json(refusingPrivilegedFields({ response: CredentialResponse, deviceName: DisplayNameInput, mfaToken: z.string().min(1).max(256).optional() })) },
     responses: { 200: ok("Signed in", LoggedInSchema), ...problemResponses(400, 401, 403, 413, 415, 429, 503) },

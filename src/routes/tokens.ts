@@ -28,6 +28,11 @@ const AccessTokenClaimsSchema = z
     client_id: z.string(),
     roles: z.array(z.string()),
     permissions: z.array(z.string()),
+    auth_time: z.number().int().openapi({ description: "When the session last proved a credential (sign-in, second factor, re-authentication); a refresh keeps it" }),
+    amr: z.array(z.string()).openapi({
+      description:
+        'RFC 8176 methods of that proof: ["pwd"] a password; ["pwd","otp","mfa"] a password and a TOTP or recovery code; ["pwd","hwk","mfa"] a password and a passkey; ["hwk","mfa"] a passkey alone (user verification is required, so it is two factors)',
+    }),
   })
   .openapi("AccessTokenClaims");
 

@@ -79,7 +79,8 @@ export type AuditEventName =
   | "mfa.removed"
   | "passkey.registered"
   | "passkey.removed"
-  | "auth.reauthenticated";
+  | "auth.reauthenticated"
+  | "role.defined";
 
 export type AuditEventInput = {
   event: AuditEventName;
@@ -390,7 +391,20 @@ export interface RoleStore {
   /** Makes the user's roles exactly `names`. */
   replaceForUser(userId: string, names: readonly string[], at: Date): Promise<void>;
   all(): Promise<{ name: string; description: string; permissions: string[] }[]>;
+  /**
+   * Inside a transaction: creates the role `name` or replaces its
+   * permissions with exactly `permissions` (validated), and, when they
+   * changed, bumps the grants version of every holder, as a role change
+   * does. Locks the holders' rows (in id order, as the admin changes do)
+   * before the role's, so it queues behind a concurrent role change instead
+   * of deadlocking with it. Three statements. `before`: the permissions the
+   * role had (sorted; [] for a new role).
+   */
+  define(name: string, permissions: readonly string[], at: Date): Promise<RoleDefined>;
 }
+
+/** What defining a role did: the holders' new grants versions are for the edge. */
+export type RoleDefined = { created: boolean; before: string[]; holders: { userId: string; grantsVersion: number }[] };
 
 export interface HealthProbe {
   ping(): Promise<void>;

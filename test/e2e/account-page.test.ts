@@ -3,7 +3,7 @@
 // enrol TOTP (the code computed here, as an authenticator app would), see the
 // recovery codes, add a passkey, sign out; sign in with the password and a
 // TOTP code (amr pwd,otp,mfa); sign out; sign in with the passkey alone (amr
-// hwk). The page is loaded from the Worker itself at http://localhost:<port>
+// hwk,mfa: user verification makes it two factors). The page is loaded from the Worker itself at http://localhost:<port>
 // (WebAuthn needs a domain: 127.0.0.1 would not do), which the harness adds
 // to WEBAUTHN_ORIGINS. Everything is done by clicking and typing in the page;
 // a step that does not get there fails with what the page's status line says.
@@ -173,12 +173,12 @@ describe("the account page in Chromium, with a virtual authenticator", () => {
     expect(await text("#user-totp")).toBe("on");
   });
 
-  it("signs out, then in with the passkey alone (amr hwk)", async () => {
+  it("signs out, then in with the passkey alone (amr hwk,mfa)", async () => {
     await signOut();
     await page.click("#passkey-sign-in");
     await waitFor("#signed-in");
     expect(await text("#user-email")).toBe(email);
-    expect(await text("#claim-amr")).toBe("hwk");
+    expect(await text("#claim-amr")).toBe("hwk,mfa");
     await waitFor("#passkey-list li");
     expect(await text("#passkey-list li span")).not.toContain("last used never");
     expect(browserErrors).toEqual([]);

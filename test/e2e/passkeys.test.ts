@@ -6,7 +6,7 @@
 //   POST /me/passkeys {response, name?}                -> 201 {passkey: {id, name, createdAt, lastUsedAt}}
 //   GET  /me/passkeys                                  -> 200 {passkeys: [...]}
 //   POST /auth/passkey/options {}                      -> 200 request options JSON (discoverable)
-//   POST /auth/passkey {response, deviceName?}         -> 200 {user, tokens, deviceToken}, amr ["hwk"]
+//   POST /auth/passkey {response, deviceName?}         -> 200 {user, tokens, deviceToken}, amr ["hwk","mfa"]
 import type { Browser, BrowserContext, CDPSession, Page } from "playwright-core";
 import { afterAll, beforeAll, describe, expect, inject, it } from "vitest";
 import { bearer, jwtPayload, postJson, register, type SignedIn } from "./support/api.ts";
@@ -67,7 +67,7 @@ describe("passkeys in Chromium with a virtual authenticator", () => {
     expect(credentials).toEqual([]);
   });
 
-  it("registers a passkey, then signs in with it alone (amr hwk), and lists it as used", async () => {
+  it("registers a passkey, then signs in with it alone (amr hwk+mfa), and lists it as used", async () => {
     const registered = await page.evaluate(
       ({ token }) => (globalThis as unknown as PasskeysPage).passkeys.register(token, "E2E virtual key"),
       { token: user.tokens.accessToken },
@@ -90,7 +90,7 @@ describe("passkeys in Chromium with a virtual authenticator", () => {
     expect(body.deviceToken).toEqual(expect.any(String));
     const claims = jwtPayload(body.tokens.accessToken);
     expect(claims.sub).toBe(user.user.id);
-    expect(claims.amr).toEqual(["hwk"]);
+    expect(claims.amr).toEqual(["hwk", "mfa"]);
 
     const listed = await fetch(`${serviceUrl}/me/passkeys`, { headers: bearer(body.tokens.accessToken) });
     expect(listed.status).toBe(200);

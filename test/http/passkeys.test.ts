@@ -73,7 +73,7 @@ describe("registering a passkey", () => {
     expect(options.challenge).toMatch(/^[A-Za-z0-9_-]{43}$/);
   });
 
-  it("registers, lists, and signs in with the passkey alone: amr hwk, the counter and lastUsedAt kept, audited without key material", async () => {
+  it("registers, lists, and signs in with the passkey alone: amr hwk+mfa (user verification makes it two factors), the counter and lastUsedAt kept, audited without key material", async () => {
     const { s } = clocked();
     const alice = await account(s);
     const { device, passkey } = await addPasskey(s, alice.tokens.accessToken);
@@ -91,12 +91,15 @@ describe("registering a passkey", () => {
     const body = (await res.json()) as LoggedIn;
     expect(body.user.id).toBe(alice.user.id);
     expect(body.user.mfa.passkeys).toBe(1);
-    expect(claimsOf(body.tokens.accessToken).amr).toEqual(["hwk"]);
+    // A relying party reading ["hwk"] alone would take it for one factor: v3 says what it is.
+    expect(claimsOf(body.tokens.accessToken).amr).toEqual(["hwk", "mfa"]);
     const [used] = await s.db.query<{ counter: string; last_used_at: Date | null }>("select counter, last_used_at from passkeys where id = $1", [passkey.id]);
     expect(Number(used!.counter)).toBe(1);
     expect(used!.last_used_at).not.toBeNull();
     const [signIn] = await s.db.auditRows({ userId: alice.user.id, event: "auth.login_succeeded", sessionId: body.tokens.sessionId });
-    expect(signIn!.metadata).toEqual({ amr: ["hwk"] });
+    expect(signIn!.metadata).toEqual({ amr: ["hwk", "mfa"] });
+    // The session keeps its proof: a refresh carries the same amr.
+    expect(claimsOf((await s.refreshOk(body.tokens.refreshToken)).accessToken).amr).toEqual(["hwk", "mfa"]);
   });
 
   it("a replayed registration response is refused: its challenge was used once, and nothing more is stored", async () => {

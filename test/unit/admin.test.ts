@@ -242,7 +242,7 @@ describe("setRoles: removing roles (grants and removes only what the caller hold
     const error = await failure(t.admin.setRoles(t.administrator.id, ["user"], t.manager));
     expect(error).toBeInstanceOf(InsufficientPermission);
     expect((error as InsufficientPermission).detail).toBe(
-      "You cannot remove roles carrying permissions you do not hold: audit:read, sessions:revoke, users:read, users:write",
+      "The account holds permissions you do not: audit:read, sessions:revoke, users:read, users:write",
     );
     expect(t.memory.snapshot()).toEqual(before);
     expect(t.memory.user(t.administrator.id)).toMatchObject({ roles: ["admin", "user"], grantsVersion: 0 });
@@ -255,7 +255,7 @@ describe("setRoles: removing roles (grants and removes only what the caller hold
     const before = t.memory.snapshot();
     const error = await failure(t.admin.setRoles(t.target.id, ["role-manager", "user"], t.manager));
     expect(error).toBeInstanceOf(InsufficientPermission);
-    expect((error as InsufficientPermission).detail).toBe("You cannot remove roles carrying permissions you do not hold: audit:read");
+    expect((error as InsufficientPermission).detail).toBe("The account holds permissions you do not: audit:read");
     expect(t.memory.snapshot()).toEqual(before);
   });
 
@@ -283,5 +283,113 @@ describe("setRoles: removing roles (grants and removes only what the caller hold
   it("the operator may still remove any role, bound by no permission", async () => {
     const t = withRoleManager();
     await expect(t.admin.setRoles(t.administrator.id, [], OPERATOR)).resolves.toMatchObject({ roles: [], permissions: [] });
+  });
+});
+
+describe("v3: every action on another account follows one rule (only what you hold)", () => {
+  /** A support account: the user role plus users:write, sessions:revoke and roles:assign, beside the seeded admin. */
+  function withSupport() {
+    const t = setup();
+    t.memory.state.roles.set("support", { description: "", permissions: ["users:write", "sessions:revoke", "roles:assign"] });
+    const supportUser = t.memory.addUser({ email: "support@example.com", roles: ["support", "user"] });
+    return { ...t, supportUser, support: t.as(supportUser) };
+  }
+  const LACKED = "The account holds permissions you do not: audit:read, users:read";
+
+  it.each([
+    ["disable", (t: ReturnType<typeof withSupport>) => t.admin.disable(t.administrator.id, t.support)],
+    ["enable", (t: ReturnType<typeof withSupport>) => t.admin.enable(t.administrator.id, t.support)],
+    ["revokeSessions", (t: ReturnType<typeof withSupport>) => t.admin.revokeSessions(t.administrator.id, t.support)],
+    ["removeFactors", (t: ReturnType<typeof withSupport>) => t.admin.removeFactors(t.administrator.id, t.support)],
+    ["deleteUser", (t: ReturnType<typeof withSupport>) => t.admin.deleteUser(t.administrator.id, t.support)],
+    ["setRoles (adding a role the caller holds)", (t: ReturnType<typeof withSupport>) => t.admin.setRoles(t.administrator.id, ["admin", "support", "user"], t.support)],
+  ])("stops %s on an administrator by a holder of the action's permission alone: 403 naming what they lack, nothing written", async (name, act) => {
+    const t = withSupport();
+    await t.openSession(t.administrator);
+    if (name === "enable") t.memory.state.users.get(t.administrator.id)!.status = "disabled";
+    const before = t.memory.snapshot();
+    const error = await failure(act(t));
+    expect(error).toBeInstanceOf(InsufficientPermission);
+    expect((error as InsufficientPermission).detail).toBe(LACKED);
+    expect(t.memory.snapshot()).toEqual(before);
+    expect(t.revocations.grantsCalls).toEqual([]);
+    expect(t.revocations.endSessionsCalls).toEqual([]);
+  });
+
+  it("the same holder acts on a plain user, whose permissions they all hold", async () => {
+    const t = withSupport();
+    const session = await t.openSession(t.target);
+    await t.admin.revokeSessions(t.target.id, t.support);
+    expect(t.memory.session(session)!.revokedReason).toBe("revoked_by_admin");
+    await expect(t.admin.disable(t.target.id, t.support)).resolves.toMatchObject({ status: "disabled" });
+    await expect(t.admin.enable(t.target.id, t.support)).resolves.toMatchObject({ status: "active" });
+    await expect(t.admin.setRoles(t.target.id, ["support", "user"], t.support)).resolves.toMatchObject({ roles: ["support", "user"] });
+  });
+
+  it("ending sessions reads the caller's permissions as of now: a holder demoted since their token is refused", async () => {
+    const t = withSupport();
+    const session = await t.openSession(t.target);
+    t.memory.state.userRoles.set(t.supportUser.id, new Set(["user"]));
+    expect(await failure(t.admin.revokeSessions(t.target.id, t.support))).toBeInstanceOf(InsufficientPermission);
+    expect(t.memory.session(session)!.revokedAt).toBeNull();
+  });
+
+  it("the operator re-enables any account, an administrator's too: user.enabled with no actor, via cli", async () => {
+    const t = setup();
+    await t.admin.disable(t.administrator.id, OPERATOR);
+    await expect(t.admin.enable(t.administrator.id, OPERATOR)).resolves.toMatchObject({ status: "active" });
+    expect(t.memory.auditRows({ event: "user.enabled" })).toEqual([expect.objectContaining({ userId: t.administrator.id, actorId: null, metadata: { via: "cli" } })]);
+  });
+});
+
+describe("defineRole (the operator's define-role)", () => {
+  it("creates a role from built-in permissions, deduplicated and sorted, with one role.defined row and no grants change", async () => {
+    const t = setup();
+    const defined = await t.admin.defineRole("support", ["users:write", "users:read", "users:write"], OPERATOR);
+    expect(defined).toEqual({ name: "support", permissions: ["users:read", "users:write"], created: true, changed: true, before: [], holders: 0 });
+    expect(t.memory.state.roles.get("support")!.permissions).toEqual(["users:read", "users:write"]);
+    expect(t.memory.auditRows({ event: "role.defined" })).toEqual([
+      expect.objectContaining({ userId: null, actorId: null, metadata: { role: "support", created: true, before: [], after: ["users:read", "users:write"], holders: 0, via: "cli" } }),
+    ]);
+    expect(t.revocations.grantsCalls).toEqual([]);
+  });
+
+  it("stops a redefined role's older tokens: every holder's grants version goes up and reaches the edge, nobody else's", async () => {
+    const t = setup();
+    await t.admin.defineRole("support", ["users:read"], OPERATOR);
+    const holder = t.memory.addUser({ email: "holder@example.com", roles: ["support", "user"] });
+    await t.admin.defineRole("support", ["users:read", "sessions:revoke"], OPERATOR);
+    expect(t.memory.user(holder.id)).toMatchObject({ grantsVersion: 1, permissions: expect.arrayContaining(["sessions:revoke", "users:read"]) });
+    expect(t.memory.user(t.target.id)!.grantsVersion).toBe(0);
+    expect(t.memory.user(t.administrator.id)!.grantsVersion).toBe(0);
+    expect(t.revocations.grantsCalls).toEqual([[{ userId: holder.id, grantsVersion: 1 }]]);
+    expect(t.memory.auditRows({ event: "role.defined" }).at(-1)!.metadata).toEqual({ role: "support", created: false, before: ["users:read"], after: ["sessions:revoke", "users:read"], holders: 1, via: "cli" });
+  });
+
+  it("the same definition again writes nothing and stops no token", async () => {
+    const t = setup();
+    await t.admin.defineRole("support", ["users:read"], OPERATOR);
+    t.memory.addUser({ email: "holder@example.com", roles: ["support"] });
+    const before = t.memory.snapshot();
+    await expect(t.admin.defineRole("support", ["users:read"], OPERATOR)).resolves.toMatchObject({ changed: false, created: false });
+    expect(t.memory.snapshot()).toEqual(before);
+    expect(t.revocations.grantsCalls).toEqual([]);
+  });
+
+  it.each([
+    ["a permission outside the built-in list", "support", ["users:read", "users:*"], "permissions.1"],
+    ["no permission", "support", [], "permissions"],
+    ["a name in capitals", "Support", ["users:read"], "name"],
+    ["a one-letter name", "s", ["users:read"], "name"],
+    ["a name of 33 characters", `s${"x".repeat(32)}`, ["users:read"], "name"],
+    ["the built-in user role", "user", ["profile:read"], "name"],
+    ["the built-in admin role (no way to weaken or widen every administrator at once)", "admin", ["profile:read"], "name"],
+  ])("refuses %s with validation_failed, writing nothing", async (_label, name, permissions, path) => {
+    const t = setup();
+    const before = t.memory.snapshot();
+    const error = await failure(t.admin.defineRole(name, permissions, OPERATOR));
+    expect(error).toBeInstanceOf(ValidationFailed);
+    expect((error as ValidationFailed).errors.map((e) => e.path)).toEqual([path]);
+    expect(t.memory.snapshot()).toEqual(before);
   });
 });

@@ -4,7 +4,7 @@
 // sign-in with a second factor. Cookie mode against a stub of the service
 // (the contract: X-Auth-Mode and credentials on every request to it).
 import { describe, expect, it } from "vitest";
-import { AuthApiError, AuthClient, memoryStore, type ChannelLike, type LockManagerLike, type StoredTokens, type TokenStore } from "../../src/client";
+import { AuthApiError, AuthClient, memoryStore, webStorageStore, type ChannelLike, type LockManagerLike, type StoredTokens, type TokenStore } from "../../src/client";
 import { exports } from "cloudflare:workers";
 import { BASE, call, STRONG_PASSWORD, uniqueEmail } from "../support/harness";
 import { totpCode } from "../support/totp";
@@ -176,16 +176,35 @@ function fakeBrowser() {
 
 const settle = (ms = 20) => new Promise((resolve) => setTimeout(resolve, ms));
 
+/** A Web Storage area: one shared by the tabs is localStorage; one per tab is a tab's sessionStorage. */
+function fakeStorage() {
+  const items = new Map<string, string>();
+  return { getItem: (key: string) => items.get(key) ?? null, setItem: (key: string, value: string) => void items.set(key, value), removeItem: (key: string) => void items.delete(key) };
+}
+
+/** Every message any same-origin page listening on the channel hears. */
+function eavesdrop(browser: ReturnType<typeof fakeBrowser>): unknown[] {
+  const heard: unknown[] = [];
+  browser.channel().addEventListener("message", (event) => heard.push(event.data));
+  return heard;
+}
+
+/** The refresh tokens (sart_...) and access tokens (JWTs) in what was heard. */
+function tokensIn(heard: unknown[]): string[] {
+  return JSON.stringify(heard).match(/sart_[A-Za-z0-9_-]+|eyJ[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+/g) ?? [];
+}
+
 async function age(store: TokenStore) {
   const tokens = (await store.get())!;
   await store.set({ ...tokens, accessExpiresAt: Date.now() - 1000 });
 }
 
 describe("AuthClient across tabs", () => {
-  it("two tabs sharing a store (localStorage), both with an expired access token at the same instant: one refresh, one new token", async () => {
+  it("two tabs sharing a store (localStorage), both with an expired access token at the same instant: one refresh, one new token, and no token on the channel", async () => {
     const { fetcher, count } = countingFetch();
     const browser = fakeBrowser();
-    const shared = memoryStore();
+    const heard = eavesdrop(browser);
+    const shared = webStorageStore(fakeStorage());
     const tab = () => new AuthClient({ baseUrl: BASE, fetch: fetcher, store: shared, coordination: { locks: browser.locks, channel: browser.channel() } });
     const [a, b] = [tab(), tab()];
     const { tokens } = await registered(a);
@@ -197,32 +216,43 @@ describe("AuthClient across tabs", () => {
     const [tokenA, tokenB] = [await a.accessToken(), await b.accessToken()];
     expect(tokenA).toBe(tokenB);
     expect(tokenA).not.toBe(tokens.accessToken);
-    // The waiting tab took the lock too, and found the work done.
+    // The waiting tab took the lock too, and found the work done: in the store, not on the channel.
     expect(browser.granted).toEqual([`secureauth-refresh:${BASE}`, `secureauth-refresh:${BASE}`]);
+    await settle();
+    expect(heard.length).toBeGreaterThan(0);
+    expect(tokensIn(heard)).toEqual([]);
     a.close();
     b.close();
   });
 
-  it("two tabs with their own stores holding one pair (a duplicated tab's sessionStorage): the waiting tab adopts the broadcast pair and replays nothing", async () => {
+  it("a duplicated tab (its own sessionStorage holding the same pair): no token crosses, and the tab whose copy was rotated away forgets it instead of replaying it, so neither logs the other out", async () => {
     const { fetcher, calls } = countingFetch();
     const browser = fakeBrowser();
-    const [storeA, storeB] = [memoryStore(), memoryStore()];
-    const a = new AuthClient({ baseUrl: BASE, fetch: fetcher, store: storeA, coordination: { locks: browser.locks, channel: browser.channel() } });
-    const b = new AuthClient({ baseUrl: BASE, fetch: fetcher, store: storeB, coordination: { locks: browser.locks, channel: browser.channel() } });
+    const heard = eavesdrop(browser);
+    const [storeA, storeB] = [webStorageStore(fakeStorage()), webStorageStore(fakeStorage())];
+    const ended: string[] = [];
+    const tab = (name: string, store: TokenStore) =>
+      new AuthClient({ baseUrl: BASE, fetch: fetcher, store, coordination: { locks: browser.locks, channel: browser.channel() }, onSessionEnded: (r) => ended.push(`${name} ${r}`) });
+    const [a, b] = [tab("a", storeA), tab("b", storeB)];
     await registered(a);
     await settle();
     await storeB.set((await storeA.get())!);
     await age(storeA);
     await age(storeB);
 
-    const [ra, rb] = await Promise.all([a.fetch(`${BASE}/me`), b.fetch(`${BASE}/me`)]);
-    expect([ra.status, rb.status]).toEqual([200, 200]);
+    const statuses = await Promise.all([a.fetch(`${BASE}/me`), b.fetch(`${BASE}/me`)]).then((rs) => rs.map((r) => r.status));
+    await settle();
+    // One rotation, and the rotated-away token was never presented again (that would be reuse: every tab logged out).
     expect(calls.filter((c) => c === "POST /auth/refresh")).toHaveLength(1);
-    const [pairA, pairB] = [(await storeA.get())!, (await storeB.get())!];
-    expect(pairB.accessToken).toBe(pairA.accessToken);
-    expect(pairB.refreshToken).toBe(pairA.refreshToken);
-    // The adopted refresh token is the live one: it rotates.
-    expect((await call("POST", "/auth/refresh", { body: { refreshToken: pairB.refreshToken } })).status).toBe(200);
+    expect(statuses.sort()).toEqual([200, 401]);
+    const [pairA, pairB] = [await storeA.get(), await storeB.get()];
+    const live = (pairA ?? pairB)!;
+    expect([pairA, pairB].filter((pair) => pair === null)).toHaveLength(1);
+    expect(ended).toHaveLength(1);
+    expect(ended[0]).toMatch(/^[ab] invalid_refresh_token$/);
+    // The tab that rotated keeps a live session.
+    expect((await call("POST", "/auth/refresh", { body: { refreshToken: live.refreshToken } })).status).toBe(200);
+    expect(tokensIn(heard)).toEqual([]);
     a.close();
     b.close();
   });
@@ -230,7 +260,7 @@ describe("AuthClient across tabs", () => {
   it("without Web Locks, the tabs elect one refresher over the BroadcastChannel", async () => {
     const { fetcher, count } = countingFetch();
     const browser = fakeBrowser();
-    const shared = memoryStore();
+    const shared = webStorageStore(fakeStorage());
     const tab = () => new AuthClient({ baseUrl: BASE, fetch: fetcher, store: shared, coordination: { channel: browser.channel() } });
     const [a, b, c] = [tab(), tab(), tab()];
     await registered(a);
@@ -246,7 +276,7 @@ describe("AuthClient across tabs", () => {
   it("a tab with another session ignores the broadcasts of this one", async () => {
     const { fetcher } = countingFetch();
     const browser = fakeBrowser();
-    const [storeA, storeB] = [memoryStore(), memoryStore()];
+    const [storeA, storeB] = [webStorageStore(fakeStorage()), webStorageStore(fakeStorage())];
     const endedB: string[] = [];
     const a = new AuthClient({ baseUrl: BASE, fetch: fetcher, store: storeA, coordination: { locks: browser.locks, channel: browser.channel() } });
     const b = new AuthClient({ baseUrl: BASE, fetch: fetcher, store: storeB, coordination: { locks: browser.locks, channel: browser.channel() }, onSessionEnded: (r) => endedB.push(r) });
@@ -266,7 +296,7 @@ describe("AuthClient across tabs", () => {
   it("a logout in one tab ends the session in every tab that shares it: onSessionEnded in each", async () => {
     const { fetcher } = countingFetch();
     const browser = fakeBrowser();
-    const shared = memoryStore();
+    const shared = webStorageStore(fakeStorage());
     const ended: string[] = [];
     const tab = (name: string) =>
       new AuthClient({ baseUrl: BASE, fetch: fetcher, store: shared, coordination: { locks: browser.locks, channel: browser.channel() }, onSessionEnded: (r) => ended.push(`${name} ${r}`) });
@@ -279,6 +309,41 @@ describe("AuthClient across tabs", () => {
     expect(await b.accessToken()).toBeNull();
     a.close();
     b.close();
+  });
+});
+
+describe("AuthClient: what crosses tabs", () => {
+  it("bearer mode with the memory store (the default): a page listening on the channel hears nothing, so no refresh token reaches it", async () => {
+    const { fetcher } = countingFetch();
+    const browser = fakeBrowser();
+    const heard = eavesdrop(browser);
+    const store = memoryStore();
+    const client = new AuthClient({ baseUrl: BASE, fetch: fetcher, store, coordination: { locks: browser.locks, channel: browser.channel() } });
+    await registered(client);
+    await age(store);
+    expect((await client.fetch(`${BASE}/me`)).status).toBe(200);
+    await client.reauthenticate({ currentPassword: STRONG_PASSWORD });
+    await client.logout();
+    await settle();
+    expect(heard).toEqual([]);
+    client.close();
+  });
+
+  it("bearer mode with a shared store: a page listening on the channel hears signals, never a token", async () => {
+    const { fetcher } = countingFetch();
+    const browser = fakeBrowser();
+    const heard = eavesdrop(browser);
+    const store = webStorageStore(fakeStorage());
+    const client = new AuthClient({ baseUrl: BASE, fetch: fetcher, store, coordination: { locks: browser.locks, channel: browser.channel() } });
+    const { tokens } = await registered(client);
+    await age(store);
+    expect((await client.fetch(`${BASE}/me`)).status).toBe(200);
+    await client.logout();
+    await settle();
+    expect(heard.map((m) => (m as { type: string }).type)).toEqual(["rotated", "ended"]);
+    expect(tokensIn(heard)).toEqual([]);
+    expect(JSON.stringify(heard)).not.toContain(tokens.refreshToken!);
+    client.close();
   });
 });
 
@@ -439,5 +504,23 @@ describe("AuthClient in cookie mode", () => {
     expect(await a.accessToken()).toBeNull();
     a.close();
     b.close();
+  });
+
+  it("no refresh token crosses tabs: it never leaves the HttpOnly cookie; only the access token and its expiry are broadcast", async () => {
+    const service = cookieService();
+    const browser = fakeBrowser();
+    const heard = eavesdrop(browser);
+    const client = new AuthClient({ baseUrl: BASE, mode: "cookie", fetch: service.fetcher, coordination: { locks: browser.locks, channel: browser.channel() } });
+    await client.login({ email: "a@example.com", password: STRONG_PASSWORD });
+    await client.refresh();
+    await client.logout();
+    await settle();
+    const shared = heard.filter((m) => (m as { type: string }).type === "tokens").map((m) => Object.keys((m as { tokens: object }).tokens).sort());
+    expect(shared).toEqual([
+      ["accessExpiresAt", "accessToken", "expiresIn", "refreshExpiresIn", "sessionId", "tokenType"],
+      ["accessExpiresAt", "accessToken", "expiresIn", "refreshExpiresIn", "sessionId", "tokenType"],
+    ]);
+    expect(JSON.stringify(heard)).not.toMatch(/refreshToken|sart_/);
+    client.close();
   });
 });

@@ -121,12 +121,12 @@ describe("PasskeyService: sign-in", () => {
     expect(memory.state.challenges.get(challengeKeyHash(options.challenge))).toMatchObject({ kind: "passkey_authentication", userId: null });
   });
 
-  it("a passkey alone signs in (amr hwk) without touching the password throttle, and keeps the new counter", async () => {
+  it("a passkey alone signs in as two factors (amr hwk+mfa: user verification is required) without touching the password throttle, and keeps the new counter", async () => {
     const { memory, service, user, registered, assertion } = await setup();
     const { device, record } = await registered();
     const signedIn = await service.signIn(await assertion(device), { device: { name: "Phone" } }, ORIGIN);
     expect(signedIn.user.id).toBe(user.id);
-    expect(claimsOf(signedIn.tokens.accessToken).amr).toEqual(["hwk"]);
+    expect(claimsOf(signedIn.tokens.accessToken).amr).toEqual(["hwk", "mfa"]);
     expect(memory.state.passkeys.get(record.id)).toMatchObject({ counter: 1 });
     expect(memory.state.passkeys.get(record.id)!.lastUsedAt).not.toBeNull();
     expect(memory.calls.filter((call) => call === "throttles.admit")).toEqual([]);

@@ -1,2 +1,3 @@
 export { authenticate } from "./authenticate";
 export { parseBearerToken } from "./bearer";
+export { ACCESS_TOKEN_COOKIE, carriesAccessToken } from "./credential";

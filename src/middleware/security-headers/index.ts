@@ -39,10 +39,15 @@ export function completeSecurityHeaders(headers: Headers): void {
   if (headers.get("Content-Type") === "application/json") headers.set("Content-Type", "application/json; charset=utf-8");
 }
 
+/** Never cached anywhere: for answers that carry a token or someone's data. */
+export function forbidCaching(headers: Headers): void {
+  headers.set("Cache-Control", "no-store");
+  headers.set("Pragma", "no-cache");
+}
+
 /** For responses that carry a token: never cached anywhere. */
 export const noStore = () =>
   createMiddleware(async (c, next) => {
     await next();
-    c.res.headers.set("Cache-Control", "no-store");
-    c.res.headers.set("Pragma", "no-cache");
+    forbidCaching(c.res.headers);
   });

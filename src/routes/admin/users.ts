@@ -1,6 +1,7 @@
 // /admin/users: list and read users, replace roles, disable, enable and
 // delete accounts, end sessions. Each route runs authenticate() then authorize(<permission>), which
-// decides from the token's permissions claim alone.
+// decides from the token's permissions claim alone; the service then applies
+// the rule of every action on an account (as of now, "only what you hold").
 import { createRoute, OpenAPIHono } from "@hono/zod-openapi";
 import type { Context } from "hono";
 import type { AppEnv } from "../../context";
@@ -63,7 +64,7 @@ adminUserRoutes.openapi(
     summary: "Replace a user's roles",
     description:
       "Role names must exist in the roles table; duplicates are ignored; an empty list leaves the user with no permission. " +
-      "Takes effect at once: the user's earlier access tokens are refused (401 invalid_token) and their next refresh carries the new roles. An administrator cannot change their own roles, nor add or remove a role carrying a permission they do not hold (403): role assignment grants and removes only what the caller holds.",
+      "Takes effect at once: the user's earlier access tokens are refused (401 invalid_token) and their next refresh carries the new roles. An administrator cannot change their own roles, nor those of a user holding a permission they do not hold, nor add a role carrying one (403): role assignment grants and removes only what the caller holds.",
     security: [{ bearerAuth: [] }],
     middleware: guarded("roles:assign"),
     request: { params: UserIdParams, body: { content: { "application/json": { schema: RolesBodySchema } }, required: true } },
@@ -83,7 +84,8 @@ adminUserRoutes.openapi(
     operationId: "disableUser",
     tags: ["admin"],
     summary: "Disable a user and end all their sessions",
-    description: "Idempotent. Their access tokens are refused at once. An administrator cannot disable their own account (403).",
+    description:
+      "Idempotent. Their access tokens are refused at once. 403 for your own account and for an account holding a permission you lack.",
     security: [{ bearerAuth: [] }],
     middleware: guarded("users:write"),
     request: { params: UserIdParams },
@@ -142,7 +144,7 @@ adminUserRoutes.openapi(
     operationId: "enableUser",
     tags: ["admin"],
     summary: "Let a disabled user sign in again",
-    description: "Idempotent.",
+    description: "Idempotent. 403 for an account holding a permission you lack.",
     security: [{ bearerAuth: [] }],
     middleware: guarded("users:write"),
     request: { params: UserIdParams },
@@ -161,6 +163,7 @@ adminUserRoutes.openapi(
     operationId: "revokeUserSessions",
     tags: ["admin"],
     summary: "End all of a user's sessions",
+    description: "Their access tokens are refused at once. 403 for an account holding a permission you lack.",
     security: [{ bearerAuth: [] }],
     middleware: guarded("sessions:revoke"),
     request: { params: UserIdParams },

@@ -8,7 +8,10 @@ export type AdminActor =
   | { kind: "administrator"; actorId: string; origin: RequestOrigin }
   | { kind: "operator"; origin: RequestOrigin };
 
-export const OPERATOR: AdminActor = { kind: "operator", origin: { ip: null, userAgent: null } };
+/** The operator, alone: what only the CLI may do (define roles) takes this. */
+export type OperatorActor = Extract<AdminActor, { kind: "operator" }>;
+
+export const OPERATOR: OperatorActor = { kind: "operator", origin: { ip: null, userAgent: null } };
 
 /** The audit row's actor id: null for the operator. */
 export function actorIdOf(actor: AdminActor): string | null {

@@ -1,17 +1,23 @@
 // Administration (the API contract, "Administration (permission-gated)"): list and read
 // users, replace a user's roles, disable and enable accounts, end a user's
-// sessions. Each change commits in one transaction with its audit row, whose
+// sessions, and (the operator only) define a role. Each change commits in one transaction with its audit row, whose
 // actor is the administrator (or none, for the operator CLI); ended sessions
 // and changed grants are then pushed to the edge revocation list so the
 // user's earlier access tokens stop working at once.
 //
-// Rules beyond the permission check (the routes' authorize):
-// - An administrator cannot change their own roles nor disable their own
-//   account (403 insufficient_permission), and the actor of every change
-//   must still hold the permission they act with, as of now: the service can
+// Rules beyond the permission check (the routes' authorize), for every
+// action on an account (lockForChange, the one place that decides them):
+// - The actor must still hold the permission they act with, as of now, and
+//   the target must hold no permission the actor lacks ("only what you
+//   hold"): a holder of users:write or sessions:revoke alone neither
+//   disables, re-enables, signs out, strips nor deletes an administrator,
+//   and roles:assign cannot touch one. 403 insufficient_permission naming
+//   what the actor lacks. The operator CLI is bound by neither.
+// - An administrator cannot change their own roles, disable or delete their
+//   own account or remove their own factors here (403): the service can
 //   never lose its last account holding roles:assign through the API. The
 //   operator CLI is the way to change an administrator's own roles.
-// - Role changes follow role-change.ts.
+// - Role changes also follow role-change.ts (grant only what you hold).
 // - An empty role list is allowed: the account can still sign in, but holds
 //   no permission at all (not even profile:read) until given a role.
 // - A malformed id answers exactly like an unknown one: 404. Ids are
@@ -22,10 +28,14 @@ import { InsufficientPermission, NotFound } from "../../errors";
 import { deleteAccountIn } from "../lifecycle";
 import { isUuid } from "../../ids";
 import { decodeCursor, toApiPage, type ApiPage } from "../pages";
-import type { RevocationList, Stores, UnitOfWork, UserRecord, UserStatus } from "../ports";
+import type { RevocationList, Stores, UnitOfWork, UserRecord } from "../ports";
 import { toSessionView, type SessionView } from "../sessions";
-import { actorIdOf, type AdminActor } from "./actor";
+import { actorIdOf, type AdminActor, type OperatorActor } from "./actor";
 import { decideRoleChange } from "./role-change";
+import { validateRoleDefinition } from "./role-definition";
+
+/** What defineRole did: `holders` counts the accounts whose grants version it bumped. */
+export type RoleDefinition = { name: string; permissions: string[]; created: boolean; changed: boolean; before: string[]; holders: number };
 
 export type AdminDeps = {
   stores: Pick<Stores, "users" | "adminUsers" | "sessions">;
@@ -63,8 +73,7 @@ export class AdminService {
     refuseSelf(userId, actor, "Your own roles can only be changed by another administrator or with the operator CLI");
     const at = this.deps.clock();
     const { user, changed } = await this.deps.unitOfWork.run(async (tx) => {
-      const { actorPermissions } = await lockForChange(tx, userId, actor, "roles:assign");
-      const current = (await tx.users.findById(userId))!;
+      const { target: current, actorPermissions } = await lockForChange(tx, userId, actor, "roles:assign");
       const requested = typeof roles === "function" ? roles(current.roles) : roles;
       const change = await decideRoleChange({
         requested,
@@ -97,9 +106,9 @@ export class AdminService {
     const at = this.deps.clock();
     const actorId = actorIdOf(actor);
     const { user, ended } = await this.deps.unitOfWork.run(async (tx) => {
-      const { targetStatus } = await lockForChange(tx, userId, actor, "users:write");
+      const { target } = await lockForChange(tx, userId, actor, "users:write");
       const endedIds = await tx.sessions.endAllForUser(userId, { reason: "user_disabled", event: "session.revoked", actorId, origin: actor.origin, at });
-      if (targetStatus !== "disabled") {
+      if (target.status !== "disabled") {
         await tx.adminUsers.setStatus(userId, "disabled", at);
         // Also stops tokens of sessions that had already ended but not yet expired.
         await tx.adminUsers.bumpGrantsVersion(userId, at);
@@ -112,15 +121,20 @@ export class AdminService {
     return user;
   }
 
-  /** Lets the account sign in again. Idempotent: an active account gets no user.enabled row. */
+  /**
+   * Lets the account sign in again. Idempotent: an active account gets no
+   * user.enabled row. The operator's (`npm run admin -- enable`) says
+   * `via: "cli"`: how a locked-out operator gets their account back.
+   */
   async enable(id: string, actor: AdminActor): Promise<UserRecord> {
     const userId = userIdOf(id);
     const at = this.deps.clock();
     return this.deps.unitOfWork.run(async (tx) => {
-      const { targetStatus } = await lockForChange(tx, userId, actor, "users:write");
-      if (targetStatus !== "active") {
+      const { target } = await lockForChange(tx, userId, actor, "users:write");
+      if (target.status !== "active") {
         await tx.adminUsers.setStatus(userId, "active", at);
-        await tx.audit.record({ event: "user.enabled", userId, actorId: actorIdOf(actor), origin: actor.origin, at });
+        const via = actor.kind === "operator" ? { metadata: { via: "cli" } } : {};
+        await tx.audit.record({ event: "user.enabled", userId, actorId: actorIdOf(actor), origin: actor.origin, ...via, at });
       }
       return (await tx.users.findById(userId))!;
     });
@@ -136,10 +150,7 @@ export class AdminService {
     const userId = userIdOf(id);
     refuseSelf(userId, actor, "You cannot delete your own account here; use DELETE /me");
     const ended = await this.deps.unitOfWork.run(async (tx) => {
-      const { actorPermissions } = await lockForChange(tx, userId, actor, "users:write");
-      const target = (await tx.users.findById(userId))!;
-      const beyond = actor.kind === "operator" ? [] : target.permissions.filter((permission) => !actorPermissions.includes(permission));
-      if (beyond.length > 0) throw new InsufficientPermission({ detail: `The account holds permissions you do not: ${beyond.join(", ")}` });
+      const { target } = await lockForChange(tx, userId, actor, "users:write");
       return deleteAccountIn(tx, target, { actorId: actorIdOf(actor), origin: actor.origin, at: this.deps.clock() });
     });
     await this.deps.revocations.endSessionsOf(userId, { before: this.deps.clock(), ended });
@@ -156,39 +167,75 @@ export class AdminService {
     const userId = userIdOf(id);
     refuseSelf(userId, actor, "You cannot remove your own factors here; use the /me/mfa and /me/passkeys routes");
     await this.deps.unitOfWork.run(async (tx) => {
-      const { actorPermissions } = await lockForChange(tx, userId, actor, "users:write");
-      const target = (await tx.users.findById(userId))!;
-      const beyond = actor.kind === "operator" ? [] : target.permissions.filter((permission) => !actorPermissions.includes(permission));
-      if (beyond.length > 0) throw new InsufficientPermission({ detail: `The account holds permissions you do not: ${beyond.join(", ")}` });
+      await lockForChange(tx, userId, actor, "users:write");
       const removed = await tx.secondFactors.removeAll(userId, { actorId: actorIdOf(actor), sessionId: null, origin: actor.origin, at: this.deps.clock() });
       if (!removed) throw new NotFound("The user has no second factor");
     });
   }
 
+  /**
+   * Creates the role `name` or replaces its permissions (the operator CLI's
+   * define-role; no API route defines roles). role-definition.ts says what
+   * is allowed. A change bumps the grants version of every holder and
+   * marks it at the edge, as a role change does, so their older tokens,
+   * which carry the old permissions, stop; one role.defined row (no user,
+   * no actor) records it. The same definition again writes nothing.
+   */
+  async defineRole(name: string, permissions: readonly string[], actor: OperatorActor): Promise<RoleDefinition> {
+    const wanted = validateRoleDefinition(name, permissions);
+    const at = this.deps.clock();
+    const outcome = await this.deps.unitOfWork.run(async (tx) => {
+      const { created, before, holders } = await tx.roles.define(wanted.name, wanted.permissions, at);
+      const changed = created || before.join() !== wanted.permissions.join();
+      if (changed) {
+        await tx.audit.record({
+          event: "role.defined",
+          actorId: actorIdOf(actor),
+          origin: actor.origin,
+          metadata: { role: wanted.name, created, before, after: wanted.permissions, holders: holders.length, via: "cli" },
+          at,
+        });
+      }
+      return { name: wanted.name, permissions: wanted.permissions, created, changed, before, holders };
+    });
+    if (outcome.holders.length > 0) await this.deps.revocations.markGrantsChanged(outcome.holders);
+    return { ...outcome, holders: outcome.holders.length };
+  }
+
   /** Ends every live session of the user (session.revoked, reason revoked_by_admin). */
   async revokeSessions(id: string, actor: AdminActor): Promise<void> {
     const userId = userIdOf(id);
-    const { stores, clock } = this.deps;
-    if (!(await stores.adminUsers.exists(userId))) throw new NotFound();
-    const ended = await stores.sessions.endAllForUser(userId, { reason: "revoked_by_admin", event: "session.revoked", actorId: actorIdOf(actor), origin: actor.origin, at: clock() });
+    const { clock } = this.deps;
+    const ended = await this.deps.unitOfWork.run(async (tx) => {
+      await lockForChange(tx, userId, actor, "sessions:revoke");
+      return tx.sessions.endAllForUser(userId, { reason: "revoked_by_admin", event: "session.revoked", actorId: actorIdOf(actor), origin: actor.origin, at: clock() });
+    });
     // One edge write however many sessions ended, its instant read after they did.
     await this.deps.revocations.endSessionsOf(userId, { before: clock(), ended });
   }
 }
 
 /**
- * Inside a transaction: locks actor and target, then checks that an
- * administrator is still active and still holds `permission` as of now, not
- * as of their token (another administrator may just have demoted them).
+ * Inside a transaction, before any change to an account: locks actor and
+ * target, then applies the one rule of every administrative action. An
+ * administrator must still be active and hold `permission` as of now, not as
+ * of their token (another administrator may just have demoted them), and
+ * the target, as it is under the lock, must hold no permission the
+ * administrator lacks ("only what you hold": acting on a stronger account
+ * would weaken it by other means than a role change). The operator is bound
+ * by neither. Returns the locked target.
  */
-async function lockForChange(tx: Stores, userId: string, actor: AdminActor, permission: string): Promise<{ targetStatus: UserStatus; actorPermissions: string[] }> {
+async function lockForChange(tx: Stores, userId: string, actor: AdminActor, permission: string): Promise<{ target: UserRecord; actorPermissions: string[] }> {
   const statuses = await tx.adminUsers.lockActorAndTarget(actorIdOf(actor), userId);
-  const targetStatus = statuses.get(userId);
-  if (!targetStatus) throw new NotFound();
-  if (actor.kind === "operator") return { targetStatus, actorPermissions: [] };
+  if (!statuses.has(userId)) throw new NotFound();
+  const target = await tx.users.findById(userId);
+  if (!target) throw new NotFound();
+  if (actor.kind === "operator") return { target, actorPermissions: [] };
   const acting = statuses.get(actor.actorId) === "active" ? await tx.users.findById(actor.actorId) : undefined;
   if (!acting || !acting.permissions.includes(permission)) throw new InsufficientPermission({ permission });
-  return { targetStatus, actorPermissions: acting.permissions };
+  const beyond = target.permissions.filter((held) => !acting.permissions.includes(held));
+  if (beyond.length > 0) throw new InsufficientPermission({ detail: `The account holds permissions you do not: ${beyond.join(", ")}` });
+  return { target, actorPermissions: acting.permissions };
 }
 
 /**

@@ -2,11 +2,15 @@
 // operator CLI (the API contract, "Administration"):
 // - every name must be a role (unknown ones are a validation error naming them);
 // - asking for the roles the user already has changes nothing;
-// - an administrator may only add or remove roles whose permissions they
-//   hold themselves (the API contract: role assignment grants and removes only what the
-//   caller holds), so roles:assign is neither a way to acquire more than one
-//   has nor a way to strip an administrator of what one lacks; the operator
-//   is bound by no such limit (it is how the first administrator is made).
+// - an administrator may only add roles whose permissions they hold
+//   themselves (the API contract: role assignment grants and removes only
+//   what the caller holds), so roles:assign is no way to acquire more than
+//   one has; the operator is bound by no such limit (it is how the first
+//   administrator is made).
+// Removing is covered before this runs: the service's one rule for every
+// action on an account (admin-service.ts lockForChange) refuses a target
+// holding any permission the caller lacks, so a removed role, being one of
+// the target's, never carries one.
 // Pure: the caller reads the inputs under its locks and applies the outcome.
 import { InsufficientPermission, ValidationFailed } from "../../errors";
 import type { AdminActor } from "./actor";
@@ -20,10 +24,7 @@ export async function decideRoleChange(input: {
   actor: AdminActor;
   /** The actor's permissions as of now; ignored for the operator. */
   actorPermissions: readonly string[];
-  /**
-   * The permissions the given roles grant together, read by the caller:
-   * asked for the added roles, then for the removed ones.
-   */
+  /** The permissions the given roles grant together, read by the caller: asked for the added roles. */
   permissionsOfAdded: (roles: readonly string[]) => Promise<readonly string[]>;
 }): Promise<RoleChange> {
   const { requested, current, known, actor } = input;
@@ -37,16 +38,10 @@ export async function decideRoleChange(input: {
   const wanted = [...new Set(requested)].sort();
   if (sameRoles(current, wanted)) return { changed: false };
   if (actor.kind === "administrator") {
-    const lacking = async (roles: readonly string[]) =>
-      roles.length === 0 ? [] : (await input.permissionsOfAdded(roles)).filter((p) => !input.actorPermissions.includes(p));
     const added = wanted.filter((role) => !current.includes(role));
-    const beyondAdded = await lacking(added);
-    if (beyondAdded.length > 0) throw new InsufficientPermission({ detail: `You cannot grant permissions you do not hold: ${beyondAdded.join(", ")}` });
-    const removed = current.filter((role) => !wanted.includes(role));
-    const beyondRemoved = await lacking(removed);
-    if (beyondRemoved.length > 0) {
-      throw new InsufficientPermission({ detail: `You cannot remove roles carrying permissions you do not hold: ${beyondRemoved.join(", ")}` });
-    }
+    const granted = added.length === 0 ? [] : await input.permissionsOfAdded(added);
+    const beyond = granted.filter((p) => !input.actorPermissions.includes(p));
+    if (beyond.length > 0) throw new InsufficientPermission({ detail: `You cannot grant permissions you do not hold: ${beyond.join(", ")}` });
   }
   return { changed: true, roles: wanted };
 }

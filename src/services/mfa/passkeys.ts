@@ -5,10 +5,12 @@
 // reads the challenge the browser signed from clientDataJSON and spends that
 // row before verifying, so a replayed response finds nothing to spend.
 // Credentials are discoverable and user verification is required, so a
-// passkey signs in on its own (amr ["hwk"]); it also completes a password
-// sign-in as its second factor (["pwd","hwk","mfa"]), and re-authenticates
-// the caller's session as a two-factor proof (["hwk","mfa"]) for a challenge
-// minted for that caller alone.
+// passkey signs in on its own as two factors, something held and the PIN or
+// biometric that unlocked it: amr ["hwk","mfa"] (["hwk"] alone would read as
+// one factor to a relying party). It also completes a password sign-in as
+// its second factor (["pwd","hwk","mfa"]), and re-authenticates the caller's
+// session as a two-factor proof (["hwk","mfa"]) for a challenge minted for
+// that caller alone.
 import type { AuthenticationResponseJSON, PublicKeyCredentialCreationOptionsJSON, PublicKeyCredentialRequestOptionsJSON, RegistrationResponseJSON } from "@simplewebauthn/server";
 import type { Clock } from "../../clock";
 import { EmailNotVerified, InvalidCredentials, InvalidMfaToken, NotFound, ValidationFailed } from "../../errors";
@@ -194,7 +196,8 @@ export class PasskeyService {
       return openSignedInSession(this.deps, user, { amr: ["pwd", "hwk", "mfa"], device: { ...mfa.device, ...(options.device.name ? { name: options.device.name } : {}) }, origin, clearThrottleKey: mfa.throttleKey });
     }
     // No password was counted anywhere, so there is no bucket to clear (the key names none).
-    return openSignedInSession(this.deps, user, { amr: ["hwk"], device: options.device, origin, clearThrottleKey: `passkey:${user.id}` });
+    // requireUserVerification: the assertion proves possession and the user's verification, two factors.
+    return openSignedInSession(this.deps, user, { amr: ["hwk", "mfa"], device: options.device, origin, clearThrottleKey: `passkey:${user.id}` });
   }
 
   /** Request options for re-authenticating the caller: their own credentials, and a challenge bound to them (5 minutes, used once). */

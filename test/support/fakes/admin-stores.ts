@@ -87,6 +87,24 @@ export function roleStore(state: MemoryState): RoleStore {
       if (unknown !== undefined) throw new Error(`foreign key violation: no role ${unknown}`);
       state.userRoles.set(userId, new Set(names));
     },
+    async define(name, permissions, at) {
+      const existing = state.roles.get(name);
+      const before = existing ? [...existing.permissions].sort() : [];
+      const after = [...new Set(permissions)].sort();
+      if (existing) existing.permissions = after;
+      else state.roles.set(name, { description: "", permissions: after });
+      const changed = before.length !== after.length || before.some((p, i) => p !== after[i]);
+      const holders = changed ? [...state.userRoles.entries()].filter(([, names]) => names.has(name)).map(([userId]) => userId).sort() : [];
+      return {
+        created: !existing,
+        before,
+        holders: holders.map((userId) => {
+          const user = state.users.get(userId)!;
+          Object.assign(user, { grantsVersion: user.grantsVersion + 1, updatedAt: new Date(at) });
+          return { userId, grantsVersion: user.grantsVersion };
+        }),
+      };
+    },
     async all() {
       return [...state.roles.entries()]
         .sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))
