@@ -8,7 +8,7 @@ import { and, desc, eq, gt, isNull, sql, type SQL } from "drizzle-orm";
 import { sessions } from "../db/schema";
 import type { AuthMethod, EndedSession, NewSession, RequestOrigin, SessionEnd, SessionRecord, SessionStore } from "../services/ports";
 import type { Executor } from "./database";
-import { auditInsert, clearThrottle, insertSessionWithFirstToken, setPasswordHash, textArray } from "./fragments";
+import { auditInsert, clearThrottle, endPendingEmailChanges, insertSessionWithFirstToken, setPasswordHash, textArray } from "./fragments";
 import { rows, toDate } from "./rows";
 
 /** revoked_reason and audit reason of a session ended by the cap on live sessions. */
@@ -111,13 +111,18 @@ export class SessionRepository implements SessionStore {
     return ended[0]?.id;
   }
 
+  /**
+   * A bulk end is the owner taking the account back (sign-out-everywhere, a
+   * password change or reset, an administrator): the user's pending email
+   * change ends in the same statement, whether or not any session was live.
+   */
   async endAllForUser(userId: string, end: SessionEnd, exceptSessionId?: string): Promise<EndedSession[]> {
     const except = exceptSessionId ? sql` and s.id <> ${exceptSessionId}` : sql``;
-    return this.endWhere(sql`s.user_id = ${userId}${except}`, end);
+    return this.endWhere(sql`s.user_id = ${userId}${except}`, end, sql`, pending as (${endPendingEmailChanges(userId, "sessions_ended", end.at)})`);
   }
 
   /** The statement behind every way a session ends; revoked or expired sessions are left alone. Most recently used first. */
-  private async endWhere(where: SQL, end: SessionEnd): Promise<EndedSession[]> {
+  private async endWhere(where: SQL, end: SessionEnd, alongside: SQL = sql``): Promise<EndedSession[]> {
     const ended = await rows<{ id: string; last_used_at: Date | string }>(
       this.db,
       sql`
@@ -137,7 +142,7 @@ export class SessionRepository implements SessionStore {
           at: end.at,
           from: sql`ended`,
         })}
-      )
+      )${alongside}
       select id, last_used_at from ended order by last_used_at desc, id desc`,
     );
     return ended.map((r) => ({ id: r.id, lastUsedAt: toDate(r.last_used_at) }));

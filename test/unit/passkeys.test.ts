@@ -86,9 +86,19 @@ describe("PasskeyService: registration", () => {
     expect(memory.state.passkeys).toEqual(before);
   });
 
+  it("v3: an account whose address is unproven adds no passkey (pre-account hijack): options and registration answer email_not_verified, nothing stored", async () => {
+    const { memory, service, actor, user } = await setup();
+    const device = await SoftAuthenticator.create(AT);
+    const options = await service.registrationOptions(actor);
+    memory.state.users.get(user.id)!.emailVerifiedAt = null;
+    expect(await refusal(service.registrationOptions(actor))).toBeInstanceOf(EmailNotVerified);
+    expect(await refusal(service.register(actor, (await device.register(options)) as never, null))).toBeInstanceOf(EmailNotVerified);
+    expect(memory.state.passkeys.size).toBe(0);
+  });
+
   it("another user's challenge is refused, and spent", async () => {
     const { memory, service, actor } = await setup();
-    const bob = memory.addUser();
+    const bob = memory.addUser({ emailVerified: true });
     const device = await SoftAuthenticator.create(AT);
     const options = await service.registrationOptions(actor);
     const error = await refusal(service.register({ ...actor, userId: bob.id }, (await device.register(options)) as never, null));
@@ -148,8 +158,9 @@ describe("PasskeyService: sign-in", () => {
 
   it("REQUIRE_VERIFIED_EMAIL: an unverified account's passkey answers email_not_verified and opens no session", async () => {
     const { memory, service, user, registered, assertion } = await setup({ requireVerifiedEmail: true });
-    memory.state.users.get(user.id)!.emailVerifiedAt = null;
+    // Registered while the address was proven (v3 adds no passkey to an unverified account), then unproven.
     const { device } = await registered();
+    memory.state.users.get(user.id)!.emailVerifiedAt = null;
     expect(await refusal(service.signIn(await assertion(device), { device: {} }, ORIGIN))).toBeInstanceOf(EmailNotVerified);
     expect(memory.state.sessions.size).toBe(0);
   });
@@ -173,7 +184,7 @@ describe("PasskeyService: the second step of a password sign-in", () => {
 
   it("another user's passkey: invalid_credentials, a failure counted against the mfaToken and an mfa.challenge_failed row", async () => {
     const { memory, service, user, registered, assertion, pendingSignIn } = await setup();
-    const bob = memory.addUser();
+    const bob = memory.addUser({ emailVerified: true });
     const { device: bobs } = await registered(bob.id);
     const mfaToken = await pendingSignIn();
     expect(await refusal(service.signIn(await assertion(bobs, bob.id), { mfaToken, device: {} }, ORIGIN))).toBeInstanceOf(InvalidCredentials);

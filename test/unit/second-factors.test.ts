@@ -4,7 +4,7 @@
 // re-authentication, checked by what is answered and what the stores hold.
 // Codes come from the otpauth package, not from the code under test.
 import { describe, expect, it } from "vitest";
-import { InvalidMfaCode, InvalidMfaToken, MfaRequired, NotFound, RateLimited, ValidationFailed } from "../../src/errors";
+import { EmailNotVerified, InvalidMfaCode, InvalidMfaToken, MfaRequired, NotFound, RateLimited, ValidationFailed } from "../../src/errors";
 import { accountThrottleKey } from "../../src/services/credentials";
 import { challengeKeyHash } from "../../src/services/mfa/challenges";
 import { SecondFactorService } from "../../src/services/mfa/second-factors";
@@ -66,6 +66,16 @@ describe("SecondFactorService: TOTP enrolment", () => {
     expect([...memory.state.recoveryCodes.values()].filter((c) => c.userId === user.id)).toHaveLength(10);
     expect(memory.user(user.id)!.mfa).toEqual({ totp: true, passkeys: 0 });
     expect(SecondFactorService.methodsOf(memory.user(user.id)!)).toEqual(["totp", "recovery_code"]);
+  });
+
+  it("v3: an account whose address is unproven enrols no factor (pre-account hijack): start and a pending confirmation answer email_not_verified", async () => {
+    const { memory, service, actor, user, time } = await setup();
+    const { secret } = await service.startTotp(actor);
+    memory.state.users.get(user.id)!.emailVerifiedAt = null;
+    await expect(service.startTotp(actor)).rejects.toBeInstanceOf(EmailNotVerified);
+    await expect(service.confirmTotp(actor, totpCode(secret, time.now()))).rejects.toBeInstanceOf(EmailNotVerified);
+    expect(memory.state.totpFactors.get(user.id)!.confirmedAt).toBeNull();
+    expect(memory.state.recoveryCodes.size).toBe(0);
   });
 
   it("refuses a second enrolment while one is confirmed, and confirmation with nothing pending", async () => {

@@ -6,7 +6,8 @@
 // row before verifying, so a replayed response finds nothing to spend.
 // Credentials are discoverable and user verification is required, so a
 // passkey signs in on its own (amr ["hwk"]); it also completes a password
-// sign-in as its second factor (["pwd","hwk","mfa"]).
+// sign-in as its second factor (["pwd","hwk","mfa"]). v3: a passkey is
+// added only to an account whose address is proven (email_not_verified).
 import type { AuthenticationResponseJSON, PublicKeyCredentialCreationOptionsJSON, PublicKeyCredentialRequestOptionsJSON, RegistrationResponseJSON } from "@simplewebauthn/server";
 import type { Clock } from "../../clock";
 import { EmailNotVerified, InvalidCredentials, InvalidMfaToken, NotFound, ValidationFailed } from "../../errors";
@@ -16,7 +17,7 @@ import type { DeviceInfo, FactorAudit, PasskeyRecord, RequestOrigin, Stores } fr
 import { openSignedInSession, type LoggedIn, type SignInDeps } from "../sign-in";
 import { base64url } from "../token-text";
 import { challengeKeyHash, MAX_MFA_FAILURES, mintWebAuthnChallenge } from "./challenges";
-import type { FactorActor } from "./second-factors";
+import { ENROLMENT_NEEDS_VERIFIED_EMAIL, type FactorActor } from "./second-factors";
 
 export type WebAuthnSettings = { rpId: string; rpName: string; origins: string[] };
 
@@ -73,6 +74,7 @@ export class PasskeyService {
     const { stores, clock, settings } = this.deps;
     const user = await stores.users.findById(actor.userId);
     if (!user || user.status !== "active") throw new InvalidCredentials("user gone or disabled");
+    if (!user.emailVerified) throw new EmailNotVerified(ENROLMENT_NEEDS_VERIFIED_EMAIL);
     const existing = await this.credentialsOf(user.id);
     const at = clock();
     const challenge = mintWebAuthnChallenge(at);
@@ -96,6 +98,10 @@ export class PasskeyService {
   /** Verifies a registration response against the caller's own live challenge and stores the credential. */
   async register(actor: PasskeyActor, response: RegistrationResponseJSON, name: string | null): Promise<PasskeyRecord> {
     const { stores, clock, settings } = this.deps;
+    // Options fetched while the address was proven (or before v3) still need it proven now.
+    const user = await stores.users.findById(actor.userId);
+    if (!user || user.status !== "active") throw new InvalidCredentials("user gone or disabled");
+    if (!user.emailVerified) throw new EmailNotVerified(ENROLMENT_NEEDS_VERIFIED_EMAIL);
     const challenge = signedChallenge(response);
     if (!challenge) throw refusedResponse("The response carries no readable challenge");
     const spent = await stores.challenges.spend(challengeKeyHash(challenge), "passkey_registration", clock());

@@ -9,6 +9,10 @@
 // stolen password gives no more guesses at the code than at the password;
 // a wrong code also counts against the mfaToken, which its fifth spends.
 // Only a completed sign-in clears the bucket.
+//
+// v3: a factor is enrolled only on an account whose address is proven
+// (email_not_verified otherwise), so whoever registers someone else's
+// address cannot plant a factor that outlives its owner's recovery.
 import type { Clock } from "../../clock";
 import { ConfigError, EmailNotVerified, InvalidCredentials, InvalidMfaCode, InvalidMfaToken, MfaRequired, NotFound, ValidationFailed, type MfaMethod } from "../../errors";
 import { accountThrottleKey, proveCurrentPassword, refuseIfThrottled } from "../credentials";
@@ -43,13 +47,16 @@ export type ReauthProof = { currentPassword: string } | { code: string };
 /** An access token for the same session with a new auth_time; the client keeps its refresh token, whose refreshes keep the new proof. */
 export type Reauthenticated = { tokenType: "Bearer"; accessToken: string; expiresIn: number; refreshExpiresIn: number; sessionId: string };
 
+/** The detail of email_not_verified when an unverified account tries to add a factor. */
+export const ENROLMENT_NEEDS_VERIFIED_EMAIL = "Verify your email address before adding a second factor or a passkey.";
+
 export class SecondFactorService {
   constructor(private readonly deps: SecondFactorDeps) {}
 
   /** A new pending TOTP secret, replacing a pending one; refused while a confirmed factor exists. */
   async startTotp(actor: FactorActor): Promise<{ secret: string; otpauthUri: string }> {
     const { stores, clock } = this.deps;
-    const user = await this.activeUser(actor.userId);
+    const user = await this.verifiedUser(actor.userId);
     const box = this.secretBox();
     const secret = newTotpSecret();
     const stored = await stores.secondFactors.putPendingTotp(user.id, await box.seal(secret.key, user.id), clock());
@@ -72,6 +79,8 @@ export class SecondFactorService {
   /** The pending factor's first code confirms it: TOTP is required at sign-in from now on; the recovery codes, shown once. */
   async confirmTotp(actor: FactorActor, code: string): Promise<{ recoveryCodes: string[] }> {
     const { stores, clock } = this.deps;
+    // A pending enrolment started while the address was proven (or before v3) still needs it proven.
+    await this.verifiedUser(actor.userId);
     const factor = await stores.secondFactors.totp(actor.userId);
     if (!factor || factor.confirmed) throw new ValidationFailed([{ path: "code", message: "No TOTP enrolment is pending: start one with POST /me/mfa/totp" }], "No TOTP enrolment is pending");
     const at = clock();
@@ -198,6 +207,13 @@ export class SecondFactorService {
   private async activeUser(userId: string): Promise<UserRecord> {
     const user = await this.deps.stores.users.findById(userId);
     if (!user || user.status !== "active") throw new InvalidCredentials("user gone or disabled");
+    return user;
+  }
+
+  /** An active user whose address is proven: enrolling a factor needs one. */
+  private async verifiedUser(userId: string): Promise<UserRecord> {
+    const user = await this.activeUser(userId);
+    if (!user.emailVerified) throw new EmailNotVerified(ENROLMENT_NEEDS_VERIFIED_EMAIL);
     return user;
   }
 

@@ -73,6 +73,7 @@ export class MemoryStores {
       createdAt,
       updatedAt: createdAt,
       grantsVersion: 0,
+      deviceGeneration: 0,
     };
     this.state.users.set(id, user);
     this.state.userRoles.set(id, new Set(input.roles ?? ["user"]));
