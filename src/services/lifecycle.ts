@@ -12,14 +12,15 @@
 // reset of an account whose address was never proven is the first proof of
 // it, and ends what its unproven holder set up (UserStore.claimByProof).
 import type { Clock } from "../clock";
-import { EmailNotVerified, EmailTaken, InvalidOneTimeToken, InvalidToken, RateLimited } from "../errors";
+import { EmailTaken, InvalidOneTimeToken, InvalidToken, RateLimited } from "../errors";
 import { accountThrottleKey, acceptableNewPassword, proveCurrentPassword } from "./credentials";
 import { linkFor, MAX_LINKS_PER_HOUR, mintOneTimeToken, hashOneTimeToken } from "./one-time-tokens";
 import type { BreachedPasswordChecker, PasswordHasher } from "./passwords";
+import { requireProvenHolder } from "./proven-holder";
 import type { EndedSession, KeyedRateLimit, MailJob, MailOutbox, OneTimePurpose, RequestOrigin, RevocationList, Stores, UnitOfWork, UserRecord } from "./ports";
 
 export type LifecycleDeps = {
-  stores: Pick<Stores, "users" | "oneTimeTokens" | "throttles" | "audit">;
+  stores: Pick<Stores, "users" | "oneTimeTokens" | "throttles" | "audit" | "sessions">;
   unitOfWork: UnitOfWork;
   settings: { loginMaxFailures: number; mail: { appUrl: string } };
   clock: Clock;
@@ -117,7 +118,7 @@ export class AccountLifecycle {
   async requestEmailChange(input: { userId: string; sessionId: string; newEmail: string; currentPassword: string }, origin: RequestOrigin): Promise<void> {
     const { stores, clock, hasher, settings } = this.deps;
     const user = await this.activeUser(input.userId);
-    if (!user.emailVerified) throw new EmailNotVerified("Verify your email address before changing it.");
+    await requireProvenHolder(stores.sessions, user, input.sessionId, clock(), "Verify your email address before changing it.");
     const throttleKey = await proveCurrentPassword({ ...stores, hasher, clock, loginMaxFailures: settings.loginMaxFailures }, user, input.currentPassword, origin);
     // The right password: the attempt no longer counts against the owner's sign-in.
     await stores.throttles.clear(throttleKey);

@@ -270,6 +270,29 @@ describe("v3: pre-account hijack", () => {
     expect(reset!.metadata).toEqual({ endedSessions: 2 });
   });
 
+  it("in the moments after the owner's reset, while the edge may still accept the squatter's token, the squatter's session adds no factor, passkey or email change", async () => {
+    const { s } = clocked();
+    const victimEmail = uniqueEmail("victim");
+    const squatter = await s.register({ email: victimEmail });
+    await resetPassword(s, victimEmail);
+    // Past the edge (as in another location, before the revocation reaches it): the services themselves, on Postgres.
+    const { services, close } = await s.runtime();
+    try {
+      const actor = { userId: squatter.user.id, sessionId: squatter.tokens.sessionId, origin: { ip: null, userAgent: null } };
+      for (const attempt of [
+        () => services.secondFactors().startTotp(actor),
+        () => services.passkeys().registrationOptions(actor),
+        () => services.lifecycle().requestEmailChange({ ...actor, newEmail: uniqueEmail("attacker"), currentPassword: NEW_PASSWORD }, actor.origin),
+      ]) {
+        await expect(attempt()).rejects.toMatchObject({ code: "invalid_token" });
+      }
+    } finally {
+      await close();
+    }
+    expect(await s.db.query("select 1 from totp_factors where user_id = $1", [squatter.user.id])).toHaveLength(0);
+    expect(await s.db.query("select 1 from one_time_tokens where user_id = $1 and purpose = 'email_change'", [squatter.user.id])).toHaveLength(0);
+  });
+
   it("a reset of an account whose address was already proven keeps its factors: only the first proof claims", async () => {
     const { s, time } = clocked();
     const owner = await verifiedAccount(s);

@@ -91,11 +91,21 @@ async function setup(options: { requireVerifiedEmail?: boolean; forgotLimit?: Co
   }
 
   const login = (email: string, password: string, deviceToken?: string) => accounts.login({ email, password, deviceToken }, DEVICE, ORIGIN);
-  const requestEmailChange = (user: UserRecord, newEmail: string, currentPassword = PASSWORD) =>
-    lifecycle.requestEmailChange({ userId: user.id, sessionId: SESSION_ID, newEmail, currentPassword }, ORIGIN);
+  /** The live session SESSION_ID of `user` (one user per scenario): changing the address needs one in the store. */
+  async function callerSession(user: UserRecord): Promise<void> {
+    const existing = memory.state.sessions.get(SESSION_ID);
+    if (existing && existing.userId !== user.id) throw new Error("SESSION_ID belongs to another user in this scenario");
+    if (existing) return;
+    const { session } = testSession(time.now());
+    await memory.stores.sessions.openSignIn({ userId: user.id, session: { ...session, id: SESSION_ID }, origin: ORIGIN, at: time.now(), clearThrottleKey: "unused", maxSessions: 50 });
+  }
+  const requestEmailChange = async (user: UserRecord, newEmail: string, currentPassword = PASSWORD) => {
+    await callerSession(user);
+    return lifecycle.requestEmailChange({ userId: user.id, sessionId: SESSION_ID, newEmail, currentPassword }, ORIGIN);
+  };
   const resetPassword = (token: string, newPassword = NEW_PASSWORD) => lifecycle.resetPassword({ token, newPassword }, ORIGIN);
 
-  return { memory, time, revocations, outbox, hasher, breached, forgotLimit, tokens, lifecycle, accounts, admin, account, openSession, login, requestEmailChange, resetPassword };
+  return { memory, time, revocations, outbox, hasher, breached, forgotLimit, tokens, lifecycle, accounts, admin, account, openSession, callerSession, login, requestEmailChange, resetPassword };
 }
 
 type Scenario = Awaited<ReturnType<typeof setup>>;
@@ -680,6 +690,7 @@ describe("requestEmailChange", () => {
   it("v3: an account whose address is unproven cannot move it (pre-account hijack): email_not_verified before the password is tried, nothing sent or stored", async () => {
     const t = await setup();
     const user = t.account({ email: "victim@example.com" });
+    await t.callerSession(user);
     const before = t.memory.snapshot();
     const error = await failure(t.requestEmailChange(user, "attacker@example.com"));
     expect(error).toBeInstanceOf(EmailNotVerified);

@@ -9,7 +9,7 @@ import { accountThrottleKey } from "../../src/services/credentials";
 import { challengeKeyHash } from "../../src/services/mfa/challenges";
 import { SecondFactorService } from "../../src/services/mfa/second-factors";
 import { SecretBox } from "../../src/services/mfa/secret-box";
-import { LIFETIMES, MemoryStores, ORIGIN, RecordingRevocationList, testAccessTokens, testClock, testCodec, testDeviceTokens, testHasher } from "../support/fakes";
+import { LIFETIMES, MemoryStores, ORIGIN, RecordingRevocationList, testAccessTokens, testClock, testCodec, testDeviceTokens, testHasher, testSession } from "../support/fakes";
 import { claimsOf } from "../support/harness";
 import { totpCode } from "../support/totp";
 
@@ -34,7 +34,10 @@ async function setup(options: { loginMaxFailures?: number; requireVerifiedEmail?
     revocations,
   });
   const user = memory.addUser({ email: "alice@example.com", passwordHash: await hasher.hash(PASSWORD), emailVerified: true });
-  const actor = { userId: user.id, sessionId: crypto.randomUUID(), origin: ORIGIN };
+  // A live session: enrolling a factor needs one in the store, not only a token the edge accepts.
+  const { session } = testSession(time.now());
+  await memory.stores.sessions.openSignIn({ userId: user.id, session, origin: ORIGIN, at: time.now(), clearThrottleKey: "unused", maxSessions: 50 });
+  const actor = { userId: user.id, sessionId: session.id, origin: ORIGIN };
 
   async function enrol() {
     const { secret } = await service.startTotp(actor);
@@ -76,6 +79,15 @@ describe("SecondFactorService: TOTP enrolment", () => {
     await expect(service.confirmTotp(actor, totpCode(secret, time.now()))).rejects.toBeInstanceOf(EmailNotVerified);
     expect(memory.state.totpFactors.get(user.id)!.confirmedAt).toBeNull();
     expect(memory.state.recoveryCodes.size).toBe(0);
+  });
+
+  it("v3: an ended session enrols nothing, though the edge may still accept its token for a while (a claimed account's squatter)", async () => {
+    const { memory, service, actor, user, time } = await setup();
+    const { secret } = await service.startTotp(actor);
+    await memory.stores.sessions.end(actor.sessionId, user.id, { reason: "password_reset", event: "session.revoked", actorId: null, origin: ORIGIN, at: time.now() });
+    await expect(service.startTotp(actor)).rejects.toMatchObject({ code: "invalid_token" });
+    await expect(service.confirmTotp(actor, totpCode(secret, time.now()))).rejects.toMatchObject({ code: "invalid_token" });
+    expect(memory.state.totpFactors.get(user.id)!.confirmedAt).toBeNull();
   });
 
   it("refuses a second enrolment while one is confirmed, and confirmation with nothing pending", async () => {

@@ -13,7 +13,8 @@ import type { Clock } from "../../clock";
 import { EmailNotVerified, InvalidCredentials, InvalidMfaToken, NotFound, ValidationFailed } from "../../errors";
 import { isUuid } from "../../ids";
 import { refuseIfThrottled } from "../credentials";
-import type { DeviceInfo, FactorAudit, PasskeyRecord, RequestOrigin, Stores } from "../ports";
+import type { DeviceInfo, FactorAudit, PasskeyRecord, RequestOrigin, Stores, UserRecord } from "../ports";
+import { requireProvenHolder } from "../proven-holder";
 import { openSignedInSession, type LoggedIn, type SignInDeps } from "../sign-in";
 import { base64url } from "../token-text";
 import { challengeKeyHash, MAX_MFA_FAILURES, mintWebAuthnChallenge } from "./challenges";
@@ -22,7 +23,7 @@ import { ENROLMENT_NEEDS_VERIFIED_EMAIL, type FactorActor } from "./second-facto
 export type WebAuthnSettings = { rpId: string; rpName: string; origins: string[] };
 
 export type PasskeyDeps = SignInDeps & {
-  stores: Pick<Stores, "users" | "passkeys" | "challenges" | "throttles" | "audit">;
+  stores: Pick<Stores, "users" | "passkeys" | "challenges" | "throttles" | "audit" | "sessions">;
   settings: SignInDeps["settings"] & { loginMaxFailures: number; requireVerifiedEmail: boolean; webauthn: WebAuthnSettings };
   clock: Clock;
 };
@@ -72,9 +73,7 @@ export class PasskeyService {
   /** Creation options for the caller: a discoverable credential with user verification, excluding the ones they have. */
   async registrationOptions(actor: PasskeyActor): Promise<PublicKeyCredentialCreationOptionsJSON> {
     const { stores, clock, settings } = this.deps;
-    const user = await stores.users.findById(actor.userId);
-    if (!user || user.status !== "active") throw new InvalidCredentials("user gone or disabled");
-    if (!user.emailVerified) throw new EmailNotVerified(ENROLMENT_NEEDS_VERIFIED_EMAIL);
+    const user = await this.provenHolder(actor);
     const existing = await this.credentialsOf(user.id);
     const at = clock();
     const challenge = mintWebAuthnChallenge(at);
@@ -99,9 +98,7 @@ export class PasskeyService {
   async register(actor: PasskeyActor, response: RegistrationResponseJSON, name: string | null): Promise<PasskeyRecord> {
     const { stores, clock, settings } = this.deps;
     // Options fetched while the address was proven (or before v3) still need it proven now.
-    const user = await stores.users.findById(actor.userId);
-    if (!user || user.status !== "active") throw new InvalidCredentials("user gone or disabled");
-    if (!user.emailVerified) throw new EmailNotVerified(ENROLMENT_NEEDS_VERIFIED_EMAIL);
+    await this.provenHolder(actor);
     const challenge = signedChallenge(response);
     if (!challenge) throw refusedResponse("The response carries no readable challenge");
     const spent = await stores.challenges.spend(challengeKeyHash(challenge), "passkey_registration", clock());
@@ -136,6 +133,14 @@ export class PasskeyService {
     );
     if (!added) throw refusedResponse("This passkey is already registered");
     return added;
+  }
+
+  /** The caller, if they may add a passkey (proven-holder.ts). */
+  private async provenHolder(actor: PasskeyActor): Promise<UserRecord> {
+    const user = await this.deps.stores.users.findById(actor.userId);
+    if (!user || user.status !== "active") throw new InvalidCredentials("user gone or disabled");
+    await requireProvenHolder(this.deps.stores.sessions, user, actor.sessionId, this.deps.clock(), ENROLMENT_NEEDS_VERIFIED_EMAIL);
+    return user;
   }
 
   list(userId: string): Promise<PasskeyRecord[]> {

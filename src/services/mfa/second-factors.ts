@@ -16,6 +16,7 @@
 import type { Clock } from "../../clock";
 import { ConfigError, EmailNotVerified, InvalidCredentials, InvalidMfaCode, InvalidMfaToken, MfaRequired, NotFound, ValidationFailed, type MfaMethod } from "../../errors";
 import { accountThrottleKey, proveCurrentPassword, refuseIfThrottled } from "../credentials";
+import { requireProvenHolder } from "../proven-holder";
 import type { PasswordHasher } from "../passwords";
 import type { AuthMethod, DeviceInfo, FactorAudit, RequestOrigin, Stores, UserRecord } from "../ports";
 import { openSignedInSession, subjectOf, type LoggedIn, type SignInDeps } from "../sign-in";
@@ -56,7 +57,7 @@ export class SecondFactorService {
   /** A new pending TOTP secret, replacing a pending one; refused while a confirmed factor exists. */
   async startTotp(actor: FactorActor): Promise<{ secret: string; otpauthUri: string }> {
     const { stores, clock } = this.deps;
-    const user = await this.verifiedUser(actor.userId);
+    const user = await this.provenHolder(actor);
     const box = this.secretBox();
     const secret = newTotpSecret();
     const stored = await stores.secondFactors.putPendingTotp(user.id, await box.seal(secret.key, user.id), clock());
@@ -80,7 +81,7 @@ export class SecondFactorService {
   async confirmTotp(actor: FactorActor, code: string): Promise<{ recoveryCodes: string[] }> {
     const { stores, clock } = this.deps;
     // A pending enrolment started while the address was proven (or before v3) still needs it proven.
-    await this.verifiedUser(actor.userId);
+    await this.provenHolder(actor);
     const factor = await stores.secondFactors.totp(actor.userId);
     if (!factor || factor.confirmed) throw new ValidationFailed([{ path: "code", message: "No TOTP enrolment is pending: start one with POST /me/mfa/totp" }], "No TOTP enrolment is pending");
     const at = clock();
@@ -210,10 +211,10 @@ export class SecondFactorService {
     return user;
   }
 
-  /** An active user whose address is proven: enrolling a factor needs one. */
-  private async verifiedUser(userId: string): Promise<UserRecord> {
-    const user = await this.activeUser(userId);
-    if (!user.emailVerified) throw new EmailNotVerified(ENROLMENT_NEEDS_VERIFIED_EMAIL);
+  /** The caller, if they may enrol a factor (proven-holder.ts). */
+  private async provenHolder(actor: FactorActor): Promise<UserRecord> {
+    const user = await this.activeUser(actor.userId);
+    await requireProvenHolder(this.deps.stores.sessions, user, actor.sessionId, this.deps.clock(), ENROLMENT_NEEDS_VERIFIED_EMAIL);
     return user;
   }
 
