@@ -183,10 +183,10 @@ export class CsrfRejected extends AuthError {
   }
 }
 
-/** REQUIRE_VERIFIED_EMAIL is on and the account's email is not verified yet. */
+/** REQUIRE_VERIFIED_EMAIL is on and the account's email is not verified yet, or (v3) an operation needs a verified email. */
 export class EmailNotVerified extends AuthError {
-  constructor() {
-    super("email_not_verified", { detail: "Verify your email address with the link we sent, then sign in." });
+  constructor(detail = "Verify your email address with the link we sent, then sign in.") {
+    super("email_not_verified", { detail });
   }
 }
 

@@ -81,6 +81,7 @@ function isMailJob(body: unknown): body is MailJob {
   const text = (name: string) => typeof job[name] === "string" && job[name] !== "";
   if (job.kind === "password_reset_request") return text("email") && (job.network === undefined || text("network"));
   if (job.kind !== "mail" || !text("to") || !text("userId")) return false;
-  if (job.template === "email_change_notice") return text("newEmail");
+  if (job.template === "email_change_notice" || job.template === "email_changed_notice") return text("newEmail");
+  if (job.template === "email_in_use_notice") return true;
   return typeof job.template === "string" && LINK_TEMPLATES.includes(job.template) && text("link");
 }

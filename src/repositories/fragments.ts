@@ -1,7 +1,7 @@
 // SQL fragments more than one statement needs, each written once. Every
 // repository that returns a user, opens a session, writes an audit row or
 // touches the login throttle inside a larger statement composes these.
-import { sql, type SQL } from "drizzle-orm";
+import { isSQLWrapper, sql, type SQL } from "drizzle-orm";
 import type { AuditEventName, NewOneTimeToken, NewSession, OneTimePurpose, RequestOrigin } from "../services/ports";
 
 /** The roles and permissions a user holds, as two text[] columns `roles` and `permissions`; `userId` is an SQL expression. */
@@ -53,11 +53,12 @@ export function auditInsert(input: {
   actorId: SQL | string | null;
   sessionId: SQL | string | null;
   origin: RequestOrigin;
-  metadata?: Record<string, unknown>;
+  /** An object, or a jsonb SQL expression over `from` (counts the statement computes). */
+  metadata?: Record<string, unknown> | SQL;
   at: Date;
   from?: SQL;
 }): SQL {
-  const metadata = sql`${JSON.stringify(input.metadata ?? {})}::jsonb`;
+  const metadata = isSQLWrapper(input.metadata) ? input.metadata : sql`${JSON.stringify(input.metadata ?? {})}::jsonb`;
   const value = (v: SQL | string | null, cast: string) => (v === null ? sql.raw(`null::${cast}`) : typeof v === "string" ? sql`${v}::${sql.raw(cast)}` : v);
   return sql`insert into audit_logs (event, user_id, actor_id, session_id, ip, user_agent, metadata, created_at)
     select ${input.event}, ${value(input.userId, "uuid")}, ${value(input.actorId, "uuid")}, ${value(input.sessionId, "uuid")},
@@ -76,20 +77,35 @@ export function setPasswordHash(id: string, passwordHash: string, at: Date, only
 }
 
 /**
- * The UPDATE ending a user's live one-time tokens (all purposes, or one), as
- * a statement or a CTE body: a reset link dies when the password changes, a
- * link mailed to an address dies when the address does.
+ * The UPDATE ending a user's live one-time tokens (all purposes, or the ones
+ * named), as a statement or a CTE body: a reset link dies when the password
+ * changes, a link mailed to an address dies when the address does, a pending
+ * email change dies when the account's credentials or sessions are taken back.
  */
-export function endOneTimeTokens(userId: SQL | string, reason: string, at: Date, purpose?: OneTimePurpose): SQL {
+export function endOneTimeTokens(userId: SQL | string, reason: string, at: Date, purpose?: OneTimePurpose | readonly OneTimePurpose[]): SQL {
   const user = typeof userId === "string" ? sql`${userId}::uuid` : userId;
+  const purposes = purpose === undefined ? undefined : typeof purpose === "string" ? [purpose] : purpose;
   return sql`update one_time_tokens set used_at = ${at}, ended_reason = ${reason}
-    where user_id = ${user} and used_at is null ${purpose ? sql`and purpose = ${purpose}` : sql``}`;
+    where user_id = ${user} and used_at is null ${purposes ? sql`and purpose = any(${textArray(purposes)})` : sql``}`;
 }
 
-/** The INSERT of a one-time token (hash only) for the user a CTE `owner` yields as `id, email`. */
+/**
+ * The UPDATE ending a user's pending email changes, as a CTE body, for the
+ * statements by which an owner takes the account back (the password, the
+ * sessions, a factor): whoever asked for the change may have held the
+ * account only for a while. `userId` may be an SQL expression yielding no
+ * row, in which case nothing ends.
+ */
+export function endPendingEmailChanges(userId: SQL | string, reason: "password_changed" | "sessions_ended" | "factor_changed", at: Date): SQL {
+  return endOneTimeTokens(userId, reason, at, "email_change");
+}
+
+/** The INSERT of a one-time token (hash only) for the user a CTE `owner` yields as `id, email`; live unless `endedReason`. */
 export function insertOneTimeToken(token: Omit<NewOneTimeToken, "userId" | "email">, at: Date): SQL {
-  return sql`insert into one_time_tokens (token_hash, user_id, purpose, email, new_email, requester_network, created_at, expires_at)
-    select ${token.tokenHash}, owner.id, ${token.purpose}, owner.email, ${token.newEmail ?? null}, ${token.requesterNetwork ?? null}, ${at}, ${token.expiresAt} from owner`;
+  const endedAt = token.endedReason === undefined ? null : at;
+  return sql`insert into one_time_tokens (token_hash, user_id, purpose, email, new_email, requester_network, created_at, expires_at, used_at, ended_reason)
+    select ${token.tokenHash}, owner.id, ${token.purpose}, owner.email, ${token.newEmail ?? null}, ${token.requesterNetwork ?? null}, ${at}, ${token.expiresAt},
+           ${endedAt}::timestamptz, ${token.endedReason ?? null}::text from owner`;
 }
 
 /** Attempts older than this no longer count. */

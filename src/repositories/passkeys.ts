@@ -1,10 +1,11 @@
 // Passkeys (WebAuthn credentials): the public key, its sign counter and
 // backup flags. A credential id is registered once, to anyone; adding and
-// removing write their audit rows in the same statement.
+// removing write their audit rows in the same statement, and end the user's
+// pending email change there too (a factor change, as in second-factors.ts).
 import { sql } from "drizzle-orm";
 import type { FactorAudit, PasskeyCredential, PasskeyRecord, PasskeyStore } from "../services/ports";
 import type { Executor } from "./database";
-import { auditInsert, textArray } from "./fragments";
+import { auditInsert, endPendingEmailChanges, textArray } from "./fragments";
 import { rows, toDate, toStringArray } from "./rows";
 
 type PasskeyRow = {
@@ -40,7 +41,7 @@ export class PasskeyRepository implements PasskeyStore {
           returning id, user_id, name, created_at, last_used_at
         ), a as (
           ${auditInsert({ event: "passkey.registered", userId: input.userId, actorId: audit.actorId, sessionId: audit.sessionId, origin: audit.origin, metadata: { passkeyId: id, name: input.name }, at: audit.at, from: sql`added` })}
-        )
+        ), changes as (${endPendingEmailChanges(sql`(select user_id from added)`, "factor_changed", audit.at)})
         select id, name, created_at, last_used_at from added`,
     );
     return row && toRecord(row);
@@ -79,10 +80,10 @@ export class PasskeyRepository implements PasskeyStore {
     const [row] = await rows<{ removed: boolean }>(
       this.db,
       sql`with removed as (
-          delete from passkeys where id = ${id} and user_id = ${userId} returning id
+          delete from passkeys where id = ${id} and user_id = ${userId} returning id, user_id
         ), a as (
           ${auditInsert({ event: "passkey.removed", userId, actorId: audit.actorId, sessionId: audit.sessionId, origin: audit.origin, metadata: { passkeyId: id }, at: audit.at, from: sql`removed` })}
-        )
+        ), changes as (${endPendingEmailChanges(sql`(select user_id from removed)`, "factor_changed", audit.at)})
         select exists (select 1 from removed) as removed`,
     );
     return row?.removed === true;

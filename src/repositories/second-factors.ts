@@ -1,11 +1,14 @@
 // TOTP factors and recovery codes. Accepting a code is one conditional
 // UPDATE on the factor's last accepted step, so a code works once even when
 // two requests race with it; confirming a factor stores its recovery codes
-// and the audit row in that same statement.
+// and the audit row in that same statement. Every change of a factor (added,
+// removed, new recovery codes) ends the user's pending email change in its
+// statement: a change requested by someone who held the account for a while
+// must not survive the owner securing it.
 import { sql, type SQL } from "drizzle-orm";
 import type { FactorAudit, RequestOrigin, SecondFactorStore, TotpFactorRecord } from "../services/ports";
 import type { Executor } from "./database";
-import { auditInsert } from "./fragments";
+import { auditInsert, endPendingEmailChanges } from "./fragments";
 import { rows } from "./rows";
 
 /** The INSERT of a set of recovery code hashes for `userId`, as a CTE body. */
@@ -53,7 +56,8 @@ export class SecondFactorRepository implements SecondFactorStore {
       sql`with accepted as (${accepted}),
         cleared as (delete from recovery_codes where user_id = ${userId} and exists (select 1 from accepted)),
         codes as (${insertRecoveryCodes(userId, confirm.recoveryCodeHashes, at, sql`exists (select 1 from accepted)`)}),
-        a as (${factorAudit("mfa.totp_enrolled", userId, confirm.audit, sql`accepted`, { recoveryCodes: confirm.recoveryCodeHashes.length })})
+        a as (${factorAudit("mfa.totp_enrolled", userId, confirm.audit, sql`accepted`, { recoveryCodes: confirm.recoveryCodeHashes.length })}),
+        changes as (${endPendingEmailChanges(sql`(select user_id from accepted)`, "factor_changed", at)})
       select exists (select 1 from accepted) as accepted`,
     );
     return row?.accepted === true;
@@ -97,7 +101,8 @@ export class SecondFactorRepository implements SecondFactorStore {
       sql`with removed as (delete from totp_factors where user_id = ${userId} and confirmed_at is not null returning user_id),
         pending as (delete from totp_factors where user_id = ${userId} and confirmed_at is null),
         codes as (delete from recovery_codes where user_id = ${userId} and exists (select 1 from removed)),
-        a as (${factorAudit("mfa.totp_removed", userId, audit, sql`removed`)})
+        a as (${factorAudit("mfa.totp_removed", userId, audit, sql`removed`)}),
+        changes as (${endPendingEmailChanges(sql`(select user_id from removed)`, "factor_changed", audit.at)})
       select exists (select 1 from removed) as removed`,
     );
     return row?.removed === true;
@@ -109,7 +114,8 @@ export class SecondFactorRepository implements SecondFactorStore {
       sql`with factor as (select user_id from totp_factors where user_id = ${userId} and confirmed_at is not null for update),
         cleared as (delete from recovery_codes where user_id = ${userId} and exists (select 1 from factor)),
         codes as (${insertRecoveryCodes(userId, codeHashes, audit.at, sql`exists (select 1 from factor)`)}),
-        a as (${factorAudit("mfa.recovery_codes_regenerated", userId, audit, sql`factor`, { recoveryCodes: codeHashes.length })})
+        a as (${factorAudit("mfa.recovery_codes_regenerated", userId, audit, sql`factor`, { recoveryCodes: codeHashes.length })}),
+        changes as (${endPendingEmailChanges(sql`(select user_id from factor)`, "factor_changed", audit.at)})
       select exists (select 1 from factor) as replaced`,
     );
     return row?.replaced === true;
@@ -136,7 +142,8 @@ export class SecondFactorRepository implements SecondFactorStore {
         c as (delete from recovery_codes where user_id = ${userId} returning 1),
         p as (delete from passkeys where user_id = ${userId} returning 1),
         counted as (select (select count(*) from t where confirmed_at is not null)::int as totp, (select count(*) from c)::int as codes, (select count(*) from p)::int as passkeys),
-        a as (${factorAudit("mfa.removed", userId, audit, sql`counted where counted.totp + counted.passkeys > 0`, {})})
+        a as (${factorAudit("mfa.removed", userId, audit, sql`counted where counted.totp + counted.passkeys > 0`, {})}),
+        changes as (${endPendingEmailChanges(sql`(select ${userId}::uuid from counted where counted.totp + counted.passkeys > 0)`, "factor_changed", audit.at)})
       select totp, codes, passkeys from counted`,
     );
     return (row?.totp ?? 0) + (row?.passkeys ?? 0) > 0;

@@ -8,7 +8,7 @@ import { and, desc, eq, gt, isNull, sql, type SQL } from "drizzle-orm";
 import { sessions } from "../db/schema";
 import type { AuthMethod, EndedSession, NewSession, RequestOrigin, SessionEnd, SessionRecord, SessionStore } from "../services/ports";
 import type { Executor } from "./database";
-import { auditInsert, clearThrottle, insertSessionWithFirstToken, setPasswordHash, textArray } from "./fragments";
+import { auditInsert, clearThrottle, endPendingEmailChanges, insertSessionWithFirstToken, setPasswordHash, textArray } from "./fragments";
 import { rows, toDate } from "./rows";
 
 /** revoked_reason and audit reason of a session ended by the cap on live sessions. */
@@ -111,11 +111,17 @@ export class SessionRepository implements SessionStore {
     return ended[0]?.id;
   }
 
-  /** With the sessions, the user's device tokens end: a new device generation, whether or not a session was live. */
+  /**
+   * A bulk end is the owner taking the account back (sign-out-everywhere, a
+   * password change or reset, an administrator, deletion): in the same
+   * statement, whether or not a session was live, the user's device tokens
+   * end (a new device generation) and so does a pending email change.
+   */
   async endAllForUser(userId: string, end: SessionEnd, exceptSessionId?: string): Promise<EndedSession[]> {
     const except = exceptSessionId ? sql` and s.id <> ${exceptSessionId}` : sql``;
-    const generation = sql`generation as (update users set device_generation = device_generation + 1 where id = ${userId}), `;
-    return this.endWhere(sql`s.user_id = ${userId}${except}`, end, generation);
+    const alongside = sql`generation as (update users set device_generation = device_generation + 1 where id = ${userId}),
+      pending as (${endPendingEmailChanges(userId, "sessions_ended", end.at)}), `;
+    return this.endWhere(sql`s.user_id = ${userId}${except}`, end, alongside);
   }
 
   /**

@@ -85,7 +85,7 @@ accountEmailRoutes.openapi(
     tags: ["account"],
     summary: "Set a new password with the token of a reset link",
     description:
-      "The register policy applies to the new password. Ends every session of the user (their access tokens stop at once), clears the sign-in lockout, and marks the email verified.",
+      "The register policy applies to the new password. Ends every session of the user (their access tokens stop at once) and any pending email change, clears the sign-in lockout, and marks the email verified. When the address had never been verified, this is its first proof: the factors, passkeys, links and device tokens set up before it end too (pre-account hijack).",
     middleware: [ipRateLimit("reset")] as const,
     request: { body: json(refusingPrivilegedFields({ token: OneTimeTokenInput, newPassword: NewPasswordInput })) },
     responses: { 204: { description: "Password reset" }, ...problemResponses(400, 413, 415, 429, 503) },
@@ -104,6 +104,8 @@ accountEmailRoutes.openapi(
     security: [],
     tags: ["account"],
     summary: "Make the new address the account's, with the token of a confirmation link",
+    description:
+      "The new address is verified; the old one gets a notice that it was replaced. 409 email_taken when an account took the address since the link was sent (the link stays usable). A link of a change that ended (a newer request, a password change or reset, sign-out-everywhere, a factor change) answers 400 invalid_one_time_token.",
     responses: { 200: ok("The account now has the new address, verified", UserBody), ...problemResponses(400, 409, 413, 415, 503) },
     request: { body: json(refusingPrivilegedFields({ token: OneTimeTokenInput })) },
   }),

@@ -177,6 +177,7 @@ authRoutes.openapi(
     operationId: "changePassword",
     tags: ["auth"],
     summary: "Change the password; ends every other session",
+    description: "Also ends the pending password-reset links and email change.",
     security: [{ bearerAuth: [] }],
     middleware: [ipRateLimit("password"), authenticate(), authorize("profile:write")] as const,
     request: { body: json(refusingPrivilegedFields({ currentPassword: PasswordInput, newPassword: NewPasswordInput })) },

@@ -114,11 +114,11 @@ meRoutes.openapi(
     tags: ["me"],
     summary: "Change the email address: mails a confirmation link to the new one",
     description:
-      "Needs the current password. The new address gets a confirmation link (valid 1 hour) and the old one a notice; the address changes when the link is followed (POST /auth/email/change). 409 when an account has the new address.",
+      "Needs a recent sign-in (403 reauthentication_required), a verified address (403 email_not_verified) and the current password. Answers 202 `{}` whatever the new address, so the answer never tells whether an account has it: a free address gets a confirmation link (valid 1 hour) and the old address a notice; an address in use (your own too) gets a mail saying someone tried to use it, and no link. Either counts toward the 5 requests an hour (then 429) and ends the earlier link. The address changes when the link is followed (POST /auth/email/change), and the old address is then told. A pending change also ends when the password changes or is reset, on sign-out-everywhere and when a second factor is added or removed.",
     security: [{ bearerAuth: [] }],
-    middleware: [authenticate(), authorize("profile:write")] as const,
+    middleware: [authenticate(), authorize("profile:write"), recent()] as const,
     request: { body: json(refusingPrivilegedFields({ newEmail: Email, currentPassword: PasswordInput })) },
-    responses: { 202: ok("Confirmation mailed", z.object({})), ...problemResponses(400, 401, 403, 409, 413, 415, 429, 503) },
+    responses: { 202: ok("Accepted, whatever the address", z.object({})), ...problemResponses(400, 401, 403, 413, 415, 429, 503) },
   }),
   async (c) => {
     const { newEmail, currentPassword } = c.req.valid("json");

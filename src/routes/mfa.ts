@@ -36,7 +36,8 @@ mfaRoutes.openapi(
     operationId: "startTotpEnrolment",
     tags: ["mfa"],
     summary: "Start enrolling TOTP: a new secret, pending until confirmed",
-    description: "Needs a recent sign-in. A new call replaces a pending secret; refused (400) while TOTP is enrolled. Show `otpauthUri` as a QR code.",
+    description:
+      "Needs a recent sign-in. A new call replaces a pending secret; refused (400) while TOTP is enrolled. Show `otpauthUri` as a QR code. Needs a verified email address (403 email_not_verified): whoever registered an address that is not theirs cannot plant a factor that outlives its owner's recovery.",
     security: [{ bearerAuth: [] }],
     middleware: [...selfService, recent()] as const,
     responses: {
@@ -74,7 +75,7 @@ mfaRoutes.openapi(
     tags: ["mfa"],
     summary: "Confirm TOTP with a first code; answers the recovery codes",
     description:
-      "Each attempt counts in the calling session's own throttle bucket (429 with Retry-After once it is locked), never the account's. The fifth wrong code ends the pending enrolment: start another with POST /me/mfa/totp.",
+      "Needs a verified email address (403 email_not_verified), as enrolling does. Each attempt counts in the calling session's own throttle bucket (429 with Retry-After once it is locked), never the account's. The fifth wrong code ends the pending enrolment: start another with POST /me/mfa/totp. A confirmed factor ends a pending email change.",
     security: [{ bearerAuth: [] }],
     middleware: [...selfService] as const,
     request: { body: json(refusingPrivilegedFields({ code: TotpCode })) },
@@ -90,7 +91,7 @@ mfaRoutes.openapi(
     operationId: "removeTotp",
     tags: ["mfa"],
     summary: "Remove TOTP and its recovery codes",
-    description: "Needs a recent sign-in. 404 when TOTP is not enrolled.",
+    description: "Needs a recent sign-in. 404 when TOTP is not enrolled. Ends a pending email change.",
     security: [{ bearerAuth: [] }],
     middleware: [...selfService, recent()] as const,
     responses: { 204: { description: "Removed" }, ...problemResponses(401, 403, 404, 503) },
@@ -108,7 +109,7 @@ mfaRoutes.openapi(
     operationId: "regenerateRecoveryCodes",
     tags: ["mfa"],
     summary: "New recovery codes; the earlier ones stop working",
-    description: "Needs a recent sign-in and TOTP enrolled (404 otherwise).",
+    description: "Needs a recent sign-in and TOTP enrolled (404 otherwise). Ends a pending email change.",
     security: [{ bearerAuth: [] }],
     middleware: [...selfService, recent()] as const,
     responses: { 200: ok("The new codes", RecoveryCodesSchema), ...problemResponses(401, 403, 404, 503) },

@@ -6,6 +6,11 @@
 // job for every address, and the queue consumer (mintPasswordReset) decides
 // whether there is an account to mail, so the answer is the same in status,
 // body, headers and time for unknown, disabled and existing accounts.
+//
+// v3: an email change is asked for only from an account whose address is
+// proven, and answers the same for a free and a taken address; a password
+// reset of an account whose address was never proven is the first proof of
+// it, and ends what its unproven holder set up (UserStore.claimByProof).
 import { sha256 } from "@noble/hashes/sha2.js";
 import { bytesToHex, utf8ToBytes } from "@noble/hashes/utils.js";
 import type { Clock } from "../clock";
@@ -13,10 +18,11 @@ import { EmailTaken, InvalidOneTimeToken, InvalidToken, RateLimited } from "../e
 import { accountThrottleKey, acceptableNewPassword, proveCurrentPassword } from "./credentials";
 import { linkFor, MAX_LINKS_PER_HOUR, mintOneTimeToken, hashOneTimeToken } from "./one-time-tokens";
 import type { BreachedPasswordChecker, PasswordHasher } from "./passwords";
+import { requireProvenHolder } from "./proven-holder";
 import type { EndedSession, KeyedRateLimit, MailJob, MailOutbox, OneTimePurpose, RequestOrigin, RevocationList, Stores, UnitOfWork, UserRecord } from "./ports";
 
 export type LifecycleDeps = {
-  stores: Pick<Stores, "users" | "oneTimeTokens" | "throttles" | "audit">;
+  stores: Pick<Stores, "users" | "oneTimeTokens" | "throttles" | "audit" | "sessions">;
   unitOfWork: UnitOfWork;
   settings: { loginMaxFailures: number; mail: { appUrl: string } };
   clock: Clock;
@@ -89,14 +95,18 @@ export class AccountLifecycle {
   async mintPasswordReset(email: string, network?: string): Promise<MailJob | undefined> {
     const user = await this.deps.stores.users.findByEmail(email);
     if (!user || user.status !== "active") return undefined;
-    return this.issueLink(user, "password_reset", { actorId: null, origin: QUEUE_ORIGIN }, undefined, network ?? requesterNetworkHash(null));
+    return this.issueLink(user, "password_reset", { actorId: null, origin: QUEUE_ORIGIN }, { requesterNetwork: network ?? requesterNetworkHash(null) });
   }
 
   /**
    * Sets the password (the register policy), and in one transaction: marks
-   * the email verified (the link proved it), ends every session, clears the
-   * account's and its devices' throttle buckets. The sessions' access
-   * tokens stop at the edge at once.
+   * the email verified (the link proved it), ends every session and the
+   * pending email change, clears the account's and its devices' throttle
+   * buckets. When the address had never been proven, the reset is its first
+   * proof: everything the unproven holder set up ends as well (factors,
+   * passkeys, links, device tokens: UserStore.claimByProof), so whoever
+   * registered the owner's address first keeps nothing. The sessions'
+   * access tokens stop at the edge at once.
    */
   async resetPassword(input: { token: string; newPassword: string }, origin: RequestOrigin): Promise<void> {
     // Judged before the token is spent: a refused password leaves the link usable.
@@ -104,9 +114,11 @@ export class AccountLifecycle {
     const passwordHash = await this.deps.hasher.hash(password);
     let ended: EndedSession[] = [];
     const user = await this.spending(input.token, "password_reset", async (tx, spent, at) => {
+      // The reset sets a password of its own: the claim keeps the column for it.
+      const claimed = (await tx.users.claimByProof({ userId: spent.userId, proof: "password_reset", endPassword: false, origin, at })) ?? [];
       await tx.users.setPasswordHash(spent.userId, passwordHash, at);
       await tx.users.markEmailVerified(spent.userId, at);
-      ended = await tx.sessions.endAllForUser(spent.userId, { reason: "password_reset", event: "session.revoked", actorId: spent.userId, origin, at });
+      ended = [...claimed, ...(await tx.sessions.endAllForUser(spent.userId, { reason: "password_reset", event: "session.revoked", actorId: spent.userId, origin, at }))];
       await tx.throttles.clearAccount(accountThrottleKey(spent.email));
       await tx.audit.record({ event: "user.password_reset", userId: spent.userId, actorId: spent.userId, origin, metadata: { endedSessions: ended.length }, at });
     });
@@ -114,28 +126,43 @@ export class AccountLifecycle {
   }
 
   /**
-   * Needs the current password (counted in the caller's session's bucket). Mails the new
-   * address a confirmation link and the old one a notice; the address
+   * Needs a proven address (else email_not_verified: a stranger who
+   * registered the address must not move the account elsewhere before its
+   * owner claims it) and the current password (counted in the caller's
+   * session's bucket). The same work and answer for every new address, so
+   * the request tells nothing about who holds it: the request is recorded as
+   * a link of the hourly limit (ending the earlier one) and the old address
+   * gets a notice; a free address gets the confirmation link, while an
+   * address in use (the caller's own too) gets a mail saying someone tried
+   * to use it, and its recorded link is stored ended, never mailed. The address
    * changes only when the link is followed.
    */
   async requestEmailChange(input: { userId: string; sessionId: string; newEmail: string; currentPassword: string }, origin: RequestOrigin): Promise<void> {
     const { stores, clock, hasher, settings } = this.deps;
     const user = await this.activeUser(input.userId);
+    await requireProvenHolder(stores.sessions, user, input.sessionId, clock(), "Verify your email address before changing it.");
     const throttleKey = await proveCurrentPassword({ ...stores, hasher, clock, loginMaxFailures: settings.loginMaxFailures }, user, input.currentPassword, origin, input.sessionId);
     // The right password: the session's earlier misses no longer count.
     await stores.throttles.clear(throttleKey);
-    if (input.newEmail === user.email || (await stores.users.findByEmail(input.newEmail))) throw new EmailTaken();
-    const confirmation = await this.issueLink(user, "email_change", { actorId: user.id, sessionId: input.sessionId, origin }, input.newEmail);
+    const holder = input.newEmail === user.email ? user : await stores.users.findByEmail(input.newEmail);
+    const confirmation = await this.issueLink(user, "email_change", { actorId: user.id, sessionId: input.sessionId, origin }, { newEmail: input.newEmail, endedReason: holder ? "address_in_use" : undefined });
     if (!confirmation) return;
-    await this.deps.outbox.enqueue(confirmation);
-    await this.deps.outbox.enqueue({ kind: "mail", template: "email_change_notice", to: user.email, userId: user.id, newEmail: input.newEmail });
+    await this.deps.outbox.enqueue(holder ? { kind: "mail", template: "email_in_use_notice", to: input.newEmail, userId: holder.id } : confirmation);
+    if (holder !== user) await this.deps.outbox.enqueue({ kind: "mail", template: "email_change_notice", to: user.email, userId: user.id, newEmail: input.newEmail });
   }
 
-  /** The new address, verified; 409 when an account took it since the link was sent (the link stays unspent). */
+  /**
+   * The new address, verified; 409 when an account took it since the link
+   * was sent (the link stays unspent). The old address is told, in the same
+   * transaction: a change whose notice cannot be queued does not happen (the
+   * link stays unspent and the caller may retry), so an owner never loses
+   * the address unwarned.
+   */
   async confirmEmailChange(token: string, origin: RequestOrigin): Promise<UserRecord> {
     return this.spending(token, "email_change", async (tx, spent, at) => {
       if (!spent.newEmail || !(await tx.users.changeEmail(spent.userId, spent.newEmail, at))) throw new EmailTaken();
       await tx.audit.record({ event: "user.email_changed", userId: spent.userId, actorId: spent.userId, origin, at });
+      await this.deps.outbox.enqueue({ kind: "mail", template: "email_changed_notice", to: spent.email, userId: spent.userId, newEmail: spent.newEmail });
     });
   }
 
@@ -170,20 +197,20 @@ export class AccountLifecycle {
    * Mints a token of `purpose` for `user` (its earlier ones end) with its
    * audit row, and the mail that carries it; undefined when the hourly
    * limit (per requesting network, when one is given) is reached for a mail
-   * the user did not ask for directly, else 429.
+   * the user did not ask for directly, else 429. With `endedReason` the
+   * token is stored already ended: the mail must not be sent.
    */
   private async issueLink(
     user: UserRecord,
     purpose: OneTimePurpose,
     audit: { actorId: string | null; sessionId?: string; origin: RequestOrigin },
-    newEmail?: string,
-    requesterNetwork?: string,
+    options: { newEmail?: string; requesterNetwork?: string; endedReason?: string } = {},
   ): Promise<MailJob | undefined> {
     const at = this.deps.clock();
     const minted = mintOneTimeToken(purpose, at);
     const event = EVENTS[purpose];
     const issued = await this.deps.stores.oneTimeTokens.issue({
-      token: { purpose, userId: user.id, tokenHash: minted.tokenHash, email: user.email, newEmail, requesterNetwork, expiresAt: minted.expiresAt },
+      token: { purpose, userId: user.id, tokenHash: minted.tokenHash, email: user.email, ...options, expiresAt: minted.expiresAt },
       maxPerHour: MAX_LINKS_PER_HOUR,
       audit: { event, ...audit },
       at,
@@ -194,7 +221,7 @@ export class AccountLifecycle {
       throw new RateLimited(issued.retryAfterSeconds);
     }
     const link = linkFor(this.deps.settings.mail.appUrl, purpose, minted.token);
-    return { kind: "mail", template: TEMPLATES[purpose], to: newEmail ?? user.email, userId: user.id, link };
+    return { kind: "mail", template: TEMPLATES[purpose], to: options.newEmail ?? user.email, userId: user.id, link };
   }
 
   /**

@@ -80,7 +80,8 @@ export type AuditEventName =
   | "passkey.registered"
   | "passkey.removed"
   | "auth.reauthenticated"
-  | "role.defined";
+  | "role.defined"
+  | "user.claimed_by_proof";
 
 export type AuditEventInput = {
   event: AuditEventName;
@@ -199,8 +200,27 @@ export interface UserStore {
   findById(id: string): Promise<UserRecord | undefined>;
   /** By normalised email. */
   findByEmail(email: string): Promise<UserRecord | undefined>;
-  /** A new password; in the same statement the user's live password-reset tokens end (a reset link dies with the password it was for), and so do the sign-ins waiting for a second factor. */
+  /**
+   * A new password; in the same statement the user's live password-reset
+   * tokens end (a reset link dies with the password it was for), and so do
+   * the sign-ins waiting for a second factor and a pending email change
+   * (whoever knew the old password may have asked for it).
+   */
   setPasswordHash(id: string, passwordHash: string, at: Date): Promise<void>;
+  /**
+   * The first proof of the address by a route through which its owner takes
+   * the account over (`proof`), as one statement: if the address was not
+   * verified yet, marks it verified and ends everything its unproven holder
+   * set up that could outlive the proof: every live session (session.revoked
+   * rows, reason `proof`), every live one-time token (pending email changes
+   * among them), the TOTP factor and recovery codes, the passkeys, the live
+   * challenges (mfa sign-ins, passkey registrations), the device tokens (a
+   * new device generation) and, with `endPassword`, the password; with one
+   * user.claimed_by_proof row holding the counts. Undefined, nothing written,
+   * when the address was verified already; else the sessions it ended, most
+   * recently used first, for the edge.
+   */
+  claimByProof(input: { userId: string; proof: AddressProof; endPassword: boolean; origin: RequestOrigin; at: Date }): Promise<EndedSession[] | undefined>;
   /** Marks the email verified (keeps an earlier verification time). */
   markEmailVerified(id: string, at: Date): Promise<void>;
   /**
@@ -217,6 +237,13 @@ export interface UserStore {
 
 export type OneTimePurpose = "email_verification" | "password_reset" | "email_change";
 
+/**
+ * How an address was first proven by a route through which its owner takes
+ * the account over (UserStore.claimByProof): a completed password reset.
+ * Federated sign-in and email codes will add theirs.
+ */
+export type AddressProof = "password_reset";
+
 /** What a one-time token is, bound to: its purpose, its user, the address it was mailed to, and (email change) the new address. */
 export type NewOneTimeToken = {
   purpose: OneTimePurpose;
@@ -232,6 +259,12 @@ export type NewOneTimeToken = {
    */
   requesterNetwork?: string;
   expiresAt: Date;
+  /**
+   * Stored already ended, with this reason: a request that counts toward the
+   * hourly limit and ends the earlier tokens of its purpose like any other,
+   * but whose link is never mailed (an email change to an address in use).
+   */
+  endedReason?: string;
 };
 
 export type OneTimeIssue = { issued: true } | { issued: false; retryAfterSeconds: number };
@@ -338,9 +371,10 @@ export interface SessionStore {
   /** Ends the session a refresh token belongs to, whoever's it is; its id, if one ended. */
   endByRefreshTokenHash(tokenHash: string, end: Omit<SessionEnd, "actorId">): Promise<string | undefined>;
   /**
-   * Ends every live session of the user but `exceptSessionId`, and starts a
-   * new device generation (every device token issued before stops
-   * counting); the ended sessions, most recently used first.
+   * Ends every live session of the user but `exceptSessionId`; the ended
+   * sessions, most recently used first. In the same statement a new device
+   * generation starts (every device token issued before stops counting) and
+   * the user's pending email change ends, whether or not a session was live.
    */
   endAllForUser(userId: string, end: SessionEnd, exceptSessionId?: string): Promise<EndedSession[]>;
   /**
@@ -426,6 +460,7 @@ export type TotpFactorRecord = { secretCiphertext: string; confirmed: boolean; l
 /** Audit context of a second-factor change: who did it, from where, in which session. */
 export type FactorAudit = { actorId: string | null; sessionId: string | null; origin: RequestOrigin; at: Date };
 
+/** Every method of SecondFactorStore and PasskeyStore that adds or removes a factor (or replaces recovery codes) also ends the user's pending email change, in its statement. */
 export interface SecondFactorStore {
   totp(userId: string): Promise<TotpFactorRecord | undefined>;
   /** Stores a pending (unconfirmed) factor with no failed confirmations, replacing a pending one; false (nothing written) when a confirmed one exists. */
@@ -562,11 +597,16 @@ export interface RevocationList {
  * not the request, looks the address up and, for an active account, mints
  * the reset token and enqueues its `password_reset` mail. Its `network` is a
  * SHA-256 (hex) of the requesting client network, never the address itself
- * (absent in a job queued before it existed).
+ * (absent in a job queued before it existed). Notices carry no link:
+ * `email_change_notice` tells the old address a change was asked for,
+ * `email_changed_notice` that it was made, and `email_in_use_notice` tells
+ * an address already in use (`userId`: its holder) that someone tried to
+ * make it their account's.
  */
 export type MailJob =
   | { kind: "mail"; template: "email_verification" | "password_reset" | "email_change_confirmation"; to: string; userId: string; link: string }
-  | { kind: "mail"; template: "email_change_notice"; to: string; userId: string; newEmail: string }
+  | { kind: "mail"; template: "email_change_notice" | "email_changed_notice"; to: string; userId: string; newEmail: string }
+  | { kind: "mail"; template: "email_in_use_notice"; to: string; userId: string }
   | { kind: "password_reset_request"; email: string; network?: string };
 
 export type MailTemplate = Extract<MailJob, { kind: "mail" }>["template"];

@@ -9,11 +9,12 @@
 //   POST /auth/passkey {response, deviceName?}         -> 200 {user, tokens, deviceToken}, amr ["hwk","mfa"]
 import type { Browser, BrowserContext, CDPSession, Page } from "playwright-core";
 import { afterAll, beforeAll, describe, expect, inject, it } from "vitest";
-import { bearer, jwtPayload, postJson, register, type SignedIn } from "./support/api.ts";
+import { bearer, jwtPayload, markEmailVerified, postJson, register, type SignedIn } from "./support/api.ts";
 import { addVirtualAuthenticator, launchChromium } from "./support/browser.ts";
 
 const serviceUrl = inject("serviceUrl");
 const pageUrl = inject("pageUrl");
+const databaseUrl = inject("databaseUrl");
 
 /** What passkeys.html answers for a ceremony: the step it reached, and the Worker's answer there. */
 type Step = {
@@ -46,6 +47,7 @@ describe("passkeys in Chromium with a virtual authenticator", () => {
 
   beforeAll(async () => {
     user = await register(serviceUrl, "passkey");
+    await markEmailVerified(databaseUrl, user.user.email);
     browser = await launchChromium();
     context = await browser.newContext();
     page = await context.newPage();

@@ -6,7 +6,7 @@
 import { describe, expect, it } from "vitest";
 import { AuthApiError, AuthClient, memoryStore, webStorageStore, type ChannelLike, type LockManagerLike, type StoredTokens, type TokenStore } from "../../src/client";
 import { exports } from "cloudflare:workers";
-import { BASE, call, STRONG_PASSWORD, uniqueEmail } from "../support/harness";
+import { BASE, call, db, STRONG_PASSWORD, uniqueEmail } from "../support/harness";
 import { totpCode } from "../support/totp";
 
 function countingFetch() {
@@ -352,7 +352,9 @@ describe("AuthClient sign-in with a second factor", () => {
     const { fetcher } = countingFetch();
     const client = new AuthClient({ baseUrl: BASE, fetch: fetcher });
     const email = uniqueEmail("client-mfa");
-    await client.register({ email, password: STRONG_PASSWORD });
+    const { user: account } = await client.register({ email, password: STRONG_PASSWORD });
+    // v3: only an account whose address is proven enrols a factor (proven here by the database).
+    await db.query("update users set email_verified_at = now() where id = $1", [account.id]);
     const start = await client.fetch(`${BASE}/me/mfa/totp`, { method: "POST" });
     expect(start.status).toBe(200);
     const { secret } = (await start.json()) as { secret: string };

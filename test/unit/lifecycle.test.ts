@@ -92,11 +92,21 @@ async function setup(options: { requireVerifiedEmail?: boolean; forgotLimit?: Co
   }
 
   const login = (email: string, password: string, deviceToken?: string) => accounts.login({ email, password, deviceToken }, DEVICE, ORIGIN);
-  const requestEmailChange = (user: UserRecord, newEmail: string, currentPassword = PASSWORD) =>
-    lifecycle.requestEmailChange({ userId: user.id, sessionId: SESSION_ID, newEmail, currentPassword }, ORIGIN);
+  /** The live session SESSION_ID of `user` (one user per scenario): changing the address needs one in the store. */
+  async function callerSession(user: UserRecord): Promise<void> {
+    const existing = memory.state.sessions.get(SESSION_ID);
+    if (existing && existing.userId !== user.id) throw new Error("SESSION_ID belongs to another user in this scenario");
+    if (existing) return;
+    const { session } = testSession(time.now());
+    await memory.stores.sessions.openSignIn({ userId: user.id, session: { ...session, id: SESSION_ID }, origin: ORIGIN, at: time.now(), clearThrottleKey: "unused", maxSessions: 50 });
+  }
+  const requestEmailChange = async (user: UserRecord, newEmail: string, currentPassword = PASSWORD) => {
+    await callerSession(user);
+    return lifecycle.requestEmailChange({ userId: user.id, sessionId: SESSION_ID, newEmail, currentPassword }, ORIGIN);
+  };
   const resetPassword = (token: string, newPassword = NEW_PASSWORD) => lifecycle.resetPassword({ token, newPassword }, ORIGIN);
 
-  return { memory, time, revocations, outbox, hasher, breached, forgotLimit, tokens, lifecycle, accounts, admin, account, openSession, login, requestEmailChange, resetPassword };
+  return { memory, time, revocations, outbox, hasher, breached, forgotLimit, tokens, lifecycle, accounts, admin, account, openSession, callerSession, login, requestEmailChange, resetPassword };
 }
 
 type Scenario = Awaited<ReturnType<typeof setup>>;
@@ -152,6 +162,8 @@ const PURPOSES = [
     purpose: "email_change",
     ttlSeconds: HOUR,
     mint: async (t: Scenario, user: UserRecord) => {
+      // v3: only a proven address may be moved.
+      t.memory.state.users.get(user.id)!.emailVerifiedAt ??= t.time.now();
       await t.requestEmailChange(user, `changed-${crypto.randomUUID()}@example.com`);
       return t.outbox.lastToken("email_change_confirmation");
     },
@@ -519,10 +531,134 @@ describe("resetPassword", () => {
   });
 });
 
+describe("v3: a pending email change ends when the owner takes the account back", () => {
+  /** A proven account with a session and a pending change to an attacker's address. */
+  async function withPendingChange() {
+    const t = await setup();
+    const user = t.account({ email: "ada@example.com", emailVerified: true });
+    const sessionId = await t.openSession(user);
+    await t.requestEmailChange(user, "attacker@example.com");
+    const link = t.outbox.lastToken("email_change_confirmation");
+    const expectDead = async (reason: string) => {
+      expect(t.memory.oneTimeTokensOf(user.id).find((row) => row.purpose === "email_change")).toMatchObject({ usedAt: t.time.now(), endedReason: reason });
+      expect(await failure(t.lifecycle.confirmEmailChange(link, ORIGIN))).toBeInstanceOf(InvalidOneTimeToken);
+      expect(t.memory.user(user.id)!.email).toBe("ada@example.com");
+    };
+    return { ...t, user, sessionId, link, expectDead };
+  }
+
+  it("an email-change link requested before a password change no longer changes the address", async () => {
+    const t = await withPendingChange();
+    await t.accounts.changePassword({ userId: t.user.id, sessionId: t.sessionId, currentPassword: PASSWORD, newPassword: NEW_PASSWORD }, ORIGIN);
+    await t.expectDead("password_changed");
+  });
+
+  it("an email-change link requested before a password reset no longer changes the address", async () => {
+    const t = await withPendingChange();
+    await t.resetPassword(tokenIn(await t.lifecycle.mintPasswordReset("ada@example.com")));
+    await t.expectDead("password_changed");
+  });
+
+  it("an email-change link requested before an administrator ends the sessions no longer changes the address, even with no session live", async () => {
+    const t = await withPendingChange();
+    await t.memory.stores.sessions.end(t.sessionId, t.user.id, { reason: "logged_out", event: "auth.logged_out", actorId: null, origin: ORIGIN, at: t.time.now() });
+    await t.admin.revokeSessions(t.user.id, OPERATOR);
+    await t.expectDead("sessions_ended");
+  });
+});
+
+describe("v3: resetPassword is the first proof of an unproven address (pre-account hijack)", () => {
+  /** What a stranger who registered the owner's address set up before v3: sessions, TOTP, recovery codes, a passkey, a pending change, a waiting mfa sign-in, a passkey ceremony. */
+  async function squatted(options: { emailVerified?: boolean } = {}) {
+    const t = await setup();
+    const user = t.account({ email: "victim@example.com", emailVerified: options.emailVerified ?? false });
+    const sessions = [await t.openSession(user), await t.openSession(user)];
+    const at = t.time.now();
+    t.memory.state.totpFactors.set(user.id, { secretCiphertext: "sealed", confirmedAt: at, lastUsedStep: null, createdAt: at, failedConfirmations: 0 });
+    for (let i = 0; i < 3; i++) t.memory.state.recoveryCodes.set(`code-${i}`, { codeHash: `code-${i}`, userId: user.id, usedAt: null, createdAt: at });
+    const passkey = { id: crypto.randomUUID(), userId: user.id, credentialId: "cred", publicKey: "key", counter: 0, transports: [], deviceType: "singleDevice", backedUp: false, name: null, createdAt: at, lastUsedAt: null };
+    t.memory.state.passkeys.set(passkey.id, passkey);
+    await t.memory.stores.oneTimeTokens.issue({
+      token: { purpose: "email_change", userId: user.id, tokenHash: "pending-change", email: user.email, newEmail: "attacker@example.com", expiresAt: after(at, HOUR) },
+      maxPerHour: 5,
+      audit: { event: "user.email_change_requested", actorId: user.id, origin: ORIGIN },
+      at,
+    });
+    for (const kind of ["mfa_sign_in", "passkey_registration"] as const) {
+      await t.memory.stores.challenges.create({ keyHash: `challenge-${kind}`, kind, userId: user.id, expiresAt: after(at, 300) }, at);
+    }
+    const reset = tokenIn(await t.lifecycle.mintPasswordReset("victim@example.com"));
+    t.time.advance(60);
+    return { ...t, user, sessions, reset };
+  }
+
+  it("ends every session (at the edge at once), factor, passkey, link, challenge and device token the unproven holder set up, in one user.claimed_by_proof row with counts only", async () => {
+    const t = await squatted();
+    await t.resetPassword(t.reset);
+    const now = t.time.now();
+    for (const id of t.sessions) expect(t.memory.session(id)).toMatchObject({ revokedAt: now, revokedReason: "password_reset" });
+    expect(t.revocations.endSessionsCalls.map((c) => ({ ...c, ended: [...c.ended].sort() }))).toEqual([{ userId: t.user.id, before: now, ended: [...t.sessions].sort() }]);
+    expect(t.memory.state.totpFactors.has(t.user.id)).toBe(false);
+    expect([...t.memory.state.recoveryCodes.values()].filter((c) => c.userId === t.user.id)).toEqual([]);
+    expect([...t.memory.state.passkeys.values()].filter((p) => p.userId === t.user.id)).toEqual([]);
+    expect(t.memory.oneTimeTokensOf(t.user.id).filter((row) => row.usedAt === null)).toEqual([]);
+    expect(t.memory.oneTimeTokensOf(t.user.id).find((row) => row.purpose === "email_change")).toMatchObject({ endedReason: "claimed_by_proof" });
+    expect([...t.memory.state.challenges.values()].every((c) => c.usedAt !== null)).toBe(true);
+    expect(t.memory.state.users.get(t.user.id)).toMatchObject({ emailVerifiedAt: now });
+    expect(t.memory.state.users.get(t.user.id)!.deviceGeneration).toBeGreaterThan(0);
+    const [claim] = t.memory.auditRows({ event: "user.claimed_by_proof" });
+    expect(claim).toMatchObject({
+      userId: t.user.id,
+      actorId: t.user.id,
+      sessionId: null,
+      metadata: { proof: "password_reset", sessions: 2, oneTimeTokens: 1, totp: 1, recoveryCodes: 3, passkeys: 1, challenges: 2, passwordEnded: false },
+    });
+    expect(t.memory.auditRows({ event: "user.password_reset" })).toEqual([expect.objectContaining({ metadata: { endedSessions: 2 } })]);
+    // The owner signs in with the new password, and no second factor is asked for.
+    const { user } = await t.login("victim@example.com", NEW_PASSWORD);
+    expect(user).toMatchObject({ emailVerified: true, mfa: { totp: false, passkeys: 0 } });
+  });
+
+  it("an address proven already is not claimed again: the owner's factors stay and no claim row is written", async () => {
+    const t = await squatted({ emailVerified: true });
+    await t.resetPassword(t.reset);
+    expect(t.memory.state.totpFactors.has(t.user.id)).toBe(true);
+    expect([...t.memory.state.passkeys.values()].filter((p) => p.userId === t.user.id)).toHaveLength(1);
+    expect(t.memory.auditRows({ event: "user.claimed_by_proof" })).toEqual([]);
+  });
+
+  it("a claim that cannot commit leaves everything as it was, the reset link unspent", async () => {
+    const t = await squatted();
+    const before = t.memory.snapshot();
+    t.memory.onCall = (call) => {
+      if (call === "throttles.clearAccount") throw new Error("connection lost");
+    };
+    await expect(t.resetPassword(t.reset)).rejects.toThrow("connection lost");
+    t.memory.onCall = undefined;
+    expect(t.memory.snapshot()).toEqual(before);
+    expect(t.revocations.endSessionsCalls).toEqual([]);
+  });
+});
+
+describe("UserStore.claimByProof (the first-proof rule, written once)", () => {
+  it("with endPassword the password ends too (a proof that sets none: a provider, an email code), and a second claim writes nothing", async () => {
+    const t = await setup();
+    const user = t.account({ email: "victim@example.com" });
+    const claimed = await t.memory.stores.users.claimByProof({ userId: user.id, proof: "password_reset", endPassword: true, origin: ORIGIN, at: t.time.now() });
+    expect(claimed).toEqual([]);
+    expect(t.memory.state.users.get(user.id)!.deviceGeneration).toBe(1);
+    expect(await failure(t.login("victim@example.com", PASSWORD))).toBeInstanceOf(InvalidCredentials);
+    expect(t.memory.auditRows({ event: "user.claimed_by_proof" })[0]!.metadata).toMatchObject({ passwordEnded: true });
+    const before = t.memory.snapshot();
+    expect(await t.memory.stores.users.claimByProof({ userId: user.id, proof: "password_reset", endPassword: true, origin: ORIGIN, at: t.time.now() })).toBeUndefined();
+    expect(t.memory.snapshot()).toEqual(before);
+  });
+});
+
 describe("requestEmailChange", () => {
   it("mails a /confirm-email link to the new address and a notice without a link to the old one; the address changes only when the link is followed", async () => {
     const t = await setup();
-    const user = t.account({ email: "ada@example.com" });
+    const user = t.account({ email: "ada@example.com", emailVerified: true });
     await t.requestEmailChange(user, "ada@new.example.com");
     expect(t.outbox.jobs).toEqual([
       { kind: "mail", template: "email_change_confirmation", to: "ada@new.example.com", userId: user.id, link: expect.stringMatching(/^https:\/\/app\.example\.com\/confirm-email\?token=[A-Za-z0-9_-]{43}$/) },
@@ -535,7 +671,7 @@ describe("requestEmailChange", () => {
 
   it("a stolen access token is not enough: a wrong current password is invalid_credentials, counted in the session's bucket with a login_failed row, and nothing is sent", async () => {
     const t = await setup();
-    const user = t.account({ email: "ada@example.com" });
+    const user = t.account({ email: "ada@example.com", emailVerified: true });
     expect(await failure(t.requestEmailChange(user, "attacker@example.com", "not the password at all"))).toBeInstanceOf(InvalidCredentials);
     expect([...t.memory.state.throttles.keys()]).toEqual([sessionThrottleKey(SESSION_ID)]);
     expect(t.memory.state.throttles.get(sessionThrottleKey(SESSION_ID))).toMatchObject({ failures: 1 });
@@ -546,7 +682,7 @@ describe("requestEmailChange", () => {
 
   it(`guessing the password through a stolen session locks that session: after ${MAX_FAILURES} wrong ones even the right one is rate_limited there, and the owner still signs in`, async () => {
     const t = await setup();
-    const user = t.account({ email: "ada@example.com" });
+    const user = t.account({ email: "ada@example.com", emailVerified: true });
     for (let i = 0; i < MAX_FAILURES; i++) expect(await failure(t.requestEmailChange(user, "attacker@example.com", `guess ${i}`))).toBeInstanceOf(InvalidCredentials);
     expect(await failure(t.requestEmailChange(user, "attacker@example.com"))).toBeInstanceOf(RateLimited);
     expect(t.outbox.jobs).toEqual([]);
@@ -562,19 +698,54 @@ describe("requestEmailChange", () => {
     expect(t.memory.state.throttles.get(accountThrottleKey("ada@example.com"))?.lockedUntil).not.toBeNull();
   });
 
-  it("an address another account holds is email_taken, and so is the user's own; nothing is sent or stored", async () => {
+  it("v3: an address another account holds answers as a free one (no oracle): its holder gets a notice with no link, the old address its notice, and no link is live", async () => {
     const t = await setup();
-    const user = t.account({ email: "ada@example.com" });
+    const user = t.account({ email: "ada@example.com", emailVerified: true });
+    const grace = t.account({ email: "grace@example.com" });
+    await expect(t.requestEmailChange(user, "grace@example.com")).resolves.toBeUndefined();
+    expect(t.outbox.jobs).toEqual([
+      { kind: "mail", template: "email_in_use_notice", to: "grace@example.com", userId: grace.id },
+      { kind: "mail", template: "email_change_notice", to: "ada@example.com", userId: user.id, newEmail: "grace@example.com" },
+    ]);
+    // Recorded like any request (the hourly limit, the end of the earlier link), but stored ended: no link exists for it.
+    expect(t.memory.oneTimeTokensOf(user.id)).toEqual([expect.objectContaining({ purpose: "email_change", newEmail: "grace@example.com", usedAt: t.time.now(), endedReason: "address_in_use" })]);
+    expect(t.memory.auditRows({ event: "user.email_change_requested" })).toEqual([expect.objectContaining({ userId: user.id, actorId: user.id, sessionId: SESSION_ID, metadata: {} })]);
+  });
+
+  it("v3: the user's own address gets the no-link notice alone, and the answer is the same", async () => {
+    const t = await setup();
+    const user = t.account({ email: "ada@example.com", emailVerified: true });
+    await expect(t.requestEmailChange(user, "ada@example.com")).resolves.toBeUndefined();
+    expect(t.outbox.jobs).toEqual([{ kind: "mail", template: "email_in_use_notice", to: "ada@example.com", userId: user.id }]);
+    expect(t.memory.oneTimeTokensOf(user.id)).toEqual([expect.objectContaining({ usedAt: t.time.now(), endedReason: "address_in_use" })]);
+  });
+
+  it("v3: a request for a taken address ends the earlier link and counts toward the hourly limit, as one for a free address does", async () => {
+    const t = await setup();
+    const user = t.account({ email: "ada@example.com", emailVerified: true });
     t.account({ email: "grace@example.com" });
-    expect(await failure(t.requestEmailChange(user, "grace@example.com"))).toBeInstanceOf(EmailTaken);
-    expect(await failure(t.requestEmailChange(user, "ada@example.com"))).toBeInstanceOf(EmailTaken);
+    await t.requestEmailChange(user, "ada@new.example.com");
+    const earlier = t.outbox.lastToken("email_change_confirmation");
+    for (let i = 1; i < MAX_LINKS_PER_HOUR; i++) await t.requestEmailChange(user, "grace@example.com");
+    expect(await failure(t.lifecycle.confirmEmailChange(earlier, ORIGIN))).toBeInstanceOf(InvalidOneTimeToken);
+    expect(await failure(t.requestEmailChange(user, "free@example.com"))).toBeInstanceOf(RateLimited);
+  });
+
+  it("v3: an account whose address is unproven cannot move it (pre-account hijack): email_not_verified before the password is tried, nothing sent or stored", async () => {
+    const t = await setup();
+    const user = t.account({ email: "victim@example.com" });
+    await t.callerSession(user);
+    const before = t.memory.snapshot();
+    const error = await failure(t.requestEmailChange(user, "attacker@example.com"));
+    expect(error).toBeInstanceOf(EmailNotVerified);
+    expect(seen(error)).toMatchObject({ code: "email_not_verified", status: 403 });
+    expect(t.memory.snapshot()).toEqual(before);
     expect(t.outbox.jobs).toEqual([]);
-    expect(t.memory.oneTimeTokensOf(user.id)).toEqual([]);
   });
 
   it(`at most ${MAX_LINKS_PER_HOUR} requests an hour: then rate_limited, and neither address gets mail`, async () => {
     const t = await setup();
-    const user = t.account({ email: "ada@example.com" });
+    const user = t.account({ email: "ada@example.com", emailVerified: true });
     for (let i = 0; i < MAX_LINKS_PER_HOUR; i++) {
       await t.requestEmailChange(user, `new-${i}@example.com`);
       t.time.advance(60);
@@ -587,7 +758,7 @@ describe("requestEmailChange", () => {
 describe("confirmEmailChange", () => {
   it("makes the new address the account's, verified; ends its other links; the old address no longer signs in", async () => {
     const t = await setup();
-    const user = t.account({ email: "ada@example.com" });
+    const user = t.account({ email: "ada@example.com", emailVerified: true });
     const reset = tokenIn(await t.lifecycle.mintPasswordReset("ada@example.com"));
     await t.requestEmailChange(user, "ada@new.example.com");
     const token = t.outbox.lastToken("email_change_confirmation");
@@ -603,9 +774,23 @@ describe("confirmEmailChange", () => {
     await expect(t.login("ada@new.example.com", PASSWORD)).resolves.toMatchObject({ user: { id: user.id } });
   });
 
+  it("v3: tells the old address that it was replaced, in the same transaction: a notice the queue refuses leaves the address and the link as they were", async () => {
+    const t = await setup();
+    const user = t.account({ email: "ada@example.com", emailVerified: true });
+    await t.requestEmailChange(user, "ada@new.example.com");
+    const token = t.outbox.lastToken("email_change_confirmation");
+    const before = t.memory.snapshot();
+    t.outbox.refuse = true;
+    expect(await failure(t.lifecycle.confirmEmailChange(token, ORIGIN))).toMatchObject({ code: "service_unavailable" });
+    expect(t.memory.snapshot()).toEqual(before);
+    t.outbox.refuse = false;
+    await t.lifecycle.confirmEmailChange(token, ORIGIN);
+    expect(t.outbox.jobs.at(-1)).toEqual({ kind: "mail", template: "email_changed_notice", to: "ada@example.com", userId: user.id, newEmail: "ada@new.example.com" });
+  });
+
   it("an address another account took since the link was sent is email_taken; the link stays unspent until the address is free", async () => {
     const t = await setup();
-    const user = t.account({ email: "ada@example.com" });
+    const user = t.account({ email: "ada@example.com", emailVerified: true });
     await t.requestEmailChange(user, "wanted@example.com");
     const token = t.outbox.lastToken("email_change_confirmation");
     const taker = t.account({ email: "wanted@example.com" });

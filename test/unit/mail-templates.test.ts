@@ -7,18 +7,21 @@ import type { MailJob } from "../../src/services/ports";
 import { renderMail } from "../../src/services/mail/templates";
 
 type Mail = Extract<MailJob, { kind: "mail" }>;
-type LinkTemplate = Exclude<Mail["template"], "email_change_notice">;
+type LinkTemplate = Extract<Mail, { link: string }>["template"];
 
 const USER_ID = "0b9f5a40-7c1e-4f51-9d55-0d5b3c1f2a10";
 const LINK = "https://app.example.com/verify-email?token=Zm9vYmFyYmF6&x=1";
 
-const CASES: { template: LinkTemplate; subject: string; expiry: string }[] = [
-  { template: "email_verification", subject: "Verify your email address", expiry: "24 hours" },
-  { template: "password_reset", subject: "Reset your password", expiry: "30 minutes" },
-  { template: "email_change_confirmation", subject: "Confirm your new email address", expiry: "1 hour" },
+const IGNORE = "If you did not ask for this, ignore this message";
+
+const CASES: { template: LinkTemplate; subject: string; expiry: string; ignore: string }[] = [
+  // v3: following it keeps whoever registered signed in, so it says whose registration to ignore.
+  { template: "email_verification", subject: "Verify your email address", expiry: "24 hours", ignore: "If you did not create an account, ignore this message" },
+  { template: "password_reset", subject: "Reset your password", expiry: "30 minutes", ignore: IGNORE },
+  { template: "email_change_confirmation", subject: "Confirm your new email address", expiry: "1 hour", ignore: IGNORE },
 ];
 
-describe.each(CASES)("$template", ({ template, subject, expiry }) => {
+describe.each(CASES)("$template", ({ template, subject, expiry, ignore }) => {
   const job: Mail = { kind: "mail", template, to: "alice@example.com", userId: USER_ID, link: LINK };
   const mail = renderMail(job);
 
@@ -34,7 +37,7 @@ describe.each(CASES)("$template", ({ template, subject, expiry }) => {
   it("says when the link expires, and to ignore a mail nobody asked for", () => {
     for (const part of [mail.text, mail.html]) {
       expect(part).toContain(`expires in ${expiry}`);
-      expect(part).toContain("If you did not ask for this, ignore this message");
+      expect(part).toContain(ignore);
     }
   });
 
@@ -74,5 +77,45 @@ describe("email_change_notice", () => {
     expect(hostile.html).not.toContain("<img");
     expect(hostile.html).toContain("&#34;&#60;img src=x onerror=alert(1)&#62;&#34;@evil.example");
     expect(hostile.text).toContain(`"<img src=x onerror=alert(1)>"@evil.example`);
+  });
+});
+
+describe("email_verification (v3): a stranger's registration is to be ignored", () => {
+  it("says that following the link confirms an account created with this address, and to ignore it if you created none", () => {
+    const mail = renderMail({ kind: "mail", template: "email_verification", to: "victim@example.com", userId: USER_ID, link: LINK });
+    for (const part of [mail.text, mail.html]) {
+      expect(part).toContain("confirms an account created with this email address");
+      expect(part).toContain("If you did not create an account, ignore this message and do not open the link");
+    }
+  });
+});
+
+describe("email_changed_notice (v3)", () => {
+  const mail = renderMail({ kind: "mail", template: "email_changed_notice", to: "old@example.com", userId: USER_ID, newEmail: "new@example.com" });
+
+  it("tells the old address that it was replaced, and by which address, with no link", () => {
+    expect(mail.subject).toBe("Your email address was changed");
+    expect(mail.to).toBe("old@example.com");
+    expect(mail.text).toContain("new@example.com");
+    expect(mail.text).not.toMatch(/https?:\/\//);
+    expect(mail.html).not.toContain("<a ");
+  });
+
+  it("escapes a hostile new address in the HTML part", () => {
+    const hostile = renderMail({ kind: "mail", template: "email_changed_notice", to: "old@example.com", userId: USER_ID, newEmail: `"<img src=x>"@evil.example` });
+    expect(hostile.html).not.toContain("<img");
+  });
+});
+
+describe("email_in_use_notice (v3)", () => {
+  const mail = renderMail({ kind: "mail", template: "email_in_use_notice", to: "taken@example.com", userId: USER_ID });
+
+  it("tells the address's holder that someone tried to use it, with no link and no other address", () => {
+    expect(mail.subject).toBe("Someone tried to use your email address");
+    expect(mail.to).toBe("taken@example.com");
+    expect(mail.text).toContain("nothing changed");
+    expect(mail.text).not.toMatch(/https?:\/\//);
+    expect(mail.text).not.toContain("@");
+    expect(mail.html).not.toContain("<a ");
   });
 });

@@ -149,11 +149,13 @@ function oneTimeTokenStoreContract(name: string, open: () => Fixture | Promise<F
     });
 
     describe("the UserStore methods that end tokens", () => {
-      it("setPasswordHash ends the user's live reset tokens, and no other purpose's", async () => {
+      it("setPasswordHash ends the user's live reset tokens and (v3) pending email change, and no other purpose's", async () => {
         const { at, userId, email, verification } = await arrange();
         const { tokenHash } = await issue(userId, email, at);
+        const change = await issue(userId, email, at, { purpose: "email_change", newEmail: "attacker@example.com", ttl: HOUR });
         await stores.users.setPasswordHash(userId, "$argon2id$new", after(at, 1));
         expect(await spend(tokenHash, "password_reset", after(at, 2))).toBeUndefined();
+        expect(await spend(change.tokenHash, "email_change", after(at, 2))).toBeUndefined();
         expect(await spend(verification, "email_verification", after(at, 2))).toBeDefined();
         expect((await stores.users.findById(userId))!.passwordHash).toBe("$argon2id$new");
       });
@@ -202,6 +204,91 @@ function oneTimeTokenStoreContract(name: string, open: () => Fixture | Promise<F
         expect(await auditRows(userId, "user.registered")).toHaveLength(1);
         // The address is free again.
         expect(await stores.registrations.register({ email, passwordHash: "$argon2id$again", name: null, session: undefined, verification: { tokenHash: randomHash(), expiresAt: after(at, HOUR) }, origin: ORIGIN, at })).toMatchObject({ email });
+      });
+    });
+
+    describe("v3: every store method by which an owner takes the account back ends a pending email change", () => {
+      const factorAudit = (at: Date) => ({ actorId: null, sessionId: null, origin: ORIGIN, at });
+      const change = (userId: string, email: string, at: Date) => issue(userId, email, at, { purpose: "email_change", newEmail: `attacker-${crypto.randomUUID()}@example.com`, ttl: HOUR, maxPerHour: 50 });
+
+      it("SessionStore.endAllForUser, whether or not a session was live; other purposes stay", async () => {
+        const { at, userId, email, verification } = await arrange();
+        const { tokenHash } = await change(userId, email, at);
+        expect(await stores.sessions.endAllForUser(userId, { reason: "revoked_by_user", event: "session.revoked", actorId: userId, origin: ORIGIN, at: after(at, 1) })).toEqual([]);
+        expect(await spend(tokenHash, "email_change", after(at, 2))).toBeUndefined();
+        expect(await spend(verification, "email_verification", after(at, 2))).toBeDefined();
+      });
+
+      it("SecondFactorStore: a TOTP factor confirmed or removed, recovery codes replaced, every factor removed", async () => {
+        const { at, userId, email } = await arrange();
+        const steps: [string, (t: Date) => Promise<boolean>][] = [
+          ["confirm", async (t) => (await stores.secondFactors.putPendingTotp(userId, "sealed", t)) && stores.secondFactors.acceptTotpStep({ userId, step: 1, at: t, confirm: { recoveryCodeHashes: [randomHash()], audit: factorAudit(t) } })],
+          ["regenerate", (t) => stores.secondFactors.replaceRecoveryCodes(userId, [randomHash()], factorAudit(t))],
+          ["remove", (t) => stores.secondFactors.removeTotp(userId, factorAudit(t))],
+          ["removeAll", async (t) => (await stores.secondFactors.putPendingTotp(userId, "sealed", t)) && (await stores.secondFactors.acceptTotpStep({ userId, step: 2, at: t, confirm: { recoveryCodeHashes: [randomHash()], audit: factorAudit(t) } })) && stores.secondFactors.removeAll(userId, factorAudit(after(t, 1)))],
+        ];
+        let t = after(at, 1);
+        for (const [label, step] of steps) {
+          const { tokenHash } = await change(userId, email, t);
+          t = after(t, 10);
+          expect(await step(t), label).toBe(true);
+          t = after(t, 10);
+          expect(await spend(tokenHash, "email_change", t), label).toBeUndefined();
+        }
+      });
+
+      it("PasskeyStore: a passkey added or removed; a refused addition ends nothing", async () => {
+        const { at, userId, email } = await arrange();
+        const credential = { userId, credentialId: `cred-${crypto.randomUUID()}`, publicKey: "key", counter: 0, transports: [], deviceType: "singleDevice", backedUp: false, name: null };
+        const first = await change(userId, email, at);
+        const added = await stores.passkeys.add(credential, factorAudit(after(at, 1)));
+        expect(added).toBeDefined();
+        expect(await spend(first.tokenHash, "email_change", after(at, 2))).toBeUndefined();
+        const second = await change(userId, email, after(at, 3));
+        expect(await stores.passkeys.add(credential, factorAudit(after(at, 4)))).toBeUndefined();
+        expect(await stores.passkeys.remove(added!.id, userId, factorAudit(after(at, 5)))).toBe(true);
+        expect(await spend(second.tokenHash, "email_change", after(at, 6))).toBeUndefined();
+        const third = await change(userId, email, after(at, 7));
+        expect(await stores.passkeys.add(credential, factorAudit(after(at, 8)))).toBeDefined();
+        expect(await stores.passkeys.remove(crypto.randomUUID(), userId, factorAudit(after(at, 9)))).toBe(false);
+        // The passkey added at 8 ended the third change; a fourth survives a removal that removed nothing.
+        expect(await spend(third.tokenHash, "email_change", after(at, 10))).toBeUndefined();
+        const fourth = await change(userId, email, after(at, 11));
+        expect(await stores.passkeys.remove(crypto.randomUUID(), userId, factorAudit(after(at, 12)))).toBe(false);
+        expect(await spend(fourth.tokenHash, "email_change", after(at, 13))).toBeDefined();
+      });
+
+      it("an email change requested for an address in use is stored ended: it counts toward the limit and ends the earlier one, and cannot be spent", async () => {
+        const { at, userId, email } = await arrange();
+        const earlier = await change(userId, email, at);
+        const token: NewOneTimeToken = { purpose: "email_change", userId, tokenHash: randomHash(), email, newEmail: "taken@example.com", expiresAt: after(at, HOUR), endedReason: "address_in_use" };
+        expect(await stores.oneTimeTokens.issue({ token, maxPerHour: 2, audit: { event: "user.email_change_requested", actorId: userId, origin: ORIGIN }, at: after(at, 1) })).toEqual({ issued: true });
+        expect(await spend(token.tokenHash, "email_change", after(at, 2))).toBeUndefined();
+        expect(await spend(earlier.tokenHash, "email_change", after(at, 2))).toBeUndefined();
+        expect((await issue(userId, email, after(at, 3), { purpose: "email_change", newEmail: "free@example.com", ttl: HOUR, maxPerHour: 2 })).issued).toMatchObject({ issued: false });
+      });
+    });
+
+    describe("v3: UserStore.claimByProof, the first proof of an address", () => {
+      it("claims an unverified address once: verified, sessions and live tokens ended, one claim row; proven already: undefined, nothing written", async () => {
+        const { at, userId, email, verification } = await arrange();
+        const pending = await issue(userId, email, at, { purpose: "email_change", newEmail: "attacker@example.com", ttl: HOUR });
+        const ended = await stores.users.claimByProof({ userId, proof: "password_reset", endPassword: false, origin: ORIGIN, at: after(at, 1) });
+        expect(ended).toEqual([]);
+        expect(await stores.users.findById(userId)).toMatchObject({ emailVerified: true, passwordHash: "$argon2id$contract", mfa: { totp: false, passkeys: 0 } });
+        expect(await spend(pending.tokenHash, "email_change", after(at, 2))).toBeUndefined();
+        expect(await spend(verification, "email_verification", after(at, 2))).toBeUndefined();
+        const rows = await auditRows(userId, "user.claimed_by_proof");
+        expect(rows).toEqual([expect.objectContaining({ userId, actorId: userId, metadata: { proof: "password_reset", sessions: 0, oneTimeTokens: 2, totp: 0, recoveryCodes: 0, passkeys: 0, challenges: 0, passwordEnded: false } })]);
+        expect(await stores.users.claimByProof({ userId, proof: "password_reset", endPassword: true, origin: ORIGIN, at: after(at, 3) })).toBeUndefined();
+        expect((await stores.users.findById(userId))!.passwordHash).toBe("$argon2id$contract");
+        expect(await auditRows(userId, "user.claimed_by_proof")).toHaveLength(1);
+      });
+
+      it("with endPassword, no password is left to verify", async () => {
+        const { at, userId } = await arrange();
+        await stores.users.claimByProof({ userId, proof: "password_reset", endPassword: true, origin: ORIGIN, at: after(at, 1) });
+        expect((await stores.users.findById(userId))!.passwordHash).not.toMatch(/^\$argon2id\$/);
       });
     });
 

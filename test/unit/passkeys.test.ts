@@ -10,7 +10,7 @@ import { EmailNotVerified, InvalidCredentials, InvalidMfaToken, RateLimited, Val
 import { accountThrottleKey } from "../../src/services/credentials";
 import { challengeKeyHash, mintMfaToken } from "../../src/services/mfa/challenges";
 import { PasskeyService } from "../../src/services/mfa/passkeys";
-import { LIFETIMES, MemoryStores, ORIGIN, RecordingRevocationList, testAccessTokens, testClock, testCodec, testDeviceTokens } from "../support/fakes";
+import { LIFETIMES, MemoryStores, ORIGIN, RecordingRevocationList, testAccessTokens, testClock, testCodec, testDeviceTokens, testSession } from "../support/fakes";
 import { claimsOf } from "../support/harness";
 import { b64url, SoftAuthenticator } from "../support/webauthn";
 
@@ -32,12 +32,18 @@ async function setup(options: { requireVerifiedEmail?: boolean; loginMaxFailures
     revocations,
   });
   const user = memory.addUser({ email: "alice@example.com", emailVerified: true });
-  const actor = { userId: user.id, sessionId: crypto.randomUUID(), origin: ORIGIN };
+  /** A live session of `userId`: adding a passkey needs one in the store, not only a token the edge accepts. */
+  async function liveSession(userId: string): Promise<string> {
+    const { session } = testSession(time.now());
+    await memory.stores.sessions.openSignIn({ userId, session, origin: ORIGIN, at: time.now(), clearThrottleKey: "unused", maxSessions: 50 });
+    return session.id;
+  }
+  const actor = { userId: user.id, sessionId: await liveSession(user.id), origin: ORIGIN };
 
   /** A registered passkey of `userId` (default: alice). */
   async function registered(userId = user.id) {
     const device = await SoftAuthenticator.create(AT);
-    const who = { ...actor, userId };
+    const who = userId === user.id ? actor : { ...actor, userId, sessionId: await liveSession(userId) };
     const record = await service.register(who, (await device.register(await service.registrationOptions(who))) as never, "Laptop");
     return { device, record };
   }
@@ -54,7 +60,7 @@ async function setup(options: { requireVerifiedEmail?: boolean; loginMaxFailures
     return token.secret;
   }
 
-  return { memory, time, service, user, actor, registered, assertion, pendingSignIn };
+  return { memory, time, service, user, actor, liveSession, registered, assertion, pendingSignIn };
 }
 
 const refusal = (promise: Promise<unknown>) => promise.then(() => undefined, (error: unknown) => error);
@@ -86,12 +92,32 @@ describe("PasskeyService: registration", () => {
     expect(memory.state.passkeys).toEqual(before);
   });
 
-  it("another user's challenge is refused, and spent", async () => {
-    const { memory, service, actor } = await setup();
-    const bob = memory.addUser();
+  it("v3: an account whose address is unproven adds no passkey (pre-account hijack): options and registration answer email_not_verified, nothing stored", async () => {
+    const { memory, service, actor, user } = await setup();
     const device = await SoftAuthenticator.create(AT);
     const options = await service.registrationOptions(actor);
-    const error = await refusal(service.register({ ...actor, userId: bob.id }, (await device.register(options)) as never, null));
+    memory.state.users.get(user.id)!.emailVerifiedAt = null;
+    expect(await refusal(service.registrationOptions(actor))).toBeInstanceOf(EmailNotVerified);
+    expect(await refusal(service.register(actor, (await device.register(options)) as never, null))).toBeInstanceOf(EmailNotVerified);
+    expect(memory.state.passkeys.size).toBe(0);
+  });
+
+  it("v3: an ended session adds no passkey, though the edge may still accept its token for a while (a claimed account's squatter)", async () => {
+    const { memory, service, actor, user, time } = await setup();
+    const device = await SoftAuthenticator.create(AT);
+    const options = await service.registrationOptions(actor);
+    await memory.stores.sessions.end(actor.sessionId, user.id, { reason: "password_reset", event: "session.revoked", actorId: null, origin: ORIGIN, at: time.now() });
+    expect(await refusal(service.registrationOptions(actor))).toMatchObject({ code: "invalid_token" });
+    expect(await refusal(service.register(actor, (await device.register(options)) as never, null))).toMatchObject({ code: "invalid_token" });
+    expect(memory.state.passkeys.size).toBe(0);
+  });
+
+  it("another user's challenge is refused, and spent", async () => {
+    const { memory, service, actor, liveSession } = await setup();
+    const bob = memory.addUser({ emailVerified: true });
+    const device = await SoftAuthenticator.create(AT);
+    const options = await service.registrationOptions(actor);
+    const error = await refusal(service.register({ ...actor, userId: bob.id, sessionId: await liveSession(bob.id) }, (await device.register(options)) as never, null));
     expect(error).toBeInstanceOf(ValidationFailed);
     expect((error as ValidationFailed).errors[0]!.path).toBe("response");
     expect(memory.state.passkeys.size).toBe(0);
@@ -148,10 +174,12 @@ describe("PasskeyService: sign-in", () => {
 
   it("REQUIRE_VERIFIED_EMAIL: an unverified account's passkey answers email_not_verified and opens no session", async () => {
     const { memory, service, user, registered, assertion } = await setup({ requireVerifiedEmail: true });
-    memory.state.users.get(user.id)!.emailVerifiedAt = null;
+    // Registered while the address was proven (v3 adds no passkey to an unverified account), then unproven.
     const { device } = await registered();
+    memory.state.users.get(user.id)!.emailVerifiedAt = null;
+    const sessions = memory.state.sessions.size;
     expect(await refusal(service.signIn(await assertion(device), { device: {} }, ORIGIN))).toBeInstanceOf(EmailNotVerified);
-    expect(memory.state.sessions.size).toBe(0);
+    expect(memory.state.sessions.size).toBe(sessions);
   });
 });
 
@@ -173,7 +201,7 @@ describe("PasskeyService: the second step of a password sign-in", () => {
 
   it("another user's passkey: invalid_credentials, a failure counted against the mfaToken and an mfa.challenge_failed row", async () => {
     const { memory, service, user, registered, assertion, pendingSignIn } = await setup();
-    const bob = memory.addUser();
+    const bob = memory.addUser({ emailVerified: true });
     const { device: bobs } = await registered(bob.id);
     const mfaToken = await pendingSignIn();
     expect(await refusal(service.signIn(await assertion(bobs, bob.id), { mfaToken, device: {} }, ORIGIN))).toBeInstanceOf(InvalidCredentials);

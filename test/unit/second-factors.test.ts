@@ -4,12 +4,12 @@
 // re-authentication, checked by what is answered and what the stores hold.
 // Codes come from the otpauth package, not from the code under test.
 import { describe, expect, it } from "vitest";
-import { InvalidMfaCode, InvalidMfaToken, MfaRequired, NotFound, RateLimited, ReauthenticationRequired, ValidationFailed } from "../../src/errors";
+import { EmailNotVerified, InvalidMfaCode, InvalidMfaToken, MfaRequired, NotFound, RateLimited, ReauthenticationRequired, ValidationFailed } from "../../src/errors";
 import { accountThrottleKey, sessionThrottleKey } from "../../src/services/credentials";
 import { challengeKeyHash } from "../../src/services/mfa/challenges";
 import { MAX_CONFIRMATION_FAILURES, SecondFactorService } from "../../src/services/mfa/second-factors";
 import { SecretBox } from "../../src/services/mfa/secret-box";
-import { LIFETIMES, MemoryStores, ORIGIN, RecordingRevocationList, testAccessTokens, testClock, testCodec, testDeviceTokens, testHasher } from "../support/fakes";
+import { LIFETIMES, MemoryStores, ORIGIN, RecordingRevocationList, testAccessTokens, testClock, testCodec, testDeviceTokens, testHasher, testSession } from "../support/fakes";
 import { claimsOf } from "../support/harness";
 import { totpCode } from "../support/totp";
 
@@ -34,7 +34,10 @@ async function setup(options: { loginMaxFailures?: number; requireVerifiedEmail?
     revocations,
   });
   const user = memory.addUser({ email: "alice@example.com", passwordHash: await hasher.hash(PASSWORD), emailVerified: true });
-  const actor = { userId: user.id, sessionId: crypto.randomUUID(), origin: ORIGIN };
+  // A live session: enrolling a factor needs one in the store, not only a token the edge accepts.
+  const { session } = testSession(time.now());
+  await memory.stores.sessions.openSignIn({ userId: user.id, session, origin: ORIGIN, at: time.now(), clearThrottleKey: "unused", maxSessions: 50 });
+  const actor = { userId: user.id, sessionId: session.id, origin: ORIGIN };
 
   async function enrol() {
     const { secret } = await service.startTotp(actor);
@@ -66,6 +69,25 @@ describe("SecondFactorService: TOTP enrolment", () => {
     expect([...memory.state.recoveryCodes.values()].filter((c) => c.userId === user.id)).toHaveLength(10);
     expect(memory.user(user.id)!.mfa).toEqual({ totp: true, passkeys: 0 });
     expect(SecondFactorService.methodsOf(memory.user(user.id)!)).toEqual(["totp", "recovery_code"]);
+  });
+
+  it("v3: an account whose address is unproven enrols no factor (pre-account hijack): start and a pending confirmation answer email_not_verified", async () => {
+    const { memory, service, actor, user, time } = await setup();
+    const { secret } = await service.startTotp(actor);
+    memory.state.users.get(user.id)!.emailVerifiedAt = null;
+    await expect(service.startTotp(actor)).rejects.toBeInstanceOf(EmailNotVerified);
+    await expect(service.confirmTotp(actor, totpCode(secret, time.now()))).rejects.toBeInstanceOf(EmailNotVerified);
+    expect(memory.state.totpFactors.get(user.id)!.confirmedAt).toBeNull();
+    expect(memory.state.recoveryCodes.size).toBe(0);
+  });
+
+  it("v3: an ended session enrols nothing, though the edge may still accept its token for a while (a claimed account's squatter)", async () => {
+    const { memory, service, actor, user, time } = await setup();
+    const { secret } = await service.startTotp(actor);
+    await memory.stores.sessions.end(actor.sessionId, user.id, { reason: "password_reset", event: "session.revoked", actorId: null, origin: ORIGIN, at: time.now() });
+    await expect(service.startTotp(actor)).rejects.toMatchObject({ code: "invalid_token" });
+    await expect(service.confirmTotp(actor, totpCode(secret, time.now()))).rejects.toMatchObject({ code: "invalid_token" });
+    expect(memory.state.totpFactors.get(user.id)!.confirmedAt).toBeNull();
   });
 
   it("refuses a second enrolment while one is confirmed, and confirmation with nothing pending", async () => {

@@ -105,7 +105,7 @@ adminUserRoutes.openapi(
     tags: ["admin"],
     summary: "Remove a user's second factors (TOTP, recovery codes, passkeys)",
     description:
-      "For an owner who lost their authenticator: they sign in with the password alone afterwards. Audited (mfa.removed, naming the administrator). 403 for your own account and for an account holding a permission you lack; 404 when the user has no factor.",
+      "For an owner who lost their authenticator: they sign in with the password alone afterwards. Audited (mfa.removed, naming the administrator). 403 for your own account and for an account holding a permission you lack; 404 when the user has no factor. Ends the user's pending email change.",
     security: [{ bearerAuth: [] }],
     middleware: guarded("users:write"),
     request: { params: UserIdParams },
@@ -163,7 +163,7 @@ adminUserRoutes.openapi(
     operationId: "revokeUserSessions",
     tags: ["admin"],
     summary: "End all of a user's sessions",
-    description: "Their access tokens are refused at once. 403 for an account holding a permission you lack.",
+    description: "Their access tokens are refused at once, and their pending email change ends. 403 for an account holding a permission you lack.",
     security: [{ bearerAuth: [] }],
     middleware: guarded("sessions:revoke"),
     request: { params: UserIdParams },

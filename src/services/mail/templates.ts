@@ -31,12 +31,14 @@ export function renderMail(job: MailContent): OutgoingMail {
 function content(job: MailContent): { subject: string; blocks: Block[] } {
   switch (job.template) {
     case "email_verification":
+      // Following the link keeps whoever registered signed in: the mail must
+      // not get a stranger's registration confirmed by the address's owner.
       return {
         subject: "Verify your email address",
         blocks: [
-          "Open this link to confirm that this is your email address:",
+          "An account was created with this email address. Following this link confirms an account created with this email address as yours:",
           { link: job.link },
-          `The link expires in ${duration(ONE_TIME_TOKEN_TTL.email_verification)}. ${IGNORE}`,
+          `The link expires in ${duration(ONE_TIME_TOKEN_TTL.email_verification)}. If you did not create an account, ignore this message and do not open the link: someone else typed your address, and the account stays unconfirmed.`,
         ],
       };
     case "password_reset":
@@ -63,6 +65,22 @@ function content(job: MailContent): { subject: string; blocks: Block[] } {
         blocks: [
           `Someone asked to change the email address of your account to ${job.newEmail}. The change takes effect once that address is confirmed.`,
           "If this was you, there is nothing more to do. If it was not, sign in and change your password now.",
+        ],
+      };
+    case "email_changed_notice":
+      return {
+        subject: "Your email address was changed",
+        blocks: [
+          `The email address of your account was changed to ${job.newEmail}. This address no longer signs in to it, and mail about the account now goes to the new one.`,
+          "If this was you, there is nothing more to do. If it was not, contact support at once: whoever made the change controls the account.",
+        ],
+      };
+    case "email_in_use_notice":
+      return {
+        subject: "Someone tried to use your email address",
+        blocks: [
+          "Someone signed in to an account asked to make this address the account's email. This address already belongs to an account, so nothing changed.",
+          "If this was you, you may have meant another address, or you already have the account this address belongs to. If it was not you, you can ignore this message.",
         ],
       };
   }

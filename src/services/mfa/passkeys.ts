@@ -10,18 +10,20 @@
 // one factor to a relying party). It also completes a password sign-in as
 // its second factor (["pwd","hwk","mfa"]), and re-authenticates the caller's
 // session as a two-factor proof (["hwk","mfa"]) for a challenge minted for
-// that caller alone.
+// that caller alone. v3: a passkey is added only to an account whose
+// address is proven (email_not_verified).
 import type { AuthenticationResponseJSON, PublicKeyCredentialCreationOptionsJSON, PublicKeyCredentialRequestOptionsJSON, RegistrationResponseJSON } from "@simplewebauthn/server";
 import type { Clock } from "../../clock";
 import { EmailNotVerified, InvalidCredentials, InvalidMfaToken, NotFound, ValidationFailed } from "../../errors";
 import { isUuid } from "../../ids";
 import { refuseIfThrottled } from "../credentials";
-import type { DeviceInfo, FactorAudit, PasskeyCredential, PasskeyRecord, RequestOrigin, Stores } from "../ports";
+import type { DeviceInfo, FactorAudit, PasskeyCredential, PasskeyRecord, RequestOrigin, Stores, UserRecord } from "../ports";
+import { requireProvenHolder } from "../proven-holder";
 import { openSignedInSession, type LoggedIn, type SignInDeps } from "../sign-in";
 import { renewSessionProof, type Reauthenticated } from "./reauthentication";
 import { base64url } from "../token-text";
 import { challengeKeyHash, MAX_MFA_FAILURES, mintWebAuthnChallenge } from "./challenges";
-import type { FactorActor } from "./second-factors";
+import { ENROLMENT_NEEDS_VERIFIED_EMAIL, type FactorActor } from "./second-factors";
 
 export type WebAuthnSettings = { rpId: string; rpName: string; origins: string[] };
 
@@ -76,8 +78,7 @@ export class PasskeyService {
   /** Creation options for the caller: a discoverable credential with user verification, excluding the ones they have. */
   async registrationOptions(actor: PasskeyActor): Promise<PublicKeyCredentialCreationOptionsJSON> {
     const { stores, clock, settings } = this.deps;
-    const user = await stores.users.findById(actor.userId);
-    if (!user || user.status !== "active") throw new InvalidCredentials("user gone or disabled");
+    const user = await this.provenHolder(actor);
     const existing = await this.credentialsOf(user.id);
     const at = clock();
     const challenge = mintWebAuthnChallenge(at);
@@ -101,6 +102,8 @@ export class PasskeyService {
   /** Verifies a registration response against the caller's own live challenge and stores the credential. */
   async register(actor: PasskeyActor, response: RegistrationResponseJSON, name: string | null): Promise<PasskeyRecord> {
     const { stores, clock, settings } = this.deps;
+    // Options fetched while the address was proven (or before v3) still need it proven now.
+    await this.provenHolder(actor);
     const challenge = signedChallenge(response);
     if (!challenge) throw refusedResponse("The response carries no readable challenge");
     const spent = await stores.challenges.spend(challengeKeyHash(challenge), "passkey_registration", clock());
@@ -135,6 +138,14 @@ export class PasskeyService {
     );
     if (!added) throw refusedResponse("This passkey is already registered");
     return added;
+  }
+
+  /** The caller, if they may add a passkey (proven-holder.ts). */
+  private async provenHolder(actor: PasskeyActor): Promise<UserRecord> {
+    const user = await this.deps.stores.users.findById(actor.userId);
+    if (!user || user.status !== "active") throw new InvalidCredentials("user gone or disabled");
+    await requireProvenHolder(this.deps.stores.sessions, user, actor.sessionId, this.deps.clock(), ENROLMENT_NEEDS_VERIFIED_EMAIL);
+    return user;
   }
 
   list(userId: string): Promise<PasskeyRecord[]> {

@@ -12,9 +12,14 @@
 //
 // Re-authentication matches the account's strength (reauthentication.ts):
 // with a second factor enrolled, the password alone renews nothing.
+//
+// v3: a factor is enrolled only on an account whose address is proven
+// (email_not_verified otherwise), so whoever registers someone else's
+// address cannot plant a factor that outlives its owner's recovery.
 import type { Clock } from "../../clock";
 import { ConfigError, EmailNotVerified, InvalidCredentials, InvalidMfaCode, InvalidMfaToken, MfaRequired, NotFound, ReauthenticationRequired, ValidationFailed, type MfaMethod } from "../../errors";
-import { admitInSession, proveCurrentPassword, refuseIfThrottled } from "../credentials";
+import { accountThrottleKey, admitInSession, proveCurrentPassword, refuseIfThrottled } from "../credentials";
+import { requireProvenHolder } from "../proven-holder";
 import type { PasswordHasher } from "../passwords";
 import type { AuthMethod, DeviceInfo, FactorAudit, RequestOrigin, Stores, UserRecord } from "../ports";
 import { openSignedInSession, type LoggedIn, type SignInDeps } from "../sign-in";
@@ -53,13 +58,16 @@ export type { Reauthenticated };
 /** Wrong codes that end a pending TOTP enrolment. */
 export const MAX_CONFIRMATION_FAILURES = 5;
 
+/** The detail of email_not_verified when an unverified account tries to add a factor. */
+export const ENROLMENT_NEEDS_VERIFIED_EMAIL = "Verify your email address before adding a second factor or a passkey.";
+
 export class SecondFactorService {
   constructor(private readonly deps: SecondFactorDeps) {}
 
   /** A new pending TOTP secret, replacing a pending one; refused while a confirmed factor exists. */
   async startTotp(actor: FactorActor): Promise<{ secret: string; otpauthUri: string }> {
     const { stores, clock } = this.deps;
-    const user = await this.activeUser(actor.userId);
+    const user = await this.provenHolder(actor);
     const box = this.secretBox();
     const secret = newTotpSecret();
     const stored = await stores.secondFactors.putPendingTotp(user.id, await box.seal(secret.key, user.id), clock());
@@ -88,6 +96,8 @@ export class SecondFactorService {
    */
   async confirmTotp(actor: FactorActor, code: string): Promise<{ recoveryCodes: string[] }> {
     const { stores, clock, settings } = this.deps;
+    // A pending enrolment started while the address was proven (or before v3) still needs it proven.
+    await this.provenHolder(actor);
     const throttleKey = await admitInSession({ throttles: stores.throttles, clock, loginMaxFailures: settings.loginMaxFailures }, actor.userId, actor.sessionId, actor.origin);
     const factor = await stores.secondFactors.totp(actor.userId);
     if (!factor || factor.confirmed) throw new ValidationFailed([{ path: "code", message: "No TOTP enrolment is pending: start one with POST /me/mfa/totp" }], "No TOTP enrolment is pending");
@@ -233,6 +243,13 @@ export class SecondFactorService {
   private async activeUser(userId: string): Promise<UserRecord> {
     const user = await this.deps.stores.users.findById(userId);
     if (!user || user.status !== "active") throw new InvalidCredentials("user gone or disabled");
+    return user;
+  }
+
+  /** The caller, if they may enrol a factor (proven-holder.ts). */
+  private async provenHolder(actor: FactorActor): Promise<UserRecord> {
+    const user = await this.activeUser(actor.userId);
+    await requireProvenHolder(this.deps.stores.sessions, user, actor.sessionId, this.deps.clock(), ENROLMENT_NEEDS_VERIFIED_EMAIL);
     return user;
   }
 

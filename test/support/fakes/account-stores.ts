@@ -18,6 +18,7 @@ import {
   ATTEMPT_WINDOW_SECONDS,
   DEFAULT_ROLE,
   endOneTimeTokens,
+  endPendingEmailChanges,
   insertAudit,
   insertOneTimeToken,
   insertSessionWithFirstToken,
@@ -28,6 +29,9 @@ import {
   type MemorySession,
   type MemoryState,
 } from "./memory-model";
+
+/** An ended password, as repositories/users.ts stores it: no PHC string, so no password verifies. */
+const ENDED_PASSWORD_HASH = "!";
 
 export function userStore(state: MemoryState): UserStore {
   const byEmail = (email: string) => [...state.users.values()].find((u) => u.email === email);
@@ -44,10 +48,28 @@ export function userStore(state: MemoryState): UserStore {
       const user = state.users.get(id);
       if (!user) return;
       Object.assign(user, { passwordHash, updatedAt: new Date(at) });
-      // A reset link dies with the password it was for.
-      endOneTimeTokens(state, id, "password_changed", at, "password_reset");
+      // A reset link dies with the password it was for, and so does a pending email change.
+      endOneTimeTokens(state, id, "password_changed", at, ["password_reset", "email_change"]);
       // So do sign-ins waiting for their second step.
       for (const c of state.challenges.values()) if (c.userId === id && c.kind === "mfa_sign_in" && c.usedAt === null) c.usedAt = new Date(at);
+    },
+    async claimByProof({ userId, proof, endPassword, origin, at }) {
+      const user = state.users.get(userId);
+      if (!user || user.emailVerifiedAt !== null) return undefined;
+      Object.assign(user, { emailVerifiedAt: new Date(at), updatedAt: new Date(at), deviceGeneration: user.deviceGeneration + 1 });
+      if (endPassword) user.passwordHash = ENDED_PASSWORD_HASH;
+      const ended = endSessions(state, (s) => s.userId === userId, { reason: proof, event: "session.revoked", actorId: null, origin, at });
+      const oneTimeTokens = endOneTimeTokens(state, userId, "claimed_by_proof", at);
+      const totp = state.totpFactors.delete(userId) ? 1 : 0;
+      const codes = [...state.recoveryCodes.values()].filter((c) => c.userId === userId);
+      for (const code of codes) state.recoveryCodes.delete(code.codeHash);
+      const passkeys = [...state.passkeys.values()].filter((p) => p.userId === userId);
+      for (const passkey of passkeys) state.passkeys.delete(passkey.id);
+      const challenges = [...state.challenges.values()].filter((c) => c.userId === userId && c.usedAt === null && c.expiresAt > at);
+      for (const challenge of challenges) challenge.usedAt = new Date(at);
+      const metadata = { proof, sessions: ended.length, oneTimeTokens, totp, recoveryCodes: codes.length, passkeys: passkeys.length, challenges: challenges.length, passwordEnded: endPassword };
+      insertAudit(state, { event: "user.claimed_by_proof", userId, actorId: userId, sessionId: null, origin, metadata, at });
+      return ended;
     },
     async markEmailVerified(id, at) {
       const user = state.users.get(id);
@@ -141,24 +163,26 @@ export function registrationStore(state: MemoryState): RegistrationStore {
   };
 }
 
-export function sessionStore(state: MemoryState): SessionStore {
-  /** Ends the live sessions `which` picks, one audit row each (sessions.ts endWhere); most recently used first. */
-  function endWhere(which: (s: MemorySession) => boolean, end: SessionEnd): EndedSession[] {
-    const ended = [...state.sessions.values()].filter((s) => which(s) && isLive(s, end.at));
-    for (const session of ended) {
-      Object.assign(session, { revokedAt: new Date(end.at), revokedReason: end.reason });
-      insertAudit(state, {
-        event: end.event,
-        userId: session.userId,
-        actorId: end.actorId ?? session.userId,
-        sessionId: session.id,
-        origin: end.origin,
-        metadata: { reason: end.reason },
-        at: end.at,
-      });
-    }
-    return [...ended].sort(mostRecentlyUsedFirst).map((s) => ({ id: s.id, lastUsedAt: new Date(s.lastUsedAt) }));
+/** Ends the live sessions `which` picks, one audit row each (sessions.ts endWhere); most recently used first. */
+function endSessions(state: MemoryState, which: (s: MemorySession) => boolean, end: SessionEnd): EndedSession[] {
+  const ended = [...state.sessions.values()].filter((s) => which(s) && isLive(s, end.at));
+  for (const session of ended) {
+    Object.assign(session, { revokedAt: new Date(end.at), revokedReason: end.reason });
+    insertAudit(state, {
+      event: end.event,
+      userId: session.userId,
+      actorId: end.actorId ?? session.userId,
+      sessionId: session.id,
+      origin: end.origin,
+      metadata: { reason: end.reason },
+      at: end.at,
+    });
   }
+  return [...ended].sort(mostRecentlyUsedFirst).map((s) => ({ id: s.id, lastUsedAt: new Date(s.lastUsedAt) }));
+}
+
+export function sessionStore(state: MemoryState): SessionStore {
+  const endWhere = (which: (s: MemorySession) => boolean, end: SessionEnd) => endSessions(state, which, end);
   return {
     async openSignIn({ userId, session, origin, at, clearThrottleKey, rehashedPassword, maxSessions }) {
       const user = state.users.get(userId);
@@ -195,6 +219,7 @@ export function sessionStore(state: MemoryState): SessionStore {
       const user = state.users.get(userId);
       // A new device generation, whether or not any session was live.
       if (user) user.deviceGeneration += 1;
+      endPendingEmailChanges(state, userId, "sessions_ended", end.at);
       return endWhere((s) => s.userId === userId && s.id !== exceptSessionId, end);
     },
     async reauthenticate({ sessionId, userId, amr, origin, at }) {

@@ -10,7 +10,7 @@ import type { AuditEventName, AuthMethod, ChallengeKind, DeviceInfo, NewOneTimeT
  * A users row: the record without the grants (those are rows of their own),
  * with updated_at, and with email_verified_at where the record has a flag.
  */
-export type MemoryUser = Omit<UserRecord, "roles" | "permissions" | "emailVerified" | "mfa"> & { emailVerifiedAt: Date | null; updatedAt: Date };
+export type MemoryUser = Omit<UserRecord, "roles" | "permissions" | "emailVerified" | "mfa"> & { emailVerifiedAt: Date | null; updatedAt: Date; deviceGeneration: number };
 
 export type MemorySession = SessionRecord & { revokedAt: Date | null; revokedReason: string | null; authTime: Date; amr: AuthMethod[] };
 
@@ -211,18 +211,27 @@ export function insertOneTimeToken(state: MemoryState, userId: string, email: st
     requesterNetwork: token.requesterNetwork ?? null,
     createdAt: new Date(at),
     expiresAt: new Date(token.expiresAt),
-    usedAt: null,
-    endedReason: null,
+    usedAt: token.endedReason === undefined ? null : new Date(at),
+    endedReason: token.endedReason ?? null,
   });
 }
 
-/** Ends the user's unused one-time tokens (of every purpose, or of one), as fragments.ts endOneTimeTokens. */
-export function endOneTimeTokens(state: MemoryState, userId: string, reason: string, at: Date, purpose?: OneTimePurpose): void {
+/** Ends the user's unused one-time tokens (of every purpose, or of those named), as fragments.ts endOneTimeTokens; how many. */
+export function endOneTimeTokens(state: MemoryState, userId: string, reason: string, at: Date, purpose?: OneTimePurpose | readonly OneTimePurpose[]): number {
+  const purposes = purpose === undefined ? undefined : typeof purpose === "string" ? [purpose] : purpose;
+  let ended = 0;
   for (const token of state.oneTimeTokens.values()) {
-    if (token.userId === userId && token.usedAt === null && (purpose === undefined || token.purpose === purpose)) {
+    if (token.userId === userId && token.usedAt === null && (purposes === undefined || purposes.includes(token.purpose))) {
       Object.assign(token, { usedAt: new Date(at), endedReason: reason });
+      ended += 1;
     }
   }
+  return ended;
+}
+
+/** Ends the user's pending email changes, as fragments.ts endPendingEmailChanges. */
+export function endPendingEmailChanges(state: MemoryState, userId: string, reason: "password_changed" | "sessions_ended" | "factor_changed", at: Date): void {
+  endOneTimeTokens(state, userId, reason, at, "email_change");
 }
 
 /** An audit row. audit_logs has no foreign keys: a deleted account's rows stay, and new ones may name it. */

@@ -1,6 +1,6 @@
 // In-memory PasskeyStore over the memory model (repositories/passkeys.ts's rules): a credential id registered once, to anyone; removal only by its owner.
 import type { PasskeyStore } from "../../../src/services/ports";
-import { insertAudit, type MemoryState } from "./memory-model";
+import { endPendingEmailChanges, insertAudit, type MemoryState } from "./memory-model";
 
 export function memoryPasskeyStore(state: MemoryState): PasskeyStore {
   const record = (p: { id: string; name: string | null; createdAt: Date; lastUsedAt: Date | null }) => ({ id: p.id, name: p.name, createdAt: new Date(p.createdAt), lastUsedAt: p.lastUsedAt && new Date(p.lastUsedAt) });
@@ -10,6 +10,7 @@ export function memoryPasskeyStore(state: MemoryState): PasskeyStore {
       const passkey = { ...structuredClone(input), id: crypto.randomUUID(), createdAt: new Date(audit.at), lastUsedAt: null };
       state.passkeys.set(passkey.id, passkey);
       insertAudit(state, { event: "passkey.registered", userId: input.userId, actorId: audit.actorId, sessionId: audit.sessionId, origin: audit.origin, metadata: { passkeyId: passkey.id, name: input.name }, at: audit.at });
+      endPendingEmailChanges(state, input.userId, "factor_changed", audit.at);
       return record(passkey);
     },
     async list(userId) {
@@ -31,6 +32,7 @@ export function memoryPasskeyStore(state: MemoryState): PasskeyStore {
       if (!p || p.userId !== userId) return false;
       state.passkeys.delete(id);
       insertAudit(state, { event: "passkey.removed", userId, actorId: audit.actorId, sessionId: audit.sessionId, origin: audit.origin, metadata: { passkeyId: id }, at: audit.at });
+      endPendingEmailChanges(state, userId, "factor_changed", audit.at);
       return true;
     },
   };

@@ -3,7 +3,7 @@
 // accepted once and only after the last one, recovery codes single use,
 // challenges single use and spent by their last allowed failure.
 import type { ChallengeStore, FactorAudit, SecondFactorStore } from "../../../src/services/ports";
-import { insertAudit, type MemoryState } from "./memory-model";
+import { endPendingEmailChanges, insertAudit, type MemoryState } from "./memory-model";
 
 function audit(state: MemoryState, event: Parameters<typeof insertAudit>[1]["event"], userId: string, a: FactorAudit, metadata: Record<string, unknown> = {}): void {
   insertAudit(state, { event, userId, actorId: a.actorId, sessionId: a.sessionId, origin: a.origin, metadata, at: a.at });
@@ -44,6 +44,7 @@ export function secondFactorStore(state: MemoryState): SecondFactorStore {
         f.confirmedAt = new Date(at);
         replaceCodes(state, userId, confirm.recoveryCodeHashes, at);
         audit(state, "mfa.totp_enrolled", userId, confirm.audit, { recoveryCodes: confirm.recoveryCodeHashes.length });
+        endPendingEmailChanges(state, userId, "factor_changed", at);
       }
       return true;
     },
@@ -54,12 +55,14 @@ export function secondFactorStore(state: MemoryState): SecondFactorStore {
       if (!f.confirmedAt) return false;
       replaceCodes(state, userId, [], a.at);
       audit(state, "mfa.totp_removed", userId, a);
+      endPendingEmailChanges(state, userId, "factor_changed", a.at);
       return true;
     },
     async replaceRecoveryCodes(userId, hashes, a) {
       if (!state.totpFactors.get(userId)?.confirmedAt) return false;
       replaceCodes(state, userId, hashes, a.at);
       audit(state, "mfa.recovery_codes_regenerated", userId, a, { recoveryCodes: hashes.length });
+      endPendingEmailChanges(state, userId, "factor_changed", a.at);
       return true;
     },
     async spendRecoveryCode({ userId, codeHash, origin, at }) {
@@ -77,6 +80,7 @@ export function secondFactorStore(state: MemoryState): SecondFactorStore {
       for (const p of passkeys) state.passkeys.delete(p.id);
       if (!totp && passkeys.length === 0) return false;
       audit(state, "mfa.removed", userId, a);
+      endPendingEmailChanges(state, userId, "factor_changed", a.at);
       return true;
     },
   };
