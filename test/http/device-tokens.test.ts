@@ -4,32 +4,12 @@
 // stranger filling the account's bucket never locks the owner's device out.
 import { afterEach, describe, expect, it, vi } from "vitest";
 import { accountThrottleKey } from "../../src/services/accounts";
-import { call, db, problemOf, register, testService, type ApiUser, type TokenPair } from "../support/harness";
+import { call, db, problemOf, register, testService } from "../support/harness";
+import { attempt, loggedIn, MAX_FAILURES, strangerLocks } from "../support/login-attempts";
 
 const { query, auditRows } = db;
 
-/** wrangler test env: LOGIN_MAX_FAILURES = 5. */
-const MAX_FAILURES = 5;
 const DEVICE_TOKEN = /^sadt_[A-Za-z0-9_-]{22}\.[0-9a-f-]{36}\.(0|[1-9][0-9]*)\.[A-Za-z0-9_-]{43}$/;
-
-type LoggedIn = { user: ApiUser; tokens: TokenPair; deviceToken: string };
-
-const attempt = (email: string, password: string, deviceToken?: string) =>
-  call("POST", "/auth/login", { body: { email, password, ...(deviceToken === undefined ? {} : { deviceToken }) } });
-
-async function loggedIn(email: string, password: string, deviceToken?: string): Promise<LoggedIn> {
-  const res = await attempt(email, password, deviceToken);
-  expect(res.status, await res.clone().text()).toBe(200);
-  return res.json();
-}
-
-/** Wrong passwords without a device token until the account's bucket is locked. */
-async function lockAccount(email: string): Promise<void> {
-  for (let i = 0; i < MAX_FAILURES; i++) expect((await attempt(email, `a stranger's guess ${i}`)).status).toBe(401);
-  const locked = await attempt(email, `a stranger's guess ${MAX_FAILURES}`);
-  expect(locked.status).toBe(429);
-  expect((await problemOf(locked)).code).toBe("rate_limited");
-}
 
 /** The owner: an account and a device token from a first sign-in on their device. */
 async function ownerWithDevice() {
@@ -45,7 +25,7 @@ afterEach(() => {
 describe("a stranger's guesses never lock the owner's device out", () => {
   it("with the account locked by a stranger, the owner's device token and the right password sign in (200)", async () => {
     const owner = await ownerWithDevice();
-    await lockAccount(owner.email);
+    await strangerLocks(owner.email);
     expect((await attempt(owner.email, owner.password)).status).toBe(429);
 
     const signedIn = await loggedIn(owner.email, owner.password, owner.deviceToken);
@@ -59,7 +39,7 @@ describe("a stranger's guesses never lock the owner's device out", () => {
 
   it(`wrong passwords with that device token are throttled in the device's own bucket after LOGIN_MAX_FAILURES (${MAX_FAILURES})`, async () => {
     const owner = await ownerWithDevice();
-    await lockAccount(owner.email);
+    await strangerLocks(owner.email);
     for (let i = 0; i < MAX_FAILURES; i++) expect((await attempt(owner.email, `the owner's typo ${i} xx`, owner.deviceToken)).status).toBe(401);
     const limited = await attempt(owner.email, owner.password, owner.deviceToken);
     expect(limited.status).toBe(429);
@@ -117,7 +97,7 @@ describe("a device token is valid only for the account it was issued to", () => 
     ["an empty string", () => ""],
   ])("%s counts in the account's bucket like no token at all", async (_label, spoil) => {
     const owner = await ownerWithDevice();
-    await lockAccount(owner.email);
+    await strangerLocks(owner.email);
     const res = await attempt(owner.email, owner.password, spoil(owner.deviceToken));
     expect(res.status).toBe(429);
   });
@@ -131,7 +111,7 @@ describe("a device token is valid only for the account it was issued to", () => 
     const replaced = await loggedIn(account.email, account.password, first.deviceToken.slice(0, -3) + "abc");
     expect(replaced.deviceToken).toMatch(DEVICE_TOKEN);
     expect(replaced.deviceToken).not.toBe(first.deviceToken);
-    await lockAccount(account.email);
+    await strangerLocks(account.email);
     expect((await loggedIn(account.email, account.password, replaced.deviceToken)).deviceToken).toBe(replaced.deviceToken);
     // The first device still has its own bucket too.
     expect((await loggedIn(account.email, account.password, first.deviceToken)).deviceToken).toBe(first.deviceToken);
@@ -153,7 +133,7 @@ describe("the device token is a secret", () => {
       vi.spyOn(console, level).mockImplementation((...args: unknown[]) => void logged.push(args.map(String).join(" ")));
     }
     const owner = await ownerWithDevice();
-    await lockAccount(owner.email);
+    await strangerLocks(owner.email);
     for (let i = 0; i < MAX_FAILURES + 2; i++) await attempt(owner.email, `the owner's typo ${i} xx`, owner.deviceToken);
 
     const stored = JSON.stringify([

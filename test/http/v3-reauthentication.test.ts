@@ -30,7 +30,10 @@ async function account(s: Service) {
   const email = uniqueEmail("reauth3");
   const res = await s.call("POST", "/auth/register", { body: { email, password: STRONG_PASSWORD } });
   expect(res.status).toBe(201);
-  return { email, ...((await res.json()) as Registered) };
+  const registered = (await res.json()) as Registered;
+  // v3: only a proven address enrols factors.
+  await s.db.markEmailVerified(registered.user.id);
+  return { email, ...registered };
 }
 
 /** A new account that enrolled TOTP from its fresh password session; the clock moves a step on, so the next code is fresh. */

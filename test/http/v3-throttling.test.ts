@@ -6,33 +6,15 @@
 // owner's reset links.
 import { describe, expect, it } from "vitest";
 import { accountThrottleKey } from "../../src/services/credentials";
-import { call, db, fakeClock, problemOf, register, testService, uniqueEmail, type ApiUser, type TokenPair } from "../support/harness";
+import { call, db, fakeClock, problemOf, register, testService, uniqueEmail } from "../support/harness";
+import { attempt, loggedIn, MAX_FAILURES, strangerLocks } from "../support/login-attempts";
 import { inbox, tokenIn } from "../support/mail";
 import { totpCode } from "../support/totp";
 
 const { query, auditRows } = db;
 
-/** wrangler test env: LOGIN_MAX_FAILURES = 5. */
-const MAX_FAILURES = 5;
 const NEW_PASSWORD = "a brand new passphrase 77";
 const APP = "https://app.example.com";
-
-type LoggedIn = { user: ApiUser; tokens: TokenPair; deviceToken: string };
-
-const attempt = (email: string, password: string, deviceToken?: string) =>
-  call("POST", "/auth/login", { body: { email, password, ...(deviceToken === undefined ? {} : { deviceToken }) } });
-
-async function loggedIn(email: string, password: string, deviceToken?: string): Promise<LoggedIn> {
-  const res = await attempt(email, password, deviceToken);
-  expect(res.status, await res.clone().text()).toBe(200);
-  return res.json();
-}
-
-/** A stranger's wrong passwords, without a device token, until the account's bucket is locked. */
-async function strangerLocks(email: string): Promise<void> {
-  for (let i = 0; i < MAX_FAILURES; i++) expect((await attempt(email, `a stranger's guess ${i}`)).status).toBe(401);
-  expect((await attempt(email, "a stranger's last guess")).status).toBe(429);
-}
 
 async function expectRateLimited(res: Response): Promise<void> {
   expect(res.status).toBe(429);
@@ -54,6 +36,7 @@ describe("signed-in re-proofs count in the session's own bucket", () => {
     "a stranger who locks the account's bucket cannot stop the signed-in owner from %s",
     async (operation) => {
       const owner = await register();
+      await db.markEmailVerified(owner.user.id); // v3: an email change needs a proven address
       await strangerLocks(owner.email);
       const res = await reproofs[operation](owner.tokens.accessToken, owner.password);
       expect(res.status, await res.clone().text()).toBe(SUCCESS[operation]);
@@ -67,6 +50,7 @@ describe("signed-in re-proofs count in the session's own bucket", () => {
 
   it(`a stolen session gets only ${MAX_FAILURES} guesses at the current password, whatever the route, and fills nobody else's bucket`, async () => {
     const owner = await register();
+    await db.markEmailVerified(owner.user.id); // v3: an email change needs a proven address
     const stolen = owner.tokens.accessToken;
     const guesses = [reproofs["re-authenticating"], reproofs["changing the password"], reproofs["changing the email"], reproofs.deleting, reproofs["re-authenticating"]];
     for (const [i, guess] of guesses.entries()) {

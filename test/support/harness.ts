@@ -196,7 +196,15 @@ export function testService(options: TestServiceOptions = {}) {
     rpc,
     /** The same service with its database unreachable (an allowlisted port where nothing listens). */
     closedDatabase: () => testService({ ...options, env: { ...options.env, DATABASE_URL: testEnv.CLOSED_DATABASE_URL } }),
-    db: { query, withClient, auditRows },
+    db: {
+      query,
+      withClient,
+      auditRows,
+      /** Marks the user's address verified, as following the mailed link does (v3: factors and email changes need it). */
+      markEmailVerified: async (userId: string) => {
+        await query("update users set email_verified_at = now() where id = $1", [userId]);
+      },
+    },
   };
 }
 

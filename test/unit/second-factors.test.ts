@@ -220,7 +220,6 @@ describe("SecondFactorService: re-authentication", () => {
       const session = { id, device: {}, refreshTokenHash: crypto.randomUUID(), idleExpiresAt: new Date(Date.now() + 3.6e6), absoluteExpiresAt: new Date(Date.now() + 3.6e6), amr: ["pwd" as const] };
       expect((await memory.stores.sessions.openSignIn({ userId: user.id, session, origin: ORIGIN, at: new Date(), clearThrottleKey: "none", maxSessions: 50 })).opened).toBe(true);
     };
-    await open(actor.sessionId);
     await expect(service.reauthenticate(actor, { currentPassword: PASSWORD })).resolves.toMatchObject({ sessionId: actor.sessionId });
 
     for (let i = 0; i < 3; i++) await expect(service.reauthenticate(actor, { currentPassword: `thief's guess ${i}` })).rejects.toThrow();
