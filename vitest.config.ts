@@ -27,7 +27,14 @@ export default defineConfig({
     globalSetup: ["./test/setup/global-setup.ts"],
     include: ["test/**/*.test.ts"],
     // Node-only: run by vitest.node.config.ts, and the end-to-end tests by vitest.e2e.config.ts (npm run test:e2e).
-    exclude: [...configDefaults.exclude, "test/architecture/**", "test/e2e/**", "test/openapi/**", "test/package/**", "test/examples/**"],
+    exclude: [
+      ...configDefaults.exclude,
+      "test/architecture/**",
+      "test/e2e/**",
+      "test/openapi/**",
+      "test/package/**",
+      "test/examples/**",
+    ],
     testTimeout: 30_000,
     hookTimeout: 60_000,
     // Test files share one database: run them one at a time so none sees

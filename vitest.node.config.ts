@@ -8,7 +8,13 @@ import { defineConfig } from "vitest/config";
 
 export default defineConfig({
   test: {
-    include: ["scripts/**/*.test.ts", "test/architecture/**/*.test.ts", "test/openapi/**/*.test.ts", "test/package/**/*.test.ts", "test/examples/**/*.test.ts"],
+    include: [
+      "scripts/**/*.test.ts",
+      "test/architecture/**/*.test.ts",
+      "test/openapi/**/*.test.ts",
+      "test/package/**/*.test.ts",
+      "test/examples/**/*.test.ts",
+    ],
     environment: "node",
     testTimeout: 30_000,
     hookTimeout: 60_000,

@@ -13,7 +13,10 @@ import { fileURLToPath } from "node:url";
 import { tsImport } from "tsx/esm/api";
 import { localToolDatabaseUrl, NO_DATABASE_HINT } from "./lib/dev-record.ts";
 
-const { runAdminCommand }: typeof import("./lib/admin-command.ts") = await tsImport("./lib/admin-command.ts", import.meta.url);
+const { runAdminCommand }: typeof import("./lib/admin-command.ts") = await tsImport(
+  "./lib/admin-command.ts",
+  import.meta.url,
+);
 
 const databaseUrl = localToolDatabaseUrl(fileURLToPath(new URL("..", import.meta.url)));
 if (!databaseUrl) {

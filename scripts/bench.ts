@@ -46,7 +46,14 @@ import { freePorts } from "./lib/free-ports.ts";
 import { spawnWrangler, startDatabase, type Database, type WranglerProcess } from "./lib/dev-stack.ts";
 import { generateSecret, generateSigningKey } from "./lib/signing-keys.ts";
 
-type AutocannonResult = { duration: number; "2xx": number; non2xx: number; errors: number; timeouts: number; latency: { p50: number; p99: number } };
+type AutocannonResult = {
+  duration: number;
+  "2xx": number;
+  non2xx: number;
+  errors: number;
+  timeouts: number;
+  latency: { p50: number; p99: number };
+};
 type Autocannon = (options: {
   url: string;
   connections: number;
@@ -55,7 +62,9 @@ type Autocannon = (options: {
   /** ms between autocannon's samples; it notices the end of an `amount` only at a sample. */
   sampleInt?: number;
   headers?: Record<string, string>;
-  requests?: { setupRequest: (request: { headers?: Record<string, string> }) => { headers?: Record<string, string> } }[];
+  requests?: {
+    setupRequest: (request: { headers?: Record<string, string> }) => { headers?: Record<string, string> };
+  }[];
 }) => Promise<AutocannonResult>;
 const autocannon = createRequire(import.meta.url)("autocannon") as Autocannon;
 
@@ -69,7 +78,15 @@ const LOGINS = 15;
 /** The whole run is cut off after this, whatever it is doing. */
 const OVERALL_TIMEOUT_MS = 10 * 60_000;
 
-const BUDGET = { noopVsPlainHono: 0.95, coldVerifyVsHealth: 0.8, verifyVsHealth: 0.8, loginVsHash: 1.15, refreshStatements: 1, forgotSpread: 0.1, bundleGzipBytes: 1024 * 1024 };
+const BUDGET = {
+  noopVsPlainHono: 0.95,
+  coldVerifyVsHealth: 0.8,
+  verifyVsHealth: 0.8,
+  loginVsHash: 1.15,
+  refreshStatements: 1,
+  forgotSpread: 0.1,
+  bundleGzipBytes: 1024 * 1024,
+};
 /** Pairs of forgot-password samples (existing, unknown); each request comes from its own client address, so the per-network limit does not cut the run short. */
 const FORGOT_PAIRS = 40;
 
@@ -99,10 +116,16 @@ const rows: Row[] = [];
 try {
   const bundle = await buildBundle(root, join(root, "dist"));
   rows.push(bundleRow(bundle));
-  const reference = await buildBundle(writeReferenceWorker(join(workDir, "argon2-reference")), join(workDir, "argon2-reference", "dist"));
+  const reference = await buildBundle(
+    writeReferenceWorker(join(workDir, "argon2-reference")),
+    join(workDir, "argon2-reference", "dist"),
+  );
   const plainHono = await buildBundle(join(root, "bench/peers/workers/hono"), join(workDir, "plain-hono", "dist"));
   // The same Worker built as the service is (keep_names = false), so that row measures the middleware alone, not a build setting.
-  const plainHonoSameBuild = await buildBundle(writeSameBuildHono(join(workDir, "plain-hono-same-build")), join(workDir, "plain-hono-same-build", "dist"));
+  const plainHonoSameBuild = await buildBundle(
+    writeSameBuildHono(join(workDir, "plain-hono-same-build")),
+    join(workDir, "plain-hono-same-build", "dist"),
+  );
 
   const [port, pgPort] = (await freePorts(2)) as [number, number];
   database = await startDatabase({
@@ -118,58 +141,84 @@ try {
   // wrangler.toml's compatibility settings, bindings and [vars] (so the
   // production argon2 parameters), with fresh secrets; .dev.vars is not read.
   const config = unstable_readConfig({ config: join(root, "wrangler.toml") });
-  const compatibility = { compatibilityDate: config.compatibility_date, compatibilityFlags: config.compatibility_flags };
+  const compatibility = {
+    compatibilityDate: config.compatibility_date,
+    compatibilityFlags: config.compatibility_flags,
+  };
   const signingKey = await generateSigningKey();
   const secrets = { JWT_SIGNING_KEYS: JSON.stringify([signingKey]), REFRESH_TOKEN_SECRET: generateSecret() };
   // Miniflare 5 still takes the familiar (v4) option shape through this converter.
-  miniflare = new Miniflare(convertV4MiniflareOptions({
-    host: "127.0.0.1",
-    port,
-    workers: [
-      {
-        ...compatibility,
-        name: "secureauth",
-        kvNamespaces: Object.fromEntries(config.kv_namespaces.map((kv: { binding: string; id?: string }) => [kv.binding, kv.id ?? kv.binding])),
-        ratelimits: Object.fromEntries(config.ratelimits.map((limit: { name: string }) => [limit.name, limit])),
-        // The mail queue as deployed; with no transport configured the consumer logs and acks.
-        queueProducers: Object.fromEntries((config.queues.producers ?? []).map((queue: { binding: string; queue: string }) => [queue.binding, { queueName: queue.queue }])),
-        queueConsumers: Object.fromEntries(
-          (config.queues.consumers ?? []).map((queue: { queue: string; max_batch_timeout?: number; max_retries?: number; dead_letter_queue?: string }) => [
-            queue.queue,
-            { maxBatchTimeout: queue.max_batch_timeout, maxRetries: queue.max_retries, deadLetterQueue: queue.dead_letter_queue },
-          ]),
-        ),
-        // Every module of the build (the hasher's argon2.wasm too), not the script alone.
-        ...bundleModules(bundle.script),
-        bindings: { ...(config.vars as Record<string, string>), ...secrets, ...database.workerVars },
-        // Its own socket, like the plain Hono Worker's: no entry-worker hop for either in the no-op comparison.
-        unsafeDirectSockets: [{ host: "127.0.0.1", port: 0 }],
-      },
-      {
-        name: "plain-hono",
-        // Every module of the build (the hasher's argon2.wasm too), not the script alone.
-        ...bundleModules(plainHono.script),
-        unsafeDirectSockets: [{ host: "127.0.0.1", port: 0 }],
-        ...compatibility,
-      },
-      {
-        name: "plain-hono-same-build",
-        ...bundleModules(plainHonoSameBuild.script),
-        unsafeDirectSockets: [{ host: "127.0.0.1", port: 0 }],
-        ...compatibility,
-      },
-      {
-        name: "argon2-reference",
-        // Every module of the build (the hasher's argon2.wasm too), not the script alone.
-        ...bundleModules(reference.script),
-        ...compatibility,
-      },
-    ],
-  } as V4MiniflareOptions));
+  miniflare = new Miniflare(
+    convertV4MiniflareOptions({
+      host: "127.0.0.1",
+      port,
+      workers: [
+        {
+          ...compatibility,
+          name: "secureauth",
+          kvNamespaces: Object.fromEntries(
+            config.kv_namespaces.map((kv: { binding: string; id?: string }) => [kv.binding, kv.id ?? kv.binding]),
+          ),
+          ratelimits: Object.fromEntries(config.ratelimits.map((limit: { name: string }) => [limit.name, limit])),
+          // The mail queue as deployed; with no transport configured the consumer logs and acks.
+          queueProducers: Object.fromEntries(
+            (config.queues.producers ?? []).map((queue: { binding: string; queue: string }) => [
+              queue.binding,
+              { queueName: queue.queue },
+            ]),
+          ),
+          queueConsumers: Object.fromEntries(
+            (config.queues.consumers ?? []).map(
+              (queue: {
+                queue: string;
+                max_batch_timeout?: number;
+                max_retries?: number;
+                dead_letter_queue?: string;
+              }) => [
+                queue.queue,
+                {
+                  maxBatchTimeout: queue.max_batch_timeout,
+                  maxRetries: queue.max_retries,
+                  deadLetterQueue: queue.dead_letter_queue,
+                },
+              ],
+            ),
+          ),
+          // Every module of the build (the hasher's argon2.wasm too), not the script alone.
+          ...bundleModules(bundle.script),
+          bindings: { ...(config.vars as Record<string, string>), ...secrets, ...database.workerVars },
+          // Its own socket, like the plain Hono Worker's: no entry-worker hop for either in the no-op comparison.
+          unsafeDirectSockets: [{ host: "127.0.0.1", port: 0 }],
+        },
+        {
+          name: "plain-hono",
+          // Every module of the build (the hasher's argon2.wasm too), not the script alone.
+          ...bundleModules(plainHono.script),
+          unsafeDirectSockets: [{ host: "127.0.0.1", port: 0 }],
+          ...compatibility,
+        },
+        {
+          name: "plain-hono-same-build",
+          ...bundleModules(plainHonoSameBuild.script),
+          unsafeDirectSockets: [{ host: "127.0.0.1", port: 0 }],
+          ...compatibility,
+        },
+        {
+          name: "argon2-reference",
+          // Every module of the build (the hasher's argon2.wasm too), not the script alone.
+          ...bundleModules(reference.script),
+          ...compatibility,
+        },
+      ],
+    } as V4MiniflareOptions),
+  );
   guard.retakeSignals();
   const url = (await miniflare.ready).origin;
   const argon2Reference = (await miniflare.getWorker("argon2-reference")) as unknown as {
-    fetch(url: string, init: { method: string; headers: Record<string, string>; body: string }): Promise<{ status: number; text(): Promise<string> }>;
+    fetch(
+      url: string,
+      init: { method: string; headers: Record<string, string>; body: string },
+    ): Promise<{ status: number; text(): Promise<string> }>;
   };
   const ready = await fetch(`${url}/health/ready`);
   if (ready.status !== 200) throw new Error(`GET /health/ready answered ${ready.status}: ${await ready.text()}`);
@@ -177,7 +226,13 @@ try {
   const plainHonoUrl = (await miniflare.unsafeGetDirectURL("plain-hono")).origin;
   const directUrl = (await miniflare.unsafeGetDirectURL("secureauth")).origin;
   rows.push(await measureNoop(directUrl, plainHonoUrl));
-  rows.push(await measureNoop(directUrl, (await miniflare.unsafeGetDirectURL("plain-hono-same-build")).origin, "same build settings"));
+  rows.push(
+    await measureNoop(
+      directUrl,
+      (await miniflare.unsafeGetDirectURL("plain-hono-same-build")).origin,
+      "same build settings",
+    ),
+  );
   rows.push(await measureColdVerify(directUrl, signingKey, config.vars as Record<string, string>));
   // BENCH_ONLY=edge: just the two rows above and the bundle, for a quick look at the request path.
   if (process.env.BENCH_ONLY === "edge") {
@@ -195,13 +250,34 @@ try {
   if (!account) {
     const note = "POST /auth/register is missing";
     rows.push(
-      { metric: "verify / health throughput", measured: "n/a", budget: `>= ${BUDGET.verifyVsHealth}x`, pass: undefined, note },
-      { metric: "login / argon2id verify", measured: "n/a", budget: `<= ${BUDGET.loginVsHash}x`, pass: undefined, note },
-      { metric: "refresh SQL statements", measured: "n/a", budget: `= ${BUDGET.refreshStatements}`, pass: undefined, note },
+      {
+        metric: "verify / health throughput",
+        measured: "n/a",
+        budget: `>= ${BUDGET.verifyVsHealth}x`,
+        pass: undefined,
+        note,
+      },
+      {
+        metric: "login / argon2id verify",
+        measured: "n/a",
+        budget: `<= ${BUDGET.loginVsHash}x`,
+        pass: undefined,
+        note,
+      },
+      {
+        metric: "refresh SQL statements",
+        measured: "n/a",
+        budget: `= ${BUDGET.refreshStatements}`,
+        pass: undefined,
+        note,
+      },
     );
   } else {
     rows.push(await measureThroughput(directUrl, account.accessToken));
-    const { rows: stored } = await db.query<{ password_hash: string }>("select password_hash from users where email = $1", [account.email]);
+    const { rows: stored } = await db.query<{ password_hash: string }>(
+      "select password_hash from users where email = $1",
+      [account.email],
+    );
     const phc = stored[0]?.password_hash;
     if (!phc) throw new Error("the bench user's password hash was not found in users.password_hash");
     const hashOnce = async (n: number) => {
@@ -236,7 +312,7 @@ process.exit(rows.every((row) => row.pass !== false) && rows.some((row) => row.p
 /** A documentation-range address no other request of the run uses. */
 function clientAddress(): string {
   const [a, b] = randomBytes(2);
-  return `198.18.${a}.${b! % 254 + 1}`;
+  return `198.18.${a}.${(b! % 254) + 1}`;
 }
 
 async function registerBenchUser(url: string, ip?: string) {
@@ -261,12 +337,15 @@ async function registerBenchUser(url: string, ip?: string) {
  * enqueues, and the queue consumer decides whether there is anyone to mail.
  */
 async function measureForgot(url: string): Promise<Row> {
-  log(`registering ${FORGOT_PAIRS} accounts for forgot-password, then ${FORGOT_PAIRS} interleaved pairs (existing, unknown)`);
+  log(
+    `registering ${FORGOT_PAIRS} accounts for forgot-password, then ${FORGOT_PAIRS} interleaved pairs (existing, unknown)`,
+  );
   const accounts: string[] = [];
   for (let i = 0; i < FORGOT_PAIRS; i++) accounts.push((await registerBenchUser(url, clientAddress()))!.email);
   const forgot = async (email: string) => {
     const res = await postJson(`${url}/auth/password/forgot`, { email }, { "CF-Connecting-IP": clientAddress() });
-    if (res.status !== 202) throw new Error(`POST /auth/password/forgot answered ${res.status}: ${JSON.stringify(res.body)}`);
+    if (res.status !== 202)
+      throw new Error(`POST /auth/password/forgot answered ${res.status}: ${JSON.stringify(res.body)}`);
   };
   await forgot(`warmup-${randomBytes(6).toString("hex")}@example.com`);
   const existing: number[] = [];
@@ -296,7 +375,10 @@ async function measureForgot(url: string): Promise<Row> {
  * disturbed by the machine (the load generator shares its two cores with
  * workerd) moves the result less than it would move a ratio of totals.
  */
-async function alternate(targets: Record<"a" | "b", Parameters<Autocannon>[0]>, label: Record<"a" | "b", string>): Promise<{ ratio: number; ratios: number[]; a: number; b: number; bad: number }> {
+async function alternate(
+  targets: Record<"a" | "b", Parameters<Autocannon>[0]>,
+  label: Record<"a" | "b", string>,
+): Promise<{ ratio: number; ratios: number[]; a: number; b: number; bad: number }> {
   // Warm-up: a target of a fixed amount (each request a token never used before) warms with that amount, so no token is used twice.
   for (const target of Object.values(targets)) await autocannon(target.amount ? target : { ...target, duration: 2 });
   const totals = { a: { ok: 0, seconds: 0 }, b: { ok: 0, seconds: 0 } };
@@ -315,7 +397,9 @@ async function alternate(targets: Record<"a" | "b", Parameters<Autocannon>[0]>, 
       bad += result.non2xx + result.errors + result.timeouts;
     }
     ratios.push(rate.a / rate.b);
-    log(`  ${label.a}: ${rate.a.toFixed(0)} req/s, ${label.b}: ${rate.b.toFixed(0)} req/s, ${(rate.a / rate.b).toFixed(2)}x`);
+    log(
+      `  ${label.a}: ${rate.a.toFixed(0)} req/s, ${label.b}: ${rate.b.toFixed(0)} req/s, ${(rate.a / rate.b).toFixed(2)}x`,
+    );
   }
   return { ratio: median(ratios), ratios, a: totals.a.ok / totals.a.seconds, b: totals.b.ok / totals.b.seconds, bad };
 }
@@ -323,22 +407,35 @@ async function alternate(targets: Record<"a" | "b", Parameters<Autocannon>[0]>, 
 /** The service's GET /health against the ceiling: a plain Hono Worker with nothing but that route, in the same workerd. */
 async function measureNoop(url: string, plainHonoUrl: string, variant?: string): Promise<Row> {
   const seconds = SECONDS / 4;
-  log(`no-op: GET /health vs plain Hono${variant ? ` (${variant})` : ""}, ${PAIRS} pairs of alternating rounds of ${seconds} s, ${CONNECTIONS} connections`);
+  log(
+    `no-op: GET /health vs plain Hono${variant ? ` (${variant})` : ""}, ${PAIRS} pairs of alternating rounds of ${seconds} s, ${CONNECTIONS} connections`,
+  );
   const { ratio, a, b, bad } = await alternate(
-    { a: { url: `${url}/health`, connections: CONNECTIONS, duration: seconds }, b: { url: `${plainHonoUrl}/health`, connections: CONNECTIONS, duration: seconds } },
+    {
+      a: { url: `${url}/health`, connections: CONNECTIONS, duration: seconds },
+      b: { url: `${plainHonoUrl}/health`, connections: CONNECTIONS, duration: seconds },
+    },
     { a: "secureauth /health", b: "plain hono /health" },
   );
   const measured = `${ratio.toFixed(2)}x median (${a.toFixed(0)} / ${b.toFixed(0)} req/s)`;
   if (variant) {
     // For information: the target is against the plain Worker as wrangler builds it by default (the row above).
-    return { metric: `no-op / plain Hono, ${variant}`, measured, budget: "info", pass: undefined, note: bad ? `${bad} failed requests: not valid` : "both built with keep_names = false" };
+    return {
+      metric: `no-op / plain Hono, ${variant}`,
+      measured,
+      budget: "info",
+      pass: undefined,
+      note: bad ? `${bad} failed requests: not valid` : "both built with keep_names = false",
+    };
   }
   return {
     metric: "no-op / plain Hono throughput",
     measured,
     budget: `>= ${BUDGET.noopVsPlainHono}x`,
     pass: bad === 0 && ratio >= BUDGET.noopVsPlainHono,
-    note: bad ? `${bad} failed requests: not valid` : "GET /health of each, the same workerd; the plain Worker at wrangler's defaults",
+    note: bad
+      ? `${bad} failed requests: not valid`
+      : "GET /health of each, the same workerd; the plain Worker at wrangler's defaults",
   };
 }
 
@@ -348,7 +445,11 @@ async function measureNoop(url: string, plainHonoUrl: string, variant?: string):
  * unseen session, every time. The tokens are signed here with the bench's
  * own key, as the service signs them, for sessions that were never ended.
  */
-async function measureColdVerify(url: string, signingKey: Awaited<ReturnType<typeof generateSigningKey>>, vars: Record<string, string>): Promise<Row> {
+async function measureColdVerify(
+  url: string,
+  signingKey: Awaited<ReturnType<typeof generateSigningKey>>,
+  vars: Record<string, string>,
+): Promise<Row> {
   const perRound = Number(process.env.BENCH_COLD_TOKENS ?? 1500);
   // Every round and both warm-ups take tokens from one list, so no verify sees a token twice.
   const rounds = PAIRS * 2 + 2;
@@ -360,8 +461,14 @@ async function measureColdVerify(url: string, signingKey: Awaited<ReturnType<typ
   for (let i = 0; i < perRound * rounds; i++) {
     tokens.push(
       await new SignJWT({
-        sub: crypto.randomUUID(), sid: crypto.randomUUID(), jti: crypto.randomUUID(), client_id: "secureauth",
-        roles: ["user"], permissions: ["profile:read"], email_verified: true, gv: 0,
+        sub: crypto.randomUUID(),
+        sid: crypto.randomUUID(),
+        jti: crypto.randomUUID(),
+        client_id: "secureauth",
+        roles: ["user"],
+        permissions: ["profile:read"],
+        email_verified: true,
+        gv: 0,
       })
         .setProtectedHeader({ alg: "EdDSA", kid: signingKey.kid, typ: "at+jwt" })
         .setIssuer(vars.JWT_ISSUER ?? "https://auth.secureauth.dev")
@@ -372,10 +479,20 @@ async function measureColdVerify(url: string, signingKey: Awaited<ReturnType<typ
     );
   }
   let next = 0;
-  const fresh = { setupRequest: (request: { headers?: Record<string, string> }) => ({ ...request, headers: { ...request.headers, Authorization: `Bearer ${tokens[next++ % tokens.length]}` } }) };
-  const check = await fetch(`${url}/auth/verify`, { headers: { Authorization: `Bearer ${tokens[tokens.length - 1]}` } });
-  if (check.status !== 200) throw new Error(`GET /auth/verify with a signed bench token answered ${check.status}: ${await check.text()}`);
-  log(`cold verify vs GET /health: ${PAIRS} pairs of alternating rounds, ${perRound} requests each, ${CONNECTIONS} connections`);
+  const fresh = {
+    setupRequest: (request: { headers?: Record<string, string> }) => ({
+      ...request,
+      headers: { ...request.headers, Authorization: `Bearer ${tokens[next++ % tokens.length]}` },
+    }),
+  };
+  const check = await fetch(`${url}/auth/verify`, {
+    headers: { Authorization: `Bearer ${tokens[tokens.length - 1]}` },
+  });
+  if (check.status !== 200)
+    throw new Error(`GET /auth/verify with a signed bench token answered ${check.status}: ${await check.text()}`);
+  log(
+    `cold verify vs GET /health: ${PAIRS} pairs of alternating rounds, ${perRound} requests each, ${CONNECTIONS} connections`,
+  );
   const { ratio, a, b, bad } = await alternate(
     {
       a: { url: `${url}/auth/verify`, connections: CONNECTIONS, amount: perRound, sampleInt: 20, requests: [fresh] },
@@ -389,7 +506,9 @@ async function measureColdVerify(url: string, signingKey: Awaited<ReturnType<typ
     measured: `${ratio.toFixed(2)}x median (${a.toFixed(0)} / ${b.toFixed(0)} req/s)`,
     budget: `>= ${BUDGET.coldVerifyVsHealth}x`,
     pass: bad === 0 && ratio >= BUDGET.coldVerifyVsHealth,
-    note: bad ? `${bad} failed requests: not valid` : "a token of a session never seen before on every request (KV is Miniflare's local simulation)",
+    note: bad
+      ? `${bad} failed requests: not valid`
+      : "a token of a session never seen before on every request (KV is Miniflare's local simulation)",
   };
 }
 
@@ -404,7 +523,12 @@ async function measureThroughput(url: string, accessToken: string): Promise<Row>
 
   const seconds = SECONDS / 4;
   log(`verify vs GET /health: ${PAIRS} pairs of alternating rounds of ${seconds} s, ${CONNECTIONS} connections`);
-  const { ratio, a: verify, b: health, bad } = await alternate(
+  const {
+    ratio,
+    a: verify,
+    b: health,
+    bad,
+  } = await alternate(
     {
       a: { url: targets.verify.url, headers: targets.verify.headers, connections: CONNECTIONS, duration: seconds },
       b: { url: targets.health.url, connections: CONNECTIONS, duration: seconds },
@@ -416,7 +540,9 @@ async function measureThroughput(url: string, accessToken: string): Promise<Row>
     measured: `${ratio.toFixed(2)}x median (${verify.toFixed(0)} / ${health.toFixed(0)} req/s)`,
     budget: `>= ${BUDGET.verifyVsHealth}x`,
     pass: bad === 0 && ratio >= BUDGET.verifyVsHealth,
-    note: bad ? `${bad} failed requests: not valid` : "straight to workerd; one token, as a client reuses it (verified once, revocation read from KV at most once a second)",
+    note: bad
+      ? `${bad} failed requests: not valid`
+      : "straight to workerd; one token, as a client reuses it (verified once, revocation read from KV at most once a second)",
   };
 }
 
@@ -428,19 +554,27 @@ async function measureThroughput(url: string, accessToken: string): Promise<Row>
  * are interleaved (hash pair, login, hash pair, login, ...) so drift in
  * machine load hits both sides alike; the medians are compared.
  */
-async function measureLogin(url: string, hashOnce: (n: number) => Promise<unknown>, account: { email: string; password: string }, phc: string) {
+async function measureLogin(
+  url: string,
+  hashOnce: (n: number) => Promise<unknown>,
+  account: { email: string; password: string },
+  phc: string,
+) {
   const login = async () => {
     const res = await postJson(`${url}/auth/login`, { email: account.email, password: account.password });
     if (res.status !== 200) throw new Error(`POST /auth/login answered ${res.status}: ${JSON.stringify(res.body)}`);
     return (res.body as { tokens: { refreshToken: string } }).tokens.refreshToken;
   };
 
-  log(`timing ${LOGINS} sequential logins, each next to a reference argon2id verify at the stored parameters (${phc.split("$")[3]})`);
+  log(
+    `timing ${LOGINS} sequential logins, each next to a reference argon2id verify at the stored parameters (${phc.split("$")[3]})`,
+  );
   // Warm-up: the first argon2 and the first login of each isolate compile code.
   await hashOnce(1);
   await login();
   const healthSamples: number[] = [];
-  for (let i = 0; i < 20; i++) healthSamples.push(await timed(() => fetch(`${url}/health`).then((r) => r.arrayBuffer())));
+  for (let i = 0; i < 20; i++)
+    healthSamples.push(await timed(() => fetch(`${url}/health`).then((r) => r.arrayBuffer())));
 
   const hashSamples: number[] = [];
   const loginSamples: number[] = [];
@@ -482,7 +616,8 @@ async function measureRefresh(url: string, db: pg.Client, refreshToken: string):
         and query not ilike '%pg_stat_statements%'
       order by toplevel desc, calls desc, query`,
   );
-  const count = (toplevel: boolean) => statements.filter((s) => s.toplevel === toplevel).reduce((sum, s) => sum + Number(s.calls), 0);
+  const count = (toplevel: boolean) =>
+    statements.filter((s) => s.toplevel === toplevel).reduce((sum, s) => sum + Number(s.calls), 0);
   const topLevel = count(true);
   const nested = count(false);
   log("statements of one refresh (pg_stat_statements):");
@@ -503,7 +638,9 @@ type Bundle = { script: string; reported: string | undefined };
 /** `wrangler deploy --dry-run --outdir`: the exact script a deploy would upload. */
 async function buildBundle(projectDir: string, outdir: string): Promise<Bundle> {
   rmSync(outdir, { recursive: true, force: true });
-  log(`building ${projectDir === root ? "the deployable bundle" : projectDir.includes("hono") ? "the plain Hono Worker" : "the argon2id reference Worker"}: wrangler deploy --dry-run --outdir ${outdir}`);
+  log(
+    `building ${projectDir === root ? "the deployable bundle" : projectDir.includes("hono") ? "the plain Hono Worker" : "the argon2id reference Worker"}: wrangler deploy --dry-run --outdir ${outdir}`,
+  );
   const output: string[] = [];
   const build = (building = spawnWrangler({
     root,
@@ -513,7 +650,9 @@ async function buildBundle(projectDir: string, outdir: string): Promise<Bundle> 
   }));
   const code = await build.exited;
   if (code !== 0) throw new Error(`wrangler deploy --dry-run failed (${code}):\n${output.slice(-20).join("\n")}`);
-  const reported = output.map((line) => /Total Upload: .*$/.exec(line.replace(/\u001b\[[0-9;]*m/g, ""))?.[0]).find(Boolean);
+  const reported = output
+    .map((line) => /Total Upload: .*$/.exec(line.replace(/\u001b\[[0-9;]*m/g, ""))?.[0])
+    .find(Boolean);
   // One module, named after the entry point (src/index.ts -> index.js).
   const scripts = readdirSync(outdir).filter((name) => name.endsWith(".js"));
   if (scripts.length !== 1) throw new Error(`expected one script in ${outdir}, found ${scripts.join(", ") || "none"}`);
@@ -534,7 +673,9 @@ function bundleRow(bundle: Bundle): Row {
 
 /** A Worker that runs the service's own PasswordHasher.verify n times per request. */
 function writeReferenceWorker(dir: string): string {
-  const compatibilityDate = /compatibility_date\s*=\s*"([^"]+)"/.exec(readFileSync(join(root, "wrangler.toml"), "utf8"))?.[1];
+  const compatibilityDate = /compatibility_date\s*=\s*"([^"]+)"/.exec(
+    readFileSync(join(root, "wrangler.toml"), "utf8"),
+  )?.[1];
   mkdirSync(dir, { recursive: true });
   writeFileSync(
     join(dir, "worker.ts"),
@@ -564,15 +705,26 @@ export default {
 function writeSameBuildHono(dir: string): string {
   mkdirSync(dir, { recursive: true });
   const source = join(root, "bench/peers/workers/hono");
-  const toml = readFileSync(join(source, "wrangler.toml"), "utf8").replace(/^main = .*$/m, `main = ${JSON.stringify(join(source, "index.ts"))}`);
+  const toml = readFileSync(join(source, "wrangler.toml"), "utf8").replace(
+    /^main = .*$/m,
+    `main = ${JSON.stringify(join(source, "index.ts"))}`,
+  );
   writeFileSync(join(dir, "wrangler.toml"), `${toml}keep_names = false\n`);
   return dir;
 }
 
 // --- helpers ----------------------------------------------------------------
 
-async function postJson(url: string, body: unknown, headers: Record<string, string> = {}): Promise<{ status: number; body: unknown }> {
-  const res = await fetch(url, { method: "POST", headers: { "Content-Type": "application/json", ...headers }, body: JSON.stringify(body) });
+async function postJson(
+  url: string,
+  body: unknown,
+  headers: Record<string, string> = {},
+): Promise<{ status: number; body: unknown }> {
+  const res = await fetch(url, {
+    method: "POST",
+    headers: { "Content-Type": "application/json", ...headers },
+    body: JSON.stringify(body),
+  });
   const text = await res.text();
   let parsed: unknown = text;
   try {
@@ -595,9 +747,19 @@ function median(values: number[]): number {
 
 function printTable(table: Row[]): void {
   const headers = ["metric", "measured", "budget", "result", "note"];
-  const cells = table.map((row) => [row.metric, row.measured, row.budget, row.pass === undefined ? (row.budget === "info" ? "INFO" : "SKIP") : row.pass ? "PASS" : "FAIL", row.note ?? ""]);
+  const cells = table.map((row) => [
+    row.metric,
+    row.measured,
+    row.budget,
+    row.pass === undefined ? (row.budget === "info" ? "INFO" : "SKIP") : row.pass ? "PASS" : "FAIL",
+    row.note ?? "",
+  ]);
   const widths = headers.map((header, i) => Math.max(header.length, ...cells.map((cell) => cell[i]!.length)));
-  const line = (values: string[]) => values.map((value, i) => value.padEnd(widths[i]!)).join("  ").trimEnd();
+  const line = (values: string[]) =>
+    values
+      .map((value, i) => value.padEnd(widths[i]!))
+      .join("  ")
+      .trimEnd();
   console.log("");
   console.log(line(headers));
   console.log(line(widths.map((width) => "-".repeat(width))));

@@ -52,7 +52,10 @@ setInterval(() => {
 }, 1000).unref();
 
 try {
-  for (const [name, value] of [["PORT", port], ["PG_PORT", pgPort]] as const) {
+  for (const [name, value] of [
+    ["PORT", port],
+    ["PG_PORT", pgPort],
+  ] as const) {
     if (!Number.isInteger(value) || value < 1 || value > 65535) throw new Error(`${name} must be a port number`);
   }
   await ensureDevVars(`${root}.dev.vars`);
@@ -84,7 +87,11 @@ try {
   // The embedded server's URL is a local default; a DATABASE_URL given to us keeps its password off the terminal.
   const shown = stack.database ? stack.databaseUrl : withoutPassword(stack.databaseUrl);
   log(`database: ${shown} (npm run admin and db:migrate find it through .data/dev-stack.json)`);
-  log(stack.mailInboxUrl ? `mail inbox: ${stack.mailInboxUrl} (every mail the Worker sends)` : "mail: sent through the configured SMTP_URL or RESEND_API_KEY; no local inbox");
+  log(
+    stack.mailInboxUrl
+      ? `mail inbox: ${stack.mailInboxUrl} (every mail the Worker sends)`
+      : "mail: sent through the configured SMTP_URL or RESEND_API_KEY; no local inbox",
+  );
   log(`starting wrangler dev on ${stack.url}`);
   const code = await stack.wranglerExited;
   if (!stopping) {

@@ -10,5 +10,5 @@ import { commonPasswordsAtLeast } from "./lib/common-passwords.ts";
 const MIN_PASSWORD_LENGTH = 12;
 const out = fileURLToPath(new URL("../src/services/passwords/common-passwords.json", import.meta.url));
 const list = commonPasswordsAtLeast(MIN_PASSWORD_LENGTH);
-writeFileSync(out, JSON.stringify(list, null, 0).replace(/","/g, '",\n"') + "\n");
+writeFileSync(out, `${JSON.stringify(list, null, 0).replace(/","/g, '",\n"')}\n`);
 console.log(`wrote ${list.length} passwords to ${out}`);

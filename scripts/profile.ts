@@ -32,7 +32,8 @@ const autocannon = createRequire(import.meta.url)("autocannon") as Autocannon;
 
 const root = fileURLToPath(new URL("..", import.meta.url));
 const path = (process.argv[2] ?? "health") as "health" | "verify" | "cold" | "plain";
-if (!["health", "verify", "cold", "plain"].includes(path)) throw new Error(`unknown path ${path}: health, verify, cold or plain`);
+if (!["health", "verify", "cold", "plain"].includes(path))
+  throw new Error(`unknown path ${path}: health, verify, cold or plain`);
 /** `plain`: the bench's ceiling, a plain Hono Worker's GET /health, profiled the same way. */
 const project = path === "plain" ? join(root, "bench/peers/workers/hono") : root;
 const seconds = Number(process.argv[3] ?? 5);
@@ -51,7 +52,12 @@ const guard = guardRun({ log, timeoutMs: 5 * 60_000, cleanup });
 // Kept after the run, so the profile's line numbers can be read in it.
 const outdir = join(root, ".data/profile-dist");
 log(`building the deployable bundle: wrangler deploy --dry-run --outdir ${outdir}`);
-building = spawnWrangler({ root, cwd: project, args: ["deploy", "--dry-run", "--outdir", outdir, "--config", join(project, "wrangler.toml")], output: () => {} });
+building = spawnWrangler({
+  root,
+  cwd: project,
+  args: ["deploy", "--dry-run", "--outdir", outdir, "--config", join(project, "wrangler.toml")],
+  output: () => {},
+});
 if ((await building.exited) !== 0) throw new Error("wrangler deploy --dry-run failed");
 
 const [port, inspectorPort] = (await freePorts(2)) as [number, number];
@@ -67,7 +73,9 @@ miniflare = new Miniflare(
         name: "secureauth",
         compatibilityDate: config.compatibility_date,
         compatibilityFlags: config.compatibility_flags,
-        kvNamespaces: Object.fromEntries(config.kv_namespaces.map((kv: { binding: string; id?: string }) => [kv.binding, kv.id ?? kv.binding])),
+        kvNamespaces: Object.fromEntries(
+          config.kv_namespaces.map((kv: { binding: string; id?: string }) => [kv.binding, kv.id ?? kv.binding]),
+        ),
         ratelimits: Object.fromEntries(config.ratelimits.map((limit: { name: string }) => [limit.name, limit])),
         ...bundleModules(join(outdir, readdirSync(outdir).find((name) => name.endsWith(".js"))!)),
         bindings: {
@@ -90,7 +98,16 @@ const { importJWK, SignJWT } = await import("jose");
 const key = await importJWK(signingKey, "EdDSA");
 const sign = (sid: string) => {
   const now = Math.floor(Date.now() / 1000);
-  return new SignJWT({ sub: crypto.randomUUID(), sid, jti: crypto.randomUUID(), client_id: "secureauth", roles: ["user"], permissions: ["profile:read"], email_verified: true, gv: 0 })
+  return new SignJWT({
+    sub: crypto.randomUUID(),
+    sid,
+    jti: crypto.randomUUID(),
+    client_id: "secureauth",
+    roles: ["user"],
+    permissions: ["profile:read"],
+    email_verified: true,
+    gv: 0,
+  })
     .setProtectedHeader({ alg: "EdDSA", kid: signingKey.kid, typ: "at+jwt" })
     .setIssuer((config.vars as Record<string, string>).JWT_ISSUER ?? "https://auth.secureauth.dev")
     .setAudience((config.vars as Record<string, string>).JWT_AUDIENCE ?? "secureauth")
@@ -106,12 +123,24 @@ const target = {
   url: path === "health" || path === "plain" ? `${url}/health` : `${url}/auth/verify`,
   connections: 10,
   duration: seconds,
-  requests: [{ setupRequest: (request: { headers?: Record<string, string> }) => ({ ...request, headers: { ...request.headers, Authorization: `Bearer ${tokens[next++ % tokens.length]}` } }) }],
+  requests: [
+    {
+      setupRequest: (request: { headers?: Record<string, string> }) => ({
+        ...request,
+        headers: { ...request.headers, Authorization: `Bearer ${tokens[next++ % tokens.length]}` },
+      }),
+    },
+  ],
 };
 
 // The Worker's isolate through workerd's inspector.
-const targets = (await (await fetch(`http://127.0.0.1:${inspectorPort}/json`)).json()) as { id: string; title: string; webSocketDebuggerUrl: string }[];
-const inspected = targets.find((t) => t.title.includes("secureauth")) ?? targets.find((t) => t.id.includes("secureauth"));
+const targets = (await (await fetch(`http://127.0.0.1:${inspectorPort}/json`)).json()) as {
+  id: string;
+  title: string;
+  webSocketDebuggerUrl: string;
+}[];
+const inspected =
+  targets.find((t) => t.title.includes("secureauth")) ?? targets.find((t) => t.id.includes("secureauth"));
 if (!inspected) throw new Error(`no inspector target for the Worker: ${targets.map((t) => t.title).join(", ")}`);
 const socket = new WebSocket(inspected.webSocketDebuggerUrl.replace("localhost", "127.0.0.1"));
 await new Promise((resolve, reject) => socket.once("open", resolve).once("error", reject));
@@ -136,9 +165,21 @@ log(`profiling ${seconds} s of ${path} under 10 connections`);
 const result = await autocannon(target);
 const { profile } = await send<{ profile: CpuProfile }>("Profiler.stop");
 socket.close();
-log(`${result["2xx"]} answered 2xx, ${result.non2xx + result.errors} not (${(result["2xx"] / seconds).toFixed(0)} req/s)`);
+log(
+  `${result["2xx"]} answered 2xx, ${result.non2xx + result.errors} not (${(result["2xx"] / seconds).toFixed(0)} req/s)`,
+);
 
-type CpuProfile = { startTime: number; endTime: number; nodes: { id: number; callFrame: { functionName: string; url: string; lineNumber: number; columnNumber: number }; hitCount: number; children?: number[] }[]; samples: number[] };
+type CpuProfile = {
+  startTime: number;
+  endTime: number;
+  nodes: {
+    id: number;
+    callFrame: { functionName: string; url: string; lineNumber: number; columnNumber: number };
+    hitCount: number;
+    children?: number[];
+  }[];
+  samples: number[];
+};
 mkdirSync(join(root, ".data"), { recursive: true });
 writeFileSync(join(root, `.data/profile-${path}.cpuprofile`), JSON.stringify(profile));
 
@@ -164,12 +205,18 @@ for (const sample of profile.samples) {
 }
 const samples = profile.samples.length;
 const top = (counts: Map<string, number>, n: number) =>
-  [...counts].sort((a, b) => b[1] - a[1]).slice(0, n).map(([name, count]) => `  ${((100 * count) / samples).toFixed(1).padStart(5)}%  ${name}`).join("\n");
+  [...counts]
+    .sort((a, b) => b[1] - a[1])
+    .slice(0, n)
+    .map(([name, count]) => `  ${((100 * count) / samples).toFixed(1).padStart(5)}%  ${name}`)
+    .join("\n");
 // Per answered request, from the sample interval: the isolate's busy time, and the part spent under the Worker's fetch handler.
 const interval = (profile.endTime - profile.startTime) / samples;
 const perRequest = (count: number) => `${((count * interval) / result["2xx"]).toFixed(1)} µs`;
 const idle = self.get("(idle)") ?? 0;
-const handler = [...total].filter(([name]) => name.startsWith("fetch ")).reduce((most, [, count]) => Math.max(most, count), 0);
+const handler = [...total]
+  .filter(([name]) => name.startsWith("fetch "))
+  .reduce((most, [, count]) => Math.max(most, count), 0);
 log(`per request: ${perRequest(samples - idle)} busy, ${perRequest(handler)} under fetch`);
 console.log(`\nself time (${samples} samples):\n${top(self, 30)}\n\ntotal time:\n${top(total, 40)}\n`);
 log(`the profile: .data/profile-${path}.cpuprofile`);

@@ -24,7 +24,9 @@ try {
     : readFileSync(source === "-" ? 0 : source, "utf8");
   const next = await generateSigningKey();
   const value = nextSigningKeys(JSON.parse(text), next);
-  console.error(`keys:rotate: new signing key ${next.kid}; keeps ${value[1].kid} (public) so its tokens verify until they expire`);
+  console.error(
+    `keys:rotate: new signing key ${next.kid}; keeps ${value[1].kid} (public) so its tokens verify until they expire`,
+  );
   console.log(JSON.stringify(value));
 } catch (error) {
   console.error(`keys:rotate: ${error instanceof Error ? error.message : String(error)}`);

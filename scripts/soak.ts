@@ -31,7 +31,7 @@ import { guardRun } from "./lib/run-guard.ts";
 import { bundleModules } from "./lib/bundle-modules.ts";
 import { mkdtempSync, readdirSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
-import { dirname, join } from "node:path";
+import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { convertV4MiniflareOptions, Miniflare, type V4MiniflareOptions } from "miniflare";
 import pg from "pg";
@@ -163,46 +163,68 @@ try {
     REFRESH_TOKEN_SECRET: generateSecret(),
     ...database.workerVars,
   };
-  miniflare = new Miniflare(convertV4MiniflareOptions({
-    host: "127.0.0.1",
-    port,
-    // The Worker's console output, tallied for the report instead of flooding the terminal.
-    handleStructuredLogs: ({ level, message }: { level: string; message: string }) => {
-      const key = `${level}: ${summariseLogLine(message)}`;
-      workerLog.set(key, (workerLog.get(key) ?? 0) + 1);
-    },
-    workers: [
-      {
-        compatibilityDate: config.compatibility_date,
-        compatibilityFlags: config.compatibility_flags,
-        name: "secureauth",
-        // The script and the modules beside it (the hasher's argon2.wasm).
-        ...bundleModules(script),
-        bindings,
-        kvNamespaces: Object.fromEntries(config.kv_namespaces.map((kv: { binding: string; id?: string }) => [kv.binding, kv.id ?? kv.binding])),
-        // wrangler.toml's limiters, each with its limit out of the soak's reach.
-        ratelimits: Object.fromEntries(
-          config.ratelimits.map((limit: { name: string; namespace_id: string; simple: { period: 10 | 60 } }) => [
-            limit.name,
-            { namespace_id: limit.namespace_id, simple: { limit: RAISED_LIMIT, period: limit.simple.period } },
-          ]),
-        ),
-        // The mail queue as deployed (as bench.ts configures it); with no transport the consumer logs and acks.
-        queueProducers: Object.fromEntries((config.queues.producers ?? []).map((queue: { binding: string; queue: string }) => [queue.binding, { queueName: queue.queue }])),
-        queueConsumers: Object.fromEntries(
-          (config.queues.consumers ?? []).map((queue: { queue: string; max_batch_timeout?: number; max_retries?: number; dead_letter_queue?: string }) => [
-            queue.queue,
-            { maxBatchTimeout: queue.max_batch_timeout, maxRetries: queue.max_retries, deadLetterQueue: queue.dead_letter_queue },
-          ]),
-        ),
+  miniflare = new Miniflare(
+    convertV4MiniflareOptions({
+      host: "127.0.0.1",
+      port,
+      // The Worker's console output, tallied for the report instead of flooding the terminal.
+      handleStructuredLogs: ({ level, message }: { level: string; message: string }) => {
+        const key = `${level}: ${summariseLogLine(message)}`;
+        workerLog.set(key, (workerLog.get(key) ?? 0) + 1);
       },
-    ],
-  } as V4MiniflareOptions));
+      workers: [
+        {
+          compatibilityDate: config.compatibility_date,
+          compatibilityFlags: config.compatibility_flags,
+          name: "secureauth",
+          // The script and the modules beside it (the hasher's argon2.wasm).
+          ...bundleModules(script),
+          bindings,
+          kvNamespaces: Object.fromEntries(
+            config.kv_namespaces.map((kv: { binding: string; id?: string }) => [kv.binding, kv.id ?? kv.binding]),
+          ),
+          // wrangler.toml's limiters, each with its limit out of the soak's reach.
+          ratelimits: Object.fromEntries(
+            config.ratelimits.map((limit: { name: string; namespace_id: string; simple: { period: 10 | 60 } }) => [
+              limit.name,
+              { namespace_id: limit.namespace_id, simple: { limit: RAISED_LIMIT, period: limit.simple.period } },
+            ]),
+          ),
+          // The mail queue as deployed (as bench.ts configures it); with no transport the consumer logs and acks.
+          queueProducers: Object.fromEntries(
+            (config.queues.producers ?? []).map((queue: { binding: string; queue: string }) => [
+              queue.binding,
+              { queueName: queue.queue },
+            ]),
+          ),
+          queueConsumers: Object.fromEntries(
+            (config.queues.consumers ?? []).map(
+              (queue: {
+                queue: string;
+                max_batch_timeout?: number;
+                max_retries?: number;
+                dead_letter_queue?: string;
+              }) => [
+                queue.queue,
+                {
+                  maxBatchTimeout: queue.max_batch_timeout,
+                  maxRetries: queue.max_retries,
+                  deadLetterQueue: queue.dead_letter_queue,
+                },
+              ],
+            ),
+          ),
+        },
+      ],
+    } as V4MiniflareOptions),
+  );
   guard.retakeSignals();
   const url = (await miniflare.ready).origin;
   const ready = await fetch(`${url}/health/ready`);
   if (ready.status !== 200) throw new Error(`GET /health/ready answered ${ready.status}: ${await ready.text()}`);
-  log(`the built Worker runs on ${url} (workerd via Miniflare); setup took ${((performance.now() - started) / 1000).toFixed(1)} s`);
+  log(
+    `the built Worker runs on ${url} (workerd via Miniflare); setup took ${((performance.now() - started) / 1000).toFixed(1)} s`,
+  );
 
   // --- 1. soak ---------------------------------------------------------------
   log(`soak: ${USERS} users for ${SECONDS} s`);
@@ -220,13 +242,21 @@ try {
 
   checkLoadRan("soak", soakCalls);
   const soak5xx = serverErrors(soakCalls);
-  check("(c) zero 5xx answers (soak)", total(soak5xx) === 0, total(soak5xx) === 0 ? `none in ${soakCalls.length} requests` : formatCounts(soak5xx));
+  check(
+    "(c) zero 5xx answers (soak)",
+    total(soak5xx) === 0,
+    total(soak5xx) === 0 ? `none in ${soakCalls.length} requests` : formatCounts(soak5xx),
+  );
   checkUnexpected("soak", soakCalls);
   const grace = soak.grace;
   check(
     "grace rule: parallel refreshes and replays within the window got the same successor (soak)",
-    grace.pairs > 0 && grace.pairs === grace.pairsSame && grace.replays === grace.replaysSame && grace.anomalies.length === 0,
-    `${grace.pairsSame}/${grace.pairs} parallel pairs, ${grace.replaysSame}/${grace.replays} replays` + (grace.anomalies.length ? `; ${[...new Set(grace.anomalies)].join("; ")}` : ""),
+    grace.pairs > 0 &&
+      grace.pairs === grace.pairsSame &&
+      grace.replays === grace.replaysSame &&
+      grace.anomalies.length === 0,
+    `${grace.pairsSame}/${grace.pairs} parallel pairs, ${grace.replaysSame}/${grace.replays} replays` +
+      (grace.anomalies.length ? `; ${[...new Set(grace.anomalies)].join("; ")}` : ""),
   );
   {
     const db = await connect(database.databaseUrl);
@@ -253,7 +283,10 @@ try {
   const probeToken = (probeAccount.body as { tokens?: { accessToken?: string } } | undefined)?.tokens?.accessToken;
   if (!probeToken) throw new Error(`the probe account could not register: ${probeAccount.status}`);
   const faultStart = performance.now();
-  const faultUsers = [...Array.from({ length: FAULT_USERS }, (_, i) => simulateUser(fault, i, 1)), probeVerify(fault, probeToken, 100)];
+  const faultUsers = [
+    ...Array.from({ length: FAULT_USERS }, (_, i) => simulateUser(fault, i, 1)),
+    probeVerify(fault, probeToken, 100),
+  ];
   await sleep(FAULT_LEAD_SECONDS * 1000);
 
   const postmaster = database.database?.pid;
@@ -286,17 +319,26 @@ try {
   faultInjected = false;
   const readyAt = performance.now();
   const window: OutageWindow = { downFrom, downTo, readyAt };
-  log(`fault: PostgreSQL accepts connections again after ${((readyAt - downTo) / 1000).toFixed(1)} s (down ${((readyAt - downFrom) / 1000).toFixed(1)} s in all)`);
+  log(
+    `fault: PostgreSQL accepts connections again after ${((readyAt - downTo) / 1000).toFixed(1)} s (down ${((readyAt - downFrom) / 1000).toFixed(1)} s in all)`,
+  );
 
   // Load goes on until logins and refreshes succeed again (or the bound passes), then a little longer.
-  const firstOk = (endpoint: string) => calls.find((c) => c.phase === "fault" && c.endpoint === endpoint && c.status === 200 && c.start >= readyAt);
-  while (performance.now() - readyAt < RECOVERY_SECONDS * 1000 && !(firstOk("POST /auth/login") && firstOk("POST /auth/refresh"))) await sleep(100);
+  const firstOk = (endpoint: string) =>
+    calls.find((c) => c.phase === "fault" && c.endpoint === endpoint && c.status === 200 && c.start >= readyAt);
+  while (
+    performance.now() - readyAt < RECOVERY_SECONDS * 1000 &&
+    !(firstOk("POST /auth/login") && firstOk("POST /auth/refresh"))
+  )
+    await sleep(100);
   await sleep(TAIL_SECONDS * 1000);
   fault.stop();
   await Promise.all(faultUsers);
   phaseSeconds.fault = (performance.now() - faultStart) / 1000;
   const faultCalls = calls.filter((call) => call.phase === "fault");
-  log(`fault: ${faultCalls.length} requests in ${phaseSeconds.fault.toFixed(1)} s; checking the answers and the database`);
+  log(
+    `fault: ${faultCalls.length} requests in ${phaseSeconds.fault.toFixed(1)} s; checking the answers and the database`,
+  );
 
   checkLoadRan("fault", faultCalls);
   checkFaultAnswers(faultCalls, window);
@@ -307,7 +349,8 @@ try {
     const late503 = faultCalls.filter((c) => c.status === 503 && c.start >= readyAt);
     const lastLate = late503.length ? Math.max(...late503.map((c) => c.end)) : readyAt;
     const after = (c: Call | undefined) => (c ? `${((c.end - readyAt) / 1000).toFixed(2)} s` : "never");
-    const resumed = resumedLogin && resumedRefresh ? Math.max(resumedLogin.end, resumedRefresh.end, lastLate) - readyAt : Infinity;
+    const resumed =
+      resumedLogin && resumedRefresh ? Math.max(resumedLogin.end, resumedRefresh.end, lastLate) - readyAt : Infinity;
     check(
       `service resumed within ${RECOVERY_SECONDS} s of Postgres returning (first login 200, first refresh 200, last 503)`,
       resumed <= RECOVERY_SECONDS * 1000,
@@ -317,12 +360,15 @@ try {
   }
   {
     const db = await connect(restarted.url);
-    for (const halfWritten of await nothingHalfWritten(db)) checks.push({ ...halfWritten, name: `${halfWritten.name} (after the fault)` });
+    for (const halfWritten of await nothingHalfWritten(db))
+      checks.push({ ...halfWritten, name: `${halfWritten.name} (after the fault)` });
     await invariants(db, "after the fault");
     // A rotation that committed just as Postgres went down may have lost its answer: the database may hold up to that many more.
     const rows = await refreshedRowCount(db);
     const seen = soak.rotated.size + fault.rotated.size;
-    const lost = faultCalls.filter((c) => c.endpoint === "POST /auth/refresh" && (c.status >= 500 || c.status === 0)).length;
+    const lost = faultCalls.filter(
+      (c) => c.endpoint === "POST /auth/refresh" && (c.status >= 500 || c.status === 0),
+    ).length;
     check(
       "(b) auth.refreshed rows = rotations the clients saw, plus at most the refreshes whose answer was lost (after the fault)",
       rows >= seen && rows - seen <= lost,
@@ -331,9 +377,14 @@ try {
     log(`tables after the fault: ${JSON.stringify(await tableCounts(db))}`);
     await disconnect(db);
   }
-  check("PostgreSQL exited only when the fault phase stopped it", unexpectedDatabaseExit === undefined, unexpectedDatabaseExit ?? "yes");
+  check(
+    "PostgreSQL exited only when the fault phase stopped it",
+    unexpectedDatabaseExit === undefined,
+    unexpectedDatabaseExit ?? "yes",
+  );
 } catch (error) {
-  if (!cleaning) console.error(`soak: failed: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}`);
+  if (!cleaning)
+    console.error(`soak: failed: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}`);
   await cleanup();
   report();
   process.exit(1);
@@ -346,17 +397,38 @@ process.exit(checks.length > 0 && checks.every((c) => c.pass) ? 0 : 1);
 // --- checks ---------------------------------------------------------------------
 
 async function invariants(db: pg.Client, when: string): Promise<void> {
-  for (const run of [singleLiveRefreshToken, sessionsHaveStartRows, usersHaveRegisteredRows, rotationsMatchAudit, endedSessionsHaveEndRows]) {
+  for (const run of [
+    singleLiveRefreshToken,
+    sessionsHaveStartRows,
+    usersHaveRegisteredRows,
+    rotationsMatchAudit,
+    endedSessionsHaveEndRows,
+  ]) {
     const result = await run(db);
     checks.push({ ...result, name: `${result.name} (${when})` });
   }
 }
 
 function checkLoadRan(phase: string, phaseCalls: Call[]): void {
-  const ok = (endpoint: string) => phaseCalls.filter((c) => c.endpoint === endpoint && c.status < 300 && c.status >= 200).length;
-  const endpoints = ["POST /auth/login", "POST /auth/refresh", "GET /auth/verify", "GET /me", "GET /sessions", "DELETE /sessions/:id", "POST /auth/logout"];
+  const ok = (endpoint: string) =>
+    phaseCalls.filter((c) => c.endpoint === endpoint && c.status < 300 && c.status >= 200).length;
+  const endpoints = [
+    "POST /auth/login",
+    "POST /auth/refresh",
+    "GET /auth/verify",
+    "GET /me",
+    "GET /sessions",
+    "DELETE /sessions/:id",
+    "POST /auth/logout",
+  ];
   const missing = endpoints.filter((endpoint) => ok(endpoint) === 0);
-  check(`every step of the loop succeeded at least once (${phase})`, missing.length === 0, missing.length ? `never a 2xx: ${missing.join(", ")}` : endpoints.map((e) => `${e.split(" ")[1]} ${ok(e)}`).join(", "));
+  check(
+    `every step of the loop succeeded at least once (${phase})`,
+    missing.length === 0,
+    missing.length
+      ? `never a 2xx: ${missing.join(", ")}`
+      : endpoints.map((e) => `${e.split(" ")[1]} ${ok(e)}`).join(", "),
+  );
 }
 
 function checkUnexpected(phase: string, phaseCalls: Call[]): void {
@@ -365,14 +437,20 @@ function checkUnexpected(phase: string, phaseCalls: Call[]): void {
   const detail = [
     total(unexpected) ? `unexpected: ${formatCounts(unexpected)}` : "no unexpected 4xx",
     total(explained) ? `explained by the rules: ${formatCounts(explained)}` : "",
-  ].filter(Boolean).join("; ");
+  ]
+    .filter(Boolean)
+    .join("; ");
   check(`(d) no 4xx the rules do not explain (${phase})`, total(unexpected) === 0, detail);
 }
 
 function checkFaultAnswers(faultCalls: Call[], window: OutageWindow): void {
   const placed = faultCalls.map((call) => ({ call, at: placeCall(call, window) }));
   const other5xx = serverErrors(faultCalls, { except503: true });
-  check("(c) no 5xx but 503, and an answer to every request (fault)", total(other5xx) === 0, total(other5xx) ? formatCounts(other5xx) : `none in ${faultCalls.length} requests`);
+  check(
+    "(c) no 5xx but 503, and an answer to every request (fault)",
+    total(other5xx) === 0,
+    total(other5xx) ? formatCounts(other5xx) : `none in ${faultCalls.length} requests`,
+  );
 
   const needsDb = placed.filter(({ call }) => !NO_DATABASE_ENDPOINTS.has(call.endpoint));
   const down = needsDb.filter(({ at }) => at === "down").map(({ call }) => call);
@@ -387,7 +465,9 @@ function checkFaultAnswers(faultCalls: Call[], window: OutageWindow): void {
       (badly503.length ? `; ${badly503.length} 503s that are not a service_unavailable problem` : ""),
   );
 
-  const verifies = placed.filter(({ call, at }) => NO_DATABASE_ENDPOINTS.has(call.endpoint) && (at === "down" || at === "straddling")).map(({ call }) => call);
+  const verifies = placed
+    .filter(({ call, at }) => NO_DATABASE_ENDPOINTS.has(call.endpoint) && (at === "down" || at === "straddling"))
+    .map(({ call }) => call);
   const probes = verifies.filter((call) => call.endpoint === "GET /auth/verify (probe)");
   const failedVerifies = verifies.filter((call) => call.status !== 200);
   check(
@@ -420,13 +500,20 @@ function report(): void {
   if (workerLog.size) {
     console.log("");
     console.log("worker log lines (count, level: message):");
-    for (const [line, count] of [...workerLog.entries()].sort((a, b) => b[1] - a[1]).slice(0, 12)) console.log(`  ${String(count).padStart(6)}  ${line}`);
+    for (const [line, count] of [...workerLog.entries()].sort((a, b) => b[1] - a[1]).slice(0, 12))
+      console.log(`  ${String(count).padStart(6)}  ${line}`);
   }
   console.log("");
   for (const c of checks) console.log(`${c.pass ? "PASS" : "FAIL"}  ${c.name}: ${c.detail}`);
   const failed = checks.filter((c) => !c.pass).length;
   console.log("");
-  console.log(checks.length === 0 ? "soak: no checks ran" : failed ? `soak: ${failed} of ${checks.length} checks FAILED` : `soak: all ${checks.length} checks passed`);
+  console.log(
+    checks.length === 0
+      ? "soak: no checks ran"
+      : failed
+        ? `soak: ${failed} of ${checks.length} checks FAILED`
+        : `soak: all ${checks.length} checks passed`,
+  );
 }
 
 /** A log line without its ids and timestamps, so lines of one kind are counted together. */
@@ -434,14 +521,22 @@ function summariseLogLine(message: string): string {
   let text = message;
   try {
     const parsed = JSON.parse(message) as { msg?: string; level?: string; error?: unknown; path?: string };
-    if (parsed && typeof parsed === "object" && parsed.msg) text = [parsed.msg, parsed.path, parsed.error ? JSON.stringify(parsed.error) : ""].filter(Boolean).join(" ");
+    if (parsed && typeof parsed === "object" && parsed.msg)
+      text = [parsed.msg, parsed.path, parsed.error ? JSON.stringify(parsed.error) : ""].filter(Boolean).join(" ");
   } catch {}
-  return text.replace(/[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}/gi, "<id>").replace(/\s+/g, " ").slice(0, 200);
+  return text
+    .replace(/[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}/gi, "<id>")
+    .replace(/\s+/g, " ")
+    .slice(0, 200);
 }
 
 // --- helpers --------------------------------------------------------------------
 
-function loadContext(url: string, phase: string, options: { retryUnavailable: boolean; refreshGraceSeconds: number }): LoadContext & { stop(): void } {
+function loadContext(
+  url: string,
+  phase: string,
+  options: { retryUnavailable: boolean; refreshGraceSeconds: number },
+): LoadContext & { stop(): void } {
   let stopped = false;
   const ctx = {
     url,
@@ -480,7 +575,8 @@ async function waitForExit(pid: number, timeoutMs: number): Promise<void> {
     } catch {
       return;
     }
-    if (performance.now() > deadline) throw new Error(`PostgreSQL (pid ${pid}) did not exit within ${timeoutMs / 1000} s of SIGQUIT`);
+    if (performance.now() > deadline)
+      throw new Error(`PostgreSQL (pid ${pid}) did not exit within ${timeoutMs / 1000} s of SIGQUIT`);
     await sleep(20);
   }
 }
@@ -493,7 +589,11 @@ function sleep(ms: number): Promise<void> {
 async function buildBundle(outdir: string): Promise<string> {
   log(`building the deployable bundle: wrangler deploy --dry-run --outdir ${outdir}`);
   const output: string[] = [];
-  building = spawnWrangler({ root, args: ["deploy", "--dry-run", "--outdir", outdir], output: (line) => output.push(line) });
+  building = spawnWrangler({
+    root,
+    args: ["deploy", "--dry-run", "--outdir", outdir],
+    output: (line) => output.push(line),
+  });
   const code = await building.exited;
   if (code !== 0) throw new Error(`wrangler deploy --dry-run failed (${code}):\n${output.slice(-20).join("\n")}`);
   const scripts = readdirSync(outdir).filter((name) => name.endsWith(".js"));

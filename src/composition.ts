@@ -89,7 +89,12 @@ function build(env: Env, config: Config, keys: KeySet, overrides: Overrides): Ru
   if (byClock.size >= 16) byClock.clear(); // tests inject a clock per app
   let parts = byClock.get(clock);
   if (!parts) {
-    const revocations = new SessionRevocationList(env.REVOKED_SESSIONS, config.accessTokenTtl, Date.now, config.refreshReuseGrace);
+    const revocations = new SessionRevocationList(
+      env.REVOKED_SESSIONS,
+      config.accessTokenTtl,
+      Date.now,
+      config.refreshReuseGrace,
+    );
     parts = { config, clock, tokens: new AccessTokens(keys, config, clock, revocations), revocations };
     byClock.set(clock, parts);
   }
@@ -109,7 +114,10 @@ function build(env: Env, config: Config, keys: KeySet, overrides: Overrides): Ru
  * A batch of the mail queue (or its dead-letter queue): the consumer's
  * dependencies over the same services a request uses.
  */
-export async function composeMailConsumer(env: Env, queueName: string): Promise<{ consumer: MailConsumerDeps; close(): Promise<void> }> {
+export async function composeMailConsumer(
+  env: Env,
+  queueName: string,
+): Promise<{ consumer: MailConsumerDeps; close(): Promise<void> }> {
   const runtime = await compose(env);
   const { services } = runtime;
   return {
@@ -257,11 +265,22 @@ export class Services {
   }
 
   sessions(): SessionService {
-    return (this.#sessions ??= new SessionService({ sessions: this.stores().sessions, codec: this.codec(), clock: this.clock, revocations: this.revocations, tokens: this.tokens }));
+    return (this.#sessions ??= new SessionService({
+      sessions: this.stores().sessions,
+      codec: this.codec(),
+      clock: this.clock,
+      revocations: this.revocations,
+      tokens: this.tokens,
+    }));
   }
 
   admin(): AdminService {
-    return (this.#admin ??= new AdminService({ stores: this.stores(), unitOfWork: this.unitOfWork(), clock: this.clock, revocations: this.revocations }));
+    return (this.#admin ??= new AdminService({
+      stores: this.stores(),
+      unitOfWork: this.unitOfWork(),
+      clock: this.clock,
+      revocations: this.revocations,
+    }));
   }
 
   profiles(): ProfileService {
@@ -277,7 +296,11 @@ export class Services {
   }
 
   mail(): MailDelivery {
-    return (this.#mail ??= new MailDelivery({ transport: mailTransportFor(this.config.mail), audit: this.stores().audit, clock: this.clock }));
+    return (this.#mail ??= new MailDelivery({
+      transport: mailTransportFor(this.config.mail),
+      audit: this.stores().audit,
+      clock: this.clock,
+    }));
   }
 
   private stores(): Stores {
@@ -289,11 +312,17 @@ export class Services {
   }
 
   private codec(): RefreshTokenCodec {
-    return (this.#codec ??= new RefreshTokenCodec(this.config.refreshTokenSecret, this.config.refreshTokenPreviousSecret));
+    return (this.#codec ??= new RefreshTokenCodec(
+      this.config.refreshTokenSecret,
+      this.config.refreshTokenPreviousSecret,
+    ));
   }
 
   private deviceTokens(): DeviceTokenCodec {
-    return (this.#deviceTokens ??= new DeviceTokenCodec(this.config.refreshTokenSecret, this.config.refreshTokenPreviousSecret));
+    return (this.#deviceTokens ??= new DeviceTokenCodec(
+      this.config.refreshTokenSecret,
+      this.config.refreshTokenPreviousSecret,
+    ));
   }
 
   private hasher(): PasswordHasher {

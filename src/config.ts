@@ -107,9 +107,7 @@ export type MfaSettings = {
 };
 
 /** How mail leaves the service: at most one transport; none configured means mail is not sent (and says so in the log). */
-export type MailTransportSettings =
-  | { kind: "smtp"; url: URL }
-  | { kind: "resend"; apiKey: string; apiUrl: string };
+export type MailTransportSettings = { kind: "smtp"; url: URL } | { kind: "resend"; apiKey: string; apiUrl: string };
 
 export type MailSettings = {
   appUrl: string;
@@ -213,10 +211,14 @@ function parseMfa(env: Env, appUrl: string): MfaSettings {
   const app = new URL(appUrl);
   const rpId = optional(env.WEBAUTHN_RP_ID)?.toLowerCase() ?? app.hostname;
   if (!/^[a-z0-9.-]+$/.test(rpId)) throw new ConfigError("WEBAUTHN_RP_ID", "must be a domain name like example.com");
-  const origins = env.WEBAUTHN_ORIGINS !== undefined && optional(env.WEBAUTHN_ORIGINS) ? parseOrigins(env.WEBAUTHN_ORIGINS, "WEBAUTHN_ORIGINS") : [app.origin];
+  const origins =
+    env.WEBAUTHN_ORIGINS !== undefined && optional(env.WEBAUTHN_ORIGINS)
+      ? parseOrigins(env.WEBAUTHN_ORIGINS, "WEBAUTHN_ORIGINS")
+      : [app.origin];
   for (const origin of origins) {
     const host = new URL(origin).hostname;
-    if (host !== rpId && !host.endsWith(`.${rpId}`)) throw new ConfigError("WEBAUTHN_ORIGINS", `${origin} is not on WEBAUTHN_RP_ID ${rpId} or a subdomain of it`);
+    if (host !== rpId && !host.endsWith(`.${rpId}`))
+      throw new ConfigError("WEBAUTHN_ORIGINS", `${origin} is not on WEBAUTHN_RP_ID ${rpId} or a subdomain of it`);
   }
   return {
     encryptionKey,
@@ -239,7 +241,8 @@ function parseMail(env: Env): MailSettings {
   }
   const smtp = optional(env.SMTP_URL);
   const resendKey = optional(env.RESEND_API_KEY);
-  if (smtp !== undefined && resendKey !== undefined) throw new ConfigError("SMTP_URL", "and RESEND_API_KEY are both set: choose one transport");
+  if (smtp !== undefined && resendKey !== undefined)
+    throw new ConfigError("SMTP_URL", "and RESEND_API_KEY are both set: choose one transport");
   let transport: MailTransportSettings | undefined;
   if (smtp !== undefined) {
     let url: URL;
@@ -248,10 +251,15 @@ function parseMail(env: Env): MailSettings {
     } catch {
       throw new ConfigError("SMTP_URL", "must be an smtp:// or smtps:// URL");
     }
-    if ((url.protocol !== "smtp:" && url.protocol !== "smtps:") || !url.hostname) throw new ConfigError("SMTP_URL", "must be an smtp:// or smtps:// URL");
+    if ((url.protocol !== "smtp:" && url.protocol !== "smtps:") || !url.hostname)
+      throw new ConfigError("SMTP_URL", "must be an smtp:// or smtps:// URL");
     transport = { kind: "smtp", url };
   } else if (resendKey !== undefined) {
-    transport = { kind: "resend", apiKey: resendKey, apiUrl: (httpUrl(env, "RESEND_API_URL") ?? DEFAULTS.RESEND_API_URL).replace(/\/+$/, "") };
+    transport = {
+      kind: "resend",
+      apiKey: resendKey,
+      apiUrl: (httpUrl(env, "RESEND_API_URL") ?? DEFAULTS.RESEND_API_URL).replace(/\/+$/, ""),
+    };
   }
   return { appUrl, from, transport };
 }
@@ -259,14 +267,35 @@ function parseMail(env: Env): MailSettings {
 /** argon2id within what a stored hash may ask for, and at least OWASP's minimum unless a test suite says otherwise. */
 function parseArgon2(env: Env): Config["argon2"] {
   const params = {
-    memoryKib: integer(env, "ARGON2_MEMORY_KIB", DEFAULTS.ARGON2_MEMORY_KIB, ARGON2_LIMITS.memoryKib.min, ARGON2_LIMITS.memoryKib.max),
-    iterations: integer(env, "ARGON2_ITERATIONS", DEFAULTS.ARGON2_ITERATIONS, ARGON2_LIMITS.iterations.min, ARGON2_LIMITS.iterations.max),
-    parallelism: integer(env, "ARGON2_PARALLELISM", DEFAULTS.ARGON2_PARALLELISM, ARGON2_LIMITS.parallelism.min, ARGON2_LIMITS.parallelism.max),
+    memoryKib: integer(
+      env,
+      "ARGON2_MEMORY_KIB",
+      DEFAULTS.ARGON2_MEMORY_KIB,
+      ARGON2_LIMITS.memoryKib.min,
+      ARGON2_LIMITS.memoryKib.max,
+    ),
+    iterations: integer(
+      env,
+      "ARGON2_ITERATIONS",
+      DEFAULTS.ARGON2_ITERATIONS,
+      ARGON2_LIMITS.iterations.min,
+      ARGON2_LIMITS.iterations.max,
+    ),
+    parallelism: integer(
+      env,
+      "ARGON2_PARALLELISM",
+      DEFAULTS.ARGON2_PARALLELISM,
+      ARGON2_LIMITS.parallelism.min,
+      ARGON2_LIMITS.parallelism.max,
+    ),
   };
   const weakAllowed = flag(env, "ARGON2_BELOW_OWASP_MINIMUM_FOR_TESTS_ONLY");
   const [, minimum] = OWASP_ARGON2_MIN_MEMORY_KIB.find(([passes]) => passes === Math.min(params.iterations, 5))!;
   if (!weakAllowed && params.memoryKib < minimum) {
-    throw new ConfigError("ARGON2_MEMORY_KIB", `must be at least ${minimum} with ARGON2_ITERATIONS=${params.iterations} (the OWASP minimum for argon2id)`);
+    throw new ConfigError(
+      "ARGON2_MEMORY_KIB",
+      `must be at least ${minimum} with ARGON2_ITERATIONS=${params.iterations} (the OWASP minimum for argon2id)`,
+    );
   }
   return params;
 }
@@ -367,13 +396,20 @@ function parseSigningKeys(raw: string): Config["signingKeys"] {
       typeof jwk.kid !== "string" ||
       jwk.kid.length === 0
     ) {
-      throw new ConfigError("JWT_SIGNING_KEYS", `entry ${index} must be an Ed25519 JWK with kty, crv, x and kid (and d for a key that signs)`);
+      throw new ConfigError(
+        "JWT_SIGNING_KEYS",
+        `entry ${index} must be an Ed25519 JWK with kty, crv, x and kid (and d for a key that signs)`,
+      );
     }
     if (kids.has(jwk.kid)) throw new ConfigError("JWT_SIGNING_KEYS", `has a duplicate kid at entry ${index}`);
     kids.add(jwk.kid);
     return jwk as SigningJwk | VerifyingJwk;
   });
   const [first, ...rest] = keys;
-  if (first?.d === undefined) throw new ConfigError("JWT_SIGNING_KEYS", "entry 0 signs, so it must be a private JWK (with d); retired public keys go after it");
+  if (first?.d === undefined)
+    throw new ConfigError(
+      "JWT_SIGNING_KEYS",
+      "entry 0 signs, so it must be a private JWK (with d); retired public keys go after it",
+    );
   return [first as SigningJwk, ...rest];
 }

@@ -62,7 +62,10 @@ export class ValidationFailed extends AuthError {
   }
 
   /** From schema issues (zod's shape): each becomes { path, message }. `part` names what failed: body, query, param. */
-  static fromIssues(issues: readonly { path: readonly PropertyKey[]; message: string }[], part = "body"): ValidationFailed {
+  static fromIssues(
+    issues: readonly { path: readonly PropertyKey[]; message: string }[],
+    part = "body",
+  ): ValidationFailed {
     const noun = part === "json" ? "body" : part === "param" ? "path parameters" : part;
     return new ValidationFailed(
       issues.map((issue) => ({ path: issue.path.map(String).join(".") || `(${noun})`, message: issue.message })),
@@ -112,7 +115,9 @@ export class RefreshTokenReused extends AuthError {
 export class InsufficientPermission extends AuthError {
   /** `Requires the <permission> permission`, or a detail of its own (a rule beyond holding one permission). */
   constructor(requirement: { permission: string } | { detail: string }) {
-    super("insufficient_permission", { detail: "permission" in requirement ? `Requires the ${requirement.permission} permission` : requirement.detail });
+    super("insufficient_permission", {
+      detail: "permission" in requirement ? `Requires the ${requirement.permission} permission` : requirement.detail,
+    });
   }
 }
 
@@ -144,7 +149,10 @@ export class MfaRequired extends AuthError {
     readonly methods: MfaMethod[],
   ) {
     // It carries a credential: never cached.
-    super("mfa_required", { detail: "Complete the sign-in with a second factor.", headers: { "Cache-Control": "no-store", Pragma: "no-cache" } });
+    super("mfa_required", {
+      detail: "Complete the sign-in with a second factor.",
+      headers: { "Cache-Control": "no-store", Pragma: "no-cache" },
+    });
   }
 }
 
@@ -230,7 +238,10 @@ export class ServiceUnavailable extends AuthError {
 
 /** A missing or malformed configuration variable: the service refuses to run. */
 export class ConfigError extends Error {
-  constructor(readonly variable: string, reason: string) {
+  constructor(
+    readonly variable: string,
+    reason: string,
+  ) {
     super(`Invalid configuration: ${variable} ${reason}`);
     this.name = "ConfigError";
   }

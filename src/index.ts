@@ -33,7 +33,14 @@ export default {
       console.log(JSON.stringify({ level: "info", msg: "maintenance", cron: controller.cron, ...report }));
     } catch (error) {
       // Name and SQLSTATE only, as in the HTTP error log: never a message that could carry data.
-      console.error(JSON.stringify({ level: "error", msg: "maintenance failed", cron: controller.cron, error: describeError(error) }));
+      console.error(
+        JSON.stringify({
+          level: "error",
+          msg: "maintenance failed",
+          cron: controller.cron,
+          error: describeError(error),
+        }),
+      );
       // Rethrown so the run is recorded as failed; the next run picks up where this one stopped.
       throw error;
     } finally {

@@ -35,7 +35,9 @@ export type AccessTokenClaims = {
  * configuration is broken, or a store it reads failed). Verification fails
  * closed: treat it as "not verified", e.g. answer 503.
  */
-export type VerifyResult = { ok: true; claims: AccessTokenClaims } | { ok: false; code: "invalid_token" | "service_unavailable" };
+export type VerifyResult =
+  | { ok: true; claims: AccessTokenClaims }
+  | { ok: false; code: "invalid_token" | "service_unavailable" };
 
 export type AuthorizeResult =
   | { ok: true; claims: AccessTokenClaims }

@@ -46,7 +46,10 @@ export class AuthService extends WorkerEntrypoint<Env> implements AuthServiceRpc
 
 function logFailure(method: string, error: unknown): void {
   try {
-    const cause = error instanceof ConfigError ? { msg: "rpc refused: invalid configuration", variable: error.variable } : { msg: "rpc refused: check failed", error: describeError(error) };
+    const cause =
+      error instanceof ConfigError
+        ? { msg: "rpc refused: invalid configuration", variable: error.variable }
+        : { msg: "rpc refused: check failed", error: describeError(error) };
     console.error(JSON.stringify({ level: "error", method, ...cause }));
   } catch {
     // Logging must not turn a result into a rejection.

@@ -119,7 +119,16 @@ const guard = guardRun({ log, cleanup, timeoutMs: OVERALL_TIMEOUT_MS });
 
 // --- the run ------------------------------------------------------------------
 
-type PathResult = { path: string; a: string; b: string; aRps: number[]; bRps: number[]; ratios: number[]; bad: number; note: string };
+type PathResult = {
+  path: string;
+  a: string;
+  b: string;
+  aRps: number[];
+  bRps: number[];
+  ratios: number[];
+  bad: number;
+  note: string;
+};
 const results: PathResult[] = [];
 const sqlRows: { operation: string; secureauth: string; betterAuth: string }[] = [];
 const hashRows: { candidate: string; ms: string; memory: string; note: string }[] = [];
@@ -133,7 +142,11 @@ try {
       buildBundle(name, join(peersDir, "workers", name), join(peersDir, "workers", name, "wrangler.toml")),
     ),
   ]);
-  for (const [name, bundle] of Object.entries({ secureauth: secureauthBundle, "better-auth": betterAuthBundle, hono: honoBundle }))
+  for (const [name, bundle] of Object.entries({
+    secureauth: secureauthBundle,
+    "better-auth": betterAuthBundle,
+    hono: honoBundle,
+  }))
     log(`  ${name}: ${bundle!.reported ?? bundle!.script}`);
 
   // 2. One PostgreSQL, two databases.
@@ -142,7 +155,14 @@ try {
     postgres: {
       port: pgPort,
       database: "secureauth_bench",
-      flags: ["-c", "shared_preload_libraries=pg_stat_statements", "-c", "pg_stat_statements.track=all", "-c", "max_connections=300"],
+      flags: [
+        "-c",
+        "shared_preload_libraries=pg_stat_statements",
+        "-c",
+        "pg_stat_statements.track=all",
+        "-c",
+        "max_connections=300",
+      ],
     },
     log,
     onDatabaseExit: (reason) => log(`${reason}: the results are not valid`),
@@ -164,7 +184,10 @@ try {
 
   // 3. One Miniflare, every Worker on its own direct socket.
   const config = unstable_readConfig({ config: join(root, "wrangler.toml") });
-  const compatibility = { compatibilityDate: config.compatibility_date, compatibilityFlags: config.compatibility_flags };
+  const compatibility = {
+    compatibilityDate: config.compatibility_date,
+    compatibilityFlags: config.compatibility_flags,
+  };
   const signingKeys = JSON.stringify([await generateSigningKey()]);
   const refreshSecret = generateSecret();
   const baSecret = generateSecret();
@@ -173,13 +196,18 @@ try {
   // binding is still called on every request, as in production, but one
   // client IP making thousands of requests must not be refused.
   const ratelimits = Object.fromEntries(
-    config.ratelimits.map((limit: { name: string; namespace_id: string }) => [limit.name, { ...limit, simple: { limit: 1_000_000_000, period: 60 } }]),
+    config.ratelimits.map((limit: { name: string; namespace_id: string }) => [
+      limit.name,
+      { ...limit, simple: { limit: 1_000_000_000, period: 60 } },
+    ]),
   );
   const secureauthWorker = (name: string, vars: Record<string, string>) => ({
     ...compatibility,
     name,
     ...bundleModules(secureauthBundle!.script),
-    kvNamespaces: Object.fromEntries(config.kv_namespaces.map((kv: { binding: string; id?: string }) => [kv.binding, kv.id ?? kv.binding])),
+    kvNamespaces: Object.fromEntries(
+      config.kv_namespaces.map((kv: { binding: string; id?: string }) => [kv.binding, kv.id ?? kv.binding]),
+    ),
     ratelimits,
     queueProducers: { MAIL_QUEUE: "secureauth-mail" },
     bindings: {
@@ -228,18 +256,24 @@ try {
     betterAuthWorker("ba-jwt", { JWT_PLUGIN: "true" }),
     betterAuthWorker("ba-renew", { UPDATE_AGE: "0" }),
     betterAuthWorker("ba-mint", { CHEAP_HASH: "true", COOKIE_CACHE: "true", JWT_PLUGIN: "true" }),
-    plain("ba-relying-party", rpBundle!, { serviceBindings: { AUTH: "ba-jwt" }, bindings: { BETTER_AUTH_URL: BA_ORIGIN } }),
+    plain("ba-relying-party", rpBundle!, {
+      serviceBindings: { AUTH: "ba-jwt" },
+      bindings: { BETTER_AUTH_URL: BA_ORIGIN },
+    }),
     plain("plain-hono", honoBundle!),
     plain("hash-candidates", hashBundle!),
   ];
-  miniflare = new Miniflare(convertV4MiniflareOptions({ host: "127.0.0.1", port: 0, workers } as unknown as V4MiniflareOptions));
+  miniflare = new Miniflare(
+    convertV4MiniflareOptions({ host: "127.0.0.1", port: 0, workers } as unknown as V4MiniflareOptions),
+  );
   guard.retakeSignals();
   await miniflare.ready;
   const url: Record<string, string> = {};
   for (const worker of workers) url[worker.name] = (await miniflare.unsafeGetDirectURL(worker.name)).origin;
   log(`${workers.length} Workers in one workerd: ${workers.map((w) => w.name).join(", ")}`);
   const ready = await fetch(`${url.secureauth}/health/ready`);
-  if (ready.status !== 200) throw new Error(`SecureAuth GET /health/ready answered ${ready.status}: ${await ready.text()}`);
+  if (ready.status !== 200)
+    throw new Error(`SecureAuth GET /health/ready answered ${ready.status}: ${await ready.text()}`);
 
   // 4. Accounts, sessions and tokens.
   const setupStart = performance.now();
@@ -266,7 +300,9 @@ try {
   };
   const sessionFrom = (res: Response) => sessionFromCookies(res.headers.getSetCookie());
   const sessionFromCookies = (setCookies: string[]) => {
-    const cookies = Object.fromEntries(setCookies.map((c) => c.split(";")[0]!.split(/=(.*)/s).slice(0, 2) as [string, string]));
+    const cookies = Object.fromEntries(
+      setCookies.map((c) => c.split(";")[0]!.split(/=(.*)/s).slice(0, 2) as [string, string]),
+    );
     const token = cookies["better-auth.session_token"];
     if (!token) throw new Error(`Better Auth set no session cookie: ${setCookies.join(" | ")}`);
     return { token, data: cookies["better-auth.session_data"] };
@@ -274,7 +310,8 @@ try {
   const baJwt = async (cookie: string) => {
     const res = await fetch(`${url["ba-mint"]}/api/auth/token`, { headers: { Cookie: cookie, ...CLIENT_HEADERS } });
     const text = await res.text();
-    if (res.status !== 200) throw new Error(`Better Auth GET /api/auth/token answered ${res.status}: ${text.slice(0, 300)}`);
+    if (res.status !== 200)
+      throw new Error(`Better Auth GET /api/auth/token answered ${res.status}: ${text.slice(0, 300)}`);
     return (JSON.parse(text) as { token: string }).token;
   };
   const sessionCookie = (s: { token: string }) => `better-auth.session_token=${s.token}`;
@@ -294,7 +331,9 @@ try {
   const baSignIn: { email: string; password: string }[] = [];
   for (let i = 0; i < SIGNIN_USERS; i++) baSignIn.push(await baSignUp(url.ba!, "ba-signin"));
   const baMainJwt = await baJwt(cachedCookie(baMain));
-  log(`accounts: ${SIGNIN_USERS} per side at default hashing (SecureAuth argon2id via /auth/register, Better Auth scrypt via sign-up/email)`);
+  log(
+    `accounts: ${SIGNIN_USERS} per side at default hashing (SecureAuth argon2id via /auth/register, Better Auth scrypt via sign-up/email)`,
+  );
 
   // Session pools, minted on the cheap-hash twins (same keys, same databases).
   // autocannon may build a request per connection past `amount`: some slack.
@@ -302,16 +341,28 @@ try {
   const chainSeeds = CONNECTIONS * (ROUNDS + 1) + SQL_OPS;
   // SecureAuth: a few accounts, many sign-ins each (a sign-in is cheaper than a registration).
   const poolSize = freshCount + chainSeeds;
-  const saPoolAccounts = await inParallel(Math.max(MINT_CONCURRENCY, Math.ceil(poolSize / SESSIONS_PER_ACCOUNT)), 2, () => saRegister(url["secureauth-mint"]!, "sa-pool"));
+  const saPoolAccounts = await inParallel(
+    Math.max(MINT_CONCURRENCY, Math.ceil(poolSize / SESSIONS_PER_ACCOUNT)),
+    2,
+    () => saRegister(url["secureauth-mint"]!, "sa-pool"),
+  );
   const saPool = await inParallel(poolSize, MINT_CONCURRENCY, async (i) => {
     const account = saPoolAccounts[i % saPoolAccounts.length]!;
-    const res = await postJson(`${url["secureauth-mint"]}/auth/login`, { email: account.email, password: account.password });
-    if (res.status !== 200) throw new Error(`SecureAuth login (mint) answered ${res.status}: ${res.text.slice(0, 300)}`);
+    const res = await postJson(`${url["secureauth-mint"]}/auth/login`, {
+      email: account.email,
+      password: account.password,
+    });
+    if (res.status !== 200)
+      throw new Error(`SecureAuth login (mint) answered ${res.status}: ${res.text.slice(0, 300)}`);
     return (JSON.parse(res.text) as { tokens: { accessToken: string; refreshToken: string } }).tokens;
   });
   log(`SecureAuth: ${saPool.length} sessions (sign-ins on the cheap-hash twin) in ${seconds(setupStart)}`);
   const baStart = performance.now();
-  const baPoolAccounts = await inParallel(Math.max(MINT_CONCURRENCY, Math.ceil(poolSize / SESSIONS_PER_ACCOUNT)), 2, () => baSignUp(url["ba-mint"]!, "ba-pool"));
+  const baPoolAccounts = await inParallel(
+    Math.max(MINT_CONCURRENCY, Math.ceil(poolSize / SESSIONS_PER_ACCOUNT)),
+    2,
+    () => baSignUp(url["ba-mint"]!, "ba-pool"),
+  );
   const baMintBatch = async (i: number, count: number) => {
     const account = baPoolAccounts[i % baPoolAccounts.length]!;
     const res = await fetch(`${url["ba-mint"]}/bench/mint`, {
@@ -332,15 +383,25 @@ try {
   const baMinted = batches.flat();
   const baPool = baMinted.slice(0, freshCount);
   const baRenewSeeds = baMinted.slice(freshCount, freshCount + chainSeeds);
-  log(`Better Auth: ${baPool.length + baRenewSeeds.length} sessions (sign-in/email and GET /token on the cheap-hash twin, ${BATCH} per request) in ${seconds(baStart)}`);
+  log(
+    `Better Auth: ${baPool.length + baRenewSeeds.length} sessions (sign-in/email and GET /token on the cheap-hash twin, ${BATCH} per request) in ${seconds(baStart)}`,
+  );
 
   // Every request below must answer 2xx: check each path once.
   const checks: [string, string, Record<string, string>][] = [
     ["SecureAuth /auth/verify", `${url.secureauth}/auth/verify`, { Authorization: `Bearer ${saMain.accessToken}` }],
     ["SecureAuth /me", `${url.secureauth}/me`, { Authorization: `Bearer ${saMain.accessToken}` }],
-    ["Better Auth get-session (cookie cache)", `${url["ba-cache"]}/api/auth/get-session`, { Cookie: cachedCookie(baMain) }],
+    [
+      "Better Auth get-session (cookie cache)",
+      `${url["ba-cache"]}/api/auth/get-session`,
+      { Cookie: cachedCookie(baMain) },
+    ],
     ["Better Auth get-session", `${url.ba}/api/auth/get-session`, { Cookie: sessionCookie(baMain) }],
-    ["relying party /verify (Better Auth JWT)", `${url["ba-relying-party"]}/verify`, { Authorization: `Bearer ${baMainJwt}` }],
+    [
+      "relying party /verify (Better Auth JWT)",
+      `${url["ba-relying-party"]}/verify`,
+      { Authorization: `Bearer ${baMainJwt}` },
+    ],
     ["plain Hono /health", `${url["plain-hono"]}/health`, {}],
   ];
   for (const [name, target, headers] of checks) {
@@ -392,37 +453,63 @@ try {
     b: fixed(`${url["plain-hono"]}/health`, { ...CLIENT_HEADERS }),
     note: "",
   });
-  await comparePaths("sign-in, default hashing", "POST /auth/login (argon2id 19456/2/1)", "sign-in/email (scrypt 16384/16/1)", {
-    a: signIns(`${url.secureauth}/auth/login`, saSignIn, {}),
-    b: signIns(`${url.ba}/api/auth/sign-in/email`, baSignIn, { Origin: BA_ORIGIN }),
-    connections: SIGNIN_CONNECTIONS,
-    seconds: SIGNIN_SECONDS,
-    note: `${SIGNIN_CONNECTIONS} connections, ${SIGNIN_SECONDS} s, ${SIGNIN_USERS} accounts in turn`,
-  });
+  await comparePaths(
+    "sign-in, default hashing",
+    "POST /auth/login (argon2id 19456/2/1)",
+    "sign-in/email (scrypt 16384/16/1)",
+    {
+      a: signIns(`${url.secureauth}/auth/login`, saSignIn, {}),
+      b: signIns(`${url.ba}/api/auth/sign-in/email`, baSignIn, { Origin: BA_ORIGIN }),
+      connections: SIGNIN_CONNECTIONS,
+      seconds: SIGNIN_SECONDS,
+      note: `${SIGNIN_CONNECTIONS} connections, ${SIGNIN_SECONDS} s, ${SIGNIN_USERS} accounts in turn`,
+    },
+  );
 
   // 6. SQL statements per operation.
-  log(`SQL statements: pg_stat_statements reset, ${SQL_OPS} operations (sign-in: 5) one after another, top-level calls counted per database`);
+  log(
+    `SQL statements: pg_stat_statements reset, ${SQL_OPS} operations (sign-in: 5) one after another, top-level calls counted per database`,
+  );
   const saDb = "secureauth_bench";
   const baDb = "better_auth";
-  const signInOnce = async (base: string, account: { email: string; password: string }, headers: Record<string, string>) => {
-    const res = await fetch(base, { method: "POST", headers: { "Content-Type": "application/json", ...CLIENT_HEADERS, ...headers }, body: JSON.stringify(account) });
+  const signInOnce = async (
+    base: string,
+    account: { email: string; password: string },
+    headers: Record<string, string>,
+  ) => {
+    const res = await fetch(base, {
+      method: "POST",
+      headers: { "Content-Type": "application/json", ...CLIENT_HEADERS, ...headers },
+      body: JSON.stringify(account),
+    });
     await expectOk(res, base);
   };
-  const getOnce = async (target: string, headers: Record<string, string>) => expectOk(await fetch(target, { headers: { ...headers, ...CLIENT_HEADERS } }), target);
+  const getOnce = async (target: string, headers: Record<string, string>) =>
+    expectOk(await fetch(target, { headers: { ...headers, ...CLIENT_HEADERS } }), target);
   sqlRows.push({
     operation: "sign-in",
-    secureauth: await statementsPer(saDb, 5, (i) => signInOnce(`${url.secureauth}/auth/login`, saSignIn[i % SIGNIN_USERS]!, {})),
-    betterAuth: await statementsPer(baDb, 5, (i) => signInOnce(`${url.ba}/api/auth/sign-in/email`, baSignIn[i % SIGNIN_USERS]!, { Origin: BA_ORIGIN })),
+    secureauth: await statementsPer(saDb, 5, (i) =>
+      signInOnce(`${url.secureauth}/auth/login`, saSignIn[i % SIGNIN_USERS]!, {}),
+    ),
+    betterAuth: await statementsPer(baDb, 5, (i) =>
+      signInOnce(`${url.ba}/api/auth/sign-in/email`, baSignIn[i % SIGNIN_USERS]!, { Origin: BA_ORIGIN }),
+    ),
   });
   sqlRows.push({
     operation: "stateless session check (verify / cookie cache)",
-    secureauth: await statementsPer(saDb, SQL_OPS, () => getOnce(`${url.secureauth}/auth/verify`, bearer(saMain.accessToken))),
-    betterAuth: await statementsPer(baDb, SQL_OPS, () => getOnce(`${url["ba-cache"]}/api/auth/get-session`, { Cookie: cachedCookie(baMain) })),
+    secureauth: await statementsPer(saDb, SQL_OPS, () =>
+      getOnce(`${url.secureauth}/auth/verify`, bearer(saMain.accessToken)),
+    ),
+    betterAuth: await statementsPer(baDb, SQL_OPS, () =>
+      getOnce(`${url["ba-cache"]}/api/auth/get-session`, { Cookie: cachedCookie(baMain) }),
+    ),
   });
   sqlRows.push({
     operation: "session check reading the DB (/me / get-session)",
     secureauth: await statementsPer(saDb, SQL_OPS, () => getOnce(`${url.secureauth}/me`, bearer(saMain.accessToken))),
-    betterAuth: await statementsPer(baDb, SQL_OPS, () => getOnce(`${url.ba}/api/auth/get-session`, { Cookie: sessionCookie(baMain) })),
+    betterAuth: await statementsPer(baDb, SQL_OPS, () =>
+      getOnce(`${url.ba}/api/auth/get-session`, { Cookie: sessionCookie(baMain) }),
+    ),
   });
   {
     let refreshToken = saPool[saPool.length - 1]!.refreshToken;
@@ -434,7 +521,9 @@ try {
         if (res.status !== 200) throw new Error(`POST /auth/refresh answered ${res.status}: ${res.text.slice(0, 300)}`);
         refreshToken = (JSON.parse(res.text) as { tokens: { refreshToken: string } }).tokens.refreshToken;
       }),
-      betterAuth: await statementsPer(baDb, SQL_OPS, () => getOnce(`${url["ba-renew"]}/api/auth/get-session`, { Cookie: renewCookie })),
+      betterAuth: await statementsPer(baDb, SQL_OPS, () =>
+        getOnce(`${url["ba-renew"]}/api/auth/get-session`, { Cookie: renewCookie }),
+      ),
     });
   }
 
@@ -448,7 +537,8 @@ try {
   miniflare = undefined;
   await measureHashMemory(hashBundle!, compatibility);
 } catch (error) {
-  if (!cleaning) console.error(`bench:peers: failed: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}`);
+  if (!cleaning)
+    console.error(`bench:peers: failed: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}`);
   await cleanup();
   process.exit(1);
 }
@@ -459,7 +549,13 @@ process.exit(0);
 
 // --- loads ----------------------------------------------------------------------
 
-type Load = { url: string; headers?: Record<string, string>; method?: string; body?: string; requests?: () => AutocannonRequest[] };
+type Load = {
+  url: string;
+  headers?: Record<string, string>;
+  method?: string;
+  body?: string;
+  requests?: () => AutocannonRequest[];
+};
 
 /** Each request takes the next token of the pool, never one used before; the pool runs out, never wraps. */
 function pooled(target: string, tokens: string[]): Load {
@@ -482,7 +578,6 @@ function bearer(token: string): Record<string, string> {
   return { Authorization: `Bearer ${token}`, ...CLIENT_HEADERS };
 }
 
-
 /** A refresh-token chain per connection: each new connection takes a fresh session, then rotates it. */
 function refreshChains(target: string, seeds: string[]): Load {
   let next = 0;
@@ -501,7 +596,8 @@ function refreshChains(target: string, seeds: string[]): Load {
       };
     },
     onResponse: (status, body, context) => {
-      if (status === 200) context.token = (JSON.parse(body) as { tokens: { refreshToken: string } }).tokens.refreshToken;
+      if (status === 200)
+        context.token = (JSON.parse(body) as { tokens: { refreshToken: string } }).tokens.refreshToken;
     },
   };
   return { url: target, requests: () => new Array(CHAIN_LENGTH).fill(step) };
@@ -522,7 +618,11 @@ function renewSessions(target: string, cookies: string[]): Load {
   return { url: target, requests: () => new Array(CHAIN_LENGTH).fill(step) };
 }
 
-function signIns(target: string, accounts: { email: string; password: string }[], headers: Record<string, string>): Load {
+function signIns(
+  target: string,
+  accounts: { email: string; password: string }[],
+  headers: Record<string, string>,
+): Load {
   let next = 0;
   return {
     url: target,
@@ -542,7 +642,10 @@ function signIns(target: string, accounts: { email: string; password: string }[]
   };
 }
 
-async function run(load: Load, options: { connections: number; seconds?: number; amount?: number }): Promise<AutocannonResult & { elapsed: number }> {
+async function run(
+  load: Load,
+  options: { connections: number; seconds?: number; amount?: number },
+): Promise<AutocannonResult & { elapsed: number }> {
   // autocannon's own duration is whole seconds for short runs: time it here.
   const start = performance.now();
   const result = await autocannon({
@@ -560,13 +663,24 @@ async function comparePaths(
   path: string,
   a: string,
   b: string,
-  spec: { a: Load; b: Load; note: string; connections?: number; seconds?: number; amount?: number; warmupAmount?: number },
+  spec: {
+    a: Load;
+    b: Load;
+    note: string;
+    connections?: number;
+    seconds?: number;
+    amount?: number;
+    warmupAmount?: number;
+  },
 ): Promise<void> {
   const connections = spec.connections ?? CONNECTIONS;
   const secs = spec.seconds ?? SECONDS;
   const shape = spec.amount ? `${spec.amount} requests` : `${secs} s`;
   log(`${path}: ${ROUNDS} rounds x ${shape} per side, ${connections} connections, alternating`);
-  const warm = { connections, ...(spec.warmupAmount ? { amount: spec.warmupAmount / 2 } : { seconds: WARMUP_SECONDS }) };
+  const warm = {
+    connections,
+    ...(spec.warmupAmount ? { amount: spec.warmupAmount / 2 } : { seconds: WARMUP_SECONDS }),
+  };
   for (const load of [spec.a, spec.b]) await run(load, warm);
   const result: PathResult = { path, a, b, aRps: [], bRps: [], ratios: [], bad: 0, note: spec.note };
   for (let round = 0; round < ROUNDS; round++) {
@@ -601,7 +715,10 @@ async function statementsPer(datname: string, n: number, operation: (i: number) 
   );
   const total = rows.reduce((sum, row) => sum + Number(row.calls), 0);
   const kinds = rows
-    .map((row) => `${(Number(row.calls) / n).toFixed(Number(row.calls) % n ? 1 : 0)}x ${row.query.replace(/\s+/g, " ").trim().split(" ").slice(0, 3).join(" ")}`)
+    .map(
+      (row) =>
+        `${(Number(row.calls) / n).toFixed(Number(row.calls) % n ? 1 : 0)}x ${row.query.replace(/\s+/g, " ").trim().split(" ").slice(0, 3).join(" ")}`,
+    )
     .slice(0, 6);
   log(`  ${datname}: ${(total / n).toFixed(1)} per op${kinds.length ? ` (${kinds.join("; ")})` : ""}`);
   return (total / n).toFixed(1).replace(/\.0$/, "");
@@ -610,8 +727,14 @@ async function statementsPer(datname: string, n: number, operation: (i: number) 
 // --- password-hash candidates ----------------------------------------------------------
 
 async function measureHashes(base: string): Promise<void> {
-  const probe = (await (await fetch(`${base}/probe`)).json()) as { available: Record<string, boolean>; nodeCryptoArgon2: string; passwordHasherEngine: string };
-  log(`password-hash candidates in workerd (node:crypto argon2: ${probe.nodeCryptoArgon2}; PasswordHasher engine: ${probe.passwordHasherEngine}); ${HASH_SAMPLES} samples each, one hash per request minus an empty request`);
+  const probe = (await (await fetch(`${base}/probe`)).json()) as {
+    available: Record<string, boolean>;
+    nodeCryptoArgon2: string;
+    passwordHasherEngine: string;
+  };
+  log(
+    `password-hash candidates in workerd (node:crypto argon2: ${probe.nodeCryptoArgon2}; PasswordHasher engine: ${probe.passwordHasherEngine}); ${HASH_SAMPLES} samples each, one hash per request minus an empty request`,
+  );
   const memoryNotes: Record<string, number> = {
     "noble-argon2id-m19456-t2-p1": 19456 * 1024,
     "wasm-argon2id-m19456-t2-p1": 19456 * 1024,
@@ -650,7 +773,9 @@ async function measureHashes(base: string): Promise<void> {
 }
 
 async function measureHashMemory(bundle: Bundle, compatibility: object): Promise<void> {
-  log("peak memory per candidate: one hash in a fresh workerd each, VmHWM (reset through clear_refs) over VmRSS before");
+  log(
+    "peak memory per candidate: one hash in a fresh workerd each, VmHWM (reset through clear_refs) over VmRSS before",
+  );
   for (const row of hashRows) {
     if (!row.ms.endsWith("ms")) continue;
     const alone = new Miniflare(
@@ -729,8 +854,11 @@ async function buildBundle(name: string, projectDir: string, configPath: string)
   building.add(build);
   const code = await build.exited;
   building.delete(build);
-  if (code !== 0) throw new Error(`wrangler deploy --dry-run for ${name} failed (${code}):\n${output.slice(-20).join("\n")}`);
-  const reported = output.map((line) => /Total Upload: .*$/.exec(line.replace(/\u001b\[[0-9;]*m/g, ""))?.[0]).find(Boolean);
+  if (code !== 0)
+    throw new Error(`wrangler deploy --dry-run for ${name} failed (${code}):\n${output.slice(-20).join("\n")}`);
+  const reported = output
+    .map((line) => /Total Upload: .*$/.exec(line.replace(/\u001b\[[0-9;]*m/g, ""))?.[0])
+    .find(Boolean);
   const scripts = readdirSync(outdir).filter((file) => file.endsWith(".js"));
   if (scripts.length !== 1) throw new Error(`expected one script in ${outdir}, found ${scripts.join(", ") || "none"}`);
   return { script: join(outdir, scripts[0]!), dir: outdir, reported };
@@ -739,7 +867,11 @@ async function buildBundle(name: string, projectDir: string, configPath: string)
 // --- helpers ----------------------------------------------------------------------------
 
 async function postJson(target: string, body: unknown): Promise<{ status: number; text: string }> {
-  const res = await fetch(target, { method: "POST", headers: { "Content-Type": "application/json", ...CLIENT_HEADERS }, body: JSON.stringify(body) });
+  const res = await fetch(target, {
+    method: "POST",
+    headers: { "Content-Type": "application/json", ...CLIENT_HEADERS },
+    body: JSON.stringify(body),
+  });
   return { status: res.status, text: await res.text() };
 }
 
@@ -780,7 +912,11 @@ function seconds(since: number): string {
 
 function table(headers: string[], rows: string[][]): void {
   const widths = headers.map((header, i) => Math.max(header.length, ...rows.map((row) => row[i]!.length)));
-  const line = (values: string[]) => values.map((value, i) => value.padEnd(widths[i]!)).join("  ").trimEnd();
+  const line = (values: string[]) =>
+    values
+      .map((value, i) => value.padEnd(widths[i]!))
+      .join("  ")
+      .trimEnd();
   console.log(line(headers));
   console.log(line(widths.map((width) => "-".repeat(width))));
   for (const row of rows) console.log(line(row));
@@ -789,7 +925,9 @@ function table(headers: string[], rows: string[][]): void {
 
 function printReport(): void {
   console.log("");
-  console.log(`SecureAuth vs Better Auth 1.7.25 and plain Hono, one workerd, one PostgreSQL; ratio = SecureAuth / peer throughput (higher is better for SecureAuth), median of ${ROUNDS} alternating rounds`);
+  console.log(
+    `SecureAuth vs Better Auth 1.7.25 and plain Hono, one workerd, one PostgreSQL; ratio = SecureAuth / peer throughput (higher is better for SecureAuth), median of ${ROUNDS} alternating rounds`,
+  );
   console.log("");
   table(
     ["path", "SecureAuth", "peer", "SA req/s", "peer req/s", "ratio per round", "median", "note"],
@@ -805,9 +943,15 @@ function printReport(): void {
     ]),
   );
   console.log("SQL statements per operation (pg_stat_statements, top level, per database)");
-  table(["operation", "SecureAuth", "Better Auth"], sqlRows.map((r) => [r.operation, r.secureauth, r.betterAuth]));
+  table(
+    ["operation", "SecureAuth", "Better Auth"],
+    sqlRows.map((r) => [r.operation, r.secureauth, r.betterAuth]),
+  );
   console.log("Password-hash candidates in workerd (one hash; median of samples)");
-  table(["candidate", "time", "memory", "note"], hashRows.map((r) => [r.candidate, r.ms, r.memory, r.note]));
+  table(
+    ["candidate", "time", "memory", "note"],
+    hashRows.map((r) => [r.candidate, r.ms, r.memory, r.note]),
+  );
 
   const byPath = (name: string) => results.find((r) => r.path === name);
   const target = (label: string, path: string, min: number) => {
@@ -815,12 +959,22 @@ function printReport(): void {
     if (!r) return console.log(`SKIP  ${label}: not measured`);
     const ratio = median(r.ratios);
     const pass = r.bad === 0 && ratio >= min;
-    console.log(`${pass ? "PASS" : "FAIL"}  ${label}: ${ratio.toFixed(2)}x (target >= ${min.toFixed(2)}x)${r.bad ? " (invalid: failed requests)" : ""}`);
+    console.log(
+      `${pass ? "PASS" : "FAIL"}  ${label}: ${ratio.toFixed(2)}x (target >= ${min.toFixed(2)}x)${r.bad ? " (invalid: failed requests)" : ""}`,
+    );
   };
   console.log("Issue 13 targets");
   target("no-op route vs plain Hono", "no-op", TARGETS.noop);
-  target("verify with a new session per request vs Better Auth jwt verify", "verify, new session per request", TARGETS.freshVerify);
-  target("sign-in at OWASP-minimum hashing vs Better Auth sign-in (throughput ratio; >= 1.0 means time <= 1.0x)", "sign-in, default hashing", TARGETS.signIn);
+  target(
+    "verify with a new session per request vs Better Auth jwt verify",
+    "verify, new session per request",
+    TARGETS.freshVerify,
+  );
+  target(
+    "sign-in at OWASP-minimum hashing vs Better Auth sign-in (throughput ratio; >= 1.0 means time <= 1.0x)",
+    "sign-in, default hashing",
+    TARGETS.signIn,
+  );
   console.log("");
   console.log(`bench:peers: done in ${seconds(started)}`);
 }

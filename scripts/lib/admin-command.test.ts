@@ -33,7 +33,11 @@ afterAll(async () => {
 async function run(argv: string[], databaseUrl = database.url) {
   const out: string[] = [];
   const err: string[] = [];
-  const code = await runAdminCommand(argv, { databaseUrl, out: (line) => out.push(line), err: (line) => err.push(line) });
+  const code = await runAdminCommand(argv, {
+    databaseUrl,
+    out: (line) => out.push(line),
+    err: (line) => err.push(line),
+  });
   return { code, out, err };
 }
 
@@ -42,18 +46,28 @@ let counter = 0;
 async function createUser(): Promise<{ id: string; email: string }> {
   counter += 1;
   const email = `cli-${counter}-${crypto.randomUUID().slice(0, 8)}@example.com`;
-  const { rows } = await client.query<{ id: string }>("insert into users (email, password_hash) values ($1, 'not-a-hash') returning id", [email]);
+  const { rows } = await client.query<{ id: string }>(
+    "insert into users (email, password_hash) values ($1, 'not-a-hash') returning id",
+    [email],
+  );
   await client.query("insert into user_roles (user_id, role_name) values ($1, 'user')", [rows[0]!.id]);
   return { id: rows[0]!.id, email };
 }
 
 async function rolesOf(userId: string): Promise<string[]> {
-  const { rows } = await client.query<{ role_name: string }>("select role_name from user_roles where user_id = $1 order by role_name", [userId]);
+  const { rows } = await client.query<{ role_name: string }>(
+    "select role_name from user_roles where user_id = $1 order by role_name",
+    [userId],
+  );
   return rows.map((r) => r.role_name);
 }
 
 async function roleAudit(userId: string) {
-  const { rows } = await client.query<{ actor_id: string | null; metadata: Record<string, unknown>; sub_millisecond: number }>(
+  const { rows } = await client.query<{
+    actor_id: string | null;
+    metadata: Record<string, unknown>;
+    sub_millisecond: number;
+  }>(
     "select actor_id, metadata, (extract(microseconds from created_at)::int % 1000) as sub_millisecond from audit_logs where user_id = $1 and event = 'user.roles_changed' order by created_at, id",
     [userId],
   );
@@ -150,7 +164,16 @@ describe("failures", () => {
     expect(await roleAudit(user.id)).toEqual([]);
   });
 
-  for (const argv of [[], ["grant"], ["grant", "a@example.com"], ["grant", "a@example.com", "admin", "extra"], ["revoke", "a@example.com"], ["promote", "a@example.com", "admin"], ["list-roles", "extra"], ["grant", " ", "admin"]]) {
+  for (const argv of [
+    [],
+    ["grant"],
+    ["grant", "a@example.com"],
+    ["grant", "a@example.com", "admin", "extra"],
+    ["revoke", "a@example.com"],
+    ["promote", "a@example.com", "admin"],
+    ["list-roles", "extra"],
+    ["grant", " ", "admin"],
+  ]) {
     it(`a usage error (${JSON.stringify(argv)}): exit 2 with the usage, and no database needed`, async () => {
       const result = await run(argv, "postgres://postgres:postgres@127.0.0.1:1/none");
       expect(result.code).toBe(EXIT_USAGE);
@@ -160,7 +183,10 @@ describe("failures", () => {
 
   it("an unreachable database: non-zero exit, a message that names the address but not the password", async () => {
     const port = await freePort();
-    const result = await run(["grant", "a@example.com", "admin"], `postgres://postgres:s3cret-pw@127.0.0.1:${port}/secureauth`);
+    const result = await run(
+      ["grant", "a@example.com", "admin"],
+      `postgres://postgres:s3cret-pw@127.0.0.1:${port}/secureauth`,
+    );
     expect(result.code).toBe(EXIT_FAILED);
     const message = result.err.join("\n");
     expect(message).toContain(`cannot reach the database at 127.0.0.1:${port}/secureauth`);
@@ -187,17 +213,26 @@ async function statusOf(userId: string): Promise<string> {
 }
 
 async function grantsVersionOf(userId: string): Promise<number> {
-  const { rows } = await client.query<{ grants_version: number }>("select grants_version from users where id = $1", [userId]);
+  const { rows } = await client.query<{ grants_version: number }>("select grants_version from users where id = $1", [
+    userId,
+  ]);
   return Number(rows[0]!.grants_version);
 }
 
 async function permissionsOfRole(role: string): Promise<string[]> {
-  const { rows } = await client.query<{ permission_name: string }>("select permission_name from role_permissions where role_name = $1 order by permission_name", [role]);
+  const { rows } = await client.query<{ permission_name: string }>(
+    "select permission_name from role_permissions where role_name = $1 order by permission_name",
+    [role],
+  );
   return rows.map((r) => r.permission_name);
 }
 
 async function auditOf(event: string, filter: { userId?: string; role?: string }) {
-  const { rows } = await client.query<{ user_id: string | null; actor_id: string | null; metadata: Record<string, unknown> }>(
+  const { rows } = await client.query<{
+    user_id: string | null;
+    actor_id: string | null;
+    metadata: Record<string, unknown>;
+  }>(
     "select user_id, actor_id, metadata from audit_logs where event = $1 and ($2::uuid is null or user_id = $2) and ($3::text is null or metadata->>'role' = $3) order by created_at, id",
     [event, filter.userId ?? null, filter.role ?? null],
   );
@@ -216,7 +251,9 @@ describe("enable (a locked-out operator recovers)", () => {
     expect(result.err).toEqual([]);
     expect(result.out).toEqual([`Enabled ${user.email}: they can sign in again.`]);
     expect(await statusOf(user.id)).toBe("active");
-    expect(await auditOf("user.enabled", { userId: user.id })).toEqual([{ user_id: user.id, actor_id: null, metadata: { via: "cli" } }]);
+    expect(await auditOf("user.enabled", { userId: user.id })).toEqual([
+      { user_id: user.id, actor_id: null, metadata: { via: "cli" } },
+    ]);
   });
 
   it("is a no-op with exit 0 and no audit row for an account that is not disabled", async () => {
@@ -246,7 +283,11 @@ describe("define-role (roles without SQL)", () => {
     const user = await createUser();
     expect((await run(["grant", user.email, role])).code).toBe(EXIT_OK);
     expect(await auditOf("role.defined", { role })).toEqual([
-      { user_id: null, actor_id: null, metadata: { role, created: true, before: [], after: ["users:read", "users:write"], holders: 0, via: "cli" } },
+      {
+        user_id: null,
+        actor_id: null,
+        metadata: { role, created: true, before: [], after: ["users:read", "users:write"], holders: 0, via: "cli" },
+      },
     ]);
   });
 
@@ -258,12 +299,21 @@ describe("define-role (roles without SQL)", () => {
     const before = { holder: await grantsVersionOf(holder.id), other: await grantsVersionOf(other.id) };
     const result = await run(["define-role", role, "users:read,sessions:revoke"]);
     expect(result.code, result.err.join("\n")).toBe(EXIT_OK);
-    expect(result.out[0]).toContain(`Redefined the role "${role}": sessions:revoke, users:read (was: users:read); 1 holder.`);
+    expect(result.out[0]).toContain(
+      `Redefined the role "${role}": sessions:revoke, users:read (was: users:read); 1 holder.`,
+    );
     expect(result.out[0]).toContain("next token refresh");
     expect(await permissionsOfRole(role)).toEqual(["sessions:revoke", "users:read"]);
     expect(await grantsVersionOf(holder.id)).toBe(before.holder + 1);
     expect(await grantsVersionOf(other.id)).toBe(before.other);
-    expect((await auditOf("role.defined", { role })).at(-1)!.metadata).toEqual({ role, created: false, before: ["users:read"], after: ["sessions:revoke", "users:read"], holders: 1, via: "cli" });
+    expect((await auditOf("role.defined", { role })).at(-1)!.metadata).toEqual({
+      role,
+      created: false,
+      before: ["users:read"],
+      after: ["sessions:revoke", "users:read"],
+      holders: 1,
+      via: "cli",
+    });
     // Taking permissions away works the same way.
     expect((await run(["define-role", role, "sessions:revoke"])).code).toBe(EXIT_OK);
     expect(await permissionsOfRole(role)).toEqual(["sessions:revoke"]);
@@ -289,7 +339,9 @@ describe("define-role (roles without SQL)", () => {
     for (const permissions of ["users:read,superpower", "reports:export", "users:*"]) {
       const result = await run(["define-role", role, permissions]);
       expect(result.code, permissions).toBe(EXIT_FAILED);
-      expect(result.err.join("\n")).toMatch(/unknown permission "(superpower|reports:export|users:\*)"; the permissions are: profile:read, /);
+      expect(result.err.join("\n")).toMatch(
+        /unknown permission "(superpower|reports:export|users:\*)"; the permissions are: profile:read, /,
+      );
     }
     const { rows } = await client.query("select 1 from roles where name = $1", [role]);
     expect(rows).toEqual([]);
@@ -315,7 +367,14 @@ describe("define-role (roles without SQL)", () => {
     expect({ user: await permissionsOfRole("user"), admin: await permissionsOfRole("admin") }).toEqual(before);
   });
 
-  for (const argv of [["define-role"], ["define-role", "support"], ["define-role", "support", "users:read", "extra"], ["define-role", "support", " , "], ["enable"], ["enable", "a@example.com", "extra"]]) {
+  for (const argv of [
+    ["define-role"],
+    ["define-role", "support"],
+    ["define-role", "support", "users:read", "extra"],
+    ["define-role", "support", " , "],
+    ["enable"],
+    ["enable", "a@example.com", "extra"],
+  ]) {
     it(`a usage error (${JSON.stringify(argv)}): exit 2 with the usage, and no database needed`, async () => {
       const result = await run(argv, "postgres://postgres:postgres@127.0.0.1:1/none");
       expect(result.code).toBe(EXIT_USAGE);
@@ -324,9 +383,14 @@ describe("define-role (roles without SQL)", () => {
   }
 
   it("the built-in list is exactly the permissions the migrations seed", async () => {
-    const { rows } = await client.query<{ name: string }>("select name from permissions where name = any($1::text[]) order by name", [[...BUILT_IN_PERMISSIONS]]);
+    const { rows } = await client.query<{ name: string }>(
+      "select name from permissions where name = any($1::text[]) order by name",
+      [[...BUILT_IN_PERMISSIONS]],
+    );
     expect(rows.map((r) => r.name)).toEqual([...BUILT_IN_PERMISSIONS].sort());
-    const { rows: seeded } = await client.query<{ permission_name: string }>("select distinct permission_name from role_permissions where role_name in ('user', 'admin') order by 1");
+    const { rows: seeded } = await client.query<{ permission_name: string }>(
+      "select distinct permission_name from role_permissions where role_name in ('user', 'admin') order by 1",
+    );
     expect(seeded.map((r) => r.permission_name)).toEqual([...BUILT_IN_PERMISSIONS].sort());
   });
 
@@ -360,7 +424,9 @@ describe("the script, as `npm run admin` runs it", () => {
   });
 
   it("exits non-zero for an unknown email and for a usage error", async () => {
-    const unknown = await node(["scripts/admin.ts", "grant", "nobody-here@example.com", "admin"], { DATABASE_URL: database.url });
+    const unknown = await node(["scripts/admin.ts", "grant", "nobody-here@example.com", "admin"], {
+      DATABASE_URL: database.url,
+    });
     expect(unknown.code).toBe(EXIT_FAILED);
     expect(unknown.stderr).toContain("no user with the email");
     const usage = await node(["scripts/admin.ts"], { DATABASE_URL: database.url });
@@ -371,10 +437,14 @@ describe("the script, as `npm run admin` runs it", () => {
 
 function node(args: string[], env: Record<string, string>): Promise<{ code: number; stdout: string; stderr: string }> {
   return new Promise((resolve) => {
-    execFile(process.execPath, args, { cwd: ROOT, env: { ...process.env, ...env }, timeout: 20_000 }, (error, stdout, stderr) => {
-      const code = error ? (typeof error.code === "number" ? error.code : 1) : 0;
-      resolve({ code, stdout, stderr });
-    });
+    execFile(
+      process.execPath,
+      args,
+      { cwd: ROOT, env: { ...process.env, ...env }, timeout: 20_000 },
+      (error, stdout, stderr) => {
+        const code = error ? (typeof error.code === "number" ? error.code : 1) : 0;
+        resolve({ code, stdout, stderr });
+      },
+    );
   });
 }
-

@@ -49,13 +49,14 @@ const USAGE = [
   "Database: DATABASE_URL when set, else the database of this checkout's running `npm run dev` (.data/dev-stack.json).",
 ];
 
-const APPLIES_AT_REFRESH = "It applies at the user's next token refresh; access tokens already issued keep their old roles until they expire.";
+const APPLIES_AT_REFRESH =
+  "It applies at the user's next token refresh; access tokens already issued keep their old roles until they expire.";
 
 /** Runs one command and returns the process exit code. Never throws. */
 export async function runAdminCommand(argv: readonly string[], io: AdminCommandIo): Promise<number> {
   const [command, ...args] = argv;
   if (command === "help" || command === "--help" || command === "-h") {
-    USAGE.forEach((line) => io.out(line));
+    for (const line of USAGE) io.out(line);
     return EXIT_OK;
   }
   if ((command === "grant" || command === "revoke") && args.length === 2 && args[0]!.trim() && args[1]!.trim()) {
@@ -67,12 +68,18 @@ export async function runAdminCommand(argv: readonly string[], io: AdminCommandI
   if (command === "enable" && args.length === 1 && args[0]!.trim()) {
     return withDatabase(io, (operator) => enable(operator, normalizeEmail(args[0]!), io));
   }
-  const permissions = command === "define-role" && args.length === 2 ? args[1]!.split(",").map((p) => p.trim()).filter(Boolean) : [];
+  const permissions =
+    command === "define-role" && args.length === 2
+      ? args[1]!
+          .split(",")
+          .map((p) => p.trim())
+          .filter(Boolean)
+      : [];
   if (command === "define-role" && permissions.length > 0 && args[0]!.trim()) {
     return withDatabase(io, (operator) => defineRole(operator, args[0]!.trim(), permissions, io));
   }
   io.err(command === undefined ? "admin: no command given" : `admin: wrong use of "${command}"`);
-  USAGE.forEach((line) => io.err(line));
+  for (const line of USAGE) io.err(line);
   return EXIT_USAGE;
 }
 
@@ -102,7 +109,13 @@ async function withDatabase(io: AdminCommandIo, work: (operator: Operator) => Pr
  * applies the change (or finds there is none) under its locks; asking for a
  * role that does not exist is its ValidationFailed.
  */
-async function changeRole({ stores, admin }: Operator, command: "grant" | "revoke", email: string, role: string, io: AdminCommandIo): Promise<number> {
+async function changeRole(
+  { stores, admin }: Operator,
+  command: "grant" | "revoke",
+  email: string,
+  role: string,
+  io: AdminCommandIo,
+): Promise<number> {
   const noUser = () => {
     io.err(`admin: no user with the email ${email}`);
     return EXIT_FAILED;
@@ -113,7 +126,11 @@ async function changeRole({ stores, admin }: Operator, command: "grant" | "revok
     return EXIT_FAILED;
   };
   const nothingChanged = () => {
-    io.out(command === "grant" ? `${email} already has the role "${role}"; nothing changed.` : `${email} does not have the role "${role}"; nothing changed.`);
+    io.out(
+      command === "grant"
+        ? `${email} already has the role "${role}"; nothing changed.`
+        : `${email} does not have the role "${role}"; nothing changed.`,
+    );
     return EXIT_OK;
   };
 
@@ -127,9 +144,10 @@ async function changeRole({ stores, admin }: Operator, command: "grant" | "revok
     return nothingChanged();
   }
   // Applied to the roles as they are under the service's row lock, so a concurrent change is kept.
-  const change = (current: readonly string[]) => (command === "grant" ? [...current, role] : current.filter((name) => name !== role));
+  const change = (current: readonly string[]) =>
+    command === "grant" ? [...current, role] : current.filter((name) => name !== role);
 
-  let after;
+  let after: Awaited<ReturnType<typeof admin.setRoles>>;
   try {
     after = await admin.setRoles(userId, change, OPERATOR);
   } catch (error) {
@@ -168,14 +186,22 @@ async function enable({ stores, admin }: Operator, email: string, io: AdminComma
 }
 
 /** define-role: AdminService.defineRole validates and applies; its ValidationFailed becomes one line per fault. */
-async function defineRole({ admin }: Operator, name: string, permissions: string[], io: AdminCommandIo): Promise<number> {
-  let defined;
+async function defineRole(
+  { admin }: Operator,
+  name: string,
+  permissions: string[],
+  io: AdminCommandIo,
+): Promise<number> {
+  let defined: Awaited<ReturnType<typeof admin.defineRole>>;
   try {
     defined = await admin.defineRole(name, permissions, OPERATOR);
   } catch (error) {
     if (!(error instanceof ValidationFailed)) throw error;
     for (const { path, message } of error.errors) {
-      if (path.startsWith("permissions.")) io.err(`admin: unknown permission "${permissions[Number(path.slice("permissions.".length))]}"; the permissions are: ${BUILT_IN_PERMISSIONS.join(", ")}`);
+      if (path.startsWith("permissions."))
+        io.err(
+          `admin: unknown permission "${permissions[Number(path.slice("permissions.".length))]}"; the permissions are: ${BUILT_IN_PERMISSIONS.join(", ")}`,
+        );
       else io.err(`admin: ${message.charAt(0).toLowerCase()}${message.slice(1)}`);
     }
     return EXIT_FAILED;
@@ -185,8 +211,11 @@ async function defineRole({ admin }: Operator, name: string, permissions: string
   else if (defined.created) io.out(`Defined the new role "${defined.name}": ${list}.`);
   else {
     const holders = `${defined.holders} holder${defined.holders === 1 ? "" : "s"}`;
-    const applies = "It applies at each holder's next token refresh; access tokens already issued keep the old permissions until they expire.";
-    io.out(`Redefined the role "${defined.name}": ${list} (was: ${defined.before.join(", ") || "none"}); ${holders}. ${applies}`);
+    const applies =
+      "It applies at each holder's next token refresh; access tokens already issued keep the old permissions until they expire.";
+    io.out(
+      `Redefined the role "${defined.name}": ${list} (was: ${defined.before.join(", ") || "none"}); ${holders}. ${applies}`,
+    );
   }
   return EXIT_OK;
 }
@@ -195,7 +224,9 @@ async function listRoles({ stores }: Operator, io: AdminCommandIo): Promise<numb
   const roles = await stores.roles.all();
   if (roles.length === 0) io.out("No roles. Have the migrations been applied?");
   for (const role of roles) {
-    io.out(`${role.name}${role.description ? ` (${role.description})` : ""}: ${role.permissions.join(", ") || "no permissions"}`);
+    io.out(
+      `${role.name}${role.description ? ` (${role.description})` : ""}: ${role.permissions.join(", ") || "no permissions"}`,
+    );
   }
   return EXIT_OK;
 }

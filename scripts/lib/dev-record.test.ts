@@ -9,8 +9,13 @@ import { configFromEnvironment, CONFIG_VARIABLES } from "./config-variables.ts";
 import { localToolDatabaseUrl, readDevRecord, removeDevRecord, writeDevRecord } from "./dev-record.ts";
 import { workerVariables } from "./dev-stack.ts";
 
-const checkout = () => mkdtempSync(join(tmpdir(), "secureauth-checkout-")) + "/";
-const record = (databaseUrl: string, pid = process.pid) => ({ url: "http://127.0.0.1:8787", databaseUrl, pid, startedAt: new Date().toISOString() });
+const checkout = () => `${mkdtempSync(join(tmpdir(), "secureauth-checkout-"))}/`;
+const record = (databaseUrl: string, pid = process.pid) => ({
+  url: "http://127.0.0.1:8787",
+  databaseUrl,
+  pid,
+  startedAt: new Date().toISOString(),
+});
 
 describe("local tools find the running dev stack of their own checkout", () => {
   it("use the database this checkout's npm run dev recorded, whatever PG_PORT it was started with", () => {
@@ -29,7 +34,9 @@ describe("local tools find the running dev stack of their own checkout", () => {
   it("prefer DATABASE_URL when it is set", () => {
     const root = checkout();
     writeDevRecord(root, record("postgres://postgres:postgres@127.0.0.1:61001/secureauth"));
-    expect(localToolDatabaseUrl(root, { DATABASE_URL: "postgres://u:p@db.example:5432/x" })).toBe("postgres://u:p@db.example:5432/x");
+    expect(localToolDatabaseUrl(root, { DATABASE_URL: "postgres://u:p@db.example:5432/x" })).toBe(
+      "postgres://u:p@db.example:5432/x",
+    );
   });
 
   it("ignore a record left by a stack that is gone (its process has exited)", async () => {
@@ -53,7 +60,13 @@ describe("local tools find the running dev stack of their own checkout", () => {
 
 describe("npm run dev hands its environment's configuration to the Worker", () => {
   it("passes every configuration variable set in the environment, and nothing else", () => {
-    const passed = configFromEnvironment({ ACCESS_TOKEN_TTL: "60", ALLOWED_ORIGINS: "http://localhost:5173", HOME: "/root", PATH: "/bin", AWS_SECRET: "x" });
+    const passed = configFromEnvironment({
+      ACCESS_TOKEN_TTL: "60",
+      ALLOWED_ORIGINS: "http://localhost:5173",
+      HOME: "/root",
+      PATH: "/bin",
+      AWS_SECRET: "x",
+    });
     expect(passed).toEqual({ ACCESS_TOKEN_TTL: "60", ALLOWED_ORIGINS: "http://localhost:5173" });
     for (const name of CONFIG_VARIABLES) expect(Object.keys(configFromEnvironment({ [name]: "v" }))).toEqual([name]);
   });
@@ -64,6 +77,11 @@ describe("npm run dev hands its environment's configuration to the Worker", () =
       { ACCESS_TOKEN_TTL: "60", PG_WS_PROXY: "ws://elsewhere" },
       { DATABASE_URL: "postgres://local", PG_WS_PROXY: "ws://127.0.0.1:1234" },
     );
-    expect(merged).toEqual({ JWT_SIGNING_KEYS: "[file]", ACCESS_TOKEN_TTL: "60", DATABASE_URL: "postgres://local", PG_WS_PROXY: "ws://127.0.0.1:1234" });
+    expect(merged).toEqual({
+      JWT_SIGNING_KEYS: "[file]",
+      ACCESS_TOKEN_TTL: "60",
+      DATABASE_URL: "postgres://local",
+      PG_WS_PROXY: "ws://127.0.0.1:1234",
+    });
   });
 });

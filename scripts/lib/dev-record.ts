@@ -22,7 +22,7 @@ export const devRecordPath = (root: string) => join(root, ".data", "dev-stack.js
 export function writeDevRecord(root: string, record: DevRecord): void {
   const path = devRecordPath(root);
   mkdirSync(dirname(path), { recursive: true });
-  writeFileSync(path, JSON.stringify(record, null, 2) + "\n", { mode: 0o600 });
+  writeFileSync(path, `${JSON.stringify(record, null, 2)}\n`, { mode: 0o600 });
 }
 
 export function removeDevRecord(root: string, pid = process.pid): void {
@@ -40,7 +40,8 @@ export function readDevRecord(root: string): DevRecord | undefined {
   } catch {
     return undefined;
   }
-  if (typeof record.databaseUrl !== "string" || typeof record.url !== "string" || !Number.isInteger(record.pid)) return undefined;
+  if (typeof record.databaseUrl !== "string" || typeof record.url !== "string" || !Number.isInteger(record.pid))
+    return undefined;
   return isAlive(record.pid!) ? (record as DevRecord) : undefined;
 }
 
@@ -48,11 +49,15 @@ export function readDevRecord(root: string): DevRecord | undefined {
  * The database a local tool should use: DATABASE_URL when set, else the one
  * this checkout's running `npm run dev` recorded. Undefined when neither.
  */
-export function localToolDatabaseUrl(root: string, env: Readonly<Record<string, string | undefined>> = process.env): string | undefined {
+export function localToolDatabaseUrl(
+  root: string,
+  env: Readonly<Record<string, string | undefined>> = process.env,
+): string | undefined {
   return env.DATABASE_URL || readDevRecord(root)?.databaseUrl;
 }
 
-export const NO_DATABASE_HINT = "set DATABASE_URL, or start `npm run dev` in this checkout (its database is found from .data/dev-stack.json)";
+export const NO_DATABASE_HINT =
+  "set DATABASE_URL, or start `npm run dev` in this checkout (its database is found from .data/dev-stack.json)";
 
 function isAlive(pid: number): boolean {
   try {

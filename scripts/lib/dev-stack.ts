@@ -82,7 +82,8 @@ export async function startDatabase(options: DatabaseOptions): Promise<Database>
       });
       databaseUrl = database.url;
       options.log(
-        `embedded PostgreSQL on 127.0.0.1:${pgOptions.port}` + (pgOptions.dataDir ? ` (data in ${pgOptions.dataDir})` : " (temporary)"),
+        `embedded PostgreSQL on 127.0.0.1:${pgOptions.port}` +
+          (pgOptions.dataDir ? ` (data in ${pgOptions.dataDir})` : " (temporary)"),
       );
     }
     await applyMigrations(databaseUrl);
@@ -175,7 +176,11 @@ export async function startDevStack(options: DevStackOptions): Promise<DevStack>
  * configuration variables of the environment `npm run dev` was started with,
  * then where the stack's own database and proxy are.
  */
-export function workerVariables(secrets: Record<string, string>, vars: Record<string, string>, database: Record<string, string | undefined>): Record<string, string> {
+export function workerVariables(
+  secrets: Record<string, string>,
+  vars: Record<string, string>,
+  database: Record<string, string | undefined>,
+): Record<string, string> {
   const merged: Record<string, string> = { ...secrets, ...vars };
   for (const [name, value] of Object.entries(database)) if (value !== undefined) merged[name] = value;
   return merged;
@@ -207,7 +212,13 @@ export type WranglerProcess = {
 };
 
 /** Runs the project's wrangler in its own process group, offline-friendly. */
-export function spawnWrangler(options: { root: string; args: string[]; cwd?: string; output: DevStackOptions["output"]; env?: Record<string, string> }): WranglerProcess {
+export function spawnWrangler(options: {
+  root: string;
+  args: string[];
+  cwd?: string;
+  output: DevStackOptions["output"];
+  env?: Record<string, string>;
+}): WranglerProcess {
   const child = spawn(process.execPath, [`${options.root}node_modules/wrangler/bin/wrangler.js`, ...options.args], {
     cwd: options.cwd ?? options.root,
     // Its own process group, so stop() ends workerd and esbuild with it.
@@ -270,18 +281,16 @@ function forwardLines(stream: NodeJS.ReadableStream | null, onLine: (line: strin
  * value is expanded.
  */
 export function toDotenv(vars: Record<string, string>): string {
-  return (
-    Object.entries(vars)
-      .map(([name, value]) => {
-        if (!/^[A-Za-z_][A-Za-z0-9_]*$/.test(name)) throw new Error(`not a variable name: ${name}`);
-        if (/[\r\n]/.test(value)) throw new Error(`${name}: multi-line values are not supported`);
-        const escaped = value.replace(/\$/g, "\\$");
-        const quote = !escaped.includes("'") ? "'" : !escaped.includes("`") ? "`" : '"';
-        if (quote === '"' && escaped.includes('"')) throw new Error(`${name}: value holds every quote character`);
-        return `${name}=${quote}${escaped}${quote}`;
-      })
-      .join("\n") + "\n"
-  );
+  return `${Object.entries(vars)
+    .map(([name, value]) => {
+      if (!/^[A-Za-z_][A-Za-z0-9_]*$/.test(name)) throw new Error(`not a variable name: ${name}`);
+      if (/[\r\n]/.test(value)) throw new Error(`${name}: multi-line values are not supported`);
+      const escaped = value.replace(/\$/g, "\\$");
+      const quote = !escaped.includes("'") ? "'" : !escaped.includes("`") ? "`" : '"';
+      if (quote === '"' && escaped.includes('"')) throw new Error(`${name}: value holds every quote character`);
+      return `${name}=${quote}${escaped}${quote}`;
+    })
+    .join("\n")}\n`;
 }
 
 function delay(ms: number): Promise<void> {

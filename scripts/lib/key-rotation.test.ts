@@ -14,7 +14,11 @@ const publicOf = ({ d: _d, ...rest }: PrivateSigningJwk) => rest;
 
 describe("nextSigningKeys", () => {
   it("puts a new private key first and keeps only the live signer's public half", async () => {
-    const [current, retired, next] = [await generateSigningKey(), await generateSigningKey(), await generateSigningKey()];
+    const [current, retired, next] = [
+      await generateSigningKey(),
+      await generateSigningKey(),
+      await generateSigningKey(),
+    ];
     const value = nextSigningKeys({ keys: [publicOf(current), publicOf(retired)] }, next);
     expect(value).toEqual([next, publicOf(current)]);
     expect(value[1]).not.toHaveProperty("d");

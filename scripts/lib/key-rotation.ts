@@ -23,9 +23,15 @@ export async function generateSigningKey(): Promise<PrivateSigningJwk> {
  */
 export function nextSigningKeys(jwks: unknown, next: PrivateSigningJwk): [PrivateSigningJwk, PublicSigningJwk] {
   const keys = (jwks as { keys?: unknown } | null)?.keys;
-  if (!Array.isArray(keys) || keys.length === 0) throw new Error("not a JWKS: expected {\"keys\": [...]} with at least one key");
+  if (!Array.isArray(keys) || keys.length === 0)
+    throw new Error('not a JWKS: expected {"keys": [...]} with at least one key');
   const current = keys[0] as Record<string, unknown>;
-  if (current.kty !== "OKP" || current.crv !== "Ed25519" || typeof current.x !== "string" || typeof current.kid !== "string") {
+  if (
+    current.kty !== "OKP" ||
+    current.crv !== "Ed25519" ||
+    typeof current.x !== "string" ||
+    typeof current.kid !== "string"
+  ) {
     throw new Error("the JWKS's first key is not an Ed25519 public key with a kid");
   }
   if ("d" in current) throw new Error("the JWKS holds a private key member (d): refusing to copy it");

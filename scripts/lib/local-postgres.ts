@@ -104,7 +104,13 @@ export async function startLocalPostgres(options: LocalPostgresOptions): Promise
     if (!stopping) options.onUnexpectedExit?.(code, signal);
   });
 
-  const admin = new pg.Client({ host: "127.0.0.1", port: options.port, user: USER, password: PASSWORD, database: "postgres" });
+  const admin = new pg.Client({
+    host: "127.0.0.1",
+    port: options.port,
+    user: USER,
+    password: PASSWORD,
+    database: "postgres",
+  });
   await admin.connect();
   try {
     const found = await admin.query("select 1 from pg_database where datname = $1", [options.database]);
@@ -123,7 +129,9 @@ export async function startLocalPostgres(options: LocalPostgresOptions): Promise
         // server.stop() sends SIGINT (fast shutdown) and waits for the exit;
         // if the server hangs, kill it rather than wait forever.
         let timer: NodeJS.Timeout | undefined;
-        const timedOut = new Promise<"timeout">((resolve) => (timer = setTimeout(() => resolve("timeout"), STOP_TIMEOUT_MS)));
+        const timedOut = new Promise<"timeout">(
+          (resolve) => (timer = setTimeout(() => resolve("timeout"), STOP_TIMEOUT_MS)),
+        );
         const result = await Promise.race([server.stop(), timedOut]);
         clearTimeout(timer);
         if (result === "timeout" && !exited) child?.kill("SIGKILL");

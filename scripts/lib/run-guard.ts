@@ -8,7 +8,11 @@ import { takeOverSignalHandling } from "./local-postgres.ts";
 
 export type RunGuard = { retakeSignals(): void };
 
-export function guardRun(options: { log: (line: string) => void; cleanup: () => Promise<void>; timeoutMs: number }): RunGuard {
+export function guardRun(options: {
+  log: (line: string) => void;
+  cleanup: () => Promise<void>;
+  timeoutMs: number;
+}): RunGuard {
   const { log, cleanup, timeoutMs } = options;
   const retakeSignals = () => {
     takeOverSignalHandling();

@@ -8,7 +8,13 @@ export type Check = { name: string; pass: boolean; detail: string };
 const END_EVENTS = ["session.revoked", "auth.logged_out", "auth.refresh_reused", "session.evicted"];
 const START_EVENTS = ["auth.login_succeeded", "user.registered"];
 
-async function offenders(db: pg.Client, name: string, query: string, params: unknown[], describe: (count: number) => string): Promise<Check> {
+async function offenders(
+  db: pg.Client,
+  name: string,
+  query: string,
+  params: unknown[],
+  describe: (count: number) => string,
+): Promise<Check> {
   const { rows } = await db.query(`select count(*) over () as total, * from (${query}) q limit 3`, params);
   const count = rows.length ? Number(rows[0].total) : 0;
   const sample = rows.map(({ total: _total, ...row }) => JSON.stringify(row)).join(" ");
@@ -59,7 +65,13 @@ export function usersHaveRegisteredRows(db: pg.Client): Promise<Check> {
  * that instant.
  */
 export async function rotationsMatchAudit(db: pg.Client): Promise<Check> {
-  const { rows } = await db.query<{ successors: number; refreshed: number; unaudited: number; orphaned: number; mismatched_parent: number }>(`
+  const { rows } = await db.query<{
+    successors: number;
+    refreshed: number;
+    unaudited: number;
+    orphaned: number;
+    mismatched_parent: number;
+  }>(`
     select
       (select count(*)::int from refresh_tokens where parent_hash is not null) as successors,
       (select count(*)::int from audit_logs where event = 'auth.refreshed') as refreshed,
@@ -79,7 +91,9 @@ export async function rotationsMatchAudit(db: pg.Client): Promise<Check> {
 }
 
 export async function refreshedRowCount(db: pg.Client): Promise<number> {
-  const { rows } = await db.query<{ n: number }>(`select count(*)::int as n from audit_logs where event = 'auth.refreshed'`);
+  const { rows } = await db.query<{ n: number }>(
+    `select count(*)::int as n from audit_logs where event = 'auth.refreshed'`,
+  );
   return rows[0]!.n;
 }
 

@@ -52,7 +52,12 @@ describe("soak statistics", () => {
       [503, 1],
     ]);
     expect(rows[0]!.max).toBe(30);
-    expect(formatStatuses([[0, 2], [200, 5]])).toBe("no answer x 2, 200 x 5");
+    expect(
+      formatStatuses([
+        [0, 2],
+        [200, 5],
+      ]),
+    ).toBe("no answer x 2, 200 x 5");
   });
 
   it("reports every 4xx the rules did not expect, keeps explained ones apart, and leaves 5xx to serverErrors", () => {
@@ -71,7 +76,10 @@ describe("soak statistics", () => {
       ["POST /auth/refresh 500 internal_error", 1],
       ["POST /auth/refresh no answer", 1],
     ]);
-    expect([...serverErrors(calls, { except503: true })].map(([key]) => key)).toEqual(["POST /auth/refresh 500 internal_error", "POST /auth/refresh no answer"]);
+    expect([...serverErrors(calls, { except503: true })].map(([key]) => key)).toEqual([
+      "POST /auth/refresh 500 internal_error",
+      "POST /auth/refresh no answer",
+    ]);
   });
 
   it("places a call against the outage window", () => {

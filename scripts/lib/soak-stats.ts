@@ -153,7 +153,11 @@ export function isUnavailableProblem(call: Pick<Call, "status" | "problem" | "co
 /** A fixed-width text table; every cell is already a string. */
 export function formatTable(headers: readonly string[], rows: readonly (readonly string[])[]): string {
   const widths = headers.map((header, i) => Math.max(header.length, ...rows.map((row) => (row[i] ?? "").length)));
-  const line = (values: readonly string[]) => values.map((value, i) => value.padEnd(widths[i]!)).join("  ").trimEnd();
+  const line = (values: readonly string[]) =>
+    values
+      .map((value, i) => value.padEnd(widths[i]!))
+      .join("  ")
+      .trimEnd();
   return [line(headers), line(widths.map((width) => "-".repeat(width))), ...rows.map(line)].join("\n");
 }
 

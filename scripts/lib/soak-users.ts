@@ -33,7 +33,13 @@ export type LoadContext = {
 };
 
 /** Refreshes the grace rule must answer with the same successor: two at once with one token, or a replay of a just-rotated token. */
-export type GraceTally = { pairs: number; pairsSame: number; replays: number; replaysSame: number; anomalies: string[] };
+export type GraceTally = {
+  pairs: number;
+  pairsSame: number;
+  replays: number;
+  replaysSame: number;
+  anomalies: string[];
+};
 
 export const newGraceTally = (): GraceTally => ({ pairs: 0, pairsSame: 0, replays: 0, replaysSame: 0, anomalies: [] });
 
@@ -49,7 +55,14 @@ export async function request(
   ctx: LoadContext,
   endpoint: string,
   path: string,
-  options: { method?: string; body?: unknown; token?: string; ip?: string; expect: number[]; explain?: Record<number, string> },
+  options: {
+    method?: string;
+    body?: unknown;
+    token?: string;
+    ip?: string;
+    expect: number[];
+    explain?: Record<number, string>;
+  },
 ): Promise<Answer> {
   const headers: Record<string, string> = {};
   if (options.body !== undefined) headers["Content-Type"] = "application/json";
@@ -77,10 +90,23 @@ export async function request(
   } catch {
     status = 0;
   }
-  const code = problem && body && typeof body === "object" && typeof (body as { code?: unknown }).code === "string" ? (body as { code: string }).code : undefined;
+  const code =
+    problem && body && typeof body === "object" && typeof (body as { code?: unknown }).code === "string"
+      ? (body as { code: string }).code
+      : undefined;
   const expected = options.expect.includes(status);
   const reason = expected && status >= 300 ? options.explain?.[status] : undefined;
-  const call: Call = { phase: ctx.phase, endpoint, status, problem, start, end: performance.now(), expected, ...(code ? { code } : {}), ...(reason ? { reason } : {}) };
+  const call: Call = {
+    phase: ctx.phase,
+    endpoint,
+    status,
+    problem,
+    start,
+    end: performance.now(),
+    expected,
+    ...(code ? { code } : {}),
+    ...(reason ? { reason } : {}),
+  };
   ctx.record(call);
   return { status, body, call };
 }
@@ -92,7 +118,12 @@ type RequestOptions = Parameters<typeof request>[3];
  * so. `onRetry` names the answers a retry may rightly get because the lost
  * attempt may have committed (given the time since the first attempt).
  */
-async function step(ctx: LoadContext, endpoint: string, path: string, options: RequestOptions & { onRetry?: (elapsedMs: number) => Record<number, string> }): Promise<Answer> {
+async function step(
+  ctx: LoadContext,
+  endpoint: string,
+  path: string,
+  options: RequestOptions & { onRetry?: (elapsedMs: number) => Record<number, string> },
+): Promise<Answer> {
   const first = performance.now();
   for (let attempt = 0; ; attempt++) {
     const explainRetry = attempt > 0 ? (options.onRetry?.(performance.now() - first) ?? {}) : {};
@@ -110,7 +141,8 @@ const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
 function tokensOf(answer: Answer): Tokens {
   const tokens = (answer.body as { tokens?: Tokens } | undefined)?.tokens;
-  if (!tokens?.accessToken || !tokens.refreshToken) throw new StartOver(`${answer.call.endpoint} answered ${answer.status} without tokens`);
+  if (!tokens?.accessToken || !tokens.refreshToken)
+    throw new StartOver(`${answer.call.endpoint} answered ${answer.status} without tokens`);
   return tokens;
 }
 
@@ -136,7 +168,10 @@ export async function simulateUser(ctx: LoadContext, index: number, phaseIndex: 
       body: { refreshToken: token },
       expect: [200],
       // The lost attempt may have rotated; past the grace window the retry is reuse, by the rules.
-      onRetry: (elapsedMs): Record<number, string> => (elapsedMs > ctx.refreshGraceMs ? { 401: "refresh retried after a lost answer, later than the grace window" } : {}),
+      onRetry: (elapsedMs): Record<number, string> =>
+        elapsedMs > ctx.refreshGraceMs
+          ? { 401: "refresh retried after a lost answer, later than the grace window" }
+          : {},
     });
 
   while (!ctx.stopped()) {
@@ -156,7 +191,9 @@ export async function simulateUser(ctx: LoadContext, index: number, phaseIndex: 
         continue;
       }
 
-      let tokens = tokensOf(must(await step(ctx, "POST /auth/login", "/auth/login", { body: { email, password }, ip, expect: [200] })));
+      let tokens = tokensOf(
+        must(await step(ctx, "POST /auth/login", "/auth/login", { body: { email, password }, ip, expect: [200] })),
+      );
       const refreshes = 2 + Math.floor(random() * 3);
       for (let i = 0; i < refreshes && !ctx.stopped(); i++) {
         const previous = tokens.refreshToken;
@@ -182,7 +219,8 @@ export async function simulateUser(ctx: LoadContext, index: number, phaseIndex: 
             ctx.grace.replays++;
             const again = replay.status === 200 ? tokensOf(replay) : undefined;
             if (again && again.refreshToken === tokens.refreshToken) ctx.grace.replaysSame++;
-            else if (again) ctx.grace.anomalies.push("a replay within the grace window answered 200 with another refresh token");
+            else if (again)
+              ctx.grace.anomalies.push("a replay within the grace window answered 200 with another refresh token");
             must(replay);
           }
         }
@@ -191,7 +229,9 @@ export async function simulateUser(ctx: LoadContext, index: number, phaseIndex: 
       must(await step(ctx, "GET /auth/verify", "/auth/verify", { token: tokens.accessToken, expect: [200] }));
       must(await step(ctx, "GET /me", "/me", { token: tokens.accessToken, expect: [200] }));
       const listed = must(await step(ctx, "GET /sessions", "/sessions", { token: tokens.accessToken, expect: [200] }));
-      const sessions = ((listed.body as { sessions?: { id: string; current: boolean; lastUsedAt: string }[] }).sessions ?? []).filter((s) => !s.current);
+      const sessions = (
+        (listed.body as { sessions?: { id: string; current: boolean; lastUsedAt: string }[] }).sessions ?? []
+      ).filter((s) => !s.current);
       if (sessions.length > 0 && random() < 0.3) {
         // The least recently used of the others (the list is most recently used first).
         const older = sessions[sessions.length - 1]!;
@@ -205,7 +245,13 @@ export async function simulateUser(ctx: LoadContext, index: number, phaseIndex: 
         );
       }
       if (random() < 0.5) {
-        must(await step(ctx, "POST /auth/logout", "/auth/logout", { body: { refreshToken: tokens.refreshToken }, token: tokens.accessToken, expect: [204] }));
+        must(
+          await step(ctx, "POST /auth/logout", "/auth/logout", {
+            body: { refreshToken: tokens.refreshToken },
+            token: tokens.accessToken,
+            expect: [204],
+          }),
+        );
       }
     } catch (error) {
       if (!(error instanceof StartOver)) throw error;

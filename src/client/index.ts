@@ -159,7 +159,14 @@ export function memoryStore(): TokenStore {
  * the origin: what lets tabs share one bearer-mode session. Any script of
  * the origin can read it; prefer cookie mode where XSS is a concern.
  */
-export function webStorageStore(storage: { getItem(key: string): string | null; setItem(key: string, value: string): void; removeItem(key: string): void }, key = "secureauth:tokens"): TokenStore {
+export function webStorageStore(
+  storage: {
+    getItem(key: string): string | null;
+    setItem(key: string, value: string): void;
+    removeItem(key: string): void;
+  },
+  key = "secureauth:tokens",
+): TokenStore {
   return {
     get() {
       const text = storage.getItem(key);
@@ -202,7 +209,8 @@ export class AuthClient {
   constructor(private readonly options: AuthClientOptions) {
     if (!/^https?:\/\//.test(options.baseUrl)) throw new TypeError("AuthClient: baseUrl must be an http(s) URL");
     this.mode = options.mode ?? "bearer";
-    if (this.mode !== "bearer" && this.mode !== "cookie") throw new TypeError('AuthClient: mode must be "bearer" or "cookie"');
+    if (this.mode !== "bearer" && this.mode !== "cookie")
+      throw new TypeError('AuthClient: mode must be "bearer" or "cookie"');
     this.baseUrl = options.baseUrl.replace(/\/$/, "");
     this.serviceOrigin = new URL(this.baseUrl).origin;
     this.trusted = new Set([this.serviceOrigin, ...(options.trustedOrigins ?? []).map(exactOrigin)]);
@@ -231,14 +239,21 @@ export class AuthClient {
    * `mfaToken` and `methods` say how to finish: completeMfa, or
    * loginWithPasskey with the mfaToken.
    */
-  async login(input: { email: string; password: string; deviceName?: string; deviceToken?: string }): Promise<LoggedIn> {
+  async login(input: {
+    email: string;
+    password: string;
+    deviceName?: string;
+    deviceToken?: string;
+  }): Promise<LoggedIn> {
     const body = await this.post<LoggedIn>("/auth/login", input);
     await this.signedIn(body.tokens);
     return body;
   }
 
   /** The second step of a sign-in that answered mfa_required: a TOTP code or a recovery code. */
-  async completeMfa(input: ({ mfaToken: string; code: string } | { mfaToken: string; recoveryCode: string }) & { deviceName?: string }): Promise<LoggedIn> {
+  async completeMfa(
+    input: ({ mfaToken: string; code: string } | { mfaToken: string; recoveryCode: string }) & { deviceName?: string },
+  ): Promise<LoggedIn> {
     const body = await this.post<LoggedIn>("/auth/mfa", input);
     await this.signedIn(body.tokens);
     return body;
@@ -264,10 +279,20 @@ export class AuthClient {
    * token for the same session; the refresh token stays.
    */
   async reauthenticate(
-    input: { currentPassword: string } | { currentPassword: string; code: string } | { currentPassword: string; recoveryCode: string } | { response: unknown },
+    input:
+      | { currentPassword: string }
+      | { currentPassword: string; code: string }
+      | { currentPassword: string; recoveryCode: string }
+      | { response: unknown },
   ): Promise<StoredTokens> {
     const token = await this.accessToken();
-    const res = await this.fetcher(`${this.baseUrl}/auth/reauthenticate`, this.serviceInit({ method: "POST", headers: { "Content-Type": "application/json" }, body: JSON.stringify(input) }, token));
+    const res = await this.fetcher(
+      `${this.baseUrl}/auth/reauthenticate`,
+      this.serviceInit(
+        { method: "POST", headers: { "Content-Type": "application/json" }, body: JSON.stringify(input) },
+        token,
+      ),
+    );
     if (!res.ok) throw new AuthApiError(await readProblem(res));
     const { tokens } = (await res.json()) as { tokens: TokenPair };
     const current = await this.store.get();
@@ -285,7 +310,11 @@ export class AuthClient {
     const request: RequestInit =
       this.mode === "cookie"
         ? this.serviceInit({ method: "POST" }, tokens?.accessToken ?? null)
-        : { method: "POST", headers: { "Content-Type": "application/json" }, body: JSON.stringify({ refreshToken: tokens?.refreshToken }) };
+        : {
+            method: "POST",
+            headers: { "Content-Type": "application/json" },
+            body: JSON.stringify({ refreshToken: tokens?.refreshToken }),
+          };
     await this.fetcher(`${this.baseUrl}/auth/logout`, request).catch(() => undefined);
     this.tabs.post({ type: "ended", reason: "logged_out", sessionId: tokens?.sessionId ?? this.sessionId });
     this.options.onSessionEnded?.("logged_out");
@@ -368,14 +397,19 @@ export class AuthClient {
       this.mode === "cookie"
         ? // No body: the service reads the refresh token from its cookie.
           this.serviceInit({ method: "POST" }, null)
-        : { method: "POST", headers: { "Content-Type": "application/json" }, body: JSON.stringify({ refreshToken: tokens?.refreshToken }) };
+        : {
+            method: "POST",
+            headers: { "Content-Type": "application/json" },
+            body: JSON.stringify({ refreshToken: tokens?.refreshToken }),
+          };
     const res = await this.fetcher(`${this.baseUrl}/auth/refresh`, request);
     if (res.ok) {
       this.cookieSession = "present";
       const stored = await this.keep(((await res.json()) as { tokens: TokenPair }).tokens);
       // Bearer mode: the refresh token just rotated. A tab sharing the store reads the new pair there; one whose
       // own store holds the old pair learns it is spent. Neither is told the pair.
-      if (this.mode === "bearer") this.tabs.post({ type: "rotated", sessionId: stored.sessionId, accessExpiresAt: stored.accessExpiresAt });
+      if (this.mode === "bearer")
+        this.tabs.post({ type: "rotated", sessionId: stored.sessionId, accessExpiresAt: stored.accessExpiresAt });
       return stored;
     }
     const problem = await readProblem(res);
@@ -409,7 +443,12 @@ export class AuthClient {
     if (this.mode === "cookie") {
       // Named field by field, so nothing else a body might carry is ever shared.
       const { tokenType, accessToken, expiresIn, refreshExpiresIn, sessionId, accessExpiresAt } = stored;
-      this.tabs.post({ type: "tokens", signedIn, mode: "cookie", tokens: { tokenType, accessToken, expiresIn, refreshExpiresIn, sessionId, accessExpiresAt } });
+      this.tabs.post({
+        type: "tokens",
+        signedIn,
+        mode: "cookie",
+        tokens: { tokenType, accessToken, expiresIn, refreshExpiresIn, sessionId, accessExpiresAt },
+      });
     }
     return stored;
   }
@@ -417,10 +456,16 @@ export class AuthClient {
   /** A message from another tab. */
   private async receive(message: Record<string, unknown>): Promise<void> {
     if (message.type === "rotated") {
-      if (this.mode !== "bearer" || typeof message.sessionId !== "string" || typeof message.accessExpiresAt !== "number") return;
+      if (
+        this.mode !== "bearer" ||
+        typeof message.sessionId !== "string" ||
+        typeof message.accessExpiresAt !== "number"
+      )
+        return;
       const current = await this.store.get();
       // A store the tabs share holds the new pair already (or a newer one); another session is not this one's.
-      if (!current || current.sessionId !== message.sessionId || current.accessExpiresAt >= message.accessExpiresAt) return;
+      if (!current || current.sessionId !== message.sessionId || current.accessExpiresAt >= message.accessExpiresAt)
+        return;
       // This tab's own store (a duplicated tab's sessionStorage) holds a refresh token another tab has just rotated
       // away. Presenting it would be reuse and end the session in every tab: this tab forgets it instead.
       await this.store.set(null);
@@ -448,7 +493,9 @@ export class AuthClient {
       const current = await this.store.get();
       let concerned: boolean;
       if (this.mode === "cookie") concerned = current !== null || this.cookieSession === "present";
-      else concerned = typeof message.sessionId === "string" && (current?.sessionId ?? this.sessionId) === message.sessionId;
+      else
+        concerned =
+          typeof message.sessionId === "string" && (current?.sessionId ?? this.sessionId) === message.sessionId;
       if (!concerned) return;
       if (current) await this.store.set(null);
       this.generation++;
@@ -468,7 +515,13 @@ export class AuthClient {
   }
 
   private async post<T>(path: string, body: unknown): Promise<T> {
-    const res = await this.fetcher(`${this.baseUrl}${path}`, this.serviceInit({ method: "POST", headers: { "Content-Type": "application/json" }, body: JSON.stringify(body) }, null));
+    const res = await this.fetcher(
+      `${this.baseUrl}${path}`,
+      this.serviceInit(
+        { method: "POST", headers: { "Content-Type": "application/json" }, body: JSON.stringify(body) },
+        null,
+      ),
+    );
     if (!res.ok) throw new AuthApiError(await readProblem(res));
     return (await res.json()) as T;
   }
@@ -489,7 +542,9 @@ function exactOrigin(origin: string): string {
     url = new URL(origin);
   } catch {}
   if (!url || !/^https?:$/.test(url.protocol) || url.origin !== origin.replace(/\/$/, "")) {
-    throw new TypeError(`AuthClient: trustedOrigins entries must be exact origins like https://api.example.com, not ${JSON.stringify(origin)}`);
+    throw new TypeError(
+      `AuthClient: trustedOrigins entries must be exact origins like https://api.example.com, not ${JSON.stringify(origin)}`,
+    );
   }
   return url.origin;
 }
@@ -501,7 +556,12 @@ function withBearer(init: RequestInit, token: string | null): RequestInit {
 }
 
 function isStoredTokens(value: unknown): value is StoredTokens {
-  return isRecord(value) && typeof value.accessToken === "string" && typeof value.accessExpiresAt === "number" && typeof value.sessionId === "string";
+  return (
+    isRecord(value) &&
+    typeof value.accessToken === "string" &&
+    typeof value.accessExpiresAt === "number" &&
+    typeof value.sessionId === "string"
+  );
 }
 
 function randomId(): string {

@@ -17,8 +17,7 @@ import {
 } from "drizzle-orm/pg-core";
 import type { DeviceInfo } from "../services/ports";
 
-const createdAt = () =>
-  timestamp("created_at", { withTimezone: true, mode: "date" }).notNull().defaultNow();
+const createdAt = () => timestamp("created_at", { withTimezone: true, mode: "date" }).notNull().defaultNow();
 
 export const users = pgTable(
   "users",
@@ -29,7 +28,9 @@ export const users = pgTable(
     /** argon2id PHC string, parameters included. */
     passwordHash: text("password_hash").notNull(),
     name: text("name"),
-    status: text("status", { enum: ["active", "disabled"] }).notNull().default("active"),
+    status: text("status", { enum: ["active", "disabled"] })
+      .notNull()
+      .default("active"),
     /**
      * Bumped with every change of the user's roles and when the account is
      * disabled. Access tokens carry it (claim `gv`) as read together with
@@ -92,7 +93,6 @@ export const rolePermissions = pgTable(
   (t) => [primaryKey({ columns: [t.roleName, t.permissionName] })],
 );
 
-
 /** A session is one login on one device: the refresh-token family. */
 export const sessions = pgTable(
   "sessions",
@@ -115,9 +115,7 @@ export const sessions = pgTable(
     /** The RFC 8176 method values of that proof: the access tokens' amr. */
     amr: text("amr").array().notNull().default(sql`'{pwd}'::text[]`),
   },
-  (t) => [
-    index("sessions_user_id_live_idx").on(t.userId, t.createdAt).where(sql`${t.revokedAt} is null`),
-  ],
+  (t) => [index("sessions_user_id_live_idx").on(t.userId, t.createdAt).where(sql`${t.revokedAt} is null`)],
 );
 
 /** Only the SHA-256 of a refresh token is stored, never the token. */
@@ -215,7 +213,10 @@ export const oneTimeTokens = pgTable(
     endedReason: text("ended_reason"),
   },
   (t) => [
-    check("one_time_tokens_purpose_check", sql`${t.purpose} in ('email_verification', 'password_reset', 'email_change')`),
+    check(
+      "one_time_tokens_purpose_check",
+      sql`${t.purpose} in ('email_verification', 'password_reset', 'email_change')`,
+    ),
     index("one_time_tokens_user_purpose_created_idx").on(t.userId, t.purpose, t.createdAt),
     index("one_time_tokens_expires_at_idx").on(t.expiresAt),
   ],
@@ -300,7 +301,10 @@ export const authChallenges = pgTable(
     usedAt: timestamp("used_at", { withTimezone: true, mode: "date" }),
   },
   (t) => [
-    check("auth_challenges_kind_check", sql`${t.kind} in ('mfa_sign_in', 'passkey_registration', 'passkey_authentication')`),
+    check(
+      "auth_challenges_kind_check",
+      sql`${t.kind} in ('mfa_sign_in', 'passkey_registration', 'passkey_authentication')`,
+    ),
     index("auth_challenges_expires_at_idx").on(t.expiresAt),
   ],
 );

@@ -43,7 +43,14 @@ export async function handleMailBatch(batch: MessageBatch<MailJob>, deps: MailCo
 async function handle(message: Message<MailJob>, deps: MailConsumerDeps): Promise<void> {
   const job: unknown = message.body;
   if (!isMailJob(job)) {
-    console.error(JSON.stringify({ level: "error", msg: "mail queue: not a mail job; dropped", queue: deps.isDeadLetterQueue ? "dead-letter" : "mail", messageId: message.id }));
+    console.error(
+      JSON.stringify({
+        level: "error",
+        msg: "mail queue: not a mail job; dropped",
+        queue: deps.isDeadLetterQueue ? "dead-letter" : "mail",
+        messageId: message.id,
+      }),
+    );
     message.ack();
     return;
   }
@@ -62,7 +69,9 @@ async function handle(message: Message<MailJob>, deps: MailConsumerDeps): Promis
     console.error(
       JSON.stringify({
         level: "error",
-        msg: deps.isDeadLetterQueue ? "mail queue: recording an undelivered job failed; retrying" : "mail queue: job failed; retrying",
+        msg: deps.isDeadLetterQueue
+          ? "mail queue: recording an undelivered job failed; retrying"
+          : "mail queue: job failed; retrying",
         template: job.kind === "mail" ? job.template : job.kind,
         attempt: message.attempts,
         retryInSeconds: delaySeconds,
@@ -73,7 +82,11 @@ async function handle(message: Message<MailJob>, deps: MailConsumerDeps): Promis
   }
 }
 
-const LINK_TEMPLATES: readonly string[] = ["email_verification", "password_reset", "email_change_confirmation"] satisfies Mail["template"][];
+const LINK_TEMPLATES: readonly string[] = [
+  "email_verification",
+  "password_reset",
+  "email_change_confirmation",
+] satisfies Mail["template"][];
 
 function isMailJob(body: unknown): body is MailJob {
   if (typeof body !== "object" || body === null) return false;

@@ -24,7 +24,13 @@ export class ResendTransport implements MailTransport {
     const res = await fetch(`${this.settings.apiUrl}/emails`, {
       method: "POST",
       headers: { Authorization: `Bearer ${this.settings.apiKey}`, "Content-Type": "application/json" },
-      body: JSON.stringify({ from: this.settings.from, to: [mail.to], subject: mail.subject, text: mail.text, html: mail.html }),
+      body: JSON.stringify({
+        from: this.settings.from,
+        to: [mail.to],
+        subject: mail.subject,
+        text: mail.text,
+        html: mail.html,
+      }),
       signal: AbortSignal.timeout(TIMEOUT_MS),
     });
     // Unread, the body would hold the connection open.

@@ -36,7 +36,9 @@ export class SmtpTransport implements MailTransport {
       port: url.port ? Number(url.port) : secure ? 465 : 587,
       secure,
       startTls: true,
-      ...(url.username ? { credentials: { username: decodeURIComponent(url.username), password: decodeURIComponent(url.password) } } : {}),
+      ...(url.username
+        ? { credentials: { username: decodeURIComponent(url.username), password: decodeURIComponent(url.password) } }
+        : {}),
       authType: ["plain", "login", "cram-md5"],
       socketTimeoutMs: TIMEOUT_MS,
       responseTimeoutMs: TIMEOUT_MS,

@@ -67,7 +67,10 @@ export class AdminUserRepository implements AdminUserStore {
    */
   async lockActorAndTarget(actorId: string | null, targetId: string): Promise<Map<string, UserStatus>> {
     const ids = actorId === null ? sql`${targetId}::uuid` : sql`${actorId}::uuid, ${targetId}::uuid`;
-    const found = await rows<{ id: string; status: UserStatus }>(this.db, sql`select id, status from users where id in (${ids}) order by id for no key update`);
+    const found = await rows<{ id: string; status: UserStatus }>(
+      this.db,
+      sql`select id, status from users where id in (${ids}) order by id for no key update`,
+    );
     return new Map(found.map((row) => [row.id, row.status]));
   }
 

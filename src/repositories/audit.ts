@@ -24,13 +24,20 @@ export class AuditRepository implements AuditLog {
     });
   }
 
-  async page(filter: { userId?: string; event?: string; cursor?: KeysetCursor; limit: number }): Promise<Page<AuditEvent>> {
+  async page(filter: {
+    userId?: string;
+    event?: string;
+    cursor?: KeysetCursor;
+    limit: number;
+  }): Promise<Page<AuditEvent>> {
     const conditions: SQL[] = [];
     if (filter.userId) conditions.push(eq(auditLogs.userId, filter.userId));
     if (filter.event) conditions.push(eq(auditLogs.event, filter.event));
     if (filter.cursor) {
       // Row comparison on the index order; the cursor keeps Postgres's microseconds.
-      conditions.push(sql`(${auditLogs.createdAt}, ${auditLogs.id}) < (${filter.cursor.createdAt}::timestamptz, ${filter.cursor.id}::uuid)`);
+      conditions.push(
+        sql`(${auditLogs.createdAt}, ${auditLogs.id}) < (${filter.cursor.createdAt}::timestamptz, ${filter.cursor.id}::uuid)`,
+      );
     }
     const found = await this.db
       .select({ row: auditLogs, cursorAt: cursorTimestamp(auditLogs.createdAt) })

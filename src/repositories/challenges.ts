@@ -7,12 +7,26 @@ import type { Executor } from "./database";
 import { setPasswordHash } from "./fragments";
 import { rows, toDate } from "./rows";
 
-type ChallengeRow = { kind: ChallengeKind; user_id: string | null; throttle_key: string | null; device: DeviceInfo | null; failures: number; expires_at: Date | string };
+type ChallengeRow = {
+  kind: ChallengeKind;
+  user_id: string | null;
+  throttle_key: string | null;
+  device: DeviceInfo | null;
+  failures: number;
+  expires_at: Date | string;
+};
 
 const COLUMNS = sql`kind, user_id, throttle_key, device, failures, expires_at`;
 
 function toChallenge(row: ChallengeRow): Challenge {
-  return { kind: row.kind, userId: row.user_id, throttleKey: row.throttle_key, device: row.device ?? {}, failures: Number(row.failures), expiresAt: toDate(row.expires_at) };
+  return {
+    kind: row.kind,
+    userId: row.user_id,
+    throttleKey: row.throttle_key,
+    device: row.device ?? {},
+    failures: Number(row.failures),
+    expiresAt: toDate(row.expires_at),
+  };
 }
 
 export class ChallengeRepository implements ChallengeStore {
@@ -26,7 +40,9 @@ export class ChallengeRepository implements ChallengeStore {
       await this.db.execute(insert);
       return;
     }
-    await this.db.execute(sql`with c as (${insert} returning 1) ${setPasswordHash(challenge.userId, rehashedPassword, at)}`);
+    await this.db.execute(
+      sql`with c as (${insert} returning 1) ${setPasswordHash(challenge.userId, rehashedPassword, at)}`,
+    );
   }
 
   async find(keyHash: string, kind: ChallengeKind, at: Date): Promise<Challenge | undefined> {

@@ -53,9 +53,19 @@ function isDatabaseUnreachable(error: unknown): boolean {
   for (let e: unknown = error, depth = 0; e && depth < 5; e = (e as { cause?: unknown }).cause, depth++) {
     if (typeof e !== "object") break;
     const { code, message, type } = e as { code?: unknown; message?: unknown; type?: unknown };
-    if (typeof code === "string" && /^(ECONNREFUSED|ECONNRESET|ETIMEDOUT|ENOTFOUND|EAI_AGAIN|08\d{3}|57P0[1-3])$/.test(code)) return true;
+    if (
+      typeof code === "string" &&
+      /^(ECONNREFUSED|ECONNRESET|ETIMEDOUT|ENOTFOUND|EAI_AGAIN|08\d{3}|57P0[1-3])$/.test(code)
+    )
+      return true;
     if (type === "error" && e.constructor?.name === "ErrorEvent") return true; // WebSocket failed to open
-    if (typeof message === "string" && /connection (terminated|timeout)|websocket|timeout exceeded when trying to connect|ECONNREFUSED|Connection refused/i.test(message)) return true;
+    if (
+      typeof message === "string" &&
+      /connection (terminated|timeout)|websocket|timeout exceeded when trying to connect|ECONNREFUSED|Connection refused/i.test(
+        message,
+      )
+    )
+      return true;
   }
   return false;
 }

@@ -59,7 +59,8 @@ export function auditInsert(input: {
   from?: SQL;
 }): SQL {
   const metadata = isSQLWrapper(input.metadata) ? input.metadata : sql`${JSON.stringify(input.metadata ?? {})}::jsonb`;
-  const value = (v: SQL | string | null, cast: string) => (v === null ? sql.raw(`null::${cast}`) : typeof v === "string" ? sql`${v}::${sql.raw(cast)}` : v);
+  const value = (v: SQL | string | null, cast: string) =>
+    v === null ? sql.raw(`null::${cast}`) : typeof v === "string" ? sql`${v}::${sql.raw(cast)}` : v;
   return sql`insert into audit_logs (event, user_id, actor_id, session_id, ip, user_agent, metadata, created_at)
     select ${input.event}, ${value(input.userId, "uuid")}, ${value(input.actorId, "uuid")}, ${value(input.sessionId, "uuid")},
            ${input.origin.ip}, ${input.origin.userAgent}, ${metadata}, ${input.at}
@@ -82,7 +83,12 @@ export function setPasswordHash(id: string, passwordHash: string, at: Date, only
  * changes, a link mailed to an address dies when the address does, a pending
  * email change dies when the account's credentials or sessions are taken back.
  */
-export function endOneTimeTokens(userId: SQL | string, reason: string, at: Date, purpose?: OneTimePurpose | readonly OneTimePurpose[]): SQL {
+export function endOneTimeTokens(
+  userId: SQL | string,
+  reason: string,
+  at: Date,
+  purpose?: OneTimePurpose | readonly OneTimePurpose[],
+): SQL {
   const user = typeof userId === "string" ? sql`${userId}::uuid` : userId;
   const purposes = purpose === undefined ? undefined : typeof purpose === "string" ? [purpose] : purpose;
   return sql`update one_time_tokens set used_at = ${at}, ended_reason = ${reason}
@@ -96,7 +102,11 @@ export function endOneTimeTokens(userId: SQL | string, reason: string, at: Date,
  * account only for a while. `userId` may be an SQL expression yielding no
  * row, in which case nothing ends.
  */
-export function endPendingEmailChanges(userId: SQL | string, reason: "password_changed" | "sessions_ended" | "factor_changed", at: Date): SQL {
+export function endPendingEmailChanges(
+  userId: SQL | string,
+  reason: "password_changed" | "sessions_ended" | "factor_changed",
+  at: Date,
+): SQL {
   return endOneTimeTokens(userId, reason, at, "email_change");
 }
 

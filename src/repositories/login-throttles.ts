@@ -16,9 +16,24 @@
 // `audited_lock_until`; later refusals of the same lock see the stamp and
 // write nothing. A new lock (a new `locked_until`) is audited afresh.
 import { sql } from "drizzle-orm";
-import type { Admission, LoginThrottleStore, SignInAttempt, ThrottleAttempt, ThrottleScope, UserRecord } from "../services/ports";
+import type {
+  Admission,
+  LoginThrottleStore,
+  SignInAttempt,
+  ThrottleAttempt,
+  ThrottleScope,
+  UserRecord,
+} from "../services/ports";
 import type { Executor } from "./database";
-import { ATTEMPT_WINDOW_SECONDS, auditInsert, clearThrottle, clearThrottlesOfAccount, insertFirstAttempt, lockFrom, USER_WITH_GRANTS } from "./fragments";
+import {
+  ATTEMPT_WINDOW_SECONDS,
+  auditInsert,
+  clearThrottle,
+  clearThrottlesOfAccount,
+  insertFirstAttempt,
+  lockFrom,
+  USER_WITH_GRANTS,
+} from "./fragments";
 import { rows, toDate } from "./rows";
 import { toUserRecord, type UserRow } from "./users";
 
@@ -54,7 +69,9 @@ export class LoginThrottleRepository implements LoginThrottleStore {
    * its grants, in the same statement. Only a key that already has a row
    * (recent failures) needs a second statement.
    */
-  async admitAndFindUser(attempt: SignInAttempt): Promise<{ admission: Admission; user: UserRecord | undefined; counted: { key: string; scope: ThrottleScope } }> {
+  async admitAndFindUser(
+    attempt: SignInAttempt,
+  ): Promise<{ admission: Admission; user: UserRecord | undefined; counted: { key: string; scope: ThrottleScope } }> {
     const { device } = attempt;
     const deviceCounts = device
       ? sql`exists (select 1 from found where found.id = ${device.userId}::uuid and found.device_generation::bigint = ${device.generation}::bigint)`
@@ -69,10 +86,18 @@ export class LoginThrottleRepository implements LoginThrottleStore {
       from (select 1) as one left join found on true`,
     );
     const user = row?.id ? toUserRecord(row) : undefined;
-    const counted = row?.device_counts && device ? { key: device.key, scope: "device" as const } : { key: attempt.key, scope: "account" as const };
+    const counted =
+      row?.device_counts && device
+        ? { key: device.key, scope: "device" as const }
+        : { key: attempt.key, scope: "account" as const };
     if (row?.first_attempt) return { admission: { admitted: true }, user, counted };
     // The lock's audit row names the account the lookup found, if any.
-    const again: ThrottleAttempt = { key: counted.key, maxAttempts: attempt.maxAttempts, at: attempt.at, audit: { ...attempt.audit, scope: counted.scope, userId: user?.id ?? null } };
+    const again: ThrottleAttempt = {
+      key: counted.key,
+      maxAttempts: attempt.maxAttempts,
+      at: attempt.at,
+      audit: { ...attempt.audit, scope: counted.scope, userId: user?.id ?? null },
+    };
     return { admission: (await this.decideUnderLock(again)) ?? (await this.admit(again)), user, counted };
   }
 

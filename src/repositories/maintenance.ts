@@ -76,7 +76,12 @@ export class MaintenanceRepository implements MaintenanceStore {
   }
 
   /** At most `limit` rows of a table of expiring secrets, by their key, skipping rows another run holds. */
-  private deleteExpired(table: "auth_challenges" | "one_time_tokens", key: "key_hash" | "token_hash", cutoff: Date, limit: number): Promise<number> {
+  private deleteExpired(
+    table: "auth_challenges" | "one_time_tokens",
+    key: "key_hash" | "token_hash",
+    cutoff: Date,
+    limit: number,
+  ): Promise<number> {
     const [t, k] = [sql.identifier(table), sql.identifier(key)];
     return this.count(sql`
       with doomed as (

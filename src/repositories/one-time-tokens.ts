@@ -6,7 +6,15 @@
 // it was mailed to; the row lock makes two racing spends of one token
 // resolve to one.
 import { sql } from "drizzle-orm";
-import type { AuditEventName, NewOneTimeToken, OneTimeIssue, OneTimePurpose, OneTimeTokenStore, RequestOrigin, SpentOneTimeToken } from "../services/ports";
+import type {
+  AuditEventName,
+  NewOneTimeToken,
+  OneTimeIssue,
+  OneTimePurpose,
+  OneTimeTokenStore,
+  RequestOrigin,
+  SpentOneTimeToken,
+} from "../services/ports";
 import type { Executor } from "./database";
 import { auditInsert, endOneTimeTokens, insertOneTimeToken } from "./fragments";
 import { rows, toDate } from "./rows";

@@ -23,13 +23,21 @@ type PasskeyRow = {
 };
 
 function toRecord(row: Pick<PasskeyRow, "id" | "name" | "created_at" | "last_used_at">): PasskeyRecord {
-  return { id: row.id, name: row.name, createdAt: toDate(row.created_at), lastUsedAt: row.last_used_at === null ? null : toDate(row.last_used_at) };
+  return {
+    id: row.id,
+    name: row.name,
+    createdAt: toDate(row.created_at),
+    lastUsedAt: row.last_used_at === null ? null : toDate(row.last_used_at),
+  };
 }
 
 export class PasskeyRepository implements PasskeyStore {
   constructor(private readonly db: Executor) {}
 
-  async add(input: Omit<PasskeyCredential, "id" | "createdAt" | "lastUsedAt">, audit: FactorAudit): Promise<PasskeyRecord | undefined> {
+  async add(
+    input: Omit<PasskeyCredential, "id" | "createdAt" | "lastUsedAt">,
+    audit: FactorAudit,
+  ): Promise<PasskeyRecord | undefined> {
     // The id is chosen here so the audit row can name it (never the credential id or key).
     const id = crypto.randomUUID();
     const [row] = await rows<PasskeyRow>(
@@ -48,12 +56,18 @@ export class PasskeyRepository implements PasskeyStore {
   }
 
   async list(userId: string): Promise<PasskeyRecord[]> {
-    const found = await rows<PasskeyRow>(this.db, sql`select id, name, created_at, last_used_at from passkeys where user_id = ${userId} order by created_at, id`);
+    const found = await rows<PasskeyRow>(
+      this.db,
+      sql`select id, name, created_at, last_used_at from passkeys where user_id = ${userId} order by created_at, id`,
+    );
     return found.map(toRecord);
   }
 
   async credentialsOf(userId: string): Promise<{ credentialId: string; transports: string[] }[]> {
-    const found = await rows<PasskeyRow>(this.db, sql`select credential_id, transports from passkeys where user_id = ${userId} order by created_at, id`);
+    const found = await rows<PasskeyRow>(
+      this.db,
+      sql`select credential_id, transports from passkeys where user_id = ${userId} order by created_at, id`,
+    );
     return found.map((row) => ({ credentialId: row.credential_id, transports: toStringArray(row.transports) }));
   }
 
@@ -73,7 +87,9 @@ export class PasskeyRepository implements PasskeyStore {
   }
 
   async markUsed(id: string, update: { counter: number; backedUp: boolean; at: Date }): Promise<void> {
-    await this.db.execute(sql`update passkeys set counter = ${update.counter}, backed_up = ${update.backedUp}, last_used_at = ${update.at} where id = ${id}`);
+    await this.db.execute(
+      sql`update passkeys set counter = ${update.counter}, backed_up = ${update.backedUp}, last_used_at = ${update.at} where id = ${id}`,
+    );
   }
 
   async remove(id: string, userId: string, audit: FactorAudit): Promise<boolean> {

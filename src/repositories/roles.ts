@@ -42,7 +42,11 @@ export class RoleRepository implements RoleStore {
     const keep = [...names];
     await this.db
       .delete(userRoles)
-      .where(keep.length ? and(eq(userRoles.userId, userId), notInArray(userRoles.roleName, keep)) : eq(userRoles.userId, userId));
+      .where(
+        keep.length
+          ? and(eq(userRoles.userId, userId), notInArray(userRoles.roleName, keep))
+          : eq(userRoles.userId, userId),
+      );
     if (keep.length === 0) return;
     await this.db
       .insert(userRoles)

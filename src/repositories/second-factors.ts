@@ -17,8 +17,23 @@ function insertRecoveryCodes(userId: string, hashes: readonly string[], at: Date
     select h, ${userId}::uuid, ${at} from jsonb_array_elements_text(${JSON.stringify(hashes)}::jsonb) as h where ${onlyIf}`;
 }
 
-function factorAudit(event: Parameters<typeof auditInsert>[0]["event"], userId: string, audit: FactorAudit, from: SQL, metadata?: Record<string, unknown>): SQL {
-  return auditInsert({ event, userId, actorId: audit.actorId, sessionId: audit.sessionId, origin: audit.origin, metadata, at: audit.at, from });
+function factorAudit(
+  event: Parameters<typeof auditInsert>[0]["event"],
+  userId: string,
+  audit: FactorAudit,
+  from: SQL,
+  metadata?: Record<string, unknown>,
+): SQL {
+  return auditInsert({
+    event,
+    userId,
+    actorId: audit.actorId,
+    sessionId: audit.sessionId,
+    origin: audit.origin,
+    metadata,
+    at: audit.at,
+    from,
+  });
 }
 
 export class SecondFactorRepository implements SecondFactorStore {
@@ -29,7 +44,13 @@ export class SecondFactorRepository implements SecondFactorStore {
       this.db,
       sql`select secret_ciphertext, confirmed_at is not null as confirmed, last_used_step from totp_factors where user_id = ${userId}`,
     );
-    return row && { secretCiphertext: row.secret_ciphertext, confirmed: row.confirmed, lastUsedStep: row.last_used_step === null ? null : Number(row.last_used_step) };
+    return (
+      row && {
+        secretCiphertext: row.secret_ciphertext,
+        confirmed: row.confirmed,
+        lastUsedStep: row.last_used_step === null ? null : Number(row.last_used_step),
+      }
+    );
   }
 
   async putPendingTotp(userId: string, secretCiphertext: string, at: Date): Promise<boolean> {
@@ -44,7 +65,12 @@ export class SecondFactorRepository implements SecondFactorStore {
     return stored.length > 0;
   }
 
-  async acceptTotpStep(input: { userId: string; step: number; at: Date; confirm?: { recoveryCodeHashes: string[]; audit: FactorAudit } }): Promise<boolean> {
+  async acceptTotpStep(input: {
+    userId: string;
+    step: number;
+    at: Date;
+    confirm?: { recoveryCodeHashes: string[]; audit: FactorAudit };
+  }): Promise<boolean> {
     const { userId, step, at, confirm } = input;
     const state = confirm ? sql`confirmed_at is null` : sql`confirmed_at is not null`;
     const accepted = sql`update totp_factors set last_used_step = ${step}${confirm ? sql`, confirmed_at = ${at}` : sql``}
@@ -121,7 +147,12 @@ export class SecondFactorRepository implements SecondFactorStore {
     return row?.replaced === true;
   }
 
-  async spendRecoveryCode(input: { userId: string; codeHash: string; origin: RequestOrigin; at: Date }): Promise<boolean> {
+  async spendRecoveryCode(input: {
+    userId: string;
+    codeHash: string;
+    origin: RequestOrigin;
+    at: Date;
+  }): Promise<boolean> {
     const { userId, at } = input;
     const [row] = await rows<{ spent: boolean; remaining: number }>(
       this.db,

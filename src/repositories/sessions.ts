@@ -6,9 +6,24 @@
 // push them to the edge revocation list.
 import { and, desc, eq, gt, isNull, sql, type SQL } from "drizzle-orm";
 import { sessions } from "../db/schema";
-import type { AuthMethod, EndedSession, NewSession, RequestOrigin, SessionEnd, SessionRecord, SessionStore } from "../services/ports";
+import type {
+  AuthMethod,
+  EndedSession,
+  NewSession,
+  RequestOrigin,
+  SessionEnd,
+  SessionRecord,
+  SessionStore,
+} from "../services/ports";
 import type { Executor } from "./database";
-import { auditInsert, clearThrottle, endPendingEmailChanges, insertSessionWithFirstToken, setPasswordHash, textArray } from "./fragments";
+import {
+  auditInsert,
+  clearThrottle,
+  endPendingEmailChanges,
+  insertSessionWithFirstToken,
+  setPasswordHash,
+  textArray,
+} from "./fragments";
 import { rows, toDate } from "./rows";
 
 /** revoked_reason and audit reason of a session ended by the cap on live sessions. */
@@ -41,7 +56,10 @@ export class SessionRepository implements SessionStore {
   }): Promise<{ opened: boolean; evicted: string[] }> {
     const { session, at } = input;
     const opened = sql`exists (select 1 from owner)`;
-    const rehash = input.rehashedPassword === undefined ? sql`` : sql`, rehashed as (${setPasswordHash(input.userId, input.rehashedPassword, at, opened)})`;
+    const rehash =
+      input.rehashedPassword === undefined
+        ? sql``
+        : sql`, rehashed as (${setPasswordHash(input.userId, input.rehashedPassword, at, opened)})`;
     const keep = Math.max(0, Math.floor(input.maxSessions) - 1);
     const result = await rows<{ id: string; opened: boolean; last_used_at: Date | string | null }>(
       this.db,
@@ -97,7 +115,14 @@ export class SessionRepository implements SessionStore {
         absoluteExpiresAt: sessions.absoluteExpiresAt,
       })
       .from(sessions)
-      .where(and(eq(sessions.userId, userId), isNull(sessions.revokedAt), gt(sessions.idleExpiresAt, now), gt(sessions.absoluteExpiresAt, now)))
+      .where(
+        and(
+          eq(sessions.userId, userId),
+          isNull(sessions.revokedAt),
+          gt(sessions.idleExpiresAt, now),
+          gt(sessions.absoluteExpiresAt, now),
+        ),
+      )
       .orderBy(desc(sessions.lastUsedAt), desc(sessions.id));
   }
 
@@ -107,7 +132,10 @@ export class SessionRepository implements SessionStore {
   }
 
   async endByRefreshTokenHash(tokenHash: string, end: Omit<SessionEnd, "actorId">): Promise<string | undefined> {
-    const ended = await this.endWhere(sql`s.id = (select session_id from refresh_tokens where token_hash = ${tokenHash})`, { ...end, actorId: null });
+    const ended = await this.endWhere(
+      sql`s.id = (select session_id from refresh_tokens where token_hash = ${tokenHash})`,
+      { ...end, actorId: null },
+    );
     return ended[0]?.id;
   }
 
@@ -155,7 +183,13 @@ export class SessionRepository implements SessionStore {
     return ended.map((r) => ({ id: r.id, lastUsedAt: toDate(r.last_used_at) }));
   }
 
-  async reauthenticate(input: { sessionId: string; userId: string; amr: AuthMethod[]; origin: RequestOrigin; at: Date }): Promise<{ idleExpiresAt: Date; absoluteExpiresAt: Date } | undefined> {
+  async reauthenticate(input: {
+    sessionId: string;
+    userId: string;
+    amr: AuthMethod[];
+    origin: RequestOrigin;
+    at: Date;
+  }): Promise<{ idleExpiresAt: Date; absoluteExpiresAt: Date } | undefined> {
     const { at } = input;
     const [row] = await rows<{ idle_expires_at: Date | string; absolute_expires_at: Date | string }>(
       this.db,

@@ -70,7 +70,13 @@ export class UserRepository implements UserStore {
    * claim and the other find the address verified, writing nothing. An ended
    * password is a hash no password matches (not a PHC string).
    */
-  async claimByProof(input: { userId: string; proof: AddressProof; endPassword: boolean; origin: RequestOrigin; at: Date }): Promise<EndedSession[] | undefined> {
+  async claimByProof(input: {
+    userId: string;
+    proof: AddressProof;
+    endPassword: boolean;
+    origin: RequestOrigin;
+    at: Date;
+  }): Promise<EndedSession[] | undefined> {
     const { userId, proof, origin, at } = input;
     const owner = sql`(select id from claimed)`;
     const found = await rows<{ kind: "claim" | "session"; id: string; last_used_at: Date | string | null }>(
@@ -124,7 +130,9 @@ export class UserRepository implements UserStore {
   }
 
   async markEmailVerified(id: string, at: Date): Promise<void> {
-    await this.db.execute(sql`update users set email_verified_at = coalesce(email_verified_at, ${at}), updated_at = ${at} where id = ${id}`);
+    await this.db.execute(
+      sql`update users set email_verified_at = coalesce(email_verified_at, ${at}), updated_at = ${at} where id = ${id}`,
+    );
   }
 
   /**

@@ -15,7 +15,11 @@ import { Email, json, NewPasswordInput, ok, refusingPrivilegedFields, toApiUser,
 export const accountEmailRoutes = new OpenAPIHono<AppEnv>();
 
 /** Any string up to a bound: one that is not a live token of ours is invalid_one_time_token, not a validation error. */
-const OneTimeTokenInput = z.string().min(1).max(512).openapi({ description: "The token from the link's `token` query parameter." });
+const OneTimeTokenInput = z
+  .string()
+  .min(1)
+  .max(512)
+  .openapi({ description: "The token from the link's `token` query parameter." });
 const Accepted = z.object({}).openapi("Accepted");
 const UserBody = z.object({ user: UserSchema });
 
@@ -28,7 +32,8 @@ accountEmailRoutes.openapi(
     operationId: "sendEmailVerification",
     tags: ["account"],
     summary: "Mail a new verification link to the caller's address",
-    description: "Nothing is sent when the address is verified already. At most 5 links an hour per user, then 429. The earlier links stop working.",
+    description:
+      "Nothing is sent when the address is verified already. At most 5 links an hour per user, then 429. The earlier links stop working.",
     security: [{ bearerAuth: [] }],
     middleware: [authenticate()] as const,
     responses: { 202: ok("Queued (or nothing to send)", Accepted), ...problemResponses(401, 429, 503) },
@@ -71,7 +76,9 @@ accountEmailRoutes.openapi(
     responses: { 202: ok("Accepted", Accepted), ...problemResponses(400, 413, 415, 429, 503) },
   }),
   async (c) => {
-    await c.var.services.lifecycle().forgotPassword(c.req.valid("json").email, requestNetwork(c.req.header("CF-Connecting-IP")) ?? null);
+    await c.var.services
+      .lifecycle()
+      .forgotPassword(c.req.valid("json").email, requestNetwork(c.req.header("CF-Connecting-IP")) ?? null);
     return c.json({}, 202);
   },
 );
@@ -106,11 +113,16 @@ accountEmailRoutes.openapi(
     summary: "Make the new address the account's, with the token of a confirmation link",
     description:
       "The new address is verified; the old one gets a notice that it was replaced. 409 email_taken when an account took the address since the link was sent (the link stays usable). A link of a change that ended (a newer request, a password change or reset, sign-out-everywhere, a factor change) answers 400 invalid_one_time_token.",
-    responses: { 200: ok("The account now has the new address, verified", UserBody), ...problemResponses(400, 409, 413, 415, 503) },
+    responses: {
+      200: ok("The account now has the new address, verified", UserBody),
+      ...problemResponses(400, 409, 413, 415, 503),
+    },
     request: { body: json(refusingPrivilegedFields({ token: OneTimeTokenInput })) },
   }),
   async (c) => {
-    const user = await c.var.services.lifecycle().confirmEmailChange(c.req.valid("json").token, requestOrigin(c.req.raw));
+    const user = await c.var.services
+      .lifecycle()
+      .confirmEmailChange(c.req.valid("json").token, requestOrigin(c.req.raw));
     return c.json({ user: toApiUser(user) }, 200);
   },
 );

@@ -5,13 +5,31 @@ import { createRoute, OpenAPIHono, z } from "@hono/zod-openapi";
 import type { AppEnv } from "../context";
 import { InvalidRefreshToken, ValidationFailed } from "../errors";
 import { authenticate, parseBearerToken } from "../middleware/authenticate";
-import { accessTokenCookie, clearSessionCookies, deviceTokenCookie, refreshTokenCookie, refuseCrossSite, wantsCookies } from "../middleware/cookie-mode";
+import {
+  accessTokenCookie,
+  clearSessionCookies,
+  deviceTokenCookie,
+  refreshTokenCookie,
+  refuseCrossSite,
+  wantsCookies,
+} from "../middleware/cookie-mode";
 import { authorize } from "../middleware/authorize";
 import { ipRateLimit } from "../middleware/rate-limit";
 import { noStore } from "../middleware/security-headers";
 import { problemResponses } from "./openapi";
 import { deviceInfo, requestOrigin } from "./request-origin";
-import { DisplayNameInput, Email, json, NewPasswordInput, ok, PasswordInput, refusingPrivilegedFields, toApiUser, TokenPairSchema, UserSchema } from "./schemas";
+import {
+  DisplayNameInput,
+  Email,
+  json,
+  NewPasswordInput,
+  ok,
+  PasswordInput,
+  refusingPrivilegedFields,
+  toApiUser,
+  TokenPairSchema,
+  UserSchema,
+} from "./schemas";
 import { checkCookieModeOrigin, loggedInBody, signedInBody, tokensBody } from "./session-answer";
 
 export const authRoutes = new OpenAPIHono<AppEnv>();
@@ -19,21 +37,18 @@ export const authRoutes = new OpenAPIHono<AppEnv>();
 /** Any string: one that is not a refresh token of ours is an invalid_refresh_token, not a validation error (the 16 KiB body cap bounds it). */
 const RefreshTokenInput = z.string();
 /** Any string: one that does not name this account in its current device generation counts in the account's bucket, like none (the 16 KiB body cap bounds it). */
-const DeviceTokenInput = z
-  .string()
-  .nullish()
-  .openapi({
-    description:
-      "The deviceToken an earlier successful sign-in of this account on this device answered. Sign-in attempts presenting it are throttled in this device's own bucket, until a password reset, a password change or sign-out-everywhere starts a new device generation (then it counts like none, and a new one is answered). A logout keeps it.",
-  });
-
+const DeviceTokenInput = z.string().nullish().openapi({
+  description:
+    "The deviceToken an earlier successful sign-in of this account on this device answered. Sign-in attempts presenting it are throttled in this device's own bucket, until a password reset, a password change or sign-out-everywhere starts a new device generation (then it counts like none, and a new one is answered). A logout keeps it.",
+});
 
 const LogoutBody = refusingPrivilegedFields({ refreshToken: RefreshTokenInput.optional() });
 const RefreshBody = refusingPrivilegedFields({ refreshToken: RefreshTokenInput.optional() });
 const SignedInSchema = z.object({ user: UserSchema, tokens: TokenPairSchema });
 const LoggedInSchema = SignedInSchema.extend({
   deviceToken: z.string().openapi({
-    description: "For this account on this device: keep it and send it with the next sign-in (the presented one if it was valid, else a new one). A secret, like a password.",
+    description:
+      "For this account on this device: keep it and send it with the next sign-in (the presented one if it was valid, else a new one). A secret, like a password.",
   }),
 });
 
@@ -68,7 +83,9 @@ authRoutes.openapi(
   async (c) => {
     checkCookieModeOrigin(c);
     const body = c.req.valid("json");
-    const { user, tokens } = await c.var.services.accounts().register(body, deviceInfo(c.req.raw), requestOrigin(c.req.raw));
+    const { user, tokens } = await c.var.services
+      .accounts()
+      .register(body, deviceInfo(c.req.raw), requestOrigin(c.req.raw));
     // With REQUIRE_VERIFIED_EMAIL there is no session yet, so nothing to set.
     if (!tokens) return c.json({ user: toApiUser(user) }, 201);
     return c.json(signedInBody(c, { user, tokens }), 201);
@@ -103,7 +120,9 @@ authRoutes.openapi(
     const { email, password, deviceName, deviceToken } = c.req.valid("json");
     // In cookie mode the device token lives in its cookie.
     const presented = deviceToken ?? (wantsCookies(c) ? deviceTokenCookie(c) : undefined);
-    const signedIn = await c.var.services.accounts().login({ email, password, deviceToken: presented }, deviceInfo(c.req.raw, deviceName), requestOrigin(c.req.raw));
+    const signedIn = await c.var.services
+      .accounts()
+      .login({ email, password, deviceToken: presented }, deviceInfo(c.req.raw, deviceName), requestOrigin(c.req.raw));
     return c.json(loggedInBody(c, signedIn), 200);
   },
 );
@@ -119,7 +138,10 @@ authRoutes.openapi(
     description:
       "Limited per session (AUTH_REFRESH_RATE_LIMITER), not per client network. In cookie mode (X-Auth-Mode: cookie) the body may be left out: the refresh token is read from the __Host-sa_rt cookie, the successor set in it, and the answer's tokens carry no refreshToken.",
     request: { body: { content: { "application/json": { schema: RefreshBody } }, required: false } },
-    responses: { 200: ok("New token pair", z.object({ tokens: TokenPairSchema })), ...problemResponses(400, 401, 403, 413, 415, 429, 503) },
+    responses: {
+      200: ok("New token pair", z.object({ tokens: TokenPairSchema })),
+      ...problemResponses(400, 401, 403, 413, 415, 429, 503),
+    },
   }),
   async (c) => {
     // The body is optional in cookie mode, so it is parsed here rather than by the route validator.
@@ -180,13 +202,17 @@ authRoutes.openapi(
     description: "Also ends the pending password-reset links and email change.",
     security: [{ bearerAuth: [] }],
     middleware: [ipRateLimit("password"), authenticate(), authorize("profile:write")] as const,
-    request: { body: json(refusingPrivilegedFields({ currentPassword: PasswordInput, newPassword: NewPasswordInput })) },
+    request: {
+      body: json(refusingPrivilegedFields({ currentPassword: PasswordInput, newPassword: NewPasswordInput })),
+    },
     responses: { 204: { description: "Password changed" }, ...problemResponses(400, 401, 403, 413, 415, 429, 503) },
   }),
   async (c) => {
     const { currentPassword, newPassword } = c.req.valid("json");
     const { sub, sid } = c.var.auth;
-    await c.var.services.accounts().changePassword({ userId: sub, sessionId: sid, currentPassword, newPassword }, requestOrigin(c.req.raw));
+    await c.var.services
+      .accounts()
+      .changePassword({ userId: sub, sessionId: sid, currentPassword, newPassword }, requestOrigin(c.req.raw));
     return c.body(null, 204);
   },
 );

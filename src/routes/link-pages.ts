@@ -15,12 +15,31 @@ export const linkPageRoutes = new OpenAPIHono<AppEnv>();
 type Page = { title: string; button: string; endpoint: string; password: boolean; done: string };
 
 const PAGES: Record<string, Page> = {
-  "/verify-email": { title: "Verify your email address", button: "Verify my email", endpoint: "/auth/email/verify", password: false, done: "Your email address is verified." },
-  "/reset-password": { title: "Choose a new password", button: "Set the new password", endpoint: "/auth/password/reset", password: true, done: "Your password is changed. Sign in with the new one." },
-  "/confirm-email": { title: "Confirm your new email address", button: "Confirm the new address", endpoint: "/auth/email/change", password: false, done: "Your account now uses the new address." },
+  "/verify-email": {
+    title: "Verify your email address",
+    button: "Verify my email",
+    endpoint: "/auth/email/verify",
+    password: false,
+    done: "Your email address is verified.",
+  },
+  "/reset-password": {
+    title: "Choose a new password",
+    button: "Set the new password",
+    endpoint: "/auth/password/reset",
+    password: true,
+    done: "Your password is changed. Sign in with the new one.",
+  },
+  "/confirm-email": {
+    title: "Confirm your new email address",
+    button: "Confirm the new address",
+    endpoint: "/auth/email/change",
+    password: false,
+    done: "Your account now uses the new address.",
+  },
 };
 
-const STYLE = "body{font:16px/1.5 system-ui,sans-serif;max-width:28rem;margin:4rem auto;padding:0 1rem}input,button{font:inherit;padding:.5rem;width:100%;box-sizing:border-box;margin:.25rem 0}";
+const STYLE =
+  "body{font:16px/1.5 system-ui,sans-serif;max-width:28rem;margin:4rem auto;padding:0 1rem}input,button{font:inherit;padding:.5rem;width:100%;box-sizing:border-box;margin:.25rem 0}";
 
 /** Reads the page's settings from data attributes, so one script (one hash) serves every page. */
 const SCRIPT = `const main = document.querySelector("main");
@@ -49,7 +68,7 @@ form.addEventListener("submit", async (event) => {
 /** The CSP naming the script and the style by their SHA-256. */
 const contentSecurityPolicy = hashedPagePolicy(SCRIPT, STYLE);
 
-const escape = (text: string) => text.replace(/[&<>"']/g, (ch) => `&#${ch.charCodeAt(0)};`);
+const escapeHtml = (text: string) => text.replace(/[&<>"']/g, (ch) => `&#${ch.charCodeAt(0)};`);
 
 function render(page: Page): string {
   const password = page.password
@@ -57,9 +76,9 @@ function render(page: Page): string {
     : "";
   return `<!doctype html>
 <html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width, initial-scale=1">
-<meta name="robots" content="noindex"><title>${escape(page.title)}</title><style>${STYLE}</style></head>
-<body><main data-endpoint="${escape(page.endpoint)}" data-done="${escape(page.done)}"><h1>${escape(page.title)}</h1>
-<form>${password}<button type="submit">${escape(page.button)}</button></form><p><output></output></p></main>
+<meta name="robots" content="noindex"><title>${escapeHtml(page.title)}</title><style>${STYLE}</style></head>
+<body><main data-endpoint="${escapeHtml(page.endpoint)}" data-done="${escapeHtml(page.done)}"><h1>${escapeHtml(page.title)}</h1>
+<form>${password}<button type="submit">${escapeHtml(page.button)}</button></form><p><output></output></p></main>
 <script>${SCRIPT}</script></body></html>`;
 }
 

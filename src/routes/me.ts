@@ -7,7 +7,18 @@ import { authorize } from "../middleware/authorize";
 import { recent } from "../middleware/recent";
 import { problemResponses } from "./openapi";
 import { requestOrigin } from "./request-origin";
-import { AuditPageSchema, DisplayNameInput, Email, json, ok, PageQuerySchema, PasswordInput, refusingPrivilegedFields, toApiUser, UserSchema } from "./schemas";
+import {
+  AuditPageSchema,
+  DisplayNameInput,
+  Email,
+  json,
+  ok,
+  PageQuerySchema,
+  PasswordInput,
+  refusingPrivilegedFields,
+  toApiUser,
+  UserSchema,
+} from "./schemas";
 
 export const meRoutes = new OpenAPIHono<AppEnv>();
 
@@ -57,7 +68,6 @@ meRoutes.openapi(
   },
 );
 
-
 meRoutes.openapi(
   createRoute({
     method: "patch",
@@ -76,11 +86,16 @@ meRoutes.openapi(
         ),
       ),
     },
-    responses: { 200: ok("The updated user", z.object({ user: UserSchema })), ...problemResponses(400, 401, 403, 413, 415, 503) },
+    responses: {
+      200: ok("The updated user", z.object({ user: UserSchema })),
+      ...problemResponses(400, 401, 403, 413, 415, 503),
+    },
   }),
   async (c) => {
     const { name } = c.req.valid("json");
-    const user = await c.var.services.lifecycle().updateProfile(c.var.auth.sub, c.var.auth.sid, { name: name || null }, requestOrigin(c.req.raw));
+    const user = await c.var.services
+      .lifecycle()
+      .updateProfile(c.var.auth.sub, c.var.auth.sid, { name: name || null }, requestOrigin(c.req.raw));
     return c.json({ user: toApiUser(user) }, 200);
   },
 );
@@ -101,7 +116,12 @@ meRoutes.openapi(
   }),
   async (c) => {
     const { currentPassword } = c.req.valid("json");
-    await c.var.services.lifecycle().deleteOwnAccount({ userId: c.var.auth.sub, sessionId: c.var.auth.sid, currentPassword }, requestOrigin(c.req.raw));
+    await c.var.services
+      .lifecycle()
+      .deleteOwnAccount(
+        { userId: c.var.auth.sub, sessionId: c.var.auth.sid, currentPassword },
+        requestOrigin(c.req.raw),
+      );
     return c.body(null, 204);
   },
 );
@@ -118,11 +138,19 @@ meRoutes.openapi(
     security: [{ bearerAuth: [] }],
     middleware: [authenticate(), authorize("profile:write"), recent()] as const,
     request: { body: json(refusingPrivilegedFields({ newEmail: Email, currentPassword: PasswordInput })) },
-    responses: { 202: ok("Accepted, whatever the address", z.object({})), ...problemResponses(400, 401, 403, 413, 415, 429, 503) },
+    responses: {
+      202: ok("Accepted, whatever the address", z.object({})),
+      ...problemResponses(400, 401, 403, 413, 415, 429, 503),
+    },
   }),
   async (c) => {
     const { newEmail, currentPassword } = c.req.valid("json");
-    await c.var.services.lifecycle().requestEmailChange({ userId: c.var.auth.sub, sessionId: c.var.auth.sid, newEmail, currentPassword }, requestOrigin(c.req.raw));
+    await c.var.services
+      .lifecycle()
+      .requestEmailChange(
+        { userId: c.var.auth.sub, sessionId: c.var.auth.sid, newEmail, currentPassword },
+        requestOrigin(c.req.raw),
+      );
     return c.json({}, 202);
   },
 );

@@ -19,10 +19,23 @@ import { renderSVG } from "uqr";
 export const mfaRoutes = new OpenAPIHono<AppEnv>();
 
 /** Six digits; anything else is simply a wrong code (answered invalid_mfa_code, and counted), so the schema only bounds it. */
-export const TotpCode = z.string().min(1).max(16).openapi({ description: "The 6-digit code the authenticator app shows", example: "123456" });
-export const RecoveryCode = z.string().min(1).max(64).openapi({ description: "One of the recovery codes, as shown (case, spaces and dashes ignored)" });
+export const TotpCode = z
+  .string()
+  .min(1)
+  .max(16)
+  .openapi({ description: "The 6-digit code the authenticator app shows", example: "123456" });
+export const RecoveryCode = z
+  .string()
+  .min(1)
+  .max(64)
+  .openapi({ description: "One of the recovery codes, as shown (case, spaces and dashes ignored)" });
 const MfaToken = z.string().min(1).max(256).openapi({ description: "The mfaToken of the mfa_required answer" });
-const RecoveryCodesSchema = z.object({ recoveryCodes: z.array(z.string()).length(10).openapi({ description: "Shown once: store them somewhere safe. Each works once." }) });
+const RecoveryCodesSchema = z.object({
+  recoveryCodes: z
+    .array(z.string())
+    .length(10)
+    .openapi({ description: "Shown once: store them somewhere safe. Each works once." }),
+});
 
 const selfService = [authenticate(), authorize("profile:write")] as const;
 
@@ -41,7 +54,13 @@ mfaRoutes.openapi(
     security: [{ bearerAuth: [] }],
     middleware: [...selfService, recent()] as const,
     responses: {
-      200: ok("The pending secret", z.object({ secret: z.string().openapi({ description: "base32, for typing into an authenticator app" }), otpauthUri: z.string() })),
+      200: ok(
+        "The pending secret",
+        z.object({
+          secret: z.string().openapi({ description: "base32, for typing into an authenticator app" }),
+          otpauthUri: z.string(),
+        }),
+      ),
       ...problemResponses(400, 401, 403, 503),
     },
   }),
@@ -60,7 +79,12 @@ mfaRoutes.openapi(
     security: [{ bearerAuth: [] }],
     middleware: [...selfService, recent()] as const,
     responses: {
-      200: ok("The QR code", z.object({ svg: z.string().openapi({ description: "An SVG document (image/svg+xml) encoding the otpauth URI" }) })),
+      200: ok(
+        "The QR code",
+        z.object({
+          svg: z.string().openapi({ description: "An SVG document (image/svg+xml) encoding the otpauth URI" }),
+        }),
+      ),
       ...problemResponses(401, 403, 404, 503),
     },
   }),
@@ -79,7 +103,10 @@ mfaRoutes.openapi(
     security: [{ bearerAuth: [] }],
     middleware: [...selfService] as const,
     request: { body: json(refusingPrivilegedFields({ code: TotpCode })) },
-    responses: { 200: ok("TOTP is now required at sign-in", RecoveryCodesSchema), ...problemResponses(400, 401, 403, 413, 415, 429, 503) },
+    responses: {
+      200: ok("TOTP is now required at sign-in", RecoveryCodesSchema),
+      ...problemResponses(400, 401, 403, 413, 415, 429, 503),
+    },
   }),
   async (c) => c.json(await c.var.services.secondFactors().confirmTotp(callerOf(c), c.req.valid("json").code), 200),
 );
@@ -120,7 +147,9 @@ mfaRoutes.openapi(
 const LoggedInSchema = z.object({
   user: UserSchema,
   tokens: TokenPairSchema,
-  deviceToken: z.string().openapi({ description: "For this account on this device: send it with the next sign-in. A secret." }),
+  deviceToken: z
+    .string()
+    .openapi({ description: "For this account on this device: send it with the next sign-in. A secret." }),
 });
 
 const MfaBody = z.union([
@@ -137,7 +166,7 @@ mfaRoutes.openapi(
     tags: ["auth"],
     summary: "Complete a password sign-in with a TOTP code or a recovery code",
     description:
-      "The mfaToken lives 5 minutes, is used once, and is spent by 5 wrong codes (then 401 invalid_mfa_token: sign in again). Attempts count in the account's sign-in throttle. amr is [\"pwd\",\"otp\",\"mfa\"].",
+      'The mfaToken lives 5 minutes, is used once, and is spent by 5 wrong codes (then 401 invalid_mfa_token: sign in again). Attempts count in the account\'s sign-in throttle. amr is ["pwd","otp","mfa"].',
     middleware: [ipRateLimit("mfa")] as const,
     request: { body: json(MfaBody) },
     responses: { 200: ok("Signed in", LoggedInSchema), ...problemResponses(400, 401, 403, 413, 415, 429, 503) },
@@ -147,7 +176,9 @@ mfaRoutes.openapi(
     const step = "code" in body ? { code: body.code } : { recoveryCode: body.recoveryCode };
     const name = deviceInfo(c.req.raw, body.deviceName).name;
     checkCookieModeOrigin(c);
-    const signedIn = await c.var.services.secondFactors().completeSignIn(body.mfaToken, step, name ? { name } : {}, requestOrigin(c.req.raw));
+    const signedIn = await c.var.services
+      .secondFactors()
+      .completeSignIn(body.mfaToken, step, name ? { name } : {}, requestOrigin(c.req.raw));
     return c.json(loggedInBody(c, signedIn), 200);
   },
 );

@@ -11,7 +11,9 @@ export const ProblemSchema = z
     code: z.enum(Object.keys(ERROR_STATUS) as [ErrorCode, ...ErrorCode[]]),
     detail: z.string().optional(),
     errors: z.array(z.object({ path: z.string(), message: z.string() })).optional(),
-    mfaToken: z.string().optional().openapi({ description: "mfa_required only: send it to POST /auth/mfa or POST /auth/passkey within 5 minutes. A secret." }),
+    mfaToken: z.string().optional().openapi({
+      description: "mfa_required only: send it to POST /auth/mfa or POST /auth/passkey within 5 minutes. A secret.",
+    }),
     methods: z
       .array(z.enum(["totp", "recovery_code", "passkey", "password", "password+totp", "password+recovery_code"]))
       .optional()
@@ -38,10 +40,21 @@ const DESCRIPTIONS: Record<number, string> = {
 
 const string = { type: "string" as const };
 /** The headers that come with some problems. */
-const PROBLEM_HEADERS: Record<number, Record<string, { description: string; schema: typeof string | { type: "integer"; minimum: number } }>> = {
-  401: { "WWW-Authenticate": { description: 'RFC 6750: Bearer error="invalid_token", or error="invalid_request" when no Bearer credential was sent', schema: string } },
+const PROBLEM_HEADERS: Record<
+  number,
+  Record<string, { description: string; schema: typeof string | { type: "integer"; minimum: number } }>
+> = {
+  401: {
+    "WWW-Authenticate": {
+      description:
+        'RFC 6750: Bearer error="invalid_token", or error="invalid_request" when no Bearer credential was sent',
+      schema: string,
+    },
+  },
   405: { Allow: { description: "The methods this path takes", schema: string } },
-  429: { "Retry-After": { description: "Seconds to wait before trying again", schema: { type: "integer", minimum: 1 } } },
+  429: {
+    "Retry-After": { description: "Seconds to wait before trying again", schema: { type: "integer", minimum: 1 } },
+  },
 };
 
 type ProblemResponse = {
@@ -66,7 +79,12 @@ export function problemResponses<S extends number>(...statuses: S[]) {
 
 /** The API's two ways to present an access token (the API contract, "Browser (cookie) mode"). */
 export const SECURITY_SCHEMES = {
-  bearerAuth: { type: "http", scheme: "bearer", bearerFormat: "JWT", description: "The access token in `Authorization: Bearer <token>`." },
+  bearerAuth: {
+    type: "http",
+    scheme: "bearer",
+    bearerFormat: "JWT",
+    description: "The access token in `Authorization: Bearer <token>`.",
+  },
   cookieAuth: {
     type: "apiKey",
     in: "cookie",
@@ -77,8 +95,15 @@ export const SECURITY_SCHEMES = {
 } as const;
 
 type Json = Record<string, unknown>;
-type DocumentOperation = { security?: Record<string, string[]>[]; requestBody?: unknown; responses?: Record<string, Json> };
-type OpenApiDocument = { paths?: Record<string, Record<string, unknown>>; components?: { securitySchemes?: Json } & Json };
+type DocumentOperation = {
+  security?: Record<string, string[]>[];
+  requestBody?: unknown;
+  responses?: Record<string, Json>;
+};
+type OpenApiDocument = {
+  paths?: Record<string, Record<string, unknown>>;
+  components?: { securitySchemes?: Json } & Json;
+};
 type AnyDocument = { paths?: object; components?: object };
 
 const METHODS = ["get", "put", "post", "delete", "options", "head", "patch", "trace"] as const;
@@ -119,7 +144,8 @@ export function completeDocument<D extends AnyDocument>(document: D): D {
       const bearer = op.security?.findIndex((requirement) => "bearerAuth" in requirement) ?? -1;
       if (bearer >= 0) {
         // A new array: the generator hands out the route's own, which later requests reuse.
-        if (!op.security!.some((requirement) => "cookieAuth" in requirement)) op.security = [...op.security!.slice(0, bearer + 1), { cookieAuth: [] }, ...op.security!.slice(bearer + 1)];
+        if (!op.security!.some((requirement) => "cookieAuth" in requirement))
+          op.security = [...op.security!.slice(0, bearer + 1), { cookieAuth: [] }, ...op.security!.slice(bearer + 1)];
         add(401, 503);
         if (UNSAFE_METHODS.has(method)) add(403);
       }
@@ -127,7 +153,8 @@ export function completeDocument<D extends AnyDocument>(document: D): D {
       add(405, 500);
       for (const [status, headers] of Object.entries(PROBLEM_HEADERS)) {
         const response = responses[status];
-        if (response && !("$ref" in response)) response.headers = { ...headers, ...(response.headers as Json | undefined) };
+        if (response && !("$ref" in response))
+          response.headers = { ...headers, ...(response.headers as Json | undefined) };
       }
       op.responses = Object.fromEntries(Object.entries(responses).sort(([a], [b]) => a.localeCompare(b)));
     }
@@ -143,6 +170,7 @@ export function completeDocument<D extends AnyDocument>(document: D): D {
 /** Built once per app and origin: the routes do not change after start, and generating the document walks every schema. */
 const documents = new WeakMap<object, Map<string, ReturnType<typeof buildDocument>>>();
 
+// biome-ignore lint/suspicious/noExplicitAny: the document is read from any app, whatever its env type
 export function openApiDocument(app: OpenAPIHono<any>, origin: string) {
   let byOrigin = documents.get(app);
   if (!byOrigin) documents.set(app, (byOrigin = new Map()));
@@ -155,6 +183,7 @@ export function openApiDocument(app: OpenAPIHono<any>, origin: string) {
   return document;
 }
 
+// biome-ignore lint/suspicious/noExplicitAny: as openApiDocument
 function buildDocument(app: OpenAPIHono<any>, origin: string) {
   return completeDocument(
     app.getOpenAPI31Document({

@@ -21,19 +21,29 @@ export const reauthenticationRoutes = new OpenAPIHono<AppEnv>();
 
 /** One of four shapes, told apart here so that no field is silently ignored. */
 const ReauthBody = refusingPrivilegedFields({
-  currentPassword: PasswordInput.optional().openapi({ description: "The current password: alone without a second factor; with `code` or `recoveryCode` when one is enrolled" }),
+  currentPassword: PasswordInput.optional().openapi({
+    description:
+      "The current password: alone without a second factor; with `code` or `recoveryCode` when one is enrolled",
+  }),
   code: TotpCode.optional(),
-  recoveryCode: RecoveryCode.optional().openapi({ description: "One of the recovery codes (spends it), with currentPassword" }),
-  response: CredentialResponse.optional().openapi({ description: "A passkey assertion for the options of POST /auth/reauthenticate/options, alone" }),
+  recoveryCode: RecoveryCode.optional().openapi({
+    description: "One of the recovery codes (spends it), with currentPassword",
+  }),
+  response: CredentialResponse.optional().openapi({
+    description: "A passkey assertion for the options of POST /auth/reauthenticate/options, alone",
+  }),
 }).superRefine((body, ctx) => {
   if (body.response !== undefined) {
     for (const field of ["currentPassword", "code", "recoveryCode"] as const) {
-      if (body[field] !== undefined) ctx.addIssue({ code: "custom", path: [field], message: "A passkey response re-authenticates alone" });
+      if (body[field] !== undefined)
+        ctx.addIssue({ code: "custom", path: [field], message: "A passkey response re-authenticates alone" });
     }
     return;
   }
-  if (body.currentPassword === undefined) ctx.addIssue({ code: "custom", path: ["currentPassword"], message: "Required, unless a passkey response is sent" });
-  if (body.code !== undefined && body.recoveryCode !== undefined) ctx.addIssue({ code: "custom", path: ["recoveryCode"], message: "Send a code or a recovery code, not both" });
+  if (body.currentPassword === undefined)
+    ctx.addIssue({ code: "custom", path: ["currentPassword"], message: "Required, unless a passkey response is sent" });
+  if (body.code !== undefined && body.recoveryCode !== undefined)
+    ctx.addIssue({ code: "custom", path: ["recoveryCode"], message: "Send a code or a recovery code, not both" });
 });
 
 const ReauthenticatedSchema = z.object({ tokens: TokenPairSchema.omit({ refreshToken: true }) });
@@ -49,12 +59,15 @@ reauthenticationRoutes.openapi(
     tags: ["auth"],
     summary: "Prove it is you again: a new auth_time and amr for this session",
     description:
-      "Without a second factor, `{currentPassword}` (amr [\"pwd\"]). With one enrolled, a two-factor proof: `{currentPassword, code}` or `{currentPassword, recoveryCode}` (amr [\"pwd\",\"otp\",\"mfa\"]; the recovery code is spent), or `{response}`, a passkey assertion for POST /auth/reauthenticate/options (amr [\"hwk\",\"mfa\"]); the password alone then answers 403 reauthentication_required with `methods`. " +
+      'Without a second factor, `{currentPassword}` (amr ["pwd"]). With one enrolled, a two-factor proof: `{currentPassword, code}` or `{currentPassword, recoveryCode}` (amr ["pwd","otp","mfa"]; the recovery code is spent), or `{response}`, a passkey assertion for POST /auth/reauthenticate/options (amr ["hwk","mfa"]); the password alone then answers 403 reauthentication_required with `methods`. ' +
       "The password is checked first and counts in the calling session's own throttle bucket, never the account's, so a stranger's sign-in guesses never stop the signed-in owner; so does a code. Answers a new access token for the same session; the refresh token you hold stays valid (no refreshToken in the answer), and its refreshes keep the new proof. In cookie mode (X-Auth-Mode: cookie) the access cookie is set too.",
     security: [{ bearerAuth: [] }],
     middleware: [ipRateLimit("reauthenticate"), authenticate()] as const,
     request: { body: json(ReauthBody) },
-    responses: { 200: ok("Re-authenticated", ReauthenticatedSchema), ...problemResponses(400, 401, 403, 413, 415, 429, 503) },
+    responses: {
+      200: ok("Re-authenticated", ReauthenticatedSchema),
+      ...problemResponses(400, 401, 403, 413, 415, 429, 503),
+    },
   }),
   async (c) => {
     const { currentPassword, code, recoveryCode, response } = c.req.valid("json");
@@ -63,7 +76,9 @@ reauthenticationRoutes.openapi(
     const renewed =
       response !== undefined
         ? await c.var.services.passkeys().reauthenticate(caller, response as unknown as AuthenticationResponseJSON)
-        : await c.var.services.secondFactors().reauthenticate(caller, { currentPassword: currentPassword!, code, recoveryCode });
+        : await c.var.services
+            .secondFactors()
+            .reauthenticate(caller, { currentPassword: currentPassword!, code, recoveryCode });
     return c.json(tokensBody(c, renewed), 200);
   },
 );

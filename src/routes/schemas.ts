@@ -22,9 +22,15 @@ export const NewPasswordInput = PasswordInput.openapi({
 });
 
 /** A required JSON request body. */
-export const json = <T extends z.ZodType>(schema: T) => ({ content: { "application/json": { schema } }, required: true });
+export const json = <T extends z.ZodType>(schema: T) => ({
+  content: { "application/json": { schema } },
+  required: true,
+});
 /** A JSON response. */
-export const ok = <T extends z.ZodType>(description: string, schema: T) => ({ description, content: { "application/json": { schema } } });
+export const ok = <T extends z.ZodType>(description: string, schema: T) => ({
+  description,
+  content: { "application/json": { schema } },
+});
 
 export const UserSchema = z
   .object({
@@ -45,7 +51,10 @@ export const TokenPairSchema = z
     tokenType: z.literal("Bearer"),
     accessToken: z.string(),
     expiresIn: z.number().int(),
-    refreshToken: z.string().optional().openapi({ description: "Opaque (`sart_...`), single use: every refresh answers its successor. Absent in cookie mode (X-Auth-Mode: cookie), where it is in the __Host-sa_rt cookie." }),
+    refreshToken: z.string().optional().openapi({
+      description:
+        "Opaque (`sart_...`), single use: every refresh answers its successor. Absent in cookie mode (X-Auth-Mode: cookie), where it is in the __Host-sa_rt cookie.",
+    }),
     refreshExpiresIn: z.number().int(),
     sessionId: z.string().uuid(),
   })
@@ -82,7 +91,9 @@ export const AuditEventSchema = z
   })
   .openapi("AuditEvent");
 
-export const AuditPageSchema = z.object({ items: z.array(AuditEventSchema), nextCursor: z.string().nullable() }).openapi("AuditPage");
+export const AuditPageSchema = z
+  .object({ items: z.array(AuditEventSchema), nextCursor: z.string().nullable() })
+  .openapi("AuditPage");
 
 export const PageQuerySchema = z.object({
   cursor: z.string().max(512).optional(),
@@ -121,7 +132,18 @@ export const DisplayNameInput = z
   .nullish();
 
 /** Fields a client may never set about itself, refused wherever they appear in a body. */
-export const PRIVILEGED_FIELDS = ["id", "role", "roles", "permissions", "status", "__proto__", "constructor", "prototype", "isAdmin", "admin"] as const;
+export const PRIVILEGED_FIELDS = [
+  "id",
+  "role",
+  "roles",
+  "permissions",
+  "status",
+  "__proto__",
+  "constructor",
+  "prototype",
+  "isAdmin",
+  "admin",
+] as const;
 
 /**
  * A body schema that refuses privileged fields with validation_failed instead
@@ -129,12 +151,16 @@ export const PRIVILEGED_FIELDS = ["id", "role", "roles", "permissions", "status"
  * any object copy, because a copied `__proto__` key would become a prototype
  * rather than a property and slip past.
  */
-export function refusingPrivilegedFields<T extends z.ZodRawShape>(shape: T, changedElsewhere: Readonly<Record<string, string>> = {}) {
+export function refusingPrivilegedFields<T extends z.ZodRawShape>(
+  shape: T,
+  changedElsewhere: Readonly<Record<string, string>> = {},
+) {
   return z.preprocess((raw, ctx) => {
     if (raw && typeof raw === "object" && !Array.isArray(raw)) {
-      const has = (field: string) => Object.prototype.hasOwnProperty.call(raw, field);
+      const has = (field: string) => Object.hasOwn(raw, field);
       for (const field of PRIVILEGED_FIELDS) {
-        if (has(field)) ctx.addIssue({ code: "custom", path: [field], message: "This field cannot be set", input: raw });
+        if (has(field))
+          ctx.addIssue({ code: "custom", path: [field], message: "This field cannot be set", input: raw });
       }
       // Fields another operation changes: refused with a pointer to it, never silently dropped.
       for (const [field, message] of Object.entries(changedElsewhere)) {

@@ -26,13 +26,18 @@ export function signedInBody(c: Context<AppEnv>, signedIn: { user: UserRecord; t
 }
 
 /** `{user, tokens, deviceToken}` (a sign-in), setting the cookies, the device's too, in cookie mode. */
-export function loggedInBody(c: Context<AppEnv>, loggedIn: { user: UserRecord; tokens: TokenPair; deviceToken: string }) {
+export function loggedInBody(
+  c: Context<AppEnv>,
+  loggedIn: { user: UserRecord; tokens: TokenPair; deviceToken: string },
+) {
   if (wantsCookies(c)) setSessionCookies(c, loggedIn.tokens, loggedIn.deviceToken);
   return { user: toApiUser(loggedIn.user), tokens: bodyTokens(c, loggedIn.tokens), deviceToken: loggedIn.deviceToken };
 }
 
 /** `{tokens}` for a refresh or a re-authentication, setting the cookies in cookie mode. */
-export function tokensBody<T extends { accessToken: string; expiresIn: number; refreshToken?: string; refreshExpiresIn: number }>(c: Context<AppEnv>, tokens: T) {
+export function tokensBody<
+  T extends { accessToken: string; expiresIn: number; refreshToken?: string; refreshExpiresIn: number },
+>(c: Context<AppEnv>, tokens: T) {
   if (wantsCookies(c)) setSessionCookies(c, tokens);
   return { tokens: bodyTokens(c, tokens) };
 }

@@ -20,7 +20,10 @@ sessionsRoutes.openapi(
     security: [{ bearerAuth: [] }],
     middleware: [authenticate(), authorize("sessions:read")] as const,
     responses: {
-      200: { description: "Live sessions, most recently used first", content: { "application/json": { schema: z.object({ sessions: z.array(SessionSchema) }) } } },
+      200: {
+        description: "Live sessions, most recently used first",
+        content: { "application/json": { schema: z.object({ sessions: z.array(SessionSchema) }) } },
+      },
       ...problemResponses(401, 403, 503),
     },
   }),
@@ -55,7 +58,8 @@ sessionsRoutes.openapi(
     operationId: "revokeOtherSessions",
     tags: ["sessions"],
     summary: "End all the caller's sessions except the current one",
-    description: "Also ends a pending email change (its link answers 400 invalid_one_time_token), whether or not another session was live.",
+    description:
+      "Also ends a pending email change (its link answers 400 invalid_one_time_token), whether or not another session was live.",
     security: [{ bearerAuth: [] }],
     middleware: [authenticate(), authorize("sessions:revoke:own")] as const,
     responses: { 204: { description: "Ended" }, ...problemResponses(401, 403, 503) },

@@ -28,7 +28,10 @@ const AccessTokenClaimsSchema = z
     client_id: z.string(),
     roles: z.array(z.string()),
     permissions: z.array(z.string()),
-    auth_time: z.number().int().openapi({ description: "When the session last proved a credential (sign-in, second factor, re-authentication); a refresh keeps it" }),
+    auth_time: z.number().int().openapi({
+      description:
+        "When the session last proved a credential (sign-in, second factor, re-authentication); a refresh keeps it",
+    }),
     amr: z.array(z.string()).openapi({
       description:
         'RFC 8176 methods of that proof: ["pwd"] a password; ["pwd","otp","mfa"] a password and a TOTP or recovery code; ["pwd","hwk","mfa"] a password and a passkey; ["hwk","mfa"] a passkey alone (user verification is required, so it is two factors)',
@@ -52,7 +55,10 @@ const IDENTITY_HEADERS_DOC = {
   "X-Auth-User-Id": { description: "The user id (sub)", schema: { type: "string" as const, format: "uuid" } },
   "X-Auth-Session-Id": { description: "The session id (sid)", schema: { type: "string" as const, format: "uuid" } },
   "X-Auth-Roles": { description: "The token's roles, comma-separated, no spaces", schema: { type: "string" as const } },
-  "X-Auth-Permissions": { description: "The token's permissions, comma-separated, no spaces", schema: { type: "string" as const } },
+  "X-Auth-Permissions": {
+    description: "The token's permissions, comma-separated, no spaces",
+    schema: { type: "string" as const },
+  },
 };
 
 /** Public keys change only on rotation, and a new key signs only after it has been published for a while. */
@@ -73,12 +79,21 @@ tokenRoutes.openapi(
     middleware: [noStore(), authenticate()] as const,
     request: {
       headers: z.object({
-        "x-forwarded-method": z.string().optional().openapi({ description: "The original request's method, as the proxy names it (Caddy, Traefik)" }),
-        "x-original-method": z.string().optional().openapi({ description: "The original request's method, as the documented nginx configuration names it" }),
+        "x-forwarded-method": z
+          .string()
+          .optional()
+          .openapi({ description: "The original request's method, as the proxy names it (Caddy, Traefik)" }),
+        "x-original-method": z
+          .string()
+          .optional()
+          .openapi({ description: "The original request's method, as the documented nginx configuration names it" }),
         origin: z.string().optional().openapi({ description: "The original request's Origin, forwarded by the proxy" }),
       }),
       query: z.object({
-        permission: z.string().min(1).max(128).optional().openapi({ description: "Answer 403 insufficient_permission unless the token holds this permission", example: "users:read" }),
+        permission: z.string().min(1).max(128).optional().openapi({
+          description: "Answer 403 insufficient_permission unless the token holds this permission",
+          example: "users:read",
+        }),
       }),
     },
     responses: {
@@ -95,7 +110,8 @@ tokenRoutes.openapi(
     if (c.req.header("Authorization") === undefined) refuseForwardedCrossSite(c, c.var.config.allowedOrigins);
     const claims = c.var.auth;
     const { permission } = c.req.valid("query");
-    if (permission !== undefined && !holdsPermission(claims, permission)) throw new InsufficientPermission({ permission });
+    if (permission !== undefined && !holdsPermission(claims, permission))
+      throw new InsufficientPermission({ permission });
     c.header("X-Auth-User-Id", claims.sub);
     c.header("X-Auth-Session-Id", claims.sid);
     c.header("X-Auth-Roles", claims.roles.join(","));
@@ -112,7 +128,8 @@ tokenRoutes.openapi(
     security: [],
     tags: ["tokens"],
     summary: "Public keys that verify access tokens (JWKS)",
-    description: "Readable from any origin: Access-Control-Allow-Origin: * and no credentials (the CORS middleware), unlike every other route.",
+    description:
+      "Readable from any origin: Access-Control-Allow-Origin: * and no credentials (the CORS middleware), unlike every other route.",
     responses: {
       200: {
         description: "The JSON Web Key Set",

@@ -15,9 +15,16 @@ export class ActivityService {
   constructor(private readonly audit: Pick<AuditLog, "page">) {}
 
   /** Every field of every event: for /admin/audit-logs. */
-  async page(filter: { userId?: string; event?: string; cursor?: string; limit: number }): Promise<ApiPage<AuditEvent>> {
+  async page(filter: {
+    userId?: string;
+    event?: string;
+    cursor?: string;
+    limit: number;
+  }): Promise<ApiPage<AuditEvent>> {
     const cursor = decodeCursor(filter.cursor);
-    return toApiPage(await this.audit.page({ userId: filter.userId, event: filter.event, cursor, limit: filter.limit }));
+    return toApiPage(
+      await this.audit.page({ userId: filter.userId, event: filter.event, cursor, limit: filter.limit }),
+    );
   }
 
   /** The user's own events, as the user may see them (see the top of this file). */

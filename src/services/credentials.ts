@@ -14,10 +14,16 @@ import { sha256 } from "@noble/hashes/sha2.js";
 import { bytesToHex, utf8ToBytes } from "@noble/hashes/utils.js";
 
 /** The policy (NFC, length, common passwords), then the breached-password check; the normalised password. */
-export async function acceptableNewPassword(breached: Pick<BreachedPasswordChecker, "isBreached">, password: string, field: string): Promise<string> {
+export async function acceptableNewPassword(
+  breached: Pick<BreachedPasswordChecker, "isBreached">,
+  password: string,
+  field: string,
+): Promise<string> {
   const normalized = checkPasswordPolicy(password, field);
   if (await breached.isBreached(normalized)) {
-    throw new ValidationFailed([{ path: field, message: "This password appears in known data breaches; choose another" }]);
+    throw new ValidationFailed([
+      { path: field, message: "This password appears in known data breaches; choose another" },
+    ]);
   }
   return normalized;
 }
@@ -37,11 +43,25 @@ export type CurrentPasswordDeps = {
  * invalid_credentials. Answers the session's throttle key, for the caller to
  * clear once its change commits.
  */
-export async function proveCurrentPassword(deps: CurrentPasswordDeps, user: UserRecord, password: string, origin: RequestOrigin, sessionId: string): Promise<string> {
+export async function proveCurrentPassword(
+  deps: CurrentPasswordDeps,
+  user: UserRecord,
+  password: string,
+  origin: RequestOrigin,
+  sessionId: string,
+): Promise<string> {
   const { clock } = deps;
   const throttleKey = await admitInSession(deps, user.id, sessionId, origin);
   if (!(await deps.hasher.verify(user.passwordHash, normalizePassword(password)))) {
-    await deps.audit.record({ event: "auth.login_failed", userId: user.id, actorId: user.id, sessionId, origin, metadata: { reason: "wrong_current_password" }, at: clock() });
+    await deps.audit.record({
+      event: "auth.login_failed",
+      userId: user.id,
+      actorId: user.id,
+      sessionId,
+      origin,
+      metadata: { reason: "wrong_current_password" },
+      at: clock(),
+    });
     throw new InvalidCredentials("wrong current password");
   }
   return throttleKey;
@@ -60,7 +80,12 @@ export async function admitInSession(
 ): Promise<string> {
   const { clock } = deps;
   const key = sessionThrottleKey(sessionId);
-  const admission = await deps.throttles.admit({ key, maxAttempts: deps.loginMaxFailures, at: clock(), audit: { scope: "session", userId, origin } });
+  const admission = await deps.throttles.admit({
+    key,
+    maxAttempts: deps.loginMaxFailures,
+    at: clock(),
+    audit: { scope: "session", userId, origin },
+  });
   refuseIfThrottled(admission, clock());
   return key;
 }

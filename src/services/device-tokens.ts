@@ -38,7 +38,8 @@ import { assertSecrets, base64url, constantTimeEqual } from "./token-text";
 const PREFIX = "sadt_";
 const KEY_LABEL = "sadt-key:v1";
 /** nonce (base64url of 16 bytes) . user id . generation (decimal, no leading zeros) . tag (base64url of 32 bytes). */
-const FORMAT = /^sadt_([A-Za-z0-9_-]{22})\.([0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12})\.(0|[1-9][0-9]{0,9})\.([A-Za-z0-9_-]{43})$/;
+const FORMAT =
+  /^sadt_([A-Za-z0-9_-]{22})\.([0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12})\.(0|[1-9][0-9]{0,9})\.([A-Za-z0-9_-]{43})$/;
 /** Longer than any token of ours: refused before the pattern runs. */
 const MAX_LENGTH = 128;
 
@@ -74,7 +75,8 @@ export class DeviceTokenCodec {
     if (!parts) return undefined;
     const [, nonce, userId, generationText, tag] = parts as unknown as [string, string, string, string, string];
     const generation = Number(generationText);
-    if (constantTimeEqual(tag, tagOf(this.#key, nonce, userId, generation))) return { nonce, userId, generation, token: presented };
+    if (constantTimeEqual(tag, tagOf(this.#key, nonce, userId, generation)))
+      return { nonce, userId, generation, token: presented };
     if (this.#previousKey && constantTimeEqual(tag, tagOf(this.#previousKey, nonce, userId, generation))) {
       return { nonce, userId, generation, token: this.#tagged(nonce, userId, generation) };
     }

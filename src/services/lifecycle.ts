@@ -19,7 +19,18 @@ import { accountThrottleKey, acceptableNewPassword, proveCurrentPassword } from 
 import { linkFor, MAX_LINKS_PER_HOUR, mintOneTimeToken, hashOneTimeToken } from "./one-time-tokens";
 import type { BreachedPasswordChecker, PasswordHasher } from "./passwords";
 import { requireProvenHolder } from "./proven-holder";
-import type { EndedSession, KeyedRateLimit, MailJob, MailOutbox, OneTimePurpose, RequestOrigin, RevocationList, Stores, UnitOfWork, UserRecord } from "./ports";
+import type {
+  EndedSession,
+  KeyedRateLimit,
+  MailJob,
+  MailOutbox,
+  OneTimePurpose,
+  RequestOrigin,
+  RevocationList,
+  Stores,
+  UnitOfWork,
+  UserRecord,
+} from "./ports";
 
 export type LifecycleDeps = {
   stores: Pick<Stores, "users" | "oneTimeTokens" | "throttles" | "audit" | "sessions">;
@@ -94,8 +105,13 @@ export class AccountLifecycle {
    */
   async mintPasswordReset(email: string, network?: string): Promise<MailJob | undefined> {
     const user = await this.deps.stores.users.findByEmail(email);
-    if (!user || user.status !== "active") return undefined;
-    return this.issueLink(user, "password_reset", { actorId: null, origin: QUEUE_ORIGIN }, { requesterNetwork: network ?? requesterNetworkHash(null) });
+    if (user?.status !== "active") return undefined;
+    return this.issueLink(
+      user,
+      "password_reset",
+      { actorId: null, origin: QUEUE_ORIGIN },
+      { requesterNetwork: network ?? requesterNetworkHash(null) },
+    );
   }
 
   /**
@@ -115,12 +131,35 @@ export class AccountLifecycle {
     let ended: EndedSession[] = [];
     const user = await this.spending(input.token, "password_reset", async (tx, spent, at) => {
       // The reset sets a password of its own: the claim keeps the column for it.
-      const claimed = (await tx.users.claimByProof({ userId: spent.userId, proof: "password_reset", endPassword: false, origin, at })) ?? [];
+      const claimed =
+        (await tx.users.claimByProof({
+          userId: spent.userId,
+          proof: "password_reset",
+          endPassword: false,
+          origin,
+          at,
+        })) ?? [];
       await tx.users.setPasswordHash(spent.userId, passwordHash, at);
       await tx.users.markEmailVerified(spent.userId, at);
-      ended = [...claimed, ...(await tx.sessions.endAllForUser(spent.userId, { reason: "password_reset", event: "session.revoked", actorId: spent.userId, origin, at }))];
+      ended = [
+        ...claimed,
+        ...(await tx.sessions.endAllForUser(spent.userId, {
+          reason: "password_reset",
+          event: "session.revoked",
+          actorId: spent.userId,
+          origin,
+          at,
+        })),
+      ];
       await tx.throttles.clearAccount(accountThrottleKey(spent.email));
-      await tx.audit.record({ event: "user.password_reset", userId: spent.userId, actorId: spent.userId, origin, metadata: { endedSessions: ended.length }, at });
+      await tx.audit.record({
+        event: "user.password_reset",
+        userId: spent.userId,
+        actorId: spent.userId,
+        origin,
+        metadata: { endedSessions: ended.length },
+        at,
+      });
     });
     await this.deps.revocations.endSessionsOf(user.id, { before: this.deps.clock(), ended });
   }
@@ -137,18 +176,47 @@ export class AccountLifecycle {
    * to use it, and its recorded link is stored ended, never mailed. The address
    * changes only when the link is followed.
    */
-  async requestEmailChange(input: { userId: string; sessionId: string; newEmail: string; currentPassword: string }, origin: RequestOrigin): Promise<void> {
+  async requestEmailChange(
+    input: { userId: string; sessionId: string; newEmail: string; currentPassword: string },
+    origin: RequestOrigin,
+  ): Promise<void> {
     const { stores, clock, hasher, settings } = this.deps;
     const user = await this.activeUser(input.userId);
-    await requireProvenHolder(stores.sessions, user, input.sessionId, clock(), "Verify your email address before changing it.");
-    const throttleKey = await proveCurrentPassword({ ...stores, hasher, clock, loginMaxFailures: settings.loginMaxFailures }, user, input.currentPassword, origin, input.sessionId);
+    await requireProvenHolder(
+      stores.sessions,
+      user,
+      input.sessionId,
+      clock(),
+      "Verify your email address before changing it.",
+    );
+    const throttleKey = await proveCurrentPassword(
+      { ...stores, hasher, clock, loginMaxFailures: settings.loginMaxFailures },
+      user,
+      input.currentPassword,
+      origin,
+      input.sessionId,
+    );
     // The right password: the session's earlier misses no longer count.
     await stores.throttles.clear(throttleKey);
     const holder = input.newEmail === user.email ? user : await stores.users.findByEmail(input.newEmail);
-    const confirmation = await this.issueLink(user, "email_change", { actorId: user.id, sessionId: input.sessionId, origin }, { newEmail: input.newEmail, endedReason: holder ? "address_in_use" : undefined });
+    const confirmation = await this.issueLink(
+      user,
+      "email_change",
+      { actorId: user.id, sessionId: input.sessionId, origin },
+      { newEmail: input.newEmail, endedReason: holder ? "address_in_use" : undefined },
+    );
     if (!confirmation) return;
-    await this.deps.outbox.enqueue(holder ? { kind: "mail", template: "email_in_use_notice", to: input.newEmail, userId: holder.id } : confirmation);
-    if (holder !== user) await this.deps.outbox.enqueue({ kind: "mail", template: "email_change_notice", to: user.email, userId: user.id, newEmail: input.newEmail });
+    await this.deps.outbox.enqueue(
+      holder ? { kind: "mail", template: "email_in_use_notice", to: input.newEmail, userId: holder.id } : confirmation,
+    );
+    if (holder !== user)
+      await this.deps.outbox.enqueue({
+        kind: "mail",
+        template: "email_change_notice",
+        to: user.email,
+        userId: user.id,
+        newEmail: input.newEmail,
+      });
   }
 
   /**
@@ -162,16 +230,35 @@ export class AccountLifecycle {
     return this.spending(token, "email_change", async (tx, spent, at) => {
       if (!spent.newEmail || !(await tx.users.changeEmail(spent.userId, spent.newEmail, at))) throw new EmailTaken();
       await tx.audit.record({ event: "user.email_changed", userId: spent.userId, actorId: spent.userId, origin, at });
-      await this.deps.outbox.enqueue({ kind: "mail", template: "email_changed_notice", to: spent.email, userId: spent.userId, newEmail: spent.newEmail });
+      await this.deps.outbox.enqueue({
+        kind: "mail",
+        template: "email_changed_notice",
+        to: spent.email,
+        userId: spent.userId,
+        newEmail: spent.newEmail,
+      });
     });
   }
 
-  async updateProfile(userId: string, sessionId: string, changes: { name: string | null }, origin: RequestOrigin): Promise<UserRecord> {
+  async updateProfile(
+    userId: string,
+    sessionId: string,
+    changes: { name: string | null },
+    origin: RequestOrigin,
+  ): Promise<UserRecord> {
     return this.deps.unitOfWork.run(async (tx) => {
       const at = this.deps.clock();
       const user = await tx.users.updateName(userId, changes.name, at);
       if (!user) throw new InvalidToken({ cause: new Error("user no longer exists") });
-      await tx.audit.record({ event: "user.updated", userId, actorId: userId, sessionId, origin, metadata: { fields: ["name"] }, at });
+      await tx.audit.record({
+        event: "user.updated",
+        userId,
+        actorId: userId,
+        sessionId,
+        origin,
+        metadata: { fields: ["name"] },
+        at,
+      });
       return user;
     });
   }
@@ -181,12 +268,26 @@ export class AccountLifecycle {
    * (counted in the caller's session's bucket). Its sessions' access tokens stop at the edge
    * at once; its audit rows stay.
    */
-  async deleteOwnAccount(input: { userId: string; sessionId: string; currentPassword: string }, origin: RequestOrigin): Promise<void> {
+  async deleteOwnAccount(
+    input: { userId: string; sessionId: string; currentPassword: string },
+    origin: RequestOrigin,
+  ): Promise<void> {
     const { stores, clock, hasher, settings } = this.deps;
     const user = await this.activeUser(input.userId);
-    const throttleKey = await proveCurrentPassword({ ...stores, hasher, clock, loginMaxFailures: settings.loginMaxFailures }, user, input.currentPassword, origin, input.sessionId);
+    const throttleKey = await proveCurrentPassword(
+      { ...stores, hasher, clock, loginMaxFailures: settings.loginMaxFailures },
+      user,
+      input.currentPassword,
+      origin,
+      input.sessionId,
+    );
     const ended = await this.deps.unitOfWork.run(async (tx) => {
-      const endedSessions = await deleteAccountIn(tx, user, { actorId: user.id, sessionId: input.sessionId, origin, at: clock() });
+      const endedSessions = await deleteAccountIn(tx, user, {
+        actorId: user.id,
+        sessionId: input.sessionId,
+        origin,
+        at: clock(),
+      });
       await tx.throttles.clear(throttleKey);
       return endedSessions;
     });
@@ -210,7 +311,14 @@ export class AccountLifecycle {
     const minted = mintOneTimeToken(purpose, at);
     const event = EVENTS[purpose];
     const issued = await this.deps.stores.oneTimeTokens.issue({
-      token: { purpose, userId: user.id, tokenHash: minted.tokenHash, email: user.email, ...options, expiresAt: minted.expiresAt },
+      token: {
+        purpose,
+        userId: user.id,
+        tokenHash: minted.tokenHash,
+        email: user.email,
+        ...options,
+        expiresAt: minted.expiresAt,
+      },
       maxPerHour: MAX_LINKS_PER_HOUR,
       audit: { event, ...audit },
       at,
@@ -249,7 +357,7 @@ export class AccountLifecycle {
   private async activeUser(userId: string): Promise<UserRecord> {
     const user = await this.deps.stores.users.findById(userId);
     // A token whose user is gone or disabled is no longer a valid credential.
-    if (!user || user.status !== "active") throw new InvalidToken({ cause: new Error("user gone or disabled") });
+    if (user?.status !== "active") throw new InvalidToken({ cause: new Error("user gone or disabled") });
     return user;
   }
 }
@@ -279,8 +387,22 @@ export async function deleteAccountIn(
   user: Pick<UserRecord, "id" | "email">,
   by: { actorId: string | null; sessionId?: string; origin: RequestOrigin; at: Date },
 ): Promise<EndedSession[]> {
-  const ended = await tx.sessions.endAllForUser(user.id, { reason: "account_deleted", event: "session.revoked", actorId: by.actorId, origin: by.origin, at: by.at });
-  await tx.audit.record({ event: "user.deleted", userId: user.id, actorId: by.actorId, sessionId: by.sessionId ?? null, origin: by.origin, metadata: { endedSessions: ended.length }, at: by.at });
+  const ended = await tx.sessions.endAllForUser(user.id, {
+    reason: "account_deleted",
+    event: "session.revoked",
+    actorId: by.actorId,
+    origin: by.origin,
+    at: by.at,
+  });
+  await tx.audit.record({
+    event: "user.deleted",
+    userId: user.id,
+    actorId: by.actorId,
+    sessionId: by.sessionId ?? null,
+    origin: by.origin,
+    metadata: { endedSessions: ended.length },
+    at: by.at,
+  });
   await tx.throttles.clearAccount(accountThrottleKey(user.email));
   await tx.users.delete(user.id);
   return ended;

@@ -49,7 +49,6 @@ export type MaintenanceReport = {
   complete: boolean;
 };
 
-
 export class MaintenanceService {
   private readonly policy: RetentionPolicy;
 
@@ -60,7 +59,9 @@ export class MaintenanceService {
     this.policy = { ...DEFAULT_RETENTION, ...policy };
     const { endedSessionDays, loginThrottleSeconds, batchSize, maxBatchesPerRun } = this.policy;
     if (!(endedSessionDays >= 0) || !(loginThrottleSeconds >= 3600) || !(batchSize >= 1) || !(maxBatchesPerRun >= 1)) {
-      throw new TypeError("retention policy: endedSessionDays >= 0, loginThrottleSeconds >= 3600, batchSize and maxBatchesPerRun >= 1");
+      throw new TypeError(
+        "retention policy: endedSessionDays >= 0, loginThrottleSeconds >= 3600, batchSize and maxBatchesPerRun >= 1",
+      );
     }
   }
 
@@ -77,14 +78,21 @@ export class MaintenanceService {
     const tokenCutoff = new Date(at.getTime() - ONE_TIME_TOKEN_KEEP_MS);
     const oneTimeTokens = await this.drain((limit) => this.store.deleteExpiredOneTimeTokens(tokenCutoff, limit));
     // They live 5 minutes; an hour's margin keeps the rows of attempts still being looked at.
-    const challenges = await this.drain((limit) => this.store.deleteExpiredChallenges(new Date(at.getTime() - 3600_000), limit));
+    const challenges = await this.drain((limit) =>
+      this.store.deleteExpiredChallenges(new Date(at.getTime() - 3600_000), limit),
+    );
     return {
       refreshTokens: refreshTokens.deleted,
       sessions: sessions.deleted,
       loginThrottles: loginThrottles.deleted,
       oneTimeTokens: oneTimeTokens.deleted,
       challenges: challenges.deleted,
-      complete: refreshTokens.drained && sessions.drained && loginThrottles.drained && oneTimeTokens.drained && challenges.drained,
+      complete:
+        refreshTokens.drained &&
+        sessions.drained &&
+        loginThrottles.drained &&
+        oneTimeTokens.drained &&
+        challenges.drained,
     };
   }
 

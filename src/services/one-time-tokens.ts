@@ -29,7 +29,11 @@ export type MintedToken = { token: string; tokenHash: string; expiresAt: Date };
 
 export function mintOneTimeToken(purpose: OneTimePurpose, at: Date): MintedToken {
   const token = base64url(crypto.getRandomValues(new Uint8Array(32)));
-  return { token, tokenHash: hashOneTimeToken(token), expiresAt: new Date(at.getTime() + ONE_TIME_TOKEN_TTL[purpose] * 1000) };
+  return {
+    token,
+    tokenHash: hashOneTimeToken(token),
+    expiresAt: new Date(at.getTime() + ONE_TIME_TOKEN_TTL[purpose] * 1000),
+  };
 }
 
 /** Any presented string hashes; one that is not a token of ours simply matches no row. */

@@ -12,14 +12,21 @@ const CURSOR_AT = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{6}Z$/;
 export type ApiPage<T> = { items: T[]; nextCursor: string | null };
 
 function encodeCursor(cursor: KeysetCursor): string {
-  return btoa(JSON.stringify([cursor.createdAt, cursor.id])).replace(/=+$/, "").replace(/\+/g, "-").replace(/\//g, "_");
+  return btoa(JSON.stringify([cursor.createdAt, cursor.id]))
+    .replace(/=+$/, "")
+    .replace(/\+/g, "-")
+    .replace(/\//g, "_");
 }
 
 /** The cursor a client sent back; ValidationFailed for anything this service did not issue. */
 export function decodeCursor(raw: string | undefined): KeysetCursor | undefined {
   if (raw === undefined) return undefined;
   const cursor = parse(raw);
-  if (!cursor) throw new ValidationFailed([{ path: "cursor", message: "Not a cursor this service issued" }], "The cursor is not one this service issued");
+  if (!cursor)
+    throw new ValidationFailed(
+      [{ path: "cursor", message: "Not a cursor this service issued" }],
+      "The cursor is not one this service issued",
+    );
   return cursor;
 }
 

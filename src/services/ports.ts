@@ -152,7 +152,14 @@ export type SessionEnd = {
  * A rotated refresh token: its session and the user's grants, read in the
  * rotating statement; the session's idle expiry as the rotation slid it.
  */
-export type Rotated = Grants & SessionProof & { sessionId: string; userId: string; emailVerified: boolean; idleExpiresAt: Date; absoluteExpiresAt: Date };
+export type Rotated = Grants &
+  SessionProof & {
+    sessionId: string;
+    userId: string;
+    emailVerified: boolean;
+    idleExpiresAt: Date;
+    absoluteExpiresAt: Date;
+  };
 
 /** What is known about a presented refresh token that could not be rotated. */
 export type TokenLineage = {
@@ -220,7 +227,13 @@ export interface UserStore {
    * when the address was verified already; else the sessions it ended, most
    * recently used first, for the edge.
    */
-  claimByProof(input: { userId: string; proof: AddressProof; endPassword: boolean; origin: RequestOrigin; at: Date }): Promise<EndedSession[] | undefined>;
+  claimByProof(input: {
+    userId: string;
+    proof: AddressProof;
+    endPassword: boolean;
+    origin: RequestOrigin;
+    at: Date;
+  }): Promise<EndedSession[] | undefined>;
   /** Marks the email verified (keeps an earlier verification time). */
   markEmailVerified(id: string, at: Date): Promise<void>;
   /**
@@ -279,7 +292,12 @@ export interface OneTimeTokenStore {
    * `at` (with `requesterNetwork`: from that network); otherwise writes
    * nothing and says when the next may be sent.
    */
-  issue(input: { token: NewOneTimeToken; maxPerHour: number; audit: { event: AuditEventName; actorId: string | null; sessionId?: string | null; origin: RequestOrigin }; at: Date }): Promise<OneTimeIssue>;
+  issue(input: {
+    token: NewOneTimeToken;
+    maxPerHour: number;
+    audit: { event: AuditEventName; actorId: string | null; sessionId?: string | null; origin: RequestOrigin };
+    at: Date;
+  }): Promise<OneTimeIssue>;
   /**
    * Spends a live token of this purpose (unused, unexpired) whose user is
    * active and still has the address it was mailed to: marks it used and
@@ -310,7 +328,9 @@ export interface LoginThrottleStore {
    * `device.key` instead if, and only if, the account with that email has
    * that id and that device generation. `counted` says which bucket it was.
    */
-  admitAndFindUser(attempt: SignInAttempt): Promise<{ admission: Admission; user: UserRecord | undefined; counted: { key: string; scope: ThrottleScope } }>;
+  admitAndFindUser(
+    attempt: SignInAttempt,
+  ): Promise<{ admission: Admission; user: UserRecord | undefined; counted: { key: string; scope: ThrottleScope } }>;
   /** Clears one key. */
   clear(key: string): Promise<void>;
   /** Clears an account key and every device key under it (`device:<accountKey>:...`), e.g. after a completed password reset. */
@@ -382,7 +402,13 @@ export interface SessionStore {
    * (re-authentication), with an auth.reauthenticated row: the session's
    * expiries, or undefined (nothing written) when it is not live.
    */
-  reauthenticate(input: { sessionId: string; userId: string; amr: AuthMethod[]; origin: RequestOrigin; at: Date }): Promise<{ idleExpiresAt: Date; absoluteExpiresAt: Date } | undefined>;
+  reauthenticate(input: {
+    sessionId: string;
+    userId: string;
+    amr: AuthMethod[];
+    origin: RequestOrigin;
+    at: Date;
+  }): Promise<{ idleExpiresAt: Date; absoluteExpiresAt: Date } | undefined>;
 }
 
 export interface RefreshTokenStore {
@@ -391,7 +417,14 @@ export interface RefreshTokenStore {
    * token used if it is its live session's current token, makes the
    * successor current, slides the idle expiry, audits auth.refreshed.
    */
-  rotate(input: { tokenHash: string; successorHash: string; idleTtlSeconds: number; requireVerifiedEmail: boolean; origin: RequestOrigin; at: Date }): Promise<Rotated | undefined>;
+  rotate(input: {
+    tokenHash: string;
+    successorHash: string;
+    idleTtlSeconds: number;
+    requireVerifiedEmail: boolean;
+    origin: RequestOrigin;
+    at: Date;
+  }): Promise<Rotated | undefined>;
   lineage(tokenHash: string, at: Date): Promise<TokenLineage | undefined>;
   /** Reuse: ends the whole family with an auth.refresh_reused row. False if it had already ended. */
   revokeFamilyForReuse(sessionId: string, origin: RequestOrigin, at: Date): Promise<boolean>;
@@ -472,7 +505,12 @@ export interface SecondFactorStore {
    * factor's first code): also confirms it and stores the recovery codes,
    * with an mfa.totp_enrolled row. False, nothing written, otherwise.
    */
-  acceptTotpStep(input: { userId: string; step: number; at: Date; confirm?: { recoveryCodeHashes: string[]; audit: FactorAudit } }): Promise<boolean>;
+  acceptTotpStep(input: {
+    userId: string;
+    step: number;
+    at: Date;
+    confirm?: { recoveryCodeHashes: string[]; audit: FactorAudit };
+  }): Promise<boolean>;
   /**
    * Counts a wrong code against the user's pending (unconfirmed) factor,
    * with an mfa.challenge_failed row; the `maxFailures`-th deletes the
@@ -502,7 +540,14 @@ export type NewChallenge = {
   expiresAt: Date;
 };
 
-export type Challenge = { kind: ChallengeKind; userId: string | null; throttleKey: string | null; device: DeviceInfo; failures: number; expiresAt: Date };
+export type Challenge = {
+  kind: ChallengeKind;
+  userId: string | null;
+  throttleKey: string | null;
+  device: DeviceInfo;
+  failures: number;
+  expiresAt: Date;
+};
 
 export interface ChallengeStore {
   /** Stores a challenge; with `rehashedPassword`, replaces the user's stored hash in the same statement (a sign-in's rehash, owed before the second factor). */
@@ -531,7 +576,10 @@ export type PasskeyCredential = PasskeyRecord & {
 
 export interface PasskeyStore {
   /** Stores a new credential with a passkey.registered row; undefined (nothing written) when the credential id is already registered (to anyone). */
-  add(input: Omit<PasskeyCredential, "id" | "createdAt" | "lastUsedAt">, audit: FactorAudit): Promise<PasskeyRecord | undefined>;
+  add(
+    input: Omit<PasskeyCredential, "id" | "createdAt" | "lastUsedAt">,
+    audit: FactorAudit,
+  ): Promise<PasskeyRecord | undefined>;
   /** The user's passkeys, oldest first. */
   list(userId: string): Promise<PasskeyRecord[]>;
   /** The user's credential ids and transports, for the registration options to exclude. */
@@ -604,8 +652,20 @@ export interface RevocationList {
  * make it their account's.
  */
 export type MailJob =
-  | { kind: "mail"; template: "email_verification" | "password_reset" | "email_change_confirmation"; to: string; userId: string; link: string }
-  | { kind: "mail"; template: "email_change_notice" | "email_changed_notice"; to: string; userId: string; newEmail: string }
+  | {
+      kind: "mail";
+      template: "email_verification" | "password_reset" | "email_change_confirmation";
+      to: string;
+      userId: string;
+      link: string;
+    }
+  | {
+      kind: "mail";
+      template: "email_change_notice" | "email_changed_notice";
+      to: string;
+      userId: string;
+      newEmail: string;
+    }
   | { kind: "mail"; template: "email_in_use_notice"; to: string; userId: string }
   | { kind: "password_reset_request"; email: string; network?: string };
 

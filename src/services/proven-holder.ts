@@ -14,8 +14,15 @@ import { EmailNotVerified, InvalidToken } from "../errors";
 import type { SessionStore, UserRecord } from "./ports";
 
 /** Throws email_not_verified (with `detail`) or invalid_token; `user` must have been read before this call. */
-export async function requireProvenHolder(sessions: Pick<SessionStore, "listLive">, user: UserRecord, sessionId: string, now: Date, detail: string): Promise<void> {
+export async function requireProvenHolder(
+  sessions: Pick<SessionStore, "listLive">,
+  user: UserRecord,
+  sessionId: string,
+  now: Date,
+  detail: string,
+): Promise<void> {
   if (!user.emailVerified) throw new EmailNotVerified(detail);
   const live = await sessions.listLive(user.id, now);
-  if (!live.some((session) => session.id === sessionId)) throw new InvalidToken({ cause: new Error("the caller's session has ended") });
+  if (!live.some((session) => session.id === sessionId))
+    throw new InvalidToken({ cause: new Error("the caller's session has ended") });
 }

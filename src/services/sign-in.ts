@@ -6,7 +6,16 @@
 import type { Clock } from "../clock";
 import { InvalidCredentials } from "../errors";
 import type { DeviceTokenCodec } from "./device-tokens";
-import type { AuthMethod, DeviceInfo, Grants, RequestOrigin, RevocationList, SessionProof, SessionStore, UserRecord } from "./ports";
+import type {
+  AuthMethod,
+  DeviceInfo,
+  Grants,
+  RequestOrigin,
+  RevocationList,
+  SessionProof,
+  SessionStore,
+  UserRecord,
+} from "./ports";
 import { issueTokenPair, newSession, type RefreshTokenCodec, type SessionLifetimes, type TokenPair } from "./sessions";
 import type { AccessTokens, AccessTokenSubject } from "./tokens";
 
@@ -54,11 +63,28 @@ export async function openSignedInSession(deps: SignInDeps, user: UserRecord, pr
   // Sessions the cap ended: their access tokens stop now.
   if (evicted.length > 0) await deps.revocations.revoke(evicted);
   const subject = subjectOf(user, session.id, { authTime: at, amr: proof.amr });
-  const tokens = await issueTokenPair(deps.tokens, at, subject, { token: refreshToken, idleExpiresAt: session.idleExpiresAt, absoluteExpiresAt: session.absoluteExpiresAt });
+  const tokens = await issueTokenPair(deps.tokens, at, subject, {
+    token: refreshToken,
+    idleExpiresAt: session.idleExpiresAt,
+    absoluteExpiresAt: session.absoluteExpiresAt,
+  });
   return { user, tokens, deviceToken: proof.deviceToken ?? deps.deviceTokens.issue(user.id, user.deviceGeneration) };
 }
 
 /** What an access token of this user's session says. */
-export function subjectOf(user: Grants & { id: string; emailVerified: boolean }, sessionId: string, proof: SessionProof): AccessTokenSubject {
-  return { userId: user.id, sessionId, roles: user.roles, permissions: user.permissions, grantsVersion: user.grantsVersion, emailVerified: user.emailVerified, authTime: proof.authTime, amr: proof.amr };
+export function subjectOf(
+  user: Grants & { id: string; emailVerified: boolean },
+  sessionId: string,
+  proof: SessionProof,
+): AccessTokenSubject {
+  return {
+    userId: user.id,
+    sessionId,
+    roles: user.roles,
+    permissions: user.permissions,
+    grantsVersion: user.grantsVersion,
+    emailVerified: user.emailVerified,
+    authTime: proof.authTime,
+    amr: proof.amr,
+  };
 }

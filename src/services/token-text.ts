@@ -20,6 +20,7 @@ export function constantTimeEqual(a: string, b: string): boolean {
 /** A codec built with a short secret is misconfigured: refuse at construction, not on the first token. */
 export function assertSecrets(owner: string, ...secrets: (string | undefined)[]): void {
   for (const secret of secrets) {
-    if (secret !== undefined && secret.length < 32) throw new TypeError(`${owner}: secrets must be at least 32 characters`);
+    if (secret !== undefined && secret.length < 32)
+      throw new TypeError(`${owner}: secrets must be at least 32 characters`);
   }
 }

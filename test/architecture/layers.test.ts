@@ -14,12 +14,17 @@ describe("the layer rule on src/", () => {
 
   it("reads the whole import graph (so the rules below cannot pass on nothing)", () => {
     const layers = new Set(modules.map((m) => m.file.split("/")[1]));
-    for (const layer of ["services", "repositories", "routes", "middleware", "db", "composition.ts", "app.ts"]) expect(layers).toContain(layer);
+    for (const layer of ["services", "repositories", "routes", "middleware", "db", "composition.ts", "app.ts"])
+      expect(layers).toContain(layer);
     const importsOf = (file: string) => modules.find((m) => m.file === file)?.imports ?? [];
     expect(importsOf("src/composition.ts").map((i) => i.target)).toContain("src/repositories/index.ts");
     expect(importsOf("src/repositories/roles.ts").map((i) => i.specifier)).toContain("drizzle-orm");
-    expect(importsOf("src/repositories/roles.ts").find((i) => i.target === "src/services/ports.ts")?.typeOnly).toBe(true);
-    expect(modules.find((m) => m.file === "src/composition.ts")?.constructions.map((c) => c.name)).toContain("AccessTokens");
+    expect(importsOf("src/repositories/roles.ts").find((i) => i.target === "src/services/ports.ts")?.typeOnly).toBe(
+      true,
+    );
+    expect(modules.find((m) => m.file === "src/composition.ts")?.constructions.map((c) => c.name)).toContain(
+      "AccessTokens",
+    );
   });
 
   for (const rule of RULES) {
@@ -34,7 +39,9 @@ type Fixture = { rule: string; name: string; files: Record<string, string>; othe
 /** The violations as "rule file:line", for fixtures. */
 function check(files: Record<string, string>, otherFiles: string[] = []): string[] {
   const sources = Object.entries(files).map(([file, text]) => ({ file, text }));
-  return checkLayers(parseModules(sources, [...Object.keys(files), ...otherFiles])).map((v) => `${v.rule} ${v.file}:${v.line}`);
+  return checkLayers(parseModules(sources, [...Object.keys(files), ...otherFiles])).map(
+    (v) => `${v.rule} ${v.file}:${v.line}`,
+  );
 }
 
 const SERVICES = "services-are-framework-free";
@@ -58,7 +65,8 @@ const FIXTURES: Fixture[] = [
     rule: SERVICES,
     name: "type-only imports of hono and of a repository count",
     files: {
-      "src/services/accounts.ts": 'import type { Context } from "hono";\n\nimport { type Database } from "../repositories";\n',
+      "src/services/accounts.ts":
+        'import type { Context } from "hono";\n\nimport { type Database } from "../repositories";\n',
       "src/repositories/index.ts": "export type Database = unknown;\n",
     },
     expected: [`${SERVICES} src/services/accounts.ts:1`, `${SERVICES} src/services/accounts.ts:3`],
@@ -89,7 +97,11 @@ const FIXTURES: Fixture[] = [
       "src/services/profiles.ts": 'import type { users } from "../db/schema";\n',
       "src/db/schema.ts": 'import { pgTable } from "drizzle-orm/pg-core";\nexport const users = pgTable;\n',
     },
-    expected: [`${DATABASE} src/routes/me.ts:1`, `${DATABASE} src/composition.ts:1`, `${DATABASE} src/services/profiles.ts:1`],
+    expected: [
+      `${DATABASE} src/routes/me.ts:1`,
+      `${DATABASE} src/composition.ts:1`,
+      `${DATABASE} src/services/profiles.ts:1`,
+    ],
   },
   {
     rule: REPOSITORIES,
@@ -104,7 +116,11 @@ const FIXTURES: Fixture[] = [
       "src/services/admin/actor.ts": "export type AdminActor = {};",
       "src/composition.ts": "export function compose() {}",
     },
-    expected: [`${REPOSITORIES} src/repositories/users.ts:1`, `${REPOSITORIES} src/repositories/users.ts:2`, `${REPOSITORIES} src/repositories/users.ts:3`],
+    expected: [
+      `${REPOSITORIES} src/repositories/users.ts:1`,
+      `${REPOSITORIES} src/repositories/users.ts:2`,
+      `${REPOSITORIES} src/repositories/users.ts:3`,
+    ],
   },
   {
     rule: HTTP,
@@ -115,15 +131,21 @@ const FIXTURES: Fixture[] = [
       "src/middleware/authorize/index.ts": 'import type { users } from "../../db/schema";\n',
       "src/db/schema.ts": "export const users = 1;",
     },
-    expected: [`${HTTP} src/routes/admin/users.ts:1`, `${HTTP} src/middleware/authorize/index.ts:1`, `${DATABASE} src/middleware/authorize/index.ts:1`],
+    expected: [
+      `${HTTP} src/routes/admin/users.ts:1`,
+      `${HTTP} src/middleware/authorize/index.ts:1`,
+      `${DATABASE} src/middleware/authorize/index.ts:1`,
+    ],
   },
   {
     rule: COMPOSITION,
     name: "the app opening the database, a route constructing AccessTokens under an alias, the entry using storesFor through a namespace",
     files: {
       "src/app.ts": 'import { lazyDatabase } from "./repositories";\n',
-      "src/routes/tokens.ts": 'import { AccessTokens as Tokens } from "../services/tokens";\n\nexport const tokens = new Tokens();\n',
-      "src/index.ts": 'import * as repositories from "./repositories";\n\n\nexport const stores = repositories.storesFor();\n',
+      "src/routes/tokens.ts":
+        'import { AccessTokens as Tokens } from "../services/tokens";\n\nexport const tokens = new Tokens();\n',
+      "src/index.ts":
+        'import * as repositories from "./repositories";\n\n\nexport const stores = repositories.storesFor();\n',
       "src/repositories/index.ts": REPOSITORIES_INDEX,
       "src/repositories/database.ts": "export function lazyDatabase() {}",
       "src/services/tokens/index.ts": 'export { AccessTokens } from "./access-tokens";\n',
@@ -135,7 +157,8 @@ const FIXTURES: Fixture[] = [
     rule: COMPOSITION,
     name: "a service constructing the revocation list, a barrel other than the two re-exporting loadKeySet",
     files: {
-      "src/services/accounts.ts": 'import { SessionRevocationList } from "./sessions";\nexport const list = new SessionRevocationList();\n',
+      "src/services/accounts.ts":
+        'import { SessionRevocationList } from "./sessions";\nexport const list = new SessionRevocationList();\n',
       "src/services/sessions/index.ts": 'export { SessionRevocationList } from "./revocation-list";\n',
       "src/services/sessions/revocation-list.ts": "export class SessionRevocationList {}",
       "src/services/admin/index.ts": 'export { loadKeySet } from "../tokens/keys";\n',
@@ -163,7 +186,9 @@ describe("the checker", () => {
   });
 
   it("names the file, the line and the import in its report", () => {
-    const [v] = checkLayers(parseModules([{ file: "src/services/accounts.ts", text: '\nimport type { Context } from "hono";\n' }]));
+    const [v] = checkLayers(
+      parseModules([{ file: "src/services/accounts.ts", text: '\nimport type { Context } from "hono";\n' }]),
+    );
     expect(formatViolation(v!)).toMatch(/^src\/services\/accounts\.ts:2 type-only imports "hono": /);
   });
 
@@ -172,17 +197,23 @@ describe("the checker", () => {
       "src/services/ports.ts": "export type UserStore = {};",
       "src/services/profiles.ts": 'import type { UserStore } from "./ports";\nimport { NotFound } from "../errors";\n',
       "src/services/passwords/common.ts": 'import list from "./common-passwords.json";\n',
-      "src/services/tokens/index.ts": 'export { AccessTokens } from "./access-tokens";\nexport { loadKeySet } from "./keys.js";\n',
+      "src/services/tokens/index.ts":
+        'export { AccessTokens } from "./access-tokens";\nexport { loadKeySet } from "./keys.js";\n',
       "src/services/tokens/access-tokens.ts": 'import { jwtVerify } from "jose";\nexport class AccessTokens {}',
       "src/services/tokens/keys.ts": "export function loadKeySet() {}",
       "src/errors.ts": "export class NotFound extends Error {}",
       "src/db/schema.ts": 'import { pgTable } from "drizzle-orm/pg-core";\nexport const users = pgTable;\n',
-      "src/repositories/database.ts": 'import { Pool } from "@neondatabase/serverless";\nimport * as schema from "../db/schema";\nexport function lazyDatabase() {}',
-      "src/repositories/users.ts": 'import { sql } from "drizzle-orm";\nimport { type UserStore } from "../services/ports";\nimport { users } from "../db/schema";\nimport { NotFound } from "../errors";\n',
+      "src/repositories/database.ts":
+        'import { Pool } from "@neondatabase/serverless";\nimport * as schema from "../db/schema";\nexport function lazyDatabase() {}',
+      "src/repositories/users.ts":
+        'import { sql } from "drizzle-orm";\nimport { type UserStore } from "../services/ports";\nimport { users } from "../db/schema";\nimport { NotFound } from "../errors";\n',
       "src/repositories/index.ts": `import { storesFor as bind } from "./index";\n${REPOSITORIES_INDEX}`,
-      "src/composition.ts": 'import { lazyDatabase, storesFor } from "./repositories";\nimport { AccessTokens, loadKeySet } from "./services/tokens";\nexport const t = new AccessTokens();\n',
-      "src/routes/me.ts": 'import { Hono } from "hono";\nimport type { UserStore } from "../services/ports";\nimport { compose } from "../composition";\n',
-      "src/middleware/authorize/index.ts": 'import { createMiddleware } from "hono/factory";\nimport { NotFound } from "../../errors";\n',
+      "src/composition.ts":
+        'import { lazyDatabase, storesFor } from "./repositories";\nimport { AccessTokens, loadKeySet } from "./services/tokens";\nexport const t = new AccessTokens();\n',
+      "src/routes/me.ts":
+        'import { Hono } from "hono";\nimport type { UserStore } from "../services/ports";\nimport { compose } from "../composition";\n',
+      "src/middleware/authorize/index.ts":
+        'import { createMiddleware } from "hono/factory";\nimport { NotFound } from "../../errors";\n',
     };
     expect(check(files, ["src/services/passwords/common-passwords.json"])).toEqual([]);
   });

@@ -49,22 +49,41 @@ export function readSourceTree(root: string, dir = "src"): { sources: SourceText
     .filter((entry) => entry.isFile())
     .map((entry) => toPosix(path.relative(root, path.join(entry.parentPath, entry.name))))
     .sort();
-  const sources = files.filter((file) => SCRIPT.test(file) && !file.endsWith(".d.ts")).map((file) => ({ file, text: readFileSync(path.join(root, file), "utf8") }));
+  const sources = files
+    .filter((file) => SCRIPT.test(file) && !file.endsWith(".d.ts"))
+    .map((file) => ({ file, text: readFileSync(path.join(root, file), "utf8") }));
   return { sources, files };
 }
 
 /** The modules of `sources`, relative imports resolved against `files` (default: the sources themselves). */
-export function parseModules(sources: readonly SourceText[], files: readonly string[] = sources.map((s) => s.file)): Module[] {
+export function parseModules(
+  sources: readonly SourceText[],
+  files: readonly string[] = sources.map((s) => s.file),
+): Module[] {
   const known = new Set(files);
   return sources.map((source) => parseModule(source, known));
 }
 
 export function parseModule({ file, text }: SourceText, files: ReadonlySet<string>): Module {
-  const sf = ts.createSourceFile(file, text, ts.ScriptTarget.Latest, true, file.endsWith(".tsx") ? ts.ScriptKind.TSX : ts.ScriptKind.TS);
+  const sf = ts.createSourceFile(
+    file,
+    text,
+    ts.ScriptTarget.Latest,
+    true,
+    file.endsWith(".tsx") ? ts.ScriptKind.TSX : ts.ScriptKind.TS,
+  );
   const lineOf = (node: ts.Node) => sf.getLineAndCharacterOfPosition(node.getStart(sf)).line + 1;
   const module: Module = { file, imports: [], constructions: [], namespaceMembers: [] };
   const add = (node: ts.Node, specifier: string, kind: Import["kind"], typeOnly: boolean, names: string[]) => {
-    module.imports.push({ file, line: lineOf(node), specifier, kind, typeOnly, names, target: resolveSpecifier(file, specifier, files) });
+    module.imports.push({
+      file,
+      line: lineOf(node),
+      specifier,
+      kind,
+      typeOnly,
+      names,
+      target: resolveSpecifier(file, specifier, files),
+    });
   };
   /** local name -> the name its module exports it under */
   const aliases = new Map<string, string>();
@@ -75,7 +94,7 @@ export function parseModule({ file, text }: SourceText, files: ReadonlySet<strin
     if (ts.isImportDeclaration(node) && ts.isStringLiteral(node.moduleSpecifier)) {
       const clause = node.importClause;
       const names: string[] = [];
-      let allTypes = clause !== undefined && clause.isTypeOnly;
+      let allTypes = clause?.isTypeOnly ?? false;
       if (clause && !clause.isTypeOnly) {
         let anyValue = false;
         if (clause.name) {
@@ -107,21 +126,37 @@ export function parseModule({ file, text }: SourceText, files: ReadonlySet<strin
       add(node, node.moduleSpecifier.text, "import", allTypes, names);
     } else if (ts.isExportDeclaration(node) && node.moduleSpecifier && ts.isStringLiteral(node.moduleSpecifier)) {
       const clause = node.exportClause;
-      const names = !clause || ts.isNamespaceExport(clause) ? ["*"] : clause.elements.map((e) => (e.propertyName ?? e.name).text);
-      const typeOnly = node.isTypeOnly || (clause !== undefined && ts.isNamedExports(clause) && clause.elements.length > 0 && clause.elements.every((e) => e.isTypeOnly));
+      const names =
+        !clause || ts.isNamespaceExport(clause) ? ["*"] : clause.elements.map((e) => (e.propertyName ?? e.name).text);
+      const typeOnly =
+        node.isTypeOnly ||
+        (clause !== undefined &&
+          ts.isNamedExports(clause) &&
+          clause.elements.length > 0 &&
+          clause.elements.every((e) => e.isTypeOnly));
       add(node, node.moduleSpecifier.text, "export-from", typeOnly, names);
-    } else if (ts.isImportEqualsDeclaration(node) && ts.isExternalModuleReference(node.moduleReference) && ts.isStringLiteral(node.moduleReference.expression)) {
+    } else if (
+      ts.isImportEqualsDeclaration(node) &&
+      ts.isExternalModuleReference(node.moduleReference) &&
+      ts.isStringLiteral(node.moduleReference.expression)
+    ) {
       add(node, node.moduleReference.expression.text, "require", node.isTypeOnly, ["*"]);
-    } else if (ts.isImportTypeNode(node) && ts.isLiteralTypeNode(node.argument) && ts.isStringLiteral(node.argument.literal)) {
+    } else if (
+      ts.isImportTypeNode(node) &&
+      ts.isLiteralTypeNode(node.argument) &&
+      ts.isStringLiteral(node.argument.literal)
+    ) {
       add(node, node.argument.literal.text, "import-type", true, [node.qualifier ? firstName(node.qualifier) : "*"]);
     } else if (ts.isCallExpression(node) && node.arguments.length > 0 && ts.isStringLiteralLike(node.arguments[0]!)) {
       const specifier = (node.arguments[0] as ts.StringLiteralLike).text;
       if (node.expression.kind === ts.SyntaxKind.ImportKeyword) add(node, specifier, "dynamic-import", false, ["*"]);
-      else if (ts.isIdentifier(node.expression) && node.expression.text === "require") add(node, specifier, "require", false, ["*"]);
+      else if (ts.isIdentifier(node.expression) && node.expression.text === "require")
+        add(node, specifier, "require", false, ["*"]);
     } else if (ts.isNewExpression(node)) {
       const callee = node.expression;
       if (ts.isIdentifier(callee)) module.constructions.push({ name: callee.text, line: lineOf(node) });
-      else if (ts.isPropertyAccessExpression(callee)) module.constructions.push({ name: callee.name.text, line: lineOf(node) });
+      else if (ts.isPropertyAccessExpression(callee))
+        module.constructions.push({ name: callee.name.text, line: lineOf(node) });
     } else if (ts.isPropertyAccessExpression(node) && ts.isIdentifier(node.expression)) {
       memberAccesses.push({ of: node.expression.text, name: node.name.text, line: lineOf(node) });
     }
@@ -131,7 +166,9 @@ export function parseModule({ file, text }: SourceText, files: ReadonlySet<strin
 
   // Bindings are known only once the whole file is read.
   module.constructions = module.constructions.map((c) => ({ ...c, name: aliases.get(c.name) ?? c.name }));
-  module.namespaceMembers = memberAccesses.filter((access) => namespaces.has(access.of)).map(({ name, line }) => ({ name, line }));
+  module.namespaceMembers = memberAccesses
+    .filter((access) => namespaces.has(access.of))
+    .map(({ name, line }) => ({ name, line }));
   return module;
 }
 
@@ -141,10 +178,14 @@ function firstName(name: ts.EntityName): string {
 
 /** A relative specifier as the bundler resolves it (exact, .ts/.tsx, .js written for .ts, index files); undefined otherwise. */
 export function resolveSpecifier(from: string, specifier: string, files: ReadonlySet<string>): string | undefined {
-  if (!specifier.startsWith("./") && !specifier.startsWith("../") && specifier !== "." && specifier !== "..") return undefined;
+  if (!specifier.startsWith("./") && !specifier.startsWith("../") && specifier !== "." && specifier !== "..")
+    return undefined;
   const base = path.posix.normalize(path.posix.join(path.posix.dirname(from), specifier));
   const candidates = [base, `${base}.ts`, `${base}.tsx`, `${base}.d.ts`, `${base}/index.ts`, `${base}/index.tsx`];
-  if (/\.(js|jsx|mjs)$/.test(base)) candidates.push(base.replace(/\.(js|jsx|mjs)$/, (ext) => (ext === ".mjs" ? ".mts" : ext === ".jsx" ? ".tsx" : ".ts")));
+  if (/\.(js|jsx|mjs)$/.test(base))
+    candidates.push(
+      base.replace(/\.(js|jsx|mjs)$/, (ext) => (ext === ".mjs" ? ".mts" : ext === ".jsx" ? ".tsx" : ".ts")),
+    );
   return candidates.find((candidate) => files.has(candidate));
 }
 
@@ -165,11 +206,17 @@ export function isIn(file: string | undefined, area: string): boolean {
 }
 
 const anyIn = (file: string | undefined, areas: readonly string[]) => areas.some((area) => isIn(file, area));
-const anyPackage = (specifier: string, patterns: readonly string[]) => patterns.some((pattern) => matchesPackage(specifier, pattern));
+const anyPackage = (specifier: string, patterns: readonly string[]) =>
+  patterns.some((pattern) => matchesPackage(specifier, pattern));
 
 function describeImport(i: Import): string {
   const how = i.typeOnly ? "type-only " : "";
-  const what = i.kind === "export-from" ? "re-exports from" : i.kind === "dynamic-import" ? "dynamically imports" : `${how}imports`;
+  const what =
+    i.kind === "export-from"
+      ? "re-exports from"
+      : i.kind === "dynamic-import"
+        ? "dynamically imports"
+        : `${how}imports`;
   return `${what} "${i.specifier}"${i.target && i.target !== i.specifier ? ` (${i.target})` : ""}`;
 }
 
@@ -179,10 +226,26 @@ function violation(rule: string, i: Import, why: string): Violation {
 
 const DRIVER_PACKAGES = ["drizzle-orm", "@neondatabase/serverless"];
 const SERVICE_FORBIDDEN_PACKAGES = [...DRIVER_PACKAGES, "hono", "@hono/*", "cloudflare:*"];
-const SERVICE_FORBIDDEN_FILES = ["src/repositories/", "src/mail/", "src/routes/", "src/middleware/", "src/app.ts", "src/composition.ts", "src/context.ts"];
+const SERVICE_FORBIDDEN_FILES = [
+  "src/repositories/",
+  "src/mail/",
+  "src/routes/",
+  "src/middleware/",
+  "src/app.ts",
+  "src/composition.ts",
+  "src/context.ts",
+];
 const REPOSITORY_FORBIDDEN_FILES = ["src/routes/", "src/middleware/", "src/app.ts", "src/composition.ts"];
 const INFRASTRUCTURE_FUNCTIONS = ["storesFor", "unitOfWorkFor", "lazyDatabase", "loadKeySet", "mailTransportFor"];
-const INFRASTRUCTURE_CLASSES = ["SessionRevocationList", "AccessTokens", "RefreshTokenCodec", "DeviceTokenCodec", "SmtpTransport", "ResendTransport", "QueueOutbox"];
+const INFRASTRUCTURE_CLASSES = [
+  "SessionRevocationList",
+  "AccessTokens",
+  "RefreshTokenCodec",
+  "DeviceTokenCodec",
+  "SmtpTransport",
+  "ResendTransport",
+  "QueueOutbox",
+];
 /** The barrels that publish the infrastructure classes and loadKeySet to the composition root. */
 const REEXPORTING_BARRELS = ["src/services/sessions/index.ts", "src/services/tokens/index.ts"];
 
@@ -195,17 +258,36 @@ export const RULES: readonly Rule[] = [
       !isIn(m.file, "src/services/")
         ? []
         : m.imports
-            .filter((i) => anyPackage(i.specifier, SERVICE_FORBIDDEN_PACKAGES) || anyIn(i.target, SERVICE_FORBIDDEN_FILES))
-            .map((i) => violation("services-are-framework-free", i, "services see only ports, never Drizzle, the driver, Hono, the Workers runtime or an outer layer")),
+            .filter(
+              (i) => anyPackage(i.specifier, SERVICE_FORBIDDEN_PACKAGES) || anyIn(i.target, SERVICE_FORBIDDEN_FILES),
+            )
+            .map((i) =>
+              violation(
+                "services-are-framework-free",
+                i,
+                "services see only ports, never Drizzle, the driver, Hono, the Workers runtime or an outer layer",
+              ),
+            ),
   },
   {
     id: "only-repositories-touch-the-database",
-    title: "only src/repositories/ and src/db/ import drizzle-orm or @neondatabase/serverless, and only src/repositories/ imports src/db/",
+    title:
+      "only src/repositories/ and src/db/ import drizzle-orm or @neondatabase/serverless, and only src/repositories/ imports src/db/",
     check: (m) => {
       const inData = isIn(m.file, "src/repositories/") || isIn(m.file, "src/db/");
       return m.imports.flatMap((i) => {
-        if (!inData && anyPackage(i.specifier, DRIVER_PACKAGES)) return [violation("only-repositories-touch-the-database", i, "only src/repositories/ and src/db/ may use Drizzle or the driver")];
-        if (!inData && isIn(i.target, "src/db/")) return [violation("only-repositories-touch-the-database", i, "src/db/ may be imported only by src/repositories/")];
+        if (!inData && anyPackage(i.specifier, DRIVER_PACKAGES))
+          return [
+            violation(
+              "only-repositories-touch-the-database",
+              i,
+              "only src/repositories/ and src/db/ may use Drizzle or the driver",
+            ),
+          ];
+        if (!inData && isIn(i.target, "src/db/"))
+          return [
+            violation("only-repositories-touch-the-database", i, "src/db/ may be imported only by src/repositories/"),
+          ];
         return [];
       });
     },
@@ -218,9 +300,18 @@ export const RULES: readonly Rule[] = [
       !isIn(m.file, "src/repositories/") && !isIn(m.file, "src/mail/")
         ? []
         : m.imports.flatMap((i) => {
-            if (anyIn(i.target, REPOSITORY_FORBIDDEN_FILES)) return [violation("repositories-depend-only-on-ports", i, "repositories must not depend on an outer layer")];
+            if (anyIn(i.target, REPOSITORY_FORBIDDEN_FILES))
+              return [
+                violation("repositories-depend-only-on-ports", i, "repositories must not depend on an outer layer"),
+              ];
             if (isIn(i.target, "src/services/") && !(i.target === "src/services/ports.ts" && i.typeOnly)) {
-              return [violation("repositories-depend-only-on-ports", i, "repositories may import only types, and only from src/services/ports.ts")];
+              return [
+                violation(
+                  "repositories-depend-only-on-ports",
+                  i,
+                  "repositories may import only types, and only from src/services/ports.ts",
+                ),
+              ];
             }
             return [];
           }),
@@ -233,7 +324,9 @@ export const RULES: readonly Rule[] = [
         ? []
         : m.imports
             .filter((i) => isIn(i.target, "src/repositories/") || isIn(i.target, "src/db/"))
-            .map((i) => violation("http-layer-never-reaches-the-database", i, "routes and middleware go through services")),
+            .map((i) =>
+              violation("http-layer-never-reaches-the-database", i, "routes and middleware go through services"),
+            ),
   },
   {
     id: "only-the-composition-root-builds-infrastructure",
@@ -244,21 +337,36 @@ export const RULES: readonly Rule[] = [
       const imported = m.imports.flatMap((i) => {
         if (i.kind === "export-from" && REEXPORTING_BARRELS.includes(m.file)) return [];
         const names = i.names.filter((name) => INFRASTRUCTURE_FUNCTIONS.includes(name));
-        return names.length ? [violation(rule, i, `${names.join(", ")} ${names.length > 1 ? "are" : "is"} for src/composition.ts only`)] : [];
+        return names.length
+          ? [violation(rule, i, `${names.join(", ")} ${names.length > 1 ? "are" : "is"} for src/composition.ts only`)]
+          : [];
       });
       const viaNamespace = m.namespaceMembers
         .filter((use) => INFRASTRUCTURE_FUNCTIONS.includes(use.name))
-        .map((use) => ({ rule, file: m.file, line: use.line, message: `uses ${use.name} through a namespace import: it is for src/composition.ts only` }));
+        .map((use) => ({
+          rule,
+          file: m.file,
+          line: use.line,
+          message: `uses ${use.name} through a namespace import: it is for src/composition.ts only`,
+        }));
       const constructed = m.constructions
         .filter((c) => INFRASTRUCTURE_CLASSES.includes(c.name))
-        .map((c) => ({ rule, file: m.file, line: c.line, message: `constructs new ${c.name}: only src/composition.ts builds infrastructure` }));
+        .map((c) => ({
+          rule,
+          file: m.file,
+          line: c.line,
+          message: `constructs new ${c.name}: only src/composition.ts builds infrastructure`,
+        }));
       return [...imported, ...viaNamespace, ...constructed];
     },
   },
   {
     id: "every-relative-import-resolves",
     title: "every relative import in src/ resolves to a file, so no edge escapes the rules above",
-    check: (m) => m.imports.filter((i) => isRelative(i.specifier) && i.target === undefined).map((i) => violation("every-relative-import-resolves", i, "resolves to no file")),
+    check: (m) =>
+      m.imports
+        .filter((i) => isRelative(i.specifier) && i.target === undefined)
+        .map((i) => violation("every-relative-import-resolves", i, "resolves to no file")),
   },
 ];
 

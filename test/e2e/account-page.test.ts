@@ -49,7 +49,9 @@ describe("the account page in Chromium, with a virtual authenticator", () => {
     } catch {
       const calls = refused.length ? `; answers not 2xx so far: ${refused.join(", ")}` : "";
       const errors = browserErrors.length ? `; browser errors: ${browserErrors.join(" | ")}` : "";
-      throw new Error(`${selector} did not become ${state}; the page says: ${JSON.stringify(await status())}${calls}${errors}`);
+      throw new Error(
+        `${selector} did not become ${state}; the page says: ${JSON.stringify(await status())}${calls}${errors}`,
+      );
     }
   }
 
@@ -66,10 +68,12 @@ describe("the account page in Chromium, with a virtual authenticator", () => {
     page = await context.newPage();
     page.on("console", (message) => {
       // Chromium logs every non-2xx answer as a console error too; those are in `refused`.
-      if (message.type() === "error" && !message.text().startsWith("Failed to load resource:")) browserErrors.push(message.text());
+      if (message.type() === "error" && !message.text().startsWith("Failed to load resource:"))
+        browserErrors.push(message.text());
     });
     page.on("response", (response) => {
-      if (response.status() >= 300) refused.push(`${response.request().method()} ${new URL(response.url()).pathname} ${response.status()}`);
+      if (response.status() >= 300)
+        refused.push(`${response.request().method()} ${new URL(response.url()).pathname} ${response.status()}`);
     });
     page.on("pageerror", (error) => browserErrors.push(String(error)));
     const loaded = await page.goto(`${serviceLocalhost}/account`);
@@ -122,7 +126,9 @@ describe("the account page in Chromium, with a virtual authenticator", () => {
     expect(uri).toMatch(/^otpauth:\/\/totp\//);
     expect(new URL(uri).searchParams.get("secret")).toBe(secret);
     // The QR code of that URI is drawn, under the page's CSP (img-src data:): a loaded image, not a broken one.
-    await page.waitForFunction("document.getElementById('totp-qr').complete && document.getElementById('totp-qr').naturalWidth > 0");
+    await page.waitForFunction(
+      "document.getElementById('totp-qr').complete && document.getElementById('totp-qr').naturalWidth > 0",
+    );
     expect(await page.evaluate("document.getElementById('totp-qr').src.startsWith('data:image/svg+xml')")).toBe(true);
 
     await page.fill("#totp-code", totpCode(secret));

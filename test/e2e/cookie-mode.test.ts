@@ -45,7 +45,9 @@ describe("cookie mode in Chromium with the built client", () => {
     context = await browser.newContext();
     const { email } = await register(service, "cookie");
     const tab = await openTab(context);
-    const signedIn = (await tab.evaluate(`window.client.login({ email: ${JSON.stringify(email)}, password: ${JSON.stringify(PASSWORD)} })`)) as { tokens: Record<string, unknown> };
+    const signedIn = (await tab.evaluate(
+      `window.client.login({ email: ${JSON.stringify(email)}, password: ${JSON.stringify(PASSWORD)} })`,
+    )) as { tokens: Record<string, unknown> };
     expect(signedIn.tokens).not.toHaveProperty("refreshToken");
     const cookies = await context.cookies(service);
     const byName = new Map(cookies.map((c) => [c.name, c]));
@@ -64,7 +66,12 @@ describe("cookie mode in Chromium with the built client", () => {
     // Each tab starts with no access token: the first request of each must refresh from the cookie.
     const sessionId = ((await a.evaluate("window.client.refresh()")) as { sessionId: string }).sessionId;
     await b.waitForFunction("window.client !== undefined");
-    const rotationsBefore = (await sql<{ n: number }>("select count(*)::int as n from audit_logs where event = 'auth.refreshed' and session_id = $1", [sessionId]))[0]!.n;
+    const rotationsBefore = (
+      await sql<{ n: number }>(
+        "select count(*)::int as n from audit_logs where event = 'auth.refreshed' and session_id = $1",
+        [sessionId],
+      )
+    )[0]!.n;
     // Both tabs' clocks jump past the access token's expiry.
     await Promise.all([a.evaluate("window.skewSeconds = 700"), b.evaluate("window.skewSeconds = 700")]);
     // Counted at the browser: a second refresh inside the reuse grace would also leave one rotation row, so the row alone proves nothing.
@@ -73,16 +80,26 @@ describe("cookie mode in Chromium with the built client", () => {
       if (request.method() === "POST" && new URL(request.url()).pathname === "/auth/refresh") refreshRequests += 1;
     };
     context.on("request", count);
-    const [fromA, fromB] = (await Promise.all([a.evaluate("window.me()"), b.evaluate("window.me()")])) as { status: number; body: { user: { id: string } } }[];
+    const [fromA, fromB] = (await Promise.all([a.evaluate("window.me()"), b.evaluate("window.me()")])) as {
+      status: number;
+      body: { user: { id: string } };
+    }[];
     context.off("request", count);
     expect(refreshRequests).toBe(1);
     expect(fromA!.status).toBe(200);
     expect(fromB!.status).toBe(200);
     expect(fromA!.body.user.id).toBe(fromB!.body.user.id);
-    const rotationsAfter = (await sql<{ n: number }>("select count(*)::int as n from audit_logs where event = 'auth.refreshed' and session_id = $1", [sessionId]))[0]!.n;
+    const rotationsAfter = (
+      await sql<{ n: number }>(
+        "select count(*)::int as n from audit_logs where event = 'auth.refreshed' and session_id = $1",
+        [sessionId],
+      )
+    )[0]!.n;
     expect(rotationsAfter - rotationsBefore).toBe(1);
     // Nobody was logged out: no reuse, the session is live, and no tab heard of an end.
-    expect(await sql("select 1 from audit_logs where event = 'auth.refresh_reused' and session_id = $1", [sessionId])).toHaveLength(0);
+    expect(
+      await sql("select 1 from audit_logs where event = 'auth.refresh_reused' and session_id = $1", [sessionId]),
+    ).toHaveLength(0);
     expect(await sql("select 1 from sessions where id = $1 and revoked_at is null", [sessionId])).toHaveLength(1);
     expect(await a.evaluate("window.sessionEnded")).toEqual([]);
     expect(await b.evaluate("window.sessionEnded")).toEqual([]);
@@ -91,10 +108,16 @@ describe("cookie mode in Chromium with the built client", () => {
 
   it("a cross-site page cannot make a state-changing request with the victim's cookies", async () => {
     const victim = await openTab(context);
-    const before = (await victim.evaluate("window.me()")) as { status: number; body: { user: { id: string; name: string | null } } };
+    const before = (await victim.evaluate("window.me()")) as {
+      status: number;
+      body: { user: { id: string; name: string | null } };
+    };
     expect(before.status).toBe(200);
     const userId = before.body.user.id;
-    const [sessionsBefore] = await sql<{ n: number }>("select count(*)::int as n from sessions where user_id = $1 and revoked_at is null", [userId]);
+    const [sessionsBefore] = await sql<{ n: number }>(
+      "select count(*)::int as n from sessions where user_id = $1 and revoked_at is null",
+      [userId],
+    );
 
     // 127.0.0.1 is another site than localhost, and not in ALLOWED_ORIGINS.
     const attacker = await openTab(context, pageUrl.replace("//localhost:", "//127.0.0.1:"), "cross-site.html");
@@ -104,9 +127,14 @@ describe("cookie mode in Chromium with the built client", () => {
     const after = (await victim.evaluate("window.me()")) as { status: number; body: { user: { name: string | null } } };
     expect(after.status).toBe(200);
     expect(after.body.user.name).toBe(before.body.user.name);
-    const [sessionsAfter] = await sql<{ n: number }>("select count(*)::int as n from sessions where user_id = $1 and revoked_at is null", [userId]);
+    const [sessionsAfter] = await sql<{ n: number }>(
+      "select count(*)::int as n from sessions where user_id = $1 and revoked_at is null",
+      [userId],
+    );
     expect(sessionsAfter!.n).toBe(sessionsBefore!.n);
-    expect(await sql("select 1 from audit_logs where event = 'auth.refresh_reused' and user_id = $1", [userId])).toHaveLength(0);
+    expect(
+      await sql("select 1 from audit_logs where event = 'auth.refresh_reused' and user_id = $1", [userId]),
+    ).toHaveLength(0);
     await context.close();
   });
 });

@@ -17,11 +17,18 @@ const databaseUrl = inject("databaseUrl");
 
 const USER_PERMISSIONS = ["profile:read", "profile:write", "sessions:read", "sessions:revoke:own"];
 
-async function throughNginx(path: string, headers: Record<string, string> = {}): Promise<{ status: number; echo: EchoAnswer | undefined; text: string }> {
+async function throughNginx(
+  path: string,
+  headers: Record<string, string> = {},
+): Promise<{ status: number; echo: EchoAnswer | undefined; text: string }> {
   const response = await fetch(`${nginxUrl}${path}`, { headers });
   const text = await response.text();
   const isJson = (response.headers.get("Content-Type") ?? "").startsWith("application/json");
-  return { status: response.status, echo: response.status === 200 && isJson ? (JSON.parse(text) as EchoAnswer) : undefined, text };
+  return {
+    status: response.status,
+    echo: response.status === 200 && isJson ? (JSON.parse(text) as EchoAnswer) : undefined,
+    text,
+  };
 }
 
 describe("nginx auth_request against /auth/verify", () => {
@@ -76,12 +83,18 @@ describe("nginx auth_request against /auth/verify", () => {
 
   it("a client-sent X-Auth-User-Id never reaches the upstream", async () => {
     const forgedId = "00000000-0000-4000-8000-00000000dead";
-    const forged = { "X-Auth-User-Id": forgedId, "X-Auth-Org-Id": forgedId, "X-Auth-Org-Roles": "owner", "X-Auth-Org-Permissions": "org:delete" };
+    const forged = {
+      "X-Auth-User-Id": forgedId,
+      "X-Auth-Org-Id": forgedId,
+      "X-Auth-Org-Roles": "owner",
+      "X-Auth-Org-Permissions": "org:delete",
+    };
     // Let through: the answer's values replace the client's, and a header the answer lacks (no active organization) is deleted.
     const { status, echo } = await throughNginx("/protected/", { ...bearer(alice.tokens.accessToken), ...forged });
     expect(status).toBe(200);
     expect(echo?.headers["x-auth-user-id"]).toBe(alice.user.id);
-    for (const name of ["x-auth-org-id", "x-auth-org-roles", "x-auth-org-permissions"]) expect(echo?.headers[name], name).toBeUndefined();
+    for (const name of ["x-auth-org-id", "x-auth-org-roles", "x-auth-org-permissions"])
+      expect(echo?.headers[name], name).toBeUndefined();
     expect(JSON.stringify(echo?.headers)).not.toContain(forgedId);
     // Refused: nothing reaches the upstream at all.
     const refused = await throughNginx("/protected/", forged);
@@ -92,7 +105,11 @@ describe("nginx auth_request against /auth/verify", () => {
   it("a cross-site POST through the proxy with the access cookie is refused", async () => {
     const cookie = `__Host-sa_at=${alice.tokens.accessToken}`;
     const post = async (headers: Record<string, string>) => {
-      const response = await fetch(`${nginxUrl}/protected/transfer`, { method: "POST", headers: { "Content-Type": "application/x-www-form-urlencoded", ...headers }, body: "amount=1000" });
+      const response = await fetch(`${nginxUrl}/protected/transfer`, {
+        method: "POST",
+        headers: { "Content-Type": "application/x-www-form-urlencoded", ...headers },
+        body: "amount=1000",
+      });
       const text = await response.text();
       return { status: response.status, echo: response.status === 200 ? (JSON.parse(text) as EchoAnswer) : undefined };
     };
@@ -103,7 +120,9 @@ describe("nginx auth_request against /auth/verify", () => {
     // No Origin at all is refused too: the rule fails closed.
     expect((await post({ Cookie: cookie })).status).toBe(403);
     // A GET page load from a link on another site: refused when its Origin is foreign, let through without one.
-    expect((await throughNginx("/protected/", { Cookie: cookie, Origin: "https://evil.example.net" })).status).toBe(403);
+    expect((await throughNginx("/protected/", { Cookie: cookie, Origin: "https://evil.example.net" })).status).toBe(
+      403,
+    );
     expect((await throughNginx("/protected/", { Cookie: cookie })).status).toBe(200);
     // The application's own page (an allowed origin) posts.
     const sameSite = await post({ Cookie: cookie, Origin: pageUrl });
@@ -150,7 +169,12 @@ describe("nginx auth_request against /auth/verify", () => {
 
   it("is the configuration the README quotes", () => {
     const readme = readFileSync(new URL("../../README.md", import.meta.url), "utf8");
-    const quoted = forwardAuthServer({ listen: "80", serverName: "app.example.com", authOrigin: "https://auth.example.com", upstream: "http://app.internal:3000" });
+    const quoted = forwardAuthServer({
+      listen: "80",
+      serverName: "app.example.com",
+      authOrigin: "https://auth.example.com",
+      upstream: "http://app.internal:3000",
+    });
     expect(readme).toContain(quoted);
   });
 });

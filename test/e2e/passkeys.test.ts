@@ -27,7 +27,11 @@ type Step = {
 };
 /** window.passkeys of passkeys.html (typed here: the Node tsconfig has no DOM types). */
 type PasskeysPage = {
-  passkeys: { supported(): boolean; register(accessToken: string, name: string): Promise<Step>; signIn(deviceName: string): Promise<Step> };
+  passkeys: {
+    supported(): boolean;
+    register(accessToken: string, name: string): Promise<Step>;
+    signIn(deviceName: string): Promise<Step>;
+  };
   passkeysReady?: boolean;
 };
 
@@ -53,7 +57,9 @@ describe("passkeys in Chromium with a virtual authenticator", () => {
     page = await context.newPage();
     const loaded = await page.goto(`${pageUrl}/passkeys.html?service=${encodeURIComponent(serviceUrl)}`);
     if (loaded?.status() !== 200) throw new Error(`passkeys.html answered ${loaded?.status()}`);
-    await page.waitForFunction(() => (globalThis as unknown as PasskeysPage).passkeysReady === true, undefined, { timeout: 10_000 });
+    await page.waitForFunction(() => (globalThis as unknown as PasskeysPage).passkeysReady === true, undefined, {
+      timeout: 10_000,
+    });
     ({ cdp, authenticatorId } = await addVirtualAuthenticator(page));
   });
   afterAll(async () => {
@@ -76,7 +82,12 @@ describe("passkeys in Chromium with a virtual authenticator", () => {
     );
     expect(registered, describeStep(registered)).toMatchObject({ step: "save", status: 201 });
     const { passkey } = registered.body as { passkey: Passkey };
-    expect(passkey).toMatchObject({ id: expect.any(String), name: "E2E virtual key", createdAt: expect.any(String), lastUsedAt: null });
+    expect(passkey).toMatchObject({
+      id: expect.any(String),
+      name: "E2E virtual key",
+      createdAt: expect.any(String),
+      lastUsedAt: null,
+    });
 
     // The authenticator holds one discoverable credential for rp id localhost now.
     const { credentials } = await cdp.send("WebAuthn.getCredentials", { authenticatorId });

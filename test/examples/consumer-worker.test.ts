@@ -24,9 +24,14 @@ const PASSWORD = "violet-kestrel-harbour-31";
 
 async function build(config: string, outdir: string): Promise<string> {
   const output: string[] = [];
-  const wrangler = spawnWrangler({ root, args: ["deploy", "--dry-run", "-c", config, "--outdir", outdir], output: (line) => output.push(line) });
+  const wrangler = spawnWrangler({
+    root,
+    args: ["deploy", "--dry-run", "-c", config, "--outdir", outdir],
+    output: (line) => output.push(line),
+  });
   const code = await wrangler.exited;
-  if (code !== 0) throw new Error(`wrangler deploy --dry-run -c ${config} failed (${code}):\n${output.slice(-20).join("\n")}`);
+  if (code !== 0)
+    throw new Error(`wrangler deploy --dry-run -c ${config} failed (${code}):\n${output.slice(-20).join("\n")}`);
   const scripts = readdirSync(outdir).filter((name) => name.endsWith(".js"));
   if (scripts.length !== 1) throw new Error(`expected one script in ${outdir}, found ${scripts.join(", ") || "none"}`);
   return join(outdir, scripts[0]!);
@@ -40,19 +45,30 @@ describe("examples/consumer-worker with SecureAuth over the service binding", ()
   let options: V4MiniflareOptions;
 
   const consumer = (path: string, token?: string) =>
-    miniflare!.dispatchFetch(`http://consumer.test${path}`, { headers: token === undefined ? {} : { Authorization: `Bearer ${token}` } });
+    miniflare!.dispatchFetch(`http://consumer.test${path}`, {
+      headers: token === undefined ? {} : { Authorization: `Bearer ${token}` },
+    });
   const auth = async (method: string, path: string, body?: unknown, token?: string) => {
-    const worker = (await miniflare!.getWorker("secureauth")) as unknown as { fetch(url: string, init: RequestInit): Promise<Response> };
+    const worker = (await miniflare!.getWorker("secureauth")) as unknown as {
+      fetch(url: string, init: RequestInit): Promise<Response>;
+    };
     const headers: Record<string, string> = {};
     if (body !== undefined) headers["Content-Type"] = "application/json";
     if (token !== undefined) headers.Authorization = `Bearer ${token}`;
-    return worker.fetch(`http://auth.test${path}`, { method, headers, body: body === undefined ? undefined : JSON.stringify(body) });
+    return worker.fetch(`http://auth.test${path}`, {
+      method,
+      headers,
+      body: body === undefined ? undefined : JSON.stringify(body),
+    });
   };
   const signUp = async () => {
     const email = `consumer-${crypto.randomUUID().slice(0, 8)}@example.com`;
     const res = await auth("POST", "/auth/register", { email, password: PASSWORD });
     expect(res.status).toBe(201);
-    return { email, ...((await res.json()) as { user: { id: string }; tokens: { accessToken: string; sessionId: string } }) };
+    return {
+      email,
+      ...((await res.json()) as { user: { id: string }; tokens: { accessToken: string; sessionId: string } }),
+    };
   };
 
   beforeAll(async () => {
@@ -85,7 +101,12 @@ describe("examples/consumer-worker with SecureAuth over the service binding", ()
     options = {
       workers: [
         // The first worker answers dispatchFetch: the consumer, as its users would reach it.
-        { name: "consumer-worker", compatibilityDate: config.compatibility_date, ...bundleModules(consumerScript), serviceBindings: { AUTH: { name: "secureauth", entrypoint: "AuthService" } } },
+        {
+          name: "consumer-worker",
+          compatibilityDate: config.compatibility_date,
+          ...bundleModules(consumerScript),
+          serviceBindings: { AUTH: { name: "secureauth", entrypoint: "AuthService" } },
+        },
         secureauth,
       ],
     } as V4MiniflareOptions;
@@ -144,9 +165,17 @@ describe("examples/consumer-worker with SecureAuth over the service binding", ()
   });
 
   /** Runs `check` with SecureAuth's worker options changed by `change`, then restores them. */
-  const withSecureauth = async (change: (secureauth: Record<string, unknown>) => Record<string, unknown>, check: () => Promise<void>) => {
-    const [consumerOptions, secureauthOptions] = (options as { workers: Record<string, unknown>[] }).workers as [Record<string, unknown>, Record<string, unknown>];
-    await miniflare!.setOptions(convertV4MiniflareOptions({ workers: [consumerOptions, change(secureauthOptions)] } as V4MiniflareOptions));
+  const withSecureauth = async (
+    change: (secureauth: Record<string, unknown>) => Record<string, unknown>,
+    check: () => Promise<void>,
+  ) => {
+    const [consumerOptions, secureauthOptions] = (options as { workers: Record<string, unknown>[] }).workers as [
+      Record<string, unknown>,
+      Record<string, unknown>,
+    ];
+    await miniflare!.setOptions(
+      convertV4MiniflareOptions({ workers: [consumerOptions, change(secureauthOptions)] } as V4MiniflareOptions),
+    );
     try {
       await check();
     } finally {
@@ -170,7 +199,15 @@ describe("examples/consumer-worker with SecureAuth over the service binding", ()
     // can refuse it.
     const [closedPort] = (await freePorts(1)) as [number];
     await withSecureauth(
-      (secureauth) => ({ ...secureauth, kvNamespaces: { REVOKED_SESSIONS: { id: "REVOKED_SESSIONS", remoteProxyConnectionString: new URL(`http://127.0.0.1:${closedPort}/`) } } }),
+      (secureauth) => ({
+        ...secureauth,
+        kvNamespaces: {
+          REVOKED_SESSIONS: {
+            id: "REVOKED_SESSIONS",
+            remoteProxyConnectionString: new URL(`http://127.0.0.1:${closedPort}/`),
+          },
+        },
+      }),
       () => expectServiceUnavailable(alice.tokens.accessToken),
     );
     // Back on the real namespace, the same token is accepted again.

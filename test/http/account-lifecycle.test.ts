@@ -88,7 +88,10 @@ describe("email verification", () => {
     const token = tokenIn(await verificationMail(alice.email), "/verify-email");
     time.advance(24 * 3600 + 1);
     await expectInvalidOneTimeToken(await service.call("POST", "/auth/email/verify", { body: { token } }));
-    const [user] = await db.query<{ email_verified_at: Date | null }>("select email_verified_at from users where id = $1", [alice.user.id]);
+    const [user] = await db.query<{ email_verified_at: Date | null }>(
+      "select email_verified_at from users where id = $1",
+      [alice.user.id],
+    );
     expect(user!.email_verified_at).toBeNull();
   });
 
@@ -97,7 +100,8 @@ describe("email verification", () => {
     const first = tokenIn(await verificationMail(alice.email), "/verify-email");
     expect((await call("POST", "/auth/email/verification", { token: alice.tokens.accessToken })).status).toBe(202);
     const deadline = Date.now() + 10_000;
-    while ((await mailsTo(alice.email, "Verify your email address")).length < 2 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 100));
+    while ((await mailsTo(alice.email, "Verify your email address")).length < 2 && Date.now() < deadline)
+      await new Promise((r) => setTimeout(r, 100));
     const mails = await mailsTo(alice.email, "Verify your email address");
     expect(mails).toHaveLength(2);
     const second = mails.map((m) => tokenIn(m, "/verify-email")).find((t) => t !== first)!;
@@ -119,7 +123,9 @@ describe("email verification", () => {
 
   it("asking again once verified sends nothing", async () => {
     const alice = await register();
-    await call("POST", "/auth/email/verify", { body: { token: tokenIn(await verificationMail(alice.email), "/verify-email") } });
+    await call("POST", "/auth/email/verify", {
+      body: { token: tokenIn(await verificationMail(alice.email), "/verify-email") },
+    });
     const res = await call("POST", "/auth/email/verification", { token: alice.tokens.accessToken });
     expect(res.status).toBe(202);
     expect(await res.json()).toEqual({});
@@ -148,7 +154,9 @@ describe("REQUIRE_VERIFIED_EMAIL=true", () => {
     expect(refused.status).toBe(403);
     expect((await problemOf(refused)).code).toBe("email_not_verified");
 
-    await strict.call("POST", "/auth/email/verify", { body: { token: tokenIn(await verificationMail(email), "/verify-email") } });
+    await strict.call("POST", "/auth/email/verify", {
+      body: { token: tokenIn(await verificationMail(email), "/verify-email") },
+    });
     expect((await strict.call("POST", "/auth/login", { body: { email, password: STRONG_PASSWORD } })).status).toBe(200);
   });
 
@@ -156,7 +164,9 @@ describe("REQUIRE_VERIFIED_EMAIL=true", () => {
     const email = uniqueEmail();
     await strict.call("POST", "/auth/register", { body: { email, password: STRONG_PASSWORD } });
     const wrong = await strict.call("POST", "/auth/login", { body: { email, password: "not the password at all" } });
-    const unknown = await strict.call("POST", "/auth/login", { body: { email: uniqueEmail(), password: "not the password at all" } });
+    const unknown = await strict.call("POST", "/auth/login", {
+      body: { email: uniqueEmail(), password: "not the password at all" },
+    });
     expect(wrong.status).toBe(401);
     expect(await wrong.json()).toEqual(await unknown.json());
   });
@@ -166,7 +176,9 @@ describe("REQUIRE_VERIFIED_EMAIL=true", () => {
     const refused = await strict.refresh(alice.tokens.refreshToken);
     expect(refused.status).toBe(403);
     expect((await problemOf(refused)).code).toBe("email_not_verified");
-    await call("POST", "/auth/email/verify", { body: { token: tokenIn(await verificationMail(alice.email), "/verify-email") } });
+    await call("POST", "/auth/email/verify", {
+      body: { token: tokenIn(await verificationMail(alice.email), "/verify-email") },
+    });
     expect((await strict.refresh(alice.tokens.refreshToken)).status).toBe(200);
   });
 });
@@ -209,8 +221,11 @@ describe("password reset", () => {
     const alice = await register();
     const thief = await login(alice.email, alice.password); // a second session, say a stolen one
     // Lock the account: five wrong passwords.
-    for (let i = 0; i < 5; i++) await call("POST", "/auth/login", { body: { email: alice.email, password: "wrong password guess" } });
-    expect((await call("POST", "/auth/login", { body: { email: alice.email, password: alice.password } })).status).toBe(429);
+    for (let i = 0; i < 5; i++)
+      await call("POST", "/auth/login", { body: { email: alice.email, password: "wrong password guess" } });
+    expect((await call("POST", "/auth/login", { body: { email: alice.email, password: alice.password } })).status).toBe(
+      429,
+    );
 
     await forgot(alice.email);
     const token = tokenIn(await resetMail(alice.email), "/reset-password");
@@ -222,7 +237,9 @@ describe("password reset", () => {
       expect((await call("GET", "/auth/verify", { token: tokens.accessToken })).status).toBe(401);
       expect((await refresh(tokens.refreshToken)).status).toBe(401);
     }
-    expect((await call("POST", "/auth/login", { body: { email: alice.email, password: alice.password } })).status).toBe(401);
+    expect((await call("POST", "/auth/login", { body: { email: alice.email, password: alice.password } })).status).toBe(
+      401,
+    );
     const signedIn = await login(alice.email, NEW_PASSWORD);
     expect(signedIn.user.emailVerified).toBe(true);
     const [row] = await db.auditRows({ userId: alice.user.id, event: "user.password_reset" });
@@ -234,8 +251,12 @@ describe("password reset", () => {
     const alice = await register();
     await forgot(alice.email);
     const token = tokenIn(await resetMail(alice.email), "/reset-password");
-    expect((await call("POST", "/auth/password/reset", { body: { token, newPassword: NEW_PASSWORD } })).status).toBe(204);
-    await expectInvalidOneTimeToken(await call("POST", "/auth/password/reset", { body: { token, newPassword: "yet another passphrase 99" } }));
+    expect((await call("POST", "/auth/password/reset", { body: { token, newPassword: NEW_PASSWORD } })).status).toBe(
+      204,
+    );
+    await expectInvalidOneTimeToken(
+      await call("POST", "/auth/password/reset", { body: { token, newPassword: "yet another passphrase 99" } }),
+    );
     await login(alice.email, NEW_PASSWORD);
   });
 
@@ -247,7 +268,9 @@ describe("password reset", () => {
     expect(weak.status).toBe(400);
     expect((await problemOf(weak)).code).toBe("validation_failed");
     await login(alice.email, alice.password);
-    expect((await call("POST", "/auth/password/reset", { body: { token, newPassword: NEW_PASSWORD } })).status).toBe(204);
+    expect((await call("POST", "/auth/password/reset", { body: { token, newPassword: NEW_PASSWORD } })).status).toBe(
+      204,
+    );
   });
 
   it("a reset link expires after 30 minutes", async () => {
@@ -263,30 +286,41 @@ describe("password reset", () => {
     );
     expect(row!.lifetime).toBe(30 * 60);
     time.advance(31 * 60);
-    await expectInvalidOneTimeToken(await service.call("POST", "/auth/password/reset", { body: { token, newPassword: NEW_PASSWORD } }));
+    await expectInvalidOneTimeToken(
+      await service.call("POST", "/auth/password/reset", { body: { token, newPassword: NEW_PASSWORD } }),
+    );
     await login(alice.email, alice.password);
   });
 
   it("a verification token cannot reset a password, nor a reset token verify an email (wrong purpose)", async () => {
     const alice = await register();
     const verification = tokenIn(await verificationMail(alice.email), "/verify-email");
-    await expectInvalidOneTimeToken(await call("POST", "/auth/password/reset", { body: { token: verification, newPassword: NEW_PASSWORD } }));
+    await expectInvalidOneTimeToken(
+      await call("POST", "/auth/password/reset", { body: { token: verification, newPassword: NEW_PASSWORD } }),
+    );
     await forgot(alice.email);
     const reset = tokenIn(await resetMail(alice.email), "/reset-password");
     await expectInvalidOneTimeToken(await call("POST", "/auth/email/verify", { body: { token: reset } }));
     await expectInvalidOneTimeToken(await call("POST", "/auth/email/change", { body: { token: reset } }));
     // Both still serve their own purpose.
     expect((await call("POST", "/auth/email/verify", { body: { token: verification } })).status).toBe(200);
-    expect((await call("POST", "/auth/password/reset", { body: { token: reset, newPassword: NEW_PASSWORD } })).status).toBe(204);
+    expect(
+      (await call("POST", "/auth/password/reset", { body: { token: reset, newPassword: NEW_PASSWORD } })).status,
+    ).toBe(204);
   });
 
   it("a reset link dies when the password is changed another way", async () => {
     const alice = await register();
     await forgot(alice.email);
     const token = tokenIn(await resetMail(alice.email), "/reset-password");
-    const changed = await call("POST", "/auth/password", { token: alice.tokens.accessToken, body: { currentPassword: alice.password, newPassword: NEW_PASSWORD } });
+    const changed = await call("POST", "/auth/password", {
+      token: alice.tokens.accessToken,
+      body: { currentPassword: alice.password, newPassword: NEW_PASSWORD },
+    });
     expect(changed.status).toBe(204);
-    await expectInvalidOneTimeToken(await call("POST", "/auth/password/reset", { body: { token, newPassword: "an attacker's passphrase 1" } }));
+    await expectInvalidOneTimeToken(
+      await call("POST", "/auth/password/reset", { body: { token, newPassword: "an attacker's passphrase 1" } }),
+    );
     await login(alice.email, NEW_PASSWORD);
   });
 
@@ -296,10 +330,17 @@ describe("password reset", () => {
     const first = tokenIn(await resetMail(alice.email), "/reset-password");
     await forgot(alice.email);
     const deadline = Date.now() + 10_000;
-    while ((await mailsTo(alice.email, "Reset your password")).length < 2 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 100));
-    const second = (await mailsTo(alice.email, "Reset your password")).map((m) => tokenIn(m, "/reset-password")).find((t) => t !== first)!;
-    await expectInvalidOneTimeToken(await call("POST", "/auth/password/reset", { body: { token: first, newPassword: NEW_PASSWORD } }));
-    expect((await call("POST", "/auth/password/reset", { body: { token: second, newPassword: NEW_PASSWORD } })).status).toBe(204);
+    while ((await mailsTo(alice.email, "Reset your password")).length < 2 && Date.now() < deadline)
+      await new Promise((r) => setTimeout(r, 100));
+    const second = (await mailsTo(alice.email, "Reset your password"))
+      .map((m) => tokenIn(m, "/reset-password"))
+      .find((t) => t !== first)!;
+    await expectInvalidOneTimeToken(
+      await call("POST", "/auth/password/reset", { body: { token: first, newPassword: NEW_PASSWORD } }),
+    );
+    expect(
+      (await call("POST", "/auth/password/reset", { body: { token: second, newPassword: NEW_PASSWORD } })).status,
+    ).toBe(204);
   });
 
   it("a reset link of an account disabled since it was sent does nothing", async () => {
@@ -307,7 +348,9 @@ describe("password reset", () => {
     await forgot(alice.email);
     const token = tokenIn(await resetMail(alice.email), "/reset-password");
     await db.query("update users set status = 'disabled' where id = $1", [alice.user.id]);
-    await expectInvalidOneTimeToken(await call("POST", "/auth/password/reset", { body: { token, newPassword: NEW_PASSWORD } }));
+    await expectInvalidOneTimeToken(
+      await call("POST", "/auth/password/reset", { body: { token, newPassword: NEW_PASSWORD } }),
+    );
   });
 });
 
@@ -327,7 +370,9 @@ describe("email change", () => {
     expect(wrong.status).toBe(401);
     expect((await problemOf(wrong)).code).toBe("invalid_credentials");
 
-    expect((await changeEmail(alice.tokens.accessToken, { newEmail, currentPassword: alice.password })).status).toBe(202);
+    expect((await changeEmail(alice.tokens.accessToken, { newEmail, currentPassword: alice.password })).status).toBe(
+      202,
+    );
     const confirmation = await inbox.waitFor({ to: newEmail, subject: "Confirm your new email address" });
     const notice = await inbox.waitFor({ to: alice.email, subject: "Your email address is changing" });
     expect(notice.text).toContain(newEmail);
@@ -341,7 +386,9 @@ describe("email change", () => {
     const { user } = (await res.json()) as { user: { email: string; emailVerified: boolean } };
     expect(user).toMatchObject({ email: newEmail, emailVerified: true });
     await login(newEmail, alice.password);
-    expect((await call("POST", "/auth/login", { body: { email: alice.email, password: alice.password } })).status).toBe(401);
+    expect((await call("POST", "/auth/login", { body: { email: alice.email, password: alice.password } })).status).toBe(
+      401,
+    );
     await expectInvalidOneTimeToken(await call("POST", "/auth/email/change", { body: { token } }));
     const events = (await db.auditRows({ userId: alice.user.id })).map((row) => row.event);
     expect(events).toEqual(expect.arrayContaining(["user.email_change_requested", "user.email_changed"]));
@@ -350,23 +397,45 @@ describe("email change", () => {
   it("the owner's right password does not count toward their sign-in lockout (self-lockout)", async () => {
     const alice = await verified();
     for (let i = 0; i < 5; i++) {
-      expect((await changeEmail(alice.tokens.accessToken, { newEmail: uniqueEmail("retry"), currentPassword: alice.password })).status).toBe(202);
+      expect(
+        (
+          await changeEmail(alice.tokens.accessToken, {
+            newEmail: uniqueEmail("retry"),
+            currentPassword: alice.password,
+          })
+        ).status,
+      ).toBe(202);
     }
-    expect((await call("POST", "/auth/login", { body: { email: alice.email, password: alice.password } })).status).toBe(200);
+    expect((await call("POST", "/auth/login", { body: { email: alice.email, password: alice.password } })).status).toBe(
+      200,
+    );
   });
 
   it("a wrong current password counts like a sign-in guess: the sixth in a row is throttled", async () => {
     const alice = await verified();
     for (let i = 0; i < 5; i++) {
-      expect((await changeEmail(alice.tokens.accessToken, { newEmail: uniqueEmail("guess"), currentPassword: `wrong guess number ${i}` })).status).toBe(401);
+      expect(
+        (
+          await changeEmail(alice.tokens.accessToken, {
+            newEmail: uniqueEmail("guess"),
+            currentPassword: `wrong guess number ${i}`,
+          })
+        ).status,
+      ).toBe(401);
     }
-    expect((await changeEmail(alice.tokens.accessToken, { newEmail: uniqueEmail("guess"), currentPassword: alice.password })).status).toBe(429);
+    expect(
+      (await changeEmail(alice.tokens.accessToken, { newEmail: uniqueEmail("guess"), currentPassword: alice.password }))
+        .status,
+    ).toBe(429);
   });
 
   it("answers 202 for an address another account has (v3: no 409, no oracle), and mails its holder no link", async () => {
     const alice = await verified();
     const bob = await register();
-    const res = await changeEmail(alice.tokens.accessToken, { newEmail: bob.email.toUpperCase(), currentPassword: alice.password });
+    const res = await changeEmail(alice.tokens.accessToken, {
+      newEmail: bob.email.toUpperCase(),
+      currentPassword: alice.password,
+    });
     expect(res.status).toBe(202);
     expect(await res.json()).toEqual({});
     const tried = await inbox.waitFor({ to: bob.email, subject: "Someone tried to use your email address" });
@@ -378,7 +447,10 @@ describe("email change", () => {
     const alice = await verified();
     const newEmail = uniqueEmail("contested");
     await changeEmail(alice.tokens.accessToken, { newEmail, currentPassword: alice.password });
-    const token = tokenIn(await inbox.waitFor({ to: newEmail, subject: "Confirm your new email address" }), "/confirm-email");
+    const token = tokenIn(
+      await inbox.waitFor({ to: newEmail, subject: "Confirm your new email address" }),
+      "/confirm-email",
+    );
     await register({ email: newEmail });
     const res = await call("POST", "/auth/email/change", { body: { token } });
     expect(res.status).toBe(409);
@@ -390,7 +462,14 @@ describe("email change", () => {
     const oldVerification = tokenIn(await verificationMail(alice.email), "/verify-email");
     const newEmail = uniqueEmail("moved");
     await changeEmail(alice.tokens.accessToken, { newEmail, currentPassword: alice.password });
-    await call("POST", "/auth/email/change", { body: { token: tokenIn(await inbox.waitFor({ to: newEmail, subject: "Confirm your new email address" }), "/confirm-email") } });
+    await call("POST", "/auth/email/change", {
+      body: {
+        token: tokenIn(
+          await inbox.waitFor({ to: newEmail, subject: "Confirm your new email address" }),
+          "/confirm-email",
+        ),
+      },
+    });
     await expectInvalidOneTimeToken(await call("POST", "/auth/email/verify", { body: { token: oldVerification } }));
   });
 });
@@ -421,7 +500,10 @@ describe("profile", () => {
 describe("account deletion", () => {
   it("DELETE /me needs the current password; a wrong one deletes nothing", async () => {
     const alice = await register();
-    const res = await call("DELETE", "/me", { token: alice.tokens.accessToken, body: { currentPassword: "not the password at all" } });
+    const res = await call("DELETE", "/me", {
+      token: alice.tokens.accessToken,
+      body: { currentPassword: "not the password at all" },
+    });
     expect(res.status).toBe(401);
     expect(await db.query("select 1 from users where id = $1", [alice.user.id])).toHaveLength(1);
   });
@@ -432,7 +514,10 @@ describe("account deletion", () => {
     await forgot(alice.email);
     await resetMail(alice.email);
 
-    const res = await call("DELETE", "/me", { token: alice.tokens.accessToken, body: { currentPassword: alice.password } });
+    const res = await call("DELETE", "/me", {
+      token: alice.tokens.accessToken,
+      body: { currentPassword: alice.password },
+    });
     expect(res.status).toBe(204);
 
     for (const tokens of [alice.tokens, other.tokens]) {
@@ -445,7 +530,9 @@ describe("account deletion", () => {
     expect(await db.query("select 1 from user_roles where user_id = $1", [alice.user.id])).toHaveLength(0);
 
     const rows = await db.auditRows({ userId: alice.user.id });
-    expect(rows.map((row) => row.event)).toEqual(expect.arrayContaining(["user.registered", "auth.login_succeeded", "user.deleted"]));
+    expect(rows.map((row) => row.event)).toEqual(
+      expect.arrayContaining(["user.registered", "auth.login_succeeded", "user.deleted"]),
+    );
     expect(JSON.stringify(rows)).not.toContain(alice.email);
 
     // The address may register again, as a new account.
@@ -477,7 +564,9 @@ describe("account deletion", () => {
 
   it("a holder of users:write alone cannot delete an administrator (privilege stripping by deletion)", async () => {
     await db.query("insert into roles (name) values ('support') on conflict do nothing");
-    await db.query("insert into role_permissions (role_name, permission_name) values ('support', 'users:write') on conflict do nothing");
+    await db.query(
+      "insert into role_permissions (role_name, permission_name) values ('support', 'users:write') on conflict do nothing",
+    );
     const support = await signIn({ roles: ["support"] });
     const admin = await signIn({ roles: ["admin"] });
     const res = await call("DELETE", `/admin/users/${admin.user.id}`, { token: support.tokens.accessToken });
@@ -507,7 +596,8 @@ describe("secrets stay out of logs", () => {
 });
 
 describe("forgot-password throttling", () => {
-  const freshIPv4 = () => `100.${64 + Math.floor(Math.random() * 64)}.${Math.floor(Math.random() * 256)}.${1 + Math.floor(Math.random() * 250)}`;
+  const freshIPv4 = () =>
+    `100.${64 + Math.floor(Math.random() * 64)}.${Math.floor(Math.random() * 256)}.${1 + Math.floor(Math.random() * 250)}`;
   /** The limiters count in fixed 60 s windows of the wall clock: start a burst whose count matters in a window with room for it. */
   const windowWithRoomFor = async (seconds: number) => {
     const left = 60_000 - (Date.now() % 60_000);
@@ -522,14 +612,24 @@ describe("forgot-password throttling", () => {
     await windowWithRoomFor(15);
     for (let i = 0; i < 6; i++) {
       for (const [n, email] of [alice.email, unknown].entries()) {
-        const res = await call("POST", "/auth/password/forgot", { body: { email }, headers: { "CF-Connecting-IP": ip } });
+        const res = await call("POST", "/auth/password/forgot", {
+          body: { email },
+          headers: { "CF-Connecting-IP": ip },
+        });
         answers[n]!.push({ status: res.status, body: await res.text() });
       }
     }
     expect(answers[0]!.map((a) => a.status)).toEqual([202, 202, 202, 202, 202, 429]);
     expect(answers[1]).toEqual(answers[0]);
     // Another network's requests for the same address are counted apart (v3): a stranger cannot use up the owner's.
-    expect((await call("POST", "/auth/password/forgot", { body: { email: alice.email }, headers: { "CF-Connecting-IP": freshIPv4() } })).status).toBe(202);
+    expect(
+      (
+        await call("POST", "/auth/password/forgot", {
+          body: { email: alice.email },
+          headers: { "CF-Connecting-IP": freshIPv4() },
+        })
+      ).status,
+    ).toBe(202);
   });
 
   it("is limited per client network", async () => {
@@ -537,7 +637,14 @@ describe("forgot-password throttling", () => {
     const statuses: number[] = [];
     await windowWithRoomFor(20);
     for (let i = 0; i < 31; i++) {
-      statuses.push((await call("POST", "/auth/password/forgot", { body: { email: uniqueEmail("spray") }, headers: { "CF-Connecting-IP": ip } })).status);
+      statuses.push(
+        (
+          await call("POST", "/auth/password/forgot", {
+            body: { email: uniqueEmail("spray") },
+            headers: { "CF-Connecting-IP": ip },
+          })
+        ).status,
+      );
     }
     expect(statuses.slice(0, 30).every((status) => status === 202)).toBe(true);
     expect(statuses[30]).toBe(429);

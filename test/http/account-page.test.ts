@@ -62,7 +62,9 @@ describe("GET /account", () => {
     expect(html).not.toMatch(/\s(src|href|srcset|action|formaction)\s*=/i);
     expect(html).not.toMatch(/<(link|iframe|object|embed|base)\b/i);
     // One image, the QR code, whose source the script sets to a data: URL (img-src data: only).
-    expect([...html.matchAll(/<img\b[^>]*>/gi)].map((m) => m[0])).toEqual(['<img id="totp-qr" alt="QR code of the otpauth URI" width="200" height="200">']);
+    expect([...html.matchAll(/<img\b[^>]*>/gi)].map((m) => m[0])).toEqual([
+      '<img id="totp-qr" alt="QR code of the otpauth URI" width="200" height="200">',
+    ]);
     expect(html).not.toMatch(/\son[a-z]+\s*=/i);
     expect(html).not.toMatch(/\sstyle\s*=/i);
     expect(html).not.toMatch(/https?:\/\/(?!localhost)/);
@@ -100,15 +102,36 @@ describe("GET /account", () => {
       expect(script, endpoint).toContain(endpoint);
     }
     // The problem codes it acts on.
-    for (const code of ["mfa_required", "reauthentication_required", "invalid_token"]) expect(script, code).toContain(`"${code}"`);
+    for (const code of ["mfa_required", "reauthentication_required", "invalid_token"])
+      expect(script, code).toContain(`"${code}"`);
     // WebAuthn JSON: the browser's own parsers when there, by hand otherwise.
-    for (const name of ["parseCreationOptionsFromJSON", "parseRequestOptionsFromJSON", "toJSON", "getTransports", "navigator.credentials.create", "navigator.credentials.get"]) {
+    for (const name of [
+      "parseCreationOptionsFromJSON",
+      "parseRequestOptionsFromJSON",
+      "toJSON",
+      "getTransports",
+      "navigator.credentials.create",
+      "navigator.credentials.get",
+    ]) {
       expect(script, name).toContain(name);
     }
   });
 
   it("is in /openapi.json as a public HTML operation", async () => {
-    const doc = (await (await call("GET", "/openapi.json")).json()) as { paths: Record<string, Record<string, { operationId?: string; security?: unknown[]; tags?: string[]; responses: Record<string, { content?: Record<string, unknown> }> }>> };
+    const doc = (await (await call("GET", "/openapi.json")).json()) as {
+      paths: Record<
+        string,
+        Record<
+          string,
+          {
+            operationId?: string;
+            security?: unknown[];
+            tags?: string[];
+            responses: Record<string, { content?: Record<string, unknown> }>;
+          }
+        >
+      >;
+    };
     const op = doc.paths["/account"]!.get!;
     expect(op.operationId).toBe("accountPage");
     expect(op.security).toEqual([]);

@@ -1,7 +1,18 @@
 // Registration, login and /me against the real stack (the API contract endpoints,
 // the design, "Passwords and accounts").
 import { describe, expect, it } from "vitest";
-import { call, claimsOf, db, login, problemOf, register, STRONG_PASSWORD, uniqueEmail } from "../support/harness";
+import {
+  type ApiUser,
+  call,
+  claimsOf,
+  db,
+  login,
+  problemOf,
+  register,
+  STRONG_PASSWORD,
+  type TokenPair,
+  uniqueEmail,
+} from "../support/harness";
 
 const { query, auditRows } = db;
 
@@ -12,7 +23,7 @@ describe("POST /auth/register", () => {
     expect(res.status).toBe(201);
     expect(res.headers.get("cache-control")).toBe("no-store");
     expect(res.headers.get("pragma")).toBe("no-cache");
-    const { user, tokens } = (await res.json()) as any;
+    const { user, tokens } = (await res.json()) as { user: ApiUser; tokens: TokenPair };
     expect(user).toMatchObject({ email, name: "Alice", roles: ["user"], status: "active" });
     expect(user.permissions).toEqual(["profile:read", "profile:write", "sessions:read", "sessions:revoke:own"]);
     expect(new Date(user.createdAt).toISOString()).toBe(user.createdAt);
@@ -24,12 +35,18 @@ describe("POST /auth/register", () => {
     const claims = claimsOf(tokens.accessToken);
     expect(claims).toMatchObject({ sub: user.id, sid: tokens.sessionId, roles: ["user"] });
 
-    const [row] = await query<{ password_hash: string; email: string }>("select password_hash, email from users where id = $1", [user.id]);
+    const [row] = await query<{ password_hash: string; email: string }>(
+      "select password_hash, email from users where id = $1",
+      [user.id],
+    );
     expect(row!.password_hash).toMatch(/^\$argon2id\$v=19\$m=\d+,t=\d+,p=\d+\$/);
     expect(row!.password_hash).not.toContain(STRONG_PASSWORD);
     const sessions = await query("select * from sessions where user_id = $1", [user.id]);
     expect(sessions).toHaveLength(1);
-    const tokensStored = await query<{ token_hash: string }>("select token_hash from refresh_tokens where session_id = $1", [tokens.sessionId]);
+    const tokensStored = await query<{ token_hash: string }>(
+      "select token_hash from refresh_tokens where session_id = $1",
+      [tokens.sessionId],
+    );
     expect(tokensStored).toHaveLength(1);
     expect(tokensStored[0]!.token_hash).not.toContain(tokens.refreshToken);
     expect(tokensStored[0]!.token_hash).toMatch(/^[0-9a-f]{64}$/);
@@ -43,14 +60,17 @@ describe("POST /auth/register", () => {
     expect(rows.find((r) => r.event === "user.registered")!.session_id).toBe(tokens.sessionId);
     const [stored] = await query<{ password_hash: string }>("select password_hash from users where id = $1", [user.id]);
     const serialized = JSON.stringify(rows);
-    for (const secret of [STRONG_PASSWORD, tokens.refreshToken, tokens.accessToken, stored!.password_hash]) expect(serialized).not.toContain(secret);
+    for (const secret of [STRONG_PASSWORD, tokens.refreshToken, tokens.accessToken, stored!.password_hash])
+      expect(serialized).not.toContain(secret);
   });
 
   it("normalises the email: trimmed, NFKC, lower-cased, unique on that form", async () => {
     const local = `Case-${crypto.randomUUID().slice(0, 8)}`;
-    const res = await call("POST", "/auth/register", { body: { email: `  ${local}@EXAMPLE.com `, password: STRONG_PASSWORD } });
+    const res = await call("POST", "/auth/register", {
+      body: { email: `  ${local}@EXAMPLE.com `, password: STRONG_PASSWORD },
+    });
     expect(res.status).toBe(201);
-    const { user } = (await res.json()) as any;
+    const { user } = (await res.json()) as { user: ApiUser; tokens: TokenPair };
     expect(user.email).toBe(`${local.toLowerCase()}@example.com`);
 
     // Fullwidth letters fold to ASCII under NFKC: the same account.
@@ -66,7 +86,11 @@ describe("POST /auth/register", () => {
     const res = await call("POST", "/auth/register", { body: { email, password: "another strong passphrase 9" } });
     expect(res.status).toBe(409);
     const problem = await problemOf(res);
-    expect(problem).toMatchObject({ code: "email_taken", status: 409, type: "https://secureauth.dev/errors/email_taken" });
+    expect(problem).toMatchObject({
+      code: "email_taken",
+      status: 409,
+      type: "https://secureauth.dev/errors/email_taken",
+    });
     const after = await query<{ n: string }>("select count(*) as n from users");
     expect(after[0]!.n).toBe(before[0]!.n);
   });
@@ -88,30 +112,43 @@ describe("POST /auth/register", () => {
     });
 
     it("accepts 12 code points and counts astral characters once each", async () => {
-      const res = await call("POST", "/auth/register", { body: { email: uniqueEmail("policy"), password: "🔐".repeat(12) } });
+      const res = await call("POST", "/auth/register", {
+        body: { email: uniqueEmail("policy"), password: "🔐".repeat(12) },
+      });
       expect(res.status).toBe(201);
     });
 
     it("has no composition rules: a long lower-case passphrase is fine", async () => {
-      const res = await call("POST", "/auth/register", { body: { email: uniqueEmail("policy"), password: "purple elephants dance quietly" } });
+      const res = await call("POST", "/auth/register", {
+        body: { email: uniqueEmail("policy"), password: "purple elephants dance quietly" },
+      });
       expect(res.status).toBe(201);
     });
   });
 
   describe("mass assignment: privileged fields in the body", () => {
-    it.each(["role", "roles", "status", "id", "permissions"])("refuses %s with validation_failed and creates no user", async (field) => {
-      const email = uniqueEmail("privileged");
-      const value = field === "roles" || field === "permissions" ? ["admin"] : field === "id" ? crypto.randomUUID() : "admin";
-      const res = await call("POST", "/auth/register", { body: { email, password: STRONG_PASSWORD, [field]: value } });
-      expect(res.status).toBe(400);
-      expect((await problemOf(res)).code).toBe("validation_failed");
-      expect(await query("select 1 from users where email = $1", [email])).toHaveLength(0);
-    });
+    it.each(["role", "roles", "status", "id", "permissions"])(
+      "refuses %s with validation_failed and creates no user",
+      async (field) => {
+        const email = uniqueEmail("privileged");
+        const value =
+          field === "roles" || field === "permissions" ? ["admin"] : field === "id" ? crypto.randomUUID() : "admin";
+        const res = await call("POST", "/auth/register", {
+          body: { email, password: STRONG_PASSWORD, [field]: value },
+        });
+        expect(res.status).toBe(400);
+        expect((await problemOf(res)).code).toBe("validation_failed");
+        expect(await query("select 1 from users where email = $1", [email])).toHaveLength(0);
+      },
+    );
 
     it("refuses a __proto__ key (prototype pollution) and creates no user", async () => {
       const email = uniqueEmail("proto");
       const raw = `{"email":"${email}","password":"${STRONG_PASSWORD}","__proto__":{"roles":["admin"]}}`;
-      const res = await call("POST", "/auth/register", { rawBody: raw, headers: { "Content-Type": "application/json" } });
+      const res = await call("POST", "/auth/register", {
+        rawBody: raw,
+        headers: { "Content-Type": "application/json" },
+      });
       expect(res.status).toBe(400);
       expect(await query("select 1 from users where email = $1", [email])).toHaveLength(0);
     });
@@ -140,10 +177,12 @@ describe("POST /auth/login", () => {
     });
     expect(res.status).toBe(200);
     expect(res.headers.get("cache-control")).toBe("no-store");
-    const { user, tokens } = (await res.json()) as any;
+    const { user, tokens } = (await res.json()) as { user: ApiUser; tokens: TokenPair };
     expect(user.id).toBe(account.user.id);
     expect(tokens.sessionId).not.toBe(account.tokens.sessionId);
-    const [session] = await query<{ device: Record<string, string> }>("select device from sessions where id = $1", [tokens.sessionId]);
+    const [session] = await query<{ device: Record<string, string> }>("select device from sessions where id = $1", [
+      tokens.sessionId,
+    ]);
     expect(session!.device).toEqual({ name: "Alice's laptop", userAgent: "TestAgent/1.0", ip: "198.51.100.7" });
     const events = await auditRows({ userId: user.id, event: "auth.login_succeeded" });
     expect(events).toHaveLength(1);
@@ -186,14 +225,18 @@ describe("POST /auth/login", () => {
 
   it("rehashes a password stored with older argon2 parameters on login", async () => {
     const account = await register();
-    const [before] = await query<{ password_hash: string }>("select password_hash from users where id = $1", [account.user.id]);
+    const [before] = await query<{ password_hash: string }>("select password_hash from users where id = $1", [
+      account.user.id,
+    ]);
     // The same hash relabelled with other parameters would not verify, so store a real hash made at other parameters.
     const { PasswordHasher } = await import("../../src/services/passwords");
     const older = await new PasswordHasher({ memoryKib: 32, iterations: 1, parallelism: 1 }).hash(account.password);
     await query("update users set password_hash = $2 where id = $1", [account.user.id, older]);
 
     await login(account.email, account.password);
-    const [after] = await query<{ password_hash: string }>("select password_hash from users where id = $1", [account.user.id]);
+    const [after] = await query<{ password_hash: string }>("select password_hash from users where id = $1", [
+      account.user.id,
+    ]);
     expect(after!.password_hash).not.toBe(older);
     expect(after!.password_hash).toMatch(/\$m=64,t=1,p=1\$/);
     expect(before!.password_hash).toMatch(/\$m=64,t=1,p=1\$/);
@@ -204,7 +247,9 @@ describe("POST /auth/login", () => {
     it("locks the account after repeated failures with 429 and Retry-After, even for the right password", async () => {
       const account = await register();
       for (let i = 0; i < 5; i++) {
-        const res = await call("POST", "/auth/login", { body: { email: account.email, password: `wrong password ${i} xx` } });
+        const res = await call("POST", "/auth/login", {
+          body: { email: account.email, password: `wrong password ${i} xx` },
+        });
         expect(res.status).toBe(401);
       }
       const locked = await call("POST", "/auth/login", { body: { email: account.email, password: account.password } });
@@ -216,7 +261,8 @@ describe("POST /auth/login", () => {
 
     it("throttles an unknown email the same way, so a lock reveals nothing", async () => {
       const email = uniqueEmail("ghost");
-      for (let i = 0; i < 5; i++) await call("POST", "/auth/login", { body: { email, password: `wrong password ${i} xx` } });
+      for (let i = 0; i < 5; i++)
+        await call("POST", "/auth/login", { body: { email, password: `wrong password ${i} xx` } });
       const locked = await call("POST", "/auth/login", { body: { email, password: STRONG_PASSWORD } });
       expect(locked.status).toBe(429);
       const stored = await query<{ key: string }>("select key from login_throttles");
@@ -239,7 +285,10 @@ describe("POST /auth/login", () => {
       const statuses: number[] = [];
       let limited: Response | undefined;
       for (let i = 0; i < maxRequests && !limited; i++) {
-        const res = await call("POST", "/auth/login", { body: { email: uniqueEmail("spray"), password: "some wrong password" }, headers: { "CF-Connecting-IP": ip } });
+        const res = await call("POST", "/auth/login", {
+          body: { email: uniqueEmail("spray"), password: "some wrong password" },
+          headers: { "CF-Connecting-IP": ip },
+        });
         statuses.push(res.status);
         if (res.status === 429) limited = res;
         else await res.body?.cancel();

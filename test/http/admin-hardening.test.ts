@@ -11,7 +11,8 @@ const { query, auditRows } = db;
 async function createRole(permissions: string[]): Promise<string> {
   const name = `hardening-${crypto.randomUUID().slice(0, 8)}`;
   await query("insert into roles (name, description) values ($1, 'created by a test')", [name]);
-  for (const permission of permissions) await query("insert into role_permissions (role_name, permission_name) values ($1, $2)", [name, permission]);
+  for (const permission of permissions)
+    await query("insert into role_permissions (role_name, permission_name) values ($1, $2)", [name, permission]);
   return name;
 }
 
@@ -31,7 +32,10 @@ describe("removing roles through PUT /admin/users/:id/roles", () => {
     expect(before.roles).toEqual(["admin", "user"]);
 
     for (const roles of [["user"], [], ["user", await createRole(["roles:assign"])]]) {
-      const res = await call("PUT", `/admin/users/${administrator.user.id}/roles`, { token: assigner.tokens.accessToken, body: { roles } });
+      const res = await call("PUT", `/admin/users/${administrator.user.id}/roles`, {
+        token: assigner.tokens.accessToken,
+        body: { roles },
+      });
       expect(res.status, JSON.stringify(roles)).toBe(403);
       const problem = await problemOf(res);
       expect(problem.code).toBe("insufficient_permission");
@@ -48,7 +52,10 @@ describe("removing roles through PUT /admin/users/:id/roles", () => {
     const assigner = await signIn({ roles: [await createRole(["roles:assign", "users:read"])] });
     const auditor = await createRole(["audit:read", "users:read"]);
     const target = await signIn({ roles: [auditor] });
-    const res = await call("PUT", `/admin/users/${target.user.id}/roles`, { token: assigner.tokens.accessToken, body: { roles: ["user"] } });
+    const res = await call("PUT", `/admin/users/${target.user.id}/roles`, {
+      token: assigner.tokens.accessToken,
+      body: { roles: ["user"] },
+    });
     expect(res.status).toBe(403);
     expect((await problemOf(res)).detail).toBe("The account holds permissions you do not: audit:read");
     expect((await rolesAndVersion(target.user.id)).roles).toEqual([auditor, "user"].sort());
@@ -57,7 +64,10 @@ describe("removing roles through PUT /admin/users/:id/roles", () => {
   it("still lets an administrator holding every permission demote another administrator", async () => {
     const administrator = await signIn({ roles: ["admin"] });
     const other = await signIn({ roles: ["admin"] });
-    const res = await call("PUT", `/admin/users/${other.user.id}/roles`, { token: administrator.tokens.accessToken, body: { roles: ["user"] } });
+    const res = await call("PUT", `/admin/users/${other.user.id}/roles`, {
+      token: administrator.tokens.accessToken,
+      body: { roles: ["user"] },
+    });
     expect(res.status).toBe(200);
     expect(await rolesAndVersion(other.user.id)).toEqual({ roles: ["user"], grantsVersion: 1 });
   });
@@ -94,11 +104,14 @@ describe("disabling a user while their sessions refresh", () => {
       for (let i = 0; i < SESSIONS; i++) sessions.push((await login(target.email, target.password)).tokens);
 
       const chains = sessions.map((tokens) => refreshChain(tokens));
-      const disable = call("POST", `/admin/users/${target.user.id}/disable`, { token: administrator.tokens.accessToken });
+      const disable = call("POST", `/admin/users/${target.user.id}/disable`, {
+        token: administrator.tokens.accessToken,
+      });
       const [disabled, ...results] = await Promise.all([disable, ...chains]);
       if (disabled.status !== 200) failures.push(`round ${round}: disable ${disabled.status} ${await disabled.text()}`);
       for (const { statuses } of results) {
-        for (const status of statuses) if (status >= 500 || (status !== 200 && status !== 401)) failures.push(`round ${round}: refresh ${status}`);
+        for (const status of statuses)
+          if (status >= 500 || (status !== 200 && status !== 401)) failures.push(`round ${round}: refresh ${status}`);
       }
 
       // The end state after the disable: nothing of the user's is live, and no token of theirs refreshes.
@@ -110,7 +123,9 @@ describe("disabling a user while their sessions refresh", () => {
         await res.body?.cancel();
       }
 
-      const enabled = await call("POST", `/admin/users/${target.user.id}/enable`, { token: administrator.tokens.accessToken });
+      const enabled = await call("POST", `/admin/users/${target.user.id}/enable`, {
+        token: administrator.tokens.accessToken,
+      });
       if (enabled.status !== 200) failures.push(`round ${round}: enable ${enabled.status} ${await enabled.text()}`);
     }
 

@@ -4,14 +4,43 @@
 // pagination and search, role replacement, disabling and enabling, ending a
 // user's sessions, the audit trail, and the audit rows each change writes.
 import { beforeAll, describe, expect, it } from "vitest";
-import { type ApiUser, call, claimsOf, db, login, problemOf, refresh, refreshOk, register, type SignedInUser, signIn, STRONG_PASSWORD, uniqueEmail } from "../support/harness";
+import {
+  type ApiUser,
+  call,
+  claimsOf,
+  db,
+  login,
+  problemOf,
+  refresh,
+  refreshOk,
+  register,
+  type SignedInUser,
+  signIn,
+  STRONG_PASSWORD,
+  uniqueEmail,
+} from "../support/harness";
 
 const { query, auditRows } = db;
 
 type UserPage = { items: ApiUser[]; nextCursor: string | null };
-type AuditEvent = { id: string; event: string; userId?: string; actorId?: string; sessionId?: string; metadata: Record<string, unknown>; createdAt: string };
+type AuditEvent = {
+  id: string;
+  event: string;
+  userId?: string;
+  actorId?: string;
+  sessionId?: string;
+  metadata: Record<string, unknown>;
+  createdAt: string;
+};
 type AuditPage = { items: AuditEvent[]; nextCursor: string | null };
-type Session = { id: string; current: boolean; device: Record<string, string>; createdAt: string; lastUsedAt: string; expiresAt: string };
+type Session = {
+  id: string;
+  current: boolean;
+  device: Record<string, string>;
+  createdAt: string;
+  lastUsedAt: string;
+  expiresAt: string;
+};
 
 const UNKNOWN_ID = "7d0c2a52-3f4e-4b6a-9c1d-2e3f4a5b6c7d";
 
@@ -22,7 +51,10 @@ beforeAll(async () => {
 });
 
 async function sessionRows(userId: string) {
-  return query<{ id: string; revoked_at: string | null; revoked_reason: string | null }>("select id, revoked_at, revoked_reason from sessions where user_id = $1 order by created_at, id", [userId]);
+  return query<{ id: string; revoked_at: string | null; revoked_reason: string | null }>(
+    "select id, revoked_at, revoked_reason from sessions where user_id = $1 order by created_at, id",
+    [userId],
+  );
 }
 
 async function userRow(userId: string) {
@@ -35,14 +67,49 @@ async function userRow(userId: string) {
 
 describe("the permission gate on every admin endpoint", () => {
   // Each endpoint with the permission the API contract names for it; the target user is created per case.
-  const endpoints: { name: string; permission: string; request: (targetId: string) => [string, string, unknown?]; success: number }[] = [
+  const endpoints: {
+    name: string;
+    permission: string;
+    request: (targetId: string) => [string, string, unknown?];
+    success: number;
+  }[] = [
     { name: "GET /admin/users", permission: "users:read", request: () => ["GET", "/admin/users"], success: 200 },
-    { name: "GET /admin/users/:id", permission: "users:read", request: (id) => ["GET", `/admin/users/${id}`], success: 200 },
-    { name: "PUT /admin/users/:id/roles", permission: "roles:assign", request: (id) => ["PUT", `/admin/users/${id}/roles`, { roles: ["user"] }], success: 200 },
-    { name: "POST /admin/users/:id/disable", permission: "users:write", request: (id) => ["POST", `/admin/users/${id}/disable`], success: 200 },
-    { name: "POST /admin/users/:id/enable", permission: "users:write", request: (id) => ["POST", `/admin/users/${id}/enable`], success: 200 },
-    { name: "DELETE /admin/users/:id/sessions", permission: "sessions:revoke", request: (id) => ["DELETE", `/admin/users/${id}/sessions`], success: 204 },
-    { name: "GET /admin/audit-logs", permission: "audit:read", request: () => ["GET", "/admin/audit-logs"], success: 200 },
+    {
+      name: "GET /admin/users/:id",
+      permission: "users:read",
+      request: (id) => ["GET", `/admin/users/${id}`],
+      success: 200,
+    },
+    {
+      name: "PUT /admin/users/:id/roles",
+      permission: "roles:assign",
+      request: (id) => ["PUT", `/admin/users/${id}/roles`, { roles: ["user"] }],
+      success: 200,
+    },
+    {
+      name: "POST /admin/users/:id/disable",
+      permission: "users:write",
+      request: (id) => ["POST", `/admin/users/${id}/disable`],
+      success: 200,
+    },
+    {
+      name: "POST /admin/users/:id/enable",
+      permission: "users:write",
+      request: (id) => ["POST", `/admin/users/${id}/enable`],
+      success: 200,
+    },
+    {
+      name: "DELETE /admin/users/:id/sessions",
+      permission: "sessions:revoke",
+      request: (id) => ["DELETE", `/admin/users/${id}/sessions`],
+      success: 204,
+    },
+    {
+      name: "GET /admin/audit-logs",
+      permission: "audit:read",
+      request: () => ["GET", "/admin/audit-logs"],
+      success: 200,
+    },
   ];
 
   for (const endpoint of endpoints) {
@@ -63,7 +130,11 @@ describe("the permission gate on every admin endpoint", () => {
         const res = await call(method, path, { body, token: plain.tokens.accessToken });
         expect(res.status).toBe(403);
         const problem = await problemOf(res);
-        expect(problem).toMatchObject({ status: 403, code: "insufficient_permission", type: "https://secureauth.dev/errors/insufficient_permission" });
+        expect(problem).toMatchObject({
+          status: 403,
+          code: "insufficient_permission",
+          type: "https://secureauth.dev/errors/insufficient_permission",
+        });
         expect(problem.detail).toContain(endpoint.permission);
         expect(await userRow(target.user.id)).toEqual({ status: "active", roles: ["user"] });
         expect((await sessionRows(target.user.id)).every((s) => s.revoked_at === null)).toBe(true);
@@ -79,7 +150,9 @@ describe("the permission gate on every admin endpoint", () => {
   }
 
   it("every admin operation is in /openapi.json with bearer security and problem responses", async () => {
-    const doc = (await (await call("GET", "/openapi.json")).json()) as { paths: Record<string, Record<string, { security?: unknown; responses: Record<string, unknown> }>> };
+    const doc = (await (await call("GET", "/openapi.json")).json()) as {
+      paths: Record<string, Record<string, { security?: unknown; responses: Record<string, unknown> }>>;
+    };
     const operations: [string, string][] = [
       ["/admin/users", "get"],
       ["/admin/users/{id}", "get"],
@@ -100,7 +173,11 @@ describe("the permission gate on every admin endpoint", () => {
 
 describe("GET /admin/users", () => {
   const list = async (params: Record<string, string | number>) => {
-    const res = await call("GET", `/admin/users?${new URLSearchParams(Object.entries(params).map(([k, v]) => [k, String(v)]))}`, { token: admin.tokens.accessToken });
+    const res = await call(
+      "GET",
+      `/admin/users?${new URLSearchParams(Object.entries(params).map(([k, v]) => [k, String(v)]))}`,
+      { token: admin.tokens.accessToken },
+    );
     return res;
   };
 
@@ -132,7 +209,9 @@ describe("GET /admin/users", () => {
        select $1 || '-spread-' || i || '@example.com', 'not-a-hash', 'Spread ' || i, now() - make_interval(secs => i * 0.000001) from generate_series(1, 4) i`,
       [tag],
     );
-    const expected = await query<{ id: string }>("select id from users where email like $1 order by created_at, id", [`${tag}-%`]);
+    const expected = await query<{ id: string }>("select id from users where email like $1 order by created_at, id", [
+      `${tag}-%`,
+    ]);
     expect(expected).toHaveLength(15);
 
     for (const limit of [1, 3, 4, 15, 100]) {
@@ -146,10 +225,15 @@ describe("GET /admin/users", () => {
 
   it("pages stay stable when rows are inserted behind the cursor", async () => {
     const tag = `stable${crypto.randomUUID().slice(0, 8)}`;
-    await query(`insert into users (email, password_hash, created_at) select $1 || '-' || i || '@example.com', 'x', now() - interval '1 hour' + make_interval(secs => i) from generate_series(1, 6) i`, [tag]);
+    await query(
+      `insert into users (email, password_hash, created_at) select $1 || '-' || i || '@example.com', 'x', now() - interval '1 hour' + make_interval(secs => i) from generate_series(1, 6) i`,
+      [tag],
+    );
     const first = (await (await list({ q: tag, limit: 3 })).json()) as UserPage;
     // A row older than everything already seen: keyset paging must not shift the next page.
-    await query(`insert into users (email, password_hash, created_at) values ($1, 'x', now() - interval '2 hours')`, [`${tag}-old@example.com`]);
+    await query(`insert into users (email, password_hash, created_at) values ($1, 'x', now() - interval '2 hours')`, [
+      `${tag}-old@example.com`,
+    ]);
     const second = (await (await list({ q: tag, limit: 3, cursor: first.nextCursor! })).json()) as UserPage;
     expect(second.items.map((u) => u.email)).toEqual([4, 5, 6].map((i) => `${tag}-${i}@example.com`));
     expect(second.nextCursor).toBeNull();
@@ -189,7 +273,10 @@ describe("GET /admin/users", () => {
 
   it("defaults limit to 20", async () => {
     const tag = `deflt${crypto.randomUUID().slice(0, 8)}`;
-    await query(`insert into users (email, password_hash) select $1 || '-' || i || '@example.com', 'x' from generate_series(1, 21) i`, [tag]);
+    await query(
+      `insert into users (email, password_hash) select $1 || '-' || i || '@example.com', 'x' from generate_series(1, 21) i`,
+      [tag],
+    );
     const page = (await (await list({ q: tag })).json()) as UserPage;
     expect(page.items).toHaveLength(20);
     expect(page.nextCursor).not.toBeNull();
@@ -205,7 +292,8 @@ describe("GET /admin/users", () => {
     });
   }
 
-  const forged = (value: unknown) => btoa(JSON.stringify(value)).replace(/=+$/, "").replace(/\+/g, "-").replace(/\//g, "_");
+  const forged = (value: unknown) =>
+    btoa(JSON.stringify(value)).replace(/=+$/, "").replace(/\+/g, "-").replace(/\//g, "_");
   for (const [name, cursor] of [
     ["random text", "not-a-cursor"],
     ["base64 of garbage", btoa("garbage")],
@@ -241,7 +329,14 @@ describe("GET /admin/users/:id", () => {
     expect(JSON.stringify(body)).not.toMatch(/argon2|hash|sart_/i);
   });
 
-  for (const id of [UNKNOWN_ID, "not-a-uuid", "1", "7d0c2a52-3f4e-4b6a-9c1d-2e3f4a5b6c7dzz", "'%20or%201=1--", "x".repeat(300)]) {
+  for (const id of [
+    UNKNOWN_ID,
+    "not-a-uuid",
+    "1",
+    "7d0c2a52-3f4e-4b6a-9c1d-2e3f4a5b6c7dzz",
+    "'%20or%201=1--",
+    "x".repeat(300),
+  ]) {
     it(`answers 404 not_found for ${id.length > 40 ? "a very long id" : JSON.stringify(id)}, never a 500`, async () => {
       const res = await call("GET", `/admin/users/${id}`, { token: admin.tokens.accessToken });
       expect(res.status).toBe(404);
@@ -266,7 +361,8 @@ describe("GET /admin/users/:id", () => {
 });
 
 describe("PUT /admin/users/:id/roles", () => {
-  const putRoles = (id: string, body: unknown, token = admin.tokens.accessToken) => call("PUT", `/admin/users/${id}/roles`, { body, token });
+  const putRoles = (id: string, body: unknown, token = admin.tokens.accessToken) =>
+    call("PUT", `/admin/users/${id}/roles`, { body, token });
 
   it("replaces the roles atomically with a user.roles_changed row by the admin, and the next refresh carries them", async () => {
     const target = await register();
@@ -274,12 +370,24 @@ describe("PUT /admin/users/:id/roles", () => {
     expect(res.status).toBe(200);
     const { user } = (await res.json()) as { user: ApiUser };
     expect(user.roles).toEqual(["admin", "user"]);
-    expect(user.permissions).toEqual(expect.arrayContaining(["users:read", "users:write", "roles:assign", "sessions:revoke", "audit:read", "profile:read"]));
+    expect(user.permissions).toEqual(
+      expect.arrayContaining([
+        "users:read",
+        "users:write",
+        "roles:assign",
+        "sessions:revoke",
+        "audit:read",
+        "profile:read",
+      ]),
+    );
     expect(await userRow(target.user.id)).toEqual({ status: "active", roles: ["admin", "user"] });
 
     const audit = await auditRows({ userId: target.user.id, event: "user.roles_changed" });
     expect(audit).toHaveLength(1);
-    expect(audit[0]).toMatchObject({ actor_id: admin.user.id, metadata: { before: ["user"], after: ["admin", "user"] } });
+    expect(audit[0]).toMatchObject({
+      actor_id: admin.user.id,
+      metadata: { before: ["user"], after: ["admin", "user"] },
+    });
 
     // The access token in hand keeps its claims; the next refresh carries the new ones.
     expect(claimsOf(target.tokens.accessToken).roles).toEqual(["user"]);
@@ -390,8 +498,12 @@ describe("POST /admin/users/:id/disable and /enable", () => {
     expect(refreshed.status).toBe(401);
     expect((await problemOf(refreshed)).code).toBe("invalid_refresh_token");
 
-    const rightPassword = await call("POST", "/auth/login", { body: { email: target.email, password: target.password } });
-    const wrongPassword = await call("POST", "/auth/login", { body: { email: target.email, password: "not the password at all 42" } });
+    const rightPassword = await call("POST", "/auth/login", {
+      body: { email: target.email, password: target.password },
+    });
+    const wrongPassword = await call("POST", "/auth/login", {
+      body: { email: target.email, password: "not the password at all 42" },
+    });
     expect(rightPassword.status).toBe(401);
     expect(wrongPassword.status).toBe(401);
     expect(await rightPassword.text()).toBe(await wrongPassword.text());
@@ -476,7 +588,9 @@ describe("DELETE /admin/users/:id/sessions", () => {
   it("is 204 for a user with no live session, and 404 for an unknown user", async () => {
     const target = await register();
     await call("DELETE", `/admin/users/${target.user.id}/sessions`, { token: admin.tokens.accessToken });
-    expect((await call("DELETE", `/admin/users/${target.user.id}/sessions`, { token: admin.tokens.accessToken })).status).toBe(204);
+    expect(
+      (await call("DELETE", `/admin/users/${target.user.id}/sessions`, { token: admin.tokens.accessToken })).status,
+    ).toBe(204);
     const res = await call("DELETE", `/admin/users/${UNKNOWN_ID}/sessions`, { token: admin.tokens.accessToken });
     expect(res.status).toBe(404);
     expect((await problemOf(res)).code).toBe("not_found");
@@ -490,11 +604,18 @@ describe("user ids in capitals on every /admin/users/:id route", () => {
     const second = await login(target.email, target.password);
     const id = spell(target.user.id);
     const token = admin.tokens.accessToken;
-    const normalise = (text: string) => text.replaceAll(target.user.id, "<id>").replaceAll(target.email, "<email>").replace(/"(createdAt|lastUsedAt|expiresAt)":"[^"]+"/g, '"$1":"<t>"').replace(/[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}/g, "<uuid>");
+    const normalise = (text: string) =>
+      text
+        .replaceAll(target.user.id, "<id>")
+        .replaceAll(target.email, "<email>")
+        .replace(/"(createdAt|lastUsedAt|expiresAt)":"[^"]+"/g, '"$1":"<t>"')
+        .replace(/[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}/g, "<uuid>");
     const answer = async (res: Response) => ({ status: res.status, body: normalise(await res.text()) });
     const steps: Record<string, unknown> = {};
     steps.get = await answer(await call("GET", `/admin/users/${id}`, { token }));
-    steps.roles = await answer(await call("PUT", `/admin/users/${id}/roles`, { token, body: { roles: ["admin", "user"] } }));
+    steps.roles = await answer(
+      await call("PUT", `/admin/users/${id}/roles`, { token, body: { roles: ["admin", "user"] } }),
+    );
     steps.oldTokenAfterRoles = (await call("GET", "/me", { token: second.tokens.accessToken })).status;
     const renewed = await refreshOk(second.tokens.refreshToken);
     steps.revokeSessions = await answer(await call("DELETE", `/admin/users/${id}/sessions`, { token }));
@@ -510,7 +631,12 @@ describe("user ids in capitals on every /admin/users/:id route", () => {
     steps.sessions = (await sessionRows(target.user.id)).map((r) => r.revoked_reason);
     const audit = await auditRows({ userId: target.user.id });
     // Rows of one transaction share created_at, so compare them as a sorted list.
-    steps.audit = audit.map((r) => `${r.event} by ${r.actor_id === admin.user.id ? "admin" : r.actor_id === target.user.id ? "self" : r.actor_id}`).sort();
+    steps.audit = audit
+      .map(
+        (r) =>
+          `${r.event} by ${r.actor_id === admin.user.id ? "admin" : r.actor_id === target.user.id ? "self" : r.actor_id}`,
+      )
+      .sort();
     return steps;
   }
 
@@ -531,7 +657,14 @@ describe("user ids in capitals on every /admin/users/:id route", () => {
       tokenAfterEnable: 200,
       user: { status: "active", roles: ["admin", "user"] },
     });
-    expect(lower.audit).toEqual(expect.arrayContaining(["user.roles_changed by admin", "user.disabled by admin", "user.enabled by admin", "session.revoked by admin"]));
+    expect(lower.audit).toEqual(
+      expect.arrayContaining([
+        "user.roles_changed by admin",
+        "user.disabled by admin",
+        "user.enabled by admin",
+        "session.revoked by admin",
+      ]),
+    );
   });
 
   it("a mixed-case id reaches the same user too", async () => {
@@ -558,7 +691,9 @@ describe("user ids in capitals on every /admin/users/:id route", () => {
 
 describe("GET /admin/audit-logs", () => {
   const logs = async (params: Record<string, string | number>) =>
-    call("GET", `/admin/audit-logs?${new URLSearchParams(Object.entries(params).map(([k, v]) => [k, String(v)]))}`, { token: admin.tokens.accessToken });
+    call("GET", `/admin/audit-logs?${new URLSearchParams(Object.entries(params).map(([k, v]) => [k, String(v)]))}`, {
+      token: admin.tokens.accessToken,
+    });
 
   it("filters by user and event, newest first", async () => {
     const target = await register();
@@ -588,7 +723,10 @@ describe("GET /admin/audit-logs", () => {
     for (let i = 0; i < 4; i += 1) await login(target.email, target.password);
     // Five session.revoked rows with one created_at.
     await call("DELETE", `/admin/users/${target.user.id}/sessions`, { token: admin.tokens.accessToken });
-    const expected = await query<{ id: string }>("select id from audit_logs where user_id = $1 order by created_at desc, id desc", [target.user.id]);
+    const expected = await query<{ id: string }>(
+      "select id from audit_logs where user_id = $1 order by created_at desc, id desc",
+      [target.user.id],
+    );
     // registered, email_verification_sent, 4 logins, 4 sessions revoked
     expect(expected.length).toBe(10 + 1);
 
@@ -596,7 +734,9 @@ describe("GET /admin/audit-logs", () => {
       const ids: string[] = [];
       let cursor: string | null = null;
       do {
-        const res = await logs(cursor === null ? { userId: target.user.id, limit } : { userId: target.user.id, limit, cursor });
+        const res = await logs(
+          cursor === null ? { userId: target.user.id, limit } : { userId: target.user.id, limit, cursor },
+        );
         expect(res.status).toBe(200);
         const page = (await res.json()) as AuditPage;
         ids.push(...page.items.map((e) => e.id));
@@ -625,31 +765,51 @@ describe("audit rows of administrative changes", () => {
   it("name the admin as actor and hold no password, hash or token", async () => {
     const target = await register();
     const token = admin.tokens.accessToken;
-    expect((await call("PUT", `/admin/users/${target.user.id}/roles`, { token, body: { roles: ["user", "admin"] } })).status).toBe(200);
+    expect(
+      (await call("PUT", `/admin/users/${target.user.id}/roles`, { token, body: { roles: ["user", "admin"] } })).status,
+    ).toBe(200);
     expect((await call("POST", `/admin/users/${target.user.id}/disable`, { token })).status).toBe(200);
     expect((await call("POST", `/admin/users/${target.user.id}/enable`, { token })).status).toBe(200);
 
-    const [{ password_hash: passwordHash }] = (await query<{ password_hash: string }>("select password_hash from users where id = $1", [target.user.id])) as [{ password_hash: string }];
-    const rows = (await auditRows({ userId: target.user.id })).filter((r) => ["user.roles_changed", "user.disabled", "user.enabled"].includes(r.event));
+    const [{ password_hash: passwordHash }] = (await query<{ password_hash: string }>(
+      "select password_hash from users where id = $1",
+      [target.user.id],
+    )) as [{ password_hash: string }];
+    const rows = (await auditRows({ userId: target.user.id })).filter((r) =>
+      ["user.roles_changed", "user.disabled", "user.enabled"].includes(r.event),
+    );
     expect(rows.map((r) => r.event)).toEqual(["user.roles_changed", "user.disabled", "user.enabled"]);
     for (const row of rows) {
       expect(row.actor_id).toBe(admin.user.id);
       const text = JSON.stringify(row);
-      for (const secret of [target.password, passwordHash, target.tokens.accessToken, target.tokens.refreshToken, admin.tokens.accessToken, admin.tokens.refreshToken]) {
+      for (const secret of [
+        target.password,
+        passwordHash,
+        target.tokens.accessToken,
+        target.tokens.refreshToken,
+        admin.tokens.accessToken,
+        admin.tokens.refreshToken,
+      ]) {
         expect(text).not.toContain(secret);
       }
       expect(text).not.toMatch(/argon2|sart_|password/i);
     }
     // The same rows through the API.
-    const page = (await (await call("GET", `/admin/audit-logs?userId=${target.user.id}&event=user.disabled`, { token })).json()) as AuditPage;
-    expect(page.items).toEqual([expect.objectContaining({ event: "user.disabled", userId: target.user.id, actorId: admin.user.id })]);
+    const page = (await (
+      await call("GET", `/admin/audit-logs?userId=${target.user.id}&event=user.disabled`, { token })
+    ).json()) as AuditPage;
+    expect(page.items).toEqual([
+      expect.objectContaining({ event: "user.disabled", userId: target.user.id, actorId: admin.user.id }),
+    ]);
   });
 
   it("a disabled account answers login exactly like an unknown email", async () => {
     const target = await register();
     await call("POST", `/admin/users/${target.user.id}/disable`, { token: admin.tokens.accessToken });
     const disabled = await call("POST", "/auth/login", { body: { email: target.email, password: target.password } });
-    const unknown = await call("POST", "/auth/login", { body: { email: uniqueEmail("ghost"), password: target.password } });
+    const unknown = await call("POST", "/auth/login", {
+      body: { email: uniqueEmail("ghost"), password: target.password },
+    });
     expect(disabled.status).toBe(401);
     expect(await disabled.text()).toBe(await unknown.text());
   });

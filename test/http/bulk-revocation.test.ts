@@ -46,7 +46,8 @@ async function writesOf(work: () => Promise<Response>): Promise<{ res: Response;
 }
 
 async function expectRefused(tokens: TokenPair[]) {
-  for (const t of tokens) expect((await service.call("GET", "/me", { token: t.accessToken })).status, t.sessionId).toBe(401);
+  for (const t of tokens)
+    expect((await service.call("GET", "/me", { token: t.accessToken })).status, t.sessionId).toBe(401);
 }
 
 async function noPerSessionKeys(tokens: TokenPair[]) {
@@ -66,7 +67,9 @@ describe("ending many sessions writes KV a bounded number of times", () => {
     expect((await service.call("GET", "/me", { token: current.accessToken })).status).toBe(200);
     await noPerSessionKeys(others);
     // What KV holds refuses them on its own, as another isolate reads it.
-    const stored = JSON.parse((await env.REVOKED_SESSIONS.get(`sessions-ended:${account.user.id}`))!) as SessionsEndedMark;
+    const stored = JSON.parse(
+      (await env.REVOKED_SESSIONS.get(`sessions-ended:${account.user.id}`))!,
+    ) as SessionsEndedMark;
     expect(stored.except).toBe(current.sessionId);
     const asChecked = (t: TokenPair) => ({ sid: t.sessionId, iat: claimsOf(t.accessToken).iat! });
     expect(others.filter((t) => !markRefuses(stored, asChecked(t)))).toEqual([]);
@@ -83,7 +86,10 @@ describe("ending many sessions writes KV a bounded number of times", () => {
     const { account, current, others } = await userWithSessions(30);
     const newPassword = "a brand new passphrase 77";
     const { res, keys } = await writesOf(() =>
-      service.call("POST", "/auth/password", { token: current.accessToken, body: { currentPassword: account.password, newPassword } }),
+      service.call("POST", "/auth/password", {
+        token: current.accessToken,
+        body: { currentPassword: account.password, newPassword },
+      }),
     );
     expect(res.status).toBe(204);
     expect(keys).toEqual([`sessions-ended:${account.user.id}`]);
@@ -97,7 +103,9 @@ describe("ending many sessions writes KV a bounded number of times", () => {
   it("an administrator's DELETE /admin/users/:id/sessions with many sessions: one KV write, every access token refused at once, the user signs in again", async () => {
     const admin = await signIn({ roles: ["admin"] });
     const { account, current, others } = await userWithSessions(30);
-    const { res, keys } = await writesOf(() => service.call("DELETE", `/admin/users/${account.user.id}/sessions`, { token: admin.tokens.accessToken }));
+    const { res, keys } = await writesOf(() =>
+      service.call("DELETE", `/admin/users/${account.user.id}/sessions`, { token: admin.tokens.accessToken }),
+    );
     expect(res.status).toBe(204);
     expect(keys).toEqual([`sessions-ended:${account.user.id}`]);
     await expectRefused([current, ...others]);
@@ -109,11 +117,18 @@ describe("ending many sessions writes KV a bounded number of times", () => {
   it("disabling a user with many sessions: two KV writes (the mark and the grants version), every access token refused; enabled, the user signs in again", async () => {
     const admin = await signIn({ roles: ["admin"] });
     const { account, current, others } = await userWithSessions(30);
-    const { res, keys } = await writesOf(() => service.call("POST", `/admin/users/${account.user.id.toUpperCase()}/disable`, { token: admin.tokens.accessToken }));
+    const { res, keys } = await writesOf(() =>
+      service.call("POST", `/admin/users/${account.user.id.toUpperCase()}/disable`, {
+        token: admin.tokens.accessToken,
+      }),
+    );
     expect(res.status).toBe(200);
     expect(keys.sort()).toEqual([`grants-version:${account.user.id}`, `sessions-ended:${account.user.id}`]);
     await expectRefused([current, ...others]);
-    expect((await service.call("POST", `/admin/users/${account.user.id}/enable`, { token: admin.tokens.accessToken })).status).toBe(200);
+    expect(
+      (await service.call("POST", `/admin/users/${account.user.id}/enable`, { token: admin.tokens.accessToken }))
+        .status,
+    ).toBe(200);
     const again = await service.login(account.email, account.password);
     expect((await service.call("GET", "/me", { token: again.tokens.accessToken })).status).toBe(200);
   });

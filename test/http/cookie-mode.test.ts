@@ -18,11 +18,17 @@ function setCookies(res: Response): Map<string, SetCookie> {
   for (const line of res.headers.getSetCookie()) {
     const [pair, ...attrs] = line.split(";").map((part) => part.trim());
     const eq = pair!.indexOf("=");
-    const attributes = new Map(attrs.map((a) => {
-      const i = a.indexOf("=");
-      return i < 0 ? [a.toLowerCase(), ""] : [a.slice(0, i).toLowerCase(), a.slice(i + 1)];
-    }));
-    cookies.set(pair!.slice(0, eq), { name: pair!.slice(0, eq), value: decodeURIComponent(pair!.slice(eq + 1)), attributes });
+    const attributes = new Map(
+      attrs.map((a) => {
+        const i = a.indexOf("=");
+        return i < 0 ? [a.toLowerCase(), ""] : [a.slice(0, i).toLowerCase(), a.slice(i + 1)];
+      }),
+    );
+    cookies.set(pair!.slice(0, eq), {
+      name: pair!.slice(0, eq),
+      value: decodeURIComponent(pair!.slice(eq + 1)),
+      attributes,
+    });
   }
   return cookies;
 }
@@ -32,9 +38,17 @@ const cookieHeader = (cookies: Map<string, SetCookie>, ...names: string[]) =>
 
 async function cookieLogin() {
   const account = await register();
-  const res = await call("POST", "/auth/login", { headers: COOKIE_MODE, body: { email: account.email, password: STRONG_PASSWORD } });
+  const res = await call("POST", "/auth/login", {
+    headers: COOKIE_MODE,
+    body: { email: account.email, password: STRONG_PASSWORD },
+  });
   expect(res.status).toBe(200);
-  return { account, res, cookies: setCookies(res), body: (await res.json()) as { user: { id: string }; tokens: Record<string, unknown>; deviceToken: string } };
+  return {
+    account,
+    res,
+    cookies: setCookies(res),
+    body: (await res.json()) as { user: { id: string }; tokens: Record<string, unknown>; deviceToken: string },
+  };
 }
 
 describe("signing in in cookie mode", () => {
@@ -60,7 +74,10 @@ describe("signing in in cookie mode", () => {
   });
 
   it("register in cookie mode sets the cookies too", async () => {
-    const res = await call("POST", "/auth/register", { headers: COOKIE_MODE, body: { email: uniqueEmail("cookie"), password: STRONG_PASSWORD } });
+    const res = await call("POST", "/auth/register", {
+      headers: COOKIE_MODE,
+      body: { email: uniqueEmail("cookie"), password: STRONG_PASSWORD },
+    });
     expect(res.status).toBe(201);
     expect([...setCookies(res).keys()].sort()).toEqual(["__Host-sa_at", "__Host-sa_rt"]);
     expect(((await res.json()) as { tokens: object }).tokens).not.toHaveProperty("refreshToken");
@@ -75,8 +92,14 @@ describe("signing in in cookie mode", () => {
 
   it("login CSRF: a cookie-mode sign-in from another origin, or with no Origin, is refused and sets nothing", async () => {
     const account = await register();
-    for (const headers of [{ "X-Auth-Mode": "cookie", Origin: EVIL }, { "X-Auth-Mode": "cookie" }] as Record<string, string>[]) {
-      const res = await call("POST", "/auth/login", { headers, body: { email: account.email, password: STRONG_PASSWORD } });
+    for (const headers of [{ "X-Auth-Mode": "cookie", Origin: EVIL }, { "X-Auth-Mode": "cookie" }] as Record<
+      string,
+      string
+    >[]) {
+      const res = await call("POST", "/auth/login", {
+        headers,
+        body: { email: account.email, password: STRONG_PASSWORD },
+      });
       expect(res.status).toBe(403);
       expect((await problemOf(res)).code).toBe("csrf_rejected");
       expect(res.headers.getSetCookie()).toEqual([]);
@@ -87,7 +110,9 @@ describe("signing in in cookie mode", () => {
 describe("refresh and logout from the cookies", () => {
   it("POST /auth/refresh with no body rotates the refresh cookie and sets its successor; the old one is then reuse", async () => {
     const { cookies } = await cookieLogin();
-    const res = await call("POST", "/auth/refresh", { headers: { ...COOKIE_MODE, Cookie: cookieHeader(cookies, "__Host-sa_rt") } });
+    const res = await call("POST", "/auth/refresh", {
+      headers: { ...COOKIE_MODE, Cookie: cookieHeader(cookies, "__Host-sa_rt") },
+    });
     expect(res.status).toBe(200);
     const next = setCookies(res);
     expect(next.get("__Host-sa_rt")!.value).toMatch(/^sart_/);
@@ -99,9 +124,13 @@ describe("refresh and logout from the cookies", () => {
 
   it("a cross-site refresh cannot be driven: without X-Auth-Mode the cookie is not read; from another origin it is refused", async () => {
     const { cookies } = await cookieLogin();
-    const noHeader = await call("POST", "/auth/refresh", { headers: { Origin: APP, Cookie: cookieHeader(cookies, "__Host-sa_rt") } });
+    const noHeader = await call("POST", "/auth/refresh", {
+      headers: { Origin: APP, Cookie: cookieHeader(cookies, "__Host-sa_rt") },
+    });
     expect((await problemOf(noHeader)).code).toBe("validation_failed");
-    const evil = await call("POST", "/auth/refresh", { headers: { "X-Auth-Mode": "cookie", Origin: EVIL, Cookie: cookieHeader(cookies, "__Host-sa_rt") } });
+    const evil = await call("POST", "/auth/refresh", {
+      headers: { "X-Auth-Mode": "cookie", Origin: EVIL, Cookie: cookieHeader(cookies, "__Host-sa_rt") },
+    });
     expect((await problemOf(evil)).code).toBe("csrf_rejected");
   });
 
@@ -113,7 +142,9 @@ describe("refresh and logout from the cookies", () => {
 
   it("logout ends the session named by the cookies and clears its two cookies, keeping the device cookie", async () => {
     const { cookies, body } = await cookieLogin();
-    const res = await call("POST", "/auth/logout", { headers: { ...COOKIE_MODE, Cookie: cookieHeader(cookies, "__Host-sa_rt", "__Host-sa_at", "__Host-sa_dev") } });
+    const res = await call("POST", "/auth/logout", {
+      headers: { ...COOKIE_MODE, Cookie: cookieHeader(cookies, "__Host-sa_rt", "__Host-sa_at", "__Host-sa_dev") },
+    });
     expect(res.status).toBe(204);
     const cleared = setCookies(res);
     for (const name of ["__Host-sa_rt", "__Host-sa_at"]) {
@@ -123,7 +154,9 @@ describe("refresh and logout from the cookies", () => {
     expect(cleared.has("__Host-sa_dev")).toBe(false);
     // The session ended: its access token stops at the edge, its refresh token is refused.
     expect((await call("GET", "/me", { token: body.tokens.accessToken as string })).status).toBe(401);
-    const again = await call("POST", "/auth/refresh", { headers: { ...COOKIE_MODE, Cookie: cookieHeader(cookies, "__Host-sa_rt") } });
+    const again = await call("POST", "/auth/refresh", {
+      headers: { ...COOKIE_MODE, Cookie: cookieHeader(cookies, "__Host-sa_rt") },
+    });
     expect(again.status).toBe(401);
   });
 });
@@ -140,25 +173,39 @@ describe("the access cookie", () => {
 
   it("CSRF: a cookie-authenticated state change without X-Auth-Mode (a cross-site form) is refused, and changes nothing", async () => {
     const { cookies, account } = await cookieLogin();
-    const res = await call("PATCH", "/me", { headers: { Origin: APP, Cookie: cookieHeader(cookies, "__Host-sa_at") }, body: { name: "Mallory was here" } });
+    const res = await call("PATCH", "/me", {
+      headers: { Origin: APP, Cookie: cookieHeader(cookies, "__Host-sa_at") },
+      body: { name: "Mallory was here" },
+    });
     expect(res.status).toBe(403);
     expect((await problemOf(res)).code).toBe("csrf_rejected");
-    const me = (await (await call("GET", "/me", { token: cookies.get("__Host-sa_at")!.value })).json()) as { user: { name: string } };
+    const me = (await (await call("GET", "/me", { token: cookies.get("__Host-sa_at")!.value })).json()) as {
+      user: { name: string };
+    };
     expect(me.user.name).not.toBe("Mallory was here");
     void account;
   });
 
   it("CSRF: the header from an origin outside the allowlist (the service's own included, as it is not listed), or with no Origin, is refused", async () => {
     const { cookies } = await cookieLogin();
-    for (const headers of [{ "X-Auth-Mode": "cookie", Origin: EVIL }, { "X-Auth-Mode": "cookie", Origin: BASE }, { "X-Auth-Mode": "cookie" }] as Record<string, string>[]) {
-      const res = await call("DELETE", "/sessions", { headers: { ...headers, Cookie: cookieHeader(cookies, "__Host-sa_at") } });
+    for (const headers of [
+      { "X-Auth-Mode": "cookie", Origin: EVIL },
+      { "X-Auth-Mode": "cookie", Origin: BASE },
+      { "X-Auth-Mode": "cookie" },
+    ] as Record<string, string>[]) {
+      const res = await call("DELETE", "/sessions", {
+        headers: { ...headers, Cookie: cookieHeader(cookies, "__Host-sa_at") },
+      });
       expect((await problemOf(res)).code).toBe("csrf_rejected");
     }
   });
 
   it("with X-Auth-Mode from an allowed origin, the state change goes through", async () => {
     const { cookies } = await cookieLogin();
-    const res = await call("PATCH", "/me", { headers: { ...COOKIE_MODE, Cookie: cookieHeader(cookies, "__Host-sa_at") }, body: { name: "Alice" } });
+    const res = await call("PATCH", "/me", {
+      headers: { ...COOKIE_MODE, Cookie: cookieHeader(cookies, "__Host-sa_at") },
+      body: { name: "Alice" },
+    });
     expect(res.status).toBe(200);
     expect(((await res.json()) as { user: { name: string } }).user.name).toBe("Alice");
   });
@@ -166,7 +213,10 @@ describe("the access cookie", () => {
   it("a Bearer header wins over the cookie, and needs no CSRF header (it cannot be sent cross-site)", async () => {
     const { cookies } = await cookieLogin();
     const other = await register();
-    const res = await call("GET", "/me", { token: other.tokens.accessToken, headers: { Cookie: cookieHeader(cookies, "__Host-sa_at") } });
+    const res = await call("GET", "/me", {
+      token: other.tokens.accessToken,
+      headers: { Cookie: cookieHeader(cookies, "__Host-sa_at") },
+    });
     expect(((await res.json()) as { user: { id: string } }).user.id).toBe(other.user.id);
     expect((await call("PATCH", "/me", { token: other.tokens.accessToken, body: { name: "Bob" } })).status).toBe(200);
     expect(claimsOf(other.tokens.accessToken).sub).toBe(other.user.id);
@@ -175,7 +225,11 @@ describe("the access cookie", () => {
 
 describe("CORS for cookie mode", () => {
   it("the preflight of an allowed origin allows X-Auth-Mode and credentials; another origin gets no CORS headers", async () => {
-    const headers = { Origin: APP, "Access-Control-Request-Method": "PATCH", "Access-Control-Request-Headers": "content-type, x-auth-mode" };
+    const headers = {
+      Origin: APP,
+      "Access-Control-Request-Method": "PATCH",
+      "Access-Control-Request-Headers": "content-type, x-auth-mode",
+    };
     const ok = await call("OPTIONS", "/me", { headers });
     expect(ok.headers.get("Access-Control-Allow-Origin")).toBe(APP);
     expect(ok.headers.get("Access-Control-Allow-Credentials")).toBe("true");

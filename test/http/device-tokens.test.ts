@@ -33,14 +33,18 @@ describe("a stranger's guesses never lock the owner's device out", () => {
     expect(signedIn.deviceToken).toBe(owner.deviceToken);
     // The owner's sign-in cleared only the device's bucket: guessing stays bounded account-wide.
     expect((await attempt(owner.email, owner.password)).status).toBe(429);
-    const [accountRow] = await query<{ locked_until: Date | null }>("select locked_until from login_throttles where key = $1", [accountThrottleKey(owner.email)]);
+    const [accountRow] = await query<{ locked_until: Date | null }>(
+      "select locked_until from login_throttles where key = $1",
+      [accountThrottleKey(owner.email)],
+    );
     expect(accountRow!.locked_until).not.toBeNull();
   });
 
   it(`wrong passwords with that device token are throttled in the device's own bucket after LOGIN_MAX_FAILURES (${MAX_FAILURES})`, async () => {
     const owner = await ownerWithDevice();
     await strangerLocks(owner.email);
-    for (let i = 0; i < MAX_FAILURES; i++) expect((await attempt(owner.email, `the owner's typo ${i} xx`, owner.deviceToken)).status).toBe(401);
+    for (let i = 0; i < MAX_FAILURES; i++)
+      expect((await attempt(owner.email, `the owner's typo ${i} xx`, owner.deviceToken)).status).toBe(401);
     const limited = await attempt(owner.email, owner.password, owner.deviceToken);
     expect(limited.status).toBe(429);
     expect(Number(limited.headers.get("retry-after"))).toBeGreaterThanOrEqual(14);
@@ -52,7 +56,8 @@ describe("a stranger's guesses never lock the owner's device out", () => {
 
   it("guesses presenting the device token do not count in the account's bucket", async () => {
     const owner = await ownerWithDevice();
-    for (let i = 0; i < MAX_FAILURES; i++) expect((await attempt(owner.email, `the owner's typo ${i} xx`, owner.deviceToken)).status).toBe(401);
+    for (let i = 0; i < MAX_FAILURES; i++)
+      expect((await attempt(owner.email, `the owner's typo ${i} xx`, owner.deviceToken)).status).toBe(401);
     expect((await attempt(owner.email, owner.password, owner.deviceToken)).status).toBe(429);
     // Another device of the owner, with no device token yet, is let in.
     const elsewhere = await loggedIn(owner.email, owner.password);
@@ -71,7 +76,11 @@ describe("a stranger's guesses never lock the owner's device out", () => {
     expect(statements.map((s) => s.calls)).toEqual(["1"]);
     expect(statements[0]!.query).toMatch(/from users/i);
 
-    const keys = (await query<{ key: string }>("select key from login_throttles where key like $1", [`device:${accountThrottleKey(owner.email)}:%`])).map((r) => r.key);
+    const keys = (
+      await query<{ key: string }>("select key from login_throttles where key like $1", [
+        `device:${accountThrottleKey(owner.email)}:%`,
+      ])
+    ).map((r) => r.key);
     expect(keys).toEqual([expect.stringMatching(/^device:[0-9a-f]{64}:[0-9a-f]{64}$/)]);
     expect(keys[0]).not.toContain(owner.deviceToken.slice(5, 27));
   });
@@ -81,7 +90,8 @@ describe("a device token is valid only for the account it was issued to", () => 
   it("a device token issued to account A is worthless for account B: B's guesses with it count in B's account bucket", async () => {
     const a = await ownerWithDevice();
     const b = await register();
-    for (let i = 0; i < MAX_FAILURES; i++) expect((await attempt(b.email, `a guess with A's token ${i}`, a.deviceToken)).status).toBe(401);
+    for (let i = 0; i < MAX_FAILURES; i++)
+      expect((await attempt(b.email, `a guess with A's token ${i}`, a.deviceToken)).status).toBe(401);
     expect((await attempt(b.email, b.password)).status).toBe(429);
     expect((await attempt(b.email, b.password, a.deviceToken)).status).toBe(429);
     // A's device is untouched.
@@ -90,9 +100,15 @@ describe("a device token is valid only for the account it was issued to", () => 
 
   it.each([
     ["a forged tag", (good: string) => good.slice(0, -1) + (good.endsWith("A") ? "B" : "A")],
-    ["a nonce changed under its tag", (good: string) => good.slice(0, 5) + (good[5] === "A" ? "B" : "A") + good.slice(6)],
+    [
+      "a nonce changed under its tag",
+      (good: string) => good.slice(0, 5) + (good[5] === "A" ? "B" : "A") + good.slice(6),
+    ],
     ["a garbled token", (good: string) => good.slice(0, 30)],
-    ["a random token of the right shape", (good: string) => `sadt_${"x".repeat(22)}.${good.split(".")[1]}.0.${"x".repeat(43)}`],
+    [
+      "a random token of the right shape",
+      (good: string) => `sadt_${"x".repeat(22)}.${good.split(".")[1]}.0.${"x".repeat(43)}`,
+    ],
     ["the right token for another generation", (good: string) => good.replace(/\.0\./, ".1.")],
     ["an empty string", () => ""],
   ])("%s counts in the account's bucket like no token at all", async (_label, spoil) => {
@@ -106,21 +122,33 @@ describe("a device token is valid only for the account it was issued to", () => 
     const account = await register();
     const first = await loggedIn(account.email, account.password);
     expect(first.deviceToken).toMatch(DEVICE_TOKEN);
-    expect((await loggedIn(account.email.toUpperCase(), account.password, first.deviceToken)).deviceToken).toBe(first.deviceToken);
+    expect((await loggedIn(account.email.toUpperCase(), account.password, first.deviceToken)).deviceToken).toBe(
+      first.deviceToken,
+    );
 
-    const replaced = await loggedIn(account.email, account.password, first.deviceToken.slice(0, -3) + "abc");
+    const replaced = await loggedIn(account.email, account.password, `${first.deviceToken.slice(0, -3)}abc`);
     expect(replaced.deviceToken).toMatch(DEVICE_TOKEN);
     expect(replaced.deviceToken).not.toBe(first.deviceToken);
     await strangerLocks(account.email);
-    expect((await loggedIn(account.email, account.password, replaced.deviceToken)).deviceToken).toBe(replaced.deviceToken);
+    expect((await loggedIn(account.email, account.password, replaced.deviceToken)).deviceToken).toBe(
+      replaced.deviceToken,
+    );
     // The first device still has its own bucket too.
     expect((await loggedIn(account.email, account.password, first.deviceToken)).deviceToken).toBe(first.deviceToken);
   });
 
   it("a null deviceToken is the same as none; a non-string one is validation_failed", async () => {
     const account = await register();
-    expect((await call("POST", "/auth/login", { body: { email: account.email, password: account.password, deviceToken: null } })).status).toBe(200);
-    const res = await call("POST", "/auth/login", { body: { email: account.email, password: account.password, deviceToken: 42 } });
+    expect(
+      (
+        await call("POST", "/auth/login", {
+          body: { email: account.email, password: account.password, deviceToken: null },
+        })
+      ).status,
+    ).toBe(200);
+    const res = await call("POST", "/auth/login", {
+      body: { email: account.email, password: account.password, deviceToken: 42 },
+    });
     expect(res.status).toBe(400);
     expect((await problemOf(res)).errors?.map((e) => e.path)).toEqual(["deviceToken"]);
   });
@@ -134,7 +162,8 @@ describe("the device token is a secret", () => {
     }
     const owner = await ownerWithDevice();
     await strangerLocks(owner.email);
-    for (let i = 0; i < MAX_FAILURES + 2; i++) await attempt(owner.email, `the owner's typo ${i} xx`, owner.deviceToken);
+    for (let i = 0; i < MAX_FAILURES + 2; i++)
+      await attempt(owner.email, `the owner's typo ${i} xx`, owner.deviceToken);
 
     const stored = JSON.stringify([
       await auditRows({ userId: owner.user.id }),
@@ -154,7 +183,15 @@ describe("POST /auth/login in /openapi.json", () => {
   it("documents deviceToken in the body (optional) and in the 200 response (required)", async () => {
     type Schema = { properties?: Record<string, unknown>; required?: string[] };
     const doc = (await (await call("GET", "/openapi.json")).json()) as {
-      paths: Record<string, { post: { requestBody: { content: Record<string, { schema: Schema }> }; responses: Record<string, { content: Record<string, { schema: Schema }> }> } }>;
+      paths: Record<
+        string,
+        {
+          post: {
+            requestBody: { content: Record<string, { schema: Schema }> };
+            responses: Record<string, { content: Record<string, { schema: Schema }> }>;
+          };
+        }
+      >;
     };
     const login = doc.paths["/auth/login"]!.post;
     const body = login.requestBody.content["application/json"]!.schema;
@@ -179,7 +216,11 @@ describe("LoginThrottleStore.clearAccount on Postgres (for a completed password 
     await attempt(owner.email, "a typo on the second device", secondDevice.deviceToken);
     await attempt(other.email, "someone else's typo xx");
     const accountKey = accountThrottleKey(owner.email);
-    const ownerRows = () => query<{ key: string }>("select key from login_throttles where key = $1 or key like $2", [accountKey, `device:${accountKey}:%`]);
+    const ownerRows = () =>
+      query<{ key: string }>("select key from login_throttles where key = $1 or key like $2", [
+        accountKey,
+        `device:${accountKey}:%`,
+      ]);
     expect(await ownerRows()).toHaveLength(3);
 
     const { stores, close } = testService().stores();
@@ -189,7 +230,9 @@ describe("LoginThrottleStore.clearAccount on Postgres (for a completed password 
       await close();
     }
     expect(await ownerRows()).toEqual([]);
-    expect(await query("select 1 from login_throttles where key = $1", [accountThrottleKey(other.email)])).toHaveLength(1);
+    expect(await query("select 1 from login_throttles where key = $1", [accountThrottleKey(other.email)])).toHaveLength(
+      1,
+    );
     // With every bucket clear, each device and the account start over.
     expect((await attempt(owner.email, owner.password)).status).toBe(200);
   });

@@ -54,13 +54,34 @@ describe("GET /docs", () => {
     const { scripts } = await page();
     const script = scripts[0]![2]!;
     expect(script).toContain('fetch("/openapi.json"');
-    for (const part of ["doc.paths", "op.operationId", "op.parameters", "op.requestBody", "op.responses", "securitySchemes", "components.schemas"]) {
+    for (const part of [
+      "doc.paths",
+      "op.operationId",
+      "op.parameters",
+      "op.requestBody",
+      "op.responses",
+      "securitySchemes",
+      "components.schemas",
+    ]) {
       expect(script, part).toContain(part);
     }
     expect(script).not.toMatch(/innerHTML|outerHTML|insertAdjacentHTML|document\.write|eval\(|new Function/);
     expect(script).not.toMatch(/localStorage|sessionStorage|document\.cookie/);
     // The document it renders is there, with this operation in it.
-    const doc = (await (await call("GET", "/openapi.json")).json()) as { paths: Record<string, Record<string, { operationId?: string; security?: unknown[]; tags?: string[]; responses: Record<string, { content?: Record<string, unknown> }> }>> };
+    const doc = (await (await call("GET", "/openapi.json")).json()) as {
+      paths: Record<
+        string,
+        Record<
+          string,
+          {
+            operationId?: string;
+            security?: unknown[];
+            tags?: string[];
+            responses: Record<string, { content?: Record<string, unknown> }>;
+          }
+        >
+      >;
+    };
     const op = doc.paths["/docs"]!.get!;
     expect(op.operationId).toBe("docsPage");
     expect(op.security).toEqual([]);

@@ -35,7 +35,9 @@ function expectSecurityHeaders(res: Response): void {
 
 function expectNoLeak(text: string): void {
   // Stack frames, SQL, driver and runtime error text.
-  expect(text).not.toMatch(/\n\s+at |\bat .+:\d+:\d+|Error:|select |insert |update |ECONN|websocket|postgres|neon|drizzle|workerd|TypeError|SyntaxError|JSON\.parse|Unexpected token/i);
+  expect(text).not.toMatch(
+    /\n\s+at |\bat .+:\d+:\d+|Error:|select |insert |update |ECONN|websocket|postgres|neon|drizzle|workerd|TypeError|SyntaxError|JSON\.parse|Unexpected token/i,
+  );
 }
 
 /** A request body with no Content-Length: the Worker sees only a stream. */
@@ -101,7 +103,7 @@ describe("request bodies", () => {
     });
     expect(res.status).toBe(413);
     const problem = await problemOf(res);
-    expect(problem).toMatchObject({ code: "payload_too_large", status: 413, type: PROBLEM_BASE + "payload_too_large" });
+    expect(problem).toMatchObject({ code: "payload_too_large", status: 413, type: `${PROBLEM_BASE}payload_too_large` });
     expectNoLeak(JSON.stringify(problem));
   });
 
@@ -128,7 +130,10 @@ describe("request bodies", () => {
   });
 
   it("the size limit is checked before the media type or the JSON", async () => {
-    const res = await call("POST", "/auth/login", { rawBody: "{".repeat(LIMIT + 1), headers: { "Content-Type": "text/plain" } });
+    const res = await call("POST", "/auth/login", {
+      rawBody: "{".repeat(LIMIT + 1),
+      headers: { "Content-Type": "text/plain" },
+    });
     expect(res.status).toBe(413);
     expect((await problemOf(res)).code).toBe("payload_too_large");
   });
@@ -149,7 +154,10 @@ describe("request bodies", () => {
   it.each([
     ["text/plain", '{"email":"a@example.com","password":"correct horse battery"}'],
     ["application/x-www-form-urlencoded", "email=a%40example.com&password=correct+horse+battery"],
-    ["multipart/form-data; boundary=x", '--x\r\nContent-Disposition: form-data; name="email"\r\n\r\na@example.com\r\n--x--\r\n'],
+    [
+      "multipart/form-data; boundary=x",
+      '--x\r\nContent-Disposition: form-data; name="email"\r\n\r\na@example.com\r\n--x--\r\n',
+    ],
   ])("a %s body is 415 unsupported_media_type", async (contentType, body) => {
     const res = await call("POST", "/auth/login", { rawBody: body, headers: { "Content-Type": contentType } });
     expect(res.status).toBe(415);
@@ -167,7 +175,10 @@ describe("request bodies", () => {
     ["single-quoted", "{'email':'a@example.com'}"],
     ["trailing garbage", '{"email":"a@example.com"} x'],
   ])("a %s JSON body is 400 invalid_json, with no parser text", async (_name, body) => {
-    const res = await call("POST", "/auth/login", { rawBody: body, headers: { "Content-Type": "application/json; charset=utf-8" } });
+    const res = await call("POST", "/auth/login", {
+      rawBody: body,
+      headers: { "Content-Type": "application/json; charset=utf-8" },
+    });
     expect(res.status).toBe(400);
     const problem = await problemOf(res);
     expect(problem).toEqual(bareProblem("invalid_json", 400, "Request body is not valid JSON"));
@@ -202,7 +213,10 @@ describe("security headers on every response", () => {
   });
 
   it("on a 413", async () => {
-    const res = await call("POST", "/auth/login", { rawBody: streamedBody(LIMIT * 2), headers: { "Content-Type": "application/json" } });
+    const res = await call("POST", "/auth/login", {
+      rawBody: streamedBody(LIMIT * 2),
+      headers: { "Content-Type": "application/json" },
+    });
     expect(res.status).toBe(413);
     expectSecurityHeaders(res);
   });
@@ -211,7 +225,10 @@ describe("security headers on every response", () => {
     const unsupported = await call("POST", "/auth/login", { rawBody: "x", headers: { "Content-Type": "text/plain" } });
     expect(unsupported.status).toBe(415);
     expectSecurityHeaders(unsupported);
-    const invalid = await call("POST", "/auth/login", { rawBody: "{", headers: { "Content-Type": "application/json" } });
+    const invalid = await call("POST", "/auth/login", {
+      rawBody: "{",
+      headers: { "Content-Type": "application/json" },
+    });
     expect(invalid.status).toBe(400);
     expectSecurityHeaders(invalid);
   });
@@ -241,16 +258,22 @@ describe("security headers on every response", () => {
 
 describe("CORS allowlist", () => {
   function varyValues(res: Response): string[] {
-    return (res.headers.get("vary") ?? "").split(",").map((v) => v.trim().toLowerCase()).filter(Boolean);
+    return (res.headers.get("vary") ?? "")
+      .split(",")
+      .map((v) => v.trim().toLowerCase())
+      .filter(Boolean);
   }
 
-  it.each([ALLOWED_ORIGIN, OTHER_ALLOWED_ORIGIN])("echoes the allowlisted origin %s exactly, with Vary: Origin once and credentials", async (origin) => {
-    const res = await call("GET", "/health", { headers: { Origin: origin } });
-    expect(res.status).toBe(200);
-    expect(res.headers.get("access-control-allow-origin")).toBe(origin);
-    expect(res.headers.get("access-control-allow-credentials")).toBe("true");
-    expect(varyValues(res).filter((v) => v === "origin")).toHaveLength(1);
-  });
+  it.each([ALLOWED_ORIGIN, OTHER_ALLOWED_ORIGIN])(
+    "echoes the allowlisted origin %s exactly, with Vary: Origin once and credentials",
+    async (origin) => {
+      const res = await call("GET", "/health", { headers: { Origin: origin } });
+      expect(res.status).toBe(200);
+      expect(res.headers.get("access-control-allow-origin")).toBe(origin);
+      expect(res.headers.get("access-control-allow-credentials")).toBe("true");
+      expect(varyValues(res).filter((v) => v === "origin")).toHaveLength(1);
+    },
+  );
 
   it("puts the CORS headers on error responses too, so a browser can read the problem", async () => {
     const res = await call("GET", "/nope", { headers: { Origin: ALLOWED_ORIGIN } });
@@ -270,7 +293,9 @@ describe("CORS allowlist", () => {
     expect(res.status).toBe(204);
     expect(res.headers.get("access-control-allow-origin")).toBe(ALLOWED_ORIGIN);
     expect(res.headers.get("access-control-allow-credentials")).toBe("true");
-    expect(res.headers.get("access-control-allow-methods")?.split(",")).toEqual(expect.arrayContaining(["GET", "POST", "PUT", "DELETE"]));
+    expect(res.headers.get("access-control-allow-methods")?.split(",")).toEqual(
+      expect.arrayContaining(["GET", "POST", "PUT", "DELETE"]),
+    );
     expect(res.headers.get("access-control-allow-headers")?.toLowerCase().split(",")).toEqual(
       expect.arrayContaining(["authorization", "content-type"]),
     );
@@ -297,7 +322,11 @@ describe("CORS allowlist", () => {
 
   it("refuses a preflight from a foreign origin: no Allow-Origin, no Allow-Credentials", async () => {
     const res = await call("OPTIONS", "/auth/login", {
-      headers: { Origin: FOREIGN_ORIGIN, "Access-Control-Request-Method": "POST", "Access-Control-Request-Headers": "content-type" },
+      headers: {
+        Origin: FOREIGN_ORIGIN,
+        "Access-Control-Request-Method": "POST",
+        "Access-Control-Request-Headers": "content-type",
+      },
     });
     // Answered like any OPTIONS (what the path accepts), not as an error.
     expect(res.status).toBe(204);
@@ -315,7 +344,9 @@ describe("CORS allowlist", () => {
   });
 
   it("with an empty allowlist, no origin is answered", async () => {
-    const res = await testService({ env: { ALLOWED_ORIGINS: "" } }).call("GET", "/health", { headers: { Origin: ALLOWED_ORIGIN } });
+    const res = await testService({ env: { ALLOWED_ORIGINS: "" } }).call("GET", "/health", {
+      headers: { Origin: ALLOWED_ORIGIN },
+    });
     expect(res.status).toBe(200);
     expect(res.headers.get("access-control-allow-origin")).toBeNull();
     expect(res.headers.get("access-control-allow-credentials")).toBeNull();
@@ -344,7 +375,11 @@ describe("a misconfigured deployment", () => {
   it.each([
     ["JWT_SIGNING_KEYS is missing", { JWT_SIGNING_KEYS: undefined }, "JWT_SIGNING_KEYS"],
     ["JWT_SIGNING_KEYS is not JSON", { JWT_SIGNING_KEYS: "[{kty:OKP" }, "JWT_SIGNING_KEYS"],
-    ["JWT_SIGNING_KEYS holds a public key only", { JWT_SIGNING_KEYS: JSON.stringify([{ kty: "OKP", crv: "Ed25519", x: "abc", kid: "k" }]) }, "JWT_SIGNING_KEYS"],
+    [
+      "JWT_SIGNING_KEYS holds a public key only",
+      { JWT_SIGNING_KEYS: JSON.stringify([{ kty: "OKP", crv: "Ed25519", x: "abc", kid: "k" }]) },
+      "JWT_SIGNING_KEYS",
+    ],
     ["REFRESH_TOKEN_SECRET is too short", { REFRESH_TOKEN_SECRET: "short" }, "REFRESH_TOKEN_SECRET"],
     ["REFRESH_TOKEN_SECRET is missing", { REFRESH_TOKEN_SECRET: undefined }, "REFRESH_TOKEN_SECRET"],
     ["DATABASE_URL is missing", { DATABASE_URL: undefined }, "DATABASE_URL"],
@@ -382,7 +417,15 @@ describe("GET /openapi.json", () => {
 describe("the test environment", () => {
   // Variables that do not come from TEST_SECRETS: the database and SMTP addresses from
   // the global setup, and the non-text bindings from wrangler.toml.
-  type NotPinned = "DATABASE_URL" | "PG_WS_PROXY" | "REVOKED_SESSIONS" | "AUTH_IP_RATE_LIMITER" | "AUTH_EMAIL_RATE_LIMITER" | "AUTH_REFRESH_RATE_LIMITER" | "MAIL_QUEUE" | "SMTP_URL";
+  type NotPinned =
+    | "DATABASE_URL"
+    | "PG_WS_PROXY"
+    | "REVOKED_SESSIONS"
+    | "AUTH_IP_RATE_LIMITER"
+    | "AUTH_EMAIL_RATE_LIMITER"
+    | "AUTH_REFRESH_RATE_LIMITER"
+    | "MAIL_QUEUE"
+    | "SMTP_URL";
 
   it("binds every variable src/config.ts reads to its pinned value, whatever .dev.vars or [vars] hold", () => {
     // Compile time: a variable added to Env but not pinned fails the typecheck

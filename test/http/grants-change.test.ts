@@ -53,7 +53,9 @@ describe("demotion", () => {
 describe("a sign-in racing a role change", () => {
   it("gets a token with the old roles, which the edge refuses once the change is recorded", async () => {
     const victim = await signIn({ roles: ["admin"] });
-    const [row] = await query<{ grants_version: number }>("select grants_version from users where id = $1", [victim.user.id]);
+    const [row] = await query<{ grants_version: number }>("select grants_version from users where id = $1", [
+      victim.user.id,
+    ]);
     const before = row!.grants_version;
     let signingIn: Promise<Response> | undefined;
     await withClient(async (client) => {
@@ -63,7 +65,9 @@ describe("a sign-in racing a role change", () => {
       // The sign-in reads roles and version now (old ones), hashes, then waits on the row to open its session.
       signingIn = call("POST", "/auth/login", { body: { email: victim.email, password: victim.password } });
       for (let i = 0; i < 200; i++) {
-        const waiting = await query("select pid from pg_stat_activity where $1::int = any(pg_blocking_pids(pid))", [(await client.query("select pg_backend_pid() as pid")).rows[0].pid]);
+        const waiting = await query("select pid from pg_stat_activity where $1::int = any(pg_blocking_pids(pid))", [
+          (await client.query("select pg_backend_pid() as pid")).rows[0].pid,
+        ]);
         if (waiting.length > 0) break;
         await new Promise((resolve) => setTimeout(resolve, 25));
       }
@@ -90,9 +94,13 @@ describe("a disabled user's tokens", () => {
     const admin = await signIn({ roles: ["admin"] });
     const user = await register();
     // The session ends on its own (idle expiry) without going through KV.
-    await query("update sessions set idle_expires_at = now() - interval '1 second' where id = $1", [user.tokens.sessionId]);
+    await query("update sessions set idle_expires_at = now() - interval '1 second' where id = $1", [
+      user.tokens.sessionId,
+    ]);
     expect((await call("GET", "/auth/verify", { token: user.tokens.accessToken })).status).toBe(200);
-    expect((await call("POST", `/admin/users/${user.user.id}/disable`, { token: admin.tokens.accessToken })).status).toBe(200);
+    expect(
+      (await call("POST", `/admin/users/${user.user.id}/disable`, { token: admin.tokens.accessToken })).status,
+    ).toBe(200);
     expect((await call("GET", "/auth/verify", { token: user.tokens.accessToken })).status).toBe(401);
     expect((await call("GET", "/me", { token: user.tokens.accessToken })).status).toBe(401);
   });
@@ -102,7 +110,10 @@ describe("privilege escalation through roles:assign", () => {
   it("a holder of roles:assign cannot grant a role with permissions they lack, e.g. admin to a second account of their own", async () => {
     const roleManagerRole = `role-manager-${crypto.randomUUID().slice(0, 8)}`;
     await query("insert into roles (name) values ($1)", [roleManagerRole]);
-    await query("insert into role_permissions (role_name, permission_name) values ($1, 'roles:assign'), ($1, 'profile:read')", [roleManagerRole]);
+    await query(
+      "insert into role_permissions (role_name, permission_name) values ($1, 'roles:assign'), ($1, 'profile:read')",
+      [roleManagerRole],
+    );
     const manager = await signIn({ roles: [roleManagerRole] });
     const sock = await register();
 
@@ -111,21 +122,31 @@ describe("privilege escalation through roles:assign", () => {
     const problem = await problemOf(res);
     expect(problem.code).toBe("insufficient_permission");
     expect(problem.detail).toContain("users:write");
-    const roles = await query<{ role_name: string }>("select role_name from user_roles where user_id = $1", [sock.user.id]);
+    const roles = await query<{ role_name: string }>("select role_name from user_roles where user_id = $1", [
+      sock.user.id,
+    ]);
     expect(roles.map((r) => r.role_name)).toEqual(["user"]);
-    expect(await query("select 1 from audit_logs where user_id = $1 and event = 'user.roles_changed'", [sock.user.id])).toHaveLength(0);
+    expect(
+      await query("select 1 from audit_logs where user_id = $1 and event = 'user.roles_changed'", [sock.user.id]),
+    ).toHaveLength(0);
   });
 
   it("cannot remove a role whose permissions exceed their own either: stripping an administrator is 403 too", async () => {
     const roleManagerRole = `role-manager-${crypto.randomUUID().slice(0, 8)}`;
     await query("insert into roles (name) values ($1)", [roleManagerRole]);
-    await query("insert into role_permissions (role_name, permission_name) values ($1, 'roles:assign'), ($1, 'profile:read'), ($1, 'profile:write'), ($1, 'sessions:read'), ($1, 'sessions:revoke:own')", [roleManagerRole]);
+    await query(
+      "insert into role_permissions (role_name, permission_name) values ($1, 'roles:assign'), ($1, 'profile:read'), ($1, 'profile:write'), ($1, 'sessions:read'), ($1, 'sessions:revoke:own')",
+      [roleManagerRole],
+    );
     const manager = await signIn({ roles: [roleManagerRole] });
     const target = await signIn({ roles: ["admin"] });
     const res = await setRoles(manager.tokens.accessToken, target.user.id, ["user"]);
     expect(res.status).toBe(403);
     expect((await problemOf(res)).code).toBe("insufficient_permission");
-    const roles = await query<{ role_name: string }>("select role_name from user_roles where user_id = $1 order by role_name", [target.user.id]);
+    const roles = await query<{ role_name: string }>(
+      "select role_name from user_roles where user_id = $1 order by role_name",
+      [target.user.id],
+    );
     expect(roles.map((r) => r.role_name)).toEqual(["admin", "user"]);
   });
 });
@@ -135,9 +156,15 @@ describe("two administrators acting on each other at once", () => {
     for (let round = 0; round < 3; round++) {
       const a = await signIn({ roles: ["admin"] });
       const b = await signIn({ roles: ["admin"] });
-      const [ab, ba] = await Promise.all([setRoles(a.tokens.accessToken, b.user.id, ["user"]), setRoles(b.tokens.accessToken, a.user.id, ["user"])]);
+      const [ab, ba] = await Promise.all([
+        setRoles(a.tokens.accessToken, b.user.id, ["user"]),
+        setRoles(b.tokens.accessToken, a.user.id, ["user"]),
+      ]);
       expect([ab.status, ba.status].sort()).toEqual([200, 403]);
-      const admins = await query("select user_id from user_roles where role_name = 'admin' and user_id in ($1, $2)", [a.user.id, b.user.id]);
+      const admins = await query("select user_id from user_roles where role_name = 'admin' and user_id in ($1, $2)", [
+        a.user.id,
+        b.user.id,
+      ]);
       expect(admins).toHaveLength(1);
     }
   });

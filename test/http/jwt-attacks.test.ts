@@ -17,7 +17,16 @@ import type { AppEnv } from "../../src/context";
 import { authenticate } from "../../src/middleware/authenticate";
 import { onError } from "../../src/middleware/errors";
 import { TEST_SECRETS, TEST_SIGNING_KEYS } from "../setup/secrets";
-import { accessTokenClaims, call, fakeClock, mintAccessToken, problemOf, randomRefreshToken, revocations, testService } from "../support/harness";
+import {
+  accessTokenClaims,
+  call,
+  fakeClock,
+  mintAccessToken,
+  problemOf,
+  randomRefreshToken,
+  revocations,
+  testService,
+} from "../support/harness";
 
 type Json = Record<string, unknown>;
 type TestJwk = (typeof TEST_SIGNING_KEYS)[number];
@@ -46,7 +55,13 @@ function header(overrides: Json = {}): Json {
 const claims = (overrides: Json = {}): Json => accessTokenClaims(overrides);
 
 async function importPrivate(jwk: TestJwk): Promise<CryptoKey> {
-  return crypto.subtle.importKey("jwk", { kty: jwk.kty, crv: jwk.crv, x: jwk.x, d: jwk.d }, { name: "Ed25519" }, false, ["sign"]);
+  return crypto.subtle.importKey(
+    "jwk",
+    { kty: jwk.kty, crv: jwk.crv, x: jwk.x, d: jwk.d },
+    { name: "Ed25519" },
+    false,
+    ["sign"],
+  );
 }
 
 /** Signs whatever header and payload it is given, exactly as given. */
@@ -69,7 +84,10 @@ const realToken = (overrides: Json = {}, head: Json = header()) => mintAccessTok
 async function attackerEd25519(): Promise<{ privateKey: CryptoKey; publicJwk: JsonWebKey & { kid: string } }> {
   const pair = (await crypto.subtle.generateKey({ name: "Ed25519" }, true, ["sign", "verify"])) as CryptoKeyPair;
   const exported = (await crypto.subtle.exportKey("jwk", pair.publicKey)) as JsonWebKey;
-  return { privateKey: pair.privateKey, publicJwk: { kty: "OKP", crv: "Ed25519", x: exported.x, kid: "attacker-key", alg: "EdDSA", use: "sig" } };
+  return {
+    privateKey: pair.privateKey,
+    publicJwk: { kty: "OKP", crv: "Ed25519", x: exported.x, kid: "attacker-key", alg: "EdDSA", use: "sig" },
+  };
 }
 
 // ---- asserting ------------------------------------------------------------
@@ -96,9 +114,14 @@ async function probeApp(clock?: Clock) {
 }
 
 /** GET /auth/verify through the Worker, with the system clock or this one. */
-const verify = (options: { headers?: Record<string, string>; token?: string }, clock?: Clock) => (clock ? testService({ clock }).call : call)("GET", "/auth/verify", options);
+const verify = (options: { headers?: Record<string, string>; token?: string }, clock?: Clock) =>
+  (clock ? testService({ clock }).call : call)("GET", "/auth/verify", options);
 
-async function expectRefusedWith(headers: Record<string, string>, bearerError: "invalid_token" | "invalid_request", clock?: Clock): Promise<void> {
+async function expectRefusedWith(
+  headers: Record<string, string>,
+  bearerError: "invalid_token" | "invalid_request",
+  clock?: Clock,
+): Promise<void> {
   const res = await verify({ headers }, clock);
   expect(res.status).toBe(401);
   expect(res.headers.get("WWW-Authenticate")).toBe(`Bearer error="${bearerError}"`);
@@ -111,7 +134,8 @@ async function expectRefusedWith(headers: Record<string, string>, bearerError: "
   expect(probe.state.ran).toBe(false);
 }
 
-const expectRefused = (token: string, clock?: Clock) => expectRefusedWith({ Authorization: `Bearer ${token}` }, "invalid_token", clock);
+const expectRefused = (token: string, clock?: Clock) =>
+  expectRefusedWith({ Authorization: `Bearer ${token}` }, "invalid_token", clock);
 
 async function expectAccepted(token: string, clock?: Clock): Promise<Json> {
   const res = await verify({ token }, clock);
@@ -169,7 +193,11 @@ describe("tampered claims", () => {
   it("refuses a valid token whose roles and permissions were changed to admin", async () => {
     const payload = claims();
     const [h, , s] = (await signEdDSA(header(), payload, await importPrivate(CURRENT))).split(".");
-    const escalated = { ...payload, roles: ["admin"], permissions: ["users:read", "users:write", "roles:assign", "audit:read"] };
+    const escalated = {
+      ...payload,
+      roles: ["admin"],
+      permissions: ["users:read", "users:write", "roles:assign", "audit:read"],
+    };
     await expectRefused(`${h}.${segment(escalated)}.${s}`);
   });
 
@@ -205,16 +233,24 @@ describe("algorithm confusion: HS256 signed with the public key", () => {
     const served = jwks.keys.find((key) => key.kid === CURRENT.kid);
     expect(served).toBeDefined();
     await expectRefused(signHS256(header({ alg: "HS256" }), claims(), JSON.stringify(served)));
-    await expectRefused(signHS256(header({ alg: "HS256" }), claims(), JSON.stringify({ crv: "Ed25519", kty: "OKP", x: CURRENT.x })));
+    await expectRefused(
+      signHS256(header({ alg: "HS256" }), claims(), JSON.stringify({ crv: "Ed25519", kty: "OKP", x: CURRENT.x })),
+    );
   });
 
   it("refuses HS256 keyed with the PEM SPKI of the public key", async () => {
-    const publicKey = await crypto.subtle.importKey("jwk", { kty: "OKP", crv: "Ed25519", x: CURRENT.x }, { name: "Ed25519" }, true, ["verify"]);
+    const publicKey = await crypto.subtle.importKey(
+      "jwk",
+      { kty: "OKP", crv: "Ed25519", x: CURRENT.x },
+      { name: "Ed25519" },
+      true,
+      ["verify"],
+    );
     const spki = new Uint8Array((await crypto.subtle.exportKey("spki", publicKey)) as ArrayBuffer);
     const body = btoa(String.fromCharCode(...spki)).replace(/.{1,64}/g, "$&\n");
     const pem = `-----BEGIN PUBLIC KEY-----\n${body}-----END PUBLIC KEY-----`;
     await expectRefused(signHS256(header({ alg: "HS256" }), claims(), pem));
-    await expectRefused(signHS256(header({ alg: "HS256" }), claims(), pem + "\n"));
+    await expectRefused(signHS256(header({ alg: "HS256" }), claims(), `${pem}\n`));
   });
 });
 
@@ -233,17 +269,27 @@ describe("HS256 with an empty or common secret", () => {
 describe("embedded jwk header (attacker's own Ed25519 key)", () => {
   it("refuses a token signed by the key it carries in its jwk header, with no kid", async () => {
     const attacker = await attackerEd25519();
-    await expectRefused(await signEdDSA(header({ kid: undefined, jwk: attacker.publicJwk }), claims(), attacker.privateKey));
+    await expectRefused(
+      await signEdDSA(header({ kid: undefined, jwk: attacker.publicJwk }), claims(), attacker.privateKey),
+    );
   });
 
   it("refuses it with the attacker's kid", async () => {
     const attacker = await attackerEd25519();
-    await expectRefused(await signEdDSA(header({ kid: attacker.publicJwk.kid, jwk: attacker.publicJwk }), claims(), attacker.privateKey));
+    await expectRefused(
+      await signEdDSA(header({ kid: attacker.publicJwk.kid, jwk: attacker.publicJwk }), claims(), attacker.privateKey),
+    );
   });
 
   it("refuses it while claiming the service's real kid", async () => {
     const attacker = await attackerEd25519();
-    await expectRefused(await signEdDSA(header({ kid: CURRENT.kid, jwk: { ...attacker.publicJwk, kid: CURRENT.kid } }), claims(), attacker.privateKey));
+    await expectRefused(
+      await signEdDSA(
+        header({ kid: CURRENT.kid, jwk: { ...attacker.publicJwk, kid: CURRENT.kid } }),
+        claims(),
+        attacker.privateKey,
+      ),
+    );
   });
 });
 
@@ -257,16 +303,22 @@ describe("jku and x5u headers pointing at an attacker's key server", () => {
     vi.restoreAllMocks();
   });
 
-  async function withAttackerKeyServer(run: (attacker: Awaited<ReturnType<typeof attackerEd25519>>, url: string) => Promise<void>) {
+  async function withAttackerKeyServer(
+    run: (attacker: Awaited<ReturnType<typeof attackerEd25519>>, url: string) => Promise<void>,
+  ) {
     const attacker = await attackerEd25519();
-    const fetchSpy = vi.spyOn(globalThis, "fetch").mockImplementation(async () => Response.json({ keys: [attacker.publicJwk] }));
+    const fetchSpy = vi
+      .spyOn(globalThis, "fetch")
+      .mockImplementation(async () => Response.json({ keys: [attacker.publicJwk] }));
     await run(attacker, "http://127.0.0.1:8965/.well-known/jwks.json");
     expect(fetchSpy).not.toHaveBeenCalled();
   }
 
   it("refuses a token whose jku names the attacker's JWKS, with the attacker's kid, and fetches nothing", async () => {
     await withAttackerKeyServer(async (attacker, url) => {
-      await expectRefused(await signEdDSA(header({ kid: attacker.publicJwk.kid, jku: url }), claims(), attacker.privateKey));
+      await expectRefused(
+        await signEdDSA(header({ kid: attacker.publicJwk.kid, jku: url }), claims(), attacker.privateKey),
+      );
     });
   });
 
@@ -278,7 +330,9 @@ describe("jku and x5u headers pointing at an attacker's key server", () => {
 
   it("refuses a token whose x5u names the attacker's server, and fetches nothing", async () => {
     await withAttackerKeyServer(async (attacker, url) => {
-      await expectRefused(await signEdDSA(header({ kid: attacker.publicJwk.kid, x5u: url }), claims(), attacker.privateKey));
+      await expectRefused(
+        await signEdDSA(header({ kid: attacker.publicJwk.kid, x5u: url }), claims(), attacker.privateKey),
+      );
     });
   });
 });
@@ -314,9 +368,16 @@ describe("psychic signature (ES256 with an all-zero signature)", () => {
   });
 
   it("refuses an ES256 token validly signed by an attacker's P-256 key", async () => {
-    const pair = (await crypto.subtle.generateKey({ name: "ECDSA", namedCurve: "P-256" }, false, ["sign", "verify"])) as CryptoKeyPair;
+    const pair = (await crypto.subtle.generateKey({ name: "ECDSA", namedCurve: "P-256" }, false, [
+      "sign",
+      "verify",
+    ])) as CryptoKeyPair;
     const input = `${segment(header({ alg: "ES256" }))}.${segment(claims())}`;
-    const signature = await crypto.subtle.sign({ name: "ECDSA", hash: "SHA-256" }, pair.privateKey, encoder.encode(input));
+    const signature = await crypto.subtle.sign(
+      { name: "ECDSA", hash: "SHA-256" },
+      pair.privateKey,
+      encoder.encode(input),
+    );
     await expectRefused(`${input}.${base64url.encode(new Uint8Array(signature))}`);
   });
 });
@@ -341,7 +402,7 @@ describe("wrong issuer, audience or typ (signed with the real key)", () => {
   it.each([
     ["another issuer", "https://evil.example"],
     ["the production issuer (a token from another deployment)", "https://auth.secureauth.dev"],
-    ["an issuer differing only by a trailing slash", TEST_SECRETS.JWT_ISSUER + "/"],
+    ["an issuer differing only by a trailing slash", `${TEST_SECRETS.JWT_ISSUER}/`],
     ["an empty issuer", ""],
   ])("refuses iss: %s", async (_label, iss) => {
     await expectRefused(await realToken({ iss }));
@@ -451,7 +512,9 @@ describe("malformed tokens", () => {
 
   it("refuses a token that requires an unknown critical header extension", async () => {
     // Signed by hand: jose will not sign an unknown critical extension.
-    await expectRefused(await signEdDSA(header({ crit: ["exp-ext"], "exp-ext": true }), claims(), await importPrivate(CURRENT)));
+    await expectRefused(
+      await signEdDSA(header({ crit: ["exp-ext"], "exp-ext": true }), claims(), await importPrivate(CURRENT)),
+    );
   });
 
   it("refuses a token with an unencoded (b64: false) payload", async () => {

@@ -16,7 +16,8 @@ async function jwksOf(service: TestService): Promise<{ keys: Record<string, unkn
   return res.json();
 }
 
-const verifies = async (service: TestService, token: string) => (await service.call("GET", "/auth/verify", { token })).status;
+const verifies = async (service: TestService, token: string) =>
+  (await service.call("GET", "/auth/verify", { token })).status;
 
 describe("signing-key rotation from the live JWKS", () => {
   it("old tokens keep verifying after a rotation, new ones carry the new kid, and the next rotation drops the retired key", async () => {

@@ -44,6 +44,8 @@ describe("link pages", () => {
   });
 
   it("API responses keep the strict default CSP", async () => {
-    expect((await call("GET", "/health")).headers.get("Content-Security-Policy")).toBe("default-src 'none'; frame-ancestors 'none'");
+    expect((await call("GET", "/health")).headers.get("Content-Security-Policy")).toBe(
+      "default-src 'none'; frame-ancestors 'none'",
+    );
   });
 });

@@ -8,7 +8,17 @@ import { createExecutionContext, createMessageBatch, getQueueResult } from "clou
 import { afterEach, beforeEach, describe, expect, it, vi } from "vitest";
 import { loadConfig } from "../../src/config";
 import { ServiceUnavailable } from "../../src/errors";
-import { backoff, handleMailBatch, mailTransportFor, QueueOutbox, ResendError, ResendTransport, SmtpError, SmtpTransport, type MailConsumerDeps } from "../../src/mail";
+import {
+  backoff,
+  handleMailBatch,
+  mailTransportFor,
+  QueueOutbox,
+  ResendError,
+  ResendTransport,
+  SmtpError,
+  SmtpTransport,
+  type MailConsumerDeps,
+} from "../../src/mail";
 import { MailDelivery } from "../../src/services/mail/delivery";
 import type { MailJob, OutgoingMail } from "../../src/services/ports";
 import { TEST_SECRETS } from "../setup/secrets";
@@ -29,20 +39,31 @@ function outgoing(to = uniqueEmail("smtp")): OutgoingMail {
     to,
     subject: "Verify your email address",
     text: "Open this link:\n\nhttps://app.example.com/verify-email?token=abc\n",
-    html: "<p><a href=\"https://app.example.com/verify-email?token=abc\">link</a></p>",
+    html: '<p><a href="https://app.example.com/verify-email?token=abc">link</a></p>',
   };
 }
 
 function verificationJob(to = uniqueEmail("queue")): Mail & { link: string } {
   const token = crypto.randomUUID().replace(/-/g, "");
-  return { kind: "mail", template: "email_verification", to, userId: crypto.randomUUID(), link: `${TEST_SECRETS.APP_URL}/verify-email?token=${token}` };
+  return {
+    kind: "mail",
+    template: "email_verification",
+    to,
+    userId: crypto.randomUUID(),
+    link: `${TEST_SECRETS.APP_URL}/verify-email?token=${token}`,
+  };
 }
 
 let messageCounter = 0;
 function batchOf(queue: string, jobs: { body: unknown; attempts?: number; id?: string }[]) {
   return createMessageBatch<MailJob>(
     queue,
-    jobs.map(({ body, attempts = 1, id = `msg-${++messageCounter}` }) => ({ id, timestamp: new Date(), attempts, body: body as MailJob })),
+    jobs.map(({ body, attempts = 1, id = `msg-${++messageCounter}` }) => ({
+      id,
+      timestamp: new Date(),
+      attempts,
+      body: body as MailJob,
+    })),
   );
 }
 
@@ -56,17 +77,25 @@ async function consume(batch: MessageBatch<MailJob>, deps: MailConsumerDeps) {
   const ctx = createExecutionContext();
   await handleMailBatch(batch, deps);
   const result = await getQueueResult(batch, ctx);
-  expect(result.retryMessages.map((r) => r.msgId)).toEqual(retries.filter((r) => r.spy.mock.calls.length > 0).map((r) => r.id));
+  expect(result.retryMessages.map((r) => r.msgId)).toEqual(
+    retries.filter((r) => r.spy.mock.calls.length > 0).map((r) => r.id),
+  );
   return {
     explicitAcks: result.explicitAcks,
-    retryMessages: retries.flatMap(({ id, spy }) => spy.mock.calls.map(([options]) => ({ msgId: id, delaySeconds: options?.delaySeconds }))),
+    retryMessages: retries.flatMap(({ id, spy }) =>
+      spy.mock.calls.map(([options]) => ({ msgId: id, delaySeconds: options?.delaySeconds })),
+    ),
   };
 }
 
 /** The consumer's deps over a real MailDelivery (configured transport, real audit store). */
 function realDeps(overrides: Partial<MailConsumerDeps> = {}): { deps: MailConsumerDeps; close(): Promise<void> } {
   const { stores, close } = service.stores();
-  const delivery = new MailDelivery({ transport: mailTransportFor(config.mail), audit: stores.audit, clock: () => new Date() });
+  const delivery = new MailDelivery({
+    transport: mailTransportFor(config.mail),
+    audit: stores.audit,
+    clock: () => new Date(),
+  });
   const deps: MailConsumerDeps = {
     deliver: (job) => delivery.deliver(job),
     deadLetter: (job, attempts) => delivery.deadLetter(job, attempts),
@@ -150,7 +179,12 @@ describe("ResendTransport", () => {
     const mail = outgoing(uniqueEmail("resend"));
     await transport.send(mail);
     const sent = (await resend.requests()).filter((r) => r.body.to.includes(mail.to));
-    expect(sent).toEqual([{ authorization: `Bearer ${KEY}`, body: { from: FROM, to: [mail.to], subject: mail.subject, text: mail.text, html: mail.html } }]);
+    expect(sent).toEqual([
+      {
+        authorization: `Bearer ${KEY}`,
+        body: { from: FROM, to: [mail.to], subject: mail.subject, text: mail.text, html: mail.html },
+      },
+    ]);
   });
 
   it("rejects a 500 without the key or the answer's body in the error", async () => {
@@ -172,7 +206,9 @@ describe("QueueOutbox", () => {
 
   it("puts the job on the queue as JSON", async () => {
     const sent: { body: MailJob; options: QueueSendOptions | undefined }[] = [];
-    const queue = { send: async (body: MailJob, options?: QueueSendOptions) => void sent.push({ body, options }) } as unknown as Queue<MailJob>;
+    const queue = {
+      send: async (body: MailJob, options?: QueueSendOptions) => void sent.push({ body, options }),
+    } as unknown as Queue<MailJob>;
     await new QueueOutbox(queue).enqueue(job);
     expect(sent).toEqual([{ body: job, options: { contentType: "json" } }]);
   });
@@ -229,7 +265,13 @@ describe("handleMailBatch", () => {
     try {
       const [failing, fine] = [verificationJob(), verificationJob()];
       await refuseNext(1);
-      const result = await consume(batchOf("secureauth-mail", [{ body: failing, id: "fails", attempts: 3 }, { body: fine, id: "fine" }]), deps);
+      const result = await consume(
+        batchOf("secureauth-mail", [
+          { body: failing, id: "fails", attempts: 3 },
+          { body: fine, id: "fine" },
+        ]),
+        deps,
+      );
       expect(result.retryMessages).toEqual([{ msgId: "fails", delaySeconds: 120 }]);
       expect(result.explicitAcks).toEqual(["fine"]);
       expect(await inbox.all({ to: fine.to })).toHaveLength(1);
@@ -262,8 +304,20 @@ describe("handleMailBatch", () => {
     const { deps, close } = realDeps({ deliver });
     const error = vi.spyOn(console, "error").mockImplementation(() => {});
     try {
-      const bodies = [null, "text", { kind: "mail", template: "email_verification", to: "a@example.com", userId: "u" }, { kind: "mail", template: "unknown", to: "a@example.com", userId: "u", link: "x" }, { kind: "other" }];
-      const result = await consume(batchOf("secureauth-mail", bodies.map((body, i) => ({ body, id: `junk-${i}` }))), deps);
+      const bodies = [
+        null,
+        "text",
+        { kind: "mail", template: "email_verification", to: "a@example.com", userId: "u" },
+        { kind: "mail", template: "unknown", to: "a@example.com", userId: "u", link: "x" },
+        { kind: "other" },
+      ];
+      const result = await consume(
+        batchOf(
+          "secureauth-mail",
+          bodies.map((body, i) => ({ body, id: `junk-${i}` })),
+        ),
+        deps,
+      );
       expect(result.explicitAcks).toEqual(bodies.map((_, i) => `junk-${i}`));
       expect(result.retryMessages).toEqual([]);
       expect(deliver).not.toHaveBeenCalled();
@@ -275,7 +329,13 @@ describe("handleMailBatch", () => {
   });
 
   it("a password_reset_request mints the reset mail and enqueues it", async () => {
-    const reset: Mail = { kind: "mail", template: "password_reset", to: "known@example.com", userId: crypto.randomUUID(), link: `${TEST_SECRETS.APP_URL}/reset-password?token=t` };
+    const reset: Mail = {
+      kind: "mail",
+      template: "password_reset",
+      to: "known@example.com",
+      userId: crypto.randomUUID(),
+      link: `${TEST_SECRETS.APP_URL}/reset-password?token=t`,
+    };
     const enqueued: MailJob[] = [];
     const minted: string[] = [];
     const { deps, close } = realDeps({
@@ -308,9 +368,18 @@ describe("handleMailBatch", () => {
     });
     const error = vi.spyOn(console, "error").mockImplementation(() => {});
     try {
-      const result = await consume(batchOf("secureauth-mail", [{ body: { kind: "password_reset_request", email: "known@example.com" }, id: "reset", attempts: 2 }]), deps);
+      const result = await consume(
+        batchOf("secureauth-mail", [
+          { body: { kind: "password_reset_request", email: "known@example.com" }, id: "reset", attempts: 2 },
+        ]),
+        deps,
+      );
       expect(result.retryMessages).toEqual([{ msgId: "reset", delaySeconds: 60 }]);
-      expect(JSON.parse(String(error.mock.calls[0]![0]))).toMatchObject({ template: "password_reset_request", attempt: 2, error: { name: "ServiceUnavailable < Error" } });
+      expect(JSON.parse(String(error.mock.calls[0]![0]))).toMatchObject({
+        template: "password_reset_request",
+        attempt: 2,
+        error: { name: "ServiceUnavailable < Error" },
+      });
     } finally {
       error.mockRestore();
       await close();
@@ -326,7 +395,15 @@ describe("handleMailBatch", () => {
       const job = verificationJob();
       const result = await consume(batchOf("secureauth-mail", [{ body: job, id: "unsent" }]), deps);
       expect(result.explicitAcks).toEqual(["unsent"]);
-      expect(warn.mock.calls).toEqual([[JSON.stringify({ level: "warn", msg: "mail not sent: no transport configured", template: "email_verification" })]]);
+      expect(warn.mock.calls).toEqual([
+        [
+          JSON.stringify({
+            level: "warn",
+            msg: "mail not sent: no transport configured",
+            template: "email_verification",
+          }),
+        ],
+      ]);
       expect(await inbox.all({ to: job.to })).toEqual([]);
     } finally {
       warn.mockRestore();
@@ -341,7 +418,8 @@ describe("logging", () => {
   let lines: string[];
   beforeEach(() => {
     lines = [];
-    for (const method of methods) vi.spyOn(console, method).mockImplementation((...args: unknown[]) => void lines.push(args.map(String).join(" ")));
+    for (const method of methods)
+      vi.spyOn(console, method).mockImplementation((...args: unknown[]) => void lines.push(args.map(String).join(" ")));
   });
   afterEach(() => vi.restoreAllMocks());
 
@@ -359,7 +437,14 @@ describe("logging", () => {
 
       // The failure was logged, by template, attempt and error class.
       expect(lines.map((line) => JSON.parse(line) as Record<string, unknown>)).toEqual([
-        { level: "error", msg: "mail queue: job failed; retrying", template: "email_verification", attempt: 1, retryInSeconds: 30, error: { name: "SmtpError", code: "451" } },
+        {
+          level: "error",
+          msg: "mail queue: job failed; retrying",
+          template: "email_verification",
+          attempt: 1,
+          retryInSeconds: 30,
+          error: { name: "SmtpError", code: "451" },
+        },
       ]);
       for (const line of lines) {
         expect(line).not.toContain(token);

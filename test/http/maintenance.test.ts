@@ -3,7 +3,17 @@
 // runs at a fixed scheduled time, and exactly the right rows must remain.
 import { describe, expect, it } from "vitest";
 import { DEFAULT_RETENTION, MaintenanceService } from "../../src/services/maintenance";
-import { call, db, problemOf, refresh, refreshOk, refreshTokenHash, register, scheduled, testService } from "../support/harness";
+import {
+  call,
+  db,
+  problemOf,
+  refresh,
+  refreshOk,
+  refreshTokenHash,
+  register,
+  scheduled,
+  testService,
+} from "../support/harness";
 
 const { query } = db;
 
@@ -16,11 +26,17 @@ const ago = (now: Date, ms: number) => new Date(now.getTime() - ms);
 const later = (now: Date, ms: number) => new Date(now.getTime() + ms);
 
 async function insertUser(): Promise<string> {
-  const [row] = await query<{ id: string }>("insert into users (email, password_hash) values ($1, 'unused') returning id", [`retention-${crypto.randomUUID()}@example.com`]);
+  const [row] = await query<{ id: string }>(
+    "insert into users (email, password_hash) values ($1, 'unused') returning id",
+    [`retention-${crypto.randomUUID()}@example.com`],
+  );
   return row!.id;
 }
 
-async function insertSession(userId: string, s: { idleExpiresAt: Date; absoluteExpiresAt: Date; revokedAt?: Date }): Promise<string> {
+async function insertSession(
+  userId: string,
+  s: { idleExpiresAt: Date; absoluteExpiresAt: Date; revokedAt?: Date },
+): Promise<string> {
   const [row] = await query<{ id: string }>(
     `insert into sessions (user_id, idle_expires_at, absolute_expires_at, revoked_at, revoked_reason)
      values ($1, $2, $3, $4, case when $4::timestamptz is null then null else 'logged_out' end) returning id`,
@@ -47,7 +63,9 @@ async function remainingSessions(ids: string[]): Promise<string[]> {
 }
 
 async function tokenCount(sessionId: string): Promise<number> {
-  const [row] = await query<{ n: number }>("select count(*)::int as n from refresh_tokens where session_id = $1", [sessionId]);
+  const [row] = await query<{ n: number }>("select count(*)::int as n from refresh_tokens where session_id = $1", [
+    sessionId,
+  ]);
   return row!.n;
 }
 
@@ -58,25 +76,54 @@ describe("scheduled maintenance: ended sessions", () => {
     const userId = await insertUser();
     const doomed = {
       // Logged in 61 days ago: absolutely expired 31 days ago.
-      absolutelyExpired: await insertSession(userId, { idleExpiresAt: ago(now, 31 * DAY), absoluteExpiresAt: ago(now, 31 * DAY) }),
+      absolutelyExpired: await insertSession(userId, {
+        idleExpiresAt: ago(now, 31 * DAY),
+        absoluteExpiresAt: ago(now, 31 * DAY),
+      }),
       // Revoked 31 days ago, a minute after login; its expiries came later.
-      revoked: await insertSession(userId, { revokedAt: ago(now, 31 * DAY), idleExpiresAt: ago(now, 24 * DAY), absoluteExpiresAt: ago(now, DAY) }),
+      revoked: await insertSession(userId, {
+        revokedAt: ago(now, 31 * DAY),
+        idleExpiresAt: ago(now, 24 * DAY),
+        absoluteExpiresAt: ago(now, DAY),
+      }),
       // Last used 38 days ago: idle-expired 31 days ago, before its absolute expiry.
-      idleExpired: await insertSession(userId, { idleExpiresAt: ago(now, 31 * DAY), absoluteExpiresAt: ago(now, 10 * DAY) }),
+      idleExpired: await insertSession(userId, {
+        idleExpiresAt: ago(now, 31 * DAY),
+        absoluteExpiresAt: ago(now, 10 * DAY),
+      }),
       // Ended 1 ms before the cutoff.
-      justPastRetention: await insertSession(userId, { revokedAt: ago(cutoff, 1), idleExpiresAt: later(cutoff, 7 * DAY), absoluteExpiresAt: later(cutoff, 29 * DAY) }),
+      justPastRetention: await insertSession(userId, {
+        revokedAt: ago(cutoff, 1),
+        idleExpiresAt: later(cutoff, 7 * DAY),
+        absoluteExpiresAt: later(cutoff, 29 * DAY),
+      }),
     };
     const kept = {
-      live: await insertSession(userId, { idleExpiresAt: later(now, 5 * DAY), absoluteExpiresAt: later(now, 20 * DAY) }),
-      revokedRecently: await insertSession(userId, { revokedAt: ago(now, 29 * DAY), idleExpiresAt: ago(now, 22 * DAY), absoluteExpiresAt: later(now, DAY) }),
+      live: await insertSession(userId, {
+        idleExpiresAt: later(now, 5 * DAY),
+        absoluteExpiresAt: later(now, 20 * DAY),
+      }),
+      revokedRecently: await insertSession(userId, {
+        revokedAt: ago(now, 29 * DAY),
+        idleExpiresAt: ago(now, 22 * DAY),
+        absoluteExpiresAt: later(now, DAY),
+      }),
       expiredRecently: await insertSession(userId, { idleExpiresAt: ago(now, DAY), absoluteExpiresAt: ago(now, DAY) }),
       // Ended exactly at the cutoff: kept (retention is "more than 30 days").
-      endedAtCutoff: await insertSession(userId, { revokedAt: cutoff, idleExpiresAt: later(cutoff, 7 * DAY), absoluteExpiresAt: later(cutoff, 29 * DAY) }),
+      endedAtCutoff: await insertSession(userId, {
+        revokedAt: cutoff,
+        idleExpiresAt: later(cutoff, 7 * DAY),
+        absoluteExpiresAt: later(cutoff, 29 * DAY),
+      }),
     };
-    for (const id of [...Object.values(doomed), kept.revokedRecently, kept.expiredRecently, kept.endedAtCutoff]) await insertTokens(id, 3, ago(now, 31 * DAY));
+    for (const id of [...Object.values(doomed), kept.revokedRecently, kept.expiredRecently, kept.endedAtCutoff])
+      await insertTokens(id, 3, ago(now, 31 * DAY));
     // The live session's used tokens expired long ago; they must stay for reuse detection.
     await insertTokens(kept.live, 3, ago(now, 20 * DAY));
-    await query("insert into audit_logs (event, user_id, session_id, created_at) values ('auth.logged_out', $1, $2, $3)", [userId, doomed.revoked, ago(now, 31 * DAY)]);
+    await query(
+      "insert into audit_logs (event, user_id, session_id, created_at) values ('auth.logged_out', $1, $2, $3)",
+      [userId, doomed.revoked, ago(now, 31 * DAY)],
+    );
 
     await scheduled(now);
 
@@ -94,9 +141,10 @@ describe("scheduled maintenance: ended sessions", () => {
     const rt2 = await refreshOk(rt1.refreshToken);
     expect((await refresh(rt2.refreshToken)).status).toBe(200);
     // Make rt1 look 20 days old and long expired, in a session that is still live.
-    await query("update refresh_tokens set created_at = now() - interval '20 days', used_at = now() - interval '20 days', expires_at = now() - interval '13 days' where token_hash = $1", [
-      await refreshTokenHash(rt1.refreshToken),
-    ]);
+    await query(
+      "update refresh_tokens set created_at = now() - interval '20 days', used_at = now() - interval '20 days', expires_at = now() - interval '13 days' where token_hash = $1",
+      [await refreshTokenHash(rt1.refreshToken)],
+    );
 
     await scheduled(later(new Date(), HOUR));
 
@@ -143,13 +191,24 @@ describe("scheduled maintenance: login throttles", () => {
       ["stale but still locked", ago(now, 2 * HOUR), later(now, 5 * 60 * SECOND), true],
     ];
     for (const [name, lastFailureAt, lockedUntil] of rows) {
-      await query("insert into login_throttles (key, failures, last_failure_at, locked_until) values ($1, 5, $2, $3)", [`${tag}:${name}`, lastFailureAt, lockedUntil]);
+      await query("insert into login_throttles (key, failures, last_failure_at, locked_until) values ($1, 5, $2, $3)", [
+        `${tag}:${name}`,
+        lastFailureAt,
+        lockedUntil,
+      ]);
     }
 
     await scheduled(now);
 
-    const remaining = await query<{ key: string }>("select key from login_throttles where key like $1 order by key", [`${tag}:%`]);
-    expect(remaining.map((r) => r.key.slice(tag.length + 1)).sort()).toEqual(rows.filter((r) => r[3]).map((r) => r[0]).sort());
+    const remaining = await query<{ key: string }>("select key from login_throttles where key like $1 order by key", [
+      `${tag}:%`,
+    ]);
+    expect(remaining.map((r) => r.key.slice(tag.length + 1)).sort()).toEqual(
+      rows
+        .filter((r) => r[3])
+        .map((r) => r[0])
+        .sort(),
+    );
   });
 });
 
@@ -165,13 +224,23 @@ describe("scheduled maintenance: sign-ins and ceremonies in progress", () => {
       ["live", "mfa_sign_in", later(runAt, 60 * SECOND), null, true],
     ];
     for (const [name, kind, expiresAt, usedAt] of rows) {
-      await query("insert into auth_challenges (key_hash, kind, expires_at, used_at, created_at) values ($1, $2, $3, $4, $5)", [`${tag}:${name}`, kind, expiresAt, usedAt, ago(expiresAt, 300 * SECOND)]);
+      await query(
+        "insert into auth_challenges (key_hash, kind, expires_at, used_at, created_at) values ($1, $2, $3, $4, $5)",
+        [`${tag}:${name}`, kind, expiresAt, usedAt, ago(expiresAt, 300 * SECOND)],
+      );
     }
 
     await scheduled(runAt);
 
-    const remaining = await query<{ key_hash: string }>("select key_hash from auth_challenges where key_hash like $1", [`${tag}:%`]);
-    expect(remaining.map((r) => r.key_hash.slice(tag.length + 1)).sort()).toEqual(rows.filter((r) => r[4]).map((r) => r[0]).sort());
+    const remaining = await query<{ key_hash: string }>("select key_hash from auth_challenges where key_hash like $1", [
+      `${tag}:%`,
+    ]);
+    expect(remaining.map((r) => r.key_hash.slice(tag.length + 1)).sort()).toEqual(
+      rows
+        .filter((r) => r[4])
+        .map((r) => r[0])
+        .sort(),
+    );
   });
 });
 
@@ -183,7 +252,10 @@ describe("MaintenanceService batches", () => {
     const userId = await insertUser();
     const ids: string[] = [];
     for (let i = 0; i < count; i++) {
-      const id = await insertSession(userId, { idleExpiresAt: new Date("2000-01-01T00:00:00Z"), absoluteExpiresAt: new Date("2000-01-01T00:00:00Z") });
+      const id = await insertSession(userId, {
+        idleExpiresAt: new Date("2000-01-01T00:00:00Z"),
+        absoluteExpiresAt: new Date("2000-01-01T00:00:00Z"),
+      });
       await insertTokens(id, tokensEach - 1, new Date("2000-01-01T00:00:00Z"));
       ids.push(id);
     }
@@ -222,7 +294,14 @@ describe("MaintenanceService batches", () => {
     const { store, deleted, close } = recordingRepository();
     try {
       const report = await new MaintenanceService(store, { batchSize: 2 }).run(RUN_AT);
-      expect(report).toEqual({ refreshTokens: 15, sessions: 5, loginThrottles: 0, oneTimeTokens: 0, challenges: 0, complete: true });
+      expect(report).toEqual({
+        refreshTokens: 15,
+        sessions: 5,
+        loginThrottles: 0,
+        oneTimeTokens: 0,
+        challenges: 0,
+        complete: true,
+      });
       expect(deleted.tokens).toEqual([2, 2, 2, 2, 2, 2, 2, 1]);
       expect(deleted.sessions).toEqual([2, 2, 1]);
       expect(await remainingSessions(ids)).toEqual([]);
@@ -237,10 +316,16 @@ describe("MaintenanceService batches", () => {
     try {
       const first = await new MaintenanceService(store, { batchSize: 2, maxBatchesPerRun: 1 }).run(RUN_AT);
       expect(first).toMatchObject({ refreshTokens: 2, complete: false });
-      const [left] = await query<{ n: number }>("select count(*)::int as n from refresh_tokens where session_id = any($1::uuid[])", [ids]);
+      const [left] = await query<{ n: number }>(
+        "select count(*)::int as n from refresh_tokens where session_id = any($1::uuid[])",
+        [ids],
+      );
       expect(left!.n).toBe(4);
       // Only a session whose tokens are all gone may go; none with tokens left.
-      const withTokens = await query<{ id: string }>("select distinct session_id as id from refresh_tokens where session_id = any($1::uuid[])", [ids]);
+      const withTokens = await query<{ id: string }>(
+        "select distinct session_id as id from refresh_tokens where session_id = any($1::uuid[])",
+        [ids],
+      );
       const remaining = await remainingSessions(ids);
       for (const { id } of withTokens) expect(remaining).toContain(id);
       expect(first.sessions).toBe(ids.length - remaining.length);

@@ -8,13 +8,25 @@
 // implementation (test/support/totp.ts, the otpauth package).
 import { describe, expect, it } from "vitest";
 import { captureConsole } from "../support/logs";
-import { claimsOf, fakeClock, problemOf, STRONG_PASSWORD, testService, uniqueEmail, type TokenPair } from "../support/harness";
+import {
+  claimsOf,
+  fakeClock,
+  problemOf,
+  STRONG_PASSWORD,
+  testService,
+  uniqueEmail,
+  type TokenPair,
+} from "../support/harness";
 import { renderSVG } from "uqr";
 import { totpCode } from "../support/totp";
 
 type Service = ReturnType<typeof testService>;
 type MfaRequired = { code: string; mfaToken: string; methods: string[] };
-type LoggedIn = { user: { id: string; mfa: { totp: boolean; passkeys: number } }; tokens: TokenPair; deviceToken: string };
+type LoggedIn = {
+  user: { id: string; mfa: { totp: boolean; passkeys: number } };
+  tokens: TokenPair;
+  deviceToken: string;
+};
 
 /** A service on its own clock, so time steps and expiries are ours to move. */
 function clockedService(env?: Record<string, unknown>) {
@@ -28,7 +40,9 @@ function clockedService(env?: Record<string, unknown>) {
  * verification link), signed in.
  */
 async function registerVerified(s: Service, email: string): Promise<LoggedIn> {
-  const body = (await (await s.call("POST", "/auth/register", { body: { email, password: STRONG_PASSWORD } })).json()) as LoggedIn;
+  const body = (await (
+    await s.call("POST", "/auth/register", { body: { email, password: STRONG_PASSWORD } })
+  ).json()) as LoggedIn;
   await s.db.query("update users set email_verified_at = now() where id = $1", [body.user.id]);
   return body;
 }
@@ -40,7 +54,10 @@ async function enrolled(s: Service, time: ReturnType<typeof fakeClock>) {
   const start = await s.call("POST", "/me/mfa/totp", { token: tokens.accessToken });
   expect(start.status).toBe(200);
   const { secret } = (await start.json()) as { secret: string; otpauthUri: string };
-  const confirm = await s.call("POST", "/me/mfa/totp/confirm", { token: tokens.accessToken, body: { code: totpCode(secret, time.now()) } });
+  const confirm = await s.call("POST", "/me/mfa/totp/confirm", {
+    token: tokens.accessToken,
+    body: { code: totpCode(secret, time.now()) },
+  });
   expect(confirm.status).toBe(200);
   const { recoveryCodes } = (await confirm.json()) as { recoveryCodes: string[] };
   time.advance(30);
@@ -48,8 +65,16 @@ async function enrolled(s: Service, time: ReturnType<typeof fakeClock>) {
 }
 
 /** The session re-authenticated with the password and a TOTP code (v3: what a recent operation needs once TOTP is on); the clock moves a step on. */
-async function twoFactorToken(s: Service, time: ReturnType<typeof fakeClock>, accessToken: string, secret: string): Promise<string> {
-  const res = await s.call("POST", "/auth/reauthenticate", { token: accessToken, body: { currentPassword: STRONG_PASSWORD, code: totpCode(secret, time.now()) } });
+async function twoFactorToken(
+  s: Service,
+  time: ReturnType<typeof fakeClock>,
+  accessToken: string,
+  secret: string,
+): Promise<string> {
+  const res = await s.call("POST", "/auth/reauthenticate", {
+    token: accessToken,
+    body: { currentPassword: STRONG_PASSWORD, code: totpCode(secret, time.now()) },
+  });
   expect(res.status).toBe(200);
   time.advance(30);
   return ((await res.json()) as { tokens: TokenPair }).tokens.accessToken;
@@ -66,7 +91,10 @@ async function mfaToken(s: Service, email: string): Promise<string> {
 }
 
 async function liveSessions(s: Service, userId: string): Promise<number> {
-  const [row] = await s.db.query<{ n: number }>("select count(*)::int as n from sessions where user_id = $1 and revoked_at is null", [userId]);
+  const [row] = await s.db.query<{ n: number }>(
+    "select count(*)::int as n from sessions where user_id = $1 and revoked_at is null",
+    [userId],
+  );
   return row!.n;
 }
 
@@ -88,13 +116,18 @@ describe("TOTP enrolment", () => {
     // Pending: not required at sign-in yet.
     expect((await passwordStep(s, email)).status).toBe(200);
 
-    const confirm = await s.call("POST", "/me/mfa/totp/confirm", { token: tokens.accessToken, body: { code: totpCode(secret, time.now()) } });
+    const confirm = await s.call("POST", "/me/mfa/totp/confirm", {
+      token: tokens.accessToken,
+      body: { code: totpCode(secret, time.now()) },
+    });
     expect(confirm.status).toBe(200);
     const { recoveryCodes } = (await confirm.json()) as { recoveryCodes: string[] };
     expect(recoveryCodes).toHaveLength(10);
     expect(new Set(recoveryCodes).size).toBe(10);
 
-    const me = (await (await s.call("GET", "/me", { token: tokens.accessToken })).json()) as { user: { mfa: { totp: boolean } } };
+    const me = (await (await s.call("GET", "/me", { token: tokens.accessToken })).json()) as {
+      user: { mfa: { totp: boolean } };
+    };
     expect(me.user.mfa).toEqual({ totp: true, passkeys: 0 });
     const [audit] = await s.db.auditRows({ userId: user.id, event: "mfa.totp_enrolled" });
     expect(audit).toBeDefined();
@@ -105,19 +138,27 @@ describe("TOTP enrolment", () => {
   it("the secret is stored only encrypted, and recovery codes only hashed", async () => {
     const { service: s, time } = clockedService();
     const { user, secret, recoveryCodes } = await enrolled(s, time);
-    const [factor] = await s.db.query<{ secret_ciphertext: string }>("select secret_ciphertext from totp_factors where user_id = $1", [user.id]);
+    const [factor] = await s.db.query<{ secret_ciphertext: string }>(
+      "select secret_ciphertext from totp_factors where user_id = $1",
+      [user.id],
+    );
     expect(factor!.secret_ciphertext.startsWith("v1.")).toBe(true);
     expect(factor!.secret_ciphertext).not.toContain(secret);
-    const codes = await s.db.query<{ code_hash: string }>("select code_hash from recovery_codes where user_id = $1", [user.id]);
+    const codes = await s.db.query<{ code_hash: string }>("select code_hash from recovery_codes where user_id = $1", [
+      user.id,
+    ]);
     expect(codes).toHaveLength(10);
-    for (const { code_hash } of codes) for (const code of recoveryCodes) expect(code_hash).not.toContain(code.replace(/-/g, ""));
+    for (const { code_hash } of codes)
+      for (const code of recoveryCodes) expect(code_hash).not.toContain(code.replace(/-/g, ""));
   });
 
   it("the pending secret is also a QR code of its otpauth URI, and never once the factor is confirmed", async () => {
     const { service: s, time } = clockedService();
     const { tokens } = await registerVerified(s, uniqueEmail("qr"));
     expect((await s.call("GET", "/me/mfa/totp/qr", { token: tokens.accessToken })).status).toBe(404);
-    const { secret, otpauthUri } = (await (await s.call("POST", "/me/mfa/totp", { token: tokens.accessToken })).json()) as { secret: string; otpauthUri: string };
+    const { secret, otpauthUri } = (await (
+      await s.call("POST", "/me/mfa/totp", { token: tokens.accessToken })
+    ).json()) as { secret: string; otpauthUri: string };
     const res = await s.call("GET", "/me/mfa/totp/qr", { token: tokens.accessToken });
     expect(res.status).toBe(200);
     expect(res.headers.get("Cache-Control")).toContain("no-store");
@@ -125,11 +166,17 @@ describe("TOTP enrolment", () => {
     // The same URI the enrolment answered, drawn by the QR library the route uses.
     expect(svg).toBe(renderSVG(otpauthUri));
     expect(svg.startsWith("<svg")).toBe(true);
-    await s.call("POST", "/me/mfa/totp/confirm", { token: tokens.accessToken, body: { code: totpCode(secret, time.now()) } });
+    await s.call("POST", "/me/mfa/totp/confirm", {
+      token: tokens.accessToken,
+      body: { code: totpCode(secret, time.now()) },
+    });
     time.advance(30);
     // Now that TOTP is on, the QR route (recent) needs a two-factor proof; then there is nothing pending to show.
     expect((await s.call("GET", "/me/mfa/totp/qr", { token: tokens.accessToken })).status).toBe(403);
-    expect((await s.call("GET", "/me/mfa/totp/qr", { token: await twoFactorToken(s, time, tokens.accessToken, secret) })).status).toBe(404);
+    expect(
+      (await s.call("GET", "/me/mfa/totp/qr", { token: await twoFactorToken(s, time, tokens.accessToken, secret) }))
+        .status,
+    ).toBe(404);
   });
 
   it("a wrong confirmation code enrols nothing", async () => {
@@ -147,8 +194,12 @@ describe("TOTP enrolment", () => {
     const { service: s, time } = clockedService();
     const { tokens, secret } = await enrolled(s, time);
     // The password session is not enough any more (v3), and a two-factor one is still refused.
-    expect((await problemOf(await s.call("POST", "/me/mfa/totp", { token: tokens.accessToken }))).code).toBe("reauthentication_required");
-    const res = await s.call("POST", "/me/mfa/totp", { token: await twoFactorToken(s, time, tokens.accessToken, secret) });
+    expect((await problemOf(await s.call("POST", "/me/mfa/totp", { token: tokens.accessToken }))).code).toBe(
+      "reauthentication_required",
+    );
+    const res = await s.call("POST", "/me/mfa/totp", {
+      token: await twoFactorToken(s, time, tokens.accessToken, secret),
+    });
     expect(res.status).toBe(400);
     // The enrolled secret still works.
     await twoFactorToken(s, time, tokens.accessToken, secret);
@@ -157,11 +208,29 @@ describe("TOTP enrolment", () => {
   it("a second start replaces the pending secret: the first one's codes do not confirm", async () => {
     const { service: s, time } = clockedService();
     const { tokens } = await registerVerified(s, uniqueEmail("re"));
-    const first = ((await (await s.call("POST", "/me/mfa/totp", { token: tokens.accessToken })).json()) as { secret: string }).secret;
-    const second = ((await (await s.call("POST", "/me/mfa/totp", { token: tokens.accessToken })).json()) as { secret: string }).secret;
+    const first = (
+      (await (await s.call("POST", "/me/mfa/totp", { token: tokens.accessToken })).json()) as { secret: string }
+    ).secret;
+    const second = (
+      (await (await s.call("POST", "/me/mfa/totp", { token: tokens.accessToken })).json()) as { secret: string }
+    ).secret;
     expect(second).not.toBe(first);
-    expect((await s.call("POST", "/me/mfa/totp/confirm", { token: tokens.accessToken, body: { code: totpCode(first, time.now()) } })).status).toBe(401);
-    expect((await s.call("POST", "/me/mfa/totp/confirm", { token: tokens.accessToken, body: { code: totpCode(second, time.now()) } })).status).toBe(200);
+    expect(
+      (
+        await s.call("POST", "/me/mfa/totp/confirm", {
+          token: tokens.accessToken,
+          body: { code: totpCode(first, time.now()) },
+        })
+      ).status,
+    ).toBe(401);
+    expect(
+      (
+        await s.call("POST", "/me/mfa/totp/confirm", {
+          token: tokens.accessToken,
+          body: { code: totpCode(second, time.now()) },
+        })
+      ).status,
+    ).toBe(200);
   });
 });
 
@@ -198,7 +267,9 @@ describe("sign-in with a second factor", () => {
     const { service: s, time } = clockedService();
     const { email, user, secret } = await enrolled(s, time);
     const token = await mfaToken(s, email);
-    const res = await s.call("POST", "/auth/mfa", { body: { mfaToken: token, code: totpCode(secret, time.now()), deviceName: "Laptop" } });
+    const res = await s.call("POST", "/auth/mfa", {
+      body: { mfaToken: token, code: totpCode(secret, time.now()), deviceName: "Laptop" },
+    });
     expect(res.status).toBe(200);
     expect(res.headers.get("Cache-Control")).toContain("no-store");
     const body = (await res.json()) as LoggedIn;
@@ -215,9 +286,15 @@ describe("sign-in with a second factor", () => {
     expect(after.auth_time).toBe(claims.auth_time);
     expect(after.iat).toBeGreaterThan(claims.iat!);
 
-    const [session] = await s.db.query<{ device: { name?: string } }>("select device from sessions where id = $1", [body.tokens.sessionId]);
+    const [session] = await s.db.query<{ device: { name?: string } }>("select device from sessions where id = $1", [
+      body.tokens.sessionId,
+    ]);
     expect(session!.device.name).toBe("Laptop");
-    const [row] = await s.db.auditRows({ userId: user.id, event: "auth.login_succeeded", sessionId: body.tokens.sessionId });
+    const [row] = await s.db.auditRows({
+      userId: user.id,
+      event: "auth.login_succeeded",
+      sessionId: body.tokens.sessionId,
+    });
     expect(row!.metadata).toEqual({ amr: ["pwd", "otp", "mfa"] });
   });
 
@@ -225,12 +302,16 @@ describe("sign-in with a second factor", () => {
     const { service: s, time } = clockedService();
     const { email, secret } = await enrolled(s, time);
     const code = totpCode(secret, time.now());
-    expect((await s.call("POST", "/auth/mfa", { body: { mfaToken: await mfaToken(s, email), code } })).status).toBe(200);
+    expect((await s.call("POST", "/auth/mfa", { body: { mfaToken: await mfaToken(s, email), code } })).status).toBe(
+      200,
+    );
     const replay = await s.call("POST", "/auth/mfa", { body: { mfaToken: await mfaToken(s, email), code } });
     expect(replay.status).toBe(401);
     expect((await problemOf(replay)).code).toBe("invalid_mfa_code");
     // Nor does the code of the step before, once a later one was accepted.
-    const older = await s.call("POST", "/auth/mfa", { body: { mfaToken: await mfaToken(s, email), code: totpCode(secret, new Date(time.now().getTime() - 30_000)) } });
+    const older = await s.call("POST", "/auth/mfa", {
+      body: { mfaToken: await mfaToken(s, email), code: totpCode(secret, new Date(time.now().getTime() - 30_000)) },
+    });
     expect(older.status).toBe(401);
   });
 
@@ -249,7 +330,9 @@ describe("sign-in with a second factor", () => {
     const { service: s, time } = clockedService();
     const { email, secret } = await enrolled(s, time);
     const token = await mfaToken(s, email);
-    expect((await s.call("POST", "/auth/mfa", { body: { mfaToken: token, code: totpCode(secret, time.now()) } })).status).toBe(200);
+    expect(
+      (await s.call("POST", "/auth/mfa", { body: { mfaToken: token, code: totpCode(secret, time.now()) } })).status,
+    ).toBe(200);
     time.advance(30);
     const again = await s.call("POST", "/auth/mfa", { body: { mfaToken: token, code: totpCode(secret, time.now()) } });
     expect(again.status).toBe(401);
@@ -288,7 +371,8 @@ describe("sign-in with a second factor", () => {
     const { email, secret } = await enrolled(s, time);
     // LOGIN_MAX_FAILURES is 5: the password step counted one, four wrong codes fill the bucket.
     const token = await mfaToken(s, email);
-    for (let i = 0; i < 4; i++) await s.call("POST", "/auth/mfa", { body: { mfaToken: token, code: String(200000 + i) } });
+    for (let i = 0; i < 4; i++)
+      await s.call("POST", "/auth/mfa", { body: { mfaToken: token, code: String(200000 + i) } });
     const locked = await s.call("POST", "/auth/mfa", { body: { mfaToken: token, code: totpCode(secret, time.now()) } });
     expect(locked.status).toBe(429);
     expect(Number(locked.headers.get("Retry-After"))).toBeGreaterThan(0);
@@ -298,9 +382,16 @@ describe("sign-in with a second factor", () => {
     const { service: s, time } = clockedService();
     const { email, secret } = await enrolled(s, time);
     const token = await mfaToken(s, email);
-    await s.call("POST", "/auth/mfa", { body: { mfaToken: token, code: "123456" === totpCode(secret, time.now()) ? "654321" : "123456" } });
-    expect((await s.call("POST", "/auth/mfa", { body: { mfaToken: token, code: totpCode(secret, time.now()) } })).status).toBe(200);
-    const [row] = await s.db.query<{ n: number }>("select count(*)::int as n from login_throttles where key = encode(sha256(convert_to('login:' || $1, 'UTF8')), 'hex')", [email]);
+    await s.call("POST", "/auth/mfa", {
+      body: { mfaToken: token, code: "123456" === totpCode(secret, time.now()) ? "654321" : "123456" },
+    });
+    expect(
+      (await s.call("POST", "/auth/mfa", { body: { mfaToken: token, code: totpCode(secret, time.now()) } })).status,
+    ).toBe(200);
+    const [row] = await s.db.query<{ n: number }>(
+      "select count(*)::int as n from login_throttles where key = encode(sha256(convert_to('login:' || $1, 'UTF8')), 'hex')",
+      [email],
+    );
     expect(row!.n).toBe(0);
   });
 
@@ -308,7 +399,10 @@ describe("sign-in with a second factor", () => {
     const { service: s, time } = clockedService();
     const { email, tokens, secret } = await enrolled(s, time);
     const token = await mfaToken(s, email);
-    const change = await s.call("POST", "/auth/password", { token: tokens.accessToken, body: { currentPassword: STRONG_PASSWORD, newPassword: "an entirely new passphrase 9" } });
+    const change = await s.call("POST", "/auth/password", {
+      token: tokens.accessToken,
+      body: { currentPassword: STRONG_PASSWORD, newPassword: "an entirely new passphrase 9" },
+    });
     expect(change.status).toBe(204);
     const res = await s.call("POST", "/auth/mfa", { body: { mfaToken: token, code: totpCode(secret, time.now()) } });
     expect((await problemOf(res)).code).toBe("invalid_mfa_token");
@@ -325,7 +419,7 @@ describe("sign-in with a second factor", () => {
 
   it("junk in place of an mfaToken is invalid_mfa_token; a body with neither code is a validation error", async () => {
     const { service: s } = clockedService();
-    for (const junk of ["x", "samfa_" + "A".repeat(43)]) {
+    for (const junk of ["x", `samfa_${"A".repeat(43)}`]) {
       const res = await s.call("POST", "/auth/mfa", { body: { mfaToken: junk, code: "123456" } });
       expect((await problemOf(res)).code).toBe("invalid_mfa_token");
     }
@@ -339,10 +433,14 @@ describe("recovery codes", () => {
     const { service: s, time } = clockedService();
     const { email, user, recoveryCodes } = await enrolled(s, time);
     const code = recoveryCodes[3]!;
-    const ok = await s.call("POST", "/auth/mfa", { body: { mfaToken: await mfaToken(s, email), recoveryCode: code.toUpperCase() } });
+    const ok = await s.call("POST", "/auth/mfa", {
+      body: { mfaToken: await mfaToken(s, email), recoveryCode: code.toUpperCase() },
+    });
     expect(ok.status).toBe(200);
     expect(claimsOf(((await ok.json()) as LoggedIn).tokens.accessToken).amr).toEqual(["pwd", "otp", "mfa"]);
-    const again = await s.call("POST", "/auth/mfa", { body: { mfaToken: await mfaToken(s, email), recoveryCode: code } });
+    const again = await s.call("POST", "/auth/mfa", {
+      body: { mfaToken: await mfaToken(s, email), recoveryCode: code },
+    });
     expect(again.status).toBe(401);
     expect((await problemOf(again)).code).toBe("invalid_mfa_code");
     const rows = await s.db.auditRows({ userId: user.id, event: "mfa.recovery_code_used" });
@@ -353,19 +451,32 @@ describe("recovery codes", () => {
   it("regenerating ends the earlier codes", async () => {
     const { service: s, time } = clockedService();
     const { email, tokens, recoveryCodes, secret } = await enrolled(s, time);
-    const res = await s.call("POST", "/me/mfa/recovery-codes", { token: await twoFactorToken(s, time, tokens.accessToken, secret) });
+    const res = await s.call("POST", "/me/mfa/recovery-codes", {
+      token: await twoFactorToken(s, time, tokens.accessToken, secret),
+    });
     expect(res.status).toBe(200);
     const fresh = ((await res.json()) as { recoveryCodes: string[] }).recoveryCodes;
     expect(fresh).toHaveLength(10);
-    expect((await s.call("POST", "/auth/mfa", { body: { mfaToken: await mfaToken(s, email), recoveryCode: recoveryCodes[0] } })).status).toBe(401);
-    expect((await s.call("POST", "/auth/mfa", { body: { mfaToken: await mfaToken(s, email), recoveryCode: fresh[0] } })).status).toBe(200);
+    expect(
+      (
+        await s.call("POST", "/auth/mfa", {
+          body: { mfaToken: await mfaToken(s, email), recoveryCode: recoveryCodes[0] },
+        })
+      ).status,
+    ).toBe(401);
+    expect(
+      (await s.call("POST", "/auth/mfa", { body: { mfaToken: await mfaToken(s, email), recoveryCode: fresh[0] } }))
+        .status,
+    ).toBe(200);
   });
 
   it("another user's recovery code does not work", async () => {
     const { service: s, time } = clockedService();
     const alice = await enrolled(s, time);
     const bob = await enrolled(s, time);
-    const res = await s.call("POST", "/auth/mfa", { body: { mfaToken: await mfaToken(s, alice.email), recoveryCode: bob.recoveryCodes[0] } });
+    const res = await s.call("POST", "/auth/mfa", {
+      body: { mfaToken: await mfaToken(s, alice.email), recoveryCode: bob.recoveryCodes[0] },
+    });
     expect(res.status).toBe(401);
   });
 });
@@ -391,12 +502,19 @@ describe("re-authentication", () => {
     const { email, user, tokens, secret } = await enrolled(s, time);
     time.advance(601);
     const fresh = await s.refreshOk(tokens.refreshToken);
-    for (const [method, path] of [["DELETE", "/me/mfa/totp"], ["POST", "/me/mfa/recovery-codes"], ["POST", "/me/mfa/totp"]] as const) {
+    for (const [method, path] of [
+      ["DELETE", "/me/mfa/totp"],
+      ["POST", "/me/mfa/recovery-codes"],
+      ["POST", "/me/mfa/totp"],
+    ] as const) {
       const res = await s.call(method, path, { token: fresh.accessToken });
       expect(res.status).toBe(403);
       expect((await problemOf(res)).code).toBe("reauthentication_required");
     }
-    const deleteMe = await s.call("DELETE", "/me", { token: fresh.accessToken, body: { currentPassword: STRONG_PASSWORD } });
+    const deleteMe = await s.call("DELETE", "/me", {
+      token: fresh.accessToken,
+      body: { currentPassword: STRONG_PASSWORD },
+    });
     expect((await problemOf(deleteMe)).code).toBe("reauthentication_required");
     // Nothing was removed.
     expect((await passwordStep(s, email)).status).toBe(403);
@@ -411,7 +529,10 @@ describe("re-authentication", () => {
     time.advance(700);
     const stale = await s.refreshOk(tokens.refreshToken);
     expect((await s.call("POST", "/me/mfa/totp", { token: stale.accessToken })).status).toBe(403);
-    const res = await s.call("POST", "/auth/reauthenticate", { token: stale.accessToken, body: { currentPassword: STRONG_PASSWORD } });
+    const res = await s.call("POST", "/auth/reauthenticate", {
+      token: stale.accessToken,
+      body: { currentPassword: STRONG_PASSWORD },
+    });
     expect(res.status).toBe(200);
     expect(res.headers.get("Cache-Control")).toContain("no-store");
     const body = (await res.json()) as { tokens: Omit<TokenPair, "refreshToken"> };
@@ -431,26 +552,46 @@ describe("re-authentication", () => {
   it("re-authenticating with the password and a TOTP code works when TOTP is enrolled, and a wrong password counts as a guess", async () => {
     const { service: s, time } = clockedService();
     const { user, tokens, secret } = await enrolled(s, time);
-    const wrong = await s.call("POST", "/auth/reauthenticate", { token: tokens.accessToken, body: { currentPassword: "not the password at all" } });
+    const wrong = await s.call("POST", "/auth/reauthenticate", {
+      token: tokens.accessToken,
+      body: { currentPassword: "not the password at all" },
+    });
     expect(wrong.status).toBe(401);
     expect((await s.db.auditRows({ userId: user.id, event: "auth.login_failed" })).length).toBeGreaterThan(0);
-    const res = await s.call("POST", "/auth/reauthenticate", { token: tokens.accessToken, body: { currentPassword: STRONG_PASSWORD, code: totpCode(secret, time.now()) } });
+    const res = await s.call("POST", "/auth/reauthenticate", {
+      token: tokens.accessToken,
+      body: { currentPassword: STRONG_PASSWORD, code: totpCode(secret, time.now()) },
+    });
     expect(res.status).toBe(200);
-    expect(claimsOf(((await res.json()) as { tokens: TokenPair }).tokens.accessToken).amr).toEqual(["pwd", "otp", "mfa"]);
+    expect(claimsOf(((await res.json()) as { tokens: TokenPair }).tokens.accessToken).amr).toEqual([
+      "pwd",
+      "otp",
+      "mfa",
+    ]);
   });
 
   it("a code cannot re-authenticate an account without TOTP", async () => {
     const { service: s } = clockedService();
-    const { tokens } = (await (await s.call("POST", "/auth/register", { body: { email: uniqueEmail("nocode"), password: STRONG_PASSWORD } })).json()) as LoggedIn;
-    const res = await s.call("POST", "/auth/reauthenticate", { token: tokens.accessToken, body: { currentPassword: STRONG_PASSWORD, code: "123456" } });
+    const { tokens } = (await (
+      await s.call("POST", "/auth/register", { body: { email: uniqueEmail("nocode"), password: STRONG_PASSWORD } })
+    ).json()) as LoggedIn;
+    const res = await s.call("POST", "/auth/reauthenticate", {
+      token: tokens.accessToken,
+      body: { currentPassword: STRONG_PASSWORD, code: "123456" },
+    });
     expect(res.status).toBe(400);
   });
 
   it("a revoked session cannot re-authenticate", async () => {
     const { service: s } = clockedService();
-    const { tokens } = (await (await s.call("POST", "/auth/register", { body: { email: uniqueEmail("gone"), password: STRONG_PASSWORD } })).json()) as LoggedIn;
+    const { tokens } = (await (
+      await s.call("POST", "/auth/register", { body: { email: uniqueEmail("gone"), password: STRONG_PASSWORD } })
+    ).json()) as LoggedIn;
     await s.call("POST", "/auth/logout", { token: tokens.accessToken });
-    const res = await s.call("POST", "/auth/reauthenticate", { token: tokens.accessToken, body: { currentPassword: STRONG_PASSWORD } });
+    const res = await s.call("POST", "/auth/reauthenticate", {
+      token: tokens.accessToken,
+      body: { currentPassword: STRONG_PASSWORD },
+    });
     expect(res.status).toBe(401);
   });
 });
@@ -460,7 +601,9 @@ describe("administration", () => {
     const { service: s, time } = clockedService();
     const { email, user } = await enrolled(s, time);
     const adminEmail = uniqueEmail("admin");
-    const admin = (await (await s.call("POST", "/auth/register", { body: { email: adminEmail, password: STRONG_PASSWORD } })).json()) as LoggedIn;
+    const admin = (await (
+      await s.call("POST", "/auth/register", { body: { email: adminEmail, password: STRONG_PASSWORD } })
+    ).json()) as LoggedIn;
     await s.db.query("insert into user_roles (user_id, role_name) values ($1, 'admin')", [admin.user.id]);
     const adminToken = ((await (await passwordStep(s, adminEmail)).json()) as LoggedIn).tokens.accessToken;
 
@@ -476,7 +619,9 @@ describe("administration", () => {
   it("a plain user cannot remove anyone's factors", async () => {
     const { service: s, time } = clockedService();
     const { user } = await enrolled(s, time);
-    const other = (await (await s.call("POST", "/auth/register", { body: { email: uniqueEmail("other"), password: STRONG_PASSWORD } })).json()) as LoggedIn;
+    const other = (await (
+      await s.call("POST", "/auth/register", { body: { email: uniqueEmail("other"), password: STRONG_PASSWORD } })
+    ).json()) as LoggedIn;
     const res = await s.call("DELETE", `/admin/users/${user.id}/mfa`, { token: other.tokens.accessToken });
     expect(res.status).toBe(403);
     expect(await s.db.query("select 1 from totp_factors where user_id = $1", [user.id])).toHaveLength(1);
@@ -499,7 +644,9 @@ describe("secrets stay out of logs and audit rows", () => {
       const code = totpCode(account.secret, time.now());
       secrets.push(code);
       await s.call("POST", "/auth/mfa", { body: { mfaToken: token, code } });
-      await s.call("POST", "/auth/mfa", { body: { mfaToken: await mfaToken(s, account.email), recoveryCode: account.recoveryCodes[0] } });
+      await s.call("POST", "/auth/mfa", {
+        body: { mfaToken: await mfaToken(s, account.email), recoveryCode: account.recoveryCodes[0] },
+      });
     } finally {
       restore();
     }

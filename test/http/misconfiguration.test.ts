@@ -18,7 +18,12 @@ describe("signing keys that cannot be used", () => {
     const health = await service.call("GET", "/health");
     expect(health.status).toBe(500);
     const problem = await problemOf(health);
-    expect(problem).toEqual({ type: "https://secureauth.dev/errors/internal_error", title: "Internal server error", status: 500, code: "internal_error" });
+    expect(problem).toEqual({
+      type: "https://secureauth.dev/errors/internal_error",
+      title: "Internal server error",
+      status: 500,
+      code: "internal_error",
+    });
 
     const email = uniqueEmail("misconfigured");
     const register = await service.call("POST", "/auth/register", { body: { email, password: STRONG_PASSWORD } });

@@ -13,10 +13,17 @@ type Operation = {
   responses: Record<string, { headers?: Record<string, unknown>; content?: Record<string, unknown> }>;
   parameters?: { name: string; in: string; schema?: { type?: string } }[];
 };
-type Document = { servers?: { url: string }[]; paths: Record<string, Record<string, Operation>>; components: { securitySchemes?: Record<string, unknown> } };
+type Document = {
+  servers?: { url: string }[];
+  paths: Record<string, Record<string, Operation>>;
+  components: { securitySchemes?: Record<string, unknown> };
+};
 
 const documentOf = async () => (await (await call("GET", "/openapi.json")).json()) as Document;
-const operations = (doc: Document) => Object.entries(doc.paths).flatMap(([path, methods]) => Object.entries(methods).map(([method, op]) => ({ path, method, op })));
+const operations = (doc: Document) =>
+  Object.entries(doc.paths).flatMap(([path, methods]) =>
+    Object.entries(methods).map(([method, op]) => ({ path, method, op })),
+  );
 
 const PUBLIC = [
   "POST /auth/register",
@@ -61,7 +68,10 @@ describe("GET /openapi.json for generators", () => {
       }
       // Either credential, as alternatives (two requirement objects, not one with both); an empty one only where the token is optional.
       expect(op.security!.slice(0, 2), name).toEqual([{ bearerAuth: [] }, { cookieAuth: [] }]);
-      expect(op.security!.slice(2).every((requirement) => Object.keys(requirement as object).length === 0), name).toBe(true);
+      expect(
+        op.security!.slice(2).every((requirement) => Object.keys(requirement as object).length === 0),
+        name,
+      ).toBe(true);
     }
   });
 
@@ -72,13 +82,19 @@ describe("GET /openapi.json for generators", () => {
         expect(op.responses["401"]?.headers, name).toHaveProperty("WWW-Authenticate");
         if (method !== "get") expect(op.responses, name).toHaveProperty("403");
       }
-      if (op.requestBody) for (const status of ["400", "413", "415"]) expect(op.responses, `${name} ${status}`).toHaveProperty(status);
+      if (op.requestBody)
+        for (const status of ["400", "413", "415"]) expect(op.responses, `${name} ${status}`).toHaveProperty(status);
     }
   });
 
   it("documents the password policy on the passwords being chosen, not on the ones being checked", async () => {
     const doc = await documentOf();
-    const bodyOf = (path: string) => (doc.paths[path]!.post!.requestBody!.content["application/json"] as { schema: { properties: Record<string, { minLength?: number; maxLength?: number }> } }).schema.properties;
+    const bodyOf = (path: string) =>
+      (
+        doc.paths[path]!.post!.requestBody!.content["application/json"] as {
+          schema: { properties: Record<string, { minLength?: number; maxLength?: number }> };
+        }
+      ).schema.properties;
     const policy = { minLength: 12, maxLength: 128 };
     expect(bodyOf("/auth/register").password).toMatchObject(policy);
     expect(bodyOf("/auth/password").newPassword).toMatchObject(policy);
@@ -118,8 +134,14 @@ describe("GET /openapi.json for generators", () => {
 describe("GET /auth/verify when the revocation list cannot be read", () => {
   it("fails closed with 503 service_unavailable, not a 500 and never a pass", async () => {
     const { tokens } = await signIn();
-    const failingKv = { get: () => Promise.reject(new Error("KV GET failed")), put: () => Promise.resolve(), delete: () => Promise.resolve() };
-    const res = await testService({ env: { REVOKED_SESSIONS: failingKv } }).call("GET", "/auth/verify", { token: tokens.accessToken });
+    const failingKv = {
+      get: () => Promise.reject(new Error("KV GET failed")),
+      put: () => Promise.resolve(),
+      delete: () => Promise.resolve(),
+    };
+    const res = await testService({ env: { REVOKED_SESSIONS: failingKv } }).call("GET", "/auth/verify", {
+      token: tokens.accessToken,
+    });
     expect(res.status).toBe(503);
     expect((await problemOf(res)).code).toBe("service_unavailable");
     expect(res.headers.get("x-auth-user-id")).toBeNull();

@@ -9,7 +9,15 @@
 import { describe, expect, it } from "vitest";
 import { captureConsole } from "../support/logs";
 import { TEST_SECRETS } from "../setup/secrets";
-import { claimsOf, fakeClock, problemOf, STRONG_PASSWORD, testService, uniqueEmail, type TokenPair } from "../support/harness";
+import {
+  claimsOf,
+  fakeClock,
+  problemOf,
+  STRONG_PASSWORD,
+  testService,
+  uniqueEmail,
+  type TokenPair,
+} from "../support/harness";
 import { totpCode } from "../support/totp";
 import { SoftAuthenticator } from "../support/webauthn";
 
@@ -17,7 +25,11 @@ const ORIGIN = TEST_SECRETS.WEBAUTHN_ORIGINS;
 const RP_ID = TEST_SECRETS.WEBAUTHN_RP_ID;
 
 type Service = ReturnType<typeof testService>;
-type LoggedIn = { user: { id: string; mfa: { totp: boolean; passkeys: number } }; tokens: TokenPair; deviceToken: string };
+type LoggedIn = {
+  user: { id: string; mfa: { totp: boolean; passkeys: number } };
+  tokens: TokenPair;
+  deviceToken: string;
+};
 
 function clocked() {
   const time = fakeClock(new Date());
@@ -36,21 +48,40 @@ async function account(s: Service) {
 async function creationOptions(s: Service, token: string) {
   const res = await s.call("POST", "/me/passkeys/options", { token });
   expect(res.status).toBe(200);
-  return (await res.json()) as { challenge: string; rp: { id: string; name: string }; user: { id: string; name: string }; excludeCredentials: { id: string }[]; authenticatorSelection: Record<string, unknown> };
+  return (await res.json()) as {
+    challenge: string;
+    rp: { id: string; name: string };
+    user: { id: string; name: string };
+    excludeCredentials: { id: string }[];
+    authenticatorSelection: Record<string, unknown>;
+  };
 }
 
 async function addPasskey(s: Service, token: string, authenticator?: SoftAuthenticator) {
   const device = authenticator ?? (await SoftAuthenticator.create({ origin: ORIGIN, rpId: RP_ID }));
   const options = await creationOptions(s, token);
-  const res = await s.call("POST", "/me/passkeys", { token, body: { response: await device.register(options), name: "Laptop" } });
+  const res = await s.call("POST", "/me/passkeys", {
+    token,
+    body: { response: await device.register(options), name: "Laptop" },
+  });
   expect(res.status).toBe(201);
-  return { device, passkey: ((await res.json()) as { passkey: { id: string; name: string; createdAt: string; lastUsedAt: string | null } }).passkey };
+  return {
+    device,
+    passkey: (
+      (await res.json()) as { passkey: { id: string; name: string; createdAt: string; lastUsedAt: string | null } }
+    ).passkey,
+  };
 }
 
 async function requestOptions(s: Service, body: unknown = {}) {
   const res = await s.call("POST", "/auth/passkey/options", { body });
   expect(res.status).toBe(200);
-  return (await res.json()) as { challenge: string; rpId: string; userVerification: string; allowCredentials?: unknown[] };
+  return (await res.json()) as {
+    challenge: string;
+    rpId: string;
+    userVerification: string;
+    allowCredentials?: unknown[];
+  };
 }
 
 const passkeySignIn = (s: Service, body: unknown) => s.call("POST", "/auth/passkey", { body });
@@ -59,7 +90,10 @@ const passkeySignIn = (s: Service, body: unknown) => s.call("POST", "/auth/passk
 async function passkeyProof(s: Service, token: string, device: SoftAuthenticator, userId: string): Promise<string> {
   const options = await s.call("POST", "/auth/reauthenticate/options", { token });
   expect(options.status).toBe(200);
-  const res = await s.call("POST", "/auth/reauthenticate", { token, body: { response: await device.assert((await options.json()) as { challenge: string }, userId) } });
+  const res = await s.call("POST", "/auth/reauthenticate", {
+    token,
+    body: { response: await device.assert((await options.json()) as { challenge: string }, userId) },
+  });
   expect(res.status).toBe(200);
   return ((await res.json()) as { tokens: TokenPair }).tokens.accessToken;
 }
@@ -80,9 +114,14 @@ describe("registering a passkey", () => {
     const alice = await account(s);
     const { device, passkey } = await addPasskey(s, alice.tokens.accessToken);
     expect(passkey).toMatchObject({ name: "Laptop", lastUsedAt: null });
-    const list = (await (await s.call("GET", "/me/passkeys", { token: alice.tokens.accessToken })).json()) as { passkeys: { id: string }[] };
+    const list = (await (await s.call("GET", "/me/passkeys", { token: alice.tokens.accessToken })).json()) as {
+      passkeys: { id: string }[];
+    };
     expect(list.passkeys.map((p) => p.id)).toEqual([passkey.id]);
-    const [row] = await s.db.query<{ public_key: string; credential_id: string; counter: number; backed_up: boolean }>("select * from passkeys where id = $1", [passkey.id]);
+    const [row] = await s.db.query<{ public_key: string; credential_id: string; counter: number; backed_up: boolean }>(
+      "select * from passkeys where id = $1",
+      [passkey.id],
+    );
     const [audit] = await s.db.auditRows({ userId: alice.user.id, event: "passkey.registered" });
     expect(JSON.stringify(audit)).not.toContain(row!.public_key);
     expect(JSON.stringify(audit)).not.toContain(row!.credential_id);
@@ -95,10 +134,17 @@ describe("registering a passkey", () => {
     expect(body.user.mfa.passkeys).toBe(1);
     // A relying party reading ["hwk"] alone would take it for one factor: v3 says what it is.
     expect(claimsOf(body.tokens.accessToken).amr).toEqual(["hwk", "mfa"]);
-    const [used] = await s.db.query<{ counter: string; last_used_at: Date | null }>("select counter, last_used_at from passkeys where id = $1", [passkey.id]);
+    const [used] = await s.db.query<{ counter: string; last_used_at: Date | null }>(
+      "select counter, last_used_at from passkeys where id = $1",
+      [passkey.id],
+    );
     expect(Number(used!.counter)).toBe(1);
     expect(used!.last_used_at).not.toBeNull();
-    const [signIn] = await s.db.auditRows({ userId: alice.user.id, event: "auth.login_succeeded", sessionId: body.tokens.sessionId });
+    const [signIn] = await s.db.auditRows({
+      userId: alice.user.id,
+      event: "auth.login_succeeded",
+      sessionId: body.tokens.sessionId,
+    });
     expect(signIn!.metadata).toEqual({ amr: ["hwk", "mfa"] });
     // The session keeps its proof: a refresh carries the same amr.
     expect(claimsOf((await s.refreshOk(body.tokens.refreshToken)).accessToken).amr).toEqual(["hwk", "mfa"]);
@@ -110,7 +156,9 @@ describe("registering a passkey", () => {
     const device = await SoftAuthenticator.create({ origin: ORIGIN, rpId: RP_ID });
     const options = await creationOptions(s, alice.tokens.accessToken);
     const response = await device.register(options);
-    expect((await s.call("POST", "/me/passkeys", { token: alice.tokens.accessToken, body: { response } })).status).toBe(201);
+    expect((await s.call("POST", "/me/passkeys", { token: alice.tokens.accessToken, body: { response } })).status).toBe(
+      201,
+    );
     const replay = await s.call("POST", "/me/passkeys", { token: alice.tokens.accessToken, body: { response } });
     expect(replay.status).toBe(400);
     expect((await problemOf(replay)).errors?.[0]?.path).toBe("response");
@@ -123,9 +171,14 @@ describe("registering a passkey", () => {
     const mallory = await account(s);
     const device = await SoftAuthenticator.create({ origin: ORIGIN, rpId: RP_ID });
     const aliceOptions = await creationOptions(s, alice.tokens.accessToken);
-    const res = await s.call("POST", "/me/passkeys", { token: mallory.tokens.accessToken, body: { response: await device.register(aliceOptions) } });
+    const res = await s.call("POST", "/me/passkeys", {
+      token: mallory.tokens.accessToken,
+      body: { response: await device.register(aliceOptions) },
+    });
     expect(res.status).toBe(400);
-    expect(await s.db.query("select 1 from passkeys where user_id in ($1, $2)", [alice.user.id, mallory.user.id])).toHaveLength(0);
+    expect(
+      await s.db.query("select 1 from passkeys where user_id in ($1, $2)", [alice.user.id, mallory.user.id]),
+    ).toHaveLength(0);
   });
 
   it.each([
@@ -138,7 +191,10 @@ describe("registering a passkey", () => {
     const alice = await account(s);
     const device = await SoftAuthenticator.create({ origin: ORIGIN, rpId: RP_ID });
     const options = await creationOptions(s, alice.tokens.accessToken);
-    const res = await s.call("POST", "/me/passkeys", { token: alice.tokens.accessToken, body: { response: await device.register(options, ceremony) } });
+    const res = await s.call("POST", "/me/passkeys", {
+      token: alice.tokens.accessToken,
+      body: { response: await device.register(options, ceremony) },
+    });
     expect(res.status).toBe(400);
     expect((await problemOf(res)).code).toBe("validation_failed");
     expect(await s.db.query("select 1 from passkeys where user_id = $1", [alice.user.id])).toHaveLength(0);
@@ -150,7 +206,10 @@ describe("registering a passkey", () => {
     const device = await SoftAuthenticator.create({ origin: ORIGIN, rpId: RP_ID });
     const options = await creationOptions(s, alice.tokens.accessToken);
     time.advance(301);
-    const res = await s.call("POST", "/me/passkeys", { token: alice.tokens.accessToken, body: { response: await device.register(options) } });
+    const res = await s.call("POST", "/me/passkeys", {
+      token: alice.tokens.accessToken,
+      body: { response: await device.register(options) },
+    });
     expect(res.status).toBe(400);
   });
 
@@ -181,7 +240,11 @@ describe("signing in with a passkey", () => {
     const { s } = clocked();
     const alice = await account(s);
     await addPasskey(s, alice.tokens.accessToken);
-    const shapes = await Promise.all([{}, { email: "nobody@example.com" }, { email: alice.email }].map(async (body) => Object.keys(await requestOptions(s, body)).sort()));
+    const shapes = await Promise.all(
+      [{}, { email: "nobody@example.com" }, { email: alice.email }].map(async (body) =>
+        Object.keys(await requestOptions(s, body)).sort(),
+      ),
+    );
     expect(shapes[1]).toEqual(shapes[0]);
     expect(shapes[2]).toEqual(shapes[0]);
     const options = await requestOptions(s, { email: alice.email });
@@ -203,7 +266,9 @@ describe("signing in with a passkey", () => {
   it("a credential never registered (a foreign one) answers invalid_credentials", async () => {
     const { s } = clocked();
     const stranger = await SoftAuthenticator.create({ origin: ORIGIN, rpId: RP_ID });
-    const res = await passkeySignIn(s, { response: await stranger.assert(await requestOptions(s), crypto.randomUUID()) });
+    const res = await passkeySignIn(s, {
+      response: await stranger.assert(await requestOptions(s), crypto.randomUUID()),
+    });
     expect(res.status).toBe(401);
     expect((await problemOf(res)).code).toBe("invalid_credentials");
   });
@@ -216,7 +281,9 @@ describe("signing in with a passkey", () => {
     const { s } = clocked();
     const alice = await account(s);
     const { device } = await addPasskey(s, alice.tokens.accessToken);
-    const res = await passkeySignIn(s, { response: await device.assert(await requestOptions(s), alice.user.id, ceremony) });
+    const res = await passkeySignIn(s, {
+      response: await device.assert(await requestOptions(s), alice.user.id, ceremony),
+    });
     expect(res.status).toBe(401);
   });
 
@@ -234,7 +301,9 @@ describe("signing in with a passkey", () => {
     const alice = await account(s);
     const { device } = await addPasskey(s, alice.tokens.accessToken);
     device.setCounter(10);
-    expect((await passkeySignIn(s, { response: await device.assert(await requestOptions(s), alice.user.id) })).status).toBe(200);
+    expect(
+      (await passkeySignIn(s, { response: await device.assert(await requestOptions(s), alice.user.id) })).status,
+    ).toBe(200);
     device.setCounter(3);
     const res = await passkeySignIn(s, { response: await device.assert(await requestOptions(s), alice.user.id) });
     expect(res.status).toBe(401);
@@ -259,10 +328,16 @@ describe("a passkey as the second factor", () => {
     expect(login.status).toBe(403);
     const { mfaToken, methods } = (await login.json()) as { mfaToken: string; methods: string[] };
     expect(methods).toEqual(["passkey"]);
-    const res = await passkeySignIn(s, { response: await device.assert(await requestOptions(s), alice.user.id), mfaToken });
+    const res = await passkeySignIn(s, {
+      response: await device.assert(await requestOptions(s), alice.user.id),
+      mfaToken,
+    });
     expect(res.status).toBe(200);
     expect(claimsOf(((await res.json()) as LoggedIn).tokens.accessToken).amr).toEqual(["pwd", "hwk", "mfa"]);
-    const again = await passkeySignIn(s, { response: await device.assert(await requestOptions(s), alice.user.id), mfaToken });
+    const again = await passkeySignIn(s, {
+      response: await device.assert(await requestOptions(s), alice.user.id),
+      mfaToken,
+    });
     expect((await problemOf(again)).code).toBe("invalid_mfa_token");
   });
 
@@ -274,7 +349,10 @@ describe("a passkey as the second factor", () => {
     const { device: malloryDevice } = await addPasskey(s, mallory.tokens.accessToken);
     const login = await s.call("POST", "/auth/login", { body: { email: alice.email, password: STRONG_PASSWORD } });
     const { mfaToken } = (await login.json()) as { mfaToken: string };
-    const res = await passkeySignIn(s, { response: await malloryDevice.assert(await requestOptions(s), mallory.user.id), mfaToken });
+    const res = await passkeySignIn(s, {
+      response: await malloryDevice.assert(await requestOptions(s), mallory.user.id),
+      mfaToken,
+    });
     expect(res.status).toBe(401);
     expect(await s.db.auditRows({ userId: alice.user.id, event: "mfa.challenge_failed" })).toHaveLength(1);
   });
@@ -295,12 +373,23 @@ describe("the permission the /me/passkeys and /me/mfa routes need", () => {
   it("is profile:write: an account holding profile:read alone cannot list, add or enrol", async () => {
     const { s } = clocked();
     const reader = await account(s);
-    await s.db.query("insert into roles (name, description) values ('profile-reader', 'created by a test') on conflict do nothing");
-    await s.db.query("insert into role_permissions (role_name, permission_name) values ('profile-reader', 'profile:read') on conflict do nothing");
+    await s.db.query(
+      "insert into roles (name, description) values ('profile-reader', 'created by a test') on conflict do nothing",
+    );
+    await s.db.query(
+      "insert into role_permissions (role_name, permission_name) values ('profile-reader', 'profile:read') on conflict do nothing",
+    );
     await s.db.query("delete from user_roles where user_id = $1", [reader.user.id]);
     await s.db.query("insert into user_roles (user_id, role_name) values ($1, 'profile-reader')", [reader.user.id]);
-    const login = (await (await s.call("POST", "/auth/login", { body: { email: reader.email, password: STRONG_PASSWORD } })).json()) as LoggedIn;
-    for (const [method, path] of [["GET", "/me/passkeys"], ["POST", "/me/passkeys/options"], ["POST", "/me/mfa/totp"], ["GET", "/me/mfa/totp/qr"]] as const) {
+    const login = (await (
+      await s.call("POST", "/auth/login", { body: { email: reader.email, password: STRONG_PASSWORD } })
+    ).json()) as LoggedIn;
+    for (const [method, path] of [
+      ["GET", "/me/passkeys"],
+      ["POST", "/me/passkeys/options"],
+      ["POST", "/me/mfa/totp"],
+      ["GET", "/me/mfa/totp/qr"],
+    ] as const) {
       const res = await s.call(method, path, { token: login.tokens.accessToken });
       expect(res.status, `${method} ${path}`).toBe(403);
       expect((await problemOf(res)).code).toBe("insufficient_permission");
@@ -318,7 +407,9 @@ describe("removing a passkey", () => {
     const res = await s.call("DELETE", `/me/passkeys/${passkey.id.toUpperCase()}`, { token });
     expect(res.status).toBe(204);
     expect(await s.db.auditRows({ userId: alice.user.id, event: "passkey.removed" })).toHaveLength(1);
-    expect((await passkeySignIn(s, { response: await device.assert(await requestOptions(s), alice.user.id) })).status).toBe(401);
+    expect(
+      (await passkeySignIn(s, { response: await device.assert(await requestOptions(s), alice.user.id) })).status,
+    ).toBe(401);
   });
 
   it("another user's passkey id answers 404, and the passkey stays", async () => {
@@ -349,10 +440,16 @@ describe("removing a passkey", () => {
     await addPasskey(s, alice.tokens.accessToken);
     const admin = await account(s);
     await s.db.query("insert into user_roles (user_id, role_name) values ($1, 'admin')", [admin.user.id]);
-    const adminLogin = (await (await s.call("POST", "/auth/login", { body: { email: admin.email, password: STRONG_PASSWORD } })).json()) as LoggedIn;
-    expect((await s.call("DELETE", `/admin/users/${alice.user.id}/mfa`, { token: adminLogin.tokens.accessToken })).status).toBe(204);
+    const adminLogin = (await (
+      await s.call("POST", "/auth/login", { body: { email: admin.email, password: STRONG_PASSWORD } })
+    ).json()) as LoggedIn;
+    expect(
+      (await s.call("DELETE", `/admin/users/${alice.user.id}/mfa`, { token: adminLogin.tokens.accessToken })).status,
+    ).toBe(204);
     expect(await s.db.query("select 1 from passkeys where user_id = $1", [alice.user.id])).toHaveLength(0);
-    expect((await s.call("POST", "/auth/login", { body: { email: alice.email, password: STRONG_PASSWORD } })).status).toBe(200);
+    expect(
+      (await s.call("POST", "/auth/login", { body: { email: alice.email, password: STRONG_PASSWORD } })).status,
+    ).toBe(200);
   });
 });
 
@@ -380,7 +477,9 @@ describe("what the client sends is judged, never trusted", () => {
       (response.response as Record<string, unknown>).transports = transports;
       const res = await s.call("POST", "/me/passkeys", { token: alice.tokens.accessToken, body: { response } });
       expect(res.status).toBe(201);
-      const [row] = await s.db.query<{ transports: string[] }>("select transports from passkeys where user_id = $1", [alice.user.id]);
+      const [row] = await s.db.query<{ transports: string[] }>("select transports from passkeys where user_id = $1", [
+        alice.user.id,
+      ]);
       out.push(row!.transports);
     }
     expect(out).toEqual([["usb", "internal"], [], []]);
@@ -391,7 +490,10 @@ describe("what the client sends is judged, never trusted", () => {
     const alice = await account(s);
     const device = await SoftAuthenticator.create({ origin: ORIGIN, rpId: RP_ID });
     const response = await device.register(await creationOptions(s, alice.tokens.accessToken));
-    const res = await s.call("POST", "/me/passkeys", { token: alice.tokens.accessToken, body: { response, name: "x".repeat(65) } });
+    const res = await s.call("POST", "/me/passkeys", {
+      token: alice.tokens.accessToken,
+      body: { response, name: "x".repeat(65) },
+    });
     expect(res.status).toBe(400);
     expect((await problemOf(res)).errors?.[0]?.path).toBe("name");
     expect(await s.db.query("select 1 from passkeys where user_id = $1", [alice.user.id])).toHaveLength(0);
@@ -407,12 +509,18 @@ describe("what the client sends is judged, never trusted", () => {
     // The password step counted once; LOGIN_MAX_FAILURES (5) attempts in all lock the bucket.
     for (let i = 0; i < Number(TEST_SECRETS.LOGIN_MAX_FAILURES); i++) {
       const stranger = await SoftAuthenticator.create({ origin: ORIGIN, rpId: RP_ID });
-      statuses.push((await passkeySignIn(s, { response: await stranger.assert(await requestOptions(s), alice.user.id), mfaToken })).status);
+      statuses.push(
+        (await passkeySignIn(s, { response: await stranger.assert(await requestOptions(s), alice.user.id), mfaToken }))
+          .status,
+      );
     }
     expect(statuses.slice(0, 4)).toEqual([401, 401, 401, 401]);
     expect(statuses[4]).toBe(429);
     // Locked: even the right passkey waits.
-    const locked = await passkeySignIn(s, { response: await device.assert(await requestOptions(s), alice.user.id), mfaToken });
+    const locked = await passkeySignIn(s, {
+      response: await device.assert(await requestOptions(s), alice.user.id),
+      mfaToken,
+    });
     expect(locked.status).toBe(429);
     expect(Number(locked.headers.get("Retry-After"))).toBeGreaterThan(0);
   });
@@ -449,15 +557,27 @@ describe("secrets stay out of logs and audit rows", () => {
       const assertion = await device.assert(request, alice.user.id);
       const signedIn = (await (await passkeySignIn(s, { response: assertion })).json()) as LoggedIn;
       await passkeySignIn(s, { response: assertion }); // replayed: refused
-      const login = (await (await s.call("POST", "/auth/login", { body: { email: alice.email, password: STRONG_PASSWORD } })).json()) as { mfaToken: string };
+      const login = (await (
+        await s.call("POST", "/auth/login", { body: { email: alice.email, password: STRONG_PASSWORD } })
+      ).json()) as { mfaToken: string };
       const stranger = await SoftAuthenticator.create({ origin: ORIGIN, rpId: RP_ID });
       const foreign = await stranger.assert(await requestOptions(s), alice.user.id);
       await passkeySignIn(s, { response: foreign, mfaToken: login.mfaToken }); // refused, counted
       const malformed = await device.assert(await requestOptions(s), alice.user.id);
       (malformed.response as Record<string, unknown>).userHandle = "!!!*";
       await passkeySignIn(s, { response: malformed });
-      const [row] = await s.db.query<{ public_key: string; credential_id: string }>("select public_key, credential_id from passkeys where user_id = $1", [alice.user.id]);
-      secrets.push(creation.challenge, request.challenge, row!.public_key, row!.credential_id, assertion.response.signature, login.mfaToken);
+      const [row] = await s.db.query<{ public_key: string; credential_id: string }>(
+        "select public_key, credential_id from passkeys where user_id = $1",
+        [alice.user.id],
+      );
+      secrets.push(
+        creation.challenge,
+        request.challenge,
+        row!.public_key,
+        row!.credential_id,
+        assertion.response.signature,
+        login.mfaToken,
+      );
       secrets.push(signedIn.tokens.accessToken, signedIn.tokens.refreshToken!, signedIn.deviceToken);
     } finally {
       restore();

@@ -4,7 +4,19 @@
 // own privileges by any route (mass assignment at register and login, a
 // user's PUT on their own roles, an admin's on theirs).
 import { describe, expect, it } from "vitest";
-import { type ApiUser, call, claimsOf, db, login, problemOf, refreshOk, register, signIn, STRONG_PASSWORD, uniqueEmail } from "../support/harness";
+import {
+  type ApiUser,
+  call,
+  claimsOf,
+  db,
+  login,
+  problemOf,
+  refreshOk,
+  register,
+  signIn,
+  STRONG_PASSWORD,
+  uniqueEmail,
+} from "../support/harness";
 
 const { query, auditRows } = db;
 
@@ -21,7 +33,10 @@ async function createRole(permissions: string[], name = `custom-${suffix()}`): P
 }
 
 async function rolesOf(userId: string): Promise<string[]> {
-  const rows = await query<{ role_name: string }>("select role_name from user_roles where user_id = $1 order by role_name", [userId]);
+  const rows = await query<{ role_name: string }>(
+    "select role_name from user_roles where user_id = $1 order by role_name",
+    [userId],
+  );
   return rows.map((r) => r.role_name);
 }
 
@@ -34,7 +49,10 @@ describe("roles are data, not code", () => {
     const admin = await signIn({ roles: ["admin", granter] });
     const target = await register();
 
-    const res = await call("PUT", `/admin/users/${target.user.id}/roles`, { token: admin.tokens.accessToken, body: { roles: ["user", role] } });
+    const res = await call("PUT", `/admin/users/${target.user.id}/roles`, {
+      token: admin.tokens.accessToken,
+      body: { roles: ["user", role] },
+    });
     expect(res.status).toBe(200);
     const { user } = (await res.json()) as { user: ApiUser };
     expect(user.roles).toEqual(expect.arrayContaining(["user", role]));
@@ -63,7 +81,11 @@ describe("each admin permission opens exactly its own endpoints", () => {
   const endpoints: { permission: string; request: (id: string) => [string, string, unknown?]; success: number }[] = [
     { permission: "users:read", request: () => ["GET", "/admin/users"], success: 200 },
     { permission: "users:read", request: (id) => ["GET", `/admin/users/${id}`], success: 200 },
-    { permission: "roles:assign", request: (id) => ["PUT", `/admin/users/${id}/roles`, { roles: ["user"] }], success: 200 },
+    {
+      permission: "roles:assign",
+      request: (id) => ["PUT", `/admin/users/${id}/roles`, { roles: ["user"] }],
+      success: 200,
+    },
     { permission: "users:write", request: (id) => ["POST", `/admin/users/${id}/disable`], success: 200 },
     { permission: "users:write", request: (id) => ["POST", `/admin/users/${id}/enable`], success: 200 },
     { permission: "sessions:revoke", request: (id) => ["DELETE", `/admin/users/${id}/sessions`], success: 204 },
@@ -99,7 +121,10 @@ describe("no one can raise their own privileges", () => {
   it("a plain user's PUT on their own roles is 403 and changes nothing", async () => {
     const self = await register();
     for (const roles of [["admin"], ["user", "admin"], ["user"]]) {
-      const res = await call("PUT", `/admin/users/${self.user.id}/roles`, { token: self.tokens.accessToken, body: { roles } });
+      const res = await call("PUT", `/admin/users/${self.user.id}/roles`, {
+        token: self.tokens.accessToken,
+        body: { roles },
+      });
       expect(res.status).toBe(403);
       expect(res.headers.get("content-type")).toBe("application/problem+json");
       expect((await problemOf(res)).code).toBe("insufficient_permission");
@@ -111,13 +136,19 @@ describe("no one can raise their own privileges", () => {
 
   it("a plain user's malformed PUT on their own roles is still 403, not a validation answer", async () => {
     const self = await register();
-    const res = await call("PUT", `/admin/users/${self.user.id}/roles`, { token: self.tokens.accessToken, body: { roles: "admin", permissions: ["*"] } });
+    const res = await call("PUT", `/admin/users/${self.user.id}/roles`, {
+      token: self.tokens.accessToken,
+      body: { roles: "admin", permissions: ["*"] },
+    });
     expect(res.status).toBe(403);
   });
 
   it("a holder of roles:assign cannot grant themselves a role", async () => {
     const assigner = await signIn({ roles: [await createRole(["roles:assign"])] });
-    const res = await call("PUT", `/admin/users/${assigner.user.id}/roles`, { token: assigner.tokens.accessToken, body: { roles: ["user", "admin"] } });
+    const res = await call("PUT", `/admin/users/${assigner.user.id}/roles`, {
+      token: assigner.tokens.accessToken,
+      body: { roles: ["user", "admin"] },
+    });
     expect(res.status).toBe(403);
     expect((await problemOf(res)).code).toBe("insufficient_permission");
     expect(await rolesOf(assigner.user.id)).not.toContain("admin");
@@ -126,12 +157,17 @@ describe("no one can raise their own privileges", () => {
 
   it("an admin cannot change their own roles or disable themselves (the last admin cannot lock everyone out)", async () => {
     const self = await signIn({ roles: ["admin"] });
-    const roles = await call("PUT", `/admin/users/${self.user.id}/roles`, { token: self.tokens.accessToken, body: { roles: ["user"] } });
+    const roles = await call("PUT", `/admin/users/${self.user.id}/roles`, {
+      token: self.tokens.accessToken,
+      body: { roles: ["user"] },
+    });
     expect(roles.status).toBe(403);
     const disable = await call("POST", `/admin/users/${self.user.id}/disable`, { token: self.tokens.accessToken });
     expect(disable.status).toBe(403);
     expect(await rolesOf(self.user.id)).toEqual(["admin", "user"]);
-    expect((await query<{ status: string }>("select status from users where id = $1", [self.user.id]))[0]!.status).toBe("active");
+    expect((await query<{ status: string }>("select status from users where id = $1", [self.user.id]))[0]!.status).toBe(
+      "active",
+    );
   });
 
   const privileged: [string, Record<string, unknown>][] = [
@@ -156,12 +192,16 @@ describe("no one can raise their own privileges", () => {
 
     it(`POST /auth/login with a mass-assigned "${field}" is 400 validation_failed, opens no session and changes no role`, async () => {
       const account = await register();
-      const res = await call("POST", "/auth/login", { body: { email: account.email, password: account.password, ...extra } });
+      const res = await call("POST", "/auth/login", {
+        body: { email: account.email, password: account.password, ...extra },
+      });
       expect(res.status).toBe(400);
       expect((await problemOf(res)).code).toBe("validation_failed");
       expect(await rolesOf(account.user.id)).toEqual(["user"]);
       expect(await query("select id from sessions where user_id = $1", [account.user.id])).toHaveLength(1);
-      expect((await query<{ status: string }>("select status from users where id = $1", [account.user.id]))[0]!.status).toBe("active");
+      expect(
+        (await query<{ status: string }>("select status from users where id = $1", [account.user.id]))[0]!.status,
+      ).toBe("active");
     });
   }
 

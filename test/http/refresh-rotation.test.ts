@@ -2,16 +2,34 @@
 // deterministic successor", all four cases) against the real stack.
 import type { Client } from "@neondatabase/serverless";
 import { describe, expect, it } from "vitest";
-import { call, claimsOf, db, fakeClock, login, problemOf, randomRefreshToken, refresh, refreshOk, register, testService, type TokenPair } from "../support/harness";
+import {
+  call,
+  claimsOf,
+  db,
+  fakeClock,
+  login,
+  problemOf,
+  randomRefreshToken,
+  refresh,
+  refreshOk,
+  register,
+  testService,
+  type TokenPair,
+} from "../support/harness";
 
 const { query, withClient, auditRows } = db;
 
 async function liveTokens(sessionId: string) {
-  return query<{ token_hash: string }>("select token_hash from refresh_tokens where session_id = $1 and used_at is null", [sessionId]);
+  return query<{ token_hash: string }>(
+    "select token_hash from refresh_tokens where session_id = $1 and used_at is null",
+    [sessionId],
+  );
 }
 
 async function tokenCount(sessionId: string): Promise<number> {
-  const [row] = await query<{ n: string }>("select count(*) as n from refresh_tokens where session_id = $1", [sessionId]);
+  const [row] = await query<{ n: string }>("select count(*) as n from refresh_tokens where session_id = $1", [
+    sessionId,
+  ]);
   return Number(row!.n);
 }
 
@@ -28,7 +46,9 @@ async function presentableTokens(sessionId: string) {
 /** Waits (bounded) until some other backend is blocked behind the locks held by backend `holderPid`. */
 async function waitUntilBlockedBy(holderPid: number): Promise<void> {
   for (let attempt = 0; attempt < 200; attempt++) {
-    const blocked = await query("select pid from pg_stat_activity where $1::int = any(pg_blocking_pids(pid))", [holderPid]);
+    const blocked = await query("select pid from pg_stat_activity where $1::int = any(pg_blocking_pids(pid))", [
+      holderPid,
+    ]);
     if (blocked.length > 0) return;
     await new Promise((resolve) => setTimeout(resolve, 25));
   }
@@ -41,7 +61,11 @@ async function waitUntilBlockedBy(holderPid: number): Promise<void> {
  * on it, then runs `finish` in the same transaction (commit or rollback) and
  * returns the refresh's response.
  */
-async function refreshAgainstLockedSession(sessionId: string, refreshToken: string, finish: (client: Client) => Promise<void>): Promise<Response> {
+async function refreshAgainstLockedSession(
+  sessionId: string,
+  refreshToken: string,
+  finish: (client: Client) => Promise<void>,
+): Promise<Response> {
   return withClient(async (client) => {
     await client.query("begin");
     const [holder] = (await client.query<{ pid: number }>("select pg_backend_pid() as pid")).rows;
@@ -61,10 +85,14 @@ async function refreshAgainstLockedSession(sessionId: string, refreshToken: stri
 }
 
 async function sessionRow(sessionId: string) {
-  const [row] = await query<{ revoked_at: Date | null; revoked_reason: string | null; last_used_at: Date; idle_expires_at: Date; absolute_expires_at: Date; device: Record<string, string> }>(
-    "select * from sessions where id = $1",
-    [sessionId],
-  );
+  const [row] = await query<{
+    revoked_at: Date | null;
+    revoked_reason: string | null;
+    last_used_at: Date;
+    idle_expires_at: Date;
+    absolute_expires_at: Date;
+    device: Record<string, string>;
+  }>("select * from sessions where id = $1", [sessionId]);
   return row!;
 }
 
@@ -92,13 +120,23 @@ describe("POST /auth/refresh: rotation", () => {
     expect(res.headers.get("pragma")).toBe("no-cache");
     const body = (await res.json()) as { tokens: TokenPair };
     expect(Object.keys(body)).toEqual(["tokens"]);
-    expect(Object.keys(body.tokens).sort()).toEqual(["accessToken", "expiresIn", "refreshExpiresIn", "refreshToken", "sessionId", "tokenType"]);
+    expect(Object.keys(body.tokens).sort()).toEqual([
+      "accessToken",
+      "expiresIn",
+      "refreshExpiresIn",
+      "refreshToken",
+      "sessionId",
+      "tokenType",
+    ]);
   });
 
   it("stores only SHA-256 hashes, never a usable token", async () => {
     const { tokens } = await register();
     const next = await refreshOk(tokens.refreshToken);
-    const stored = await query<{ token_hash: string; parent_hash: string | null }>("select token_hash, parent_hash from refresh_tokens where session_id = $1", [tokens.sessionId]);
+    const stored = await query<{ token_hash: string; parent_hash: string | null }>(
+      "select token_hash, parent_hash from refresh_tokens where session_id = $1",
+      [tokens.sessionId],
+    );
     const dump = JSON.stringify(stored);
     expect(dump).not.toContain(tokens.refreshToken.slice(5));
     expect(dump).not.toContain(next.refreshToken.slice(5));
@@ -168,7 +206,10 @@ describe("refresh token theft: reuse of a rotated token", () => {
   it("returns the identical successor when the immediate parent comes back within the grace window, changing nothing", async () => {
     const { tokens: rt1 } = await register();
     const rt2 = await refreshOk(rt1.refreshToken);
-    const rowsBefore = await query("select token_hash, used_at, expires_at from refresh_tokens where session_id = $1 order by created_at", [rt1.sessionId]);
+    const rowsBefore = await query(
+      "select token_hash, used_at, expires_at from refresh_tokens where session_id = $1 order by created_at",
+      [rt1.sessionId],
+    );
     const sessionBefore = await sessionRow(rt1.sessionId);
 
     const again = await refreshOk(rt1.refreshToken);
@@ -176,7 +217,12 @@ describe("refresh token theft: reuse of a rotated token", () => {
     expect(again.sessionId).toBe(rt2.sessionId);
     expect(claimsOf(again.accessToken).jti).not.toBe(claimsOf(rt2.accessToken).jti);
 
-    expect(await query("select token_hash, used_at, expires_at from refresh_tokens where session_id = $1 order by created_at", [rt1.sessionId])).toEqual(rowsBefore);
+    expect(
+      await query(
+        "select token_hash, used_at, expires_at from refresh_tokens where session_id = $1 order by created_at",
+        [rt1.sessionId],
+      ),
+    ).toEqual(rowsBefore);
     expect(await sessionRow(rt1.sessionId)).toEqual(sessionBefore);
     // The successor still works afterwards.
     expect((await refresh(rt2.refreshToken)).status).toBe(200);
@@ -200,7 +246,12 @@ describe("refresh token theft: reuse of a rotated token", () => {
   it("never forks the family: 20 parallel refreshes with one token yield one successor and one live token", async () => {
     const { tokens } = await register();
     const responses = await Promise.all(Array.from({ length: 20 }, () => refresh(tokens.refreshToken)));
-    const bodies = await Promise.all(responses.map(async (r) => ({ status: r.status, body: (await r.json()) as { tokens?: TokenPair; code?: string } })));
+    const bodies = await Promise.all(
+      responses.map(async (r) => ({
+        status: r.status,
+        body: (await r.json()) as { tokens?: TokenPair; code?: string },
+      })),
+    );
     const successors = new Set(bodies.filter((b) => b.status === 200).map((b) => b.body.tokens!.refreshToken));
     expect(successors.size).toBe(1);
     // Case 1 for the winner, case 2 (same successor, inside the grace window) for the rest.
@@ -236,7 +287,9 @@ describe("a revocation racing a refresh, forced through the session row lock", (
     expect(before).toBe(1);
 
     const refreshed = await refreshAgainstLockedSession(tokens.sessionId, tokens.refreshToken, async (client) => {
-      await client.query("update sessions set revoked_at = now(), revoked_reason = 'test' where id = $1", [tokens.sessionId]);
+      await client.query("update sessions set revoked_at = now(), revoked_reason = 'test' where id = $1", [
+        tokens.sessionId,
+      ]);
       await client.query("commit");
     });
     expect(refreshed.status).toBe(401);
@@ -324,7 +377,10 @@ describe("refreshExpiresIn and the session's expiresAt", () => {
     const { tokens } = await service.register();
     expect(tokens.refreshExpiresIn).toBe(604800);
     const idleEnd = new Date(clock.now().getTime() + 7 * DAY * 1000).toISOString();
-    expect(await currentSession(service, tokens.accessToken)).toMatchObject({ id: tokens.sessionId, expiresAt: idleEnd });
+    expect(await currentSession(service, tokens.accessToken)).toMatchObject({
+      id: tokens.sessionId,
+      expiresAt: idleEnd,
+    });
   });
 
   it("stops announcing a lifetime past the 30-day absolute limit: near the end both say the time left until it", async () => {
@@ -340,7 +396,10 @@ describe("refreshExpiresIn and the session's expiresAt", () => {
     tokens = await service.refreshOk(tokens.refreshToken);
     expect(tokens.refreshExpiresIn).toBe(DAY - 3600);
     const absoluteEnd = new Date(start.getTime() + 30 * DAY * 1000).toISOString();
-    expect(await currentSession(service, tokens.accessToken)).toMatchObject({ id: tokens.sessionId, expiresAt: absoluteEnd });
+    expect(await currentSession(service, tokens.accessToken)).toMatchObject({
+      id: tokens.sessionId,
+      expiresAt: absoluteEnd,
+    });
     expect(new Date(clock.now().getTime() + tokens.refreshExpiresIn * 1000).toISOString()).toBe(absoluteEnd);
   });
 });
@@ -372,7 +431,7 @@ describe("refresh after the session or user ended", () => {
 describe("garbage refresh tokens", () => {
   it.each([
     ["an empty string", ""],
-    ["10 KB of text", "sart_" + "A".repeat(10_240)],
+    ["10 KB of text", `sart_${"A".repeat(10_240)}`],
     ["SQL text", "sart_' OR 1=1; DROP TABLE refresh_tokens; --"],
     ["a random token in the tagged shape, with a wrong tag", randomRefreshToken("tagged")],
     ["a random token in the old untagged shape", randomRefreshToken("legacy")],

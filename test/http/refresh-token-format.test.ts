@@ -4,7 +4,16 @@
 // test/setup/global-setup.ts) shows; tokens minted before the tag (`sart_` +
 // 43 characters) are still looked up, and rotate into tagged ones.
 import { describe, expect, it } from "vitest";
-import { call, db, problemOf, randomRefreshToken, refresh, refreshOk, refreshTokenHash, register } from "../support/harness";
+import {
+  call,
+  db,
+  problemOf,
+  randomRefreshToken,
+  refresh,
+  refreshOk,
+  refreshTokenHash,
+  register,
+} from "../support/harness";
 
 const { query } = db;
 
@@ -80,14 +89,15 @@ describe("tokens minted before the tag keep working until they rotate", () => {
     const legacy = randomRefreshToken("legacy");
     expect(legacy).toMatch(/^sart_[A-Za-z0-9_-]{43}$/);
     const issuedHash = await refreshTokenHash(account.tokens.refreshToken);
-    const [issued] = await query<{ expires_at: Date }>("update refresh_tokens set used_at = now() - interval '1 hour' where token_hash = $1 returning expires_at", [issuedHash]);
+    const [issued] = await query<{ expires_at: Date }>(
+      "update refresh_tokens set used_at = now() - interval '1 hour' where token_hash = $1 returning expires_at",
+      [issuedHash],
+    );
     expect(issued).toBeDefined();
-    await query("insert into refresh_tokens (token_hash, session_id, parent_hash, created_at, expires_at) values ($1, $2, $3, now() - interval '1 hour', $4)", [
-      await refreshTokenHash(legacy),
-      account.tokens.sessionId,
-      issuedHash,
-      issued!.expires_at,
-    ]);
+    await query(
+      "insert into refresh_tokens (token_hash, session_id, parent_hash, created_at, expires_at) values ($1, $2, $3, now() - interval '1 hour', $4)",
+      [await refreshTokenHash(legacy), account.tokens.sessionId, issuedHash, issued!.expires_at],
+    );
     return { account, legacy };
   }
 
@@ -97,13 +107,18 @@ describe("tokens minted before the tag keep working until they rotate", () => {
 
     const res = await refresh(legacy);
     expect(res.status, await res.clone().text()).toBe(200);
-    const { tokens: successor } = (await res.json()) as { tokens: { refreshToken: string; sessionId: string; accessToken: string } };
+    const { tokens: successor } = (await res.json()) as {
+      tokens: { refreshToken: string; sessionId: string; accessToken: string };
+    };
     expect(successor.refreshToken).toMatch(TAGGED);
     expect(successor.sessionId).toBe(sessionId);
     expect((await call("GET", "/me", { token: successor.accessToken })).status).toBe(200);
 
     // The successor is stored as the legacy token's child, and rotates on like any token.
-    const [child] = await query<{ parent_hash: string }>("select parent_hash from refresh_tokens where token_hash = $1", [await refreshTokenHash(successor.refreshToken)]);
+    const [child] = await query<{ parent_hash: string }>(
+      "select parent_hash from refresh_tokens where token_hash = $1",
+      [await refreshTokenHash(successor.refreshToken)],
+    );
     expect(child!.parent_hash).toBe(await refreshTokenHash(legacy));
     const next = await refreshOk(successor.refreshToken);
     expect(next.sessionId).toBe(sessionId);
@@ -112,7 +127,10 @@ describe("tokens minted before the tag keep working until they rotate", () => {
     const replay = await refresh(legacy);
     expect(replay.status).toBe(401);
     expect((await problemOf(replay)).code).toBe("refresh_token_reused");
-    const [session] = await query<{ revoked_reason: string | null }>("select revoked_reason from sessions where id = $1", [sessionId]);
+    const [session] = await query<{ revoked_reason: string | null }>(
+      "select revoked_reason from sessions where id = $1",
+      [sessionId],
+    );
     expect(session!.revoked_reason).toBe("refresh_token_reused");
   });
 });

@@ -1,11 +1,32 @@
 // Device sessions, logout, password change and the user's own activity,
 // against the real stack.
 import { describe, expect, it } from "vitest";
-import { call, db, env, login, problemOf, randomRefreshToken, refresh, refreshOk, register, signIn, STRONG_PASSWORD, testService, type TokenPair } from "../support/harness";
+import {
+  call,
+  db,
+  env,
+  login,
+  problemOf,
+  randomRefreshToken,
+  refresh,
+  refreshOk,
+  register,
+  signIn,
+  STRONG_PASSWORD,
+  testService,
+  type TokenPair,
+} from "../support/harness";
 
 const { query, auditRows } = db;
 
-type SessionView = { id: string; current: boolean; device: Record<string, string>; createdAt: string; lastUsedAt: string; expiresAt: string };
+type SessionView = {
+  id: string;
+  current: boolean;
+  device: Record<string, string>;
+  createdAt: string;
+  lastUsedAt: string;
+  expiresAt: string;
+};
 
 async function listSessions(accessToken: string): Promise<SessionView[]> {
   const res = await call("GET", "/sessions", { token: accessToken });
@@ -76,10 +97,21 @@ describe("DELETE /sessions/:id", () => {
   });
 
   it("documents the path id in /openapi.json as a required UUID path parameter, on the session route and the admin routes alike", async () => {
-    const doc = (await (await call("GET", "/openapi.json")).json()) as { paths: Record<string, Record<string, { parameters?: unknown[] }>> };
-    for (const [path, method] of [["/sessions/{id}", "delete"], ["/admin/users/{id}", "get"], ["/admin/users/{id}/roles", "put"]] as const) {
+    const doc = (await (await call("GET", "/openapi.json")).json()) as {
+      paths: Record<string, Record<string, { parameters?: unknown[] }>>;
+    };
+    for (const [path, method] of [
+      ["/sessions/{id}", "delete"],
+      ["/admin/users/{id}", "get"],
+      ["/admin/users/{id}/roles", "put"],
+    ] as const) {
       expect(doc.paths[path]?.[method]?.parameters, `${method} ${path}`).toEqual([
-        expect.objectContaining({ name: "id", in: "path", required: true, schema: expect.objectContaining({ type: "string", format: "uuid" }) }),
+        expect.objectContaining({
+          name: "id",
+          in: "path",
+          required: true,
+          schema: expect.objectContaining({ type: "string", format: "uuid" }),
+        }),
       ]);
     }
   });
@@ -87,7 +119,9 @@ describe("DELETE /sessions/:id", () => {
   it("answers 404 for an already ended session", async () => {
     const account = await register();
     const other = await login(account.email, account.password);
-    expect((await call("DELETE", `/sessions/${other.tokens.sessionId}`, { token: account.tokens.accessToken })).status).toBe(204);
+    expect(
+      (await call("DELETE", `/sessions/${other.tokens.sessionId}`, { token: account.tokens.accessToken })).status,
+    ).toBe(204);
     const again = await call("DELETE", `/sessions/${other.tokens.sessionId}`, { token: account.tokens.accessToken });
     expect(again.status).toBe(404);
   });
@@ -112,7 +146,9 @@ describe("cross-user isolation (IDOR) on session endpoints", () => {
     const missing = await call("DELETE", `/sessions/${crypto.randomUUID()}`, { token: mallory.tokens.accessToken });
     expect(theirs.status).toBe(404);
     expect(await theirs.text()).toBe(await missing.text());
-    const [row] = await query<{ revoked_at: Date | null }>("select revoked_at from sessions where id = $1", [alice.tokens.sessionId]);
+    const [row] = await query<{ revoked_at: Date | null }>("select revoked_at from sessions where id = $1", [
+      alice.tokens.sessionId,
+    ]);
     expect(row!.revoked_at).toBeNull();
     expect((await call("GET", "/me", { token: alice.tokens.accessToken })).status).toBe(200);
   });
@@ -161,7 +197,8 @@ describe("the cap on live sessions (MAX_SESSIONS_PER_USER)", () => {
 
     expect((await capped.call("GET", "/me", { token: second.tokens.accessToken })).status).toBe(401);
     expect((await capped.refresh(second.tokens.refreshToken)).status).toBe(401);
-    for (const tokens of [first, third.tokens, fourth.tokens]) expect((await capped.call("GET", "/me", { token: tokens.accessToken })).status).toBe(200);
+    for (const tokens of [first, third.tokens, fourth.tokens])
+      expect((await capped.call("GET", "/me", { token: tokens.accessToken })).status).toBe(200);
 
     const res = await capped.call("GET", "/sessions", { token: fourth.tokens.accessToken });
     const { sessions } = (await res.json()) as { sessions: SessionView[] };
@@ -169,8 +206,14 @@ describe("the cap on live sessions (MAX_SESSIONS_PER_USER)", () => {
 
     const evicted = await auditRows({ userId: account.user.id, event: "session.evicted" });
     expect(evicted).toHaveLength(1);
-    expect(evicted[0]).toMatchObject({ session_id: second.tokens.sessionId, actor_id: account.user.id, metadata: { reason: "evicted" } });
-    const [row] = await query<{ revoked_reason: string }>("select revoked_reason from sessions where id = $1", [second.tokens.sessionId]);
+    expect(evicted[0]).toMatchObject({
+      session_id: second.tokens.sessionId,
+      actor_id: account.user.id,
+      metadata: { reason: "evicted" },
+    });
+    const [row] = await query<{ revoked_reason: string }>("select revoked_reason from sessions where id = $1", [
+      second.tokens.sessionId,
+    ]);
     expect(row!.revoked_reason).toBe("evicted");
   });
 
@@ -216,8 +259,10 @@ describe("POST /auth/logout", () => {
     expect((await call("POST", "/auth/logout", { token: tokens.accessToken })).status).toBe(204);
     expect((await call("POST", "/auth/logout", { token: tokens.accessToken })).status).toBe(204);
     expect((await call("POST", "/auth/logout", { body: { refreshToken: tokens.refreshToken } })).status).toBe(204);
-    expect((await call("POST", "/auth/logout", { body: { refreshToken: "sart_" + "z".repeat(43) } })).status).toBe(204);
-    expect((await call("POST", "/auth/logout", { body: { refreshToken: randomRefreshToken("tagged") } })).status).toBe(204);
+    expect((await call("POST", "/auth/logout", { body: { refreshToken: `sart_${"z".repeat(43)}` } })).status).toBe(204);
+    expect((await call("POST", "/auth/logout", { body: { refreshToken: randomRefreshToken("tagged") } })).status).toBe(
+      204,
+    );
   });
 
   it("answers 401 with neither an access token nor a refresh token", async () => {
@@ -240,7 +285,10 @@ describe("POST /auth/password", () => {
     const account = await register();
     const other = await login(account.email, account.password);
     const newPassword = "a brand new passphrase 77";
-    const res = await call("POST", "/auth/password", { token: account.tokens.accessToken, body: { currentPassword: account.password, newPassword } });
+    const res = await call("POST", "/auth/password", {
+      token: account.tokens.accessToken,
+      body: { currentPassword: account.password, newPassword },
+    });
     expect(res.status).toBe(204);
 
     expect((await call("GET", "/me", { token: account.tokens.accessToken })).status).toBe(200);
@@ -248,7 +296,9 @@ describe("POST /auth/password", () => {
     expect((await refresh(other.tokens.refreshToken)).status).toBe(401);
     expect((await refresh(account.tokens.refreshToken)).status).toBe(200);
 
-    expect((await call("POST", "/auth/login", { body: { email: account.email, password: account.password } })).status).toBe(401);
+    expect(
+      (await call("POST", "/auth/login", { body: { email: account.email, password: account.password } })).status,
+    ).toBe(401);
     await login(account.email, newPassword);
 
     const events = await auditRows({ userId: account.user.id, event: "user.password_changed" });
@@ -259,25 +309,37 @@ describe("POST /auth/password", () => {
   it("refuses a wrong current password with 401 invalid_credentials and changes nothing", async () => {
     const account = await register();
     const other = await login(account.email, account.password);
-    const [before] = await query<{ password_hash: string }>("select password_hash from users where id = $1", [account.user.id]);
-    const res = await call("POST", "/auth/password", { token: account.tokens.accessToken, body: { currentPassword: "not my password at all", newPassword: "a brand new passphrase 77" } });
+    const [before] = await query<{ password_hash: string }>("select password_hash from users where id = $1", [
+      account.user.id,
+    ]);
+    const res = await call("POST", "/auth/password", {
+      token: account.tokens.accessToken,
+      body: { currentPassword: "not my password at all", newPassword: "a brand new passphrase 77" },
+    });
     expect(res.status).toBe(401);
     expect((await problemOf(res)).code).toBe("invalid_credentials");
-    const [after] = await query<{ password_hash: string }>("select password_hash from users where id = $1", [account.user.id]);
+    const [after] = await query<{ password_hash: string }>("select password_hash from users where id = $1", [
+      account.user.id,
+    ]);
     expect(after!.password_hash).toBe(before!.password_hash);
     expect((await call("GET", "/me", { token: other.tokens.accessToken })).status).toBe(200);
   });
 
   it("applies the password policy to the new password (path newPassword)", async () => {
     const account = await register();
-    const res = await call("POST", "/auth/password", { token: account.tokens.accessToken, body: { currentPassword: account.password, newPassword: "short" } });
+    const res = await call("POST", "/auth/password", {
+      token: account.tokens.accessToken,
+      body: { currentPassword: account.password, newPassword: "short" },
+    });
     expect(res.status).toBe(400);
     const problem = await problemOf(res);
     expect(problem.errors?.map((e) => e.path)).toContain("newPassword");
   });
 
   it("needs an access token", async () => {
-    const res = await call("POST", "/auth/password", { body: { currentPassword: STRONG_PASSWORD, newPassword: "a brand new passphrase 77" } });
+    const res = await call("POST", "/auth/password", {
+      body: { currentPassword: STRONG_PASSWORD, newPassword: "a brand new passphrase 77" },
+    });
     expect(res.status).toBe(401);
   });
 });
@@ -315,7 +377,12 @@ describe("GET /me/activity", () => {
     ]);
     expect(seen[0]!.event).toBe("auth.login_failed");
     // Registration writes these two at one instant: the oldest pair, in either order.
-    expect(seen.slice(-2).map((e) => e.event).sort()).toEqual(["user.email_verification_sent", "user.registered"]);
+    expect(
+      seen
+        .slice(-2)
+        .map((e) => e.event)
+        .sort(),
+    ).toEqual(["user.email_verification_sent", "user.registered"]);
     expect(new Set(seen.map((e) => e.id)).size).toBe(seen.length);
     for (const event of seen) expect(event.userId).toBe(account.user.id);
     expect(seen.map((e) => e.userId)).not.toContain(stranger.user.id);
@@ -327,13 +394,22 @@ describe("GET /me/activity", () => {
     const account = await register();
     const base = "2026-01-02 03:04:05.123";
     for (const micros of ["100", "200", "200", "200", "300", "901"]) {
-      await query("insert into audit_logs (event, user_id, metadata, created_at) values ('auth.refreshed', $1, '{}', $2::timestamptz)", [account.user.id, `${base}${micros}+00`]);
+      await query(
+        "insert into audit_logs (event, user_id, metadata, created_at) values ('auth.refreshed', $1, '{}', $2::timestamptz)",
+        [account.user.id, `${base}${micros}+00`],
+      );
     }
-    const expected = (await query<{ id: string }>("select id from audit_logs where user_id = $1", [account.user.id])).map((r) => r.id).sort();
+    const expected = (await query<{ id: string }>("select id from audit_logs where user_id = $1", [account.user.id]))
+      .map((r) => r.id)
+      .sort();
     const seen: string[] = [];
     let cursor: string | null = null;
     for (let page = 0; page < 20; page++) {
-      const res: Response = await call("GET", `/me/activity?limit=2${cursor ? `&cursor=${encodeURIComponent(cursor)}` : ""}`, { token: account.tokens.accessToken });
+      const res: Response = await call(
+        "GET",
+        `/me/activity?limit=2${cursor ? `&cursor=${encodeURIComponent(cursor)}` : ""}`,
+        { token: account.tokens.accessToken },
+      );
       const body = (await res.json()) as { items: { id: string }[]; nextCursor: string | null };
       seen.push(...body.items.map((i) => i.id));
       cursor = body.nextCursor;
@@ -348,10 +424,17 @@ describe("GET /me/activity", () => {
     const account = await register();
     const userOrigin = { "CF-Connecting-IP": "198.51.100.23", "User-Agent": "UserPhone/2.0" };
     const adminOrigin = { "CF-Connecting-IP": "203.0.113.77", "User-Agent": "AdminConsole/9.9" };
-    const signedIn = await call("POST", "/auth/login", { body: { email: account.email, password: account.password }, headers: userOrigin });
+    const signedIn = await call("POST", "/auth/login", {
+      body: { email: account.email, password: account.password },
+      headers: userOrigin,
+    });
     expect(signedIn.status).toBe(200);
     const { tokens } = (await signedIn.json()) as { tokens: TokenPair };
-    const changed = await call("PUT", `/admin/users/${account.user.id}/roles`, { token: admin.tokens.accessToken, body: { roles: ["admin", "user"] }, headers: adminOrigin });
+    const changed = await call("PUT", `/admin/users/${account.user.id}/roles`, {
+      token: admin.tokens.accessToken,
+      body: { roles: ["admin", "user"] },
+      headers: adminOrigin,
+    });
     expect(changed.status).toBe(200);
     // The role change refused the old token: the next refresh carries the new roles.
     const fresh = await refreshOk(tokens.refreshToken);
@@ -371,9 +454,15 @@ describe("GET /me/activity", () => {
     for (const own of items.filter((e) => e !== rolesChanged)) expect(own).not.toHaveProperty("actorId");
 
     // The operator's view keeps everything.
-    const audit = await call("GET", `/admin/audit-logs?userId=${account.user.id}&event=user.roles_changed`, { token: admin.tokens.accessToken });
+    const audit = await call("GET", `/admin/audit-logs?userId=${account.user.id}&event=user.roles_changed`, {
+      token: admin.tokens.accessToken,
+    });
     expect(((await audit.json()) as { items: Item[] }).items).toEqual([
-      expect.objectContaining({ actorId: admin.user.id, ip: adminOrigin["CF-Connecting-IP"], userAgent: adminOrigin["User-Agent"] }),
+      expect.objectContaining({
+        actorId: admin.user.id,
+        ip: adminOrigin["CF-Connecting-IP"],
+        userAgent: adminOrigin["User-Agent"],
+      }),
     ]);
   });
 

@@ -5,7 +5,19 @@
 // wrangler.toml): per client network, per normalised email on register, and
 // per session, not per network, on refresh.
 import { describe, expect, it } from "vitest";
-import { call, db, fakeClock, login, problemOf, refresh, register, STRONG_PASSWORD, testService, uniqueEmail, type TokenPair } from "../support/harness";
+import {
+  call,
+  db,
+  fakeClock,
+  login,
+  problemOf,
+  refresh,
+  register,
+  STRONG_PASSWORD,
+  testService,
+  uniqueEmail,
+  type TokenPair,
+} from "../support/harness";
 
 const { query, auditRows } = db;
 
@@ -17,7 +29,9 @@ async function throttleKey(email: string): Promise<string> {
 
 async function parallelLogins(email: string, count: number) {
   const responses = await Promise.all(
-    Array.from({ length: count }, (_, i) => call("POST", "/auth/login", { body: { email, password: `wrong password number ${i}` } })),
+    Array.from({ length: count }, (_, i) =>
+      call("POST", "/auth/login", { body: { email, password: `wrong password number ${i}` } }),
+    ),
   );
   return responses.map((r) => r.status);
 }
@@ -26,7 +40,11 @@ describe("parallel password guessing", () => {
   it("with LOGIN_MAX_FAILURES=1, exactly one of 20 simultaneous first attempts is checked", async () => {
     const oneTry = testService({ env: { LOGIN_MAX_FAILURES: "1" } });
     const email = uniqueEmail("one-try");
-    const responses = await Promise.all(Array.from({ length: 20 }, (_, i) => oneTry.call("POST", "/auth/login", { body: { email, password: `guess ${i} of many` } })));
+    const responses = await Promise.all(
+      Array.from({ length: 20 }, (_, i) =>
+        oneTry.call("POST", "/auth/login", { body: { email, password: `guess ${i} of many` } }),
+      ),
+    );
     const statuses = responses.map((r) => r.status);
     expect(statuses.filter((s) => s === 401)).toHaveLength(1);
     expect(statuses.filter((s) => s === 429)).toHaveLength(19);
@@ -43,7 +61,10 @@ describe("parallel password guessing", () => {
     expect(statuses.filter((s) => s === 401).length).toBeLessThanOrEqual(5);
     expect(statuses.filter((s) => s === 429).length).toBeGreaterThanOrEqual(35);
     expect(statuses.every((s) => s === 401 || s === 429)).toBe(true);
-    expect((await query("select 1 from audit_logs where user_id = $1 and event = 'auth.login_failed'", [account.user.id])).length).toBeLessThanOrEqual(5);
+    expect(
+      (await query("select 1 from audit_logs where user_id = $1 and event = 'auth.login_failed'", [account.user.id]))
+        .length,
+    ).toBeLessThanOrEqual(5);
   });
 
   it("gets the same treatment on an email that has no account", async () => {
@@ -51,24 +72,38 @@ describe("parallel password guessing", () => {
     const statuses = await parallelLogins(email, 40);
     expect(statuses.filter((s) => s === 401).length).toBeLessThanOrEqual(5);
     expect(statuses.filter((s) => s === 429).length).toBeGreaterThanOrEqual(35);
-    const [row] = await query<{ locked_until: Date | null }>("select locked_until from login_throttles where key = $1", [await throttleKey(email)]);
+    const [row] = await query<{ locked_until: Date | null }>(
+      "select locked_until from login_throttles where key = $1",
+      [await throttleKey(email)],
+    );
     expect(row!.locked_until).not.toBeNull();
   });
 
   it("lets the right password through after a few wrong ones, and clears the count", async () => {
     const account = await register();
-    for (let i = 0; i < 4; i++) expect((await call("POST", "/auth/login", { body: { email: account.email, password: `nope nope nope ${i}` } })).status).toBe(401);
+    for (let i = 0; i < 4; i++)
+      expect(
+        (await call("POST", "/auth/login", { body: { email: account.email, password: `nope nope nope ${i}` } })).status,
+      ).toBe(401);
     await login(account.email, account.password);
-    expect(await query("select 1 from login_throttles where key = $1", [await throttleKey(account.email)])).toHaveLength(0);
+    expect(
+      await query("select 1 from login_throttles where key = $1", [await throttleKey(account.email)]),
+    ).toHaveLength(0);
     // The count starts over: four more wrong ones are still answered 401.
-    for (let i = 0; i < 4; i++) expect((await call("POST", "/auth/login", { body: { email: account.email, password: `again no ${i} xx` } })).status).toBe(401);
+    for (let i = 0; i < 4; i++)
+      expect(
+        (await call("POST", "/auth/login", { body: { email: account.email, password: `again no ${i} xx` } })).status,
+      ).toBe(401);
   });
 
   it("throttles guesses of the current password on POST /auth/password the same way", async () => {
     const account = await register();
     const responses = await Promise.all(
       Array.from({ length: 20 }, (_, i) =>
-        call("POST", "/auth/password", { token: account.tokens.accessToken, body: { currentPassword: `guess number ${i} here`, newPassword: STRONG_PASSWORD + "!" } }),
+        call("POST", "/auth/password", {
+          token: account.tokens.accessToken,
+          body: { currentPassword: `guess number ${i} here`, newPassword: `${STRONG_PASSWORD}!` },
+        }),
       ),
     );
     const statuses = responses.map((r) => r.status);
@@ -83,7 +118,10 @@ describe("password change", () => {
   it("a rejected new password is not counted as a guess: no lock, and sign-in still works", async () => {
     const account = await register();
     for (let i = 0; i < 7; i++) {
-      const res = await call("POST", "/auth/password", { token: account.tokens.accessToken, body: { currentPassword: account.password, newPassword: "short" } });
+      const res = await call("POST", "/auth/password", {
+        token: account.tokens.accessToken,
+        body: { currentPassword: account.password, newPassword: "short" },
+      });
       expect(res.status).toBe(400);
     }
     await login(account.email, account.password);
@@ -96,16 +134,29 @@ describe("auth.throttled: one row per lock, not per refused attempt", () => {
     const service = testService({ clock: clock.clock });
     const account = await service.register();
     const guesses = (n: number, password = "a wrong guess xx") =>
-      Promise.all(Array.from({ length: n }, (_, i) => service.call("POST", "/auth/login", { body: { email: account.email, password: `${password} ${i}` } })));
+      Promise.all(
+        Array.from({ length: n }, (_, i) =>
+          service.call("POST", "/auth/login", { body: { email: account.email, password: `${password} ${i}` } }),
+        ),
+      );
 
     const first = (await guesses(30)).map((r) => r.status);
     expect(first.filter((s) => s === 401).length).toBeLessThanOrEqual(5);
-    for (let i = 0; i < 10; i++) expect((await service.call("POST", "/auth/login", { body: { email: account.email, password: account.password } })).status).toBe(429);
-    expect(await auditRows({ userId: account.user.id, event: "auth.throttled" })).toEqual([expect.objectContaining({ metadata: { scope: "account" } })]);
+    for (let i = 0; i < 10; i++)
+      expect(
+        (await service.call("POST", "/auth/login", { body: { email: account.email, password: account.password } }))
+          .status,
+      ).toBe(429);
+    expect(await auditRows({ userId: account.user.id, event: "auth.throttled" })).toEqual([
+      expect.objectContaining({ metadata: { scope: "account" } }),
+    ]);
 
     // The 15 s lock expires; the next guess is checked and sets a new, longer lock.
     clock.advance(15);
-    expect((await service.call("POST", "/auth/login", { body: { email: account.email, password: "one more wrong guess" } })).status).toBe(401);
+    expect(
+      (await service.call("POST", "/auth/login", { body: { email: account.email, password: "one more wrong guess" } }))
+        .status,
+    ).toBe(401);
     const again = await guesses(10);
     expect(again.map((r) => r.status)).toEqual(Array(10).fill(429));
     expect(Number(again[0]!.headers.get("retry-after"))).toBe(30);
@@ -120,10 +171,18 @@ describe("auth.throttled: one row per lock, not per refused attempt", () => {
     const email = uniqueEmail("ghost-audit");
     const marker = `ghost-audit-${crypto.randomUUID()}`;
     const statuses = await Promise.all(
-      Array.from({ length: 15 }, (_, i) => oneTry.call("POST", "/auth/login", { body: { email, password: `guess ${i} of many` }, headers: { "User-Agent": marker } })),
+      Array.from({ length: 15 }, (_, i) =>
+        oneTry.call("POST", "/auth/login", {
+          body: { email, password: `guess ${i} of many` },
+          headers: { "User-Agent": marker },
+        }),
+      ),
     );
     expect(statuses.filter((r) => r.status === 429)).toHaveLength(14);
-    const rows = await query<{ user_id: string | null; metadata: unknown }>("select user_id, metadata from audit_logs where event = 'auth.throttled' and user_agent = $1", [marker]);
+    const rows = await query<{ user_id: string | null; metadata: unknown }>(
+      "select user_id, metadata from audit_logs where event = 'auth.throttled' and user_agent = $1",
+      [marker],
+    );
     expect(rows).toEqual([{ user_id: null, metadata: { scope: "account" } }]);
   });
 });
@@ -151,7 +210,8 @@ const hextet = () => Math.floor(Math.random() * 0xffff).toString(16);
 /** A documentation /64 (2001:db8::/32) no other run of this file uses: its first four hextets. */
 const fresh64 = () => `2001:db8:${hextet()}:${hextet()}`;
 /** A shared-address-space IPv4 address (100.64.0.0/10) unlikely to be used twice. */
-const freshIPv4 = () => `100.${64 + Math.floor(Math.random() * 64)}.${Math.floor(Math.random() * 256)}.${1 + Math.floor(Math.random() * 250)}`;
+const freshIPv4 = () =>
+  `100.${64 + Math.floor(Math.random() * 64)}.${Math.floor(Math.random() * 256)}.${1 + Math.floor(Math.random() * 250)}`;
 
 /** A login that the IP limiter counts and that is answered 400 at once (no body fields): cheap enough for bursts. */
 const countedLogin = (ip: string) => call("POST", "/auth/login", { body: {}, headers: { "CF-Connecting-IP": ip } });
@@ -169,7 +229,8 @@ describe("per client network (AUTH_IP_RATE_LIMITER): an IPv4 address, an IPv6 /6
       `${net}::4%eth0`,
     ];
     await windowWithRoomFor(10);
-    for (let i = 0; i < IP_LIMIT; i++) expect((await countedLogin(sameNetwork[i % sameNetwork.length]!)).status).toBe(400);
+    for (let i = 0; i < IP_LIMIT; i++)
+      expect((await countedLogin(sameNetwork[i % sameNetwork.length]!)).status).toBe(400);
     const limited = await countedLogin(`${net}:1234:5678:9abc:def0`);
     expect(limited.status).toBe(429);
     expect(limited.headers.get("retry-after")).toBe(String(PERIOD_SECONDS));
@@ -180,7 +241,9 @@ describe("per client network (AUTH_IP_RATE_LIMITER): an IPv4 address, an IPv6 /6
     expect((await countedLogin(neighbour)).status).toBe(400);
     expect((await countedLogin(`2001:db8:${hextet()}::1`)).status).toBe(400);
     // The key is scoped per route: the same network may still register.
-    expect((await call("POST", "/auth/register", { body: {}, headers: { "CF-Connecting-IP": `${net}::5` } })).status).toBe(400);
+    expect(
+      (await call("POST", "/auth/register", { body: {}, headers: { "CF-Connecting-IP": `${net}::5` } })).status,
+    ).toBe(400);
   });
 
   it("IPv4 is keyed on the address as it is; an IPv4-mapped IPv6 address counts as that IPv4 address", async () => {
@@ -202,33 +265,60 @@ describe("register per normalised email (AUTH_EMAIL_RATE_LIMITER)", () => {
   it(`the ${EMAIL_LIMIT + 1}th registration of one normalised email in a minute is 429, even from different client networks`, async () => {
     const email = uniqueEmail("email-limit");
     const [local, domain] = email.split("@") as [string, string];
-    const spellings = [email, email.toUpperCase(), `  ${email} `, `${local}@${domain.toUpperCase()}`, `${local.toUpperCase()}@${domain}`, `${local}@${domain}`];
+    const spellings = [
+      email,
+      email.toUpperCase(),
+      `  ${email} `,
+      `${local}@${domain.toUpperCase()}`,
+      `${local.toUpperCase()}@${domain}`,
+      `${local}@${domain}`,
+    ];
     await windowWithRoomFor(10);
     const statuses: number[] = [];
     for (const [i, spelling] of spellings.slice(0, EMAIL_LIMIT).entries()) {
-      const res = await call("POST", "/auth/register", { body: { email: spelling, password: STRONG_PASSWORD }, headers: { "CF-Connecting-IP": freshIPv4() } });
+      const res = await call("POST", "/auth/register", {
+        body: { email: spelling, password: STRONG_PASSWORD },
+        headers: { "CF-Connecting-IP": freshIPv4() },
+      });
       statuses.push(res.status);
       if (i === 0) expect(res.status).toBe(201);
     }
     expect(statuses).toEqual([201, 409, 409, 409, 409]);
-    const limited = await call("POST", "/auth/register", { body: { email: spellings[EMAIL_LIMIT], password: STRONG_PASSWORD }, headers: { "CF-Connecting-IP": `${fresh64()}::1` } });
+    const limited = await call("POST", "/auth/register", {
+      body: { email: spellings[EMAIL_LIMIT], password: STRONG_PASSWORD },
+      headers: { "CF-Connecting-IP": `${fresh64()}::1` },
+    });
     expect(limited.status).toBe(429);
     expect(limited.headers.get("retry-after")).toBe(String(PERIOD_SECONDS));
     expect((await problemOf(limited)).code).toBe("rate_limited");
     // Another email is another bucket.
-    expect((await call("POST", "/auth/register", { body: { email: uniqueEmail("email-limit"), password: STRONG_PASSWORD } })).status).toBe(201);
+    expect(
+      (await call("POST", "/auth/register", { body: { email: uniqueEmail("email-limit"), password: STRONG_PASSWORD } }))
+        .status,
+    ).toBe(201);
   });
 
   it("a refused registration computes no hash and creates nothing: no user row, and it answers in a fraction of a hash's time", async () => {
     // The production argon2id cost, so a hash would show in the time.
-    const costly = testService({ env: { ARGON2_MEMORY_KIB: "19456", ARGON2_ITERATIONS: "2", ARGON2_BELOW_OWASP_MINIMUM_FOR_TESTS_ONLY: "false" } });
+    const costly = testService({
+      env: { ARGON2_MEMORY_KIB: "19456", ARGON2_ITERATIONS: "2", ARGON2_BELOW_OWASP_MINIMUM_FOR_TESTS_ONLY: "false" },
+    });
     const email = uniqueEmail("email-limit-cost");
     await windowWithRoomFor(20);
     // Weak passwords are refused before any hash, but each attempt counts.
-    for (let i = 0; i < EMAIL_LIMIT; i++) expect((await costly.call("POST", "/auth/register", { body: { email, password: "too short" } })).status).toBe(400);
+    for (let i = 0; i < EMAIL_LIMIT; i++)
+      expect((await costly.call("POST", "/auth/register", { body: { email, password: "too short" } })).status).toBe(
+        400,
+      );
 
     const hashedStart = Date.now();
-    expect((await costly.call("POST", "/auth/register", { body: { email: uniqueEmail("email-limit-cost"), password: STRONG_PASSWORD } })).status).toBe(201);
+    expect(
+      (
+        await costly.call("POST", "/auth/register", {
+          body: { email: uniqueEmail("email-limit-cost"), password: STRONG_PASSWORD },
+        })
+      ).status,
+    ).toBe(201);
     const hashed = Date.now() - hashedStart;
 
     const refusedStart = Date.now();
@@ -244,7 +334,10 @@ describe("refresh is limited per session (AUTH_REFRESH_RATE_LIMITER), not per cl
   /** Registers `n` accounts (no client IP, so no per-network limit applies), a few at a time. */
   async function sessions(n: number): Promise<TokenPair[]> {
     const pairs: TokenPair[] = [];
-    for (let i = 0; i < n; i += 5) pairs.push(...(await Promise.all(Array.from({ length: Math.min(5, n - i) }, async () => (await register()).tokens))));
+    for (let i = 0; i < n; i += 5)
+      pairs.push(
+        ...(await Promise.all(Array.from({ length: Math.min(5, n - i) }, async () => (await register()).tokens))),
+      );
     return pairs;
   }
 
@@ -283,7 +376,10 @@ describe("refresh is limited per session (AUTH_REFRESH_RATE_LIMITER), not per cl
     );
     expect(ran).toEqual([]);
     // The refused token was not used: it is still its session's current token.
-    const [row] = await query<{ used_at: Date | null }>("select used_at from refresh_tokens where session_id = $1 and parent_hash is not null order by created_at desc limit 1", [pair!.sessionId]);
+    const [row] = await query<{ used_at: Date | null }>(
+      "select used_at from refresh_tokens where session_id = $1 and parent_hash is not null order by created_at desc limit 1",
+      [pair!.sessionId],
+    );
     expect(row!.used_at).toBeNull();
     // Other sessions are not affected.
     expect((await refresh(other!.refreshToken)).status).toBe(200);
@@ -292,9 +388,13 @@ describe("refresh is limited per session (AUTH_REFRESH_RATE_LIMITER), not per cl
   it("a burst of 20 parallel refreshes of one session all get their answer: 200 and the same successor", async () => {
     const [pair] = await sessions(1);
     await windowWithRoomFor(10);
-    const responses = await Promise.all(Array.from({ length: 20 }, () => refresh(pair!.refreshToken, { headers: { "CF-Connecting-IP": freshIPv4() } })));
+    const responses = await Promise.all(
+      Array.from({ length: 20 }, () => refresh(pair!.refreshToken, { headers: { "CF-Connecting-IP": freshIPv4() } })),
+    );
     expect(responses.map((r) => r.status)).toEqual(Array(20).fill(200));
-    const successors = await Promise.all(responses.map(async (r) => ((await r.json()) as { tokens: TokenPair }).tokens.refreshToken));
+    const successors = await Promise.all(
+      responses.map(async (r) => ((await r.json()) as { tokens: TokenPair }).tokens.refreshToken),
+    );
     expect(new Set(successors).size).toBe(1);
     expect(successors[0]).not.toBe(pair!.refreshToken);
   });

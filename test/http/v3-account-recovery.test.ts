@@ -30,9 +30,11 @@ function clocked() {
   return { time, s: testService({ clock: time.clock }) };
 }
 
-const markVerified = (s: Service, userId: string) => s.db.query("update users set email_verified_at = now() where id = $1", [userId]);
+const markVerified = (s: Service, userId: string) =>
+  s.db.query("update users set email_verified_at = now() where id = $1", [userId]);
 /** The state an account enrolled before v3 may be in: factors and a pending change, the address never proven. */
-const markUnverified = (s: Service, userId: string) => s.db.query("update users set email_verified_at = null where id = $1", [userId]);
+const markUnverified = (s: Service, userId: string) =>
+  s.db.query("update users set email_verified_at = null where id = $1", [userId]);
 
 /** A new account whose address is proven (here by the database: this file is not about the verification link). */
 async function verifiedAccount(s: Service, tag = "owner"): Promise<SignedInUser> {
@@ -41,10 +43,16 @@ async function verifiedAccount(s: Service, tag = "owner"): Promise<SignedInUser>
   return account;
 }
 
-const requestEmailChange = (s: Service, token: string, newEmail: string, currentPassword: string) => s.call("POST", "/me/email", { token, body: { newEmail, currentPassword } });
+const requestEmailChange = (s: Service, token: string, newEmail: string, currentPassword: string) =>
+  s.call("POST", "/me/email", { token, body: { newEmail, currentPassword } });
 
 /** POST /me/email that must be accepted; the confirmation link's token mailed to `newEmail`. */
-async function pendingChange(s: Service, account: { password: string }, token: string, newEmail = uniqueEmail("attacker")): Promise<{ newEmail: string; link: string }> {
+async function pendingChange(
+  s: Service,
+  account: { password: string },
+  token: string,
+  newEmail = uniqueEmail("attacker"),
+): Promise<{ newEmail: string; link: string }> {
   const res = await requestEmailChange(s, token, newEmail, account.password);
   expect(res.status).toBe(202);
   return { newEmail, link: tokenIn(await inbox.waitFor({ to: newEmail, subject: CONFIRM_SUBJECT }), "/confirm-email") };
@@ -69,7 +77,12 @@ async function enrolTotp(s: Service, time: Clock, token: string): Promise<{ secr
 }
 
 /** A password and TOTP sign-in (amr pwd, otp, mfa): a session strong enough for any recent operation. */
-async function mfaSignIn(s: Service, time: Clock, account: { email: string; password: string }, secret: string): Promise<TokenPair> {
+async function mfaSignIn(
+  s: Service,
+  time: Clock,
+  account: { email: string; password: string },
+  secret: string,
+): Promise<TokenPair> {
   const first = await s.call("POST", "/auth/login", { body: { email: account.email, password: account.password } });
   expect(first.status).toBe(403);
   const { mfaToken } = (await first.json()) as { mfaToken: string };
@@ -83,7 +96,10 @@ async function addPasskey(s: Service, token: string): Promise<{ device: SoftAuth
   const device = await SoftAuthenticator.create(WEBAUTHN);
   const options = await s.call("POST", "/me/passkeys/options", { token });
   expect(options.status).toBe(200);
-  const res = await s.call("POST", "/me/passkeys", { token, body: { response: await device.register((await options.json()) as { challenge: string }), name: "Key" } });
+  const res = await s.call("POST", "/me/passkeys", {
+    token,
+    body: { response: await device.register((await options.json()) as { challenge: string }), name: "Key" },
+  });
   expect(res.status).toBe(201);
   return { device, id: ((await res.json()) as { passkey: { id: string } }).passkey.id };
 }
@@ -122,7 +138,10 @@ describe("v3: a pending email change ends when the owner takes the account back"
     const { s } = clocked();
     const owner = await verifiedAccount(s);
     const { link } = await pendingChange(s, owner, (await s.login(owner.email, owner.password)).tokens.accessToken);
-    const changed = await s.call("POST", "/auth/password", { token: owner.tokens.accessToken, body: { currentPassword: owner.password, newPassword: NEW_PASSWORD } });
+    const changed = await s.call("POST", "/auth/password", {
+      token: owner.tokens.accessToken,
+      body: { currentPassword: owner.password, newPassword: NEW_PASSWORD },
+    });
     expect(changed.status).toBe(204);
     await expectLinkDead(s, link, owner);
   });
@@ -140,7 +159,10 @@ describe("v3: a pending email change ends when the owner takes the account back"
     const owner = await verifiedAccount(s);
     const { link } = await pendingChange(s, owner, owner.tokens.accessToken);
     const administrator = await admin(s);
-    expect((await s.call("DELETE", `/admin/users/${owner.user.id}/sessions`, { token: administrator.tokens.accessToken })).status).toBe(204);
+    expect(
+      (await s.call("DELETE", `/admin/users/${owner.user.id}/sessions`, { token: administrator.tokens.accessToken }))
+        .status,
+    ).toBe(204);
     await expectLinkDead(s, link, owner);
   });
 
@@ -151,30 +173,42 @@ describe("v3: a pending email change ends when the owner takes the account back"
     ["a passkey is added", "addPasskey"],
     ["a passkey is removed", "removePasskey"],
     ["an administrator removes the factors", "adminRemoval"],
-  ] as const)("an email-change link requested before %s no longer changes the address (any factor change)", async (_label, change) => {
-    const { s, time } = clocked();
-    const owner = await verifiedAccount(s);
-    let token = owner.tokens.accessToken;
-    let passkeyId = "";
-    if (change === "removeTotp" || change === "regenerate" || change === "adminRemoval") token = (await mfaSignIn(s, time, owner, (await enrolTotp(s, time, token)).secret)).accessToken;
-    if (change === "removePasskey") {
-      const added = await addPasskey(s, token);
-      passkeyId = added.id;
-      token = (await passkeyTokens(s, added.device, owner.user.id)).accessToken;
-    }
-    const { link } = await pendingChange(s, owner, token);
+  ] as const)(
+    "an email-change link requested before %s no longer changes the address (any factor change)",
+    async (_label, change) => {
+      const { s, time } = clocked();
+      const owner = await verifiedAccount(s);
+      let token = owner.tokens.accessToken;
+      let passkeyId = "";
+      if (change === "removeTotp" || change === "regenerate" || change === "adminRemoval")
+        token = (await mfaSignIn(s, time, owner, (await enrolTotp(s, time, token)).secret)).accessToken;
+      if (change === "removePasskey") {
+        const added = await addPasskey(s, token);
+        passkeyId = added.id;
+        token = (await passkeyTokens(s, added.device, owner.user.id)).accessToken;
+      }
+      const { link } = await pendingChange(s, owner, token);
 
-    const answers = {
-      enrol: async () => (await enrolTotp(s, time, token), 200),
-      removeTotp: async () => (await s.call("DELETE", "/me/mfa/totp", { token })).status,
-      regenerate: async () => (await s.call("POST", "/me/mfa/recovery-codes", { token })).status,
-      addPasskey: async () => (await addPasskey(s, token), 201),
-      removePasskey: async () => (await s.call("DELETE", `/me/passkeys/${passkeyId}`, { token })).status,
-      adminRemoval: async () => (await s.call("DELETE", `/admin/users/${owner.user.id}/mfa`, { token: (await admin(s)).tokens.accessToken })).status,
-    };
-    expect([200, 201, 204]).toContain(await answers[change]());
-    await expectLinkDead(s, link, owner);
-  });
+      const answers = {
+        enrol: async () => {
+          await enrolTotp(s, time, token);
+          return 200;
+        },
+        removeTotp: async () => (await s.call("DELETE", "/me/mfa/totp", { token })).status,
+        regenerate: async () => (await s.call("POST", "/me/mfa/recovery-codes", { token })).status,
+        addPasskey: async () => {
+          await addPasskey(s, token);
+          return 201;
+        },
+        removePasskey: async () => (await s.call("DELETE", `/me/passkeys/${passkeyId}`, { token })).status,
+        adminRemoval: async () =>
+          (await s.call("DELETE", `/admin/users/${owner.user.id}/mfa`, { token: (await admin(s)).tokens.accessToken }))
+            .status,
+      };
+      expect([200, 201, 204]).toContain(await answers[change]());
+      await expectLinkDead(s, link, owner);
+    },
+  );
 
   it("POST /me/email needs a recent sign-in: a stolen 11-minute-old session answers reauthentication_required and mails nothing", async () => {
     const { s, time } = clocked();
@@ -186,7 +220,11 @@ describe("v3: a pending email change ends when the owner takes the account back"
     expect(res.status).toBe(403);
     expect((await problemOf(res)).code).toBe("reauthentication_required");
     await inbox.none({ to: newEmail }, { forMs: 500 });
-    expect(await s.db.query("select 1 from one_time_tokens where user_id = $1 and purpose = 'email_change'", [owner.user.id])).toHaveLength(0);
+    expect(
+      await s.db.query("select 1 from one_time_tokens where user_id = $1 and purpose = 'email_change'", [
+        owner.user.id,
+      ]),
+    ).toHaveLength(0);
   });
 
   it("completing a change mails the old address that it was replaced, so a takeover does not go unnoticed", async () => {
@@ -221,13 +259,23 @@ describe("v3: pre-account hijack", () => {
     const { secret } = (await (await s.call("POST", "/me/mfa/totp", { token })).json()) as { secret: string };
     const options = (await (await s.call("POST", "/me/passkeys/options", { token })).json()) as { challenge: string };
     await markUnverified(s, squatter.user.id);
-    await refused(await s.call("POST", "/me/mfa/totp/confirm", { token, body: { code: totpCode(secret, time.now()) } }));
+    await refused(
+      await s.call("POST", "/me/mfa/totp/confirm", { token, body: { code: totpCode(secret, time.now()) } }),
+    );
     const device = await SoftAuthenticator.create(WEBAUTHN);
     await refused(await s.call("POST", "/me/passkeys", { token, body: { response: await device.register(options) } }));
 
-    expect(await s.db.query("select 1 from totp_factors where user_id = $1 and confirmed_at is not null", [squatter.user.id])).toHaveLength(0);
+    expect(
+      await s.db.query("select 1 from totp_factors where user_id = $1 and confirmed_at is not null", [
+        squatter.user.id,
+      ]),
+    ).toHaveLength(0);
     expect(await s.db.query("select 1 from passkeys where user_id = $1", [squatter.user.id])).toHaveLength(0);
-    expect(await s.db.query("select 1 from one_time_tokens where user_id = $1 and purpose = 'email_change'", [squatter.user.id])).toHaveLength(0);
+    expect(
+      await s.db.query("select 1 from one_time_tokens where user_id = $1 and purpose = 'email_change'", [
+        squatter.user.id,
+      ]),
+    ).toHaveLength(0);
     await inbox.none({ to: newEmail }, { forMs: 300 });
   });
 
@@ -242,10 +290,15 @@ describe("v3: pre-account hijack", () => {
     const { secret } = await enrolTotp(s, time, strong.accessToken);
     const { link } = await pendingChange(s, squatter, strong.accessToken);
     const second = await mfaSignIn(s, time, squatter, secret);
-    const pendingSignIn = await s.call("POST", "/auth/login", { body: { email: victimEmail, password: squatter.password } });
+    const pendingSignIn = await s.call("POST", "/auth/login", {
+      body: { email: victimEmail, password: squatter.password },
+    });
     const { mfaToken } = (await pendingSignIn.json()) as { mfaToken: string };
     await markUnverified(s, squatter.user.id);
-    const [{ device_generation: generationBefore }] = (await s.db.query<{ device_generation: number }>("select device_generation from users where id = $1", [squatter.user.id])) as [{ device_generation: number }];
+    const [{ device_generation: generationBefore }] = (await s.db.query<{ device_generation: number }>(
+      "select device_generation from users where id = $1",
+      [squatter.user.id],
+    )) as [{ device_generation: number }];
 
     // The owner of the mailbox takes the account over.
     await resetPassword(s, victimEmail);
@@ -264,20 +317,44 @@ describe("v3: pre-account hijack", () => {
     expect(change.status).toBe(400);
     expect((await problemOf(change)).code).toBe("invalid_one_time_token");
 
-    for (const table of ["totp_factors", "recovery_codes", "passkeys"]) expect(await s.db.query(`select 1 from ${table} where user_id = $1`, [squatter.user.id])).toHaveLength(0);
-    expect(await s.db.query("select 1 from one_time_tokens where user_id = $1 and used_at is null", [squatter.user.id])).toHaveLength(0);
-    expect(await s.db.query("select 1 from auth_challenges where user_id = $1 and used_at is null", [squatter.user.id])).toHaveLength(0);
-    const [{ device_generation: generationAfter }] = (await s.db.query<{ device_generation: number }>("select device_generation from users where id = $1", [squatter.user.id])) as [{ device_generation: number }];
+    for (const table of ["totp_factors", "recovery_codes", "passkeys"])
+      expect(await s.db.query(`select 1 from ${table} where user_id = $1`, [squatter.user.id])).toHaveLength(0);
+    expect(
+      await s.db.query("select 1 from one_time_tokens where user_id = $1 and used_at is null", [squatter.user.id]),
+    ).toHaveLength(0);
+    expect(
+      await s.db.query("select 1 from auth_challenges where user_id = $1 and used_at is null", [squatter.user.id]),
+    ).toHaveLength(0);
+    const [{ device_generation: generationAfter }] = (await s.db.query<{ device_generation: number }>(
+      "select device_generation from users where id = $1",
+      [squatter.user.id],
+    )) as [{ device_generation: number }];
     // A new device generation: every device token issued before counts no more (whatever else advances it too).
     expect(generationAfter).toBeGreaterThan(generationBefore);
 
     const owner = await s.call("POST", "/auth/login", { body: { email: victimEmail, password: NEW_PASSWORD } });
     expect(owner.status).toBe(200);
-    const { user } = (await owner.json()) as { user: { id: string; email: string; emailVerified: boolean; mfa: unknown } };
-    expect(user).toMatchObject({ id: squatter.user.id, email: victimEmail, emailVerified: true, mfa: { totp: false, passkeys: 0 } });
+    const { user } = (await owner.json()) as {
+      user: { id: string; email: string; emailVerified: boolean; mfa: unknown };
+    };
+    expect(user).toMatchObject({
+      id: squatter.user.id,
+      email: victimEmail,
+      emailVerified: true,
+      mfa: { totp: false, passkeys: 0 },
+    });
 
     const [claim] = await s.db.auditRows({ userId: squatter.user.id, event: "user.claimed_by_proof" });
-    expect(claim!.metadata).toEqual({ proof: "password_reset", sessions: 3, oneTimeTokens: 2, totp: 1, recoveryCodes: 10, passkeys: 1, challenges: 1, passwordEnded: false });
+    expect(claim!.metadata).toEqual({
+      proof: "password_reset",
+      sessions: 3,
+      oneTimeTokens: 2,
+      totp: 1,
+      recoveryCodes: 10,
+      passkeys: 1,
+      challenges: 1,
+      passwordEnded: false,
+    });
     expect(JSON.stringify(claim)).not.toContain(link);
     const [reset] = await s.db.auditRows({ userId: squatter.user.id, event: "user.password_reset" });
     expect(reset!.metadata).toEqual({ endedSessions: 3 });
@@ -291,11 +368,21 @@ describe("v3: pre-account hijack", () => {
     // Past the edge (as in another location, before the revocation reaches it): the services themselves, on Postgres.
     const { services, close } = await s.runtime();
     try {
-      const actor = { userId: squatter.user.id, sessionId: squatter.tokens.sessionId, origin: { ip: null, userAgent: null } };
+      const actor = {
+        userId: squatter.user.id,
+        sessionId: squatter.tokens.sessionId,
+        origin: { ip: null, userAgent: null },
+      };
       for (const attempt of [
         () => services.secondFactors().startTotp(actor),
         () => services.passkeys().registrationOptions(actor),
-        () => services.lifecycle().requestEmailChange({ ...actor, newEmail: uniqueEmail("attacker"), currentPassword: NEW_PASSWORD }, actor.origin),
+        () =>
+          services
+            .lifecycle()
+            .requestEmailChange(
+              { ...actor, newEmail: uniqueEmail("attacker"), currentPassword: NEW_PASSWORD },
+              actor.origin,
+            ),
       ]) {
         await expect(attempt()).rejects.toMatchObject({ code: "invalid_token" });
       }
@@ -303,7 +390,11 @@ describe("v3: pre-account hijack", () => {
       await close();
     }
     expect(await s.db.query("select 1 from totp_factors where user_id = $1", [squatter.user.id])).toHaveLength(0);
-    expect(await s.db.query("select 1 from one_time_tokens where user_id = $1 and purpose = 'email_change'", [squatter.user.id])).toHaveLength(0);
+    expect(
+      await s.db.query("select 1 from one_time_tokens where user_id = $1 and purpose = 'email_change'", [
+        squatter.user.id,
+      ]),
+    ).toHaveLength(0);
   });
 
   it("a reset of an account whose address was already proven keeps its factors: only the first proof claims", async () => {
@@ -311,7 +402,9 @@ describe("v3: pre-account hijack", () => {
     const owner = await verifiedAccount(s);
     await enrolTotp(s, time, owner.tokens.accessToken);
     await resetPassword(s, owner.email);
-    expect((await s.call("POST", "/auth/login", { body: { email: owner.email, password: NEW_PASSWORD } })).status).toBe(403);
+    expect((await s.call("POST", "/auth/login", { body: { email: owner.email, password: NEW_PASSWORD } })).status).toBe(
+      403,
+    );
     expect(await s.db.auditRows({ userId: owner.user.id, event: "user.claimed_by_proof" })).toHaveLength(0);
   });
 
@@ -321,7 +414,9 @@ describe("v3: pre-account hijack", () => {
     const mail = await inbox.waitFor({ to: alice.email, subject: "Verify your email address" });
     expect(mail.text).toContain("confirms an account created with this email address");
     expect(mail.text).toContain("If you did not create an account, ignore this message");
-    expect((await s.call("POST", "/auth/email/verify", { body: { token: tokenIn(mail, "/verify-email") } })).status).toBe(200);
+    expect(
+      (await s.call("POST", "/auth/email/verify", { body: { token: tokenIn(mail, "/verify-email") } })).status,
+    ).toBe(200);
     expect((await s.call("GET", "/auth/verify", { token: alice.tokens.accessToken })).status).toBe(200);
     expect((await s.refresh(alice.tokens.refreshToken)).status).toBe(200);
     expect(await s.db.auditRows({ userId: alice.user.id, event: "user.claimed_by_proof" })).toHaveLength(0);
@@ -331,15 +426,23 @@ describe("v3: pre-account hijack", () => {
 describe("v3: POST /me/email is no account-existence oracle", () => {
   /** Status, body and headers but the date. */
   async function answerOf(res: Response) {
-    return { status: res.status, body: await res.text(), headers: [...res.headers.entries()].filter(([name]) => name !== "date") };
+    return {
+      status: res.status,
+      body: await res.text(),
+      headers: [...res.headers.entries()].filter(([name]) => name !== "date"),
+    };
   }
 
   it("answers a taken address exactly as a free one; the taken address gets a mail with no link, and nobody a link to it", async () => {
     const { s } = clocked();
     const prober = await verifiedAccount(s, "prober");
     const holder = await s.register({ email: uniqueEmail("holder") });
-    const free = await answerOf(await requestEmailChange(s, prober.tokens.accessToken, uniqueEmail("free"), prober.password));
-    const taken = await answerOf(await requestEmailChange(s, prober.tokens.accessToken, holder.email.toUpperCase(), prober.password));
+    const free = await answerOf(
+      await requestEmailChange(s, prober.tokens.accessToken, uniqueEmail("free"), prober.password),
+    );
+    const taken = await answerOf(
+      await requestEmailChange(s, prober.tokens.accessToken, holder.email.toUpperCase(), prober.password),
+    );
     const own = await answerOf(await requestEmailChange(s, prober.tokens.accessToken, prober.email, prober.password));
     expect(free).toMatchObject({ status: 202, body: "{}" });
     expect(taken).toEqual(free);
@@ -349,15 +452,23 @@ describe("v3: POST /me/email is no account-existence oracle", () => {
       const tried = await inbox.waitFor({ to: address, subject: TRIED_SUBJECT });
       expect(tried.text).not.toMatch(/https?:\/\//);
     }
-    expect((await inbox.all({ to: holder.email })).filter((m: ReceivedMail) => m.subject === CONFIRM_SUBJECT)).toHaveLength(0);
-    expect(await s.db.query("select 1 from one_time_tokens where user_id = $1 and purpose = 'email_change' and used_at is null", [prober.user.id])).toHaveLength(0);
+    expect(
+      (await inbox.all({ to: holder.email })).filter((m: ReceivedMail) => m.subject === CONFIRM_SUBJECT),
+    ).toHaveLength(0);
+    expect(
+      await s.db.query(
+        "select 1 from one_time_tokens where user_id = $1 and purpose = 'email_change' and used_at is null",
+        [prober.user.id],
+      ),
+    ).toHaveLength(0);
   });
 
   it("a taken address counts toward the hourly limit like a free one, so the sixth request's 429 tells nothing", async () => {
     const { s } = clocked();
     const prober = await verifiedAccount(s, "prober");
     const holder = await s.register({ email: uniqueEmail("holder") });
-    for (let i = 0; i < 5; i++) expect((await requestEmailChange(s, prober.tokens.accessToken, holder.email, prober.password)).status).toBe(202);
+    for (let i = 0; i < 5; i++)
+      expect((await requestEmailChange(s, prober.tokens.accessToken, holder.email, prober.password)).status).toBe(202);
     const sixth = await requestEmailChange(s, prober.tokens.accessToken, uniqueEmail("free"), prober.password);
     expect(sixth.status).toBe(429);
   });

@@ -18,7 +18,8 @@ const { query, auditRows } = db;
 async function createRole(permissions: string[]): Promise<string> {
   const name = `v3-${crypto.randomUUID().slice(0, 8)}`;
   await query("insert into roles (name, description) values ($1, 'created by a test')", [name]);
-  for (const permission of permissions) await query("insert into role_permissions (role_name, permission_name) values ($1, $2)", [name, permission]);
+  for (const permission of permissions)
+    await query("insert into role_permissions (role_name, permission_name) values ($1, $2)", [name, permission]);
   return name;
 }
 
@@ -41,7 +42,9 @@ describe("administrative actions on an account holding permissions the caller la
   it("a holder of users:write alone cannot disable an administrator: 403, still active, sessions live, no audit row", async () => {
     const { support } = await supportAccount();
     const administrator = await signIn({ roles: ["admin"] });
-    const res = await call("POST", `/admin/users/${administrator.user.id}/disable`, { token: support.tokens.accessToken });
+    const res = await call("POST", `/admin/users/${administrator.user.id}/disable`, {
+      token: support.tokens.accessToken,
+    });
     expect(res.status).toBe(403);
     const problem = await problemOf(res);
     expect(problem.code).toBe("insufficient_permission");
@@ -57,8 +60,13 @@ describe("administrative actions on an account holding permissions the caller la
     const { support } = await supportAccount();
     const administrator = await signIn({ roles: ["admin"] });
     const disabledAdmin = await signIn({ roles: ["admin"] });
-    expect((await call("POST", `/admin/users/${disabledAdmin.user.id}/disable`, { token: administrator.tokens.accessToken })).status).toBe(200);
-    const res = await call("POST", `/admin/users/${disabledAdmin.user.id}/enable`, { token: support.tokens.accessToken });
+    expect(
+      (await call("POST", `/admin/users/${disabledAdmin.user.id}/disable`, { token: administrator.tokens.accessToken }))
+        .status,
+    ).toBe(200);
+    const res = await call("POST", `/admin/users/${disabledAdmin.user.id}/enable`, {
+      token: support.tokens.accessToken,
+    });
     expect(res.status).toBe(403);
     expect((await problemOf(res)).code).toBe("insufficient_permission");
     expect(await statusOf(disabledAdmin.user.id)).toBe("disabled");
@@ -68,7 +76,9 @@ describe("administrative actions on an account holding permissions the caller la
   it("a holder of sessions:revoke cannot sign an administrator out everywhere", async () => {
     const { support } = await supportAccount();
     const administrator = await signIn({ roles: ["admin"] });
-    const res = await call("DELETE", `/admin/users/${administrator.user.id}/sessions`, { token: support.tokens.accessToken });
+    const res = await call("DELETE", `/admin/users/${administrator.user.id}/sessions`, {
+      token: support.tokens.accessToken,
+    });
     expect(res.status).toBe(403);
     expect((await problemOf(res)).code).toBe("insufficient_permission");
     expect(await liveSessions(administrator.user.id)).toBeGreaterThan(0);
@@ -85,7 +95,10 @@ describe("administrative actions on an account holding permissions the caller la
     });
     expect(res.status).toBe(403);
     expect((await problemOf(res)).detail).toBe("The account holds permissions you do not: audit:read, users:read");
-    const roles = await query<{ role_name: string }>("select role_name from user_roles where user_id = $1 order by role_name", [administrator.user.id]);
+    const roles = await query<{ role_name: string }>(
+      "select role_name from user_roles where user_id = $1 order by role_name",
+      [administrator.user.id],
+    );
     expect(roles.map((r) => r.role_name)).toEqual(["admin", "user"]);
     expect(await auditRows({ userId: administrator.user.id, event: "user.roles_changed" })).toEqual([]);
   });
@@ -118,9 +131,16 @@ describe("administrative actions on an account holding permissions the caller la
   it("an administrator holding every permission still disables, enables and signs out another administrator", async () => {
     const administrator = await signIn({ roles: ["admin"] });
     const other = await signIn({ roles: ["admin"] });
-    expect((await call("DELETE", `/admin/users/${other.user.id}/sessions`, { token: administrator.tokens.accessToken })).status).toBe(204);
-    expect((await call("POST", `/admin/users/${other.user.id}/disable`, { token: administrator.tokens.accessToken })).status).toBe(200);
-    expect((await call("POST", `/admin/users/${other.user.id}/enable`, { token: administrator.tokens.accessToken })).status).toBe(200);
+    expect(
+      (await call("DELETE", `/admin/users/${other.user.id}/sessions`, { token: administrator.tokens.accessToken }))
+        .status,
+    ).toBe(204);
+    expect(
+      (await call("POST", `/admin/users/${other.user.id}/disable`, { token: administrator.tokens.accessToken })).status,
+    ).toBe(200);
+    expect(
+      (await call("POST", `/admin/users/${other.user.id}/enable`, { token: administrator.tokens.accessToken })).status,
+    ).toBe(200);
     expect(await statusOf(other.user.id)).toBe("active");
   });
 
@@ -166,7 +186,10 @@ describe("no cache keeps an authenticated answer", () => {
   for (const { method, path, who, body, status } of cases) {
     it(`${method} ${path} as ${who === "plain" ? "a plain user" : "an administrator"} (${status}) is no-store, no-cache`, async () => {
       const caller = who === "plain" ? plain : administrator;
-      const res = await call(method, path.replace(":plain", plain.user.id).replace(":unknown", unknownId), { token: caller.tokens.accessToken, body });
+      const res = await call(method, path.replace(":plain", plain.user.id).replace(":unknown", unknownId), {
+        token: caller.tokens.accessToken,
+        body,
+      });
       expect(res.status, await res.clone().text()).toBe(status);
       expect(res.headers.get("cache-control")).toBe("no-store");
       expect(res.headers.get("pragma")).toBe("no-cache");

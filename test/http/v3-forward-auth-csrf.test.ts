@@ -28,32 +28,48 @@ describe("GET /auth/verify for a cookie-authenticated original request", () => {
   it("a cross-site POST through the proxy with the access cookie is refused: 403 csrf_rejected, no identity", async () => {
     const { cookie } = await accessCookie();
     for (const method of ["POST", "PUT", "PATCH", "DELETE"]) {
-      await expectRefused(await call("GET", "/auth/verify", { headers: { Cookie: cookie, "X-Forwarded-Method": method, Origin: EVIL } }));
-      await expectRefused(await call("GET", "/auth/verify", { headers: { Cookie: cookie, "X-Original-Method": method, Origin: EVIL } }));
+      await expectRefused(
+        await call("GET", "/auth/verify", { headers: { Cookie: cookie, "X-Forwarded-Method": method, Origin: EVIL } }),
+      );
+      await expectRefused(
+        await call("GET", "/auth/verify", { headers: { Cookie: cookie, "X-Original-Method": method, Origin: EVIL } }),
+      );
     }
   });
 
   it("an unsafe original method without an Origin is refused: the rule fails closed", async () => {
     const { cookie } = await accessCookie();
-    await expectRefused(await call("GET", "/auth/verify", { headers: { Cookie: cookie, "X-Original-Method": "POST" } }));
-    await expectRefused(await call("GET", "/auth/verify", { headers: { Cookie: cookie, "X-Forwarded-Method": "delete" } }));
+    await expectRefused(
+      await call("GET", "/auth/verify", { headers: { Cookie: cookie, "X-Original-Method": "POST" } }),
+    );
+    await expectRefused(
+      await call("GET", "/auth/verify", { headers: { Cookie: cookie, "X-Forwarded-Method": "delete" } }),
+    );
   });
 
   it("a client cannot pass a safe method over the proxy's unsafe one: either header naming an unsafe method counts", async () => {
     const { cookie } = await accessCookie();
-    await expectRefused(await call("GET", "/auth/verify", { headers: { Cookie: cookie, "X-Forwarded-Method": "GET", "X-Original-Method": "POST", Origin: EVIL } }));
+    await expectRefused(
+      await call("GET", "/auth/verify", {
+        headers: { Cookie: cookie, "X-Forwarded-Method": "GET", "X-Original-Method": "POST", Origin: EVIL },
+      }),
+    );
   });
 
   it("a cookie-authenticated check with a foreign Origin is refused whatever the method", async () => {
     const { cookie } = await accessCookie();
-    await expectRefused(await call("GET", "/auth/verify", { headers: { Cookie: cookie, "X-Forwarded-Method": "GET", Origin: EVIL } }));
+    await expectRefused(
+      await call("GET", "/auth/verify", { headers: { Cookie: cookie, "X-Forwarded-Method": "GET", Origin: EVIL } }),
+    );
     await expectRefused(await call("GET", "/auth/verify", { headers: { Cookie: cookie, Origin: EVIL } }));
     await expectRefused(await call("GET", "/auth/verify", { headers: { Cookie: cookie, Origin: "null" } }));
   });
 
   it("passes an unsafe original from an allowed Origin (no X-Auth-Mode needed), and a page load without one", async () => {
     const { user, cookie } = await accessCookie();
-    const post = await call("GET", "/auth/verify", { headers: { Cookie: cookie, "X-Forwarded-Method": "POST", Origin: APP } });
+    const post = await call("GET", "/auth/verify", {
+      headers: { Cookie: cookie, "X-Forwarded-Method": "POST", Origin: APP },
+    });
     expect(post.status).toBe(200);
     expect(post.headers.get("x-auth-user-id")).toBe(user.id);
     const pageLoad = await call("GET", "/auth/verify", { headers: { Cookie: cookie, "X-Forwarded-Method": "GET" } });
@@ -69,7 +85,9 @@ describe("GET /auth/verify for a cookie-authenticated original request", () => {
   });
 
   it("an invalid cookie is still 401 first, whatever the Origin", async () => {
-    const res = await call("GET", "/auth/verify", { headers: { Cookie: "__Host-sa_at=not-a-token", "X-Forwarded-Method": "POST", Origin: EVIL } });
+    const res = await call("GET", "/auth/verify", {
+      headers: { Cookie: "__Host-sa_at=not-a-token", "X-Forwarded-Method": "POST", Origin: EVIL },
+    });
     expect(res.status).toBe(401);
   });
 });

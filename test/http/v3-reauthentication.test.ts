@@ -42,7 +42,10 @@ async function withTotp(s: Service, time: Time) {
   const start = await s.call("POST", "/me/mfa/totp", { token: alice.tokens.accessToken });
   expect(start.status).toBe(200);
   const { secret } = (await start.json()) as { secret: string };
-  const confirm = await s.call("POST", "/me/mfa/totp/confirm", { token: alice.tokens.accessToken, body: { code: totpCode(secret, time.now()) } });
+  const confirm = await s.call("POST", "/me/mfa/totp/confirm", {
+    token: alice.tokens.accessToken,
+    body: { code: totpCode(secret, time.now()) },
+  });
   expect(confirm.status).toBe(200);
   const { recoveryCodes } = (await confirm.json()) as { recoveryCodes: string[] };
   time.advance(30);
@@ -54,17 +57,26 @@ async function addPasskey(s: Service, token: string) {
   const device = await SoftAuthenticator.create({ origin: ORIGIN, rpId: RP_ID });
   const options = await s.call("POST", "/me/passkeys/options", { token });
   expect(options.status).toBe(200);
-  const res = await s.call("POST", "/me/passkeys", { token, body: { response: await device.register((await options.json()) as { challenge: string }) } });
+  const res = await s.call("POST", "/me/passkeys", {
+    token,
+    body: { response: await device.register((await options.json()) as { challenge: string }) },
+  });
   expect(res.status).toBe(201);
   return { device, passkey: ((await res.json()) as { passkey: { id: string } }).passkey };
 }
 
-const reauthenticate = (s: Service, token: string, body: unknown, headers?: Record<string, string>) => s.call("POST", "/auth/reauthenticate", { token, body, headers });
+const reauthenticate = (s: Service, token: string, body: unknown, headers?: Record<string, string>) =>
+  s.call("POST", "/auth/reauthenticate", { token, body, headers });
 
 async function reauthOptions(s: Service, token: string) {
   const res = await s.call("POST", "/auth/reauthenticate/options", { token });
   expect(res.status).toBe(200);
-  return (await res.json()) as { challenge: string; rpId: string; userVerification: string; allowCredentials?: { id: string; type: string }[] };
+  return (await res.json()) as {
+    challenge: string;
+    rpId: string;
+    userVerification: string;
+    allowCredentials?: { id: string; type: string }[];
+  };
 }
 
 async function problem(res: Response): Promise<ProblemWithMethods> {
@@ -90,13 +102,22 @@ describe("a second factor needs a two-factor re-authentication", () => {
     const passwordOnly = await reauthenticate(s, alice.tokens.accessToken, { currentPassword: STRONG_PASSWORD });
     expect(passwordOnly.status).toBe(403);
     expect(await problem(passwordOnly)).toMatchObject({ code: "reauthentication_required", methods: TOTP_METHODS });
-    expect(await s.db.query("select 1 from totp_factors where user_id = $1 and confirmed_at is not null", [alice.user.id])).toHaveLength(1);
+    expect(
+      await s.db.query("select 1 from totp_factors where user_id = $1 and confirmed_at is not null", [alice.user.id]),
+    ).toHaveLength(1);
     expect(await s.db.auditRows({ userId: alice.user.id, event: "auth.reauthenticated" })).toHaveLength(0);
 
     // The owner, with the authenticator app: the same session, now proved by two factors.
-    const proved = await reauthenticate(s, alice.tokens.accessToken, { currentPassword: STRONG_PASSWORD, code: totpCode(alice.secret, time.now()) });
+    const proved = await reauthenticate(s, alice.tokens.accessToken, {
+      currentPassword: STRONG_PASSWORD,
+      code: totpCode(alice.secret, time.now()),
+    });
     const token = await tokenOf(proved);
-    expect(claimsOf(token)).toMatchObject({ sid: alice.tokens.sessionId, amr: ["pwd", "otp", "mfa"], auth_time: Math.floor(time.now().getTime() / 1000) });
+    expect(claimsOf(token)).toMatchObject({
+      sid: alice.tokens.sessionId,
+      amr: ["pwd", "otp", "mfa"],
+      auth_time: Math.floor(time.now().getTime() / 1000),
+    });
     expect((await s.call("DELETE", "/me/mfa/totp", { token })).status).toBe(204);
   });
 
@@ -108,7 +129,11 @@ describe("a second factor needs a two-factor re-authentication", () => {
     expect(removal.status).toBe(403);
     expect(await problem(removal)).toMatchObject({ code: "reauthentication_required", methods: ["passkey"] });
     const passwordOnly = await reauthenticate(s, alice.tokens.accessToken, { currentPassword: STRONG_PASSWORD });
-    expect(await problem(passwordOnly)).toMatchObject({ status: 403, code: "reauthentication_required", methods: ["passkey"] });
+    expect(await problem(passwordOnly)).toMatchObject({
+      status: 403,
+      code: "reauthentication_required",
+      methods: ["passkey"],
+    });
     // Nor add a passkey of their own next to it.
     expect((await s.call("POST", "/me/passkeys/options", { token: alice.tokens.accessToken })).status).toBe(403);
     expect(await s.db.query("select 1 from passkeys where id = $1", [passkey.id])).toHaveLength(1);
@@ -117,7 +142,9 @@ describe("a second factor needs a two-factor re-authentication", () => {
     const options = await reauthOptions(s, alice.tokens.accessToken);
     expect(options).toMatchObject({ rpId: RP_ID, userVerification: "required" });
     expect(options.allowCredentials?.map((c) => c.id)).toEqual([device.id]);
-    const token = await tokenOf(await reauthenticate(s, alice.tokens.accessToken, { response: await device.assert(options, alice.user.id) }));
+    const token = await tokenOf(
+      await reauthenticate(s, alice.tokens.accessToken, { response: await device.assert(options, alice.user.id) }),
+    );
     expect(claimsOf(token)).toMatchObject({ sid: alice.tokens.sessionId, amr: ["hwk", "mfa"] });
     expect((await s.call("DELETE", `/me/passkeys/${passkey.id}`, { token })).status).toBe(204);
   });
@@ -126,15 +153,31 @@ describe("a second factor needs a two-factor re-authentication", () => {
     const { s, time } = clocked();
     const alice = await withTotp(s, time);
     const regenerate = await s.call("POST", "/me/mfa/recovery-codes", { token: alice.tokens.accessToken });
-    expect(await problem(regenerate)).toMatchObject({ status: 403, code: "reauthentication_required", methods: TOTP_METHODS });
+    expect(await problem(regenerate)).toMatchObject({
+      status: 403,
+      code: "reauthentication_required",
+      methods: TOTP_METHODS,
+    });
     const passwordOnly = await reauthenticate(s, alice.tokens.accessToken, { currentPassword: STRONG_PASSWORD });
-    expect(await problem(passwordOnly)).toMatchObject({ status: 403, code: "reauthentication_required", methods: TOTP_METHODS });
+    expect(await problem(passwordOnly)).toMatchObject({
+      status: 403,
+      code: "reauthentication_required",
+      methods: TOTP_METHODS,
+    });
 
     // The owner, with a recovery code: spent by it.
-    const token = await tokenOf(await reauthenticate(s, alice.tokens.accessToken, { currentPassword: STRONG_PASSWORD, recoveryCode: alice.recoveryCodes[0] }));
+    const token = await tokenOf(
+      await reauthenticate(s, alice.tokens.accessToken, {
+        currentPassword: STRONG_PASSWORD,
+        recoveryCode: alice.recoveryCodes[0],
+      }),
+    );
     expect(claimsOf(token).amr).toEqual(["pwd", "otp", "mfa"]);
     expect(await s.db.auditRows({ userId: alice.user.id, event: "mfa.recovery_code_used" })).toHaveLength(1);
-    const again = await reauthenticate(s, alice.tokens.accessToken, { currentPassword: STRONG_PASSWORD, recoveryCode: alice.recoveryCodes[0] });
+    const again = await reauthenticate(s, alice.tokens.accessToken, {
+      currentPassword: STRONG_PASSWORD,
+      recoveryCode: alice.recoveryCodes[0],
+    });
     expect(await problem(again)).toMatchObject({ status: 401, code: "invalid_mfa_code" });
     expect((await s.call("POST", "/me/mfa/recovery-codes", { token })).status).toBe(200);
   });
@@ -144,23 +187,46 @@ describe("a second factor needs a two-factor re-authentication", () => {
     const alice = await withTotp(s, time);
     const login = await s.call("POST", "/auth/login", { body: { email: alice.email, password: STRONG_PASSWORD } });
     const { mfaToken } = (await login.json()) as { mfaToken: string };
-    const signedIn = (await (await s.call("POST", "/auth/mfa", { body: { mfaToken, code: totpCode(alice.secret, time.now()) } })).json()) as { tokens: TokenPair };
+    const signedIn = (await (
+      await s.call("POST", "/auth/mfa", { body: { mfaToken, code: totpCode(alice.secret, time.now()) } })
+    ).json()) as { tokens: TokenPair };
     expect((await s.call("POST", "/me/mfa/recovery-codes", { token: signedIn.tokens.accessToken })).status).toBe(200);
     time.advance(601);
     const stale = await s.refreshOk(signedIn.tokens.refreshToken);
-    expect(await problem(await s.call("POST", "/me/mfa/recovery-codes", { token: stale.accessToken }))).toMatchObject({ code: "reauthentication_required", methods: TOTP_METHODS });
+    expect(await problem(await s.call("POST", "/me/mfa/recovery-codes", { token: stale.accessToken }))).toMatchObject({
+      code: "reauthentication_required",
+      methods: TOTP_METHODS,
+    });
   });
 
   it("with TOTP and a passkey, every way that is enough is offered", async () => {
     const { s, time } = clocked();
     const alice = await account(s);
-    const { secret } = (await (await s.call("POST", "/me/mfa/totp", { token: alice.tokens.accessToken })).json()) as { secret: string };
-    expect((await s.call("POST", "/me/mfa/totp/confirm", { token: alice.tokens.accessToken, body: { code: totpCode(secret, time.now()) } })).status).toBe(200);
+    const { secret } = (await (await s.call("POST", "/me/mfa/totp", { token: alice.tokens.accessToken })).json()) as {
+      secret: string;
+    };
+    expect(
+      (
+        await s.call("POST", "/me/mfa/totp/confirm", {
+          token: alice.tokens.accessToken,
+          body: { code: totpCode(secret, time.now()) },
+        })
+      ).status,
+    ).toBe(200);
     const res = await s.call("DELETE", "/me/mfa/totp", { token: alice.tokens.accessToken });
-    expect(await problem(res)).toMatchObject({ code: "reauthentication_required", methods: ["password+totp", "password+recovery_code"] });
-    await s.db.query("insert into passkeys (user_id, credential_id, public_key, counter, transports, device_type, backed_up) values ($1, $2, 'x', 0, '{}', 'singleDevice', false)", [alice.user.id, crypto.randomUUID()]);
+    expect(await problem(res)).toMatchObject({
+      code: "reauthentication_required",
+      methods: ["password+totp", "password+recovery_code"],
+    });
+    await s.db.query(
+      "insert into passkeys (user_id, credential_id, public_key, counter, transports, device_type, backed_up) values ($1, $2, 'x', 0, '{}', 'singleDevice', false)",
+      [alice.user.id, crypto.randomUUID()],
+    );
     const both = await s.call("DELETE", "/me/mfa/totp", { token: alice.tokens.accessToken });
-    expect(await problem(both)).toMatchObject({ code: "reauthentication_required", methods: ["password+totp", "password+recovery_code", "passkey"] });
+    expect(await problem(both)).toMatchObject({
+      code: "reauthentication_required",
+      methods: ["password+totp", "password+recovery_code", "passkey"],
+    });
   });
 });
 
@@ -171,7 +237,11 @@ describe("what re-authentication accepts", () => {
     time.advance(601);
     const stale = await s.refreshOk(alice.tokens.refreshToken);
     const refused = await s.call("POST", "/me/mfa/totp", { token: stale.accessToken });
-    expect(await problem(refused)).toMatchObject({ status: 403, code: "reauthentication_required", methods: ["password"] });
+    expect(await problem(refused)).toMatchObject({
+      status: 403,
+      code: "reauthentication_required",
+      methods: ["password"],
+    });
     const token = await tokenOf(await reauthenticate(s, stale.accessToken, { currentPassword: STRONG_PASSWORD }));
     expect(claimsOf(token).amr).toEqual(["pwd"]);
     expect((await s.call("POST", "/me/mfa/totp", { token })).status).toBe(200);
@@ -180,13 +250,23 @@ describe("what re-authentication accepts", () => {
   it("the password is checked first and counted: wrong answers invalid_credentials, right asks for the factor", async () => {
     const { s, time } = clocked();
     const alice = await withTotp(s, time);
-    const wrong = await reauthenticate(s, alice.tokens.accessToken, { currentPassword: "not the password at all", code: totpCode(alice.secret, time.now()) });
+    const wrong = await reauthenticate(s, alice.tokens.accessToken, {
+      currentPassword: "not the password at all",
+      code: totpCode(alice.secret, time.now()),
+    });
     expect(await problem(wrong)).toMatchObject({ status: 401, code: "invalid_credentials" });
     expect(await s.db.auditRows({ userId: alice.user.id, event: "auth.login_failed" })).toHaveLength(1);
-    const wrongAlone = await reauthenticate(s, alice.tokens.accessToken, { currentPassword: "not the password at all" });
+    const wrongAlone = await reauthenticate(s, alice.tokens.accessToken, {
+      currentPassword: "not the password at all",
+    });
     expect(await problem(wrongAlone)).toMatchObject({ status: 401, code: "invalid_credentials" });
     // The code a wrong password came with was not spent: it still proves the owner.
-    await tokenOf(await reauthenticate(s, alice.tokens.accessToken, { currentPassword: STRONG_PASSWORD, code: totpCode(alice.secret, time.now()) }));
+    await tokenOf(
+      await reauthenticate(s, alice.tokens.accessToken, {
+        currentPassword: STRONG_PASSWORD,
+        code: totpCode(alice.secret, time.now()),
+      }),
+    );
   });
 
   it("a thief with the password gets no free guesses at the code: wrong codes write mfa.challenge_failed and count until 429", async () => {
@@ -195,7 +275,10 @@ describe("what re-authentication accepts", () => {
     const statuses: number[] = [];
     // Each attempt counts the password and the code; however they are counted, the limit comes within twice the maximum.
     for (let i = 0; i <= 2 * Number(TEST_SECRETS.LOGIN_MAX_FAILURES); i++) {
-      const res = await reauthenticate(s, alice.tokens.accessToken, { currentPassword: STRONG_PASSWORD, code: "000000" });
+      const res = await reauthenticate(s, alice.tokens.accessToken, {
+        currentPassword: STRONG_PASSWORD,
+        code: "000000",
+      });
       statuses.push(res.status);
       if (res.status === 429) break;
       expect((await problem(res)).code).toBe("invalid_mfa_code");
@@ -213,14 +296,22 @@ describe("what re-authentication accepts", () => {
     const codeOnly = await reauthenticate(s, alice.tokens.accessToken, { code: totpCode(alice.secret, time.now()) });
     expect(await problem(codeOnly)).toMatchObject({ status: 400, code: "validation_failed" });
     const bob = await account(s);
-    const noTotp = await reauthenticate(s, bob.tokens.accessToken, { currentPassword: STRONG_PASSWORD, code: "123456" });
+    const noTotp = await reauthenticate(s, bob.tokens.accessToken, {
+      currentPassword: STRONG_PASSWORD,
+      code: "123456",
+    });
     expect(await problem(noTotp)).toMatchObject({ status: 400, code: "validation_failed" });
   });
 
   it("works in cookie mode: the access cookie carries the new proof", async () => {
     const { s, time } = clocked();
     const alice = await withTotp(s, time);
-    const res = await reauthenticate(s, alice.tokens.accessToken, { currentPassword: STRONG_PASSWORD, code: totpCode(alice.secret, time.now()) }, { "X-Auth-Mode": "cookie", Origin: APP });
+    const res = await reauthenticate(
+      s,
+      alice.tokens.accessToken,
+      { currentPassword: STRONG_PASSWORD, code: totpCode(alice.secret, time.now()) },
+      { "X-Auth-Mode": "cookie", Origin: APP },
+    );
     expect(res.status).toBe(200);
     const cookie = res.headers.getSetCookie().find((line) => line.startsWith("__Host-sa_at="));
     expect(cookie).toBeDefined();
@@ -239,11 +330,17 @@ describe("the passkey re-authentication challenge", () => {
     await addPasskey(s, mallory.tokens.accessToken);
 
     const mallorysOptions = await reauthOptions(s, mallory.tokens.accessToken);
-    const foreign = await reauthenticate(s, alice.tokens.accessToken, { response: await device.assert(mallorysOptions, alice.user.id) });
+    const foreign = await reauthenticate(s, alice.tokens.accessToken, {
+      response: await device.assert(mallorysOptions, alice.user.id),
+    });
     expect(await problem(foreign)).toMatchObject({ status: 401, code: "invalid_credentials" });
 
-    const signInOptions = (await (await s.call("POST", "/auth/passkey/options", { body: {} })).json()) as { challenge: string };
-    const fromSignIn = await reauthenticate(s, alice.tokens.accessToken, { response: await device.assert(signInOptions, alice.user.id) });
+    const signInOptions = (await (await s.call("POST", "/auth/passkey/options", { body: {} })).json()) as {
+      challenge: string;
+    };
+    const fromSignIn = await reauthenticate(s, alice.tokens.accessToken, {
+      response: await device.assert(signInOptions, alice.user.id),
+    });
     expect(fromSignIn.status).toBe(401);
 
     const response = await device.assert(await reauthOptions(s, alice.tokens.accessToken), alice.user.id);
@@ -263,7 +360,9 @@ describe("the passkey re-authentication challenge", () => {
     await addPasskey(s, alice.tokens.accessToken);
     const mallory = await account(s);
     const { device: mallorysDevice } = await addPasskey(s, mallory.tokens.accessToken);
-    const res = await reauthenticate(s, alice.tokens.accessToken, { response: await mallorysDevice.assert(await reauthOptions(s, alice.tokens.accessToken), mallory.user.id) });
+    const res = await reauthenticate(s, alice.tokens.accessToken, {
+      response: await mallorysDevice.assert(await reauthOptions(s, alice.tokens.accessToken), mallory.user.id),
+    });
     expect(res.status).toBe(401);
   });
 
@@ -274,7 +373,9 @@ describe("the passkey re-authentication challenge", () => {
     const options = await reauthOptions(s, alice.tokens.accessToken);
     time.advance(301);
     const fresh = await s.refreshOk(alice.tokens.refreshToken);
-    expect((await reauthenticate(s, fresh.accessToken, { response: await device.assert(options, alice.user.id) })).status).toBe(401);
+    expect(
+      (await reauthenticate(s, fresh.accessToken, { response: await device.assert(options, alice.user.id) })).status,
+    ).toBe(401);
   });
 
   it("options need an access token", async () => {

@@ -24,12 +24,20 @@ async function expectRateLimited(res: Response): Promise<void> {
 
 /** The re-proofs a signed-in caller makes with the current password, each as one request. */
 const reproofs = {
-  "re-authenticating": (token: string, currentPassword: string) => call("POST", "/auth/reauthenticate", { token, body: { currentPassword } }),
-  "changing the password": (token: string, currentPassword: string) => call("POST", "/auth/password", { token, body: { currentPassword, newPassword: NEW_PASSWORD } }),
-  "changing the email": (token: string, currentPassword: string) => call("POST", "/me/email", { token, body: { newEmail: uniqueEmail("moved"), currentPassword } }),
+  "re-authenticating": (token: string, currentPassword: string) =>
+    call("POST", "/auth/reauthenticate", { token, body: { currentPassword } }),
+  "changing the password": (token: string, currentPassword: string) =>
+    call("POST", "/auth/password", { token, body: { currentPassword, newPassword: NEW_PASSWORD } }),
+  "changing the email": (token: string, currentPassword: string) =>
+    call("POST", "/me/email", { token, body: { newEmail: uniqueEmail("moved"), currentPassword } }),
   deleting: (token: string, currentPassword: string) => call("DELETE", "/me", { token, body: { currentPassword } }),
 } as const;
-const SUCCESS = { "re-authenticating": 200, "changing the password": 204, "changing the email": 202, deleting: 204 } as const;
+const SUCCESS = {
+  "re-authenticating": 200,
+  "changing the password": 204,
+  "changing the email": 202,
+  deleting: 204,
+} as const;
 
 describe("signed-in re-proofs count in the session's own bucket", () => {
   it.each(Object.keys(reproofs) as (keyof typeof reproofs)[])(
@@ -42,7 +50,10 @@ describe("signed-in re-proofs count in the session's own bucket", () => {
       expect(res.status, await res.clone().text()).toBe(SUCCESS[operation]);
       if (operation !== "deleting") {
         // The owner's proof did not clear the bucket the stranger is filling.
-        const [row] = await query<{ locked_until: Date | null }>("select locked_until from login_throttles where key = $1", [accountThrottleKey(owner.email)]);
+        const [row] = await query<{ locked_until: Date | null }>(
+          "select locked_until from login_throttles where key = $1",
+          [accountThrottleKey(owner.email)],
+        );
         expect(row!.locked_until).not.toBeNull();
       }
     },
@@ -52,23 +63,34 @@ describe("signed-in re-proofs count in the session's own bucket", () => {
     const owner = await register();
     await db.markEmailVerified(owner.user.id); // v3: an email change needs a proven address
     const stolen = owner.tokens.accessToken;
-    const guesses = [reproofs["re-authenticating"], reproofs["changing the password"], reproofs["changing the email"], reproofs.deleting, reproofs["re-authenticating"]];
+    const guesses = [
+      reproofs["re-authenticating"],
+      reproofs["changing the password"],
+      reproofs["changing the email"],
+      reproofs.deleting,
+      reproofs["re-authenticating"],
+    ];
     for (const [i, guess] of guesses.entries()) {
       const res = await guess(stolen, `the thief's guess ${i} xx`);
       expect(res.status).toBe(401);
       expect((await problemOf(res)).code).toBe("invalid_credentials");
     }
     // Even the right password is refused now, on every route, in this session.
-    for (const operation of Object.keys(reproofs) as (keyof typeof reproofs)[]) await expectRateLimited(await reproofs[operation](stolen, owner.password));
+    for (const operation of Object.keys(reproofs) as (keyof typeof reproofs)[])
+      await expectRateLimited(await reproofs[operation](stolen, owner.password));
     // Each wrong guess wrote its auth.login_failed row; the lock wrote one auth.throttled row, scope session.
     const failed = await auditRows({ userId: owner.user.id, event: "auth.login_failed" });
     expect(failed.map((r) => r.metadata)).toEqual(Array(MAX_FAILURES).fill({ reason: "wrong_current_password" }));
-    expect((await auditRows({ userId: owner.user.id, event: "auth.throttled" })).map((r) => r.metadata)).toEqual([{ scope: "session" }]);
+    expect((await auditRows({ userId: owner.user.id, event: "auth.throttled" })).map((r) => r.metadata)).toEqual([
+      { scope: "session" },
+    ]);
     // The account's bucket is untouched: the owner signs in, and the new session proves the password.
     const again = await loggedIn(owner.email, owner.password);
     expect((await reproofs["re-authenticating"](again.tokens.accessToken, owner.password)).status).toBe(200);
     // The session's bucket holds no part of the session id.
-    const keys = (await query<{ key: string }>("select key from login_throttles where key like 'session:%'")).map((r) => r.key);
+    const keys = (await query<{ key: string }>("select key from login_throttles where key like 'session:%'")).map(
+      (r) => r.key,
+    );
     expect(keys.join()).not.toContain(owner.tokens.sessionId);
   });
 });
@@ -76,10 +98,15 @@ describe("signed-in re-proofs count in the session's own bucket", () => {
 describe("logout in cookie mode", () => {
   it("logout in cookie mode keeps the device cookie: only __Host-sa_rt and __Host-sa_at are cleared", async () => {
     const account = await register();
-    const login = await call("POST", "/auth/login", { headers: { "X-Auth-Mode": "cookie", Origin: APP }, body: { email: account.email, password: account.password } });
+    const login = await call("POST", "/auth/login", {
+      headers: { "X-Auth-Mode": "cookie", Origin: APP },
+      body: { email: account.email, password: account.password },
+    });
     expect(login.status).toBe(200);
     const cookies = login.headers.getSetCookie().map((line) => line.split(";")[0]!);
-    const res = await call("POST", "/auth/logout", { headers: { "X-Auth-Mode": "cookie", Origin: APP, Cookie: cookies.join("; ") } });
+    const res = await call("POST", "/auth/logout", {
+      headers: { "X-Auth-Mode": "cookie", Origin: APP, Cookie: cookies.join("; ") },
+    });
     expect(res.status).toBe(204);
     const cleared = res.headers.getSetCookie().map((line) => line.split("=")[0]);
     expect(cleared.sort()).toEqual(["__Host-sa_at", "__Host-sa_rt"]);
@@ -90,7 +117,8 @@ describe("logout in cookie mode", () => {
 
 /** Guesses presenting `deviceToken`: if it still counts, they fill its own bucket; if not, the account's. */
 async function guessesWith(email: string, deviceToken: string): Promise<void> {
-  for (let i = 0; i < MAX_FAILURES; i++) expect((await attempt(email, `a guess with an old token ${i}`, deviceToken)).status).toBe(401);
+  for (let i = 0; i < MAX_FAILURES; i++)
+    expect((await attempt(email, `a guess with an old token ${i}`, deviceToken)).status).toBe(401);
 }
 
 /** The token no longer opens a bucket of its own: its guesses locked the account's bucket. */
@@ -180,22 +208,33 @@ describe("POST /me/mfa/totp/confirm", () => {
     const right = totpCode(secret, time.now());
     const wrong = right === "000000" ? "111111" : "000000";
     for (let i = 0; i < MAX_FAILURES; i++) {
-      const res = await s.call("POST", "/me/mfa/totp/confirm", { token: account.tokens.accessToken, body: { code: wrong } });
+      const res = await s.call("POST", "/me/mfa/totp/confirm", {
+        token: account.tokens.accessToken,
+        body: { code: wrong },
+      });
       expect(res.status).toBe(401);
       expect((await problemOf(res)).code).toBe("invalid_mfa_code");
     }
     expect(await query("select 1 from totp_factors where user_id = $1", [account.user.id])).toEqual([]);
     // The session's bucket is locked: even the right code is 429 with Retry-After.
-    await expectRateLimited(await s.call("POST", "/me/mfa/totp/confirm", { token: account.tokens.accessToken, body: { code: right } }));
+    await expectRateLimited(
+      await s.call("POST", "/me/mfa/totp/confirm", { token: account.tokens.accessToken, body: { code: right } }),
+    );
     // Once the lock is over, the right code still enrols nothing: the enrolment ended.
     time.advance(60);
-    const late = await s.call("POST", "/me/mfa/totp/confirm", { token: account.tokens.accessToken, body: { code: totpCode(secret, time.now()) } });
+    const late = await s.call("POST", "/me/mfa/totp/confirm", {
+      token: account.tokens.accessToken,
+      body: { code: totpCode(secret, time.now()) },
+    });
     expect(late.status).toBe(400);
     expect(await query("select 1 from totp_factors where user_id = $1", [account.user.id])).toEqual([]);
     // A new enrolment starts afresh.
     const restart = await s.call("POST", "/me/mfa/totp", { token: account.tokens.accessToken });
     expect(restart.status).toBe(200);
-    const [row] = await query<{ failed_confirmations: number }>("select failed_confirmations from totp_factors where user_id = $1", [account.user.id]);
+    const [row] = await query<{ failed_confirmations: number }>(
+      "select failed_confirmations from totp_factors where user_id = $1",
+      [account.user.id],
+    );
     expect(row!.failed_confirmations).toBe(0);
   });
 });
@@ -203,7 +242,8 @@ describe("POST /me/mfa/totp/confirm", () => {
 // ---- Password reset: the hourly budget per requesting network -------------------
 
 const STRANGER_NET = () => `198.51.100.${1 + Math.floor(Math.random() * 250)}`;
-const OWNER_NET = () => `2001:db8:${Math.floor(Math.random() * 0xffff).toString(16)}::${Math.floor(Math.random() * 0xffff).toString(16)}`;
+const OWNER_NET = () =>
+  `2001:db8:${Math.floor(Math.random() * 0xffff).toString(16)}::${Math.floor(Math.random() * 0xffff).toString(16)}`;
 
 /** The edge limiters count in fixed windows of the wall clock: start a burst whose count matters with `seconds` left in one. */
 async function windowWithRoomFor(seconds: number): Promise<void> {
@@ -211,8 +251,10 @@ async function windowWithRoomFor(seconds: number): Promise<void> {
   if (left < seconds * 1000) await new Promise((resolve) => setTimeout(resolve, left + 250));
 }
 
-const forgot = (email: string, ip: string) => call("POST", "/auth/password/forgot", { body: { email }, headers: { "CF-Connecting-IP": ip } });
-const resetMails = async (email: string) => (await inbox.all({ to: email })).filter((m) => m.subject === "Reset your password");
+const forgot = (email: string, ip: string) =>
+  call("POST", "/auth/password/forgot", { body: { email }, headers: { "CF-Connecting-IP": ip } });
+const resetMails = async (email: string) =>
+  (await inbox.all({ to: email })).filter((m) => m.subject === "Reset your password");
 
 async function waitForResetMails(email: string, count: number): Promise<void> {
   const deadline = Date.now() + 15_000;
@@ -234,10 +276,15 @@ describe("forgot-password: each requesting network has its own hourly budget", (
     await waitForResetMails(owner.email, 6);
     const mails = await resetMails(owner.email);
     const token = tokenIn(mails.at(-1)!, "/reset-password");
-    expect((await call("POST", "/auth/password/reset", { body: { token, newPassword: NEW_PASSWORD } })).status).toBe(204);
+    expect((await call("POST", "/auth/password/reset", { body: { token, newPassword: NEW_PASSWORD } })).status).toBe(
+      204,
+    );
     await loggedIn(owner.email, NEW_PASSWORD);
     // The tokens remember the requesting network as a hash, never the address.
-    const rows = await query<{ requester_network: string | null }>("select requester_network from one_time_tokens where user_id = $1 and purpose = 'password_reset'", [owner.user.id]);
+    const rows = await query<{ requester_network: string | null }>(
+      "select requester_network from one_time_tokens where user_id = $1 and purpose = 'password_reset'",
+      [owner.user.id],
+    );
     expect(rows).toHaveLength(6);
     for (const row of rows) expect(row.requester_network).toMatch(/^[0-9a-f]{64}$/);
     expect(new Set(rows.map((r) => r.requester_network)).size).toBe(2);
@@ -265,4 +312,3 @@ describe("forgot-password: each requesting network has its own hourly budget", (
     expect([...known.headers.keys()].sort()).toEqual([...unknown.headers.keys()].sort());
   });
 });
-

@@ -95,7 +95,14 @@ describe("GET /.well-known/jwks.json", () => {
   it("publishes every signing key, newest first, with exactly the public members", async () => {
     const jwks = await servedJwks();
     expect(jwks).toEqual({
-      keys: TEST_SIGNING_KEYS.map((key) => ({ kty: "OKP", crv: "Ed25519", x: key.x, kid: key.kid, alg: "EdDSA", use: "sig" })),
+      keys: TEST_SIGNING_KEYS.map((key) => ({
+        kty: "OKP",
+        crv: "Ed25519",
+        x: key.x,
+        kid: key.kid,
+        alg: "EdDSA",
+        use: "sig",
+      })),
     });
   });
 
@@ -126,17 +133,24 @@ describe("GET /.well-known/jwks.json from a browser on any origin", () => {
   // Outside ALLOWED_ORIGINS (test/setup/secrets.ts), which every other route keeps to.
   const FOREIGN_ORIGIN = "https://verifier.example.org";
   const ALLOWED_ORIGIN = "https://app.example.com";
-  const varies = (res: Response) => (res.headers.get("vary") ?? "").toLowerCase().split(",").map((v) => v.trim());
+  const varies = (res: Response) =>
+    (res.headers.get("vary") ?? "")
+      .toLowerCase()
+      .split(",")
+      .map((v) => v.trim());
 
-  it.each([FOREIGN_ORIGIN, ALLOWED_ORIGIN, "null"])("stops a browser on %s being refused the keys: Access-Control-Allow-Origin *, never credentials", async (origin) => {
-    const res = await call("GET", "/.well-known/jwks.json", { headers: { Origin: origin } });
-    expect(res.status).toBe(200);
-    expect(res.headers.get("access-control-allow-origin")).toBe("*");
-    expect(res.headers.get("access-control-allow-credentials")).toBeNull();
-    // The same answer for every origin, so a shared cache may keep one copy.
-    expect(varies(res)).not.toContain("origin");
-    expect(res.headers.get("cache-control")).toBe("public, max-age=300");
-  });
+  it.each([FOREIGN_ORIGIN, ALLOWED_ORIGIN, "null"])(
+    "stops a browser on %s being refused the keys: Access-Control-Allow-Origin *, never credentials",
+    async (origin) => {
+      const res = await call("GET", "/.well-known/jwks.json", { headers: { Origin: origin } });
+      expect(res.status).toBe(200);
+      expect(res.headers.get("access-control-allow-origin")).toBe("*");
+      expect(res.headers.get("access-control-allow-credentials")).toBeNull();
+      // The same answer for every origin, so a shared cache may keep one copy.
+      expect(varies(res)).not.toContain("origin");
+      expect(res.headers.get("cache-control")).toBe("public, max-age=300");
+    },
+  );
 
   it("answers the same without an Origin, and on HEAD", async () => {
     for (const method of ["GET", "HEAD"]) {
@@ -149,11 +163,20 @@ describe("GET /.well-known/jwks.json from a browser on any origin", () => {
 
   it("answers a preflight from a foreign origin with *, GET and no credentials", async () => {
     const res = await call("OPTIONS", "/.well-known/jwks.json", {
-      headers: { Origin: FOREIGN_ORIGIN, "Access-Control-Request-Method": "GET", "Access-Control-Request-Headers": "if-none-match" },
+      headers: {
+        Origin: FOREIGN_ORIGIN,
+        "Access-Control-Request-Method": "GET",
+        "Access-Control-Request-Headers": "if-none-match",
+      },
     });
     expect(res.status).toBe(204);
     expect(res.headers.get("access-control-allow-origin")).toBe("*");
-    expect(res.headers.get("access-control-allow-methods")?.split(",").map((m) => m.trim())).toEqual(["GET", "HEAD"]);
+    expect(
+      res.headers
+        .get("access-control-allow-methods")
+        ?.split(",")
+        .map((m) => m.trim()),
+    ).toEqual(["GET", "HEAD"]);
     expect(res.headers.get("access-control-allow-credentials")).toBeNull();
     expect(res.headers.get("access-control-max-age")).toBe("600");
   });
@@ -169,7 +192,9 @@ describe("GET /.well-known/jwks.json from a browser on any origin", () => {
     const responses = [
       await call("GET", "/auth/verify", { token: accessToken, headers: { Origin: FOREIGN_ORIGIN } }),
       await call("GET", "/health", { headers: { Origin: FOREIGN_ORIGIN } }),
-      await call("OPTIONS", "/auth/login", { headers: { Origin: FOREIGN_ORIGIN, "Access-Control-Request-Method": "POST" } }),
+      await call("OPTIONS", "/auth/login", {
+        headers: { Origin: FOREIGN_ORIGIN, "Access-Control-Request-Method": "POST" },
+      }),
     ];
     for (const res of responses) {
       expect(res.headers.get("access-control-allow-origin")).toBeNull();
@@ -208,7 +233,9 @@ describe("OpenAPI document", () => {
   it("describes GET /auth/verify as Bearer-protected with a 401 problem, and GET /.well-known/jwks.json", async () => {
     const res = await call("GET", "/openapi.json");
     expect(res.status).toBe(200);
-    const doc = (await res.json()) as { paths: Record<string, Record<string, { security?: unknown; responses: Record<string, unknown> }>> };
+    const doc = (await res.json()) as {
+      paths: Record<string, Record<string, { security?: unknown; responses: Record<string, unknown> }>>;
+    };
     const verify = doc.paths["/auth/verify"]?.get;
     expect(verify?.security).toEqual([{ bearerAuth: [] }, { cookieAuth: [] }]);
     expect(Object.keys(verify?.responses ?? {})).toEqual(expect.arrayContaining(["200", "401"]));

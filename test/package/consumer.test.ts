@@ -21,12 +21,23 @@ let installed: string;
 
 beforeAll(async () => {
   work = mkdtempSync(path.join(tmpdir(), "secureauth-consumer-"));
-  const { stdout } = await run("npm", ["pack", "--json", "--pack-destination", work], { cwd: ROOT, maxBuffer: 64 * 1024 * 1024 });
+  const { stdout } = await run("npm", ["pack", "--json", "--pack-destination", work], {
+    cwd: ROOT,
+    maxBuffer: 64 * 1024 * 1024,
+  });
   const { filename } = (JSON.parse(stdout) as { filename: string }[])[0]!;
   consumer = path.join(work, "app");
   installed = path.join(consumer, "node_modules/secureauth");
   await run("mkdir", ["-p", installed]);
-  writeFileSync(path.join(consumer, "package.json"), JSON.stringify({ name: "consumer", private: true, type: "module", dependencies: { secureauth: `file:${path.join(work, filename)}` } }));
+  writeFileSync(
+    path.join(consumer, "package.json"),
+    JSON.stringify({
+      name: "consumer",
+      private: true,
+      type: "module",
+      dependencies: { secureauth: `file:${path.join(work, filename)}` },
+    }),
+  );
   // What `npm install` does with the tarball, unpacking it into node_modules,
   // without fetching the Worker's runtime dependencies: the client uses none,
   // and tests must not reach the registry.
@@ -44,12 +55,21 @@ describe("secureauth/client from the packed tarball", () => {
     for (const file of readdirSync(dist)) {
       const text = readFileSync(path.join(dist, file), "utf8");
       const specifiers = [...text.matchAll(/(?:from|import)\s*\(?\s*["']([^"']+)["']/g)].map((m) => m[1]);
-      expect(specifiers.every((s) => s === "./coordination.js"), `${file}: ${specifiers.join(", ")}`).toBe(true);
+      expect(
+        specifiers.every((s) => s === "./coordination.js"),
+        `${file}: ${specifiers.join(", ")}`,
+      ).toBe(true);
     }
-    const manifest = JSON.parse(readFileSync(path.join(installed, "package.json"), "utf8")) as { exports: Record<string, unknown> };
-    expect(manifest.exports["./client"]).toEqual({ types: "./dist/client/index.d.ts", import: "./dist/client/index.js" });
+    const manifest = JSON.parse(readFileSync(path.join(installed, "package.json"), "utf8")) as {
+      exports: Record<string, unknown>;
+    };
+    expect(manifest.exports["./client"]).toEqual({
+      types: "./dist/client/index.d.ts",
+      import: "./dist/client/index.js",
+    });
     // What the Worker deploy needs is in the tarball too; the tests are not.
-    for (const file of ["src/index.ts", "wrangler.toml", "drizzle"]) expect(existsSync(path.join(installed, file)), file).toBe(true);
+    for (const file of ["src/index.ts", "wrangler.toml", "drizzle"])
+      expect(existsSync(path.join(installed, file)), file).toBe(true);
     expect(existsSync(path.join(installed, "test"))).toBe(false);
   });
 
@@ -78,7 +98,10 @@ describe("secureauth/client from the packed tarball", () => {
       const mfa = await alice.login({ email: "mfa@example.com", password: "pw" }).catch((e) => e);
       console.log(JSON.stringify({ a, b, n, mode: alice.mode, mfa: mfa instanceof AuthApiError && mfa.code === "mfa_required" && mfa.mfaToken }));
     `;
-    const { stdout } = await run(process.execPath, ["--input-type=module", "-e", script], { cwd: consumer, timeout: 20_000 });
+    const { stdout } = await run(process.execPath, ["--input-type=module", "-e", script], {
+      cwd: consumer,
+      timeout: 20_000,
+    });
     const out = JSON.parse(stdout) as { a: string; b: string; n: number; mode: string; mfa: string };
     // Two logins, then one refresh each (expiresIn 0): two AuthClients in one Node process never adopt each other's tokens.
     expect(out.n).toBe(4);
@@ -121,14 +144,34 @@ describe("secureauth/client from the packed tarball", () => {
       export const token: Promise<string | null> = client.accessToken();
       `,
     );
-    const base = { strict: true, noEmit: true, target: "ES2022", module: "NodeNext", moduleResolution: "NodeNext", skipLibCheck: false };
-    writeFileSync(path.join(consumer, "tsconfig.browser.json"), JSON.stringify({ compilerOptions: { ...base, lib: ["ES2022", "DOM"], types: [] }, files: ["browser.ts"] }));
+    const base = {
+      strict: true,
+      noEmit: true,
+      target: "ES2022",
+      module: "NodeNext",
+      moduleResolution: "NodeNext",
+      skipLibCheck: false,
+    };
+    writeFileSync(
+      path.join(consumer, "tsconfig.browser.json"),
+      JSON.stringify({ compilerOptions: { ...base, lib: ["ES2022", "DOM"], types: [] }, files: ["browser.ts"] }),
+    );
     writeFileSync(
       path.join(consumer, "tsconfig.node.json"),
-      JSON.stringify({ compilerOptions: { ...base, lib: ["ES2022"], types: ["node"], typeRoots: [path.join(ROOT, "node_modules/@types")] }, files: ["server.ts"] }),
+      JSON.stringify({
+        compilerOptions: {
+          ...base,
+          lib: ["ES2022"],
+          types: ["node"],
+          typeRoots: [path.join(ROOT, "node_modules/@types")],
+        },
+        files: ["server.ts"],
+      }),
     );
     for (const project of ["tsconfig.browser.json", "tsconfig.node.json"]) {
-      const result = await run(process.execPath, [TSC, "-p", project], { cwd: consumer }).catch((error: { stdout: string }) => error);
+      const result = await run(process.execPath, [TSC, "-p", project], { cwd: consumer }).catch(
+        (error: { stdout: string }) => error,
+      );
       expect("stdout" in result ? result.stdout : "", project).toBe("");
     }
   }, 60_000);

@@ -46,7 +46,6 @@ export default async function setup(project: TestProject) {
   };
 }
 
-
 declare module "vitest" {
   export interface ProvidedContext {
     databaseUrl: string;

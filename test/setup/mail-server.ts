@@ -15,7 +15,14 @@ import type { AddressInfo } from "node:net";
 import { simpleParser, type AddressObject } from "mailparser";
 import { SMTPServer } from "smtp-server";
 
-export type ReceivedMail = { to: string[]; from: string; subject: string; text: string; html: string; receivedAt: string };
+export type ReceivedMail = {
+  to: string[];
+  from: string;
+  subject: string;
+  text: string;
+  html: string;
+  receivedAt: string;
+};
 export type ResendRequest = { authorization: string | null; body: unknown };
 
 export type MailServer = { smtpUrl: string; inboxUrl: string; close(): Promise<void> };
@@ -84,7 +91,11 @@ export async function startMailServer(): Promise<MailServer> {
       resendRequests.push({ authorization: req.headers.authorization ?? null, body: await json(req) });
       if (resendFailures > 0) {
         resendFailures -= 1;
-        return send(res, 500, { statusCode: 500, name: "internal_server_error", message: "capture server told to fail" });
+        return send(res, 500, {
+          statusCode: 500,
+          name: "internal_server_error",
+          message: "capture server told to fail",
+        });
       }
       return send(res, 200, { id: crypto.randomUUID() });
     }
@@ -106,7 +117,10 @@ export async function startMailServer(): Promise<MailServer> {
     inboxUrl: `http://127.0.0.1:${apiPort}`,
     close: async () => {
       api.closeAllConnections();
-      await Promise.all([new Promise((resolve) => api.close(resolve)), new Promise<void>((resolve) => smtp.close(() => resolve()))]);
+      await Promise.all([
+        new Promise((resolve) => api.close(resolve)),
+        new Promise<void>((resolve) => smtp.close(() => resolve())),
+      ]);
     },
   };
 }

@@ -3,8 +3,24 @@
 
 /** Newest first: the first signs, both verify (as after a key rotation). */
 export const TEST_SIGNING_KEYS = [
-  {"crv":"Ed25519","d":"D5HwdIXT24h3dz1dmczS9KkG_BUjbU9wQ4KA6LVAb6s","x":"uyePyajLbEXYgMSyQMvu-MF5IUmWM0WXoH1vd5DbXGU","kty":"OKP","kid":"hbSzM0EfbmJBbZo6U_6aIUN0QrW1ZeMtvbGwU0kiWm0","alg":"EdDSA","use":"sig"},
-  {"crv":"Ed25519","d":"WD7-75H7B0hupVYwMFDf0BjOdi2YY00z-isPA90h9Zo","x":"1zO0oEWr4aX4TiJjjg7E9teeoSx4rzaTN4gmVRq_lO8","kty":"OKP","kid":"8LrpkzpFzW-sC2A6WfDILJCQGSt6Xt6EcA6j7qwRGRw","alg":"EdDSA","use":"sig"},
+  {
+    crv: "Ed25519",
+    d: "D5HwdIXT24h3dz1dmczS9KkG_BUjbU9wQ4KA6LVAb6s",
+    x: "uyePyajLbEXYgMSyQMvu-MF5IUmWM0WXoH1vd5DbXGU",
+    kty: "OKP",
+    kid: "hbSzM0EfbmJBbZo6U_6aIUN0QrW1ZeMtvbGwU0kiWm0",
+    alg: "EdDSA",
+    use: "sig",
+  },
+  {
+    crv: "Ed25519",
+    d: "WD7-75H7B0hupVYwMFDf0BjOdi2YY00z-isPA90h9Zo",
+    x: "1zO0oEWr4aX4TiJjjg7E9teeoSx4rzaTN4gmVRq_lO8",
+    kty: "OKP",
+    kid: "8LrpkzpFzW-sC2A6WfDILJCQGSt6Xt6EcA6j7qwRGRw",
+    alg: "EdDSA",
+    use: "sig",
+  },
 ];
 
 /**

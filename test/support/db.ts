@@ -52,5 +52,8 @@ export async function auditRows(filter: { userId?: string; event?: string; sessi
     params.push(value);
     clauses.push(`${column} = $${params.length}`);
   }
-  return query<AuditRow>(`select * from audit_logs ${clauses.length ? "where " + clauses.join(" and ") : ""} order by created_at, id`, params);
+  return query<AuditRow>(
+    `select * from audit_logs ${clauses.length ? `where ${clauses.join(" and ")}` : ""} order by created_at, id`,
+    params,
+  );
 }

@@ -49,7 +49,14 @@ export type ApiUser = {
 
 export type SignedInUser = { email: string; password: string; user: ApiUser; tokens: TokenPair };
 
-export type Problem = { type: string; title: string; status: number; code: string; detail?: string; errors?: { path: string; message: string }[] };
+export type Problem = {
+  type: string;
+  title: string;
+  status: number;
+  code: string;
+  detail?: string;
+  errors?: { path: string; message: string }[];
+};
 
 export type TestServiceOptions = {
   /** Bindings over the test env (a closed database, a broken key, another TTL). */
@@ -85,7 +92,8 @@ export function testService(options: TestServiceOptions = {}) {
     return res;
   }
 
-  const call = (method: string, path: string, callOptions: CallOptions = {}) => fetch(buildRequest(method, path, callOptions));
+  const call = (method: string, path: string, callOptions: CallOptions = {}) =>
+    fetch(buildRequest(method, path, callOptions));
 
   async function register(account: { email?: string; password?: string; name?: string } = {}): Promise<SignedInUser> {
     const email = account.email ?? uniqueEmail();
@@ -95,7 +103,11 @@ export function testService(options: TestServiceOptions = {}) {
     return { email, password, ...((await res.json()) as { user: ApiUser; tokens: TokenPair }) };
   }
 
-  async function login(email: string, password: string, extra: Record<string, unknown> = {}): Promise<{ user: ApiUser; tokens: TokenPair }> {
+  async function login(
+    email: string,
+    password: string,
+    extra: Record<string, unknown> = {},
+  ): Promise<{ user: ApiUser; tokens: TokenPair }> {
     const res = await call("POST", "/auth/login", { body: { email, password, ...extra } });
     if (res.status !== 200) throw new Error(`login failed: ${res.status} ${await res.text()}`);
     return (await res.json()) as { user: ApiUser; tokens: TokenPair };
@@ -105,17 +117,23 @@ export function testService(options: TestServiceOptions = {}) {
    * A new account, signed in. With `roles`, they are granted in the database
    * and the user signs in again, so the token carries them.
    */
-  async function signIn(account: { email?: string; password?: string; name?: string; roles?: string[] } = {}): Promise<SignedInUser> {
+  async function signIn(
+    account: { email?: string; password?: string; name?: string; roles?: string[] } = {},
+  ): Promise<SignedInUser> {
     const registered = await register(account);
     if (!account.roles) return registered;
     for (const role of account.roles) {
-      await query("insert into user_roles (user_id, role_name) values ($1, $2) on conflict do nothing", [registered.user.id, role]);
+      await query("insert into user_roles (user_id, role_name) values ($1, $2) on conflict do nothing", [
+        registered.user.id,
+        role,
+      ]);
     }
     return { ...registered, ...(await login(registered.email, registered.password)) };
   }
 
   /** POST /auth/refresh with this refresh token. */
-  const refresh = (refreshToken: string, callOptions: Omit<CallOptions, "body"> = {}) => call("POST", "/auth/refresh", { ...callOptions, body: { refreshToken } });
+  const refresh = (refreshToken: string, callOptions: Omit<CallOptions, "body"> = {}) =>
+    call("POST", "/auth/refresh", { ...callOptions, body: { refreshToken } });
 
   /** POST /auth/refresh that must succeed: the new pair. */
   async function refreshOk(refreshToken: string, callOptions: Omit<CallOptions, "body"> = {}): Promise<TokenPair> {
@@ -195,7 +213,8 @@ export function testService(options: TestServiceOptions = {}) {
     stores,
     rpc,
     /** The same service with its database unreachable (an allowlisted port where nothing listens). */
-    closedDatabase: () => testService({ ...options, env: { ...options.env, DATABASE_URL: testEnv.CLOSED_DATABASE_URL } }),
+    closedDatabase: () =>
+      testService({ ...options, env: { ...options.env, DATABASE_URL: testEnv.CLOSED_DATABASE_URL } }),
     db: {
       query,
       withClient,
@@ -210,7 +229,8 @@ export function testService(options: TestServiceOptions = {}) {
 
 /** The default service: the real Worker as deployed, with the system clock. */
 const service = testService();
-export const { env, call, register, login, signIn, refresh, refreshOk, scheduled, issueAccessToken, revocations, db } = service;
+export const { env, call, register, login, signIn, refresh, refreshOk, scheduled, issueAccessToken, revocations, db } =
+  service;
 
 /** The Worker's AuthService RPC entrypoint, as another Worker's service binding reaches it. */
 export const authService = exports.AuthService;
@@ -235,7 +255,10 @@ export async function mintAccessToken(
  * unless overridden; `undefined` removes a claim. For tests that sign by
  * hand what jose would refuse to sign.
  */
-export function accessTokenClaims(overrides: Record<string, unknown> = {}, options: { now?: Date } = {}): Record<string, unknown> {
+export function accessTokenClaims(
+  overrides: Record<string, unknown> = {},
+  options: { now?: Date } = {},
+): Record<string, unknown> {
   const iat = Math.floor((options.now ?? new Date()).getTime() / 1000);
   const claims: Record<string, unknown> = {
     iss: TEST_SECRETS.JWT_ISSUER,
@@ -295,7 +318,7 @@ export async function problemOf(res: Response): Promise<Problem> {
  */
 export function randomRefreshToken(shape: "tagged" | "legacy"): string {
   const random = (bytes: number) => base64url(crypto.getRandomValues(new Uint8Array(bytes)));
-  return "sart_" + (shape === "tagged" ? random(16) + random(32) + random(6) : random(32));
+  return `sart_${shape === "tagged" ? random(16) + random(32) + random(6) : random(32)}`;
 }
 
 /** What the database stores for a refresh token: hex SHA-256, computed here independently of src. */
@@ -305,5 +328,8 @@ export async function refreshTokenHash(token: string): Promise<string> {
 }
 
 function base64url(bytes: Uint8Array): string {
-  return btoa(String.fromCharCode(...bytes)).replace(/\+/g, "-").replace(/\//g, "_").replace(/=+$/, "");
+  return btoa(String.fromCharCode(...bytes))
+    .replace(/\+/g, "-")
+    .replace(/\//g, "_")
+    .replace(/=+$/, "");
 }

@@ -6,8 +6,18 @@
 import { env } from "cloudflare:workers";
 import { TEST_SECRETS } from "../setup/secrets";
 
-export type ReceivedMail = { to: string[]; from: string; subject: string; text: string; html: string; receivedAt: string };
-export type ResendRequest = { authorization: string | null; body: { from: string; to: string[]; subject: string; text: string; html: string } };
+export type ReceivedMail = {
+  to: string[];
+  from: string;
+  subject: string;
+  text: string;
+  html: string;
+  receivedAt: string;
+};
+export type ResendRequest = {
+  authorization: string | null;
+  body: { from: string; to: string[]; subject: string; text: string; html: string };
+};
 
 const base = () => (env as unknown as { MAIL_INBOX_URL: string }).MAIL_INBOX_URL;
 
@@ -36,9 +46,14 @@ export const inbox = {
   async waitFor(match: { to: string; subject?: string }, { timeoutMs = 10_000 } = {}): Promise<ReceivedMail> {
     const deadline = Date.now() + timeoutMs;
     for (;;) {
-      const found = (await inbox.all({ to: match.to })).find((m) => match.subject === undefined || m.subject === match.subject);
+      const found = (await inbox.all({ to: match.to })).find(
+        (m) => match.subject === undefined || m.subject === match.subject,
+      );
       if (found) return found;
-      if (Date.now() > deadline) throw new Error(`no mail to ${match.to}${match.subject ? ` with subject "${match.subject}"` : ""} within ${timeoutMs} ms`);
+      if (Date.now() > deadline)
+        throw new Error(
+          `no mail to ${match.to}${match.subject ? ` with subject "${match.subject}"` : ""} within ${timeoutMs} ms`,
+        );
       await sleep(100);
     }
   },
@@ -47,14 +62,17 @@ export const inbox = {
   async none(match: { to: string }, { forMs = 1000 } = {}): Promise<void> {
     await sleep(forMs);
     const found = await inbox.all({ to: match.to });
-    if (found.length > 0) throw new Error(`expected no mail to ${match.to}, got ${found.length}: ${found.map((m) => m.subject).join(", ")}`);
+    if (found.length > 0)
+      throw new Error(
+        `expected no mail to ${match.to}, got ${found.length}: ${found.map((m) => m.subject).join(", ")}`,
+      );
   },
 };
 
 /** The URL in the message's text part that starts with APP_URL + `path` (e.g. "/verify-email"). */
 export function linkIn(message: Pick<ReceivedMail, "text">, path: string): string {
   const prefix = TEST_SECRETS.APP_URL.replace(/\/+$/, "") + path;
-  const link = message.text.split(/\s+/).find((word) => word.startsWith(prefix + "?") || word === prefix);
+  const link = message.text.split(/\s+/).find((word) => word.startsWith(`${prefix}?`) || word === prefix);
   if (!link) throw new Error(`no ${prefix} link in the mail's text part`);
   return link;
 }

@@ -42,11 +42,15 @@ function cbor(value: Cbor): number[] {
 const concat = (...parts: Uint8Array[]) => {
   const out = new Uint8Array(parts.reduce((n, p) => n + p.length, 0));
   let at = 0;
-  for (const p of parts) (out.set(p, at), (at += p.length));
+  for (const p of parts) {
+    out.set(p, at);
+    at += p.length;
+  }
   return out;
 };
 
-const sha256 = async (bytes: Uint8Array) => new Uint8Array(await crypto.subtle.digest("SHA-256", bytes as BufferSource));
+const sha256 = async (bytes: Uint8Array) =>
+  new Uint8Array(await crypto.subtle.digest("SHA-256", bytes as BufferSource));
 
 /** WebCrypto's raw r||s as the ASN.1 DER SEQUENCE of two INTEGERs that WebAuthn's ES256 signatures are. */
 function derSignature(raw: Uint8Array): Uint8Array {
@@ -79,7 +83,10 @@ export class SoftAuthenticator {
   }
 
   static async create(defaults: { origin: string; rpId: string }, startCounter = 0): Promise<SoftAuthenticator> {
-    const keys = (await crypto.subtle.generateKey({ name: "ECDSA", namedCurve: "P-256" }, true, ["sign", "verify"])) as CryptoKeyPair;
+    const keys = (await crypto.subtle.generateKey({ name: "ECDSA", namedCurve: "P-256" }, true, [
+      "sign",
+      "verify",
+    ])) as CryptoKeyPair;
     return new SoftAuthenticator(keys, defaults, startCounter);
   }
 
@@ -95,16 +102,43 @@ export class SoftAuthenticator {
   /** The RegistrationResponseJSON for creation options (their challenge). */
   async register(options: { challenge: string }, ceremony: Ceremony = {}) {
     const jwk = (await crypto.subtle.exportKey("jwk", this.keys.publicKey)) as JsonWebKey;
-    const cose = new Uint8Array(cbor(new Map<number, Cbor>([[1, 2], [3, -7], [-1, 1], [-2, fromB64url(jwk.x!)], [-3, fromB64url(jwk.y!)]])));
-    const attested = concat(new Uint8Array(16), new Uint8Array([this.credentialId.length >> 8, this.credentialId.length & 0xff]), this.credentialId, cose);
+    const cose = new Uint8Array(
+      cbor(
+        new Map<number, Cbor>([
+          [1, 2],
+          [3, -7],
+          [-1, 1],
+          [-2, fromB64url(jwk.x!)],
+          [-3, fromB64url(jwk.y!)],
+        ]),
+      ),
+    );
+    const attested = concat(
+      new Uint8Array(16),
+      new Uint8Array([this.credentialId.length >> 8, this.credentialId.length & 0xff]),
+      this.credentialId,
+      cose,
+    );
     const authData = await this.authData(ceremony, FLAG.AT, attested);
     const clientData = this.clientData(options.challenge, ceremony, "webauthn.create");
-    const attestationObject = new Uint8Array(cbor(new Map<string, Cbor>([["fmt", "none"], ["attStmt", new Map()], ["authData", authData]])));
+    const attestationObject = new Uint8Array(
+      cbor(
+        new Map<string, Cbor>([
+          ["fmt", "none"],
+          ["attStmt", new Map()],
+          ["authData", authData],
+        ]),
+      ),
+    );
     return {
       id: this.id,
       rawId: this.id,
       type: "public-key",
-      response: { clientDataJSON: b64url(clientData), attestationObject: b64url(attestationObject), transports: ["internal"] },
+      response: {
+        clientDataJSON: b64url(clientData),
+        attestationObject: b64url(attestationObject),
+        transports: ["internal"],
+      },
       clientExtensionResults: {},
       authenticatorAttachment: "platform",
     };
@@ -116,7 +150,9 @@ export class SoftAuthenticator {
     const authData = await this.authData(ceremony, 0);
     const clientData = this.clientData(options.challenge, ceremony, "webauthn.get");
     const signed = concat(authData, await sha256(clientData));
-    const raw = new Uint8Array(await crypto.subtle.sign({ name: "ECDSA", hash: "SHA-256" }, this.keys.privateKey, signed as BufferSource));
+    const raw = new Uint8Array(
+      await crypto.subtle.sign({ name: "ECDSA", hash: "SHA-256" }, this.keys.privateKey, signed as BufferSource),
+    );
     return {
       id: this.id,
       rawId: this.id,
@@ -137,11 +173,23 @@ export class SoftAuthenticator {
     let flags = FLAG.UP | extraFlags;
     if (ceremony.userVerified ?? true) flags |= FLAG.UV;
     if (ceremony.backedUp) flags |= FLAG.BE | FLAG.BS;
-    const count = new Uint8Array([(this.counter >>> 24) & 0xff, (this.counter >>> 16) & 0xff, (this.counter >>> 8) & 0xff, this.counter & 0xff]);
+    const count = new Uint8Array([
+      (this.counter >>> 24) & 0xff,
+      (this.counter >>> 16) & 0xff,
+      (this.counter >>> 8) & 0xff,
+      this.counter & 0xff,
+    ]);
     return concat(rpIdHash, new Uint8Array([flags]), count, attested ?? new Uint8Array());
   }
 
   private clientData(challenge: string, ceremony: Ceremony, type: string): Uint8Array {
-    return enc.encode(JSON.stringify({ type: ceremony.type ?? type, challenge, origin: ceremony.origin ?? this.defaults.origin, crossOrigin: false }));
+    return enc.encode(
+      JSON.stringify({
+        type: ceremony.type ?? type,
+        challenge,
+        origin: ceremony.origin ?? this.defaults.origin,
+        crossOrigin: false,
+      }),
+    );
   }
 }

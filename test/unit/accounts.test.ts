@@ -4,7 +4,7 @@
 // stores hold afterwards and what was put on the mail queue. The rules under
 // REQUIRE_VERIFIED_EMAIL are in lifecycle.test.ts.
 import { describe, expect, it, vi } from "vitest";
-import { AuthError, EmailTaken, InvalidCredentials, RateLimited, ValidationFailed } from "../../src/errors";
+import { type AuthError, EmailTaken, InvalidCredentials, RateLimited, ValidationFailed } from "../../src/errors";
 import { accountThrottleKey, AccountService } from "../../src/services/accounts";
 import { sessionThrottleKey } from "../../src/services/credentials";
 import { DeviceTokenCodec } from "../../src/services/device-tokens";
@@ -34,7 +34,9 @@ const NEW_PASSWORD = "a different long passphrase, 7 words";
 const MAX_FAILURES = 5;
 const DEVICE = { name: "Work laptop", userAgent: "vitest" };
 
-async function setup(options: { breached?: string[]; registrationLimit?: CountingRateLimit; deviceTokens?: DeviceTokenCodec } = {}) {
+async function setup(
+  options: { breached?: string[]; registrationLimit?: CountingRateLimit; deviceTokens?: DeviceTokenCodec } = {},
+) {
   const memory = new MemoryStores();
   const time = testClock();
   const revocations = new RecordingRevocationList();
@@ -48,7 +50,13 @@ async function setup(options: { breached?: string[]; registrationLimit?: Countin
   const accounts = new AccountService({
     stores: memory.stores,
     unitOfWork: memory.unitOfWork,
-    settings: { ...LIFETIMES, loginMaxFailures: MAX_FAILURES, maxSessionsPerUser: 50, requireVerifiedEmail: false, mail: MAIL_SETTINGS },
+    settings: {
+      ...LIFETIMES,
+      loginMaxFailures: MAX_FAILURES,
+      maxSessionsPerUser: 50,
+      requireVerifiedEmail: false,
+      mail: MAIL_SETTINGS,
+    },
     clock: time.clock,
     hasher,
     breached,
@@ -63,15 +71,39 @@ async function setup(options: { breached?: string[]; registrationLimit?: Countin
   });
   let n = 0;
   const register = (input: { email?: string; password?: string; name?: string | null } = {}) =>
-    accounts.register({ email: input.email ?? `user-${++n}@example.com`, password: input.password ?? PASSWORD, name: input.name ?? "Ada" }, DEVICE, ORIGIN);
+    accounts.register(
+      {
+        email: input.email ?? `user-${++n}@example.com`,
+        password: input.password ?? PASSWORD,
+        name: input.name ?? "Ada",
+      },
+      DEVICE,
+      ORIGIN,
+    );
   /** register, which signs in here (REQUIRE_VERIFIED_EMAIL is off): its tokens must be there. */
   const signUp = async (input: Parameters<typeof register>[0] = {}) => {
     const { user, tokens } = await register(input);
     if (!tokens) throw new Error("register opened no session");
     return { user, tokens };
   };
-  const login = (email: string, password: string, deviceToken?: string) => accounts.login({ email, password, deviceToken }, DEVICE, ORIGIN);
-  return { memory, time, revocations, hasher, codec, deviceTokens, registrationLimit, breached, tokens, outbox, accounts, register, signUp, login };
+  const login = (email: string, password: string, deviceToken?: string) =>
+    accounts.login({ email, password, deviceToken }, DEVICE, ORIGIN);
+  return {
+    memory,
+    time,
+    revocations,
+    hasher,
+    codec,
+    deviceTokens,
+    registrationLimit,
+    breached,
+    tokens,
+    outbox,
+    accounts,
+    register,
+    signUp,
+    login,
+  };
 }
 
 /** The error a promise rejects with; fails if it resolves. */
@@ -92,7 +124,15 @@ describe("register", () => {
   it("creates the user, opens the first session with its audit rows and answers a token pair for it", async () => {
     const t = await setup();
     const { user, tokens } = await t.signUp({ email: "ada@example.com" });
-    expect(user).toMatchObject({ email: "ada@example.com", name: "Ada", status: "active", emailVerified: false, roles: ["user"], permissions: USER_PERMISSIONS, grantsVersion: 0 });
+    expect(user).toMatchObject({
+      email: "ada@example.com",
+      name: "Ada",
+      status: "active",
+      emailVerified: false,
+      roles: ["user"],
+      permissions: USER_PERMISSIONS,
+      grantsVersion: 0,
+    });
 
     const now = t.time.now();
     expect(t.memory.sessionsOf(user.id)).toEqual([
@@ -106,24 +146,63 @@ describe("register", () => {
       }),
     ]);
     expect(t.codec.check(tokens.refreshToken)).toEqual({ kind: "tagged", sessionId: tokens.sessionId });
-    expect(t.memory.token(t.codec.hash(tokens.refreshToken))).toMatchObject({ sessionId: tokens.sessionId, parentHash: null, usedAt: null });
+    expect(t.memory.token(t.codec.hash(tokens.refreshToken))).toMatchObject({
+      sessionId: tokens.sessionId,
+      parentHash: null,
+      usedAt: null,
+    });
     expect(t.memory.auditRows()).toEqual([
-      expect.objectContaining({ event: "user.registered", userId: user.id, actorId: user.id, sessionId: tokens.sessionId, ip: ORIGIN.ip, userAgent: ORIGIN.userAgent, createdAt: now }),
-      expect.objectContaining({ event: "user.email_verification_sent", userId: user.id, actorId: user.id, sessionId: tokens.sessionId, ip: ORIGIN.ip, userAgent: ORIGIN.userAgent, createdAt: now }),
+      expect.objectContaining({
+        event: "user.registered",
+        userId: user.id,
+        actorId: user.id,
+        sessionId: tokens.sessionId,
+        ip: ORIGIN.ip,
+        userAgent: ORIGIN.userAgent,
+        createdAt: now,
+      }),
+      expect.objectContaining({
+        event: "user.email_verification_sent",
+        userId: user.id,
+        actorId: user.id,
+        sessionId: tokens.sessionId,
+        ip: ORIGIN.ip,
+        userAgent: ORIGIN.userAgent,
+        createdAt: now,
+      }),
     ]);
 
     // Unused, the refresh token lapses at the session's idle expiry, the earlier one at sign-in.
-    expect(tokens).toMatchObject({ tokenType: "Bearer", expiresIn: TOKEN_SETTINGS.accessTokenTtl, refreshExpiresIn: LIFETIMES.refreshIdleTtl });
-    expect(await t.tokens.authenticate(tokens.accessToken)).toMatchObject({ sub: user.id, sid: tokens.sessionId, roles: ["user"], permissions: USER_PERMISSIONS });
+    expect(tokens).toMatchObject({
+      tokenType: "Bearer",
+      expiresIn: TOKEN_SETTINGS.accessTokenTtl,
+      refreshExpiresIn: LIFETIMES.refreshIdleTtl,
+    });
+    expect(await t.tokens.authenticate(tokens.accessToken)).toMatchObject({
+      sub: user.id,
+      sid: tokens.sessionId,
+      roles: ["user"],
+      permissions: USER_PERMISSIONS,
+    });
     expect(claimsOf(tokens.accessToken).gv).toBe(0);
   });
 
   it("mails the new account a verification link; the store holds the link's token only as its hash", async () => {
     const t = await setup();
     const { user, tokens } = await t.signUp({ email: "ada@example.com" });
-    expect(t.outbox.jobs).toEqual([{ kind: "mail", template: "email_verification", to: "ada@example.com", userId: user.id, link: expect.stringMatching(/^https:\/\/app\.example\.com\/verify-email\?token=[A-Za-z0-9_-]{43}$/) }]);
+    expect(t.outbox.jobs).toEqual([
+      {
+        kind: "mail",
+        template: "email_verification",
+        to: "ada@example.com",
+        userId: user.id,
+        link: expect.stringMatching(/^https:\/\/app\.example\.com\/verify-email\?token=[A-Za-z0-9_-]{43}$/),
+      },
+    ]);
     const token = t.outbox.lastToken("email_verification");
-    expect(t.memory.oneTimeTokensOf(user.id)).toEqual([expect.objectContaining({ purpose: "email_verification", email: "ada@example.com", usedAt: null })]);
+    expect(t.memory.oneTimeTokensOf(user.id)).toEqual([
+      expect.objectContaining({ purpose: "email_verification", email: "ada@example.com", usedAt: null }),
+    ]);
     expect(JSON.stringify([...t.memory.state.oneTimeTokens.values(), ...t.memory.state.audit])).not.toContain(token);
     expect(claimsOf(tokens.accessToken).email_verified).toBe(false);
   });
@@ -160,7 +239,9 @@ describe("register", () => {
   it("refuses a breached password, writing nothing", async () => {
     const t = await setup({ breached: [PASSWORD] });
     const error = await failure(t.register());
-    expect((error as ValidationFailed).errors).toEqual([{ path: "password", message: "This password appears in known data breaches; choose another" }]);
+    expect((error as ValidationFailed).errors).toEqual([
+      { path: "password", message: "This password appears in known data breaches; choose another" },
+    ]);
     expect(t.memory.state.users.size).toBe(0);
     expect(t.memory.state.audit).toEqual([]);
     expect(t.outbox.jobs).toEqual([]);
@@ -187,7 +268,11 @@ describe("register: the per-email limit (AUTH_EMAIL_RATE_LIMITER)", () => {
     for (const variant of ["ADA@example.com", " ada@EXAMPLE.com", "Ada@Example.com", "ada@example.COM"]) {
       expect(await failure(t.register({ email: variant }))).toBeInstanceOf(EmailTaken);
     }
-    const [hashes, breachChecks, before] = [hash.mock.calls.length, t.breached.isBreached.mock.calls.length, t.memory.snapshot()];
+    const [hashes, breachChecks, before] = [
+      hash.mock.calls.length,
+      t.breached.isBreached.mock.calls.length,
+      t.memory.snapshot(),
+    ];
 
     const error = await failure(t.register({ email: "ＡＤＡ@example.com" }));
     expect(error).toBeInstanceOf(RateLimited);
@@ -202,10 +287,15 @@ describe("register: the per-email limit (AUTH_EMAIL_RATE_LIMITER)", () => {
 
   it("counts attempts refused by the password policy too, and other emails have their own count", async () => {
     const t = await setup({ registrationLimit: new CountingRateLimit(5) });
-    for (let i = 0; i < 5; i++) expect(await failure(t.register({ email: "ada@example.com", password: "short" }))).toBeInstanceOf(ValidationFailed);
+    for (let i = 0; i < 5; i++)
+      expect(await failure(t.register({ email: "ada@example.com", password: "short" }))).toBeInstanceOf(
+        ValidationFailed,
+      );
     expect(await failure(t.register({ email: "ada@example.com" }))).toBeInstanceOf(RateLimited);
     expect(t.memory.state.users.size).toBe(0);
-    await expect(t.register({ email: "grace@example.com" })).resolves.toMatchObject({ user: { email: "grace@example.com" } });
+    await expect(t.register({ email: "grace@example.com" })).resolves.toMatchObject({
+      user: { email: "grace@example.com" },
+    });
   });
 });
 
@@ -220,7 +310,9 @@ describe("login", () => {
     expect(signedIn.id).toBe(user.id);
     expect(t.memory.session(tokens.sessionId)).toMatchObject({ userId: user.id, device: DEVICE, revokedAt: null });
     expect(t.memory.sessionsOf(user.id)).toHaveLength(2);
-    expect(t.memory.auditRows({ event: "auth.login_succeeded" })).toEqual([expect.objectContaining({ userId: user.id, actorId: user.id, sessionId: tokens.sessionId })]);
+    expect(t.memory.auditRows({ event: "auth.login_succeeded" })).toEqual([
+      expect.objectContaining({ userId: user.id, actorId: user.id, sessionId: tokens.sessionId }),
+    ]);
     expect(t.memory.state.throttles.size).toBe(0);
     expect(await t.tokens.authenticate(tokens.accessToken)).toMatchObject({ sub: user.id, sid: tokens.sessionId });
   });
@@ -253,12 +345,15 @@ describe("login", () => {
   it(`locks the account after ${MAX_FAILURES} attempts: then even the right password is rate_limited, with one auth.throttled row`, async () => {
     const t = await setup();
     const { user } = await t.register({ email: "ada@example.com" });
-    for (let i = 0; i < MAX_FAILURES; i++) expect(await failure(t.login("ada@example.com", `wrong guess number ${i}`))).toBeInstanceOf(InvalidCredentials);
+    for (let i = 0; i < MAX_FAILURES; i++)
+      expect(await failure(t.login("ada@example.com", `wrong guess number ${i}`))).toBeInstanceOf(InvalidCredentials);
 
     const error = await failure(t.login("ada@example.com", PASSWORD));
     expect(error).toBeInstanceOf(RateLimited);
     expect((error as RateLimited).headers).toEqual({ "Retry-After": "15" });
-    expect(t.memory.auditRows({ event: "auth.throttled" })).toEqual([expect.objectContaining({ userId: user.id, actorId: user.id, metadata: { scope: "account" } })]);
+    expect(t.memory.auditRows({ event: "auth.throttled" })).toEqual([
+      expect.objectContaining({ userId: user.id, actorId: user.id, metadata: { scope: "account" } }),
+    ]);
     expect(t.memory.auditRows({ event: "auth.login_failed" })).toHaveLength(MAX_FAILURES);
     expect(t.memory.sessionsOf(user.id)).toHaveLength(1);
 
@@ -271,7 +366,9 @@ describe("login", () => {
     const t = await setup();
     for (let i = 0; i < MAX_FAILURES; i++) await failure(t.login("nobody@example.com", PASSWORD));
     expect(await failure(t.login("nobody@example.com", PASSWORD))).toBeInstanceOf(RateLimited);
-    expect(t.memory.auditRows({ event: "auth.throttled" })).toEqual([expect.objectContaining({ userId: null, actorId: null })]);
+    expect(t.memory.auditRows({ event: "auth.throttled" })).toEqual([
+      expect.objectContaining({ userId: null, actorId: null }),
+    ]);
   });
 
   it("rehashes a password stored at older parameters, and keeps one at the current parameters", async () => {
@@ -314,14 +411,19 @@ describe("device tokens: the owner's device has a bucket of its own", () => {
 
   /** An attacker without the device token fails until the account is locked. */
   async function lockAccount(t: Awaited<ReturnType<typeof setup>>, email = OWNER) {
-    for (let i = 0; i < MAX_FAILURES; i++) expect(await failure(t.login(email, `attacker guess ${i}`))).toBeInstanceOf(InvalidCredentials);
+    for (let i = 0; i < MAX_FAILURES; i++)
+      expect(await failure(t.login(email, `attacker guess ${i}`))).toBeInstanceOf(InvalidCredentials);
     expect(await failure(t.login(email, PASSWORD))).toBeInstanceOf(RateLimited);
   }
 
   it("a sign-in answers a device token naming that account's id and device generation", async () => {
     const t = await withOwnerDevice();
     expect(t.deviceToken).toMatch(DEVICE_TOKEN);
-    expect(t.deviceTokens.check(t.deviceToken)).toMatchObject({ token: t.deviceToken, userId: t.user.id, generation: 0 });
+    expect(t.deviceTokens.check(t.deviceToken)).toMatchObject({
+      token: t.deviceToken,
+      userId: t.user.id,
+      generation: 0,
+    });
     // Another sign-in without it gets another one.
     const again = await t.login(OWNER, PASSWORD);
     expect(again.deviceToken).toMatch(DEVICE_TOKEN);
@@ -344,9 +446,14 @@ describe("device tokens: the owner's device has a bucket of its own", () => {
 
   it(`guesses with a valid device token are throttled in that device's bucket after ${MAX_FAILURES}, with a device-scoped auth.throttled row`, async () => {
     const t = await withOwnerDevice();
-    for (let i = 0; i < MAX_FAILURES; i++) expect(await failure(t.login(OWNER, `wrong on the device ${i}`, t.deviceToken))).toBeInstanceOf(InvalidCredentials);
+    for (let i = 0; i < MAX_FAILURES; i++)
+      expect(await failure(t.login(OWNER, `wrong on the device ${i}`, t.deviceToken))).toBeInstanceOf(
+        InvalidCredentials,
+      );
     expect(await failure(t.login(OWNER, PASSWORD, t.deviceToken))).toBeInstanceOf(RateLimited);
-    expect(t.memory.auditRows({ event: "auth.throttled" })).toEqual([expect.objectContaining({ userId: t.user.id, actorId: t.user.id, metadata: { scope: "device" } })]);
+    expect(t.memory.auditRows({ event: "auth.throttled" })).toEqual([
+      expect.objectContaining({ userId: t.user.id, actorId: t.user.id, metadata: { scope: "device" } }),
+    ]);
     // The account's bucket counted none of them.
     await expect(t.login(OWNER, PASSWORD)).resolves.toMatchObject({ user: { id: t.user.id } });
   });
@@ -361,7 +468,9 @@ describe("device tokens: the owner's device has a bucket of its own", () => {
     expect([...t.memory.state.throttles.keys()]).toEqual([accountKey]);
     await failure(t.login(OWNER, "the owner's typo", t.deviceToken));
     await t.login(OWNER, PASSWORD);
-    expect([...t.memory.state.throttles.keys()]).toEqual([expect.stringMatching(new RegExp(`^device:${accountKey}:[0-9a-f]{64}$`))]);
+    expect([...t.memory.state.throttles.keys()]).toEqual([
+      expect.stringMatching(new RegExp(`^device:${accountKey}:[0-9a-f]{64}$`)),
+    ]);
   });
 
   it("a device token issued to account A is worthless for account B: it counts in B's account bucket and B gets a new one", async () => {
@@ -369,7 +478,9 @@ describe("device tokens: the owner's device has a bucket of its own", () => {
     const { user: other } = await t.register({ email: "grace@example.com" });
     await lockAccount(t, "grace@example.com");
     expect(await failure(t.login("grace@example.com", PASSWORD, t.deviceToken))).toBeInstanceOf(RateLimited);
-    expect(t.memory.auditRows({ event: "auth.throttled" })).toEqual([expect.objectContaining({ userId: other.id, metadata: { scope: "account" } })]);
+    expect(t.memory.auditRows({ event: "auth.throttled" })).toEqual([
+      expect.objectContaining({ userId: other.id, metadata: { scope: "account" } }),
+    ]);
     t.time.advance(15);
     const signedIn = await t.login("grace@example.com", PASSWORD, t.deviceToken);
     expect(signedIn.deviceToken).not.toBe(t.deviceToken);
@@ -380,10 +491,17 @@ describe("device tokens: the owner's device has a bucket of its own", () => {
     ["a forged tag", (good: string) => good.slice(0, -1) + (good.endsWith("A") ? "B" : "A")],
     ["a changed nonce", (good: string) => good.slice(0, 5) + (good[5] === "A" ? "B" : "A") + good.slice(6)],
     ["a token cut short", (good: string) => good.slice(0, -2)],
-    ["a refresh token", () => "sart_" + "A".repeat(73)],
+    ["a refresh token", () => `sart_${"A".repeat(73)}`],
     ["garbage", () => "not a device token at all"],
-    ["a token of another secret", (good: string) => new DeviceTokenCodec("another secret of 32+ characters, different").issue(good.split(".")[1]!, 0)],
-    ["a token of another device generation", (good: string) => new DeviceTokenCodec(UNIT_REFRESH_SECRET).issue(good.split(".")[1]!, 1)],
+    [
+      "a token of another secret",
+      (good: string) =>
+        new DeviceTokenCodec("another secret of 32+ characters, different").issue(good.split(".")[1]!, 0),
+    ],
+    [
+      "a token of another device generation",
+      (good: string) => new DeviceTokenCodec(UNIT_REFRESH_SECRET).issue(good.split(".")[1]!, 1),
+    ],
   ])("%s counts in the account's bucket", async (_label, spoil) => {
     const t = await withOwnerDevice();
     await lockAccount(t);
@@ -409,7 +527,11 @@ describe("device tokens: the owner's device has a bucket of its own", () => {
     const t = await withOwnerDevice();
     await failure(t.login(OWNER, "the owner's typo", t.deviceToken));
     for (let i = 0; i < MAX_FAILURES + 1; i++) await failure(t.login(OWNER, `wrong on the device ${i}`, t.deviceToken));
-    const stored = JSON.stringify([...t.memory.state.throttles.values(), ...t.memory.state.audit, ...t.memory.state.sessions.values()]);
+    const stored = JSON.stringify([
+      ...t.memory.state.throttles.values(),
+      ...t.memory.state.audit,
+      ...t.memory.state.sessions.values(),
+    ]);
     expect(t.memory.auditRows({ event: "auth.throttled" })).toHaveLength(1);
     expect(stored).not.toContain(t.deviceToken.slice(5, 27));
     expect(stored).not.toContain(t.deviceToken.slice(27));
@@ -434,13 +556,17 @@ describe("auth.throttled: one row per lock, not per refused attempt", () => {
     const t = await setup();
     const { user } = await t.register({ email: "ada@example.com" });
     for (let i = 0; i < MAX_FAILURES; i++) await failure(t.login("ada@example.com", `wrong guess number ${i}`));
-    for (let i = 0; i < 10; i++) expect(await failure(t.login("ada@example.com", PASSWORD))).toBeInstanceOf(RateLimited);
+    for (let i = 0; i < 10; i++)
+      expect(await failure(t.login("ada@example.com", PASSWORD))).toBeInstanceOf(RateLimited);
     expect(t.memory.auditRows({ event: "auth.throttled" })).toHaveLength(1);
 
     // The 15 s lock ends; the next wrong guess is checked and locks for 30 s.
     t.time.advance(15);
     expect(await failure(t.login("ada@example.com", "one more wrong guess"))).toBeInstanceOf(InvalidCredentials);
-    for (let i = 0; i < 10; i++) expect((await failure(t.login("ada@example.com", PASSWORD))) as RateLimited).toMatchObject({ headers: { "Retry-After": "30" } });
+    for (let i = 0; i < 10; i++)
+      expect((await failure(t.login("ada@example.com", PASSWORD))) as RateLimited).toMatchObject({
+        headers: { "Retry-After": "30" },
+      });
     expect(t.memory.auditRows({ event: "auth.throttled" })).toEqual([
       expect.objectContaining({ userId: user.id, metadata: { scope: "account" } }),
       expect.objectContaining({ userId: user.id, metadata: { scope: "account" }, createdAt: t.time.now() }),
@@ -463,7 +589,9 @@ describe("changePassword", () => {
     const t = await withThreeSessions();
     await failure(t.login("ada@example.com", "a stranger's guess"));
     await failure(t.change("the owner's typo here", NEW_PASSWORD));
-    expect([...t.memory.state.throttles.keys()].sort()).toEqual([accountThrottleKey("ada@example.com"), sessionThrottleKey(t.current)].sort());
+    expect([...t.memory.state.throttles.keys()].sort()).toEqual(
+      [accountThrottleKey("ada@example.com"), sessionThrottleKey(t.current)].sort(),
+    );
     t.time.advance(60);
     await t.change(PASSWORD, NEW_PASSWORD);
 
@@ -471,8 +599,14 @@ describe("changePassword", () => {
     expect(await t.hasher.verify(stored, NEW_PASSWORD)).toBe(true);
     expect(await t.hasher.verify(stored, PASSWORD)).toBe(false);
     expect(t.memory.session(t.current)!.revokedAt).toBeNull();
-    for (const id of t.others) expect(t.memory.session(id)).toMatchObject({ revokedAt: t.time.now(), revokedReason: "password_changed" });
-    expect(t.memory.auditRows({ event: "session.revoked" }).map((r) => r.sessionId).sort()).toEqual([...t.others].sort());
+    for (const id of t.others)
+      expect(t.memory.session(id)).toMatchObject({ revokedAt: t.time.now(), revokedReason: "password_changed" });
+    expect(
+      t.memory
+        .auditRows({ event: "session.revoked" })
+        .map((r) => r.sessionId)
+        .sort(),
+    ).toEqual([...t.others].sort());
     // One per-user mark at the edge ends every other session at once, however many there are.
     expect(t.revocations.endSessionsCalls.map((call) => ({ ...call, ended: [...call.ended].sort() }))).toEqual([
       { userId: t.user.id, before: t.time.now(), except: t.current, ended: [...t.others].sort() },
@@ -480,7 +614,12 @@ describe("changePassword", () => {
     expect(t.revocations.revokeCalls).toEqual([]);
     expect([...t.memory.state.throttles.keys()]).toEqual([accountThrottleKey("ada@example.com")]);
     expect(t.memory.auditRows({ event: "user.password_changed" })).toEqual([
-      expect.objectContaining({ userId: t.user.id, actorId: t.user.id, sessionId: t.current, metadata: { endedSessions: 2 } }),
+      expect.objectContaining({
+        userId: t.user.id,
+        actorId: t.user.id,
+        sessionId: t.current,
+        metadata: { endedSessions: 2 },
+      }),
     ]);
   });
 
@@ -489,7 +628,9 @@ describe("changePassword", () => {
     const passwordHash = t.memory.state.users.get(t.user.id)!.passwordHash;
     expect(await failure(t.change("not the password at all", NEW_PASSWORD))).toBeInstanceOf(InvalidCredentials);
     expect(t.memory.state.users.get(t.user.id)!.passwordHash).toBe(passwordHash);
-    expect(t.memory.auditRows({ event: "auth.login_failed" })).toEqual([expect.objectContaining({ userId: t.user.id, metadata: { reason: "wrong_current_password" } })]);
+    expect(t.memory.auditRows({ event: "auth.login_failed" })).toEqual([
+      expect.objectContaining({ userId: t.user.id, metadata: { reason: "wrong_current_password" } }),
+    ]);
     expect(t.memory.sessionsOf(t.user.id).filter((session) => session.revokedAt === null)).toHaveLength(3);
     expect(t.revocations.revokeCalls).toEqual([]);
     expect(t.revocations.endSessionsCalls).toEqual([]);
@@ -533,7 +674,10 @@ describe("changePassword", () => {
     const { throttles: afterThrottles, ...after } = t.memory.snapshot();
     const { throttles: beforeThrottles, ...unchanged } = before;
     expect(after).toEqual(unchanged);
-    expect([...afterThrottles.entries()]).toEqual([...beforeThrottles.entries(), [sessionThrottleKey(t.current), expect.objectContaining({ failures: 1 })]]);
+    expect([...afterThrottles.entries()]).toEqual([
+      ...beforeThrottles.entries(),
+      [sessionThrottleKey(t.current), expect.objectContaining({ failures: 1 })],
+    ]);
     expect(t.revocations.revokeCalls).toEqual([]);
     expect(t.revocations.endSessionsCalls).toEqual([]);
   });

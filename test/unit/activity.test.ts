@@ -19,31 +19,69 @@ function setup() {
 describe("the user's own activity", () => {
   it("stops leaking another person's ip and user agent: an administrator's change shows their actorId only", async () => {
     const t = setup();
-    await t.audit.record({ event: "user.roles_changed", userId: t.user.id, actorId: t.admin.id, origin: ADMIN_ORIGIN, metadata: { before: ["user"], after: [] }, at: t.at(1) });
+    await t.audit.record({
+      event: "user.roles_changed",
+      userId: t.user.id,
+      actorId: t.admin.id,
+      origin: ADMIN_ORIGIN,
+      metadata: { before: ["user"], after: [] },
+      at: t.at(1),
+    });
     const [event] = (await t.activity.own(t.user.id, { limit: 10 })).items;
-    expect(event).toEqual({ id: expect.any(String), event: "user.roles_changed", userId: t.user.id, actorId: t.admin.id, metadata: { before: ["user"], after: [] }, createdAt: t.at(1).toISOString() });
+    expect(event).toEqual({
+      id: expect.any(String),
+      event: "user.roles_changed",
+      userId: t.user.id,
+      actorId: t.admin.id,
+      metadata: { before: ["user"], after: [] },
+      createdAt: t.at(1).toISOString(),
+    });
   });
 
   it("names no actor on the user's own events and keeps their ip and user agent", async () => {
     const t = setup();
-    await t.audit.record({ event: "auth.login_succeeded", userId: t.user.id, actorId: t.user.id, origin: USER_ORIGIN, at: t.at(1) });
+    await t.audit.record({
+      event: "auth.login_succeeded",
+      userId: t.user.id,
+      actorId: t.user.id,
+      origin: USER_ORIGIN,
+      at: t.at(1),
+    });
     const [event] = (await t.activity.own(t.user.id, { limit: 10 })).items;
-    expect(event).toEqual(expect.objectContaining({ event: "auth.login_succeeded", ip: USER_ORIGIN.ip, userAgent: USER_ORIGIN.userAgent }));
+    expect(event).toEqual(
+      expect.objectContaining({ event: "auth.login_succeeded", ip: USER_ORIGIN.ip, userAgent: USER_ORIGIN.userAgent }),
+    );
     expect(event).not.toHaveProperty("actorId");
   });
 
   it("keeps the ip of an event with no actor (a replayed refresh token detected on the user's session)", async () => {
     const t = setup();
-    await t.audit.record({ event: "auth.refresh_reused", userId: t.user.id, actorId: null, origin: USER_ORIGIN, at: t.at(1) });
+    await t.audit.record({
+      event: "auth.refresh_reused",
+      userId: t.user.id,
+      actorId: null,
+      origin: USER_ORIGIN,
+      at: t.at(1),
+    });
     const [event] = (await t.activity.own(t.user.id, { limit: 10 })).items;
-    expect(event).toEqual(expect.objectContaining({ event: "auth.refresh_reused", ip: USER_ORIGIN.ip, userAgent: USER_ORIGIN.userAgent }));
+    expect(event).toEqual(
+      expect.objectContaining({ event: "auth.refresh_reused", ip: USER_ORIGIN.ip, userAgent: USER_ORIGIN.userAgent }),
+    );
     expect(event).not.toHaveProperty("actorId");
   });
 
   it("leaves the operator's view (/admin/audit-logs) whole", async () => {
     const t = setup();
-    await t.audit.record({ event: "user.disabled", userId: t.user.id, actorId: t.admin.id, origin: ADMIN_ORIGIN, at: t.at(1) });
+    await t.audit.record({
+      event: "user.disabled",
+      userId: t.user.id,
+      actorId: t.admin.id,
+      origin: ADMIN_ORIGIN,
+      at: t.at(1),
+    });
     const [event] = (await t.activity.page({ userId: t.user.id, limit: 10 })).items;
-    expect(event).toEqual(expect.objectContaining({ actorId: t.admin.id, ip: ADMIN_ORIGIN.ip, userAgent: ADMIN_ORIGIN.userAgent }));
+    expect(event).toEqual(
+      expect.objectContaining({ actorId: t.admin.id, ip: ADMIN_ORIGIN.ip, userAgent: ADMIN_ORIGIN.userAgent }),
+    );
   });
 });

@@ -12,7 +12,12 @@ function setup() {
   const memory = new MemoryStores();
   const time = testClock();
   const revocations = new RecordingRevocationList();
-  const admin = new AdminService({ stores: memory.stores, unitOfWork: memory.unitOfWork, clock: time.clock, revocations });
+  const admin = new AdminService({
+    stores: memory.stores,
+    unitOfWork: memory.unitOfWork,
+    clock: time.clock,
+    revocations,
+  });
   const administrator = memory.addUser({ email: "admin@example.com", roles: ["admin", "user"] });
   const target = memory.addUser({ email: "target@example.com", roles: ["user"] });
   const as = (user: UserRecord): AdminActor => ({ kind: "administrator", actorId: user.id, origin: ORIGIN });
@@ -20,14 +25,24 @@ function setup() {
   /** A live session of `user`, opened now through the session store. */
   async function openSession(user: UserRecord): Promise<string> {
     const { session } = testSession(time.now());
-    expect(await memory.stores.sessions.openSignIn({ userId: user.id, session, origin: ORIGIN, at: time.now(), clearThrottleKey: "unused", maxSessions: 50 })).toEqual({ opened: true, evicted: [] });
+    expect(
+      await memory.stores.sessions.openSignIn({
+        userId: user.id,
+        session,
+        origin: ORIGIN,
+        at: time.now(),
+        clearThrottleKey: "unused",
+        maxSessions: 50,
+      }),
+    ).toEqual({ opened: true, evicted: [] });
     return session.id;
   }
   return { memory, time, revocations, admin, administrator, target, actor: as(administrator), as, openSession };
 }
 
 /** What reached the edge as sessions-ended marks, each mark's sessions sorted. */
-const marks = (revocations: RecordingRevocationList) => revocations.endSessionsCalls.map((c) => ({ ...c, ended: [...c.ended].sort() }));
+const marks = (revocations: RecordingRevocationList) =>
+  revocations.endSessionsCalls.map((c) => ({ ...c, ended: [...c.ended].sort() }));
 
 async function failure(promise: Promise<unknown>): Promise<unknown> {
   return promise.then(
@@ -40,10 +55,20 @@ describe("setRoles", () => {
   it("replaces the roles, bumps the grants version, audits before and after, and marks the grants changed at the edge", async () => {
     const t = setup();
     const updated = await t.admin.setRoles(t.target.id, ["user", "admin", "admin"], t.actor);
-    expect(updated).toMatchObject({ id: t.target.id, roles: ["admin", "user"], permissions: [...SEEDED_ROLES.admin!.permissions].sort(), grantsVersion: 1 });
+    expect(updated).toMatchObject({
+      id: t.target.id,
+      roles: ["admin", "user"],
+      permissions: [...SEEDED_ROLES.admin!.permissions].sort(),
+      grantsVersion: 1,
+    });
     expect(t.memory.user(t.target.id)).toMatchObject({ roles: ["admin", "user"], grantsVersion: 1 });
     expect(t.memory.auditRows({ event: "user.roles_changed" })).toEqual([
-      expect.objectContaining({ userId: t.target.id, actorId: t.administrator.id, ip: ORIGIN.ip, metadata: { before: ["user"], after: ["admin", "user"] } }),
+      expect.objectContaining({
+        userId: t.target.id,
+        actorId: t.administrator.id,
+        ip: ORIGIN.ip,
+        metadata: { before: ["user"], after: ["admin", "user"] },
+      }),
     ]);
     expect(t.revocations.grantsCalls).toEqual([[{ userId: t.target.id, grantsVersion: 1 }]]);
   });
@@ -86,7 +111,9 @@ describe("setRoles", () => {
     expect(t.memory.snapshot()).toEqual(before);
     // Removing one is refused the same way (the API contract: grants and removes only what the caller holds).
     t.memory.state.userRoles.set(t.target.id, new Set(["auditor", "user"]));
-    expect(await failure(t.admin.setRoles(t.target.id, ["user"], t.as(manager)))).toBeInstanceOf(InsufficientPermission);
+    expect(await failure(t.admin.setRoles(t.target.id, ["user"], t.as(manager)))).toBeInstanceOf(
+      InsufficientPermission,
+    );
     expect(t.memory.user(t.target.id)!.roles).toEqual(["auditor", "user"]);
   });
 
@@ -103,10 +130,14 @@ describe("setRoles", () => {
   it("the actor's permissions are read as of now: a demoted or disabled administrator is refused", async () => {
     const t = setup();
     t.memory.state.userRoles.set(t.administrator.id, new Set(["user"]));
-    expect(await failure(t.admin.setRoles(t.target.id, ["admin", "user"], t.actor))).toBeInstanceOf(InsufficientPermission);
+    expect(await failure(t.admin.setRoles(t.target.id, ["admin", "user"], t.actor))).toBeInstanceOf(
+      InsufficientPermission,
+    );
     t.memory.state.userRoles.set(t.administrator.id, new Set(["admin", "user"]));
     t.memory.state.users.get(t.administrator.id)!.status = "disabled";
-    expect(await failure(t.admin.setRoles(t.target.id, ["admin", "user"], t.actor))).toBeInstanceOf(InsufficientPermission);
+    expect(await failure(t.admin.setRoles(t.target.id, ["admin", "user"], t.actor))).toBeInstanceOf(
+      InsufficientPermission,
+    );
     expect(t.memory.user(t.target.id)!.roles).toEqual(["user"]);
   });
 
@@ -115,16 +146,28 @@ describe("setRoles", () => {
     await t.admin.setRoles(t.target.id, ["admin", "user"], OPERATOR);
     await t.admin.setRoles(t.administrator.id, ["user"], OPERATOR);
     expect(t.memory.auditRows({ event: "user.roles_changed" })).toEqual([
-      expect.objectContaining({ userId: t.target.id, actorId: null, metadata: { before: ["user"], after: ["admin", "user"], via: "cli" } }),
-      expect.objectContaining({ userId: t.administrator.id, actorId: null, metadata: { before: ["admin", "user"], after: ["user"], via: "cli" } }),
+      expect.objectContaining({
+        userId: t.target.id,
+        actorId: null,
+        metadata: { before: ["user"], after: ["admin", "user"], via: "cli" },
+      }),
+      expect.objectContaining({
+        userId: t.administrator.id,
+        actorId: null,
+        metadata: { before: ["admin", "user"], after: ["user"], via: "cli" },
+      }),
     ]);
-    expect(t.revocations.grantsCalls).toEqual([[{ userId: t.target.id, grantsVersion: 1 }], [{ userId: t.administrator.id, grantsVersion: 1 }]]);
+    expect(t.revocations.grantsCalls).toEqual([
+      [{ userId: t.target.id, grantsVersion: 1 }],
+      [{ userId: t.administrator.id, grantsVersion: 1 }],
+    ]);
   });
 
   it("answers 404 for an unknown or malformed user id, writing nothing", async () => {
     const t = setup();
     const before = t.memory.snapshot();
-    for (const id of [crypto.randomUUID(), "not-a-user-id"]) expect(await failure(t.admin.setRoles(id, ["user"], t.actor))).toBeInstanceOf(NotFound);
+    for (const id of [crypto.randomUUID(), "not-a-user-id"])
+      expect(await failure(t.admin.setRoles(id, ["user"], t.actor))).toBeInstanceOf(NotFound);
     expect(t.memory.snapshot()).toEqual(before);
   });
 });
@@ -135,9 +178,14 @@ describe("disable and enable", () => {
     const sessions = [await t.openSession(t.target), await t.openSession(t.target)];
     const disabled = await t.admin.disable(t.target.id, t.actor);
     expect(disabled).toMatchObject({ status: "disabled", grantsVersion: 1 });
-    for (const id of sessions) expect(t.memory.session(id)).toMatchObject({ revokedAt: t.time.now(), revokedReason: "user_disabled" });
-    expect(t.memory.auditRows({ event: "session.revoked" }).map((r) => [r.sessionId, r.actorId])).toEqual(sessions.map((id) => [id, t.administrator.id]));
-    expect(t.memory.auditRows({ event: "user.disabled" })).toEqual([expect.objectContaining({ userId: t.target.id, actorId: t.administrator.id, metadata: { endedSessions: 2 } })]);
+    for (const id of sessions)
+      expect(t.memory.session(id)).toMatchObject({ revokedAt: t.time.now(), revokedReason: "user_disabled" });
+    expect(t.memory.auditRows({ event: "session.revoked" }).map((r) => [r.sessionId, r.actorId])).toEqual(
+      sessions.map((id) => [id, t.administrator.id]),
+    );
+    expect(t.memory.auditRows({ event: "user.disabled" })).toEqual([
+      expect.objectContaining({ userId: t.target.id, actorId: t.administrator.id, metadata: { endedSessions: 2 } }),
+    ]);
     // One mark for the user, whatever the number of sessions, and no entry per session.
     expect(marks(t.revocations)).toEqual([{ userId: t.target.id, before: t.time.now(), ended: [...sessions].sort() }]);
     expect(t.revocations.revokeCalls).toEqual([]);
@@ -152,7 +200,10 @@ describe("disable and enable", () => {
     const straggler = await t.openSession(t.target);
     t.memory.state.users.get(t.target.id)!.status = "disabled";
     t.time.advance(1);
-    await expect(t.admin.disable(t.target.id, t.actor)).resolves.toMatchObject({ status: "disabled", grantsVersion: 1 });
+    await expect(t.admin.disable(t.target.id, t.actor)).resolves.toMatchObject({
+      status: "disabled",
+      grantsVersion: 1,
+    });
     expect(t.memory.auditRows({ event: "user.disabled" })).toHaveLength(1);
     expect(t.memory.session(straggler)!.revokedReason).toBe("user_disabled");
     expect(marks(t.revocations).at(-1)).toEqual({ userId: t.target.id, before: t.time.now(), ended: [straggler] });
@@ -171,7 +222,9 @@ describe("disable and enable", () => {
     const before = t.memory.snapshot();
     await expect(t.admin.enable(t.target.id, t.actor)).resolves.toMatchObject({ status: "active" });
     expect(t.memory.snapshot()).toEqual(before);
-    expect(t.memory.auditRows({ event: "user.enabled" })).toEqual([expect.objectContaining({ userId: t.target.id, actorId: t.administrator.id })]);
+    expect(t.memory.auditRows({ event: "user.enabled" })).toEqual([
+      expect.objectContaining({ userId: t.target.id, actorId: t.administrator.id }),
+    ]);
   });
 
   it("disable and enable answer 404 for an unknown user id", async () => {
@@ -213,14 +266,21 @@ describe("ids in capitals", () => {
     const t = setup();
     const id = t.target.id.toUpperCase();
     const session = await t.openSession(t.target);
-    await expect(t.admin.getUser(id)).resolves.toMatchObject({ user: { id: t.target.id }, sessions: [expect.objectContaining({ id: session })] });
-    await expect(t.admin.setRoles(id, ["admin", "user"], t.actor)).resolves.toMatchObject({ id: t.target.id, roles: ["admin", "user"] });
+    await expect(t.admin.getUser(id)).resolves.toMatchObject({
+      user: { id: t.target.id },
+      sessions: [expect.objectContaining({ id: session })],
+    });
+    await expect(t.admin.setRoles(id, ["admin", "user"], t.actor)).resolves.toMatchObject({
+      id: t.target.id,
+      roles: ["admin", "user"],
+    });
     await expect(t.admin.disable(id, t.actor)).resolves.toMatchObject({ id: t.target.id, status: "disabled" });
     await expect(t.admin.enable(id, t.actor)).resolves.toMatchObject({ id: t.target.id, status: "active" });
     const again = await t.openSession(t.target);
     await t.admin.revokeSessions(id, t.actor);
     expect(t.memory.session(again)!.revokedReason).toBe("revoked_by_admin");
-    for (const row of t.memory.auditRows({})) if (row.userId !== null && row.userId.toLowerCase() === t.target.id) expect(row.userId).toBe(t.target.id);
+    for (const row of t.memory.auditRows({}))
+      if (row.userId !== null && row.userId.toLowerCase() === t.target.id) expect(row.userId).toBe(t.target.id);
     expect(t.revocations.grantsCalls.flat().map((c) => c.userId)).toEqual([t.target.id, t.target.id]);
     expect(t.revocations.endSessionsCalls.map((c) => c.userId)).toEqual([t.target.id, t.target.id]);
   });
@@ -271,18 +331,26 @@ describe("setRoles: removing roles (grants and removes only what the caller hold
     t.memory.state.userRoles.set(t.target.id, new Set(["role-manager", "user"]));
     const updated = await t.admin.setRoles(t.target.id, [], t.manager);
     expect(updated).toMatchObject({ roles: [], grantsVersion: 1 });
-    expect(t.memory.auditRows({ event: "user.roles_changed" })).toEqual([expect.objectContaining({ userId: t.target.id, metadata: { before: ["role-manager", "user"], after: [] } })]);
+    expect(t.memory.auditRows({ event: "user.roles_changed" })).toEqual([
+      expect.objectContaining({ userId: t.target.id, metadata: { before: ["role-manager", "user"], after: [] } }),
+    ]);
   });
 
   it("an administrator holding every permission still demotes another administrator", async () => {
     const t = setup();
     const other = t.memory.addUser({ email: "other-admin@example.com", roles: ["admin", "user"] });
-    await expect(t.admin.setRoles(other.id, ["user"], t.actor)).resolves.toMatchObject({ roles: ["user"], grantsVersion: 1 });
+    await expect(t.admin.setRoles(other.id, ["user"], t.actor)).resolves.toMatchObject({
+      roles: ["user"],
+      grantsVersion: 1,
+    });
   });
 
   it("the operator may still remove any role, bound by no permission", async () => {
     const t = withRoleManager();
-    await expect(t.admin.setRoles(t.administrator.id, [], OPERATOR)).resolves.toMatchObject({ roles: [], permissions: [] });
+    await expect(t.admin.setRoles(t.administrator.id, [], OPERATOR)).resolves.toMatchObject({
+      roles: [],
+      permissions: [],
+    });
   });
 });
 
@@ -290,7 +358,10 @@ describe("v3: every action on another account follows one rule (only what you ho
   /** A support account: the user role plus users:write, sessions:revoke and roles:assign, beside the seeded admin. */
   function withSupport() {
     const t = setup();
-    t.memory.state.roles.set("support", { description: "", permissions: ["users:write", "sessions:revoke", "roles:assign"] });
+    t.memory.state.roles.set("support", {
+      description: "",
+      permissions: ["users:write", "sessions:revoke", "roles:assign"],
+    });
     const supportUser = t.memory.addUser({ email: "support@example.com", roles: ["support", "user"] });
     return { ...t, supportUser, support: t.as(supportUser) };
   }
@@ -302,19 +373,26 @@ describe("v3: every action on another account follows one rule (only what you ho
     ["revokeSessions", (t: ReturnType<typeof withSupport>) => t.admin.revokeSessions(t.administrator.id, t.support)],
     ["removeFactors", (t: ReturnType<typeof withSupport>) => t.admin.removeFactors(t.administrator.id, t.support)],
     ["deleteUser", (t: ReturnType<typeof withSupport>) => t.admin.deleteUser(t.administrator.id, t.support)],
-    ["setRoles (adding a role the caller holds)", (t: ReturnType<typeof withSupport>) => t.admin.setRoles(t.administrator.id, ["admin", "support", "user"], t.support)],
-  ])("stops %s on an administrator by a holder of the action's permission alone: 403 naming what they lack, nothing written", async (name, act) => {
-    const t = withSupport();
-    await t.openSession(t.administrator);
-    if (name === "enable") t.memory.state.users.get(t.administrator.id)!.status = "disabled";
-    const before = t.memory.snapshot();
-    const error = await failure(act(t));
-    expect(error).toBeInstanceOf(InsufficientPermission);
-    expect((error as InsufficientPermission).detail).toBe(LACKED);
-    expect(t.memory.snapshot()).toEqual(before);
-    expect(t.revocations.grantsCalls).toEqual([]);
-    expect(t.revocations.endSessionsCalls).toEqual([]);
-  });
+    [
+      "setRoles (adding a role the caller holds)",
+      (t: ReturnType<typeof withSupport>) =>
+        t.admin.setRoles(t.administrator.id, ["admin", "support", "user"], t.support),
+    ],
+  ])(
+    "stops %s on an administrator by a holder of the action's permission alone: 403 naming what they lack, nothing written",
+    async (name, act) => {
+      const t = withSupport();
+      await t.openSession(t.administrator);
+      if (name === "enable") t.memory.state.users.get(t.administrator.id)!.status = "disabled";
+      const before = t.memory.snapshot();
+      const error = await failure(act(t));
+      expect(error).toBeInstanceOf(InsufficientPermission);
+      expect((error as InsufficientPermission).detail).toBe(LACKED);
+      expect(t.memory.snapshot()).toEqual(before);
+      expect(t.revocations.grantsCalls).toEqual([]);
+      expect(t.revocations.endSessionsCalls).toEqual([]);
+    },
+  );
 
   it("the same holder acts on a plain user, whose permissions they all hold", async () => {
     const t = withSupport();
@@ -323,7 +401,9 @@ describe("v3: every action on another account follows one rule (only what you ho
     expect(t.memory.session(session)!.revokedReason).toBe("revoked_by_admin");
     await expect(t.admin.disable(t.target.id, t.support)).resolves.toMatchObject({ status: "disabled" });
     await expect(t.admin.enable(t.target.id, t.support)).resolves.toMatchObject({ status: "active" });
-    await expect(t.admin.setRoles(t.target.id, ["support", "user"], t.support)).resolves.toMatchObject({ roles: ["support", "user"] });
+    await expect(t.admin.setRoles(t.target.id, ["support", "user"], t.support)).resolves.toMatchObject({
+      roles: ["support", "user"],
+    });
   });
 
   it("ending sessions reads the caller's permissions as of now: a holder demoted since their token is refused", async () => {
@@ -338,7 +418,9 @@ describe("v3: every action on another account follows one rule (only what you ho
     const t = setup();
     await t.admin.disable(t.administrator.id, OPERATOR);
     await expect(t.admin.enable(t.administrator.id, OPERATOR)).resolves.toMatchObject({ status: "active" });
-    expect(t.memory.auditRows({ event: "user.enabled" })).toEqual([expect.objectContaining({ userId: t.administrator.id, actorId: null, metadata: { via: "cli" } })]);
+    expect(t.memory.auditRows({ event: "user.enabled" })).toEqual([
+      expect.objectContaining({ userId: t.administrator.id, actorId: null, metadata: { via: "cli" } }),
+    ]);
   });
 });
 
@@ -346,10 +428,28 @@ describe("defineRole (the operator's define-role)", () => {
   it("creates a role from built-in permissions, deduplicated and sorted, with one role.defined row and no grants change", async () => {
     const t = setup();
     const defined = await t.admin.defineRole("support", ["users:write", "users:read", "users:write"], OPERATOR);
-    expect(defined).toEqual({ name: "support", permissions: ["users:read", "users:write"], created: true, changed: true, before: [], holders: 0 });
+    expect(defined).toEqual({
+      name: "support",
+      permissions: ["users:read", "users:write"],
+      created: true,
+      changed: true,
+      before: [],
+      holders: 0,
+    });
     expect(t.memory.state.roles.get("support")!.permissions).toEqual(["users:read", "users:write"]);
     expect(t.memory.auditRows({ event: "role.defined" })).toEqual([
-      expect.objectContaining({ userId: null, actorId: null, metadata: { role: "support", created: true, before: [], after: ["users:read", "users:write"], holders: 0, via: "cli" } }),
+      expect.objectContaining({
+        userId: null,
+        actorId: null,
+        metadata: {
+          role: "support",
+          created: true,
+          before: [],
+          after: ["users:read", "users:write"],
+          holders: 0,
+          via: "cli",
+        },
+      }),
     ]);
     expect(t.revocations.grantsCalls).toEqual([]);
   });
@@ -359,11 +459,21 @@ describe("defineRole (the operator's define-role)", () => {
     await t.admin.defineRole("support", ["users:read"], OPERATOR);
     const holder = t.memory.addUser({ email: "holder@example.com", roles: ["support", "user"] });
     await t.admin.defineRole("support", ["users:read", "sessions:revoke"], OPERATOR);
-    expect(t.memory.user(holder.id)).toMatchObject({ grantsVersion: 1, permissions: expect.arrayContaining(["sessions:revoke", "users:read"]) });
+    expect(t.memory.user(holder.id)).toMatchObject({
+      grantsVersion: 1,
+      permissions: expect.arrayContaining(["sessions:revoke", "users:read"]),
+    });
     expect(t.memory.user(t.target.id)!.grantsVersion).toBe(0);
     expect(t.memory.user(t.administrator.id)!.grantsVersion).toBe(0);
     expect(t.revocations.grantsCalls).toEqual([[{ userId: holder.id, grantsVersion: 1 }]]);
-    expect(t.memory.auditRows({ event: "role.defined" }).at(-1)!.metadata).toEqual({ role: "support", created: false, before: ["users:read"], after: ["sessions:revoke", "users:read"], holders: 1, via: "cli" });
+    expect(t.memory.auditRows({ event: "role.defined" }).at(-1)!.metadata).toEqual({
+      role: "support",
+      created: false,
+      before: ["users:read"],
+      after: ["sessions:revoke", "users:read"],
+      holders: 1,
+      via: "cli",
+    });
   });
 
   it("the same definition again writes nothing and stops no token", async () => {
@@ -371,7 +481,10 @@ describe("defineRole (the operator's define-role)", () => {
     await t.admin.defineRole("support", ["users:read"], OPERATOR);
     t.memory.addUser({ email: "holder@example.com", roles: ["support"] });
     const before = t.memory.snapshot();
-    await expect(t.admin.defineRole("support", ["users:read"], OPERATOR)).resolves.toMatchObject({ changed: false, created: false });
+    await expect(t.admin.defineRole("support", ["users:read"], OPERATOR)).resolves.toMatchObject({
+      changed: false,
+      created: false,
+    });
     expect(t.memory.snapshot()).toEqual(before);
     expect(t.revocations.grantsCalls).toEqual([]);
   });
@@ -383,7 +496,12 @@ describe("defineRole (the operator's define-role)", () => {
     ["a one-letter name", "s", ["users:read"], "name"],
     ["a name of 33 characters", `s${"x".repeat(32)}`, ["users:read"], "name"],
     ["the built-in user role", "user", ["profile:read"], "name"],
-    ["the built-in admin role (no way to weaken or widen every administrator at once)", "admin", ["profile:read"], "name"],
+    [
+      "the built-in admin role (no way to weaken or widen every administrator at once)",
+      "admin",
+      ["profile:read"],
+      "name",
+    ],
   ])("refuses %s with validation_failed, writing nothing", async (_label, name, permissions, path) => {
     const t = setup();
     const before = t.memory.snapshot();

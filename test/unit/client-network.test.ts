@@ -33,12 +33,16 @@ describe("clientNetwork", () => {
     expect(clientNetwork(ip)).toBe(network);
   });
 
-  it.each(["::ffff:192.0.2.1", "::FFFF:192.0.2.1", "::ffff:c000:201", "0:0:0:0:0:ffff:192.0.2.1", "0000:0000:0000:0000:0000:ffff:c000:0201", "[::ffff:192.0.2.1]"])(
-    "keys the IPv4-mapped %s as 192.0.2.1",
-    (ip) => {
-      expect(clientNetwork(ip)).toBe("192.0.2.1");
-    },
-  );
+  it.each([
+    "::ffff:192.0.2.1",
+    "::FFFF:192.0.2.1",
+    "::ffff:c000:201",
+    "0:0:0:0:0:ffff:192.0.2.1",
+    "0000:0000:0000:0000:0000:ffff:c000:0201",
+    "[::ffff:192.0.2.1]",
+  ])("keys the IPv4-mapped %s as 192.0.2.1", (ip) => {
+    expect(clientNetwork(ip)).toBe("192.0.2.1");
+  });
 
   it("a /64 and its neighbours are different networks", () => {
     expect(clientNetwork("2001:db8:1:2::1")).not.toBe(clientNetwork("2001:db8:1:3::1"));

@@ -4,7 +4,16 @@
 // sign-in with a second factor. Cookie mode against a stub of the service
 // (the contract: X-Auth-Mode and credentials on every request to it).
 import { describe, expect, it } from "vitest";
-import { AuthApiError, AuthClient, memoryStore, webStorageStore, type ChannelLike, type LockManagerLike, type StoredTokens, type TokenStore } from "../../src/client";
+import {
+  AuthApiError,
+  AuthClient,
+  memoryStore,
+  webStorageStore,
+  type ChannelLike,
+  type LockManagerLike,
+  type StoredTokens,
+  type TokenStore,
+} from "../../src/client";
 import { exports } from "cloudflare:workers";
 import { BASE, call, db, STRONG_PASSWORD, uniqueEmail } from "../support/harness";
 import { totpCode } from "../support/totp";
@@ -47,7 +56,7 @@ describe("AuthClient", () => {
     const { tokens } = await registered(withStore);
     const current = (await store.get())!;
     // A token that looks unexpired locally but that the server refuses (forged signature).
-    await store.set({ ...current, accessToken: tokens.accessToken.slice(0, -4) + "AAAA" });
+    await store.set({ ...current, accessToken: `${tokens.accessToken.slice(0, -4)}AAAA` });
     const responses = await Promise.all(Array.from({ length: 5 }, () => withStore.fetch(`${BASE}/me`)));
     expect(responses.map((r) => r.status)).toEqual(Array(5).fill(200));
     expect(count("POST /auth/refresh")).toBe(1);
@@ -57,7 +66,12 @@ describe("AuthClient", () => {
     const ended: string[] = [];
     const { fetcher } = countingFetch();
     const store = memoryStore();
-    const client = new AuthClient({ baseUrl: BASE, fetch: fetcher, store, onSessionEnded: (reason) => ended.push(reason) });
+    const client = new AuthClient({
+      baseUrl: BASE,
+      fetch: fetcher,
+      store,
+      onSessionEnded: (reason) => ended.push(reason),
+    });
     const { tokens } = await registered(client);
     // A thief rotates twice with the stolen token; the client's copy is now a grandparent.
     const stolen = await call("POST", "/auth/refresh", { body: { refreshToken: tokens.refreshToken } });
@@ -88,7 +102,9 @@ describe("AuthClient sends the access token only where it was told to", () => {
       seen.push({ url: request.url, authorization: request.headers.get("Authorization") });
       const path = new URL(request.url).pathname;
       // The service itself answers; any other host answers 200 without looking.
-      return request.url.startsWith(BASE) || path.startsWith("/auth/") ? exports.default.fetch(new Request(BASE + path, request)) : new Response("ok");
+      return request.url.startsWith(BASE) || path.startsWith("/auth/")
+        ? exports.default.fetch(new Request(BASE + path, request))
+        : new Response("ok");
     };
     return { fetcher, seen };
   }
@@ -106,7 +122,9 @@ describe("AuthClient sends the access token only where it was told to", () => {
       "https://api.example.com:8443/orders",
     ];
     for (const url of targets) await client.fetch(url);
-    const sent = Object.fromEntries(seen.filter((s) => targets.includes(s.url)).map((s) => [s.url, s.authorization !== null]));
+    const sent = Object.fromEntries(
+      seen.filter((s) => targets.includes(s.url)).map((s) => [s.url, s.authorization !== null]),
+    );
     expect(sent).toEqual({
       [`${BASE}/me`]: true,
       "https://api.example.com/orders": true,
@@ -154,13 +172,20 @@ function fakeBrowser() {
         granted.push(name);
         return callback({ name, mode: "exclusive" });
       });
-      tails.set(name, run.catch(() => undefined));
+      tails.set(
+        name,
+        run.catch(() => undefined),
+      );
       return run;
     },
   };
   function channel(): ChannelLike {
     const listeners = new Set<(event: { data: unknown }) => void>();
-    const endpoint = { deliver: (data: unknown) => listeners.forEach((listener) => listener({ data: structuredClone(data) })) };
+    const endpoint = {
+      deliver: (data: unknown) => {
+        for (const listener of listeners) listener({ data: structuredClone(data) });
+      },
+    };
     endpoints.add(endpoint);
     return {
       postMessage(data) {
@@ -179,7 +204,11 @@ const settle = (ms = 20) => new Promise((resolve) => setTimeout(resolve, ms));
 /** A Web Storage area: one shared by the tabs is localStorage; one per tab is a tab's sessionStorage. */
 function fakeStorage() {
   const items = new Map<string, string>();
-  return { getItem: (key: string) => items.get(key) ?? null, setItem: (key: string, value: string) => void items.set(key, value), removeItem: (key: string) => void items.delete(key) };
+  return {
+    getItem: (key: string) => items.get(key) ?? null,
+    setItem: (key: string, value: string) => void items.set(key, value),
+    removeItem: (key: string) => void items.delete(key),
+  };
 }
 
 /** Every message any same-origin page listening on the channel hears. */
@@ -205,12 +234,21 @@ describe("AuthClient across tabs", () => {
     const browser = fakeBrowser();
     const heard = eavesdrop(browser);
     const shared = webStorageStore(fakeStorage());
-    const tab = () => new AuthClient({ baseUrl: BASE, fetch: fetcher, store: shared, coordination: { locks: browser.locks, channel: browser.channel() } });
+    const tab = () =>
+      new AuthClient({
+        baseUrl: BASE,
+        fetch: fetcher,
+        store: shared,
+        coordination: { locks: browser.locks, channel: browser.channel() },
+      });
     const [a, b] = [tab(), tab()];
     const { tokens } = await registered(a);
     await age(shared);
 
-    const responses = await Promise.all([...Array.from({ length: 5 }, () => a.fetch(`${BASE}/me`)), ...Array.from({ length: 5 }, () => b.fetch(`${BASE}/me`))]);
+    const responses = await Promise.all([
+      ...Array.from({ length: 5 }, () => a.fetch(`${BASE}/me`)),
+      ...Array.from({ length: 5 }, () => b.fetch(`${BASE}/me`)),
+    ]);
     expect(responses.map((r) => r.status)).toEqual(Array(10).fill(200));
     expect(count("POST /auth/refresh")).toBe(1);
     const [tokenA, tokenB] = [await a.accessToken(), await b.accessToken()];
@@ -232,7 +270,13 @@ describe("AuthClient across tabs", () => {
     const [storeA, storeB] = [webStorageStore(fakeStorage()), webStorageStore(fakeStorage())];
     const ended: string[] = [];
     const tab = (name: string, store: TokenStore) =>
-      new AuthClient({ baseUrl: BASE, fetch: fetcher, store, coordination: { locks: browser.locks, channel: browser.channel() }, onSessionEnded: (r) => ended.push(`${name} ${r}`) });
+      new AuthClient({
+        baseUrl: BASE,
+        fetch: fetcher,
+        store,
+        coordination: { locks: browser.locks, channel: browser.channel() },
+        onSessionEnded: (r) => ended.push(`${name} ${r}`),
+      });
     const [a, b] = [tab("a", storeA), tab("b", storeB)];
     await registered(a);
     await settle();
@@ -240,7 +284,9 @@ describe("AuthClient across tabs", () => {
     await age(storeA);
     await age(storeB);
 
-    const statuses = await Promise.all([a.fetch(`${BASE}/me`), b.fetch(`${BASE}/me`)]).then((rs) => rs.map((r) => r.status));
+    const statuses = await Promise.all([a.fetch(`${BASE}/me`), b.fetch(`${BASE}/me`)]).then((rs) =>
+      rs.map((r) => r.status),
+    );
     await settle();
     // One rotation, and the rotated-away token was never presented again (that would be reuse: every tab logged out).
     expect(calls.filter((c) => c === "POST /auth/refresh")).toHaveLength(1);
@@ -261,7 +307,8 @@ describe("AuthClient across tabs", () => {
     const { fetcher, count } = countingFetch();
     const browser = fakeBrowser();
     const shared = webStorageStore(fakeStorage());
-    const tab = () => new AuthClient({ baseUrl: BASE, fetch: fetcher, store: shared, coordination: { channel: browser.channel() } });
+    const tab = () =>
+      new AuthClient({ baseUrl: BASE, fetch: fetcher, store: shared, coordination: { channel: browser.channel() } });
     const [a, b, c] = [tab(), tab(), tab()];
     await registered(a);
     await age(shared);
@@ -270,7 +317,7 @@ describe("AuthClient across tabs", () => {
     expect(responses.map((r) => r.status)).toEqual([200, 200, 200]);
     expect(count("POST /auth/refresh")).toBe(1);
     expect(new Set(await Promise.all([a, b, c].map((t) => t.accessToken()))).size).toBe(1);
-    [a, b, c].forEach((t) => t.close());
+    for (const t of [a, b, c]) t.close();
   });
 
   it("a tab with another session ignores the broadcasts of this one", async () => {
@@ -278,8 +325,19 @@ describe("AuthClient across tabs", () => {
     const browser = fakeBrowser();
     const [storeA, storeB] = [webStorageStore(fakeStorage()), webStorageStore(fakeStorage())];
     const endedB: string[] = [];
-    const a = new AuthClient({ baseUrl: BASE, fetch: fetcher, store: storeA, coordination: { locks: browser.locks, channel: browser.channel() } });
-    const b = new AuthClient({ baseUrl: BASE, fetch: fetcher, store: storeB, coordination: { locks: browser.locks, channel: browser.channel() }, onSessionEnded: (r) => endedB.push(r) });
+    const a = new AuthClient({
+      baseUrl: BASE,
+      fetch: fetcher,
+      store: storeA,
+      coordination: { locks: browser.locks, channel: browser.channel() },
+    });
+    const b = new AuthClient({
+      baseUrl: BASE,
+      fetch: fetcher,
+      store: storeB,
+      coordination: { locks: browser.locks, channel: browser.channel() },
+      onSessionEnded: (r) => endedB.push(r),
+    });
     await registered(a);
     const { tokens: bobs } = await registered(b);
     await a.refresh();
@@ -299,7 +357,13 @@ describe("AuthClient across tabs", () => {
     const shared = webStorageStore(fakeStorage());
     const ended: string[] = [];
     const tab = (name: string) =>
-      new AuthClient({ baseUrl: BASE, fetch: fetcher, store: shared, coordination: { locks: browser.locks, channel: browser.channel() }, onSessionEnded: (r) => ended.push(`${name} ${r}`) });
+      new AuthClient({
+        baseUrl: BASE,
+        fetch: fetcher,
+        store: shared,
+        coordination: { locks: browser.locks, channel: browser.channel() },
+        onSessionEnded: (r) => ended.push(`${name} ${r}`),
+      });
     const [a, b] = [tab("a"), tab("b")];
     await registered(a);
     expect(await b.accessToken()).not.toBeNull();
@@ -318,7 +382,12 @@ describe("AuthClient: what crosses tabs", () => {
     const browser = fakeBrowser();
     const heard = eavesdrop(browser);
     const store = memoryStore();
-    const client = new AuthClient({ baseUrl: BASE, fetch: fetcher, store, coordination: { locks: browser.locks, channel: browser.channel() } });
+    const client = new AuthClient({
+      baseUrl: BASE,
+      fetch: fetcher,
+      store,
+      coordination: { locks: browser.locks, channel: browser.channel() },
+    });
     await registered(client);
     await age(store);
     expect((await client.fetch(`${BASE}/me`)).status).toBe(200);
@@ -334,7 +403,12 @@ describe("AuthClient: what crosses tabs", () => {
     const browser = fakeBrowser();
     const heard = eavesdrop(browser);
     const store = webStorageStore(fakeStorage());
-    const client = new AuthClient({ baseUrl: BASE, fetch: fetcher, store, coordination: { locks: browser.locks, channel: browser.channel() } });
+    const client = new AuthClient({
+      baseUrl: BASE,
+      fetch: fetcher,
+      store,
+      coordination: { locks: browser.locks, channel: browser.channel() },
+    });
     const { tokens } = await registered(client);
     await age(store);
     expect((await client.fetch(`${BASE}/me`)).status).toBe(200);
@@ -358,7 +432,11 @@ describe("AuthClient sign-in with a second factor", () => {
     const start = await client.fetch(`${BASE}/me/mfa/totp`, { method: "POST" });
     expect(start.status).toBe(200);
     const { secret } = (await start.json()) as { secret: string };
-    const confirm = await client.fetch(`${BASE}/me/mfa/totp/confirm`, { method: "POST", headers: { "Content-Type": "application/json" }, body: JSON.stringify({ code: totpCode(secret) }) });
+    const confirm = await client.fetch(`${BASE}/me/mfa/totp/confirm`, {
+      method: "POST",
+      headers: { "Content-Type": "application/json" },
+      body: JSON.stringify({ code: totpCode(secret) }),
+    });
     expect(confirm.status).toBe(200);
     const { recoveryCodes } = (await confirm.json()) as { recoveryCodes: string[] };
     await client.logout();
@@ -373,7 +451,10 @@ describe("AuthClient sign-in with a second factor", () => {
     expect(error.methods).toContain("totp");
     expect(await client.accessToken()).toBeNull();
 
-    const { user, tokens, deviceToken } = await client.completeMfa({ mfaToken: error.mfaToken!, recoveryCode: recoveryCodes[0]! });
+    const { user, tokens, deviceToken } = await client.completeMfa({
+      mfaToken: error.mfaToken!,
+      recoveryCode: recoveryCodes[0]!,
+    });
     expect(user.email).toBe(email);
     expect(typeof deviceToken).toBe("string");
     expect(await client.accessToken()).toBe(tokens.accessToken);
@@ -383,15 +464,26 @@ describe("AuthClient sign-in with a second factor", () => {
   it("a wrong code is an AuthApiError and leaves the client signed out", async () => {
     const client = new AuthClient({
       baseUrl: BASE,
-      fetch: async () => Response.json({ type: "x", title: "Invalid code", status: 401, code: "invalid_mfa_code" }, { status: 401 }),
+      fetch: async () =>
+        Response.json({ type: "x", title: "Invalid code", status: 401, code: "invalid_mfa_code" }, { status: 401 }),
     });
-    await expect(client.completeMfa({ mfaToken: "samfa_x", code: "000000" })).rejects.toMatchObject({ code: "invalid_mfa_code" });
+    await expect(client.completeMfa({ mfaToken: "samfa_x", code: "000000" })).rejects.toMatchObject({
+      code: "invalid_mfa_code",
+    });
     expect(await client.accessToken()).toBeNull();
   });
 });
 
 describe("AuthClient in cookie mode", () => {
-  type Seen = { method: string; url: string; mode: string | null; credentials: unknown; authorization: string | null; contentType: string | null; body: string | null };
+  type Seen = {
+    method: string;
+    url: string;
+    mode: string | null;
+    credentials: unknown;
+    authorization: string | null;
+    contentType: string | null;
+    body: string | null;
+  };
 
   /**
    * The service as the cookie-mode contract describes it: a session in the
@@ -403,8 +495,15 @@ describe("AuthClient in cookie mode", () => {
     const seen: Seen[] = [];
     let issued = 0;
     let session: string | null = null;
-    const problem = (status: number, code: string) => Response.json({ type: `https://secureauth.dev/errors/${code}`, title: code, status, code }, { status });
-    const tokens = () => ({ tokenType: "Bearer", accessToken: `at-${++issued}`, expiresIn: 900, refreshExpiresIn: 604800, sessionId: session! });
+    const problem = (status: number, code: string) =>
+      Response.json({ type: `https://secureauth.dev/errors/${code}`, title: code, status, code }, { status });
+    const tokens = () => ({
+      tokenType: "Bearer",
+      accessToken: `at-${++issued}`,
+      expiresIn: 900,
+      refreshExpiresIn: 604800,
+      sessionId: session!,
+    });
     const fetcher: typeof fetch = async (input, init = {}) => {
       const url = new URL(String(input));
       const headers = new Headers(init.headers);
@@ -430,7 +529,9 @@ describe("AuthClient in cookie mode", () => {
           session = null;
           return new Response(null, { status: 204 });
         case "/me":
-          return headers.get("Authorization") === `Bearer at-${issued}` ? Response.json({ ok: true }) : problem(401, "invalid_token");
+          return headers.get("Authorization") === `Bearer at-${issued}`
+            ? Response.json({ ok: true })
+            : problem(401, "invalid_token");
       }
       return problem(404, "not_found");
     };
@@ -440,7 +541,14 @@ describe("AuthClient in cookie mode", () => {
   it("sends X-Auth-Mode: cookie and credentials: include on every request to the service, the bearer only to trusted origins, and refreshes with no body", async () => {
     const service = cookieService();
     let now = Date.now();
-    const client = new AuthClient({ baseUrl: BASE, mode: "cookie", fetch: service.fetcher, now: () => now, trustedOrigins: ["https://api.example.com"], coordination: false });
+    const client = new AuthClient({
+      baseUrl: BASE,
+      mode: "cookie",
+      fetch: service.fetcher,
+      now: () => now,
+      trustedOrigins: ["https://api.example.com"],
+      coordination: false,
+    });
     const { tokens } = await client.login({ email: "a@example.com", password: STRONG_PASSWORD });
     expect(tokens.refreshToken).toBeUndefined();
     expect((await client.fetch(`${BASE}/me`)).status).toBe(200);
@@ -451,7 +559,13 @@ describe("AuthClient in cookie mode", () => {
     await client.logout();
 
     const toService = service.seen.filter((s) => s.url.startsWith(BASE));
-    expect(toService.map((s) => `${s.method} ${new URL(s.url).pathname}`)).toEqual(["POST /auth/login", "GET /me", "POST /auth/refresh", "GET /me", "POST /auth/logout"]);
+    expect(toService.map((s) => `${s.method} ${new URL(s.url).pathname}`)).toEqual([
+      "POST /auth/login",
+      "GET /me",
+      "POST /auth/refresh",
+      "GET /me",
+      "POST /auth/logout",
+    ]);
     for (const s of toService) {
       expect(s.mode, s.url).toBe("cookie");
       expect(s.credentials, s.url).toBe("include");
@@ -459,14 +573,28 @@ describe("AuthClient in cookie mode", () => {
     const refresh = toService.find((s) => s.url.endsWith("/auth/refresh"))!;
     expect(refresh).toMatchObject({ body: null, contentType: null, authorization: null });
     expect(toService.find((s) => s.url.endsWith("/auth/logout"))).toMatchObject({ authorization: "Bearer at-2" });
-    expect(service.seen.find((s) => s.url === "https://api.example.com/orders")).toMatchObject({ authorization: "Bearer at-2", mode: null, credentials: undefined });
-    expect(service.seen.find((s) => s.url === "https://elsewhere.example/x")).toMatchObject({ authorization: null, mode: null, credentials: undefined });
+    expect(service.seen.find((s) => s.url === "https://api.example.com/orders")).toMatchObject({
+      authorization: "Bearer at-2",
+      mode: null,
+      credentials: undefined,
+    });
+    expect(service.seen.find((s) => s.url === "https://elsewhere.example/x")).toMatchObject({
+      authorization: null,
+      mode: null,
+      credentials: undefined,
+    });
   });
 
   it("a page just loaded asks the cookie once; with no session it is signed out and nothing 'ended'", async () => {
     const service = cookieService();
     const ended: string[] = [];
-    const client = new AuthClient({ baseUrl: BASE, mode: "cookie", fetch: service.fetcher, coordination: false, onSessionEnded: (r) => ended.push(r) });
+    const client = new AuthClient({
+      baseUrl: BASE,
+      mode: "cookie",
+      fetch: service.fetcher,
+      coordination: false,
+      onSessionEnded: (r) => ended.push(r),
+    });
     expect(await client.accessToken()).toBeNull();
     expect(await client.accessToken()).toBeNull();
     expect(service.refreshes()).toBe(1);
@@ -494,7 +622,12 @@ describe("AuthClient in cookie mode", () => {
     expect(service.refreshes()).toBe(0);
 
     now += 1000_000;
-    const responses = await Promise.all([a.fetch(`${BASE}/me`), b.fetch(`${BASE}/me`), a.fetch(`${BASE}/me`), b.fetch(`${BASE}/me`)]);
+    const responses = await Promise.all([
+      a.fetch(`${BASE}/me`),
+      b.fetch(`${BASE}/me`),
+      a.fetch(`${BASE}/me`),
+      b.fetch(`${BASE}/me`),
+    ]);
     expect(responses.map((r) => r.status)).toEqual([200, 200, 200, 200]);
     expect(service.refreshes()).toBe(1);
     expect(await a.accessToken()).toBe("at-2");
@@ -512,12 +645,19 @@ describe("AuthClient in cookie mode", () => {
     const service = cookieService();
     const browser = fakeBrowser();
     const heard = eavesdrop(browser);
-    const client = new AuthClient({ baseUrl: BASE, mode: "cookie", fetch: service.fetcher, coordination: { locks: browser.locks, channel: browser.channel() } });
+    const client = new AuthClient({
+      baseUrl: BASE,
+      mode: "cookie",
+      fetch: service.fetcher,
+      coordination: { locks: browser.locks, channel: browser.channel() },
+    });
     await client.login({ email: "a@example.com", password: STRONG_PASSWORD });
     await client.refresh();
     await client.logout();
     await settle();
-    const shared = heard.filter((m) => (m as { type: string }).type === "tokens").map((m) => Object.keys((m as { tokens: object }).tokens).sort());
+    const shared = heard
+      .filter((m) => (m as { type: string }).type === "tokens")
+      .map((m) => Object.keys((m as { tokens: object }).tokens).sort());
     expect(shared).toEqual([
       ["accessExpiresAt", "accessToken", "expiresIn", "refreshExpiresIn", "sessionId", "tokenType"],
       ["accessExpiresAt", "accessToken", "expiresIn", "refreshExpiresIn", "sessionId", "tokenType"],

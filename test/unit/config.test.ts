@@ -55,7 +55,11 @@ describe("defaults", () => {
       pwnedPasswordsUrl: undefined,
       requireVerifiedEmail: false,
       mail: { appUrl: DEFAULTS.APP_URL, from: DEFAULTS.MAIL_FROM, transport: undefined },
-      mfa: { encryptionKey: undefined, reauthMaxAge: 600, webauthn: { rpId: "localhost", rpName: "SecureAuth", origins: ["http://localhost:8787"] } },
+      mfa: {
+        encryptionKey: undefined,
+        reauthMaxAge: 600,
+        webauthn: { rpId: "localhost", rpName: "SecureAuth", origins: ["http://localhost:8787"] },
+      },
     });
     expect(DEFAULTS).toMatchObject({ APP_URL: "http://localhost:8787", MAIL_FROM: "SecureAuth <no-reply@localhost>" });
   });
@@ -70,16 +74,37 @@ describe("defaults", () => {
   });
 
   it("accepts each OWASP argon2id parameter set, and cheaper ones only with the test-only flag", () => {
-    for (const [iterations, memoryKib] of [[1, 47104], [2, 19456], [3, 12288], [4, 9216], [5, 7168], [10, 7168]] as const) {
-      expect(parseConfig(minimalEnv({ ARGON2_MEMORY_KIB: String(memoryKib), ARGON2_ITERATIONS: String(iterations) })).argon2).toEqual({ memoryKib, iterations, parallelism: 1 });
+    for (const [iterations, memoryKib] of [
+      [1, 47104],
+      [2, 19456],
+      [3, 12288],
+      [4, 9216],
+      [5, 7168],
+      [10, 7168],
+    ] as const) {
+      expect(
+        parseConfig(minimalEnv({ ARGON2_MEMORY_KIB: String(memoryKib), ARGON2_ITERATIONS: String(iterations) })).argon2,
+      ).toEqual({ memoryKib, iterations, parallelism: 1 });
     }
     const weak = { ARGON2_MEMORY_KIB: "64", ARGON2_ITERATIONS: "1" };
     expect(() => parseConfig(minimalEnv(weak))).toThrow(/OWASP minimum/);
-    expect(parseConfig(minimalEnv({ ...weak, ARGON2_BELOW_OWASP_MINIMUM_FOR_TESTS_ONLY: "true" })).argon2).toEqual({ memoryKib: 64, iterations: 1, parallelism: 1 });
+    expect(parseConfig(minimalEnv({ ...weak, ARGON2_BELOW_OWASP_MINIMUM_FOR_TESTS_ONLY: "true" })).argon2).toEqual({
+      memoryKib: 64,
+      iterations: 1,
+      parallelism: 1,
+    });
   });
 
   it("treats empty and blank variables as unset", () => {
-    const config = parseConfig(minimalEnv({ JWT_ISSUER: "", ACCESS_TOKEN_TTL: "  ", ALLOWED_ORIGINS: "", PG_WS_PROXY: "", REFRESH_TOKEN_PREVIOUS_SECRET: " " }));
+    const config = parseConfig(
+      minimalEnv({
+        JWT_ISSUER: "",
+        ACCESS_TOKEN_TTL: "  ",
+        ALLOWED_ORIGINS: "",
+        PG_WS_PROXY: "",
+        REFRESH_TOKEN_PREVIOUS_SECRET: " ",
+      }),
+    );
     expect(config.issuer).toBe(DEFAULTS.JWT_ISSUER);
     expect(config.refreshTokenPreviousSecret).toBeUndefined();
     expect(config.accessTokenTtl).toBe(DEFAULTS.ACCESS_TOKEN_TTL);
@@ -133,7 +158,11 @@ describe("defaults", () => {
       loginMaxFailures: 10,
       pwnedPasswordsUrl: "https://api.pwnedpasswords.com",
       requireVerifiedEmail: true,
-      mail: { appUrl: "https://app.example.com", from: "Example <auth@example.com>", transport: { kind: "smtp", url: new URL("smtps://user:pass@smtp.example.com:465") } },
+      mail: {
+        appUrl: "https://app.example.com",
+        from: "Example <auth@example.com>",
+        transport: { kind: "smtp", url: new URL("smtps://user:pass@smtp.example.com:465") },
+      },
     });
   });
 
@@ -154,7 +183,11 @@ describe("defaults", () => {
       webauthn: { rpId: "example.com", rpName: "Example", origins: ["https://app.example.com", "https://example.com"] },
     });
     // Without WEBAUTHN_*, the relying party is APP_URL's host and origin.
-    expect(parseConfig(minimalEnv({ APP_URL: "https://app.example.com/" })).mfa.webauthn).toEqual({ rpId: "app.example.com", rpName: "SecureAuth", origins: ["https://app.example.com"] });
+    expect(parseConfig(minimalEnv({ APP_URL: "https://app.example.com/" })).mfa.webauthn).toEqual({
+      rpId: "app.example.com",
+      rpName: "SecureAuth",
+      origins: ["https://app.example.com"],
+    });
   });
 
   it.each([
@@ -170,8 +203,14 @@ describe("defaults", () => {
   });
 
   it("sends through Resend when RESEND_API_KEY is set instead of SMTP_URL", () => {
-    expect(parseConfig(minimalEnv({ RESEND_API_KEY: "re_test" })).mail.transport).toEqual({ kind: "resend", apiKey: "re_test", apiUrl: DEFAULTS.RESEND_API_URL });
-    expect(parseConfig(minimalEnv({ RESEND_API_KEY: "re_test", RESEND_API_URL: "http://127.0.0.1:9/" })).mail.transport).toMatchObject({ apiUrl: "http://127.0.0.1:9" });
+    expect(parseConfig(minimalEnv({ RESEND_API_KEY: "re_test" })).mail.transport).toEqual({
+      kind: "resend",
+      apiKey: "re_test",
+      apiUrl: DEFAULTS.RESEND_API_URL,
+    });
+    expect(
+      parseConfig(minimalEnv({ RESEND_API_KEY: "re_test", RESEND_API_URL: "http://127.0.0.1:9/" })).mail.transport,
+    ).toMatchObject({ apiUrl: "http://127.0.0.1:9" });
   });
 
   it("accepts a number where wrangler.toml [vars] holds one unquoted", () => {
@@ -192,17 +231,45 @@ describe("a missing or malformed variable throws a ConfigError naming it", () =>
     ["REVOKED_SESSIONS binding missing", { REVOKED_SESSIONS: undefined }, "REVOKED_SESSIONS"],
     ["REFRESH_TOKEN_SECRET missing", { REFRESH_TOKEN_SECRET: undefined }, "REFRESH_TOKEN_SECRET"],
     ["REFRESH_TOKEN_SECRET under 32 characters", { REFRESH_TOKEN_SECRET: "x".repeat(31) }, "REFRESH_TOKEN_SECRET"],
-    ["REFRESH_TOKEN_PREVIOUS_SECRET under 32 characters", { REFRESH_TOKEN_PREVIOUS_SECRET: "x".repeat(31) }, "REFRESH_TOKEN_PREVIOUS_SECRET"],
+    [
+      "REFRESH_TOKEN_PREVIOUS_SECRET under 32 characters",
+      { REFRESH_TOKEN_PREVIOUS_SECRET: "x".repeat(31) },
+      "REFRESH_TOKEN_PREVIOUS_SECRET",
+    ],
     ["JWT_SIGNING_KEYS missing", { JWT_SIGNING_KEYS: undefined }, "JWT_SIGNING_KEYS"],
     ["JWT_SIGNING_KEYS not JSON", { JWT_SIGNING_KEYS: "[{kty:OKP}" }, "JWT_SIGNING_KEYS"],
     ["JWT_SIGNING_KEYS a single object, not an array", { JWT_SIGNING_KEYS: JSON.stringify(KEY) }, "JWT_SIGNING_KEYS"],
     ["JWT_SIGNING_KEYS an empty array", { JWT_SIGNING_KEYS: "[]" }, "JWT_SIGNING_KEYS"],
-    ["JWT_SIGNING_KEYS a public key only", { JWT_SIGNING_KEYS: JSON.stringify([{ ...KEY, d: undefined }]) }, "JWT_SIGNING_KEYS"],
-    ["JWT_SIGNING_KEYS a public key first (it would have to sign)", { JWT_SIGNING_KEYS: JSON.stringify([{ ...TEST_SIGNING_KEYS[1], d: undefined }, KEY]) }, "JWT_SIGNING_KEYS"],
-    ["JWT_SIGNING_KEYS a d that is not a string", { JWT_SIGNING_KEYS: JSON.stringify([{ ...KEY, d: 42 }]) }, "JWT_SIGNING_KEYS"],
-    ["JWT_SIGNING_KEYS a key without kid", { JWT_SIGNING_KEYS: JSON.stringify([{ ...KEY, kid: undefined }]) }, "JWT_SIGNING_KEYS"],
-    ["JWT_SIGNING_KEYS a non-Ed25519 key", { JWT_SIGNING_KEYS: JSON.stringify([{ ...KEY, crv: "X25519" }]) }, "JWT_SIGNING_KEYS"],
-    ["JWT_SIGNING_KEYS an RSA key", { JWT_SIGNING_KEYS: JSON.stringify([{ kty: "RSA", n: "x", e: "AQAB", d: "y", kid: "r" }]) }, "JWT_SIGNING_KEYS"],
+    [
+      "JWT_SIGNING_KEYS a public key only",
+      { JWT_SIGNING_KEYS: JSON.stringify([{ ...KEY, d: undefined }]) },
+      "JWT_SIGNING_KEYS",
+    ],
+    [
+      "JWT_SIGNING_KEYS a public key first (it would have to sign)",
+      { JWT_SIGNING_KEYS: JSON.stringify([{ ...TEST_SIGNING_KEYS[1], d: undefined }, KEY]) },
+      "JWT_SIGNING_KEYS",
+    ],
+    [
+      "JWT_SIGNING_KEYS a d that is not a string",
+      { JWT_SIGNING_KEYS: JSON.stringify([{ ...KEY, d: 42 }]) },
+      "JWT_SIGNING_KEYS",
+    ],
+    [
+      "JWT_SIGNING_KEYS a key without kid",
+      { JWT_SIGNING_KEYS: JSON.stringify([{ ...KEY, kid: undefined }]) },
+      "JWT_SIGNING_KEYS",
+    ],
+    [
+      "JWT_SIGNING_KEYS a non-Ed25519 key",
+      { JWT_SIGNING_KEYS: JSON.stringify([{ ...KEY, crv: "X25519" }]) },
+      "JWT_SIGNING_KEYS",
+    ],
+    [
+      "JWT_SIGNING_KEYS an RSA key",
+      { JWT_SIGNING_KEYS: JSON.stringify([{ kty: "RSA", n: "x", e: "AQAB", d: "y", kid: "r" }]) },
+      "JWT_SIGNING_KEYS",
+    ],
     ["JWT_SIGNING_KEYS a null entry", { JWT_SIGNING_KEYS: "[null]" }, "JWT_SIGNING_KEYS"],
     ["JWT_SIGNING_KEYS a duplicate kid", { JWT_SIGNING_KEYS: JSON.stringify([KEY, KEY]) }, "JWT_SIGNING_KEYS"],
     ["ACCESS_TOKEN_TTL not a number", { ACCESS_TOKEN_TTL: "10m" }, "ACCESS_TOKEN_TTL"],
@@ -211,7 +278,11 @@ describe("a missing or malformed variable throws a ConfigError naming it", () =>
     ["ACCESS_TOKEN_TTL zero", { ACCESS_TOKEN_TTL: "0" }, "ACCESS_TOKEN_TTL"],
     ["ACCESS_TOKEN_TTL over a year", { ACCESS_TOKEN_TTL: String(367 * 24 * 3600) }, "ACCESS_TOKEN_TTL"],
     ["REFRESH_IDLE_TTL not a number", { REFRESH_IDLE_TTL: "a week" }, "REFRESH_IDLE_TTL"],
-    ["REFRESH_IDLE_TTL longer than REFRESH_ABSOLUTE_TTL", { REFRESH_IDLE_TTL: "7200", REFRESH_ABSOLUTE_TTL: "3600" }, "REFRESH_IDLE_TTL"],
+    [
+      "REFRESH_IDLE_TTL longer than REFRESH_ABSOLUTE_TTL",
+      { REFRESH_IDLE_TTL: "7200", REFRESH_ABSOLUTE_TTL: "3600" },
+      "REFRESH_IDLE_TTL",
+    ],
     ["REFRESH_ABSOLUTE_TTL zero", { REFRESH_ABSOLUTE_TTL: "0" }, "REFRESH_ABSOLUTE_TTL"],
     ["REFRESH_REUSE_GRACE not a number", { REFRESH_REUSE_GRACE: "ten" }, "REFRESH_REUSE_GRACE"],
     ["ALLOWED_ORIGINS a wildcard", { ALLOWED_ORIGINS: "*" }, "ALLOWED_ORIGINS"],
@@ -219,9 +290,21 @@ describe("a missing or malformed variable throws a ConfigError naming it", () =>
     ["ALLOWED_ORIGINS with a path", { ALLOWED_ORIGINS: "https://app.example.com/login" }, "ALLOWED_ORIGINS"],
     ["ARGON2_MEMORY_KIB below the minimum", { ARGON2_MEMORY_KIB: "7" }, "ARGON2_MEMORY_KIB"],
     ["ARGON2_MEMORY_KIB above the isolate budget", { ARGON2_MEMORY_KIB: "131072" }, "ARGON2_MEMORY_KIB"],
-    ["ARGON2_MEMORY_KIB one KiB under the OWASP minimum for 2 passes", { ARGON2_MEMORY_KIB: "19455" }, "ARGON2_MEMORY_KIB"],
-    ["ARGON2_MEMORY_KIB under the OWASP minimum for 1 pass", { ARGON2_MEMORY_KIB: "19456", ARGON2_ITERATIONS: "1" }, "ARGON2_MEMORY_KIB"],
-    ["ARGON2_BELOW_OWASP_MINIMUM_FOR_TESTS_ONLY neither true nor false", { ARGON2_BELOW_OWASP_MINIMUM_FOR_TESTS_ONLY: "yes" }, "ARGON2_BELOW_OWASP_MINIMUM_FOR_TESTS_ONLY"],
+    [
+      "ARGON2_MEMORY_KIB one KiB under the OWASP minimum for 2 passes",
+      { ARGON2_MEMORY_KIB: "19455" },
+      "ARGON2_MEMORY_KIB",
+    ],
+    [
+      "ARGON2_MEMORY_KIB under the OWASP minimum for 1 pass",
+      { ARGON2_MEMORY_KIB: "19456", ARGON2_ITERATIONS: "1" },
+      "ARGON2_MEMORY_KIB",
+    ],
+    [
+      "ARGON2_BELOW_OWASP_MINIMUM_FOR_TESTS_ONLY neither true nor false",
+      { ARGON2_BELOW_OWASP_MINIMUM_FOR_TESTS_ONLY: "yes" },
+      "ARGON2_BELOW_OWASP_MINIMUM_FOR_TESTS_ONLY",
+    ],
     ["MAX_SESSIONS_PER_USER zero", { MAX_SESSIONS_PER_USER: "0" }, "MAX_SESSIONS_PER_USER"],
     ["ARGON2_ITERATIONS zero", { ARGON2_ITERATIONS: "0" }, "ARGON2_ITERATIONS"],
     ["ARGON2_ITERATIONS not a number", { ARGON2_ITERATIONS: "two" }, "ARGON2_ITERATIONS"],
@@ -234,7 +317,11 @@ describe("a missing or malformed variable throws a ConfigError naming it", () =>
     ["MAIL_FROM not an address", { MAIL_FROM: "SecureAuth" }, "MAIL_FROM"],
     ["MAIL_FROM with a header injected", { MAIL_FROM: "a@example.com\r\nBcc: victim@example.com" }, "MAIL_FROM"],
     ["SMTP_URL not smtp(s)", { SMTP_URL: "http://smtp.example.com" }, "SMTP_URL"],
-    ["SMTP_URL and RESEND_API_KEY both set", { SMTP_URL: "smtp://smtp.example.com", RESEND_API_KEY: "re_test" }, "SMTP_URL"],
+    [
+      "SMTP_URL and RESEND_API_KEY both set",
+      { SMTP_URL: "smtp://smtp.example.com", RESEND_API_KEY: "re_test" },
+      "SMTP_URL",
+    ],
   ];
 
   it.each(cases)("%s", (_name, overrides, variable) => {
@@ -246,7 +333,9 @@ describe("a missing or malformed variable throws a ConfigError naming it", () =>
   it("never puts a secret's value in the message", () => {
     const error = configErrorOf({ REFRESH_TOKEN_SECRET: "tooShortSecretValue" });
     expect(error.message).not.toContain("tooShortSecretValue");
-    expect(configErrorOf({ REFRESH_TOKEN_PREVIOUS_SECRET: "tooShortPreviousValue" }).message).not.toContain("tooShortPreviousValue");
+    expect(configErrorOf({ REFRESH_TOKEN_PREVIOUS_SECRET: "tooShortPreviousValue" }).message).not.toContain(
+      "tooShortPreviousValue",
+    );
     const keys = configErrorOf({ JWT_SIGNING_KEYS: JSON.stringify([{ ...KEY, kid: undefined }]) });
     expect(keys.message).not.toContain(KEY!.d);
   });

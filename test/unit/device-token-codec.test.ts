@@ -14,7 +14,11 @@ const USER = "0b3c6a52-8f0e-4c55-9a57-2d1f5b3e7c11";
 const OTHER_USER = "7d4e0f19-2a6b-4e8c-b1d3-5f6a7b8c9d0e";
 
 const utf8 = (text: string) => new TextEncoder().encode(text);
-const base64url = (bytes: Uint8Array) => btoa(String.fromCharCode(...bytes)).replace(/\+/g, "-").replace(/\//g, "_").replace(/=+$/, "");
+const base64url = (bytes: Uint8Array) =>
+  btoa(String.fromCharCode(...bytes))
+    .replace(/\+/g, "-")
+    .replace(/\//g, "_")
+    .replace(/=+$/, "");
 
 async function hmac(key: Uint8Array, text: string): Promise<Uint8Array> {
   const imported = await crypto.subtle.importKey("raw", key, { name: "HMAC", hash: "SHA-256" }, false, ["sign"]);
@@ -61,12 +65,12 @@ describe("DeviceTokenCodec", () => {
     for (const garbled of [
       "",
       token.slice(0, -1),
-      token + "A",
-      "SADT_" + token.slice(5),
+      `${token}A`,
+      `SADT_${token.slice(5)}`,
       token.slice(0, -1) + (token.endsWith("A") ? "B" : "A"),
       token.slice(0, 5) + (token[5] === "A" ? "B" : "A") + token.slice(6),
-      token.slice(0, 10) + "+/" + token.slice(12),
-      "sart_" + token.slice(5),
+      `${token.slice(0, 10)}+/${token.slice(12)}`,
+      `sart_${token.slice(5)}`,
       token.replace(USER, USER.toUpperCase()),
       token.replaceAll(".", ""),
       `sadt_${nonceOf(token)}.${USER}.-1.${tagOf(token)}`,
@@ -82,7 +86,12 @@ describe("DeviceTokenCodec", () => {
     const checked = codec.check(old)!;
     expect(checked).toMatchObject({ nonce: nonceOf(old), userId: USER, generation: 5 });
     expect(checked.token).toBe(await expectedToken(NEXT_SECRET, checked.nonce, USER, 5));
-    expect(new DeviceTokenCodec(NEXT_SECRET).check(checked.token)).toEqual({ nonce: checked.nonce, userId: USER, generation: 5, token: checked.token });
+    expect(new DeviceTokenCodec(NEXT_SECRET).check(checked.token)).toEqual({
+      nonce: checked.nonce,
+      userId: USER,
+      generation: 5,
+      token: checked.token,
+    });
   });
 
   it("refuses secrets shorter than 32 characters", () => {

@@ -6,7 +6,18 @@
 // what is answered or thrown, what the stores hold afterwards, what was put
 // on the mail queue and what reached the edge.
 import { describe, expect, it, vi } from "vitest";
-import { AuthError, EmailNotVerified, EmailTaken, InsufficientPermission, InvalidCredentials, InvalidOneTimeToken, InvalidToken, NotFound, RateLimited, ValidationFailed } from "../../src/errors";
+import {
+  type AuthError,
+  EmailNotVerified,
+  EmailTaken,
+  InsufficientPermission,
+  InvalidCredentials,
+  InvalidOneTimeToken,
+  InvalidToken,
+  NotFound,
+  RateLimited,
+  ValidationFailed,
+} from "../../src/errors";
 import { accountThrottleKey, AccountService } from "../../src/services/accounts";
 import { AdminService, OPERATOR, type AdminActor } from "../../src/services/admin";
 import { sessionThrottleKey } from "../../src/services/credentials";
@@ -40,7 +51,9 @@ const DEVICE = { name: "Work laptop", userAgent: "vitest" };
 const SESSION_ID = "5e55f0a1-0b1c-4d2e-8f3a-4b5c6d7e8f90";
 const QUEUE_ORIGIN = { ip: null, userAgent: null };
 
-async function setup(options: { requireVerifiedEmail?: boolean; forgotLimit?: CountingRateLimit; breached?: string[] } = {}) {
+async function setup(
+  options: { requireVerifiedEmail?: boolean; forgotLimit?: CountingRateLimit; breached?: string[] } = {},
+) {
   const memory = new MemoryStores();
   const time = testClock();
   const revocations = new RecordingRevocationList();
@@ -64,7 +77,13 @@ async function setup(options: { requireVerifiedEmail?: boolean; forgotLimit?: Co
   const accounts = new AccountService({
     stores: memory.stores,
     unitOfWork: memory.unitOfWork,
-    settings: { ...LIFETIMES, loginMaxFailures: MAX_FAILURES, maxSessionsPerUser: 50, requireVerifiedEmail: options.requireVerifiedEmail ?? false, mail: MAIL_SETTINGS },
+    settings: {
+      ...LIFETIMES,
+      loginMaxFailures: MAX_FAILURES,
+      maxSessionsPerUser: 50,
+      requireVerifiedEmail: options.requireVerifiedEmail ?? false,
+      mail: MAIL_SETTINGS,
+    },
     clock: time.clock,
     hasher,
     breached,
@@ -77,36 +96,78 @@ async function setup(options: { requireVerifiedEmail?: boolean; forgotLimit?: Co
     // These accounts have no second factor: a sign-in never gets this far.
     secondFactor: { requireSecondFactor: () => Promise.reject(new Error("no account here has a second factor")) },
   });
-  const admin = new AdminService({ stores: memory.stores, unitOfWork: memory.unitOfWork, clock: time.clock, revocations });
+  const admin = new AdminService({
+    stores: memory.stores,
+    unitOfWork: memory.unitOfWork,
+    clock: time.clock,
+    revocations,
+  });
   const passwordHash = await hasher.hash(PASSWORD);
   let n = 0;
 
   /** An account stored directly, whose password is PASSWORD; its email unverified unless asked. */
-  const account = (input: Parameters<MemoryStores["addUser"]>[0] = {}) => memory.addUser({ email: `user-${++n}@example.com`, passwordHash, ...input });
+  const account = (input: Parameters<MemoryStores["addUser"]>[0] = {}) =>
+    memory.addUser({ email: `user-${++n}@example.com`, passwordHash, ...input });
 
   /** A live session of `user`, opened now through the session store. */
   async function openSession(user: UserRecord): Promise<string> {
     const { session } = testSession(time.now());
-    expect(await memory.stores.sessions.openSignIn({ userId: user.id, session, origin: ORIGIN, at: time.now(), clearThrottleKey: "unused", maxSessions: 50 })).toEqual({ opened: true, evicted: [] });
+    expect(
+      await memory.stores.sessions.openSignIn({
+        userId: user.id,
+        session,
+        origin: ORIGIN,
+        at: time.now(),
+        clearThrottleKey: "unused",
+        maxSessions: 50,
+      }),
+    ).toEqual({ opened: true, evicted: [] });
     return session.id;
   }
 
-  const login = (email: string, password: string, deviceToken?: string) => accounts.login({ email, password, deviceToken }, DEVICE, ORIGIN);
+  const login = (email: string, password: string, deviceToken?: string) =>
+    accounts.login({ email, password, deviceToken }, DEVICE, ORIGIN);
   /** The live session SESSION_ID of `user` (one user per scenario): changing the address needs one in the store. */
   async function callerSession(user: UserRecord): Promise<void> {
     const existing = memory.state.sessions.get(SESSION_ID);
     if (existing && existing.userId !== user.id) throw new Error("SESSION_ID belongs to another user in this scenario");
     if (existing) return;
     const { session } = testSession(time.now());
-    await memory.stores.sessions.openSignIn({ userId: user.id, session: { ...session, id: SESSION_ID }, origin: ORIGIN, at: time.now(), clearThrottleKey: "unused", maxSessions: 50 });
+    await memory.stores.sessions.openSignIn({
+      userId: user.id,
+      session: { ...session, id: SESSION_ID },
+      origin: ORIGIN,
+      at: time.now(),
+      clearThrottleKey: "unused",
+      maxSessions: 50,
+    });
   }
   const requestEmailChange = async (user: UserRecord, newEmail: string, currentPassword = PASSWORD) => {
     await callerSession(user);
     return lifecycle.requestEmailChange({ userId: user.id, sessionId: SESSION_ID, newEmail, currentPassword }, ORIGIN);
   };
-  const resetPassword = (token: string, newPassword = NEW_PASSWORD) => lifecycle.resetPassword({ token, newPassword }, ORIGIN);
+  const resetPassword = (token: string, newPassword = NEW_PASSWORD) =>
+    lifecycle.resetPassword({ token, newPassword }, ORIGIN);
 
-  return { memory, time, revocations, outbox, hasher, breached, forgotLimit, tokens, lifecycle, accounts, admin, account, openSession, callerSession, login, requestEmailChange, resetPassword };
+  return {
+    memory,
+    time,
+    revocations,
+    outbox,
+    hasher,
+    breached,
+    forgotLimit,
+    tokens,
+    lifecycle,
+    accounts,
+    admin,
+    account,
+    openSession,
+    callerSession,
+    login,
+    requestEmailChange,
+    resetPassword,
+  };
 }
 
 type Scenario = Awaited<ReturnType<typeof setup>>;
@@ -133,7 +194,7 @@ async function sha256Hex(text: string): Promise<string> {
 
 /** The token in a mail job's link. */
 function tokenIn(job: MailJob | undefined): string {
-  if (!job || job.kind !== "mail" || !("link" in job)) throw new Error("not a mail with a link");
+  if (job?.kind !== "mail" || !("link" in job)) throw new Error("not a mail with a link");
   const token = new URL(job.link).searchParams.get("token");
   if (!token) throw new Error("the link carries no token");
   return token;
@@ -172,37 +233,53 @@ const PURPOSES = [
 ] as const;
 
 describe("one-time links, whatever their purpose", () => {
-  it.each(PURPOSES)("$purpose: the store holds only the token's SHA-256, bound to the purpose, the user and the address it was mailed to", async ({ purpose, ttlSeconds, mint }) => {
-    const t = await setup();
-    const user = t.account();
-    const token = await mint(t, user);
-    expect(token).toMatch(/^[A-Za-z0-9_-]{43}$/);
-    expect(t.memory.oneTimeTokensOf(user.id)).toEqual([
-      expect.objectContaining({ tokenHash: await sha256Hex(token), purpose, email: user.email, createdAt: t.time.now(), expiresAt: after(t.time.now(), ttlSeconds), usedAt: null }),
-    ]);
-    expect(JSON.stringify([...t.memory.state.oneTimeTokens.values(), ...t.memory.state.audit])).not.toContain(token);
-  });
+  it.each(PURPOSES)(
+    "$purpose: the store holds only the token's SHA-256, bound to the purpose, the user and the address it was mailed to",
+    async ({ purpose, ttlSeconds, mint }) => {
+      const t = await setup();
+      const user = t.account();
+      const token = await mint(t, user);
+      expect(token).toMatch(/^[A-Za-z0-9_-]{43}$/);
+      expect(t.memory.oneTimeTokensOf(user.id)).toEqual([
+        expect.objectContaining({
+          tokenHash: await sha256Hex(token),
+          purpose,
+          email: user.email,
+          createdAt: t.time.now(),
+          expiresAt: after(t.time.now(), ttlSeconds),
+          usedAt: null,
+        }),
+      ]);
+      expect(JSON.stringify([...t.memory.state.oneTimeTokens.values(), ...t.memory.state.audit])).not.toContain(token);
+    },
+  );
 
-  it.each(PURPOSES)("$purpose: a link is good once; the second use is invalid_one_time_token and writes nothing", async ({ mint, spend }) => {
-    const t = await setup();
-    const token = await mint(t, t.account());
-    await spend(t, token);
-    const before = t.memory.snapshot();
-    expect(await failure(spend(t, token))).toBeInstanceOf(InvalidOneTimeToken);
-    expect(t.memory.snapshot()).toEqual(before);
-  });
+  it.each(PURPOSES)(
+    "$purpose: a link is good once; the second use is invalid_one_time_token and writes nothing",
+    async ({ mint, spend }) => {
+      const t = await setup();
+      const token = await mint(t, t.account());
+      await spend(t, token);
+      const before = t.memory.snapshot();
+      expect(await failure(spend(t, token))).toBeInstanceOf(InvalidOneTimeToken);
+      expect(t.memory.snapshot()).toEqual(before);
+    },
+  );
 
-  it.each(PURPOSES)("$purpose: the link expires after its lifetime; 1 ms before it still works", async ({ ttlSeconds, mint, spend }) => {
-    const expired = await setup();
-    const late = await mint(expired, expired.account());
-    expired.time.advance(ttlSeconds);
-    expect(await failure(spend(expired, late))).toBeInstanceOf(InvalidOneTimeToken);
+  it.each(PURPOSES)(
+    "$purpose: the link expires after its lifetime; 1 ms before it still works",
+    async ({ ttlSeconds, mint, spend }) => {
+      const expired = await setup();
+      const late = await mint(expired, expired.account());
+      expired.time.advance(ttlSeconds);
+      expect(await failure(spend(expired, late))).toBeInstanceOf(InvalidOneTimeToken);
 
-    const live = await setup();
-    const early = await mint(live, live.account());
-    live.time.advanceMs(ttlSeconds * 1000 - 1);
-    await spend(live, early);
-  });
+      const live = await setup();
+      const early = await mint(live, live.account());
+      live.time.advanceMs(ttlSeconds * 1000 - 1);
+      await spend(live, early);
+    },
+  );
 
   it.each(PURPOSES)("$purpose: a new link ends the older one of the same purpose", async ({ mint, spend }) => {
     const t = await setup();
@@ -210,37 +287,50 @@ describe("one-time links, whatever their purpose", () => {
     const older = await mint(t, user);
     t.time.advance(60);
     const newer = await mint(t, user);
-    expect(t.memory.oneTimeTokensOf(user.id)[0]).toMatchObject({ tokenHash: await sha256Hex(older), usedAt: t.time.now(), endedReason: "replaced" });
+    expect(t.memory.oneTimeTokensOf(user.id)[0]).toMatchObject({
+      tokenHash: await sha256Hex(older),
+      usedAt: t.time.now(),
+      endedReason: "replaced",
+    });
     expect(await failure(spend(t, older))).toBeInstanceOf(InvalidOneTimeToken);
     await spend(t, newer);
   });
 
-  it.each(PURPOSES)("$purpose: the link is refused for any other purpose, and stays good for its own", async ({ purpose, mint, spend }) => {
-    const t = await setup();
-    const token = await mint(t, t.account());
-    for (const other of PURPOSES.filter((p) => p.purpose !== purpose)) {
-      expect(await failure(other.spend(t, token))).toBeInstanceOf(InvalidOneTimeToken);
-    }
-    await spend(t, token);
-  });
+  it.each(PURPOSES)(
+    "$purpose: the link is refused for any other purpose, and stays good for its own",
+    async ({ purpose, mint, spend }) => {
+      const t = await setup();
+      const token = await mint(t, t.account());
+      for (const other of PURPOSES.filter((p) => p.purpose !== purpose)) {
+        expect(await failure(other.spend(t, token))).toBeInstanceOf(InvalidOneTimeToken);
+      }
+      await spend(t, token);
+    },
+  );
 
-  it.each(PURPOSES)("$purpose: a disabled account's link is refused, and works again once the account is enabled (before it expires)", async ({ mint, spend }) => {
-    const t = await setup();
-    const user = t.account();
-    const token = await mint(t, user);
-    t.memory.state.users.get(user.id)!.status = "disabled";
-    expect(await failure(spend(t, token))).toBeInstanceOf(InvalidOneTimeToken);
-    t.memory.state.users.get(user.id)!.status = "active";
-    await spend(t, token);
-  });
+  it.each(PURPOSES)(
+    "$purpose: a disabled account's link is refused, and works again once the account is enabled (before it expires)",
+    async ({ mint, spend }) => {
+      const t = await setup();
+      const user = t.account();
+      const token = await mint(t, user);
+      t.memory.state.users.get(user.id)!.status = "disabled";
+      expect(await failure(spend(t, token))).toBeInstanceOf(InvalidOneTimeToken);
+      t.memory.state.users.get(user.id)!.status = "active";
+      await spend(t, token);
+    },
+  );
 
-  it.each(["", "not a token", "A".repeat(43), "x".repeat(10_000)])("a string that is no token of ours (%#) is invalid_one_time_token for every purpose, with nothing written", async (junk) => {
-    const t = await setup();
-    await PURPOSES[0].mint(t, t.account());
-    const before = t.memory.snapshot();
-    for (const { spend } of PURPOSES) expect(await failure(spend(t, junk))).toBeInstanceOf(InvalidOneTimeToken);
-    expect(t.memory.snapshot()).toEqual(before);
-  });
+  it.each(["", "not a token", "A".repeat(43), "x".repeat(10_000)])(
+    "a string that is no token of ours (%#) is invalid_one_time_token for every purpose, with nothing written",
+    async (junk) => {
+      const t = await setup();
+      await PURPOSES[0].mint(t, t.account());
+      const before = t.memory.snapshot();
+      for (const { spend } of PURPOSES) expect(await failure(spend(t, junk))).toBeInstanceOf(InvalidOneTimeToken);
+      expect(t.memory.snapshot()).toEqual(before);
+    },
+  );
 
   it("a link mailed to an address the user no longer has is dead, even if nothing ended it", async () => {
     const t = await setup();
@@ -259,9 +349,23 @@ describe("sendVerification", () => {
     const t = await setup();
     const user = t.account({ email: "ada@example.com" });
     await t.lifecycle.sendVerification(user.id, SESSION_ID, ORIGIN);
-    expect(t.outbox.jobs).toEqual([{ kind: "mail", template: "email_verification", to: "ada@example.com", userId: user.id, link: expect.stringMatching(/^https:\/\/app\.example\.com\/verify-email\?token=[A-Za-z0-9_-]{43}$/) }]);
+    expect(t.outbox.jobs).toEqual([
+      {
+        kind: "mail",
+        template: "email_verification",
+        to: "ada@example.com",
+        userId: user.id,
+        link: expect.stringMatching(/^https:\/\/app\.example\.com\/verify-email\?token=[A-Za-z0-9_-]{43}$/),
+      },
+    ]);
     expect(t.memory.auditRows({ event: "user.email_verification_sent" })).toEqual([
-      expect.objectContaining({ userId: user.id, actorId: user.id, sessionId: SESSION_ID, ip: ORIGIN.ip, createdAt: t.time.now() }),
+      expect.objectContaining({
+        userId: user.id,
+        actorId: user.id,
+        sessionId: SESSION_ID,
+        ip: ORIGIN.ip,
+        createdAt: t.time.now(),
+      }),
     ]);
   });
 
@@ -316,7 +420,9 @@ describe("sendVerification", () => {
     const t = await setup();
     const disabled = t.account({ status: "disabled" });
     expect(await failure(t.lifecycle.sendVerification(disabled.id, SESSION_ID, ORIGIN))).toBeInstanceOf(InvalidToken);
-    expect(await failure(t.lifecycle.sendVerification(crypto.randomUUID(), SESSION_ID, ORIGIN))).toBeInstanceOf(InvalidToken);
+    expect(await failure(t.lifecycle.sendVerification(crypto.randomUUID(), SESSION_ID, ORIGIN))).toBeInstanceOf(
+      InvalidToken,
+    );
     expect(t.outbox.jobs).toEqual([]);
   });
 });
@@ -330,14 +436,19 @@ describe("verifyEmail", () => {
     await expect(t.lifecycle.verifyEmail(token, ORIGIN)).resolves.toMatchObject({ id: user.id, emailVerified: true });
     expect(t.memory.state.users.get(user.id)!.emailVerifiedAt).toEqual(t.time.now());
     expect(t.memory.oneTimeTokensOf(user.id)[0]).toMatchObject({ usedAt: t.time.now(), endedReason: "used" });
-    expect(t.memory.auditRows({ event: "user.email_verified" })).toEqual([expect.objectContaining({ userId: user.id, actorId: user.id, ip: ORIGIN.ip })]);
+    expect(t.memory.auditRows({ event: "user.email_verified" })).toEqual([
+      expect.objectContaining({ userId: user.id, actorId: user.id, ip: ORIGIN.ip }),
+    ]);
   });
 
   it("the registration's link verifies the new account", async () => {
     const t = await setup();
     const { user } = await t.accounts.register({ email: "ada@example.com", password: PASSWORD }, DEVICE, ORIGIN);
     expect(user.emailVerified).toBe(false);
-    await expect(t.lifecycle.verifyEmail(t.outbox.lastToken("email_verification"), ORIGIN)).resolves.toMatchObject({ id: user.id, emailVerified: true });
+    await expect(t.lifecycle.verifyEmail(t.outbox.lastToken("email_verification"), ORIGIN)).resolves.toMatchObject({
+      id: user.id,
+      emailVerified: true,
+    });
   });
 });
 
@@ -347,7 +458,8 @@ describe("forgotPassword: no account enumeration", () => {
     t.account({ email: "active@example.com" });
     t.account({ email: "disabled@example.com", status: "disabled" });
     const before = t.memory.snapshot();
-    for (const email of ["nobody@example.com", "disabled@example.com", "active@example.com"]) await t.lifecycle.forgotPassword(email, "192.0.2.7");
+    for (const email of ["nobody@example.com", "disabled@example.com", "active@example.com"])
+      await t.lifecycle.forgotPassword(email, "192.0.2.7");
     const network = requesterNetworkHash("192.0.2.7");
     expect(network).toMatch(/^[0-9a-f]{64}$/);
     expect(t.outbox.jobs).toEqual([
@@ -366,7 +478,9 @@ describe("forgotPassword: no account enumeration", () => {
     expect(error).toBeInstanceOf(RateLimited);
     expect((error as RateLimited).headers).toEqual({ "Retry-After": "600" });
     expect(t.outbox.jobs).toHaveLength(3);
-    expect(new Set(t.forgotLimit.keys)).toEqual(new Set([`${accountThrottleKey("ada@example.com")}:${requesterNetworkHash("198.51.100.9")}`]));
+    expect(new Set(t.forgotLimit.keys)).toEqual(
+      new Set([`${accountThrottleKey("ada@example.com")}:${requesterNetworkHash("198.51.100.9")}`]),
+    );
     expect(t.forgotLimit.keys.join()).not.toContain("ada");
     expect(JSON.stringify([t.forgotLimit.keys, t.outbox.jobs])).not.toContain("198.51.100.9");
     await t.lifecycle.forgotPassword("grace@example.com", "198.51.100.9");
@@ -397,11 +511,23 @@ describe("mintPasswordReset (the queue consumer)", () => {
     const t = await setup();
     const user = t.account({ email: "ada@example.com" });
     const job = await t.lifecycle.mintPasswordReset("ada@example.com");
-    expect(job).toEqual({ kind: "mail", template: "password_reset", to: "ada@example.com", userId: user.id, link: expect.stringMatching(/^https:\/\/app\.example\.com\/reset-password\?token=[A-Za-z0-9_-]{43}$/) });
+    expect(job).toEqual({
+      kind: "mail",
+      template: "password_reset",
+      to: "ada@example.com",
+      userId: user.id,
+      link: expect.stringMatching(/^https:\/\/app\.example\.com\/reset-password\?token=[A-Za-z0-9_-]{43}$/),
+    });
     // The consumer enqueues what it is answered; minting sends nothing itself.
     expect(t.outbox.jobs).toEqual([]);
     expect(t.memory.auditRows({ event: "user.password_reset_requested" })).toEqual([
-      expect.objectContaining({ userId: user.id, actorId: null, sessionId: null, ip: QUEUE_ORIGIN.ip, userAgent: QUEUE_ORIGIN.userAgent }),
+      expect.objectContaining({
+        userId: user.id,
+        actorId: null,
+        sessionId: null,
+        ip: QUEUE_ORIGIN.ip,
+        userAgent: QUEUE_ORIGIN.userAgent,
+      }),
     ]);
   });
 
@@ -409,7 +535,8 @@ describe("mintPasswordReset (the queue consumer)", () => {
     const t = await setup();
     const user = t.account({ email: "ada@example.com" });
     const stranger = requesterNetworkHash("198.51.100.9");
-    for (let i = 0; i < MAX_LINKS_PER_HOUR; i++) expect(await t.lifecycle.mintPasswordReset("ada@example.com", stranger)).toBeDefined();
+    for (let i = 0; i < MAX_LINKS_PER_HOUR; i++)
+      expect(await t.lifecycle.mintPasswordReset("ada@example.com", stranger)).toBeDefined();
     const before = t.memory.snapshot();
     expect(await t.lifecycle.mintPasswordReset("ada@example.com", stranger)).toBeUndefined();
     expect(t.memory.snapshot()).toEqual(before);
@@ -424,7 +551,9 @@ describe("mintPasswordReset (the queue consumer)", () => {
     const user = t.account({ email: "ada@example.com" });
     const stranger = requesterNetworkHash("198.51.100.9");
     for (let i = 0; i < MAX_LINKS_PER_HOUR + 2; i++) await t.lifecycle.mintPasswordReset("ada@example.com", stranger);
-    const owners = tokenIn(await t.lifecycle.mintPasswordReset("ada@example.com", requesterNetworkHash("ip6:2001:db8:1:2::/64")));
+    const owners = tokenIn(
+      await t.lifecycle.mintPasswordReset("ada@example.com", requesterNetworkHash("ip6:2001:db8:1:2::/64")),
+    );
     expect(t.memory.oneTimeTokensOf(user.id).filter((token) => token.usedAt === null)).toHaveLength(1);
     expect(t.memory.oneTimeTokensOf(user.id).map((token) => token.requesterNetwork)).toEqual([
       ...Array(MAX_LINKS_PER_HOUR).fill(stranger),
@@ -436,7 +565,8 @@ describe("mintPasswordReset (the queue consumer)", () => {
   it("a job queued without a network (before the field existed) counts as the unknown network's", async () => {
     const t = await setup();
     t.account({ email: "ada@example.com" });
-    for (let i = 0; i < MAX_LINKS_PER_HOUR; i++) expect(await t.lifecycle.mintPasswordReset("ada@example.com")).toBeDefined();
+    for (let i = 0; i < MAX_LINKS_PER_HOUR; i++)
+      expect(await t.lifecycle.mintPasswordReset("ada@example.com")).toBeDefined();
     expect(await t.lifecycle.mintPasswordReset("ada@example.com", requesterNetworkHash(null))).toBeUndefined();
     expect(await t.lifecycle.mintPasswordReset("ada@example.com", requesterNetworkHash("192.0.2.7"))).toBeDefined();
   });
@@ -467,11 +597,20 @@ describe("resetPassword", () => {
     expect(await t.hasher.verify(stored.passwordHash, NEW_PASSWORD)).toBe(true);
     expect(await t.hasher.verify(stored.passwordHash, PASSWORD)).toBe(false);
     expect(stored.emailVerifiedAt).toEqual(t.time.now());
-    for (const id of t.sessions) expect(t.memory.session(id)).toMatchObject({ revokedAt: t.time.now(), revokedReason: "password_reset" });
-    expect(t.revocations.endSessionsCalls.map((c) => ({ ...c, ended: [...c.ended].sort() }))).toEqual([{ userId: t.user.id, before: t.time.now(), ended: [...t.sessions].sort() }]);
+    for (const id of t.sessions)
+      expect(t.memory.session(id)).toMatchObject({ revokedAt: t.time.now(), revokedReason: "password_reset" });
+    expect(t.revocations.endSessionsCalls.map((c) => ({ ...c, ended: [...c.ended].sort() }))).toEqual([
+      { userId: t.user.id, before: t.time.now(), ended: [...t.sessions].sort() },
+    ]);
     expect([...t.memory.state.throttles.keys()]).toEqual([accountThrottleKey("grace@example.com")]);
     expect(t.memory.auditRows({ event: "user.password_reset" })).toEqual([
-      expect.objectContaining({ userId: t.user.id, actorId: t.user.id, ip: ORIGIN.ip, metadata: { endedSessions: 2 }, createdAt: t.time.now() }),
+      expect.objectContaining({
+        userId: t.user.id,
+        actorId: t.user.id,
+        ip: ORIGIN.ip,
+        metadata: { endedSessions: 2 },
+        createdAt: t.time.now(),
+      }),
     ]);
     // The new password signs in; the old one does not.
     expect(await failure(t.login("ada@example.com", PASSWORD))).toBeInstanceOf(InvalidCredentials);
@@ -482,29 +621,41 @@ describe("resetPassword", () => {
     ["too short", "short pw 1", {}],
     ["too common", "password1234", {}],
     ["breached", NEW_PASSWORD, { breached: [NEW_PASSWORD] }],
-  ])("a %s new password is refused before the link is spent: nothing is written and the link still works", async (_label, password, options) => {
-    const t = await setup(options);
-    const user = t.account({ email: "ada@example.com" });
-    const token = tokenIn(await t.lifecycle.mintPasswordReset("ada@example.com"));
-    const before = t.memory.snapshot();
-    const calls = t.memory.calls.length;
-    const error = await failure(t.resetPassword(token, password));
-    expect(error).toBeInstanceOf(ValidationFailed);
-    expect((error as ValidationFailed).errors).toEqual([{ path: "newPassword", message: expect.any(String) }]);
-    expect(t.memory.calls.slice(calls)).toEqual([]);
-    expect(t.memory.snapshot()).toEqual(before);
-    await t.resetPassword(token, "yet another long passphrase, 6 words");
-    expect(await t.hasher.verify(t.memory.state.users.get(user.id)!.passwordHash, "yet another long passphrase, 6 words")).toBe(true);
-  });
+  ])(
+    "a %s new password is refused before the link is spent: nothing is written and the link still works",
+    async (_label, password, options) => {
+      const t = await setup(options);
+      const user = t.account({ email: "ada@example.com" });
+      const token = tokenIn(await t.lifecycle.mintPasswordReset("ada@example.com"));
+      const before = t.memory.snapshot();
+      const calls = t.memory.calls.length;
+      const error = await failure(t.resetPassword(token, password));
+      expect(error).toBeInstanceOf(ValidationFailed);
+      expect((error as ValidationFailed).errors).toEqual([{ path: "newPassword", message: expect.any(String) }]);
+      expect(t.memory.calls.slice(calls)).toEqual([]);
+      expect(t.memory.snapshot()).toEqual(before);
+      await t.resetPassword(token, "yet another long passphrase, 6 words");
+      expect(
+        await t.hasher.verify(t.memory.state.users.get(user.id)!.passwordHash, "yet another long passphrase, 6 words"),
+      ).toBe(true);
+    },
+  );
 
   it("a reset link dies when the password is changed another way (AccountService.changePassword)", async () => {
     const t = await setup();
     const user = t.account({ email: "ada@example.com" });
     const sessionId = await t.openSession(user);
     const token = tokenIn(await t.lifecycle.mintPasswordReset("ada@example.com"));
-    await t.accounts.changePassword({ userId: user.id, sessionId, currentPassword: PASSWORD, newPassword: NEW_PASSWORD }, ORIGIN);
-    expect(t.memory.oneTimeTokensOf(user.id)).toEqual([expect.objectContaining({ purpose: "password_reset", usedAt: t.time.now(), endedReason: "password_changed" })]);
-    expect(await failure(t.resetPassword(token, "the attacker's chosen passphrase"))).toBeInstanceOf(InvalidOneTimeToken);
+    await t.accounts.changePassword(
+      { userId: user.id, sessionId, currentPassword: PASSWORD, newPassword: NEW_PASSWORD },
+      ORIGIN,
+    );
+    expect(t.memory.oneTimeTokensOf(user.id)).toEqual([
+      expect.objectContaining({ purpose: "password_reset", usedAt: t.time.now(), endedReason: "password_changed" }),
+    ]);
+    expect(await failure(t.resetPassword(token, "the attacker's chosen passphrase"))).toBeInstanceOf(
+      InvalidOneTimeToken,
+    );
     expect(await t.hasher.verify(t.memory.state.users.get(user.id)!.passwordHash, NEW_PASSWORD)).toBe(true);
   });
 
@@ -513,7 +664,10 @@ describe("resetPassword", () => {
     const user = t.account({ email: "ada@example.com" });
     const sessionId = await t.openSession(user);
     const verification = await PURPOSES[0].mint(t, user);
-    await t.accounts.changePassword({ userId: user.id, sessionId, currentPassword: PASSWORD, newPassword: NEW_PASSWORD }, ORIGIN);
+    await t.accounts.changePassword(
+      { userId: user.id, sessionId, currentPassword: PASSWORD, newPassword: NEW_PASSWORD },
+      ORIGIN,
+    );
     await expect(t.lifecycle.verifyEmail(verification, ORIGIN)).resolves.toMatchObject({ emailVerified: true });
   });
 
@@ -540,7 +694,10 @@ describe("v3: a pending email change ends when the owner takes the account back"
     await t.requestEmailChange(user, "attacker@example.com");
     const link = t.outbox.lastToken("email_change_confirmation");
     const expectDead = async (reason: string) => {
-      expect(t.memory.oneTimeTokensOf(user.id).find((row) => row.purpose === "email_change")).toMatchObject({ usedAt: t.time.now(), endedReason: reason });
+      expect(t.memory.oneTimeTokensOf(user.id).find((row) => row.purpose === "email_change")).toMatchObject({
+        usedAt: t.time.now(),
+        endedReason: reason,
+      });
       expect(await failure(t.lifecycle.confirmEmailChange(link, ORIGIN))).toBeInstanceOf(InvalidOneTimeToken);
       expect(t.memory.user(user.id)!.email).toBe("ada@example.com");
     };
@@ -549,7 +706,10 @@ describe("v3: a pending email change ends when the owner takes the account back"
 
   it("an email-change link requested before a password change no longer changes the address", async () => {
     const t = await withPendingChange();
-    await t.accounts.changePassword({ userId: t.user.id, sessionId: t.sessionId, currentPassword: PASSWORD, newPassword: NEW_PASSWORD }, ORIGIN);
+    await t.accounts.changePassword(
+      { userId: t.user.id, sessionId: t.sessionId, currentPassword: PASSWORD, newPassword: NEW_PASSWORD },
+      ORIGIN,
+    );
     await t.expectDead("password_changed");
   });
 
@@ -561,7 +721,13 @@ describe("v3: a pending email change ends when the owner takes the account back"
 
   it("an email-change link requested before an administrator ends the sessions no longer changes the address, even with no session live", async () => {
     const t = await withPendingChange();
-    await t.memory.stores.sessions.end(t.sessionId, t.user.id, { reason: "logged_out", event: "auth.logged_out", actorId: null, origin: ORIGIN, at: t.time.now() });
+    await t.memory.stores.sessions.end(t.sessionId, t.user.id, {
+      reason: "logged_out",
+      event: "auth.logged_out",
+      actorId: null,
+      origin: ORIGIN,
+      at: t.time.now(),
+    });
     await t.admin.revokeSessions(t.user.id, OPERATOR);
     await t.expectDead("sessions_ended");
   });
@@ -574,18 +740,52 @@ describe("v3: resetPassword is the first proof of an unproven address (pre-accou
     const user = t.account({ email: "victim@example.com", emailVerified: options.emailVerified ?? false });
     const sessions = [await t.openSession(user), await t.openSession(user)];
     const at = t.time.now();
-    t.memory.state.totpFactors.set(user.id, { secretCiphertext: "sealed", confirmedAt: at, lastUsedStep: null, createdAt: at, failedConfirmations: 0 });
-    for (let i = 0; i < 3; i++) t.memory.state.recoveryCodes.set(`code-${i}`, { codeHash: `code-${i}`, userId: user.id, usedAt: null, createdAt: at });
-    const passkey = { id: crypto.randomUUID(), userId: user.id, credentialId: "cred", publicKey: "key", counter: 0, transports: [], deviceType: "singleDevice", backedUp: false, name: null, createdAt: at, lastUsedAt: null };
+    t.memory.state.totpFactors.set(user.id, {
+      secretCiphertext: "sealed",
+      confirmedAt: at,
+      lastUsedStep: null,
+      createdAt: at,
+      failedConfirmations: 0,
+    });
+    for (let i = 0; i < 3; i++)
+      t.memory.state.recoveryCodes.set(`code-${i}`, {
+        codeHash: `code-${i}`,
+        userId: user.id,
+        usedAt: null,
+        createdAt: at,
+      });
+    const passkey = {
+      id: crypto.randomUUID(),
+      userId: user.id,
+      credentialId: "cred",
+      publicKey: "key",
+      counter: 0,
+      transports: [],
+      deviceType: "singleDevice",
+      backedUp: false,
+      name: null,
+      createdAt: at,
+      lastUsedAt: null,
+    };
     t.memory.state.passkeys.set(passkey.id, passkey);
     await t.memory.stores.oneTimeTokens.issue({
-      token: { purpose: "email_change", userId: user.id, tokenHash: "pending-change", email: user.email, newEmail: "attacker@example.com", expiresAt: after(at, HOUR) },
+      token: {
+        purpose: "email_change",
+        userId: user.id,
+        tokenHash: "pending-change",
+        email: user.email,
+        newEmail: "attacker@example.com",
+        expiresAt: after(at, HOUR),
+      },
       maxPerHour: 5,
       audit: { event: "user.email_change_requested", actorId: user.id, origin: ORIGIN },
       at,
     });
     for (const kind of ["mfa_sign_in", "passkey_registration"] as const) {
-      await t.memory.stores.challenges.create({ keyHash: `challenge-${kind}`, kind, userId: user.id, expiresAt: after(at, 300) }, at);
+      await t.memory.stores.challenges.create(
+        { keyHash: `challenge-${kind}`, kind, userId: user.id, expiresAt: after(at, 300) },
+        at,
+      );
     }
     const reset = tokenIn(await t.lifecycle.mintPasswordReset("victim@example.com"));
     t.time.advance(60);
@@ -596,13 +796,18 @@ describe("v3: resetPassword is the first proof of an unproven address (pre-accou
     const t = await squatted();
     await t.resetPassword(t.reset);
     const now = t.time.now();
-    for (const id of t.sessions) expect(t.memory.session(id)).toMatchObject({ revokedAt: now, revokedReason: "password_reset" });
-    expect(t.revocations.endSessionsCalls.map((c) => ({ ...c, ended: [...c.ended].sort() }))).toEqual([{ userId: t.user.id, before: now, ended: [...t.sessions].sort() }]);
+    for (const id of t.sessions)
+      expect(t.memory.session(id)).toMatchObject({ revokedAt: now, revokedReason: "password_reset" });
+    expect(t.revocations.endSessionsCalls.map((c) => ({ ...c, ended: [...c.ended].sort() }))).toEqual([
+      { userId: t.user.id, before: now, ended: [...t.sessions].sort() },
+    ]);
     expect(t.memory.state.totpFactors.has(t.user.id)).toBe(false);
     expect([...t.memory.state.recoveryCodes.values()].filter((c) => c.userId === t.user.id)).toEqual([]);
     expect([...t.memory.state.passkeys.values()].filter((p) => p.userId === t.user.id)).toEqual([]);
     expect(t.memory.oneTimeTokensOf(t.user.id).filter((row) => row.usedAt === null)).toEqual([]);
-    expect(t.memory.oneTimeTokensOf(t.user.id).find((row) => row.purpose === "email_change")).toMatchObject({ endedReason: "claimed_by_proof" });
+    expect(t.memory.oneTimeTokensOf(t.user.id).find((row) => row.purpose === "email_change")).toMatchObject({
+      endedReason: "claimed_by_proof",
+    });
     expect([...t.memory.state.challenges.values()].every((c) => c.usedAt !== null)).toBe(true);
     expect(t.memory.state.users.get(t.user.id)).toMatchObject({ emailVerifiedAt: now });
     expect(t.memory.state.users.get(t.user.id)!.deviceGeneration).toBeGreaterThan(0);
@@ -611,9 +816,20 @@ describe("v3: resetPassword is the first proof of an unproven address (pre-accou
       userId: t.user.id,
       actorId: t.user.id,
       sessionId: null,
-      metadata: { proof: "password_reset", sessions: 2, oneTimeTokens: 1, totp: 1, recoveryCodes: 3, passkeys: 1, challenges: 2, passwordEnded: false },
+      metadata: {
+        proof: "password_reset",
+        sessions: 2,
+        oneTimeTokens: 1,
+        totp: 1,
+        recoveryCodes: 3,
+        passkeys: 1,
+        challenges: 2,
+        passwordEnded: false,
+      },
     });
-    expect(t.memory.auditRows({ event: "user.password_reset" })).toEqual([expect.objectContaining({ metadata: { endedSessions: 2 } })]);
+    expect(t.memory.auditRows({ event: "user.password_reset" })).toEqual([
+      expect.objectContaining({ metadata: { endedSessions: 2 } }),
+    ]);
     // The owner signs in with the new password, and no second factor is asked for.
     const { user } = await t.login("victim@example.com", NEW_PASSWORD);
     expect(user).toMatchObject({ emailVerified: true, mfa: { totp: false, passkeys: 0 } });
@@ -644,13 +860,27 @@ describe("UserStore.claimByProof (the first-proof rule, written once)", () => {
   it("with endPassword the password ends too (a proof that sets none: a provider, an email code), and a second claim writes nothing", async () => {
     const t = await setup();
     const user = t.account({ email: "victim@example.com" });
-    const claimed = await t.memory.stores.users.claimByProof({ userId: user.id, proof: "password_reset", endPassword: true, origin: ORIGIN, at: t.time.now() });
+    const claimed = await t.memory.stores.users.claimByProof({
+      userId: user.id,
+      proof: "password_reset",
+      endPassword: true,
+      origin: ORIGIN,
+      at: t.time.now(),
+    });
     expect(claimed).toEqual([]);
     expect(t.memory.state.users.get(user.id)!.deviceGeneration).toBe(1);
     expect(await failure(t.login("victim@example.com", PASSWORD))).toBeInstanceOf(InvalidCredentials);
     expect(t.memory.auditRows({ event: "user.claimed_by_proof" })[0]!.metadata).toMatchObject({ passwordEnded: true });
     const before = t.memory.snapshot();
-    expect(await t.memory.stores.users.claimByProof({ userId: user.id, proof: "password_reset", endPassword: true, origin: ORIGIN, at: t.time.now() })).toBeUndefined();
+    expect(
+      await t.memory.stores.users.claimByProof({
+        userId: user.id,
+        proof: "password_reset",
+        endPassword: true,
+        origin: ORIGIN,
+        at: t.time.now(),
+      }),
+    ).toBeUndefined();
     expect(t.memory.snapshot()).toEqual(before);
   });
 });
@@ -661,21 +891,41 @@ describe("requestEmailChange", () => {
     const user = t.account({ email: "ada@example.com", emailVerified: true });
     await t.requestEmailChange(user, "ada@new.example.com");
     expect(t.outbox.jobs).toEqual([
-      { kind: "mail", template: "email_change_confirmation", to: "ada@new.example.com", userId: user.id, link: expect.stringMatching(/^https:\/\/app\.example\.com\/confirm-email\?token=[A-Za-z0-9_-]{43}$/) },
-      { kind: "mail", template: "email_change_notice", to: "ada@example.com", userId: user.id, newEmail: "ada@new.example.com" },
+      {
+        kind: "mail",
+        template: "email_change_confirmation",
+        to: "ada@new.example.com",
+        userId: user.id,
+        link: expect.stringMatching(/^https:\/\/app\.example\.com\/confirm-email\?token=[A-Za-z0-9_-]{43}$/),
+      },
+      {
+        kind: "mail",
+        template: "email_change_notice",
+        to: "ada@example.com",
+        userId: user.id,
+        newEmail: "ada@new.example.com",
+      },
     ]);
     expect(t.memory.user(user.id)!.email).toBe("ada@example.com");
-    expect(t.memory.oneTimeTokensOf(user.id)).toEqual([expect.objectContaining({ purpose: "email_change", email: "ada@example.com", newEmail: "ada@new.example.com" })]);
-    expect(t.memory.auditRows({ event: "user.email_change_requested" })).toEqual([expect.objectContaining({ userId: user.id, actorId: user.id, sessionId: SESSION_ID })]);
+    expect(t.memory.oneTimeTokensOf(user.id)).toEqual([
+      expect.objectContaining({ purpose: "email_change", email: "ada@example.com", newEmail: "ada@new.example.com" }),
+    ]);
+    expect(t.memory.auditRows({ event: "user.email_change_requested" })).toEqual([
+      expect.objectContaining({ userId: user.id, actorId: user.id, sessionId: SESSION_ID }),
+    ]);
   });
 
   it("a stolen access token is not enough: a wrong current password is invalid_credentials, counted in the session's bucket with a login_failed row, and nothing is sent", async () => {
     const t = await setup();
     const user = t.account({ email: "ada@example.com", emailVerified: true });
-    expect(await failure(t.requestEmailChange(user, "attacker@example.com", "not the password at all"))).toBeInstanceOf(InvalidCredentials);
+    expect(await failure(t.requestEmailChange(user, "attacker@example.com", "not the password at all"))).toBeInstanceOf(
+      InvalidCredentials,
+    );
     expect([...t.memory.state.throttles.keys()]).toEqual([sessionThrottleKey(SESSION_ID)]);
     expect(t.memory.state.throttles.get(sessionThrottleKey(SESSION_ID))).toMatchObject({ failures: 1 });
-    expect(t.memory.auditRows({ event: "auth.login_failed" })).toEqual([expect.objectContaining({ userId: user.id, actorId: user.id, metadata: { reason: "wrong_current_password" } })]);
+    expect(t.memory.auditRows({ event: "auth.login_failed" })).toEqual([
+      expect.objectContaining({ userId: user.id, actorId: user.id, metadata: { reason: "wrong_current_password" } }),
+    ]);
     expect(t.outbox.jobs).toEqual([]);
     expect(t.memory.oneTimeTokensOf(user.id)).toEqual([]);
   });
@@ -683,7 +933,10 @@ describe("requestEmailChange", () => {
   it(`guessing the password through a stolen session locks that session: after ${MAX_FAILURES} wrong ones even the right one is rate_limited there, and the owner still signs in`, async () => {
     const t = await setup();
     const user = t.account({ email: "ada@example.com", emailVerified: true });
-    for (let i = 0; i < MAX_FAILURES; i++) expect(await failure(t.requestEmailChange(user, "attacker@example.com", `guess ${i}`))).toBeInstanceOf(InvalidCredentials);
+    for (let i = 0; i < MAX_FAILURES; i++)
+      expect(await failure(t.requestEmailChange(user, "attacker@example.com", `guess ${i}`))).toBeInstanceOf(
+        InvalidCredentials,
+      );
     expect(await failure(t.requestEmailChange(user, "attacker@example.com"))).toBeInstanceOf(RateLimited);
     expect(t.outbox.jobs).toEqual([]);
     await expect(t.login("ada@example.com", PASSWORD)).resolves.toMatchObject({ user: { id: user.id } });
@@ -692,7 +945,8 @@ describe("requestEmailChange", () => {
   it("a stranger who locks the account's bucket cannot stop the signed-in owner from changing the email", async () => {
     const t = await setup();
     const user = t.account({ email: "ada@example.com", emailVerified: true });
-    for (let i = 0; i < MAX_FAILURES; i++) expect(await failure(t.login("ada@example.com", `a stranger's guess ${i}`))).toBeInstanceOf(InvalidCredentials);
+    for (let i = 0; i < MAX_FAILURES; i++)
+      expect(await failure(t.login("ada@example.com", `a stranger's guess ${i}`))).toBeInstanceOf(InvalidCredentials);
     expect(await failure(t.login("ada@example.com", PASSWORD))).toBeInstanceOf(RateLimited);
     await expect(t.requestEmailChange(user, "ada.new@example.com")).resolves.toBeUndefined();
     expect(t.memory.state.throttles.get(accountThrottleKey("ada@example.com"))?.lockedUntil).not.toBeNull();
@@ -705,19 +959,38 @@ describe("requestEmailChange", () => {
     await expect(t.requestEmailChange(user, "grace@example.com")).resolves.toBeUndefined();
     expect(t.outbox.jobs).toEqual([
       { kind: "mail", template: "email_in_use_notice", to: "grace@example.com", userId: grace.id },
-      { kind: "mail", template: "email_change_notice", to: "ada@example.com", userId: user.id, newEmail: "grace@example.com" },
+      {
+        kind: "mail",
+        template: "email_change_notice",
+        to: "ada@example.com",
+        userId: user.id,
+        newEmail: "grace@example.com",
+      },
     ]);
     // Recorded like any request (the hourly limit, the end of the earlier link), but stored ended: no link exists for it.
-    expect(t.memory.oneTimeTokensOf(user.id)).toEqual([expect.objectContaining({ purpose: "email_change", newEmail: "grace@example.com", usedAt: t.time.now(), endedReason: "address_in_use" })]);
-    expect(t.memory.auditRows({ event: "user.email_change_requested" })).toEqual([expect.objectContaining({ userId: user.id, actorId: user.id, sessionId: SESSION_ID, metadata: {} })]);
+    expect(t.memory.oneTimeTokensOf(user.id)).toEqual([
+      expect.objectContaining({
+        purpose: "email_change",
+        newEmail: "grace@example.com",
+        usedAt: t.time.now(),
+        endedReason: "address_in_use",
+      }),
+    ]);
+    expect(t.memory.auditRows({ event: "user.email_change_requested" })).toEqual([
+      expect.objectContaining({ userId: user.id, actorId: user.id, sessionId: SESSION_ID, metadata: {} }),
+    ]);
   });
 
   it("v3: the user's own address gets the no-link notice alone, and the answer is the same", async () => {
     const t = await setup();
     const user = t.account({ email: "ada@example.com", emailVerified: true });
     await expect(t.requestEmailChange(user, "ada@example.com")).resolves.toBeUndefined();
-    expect(t.outbox.jobs).toEqual([{ kind: "mail", template: "email_in_use_notice", to: "ada@example.com", userId: user.id }]);
-    expect(t.memory.oneTimeTokensOf(user.id)).toEqual([expect.objectContaining({ usedAt: t.time.now(), endedReason: "address_in_use" })]);
+    expect(t.outbox.jobs).toEqual([
+      { kind: "mail", template: "email_in_use_notice", to: "ada@example.com", userId: user.id },
+    ]);
+    expect(t.memory.oneTimeTokensOf(user.id)).toEqual([
+      expect.objectContaining({ usedAt: t.time.now(), endedReason: "address_in_use" }),
+    ]);
   });
 
   it("v3: a request for a taken address ends the earlier link and counts toward the hourly limit, as one for a free address does", async () => {
@@ -764,11 +1037,20 @@ describe("confirmEmailChange", () => {
     const token = t.outbox.lastToken("email_change_confirmation");
     t.time.advance(60);
 
-    await expect(t.lifecycle.confirmEmailChange(token, ORIGIN)).resolves.toMatchObject({ id: user.id, email: "ada@new.example.com", emailVerified: true });
+    await expect(t.lifecycle.confirmEmailChange(token, ORIGIN)).resolves.toMatchObject({
+      id: user.id,
+      email: "ada@new.example.com",
+      emailVerified: true,
+    });
     expect(t.memory.state.users.get(user.id)!.emailVerifiedAt).toEqual(t.time.now());
-    expect(t.memory.auditRows({ event: "user.email_changed" })).toEqual([expect.objectContaining({ userId: user.id, actorId: user.id })]);
+    expect(t.memory.auditRows({ event: "user.email_changed" })).toEqual([
+      expect.objectContaining({ userId: user.id, actorId: user.id }),
+    ]);
     // A reset link mailed to the old address dies with it.
-    expect(t.memory.oneTimeTokensOf(user.id).find((row) => row.purpose === "password_reset")).toMatchObject({ usedAt: t.time.now(), endedReason: "email_changed" });
+    expect(t.memory.oneTimeTokensOf(user.id).find((row) => row.purpose === "password_reset")).toMatchObject({
+      usedAt: t.time.now(),
+      endedReason: "email_changed",
+    });
     expect(await failure(t.resetPassword(reset))).toBeInstanceOf(InvalidOneTimeToken);
     expect(await failure(t.login("ada@example.com", PASSWORD))).toBeInstanceOf(InvalidCredentials);
     await expect(t.login("ada@new.example.com", PASSWORD)).resolves.toMatchObject({ user: { id: user.id } });
@@ -785,7 +1067,13 @@ describe("confirmEmailChange", () => {
     expect(t.memory.snapshot()).toEqual(before);
     t.outbox.refuse = false;
     await t.lifecycle.confirmEmailChange(token, ORIGIN);
-    expect(t.outbox.jobs.at(-1)).toEqual({ kind: "mail", template: "email_changed_notice", to: "ada@example.com", userId: user.id, newEmail: "ada@new.example.com" });
+    expect(t.outbox.jobs.at(-1)).toEqual({
+      kind: "mail",
+      template: "email_changed_notice",
+      to: "ada@example.com",
+      userId: user.id,
+      newEmail: "ada@new.example.com",
+    });
   });
 
   it("an address another account took since the link was sent is email_taken; the link stays unspent until the address is free", async () => {
@@ -807,15 +1095,23 @@ describe("updateProfile", () => {
   it("changes the name and audits user.updated naming the field, never its value", async () => {
     const t = await setup();
     const user = t.account({ name: "Ada" });
-    await expect(t.lifecycle.updateProfile(user.id, SESSION_ID, { name: "Ada Lovelace" }, ORIGIN)).resolves.toMatchObject({ id: user.id, name: "Ada Lovelace" });
+    await expect(
+      t.lifecycle.updateProfile(user.id, SESSION_ID, { name: "Ada Lovelace" }, ORIGIN),
+    ).resolves.toMatchObject({ id: user.id, name: "Ada Lovelace" });
     expect(t.memory.user(user.id)!.name).toBe("Ada Lovelace");
-    expect(t.memory.auditRows({ event: "user.updated" })).toEqual([expect.objectContaining({ userId: user.id, sessionId: SESSION_ID, metadata: { fields: ["name"] } })]);
-    await expect(t.lifecycle.updateProfile(user.id, SESSION_ID, { name: null }, ORIGIN)).resolves.toMatchObject({ name: null });
+    expect(t.memory.auditRows({ event: "user.updated" })).toEqual([
+      expect.objectContaining({ userId: user.id, sessionId: SESSION_ID, metadata: { fields: ["name"] } }),
+    ]);
+    await expect(t.lifecycle.updateProfile(user.id, SESSION_ID, { name: null }, ORIGIN)).resolves.toMatchObject({
+      name: null,
+    });
   });
 
   it("a deleted account's access token is invalid_token, with nothing written", async () => {
     const t = await setup();
-    expect(await failure(t.lifecycle.updateProfile(crypto.randomUUID(), SESSION_ID, { name: "x" }, ORIGIN))).toBeInstanceOf(InvalidToken);
+    expect(
+      await failure(t.lifecycle.updateProfile(crypto.randomUUID(), SESSION_ID, { name: "x" }, ORIGIN)),
+    ).toBeInstanceOf(InvalidToken);
     expect(t.memory.state.audit).toEqual([]);
   });
 });
@@ -828,7 +1124,8 @@ describe("deleteOwnAccount", () => {
     const sessions = [await t.openSession(user), await t.openSession(user)];
     await PURPOSES[0].mint(t, user);
     await failure(t.login("ada@example.com", "a typo"));
-    const remove = (currentPassword = PASSWORD) => t.lifecycle.deleteOwnAccount({ userId: user.id, sessionId: sessions[0]!, currentPassword }, ORIGIN);
+    const remove = (currentPassword = PASSWORD) =>
+      t.lifecycle.deleteOwnAccount({ userId: user.id, sessionId: sessions[0]!, currentPassword }, ORIGIN);
     return { ...t, user, sessions, remove };
   }
 
@@ -849,15 +1146,29 @@ describe("deleteOwnAccount", () => {
     expect(t.memory.user(t.user.id)).toBeUndefined();
     expect(t.memory.state.userRoles.has(t.user.id)).toBe(false);
     expect(t.memory.sessionsOf(t.user.id)).toEqual([]);
-    expect([...t.memory.state.refreshTokens.values()].filter((token) => t.sessions.includes(token.sessionId))).toEqual([]);
+    expect([...t.memory.state.refreshTokens.values()].filter((token) => t.sessions.includes(token.sessionId))).toEqual(
+      [],
+    );
     expect(t.memory.oneTimeTokensOf(t.user.id)).toEqual([]);
     expect(t.memory.state.throttles.size).toBe(0);
-    expect(t.memory.auditRows({ event: "session.revoked" }).map((row) => [row.sessionId, row.metadata.reason]).sort()).toEqual(t.sessions.map((id) => [id, "account_deleted"]).sort());
+    expect(
+      t.memory
+        .auditRows({ event: "session.revoked" })
+        .map((row) => [row.sessionId, row.metadata.reason])
+        .sort(),
+    ).toEqual(t.sessions.map((id) => [id, "account_deleted"]).sort());
     const [deleted] = t.memory.auditRows({ event: "user.deleted" });
-    expect(deleted).toMatchObject({ userId: t.user.id, actorId: t.user.id, sessionId: t.sessions[0], metadata: { endedSessions: 2 } });
+    expect(deleted).toMatchObject({
+      userId: t.user.id,
+      actorId: t.user.id,
+      sessionId: t.sessions[0],
+      metadata: { endedSessions: 2 },
+    });
     expect(JSON.stringify(deleted)).not.toContain("ada@example.com");
     expect(t.memory.state.audit.length).toBe(historyBefore + 3);
-    expect(t.revocations.endSessionsCalls.map((c) => ({ ...c, ended: [...c.ended].sort() }))).toEqual([{ userId: t.user.id, before: t.time.now(), ended: [...t.sessions].sort() }]);
+    expect(t.revocations.endSessionsCalls.map((c) => ({ ...c, ended: [...c.ended].sort() }))).toEqual([
+      { userId: t.user.id, before: t.time.now(), ended: [...t.sessions].sort() },
+    ]);
   });
 
   it("frees the address: it can be registered anew, as a new account", async () => {
@@ -890,15 +1201,25 @@ describe("AdminService.deleteUser", () => {
     const session = await t.openSession(t.target);
     await t.admin.deleteUser(t.target.id, as(t.administrator));
     expect(t.memory.user(t.target.id)).toBeUndefined();
-    expect(t.memory.auditRows({ event: "session.revoked" })).toEqual([expect.objectContaining({ sessionId: session, actorId: t.administrator.id, metadata: { reason: "account_deleted" } })]);
-    expect(t.memory.auditRows({ event: "user.deleted" })).toEqual([expect.objectContaining({ userId: t.target.id, actorId: t.administrator.id, metadata: { endedSessions: 1 } })]);
+    expect(t.memory.auditRows({ event: "session.revoked" })).toEqual([
+      expect.objectContaining({
+        sessionId: session,
+        actorId: t.administrator.id,
+        metadata: { reason: "account_deleted" },
+      }),
+    ]);
+    expect(t.memory.auditRows({ event: "user.deleted" })).toEqual([
+      expect.objectContaining({ userId: t.target.id, actorId: t.administrator.id, metadata: { endedSessions: 1 } }),
+    ]);
     expect(t.revocations.endSessionsCalls).toEqual([{ userId: t.target.id, before: t.time.now(), ended: [session] }]);
   });
 
   it("refuses the administrator's own account with insufficient_permission, deleting nothing", async () => {
     const t = await withAdmin();
     const before = t.memory.snapshot();
-    expect(await failure(t.admin.deleteUser(t.administrator.id.toUpperCase(), as(t.administrator)))).toBeInstanceOf(InsufficientPermission);
+    expect(await failure(t.admin.deleteUser(t.administrator.id.toUpperCase(), as(t.administrator)))).toBeInstanceOf(
+      InsufficientPermission,
+    );
     expect(t.memory.snapshot()).toEqual(before);
   });
 
@@ -927,7 +1248,9 @@ describe("AdminService.deleteUser", () => {
     const t = await withAdmin();
     await t.admin.deleteUser(t.administrator.id, OPERATOR);
     expect(t.memory.user(t.administrator.id)).toBeUndefined();
-    expect(t.memory.auditRows({ event: "user.deleted" })).toEqual([expect.objectContaining({ userId: t.administrator.id, actorId: null })]);
+    expect(t.memory.auditRows({ event: "user.deleted" })).toEqual([
+      expect.objectContaining({ userId: t.administrator.id, actorId: null }),
+    ]);
     expect(SEEDED_ROLES.admin!.permissions).toContain("users:write");
   });
 
@@ -938,7 +1261,8 @@ describe("AdminService.deleteUser", () => {
 });
 
 describe("AccountService under REQUIRE_VERIFIED_EMAIL", () => {
-  const register = (t: Scenario, email = "ada@example.com") => t.accounts.register({ email, password: PASSWORD }, DEVICE, ORIGIN);
+  const register = (t: Scenario, email = "ada@example.com") =>
+    t.accounts.register({ email, password: PASSWORD }, DEVICE, ORIGIN);
 
   it("register creates the account and mails the link, but opens no session and answers no tokens", async () => {
     const t = await setup({ requireVerifiedEmail: true });
@@ -951,9 +1275,19 @@ describe("AccountService under REQUIRE_VERIFIED_EMAIL", () => {
       ["user.registered", null],
       ["user.email_verification_sent", null],
     ]);
-    expect(t.outbox.jobs).toEqual([{ kind: "mail", template: "email_verification", to: "ada@example.com", userId: user.id, link: expect.stringContaining("https://app.example.com/verify-email?token=") }]);
+    expect(t.outbox.jobs).toEqual([
+      {
+        kind: "mail",
+        template: "email_verification",
+        to: "ada@example.com",
+        userId: user.id,
+        link: expect.stringContaining("https://app.example.com/verify-email?token="),
+      },
+    ]);
     const token = t.outbox.lastToken("email_verification");
-    expect(t.memory.oneTimeTokensOf(user.id)).toEqual([expect.objectContaining({ tokenHash: await sha256Hex(token), expiresAt: after(t.time.now(), 24 * HOUR) })]);
+    expect(t.memory.oneTimeTokensOf(user.id)).toEqual([
+      expect.objectContaining({ tokenHash: await sha256Hex(token), expiresAt: after(t.time.now(), 24 * HOUR) }),
+    ]);
   });
 
   it("login with the right password is email_not_verified, with a login_failed row, and opens no session", async () => {
@@ -962,7 +1296,9 @@ describe("AccountService under REQUIRE_VERIFIED_EMAIL", () => {
     const error = await failure(t.login("ada@example.com", PASSWORD));
     expect(error).toBeInstanceOf(EmailNotVerified);
     expect(seen(error)).toMatchObject({ code: "email_not_verified", status: 403 });
-    expect(t.memory.auditRows({ event: "auth.login_failed" })).toEqual([expect.objectContaining({ userId: user.id, actorId: user.id, metadata: { reason: "email_not_verified" } })]);
+    expect(t.memory.auditRows({ event: "auth.login_failed" })).toEqual([
+      expect.objectContaining({ userId: user.id, actorId: user.id, metadata: { reason: "email_not_verified" } }),
+    ]);
     expect(t.memory.sessionsOf(user.id)).toEqual([]);
   });
 
@@ -1005,7 +1341,9 @@ describe("AccountService under REQUIRE_VERIFIED_EMAIL", () => {
       expect(String(logged.mock.calls[0]![0])).not.toContain("token=");
       t.outbox.refuse = false;
       await t.lifecycle.sendVerification(user.id, SESSION_ID, ORIGIN);
-      await expect(t.lifecycle.verifyEmail(t.outbox.lastToken("email_verification"), ORIGIN)).resolves.toMatchObject({ emailVerified: true });
+      await expect(t.lifecycle.verifyEmail(t.outbox.lastToken("email_verification"), ORIGIN)).resolves.toMatchObject({
+        emailVerified: true,
+      });
     } finally {
       logged.mockRestore();
     }

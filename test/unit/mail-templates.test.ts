@@ -16,9 +16,19 @@ const IGNORE = "If you did not ask for this, ignore this message";
 
 const CASES: { template: LinkTemplate; subject: string; expiry: string; ignore: string }[] = [
   // v3: following it keeps whoever registered signed in, so it says whose registration to ignore.
-  { template: "email_verification", subject: "Verify your email address", expiry: "24 hours", ignore: "If you did not create an account, ignore this message" },
+  {
+    template: "email_verification",
+    subject: "Verify your email address",
+    expiry: "24 hours",
+    ignore: "If you did not create an account, ignore this message",
+  },
   { template: "password_reset", subject: "Reset your password", expiry: "30 minutes", ignore: IGNORE },
-  { template: "email_change_confirmation", subject: "Confirm your new email address", expiry: "1 hour", ignore: IGNORE },
+  {
+    template: "email_change_confirmation",
+    subject: "Confirm your new email address",
+    expiry: "1 hour",
+    ignore: IGNORE,
+  },
 ];
 
 describe.each(CASES)("$template", ({ template, subject, expiry, ignore }) => {
@@ -57,7 +67,13 @@ describe.each(CASES)("$template", ({ template, subject, expiry, ignore }) => {
 });
 
 describe("email_change_notice", () => {
-  const job: Mail = { kind: "mail", template: "email_change_notice", to: "old@example.com", userId: USER_ID, newEmail: "new@example.com" };
+  const job: Mail = {
+    kind: "mail",
+    template: "email_change_notice",
+    to: "old@example.com",
+    userId: USER_ID,
+    newEmail: "new@example.com",
+  };
   const mail = renderMail(job);
 
   it("goes to the old address and names the new one", () => {
@@ -82,7 +98,13 @@ describe("email_change_notice", () => {
 
 describe("email_verification (v3): a stranger's registration is to be ignored", () => {
   it("says that following the link confirms an account created with this address, and to ignore it if you created none", () => {
-    const mail = renderMail({ kind: "mail", template: "email_verification", to: "victim@example.com", userId: USER_ID, link: LINK });
+    const mail = renderMail({
+      kind: "mail",
+      template: "email_verification",
+      to: "victim@example.com",
+      userId: USER_ID,
+      link: LINK,
+    });
     for (const part of [mail.text, mail.html]) {
       expect(part).toContain("confirms an account created with this email address");
       expect(part).toContain("If you did not create an account, ignore this message and do not open the link");
@@ -91,7 +113,13 @@ describe("email_verification (v3): a stranger's registration is to be ignored", 
 });
 
 describe("email_changed_notice (v3)", () => {
-  const mail = renderMail({ kind: "mail", template: "email_changed_notice", to: "old@example.com", userId: USER_ID, newEmail: "new@example.com" });
+  const mail = renderMail({
+    kind: "mail",
+    template: "email_changed_notice",
+    to: "old@example.com",
+    userId: USER_ID,
+    newEmail: "new@example.com",
+  });
 
   it("tells the old address that it was replaced, and by which address, with no link", () => {
     expect(mail.subject).toBe("Your email address was changed");
@@ -102,7 +130,13 @@ describe("email_changed_notice (v3)", () => {
   });
 
   it("escapes a hostile new address in the HTML part", () => {
-    const hostile = renderMail({ kind: "mail", template: "email_changed_notice", to: "old@example.com", userId: USER_ID, newEmail: `"<img src=x>"@evil.example` });
+    const hostile = renderMail({
+      kind: "mail",
+      template: "email_changed_notice",
+      to: "old@example.com",
+      userId: USER_ID,
+      newEmail: `"<img src=x>"@evil.example`,
+    });
     expect(hostile.html).not.toContain("<img");
   });
 });

@@ -18,7 +18,12 @@ async function withTokens(memory: MemoryStores, expiries: number[], purpose: One
     const tokenHash = crypto.randomUUID().replace(/-/g, "").repeat(2);
     const expiresAt = new Date(RUN_AT.getTime() + hours * HOUR_MS);
     const at = new Date(expiresAt.getTime() - 30 * 60_000);
-    const issued = await memory.stores.oneTimeTokens.issue({ token: { purpose, userId: user.id, tokenHash, email: user.email, expiresAt }, maxPerHour: 100, audit: { event: "user.password_reset_requested", actorId: null, origin: ORIGIN }, at });
+    const issued = await memory.stores.oneTimeTokens.issue({
+      token: { purpose, userId: user.id, tokenHash, email: user.email, expiresAt },
+      maxPerHour: 100,
+      audit: { event: "user.password_reset_requested", actorId: null, origin: ORIGIN },
+      at,
+    });
     expect(issued).toEqual({ issued: true });
     hashes.push(tokenHash);
   }
@@ -34,7 +39,14 @@ describe("MaintenanceService: one-time tokens", () => {
     expect(memory.state.oneTimeTokens.get(unused.hashes[0]!)!.usedAt).toBeNull();
     expect(memory.state.oneTimeTokens.get(hashes[0]!)!.usedAt).not.toBeNull();
     const report = await new MaintenanceService(memory.stores.maintenance).run(RUN_AT);
-    expect(report).toEqual({ refreshTokens: 0, sessions: 0, loginThrottles: 0, oneTimeTokens: 2, challenges: 0, complete: true });
+    expect(report).toEqual({
+      refreshTokens: 0,
+      sessions: 0,
+      loginThrottles: 0,
+      oneTimeTokens: 2,
+      challenges: 0,
+      complete: true,
+    });
     // Expired exactly a day before the run is kept: the cutoff is exclusive.
     expect([...memory.state.oneTimeTokens.keys()].sort()).toEqual(hashes.slice(1).sort());
   });
@@ -42,7 +54,9 @@ describe("MaintenanceService: one-time tokens", () => {
   it("deletes in batches of batchSize, stops after maxBatchesPerRun and leaves the rest to the next run", async () => {
     const memory = new MemoryStores();
     await withTokens(memory, [-50, -49, -48, -47, -46]);
-    const first = await new MaintenanceService(memory.stores.maintenance, { batchSize: 2, maxBatchesPerRun: 2 }).run(RUN_AT);
+    const first = await new MaintenanceService(memory.stores.maintenance, { batchSize: 2, maxBatchesPerRun: 2 }).run(
+      RUN_AT,
+    );
     expect(first).toMatchObject({ oneTimeTokens: 4, complete: false });
     expect(memory.calls.filter((call) => call === "maintenance.deleteExpiredOneTimeTokens")).toHaveLength(2);
     const second = await new MaintenanceService(memory.stores.maintenance, { batchSize: 2 }).run(RUN_AT);
@@ -56,8 +70,15 @@ describe("MaintenanceService: sign-ins and ceremonies in progress", () => {
     const memory = new MemoryStores();
     const user = memory.addUser();
     const minutes = (m: number) => new Date(RUN_AT.getTime() + m * 60_000);
-    for (const [key, expiresAt] of [["old", minutes(-61)], ["recent", minutes(-59)], ["live", minutes(3)]] as const) {
-      await memory.stores.challenges.create({ keyHash: key, kind: "mfa_sign_in", userId: user.id, throttleKey: "k", device: {}, expiresAt }, minutes(-70));
+    for (const [key, expiresAt] of [
+      ["old", minutes(-61)],
+      ["recent", minutes(-59)],
+      ["live", minutes(3)],
+    ] as const) {
+      await memory.stores.challenges.create(
+        { keyHash: key, kind: "mfa_sign_in", userId: user.id, throttleKey: "k", device: {}, expiresAt },
+        minutes(-70),
+      );
     }
     const report = await new MaintenanceService(memory.stores.maintenance).run(RUN_AT);
     expect(report.challenges).toBe(1);

@@ -37,29 +37,68 @@ function oneTimeTokenStoreContract(name: string, open: () => Fixture | Promise<F
     async function arrange(at = new Date()) {
       const email = `ott-${crypto.randomUUID()}@example.com`;
       const verification = { tokenHash: randomHash(), expiresAt: after(at, 24 * HOUR) };
-      const user = await stores.registrations.register({ email, passwordHash: "$argon2id$contract", name: null, session: undefined, verification, origin: ORIGIN, at });
+      const user = await stores.registrations.register({
+        email,
+        passwordHash: "$argon2id$contract",
+        name: null,
+        session: undefined,
+        verification,
+        origin: ORIGIN,
+        at,
+      });
       if (!user) throw new Error("register refused a fresh email");
       return { at, user, userId: user.id, email, verification: verification.tokenHash };
     }
 
-    function issue(userId: string, email: string, at: Date, options: { purpose?: OneTimePurpose; maxPerHour?: number; ttl?: number; newEmail?: string; tokenHash?: string } = {}) {
+    function issue(
+      userId: string,
+      email: string,
+      at: Date,
+      options: {
+        purpose?: OneTimePurpose;
+        maxPerHour?: number;
+        ttl?: number;
+        newEmail?: string;
+        tokenHash?: string;
+      } = {},
+    ) {
       const purpose = options.purpose ?? "password_reset";
-      const token: NewOneTimeToken = { purpose, userId, tokenHash: options.tokenHash ?? randomHash(), email, newEmail: options.newEmail, expiresAt: after(at, options.ttl ?? 1800) };
+      const token: NewOneTimeToken = {
+        purpose,
+        userId,
+        tokenHash: options.tokenHash ?? randomHash(),
+        email,
+        newEmail: options.newEmail,
+        expiresAt: after(at, options.ttl ?? 1800),
+      };
       return stores.oneTimeTokens
-        .issue({ token, maxPerHour: options.maxPerHour ?? 5, audit: { event: "user.password_reset_requested", actorId: null, origin: ORIGIN }, at })
+        .issue({
+          token,
+          maxPerHour: options.maxPerHour ?? 5,
+          audit: { event: "user.password_reset_requested", actorId: null, origin: ORIGIN },
+          at,
+        })
         .then((issued) => ({ issued, tokenHash: token.tokenHash }));
     }
 
-    const spend = (tokenHash: string, purpose: OneTimePurpose, at: Date) => stores.oneTimeTokens.spend({ tokenHash, purpose, at });
-    const auditRows = async (userId: string, event: string) => (await stores.audit.page({ userId, event, limit: 50 })).items;
+    const spend = (tokenHash: string, purpose: OneTimePurpose, at: Date) =>
+      stores.oneTimeTokens.spend({ tokenHash, purpose, at });
+    const auditRows = async (userId: string, event: string) =>
+      (await stores.audit.page({ userId, event, limit: 50 })).items;
 
     describe("registration", () => {
       it("stores the verification token with a user.email_verification_sent row, and opens no session when given none", async () => {
         const { at, userId, email, verification } = await arrange();
         expect(await stores.sessions.listLive(userId, at)).toEqual([]);
-        expect(await auditRows(userId, "user.email_verification_sent")).toEqual([expect.objectContaining({ userId, actorId: userId })]);
+        expect(await auditRows(userId, "user.email_verification_sent")).toEqual([
+          expect.objectContaining({ userId, actorId: userId }),
+        ]);
         expect((await auditRows(userId, "user.registered"))[0]!.sessionId).toBeUndefined();
-        expect(await spend(verification, "email_verification", after(at, 1))).toEqual({ userId, email, newEmail: null });
+        expect(await spend(verification, "email_verification", after(at, 1))).toEqual({
+          userId,
+          email,
+          newEmail: null,
+        });
       });
     });
 
@@ -70,7 +109,11 @@ function oneTimeTokenStoreContract(name: string, open: () => Fixture | Promise<F
         const second = await issue(userId, email, after(at, 2));
         expect([first.issued, second.issued]).toEqual([{ issued: true }, { issued: true }]);
         expect(await spend(first.tokenHash, "password_reset", after(at, 3))).toBeUndefined();
-        expect(await spend(second.tokenHash, "password_reset", after(at, 3))).toEqual({ userId, email, newEmail: null });
+        expect(await spend(second.tokenHash, "password_reset", after(at, 3))).toEqual({
+          userId,
+          email,
+          newEmail: null,
+        });
         expect(await spend(verification, "email_verification", after(at, 3))).toBeDefined();
         expect(await auditRows(userId, "user.password_reset_requested")).toEqual([
           expect.objectContaining({ userId, ip: ORIGIN.ip }),
@@ -94,13 +137,23 @@ function oneTimeTokenStoreContract(name: string, open: () => Fixture | Promise<F
       it("counts per purpose: another purpose's tokens (here registration's verification) do not count", async () => {
         const { at, userId, email } = await arrange();
         expect((await issue(userId, email, after(at, 1), { maxPerHour: 1 })).issued).toEqual({ issued: true });
-        expect((await issue(userId, email, after(at, 2), { purpose: "email_verification", maxPerHour: 1 })).issued).toMatchObject({ issued: false });
+        expect(
+          (await issue(userId, email, after(at, 2), { purpose: "email_verification", maxPerHour: 1 })).issued,
+        ).toMatchObject({ issued: false });
       });
 
       it("binds an email-change token to the old address and the new one", async () => {
         const { at, userId, email } = await arrange();
-        const { tokenHash } = await issue(userId, email, at, { purpose: "email_change", newEmail: "new@example.com", ttl: HOUR });
-        expect(await spend(tokenHash, "email_change", after(at, 1))).toEqual({ userId, email, newEmail: "new@example.com" });
+        const { tokenHash } = await issue(userId, email, at, {
+          purpose: "email_change",
+          newEmail: "new@example.com",
+          ttl: HOUR,
+        });
+        expect(await spend(tokenHash, "email_change", after(at, 1))).toEqual({
+          userId,
+          email,
+          newEmail: "new@example.com",
+        });
       });
     });
 
@@ -152,7 +205,11 @@ function oneTimeTokenStoreContract(name: string, open: () => Fixture | Promise<F
       it("setPasswordHash ends the user's live reset tokens and (v3) pending email change, and no other purpose's", async () => {
         const { at, userId, email, verification } = await arrange();
         const { tokenHash } = await issue(userId, email, at);
-        const change = await issue(userId, email, at, { purpose: "email_change", newEmail: "attacker@example.com", ttl: HOUR });
+        const change = await issue(userId, email, at, {
+          purpose: "email_change",
+          newEmail: "attacker@example.com",
+          ttl: HOUR,
+        });
         await stores.users.setPasswordHash(userId, "$argon2id$new", after(at, 1));
         expect(await spend(tokenHash, "password_reset", after(at, 2))).toBeUndefined();
         expect(await spend(change.tokenHash, "email_change", after(at, 2))).toBeUndefined();
@@ -189,7 +246,12 @@ function oneTimeTokenStoreContract(name: string, open: () => Fixture | Promise<F
 
       it("updateName answers the updated user, and undefined for none", async () => {
         const { at, userId } = await arrange();
-        expect(await stores.users.updateName(userId, "Ada", at)).toMatchObject({ id: userId, name: "Ada", roles: ["user"], emailVerified: false });
+        expect(await stores.users.updateName(userId, "Ada", at)).toMatchObject({
+          id: userId,
+          name: "Ada",
+          roles: ["user"],
+          emailVerified: false,
+        });
         expect(await stores.users.updateName(crypto.randomUUID(), "Ada", at)).toBeUndefined();
       });
 
@@ -203,18 +265,42 @@ function oneTimeTokenStoreContract(name: string, open: () => Fixture | Promise<F
         expect(await spend(verification, "email_verification", after(at, 1))).toBeUndefined();
         expect(await auditRows(userId, "user.registered")).toHaveLength(1);
         // The address is free again.
-        expect(await stores.registrations.register({ email, passwordHash: "$argon2id$again", name: null, session: undefined, verification: { tokenHash: randomHash(), expiresAt: after(at, HOUR) }, origin: ORIGIN, at })).toMatchObject({ email });
+        expect(
+          await stores.registrations.register({
+            email,
+            passwordHash: "$argon2id$again",
+            name: null,
+            session: undefined,
+            verification: { tokenHash: randomHash(), expiresAt: after(at, HOUR) },
+            origin: ORIGIN,
+            at,
+          }),
+        ).toMatchObject({ email });
       });
     });
 
     describe("v3: every store method by which an owner takes the account back ends a pending email change", () => {
       const factorAudit = (at: Date) => ({ actorId: null, sessionId: null, origin: ORIGIN, at });
-      const change = (userId: string, email: string, at: Date) => issue(userId, email, at, { purpose: "email_change", newEmail: `attacker-${crypto.randomUUID()}@example.com`, ttl: HOUR, maxPerHour: 50 });
+      const change = (userId: string, email: string, at: Date) =>
+        issue(userId, email, at, {
+          purpose: "email_change",
+          newEmail: `attacker-${crypto.randomUUID()}@example.com`,
+          ttl: HOUR,
+          maxPerHour: 50,
+        });
 
       it("SessionStore.endAllForUser, whether or not a session was live; other purposes stay", async () => {
         const { at, userId, email, verification } = await arrange();
         const { tokenHash } = await change(userId, email, at);
-        expect(await stores.sessions.endAllForUser(userId, { reason: "revoked_by_user", event: "session.revoked", actorId: userId, origin: ORIGIN, at: after(at, 1) })).toEqual([]);
+        expect(
+          await stores.sessions.endAllForUser(userId, {
+            reason: "revoked_by_user",
+            event: "session.revoked",
+            actorId: userId,
+            origin: ORIGIN,
+            at: after(at, 1),
+          }),
+        ).toEqual([]);
         expect(await spend(tokenHash, "email_change", after(at, 2))).toBeUndefined();
         expect(await spend(verification, "email_verification", after(at, 2))).toBeDefined();
       });
@@ -222,10 +308,31 @@ function oneTimeTokenStoreContract(name: string, open: () => Fixture | Promise<F
       it("SecondFactorStore: a TOTP factor confirmed or removed, recovery codes replaced, every factor removed", async () => {
         const { at, userId, email } = await arrange();
         const steps: [string, (t: Date) => Promise<boolean>][] = [
-          ["confirm", async (t) => (await stores.secondFactors.putPendingTotp(userId, "sealed", t)) && stores.secondFactors.acceptTotpStep({ userId, step: 1, at: t, confirm: { recoveryCodeHashes: [randomHash()], audit: factorAudit(t) } })],
+          [
+            "confirm",
+            async (t) =>
+              (await stores.secondFactors.putPendingTotp(userId, "sealed", t)) &&
+              stores.secondFactors.acceptTotpStep({
+                userId,
+                step: 1,
+                at: t,
+                confirm: { recoveryCodeHashes: [randomHash()], audit: factorAudit(t) },
+              }),
+          ],
           ["regenerate", (t) => stores.secondFactors.replaceRecoveryCodes(userId, [randomHash()], factorAudit(t))],
           ["remove", (t) => stores.secondFactors.removeTotp(userId, factorAudit(t))],
-          ["removeAll", async (t) => (await stores.secondFactors.putPendingTotp(userId, "sealed", t)) && (await stores.secondFactors.acceptTotpStep({ userId, step: 2, at: t, confirm: { recoveryCodeHashes: [randomHash()], audit: factorAudit(t) } })) && stores.secondFactors.removeAll(userId, factorAudit(after(t, 1)))],
+          [
+            "removeAll",
+            async (t) =>
+              (await stores.secondFactors.putPendingTotp(userId, "sealed", t)) &&
+              (await stores.secondFactors.acceptTotpStep({
+                userId,
+                step: 2,
+                at: t,
+                confirm: { recoveryCodeHashes: [randomHash()], audit: factorAudit(t) },
+              })) &&
+              stores.secondFactors.removeAll(userId, factorAudit(after(t, 1))),
+          ],
         ];
         let t = after(at, 1);
         for (const [label, step] of steps) {
@@ -239,7 +346,16 @@ function oneTimeTokenStoreContract(name: string, open: () => Fixture | Promise<F
 
       it("PasskeyStore: a passkey added or removed; a refused addition ends nothing", async () => {
         const { at, userId, email } = await arrange();
-        const credential = { userId, credentialId: `cred-${crypto.randomUUID()}`, publicKey: "key", counter: 0, transports: [], deviceType: "singleDevice", backedUp: false, name: null };
+        const credential = {
+          userId,
+          credentialId: `cred-${crypto.randomUUID()}`,
+          publicKey: "key",
+          counter: 0,
+          transports: [],
+          deviceType: "singleDevice",
+          backedUp: false,
+          name: null,
+        };
         const first = await change(userId, email, at);
         const added = await stores.passkeys.add(credential, factorAudit(after(at, 1)));
         expect(added).toBeDefined();
@@ -261,33 +377,100 @@ function oneTimeTokenStoreContract(name: string, open: () => Fixture | Promise<F
       it("an email change requested for an address in use is stored ended: it counts toward the limit and ends the earlier one, and cannot be spent", async () => {
         const { at, userId, email } = await arrange();
         const earlier = await change(userId, email, at);
-        const token: NewOneTimeToken = { purpose: "email_change", userId, tokenHash: randomHash(), email, newEmail: "taken@example.com", expiresAt: after(at, HOUR), endedReason: "address_in_use" };
-        expect(await stores.oneTimeTokens.issue({ token, maxPerHour: 2, audit: { event: "user.email_change_requested", actorId: userId, origin: ORIGIN }, at: after(at, 1) })).toEqual({ issued: true });
+        const token: NewOneTimeToken = {
+          purpose: "email_change",
+          userId,
+          tokenHash: randomHash(),
+          email,
+          newEmail: "taken@example.com",
+          expiresAt: after(at, HOUR),
+          endedReason: "address_in_use",
+        };
+        expect(
+          await stores.oneTimeTokens.issue({
+            token,
+            maxPerHour: 2,
+            audit: { event: "user.email_change_requested", actorId: userId, origin: ORIGIN },
+            at: after(at, 1),
+          }),
+        ).toEqual({ issued: true });
         expect(await spend(token.tokenHash, "email_change", after(at, 2))).toBeUndefined();
         expect(await spend(earlier.tokenHash, "email_change", after(at, 2))).toBeUndefined();
-        expect((await issue(userId, email, after(at, 3), { purpose: "email_change", newEmail: "free@example.com", ttl: HOUR, maxPerHour: 2 })).issued).toMatchObject({ issued: false });
+        expect(
+          (
+            await issue(userId, email, after(at, 3), {
+              purpose: "email_change",
+              newEmail: "free@example.com",
+              ttl: HOUR,
+              maxPerHour: 2,
+            })
+          ).issued,
+        ).toMatchObject({ issued: false });
       });
     });
 
     describe("v3: UserStore.claimByProof, the first proof of an address", () => {
       it("claims an unverified address once: verified, sessions and live tokens ended, one claim row; proven already: undefined, nothing written", async () => {
         const { at, userId, email, verification } = await arrange();
-        const pending = await issue(userId, email, at, { purpose: "email_change", newEmail: "attacker@example.com", ttl: HOUR });
-        const ended = await stores.users.claimByProof({ userId, proof: "password_reset", endPassword: false, origin: ORIGIN, at: after(at, 1) });
+        const pending = await issue(userId, email, at, {
+          purpose: "email_change",
+          newEmail: "attacker@example.com",
+          ttl: HOUR,
+        });
+        const ended = await stores.users.claimByProof({
+          userId,
+          proof: "password_reset",
+          endPassword: false,
+          origin: ORIGIN,
+          at: after(at, 1),
+        });
         expect(ended).toEqual([]);
-        expect(await stores.users.findById(userId)).toMatchObject({ emailVerified: true, passwordHash: "$argon2id$contract", mfa: { totp: false, passkeys: 0 } });
+        expect(await stores.users.findById(userId)).toMatchObject({
+          emailVerified: true,
+          passwordHash: "$argon2id$contract",
+          mfa: { totp: false, passkeys: 0 },
+        });
         expect(await spend(pending.tokenHash, "email_change", after(at, 2))).toBeUndefined();
         expect(await spend(verification, "email_verification", after(at, 2))).toBeUndefined();
         const rows = await auditRows(userId, "user.claimed_by_proof");
-        expect(rows).toEqual([expect.objectContaining({ userId, actorId: userId, metadata: { proof: "password_reset", sessions: 0, oneTimeTokens: 2, totp: 0, recoveryCodes: 0, passkeys: 0, challenges: 0, passwordEnded: false } })]);
-        expect(await stores.users.claimByProof({ userId, proof: "password_reset", endPassword: true, origin: ORIGIN, at: after(at, 3) })).toBeUndefined();
+        expect(rows).toEqual([
+          expect.objectContaining({
+            userId,
+            actorId: userId,
+            metadata: {
+              proof: "password_reset",
+              sessions: 0,
+              oneTimeTokens: 2,
+              totp: 0,
+              recoveryCodes: 0,
+              passkeys: 0,
+              challenges: 0,
+              passwordEnded: false,
+            },
+          }),
+        ]);
+        expect(
+          await stores.users.claimByProof({
+            userId,
+            proof: "password_reset",
+            endPassword: true,
+            origin: ORIGIN,
+            at: after(at, 3),
+          }),
+        ).toBeUndefined();
         expect((await stores.users.findById(userId))!.passwordHash).toBe("$argon2id$contract");
         expect(await auditRows(userId, "user.claimed_by_proof")).toHaveLength(1);
       });
 
       it("with endPassword, no password is left to verify", async () => {
         const { at, userId } = await arrange();
-        await stores.users.claimByProof({ userId, proof: "password_reset", endPassword: true, origin: ORIGIN, at: after(at, 1) });
+        await stores.users.claimByProof({
+          userId,
+          proof: "password_reset",
+          endPassword: true,
+          origin: ORIGIN,
+          at: after(at, 1),
+        });
         expect((await stores.users.findById(userId))!.passwordHash).not.toMatch(/^\$argon2id\$/);
       });
     });

@@ -10,7 +10,17 @@ import { EmailNotVerified, InvalidCredentials, InvalidMfaToken, RateLimited, Val
 import { accountThrottleKey } from "../../src/services/credentials";
 import { challengeKeyHash, mintMfaToken } from "../../src/services/mfa/challenges";
 import { PasskeyService } from "../../src/services/mfa/passkeys";
-import { LIFETIMES, MemoryStores, ORIGIN, RecordingRevocationList, testAccessTokens, testClock, testCodec, testDeviceTokens, testSession } from "../support/fakes";
+import {
+  LIFETIMES,
+  MemoryStores,
+  ORIGIN,
+  RecordingRevocationList,
+  testAccessTokens,
+  testClock,
+  testCodec,
+  testDeviceTokens,
+  testSession,
+} from "../support/fakes";
 import { claimsOf } from "../support/harness";
 import { b64url, SoftAuthenticator } from "../support/webauthn";
 
@@ -24,7 +34,13 @@ async function setup(options: { requireVerifiedEmail?: boolean; loginMaxFailures
   const service = new PasskeyService({
     stores: memory.stores,
     sessions: memory.stores.sessions,
-    settings: { ...LIFETIMES, maxSessionsPerUser: 50, loginMaxFailures: options.loginMaxFailures ?? 5, requireVerifiedEmail: options.requireVerifiedEmail ?? false, webauthn: WEBAUTHN },
+    settings: {
+      ...LIFETIMES,
+      maxSessionsPerUser: 50,
+      loginMaxFailures: options.loginMaxFailures ?? 5,
+      requireVerifiedEmail: options.requireVerifiedEmail ?? false,
+      webauthn: WEBAUTHN,
+    },
     clock: time.clock,
     tokens: await testAccessTokens(time.clock, revocations),
     codec: testCodec(),
@@ -35,7 +51,14 @@ async function setup(options: { requireVerifiedEmail?: boolean; loginMaxFailures
   /** A live session of `userId`: adding a passkey needs one in the store, not only a token the edge accepts. */
   async function liveSession(userId: string): Promise<string> {
     const { session } = testSession(time.now());
-    await memory.stores.sessions.openSignIn({ userId, session, origin: ORIGIN, at: time.now(), clearThrottleKey: "unused", maxSessions: 50 });
+    await memory.stores.sessions.openSignIn({
+      userId,
+      session,
+      origin: ORIGIN,
+      at: time.now(),
+      clearThrottleKey: "unused",
+      maxSessions: 50,
+    });
     return session.id;
   }
   const actor = { userId: user.id, sessionId: await liveSession(user.id), origin: ORIGIN };
@@ -44,7 +67,11 @@ async function setup(options: { requireVerifiedEmail?: boolean; loginMaxFailures
   async function registered(userId = user.id) {
     const device = await SoftAuthenticator.create(AT);
     const who = userId === user.id ? actor : { ...actor, userId, sessionId: await liveSession(userId) };
-    const record = await service.register(who, (await device.register(await service.registrationOptions(who))) as never, "Laptop");
+    const record = await service.register(
+      who,
+      (await device.register(await service.registrationOptions(who))) as never,
+      "Laptop",
+    );
     return { device, record };
   }
 
@@ -56,14 +83,28 @@ async function setup(options: { requireVerifiedEmail?: boolean; loginMaxFailures
   /** A pending password sign-in of alice: its mfaToken, as SecondFactorService.requireSecondFactor stores it. */
   async function pendingSignIn(userId = user.id) {
     const token = mintMfaToken(time.now());
-    await memory.stores.challenges.create({ keyHash: token.keyHash, kind: "mfa_sign_in", userId, throttleKey: accountThrottleKey("alice@example.com"), device: { name: "laptop" }, expiresAt: token.expiresAt }, time.now());
+    await memory.stores.challenges.create(
+      {
+        keyHash: token.keyHash,
+        kind: "mfa_sign_in",
+        userId,
+        throttleKey: accountThrottleKey("alice@example.com"),
+        device: { name: "laptop" },
+        expiresAt: token.expiresAt,
+      },
+      time.now(),
+    );
     return token.secret;
   }
 
   return { memory, time, service, user, actor, liveSession, registered, assertion, pendingSignIn };
 }
 
-const refusal = (promise: Promise<unknown>) => promise.then(() => undefined, (error: unknown) => error);
+const refusal = (promise: Promise<unknown>) =>
+  promise.then(
+    () => undefined,
+    (error: unknown) => error,
+  );
 
 describe("PasskeyService: registration", () => {
   it("options name the user by id, exclude their credentials, and store only the challenge's hash, for 5 minutes", async () => {
@@ -86,7 +127,9 @@ describe("PasskeyService: registration", () => {
     const record = await service.register(actor, response, null);
     expect(record).toMatchObject({ name: null, lastUsedAt: null });
     expect([...memory.state.passkeys.values()].map((p) => p.credentialId)).toEqual([device.id]);
-    expect(memory.state.audit.filter((r) => r.event === "passkey.registered").map((r) => r.metadata)).toEqual([{ passkeyId: record.id, name: null }]);
+    expect(memory.state.audit.filter((r) => r.event === "passkey.registered").map((r) => r.metadata)).toEqual([
+      { passkeyId: record.id, name: null },
+    ]);
     const before = memory.snapshot().passkeys;
     expect(await refusal(service.register(actor, response, null))).toBeInstanceOf(ValidationFailed);
     expect(memory.state.passkeys).toEqual(before);
@@ -98,7 +141,9 @@ describe("PasskeyService: registration", () => {
     const options = await service.registrationOptions(actor);
     memory.state.users.get(user.id)!.emailVerifiedAt = null;
     expect(await refusal(service.registrationOptions(actor))).toBeInstanceOf(EmailNotVerified);
-    expect(await refusal(service.register(actor, (await device.register(options)) as never, null))).toBeInstanceOf(EmailNotVerified);
+    expect(await refusal(service.register(actor, (await device.register(options)) as never, null))).toBeInstanceOf(
+      EmailNotVerified,
+    );
     expect(memory.state.passkeys.size).toBe(0);
   });
 
@@ -106,9 +151,17 @@ describe("PasskeyService: registration", () => {
     const { memory, service, actor, user, time } = await setup();
     const device = await SoftAuthenticator.create(AT);
     const options = await service.registrationOptions(actor);
-    await memory.stores.sessions.end(actor.sessionId, user.id, { reason: "password_reset", event: "session.revoked", actorId: null, origin: ORIGIN, at: time.now() });
+    await memory.stores.sessions.end(actor.sessionId, user.id, {
+      reason: "password_reset",
+      event: "session.revoked",
+      actorId: null,
+      origin: ORIGIN,
+      at: time.now(),
+    });
     expect(await refusal(service.registrationOptions(actor))).toMatchObject({ code: "invalid_token" });
-    expect(await refusal(service.register(actor, (await device.register(options)) as never, null))).toMatchObject({ code: "invalid_token" });
+    expect(await refusal(service.register(actor, (await device.register(options)) as never, null))).toMatchObject({
+      code: "invalid_token",
+    });
     expect(memory.state.passkeys.size).toBe(0);
   });
 
@@ -117,7 +170,13 @@ describe("PasskeyService: registration", () => {
     const bob = memory.addUser({ emailVerified: true });
     const device = await SoftAuthenticator.create(AT);
     const options = await service.registrationOptions(actor);
-    const error = await refusal(service.register({ ...actor, userId: bob.id, sessionId: await liveSession(bob.id) }, (await device.register(options)) as never, null));
+    const error = await refusal(
+      service.register(
+        { ...actor, userId: bob.id, sessionId: await liveSession(bob.id) },
+        (await device.register(options)) as never,
+        null,
+      ),
+    );
     expect(error).toBeInstanceOf(ValidationFailed);
     expect((error as ValidationFailed).errors[0]!.path).toBe("response");
     expect(memory.state.passkeys.size).toBe(0);
@@ -126,14 +185,28 @@ describe("PasskeyService: registration", () => {
 
   it("no user verification, another origin or relying party, or an expired challenge: refused, nothing stored", async () => {
     const { memory, service, actor, time } = await setup();
-    for (const ceremony of [{ userVerified: false }, { origin: "https://evil.example.net" }, { rpId: "evil.example.net" }]) {
+    for (const ceremony of [
+      { userVerified: false },
+      { origin: "https://evil.example.net" },
+      { rpId: "evil.example.net" },
+    ]) {
       const device = await SoftAuthenticator.create(AT);
-      expect(await refusal(service.register(actor, (await device.register(await service.registrationOptions(actor), ceremony)) as never, null))).toBeInstanceOf(ValidationFailed);
+      expect(
+        await refusal(
+          service.register(
+            actor,
+            (await device.register(await service.registrationOptions(actor), ceremony)) as never,
+            null,
+          ),
+        ),
+      ).toBeInstanceOf(ValidationFailed);
     }
     const device = await SoftAuthenticator.create(AT);
     const options = await service.registrationOptions(actor);
     time.advance(301);
-    expect(await refusal(service.register(actor, (await device.register(options)) as never, null))).toBeInstanceOf(ValidationFailed);
+    expect(await refusal(service.register(actor, (await device.register(options)) as never, null))).toBeInstanceOf(
+      ValidationFailed,
+    );
     expect(memory.state.passkeys.size).toBe(0);
   });
 });
@@ -144,7 +217,10 @@ describe("PasskeyService: sign-in", () => {
     const options = await service.signInOptions();
     expect(options.allowCredentials).toBeUndefined();
     expect(options.userVerification).toBe("required");
-    expect(memory.state.challenges.get(challengeKeyHash(options.challenge))).toMatchObject({ kind: "passkey_authentication", userId: null });
+    expect(memory.state.challenges.get(challengeKeyHash(options.challenge))).toMatchObject({
+      kind: "passkey_authentication",
+      userId: null,
+    });
   });
 
   it("a passkey alone signs in as two factors (amr hwk+mfa: user verification is required) without touching the password throttle, and keeps the new counter", async () => {
@@ -162,14 +238,22 @@ describe("PasskeyService: sign-in", () => {
     const { memory, service, user, registered, assertion } = await setup();
     const { device } = await registered();
     const stranger = await SoftAuthenticator.create(AT);
-    expect(await refusal(service.signIn(await assertion(stranger), { device: {} }, ORIGIN))).toBeInstanceOf(InvalidCredentials);
-    expect(await refusal(service.signIn(await assertion(device, crypto.randomUUID()), { device: {} }, ORIGIN))).toBeInstanceOf(InvalidCredentials);
+    expect(await refusal(service.signIn(await assertion(stranger), { device: {} }, ORIGIN))).toBeInstanceOf(
+      InvalidCredentials,
+    );
+    expect(
+      await refusal(service.signIn(await assertion(device, crypto.randomUUID()), { device: {} }, ORIGIN)),
+    ).toBeInstanceOf(InvalidCredentials);
     device.setCounter(10);
     await service.signIn(await assertion(device), { device: {} }, ORIGIN);
     device.setCounter(2);
-    expect(await refusal(service.signIn(await assertion(device), { device: {} }, ORIGIN))).toBeInstanceOf(InvalidCredentials);
+    expect(await refusal(service.signIn(await assertion(device), { device: {} }, ORIGIN))).toBeInstanceOf(
+      InvalidCredentials,
+    );
     memory.state.users.get(user.id)!.status = "disabled";
-    expect(await refusal(service.signIn(await assertion(device), { device: {} }, ORIGIN))).toBeInstanceOf(InvalidCredentials);
+    expect(await refusal(service.signIn(await assertion(device), { device: {} }, ORIGIN))).toBeInstanceOf(
+      InvalidCredentials,
+    );
   });
 
   it("REQUIRE_VERIFIED_EMAIL: an unverified account's passkey answers email_not_verified and opens no session", async () => {
@@ -178,7 +262,9 @@ describe("PasskeyService: sign-in", () => {
     const { device } = await registered();
     memory.state.users.get(user.id)!.emailVerifiedAt = null;
     const sessions = memory.state.sessions.size;
-    expect(await refusal(service.signIn(await assertion(device), { device: {} }, ORIGIN))).toBeInstanceOf(EmailNotVerified);
+    expect(await refusal(service.signIn(await assertion(device), { device: {} }, ORIGIN))).toBeInstanceOf(
+      EmailNotVerified,
+    );
     expect(memory.state.sessions.size).toBe(sessions);
   });
 });
@@ -196,7 +282,9 @@ describe("PasskeyService: the second step of a password sign-in", () => {
     expect(memory.state.challenges.get(challengeKeyHash(mfaToken))!.usedAt).not.toBeNull();
     // The completed sign-in cleared the bucket its password counted in.
     expect(memory.state.throttles.has(accountThrottleKey("alice@example.com"))).toBe(false);
-    expect(await refusal(service.signIn(await assertion(device), { mfaToken, device: {} }, ORIGIN))).toBeInstanceOf(InvalidMfaToken);
+    expect(await refusal(service.signIn(await assertion(device), { mfaToken, device: {} }, ORIGIN))).toBeInstanceOf(
+      InvalidMfaToken,
+    );
   });
 
   it("another user's passkey: invalid_credentials, a failure counted against the mfaToken and an mfa.challenge_failed row", async () => {
@@ -204,9 +292,13 @@ describe("PasskeyService: the second step of a password sign-in", () => {
     const bob = memory.addUser({ emailVerified: true });
     const { device: bobs } = await registered(bob.id);
     const mfaToken = await pendingSignIn();
-    expect(await refusal(service.signIn(await assertion(bobs, bob.id), { mfaToken, device: {} }, ORIGIN))).toBeInstanceOf(InvalidCredentials);
+    expect(
+      await refusal(service.signIn(await assertion(bobs, bob.id), { mfaToken, device: {} }, ORIGIN)),
+    ).toBeInstanceOf(InvalidCredentials);
     expect(memory.state.challenges.get(challengeKeyHash(mfaToken))).toMatchObject({ failures: 1, usedAt: null });
-    expect(memory.state.audit.filter((r) => r.event === "mfa.challenge_failed").map((r) => [r.userId, r.metadata])).toEqual([[user.id, { method: "passkey" }]]);
+    expect(
+      memory.state.audit.filter((r) => r.event === "mfa.challenge_failed").map((r) => [r.userId, r.metadata]),
+    ).toEqual([[user.id, { method: "passkey" }]]);
   });
 
   it("a locked bucket answers 429 before any assertion is checked", async () => {
@@ -214,18 +306,28 @@ describe("PasskeyService: the second step of a password sign-in", () => {
     const { device } = await registered();
     const stranger = await SoftAuthenticator.create(AT);
     const mfaToken = await pendingSignIn();
-    expect(await refusal(service.signIn(await assertion(stranger), { mfaToken, device: {} }, ORIGIN))).toBeInstanceOf(InvalidCredentials);
-    expect(await refusal(service.signIn(await assertion(stranger), { mfaToken, device: {} }, ORIGIN))).toBeInstanceOf(InvalidCredentials);
-    expect(await refusal(service.signIn(await assertion(device), { mfaToken, device: {} }, ORIGIN))).toBeInstanceOf(RateLimited);
+    expect(await refusal(service.signIn(await assertion(stranger), { mfaToken, device: {} }, ORIGIN))).toBeInstanceOf(
+      InvalidCredentials,
+    );
+    expect(await refusal(service.signIn(await assertion(stranger), { mfaToken, device: {} }, ORIGIN))).toBeInstanceOf(
+      InvalidCredentials,
+    );
+    expect(await refusal(service.signIn(await assertion(device), { mfaToken, device: {} }, ORIGIN))).toBeInstanceOf(
+      RateLimited,
+    );
   });
 
   it("an unknown or expired mfaToken: invalid_mfa_token, nothing counted", async () => {
     const { memory, service, time, registered, assertion, pendingSignIn } = await setup();
     const { device } = await registered();
-    expect(await refusal(service.signIn(await assertion(device), { mfaToken: "samfa_unknown", device: {} }, ORIGIN))).toBeInstanceOf(InvalidMfaToken);
+    expect(
+      await refusal(service.signIn(await assertion(device), { mfaToken: "samfa_unknown", device: {} }, ORIGIN)),
+    ).toBeInstanceOf(InvalidMfaToken);
     const mfaToken = await pendingSignIn();
     time.advance(301);
-    expect(await refusal(service.signIn(await assertion(device), { mfaToken, device: {} }, ORIGIN))).toBeInstanceOf(InvalidMfaToken);
+    expect(await refusal(service.signIn(await assertion(device), { mfaToken, device: {} }, ORIGIN))).toBeInstanceOf(
+      InvalidMfaToken,
+    );
     expect(memory.state.throttles.size).toBe(0);
   });
 });

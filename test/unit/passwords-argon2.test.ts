@@ -59,7 +59,12 @@ describe("argon2id engines", () => {
   it("both engines give the reference implementation's published argon2id answers", async () => {
     const wasm = await wasmEngine();
     for (const [t, m, p, password, salt, tag] of referenceVectors) {
-      const input: Argon2idInput = { password: utf8(password), salt: utf8(salt), params: { memoryKib: m, iterations: t, parallelism: p }, length: 32 };
+      const input: Argon2idInput = {
+        password: utf8(password),
+        salt: utf8(salt),
+        params: { memoryKib: m, iterations: t, parallelism: p },
+        length: 32,
+      };
       const label = `t=${t} m=${m} p=${p} ${password}/${salt}`;
       expect(hex(await wasm.derive(input)), `wasm ${label}`).toBe(tag);
       expect(hex(await nobleArgon2id.derive(input)), `noble ${label}`).toBe(tag);
@@ -91,10 +96,21 @@ describe("argon2id engines", () => {
       { memoryKib: 1024, iterations: 1, parallelism: 3 },
       { memoryKib: 4096, iterations: 10, parallelism: 1 },
     ];
-    const passwords = [new Uint8Array(0), utf8("correct horse battery staple"), utf8("pässwörd ünïcode 🔑 密码"), utf8("nul\u0000inside"), bytes(512, 7)];
+    const passwords = [
+      new Uint8Array(0),
+      utf8("correct horse battery staple"),
+      utf8("pässwörd ünïcode 🔑 密码"),
+      utf8("nul\u0000inside"),
+      bytes(512, 7),
+    ];
     params.forEach((p, i) => {
       passwords.forEach((password, j) => {
-        cases.push({ password, salt: bytes([8, 16, 64][(i + j) % 3]!, i * 31 + j), params: p, length: [16, 32, 64][(i * 2 + j) % 3]! });
+        cases.push({
+          password,
+          salt: bytes([8, 16, 64][(i + j) % 3]!, i * 31 + j),
+          params: p,
+          length: [16, 32, 64][(i * 2 + j) % 3]!,
+        });
       });
     });
     for (const input of cases) {
@@ -107,7 +123,12 @@ describe("argon2id engines", () => {
 
   it("the engines agree at the production parameters m=19456, t=2, p=1", async () => {
     const wasm = await wasmEngine();
-    const input = { password: utf8("correct horse battery staple"), salt: bytes(16, 99), params: PRODUCTION, length: 32 };
+    const input = {
+      password: utf8("correct horse battery staple"),
+      salt: bytes(16, 99),
+      params: PRODUCTION,
+      length: 32,
+    };
     expect(hex(await wasm.derive(input))).toBe(hex(await nobleArgon2id.derive(input)));
   }, 60_000);
 
@@ -115,7 +136,11 @@ describe("argon2id engines", () => {
     const wasm = await wasmEngine();
     const engines: Argon2idEngine[] = [wasm, nobleArgon2id];
     const passwords = ["correct horse battery staple", "pässwörd ünïcode 🔑 密码"];
-    for (const params of [{ memoryKib: 64, iterations: 1, parallelism: 1 }, { memoryKib: 256, iterations: 2, parallelism: 2 }, PRODUCTION]) {
+    for (const params of [
+      { memoryKib: 64, iterations: 1, parallelism: 1 },
+      { memoryKib: 256, iterations: 2, parallelism: 2 },
+      PRODUCTION,
+    ]) {
       for (const [maker, checker] of [engines, [...engines].reverse()] as [Argon2idEngine, Argon2idEngine][]) {
         for (const password of passwords) {
           const phc = await new PasswordHasher(params, maker).hash(password);
@@ -141,14 +166,21 @@ describe("argon2id engines", () => {
 
   it("keeps working after a hash at the largest allowed memory and after a refused input", async () => {
     const wasm = await wasmEngine();
-    const small = { password: utf8("correct horse battery staple"), salt: bytes(16, 5), params: { memoryKib: 64, iterations: 1, parallelism: 1 }, length: 32 };
+    const small = {
+      password: utf8("correct horse battery staple"),
+      salt: bytes(16, 5),
+      params: { memoryKib: 64, iterations: 1, parallelism: 1 },
+      length: 32,
+    };
     const expected = hex(await nobleArgon2id.derive(small));
     // 64 MiB grows the instance's memory past what it keeps: it is dropped and rebuilt.
     const large = await wasm.derive({ ...small, params: { memoryKib: 65536, iterations: 1, parallelism: 1 } });
     expect(large).toHaveLength(32);
     expect(hex(await wasm.derive(small))).toBe(expected);
     // The C code refuses fewer than 8 KiB per lane and salts under 8 bytes.
-    await expect(wasm.derive({ ...small, params: { memoryKib: 8, iterations: 1, parallelism: 2 } })).rejects.toThrow(/argon2id failed/);
+    await expect(wasm.derive({ ...small, params: { memoryKib: 8, iterations: 1, parallelism: 2 } })).rejects.toThrow(
+      /argon2id failed/,
+    );
     await expect(wasm.derive({ ...small, salt: new Uint8Array(4) })).rejects.toThrow(/argon2id failed/);
     expect(hex(await wasm.derive(small))).toBe(expected);
   }, 60_000);

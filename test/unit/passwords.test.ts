@@ -87,7 +87,7 @@ describe("PasswordHasher", () => {
     const tampered = [
       "",
       "not a hash",
-      valid + "\n",
+      `${valid}\n`,
       valid.replace("$v=19$", "$v=16$"),
       valid.replace("$v=19$", "$"),
       valid.replace("m=64", "m=sixty-four"),
@@ -153,9 +153,9 @@ describe("checkPasswordPolicy", () => {
   });
 
   it("refuses 129 characters and accepts 128", () => {
-    const longest = "x".repeat(127) + "y";
+    const longest = `${"x".repeat(127)}y`;
     expect(checkPasswordPolicy(longest)).toBe(longest);
-    expect(policyError(longest + "z").errors[0]?.message).toBe("Must be at most 128 characters");
+    expect(policyError(`${longest}z`).errors[0]?.message).toBe("Must be at most 128 characters");
   });
 
   it("counts length in code points, not UTF-16 units", () => {

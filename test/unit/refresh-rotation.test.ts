@@ -35,7 +35,10 @@ beforeAll(async () => {
 const utf8 = (text: string) => new TextEncoder().encode(text);
 
 function base64url(bytes: Uint8Array): string {
-  return btoa(String.fromCharCode(...bytes)).replace(/\+/g, "-").replace(/\//g, "_").replace(/=+$/, "");
+  return btoa(String.fromCharCode(...bytes))
+    .replace(/\+/g, "-")
+    .replace(/\//g, "_")
+    .replace(/=+$/, "");
 }
 
 async function hmac(secret: string, text: string): Promise<Uint8Array> {
@@ -51,14 +54,16 @@ function sessionPart(sessionId: string): string {
 
 /** The session id a tagged token carries. */
 function sessionIdIn(token: string): string {
-  const hex = [...atob(token.slice(5, 27).replace(/-/g, "+").replace(/_/g, "/"))].map((c) => c.charCodeAt(0).toString(16).padStart(2, "0")).join("");
+  const hex = [...atob(token.slice(5, 27).replace(/-/g, "+").replace(/_/g, "/"))]
+    .map((c) => c.charCodeAt(0).toString(16).padStart(2, "0"))
+    .join("");
   return `${hex.slice(0, 8)}-${hex.slice(8, 12)}-${hex.slice(12, 16)}-${hex.slice(16, 20)}-${hex.slice(20)}`;
 }
 
 /** sart_ + session + body + base64url(first 6 bytes of HMAC-SHA256(secret, "sart-tag:" + session + body)). */
 async function tagged(sessionId: string, body: string, secret = SECRET): Promise<string> {
   const untagged = sessionPart(sessionId) + body;
-  return "sart_" + untagged + base64url((await hmac(secret, `sart-tag:${untagged}`)).subarray(0, 6));
+  return `sart_${untagged}${base64url((await hmac(secret, `sart-tag:${untagged}`)).subarray(0, 6))}`;
 }
 
 /** The successor of T in its session: the tagged form of base64url(HMAC-SHA256(secret, T)), computed with WebCrypto rather than the service's code. */
@@ -76,7 +81,15 @@ const randomBody = () => base64url(crypto.getRandomValues(new Uint8Array(32)));
 
 // ---- Scenario helpers -------------------------------------------------------
 
-function setup(options: { secret?: string; previousSecret?: string; grace?: number; refreshLimit?: CountingRateLimit; requireVerifiedEmail?: boolean } = {}) {
+function setup(
+  options: {
+    secret?: string;
+    previousSecret?: string;
+    grace?: number;
+    refreshLimit?: CountingRateLimit;
+    requireVerifiedEmail?: boolean;
+  } = {},
+) {
   const secret = options.secret ?? SECRET;
   const memory = new MemoryStores();
   const time = testClock(NOW);
@@ -87,7 +100,11 @@ function setup(options: { secret?: string; previousSecret?: string; grace?: numb
       refreshTokens: memory.stores.refreshTokens,
       users: memory.stores.users,
       codec,
-      settings: { refreshIdleTtl: IDLE_TTL, refreshReuseGrace: options.grace ?? GRACE, requireVerifiedEmail: options.requireVerifiedEmail ?? false },
+      settings: {
+        refreshIdleTtl: IDLE_TTL,
+        refreshReuseGrace: options.grace ?? GRACE,
+        requireVerifiedEmail: options.requireVerifiedEmail ?? false,
+      },
       clock: time.clock,
       tokens: new AccessTokens(keys, workerConfig, time.clock, revocations),
       revocations,
@@ -114,7 +131,16 @@ function setup(options: { secret?: string; previousSecret?: string; grace?: numb
         absoluteExpiresAt: new Date(at.getTime() + ABSOLUTE_TTL * 1000),
         amr: ["pwd" as const],
       };
-      expect(await memory.stores.sessions.openSignIn({ userId: user.id, session, origin: ORIGIN, at, clearThrottleKey: "unused", maxSessions: 50 })).toEqual({ opened: true, evicted: [] });
+      expect(
+        await memory.stores.sessions.openSignIn({
+          userId: user.id,
+          session,
+          origin: ORIGIN,
+          at,
+          clearThrottleKey: "unused",
+          maxSessions: 50,
+        }),
+      ).toEqual({ opened: true, evicted: [] });
       return { user, sessionId: session.id, token: first };
     },
   };
@@ -139,7 +165,13 @@ function expectNothingRevoked(t: Scenario) {
 function expectRevokedForReuse(t: Scenario, sessionId: string) {
   expect(t.memory.session(sessionId)).toMatchObject({ revokedAt: t.time.now(), revokedReason: "refresh_token_reused" });
   expect(t.memory.auditRows({ event: "auth.refresh_reused" })).toEqual([
-    expect.objectContaining({ sessionId, actorId: null, ip: ORIGIN.ip, userAgent: ORIGIN.userAgent, createdAt: t.time.now() }),
+    expect.objectContaining({
+      sessionId,
+      actorId: null,
+      ip: ORIGIN.ip,
+      userAgent: ORIGIN.userAgent,
+      createdAt: t.time.now(),
+    }),
   ]);
   expect(t.revocations.revokeCalls).toEqual([[sessionId]]);
 }
@@ -147,7 +179,13 @@ function expectRevokedForReuse(t: Scenario, sessionId: string) {
 /** Everything the store holds, as text: to show what never reaches it. */
 function dump(memory: MemoryStores): string {
   const { users, sessions, refreshTokens, audit, throttles } = memory.state;
-  return JSON.stringify({ users: [...users], sessions: [...sessions], refreshTokens: [...refreshTokens], audit, throttles: [...throttles] });
+  return JSON.stringify({
+    users: [...users],
+    sessions: [...sessions],
+    refreshTokens: [...refreshTokens],
+    audit,
+    throttles: [...throttles],
+  });
 }
 
 // ---- Case 1 -----------------------------------------------------------------
@@ -173,9 +211,12 @@ describe("case 1: the current token of a live session rotates", () => {
     const t = setup();
     const { token } = await t.signIn();
     const pair = await t.rotate(token);
-    expect([...t.memory.state.refreshTokens.keys()].sort()).toEqual([await sha256Hex(token), await sha256Hex(pair.refreshToken)].sort());
+    expect([...t.memory.state.refreshTokens.keys()].sort()).toEqual(
+      [await sha256Hex(token), await sha256Hex(pair.refreshToken)].sort(),
+    );
     const stored = dump(t.memory);
-    for (const secretText of [token, pair.refreshToken, token.slice(5), pair.refreshToken.slice(5)]) expect(stored).not.toContain(secretText);
+    for (const secretText of [token, pair.refreshToken, token.slice(5), pair.refreshToken.slice(5)])
+      expect(stored).not.toContain(secretText);
   });
 
   it("writes the rotation and nothing else: T used, one successor, the idle expiry slid, one auth.refreshed row, nothing revoked", async () => {
@@ -186,7 +227,10 @@ describe("case 1: the current token of a live session rotates", () => {
     const pair = await t.rotate(token);
     expect(t.memory.state.refreshTokens.size).toBe(before.refreshTokens.size + 1);
     expect(t.memory.token(await sha256Hex(token))!.usedAt).toEqual(t.time.now());
-    expect(t.memory.session(sessionId)).toMatchObject({ lastUsedAt: t.time.now(), idleExpiresAt: new Date(t.time.now().getTime() + IDLE_TTL * 1000) });
+    expect(t.memory.session(sessionId)).toMatchObject({
+      lastUsedAt: t.time.now(),
+      idleExpiresAt: new Date(t.time.now().getTime() + IDLE_TTL * 1000),
+    });
     expect(t.memory.state.audit.slice(before.audit.length)).toEqual([
       expect.objectContaining({ event: "auth.refreshed", userId: user.id, actorId: user.id, sessionId, ip: ORIGIN.ip }),
     ]);
@@ -198,8 +242,20 @@ describe("case 1: the current token of a live session rotates", () => {
     const t = setup();
     const { user, sessionId, token } = await t.signIn();
     const pair = await t.rotate(token);
-    expect(pair).toMatchObject({ tokenType: "Bearer", expiresIn: workerConfig.accessTokenTtl, sessionId, refreshExpiresIn: IDLE_TTL });
-    expect(claimsOf(pair.accessToken)).toMatchObject({ sub: user.id, sid: sessionId, roles: ["user"], permissions: USER_PERMISSIONS, iat: NOW.getTime() / 1000, gv: 0 });
+    expect(pair).toMatchObject({
+      tokenType: "Bearer",
+      expiresIn: workerConfig.accessTokenTtl,
+      sessionId,
+      refreshExpiresIn: IDLE_TTL,
+    });
+    expect(claimsOf(pair.accessToken)).toMatchObject({
+      sub: user.id,
+      sid: sessionId,
+      roles: ["user"],
+      permissions: USER_PERMISSIONS,
+      iat: NOW.getTime() / 1000,
+      gv: 0,
+    });
   });
 
   it("carries the grants version the rotation read with the grants", async () => {
@@ -215,7 +271,10 @@ describe("case 1: the current token of a live session rotates", () => {
     t.time.advanceMs(60_000);
     const second = await t.rotate(token);
     expect(t.memory.token(await sha256Hex(token))!.usedAt).toEqual(t.time.now());
-    expect(t.memory.token(await sha256Hex(second.refreshToken))).toMatchObject({ usedAt: null, parentHash: await sha256Hex(token) });
+    expect(t.memory.token(await sha256Hex(second.refreshToken))).toMatchObject({
+      usedAt: null,
+      parentHash: await sha256Hex(token),
+    });
     t.time.advanceMs(60_000);
     const third = await t.rotate(second.refreshToken);
     expect(third.refreshToken).toBe(await expectedSuccessor(second.refreshToken));
@@ -256,7 +315,11 @@ describe("case 2: the immediate parent within REFRESH_REUSE_GRACE gets the same 
     t.memory.state.userRoles.set(user.id, new Set(["admin", "user"]));
     t.memory.state.users.get(user.id)!.grantsVersion = 1;
     const again = await t.rotate(token);
-    expect(claimsOf(again.accessToken)).toMatchObject({ roles: ["admin", "user"], permissions: expect.arrayContaining(["users:read", "roles:assign"]), gv: 1 });
+    expect(claimsOf(again.accessToken)).toMatchObject({
+      roles: ["admin", "user"],
+      permissions: expect.arrayContaining(["users:read", "roles:assign"]),
+      gv: 1,
+    });
   });
 
   it("is still grace 1 ms before the boundary (REFRESH_REUSE_GRACE - 1 ms after the rotation)", async () => {
@@ -308,7 +371,9 @@ describe("case 2: the immediate parent within REFRESH_REUSE_GRACE gets the same 
     const { sessionId, token } = await t.signIn();
     await t.rotate(token);
     t.time.advanceMs(1_000);
-    await expect(t.rotate(token, t.rotationWith(new RefreshTokenCodec(OTHER_SECRET, SECRET)))).rejects.toBeInstanceOf(RefreshTokenReused);
+    await expect(t.rotate(token, t.rotationWith(new RefreshTokenCodec(OTHER_SECRET, SECRET)))).rejects.toBeInstanceOf(
+      RefreshTokenReused,
+    );
     expectRevokedForReuse(t, sessionId);
   });
 
@@ -404,7 +469,13 @@ describe("case 3: any other token of the family is reuse and ends the session", 
     const t = setup();
     const { user, sessionId, token } = await t.signIn();
     await chain(t, token, 2);
-    await t.memory.stores.sessions.end(sessionId, user.id, { reason: "revoked_by_user", event: "session.revoked", actorId: user.id, origin: ORIGIN, at: t.time.now() });
+    await t.memory.stores.sessions.end(sessionId, user.id, {
+      reason: "revoked_by_user",
+      event: "session.revoked",
+      actorId: user.id,
+      origin: ORIGIN,
+      at: t.time.now(),
+    });
     const before = t.memory.snapshot();
     await expect(t.rotate(token)).rejects.toBeInstanceOf(InvalidRefreshToken);
     expect(t.memory.snapshot()).toEqual(before);
@@ -461,17 +532,20 @@ describe("the token format: junk is refused before any I/O, a legacy token is st
   const junk: [string, (good: string) => string][] = [
     ["an empty string", () => ""],
     ["an access token", () => "eyJhbGciOiJFZERTQSJ9.e30.sig"],
-    ["the prefix in upper case", (good) => "SART_" + good.slice(5)],
-    ["a leading space", (good) => " " + good],
-    ["the bare prefix without underscore", (good) => "sart" + good.slice(5)],
+    ["the prefix in upper case", (good) => `SART_${good.slice(5)}`],
+    ["a leading space", (good) => ` ${good}`],
+    ["the bare prefix without underscore", (good) => `sart${good.slice(5)}`],
     ["a tag cut short", (good) => good.slice(0, -4)],
-    ["one more character", (good) => good + "A"],
+    ["one more character", (good) => `${good}A`],
     ["a body one character short under a tag", (good) => good.slice(0, 5) + good.slice(6)],
-    ["an over-long token (129 characters)", () => "sart_" + "A".repeat(124)],
+    ["an over-long token (129 characters)", () => `sart_${"A".repeat(124)}`],
     ["one character of the tag changed", (good) => good.slice(0, -1) + (good.endsWith("A") ? "B" : "A")],
-    ["one character of the body changed under its tag", (good) => good.slice(0, 5) + (good[5] === "A" ? "B" : "A") + good.slice(6)],
-    ["not base64url (+ and /)", (good) => good.slice(0, 10) + "+/" + good.slice(12)],
-    ["not base64url (padding)", (good) => good.slice(0, -1) + "="],
+    [
+      "one character of the body changed under its tag",
+      (good) => good.slice(0, 5) + (good[5] === "A" ? "B" : "A") + good.slice(6),
+    ],
+    ["not base64url (+ and /)", (good) => `${good.slice(0, 10)}+/${good.slice(12)}`],
+    ["not base64url (padding)", (good) => `${good.slice(0, -1)}=`],
   ];
 
   it.each(junk)("%s: invalid_refresh_token, and no store method runs", async (_label, spoil) => {
@@ -491,7 +565,9 @@ describe("the token format: junk is refused before any I/O, a legacy token is st
     const t = setup();
     await t.signIn();
     t.memory.calls.length = 0;
-    await expect(t.rotate(await tagged(crypto.randomUUID(), randomBody(), OTHER_SECRET))).rejects.toBeInstanceOf(InvalidRefreshToken);
+    await expect(t.rotate(await tagged(crypto.randomUUID(), randomBody(), OTHER_SECRET))).rejects.toBeInstanceOf(
+      InvalidRefreshToken,
+    );
     expect(t.memory.calls).toEqual([]);
   });
 
@@ -504,13 +580,17 @@ describe("the token format: junk is refused before any I/O, a legacy token is st
 
   it("a legacy untagged token (sart_ + 43 characters) is looked up and rotates to a tagged successor", async () => {
     const t = setup();
-    const legacy = "sart_" + randomBody();
+    const legacy = `sart_${randomBody()}`;
     const { sessionId } = await t.signIn(undefined, legacy);
     const pair = await t.rotate(legacy);
     expect(pair.refreshToken).toBe(await expectedSuccessor(legacy, SECRET, sessionId));
     expect(pair.refreshToken).toMatch(/^sart_[A-Za-z0-9_-]{73}$/);
     expect(t.memory.token(await sha256Hex(legacy))!.usedAt).toEqual(t.time.now());
-    expect(t.memory.token(await sha256Hex(pair.refreshToken))).toMatchObject({ sessionId, parentHash: await sha256Hex(legacy), usedAt: null });
+    expect(t.memory.token(await sha256Hex(pair.refreshToken))).toMatchObject({
+      sessionId,
+      parentHash: await sha256Hex(legacy),
+      usedAt: null,
+    });
     // The successor carries a tag and rotates on.
     expect((await t.rotate(pair.refreshToken)).sessionId).toBe(sessionId);
   });
@@ -520,7 +600,7 @@ describe("the token format: junk is refused before any I/O, a legacy token is st
     await t.signIn();
     const before = t.memory.snapshot();
     t.memory.calls.length = 0;
-    await expect(t.rotate("sart_" + randomBody())).rejects.toBeInstanceOf(InvalidRefreshToken);
+    await expect(t.rotate(`sart_${randomBody()}`)).rejects.toBeInstanceOf(InvalidRefreshToken);
     // It names no session, so the store is asked which session it belongs to.
     expect(t.memory.calls).toEqual(["refreshTokens.lineage"]);
     expect(t.memory.snapshot()).toEqual(before);
@@ -559,7 +639,7 @@ describe("the per-session refresh limit (AUTH_REFRESH_RATE_LIMITER)", () => {
   it("junk is refused before the limit is asked; a legacy token, which names no session before its lookup, passes it", async () => {
     const t = setup({ refreshLimit: new CountingRateLimit(0) });
     await expect(t.rotate("sart_junk")).rejects.toBeInstanceOf(InvalidRefreshToken);
-    const legacy = "sart_" + randomBody();
+    const legacy = `sart_${randomBody()}`;
     const { sessionId } = await t.signIn(undefined, legacy);
     await expect(t.rotate(legacy)).resolves.toMatchObject({ sessionId });
     expect(t.refreshLimit.keys).toEqual([]);
@@ -582,7 +662,13 @@ describe("a session or user that has ended fails at the rotation itself", () => 
   it("a revoked session's current token is invalid_refresh_token and nothing is revoked again", async () => {
     const t = setup();
     const { user, sessionId, token } = await t.signIn();
-    await t.memory.stores.sessions.end(sessionId, user.id, { reason: "revoked_by_user", event: "session.revoked", actorId: user.id, origin: ORIGIN, at: NOW });
+    await t.memory.stores.sessions.end(sessionId, user.id, {
+      reason: "revoked_by_user",
+      event: "session.revoked",
+      actorId: user.id,
+      origin: ORIGIN,
+      at: NOW,
+    });
     const before = t.memory.snapshot();
     await expect(t.rotate(token)).rejects.toBeInstanceOf(InvalidRefreshToken);
     expect(t.memory.snapshot()).toEqual(before);

@@ -9,8 +9,20 @@ const NEXT_SECRET = "the next refresh secret, also 32+ characters";
 const SESSION = "0b6f1c3e-5d2a-4e8f-9a41-2c7d8e9f0a1b";
 
 const utf8 = (text: string) => new TextEncoder().encode(text);
-const base64url = (bytes: Uint8Array) => btoa(String.fromCharCode(...bytes)).replace(/\+/g, "-").replace(/\//g, "_").replace(/=+$/, "");
-const sessionPart = (id: string) => base64url(Uint8Array.from(id.replace(/-/g, "").match(/../g)!.map((h) => parseInt(h, 16))));
+const base64url = (bytes: Uint8Array) =>
+  btoa(String.fromCharCode(...bytes))
+    .replace(/\+/g, "-")
+    .replace(/\//g, "_")
+    .replace(/=+$/, "");
+const sessionPart = (id: string) =>
+  base64url(
+    Uint8Array.from(
+      id
+        .replace(/-/g, "")
+        .match(/../g)!
+        .map((h) => parseInt(h, 16)),
+    ),
+  );
 
 async function hmac(secret: string, text: string): Promise<Uint8Array> {
   const key = await crypto.subtle.importKey("raw", utf8(secret), { name: "HMAC", hash: "SHA-256" }, false, ["sign"]);
@@ -20,7 +32,7 @@ async function hmac(secret: string, text: string): Promise<Uint8Array> {
 /** sart_ + session + secret part + base64url(first 6 bytes of HMAC(secret, "sart-tag:" + session + secret part)). */
 async function tagged(sessionId: string, secretPart: string, secret = SECRET): Promise<string> {
   const untagged = sessionPart(sessionId) + secretPart;
-  return "sart_" + untagged + base64url((await hmac(secret, `sart-tag:${untagged}`)).subarray(0, 6));
+  return `sart_${untagged}${base64url((await hmac(secret, `sart-tag:${untagged}`)).subarray(0, 6))}`;
 }
 
 describe("refresh-token format", () => {
@@ -51,18 +63,27 @@ describe("refresh-token format", () => {
     expect(codec.check(token.slice(0, -1) + (token.endsWith("A") ? "B" : "A"))).toEqual({ kind: "junk" });
     expect(new RefreshTokenCodec(NEXT_SECRET).check(token)).toEqual({ kind: "junk" });
     const otherSession = codec.mint(crypto.randomUUID());
-    expect(codec.check("sart_" + otherSession.slice(5, 27) + token.slice(27))).toEqual({ kind: "junk" });
+    expect(codec.check(`sart_${otherSession.slice(5, 27)}${token.slice(27)}`)).toEqual({ kind: "junk" });
   });
 
   it("refuses anything not shaped like a token as junk: other prefix, length, alphabet", () => {
     const token = codec.mint(SESSION);
-    for (const junk of ["", "sart_", token.slice(0, -1), token + "A", "sbrt_" + token.slice(5), "sart_" + "+".repeat(73), "sart_" + "A".repeat(44), "x".repeat(10_000)]) {
+    for (const junk of [
+      "",
+      "sart_",
+      token.slice(0, -1),
+      `${token}A`,
+      `sbrt_${token.slice(5)}`,
+      `sart_${"+".repeat(73)}`,
+      `sart_${"A".repeat(44)}`,
+      "x".repeat(10_000),
+    ]) {
       expect(codec.check(junk), junk.slice(0, 20)).toEqual({ kind: "junk" });
     }
   });
 
   it("still looks up a token minted before tags existed (sart_ + 43 characters): legacy", () => {
-    expect(codec.check("sart_" + base64url(crypto.getRandomValues(new Uint8Array(32))))).toEqual({ kind: "legacy" });
+    expect(codec.check(`sart_${base64url(crypto.getRandomValues(new Uint8Array(32)))}`)).toEqual({ kind: "legacy" });
   });
 
   it("accepts tags of the previous secret after REFRESH_TOKEN_SECRET changes, and tags successors with the new one", async () => {

@@ -1,7 +1,11 @@
 // The edge revocation list with a fake KV and clock: when a revocation takes
 // effect in this isolate, in another isolate, and how long entries live.
 import { describe, expect, it } from "vitest";
-import { CONFIRMED_LIVE_REUSE_MS, markRefuses, SessionRevocationList } from "../../src/services/sessions/revocation-list";
+import {
+  CONFIRMED_LIVE_REUSE_MS,
+  markRefuses,
+  SessionRevocationList,
+} from "../../src/services/sessions/revocation-list";
 
 function fakeKv() {
   const data = new Map<string, { value: string; ttl?: number }>();
@@ -44,7 +48,12 @@ describe("SessionRevocationList", () => {
     const { kv, data, reads } = fakeKv();
     const now = 7_000_000;
     const list = new SessionRevocationList(kv, 600, () => now);
-    const token = () => ({ sid: crypto.randomUUID(), sub: crypto.randomUUID(), grantsVersion: 0, iat: Math.floor(now / 1000) - 5 });
+    const token = () => ({
+      sid: crypto.randomUUID(),
+      sub: crypto.randomUUID(),
+      grantsVersion: 0,
+      iat: Math.floor(now / 1000) - 5,
+    });
 
     const ended = token();
     data.set(`revoked-session:${ended.sid}`, { value: "1" });
@@ -53,7 +62,12 @@ describe("SessionRevocationList", () => {
     const signedOutEverywhere = token();
     data.set(`sessions-ended:${signedOutEverywhere.sub}`, { value: JSON.stringify({ before: now }) });
 
-    for (const [refused, expected] of [[ended, true], [regranted, true], [signedOutEverywhere, true], [token(), false]] as const) {
+    for (const [refused, expected] of [
+      [ended, true],
+      [regranted, true],
+      [signedOutEverywhere, true],
+      [token(), false],
+    ] as const) {
       const before = reads();
       expect(await list.refuses(refused)).toBe(expected);
       expect(reads() - before).toBe(1);
@@ -77,7 +91,12 @@ describe("SessionRevocationList", () => {
     const { kv, reads } = fakeKv();
     const now = 3_000_000_000;
     const list = new SessionRevocationList(kv, 600, () => now);
-    const seen = () => ({ sid: crypto.randomUUID(), sub: crypto.randomUUID(), grantsVersion: 0, iat: Math.floor(now / 1000) - 5 });
+    const seen = () => ({
+      sid: crypto.randomUUID(),
+      sub: crypto.randomUUID(),
+      grantsVersion: 0,
+      iat: Math.floor(now / 1000) - 5,
+    });
     const [revoked, regranted, signedOut] = [seen(), seen(), seen()];
     for (const token of [revoked, regranted, signedOut]) expect(await list.refuses(token)).toBe(false);
     const afterFirstLook = reads();
@@ -86,7 +105,10 @@ describe("SessionRevocationList", () => {
 
     await list.revoke([revoked.sid]);
     await list.markGrantsChanged([{ userId: regranted.sub, grantsVersion: 1 }]);
-    await list.endSessionsOf(signedOut.sub, { before: new Date(now), ended: [{ id: signedOut.sid, lastUsedAt: new Date(now - 1000) }] });
+    await list.endSessionsOf(signedOut.sub, {
+      before: new Date(now),
+      ended: [{ id: signedOut.sid, lastUsedAt: new Date(now - 1000) }],
+    });
     const afterChanges = reads();
     for (const token of [revoked, regranted, signedOut]) expect(await list.refuses(token)).toBe(true);
     expect(reads()).toBe(afterChanges);
@@ -168,7 +190,9 @@ describe("SessionRevocationList: role changes", () => {
     await list.markGrantsChanged([{ userId: user, grantsVersion: 5 }]);
     data.set(`grants-version:${user}`, { value: "4" });
     now += CONFIRMED_LIVE_REUSE_MS;
-    expect(await list.refuses({ sid: crypto.randomUUID(), sub: user, grantsVersion: 4, iat: 1_700_000_000 })).toBe(true);
+    expect(await list.refuses({ sid: crypto.randomUUID(), sub: user, grantsVersion: 4, iat: 1_700_000_000 })).toBe(
+      true,
+    );
   });
 });
 
@@ -176,7 +200,13 @@ describe("SessionRevocationList: writing to KV", () => {
   it("writes a session once, however often it is revoked in a row (KV takes one write per key per second)", async () => {
     const { kv } = fakeKv();
     let puts = 0;
-    const counting = { get: kv.get.bind(kv), put: async (...args: Parameters<KVNamespace["put"]>) => { puts++; return kv.put(...args); } } as unknown as KVNamespace;
+    const counting = {
+      get: kv.get.bind(kv),
+      put: async (...args: Parameters<KVNamespace["put"]>) => {
+        puts++;
+        return kv.put(...args);
+      },
+    } as unknown as KVNamespace;
     const list = new SessionRevocationList(counting, 600, () => 5_000_000);
     const sid = crypto.randomUUID();
     await list.revoke([sid, sid]);
@@ -186,7 +216,12 @@ describe("SessionRevocationList: writing to KV", () => {
   });
 
   it("does not fail when KV refuses a write; this isolate still refuses the session", async () => {
-    const failing = { get: async () => null, put: async () => { throw new Error("KV PUT failed: 429 Too Many Requests"); } } as unknown as KVNamespace;
+    const failing = {
+      get: async () => null,
+      put: async () => {
+        throw new Error("KV PUT failed: 429 Too Many Requests");
+      },
+    } as unknown as KVNamespace;
     const list = new SessionRevocationList(failing, 600, () => 6_000_000);
     const sid = crypto.randomUUID();
     await expect(list.revoke([sid])).resolves.toBeUndefined();
@@ -197,7 +232,8 @@ describe("SessionRevocationList: writing to KV", () => {
 
 describe("SessionRevocationList: ending many sessions with one mark per user", () => {
   /** `count` ended sessions, last used `agoMs` before `at`. */
-  const endedSessions = (count: number, at: number, agoMs: number) => Array.from({ length: count }, () => ({ id: crypto.randomUUID(), lastUsedAt: new Date(at - agoMs) }));
+  const endedSessions = (count: number, at: number, agoMs: number) =>
+    Array.from({ length: count }, () => ({ id: crypto.randomUUID(), lastUsedAt: new Date(at - agoMs) }));
   const seconds = (ms: number) => Math.floor(ms / 1000);
 
   it("stops 2,000 KV writes for one sign-out-everywhere: one write refuses every other session's earlier token and keeps the current one", async () => {
@@ -210,10 +246,13 @@ describe("SessionRevocationList: ending many sessions with one mark per user", (
     await list.endSessionsOf(user, { before: new Date(now), except: current, ended });
     expect(writes()).toBe(1);
     expect([...data.keys()]).toEqual([`sessions-ended:${user}`]);
-    for (const { id } of [ended[0]!, ended[1999]!]) expect(await list.refuses({ sid: id, sub: user, grantsVersion: 0, iat: seconds(now) - 120 })).toBe(true);
+    for (const { id } of [ended[0]!, ended[1999]!])
+      expect(await list.refuses({ sid: id, sub: user, grantsVersion: 0, iat: seconds(now) - 120 })).toBe(true);
     expect(await list.refuses({ sid: current, sub: user, grantsVersion: 0, iat: seconds(now) - 120 })).toBe(false);
     // Another user's tokens are untouched.
-    expect(await list.refuses({ sid: ended[0]!.id, sub: crypto.randomUUID(), grantsVersion: 0, iat: seconds(now) - 120 })).toBe(false);
+    expect(
+      await list.refuses({ sid: ended[0]!.id, sub: crypto.randomUUID(), grantsVersion: 0, iat: seconds(now) - 120 }),
+    ).toBe(false);
   });
 
   it("does not lock out a sign-in right after the mark, even within the mark's own second", async () => {
@@ -238,7 +277,8 @@ describe("SessionRevocationList: ending many sessions with one mark per user", (
     const graceReplay = { id: crypto.randomUUID(), lastUsedAt: new Date(now - 9_000) };
     const longIdle = { id: crypto.randomUUID(), lastUsedAt: new Date(now - 3_600_000) };
     await list.endSessionsOf(user, { before: new Date(now), ended: [longIdle, refreshedJustNow, graceReplay] });
-    for (const s of [refreshedJustNow, graceReplay]) expect(await list.refuses({ sid: s.id, sub: user, grantsVersion: 0, iat: seconds(now) })).toBe(true);
+    for (const s of [refreshedJustNow, graceReplay])
+      expect(await list.refuses({ sid: s.id, sub: user, grantsVersion: 0, iat: seconds(now) })).toBe(true);
     // A session idle for an hour has no token from that second: the iat rule covers its older ones, and it is not listed.
     expect(await list.refuses({ sid: longIdle.id, sub: user, grantsVersion: 0, iat: seconds(now) - 500 })).toBe(true);
     const stored = JSON.parse(data.get(`sessions-ended:${user}`)!.value) as { before: number; ended: string[] };
@@ -249,13 +289,20 @@ describe("SessionRevocationList: ending many sessions with one mark per user", (
     const { kv, data } = fakeKv();
     const user = crypto.randomUUID();
     const now = 1_800_000_030_000;
-    await new SessionRevocationList(kv, 600, () => now).endSessionsOf(user, { before: new Date(now), ended: endedSessions(1, now, 1000) });
+    await new SessionRevocationList(kv, 600, () => now).endSessionsOf(user, {
+      before: new Date(now),
+      ended: endedSessions(1, now, 1000),
+    });
     expect(data.get(`sessions-ended:${user}`)?.ttl).toBe(660);
   });
 
   it("writes nothing when nothing ended", async () => {
     const { kv, writes } = fakeKv();
-    await new SessionRevocationList(kv, 600).endSessionsOf(crypto.randomUUID(), { before: new Date(), except: crypto.randomUUID(), ended: [] });
+    await new SessionRevocationList(kv, 600).endSessionsOf(crypto.randomUUID(), {
+      before: new Date(),
+      except: crypto.randomUUID(),
+      ended: [],
+    });
     expect(writes()).toBe(0);
   });
 
@@ -282,11 +329,19 @@ describe("SessionRevocationList: ending many sessions with one mark per user", (
     const user = crypto.randomUUID();
     const [kept1, gone1] = [crypto.randomUUID(), crypto.randomUUID()];
     const firstMark = now;
-    await list.endSessionsOf(user, { before: new Date(firstMark), except: kept1, ended: [{ id: gone1, lastUsedAt: new Date(now - 120_000) }] });
+    await list.endSessionsOf(user, {
+      before: new Date(firstMark),
+      except: kept1,
+      ended: [{ id: gone1, lastUsedAt: new Date(now - 120_000) }],
+    });
     // A session opened after the first mark signs out everywhere else, ending kept1 too.
     now += 60_000;
     const kept2 = crypto.randomUUID();
-    await list.endSessionsOf(user, { before: new Date(now), except: kept2, ended: [{ id: kept1, lastUsedAt: new Date(now - 30_000) }] });
+    await list.endSessionsOf(user, {
+      before: new Date(now),
+      except: kept2,
+      ended: [{ id: kept1, lastUsedAt: new Date(now - 30_000) }],
+    });
     expect(await list.refuses({ sid: gone1, sub: user, grantsVersion: 0, iat: seconds(firstMark) - 200 })).toBe(true);
     expect(await list.refuses({ sid: kept1, sub: user, grantsVersion: 0, iat: seconds(now) - 40 })).toBe(true);
     expect(await list.refuses({ sid: kept2, sub: user, grantsVersion: 0, iat: seconds(firstMark) + 5 })).toBe(false);
@@ -316,7 +371,9 @@ describe("SessionRevocationList: ending many sessions with one mark per user", (
     await list.endSessionsOf(user, { before: new Date(now), ended: endedSessions(1, now, 1000) });
     data.set(`sessions-ended:${user}`, { value: JSON.stringify({ before: now - 50_000 }) });
     now += CONFIRMED_LIVE_REUSE_MS;
-    expect(await list.refuses({ sid: crypto.randomUUID(), sub: user, grantsVersion: 0, iat: seconds(now) - 10 })).toBe(true);
+    expect(await list.refuses({ sid: crypto.randomUUID(), sub: user, grantsVersion: 0, iat: seconds(now) - 10 })).toBe(
+      true,
+    );
   });
 });
 
@@ -328,7 +385,12 @@ describe("the sessions-ended rule", () => {
     ["an iat in the mark's own second (a session opened just after it)", { sid: "a", iat: S }, { before }, false],
     ["an iat after the mark", { sid: "a", iat: S + 1 }, { before }, false],
     ["the excepted session's, however old", { sid: "kept", iat: S - 500 }, { before, except: "kept" }, false],
-    ["a listed session's, whatever its iat (issued in the mark's second, or with a clock ahead)", { sid: "listed", iat: S + 30 }, { before, ended: ["listed"] }, true],
+    [
+      "a listed session's, whatever its iat (issued in the mark's second, or with a clock ahead)",
+      { sid: "listed", iat: S + 30 },
+      { before, ended: ["listed"] },
+      true,
+    ],
   ])("a token with %s: refused %j", (_label, token, mark, refused) => {
     expect(markRefuses(mark, token)).toBe(refused);
   });

@@ -4,12 +4,32 @@
 // re-authentication, checked by what is answered and what the stores hold.
 // Codes come from the otpauth package, not from the code under test.
 import { describe, expect, it } from "vitest";
-import { EmailNotVerified, InvalidMfaCode, InvalidMfaToken, MfaRequired, NotFound, RateLimited, ReauthenticationRequired, ValidationFailed } from "../../src/errors";
+import {
+  EmailNotVerified,
+  InvalidMfaCode,
+  InvalidMfaToken,
+  MfaRequired,
+  NotFound,
+  RateLimited,
+  ReauthenticationRequired,
+  ValidationFailed,
+} from "../../src/errors";
 import { accountThrottleKey, sessionThrottleKey } from "../../src/services/credentials";
 import { challengeKeyHash } from "../../src/services/mfa/challenges";
 import { MAX_CONFIRMATION_FAILURES, SecondFactorService } from "../../src/services/mfa/second-factors";
 import { SecretBox } from "../../src/services/mfa/secret-box";
-import { LIFETIMES, MemoryStores, ORIGIN, RecordingRevocationList, testAccessTokens, testClock, testCodec, testDeviceTokens, testHasher, testSession } from "../support/fakes";
+import {
+  LIFETIMES,
+  MemoryStores,
+  ORIGIN,
+  RecordingRevocationList,
+  testAccessTokens,
+  testClock,
+  testCodec,
+  testDeviceTokens,
+  testHasher,
+  testSession,
+} from "../support/fakes";
 import { claimsOf } from "../support/harness";
 import { totpCode } from "../support/totp";
 
@@ -24,7 +44,13 @@ async function setup(options: { loginMaxFailures?: number; requireVerifiedEmail?
   const service = new SecondFactorService({
     stores: memory.stores,
     sessions: memory.stores.sessions,
-    settings: { ...LIFETIMES, maxSessionsPerUser: 50, loginMaxFailures: options.loginMaxFailures ?? 5, requireVerifiedEmail: options.requireVerifiedEmail ?? false, issuerName: "SecureAuth" },
+    settings: {
+      ...LIFETIMES,
+      maxSessionsPerUser: 50,
+      loginMaxFailures: options.loginMaxFailures ?? 5,
+      requireVerifiedEmail: options.requireVerifiedEmail ?? false,
+      issuerName: "SecureAuth",
+    },
     clock: time.clock,
     hasher,
     secretBox: new SecretBox(new Uint8Array(32).fill(3)),
@@ -33,10 +59,21 @@ async function setup(options: { loginMaxFailures?: number; requireVerifiedEmail?
     deviceTokens: testDeviceTokens(),
     revocations,
   });
-  const user = memory.addUser({ email: "alice@example.com", passwordHash: await hasher.hash(PASSWORD), emailVerified: true });
+  const user = memory.addUser({
+    email: "alice@example.com",
+    passwordHash: await hasher.hash(PASSWORD),
+    emailVerified: true,
+  });
   // A live session: enrolling a factor needs one in the store, not only a token the edge accepts.
   const { session } = testSession(time.now());
-  await memory.stores.sessions.openSignIn({ userId: user.id, session, origin: ORIGIN, at: time.now(), clearThrottleKey: "unused", maxSessions: 50 });
+  await memory.stores.sessions.openSignIn({
+    userId: user.id,
+    session,
+    origin: ORIGIN,
+    at: time.now(),
+    clearThrottleKey: "unused",
+    maxSessions: 50,
+  });
   const actor = { userId: user.id, sessionId: session.id, origin: ORIGIN };
 
   async function enrol() {
@@ -48,7 +85,12 @@ async function setup(options: { loginMaxFailures?: number; requireVerifiedEmail?
 
   /** A right password's answer: the mfaToken. */
   async function passwordStep(): Promise<string> {
-    const error = await service.requireSecondFactor(memory.user(user.id)!, { throttleKey: accountThrottleKey(user.email), device: { name: "laptop" } }).catch((e: unknown) => e);
+    const error = await service
+      .requireSecondFactor(memory.user(user.id)!, {
+        throttleKey: accountThrottleKey(user.email),
+        device: { name: "laptop" },
+      })
+      .catch((e: unknown) => e);
     expect(error).toBeInstanceOf(MfaRequired);
     return (error as MfaRequired).mfaToken;
   }
@@ -84,9 +126,17 @@ describe("SecondFactorService: TOTP enrolment", () => {
   it("v3: an ended session enrols nothing, though the edge may still accept its token for a while (a claimed account's squatter)", async () => {
     const { memory, service, actor, user, time } = await setup();
     const { secret } = await service.startTotp(actor);
-    await memory.stores.sessions.end(actor.sessionId, user.id, { reason: "password_reset", event: "session.revoked", actorId: null, origin: ORIGIN, at: time.now() });
+    await memory.stores.sessions.end(actor.sessionId, user.id, {
+      reason: "password_reset",
+      event: "session.revoked",
+      actorId: null,
+      origin: ORIGIN,
+      at: time.now(),
+    });
     await expect(service.startTotp(actor)).rejects.toMatchObject({ code: "invalid_token" });
-    await expect(service.confirmTotp(actor, totpCode(secret, time.now()))).rejects.toMatchObject({ code: "invalid_token" });
+    await expect(service.confirmTotp(actor, totpCode(secret, time.now()))).rejects.toMatchObject({
+      code: "invalid_token",
+    });
     expect(memory.state.totpFactors.get(user.id)!.confirmedAt).toBeNull();
   });
 
@@ -102,13 +152,16 @@ describe("SecondFactorService: TOTP enrolment", () => {
     const { secret } = await service.startTotp(actor);
     const right = totpCode(secret, time.now());
     const wrong = right === "000000" ? "111111" : "000000";
-    for (let i = 0; i < MAX_CONFIRMATION_FAILURES; i++) await expect(service.confirmTotp(actor, wrong)).rejects.toBeInstanceOf(InvalidMfaCode);
+    for (let i = 0; i < MAX_CONFIRMATION_FAILURES; i++)
+      await expect(service.confirmTotp(actor, wrong)).rejects.toBeInstanceOf(InvalidMfaCode);
     expect(memory.state.totpFactors.has(user.id)).toBe(false);
     expect(memory.auditRows({ event: "mfa.challenge_failed" })).toHaveLength(MAX_CONFIRMATION_FAILURES);
     await expect(service.confirmTotp(actor, right)).rejects.toBeInstanceOf(ValidationFailed);
     const again = await service.startTotp(actor);
     expect(memory.state.totpFactors.get(user.id)!.failedConfirmations).toBe(0);
-    await expect(service.confirmTotp(actor, totpCode(again.secret, time.now()))).resolves.toMatchObject({ recoveryCodes: expect.any(Array) });
+    await expect(service.confirmTotp(actor, totpCode(again.secret, time.now()))).resolves.toMatchObject({
+      recoveryCodes: expect.any(Array),
+    });
   });
 
   it("confirmation attempts count in the calling session's bucket, never the account's: locked, even the right code is rate_limited", async () => {
@@ -119,7 +172,9 @@ describe("SecondFactorService: TOTP enrolment", () => {
     for (let i = 0; i < 3; i++) await expect(service.confirmTotp(actor, wrong)).rejects.toBeInstanceOf(InvalidMfaCode);
     await expect(service.confirmTotp(actor, right)).rejects.toBeInstanceOf(RateLimited);
     expect([...memory.state.throttles.keys()]).toEqual([sessionThrottleKey(actor.sessionId)]);
-    expect(memory.auditRows({ event: "auth.throttled" })).toEqual([expect.objectContaining({ metadata: { scope: "session" } })]);
+    expect(memory.auditRows({ event: "auth.throttled" })).toEqual([
+      expect.objectContaining({ metadata: { scope: "session" } }),
+    ]);
   });
 
   it("removal ends the codes; regenerating without TOTP is not found", async () => {
@@ -150,15 +205,22 @@ describe("SecondFactorService: the second step", () => {
     const { secret } = await enrol();
     const code = totpCode(secret, time.now());
     await service.completeSignIn(await passwordStep(), { code }, {}, ORIGIN);
-    await expect(service.completeSignIn(await passwordStep(), { code }, {}, ORIGIN)).rejects.toBeInstanceOf(InvalidMfaCode);
+    await expect(service.completeSignIn(await passwordStep(), { code }, {}, ORIGIN)).rejects.toBeInstanceOf(
+      InvalidMfaCode,
+    );
   });
 
   it("the fifth wrong code spends the mfaToken", async () => {
     const { service, time, enrol, passwordStep } = await setup({ loginMaxFailures: 100 });
     const { secret } = await enrol();
     const token = await passwordStep();
-    for (let i = 0; i < 5; i++) await expect(service.completeSignIn(token, { code: "000000" }, {}, ORIGIN)).rejects.toBeInstanceOf(InvalidMfaCode);
-    await expect(service.completeSignIn(token, { code: totpCode(secret, time.now()) }, {}, ORIGIN)).rejects.toBeInstanceOf(InvalidMfaToken);
+    for (let i = 0; i < 5; i++)
+      await expect(service.completeSignIn(token, { code: "000000" }, {}, ORIGIN)).rejects.toBeInstanceOf(
+        InvalidMfaCode,
+      );
+    await expect(
+      service.completeSignIn(token, { code: totpCode(secret, time.now()) }, {}, ORIGIN),
+    ).rejects.toBeInstanceOf(InvalidMfaToken);
   });
 
   it("the mfaToken expires after 300 seconds", async () => {
@@ -166,22 +228,29 @@ describe("SecondFactorService: the second step", () => {
     const { secret } = await enrol();
     const token = await passwordStep();
     time.advance(300);
-    await expect(service.completeSignIn(token, { code: totpCode(secret, time.now()) }, {}, ORIGIN)).rejects.toBeInstanceOf(InvalidMfaToken);
+    await expect(
+      service.completeSignIn(token, { code: totpCode(secret, time.now()) }, {}, ORIGIN),
+    ).rejects.toBeInstanceOf(InvalidMfaToken);
   });
 
   it("codes count in the account's bucket: the limit answers 429 before any code is checked", async () => {
     const { service, time, enrol, passwordStep } = await setup({ loginMaxFailures: 3 });
     const { secret } = await enrol();
     const token = await passwordStep();
-    for (let i = 0; i < 3; i++) await service.completeSignIn(token, { code: "000000" }, {}, ORIGIN).catch(() => undefined);
-    await expect(service.completeSignIn(token, { code: totpCode(secret, time.now()) }, {}, ORIGIN)).rejects.toBeInstanceOf(RateLimited);
+    for (let i = 0; i < 3; i++)
+      await service.completeSignIn(token, { code: "000000" }, {}, ORIGIN).catch(() => undefined);
+    await expect(
+      service.completeSignIn(token, { code: totpCode(secret, time.now()) }, {}, ORIGIN),
+    ).rejects.toBeInstanceOf(RateLimited);
   });
 
   it("a recovery code works once", async () => {
     const { service, enrol, passwordStep } = await setup();
     const { recoveryCodes } = await enrol();
     await service.completeSignIn(await passwordStep(), { recoveryCode: recoveryCodes[0]! }, {}, ORIGIN);
-    await expect(service.completeSignIn(await passwordStep(), { recoveryCode: recoveryCodes[0]! }, {}, ORIGIN)).rejects.toBeInstanceOf(InvalidMfaCode);
+    await expect(
+      service.completeSignIn(await passwordStep(), { recoveryCode: recoveryCodes[0]! }, {}, ORIGIN),
+    ).rejects.toBeInstanceOf(InvalidMfaCode);
   });
 });
 
@@ -189,43 +258,98 @@ describe("SecondFactorService: re-authentication", () => {
   it("the password and a TOTP code renew the session's auth_time with amr pwd+otp+mfa", async () => {
     const { memory, service, time, enrol, passwordStep } = await setup();
     const { secret } = await enrol();
-    const signedIn = await service.completeSignIn(await passwordStep(), { code: totpCode(secret, time.now()) }, {}, ORIGIN);
+    const signedIn = await service.completeSignIn(
+      await passwordStep(),
+      { code: totpCode(secret, time.now()) },
+      {},
+      ORIGIN,
+    );
     time.advance(900);
     const actor = { userId: signedIn.user.id, sessionId: signedIn.tokens.sessionId, origin: ORIGIN };
-    const renewed = await service.reauthenticate(actor, { currentPassword: PASSWORD, code: totpCode(secret, time.now()) });
-    expect(claimsOf(renewed.accessToken)).toMatchObject({ auth_time: Math.floor(time.now().getTime() / 1000), amr: ["pwd", "otp", "mfa"], sid: actor.sessionId });
-    expect(memory.state.sessions.get(actor.sessionId)).toMatchObject({ authTime: time.now(), amr: ["pwd", "otp", "mfa"] });
+    const renewed = await service.reauthenticate(actor, {
+      currentPassword: PASSWORD,
+      code: totpCode(secret, time.now()),
+    });
+    expect(claimsOf(renewed.accessToken)).toMatchObject({
+      auth_time: Math.floor(time.now().getTime() / 1000),
+      amr: ["pwd", "otp", "mfa"],
+      sid: actor.sessionId,
+    });
+    expect(memory.state.sessions.get(actor.sessionId)).toMatchObject({
+      authTime: time.now(),
+      amr: ["pwd", "otp", "mfa"],
+    });
   });
 
   it("with TOTP enrolled, the right password alone renews nothing: reauthentication_required with the methods", async () => {
     const { memory, service, time, enrol, passwordStep } = await setup();
     const { secret } = await enrol();
-    const signedIn = await service.completeSignIn(await passwordStep(), { code: totpCode(secret, time.now()) }, {}, ORIGIN);
+    const signedIn = await service.completeSignIn(
+      await passwordStep(),
+      { code: totpCode(secret, time.now()) },
+      {},
+      ORIGIN,
+    );
     time.advance(900);
     const actor = { userId: signedIn.user.id, sessionId: signedIn.tokens.sessionId, origin: ORIGIN };
     const error = await service.reauthenticate(actor, { currentPassword: PASSWORD }).catch((e: unknown) => e);
     expect(error).toBeInstanceOf(ReauthenticationRequired);
     expect((error as ReauthenticationRequired).methods).toEqual(["password+totp", "password+recovery_code"]);
     expect(memory.state.sessions.get(actor.sessionId)).toMatchObject({ amr: ["pwd", "otp", "mfa"] });
-    await expect(service.requireRecentProof(actor.userId, { fresh: true, amr: ["pwd"] })).rejects.toBeInstanceOf(ReauthenticationRequired);
-    await expect(service.requireRecentProof(actor.userId, { fresh: true, amr: ["pwd", "otp", "mfa"] })).resolves.toBeUndefined();
-    await expect(service.requireRecentProof(actor.userId, { fresh: false, amr: ["pwd", "otp", "mfa"] })).rejects.toBeInstanceOf(ReauthenticationRequired);
+    await expect(service.requireRecentProof(actor.userId, { fresh: true, amr: ["pwd"] })).rejects.toBeInstanceOf(
+      ReauthenticationRequired,
+    );
+    await expect(
+      service.requireRecentProof(actor.userId, { fresh: true, amr: ["pwd", "otp", "mfa"] }),
+    ).resolves.toBeUndefined();
+    await expect(
+      service.requireRecentProof(actor.userId, { fresh: false, amr: ["pwd", "otp", "mfa"] }),
+    ).rejects.toBeInstanceOf(ReauthenticationRequired);
   });
 
   it("a stranger who locks the account's bucket cannot stop the signed-in owner from re-authenticating; a stolen session's guesses lock only that session", async () => {
     const { memory, service, user, actor } = await setup({ loginMaxFailures: 3 });
     // The account's bucket, locked by a stranger's sign-in guesses.
-    for (let i = 0; i < 4; i++) await memory.stores.throttles.admit({ key: accountThrottleKey(user.email), maxAttempts: 3, at: new Date(), audit: { scope: "account", userId: user.id, origin: ORIGIN } });
+    for (let i = 0; i < 4; i++)
+      await memory.stores.throttles.admit({
+        key: accountThrottleKey(user.email),
+        maxAttempts: 3,
+        at: new Date(),
+        audit: { scope: "account", userId: user.id, origin: ORIGIN },
+      });
     const open = async (id: string) => {
-      const session = { id, device: {}, refreshTokenHash: crypto.randomUUID(), idleExpiresAt: new Date(Date.now() + 3.6e6), absoluteExpiresAt: new Date(Date.now() + 3.6e6), amr: ["pwd" as const] };
-      expect((await memory.stores.sessions.openSignIn({ userId: user.id, session, origin: ORIGIN, at: new Date(), clearThrottleKey: "none", maxSessions: 50 })).opened).toBe(true);
+      const session = {
+        id,
+        device: {},
+        refreshTokenHash: crypto.randomUUID(),
+        idleExpiresAt: new Date(Date.now() + 3.6e6),
+        absoluteExpiresAt: new Date(Date.now() + 3.6e6),
+        amr: ["pwd" as const],
+      };
+      expect(
+        (
+          await memory.stores.sessions.openSignIn({
+            userId: user.id,
+            session,
+            origin: ORIGIN,
+            at: new Date(),
+            clearThrottleKey: "none",
+            maxSessions: 50,
+          })
+        ).opened,
+      ).toBe(true);
     };
-    await expect(service.reauthenticate(actor, { currentPassword: PASSWORD })).resolves.toMatchObject({ sessionId: actor.sessionId });
+    await expect(service.reauthenticate(actor, { currentPassword: PASSWORD })).resolves.toMatchObject({
+      sessionId: actor.sessionId,
+    });
 
-    for (let i = 0; i < 3; i++) await expect(service.reauthenticate(actor, { currentPassword: `thief's guess ${i}` })).rejects.toThrow();
+    for (let i = 0; i < 3; i++)
+      await expect(service.reauthenticate(actor, { currentPassword: `thief's guess ${i}` })).rejects.toThrow();
     await expect(service.reauthenticate(actor, { currentPassword: PASSWORD })).rejects.toBeInstanceOf(RateLimited);
     const other = { ...actor, sessionId: crypto.randomUUID() };
     await open(other.sessionId);
-    await expect(service.reauthenticate(other, { currentPassword: PASSWORD })).resolves.toMatchObject({ sessionId: other.sessionId });
+    await expect(service.reauthenticate(other, { currentPassword: PASSWORD })).resolves.toMatchObject({
+      sessionId: other.sessionId,
+    });
   });
 });

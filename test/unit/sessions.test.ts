@@ -5,7 +5,16 @@ import { describe, expect, it } from "vitest";
 import { InvalidToken, NotFound } from "../../src/errors";
 import type { UserRecord } from "../../src/services/ports";
 import { SessionService } from "../../src/services/sessions";
-import { LIFETIMES, MemoryStores, ORIGIN, RecordingRevocationList, testAccessTokens, testClock, testCodec, testSession } from "../support/fakes";
+import {
+  LIFETIMES,
+  MemoryStores,
+  ORIGIN,
+  RecordingRevocationList,
+  testAccessTokens,
+  testClock,
+  testCodec,
+  testSession,
+} from "../support/fakes";
 
 async function setup() {
   const memory = new MemoryStores();
@@ -13,22 +22,56 @@ async function setup() {
   const revocations = new RecordingRevocationList();
   const codec = testCodec();
   const tokens = await testAccessTokens(time.clock, revocations);
-  const service = new SessionService({ sessions: memory.stores.sessions, codec, clock: time.clock, revocations, tokens });
+  const service = new SessionService({
+    sessions: memory.stores.sessions,
+    codec,
+    clock: time.clock,
+    revocations,
+    tokens,
+  });
 
   /** A session of `user` opened now through the session store: its id, refresh token and an access token for it. */
   async function open(user: UserRecord, device = {}, maxSessions = 50) {
     const { session, refreshToken } = testSession(time.now(), device);
-    expect(await memory.stores.sessions.openSignIn({ userId: user.id, session, origin: ORIGIN, at: time.now(), clearThrottleKey: "unused", maxSessions })).toEqual({ opened: true, evicted: [] });
-    const { accessToken } = await tokens.issue({ userId: user.id, sessionId: session.id, roles: user.roles, permissions: user.permissions, grantsVersion: user.grantsVersion, emailVerified: user.emailVerified, authTime: time.now(), amr: ["pwd"] });
+    expect(
+      await memory.stores.sessions.openSignIn({
+        userId: user.id,
+        session,
+        origin: ORIGIN,
+        at: time.now(),
+        clearThrottleKey: "unused",
+        maxSessions,
+      }),
+    ).toEqual({ opened: true, evicted: [] });
+    const { accessToken } = await tokens.issue({
+      userId: user.id,
+      sessionId: session.id,
+      roles: user.roles,
+      permissions: user.permissions,
+      grantsVersion: user.grantsVersion,
+      emailVerified: user.emailVerified,
+      authTime: time.now(),
+      amr: ["pwd"],
+    });
     return { id: session.id, refreshToken, accessToken };
   }
 
-  const endAt = (reason: string) => ({ reason, event: "session.revoked" as const, actorId: null, origin: ORIGIN, at: time.now() });
+  const endAt = (reason: string) => ({
+    reason,
+    event: "session.revoked" as const,
+    actorId: null,
+    origin: ORIGIN,
+    at: time.now(),
+  });
   return { memory, time, revocations, codec, tokens, service, open, endAt };
 }
 
 const liveIds = (t: Awaited<ReturnType<typeof setup>>, userId: string) =>
-  t.memory.sessionsOf(userId).filter((s) => s.revokedAt === null).map((s) => s.id).sort();
+  t.memory
+    .sessionsOf(userId)
+    .filter((s) => s.revokedAt === null)
+    .map((s) => s.id)
+    .sort();
 
 describe("list", () => {
   it("lists the user's live sessions, most recently used first, marking only the current one", async () => {
@@ -43,7 +86,14 @@ describe("list", () => {
 
     const views = await t.service.list(user.id, older.id);
     expect(views).toEqual([
-      { id: newer.id, current: false, device: { name: "Laptop" }, createdAt: t.time.now().toISOString(), lastUsedAt: t.time.now().toISOString(), expiresAt: expect.any(String) },
+      {
+        id: newer.id,
+        current: false,
+        device: { name: "Laptop" },
+        createdAt: t.time.now().toISOString(),
+        lastUsedAt: t.time.now().toISOString(),
+        expiresAt: expect.any(String),
+      },
       expect.objectContaining({ id: older.id, current: true, device: { name: "Phone" } }),
     ]);
     expect(views[0]!.expiresAt).toBe(new Date(t.time.now().getTime() + LIFETIMES.refreshIdleTtl * 1000).toISOString());
@@ -66,7 +116,14 @@ describe("revoke", () => {
     const [mine, other] = [await t.open(user), await t.open(user)];
     await t.service.revoke(user.id, mine.id, ORIGIN);
     expect(t.memory.session(mine.id)).toMatchObject({ revokedAt: t.time.now(), revokedReason: "revoked_by_user" });
-    expect(t.memory.auditRows({ event: "session.revoked" })).toEqual([expect.objectContaining({ userId: user.id, actorId: user.id, sessionId: mine.id, metadata: { reason: "revoked_by_user" } })]);
+    expect(t.memory.auditRows({ event: "session.revoked" })).toEqual([
+      expect.objectContaining({
+        userId: user.id,
+        actorId: user.id,
+        sessionId: mine.id,
+        metadata: { reason: "revoked_by_user" },
+      }),
+    ]);
     expect(t.revocations.revokeCalls).toEqual([[mine.id]]);
     expect(liveIds(t, user.id)).toEqual([other.id]);
   });
@@ -82,7 +139,9 @@ describe("revoke", () => {
     const someoneElse = await t.open(t.memory.addUser());
     const ended = await t.open(user);
     await t.memory.stores.sessions.end(ended.id, user.id, t.endAt("revoked_by_user"));
-    const id = { other: someoneElse.id, unknown: crypto.randomUUID(), malformed: "not-a-session-id", ended: ended.id }[which]!;
+    const id = { other: someoneElse.id, unknown: crypto.randomUUID(), malformed: "not-a-session-id", ended: ended.id }[
+      which
+    ]!;
     const before = t.memory.snapshot();
 
     const error = await t.service.revoke(user.id, id, ORIGIN).catch((e: unknown) => e);
@@ -118,7 +177,8 @@ describe("revokeOthers", () => {
     await t.service.revokeOthers(user.id, current.id, ORIGIN);
     expect(t.revocations.endSessionsCalls).toHaveLength(1);
     expect(t.revocations.revokeCalls).toEqual([]);
-    for (const other of others) await expect(t.tokens.authenticate(other.accessToken)).rejects.toBeInstanceOf(InvalidToken);
+    for (const other of others)
+      await expect(t.tokens.authenticate(other.accessToken)).rejects.toBeInstanceOf(InvalidToken);
     await expect(t.tokens.authenticate(current.accessToken)).resolves.toMatchObject({ sid: current.id });
     // Opened in the same instant as the mark: not among the ended ones.
     const after = await t.open(user, {}, 100);
@@ -137,7 +197,6 @@ describe("revokeOthers", () => {
     await expect(t.tokens.authenticate(stale.accessToken)).rejects.toBeInstanceOf(InvalidToken);
     await expect(t.tokens.authenticate(other.accessToken)).rejects.toBeInstanceOf(InvalidToken);
   });
-
 
   it("ends every other live session of the user and keeps the current one; other users are untouched", async () => {
     const t = await setup();
@@ -189,7 +248,9 @@ describe("logout", () => {
     const session = await t.open(user);
     await t.service.logout({ refreshToken: session.refreshToken }, ORIGIN);
     expect(t.memory.session(session.id)).toMatchObject({ revokedAt: t.time.now(), revokedReason: "logged_out" });
-    expect(t.memory.auditRows({ event: "auth.logged_out" })).toEqual([expect.objectContaining({ userId: user.id, actorId: user.id, sessionId: session.id })]);
+    expect(t.memory.auditRows({ event: "auth.logged_out" })).toEqual([
+      expect.objectContaining({ userId: user.id, actorId: user.id, sessionId: session.id }),
+    ]);
     expect(t.revocations.revokeCalls).toEqual([[session.id]]);
   });
 
@@ -232,7 +293,8 @@ describe("logout", () => {
     const user = t.memory.addUser();
     const session = await t.open(user);
     const signature = session.accessToken.slice(session.accessToken.lastIndexOf(".") + 1);
-    const forged = session.accessToken.slice(0, -signature.length) + (signature[0] === "A" ? "B" : "A") + signature.slice(1);
+    const forged =
+      session.accessToken.slice(0, -signature.length) + (signature[0] === "A" ? "B" : "A") + signature.slice(1);
     const error = await t.service.logout({ accessToken: forged }, ORIGIN).catch((e: unknown) => e);
     expect(error).toBeInstanceOf(InvalidToken);
     expect((error as InvalidToken).headers).toEqual({ "WWW-Authenticate": 'Bearer error="invalid_token"' });
@@ -244,7 +306,9 @@ describe("logout", () => {
     const t = await setup();
     const user = t.memory.addUser();
     const session = await t.open(user);
-    await expect(t.service.logout({ refreshToken: session.refreshToken, accessToken: "not.a.jwt" }, ORIGIN)).resolves.toBeUndefined();
+    await expect(
+      t.service.logout({ refreshToken: session.refreshToken, accessToken: "not.a.jwt" }, ORIGIN),
+    ).resolves.toBeUndefined();
     expect(t.memory.session(session.id)!.revokedReason).toBe("logged_out");
     expect(t.revocations.revokeCalls).toEqual([[session.id]]);
   });

@@ -44,10 +44,16 @@ function configWithKeys(keys: unknown[]): Config {
 
 /** A token signed by the current test key, issued at NOW for `subject`, with these claims (undefined removes one). */
 const mint = (overrides: Record<string, unknown> = {}, header: Record<string, unknown> = {}) =>
-  mintAccessToken({ sub: subject.userId, sid: subject.sessionId, permissions: ["profile:read"], ...overrides }, { header, now: NOW });
+  mintAccessToken(
+    { sub: subject.userId, sid: subject.sessionId, permissions: ["profile:read"], ...overrides },
+    { header, now: NOW },
+  );
 
 /** The service's AccessTokens over the test keys and config, at `clock`, with this revocation list. */
-async function accessTokens(clock: Clock = fixed(NOW), revocations: Pick<SessionRevocationList, "refuses"> = { refuses: async () => false }) {
+async function accessTokens(
+  clock: Clock = fixed(NOW),
+  revocations: Pick<SessionRevocationList, "refuses"> = { refuses: async () => false },
+) {
   return new AccessTokens(await loadKeySet(config), config, clock, revocations);
 }
 
@@ -88,12 +94,21 @@ describe("loadKeySet", () => {
 
   it("publishes only kty, crv, x, kid, alg and use for each key", async () => {
     const { jwks } = await loadKeySet(config);
-    expect(jwks.keys).toEqual(TEST_SIGNING_KEYS.map(({ x, kid }) => ({ kty: "OKP", crv: "Ed25519", x, kid, alg: "EdDSA", use: "sig" })));
+    expect(jwks.keys).toEqual(
+      TEST_SIGNING_KEYS.map(({ x, kid }) => ({ kty: "OKP", crv: "Ed25519", x, kid, alg: "EdDSA", use: "sig" })),
+    );
   });
 
   it("ignores alg, use and key_ops in the secret", async () => {
     const keys = await loadKeySet(configWithKeys([{ ...CURRENT, alg: "HS256", use: "enc", key_ops: ["encrypt"] }]));
-    expect(keys.jwks.keys[0]).toEqual({ kty: "OKP", crv: "Ed25519", x: CURRENT.x, kid: CURRENT.kid, alg: "EdDSA", use: "sig" });
+    expect(keys.jwks.keys[0]).toEqual({
+      kty: "OKP",
+      crv: "Ed25519",
+      x: CURRENT.x,
+      kid: CURRENT.kid,
+      alg: "EdDSA",
+      use: "sig",
+    });
   });
 
   it("refuses to start with a key whose private half does not match its public x", async () => {
@@ -103,7 +118,9 @@ describe("loadKeySet", () => {
   });
 
   it("refuses to start with key material that is not an Ed25519 key", async () => {
-    await expect(loadKeySet(configWithKeys([CURRENT, { ...PREVIOUS, x: "AAAA" }]))).rejects.toThrow(/entry 1 is not a valid Ed25519 key/);
+    await expect(loadKeySet(configWithKeys([CURRENT, { ...PREVIOUS, x: "AAAA" }]))).rejects.toThrow(
+      /entry 1 is not a valid Ed25519 key/,
+    );
   });
 });
 
@@ -133,7 +150,10 @@ describe("signAccessToken (AccessTokens.issue)", () => {
       amr: ["pwd", "otp", "mfa"],
       email_verified: true,
     });
-    expect(await verifyAccessToken(accessToken, await loadKeySet(config), config, fixed(NOW))).toEqual({ claims, grantsVersion: subject.grantsVersion });
+    expect(await verifyAccessToken(accessToken, await loadKeySet(config), config, fixed(NOW))).toEqual({
+      claims,
+      grantsVersion: subject.grantsVersion,
+    });
   });
 
   it("signs the grants version as the private gv claim, outside the claims of the API contract it returns", async () => {
@@ -169,11 +189,26 @@ describe("signAccessToken (AccessTokens.issue)", () => {
 
 describe("verifyAccessToken", () => {
   let keys: KeySet;
-  const verify = async (token: string, clock = fixed(NOW)) => verifyAccessToken(token, (keys ??= await loadKeySet(config)), config, clock);
+  const verify = async (token: string, clock = fixed(NOW)) =>
+    verifyAccessToken(token, (keys ??= await loadKeySet(config)), config, clock);
 
   it("returns exactly the claims the API contract defines, dropping any others", async () => {
     const { claims } = await verify(await mint({ extra: "dropped", nbf: T }));
-    expect(Object.keys(claims).sort()).toEqual(["amr", "aud", "auth_time", "client_id", "email_verified", "exp", "iat", "iss", "jti", "permissions", "roles", "sid", "sub"]);
+    expect(Object.keys(claims).sort()).toEqual([
+      "amr",
+      "aud",
+      "auth_time",
+      "client_id",
+      "email_verified",
+      "exp",
+      "iat",
+      "iss",
+      "jti",
+      "permissions",
+      "roles",
+      "sid",
+      "sub",
+    ]);
   });
 
   it("returns auth_time and amr as signed; a token that predates them is never recent (auth_time 0) and proved a password", async () => {
@@ -335,7 +370,11 @@ describe("AccessTokens.authenticate", () => {
 
   it("returns the claims of a valid token of a live session", async () => {
     const tokens = await accessTokens(now, revocations);
-    const { accessToken, claims } = await tokens.issue({ ...subject, userId: crypto.randomUUID(), sessionId: crypto.randomUUID() });
+    const { accessToken, claims } = await tokens.issue({
+      ...subject,
+      userId: crypto.randomUUID(),
+      sessionId: crypto.randomUUID(),
+    });
     expect(await tokens.authenticate(accessToken)).toEqual(claims);
   });
 
@@ -360,7 +399,15 @@ describe("AccessTokens.authenticate", () => {
 
   it("does not consult the revocation list for a token that fails verification", async () => {
     let lookups = 0;
-    const counting = new SessionRevocationList({ get: async () => (lookups++, null) } as unknown as KVNamespace, config.accessTokenTtl);
+    const counting = new SessionRevocationList(
+      {
+        get: async () => {
+          lookups++;
+          return null;
+        },
+      } as unknown as KVNamespace,
+      config.accessTokenTtl,
+    );
     await refusal((await accessTokens(now, counting)).authenticate("a.b.c"));
     expect(lookups).toBe(0);
   });
@@ -376,10 +423,20 @@ describe("parseBearerToken", () => {
     expect(parseBearerToken(header)).toBe(token);
   });
 
-  it.each([undefined, null, "", "Bearer", "Bearer ", "Basic abc", "Bearer a b", "Bearer a,b", "Bearer =abc", "Bearerabc", "Token abc", "Bearer a\tb"])(
-    "finds no Bearer credential in %j",
-    (header) => {
-      expect(parseBearerToken(header)).toBeUndefined();
-    },
-  );
+  it.each([
+    undefined,
+    null,
+    "",
+    "Bearer",
+    "Bearer ",
+    "Basic abc",
+    "Bearer a b",
+    "Bearer a,b",
+    "Bearer =abc",
+    "Bearerabc",
+    "Token abc",
+    "Bearer a\tb",
+  ])("finds no Bearer credential in %j", (header) => {
+    expect(parseBearerToken(header)).toBeUndefined();
+  });
 });

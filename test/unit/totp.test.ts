@@ -32,7 +32,8 @@ describe("TOTP (RFC 6238)", () => {
   });
 
   it("refuses what is not six digits", () => {
-    for (const code of ["", "28708", "2870820", "28708a", " 287082", "94287082"]) expect(matchingStep(SEED, code, new Date(59_000))).toBeUndefined();
+    for (const code of ["", "28708", "2870820", "28708a", " 287082", "94287082"])
+      expect(matchingStep(SEED, code, new Date(59_000))).toBeUndefined();
   });
 
   it("steps are 30 seconds from the epoch", () => {

@@ -26,7 +26,8 @@ export default {
     if (pathname === "/admin/report") {
       const result = await env.AUTH.authorize(bearer(request), "users:read");
       if (!result.ok) {
-        const status = result.code === "insufficient_permission" ? 403 : result.code === "service_unavailable" ? 503 : 401;
+        const status =
+          result.code === "insufficient_permission" ? 403 : result.code === "service_unavailable" ? 503 : 401;
         return json(status, { code: result.code });
       }
       return json(200, { report: "for administrators", by: result.claims.sub });

@@ -20,7 +20,10 @@ export const authenticate = () =>
       if (token !== undefined) refuseCrossSite(c, c.var.config.allowedOrigins);
     }
     if (token === undefined) {
-      throw new InvalidToken({ bearerError: "invalid_request", cause: new Error("no Bearer credential in the Authorization header") });
+      throw new InvalidToken({
+        bearerError: "invalid_request",
+        cause: new Error("no Bearer credential in the Authorization header"),
+      });
     }
     c.set("auth", await c.var.tokens.authenticate(token));
     await next();

@@ -9,7 +9,8 @@ import { holdsPermission } from "../../services/tokens";
 const PERMISSION = /^[a-z][a-z0-9_-]*(:[a-z][a-z0-9_-]*)+$/;
 
 export const authorize = (permission: string) => {
-  if (!PERMISSION.test(permission)) throw new TypeError(`authorize: "${permission}" is not a permission name like "users:read"`);
+  if (!PERMISSION.test(permission))
+    throw new TypeError(`authorize: "${permission}" is not a permission name like "users:read"`);
   return createMiddleware<AppEnv>(async (c, next) => {
     const claims = c.get("auth");
     if (!claims) throw new InvalidToken({ cause: new Error("authorize used without authenticate") });

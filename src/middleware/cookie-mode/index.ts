@@ -69,7 +69,8 @@ export function refuseForwardedCrossSite(c: Context, allowedOrigins: readonly st
     const method = c.req.header(name)?.trim().toUpperCase();
     return method !== undefined && method !== "" && !SAFE_METHODS.has(method);
   });
-  if (unsafe && origin === undefined) throw new CsrfRejected("a cookie-authenticated unsafe original request without an Origin");
+  if (unsafe && origin === undefined)
+    throw new CsrfRejected("a cookie-authenticated unsafe original request without an Origin");
 }
 
 export function accessTokenCookie(c: Context): string | undefined {
@@ -89,11 +90,32 @@ type Pair = { accessToken: string; expiresIn: number; refreshToken?: string; ref
 /** Sets the session's cookies for this answer; the refresh cookie lives as long as the refresh token does. */
 export function setSessionCookies(c: Context, tokens: Pair, deviceToken?: string): void {
   if (tokens.refreshToken !== undefined) {
-    setCookie(c, COOKIE.refresh, tokens.refreshToken, { prefix: "host", path: "/", secure: true, httpOnly: true, sameSite: "Strict", maxAge: tokens.refreshExpiresIn });
+    setCookie(c, COOKIE.refresh, tokens.refreshToken, {
+      prefix: "host",
+      path: "/",
+      secure: true,
+      httpOnly: true,
+      sameSite: "Strict",
+      maxAge: tokens.refreshExpiresIn,
+    });
   }
-  setCookie(c, COOKIE.access, tokens.accessToken, { prefix: "host", path: "/", secure: true, httpOnly: true, sameSite: "Lax", maxAge: tokens.expiresIn });
+  setCookie(c, COOKIE.access, tokens.accessToken, {
+    prefix: "host",
+    path: "/",
+    secure: true,
+    httpOnly: true,
+    sameSite: "Lax",
+    maxAge: tokens.expiresIn,
+  });
   if (deviceToken !== undefined) {
-    setCookie(c, COOKIE.device, deviceToken, { prefix: "host", path: "/", secure: true, httpOnly: true, sameSite: "Strict", maxAge: DEVICE_COOKIE_MAX_AGE });
+    setCookie(c, COOKIE.device, deviceToken, {
+      prefix: "host",
+      path: "/",
+      secure: true,
+      httpOnly: true,
+      sameSite: "Strict",
+      maxAge: DEVICE_COOKIE_MAX_AGE,
+    });
   }
 }
 
@@ -103,7 +125,8 @@ export function setSessionCookies(c: Context, tokens: Pair, deviceToken?: string
  * the owner's next sign-in on it.
  */
 export function clearSessionCookies(c: Context): void {
-  for (const name of [COOKIE.refresh, COOKIE.access]) deleteCookie(c, name, { prefix: "host", path: "/", secure: true });
+  for (const name of [COOKIE.refresh, COOKIE.access])
+    deleteCookie(c, name, { prefix: "host", path: "/", secure: true });
 }
 
 /** The token pair as the body carries it: never the refresh token in cookie mode. */

@@ -62,13 +62,19 @@ export function corsAllowlist(getAllowed: (c: Context) => readonly string[]): Mi
 }
 
 function varyOnOrigin(headers: Headers): void {
-  if (!headers.has("Vary")) return headers.set("Vary", "Origin");
+  if (!headers.has("Vary")) {
+    headers.set("Vary", "Origin");
+    return;
+  }
   headers.append("Vary", "Origin");
   dedupeVary(headers);
 }
 
-async function readableFromAnyOrigin(c: Context, next: () => Promise<void>): Promise<Response | void> {
-  const isPreflight = c.req.method === "OPTIONS" && c.req.header("Origin") !== undefined && c.req.header("Access-Control-Request-Method") !== undefined;
+async function readableFromAnyOrigin(c: Context, next: () => Promise<void>): Promise<Response | undefined> {
+  const isPreflight =
+    c.req.method === "OPTIONS" &&
+    c.req.header("Origin") !== undefined &&
+    c.req.header("Access-Control-Request-Method") !== undefined;
   if (isPreflight) {
     // Any request header: without credentials "*" is a wildcard (Authorization aside, which this path never reads).
     return c.body(null, 204, {
@@ -87,7 +93,10 @@ function dedupeVary(headers: Headers): void {
   const vary = headers.get("Vary");
   if (!vary) return;
   const seen = new Map<string, string>();
-  for (const value of vary.split(",").map((v) => v.trim()).filter(Boolean)) {
+  for (const value of vary
+    .split(",")
+    .map((v) => v.trim())
+    .filter(Boolean)) {
     if (!seen.has(value.toLowerCase())) seen.set(value.toLowerCase(), value);
   }
   headers.set("Vary", [...seen.values()].join(", "));

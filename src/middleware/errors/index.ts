@@ -4,7 +4,16 @@
 // configuration) is logged by name only and answered 500 with no details.
 import type { ErrorHandler, NotFoundHandler } from "hono";
 import { HTTPException } from "hono/http-exception";
-import { AuthError, ConfigError, describeError, InternalError, InvalidJson, NotFound, PayloadTooLarge, UnsupportedMediaType } from "../../errors";
+import {
+  AuthError,
+  ConfigError,
+  describeError,
+  InternalError,
+  InvalidJson,
+  NotFound,
+  PayloadTooLarge,
+  UnsupportedMediaType,
+} from "../../errors";
 import { problemResponse } from "./problem";
 
 export const onError: ErrorHandler = (error, c) => {
@@ -13,7 +22,9 @@ export const onError: ErrorHandler = (error, c) => {
   if (error instanceof ConfigError) {
     console.error(JSON.stringify({ level: "error", msg: error.message }));
   } else {
-    console.error(JSON.stringify({ level: "error", msg: "unhandled error", path: c.req.path, error: describeError(error) }));
+    console.error(
+      JSON.stringify({ level: "error", msg: "unhandled error", path: c.req.path, error: describeError(error) }),
+    );
   }
   return problemResponse(new InternalError(error));
 };

@@ -1,5 +1,14 @@
 // RFC 9457 problem details: the one place an error becomes a response body.
-import { AuthError, ERROR_STATUS, MfaRequired, ReauthenticationRequired, ValidationFailed, type ErrorCode, type MfaMethod, type ReauthMethod } from "../../errors";
+import {
+  type AuthError,
+  ERROR_STATUS,
+  MfaRequired,
+  ReauthenticationRequired,
+  ValidationFailed,
+  type ErrorCode,
+  type MfaMethod,
+  type ReauthMethod,
+} from "../../errors";
 
 const PROBLEM_TYPE_BASE = "https://secureauth.dev/errors/";
 

@@ -24,7 +24,8 @@ const MAX_BODY_BYTES = 16 * 1024;
 const JSON_MEDIA_TYPE = /^application\/json$/i;
 const METHODS_WITH_BODY = new Set(["POST", "PUT", "PATCH", "DELETE"]);
 
-export const jsonBody = (limit = MAX_BODY_BYTES): MiddlewareHandler =>
+export const jsonBody =
+  (limit = MAX_BODY_BYTES): MiddlewareHandler =>
   // Not async: a request without a body costs no frame of its own.
   (c, next) => {
     const request = c.req.raw;
@@ -40,7 +41,8 @@ async function judge(c: Context, next: Next, limit: number): Promise<void> {
   if (request.body === null) {
     // No DELETE of this API takes a body: a client that sends its default
     // Content-Type on every request is not refused for the body it did not send.
-    if (declaresJson && request.method !== "DELETE") throw new InvalidJson(new SyntaxError("no body, yet declared application/json"));
+    if (declaresJson && request.method !== "DELETE")
+      throw new InvalidJson(new SyntaxError("no body, yet declared application/json"));
     return next();
   }
 
@@ -99,11 +101,13 @@ function checkStructure(root: unknown): void {
   while (pending.length > 0) {
     const { value, path, depth } = pending.pop()!;
     if (typeof value === "string") {
-      if (value.includes("\0")) throw new ValidationFailed([{ path: path || "(body)", message: "Must not contain NUL characters" }]);
+      if (value.includes("\0"))
+        throw new ValidationFailed([{ path: path || "(body)", message: "Must not contain NUL characters" }]);
       continue;
     }
     if (typeof value !== "object" || value === null) continue;
-    if (depth >= MAX_BODY_DEPTH) throw new ValidationFailed([{ path: path || "(body)", message: `Nested deeper than ${MAX_BODY_DEPTH} levels` }]);
+    if (depth >= MAX_BODY_DEPTH)
+      throw new ValidationFailed([{ path: path || "(body)", message: `Nested deeper than ${MAX_BODY_DEPTH} levels` }]);
     for (const [key, item] of Object.entries(value)) {
       const at = path ? `${path}.${key}` : key;
       if (key.includes("\0")) throw new ValidationFailed([{ path: at, message: "Must not contain NUL characters" }]);

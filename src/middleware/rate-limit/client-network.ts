@@ -23,7 +23,10 @@ export function clientNetwork(ip: string): string | undefined {
   if (!hextets) return undefined;
   const mapped = hextets.slice(0, 5).every((h) => h === 0) && hextets[5] === 0xffff;
   if (mapped) return [hextets[6]! >> 8, hextets[6]! & 0xff, hextets[7]! >> 8, hextets[7]! & 0xff].join(".");
-  return `ip6:${hextets.slice(0, 4).map((h) => h.toString(16)).join(":")}::/64`;
+  return `ip6:${hextets
+    .slice(0, 4)
+    .map((h) => h.toString(16))
+    .join(":")}::/64`;
 }
 
 const IPV4_OCTET = /^(25[0-5]|2[0-4]\d|1\d\d|[1-9]?\d)$/;

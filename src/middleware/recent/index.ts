@@ -14,6 +14,8 @@ export const recent = () =>
     const claims = c.get("auth");
     if (!claims) throw new InvalidToken({ cause: new Error("recent used without authenticate") });
     const age = c.var.clock().getTime() / 1000 - claims.auth_time;
-    await c.var.services.secondFactors().requireRecentProof(claims.sub, { fresh: age <= c.var.config.mfa.reauthMaxAge, amr: claims.amr });
+    await c.var.services
+      .secondFactors()
+      .requireRecentProof(claims.sub, { fresh: age <= c.var.config.mfa.reauthMaxAge, amr: claims.amr });
     await next();
   });

@@ -14,7 +14,8 @@ export const SECURITY_HEADERS: Readonly<Record<string, string>> = {
  * least as strict where it matters (a page that runs one script by hash):
  * it must start from `default-src 'none'` and forbid framing.
  */
-const ownPolicyKept = (policy: string | null) => policy !== null && policy.startsWith("default-src 'none';") && policy.includes("frame-ancestors 'none'");
+const ownPolicyKept = (policy: string | null) =>
+  policy?.startsWith("default-src 'none';") && policy.includes("frame-ancestors 'none'");
 
 const DEFAULT_POLICY = SECURITY_HEADERS["Content-Security-Policy"]!;
 
@@ -36,7 +37,8 @@ export function completeSecurityHeaders(headers: Headers): void {
     for (const name in SECURITY_HEADERS) headers.set(name, SECURITY_HEADERS[name]!);
     if (ownPolicyKept(policy)) headers.set("Content-Security-Policy", policy!);
   }
-  if (headers.get("Content-Type") === "application/json") headers.set("Content-Type", "application/json; charset=utf-8");
+  if (headers.get("Content-Type") === "application/json")
+    headers.set("Content-Type", "application/json; charset=utf-8");
 }
 
 /** Never cached anywhere: for answers that carry a token or someone's data. */

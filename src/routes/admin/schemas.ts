@@ -12,7 +12,12 @@ import { PageQuerySchema, SessionSchema, UserSchema } from "../schemas";
 export const UserIdParams = IdParams;
 
 export const UserListQuerySchema = PageQuerySchema.extend({
-  q: z.string().trim().max(254).optional().openapi({ description: "Case-insensitive substring of the email or the name, taken literally" }),
+  q: z
+    .string()
+    .trim()
+    .max(254)
+    .optional()
+    .openapi({ description: "Case-insensitive substring of the email or the name, taken literally" }),
 });
 
 export const AuditLogQuerySchema = PageQuerySchema.extend({
@@ -27,7 +32,9 @@ export const RolesBodySchema = z
   })
   .openapi("RolesUpdate");
 
-export const UserPageSchema = z.object({ items: z.array(UserSchema), nextCursor: z.string().nullable() }).openapi("UserPage");
+export const UserPageSchema = z
+  .object({ items: z.array(UserSchema), nextCursor: z.string().nullable() })
+  .openapi("UserPage");
 
 export const UserDetailSchema = z.object({ user: UserSchema, sessions: z.array(SessionSchema) }).openapi("UserDetail");
 

@@ -11,7 +11,14 @@ import type { AdminActor } from "../../services/admin";
 import { requestOrigin } from "../request-origin";
 import { problemResponses } from "../openapi";
 import { toApiUser } from "../schemas";
-import { RolesBodySchema, UserDetailSchema, UserEnvelopeSchema, UserIdParams, UserListQuerySchema, UserPageSchema } from "./schemas";
+import {
+  RolesBodySchema,
+  UserDetailSchema,
+  UserEnvelopeSchema,
+  UserIdParams,
+  UserListQuerySchema,
+  UserPageSchema,
+} from "./schemas";
 
 export const adminUserRoutes = new OpenAPIHono<AppEnv>();
 
@@ -67,8 +74,14 @@ adminUserRoutes.openapi(
       "Takes effect at once: the user's earlier access tokens are refused (401 invalid_token) and their next refresh carries the new roles. An administrator cannot change their own roles, nor those of a user holding a permission they do not hold, nor add a role carrying one (403): role assignment grants and removes only what the caller holds.",
     security: [{ bearerAuth: [] }],
     middleware: guarded("roles:assign"),
-    request: { params: UserIdParams, body: { content: { "application/json": { schema: RolesBodySchema } }, required: true } },
-    responses: { 200: ok("The user with the new roles", UserEnvelopeSchema), ...problemResponses(400, 401, 403, 404, 413, 415, 503) },
+    request: {
+      params: UserIdParams,
+      body: { content: { "application/json": { schema: RolesBodySchema } }, required: true },
+    },
+    responses: {
+      200: ok("The user with the new roles", UserEnvelopeSchema),
+      ...problemResponses(400, 401, 403, 404, 413, 415, 503),
+    },
   }),
   async (c) => {
     const { roles } = c.req.valid("json");
@@ -163,7 +176,8 @@ adminUserRoutes.openapi(
     operationId: "revokeUserSessions",
     tags: ["admin"],
     summary: "End all of a user's sessions",
-    description: "Their access tokens are refused at once, and their pending email change ends. 403 for an account holding a permission you lack.",
+    description:
+      "Their access tokens are refused at once, and their pending email change ends. 403 for an account holding a permission you lack.",
     security: [{ bearerAuth: [] }],
     middleware: guarded("sessions:revoke"),
     request: { params: UserIdParams },

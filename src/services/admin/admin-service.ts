@@ -35,7 +35,14 @@ import { decideRoleChange } from "./role-change";
 import { validateRoleDefinition } from "./role-definition";
 
 /** What defineRole did: `holders` counts the accounts whose grants version it bumped. */
-export type RoleDefinition = { name: string; permissions: string[]; created: boolean; changed: boolean; before: string[]; holders: number };
+export type RoleDefinition = {
+  name: string;
+  permissions: string[];
+  created: boolean;
+  changed: boolean;
+  before: string[];
+  holders: number;
+};
 
 export type AdminDeps = {
   stores: Pick<Stores, "users" | "adminUsers" | "sessions">;
@@ -49,7 +56,9 @@ export class AdminService {
 
   async listUsers(filter: { search?: string; cursor?: string; limit: number }): Promise<ApiPage<UserRecord>> {
     const cursor = decodeCursor(filter.cursor);
-    return toApiPage(await this.deps.stores.adminUsers.page({ search: filter.search || undefined, cursor, limit: filter.limit }));
+    return toApiPage(
+      await this.deps.stores.adminUsers.page({ search: filter.search || undefined, cursor, limit: filter.limit }),
+    );
   }
 
   /** The user with their live sessions; `current` is false for all of them. */
@@ -68,7 +77,11 @@ export class AdminService {
    * user.roles_changed with {before, after} (and `via: "cli"` for the
    * operator); asking for the roles the user already has writes nothing.
    */
-  async setRoles(id: string, roles: readonly string[] | ((current: readonly string[]) => readonly string[]), actor: AdminActor): Promise<UserRecord> {
+  async setRoles(
+    id: string,
+    roles: readonly string[] | ((current: readonly string[]) => readonly string[]),
+    actor: AdminActor,
+  ): Promise<UserRecord> {
     const userId = userIdOf(id);
     refuseSelf(userId, actor, "Your own roles can only be changed by another administrator or with the operator CLI");
     const at = this.deps.clock();
@@ -88,7 +101,14 @@ export class AdminService {
       await tx.adminUsers.bumpGrantsVersion(userId, at);
       const updated = (await tx.users.findById(userId))!;
       const via = actor.kind === "operator" ? { via: "cli" } : {};
-      await tx.audit.record({ event: "user.roles_changed", userId, actorId: actorIdOf(actor), origin: actor.origin, metadata: { before: current.roles, after: updated.roles, ...via }, at });
+      await tx.audit.record({
+        event: "user.roles_changed",
+        userId,
+        actorId: actorIdOf(actor),
+        origin: actor.origin,
+        metadata: { before: current.roles, after: updated.roles, ...via },
+        at,
+      });
       return { user: updated, changed: true };
     });
     if (changed) await this.deps.revocations.markGrantsChanged([{ userId, grantsVersion: user.grantsVersion }]);
@@ -107,12 +127,25 @@ export class AdminService {
     const actorId = actorIdOf(actor);
     const { user, ended } = await this.deps.unitOfWork.run(async (tx) => {
       const { target } = await lockForChange(tx, userId, actor, "users:write");
-      const endedIds = await tx.sessions.endAllForUser(userId, { reason: "user_disabled", event: "session.revoked", actorId, origin: actor.origin, at });
+      const endedIds = await tx.sessions.endAllForUser(userId, {
+        reason: "user_disabled",
+        event: "session.revoked",
+        actorId,
+        origin: actor.origin,
+        at,
+      });
       if (target.status !== "disabled") {
         await tx.adminUsers.setStatus(userId, "disabled", at);
         // Also stops tokens of sessions that had already ended but not yet expired.
         await tx.adminUsers.bumpGrantsVersion(userId, at);
-        await tx.audit.record({ event: "user.disabled", userId, actorId, origin: actor.origin, metadata: { endedSessions: endedIds.length }, at });
+        await tx.audit.record({
+          event: "user.disabled",
+          userId,
+          actorId,
+          origin: actor.origin,
+          metadata: { endedSessions: endedIds.length },
+          at,
+        });
       }
       return { user: (await tx.users.findById(userId))!, ended: endedIds };
     });
@@ -134,7 +167,14 @@ export class AdminService {
       if (target.status !== "active") {
         await tx.adminUsers.setStatus(userId, "active", at);
         const via = actor.kind === "operator" ? { metadata: { via: "cli" } } : {};
-        await tx.audit.record({ event: "user.enabled", userId, actorId: actorIdOf(actor), origin: actor.origin, ...via, at });
+        await tx.audit.record({
+          event: "user.enabled",
+          userId,
+          actorId: actorIdOf(actor),
+          origin: actor.origin,
+          ...via,
+          at,
+        });
       }
       return (await tx.users.findById(userId))!;
     });
@@ -168,7 +208,12 @@ export class AdminService {
     refuseSelf(userId, actor, "You cannot remove your own factors here; use the /me/mfa and /me/passkeys routes");
     await this.deps.unitOfWork.run(async (tx) => {
       await lockForChange(tx, userId, actor, "users:write");
-      const removed = await tx.secondFactors.removeAll(userId, { actorId: actorIdOf(actor), sessionId: null, origin: actor.origin, at: this.deps.clock() });
+      const removed = await tx.secondFactors.removeAll(userId, {
+        actorId: actorIdOf(actor),
+        sessionId: null,
+        origin: actor.origin,
+        at: this.deps.clock(),
+      });
       if (!removed) throw new NotFound("The user has no second factor");
     });
   }
@@ -192,7 +237,14 @@ export class AdminService {
           event: "role.defined",
           actorId: actorIdOf(actor),
           origin: actor.origin,
-          metadata: { role: wanted.name, created, before, after: wanted.permissions, holders: holders.length, via: "cli" },
+          metadata: {
+            role: wanted.name,
+            created,
+            before,
+            after: wanted.permissions,
+            holders: holders.length,
+            via: "cli",
+          },
           at,
         });
       }
@@ -208,7 +260,13 @@ export class AdminService {
     const { clock } = this.deps;
     const ended = await this.deps.unitOfWork.run(async (tx) => {
       await lockForChange(tx, userId, actor, "sessions:revoke");
-      return tx.sessions.endAllForUser(userId, { reason: "revoked_by_admin", event: "session.revoked", actorId: actorIdOf(actor), origin: actor.origin, at: clock() });
+      return tx.sessions.endAllForUser(userId, {
+        reason: "revoked_by_admin",
+        event: "session.revoked",
+        actorId: actorIdOf(actor),
+        origin: actor.origin,
+        at: clock(),
+      });
     });
     // One edge write however many sessions ended, its instant read after they did.
     await this.deps.revocations.endSessionsOf(userId, { before: clock(), ended });
@@ -225,16 +283,22 @@ export class AdminService {
  * would weaken it by other means than a role change). The operator is bound
  * by neither. Returns the locked target.
  */
-async function lockForChange(tx: Stores, userId: string, actor: AdminActor, permission: string): Promise<{ target: UserRecord; actorPermissions: string[] }> {
+async function lockForChange(
+  tx: Stores,
+  userId: string,
+  actor: AdminActor,
+  permission: string,
+): Promise<{ target: UserRecord; actorPermissions: string[] }> {
   const statuses = await tx.adminUsers.lockActorAndTarget(actorIdOf(actor), userId);
   if (!statuses.has(userId)) throw new NotFound();
   const target = await tx.users.findById(userId);
   if (!target) throw new NotFound();
   if (actor.kind === "operator") return { target, actorPermissions: [] };
   const acting = statuses.get(actor.actorId) === "active" ? await tx.users.findById(actor.actorId) : undefined;
-  if (!acting || !acting.permissions.includes(permission)) throw new InsufficientPermission({ permission });
+  if (!acting?.permissions.includes(permission)) throw new InsufficientPermission({ permission });
   const beyond = target.permissions.filter((held) => !acting.permissions.includes(held));
-  if (beyond.length > 0) throw new InsufficientPermission({ detail: `The account holds permissions you do not: ${beyond.join(", ")}` });
+  if (beyond.length > 0)
+    throw new InsufficientPermission({ detail: `The account holds permissions you do not: ${beyond.join(", ")}` });
   return { target, actorPermissions: acting.permissions };
 }
 
@@ -250,5 +314,6 @@ function userIdOf(id: string): string {
 }
 
 function refuseSelf(userId: string, actor: AdminActor, detail: string): void {
-  if (actor.kind === "administrator" && userId.toLowerCase() === actor.actorId.toLowerCase()) throw new InsufficientPermission({ detail });
+  if (actor.kind === "administrator" && userId.toLowerCase() === actor.actorId.toLowerCase())
+    throw new InsufficientPermission({ detail });
 }

@@ -41,7 +41,10 @@ export async function decideRoleChange(input: {
     const added = wanted.filter((role) => !current.includes(role));
     const granted = added.length === 0 ? [] : await input.permissionsOfAdded(added);
     const beyond = granted.filter((p) => !input.actorPermissions.includes(p));
-    if (beyond.length > 0) throw new InsufficientPermission({ detail: `You cannot grant permissions you do not hold: ${beyond.join(", ")}` });
+    if (beyond.length > 0)
+      throw new InsufficientPermission({
+        detail: `You cannot grant permissions you do not hold: ${beyond.join(", ")}`,
+      });
   }
   return { changed: true, roles: wanted };
 }

@@ -30,14 +30,20 @@ export const BUILT_IN_ROLES: readonly string[] = ["user", "admin"];
 const ROLE_NAME = /^[a-z][a-z0-9_-]{1,31}$/;
 
 /** The definition as stored: the name, and the permissions deduplicated and sorted; else ValidationFailed naming each fault. */
-export function validateRoleDefinition(name: string, permissions: readonly string[]): { name: string; permissions: string[] } {
+export function validateRoleDefinition(
+  name: string,
+  permissions: readonly string[],
+): { name: string; permissions: string[] } {
   const errors: { path: string; message: string }[] = [];
-  if (!ROLE_NAME.test(name)) errors.push({ path: "name", message: "A role name is 2 to 32 of a-z, 0-9, _ and -, starting with a letter" });
-  else if (BUILT_IN_ROLES.includes(name)) errors.push({ path: "name", message: `"${name}" is a built-in role; its permissions are fixed` });
+  if (!ROLE_NAME.test(name))
+    errors.push({ path: "name", message: "A role name is 2 to 32 of a-z, 0-9, _ and -, starting with a letter" });
+  else if (BUILT_IN_ROLES.includes(name))
+    errors.push({ path: "name", message: `"${name}" is a built-in role; its permissions are fixed` });
   if (permissions.length === 0) errors.push({ path: "permissions", message: "A role needs at least one permission" });
   const known: readonly string[] = BUILT_IN_PERMISSIONS;
   permissions.forEach((permission, i) => {
-    if (!known.includes(permission)) errors.push({ path: `permissions.${i}`, message: `Unknown permission "${permission}"` });
+    if (!known.includes(permission))
+      errors.push({ path: `permissions.${i}`, message: `Unknown permission "${permission}"` });
   });
   if (errors.length > 0) throw new ValidationFailed(errors, errors.map((e) => e.message).join("; "));
   return { name, permissions: [...new Set(permissions)].sort() };

@@ -19,7 +19,9 @@ export class MailDelivery {
   /** Rejects when the transport does: the queue retries the job. */
   async deliver(job: Extract<MailJob, { kind: "mail" }>): Promise<void> {
     if (!this.deps.transport) {
-      console.warn(JSON.stringify({ level: "warn", msg: "mail not sent: no transport configured", template: job.template }));
+      console.warn(
+        JSON.stringify({ level: "warn", msg: "mail not sent: no transport configured", template: job.template }),
+      );
       return;
     }
     await this.deps.transport.send(renderMail(job));

@@ -15,12 +15,14 @@ const IGNORE = "If you did not ask for this, ignore this message.";
 
 export function renderMail(job: MailContent): OutgoingMail {
   const { subject, blocks } = content(job);
-  const text = blocks.map((block) => (typeof block === "string" ? block : block.link)).join("\n\n") + "\n";
+  const text = `${blocks.map((block) => (typeof block === "string" ? block : block.link)).join("\n\n")}\n`;
   const html = [
     "<!doctype html>",
     `<html><head><meta charset="utf-8"><title>${escapeHtml(subject)}</title></head><body>`,
     ...blocks.map((block) =>
-      typeof block === "string" ? `<p>${escapeHtml(block)}</p>` : `<p><a href="${escapeHtml(block.link)}">${escapeHtml(block.link)}</a></p>`,
+      typeof block === "string"
+        ? `<p>${escapeHtml(block)}</p>`
+        : `<p><a href="${escapeHtml(block.link)}">${escapeHtml(block.link)}</a></p>`,
     ),
     "</body></html>",
     "",

@@ -31,5 +31,9 @@ export function challengeKeyHash(secret: string): string {
 
 function mint(prefix: string, at: Date): MintedChallenge {
   const secret = prefix + base64url(crypto.getRandomValues(new Uint8Array(32)));
-  return { secret, keyHash: challengeKeyHash(secret), expiresAt: new Date(at.getTime() + CHALLENGE_TTL_SECONDS * 1000) };
+  return {
+    secret,
+    keyHash: challengeKeyHash(secret),
+    expiresAt: new Date(at.getTime() + CHALLENGE_TTL_SECONDS * 1000),
+  };
 }

@@ -12,12 +12,25 @@
 // session as a two-factor proof (["hwk","mfa"]) for a challenge minted for
 // that caller alone. v3: a passkey is added only to an account whose
 // address is proven (email_not_verified).
-import type { AuthenticationResponseJSON, PublicKeyCredentialCreationOptionsJSON, PublicKeyCredentialRequestOptionsJSON, RegistrationResponseJSON } from "@simplewebauthn/server";
+import type {
+  AuthenticationResponseJSON,
+  PublicKeyCredentialCreationOptionsJSON,
+  PublicKeyCredentialRequestOptionsJSON,
+  RegistrationResponseJSON,
+} from "@simplewebauthn/server";
 import type { Clock } from "../../clock";
 import { EmailNotVerified, InvalidCredentials, InvalidMfaToken, NotFound, ValidationFailed } from "../../errors";
 import { isUuid } from "../../ids";
 import { refuseIfThrottled } from "../credentials";
-import type { DeviceInfo, FactorAudit, PasskeyCredential, PasskeyRecord, RequestOrigin, Stores, UserRecord } from "../ports";
+import type {
+  DeviceInfo,
+  FactorAudit,
+  PasskeyCredential,
+  PasskeyRecord,
+  RequestOrigin,
+  Stores,
+  UserRecord,
+} from "../ports";
 import { requireProvenHolder } from "../proven-holder";
 import { openSignedInSession, type LoggedIn, type SignInDeps } from "../sign-in";
 import { renewSessionProof, type Reauthenticated } from "./reauthentication";
@@ -29,7 +42,11 @@ export type WebAuthnSettings = { rpId: string; rpName: string; origins: string[]
 
 export type PasskeyDeps = SignInDeps & {
   stores: Pick<Stores, "users" | "passkeys" | "challenges" | "throttles" | "audit" | "sessions">;
-  settings: SignInDeps["settings"] & { loginMaxFailures: number; requireVerifiedEmail: boolean; webauthn: WebAuthnSettings };
+  settings: SignInDeps["settings"] & {
+    loginMaxFailures: number;
+    requireVerifiedEmail: boolean;
+    webauthn: WebAuthnSettings;
+  };
   clock: Clock;
 };
 
@@ -43,7 +60,11 @@ function signedChallenge(response: { response?: { clientDataJSON?: unknown } }):
   const encoded = response.response?.clientDataJSON;
   if (typeof encoded !== "string" || encoded.length > 4096) return undefined;
   try {
-    const json = JSON.parse(new TextDecoder().decode(Uint8Array.from(atob(encoded.replace(/-/g, "+").replace(/_/g, "/")), (ch) => ch.charCodeAt(0)))) as { challenge?: unknown };
+    const json = JSON.parse(
+      new TextDecoder().decode(
+        Uint8Array.from(atob(encoded.replace(/-/g, "+").replace(/_/g, "/")), (ch) => ch.charCodeAt(0)),
+      ),
+    ) as { challenge?: unknown };
     return typeof json.challenge === "string" ? json.challenge : undefined;
   } catch {
     return undefined;
@@ -67,10 +88,15 @@ function handleUser(handle: unknown): string | undefined {
 /** The transports the client claims (its JSON, passed through by the verifier): only the names WebAuthn defines, each once. */
 const TRANSPORTS: ReadonlySet<string> = new Set(["ble", "cable", "hybrid", "internal", "nfc", "smart-card", "usb"]);
 function knownTransports(claimed: unknown): string[] {
-  return Array.isArray(claimed) ? [...new Set(claimed.filter((t): t is string => typeof t === "string" && TRANSPORTS.has(t)))] : [];
+  return Array.isArray(claimed)
+    ? [...new Set(claimed.filter((t): t is string => typeof t === "string" && TRANSPORTS.has(t)))]
+    : [];
 }
 
-const refusedResponse = (message: string, cause?: unknown) => Object.assign(new ValidationFailed([{ path: "response", message }], "The passkey response was not accepted"), { cause });
+const refusedResponse = (message: string, cause?: unknown) =>
+  Object.assign(new ValidationFailed([{ path: "response", message }], "The passkey response was not accepted"), {
+    cause,
+  });
 
 export class PasskeyService {
   constructor(private readonly deps: PasskeyDeps) {}
@@ -82,7 +108,10 @@ export class PasskeyService {
     const existing = await this.credentialsOf(user.id);
     const at = clock();
     const challenge = mintWebAuthnChallenge(at);
-    await stores.challenges.create({ keyHash: challenge.keyHash, kind: "passkey_registration", userId: user.id, expiresAt: challenge.expiresAt }, at);
+    await stores.challenges.create(
+      { keyHash: challenge.keyHash, kind: "passkey_registration", userId: user.id, expiresAt: challenge.expiresAt },
+      at,
+    );
     const { generateRegistrationOptions } = await webauthn();
     return generateRegistrationOptions({
       rpName: settings.webauthn.rpName,
@@ -107,7 +136,8 @@ export class PasskeyService {
     const challenge = signedChallenge(response);
     if (!challenge) throw refusedResponse("The response carries no readable challenge");
     const spent = await stores.challenges.spend(challengeKeyHash(challenge), "passkey_registration", clock());
-    if (!spent || spent.userId !== actor.userId) throw refusedResponse("The challenge is unknown, expired, already used, or not yours: ask for new options");
+    if (!spent || spent.userId !== actor.userId)
+      throw refusedResponse("The challenge is unknown, expired, already used, or not yours: ask for new options");
     const { verifyRegistrationResponse } = await webauthn();
     let verified: Awaited<ReturnType<typeof verifyRegistrationResponse>>;
     try {
@@ -143,8 +173,14 @@ export class PasskeyService {
   /** The caller, if they may add a passkey (proven-holder.ts). */
   private async provenHolder(actor: PasskeyActor): Promise<UserRecord> {
     const user = await this.deps.stores.users.findById(actor.userId);
-    if (!user || user.status !== "active") throw new InvalidCredentials("user gone or disabled");
-    await requireProvenHolder(this.deps.stores.sessions, user, actor.sessionId, this.deps.clock(), ENROLMENT_NEEDS_VERIFIED_EMAIL);
+    if (user?.status !== "active") throw new InvalidCredentials("user gone or disabled");
+    await requireProvenHolder(
+      this.deps.stores.sessions,
+      user,
+      actor.sessionId,
+      this.deps.clock(),
+      ENROLMENT_NEEDS_VERIFIED_EMAIL,
+    );
     return user;
   }
 
@@ -162,9 +198,17 @@ export class PasskeyService {
     const { stores, clock, settings } = this.deps;
     const at = clock();
     const challenge = mintWebAuthnChallenge(at);
-    await stores.challenges.create({ keyHash: challenge.keyHash, kind: "passkey_authentication", userId: null, expiresAt: challenge.expiresAt }, at);
+    await stores.challenges.create(
+      { keyHash: challenge.keyHash, kind: "passkey_authentication", userId: null, expiresAt: challenge.expiresAt },
+      at,
+    );
     const { generateAuthenticationOptions } = await webauthn();
-    return generateAuthenticationOptions({ rpID: settings.webauthn.rpId, challenge: fromBase64url(challenge.secret) as Uint8Array<ArrayBuffer>, timeout: 300_000, userVerification: "required" });
+    return generateAuthenticationOptions({
+      rpID: settings.webauthn.rpId,
+      challenge: fromBase64url(challenge.secret) as Uint8Array<ArrayBuffer>,
+      timeout: 300_000,
+      userVerification: "required",
+    });
   }
 
   /**
@@ -172,18 +216,33 @@ export class PasskeyService {
    * password sign-in. Every failure of the assertion itself answers
    * invalid_credentials, like a wrong password.
    */
-  async signIn(response: AuthenticationResponseJSON, options: { mfaToken?: string; device: DeviceInfo }, origin: RequestOrigin): Promise<LoggedIn> {
+  async signIn(
+    response: AuthenticationResponseJSON,
+    options: { mfaToken?: string; device: DeviceInfo },
+    origin: RequestOrigin,
+  ): Promise<LoggedIn> {
     const { stores, clock, settings } = this.deps;
     // The second step of a password sign-in: its token first, counted in its bucket before the assertion is looked at.
     const mfa = options.mfaToken === undefined ? undefined : await this.pendingSignIn(options.mfaToken, origin);
 
     const challenge = signedChallenge(response);
-    const spent = challenge && (await stores.challenges.spend(challengeKeyHash(challenge), "passkey_authentication", clock()));
-    const passkey = typeof response.id === "string" && response.id.length <= 1024 ? await stores.passkeys.findByCredentialId(response.id) : undefined;
+    const spent =
+      challenge && (await stores.challenges.spend(challengeKeyHash(challenge), "passkey_authentication", clock()));
+    const passkey =
+      typeof response.id === "string" && response.id.length <= 1024
+        ? await stores.passkeys.findByCredentialId(response.id)
+        : undefined;
     const fail = async (reason: string): Promise<never> => {
       if (mfa) {
         await stores.challenges.recordFailure(mfa.keyHash, MAX_MFA_FAILURES, clock());
-        await stores.audit.record({ event: "mfa.challenge_failed", userId: mfa.userId, actorId: mfa.userId, origin, metadata: { method: "passkey" }, at: clock() });
+        await stores.audit.record({
+          event: "mfa.challenge_failed",
+          userId: mfa.userId,
+          actorId: mfa.userId,
+          origin,
+          metadata: { method: "passkey" },
+          at: clock(),
+        });
       }
       throw new InvalidCredentials(reason);
     };
@@ -194,33 +253,53 @@ export class PasskeyService {
     if (mfa && passkey.userId !== mfa.userId) return fail("another user's passkey for this sign-in");
     // The authenticator names its user too (discoverable credentials): it must be the credential's.
     const userHandle = response.response?.userHandle;
-    if (userHandle !== undefined && userHandle !== null && userHandle !== "" && handleUser(userHandle) !== passkey.userId) return fail("user handle does not match the credential");
+    if (
+      userHandle !== undefined &&
+      userHandle !== null &&
+      userHandle !== "" &&
+      handleUser(userHandle) !== passkey.userId
+    )
+      return fail("user handle does not match the credential");
 
     const refused = await this.verifyAssertion(response, challenge, passkey);
     if (refused) return fail(refused);
 
     const user = await stores.users.findById(passkey.userId);
-    if (!user || user.status !== "active") throw new InvalidCredentials("user gone or disabled");
+    if (user?.status !== "active") throw new InvalidCredentials("user gone or disabled");
     if (settings.requireVerifiedEmail && !user.emailVerified) throw new EmailNotVerified();
     if (mfa) {
-      if (!(await stores.challenges.spend(mfa.keyHash, "mfa_sign_in", clock()))) throw new InvalidMfaToken("mfa token spent meanwhile");
-      return openSignedInSession(this.deps, user, { amr: ["pwd", "hwk", "mfa"], device: { ...mfa.device, ...(options.device.name ? { name: options.device.name } : {}) }, origin, clearThrottleKey: mfa.throttleKey });
+      if (!(await stores.challenges.spend(mfa.keyHash, "mfa_sign_in", clock())))
+        throw new InvalidMfaToken("mfa token spent meanwhile");
+      return openSignedInSession(this.deps, user, {
+        amr: ["pwd", "hwk", "mfa"],
+        device: { ...mfa.device, ...(options.device.name ? { name: options.device.name } : {}) },
+        origin,
+        clearThrottleKey: mfa.throttleKey,
+      });
     }
     // No password was counted anywhere, so there is no bucket to clear (the key names none).
     // requireUserVerification: the assertion proves possession and the user's verification, two factors.
-    return openSignedInSession(this.deps, user, { amr: ["hwk", "mfa"], device: options.device, origin, clearThrottleKey: `passkey:${user.id}` });
+    return openSignedInSession(this.deps, user, {
+      amr: ["hwk", "mfa"],
+      device: options.device,
+      origin,
+      clearThrottleKey: `passkey:${user.id}`,
+    });
   }
 
   /** Request options for re-authenticating the caller: their own credentials, and a challenge bound to them (5 minutes, used once). */
   async reauthenticationOptions(actor: PasskeyActor): Promise<PublicKeyCredentialRequestOptionsJSON> {
     const { stores, clock, settings } = this.deps;
     const user = await stores.users.findById(actor.userId);
-    if (!user || user.status !== "active") throw new InvalidCredentials("user gone or disabled");
+    if (user?.status !== "active") throw new InvalidCredentials("user gone or disabled");
     const existing = await this.credentialsOf(user.id);
     const at = clock();
     const challenge = mintWebAuthnChallenge(at);
     // The same kind as a sign-in's, told apart by its user: sign-in challenges have none.
-    await stores.challenges.create({ keyHash: challenge.keyHash, kind: "passkey_authentication", userId: user.id, expiresAt: challenge.expiresAt }, at);
+    await stores.challenges.create(
+      { keyHash: challenge.keyHash, kind: "passkey_authentication", userId: user.id, expiresAt: challenge.expiresAt },
+      at,
+    );
     const { generateAuthenticationOptions } = await webauthn();
     return generateAuthenticationOptions({
       rpID: settings.webauthn.rpId,
@@ -241,25 +320,43 @@ export class PasskeyService {
   async reauthenticate(actor: PasskeyActor, response: AuthenticationResponseJSON): Promise<Reauthenticated> {
     const { stores, clock } = this.deps;
     const user = await stores.users.findById(actor.userId);
-    if (!user || user.status !== "active") throw new InvalidCredentials("user gone or disabled");
+    if (user?.status !== "active") throw new InvalidCredentials("user gone or disabled");
     const challenge = signedChallenge(response);
-    const spent = challenge && (await stores.challenges.spend(challengeKeyHash(challenge), "passkey_authentication", clock()));
-    const passkey = typeof response.id === "string" && response.id.length <= 1024 ? await stores.passkeys.findByCredentialId(response.id) : undefined;
+    const spent =
+      challenge && (await stores.challenges.spend(challengeKeyHash(challenge), "passkey_authentication", clock()));
+    const passkey =
+      typeof response.id === "string" && response.id.length <= 1024
+        ? await stores.passkeys.findByCredentialId(response.id)
+        : undefined;
     const fail = async (reason: string): Promise<never> => {
-      await stores.audit.record({ event: "mfa.challenge_failed", userId: user.id, actorId: user.id, sessionId: actor.sessionId, origin: actor.origin, metadata: { method: "passkey", reauthentication: true }, at: clock() });
+      await stores.audit.record({
+        event: "mfa.challenge_failed",
+        userId: user.id,
+        actorId: user.id,
+        sessionId: actor.sessionId,
+        origin: actor.origin,
+        metadata: { method: "passkey", reauthentication: true },
+        at: clock(),
+      });
       throw new InvalidCredentials(reason);
     };
-    if (!challenge || !spent || spent.userId !== user.id) return fail("challenge unknown, expired, used, or not minted for this caller");
+    if (!challenge || !spent || spent.userId !== user.id)
+      return fail("challenge unknown, expired, used, or not minted for this caller");
     if (!passkey || passkey.userId !== user.id) return fail("not one of the caller's passkeys");
     const userHandle = response.response?.userHandle;
-    if (userHandle !== undefined && userHandle !== null && userHandle !== "" && handleUser(userHandle) !== user.id) return fail("user handle does not match the caller");
+    if (userHandle !== undefined && userHandle !== null && userHandle !== "" && handleUser(userHandle) !== user.id)
+      return fail("user handle does not match the caller");
     const refused = await this.verifyAssertion(response, challenge, passkey);
     if (refused) return fail(refused);
     return renewSessionProof(this.deps, user, actor, ["hwk", "mfa"]);
   }
 
   /** Verifies an assertion against the stored credential (user verification required) and keeps its new counter; the reason when refused. */
-  private async verifyAssertion(response: AuthenticationResponseJSON, challenge: string, passkey: PasskeyCredential): Promise<string | undefined> {
+  private async verifyAssertion(
+    response: AuthenticationResponseJSON,
+    challenge: string,
+    passkey: PasskeyCredential,
+  ): Promise<string | undefined> {
     const { stores, clock, settings } = this.deps;
     const { verifyAuthenticationResponse } = await webauthn();
     let verified: Awaited<ReturnType<typeof verifyAuthenticationResponse>>;
@@ -269,7 +366,12 @@ export class PasskeyService {
         expectedChallenge: challenge,
         expectedOrigin: settings.webauthn.origins,
         expectedRPID: settings.webauthn.rpId,
-        credential: { id: passkey.credentialId, publicKey: fromBase64url(passkey.publicKey) as Uint8Array<ArrayBuffer>, counter: passkey.counter, transports: passkey.transports },
+        credential: {
+          id: passkey.credentialId,
+          publicKey: fromBase64url(passkey.publicKey) as Uint8Array<ArrayBuffer>,
+          counter: passkey.counter,
+          transports: passkey.transports,
+        },
         requireUserVerification: true,
       });
     } catch (error) {
@@ -277,7 +379,11 @@ export class PasskeyService {
       return `assertion does not verify: ${error instanceof Error ? error.name : "error"}`;
     }
     if (!verified.verified) return "assertion does not verify";
-    await stores.passkeys.markUsed(passkey.id, { counter: verified.authenticationInfo.newCounter, backedUp: verified.authenticationInfo.credentialBackedUp, at: clock() });
+    await stores.passkeys.markUsed(passkey.id, {
+      counter: verified.authenticationInfo.newCounter,
+      backedUp: verified.authenticationInfo.credentialBackedUp,
+      at: clock(),
+    });
     return undefined;
   }
 
@@ -286,7 +392,12 @@ export class PasskeyService {
     const keyHash = challengeKeyHash(mfaToken);
     const challenge = await stores.challenges.find(keyHash, "mfa_sign_in", clock());
     if (!challenge?.userId || !challenge.throttleKey) throw new InvalidMfaToken("unknown, expired or spent mfa token");
-    const admission = await stores.throttles.admit({ key: challenge.throttleKey, maxAttempts: settings.loginMaxFailures, at: clock(), audit: { scope: "account", userId: challenge.userId, origin } });
+    const admission = await stores.throttles.admit({
+      key: challenge.throttleKey,
+      maxAttempts: settings.loginMaxFailures,
+      at: clock(),
+      audit: { scope: "account", userId: challenge.userId, origin },
+    });
     refuseIfThrottled(admission, clock());
     return { keyHash, userId: challenge.userId, throttleKey: challenge.throttleKey, device: challenge.device };
   }

@@ -15,7 +15,13 @@ import { subjectOf } from "../sign-in";
 import type { AccessTokens } from "../tokens";
 
 /** An access token for the same session with a new auth_time; the client keeps its refresh token, whose refreshes keep the new proof. */
-export type Reauthenticated = { tokenType: "Bearer"; accessToken: string; expiresIn: number; refreshExpiresIn: number; sessionId: string };
+export type Reauthenticated = {
+  tokenType: "Bearer";
+  accessToken: string;
+  expiresIn: number;
+  refreshExpiresIn: number;
+  sessionId: string;
+};
 
 /** The account has a second factor: a confirmed TOTP factor or a passkey. */
 export function hasSecondFactor(user: Pick<UserRecord, "mfa">): boolean {
@@ -47,11 +53,28 @@ export type ProofDeps = {
  * auth.reauthenticated row) and answers an access token carrying it;
  * invalid_credentials when the session ended meanwhile.
  */
-export async function renewSessionProof(deps: ProofDeps, user: UserRecord, caller: { sessionId: string; origin: RequestOrigin }, amr: AuthMethod[]): Promise<Reauthenticated> {
+export async function renewSessionProof(
+  deps: ProofDeps,
+  user: UserRecord,
+  caller: { sessionId: string; origin: RequestOrigin },
+  amr: AuthMethod[],
+): Promise<Reauthenticated> {
   const at = deps.clock();
-  const session = await deps.stores.sessions.reauthenticate({ sessionId: caller.sessionId, userId: user.id, amr, origin: caller.origin, at });
+  const session = await deps.stores.sessions.reauthenticate({
+    sessionId: caller.sessionId,
+    userId: user.id,
+    amr,
+    origin: caller.origin,
+    at,
+  });
   if (!session) throw new InvalidCredentials("session ended");
   const { accessToken, expiresIn } = await deps.tokens.issue(subjectOf(user, caller.sessionId, { authTime: at, amr }));
   const lapsesAt = Math.min(session.idleExpiresAt.getTime(), session.absoluteExpiresAt.getTime());
-  return { tokenType: "Bearer", accessToken, expiresIn, refreshExpiresIn: Math.max(0, Math.round((lapsesAt - at.getTime()) / 1000)), sessionId: caller.sessionId };
+  return {
+    tokenType: "Bearer",
+    accessToken,
+    expiresIn,
+    refreshExpiresIn: Math.max(0, Math.round((lapsesAt - at.getTime()) / 1000)),
+    sessionId: caller.sessionId,
+  };
 }

@@ -17,15 +17,32 @@
 // (email_not_verified otherwise), so whoever registers someone else's
 // address cannot plant a factor that outlives its owner's recovery.
 import type { Clock } from "../../clock";
-import { ConfigError, EmailNotVerified, InvalidCredentials, InvalidMfaCode, InvalidMfaToken, MfaRequired, NotFound, ReauthenticationRequired, ValidationFailed, type MfaMethod } from "../../errors";
-import { accountThrottleKey, admitInSession, proveCurrentPassword, refuseIfThrottled } from "../credentials";
+import {
+  ConfigError,
+  EmailNotVerified,
+  InvalidCredentials,
+  InvalidMfaCode,
+  InvalidMfaToken,
+  MfaRequired,
+  NotFound,
+  ReauthenticationRequired,
+  ValidationFailed,
+  type MfaMethod,
+} from "../../errors";
+import { admitInSession, proveCurrentPassword, refuseIfThrottled } from "../credentials";
 import { requireProvenHolder } from "../proven-holder";
 import type { PasswordHasher } from "../passwords";
 import type { AuthMethod, DeviceInfo, FactorAudit, RequestOrigin, Stores, UserRecord } from "../ports";
 import { openSignedInSession, type LoggedIn, type SignInDeps } from "../sign-in";
 import type { AccessTokens } from "../tokens";
 import { challengeKeyHash, MAX_MFA_FAILURES, mintMfaToken } from "./challenges";
-import { hasSecondFactor, reauthMethodsOf, renewSessionProof, strongEnough, type Reauthenticated } from "./reauthentication";
+import {
+  hasSecondFactor,
+  reauthMethodsOf,
+  renewSessionProof,
+  strongEnough,
+  type Reauthenticated,
+} from "./reauthentication";
 import { hashRecoveryCode, newRecoveryCodes } from "./recovery-codes";
 import type { SecretBox } from "./secret-box";
 import { matchingStep, newTotpSecret, otpauthUri } from "./totp";
@@ -71,7 +88,16 @@ export class SecondFactorService {
     const box = this.secretBox();
     const secret = newTotpSecret();
     const stored = await stores.secondFactors.putPendingTotp(user.id, await box.seal(secret.key, user.id), clock());
-    if (!stored) throw new ValidationFailed([{ path: "(body)", message: "TOTP is already enrolled; remove it (DELETE /me/mfa/totp) before enrolling again" }], "TOTP is already enrolled");
+    if (!stored)
+      throw new ValidationFailed(
+        [
+          {
+            path: "(body)",
+            message: "TOTP is already enrolled; remove it (DELETE /me/mfa/totp) before enrolling again",
+          },
+        ],
+        "TOTP is already enrolled",
+      );
     return { secret: secret.base32, otpauthUri: otpauthUri(this.deps.settings.issuerName, user.email, secret.key) };
   }
 
@@ -84,7 +110,11 @@ export class SecondFactorService {
     const user = await this.activeUser(actor.userId);
     const factor = await this.deps.stores.secondFactors.totp(user.id);
     if (!factor || factor.confirmed) throw new NotFound("No TOTP enrolment is pending");
-    return otpauthUri(this.deps.settings.issuerName, user.email, await this.secretBox().open(factor.secretCiphertext, user.id));
+    return otpauthUri(
+      this.deps.settings.issuerName,
+      user.email,
+      await this.secretBox().open(factor.secretCiphertext, user.id),
+    );
   }
 
   /**
@@ -98,29 +128,52 @@ export class SecondFactorService {
     const { stores, clock, settings } = this.deps;
     // A pending enrolment started while the address was proven (or before v3) still needs it proven.
     await this.provenHolder(actor);
-    const throttleKey = await admitInSession({ throttles: stores.throttles, clock, loginMaxFailures: settings.loginMaxFailures }, actor.userId, actor.sessionId, actor.origin);
+    const throttleKey = await admitInSession(
+      { throttles: stores.throttles, clock, loginMaxFailures: settings.loginMaxFailures },
+      actor.userId,
+      actor.sessionId,
+      actor.origin,
+    );
     const factor = await stores.secondFactors.totp(actor.userId);
-    if (!factor || factor.confirmed) throw new ValidationFailed([{ path: "code", message: "No TOTP enrolment is pending: start one with POST /me/mfa/totp" }], "No TOTP enrolment is pending");
+    if (!factor || factor.confirmed)
+      throw new ValidationFailed(
+        [{ path: "code", message: "No TOTP enrolment is pending: start one with POST /me/mfa/totp" }],
+        "No TOTP enrolment is pending",
+      );
     const at = clock();
     const step = matchingStep(await this.secretBox().open(factor.secretCiphertext, actor.userId), code.trim(), at);
     if (step === undefined) {
-      const ended = await stores.secondFactors.failPendingTotp({ userId: actor.userId, maxFailures: MAX_CONFIRMATION_FAILURES, audit: this.audit(actor) });
-      throw new InvalidMfaCode(ended ? "wrong code at confirmation; the enrolment ended" : "wrong code at confirmation");
+      const ended = await stores.secondFactors.failPendingTotp({
+        userId: actor.userId,
+        maxFailures: MAX_CONFIRMATION_FAILURES,
+        audit: this.audit(actor),
+      });
+      throw new InvalidMfaCode(
+        ended ? "wrong code at confirmation; the enrolment ended" : "wrong code at confirmation",
+      );
     }
     const recovery = newRecoveryCodes();
-    const accepted = await stores.secondFactors.acceptTotpStep({ userId: actor.userId, step, at, confirm: { recoveryCodeHashes: recovery.hashes, audit: this.audit(actor) } });
+    const accepted = await stores.secondFactors.acceptTotpStep({
+      userId: actor.userId,
+      step,
+      at,
+      confirm: { recoveryCodeHashes: recovery.hashes, audit: this.audit(actor) },
+    });
     if (!accepted) throw new InvalidMfaCode("code already used, or the enrolment changed meanwhile");
     await stores.throttles.clear(throttleKey);
     return { recoveryCodes: recovery.codes };
   }
 
   async removeTotp(actor: FactorActor): Promise<void> {
-    if (!(await this.deps.stores.secondFactors.removeTotp(actor.userId, this.audit(actor)))) throw new NotFound("No TOTP factor is enrolled");
+    if (!(await this.deps.stores.secondFactors.removeTotp(actor.userId, this.audit(actor))))
+      throw new NotFound("No TOTP factor is enrolled");
   }
 
   async regenerateRecoveryCodes(actor: FactorActor): Promise<{ recoveryCodes: string[] }> {
     const recovery = newRecoveryCodes();
-    if (!(await this.deps.stores.secondFactors.replaceRecoveryCodes(actor.userId, recovery.hashes, this.audit(actor)))) {
+    if (
+      !(await this.deps.stores.secondFactors.replaceRecoveryCodes(actor.userId, recovery.hashes, this.audit(actor)))
+    ) {
       throw new NotFound("Recovery codes come with TOTP: enrol TOTP first");
     }
     return { recoveryCodes: recovery.codes };
@@ -135,11 +188,21 @@ export class SecondFactorService {
   }
 
   /** After a right password: stores the mfaToken (with the sign-in's rehash, if one is owed) and answers mfa_required. */
-  async requireSecondFactor(user: UserRecord, attempt: { throttleKey: string; device: DeviceInfo; rehashedPassword?: string }): Promise<never> {
+  async requireSecondFactor(
+    user: UserRecord,
+    attempt: { throttleKey: string; device: DeviceInfo; rehashedPassword?: string },
+  ): Promise<never> {
     const at = this.deps.clock();
     const token = mintMfaToken(at);
     await this.deps.stores.challenges.create(
-      { keyHash: token.keyHash, kind: "mfa_sign_in", userId: user.id, throttleKey: attempt.throttleKey, device: attempt.device, expiresAt: token.expiresAt },
+      {
+        keyHash: token.keyHash,
+        kind: "mfa_sign_in",
+        userId: user.id,
+        throttleKey: attempt.throttleKey,
+        device: attempt.device,
+        expiresAt: token.expiresAt,
+      },
       at,
       attempt.rehashedPassword,
     );
@@ -147,27 +210,53 @@ export class SecondFactorService {
   }
 
   /** POST /auth/mfa: the second step of a password sign-in, by TOTP code or recovery code. */
-  async completeSignIn(mfaToken: string, step: SecondStep, device: { name?: string }, origin: RequestOrigin): Promise<LoggedIn> {
+  async completeSignIn(
+    mfaToken: string,
+    step: SecondStep,
+    device: { name?: string },
+    origin: RequestOrigin,
+  ): Promise<LoggedIn> {
     const { stores, clock, settings } = this.deps;
     const keyHash = challengeKeyHash(mfaToken);
     const challenge = await stores.challenges.find(keyHash, "mfa_sign_in", clock());
     if (!challenge?.userId || !challenge.throttleKey) throw new InvalidMfaToken("unknown, expired or spent mfa token");
     const user = await stores.users.findById(challenge.userId);
-    if (!user || user.status !== "active") throw new InvalidMfaToken("user gone or disabled");
+    if (user?.status !== "active") throw new InvalidMfaToken("user gone or disabled");
     // Counted before any code is checked, in the bucket the password counted in.
-    const admission = await stores.throttles.admit({ key: challenge.throttleKey, maxAttempts: settings.loginMaxFailures, at: clock(), audit: { scope: "account", userId: user.id, origin } });
+    const admission = await stores.throttles.admit({
+      key: challenge.throttleKey,
+      maxAttempts: settings.loginMaxFailures,
+      at: clock(),
+      audit: { scope: "account", userId: user.id, origin },
+    });
     refuseIfThrottled(admission, clock());
 
     const method = "code" in step ? "totp" : "recovery_code";
-    const right = "code" in step ? await this.acceptTotpCode(user.id, step.code) : await stores.secondFactors.spendRecoveryCode({ userId: user.id, codeHash: hashRecoveryCode(step.recoveryCode), origin, at: clock() });
+    const right =
+      "code" in step
+        ? await this.acceptTotpCode(user.id, step.code)
+        : await stores.secondFactors.spendRecoveryCode({
+            userId: user.id,
+            codeHash: hashRecoveryCode(step.recoveryCode),
+            origin,
+            at: clock(),
+          });
     if (!right) {
       await stores.challenges.recordFailure(keyHash, MAX_MFA_FAILURES, clock());
-      await stores.audit.record({ event: "mfa.challenge_failed", userId: user.id, actorId: user.id, origin, metadata: { method }, at: clock() });
+      await stores.audit.record({
+        event: "mfa.challenge_failed",
+        userId: user.id,
+        actorId: user.id,
+        origin,
+        metadata: { method },
+        at: clock(),
+      });
       throw new InvalidMfaCode(`wrong ${method}`);
     }
     if (settings.requireVerifiedEmail && !user.emailVerified) throw new EmailNotVerified();
     // Single use: of two completions racing with one token, one wins.
-    if (!(await stores.challenges.spend(keyHash, "mfa_sign_in", clock()))) throw new InvalidMfaToken("mfa token spent meanwhile");
+    if (!(await stores.challenges.spend(keyHash, "mfa_sign_in", clock())))
+      throw new InvalidMfaToken("mfa token spent meanwhile");
     return openSignedInSession(this.deps, user, {
       amr: ["pwd", "otp", "mfa"],
       device: device.name ? { ...challenge.device, name: device.name } : challenge.device,
@@ -200,21 +289,50 @@ export class SecondFactorService {
     const user = await this.activeUser(actor.userId);
     const factor = proof.code !== undefined ? "totp" : proof.recoveryCode !== undefined ? "recovery_code" : undefined;
     if (factor && !user.mfa.totp) {
-      throw new ValidationFailed([{ path: factor === "totp" ? "code" : "recoveryCode", message: "TOTP is not enrolled: re-authenticate with currentPassword alone, or a passkey" }]);
+      throw new ValidationFailed([
+        {
+          path: factor === "totp" ? "code" : "recoveryCode",
+          message: "TOTP is not enrolled: re-authenticate with currentPassword alone, or a passkey",
+        },
+      ]);
     }
-    const throttleKey = await proveCurrentPassword({ ...stores, hasher, clock, loginMaxFailures: settings.loginMaxFailures }, user, proof.currentPassword, actor.origin, actor.sessionId);
+    const throttleKey = await proveCurrentPassword(
+      { ...stores, hasher, clock, loginMaxFailures: settings.loginMaxFailures },
+      user,
+      proof.currentPassword,
+      actor.origin,
+      actor.sessionId,
+    );
     let amr: AuthMethod[] = ["pwd"];
     if (factor === undefined) {
       if (hasSecondFactor(user)) throw new ReauthenticationRequired(reauthMethodsOf(user));
     } else {
-      const admission = await stores.throttles.admit({ key: throttleKey, maxAttempts: settings.loginMaxFailures, at: clock(), audit: { scope: "session", userId: user.id, origin: actor.origin } });
+      const admission = await stores.throttles.admit({
+        key: throttleKey,
+        maxAttempts: settings.loginMaxFailures,
+        at: clock(),
+        audit: { scope: "session", userId: user.id, origin: actor.origin },
+      });
       refuseIfThrottled(admission, clock());
       const right =
         proof.code !== undefined
           ? await this.acceptTotpCode(user.id, proof.code)
-          : await stores.secondFactors.spendRecoveryCode({ userId: user.id, codeHash: hashRecoveryCode(proof.recoveryCode!), origin: actor.origin, at: clock() });
+          : await stores.secondFactors.spendRecoveryCode({
+              userId: user.id,
+              codeHash: hashRecoveryCode(proof.recoveryCode!),
+              origin: actor.origin,
+              at: clock(),
+            });
       if (!right) {
-        await stores.audit.record({ event: "mfa.challenge_failed", userId: user.id, actorId: user.id, sessionId: actor.sessionId, origin: actor.origin, metadata: { method: factor, reauthentication: true }, at: clock() });
+        await stores.audit.record({
+          event: "mfa.challenge_failed",
+          userId: user.id,
+          actorId: user.id,
+          sessionId: actor.sessionId,
+          origin: actor.origin,
+          metadata: { method: factor, reauthentication: true },
+          at: clock(),
+        });
         throw new InvalidMfaCode(`wrong ${factor} at re-authentication`);
       }
       amr = ["pwd", "otp", "mfa"];
@@ -242,14 +360,20 @@ export class SecondFactorService {
 
   private async activeUser(userId: string): Promise<UserRecord> {
     const user = await this.deps.stores.users.findById(userId);
-    if (!user || user.status !== "active") throw new InvalidCredentials("user gone or disabled");
+    if (user?.status !== "active") throw new InvalidCredentials("user gone or disabled");
     return user;
   }
 
   /** The caller, if they may enrol a factor (proven-holder.ts). */
   private async provenHolder(actor: FactorActor): Promise<UserRecord> {
     const user = await this.activeUser(actor.userId);
-    await requireProvenHolder(this.deps.stores.sessions, user, actor.sessionId, this.deps.clock(), ENROLMENT_NEEDS_VERIFIED_EMAIL);
+    await requireProvenHolder(
+      this.deps.stores.sessions,
+      user,
+      actor.sessionId,
+      this.deps.clock(),
+      ENROLMENT_NEEDS_VERIFIED_EMAIL,
+    );
     return user;
   }
 

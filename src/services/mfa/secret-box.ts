@@ -18,7 +18,11 @@ export class SecretBox {
 
   async seal(plaintext: Uint8Array, userId: string): Promise<string> {
     const iv = crypto.getRandomValues(new Uint8Array(12));
-    const sealed = await crypto.subtle.encrypt({ name: "AES-GCM", iv, additionalData: new TextEncoder().encode(userId) }, await this.key, plaintext as BufferSource);
+    const sealed = await crypto.subtle.encrypt(
+      { name: "AES-GCM", iv, additionalData: new TextEncoder().encode(userId) },
+      await this.key,
+      plaintext as BufferSource,
+    );
     return `${VERSION}.${base64url(iv)}.${base64url(new Uint8Array(sealed))}`;
   }
 
@@ -27,7 +31,11 @@ export class SecretBox {
     const [version, iv, body] = sealed.split(".");
     if (version !== VERSION || !iv || !body) throw new Error("not a sealed secret of this service");
     const opened = await crypto.subtle.decrypt(
-      { name: "AES-GCM", iv: decodeBase64urlIgnorePadding(iv) as BufferSource, additionalData: new TextEncoder().encode(userId) },
+      {
+        name: "AES-GCM",
+        iv: decodeBase64urlIgnorePadding(iv) as BufferSource,
+        additionalData: new TextEncoder().encode(userId),
+      },
       await this.key,
       decodeBase64urlIgnorePadding(body) as BufferSource,
     );

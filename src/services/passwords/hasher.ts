@@ -5,12 +5,7 @@
 // same as a wrong password (the design, "Passwords and accounts").
 import { randomBytes, utf8ToBytes } from "@noble/hashes/utils.js";
 import { defaultArgon2idEngine, type Argon2idEngine } from "./argon2";
-import {
-  type Argon2Params,
-  argon2ParamsProblem,
-  formatArgon2idHash,
-  parseArgon2idHash,
-} from "./phc";
+import { type Argon2Params, argon2ParamsProblem, formatArgon2idHash, parseArgon2idHash } from "./phc";
 
 const SALT_BYTES = 16;
 const HASH_BYTES = 32;

@@ -6,7 +6,13 @@ import type { RefreshTokenCodec } from "./refresh-token";
 export type SessionLifetimes = { refreshIdleTtl: number; refreshAbsoluteTtl: number };
 
 /** The session to store (token hashed) and the refresh token to hand out. */
-export function newSession(codec: RefreshTokenCodec, lifetimes: SessionLifetimes, device: DeviceInfo, at: Date, amr: AuthMethod[]): { session: NewSession; refreshToken: string } {
+export function newSession(
+  codec: RefreshTokenCodec,
+  lifetimes: SessionLifetimes,
+  device: DeviceInfo,
+  at: Date,
+  amr: AuthMethod[],
+): { session: NewSession; refreshToken: string } {
   const id = crypto.randomUUID();
   const refreshToken = codec.mint(id);
   const absoluteExpiresAt = new Date(at.getTime() + lifetimes.refreshAbsoluteTtl * 1000);

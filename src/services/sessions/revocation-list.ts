@@ -127,14 +127,19 @@ export class SessionRevocationList implements RevocationList {
     const ended = endedMarks.get(token.sub);
     const grantsKnown = fresh(grants?.[1], now);
     const endedKnown = fresh(ended?.[1], now);
-    if (sessionLive && grantsKnown && endedKnown) return token.grantsVersion < grants![0] || (ended![0] !== null && markRefuses(ended![0], token));
+    if (sessionLive && grantsKnown && endedKnown)
+      return token.grantsVersion < grants![0] || (ended![0] !== null && markRefuses(ended![0], token));
     try {
       const unknown: string[] = [];
       if (!sessionLive) unknown.push(PREFIX + token.sid);
       if (!grantsKnown) unknown.push(GRANTS_PREFIX + token.sub);
       if (!endedKnown) unknown.push(ENDED_PREFIX + token.sub);
       const read = await this.readAll(unknown);
-      const [revoked, latest, mark] = await Promise.all([this.isRevoked(token.sid, read), this.latestGrantsVersion(token.sub, read), this.latestEndedMark(token.sub, read)]);
+      const [revoked, latest, mark] = await Promise.all([
+        this.isRevoked(token.sid, read),
+        this.latestGrantsVersion(token.sub, read),
+        this.latestEndedMark(token.sub, read),
+      ]);
       return revoked || token.grantsVersion < latest || (mark !== null && markRefuses(mark, token));
     } catch (error) {
       // Fail closed: a token that cannot be checked is not accepted, and the client learns to retry (503).
@@ -161,7 +166,9 @@ export class SessionRevocationList implements RevocationList {
   async markGrantsChanged(changes: readonly { userId: string; grantsVersion: number }[]): Promise<void> {
     const now = this.now();
     // A version this isolate already wrote is not written again (KV takes one write per key per second).
-    const unwritten = changes.filter(({ userId, grantsVersion }) => (grantsVersions.get(userId)?.[0] ?? -1) < grantsVersion);
+    const unwritten = changes.filter(
+      ({ userId, grantsVersion }) => (grantsVersions.get(userId)?.[0] ?? -1) < grantsVersion,
+    );
     for (const { userId, grantsVersion } of unwritten) remember(grantsVersions, userId, [grantsVersion, now]);
     await this.put(unwritten.map(({ userId, grantsVersion }) => [GRANTS_PREFIX + userId, String(grantsVersion)]));
   }
@@ -179,7 +186,11 @@ export class SessionRevocationList implements RevocationList {
       .filter((s) => s.id !== except && s.lastUsedAt.getTime() >= since)
       .sort((a, b) => b.lastUsedAt.getTime() - a.lastUsedAt.getTime())
       .map((s) => s.id);
-    const mark: SessionsEndedMark = { before: at, ...(except === undefined ? {} : { except }), ...(listed.length > 0 ? { ended: listed.slice(0, MAX_LISTED) } : {}) };
+    const mark: SessionsEndedMark = {
+      before: at,
+      ...(except === undefined ? {} : { except }),
+      ...(listed.length > 0 ? { ended: listed.slice(0, MAX_LISTED) } : {}),
+    };
     const stored = parseMark(await this.kv.get(ENDED_PREFIX + userId).catch(() => null));
     const merged = mergeMarks(mergeMarks(endedMarks.get(userId)?.[0] ?? null, stored), mark)!;
     remember(endedMarks, userId, [merged, this.now()]);
@@ -236,7 +247,14 @@ export class SessionRevocationList implements RevocationList {
     // least recently used of hundreds, past any access token's lifetime
     // unless all of those were used in the last minutes.
     if (unwritten.length > MAX_KEYS_PER_CALL) {
-      console.error(JSON.stringify({ level: "warn", msg: "revocation list: sessions beyond the per-call write bound not pushed", of: unwritten.length, pushed: MAX_KEYS_PER_CALL }));
+      console.error(
+        JSON.stringify({
+          level: "warn",
+          msg: "revocation list: sessions beyond the per-call write bound not pushed",
+          of: unwritten.length,
+          pushed: MAX_KEYS_PER_CALL,
+        }),
+      );
     }
     await this.put(unwritten.slice(0, MAX_KEYS_PER_CALL).map((id) => [PREFIX + id, "1"]));
   }
@@ -251,7 +269,10 @@ export class SessionRevocationList implements RevocationList {
     const expirationTtl = this.ttlSeconds() + extraTtl;
     const results = await Promise.allSettled(entries.map(([key, value]) => this.kv.put(key, value, { expirationTtl })));
     const failed = results.filter((r) => r.status === "rejected").length;
-    if (failed > 0) console.error(JSON.stringify({ level: "error", msg: "revocation list write failed", failed, of: entries.length }));
+    if (failed > 0)
+      console.error(
+        JSON.stringify({ level: "error", msg: "revocation list write failed", failed, of: entries.length }),
+      );
   }
 
   /**
@@ -279,9 +300,16 @@ export function markRefuses(mark: SessionsEndedMark, token: Pick<TokenToCheck, "
 export function mergeMarks(a: SessionsEndedMark | null, b: SessionsEndedMark | null): SessionsEndedMark | null {
   if (a === null || b === null) return a ?? b;
   const [earlier, later] = a.before <= b.before ? [a, b] : [b, a];
-  const carried = Math.floor(later.before / 1000) <= Math.floor(earlier.before / 1000) + CLOCK_TOLERANCE_SECONDS ? (earlier.ended ?? []) : [];
+  const carried =
+    Math.floor(later.before / 1000) <= Math.floor(earlier.before / 1000) + CLOCK_TOLERANCE_SECONDS
+      ? (earlier.ended ?? [])
+      : [];
   const ended = [...new Set([...(later.ended ?? []), ...carried])].slice(0, MAX_LISTED);
-  return { before: later.before, ...(later.except === undefined ? {} : { except: later.except }), ...(ended.length > 0 ? { ended } : {}) };
+  return {
+    before: later.before,
+    ...(later.except === undefined ? {} : { except: later.except }),
+    ...(ended.length > 0 ? { ended } : {}),
+  };
 }
 
 /** A stored mark, or null for none. A value this code did not write is ignored (and logged), never trusted in part. */
@@ -289,9 +317,19 @@ function parseMark(raw: string | null): SessionsEndedMark | null {
   if (raw === null) return null;
   try {
     const value = JSON.parse(raw) as Partial<SessionsEndedMark> | null;
-    const validList = value?.ended === undefined || (Array.isArray(value.ended) && value.ended.every((id) => typeof id === "string"));
-    if (value && Number.isFinite(value.before) && (value.except === undefined || typeof value.except === "string") && validList) {
-      return { before: value.before!, ...(value.except === undefined ? {} : { except: value.except }), ...(value.ended?.length ? { ended: value.ended } : {}) };
+    const validList =
+      value?.ended === undefined || (Array.isArray(value.ended) && value.ended.every((id) => typeof id === "string"));
+    if (
+      value &&
+      Number.isFinite(value.before) &&
+      (value.except === undefined || typeof value.except === "string") &&
+      validList
+    ) {
+      return {
+        before: value.before!,
+        ...(value.except === undefined ? {} : { except: value.except }),
+        ...(value.ended?.length ? { ended: value.ended } : {}),
+      };
     }
   } catch {
     // fall through

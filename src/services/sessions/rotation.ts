@@ -42,15 +42,27 @@ export class RefreshTokenRotation {
     }
     const tokenHash = codec.hash(presented);
     // A token from before tags names no session: the database does, once.
-    const sessionId = checked.kind === "tagged" ? checked.sessionId : (await refreshTokens.lineage(tokenHash, clock()))?.sessionId;
+    const sessionId =
+      checked.kind === "tagged" ? checked.sessionId : (await refreshTokens.lineage(tokenHash, clock()))?.sessionId;
     if (sessionId === undefined) throw new InvalidRefreshToken("unknown token");
     const successor = codec.successorOf(presented, sessionId);
     const successorHash = codec.hash(successor);
 
     const rotatedAt = clock();
-    const rotated = await refreshTokens.rotate({ tokenHash, successorHash, idleTtlSeconds: settings.refreshIdleTtl, requireVerifiedEmail: settings.requireVerifiedEmail, origin, at: rotatedAt });
+    const rotated = await refreshTokens.rotate({
+      tokenHash,
+      successorHash,
+      idleTtlSeconds: settings.refreshIdleTtl,
+      requireVerifiedEmail: settings.requireVerifiedEmail,
+      origin,
+      at: rotatedAt,
+    });
     if (rotated) {
-      return issueTokenPair(this.deps.tokens, rotatedAt, rotated, { token: successor, idleExpiresAt: rotated.idleExpiresAt, absoluteExpiresAt: rotated.absoluteExpiresAt });
+      return issueTokenPair(this.deps.tokens, rotatedAt, rotated, {
+        token: successor,
+        idleExpiresAt: rotated.idleExpiresAt,
+        absoluteExpiresAt: rotated.absoluteExpiresAt,
+      });
     }
 
     const at = clock();
@@ -68,9 +80,21 @@ export class RefreshTokenRotation {
       at.getTime() - lineage.usedAt.getTime() < settings.refreshReuseGrace * 1000;
     if (withinGrace) {
       const user = await this.deps.users.findById(lineage.userId);
-      if (!user || user.status !== "active") throw new InvalidRefreshToken("user gone or disabled");
-      const subject = { userId: user.id, sessionId: lineage.sessionId, roles: user.roles, permissions: user.permissions, grantsVersion: user.grantsVersion, emailVerified: user.emailVerified, ...lineage.proof };
-      return issueTokenPair(this.deps.tokens, at, subject, { token: successor, idleExpiresAt: lineage.sessionIdleExpiresAt, absoluteExpiresAt: lineage.sessionAbsoluteExpiresAt });
+      if (user?.status !== "active") throw new InvalidRefreshToken("user gone or disabled");
+      const subject = {
+        userId: user.id,
+        sessionId: lineage.sessionId,
+        roles: user.roles,
+        permissions: user.permissions,
+        grantsVersion: user.grantsVersion,
+        emailVerified: user.emailVerified,
+        ...lineage.proof,
+      };
+      return issueTokenPair(this.deps.tokens, at, subject, {
+        token: successor,
+        idleExpiresAt: lineage.sessionIdleExpiresAt,
+        absoluteExpiresAt: lineage.sessionAbsoluteExpiresAt,
+      });
     }
 
     await refreshTokens.revokeFamilyForReuse(lineage.sessionId, origin, at);

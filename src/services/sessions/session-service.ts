@@ -39,7 +39,13 @@ export class SessionService {
     if (!isUuid(sessionId)) throw new NotFound();
     // One spelling everywhere: the id the database, the audit row and the edge see.
     const id = sessionId.toLowerCase();
-    const ended = await this.deps.sessions.end(id, userId, { reason: "revoked_by_user", event: "session.revoked", actorId: userId, origin, at: this.deps.clock() });
+    const ended = await this.deps.sessions.end(id, userId, {
+      reason: "revoked_by_user",
+      event: "session.revoked",
+      actorId: userId,
+      origin,
+      at: this.deps.clock(),
+    });
     if (!ended) throw new NotFound();
     await this.deps.revocations.revoke([id]);
   }
@@ -52,10 +58,18 @@ export class SessionService {
    */
   async revokeOthers(userId: string, currentSessionId: string, origin: RequestOrigin): Promise<void> {
     const { sessions, clock } = this.deps;
-    const ended = await sessions.endAllForUser(userId, { reason: "revoked_by_user", event: "session.revoked", actorId: userId, origin, at: clock() }, currentSessionId);
+    const ended = await sessions.endAllForUser(
+      userId,
+      { reason: "revoked_by_user", event: "session.revoked", actorId: userId, origin, at: clock() },
+      currentSessionId,
+    );
     if (ended.length === 0) return;
     const currentLive = (await sessions.listLive(userId, clock())).some((s) => s.id === currentSessionId);
-    await this.deps.revocations.endSessionsOf(userId, { before: clock(), ...(currentLive ? { except: currentSessionId } : {}), ended });
+    await this.deps.revocations.endSessionsOf(userId, {
+      before: clock(),
+      ...(currentLive ? { except: currentSessionId } : {}),
+      ended,
+    });
   }
 
   /**
@@ -68,7 +82,10 @@ export class SessionService {
   async logout(credentials: { accessToken?: string; refreshToken?: string }, origin: RequestOrigin): Promise<void> {
     const { accessToken, refreshToken } = credentials;
     if (accessToken === undefined && refreshToken === undefined) {
-      throw new InvalidToken({ bearerError: "invalid_request", cause: new Error("neither an access token nor a refresh token") });
+      throw new InvalidToken({
+        bearerError: "invalid_request",
+        cause: new Error("neither an access token nor a refresh token"),
+      });
     }
     if (refreshToken !== undefined) await this.logoutRefreshToken(refreshToken, origin);
     if (accessToken === undefined) return;
@@ -78,7 +95,13 @@ export class SessionService {
     });
     if (!verified) return;
     const { sub, sid } = verified.claims;
-    await this.deps.sessions.end(sid, sub, { reason: "logged_out", event: "auth.logged_out", actorId: sub, origin, at: this.deps.clock() });
+    await this.deps.sessions.end(sid, sub, {
+      reason: "logged_out",
+      event: "auth.logged_out",
+      actorId: sub,
+      origin,
+      at: this.deps.clock(),
+    });
     // Pushed even if the row had already ended: the token in hand must stop now.
     await this.deps.revocations.revoke([sid]);
   }
@@ -86,13 +109,18 @@ export class SessionService {
   private async logoutRefreshToken(refreshToken: string, origin: RequestOrigin): Promise<void> {
     const { codec } = this.deps;
     if (codec.check(refreshToken).kind === "junk") return;
-    const ended = await this.deps.sessions.endByRefreshTokenHash(codec.hash(refreshToken), { reason: "logged_out", event: "auth.logged_out", origin, at: this.deps.clock() });
+    const ended = await this.deps.sessions.endByRefreshTokenHash(codec.hash(refreshToken), {
+      reason: "logged_out",
+      event: "auth.logged_out",
+      origin,
+      at: this.deps.clock(),
+    });
     if (ended) await this.deps.revocations.revoke([ended]);
   }
 }
 
 export function toSessionView(session: SessionRecord, currentSessionId: string | null): SessionView {
-  const expiresAt = session.idleExpiresAt < session.absoluteExpiresAt ? session.idleExpiresAt : session.absoluteExpiresAt;
+  const expiresAt = new Date(Math.min(session.idleExpiresAt.getTime(), session.absoluteExpiresAt.getTime()));
   return {
     id: session.id,
     current: session.id === currentSessionId,

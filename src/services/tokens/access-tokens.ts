@@ -36,7 +36,9 @@ export class AccessTokens {
   async authenticate(token: string): Promise<AccessTokenClaims> {
     const { claims, grantsVersion } = await this.verify(token);
     if (await this.revocations.refuses({ sid: claims.sid, sub: claims.sub, grantsVersion, iat: claims.iat })) {
-      throw new InvalidToken({ cause: new Error("the token's session has ended, or its user's roles changed after it was issued") });
+      throw new InvalidToken({
+        cause: new Error("the token's session has ended, or its user's roles changed after it was issued"),
+      });
     }
     return claims;
   }

@@ -40,7 +40,9 @@ export async function signAccessToken(
   // Verification refuses longer tokens before parsing them; issuing one
   // would lock the user out, so fail loudly here instead.
   if (accessToken.length > MAX_ACCESS_TOKEN_LENGTH) {
-    throw new RangeError(`access token of ${accessToken.length} characters exceeds ${MAX_ACCESS_TOKEN_LENGTH}: too many roles or permissions`);
+    throw new RangeError(
+      `access token of ${accessToken.length} characters exceeds ${MAX_ACCESS_TOKEN_LENGTH}: too many roles or permissions`,
+    );
   }
   return { accessToken, expiresIn: settings.accessTokenTtl, claims };
 }

@@ -33,7 +33,10 @@ export function loadKeySet(config: Pick<Config, "signingKeys">): Promise<KeySet>
 }
 
 async function importKeySet([signer, ...others]: Config["signingKeys"]): Promise<KeySet> {
-  const [newest, ...rest] = await Promise.all([importKey(signer, 0), ...others.map((jwk, index) => importKey(jwk, index + 1))]);
+  const [newest, ...rest] = await Promise.all([
+    importKey(signer, 0),
+    ...others.map((jwk, index) => importKey(jwk, index + 1)),
+  ]);
   const pairs = [newest!, ...rest];
   return {
     signing: { kid: newest!.publicJwk.kid, key: newest!.privateKey! },
@@ -44,15 +47,30 @@ async function importKeySet([signer, ...others]: Config["signingKeys"]): Promise
 
 /** A key that verifies, with its private half when the JWK has one (checked against x). */
 async function importKey(jwk: SigningJwk | VerifyingJwk, index: number) {
-  const publicJwk: PublicJwk = { kty: "OKP", crv: "Ed25519", x: jwk.x, kid: jwk.kid, alg: ACCESS_TOKEN_ALGORITHM, use: "sig" };
+  const publicJwk: PublicJwk = {
+    kty: "OKP",
+    crv: "Ed25519",
+    x: jwk.x,
+    kid: jwk.kid,
+    alg: ACCESS_TOKEN_ALGORITHM,
+    use: "sig",
+  };
   let privateKey: CryptoKey | undefined;
   let publicKey: CryptoKey;
   try {
     // Only the key material is passed on: alg, use or key_ops in the secret
     // must not change what the key may do.
-    publicKey = await crypto.subtle.importKey("jwk", { kty: "OKP", crv: "Ed25519", x: jwk.x }, ED25519, false, ["verify"]);
+    publicKey = await crypto.subtle.importKey("jwk", { kty: "OKP", crv: "Ed25519", x: jwk.x }, ED25519, false, [
+      "verify",
+    ]);
     if (jwk.d === undefined) return { publicJwk, privateKey, publicKey };
-    privateKey = await crypto.subtle.importKey("jwk", { kty: "OKP", crv: "Ed25519", x: jwk.x, d: jwk.d }, ED25519, false, ["sign"]);
+    privateKey = await crypto.subtle.importKey(
+      "jwk",
+      { kty: "OKP", crv: "Ed25519", x: jwk.x, d: jwk.d },
+      ED25519,
+      false,
+      ["sign"],
+    );
   } catch {
     throw new ConfigError("JWT_SIGNING_KEYS", `entry ${index} is not a valid Ed25519 key`);
   }

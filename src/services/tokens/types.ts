@@ -22,7 +22,13 @@ export const GRANTS_VERSION_CLAIM = "gv";
 export type { AccessTokenClaims };
 
 /** What an access token is issued for: a user's grants, read in one snapshot, in one session. */
-export type AccessTokenSubject = Grants & { userId: string; sessionId: string; emailVerified: boolean; authTime: Date; amr: AuthMethod[] };
+export type AccessTokenSubject = Grants & {
+  userId: string;
+  sessionId: string;
+  emailVerified: boolean;
+  authTime: Date;
+  amr: AuthMethod[];
+};
 
 /** The claims of the API contract, and the grants version the edge's revocation check compares. */
 export type VerifiedAccessToken = { claims: AccessTokenClaims; grantsVersion: number };

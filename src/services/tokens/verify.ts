@@ -32,7 +32,12 @@ const verified = new WeakMap<KeySet, Map<string, VerifiedAccessToken>>();
 const MAX_VERIFIED = 10_000;
 
 /** Signature and claims, no revocation check: exactly the claims the API contract defines, and the grants version. */
-export async function verifyAccessToken(token: string, keys: KeySet, config: VerificationSettings, clock: Clock): Promise<VerifiedAccessToken> {
+export async function verifyAccessToken(
+  token: string,
+  keys: KeySet,
+  config: VerificationSettings,
+  clock: Clock,
+): Promise<VerifiedAccessToken> {
   if (typeof token !== "string") throw new InvalidToken({ cause: new TypeError("token is not a string") });
   if (token.length > MAX_ACCESS_TOKEN_LENGTH) {
     throw new InvalidToken({ cause: new Error(`token is longer than ${MAX_ACCESS_TOKEN_LENGTH} characters`) });
@@ -52,7 +57,10 @@ export async function verifyAccessToken(token: string, keys: KeySet, config: Ver
 
 /** Callers get their own arrays, so none can change what the next one gets. */
 function copy({ claims, grantsVersion }: VerifiedAccessToken): VerifiedAccessToken {
-  return { claims: { ...claims, roles: [...claims.roles], permissions: [...claims.permissions], amr: [...claims.amr] }, grantsVersion };
+  return {
+    claims: { ...claims, roles: [...claims.roles], permissions: [...claims.permissions], amr: [...claims.amr] },
+    grantsVersion,
+  };
 }
 
 /** The time rules jose applied at first verification, re-applied for a cached token. */
@@ -62,10 +70,16 @@ function checkTimes(claims: AccessTokenClaims, config: VerificationSettings, clo
   if (claims.exp <= now - CLOCK_TOLERANCE_SECONDS) throw refuse('"exp" claim timestamp check failed');
   const age = now - claims.iat;
   if (age < -CLOCK_TOLERANCE_SECONDS) throw refuse('"iat" claim timestamp check failed (it should be in the past)');
-  if (age - CLOCK_TOLERANCE_SECONDS > config.accessTokenTtl) throw refuse('"iat" claim timestamp check failed (too far in the past)');
+  if (age - CLOCK_TOLERANCE_SECONDS > config.accessTokenTtl)
+    throw refuse('"iat" claim timestamp check failed (too far in the past)');
 }
 
-async function verifyUncached(token: string, keys: KeySet, config: VerificationSettings, clock: Clock): Promise<VerifiedAccessToken> {
+async function verifyUncached(
+  token: string,
+  keys: KeySet,
+  config: VerificationSettings,
+  clock: Clock,
+): Promise<VerifiedAccessToken> {
   let payload: JWTPayload;
   try {
     ({ payload } = await jwtVerify(token, (header: JWTHeaderParameters) => ownKey(keys, header), {
@@ -91,7 +105,8 @@ async function verifyUncached(token: string, keys: KeySet, config: VerificationS
 function grantsVersionOf(payload: JWTPayload): number {
   const value = (payload as Record<string, unknown>)[GRANTS_VERSION_CLAIM];
   if (value === undefined) return 0;
-  if (!Number.isSafeInteger(value) || (value as number) < 0) throw new InvalidToken({ cause: new Error("gv must be a whole number") });
+  if (!Number.isSafeInteger(value) || (value as number) < 0)
+    throw new InvalidToken({ cause: new Error("gv must be a whole number") });
   return value as number;
 }
 
@@ -103,16 +118,24 @@ function ownKey(keys: KeySet, header: JWTHeaderParameters): CryptoKey {
 
 /** The verified payload narrowed to the claims the API contract defines, and nothing else. */
 function accessTokenClaims(payload: JWTPayload): AccessTokenClaims {
-  const { iss, aud, sub, sid, jti, iat, exp, client_id, roles, permissions, auth_time, amr, email_verified } = payload as Record<string, unknown>;
+  const { iss, aud, sub, sid, jti, iat, exp, client_id, roles, permissions, auth_time, amr, email_verified } =
+    payload as Record<string, unknown>;
   const invalid = (reason: string) => new InvalidToken({ cause: new Error(reason) });
   if (typeof iss !== "string" || typeof aud !== "string") throw invalid("iss and aud must be strings");
-  for (const [name, value] of [["sub", sub], ["sid", sid], ["jti", jti], ["client_id", client_id]] as const) {
+  for (const [name, value] of [
+    ["sub", sub],
+    ["sid", sid],
+    ["jti", jti],
+    ["client_id", client_id],
+  ] as const) {
     if (typeof value !== "string" || value.length === 0) throw invalid(`${name} must be a non-empty string`);
   }
   if (!Number.isSafeInteger(iat) || !Number.isSafeInteger(exp)) throw invalid("iat and exp must be whole numbers");
-  if (!isStringArray(roles) || !isStringArray(permissions)) throw invalid("roles and permissions must be arrays of strings");
+  if (!isStringArray(roles) || !isStringArray(permissions))
+    throw invalid("roles and permissions must be arrays of strings");
   // Tokens issued before the claim existed lack it: they say nothing was verified.
-  if (email_verified !== undefined && typeof email_verified !== "boolean") throw invalid("email_verified must be a boolean");
+  if (email_verified !== undefined && typeof email_verified !== "boolean")
+    throw invalid("email_verified must be a boolean");
   // Tokens from before auth_time and amr existed (they live ACCESS_TOKEN_TTL at most): a password
   // proved at some unknown time, so auth_time 0, never recent.
   if (auth_time !== undefined && !Number.isSafeInteger(auth_time)) throw invalid("auth_time must be a whole number");

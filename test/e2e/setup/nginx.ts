@@ -51,7 +51,10 @@ export function forwardAuthServer(options: ForwardAuthOptions): string {
   const protectedLocation = (path: string, authLocation: string) => [
     `    location ${path} {`,
     `        auth_request ${authLocation};`,
-    ...IDENTITY.map(([header, variable]) => `        auth_request_set $${variable} $upstream_http_${header.toLowerCase().replace(/-/g, "_")};`),
+    ...IDENTITY.map(
+      ([header, variable]) =>
+        `        auth_request_set $${variable} $upstream_http_${header.toLowerCase().replace(/-/g, "_")};`,
+    ),
     ...IDENTITY.map(([header, variable]) => `        proxy_set_header ${header} $${variable};`),
     `        proxy_pass ${options.upstream};`,
     `    }`,
@@ -71,7 +74,13 @@ export function forwardAuthServer(options: ForwardAuthOptions): string {
     `        proxy_set_header X-Original-URI $request_uri;`,
     `        proxy_set_header Origin $http_origin;`,
     // nginx does not check an upstream's certificate unless told to.
-    ...(tls ? [`        proxy_ssl_server_name on;`, `        proxy_ssl_verify on;`, `        proxy_ssl_trusted_certificate /etc/ssl/certs/ca-certificates.crt;`] : []),
+    ...(tls
+      ? [
+          `        proxy_ssl_server_name on;`,
+          `        proxy_ssl_verify on;`,
+          `        proxy_ssl_trusted_certificate /etc/ssl/certs/ca-certificates.crt;`,
+        ]
+      : []),
     `    }`,
   ];
   return [
@@ -119,13 +128,20 @@ export type Nginx = { url: string; dir: string; stop(): Promise<void> };
 /** The nginx binary: NGINX_PATH, else `nginx` on the PATH, else /usr/sbin/nginx. */
 export function nginxPath(): string {
   if (process.env.NGINX_PATH) return process.env.NGINX_PATH;
-  for (const dir of [...(process.env.PATH ?? "").split(":").filter(Boolean), "/usr/sbin", "/usr/local/sbin", "/opt/homebrew/bin"]) {
+  for (const dir of [
+    ...(process.env.PATH ?? "").split(":").filter(Boolean),
+    "/usr/sbin",
+    "/usr/local/sbin",
+    "/opt/homebrew/bin",
+  ]) {
     try {
       accessSync(join(dir, "nginx"), constants.X_OK);
       return join(dir, "nginx");
     } catch {}
   }
-  throw new Error("nginx not found: install it (Debian/Ubuntu: apt-get install nginx-light; macOS: brew install nginx) or set NGINX_PATH");
+  throw new Error(
+    "nginx not found: install it (Debian/Ubuntu: apt-get install nginx-light; macOS: brew install nginx) or set NGINX_PATH",
+  );
 }
 
 const START_TIMEOUT_MS = 10_000;
@@ -136,11 +152,23 @@ export async function startNginx(options: { port: number; authOrigin: string; up
   // Run as root, nginx's workers drop to `nobody`, who must reach the temp paths in here.
   chmodSync(dir, 0o755);
   const conf = join(dir, "nginx.conf");
-  writeFileSync(conf, nginxConfig({ listen: `127.0.0.1:${options.port}`, authOrigin: options.authOrigin, upstream: options.upstream, dir }));
+  writeFileSync(
+    conf,
+    nginxConfig({
+      listen: `127.0.0.1:${options.port}`,
+      authOrigin: options.authOrigin,
+      upstream: options.upstream,
+      dir,
+    }),
+  );
   const output: string[] = [];
   // Its own process group, so stop() can reach the worker too, even if the master hangs.
-  const child = spawn(nginxPath(), ["-p", `${dir}/`, "-c", conf, "-e", join(dir, "error.log")], { stdio: ["ignore", "pipe", "pipe"], detached: true });
-  for (const stream of [child.stdout, child.stderr]) stream.on("data", (chunk: Buffer) => output.push(chunk.toString()));
+  const child = spawn(nginxPath(), ["-p", `${dir}/`, "-c", conf, "-e", join(dir, "error.log")], {
+    stdio: ["ignore", "pipe", "pipe"],
+    detached: true,
+  });
+  for (const stream of [child.stdout, child.stderr])
+    stream.on("data", (chunk: Buffer) => output.push(chunk.toString()));
   const exited = new Promise<void>((resolve) => {
     child.once("exit", () => resolve());
     child.once("error", (error) => {
@@ -192,7 +220,10 @@ async function stopChild(child: ChildProcess, exited: Promise<void>): Promise<vo
   };
   // SIGTERM to the master: fast shutdown, it stops its worker and exits.
   signalGroup("SIGTERM");
-  const timedOut = await Promise.race([exited.then(() => false), new Promise<boolean>((resolve) => setTimeout(() => resolve(true), STOP_TIMEOUT_MS))]);
+  const timedOut = await Promise.race([
+    exited.then(() => false),
+    new Promise<boolean>((resolve) => setTimeout(() => resolve(true), STOP_TIMEOUT_MS)),
+  ]);
   // Whatever of the group outlived the master.
   signalGroup("SIGKILL");
   if (timedOut) await Promise.race([exited, new Promise((resolve) => setTimeout(resolve, 1000))]);

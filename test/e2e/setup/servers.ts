@@ -53,14 +53,20 @@ export function simpleWebAuthnEsmDir(root: string): string {
  * built client package (dist/client, what `secureauth/client` resolves to)
  * at /vendor/secureauth/, nothing outside them.
  */
-export function startPageServer(options: { port: number; pagesDir: string; vendorDir: string; clientDir: string }): Promise<LocalServer> {
+export function startPageServer(options: {
+  port: number;
+  pagesDir: string;
+  vendorDir: string;
+  clientDir: string;
+}): Promise<LocalServer> {
   const mounts: [prefix: string, dir: string][] = [
     ["/vendor/simplewebauthn/", options.vendorDir],
     ["/vendor/secureauth/", options.clientDir],
     ["/", options.pagesDir],
   ];
   const handle = async (request: IncomingMessage, response: ServerResponse) => {
-    if (request.method !== "GET" && request.method !== "HEAD") return send(response, 405, "text/plain", "method not allowed");
+    if (request.method !== "GET" && request.method !== "HEAD")
+      return send(response, 405, "text/plain", "method not allowed");
     const path = decodeURIComponent(new URL(request.url ?? "/", "http://localhost").pathname);
     const mount = mounts.find(([prefix]) => path.startsWith(prefix));
     if (!mount) return send(response, 404, "text/plain", "not found");

@@ -41,12 +41,22 @@ export default async function setup(project: TestProject) {
 
   const teardown = async () => {
     const steps = [() => nginx?.stop(), () => echo?.close(), () => pages?.close(), () => stack?.stop()];
-    for (const step of steps) await withTimeout(Promise.resolve(step()).catch((error: unknown) => console.error("e2e teardown:", error)), STOP_TIMEOUT_MS);
+    for (const step of steps)
+      await withTimeout(
+        Promise.resolve(step()).catch((error: unknown) => console.error("e2e teardown:", error)),
+        STOP_TIMEOUT_MS,
+      );
     rmSync(workDir, { recursive: true, force: true });
   };
 
   try {
-    const [workerPort, pgPort, pagePort, echoPort, nginxPort] = (await freePorts(5)) as [number, number, number, number, number];
+    const [workerPort, pgPort, pagePort, echoPort, nginxPort] = (await freePorts(5)) as [
+      number,
+      number,
+      number,
+      number,
+      number,
+    ];
     const pageUrl = `http://localhost:${pagePort}`;
     // The Worker's own pages (GET /account) run ceremonies from its origin by name: localhost, as WebAuthn needs a domain.
     const serviceLocalhost = `http://localhost:${workerPort}`;
@@ -90,7 +100,12 @@ export default async function setup(project: TestProject) {
     });
     await waitForWorker(stack, wranglerLines);
 
-    pages = await startPageServer({ port: pagePort, pagesDir: join(root, "test", "e2e", "pages"), vendorDir: simpleWebAuthnEsmDir(root), clientDir: join(root, "dist", "client") });
+    pages = await startPageServer({
+      port: pagePort,
+      pagesDir: join(root, "test", "e2e", "pages"),
+      vendorDir: simpleWebAuthnEsmDir(root),
+      clientDir: join(root, "dist", "client"),
+    });
     echo = await startEchoServer(echoPort);
     nginx = await startNginx({ port: nginxPort, authOrigin: stack.url, upstream: echo.url });
 
@@ -113,9 +128,11 @@ async function waitForWorker(stack: DevStack, lines: string[]): Promise<void> {
   const deadline = Date.now() + WORKER_READY_TIMEOUT_MS;
   let last = "no answer";
   while (Date.now() < deadline) {
-    if (exitCode !== undefined) throw new Error(`wrangler dev exited (${exitCode}) before the Worker was ready:\n${lines.join("\n")}`);
+    if (exitCode !== undefined)
+      throw new Error(`wrangler dev exited (${exitCode}) before the Worker was ready:\n${lines.join("\n")}`);
     // wrangler dev keeps running (watching for changes) when the bundle does not build.
-    if (lines.some((line) => /Build failed/.test(stripAnsi(line)))) throw new Error(`wrangler dev could not build the Worker:\n${lines.map(stripAnsi).join("\n")}`);
+    if (lines.some((line) => /Build failed/.test(stripAnsi(line))))
+      throw new Error(`wrangler dev could not build the Worker:\n${lines.map(stripAnsi).join("\n")}`);
     try {
       const response = await fetch(`${stack.url}/health/ready`, { signal: AbortSignal.timeout(5000) });
       if (response.status === 200) return;
@@ -125,7 +142,9 @@ async function waitForWorker(stack: DevStack, lines: string[]): Promise<void> {
     }
     await new Promise((resolve) => setTimeout(resolve, 250));
   }
-  throw new Error(`the Worker did not answer GET /health/ready with 200 within ${WORKER_READY_TIMEOUT_MS / 1000} s (last: ${last}):\n${lines.map(stripAnsi).join("\n")}`);
+  throw new Error(
+    `the Worker did not answer GET /health/ready with 200 within ${WORKER_READY_TIMEOUT_MS / 1000} s (last: ${last}):\n${lines.map(stripAnsi).join("\n")}`,
+  );
 }
 
 function stripAnsi(text: string): string {
@@ -134,7 +153,9 @@ function stripAnsi(text: string): string {
 
 function withTimeout(promise: Promise<unknown>, ms: number): Promise<unknown> {
   let timer: NodeJS.Timeout | undefined;
-  return Promise.race([promise, new Promise((resolve) => (timer = setTimeout(resolve, ms)))]).finally(() => clearTimeout(timer));
+  return Promise.race([promise, new Promise((resolve) => (timer = setTimeout(resolve, ms)))]).finally(() =>
+    clearTimeout(timer),
+  );
 }
 
 declare module "vitest" {

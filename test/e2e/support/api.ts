@@ -14,19 +14,25 @@ export function uniqueEmail(label: string): string {
 }
 
 export async function postJson(url: string, body: unknown, headers: Record<string, string> = {}): Promise<Response> {
-  return fetch(url, { method: "POST", headers: { "Content-Type": "application/json", ...headers }, body: JSON.stringify(body) });
+  return fetch(url, {
+    method: "POST",
+    headers: { "Content-Type": "application/json", ...headers },
+    body: JSON.stringify(body),
+  });
 }
 
 export async function register(serviceUrl: string, label: string): Promise<SignedIn & { email: string }> {
   const email = uniqueEmail(label);
   const response = await postJson(`${serviceUrl}/auth/register`, { email, password: PASSWORD, name: `E2E ${label}` });
-  if (response.status !== 201) throw new Error(`POST /auth/register answered ${response.status}: ${await response.text()}`);
+  if (response.status !== 201)
+    throw new Error(`POST /auth/register answered ${response.status}: ${await response.text()}`);
   return { ...((await response.json()) as SignedIn), email };
 }
 
 export async function login(serviceUrl: string, email: string): Promise<SignedIn> {
   const response = await postJson(`${serviceUrl}/auth/login`, { email, password: PASSWORD });
-  if (response.status !== 200) throw new Error(`POST /auth/login answered ${response.status}: ${await response.text()}`);
+  if (response.status !== 200)
+    throw new Error(`POST /auth/login answered ${response.status}: ${await response.text()}`);
   return (await response.json()) as SignedIn;
 }
 

@@ -19,7 +19,17 @@ const HOUR = 3600;
 const IDLE_TTL = 7 * 24 * HOUR;
 const ABSOLUTE_TTL = 30 * 24 * HOUR;
 const USER_PERMISSIONS = ["profile:read", "profile:write", "sessions:read", "sessions:revoke:own"];
-const ADMIN_PERMISSIONS = ["audit:read", "profile:read", "profile:write", "roles:assign", "sessions:read", "sessions:revoke", "sessions:revoke:own", "users:read", "users:write"];
+const ADMIN_PERMISSIONS = [
+  "audit:read",
+  "profile:read",
+  "profile:write",
+  "roles:assign",
+  "sessions:read",
+  "sessions:revoke",
+  "sessions:revoke:own",
+  "users:read",
+  "users:write",
+];
 
 /** A stand-in for a token's SHA-256: the store only ever sees hashes. */
 function randomHash(): string {
@@ -57,15 +67,37 @@ export function refreshTokenStoreContract(name: string, open: () => StoreFixture
       const session = newSession(at, lifetimes);
       const email = `contract-${crypto.randomUUID()}@example.com`;
       const verification = { tokenHash: randomHash(), expiresAt: after(at, 24 * HOUR) };
-      const user = await stores.registrations.register({ email, passwordHash: "$argon2id$contract", name: null, session, verification, origin: ORIGIN, at });
+      const user = await stores.registrations.register({
+        email,
+        passwordHash: "$argon2id$contract",
+        name: null,
+        session,
+        verification,
+        origin: ORIGIN,
+        at,
+      });
       if (!user) throw new Error("register refused a fresh email");
       return { at, user, session, sessionId: session.id, userId: user.id, first: session.refreshTokenHash };
     }
 
-    const rotate = (tokenHash: string, at: Date, successorHash = randomHash(), idleTtlSeconds = IDLE_TTL, requireVerifiedEmail = false) =>
-      stores.refreshTokens.rotate({ tokenHash, successorHash, idleTtlSeconds, requireVerifiedEmail, origin: ORIGIN, at });
+    const rotate = (
+      tokenHash: string,
+      at: Date,
+      successorHash = randomHash(),
+      idleTtlSeconds = IDLE_TTL,
+      requireVerifiedEmail = false,
+    ) =>
+      stores.refreshTokens.rotate({
+        tokenHash,
+        successorHash,
+        idleTtlSeconds,
+        requireVerifiedEmail,
+        origin: ORIGIN,
+        at,
+      });
 
-    const refreshedRows = async (userId: string) => (await stores.audit.page({ userId, event: "auth.refreshed", limit: 50 })).items;
+    const refreshedRows = async (userId: string) =>
+      (await stores.audit.page({ userId, event: "auth.refreshed", limit: 50 })).items;
 
     describe("rotate", () => {
       it("rotates the current token: answers its session and the user's grants, and makes the successor current", async () => {
@@ -92,7 +124,11 @@ export function refreshTokenStoreContract(name: string, open: () => StoreFixture
         const { at, userId, first } = await arrange();
         await stores.roles.replaceForUser(userId, ["admin", "user"], at);
         const version = await stores.adminUsers.bumpGrantsVersion(userId, at);
-        expect(await rotate(first, after(at, 1))).toMatchObject({ roles: ["admin", "user"], permissions: ADMIN_PERMISSIONS, grantsVersion: version });
+        expect(await rotate(first, after(at, 1))).toMatchObject({
+          roles: ["admin", "user"],
+          permissions: ADMIN_PERMISSIONS,
+          grantsVersion: version,
+        });
         expect(version).toBe(1);
       });
 
@@ -101,7 +137,12 @@ export function refreshTokenStoreContract(name: string, open: () => StoreFixture
         const t1 = after(at, 3 * HOUR);
         await rotate(first, t1);
         const [live] = await stores.sessions.listLive(userId, t1);
-        expect(live).toMatchObject({ id: sessionId, lastUsedAt: t1, idleExpiresAt: after(t1, IDLE_TTL), device: { name: "laptop", ip: ORIGIN.ip } });
+        expect(live).toMatchObject({
+          id: sessionId,
+          lastUsedAt: t1,
+          idleExpiresAt: after(t1, IDLE_TTL),
+          device: { name: "laptop", ip: ORIGIN.ip },
+        });
       });
 
       it("answers the idle expiry as the rotation slid it, the one the session now holds", async () => {
@@ -116,7 +157,10 @@ export function refreshTokenStoreContract(name: string, open: () => StoreFixture
       it("answers an idle expiry capped at the absolute one near the session's end", async () => {
         const { at, session, first } = await arrange({ idle: 1.5 * HOUR, absolute: 2 * HOUR });
         const rotated = await rotate(first, after(at, HOUR), randomHash(), 1.5 * HOUR);
-        expect(rotated).toMatchObject({ idleExpiresAt: session.absoluteExpiresAt, absoluteExpiresAt: session.absoluteExpiresAt });
+        expect(rotated).toMatchObject({
+          idleExpiresAt: session.absoluteExpiresAt,
+          absoluteExpiresAt: session.absoluteExpiresAt,
+        });
       });
 
       it("never slides the idle expiry past the absolute one", async () => {
@@ -132,7 +176,14 @@ export function refreshTokenStoreContract(name: string, open: () => StoreFixture
         expect(await rotate(first, after(at, 2))).toBeUndefined();
         const rows = await refreshedRows(userId);
         expect(rows).toHaveLength(1);
-        expect(rows[0]).toMatchObject({ event: "auth.refreshed", userId, actorId: userId, sessionId, ip: ORIGIN.ip, userAgent: ORIGIN.userAgent });
+        expect(rows[0]).toMatchObject({
+          event: "auth.refreshed",
+          userId,
+          actorId: userId,
+          sessionId,
+          ip: ORIGIN.ip,
+          userAgent: ORIGIN.userAgent,
+        });
       });
 
       it("rotating the same token again answers undefined, with any successor, and leaves its child as it was", async () => {
@@ -141,7 +192,10 @@ export function refreshTokenStoreContract(name: string, open: () => StoreFixture
         await rotate(first, after(at, 1), second);
         expect(await rotate(first, after(at, 2), second)).toBeUndefined();
         expect(await rotate(first, after(at, 3))).toBeUndefined();
-        expect((await stores.refreshTokens.lineage(first, after(at, 3)))!.child).toEqual({ tokenHash: second, usedAt: null });
+        expect((await stores.refreshTokens.lineage(first, after(at, 3)))!.child).toEqual({
+          tokenHash: second,
+          usedAt: null,
+        });
       });
 
       it("an unknown token neither rotates nor has a lineage", async () => {
@@ -182,7 +236,13 @@ export function refreshTokenStoreContract(name: string, open: () => StoreFixture
         const second = randomHash();
         const t1 = after(at, 10);
         await rotate(first, t1, second);
-        expect(await stores.refreshTokens.lineage(first, t1)).toMatchObject({ sessionId, usedAt: t1, sessionLive: true, sessionIdleExpiresAt: after(t1, IDLE_TTL), child: { tokenHash: second, usedAt: null } });
+        expect(await stores.refreshTokens.lineage(first, t1)).toMatchObject({
+          sessionId,
+          usedAt: t1,
+          sessionLive: true,
+          sessionIdleExpiresAt: after(t1, IDLE_TTL),
+          child: { tokenHash: second, usedAt: null },
+        });
         const t2 = after(at, 20);
         await rotate(second, t2);
         expect((await stores.refreshTokens.lineage(first, t2))!.child).toEqual({ tokenHash: second, usedAt: t2 });
@@ -192,10 +252,20 @@ export function refreshTokenStoreContract(name: string, open: () => StoreFixture
     describe("an ended session or a disabled user", () => {
       it("revoked session: the current token does not rotate, and its lineage shows the session not live", async () => {
         const { at, userId, sessionId, first } = await arrange();
-        const ended = await stores.sessions.end(sessionId, userId, { reason: "revoked_by_user", event: "session.revoked", actorId: userId, origin: ORIGIN, at: after(at, 1) });
+        const ended = await stores.sessions.end(sessionId, userId, {
+          reason: "revoked_by_user",
+          event: "session.revoked",
+          actorId: userId,
+          origin: ORIGIN,
+          at: after(at, 1),
+        });
         expect(ended).toBe(true);
         expect(await rotate(first, after(at, 2))).toBeUndefined();
-        expect(await stores.refreshTokens.lineage(first, after(at, 2))).toMatchObject({ usedAt: null, sessionLive: false, userActive: true });
+        expect(await stores.refreshTokens.lineage(first, after(at, 2))).toMatchObject({
+          usedAt: null,
+          sessionLive: false,
+          userActive: true,
+        });
       });
 
       it("idle-expired session: live until its idle expiry, ended from that instant on", async () => {
@@ -203,7 +273,11 @@ export function refreshTokenStoreContract(name: string, open: () => StoreFixture
         const expiry = session.idleExpiresAt;
         expect((await stores.refreshTokens.lineage(first, new Date(expiry.getTime() - 1)))!.sessionLive).toBe(true);
         expect(await rotate(first, expiry)).toBeUndefined();
-        expect(await stores.refreshTokens.lineage(first, expiry)).toMatchObject({ usedAt: null, sessionLive: false, userActive: true });
+        expect(await stores.refreshTokens.lineage(first, expiry)).toMatchObject({
+          usedAt: null,
+          sessionLive: false,
+          userActive: true,
+        });
         expect(at.getTime()).toBeLessThan(expiry.getTime());
       });
 
@@ -214,14 +288,22 @@ export function refreshTokenStoreContract(name: string, open: () => StoreFixture
         const expiry = session.absoluteExpiresAt;
         expect((await stores.refreshTokens.lineage(second, new Date(expiry.getTime() - 1)))!.sessionLive).toBe(true);
         expect(await rotate(second, expiry)).toBeUndefined();
-        expect(await stores.refreshTokens.lineage(second, expiry)).toMatchObject({ usedAt: null, sessionLive: false, userActive: true });
+        expect(await stores.refreshTokens.lineage(second, expiry)).toMatchObject({
+          usedAt: null,
+          sessionLive: false,
+          userActive: true,
+        });
       });
 
       it("disabled user: the current token does not rotate until the account is enabled again", async () => {
         const { at, userId, first } = await arrange();
         await stores.adminUsers.setStatus(userId, "disabled", at);
         expect(await rotate(first, after(at, 1))).toBeUndefined();
-        expect(await stores.refreshTokens.lineage(first, after(at, 1))).toMatchObject({ usedAt: null, sessionLive: true, userActive: false });
+        expect(await stores.refreshTokens.lineage(first, after(at, 1))).toMatchObject({
+          usedAt: null,
+          sessionLive: true,
+          userActive: false,
+        });
         await stores.adminUsers.setStatus(userId, "active", after(at, 2));
         expect(await rotate(first, after(at, 3))).toBeDefined();
       });
@@ -232,7 +314,13 @@ export function refreshTokenStoreContract(name: string, open: () => StoreFixture
         const { at, userId, first } = await arrange();
         expect(await rotate(first, after(at, 1), randomHash(), IDLE_TTL, true)).toBeUndefined();
         expect(await refreshedRows(userId)).toEqual([]);
-        expect(await stores.refreshTokens.lineage(first, after(at, 1))).toMatchObject({ usedAt: null, sessionLive: true, userActive: true, userEmailVerified: false, child: null });
+        expect(await stores.refreshTokens.lineage(first, after(at, 1))).toMatchObject({
+          usedAt: null,
+          sessionLive: true,
+          userActive: true,
+          userEmailVerified: false,
+          child: null,
+        });
         // Without the requirement the same token rotates: the refusal left it as it was.
         expect(await rotate(first, after(at, 2))).toMatchObject({ userId, emailVerified: false });
       });
@@ -241,13 +329,23 @@ export function refreshTokenStoreContract(name: string, open: () => StoreFixture
         const { at, userId, first } = await arrange();
         await stores.users.markEmailVerified(userId, after(at, 1));
         expect(await stores.refreshTokens.lineage(first, after(at, 1))).toMatchObject({ userEmailVerified: true });
-        expect(await rotate(first, after(at, 2), randomHash(), IDLE_TTL, true)).toMatchObject({ userId, emailVerified: true });
+        expect(await rotate(first, after(at, 2), randomHash(), IDLE_TTL, true)).toMatchObject({
+          userId,
+          emailVerified: true,
+        });
       });
     });
 
     describe("the cap on live sessions (openSignIn maxSessions)", () => {
       const signIn = (userId: string, session: NewSession, at: Date, maxSessions: number) =>
-        stores.sessions.openSignIn({ userId, session, origin: ORIGIN, at, clearThrottleKey: randomHash(), maxSessions });
+        stores.sessions.openSignIn({
+          userId,
+          session,
+          origin: ORIGIN,
+          at,
+          clearThrottleKey: randomHash(),
+          maxSessions,
+        });
 
       it("stops unbounded sessions: a sign-in beyond the cap ends the least recently used session, not the oldest created one, audited session.evicted", async () => {
         const { at, userId, sessionId: first, first: firstToken } = await arrange();
@@ -259,11 +357,20 @@ export function refreshTokenStoreContract(name: string, open: () => StoreFixture
         await rotate(firstToken, after(at, 20));
         const fourth = newSession(after(at, 30));
         expect(await signIn(userId, fourth, after(at, 30), 3)).toEqual({ opened: true, evicted: [second.id] });
-        expect((await stores.sessions.listLive(userId, after(at, 30))).map((s) => s.id)).toEqual([fourth.id, first, third.id]);
+        expect((await stores.sessions.listLive(userId, after(at, 30))).map((s) => s.id)).toEqual([
+          fourth.id,
+          first,
+          third.id,
+        ]);
         expect(await rotate(second.refreshTokenHash, after(at, 31))).toBeUndefined();
         const { items } = await stores.audit.page({ userId, event: "session.evicted", limit: 10 });
         expect(items).toHaveLength(1);
-        expect(items[0]).toMatchObject({ userId, actorId: userId, sessionId: second.id, metadata: { reason: "evicted" } });
+        expect(items[0]).toMatchObject({
+          userId,
+          actorId: userId,
+          sessionId: second.id,
+          metadata: { reason: "evicted" },
+        });
       });
 
       it("stops a backlog from surviving the cap: one sign-in trims every session beyond it, most recently used first in its answer", async () => {
@@ -275,7 +382,10 @@ export function refreshTokenStoreContract(name: string, open: () => StoreFixture
           opened.push(session.id);
         }
         const last = newSession(after(at, 10));
-        expect(await signIn(userId, last, after(at, 10), 2)).toEqual({ opened: true, evicted: [opened[3], opened[2], opened[1], opened[0]] });
+        expect(await signIn(userId, last, after(at, 10), 2)).toEqual({
+          opened: true,
+          evicted: [opened[3], opened[2], opened[1], opened[0]],
+        });
         expect((await stores.sessions.listLive(userId, after(at, 10))).map((s) => s.id)).toEqual([last.id, opened[4]]);
       });
 
@@ -292,10 +402,30 @@ export function refreshTokenStoreContract(name: string, open: () => StoreFixture
         const { at, userId, sessionId: first, first: firstToken } = await arrange();
         const second = newSession(after(at, 5));
         const third = newSession(after(at, 10));
-        await stores.sessions.openSignIn({ userId, session: second, origin: ORIGIN, at: after(at, 5), clearThrottleKey: randomHash(), maxSessions: 50 });
-        await stores.sessions.openSignIn({ userId, session: third, origin: ORIGIN, at: after(at, 10), clearThrottleKey: randomHash(), maxSessions: 50 });
+        await stores.sessions.openSignIn({
+          userId,
+          session: second,
+          origin: ORIGIN,
+          at: after(at, 5),
+          clearThrottleKey: randomHash(),
+          maxSessions: 50,
+        });
+        await stores.sessions.openSignIn({
+          userId,
+          session: third,
+          origin: ORIGIN,
+          at: after(at, 10),
+          clearThrottleKey: randomHash(),
+          maxSessions: 50,
+        });
         await rotate(firstToken, after(at, 20));
-        const end = { reason: "revoked_by_user", event: "session.revoked" as const, actorId: userId, origin: ORIGIN, at: after(at, 30) };
+        const end = {
+          reason: "revoked_by_user",
+          event: "session.revoked" as const,
+          actorId: userId,
+          origin: ORIGIN,
+          at: after(at, 30),
+        };
         expect(await stores.sessions.endAllForUser(userId, end, third.id)).toEqual([
           { id: first, lastUsedAt: after(at, 20) },
           { id: second.id, lastUsedAt: after(at, 5) },
@@ -312,17 +442,32 @@ export function refreshTokenStoreContract(name: string, open: () => StoreFixture
         expect(await stores.refreshTokens.revokeFamilyForReuse(sessionId, ORIGIN, after(at, 30))).toBe(true);
         expect(await stores.refreshTokens.revokeFamilyForReuse(sessionId, ORIGIN, after(at, 31))).toBe(false);
         expect(await rotate(second, after(at, 32))).toBeUndefined();
-        expect(await stores.refreshTokens.lineage(second, after(at, 32))).toMatchObject({ usedAt: null, sessionLive: false, userActive: true });
+        expect(await stores.refreshTokens.lineage(second, after(at, 32))).toMatchObject({
+          usedAt: null,
+          sessionLive: false,
+          userActive: true,
+        });
         const { items } = await stores.audit.page({ userId, event: "auth.refresh_reused", limit: 10 });
         expect(items).toHaveLength(1);
-        expect(items[0]).toMatchObject({ userId, sessionId, metadata: { reason: "rotated refresh token presented again" } });
+        expect(items[0]).toMatchObject({
+          userId,
+          sessionId,
+          metadata: { reason: "rotated refresh token presented again" },
+        });
         expect(items[0]!.actorId).toBeUndefined();
       });
 
       it("ends only that session: another session of the user, opened by sign-in, still rotates", async () => {
         const { at, userId, sessionId } = await arrange();
         const other = newSession(after(at, 5));
-        const opened = await stores.sessions.openSignIn({ userId, session: other, origin: ORIGIN, at: after(at, 5), clearThrottleKey: randomHash(), maxSessions: 50 });
+        const opened = await stores.sessions.openSignIn({
+          userId,
+          session: other,
+          origin: ORIGIN,
+          at: after(at, 5),
+          clearThrottleKey: randomHash(),
+          maxSessions: 50,
+        });
         expect(opened).toEqual({ opened: true, evicted: [] });
         expect(await stores.refreshTokens.revokeFamilyForReuse(sessionId, ORIGIN, after(at, 10))).toBe(true);
         expect((await stores.sessions.listLive(userId, after(at, 10))).map((s) => s.id)).toEqual([other.id]);

@@ -51,24 +51,54 @@ export function userStore(state: MemoryState): UserStore {
       // A reset link dies with the password it was for, and so does a pending email change.
       endOneTimeTokens(state, id, "password_changed", at, ["password_reset", "email_change"]);
       // So do sign-ins waiting for their second step.
-      for (const c of state.challenges.values()) if (c.userId === id && c.kind === "mfa_sign_in" && c.usedAt === null) c.usedAt = new Date(at);
+      for (const c of state.challenges.values())
+        if (c.userId === id && c.kind === "mfa_sign_in" && c.usedAt === null) c.usedAt = new Date(at);
     },
     async claimByProof({ userId, proof, endPassword, origin, at }) {
       const user = state.users.get(userId);
       if (!user || user.emailVerifiedAt !== null) return undefined;
-      Object.assign(user, { emailVerifiedAt: new Date(at), updatedAt: new Date(at), deviceGeneration: user.deviceGeneration + 1 });
+      Object.assign(user, {
+        emailVerifiedAt: new Date(at),
+        updatedAt: new Date(at),
+        deviceGeneration: user.deviceGeneration + 1,
+      });
       if (endPassword) user.passwordHash = ENDED_PASSWORD_HASH;
-      const ended = endSessions(state, (s) => s.userId === userId, { reason: proof, event: "session.revoked", actorId: null, origin, at });
+      const ended = endSessions(state, (s) => s.userId === userId, {
+        reason: proof,
+        event: "session.revoked",
+        actorId: null,
+        origin,
+        at,
+      });
       const oneTimeTokens = endOneTimeTokens(state, userId, "claimed_by_proof", at);
       const totp = state.totpFactors.delete(userId) ? 1 : 0;
       const codes = [...state.recoveryCodes.values()].filter((c) => c.userId === userId);
       for (const code of codes) state.recoveryCodes.delete(code.codeHash);
       const passkeys = [...state.passkeys.values()].filter((p) => p.userId === userId);
       for (const passkey of passkeys) state.passkeys.delete(passkey.id);
-      const challenges = [...state.challenges.values()].filter((c) => c.userId === userId && c.usedAt === null && c.expiresAt > at);
+      const challenges = [...state.challenges.values()].filter(
+        (c) => c.userId === userId && c.usedAt === null && c.expiresAt > at,
+      );
       for (const challenge of challenges) challenge.usedAt = new Date(at);
-      const metadata = { proof, sessions: ended.length, oneTimeTokens, totp, recoveryCodes: codes.length, passkeys: passkeys.length, challenges: challenges.length, passwordEnded: endPassword };
-      insertAudit(state, { event: "user.claimed_by_proof", userId, actorId: userId, sessionId: null, origin, metadata, at });
+      const metadata = {
+        proof,
+        sessions: ended.length,
+        oneTimeTokens,
+        totp,
+        recoveryCodes: codes.length,
+        passkeys: passkeys.length,
+        challenges: challenges.length,
+        passwordEnded: endPassword,
+      };
+      insertAudit(state, {
+        event: "user.claimed_by_proof",
+        userId,
+        actorId: userId,
+        sessionId: null,
+        origin,
+        metadata,
+        at,
+      });
       return ended;
     },
     async markEmailVerified(id, at) {
@@ -95,8 +125,10 @@ export function userStore(state: MemoryState): UserStore {
       state.userRoles.delete(id);
       const sessionIds = new Set([...state.sessions.values()].filter((s) => s.userId === id).map((s) => s.id));
       for (const sessionId of sessionIds) state.sessions.delete(sessionId);
-      for (const token of [...state.refreshTokens.values()].filter((t) => sessionIds.has(t.sessionId))) state.refreshTokens.delete(token.tokenHash);
-      for (const token of [...state.oneTimeTokens.values()].filter((t) => t.userId === id)) state.oneTimeTokens.delete(token.tokenHash);
+      for (const token of [...state.refreshTokens.values()].filter((t) => sessionIds.has(t.sessionId)))
+        state.refreshTokens.delete(token.tokenHash);
+      for (const token of [...state.oneTimeTokens.values()].filter((t) => t.userId === id))
+        state.oneTimeTokens.delete(token.tokenHash);
       return true;
     },
   };
@@ -106,13 +138,26 @@ export function throttleStore(state: MemoryState): LoginThrottleStore {
   function admit({ key, maxAttempts, at, audit }: ThrottleAttempt): Admission {
     const row = state.throttles.get(key);
     if (!row) {
-      state.throttles.set(key, { key, failures: 1, lastFailureAt: new Date(at), lockedUntil: lockFrom(1, maxAttempts, at), auditedLockUntil: null });
+      state.throttles.set(key, {
+        key,
+        failures: 1,
+        lastFailureAt: new Date(at),
+        lockedUntil: lockFrom(1, maxAttempts, at),
+        auditedLockUntil: null,
+      });
       return { admitted: true };
     }
     if (row.lockedUntil !== null && row.lockedUntil > at) {
       // One auth.throttled row per lock: the first refusal writes it and marks the lock.
       if (row.auditedLockUntil?.getTime() !== row.lockedUntil.getTime()) {
-        insertAudit(state, { event: "auth.throttled", userId: audit.userId, actorId: audit.userId, origin: audit.origin, metadata: { scope: audit.scope }, at });
+        insertAudit(state, {
+          event: "auth.throttled",
+          userId: audit.userId,
+          actorId: audit.userId,
+          origin: audit.origin,
+          metadata: { scope: audit.scope },
+          at,
+        });
         row.auditedLockUntil = new Date(row.lockedUntil);
       }
       return { admitted: false, lockedUntil: new Date(row.lockedUntil) };
@@ -127,9 +172,16 @@ export function throttleStore(state: MemoryState): LoginThrottleStore {
     },
     async admitAndFindUser({ email, audit, device, ...attempt }) {
       const user = [...state.users.values()].find((u) => u.email === email);
-      const deviceCounts = device !== undefined && user?.id === device.userId && user.deviceGeneration === device.generation;
-      const counted = deviceCounts ? { key: device.key, scope: "device" as const } : { key: attempt.key, scope: "account" as const };
-      const admission = admit({ ...attempt, key: counted.key, audit: { ...audit, scope: counted.scope, userId: user?.id ?? null } });
+      const deviceCounts =
+        device !== undefined && user?.id === device.userId && user.deviceGeneration === device.generation;
+      const counted = deviceCounts
+        ? { key: device.key, scope: "device" as const }
+        : { key: attempt.key, scope: "account" as const };
+      const admission = admit({
+        ...attempt,
+        key: counted.key,
+        audit: { ...audit, scope: counted.scope, userId: user?.id ?? null },
+      });
       return { admission, user: user && userRecord(state, user), counted };
     },
     async clear(key) {
@@ -148,7 +200,18 @@ export function registrationStore(state: MemoryState): RegistrationStore {
     async register({ email, passwordHash, name, session, verification, origin, at }) {
       if ([...state.users.values()].some((u) => u.email === email)) return undefined;
       const id = crypto.randomUUID();
-      const user = { id, email, name, status: "active" as const, passwordHash, emailVerifiedAt: null, createdAt: new Date(at), updatedAt: new Date(at), grantsVersion: 0, deviceGeneration: 0 };
+      const user = {
+        id,
+        email,
+        name,
+        status: "active" as const,
+        passwordHash,
+        emailVerifiedAt: null,
+        createdAt: new Date(at),
+        updatedAt: new Date(at),
+        grantsVersion: 0,
+        deviceGeneration: 0,
+      };
       state.users.set(id, user);
       state.userRoles.set(id, new Set([DEFAULT_ROLE]));
       if (session) insertSessionWithFirstToken(state, id, session, at);
@@ -186,19 +249,36 @@ export function sessionStore(state: MemoryState): SessionStore {
   return {
     async openSignIn({ userId, session, origin, at, clearThrottleKey, rehashedPassword, maxSessions }) {
       const user = state.users.get(userId);
-      if (!user || user.status !== "active") return { opened: false, evicted: [] };
+      if (user?.status !== "active") return { opened: false, evicted: [] };
       // The cap, as the SQL: the live sessions after the (maxSessions - 1) most recently used, as they were before the new one.
       const beyondCap = [...state.sessions.values()]
         .filter((s) => s.userId === userId && isLive(s, at))
         .sort(mostRecentlyUsedFirst)
         .slice(Math.max(0, maxSessions - 1));
       insertSessionWithFirstToken(state, userId, session, at);
-      insertAudit(state, { event: "auth.login_succeeded", userId, actorId: userId, sessionId: session.id, origin, metadata: { amr: session.amr }, at });
+      insertAudit(state, {
+        event: "auth.login_succeeded",
+        userId,
+        actorId: userId,
+        sessionId: session.id,
+        origin,
+        metadata: { amr: session.amr },
+        at,
+      });
       state.throttles.delete(clearThrottleKey);
-      if (rehashedPassword !== undefined) Object.assign(user, { passwordHash: rehashedPassword, updatedAt: new Date(at) });
+      if (rehashedPassword !== undefined)
+        Object.assign(user, { passwordHash: rehashedPassword, updatedAt: new Date(at) });
       for (const evicted of beyondCap) {
         Object.assign(evicted, { revokedAt: new Date(at), revokedReason: "evicted" });
-        insertAudit(state, { event: "session.evicted", userId, actorId: userId, sessionId: evicted.id, origin, metadata: { reason: "evicted" }, at });
+        insertAudit(state, {
+          event: "session.evicted",
+          userId,
+          actorId: userId,
+          sessionId: evicted.id,
+          origin,
+          metadata: { reason: "evicted" },
+          at,
+        });
       }
       return { opened: true, evicted: beyondCap.map((s) => s.id) };
     },
@@ -226,7 +306,15 @@ export function sessionStore(state: MemoryState): SessionStore {
       const session = state.sessions.get(sessionId);
       if (!session || session.userId !== userId || !isLive(session, at)) return undefined;
       Object.assign(session, { authTime: new Date(at), amr: [...amr] });
-      insertAudit(state, { event: "auth.reauthenticated", userId, actorId: userId, sessionId, origin, metadata: { amr }, at });
+      insertAudit(state, {
+        event: "auth.reauthenticated",
+        userId,
+        actorId: userId,
+        sessionId,
+        origin,
+        metadata: { amr },
+        at,
+      });
       return { idleExpiresAt: new Date(session.idleExpiresAt), absoluteExpiresAt: new Date(session.absoluteExpiresAt) };
     },
   };
@@ -249,10 +337,24 @@ export function refreshTokenStore(state: MemoryState): RefreshTokenStore {
       if (state.refreshTokens.has(successorHash)) throw new Error("unique violation: refresh token hash");
       const idleUntil = new Date(Math.min(at.getTime() + idleTtlSeconds * 1000, session.absoluteExpiresAt.getTime()));
       token.usedAt = new Date(at);
-      state.refreshTokens.set(successorHash, { tokenHash: successorHash, sessionId: session.id, parentHash: tokenHash, createdAt: new Date(at), usedAt: null, expiresAt: idleUntil });
+      state.refreshTokens.set(successorHash, {
+        tokenHash: successorHash,
+        sessionId: session.id,
+        parentHash: tokenHash,
+        createdAt: new Date(at),
+        usedAt: null,
+        expiresAt: idleUntil,
+      });
       Object.assign(session, { lastUsedAt: new Date(at), idleExpiresAt: new Date(idleUntil) });
       if (origin.ip) session.device = { ...session.device, ip: origin.ip };
-      insertAudit(state, { event: "auth.refreshed", userId: user.id, actorId: user.id, sessionId: session.id, origin, at });
+      insertAudit(state, {
+        event: "auth.refreshed",
+        userId: user.id,
+        actorId: user.id,
+        sessionId: session.id,
+        origin,
+        at,
+      });
       const { roles, permissions, grantsVersion, emailVerified } = userRecord(state, user);
       return {
         sessionId: session.id,

@@ -2,8 +2,24 @@
 // the admin's view of users, roles, the health probe and retention (expired
 // one-time tokens among what it deletes). Each
 // method decides what the Postgres statement of the same name decides.
-import type { AdminUserStore, AuditEvent, AuditLog, HealthProbe, MaintenanceStore, RoleStore } from "../../../src/services/ports";
-import { compareKeys, cursorTimestamp, insertAudit, permissionsOf, requireUser, userRecord, type MemoryAuditRow, type MemoryState } from "./memory-model";
+import type {
+  AdminUserStore,
+  AuditEvent,
+  AuditLog,
+  HealthProbe,
+  MaintenanceStore,
+  RoleStore,
+} from "../../../src/services/ports";
+import {
+  compareKeys,
+  cursorTimestamp,
+  insertAudit,
+  permissionsOf,
+  requireUser,
+  userRecord,
+  type MemoryAuditRow,
+  type MemoryState,
+} from "./memory-model";
 
 export function auditLog(state: MemoryState): AuditLog {
   return {
@@ -18,7 +34,10 @@ export function auditLog(state: MemoryState): AuditLog {
         .sort((a, b) => compareKeys(b.key, a.key));
       const page = keyed.slice(0, limit);
       const last = page.at(-1);
-      return { items: page.map(({ row }) => toAuditEvent(row)), nextCursor: keyed.length > limit && last ? last.key : null };
+      return {
+        items: page.map(({ row }) => toAuditEvent(row)),
+        nextCursor: keyed.length > limit && last ? last.key : null,
+      };
     },
   };
 }
@@ -42,13 +61,18 @@ export function adminUserStore(state: MemoryState): AdminUserStore {
     async page({ search, cursor, limit }) {
       const needle = search?.toLowerCase();
       const keyed = [...state.users.values()]
-        .filter((u) => !needle || u.email.toLowerCase().includes(needle) || (u.name ?? "").toLowerCase().includes(needle))
+        .filter(
+          (u) => !needle || u.email.toLowerCase().includes(needle) || (u.name ?? "").toLowerCase().includes(needle),
+        )
         .map((user) => ({ user, key: { createdAt: cursorTimestamp(user.createdAt), id: user.id } }))
         .filter(({ key }) => !cursor || compareKeys(key, cursor) > 0)
         .sort((a, b) => compareKeys(a.key, b.key));
       const page = keyed.slice(0, limit);
       const last = page.at(-1);
-      return { items: page.map(({ user }) => userRecord(state, user)), nextCursor: keyed.length > limit && last ? last.key : null };
+      return {
+        items: page.map(({ user }) => userRecord(state, user)),
+        nextCursor: keyed.length > limit && last ? last.key : null,
+      };
     },
     async lockActorAndTarget(actorId, targetId) {
       const ids = actorId === null ? [targetId] : [actorId, targetId];
@@ -94,7 +118,12 @@ export function roleStore(state: MemoryState): RoleStore {
       if (existing) existing.permissions = after;
       else state.roles.set(name, { description: "", permissions: after });
       const changed = before.length !== after.length || before.some((p, i) => p !== after[i]);
-      const holders = changed ? [...state.userRoles.entries()].filter(([, names]) => names.has(name)).map(([userId]) => userId).sort() : [];
+      const holders = changed
+        ? [...state.userRoles.entries()]
+            .filter(([, names]) => names.has(name))
+            .map(([userId]) => userId)
+            .sort()
+        : [];
       return {
         created: !existing,
         before,
@@ -123,7 +152,9 @@ export function maintenanceStore(state: MemoryState): MaintenanceStore {
   return {
     async deleteTokensOfEndedSessions(cutoff, limit) {
       const ended = endedBefore(cutoff);
-      const doomed = [...state.refreshTokens.values()].filter((t) => ended(state.sessions.get(t.sessionId)!)).slice(0, limit);
+      const doomed = [...state.refreshTokens.values()]
+        .filter((t) => ended(state.sessions.get(t.sessionId)!))
+        .slice(0, limit);
       for (const token of doomed) state.refreshTokens.delete(token.tokenHash);
       return doomed.length;
     },

@@ -3,7 +3,14 @@
 // moves when told to.
 export { testClock, FIXED_NOW, type TestClock } from "./clock";
 export { MemoryStores } from "./memory-stores";
-export { SEEDED_ROLES, type MemoryAuditRow, type MemoryOneTimeToken, type MemorySession, type MemoryState, type MemoryToken } from "./memory-model";
+export {
+  SEEDED_ROLES,
+  type MemoryAuditRow,
+  type MemoryOneTimeToken,
+  type MemorySession,
+  type MemoryState,
+  type MemoryToken,
+} from "./memory-model";
 export { RecordingOutbox } from "./outbox";
 export { CountingRateLimit } from "./rate-limit";
 export { RecordingRevocationList } from "./revocation-list";

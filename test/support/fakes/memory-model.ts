@@ -4,18 +4,45 @@
 // store needs: a user's grants, when a session is live, opening a session,
 // storing and ending one-time tokens, writing an audit row, the throttle's
 // back-off. Rows are plain data, so a snapshot is a structuredClone.
-import type { AuditEventName, AuthMethod, ChallengeKind, DeviceInfo, NewOneTimeToken, NewSession, OneTimePurpose, PasskeyCredential, RequestOrigin, SessionRecord, UserRecord } from "../../../src/services/ports";
+import type {
+  AuditEventName,
+  AuthMethod,
+  ChallengeKind,
+  DeviceInfo,
+  NewOneTimeToken,
+  NewSession,
+  OneTimePurpose,
+  PasskeyCredential,
+  RequestOrigin,
+  SessionRecord,
+  UserRecord,
+} from "../../../src/services/ports";
 
 /**
  * A users row: the record without the grants (those are rows of their own),
  * with updated_at, and with email_verified_at where the record has a flag.
  */
-export type MemoryUser = Omit<UserRecord, "roles" | "permissions" | "emailVerified" | "mfa"> & { emailVerifiedAt: Date | null; updatedAt: Date; deviceGeneration: number };
+export type MemoryUser = Omit<UserRecord, "roles" | "permissions" | "emailVerified" | "mfa"> & {
+  emailVerifiedAt: Date | null;
+  updatedAt: Date;
+  deviceGeneration: number;
+};
 
-export type MemorySession = SessionRecord & { revokedAt: Date | null; revokedReason: string | null; authTime: Date; amr: AuthMethod[] };
+export type MemorySession = SessionRecord & {
+  revokedAt: Date | null;
+  revokedReason: string | null;
+  authTime: Date;
+  amr: AuthMethod[];
+};
 
 /** A totp_factors row: the secret only sealed. */
-export type MemoryTotpFactor = { secretCiphertext: string; confirmedAt: Date | null; lastUsedStep: number | null; createdAt: Date; failedConfirmations: number };
+export type MemoryTotpFactor = {
+  secretCiphertext: string;
+  confirmedAt: Date | null;
+  lastUsedStep: number | null;
+  createdAt: Date;
+  failedConfirmations: number;
+};
 
 export type MemoryRecoveryCode = { codeHash: string; userId: string; usedAt: Date | null; createdAt: Date };
 
@@ -31,7 +58,14 @@ export type MemoryChallenge = {
   usedAt: Date | null;
 };
 
-export type MemoryToken = { tokenHash: string; sessionId: string; parentHash: string | null; createdAt: Date; usedAt: Date | null; expiresAt: Date };
+export type MemoryToken = {
+  tokenHash: string;
+  sessionId: string;
+  parentHash: string | null;
+  createdAt: Date;
+  usedAt: Date | null;
+  expiresAt: Date;
+};
 
 /** A one_time_tokens row: the hash only, never the token. `usedAt` is set when it is spent or ended (`endedReason` says which). */
 export type MemoryOneTimeToken = {
@@ -161,7 +195,13 @@ export function isLive(session: MemorySession, at: Date): boolean {
 }
 
 export function sessionRecord(session: MemorySession): SessionRecord {
-  const { revokedAt: _revokedAt, revokedReason: _revokedReason, authTime: _authTime, amr: _amr, ...record } = structuredClone(session);
+  const {
+    revokedAt: _revokedAt,
+    revokedReason: _revokedReason,
+    authTime: _authTime,
+    amr: _amr,
+    ...record
+  } = structuredClone(session);
   return record;
 }
 
@@ -199,7 +239,13 @@ export function insertSessionWithFirstToken(state: MemoryState, userId: string, 
 }
 
 /** A one-time token row for `userId`, as fragments.ts insertOneTimeToken: the hash, never the token. */
-export function insertOneTimeToken(state: MemoryState, userId: string, email: string, token: Omit<NewOneTimeToken, "userId" | "email">, at: Date): void {
+export function insertOneTimeToken(
+  state: MemoryState,
+  userId: string,
+  email: string,
+  token: Omit<NewOneTimeToken, "userId" | "email">,
+  at: Date,
+): void {
   requireUser(state, userId);
   if (state.oneTimeTokens.has(token.tokenHash)) throw new Error("unique violation: one-time token hash");
   state.oneTimeTokens.set(token.tokenHash, {
@@ -217,11 +263,21 @@ export function insertOneTimeToken(state: MemoryState, userId: string, email: st
 }
 
 /** Ends the user's unused one-time tokens (of every purpose, or of those named), as fragments.ts endOneTimeTokens; how many. */
-export function endOneTimeTokens(state: MemoryState, userId: string, reason: string, at: Date, purpose?: OneTimePurpose | readonly OneTimePurpose[]): number {
+export function endOneTimeTokens(
+  state: MemoryState,
+  userId: string,
+  reason: string,
+  at: Date,
+  purpose?: OneTimePurpose | readonly OneTimePurpose[],
+): number {
   const purposes = purpose === undefined ? undefined : typeof purpose === "string" ? [purpose] : purpose;
   let ended = 0;
   for (const token of state.oneTimeTokens.values()) {
-    if (token.userId === userId && token.usedAt === null && (purposes === undefined || purposes.includes(token.purpose))) {
+    if (
+      token.userId === userId &&
+      token.usedAt === null &&
+      (purposes === undefined || purposes.includes(token.purpose))
+    ) {
       Object.assign(token, { usedAt: new Date(at), endedReason: reason });
       ended += 1;
     }
@@ -230,14 +286,27 @@ export function endOneTimeTokens(state: MemoryState, userId: string, reason: str
 }
 
 /** Ends the user's pending email changes, as fragments.ts endPendingEmailChanges. */
-export function endPendingEmailChanges(state: MemoryState, userId: string, reason: "password_changed" | "sessions_ended" | "factor_changed", at: Date): void {
+export function endPendingEmailChanges(
+  state: MemoryState,
+  userId: string,
+  reason: "password_changed" | "sessions_ended" | "factor_changed",
+  at: Date,
+): void {
   endOneTimeTokens(state, userId, reason, at, "email_change");
 }
 
 /** An audit row. audit_logs has no foreign keys: a deleted account's rows stay, and new ones may name it. */
 export function insertAudit(
   state: MemoryState,
-  row: { event: AuditEventName; userId?: string | null; actorId?: string | null; sessionId?: string | null; origin: RequestOrigin; metadata?: Record<string, unknown>; at: Date },
+  row: {
+    event: AuditEventName;
+    userId?: string | null;
+    actorId?: string | null;
+    sessionId?: string | null;
+    origin: RequestOrigin;
+    metadata?: Record<string, unknown>;
+    at: Date;
+  },
 ): void {
   state.audit.push({
     id: crypto.randomUUID(),
@@ -263,7 +332,7 @@ export function lockFrom(n: number, maxAttempts: number, at: Date): Date | null 
 
 /** created_at as Postgres renders it for a keyset cursor, to the microsecond. */
 export function cursorTimestamp(at: Date): string {
-  return at.toISOString().slice(0, 23) + "000Z";
+  return `${at.toISOString().slice(0, 23)}000Z`;
 }
 
 /** Compares (created_at, id) pairs in index order. */

@@ -10,7 +10,15 @@
 import type { Stores, UnitOfWork, UserRecord, UserStatus } from "../../../src/services/ports";
 import { refreshTokenStore, registrationStore, sessionStore, throttleStore, userStore } from "./account-stores";
 import { adminUserStore, auditLog, healthProbe, maintenanceStore, roleStore } from "./admin-stores";
-import { emptyState, userRecord, type MemoryAuditRow, type MemoryOneTimeToken, type MemorySession, type MemoryState, type MemoryToken } from "./memory-model";
+import {
+  emptyState,
+  userRecord,
+  type MemoryAuditRow,
+  type MemoryOneTimeToken,
+  type MemorySession,
+  type MemoryState,
+  type MemoryToken,
+} from "./memory-model";
 import { oneTimeTokenStore } from "./one-time-tokens";
 import { memoryPasskeyStore } from "./passkeys";
 import { challengeStore, secondFactorStore } from "./second-factors";
@@ -59,7 +67,15 @@ export class MemoryStores {
 
   /** A user inserted directly, with these roles (default: user); the email unverified unless `emailVerified`. */
   addUser(
-    input: { email?: string; name?: string | null; passwordHash?: string; status?: UserStatus; roles?: string[]; emailVerified?: boolean; createdAt?: Date } = {},
+    input: {
+      email?: string;
+      name?: string | null;
+      passwordHash?: string;
+      status?: UserStatus;
+      roles?: string[];
+      emailVerified?: boolean;
+      createdAt?: Date;
+    } = {},
   ): UserRecord {
     const id = crypto.randomUUID();
     const createdAt = input.createdAt ?? new Date("2026-01-01T00:00:00.000Z");
@@ -100,7 +116,9 @@ export class MemoryStores {
 
   /** The user's one-time token rows, oldest first. */
   oneTimeTokensOf(userId: string): MemoryOneTimeToken[] {
-    return [...this.state.oneTimeTokens.values()].filter((t) => t.userId === userId).sort((a, b) => a.createdAt.getTime() - b.createdAt.getTime());
+    return [...this.state.oneTimeTokens.values()]
+      .filter((t) => t.userId === userId)
+      .sort((a, b) => a.createdAt.getTime() - b.createdAt.getTime());
   }
 
   /** Audit rows in the order they were written, optionally filtered. */

@@ -28,13 +28,21 @@ export function oneTimeTokenStore(state: MemoryState): OneTimeTokenStore {
       }
       endOneTimeTokens(state, token.userId, "replaced", at, token.purpose);
       insertOneTimeToken(state, token.userId, token.email, token, at);
-      insertAudit(state, { event: audit.event, userId: token.userId, actorId: audit.actorId, sessionId: audit.sessionId ?? null, origin: audit.origin, at });
+      insertAudit(state, {
+        event: audit.event,
+        userId: token.userId,
+        actorId: audit.actorId,
+        sessionId: audit.sessionId ?? null,
+        origin: audit.origin,
+        at,
+      });
       return { issued: true };
     },
     async spend({ tokenHash, purpose, at }) {
       const token = state.oneTimeTokens.get(tokenHash);
       const user = token && state.users.get(token.userId);
-      if (!token || !user || token.purpose !== purpose || token.usedAt !== null || !(token.expiresAt > at)) return undefined;
+      if (!token || !user || token.purpose !== purpose || token.usedAt !== null || !(token.expiresAt > at))
+        return undefined;
       if (user.status !== "active" || user.email !== token.email) return undefined;
       Object.assign(token, { usedAt: new Date(at), endedReason: "used" });
       return { userId: token.userId, email: token.email, newEmail: token.newEmail };

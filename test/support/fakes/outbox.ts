@@ -17,7 +17,10 @@ export class RecordingOutbox implements MailOutbox {
 
   /** The jobs that are mails, optionally of one template. */
   mails(template?: string): Extract<MailJob, { kind: "mail" }>[] {
-    return this.jobs.filter((job): job is Extract<MailJob, { kind: "mail" }> => job.kind === "mail" && (template === undefined || job.template === template));
+    return this.jobs.filter(
+      (job): job is Extract<MailJob, { kind: "mail" }> =>
+        job.kind === "mail" && (template === undefined || job.template === template),
+    );
   }
 
   /** The token in the latest mail's link of this template (the `token` query parameter). */

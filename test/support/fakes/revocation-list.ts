@@ -24,19 +24,33 @@ export class RecordingRevocationList implements RevocationList {
 
   /** The latest grants version recorded for a user (0: none). */
   grantsVersionOf(userId: string): number {
-    return Math.max(0, ...this.grantsCalls.flat().filter((c) => c.userId === userId).map((c) => c.grantsVersion));
+    return Math.max(
+      0,
+      ...this.grantsCalls
+        .flat()
+        .filter((c) => c.userId === userId)
+        .map((c) => c.grantsVersion),
+    );
   }
 
   /** The user's marks as one, as KV would hold them. Every ended session is listed (a superset of what the real list keeps). */
   markOf(userId: string): SessionsEndedMark | null {
     return this.endSessionsCalls
       .filter((c) => c.userId === userId)
-      .reduce<SessionsEndedMark | null>((mark, c) => mergeMarks(mark, { before: c.before.getTime(), ...(c.except === undefined ? {} : { except: c.except }) }), null);
+      .reduce<SessionsEndedMark | null>(
+        (mark, c) =>
+          mergeMarks(mark, { before: c.before.getTime(), ...(c.except === undefined ? {} : { except: c.except }) }),
+        null,
+      );
   }
 
   async refuses(token: TokenToCheck): Promise<boolean> {
     const mark = this.markOf(token.sub);
-    return this.ended.includes(token.sid) || token.grantsVersion < this.grantsVersionOf(token.sub) || (mark !== null && markRefuses(mark, token));
+    return (
+      this.ended.includes(token.sid) ||
+      token.grantsVersion < this.grantsVersionOf(token.sub) ||
+      (mark !== null && markRefuses(mark, token))
+    );
   }
 
   async revoke(sessionIds: readonly string[]): Promise<void> {
@@ -44,7 +58,12 @@ export class RecordingRevocationList implements RevocationList {
   }
 
   async endSessionsOf(userId: string, mark: SessionsEnded): Promise<void> {
-    this.endSessionsCalls.push({ userId, before: new Date(mark.before), ...(mark.except === undefined ? {} : { except: mark.except }), ended: mark.ended.map((s) => s.id) });
+    this.endSessionsCalls.push({
+      userId,
+      before: new Date(mark.before),
+      ...(mark.except === undefined ? {} : { except: mark.except }),
+      ended: mark.ended.map((s) => s.id),
+    });
   }
 
   async markGrantsChanged(changes: readonly { userId: string; grantsVersion: number }[]): Promise<void> {

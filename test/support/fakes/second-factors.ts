@@ -5,25 +5,48 @@
 import type { ChallengeStore, FactorAudit, SecondFactorStore } from "../../../src/services/ports";
 import { endPendingEmailChanges, insertAudit, type MemoryState } from "./memory-model";
 
-function audit(state: MemoryState, event: Parameters<typeof insertAudit>[1]["event"], userId: string, a: FactorAudit, metadata: Record<string, unknown> = {}): void {
-  insertAudit(state, { event, userId, actorId: a.actorId, sessionId: a.sessionId, origin: a.origin, metadata, at: a.at });
+function audit(
+  state: MemoryState,
+  event: Parameters<typeof insertAudit>[1]["event"],
+  userId: string,
+  a: FactorAudit,
+  metadata: Record<string, unknown> = {},
+): void {
+  insertAudit(state, {
+    event,
+    userId,
+    actorId: a.actorId,
+    sessionId: a.sessionId,
+    origin: a.origin,
+    metadata,
+    at: a.at,
+  });
 }
 
 function replaceCodes(state: MemoryState, userId: string, hashes: readonly string[], at: Date): void {
   for (const [hash, code] of state.recoveryCodes) if (code.userId === userId) state.recoveryCodes.delete(hash);
-  for (const codeHash of hashes) state.recoveryCodes.set(codeHash, { codeHash, userId, usedAt: null, createdAt: new Date(at) });
+  for (const codeHash of hashes)
+    state.recoveryCodes.set(codeHash, { codeHash, userId, usedAt: null, createdAt: new Date(at) });
 }
 
 export function secondFactorStore(state: MemoryState): SecondFactorStore {
   return {
     async totp(userId) {
       const f = state.totpFactors.get(userId);
-      return f && { secretCiphertext: f.secretCiphertext, confirmed: f.confirmedAt !== null, lastUsedStep: f.lastUsedStep };
+      return (
+        f && { secretCiphertext: f.secretCiphertext, confirmed: f.confirmedAt !== null, lastUsedStep: f.lastUsedStep }
+      );
     },
     async putPendingTotp(userId, secretCiphertext, at) {
       const existing = state.totpFactors.get(userId);
       if (existing?.confirmedAt) return false;
-      state.totpFactors.set(userId, { secretCiphertext, confirmedAt: null, lastUsedStep: null, createdAt: new Date(at), failedConfirmations: 0 });
+      state.totpFactors.set(userId, {
+        secretCiphertext,
+        confirmedAt: null,
+        lastUsedStep: null,
+        createdAt: new Date(at),
+        failedConfirmations: 0,
+      });
       return true;
     },
     async failPendingTotp({ userId, maxFailures, audit: a }) {
@@ -69,7 +92,15 @@ export function secondFactorStore(state: MemoryState): SecondFactorStore {
       const code = state.recoveryCodes.get(codeHash);
       if (!code || code.userId !== userId || code.usedAt !== null) return false;
       code.usedAt = new Date(at);
-      insertAudit(state, { event: "mfa.recovery_code_used", userId, actorId: userId, sessionId: null, origin, metadata: {}, at });
+      insertAudit(state, {
+        event: "mfa.recovery_code_used",
+        userId,
+        actorId: userId,
+        sessionId: null,
+        origin,
+        metadata: {},
+        at,
+      });
       return true;
     },
     async removeAll(userId, a) {
@@ -91,7 +122,14 @@ export function challengeStore(state: MemoryState): ChallengeStore {
     const c = state.challenges.get(keyHash);
     return c && c.usedAt === null && c.expiresAt > at ? c : undefined;
   };
-  const view = (c: NonNullable<ReturnType<typeof live>>) => ({ kind: c.kind, userId: c.userId, throttleKey: c.throttleKey, device: structuredClone(c.device ?? {}), failures: c.failures, expiresAt: new Date(c.expiresAt) });
+  const view = (c: NonNullable<ReturnType<typeof live>>) => ({
+    kind: c.kind,
+    userId: c.userId,
+    throttleKey: c.throttleKey,
+    device: structuredClone(c.device ?? {}),
+    failures: c.failures,
+    expiresAt: new Date(c.expiresAt),
+  });
   return {
     async create(challenge, at, rehashedPassword) {
       if (state.challenges.has(challenge.keyHash)) throw new Error("unique violation: challenge key");
@@ -107,7 +145,8 @@ export function challengeStore(state: MemoryState): ChallengeStore {
         usedAt: null,
       });
       const user = challenge.userId ? state.users.get(challenge.userId) : undefined;
-      if (user && rehashedPassword !== undefined) Object.assign(user, { passwordHash: rehashedPassword, updatedAt: new Date(at) });
+      if (user && rehashedPassword !== undefined)
+        Object.assign(user, { passwordHash: rehashedPassword, updatedAt: new Date(at) });
     },
     async find(keyHash, kind, at) {
       const c = live(keyHash, at);

@@ -14,7 +14,11 @@ import { TEST_SECRETS, TEST_SIGNING_KEYS } from "../../setup/secrets";
 export const CHEAP_ARGON2 = { memoryKib: 64, iterations: 1, parallelism: 1 };
 export const UNIT_REFRESH_SECRET = "unit-test refresh secret, 32+ characters long";
 export const LIFETIMES = { refreshIdleTtl: 7 * 24 * 3600, refreshAbsoluteTtl: 30 * 24 * 3600 };
-export const TOKEN_SETTINGS = { issuer: TEST_SECRETS.JWT_ISSUER, audience: TEST_SECRETS.JWT_AUDIENCE, accessTokenTtl: Number(TEST_SECRETS.ACCESS_TOKEN_TTL) };
+export const TOKEN_SETTINGS = {
+  issuer: TEST_SECRETS.JWT_ISSUER,
+  audience: TEST_SECRETS.JWT_AUDIENCE,
+  accessTokenTtl: Number(TEST_SECRETS.ACCESS_TOKEN_TTL),
+};
 export const ORIGIN: RequestOrigin = { ip: "198.51.100.4", userAgent: "vitest" };
 export const USER_PERMISSIONS = ["profile:read", "profile:write", "sessions:read", "sessions:revoke:own"];
 /** The mail settings the services take: the app whose pages the links open. */
@@ -23,7 +27,10 @@ export const MAIL_SETTINGS = { appUrl: TEST_SECRETS.APP_URL };
 /** One array for the suite: loadKeySet imports a key list once. */
 const signingKeys = TEST_SIGNING_KEYS as unknown as Config["signingKeys"];
 
-export async function testAccessTokens(clock: Clock, revocations: Pick<RevocationList, "refuses">): Promise<AccessTokens> {
+export async function testAccessTokens(
+  clock: Clock,
+  revocations: Pick<RevocationList, "refuses">,
+): Promise<AccessTokens> {
   return new AccessTokens(await loadKeySet({ signingKeys } as Config), TOKEN_SETTINGS, clock, revocations);
 }
 

@@ -99,7 +99,12 @@ let auth: ReturnType<typeof createAuth> | undefined;
  * Set-Cookie values a browser would store.
  */
 async function mint(instance: ReturnType<typeof createAuth>, request: Request): Promise<Response> {
-  const { email, password, count, origin } = (await request.json()) as { email: string; password: string; count: number; origin: string };
+  const { email, password, count, origin } = (await request.json()) as {
+    email: string;
+    password: string;
+    count: number;
+    origin: string;
+  };
   const sessions: { cookies: string[]; jwt: string | undefined }[] = [];
   for (let i = 0; i < count; i++) {
     const signedIn = (await instance.api.signInEmail({
@@ -110,9 +115,13 @@ async function mint(instance: ReturnType<typeof createAuth>, request: Request): 
     if (!signedIn.ok) return new Response(await signedIn.text(), { status: signedIn.status });
     const cookies = signedIn.headers.getSetCookie();
     const cookie = cookies.map((c) => c.split(";")[0]).join("; ");
-    const token = (await (instance.api as unknown as { getToken(o: { headers: Headers }): Promise<{ token: string }> }).getToken({
-      headers: new Headers({ cookie }),
-    }).catch(() => undefined))?.token;
+    const token = (
+      await (instance.api as unknown as { getToken(o: { headers: Headers }): Promise<{ token: string }> })
+        .getToken({
+          headers: new Headers({ cookie }),
+        })
+        .catch(() => undefined)
+    )?.token;
     sessions.push({ cookies, jwt: token });
   }
   return Response.json(sessions);

@@ -14,12 +14,18 @@ const salt = new Uint8Array(16).fill(7);
 function scrypt(N: number, r: number, p: number, keylen: number): Candidate {
   return () =>
     new Promise((resolve, reject) =>
-      nodeCrypto.scrypt(password, salt, keylen, { N, r, p, maxmem: 256 * N * r * p + 1024 * 1024 }, (error, key) => (error ? reject(error) : resolve(key))),
+      nodeCrypto.scrypt(password, salt, keylen, { N, r, p, maxmem: 256 * N * r * p + 1024 * 1024 }, (error, key) =>
+        error ? reject(error) : resolve(key),
+      ),
     );
 }
 
 /** Node 24.7's crypto.argon2(algorithm, parameters, callback), if this workerd has it. */
-const argon2 = (nodeCrypto as unknown as { argon2?: (algorithm: string, parameters: object, callback: (error: Error | null, key: Uint8Array) => void) => void }).argon2;
+const argon2 = (
+  nodeCrypto as unknown as {
+    argon2?: (algorithm: string, parameters: object, callback: (error: Error | null, key: Uint8Array) => void) => void;
+  }
+).argon2;
 
 const OWASP_MINIMUM = { memoryKib: 19456, iterations: 2, parallelism: 1 };
 // Built once per isolate, as the service does; the WASM instance it loads is kept per isolate too.
@@ -37,8 +43,10 @@ const candidates: Record<string, Candidate | undefined> = {
   "node-argon2id-m19456-t2-p1": argon2
     ? () =>
         new Promise((resolve, reject) =>
-          argon2("argon2id", { message: password, nonce: salt, parallelism: 1, tagLength: 32, memory: 19456, passes: 2 }, (error, key) =>
-            error ? reject(error) : resolve(key),
+          argon2(
+            "argon2id",
+            { message: password, nonce: salt, parallelism: 1, tagLength: 32, memory: 19456, passes: 2 },
+            (error, key) => (error ? reject(error) : resolve(key)),
           ),
         )
     : undefined,
