@@ -138,6 +138,8 @@ export async function startDevStack(options: DevStackOptions): Promise<DevStack>
     }
     // The mailed links open the service's own pages on the port it runs on, unless the developer names their app.
     if (!("APP_URL" in variables)) variables.APP_URL = `http://localhost:${options.port}`;
+    // Cookie mode from the service's own pages needs their origin allowed (its CSRF rule), as in production.
+    if (!("ALLOWED_ORIGINS" in variables)) variables.ALLOWED_ORIGINS = `http://localhost:${options.port}`;
     writeFileSync(envFile, toDotenv(variables), { mode: 0o600 });
 
     wrangler = spawnWrangler({
