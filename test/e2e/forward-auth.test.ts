@@ -167,14 +167,14 @@ describe("nginx auth_request against /auth/verify", () => {
     expect(after.echo).toBeUndefined();
   });
 
-  it("is the configuration the README quotes", () => {
-    const readme = readFileSync(new URL("../../README.md", import.meta.url), "utf8");
+  it("is the configuration docs/forward-auth.md quotes", () => {
+    const page = readFileSync(new URL("../../docs/forward-auth.md", import.meta.url), "utf8");
     const quoted = forwardAuthServer({
       listen: "80",
       serverName: "app.example.com",
       authOrigin: "https://auth.example.com",
       upstream: "http://app.internal:3000",
     });
-    expect(readme).toContain(quoted);
+    expect(page).toContain(quoted);
   });
 });

@@ -1,7 +1,7 @@
 // nginx in front of an upstream, asking SecureAuth's GET /auth/verify about
 // every request (auth_request) and copying the identity it answers to the
-// upstream. forwardAuthServer() is the configuration itself, the one the
-// README quotes ("Protecting an nginx location"); startNginx() wraps it in
+// upstream. forwardAuthServer() is the configuration itself, the one
+// docs/forward-auth.md quotes; startNginx() wraps it in
 // what a throwaway, unprivileged nginx needs (pid, logs and temp paths in a
 // temporary directory, `daemon off;`) and runs it as a child process.
 import { spawn, type ChildProcess } from "node:child_process";
