@@ -1,6 +1,8 @@
 // Shared OpenAPI pieces: the problem+json schema and helpers that routes use
 // to declare their error responses.
 import { type OpenAPIHono, z } from "@hono/zod-openapi";
+// The package's version, read when the Worker is bundled (only this field is kept).
+import { version } from "../../package.json";
 import { ERROR_STATUS, type ErrorCode } from "../errors";
 
 export const ProblemSchema = z
@@ -190,7 +192,7 @@ function buildDocument(app: OpenAPIHono<any>, origin: string) {
       openapi: "3.1.0",
       info: {
         title: "SecureAuth",
-        version: "1.0.0",
+        version,
         description: "Drop-in JWT authentication API for Cloudflare Workers. Errors are RFC 9457 problem details.",
       },
       servers: [{ url: origin }],

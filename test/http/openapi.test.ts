@@ -4,6 +4,7 @@
 // And the one 503 the verify path has. (test/openapi/lint.test.ts lints it
 // with Redocly and generates types from it with openapi-typescript.)
 import { describe, expect, it } from "vitest";
+import packageJson from "../../package.json";
 import { BASE, call, problemOf, signIn, testService } from "../support/harness";
 
 type Operation = {
@@ -14,6 +15,7 @@ type Operation = {
   parameters?: { name: string; in: string; schema?: { type?: string } }[];
 };
 type Document = {
+  info: { title: string; version: string };
   servers?: { url: string }[];
   paths: Record<string, Record<string, Operation>>;
   components: { securitySchemes?: Record<string, unknown> };
@@ -46,6 +48,12 @@ const PUBLIC = [
 describe("GET /openapi.json for generators", () => {
   it("names the server that answers it", async () => {
     expect((await documentOf()).servers).toEqual([{ url: BASE }]);
+  });
+
+  it("states the package's version as the document's version", async () => {
+    const { info } = await documentOf();
+    expect(info.version).toMatch(/^\d+\.\d+\.\d+$/);
+    expect(info.version).toBe(packageJson.version);
   });
 
   it("gives every operation a unique operationId", async () => {
