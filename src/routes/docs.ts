@@ -3,13 +3,36 @@
 // anywhere else (no CDN, no fonts), so the page works offline and its CSP
 // allows exactly its one script and one style, by hash, and requests to this
 // origin only. Everything from the document goes into the page as text
-// (textContent), never as markup.
+// (textContent), never as markup. It also links the guides of docs/ where
+// the repository publishes them: links to follow, nothing the page loads.
 import { createRoute, OpenAPIHono, z } from "@hono/zod-openapi";
+import { repository } from "../../package.json";
 import type { AppEnv } from "../context";
 import { problemResponses } from "./openapi";
 import { hashedPagePolicy } from "./page-policy";
 
 export const docsRoutes = new OpenAPIHono<AppEnv>();
+
+/** The guides in docs/, in reading order: file name and title. */
+export const DOC_PAGES = [
+  ["configuration.md", "Configuration"],
+  ["deploy.md", "Deploy to Cloudflare and Neon"],
+  ["api.md", "API at a glance"],
+  ["sessions.md", "Sessions and revocation"],
+  ["account-lifecycle.md", "Account lifecycle"],
+  ["second-factors.md", "Second factors"],
+  ["throttling.md", "Throttling and device tokens"],
+  ["browser-mode.md", "Browser (cookie) mode"],
+  ["forward-auth.md", "Forward auth"],
+  ["rpc.md", "RPC from another Worker"],
+  ["operations.md", "Operations"],
+  ["architecture.md", "Architecture"],
+  ["testing.md", "Testing"],
+  ["benchmark.md", "Benchmark"],
+] as const;
+
+/** Where the repository shows docs/ (package.json's repository, read when the Worker is bundled). */
+export const DOCS_BASE_URL = `${repository.url.replace(/^git\+/, "").replace(/\.git$/, "")}/blob/main/docs/`;
 
 export const DOCS_STYLE = `body{font:15px/1.5 system-ui,sans-serif;margin:0;color:#1d1d1f;background:#fff}
 header,main{max-width:60rem;margin:0 auto;padding:0 1rem}header{padding-top:1.5rem}
@@ -149,11 +172,15 @@ async function main() {
 }
 main().catch((error) => { status.textContent = "The API document could not be loaded: " + error.message; });`;
 
+const GUIDE_LINKS = DOC_PAGES.map(([file, title]) => `<a href="${DOCS_BASE_URL}${file}">${title}</a>`).join(" | ");
+
 const PAGE = `<!doctype html>
 <html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width, initial-scale=1">
 <title>API reference</title><style>${DOCS_STYLE}</style></head>
 <body><header><h1 id="title">API reference</h1><p id="about" class="muted"></p>
-<p>The machine-readable document: <a href="/openapi.json">/openapi.json</a> (OpenAPI 3.1).</p></header>
+<p>The machine-readable document: <a href="/openapi.json">/openapi.json</a> (OpenAPI 3.1).</p>
+<p>Guides, in the repository: ${GUIDE_LINKS}</p>
+</header>
 <main><p id="status">Loading /openapi.json...</p><noscript><p>This page renders /openapi.json with a script; without it, read <a href="/openapi.json">the document</a> itself.</p></noscript><div id="content"></div></main>
 <script>${DOCS_SCRIPT}</script></body></html>`;
 

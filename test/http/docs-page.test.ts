@@ -3,7 +3,13 @@
 // origin only; nothing loaded from a third party; and the script renders the
 // document it fetches from /openapi.json, as text only.
 import { describe, expect, it } from "vitest";
+import packageJson from "../../package.json";
+import { DOC_PAGES } from "../../src/routes/docs";
 import { call } from "../support/harness";
+
+// The guides the page links, where the repository named in package.json shows docs/.
+const repositoryDocs = `${packageJson.repository.url.replace(/^git\+/, "").replace(/\.git$/, "")}/blob/main/docs/`;
+const guideLinks = DOC_PAGES.map(([file]) => `${repositoryDocs}${file}`);
 
 async function sha256Base64(text: string): Promise<string> {
   const digest = new Uint8Array(await crypto.subtle.digest("SHA-256", new TextEncoder().encode(text)));
@@ -38,7 +44,9 @@ describe("GET /docs", () => {
   });
 
   it("loads nothing from a third party: no external URL, no element that fetches, no inline handlers or style attributes", async () => {
-    const { html } = await page();
+    const { html: full } = await page();
+    // The only URLs elsewhere are the guides' links, hrefs of <a> elements: followed by a click, never loaded.
+    const html = guideLinks.reduce((text, link) => text.replaceAll(`<a href="${link}">`, "<a>"), full);
     expect(html).not.toMatch(/https?:\/\//);
     expect(html).not.toMatch(/\/\/[a-z0-9-]+\./i); // protocol-relative
     expect(html).not.toMatch(/\s(src|srcset|action|formaction)\s*=/i);
@@ -46,8 +54,13 @@ describe("GET /docs", () => {
     expect(html).not.toMatch(/\son[a-z]+\s*=/i);
     expect(html).not.toMatch(/\sstyle\s*=/i);
     expect(html).not.toMatch(/@import|url\(/i);
-    // The one link goes to this origin's own document.
+    // Every other link goes to this origin's own document.
     expect([...html.matchAll(/\shref="([^"]*)"/g)].map((m) => m[1])).toEqual(["/openapi.json", "/openapi.json"]);
+    expect([...full.matchAll(/\shref="([^"]*)"/g)].map((m) => m[1])).toEqual([
+      "/openapi.json",
+      ...guideLinks,
+      "/openapi.json",
+    ]);
   });
 
   it("renders the document it fetches from /openapi.json, and puts what it reads into the page as text only", async () => {
@@ -87,6 +100,12 @@ describe("GET /docs", () => {
     expect(op.security).toEqual([]);
     expect(op.tags).toEqual(["pages"]);
     expect(op.responses["200"]!.content).toHaveProperty(["text/html"]);
+  });
+
+  it("links every guide of docs/ where the repository shows it", async () => {
+    const { html } = await page();
+    expect(repositoryDocs).toMatch(/^https:\/\/github\.com\/[\w.-]+\/[\w.-]+\/blob\/main\/docs\/$/);
+    for (const [file, title] of DOC_PAGES) expect(html).toContain(`<a href="${repositoryDocs}${file}">${title}</a>`);
   });
 
   it("answers 405 with Allow for another method", async () => {
