@@ -12,7 +12,7 @@
 // - One-time tokens (mailed links) that expired more than a day ago, used or
 //   not: an expired token is refused either way, and the per-user limit on
 //   links counts only the last hour's.
-// - audit_logs: kept. How long to keep them is the operator's decision (README).
+// - audit_logs: kept. How long to keep them is the operator's decision (docs/operations.md).
 // Each delete is a bounded batch; a run stops after `maxBatchesPerRun` per
 // kind and leaves the rest to the next run.
 import type { MaintenanceStore } from "./ports";

@@ -249,7 +249,7 @@ describe("the exported entrypoint type (secureauth/rpc)", () => {
   });
 
   it("types a consumer's binding without copying it: the real binding fits, and a result narrows to the claims", async () => {
-    // What a consumer writes (README "Using it from another Worker"); tsc checks it in npm test.
+    // What a consumer writes (docs/rpc.md); tsc checks it in npm test.
     interface ConsumerEnv {
       AUTH: Service & AuthServiceRpc;
     }
