@@ -110,7 +110,7 @@ describe("email verification", () => {
   });
 
   it("verification mail is limited to 5 an hour per user (mail bombing), then 429 with Retry-After", async () => {
-    const alice = await register(); // the welcome mail is the first of the 5
+    const alice = await register(); // the verification mail is the first of the 5
     for (let i = 0; i < 4; i++) {
       expect((await call("POST", "/auth/email/verification", { token: alice.tokens.accessToken })).status).toBe(202);
     }

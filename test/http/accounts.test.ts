@@ -55,7 +55,7 @@ describe("POST /auth/register", () => {
   it("writes user.registered in the audit trail with no password, token or hash", async () => {
     const { user, tokens } = await register();
     const rows = await auditRows({ userId: user.id });
-    // Written in the same statement (one instant): the registration and the welcome mail's link.
+    // Written in the same statement (one instant): the registration and the verification mail's link.
     expect(rows.map((r) => r.event).sort()).toEqual(["user.email_verification_sent", "user.registered"]);
     expect(rows.find((r) => r.event === "user.registered")!.session_id).toBe(tokens.sessionId);
     const [stored] = await query<{ password_hash: string }>("select password_hash from users where id = $1", [user.id]);
