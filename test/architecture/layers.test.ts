@@ -9,7 +9,8 @@ const ROOT = fileURLToPath(new URL("../..", import.meta.url));
 
 describe("the layer rule on src/", () => {
   const { sources, files } = readSourceTree(ROOT);
-  const modules = parseModules(sources, files);
+  // The one file outside src/ that src/ may import: package.json, for the version the OpenAPI document states.
+  const modules = parseModules(sources, [...files, "package.json"]);
   const violations = checkLayers(modules);
 
   it("reads the whole import graph (so the rules below cannot pass on nothing)", () => {
