@@ -8,6 +8,8 @@ import { parseEnv } from "node:util";
 import { fileURLToPath } from "node:url";
 import { describe, expect, it } from "vitest";
 import { parseVariables } from "../../src/core/config/parse.ts";
+import { VARIABLE_NAMES } from "../../src/core/config/schema.ts";
+import { TEST_SIGNING_KEYS } from "../../test/setup/secrets.ts";
 import { devConfigProblem, devVarsText, devVarsToAdd, tomlVars } from "./dev-config.ts";
 
 const ROOT = fileURLToPath(new URL("../..", import.meta.url));
@@ -44,6 +46,14 @@ describe("npm run dev checks the Worker's configuration before it starts anythin
     ],
   ])("refuses %j: %s", async (overrides, message) => {
     expect(devConfigProblem(await sources(overrides))).toBe(message);
+  });
+
+  it("wrangler.toml [vars] hold only schema variables, each at the schema's default", () => {
+    const toml = tomlVars(readText("wrangler.toml"));
+    const required = { DATABASE_URL: "postgres://127.0.0.1/db", REVOKED_SESSIONS: {} };
+    const secrets = { JWT_SIGNING_KEYS: JSON.stringify([TEST_SIGNING_KEYS[0]]), REFRESH_TOKEN_SECRET: "x".repeat(32) };
+    for (const name of Object.keys(toml)) expect(VARIABLE_NAMES).toContain(name);
+    expect(parseVariables({ ...toml, ...secrets, ...required })).toEqual(parseVariables({ ...secrets, ...required }));
   });
 
   it("names a variable in wrangler.toml [vars], and never prints a secret's value", async () => {
