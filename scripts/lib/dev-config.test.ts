@@ -63,7 +63,7 @@ describe("npm run dev checks the Worker's configuration before it starts anythin
     expect(devConfigProblem(await sources({ secrets: { REFRESH_TOKEN_SECRET: secret } }))).not.toContain(secret);
   });
 
-  it("exits 1 with the variable's name and what is wrong, before it writes .dev.vars or starts a database", async () => {
+  it("exits 1 naming the variable and what is wrong, before it writes .dev.vars or starts a database", async () => {
     const hadDevVars = existsSync(`${ROOT}.dev.vars`);
     const started = Date.now();
     const { code, stderr } = await node(["scripts/dev.ts"], { ACCESS_TOKEN_TTL: "10m", PORT: "1", PG_PORT: "1" });
