@@ -5,7 +5,7 @@ import { OpenAPIHono } from "@hono/zod-openapi";
 import type { Context, MiddlewareHandler } from "hono";
 import { composeNow, type Overrides, type Runtime } from "./composition";
 import type { AppEnv } from "./context";
-import { ValidationFailed } from "./errors";
+import { ConfigError, ValidationFailed } from "./errors";
 import { corsAllowlist } from "./middleware/cors";
 import { notFound, onError } from "./middleware/errors";
 import { jsonBody } from "./middleware/json-body";
@@ -17,7 +17,7 @@ import { accountPageRoutes } from "./routes/account-page";
 import { adminRoutes } from "./routes/admin";
 import { authRoutes } from "./routes/auth";
 import { docsRoutes } from "./routes/docs";
-import { healthRoutes } from "./routes/health";
+import { healthRoutes, healthWithoutConfig } from "./routes/health";
 import { linkPageRoutes } from "./routes/link-pages";
 import { meRoutes } from "./routes/me";
 import { mfaRoutes } from "./routes/mfa";
@@ -100,7 +100,10 @@ function edge(overrides: Overrides, routes: () => readonly RouteEntry[]): Middle
       const preflight = await cors(c, inner);
       if (preflight instanceof Response) c.res = preflight;
     } catch (error) {
-      c.res = await onError(error as Error, c);
+      const health = error instanceof ConfigError ? healthWithoutConfig(c) : undefined;
+      // Logged (by name, never a value) whatever answers: a misconfigured deploy must be loud.
+      const answer = await onError(error as Error, c);
+      c.res = health ?? answer;
     } finally {
       // A route that opened no database has nothing to close: no promise, no waitUntil.
       if (runtime?.opened()) {

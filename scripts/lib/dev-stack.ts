@@ -129,18 +129,11 @@ export async function startDevStack(options: DevStackOptions): Promise<DevStack>
     const envFile = join(envDir, "worker.env");
     const secrets = parseEnv(readFileSync(options.secretsFile, "utf8")) as Record<string, string>;
     const variables = workerVariables(secrets, options.vars ?? {}, db.workerVars);
-    // A transport named anywhere (even blank, which means none) is the
-    // developer's choice; otherwise the Worker's mail goes to a local inbox.
-    if (!("SMTP_URL" in variables) && !("RESEND_API_KEY" in variables)) {
+    if (wantsMailInbox(variables)) {
       mail = await startMailInbox();
-      variables.SMTP_URL = mail.smtpUrl;
       options.log(`maildev on ${mail.smtpUrl}, web inbox on ${mail.webUrl}`);
     }
-    // The mailed links open the service's own pages on the port it runs on, unless the developer names their app.
-    if (!("APP_URL" in variables)) variables.APP_URL = `http://localhost:${options.port}`;
-    // Cookie mode from the service's own pages needs their origin allowed (its CSRF rule), as in production.
-    if (!("ALLOWED_ORIGINS" in variables)) variables.ALLOWED_ORIGINS = `http://localhost:${options.port}`;
-    writeFileSync(envFile, toDotenv(variables), { mode: 0o600 });
+    writeFileSync(envFile, toDotenv(withStackDefaults(variables, options.port, mail?.smtpUrl)), { mode: 0o600 });
 
     wrangler = spawnWrangler({
       root: options.root,
@@ -186,6 +179,34 @@ export function workerVariables(
   const merged: Record<string, string> = { ...secrets, ...vars };
   for (const [name, value] of Object.entries(database)) if (value !== undefined) merged[name] = value;
   return merged;
+}
+
+/**
+ * Whether the Worker's mail goes to a local inbox: a transport named anywhere
+ * (even blank, which means none) is the developer's choice.
+ */
+export function wantsMailInbox(variables: Record<string, string>): boolean {
+  return !("SMTP_URL" in variables) && !("RESEND_API_KEY" in variables);
+}
+
+/**
+ * What the stack sets itself: the local inbox as SMTP_URL, and APP_URL on the
+ * port it runs on (the mailed links open the service's own pages) unless the
+ * developer names their app.
+ */
+export function withStackDefaults(
+  variables: Record<string, string>,
+  port: number,
+  inboxSmtpUrl: string | undefined,
+): Record<string, string> {
+  return {
+    ...variables,
+    ...(inboxSmtpUrl !== undefined ? { SMTP_URL: inboxSmtpUrl } : {}),
+    // The mailed links open the service's own pages on the port it runs on, unless the developer names their app.
+    ...("APP_URL" in variables ? {} : { APP_URL: `http://localhost:${port}` }),
+    // Cookie mode from the service's own pages needs their origin allowed (its CSRF rule), as in production.
+    ...("ALLOWED_ORIGINS" in variables ? {} : { ALLOWED_ORIGINS: `http://localhost:${port}` }),
+  };
 }
 
 export { configFromEnvironment };

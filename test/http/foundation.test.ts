@@ -240,11 +240,15 @@ describe("security headers on every response", () => {
     expectSecurityHeaders(res);
   });
 
-  it("on a 500 from a broken configuration", async () => {
+  it("on a 500 and a 503 from a broken configuration", async () => {
     vi.spyOn(console, "error").mockImplementation(() => {});
-    const res = await testService({ env: { JWT_SIGNING_KEYS: undefined } }).call("GET", "/health");
+    const misconfigured = testService({ env: { JWT_SIGNING_KEYS: undefined } });
+    const res = await misconfigured.call("GET", "/.well-known/jwks.json");
     expect(res.status).toBe(500);
     expectSecurityHeaders(res);
+    const ready = await misconfigured.call("GET", "/health/ready");
+    expect(ready.status).toBe(503);
+    expectSecurityHeaders(ready);
   });
 
   it("on a CORS preflight", async () => {
@@ -384,21 +388,32 @@ describe("a misconfigured deployment", () => {
     ["REFRESH_TOKEN_SECRET is missing", { REFRESH_TOKEN_SECRET: undefined }, "REFRESH_TOKEN_SECRET"],
     ["DATABASE_URL is missing", { DATABASE_URL: undefined }, "DATABASE_URL"],
     ["ACCESS_TOKEN_TTL is not a number", { ACCESS_TOKEN_TTL: "ten minutes" }, "ACCESS_TOKEN_TTL"],
-  ])("refuses every request with a bare 500 internal_error when %s", async (_name, overrides, variable) => {
-    const logged = vi.spyOn(console, "error").mockImplementation(() => {});
-    const misconfigured = testService({ env: overrides });
-    for (const path of ["/health", "/auth/login"]) {
-      const res = await misconfigured.call("GET", path);
-      expect(res.status).toBe(500);
-      expect(res.headers.get("content-type")).toBe("application/problem+json");
-      const text = await res.text();
-      expect(JSON.parse(text)).toEqual(bareProblem("internal_error", 500, "Internal server error"));
-      expect(text).not.toContain(variable);
-      expectNoLeak(text);
-    }
-    // The operator learns which variable is wrong from the log, never the client.
-    expect(logged.mock.calls.map(([line]) => String(line)).join("\n")).toContain(variable);
-  });
+  ])(
+    "refuses every request with a bare 500 internal_error (readiness a bare 503) when %s",
+    async (_name, overrides, variable) => {
+      const logged = vi.spyOn(console, "error").mockImplementation(() => {});
+      const misconfigured = testService({ env: overrides });
+      for (const [path, status, code, title] of [
+        ["/.well-known/jwks.json", 500, "internal_error", "Internal server error"],
+        ["/auth/login", 500, "internal_error", "Internal server error"],
+        ["/health/ready", 503, "service_unavailable", "Service unavailable"],
+      ] as const) {
+        const res = await misconfigured.call("GET", path);
+        expect(res.status).toBe(status);
+        expect(res.headers.get("content-type")).toBe("application/problem+json");
+        const text = await res.text();
+        expect(JSON.parse(text)).toEqual(bareProblem(code, status, title));
+        expect(text).not.toContain(variable);
+        expectNoLeak(text);
+      }
+      // Liveness: the Worker runs; it is the configuration that is wrong.
+      const live = await misconfigured.call("GET", "/health");
+      expect(live.status).toBe(200);
+      expect(await live.json()).toEqual({ status: "ok" });
+      // The operator learns which variable is wrong from the log, never the client.
+      expect(logged.mock.calls.map(([line]) => String(line)).join("\n")).toContain(variable);
+    },
+  );
 });
 
 describe("GET /openapi.json", () => {

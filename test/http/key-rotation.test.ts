@@ -61,8 +61,11 @@ describe("signing-key rotation from the live JWKS", () => {
     expect(decodeProtectedHeader(tokens.accessToken).kid).toBe(signer.kid);
 
     const misconfigured = serviceWith([retired, signer]);
-    const res = await misconfigured.call("GET", "/health/ready");
+    const res = await misconfigured.call("GET", "/.well-known/jwks.json");
     expect(res.status).toBe(500);
     expect((await problemOf(res)).code).toBe("internal_error");
+    const ready = await misconfigured.call("GET", "/health/ready");
+    expect(ready.status).toBe(503);
+    expect((await problemOf(ready)).code).toBe("service_unavailable");
   });
 });

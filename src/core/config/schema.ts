@@ -1,0 +1,397 @@
+// Every configuration variable the Worker reads, declared once: its parser
+// (zod, from the text the Worker's env holds to the value the code uses, with
+// the error message for each way it can be wrong), its default, its bounds,
+// whether it is a secret, and the line of documentation the reference table
+// in docs/configuration.md is generated from (`npm run docs:config`).
+//
+// Node runs this file as it is (`npm run dev` validates the Worker's env with
+// it, the docs generator reads it), so it imports only packages and `.ts`
+// paths, and uses only TypeScript that type stripping erases.
+import { z } from "zod";
+import { ARGON2_LIMITS } from "../../services/passwords/phc.ts";
+
+/** What `npm run dev` writes into `.dev.vars` when the variable is missing there. */
+export type DevValue = "signing-key" | "random-secret" | "encryption-key";
+
+/** One variable: parsed from its trimmed, non-blank text; blank or absent means the default. */
+export type Declaration<T> = {
+  /** One line for the reference table. */
+  doc: string;
+  /** From the text to the value; each issue's message completes "NAME ...". */
+  schema: z.ZodType<T, string>;
+  /** Set with `wrangler secret put`, never in wrangler.toml; never echoed in an error. */
+  secret?: true;
+  /** No default: unset is an error ("is not set"). */
+  required?: true;
+  /** The value when unset. */
+  default?: T;
+  /** How the table shows the default when it is not a literal (derived, or off). */
+  shownDefault?: string;
+  /** What it accepts, for the table. */
+  accepts: string;
+  dev?: DevValue;
+};
+
+const YEAR_SECONDS = 366 * 24 * 3600;
+
+function wholeNumber(min: number, max: number): Pick<Declaration<number>, "schema" | "accepts"> {
+  const bounds = `must be between ${min} and ${max}`;
+  return {
+    schema: z
+      .string()
+      .regex(/^\d+$/, "must be a whole number")
+      .transform(Number)
+      .pipe(z.number().min(min, bounds).max(max, bounds)),
+    accepts: `whole number, ${min} to ${max}`,
+  };
+}
+
+function seconds(min = 1): Pick<Declaration<number>, "schema" | "accepts"> {
+  return { ...wholeNumber(min, YEAR_SECONDS), accepts: `seconds, ${min} to ${YEAR_SECONDS} (366 days)` };
+}
+
+const flag = {
+  schema: z.enum(["true", "false"], 'must be "true" or "false"').transform((value) => value === "true"),
+  accepts: "`true` or `false`",
+} satisfies Pick<Declaration<boolean>, "schema" | "accepts">;
+
+/** An http(s) URL: a typo must not silently turn a check off. */
+function httpUrl(trimSlashes: boolean): Pick<Declaration<string>, "schema" | "accepts"> {
+  return {
+    schema: z
+      .string()
+      .refine((raw) => {
+        const url = URL.parse(raw);
+        return url?.protocol === "https:" || url?.protocol === "http:";
+      }, "must be an http(s) URL")
+      .transform((raw) => (trimSlashes ? raw.replace(/\/+$/, "") : raw)),
+    accepts: "http(s) URL",
+  };
+}
+
+const origins = {
+  schema: z.string().transform((raw, ctx) => {
+    const list: string[] = [];
+    for (const origin of raw.split(",").map((entry) => entry.trim())) {
+      if (!origin) continue;
+      const url = origin === "*" ? undefined : URL.parse(origin);
+      const problem =
+        origin === "*"
+          ? "must list exact origins, not *"
+          : !url
+            ? `has an entry that is not an origin: ${origin}`
+            : url.origin !== origin.replace(/\/$/, "")
+              ? `entries must be bare origins like https://app.example.com: ${origin}`
+              : undefined;
+      if (problem) {
+        ctx.addIssue({ code: "custom", message: problem });
+        return z.NEVER;
+      }
+      list.push(url!.origin);
+    }
+    return list;
+  }),
+  accepts: "comma-separated origins (`https://app.example.com`)",
+} satisfies Pick<Declaration<string[]>, "schema" | "accepts">;
+
+function atLeast(length: number, message: string): z.ZodType<string, string> {
+  return z.string().min(length, message);
+}
+
+/** A key that may sign: a private Ed25519 JWK. */
+export type SigningJwk = JsonWebKey & { kid: string; crv: "Ed25519"; kty: "OKP"; d: string; x: string };
+/** A retired key that only verifies: a public Ed25519 JWK (an operator cannot read a secret back). */
+export type VerifyingJwk = JsonWebKey & { kid: string; crv: "Ed25519"; kty: "OKP"; x: string; d?: undefined };
+export type SigningKeys = [SigningJwk, ...(SigningJwk | VerifyingJwk)[]];
+
+const signingKeys = z.string().transform((raw, ctx): SigningKeys => {
+  const fail = (message: string) => {
+    ctx.addIssue({ code: "custom", message });
+    return z.NEVER;
+  };
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(raw);
+  } catch {
+    return fail("is not valid JSON (expected an array of JWKs, the first private)");
+  }
+  if (!Array.isArray(parsed) || parsed.length === 0) {
+    return fail("must be a non-empty JSON array of JWKs, newest first");
+  }
+  const kids = new Set<string>();
+  const keys: (SigningJwk | VerifyingJwk)[] = [];
+  for (const [index, key] of parsed.entries()) {
+    const jwk = key as Partial<SigningJwk> | null;
+    if (
+      !jwk ||
+      typeof jwk !== "object" ||
+      jwk.kty !== "OKP" ||
+      jwk.crv !== "Ed25519" ||
+      (jwk.d !== undefined && typeof jwk.d !== "string") ||
+      typeof jwk.x !== "string" ||
+      typeof jwk.kid !== "string" ||
+      jwk.kid.length === 0
+    ) {
+      return fail(`entry ${index} must be an Ed25519 JWK with kty, crv, x and kid (and d for a key that signs)`);
+    }
+    if (kids.has(jwk.kid)) return fail(`has a duplicate kid at entry ${index}`);
+    kids.add(jwk.kid);
+    keys.push(jwk as SigningJwk | VerifyingJwk);
+  }
+  const [first, ...rest] = keys;
+  if (first?.d === undefined) {
+    return fail("entry 0 signs, so it must be a private JWK (with d); retired public keys go after it");
+  }
+  return [first as SigningJwk, ...rest];
+});
+
+const encryptionKey = z.string().transform((raw, ctx) => {
+  let key: Uint8Array | undefined;
+  try {
+    key = Uint8Array.from(atob(raw.replace(/-/g, "+").replace(/_/g, "/")), (ch) => ch.charCodeAt(0));
+  } catch {}
+  if (key?.length !== 32) {
+    ctx.addIssue({ code: "custom", message: "must be base64 of 32 random bytes" });
+    return z.NEVER;
+  }
+  return key;
+});
+
+const smtpUrl = z.string().transform((raw, ctx) => {
+  const url = URL.parse(raw);
+  if (!url || (url.protocol !== "smtp:" && url.protocol !== "smtps:") || !url.hostname) {
+    ctx.addIssue({ code: "custom", message: "must be an smtp:// or smtps:// URL" });
+    return z.NEVER;
+  }
+  return url;
+});
+
+/**
+ * The variables, in the order the reference table lists them (and the order
+ * they are checked in: the first problem found is the one reported).
+ */
+export const VARIABLES = {
+  DATABASE_URL: {
+    doc: "The Postgres connection string (Neon in production); `npm run dev` sets it.",
+    schema: z.string().regex(/^postgres(ql)?:\/\//, "must be a postgres:// URL"),
+    accepts: "`postgres://` URL",
+    secret: true,
+    required: true,
+  },
+  JWT_SIGNING_KEYS: {
+    doc:
+      "JSON array of Ed25519 JWKs, each with a unique `kid`, newest first: the first is private and signs; " +
+      "all verify (retired keys as public JWKs) and are published at `/.well-known/jwks.json`.",
+    schema: signingKeys,
+    accepts: "JSON array of Ed25519 JWKs",
+    secret: true,
+    required: true,
+    dev: "signing-key",
+  },
+  REFRESH_TOKEN_SECRET: {
+    doc:
+      "Keys the HMAC that derives each refresh token's successor and the tag that refuses a forged token " +
+      "before any database query.",
+    schema: atLeast(32, "must be at least 32 characters"),
+    accepts: "at least 32 characters",
+    secret: true,
+    required: true,
+    dev: "random-secret",
+  },
+  REFRESH_TOKEN_PREVIOUS_SECRET: {
+    doc: "The secret before the last change of `REFRESH_TOKEN_SECRET`: refresh tokens it tagged keep working.",
+    schema: atLeast(32, "must be at least 32 characters when set"),
+    accepts: "at least 32 characters",
+    secret: true,
+    shownDefault: "unset",
+  },
+  MFA_ENCRYPTION_KEY: {
+    doc:
+      "The AES-256-GCM key TOTP secrets are encrypted with at rest (`openssl rand -base64 32`); without it TOTP " +
+      "answers `500 internal_error`. Changing it makes every enrolled TOTP secret unreadable.",
+    schema: encryptionKey,
+    accepts: "base64 of 32 bytes",
+    secret: true,
+    shownDefault: "unset (TOTP unavailable)",
+    dev: "encryption-key",
+  },
+  SMTP_URL: {
+    doc:
+      "Send mail over SMTP: `smtp://user:pass@host:587` (STARTTLS when offered) or `smtps://...:465`, user and " +
+      "password URL-encoded. At most one of this and `RESEND_API_KEY`; with neither, mail is not sent.",
+    schema: smtpUrl,
+    accepts: "`smtp://` or `smtps://` URL",
+    secret: true,
+    shownDefault: "unset",
+  },
+  RESEND_API_KEY: {
+    doc: "Send mail through Resend's HTTP API (`POST /emails`) instead of SMTP.",
+    schema: z.string(),
+    accepts: "text",
+    secret: true,
+    shownDefault: "unset",
+  },
+  RESEND_API_URL: {
+    doc: "The base URL of a Resend-shaped email API.",
+    ...httpUrl(true),
+    default: "https://api.resend.com",
+  },
+  JWT_ISSUER: {
+    doc: "`iss` of access tokens, checked on verify.",
+    schema: z.string(),
+    accepts: "text",
+    default: "https://auth.secureauth.dev",
+  },
+  JWT_AUDIENCE: {
+    doc: "`aud` of access tokens, checked on verify.",
+    schema: z.string(),
+    accepts: "text",
+    default: "secureauth",
+  },
+  ACCESS_TOKEN_TTL: { doc: "Access-token lifetime.", ...seconds(), default: 600 },
+  REFRESH_IDLE_TTL: {
+    doc: "A session ends after this long without a refresh; at most `REFRESH_ABSOLUTE_TTL`.",
+    ...seconds(),
+    default: 7 * 24 * 3600,
+  },
+  REFRESH_ABSOLUTE_TTL: {
+    doc: "A session ends this long after sign-in, whatever happens.",
+    ...seconds(),
+    default: 30 * 24 * 3600,
+  },
+  REFRESH_REUSE_GRACE: {
+    doc:
+      "Seconds in which a just-rotated refresh token may be replayed (lost response, parallel tabs) and get the " +
+      "same successor instead of counting as theft; `0` turns it off.",
+    ...seconds(0),
+    default: 10,
+  },
+  ALLOWED_ORIGINS: {
+    doc:
+      "Exact origins allowed to call from a browser, with credentials (`*` is refused); " +
+      "`/.well-known/jwks.json` alone is readable from any origin.",
+    ...origins,
+    default: [],
+    shownDefault: "empty (no CORS)",
+  },
+  ARGON2_MEMORY_KIB: {
+    doc: "argon2id memory in KiB; at least OWASP's minimum for the number of passes.",
+    ...wholeNumber(ARGON2_LIMITS.memoryKib.min, ARGON2_LIMITS.memoryKib.max),
+    default: 19456,
+  },
+  ARGON2_ITERATIONS: {
+    doc: "argon2id passes.",
+    ...wholeNumber(ARGON2_LIMITS.iterations.min, ARGON2_LIMITS.iterations.max),
+    default: 2,
+  },
+  ARGON2_PARALLELISM: {
+    doc: "argon2id lanes.",
+    ...wholeNumber(ARGON2_LIMITS.parallelism.min, ARGON2_LIMITS.parallelism.max),
+    default: 1,
+  },
+  ARGON2_BELOW_OWASP_MINIMUM_FOR_TESTS_ONLY: {
+    doc: "`true` lets argon2id run below OWASP's minimum: for test suites only, never in a deployment.",
+    ...flag,
+    default: false,
+  },
+  LOGIN_MAX_FAILURES: {
+    doc:
+      "Sign-in attempts in one throttle bucket (an account's, a device's, a session's re-proofs) before it locks " +
+      "for 15 s, doubling up to 15 min.",
+    ...wholeNumber(1, 1000),
+    default: 5,
+  },
+  MAX_SESSIONS_PER_USER: {
+    doc: "Live sessions a user may hold: a sign-in beyond it ends the least recently used one.",
+    ...wholeNumber(1, 1000),
+    default: 50,
+  },
+  PWNED_PASSWORDS_URL: {
+    doc:
+      "Base URL of a breached-password range API in the HIBP format (`{url}/range/{prefix}`), e.g. " +
+      "`https://api.pwnedpasswords.com`; fails open.",
+    ...httpUrl(false),
+    shownDefault: "unset (check off)",
+  },
+  REQUIRE_VERIFIED_EMAIL: {
+    doc:
+      "`true`: register opens no session, and sign-in and refresh of an account whose email is not verified " +
+      "answer 403 `email_not_verified`.",
+    ...flag,
+    default: false,
+  },
+  APP_URL: {
+    doc:
+      "The base of every mailed link (`APP_URL/verify-email?token=...`); the service serves those pages itself " +
+      "unless an app with its own pages sets its origin here.",
+    ...httpUrl(true),
+    default: "http://localhost:8787",
+  },
+  MAIL_FROM: {
+    doc: "The sender of every mail, `Name <address>` or an address your provider lets you send from.",
+    schema: z
+      .string()
+      .regex(/^([^<>\r\n]*<[^<>\s@]+@[^<>\s@]+>|[^<>\s@]+@[^<>\s@]+)$/, "must be an address or `Name <address>`"),
+    accepts: "`Name <address>` or an address",
+    default: "SecureAuth <no-reply@localhost>",
+  },
+  REAUTH_MAX_AGE: {
+    doc:
+      "How long a session's last proof of a credential counts as recent for the operations that need one " +
+      "(else 403 `reauthentication_required`).",
+    ...seconds(),
+    default: 600,
+  },
+  WEBAUTHN_RP_ID: {
+    doc:
+      "The WebAuthn relying party id: the domain passkeys are bound to (`example.com` serves its subdomains); " +
+      "never an IP address.",
+    schema: z
+      .string()
+      .transform((raw) => raw.toLowerCase())
+      .pipe(z.string().regex(/^[a-z0-9.-]+$/, "must be a domain name like example.com")),
+    accepts: "domain name",
+    shownDefault: "`APP_URL`'s host",
+  },
+  WEBAUTHN_RP_NAME: {
+    doc: "The name authenticators show, and the issuer in TOTP's `otpauth://` URI.",
+    schema: z.string(),
+    accepts: "text",
+    default: "SecureAuth",
+  },
+  WEBAUTHN_ORIGINS: {
+    doc: "Origins passkey ceremonies may come from, each on `WEBAUTHN_RP_ID` or a subdomain of it.",
+    ...origins,
+    shownDefault: "`APP_URL`'s origin",
+  },
+  PG_WS_PROXY: {
+    doc: "Local development and tests only: the WebSocket-to-TCP proxy for a plain Postgres; never in production.",
+    schema: z.string(),
+    accepts: "`ws://` URL",
+    shownDefault: "unset",
+  },
+} as const satisfies Record<string, Declaration<unknown>>;
+
+export type Variables = typeof VARIABLES;
+export type VariableName = keyof Variables;
+
+/** The bindings the configuration checks or documents (declared in wrangler.toml, not text). */
+export const BINDINGS = {
+  REVOKED_SESSIONS: {
+    doc: "KV namespace of ended sessions, checked on every authenticated request; required.",
+    required: true,
+  },
+  MAIL_QUEUE: { doc: "Queue of account mail: a request enqueues, this Worker's queue handler sends." },
+  AUTH_IP_RATE_LIMITER: { doc: "Rate limit per client network (IPv4 address, IPv6 /64) on the credential routes." },
+  AUTH_EMAIL_RATE_LIMITER: { doc: "Rate limit per normalised email on register and forgot-password." },
+  AUTH_REFRESH_RATE_LIMITER: { doc: "Rate limit per session on refresh." },
+} as const satisfies Record<string, { doc: string; required?: true }>;
+
+export const VARIABLE_NAMES = Object.keys(VARIABLES) as VariableName[];
+
+/** The text a variable holds, or undefined when it is absent or blank (wrangler.toml may hold a bare number). */
+export function textOf(value: unknown): string | undefined {
+  const text = typeof value === "number" ? String(value) : value;
+  const trimmed = typeof text === "string" ? text.trim() : undefined;
+  return trimmed ? trimmed : undefined;
+}

@@ -1,0 +1,69 @@
+// The typed configuration the code reads (Config) and the Worker env it is
+// read from (Env), whose text variables are the schema's declarations.
+import type { MailJob } from "../../services/ports";
+import type { SigningKeys, Variables } from "./schema.ts";
+
+export type { SigningJwk, VerifyingJwk } from "./schema.ts";
+
+type RequiredVariable = {
+  [K in keyof Variables]: Variables[K] extends { required: true } ? K : never;
+}[keyof Variables];
+
+/** The Worker's env: each text variable of the schema (see docs/configuration.md), and the bindings. */
+export type Env = { [K in RequiredVariable]: string } & {
+  [K in Exclude<keyof Variables, RequiredVariable>]?: string;
+} & {
+  REVOKED_SESSIONS: KVNamespace;
+  /** Account lifecycle mail: the request enqueues, the queue consumer sends. */
+  MAIL_QUEUE?: Queue<MailJob>;
+  /** Per client network (IPv4 address, IPv6 /64) on the credential endpoints. */
+  AUTH_IP_RATE_LIMITER?: RateLimit;
+  /** Per normalised email on register. */
+  AUTH_EMAIL_RATE_LIMITER?: RateLimit;
+  /** Per session on refresh. */
+  AUTH_REFRESH_RATE_LIMITER?: RateLimit;
+};
+
+export type Config = {
+  databaseUrl: string;
+  pgWsProxy: string | undefined;
+  /** The first signs; all verify and are published. */
+  signingKeys: SigningKeys;
+  refreshTokenSecret: string;
+  refreshTokenPreviousSecret: string | undefined;
+  issuer: string;
+  audience: string;
+  /** Seconds. */
+  accessTokenTtl: number;
+  refreshIdleTtl: number;
+  refreshAbsoluteTtl: number;
+  refreshReuseGrace: number;
+  allowedOrigins: string[];
+  argon2: { memoryKib: number; iterations: number; parallelism: number };
+  /** Failed logins on one account before exponential back-off starts. */
+  loginMaxFailures: number;
+  /** Live sessions a user may hold; a sign-in beyond it ends the least recently used one. */
+  maxSessionsPerUser: number;
+  /** k-anonymity range API for breached passwords; off when unset. */
+  pwnedPasswordsUrl: string | undefined;
+  requireVerifiedEmail: boolean;
+  mail: MailSettings;
+  mfa: MfaSettings;
+};
+
+export type MfaSettings = {
+  /** The 32-byte AES-GCM key for TOTP secrets; undefined: TOTP is unavailable. */
+  encryptionKey: Uint8Array | undefined;
+  /** Seconds. */
+  reauthMaxAge: number;
+  webauthn: { rpId: string; rpName: string; origins: string[] };
+};
+
+/** How mail leaves the service: at most one transport; none configured means mail is not sent (and says so). */
+export type MailTransportSettings = { kind: "smtp"; url: URL } | { kind: "resend"; apiKey: string; apiUrl: string };
+
+export type MailSettings = {
+  appUrl: string;
+  from: string;
+  transport: MailTransportSettings | undefined;
+};
