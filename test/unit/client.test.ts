@@ -13,7 +13,7 @@ import {
   type LockManagerLike,
   type StoredTokens,
   type TokenStore,
-} from "../../src/client";
+} from "../../packages/client/src";
 import { exports } from "cloudflare:workers";
 import { BASE, call, db, STRONG_PASSWORD, uniqueEmail } from "../support/harness";
 import { totpCode } from "../support/totp";
