@@ -53,20 +53,17 @@ beforeAll(async () => {
   const { filename } = (JSON.parse(stdout) as { filename: string }[])[0]!;
   consumer = path.join(work, "app");
   installed = path.join(consumer, "node_modules/secureauth");
-  await run("mkdir", ["-p", installed]);
+  await run("mkdir", ["-p", consumer]);
   writeFileSync(
     path.join(consumer, "package.json"),
-    JSON.stringify({
-      name: "consumer",
-      private: true,
-      type: "module",
-      dependencies: { secureauth: `file:${path.join(work, filename)}` },
-    }),
+    JSON.stringify({ name: "consumer", private: true, type: "module" }),
   );
-  // What `npm install` does with the tarball, unpacking it into node_modules,
-  // without fetching the Worker's runtime dependencies: the client uses none,
-  // and tests must not reach the registry.
-  await run("tar", ["-xzf", path.join(work, filename), "-C", installed, "--strip-components=1"]);
+  // Offline: the repository declares every package the Worker needs as a devDependency (the Worker is bundled
+  // from a full install), so installing it, as from a git URL, fetches nothing. Tests must not reach the registry.
+  await run("npm", ["install", "--offline", ...npmQuiet, path.join(work, filename)], {
+    cwd: consumer,
+    maxBuffer: 16 * 1024 * 1024,
+  });
 }, 120_000);
 
 afterAll(() => {
@@ -74,6 +71,12 @@ afterAll(() => {
 });
 
 describe("secureauth/client from the packed tarball", () => {
+  it("installs without a server dependency: node_modules holds the repository's package alone", () => {
+    expect(packagesIn(path.join(consumer, "node_modules"))).toEqual(["secureauth"]);
+    const manifest = JSON.parse(readFileSync(path.join(installed, "package.json"), "utf8")) as Record<string, unknown>;
+    expect(manifest.dependencies).toBeUndefined();
+  });
+
   it("ships the built ESM and its .d.ts, self-contained (nothing of src/ reached from it)", () => {
     const dist = path.join(installed, "packages/client/dist");
     expect(readdirSync(dist).sort()).toEqual(CLIENT_FILES);
