@@ -9,7 +9,8 @@ const ROOT = fileURLToPath(new URL("../..", import.meta.url));
 
 describe("the layer rule on src/", () => {
   const { sources, files } = readSourceTree(ROOT);
-  const modules = parseModules(sources, files);
+  // The problem mapper types its body with the client package's generated API types: a file outside src/ to resolve.
+  const modules = parseModules(sources, [...files, ...readSourceTree(ROOT, "packages/client/src").files]);
   const violations = checkLayers(modules);
 
   it("reads the whole import graph (so the rules below cannot pass on nothing)", () => {

@@ -231,14 +231,16 @@ describe("@secureauth/client, its own package", () => {
     return project;
   }
 
-  it("declares no dependency at all, and packs only dist/ and its manifest", async () => {
+  it("declares no dependency at all, and packs only dist/, its manifest and its README", async () => {
     const manifest = JSON.parse(readFileSync(path.join(CLIENT, "package.json"), "utf8")) as Record<string, unknown>;
     expect(manifest.name).toBe("@secureauth/client");
     for (const field of ["dependencies", "peerDependencies", "optionalDependencies", "bundleDependencies"])
       expect(manifest[field], field).toBeUndefined();
     const { stdout } = await run("tar", ["-tzf", tarball]);
     const files = stdout.trim().split("\n").sort();
-    expect(files).toEqual(["package/package.json", ...CLIENT_FILES.map((f) => `package/dist/${f}`)].sort());
+    expect(files).toEqual(
+      ["package/package.json", "package/README.md", ...CLIENT_FILES.map((f) => `package/dist/${f}`)].sort(),
+    );
   });
 
   it("installed from its tarball, offline: node_modules holds the client and nothing else", async () => {
