@@ -5,7 +5,6 @@
 // makes the tabs of a browser refresh once between them.
 
 export { AuthClient } from "./client.js";
-export { SessionClient } from "./session.js";
 export { memoryStore, webStorageStore } from "./stores.js";
 export type { ChannelLike, Coordination, LockManagerLike } from "./coordination.js";
 export type { components, operations, paths } from "./api.js";
