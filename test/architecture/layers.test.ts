@@ -9,8 +9,9 @@ const ROOT = fileURLToPath(new URL("../..", import.meta.url));
 
 describe("the layer rule on src/", () => {
   const { sources, files } = readSourceTree(ROOT);
-  // The one file outside src/ that src/ may import: package.json, for the version the OpenAPI document states.
-  const modules = parseModules(sources, [...files, "package.json"]);
+  // Files outside src/ that src/ may import: package.json, for the version the OpenAPI document states, and the
+  // client package's generated API types, which the problem mapper types its body with.
+  const modules = parseModules(sources, [...files, "package.json", ...readSourceTree(ROOT, "packages/client/src").files]);
   const violations = checkLayers(modules);
 
   it("reads the whole import graph (so the rules below cannot pass on nothing)", () => {

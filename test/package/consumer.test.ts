@@ -1,7 +1,10 @@
-// `secureauth/client` as a consumer gets it: `npm pack` of the repository
-// (which runs `prepare`, so builds dist/client), a throwaway project with
-// the tarball unpacked into its node_modules, then plain Node (no TypeScript loader) importing
-// the entry, and tsc checking a consumer's .ts against the shipped .d.ts.
+// The client as a consumer gets it. `@secureauth/client` (packages/client):
+// `npm pack` of the package (its `prepare` builds dist/), installed offline
+// into a throwaway project from the tarball and from the path, which must
+// bring nothing but the client itself. `secureauth/client`: `npm pack` of the
+// repository (its `prepare` builds the client), the tarball unpacked into a
+// project's node_modules. Then plain Node (no TypeScript loader) imports the
+// entry, and tsc checks a consumer's .ts against the shipped .d.ts.
 // Run by vitest.node.config.ts.
 import { execFile } from "node:child_process";
 import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
@@ -14,6 +17,28 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 const run = promisify(execFile);
 const ROOT = fileURLToPath(new URL("../..", import.meta.url));
 const TSC = path.join(ROOT, "node_modules/typescript/bin/tsc");
+const CLIENT = path.join(ROOT, "packages/client");
+/** What the client's dist/ holds: its modules (the generated api.ts is types only), each with its .d.ts. */
+const CLIENT_MODULES = ["api", "client", "coordination", "index", "session", "stores", "types"];
+const CLIENT_FILES = CLIENT_MODULES.flatMap((m) => [`${m}.d.ts`, `${m}.js`]).sort();
+const npmQuiet = ["--no-audit", "--no-fund", "--loglevel=error"];
+
+/** Every package under a node_modules, scoped ones as `@scope/name`. */
+function packagesIn(nodeModules: string): string[] {
+  if (!existsSync(nodeModules)) return [];
+  return readdirSync(nodeModules)
+    .filter((name) => !name.startsWith("."))
+    .flatMap((name) =>
+      name.startsWith("@") ? readdirSync(path.join(nodeModules, name)).map((n) => `${name}/${n}`) : [name],
+    )
+    .sort();
+}
+
+/** The specifiers a built module imports or re-exports. */
+function importsOf(file: string): string[] {
+  const text = readFileSync(file, "utf8");
+  return [...text.matchAll(/(?:from|import)\s*\(?\s*["']([^"']+)["']/g)].map((m) => m[1]!);
+}
 
 let work: string;
 let consumer: string;
@@ -28,20 +53,17 @@ beforeAll(async () => {
   const { filename } = (JSON.parse(stdout) as { filename: string }[])[0]!;
   consumer = path.join(work, "app");
   installed = path.join(consumer, "node_modules/secureauth");
-  await run("mkdir", ["-p", installed]);
+  await run("mkdir", ["-p", consumer]);
   writeFileSync(
     path.join(consumer, "package.json"),
-    JSON.stringify({
-      name: "consumer",
-      private: true,
-      type: "module",
-      dependencies: { secureauth: `file:${path.join(work, filename)}` },
-    }),
+    JSON.stringify({ name: "consumer", private: true, type: "module" }),
   );
-  // What `npm install` does with the tarball, unpacking it into node_modules,
-  // without fetching the Worker's runtime dependencies: the client uses none,
-  // and tests must not reach the registry.
-  await run("tar", ["-xzf", path.join(work, filename), "-C", installed, "--strip-components=1"]);
+  // Offline: the repository declares every package the Worker needs as a devDependency (the Worker is bundled
+  // from a full install), so installing it, as from a git URL, fetches nothing. Tests must not reach the registry.
+  await run("npm", ["install", "--offline", ...npmQuiet, path.join(work, filename)], {
+    cwd: consumer,
+    maxBuffer: 16 * 1024 * 1024,
+  });
 }, 120_000);
 
 afterAll(() => {
@@ -49,14 +71,19 @@ afterAll(() => {
 });
 
 describe("secureauth/client from the packed tarball", () => {
+  it("installs without a server dependency: node_modules holds the repository's package alone", () => {
+    expect(packagesIn(path.join(consumer, "node_modules"))).toEqual(["secureauth"]);
+    const manifest = JSON.parse(readFileSync(path.join(installed, "package.json"), "utf8")) as Record<string, unknown>;
+    expect(manifest.dependencies).toBeUndefined();
+  });
+
   it("ships the built ESM and its .d.ts, self-contained (nothing of src/ reached from it)", () => {
-    const dist = path.join(installed, "dist/client");
-    expect(readdirSync(dist).sort()).toEqual(["coordination.d.ts", "coordination.js", "index.d.ts", "index.js"]);
+    const dist = path.join(installed, "packages/client/dist");
+    expect(readdirSync(dist).sort()).toEqual(CLIENT_FILES);
     for (const file of readdirSync(dist)) {
-      const text = readFileSync(path.join(dist, file), "utf8");
-      const specifiers = [...text.matchAll(/(?:from|import)\s*\(?\s*["']([^"']+)["']/g)].map((m) => m[1]);
+      const specifiers = importsOf(path.join(dist, file));
       expect(
-        specifiers.every((s) => s === "./coordination.js"),
+        specifiers.every((s) => /^\.\/[a-z]+\.js$/.test(s) && CLIENT_FILES.includes(s.slice(2))),
         `${file}: ${specifiers.join(", ")}`,
       ).toBe(true);
     }
@@ -64,8 +91,8 @@ describe("secureauth/client from the packed tarball", () => {
       exports: Record<string, unknown>;
     };
     expect(manifest.exports["./client"]).toEqual({
-      types: "./dist/client/index.d.ts",
-      import: "./dist/client/index.js",
+      types: "./packages/client/dist/index.d.ts",
+      import: "./packages/client/dist/index.js",
     });
     // What the Worker deploy needs is in the tarball too; the tests are not.
     for (const file of ["src/index.ts", "wrangler.toml", "drizzle"])
@@ -174,5 +201,135 @@ describe("secureauth/client from the packed tarball", () => {
       );
       expect("stdout" in result ? result.stdout : "", project).toBe("");
     }
+  }, 60_000);
+});
+
+describe("@secureauth/client, its own package", () => {
+  let work: string;
+  let tarball: string;
+
+  beforeAll(async () => {
+    work = mkdtempSync(path.join(tmpdir(), "secureauth-client-package-"));
+    // `npm pack` runs the package's `prepare`, which builds dist/ from src/ (the committed generated types).
+    const { stdout } = await run("npm", ["pack", "--json", "--pack-destination", work, ...npmQuiet], {
+      cwd: CLIENT,
+      maxBuffer: 16 * 1024 * 1024,
+    });
+    tarball = path.join(work, (JSON.parse(stdout) as { filename: string }[])[0]!.filename);
+  }, 120_000);
+
+  afterAll(() => {
+    if (work) rmSync(work, { recursive: true, force: true });
+  });
+
+  /** A new project that installs `spec` with npm, offline: whatever it needs must already be in hand. */
+  async function installInto(name: string, spec: string): Promise<string> {
+    const project = path.join(work, name);
+    await run("mkdir", ["-p", project]);
+    writeFileSync(path.join(project, "package.json"), JSON.stringify({ name, private: true, type: "module" }));
+    await run("npm", ["install", "--offline", ...npmQuiet, spec], { cwd: project, maxBuffer: 16 * 1024 * 1024 });
+    return project;
+  }
+
+  it("declares no dependency at all, and packs only dist/, its manifest and its README", async () => {
+    const manifest = JSON.parse(readFileSync(path.join(CLIENT, "package.json"), "utf8")) as Record<string, unknown>;
+    expect(manifest.name).toBe("@secureauth/client");
+    for (const field of ["dependencies", "peerDependencies", "optionalDependencies", "bundleDependencies"])
+      expect(manifest[field], field).toBeUndefined();
+    const { stdout } = await run("tar", ["-tzf", tarball]);
+    const files = stdout.trim().split("\n").sort();
+    expect(files).toEqual(
+      ["package/package.json", "package/README.md", ...CLIENT_FILES.map((f) => `package/dist/${f}`)].sort(),
+    );
+  });
+
+  it("installed from its tarball, offline: node_modules holds the client and nothing else", async () => {
+    const project = await installInto("from-tarball", tarball);
+    expect(packagesIn(path.join(project, "node_modules"))).toEqual(["@secureauth/client"]);
+    const installed = path.join(project, "node_modules/@secureauth/client");
+    expect(packagesIn(path.join(installed, "node_modules"))).toEqual([]);
+    expect(readdirSync(path.join(installed, "dist")).sort()).toEqual(CLIENT_FILES);
+    const lock = JSON.parse(readFileSync(path.join(project, "package-lock.json"), "utf8")) as {
+      packages: Record<string, unknown>;
+    };
+    expect(Object.keys(lock.packages).sort()).toEqual(["", "node_modules/@secureauth/client"]);
+  });
+
+  it("installed from its path, offline: node_modules holds the client and nothing else", async () => {
+    const project = await installInto("from-path", CLIENT);
+    expect(packagesIn(path.join(project, "node_modules"))).toEqual(["@secureauth/client"]);
+    const lock = JSON.parse(readFileSync(path.join(project, "package-lock.json"), "utf8")) as {
+      packages: Record<string, unknown>;
+    };
+    // npm links a directory dependency: the lock names the link and its target, and no package besides.
+    expect(Object.keys(lock.packages).filter((key) => key.includes("node_modules/"))).toEqual([
+      "node_modules/@secureauth/client",
+    ]);
+  });
+
+  it("imports with plain Node from the installed tarball: every operation is there, and errors carry the problem", async () => {
+    const project = path.join(work, "from-tarball");
+    const script = `
+      import { AuthClient, AuthApiError } from "@secureauth/client";
+      const seen = [];
+      const stub = async (input, init) => {
+        seen.push(init.method + " " + new URL(input).pathname);
+        return Response.json({ type: "x", title: "Nope", status: 404, code: "not_found" }, { status: 404 });
+      };
+      const client = new AuthClient({ baseUrl: "https://auth.example.com", fetch: stub });
+      const error = await client.verifyEmail({ token: "t" }).catch((e) => e);
+      const methods = Object.getOwnPropertyNames(AuthClient.prototype).filter((m) => m !== "constructor").sort();
+      console.log(JSON.stringify({ seen, code: error instanceof AuthApiError && error.code, methods }));
+    `;
+    const { stdout } = await run(process.execPath, ["--input-type=module", "-e", script], {
+      cwd: project,
+      timeout: 20_000,
+    });
+    const out = JSON.parse(stdout) as { seen: string[]; code: string; methods: string[] };
+    expect(out.seen).toEqual(["POST /auth/email/verify"]);
+    expect(out.code).toBe("not_found");
+    expect(out.methods).toEqual(expect.arrayContaining(["deleteMe", "listSessions", "registerPasskey", "removeTotp"]));
+  });
+
+  it("type-checks a consumer's TypeScript against the shipped .d.ts: request bodies are the API's", async () => {
+    const project = path.join(work, "from-tarball");
+    writeFileSync(
+      path.join(project, "app.ts"),
+      `import { AuthClient, type Problem, type Session, type User } from "@secureauth/client";
+      const auth = new AuthClient({ baseUrl: "https://auth.example.com", coordination: false });
+      export async function profile(): Promise<User> {
+        const { user } = await auth.updateMe({ name: "Ada" });
+        return user;
+      }
+      export async function sessions(): Promise<Session[]> {
+        return (await auth.listSessions()).sessions;
+      }
+      export const code: Problem["code"] = "reauthentication_required";
+      // @ts-expect-error the API's field is newPassword
+      void auth.resetPassword({ token: "t", password: "x" });
+      // @ts-expect-error not an error code of this API
+      export const wrong: Problem["code"] = "nope";
+      `,
+    );
+    writeFileSync(
+      path.join(project, "tsconfig.json"),
+      JSON.stringify({
+        compilerOptions: {
+          strict: true,
+          noEmit: true,
+          target: "ES2022",
+          module: "NodeNext",
+          moduleResolution: "NodeNext",
+          lib: ["ES2022", "DOM"],
+          types: [],
+          skipLibCheck: false,
+        },
+        files: ["app.ts"],
+      }),
+    );
+    const result = await run(process.execPath, [TSC, "-p", "tsconfig.json"], { cwd: project }).catch(
+      (error: { stdout: string }) => error,
+    );
+    expect("stdout" in result ? result.stdout : "").toBe("");
   }, 60_000);
 });

@@ -8,6 +8,7 @@
 import { createExecutionContext, createScheduledController, waitOnExecutionContext } from "cloudflare:test";
 import { exports } from "cloudflare:workers";
 import { decodeJwt, importJWK, SignJWT } from "jose";
+import type { components } from "../../packages/client/src/api";
 import { createApp } from "../../src/app";
 import type { Clock } from "../../src/clock";
 import { compose, type Runtime } from "../../src/composition";
@@ -16,12 +17,10 @@ import worker from "../../src/index";
 import { lazyDatabase, storesFor } from "../../src/repositories";
 import { AuthService } from "../../src/rpc";
 import type { Stores } from "../../src/services/ports";
-import { SessionRevocationList, type TokenPair } from "../../src/services/sessions";
+import { SessionRevocationList } from "../../src/services/sessions";
 import type { AccessTokenSubject } from "../../src/services/tokens/types";
 import { TEST_SECRETS, TEST_SIGNING_KEYS } from "../setup/secrets";
 import { auditRows, query, testEnv, withClient } from "./db";
-
-export type { TokenPair };
 
 export const BASE = "https://auth.test";
 export const STRONG_PASSWORD = "correct horse battery staple 42";
@@ -35,28 +34,13 @@ export type CallOptions = {
   headers?: Record<string, string>;
 };
 
-export type ApiUser = {
-  id: string;
-  email: string;
-  name: string | null;
-  emailVerified: boolean;
-  mfa: { totp: boolean; passkeys: number };
-  roles: string[];
-  permissions: string[];
-  status: string;
-  createdAt: string;
-};
+/** The API's shapes, as the client package's types generated from /openapi.json have them. */
+export type ApiUser = components["schemas"]["User"];
+/** A bearer-mode pair: the refresh token is in the body (only cookie mode leaves it out). */
+export type TokenPair = components["schemas"]["TokenPair"] & { refreshToken: string };
+export type Problem = components["schemas"]["Problem"];
 
 export type SignedInUser = { email: string; password: string; user: ApiUser; tokens: TokenPair };
-
-export type Problem = {
-  type: string;
-  title: string;
-  status: number;
-  code: string;
-  detail?: string;
-  errors?: { path: string; message: string }[];
-};
 
 export type TestServiceOptions = {
   /** Bindings over the test env (a closed database, a broken key, another TTL). */

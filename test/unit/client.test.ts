@@ -1,8 +1,11 @@
 // The client against the real Worker: many concurrent requests that need a
 // fresh access token cause exactly one refresh, in one tab and across tabs
 // (two AuthClients sharing a fake BroadcastChannel and a fake Web Locks);
-// sign-in with a second factor. Cookie mode against a stub of the service
-// (the contract: X-Auth-Mode and credentials on every request to it).
+// sign-in with a second factor; every operation of the account's lifecycle
+// (email proof, reset, email change, profile, sessions, TOTP and recovery
+// codes, passkeys, re-authentication, deletion). Cookie mode against a stub
+// of the service (the contract: X-Auth-Mode and credentials on every request
+// to it).
 import { describe, expect, it } from "vitest";
 import {
   AuthApiError,
@@ -11,12 +14,16 @@ import {
   webStorageStore,
   type ChannelLike,
   type LockManagerLike,
+  type PasskeyCredentialJson,
   type StoredTokens,
   type TokenStore,
-} from "../../src/client";
+} from "../../packages/client/src";
 import { exports } from "cloudflare:workers";
+import { TEST_SECRETS } from "../setup/secrets";
 import { BASE, call, db, STRONG_PASSWORD, uniqueEmail } from "../support/harness";
+import { inbox, type ReceivedMail, tokenIn } from "../support/mail";
 import { totpCode } from "../support/totp";
+import { SoftAuthenticator } from "../support/webauthn";
 
 function countingFetch() {
   const calls: string[] = [];
@@ -471,6 +478,179 @@ describe("AuthClient sign-in with a second factor", () => {
       code: "invalid_mfa_code",
     });
     expect(await client.accessToken()).toBeNull();
+  });
+});
+
+describe("AuthClient: the account's lifecycle, one method per operation, against the Worker", () => {
+  const NEW_PASSWORD = `${STRONG_PASSWORD} renewed`;
+  /** The soft authenticator's credential, whose `type` it types as any string (a test may send another). */
+  const credential = (json: { type: string }) => json as PasskeyCredentialJson;
+  const mailsTo = async (to: string, subject: string): Promise<ReceivedMail[]> =>
+    (await inbox.all({ to })).filter((m) => m.subject === subject);
+
+  it("registers, asks for a new verification link, proves the address with it, and edits the profile", async () => {
+    const { fetcher, count } = countingFetch();
+    const client = new AuthClient({ baseUrl: BASE, fetch: fetcher });
+    const email = uniqueEmail("client-life");
+    const { user } = await client.register({ email, password: STRONG_PASSWORD, name: "Ada" });
+    expect(user).toMatchObject({ email, name: "Ada", emailVerified: false });
+    await inbox.waitFor({ to: email, subject: "Verify your email address" });
+    expect(await client.sendEmailVerification()).toEqual({});
+    const deadline = Date.now() + 10_000;
+    while ((await mailsTo(email, "Verify your email address")).length < 2 && Date.now() < deadline) await settle(100);
+    const tokens = (await mailsTo(email, "Verify your email address")).map((m) => tokenIn(m, "/verify-email"));
+    expect(tokens).toHaveLength(2);
+    // The newer link ended the older one: exactly one of the two proves the address.
+    const answers = await Promise.allSettled(tokens.map((token) => client.verifyEmail({ token })));
+    expect(answers.map((a) => a.status).sort()).toEqual(["fulfilled", "rejected"]);
+    const verified = answers.find((a) => a.status === "fulfilled")!;
+    expect(verified.value.user).toMatchObject({ id: user.id, emailVerified: true });
+
+    expect((await client.getMe()).user).toMatchObject({ id: user.id, emailVerified: true });
+    expect((await client.updateMe({ name: "Ada L." })).user.name).toBe("Ada L.");
+    const activity = await client.listMyActivity({ limit: 50 });
+    expect(activity.items.length).toBeGreaterThan(0);
+    expect(activity.items.every((event) => event.userId === user.id)).toBe(true);
+    expect(count("GET /me/activity")).toBe(1);
+  });
+
+  it("forgot and reset: the mailed link sets the new password, every session ends, and the link works once", async () => {
+    const { fetcher } = countingFetch();
+    const client = new AuthClient({ baseUrl: BASE, fetch: fetcher });
+    const { user } = await registered(client);
+    expect(await client.forgotPassword({ email: user.email })).toEqual({});
+    const mail = await inbox.waitFor({ to: user.email, subject: "Reset your password" });
+    const token = tokenIn(mail, "/reset-password");
+    await expect(client.resetPassword({ token, newPassword: NEW_PASSWORD })).resolves.toBeUndefined();
+    expect(await client.refresh()).toBeNull();
+
+    const again = new AuthClient({ baseUrl: BASE, fetch: fetcher });
+    expect((await again.login({ email: user.email, password: NEW_PASSWORD })).user.id).toBe(user.id);
+    await expect(again.resetPassword({ token, newPassword: STRONG_PASSWORD })).rejects.toMatchObject({
+      code: "invalid_one_time_token",
+    });
+  });
+
+  it("changes the password (the other sessions end, this one stays) and the email (the link moves the account)", async () => {
+    const { fetcher } = countingFetch();
+    const client = new AuthClient({ baseUrl: BASE, fetch: fetcher });
+    const { user } = await registered(client);
+    await db.markEmailVerified(user.id);
+    const elsewhere = new AuthClient({ baseUrl: BASE, fetch: fetcher });
+    await elsewhere.login({ email: user.email, password: STRONG_PASSWORD });
+
+    await expect(
+      client.changePassword({ currentPassword: STRONG_PASSWORD, newPassword: NEW_PASSWORD }),
+    ).resolves.toBeUndefined();
+    expect(await elsewhere.refresh()).toBeNull();
+    expect((await client.getMe()).user.id).toBe(user.id);
+
+    const newEmail = uniqueEmail("client-moved");
+    expect(await client.requestEmailChange({ newEmail, currentPassword: NEW_PASSWORD })).toEqual({});
+    const confirmation = await inbox.waitFor({ to: newEmail, subject: "Confirm your new email address" });
+    const { user: moved } = await client.confirmEmailChange({ token: tokenIn(confirmation, "/confirm-email") });
+    expect(moved).toMatchObject({ id: user.id, email: newEmail, emailVerified: true });
+  });
+
+  it("sessions: lists them, ends another, ends the others, and ending its own signs it out here", async () => {
+    const { fetcher } = countingFetch();
+    const ended: string[] = [];
+    const client = new AuthClient({ baseUrl: BASE, fetch: fetcher, onSessionEnded: (r) => ended.push(r) });
+    const { user, tokens } = await registered(client);
+    const [second, third] = [
+      new AuthClient({ baseUrl: BASE, fetch: fetcher }),
+      new AuthClient({ baseUrl: BASE, fetch: fetcher }),
+    ];
+    const { tokens: secondTokens } = await second.login({ email: user.email, password: STRONG_PASSWORD });
+    await third.login({ email: user.email, password: STRONG_PASSWORD });
+
+    const { sessions } = await client.listSessions();
+    expect(sessions).toHaveLength(3);
+    expect(sessions.filter((s) => s.current).map((s) => s.id)).toEqual([tokens.sessionId]);
+    await client.revokeSession(secondTokens.sessionId);
+    expect(await second.refresh()).toBeNull();
+    expect(await third.accessToken()).not.toBeNull();
+    await client.revokeOtherSessions();
+    expect(await third.refresh()).toBeNull();
+    expect((await client.listSessions()).sessions.map((s) => s.id)).toEqual([tokens.sessionId]);
+    expect(ended).toEqual([]);
+
+    await client.revokeSession(tokens.sessionId);
+    expect(ended).toEqual(["logged_out"]);
+    expect(await client.accessToken()).toBeNull();
+    await expect(client.getMe()).rejects.toMatchObject({ problem: { status: 401 } });
+  });
+
+  it("TOTP: starts, shows the QR code, confirms; a recent action asks for two factors, which a recovery code gives; new codes; removal", async () => {
+    const { fetcher } = countingFetch();
+    const client = new AuthClient({ baseUrl: BASE, fetch: fetcher });
+    const { user } = await registered(client);
+    await db.markEmailVerified(user.id);
+    const { secret, otpauthUri } = await client.startTotpEnrolment();
+    expect(otpauthUri).toMatch(/^otpauth:\/\/totp\//);
+    expect((await client.pendingTotpQrCode()).svg).toContain("<svg");
+    const { recoveryCodes } = await client.confirmTotpEnrolment({ code: totpCode(secret) });
+    expect(recoveryCodes).toHaveLength(10);
+    expect((await client.getMe()).user.mfa.totp).toBe(true);
+
+    // The session proved a password only: new codes need a two-factor proof now.
+    const refused = await client.regenerateRecoveryCodes().catch((error: unknown) => error);
+    expect(refused).toBeInstanceOf(AuthApiError);
+    expect((refused as AuthApiError).code).toBe("reauthentication_required");
+    expect((refused as AuthApiError).methods).toContain("password+recovery_code");
+    await client.reauthenticate({ currentPassword: STRONG_PASSWORD, recoveryCode: recoveryCodes[0]! });
+    const { recoveryCodes: renewed } = await client.regenerateRecoveryCodes();
+    expect(renewed).toHaveLength(10);
+    expect(renewed).not.toContain(recoveryCodes[1]);
+
+    await expect(client.removeTotp()).resolves.toBeUndefined();
+    expect((await client.getMe()).user.mfa.totp).toBe(false);
+  });
+
+  it("passkeys: registers one, lists it, signs in with it alone, re-authenticates with it, removes it", async () => {
+    const { fetcher } = countingFetch();
+    const client = new AuthClient({ baseUrl: BASE, fetch: fetcher });
+    const { user } = await registered(client);
+    await db.markEmailVerified(user.id);
+    const device = await SoftAuthenticator.create({
+      origin: TEST_SECRETS.WEBAUTHN_ORIGINS,
+      rpId: TEST_SECRETS.WEBAUTHN_RP_ID,
+    });
+    const creation = (await client.passkeyRegistrationOptions()) as { challenge: string };
+    const { passkey } = await client.registerPasskey({
+      response: credential(await device.register(creation)),
+      name: "Laptop",
+    });
+    expect(passkey.name).toBe("Laptop");
+    expect((await client.listPasskeys()).passkeys.map((p) => p.id)).toEqual([passkey.id]);
+
+    const elsewhere = new AuthClient({ baseUrl: BASE, fetch: fetcher });
+    const request = (await elsewhere.passkeySignInOptions()) as { challenge: string };
+    const signedIn = await elsewhere.loginWithPasskey({
+      response: credential(await device.assert(request, user.id)),
+      deviceName: "Phone",
+    });
+    expect(signedIn.user.id).toBe(user.id);
+    expect(await elsewhere.accessToken()).toBe(signedIn.tokens.accessToken);
+
+    // Removing a passkey is recent and, with a factor enrolled, takes two: the passkey itself is one proof of both.
+    const proof = (await client.reauthenticationPasskeyOptions()) as { challenge: string };
+    await client.reauthenticate({ response: credential(await device.assert(proof, user.id)) });
+    await expect(client.removePasskey(passkey.id)).resolves.toBeUndefined();
+    expect((await client.listPasskeys()).passkeys).toEqual([]);
+  });
+
+  it("deletes the account: the session ends here, and the address may register again", async () => {
+    const { fetcher } = countingFetch();
+    const ended: string[] = [];
+    const client = new AuthClient({ baseUrl: BASE, fetch: fetcher, onSessionEnded: (r) => ended.push(r) });
+    const { user } = await registered(client);
+    await expect(client.deleteMe({ currentPassword: STRONG_PASSWORD })).resolves.toBeUndefined();
+    expect(ended).toEqual(["logged_out"]);
+    expect(await client.accessToken()).toBeNull();
+    const again = new AuthClient({ baseUrl: BASE, fetch: fetcher });
+    const { user: reborn } = await again.register({ email: user.email, password: STRONG_PASSWORD });
+    expect(reborn.id).not.toBe(user.id);
   });
 });
 

@@ -1,28 +1,12 @@
 // RFC 9457 problem details: the one place an error becomes a response body.
-import {
-  type AuthError,
-  ERROR_STATUS,
-  MfaRequired,
-  ReauthenticationRequired,
-  ValidationFailed,
-  type ErrorCode,
-  type MfaMethod,
-  type ReauthMethod,
-} from "../../errors";
+// The body's type is the Problem schema of /openapi.json as the client
+// package's generated types have it, so the two cannot drift apart.
+import type { components } from "../../../packages/client/src/api";
+import { type AuthError, ERROR_STATUS, MfaRequired, ReauthenticationRequired, ValidationFailed } from "../../errors";
 
 const PROBLEM_TYPE_BASE = "https://secureauth.dev/errors/";
 
-export type ProblemBody = {
-  type: string;
-  title: string;
-  status: number;
-  code: ErrorCode;
-  detail?: string;
-  errors?: { path: string; message: string }[];
-  /** mfa_required: the token that completes the sign-in, and the methods that can; reauthentication_required: the proofs that would be enough. */
-  mfaToken?: string;
-  methods?: MfaMethod[] | ReauthMethod[];
-};
+export type ProblemBody = components["schemas"]["Problem"];
 
 export function problemBody(error: AuthError): ProblemBody {
   const body: ProblemBody = {

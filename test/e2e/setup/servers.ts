@@ -50,8 +50,9 @@ export function simpleWebAuthnEsmDir(root: string): string {
 
 /**
  * Serves `pagesDir` at /, `vendorDir` at /vendor/simplewebauthn/ and the
- * built client package (dist/client, what `secureauth/client` resolves to)
- * at /vendor/secureauth/, nothing outside them.
+ * built client package (packages/client/dist: @secureauth/client, what
+ * `secureauth/client` resolves to as well) at /vendor/secureauth/, nothing
+ * outside them.
  */
 export function startPageServer(options: {
   port: number;

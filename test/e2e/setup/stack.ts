@@ -104,7 +104,7 @@ export default async function setup(project: TestProject) {
       port: pagePort,
       pagesDir: join(root, "test", "e2e", "pages"),
       vendorDir: simpleWebAuthnEsmDir(root),
-      clientDir: join(root, "dist", "client"),
+      clientDir: join(root, "packages", "client", "dist"),
     });
     echo = await startEchoServer(echoPort);
     nginx = await startNginx({ port: nginxPort, authOrigin: stack.url, upstream: echo.url });

@@ -2,9 +2,11 @@
 // browser (register, sign in, log out) and for reading tokens.
 import { randomUUID } from "node:crypto";
 import pg from "pg";
+import type { components } from "../../../packages/client/src/api.ts";
 
-export type TokenPair = { accessToken: string; refreshToken: string; expiresIn: number; refreshExpiresIn: number };
-export type SignedIn = { user: { id: string; email: string }; tokens: TokenPair };
+/** The API's shapes, from the client package's types generated from /openapi.json; bearer mode has the refresh token. */
+export type TokenPair = components["schemas"]["TokenPair"] & { refreshToken: string };
+export type SignedIn = { user: components["schemas"]["User"]; tokens: TokenPair };
 
 /** Long, not common, accepted by the password policy. */
 export const PASSWORD = "violet-kestrel-harbour-31";

@@ -1,8 +1,7 @@
-// SecureAuth client for browsers, Node and other Workers, published as
-// `secureauth/client` (built by `npm run build:client` into dist/client: ESM
-// and .d.ts, no dependencies). It signs in (with a second factor when the
+// The session half of AuthClient: signs in (with a second factor when the
 // account has one), keeps the tokens, attaches the access token to requests,
-// and refreshes it.
+// refreshes it, re-authenticates and signs out. client.ts adds the rest of
+// the account's operations on top.
 //
 // - One refresh for any number of concurrent requests: in one page they
 //   share one promise; across tabs they take turns under a Web Lock (or a
@@ -33,160 +32,28 @@
 // - A rotated-away or reused refresh token, or a logout, ends the session in
 //   every tab and calls onSessionEnded in each.
 //
-// Not imported by the Worker, and imports nothing outside src/client.
+// Imports nothing outside this package: no server code, no dependency.
 
-import { isRecord, TabCoordinator, type Coordination } from "./coordination.js";
-
-export type { ChannelLike, Coordination, LockManagerLike } from "./coordination.js";
-
-/** The token pair of the API; `refreshToken` is absent in cookie mode, where it lives in the __Host-sa_rt cookie. */
-export type TokenPair = {
-  tokenType: "Bearer";
-  accessToken: string;
-  /** Seconds. */
-  expiresIn: number;
-  refreshToken?: string;
-  /** Seconds until the refresh token lapses unused. */
-  refreshExpiresIn: number;
-  sessionId: string;
-};
-
-/** The user as the API answers it. */
-export type AuthUser = {
-  id: string;
-  email: string;
-  name: string | null;
-  emailVerified: boolean;
-  mfa: { totp: boolean; passkeys: number };
-  roles: string[];
-  permissions: string[];
-  status: "active" | "disabled";
-  createdAt: string;
-};
-
-export type MfaMethod = "totp" | "recovery_code" | "passkey";
-/** What re-authenticates an account (reauthentication_required): the password alone without a second factor, else a two-factor proof. */
-export type ReauthMethod = "password" | "password+totp" | "password+recovery_code" | "passkey";
-
-/** RFC 9457 problem details, as the API answers every error. */
-export type Problem = {
-  type: string;
-  title: string;
-  status: number;
-  code: string;
-  detail?: string;
-  errors?: { path: string; message: string }[];
-  /** mfa_required: what completes the sign-in (completeMfa, or loginWithPasskey with it). */
-  mfaToken?: string;
-  /** mfa_required: the second factors that complete it; reauthentication_required: what POST /auth/reauthenticate needs. */
-  methods?: (MfaMethod | ReauthMethod)[];
-};
-
-/** A sign-in: the user, the tokens, and the device token to present at the next sign-in from this device (bearer mode; a cookie in cookie mode). */
-export type LoggedIn = { user: AuthUser; tokens: TokenPair; deviceToken: string };
-
-/** A registration: no tokens when the service requires a verified email before the first sign-in. */
-export type Registered = { user: AuthUser; tokens?: TokenPair };
-
-export type SessionEndReason = "refresh_token_reused" | "invalid_refresh_token" | "logged_out";
-
-/** Where the tokens live between page loads; in memory by default. */
-export type TokenStore = {
-  get(): StoredTokens | null | Promise<StoredTokens | null>;
-  set(tokens: StoredTokens | null): void | Promise<void>;
-};
-
-/** The pair plus when the access token expires, in epoch ms by the client's clock. */
-export type StoredTokens = TokenPair & { accessExpiresAt: number };
-
-export type AuthClientOptions = {
-  /** The SecureAuth origin, e.g. https://auth.example.com */
-  baseUrl: string;
-  /**
-   * "bearer" (the default): the token pair is kept in `store` and sent in
-   * request bodies. "cookie" (browsers): the refresh token stays in the
-   * service's HttpOnly cookie; the page must be same-site with the service
-   * (app.example.com and auth.example.com; http://localhost in development).
-   */
-  mode?: "bearer" | "cookie";
-  /**
-   * Origins, besides baseUrl's, that `fetch` may send the access token to
-   * (your APIs), e.g. ["https://api.example.com"]. Exact origins only.
-   */
-  trustedOrigins?: readonly string[];
-  store?: TokenStore;
-  fetch?: typeof fetch;
-  /** Refresh this long before the access token expires, so a request does not leave with a token about to die. */
-  refreshSkewSeconds?: number;
-  now?: () => number;
-  /** Cross-tab coordination; by default the browser's Web Locks and BroadcastChannel, none outside a browser. */
-  coordination?: Coordination | false;
-  /** Called once in every tab when the session ends: logged out (here or in another tab) or ended by the server. */
-  onSessionEnded?: (reason: SessionEndReason) => void;
-};
-
-export class AuthApiError extends Error {
-  constructor(readonly problem: Problem) {
-    super(problem.title);
-    this.name = "AuthApiError";
-  }
-  get code(): string {
-    return this.problem.code;
-  }
-  /** For mfa_required: the token that completes the sign-in. */
-  get mfaToken(): string | undefined {
-    return this.problem.mfaToken;
-  }
-  /** For mfa_required: the methods that can complete it; for reauthentication_required: the proofs that would be enough. */
-  get methods(): (MfaMethod | ReauthMethod)[] | undefined {
-    return this.problem.methods;
-  }
-}
-
-/** Stores no other tab can read: a client holding one shares nothing with the other tabs. */
-const tabPrivateStores = new WeakSet<TokenStore>();
-
-/** The pair in this page's memory: this client's alone, so nothing about it crosses tabs. */
-export function memoryStore(): TokenStore {
-  let tokens: StoredTokens | null = null;
-  const store: TokenStore = { get: () => tokens, set: (next) => void (tokens = next) };
-  tabPrivateStores.add(store);
-  return store;
-}
-
-/**
- * A store over a Web Storage object (localStorage), shared by the tabs of
- * the origin: what lets tabs share one bearer-mode session. Any script of
- * the origin can read it; prefer cookie mode where XSS is a concern.
- */
-export function webStorageStore(
-  storage: {
-    getItem(key: string): string | null;
-    setItem(key: string, value: string): void;
-    removeItem(key: string): void;
-  },
-  key = "secureauth:tokens",
-): TokenStore {
-  return {
-    get() {
-      const text = storage.getItem(key);
-      if (text === null) return null;
-      try {
-        return JSON.parse(text) as StoredTokens;
-      } catch {
-        return null;
-      }
-    },
-    set(tokens) {
-      if (tokens === null) storage.removeItem(key);
-      else storage.setItem(key, JSON.stringify(tokens));
-    },
-  };
-}
+import { isRecord, TabCoordinator } from "./coordination.js";
+import { isTabPrivate, memoryStore } from "./stores.js";
+import {
+  AuthApiError,
+  type AuthClientOptions,
+  type LoggedIn,
+  type Problem,
+  type ReauthenticationProof,
+  type Registered,
+  type RequestBody,
+  type ResponseBody,
+  type StoredTokens,
+  type TokenPair,
+  type TokenStore,
+} from "./types.js";
 
 const AUTH_MODE_HEADER = "X-Auth-Mode";
 
-export class AuthClient {
+/** The session a client holds: its tokens, their refresh, and the requests that carry them. Use AuthClient. */
+export class SessionClient {
   readonly mode: "bearer" | "cookie";
   private readonly baseUrl: string;
   private readonly serviceOrigin: string;
@@ -221,13 +88,14 @@ export class AuthClient {
     // Bearer mode over the memory store: no other tab holds this session, so
     // the client neither hears nor tells the others anything (the refresh
     // token once went to every page of the origin here).
-    const joinsTabs = this.mode === "cookie" || !tabPrivateStores.has(this.store);
+    const joinsTabs = this.mode === "cookie" || !isTabPrivate(this.store);
     this.tabs = new TabCoordinator(this.baseUrl, randomId(), joinsTabs ? options.coordination : false, (message) => {
       this.inbox = this.inbox.then(() => this.receive(message)).catch(() => undefined);
     });
   }
 
-  async register(input: { email: string; password: string; name?: string }): Promise<Registered> {
+  /** POST /auth/register; signed in at once unless the service requires a verified email first. */
+  async register(input: RequestBody<"register">): Promise<Registered> {
     const body = await this.post<Registered>("/auth/register", input);
     if (body.tokens) await this.signedIn(body.tokens);
     return body;
@@ -239,22 +107,15 @@ export class AuthClient {
    * `mfaToken` and `methods` say how to finish: completeMfa, or
    * loginWithPasskey with the mfaToken.
    */
-  async login(input: {
-    email: string;
-    password: string;
-    deviceName?: string;
-    deviceToken?: string;
-  }): Promise<LoggedIn> {
+  async login(input: RequestBody<"login">): Promise<LoggedIn> {
     const body = await this.post<LoggedIn>("/auth/login", input);
     await this.signedIn(body.tokens);
     return body;
   }
 
   /** The second step of a sign-in that answered mfa_required: a TOTP code or a recovery code. */
-  async completeMfa(
-    input: ({ mfaToken: string; code: string } | { mfaToken: string; recoveryCode: string }) & { deviceName?: string },
-  ): Promise<LoggedIn> {
-    const body = await this.post<LoggedIn>("/auth/mfa", input);
+  async completeMfa(input: RequestBody<"completeMfaSignIn">): Promise<ResponseBody<"completeMfaSignIn">> {
+    const body = await this.post<ResponseBody<"completeMfaSignIn">>("/auth/mfa", input);
     await this.signedIn(body.tokens);
     return body;
   }
@@ -264,8 +125,8 @@ export class AuthClient {
    * for the options of POST /auth/passkey/options; with the `mfaToken` of an
    * mfa_required answer it completes that sign-in instead.
    */
-  async loginWithPasskey(input: { response: unknown; mfaToken?: string; deviceName?: string }): Promise<LoggedIn> {
-    const body = await this.post<LoggedIn>("/auth/passkey", input);
+  async loginWithPasskey(input: RequestBody<"passkeySignIn">): Promise<ResponseBody<"passkeySignIn">> {
+    const body = await this.post<ResponseBody<"passkeySignIn">>("/auth/passkey", input);
     await this.signedIn(body.tokens);
     return body;
   }
@@ -278,25 +139,10 @@ export class AuthClient {
    * POST /auth/reauthenticate/options (`auth.fetch` gets them). A new access
    * token for the same session; the refresh token stays.
    */
-  async reauthenticate(
-    input:
-      | { currentPassword: string }
-      | { currentPassword: string; code: string }
-      | { currentPassword: string; recoveryCode: string }
-      | { response: unknown },
-  ): Promise<StoredTokens> {
-    const token = await this.accessToken();
-    const res = await this.fetcher(
-      `${this.baseUrl}/auth/reauthenticate`,
-      this.serviceInit(
-        { method: "POST", headers: { "Content-Type": "application/json" }, body: JSON.stringify(input) },
-        token,
-      ),
-    );
-    if (!res.ok) throw new AuthApiError(await readProblem(res));
-    const { tokens } = (await res.json()) as { tokens: TokenPair };
+  async reauthenticate(input: ReauthenticationProof): Promise<StoredTokens> {
+    const { tokens } = await this.call<ResponseBody<"reauthenticate">>("POST", "/auth/reauthenticate", input);
     const current = await this.store.get();
-    return this.keep({ ...tokens, refreshToken: tokens.refreshToken ?? current?.refreshToken });
+    return this.keep({ ...tokens, refreshToken: current?.refreshToken });
   }
 
   /** Ends the session on the server and in every tab; onSessionEnded("logged_out") is called. */
@@ -514,16 +360,43 @@ export class AuthClient {
     return { ...request, credentials: "include" } as RequestInit;
   }
 
-  private async post<T>(path: string, body: unknown): Promise<T> {
-    const res = await this.fetcher(
-      `${this.baseUrl}${path}`,
-      this.serviceInit(
-        { method: "POST", headers: { "Content-Type": "application/json" }, body: JSON.stringify(body) },
-        null,
-      ),
-    );
-    if (!res.ok) throw new AuthApiError(await readProblem(res));
-    return (await res.json()) as T;
+  /** A request to the service that needs no session (a sign-in, a link's token): its JSON, or undefined for 204. */
+  protected async post<T>(path: string, body?: unknown): Promise<T> {
+    const init: RequestInit = { method: "POST" };
+    if (body !== undefined) {
+      init.headers = { "Content-Type": "application/json" };
+      init.body = JSON.stringify(body);
+    }
+    return answer<T>(await this.fetcher(`${this.baseUrl}${path}`, this.serviceInit(init, null)));
+  }
+
+  /** A request to the service as the signed-in user (the access token, refreshed once if refused). */
+  protected async call<T>(method: string, path: string, body?: unknown): Promise<T> {
+    const init: RequestInit = { method };
+    if (body !== undefined) {
+      init.headers = { "Content-Type": "application/json" };
+      init.body = JSON.stringify(body);
+    }
+    return answer<T>(await this.fetch(`${this.baseUrl}${path}`, init));
+  }
+
+  /** The id of the session this client holds, if it knows one. */
+  protected async currentSessionId(): Promise<string | undefined> {
+    return (await this.current())?.sessionId ?? this.sessionId;
+  }
+
+  /**
+   * The server ended this client's session at the user's word (the session
+   * list, deleting the account): forget it here and in the tabs that share
+   * it, as a logout does.
+   */
+  protected async ended(sessionId: string | undefined): Promise<void> {
+    await this.store.set(null);
+    this.generation++;
+    this.cookieSession = "none";
+    this.tabs.post({ type: "ended", reason: "logged_out", sessionId });
+    this.sessionId = undefined;
+    this.options.onSessionEnded?.("logged_out");
   }
 }
 
@@ -574,6 +447,13 @@ async function isInvalidToken(res: Response): Promise<boolean> {
   if (/error="invalid_token"/.test(challenge)) return true;
   const problem = await readProblem(res.clone());
   return problem.code === "invalid_token";
+}
+
+/** The API's answer: its JSON, undefined for 204, or an AuthApiError with its problem details. */
+async function answer<T>(res: Response): Promise<T> {
+  if (!res.ok) throw new AuthApiError(await readProblem(res));
+  if (res.status === 204) return undefined as T;
+  return (await res.json()) as T;
 }
 
 async function readProblem(res: Response): Promise<Problem> {

@@ -1,0 +1,165 @@
+// AuthClient: the session (session.ts) plus every operation of the account's
+// lifecycle a user performs, one method per API operation, named after its
+// operationId, typed with the request and response bodies generated from the
+// service's OpenAPI document (api.ts). Each method answers the API's JSON as
+// it is, and rejects with an AuthApiError carrying the problem details.
+//
+// Operations that need a session send the access token (refreshed once if
+// refused, as `fetch` does); the others (the links' tokens, a forgotten
+// password) need none. An action that needs a recent sign-in rejects with
+// reauthentication_required: `reauthenticate` with one of its `methods`,
+// then try again.
+
+import { SessionClient } from "./session.js";
+import type { RequestBody, ResponseBody } from "./types.js";
+
+const id = (value: string) => encodeURIComponent(value);
+
+export class AuthClient extends SessionClient {
+  // Email proof, password reset, email change: the mailed links carry a `token`.
+
+  /** POST /auth/email/verification: mails a new verification link to the caller's address (202; 429 past 5 an hour). */
+  sendEmailVerification(): Promise<ResponseBody<"sendEmailVerification">> {
+    return this.call("POST", "/auth/email/verification");
+  }
+
+  /** POST /auth/email/verify: the verification link's token; answers the user, now verified. No session needed. */
+  verifyEmail(input: RequestBody<"verifyEmail">): Promise<ResponseBody<"verifyEmail">> {
+    return this.post("/auth/email/verify", input);
+  }
+
+  /** POST /auth/password/forgot: 202 whatever the address; an account's address gets a reset link. */
+  forgotPassword(input: RequestBody<"forgotPassword">): Promise<ResponseBody<"forgotPassword">> {
+    return this.post("/auth/password/forgot", input);
+  }
+
+  /** POST /auth/password/reset: the reset link's token and the new password; ends every session of the user. */
+  resetPassword(input: RequestBody<"resetPassword">): Promise<void> {
+    return this.post("/auth/password/reset", input);
+  }
+
+  /** POST /auth/password: changes the password; every other session of the user ends, this one stays. */
+  changePassword(input: RequestBody<"changePassword">): Promise<void> {
+    return this.call("POST", "/auth/password", input);
+  }
+
+  /** POST /me/email: asks to move the account to `newEmail` (recent sign-in, a verified address); 202 always. */
+  requestEmailChange(input: RequestBody<"requestEmailChange">): Promise<ResponseBody<"requestEmailChange">> {
+    return this.call("POST", "/me/email", input);
+  }
+
+  /** POST /auth/email/change: the email-change link's token; answers the user with the new address. */
+  confirmEmailChange(input: RequestBody<"confirmEmailChange">): Promise<ResponseBody<"confirmEmailChange">> {
+    return this.post("/auth/email/change", input);
+  }
+
+  // Profile.
+
+  /** GET /me: the signed-in user. */
+  getMe(): Promise<ResponseBody<"getMe">> {
+    return this.call("GET", "/me");
+  }
+
+  /** PATCH /me: changes the display name (null or empty clears it). */
+  updateMe(input: RequestBody<"updateMe">): Promise<ResponseBody<"updateMe">> {
+    return this.call("PATCH", "/me", input);
+  }
+
+  /** GET /me/activity: the caller's own security events, newest first; pass `nextCursor` on for more. */
+  listMyActivity(query: { cursor?: string; limit?: number } = {}): Promise<ResponseBody<"listMyActivity">> {
+    const params = new URLSearchParams();
+    if (query.cursor !== undefined) params.set("cursor", query.cursor);
+    if (query.limit !== undefined) params.set("limit", String(query.limit));
+    const search = params.toString();
+    return this.call("GET", search ? `/me/activity?${search}` : "/me/activity");
+  }
+
+  /**
+   * DELETE /me: deletes the account (recent sign-in) with its sessions,
+   * tokens and factors. The session ends here and in the tabs sharing it
+   * (onSessionEnded("logged_out")).
+   */
+  async deleteMe(input: RequestBody<"deleteMe">): Promise<void> {
+    const sessionId = await this.currentSessionId();
+    await this.call<void>("DELETE", "/me", input);
+    await this.ended(sessionId);
+  }
+
+  // Sessions.
+
+  /** GET /sessions: the caller's live sessions; `current` marks this one. */
+  listSessions(): Promise<ResponseBody<"listSessions">> {
+    return this.call("GET", "/sessions");
+  }
+
+  /** DELETE /sessions/{id}: ends one of the caller's sessions; ending this client's own signs it out here too. */
+  async revokeSession(sessionId: string): Promise<void> {
+    const own = (await this.currentSessionId()) === sessionId;
+    await this.call<void>("DELETE", `/sessions/${id(sessionId)}`);
+    if (own) await this.ended(sessionId);
+  }
+
+  /** DELETE /sessions: ends every session of the caller but this one. */
+  revokeOtherSessions(): Promise<void> {
+    return this.call("DELETE", "/sessions");
+  }
+
+  // TOTP and recovery codes.
+
+  /** POST /me/mfa/totp: starts (or restarts) enrolment (recent sign-in): the secret and its otpauth URI. */
+  startTotpEnrolment(): Promise<ResponseBody<"startTotpEnrolment">> {
+    return this.call("POST", "/me/mfa/totp");
+  }
+
+  /** GET /me/mfa/totp/qr: the pending enrolment's otpauth URI as an SVG QR code (recent sign-in). */
+  pendingTotpQrCode(): Promise<ResponseBody<"pendingTotpQrCode">> {
+    return this.call("GET", "/me/mfa/totp/qr");
+  }
+
+  /** POST /me/mfa/totp/confirm: a code from the app confirms the enrolment; answers the recovery codes, once. */
+  confirmTotpEnrolment(input: RequestBody<"confirmTotpEnrolment">): Promise<ResponseBody<"confirmTotpEnrolment">> {
+    return this.call("POST", "/me/mfa/totp/confirm", input);
+  }
+
+  /** DELETE /me/mfa/totp: removes TOTP and the recovery codes (recent sign-in). */
+  removeTotp(): Promise<void> {
+    return this.call("DELETE", "/me/mfa/totp");
+  }
+
+  /** POST /me/mfa/recovery-codes: new recovery codes (recent sign-in); the earlier ones stop working. */
+  regenerateRecoveryCodes(): Promise<ResponseBody<"regenerateRecoveryCodes">> {
+    return this.call("POST", "/me/mfa/recovery-codes");
+  }
+
+  // Passkeys: the options go to the browser's WebAuthn (or @simplewebauthn/browser), its answer comes back here.
+
+  /** POST /me/passkeys/options: creation options for a new passkey (recent sign-in, a verified address). */
+  passkeyRegistrationOptions(): Promise<ResponseBody<"passkeyRegistrationOptions">> {
+    return this.call("POST", "/me/passkeys/options");
+  }
+
+  /** POST /me/passkeys: the browser's new credential for those options, and a name for it. */
+  registerPasskey(input: RequestBody<"registerPasskey">): Promise<ResponseBody<"registerPasskey">> {
+    return this.call("POST", "/me/passkeys", input);
+  }
+
+  /** GET /me/passkeys: the caller's passkeys. */
+  listPasskeys(): Promise<ResponseBody<"listPasskeys">> {
+    return this.call("GET", "/me/passkeys");
+  }
+
+  /** DELETE /me/passkeys/{id}: removes one of the caller's passkeys (recent sign-in). */
+  removePasskey(passkeyId: string): Promise<void> {
+    return this.call("DELETE", `/me/passkeys/${id(passkeyId)}`);
+  }
+
+  /** POST /auth/passkey/options: request options for a passkey sign-in (discoverable credentials without an email). */
+  passkeySignInOptions(input: RequestBody<"passkeySignInOptions"> = {}): Promise<ResponseBody<"passkeySignInOptions">> {
+    return this.post("/auth/passkey/options", input);
+  }
+
+  /** POST /auth/reauthenticate/options: request options listing the caller's passkeys, for `reauthenticate`. */
+  reauthenticationPasskeyOptions(): Promise<ResponseBody<"reauthenticationPasskeyOptions">> {
+    return this.call("POST", "/auth/reauthenticate/options");
+  }
+}

@@ -1,0 +1,14 @@
+// The OpenAPI document GET /openapi.json answers, built in Node from the
+// app's routes as the route builds it: nothing is started. The client's
+// generated types (scripts/client-types.ts) are written from it;
+// test/openapi/lint.test.ts builds it the same way.
+import { createApp } from "../../src/app";
+import { openApiDocument } from "../../src/routes/openapi";
+
+/** The origin the document names as its server; the generated types do not depend on it. */
+export const DOCUMENT_ORIGIN = "https://auth.secureauth.dev";
+
+/** /openapi.json as the Worker serves it at `origin`. */
+export function buildOpenApiDocument(origin: string = DOCUMENT_ORIGIN) {
+  return openApiDocument(createApp(), origin);
+}
