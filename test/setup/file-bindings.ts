@@ -15,7 +15,7 @@ export type FileBindings = { DATABASE_URL: string; SMTP_URL: string; MAIL_INBOX_
 
 /**
  * A new database copied from the migrated template (CREATE DATABASE ...
- * TEMPLATE copies files: no migration runs again) and a new mailbox.
+ * TEMPLATE copies its pages, about 0.2 s: no migration runs again) and a new mailbox.
  */
 export async function fileBindings(postgresUrl: string, mailServerUrl: string): Promise<FileBindings> {
   files += 1;
