@@ -1,27 +1,32 @@
 // The suite runs inside workerd (@cloudflare/vitest-plugin) against the real
 // Postgres that test/setup/global-setup.ts starts, through the same Neon
 // driver code path the Worker uses in production, and sends its mail to the
-// real SMTP server the global setup starts too.
+// real SMTP server the global setup starts too. Test files run in parallel,
+// each in its own runtime with its own copy of the migrated database and its
+// own mailbox (test/setup/file-bindings.ts).
 import { cloudflareTest } from "@cloudflare/vitest-plugin";
 import { configDefaults, defineConfig } from "vitest/config";
+import { fileBindings } from "./test/setup/file-bindings.ts";
 import { TEST_SECRETS } from "./test/setup/secrets.ts";
 
 export default defineConfig({
   plugins: [
-    cloudflareTest(({ inject }) => ({
-      wrangler: { configPath: "./wrangler.toml" },
-      miniflare: {
-        bindings: {
-          DATABASE_URL: inject("databaseUrl"),
-          PG_WS_PROXY: inject("wsProxyUrl"),
-          CLOSED_DATABASE_URL: inject("closedDatabaseUrl"),
-          SMTP_URL: inject("smtpUrl"),
-          // Test-only: the HTTP API of the mail server above (test/support/mail.ts).
-          MAIL_INBOX_URL: inject("mailInboxUrl"),
-          ...TEST_SECRETS,
+    // Called once per test file, as the pool starts that file's Miniflare.
+    cloudflareTest(async ({ inject }) => {
+      // DATABASE_URL, SMTP_URL, and MAIL_INBOX_URL (test-only: the mailbox's HTTP API, test/support/mail.ts).
+      const file = await fileBindings(inject("postgresUrl"), inject("mailServerUrl"));
+      return {
+        wrangler: { configPath: "./wrangler.toml" },
+        miniflare: {
+          bindings: {
+            ...file,
+            PG_WS_PROXY: inject("wsProxyUrl"),
+            CLOSED_DATABASE_URL: inject("closedDatabaseUrl"),
+            ...TEST_SECRETS,
+          },
         },
-      },
-    })),
+      };
+    }),
   ],
   test: {
     globalSetup: ["./test/setup/global-setup.ts"],
@@ -37,8 +42,8 @@ export default defineConfig({
     ],
     testTimeout: 30_000,
     hookTimeout: 60_000,
-    // Test files share one database: run them one at a time so none sees
-    // another's rows mid-test (admin listings, audit pages).
-    fileParallelism: false,
+    // Files share nothing mutable (see above), so they run side by side; most
+    // of a file's time is waiting on Postgres, SMTP or its runtime starting.
+    maxWorkers: 3,
   },
 });

@@ -18,5 +18,8 @@ export default defineConfig({
     environment: "node",
     testTimeout: 30_000,
     hookTimeout: 60_000,
+    // Files share nothing (each starts its own servers in its own directory),
+    // and most of their time is spent waiting on child processes.
+    maxWorkers: 3,
   },
 });

@@ -66,7 +66,7 @@ describe("a stranger's guesses never lock the owner's device out", () => {
 
   it("a first attempt presenting a device token is one round trip to the throttle, with the account read in it, and the device's key holds no part of the token", async () => {
     const owner = await ownerWithDevice();
-    await query("select pg_stat_statements_reset()");
+    await db.resetStatementStats();
     expect((await attempt(owner.email, "the owner's typo xx", owner.deviceToken)).status).toBe(401);
     const statements = await query<{ query: string; calls: string }>(
       `select query, calls::text as calls from pg_stat_statements

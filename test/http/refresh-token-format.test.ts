@@ -35,7 +35,7 @@ async function sessionStatements(): Promise<Statement[]> {
   );
 }
 
-const resetStatements = () => query("select pg_stat_statements_reset()");
+const resetStatements = () => db.resetStatementStats();
 
 async function counts(): Promise<{ audit: string; tokens: string; sessions: string }> {
   const [row] = await query<{ audit: string; tokens: string; sessions: string }>(

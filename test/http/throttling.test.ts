@@ -364,7 +364,7 @@ describe("refresh is limited per session (AUTH_REFRESH_RATE_LIMITER), not per cl
       expect(res.status, `refresh ${i + 1}`).toBe(200);
       token = ((await res.json()) as { tokens: TokenPair }).tokens.refreshToken;
     }
-    await query("select pg_stat_statements_reset()");
+    await db.resetStatementStats();
     const limited = await refresh(token);
     expect(limited.status).toBe(429);
     expect(limited.headers.get("retry-after")).toBe(String(PERIOD_SECONDS));

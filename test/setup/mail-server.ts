@@ -1,9 +1,14 @@
 // The mail the suite sends lands here, on real servers in Node started by the
-// global setup: an SMTP server (no AUTH, no STARTTLS, so smtp:// stays in
-// the clear) that keeps each message parsed, and a small HTTP API the tests
-// read it through (test/support/mail.ts). The same API takes Resend-shaped
+// global setup: SMTP servers (no AUTH, no STARTTLS, so smtp:// stays in the
+// clear) that keep each message parsed, and a small HTTP API the tests read
+// them through (test/support/mail.ts). The same API takes Resend-shaped
 // POST /emails, so the Resend transport is tested against a real socket too.
 //
+// Test files run in parallel, so each gets a mailbox of its own (its own SMTP
+// port and API prefix): one file's refusals, failures and clearing never
+// reach another's mail. The paths below are under the mailbox's inboxUrl.
+//
+//   POST   /mailboxes              (at the root) a new mailbox: {smtpUrl, inboxUrl}
 //   GET    /messages[?to=address]  the messages received, oldest first
 //   DELETE /messages               forget them
 //   POST   /refuse {count}         the next `count` messages are answered 451 after DATA
@@ -25,9 +30,49 @@ export type ReceivedMail = {
 };
 export type ResendRequest = { authorization: string | null; body: unknown };
 
-export type MailServer = { smtpUrl: string; inboxUrl: string; close(): Promise<void> };
+export type MailServer = { url: string; close(): Promise<void> };
+
+type Box = {
+  smtpUrl: string;
+  route(key: string, url: URL, req: IncomingMessage, res: ServerResponse): Promise<void>;
+  close(): Promise<void>;
+};
 
 export async function startMailServer(): Promise<MailServer> {
+  const boxes = new Map<string, Box>();
+  let opened = 0;
+  const api = createServer((req, res) => {
+    route(req, res).catch(() => send(res, 500, { error: "mail server failed" }));
+  });
+  async function route(req: IncomingMessage, res: ServerResponse): Promise<void> {
+    const url = new URL(req.url ?? "/", "http://mail.test");
+    if (req.method === "POST" && url.pathname === "/mailboxes") {
+      const id = String(++opened);
+      const box = await startBox();
+      boxes.set(id, box);
+      return send(res, 200, { smtpUrl: box.smtpUrl, inboxUrl: `${origin}/mailboxes/${id}` });
+    }
+    const [, id, rest] = /^\/mailboxes\/([^/]+)(\/.*)$/.exec(url.pathname) ?? [];
+    const box = id === undefined ? undefined : boxes.get(id);
+    if (!box) return send(res, 404, { error: "no such mailbox" });
+    return box.route(`${req.method} ${rest}`, url, req, res);
+  }
+  await new Promise<void>((resolve, reject) => {
+    api.once("error", reject);
+    api.listen(0, "127.0.0.1", () => resolve());
+  });
+  const origin = `http://127.0.0.1:${(api.address() as AddressInfo).port}`;
+
+  return {
+    url: origin,
+    close: async () => {
+      api.closeAllConnections();
+      await Promise.all([new Promise((resolve) => api.close(resolve)), ...[...boxes.values()].map((b) => b.close())]);
+    },
+  };
+}
+
+async function startBox(): Promise<Box> {
   const messages: ReceivedMail[] = [];
   const resendRequests: ResendRequest[] = [];
   let refusals = 0;
@@ -69,12 +114,7 @@ export async function startMailServer(): Promise<MailServer> {
   smtp.on("error", () => {});
   const smtpPort = (smtp.server.address() as AddressInfo).port;
 
-  const api = createServer((req, res) => {
-    route(req, res).catch(() => send(res, 500, { error: "mail server failed" }));
-  });
-  async function route(req: IncomingMessage, res: ServerResponse): Promise<void> {
-    const url = new URL(req.url ?? "/", "http://mail.test");
-    const key = `${req.method} ${url.pathname}`;
+  async function route(key: string, url: URL, req: IncomingMessage, res: ServerResponse): Promise<void> {
     if (key === "GET /messages") {
       const to = url.searchParams.get("to")?.toLowerCase();
       return send(res, 200, to ? messages.filter((m) => m.to.includes(to)) : messages);
@@ -106,22 +146,11 @@ export async function startMailServer(): Promise<MailServer> {
     }
     send(res, 404, { error: "not found" });
   }
-  await new Promise<void>((resolve, reject) => {
-    api.once("error", reject);
-    api.listen(0, "127.0.0.1", () => resolve());
-  });
-  const apiPort = (api.address() as AddressInfo).port;
 
   return {
     smtpUrl: `smtp://127.0.0.1:${smtpPort}`,
-    inboxUrl: `http://127.0.0.1:${apiPort}`,
-    close: async () => {
-      api.closeAllConnections();
-      await Promise.all([
-        new Promise((resolve) => api.close(resolve)),
-        new Promise<void>((resolve) => smtp.close(() => resolve())),
-      ]);
-    },
+    route,
+    close: () => new Promise<void>((resolve) => smtp.close(() => resolve())),
   };
 }
 

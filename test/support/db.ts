@@ -28,6 +28,16 @@ export async function query<T = Record<string, unknown>>(text: string, params: u
   return withClient(async (client) => (await client.query(text, params)).rows as T[]);
 }
 
+/**
+ * Forgets what pg_stat_statements counted in this file's database only (the
+ * argument-less reset would also clear the counts of files running beside it).
+ */
+export async function resetStatementStats(): Promise<void> {
+  await query(
+    "select pg_stat_statements_reset(0, (select oid from pg_database where datname = current_database()), 0)",
+  );
+}
+
 export type AuditRow = {
   id: string;
   event: string;

@@ -20,7 +20,7 @@ import type { Stores } from "../../src/services/ports";
 import { SessionRevocationList } from "../../src/services/sessions";
 import type { AccessTokenSubject } from "../../src/services/tokens/types";
 import { TEST_SECRETS, TEST_SIGNING_KEYS } from "../setup/secrets";
-import { auditRows, query, testEnv, withClient } from "./db";
+import { auditRows, query, resetStatementStats, testEnv, withClient } from "./db";
 
 export const BASE = "https://auth.test";
 export const STRONG_PASSWORD = "correct horse battery staple 42";
@@ -203,6 +203,7 @@ export function testService(options: TestServiceOptions = {}) {
       query,
       withClient,
       auditRows,
+      resetStatementStats,
       /** Marks the user's address verified, as following the mailed link does (v3: factors and email changes need it). */
       markEmailVerified: async (userId: string) => {
         await query("update users set email_verified_at = now() where id = $1", [userId]);

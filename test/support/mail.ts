@@ -2,7 +2,8 @@
 // global setup started (test/setup/mail-server.ts) received over SMTP, what
 // it captured as Resend sends, and switches to make either refuse. Mail is
 // delivered by the queue consumer, after the request has answered, so
-// `inbox.waitFor` polls. Tests share the server: filter by a unique address.
+// `inbox.waitFor` polls. Each test file has a mailbox of its own (see
+// test/setup/file-bindings.ts); its tests share it: filter by a unique address.
 import { env } from "cloudflare:workers";
 import { TEST_SECRETS } from "../setup/secrets";
 
