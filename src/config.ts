@@ -2,9 +2,9 @@
 // and validated once per env object. A missing or malformed variable throws a
 // ConfigError naming it, so the service refuses every request rather than
 // half-working.
-import { ConfigError } from "./errors";
-import { ARGON2_LIMITS } from "./services/passwords/phc";
-import type { MailJob } from "./services/ports";
+import { ConfigError } from "./core/errors";
+import { ARGON2_LIMITS } from "./features/accounts/passwords/phc";
+import type { MailJob } from "./core/ports";
 
 export type Env = {
   DATABASE_URL: string;

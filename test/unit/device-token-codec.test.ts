@@ -6,7 +6,7 @@
 // account id and one generation, and is checked without I/O; whether they
 // are still the account's is the sign-in statement's business.
 import { describe, expect, it } from "vitest";
-import { deviceThrottleKey, DeviceTokenCodec } from "../../src/services/device-tokens";
+import { deviceThrottleKey, DeviceTokenCodec } from "../../src/features/sign-in/device-tokens";
 
 const SECRET = "unit-test refresh secret, 32+ characters long";
 const NEXT_SECRET = "the next refresh secret, also 32+ characters";

@@ -17,12 +17,12 @@ import {
   NotFound,
   RateLimited,
   ValidationFailed,
-} from "../../src/errors";
-import { accountThrottleKey, AccountService } from "../../src/services/accounts";
-import { AdminService, OPERATOR, type AdminActor } from "../../src/services/admin";
-import { sessionThrottleKey } from "../../src/services/credentials";
-import { AccountLifecycle, requesterNetworkHash } from "../../src/services/lifecycle";
-import type { MailJob, UserRecord } from "../../src/services/ports";
+} from "../../src/core/errors";
+import { accountThrottleKey, AccountService } from "../../src/features/accounts/service";
+import { AdminService, OPERATOR, type AdminActor } from "../../src/features/admin";
+import { sessionThrottleKey } from "../../src/features/accounts/credentials";
+import { AccountLifecycle, requesterNetworkHash } from "../../src/features/lifecycle/service";
+import type { MailJob, UserRecord } from "../../src/core/ports";
 import {
   CountingRateLimit,
   LIFETIMES,

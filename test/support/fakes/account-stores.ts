@@ -13,7 +13,7 @@ import type {
   ThrottleAttempt,
   Admission,
   UserStore,
-} from "../../../src/services/ports";
+} from "../../../src/core/ports";
 import {
   ATTEMPT_WINDOW_SECONDS,
   DEFAULT_ROLE,

@@ -9,7 +9,7 @@ import type {
   HealthProbe,
   MaintenanceStore,
   RoleStore,
-} from "../../../src/services/ports";
+} from "../../../src/core/ports";
 import {
   compareKeys,
   cursorTimestamp,

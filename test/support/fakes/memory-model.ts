@@ -16,7 +16,7 @@ import type {
   RequestOrigin,
   SessionRecord,
   UserRecord,
-} from "../../../src/services/ports";
+} from "../../../src/core/ports";
 
 /**
  * A users row: the record without the grants (those are rows of their own),
