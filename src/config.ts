@@ -4,7 +4,7 @@
 // half-working.
 import { ConfigError } from "./core/errors";
 import { ARGON2_LIMITS } from "./features/accounts/passwords/phc";
-import type { MailJob } from "./core/ports";
+import type { MailJob } from "./features/mail/store";
 
 export type Env = {
   DATABASE_URL: string;

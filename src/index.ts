@@ -8,7 +8,7 @@ import { composeMailConsumer, composeScheduled } from "./composition";
 import type { Env } from "./config";
 import { describeError } from "./core/errors";
 import { handleMailBatch } from "./features/mail/consumer";
-import type { MailJob } from "./core/ports";
+import type { MailJob } from "./features/mail/store";
 
 export { AuthService } from "./rpc";
 

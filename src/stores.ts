@@ -1,7 +1,8 @@
-// The stores over Postgres, for the composition root: every port of
-// services/ports.ts implemented by its repository, bound to one connection
-// or one transaction, with driver errors translated to typed ones.
-import type { Stores, UnitOfWork } from "./core/ports";
+// Every store, as one type built from each feature's port (features/*/store.ts),
+// and the same stores over Postgres for the composition root: each port
+// implemented by its feature's postgres.ts, bound to one connection or one
+// transaction, with driver errors translated to typed ones. A new feature's
+// store is one line in `Stores` and one in `storesFor`.
 import { AdminUserRepository } from "./features/admin/postgres";
 import { AuditRepository } from "./features/activity/postgres";
 import { ChallengeRepository } from "./features/sign-in/challenges.postgres";
@@ -19,7 +20,40 @@ import { SecondFactorRepository } from "./features/mfa/postgres";
 import { SessionRepository } from "./features/sessions/postgres";
 import { UserRepository } from "./features/accounts/postgres";
 
+import type { RegistrationStore, UserStore } from "./features/accounts/store";
+import type { RefreshTokenStore, SessionStore } from "./features/sessions/store";
+import type { ChallengeStore, LoginThrottleStore } from "./features/sign-in/store";
+import type { OneTimeTokenStore } from "./features/lifecycle/store";
+import type { AuditLog } from "./features/activity/store";
+import type { AdminUserStore, RoleStore } from "./features/admin/store";
+import type { HealthProbe } from "./features/health/store";
+import type { MaintenanceStore } from "./features/maintenance/store";
+import type { SecondFactorStore } from "./features/mfa/store";
+import type { PasskeyStore } from "./features/passkeys/store";
 export { lazyDatabase, type Database, type LazyDatabase } from "./adapters/postgres/database";
+
+/** Every store, bound to one connection or one transaction. */
+export type Stores = {
+  users: UserStore;
+  throttles: LoginThrottleStore;
+  registrations: RegistrationStore;
+  oneTimeTokens: OneTimeTokenStore;
+  sessions: SessionStore;
+  refreshTokens: RefreshTokenStore;
+  audit: AuditLog;
+  adminUsers: AdminUserStore;
+  roles: RoleStore;
+  health: HealthProbe;
+  maintenance: MaintenanceStore;
+  secondFactors: SecondFactorStore;
+  challenges: ChallengeStore;
+  passkeys: PasskeyStore;
+};
+
+/** Runs `work` in one transaction: every store it is handed commits together, or nothing does. */
+export interface UnitOfWork {
+  run<T>(work: (tx: Stores) => Promise<T>): Promise<T>;
+}
 
 export function storesFor(db: Executor): Stores {
   return {

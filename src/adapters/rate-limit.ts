@@ -2,7 +2,7 @@
 // the composition root (per normalised email on register, per session on
 // refresh) and for ipRateLimit. No Hono here: the composition root, which
 // the Node operator CLI loads too, imports this file alone.
-import type { KeyedRateLimit, RateLimitDecision } from "../core/ports";
+import type { KeyedRateLimit, RateLimitDecision } from "../core/domain";
 
 /** Every binding's period (wrangler.toml): a client told to wait this long is certain to be let in. */
 export const PERIOD_SECONDS = 60;

@@ -64,7 +64,7 @@
 // so the second of two marks written within a second may be refused (logged).
 
 import { ServiceUnavailable } from "../core/errors";
-import type { RevocationList, SessionsEnded, TokenToCheck } from "../core/ports";
+import type { RevocationList, SessionsEnded, TokenToCheck } from "../features/sessions/store";
 import { CLOCK_TOLERANCE_SECONDS } from "../features/tokens/types";
 
 const PREFIX = "revoked-session:";

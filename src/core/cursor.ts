@@ -5,7 +5,7 @@
 // 30th of February, year 0): a forged cursor is a 400, never a 500.
 import { ValidationFailed } from "./errors";
 import { isUuid } from "./ids";
-import type { KeysetCursor, Page } from "./ports";
+import type { KeysetCursor, Page } from "./domain";
 
 const CURSOR_AT = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{6}Z$/;
 

@@ -1,7 +1,7 @@
 // Who is calling, from the request: the client IP (CF-Connecting-IP only;
 // X-Forwarded-For is client-controlled and ignored), the User-Agent, and the
 // coarse location Cloudflare attaches in request.cf.
-import type { DeviceInfo, RequestOrigin } from "../core/ports";
+import type { DeviceInfo, RequestOrigin } from "../core/domain";
 
 const MAX_USER_AGENT = 512;
 const MAX_DEVICE_NAME = 100;

@@ -3,7 +3,7 @@
 import { z } from "@hono/zod-openapi";
 import { normalizeEmail } from "../features/accounts/passwords";
 import { MAX_PASSWORD_LENGTH, MIN_PASSWORD_LENGTH } from "../features/accounts/passwords/policy";
-import type { UserRecord } from "../core/ports";
+import type { UserRecord } from "../core/domain";
 
 /** Normalised (trim, NFKC, lower-case) before the format check, so fullwidth input validates as what it is. */
 export const Email = z.string().max(320).transform(normalizeEmail).pipe(z.string().min(3).max(254).email());

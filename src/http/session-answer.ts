@@ -4,7 +4,7 @@
 import type { Context } from "hono";
 import type { AppEnv } from "./context";
 import { bodyTokens, refuseCrossSite, setSessionCookies, wantsCookies } from "./cookie-mode";
-import type { RequestOrigin, UserRecord } from "../core/ports";
+import type { RequestOrigin, UserRecord } from "../core/domain";
 import type { TokenPair } from "../features/sessions";
 import { requestOrigin } from "./request-origin";
 import { toApiUser } from "./schemas";

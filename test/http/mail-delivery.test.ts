@@ -18,7 +18,7 @@ import {
 } from "../../src/adapters/mail";
 import { backoff, handleMailBatch, type MailConsumerDeps } from "../../src/features/mail/consumer";
 import { MailDelivery } from "../../src/features/mail/delivery";
-import type { MailJob, OutgoingMail } from "../../src/core/ports";
+import type { MailJob, OutgoingMail } from "../../src/features/mail/store";
 import { TEST_SECRETS } from "../setup/secrets";
 import { testEnv } from "../support/db";
 import { db, testService, uniqueEmail } from "../support/harness";

@@ -15,7 +15,7 @@ import { loadConfig, type Env } from "../../src/config";
 import worker from "../../src/index";
 import { lazyDatabase, storesFor } from "../../src/stores";
 import { AuthService } from "../../src/rpc";
-import type { Stores } from "../../src/core/ports";
+import type { Stores } from "../../src/stores";
 import { SessionRevocationList, type TokenPair } from "../../src/features/sessions";
 import type { AccessTokenSubject } from "../../src/features/tokens/types";
 import { TEST_SECRETS, TEST_SIGNING_KEYS } from "../setup/secrets";

@@ -5,7 +5,7 @@
 import { describe, expect, it } from "vitest";
 import { InsufficientPermission, NotFound, ValidationFailed } from "../../src/core/errors";
 import { AdminService, OPERATOR, type AdminActor } from "../../src/features/admin";
-import type { UserRecord } from "../../src/core/ports";
+import type { UserRecord } from "../../src/core/domain";
 import { MemoryStores, ORIGIN, RecordingRevocationList, SEEDED_ROLES, testClock, testSession } from "../support/fakes";
 
 function setup() {

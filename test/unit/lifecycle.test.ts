@@ -22,7 +22,8 @@ import { accountThrottleKey, AccountService } from "../../src/features/accounts/
 import { AdminService, OPERATOR, type AdminActor } from "../../src/features/admin";
 import { sessionThrottleKey } from "../../src/features/accounts/credentials";
 import { AccountLifecycle, requesterNetworkHash } from "../../src/features/lifecycle/service";
-import type { MailJob, UserRecord } from "../../src/core/ports";
+import type { MailJob } from "../../src/features/mail/store";
+import type { UserRecord } from "../../src/core/domain";
 import {
   CountingRateLimit,
   LIFETIMES,

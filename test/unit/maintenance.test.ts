@@ -4,7 +4,7 @@
 // kinds of rows are covered against Postgres in test/http/maintenance.test.ts.
 import { describe, expect, it } from "vitest";
 import { MaintenanceService } from "../../src/features/maintenance/service";
-import type { OneTimePurpose } from "../../src/core/ports";
+import type { OneTimePurpose } from "../../src/features/lifecycle/store";
 import { MemoryStores, ORIGIN } from "../support/fakes";
 
 const RUN_AT = new Date("2026-11-26T03:00:00.000Z");

@@ -5,7 +5,9 @@
 // arranged through the store ports: users registered (with the verification
 // token registration stores), disabled, renamed, deleted.
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
-import type { NewOneTimeToken, OneTimePurpose, RequestOrigin, Stores } from "../../src/core/ports";
+import type { NewOneTimeToken, OneTimePurpose } from "../../src/features/lifecycle/store";
+import type { RequestOrigin } from "../../src/core/domain";
+import type { Stores } from "../../src/stores";
 import { MemoryStores } from "../support/fakes";
 import { testService } from "../support/harness";
 

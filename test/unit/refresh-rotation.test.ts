@@ -8,7 +8,7 @@ import { env } from "cloudflare:workers";
 import { beforeAll, describe, expect, it } from "vitest";
 import { type Config, type Env, loadConfig } from "../../src/config";
 import { EmailNotVerified, InvalidRefreshToken, RateLimited, RefreshTokenReused } from "../../src/core/errors";
-import type { RequestOrigin, UserRecord } from "../../src/core/ports";
+import type { RequestOrigin, UserRecord } from "../../src/core/domain";
 import { RefreshTokenCodec, RefreshTokenRotation } from "../../src/features/sessions";
 import { AccessTokens, type KeySet, loadKeySet } from "../../src/features/tokens";
 import { CountingRateLimit, MemoryStores, RecordingRevocationList, testClock } from "../support/fakes";

@@ -3,7 +3,7 @@
 // answered, what the stores hold afterwards and what reached the edge.
 import { describe, expect, it } from "vitest";
 import { InvalidToken, NotFound } from "../../src/core/errors";
-import type { UserRecord } from "../../src/core/ports";
+import type { UserRecord } from "../../src/core/domain";
 import { SessionService } from "../../src/features/sessions";
 import {
   LIFETIMES,

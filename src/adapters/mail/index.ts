@@ -2,7 +2,7 @@
 // queue behind MailOutbox (the queue consumer is the mail feature's).
 // Only src/composition.ts builds them.
 import type { MailSettings } from "../../config";
-import type { MailTransport } from "../../core/ports";
+import type { MailTransport } from "../../features/mail/store";
 import { ResendTransport } from "./resend";
 import { SmtpTransport } from "./smtp";
 

@@ -3,7 +3,7 @@
 // failing provider never changes an HTTP answer. Only a queue that cannot
 // take the job does: ServiceUnavailable, like any store that does not answer.
 import { ServiceUnavailable } from "../../core/errors";
-import type { MailJob, MailOutbox } from "../../core/ports";
+import type { MailJob, MailOutbox } from "../../features/mail/store";
 
 export class QueueOutbox implements MailOutbox {
   constructor(private readonly queue: Queue<MailJob> | undefined) {}

@@ -2,7 +2,7 @@
 // (RESEND_API_URL). Any answer but a 2xx is a failure the queue retries. A
 // failure names the HTTP status only: never the key, and never the answer's
 // body, which may quote the message.
-import type { MailTransport, OutgoingMail } from "../../core/ports";
+import type { MailTransport, OutgoingMail } from "../../features/mail/store";
 
 const TIMEOUT_MS = 10_000;
 

@@ -8,7 +8,7 @@
 // The library is imported on the first send: it imports cloudflare:sockets,
 // which Node tools that load the composition root (npm run admin) lack.
 import type { User, WorkerMailer, WorkerMailerOptions } from "worker-mailer";
-import type { MailTransport, OutgoingMail } from "../../core/ports";
+import type { MailTransport, OutgoingMail } from "../../features/mail/store";
 
 /** Connecting, and each server reply. worker-mailer 1.2.1 reads its response timeout from socketTimeoutMs, so both are set alike. */
 const TIMEOUT_MS = 10_000;

@@ -2,7 +2,10 @@
 // repository that returns a user, opens a session, writes an audit row or
 // touches the login throttle inside a larger statement composes these.
 import { isSQLWrapper, sql, type SQL } from "drizzle-orm";
-import type { AuditEventName, NewOneTimeToken, NewSession, OneTimePurpose, RequestOrigin } from "../../core/ports";
+import type { AuditEventName } from "../../features/activity/store";
+import type { NewOneTimeToken, OneTimePurpose } from "../../features/lifecycle/store";
+import type { NewSession } from "../../features/sessions/store";
+import type { RequestOrigin } from "../../core/domain";
 
 /** The roles and permissions a user holds, as two text[] columns `roles` and `permissions`; `userId` is an SQL expression. */
 export function grantsOf(userId: SQL): SQL {

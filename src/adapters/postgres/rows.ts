@@ -1,6 +1,6 @@
 // Helpers for raw-SQL repositories: run a statement, get typed rows.
 import type { SQL } from "drizzle-orm";
-import type { AuthMethod } from "../../core/ports";
+import type { AuthMethod } from "../../core/domain";
 import type { Executor } from "./database";
 
 export async function rows<T>(db: Executor, statement: SQL): Promise<T[]> {

@@ -9,7 +9,9 @@
 import type { Clock } from "../../core/clock";
 import { InvalidCredentials, RateLimited, ValidationFailed } from "../../core/errors";
 import { checkPasswordPolicy, normalizePassword, type BreachedPasswordChecker, type PasswordHasher } from "./passwords";
-import type { Admission, AuditLog, LoginThrottleStore, RequestOrigin, UserRecord } from "../../core/ports";
+import type { Admission, LoginThrottleStore } from "../sign-in/store";
+import type { AuditLog } from "../activity/store";
+import type { RequestOrigin, UserRecord } from "../../core/domain";
 import { sha256 } from "@noble/hashes/sha2.js";
 import { bytesToHex, utf8ToBytes } from "@noble/hashes/utils.js";
 

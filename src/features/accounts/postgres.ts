@@ -1,7 +1,10 @@
 // Users and their effective roles and permissions. Roles and permissions are
 // rows (roles, role_permissions, user_roles), so they resolve here in SQL.
 import { sql } from "drizzle-orm";
-import type { AddressProof, EndedSession, RequestOrigin, UserRecord, UserStatus, UserStore } from "../../core/ports";
+import type { AddressProof } from "../lifecycle/store";
+import type { EndedSession } from "../sessions/store";
+import type { RequestOrigin, UserRecord, UserStatus } from "../../core/domain";
+import type { UserStore } from "./store";
 import type { Executor } from "../../adapters/postgres/database";
 import { auditInsert, endOneTimeTokens, setPasswordHash, USER_WITH_GRANTS } from "../../adapters/postgres/fragments";
 import { rows, toDate, toStringArray } from "../../adapters/postgres/rows";

@@ -11,7 +11,8 @@
 //   is read before the session, so a caller who sees the address verified by
 //   a claim also sees its own session ended.
 import { EmailNotVerified, InvalidToken } from "../../core/errors";
-import type { SessionStore, UserRecord } from "../../core/ports";
+import type { SessionStore } from "../sessions/store";
+import type { UserRecord } from "../../core/domain";
 
 /** Throws email_not_verified (with `detail`) or invalid_token; `user` must have been read before this call. */
 export async function requireProvenHolder(

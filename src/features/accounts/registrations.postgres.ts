@@ -2,7 +2,8 @@
 // session with its refresh token, and the audit row commit together, or, when
 // the email is taken, nothing is written at all.
 import { sql } from "drizzle-orm";
-import type { NewRegistration, RegistrationStore, UserRecord } from "../../core/ports";
+import type { NewRegistration, RegistrationStore } from "./store";
+import type { UserRecord } from "../../core/domain";
 import type { Executor } from "../../adapters/postgres/database";
 import { auditInsert, insertOneTimeToken, insertSessionWithFirstToken } from "../../adapters/postgres/fragments";
 import { rows } from "../../adapters/postgres/rows";

@@ -16,16 +16,10 @@ import { accountThrottleKey, acceptableNewPassword, proveCurrentPassword, refuse
 import { normalizeEmail, normalizePassword, type BreachedPasswordChecker, type PasswordHasher } from "./passwords";
 import { deviceThrottleKey, type DeviceTokenCodec } from "../sign-in/device-tokens";
 import { linkFor, mintOneTimeToken } from "../lifecycle/one-time-tokens";
-import type {
-  DeviceInfo,
-  KeyedRateLimit,
-  MailOutbox,
-  RequestOrigin,
-  RevocationList,
-  Stores,
-  UnitOfWork,
-  UserRecord,
-} from "../../core/ports";
+import type { DeviceInfo, KeyedRateLimit, RequestOrigin, UserRecord } from "../../core/domain";
+import type { MailOutbox } from "../mail/store";
+import type { RevocationList } from "../sessions/store";
+import type { Stores, UnitOfWork } from "../../stores";
 import { SecondFactorService } from "../mfa/service";
 import { issueTokenPair, newSession, type RefreshTokenCodec, type SessionLifetimes, type TokenPair } from "../sessions";
 import { openSignedInSession, subjectOf, type LoggedIn, type SignedIn } from "../sign-in/service";

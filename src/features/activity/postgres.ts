@@ -4,7 +4,8 @@
 // trail newest first on the (created_at, id) index.
 import { and, desc, eq, sql, type SQL } from "drizzle-orm";
 import { auditLogs } from "../../db/schema";
-import type { AuditEvent, AuditEventInput, AuditLog, KeysetCursor, Page } from "../../core/ports";
+import type { AuditEvent, KeysetCursor, Page } from "../../core/domain";
+import type { AuditEventInput, AuditLog } from "./store";
 import type { Executor } from "../../adapters/postgres/database";
 import { cursorTimestamp } from "../../adapters/postgres/keyset-cursor";
 

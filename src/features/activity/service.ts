@@ -9,7 +9,8 @@
 // refresh-token replay detected), whose request is the one on the user's
 // own session. The operator's view keeps everything.
 import { decodeCursor, toApiPage, type ApiPage } from "../../core/cursor";
-import type { AuditEvent, AuditLog } from "../../core/ports";
+import type { AuditEvent } from "../../core/domain";
+import type { AuditLog } from "./store";
 
 export class ActivityService {
   constructor(private readonly audit: Pick<AuditLog, "page">) {}

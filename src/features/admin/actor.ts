@@ -2,7 +2,7 @@
 // whose permissions are read from the database inside each change (not from
 // their token), or the operator through the CLI (`npm run admin`), who acts
 // outside the service with no account of their own.
-import type { RequestOrigin } from "../../core/ports";
+import type { RequestOrigin } from "../../core/domain";
 
 export type AdminActor =
   | { kind: "administrator"; actorId: string; origin: RequestOrigin }

@@ -6,7 +6,8 @@
 // a JavaScript Date would round it to the millisecond, and rows inserted with
 // now() in the same millisecond would then be skipped or repeated.
 import { sql } from "drizzle-orm";
-import type { AdminUserStore, KeysetCursor, Page, UserRecord, UserStatus } from "../../core/ports";
+import type { AdminUserStore } from "./store";
+import type { KeysetCursor, Page, UserRecord, UserStatus } from "../../core/domain";
 import type { Executor } from "../../adapters/postgres/database";
 import { USER_WITH_GRANTS } from "../../adapters/postgres/fragments";
 import { cursorTimestamp } from "../../adapters/postgres/keyset-cursor";

@@ -4,7 +4,7 @@
 // audit row that records the change.
 import { and, eq, inArray, notInArray, sql } from "drizzle-orm";
 import { rolePermissions, roles, userRoles } from "../../db/schema";
-import type { RoleDefined, RoleStore } from "../../core/ports";
+import type { RoleDefined, RoleStore } from "./store";
 import type { Executor } from "../../adapters/postgres/database";
 import { textArray } from "../../adapters/postgres/fragments";
 import { rows, toStringArray } from "../../adapters/postgres/rows";

@@ -1,6 +1,6 @@
 // Readiness probe: one round trip to the database.
 import { sql } from "drizzle-orm";
-import type { HealthProbe } from "../../core/ports";
+import type { HealthProbe } from "./store";
 import type { Executor } from "../../adapters/postgres/database";
 
 export class HealthRepository implements HealthProbe {

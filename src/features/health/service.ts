@@ -1,7 +1,7 @@
 // Readiness: the service is ready when its database answers. Liveness needs
 // no service (GET /health does no I/O).
 import { ServiceUnavailable } from "../../core/errors";
-import type { HealthProbe } from "../../core/ports";
+import type { HealthProbe } from "./store";
 
 export class HealthService {
   constructor(private readonly probe: HealthProbe) {}

@@ -5,7 +5,7 @@
 // their purpose allows.
 import { sha256 } from "@noble/hashes/sha2.js";
 import { bytesToHex, utf8ToBytes } from "@noble/hashes/utils.js";
-import type { OneTimePurpose } from "../../core/ports";
+import type { OneTimePurpose } from "./store";
 import { base64url } from "../../core/encoding";
 
 /** Seconds each purpose's token lives: verification 24 h, reset 30 min, email change 1 h. */

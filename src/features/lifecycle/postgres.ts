@@ -6,15 +6,9 @@
 // it was mailed to; the row lock makes two racing spends of one token
 // resolve to one.
 import { sql } from "drizzle-orm";
-import type {
-  AuditEventName,
-  NewOneTimeToken,
-  OneTimeIssue,
-  OneTimePurpose,
-  OneTimeTokenStore,
-  RequestOrigin,
-  SpentOneTimeToken,
-} from "../../core/ports";
+import type { AuditEventName } from "../activity/store";
+import type { NewOneTimeToken, OneTimeIssue, OneTimePurpose, OneTimeTokenStore, SpentOneTimeToken } from "./store";
+import type { RequestOrigin } from "../../core/domain";
 import type { Executor } from "../../adapters/postgres/database";
 import { auditInsert, endOneTimeTokens, insertOneTimeToken } from "../../adapters/postgres/fragments";
 import { rows, toDate } from "../../adapters/postgres/rows";

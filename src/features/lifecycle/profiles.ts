@@ -1,5 +1,6 @@
 // Reading a user's profile with their effective roles and permissions.
-import type { UserRecord, UserStore } from "../../core/ports";
+import type { UserRecord } from "../../core/domain";
+import type { UserStore } from "../accounts/store";
 
 export class ProfileService {
   constructor(private readonly users: Pick<UserStore, "findById">) {}

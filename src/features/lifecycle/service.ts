@@ -19,18 +19,11 @@ import { accountThrottleKey, acceptableNewPassword, proveCurrentPassword } from 
 import { linkFor, MAX_LINKS_PER_HOUR, mintOneTimeToken, hashOneTimeToken } from "./one-time-tokens";
 import type { BreachedPasswordChecker, PasswordHasher } from "../accounts/passwords";
 import { requireProvenHolder } from "../accounts/proven-holder";
-import type {
-  EndedSession,
-  KeyedRateLimit,
-  MailJob,
-  MailOutbox,
-  OneTimePurpose,
-  RequestOrigin,
-  RevocationList,
-  Stores,
-  UnitOfWork,
-  UserRecord,
-} from "../../core/ports";
+import type { EndedSession, RevocationList } from "../sessions/store";
+import type { KeyedRateLimit, RequestOrigin, UserRecord } from "../../core/domain";
+import type { MailJob, MailOutbox } from "../mail/store";
+import type { OneTimePurpose } from "./store";
+import type { Stores, UnitOfWork } from "../../stores";
 
 export type LifecycleDeps = {
   stores: Pick<Stores, "users" | "oneTimeTokens" | "throttles" | "audit" | "sessions">;

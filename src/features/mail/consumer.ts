@@ -6,7 +6,7 @@
 // template or job kind, the attempt and the error's class, never the link,
 // the token or the address.
 import { describeError } from "../../core/errors";
-import type { MailJob, MailOutbox } from "../../core/ports";
+import type { MailJob, MailOutbox } from "./store";
 
 type Mail = Extract<MailJob, { kind: "mail" }>;
 

@@ -3,7 +3,8 @@
 // retries, leave an audit row saying which mail a user never got. Neither
 // the log line nor the audit row names the link or the address.
 import type { Clock } from "../../core/clock";
-import type { AuditLog, MailJob, MailTransport } from "../../core/ports";
+import type { AuditLog } from "../activity/store";
+import type { MailJob, MailTransport } from "./store";
 import { renderMail } from "./templates";
 
 export type MailDeliveryDeps = {

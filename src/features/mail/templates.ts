@@ -4,7 +4,7 @@
 // (a link, an address), so nothing a user typed becomes markup. Each link
 // says how long it lives, read from the token lifetimes themselves.
 import { ONE_TIME_TOKEN_TTL } from "../lifecycle/one-time-tokens";
-import type { MailJob, OutgoingMail } from "../../core/ports";
+import type { MailJob, OutgoingMail } from "./store";
 
 type MailContent = Extract<MailJob, { kind: "mail" }>;
 

@@ -4,7 +4,7 @@
 // on a row a request holds and never holds locks for long; it runs outside
 // any transaction, so each batch commits on its own.
 import { sql, type SQL } from "drizzle-orm";
-import type { MaintenanceStore } from "../../core/ports";
+import type { MaintenanceStore } from "./store";
 import type { Executor } from "../../adapters/postgres/database";
 import { rows } from "../../adapters/postgres/rows";
 

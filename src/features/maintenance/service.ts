@@ -15,7 +15,7 @@
 // - audit_logs: kept. How long to keep them is the operator's decision (README).
 // Each delete is a bounded batch; a run stops after `maxBatchesPerRun` per
 // kind and leaves the rest to the next run.
-import type { MaintenanceStore } from "../../core/ports";
+import type { MaintenanceStore } from "./store";
 
 export type RetentionPolicy = {
   /** Days an ended session (and its refresh tokens) is kept after it ended. */

@@ -6,7 +6,8 @@
 // statement: a change requested by someone who held the account for a while
 // must not survive the owner securing it.
 import { sql, type SQL } from "drizzle-orm";
-import type { FactorAudit, RequestOrigin, SecondFactorStore, TotpFactorRecord } from "../../core/ports";
+import type { FactorAudit, SecondFactorStore, TotpFactorRecord } from "./store";
+import type { RequestOrigin } from "../../core/domain";
 import type { Executor } from "../../adapters/postgres/database";
 import { auditInsert, endPendingEmailChanges } from "../../adapters/postgres/fragments";
 import { rows } from "../../adapters/postgres/rows";

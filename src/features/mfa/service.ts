@@ -32,7 +32,9 @@ import {
 import { admitInSession, proveCurrentPassword, refuseIfThrottled } from "../accounts/credentials";
 import { requireProvenHolder } from "../accounts/proven-holder";
 import type { PasswordHasher } from "../accounts/passwords";
-import type { AuthMethod, DeviceInfo, FactorAudit, RequestOrigin, Stores, UserRecord } from "../../core/ports";
+import type { AuthMethod, DeviceInfo, RequestOrigin, UserRecord } from "../../core/domain";
+import type { FactorAudit } from "./store";
+import type { Stores } from "../../stores";
 import { openSignedInSession, type LoggedIn, type SignInDeps } from "../sign-in/service";
 import type { AccessTokens } from "../tokens";
 import { challengeKeyHash, MAX_MFA_FAILURES, mintMfaToken } from "../sign-in/challenges";

@@ -3,7 +3,8 @@
 // removing write their audit rows in the same statement, and end the user's
 // pending email change there too (a factor change, as in second-factors.ts).
 import { sql } from "drizzle-orm";
-import type { FactorAudit, PasskeyCredential, PasskeyRecord, PasskeyStore } from "../../core/ports";
+import type { FactorAudit } from "../mfa/store";
+import type { PasskeyCredential, PasskeyRecord, PasskeyStore } from "./store";
 import type { Executor } from "../../adapters/postgres/database";
 import { auditInsert, endPendingEmailChanges, textArray } from "../../adapters/postgres/fragments";
 import { rows, toDate, toStringArray } from "../../adapters/postgres/rows";

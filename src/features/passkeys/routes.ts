@@ -11,7 +11,7 @@ import { authorize } from "../../http/authorize";
 import { ipRateLimit } from "../../http/rate-limit";
 import { recent } from "../../http/recent";
 import { noStore } from "../../http/security-headers";
-import type { PasskeyRecord } from "../../core/ports";
+import type { PasskeyRecord } from "./store";
 import { problemResponses } from "../../http/openapi";
 import { IdParams } from "../../http/params";
 import { deviceInfo, requestOrigin } from "../../http/request-origin";

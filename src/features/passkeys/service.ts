@@ -22,15 +22,10 @@ import type { Clock } from "../../core/clock";
 import { EmailNotVerified, InvalidCredentials, InvalidMfaToken, NotFound, ValidationFailed } from "../../core/errors";
 import { isUuid } from "../../core/ids";
 import { refuseIfThrottled } from "../accounts/credentials";
-import type {
-  DeviceInfo,
-  FactorAudit,
-  PasskeyCredential,
-  PasskeyRecord,
-  RequestOrigin,
-  Stores,
-  UserRecord,
-} from "../../core/ports";
+import type { DeviceInfo, RequestOrigin, UserRecord } from "../../core/domain";
+import type { FactorAudit } from "../mfa/store";
+import type { PasskeyCredential, PasskeyRecord } from "./store";
+import type { Stores } from "../../stores";
 import { requireProvenHolder } from "../accounts/proven-holder";
 import { openSignedInSession, type LoggedIn, type SignInDeps } from "../sign-in/service";
 import { renewSessionProof, type Reauthenticated } from "../reauthentication/service";

@@ -10,7 +10,8 @@
 // stolen session plus a phished password cannot remove the factor.
 import type { Clock } from "../../core/clock";
 import { InvalidCredentials, type ReauthMethod } from "../../core/errors";
-import type { AuthMethod, RequestOrigin, SessionStore, UserRecord } from "../../core/ports";
+import type { AuthMethod, RequestOrigin, UserRecord } from "../../core/domain";
+import type { SessionStore } from "../sessions/store";
 import { subjectOf } from "../sign-in/service";
 import type { AccessTokens } from "../tokens";
 

@@ -1,6 +1,7 @@
 // A new session's first refresh token and its expiries, as of one instant:
 // the idle expiry never past the absolute one (the design, "Tokens").
-import type { AuthMethod, DeviceInfo, NewSession } from "../../core/ports";
+import type { AuthMethod, DeviceInfo } from "../../core/domain";
+import type { NewSession } from "./store";
 import type { RefreshTokenCodec } from "./refresh-token";
 
 export type SessionLifetimes = { refreshIdleTtl: number; refreshAbsoluteTtl: number };

@@ -6,15 +6,8 @@
 // push them to the edge revocation list.
 import { and, desc, eq, gt, isNull, sql, type SQL } from "drizzle-orm";
 import { sessions } from "../../db/schema";
-import type {
-  AuthMethod,
-  EndedSession,
-  NewSession,
-  RequestOrigin,
-  SessionEnd,
-  SessionRecord,
-  SessionStore,
-} from "../../core/ports";
+import type { AuthMethod, RequestOrigin } from "../../core/domain";
+import type { EndedSession, NewSession, SessionEnd, SessionRecord, SessionStore } from "./store";
 import type { Executor } from "../../adapters/postgres/database";
 import {
   auditInsert,

@@ -6,7 +6,8 @@
 // pass the `used_at is null` check, and a revocation racing it waits on the
 // session lock, so no descendant of a revoked session is ever issued.
 import { sql } from "drizzle-orm";
-import type { RefreshTokenStore, RequestOrigin, Rotated, TokenLineage } from "../../core/ports";
+import type { RefreshTokenStore, Rotated, TokenLineage } from "./store";
+import type { RequestOrigin } from "../../core/domain";
 import type { Executor } from "../../adapters/postgres/database";
 import { auditInsert, grantsOf } from "../../adapters/postgres/fragments";
 import { rows, toAmr, toDate, toStringArray } from "../../adapters/postgres/rows";

@@ -12,7 +12,9 @@
 // token names none before its lookup and passes that limit.
 import type { Clock } from "../../core/clock";
 import { EmailNotVerified, InvalidRefreshToken, RateLimited, RefreshTokenReused } from "../../core/errors";
-import type { KeyedRateLimit, RefreshTokenStore, RequestOrigin, RevocationList, UserStore } from "../../core/ports";
+import type { KeyedRateLimit, RequestOrigin } from "../../core/domain";
+import type { RefreshTokenStore, RevocationList } from "./store";
+import type { UserStore } from "../accounts/store";
 import type { AccessTokens } from "../tokens";
 import type { RefreshTokenCodec } from "./refresh-token";
 import { issueTokenPair, type TokenPair } from "./token-pair";

@@ -5,7 +5,8 @@
 import type { Clock } from "../../core/clock";
 import { InvalidToken, NotFound } from "../../core/errors";
 import { isUuid } from "../../core/ids";
-import type { RequestOrigin, RevocationList, SessionRecord, SessionStore } from "../../core/ports";
+import type { RequestOrigin } from "../../core/domain";
+import type { RevocationList, SessionRecord, SessionStore } from "./store";
 import type { AccessTokens } from "../tokens";
 import type { RefreshTokenCodec } from "./refresh-token";
 

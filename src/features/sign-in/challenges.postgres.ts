@@ -2,7 +2,8 @@
 // WebAuthn challenges, stored as hashes. Spending is one conditional UPDATE,
 // so two spends racing resolve to one.
 import { sql } from "drizzle-orm";
-import type { Challenge, ChallengeKind, ChallengeStore, DeviceInfo, NewChallenge } from "../../core/ports";
+import type { Challenge, ChallengeKind, ChallengeStore, NewChallenge } from "./store";
+import type { DeviceInfo } from "../../core/domain";
 import type { Executor } from "../../adapters/postgres/database";
 import { setPasswordHash } from "../../adapters/postgres/fragments";
 import { rows, toDate } from "../../adapters/postgres/rows";

@@ -16,14 +16,8 @@
 // `audited_lock_until`; later refusals of the same lock see the stamp and
 // write nothing. A new lock (a new `locked_until`) is audited afresh.
 import { sql } from "drizzle-orm";
-import type {
-  Admission,
-  LoginThrottleStore,
-  SignInAttempt,
-  ThrottleAttempt,
-  ThrottleScope,
-  UserRecord,
-} from "../../core/ports";
+import type { Admission, LoginThrottleStore, SignInAttempt, ThrottleAttempt, ThrottleScope } from "./store";
+import type { UserRecord } from "../../core/domain";
 import type { Executor } from "../../adapters/postgres/database";
 import {
   ATTEMPT_WINDOW_SECONDS,

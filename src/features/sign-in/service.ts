@@ -6,16 +6,8 @@
 import type { Clock } from "../../core/clock";
 import { InvalidCredentials } from "../../core/errors";
 import type { DeviceTokenCodec } from "./device-tokens";
-import type {
-  AuthMethod,
-  DeviceInfo,
-  Grants,
-  RequestOrigin,
-  RevocationList,
-  SessionProof,
-  SessionStore,
-  UserRecord,
-} from "../../core/ports";
+import type { AuthMethod, DeviceInfo, Grants, RequestOrigin, SessionProof, UserRecord } from "../../core/domain";
+import type { RevocationList, SessionStore } from "../sessions/store";
 import { issueTokenPair, newSession, type RefreshTokenCodec, type SessionLifetimes, type TokenPair } from "../sessions";
 import type { AccessTokens, AccessTokenSubject } from "../tokens";
 

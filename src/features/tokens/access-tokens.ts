@@ -4,7 +4,7 @@
 // composition root builds one per request or RPC call.
 import type { Clock } from "../../core/clock";
 import { InvalidToken } from "../../core/errors";
-import type { RevocationList } from "../../core/ports";
+import type { RevocationList } from "../sessions/store";
 import { signAccessToken, type IssuedAccessToken } from "./issue";
 import type { KeySet, PublicJwk } from "./keys";
 import type { AccessTokenClaims, AccessTokenSubject, VerifiedAccessToken } from "./types";

@@ -1,7 +1,7 @@
 // The shape of an access token (the API contract, "Access tokens", RFC 9068 profile) and
 // the constants both issuing and verifying depend on.
 import type { AccessTokenClaims } from "../../rpc-types";
-import type { AuthMethod, Grants } from "../../core/ports";
+import type { AuthMethod, Grants } from "../../core/domain";
 
 export const ACCESS_TOKEN_ALGORITHM = "EdDSA";
 export const ACCESS_TOKEN_TYPE = "at+jwt";

@@ -7,7 +7,9 @@
 // token, sessions opened by sign-in, ended, users disabled, emails verified.
 // With requireVerifiedEmail, a user whose email is unverified does not rotate.
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
-import type { NewSession, RequestOrigin, Stores } from "../../../src/core/ports";
+import type { NewSession } from "../../../src/features/sessions/store";
+import type { RequestOrigin } from "../../../src/core/domain";
+import type { Stores } from "../../../src/stores";
 
 export type StoreFixture = {
   stores: Pick<Stores, "registrations" | "users" | "sessions" | "refreshTokens" | "adminUsers" | "roles" | "audit">;

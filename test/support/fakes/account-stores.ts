@@ -3,17 +3,9 @@
 // one-time-tokens.ts). Each method decides
 // what the Postgres statement of the same name decides (src/repositories),
 // and, like one statement, either makes all its changes or none.
-import type {
-  EndedSession,
-  LoginThrottleStore,
-  RefreshTokenStore,
-  RegistrationStore,
-  SessionEnd,
-  SessionStore,
-  ThrottleAttempt,
-  Admission,
-  UserStore,
-} from "../../../src/core/ports";
+import type { EndedSession, RefreshTokenStore, SessionEnd, SessionStore } from "../../../src/features/sessions/store";
+import type { LoginThrottleStore, ThrottleAttempt, Admission } from "../../../src/features/sign-in/store";
+import type { RegistrationStore, UserStore } from "../../../src/features/accounts/store";
 import {
   ATTEMPT_WINDOW_SECONDS,
   DEFAULT_ROLE,

@@ -6,7 +6,7 @@
 // the audit row. Spending marks a token used only while it is unused,
 // unexpired, of the purpose asked for, and its user is active and still has
 // the address it was mailed to.
-import type { OneTimeTokenStore } from "../../../src/core/ports";
+import type { OneTimeTokenStore } from "../../../src/features/lifecycle/store";
 import { endOneTimeTokens, insertAudit, insertOneTimeToken, type MemoryState } from "./memory-model";
 
 const HOUR_MS = 3600_000;

@@ -2,7 +2,7 @@
 // hold them; `refuse` makes it reject like a queue that cannot take a job
 // (ServiceUnavailable), recording nothing.
 import { ServiceUnavailable } from "../../../src/core/errors";
-import type { MailJob, MailOutbox } from "../../../src/core/ports";
+import type { MailJob, MailOutbox } from "../../../src/features/mail/store";
 
 export class RecordingOutbox implements MailOutbox {
   /** Every job taken, in order. */

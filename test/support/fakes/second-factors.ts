@@ -2,7 +2,8 @@
 // the rules of repositories/second-factors.ts and challenges.ts: a TOTP step
 // accepted once and only after the last one, recovery codes single use,
 // challenges single use and spent by their last allowed failure.
-import type { ChallengeStore, FactorAudit, SecondFactorStore } from "../../../src/core/ports";
+import type { ChallengeStore } from "../../../src/features/sign-in/store";
+import type { FactorAudit, SecondFactorStore } from "../../../src/features/mfa/store";
 import { endPendingEmailChanges, insertAudit, type MemoryState } from "./memory-model";
 
 function audit(

@@ -4,7 +4,8 @@
 // of mailed links.
 import type { Clock } from "../../../src/core/clock";
 import type { Config } from "../../../src/config";
-import type { DeviceInfo, NewSession, RequestOrigin, RevocationList } from "../../../src/core/ports";
+import type { DeviceInfo, RequestOrigin } from "../../../src/core/domain";
+import type { NewSession, RevocationList } from "../../../src/features/sessions/store";
 import { DeviceTokenCodec } from "../../../src/features/sign-in/device-tokens";
 import { PasswordHasher } from "../../../src/features/accounts/passwords";
 import { newSession, RefreshTokenCodec } from "../../../src/features/sessions";
