@@ -28,7 +28,8 @@ import { BreachedPasswordChecker, PasswordHasher } from "./features/accounts/pas
 import type { MailOutbox } from "./features/mail/store";
 import type { Stores, UnitOfWork } from "./stores";
 import { ProfileService } from "./features/lifecycle/profiles";
-import { RefreshTokenCodec, RefreshTokenRotation, SessionRevocationList, SessionService } from "./features/sessions";
+import { SessionRevocationList } from "./adapters/revocation-list";
+import { RefreshTokenCodec, RefreshTokenRotation, SessionService } from "./features/sessions";
 import { AccessTokens, loadKeySet, type KeySet } from "./features/tokens";
 
 /** What tests replace. */

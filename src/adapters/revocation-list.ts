@@ -65,7 +65,7 @@
 
 import { ServiceUnavailable } from "../core/errors";
 import type { RevocationList, SessionsEnded, TokenToCheck } from "../features/sessions/store";
-import { CLOCK_TOLERANCE_SECONDS } from "../features/tokens/types";
+import { CLOCK_TOLERANCE_SECONDS } from "../core/clock";
 
 const PREFIX = "revoked-session:";
 const GRANTS_PREFIX = "grants-version:";

@@ -184,3 +184,38 @@ export function toApiUser(user: UserRecord) {
     createdAt: user.createdAt.toISOString(),
   };
 }
+
+// The credentials more than one feature's routes take (the second step of a
+// sign-in, re-authentication, passkey ceremonies).
+
+/** Six digits; anything else is simply a wrong code (answered invalid_mfa_code, and counted), so the schema only bounds it. */
+export const TotpCode = z
+  .string()
+  .min(1)
+  .max(16)
+  .openapi({ description: "The 6-digit code the authenticator app shows", example: "123456" });
+export const RecoveryCode = z
+  .string()
+  .min(1)
+  .max(64)
+  .openapi({ description: "One of the recovery codes, as shown (case, spaces and dashes ignored)" });
+/** A WebAuthn credential response in its JSON form (RegistrationResponseJSON or AuthenticationResponseJSON); its contents are the verifier's to judge. */
+export const CredentialResponse = z
+  .object({
+    id: z.string().min(1).max(1024),
+    rawId: z.string().min(1).max(1024),
+    type: z.literal("public-key"),
+    response: z.record(z.string(), z.unknown()),
+    clientExtensionResults: z.record(z.string(), z.unknown()).optional(),
+    authenticatorAttachment: z.string().nullish(),
+  })
+  .passthrough()
+  .openapi({
+    description:
+      "The browser's credential as JSON (PublicKeyCredential.toJSON(), or @simplewebauthn/browser's startRegistration/startAuthentication)",
+  });
+
+export const WebAuthnOptions = z.record(z.string(), z.unknown()).openapi({
+  description:
+    "Options in the WebAuthn JSON form: pass to PublicKeyCredential.parseCreationOptionsFromJSON / parseRequestOptionsFromJSON, or @simplewebauthn/browser",
+});

@@ -6,13 +6,6 @@ import type { MailTransport } from "../../features/mail/store";
 import { ResendTransport } from "./resend";
 import { SmtpTransport } from "./smtp";
 
-export {
-  backoff,
-  handleMailBatch,
-  isDeadLetterQueue,
-  MAIL_QUEUE_ATTEMPTS,
-  type MailConsumerDeps,
-} from "../../features/mail/consumer";
 export { QueueOutbox } from "./queue";
 export { ResendError, ResendTransport } from "./resend";
 export { SmtpError, SmtpTransport } from "./smtp";

@@ -3,45 +3,12 @@
 import { sql } from "drizzle-orm";
 import type { AddressProof } from "../lifecycle/store";
 import type { EndedSession } from "../sessions/store";
-import type { RequestOrigin, UserRecord, UserStatus } from "../../core/domain";
+import type { RequestOrigin, UserRecord } from "../../core/domain";
 import type { UserStore } from "./store";
 import type { Executor } from "../../adapters/postgres/database";
 import { auditInsert, endOneTimeTokens, setPasswordHash, USER_WITH_GRANTS } from "../../adapters/postgres/fragments";
-import { rows, toDate, toStringArray } from "../../adapters/postgres/rows";
-
-/** A row selected with USER_WITH_GRANTS. */
-export type UserRow = {
-  id: string;
-  email: string;
-  name: string | null;
-  status: UserStatus;
-  password_hash: string;
-  email_verified_at: Date | string | null;
-  created_at: Date | string;
-  grants_version: number;
-  device_generation: number | string | null;
-  roles: unknown;
-  permissions: unknown;
-  totp_enabled: boolean | null;
-  passkey_count: number | string | null;
-};
-
-export function toUserRecord(row: UserRow): UserRecord {
-  return {
-    id: row.id,
-    email: row.email,
-    name: row.name,
-    status: row.status,
-    passwordHash: row.password_hash,
-    emailVerified: row.email_verified_at !== null && row.email_verified_at !== undefined,
-    createdAt: toDate(row.created_at),
-    roles: toStringArray(row.roles),
-    permissions: toStringArray(row.permissions),
-    grantsVersion: Number(row.grants_version ?? 0),
-    mfa: { totp: row.totp_enabled === true, passkeys: Number(row.passkey_count ?? 0) },
-    deviceGeneration: Number(row.device_generation ?? 0),
-  };
-}
+import { rows, toDate } from "../../adapters/postgres/rows";
+import { toUserRecord, type UserRow } from "../../adapters/postgres/user-row";
 
 /** What an ended password is stored as: not a PHC string, so no password verifies against it. */
 export const ENDED_PASSWORD_HASH = "!";

@@ -7,7 +7,7 @@ import type { UserRecord } from "../../core/domain";
 import type { Executor } from "../../adapters/postgres/database";
 import { auditInsert, insertOneTimeToken, insertSessionWithFirstToken } from "../../adapters/postgres/fragments";
 import { rows } from "../../adapters/postgres/rows";
-import { toUserRecord, type UserRow } from "./postgres";
+import { toUserRecord, type UserRow } from "../../adapters/postgres/user-row";
 
 const DEFAULT_ROLE = "user";
 

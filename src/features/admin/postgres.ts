@@ -12,7 +12,7 @@ import type { Executor } from "../../adapters/postgres/database";
 import { USER_WITH_GRANTS } from "../../adapters/postgres/fragments";
 import { cursorTimestamp } from "../../adapters/postgres/keyset-cursor";
 import { rows } from "../../adapters/postgres/rows";
-import { toUserRecord, type UserRow } from "../accounts/postgres";
+import { toUserRecord, type UserRow } from "../../adapters/postgres/user-row";
 
 export class AdminUserRepository implements AdminUserStore {
   constructor(private readonly db: Executor) {}

@@ -12,23 +12,21 @@ import { recent } from "../../http/recent";
 import { noStore } from "../../http/security-headers";
 import { problemResponses } from "../../http/openapi";
 import { deviceInfo, requestOrigin } from "../../http/request-origin";
-import { DisplayNameInput, json, ok, refusingPrivilegedFields, TokenPairSchema, UserSchema } from "../../http/schemas";
+import {
+  DisplayNameInput,
+  json,
+  ok,
+  RecoveryCode,
+  refusingPrivilegedFields,
+  TokenPairSchema,
+  TotpCode,
+  UserSchema,
+} from "../../http/schemas";
 import { callerOf, checkCookieModeOrigin, loggedInBody } from "../../http/session-answer";
 import { renderSVG } from "uqr";
 
 export const mfaRoutes = new OpenAPIHono<AppEnv>();
 
-/** Six digits; anything else is simply a wrong code (answered invalid_mfa_code, and counted), so the schema only bounds it. */
-export const TotpCode = z
-  .string()
-  .min(1)
-  .max(16)
-  .openapi({ description: "The 6-digit code the authenticator app shows", example: "123456" });
-export const RecoveryCode = z
-  .string()
-  .min(1)
-  .max(64)
-  .openapi({ description: "One of the recovery codes, as shown (case, spaces and dashes ignored)" });
 const MfaToken = z.string().min(1).max(256).openapi({ description: "The mfaToken of the mfa_required answer" });
 const RecoveryCodesSchema = z.object({
   recoveryCodes: z

@@ -15,31 +15,19 @@ import type { PasskeyRecord } from "./store";
 import { problemResponses } from "../../http/openapi";
 import { IdParams } from "../../http/params";
 import { deviceInfo, requestOrigin } from "../../http/request-origin";
-import { DisplayNameInput, json, ok, refusingPrivilegedFields, TokenPairSchema, UserSchema } from "../../http/schemas";
+import {
+  CredentialResponse,
+  DisplayNameInput,
+  json,
+  ok,
+  refusingPrivilegedFields,
+  TokenPairSchema,
+  UserSchema,
+  WebAuthnOptions,
+} from "../../http/schemas";
 import { callerOf, checkCookieModeOrigin, loggedInBody } from "../../http/session-answer";
 
 export const passkeyRoutes = new OpenAPIHono<AppEnv>();
-
-/** A WebAuthn credential response in its JSON form (RegistrationResponseJSON or AuthenticationResponseJSON); its contents are the verifier's to judge. */
-export const CredentialResponse = z
-  .object({
-    id: z.string().min(1).max(1024),
-    rawId: z.string().min(1).max(1024),
-    type: z.literal("public-key"),
-    response: z.record(z.string(), z.unknown()),
-    clientExtensionResults: z.record(z.string(), z.unknown()).optional(),
-    authenticatorAttachment: z.string().nullish(),
-  })
-  .passthrough()
-  .openapi({
-    description:
-      "The browser's credential as JSON (PublicKeyCredential.toJSON(), or @simplewebauthn/browser's startRegistration/startAuthentication)",
-  });
-
-export const WebAuthnOptions = z.record(z.string(), z.unknown()).openapi({
-  description:
-    "Options in the WebAuthn JSON form: pass to PublicKeyCredential.parseCreationOptionsFromJSON / parseRequestOptionsFromJSON, or @simplewebauthn/browser",
-});
 
 const PasskeySchema = z
   .object({

@@ -11,10 +11,18 @@ import type { AppEnv } from "../../http/context";
 import { authenticate } from "../../http/authenticate";
 import { ipRateLimit } from "../../http/rate-limit";
 import { noStore } from "../../http/security-headers";
-import { RecoveryCode, TotpCode } from "../mfa/routes";
 import { problemResponses } from "../../http/openapi";
-import { CredentialResponse, WebAuthnOptions } from "../passkeys/routes";
-import { json, ok, PasswordInput, refusingPrivilegedFields, TokenPairSchema } from "../../http/schemas";
+import {
+  CredentialResponse,
+  json,
+  ok,
+  PasswordInput,
+  RecoveryCode,
+  refusingPrivilegedFields,
+  TokenPairSchema,
+  TotpCode,
+  WebAuthnOptions,
+} from "../../http/schemas";
 import { callerOf, checkCookieModeOrigin, tokensBody } from "../../http/session-answer";
 
 export const reauthenticationRoutes = new OpenAPIHono<AppEnv>();

@@ -29,7 +29,7 @@ import {
   USER_WITH_GRANTS,
 } from "../../adapters/postgres/fragments";
 import { rows, toDate } from "../../adapters/postgres/rows";
-import { toUserRecord, type UserRow } from "../accounts/postgres";
+import { toUserRecord, type UserRow } from "../../adapters/postgres/user-row";
 
 export class LoginThrottleRepository implements LoginThrottleStore {
   constructor(private readonly db: Executor) {}

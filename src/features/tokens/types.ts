@@ -5,8 +5,7 @@ import type { AuthMethod, Grants } from "../../core/domain";
 
 export const ACCESS_TOKEN_ALGORITHM = "EdDSA";
 export const ACCESS_TOKEN_TYPE = "at+jwt";
-/** Seconds of clock skew allowed on exp, nbf and iat; the revocation list outlives a token by this much too. */
-export const CLOCK_TOLERANCE_SECONDS = 30;
+export { CLOCK_TOLERANCE_SECONDS } from "../../core/clock";
 /** Longer tokens are refused before any decoding, and never issued; ours are well under 2 KiB. */
 export const MAX_ACCESS_TOKEN_LENGTH = 8192;
 export const DEFAULT_CLIENT_ID = "secureauth";
