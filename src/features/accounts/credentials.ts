@@ -12,8 +12,7 @@ import { checkPasswordPolicy, normalizePassword, type BreachedPasswordChecker, t
 import type { Admission, LoginThrottleStore } from "../sign-in/store";
 import type { AuditLog } from "../activity/store";
 import type { RequestOrigin, UserRecord } from "../../core/domain";
-import { sha256 } from "@noble/hashes/sha2.js";
-import { bytesToHex, utf8ToBytes } from "@noble/hashes/utils.js";
+import { sha256Hex } from "../../core/encoding";
 
 /** The policy (NFC, length, common passwords), then the breached-password check; the normalised password. */
 export async function acceptableNewPassword(
@@ -106,7 +105,7 @@ export function refuseIfThrottled(admission: Admission, now: Date): void {
  * (deviceThrottleKey), and LoginThrottleStore.clearAccount clears them all.
  */
 export function accountThrottleKey(normalizedEmail: string): string {
-  return bytesToHex(sha256(utf8ToBytes(`login:${normalizedEmail}`)));
+  return sha256Hex(`login:${normalizedEmail}`);
 }
 
 /**
@@ -115,5 +114,5 @@ export function accountThrottleKey(normalizedEmail: string): string {
  * is ever a session's, and the table holds no session id.
  */
 export function sessionThrottleKey(sessionId: string): string {
-  return `session:${bytesToHex(sha256(utf8ToBytes(`reproof:${sessionId}`)))}`;
+  return `session:${sha256Hex(`reproof:${sessionId}`)}`;
 }

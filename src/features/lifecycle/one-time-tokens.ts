@@ -3,10 +3,8 @@
 // their SHA-256 (a token this long needs no salt or slow hash), bound to a
 // purpose and a user by the row that stores the hash, and living as long as
 // their purpose allows.
-import { sha256 } from "@noble/hashes/sha2.js";
-import { bytesToHex, utf8ToBytes } from "@noble/hashes/utils.js";
 import type { OneTimePurpose } from "./store";
-import { base64url } from "../../core/encoding";
+import { base64url, sha256Hex } from "../../core/encoding";
 
 /** Seconds each purpose's token lives: verification 24 h, reset 30 min, email change 1 h. */
 export const ONE_TIME_TOKEN_TTL: Readonly<Record<OneTimePurpose, number>> = {
@@ -38,7 +36,7 @@ export function mintOneTimeToken(purpose: OneTimePurpose, at: Date): MintedToken
 
 /** Any presented string hashes; one that is not a token of ours simply matches no row. */
 export function hashOneTimeToken(token: string): string {
-  return bytesToHex(sha256(utf8ToBytes(token)));
+  return sha256Hex(token);
 }
 
 /** `APP_URL` + the purpose's path + `?token=`. */

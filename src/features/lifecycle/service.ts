@@ -11,8 +11,7 @@
 // proven, and answers the same for a free and a taken address; a password
 // reset of an account whose address was never proven is the first proof of
 // it, and ends what its unproven holder set up (UserStore.claimByProof).
-import { sha256 } from "@noble/hashes/sha2.js";
-import { bytesToHex, utf8ToBytes } from "@noble/hashes/utils.js";
+import { sha256Hex } from "../../core/encoding";
 import type { Clock } from "../../core/clock";
 import { EmailTaken, InvalidOneTimeToken, InvalidToken, RateLimited } from "../../core/errors";
 import { accountThrottleKey, acceptableNewPassword, proveCurrentPassword } from "../accounts/credentials";
@@ -45,7 +44,7 @@ export type LifecycleDeps = {
  * local tool) is one network of its own.
  */
 export function requesterNetworkHash(network: string | null): string {
-  return bytesToHex(sha256(utf8ToBytes(`reset-requester:${network ?? "unknown"}`)));
+  return sha256Hex(`reset-requester:${network ?? "unknown"}`);
 }
 
 /** The queue consumer acts for nobody in particular. */

@@ -2,8 +2,7 @@
 // groups of four base32 characters (`7kq2-m4xa-...`), shown once and stored
 // only as SHA-256 (80 random bits need no salt or slow hash: there is no
 // dictionary to try). Typed back, case, spaces and dashes do not matter.
-import { sha256 } from "@noble/hashes/sha2.js";
-import { bytesToHex, utf8ToBytes } from "@noble/hashes/utils.js";
+import { sha256Hex } from "../../core/encoding";
 import { encodeBase32LowerCaseNoPadding } from "@oslojs/encoding";
 
 export const RECOVERY_CODE_COUNT = 10;
@@ -19,7 +18,7 @@ export function newRecoveryCodes(): RecoveryCodeSet {
 }
 
 export function hashRecoveryCode(code: string): string {
-  return bytesToHex(sha256(utf8ToBytes(`recovery:${normalizeRecoveryCode(code)}`)));
+  return sha256Hex(`recovery:${normalizeRecoveryCode(code)}`);
 }
 
 function normalizeRecoveryCode(code: string): string {

@@ -29,7 +29,7 @@ import type { Stores } from "../../stores";
 import { requireProvenHolder } from "../accounts/proven-holder";
 import { openSignedInSession, type LoggedIn, type SignInDeps } from "../sign-in/service";
 import { renewSessionProof, type Reauthenticated } from "../reauthentication/service";
-import { base64url } from "../../core/encoding";
+import { base64url, fromBase64url } from "../../core/encoding";
 import { challengeKeyHash, MAX_MFA_FAILURES, mintWebAuthnChallenge } from "../sign-in/challenges";
 import { ENROLMENT_NEEDS_VERIFIED_EMAIL, type FactorActor } from "../mfa/service";
 
@@ -55,19 +55,11 @@ function signedChallenge(response: { response?: { clientDataJSON?: unknown } }):
   const encoded = response.response?.clientDataJSON;
   if (typeof encoded !== "string" || encoded.length > 4096) return undefined;
   try {
-    const json = JSON.parse(
-      new TextDecoder().decode(
-        Uint8Array.from(atob(encoded.replace(/-/g, "+").replace(/_/g, "/")), (ch) => ch.charCodeAt(0)),
-      ),
-    ) as { challenge?: unknown };
+    const json = JSON.parse(new TextDecoder().decode(fromBase64url(encoded))) as { challenge?: unknown };
     return typeof json.challenge === "string" ? json.challenge : undefined;
   } catch {
     return undefined;
   }
-}
-
-function fromBase64url(text: string): Uint8Array {
-  return Uint8Array.from(atob(text.replace(/-/g, "+").replace(/_/g, "/")), (ch) => ch.charCodeAt(0));
 }
 
 /** The user a response's userHandle names (the id the registration options gave); undefined when it is no base64url text. */

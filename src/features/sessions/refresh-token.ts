@@ -17,7 +17,7 @@
 import { hmac } from "@noble/hashes/hmac.js";
 import { sha256 } from "@noble/hashes/sha2.js";
 import { bytesToHex, hexToBytes, utf8ToBytes } from "@noble/hashes/utils.js";
-import { assertSecrets, base64url, constantTimeEqual } from "../../core/encoding";
+import { assertSecrets, base64url, constantTimeEqual, fromBase64url, sha256Hex } from "../../core/encoding";
 
 const REFRESH_TOKEN_PREFIX = "sart_";
 /** base64url of a session id's 16 bytes. */
@@ -64,7 +64,7 @@ export class RefreshTokenCodec {
 
   /** What the database stores: hex SHA-256 of the token. */
   hash(token: string): string {
-    return bytesToHex(sha256(utf8ToBytes(token)));
+    return sha256Hex(token);
   }
 
   check(token: string): RefreshTokenCheck {
@@ -98,10 +98,9 @@ function tagOf(key: Uint8Array, tagged: string): string {
 
 function uuidFromBase64url(text: string): string | undefined {
   try {
-    const binary = atob(text.replace(/-/g, "+").replace(/_/g, "/"));
-    if (binary.length !== 16) return undefined;
-    let hex = "";
-    for (let i = 0; i < binary.length; i++) hex += binary.charCodeAt(i).toString(16).padStart(2, "0");
+    const bytes = fromBase64url(text);
+    if (bytes.length !== 16) return undefined;
+    const hex = bytesToHex(bytes);
     return `${hex.slice(0, 8)}-${hex.slice(8, 12)}-${hex.slice(12, 16)}-${hex.slice(16, 20)}-${hex.slice(20)}`;
   } catch {
     return undefined;

@@ -32,8 +32,8 @@
 // written to an audit row; the throttle table holds only a hash of its nonce.
 import { hmac } from "@noble/hashes/hmac.js";
 import { sha256 } from "@noble/hashes/sha2.js";
-import { bytesToHex, utf8ToBytes } from "@noble/hashes/utils.js";
-import { assertSecrets, base64url, constantTimeEqual } from "../../core/encoding";
+import { utf8ToBytes } from "@noble/hashes/utils.js";
+import { assertSecrets, base64url, constantTimeEqual, sha256Hex } from "../../core/encoding";
 
 const PREFIX = "sadt_";
 const KEY_LABEL = "sadt-key:v1";
@@ -94,7 +94,7 @@ export class DeviceTokenCodec {
  * the nonce, so the table holds nothing of the token itself.
  */
 export function deviceThrottleKey(accountKey: string, nonce: string): string {
-  return `device:${accountKey}:${bytesToHex(sha256(utf8ToBytes(`sadt-nonce:${nonce}`)))}`;
+  return `device:${accountKey}:${sha256Hex(`sadt-nonce:${nonce}`)}`;
 }
 
 function deriveKey(secret: string): Uint8Array {

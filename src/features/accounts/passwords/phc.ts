@@ -5,6 +5,7 @@
 // for more work than the service could ever have been configured to do, is
 // refused before any hashing starts, so a tampered row cannot turn a login
 // into a memory or CPU bomb.
+import { base64 } from "../../../core/encoding";
 
 export type Argon2Params = { memoryKib: number; iterations: number; parallelism: number };
 
@@ -32,7 +33,7 @@ const PHC_PATTERN =
 
 export function formatArgon2idHash({ params, salt, hash }: Argon2idHash): string {
   const { memoryKib, iterations, parallelism } = params;
-  return `$argon2id$v=19$m=${memoryKib},t=${iterations},p=${parallelism}$${encodeBase64(salt)}$${encodeBase64(hash)}`;
+  return `$argon2id$v=19$m=${memoryKib},t=${iterations},p=${parallelism}$${base64(salt)}$${base64(hash)}`;
 }
 
 /** The parsed hash, or undefined for anything malformed, foreign or out of bounds. */
@@ -65,16 +66,10 @@ function within(value: number, bounds: { min: number; max: number }): boolean {
   return Number.isSafeInteger(value) && value >= bounds.min && value <= bounds.max;
 }
 
-function encodeBase64(bytes: Uint8Array): string {
-  let binary = "";
-  for (const byte of bytes) binary += String.fromCharCode(byte);
-  return btoa(binary).replace(/=+$/, "");
-}
-
 /** Canonical unpadded base64 only: a re-encode must give the same text (no stray trailing bits). */
 function decodeBase64(text: string): Uint8Array | undefined {
   if (text.length % 4 === 1) return undefined;
   const binary = atob(text + "=".repeat((4 - (text.length % 4)) % 4));
   const bytes = Uint8Array.from(binary, (char) => char.charCodeAt(0));
-  return encodeBase64(bytes) === text ? bytes : undefined;
+  return base64(bytes) === text ? bytes : undefined;
 }
