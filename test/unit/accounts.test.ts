@@ -6,7 +6,7 @@
 import { describe, expect, it, vi } from "vitest";
 import { type AuthError, EmailTaken, InvalidCredentials, RateLimited, ValidationFailed } from "../../src/core/errors";
 import { accountThrottleKey, AccountService } from "../../src/features/accounts/service";
-import { sessionThrottleKey } from "../../src/features/accounts/credentials";
+import { sessionThrottleKey } from "../../src/features/sign-in/attempt";
 import { DeviceTokenCodec } from "../../src/features/sign-in/device-tokens";
 import { PasswordHasher } from "../../src/features/accounts/passwords";
 import {

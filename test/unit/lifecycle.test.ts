@@ -20,7 +20,7 @@ import {
 } from "../../src/core/errors";
 import { accountThrottleKey, AccountService } from "../../src/features/accounts/service";
 import { AdminService, OPERATOR, type AdminActor } from "../../src/features/admin";
-import { sessionThrottleKey } from "../../src/features/accounts/credentials";
+import { sessionThrottleKey } from "../../src/features/sign-in/attempt";
 import { AccountLifecycle, requesterNetworkHash } from "../../src/features/lifecycle/service";
 import type { MailJob } from "../../src/features/mail/store";
 import type { UserRecord } from "../../src/core/domain";

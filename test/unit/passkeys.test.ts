@@ -13,7 +13,7 @@ import {
   RateLimited,
   ValidationFailed,
 } from "../../src/core/errors";
-import { accountThrottleKey } from "../../src/features/accounts/credentials";
+import { accountThrottleKey } from "../../src/features/sign-in/attempt";
 import { challengeKeyHash, mintMfaToken } from "../../src/features/sign-in/challenges";
 import { PasskeyService } from "../../src/features/passkeys/service";
 import {

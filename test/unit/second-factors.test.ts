@@ -14,7 +14,7 @@ import {
   ReauthenticationRequired,
   ValidationFailed,
 } from "../../src/core/errors";
-import { accountThrottleKey, sessionThrottleKey } from "../../src/features/accounts/credentials";
+import { accountThrottleKey, sessionThrottleKey } from "../../src/features/sign-in/attempt";
 import { challengeKeyHash } from "../../src/features/sign-in/challenges";
 import { MAX_CONFIRMATION_FAILURES, SecondFactorService } from "../../src/features/mfa/service";
 import { SecretBox } from "../../src/features/mfa/secret-box";

@@ -12,7 +12,9 @@
 // resets the account bucket an attacker is filling.
 import type { Clock } from "../../core/clock";
 import { describeError, EmailNotVerified, EmailTaken, InvalidCredentials, RateLimited } from "../../core/errors";
-import { accountThrottleKey, acceptableNewPassword, proveCurrentPassword, refuseIfThrottled } from "./credentials";
+import { acceptableNewPassword, proveCurrentPassword } from "./credentials";
+import { isActive, requireActiveUser } from "../sign-in/active-user";
+import { accountThrottleKey, refuseIfThrottled } from "../sign-in/attempt";
 import { normalizeEmail, normalizePassword, type BreachedPasswordChecker, type PasswordHasher } from "./passwords";
 import { deviceThrottleKey, type DeviceTokenCodec } from "../sign-in/device-tokens";
 import { linkFor, mintOneTimeToken } from "../lifecycle/one-time-tokens";
@@ -139,7 +141,7 @@ export class AccountService {
     refuseIfThrottled(admission, clock());
 
     const passwordOk = user ? await hasher.verify(user.passwordHash, password) : await hasher.verifyDummy(password);
-    if (!user || !passwordOk || user.status !== "active") {
+    if (!user || !passwordOk || !isActive(user)) {
       const reason = !user ? "unknown_email" : !passwordOk ? "wrong_password" : "account_disabled";
       await stores.audit.record({
         event: "auth.login_failed",
@@ -187,8 +189,7 @@ export class AccountService {
     // The new password is judged first: a rejected one is a validation
     // error, not a guess at the current password, and must not count as one.
     const newPassword = await acceptableNewPassword(this.deps.breached, input.newPassword, "newPassword");
-    const user = await stores.users.findById(input.userId);
-    if (user?.status !== "active") throw new InvalidCredentials("user gone or disabled");
+    const user = await requireActiveUser(stores.users, input.userId);
     const throttleKey = await proveCurrentPassword(
       { ...stores, hasher, clock, loginMaxFailures: settings.loginMaxFailures },
       user,

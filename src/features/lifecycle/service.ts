@@ -14,7 +14,9 @@
 import { sha256Hex } from "../../core/encoding";
 import type { Clock } from "../../core/clock";
 import { EmailTaken, InvalidOneTimeToken, InvalidToken, RateLimited } from "../../core/errors";
-import { accountThrottleKey, acceptableNewPassword, proveCurrentPassword } from "../accounts/credentials";
+import { acceptableNewPassword, proveCurrentPassword } from "../accounts/credentials";
+import { isActive, requireActiveUser } from "../sign-in/active-user";
+import { accountThrottleKey } from "../sign-in/attempt";
 import { linkFor, MAX_LINKS_PER_HOUR, mintOneTimeToken, hashOneTimeToken } from "./one-time-tokens";
 import type { BreachedPasswordChecker, PasswordHasher } from "../accounts/passwords";
 import { requireProvenHolder } from "../accounts/proven-holder";
@@ -97,7 +99,7 @@ export class AccountLifecycle {
    */
   async mintPasswordReset(email: string, network?: string): Promise<MailJob | undefined> {
     const user = await this.deps.stores.users.findByEmail(email);
-    if (user?.status !== "active") return undefined;
+    if (!isActive(user)) return undefined;
     return this.issueLink(
       user,
       "password_reset",
@@ -347,10 +349,12 @@ export class AccountLifecycle {
   }
 
   private async activeUser(userId: string): Promise<UserRecord> {
-    const user = await this.deps.stores.users.findById(userId);
     // A token whose user is gone or disabled is no longer a valid credential.
-    if (user?.status !== "active") throw new InvalidToken({ cause: new Error("user gone or disabled") });
-    return user;
+    return requireActiveUser(
+      this.deps.stores.users,
+      userId,
+      (reason) => new InvalidToken({ cause: new Error(reason) }),
+    );
   }
 }
 

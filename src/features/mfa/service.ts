@@ -20,7 +20,6 @@ import type { Clock } from "../../core/clock";
 import {
   ConfigError,
   EmailNotVerified,
-  InvalidCredentials,
   InvalidMfaCode,
   InvalidMfaToken,
   MfaRequired,
@@ -29,15 +28,25 @@ import {
   ValidationFailed,
   type MfaMethod,
 } from "../../core/errors";
-import { admitInSession, proveCurrentPassword, refuseIfThrottled } from "../accounts/credentials";
+import { proveCurrentPassword } from "../accounts/credentials";
+import { requireActiveUser } from "../sign-in/active-user";
+import {
+  admit,
+  admitInSession,
+  admitPendingSignIn,
+  completePendingSignIn,
+  recordFailedFactor,
+  resumePendingSignIn,
+  type FactorVerifier,
+} from "../sign-in/attempt";
 import { requireProvenHolder } from "../accounts/proven-holder";
 import type { PasswordHasher } from "../accounts/passwords";
 import type { AuthMethod, DeviceInfo, RequestOrigin, UserRecord } from "../../core/domain";
 import type { FactorAudit } from "./store";
 import type { Stores } from "../../stores";
-import { openSignedInSession, type LoggedIn, type SignInDeps } from "../sign-in/service";
+import type { LoggedIn, SignInDeps } from "../sign-in/service";
 import type { AccessTokens } from "../tokens";
-import { challengeKeyHash, MAX_MFA_FAILURES, mintMfaToken } from "../sign-in/challenges";
+import { mintMfaToken } from "../sign-in/challenges";
 import {
   hasSecondFactor,
   reauthMethodsOf,
@@ -218,53 +227,29 @@ export class SecondFactorService {
     device: { name?: string },
     origin: RequestOrigin,
   ): Promise<LoggedIn> {
-    const { stores, clock, settings } = this.deps;
-    const keyHash = challengeKeyHash(mfaToken);
-    const challenge = await stores.challenges.find(keyHash, "mfa_sign_in", clock());
-    if (!challenge?.userId || !challenge.throttleKey) throw new InvalidMfaToken("unknown, expired or spent mfa token");
-    const user = await stores.users.findById(challenge.userId);
-    if (user?.status !== "active") throw new InvalidMfaToken("user gone or disabled");
+    const { stores, settings } = this.deps;
+    const attempt = this.attemptDeps();
+    const pending = await resumePendingSignIn(attempt, mfaToken);
+    const user = await requireActiveUser(stores.users, pending.userId, (reason) => new InvalidMfaToken(reason));
     // Counted before any code is checked, in the bucket the password counted in.
-    const admission = await stores.throttles.admit({
-      key: challenge.throttleKey,
-      maxAttempts: settings.loginMaxFailures,
-      at: clock(),
-      audit: { scope: "account", userId: user.id, origin },
-    });
-    refuseIfThrottled(admission, clock());
-
-    const method = "code" in step ? "totp" : "recovery_code";
-    const right =
-      "code" in step
-        ? await this.acceptTotpCode(user.id, step.code)
-        : await stores.secondFactors.spendRecoveryCode({
-            userId: user.id,
-            codeHash: hashRecoveryCode(step.recoveryCode),
-            origin,
-            at: clock(),
-          });
-    if (!right) {
-      await stores.challenges.recordFailure(keyHash, MAX_MFA_FAILURES, clock());
-      await stores.audit.record({
-        event: "mfa.challenge_failed",
-        userId: user.id,
-        actorId: user.id,
-        origin,
-        metadata: { method },
-        at: clock(),
-      });
-      throw new InvalidMfaCode(`wrong ${method}`);
+    await admitPendingSignIn(attempt, pending, origin);
+    const verifier = this.verifierFor(
+      "code" in step ? { code: step.code } : { recoveryCode: step.recoveryCode },
+      origin,
+    );
+    if (!(await verifier.verify(user.id))) {
+      await recordFailedFactor(attempt, pending, verifier.method, origin);
+      throw new InvalidMfaCode(`wrong ${verifier.method}`);
     }
     if (settings.requireVerifiedEmail && !user.emailVerified) throw new EmailNotVerified();
-    // Single use: of two completions racing with one token, one wins.
-    if (!(await stores.challenges.spend(keyHash, "mfa_sign_in", clock())))
-      throw new InvalidMfaToken("mfa token spent meanwhile");
-    return openSignedInSession(this.deps, user, {
-      amr: ["pwd", "otp", "mfa"],
-      device: device.name ? { ...challenge.device, name: device.name } : challenge.device,
+    return completePendingSignIn(
+      { ...this.deps, challenges: stores.challenges },
+      pending,
+      user,
+      ["pwd", "otp", "mfa"],
+      device.name,
       origin,
-      clearThrottleKey: challenge.throttleKey,
-    });
+    );
   }
 
   /**
@@ -309,23 +294,12 @@ export class SecondFactorService {
     if (factor === undefined) {
       if (hasSecondFactor(user)) throw new ReauthenticationRequired(reauthMethodsOf(user));
     } else {
-      const admission = await stores.throttles.admit({
-        key: throttleKey,
-        maxAttempts: settings.loginMaxFailures,
-        at: clock(),
-        audit: { scope: "session", userId: user.id, origin: actor.origin },
-      });
-      refuseIfThrottled(admission, clock());
-      const right =
-        proof.code !== undefined
-          ? await this.acceptTotpCode(user.id, proof.code)
-          : await stores.secondFactors.spendRecoveryCode({
-              userId: user.id,
-              codeHash: hashRecoveryCode(proof.recoveryCode!),
-              origin: actor.origin,
-              at: clock(),
-            });
-      if (!right) {
+      await admit(this.attemptDeps(), throttleKey, { scope: "session", userId: user.id, origin: actor.origin });
+      const verifier = this.verifierFor(
+        proof.code !== undefined ? { code: proof.code } : { recoveryCode: proof.recoveryCode! },
+        actor.origin,
+      );
+      if (!(await verifier.verify(user.id))) {
         await stores.audit.record({
           event: "mfa.challenge_failed",
           userId: user.id,
@@ -344,6 +318,33 @@ export class SecondFactorService {
     return renewed;
   }
 
+  /** The verifier of a TOTP code or a recovery code (spent when right, from `origin`). */
+  private verifierFor(step: SecondStep, origin: RequestOrigin): FactorVerifier {
+    const { stores, clock } = this.deps;
+    if ("code" in step) return { method: "totp", verify: (userId) => this.acceptTotpCode(userId, step.code) };
+    return {
+      method: "recovery_code",
+      verify: (userId) =>
+        stores.secondFactors.spendRecoveryCode({
+          userId,
+          codeHash: hashRecoveryCode(step.recoveryCode),
+          origin,
+          at: clock(),
+        }),
+    };
+  }
+
+  private attemptDeps() {
+    const { stores, clock, settings } = this.deps;
+    return {
+      throttles: stores.throttles,
+      challenges: stores.challenges,
+      audit: stores.audit,
+      clock,
+      loginMaxFailures: settings.loginMaxFailures,
+    };
+  }
+
   /** A code of the user's confirmed factor, accepted once: a replay within its step, or a code older than the last accepted one, is refused. */
   private async acceptTotpCode(userId: string, code: string): Promise<boolean> {
     const { stores, clock } = this.deps;
@@ -360,10 +361,8 @@ export class SecondFactorService {
     return this.deps.secretBox;
   }
 
-  private async activeUser(userId: string): Promise<UserRecord> {
-    const user = await this.deps.stores.users.findById(userId);
-    if (user?.status !== "active") throw new InvalidCredentials("user gone or disabled");
-    return user;
+  private activeUser(userId: string): Promise<UserRecord> {
+    return requireActiveUser(this.deps.stores.users, userId);
   }
 
   /** The caller, if they may enrol a factor (proven-holder.ts). */

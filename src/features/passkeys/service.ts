@@ -19,9 +19,10 @@ import type {
   RegistrationResponseJSON,
 } from "@simplewebauthn/server";
 import type { Clock } from "../../core/clock";
-import { EmailNotVerified, InvalidCredentials, InvalidMfaToken, NotFound, ValidationFailed } from "../../core/errors";
+import { EmailNotVerified, InvalidCredentials, NotFound, ValidationFailed } from "../../core/errors";
 import { isUuid } from "../../core/ids";
-import { refuseIfThrottled } from "../accounts/credentials";
+import { requireActiveUser } from "../sign-in/active-user";
+import { admitPendingSignIn, completePendingSignIn, recordFailedFactor, resumePendingSignIn } from "../sign-in/attempt";
 import type { DeviceInfo, RequestOrigin, UserRecord } from "../../core/domain";
 import type { FactorAudit } from "../mfa/store";
 import type { PasskeyCredential, PasskeyRecord } from "./store";
@@ -30,7 +31,7 @@ import { requireProvenHolder } from "../accounts/proven-holder";
 import { openSignedInSession, type LoggedIn, type SignInDeps } from "../sign-in/service";
 import { renewSessionProof, type Reauthenticated } from "../reauthentication/service";
 import { base64url, fromBase64url } from "../../core/encoding";
-import { challengeKeyHash, MAX_MFA_FAILURES, mintWebAuthnChallenge } from "../sign-in/challenges";
+import { challengeKeyHash, mintWebAuthnChallenge } from "../sign-in/challenges";
 import { ENROLMENT_NEEDS_VERIFIED_EMAIL, type FactorActor } from "../mfa/service";
 
 export type WebAuthnSettings = { rpId: string; rpName: string; origins: string[] };
@@ -159,8 +160,7 @@ export class PasskeyService {
 
   /** The caller, if they may add a passkey (proven-holder.ts). */
   private async provenHolder(actor: PasskeyActor): Promise<UserRecord> {
-    const user = await this.deps.stores.users.findById(actor.userId);
-    if (user?.status !== "active") throw new InvalidCredentials("user gone or disabled");
+    const user = await requireActiveUser(this.deps.stores.users, actor.userId);
     await requireProvenHolder(
       this.deps.stores.sessions,
       user,
@@ -210,7 +210,9 @@ export class PasskeyService {
   ): Promise<LoggedIn> {
     const { stores, clock, settings } = this.deps;
     // The second step of a password sign-in: its token first, counted in its bucket before the assertion is looked at.
-    const mfa = options.mfaToken === undefined ? undefined : await this.pendingSignIn(options.mfaToken, origin);
+    const attempt = this.attemptDeps();
+    const mfa = options.mfaToken === undefined ? undefined : await resumePendingSignIn(attempt, options.mfaToken);
+    if (mfa) await admitPendingSignIn(attempt, mfa, origin);
 
     const challenge = signedChallenge(response);
     const spent =
@@ -220,17 +222,7 @@ export class PasskeyService {
         ? await stores.passkeys.findByCredentialId(response.id)
         : undefined;
     const fail = async (reason: string): Promise<never> => {
-      if (mfa) {
-        await stores.challenges.recordFailure(mfa.keyHash, MAX_MFA_FAILURES, clock());
-        await stores.audit.record({
-          event: "mfa.challenge_failed",
-          userId: mfa.userId,
-          actorId: mfa.userId,
-          origin,
-          metadata: { method: "passkey" },
-          at: clock(),
-        });
-      }
+      if (mfa) await recordFailedFactor(attempt, mfa, "passkey", origin);
       throw new InvalidCredentials(reason);
     };
     if (!challenge || !spent) return fail("challenge unknown, expired or used");
@@ -251,19 +243,17 @@ export class PasskeyService {
     const refused = await this.verifyAssertion(response, challenge, passkey);
     if (refused) return fail(refused);
 
-    const user = await stores.users.findById(passkey.userId);
-    if (user?.status !== "active") throw new InvalidCredentials("user gone or disabled");
+    const user = await requireActiveUser(stores.users, passkey.userId);
     if (settings.requireVerifiedEmail && !user.emailVerified) throw new EmailNotVerified();
-    if (mfa) {
-      if (!(await stores.challenges.spend(mfa.keyHash, "mfa_sign_in", clock())))
-        throw new InvalidMfaToken("mfa token spent meanwhile");
-      return openSignedInSession(this.deps, user, {
-        amr: ["pwd", "hwk", "mfa"],
-        device: { ...mfa.device, ...(options.device.name ? { name: options.device.name } : {}) },
+    if (mfa)
+      return completePendingSignIn(
+        { ...this.deps, challenges: stores.challenges },
+        mfa,
+        user,
+        ["pwd", "hwk", "mfa"],
+        options.device.name,
         origin,
-        clearThrottleKey: mfa.throttleKey,
-      });
-    }
+      );
     // No password was counted anywhere, so there is no bucket to clear (the key names none).
     // requireUserVerification: the assertion proves possession and the user's verification, two factors.
     return openSignedInSession(this.deps, user, {
@@ -277,8 +267,7 @@ export class PasskeyService {
   /** Request options for re-authenticating the caller: their own credentials, and a challenge bound to them (5 minutes, used once). */
   async reauthenticationOptions(actor: PasskeyActor): Promise<PublicKeyCredentialRequestOptionsJSON> {
     const { stores, clock, settings } = this.deps;
-    const user = await stores.users.findById(actor.userId);
-    if (user?.status !== "active") throw new InvalidCredentials("user gone or disabled");
+    const user = await requireActiveUser(stores.users, actor.userId);
     const existing = await this.credentialsOf(user.id);
     const at = clock();
     const challenge = mintWebAuthnChallenge(at);
@@ -306,8 +295,7 @@ export class PasskeyService {
    */
   async reauthenticate(actor: PasskeyActor, response: AuthenticationResponseJSON): Promise<Reauthenticated> {
     const { stores, clock } = this.deps;
-    const user = await stores.users.findById(actor.userId);
-    if (user?.status !== "active") throw new InvalidCredentials("user gone or disabled");
+    const user = await requireActiveUser(stores.users, actor.userId);
     const challenge = signedChallenge(response);
     const spent =
       challenge && (await stores.challenges.spend(challengeKeyHash(challenge), "passkey_authentication", clock()));
@@ -374,19 +362,15 @@ export class PasskeyService {
     return undefined;
   }
 
-  private async pendingSignIn(mfaToken: string, origin: RequestOrigin) {
+  private attemptDeps() {
     const { stores, clock, settings } = this.deps;
-    const keyHash = challengeKeyHash(mfaToken);
-    const challenge = await stores.challenges.find(keyHash, "mfa_sign_in", clock());
-    if (!challenge?.userId || !challenge.throttleKey) throw new InvalidMfaToken("unknown, expired or spent mfa token");
-    const admission = await stores.throttles.admit({
-      key: challenge.throttleKey,
-      maxAttempts: settings.loginMaxFailures,
-      at: clock(),
-      audit: { scope: "account", userId: challenge.userId, origin },
-    });
-    refuseIfThrottled(admission, clock());
-    return { keyHash, userId: challenge.userId, throttleKey: challenge.throttleKey, device: challenge.device };
+    return {
+      throttles: stores.throttles,
+      challenges: stores.challenges,
+      audit: stores.audit,
+      clock,
+      loginMaxFailures: settings.loginMaxFailures,
+    };
   }
 
   private credentialsOf(userId: string) {

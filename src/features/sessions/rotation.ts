@@ -15,6 +15,7 @@ import { EmailNotVerified, InvalidRefreshToken, RateLimited, RefreshTokenReused 
 import type { KeyedRateLimit, RequestOrigin } from "../../core/domain";
 import type { RefreshTokenStore, RevocationList } from "./store";
 import type { UserStore } from "../accounts/store";
+import { requireActiveUser } from "../sign-in/active-user";
 import type { AccessTokens } from "../tokens";
 import type { RefreshTokenCodec } from "./refresh-token";
 import { issueTokenPair, type TokenPair } from "./token-pair";
@@ -81,8 +82,11 @@ export class RefreshTokenRotation {
       lineage.child.tokenHash === successorHash &&
       at.getTime() - lineage.usedAt.getTime() < settings.refreshReuseGrace * 1000;
     if (withinGrace) {
-      const user = await this.deps.users.findById(lineage.userId);
-      if (user?.status !== "active") throw new InvalidRefreshToken("user gone or disabled");
+      const user = await requireActiveUser(
+        this.deps.users,
+        lineage.userId,
+        (reason) => new InvalidRefreshToken(reason),
+      );
       const subject = {
         userId: user.id,
         sessionId: lineage.sessionId,
