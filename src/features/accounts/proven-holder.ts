@@ -12,7 +12,10 @@
 //   a claim also sees its own session ended.
 import { EmailNotVerified, InvalidToken } from "../../core/errors";
 import type { SessionStore } from "../sessions/store";
+import type { Clock } from "../../core/clock";
 import type { UserRecord } from "../../core/domain";
+import { requireActiveUser } from "../sign-in/active-user";
+import type { UserStore } from "./store";
 
 /** Throws email_not_verified (with `detail`) or invalid_token; `user` must have been read before this call. */
 export async function requireProvenHolder(
@@ -26,4 +29,15 @@ export async function requireProvenHolder(
   const live = await sessions.listLive(user.id, now);
   if (!live.some((session) => session.id === sessionId))
     throw new InvalidToken({ cause: new Error("the caller's session has ended") });
+}
+
+/** The caller, read, active (invalid_credentials otherwise) and the proven holder of the account, in that order. */
+export async function provenHolder(
+  deps: { stores: { users: Pick<UserStore, "findById">; sessions: Pick<SessionStore, "listLive"> }; clock: Clock },
+  actor: { userId: string; sessionId: string },
+  detail: string,
+): Promise<UserRecord> {
+  const user = await requireActiveUser(deps.stores.users, actor.userId);
+  await requireProvenHolder(deps.stores.sessions, user, actor.sessionId, deps.clock(), detail);
+  return user;
 }

@@ -34,12 +34,13 @@ import {
   admit,
   admitInSession,
   admitPendingSignIn,
+  pendingDepsOf,
   completePendingSignIn,
   recordFailedFactor,
   resumePendingSignIn,
   type FactorVerifier,
 } from "../sign-in/attempt";
-import { requireProvenHolder } from "../accounts/proven-holder";
+import { provenHolder } from "../accounts/proven-holder";
 import type { PasswordHasher } from "../accounts/passwords";
 import type { AuthMethod, DeviceInfo, RequestOrigin, UserRecord } from "../../core/domain";
 import type { FactorAudit } from "./store";
@@ -228,7 +229,7 @@ export class SecondFactorService {
     origin: RequestOrigin,
   ): Promise<LoggedIn> {
     const { stores, settings } = this.deps;
-    const attempt = this.attemptDeps();
+    const attempt = pendingDepsOf(this.deps);
     const pending = await resumePendingSignIn(attempt, mfaToken);
     const user = await requireActiveUser(stores.users, pending.userId, (reason) => new InvalidMfaToken(reason));
     // Counted before any code is checked, in the bucket the password counted in.
@@ -294,7 +295,7 @@ export class SecondFactorService {
     if (factor === undefined) {
       if (hasSecondFactor(user)) throw new ReauthenticationRequired(reauthMethodsOf(user));
     } else {
-      await admit(this.attemptDeps(), throttleKey, { scope: "session", userId: user.id, origin: actor.origin });
+      await admit(pendingDepsOf(this.deps), throttleKey, { scope: "session", userId: user.id, origin: actor.origin });
       const verifier = this.verifierFor(
         proof.code !== undefined ? { code: proof.code } : { recoveryCode: proof.recoveryCode! },
         actor.origin,
@@ -334,17 +335,6 @@ export class SecondFactorService {
     };
   }
 
-  private attemptDeps() {
-    const { stores, clock, settings } = this.deps;
-    return {
-      throttles: stores.throttles,
-      challenges: stores.challenges,
-      audit: stores.audit,
-      clock,
-      loginMaxFailures: settings.loginMaxFailures,
-    };
-  }
-
   /** A code of the user's confirmed factor, accepted once: a replay within its step, or a code older than the last accepted one, is refused. */
   private async acceptTotpCode(userId: string, code: string): Promise<boolean> {
     const { stores, clock } = this.deps;
@@ -366,16 +356,8 @@ export class SecondFactorService {
   }
 
   /** The caller, if they may enrol a factor (proven-holder.ts). */
-  private async provenHolder(actor: FactorActor): Promise<UserRecord> {
-    const user = await this.activeUser(actor.userId);
-    await requireProvenHolder(
-      this.deps.stores.sessions,
-      user,
-      actor.sessionId,
-      this.deps.clock(),
-      ENROLMENT_NEEDS_VERIFIED_EMAIL,
-    );
-    return user;
+  private provenHolder(actor: FactorActor): Promise<UserRecord> {
+    return provenHolder(this.deps, actor, ENROLMENT_NEEDS_VERIFIED_EMAIL);
   }
 
   private audit(actor: FactorActor): FactorAudit {

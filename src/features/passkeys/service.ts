@@ -22,12 +22,18 @@ import type { Clock } from "../../core/clock";
 import { EmailNotVerified, InvalidCredentials, NotFound, ValidationFailed } from "../../core/errors";
 import { isUuid } from "../../core/ids";
 import { requireActiveUser } from "../sign-in/active-user";
-import { admitPendingSignIn, completePendingSignIn, recordFailedFactor, resumePendingSignIn } from "../sign-in/attempt";
+import {
+  admitPendingSignIn,
+  completePendingSignIn,
+  pendingDepsOf,
+  recordFailedFactor,
+  resumePendingSignIn,
+} from "../sign-in/attempt";
 import type { DeviceInfo, RequestOrigin, UserRecord } from "../../core/domain";
 import type { FactorAudit } from "../mfa/store";
 import type { PasskeyCredential, PasskeyRecord } from "./store";
 import type { Stores } from "../../stores";
-import { requireProvenHolder } from "../accounts/proven-holder";
+import { provenHolder } from "../accounts/proven-holder";
 import { openSignedInSession, type LoggedIn, type SignInDeps } from "../sign-in/service";
 import { renewSessionProof, type Reauthenticated } from "../reauthentication/service";
 import { base64url, fromBase64url } from "../../core/encoding";
@@ -91,15 +97,10 @@ export class PasskeyService {
 
   /** Creation options for the caller: a discoverable credential with user verification, excluding the ones they have. */
   async registrationOptions(actor: PasskeyActor): Promise<PublicKeyCredentialCreationOptionsJSON> {
-    const { stores, clock, settings } = this.deps;
+    const { settings } = this.deps;
     const user = await this.provenHolder(actor);
     const existing = await this.credentialsOf(user.id);
-    const at = clock();
-    const challenge = mintWebAuthnChallenge(at);
-    await stores.challenges.create(
-      { keyHash: challenge.keyHash, kind: "passkey_registration", userId: user.id, expiresAt: challenge.expiresAt },
-      at,
-    );
+    const challenge = await this.newChallenge("passkey_registration", user.id);
     const { generateRegistrationOptions } = await webauthn();
     return generateRegistrationOptions({
       rpName: settings.webauthn.rpName,
@@ -159,16 +160,8 @@ export class PasskeyService {
   }
 
   /** The caller, if they may add a passkey (proven-holder.ts). */
-  private async provenHolder(actor: PasskeyActor): Promise<UserRecord> {
-    const user = await requireActiveUser(this.deps.stores.users, actor.userId);
-    await requireProvenHolder(
-      this.deps.stores.sessions,
-      user,
-      actor.sessionId,
-      this.deps.clock(),
-      ENROLMENT_NEEDS_VERIFIED_EMAIL,
-    );
-    return user;
+  private provenHolder(actor: PasskeyActor): Promise<UserRecord> {
+    return provenHolder(this.deps, actor, ENROLMENT_NEEDS_VERIFIED_EMAIL);
   }
 
   list(userId: string): Promise<PasskeyRecord[]> {
@@ -182,13 +175,8 @@ export class PasskeyService {
 
   /** Request options for a sign-in: never a list of credentials, so the answer is the same for every account, known or not. */
   async signInOptions(): Promise<PublicKeyCredentialRequestOptionsJSON> {
-    const { stores, clock, settings } = this.deps;
-    const at = clock();
-    const challenge = mintWebAuthnChallenge(at);
-    await stores.challenges.create(
-      { keyHash: challenge.keyHash, kind: "passkey_authentication", userId: null, expiresAt: challenge.expiresAt },
-      at,
-    );
+    const { settings } = this.deps;
+    const challenge = await this.newChallenge("passkey_authentication", null);
     const { generateAuthenticationOptions } = await webauthn();
     return generateAuthenticationOptions({
       rpID: settings.webauthn.rpId,
@@ -210,7 +198,7 @@ export class PasskeyService {
   ): Promise<LoggedIn> {
     const { stores, clock, settings } = this.deps;
     // The second step of a password sign-in: its token first, counted in its bucket before the assertion is looked at.
-    const attempt = this.attemptDeps();
+    const attempt = pendingDepsOf(this.deps);
     const mfa = options.mfaToken === undefined ? undefined : await resumePendingSignIn(attempt, options.mfaToken);
     if (mfa) await admitPendingSignIn(attempt, mfa, origin);
 
@@ -266,16 +254,11 @@ export class PasskeyService {
 
   /** Request options for re-authenticating the caller: their own credentials, and a challenge bound to them (5 minutes, used once). */
   async reauthenticationOptions(actor: PasskeyActor): Promise<PublicKeyCredentialRequestOptionsJSON> {
-    const { stores, clock, settings } = this.deps;
+    const { stores, settings } = this.deps;
     const user = await requireActiveUser(stores.users, actor.userId);
     const existing = await this.credentialsOf(user.id);
-    const at = clock();
-    const challenge = mintWebAuthnChallenge(at);
     // The same kind as a sign-in's, told apart by its user: sign-in challenges have none.
-    await stores.challenges.create(
-      { keyHash: challenge.keyHash, kind: "passkey_authentication", userId: user.id, expiresAt: challenge.expiresAt },
-      at,
-    );
+    const challenge = await this.newChallenge("passkey_authentication", user.id);
     const { generateAuthenticationOptions } = await webauthn();
     return generateAuthenticationOptions({
       rpID: settings.webauthn.rpId,
@@ -362,15 +345,15 @@ export class PasskeyService {
     return undefined;
   }
 
-  private attemptDeps() {
-    const { stores, clock, settings } = this.deps;
-    return {
-      throttles: stores.throttles,
-      challenges: stores.challenges,
-      audit: stores.audit,
-      clock,
-      loginMaxFailures: settings.loginMaxFailures,
-    };
+  /** A WebAuthn challenge of `kind` (5 minutes, used once), stored as its hash; bound to `userId` unless null. */
+  private async newChallenge(kind: "passkey_registration" | "passkey_authentication", userId: string | null) {
+    const at = this.deps.clock();
+    const challenge = mintWebAuthnChallenge(at);
+    await this.deps.stores.challenges.create(
+      { keyHash: challenge.keyHash, kind, userId, expiresAt: challenge.expiresAt },
+      at,
+    );
+    return challenge;
   }
 
   private credentialsOf(userId: string) {

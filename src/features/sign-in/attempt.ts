@@ -77,6 +77,22 @@ export type PendingDeps = AdmitDeps & {
   audit: Pick<AuditLog, "record">;
 };
 
+/** The attempt's stores and settings, out of a service's dependencies. */
+export function pendingDepsOf(deps: {
+  stores: Pick<PendingDeps, "throttles" | "challenges" | "audit">;
+  clock: Clock;
+  settings: { loginMaxFailures: number };
+}): PendingDeps {
+  const { stores, clock, settings } = deps;
+  return {
+    throttles: stores.throttles,
+    challenges: stores.challenges,
+    audit: stores.audit,
+    clock,
+    loginMaxFailures: settings.loginMaxFailures,
+  };
+}
+
 /** The pending sign-in an mfaToken names; invalid_mfa_token when it is unknown, expired or spent. */
 export async function resumePendingSignIn(deps: PendingDeps, mfaToken: string): Promise<PendingSignIn> {
   const keyHash = challengeKeyHash(mfaToken);
