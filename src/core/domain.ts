@@ -1,12 +1,9 @@
 // The domain types every feature shares: the user, how a session was proved,
 // where a request came from, the audit row as read back, and keyset pages.
-
-// The seams between the business rules and the stores behind them (after
-// OpenAuth's storage/storage.ts): the records services work with and one small
-// interface per store. src/repositories implements them over Postgres; unit
-// tests implement them in memory. Services see only these types, never
+// Each feature's store port (features/<name>/store.ts, after OpenAuth's
+// storage/storage.ts) speaks in these; its postgres.ts implements the port
+// over Postgres and the unit tests' fakes in memory, so services never see
 // Drizzle, the driver or a repository class.
-//
 // A store method is one statement (one round trip) unless it says otherwise,
 // and each state change writes its audit row in that same statement.
 
@@ -27,7 +24,7 @@ export type UserRecord = {
   grantsVersion: number;
   /** The second factors enrolled: a confirmed TOTP factor, and how many passkeys. */
   mfa: { totp: boolean; passkeys: number };
-  /** The generation device tokens are issued in; older ones no longer count (services/device-tokens.ts). */
+  /** The generation device tokens are issued in; older ones no longer count (features/sign-in/device-tokens.ts). */
   deviceGeneration: number;
 };
 

@@ -1,7 +1,7 @@
 // The one error hierarchy of the service (after jose's util/errors.ts). Each
 // API error code has exactly one subclass, named after itself, that fixes
 // its code; the base constructor is protected, so no code can raise an
-// AuthError with an arbitrary code. src/middleware/errors maps them to
+// AuthError with an arbitrary code. src/http/errors maps them to
 // problem+json in one place; anything that is not an AuthError becomes a 500
 // with no details. The reason behind a generic answer (why a token failed,
 // which variable is missing) goes in `cause`, which is logged and never sent.

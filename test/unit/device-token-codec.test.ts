@@ -1,4 +1,4 @@
-// The device-token format (services/device-tokens.ts), recomputed here with
+// The device-token format (src/features/sign-in/device-tokens.ts), recomputed here with
 // WebCrypto rather than the service's code: `sadt_` + a 22-character nonce +
 // `.` + the user id + `.` + the device generation + `.` +
 // base64url(HMAC-SHA256(HMAC-SHA256(secret, "sadt-key:v1"), "sadt-tag:v2:" +

@@ -1,4 +1,4 @@
-// Unit tests for src/services/passwords: hashing, the password policy, email
+// Unit tests for src/features/accounts/passwords: hashing, the password policy, email
 // normalisation and the breached-password range check (with a fake fetcher).
 import { describe, expect, it } from "vitest";
 import { ValidationFailed } from "../../src/core/errors";

@@ -1,4 +1,4 @@
-// Driver errors become typed errors here, at the edge of the repository
+// Driver errors become typed errors here, at the edge of the postgres store
 // layer, so services and the HTTP error mapper never look at SQLSTATEs or
 // socket errors: a database that cannot be reached, or a transaction the
 // database aborted (deadlock, serialization failure), is ServiceUnavailable

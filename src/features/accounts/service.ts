@@ -5,7 +5,7 @@
 //
 // Sign-in attempts are throttled per account, keyed on the normalised email
 // whether or not it exists. A sign-in presenting a device token that still
-// names the account (services/device-tokens.ts: its id and current device
+// names the account (sign-in/device-tokens.ts: its id and current device
 // generation) counts in that device's own bucket instead,
 // so guesses from anywhere else never lock that device out; a success
 // clears only the bucket it was counted in, so an owner's sign-in never

@@ -5,7 +5,7 @@ import { IdParams } from "../../http/params";
 import { PageQuerySchema, SessionSchema, UserSchema } from "../../http/schemas";
 
 /**
- * A user id in the path, lower-cased if it is a UUID (routes/params.ts). Any
+ * A user id in the path, lower-cased if it is a UUID (http/params.ts). Any
  * other string passes so that a malformed id gets the same 404 as an
  * unknown one (the service decides), never a 400.
  */

@@ -1,6 +1,6 @@
 // Second factors over HTTP: TOTP enrolment and removal, recovery codes
 // (/me/mfa) and the second step of a password sign-in (POST /auth/mfa);
-// re-authentication is reauthentication.ts. HTTP only: validate, call
+// re-authentication is features/reauthentication. HTTP only: validate, call
 // SecondFactorService, shape the answer. Operations the contract marks
 // "recent" run recent() after authenticate.
 import { createRoute, OpenAPIHono, z } from "@hono/zod-openapi";

@@ -3,14 +3,14 @@
 // re-authentication.
 //
 // A right password for an account with a factor opens no session: it
-// stores an mfaToken (challenges.ts) bound to the user, the throttle bucket
+// stores an mfaToken (sign-in/challenges.ts) bound to the user, the throttle bucket
 // the attempt counted in and the device, and answers mfa_required. The
 // second step counts in that same bucket before any code is checked, so a
 // stolen password gives no more guesses at the code than at the password;
 // a wrong code also counts against the mfaToken, which its fifth spends.
 // Only a completed sign-in clears the bucket.
 //
-// Re-authentication matches the account's strength (reauthentication.ts):
+// Re-authentication matches the account's strength (features/reauthentication):
 // with a second factor enrolled, the password alone renews nothing.
 //
 // v3: a factor is enrolled only on an account whose address is proven
@@ -355,7 +355,7 @@ export class SecondFactorService {
     return requireActiveUser(this.deps.stores.users, userId);
   }
 
-  /** The caller, if they may enrol a factor (proven-holder.ts). */
+  /** The caller, if they may enrol a factor (accounts/proven-holder.ts). */
   private provenHolder(actor: FactorActor): Promise<UserRecord> {
     return provenHolder(this.deps, actor, ENROLMENT_NEEDS_VERIFIED_EMAIL);
   }

@@ -1,6 +1,6 @@
 // Passkeys (the API contract, "Second factors"; WebAuthn Level 2 through
 // @simplewebauthn/server, imported on first use so no other request pays for
-// parsing it). Every ceremony's challenge is minted here (challenges.ts),
+// parsing it). Every ceremony's challenge is minted here (sign-in/challenges.ts),
 // stored server-side as its hash for 5 minutes and spent once: the handler
 // reads the challenge the browser signed from clientDataJSON and spends that
 // row before verifying, so a replayed response finds nothing to spend.
@@ -159,7 +159,7 @@ export class PasskeyService {
     return added;
   }
 
-  /** The caller, if they may add a passkey (proven-holder.ts). */
+  /** The caller, if they may add a passkey (accounts/proven-holder.ts). */
   private provenHolder(actor: PasskeyActor): Promise<UserRecord> {
     return provenHolder(this.deps, actor, ENROLMENT_NEEDS_VERIFIED_EMAIL);
   }

@@ -8,7 +8,7 @@
 // `last_failure_at`); a successful sign-in deletes it. A device's bucket is
 // a row of its own, keyed `device:<account key>:<device hash>`, so one
 // statement can clear an account with all its devices (clearAccount). A
-// session's re-proofs (services/credentials.ts) count in a row keyed
+// session's re-proofs (sign-in/attempt.ts) count in a row keyed
 // `session:<hash>`, which no account clear touches.
 //
 // One auth.throttled audit row per lock, not per refused attempt: the first

@@ -1,5 +1,5 @@
 // onError and notFound for the app: every failure leaves as problem+json.
-// AuthErrors carry their own code (the repository layer has already turned
+// AuthErrors carry their own code (the postgres stores has already turned
 // driver failures into ServiceUnavailable); anything else (a bug, a bad
 // configuration) is logged by name only and answered 500 with no details.
 import type { ErrorHandler, NotFoundHandler } from "hono";

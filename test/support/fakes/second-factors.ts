@@ -1,5 +1,5 @@
 // In-memory SecondFactorStore and ChallengeStore over the memory model, with
-// the rules of repositories/second-factors.ts and challenges.ts: a TOTP step
+// the rules of features/mfa/postgres.ts and sign-in/challenges.postgres.ts: a TOTP step
 // accepted once and only after the last one, recovery codes single use,
 // challenges single use and spent by their last allowed failure.
 import type { ChallengeStore } from "../../../src/features/sign-in/store";
