@@ -37,6 +37,7 @@ import {
   pendingDepsOf,
   completePendingSignIn,
   recordFailedFactor,
+  recordFailedReproof,
   resumePendingSignIn,
   type FactorVerifier,
 } from "../sign-in/attempt";
@@ -301,15 +302,7 @@ export class SecondFactorService {
         actor.origin,
       );
       if (!(await verifier.verify(user.id))) {
-        await stores.audit.record({
-          event: "mfa.challenge_failed",
-          userId: user.id,
-          actorId: user.id,
-          sessionId: actor.sessionId,
-          origin: actor.origin,
-          metadata: { method: factor, reauthentication: true },
-          at: clock(),
-        });
+        await recordFailedReproof({ audit: stores.audit, clock }, actor, verifier.method);
         throw new InvalidMfaCode(`wrong ${factor} at re-authentication`);
       }
       amr = ["pwd", "otp", "mfa"];

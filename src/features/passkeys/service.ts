@@ -27,6 +27,7 @@ import {
   completePendingSignIn,
   pendingDepsOf,
   recordFailedFactor,
+  recordFailedReproof,
   resumePendingSignIn,
 } from "../sign-in/attempt";
 import type { DeviceInfo, RequestOrigin, UserRecord } from "../../core/domain";
@@ -287,15 +288,7 @@ export class PasskeyService {
         ? await stores.passkeys.findByCredentialId(response.id)
         : undefined;
     const fail = async (reason: string): Promise<never> => {
-      await stores.audit.record({
-        event: "mfa.challenge_failed",
-        userId: user.id,
-        actorId: user.id,
-        sessionId: actor.sessionId,
-        origin: actor.origin,
-        metadata: { method: "passkey", reauthentication: true },
-        at: clock(),
-      });
+      await recordFailedReproof({ audit: stores.audit, clock }, actor, "passkey");
       throw new InvalidCredentials(reason);
     };
     if (!challenge || !spent || spent.userId !== user.id)

@@ -125,6 +125,23 @@ export async function recordFailedFactor(
   });
 }
 
+/** A wrong factor at re-authentication writes mfa.challenge_failed for the caller's session. */
+export function recordFailedReproof(
+  deps: { audit: Pick<AuditLog, "record">; clock: Clock },
+  actor: { userId: string; sessionId: string; origin: RequestOrigin },
+  method: FactorVerifier["method"],
+): Promise<void> {
+  return deps.audit.record({
+    event: "mfa.challenge_failed",
+    userId: actor.userId,
+    actorId: actor.userId,
+    sessionId: actor.sessionId,
+    origin: actor.origin,
+    metadata: { method, reauthentication: true },
+    at: deps.clock(),
+  });
+}
+
 /**
  * Spends the mfaToken (of two completions racing with one token, one wins)
  * and opens the session with how it was proved, on the pending sign-in's
