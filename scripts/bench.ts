@@ -679,8 +679,8 @@ function writeReferenceWorker(dir: string): string {
   mkdirSync(dir, { recursive: true });
   writeFileSync(
     join(dir, "worker.ts"),
-    `import { PasswordHasher } from ${JSON.stringify(join(root, "src/services/passwords/hasher.ts"))};
-import { parseArgon2idHash } from ${JSON.stringify(join(root, "src/services/passwords/phc.ts"))};
+    `import { PasswordHasher } from ${JSON.stringify(join(root, "src/features/accounts/passwords/hasher.ts"))};
+import { parseArgon2idHash } from ${JSON.stringify(join(root, "src/features/accounts/passwords/phc.ts"))};
 export default {
   async fetch(request: Request): Promise<Response> {
     const { phc, password, n } = (await request.json()) as { phc: string; password: string; n: number };

@@ -7,27 +7,30 @@
 // services are built on first use, so a request builds only what its route
 // needs; the database pool is opened by the first store call and closed by
 // `close()`.
-import { systemClock, type Clock } from "./clock";
+import { systemClock, type Clock } from "./core/clock";
 import { loadConfig, type Config, type Env } from "./config";
-import { isDeadLetterQueue, mailTransportFor, QueueOutbox, type MailConsumerDeps } from "./mail";
-import { bindingRateLimit } from "./middleware/rate-limit/binding";
-import { lazyDatabase, storesFor, unitOfWorkFor, type Database, type LazyDatabase } from "./repositories";
-import { AccountService } from "./services/accounts";
-import { ActivityService } from "./services/activity";
-import { AdminService } from "./services/admin";
-import { DeviceTokenCodec } from "./services/device-tokens";
-import { HealthService } from "./services/health";
-import { AccountLifecycle } from "./services/lifecycle";
-import { MailDelivery } from "./services/mail/delivery";
-import { MaintenanceService } from "./services/maintenance";
-import { PasskeyService } from "./services/mfa/passkeys";
-import { SecretBox } from "./services/mfa/secret-box";
-import { SecondFactorService } from "./services/mfa/second-factors";
-import { BreachedPasswordChecker, PasswordHasher } from "./services/passwords";
-import type { MailOutbox, Stores, UnitOfWork } from "./services/ports";
-import { ProfileService } from "./services/profiles";
-import { RefreshTokenCodec, RefreshTokenRotation, SessionRevocationList, SessionService } from "./services/sessions";
-import { AccessTokens, loadKeySet, type KeySet } from "./services/tokens";
+import { mailTransportFor, QueueOutbox } from "./adapters/mail";
+import { isDeadLetterQueue, type MailConsumerDeps } from "./features/mail/consumer";
+import { bindingRateLimit } from "./adapters/rate-limit";
+import { lazyDatabase, storesFor, unitOfWorkFor, type Database, type LazyDatabase } from "./stores";
+import { AccountService } from "./features/accounts/service";
+import { ActivityService } from "./features/activity/service";
+import { AdminService } from "./features/admin";
+import { DeviceTokenCodec } from "./features/sign-in/device-tokens";
+import { HealthService } from "./features/health/service";
+import { AccountLifecycle } from "./features/lifecycle/service";
+import { MailDelivery } from "./features/mail/delivery";
+import { MaintenanceService } from "./features/maintenance/service";
+import { PasskeyService } from "./features/passkeys/service";
+import { SecretBox } from "./features/mfa/secret-box";
+import { SecondFactorService } from "./features/mfa/service";
+import { BreachedPasswordChecker, PasswordHasher } from "./features/accounts/passwords";
+import type { MailOutbox } from "./features/mail/store";
+import type { Stores, UnitOfWork } from "./stores";
+import { ProfileService } from "./features/lifecycle/profiles";
+import { SessionRevocationList } from "./adapters/revocation-list";
+import { RefreshTokenCodec, RefreshTokenRotation, SessionService } from "./features/sessions";
+import { AccessTokens, loadKeySet, type KeySet } from "./features/tokens";
 
 /** What tests replace. */
 export type Overrides = { clock?: Clock };

@@ -3,12 +3,12 @@
 // (data retention), and the AuthService RPC
 // entrypoint other Workers reach through a service binding. Each builds its
 // infrastructure through the composition root (composition.ts).
-import { createApp } from "./app";
+import { createApp } from "./http/app";
 import { composeMailConsumer, composeScheduled } from "./composition";
 import type { Env } from "./config";
-import { describeError } from "./errors";
-import { handleMailBatch } from "./mail";
-import type { MailJob } from "./services/ports";
+import { describeError } from "./core/errors";
+import { handleMailBatch } from "./features/mail/consumer";
+import type { MailJob } from "./features/mail/store";
 
 export { AuthService } from "./rpc";
 

@@ -11,9 +11,9 @@
 import { WorkerEntrypoint } from "cloudflare:workers";
 import { compose } from "./composition";
 import type { Env } from "./config";
-import { ConfigError, describeError, InvalidToken } from "./errors";
+import { ConfigError, describeError, InvalidToken } from "./core/errors";
 import type { AuthorizeResult, AuthServiceRpc, VerifyResult } from "./rpc-types";
-import { holdsPermission } from "./services/tokens";
+import { holdsPermission } from "./features/tokens";
 
 export class AuthService extends WorkerEntrypoint<Env> implements AuthServiceRpc {
   async verify(token: string): Promise<VerifyResult> {

@@ -7,7 +7,7 @@ import { execFile } from "node:child_process";
 import { fileURLToPath } from "node:url";
 import pg from "pg";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { BUILT_IN_PERMISSIONS } from "../../src/services/admin/role-definition.ts";
+import { BUILT_IN_PERMISSIONS } from "../../src/features/admin/role-definition.ts";
 import { EXIT_FAILED, EXIT_OK, EXIT_USAGE, runAdminCommand } from "./admin-command.ts";
 import { freePort } from "./free-ports.ts";
 import { startLocalPostgres, type LocalPostgres } from "./local-postgres.ts";

@@ -19,9 +19,9 @@ import { drizzle } from "drizzle-orm/node-postgres";
 import pg from "pg";
 import { composeOperator } from "../../src/composition.ts";
 import * as schema from "../../src/db/schema.ts";
-import { NotFound, ValidationFailed } from "../../src/errors.ts";
-import { BUILT_IN_PERMISSIONS, OPERATOR } from "../../src/services/admin/index.ts";
-import { normalizeEmail } from "../../src/services/passwords/email.ts";
+import { NotFound, ValidationFailed } from "../../src/core/errors.ts";
+import { BUILT_IN_PERMISSIONS, OPERATOR } from "../../src/features/admin/index.ts";
+import { normalizeEmail } from "../../src/features/accounts/passwords/email.ts";
 
 type Operator = ReturnType<typeof composeOperator>;
 

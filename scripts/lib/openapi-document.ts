@@ -2,8 +2,8 @@
 // app's routes as the route builds it: nothing is started. The client's
 // generated types (scripts/client-types.ts) are written from it;
 // test/openapi/lint.test.ts builds it the same way.
-import { createApp } from "../../src/app";
-import { openApiDocument } from "../../src/routes/openapi";
+import { createApp } from "../../src/http/app";
+import { openApiDocument } from "../../src/http/openapi";
 
 /** The origin the document names as its server; the generated types do not depend on it. */
 export const DOCUMENT_ORIGIN = "https://auth.secureauth.dev";

@@ -6,7 +6,7 @@ import { existsSync, readdirSync, readFileSync } from "node:fs";
 import { dirname, join, relative, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
 import { describe, expect, it } from "vitest";
-import { DOC_PAGES } from "../../src/routes/docs.ts";
+import { DOC_PAGES } from "../../src/pages/docs.ts";
 
 const root = fileURLToPath(new URL("../..", import.meta.url));
 const docsDir = join(root, "docs");

@@ -1,6 +1,7 @@
-// The layer rule (README "Dependencies point one way": routes -> services ->
-// ports <- repositories; only repositories touch Drizzle or the driver) as a
-// check over the import graph of src/. Imports are read with the TypeScript
+// The layer rules by file role (features' routes -> their services -> their
+// ports <- their postgres files and the adapters; core under everything; only
+// postgres files touch Drizzle or the driver) as a check over the import graph
+// of src/. Imports are read with the TypeScript
 // compiler's parser, not regexes: import and export-from declarations (type
 // only or not), dynamic import(), `typeof import()` types and require();
 // relative specifiers are resolved to files the way the bundler does
@@ -35,6 +36,8 @@ export type Module = {
   constructions: { name: string; line: number }[];
   /** `ns.x` where ns is a namespace import: the member names used. */
   namespaceMembers: { name: string; line: number }[];
+  /** Type references by a plain name (`KVNamespace`, `Queue<T>`), to find the Workers global types. */
+  typeReferences: { name: string; line: number }[];
 };
 
 export type Violation = { rule: string; file: string; line: number; message: string };
@@ -73,7 +76,7 @@ export function parseModule({ file, text }: SourceText, files: ReadonlySet<strin
     file.endsWith(".tsx") ? ts.ScriptKind.TSX : ts.ScriptKind.TS,
   );
   const lineOf = (node: ts.Node) => sf.getLineAndCharacterOfPosition(node.getStart(sf)).line + 1;
-  const module: Module = { file, imports: [], constructions: [], namespaceMembers: [] };
+  const module: Module = { file, imports: [], constructions: [], namespaceMembers: [], typeReferences: [] };
   const add = (node: ts.Node, specifier: string, kind: Import["kind"], typeOnly: boolean, names: string[]) => {
     module.imports.push({
       file,
@@ -157,6 +160,8 @@ export function parseModule({ file, text }: SourceText, files: ReadonlySet<strin
       if (ts.isIdentifier(callee)) module.constructions.push({ name: callee.text, line: lineOf(node) });
       else if (ts.isPropertyAccessExpression(callee))
         module.constructions.push({ name: callee.name.text, line: lineOf(node) });
+    } else if (ts.isTypeReferenceNode(node) && ts.isIdentifier(node.typeName)) {
+      module.typeReferences.push({ name: node.typeName.text, line: lineOf(node) });
     } else if (ts.isPropertyAccessExpression(node) && ts.isIdentifier(node.expression)) {
       memberAccesses.push({ of: node.expression.text, name: node.name.text, line: lineOf(node) });
     }
@@ -205,7 +210,6 @@ export function isIn(file: string | undefined, area: string): boolean {
   return area.endsWith("/") ? file.startsWith(area) : file === area;
 }
 
-const anyIn = (file: string | undefined, areas: readonly string[]) => areas.some((area) => isIn(file, area));
 const anyPackage = (specifier: string, patterns: readonly string[]) =>
   patterns.some((pattern) => matchesPackage(specifier, pattern));
 
@@ -224,18 +228,71 @@ function violation(rule: string, i: Import, why: string): Violation {
   return { rule, file: i.file, line: i.line, message: `${describeImport(i)}: ${why}` };
 }
 
+/**
+ * What a file of src/ is, by where it sits and what it is called:
+ * - core: src/core/ (domain types, errors, ids, clock, encoding);
+ * - http: src/http/ (the app, its middleware and helpers);
+ * - entry: a feature's edge, `features/<name>/routes.ts`, `*-routes.ts`, the queue's `consumer.ts`, and the
+ *   request and response schemas of its routes, `schemas.ts`;
+ * - postgres: a feature's store over Postgres, `features/<name>/postgres.ts` or `*.postgres.ts`;
+ * - service: every other file of a feature (service.ts, store.ts, the rules it needs);
+ * - adapter: src/adapters/ (infrastructure that is not a feature store);
+ * - db: src/db/ (the Drizzle schema); pages: src/pages/; client: src/client/;
+ * - root: the files at src/'s top (the Worker, the composition root, the stores' assembly, config, RPC).
+ */
+export type Role = "core" | "http" | "entry" | "postgres" | "service" | "adapter" | "db" | "pages" | "client" | "root";
+
+export function roleOf(file: string): Role {
+  const parts = file.split("/");
+  const top = parts[1];
+  if (top === "features") {
+    const name = parts[parts.length - 1]!;
+    if (isRoutesFile(file) || name === "consumer.ts" || name === "schemas.ts") return "entry";
+    if (name === "postgres.ts" || name.endsWith(".postgres.ts")) return "postgres";
+    return "service";
+  }
+  if (top === "core" || top === "http" || top === "db" || top === "pages" || top === "client") return top;
+  if (top === "adapters") return "adapter";
+  return "root";
+}
+
+/** A feature's routes: `routes.ts` or `*-routes.ts`. */
+function isRoutesFile(file: string): boolean {
+  const name = file.split("/").pop()!;
+  return name === "routes.ts" || name.endsWith("-routes.ts");
+}
+
+/** The feature a file belongs to (`src/features/<name>/...`), if any. */
+export function featureOf(file: string | undefined): string | undefined {
+  const parts = file?.split("/") ?? [];
+  return parts[1] === "features" && parts.length > 3 ? parts[2] : undefined;
+}
+
 const DRIVER_PACKAGES = ["drizzle-orm", "@neondatabase/serverless"];
 const SERVICE_FORBIDDEN_PACKAGES = [...DRIVER_PACKAGES, "hono", "@hono/*", "cloudflare:*"];
-const SERVICE_FORBIDDEN_FILES = [
-  "src/repositories/",
-  "src/mail/",
-  "src/routes/",
-  "src/middleware/",
-  "src/app.ts",
-  "src/composition.ts",
-  "src/context.ts",
+/** The Workers runtime's global types (@cloudflare/workers-types): a service names none of them. */
+export const WORKERS_GLOBAL_TYPES = [
+  "KVNamespace",
+  "DurableObjectNamespace",
+  "DurableObjectState",
+  "DurableObjectStub",
+  "Queue",
+  "MessageBatch",
+  "Message",
+  "R2Bucket",
+  "D1Database",
+  "Fetcher",
+  "ExecutionContext",
+  "ScheduledController",
+  "RateLimit",
+  "Hyperdrive",
+  "AnalyticsEngineDataset",
+  "WebSocketPair",
 ];
-const REPOSITORY_FORBIDDEN_FILES = ["src/routes/", "src/middleware/", "src/app.ts", "src/composition.ts"];
+/** The Postgres infrastructure every feature store shares (connection, driver errors, rows, fragments). */
+const POSTGRES_ADAPTERS = "src/adapters/postgres/";
+/** Where the stores are assembled over Postgres (and the combined Stores type built). */
+const STORES = "src/stores.ts";
 const INFRASTRUCTURE_FUNCTIONS = ["storesFor", "unitOfWorkFor", "lazyDatabase", "loadKeySet", "mailTransportFor"];
 const INFRASTRUCTURE_CLASSES = [
   "SessionRevocationList",
@@ -246,93 +303,157 @@ const INFRASTRUCTURE_CLASSES = [
   "ResendTransport",
   "QueueOutbox",
 ];
-/** The barrels that publish the infrastructure classes and loadKeySet to the composition root. */
-const REEXPORTING_BARRELS = ["src/services/sessions/index.ts", "src/services/tokens/index.ts"];
+/** The barrels that publish infrastructure classes and loadKeySet to the composition root. */
+const REEXPORTING_BARRELS = ["src/features/sessions/index.ts", "src/features/tokens/index.ts"];
+
+const role = (file: string | undefined) => (file === undefined ? undefined : roleOf(file));
+const isDatabaseFile = (file: string | undefined) =>
+  role(file) === "postgres" || role(file) === "db" || isIn(file, POSTGRES_ADAPTERS);
 
 export const RULES: readonly Rule[] = [
   {
-    id: "services-are-framework-free",
+    id: "core-imports-nothing-outer",
     title:
-      "src/services/ imports neither drizzle-orm, @neondatabase/serverless, hono, @hono/*, cloudflare:* nor src/repositories/, src/mail/, src/routes/, src/middleware/, src/app.ts, src/composition.ts, src/context.ts (type-only imports count)",
+      "src/core/ imports only src/core/ and src/config.ts, and none of drizzle-orm, @neondatabase/serverless, hono, @hono/*, cloudflare:*",
     check: (m) =>
-      !isIn(m.file, "src/services/")
+      role(m.file) !== "core"
         ? []
         : m.imports
             .filter(
-              (i) => anyPackage(i.specifier, SERVICE_FORBIDDEN_PACKAGES) || anyIn(i.target, SERVICE_FORBIDDEN_FILES),
+              (i) =>
+                anyPackage(i.specifier, SERVICE_FORBIDDEN_PACKAGES) ||
+                (i.target !== undefined && role(i.target) !== "core" && i.target !== "src/config.ts"),
             )
             .map((i) =>
               violation(
-                "services-are-framework-free",
+                "core-imports-nothing-outer",
                 i,
-                "services see only ports, never Drizzle, the driver, Hono, the Workers runtime or an outer layer",
+                "core is what every feature shares: it knows no feature, no HTTP, no adapter",
               ),
             ),
   },
   {
-    id: "only-repositories-touch-the-database",
+    id: "services-are-framework-free",
     title:
-      "only src/repositories/ and src/db/ import drizzle-orm or @neondatabase/serverless, and only src/repositories/ imports src/db/",
+      "a feature's service files (all but its routes and postgres files) import neither drizzle-orm, @neondatabase/serverless, hono, @hono/*, cloudflare:*, nor src/http/, src/adapters/, src/db/, src/pages/, a postgres file or a root file (src/stores.ts type-only aside), and name no Workers global type (type-only imports count)",
     check: (m) => {
-      const inData = isIn(m.file, "src/repositories/") || isIn(m.file, "src/db/");
+      if (role(m.file) !== "service") return [];
+      const rule = "services-are-framework-free";
+      const imports = m.imports
+        .filter((i) => {
+          if (anyPackage(i.specifier, SERVICE_FORBIDDEN_PACKAGES)) return true;
+          if (i.target === undefined) return false;
+          if (i.target === STORES) return !i.typeOnly;
+          if (i.target === "src/config.ts") return false;
+          // The RPC contract's types are the service's published shapes.
+          if (i.target === "src/rpc-types.ts") return !i.typeOnly;
+          return ["http", "adapter", "db", "pages", "postgres", "root", "client"].includes(roleOf(i.target));
+        })
+        .map((i) =>
+          violation(
+            rule,
+            i,
+            "services see only ports, never Drizzle, the driver, Hono, the Workers runtime or an outer layer",
+          ),
+        );
+      const globals = m.typeReferences
+        .filter((t) => WORKERS_GLOBAL_TYPES.includes(t.name))
+        .map((t) => ({
+          rule,
+          file: m.file,
+          line: t.line,
+          message: `names the Workers type ${t.name}: a service sees the runtime only through a port`,
+        }));
+      return [...imports, ...globals];
+    },
+  },
+  {
+    id: "only-postgres-files-touch-the-database",
+    title:
+      "only a feature's postgres files, src/adapters/postgres/ and src/db/ import drizzle-orm or @neondatabase/serverless or src/db/",
+    check: (m) => {
+      if (isDatabaseFile(m.file)) return [];
       return m.imports.flatMap((i) => {
-        if (!inData && anyPackage(i.specifier, DRIVER_PACKAGES))
+        if (anyPackage(i.specifier, DRIVER_PACKAGES) || isIn(i.target, "src/db/"))
           return [
             violation(
-              "only-repositories-touch-the-database",
+              "only-postgres-files-touch-the-database",
               i,
-              "only src/repositories/ and src/db/ may use Drizzle or the driver",
+              "only postgres files, src/adapters/postgres/ and src/db/ may use Drizzle, the driver or the schema",
             ),
-          ];
-        if (!inData && isIn(i.target, "src/db/"))
-          return [
-            violation("only-repositories-touch-the-database", i, "src/db/ may be imported only by src/repositories/"),
           ];
         return [];
       });
     },
   },
   {
-    id: "repositories-depend-only-on-ports",
+    id: "routes-never-import-postgres",
     title:
-      "src/repositories/ and src/mail/ (infrastructure) import nothing from src/routes/, src/middleware/, src/app.ts, src/composition.ts, and from src/services/ only type-only imports of src/services/ports.ts",
+      "a feature's routes, src/http/ and src/pages/ never import a postgres file, src/adapters/postgres/, src/db/ or src/stores.ts (beyond its types)",
     check: (m) =>
-      !isIn(m.file, "src/repositories/") && !isIn(m.file, "src/mail/")
-        ? []
-        : m.imports.flatMap((i) => {
-            if (anyIn(i.target, REPOSITORY_FORBIDDEN_FILES))
-              return [
-                violation("repositories-depend-only-on-ports", i, "repositories must not depend on an outer layer"),
-              ];
-            if (isIn(i.target, "src/services/") && !(i.target === "src/services/ports.ts" && i.typeOnly)) {
-              return [
-                violation(
-                  "repositories-depend-only-on-ports",
-                  i,
-                  "repositories may import only types, and only from src/services/ports.ts",
-                ),
-              ];
-            }
-            return [];
-          }),
-  },
-  {
-    id: "http-layer-never-reaches-the-database",
-    title: "src/routes/ and src/middleware/ never import src/repositories/ or src/db/",
-    check: (m) =>
-      !isIn(m.file, "src/routes/") && !isIn(m.file, "src/middleware/")
+      !["entry", "http", "pages"].includes(roleOf(m.file))
         ? []
         : m.imports
-            .filter((i) => isIn(i.target, "src/repositories/") || isIn(i.target, "src/db/"))
+            .filter((i) => isDatabaseFile(i.target) || (i.target === STORES && !i.typeOnly))
             .map((i) =>
-              violation("http-layer-never-reaches-the-database", i, "routes and middleware go through services"),
+              violation("routes-never-import-postgres", i, "routes reach the database only through services"),
             ),
   },
   {
-    id: "only-the-composition-root-builds-infrastructure",
-    title: `only src/composition.ts builds infrastructure: elsewhere (src/repositories/ and src/mail/ aside) nothing imports ${INFRASTRUCTURE_FUNCTIONS.join(", ")} or constructs ${INFRASTRUCTURE_CLASSES.map((c) => `new ${c}`).join(", ")}`,
+    id: "features-talk-through-services",
+    title:
+      "a feature imports another feature's services and exported types only, never its postgres files or its routes",
     check: (m) => {
-      if (m.file === "src/composition.ts" || isIn(m.file, "src/repositories/") || isIn(m.file, "src/mail/")) return [];
+      const own = featureOf(m.file);
+      if (own === undefined) return [];
+      return m.imports
+        .filter((i) => {
+          const other = featureOf(i.target);
+          return other !== undefined && other !== own && (roleOf(i.target!) === "postgres" || isRoutesFile(i.target!));
+        })
+        .map((i) =>
+          violation(
+            "features-talk-through-services",
+            i,
+            `another feature (${featureOf(i.target)}) is reached through its service or its exported types`,
+          ),
+        );
+    },
+  },
+  {
+    id: "stores-depend-only-on-ports",
+    title:
+      "postgres files and src/adapters/ import nothing from src/http/, a feature's routes or service, or a root file; from features only type-only imports of a store.ts (their own feature's files aside)",
+    check: (m) => {
+      const r = roleOf(m.file);
+      if (r !== "postgres" && r !== "adapter") return [];
+      const own = featureOf(m.file);
+      return m.imports.flatMap((i) => {
+        if (i.target === undefined || i.target === "src/config.ts") return [];
+        const target = roleOf(i.target);
+        const sameFeature = own !== undefined && featureOf(i.target) === own;
+        const portType = i.typeOnly && i.target.endsWith("/store.ts");
+        if (
+          ["http", "entry", "root", "pages", "client"].includes(target) ||
+          (target === "service" && !portType && !sameFeature)
+        )
+          return [
+            violation(
+              "stores-depend-only-on-ports",
+              i,
+              "a store or an adapter implements a port: it may import only the port's types, never an outer layer",
+            ),
+          ];
+        return [];
+      });
+    },
+  },
+  {
+    id: "only-the-composition-root-builds-infrastructure",
+    title: `only src/composition.ts builds infrastructure: elsewhere (src/stores.ts, postgres files and src/adapters/ aside) nothing imports ${INFRASTRUCTURE_FUNCTIONS.join(", ")} or constructs ${INFRASTRUCTURE_CLASSES.map((c) => `new ${c}`).join(", ")}`,
+    check: (m) => {
+      if (m.file === "src/composition.ts" || m.file === STORES || ["postgres", "adapter"].includes(roleOf(m.file)))
+        return [];
       const rule = "only-the-composition-root-builds-infrastructure";
       const imported = m.imports.flatMap((i) => {
         if (i.kind === "export-from" && REEXPORTING_BARRELS.includes(m.file)) return [];

@@ -229,7 +229,7 @@ describe("POST /auth/login", () => {
       account.user.id,
     ]);
     // The same hash relabelled with other parameters would not verify, so store a real hash made at other parameters.
-    const { PasswordHasher } = await import("../../src/services/passwords");
+    const { PasswordHasher } = await import("../../src/features/accounts/passwords");
     const older = await new PasswordHasher({ memoryKib: 32, iterations: 1, parallelism: 1 }).hash(account.password);
     await query("update users set password_hash = $2 where id = $1", [account.user.id, older]);
 

@@ -6,7 +6,7 @@
 // sessions there were (Workers allow 1,000 KV operations per invocation; one
 // write per session meant 2,041 for a user with 2,000 sessions).
 import { describe, expect, it } from "vitest";
-import { markRefuses, type SessionsEndedMark } from "../../src/services/sessions/revocation-list";
+import { markRefuses, type SessionsEndedMark } from "../../src/adapters/revocation-list";
 import { claimsOf, env, signIn, testService, type TokenPair } from "../support/harness";
 
 /** The real KV namespace, recording the keys each put writes. */

@@ -3,7 +3,7 @@
 // a sign-in presenting it counts in that device's own throttle bucket, so a
 // stranger filling the account's bucket never locks the owner's device out.
 import { afterEach, describe, expect, it, vi } from "vitest";
-import { accountThrottleKey } from "../../src/services/accounts";
+import { accountThrottleKey } from "../../src/features/accounts/service";
 import { call, db, problemOf, register, testService } from "../support/harness";
 import { attempt, loggedIn, MAX_FAILURES, strangerLocks } from "../support/login-attempts";
 

@@ -4,7 +4,7 @@
 // document it fetches from /openapi.json, as text only.
 import { describe, expect, it } from "vitest";
 import packageJson from "../../package.json";
-import { DOC_PAGES } from "../../src/routes/docs";
+import { DOC_PAGES } from "../../src/pages/docs";
 import { call } from "../support/harness";
 
 // The guides the page links, where the repository named in package.json shows docs/.

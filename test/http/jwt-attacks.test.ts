@@ -12,10 +12,10 @@ import { sha256 } from "@noble/hashes/sha2.js";
 import { Hono } from "hono";
 import { base64url } from "jose";
 import { afterEach, describe, expect, it, vi } from "vitest";
-import type { Clock } from "../../src/clock";
-import type { AppEnv } from "../../src/context";
-import { authenticate } from "../../src/middleware/authenticate";
-import { onError } from "../../src/middleware/errors";
+import type { Clock } from "../../src/core/clock";
+import type { AppEnv } from "../../src/http/context";
+import { authenticate } from "../../src/http/authenticate";
+import { onError } from "../../src/http/errors";
 import { TEST_SECRETS, TEST_SIGNING_KEYS } from "../setup/secrets";
 import {
   accessTokenClaims,

@@ -7,20 +7,18 @@ import { connect } from "cloudflare:sockets";
 import { createExecutionContext, createMessageBatch, getQueueResult } from "cloudflare:test";
 import { afterEach, beforeEach, describe, expect, it, vi } from "vitest";
 import { loadConfig } from "../../src/config";
-import { ServiceUnavailable } from "../../src/errors";
+import { ServiceUnavailable } from "../../src/core/errors";
 import {
-  backoff,
-  handleMailBatch,
   mailTransportFor,
   QueueOutbox,
   ResendError,
   ResendTransport,
   SmtpError,
   SmtpTransport,
-  type MailConsumerDeps,
-} from "../../src/mail";
-import { MailDelivery } from "../../src/services/mail/delivery";
-import type { MailJob, OutgoingMail } from "../../src/services/ports";
+} from "../../src/adapters/mail";
+import { backoff, handleMailBatch, type MailConsumerDeps } from "../../src/features/mail/consumer";
+import { MailDelivery } from "../../src/features/mail/delivery";
+import type { MailJob, OutgoingMail } from "../../src/features/mail/store";
 import { TEST_SECRETS } from "../setup/secrets";
 import { testEnv } from "../support/db";
 import { db, testService, uniqueEmail } from "../support/harness";

@@ -2,7 +2,7 @@
 // Trigger) against the real Postgres: rows are arranged with SQL, the handler
 // runs at a fixed scheduled time, and exactly the right rows must remain.
 import { describe, expect, it } from "vitest";
-import { DEFAULT_RETENTION, MaintenanceService } from "../../src/services/maintenance";
+import { DEFAULT_RETENTION, MaintenanceService } from "../../src/features/maintenance/service";
 import {
   call,
   db,

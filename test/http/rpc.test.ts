@@ -11,7 +11,7 @@ import type {
   VerifyResult,
 } from "secureauth/rpc";
 import { describe, expect, it, vi } from "vitest";
-import type { AccessTokenClaims, AccessTokenSubject } from "../../src/services/tokens/types";
+import type { AccessTokenClaims, AccessTokenSubject } from "../../src/features/tokens/types";
 import {
   authService as auth,
   issueAccessToken,

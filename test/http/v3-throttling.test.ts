@@ -5,7 +5,7 @@
 // TOTP enrolment confirmed by brute force, and a stranger who spends the
 // owner's reset links.
 import { describe, expect, it } from "vitest";
-import { accountThrottleKey } from "../../src/services/credentials";
+import { accountThrottleKey } from "../../src/features/sign-in/attempt";
 import { call, db, fakeClock, problemOf, register, testService, uniqueEmail } from "../support/harness";
 import { attempt, loggedIn, MAX_FAILURES, strangerLocks } from "../support/login-attempts";
 import { inbox, tokenIn } from "../support/mail";

@@ -12,8 +12,8 @@ import { promisify } from "node:util";
 import openapiTS, { astToString } from "openapi-typescript";
 import ts from "typescript";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { createApp } from "../../src/app";
-import { openApiDocument } from "../../src/routes/openapi";
+import { createApp } from "../../src/http/app";
+import { openApiDocument } from "../../src/http/openapi";
 
 const run = promisify(execFile);
 const ORIGIN = "https://auth.secureauth.dev";

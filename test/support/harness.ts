@@ -9,16 +9,16 @@ import { createExecutionContext, createScheduledController, waitOnExecutionConte
 import { exports } from "cloudflare:workers";
 import { decodeJwt, importJWK, SignJWT } from "jose";
 import type { components } from "../../packages/client/src/api";
-import { createApp } from "../../src/app";
-import type { Clock } from "../../src/clock";
+import { createApp } from "../../src/http/app";
+import type { Clock } from "../../src/core/clock";
 import { compose, type Runtime } from "../../src/composition";
 import { loadConfig, type Env } from "../../src/config";
 import worker from "../../src/index";
-import { lazyDatabase, storesFor } from "../../src/repositories";
+import { lazyDatabase, storesFor } from "../../src/stores";
 import { AuthService } from "../../src/rpc";
-import type { Stores } from "../../src/services/ports";
-import { SessionRevocationList } from "../../src/services/sessions";
-import type { AccessTokenSubject } from "../../src/services/tokens/types";
+import type { Stores } from "../../src/stores";
+import { SessionRevocationList } from "../../src/adapters/revocation-list";
+import type { AccessTokenSubject } from "../../src/features/tokens/types";
 import { TEST_SECRETS, TEST_SIGNING_KEYS } from "../setup/secrets";
 import { auditRows, query, resetStatementStats, testEnv, withClient } from "./db";
 

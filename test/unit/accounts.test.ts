@@ -4,11 +4,11 @@
 // stores hold afterwards and what was put on the mail queue. The rules under
 // REQUIRE_VERIFIED_EMAIL are in lifecycle.test.ts.
 import { describe, expect, it, vi } from "vitest";
-import { type AuthError, EmailTaken, InvalidCredentials, RateLimited, ValidationFailed } from "../../src/errors";
-import { accountThrottleKey, AccountService } from "../../src/services/accounts";
-import { sessionThrottleKey } from "../../src/services/credentials";
-import { DeviceTokenCodec } from "../../src/services/device-tokens";
-import { PasswordHasher } from "../../src/services/passwords";
+import { type AuthError, EmailTaken, InvalidCredentials, RateLimited, ValidationFailed } from "../../src/core/errors";
+import { accountThrottleKey, AccountService } from "../../src/features/accounts/service";
+import { sessionThrottleKey } from "../../src/features/sign-in/attempt";
+import { DeviceTokenCodec } from "../../src/features/sign-in/device-tokens";
+import { PasswordHasher } from "../../src/features/accounts/passwords";
 import {
   CHEAP_ARGON2,
   CountingRateLimit,

@@ -1,7 +1,7 @@
 // ActivityService over the in-memory audit log: what the user's own view
 // (/me/activity) shows of each event, and that the operator's view keeps it all.
 import { describe, expect, it } from "vitest";
-import { ActivityService } from "../../src/services/activity";
+import { ActivityService } from "../../src/features/activity/service";
 import { FIXED_NOW, MemoryStores } from "../support/fakes";
 
 const USER_ORIGIN = { ip: "198.51.100.23", userAgent: "UserPhone/2.0" };

@@ -3,9 +3,9 @@
 // sessions, checked by what is answered, what the stores hold afterwards and
 // what reached the edge revocation list.
 import { describe, expect, it } from "vitest";
-import { InsufficientPermission, NotFound, ValidationFailed } from "../../src/errors";
-import { AdminService, OPERATOR, type AdminActor } from "../../src/services/admin";
-import type { UserRecord } from "../../src/services/ports";
+import { InsufficientPermission, NotFound, ValidationFailed } from "../../src/core/errors";
+import { AdminService, OPERATOR, type AdminActor } from "../../src/features/admin";
+import type { UserRecord } from "../../src/core/domain";
 import { MemoryStores, ORIGIN, RecordingRevocationList, SEEDED_ROLES, testClock, testSession } from "../support/fakes";
 
 function setup() {

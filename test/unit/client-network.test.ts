@@ -3,7 +3,7 @@
 // IPv4-mapped IPv6 address as its IPv4 address. One client cannot get fresh
 // buckets by rotating through the addresses of its own /64.
 import { describe, expect, it } from "vitest";
-import { clientNetwork } from "../../src/middleware/rate-limit";
+import { clientNetwork } from "../../src/http/rate-limit";
 
 describe("clientNetwork", () => {
   it.each([

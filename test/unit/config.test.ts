@@ -4,7 +4,7 @@
 import { env } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
 import { DEFAULTS, loadConfig, parseConfig, type Env } from "../../src/config";
-import { ConfigError } from "../../src/errors";
+import { ConfigError } from "../../src/core/errors";
 import { TEST_SIGNING_KEYS } from "../setup/secrets";
 
 const SECRET = "RH9FpPbeAujTDyllt7Jg4K7BqJLORa798d3W26uTLg8";

@@ -1,4 +1,4 @@
-// The device-token format (services/device-tokens.ts), recomputed here with
+// The device-token format (src/features/sign-in/device-tokens.ts), recomputed here with
 // WebCrypto rather than the service's code: `sadt_` + a 22-character nonce +
 // `.` + the user id + `.` + the device generation + `.` +
 // base64url(HMAC-SHA256(HMAC-SHA256(secret, "sadt-key:v1"), "sadt-tag:v2:" +
@@ -6,7 +6,7 @@
 // account id and one generation, and is checked without I/O; whether they
 // are still the account's is the sign-in statement's business.
 import { describe, expect, it } from "vitest";
-import { deviceThrottleKey, DeviceTokenCodec } from "../../src/services/device-tokens";
+import { deviceThrottleKey, DeviceTokenCodec } from "../../src/features/sign-in/device-tokens";
 
 const SECRET = "unit-test refresh secret, 32+ characters long";
 const NEXT_SECRET = "the next refresh secret, also 32+ characters";

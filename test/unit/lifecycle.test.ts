@@ -17,12 +17,13 @@ import {
   NotFound,
   RateLimited,
   ValidationFailed,
-} from "../../src/errors";
-import { accountThrottleKey, AccountService } from "../../src/services/accounts";
-import { AdminService, OPERATOR, type AdminActor } from "../../src/services/admin";
-import { sessionThrottleKey } from "../../src/services/credentials";
-import { AccountLifecycle, requesterNetworkHash } from "../../src/services/lifecycle";
-import type { MailJob, UserRecord } from "../../src/services/ports";
+} from "../../src/core/errors";
+import { accountThrottleKey, AccountService } from "../../src/features/accounts/service";
+import { AdminService, OPERATOR, type AdminActor } from "../../src/features/admin";
+import { sessionThrottleKey } from "../../src/features/sign-in/attempt";
+import { AccountLifecycle, requesterNetworkHash } from "../../src/features/lifecycle/service";
+import type { MailJob } from "../../src/features/mail/store";
+import type { UserRecord } from "../../src/core/domain";
 import {
   CountingRateLimit,
   LIFETIMES,

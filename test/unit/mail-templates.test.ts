@@ -3,8 +3,8 @@
 // the HTML does not render), an HTML part that escapes whatever it
 // interpolates, and says how long the link lives.
 import { describe, expect, it } from "vitest";
-import type { MailJob } from "../../src/services/ports";
-import { renderMail } from "../../src/services/mail/templates";
+import type { MailJob } from "../../src/features/mail/store";
+import { renderMail } from "../../src/features/mail/templates";
 
 type Mail = Extract<MailJob, { kind: "mail" }>;
 type LinkTemplate = Extract<Mail, { link: string }>["template"];

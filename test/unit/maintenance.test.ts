@@ -3,8 +3,8 @@
 // not, in bounded batches; live and recently expired ones stay. The other
 // kinds of rows are covered against Postgres in test/http/maintenance.test.ts.
 import { describe, expect, it } from "vitest";
-import { MaintenanceService } from "../../src/services/maintenance";
-import type { OneTimePurpose } from "../../src/services/ports";
+import { MaintenanceService } from "../../src/features/maintenance/service";
+import type { OneTimePurpose } from "../../src/features/lifecycle/store";
 import { MemoryStores, ORIGIN } from "../support/fakes";
 
 const RUN_AT = new Date("2026-11-26T03:00:00.000Z");

@@ -1,11 +1,13 @@
 // What every OneTimeTokenStore, and the UserStore methods that end one-time
-// tokens, must do (src/repositories/one-time-tokens.ts and users.ts in SQL),
+// tokens, must do (src/features/lifecycle/postgres.ts and users.ts in SQL),
 // run against the in-memory fake the lifecycle tests use and against
 // Postgres, so the fake cannot drift from the statements. Everything is
 // arranged through the store ports: users registered (with the verification
 // token registration stores), disabled, renamed, deleted.
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
-import type { NewOneTimeToken, OneTimePurpose, RequestOrigin, Stores } from "../../src/services/ports";
+import type { NewOneTimeToken, OneTimePurpose } from "../../src/features/lifecycle/store";
+import type { RequestOrigin } from "../../src/core/domain";
+import type { Stores } from "../../src/stores";
 import { MemoryStores } from "../support/fakes";
 import { testService } from "../support/harness";
 

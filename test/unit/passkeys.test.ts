@@ -6,10 +6,16 @@
 // (nothing but the spent challenge). test/http/passkeys.test.ts runs the
 // same rules over HTTP and Postgres.
 import { describe, expect, it } from "vitest";
-import { EmailNotVerified, InvalidCredentials, InvalidMfaToken, RateLimited, ValidationFailed } from "../../src/errors";
-import { accountThrottleKey } from "../../src/services/credentials";
-import { challengeKeyHash, mintMfaToken } from "../../src/services/mfa/challenges";
-import { PasskeyService } from "../../src/services/mfa/passkeys";
+import {
+  EmailNotVerified,
+  InvalidCredentials,
+  InvalidMfaToken,
+  RateLimited,
+  ValidationFailed,
+} from "../../src/core/errors";
+import { accountThrottleKey } from "../../src/features/sign-in/attempt";
+import { challengeKeyHash, mintMfaToken } from "../../src/features/sign-in/challenges";
+import { PasskeyService } from "../../src/features/passkeys/service";
 import {
   LIFETIMES,
   MemoryStores,

@@ -1,4 +1,4 @@
-// The two argon2id engines of src/services/passwords/argon2.ts checked
+// The two argon2id engines of src/features/accounts/passwords/argon2.ts checked
 // against each other and against published answers: the WebAssembly build
 // of the reference C code (the service's engine in a Worker) and
 // @noble/hashes (the independent JavaScript implementation). Runs in
@@ -12,8 +12,8 @@ import {
   WasmArgon2id,
   type Argon2idEngine,
   type Argon2idInput,
-} from "../../src/services/passwords/argon2";
-import { PasswordHasher } from "../../src/services/passwords";
+} from "../../src/features/accounts/passwords/argon2";
+import { PasswordHasher } from "../../src/features/accounts/passwords";
 
 const utf8 = (text: string) => new TextEncoder().encode(text);
 const hex = (bytes: Uint8Array) => Array.from(bytes, (byte) => byte.toString(16).padStart(2, "0")).join("");

@@ -1,14 +1,14 @@
-// Unit tests for src/services/passwords: hashing, the password policy, email
+// Unit tests for src/features/accounts/passwords: hashing, the password policy, email
 // normalisation and the breached-password range check (with a fake fetcher).
 import { describe, expect, it } from "vitest";
-import { ValidationFailed } from "../../src/errors";
+import { ValidationFailed } from "../../src/core/errors";
 import {
   BreachedPasswordChecker,
   checkPasswordPolicy,
   normalizeEmail,
   normalizePassword,
   PasswordHasher,
-} from "../../src/services/passwords";
+} from "../../src/features/accounts/passwords";
 
 // Cheap parameters keep the suite fast; one test runs the production cost.
 const CHEAP = { memoryKib: 64, iterations: 1, parallelism: 1 };
@@ -184,7 +184,7 @@ describe("checkPasswordPolicy", () => {
 
   it("bundles every entry of the maintained list that is long enough to pass the length rule", async () => {
     const { commonPasswordsAtLeast } = await import("../../scripts/lib/common-passwords.ts");
-    const { default: bundled } = await import("../../src/services/passwords/common-passwords.json");
+    const { default: bundled } = await import("../../src/features/accounts/passwords/common-passwords.json");
     // Run `npm run passwords:generate` when this fails after a package update.
     expect(bundled).toEqual(commonPasswordsAtLeast(12));
     expect(bundled.length).toBeGreaterThan(100);

@@ -7,10 +7,10 @@
 import { env } from "cloudflare:workers";
 import { beforeAll, describe, expect, it } from "vitest";
 import { type Config, type Env, loadConfig } from "../../src/config";
-import { EmailNotVerified, InvalidRefreshToken, RateLimited, RefreshTokenReused } from "../../src/errors";
-import type { RequestOrigin, UserRecord } from "../../src/services/ports";
-import { RefreshTokenCodec, RefreshTokenRotation } from "../../src/services/sessions";
-import { AccessTokens, type KeySet, loadKeySet } from "../../src/services/tokens";
+import { EmailNotVerified, InvalidRefreshToken, RateLimited, RefreshTokenReused } from "../../src/core/errors";
+import type { RequestOrigin, UserRecord } from "../../src/core/domain";
+import { RefreshTokenCodec, RefreshTokenRotation } from "../../src/features/sessions";
+import { AccessTokens, type KeySet, loadKeySet } from "../../src/features/tokens";
 import { CountingRateLimit, MemoryStores, RecordingRevocationList, testClock } from "../support/fakes";
 import { claimsOf } from "../support/harness";
 

@@ -1,8 +1,8 @@
-// The refresh-token format (src/services/sessions/refresh-token.ts): what is
+// The refresh-token format (src/features/sessions/refresh-token.ts): what is
 // refused before any I/O, recomputed here with WebCrypto rather than the
 // service's own HMAC code.
 import { describe, expect, it } from "vitest";
-import { RefreshTokenCodec } from "../../src/services/sessions";
+import { RefreshTokenCodec } from "../../src/features/sessions";
 
 const SECRET = "unit-test refresh secret, 32+ characters long";
 const NEXT_SECRET = "the next refresh secret, also 32+ characters";

@@ -1,11 +1,7 @@
 // The edge revocation list with a fake KV and clock: when a revocation takes
 // effect in this isolate, in another isolate, and how long entries live.
 import { describe, expect, it } from "vitest";
-import {
-  CONFIRMED_LIVE_REUSE_MS,
-  markRefuses,
-  SessionRevocationList,
-} from "../../src/services/sessions/revocation-list";
+import { CONFIRMED_LIVE_REUSE_MS, markRefuses, SessionRevocationList } from "../../src/adapters/revocation-list";
 
 function fakeKv() {
   const data = new Map<string, { value: string; ttl?: number }>();

@@ -13,11 +13,11 @@ import {
   RateLimited,
   ReauthenticationRequired,
   ValidationFailed,
-} from "../../src/errors";
-import { accountThrottleKey, sessionThrottleKey } from "../../src/services/credentials";
-import { challengeKeyHash } from "../../src/services/mfa/challenges";
-import { MAX_CONFIRMATION_FAILURES, SecondFactorService } from "../../src/services/mfa/second-factors";
-import { SecretBox } from "../../src/services/mfa/secret-box";
+} from "../../src/core/errors";
+import { accountThrottleKey, sessionThrottleKey } from "../../src/features/sign-in/attempt";
+import { challengeKeyHash } from "../../src/features/sign-in/challenges";
+import { MAX_CONFIRMATION_FAILURES, SecondFactorService } from "../../src/features/mfa/service";
+import { SecretBox } from "../../src/features/mfa/secret-box";
 import {
   LIFETIMES,
   MemoryStores,

@@ -2,9 +2,9 @@
 // ending one or all other sessions, and the logout rules, checked by what is
 // answered, what the stores hold afterwards and what reached the edge.
 import { describe, expect, it } from "vitest";
-import { InvalidToken, NotFound } from "../../src/errors";
-import type { UserRecord } from "../../src/services/ports";
-import { SessionService } from "../../src/services/sessions";
+import { InvalidToken, NotFound } from "../../src/core/errors";
+import type { UserRecord } from "../../src/core/domain";
+import { SessionService } from "../../src/features/sessions";
 import {
   LIFETIMES,
   MemoryStores,

@@ -3,16 +3,16 @@
 import { env } from "cloudflare:workers";
 import { decodeProtectedHeader } from "jose";
 import { describe, expect, it } from "vitest";
-import type { Clock } from "../../src/clock";
+import type { Clock } from "../../src/core/clock";
 import { type Config, type Env, loadConfig, parseConfig } from "../../src/config";
-import { ConfigError, InvalidToken } from "../../src/errors";
-import { parseBearerToken } from "../../src/middleware/authenticate";
-import { SessionRevocationList } from "../../src/services/sessions/revocation-list";
-import { AccessTokens } from "../../src/services/tokens/access-tokens";
-import { signAccessToken } from "../../src/services/tokens/issue";
-import { type KeySet, loadKeySet } from "../../src/services/tokens/keys";
-import { type AccessTokenSubject, MAX_ACCESS_TOKEN_LENGTH } from "../../src/services/tokens/types";
-import { verifyAccessToken } from "../../src/services/tokens/verify";
+import { ConfigError, InvalidToken } from "../../src/core/errors";
+import { parseBearerToken } from "../../src/http/authenticate";
+import { SessionRevocationList } from "../../src/adapters/revocation-list";
+import { AccessTokens } from "../../src/features/tokens/access-tokens";
+import { signAccessToken } from "../../src/features/tokens/issue";
+import { type KeySet, loadKeySet } from "../../src/features/tokens/keys";
+import { type AccessTokenSubject, MAX_ACCESS_TOKEN_LENGTH } from "../../src/features/tokens/types";
+import { verifyAccessToken } from "../../src/features/tokens/verify";
 import { TEST_SECRETS, TEST_SIGNING_KEYS } from "../setup/secrets";
 import { claimsOf, mintAccessToken } from "../support/harness";
 

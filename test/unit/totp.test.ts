@@ -3,9 +3,9 @@
 // the 6-digit codes), and the drift window and step matching the replay
 // protection relies on.
 import { describe, expect, it } from "vitest";
-import { matchingStep, otpauthUri, stepAt } from "../../src/services/mfa/totp";
-import { SecretBox } from "../../src/services/mfa/secret-box";
-import { hashRecoveryCode, newRecoveryCodes } from "../../src/services/mfa/recovery-codes";
+import { matchingStep, otpauthUri, stepAt } from "../../src/features/mfa/totp";
+import { SecretBox } from "../../src/features/mfa/secret-box";
+import { hashRecoveryCode, newRecoveryCodes } from "../../src/features/mfa/recovery-codes";
 
 const SEED = new TextEncoder().encode("12345678901234567890");
 const VECTORS: [seconds: number, code: string][] = [

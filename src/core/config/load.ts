@@ -1,7 +1,7 @@
 // loadConfig: the Worker's configuration, parsed once per env object. A
 // missing or malformed variable throws a ConfigError naming it, so the
 // service refuses every request (but liveness) rather than half-working.
-import { ConfigError } from "../../errors";
+import { ConfigError } from "../errors";
 import { parseVariables } from "./parse.ts";
 import { VARIABLES } from "./schema.ts";
 import type { Config, Env } from "./types.ts";

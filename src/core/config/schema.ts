@@ -8,7 +8,7 @@
 // it, the docs generator reads it), so it imports only packages and `.ts`
 // paths, and uses only TypeScript that type stripping erases.
 import { z } from "zod";
-import { ARGON2_LIMITS } from "../../services/passwords/phc.ts";
+import { ARGON2_LIMITS } from "../argon2-limits.ts";
 
 /** What `npm run dev` writes into `.dev.vars` when the variable is missing there. */
 export type DevValue = "signing-key" | "random-secret" | "encryption-key";

@@ -1,6 +1,5 @@
 // The typed configuration the code reads (Config) and the Worker env it is
 // read from (Env), whose text variables are the schema's declarations.
-import type { MailJob } from "../../services/ports";
 import type { SigningKeys, Variables } from "./schema.ts";
 
 export type { SigningJwk, VerifyingJwk } from "./schema.ts";
@@ -15,7 +14,8 @@ export type Env = { [K in RequiredVariable]: string } & {
 } & {
   REVOKED_SESSIONS: KVNamespace;
   /** Account lifecycle mail: the request enqueues, the queue consumer sends. */
-  MAIL_QUEUE?: Queue<MailJob>;
+  /** The mail queue; its messages are the mail feature's MailJob. */
+  MAIL_QUEUE?: Queue<unknown>;
   /** Per client network (IPv4 address, IPv6 /64) on the credential endpoints. */
   AUTH_IP_RATE_LIMITER?: RateLimit;
   /** Per normalised email on register. */

@@ -1,5 +1,5 @@
 // What every RefreshTokenStore must do (the design "Rotation with a
-// deterministic successor", as src/repositories/refresh-tokens.ts does it in
+// deterministic successor", as src/features/sessions/refresh-tokens.postgres.ts does it in
 // SQL). Run against the in-memory fake and against Postgres by
 // test/unit/refresh-token-store.test.ts, so the fake the service tests rely
 // on cannot drift from the real statements. Everything is arranged through
@@ -7,7 +7,9 @@
 // token, sessions opened by sign-in, ended, users disabled, emails verified.
 // With requireVerifiedEmail, a user whose email is unverified does not rotate.
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
-import type { NewSession, RequestOrigin, Stores } from "../../../src/services/ports";
+import type { NewSession } from "../../../src/features/sessions/store";
+import type { RequestOrigin } from "../../../src/core/domain";
+import type { Stores } from "../../../src/stores";
 
 export type StoreFixture = {
   stores: Pick<Stores, "registrations" | "users" | "sessions" | "refreshTokens" | "adminUsers" | "roles" | "audit">;

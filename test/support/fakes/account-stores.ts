@@ -1,19 +1,11 @@
 // The in-memory stores behind sign-in and sessions: users, the login
 // throttle, registration, sessions and refresh tokens (one-time tokens are in
 // one-time-tokens.ts). Each method decides
-// what the Postgres statement of the same name decides (src/repositories),
+// what the Postgres statement of the same name decides (each feature's postgres.ts),
 // and, like one statement, either makes all its changes or none.
-import type {
-  EndedSession,
-  LoginThrottleStore,
-  RefreshTokenStore,
-  RegistrationStore,
-  SessionEnd,
-  SessionStore,
-  ThrottleAttempt,
-  Admission,
-  UserStore,
-} from "../../../src/services/ports";
+import type { EndedSession, RefreshTokenStore, SessionEnd, SessionStore } from "../../../src/features/sessions/store";
+import type { LoginThrottleStore, ThrottleAttempt, Admission } from "../../../src/features/sign-in/store";
+import type { RegistrationStore, UserStore } from "../../../src/features/accounts/store";
 import {
   ATTEMPT_WINDOW_SECONDS,
   DEFAULT_ROLE,
@@ -30,7 +22,7 @@ import {
   type MemoryState,
 } from "./memory-model";
 
-/** An ended password, as repositories/users.ts stores it: no PHC string, so no password verifies. */
+/** An ended password, as features/accounts/postgres.ts stores it: no PHC string, so no password verifies. */
 const ENDED_PASSWORD_HASH = "!";
 
 export function userStore(state: MemoryState): UserStore {

@@ -2,14 +2,11 @@
 // the admin's view of users, roles, the health probe and retention (expired
 // one-time tokens among what it deletes). Each
 // method decides what the Postgres statement of the same name decides.
-import type {
-  AdminUserStore,
-  AuditEvent,
-  AuditLog,
-  HealthProbe,
-  MaintenanceStore,
-  RoleStore,
-} from "../../../src/services/ports";
+import type { AdminUserStore, RoleStore } from "../../../src/features/admin/store";
+import type { AuditEvent } from "../../../src/core/domain";
+import type { AuditLog } from "../../../src/features/activity/store";
+import type { HealthProbe } from "../../../src/features/health/store";
+import type { MaintenanceStore } from "../../../src/features/maintenance/store";
 import {
   compareKeys,
   cursorTimestamp,

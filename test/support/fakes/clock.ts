@@ -1,5 +1,5 @@
 // A clock for unit tests: fixed at `start` until the test moves it.
-import type { Clock } from "../../../src/clock";
+import type { Clock } from "../../../src/core/clock";
 
 export type TestClock = {
   /** The Clock to inject. */

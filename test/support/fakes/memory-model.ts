@@ -4,19 +4,12 @@
 // store needs: a user's grants, when a session is live, opening a session,
 // storing and ending one-time tokens, writing an audit row, the throttle's
 // back-off. Rows are plain data, so a snapshot is a structuredClone.
-import type {
-  AuditEventName,
-  AuthMethod,
-  ChallengeKind,
-  DeviceInfo,
-  NewOneTimeToken,
-  NewSession,
-  OneTimePurpose,
-  PasskeyCredential,
-  RequestOrigin,
-  SessionRecord,
-  UserRecord,
-} from "../../../src/services/ports";
+import type { AuditEventName } from "../../../src/features/activity/store";
+import type { AuthMethod, DeviceInfo, RequestOrigin, UserRecord } from "../../../src/core/domain";
+import type { ChallengeKind } from "../../../src/features/sign-in/store";
+import type { NewOneTimeToken, OneTimePurpose } from "../../../src/features/lifecycle/store";
+import type { NewSession, SessionRecord } from "../../../src/features/sessions/store";
+import type { PasskeyCredential } from "../../../src/features/passkeys/store";
 
 /**
  * A users row: the record without the grants (those are rows of their own),

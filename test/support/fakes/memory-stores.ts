@@ -7,7 +7,8 @@
 //
 // test/support/contracts/ runs the same checks against this and Postgres, so
 // the model cannot drift from the SQL.
-import type { Stores, UnitOfWork, UserRecord, UserStatus } from "../../../src/services/ports";
+import type { Stores, UnitOfWork } from "../../../src/stores";
+import type { UserRecord, UserStatus } from "../../../src/core/domain";
 import { refreshTokenStore, registrationStore, sessionStore, throttleStore, userStore } from "./account-stores";
 import { adminUserStore, auditLog, healthProbe, maintenanceStore, roleStore } from "./admin-stores";
 import {

@@ -1,4 +1,4 @@
-// The in-memory OneTimeTokenStore: what src/repositories/one-time-tokens.ts
+// The in-memory OneTimeTokenStore: what src/features/lifecycle/postgres.ts
 // decides in SQL. Issuing counts the user's rows of the purpose created in
 // the hour before `at` (used, ended or live), refuses at `maxPerHour` with
 // the time until the oldest of them leaves the hour, and otherwise ends the
@@ -6,7 +6,7 @@
 // the audit row. Spending marks a token used only while it is unused,
 // unexpired, of the purpose asked for, and its user is active and still has
 // the address it was mailed to.
-import type { OneTimeTokenStore } from "../../../src/services/ports";
+import type { OneTimeTokenStore } from "../../../src/features/lifecycle/store";
 import { endOneTimeTokens, insertAudit, insertOneTimeToken, type MemoryState } from "./memory-model";
 
 const HOUR_MS = 3600_000;

@@ -1,8 +1,8 @@
 // A MailOutbox that records every job it takes, in order, as the queue would
 // hold them; `refuse` makes it reject like a queue that cannot take a job
 // (ServiceUnavailable), recording nothing.
-import { ServiceUnavailable } from "../../../src/errors";
-import type { MailJob, MailOutbox } from "../../../src/services/ports";
+import { ServiceUnavailable } from "../../../src/core/errors";
+import type { MailJob, MailOutbox } from "../../../src/features/mail/store";
 
 export class RecordingOutbox implements MailOutbox {
   /** Every job taken, in order. */

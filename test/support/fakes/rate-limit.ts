@@ -1,7 +1,7 @@
 // A KeyedRateLimit that counts in memory, as the edge binding would within
 // one period: `limit` requests per key, then refused with the period as
 // Retry-After. It records every key it is asked about, in order.
-import type { KeyedRateLimit, RateLimitDecision } from "../../../src/services/ports";
+import type { KeyedRateLimit, RateLimitDecision } from "../../../src/core/domain";
 
 export class CountingRateLimit implements KeyedRateLimit {
   /** Every key taken, in order, refused ones included. */

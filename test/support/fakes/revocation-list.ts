@@ -1,8 +1,8 @@
 // A RevocationList that records what reaches it and answers `refuses` from
 // what it recorded, as the edge list would once every write has propagated
 // (the sessions-ended rule is the real one, revocation-list.ts markRefuses).
-import type { RevocationList, SessionsEnded, TokenToCheck } from "../../../src/services/ports";
-import { markRefuses, mergeMarks, type SessionsEndedMark } from "../../../src/services/sessions/revocation-list";
+import type { RevocationList, SessionsEnded, TokenToCheck } from "../../../src/features/sessions/store";
+import { markRefuses, mergeMarks, type SessionsEndedMark } from "../../../src/adapters/revocation-list";
 
 export class RecordingRevocationList implements RevocationList {
   /** Each revoke call's ids, in order. */

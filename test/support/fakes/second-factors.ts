@@ -1,8 +1,9 @@
 // In-memory SecondFactorStore and ChallengeStore over the memory model, with
-// the rules of repositories/second-factors.ts and challenges.ts: a TOTP step
+// the rules of features/mfa/postgres.ts and sign-in/challenges.postgres.ts: a TOTP step
 // accepted once and only after the last one, recovery codes single use,
 // challenges single use and spent by their last allowed failure.
-import type { ChallengeStore, FactorAudit, SecondFactorStore } from "../../../src/services/ports";
+import type { ChallengeStore } from "../../../src/features/sign-in/store";
+import type { FactorAudit, SecondFactorStore } from "../../../src/features/mfa/store";
 import { endPendingEmailChanges, insertAudit, type MemoryState } from "./memory-model";
 
 function audit(

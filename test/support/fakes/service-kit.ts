@@ -2,13 +2,14 @@
 // but real argon2id, the refresh-token codec, AccessTokens over the test
 // signing keys with the test issuer, audience and lifetime, and the base URL
 // of mailed links.
-import type { Clock } from "../../../src/clock";
+import type { Clock } from "../../../src/core/clock";
 import type { Config } from "../../../src/config";
-import type { DeviceInfo, NewSession, RequestOrigin, RevocationList } from "../../../src/services/ports";
-import { DeviceTokenCodec } from "../../../src/services/device-tokens";
-import { PasswordHasher } from "../../../src/services/passwords";
-import { newSession, RefreshTokenCodec } from "../../../src/services/sessions";
-import { AccessTokens, loadKeySet } from "../../../src/services/tokens";
+import type { DeviceInfo, RequestOrigin } from "../../../src/core/domain";
+import type { NewSession, RevocationList } from "../../../src/features/sessions/store";
+import { DeviceTokenCodec } from "../../../src/features/sign-in/device-tokens";
+import { PasswordHasher } from "../../../src/features/accounts/passwords";
+import { newSession, RefreshTokenCodec } from "../../../src/features/sessions";
+import { AccessTokens, loadKeySet } from "../../../src/features/tokens";
 import { TEST_SECRETS, TEST_SIGNING_KEYS } from "../../setup/secrets";
 
 export const CHEAP_ARGON2 = { memoryKib: 64, iterations: 1, parallelism: 1 };

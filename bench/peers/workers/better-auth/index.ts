@@ -2,7 +2,7 @@
 // better-auth/minimal (no Kysely), the drizzle adapter over a
 // @neondatabase/serverless Pool (WebSocket mode) reached through the same
 // local WebSocket proxy as SecureAuth (PG_WS_PROXY, configured the way
-// src/repositories/database.ts does), email and password with Better Auth's
+// src/adapters/postgres/database.ts does), email and password with Better Auth's
 // default hashing (scrypt N=16384, r=16, p=1 on workerd's node:crypto).
 //
 // One bundle, several variants, chosen by bindings:

@@ -4,8 +4,8 @@
 // clock does not advance during computation, so in-Worker timing is useless).
 // GET /probe says which candidates this workerd provides.
 import * as nodeCrypto from "node:crypto";
-import { nobleArgon2id } from "../../../../src/services/passwords/argon2.ts";
-import { PasswordHasher } from "../../../../src/services/passwords/hasher.ts";
+import { nobleArgon2id } from "../../../../src/features/accounts/passwords/argon2.ts";
+import { PasswordHasher } from "../../../../src/features/accounts/passwords/hasher.ts";
 
 type Candidate = () => Promise<unknown>;
 const password = "correct horse battery staple";

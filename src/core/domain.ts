@@ -1,0 +1,78 @@
+// The domain types every feature shares: the user, how a session was proved,
+// where a request came from, the audit row as read back, and keyset pages.
+// Each feature's store port (features/<name>/store.ts, after OpenAuth's
+// storage/storage.ts) speaks in these; its postgres.ts implements the port
+// over Postgres and the unit tests' fakes in memory, so services never see
+// Drizzle, the driver or a repository class.
+// A store method is one statement (one round trip) unless it says otherwise,
+// and each state change writes its audit row in that same statement.
+
+export type UserStatus = "active" | "disabled";
+
+export type UserRecord = {
+  id: string;
+  email: string;
+  name: string | null;
+  status: UserStatus;
+  passwordHash: string;
+  /** The owner proved they receive mail at `email`. */
+  emailVerified: boolean;
+  createdAt: Date;
+  roles: string[];
+  permissions: string[];
+  /** Read in the same snapshot as roles and permissions. */
+  grantsVersion: number;
+  /** The second factors enrolled: a confirmed TOTP factor, and how many passkeys. */
+  mfa: { totp: boolean; passkeys: number };
+  /** The generation device tokens are issued in; older ones no longer count (features/sign-in/device-tokens.ts). */
+  deviceGeneration: number;
+};
+
+/** RFC 8176 authentication method values: password, one-time code (TOTP or recovery code), hardware key (passkey), several factors. */
+export type AuthMethod = "pwd" | "otp" | "hwk" | "mfa";
+
+/** A session's last proof of a credential: the access tokens' auth_time and amr. */
+export type SessionProof = { authTime: Date; amr: AuthMethod[] };
+
+/** What an access token is issued for: a user's grants as of one snapshot, in one session. */
+export type Grants = Pick<UserRecord, "roles" | "permissions" | "grantsVersion">;
+
+/** Where a request came from, for audit rows and device info. */
+export type RequestOrigin = { ip: string | null; userAgent: string | null };
+
+export type DeviceInfo = {
+  name?: string;
+  userAgent?: string;
+  ip?: string;
+  country?: string;
+  city?: string;
+};
+
+export type AuditEvent = {
+  id: string;
+  event: string;
+  userId?: string;
+  actorId?: string;
+  sessionId?: string;
+  ip?: string;
+  userAgent?: string;
+  metadata: Record<string, unknown>;
+  createdAt: string;
+};
+
+/** A position in a page ordered by (created_at, id); the timestamp to the microsecond, as Postgres renders it. */
+export type KeysetCursor = { createdAt: string; id: string };
+
+export type Page<T> = { items: T[]; nextCursor: KeysetCursor | null };
+
+export type RateLimitDecision = { allowed: true } | { allowed: false; retryAfterSeconds: number };
+
+/**
+ * A limit on requests per key and period at the edge (a Workers
+ * rate-limiting binding), for services that must refuse before any I/O of
+ * their own: per session on refresh, per normalised email on register.
+ */
+export interface KeyedRateLimit {
+  /** Counts one request under `key`; refused once the key has used up its limit for the period. */
+  take(key: string): Promise<RateLimitDecision>;
+}

@@ -1,0 +1,37 @@
+// The audit trail's port, and every audit event name: each feature declares
+// its own, combined here once.
+import type { AuditEvent, KeysetCursor, Page, RequestOrigin } from "../../core/domain";
+import type { AccountAuditEvent } from "../accounts/store";
+import type { SignInAuditEvent } from "../sign-in/store";
+import type { SessionAuditEvent } from "../sessions/store";
+import type { AdminAuditEvent } from "../admin/store";
+import type { LifecycleAuditEvent } from "../lifecycle/store";
+import type { MailAuditEvent } from "../mail/store";
+import type { MfaAuditEvent } from "../mfa/store";
+import type { PasskeyAuditEvent } from "../passkeys/store";
+
+/** Every audit event: the union of each feature's own names. */
+export type AuditEventName =
+  | AccountAuditEvent
+  | SignInAuditEvent
+  | SessionAuditEvent
+  | AdminAuditEvent
+  | LifecycleAuditEvent
+  | MailAuditEvent
+  | MfaAuditEvent
+  | PasskeyAuditEvent;
+
+export type AuditEventInput = {
+  event: AuditEventName;
+  userId?: string | null;
+  actorId?: string | null;
+  sessionId?: string | null;
+  origin: RequestOrigin;
+  metadata?: Record<string, unknown>;
+  at: Date;
+};
+
+export interface AuditLog {
+  record(event: AuditEventInput): Promise<void>;
+  page(filter: { userId?: string; event?: string; cursor?: KeysetCursor; limit: number }): Promise<Page<AuditEvent>>;
+}

@@ -1,0 +1,5 @@
+// The readiness probe's port.
+
+export interface HealthProbe {
+  ping(): Promise<void>;
+}

@@ -1,0 +1,51 @@
+// The mail feature's ports: the queue's jobs, the outbox that takes them and
+// the transport that sends rendered mail.
+
+/** The audit events this feature writes. */
+export type MailAuditEvent = "mail.delivery_failed";
+
+/**
+ * A message on the mail queue (DESIGN "Mail"). The only secret one may carry
+ * is the one-time link its recipient must get. `password_reset_request` is
+ * what forgot-password enqueues for every email alike: the queue consumer,
+ * not the request, looks the address up and, for an active account, mints
+ * the reset token and enqueues its `password_reset` mail. Its `network` is a
+ * SHA-256 (hex) of the requesting client network, never the address itself
+ * (absent in a job queued before it existed). Notices carry no link:
+ * `email_change_notice` tells the old address a change was asked for,
+ * `email_changed_notice` that it was made, and `email_in_use_notice` tells
+ * an address already in use (`userId`: its holder) that someone tried to
+ * make it their account's.
+ */
+export type MailJob =
+  | {
+      kind: "mail";
+      template: "email_verification" | "password_reset" | "email_change_confirmation";
+      to: string;
+      userId: string;
+      link: string;
+    }
+  | {
+      kind: "mail";
+      template: "email_change_notice" | "email_changed_notice";
+      to: string;
+      userId: string;
+      newEmail: string;
+    }
+  | { kind: "mail"; template: "email_in_use_notice"; to: string; userId: string }
+  | { kind: "password_reset_request"; email: string; network?: string };
+
+export type MailTemplate = Extract<MailJob, { kind: "mail" }>["template"];
+
+/** Rendered mail, ready for a transport: the text part holds the whole link. */
+export type OutgoingMail = { to: string; subject: string; text: string; html: string };
+
+/** Sends one message (SMTP, an HTTP email API); rejects when the provider refused it or could not be reached. */
+export interface MailTransport {
+  send(mail: OutgoingMail): Promise<void>;
+}
+
+/** Puts a job on the mail queue; rejects (a ServiceUnavailable) when the queue cannot take it. */
+export interface MailOutbox {
+  enqueue(job: MailJob): Promise<void>;
+}

@@ -1,0 +1,98 @@
+// The account mails, as plain text and HTML (DESIGN "Mail"). The text part
+// holds each link whole on a line of its own, so any mail client shows it
+// and a person can copy it; the HTML part escapes everything it interpolates
+// (a link, an address), so nothing a user typed becomes markup. Each link
+// says how long it lives, read from the token lifetimes themselves.
+import { ONE_TIME_TOKEN_TTL } from "../lifecycle/one-time-tokens";
+import type { MailJob, OutgoingMail } from "./store";
+
+type MailContent = Extract<MailJob, { kind: "mail" }>;
+
+/** A paragraph, or the job's link (as a line of its own in text, a link in HTML). */
+type Block = string | { link: string };
+
+const IGNORE = "If you did not ask for this, ignore this message.";
+
+export function renderMail(job: MailContent): OutgoingMail {
+  const { subject, blocks } = content(job);
+  const text = `${blocks.map((block) => (typeof block === "string" ? block : block.link)).join("\n\n")}\n`;
+  const html = [
+    "<!doctype html>",
+    `<html><head><meta charset="utf-8"><title>${escapeHtml(subject)}</title></head><body>`,
+    ...blocks.map((block) =>
+      typeof block === "string"
+        ? `<p>${escapeHtml(block)}</p>`
+        : `<p><a href="${escapeHtml(block.link)}">${escapeHtml(block.link)}</a></p>`,
+    ),
+    "</body></html>",
+    "",
+  ].join("\n");
+  return { to: job.to, subject, text, html };
+}
+
+function content(job: MailContent): { subject: string; blocks: Block[] } {
+  switch (job.template) {
+    case "email_verification":
+      // Following the link keeps whoever registered signed in: the mail must
+      // not get a stranger's registration confirmed by the address's owner.
+      return {
+        subject: "Verify your email address",
+        blocks: [
+          "An account was created with this email address. Following this link confirms an account created with this email address as yours:",
+          { link: job.link },
+          `The link expires in ${duration(ONE_TIME_TOKEN_TTL.email_verification)}. If you did not create an account, ignore this message and do not open the link: someone else typed your address, and the account stays unconfirmed.`,
+        ],
+      };
+    case "password_reset":
+      return {
+        subject: "Reset your password",
+        blocks: [
+          "Open this link to choose a new password for your account:",
+          { link: job.link },
+          `The link expires in ${duration(ONE_TIME_TOKEN_TTL.password_reset)} and works once. ${IGNORE} Your password stays as it is.`,
+        ],
+      };
+    case "email_change_confirmation":
+      return {
+        subject: "Confirm your new email address",
+        blocks: [
+          "Open this link to make this the email address of your account:",
+          { link: job.link },
+          `The link expires in ${duration(ONE_TIME_TOKEN_TTL.email_change)}. ${IGNORE} Your account keeps its current address.`,
+        ],
+      };
+    case "email_change_notice":
+      return {
+        subject: "Your email address is changing",
+        blocks: [
+          `Someone asked to change the email address of your account to ${job.newEmail}. The change takes effect once that address is confirmed.`,
+          "If this was you, there is nothing more to do. If it was not, sign in and change your password now.",
+        ],
+      };
+    case "email_changed_notice":
+      return {
+        subject: "Your email address was changed",
+        blocks: [
+          `The email address of your account was changed to ${job.newEmail}. This address no longer signs in to it, and mail about the account now goes to the new one.`,
+          "If this was you, there is nothing more to do. If it was not, contact support at once: whoever made the change controls the account.",
+        ],
+      };
+    case "email_in_use_notice":
+      return {
+        subject: "Someone tried to use your email address",
+        blocks: [
+          "Someone signed in to an account asked to make this address the account's email. This address already belongs to an account, so nothing changed.",
+          "If this was you, you may have meant another address, or you already have the account this address belongs to. If it was not you, you can ignore this message.",
+        ],
+      };
+  }
+}
+
+function duration(seconds: number): string {
+  const [amount, unit] = seconds % 3600 === 0 ? [seconds / 3600, "hour"] : [Math.round(seconds / 60), "minute"];
+  return `${amount} ${unit}${amount === 1 ? "" : "s"}`;
+}
+
+function escapeHtml(text: string): string {
+  return text.replace(/[&<>"']/g, (c) => `&#${c.charCodeAt(0)};`);
+}

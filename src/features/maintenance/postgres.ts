@@ -1,0 +1,101 @@
+// Data retention: the deletes the daily Cron Trigger runs (MaintenanceService
+// decides what and how often). Each method is one statement that deletes at
+// most `limit` rows, picked with FOR UPDATE SKIP LOCKED, so a run never waits
+// on a row a request holds and never holds locks for long; it runs outside
+// any transaction, so each batch commits on its own.
+import { sql, type SQL } from "drizzle-orm";
+import type { MaintenanceStore } from "./store";
+import type { Executor } from "../../adapters/postgres/database";
+import { rows } from "../../adapters/postgres/rows";
+
+/** A session ended before `cutoff`: revoked, idle-expired or absolutely expired. */
+const endedBefore = (cutoff: Date) =>
+  sql`(s.revoked_at < ${cutoff} or s.idle_expires_at < ${cutoff} or s.absolute_expires_at < ${cutoff})`;
+
+export class MaintenanceRepository implements MaintenanceStore {
+  constructor(private readonly db: Executor) {}
+
+  /**
+   * Refresh tokens of sessions that ended before `cutoff`. Never a token of a
+   * live session: rotation needs those to recognise a replayed one as reuse.
+   */
+  deleteTokensOfEndedSessions(cutoff: Date, limit: number): Promise<number> {
+    return this.count(sql`
+      with doomed as (
+        select rt.token_hash from refresh_tokens rt join sessions s on s.id = rt.session_id
+        where ${endedBefore(cutoff)}
+        limit ${limit}::int
+        for update of rt skip locked
+      ), deleted as (
+        delete from refresh_tokens where token_hash in (select token_hash from doomed) returning 1
+      )
+      select count(*)::int as deleted from deleted`);
+  }
+
+  /**
+   * Sessions that ended before `cutoff` and hold no refresh tokens any more
+   * (deleteTokensOfEndedSessions runs first), so the FK cascade has nothing
+   * to do and the statement stays bounded by `limit`.
+   */
+  deleteEndedSessions(cutoff: Date, limit: number): Promise<number> {
+    return this.count(sql`
+      with doomed as (
+        select s.id from sessions s
+        where ${endedBefore(cutoff)}
+          and not exists (select 1 from refresh_tokens rt where rt.session_id = s.id)
+        limit ${limit}::int
+        for update skip locked
+      ), deleted as (
+        delete from sessions where id in (select id from doomed) returning 1
+      )
+      select count(*)::int as deleted from deleted`);
+  }
+
+  /** Throttle rows whose last failure is before `lastFailureBefore` and that are not locked at `at`. */
+  deleteStaleLoginThrottles(lastFailureBefore: Date, at: Date, limit: number): Promise<number> {
+    return this.count(sql`
+      with doomed as (
+        select key from login_throttles
+        where last_failure_at < ${lastFailureBefore} and (locked_until is null or locked_until <= ${at})
+        limit ${limit}::int
+        for update skip locked
+      ), deleted as (
+        delete from login_throttles where key in (select key from doomed) returning 1
+      )
+      select count(*)::int as deleted from deleted`);
+  }
+
+  /** mfaTokens and WebAuthn challenges that expired before `cutoff`. */
+  deleteExpiredChallenges(cutoff: Date, limit: number): Promise<number> {
+    return this.deleteExpired("auth_challenges", "key_hash", cutoff, limit);
+  }
+
+  /** Expired one-time tokens; the per-user send limit counts only the last hour's rows. */
+  deleteExpiredOneTimeTokens(cutoff: Date, limit: number): Promise<number> {
+    return this.deleteExpired("one_time_tokens", "token_hash", cutoff, limit);
+  }
+
+  /** At most `limit` rows of a table of expiring secrets, by their key, skipping rows another run holds. */
+  private deleteExpired(
+    table: "auth_challenges" | "one_time_tokens",
+    key: "key_hash" | "token_hash",
+    cutoff: Date,
+    limit: number,
+  ): Promise<number> {
+    const [t, k] = [sql.identifier(table), sql.identifier(key)];
+    return this.count(sql`
+      with doomed as (
+        select ${k} from ${t} where expires_at < ${cutoff}
+        limit ${limit}::int
+        for update skip locked
+      ), deleted as (
+        delete from ${t} where ${k} in (select ${k} from doomed) returning 1
+      )
+      select count(*)::int as deleted from deleted`);
+  }
+
+  private async count(statement: SQL): Promise<number> {
+    const [row] = await rows<{ deleted: number | string }>(this.db, statement);
+    return Number(row?.deleted ?? 0);
+  }
+}

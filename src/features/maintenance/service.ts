@@ -1,0 +1,109 @@
+// Data retention, run daily by the Cron Trigger (src/index.ts `scheduled`).
+// What goes, and why it is safe:
+// - Sessions that ended (revoked, idle- or absolutely expired) more than
+//   `endedSessionDays` ago, with their refresh tokens. An ended session's
+//   tokens already answer invalid_refresh_token, before and after deletion;
+//   the window keeps them for admin inspection and incident forensics
+//   beside the audit trail. Tokens of a live session are never deleted,
+//   however old: rotation needs every one of them to recognise a replay as
+//   reuse (the third case of rotation).
+// - login_throttles rows whose last failure is older than the failure window
+//   and that hold no lock: the next failure would start from 1 anyway.
+// - One-time tokens (mailed links) that expired more than a day ago, used or
+//   not: an expired token is refused either way, and the per-user limit on
+//   links counts only the last hour's.
+// - audit_logs: kept. How long to keep them is the operator's decision (docs/operations.md).
+// Each delete is a bounded batch; a run stops after `maxBatchesPerRun` per
+// kind and leaves the rest to the next run.
+import type { MaintenanceStore } from "./store";
+
+export type RetentionPolicy = {
+  /** Days an ended session (and its refresh tokens) is kept after it ended. */
+  endedSessionDays: number;
+  /** Seconds after its last failure that an unlocked throttle row is kept; at least the 1 h failure window. */
+  loginThrottleSeconds: number;
+  /** Rows per delete statement. */
+  batchSize: number;
+  /** Delete statements per kind of row per run. */
+  maxBatchesPerRun: number;
+};
+
+export const DEFAULT_RETENTION: RetentionPolicy = {
+  endedSessionDays: 30,
+  loginThrottleSeconds: 3600,
+  batchSize: 1000,
+  maxBatchesPerRun: 100,
+};
+
+/** How long past its expiry a one-time token row is kept. */
+const ONE_TIME_TOKEN_KEEP_MS = 24 * 3600 * 1000;
+
+export type MaintenanceReport = {
+  refreshTokens: number;
+  sessions: number;
+  loginThrottles: number;
+  oneTimeTokens: number;
+  /** mfaTokens and WebAuthn challenges. */
+  challenges: number;
+  /** False when a kind hit maxBatchesPerRun: more is left for the next run. */
+  complete: boolean;
+};
+
+export class MaintenanceService {
+  private readonly policy: RetentionPolicy;
+
+  constructor(
+    private readonly store: MaintenanceStore,
+    policy: Partial<RetentionPolicy> = {},
+  ) {
+    this.policy = { ...DEFAULT_RETENTION, ...policy };
+    const { endedSessionDays, loginThrottleSeconds, batchSize, maxBatchesPerRun } = this.policy;
+    if (!(endedSessionDays >= 0) || !(loginThrottleSeconds >= 3600) || !(batchSize >= 1) || !(maxBatchesPerRun >= 1)) {
+      throw new TypeError(
+        "retention policy: endedSessionDays >= 0, loginThrottleSeconds >= 3600, batchSize and maxBatchesPerRun >= 1",
+      );
+    }
+  }
+
+  /** Prunes as of `at` (the scheduled time of the cron event). */
+  async run(at: Date): Promise<MaintenanceReport> {
+    const { endedSessionDays, loginThrottleSeconds } = this.policy;
+    const sessionCutoff = new Date(at.getTime() - endedSessionDays * 24 * 3600 * 1000);
+    const throttleCutoff = new Date(at.getTime() - loginThrottleSeconds * 1000);
+    // Tokens first, so deleting their sessions cascades to nothing and every
+    // statement stays within one batch.
+    const refreshTokens = await this.drain((limit) => this.store.deleteTokensOfEndedSessions(sessionCutoff, limit));
+    const sessions = await this.drain((limit) => this.store.deleteEndedSessions(sessionCutoff, limit));
+    const loginThrottles = await this.drain((limit) => this.store.deleteStaleLoginThrottles(throttleCutoff, at, limit));
+    const tokenCutoff = new Date(at.getTime() - ONE_TIME_TOKEN_KEEP_MS);
+    const oneTimeTokens = await this.drain((limit) => this.store.deleteExpiredOneTimeTokens(tokenCutoff, limit));
+    // They live 5 minutes; an hour's margin keeps the rows of attempts still being looked at.
+    const challenges = await this.drain((limit) =>
+      this.store.deleteExpiredChallenges(new Date(at.getTime() - 3600_000), limit),
+    );
+    return {
+      refreshTokens: refreshTokens.deleted,
+      sessions: sessions.deleted,
+      loginThrottles: loginThrottles.deleted,
+      oneTimeTokens: oneTimeTokens.deleted,
+      challenges: challenges.deleted,
+      complete:
+        refreshTokens.drained &&
+        sessions.drained &&
+        loginThrottles.drained &&
+        oneTimeTokens.drained &&
+        challenges.drained,
+    };
+  }
+
+  private async drain(deleteBatch: (limit: number) => Promise<number>): Promise<{ deleted: number; drained: boolean }> {
+    const { batchSize, maxBatchesPerRun } = this.policy;
+    let deleted = 0;
+    for (let batch = 0; batch < maxBatchesPerRun; batch++) {
+      const n = await deleteBatch(batchSize);
+      deleted += n;
+      if (n < batchSize) return { deleted, drained: true };
+    }
+    return { deleted, drained: false };
+  }
+}

@@ -1,0 +1,169 @@
+// The sessions feature's ports: sessions and refresh tokens in Postgres, and
+// the edge's revocation list (Workers KV, src/adapters/revocation-list.ts).
+//
+// A store method is one statement (one round trip) unless it says otherwise,
+// and each state change writes its audit row in that same statement.
+import type { AuthMethod, DeviceInfo, Grants, RequestOrigin, SessionProof } from "../../core/domain";
+
+/** The audit events this feature writes. */
+export type SessionAuditEvent =
+  | "auth.refreshed"
+  | "auth.refresh_reused"
+  | "auth.logged_out"
+  | "session.revoked"
+  | "session.evicted";
+
+export type SessionRecord = {
+  id: string;
+  userId: string;
+  device: DeviceInfo;
+  createdAt: Date;
+  lastUsedAt: Date;
+  idleExpiresAt: Date;
+  absoluteExpiresAt: Date;
+};
+
+/** A session about to open with its first refresh token (stored as a hash only). */
+export type NewSession = {
+  id: string;
+  device: DeviceInfo;
+  refreshTokenHash: string;
+  idleExpiresAt: Date;
+  absoluteExpiresAt: Date;
+  /** How this sign-in was proved; its auth_time is the instant the session opens. */
+  amr: AuthMethod[];
+};
+
+/**
+ * A session a store call ended, and when it was last used (signed in or
+ * refreshed): none of its access tokens is newer than that, but for a
+ * replay within REFRESH_REUSE_GRACE of it.
+ */
+export type EndedSession = { id: string; lastUsedAt: Date };
+
+/** How and why sessions end; each ended session gets one audit row of `event`. */
+export type SessionEnd = {
+  reason: string;
+  event: Extract<SessionAuditEvent, "session.revoked" | "auth.logged_out">;
+  /** null: the session's own user. */
+  actorId: string | null;
+  origin: RequestOrigin;
+  at: Date;
+};
+
+/**
+ * A rotated refresh token: its session and the user's grants, read in the
+ * rotating statement; the session's idle expiry as the rotation slid it.
+ */
+export type Rotated = Grants &
+  SessionProof & {
+    sessionId: string;
+    userId: string;
+    emailVerified: boolean;
+    idleExpiresAt: Date;
+    absoluteExpiresAt: Date;
+  };
+
+/** What is known about a presented refresh token that could not be rotated. */
+export type TokenLineage = {
+  sessionId: string;
+  userId: string;
+  usedAt: Date | null;
+  sessionLive: boolean;
+  sessionIdleExpiresAt: Date;
+  sessionAbsoluteExpiresAt: Date;
+  userActive: boolean;
+  userEmailVerified: boolean;
+  /** The session's last proof, which a refresh keeps. */
+  proof: SessionProof;
+  /** The token minted from this one, if any. */
+  child: { tokenHash: string; usedAt: Date | null } | null;
+};
+
+export interface SessionStore {
+  /**
+   * Opens a session for an active user with its first refresh token and an
+   * auth.login_succeeded row; with it, clears the throttle key and stores a
+   * rehashed password. `opened` false (nothing written) when the user is not
+   * active. In the same statement, the user's least recently used live
+   * sessions beyond `maxSessions` (counting the new one) end, each with a
+   * session.evicted row: `evicted`, most recently used first.
+   */
+  openSignIn(input: {
+    userId: string;
+    session: NewSession;
+    origin: RequestOrigin;
+    at: Date;
+    clearThrottleKey: string;
+    rehashedPassword?: string;
+    maxSessions: number;
+  }): Promise<{ opened: boolean; evicted: string[] }>;
+  /** The user's live sessions, most recently used first. */
+  listLive(userId: string, now: Date): Promise<SessionRecord[]>;
+  /** Ends one live session of the user; false when there was none. */
+  end(sessionId: string, userId: string, end: SessionEnd): Promise<boolean>;
+  /** Ends the session a refresh token belongs to, whoever's it is; its id, if one ended. */
+  endByRefreshTokenHash(tokenHash: string, end: Omit<SessionEnd, "actorId">): Promise<string | undefined>;
+  /**
+   * Ends every live session of the user but `exceptSessionId`; the ended
+   * sessions, most recently used first. In the same statement a new device
+   * generation starts (every device token issued before stops counting) and
+   * the user's pending email change ends, whether or not a session was live.
+   */
+  endAllForUser(userId: string, end: SessionEnd, exceptSessionId?: string): Promise<EndedSession[]>;
+  /**
+   * Records a new proof of a credential for a live session of the user
+   * (re-authentication), with an auth.reauthenticated row: the session's
+   * expiries, or undefined (nothing written) when it is not live.
+   */
+  reauthenticate(input: {
+    sessionId: string;
+    userId: string;
+    amr: AuthMethod[];
+    origin: RequestOrigin;
+    at: Date;
+  }): Promise<{ idleExpiresAt: Date; absoluteExpiresAt: Date } | undefined>;
+}
+
+export interface RefreshTokenStore {
+  /**
+   * rotation case 1, as one atomic statement: marks the presented
+   * token used if it is its live session's current token, makes the
+   * successor current, slides the idle expiry, audits auth.refreshed.
+   */
+  rotate(input: {
+    tokenHash: string;
+    successorHash: string;
+    idleTtlSeconds: number;
+    requireVerifiedEmail: boolean;
+    origin: RequestOrigin;
+    at: Date;
+  }): Promise<Rotated | undefined>;
+  lineage(tokenHash: string, at: Date): Promise<TokenLineage | undefined>;
+  /** Reuse: ends the whole family with an auth.refresh_reused row. False if it had already ended. */
+  revokeFamilyForReuse(sessionId: string, origin: RequestOrigin, at: Date): Promise<boolean>;
+}
+
+/** What an access token tells the edge's revocation check: its session, user, grants version and issue time (epoch seconds). */
+export type TokenToCheck = { sid: string; sub: string; grantsVersion: number; iat: number };
+
+/**
+ * "The sessions of this user that started before `before` have ended, but
+ * `except`": what a bulk end (all other sessions, all sessions) tells the
+ * edge, in one write however many sessions it ended. `before` is read from
+ * the service's clock after the ending statement committed; `except`, if
+ * given, must be a session that was still live then; `ended` are the
+ * sessions the statement ended.
+ */
+export type SessionsEnded = { before: Date; except?: string; ended: readonly EndedSession[] };
+
+/** The edge's list of ended sessions and changed grants (Workers KV). */
+export interface RevocationList {
+  /** Whether a token must be refused: its session ended, or its user's grants changed after it was issued. */
+  refuses(token: TokenToCheck): Promise<boolean>;
+  /** Ends these sessions at the edge, one entry each: for a few sessions at a time (logout, one session, reuse, eviction). */
+  revoke(sessionIds: readonly string[]): Promise<void>;
+  /** Ends a user's sessions at the edge with one entry for the user, however many there are. */
+  endSessionsOf(userId: string, mark: SessionsEnded): Promise<void>;
+  markGrantsChanged(changes: readonly { userId: string; grantsVersion: number }[]): Promise<void>;
+}

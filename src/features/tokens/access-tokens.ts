@@ -1,0 +1,45 @@
+// Access tokens for one request: issue, verify (signature and claims), and
+// authenticate (verify, then the edge revocation check), bound to the
+// service's key set, configuration, clock and revocation list. The
+// composition root builds one per request or RPC call.
+import type { Clock } from "../../core/clock";
+import { InvalidToken } from "../../core/errors";
+import type { RevocationList } from "../sessions/store";
+import { signAccessToken, type IssuedAccessToken } from "./issue";
+import type { KeySet, PublicJwk } from "./keys";
+import type { AccessTokenClaims, AccessTokenSubject, VerifiedAccessToken } from "./types";
+import { verifyAccessToken, type VerificationSettings } from "./verify";
+
+export class AccessTokens {
+  constructor(
+    private readonly keys: KeySet,
+    private readonly settings: VerificationSettings,
+    private readonly clock: Clock,
+    private readonly revocations: Pick<RevocationList, "refuses">,
+  ) {}
+
+  issue(subject: AccessTokenSubject): Promise<IssuedAccessToken> {
+    return signAccessToken(subject, this.keys, { ...this.settings, now: this.clock() });
+  }
+
+  /** The public halves of every key that verifies, for /.well-known/jwks.json. */
+  jwks(): { keys: PublicJwk[] } {
+    return this.keys.jwks;
+  }
+
+  /** Signature and claims only: for logout, where an already ended session is fine. */
+  verify(token: string): Promise<VerifiedAccessToken> {
+    return verifyAccessToken(token, this.keys, this.settings, this.clock);
+  }
+
+  /** The whole check before anything trusts a token: valid, and its session and grants not revoked at the edge. */
+  async authenticate(token: string): Promise<AccessTokenClaims> {
+    const { claims, grantsVersion } = await this.verify(token);
+    if (await this.revocations.refuses({ sid: claims.sid, sub: claims.sub, grantsVersion, iat: claims.iat })) {
+      throw new InvalidToken({
+        cause: new Error("the token's session has ended, or its user's roles changed after it was issued"),
+      });
+    }
+    return claims;
+  }
+}

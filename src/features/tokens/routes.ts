@@ -1,0 +1,145 @@
+// GET /auth/verify (forward-auth: the verified claims of an access token,
+// from the Authorization header or the access cookie, as a body and as
+// identity headers a reverse proxy copies upstream, optionally requiring a
+// permission; no database read; a cookie-authenticated check gets the CSRF
+// rule for the original request the proxy describes) and
+// GET /.well-known/jwks.json (the public halves of the signing keys, for
+// anyone verifying tokens themselves).
+import { createRoute, OpenAPIHono, z } from "@hono/zod-openapi";
+import type { AppEnv } from "../../http/context";
+import { InsufficientPermission } from "../../core/errors";
+import { authenticate } from "../../http/authenticate";
+import { refuseForwardedCrossSite } from "../../http/cookie-mode";
+import { holdsPermission } from "./index";
+import { noStore } from "../../http/security-headers";
+import { problemResponses } from "../../http/openapi";
+
+export const tokenRoutes = new OpenAPIHono<AppEnv>();
+
+const AccessTokenClaimsSchema = z
+  .object({
+    iss: z.string(),
+    aud: z.string(),
+    sub: z.string().openapi({ description: "User id" }),
+    sid: z.string().openapi({ description: "Session id" }),
+    jti: z.string(),
+    iat: z.number().int(),
+    exp: z.number().int(),
+    client_id: z.string(),
+    roles: z.array(z.string()),
+    permissions: z.array(z.string()),
+    auth_time: z.number().int().openapi({
+      description:
+        "When the session last proved a credential (sign-in, second factor, re-authentication); a refresh keeps it",
+    }),
+    amr: z.array(z.string()).openapi({
+      description:
+        'RFC 8176 methods of that proof: ["pwd"] a password; ["pwd","otp","mfa"] a password and a TOTP or recovery code; ["pwd","hwk","mfa"] a password and a passkey; ["hwk","mfa"] a passkey alone (user verification is required, so it is two factors)',
+    }),
+  })
+  .openapi("AccessTokenClaims");
+
+const PublicJwkSchema = z
+  .object({
+    kty: z.literal("OKP"),
+    crv: z.literal("Ed25519"),
+    x: z.string(),
+    kid: z.string(),
+    alg: z.literal("EdDSA"),
+    use: z.literal("sig"),
+  })
+  .openapi("PublicJwk");
+
+/** What a proxy copies upstream: comma-separated lists, no spaces. */
+const IDENTITY_HEADERS_DOC = {
+  "X-Auth-User-Id": { description: "The user id (sub)", schema: { type: "string" as const, format: "uuid" } },
+  "X-Auth-Session-Id": { description: "The session id (sid)", schema: { type: "string" as const, format: "uuid" } },
+  "X-Auth-Roles": { description: "The token's roles, comma-separated, no spaces", schema: { type: "string" as const } },
+  "X-Auth-Permissions": {
+    description: "The token's permissions, comma-separated, no spaces",
+    schema: { type: "string" as const },
+  },
+};
+
+/** Public keys change only on rotation, and a new key signs only after it has been published for a while. */
+const JWKS_CACHE_CONTROL = "public, max-age=300";
+
+tokenRoutes.openapi(
+  createRoute({
+    method: "get",
+    path: "/auth/verify",
+    operationId: "verifyAccessToken",
+    tags: ["tokens"],
+    summary: "Verify the Bearer access token and return its claims (forward-auth)",
+    description:
+      "Checks signature, issuer, audience, typ, expiry and edge revocation. No database read. " +
+      "On 200 the identity is also in headers for a reverse proxy to copy to the upstream (nginx auth_request_set, Caddy forward_auth copy_headers, Traefik authResponseHeaders). " +
+      "Authenticated by the __Host-sa_at cookie (no Authorization header), the check applies the CSRF rule to the original request: when X-Forwarded-Method or X-Original-Method names an unsafe method, the forwarded Origin must be in ALLOWED_ORIGINS, and a forwarded Origin outside it is refused whatever the method (403 csrf_rejected). A Bearer token is not subject to it.",
+    security: [{ bearerAuth: [] }],
+    middleware: [noStore(), authenticate()] as const,
+    request: {
+      headers: z.object({
+        "x-forwarded-method": z
+          .string()
+          .optional()
+          .openapi({ description: "The original request's method, as the proxy names it (Caddy, Traefik)" }),
+        "x-original-method": z
+          .string()
+          .optional()
+          .openapi({ description: "The original request's method, as the documented nginx configuration names it" }),
+        origin: z.string().optional().openapi({ description: "The original request's Origin, forwarded by the proxy" }),
+      }),
+      query: z.object({
+        permission: z.string().min(1).max(128).optional().openapi({
+          description: "Answer 403 insufficient_permission unless the token holds this permission",
+          example: "users:read",
+        }),
+      }),
+    },
+    responses: {
+      200: {
+        description: "The token is valid (and holds `permission`, when given)",
+        headers: IDENTITY_HEADERS_DOC,
+        content: { "application/json": { schema: z.object({ claims: AccessTokenClaimsSchema }) } },
+      },
+      ...problemResponses(400, 401, 403, 503),
+    },
+  }),
+  (c) => {
+    // authenticate() read the cookie only when no Authorization header came.
+    if (c.req.header("Authorization") === undefined) refuseForwardedCrossSite(c, c.var.config.allowedOrigins);
+    const claims = c.var.auth;
+    const { permission } = c.req.valid("query");
+    if (permission !== undefined && !holdsPermission(claims, permission))
+      throw new InsufficientPermission({ permission });
+    c.header("X-Auth-User-Id", claims.sub);
+    c.header("X-Auth-Session-Id", claims.sid);
+    c.header("X-Auth-Roles", claims.roles.join(","));
+    c.header("X-Auth-Permissions", claims.permissions.join(","));
+    return c.json({ claims }, 200);
+  },
+);
+
+tokenRoutes.openapi(
+  createRoute({
+    method: "get",
+    path: "/.well-known/jwks.json",
+    operationId: "getJwks",
+    security: [],
+    tags: ["tokens"],
+    summary: "Public keys that verify access tokens (JWKS)",
+    description:
+      "Readable from any origin: Access-Control-Allow-Origin: * and no credentials (the CORS middleware), unlike every other route.",
+    responses: {
+      200: {
+        description: "The JSON Web Key Set",
+        content: { "application/json": { schema: z.object({ keys: z.array(PublicJwkSchema) }) } },
+      },
+      ...problemResponses(),
+    },
+  }),
+  async (c) => {
+    c.header("Cache-Control", JWKS_CACHE_CONTROL);
+    return c.json(c.var.tokens.jwks(), 200);
+  },
+);

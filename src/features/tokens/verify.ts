@@ -1,0 +1,162 @@
+// Verifying access tokens. Everything that could let a token choose how it is
+// checked is pinned here: the algorithm list, issuer, audience and typ, and
+// the key, which is looked up by kid in the service's own key set only. Key
+// carrying headers (jwk, jku, x5u, x5c) are never read. Any failure is an
+// InvalidToken whose `cause` holds the reason, for logs, never for clients.
+import { type JWTHeaderParameters, jwtVerify, type JWTPayload } from "jose";
+import type { Clock } from "../../core/clock";
+import { InvalidToken } from "../../core/errors";
+import type { KeySet } from "./keys";
+import {
+  ACCESS_TOKEN_ALGORITHM,
+  ACCESS_TOKEN_TYPE,
+  CLOCK_TOLERANCE_SECONDS,
+  GRANTS_VERSION_CLAIM,
+  MAX_ACCESS_TOKEN_LENGTH,
+  type AccessTokenClaims,
+  type VerifiedAccessToken,
+} from "./types";
+
+/** What verification checks tokens against. */
+export type VerificationSettings = { issuer: string; audience: string; accessTokenTtl: number };
+
+const REQUIRED_CLAIMS = ["exp", "iat", "sub", "sid", "jti"];
+
+/**
+ * Tokens this isolate has already verified, per key set. A client presents
+ * the same access token on every request for its whole lifetime, and the
+ * signature and claim checks depend only on the token's exact bytes, the keys
+ * and the config, so they are done once; the time checks run on every use.
+ */
+const verified = new WeakMap<KeySet, Map<string, VerifiedAccessToken>>();
+const MAX_VERIFIED = 10_000;
+
+/** Signature and claims, no revocation check: exactly the claims the API contract defines, and the grants version. */
+export async function verifyAccessToken(
+  token: string,
+  keys: KeySet,
+  config: VerificationSettings,
+  clock: Clock,
+): Promise<VerifiedAccessToken> {
+  if (typeof token !== "string") throw new InvalidToken({ cause: new TypeError("token is not a string") });
+  if (token.length > MAX_ACCESS_TOKEN_LENGTH) {
+    throw new InvalidToken({ cause: new Error(`token is longer than ${MAX_ACCESS_TOKEN_LENGTH} characters`) });
+  }
+  let cache = verified.get(keys);
+  const known = cache?.get(token);
+  if (known && known.claims.iss === config.issuer && known.claims.aud === config.audience) {
+    checkTimes(known.claims, config, clock);
+    return copy(known);
+  }
+  const result = await verifyUncached(token, keys, config, clock);
+  if (!cache) verified.set(keys, (cache = new Map()));
+  if (cache.size >= MAX_VERIFIED) cache.clear();
+  cache.set(token, copy(result));
+  return result;
+}
+
+/** Callers get their own arrays, so none can change what the next one gets. */
+function copy({ claims, grantsVersion }: VerifiedAccessToken): VerifiedAccessToken {
+  return {
+    claims: { ...claims, roles: [...claims.roles], permissions: [...claims.permissions], amr: [...claims.amr] },
+    grantsVersion,
+  };
+}
+
+/** The time rules jose applied at first verification, re-applied for a cached token. */
+function checkTimes(claims: AccessTokenClaims, config: VerificationSettings, clock: Clock): void {
+  const now = Math.floor(clock().getTime() / 1000);
+  const refuse = (reason: string) => new InvalidToken({ cause: new Error(reason) });
+  if (claims.exp <= now - CLOCK_TOLERANCE_SECONDS) throw refuse('"exp" claim timestamp check failed');
+  const age = now - claims.iat;
+  if (age < -CLOCK_TOLERANCE_SECONDS) throw refuse('"iat" claim timestamp check failed (it should be in the past)');
+  if (age - CLOCK_TOLERANCE_SECONDS > config.accessTokenTtl)
+    throw refuse('"iat" claim timestamp check failed (too far in the past)');
+}
+
+async function verifyUncached(
+  token: string,
+  keys: KeySet,
+  config: VerificationSettings,
+  clock: Clock,
+): Promise<VerifiedAccessToken> {
+  let payload: JWTPayload;
+  try {
+    ({ payload } = await jwtVerify(token, (header: JWTHeaderParameters) => ownKey(keys, header), {
+      algorithms: [ACCESS_TOKEN_ALGORITHM],
+      issuer: config.issuer,
+      audience: config.audience,
+      typ: ACCESS_TOKEN_TYPE,
+      requiredClaims: REQUIRED_CLAIMS,
+      clockTolerance: CLOCK_TOLERANCE_SECONDS,
+      currentDate: clock(),
+      // No token outlives the configured lifetime, whatever its exp says, so
+      // the revocation list (kept for that lifetime) always covers it; this
+      // also refuses an iat in the future.
+      maxTokenAge: config.accessTokenTtl,
+    }));
+  } catch (error) {
+    throw new InvalidToken({ cause: error });
+  }
+  return { claims: accessTokenClaims(payload), grantsVersion: grantsVersionOf(payload) };
+}
+
+/** A token without the claim predates grants versions: version 0. */
+function grantsVersionOf(payload: JWTPayload): number {
+  const value = (payload as Record<string, unknown>)[GRANTS_VERSION_CLAIM];
+  if (value === undefined) return 0;
+  if (!Number.isSafeInteger(value) || (value as number) < 0)
+    throw new InvalidToken({ cause: new Error("gv must be a whole number") });
+  return value as number;
+}
+
+function ownKey(keys: KeySet, header: JWTHeaderParameters): CryptoKey {
+  const key = typeof header.kid === "string" ? keys.verifying.get(header.kid) : undefined;
+  if (!key) throw new Error("kid does not name a key of this service");
+  return key;
+}
+
+/** The verified payload narrowed to the claims the API contract defines, and nothing else. */
+function accessTokenClaims(payload: JWTPayload): AccessTokenClaims {
+  const { iss, aud, sub, sid, jti, iat, exp, client_id, roles, permissions, auth_time, amr, email_verified } =
+    payload as Record<string, unknown>;
+  const invalid = (reason: string) => new InvalidToken({ cause: new Error(reason) });
+  if (typeof iss !== "string" || typeof aud !== "string") throw invalid("iss and aud must be strings");
+  for (const [name, value] of [
+    ["sub", sub],
+    ["sid", sid],
+    ["jti", jti],
+    ["client_id", client_id],
+  ] as const) {
+    if (typeof value !== "string" || value.length === 0) throw invalid(`${name} must be a non-empty string`);
+  }
+  if (!Number.isSafeInteger(iat) || !Number.isSafeInteger(exp)) throw invalid("iat and exp must be whole numbers");
+  if (!isStringArray(roles) || !isStringArray(permissions))
+    throw invalid("roles and permissions must be arrays of strings");
+  // Tokens issued before the claim existed lack it: they say nothing was verified.
+  if (email_verified !== undefined && typeof email_verified !== "boolean")
+    throw invalid("email_verified must be a boolean");
+  // Tokens from before auth_time and amr existed (they live ACCESS_TOKEN_TTL at most): a password
+  // proved at some unknown time, so auth_time 0, never recent.
+  if (auth_time !== undefined && !Number.isSafeInteger(auth_time)) throw invalid("auth_time must be a whole number");
+  if (amr !== undefined && !isStringArray(amr)) throw invalid("amr must be an array of strings");
+  return {
+    iss,
+    aud,
+    sub: sub as string,
+    sid: sid as string,
+    jti: jti as string,
+    iat: iat as number,
+    exp: exp as number,
+    client_id: client_id as string,
+    roles: [...roles],
+    permissions: [...permissions],
+    auth_time: auth_time === undefined ? 0 : (auth_time as number),
+    amr: amr === undefined ? ["pwd"] : [...(amr as string[])],
+    email_verified: email_verified === true,
+  };
+}
+
+function isStringArray(value: unknown): value is string[] {
+  return Array.isArray(value) && value.every((item) => typeof item === "string");
+}

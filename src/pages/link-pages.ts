@@ -1,0 +1,92 @@
+// The pages the mailed links open when APP_URL points at the service itself
+// (the default, and `npm run dev`): /verify-email, /reset-password and
+// /confirm-email. Each is one small HTML page whose script takes the token
+// from the address bar (and removes it from there), and posts it back to the
+// JSON endpoint on a click: nothing is spent by a mail scanner that only
+// fetches the link. An app with its own pages sets APP_URL to itself and
+// never serves these. The CSP allows exactly this page's one script and one
+// style, by hash, and requests to this origin only.
+import { OpenAPIHono } from "@hono/zod-openapi";
+import type { AppEnv } from "../http/context";
+import { hashedPagePolicy } from "./page-policy";
+
+export const linkPageRoutes = new OpenAPIHono<AppEnv>();
+
+type Page = { title: string; button: string; endpoint: string; password: boolean; done: string };
+
+const PAGES: Record<string, Page> = {
+  "/verify-email": {
+    title: "Verify your email address",
+    button: "Verify my email",
+    endpoint: "/auth/email/verify",
+    password: false,
+    done: "Your email address is verified.",
+  },
+  "/reset-password": {
+    title: "Choose a new password",
+    button: "Set the new password",
+    endpoint: "/auth/password/reset",
+    password: true,
+    done: "Your password is changed. Sign in with the new one.",
+  },
+  "/confirm-email": {
+    title: "Confirm your new email address",
+    button: "Confirm the new address",
+    endpoint: "/auth/email/change",
+    password: false,
+    done: "Your account now uses the new address.",
+  },
+};
+
+const STYLE =
+  "body{font:16px/1.5 system-ui,sans-serif;max-width:28rem;margin:4rem auto;padding:0 1rem}input,button{font:inherit;padding:.5rem;width:100%;box-sizing:border-box;margin:.25rem 0}";
+
+/** Reads the page's settings from data attributes, so one script (one hash) serves every page. */
+const SCRIPT = `const main = document.querySelector("main");
+const form = document.querySelector("form");
+const status = document.querySelector("output");
+const token = new URLSearchParams(location.search).get("token") || "";
+history.replaceState(null, "", location.pathname);
+if (!token) { status.textContent = "This link has no token. Open the link from the mail again."; form.hidden = true; }
+form.addEventListener("submit", async (event) => {
+  event.preventDefault();
+  const body = { token };
+  const password = form.querySelector("input[name=newPassword]");
+  if (password) body.newPassword = password.value;
+  form.querySelector("button").disabled = true;
+  status.textContent = "...";
+  try {
+    const res = await fetch(main.dataset.endpoint, { method: "POST", headers: { "Content-Type": "application/json" }, body: JSON.stringify(body) });
+    if (res.ok) { status.textContent = main.dataset.done; form.hidden = true; return; }
+    const problem = await res.json().catch(() => ({}));
+    status.textContent = problem.detail || problem.title || "Something went wrong.";
+    if (problem.errors) status.textContent += " " + problem.errors.map((e) => e.message).join(" ");
+  } catch { status.textContent = "The service could not be reached. Try again."; }
+  form.querySelector("button").disabled = false;
+});`;
+
+/** The CSP naming the script and the style by their SHA-256. */
+const contentSecurityPolicy = hashedPagePolicy(SCRIPT, STYLE);
+
+const escapeHtml = (text: string) => text.replace(/[&<>"']/g, (ch) => `&#${ch.charCodeAt(0)};`);
+
+function render(page: Page): string {
+  const password = page.password
+    ? `<label>New password (12 to 128 characters)<input type="password" name="newPassword" autocomplete="new-password" minlength="12" maxlength="128" required></label>`
+    : "";
+  return `<!doctype html>
+<html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width, initial-scale=1">
+<meta name="robots" content="noindex"><title>${escapeHtml(page.title)}</title><style>${STYLE}</style></head>
+<body><main data-endpoint="${escapeHtml(page.endpoint)}" data-done="${escapeHtml(page.done)}"><h1>${escapeHtml(page.title)}</h1>
+<form>${password}<button type="submit">${escapeHtml(page.button)}</button></form><p><output></output></p></main>
+<script>${SCRIPT}</script></body></html>`;
+}
+
+for (const [path, page] of Object.entries(PAGES)) {
+  const html = render(page);
+  linkPageRoutes.get(path, async (c) => {
+    c.header("Content-Security-Policy", await contentSecurityPolicy());
+    c.header("Cache-Control", "no-store");
+    return c.html(html);
+  });
+}
