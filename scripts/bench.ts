@@ -1,4 +1,4 @@
-// `npm run bench`: the performance budgets of the design, measured locally and
+// `npm run bench`: the performance budgets (docs/benchmark.md), measured locally and
 // printed as one table:
 //   1. GET /auth/verify throughput vs GET /health (budget >= 0.8x), with
 //      autocannon on 127.0.0.1, bounded in time, alternating rounds.
@@ -71,7 +71,10 @@ const autocannon = createRequire(import.meta.url)("autocannon") as Autocannon;
 const root = fileURLToPath(new URL("..", import.meta.url));
 const CONNECTIONS = Number(process.env.BENCH_CONNECTIONS ?? 10);
 const SECONDS = Number(process.env.BENCH_SECONDS ?? 8);
-/** Pairs of alternating rounds in the request-path comparisons (no-op, cold verify, verify): the ratio is the median of theirs. */
+/**
+ * Pairs of alternating rounds in the request-path comparisons (no-op, cold verify, verify): the ratio is the median of
+ * theirs.
+ */
 const PAIRS = Number(process.env.BENCH_PAIRS ?? 7);
 /** Register, a warm-up login, these, and a refresh stay under the 30/min IP rate limit. */
 const LOGINS = 15;
@@ -87,7 +90,10 @@ const BUDGET = {
   forgotSpread: 0.1,
   bundleGzipBytes: 1024 * 1024,
 };
-/** Pairs of forgot-password samples (existing, unknown); each request comes from its own client address, so the per-network limit does not cut the run short. */
+/**
+ * Pairs of forgot-password samples (existing, unknown); each request comes from its own client address, so the
+ * per-network limit does not cut the run short.
+ */
 const FORGOT_PAIRS = 40;
 
 const log = (line: string) => console.log(`bench: ${line}`);
@@ -121,7 +127,8 @@ try {
     join(workDir, "argon2-reference", "dist"),
   );
   const plainHono = await buildBundle(join(root, "bench/peers/workers/hono"), join(workDir, "plain-hono", "dist"));
-  // The same Worker built as the service is (keep_names = false), so that row measures the middleware alone, not a build setting.
+  // The same Worker built as the service is (keep_names = false), so that row measures the middleware alone, not a
+  // build setting.
   const plainHonoSameBuild = await buildBundle(
     writeSameBuildHono(join(workDir, "plain-hono-same-build")),
     join(workDir, "plain-hono-same-build", "dist"),
@@ -338,7 +345,8 @@ async function registerBenchUser(url: string, ip?: string) {
  */
 async function measureForgot(url: string): Promise<Row> {
   log(
-    `registering ${FORGOT_PAIRS} accounts for forgot-password, then ${FORGOT_PAIRS} interleaved pairs (existing, unknown)`,
+    `registering ${FORGOT_PAIRS} accounts for forgot-password, then ${FORGOT_PAIRS} interleaved pairs (existing, ` +
+      `unknown)`,
   );
   const accounts: string[] = [];
   for (let i = 0; i < FORGOT_PAIRS; i++) accounts.push((await registerBenchUser(url, clientAddress()))!.email);
@@ -379,7 +387,8 @@ async function alternate(
   targets: Record<"a" | "b", Parameters<Autocannon>[0]>,
   label: Record<"a" | "b", string>,
 ): Promise<{ ratio: number; ratios: number[]; a: number; b: number; bad: number }> {
-  // Warm-up: a target of a fixed amount (each request a token never used before) warms with that amount, so no token is used twice.
+  // Warm-up: a target of a fixed amount (each request a token never used before) warms with that amount, so no token is
+  // used twice.
   for (const target of Object.values(targets)) await autocannon(target.amount ? target : { ...target, duration: 2 });
   const totals = { a: { ok: 0, seconds: 0 }, b: { ok: 0, seconds: 0 } };
   const ratios: number[] = [];
@@ -398,17 +407,21 @@ async function alternate(
     }
     ratios.push(rate.a / rate.b);
     log(
-      `  ${label.a}: ${rate.a.toFixed(0)} req/s, ${label.b}: ${rate.b.toFixed(0)} req/s, ${(rate.a / rate.b).toFixed(2)}x`,
+      `  ${label.a}: ${rate.a.toFixed(0)} req/s, ${label.b}: ${rate.b.toFixed(0)} req/s, ` +
+        `${(rate.a / rate.b).toFixed(2)}x`,
     );
   }
   return { ratio: median(ratios), ratios, a: totals.a.ok / totals.a.seconds, b: totals.b.ok / totals.b.seconds, bad };
 }
 
-/** The service's GET /health against the ceiling: a plain Hono Worker with nothing but that route, in the same workerd. */
+/**
+ * The service's GET /health against the ceiling: a plain Hono Worker with nothing but that route, in the same workerd.
+ */
 async function measureNoop(url: string, plainHonoUrl: string, variant?: string): Promise<Row> {
   const seconds = SECONDS / 4;
   log(
-    `no-op: GET /health vs plain Hono${variant ? ` (${variant})` : ""}, ${PAIRS} pairs of alternating rounds of ${seconds} s, ${CONNECTIONS} connections`,
+    `no-op: GET /health vs plain Hono${variant ? ` (${variant})` : ""}, ${PAIRS} pairs of alternating rounds of ` +
+      `${seconds} s, ${CONNECTIONS} connections`,
   );
   const { ratio, a, b, bad } = await alternate(
     {
@@ -491,12 +504,14 @@ async function measureColdVerify(
   if (check.status !== 200)
     throw new Error(`GET /auth/verify with a signed bench token answered ${check.status}: ${await check.text()}`);
   log(
-    `cold verify vs GET /health: ${PAIRS} pairs of alternating rounds, ${perRound} requests each, ${CONNECTIONS} connections`,
+    `cold verify vs GET /health: ${PAIRS} pairs of alternating rounds, ${perRound} requests each, ${CONNECTIONS} ` +
+      `connections`,
   );
   const { ratio, a, b, bad } = await alternate(
     {
       a: { url: `${url}/auth/verify`, connections: CONNECTIONS, amount: perRound, sampleInt: 20, requests: [fresh] },
-      // The same client work for both (a request built per request with a token-sized header), so only the server's differs.
+      // The same client work for both (a request built per request with a token-sized header), so only the server's
+      // differs.
       b: { url: `${url}/health`, connections: CONNECTIONS, amount: perRound, sampleInt: 20, requests: [fresh] },
     },
     { a: "verify, unseen session", b: "health" },
@@ -542,7 +557,8 @@ async function measureThroughput(url: string, accessToken: string): Promise<Row>
     pass: bad === 0 && ratio >= BUDGET.verifyVsHealth,
     note: bad
       ? `${bad} failed requests: not valid`
-      : "straight to workerd; one token, as a client reuses it (verified once, revocation read from KV at most once a second)",
+      : "straight to workerd; one token, as a client reuses it (verified once, revocation read from KV at most once " +
+        "a second)",
   };
 }
 
@@ -567,7 +583,8 @@ async function measureLogin(
   };
 
   log(
-    `timing ${LOGINS} sequential logins, each next to a reference argon2id verify at the stored parameters (${phc.split("$")[3]})`,
+    `timing ${LOGINS} sequential logins, each next to a reference argon2id verify at the stored parameters ` +
+      `(${phc.split("$")[3]})`,
   );
   // Warm-up: the first argon2 and the first login of each isolate compile code.
   await hashOnce(1);
@@ -597,7 +614,9 @@ async function measureLogin(
       measured: `${ratio.toFixed(2)}x (${loginMs.toFixed(0)} / ${hashMs.toFixed(0)} ms)`,
       budget: `<= ${BUDGET.loginVsHash}x`,
       pass: ratio <= BUDGET.loginVsHash,
-      note: `medians of ${LOGINS}; login ${median(loginSamples).toFixed(0)} ms minus ${floor.toFixed(1)} ms /health floor`,
+      note:
+        `medians of ${LOGINS}; login ${median(loginSamples).toFixed(0)} ms minus ${floor.toFixed(1)} ms /health ` +
+        `floor`,
     } satisfies Row,
   };
 }
@@ -629,18 +648,24 @@ async function measureRefresh(url: string, db: pg.Client, refreshToken: string):
     measured: String(topLevel),
     budget: `= ${BUDGET.refreshStatements}`,
     pass: topLevel === BUDGET.refreshStatements,
-    note: `sent by the Worker, from pg_stat_statements${nested ? `; plus ${nested} run by Postgres inside it (foreign-key checks)` : ""}`,
+    note:
+      `sent by the Worker, from ` +
+      `pg_stat_statements${nested ? `; plus ${nested} run by Postgres inside it (foreign-key checks)` : ""}`,
   };
 }
 
 type Bundle = { script: string; reported: string | undefined };
 
+/** What a project directory builds, for the log. */
+function bundleName(projectDir: string): string {
+  if (projectDir === root) return "the deployable bundle";
+  return projectDir.includes("hono") ? "the plain Hono Worker" : "the argon2id reference Worker";
+}
+
 /** `wrangler deploy --dry-run --outdir`: the exact script a deploy would upload. */
 async function buildBundle(projectDir: string, outdir: string): Promise<Bundle> {
   rmSync(outdir, { recursive: true, force: true });
-  log(
-    `building ${projectDir === root ? "the deployable bundle" : projectDir.includes("hono") ? "the plain Hono Worker" : "the argon2id reference Worker"}: wrangler deploy --dry-run --outdir ${outdir}`,
-  );
+  log(`building ${bundleName(projectDir)}: wrangler deploy --dry-run --outdir ${outdir}`);
   const output: string[] = [];
   const build = (building = spawnWrangler({
     root,
@@ -687,7 +712,9 @@ export default {
     const stored = parseArgon2idHash(phc);
     if (!stored) return new Response("not an argon2id PHC string", { status: 400 });
     const hasher = new PasswordHasher(stored.params);
-    for (let i = 0; i < n; i++) if (!(await hasher.verify(phc, password))) return new Response("password mismatch", { status: 500 });
+    for (let i = 0; i < n; i++) {
+      if (!(await hasher.verify(phc, password))) return new Response("password mismatch", { status: 500 });
+    }
     // The argon2id implementation it ran ("wasm" when argon2.wasm loaded), for the log.
     return new Response(await hasher.engine());
   },
@@ -696,7 +723,8 @@ export default {
   );
   writeFileSync(
     join(dir, "wrangler.toml"),
-    `name = "secureauth-argon2-reference"\nmain = "worker.ts"\ncompatibility_date = "${compatibilityDate}"\ncompatibility_flags = ["nodejs_compat"]\n`,
+    `name = "secureauth-argon2-reference"\nmain = "worker.ts"\ncompatibility_date = ` +
+      `"${compatibilityDate}"\ncompatibility_flags = ["nodejs_compat"]\n`,
   );
   return dir;
 }

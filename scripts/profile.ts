@@ -189,7 +189,8 @@ const parent = new Map<number, number>();
 for (const node of profile.nodes) for (const child of node.children ?? []) parent.set(child, node.id);
 const nameOf = (node: CpuProfile["nodes"][number]) => {
   const { functionName, url: file, lineNumber, columnNumber } = node.callFrame;
-  return `${functionName || "(anonymous)"} ${file ? `${file.split("/").pop()}:${lineNumber + 1}:${columnNumber + 1}` : ""}`.trim();
+  const at = file ? `${file.split("/").pop()}:${lineNumber + 1}:${columnNumber + 1}` : "";
+  return `${functionName || "(anonymous)"} ${at}`.trim();
 };
 const self = new Map<string, number>();
 const total = new Map<string, number>();
@@ -210,7 +211,8 @@ const top = (counts: Map<string, number>, n: number) =>
     .slice(0, n)
     .map(([name, count]) => `  ${((100 * count) / samples).toFixed(1).padStart(5)}%  ${name}`)
     .join("\n");
-// Per answered request, from the sample interval: the isolate's busy time, and the part spent under the Worker's fetch handler.
+// Per answered request, from the sample interval: the isolate's busy time, and the part spent under the Worker's fetch
+// handler.
 const interval = (profile.endTime - profile.startTime) / samples;
 const perRequest = (count: number) => `${((count * interval) / result["2xx"]).toFixed(1)} µs`;
 const idle = self.get("(idle)") ?? 0;

@@ -85,7 +85,10 @@ const RECOVERY_SECONDS = setting("SOAK_RECOVERY_SECONDS", 10);
 /** Load kept on after recovery, so a 503 that lingers would show. */
 const TAIL_SECONDS = 3;
 const MAX_SESSIONS = setting("SOAK_MAX_SESSIONS", 3);
-/** immediate: SIGQUIT to the postmaster, no shutdown checkpoint, WAL recovery on restart (a crash, as far as clients and data go); fast: the handle's stop(), SIGINT. */
+/**
+ * immediate: SIGQUIT to the postmaster, no shutdown checkpoint, WAL recovery on restart (a crash, as far as clients and
+ * data go); fast: the handle's stop(), SIGINT.
+ */
 const FAULT_STOP = process.env.SOAK_FAULT_STOP ?? "immediate";
 if (FAULT_STOP !== "immediate" && FAULT_STOP !== "fast") throw new Error("SOAK_FAULT_STOP must be immediate or fast");
 const RAISED_LIMIT = 1_000_000;
@@ -223,7 +226,8 @@ try {
   const ready = await fetch(`${url}/health/ready`);
   if (ready.status !== 200) throw new Error(`GET /health/ready answered ${ready.status}: ${await ready.text()}`);
   log(
-    `the built Worker runs on ${url} (workerd via Miniflare); setup took ${((performance.now() - started) / 1000).toFixed(1)} s`,
+    `the built Worker runs on ${url} (workerd via Miniflare); setup took ` +
+      `${((performance.now() - started) / 1000).toFixed(1)} s`,
   );
 
   // --- 1. soak ---------------------------------------------------------------
@@ -265,7 +269,8 @@ try {
     check(
       "(b) refreshes answered 200 (distinct successors) = auth.refreshed rows (soak)",
       soak.rotated.size === rows,
-      `${refreshOk} answered 200: ${soak.rotated.size} rotations + ${refreshOk - soak.rotated.size} grace answers (same successor, no write); ${rows} auth.refreshed rows`,
+      `${refreshOk} answered 200: ${soak.rotated.size} rotations + ${refreshOk - soak.rotated.size} grace answers ` +
+        `(same successor, no write); ${rows} auth.refreshed rows`,
     );
     await invariants(db, "soak");
     log(`tables after the soak: ${JSON.stringify(await tableCounts(db))}`);
@@ -320,7 +325,8 @@ try {
   const readyAt = performance.now();
   const window: OutageWindow = { downFrom, downTo, readyAt };
   log(
-    `fault: PostgreSQL accepts connections again after ${((readyAt - downTo) / 1000).toFixed(1)} s (down ${((readyAt - downFrom) / 1000).toFixed(1)} s in all)`,
+    `fault: PostgreSQL accepts connections again after ${((readyAt - downTo) / 1000).toFixed(1)} s (down ` +
+      `${((readyAt - downFrom) / 1000).toFixed(1)} s in all)`,
   );
 
   // Load goes on until logins and refreshes succeed again (or the bound passes), then a little longer.
@@ -352,9 +358,11 @@ try {
     const resumed =
       resumedLogin && resumedRefresh ? Math.max(resumedLogin.end, resumedRefresh.end, lastLate) - readyAt : Infinity;
     check(
-      `service resumed within ${RECOVERY_SECONDS} s of Postgres returning (first login 200, first refresh 200, last 503)`,
+      `service resumed within ${RECOVERY_SECONDS} s of Postgres returning (first login 200, first refresh 200, last ` +
+        `503)`,
       resumed <= RECOVERY_SECONDS * 1000,
-      `first login 200 after ${after(resumedLogin)}, first refresh 200 after ${after(resumedRefresh)}; ${late503.length} requests sent after the restart answered 503` +
+      `first login 200 after ${after(resumedLogin)}, first refresh 200 after ${after(resumedRefresh)}; ` +
+        `${late503.length} requests sent after the restart answered 503` +
         (late503.length ? ` (the last after ${((lastLate - readyAt) / 1000).toFixed(2)} s)` : ""),
     );
   }
@@ -363,16 +371,19 @@ try {
     for (const halfWritten of await nothingHalfWritten(db))
       checks.push({ ...halfWritten, name: `${halfWritten.name} (after the fault)` });
     await invariants(db, "after the fault");
-    // A rotation that committed just as Postgres went down may have lost its answer: the database may hold up to that many more.
+    // A rotation that committed just as Postgres went down may have lost its answer: the database may hold up to that
+    // many more.
     const rows = await refreshedRowCount(db);
     const seen = soak.rotated.size + fault.rotated.size;
     const lost = faultCalls.filter(
       (c) => c.endpoint === "POST /auth/refresh" && (c.status >= 500 || c.status === 0),
     ).length;
     check(
-      "(b) auth.refreshed rows = rotations the clients saw, plus at most the refreshes whose answer was lost (after the fault)",
+      "(b) auth.refreshed rows = rotations the clients saw, plus at most the refreshes whose answer was lost (after " +
+        "the fault)",
       rows >= seen && rows - seen <= lost,
-      `${rows} rows, ${seen} rotations seen (${fault.rotated.size} in the fault phase), ${lost} refreshes answered 5xx or not at all; ${rows - seen} committed without the client learning of it`,
+      `${rows} rows, ${seen} rotations seen (${fault.rotated.size} in the fault phase), ${lost} refreshes answered ` +
+        `5xx or not at all; ${rows - seen} committed without the client learning of it`,
     );
     log(`tables after the fault: ${JSON.stringify(await tableCounts(db))}`);
     await disconnect(db);
@@ -461,7 +472,8 @@ function checkFaultAnswers(faultCalls: Call[], window: OutageWindow): void {
     down.length > 0 && notUnavailable.length === 0 && badly503.length === 0,
     `${down.length - notUnavailable.length}/${down.length} sent and answered while down` +
       (notUnavailable.length ? `; others: ${formatStatuses(statusCounts(notUnavailable))}` : "") +
-      `; ${needsDb.filter(({ at, call }) => at === "straddling" && call.status === 503).length} more 503s across the two transitions` +
+      `; ${needsDb.filter(({ at, call }) => at === "straddling" && call.status === 503).length} more 503s across ` +
+      `the two transitions` +
       (badly503.length ? `; ${badly503.length} 503s that are not a service_unavailable problem` : ""),
   );
 

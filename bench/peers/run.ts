@@ -37,7 +37,9 @@ const CONNECTIONS = env("PEERS_CONNECTIONS", 10);
 /** Seconds per side per round, for the throughput paths. */
 const SECONDS = env("PEERS_SECONDS", 3);
 const WARMUP_SECONDS = 1;
-/** Verify with a new session per request: requests per side per round, each with a token (session) never used before. */
+/**
+ * Verify with a new session per request: requests per side per round, each with a token (session) never used before.
+ */
 const FRESH_PER_ROUND = env("PEERS_FRESH_PER_ROUND", 400);
 const FRESH_WARMUP = 200;
 const SIGNIN_CONNECTIONS = env("PEERS_SIGNIN_CONNECTIONS", 2);
@@ -59,7 +61,10 @@ const CHAIN_LENGTH = 5_000;
 
 const OVERALL_TIMEOUT_MS = 12 * 60_000;
 const TARGETS = { noop: 0.95, freshVerify: 1.0, signIn: 1.0 };
-/** The origin Better Auth believes it serves (baseURL, JWT iss and aud, trusted origin); requests reach it on a direct socket. */
+/**
+ * The origin Better Auth believes it serves (baseURL, JWT iss and aud, trusted origin); requests reach it on a direct
+ * socket.
+ */
 const BA_ORIGIN = "http://better-auth.bench";
 /** What Cloudflare's edge would add; SecureAuth keys its rate limits and session records on it. */
 const CLIENT_HEADERS = { "CF-Connecting-IP": "127.0.0.1" };
@@ -332,7 +337,8 @@ try {
   for (let i = 0; i < SIGNIN_USERS; i++) baSignIn.push(await baSignUp(url.ba!, "ba-signin"));
   const baMainJwt = await baJwt(cachedCookie(baMain));
   log(
-    `accounts: ${SIGNIN_USERS} per side at default hashing (SecureAuth argon2id via /auth/register, Better Auth scrypt via sign-up/email)`,
+    `accounts: ${SIGNIN_USERS} per side at default hashing (SecureAuth argon2id via /auth/register, Better Auth ` +
+      `scrypt via sign-up/email)`,
   );
 
   // Session pools, minted on the cheap-hash twins (same keys, same databases).
@@ -384,7 +390,8 @@ try {
   const baPool = baMinted.slice(0, freshCount);
   const baRenewSeeds = baMinted.slice(freshCount, freshCount + chainSeeds);
   log(
-    `Better Auth: ${baPool.length + baRenewSeeds.length} sessions (sign-in/email and GET /token on the cheap-hash twin, ${BATCH} per request) in ${seconds(baStart)}`,
+    `Better Auth: ${baPool.length + baRenewSeeds.length} sessions (sign-in/email and GET /token on the cheap-hash ` +
+      `twin, ${BATCH} per request) in ${seconds(baStart)}`,
   );
 
   // Every request below must answer 2xx: check each path once.
@@ -445,7 +452,9 @@ try {
     await comparePaths("renewal", "POST /auth/refresh", "get-session past updateAge", {
       a: refreshChains(`${url.secureauth}/auth/refresh`, saSeeds),
       b: renewSessions(`${url["ba-renew"]}/api/auth/get-session`, baSeeds),
-      note: "a session per connection; SecureAuth rotates (each response's token is the next request's), Better Auth updateAge=0 so every get-session rewrites the session",
+      note:
+        "a session per connection; SecureAuth rotates (each response's token is the next request's), Better " +
+        "Auth updateAge=0 so every get-session rewrites the session",
     });
   }
   await comparePaths("no-op", "GET /health", "plain Hono GET /health", {
@@ -468,7 +477,8 @@ try {
 
   // 6. SQL statements per operation.
   log(
-    `SQL statements: pg_stat_statements reset, ${SQL_OPS} operations (sign-in: 5) one after another, top-level calls counted per database`,
+    `SQL statements: pg_stat_statements reset, ${SQL_OPS} operations (sign-in: 5) one after another, top-level ` +
+      `calls counted per database`,
   );
   const saDb = "secureauth_bench";
   const baDb = "better_auth";
@@ -717,7 +727,8 @@ async function statementsPer(datname: string, n: number, operation: (i: number) 
   const kinds = rows
     .map(
       (row) =>
-        `${(Number(row.calls) / n).toFixed(Number(row.calls) % n ? 1 : 0)}x ${row.query.replace(/\s+/g, " ").trim().split(" ").slice(0, 3).join(" ")}`,
+        `${(Number(row.calls) / n).toFixed(Number(row.calls) % n ? 1 : 0)}x ` +
+        `${row.query.replace(/\s+/g, " ").trim().split(" ").slice(0, 3).join(" ")}`,
     )
     .slice(0, 6);
   log(`  ${datname}: ${(total / n).toFixed(1)} per op${kinds.length ? ` (${kinds.join("; ")})` : ""}`);
@@ -733,7 +744,8 @@ async function measureHashes(base: string): Promise<void> {
     passwordHasherEngine: string;
   };
   log(
-    `password-hash candidates in workerd (node:crypto argon2: ${probe.nodeCryptoArgon2}; PasswordHasher engine: ${probe.passwordHasherEngine}); ${HASH_SAMPLES} samples each, one hash per request minus an empty request`,
+    `password-hash candidates in workerd (node:crypto argon2: ${probe.nodeCryptoArgon2}; PasswordHasher engine: ` +
+      `${probe.passwordHasherEngine}); ${HASH_SAMPLES} samples each, one hash per request minus an empty request`,
   );
   const memoryNotes: Record<string, number> = {
     "noble-argon2id-m19456-t2-p1": 19456 * 1024,
@@ -926,7 +938,8 @@ function table(headers: string[], rows: string[][]): void {
 function printReport(): void {
   console.log("");
   console.log(
-    `SecureAuth vs Better Auth 1.7.25 and plain Hono, one workerd, one PostgreSQL; ratio = SecureAuth / peer throughput (higher is better for SecureAuth), median of ${ROUNDS} alternating rounds`,
+    `SecureAuth vs Better Auth 1.7.25 and plain Hono, one workerd, one PostgreSQL; ratio = SecureAuth / peer ` +
+      `throughput (higher is better for SecureAuth), median of ${ROUNDS} alternating rounds`,
   );
   console.log("");
   table(
@@ -960,7 +973,8 @@ function printReport(): void {
     const ratio = median(r.ratios);
     const pass = r.bad === 0 && ratio >= min;
     console.log(
-      `${pass ? "PASS" : "FAIL"}  ${label}: ${ratio.toFixed(2)}x (target >= ${min.toFixed(2)}x)${r.bad ? " (invalid: failed requests)" : ""}`,
+      `${pass ? "PASS" : "FAIL"}  ${label}: ${ratio.toFixed(2)}x (target >= ` +
+        `${min.toFixed(2)}x)${r.bad ? " (invalid: failed requests)" : ""}`,
     );
   };
   console.log("Issue 13 targets");

@@ -68,7 +68,8 @@ async function roleAudit(userId: string) {
     metadata: Record<string, unknown>;
     sub_millisecond: number;
   }>(
-    "select actor_id, metadata, (extract(microseconds from created_at)::int % 1000) as sub_millisecond from audit_logs where user_id = $1 and event = 'user.roles_changed' order by created_at, id",
+    "select actor_id, metadata, (extract(microseconds from created_at)::int % 1000) as sub_millisecond from " +
+      "audit_logs where user_id = $1 and event = 'user.roles_changed' order by created_at, id",
     [userId],
   );
   return rows;
@@ -233,7 +234,8 @@ async function auditOf(event: string, filter: { userId?: string; role?: string }
     actor_id: string | null;
     metadata: Record<string, unknown>;
   }>(
-    "select user_id, actor_id, metadata from audit_logs where event = $1 and ($2::uuid is null or user_id = $2) and ($3::text is null or metadata->>'role' = $3) order by created_at, id",
+    "select user_id, actor_id, metadata from audit_logs where event = $1 and ($2::uuid is null or user_id = $2) and " +
+      "($3::text is null or metadata->>'role' = $3) order by created_at, id",
     [event, filter.userId ?? null, filter.role ?? null],
   );
   return rows;

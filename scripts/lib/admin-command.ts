@@ -2,12 +2,11 @@
 // list the roles, define a role from the built-in permissions, re-enable an
 // account (how a locked-out operator gets back in). It opens its own
 // node-postgres connection, so it works when the Worker is down or no
-// administrator exists yet (it is how the first administrator is made), and goes through the same AdminService as the admin
-// API (src/composition.ts composeOperator): one role-change rule, one
-// transaction with its user.roles_changed audit row, whose actor is the
-// OPERATOR (no actor id; metadata says `via: "cli"`). So do `enable`
-// (user.enabled) and `define-role` (role.defined, whose change bumps the
-// grants version of every holder of the role, as a role change does).
+// administrator exists yet (it is how the first administrator is made), and goes through the same AdminService as the
+// admin API (src/composition.ts composeOperator): one role-change rule, one transaction with its user.roles_changed
+// audit row, whose actor is the OPERATOR (no actor id; metadata says `via: "cli"`). So do `enable` (user.enabled) and
+// `define-role` (role.defined, whose change bumps the grants version of every holder of the role, as a role change
+// does).
 //
 // Role changes and role definitions reach the users' access tokens at their
 // next refresh: the CLI cannot reach the edge revocation list, and tokens
@@ -200,7 +199,8 @@ async function defineRole(
     for (const { path, message } of error.errors) {
       if (path.startsWith("permissions."))
         io.err(
-          `admin: unknown permission "${permissions[Number(path.slice("permissions.".length))]}"; the permissions are: ${BUILT_IN_PERMISSIONS.join(", ")}`,
+          `admin: unknown permission "${permissions[Number(path.slice("permissions.".length))]}"; the permissions ` +
+            `are: ${BUILT_IN_PERMISSIONS.join(", ")}`,
         );
       else io.err(`admin: ${message.charAt(0).toLowerCase()}${message.slice(1)}`);
     }
@@ -212,9 +212,11 @@ async function defineRole(
   else {
     const holders = `${defined.holders} holder${defined.holders === 1 ? "" : "s"}`;
     const applies =
-      "It applies at each holder's next token refresh; access tokens already issued keep the old permissions until they expire.";
+      "It applies at each holder's next token refresh; access tokens already issued keep the old permissions until " +
+      "they expire.";
     io.out(
-      `Redefined the role "${defined.name}": ${list} (was: ${defined.before.join(", ") || "none"}); ${holders}. ${applies}`,
+      `Redefined the role "${defined.name}": ${list} (was: ${defined.before.join(", ") || "none"}); ${holders}. ` +
+        `${applies}`,
     );
   }
   return EXIT_OK;
@@ -225,7 +227,8 @@ async function listRoles({ stores }: Operator, io: AdminCommandIo): Promise<numb
   if (roles.length === 0) io.out("No roles. Have the migrations been applied?");
   for (const role of roles) {
     io.out(
-      `${role.name}${role.description ? ` (${role.description})` : ""}: ${role.permissions.join(", ") || "no permissions"}`,
+      `${role.name}${role.description ? ` (${role.description})` : ""}: ` +
+        `${role.permissions.join(", ") || "no permissions"}`,
     );
   }
   return EXIT_OK;

@@ -11,7 +11,9 @@ import { gzipSync } from "node:zlib";
 
 export type BundleModule = { type: "ESModule" | "CompiledWasm" | "Data" | "Text"; path: string };
 
-/** wrangler's default rules: **\/*.wasm, **\/*.wasm?module CompiledWasm; **\/*.bin Data; **\/*.txt, *.html, *.sql Text. */
+/**
+ * wrangler's default rules: **\/*.wasm, **\/*.wasm?module CompiledWasm; **\/*.bin Data; **\/*.txt, *.html, *.sql Text.
+ */
 function typeOf(file: string): BundleModule["type"] | undefined {
   if (file.endsWith(".wasm")) return "CompiledWasm";
   if (file.endsWith(".bin")) return "Data";

@@ -21,7 +21,9 @@ async function offenders(
   return { name, pass: count === 0, detail: count === 0 ? describe(0) : `${describe(count)}; e.g. ${sample}` };
 }
 
-/** (a) No session has two refresh tokens that are both unused and unexpired: rotation leaves exactly one current token. */
+/**
+ * (a) No session has two refresh tokens that are both unused and unexpired: rotation leaves exactly one current token.
+ */
 export function singleLiveRefreshToken(db: pg.Client): Promise<Check> {
   return offenders(
     db,
@@ -76,9 +78,11 @@ export async function rotationsMatchAudit(db: pg.Client): Promise<Check> {
       (select count(*)::int from refresh_tokens where parent_hash is not null) as successors,
       (select count(*)::int from audit_logs where event = 'auth.refreshed') as refreshed,
       (select count(*)::int from refresh_tokens c where c.parent_hash is not null and not exists (
-         select 1 from audit_logs a where a.event = 'auth.refreshed' and a.session_id = c.session_id and a.created_at = c.created_at)) as unaudited,
+         select 1 from audit_logs a where a.event = 'auth.refreshed' and a.session_id = c.session_id
+           and a.created_at = c.created_at)) as unaudited,
       (select count(*)::int from audit_logs a where a.event = 'auth.refreshed' and not exists (
-         select 1 from refresh_tokens c where c.parent_hash is not null and c.session_id = a.session_id and c.created_at = a.created_at)) as orphaned,
+         select 1 from refresh_tokens c where c.parent_hash is not null and c.session_id = a.session_id
+           and c.created_at = a.created_at)) as orphaned,
       (select count(*)::int from refresh_tokens c join refresh_tokens p on p.token_hash = c.parent_hash
          where p.used_at is distinct from c.created_at or p.session_id <> c.session_id) as mismatched_parent`);
   const r = rows[0]!;
@@ -86,7 +90,9 @@ export async function rotationsMatchAudit(db: pg.Client): Promise<Check> {
   return {
     name: "(b) every rotation (used token with a successor) has its auth.refreshed row",
     pass,
-    detail: `${r.successors} successor tokens, ${r.refreshed} auth.refreshed rows; ${r.unaudited} without a row, ${r.orphaned} rows without a rotation, ${r.mismatched_parent} parents not used at the successor's creation`,
+    detail:
+      `${r.successors} successor tokens, ${r.refreshed} auth.refreshed rows; ${r.unaudited} without a row, ` +
+      `${r.orphaned} rows without a rotation, ${r.mismatched_parent} parents not used at the successor's creation`,
   };
 }
 
@@ -123,14 +129,16 @@ export async function nothingHalfWritten(db: pg.Client): Promise<Check[]> {
     await offenders(
       db,
       "no session without a refresh token",
-      `select s.id as session_id from sessions s where not exists (select 1 from refresh_tokens rt where rt.session_id = s.id)`,
+      `select s.id as session_id from sessions s where not exists (select 1 from refresh_tokens rt where
+        rt.session_id = s.id)`,
       [],
       (n) => `${n} sessions without a refresh token`,
     ),
     await offenders(
       db,
       "no refresh token without a session",
-      `select rt.session_id from refresh_tokens rt where not exists (select 1 from sessions s where s.id = rt.session_id)`,
+      `select rt.session_id from refresh_tokens rt where not exists (select 1 from sessions s where s.id =
+        rt.session_id)`,
       [],
       (n) => `${n} refresh tokens without a session`,
     ),
@@ -146,7 +154,8 @@ export async function tableCounts(db: pg.Client): Promise<Record<string, number>
       (select count(*)::int from refresh_tokens) as refresh_tokens,
       (select count(*)::int from audit_logs) as audit_rows`);
   const { rows: ended } = await db.query<{ reason: string; n: number }>(
-    `select coalesce(revoked_reason, '?') as reason, count(*)::int as n from sessions where revoked_at is not null group by 1 order by 1`,
+    `select coalesce(revoked_reason, '?') as reason, count(*)::int as n from sessions where revoked_at is not null
+      group by 1 order by 1`,
   );
   return { ...rows[0]!, ...Object.fromEntries(ended.map((row) => [`ended:${row.reason}`, row.n])) };
 }

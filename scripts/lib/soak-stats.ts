@@ -95,7 +95,10 @@ export function unexpectedAnswers(calls: readonly Call[]): Map<string, number> {
   return found;
 }
 
-/** Non-2xx answers the rules explain (e.g. a 409 for a register retried after its answer was lost), "endpoint status: reason" -> count. */
+/**
+ * Non-2xx answers the rules explain (e.g. a 409 for a register retried after its answer was lost), "endpoint status:
+ * reason" -> count.
+ */
 export function explainedAnswers(calls: readonly Call[]): Map<string, number> {
   const found = new Map<string, number>();
   for (const call of calls) {
@@ -145,7 +148,10 @@ export function placeCall(call: Pick<Call, "start" | "end">, window: OutageWindo
   return "straddling";
 }
 
-/** A 503 problem+json whose code is service_unavailable: what a request that needs the database must answer while it is unreachable. */
+/**
+ * A 503 problem+json whose code is service_unavailable: what a request that needs the database must answer while it is
+ * unreachable.
+ */
 export function isUnavailableProblem(call: Pick<Call, "status" | "problem" | "code">): boolean {
   return call.status === 503 && call.problem && call.code === "service_unavailable";
 }

@@ -27,12 +27,17 @@ export type LoadContext = {
   backoffMs: number;
   /** Retry a request answered 503 (or not at all) until it gets another answer. */
   retryUnavailable: boolean;
-  /** REFRESH_REUSE_GRACE in ms: a refresh retried later than this after a lost answer may rightly be refused as reuse. */
+  /**
+   * REFRESH_REUSE_GRACE in ms: a refresh retried later than this after a lost answer may rightly be refused as reuse.
+   */
   refreshGraceMs: number;
   random?: () => number;
 };
 
-/** Refreshes the grace rule must answer with the same successor: two at once with one token, or a replay of a just-rotated token. */
+/**
+ * Refreshes the grace rule must answer with the same successor: two at once with one token, or a replay of a
+ * just-rotated token.
+ */
 export type GraceTally = {
   pairs: number;
   pairsSame: number;
@@ -260,7 +265,10 @@ export async function simulateUser(ctx: LoadContext, index: number, phaseIndex: 
   }
 }
 
-/** GET /auth/verify with one token every intervalMs until stopped: it needs no database, so it must keep answering 200 through an outage. */
+/**
+ * GET /auth/verify with one token every intervalMs until stopped: it needs no database, so it must keep answering 200
+ * through an outage.
+ */
 export async function probeVerify(ctx: LoadContext, accessToken: string, intervalMs: number): Promise<void> {
   while (!ctx.stopped()) {
     await request(ctx, "GET /auth/verify (probe)", "/auth/verify", { token: accessToken, expect: [200] });

@@ -34,7 +34,8 @@ const wasmHasher = new PasswordHasher(OWASP_MINIMUM);
 const candidates: Record<string, Candidate | undefined> = {
   // SecureAuth's PasswordHasher at the production defaults, on the @noble/hashes (JavaScript) engine.
   "noble-argon2id-m19456-t2-p1": () => new PasswordHasher(OWASP_MINIMUM, nobleArgon2id).hash(password),
-  // The same PasswordHasher on its default engine: the reference C argon2 as WebAssembly SIMD (@phi-ag/argon2's argon2.wasm).
+  // The same PasswordHasher on its default engine: the reference C argon2 as WebAssembly SIMD (@phi-ag/argon2's
+  // argon2.wasm).
   "wasm-argon2id-m19456-t2-p1": () => wasmHasher.hash(password),
   // OWASP's listed scrypt set: N=2^17, r=8, p=1 (128 MiB).
   "node-scrypt-N131072-r8-p1": scrypt(2 ** 17, 8, 1, 32),
