@@ -3,10 +3,10 @@
 // enrol TOTP (the code computed here, as an authenticator app would), see the
 // recovery codes, add a passkey, sign out; sign in with the password and a
 // TOTP code (amr pwd,otp,mfa); sign out; sign in with the passkey alone (amr
-// hwk,mfa: user verification makes it two factors). The page is loaded from the Worker itself at http://localhost:<port>
-// (WebAuthn needs a domain: 127.0.0.1 would not do), which the harness adds
-// to WEBAUTHN_ORIGINS. Everything is done by clicking and typing in the page;
-// a step that does not get there fails with what the page's status line says.
+// hwk,mfa: user verification makes it two factors). The page is loaded from the Worker itself at
+// http://localhost:<port> (WebAuthn needs a domain: 127.0.0.1 would not do), which the harness adds to
+// WEBAUTHN_ORIGINS. Everything is done by clicking and typing in the page; a step that does not get there fails with
+// what the page's status line says.
 import { Secret, TOTP } from "otpauth";
 import type { Browser, BrowserContext, CDPSession, Page } from "playwright-core";
 import { afterAll, beforeAll, describe, expect, inject, it } from "vitest";
@@ -36,13 +36,18 @@ describe("the account page in Chromium, with a virtual authenticator", () => {
   let recoveryCodes: string[] = [];
   /** What the browser reported that the page did not handle: CSP refusals, script errors. */
   const browserErrors: string[] = [];
-  /** The page's API calls that did not answer 2xx, for a failing step's message (a 403 mfa_required is one on purpose). */
+  /**
+   * The page's API calls that did not answer 2xx, for a failing step's message (a 403 mfa_required is one on purpose).
+   */
   const refused: string[] = [];
 
   const text = async (selector: string) => ((await page.textContent(selector)) ?? "").trim();
   const status = () => text("#status");
 
-  /** Waits for the selector's state; on a timeout, fails with the page's status line (the API's problem, as the page showed it). */
+  /**
+   * Waits for the selector's state; on a timeout, fails with the page's status line (the API's problem, as the page
+   * showed it).
+   */
   async function waitFor(selector: string, state: "visible" | "hidden" = "visible"): Promise<void> {
     try {
       await page.waitForSelector(selector, { state, timeout: STEP_TIMEOUT_MS });
@@ -114,7 +119,8 @@ describe("the account page in Chromium, with a virtual authenticator", () => {
   });
 
   it("enrols TOTP with the secret it shows, and shows 10 recovery codes once", async () => {
-    // v3: a factor is added only to a verified address; the e2e stack sends no mail, so the link's effect is written directly.
+    // v3: a factor is added only to a verified address; the e2e stack sends no mail, so the link's effect is written
+    // directly.
     await markEmailVerified(databaseUrl, email);
     await page.click("#totp-enrol");
     await waitFor("#totp-pending");

@@ -74,7 +74,8 @@ describe("cookie mode in Chromium with the built client", () => {
     )[0]!.n;
     // Both tabs' clocks jump past the access token's expiry.
     await Promise.all([a.evaluate("window.skewSeconds = 700"), b.evaluate("window.skewSeconds = 700")]);
-    // Counted at the browser: a second refresh inside the reuse grace would also leave one rotation row, so the row alone proves nothing.
+    // Counted at the browser: a second refresh inside the reuse grace would also leave one rotation row, so the row
+    // alone proves nothing.
     let refreshRequests = 0;
     const count = (request: { url(): string; method(): string }) => {
       if (request.method() === "POST" && new URL(request.url()).pathname === "/auth/refresh") refreshRequests += 1;

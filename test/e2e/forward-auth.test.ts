@@ -89,7 +89,8 @@ describe("nginx auth_request against /auth/verify", () => {
       "X-Auth-Org-Roles": "owner",
       "X-Auth-Org-Permissions": "org:delete",
     };
-    // Let through: the answer's values replace the client's, and a header the answer lacks (no active organization) is deleted.
+    // Let through: the answer's values replace the client's, and a header the answer lacks (no active organization) is
+    // deleted.
     const { status, echo } = await throughNginx("/protected/", { ...bearer(alice.tokens.accessToken), ...forged });
     expect(status).toBe(200);
     expect(echo?.headers["x-auth-user-id"]).toBe(alice.user.id);

@@ -204,7 +204,9 @@ export function testService(options: TestServiceOptions = {}) {
       withClient,
       auditRows,
       resetStatementStats,
-      /** Marks the user's address verified, as following the mailed link does (v3: factors and email changes need it). */
+      /**
+       * Marks the user's address verified, as following the mailed link does (v3: factors and email changes need it).
+       */
       markEmailVerified: async (userId: string) => {
         await query("update users set email_verified_at = now() where id = $1", [userId]);
       },

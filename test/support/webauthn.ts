@@ -144,7 +144,10 @@ export class SoftAuthenticator {
     };
   }
 
-  /** The AuthenticationResponseJSON for request options; `userHandle` names the user (the id the registration options gave). */
+  /**
+   * The AuthenticationResponseJSON for request options; `userHandle` names the user (the id the registration options
+   * gave).
+   */
   async assert(options: { challenge: string }, userHandle: string | null, ceremony: Ceremony = {}) {
     this.counter += 1;
     const authData = await this.authData(ceremony, 0);

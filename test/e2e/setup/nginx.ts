@@ -63,7 +63,8 @@ export function forwardAuthServer(options: ForwardAuthOptions): string {
     `    location = ${name} {`,
     `        internal;`,
     `        proxy_pass ${auth.origin}/auth/verify${query};`,
-    // The verifier gets the credentials, the original method and Origin (its CSRF rule for the access cookie); no body, no other client header.
+    // The verifier gets the credentials, the original method and Origin (its CSRF rule for the access cookie); no body,
+    // no other client header.
     `        proxy_method GET;`,
     `        proxy_pass_request_body off;`,
     `        proxy_pass_request_headers off;`,
@@ -140,7 +141,8 @@ export function nginxPath(): string {
     } catch {}
   }
   throw new Error(
-    "nginx not found: install it (Debian/Ubuntu: apt-get install nginx-light; macOS: brew install nginx) or set NGINX_PATH",
+    "nginx not found: install it (Debian/Ubuntu: apt-get install nginx-light; macOS: brew install nginx) or set " +
+      "NGINX_PATH",
   );
 }
 

@@ -58,7 +58,8 @@ export default async function setup(project: TestProject) {
       number,
     ];
     const pageUrl = `http://localhost:${pagePort}`;
-    // The Worker's own pages (GET /account) run ceremonies from its origin by name: localhost, as WebAuthn needs a domain.
+    // The Worker's own pages (GET /account) run ceremonies from its origin by name: localhost, as WebAuthn needs a
+    // domain.
     const serviceLocalhost = `http://localhost:${workerPort}`;
 
     const secretsFile = join(workDir, "secrets.env");
@@ -84,7 +85,8 @@ export default async function setup(project: TestProject) {
         WEBAUTHN_RP_NAME: "SecureAuth e2e",
         WEBAUTHN_ORIGINS: `${pageUrl},${serviceLocalhost}`,
         APP_URL: pageUrl,
-        // No mail transport (the consumer logs "mail not sent"), and no breached-password service: nothing leaves the machine.
+        // No mail transport (the consumer logs "mail not sent"), and no breached-password service: nothing leaves the
+        // machine.
         SMTP_URL: "",
         RESEND_API_KEY: "",
         PWNED_PASSWORDS_URL: "",
@@ -143,7 +145,8 @@ async function waitForWorker(stack: DevStack, lines: string[]): Promise<void> {
     await new Promise((resolve) => setTimeout(resolve, 250));
   }
   throw new Error(
-    `the Worker did not answer GET /health/ready with 200 within ${WORKER_READY_TIMEOUT_MS / 1000} s (last: ${last}):\n${lines.map(stripAnsi).join("\n")}`,
+    `the Worker did not answer GET /health/ready with 200 within ${WORKER_READY_TIMEOUT_MS / 1000} s (last: ` +
+      `${last}):\n${lines.map(stripAnsi).join("\n")}`,
   );
 }
 

@@ -4,7 +4,9 @@ import { randomUUID } from "node:crypto";
 import pg from "pg";
 import type { components } from "../../../packages/client/src/api.ts";
 
-/** The API's shapes, from the client package's types generated from /openapi.json; bearer mode has the refresh token. */
+/**
+ * The API's shapes, from the client package's types generated from /openapi.json; bearer mode has the refresh token.
+ */
 export type TokenPair = components["schemas"]["TokenPair"] & { refreshToken: string };
 export type SignedIn = { user: components["schemas"]["User"]; tokens: TokenPair };
 

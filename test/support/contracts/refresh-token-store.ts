@@ -1,5 +1,5 @@
-// What every RefreshTokenStore must do (the design "Rotation with a
-// deterministic successor", as src/features/sessions/refresh-tokens.postgres.ts does it in
+// What every RefreshTokenStore must do (rotation with a deterministic
+// successor, docs/sessions.md, as src/features/sessions/refresh-tokens.postgres.ts does it in
 // SQL). Run against the in-memory fake and against Postgres by
 // test/unit/refresh-token-store.test.ts, so the fake the service tests rely
 // on cannot drift from the real statements. Everything is arranged through

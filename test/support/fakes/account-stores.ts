@@ -113,7 +113,8 @@ export function userStore(state: MemoryState): UserStore {
     },
     async delete(id) {
       if (!state.users.delete(id)) return false;
-      // The foreign keys cascade: roles, sessions (and their refresh tokens), one-time tokens. Audit rows and throttles have none.
+      // The foreign keys cascade: roles, sessions (and their refresh tokens), one-time tokens. Audit rows and throttles
+      // have none.
       state.userRoles.delete(id);
       const sessionIds = new Set([...state.sessions.values()].filter((s) => s.userId === id).map((s) => s.id));
       for (const sessionId of sessionIds) state.sessions.delete(sessionId);
@@ -209,7 +210,8 @@ export function registrationStore(state: MemoryState): RegistrationStore {
       if (session) insertSessionWithFirstToken(state, id, session, at);
       const sessionId = session?.id ?? null;
       insertAudit(state, { event: "user.registered", userId: id, actorId: id, sessionId, origin, at });
-      // Only what the SQL stores: the hash, the expiry and (never, here) a new address; not the token the caller may pass along.
+      // Only what the SQL stores: the hash, the expiry and (never, here) a new address; not the token the caller may
+      // pass along.
       const { tokenHash, expiresAt, newEmail } = verification;
       insertOneTimeToken(state, id, email, { purpose: "email_verification", tokenHash, expiresAt, newEmail }, at);
       insertAudit(state, { event: "user.email_verification_sent", userId: id, actorId: id, sessionId, origin, at });
@@ -242,7 +244,8 @@ export function sessionStore(state: MemoryState): SessionStore {
     async openSignIn({ userId, session, origin, at, clearThrottleKey, rehashedPassword, maxSessions }) {
       const user = state.users.get(userId);
       if (user?.status !== "active") return { opened: false, evicted: [] };
-      // The cap, as the SQL: the live sessions after the (maxSessions - 1) most recently used, as they were before the new one.
+      // The cap, as the SQL: the live sessions after the (maxSessions - 1) most recently used, as they were before the
+      // new one.
       const beyondCap = [...state.sessions.values()]
         .filter((s) => s.userId === userId && isLive(s, at))
         .sort(mostRecentlyUsedFirst)

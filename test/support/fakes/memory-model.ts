@@ -60,7 +60,10 @@ export type MemoryToken = {
   expiresAt: Date;
 };
 
-/** A one_time_tokens row: the hash only, never the token. `usedAt` is set when it is spent or ended (`endedReason` says which). */
+/**
+ * A one_time_tokens row: the hash only, never the token. `usedAt` is set when it is spent or ended (`endedReason` says
+ * which).
+ */
 export type MemoryOneTimeToken = {
   tokenHash: string;
   userId: string;
@@ -255,7 +258,10 @@ export function insertOneTimeToken(
   });
 }
 
-/** Ends the user's unused one-time tokens (of every purpose, or of those named), as fragments.ts endOneTimeTokens; how many. */
+/**
+ * Ends the user's unused one-time tokens (of every purpose, or of those named), as fragments.ts endOneTimeTokens; how
+ * many.
+ */
 export function endOneTimeTokens(
   state: MemoryState,
   userId: string,

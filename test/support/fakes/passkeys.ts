@@ -1,4 +1,5 @@
-// In-memory PasskeyStore over the memory model (features/passkeys/postgres.ts's rules): a credential id registered once, to anyone; removal only by its owner.
+// In-memory PasskeyStore over the memory model (features/passkeys/postgres.ts's rules): a credential id registered
+// once, to anyone; removal only by its owner.
 import type { PasskeyStore } from "../../../src/features/passkeys/store";
 import { endPendingEmailChanges, insertAudit, type MemoryState } from "./memory-model";
 

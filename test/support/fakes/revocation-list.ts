@@ -33,7 +33,10 @@ export class RecordingRevocationList implements RevocationList {
     );
   }
 
-  /** The user's marks as one, as KV would hold them. Every ended session is listed (a superset of what the real list keeps). */
+  /**
+   * The user's marks as one, as KV would hold them. Every ended session is listed (a superset of what the real list
+   * keeps).
+   */
   markOf(userId: string): SessionsEndedMark | null {
     return this.endSessionsCalls
       .filter((c) => c.userId === userId)
