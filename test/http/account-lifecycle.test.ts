@@ -1,10 +1,8 @@
-// The account lifecycle by email on the real stack (the API contract,
-// "Account lifecycle"): the Worker enqueues, its own queue consumer sends
-// over real SMTP to the suite's mail server, and the tests read the
-// messages there. Each rule has a test named after what it stops: links
-// that work twice, outlive their expiry or serve another purpose, a reset
-// that leaves a thief's session alive, a forgot-password that tells which
-// addresses exist, an email change that skips the new address's owner.
+// The account lifecycle by email on the real stack (docs/account-lifecycle.md): the Worker enqueues, its own queue
+// consumer sends over real SMTP to the suite's mail server, and the tests read the messages there. Each rule has a test
+// named after what it stops: links that work twice, outlive their expiry or serve another purpose, a reset that leaves
+// a thief's session alive, a forgot-password that tells which addresses exist, an email change that skips the new
+// address's owner.
 import { describe, expect, it } from "vitest";
 import { captureConsole } from "../support/logs";
 import { TEST_SECRETS } from "../setup/secrets";
@@ -281,7 +279,8 @@ describe("password reset", () => {
     const token = tokenIn(await resetMail(alice.email), "/reset-password");
     // The queue consumer minted it on the system clock, a moment after the fake one started.
     const [row] = await db.query<{ lifetime: number }>(
-      "select extract(epoch from expires_at - created_at)::int as lifetime from one_time_tokens where user_id = $1 and purpose = 'password_reset'",
+      "select extract(epoch from expires_at - created_at)::int as lifetime from one_time_tokens where user_id = $1 " +
+        "and purpose = 'password_reset'",
       [alice.user.id],
     );
     expect(row!.lifetime).toBe(30 * 60);
@@ -356,7 +355,10 @@ describe("password reset", () => {
 
 describe("email change", () => {
   const changeEmail = (token: string, body: Record<string, unknown>) => call("POST", "/me/email", { token, body });
-  /** v3: only an account whose address is proven may move it; proven here by the database, as these tests are about the change. */
+  /**
+   * v3: only an account whose address is proven may move it; proven here by the database, as these tests are about the
+   * change.
+   */
   const verified = async (account: { email?: string } = {}) => {
     const registered = await register(account);
     await db.query("update users set email_verified_at = now() where id = $1", [registered.user.id]);
@@ -565,7 +567,8 @@ describe("account deletion", () => {
   it("a holder of users:write alone cannot delete an administrator (privilege stripping by deletion)", async () => {
     await db.query("insert into roles (name) values ('support') on conflict do nothing");
     await db.query(
-      "insert into role_permissions (role_name, permission_name) values ('support', 'users:write') on conflict do nothing",
+      "insert into role_permissions (role_name, permission_name) values ('support', 'users:write') on conflict do " +
+        "nothing",
     );
     const support = await signIn({ roles: ["support"] });
     const admin = await signIn({ roles: ["admin"] });
@@ -597,8 +600,12 @@ describe("secrets stay out of logs", () => {
 
 describe("forgot-password throttling", () => {
   const freshIPv4 = () =>
-    `100.${64 + Math.floor(Math.random() * 64)}.${Math.floor(Math.random() * 256)}.${1 + Math.floor(Math.random() * 250)}`;
-  /** The limiters count in fixed 60 s windows of the wall clock: start a burst whose count matters in a window with room for it. */
+    `100.${64 + Math.floor(Math.random() * 64)}.${Math.floor(Math.random() * 256)}.` +
+    `${1 + Math.floor(Math.random() * 250)}`;
+  /**
+   * The limiters count in fixed 60 s windows of the wall clock: start a burst whose count matters in a window with room
+   * for it.
+   */
   const windowWithRoomFor = async (seconds: number) => {
     const left = 60_000 - (Date.now() % 60_000);
     if (left < seconds * 1000) await new Promise((resolve) => setTimeout(resolve, left + 250));

@@ -1,5 +1,5 @@
-// Registration, login and /me against the real stack (the API contract endpoints,
-// the design, "Passwords and accounts").
+// Registration, login and /me against the real stack (the endpoints in
+// docs/api.md).
 import { describe, expect, it } from "vitest";
 import {
   type ApiUser,
@@ -29,7 +29,8 @@ describe("POST /auth/register", () => {
     expect(new Date(user.createdAt).toISOString()).toBe(user.createdAt);
     expect(tokens).toMatchObject({ tokenType: "Bearer", expiresIn: 600 });
     expect(tokens.refreshToken).toMatch(/^sart_[A-Za-z0-9_-]{73}$/);
-    // When the token lapses if unused: the earlier of the idle expiry (REFRESH_IDLE_TTL, 7 days) and the absolute one (30 days).
+    // When the token lapses if unused: the earlier of the idle expiry (REFRESH_IDLE_TTL, 7 days) and the absolute one
+    // (30 days).
     expect(tokens.refreshExpiresIn).toBe(604800);
     expect(tokens.sessionId).toMatch(/^[0-9a-f-]{36}$/);
     const claims = claimsOf(tokens.accessToken);

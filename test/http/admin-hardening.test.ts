@@ -1,6 +1,6 @@
 // Administration under attack and under load (issue "Hardening"): a holder
-// of roles:assign cannot strip roles carrying permissions they lack (the API contract:
-// role assignment grants and removes only what the caller holds), and
+// of roles:assign cannot strip roles carrying permissions they lack (docs/api.md,
+// "Administration rules": role assignment grants and removes only what the caller holds), and
 // disabling a user while their sessions refresh never deadlocks.
 import { describe, expect, it } from "vitest";
 import { call, claimsOf, db, login, problemOf, refresh, signIn, type TokenPair } from "../support/harness";
@@ -18,7 +18,8 @@ async function createRole(permissions: string[]): Promise<string> {
 
 async function rolesAndVersion(userId: string): Promise<{ roles: string[]; grantsVersion: number }> {
   const [row] = await query<{ roles: string[]; grants_version: number }>(
-    "select coalesce((select array_agg(role_name order by role_name) from user_roles where user_id = u.id), '{}') as roles, u.grants_version from users u where u.id = $1",
+    "select coalesce((select array_agg(role_name order by role_name) from user_roles where user_id = u.id), '{}') " +
+      "as roles, u.grants_version from users u where u.id = $1",
     [userId],
   );
   return { roles: row!.roles, grantsVersion: Number(row!.grants_version) };
@@ -39,7 +40,8 @@ describe("removing roles through PUT /admin/users/:id/roles", () => {
       expect(res.status, JSON.stringify(roles)).toBe(403);
       const problem = await problemOf(res);
       expect(problem.code).toBe("insufficient_permission");
-      // v3: the one rule of every action on another account refuses first, since the administrator holds what the assigner lacks.
+      // v3: the one rule of every action on another account refuses first, since the administrator holds what the
+      // assigner lacks.
       expect(problem.detail).toMatch(/^The account holds permissions you do not: /);
     }
     expect(await rolesAndVersion(administrator.user.id)).toEqual(before);

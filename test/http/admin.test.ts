@@ -1,4 +1,4 @@
-// the API contract, "Administration (permission-gated)", through the Worker's fetch
+// The admin API (docs/api.md, "Roles and permissions"), through the Worker's fetch
 // against the real Postgres: every endpoint's gate (401 without a token, 403
 // without the permission, success with it), the user listing's keyset
 // pagination and search, role replacement, disabling and enabling, ending a
@@ -59,7 +59,8 @@ async function sessionRows(userId: string) {
 
 async function userRow(userId: string) {
   const [row] = await query<{ status: string; roles: string[] }>(
-    "select u.status, coalesce((select array_agg(role_name order by role_name) from user_roles where user_id = u.id), '{}') as roles from users u where u.id = $1",
+    "select u.status, coalesce((select array_agg(role_name order by role_name) from user_roles where user_id = " +
+      "u.id), '{}') as roles from users u where u.id = $1",
     [userId],
   );
   return row!;
@@ -206,7 +207,8 @@ describe("GET /admin/users", () => {
     );
     await query(
       `insert into users (email, password_hash, name, created_at)
-       select $1 || '-spread-' || i || '@example.com', 'not-a-hash', 'Spread ' || i, now() - make_interval(secs => i * 0.000001) from generate_series(1, 4) i`,
+       select $1 || '-spread-' || i || '@example.com', 'not-a-hash', 'Spread ' || i,
+         now() - make_interval(secs => i * 0.000001) from generate_series(1, 4) i`,
       [tag],
     );
     const expected = await query<{ id: string }>("select id from users where email like $1 order by created_at, id", [
@@ -226,7 +228,8 @@ describe("GET /admin/users", () => {
   it("pages stay stable when rows are inserted behind the cursor", async () => {
     const tag = `stable${crypto.randomUUID().slice(0, 8)}`;
     await query(
-      `insert into users (email, password_hash, created_at) select $1 || '-' || i || '@example.com', 'x', now() - interval '1 hour' + make_interval(secs => i) from generate_series(1, 6) i`,
+      `insert into users (email, password_hash, created_at) select $1 || '-' || i || '@example.com', 'x', now() -
+        interval '1 hour' + make_interval(secs => i) from generate_series(1, 6) i`,
       [tag],
     );
     const first = (await (await list({ q: tag, limit: 3 })).json()) as UserPage;
@@ -274,7 +277,8 @@ describe("GET /admin/users", () => {
   it("defaults limit to 20", async () => {
     const tag = `deflt${crypto.randomUUID().slice(0, 8)}`;
     await query(
-      `insert into users (email, password_hash) select $1 || '-' || i || '@example.com', 'x' from generate_series(1, 21) i`,
+      `insert into users (email, password_hash) select $1 || '-' || i || '@example.com', 'x' from
+        generate_series(1, 21) i`,
       [tag],
     );
     const page = (await (await list({ q: tag })).json()) as UserPage;
@@ -634,7 +638,8 @@ describe("user ids in capitals on every /admin/users/:id route", () => {
     steps.audit = audit
       .map(
         (r) =>
-          `${r.event} by ${r.actor_id === admin.user.id ? "admin" : r.actor_id === target.user.id ? "self" : r.actor_id}`,
+          `${r.event} by ` +
+          `${r.actor_id === admin.user.id ? "admin" : r.actor_id === target.user.id ? "self" : r.actor_id}`,
       )
       .sort();
     return steps;

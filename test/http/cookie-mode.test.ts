@@ -1,9 +1,7 @@
-// Browser (cookie) mode on the real stack (the API contract, "Browser
-// (cookie) mode"): the three __Host- cookies and their attributes, refresh
-// and logout from the cookies, the access cookie on routes that take an
-// access token, and the CSRF rule. Each refusal is named after the attack:
-// a cross-site form posting with the victim's cookies, a page on another
-// origin adding the custom header, a login CSRF.
+// Browser (cookie) mode on the real stack (docs/browser-mode.md): the three __Host- cookies and their attributes,
+// refresh and logout from the cookies, the access cookie on routes that take an access token, and the CSRF rule. Each
+// refusal is named after the attack: a cross-site form posting with the victim's cookies, a page on another origin
+// adding the custom header, a login CSRF.
 import { describe, expect, it } from "vitest";
 import { BASE, call, claimsOf, problemOf, register, STRONG_PASSWORD, uniqueEmail } from "../support/harness";
 

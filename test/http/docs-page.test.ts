@@ -39,7 +39,8 @@ describe("GET /docs", () => {
 
     const [script, style] = await Promise.all([sha256Base64(scripts[0]![2]!), sha256Base64(styles[0]![2]!)]);
     expect(res.headers.get("Content-Security-Policy")).toBe(
-      `default-src 'none'; script-src 'sha256-${script}'; style-src 'sha256-${style}'; connect-src 'self'; form-action 'none'; base-uri 'none'; frame-ancestors 'none'`,
+      `default-src 'none'; script-src 'sha256-${script}'; style-src 'sha256-${style}'; connect-src 'self'; ` +
+        `form-action 'none'; base-uri 'none'; frame-ancestors 'none'`,
     );
   });
 

@@ -135,7 +135,8 @@ describe("privilege escalation through roles:assign", () => {
     const roleManagerRole = `role-manager-${crypto.randomUUID().slice(0, 8)}`;
     await query("insert into roles (name) values ($1)", [roleManagerRole]);
     await query(
-      "insert into role_permissions (role_name, permission_name) values ($1, 'roles:assign'), ($1, 'profile:read'), ($1, 'profile:write'), ($1, 'sessions:read'), ($1, 'sessions:revoke:own')",
+      "insert into role_permissions (role_name, permission_name) values ($1, 'roles:assign'), ($1, 'profile:read'), " +
+        "($1, 'profile:write'), ($1, 'sessions:read'), ($1, 'sessions:revoke:own')",
       [roleManagerRole],
     );
     const manager = await signIn({ roles: [roleManagerRole] });

@@ -229,7 +229,8 @@ describe("names that could disguise how they read: register's name and login's d
 
   async function counts(email: string) {
     const [row] = await query<{ users: string; sessions: string; audit: string }>(
-      "select (select count(*) from users where email = $1) as users, (select count(*) from sessions) as sessions, (select count(*) from audit_logs) as audit",
+      "select (select count(*) from users where email = $1) as users, (select count(*) from sessions) as sessions, " +
+        "(select count(*) from audit_logs) as audit",
       [email],
     );
     return row!;

@@ -142,7 +142,8 @@ describe("scheduled maintenance: ended sessions", () => {
     expect((await refresh(rt2.refreshToken)).status).toBe(200);
     // Make rt1 look 20 days old and long expired, in a session that is still live.
     await query(
-      "update refresh_tokens set created_at = now() - interval '20 days', used_at = now() - interval '20 days', expires_at = now() - interval '13 days' where token_hash = $1",
+      "update refresh_tokens set created_at = now() - interval '20 days', used_at = now() - interval '20 days', " +
+        "expires_at = now() - interval '13 days' where token_hash = $1",
       [await refreshTokenHash(rt1.refreshToken)],
     );
 

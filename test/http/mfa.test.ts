@@ -1,4 +1,4 @@
-// Second factors on the real stack (the API contract, "Second factors"):
+// Second factors on the real stack (docs/second-factors.md):
 // TOTP enrolment, sign-in with a second step, recovery codes,
 // re-authentication and the administrator's removal. Each rule has a test
 // named after what it stops: a stolen password that signs in, a code that
@@ -64,7 +64,10 @@ async function enrolled(s: Service, time: ReturnType<typeof fakeClock>) {
   return { email, user, tokens, secret, recoveryCodes };
 }
 
-/** The session re-authenticated with the password and a TOTP code (v3: what a recent operation needs once TOTP is on); the clock moves a step on. */
+/**
+ * The session re-authenticated with the password and a TOTP code (v3: what a recent operation needs once TOTP is on);
+ * the clock moves a step on.
+ */
 async function twoFactorToken(
   s: Service,
   time: ReturnType<typeof fakeClock>,
@@ -389,7 +392,8 @@ describe("sign-in with a second factor", () => {
       (await s.call("POST", "/auth/mfa", { body: { mfaToken: token, code: totpCode(secret, time.now()) } })).status,
     ).toBe(200);
     const [row] = await s.db.query<{ n: number }>(
-      "select count(*)::int as n from login_throttles where key = encode(sha256(convert_to('login:' || $1, 'UTF8')), 'hex')",
+      "select count(*)::int as n from login_throttles where key = encode(sha256(convert_to('login:' || $1, " +
+        "'UTF8')), 'hex')",
       [email],
     );
     expect(row!.n).toBe(0);

@@ -74,7 +74,8 @@ describe("GET /openapi.json for generators", () => {
         expect(op.security, name).toEqual([]);
         continue;
       }
-      // Either credential, as alternatives (two requirement objects, not one with both); an empty one only where the token is optional.
+      // Either credential, as alternatives (two requirement objects, not one with both); an empty one only where the
+      // token is optional.
       expect(op.security!.slice(0, 2), name).toEqual([{ bearerAuth: [] }, { cookieAuth: [] }]);
       expect(
         op.security!.slice(2).every((requirement) => Object.keys(requirement as object).length === 0),

@@ -1,4 +1,4 @@
-// Passkeys on the real stack (the API contract, "Second factors"), with a
+// Passkeys on the real stack (docs/second-factors.md), with a
 // software authenticator (test/support/webauthn.ts) that makes real WebAuthn
 // responses, so each rule is tested against what an attacker can forge: a
 // replayed challenge, another origin or relying party, no user
@@ -36,7 +36,10 @@ function clocked() {
   return { time, s: testService({ clock: time.clock }) };
 }
 
-/** A new account whose address is proven (v3: only such an account adds a passkey; proven here by the database), signed in. */
+/**
+ * A new account whose address is proven (v3: only such an account adds a passkey; proven here by the database), signed
+ * in.
+ */
 async function account(s: Service) {
   const email = uniqueEmail("passkey");
   const res = await s.call("POST", "/auth/register", { body: { email, password: STRONG_PASSWORD } });
@@ -377,7 +380,8 @@ describe("the permission the /me/passkeys and /me/mfa routes need", () => {
       "insert into roles (name, description) values ('profile-reader', 'created by a test') on conflict do nothing",
     );
     await s.db.query(
-      "insert into role_permissions (role_name, permission_name) values ('profile-reader', 'profile:read') on conflict do nothing",
+      "insert into role_permissions (role_name, permission_name) values ('profile-reader', 'profile:read') on " +
+        "conflict do nothing",
     );
     await s.db.query("delete from user_roles where user_id = $1", [reader.user.id]);
     await s.db.query("insert into user_roles (user_id, role_name) values ($1, 'profile-reader')", [reader.user.id]);
@@ -552,7 +556,8 @@ describe("secrets stay out of logs and audit rows", () => {
       const creation = await creationOptions(s, alice.tokens.accessToken);
       const registration = await device.register(creation);
       await s.call("POST", "/me/passkeys", { token: alice.tokens.accessToken, body: { response: registration } });
-      await s.call("POST", "/me/passkeys", { token: alice.tokens.accessToken, body: { response: registration } }); // replayed: refused
+      // Replayed: refused.
+      await s.call("POST", "/me/passkeys", { token: alice.tokens.accessToken, body: { response: registration } });
       const request = await requestOptions(s);
       const assertion = await device.assert(request, alice.user.id);
       const signedIn = (await (await passkeySignIn(s, { response: assertion })).json()) as LoggedIn;

@@ -1,5 +1,5 @@
-// Refresh-token rotation with theft detection (the design "Rotation with a
-// deterministic successor", all four cases) against the real stack.
+// Refresh-token rotation with theft detection (docs/sessions.md: a deterministic
+// successor, all four cases) against the real stack.
 import type { Client } from "@neondatabase/serverless";
 import { describe, expect, it } from "vitest";
 import {

@@ -1,4 +1,4 @@
-// The refresh-token format (the design, "Tokens"): `sart_` + 43 base64url
+// The refresh-token format (docs/sessions.md): `sart_` + 43 base64url
 // characters + an 8-character HMAC tag. A string without a valid tag is
 // refused before any database statement, which pg_stat_statements (loaded by
 // test/setup/global-setup.ts) shows; tokens minted before the tag (`sart_` +
@@ -39,7 +39,8 @@ const resetStatements = () => db.resetStatementStats();
 
 async function counts(): Promise<{ audit: string; tokens: string; sessions: string }> {
   const [row] = await query<{ audit: string; tokens: string; sessions: string }>(
-    "select (select count(*) from audit_logs)::text as audit, (select count(*) from refresh_tokens)::text as tokens, (select count(*) from sessions where revoked_at is null)::text as sessions",
+    "select (select count(*) from audit_logs)::text as audit, (select count(*) from refresh_tokens)::text as " +
+      "tokens, (select count(*) from sessions where revoked_at is null)::text as sessions",
   );
   return row!;
 }
@@ -95,7 +96,8 @@ describe("tokens minted before the tag keep working until they rotate", () => {
     );
     expect(issued).toBeDefined();
     await query(
-      "insert into refresh_tokens (token_hash, session_id, parent_hash, created_at, expires_at) values ($1, $2, $3, now() - interval '1 hour', $4)",
+      "insert into refresh_tokens (token_hash, session_id, parent_hash, created_at, expires_at) values ($1, $2, $3, " +
+        "now() - interval '1 hour', $4)",
       [await refreshTokenHash(legacy), account.tokens.sessionId, issuedHash, issued!.expires_at],
     );
     return { account, legacy };

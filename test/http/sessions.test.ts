@@ -395,7 +395,8 @@ describe("GET /me/activity", () => {
     const base = "2026-01-02 03:04:05.123";
     for (const micros of ["100", "200", "200", "200", "300", "901"]) {
       await query(
-        "insert into audit_logs (event, user_id, metadata, created_at) values ('auth.refreshed', $1, '{}', $2::timestamptz)",
+        "insert into audit_logs (event, user_id, metadata, created_at) values ('auth.refreshed', $1, '{}', " +
+          "$2::timestamptz)",
         [account.user.id, `${base}${micros}+00`],
       );
     }

@@ -211,7 +211,8 @@ const hextet = () => Math.floor(Math.random() * 0xffff).toString(16);
 const fresh64 = () => `2001:db8:${hextet()}:${hextet()}`;
 /** A shared-address-space IPv4 address (100.64.0.0/10) unlikely to be used twice. */
 const freshIPv4 = () =>
-  `100.${64 + Math.floor(Math.random() * 64)}.${Math.floor(Math.random() * 256)}.${1 + Math.floor(Math.random() * 250)}`;
+  `100.${64 + Math.floor(Math.random() * 64)}.${Math.floor(Math.random() * 256)}.` +
+  `${1 + Math.floor(Math.random() * 250)}`;
 
 /** A login that the IP limiter counts and that is answered 400 at once (no body fields): cheap enough for bursts. */
 const countedLogin = (ip: string) => call("POST", "/auth/login", { body: {}, headers: { "CF-Connecting-IP": ip } });
@@ -220,7 +221,8 @@ describe("per client network (AUTH_IP_RATE_LIMITER): an IPv4 address, an IPv6 /6
   it("IPv6 addresses in one /64 share one bucket; another /64 has its own", async () => {
     const net = fresh64();
     const [a, b, c, d] = net.split(":");
-    // Every spelling of addresses in the one /64: compressed, full with leading zeros, upper case, bracketed, with a zone.
+    // Every spelling of addresses in the one /64: compressed, full with leading zeros, upper case, bracketed, with a
+    // zone.
     const sameNetwork = [
       `${net}::1`,
       `${net}:ffff:ffff:ffff:ffff`,
@@ -377,7 +379,8 @@ describe("refresh is limited per session (AUTH_REFRESH_RATE_LIMITER), not per cl
     expect(ran).toEqual([]);
     // The refused token was not used: it is still its session's current token.
     const [row] = await query<{ used_at: Date | null }>(
-      "select used_at from refresh_tokens where session_id = $1 and parent_hash is not null order by created_at desc limit 1",
+      "select used_at from refresh_tokens where session_id = $1 and parent_hash is not null order by created_at " +
+        "desc limit 1",
       [pair!.sessionId],
     );
     expect(row!.used_at).toBeNull();

@@ -1,6 +1,5 @@
-// v3 account recovery on the real stack (the API contract, "Account
-// lifecycle", v3): what an attacker who held an account for a moment, or who
-// registered its address before its owner, keeps once the owner recovers it.
+// v3 account recovery on the real stack (docs/account-lifecycle.md, v3): what an attacker who held an account for a
+// moment, or who registered its address before its owner, keeps once the owner recovers it.
 // - A pending email change ends with a password change or reset, a
 //   sign-out-everywhere and any factor change, POST /me/email is recent, and
 //   a completed change tells the old address.
@@ -254,7 +253,8 @@ describe("v3: pre-account hijack", () => {
     const newEmail = uniqueEmail("attacker");
     await refused(await requestEmailChange(s, token, newEmail, squatter.password));
 
-    // What a session started before the address went unproven holds (a pending enrolment, passkey options) is refused too.
+    // What a session started before the address went unproven holds (a pending enrolment, passkey options) is refused
+    // too.
     await markVerified(s, squatter.user.id);
     const { secret } = (await (await s.call("POST", "/me/mfa/totp", { token })).json()) as { secret: string };
     const options = (await (await s.call("POST", "/me/passkeys/options", { token })).json()) as { challenge: string };

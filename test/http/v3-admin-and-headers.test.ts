@@ -32,7 +32,10 @@ async function liveSessions(userId: string): Promise<number> {
   return (await query("select id from sessions where user_id = $1 and revoked_at is null", [userId])).length;
 }
 
-/** A support account: the user role (from registration) plus users:write, sessions:revoke and roles:assign, but not users:read nor audit:read. */
+/**
+ * A support account: the user role (from registration) plus users:write, sessions:revoke and roles:assign, but not
+ * users:read nor audit:read.
+ */
 async function supportAccount(): Promise<{ support: SignedInUser; supportRole: string }> {
   const supportRole = await createRole(["users:write", "sessions:revoke", "roles:assign"]);
   return { support: await signIn({ roles: [supportRole] }), supportRole };

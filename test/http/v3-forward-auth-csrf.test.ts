@@ -1,4 +1,4 @@
-// CSRF through a forward-auth proxy (v3, the API contract "Forward auth"):
+// CSRF through a forward-auth proxy (v3, docs/forward-auth.md):
 // the proxy asks GET /auth/verify about every request, so a cross-site form
 // posting to the protected application with the victim's access cookie
 // would be let through if only the verify's own method counted. The proxy

@@ -1,5 +1,5 @@
-// Re-authentication that matches the account's strength (v3, the API
-// contract "Second factors", re-authentication): with a second factor
+// Re-authentication that matches the account's strength (v3,
+// docs/second-factors.md, re-authentication): with a second factor
 // enrolled, a recent operation needs a two-factor proof (`mfa` in amr), so
 // a stolen session plus a phished password can no longer remove a factor,
 // and 403 reauthentication_required says what would be enough (`methods`).
@@ -36,7 +36,10 @@ async function account(s: Service) {
   return { email, ...registered };
 }
 
-/** A new account that enrolled TOTP from its fresh password session; the clock moves a step on, so the next code is fresh. */
+/**
+ * A new account that enrolled TOTP from its fresh password session; the clock moves a step on, so the next code is
+ * fresh.
+ */
 async function withTotp(s: Service, time: Time) {
   const alice = await account(s);
   const start = await s.call("POST", "/me/mfa/totp", { token: alice.tokens.accessToken });
@@ -219,7 +222,8 @@ describe("a second factor needs a two-factor re-authentication", () => {
       methods: ["password+totp", "password+recovery_code"],
     });
     await s.db.query(
-      "insert into passkeys (user_id, credential_id, public_key, counter, transports, device_type, backed_up) values ($1, $2, 'x', 0, '{}', 'singleDevice', false)",
+      "insert into passkeys (user_id, credential_id, public_key, counter, transports, device_type, backed_up) " +
+        "values ($1, $2, 'x', 0, '{}', 'singleDevice', false)",
       [alice.user.id, crypto.randomUUID()],
     );
     const both = await s.call("DELETE", "/me/mfa/totp", { token: alice.tokens.accessToken });
@@ -273,7 +277,8 @@ describe("what re-authentication accepts", () => {
     const { s, time } = clocked();
     const alice = await withTotp(s, time);
     const statuses: number[] = [];
-    // Each attempt counts the password and the code; however they are counted, the limit comes within twice the maximum.
+    // Each attempt counts the password and the code; however they are counted, the limit comes within twice the
+    // maximum.
     for (let i = 0; i <= 2 * Number(TEST_SECRETS.LOGIN_MAX_FAILURES); i++) {
       const res = await reauthenticate(s, alice.tokens.accessToken, {
         currentPassword: STRONG_PASSWORD,

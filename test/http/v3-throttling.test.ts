@@ -245,7 +245,10 @@ const STRANGER_NET = () => `198.51.100.${1 + Math.floor(Math.random() * 250)}`;
 const OWNER_NET = () =>
   `2001:db8:${Math.floor(Math.random() * 0xffff).toString(16)}::${Math.floor(Math.random() * 0xffff).toString(16)}`;
 
-/** The edge limiters count in fixed windows of the wall clock: start a burst whose count matters with `seconds` left in one. */
+/**
+ * The edge limiters count in fixed windows of the wall clock: start a burst whose count matters with `seconds` left in
+ * one.
+ */
 async function windowWithRoomFor(seconds: number): Promise<void> {
   const left = 60_000 - (Date.now() % 60_000);
   if (left < seconds * 1000) await new Promise((resolve) => setTimeout(resolve, left + 250));

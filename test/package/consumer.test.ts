@@ -108,12 +108,23 @@ describe("secureauth/client from the packed tarball", () => {
         const url = new URL(input);
         if (url.pathname === "/auth/login") {
           const { email } = JSON.parse(init.body);
-          if (email === "mfa@example.com") return Response.json({ code: "mfa_required", status: 403, title: "x", mfaToken: "samfa_1", methods: ["totp"] }, { status: 403 });
-          return Response.json({ user: { email }, tokens: { tokenType: "Bearer", accessToken: "at-" + ++n, expiresIn: 0, refreshToken: "rt-" + n, refreshExpiresIn: 60, sessionId: email } });
+          if (email === "mfa@example.com") {
+            const problem = { code: "mfa_required", status: 403, title: "x", mfaToken: "samfa_1", methods: ["totp"] };
+            return Response.json(problem, { status: 403 });
+          }
+          const tokens = {
+            tokenType: "Bearer", accessToken: "at-" + ++n, expiresIn: 0,
+            refreshToken: "rt-" + n, refreshExpiresIn: 60, sessionId: email,
+          };
+          return Response.json({ user: { email }, tokens });
         }
         if (url.pathname === "/auth/refresh") {
           const { refreshToken } = JSON.parse(init.body);
-          return Response.json({ tokens: { tokenType: "Bearer", accessToken: "at-" + ++n, expiresIn: 900, refreshToken: "rt-" + n, refreshExpiresIn: 60, sessionId: refreshToken } });
+          const tokens = {
+            tokenType: "Bearer", accessToken: "at-" + ++n, expiresIn: 900,
+            refreshToken: "rt-" + n, refreshExpiresIn: 60, sessionId: refreshToken,
+          };
+          return Response.json({ tokens });
         }
         return new Response(null, { status: 404 });
       };
@@ -123,14 +134,16 @@ describe("secureauth/client from the packed tarball", () => {
       await bob.login({ email: "bob@example.com", password: "pw" });
       const [a, b] = await Promise.all([alice.accessToken(), bob.accessToken()]);
       const mfa = await alice.login({ email: "mfa@example.com", password: "pw" }).catch((e) => e);
-      console.log(JSON.stringify({ a, b, n, mode: alice.mode, mfa: mfa instanceof AuthApiError && mfa.code === "mfa_required" && mfa.mfaToken }));
+      const mfaToken = mfa instanceof AuthApiError && mfa.code === "mfa_required" && mfa.mfaToken;
+      console.log(JSON.stringify({ a, b, n, mode: alice.mode, mfa: mfaToken }));
     `;
     const { stdout } = await run(process.execPath, ["--input-type=module", "-e", script], {
       cwd: consumer,
       timeout: 20_000,
     });
     const out = JSON.parse(stdout) as { a: string; b: string; n: number; mode: string; mfa: string };
-    // Two logins, then one refresh each (expiresIn 0): two AuthClients in one Node process never adopt each other's tokens.
+    // Two logins, then one refresh each (expiresIn 0): two AuthClients in one Node process never adopt each other's
+    // tokens.
     expect(out.n).toBe(4);
     expect(new Set([out.a, out.b]).size).toBe(2);
     expect(out.mode).toBe("bearer");
@@ -140,7 +153,9 @@ describe("secureauth/client from the packed tarball", () => {
   it("type-checks a consumer's TypeScript against the shipped .d.ts, with the DOM lib and with Node's types", async () => {
     writeFileSync(
       path.join(consumer, "browser.ts"),
-      `import { AuthClient, AuthApiError, memoryStore, webStorageStore, type StoredTokens, type TokenStore } from "secureauth/client";
+      `import {
+        AuthClient, AuthApiError, memoryStore, webStorageStore, type StoredTokens, type TokenStore,
+      } from "secureauth/client";
       const store: TokenStore = webStorageStore(localStorage);
       const client = new AuthClient({
         baseUrl: "https://auth.example.com",
@@ -148,7 +163,8 @@ describe("secureauth/client from the packed tarball", () => {
         trustedOrigins: ["https://api.example.com"],
         store,
         coordination: { locks: navigator.locks, channel: new BroadcastChannel("secureauth:https://auth.example.com") },
-        onSessionEnded: (reason: "logged_out" | "refresh_token_reused" | "invalid_refresh_token") => console.log(reason),
+        onSessionEnded: (reason: "logged_out" | "refresh_token_reused" | "invalid_refresh_token") =>
+          console.log(reason),
       });
       export async function signIn(code: string): Promise<StoredTokens | null> {
         try {

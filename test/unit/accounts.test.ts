@@ -670,7 +670,8 @@ describe("changePassword", () => {
     };
     await expect(t.change(PASSWORD, NEW_PASSWORD)).rejects.toThrow("connection lost");
     t.memory.onCall = undefined;
-    // The attempt was counted in the session's bucket before the unit of work began; the unit's own writes, clearing it among them, are gone.
+    // The attempt was counted in the session's bucket before the unit of work began; the unit's own writes, clearing it
+    // among them, are gone.
     const { throttles: afterThrottles, ...after } = t.memory.snapshot();
     const { throttles: beforeThrottles, ...unchanged } = before;
     expect(after).toEqual(unchanged);

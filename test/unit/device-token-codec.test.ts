@@ -27,7 +27,8 @@ async function hmac(key: Uint8Array, text: string): Promise<Uint8Array> {
 
 async function expectedToken(secret: string, nonce: string, userId: string, generation: number): Promise<string> {
   const key = await hmac(utf8(secret), "sadt-key:v1");
-  return `sadt_${nonce}.${userId}.${generation}.${base64url(await hmac(key, `sadt-tag:v2:${nonce}:${userId}:${generation}`))}`;
+  const tag = base64url(await hmac(key, `sadt-tag:v2:${nonce}:${userId}:${generation}`));
+  return `sadt_${nonce}.${userId}.${generation}.${tag}`;
 }
 
 const nonceOf = (token: string) => token.slice(5, 27);

@@ -735,7 +735,10 @@ describe("v3: a pending email change ends when the owner takes the account back"
 });
 
 describe("v3: resetPassword is the first proof of an unproven address (pre-account hijack)", () => {
-  /** What a stranger who registered the owner's address set up before v3: sessions, TOTP, recovery codes, a passkey, a pending change, a waiting mfa sign-in, a passkey ceremony. */
+  /**
+   * What a stranger who registered the owner's address set up before v3: sessions, TOTP, recovery codes, a passkey, a
+   * pending change, a waiting mfa sign-in, a passkey ceremony.
+   */
   async function squatted(options: { emailVerified?: boolean } = {}) {
     const t = await setup();
     const user = t.account({ email: "victim@example.com", emailVerified: options.emailVerified ?? false });
@@ -968,7 +971,8 @@ describe("requestEmailChange", () => {
         newEmail: "grace@example.com",
       },
     ]);
-    // Recorded like any request (the hourly limit, the end of the earlier link), but stored ended: no link exists for it.
+    // Recorded like any request (the hourly limit, the end of the earlier link), but stored ended: no link exists for
+    // it.
     expect(t.memory.oneTimeTokensOf(user.id)).toEqual([
       expect.objectContaining({
         purpose: "email_change",

@@ -33,7 +33,8 @@ async function withTokens(memory: MemoryStores, expiries: number[], purpose: One
 describe("MaintenanceService: one-time tokens", () => {
   it("deletes tokens that expired more than a day before the run, used or not, and keeps the rest", async () => {
     const memory = new MemoryStores();
-    // Each issue ends the user's one before (used, reason replaced): one user's expired token is unused, the other's used.
+    // Each issue ends the user's one before (used, reason replaced): one user's expired token is unused, the other's
+    // used.
     const unused = await withTokens(memory, [-49]);
     const { hashes } = await withTokens(memory, [-25, -24, -1, 2]);
     expect(memory.state.oneTimeTokens.get(unused.hashes[0]!)!.usedAt).toBeNull();

@@ -114,7 +114,9 @@ describe("argon2id engines", () => {
       });
     });
     for (const input of cases) {
-      const label = `m=${input.params.memoryKib} t=${input.params.iterations} p=${input.params.parallelism} password ${input.password.length} B salt ${input.salt.length} B tag ${input.length} B`;
+      const label =
+        `m=${input.params.memoryKib} t=${input.params.iterations} p=${input.params.parallelism} ` +
+        `password ${input.password.length} B salt ${input.salt.length} B tag ${input.length} B`;
       const [a, b] = [await wasm.derive(input), await nobleArgon2id.derive(input)];
       expect(a, label).toHaveLength(input.length);
       expect(hex(a), label).toBe(hex(b));

@@ -1,8 +1,8 @@
 // RefreshTokenRotation without HTTP or Postgres: the in-memory stores (whose
 // refresh-token semantics test/unit/refresh-token-store.test.ts holds to the
 // Postgres ones), a fixed clock, a recording revocation list and the real
-// AccessTokens with the test keys. One block per case of the design "Rotation
-// with a deterministic successor"; every rule is checked by its outcome: what
+// AccessTokens with the test keys. One block per case of rotation
+// with a deterministic successor (docs/sessions.md); every rule is checked by its outcome: what
 // was answered or thrown, and what the store holds afterwards.
 import { env } from "cloudflare:workers";
 import { beforeAll, describe, expect, it } from "vitest";
@@ -66,7 +66,10 @@ async function tagged(sessionId: string, body: string, secret = SECRET): Promise
   return `sart_${untagged}${base64url((await hmac(secret, `sart-tag:${untagged}`)).subarray(0, 6))}`;
 }
 
-/** The successor of T in its session: the tagged form of base64url(HMAC-SHA256(secret, T)), computed with WebCrypto rather than the service's code. */
+/**
+ * The successor of T in its session: the tagged form of base64url(HMAC-SHA256(secret, T)), computed with WebCrypto
+ * rather than the service's code.
+ */
 async function expectedSuccessor(token: string, secret = SECRET, sessionId = sessionIdIn(token)): Promise<string> {
   return tagged(sessionId, base64url(await hmac(secret, token)), secret);
 }
@@ -118,7 +121,10 @@ function setup(
     refreshLimit,
     rotationWith,
     rotate: (token: string, using: RefreshTokenRotation = rotation) => using.rotate(token, ORIGIN),
-    /** A session of `user` (a new one by default) opened now through the session store, whose first token is `token` (a new tagged one by default). */
+    /**
+     * A session of `user` (a new one by default) opened now through the session store, whose first token is `token` (a
+     * new tagged one by default).
+     */
     async signIn(user: UserRecord = memory.addUser(), token?: string | ((sessionId: string) => Promise<string>)) {
       const id = crypto.randomUUID();
       const first = typeof token === "function" ? await token(id) : (token ?? (await tagged(id, randomBody(), secret)));

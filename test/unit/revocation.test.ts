@@ -275,7 +275,8 @@ describe("SessionRevocationList: ending many sessions with one mark per user", (
     await list.endSessionsOf(user, { before: new Date(now), ended: [longIdle, refreshedJustNow, graceReplay] });
     for (const s of [refreshedJustNow, graceReplay])
       expect(await list.refuses({ sid: s.id, sub: user, grantsVersion: 0, iat: seconds(now) })).toBe(true);
-    // A session idle for an hour has no token from that second: the iat rule covers its older ones, and it is not listed.
+    // A session idle for an hour has no token from that second: the iat rule covers its older ones, and it is not
+    // listed.
     expect(await list.refuses({ sid: longIdle.id, sub: user, grantsVersion: 0, iat: seconds(now) - 500 })).toBe(true);
     const stored = JSON.parse(data.get(`sessions-ended:${user}`)!.value) as { before: number; ended: string[] };
     expect(stored).toEqual({ before: now, ended: [refreshedJustNow.id, graceReplay.id] });
