@@ -235,12 +235,25 @@ function violation(rule: string, i: Import, why: string): Violation {
  * - entry: a feature's edge, `features/<name>/routes.ts`, `*-routes.ts`, the queue's `consumer.ts`, and the
  *   request and response schemas of its routes, `schemas.ts`;
  * - postgres: a feature's store over Postgres, `features/<name>/postgres.ts` or `*.postgres.ts`;
+ * - wiring: a feature's `feature.ts`, the factories of its stores and services and its routes, which the feature
+ *   list (src/features.ts) hands to the composition root;
  * - service: every other file of a feature (service.ts, store.ts, the rules it needs);
  * - adapter: src/adapters/ (infrastructure that is not a feature store);
  * - db: src/db/ (the Drizzle schema); pages: src/pages/; client: src/client/;
  * - root: the files at src/'s top (the Worker, the composition root, the stores' assembly, config, RPC).
  */
-export type Role = "core" | "http" | "entry" | "postgres" | "service" | "adapter" | "db" | "pages" | "client" | "root";
+export type Role =
+  | "core"
+  | "http"
+  | "entry"
+  | "postgres"
+  | "wiring"
+  | "service"
+  | "adapter"
+  | "db"
+  | "pages"
+  | "client"
+  | "root";
 
 export function roleOf(file: string): Role {
   const parts = file.split("/");
@@ -249,6 +262,7 @@ export function roleOf(file: string): Role {
     const name = parts[parts.length - 1]!;
     if (isRoutesFile(file) || name === "consumer.ts" || name === "schemas.ts") return "entry";
     if (name === "postgres.ts" || name.endsWith(".postgres.ts")) return "postgres";
+    if (name === "feature.ts" && parts.length === 4) return "wiring";
     return "service";
   }
   if (top === "core" || top === "http" || top === "db" || top === "pages" || top === "client") return top;
@@ -347,7 +361,7 @@ export const RULES: readonly Rule[] = [
           if (i.target === "src/config.ts") return false;
           // The RPC contract's types are the service's published shapes.
           if (i.target === "src/rpc-types.ts") return !i.typeOnly;
-          return ["http", "adapter", "db", "pages", "postgres", "root", "client"].includes(roleOf(i.target));
+          return ["http", "adapter", "db", "pages", "postgres", "wiring", "root", "client"].includes(roleOf(i.target));
         })
         .map((i) =>
           violation(
@@ -434,7 +448,7 @@ export const RULES: readonly Rule[] = [
         const sameFeature = own !== undefined && featureOf(i.target) === own;
         const portType = i.typeOnly && i.target.endsWith("/store.ts");
         if (
-          ["http", "entry", "root", "pages", "client"].includes(target) ||
+          ["http", "entry", "wiring", "root", "pages", "client"].includes(target) ||
           (target === "service" && !portType && !sameFeature)
         )
           return [
@@ -480,6 +494,23 @@ export const RULES: readonly Rule[] = [
         }));
       return [...imported, ...viaNamespace, ...constructed];
     },
+  },
+  {
+    id: "only-the-root-wires-features",
+    title:
+      "a feature's feature.ts (its factories) is imported by root files only: the feature list, the composition root",
+    check: (m) =>
+      roleOf(m.file) === "root"
+        ? []
+        : m.imports
+            .filter((i) => i.target !== undefined && roleOf(i.target) === "wiring")
+            .map((i) =>
+              violation(
+                "only-the-root-wires-features",
+                i,
+                "features are wired in one place (src/features.ts); elsewhere a feature is reached through its service",
+              ),
+            ),
   },
   {
     id: "every-relative-import-resolves",
