@@ -39,7 +39,8 @@ export function createApp(overrides: Overrides = {}) {
   app.route("/", docsRoutes);
   app.route("/", accountPageRoutes);
 
-  // The document, completed centrally (cookieAuth beside bearerAuth, the problems any operation can answer): src/http/openapi.ts.
+  // The document, completed centrally (cookieAuth beside bearerAuth, the problems any operation can answer):
+  // src/http/openapi.ts.
   app.get("/openapi.json", (c) => c.json(openApiDocument(app, new URL(c.req.url).origin)));
 
   return app;

@@ -53,7 +53,10 @@ export type AccountDeps = {
 export { accountThrottleKey };
 export type { LoggedIn, SignedIn };
 
-/** With REQUIRE_VERIFIED_EMAIL, registration opens no session: there are no tokens until the email is verified and the user signs in. */
+/**
+ * With REQUIRE_VERIFIED_EMAIL, registration opens no session: there are no tokens until the email is verified and the
+ * user signs in.
+ */
 export type Registered = { user: UserRecord; tokens: TokenPair | undefined };
 
 export class AccountService {

@@ -200,7 +200,9 @@ export class SecondFactorService {
     return methods;
   }
 
-  /** After a right password: stores the mfaToken (with the sign-in's rehash, if one is owed) and answers mfa_required. */
+  /**
+   * After a right password: stores the mfaToken (with the sign-in's rehash, if one is owed) and answers mfa_required.
+   */
   async requireSecondFactor(
     user: UserRecord,
     attempt: { throttleKey: string; device: DeviceInfo; rehashedPassword?: string },
@@ -328,7 +330,10 @@ export class SecondFactorService {
     };
   }
 
-  /** A code of the user's confirmed factor, accepted once: a replay within its step, or a code older than the last accepted one, is refused. */
+  /**
+   * A code of the user's confirmed factor, accepted once: a replay within its step, or a code older than the last
+   * accepted one, is refused.
+   */
   private async acceptTotpCode(userId: string, code: string): Promise<boolean> {
     const { stores, clock } = this.deps;
     const factor = await stores.secondFactors.totp(userId);

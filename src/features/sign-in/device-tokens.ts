@@ -37,9 +37,9 @@ import { assertSecrets, base64url, constantTimeEqual, sha256Hex } from "../../co
 
 const PREFIX = "sadt_";
 const KEY_LABEL = "sadt-key:v1";
+const UUID = "[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}";
 /** nonce (base64url of 16 bytes) . user id . generation (decimal, no leading zeros) . tag (base64url of 32 bytes). */
-const FORMAT =
-  /^sadt_([A-Za-z0-9_-]{22})\.([0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12})\.(0|[1-9][0-9]{0,9})\.([A-Za-z0-9_-]{43})$/;
+const FORMAT = new RegExp(`^sadt_([A-Za-z0-9_-]{22})\\.(${UUID})\\.(0|[1-9][0-9]{0,9})\\.([A-Za-z0-9_-]{43})$`);
 /** Longer than any token of ours: refused before the pattern runs. */
 const MAX_LENGTH = 128;
 
@@ -101,7 +101,9 @@ function deriveKey(secret: string): Uint8Array {
   return hmac(sha256, utf8ToBytes(secret), utf8ToBytes(KEY_LABEL));
 }
 
-/** The nonce has a fixed length and no ":", nor has the UUID: (nonce, user id, generation) is read back one way only. */
+/**
+ * The nonce has a fixed length and no ":", nor has the UUID: (nonce, user id, generation) is read back one way only.
+ */
 function tagOf(key: Uint8Array, nonce: string, userId: string, generation: number): string {
   return base64url(hmac(sha256, key, utf8ToBytes(`sadt-tag:v2:${nonce}:${userId}:${generation}`)));
 }

@@ -68,15 +68,21 @@ export class LoginThrottleRepository implements LoginThrottleStore {
   ): Promise<{ admission: Admission; user: UserRecord | undefined; counted: { key: string; scope: ThrottleScope } }> {
     const { device } = attempt;
     const deviceCounts = device
-      ? sql`exists (select 1 from found where found.id = ${device.userId}::uuid and found.device_generation::bigint = ${device.generation}::bigint)`
+      ? sql`exists (select 1 from found where found.id = ${device.userId}::uuid
+        and found.device_generation::bigint = ${device.generation}::bigint)`
       : sql`false`;
     const [row] = await rows<UserRow & { first_attempt: boolean; device_counts: boolean; id: string | null }>(
       this.db,
       sql`
       with found as (select ${USER_WITH_GRANTS} from users u where u.email = ${attempt.email}),
       chosen as (select ${deviceCounts} as device_counts),
-      attempt as (${insertFirstAttempt({ ...attempt, key: sql`(select case when chosen.device_counts then ${device?.key ?? null}::text else ${attempt.key}::text end from chosen)` })})
-      select exists (select 1 from attempt) as first_attempt, (select device_counts from chosen) as device_counts, found.*
+      attempt as (${insertFirstAttempt({
+        ...attempt,
+        key: sql`(select case when chosen.device_counts
+        then ${device?.key ?? null}::text else ${attempt.key}::text end from chosen)`,
+      })})
+      select exists (select 1 from attempt) as first_attempt, (select device_counts
+        from chosen) as device_counts, found.*
       from (select 1) as one left join found on true`,
     );
     const user = row?.id ? toUserRecord(row) : undefined;
@@ -119,7 +125,8 @@ export class LoginThrottleRepository implements LoginThrottleStore {
         update login_throttles lt set
           failures = case when prior.locked then prior.failures else prior.next end,
           last_failure_at = case when prior.locked then prior.last_failure_at else ${at} end,
-          locked_until = case when prior.locked then prior.locked_until else ${lockFrom(sql`prior.next`, maxAttempts, at)} end,
+          locked_until = case when prior.locked then prior.locked_until
+            else ${lockFrom(sql`prior.next`, maxAttempts, at)} end,
           audited_lock_until = case when prior.locked then prior.locked_until else prior.audited_lock_until end
         from (
           select key, failures, last_failure_at, locked_until, audited_lock_until,

@@ -24,7 +24,10 @@ import { CsrfRejected } from "../../core/errors";
 
 export const AUTH_MODE_HEADER = "X-Auth-Mode";
 const COOKIE = { refresh: "sa_rt", access: "sa_at", device: "sa_dev" } as const;
-/** The device token outlives sessions: it names the device, not a sign-in (about 400 days, the longest browsers keep a cookie). */
+/**
+ * The device token outlives sessions: it names the device, not a sign-in (about 400 days, the longest browsers keep a
+ * cookie).
+ */
 const DEVICE_COOKIE_MAX_AGE = 400 * 24 * 3600;
 const SAFE_METHODS: ReadonlySet<string> = new Set(["GET", "HEAD", "OPTIONS"]);
 
@@ -47,7 +50,10 @@ export function refuseCrossSite(c: Context, allowedOrigins: readonly string[]): 
   }
 }
 
-/** Where a forward-auth proxy names the method of the request it asks about (Caddy and Traefik: X-Forwarded-Method; nginx: set by its configuration). */
+/**
+ * Where a forward-auth proxy names the method of the request it asks about (Caddy and Traefik: X-Forwarded-Method;
+ * nginx: set by its configuration).
+ */
 const FORWARDED_METHOD_HEADERS = ["X-Forwarded-Method", "X-Original-Method"] as const;
 
 /**
