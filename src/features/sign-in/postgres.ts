@@ -1,20 +1,9 @@
-// Per-account login throttling with exponential back-off, exact because it
-// lives in Postgres and every attempt is admitted atomically BEFORE the
-// password is checked: parallel guesses cannot slip in between a check and a
-// recorded failure. Keyed on a hash of the normalised email whether or not
-// the account exists, so a lock reveals nothing about which emails exist.
-//
-// The row counts attempts since the last success (`failures`, stamped by
-// `last_failure_at`); a successful sign-in deletes it. A device's bucket is
-// a row of its own, keyed `device:<account key>:<device hash>`, so one
-// statement can clear an account with all its devices (clearAccount). A
-// session's re-proofs (sign-in/attempt.ts) count in a row keyed
-// `session:<hash>`, which no account clear touches.
-//
-// One auth.throttled audit row per lock, not per refused attempt: the first
-// attempt a lock refuses writes it and stamps the lock in
-// `audited_lock_until`; later refusals of the same lock see the stamp and
-// write nothing. A new lock (a new `locked_until`) is audited afresh.
+// Login throttling in Postgres, exact because every attempt is admitted
+// atomically before its credential is checked: parallel guesses cannot slip
+// between a check and a recorded failure. Keyed on a hash of the normalised
+// email whether or not the account exists; a device's bucket is keyed under
+// its account's, so one statement clears both. One auth.throttled row per
+// lock, not per refused attempt (`audited_lock_until` stamps it).
 import { sql } from "drizzle-orm";
 import type { Admission, LoginThrottleStore, SignInAttempt, ThrottleAttempt, ThrottleScope } from "./store";
 import type { UserRecord } from "../../core/domain";
