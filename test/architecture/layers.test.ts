@@ -118,7 +118,9 @@ const FIXTURES: Fixture[] = [
   },
   {
     rule: SERVICES,
-    name: "@hono/*, cloudflare:*, a dynamic import of the composition root, typeof import() of the http context, an adapter",
+    name:
+      "@hono/*, cloudflare:*, a dynamic import of the composition root, typeof import() of the http " +
+      "context, an adapter",
     files: {
       "src/features/admin/service.ts": [
         'import { z } from "@hono/zod-openapi";',
@@ -203,7 +205,9 @@ const FIXTURES: Fixture[] = [
   },
   {
     rule: STORES,
-    name: "a postgres file importing a store.ts as a value, another feature's service, the composition root; an adapter the http layer",
+    name:
+      "a postgres file importing a store.ts as a value, another feature's service, the composition root; " +
+      "an adapter the http layer",
     files: {
       "src/features/passkeys/postgres.ts": [
         'import { PasskeyStore } from "./store";',
@@ -224,7 +228,9 @@ const FIXTURES: Fixture[] = [
   },
   {
     rule: COMPOSITION,
-    name: "the app opening the database, routes constructing AccessTokens under an alias, the entry using storesFor through a namespace",
+    name:
+      "the app opening the database, routes constructing AccessTokens under an alias, the entry using " +
+      "storesFor through a namespace",
     files: {
       "src/http/app.ts": 'import { lazyDatabase } from "../stores";\n',
       "src/features/tokens/routes.ts":
@@ -372,21 +378,24 @@ describe("the checker", () => {
     expect(touched).toHaveLength(6);
   });
 
-  it("fails the stub feature once its routes reach its postgres.ts, its service Hono, or the app its feature.ts", () => {
-    const broken = {
-      ...STUB_FEATURE,
-      "src/features/greetings/routes.ts": 'import { GreetingRepository } from "./postgres";\n',
-      "src/features/greetings/service.ts": 'import type { Context } from "hono";\n',
-    };
-    expect(check(broken).sort()).toEqual(
-      [`${ROUTES} src/features/greetings/routes.ts:1`, `${SERVICES} src/features/greetings/service.ts:1`].sort(),
-    );
-    const mountedAside = {
-      ...STUB_FEATURE,
-      "src/http/app.ts": 'import { greetings } from "../features/greetings/feature";\n',
-    };
-    expect(check(mountedAside)).toEqual([`${WIRING} src/http/app.ts:1`]);
-  });
+  it(
+    "fails the stub feature once its routes reach its postgres.ts, its service Hono, or the app its " + "feature.ts",
+    () => {
+      const broken = {
+        ...STUB_FEATURE,
+        "src/features/greetings/routes.ts": 'import { GreetingRepository } from "./postgres";\n',
+        "src/features/greetings/service.ts": 'import type { Context } from "hono";\n',
+      };
+      expect(check(broken).sort()).toEqual(
+        [`${ROUTES} src/features/greetings/routes.ts:1`, `${SERVICES} src/features/greetings/service.ts:1`].sort(),
+      );
+      const mountedAside = {
+        ...STUB_FEATURE,
+        "src/http/app.ts": 'import { greetings } from "../features/greetings/feature";\n',
+      };
+      expect(check(mountedAside)).toEqual([`${WIRING} src/http/app.ts:1`]);
+    },
+  );
 
   it("passes a layering that keeps every rule", () => {
     const files = {
@@ -401,17 +410,22 @@ describe("the checker", () => {
       "src/core/errors.ts": "export class NotFound extends Error {}",
       "src/db/schema.ts": 'import { pgTable } from "drizzle-orm/pg-core";\nexport const users = pgTable;\n',
       "src/adapters/postgres/database.ts":
-        'import { Pool } from "@neondatabase/serverless";\nimport * as schema from "../../db/schema";\nexport function lazyDatabase() {}',
+        'import { Pool } from "@neondatabase/serverless";\nimport * as schema from "../../db/schema";\nexport ' +
+        "function lazyDatabase() {}",
       "src/adapters/revocation-list.ts":
-        'import type { RevocationList } from "../features/sessions/store";\nexport class SessionRevocationList { kv?: KVNamespace }',
+        'import type { RevocationList } from "../features/sessions/store";\nexport class ' +
+        "SessionRevocationList { kv?: KVNamespace }",
       "src/features/sessions/store.ts": "export type RevocationList = {};",
       "src/features/accounts/postgres.ts":
-        'import { sql } from "drizzle-orm";\nimport { type UserStore } from "./store";\nimport { users } from "../../db/schema";\nimport { NotFound } from "../../core/errors";\n',
+        'import { sql } from "drizzle-orm";\nimport { type UserStore } from "./store";\nimport { users } from ' +
+        '"../../db/schema";\nimport { NotFound } from "../../core/errors";\n',
       "src/stores.ts": `import { storesFor as bind } from "./stores";\n${STORES_TS}`,
       "src/composition.ts":
-        'import { lazyDatabase, storesFor } from "./stores";\nimport { AccessTokens, loadKeySet } from "./features/tokens";\nexport const t = new AccessTokens();\n',
+        'import { lazyDatabase, storesFor } from "./stores";\nimport { AccessTokens, loadKeySet } from ' +
+        '"./features/tokens";\nexport const t = new AccessTokens();\n',
       "src/features/lifecycle/routes.ts":
-        'import { Hono } from "hono";\nimport type { UserStore } from "../accounts/store";\nimport type { Stores } from "../../stores";\n',
+        'import { Hono } from "hono";\nimport type { UserStore } from "../accounts/store";\nimport type { ' +
+        'Stores } from "../../stores";\n',
       "src/http/authorize/index.ts":
         'import { createMiddleware } from "hono/factory";\nimport { NotFound } from "../../core/errors";\n',
     };

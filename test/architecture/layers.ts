@@ -181,7 +181,10 @@ function firstName(name: ts.EntityName): string {
   return ts.isIdentifier(name) ? name.text : firstName(name.left);
 }
 
-/** A relative specifier as the bundler resolves it (exact, .ts/.tsx, .js written for .ts, index files); undefined otherwise. */
+/**
+ * A relative specifier as the bundler resolves it (exact, .ts/.tsx, .js written for .ts, index files); undefined
+ * otherwise.
+ */
 export function resolveSpecifier(from: string, specifier: string, files: ReadonlySet<string>): string | undefined {
   if (!specifier.startsWith("./") && !specifier.startsWith("../") && specifier !== "." && specifier !== "..")
     return undefined;
@@ -328,7 +331,8 @@ export const RULES: readonly Rule[] = [
   {
     id: "core-imports-nothing-outer",
     title:
-      "src/core/ imports only src/core/ and src/config.ts, and none of drizzle-orm, @neondatabase/serverless, hono, @hono/*, cloudflare:*",
+      "src/core/ imports only src/core/ and src/config.ts, and none of drizzle-orm, @neondatabase/serverless, " +
+      "hono, @hono/*, cloudflare:*",
     check: (m) =>
       role(m.file) !== "core"
         ? []
@@ -349,7 +353,10 @@ export const RULES: readonly Rule[] = [
   {
     id: "services-are-framework-free",
     title:
-      "a feature's service files (all but its routes and postgres files) import neither drizzle-orm, @neondatabase/serverless, hono, @hono/*, cloudflare:*, nor src/http/, src/adapters/, src/db/, src/pages/, a postgres file or a root file (src/stores.ts type-only aside), and name no Workers global type (type-only imports count)",
+      "a feature's service files (all but its routes and postgres files) import neither drizzle-orm, " +
+      "@neondatabase/serverless, hono, @hono/*, cloudflare:*, nor src/http/, src/adapters/, src/db/, " +
+      "src/pages/, a postgres file or a root file (src/stores.ts type-only aside), and name no Workers " +
+      "global type (type-only imports count)",
     check: (m) => {
       if (role(m.file) !== "service") return [];
       const rule = "services-are-framework-free";
@@ -384,7 +391,8 @@ export const RULES: readonly Rule[] = [
   {
     id: "only-postgres-files-touch-the-database",
     title:
-      "only a feature's postgres files, src/adapters/postgres/ and src/db/ import drizzle-orm or @neondatabase/serverless or src/db/",
+      "only a feature's postgres files, src/adapters/postgres/ and src/db/ import drizzle-orm or " +
+      "@neondatabase/serverless or src/db/",
     check: (m) => {
       if (isDatabaseFile(m.file)) return [];
       return m.imports.flatMap((i) => {
@@ -403,7 +411,8 @@ export const RULES: readonly Rule[] = [
   {
     id: "routes-never-import-postgres",
     title:
-      "a feature's routes, src/http/ and src/pages/ never import a postgres file, src/adapters/postgres/, src/db/ or src/stores.ts (beyond its types)",
+      "a feature's routes, src/http/ and src/pages/ never import a postgres file, src/adapters/postgres/, " +
+      "src/db/ or src/stores.ts (beyond its types)",
     check: (m) =>
       !["entry", "http", "pages"].includes(roleOf(m.file))
         ? []
@@ -437,7 +446,8 @@ export const RULES: readonly Rule[] = [
   {
     id: "stores-depend-only-on-ports",
     title:
-      "postgres files and src/adapters/ import nothing from src/http/, a feature's routes or service, or a root file; from features only type-only imports of a store.ts (their own feature's files aside)",
+      "postgres files and src/adapters/ import nothing from src/http/, a feature's routes or service, or a " +
+      "root file; from features only type-only imports of a store.ts (their own feature's files aside)",
     check: (m) => {
       const r = roleOf(m.file);
       if (r !== "postgres" && r !== "adapter") return [];
@@ -464,7 +474,10 @@ export const RULES: readonly Rule[] = [
   },
   {
     id: "only-the-composition-root-builds-infrastructure",
-    title: `only src/composition.ts builds infrastructure: elsewhere (src/stores.ts, postgres files and src/adapters/ aside) nothing imports ${INFRASTRUCTURE_FUNCTIONS.join(", ")} or constructs ${INFRASTRUCTURE_CLASSES.map((c) => `new ${c}`).join(", ")}`,
+    title:
+      `only src/composition.ts builds infrastructure: elsewhere (src/stores.ts, postgres files and ` +
+      `src/adapters/ aside) nothing imports ${INFRASTRUCTURE_FUNCTIONS.join(", ")} or constructs ` +
+      `${INFRASTRUCTURE_CLASSES.map((c) => `new ${c}`).join(", ")}`,
     check: (m) => {
       if (m.file === "src/composition.ts" || m.file === STORES || ["postgres", "adapter"].includes(roleOf(m.file)))
         return [];
