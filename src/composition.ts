@@ -1,36 +1,29 @@
-// The composition root: the one place that builds infrastructure. For each
-// request, RPC call and cron run it reads the configuration from the Worker
-// env (validated once per env object), imports the signing keys (once per
-// isolate), and wires the clock, the lazily opened database, the KV
-// revocation list and the services. What holds no request I/O (config,
-// clock, access tokens, revocation list) is built once per isolate and env;
-// services are built on first use, so a request builds only what its route
-// needs; the database pool is opened by the first store call and closed by
-// `close()`.
+// The composition root: the one place that builds infrastructure (config,
+// signing keys, clock, database, revocation list, mail) for each request, RPC
+// call, queue batch and cron run, and each feature's services through the
+// factories src/features.ts lists. What holds no request I/O is built once per
+// isolate and env; services on first use; the database pool is opened by the
+// first store call and closed by `close()`.
 import { systemClock, type Clock } from "./core/clock";
 import { loadConfig, type Config, type Env } from "./config";
 import { mailTransportFor, QueueOutbox } from "./adapters/mail";
 import { isDeadLetterQueue, type MailConsumerDeps } from "./features/mail/consumer";
 import { bindingRateLimit } from "./adapters/rate-limit";
 import { lazyDatabase, storesFor, unitOfWorkFor, type Database, type LazyDatabase } from "./stores";
-import { AccountService } from "./features/accounts/service";
-import { ActivityService } from "./features/activity/service";
-import { AdminService } from "./features/admin";
+import { FEATURES, type FeatureDeps, type Services } from "./features";
+import { admin } from "./features/admin/feature";
+import type { AdminService } from "./features/admin";
+import { maintenance } from "./features/maintenance/feature";
+import type { MaintenanceService } from "./features/maintenance/service";
 import { DeviceTokenCodec } from "./features/sign-in/device-tokens";
-import { HealthService } from "./features/health/service";
-import { AccountLifecycle } from "./features/lifecycle/service";
-import { MailDelivery } from "./features/mail/delivery";
-import { MaintenanceService } from "./features/maintenance/service";
-import { PasskeyService } from "./features/passkeys/service";
-import { SecretBox } from "./features/mfa/secret-box";
-import { SecondFactorService } from "./features/mfa/service";
 import { BreachedPasswordChecker, PasswordHasher } from "./features/accounts/passwords";
-import type { MailOutbox } from "./features/mail/store";
+import type { MailOutbox, MailTransport } from "./features/mail/store";
 import type { Stores, UnitOfWork } from "./stores";
-import { ProfileService } from "./features/lifecycle/profiles";
 import { SessionRevocationList } from "./adapters/revocation-list";
-import { RefreshTokenCodec, RefreshTokenRotation, SessionService } from "./features/sessions";
+import { RefreshTokenCodec } from "./features/sessions";
 import { AccessTokens, loadKeySet, type KeySet } from "./features/tokens";
+
+export type { Services };
 
 /** What tests replace. */
 export type Overrides = { clock?: Clock };
@@ -107,7 +100,7 @@ function build(env: Env, config: Config, keys: KeySet, overrides: Overrides): Ru
     config,
     clock,
     tokens: parts.tokens,
-    services: new Services(env, config, clock, parts.tokens, parts.revocations, database),
+    services: new RequestScope(env, config, clock, parts.tokens, parts.revocations, database).services,
     close: () => database.close(),
     opened: () => database.opened(),
   };
@@ -138,7 +131,8 @@ export async function composeMailConsumer(
 /** A Cron Trigger run: no request and no tokens, only the database. */
 export function composeScheduled(env: Env): { maintenance: MaintenanceService; close(): Promise<void> } {
   const database = lazyDatabase(loadConfig(env));
-  return { maintenance: new MaintenanceService(storesFor(database.get()).maintenance), close: () => database.close() };
+  const stores = () => storesFor(database.get());
+  return { maintenance: maintenance.services.maintenance({ stores }), close: () => database.close() };
 }
 
 /**
@@ -152,16 +146,44 @@ export function composeOperator(db: Database): { stores: Stores; unitOfWork: Uni
   const stores = storesFor(db);
   const unitOfWork = unitOfWorkFor(db);
   const revocations = { endSessionsOf: async () => {}, markGrantsChanged: async () => {} };
-  return { stores, unitOfWork, admin: new AdminService({ stores, unitOfWork, clock: systemClock, revocations }) };
+  const service = admin.services.admin({
+    stores: () => stores,
+    unitOfWork: () => unitOfWork,
+    clock: systemClock,
+    revocations,
+  });
+  return { stores, unitOfWork, admin: service };
 }
 
 /**
- * The services of one request, RPC call or queue batch, each built on its
- * first use and kept for the rest of it, so a request builds only what its
- * route calls (GET /health: nothing). One object of lazily filled fields
- * rather than a closure per service: the per-request path allocates little.
+ * The services of one request, RPC call or queue batch: one getter per
+ * service of FEATURES, installed on the prototype once per isolate, each
+ * building its service on first use and keeping it for the rest of the
+ * request (GET /health builds nothing). No closure per service and request:
+ * the per-request path allocates little.
  */
-export class Services {
+class LazyServices {
+  readonly built: Record<string, unknown> = {};
+  constructor(readonly deps: FeatureDeps) {}
+}
+
+const factories: Record<string, (deps: FeatureDeps) => unknown> = {};
+for (const feature of FEATURES) {
+  if (!("services" in feature)) continue;
+  for (const [name, factory] of Object.entries<(deps: FeatureDeps) => unknown>(feature.services)) {
+    if (name in factories) throw new TypeError(`two features declare the service "${name}"`);
+    factories[name] = factory;
+    Object.defineProperty(LazyServices.prototype, name, {
+      value(this: LazyServices) {
+        return (this.built[name] ??= factory(this.deps));
+      },
+    });
+  }
+}
+
+/** What one request's service factories are handed: the shared parts, and the rest built on first use. */
+class RequestScope implements FeatureDeps {
+  readonly services: Services;
   #stores?: Stores;
   #unitOfWork?: UnitOfWork;
   #codec?: RefreshTokenCodec;
@@ -169,184 +191,57 @@ export class Services {
   #breached?: BreachedPasswordChecker;
   #deviceTokens?: DeviceTokenCodec;
   #outbox?: MailOutbox;
-  #accounts?: AccountService;
-  #secondFactors?: SecondFactorService;
-  #passkeys?: PasskeyService;
-  #lifecycle?: AccountLifecycle;
-  #rotation?: RefreshTokenRotation;
-  #sessions?: SessionService;
-  #admin?: AdminService;
-  #profiles?: ProfileService;
-  #activity?: ActivityService;
-  #health?: HealthService;
-  #mail?: MailDelivery;
 
   constructor(
     private readonly env: Env,
-    private readonly config: Config,
-    private readonly clock: Clock,
-    private readonly tokens: AccessTokens,
-    private readonly revocations: SessionRevocationList,
+    readonly config: Config,
+    readonly clock: Clock,
+    readonly tokens: AccessTokens,
+    readonly revocations: SessionRevocationList,
     private readonly database: LazyDatabase,
-  ) {}
-
-  accounts(): AccountService {
-    return (this.#accounts ??= new AccountService({
-      stores: this.stores(),
-      unitOfWork: this.unitOfWork(),
-      settings: this.config,
-      clock: this.clock,
-      hasher: this.hasher(),
-      breached: this.breached(),
-      codec: this.codec(),
-      deviceTokens: this.deviceTokens(),
-      // The edge limit per normalised email on register.
-      registrationLimit: bindingRateLimit(this.env.AUTH_EMAIL_RATE_LIMITER, "register"),
-      tokens: this.tokens,
-      revocations: this.revocations,
-      outbox: this.outbox(),
-      secondFactor: this.secondFactors(),
-    }));
+  ) {
+    this.services = new LazyServices(this) as unknown as Services;
   }
 
-  secondFactors(): SecondFactorService {
-    const { config } = this;
-    return (this.#secondFactors ??= new SecondFactorService({
-      stores: this.stores(),
-      sessions: this.stores().sessions,
-      settings: { ...config, issuerName: config.mfa.webauthn.rpName },
-      clock: this.clock,
-      hasher: this.hasher(),
-      secretBox: secretBoxFor(config.mfa.encryptionKey),
-      tokens: this.tokens,
-      codec: this.codec(),
-      deviceTokens: this.deviceTokens(),
-      revocations: this.revocations,
-    }));
-  }
-
-  passkeys(): PasskeyService {
-    return (this.#passkeys ??= new PasskeyService({
-      stores: this.stores(),
-      sessions: this.stores().sessions,
-      settings: { ...this.config, webauthn: this.config.mfa.webauthn },
-      clock: this.clock,
-      codec: this.codec(),
-      deviceTokens: this.deviceTokens(),
-      tokens: this.tokens,
-      revocations: this.revocations,
-    }));
-  }
-
-  lifecycle(): AccountLifecycle {
-    return (this.#lifecycle ??= new AccountLifecycle({
-      stores: this.stores(),
-      unitOfWork: this.unitOfWork(),
-      settings: this.config,
-      clock: this.clock,
-      hasher: this.hasher(),
-      breached: this.breached(),
-      outbox: this.outbox(),
-      revocations: this.revocations,
-      // The edge limit per (normalised email, requesting network) on forgot-password.
-      forgotLimit: bindingRateLimit(this.env.AUTH_EMAIL_RATE_LIMITER, "forgot"),
-    }));
-  }
-
-  rotation(): RefreshTokenRotation {
-    return (this.#rotation ??= new RefreshTokenRotation({
-      refreshTokens: this.stores().refreshTokens,
-      users: this.stores().users,
-      codec: this.codec(),
-      settings: this.config,
-      clock: this.clock,
-      tokens: this.tokens,
-      revocations: this.revocations,
-      // The edge limit per session on refresh.
-      refreshLimit: bindingRateLimit(this.env.AUTH_REFRESH_RATE_LIMITER, "refresh"),
-    }));
-  }
-
-  sessions(): SessionService {
-    return (this.#sessions ??= new SessionService({
-      sessions: this.stores().sessions,
-      codec: this.codec(),
-      clock: this.clock,
-      revocations: this.revocations,
-      tokens: this.tokens,
-    }));
-  }
-
-  admin(): AdminService {
-    return (this.#admin ??= new AdminService({
-      stores: this.stores(),
-      unitOfWork: this.unitOfWork(),
-      clock: this.clock,
-      revocations: this.revocations,
-    }));
-  }
-
-  profiles(): ProfileService {
-    return (this.#profiles ??= new ProfileService(this.stores().users));
-  }
-
-  activity(): ActivityService {
-    return (this.#activity ??= new ActivityService(this.stores().audit));
-  }
-
-  health(): HealthService {
-    return (this.#health ??= new HealthService(this.stores().health));
-  }
-
-  mail(): MailDelivery {
-    return (this.#mail ??= new MailDelivery({
-      transport: mailTransportFor(this.config.mail),
-      audit: this.stores().audit,
-      clock: this.clock,
-    }));
-  }
-
-  private stores(): Stores {
+  stores(): Stores {
     return (this.#stores ??= storesFor(this.database.get()));
   }
 
-  private unitOfWork(): UnitOfWork {
+  unitOfWork(): UnitOfWork {
     return (this.#unitOfWork ??= unitOfWorkFor(this.database.get()));
   }
 
-  private codec(): RefreshTokenCodec {
+  codec(): RefreshTokenCodec {
     return (this.#codec ??= new RefreshTokenCodec(
       this.config.refreshTokenSecret,
       this.config.refreshTokenPreviousSecret,
     ));
   }
 
-  private deviceTokens(): DeviceTokenCodec {
+  deviceTokens(): DeviceTokenCodec {
     return (this.#deviceTokens ??= new DeviceTokenCodec(
       this.config.refreshTokenSecret,
       this.config.refreshTokenPreviousSecret,
     ));
   }
 
-  private hasher(): PasswordHasher {
+  hasher(): PasswordHasher {
     return (this.#hasher ??= new PasswordHasher(this.config.argon2));
   }
 
-  private breached(): BreachedPasswordChecker {
+  breached(): BreachedPasswordChecker {
     return (this.#breached ??= new BreachedPasswordChecker(this.config.pwnedPasswordsUrl));
   }
 
-  private outbox(): MailOutbox {
+  outbox(): MailOutbox {
     return (this.#outbox ??= new QueueOutbox(this.env.MAIL_QUEUE));
   }
-}
 
-/** One AES-GCM key import per isolate and key. */
-const secretBoxes = new WeakMap<Uint8Array, SecretBox>();
+  mailTransport(): MailTransport | undefined {
+    return mailTransportFor(this.config.mail);
+  }
 
-function secretBoxFor(key: Uint8Array | undefined): SecretBox | undefined {
-  if (!key) return undefined;
-  let box = secretBoxes.get(key);
-  if (!box) secretBoxes.set(key, (box = new SecretBox(key)));
-  return box;
+  rateLimit(binding: "AUTH_EMAIL_RATE_LIMITER" | "AUTH_REFRESH_RATE_LIMITER", scope: string) {
+    return bindingRateLimit(this.env[binding], scope);
+  }
 }

@@ -22,9 +22,15 @@ export type AccessTokenClaims = {
   client_id: string;
   roles: string[];
   permissions: string[];
-  /** When the session last proved a credential (sign-in, second factor, re-authentication), epoch seconds; a refresh keeps it. */
+  /**
+   * When the session last proved a credential (sign-in, second factor, re-authentication), epoch seconds; a refresh
+   * keeps it.
+   */
   auth_time: number;
-  /** RFC 8176 method values of that proof: "pwd" password, "otp" TOTP or recovery code, "hwk" passkey, "mfa" two factors (a passkey alone, with user verification, is ["hwk","mfa"]). */
+  /**
+   * RFC 8176 method values of that proof: "pwd" password, "otp" TOTP or recovery code, "hwk" passkey, "mfa" two
+   * factors (a passkey alone, with user verification, is ["hwk","mfa"]).
+   */
   amr: string[];
   /** Whether the user had verified their email when the token was issued. */
   email_verified: boolean;

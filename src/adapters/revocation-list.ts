@@ -1,67 +1,10 @@
-// Immediate revocation at the edge: ended sessions are written to the
-// REVOKED_SESSIONS KV namespace for as long as an access token of theirs can
-// live, so authenticate, /auth/verify and the RPC refuse those tokens before
-// they expire. Three kinds of entry, each read at most once per isolate per
-// CONFIRMED_LIVE_REUSE_MS, and those this isolate has no fresh answer for
-// in ONE read (a bulk get), so a session it has not seen costs one KV read:
-//
-// - `revoked-session:<sid>`: one ended session (logout, DELETE /sessions/:id,
-//   refresh-token reuse, eviction by the session cap).
-// - `sessions-ended:<uid>`: one entry for a bulk end (all other sessions, a
-//   password change, disabling, an administrator ending them all), however
-//   many sessions it ended, so a user with thousands of sessions costs one
-//   KV write, not one per session (Workers allow 1,000 KV operations per
-//   invocation). See "The sessions-ended mark" below.
-// - `grants-version:<uid>`: a change of the user's roles (or disabling
-//   them), as the user's new grants version: tokens carrying an older one
-//   hold stale roles and permissions and are refused, so the client refreshes
-//   and gets the new ones. Versions are read with the roles in one snapshot,
-//   so a sign-in racing a role change cannot slip a stale token past this.
-//
-// How fast a revocation takes effect:
-// - in the isolate that made it: at once (it is remembered here too);
-// - elsewhere in the same location: within CONFIRMED_LIVE_REUSE_MS, because
-//   an isolate reuses an answer from KV for that long rather than reading KV
-//   on every request (a KV read per request costs more than the signature
-//   check it guards);
-// - in other locations: within KV's propagation, about 60 s (the documented bound).
-//
-// The sessions-ended mark. An access token carries its session (`sid`) and
-// when it was issued (`iat`, whole seconds) but not when its session
-// started, so the mark is about tokens: {before: T (ms), except?: S, ended?:
-// [ids]} refuses a token of the user when
-//   (a) its sid is listed in `ended`, or
-//   (b) its sid is not S and its iat is before T's second.
-// T is the service's clock read after the ending statement committed. Every
-// token of an ended session was issued no later than that: a refresh that
-// commits before the end was issued before T, and one after it finds the
-// session ended inside its own statement (the grace-window replay reads the
-// session in a snapshot taken before its clock read, so the same holds). A
-// token issued in T's own second cannot be told apart by iat from one of a
-// session opened just after T (a sign-in right after "sign out everywhere"
-// must work), so (b) stops at T's second, and the ended sessions that may
-// hold such a token are listed instead: those used (lastUsedAt) since T's
-// second minus REFRESH_REUSE_GRACE (a grace replay reissues a token up to
-// that long after the last use) and the 30 s clock tolerance (a token whose
-// iat runs ahead of our clock, as verify accepts). That is the sessions
-// used in the last ~40 s, not all of them.
-//
-// A later mark replaces an earlier one (one key per user), safely:
-// - A token (b) of the earlier mark refuses has iat before the earlier T, so
-//   before the later T too, and the later mark refuses it unless its sid is
-//   the later S. The later S was still live when the later mark was written
-//   (SessionService.revokeOthers checks it in the database and keeps no
-//   session otherwise; a password change keeps the session it was made from,
-//   whose holder has just proved the password), so the earlier end did not
-//   end it: its tokens were never the earlier mark's to refuse.
-// - Sessions listed by the earlier mark may hold tokens up to its second plus
-//   the clock tolerance; when the later T is not past that, the later mark
-//   carries them over (merge below). The writer merges with the mark it last
-//   read or wrote and with what KV holds; an isolate never lets a slower read
-//   replace a newer mark it already knows.
-// A residual risk: two bulk ends of one user in the same second in different
-// isolates whose KV writes cross; and KV takes one write per key per second,
-// so the second of two marks written within a second may be refused (logged).
+// Immediate revocation at the edge: ended sessions go to the REVOKED_SESSIONS
+// KV namespace for as long as an access token of theirs can live, so every
+// access-token check refuses them before they expire. Three kinds of entry
+// (`revoked-session:<sid>`, `sessions-ended:<uid>`, `grants-version:<uid>`),
+// each read at most once per isolate per CONFIRMED_LIVE_REUSE_MS, and all an
+// isolate has no fresh answer for in one bulk read. Why one sessions-ended
+// mark per user is enough, and safe to replace: docs/sessions.md.
 
 import { ServiceUnavailable } from "../core/errors";
 import type { RevocationList, SessionsEnded, TokenToCheck } from "../features/sessions/store";

@@ -28,7 +28,10 @@ export type UserRecord = {
   deviceGeneration: number;
 };
 
-/** RFC 8176 authentication method values: password, one-time code (TOTP or recovery code), hardware key (passkey), several factors. */
+/**
+ * RFC 8176 authentication method values: password, one-time code (TOTP or recovery code), hardware key (passkey),
+ * several factors.
+ */
 export type AuthMethod = "pwd" | "otp" | "hwk" | "mfa";
 
 /** A session's last proof of a credential: the access tokens' auth_time and amr. */

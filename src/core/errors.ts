@@ -133,7 +133,10 @@ export class MethodNotAllowed extends AuthError {
   }
 }
 
-/** A verification, reset or email-change token that is unknown, expired, used, or made for another purpose: one answer for all. */
+/**
+ * A verification, reset or email-change token that is unknown, expired, used, or made for another purpose: one answer
+ * for all.
+ */
 export class InvalidOneTimeToken extends AuthError {
   constructor(cause?: unknown) {
     super("invalid_one_time_token", { cause, detail: "This link is invalid or has expired. Ask for a new one." });
@@ -142,7 +145,10 @@ export class InvalidOneTimeToken extends AuthError {
 
 export type MfaMethod = "totp" | "recovery_code" | "passkey";
 
-/** The first factor was right and the account has a second: the body carries the mfaToken that completes the sign-in, and the methods that can. */
+/**
+ * The first factor was right and the account has a second: the body carries the mfaToken that completes the sign-in,
+ * and the methods that can.
+ */
 export class MfaRequired extends AuthError {
   constructor(
     readonly mfaToken: string,
@@ -177,7 +183,10 @@ export class InvalidMfaToken extends AuthError {
  */
 export type ReauthMethod = "password" | "password+totp" | "password+recovery_code" | "passkey";
 
-/** The operation needs a recent proof, as strong as the account's sign-in: POST /auth/reauthenticate with one of `methods`, then retry. */
+/**
+ * The operation needs a recent proof, as strong as the account's sign-in: POST /auth/reauthenticate with one of
+ * `methods`, then retry.
+ */
 export class ReauthenticationRequired extends AuthError {
   constructor(readonly methods: ReauthMethod[]) {
     super("reauthentication_required", { detail: "Confirm it is you (POST /auth/reauthenticate), then try again." });
@@ -191,7 +200,10 @@ export class CsrfRejected extends AuthError {
   }
 }
 
-/** REQUIRE_VERIFIED_EMAIL is on and the account's email is not verified yet, or (v3) an operation needs a verified email. */
+/**
+ * REQUIRE_VERIFIED_EMAIL is on and the account's email is not verified yet, or (v3) an operation needs a verified
+ * email.
+ */
 export class EmailNotVerified extends AuthError {
   constructor(detail = "Verify your email address with the link we sent, then sign in.") {
     super("email_not_verified", { detail });

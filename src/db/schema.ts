@@ -110,7 +110,10 @@ export const sessions = pgTable(
     absoluteExpiresAt: timestamp("absolute_expires_at", { withTimezone: true, mode: "date" }).notNull(),
     revokedAt: timestamp("revoked_at", { withTimezone: true, mode: "date" }),
     revokedReason: text("revoked_reason"),
-    /** When this session last proved a credential (sign-in, second factor, re-authentication): the access tokens' auth_time; a refresh keeps it. */
+    /**
+     * When this session last proved a credential (sign-in, second factor, re-authentication): the access tokens'
+     * auth_time; a refresh keeps it.
+     */
     authTime: timestamp("auth_time", { withTimezone: true, mode: "date" }).notNull().defaultNow(),
     /** The RFC 8176 method values of that proof: the access tokens' amr. */
     amr: text("amr").array().notNull().default(sql`'{pwd}'::text[]`),
@@ -197,7 +200,10 @@ export const oneTimeTokens = pgTable(
       .notNull()
       .references(() => users.id, { onDelete: "cascade" }),
     purpose: text("purpose", { enum: ["email_verification", "password_reset", "email_change"] }).notNull(),
-    /** The address the link was mailed to: the token is good only while it is still the user's (or, for a change, the new address). */
+    /**
+     * The address the link was mailed to: the token is good only while it is still the user's (or, for a change, the
+     * new address).
+     */
     email: text("email").notNull(),
     /** email_change only: the address the user is changing to. */
     newEmail: text("new_email"),

@@ -12,20 +12,12 @@ import { jsonBody } from "./json-body";
 import { routeGate, type RouteEntry } from "./route-gate";
 import { carriesAccessToken } from "./authenticate";
 import { completeSecurityHeaders, forbidCaching, prepareSecurityHeaders } from "./security-headers";
-import { accountEmailRoutes } from "../features/lifecycle/email-routes";
 import { accountPageRoutes } from "../pages/account-page";
-import { adminRoutes } from "../features/admin/routes";
-import { authRoutes } from "../features/accounts/routes";
 import { docsRoutes } from "../pages/docs";
-import { healthRoutes, healthWithoutConfig } from "../features/health/routes";
+import { FEATURES } from "../features";
+import { healthWithoutConfig } from "../features/health/routes";
 import { linkPageRoutes } from "../pages/link-pages";
-import { meRoutes } from "../features/lifecycle/routes";
-import { mfaRoutes } from "../features/mfa/routes";
-import { passkeyRoutes } from "../features/passkeys/routes";
-import { reauthenticationRoutes } from "../features/reauthentication/routes";
 import { openApiDocument } from "./openapi";
-import { sessionsRoutes } from "../features/sessions/routes";
-import { tokenRoutes } from "../features/tokens/routes";
 
 export function createApp(overrides: Overrides = {}) {
   const app = new OpenAPIHono<AppEnv>({
@@ -40,21 +32,15 @@ export function createApp(overrides: Overrides = {}) {
   app.notFound(notFound);
   app.use(edge(overrides, () => app.routes));
 
-  app.route("/", healthRoutes);
-  app.route("/", tokenRoutes);
-  app.route("/", authRoutes);
-  app.route("/", accountEmailRoutes);
-  app.route("/", meRoutes);
-  app.route("/", mfaRoutes);
-  app.route("/", passkeyRoutes);
-  app.route("/", reauthenticationRoutes);
-  app.route("/", sessionsRoutes);
-  app.route("/", adminRoutes);
+  for (const feature of FEATURES) {
+    if ("routes" in feature) for (const routes of feature.routes) app.route("/", routes);
+  }
   app.route("/", linkPageRoutes);
   app.route("/", docsRoutes);
   app.route("/", accountPageRoutes);
 
-  // The document, completed centrally (cookieAuth beside bearerAuth, the problems any operation can answer): src/http/openapi.ts.
+  // The document, completed centrally (cookieAuth beside bearerAuth, the problems any operation can answer):
+  // src/http/openapi.ts.
   app.get("/openapi.json", (c) => c.json(openApiDocument(app, new URL(c.req.url).origin)));
 
   return app;

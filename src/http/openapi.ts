@@ -21,7 +21,9 @@ export const ProblemSchema = z
       .optional()
       .openapi({
         description:
-          "mfa_required: the second factors that can complete this sign-in (totp, recovery_code, passkey). reauthentication_required: what POST /auth/reauthenticate needs for this account: password (no second factor), else password+totp, password+recovery_code, passkey",
+          "mfa_required: the second factors that can complete this sign-in (totp, recovery_code, passkey). " +
+          "reauthentication_required: what POST /auth/reauthenticate needs for this account: password (no " +
+          "second factor), else password+totp, password+recovery_code, passkey",
       }),
   })
   .openapi("Problem");
@@ -29,7 +31,9 @@ export const ProblemSchema = z
 const DESCRIPTIONS: Record<number, string> = {
   400: "Validation failed or the body is not JSON",
   401: "Not authenticated",
-  403: "Forbidden; `code` says why (insufficient_permission, csrf_rejected when a cookie-authenticated unsafe request lacks X-Auth-Mode: cookie or an allowed Origin, ...)",
+  403:
+    "Forbidden; `code` says why (insufficient_permission, csrf_rejected when a cookie-authenticated unsafe " +
+    "request lacks X-Auth-Mode: cookie or an allowed Origin, ...)",
   404: "Not found",
   405: "Method not allowed on this path",
   409: "Conflict",
@@ -92,7 +96,10 @@ export const SECURITY_SCHEMES = {
     in: "cookie",
     name: "__Host-sa_at",
     description:
-      "Cookie mode: the access token in the `__Host-sa_at` cookie that a sign-in with `X-Auth-Mode: cookie` sets. Used only when no Authorization header is sent. A cookie-authenticated unsafe request (POST, PUT, PATCH, DELETE) must also carry `X-Auth-Mode: cookie` and come from an Origin in ALLOWED_ORIGINS, else 403 csrf_rejected.",
+      "Cookie mode: the access token in the `__Host-sa_at` cookie that a sign-in with `X-Auth-Mode: cookie` " +
+      "sets. Used only when no Authorization header is sent. A cookie-authenticated unsafe request (POST, " +
+      "PUT, PATCH, DELETE) must also carry `X-Auth-Mode: cookie` and come from an Origin in " +
+      "ALLOWED_ORIGINS, else 403 csrf_rejected.",
   },
 } as const;
 
@@ -169,7 +176,10 @@ export function completeDocument<D extends AnyDocument>(document: D): D {
  * service that answers is the server, so the document is right wherever it
  * is deployed.
  */
-/** Built once per app and origin: the routes do not change after start, and generating the document walks every schema. */
+/**
+ * Built once per app and origin: the routes do not change after start, and generating the document walks every
+ * schema.
+ */
 const documents = new WeakMap<object, Map<string, ReturnType<typeof buildDocument>>>();
 
 // biome-ignore lint/suspicious/noExplicitAny: the document is read from any app, whatever its env type

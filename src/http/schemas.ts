@@ -18,7 +18,9 @@ export const PasswordInput = z.string().min(1).max(1024);
 export const NewPasswordInput = PasswordInput.openapi({
   minLength: MIN_PASSWORD_LENGTH,
   maxLength: MAX_PASSWORD_LENGTH,
-  description: `${MIN_PASSWORD_LENGTH} to ${MAX_PASSWORD_LENGTH} characters (code points, after NFC normalisation), not a common or breached password. No composition rules.`,
+  description:
+    `${MIN_PASSWORD_LENGTH} to ${MAX_PASSWORD_LENGTH} characters (code points, after NFC ` +
+    `normalisation), not a common or breached password. No composition rules.`,
 });
 
 /** A required JSON request body. */
@@ -51,10 +53,14 @@ export const TokenPairSchema = z
     tokenType: z.literal("Bearer"),
     accessToken: z.string(),
     expiresIn: z.number().int(),
-    refreshToken: z.string().optional().openapi({
-      description:
-        "Opaque (`sart_...`), single use: every refresh answers its successor. Absent in cookie mode (X-Auth-Mode: cookie), where it is in the __Host-sa_rt cookie.",
-    }),
+    refreshToken: z
+      .string()
+      .optional()
+      .openapi({
+        description:
+          "Opaque (`sart_...`), single use: every refresh answers its successor. Absent in cookie mode " +
+          "(X-Auth-Mode: cookie), where it is in the __Host-sa_rt cookie.",
+      }),
     refreshExpiresIn: z.number().int(),
     sessionId: z.string().uuid(),
   })
@@ -188,7 +194,10 @@ export function toApiUser(user: UserRecord) {
 // The credentials more than one feature's routes take (the second step of a
 // sign-in, re-authentication, passkey ceremonies).
 
-/** Six digits; anything else is simply a wrong code (answered invalid_mfa_code, and counted), so the schema only bounds it. */
+/**
+ * Six digits; anything else is simply a wrong code (answered invalid_mfa_code, and counted), so the schema only
+ * bounds it.
+ */
 export const TotpCode = z
   .string()
   .min(1)
@@ -199,7 +208,10 @@ export const RecoveryCode = z
   .min(1)
   .max(64)
   .openapi({ description: "One of the recovery codes, as shown (case, spaces and dashes ignored)" });
-/** A WebAuthn credential response in its JSON form (RegistrationResponseJSON or AuthenticationResponseJSON); its contents are the verifier's to judge. */
+/**
+ * A WebAuthn credential response in its JSON form (RegistrationResponseJSON or AuthenticationResponseJSON); its
+ * contents are the verifier's to judge.
+ */
 export const CredentialResponse = z
   .object({
     id: z.string().min(1).max(1024),
@@ -212,10 +224,12 @@ export const CredentialResponse = z
   .passthrough()
   .openapi({
     description:
-      "The browser's credential as JSON (PublicKeyCredential.toJSON(), or @simplewebauthn/browser's startRegistration/startAuthentication)",
+      "The browser's credential as JSON (PublicKeyCredential.toJSON(), or @simplewebauthn/browser's " +
+      "startRegistration/startAuthentication)",
   });
 
 export const WebAuthnOptions = z.record(z.string(), z.unknown()).openapi({
   description:
-    "Options in the WebAuthn JSON form: pass to PublicKeyCredential.parseCreationOptionsFromJSON / parseRequestOptionsFromJSON, or @simplewebauthn/browser",
+    "Options in the WebAuthn JSON form: pass to PublicKeyCredential.parseCreationOptionsFromJSON / " +
+    "parseRequestOptionsFromJSON, or @simplewebauthn/browser",
 });

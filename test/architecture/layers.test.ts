@@ -21,7 +21,7 @@ describe("the layer rules on src/", () => {
 
   it("reads the whole import graph (so the rules below cannot pass on nothing)", () => {
     const roles = new Set(modules.map((m) => roleOf(m.file)));
-    for (const role of ["core", "http", "entry", "postgres", "service", "adapter", "db", "pages", "root"])
+    for (const role of ["core", "http", "entry", "postgres", "wiring", "service", "adapter", "db", "pages", "root"])
       expect(roles).toContain(role);
     const importsOf = (file: string) => modules.find((m) => m.file === file)?.imports ?? [];
     expect(importsOf("src/composition.ts").map((i) => i.target)).toContain("src/stores.ts");
@@ -46,6 +46,7 @@ describe("the layer rules on src/", () => {
     expect(roleOf("src/features/sessions/refresh-tokens.postgres.ts")).toBe("postgres");
     expect(roleOf("src/features/passkeys/service.ts")).toBe("service");
     expect(roleOf("src/features/passkeys/store.ts")).toBe("service");
+    expect(roleOf("src/features/passkeys/feature.ts")).toBe("wiring");
   });
 
   for (const rule of RULES) {
@@ -72,6 +73,7 @@ const ROUTES = "routes-never-import-postgres";
 const FEATURES = "features-talk-through-services";
 const STORES = "stores-depend-only-on-ports";
 const COMPOSITION = "only-the-composition-root-builds-infrastructure";
+const WIRING = "only-the-root-wires-features";
 const RESOLVES = "every-relative-import-resolves";
 
 const STORES_TS = "export function storesFor() {}\nexport { lazyDatabase } from './adapters/postgres/database';\n";
@@ -116,7 +118,9 @@ const FIXTURES: Fixture[] = [
   },
   {
     rule: SERVICES,
-    name: "@hono/*, cloudflare:*, a dynamic import of the composition root, typeof import() of the http context, an adapter",
+    name:
+      "@hono/*, cloudflare:*, a dynamic import of the composition root, typeof import() of the http " +
+      "context, an adapter",
     files: {
       "src/features/admin/service.ts": [
         'import { z } from "@hono/zod-openapi";',
@@ -201,7 +205,9 @@ const FIXTURES: Fixture[] = [
   },
   {
     rule: STORES,
-    name: "a postgres file importing a store.ts as a value, another feature's service, the composition root; an adapter the http layer",
+    name:
+      "a postgres file importing a store.ts as a value, another feature's service, the composition root; " +
+      "an adapter the http layer",
     files: {
       "src/features/passkeys/postgres.ts": [
         'import { PasskeyStore } from "./store";',
@@ -222,7 +228,9 @@ const FIXTURES: Fixture[] = [
   },
   {
     rule: COMPOSITION,
-    name: "the app opening the database, routes constructing AccessTokens under an alias, the entry using storesFor through a namespace",
+    name:
+      "the app opening the database, routes constructing AccessTokens under an alias, the entry using " +
+      "storesFor through a namespace",
     files: {
       "src/http/app.ts": 'import { lazyDatabase } from "../stores";\n',
       "src/features/tokens/routes.ts":
@@ -254,6 +262,22 @@ const FIXTURES: Fixture[] = [
     expected: [`${COMPOSITION} src/features/accounts/service.ts:2`, `${COMPOSITION} src/features/admin/index.ts:1`],
   },
   {
+    rule: WIRING,
+    name: "the app mounting a feature's routes through its feature.ts, a service building another feature's services",
+    files: {
+      "src/http/app.ts": 'import { passkeys } from "../features/passkeys/feature";\n',
+      "src/features/passkeys/feature.ts": "export const passkeys = {};",
+      "src/features/accounts/service.ts": 'import { mfa } from "../mfa/feature";\n',
+      "src/features/mfa/feature.ts": "export const mfa = {};",
+      "src/features.ts": 'import { passkeys } from "./features/passkeys/feature";\n',
+    },
+    expected: [
+      `${WIRING} src/http/app.ts:1`,
+      `${WIRING} src/features/accounts/service.ts:1`,
+      `${SERVICES} src/features/accounts/service.ts:1`,
+    ],
+  },
+  {
     rule: RESOLVES,
     name: "a relative import of a file that does not exist",
     files: { "src/features/accounts/service.ts": 'import { x } from "./missing";\n' },
@@ -263,10 +287,10 @@ const FIXTURES: Fixture[] = [
 
 /**
  * A new small feature ("greetings": one table, one route, one service) as it
- * is added to this layout: its folder, plus one line in each of the three
- * places that wire features (the Stores type and its Postgres assembly in
- * src/stores.ts, the service's getter in src/composition.ts, the route's
- * mount in src/http/app.ts).
+ * is added to this layout: its folder, whose feature.ts hands its store, its
+ * service and its routes to the composition root, plus one line in the
+ * feature list (src/features.ts), from which the Stores type, the services and
+ * the app's routes are all derived.
  */
 const STUB_FEATURE: Record<string, string> = {
   "src/features/greetings/store.ts": [
@@ -276,9 +300,9 @@ const STUB_FEATURE: Record<string, string> = {
   ].join("\n"),
   "src/features/greetings/service.ts": [
     'import { NotFound } from "../../core/errors";',
-    'import type { UserStore } from "../accounts/store";',
+    'import type { Stores } from "../../stores";',
     'import type { GreetingStore } from "./store";',
-    "export class GreetingService { constructor(readonly store: GreetingStore, readonly users: UserStore) {} }",
+    'export class GreetingService { constructor(readonly stores: Pick<Stores, "greetings" | "users">) {} }',
   ].join("\n"),
   "src/features/greetings/postgres.ts": [
     'import { sql } from "drizzle-orm";',
@@ -294,14 +318,32 @@ const STUB_FEATURE: Record<string, string> = {
     'import type { GreetingService } from "./service";',
     "export const greetingRoutes = new OpenAPIHono<AppEnv>();",
   ].join("\n"),
-  // The three lines of wiring, each in a file of its own here.
-  "src/stores.ts": 'import { GreetingRepository } from "./features/greetings/postgres";\n',
-  "src/composition.ts": 'import { GreetingService } from "./features/greetings/service";\n',
-  "src/http/app.ts": 'import { greetingRoutes } from "../features/greetings/routes";\n',
+  "src/features/greetings/feature.ts": [
+    'import type { Feature } from "../../features";',
+    'import { GreetingRepository } from "./postgres";',
+    'import { greetingRoutes } from "./routes";',
+    'import { GreetingService } from "./service";',
+    'import type { GreetingStore } from "./store";',
+    "export const greetings = {",
+    "  stores: (db): { greetings: GreetingStore } => ({ greetings: new GreetingRepository(db) }),",
+    "  services: { greetings: (deps): GreetingService => new GreetingService(deps.stores()) },",
+    "  routes: [greetingRoutes],",
+    "} satisfies Feature;",
+  ].join("\n"),
+  // The one line of wiring (and its import), in the list the root files derive from.
+  "src/features.ts": [
+    'import { accounts } from "./features/accounts/feature";',
+    'import { greetings } from "./features/greetings/feature";',
+    "export const FEATURES = [accounts, greetings] as const;",
+  ].join("\n"),
+  // What derives from the list, unchanged by the new feature.
+  "src/stores.ts": 'import { FEATURES, type FeatureStores } from "./features";\n',
+  "src/composition.ts": 'import { FEATURES, type Services } from "./features";\n',
+  "src/http/app.ts": 'import { FEATURES } from "../features";\n',
   // What it uses of the rest, as the real files are.
+  "src/features/accounts/feature.ts": "export const accounts = {};",
   "src/core/domain.ts": "export type RequestOrigin = {};",
   "src/core/errors.ts": "export class NotFound extends Error {}",
-  "src/features/accounts/store.ts": "export type UserStore = {};",
   "src/adapters/postgres/database.ts": 'import { Pool } from "@neondatabase/serverless";\nexport type Executor = {};',
   "src/adapters/postgres/fragments.ts": 'import { sql } from "drizzle-orm";\nexport const auditInsert = sql;',
   "src/http/context.ts": 'import type { Env } from "../config";\nexport type AppEnv = {};',
@@ -327,29 +369,33 @@ describe("the checker", () => {
     expect(formatViolation(v!)).toMatch(/^src\/features\/accounts\/service\.ts:2 type-only imports "hono": /);
   });
 
-  it("passes a new feature added as one folder plus one line of wiring in three files", () => {
+  it("passes a new feature added as one folder plus one line in the feature list", () => {
     expect(check(STUB_FEATURE)).toEqual([]);
     const touched = Object.keys(STUB_FEATURE).filter(
       (file) => file.startsWith("src/features/greetings/") || STUB_FEATURE[file]!.includes("greetings"),
     );
-    expect(touched.filter((file) => !file.startsWith("src/features/greetings/"))).toEqual([
-      "src/stores.ts",
-      "src/composition.ts",
-      "src/http/app.ts",
-    ]);
-    expect(touched).toHaveLength(7);
+    expect(touched.filter((file) => !file.startsWith("src/features/greetings/"))).toEqual(["src/features.ts"]);
+    expect(touched).toHaveLength(6);
   });
 
-  it("fails the stub feature once its routes reach its postgres.ts or its service Hono", () => {
-    const broken = {
-      ...STUB_FEATURE,
-      "src/features/greetings/routes.ts": 'import { GreetingRepository } from "./postgres";\n',
-      "src/features/greetings/service.ts": 'import type { Context } from "hono";\n',
-    };
-    expect(check(broken).sort()).toEqual(
-      [`${ROUTES} src/features/greetings/routes.ts:1`, `${SERVICES} src/features/greetings/service.ts:1`].sort(),
-    );
-  });
+  it(
+    "fails the stub feature once its routes reach its postgres.ts, its service Hono, or the app its " + "feature.ts",
+    () => {
+      const broken = {
+        ...STUB_FEATURE,
+        "src/features/greetings/routes.ts": 'import { GreetingRepository } from "./postgres";\n',
+        "src/features/greetings/service.ts": 'import type { Context } from "hono";\n',
+      };
+      expect(check(broken).sort()).toEqual(
+        [`${ROUTES} src/features/greetings/routes.ts:1`, `${SERVICES} src/features/greetings/service.ts:1`].sort(),
+      );
+      const mountedAside = {
+        ...STUB_FEATURE,
+        "src/http/app.ts": 'import { greetings } from "../features/greetings/feature";\n',
+      };
+      expect(check(mountedAside)).toEqual([`${WIRING} src/http/app.ts:1`]);
+    },
+  );
 
   it("passes a layering that keeps every rule", () => {
     const files = {
@@ -364,17 +410,22 @@ describe("the checker", () => {
       "src/core/errors.ts": "export class NotFound extends Error {}",
       "src/db/schema.ts": 'import { pgTable } from "drizzle-orm/pg-core";\nexport const users = pgTable;\n',
       "src/adapters/postgres/database.ts":
-        'import { Pool } from "@neondatabase/serverless";\nimport * as schema from "../../db/schema";\nexport function lazyDatabase() {}',
+        'import { Pool } from "@neondatabase/serverless";\nimport * as schema from "../../db/schema";\nexport ' +
+        "function lazyDatabase() {}",
       "src/adapters/revocation-list.ts":
-        'import type { RevocationList } from "../features/sessions/store";\nexport class SessionRevocationList { kv?: KVNamespace }',
+        'import type { RevocationList } from "../features/sessions/store";\nexport class ' +
+        "SessionRevocationList { kv?: KVNamespace }",
       "src/features/sessions/store.ts": "export type RevocationList = {};",
       "src/features/accounts/postgres.ts":
-        'import { sql } from "drizzle-orm";\nimport { type UserStore } from "./store";\nimport { users } from "../../db/schema";\nimport { NotFound } from "../../core/errors";\n',
+        'import { sql } from "drizzle-orm";\nimport { type UserStore } from "./store";\nimport { users } from ' +
+        '"../../db/schema";\nimport { NotFound } from "../../core/errors";\n',
       "src/stores.ts": `import { storesFor as bind } from "./stores";\n${STORES_TS}`,
       "src/composition.ts":
-        'import { lazyDatabase, storesFor } from "./stores";\nimport { AccessTokens, loadKeySet } from "./features/tokens";\nexport const t = new AccessTokens();\n',
+        'import { lazyDatabase, storesFor } from "./stores";\nimport { AccessTokens, loadKeySet } from ' +
+        '"./features/tokens";\nexport const t = new AccessTokens();\n',
       "src/features/lifecycle/routes.ts":
-        'import { Hono } from "hono";\nimport type { UserStore } from "../accounts/store";\nimport type { Stores } from "../../stores";\n',
+        'import { Hono } from "hono";\nimport type { UserStore } from "../accounts/store";\nimport type { ' +
+        'Stores } from "../../stores";\n',
       "src/http/authorize/index.ts":
         'import { createMiddleware } from "hono/factory";\nimport { NotFound } from "../../core/errors";\n',
     };

@@ -181,7 +181,10 @@ function firstName(name: ts.EntityName): string {
   return ts.isIdentifier(name) ? name.text : firstName(name.left);
 }
 
-/** A relative specifier as the bundler resolves it (exact, .ts/.tsx, .js written for .ts, index files); undefined otherwise. */
+/**
+ * A relative specifier as the bundler resolves it (exact, .ts/.tsx, .js written for .ts, index files); undefined
+ * otherwise.
+ */
 export function resolveSpecifier(from: string, specifier: string, files: ReadonlySet<string>): string | undefined {
   if (!specifier.startsWith("./") && !specifier.startsWith("../") && specifier !== "." && specifier !== "..")
     return undefined;
@@ -235,12 +238,25 @@ function violation(rule: string, i: Import, why: string): Violation {
  * - entry: a feature's edge, `features/<name>/routes.ts`, `*-routes.ts`, the queue's `consumer.ts`, and the
  *   request and response schemas of its routes, `schemas.ts`;
  * - postgres: a feature's store over Postgres, `features/<name>/postgres.ts` or `*.postgres.ts`;
+ * - wiring: a feature's `feature.ts`, the factories of its stores and services and its routes, which the feature
+ *   list (src/features.ts) hands to the composition root;
  * - service: every other file of a feature (service.ts, store.ts, the rules it needs);
  * - adapter: src/adapters/ (infrastructure that is not a feature store);
  * - db: src/db/ (the Drizzle schema); pages: src/pages/; client: src/client/;
  * - root: the files at src/'s top (the Worker, the composition root, the stores' assembly, config, RPC).
  */
-export type Role = "core" | "http" | "entry" | "postgres" | "service" | "adapter" | "db" | "pages" | "client" | "root";
+export type Role =
+  | "core"
+  | "http"
+  | "entry"
+  | "postgres"
+  | "wiring"
+  | "service"
+  | "adapter"
+  | "db"
+  | "pages"
+  | "client"
+  | "root";
 
 export function roleOf(file: string): Role {
   const parts = file.split("/");
@@ -249,6 +265,7 @@ export function roleOf(file: string): Role {
     const name = parts[parts.length - 1]!;
     if (isRoutesFile(file) || name === "consumer.ts" || name === "schemas.ts") return "entry";
     if (name === "postgres.ts" || name.endsWith(".postgres.ts")) return "postgres";
+    if (name === "feature.ts" && parts.length === 4) return "wiring";
     return "service";
   }
   if (top === "core" || top === "http" || top === "db" || top === "pages" || top === "client") return top;
@@ -314,7 +331,8 @@ export const RULES: readonly Rule[] = [
   {
     id: "core-imports-nothing-outer",
     title:
-      "src/core/ imports only src/core/ and src/config.ts, and none of drizzle-orm, @neondatabase/serverless, hono, @hono/*, cloudflare:*",
+      "src/core/ imports only src/core/ and src/config.ts, and none of drizzle-orm, @neondatabase/serverless, " +
+      "hono, @hono/*, cloudflare:*",
     check: (m) =>
       role(m.file) !== "core"
         ? []
@@ -335,7 +353,10 @@ export const RULES: readonly Rule[] = [
   {
     id: "services-are-framework-free",
     title:
-      "a feature's service files (all but its routes and postgres files) import neither drizzle-orm, @neondatabase/serverless, hono, @hono/*, cloudflare:*, nor src/http/, src/adapters/, src/db/, src/pages/, a postgres file or a root file (src/stores.ts type-only aside), and name no Workers global type (type-only imports count)",
+      "a feature's service files (all but its routes and postgres files) import neither drizzle-orm, " +
+      "@neondatabase/serverless, hono, @hono/*, cloudflare:*, nor src/http/, src/adapters/, src/db/, " +
+      "src/pages/, a postgres file or a root file (src/stores.ts type-only aside), and name no Workers " +
+      "global type (type-only imports count)",
     check: (m) => {
       if (role(m.file) !== "service") return [];
       const rule = "services-are-framework-free";
@@ -347,7 +368,7 @@ export const RULES: readonly Rule[] = [
           if (i.target === "src/config.ts") return false;
           // The RPC contract's types are the service's published shapes.
           if (i.target === "src/rpc-types.ts") return !i.typeOnly;
-          return ["http", "adapter", "db", "pages", "postgres", "root", "client"].includes(roleOf(i.target));
+          return ["http", "adapter", "db", "pages", "postgres", "wiring", "root", "client"].includes(roleOf(i.target));
         })
         .map((i) =>
           violation(
@@ -370,7 +391,8 @@ export const RULES: readonly Rule[] = [
   {
     id: "only-postgres-files-touch-the-database",
     title:
-      "only a feature's postgres files, src/adapters/postgres/ and src/db/ import drizzle-orm or @neondatabase/serverless or src/db/",
+      "only a feature's postgres files, src/adapters/postgres/ and src/db/ import drizzle-orm or " +
+      "@neondatabase/serverless or src/db/",
     check: (m) => {
       if (isDatabaseFile(m.file)) return [];
       return m.imports.flatMap((i) => {
@@ -389,7 +411,8 @@ export const RULES: readonly Rule[] = [
   {
     id: "routes-never-import-postgres",
     title:
-      "a feature's routes, src/http/ and src/pages/ never import a postgres file, src/adapters/postgres/, src/db/ or src/stores.ts (beyond its types)",
+      "a feature's routes, src/http/ and src/pages/ never import a postgres file, src/adapters/postgres/, " +
+      "src/db/ or src/stores.ts (beyond its types)",
     check: (m) =>
       !["entry", "http", "pages"].includes(roleOf(m.file))
         ? []
@@ -423,7 +446,8 @@ export const RULES: readonly Rule[] = [
   {
     id: "stores-depend-only-on-ports",
     title:
-      "postgres files and src/adapters/ import nothing from src/http/, a feature's routes or service, or a root file; from features only type-only imports of a store.ts (their own feature's files aside)",
+      "postgres files and src/adapters/ import nothing from src/http/, a feature's routes or service, or a " +
+      "root file; from features only type-only imports of a store.ts (their own feature's files aside)",
     check: (m) => {
       const r = roleOf(m.file);
       if (r !== "postgres" && r !== "adapter") return [];
@@ -434,7 +458,7 @@ export const RULES: readonly Rule[] = [
         const sameFeature = own !== undefined && featureOf(i.target) === own;
         const portType = i.typeOnly && i.target.endsWith("/store.ts");
         if (
-          ["http", "entry", "root", "pages", "client"].includes(target) ||
+          ["http", "entry", "wiring", "root", "pages", "client"].includes(target) ||
           (target === "service" && !portType && !sameFeature)
         )
           return [
@@ -450,7 +474,10 @@ export const RULES: readonly Rule[] = [
   },
   {
     id: "only-the-composition-root-builds-infrastructure",
-    title: `only src/composition.ts builds infrastructure: elsewhere (src/stores.ts, postgres files and src/adapters/ aside) nothing imports ${INFRASTRUCTURE_FUNCTIONS.join(", ")} or constructs ${INFRASTRUCTURE_CLASSES.map((c) => `new ${c}`).join(", ")}`,
+    title:
+      `only src/composition.ts builds infrastructure: elsewhere (src/stores.ts, postgres files and ` +
+      `src/adapters/ aside) nothing imports ${INFRASTRUCTURE_FUNCTIONS.join(", ")} or constructs ` +
+      `${INFRASTRUCTURE_CLASSES.map((c) => `new ${c}`).join(", ")}`,
     check: (m) => {
       if (m.file === "src/composition.ts" || m.file === STORES || ["postgres", "adapter"].includes(roleOf(m.file)))
         return [];
@@ -480,6 +507,23 @@ export const RULES: readonly Rule[] = [
         }));
       return [...imported, ...viaNamespace, ...constructed];
     },
+  },
+  {
+    id: "only-the-root-wires-features",
+    title:
+      "a feature's feature.ts (its factories) is imported by root files only: the feature list, the composition root",
+    check: (m) =>
+      roleOf(m.file) === "root"
+        ? []
+        : m.imports
+            .filter((i) => i.target !== undefined && roleOf(i.target) === "wiring")
+            .map((i) =>
+              violation(
+                "only-the-root-wires-features",
+                i,
+                "features are wired in one place (src/features.ts); elsewhere a feature is reached through its service",
+              ),
+            ),
   },
   {
     id: "every-relative-import-resolves",

@@ -10,7 +10,10 @@
 import type { User, WorkerMailer, WorkerMailerOptions } from "worker-mailer";
 import type { MailTransport, OutgoingMail } from "../../features/mail/store";
 
-/** Connecting, and each server reply. worker-mailer 1.2.1 reads its response timeout from socketTimeoutMs, so both are set alike. */
+/**
+ * Connecting, and each server reply. worker-mailer 1.2.1 reads its response timeout from socketTimeoutMs, so both are
+ * set alike.
+ */
 const TIMEOUT_MS = 10_000;
 
 export class SmtpError extends Error {

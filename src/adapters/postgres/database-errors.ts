@@ -61,9 +61,8 @@ function isDatabaseUnreachable(error: unknown): boolean {
     if (type === "error" && e.constructor?.name === "ErrorEvent") return true; // WebSocket failed to open
     if (
       typeof message === "string" &&
-      /connection (terminated|timeout)|websocket|timeout exceeded when trying to connect|ECONNREFUSED|Connection refused/i.test(
-        message,
-      )
+      (/connection (terminated|timeout)|websocket|ECONNREFUSED/i.test(message) ||
+        /timeout exceeded when trying to connect|Connection refused/i.test(message))
     )
       return true;
   }

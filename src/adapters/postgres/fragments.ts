@@ -7,10 +7,14 @@ import type { NewOneTimeToken, OneTimePurpose } from "../../features/lifecycle/s
 import type { NewSession } from "../../features/sessions/store";
 import type { RequestOrigin } from "../../core/domain";
 
-/** The roles and permissions a user holds, as two text[] columns `roles` and `permissions`; `userId` is an SQL expression. */
+/**
+ * The roles and permissions a user holds, as two text[] columns `roles` and `permissions`; `userId` is an SQL
+ * expression.
+ */
 export function grantsOf(userId: SQL): SQL {
   return sql`
-  coalesce((select array_agg(ur.role_name order by ur.role_name) from user_roles ur where ur.user_id = ${userId}), '{}') as roles,
+  coalesce((select array_agg(ur.role_name order by ur.role_name) from user_roles ur
+    where ur.user_id = ${userId}), '{}') as roles,
   coalesce((select array_agg(distinct rp.permission_name order by rp.permission_name)
             from user_roles ur join role_permissions rp on rp.role_name = ur.role_name
             where ur.user_id = ${userId}), '{}') as permissions`;
@@ -18,12 +22,14 @@ export function grantsOf(userId: SQL): SQL {
 
 /** The select list of every query that returns a UserRecord (alias u); see toUserRecord. */
 export const USER_WITH_GRANTS = sql`
-  u.id, u.email, u.name, u.status, u.password_hash, u.email_verified_at, u.created_at, u.grants_version, u.device_generation, ${grantsOf(sql`u.id`)},
+  u.id, u.email, u.name, u.status, u.password_hash,
+    u.email_verified_at, u.created_at, u.grants_version, u.device_generation, ${grantsOf(sql`u.id`)},
   ${factorsOf(sql`u.id`)}`;
 
 /** The second factors a user has enrolled, as columns `totp_enabled` (boolean) and `passkey_count` (int). */
 export function factorsOf(userId: SQL): SQL {
-  return sql`exists (select 1 from totp_factors tf where tf.user_id = ${userId} and tf.confirmed_at is not null) as totp_enabled,
+  return sql`exists (select 1 from totp_factors tf where
+    tf.user_id = ${userId} and tf.confirmed_at is not null) as totp_enabled,
   (select count(*)::int from passkeys pk where pk.user_id = ${userId}) as passkey_count`;
 }
 
@@ -34,8 +40,11 @@ export function factorsOf(userId: SQL): SQL {
  */
 export function insertSessionWithFirstToken(session: NewSession, at: Date): SQL {
   return sql`s as (
-    insert into sessions (id, user_id, device, created_at, last_used_at, idle_expires_at, absolute_expires_at, auth_time, amr)
-    select ${session.id}, owner.id, ${JSON.stringify(session.device)}::jsonb, ${at}, ${at}, ${session.idleExpiresAt}, ${session.absoluteExpiresAt}, ${at}, ${textArray(session.amr)}
+    insert into sessions (id, user_id, device, created_at,
+      last_used_at, idle_expires_at, absolute_expires_at, auth_time, amr)
+    select ${session.id}, owner.id,
+      ${JSON.stringify(session.device)}::jsonb, ${at},
+        ${at}, ${session.idleExpiresAt}, ${session.absoluteExpiresAt}, ${at}, ${textArray(session.amr)}
     from owner
     returning id, user_id
   ), t as (
@@ -65,7 +74,8 @@ export function auditInsert(input: {
   const value = (v: SQL | string | null, cast: string) =>
     v === null ? sql.raw(`null::${cast}`) : typeof v === "string" ? sql`${v}::${sql.raw(cast)}` : v;
   return sql`insert into audit_logs (event, user_id, actor_id, session_id, ip, user_agent, metadata, created_at)
-    select ${input.event}, ${value(input.userId, "uuid")}, ${value(input.actorId, "uuid")}, ${value(input.sessionId, "uuid")},
+    select ${input.event}, ${value(input.userId, "uuid")},
+      ${value(input.actorId, "uuid")}, ${value(input.sessionId, "uuid")},
            ${input.origin.ip}, ${input.origin.userAgent}, ${metadata}, ${input.at}
     ${input.from ? sql`from ${input.from}` : sql``}`;
 }
@@ -113,11 +123,16 @@ export function endPendingEmailChanges(
   return endOneTimeTokens(userId, reason, at, "email_change");
 }
 
-/** The INSERT of a one-time token (hash only) for the user a CTE `owner` yields as `id, email`; live unless `endedReason`. */
+/**
+ * The INSERT of a one-time token (hash only) for the user a CTE `owner` yields as `id, email`; live unless
+ * `endedReason`.
+ */
 export function insertOneTimeToken(token: Omit<NewOneTimeToken, "userId" | "email">, at: Date): SQL {
   const endedAt = token.endedReason === undefined ? null : at;
-  return sql`insert into one_time_tokens (token_hash, user_id, purpose, email, new_email, requester_network, created_at, expires_at, used_at, ended_reason)
-    select ${token.tokenHash}, owner.id, ${token.purpose}, owner.email, ${token.newEmail ?? null}, ${token.requesterNetwork ?? null}, ${at}, ${token.expiresAt},
+  return sql`insert into one_time_tokens (token_hash,
+    user_id, purpose, email, new_email, requester_network, created_at, expires_at, used_at, ended_reason)
+    select ${token.tokenHash}, owner.id, ${token.purpose},
+      owner.email, ${token.newEmail ?? null}, ${token.requesterNetwork ?? null}, ${at}, ${token.expiresAt},
            ${endedAt}::timestamptz, ${token.endedReason ?? null}::text from owner`;
 }
 

@@ -30,7 +30,8 @@ export class UserRepository implements UserStore {
     // Sign-ins waiting for their second step were proved with the old password: they end too. So
     // does a pending email change, which whoever knew the old password may have asked for.
     await this.db.execute(sql`with changed as (${setPasswordHash(id, passwordHash, at)} returning id),
-      pending as (update auth_challenges set used_at = ${at} where user_id = (select id from changed) and kind = 'mfa_sign_in' and used_at is null)
+      pending as (update auth_challenges set used_at = ${at} where user_id = (select id from changed)
+        and kind = 'mfa_sign_in' and used_at is null)
       ${endOneTimeTokens(sql`(select id from changed)`, "password_changed", at, ["password_reset", "email_change"])}`);
   }
 
@@ -59,10 +60,20 @@ export class UserRepository implements UserStore {
         returning id
       ), ended as (
         update sessions s set revoked_at = ${at}, revoked_reason = ${proof}
-        where s.user_id = ${owner} and s.revoked_at is null and s.idle_expires_at > ${at} and s.absolute_expires_at > ${at}
+        where s.user_id = ${owner} and s.revoked_at is null
+          and s.idle_expires_at > ${at} and s.absolute_expires_at > ${at}
         returning s.id, s.user_id, s.last_used_at
       ), ended_audit as (
-        ${auditInsert({ event: "session.revoked", userId: sql`ended.user_id`, actorId: sql`ended.user_id`, sessionId: sql`ended.id`, origin, metadata: { reason: proof }, at, from: sql`ended` })}
+        ${auditInsert({
+          event: "session.revoked",
+          userId: sql`ended.user_id`,
+          actorId: sql`ended.user_id`,
+          sessionId: sql`ended.id`,
+          origin,
+          metadata: { reason: proof },
+          at,
+          from: sql`ended`,
+        })}
       ), tokens as (
         ${endOneTimeTokens(owner, "claimed_by_proof", at)} returning 1
       ), totp as (
@@ -72,7 +83,8 @@ export class UserRepository implements UserStore {
       ), keys as (
         delete from passkeys where user_id = ${owner} returning 1
       ), challenges as (
-        update auth_challenges set used_at = ${at} where user_id = ${owner} and used_at is null and expires_at > ${at} returning 1
+        update auth_challenges set used_at = ${at} where user_id = ${owner} and used_at is null
+          and expires_at > ${at} returning 1
       ), claim_audit as (
         ${auditInsert({
           event: "user.claimed_by_proof",
@@ -116,7 +128,8 @@ export class UserRepository implements UserStore {
         this.db,
         sql`with changed as (
           update users set email = ${newEmail}, email_verified_at = ${at}, updated_at = ${at}
-          where id = ${id} and not exists (select 1 from users taken where taken.email = ${newEmail} and taken.id <> ${id})
+          where id = ${id} and not exists (select 1 from users taken
+            where taken.email = ${newEmail} and taken.id <> ${id})
           returning id
         ), ended as (${endOneTimeTokens(sql`(select id from changed)`, "email_changed", at)})
         select id from changed`,

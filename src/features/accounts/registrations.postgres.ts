@@ -24,19 +24,37 @@ export class RegistrationRepository implements RegistrationStore {
         insert into users (email, password_hash, name, status, created_at, updated_at)
         values (${input.email}, ${input.passwordHash}, ${input.name}, 'active', ${at}, ${at})
         on conflict (email) do nothing
-        returning id, email, name, status, password_hash, email_verified_at, created_at, grants_version, device_generation
+        returning id, email, name, status, password_hash,
+          email_verified_at, created_at, grants_version, device_generation
       ), granted as (
         insert into user_roles (user_id, role_name, created_at) select owner.id, ${DEFAULT_ROLE}, ${at} from owner
         returning user_id
       ), ${signIn} a as (
-        ${auditInsert({ event: "user.registered", userId: sql`owner.id`, actorId: sql`owner.id`, sessionId: session?.id ?? null, origin: input.origin, at, from: sql`owner` })}
+        ${auditInsert({
+          event: "user.registered",
+          userId: sql`owner.id`,
+          actorId: sql`owner.id`,
+          sessionId: session?.id ?? null,
+          origin: input.origin,
+          at,
+          from: sql`owner`,
+        })}
       ), verification as (
         ${insertOneTimeToken({ ...input.verification, purpose: "email_verification" }, at)}
       ), verification_sent as (
-        ${auditInsert({ event: "user.email_verification_sent", userId: sql`owner.id`, actorId: sql`owner.id`, sessionId: session?.id ?? null, origin: input.origin, at, from: sql`owner` })}
+        ${auditInsert({
+          event: "user.email_verification_sent",
+          userId: sql`owner.id`,
+          actorId: sql`owner.id`,
+          sessionId: session?.id ?? null,
+          origin: input.origin,
+          at,
+          from: sql`owner`,
+        })}
       )
       select owner.*, array[${DEFAULT_ROLE}]::text[] as roles,
-        coalesce((select array_agg(rp.permission_name order by rp.permission_name) from role_permissions rp where rp.role_name = ${DEFAULT_ROLE}), '{}') as permissions
+        coalesce((select array_agg(rp.permission_name order by rp.permission_name) from role_permissions rp
+          where rp.role_name = ${DEFAULT_ROLE}), '{}') as permissions
       from owner`,
     );
     return row && toUserRecord(row);

@@ -34,13 +34,25 @@ import { checkCookieModeOrigin, loggedInBody, signedInBody, tokensBody } from ".
 
 export const authRoutes = new OpenAPIHono<AppEnv>();
 
-/** Any string: one that is not a refresh token of ours is an invalid_refresh_token, not a validation error (the 16 KiB body cap bounds it). */
+/**
+ * Any string: one that is not a refresh token of ours is an invalid_refresh_token, not a validation error (the 16 KiB
+ * body cap bounds it).
+ */
 const RefreshTokenInput = z.string();
-/** Any string: one that does not name this account in its current device generation counts in the account's bucket, like none (the 16 KiB body cap bounds it). */
-const DeviceTokenInput = z.string().nullish().openapi({
-  description:
-    "The deviceToken an earlier successful sign-in of this account on this device answered. Sign-in attempts presenting it are throttled in this device's own bucket, until a password reset, a password change or sign-out-everywhere starts a new device generation (then it counts like none, and a new one is answered). A logout keeps it.",
-});
+/**
+ * Any string: one that does not name this account in its current device generation counts in the account's bucket,
+ * like none (the 16 KiB body cap bounds it).
+ */
+const DeviceTokenInput = z
+  .string()
+  .nullish()
+  .openapi({
+    description:
+      "The deviceToken an earlier successful sign-in of this account on this device answered. Sign-in attempts " +
+      "presenting it are throttled in this device's own bucket, until a password reset, a password change or " +
+      "sign-out-everywhere starts a new device generation (then it counts like none, and a new one is " +
+      "answered). A logout keeps it.",
+  });
 
 const LogoutBody = refusingPrivilegedFields({ refreshToken: RefreshTokenInput.optional() });
 const RefreshBody = refusingPrivilegedFields({ refreshToken: RefreshTokenInput.optional() });
@@ -48,7 +60,8 @@ const SignedInSchema = z.object({ user: UserSchema, tokens: TokenPairSchema });
 const LoggedInSchema = SignedInSchema.extend({
   deviceToken: z.string().openapi({
     description:
-      "For this account on this device: keep it and send it with the next sign-in (the presented one if it was valid, else a new one). A secret, like a password.",
+      "For this account on this device: keep it and send it with the next sign-in (the presented one if it " +
+      "was valid, else a new one). A secret, like a password.",
   }),
 });
 
@@ -74,7 +87,8 @@ authRoutes.openapi(
     },
     responses: {
       201: ok(
-        "Registered and signed in; a verification link is mailed. With REQUIRE_VERIFIED_EMAIL on, no tokens: sign in once the email is verified.",
+        "Registered and signed in; a verification link is mailed. With REQUIRE_VERIFIED_EMAIL on, no tokens: " +
+          "sign in once the email is verified.",
         SignedInSchema.partial({ tokens: true }),
       ),
       ...problemResponses(400, 409, 413, 415, 429, 503),
@@ -101,7 +115,9 @@ authRoutes.openapi(
     tags: ["auth"],
     summary: "Sign in with email and password",
     description:
-      "For an account with a second factor, a right password answers 403 mfa_required with `mfaToken` and `methods` and opens no session: complete it with POST /auth/mfa (TOTP or recovery code) or POST /auth/passkey. A wrong password answers alike whether or not a factor exists.",
+      "For an account with a second factor, a right password answers 403 mfa_required with `mfaToken` and " +
+      "`methods` and opens no session: complete it with POST /auth/mfa (TOTP or recovery code) or POST " +
+      "/auth/passkey. A wrong password answers alike whether or not a factor exists.",
     middleware: [ipRateLimit("login")] as const,
     request: {
       body: json(
@@ -136,7 +152,9 @@ authRoutes.openapi(
     tags: ["auth"],
     summary: "Rotate a refresh token for a new token pair",
     description:
-      "Limited per session (AUTH_REFRESH_RATE_LIMITER), not per client network. In cookie mode (X-Auth-Mode: cookie) the body may be left out: the refresh token is read from the __Host-sa_rt cookie, the successor set in it, and the answer's tokens carry no refreshToken.",
+      "Limited per session (AUTH_REFRESH_RATE_LIMITER), not per client network. In cookie mode (X-Auth-Mode: " +
+      "cookie) the body may be left out: the refresh token is read from the __Host-sa_rt cookie, the " +
+      "successor set in it, and the answer's tokens carry no refreshToken.",
     request: { body: { content: { "application/json": { schema: RefreshBody } }, required: false } },
     responses: {
       200: ok("New token pair", z.object({ tokens: TokenPairSchema })),
@@ -168,7 +186,9 @@ authRoutes.openapi(
     tags: ["auth"],
     summary: "End a session, by its access token or by a refresh token in the body",
     description:
-      "Answers 204 for an already ended or unknown session too, revealing nothing. In cookie mode (X-Auth-Mode: cookie) the session's cookies say which session, and the answer clears __Host-sa_rt and __Host-sa_at; __Host-sa_dev (the device token) stays.",
+      "Answers 204 for an already ended or unknown session too, revealing nothing. In cookie mode " +
+      "(X-Auth-Mode: cookie) the session's cookies say which session, and the answer clears __Host-sa_rt " +
+      "and __Host-sa_at; __Host-sa_dev (the device token) stays.",
     security: [{ bearerAuth: [] }, {}],
     request: {
       body: { content: { "application/json": { schema: LogoutBody } }, required: false },

@@ -11,12 +11,12 @@
 // clears only the bucket it was counted in, so an owner's sign-in never
 // resets the account bucket an attacker is filling.
 import type { Clock } from "../../core/clock";
-import { describeError, EmailNotVerified, EmailTaken, InvalidCredentials, RateLimited } from "../../core/errors";
+import { describeError, EmailNotVerified, EmailTaken, RateLimited } from "../../core/errors";
 import { acceptableNewPassword, proveCurrentPassword } from "./credentials";
-import { isActive, requireActiveUser } from "../sign-in/active-user";
-import { accountThrottleKey, refuseIfThrottled } from "../sign-in/attempt";
+import { requireActiveUser } from "../sign-in/active-user";
+import { accountThrottleKey, admitSignIn, verifyFirstFactor, type FirstFactorVerifier } from "../sign-in/attempt";
 import { normalizeEmail, normalizePassword, type BreachedPasswordChecker, type PasswordHasher } from "./passwords";
-import { deviceThrottleKey, type DeviceTokenCodec } from "../sign-in/device-tokens";
+import type { DeviceTokenCodec } from "../sign-in/device-tokens";
 import { linkFor, mintOneTimeToken } from "../lifecycle/one-time-tokens";
 import type { DeviceInfo, KeyedRateLimit, RequestOrigin, UserRecord } from "../../core/domain";
 import type { MailOutbox } from "../mail/store";
@@ -53,7 +53,10 @@ export type AccountDeps = {
 export { accountThrottleKey };
 export type { LoggedIn, SignedIn };
 
-/** With REQUIRE_VERIFIED_EMAIL, registration opens no session: there are no tokens until the email is verified and the user signs in. */
+/**
+ * With REQUIRE_VERIFIED_EMAIL, registration opens no session: there are no tokens until the email is verified and the
+ * user signs in.
+ */
 export type Registered = { user: UserRecord; tokens: TokenPair | undefined };
 
 export class AccountService {
@@ -119,40 +122,15 @@ export class AccountService {
     const { stores, settings, clock, hasher, deviceTokens } = this.deps;
     const email = normalizeEmail(input.email);
     const password = normalizePassword(input.password);
-    const accountKey = accountThrottleKey(email);
     // Pure computation: a token whose tag is not ours is dropped before any I/O.
     const presented = input.deviceToken ? deviceTokens.check(input.deviceToken) : undefined;
-    // The attempt is counted before any password is checked, in the same round trip as the lookup
-    // that decides whether the token still names this account.
-    const { admission, user, counted } = await stores.throttles.admitAndFindUser({
-      key: accountKey,
-      device: presented && {
-        key: deviceThrottleKey(accountKey, presented.nonce),
-        userId: presented.userId,
-        generation: presented.generation,
-      },
-      maxAttempts: settings.loginMaxFailures,
-      at: clock(),
-      email,
-      audit: { origin },
-    });
-    const throttleKey = counted.key;
-    const knownDevice = counted.scope === "device" ? presented : undefined;
-    refuseIfThrottled(admission, clock());
-
-    const passwordOk = user ? await hasher.verify(user.passwordHash, password) : await hasher.verifyDummy(password);
-    if (!user || !passwordOk || !isActive(user)) {
-      const reason = !user ? "unknown_email" : !passwordOk ? "wrong_password" : "account_disabled";
-      await stores.audit.record({
-        event: "auth.login_failed",
-        userId: user?.id ?? null,
-        actorId: user?.id ?? null,
-        origin,
-        metadata: { reason },
-        at: clock(),
-      });
-      throw new InvalidCredentials(reason);
-    }
+    const attempt = { throttles: stores.throttles, clock, loginMaxFailures: settings.loginMaxFailures };
+    const { user: found, throttleKey, knownDevice } = await admitSignIn(attempt, email, presented, origin);
+    const byPassword: FirstFactorVerifier = {
+      // An unknown email costs one argon2id verification too (a dummy hash): it answers like a wrong password.
+      verify: (account) => (account ? hasher.verify(account.passwordHash, password) : hasher.verifyDummy(password)),
+    };
+    const user = await verifyFirstFactor({ audit: stores.audit, clock }, found, byPassword, origin);
     // Only a caller who knows the password learns that the address is unverified.
     if (settings.requireVerifiedEmail && !user.emailVerified) {
       await stores.audit.record({

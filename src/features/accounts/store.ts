@@ -51,7 +51,10 @@ export interface UserStore {
   changeEmail(id: string, newEmail: string, at: Date): Promise<boolean>;
   /** The updated user, or undefined when there is none. */
   updateName(id: string, name: string | null, at: Date): Promise<UserRecord | undefined>;
-  /** Deletes the account with its roles, sessions, refresh and one-time tokens; its audit rows stay. False when there was none. */
+  /**
+   * Deletes the account with its roles, sessions, refresh and one-time tokens; its audit rows stay. False when there
+   * was none.
+   */
   delete(id: string): Promise<boolean>;
 }
 
@@ -68,6 +71,9 @@ export type NewRegistration = {
 };
 
 export interface RegistrationStore {
-  /** The user, the default role, the first session and the audit row at once; undefined when the email is taken (nothing written). */
+  /**
+   * The user, the default role, the first session and the audit row at once; undefined when the email is taken
+   * (nothing written).
+   */
   register(input: NewRegistration): Promise<UserRecord | undefined>;
 }

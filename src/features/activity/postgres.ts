@@ -37,7 +37,8 @@ export class AuditRepository implements AuditLog {
     if (filter.cursor) {
       // Row comparison on the index order; the cursor keeps Postgres's microseconds.
       conditions.push(
-        sql`(${auditLogs.createdAt}, ${auditLogs.id}) < (${filter.cursor.createdAt}::timestamptz, ${filter.cursor.id}::uuid)`,
+        sql`(${auditLogs.createdAt}, ${auditLogs.id}) <
+          (${filter.cursor.createdAt}::timestamptz, ${filter.cursor.id}::uuid)`,
       );
     }
     const found = await this.db

@@ -48,7 +48,8 @@ export class AdminUserRepository implements AdminUserStore {
   async bumpGrantsVersion(id: string, at: Date): Promise<number> {
     const [row] = await rows<{ grants_version: number }>(
       this.db,
-      sql`update users set grants_version = grants_version + 1, updated_at = ${at} where id = ${id} returning grants_version`,
+      sql`update users set grants_version = grants_version +
+        1, updated_at = ${at} where id = ${id} returning grants_version`,
     );
     return Number(row?.grants_version ?? 0);
   }

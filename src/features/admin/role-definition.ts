@@ -29,7 +29,10 @@ export const BUILT_IN_ROLES: readonly string[] = ["user", "admin"];
 
 const ROLE_NAME = /^[a-z][a-z0-9_-]{1,31}$/;
 
-/** The definition as stored: the name, and the permissions deduplicated and sorted; else ValidationFailed naming each fault. */
+/**
+ * The definition as stored: the name, and the permissions deduplicated and sorted; else ValidationFailed naming each
+ * fault.
+ */
 export function validateRoleDefinition(
   name: string,
   permissions: readonly string[],

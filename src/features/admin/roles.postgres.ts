@@ -64,17 +64,20 @@ export class RoleRepository implements RoleStore {
    */
   async define(name: string, permissions: readonly string[], at: Date): Promise<RoleDefined> {
     await this.db.execute(
-      sql`select id from users where id in (select user_id from user_roles where role_name = ${name}) order by id for no key update`,
+      sql`select id from users where id in (select user_id from user_roles where role_name = ${name})
+        order by id for no key update`,
     );
     const [role] = await rows<{ created: boolean }>(
       this.db,
-      sql`insert into roles (name, description) values (${name}, '') on conflict (name) do update set description = roles.description
+      sql`insert into roles (name, description) values (${name}, '') on conflict (name) do update
+        set description = roles.description
         returning (xmax = 0) as created`,
     );
     const [result] = await rows<{ before: unknown; holders: { userId: string; grantsVersion: number }[] | null }>(
       this.db,
       sql`with before as (
-          select coalesce(array_agg(permission_name order by permission_name), '{}') as permissions from role_permissions where role_name = ${name}
+          select coalesce(array_agg(permission_name order by permission_name), '{}') as permissions
+            from role_permissions where role_name = ${name}
         ),
         removed as (
           delete from role_permissions where role_name = ${name} and permission_name <> all (${textArray(permissions)})
@@ -93,7 +96,8 @@ export class RoleRepository implements RoleStore {
           returning id, grants_version
         )
         select (select permissions from before) as before,
-          (select json_agg(json_build_object('userId', id, 'grantsVersion', grants_version) order by id) from bumped) as holders`,
+          (select json_agg(json_build_object('userId', id, 'grantsVersion', grants_version) order by id)
+            from bumped) as holders`,
     );
     return {
       created: Boolean(role?.created),
@@ -107,7 +111,8 @@ export class RoleRepository implements RoleStore {
     const found = await rows<{ name: string; description: string; permissions: unknown }>(
       this.db,
       sql`select r.name, r.description,
-          coalesce(array_agg(rp.permission_name order by rp.permission_name) filter (where rp.permission_name is not null), '{}') as permissions
+          coalesce(array_agg(rp.permission_name order by
+            rp.permission_name) filter (where rp.permission_name is not null), '{}') as permissions
         from roles r left join role_permissions rp on rp.role_name = r.name
         group by r.name, r.description order by r.name`,
     );

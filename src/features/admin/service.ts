@@ -1,28 +1,9 @@
-// Administration (the API contract, "Administration (permission-gated)"): list and read
-// users, replace a user's roles, disable and enable accounts, end a user's
-// sessions, and (the operator only) define a role. Each change commits in one transaction with its audit row, whose
-// actor is the administrator (or none, for the operator CLI); ended sessions
-// and changed grants are then pushed to the edge revocation list so the
-// user's earlier access tokens stop working at once.
-//
-// Rules beyond the permission check (the routes' authorize), for every
-// action on an account (lockForChange, the one place that decides them):
-// - The actor must still hold the permission they act with, as of now, and
-//   the target must hold no permission the actor lacks ("only what you
-//   hold"): a holder of users:write or sessions:revoke alone neither
-//   disables, re-enables, signs out, strips nor deletes an administrator,
-//   and roles:assign cannot touch one. 403 insufficient_permission naming
-//   what the actor lacks. The operator CLI is bound by neither.
-// - An administrator cannot change their own roles, disable or delete their
-//   own account or remove their own factors here (403): the service can
-//   never lose its last account holding roles:assign through the API. The
-//   operator CLI is the way to change an administrator's own roles.
-// - Role changes also follow role-change.ts (grant only what you hold).
-// - An empty role list is allowed: the account can still sign in, but holds
-//   no permission at all (not even profile:read) until given a role.
-// - A malformed id answers exactly like an unknown one: 404. Ids are
-//   compared case-insensitively: a UUID in capitals names the same user, and
-//   every store, audit row and edge entry sees it lower-cased.
+// Administration: list and read users, replace roles, disable and enable
+// accounts, end sessions, and (the operator only) define a role. Each change
+// commits with its audit row in one transaction, then reaches the edge
+// revocation list so the user's earlier access tokens stop at once.
+// lockForChange is the one place that decides who may act on an account
+// (only what you hold, never yourself): docs/api.md lists the rules.
 import type { Clock } from "../../core/clock";
 import { InsufficientPermission, NotFound } from "../../core/errors";
 import { deleteAccountIn } from "../lifecycle/service";

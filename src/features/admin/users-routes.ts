@@ -70,8 +70,12 @@ adminUserRoutes.openapi(
     tags: ["admin"],
     summary: "Replace a user's roles",
     description:
-      "Role names must exist in the roles table; duplicates are ignored; an empty list leaves the user with no permission. " +
-      "Takes effect at once: the user's earlier access tokens are refused (401 invalid_token) and their next refresh carries the new roles. An administrator cannot change their own roles, nor those of a user holding a permission they do not hold, nor add a role carrying one (403): role assignment grants and removes only what the caller holds.",
+      "Role names must exist in the roles table; duplicates are ignored; an empty list leaves the user with " +
+      "no permission. " +
+      "Takes effect at once: the user's earlier access tokens are refused (401 invalid_token) and their next " +
+      "refresh carries the new roles. An administrator cannot change their own roles, nor those of a user " +
+      "holding a permission they do not hold, nor add a role carrying one (403): role assignment grants " +
+      "and removes only what the caller holds.",
     security: [{ bearerAuth: [] }],
     middleware: guarded("roles:assign"),
     request: {
@@ -98,7 +102,8 @@ adminUserRoutes.openapi(
     tags: ["admin"],
     summary: "Disable a user and end all their sessions",
     description:
-      "Idempotent. Their access tokens are refused at once. 403 for your own account and for an account holding a permission you lack.",
+      "Idempotent. Their access tokens are refused at once. 403 for your own account and for an account " +
+      "holding a permission you lack.",
     security: [{ bearerAuth: [] }],
     middleware: guarded("users:write"),
     request: { params: UserIdParams },
@@ -118,7 +123,9 @@ adminUserRoutes.openapi(
     tags: ["admin"],
     summary: "Remove a user's second factors (TOTP, recovery codes, passkeys)",
     description:
-      "For an owner who lost their authenticator: they sign in with the password alone afterwards. Audited (mfa.removed, naming the administrator). 403 for your own account and for an account holding a permission you lack; 404 when the user has no factor. Ends the user's pending email change.",
+      "For an owner who lost their authenticator: they sign in with the password alone afterwards. Audited " +
+      "(mfa.removed, naming the administrator). 403 for your own account and for an account holding a " +
+      "permission you lack; 404 when the user has no factor. Ends the user's pending email change.",
     security: [{ bearerAuth: [] }],
     middleware: guarded("users:write"),
     request: { params: UserIdParams },
@@ -138,7 +145,9 @@ adminUserRoutes.openapi(
     tags: ["admin"],
     summary: "Delete a user's account, as DELETE /me does",
     description:
-      "Deletes the account with its sessions (their access tokens stop at once), tokens and factors; its audit rows stay, naming it by id, with a user.deleted row naming the administrator. 403 for your own account and for an account holding a permission you lack.",
+      "Deletes the account with its sessions (their access tokens stop at once), tokens and factors; its " +
+      "audit rows stay, naming it by id, with a user.deleted row naming the administrator. 403 for your own " +
+      "account and for an account holding a permission you lack.",
     security: [{ bearerAuth: [] }],
     middleware: guarded("users:write"),
     request: { params: UserIdParams },
@@ -177,7 +186,8 @@ adminUserRoutes.openapi(
     tags: ["admin"],
     summary: "End all of a user's sessions",
     description:
-      "Their access tokens are refused at once, and their pending email change ends. 403 for an account holding a permission you lack.",
+      "Their access tokens are refused at once, and their pending email change ends. 403 for an account " +
+      "holding a permission you lack.",
     security: [{ bearerAuth: [] }],
     middleware: guarded("sessions:revoke"),
     request: { params: UserIdParams },

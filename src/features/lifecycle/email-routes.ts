@@ -33,7 +33,8 @@ accountEmailRoutes.openapi(
     tags: ["account"],
     summary: "Mail a new verification link to the caller's address",
     description:
-      "Nothing is sent when the address is verified already. At most 5 links an hour per user, then 429. The earlier links stop working.",
+      "Nothing is sent when the address is verified already. At most 5 links an hour per user, then 429. The " +
+      "earlier links stop working.",
     security: [{ bearerAuth: [] }],
     middleware: [authenticate()] as const,
     responses: { 202: ok("Queued (or nothing to send)", Accepted), ...problemResponses(401, 429, 503) },
@@ -70,7 +71,11 @@ accountEmailRoutes.openapi(
     tags: ["account"],
     summary: "Mail a password-reset link, if an active account has this address",
     description:
-      "Answers 202 `{}` whatever the address: the same status, body, headers and time for an unknown, disabled or existing account. An active account gets a reset link valid for 30 minutes, which ends its earlier links. Limited per client network, and per address from each client network; the hourly budget of links (5) is counted per requesting network, so requests from another network never use up the owner's.",
+      "Answers 202 `{}` whatever the address: the same status, body, headers and time for an unknown, " +
+      "disabled or existing account. An active account gets a reset link valid for 30 minutes, which ends " +
+      "its earlier links. Limited per client network, and per address from each client network; the " +
+      "hourly budget of links (5) is counted per requesting network, so requests from another network " +
+      "never use up the owner's.",
     middleware: [ipRateLimit("forgot")] as const,
     request: { body: json(refusingPrivilegedFields({ email: Email })) },
     responses: { 202: ok("Accepted", Accepted), ...problemResponses(400, 413, 415, 429, 503) },
@@ -92,7 +97,10 @@ accountEmailRoutes.openapi(
     tags: ["account"],
     summary: "Set a new password with the token of a reset link",
     description:
-      "The register policy applies to the new password. Ends every session of the user (their access tokens stop at once) and any pending email change, clears the sign-in lockout, and marks the email verified. When the address had never been verified, this is its first proof: the factors, passkeys, links and device tokens set up before it end too (pre-account hijack).",
+      "The register policy applies to the new password. Ends every session of the user (their access tokens " +
+      "stop at once) and any pending email change, clears the sign-in lockout, and marks the email " +
+      "verified. When the address had never been verified, this is its first proof: the factors, " +
+      "passkeys, links and device tokens set up before it end too (pre-account hijack).",
     middleware: [ipRateLimit("reset")] as const,
     request: { body: json(refusingPrivilegedFields({ token: OneTimeTokenInput, newPassword: NewPasswordInput })) },
     responses: { 204: { description: "Password reset" }, ...problemResponses(400, 413, 415, 429, 503) },
@@ -112,7 +120,10 @@ accountEmailRoutes.openapi(
     tags: ["account"],
     summary: "Make the new address the account's, with the token of a confirmation link",
     description:
-      "The new address is verified; the old one gets a notice that it was replaced. 409 email_taken when an account took the address since the link was sent (the link stays usable). A link of a change that ended (a newer request, a password change or reset, sign-out-everywhere, a factor change) answers 400 invalid_one_time_token.",
+      "The new address is verified; the old one gets a notice that it was replaced. 409 email_taken when an " +
+      "account took the address since the link was sent (the link stays usable). A link of a change that " +
+      "ended (a newer request, a password change or reset, sign-out-everywhere, a factor change) answers " +
+      "400 invalid_one_time_token.",
     responses: {
       200: ok("The account now has the new address, verified", UserBody),
       ...problemResponses(400, 409, 413, 415, 503),

@@ -47,7 +47,15 @@ export class OneTimeTokenRepository implements OneTimeTokenStore {
       ), inserted as (
         ${insertOneTimeToken(token, at)}
       ), audited as (
-        ${auditInsert({ event: input.audit.event, userId: sql`owner.id`, actorId: input.audit.actorId, sessionId: input.audit.sessionId ?? null, origin: input.audit.origin, at, from: sql`owner` })}
+        ${auditInsert({
+          event: input.audit.event,
+          userId: sql`owner.id`,
+          actorId: input.audit.actorId,
+          sessionId: input.audit.sessionId ?? null,
+          origin: input.audit.origin,
+          at,
+          from: sql`owner`,
+        })}
       )
       select exists (select 1 from owner) as issued, (select oldest from recent) as oldest`,
     );

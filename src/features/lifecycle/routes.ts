@@ -52,7 +52,9 @@ meRoutes.openapi(
     tags: ["me"],
     summary: "The signed-in user's own security events, newest first",
     description:
-      "actorId appears only on events someone else caused (an administrator changing the user's roles, say), and such events carry no ip or userAgent: those are the other person's. Events the user caused show their own ip and userAgent.",
+      "actorId appears only on events someone else caused (an administrator changing the user's roles, say), " +
+      "and such events carry no ip or userAgent: those are the other person's. Events the user caused show " +
+      "their own ip and userAgent.",
     security: [{ bearerAuth: [] }],
     middleware: [authenticate(), authorize("profile:read")] as const,
     request: { query: PageQuerySchema },
@@ -108,7 +110,9 @@ meRoutes.openapi(
     tags: ["me"],
     summary: "Delete the signed-in user's account",
     description:
-      "Needs the current password and a recent sign-in (auth_time within REAUTH_MAX_AGE, else 403 reauthentication_required). Deletes the account with its sessions (their access tokens stop at once), tokens and factors; its audit rows stay, naming it by id. The address may register again.",
+      "Needs the current password and a recent sign-in (auth_time within REAUTH_MAX_AGE, else 403 " +
+      "reauthentication_required). Deletes the account with its sessions (their access tokens stop at " +
+      "once), tokens and factors; its audit rows stay, naming it by id. The address may register again.",
     security: [{ bearerAuth: [] }],
     middleware: [authenticate(), authorize("profile:write"), recent()] as const,
     request: { body: json(refusingPrivilegedFields({ currentPassword: PasswordInput })) },
@@ -134,7 +138,14 @@ meRoutes.openapi(
     tags: ["me"],
     summary: "Change the email address: mails a confirmation link to the new one",
     description:
-      "Needs a recent sign-in (403 reauthentication_required), a verified address (403 email_not_verified) and the current password. Answers 202 `{}` whatever the new address, so the answer never tells whether an account has it: a free address gets a confirmation link (valid 1 hour) and the old address a notice; an address in use (your own too) gets a mail saying someone tried to use it, and no link. Either counts toward the 5 requests an hour (then 429) and ends the earlier link. The address changes when the link is followed (POST /auth/email/change), and the old address is then told. A pending change also ends when the password changes or is reset, on sign-out-everywhere and when a second factor is added or removed.",
+      "Needs a recent sign-in (403 reauthentication_required), a verified address (403 email_not_verified) " +
+      "and the current password. Answers 202 `{}` whatever the new address, so the answer never tells " +
+      "whether an account has it: a free address gets a confirmation link (valid 1 hour) and the old " +
+      "address a notice; an address in use (your own too) gets a mail saying someone tried to use it, " +
+      "and no link. Either counts toward the 5 requests an hour (then 429) and ends the earlier link. " +
+      "The address changes when the link is followed (POST /auth/email/change), and the old address " +
+      "is then told. A pending change also ends when the password changes or is reset, on " +
+      "sign-out-everywhere and when a second factor is added or removed.",
     security: [{ bearerAuth: [] }],
     middleware: [authenticate(), authorize("profile:write"), recent()] as const,
     request: { body: json(refusingPrivilegedFields({ newEmail: Email, currentPassword: PasswordInput })) },

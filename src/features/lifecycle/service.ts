@@ -35,7 +35,10 @@ export type LifecycleDeps = {
   breached: Pick<BreachedPasswordChecker, "isBreached">;
   outbox: MailOutbox;
   revocations: Pick<RevocationList, "endSessionsOf">;
-  /** Per (normalised email, requesting network) on forgot-password (AUTH_EMAIL_RATE_LIMITER), whether or not the account exists. */
+  /**
+   * Per (normalised email, requesting network) on forgot-password (AUTH_EMAIL_RATE_LIMITER), whether or not the
+   * account exists.
+   */
   forgotLimit: KeyedRateLimit;
 };
 

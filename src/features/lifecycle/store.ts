@@ -26,7 +26,10 @@ export type OneTimePurpose = "email_verification" | "password_reset" | "email_ch
  */
 export type AddressProof = "password_reset";
 
-/** What a one-time token is, bound to: its purpose, its user, the address it was mailed to, and (email change) the new address. */
+/**
+ * What a one-time token is, bound to: its purpose, its user, the address it was mailed to, and (email change) the new
+ * address.
+ */
 export type NewOneTimeToken = {
   purpose: OneTimePurpose;
   userId: string;

@@ -12,7 +12,10 @@ type Mail = Extract<MailJob, { kind: "mail" }>;
 
 export type MailConsumerDeps = {
   deliver(job: Mail): Promise<void>;
-  /** The password_reset mail for this address, asked for from `network` (a hash), or undefined when it belongs to no active account or that network's hourly budget is spent. */
+  /**
+   * The password_reset mail for this address, asked for from `network` (a hash), or undefined when it belongs to no
+   * active account or that network's hourly budget is spent.
+   */
   mintPasswordReset(email: string, network?: string): Promise<MailJob | undefined>;
   outbox: MailOutbox;
   /** Records a job the queue gave up on after `attempts` tries. */

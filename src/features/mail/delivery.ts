@@ -28,7 +28,10 @@ export class MailDelivery {
     await this.deps.transport.send(renderMail(job));
   }
 
-  /** A job the queue gave up on after `attempts` tries: `mail.delivery_failed`, with the template (or job kind) and the count only. */
+  /**
+   * A job the queue gave up on after `attempts` tries: `mail.delivery_failed`, with the template (or job kind) and
+   * the count only.
+   */
   async deadLetter(job: MailJob, attempts: number): Promise<void> {
     await this.deps.audit.record({
       event: "mail.delivery_failed",

@@ -38,9 +38,12 @@ function content(job: MailContent): { subject: string; blocks: Block[] } {
       return {
         subject: "Verify your email address",
         blocks: [
-          "An account was created with this email address. Following this link confirms an account created with this email address as yours:",
+          "An account was created with this email address. Following this link confirms an account created " +
+            "with this email address as yours:",
           { link: job.link },
-          `The link expires in ${duration(ONE_TIME_TOKEN_TTL.email_verification)}. If you did not create an account, ignore this message and do not open the link: someone else typed your address, and the account stays unconfirmed.`,
+          `The link expires in ${duration(ONE_TIME_TOKEN_TTL.email_verification)}. If you did not create an ` +
+            `account, ignore this message and do not open the link: someone else typed your address, and the ` +
+            `account stays unconfirmed.`,
         ],
       };
     case "password_reset":
@@ -49,7 +52,8 @@ function content(job: MailContent): { subject: string; blocks: Block[] } {
         blocks: [
           "Open this link to choose a new password for your account:",
           { link: job.link },
-          `The link expires in ${duration(ONE_TIME_TOKEN_TTL.password_reset)} and works once. ${IGNORE} Your password stays as it is.`,
+          `The link expires in ${duration(ONE_TIME_TOKEN_TTL.password_reset)} and works once. ${IGNORE} Your ` +
+            `password stays as it is.`,
         ],
       };
     case "email_change_confirmation":
@@ -58,14 +62,16 @@ function content(job: MailContent): { subject: string; blocks: Block[] } {
         blocks: [
           "Open this link to make this the email address of your account:",
           { link: job.link },
-          `The link expires in ${duration(ONE_TIME_TOKEN_TTL.email_change)}. ${IGNORE} Your account keeps its current address.`,
+          `The link expires in ${duration(ONE_TIME_TOKEN_TTL.email_change)}. ${IGNORE} Your account keeps its ` +
+            `current address.`,
         ],
       };
     case "email_change_notice":
       return {
         subject: "Your email address is changing",
         blocks: [
-          `Someone asked to change the email address of your account to ${job.newEmail}. The change takes effect once that address is confirmed.`,
+          `Someone asked to change the email address of your account to ${job.newEmail}. The change takes ` +
+            `effect once that address is confirmed.`,
           "If this was you, there is nothing more to do. If it was not, sign in and change your password now.",
         ],
       };
@@ -73,16 +79,20 @@ function content(job: MailContent): { subject: string; blocks: Block[] } {
       return {
         subject: "Your email address was changed",
         blocks: [
-          `The email address of your account was changed to ${job.newEmail}. This address no longer signs in to it, and mail about the account now goes to the new one.`,
-          "If this was you, there is nothing more to do. If it was not, contact support at once: whoever made the change controls the account.",
+          `The email address of your account was changed to ${job.newEmail}. This address no longer signs in ` +
+            `to it, and mail about the account now goes to the new one.`,
+          "If this was you, there is nothing more to do. If it was not, contact support at once: whoever made " +
+            "the change controls the account.",
         ],
       };
     case "email_in_use_notice":
       return {
         subject: "Someone tried to use your email address",
         blocks: [
-          "Someone signed in to an account asked to make this address the account's email. This address already belongs to an account, so nothing changed.",
-          "If this was you, you may have meant another address, or you already have the account this address belongs to. If it was not you, you can ignore this message.",
+          "Someone signed in to an account asked to make this address the account's email. This address " +
+            "already belongs to an account, so nothing changed.",
+          "If this was you, you may have meant another address, or you already have the account this address " +
+            "belongs to. If it was not you, you can ignore this message.",
         ],
       };
   }

@@ -1,20 +1,9 @@
-// Data retention, run daily by the Cron Trigger (src/index.ts `scheduled`).
-// What goes, and why it is safe:
-// - Sessions that ended (revoked, idle- or absolutely expired) more than
-//   `endedSessionDays` ago, with their refresh tokens. An ended session's
-//   tokens already answer invalid_refresh_token, before and after deletion;
-//   the window keeps them for admin inspection and incident forensics
-//   beside the audit trail. Tokens of a live session are never deleted,
-//   however old: rotation needs every one of them to recognise a replay as
-//   reuse (the third case of rotation).
-// - login_throttles rows whose last failure is older than the failure window
-//   and that hold no lock: the next failure would start from 1 anyway.
-// - One-time tokens (mailed links) that expired more than a day ago, used or
-//   not: an expired token is refused either way, and the per-user limit on
-//   links counts only the last hour's.
-// - audit_logs: kept. How long to keep them is the operator's decision (docs/operations.md).
-// Each delete is a bounded batch; a run stops after `maxBatchesPerRun` per
-// kind and leaves the rest to the next run.
+// Data retention, run daily by the Cron Trigger: ended sessions (with their
+// refresh tokens) after `endedSessionDays`, unlocked throttle rows past the
+// failure window, and one-time tokens a day after expiry: each is refused (or
+// starts from nothing) either way, so deleting it changes no answer. A live session's tokens are never
+// deleted (rotation needs them to recognise reuse); audit rows are kept
+// (docs/operations.md). Deletes go in bounded batches.
 import type { MaintenanceStore } from "./store";
 
 export type RetentionPolicy = {

@@ -15,7 +15,8 @@ import { rows } from "../../adapters/postgres/rows";
 /** The INSERT of a set of recovery code hashes for `userId`, as a CTE body. */
 function insertRecoveryCodes(userId: string, hashes: readonly string[], at: Date, onlyIf: SQL): SQL {
   return sql`insert into recovery_codes (code_hash, user_id, created_at)
-    select h, ${userId}::uuid, ${at} from jsonb_array_elements_text(${JSON.stringify(hashes)}::jsonb) as h where ${onlyIf}`;
+    select h, ${userId}::uuid, ${at} from jsonb_array_elements_text(${JSON.stringify(hashes)}::jsonb) as h
+      where ${onlyIf}`;
 }
 
 function factorAudit(
@@ -43,7 +44,8 @@ export class SecondFactorRepository implements SecondFactorStore {
   async totp(userId: string): Promise<TotpFactorRecord | undefined> {
     const [row] = await rows<{ secret_ciphertext: string; confirmed: boolean; last_used_step: number | string | null }>(
       this.db,
-      sql`select secret_ciphertext, confirmed_at is not null as confirmed, last_used_step from totp_factors where user_id = ${userId}`,
+      sql`select secret_ciphertext, confirmed_at is not null as confirmed, last_used_step from totp_factors
+        where user_id = ${userId}`,
     );
     return (
       row && {
@@ -57,8 +59,10 @@ export class SecondFactorRepository implements SecondFactorStore {
   async putPendingTotp(userId: string, secretCiphertext: string, at: Date): Promise<boolean> {
     const stored = await rows<{ user_id: string }>(
       this.db,
-      sql`insert into totp_factors (user_id, secret_ciphertext, created_at) values (${userId}, ${secretCiphertext}, ${at})
-        on conflict (user_id) do update set secret_ciphertext = excluded.secret_ciphertext, created_at = excluded.created_at, last_used_step = null,
+      sql`insert into totp_factors (user_id, secret_ciphertext, created_at)
+        values (${userId}, ${secretCiphertext}, ${at})
+        on conflict (user_id) do update set
+          secret_ciphertext = excluded.secret_ciphertext, created_at = excluded.created_at, last_used_step = null,
           failed_confirmations = 0
           where totp_factors.confirmed_at is null
         returning user_id`,
@@ -74,7 +78,8 @@ export class SecondFactorRepository implements SecondFactorStore {
   }): Promise<boolean> {
     const { userId, step, at, confirm } = input;
     const state = confirm ? sql`confirmed_at is null` : sql`confirmed_at is not null`;
-    const accepted = sql`update totp_factors set last_used_step = ${step}${confirm ? sql`, confirmed_at = ${at}` : sql``}
+    const accepted = sql`update totp_factors set
+      last_used_step = ${step}${confirm ? sql`, confirmed_at = ${at}` : sql``}
       where user_id = ${userId} and ${state} and (last_used_step is null or last_used_step < ${step})
       returning user_id`;
     if (!confirm) return (await rows(this.db, accepted)).length > 0;
@@ -83,7 +88,9 @@ export class SecondFactorRepository implements SecondFactorStore {
       sql`with accepted as (${accepted}),
         cleared as (delete from recovery_codes where user_id = ${userId} and exists (select 1 from accepted)),
         codes as (${insertRecoveryCodes(userId, confirm.recoveryCodeHashes, at, sql`exists (select 1 from accepted)`)}),
-        a as (${factorAudit("mfa.totp_enrolled", userId, confirm.audit, sql`accepted`, { recoveryCodes: confirm.recoveryCodeHashes.length })}),
+        a as (${factorAudit("mfa.totp_enrolled", userId, confirm.audit, sql`accepted`, {
+          recoveryCodes: confirm.recoveryCodeHashes.length,
+        })}),
         changes as (${endPendingEmailChanges(sql`(select user_id from accepted)`, "factor_changed", at)})
       select exists (select 1 from accepted) as accepted`,
     );
@@ -99,9 +106,11 @@ export class SecondFactorRepository implements SecondFactorStore {
     const [row] = await rows<{ ended: boolean }>(
       this.db,
       sql`with pending as (
-          select user_id, failed_confirmations + 1 as failures from totp_factors where user_id = ${userId} and confirmed_at is null for update
+          select user_id, failed_confirmations + 1 as failures from totp_factors
+            where user_id = ${userId} and confirmed_at is null for update
         ), ended as (
-          delete from totp_factors t using pending where t.user_id = pending.user_id and pending.failures >= ${maxFailures}::int returning t.user_id
+          delete from totp_factors t using pending where t.user_id = pending.user_id
+            and pending.failures >= ${maxFailures}::int returning t.user_id
         ), counted as (
           update totp_factors t set failed_confirmations = pending.failures from pending
           where t.user_id = pending.user_id and pending.failures < ${maxFailures}::int returning t.user_id
@@ -125,7 +134,8 @@ export class SecondFactorRepository implements SecondFactorStore {
   async removeTotp(userId: string, audit: FactorAudit): Promise<boolean> {
     const [row] = await rows<{ removed: boolean }>(
       this.db,
-      sql`with removed as (delete from totp_factors where user_id = ${userId} and confirmed_at is not null returning user_id),
+      sql`with removed as (delete from totp_factors where user_id = ${userId} and confirmed_at is not null
+        returning user_id),
         pending as (delete from totp_factors where user_id = ${userId} and confirmed_at is null),
         codes as (delete from recovery_codes where user_id = ${userId} and exists (select 1 from removed)),
         a as (${factorAudit("mfa.totp_removed", userId, audit, sql`removed`)}),
@@ -138,10 +148,13 @@ export class SecondFactorRepository implements SecondFactorStore {
   async replaceRecoveryCodes(userId: string, codeHashes: string[], audit: FactorAudit): Promise<boolean> {
     const [row] = await rows<{ replaced: boolean }>(
       this.db,
-      sql`with factor as (select user_id from totp_factors where user_id = ${userId} and confirmed_at is not null for update),
+      sql`with factor as (select user_id from totp_factors
+        where user_id = ${userId} and confirmed_at is not null for update),
         cleared as (delete from recovery_codes where user_id = ${userId} and exists (select 1 from factor)),
         codes as (${insertRecoveryCodes(userId, codeHashes, audit.at, sql`exists (select 1 from factor)`)}),
-        a as (${factorAudit("mfa.recovery_codes_regenerated", userId, audit, sql`factor`, { recoveryCodes: codeHashes.length })}),
+        a as (${factorAudit("mfa.recovery_codes_regenerated", userId, audit, sql`factor`, {
+          recoveryCodes: codeHashes.length,
+        })}),
         changes as (${endPendingEmailChanges(sql`(select user_id from factor)`, "factor_changed", audit.at)})
       select exists (select 1 from factor) as replaced`,
     );
@@ -158,9 +171,19 @@ export class SecondFactorRepository implements SecondFactorStore {
     const [row] = await rows<{ spent: boolean; remaining: number }>(
       this.db,
       sql`with spent as (
-          update recovery_codes set used_at = ${at} where code_hash = ${input.codeHash} and user_id = ${userId} and used_at is null returning user_id
+          update recovery_codes set used_at = ${at} where
+            code_hash = ${input.codeHash} and user_id = ${userId} and used_at is null returning user_id
         ), a as (
-          ${auditInsert({ event: "mfa.recovery_code_used", userId, actorId: userId, sessionId: null, origin: input.origin, metadata: {}, at, from: sql`spent` })}
+          ${auditInsert({
+            event: "mfa.recovery_code_used",
+            userId,
+            actorId: userId,
+            sessionId: null,
+            origin: input.origin,
+            metadata: {},
+            at,
+            from: sql`spent`,
+          })}
         )
       select exists (select 1 from spent) as spent`,
     );
@@ -173,9 +196,16 @@ export class SecondFactorRepository implements SecondFactorStore {
       sql`with t as (delete from totp_factors where user_id = ${userId} returning confirmed_at),
         c as (delete from recovery_codes where user_id = ${userId} returning 1),
         p as (delete from passkeys where user_id = ${userId} returning 1),
-        counted as (select (select count(*) from t where confirmed_at is not null)::int as totp, (select count(*) from c)::int as codes, (select count(*) from p)::int as passkeys),
+        counted as (select (select count(*) from t where
+          confirmed_at is not null)::int as totp, (select count(*) from c)::int as codes, (select count(*)
+            from p)::int as passkeys),
         a as (${factorAudit("mfa.removed", userId, audit, sql`counted where counted.totp + counted.passkeys > 0`, {})}),
-        changes as (${endPendingEmailChanges(sql`(select ${userId}::uuid from counted where counted.totp + counted.passkeys > 0)`, "factor_changed", audit.at)})
+        changes as (${endPendingEmailChanges(
+          sql`(select ${userId}::uuid from counted
+          where counted.totp + counted.passkeys > 0)`,
+          "factor_changed",
+          audit.at,
+        )})
       select totp, codes, passkeys from counted`,
     );
     return (row?.totp ?? 0) + (row?.passkeys ?? 0) > 0;

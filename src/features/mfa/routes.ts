@@ -48,7 +48,9 @@ mfaRoutes.openapi(
     tags: ["mfa"],
     summary: "Start enrolling TOTP: a new secret, pending until confirmed",
     description:
-      "Needs a recent sign-in. A new call replaces a pending secret; refused (400) while TOTP is enrolled. Show `otpauthUri` as a QR code. Needs a verified email address (403 email_not_verified): whoever registered an address that is not theirs cannot plant a factor that outlives its owner's recovery.",
+      "Needs a recent sign-in. A new call replaces a pending secret; refused (400) while TOTP is enrolled. " +
+      "Show `otpauthUri` as a QR code. Needs a verified email address (403 email_not_verified): whoever " +
+      "registered an address that is not theirs cannot plant a factor that outlives its owner's recovery.",
     security: [{ bearerAuth: [] }],
     middleware: [...selfService, recent()] as const,
     responses: {
@@ -73,7 +75,8 @@ mfaRoutes.openapi(
     tags: ["mfa"],
     summary: "The pending TOTP secret's otpauth URI as a QR code (SVG)",
     description:
-      "For an authenticator app to scan, while an enrolment is pending; 404 once it is confirmed (an enrolled secret is never shown again) or when none is pending. Needs a recent sign-in.",
+      "For an authenticator app to scan, while an enrolment is pending; 404 once it is confirmed (an enrolled " +
+      "secret is never shown again) or when none is pending. Needs a recent sign-in.",
     security: [{ bearerAuth: [] }],
     middleware: [...selfService, recent()] as const,
     responses: {
@@ -97,7 +100,10 @@ mfaRoutes.openapi(
     tags: ["mfa"],
     summary: "Confirm TOTP with a first code; answers the recovery codes",
     description:
-      "Needs a verified email address (403 email_not_verified), as enrolling does. Each attempt counts in the calling session's own throttle bucket (429 with Retry-After once it is locked), never the account's. The fifth wrong code ends the pending enrolment: start another with POST /me/mfa/totp. A confirmed factor ends a pending email change.",
+      "Needs a verified email address (403 email_not_verified), as enrolling does. Each attempt counts in the " +
+      "calling session's own throttle bucket (429 with Retry-After once it is locked), never the account's. " +
+      "The fifth wrong code ends the pending enrolment: start another with POST /me/mfa/totp. A confirmed " +
+      "factor ends a pending email change.",
     security: [{ bearerAuth: [] }],
     middleware: [...selfService] as const,
     request: { body: json(refusingPrivilegedFields({ code: TotpCode })) },
@@ -164,7 +170,8 @@ mfaRoutes.openapi(
     tags: ["auth"],
     summary: "Complete a password sign-in with a TOTP code or a recovery code",
     description:
-      'The mfaToken lives 5 minutes, is used once, and is spent by 5 wrong codes (then 401 invalid_mfa_token: sign in again). Attempts count in the account\'s sign-in throttle. amr is ["pwd","otp","mfa"].',
+      "The mfaToken lives 5 minutes, is used once, and is spent by 5 wrong codes (then 401 invalid_mfa_token: " +
+      'sign in again). Attempts count in the account\'s sign-in throttle. amr is ["pwd","otp","mfa"].',
     middleware: [ipRateLimit("mfa")] as const,
     request: { body: json(MfaBody) },
     responses: { 200: ok("Signed in", LoggedInSchema), ...problemResponses(400, 401, 403, 413, 415, 429, 503) },

@@ -1,21 +1,9 @@
-// Second factors (the API contract, "Second factors"): TOTP enrolment and
-// removal, recovery codes, the second step of a password sign-in, and
-// re-authentication.
-//
-// A right password for an account with a factor opens no session: it
-// stores an mfaToken (sign-in/challenges.ts) bound to the user, the throttle bucket
-// the attempt counted in and the device, and answers mfa_required. The
-// second step counts in that same bucket before any code is checked, so a
-// stolen password gives no more guesses at the code than at the password;
-// a wrong code also counts against the mfaToken, which its fifth spends.
-// Only a completed sign-in clears the bucket.
-//
-// Re-authentication matches the account's strength (features/reauthentication):
-// with a second factor enrolled, the password alone renews nothing.
-//
-// v3: a factor is enrolled only on an account whose address is proven
-// (email_not_verified otherwise), so whoever registers someone else's
-// address cannot plant a factor that outlives its owner's recovery.
+// Second factors: TOTP enrolment and removal, recovery codes, the second step
+// of a password sign-in, and re-authentication. The second step counts in the
+// bucket the password counted in, before any code is checked, so a stolen
+// password gives no more guesses at the code than at the password. A factor
+// is enrolled only on a proven address, so whoever registers someone else's
+// address cannot plant one that outlives its owner's recovery.
 import type { Clock } from "../../core/clock";
 import {
   ConfigError,
@@ -200,7 +188,9 @@ export class SecondFactorService {
     return methods;
   }
 
-  /** After a right password: stores the mfaToken (with the sign-in's rehash, if one is owed) and answers mfa_required. */
+  /**
+   * After a right password: stores the mfaToken (with the sign-in's rehash, if one is owed) and answers mfa_required.
+   */
   async requireSecondFactor(
     user: UserRecord,
     attempt: { throttleKey: string; device: DeviceInfo; rehashedPassword?: string },
@@ -328,7 +318,10 @@ export class SecondFactorService {
     };
   }
 
-  /** A code of the user's confirmed factor, accepted once: a replay within its step, or a code older than the last accepted one, is refused. */
+  /**
+   * A code of the user's confirmed factor, accepted once: a replay within its step, or a code older than the last
+   * accepted one, is refused.
+   */
   private async acceptTotpCode(userId: string, code: string): Promise<boolean> {
     const { stores, clock } = this.deps;
     const factor = await stores.secondFactors.totp(userId);

@@ -19,10 +19,16 @@ export type TotpFactorRecord = { secretCiphertext: string; confirmed: boolean; l
 /** Audit context of a second-factor change: who did it, from where, in which session. */
 export type FactorAudit = { actorId: string | null; sessionId: string | null; origin: RequestOrigin; at: Date };
 
-/** Every method of SecondFactorStore and PasskeyStore that adds or removes a factor (or replaces recovery codes) also ends the user's pending email change, in its statement. */
+/**
+ * Every method of SecondFactorStore and PasskeyStore that adds or removes a factor (or replaces recovery codes) also
+ * ends the user's pending email change, in its statement.
+ */
 export interface SecondFactorStore {
   totp(userId: string): Promise<TotpFactorRecord | undefined>;
-  /** Stores a pending (unconfirmed) factor with no failed confirmations, replacing a pending one; false (nothing written) when a confirmed one exists. */
+  /**
+   * Stores a pending (unconfirmed) factor with no failed confirmations, replacing a pending one; false (nothing
+   * written) when a confirmed one exists.
+   */
   putPendingTotp(userId: string, secretCiphertext: string, at: Date): Promise<boolean>;
   /**
    * Accepts the code of time step `step` if it is later than the last
@@ -45,10 +51,19 @@ export interface SecondFactorStore {
   failPendingTotp(input: { userId: string; maxFailures: number; audit: FactorAudit }): Promise<boolean>;
   /** Removes the TOTP factor and its recovery codes, with an mfa.totp_removed row; false when there was none. */
   removeTotp(userId: string, audit: FactorAudit): Promise<boolean>;
-  /** Replaces the recovery codes of a user with a confirmed TOTP factor, with an mfa.recovery_codes_regenerated row; false (nothing written) without one. */
+  /**
+   * Replaces the recovery codes of a user with a confirmed TOTP factor, with an mfa.recovery_codes_regenerated row;
+   * false (nothing written) without one.
+   */
   replaceRecoveryCodes(userId: string, codeHashes: string[], audit: FactorAudit): Promise<boolean>;
-  /** Spends an unused recovery code of the user, with an mfa.recovery_code_used row (never the code); false when it is not one. */
+  /**
+   * Spends an unused recovery code of the user, with an mfa.recovery_code_used row (never the code); false when it is
+   * not one.
+   */
   spendRecoveryCode(input: { userId: string; codeHash: string; origin: RequestOrigin; at: Date }): Promise<boolean>;
-  /** Removes every factor (TOTP, recovery codes, passkeys) with one mfa.removed row; false (and no row) when there were none. */
+  /**
+   * Removes every factor (TOTP, recovery codes, passkeys) with one mfa.removed row; false (and no row) when there
+   * were none.
+   */
   removeAll(userId: string, audit: FactorAudit): Promise<boolean>;
 }

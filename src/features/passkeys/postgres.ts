@@ -44,12 +44,23 @@ export class PasskeyRepository implements PasskeyStore {
     const [row] = await rows<PasskeyRow>(
       this.db,
       sql`with added as (
-          insert into passkeys (id, user_id, credential_id, public_key, counter, transports, device_type, backed_up, name, created_at)
-          values (${id}, ${input.userId}, ${input.credentialId}, ${input.publicKey}, ${input.counter}, ${textArray(input.transports)}, ${input.deviceType}, ${input.backedUp}, ${input.name}, ${audit.at})
+          insert into passkeys
+            (id, user_id, credential_id, public_key, counter, transports, device_type, backed_up, name, created_at)
+          values (${id}, ${input.userId}, ${input.credentialId}, ${input.publicKey}, ${input.counter},
+            ${textArray(input.transports)}, ${input.deviceType}, ${input.backedUp}, ${input.name}, ${audit.at})
           on conflict (credential_id) do nothing
           returning id, user_id, name, created_at, last_used_at
         ), a as (
-          ${auditInsert({ event: "passkey.registered", userId: input.userId, actorId: audit.actorId, sessionId: audit.sessionId, origin: audit.origin, metadata: { passkeyId: id, name: input.name }, at: audit.at, from: sql`added` })}
+          ${auditInsert({
+            event: "passkey.registered",
+            userId: input.userId,
+            actorId: audit.actorId,
+            sessionId: audit.sessionId,
+            origin: audit.origin,
+            metadata: { passkeyId: id, name: input.name },
+            at: audit.at,
+            from: sql`added`,
+          })}
         ), changes as (${endPendingEmailChanges(sql`(select user_id from added)`, "factor_changed", audit.at)})
         select id, name, created_at, last_used_at from added`,
     );
@@ -89,7 +100,8 @@ export class PasskeyRepository implements PasskeyStore {
 
   async markUsed(id: string, update: { counter: number; backedUp: boolean; at: Date }): Promise<void> {
     await this.db.execute(
-      sql`update passkeys set counter = ${update.counter}, backed_up = ${update.backedUp}, last_used_at = ${update.at} where id = ${id}`,
+      sql`update passkeys set counter = ${update.counter},
+        backed_up = ${update.backedUp}, last_used_at = ${update.at} where id = ${id}`,
     );
   }
 
@@ -99,7 +111,16 @@ export class PasskeyRepository implements PasskeyStore {
       sql`with removed as (
           delete from passkeys where id = ${id} and user_id = ${userId} returning id, user_id
         ), a as (
-          ${auditInsert({ event: "passkey.removed", userId, actorId: audit.actorId, sessionId: audit.sessionId, origin: audit.origin, metadata: { passkeyId: id }, at: audit.at, from: sql`removed` })}
+          ${auditInsert({
+            event: "passkey.removed",
+            userId,
+            actorId: audit.actorId,
+            sessionId: audit.sessionId,
+            origin: audit.origin,
+            metadata: { passkeyId: id },
+            at: audit.at,
+            from: sql`removed`,
+          })}
         ), changes as (${endPendingEmailChanges(sql`(select user_id from removed)`, "factor_changed", audit.at)})
         select exists (select 1 from removed) as removed`,
     );

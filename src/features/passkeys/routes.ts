@@ -38,7 +38,10 @@ const PasskeySchema = z
   })
   .openapi("Passkey");
 
-/** What the user calls a passkey: a display name (no control or bidi characters, trimmed), at most 64 characters; empty or absent for none. */
+/**
+ * What the user calls a passkey: a display name (no control or bidi characters, trimmed), at most 64 characters;
+ * empty or absent for none.
+ */
 const PasskeyName = DisplayNameInput.refine(
   (name) => name == null || name.length <= 64,
   "At most 64 characters",
@@ -66,7 +69,9 @@ passkeyRoutes.openapi(
     tags: ["passkeys"],
     summary: "Options to create a passkey for the signed-in user",
     description:
-      "Needs a recent sign-in. The challenge lives 5 minutes and is used once. Needs a verified email address (403 email_not_verified): whoever registered an address that is not theirs cannot plant a factor that outlives its owner's recovery. Adding a passkey ends a pending email change.",
+      "Needs a recent sign-in. The challenge lives 5 minutes and is used once. Needs a verified email address " +
+      "(403 email_not_verified): whoever registered an address that is not theirs cannot plant a factor " +
+      "that outlives its owner's recovery. Adding a passkey ends a pending email change.",
     security: [{ bearerAuth: [] }],
     middleware: [authenticate(), authorize("profile:write"), recent()] as const,
     responses: {
@@ -89,7 +94,10 @@ passkeyRoutes.openapi(
     tags: ["passkeys"],
     summary: "Register a passkey from the browser's response to the creation options",
     description:
-      "400 validation_failed (path `response`) when the response does not verify: wrong origin or relying party, no user verification, or a challenge that is unknown, expired, used or not yours. Needs a verified email address (403 email_not_verified): whoever registered an address that is not theirs cannot plant a factor that outlives its owner's recovery. Ends a pending email change.",
+      "400 validation_failed (path `response`) when the response does not verify: wrong origin or relying " +
+      "party, no user verification, or a challenge that is unknown, expired, used or not yours. Needs a " +
+      "verified email address (403 email_not_verified): whoever registered an address that is not theirs " +
+      "cannot plant a factor that outlives its owner's recovery. Ends a pending email change.",
     security: [{ bearerAuth: [] }],
     middleware: [authenticate(), authorize("profile:write")] as const,
     request: { body: json(refusingPrivilegedFields({ response: CredentialResponse, name: PasskeyName })) },
@@ -152,7 +160,8 @@ passkeyRoutes.openapi(
     tags: ["auth"],
     summary: "Options to sign in with a passkey (discoverable credentials)",
     description:
-      "The same answer for any email, known or not: no credential list. The challenge lives 5 minutes and is used once.",
+      "The same answer for any email, known or not: no credential list. The challenge lives 5 minutes and is " +
+      "used once.",
     middleware: [ipRateLimit("passkey")] as const,
     request: { body: { content: { "application/json": { schema: PasskeyOptionsBody } }, required: false } },
     responses: {
@@ -178,7 +187,9 @@ passkeyRoutes.openapi(
     tags: ["auth"],
     summary: "Sign in with a passkey, alone or as the second step of a password sign-in",
     description:
-      'Alone, as two factors since user verification is required (amr ["hwk","mfa"]), or with the mfaToken of a 403 mfa_required (amr ["pwd","hwk","mfa"]; counted in that sign-in\'s throttle bucket). A response that does not verify, an unknown credential or another user\'s answers 401 invalid_credentials.',
+      'Alone, as two factors since user verification is required (amr ["hwk","mfa"]), or with the mfaToken of ' +
+      'a 403 mfa_required (amr ["pwd","hwk","mfa"]; counted in that sign-in\'s throttle bucket). A response ' +
+      "that does not verify, an unknown credential or another user's answers 401 invalid_credentials.",
     middleware: [ipRateLimit("passkey")] as const,
     request: {
       body: json(

@@ -70,7 +70,10 @@ function signedChallenge(response: { response?: { clientDataJSON?: unknown } }):
   }
 }
 
-/** The user a response's userHandle names (the id the registration options gave); undefined when it is no base64url text. */
+/**
+ * The user a response's userHandle names (the id the registration options gave); undefined when it is no base64url
+ * text.
+ */
 function handleUser(handle: unknown): string | undefined {
   if (typeof handle !== "string" || handle.length > 256) return undefined;
   try {
@@ -80,7 +83,10 @@ function handleUser(handle: unknown): string | undefined {
   }
 }
 
-/** The transports the client claims (its JSON, passed through by the verifier): only the names WebAuthn defines, each once. */
+/**
+ * The transports the client claims (its JSON, passed through by the verifier): only the names WebAuthn defines, each
+ * once.
+ */
 const TRANSPORTS: ReadonlySet<string> = new Set(["ble", "cable", "hybrid", "internal", "nfc", "smart-card", "usb"]);
 function knownTransports(claimed: unknown): string[] {
   return Array.isArray(claimed)
@@ -96,7 +102,9 @@ const refusedResponse = (message: string, cause?: unknown) =>
 export class PasskeyService {
   constructor(private readonly deps: PasskeyDeps) {}
 
-  /** Creation options for the caller: a discoverable credential with user verification, excluding the ones they have. */
+  /**
+   * Creation options for the caller: a discoverable credential with user verification, excluding the ones they have.
+   */
   async registrationOptions(actor: PasskeyActor): Promise<PublicKeyCredentialCreationOptionsJSON> {
     const { settings } = this.deps;
     const user = await this.provenHolder(actor);
@@ -174,7 +182,10 @@ export class PasskeyService {
     if (!(await this.deps.stores.passkeys.remove(id, actor.userId, this.audit(actor)))) throw new NotFound();
   }
 
-  /** Request options for a sign-in: never a list of credentials, so the answer is the same for every account, known or not. */
+  /**
+   * Request options for a sign-in: never a list of credentials, so the answer is the same for every account, known or
+   * not.
+   */
   async signInOptions(): Promise<PublicKeyCredentialRequestOptionsJSON> {
     const { settings } = this.deps;
     const challenge = await this.newChallenge("passkey_authentication", null);
@@ -253,7 +264,10 @@ export class PasskeyService {
     });
   }
 
-  /** Request options for re-authenticating the caller: their own credentials, and a challenge bound to them (5 minutes, used once). */
+  /**
+   * Request options for re-authenticating the caller: their own credentials, and a challenge bound to them (5
+   * minutes, used once).
+   */
   async reauthenticationOptions(actor: PasskeyActor): Promise<PublicKeyCredentialRequestOptionsJSON> {
     const { stores, settings } = this.deps;
     const user = await requireActiveUser(stores.users, actor.userId);
@@ -302,7 +316,10 @@ export class PasskeyService {
     return renewSessionProof(this.deps, user, actor, ["hwk", "mfa"]);
   }
 
-  /** Verifies an assertion against the stored credential (user verification required) and keeps its new counter; the reason when refused. */
+  /**
+   * Verifies an assertion against the stored credential (user verification required) and keeps its new counter; the
+   * reason when refused.
+   */
   private async verifyAssertion(
     response: AuthenticationResponseJSON,
     challenge: string,

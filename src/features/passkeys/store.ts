@@ -22,7 +22,10 @@ export type PasskeyCredential = PasskeyRecord & {
 };
 
 export interface PasskeyStore {
-  /** Stores a new credential with a passkey.registered row; undefined (nothing written) when the credential id is already registered (to anyone). */
+  /**
+   * Stores a new credential with a passkey.registered row; undefined (nothing written) when the credential id is
+   * already registered (to anyone).
+   */
   add(
     input: Omit<PasskeyCredential, "id" | "createdAt" | "lastUsedAt">,
     audit: FactorAudit,

@@ -67,8 +67,16 @@ reauthenticationRoutes.openapi(
     tags: ["auth"],
     summary: "Prove it is you again: a new auth_time and amr for this session",
     description:
-      'Without a second factor, `{currentPassword}` (amr ["pwd"]). With one enrolled, a two-factor proof: `{currentPassword, code}` or `{currentPassword, recoveryCode}` (amr ["pwd","otp","mfa"]; the recovery code is spent), or `{response}`, a passkey assertion for POST /auth/reauthenticate/options (amr ["hwk","mfa"]); the password alone then answers 403 reauthentication_required with `methods`. ' +
-      "The password is checked first and counts in the calling session's own throttle bucket, never the account's, so a stranger's sign-in guesses never stop the signed-in owner; so does a code. Answers a new access token for the same session; the refresh token you hold stays valid (no refreshToken in the answer), and its refreshes keep the new proof. In cookie mode (X-Auth-Mode: cookie) the access cookie is set too.",
+      'Without a second factor, `{currentPassword}` (amr ["pwd"]). With one enrolled, a two-factor proof: ' +
+      '`{currentPassword, code}` or `{currentPassword, recoveryCode}` (amr ["pwd","otp","mfa"]; the ' +
+      "recovery code is spent), or `{response}`, a passkey assertion for POST " +
+      '/auth/reauthenticate/options (amr ["hwk","mfa"]); the password alone then answers 403 ' +
+      "reauthentication_required with `methods`. " +
+      "The password is checked first and counts in the calling session's own throttle bucket, never the " +
+      "account's, so a stranger's sign-in guesses never stop the signed-in owner; so does a code. Answers a " +
+      "new access token for the same session; the refresh token you hold stays valid (no refreshToken in " +
+      "the answer), and its refreshes keep the new proof. In cookie mode (X-Auth-Mode: cookie) the " +
+      "access cookie is set too.",
     security: [{ bearerAuth: [] }],
     middleware: [ipRateLimit("reauthenticate"), authenticate()] as const,
     request: { body: json(ReauthBody) },
@@ -99,7 +107,9 @@ reauthenticationRoutes.openapi(
     tags: ["auth", "passkeys"],
     summary: "Passkey request options for re-authenticating the signed-in user",
     description:
-      "Lists the caller's passkeys (allowCredentials) and requires user verification. The challenge lives 5 minutes, is used once, and re-authenticates only the caller: sign the assertion and send it as `{response}` to POST /auth/reauthenticate.",
+      "Lists the caller's passkeys (allowCredentials) and requires user verification. The challenge lives 5 " +
+      "minutes, is used once, and re-authenticates only the caller: sign the assertion and send it as " +
+      "`{response}` to POST /auth/reauthenticate.",
     security: [{ bearerAuth: [] }],
     middleware: [ipRateLimit("reauthenticate-options"), authenticate()] as const,
     responses: { 200: ok("Request options", WebAuthnOptions), ...problemResponses(401, 403, 429, 503) },

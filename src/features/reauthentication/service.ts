@@ -15,7 +15,10 @@ import type { SessionStore } from "../sessions/store";
 import { subjectOf } from "../sign-in/service";
 import type { AccessTokens } from "../tokens";
 
-/** An access token for the same session with a new auth_time; the client keeps its refresh token, whose refreshes keep the new proof. */
+/**
+ * An access token for the same session with a new auth_time; the client keeps its refresh token, whose refreshes keep
+ * the new proof.
+ */
 export type Reauthenticated = {
   tokenType: "Bearer";
   accessToken: string;
@@ -29,7 +32,10 @@ export function hasSecondFactor(user: Pick<UserRecord, "mfa">): boolean {
   return user.mfa.totp || user.mfa.passkeys > 0;
 }
 
-/** What would re-authenticate this account: the password alone without a factor; with factors, each two-factor proof it has. */
+/**
+ * What would re-authenticate this account: the password alone without a factor; with factors, each two-factor proof
+ * it has.
+ */
 export function reauthMethodsOf(user: Pick<UserRecord, "mfa">): ReauthMethod[] {
   if (!hasSecondFactor(user)) return ["password"];
   const methods: ReauthMethod[] = [];

@@ -60,7 +60,16 @@ export class SessionRepository implements SessionStore {
       with owner as (
         select id from users where id = ${input.userId} and status = 'active' for share
       ), ${insertSessionWithFirstToken(session, at)}, a as (
-        ${auditInsert({ event: "auth.login_succeeded", userId: sql`s.user_id`, actorId: sql`s.user_id`, sessionId: sql`s.id`, origin: input.origin, metadata: { amr: session.amr }, at, from: sql`s` })}
+        ${auditInsert({
+          event: "auth.login_succeeded",
+          userId: sql`s.user_id`,
+          actorId: sql`s.user_id`,
+          sessionId: sql`s.id`,
+          origin: input.origin,
+          metadata: { amr: session.amr },
+          at,
+          from: sql`s`,
+        })}
       ), cleared as (${clearThrottle(input.clearThrottleKey, opened)})${rehash}, beyond_cap as (
         select v.id from sessions v
         where v.user_id = ${input.userId} and ${opened}
@@ -140,7 +149,8 @@ export class SessionRepository implements SessionStore {
    */
   async endAllForUser(userId: string, end: SessionEnd, exceptSessionId?: string): Promise<EndedSession[]> {
     const except = exceptSessionId ? sql` and s.id <> ${exceptSessionId}` : sql``;
-    const alongside = sql`generation as (update users set device_generation = device_generation + 1 where id = ${userId}),
+    const alongside = sql`generation as (update users set device_generation = device_generation + 1
+      where id = ${userId}),
       pending as (${endPendingEmailChanges(userId, "sessions_ended", end.at)}), `;
     return this.endWhere(sql`s.user_id = ${userId}${except}`, end, alongside);
   }
@@ -193,7 +203,16 @@ export class SessionRepository implements SessionStore {
           and s.revoked_at is null and s.idle_expires_at > ${at} and s.absolute_expires_at > ${at}
         returning s.id, s.user_id, s.idle_expires_at, s.absolute_expires_at
       ), a as (
-        ${auditInsert({ event: "auth.reauthenticated", userId: sql`proved.user_id`, actorId: sql`proved.user_id`, sessionId: sql`proved.id`, origin: input.origin, metadata: { amr: input.amr }, at, from: sql`proved` })}
+        ${auditInsert({
+          event: "auth.reauthenticated",
+          userId: sql`proved.user_id`,
+          actorId: sql`proved.user_id`,
+          sessionId: sql`proved.id`,
+          origin: input.origin,
+          metadata: { amr: input.amr },
+          at,
+          from: sql`proved`,
+        })}
       )
       select idle_expires_at, absolute_expires_at from proved`,
     );

@@ -1,19 +1,9 @@
-// Refresh tokens as values (the design, "Tokens"): minting, the deterministic
-// successor, the hash that is all the database ever holds, and a check that
-// refuses junk before any I/O.
-//
-// Format: `sart_` + the session id (22 base64url characters, its 16 bytes)
-// + 43 base64url characters (32 random bytes, or for a successor the HMAC
-// below) + an 8-character tag: the first 6 bytes of
-// HMAC-SHA256(REFRESH_TOKEN_SECRET, "sart-tag:" + the 65 characters before
-// it), base64url. A string without a valid tag is refused with no database
-// statement (after Supabase's v2 refresh tokens), and forging one needs the
-// secret, so the session id it carries can be trusted before any lookup (to
-// limit refreshes per session). Every successor keeps its session's id.
-// After REFRESH_TOKEN_SECRET changes, tags made with the previous secret
-// (REFRESH_TOKEN_PREVIOUS_SECRET) still pass, so nobody is signed out.
-// Tokens minted before the tag existed (`sart_` + 43 characters) are still
-// looked up until they rotate: their successor has this format.
+// Refresh tokens as values: minting, the deterministic successor, the hash
+// that is all the database holds, and a tag check that refuses junk before any
+// I/O (after Supabase's v2 refresh tokens), so the session id a token carries
+// can be trusted before any lookup. Tags under REFRESH_TOKEN_PREVIOUS_SECRET
+// still pass; tokens minted before the tag existed are looked up until they
+// rotate. Format: `sart_`, the session id, 43 characters, an 8-character tag.
 import { hmac } from "@noble/hashes/hmac.js";
 import { sha256 } from "@noble/hashes/sha2.js";
 import { bytesToHex, hexToBytes, utf8ToBytes } from "@noble/hashes/utils.js";

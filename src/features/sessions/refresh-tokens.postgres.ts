@@ -55,7 +55,8 @@ export class RefreshTokenRepository implements RefreshTokenStore {
         returning rt.session_id, live.user_id, live.absolute_expires_at
       ), successor as (
         insert into refresh_tokens (token_hash, session_id, parent_hash, created_at, expires_at)
-        select ${input.successorHash}, current.session_id, ${input.tokenHash}, ${at}, least(${idleUntil}::timestamptz, current.absolute_expires_at)
+        select ${input.successorHash}, current.session_id,
+          ${input.tokenHash}, ${at}, least(${idleUntil}::timestamptz, current.absolute_expires_at)
         from current
       ), slid as (
         update sessions s set last_used_at = ${at},
@@ -64,9 +65,18 @@ export class RefreshTokenRepository implements RefreshTokenStore {
         from current where s.id = current.session_id
         returning s.id, s.idle_expires_at, s.absolute_expires_at, s.auth_time, s.amr
       ), audit as (
-        ${auditInsert({ event: "auth.refreshed", userId: sql`current.user_id`, actorId: sql`current.user_id`, sessionId: sql`current.session_id`, origin: input.origin, at, from: sql`current` })}
+        ${auditInsert({
+          event: "auth.refreshed",
+          userId: sql`current.user_id`,
+          actorId: sql`current.user_id`,
+          sessionId: sql`current.session_id`,
+          origin: input.origin,
+          at,
+          from: sql`current`,
+        })}
       )
-      select slid.id as session_id, current.user_id, slid.idle_expires_at, slid.absolute_expires_at, slid.auth_time, slid.amr,
+      select slid.id as session_id, current.user_id,
+        slid.idle_expires_at, slid.absolute_expires_at, slid.auth_time, slid.amr,
         (select u.grants_version from users u where u.id = current.user_id) as grants_version,
         (select u.email_verified_at is not null from users u where u.id = current.user_id) as email_verified,
         ${grantsOf(sql`current.user_id`)}
@@ -143,7 +153,16 @@ export class RefreshTokenRepository implements RefreshTokenStore {
         where s.id = ${sessionId} and s.revoked_at is null
         returning s.id, s.user_id
       ), audit as (
-        ${auditInsert({ event: "auth.refresh_reused", userId: sql`ended.user_id`, actorId: null, sessionId: sql`ended.id`, origin, metadata: { reason: "rotated refresh token presented again" }, at, from: sql`ended` })}
+        ${auditInsert({
+          event: "auth.refresh_reused",
+          userId: sql`ended.user_id`,
+          actorId: null,
+          sessionId: sql`ended.id`,
+          origin,
+          metadata: { reason: "rotated refresh token presented again" },
+          at,
+          from: sql`ended`,
+        })}
       )
       select id from ended`,
     );

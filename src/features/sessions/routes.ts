@@ -59,7 +59,8 @@ sessionsRoutes.openapi(
     tags: ["sessions"],
     summary: "End all the caller's sessions except the current one",
     description:
-      "Also ends a pending email change (its link answers 400 invalid_one_time_token), whether or not another session was live.",
+      "Also ends a pending email change (its link answers 400 invalid_one_time_token), whether or not another " +
+      "session was live.",
     security: [{ bearerAuth: [] }],
     middleware: [authenticate(), authorize("sessions:revoke:own")] as const,
     responses: { 204: { description: "Ended" }, ...problemResponses(401, 403, 503) },

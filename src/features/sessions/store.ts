@@ -144,7 +144,10 @@ export interface RefreshTokenStore {
   revokeFamilyForReuse(sessionId: string, origin: RequestOrigin, at: Date): Promise<boolean>;
 }
 
-/** What an access token tells the edge's revocation check: its session, user, grants version and issue time (epoch seconds). */
+/**
+ * What an access token tells the edge's revocation check: its session, user, grants version and issue time (epoch
+ * seconds).
+ */
 export type TokenToCheck = { sid: string; sub: string; grantsVersion: number; iat: number };
 
 /**
@@ -161,7 +164,10 @@ export type SessionsEnded = { before: Date; except?: string; ended: readonly End
 export interface RevocationList {
   /** Whether a token must be refused: its session ended, or its user's grants changed after it was issued. */
   refuses(token: TokenToCheck): Promise<boolean>;
-  /** Ends these sessions at the edge, one entry each: for a few sessions at a time (logout, one session, reuse, eviction). */
+  /**
+   * Ends these sessions at the edge, one entry each: for a few sessions at a time (logout, one session, reuse,
+   * eviction).
+   */
   revoke(sessionIds: readonly string[]): Promise<void>;
   /** Ends a user's sessions at the edge with one entry for the user, however many there are. */
   endSessionsOf(userId: string, mark: SessionsEnded): Promise<void>;

@@ -1,17 +1,18 @@
-// One sign-in attempt, whatever proves it. Every way in (a password, a TOTP
-// code, a recovery code, a passkey; re-authentication's proofs too) shares
-// these steps: the user must still be active; the attempt counts in its
-// throttle bucket before the credential is checked (admit); the second step
-// of a password sign-in resumes the pending sign-in its mfaToken names,
-// records a failed factor against it, and completes it with the methods
-// that proved it (amr). A credential is a small verifier that answers
-// whether it is right; the attempt around it is written here once.
+// One sign-in attempt, whatever proves it (a password, a TOTP code, a
+// recovery code, a passkey; re-authentication's proofs too): the attempt
+// counts in its throttle bucket before the credential is checked, the user
+// must be active, and a failure answers alike whatever its reason. A password
+// sign-in's second step resumes the pending sign-in its mfaToken names,
+// records a failed factor against it, and completes it with the methods that
+// proved it (amr). A credential is a small verifier; the rest is written here once.
 import type { Clock } from "../../core/clock";
 import type { AuthMethod, DeviceInfo, RequestOrigin, UserRecord } from "../../core/domain";
-import { InvalidMfaToken, RateLimited } from "../../core/errors";
+import { InvalidCredentials, InvalidMfaToken, RateLimited } from "../../core/errors";
 import { sha256Hex } from "../../core/encoding";
 import type { AuditLog } from "../activity/store";
 import { challengeKeyHash, MAX_MFA_FAILURES } from "./challenges";
+import { isActive } from "./active-user";
+import { deviceThrottleKey, type CheckedDeviceToken } from "./device-tokens";
 import { openSignedInSession, type LoggedIn, type SignInDeps } from "./service";
 import type { Admission, ChallengeStore, LoginThrottleStore, ThrottleAudit } from "./store";
 
@@ -64,6 +65,77 @@ export function accountThrottleKey(normalizedEmail: string): string {
  */
 export function sessionThrottleKey(sessionId: string): string {
   return `session:${sha256Hex(`reproof:${sessionId}`)}`;
+}
+
+/** The first step of a sign-in by email: the account with that email, if any, and the bucket it counted in. */
+export type FirstStep = {
+  user: UserRecord | undefined;
+  throttleKey: string;
+  /** The presented device token, when it still names the account and the attempt counted in its bucket. */
+  knownDevice?: CheckedDeviceToken;
+};
+
+/**
+ * Counts a sign-in by email before its credential is checked, and finds the
+ * account, in one round trip: in the bucket of the presented device when its
+ * token still names the account in its current generation, else in the
+ * account's (keyed on the email whether or not it exists). 429 while locked.
+ */
+export async function admitSignIn(
+  deps: AdmitDeps & { throttles: Pick<LoginThrottleStore, "admitAndFindUser"> },
+  email: string,
+  presented: CheckedDeviceToken | undefined,
+  origin: RequestOrigin,
+): Promise<FirstStep> {
+  const { clock } = deps;
+  const accountKey = accountThrottleKey(email);
+  const { admission, user, counted } = await deps.throttles.admitAndFindUser({
+    key: accountKey,
+    device: presented && {
+      key: deviceThrottleKey(accountKey, presented.nonce),
+      userId: presented.userId,
+      generation: presented.generation,
+    },
+    maxAttempts: deps.loginMaxFailures,
+    at: clock(),
+    email,
+    audit: { origin },
+  });
+  refuseIfThrottled(admission, clock());
+  return { user, throttleKey: counted.key, knownDevice: counted.scope === "device" ? presented : undefined };
+}
+
+/**
+ * A first credential (a password; the coming email code or provider): right
+ * for the account an email named, which may not exist. It must cost the same
+ * for an unknown account (a dummy check), so that answers like a wrong one.
+ */
+export type FirstFactorVerifier = { verify(user: UserRecord | undefined): Promise<boolean> };
+
+/**
+ * The account, if the verifier accepts the credential and the account is
+ * active. Else one answer whatever the reason (an unknown email, a wrong
+ * credential, a disabled account: invalid_credentials, after the verifier
+ * ran), with one auth.login_failed row naming the reason.
+ */
+export async function verifyFirstFactor(
+  deps: { audit: Pick<AuditLog, "record">; clock: Clock },
+  user: UserRecord | undefined,
+  verifier: FirstFactorVerifier,
+  origin: RequestOrigin,
+): Promise<UserRecord> {
+  const ok = await verifier.verify(user);
+  if (user && ok && isActive(user)) return user;
+  const reason = !user ? "unknown_email" : !ok ? "wrong_password" : "account_disabled";
+  await deps.audit.record({
+    event: "auth.login_failed",
+    userId: user?.id ?? null,
+    actorId: user?.id ?? null,
+    origin,
+    metadata: { reason },
+    at: deps.clock(),
+  });
+  throw new InvalidCredentials(reason);
 }
 
 /** A credential of the second step or of a re-authentication: its method's name and whether it is right for a user. */

@@ -34,7 +34,8 @@ export class ChallengeRepository implements ChallengeStore {
   constructor(private readonly db: Executor) {}
 
   async create(challenge: NewChallenge, at: Date, rehashedPassword?: string): Promise<void> {
-    const insert = sql`insert into auth_challenges (key_hash, kind, user_id, throttle_key, device, created_at, expires_at)
+    const insert = sql`insert into auth_challenges
+      (key_hash, kind, user_id, throttle_key, device, created_at, expires_at)
       values (${challenge.keyHash}, ${challenge.kind}, ${challenge.userId}, ${challenge.throttleKey ?? null},
               ${challenge.device ? JSON.stringify(challenge.device) : null}::jsonb, ${at}, ${challenge.expiresAt})`;
     if (rehashedPassword === undefined || challenge.userId === null) {

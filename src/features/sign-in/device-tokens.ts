@@ -1,35 +1,11 @@
-// Device tokens (OWASP Authentication Cheat Sheet, "Slow down online guessing
-// attacks with device cookies"): a successful sign-in hands the client a
-// token for that account on that device, and a later sign-in that presents
-// it counts in that device's own throttle bucket, so a stranger's guesses,
-// which fill the account's bucket, never lock the owner's device out.
-//
-// A token names the account by id (never by email) and the account's device
-// generation (users.device_generation) when it was issued. A password reset,
-// a password change and every bulk end of the account's sessions
-// (sign-out-everywhere) start a new generation, and a deleted account's id
-// never comes back, so a token collected before any of those stops counting:
-// its sign-ins count in the account's bucket like no token, and a fresh token
-// is answered. Without that, tokens gathered before a recovery would each
-// open a fresh bucket of guesses afterwards.
-//
-// Format: `sadt_` + a nonce (22 base64url characters, 16 random bytes) + `.`
-// + the user id (a lower-case UUID) + `.` + the generation (decimal) + `.` +
-// a tag (43 base64url characters): HMAC-SHA256 over ("sadt-tag:v2:" + nonce
-// + ":" + user id + ":" + generation) under a key derived from
-// REFRESH_TOKEN_SECRET as HMAC-SHA256(secret, "sadt-key:v1"). The label is
-// no refresh token and no refresh tag input, so no output of the
-// refresh-token codec reveals it. Checking the tag is pure computation,
-// before any I/O; forging a token, or moving one to another account or
-// generation, needs the secret. Whether the id and generation are still the
-// account's is decided in the sign-in's first statement, with the lookup of
-// the email (LoginThrottleStore.admitAndFindUser). Tags made under
-// REFRESH_TOKEN_PREVIOUS_SECRET still pass; such a token is handed back
-// re-tagged under the current secret, with the same nonce (so the same
-// bucket).
-//
-// A device token is a credential-like secret: it is never stored, logged or
-// written to an audit row; the throttle table holds only a hash of its nonce.
+// Device tokens (OWASP's device cookies): a sign-in that presents the token a
+// successful one answered counts in that device's own throttle bucket, so a
+// stranger's guesses never lock the owner's device out. A token names the
+// account by id and its device generation, so a reset, a password change or
+// sign-out-everywhere ends it. The tag is checked before any I/O; whether id
+// and generation are still the account's is decided with the email lookup.
+// Never stored, logged or audited: the throttle table holds a hash of its
+// nonce. The format and its key: docs/throttling.md.
 import { hmac } from "@noble/hashes/hmac.js";
 import { sha256 } from "@noble/hashes/sha2.js";
 import { utf8ToBytes } from "@noble/hashes/utils.js";
@@ -37,9 +13,9 @@ import { assertSecrets, base64url, constantTimeEqual, sha256Hex } from "../../co
 
 const PREFIX = "sadt_";
 const KEY_LABEL = "sadt-key:v1";
+const UUID = "[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}";
 /** nonce (base64url of 16 bytes) . user id . generation (decimal, no leading zeros) . tag (base64url of 32 bytes). */
-const FORMAT =
-  /^sadt_([A-Za-z0-9_-]{22})\.([0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12})\.(0|[1-9][0-9]{0,9})\.([A-Za-z0-9_-]{43})$/;
+const FORMAT = new RegExp(`^sadt_([A-Za-z0-9_-]{22})\\.(${UUID})\\.(0|[1-9][0-9]{0,9})\\.([A-Za-z0-9_-]{43})$`);
 /** Longer than any token of ours: refused before the pattern runs. */
 const MAX_LENGTH = 128;
 
@@ -101,7 +77,9 @@ function deriveKey(secret: string): Uint8Array {
   return hmac(sha256, utf8ToBytes(secret), utf8ToBytes(KEY_LABEL));
 }
 
-/** The nonce has a fixed length and no ":", nor has the UUID: (nonce, user id, generation) is read back one way only. */
+/**
+ * The nonce has a fixed length and no ":", nor has the UUID: (nonce, user id, generation) is read back one way only.
+ */
 function tagOf(key: Uint8Array, nonce: string, userId: string, generation: number): string {
   return base64url(hmac(sha256, key, utf8ToBytes(`sadt-tag:v2:${nonce}:${userId}:${generation}`)));
 }

@@ -1,20 +1,9 @@
-// Per-account login throttling with exponential back-off, exact because it
-// lives in Postgres and every attempt is admitted atomically BEFORE the
-// password is checked: parallel guesses cannot slip in between a check and a
-// recorded failure. Keyed on a hash of the normalised email whether or not
-// the account exists, so a lock reveals nothing about which emails exist.
-//
-// The row counts attempts since the last success (`failures`, stamped by
-// `last_failure_at`); a successful sign-in deletes it. A device's bucket is
-// a row of its own, keyed `device:<account key>:<device hash>`, so one
-// statement can clear an account with all its devices (clearAccount). A
-// session's re-proofs (sign-in/attempt.ts) count in a row keyed
-// `session:<hash>`, which no account clear touches.
-//
-// One auth.throttled audit row per lock, not per refused attempt: the first
-// attempt a lock refuses writes it and stamps the lock in
-// `audited_lock_until`; later refusals of the same lock see the stamp and
-// write nothing. A new lock (a new `locked_until`) is audited afresh.
+// Login throttling in Postgres, exact because every attempt is admitted
+// atomically before its credential is checked: parallel guesses cannot slip
+// between a check and a recorded failure. Keyed on a hash of the normalised
+// email whether or not the account exists; a device's bucket is keyed under
+// its account's, so one statement clears both. One auth.throttled row per
+// lock, not per refused attempt (`audited_lock_until` stamps it).
 import { sql } from "drizzle-orm";
 import type { Admission, LoginThrottleStore, SignInAttempt, ThrottleAttempt, ThrottleScope } from "./store";
 import type { UserRecord } from "../../core/domain";
@@ -68,15 +57,21 @@ export class LoginThrottleRepository implements LoginThrottleStore {
   ): Promise<{ admission: Admission; user: UserRecord | undefined; counted: { key: string; scope: ThrottleScope } }> {
     const { device } = attempt;
     const deviceCounts = device
-      ? sql`exists (select 1 from found where found.id = ${device.userId}::uuid and found.device_generation::bigint = ${device.generation}::bigint)`
+      ? sql`exists (select 1 from found where found.id = ${device.userId}::uuid
+        and found.device_generation::bigint = ${device.generation}::bigint)`
       : sql`false`;
     const [row] = await rows<UserRow & { first_attempt: boolean; device_counts: boolean; id: string | null }>(
       this.db,
       sql`
       with found as (select ${USER_WITH_GRANTS} from users u where u.email = ${attempt.email}),
       chosen as (select ${deviceCounts} as device_counts),
-      attempt as (${insertFirstAttempt({ ...attempt, key: sql`(select case when chosen.device_counts then ${device?.key ?? null}::text else ${attempt.key}::text end from chosen)` })})
-      select exists (select 1 from attempt) as first_attempt, (select device_counts from chosen) as device_counts, found.*
+      attempt as (${insertFirstAttempt({
+        ...attempt,
+        key: sql`(select case when chosen.device_counts
+        then ${device?.key ?? null}::text else ${attempt.key}::text end from chosen)`,
+      })})
+      select exists (select 1 from attempt) as first_attempt, (select device_counts
+        from chosen) as device_counts, found.*
       from (select 1) as one left join found on true`,
     );
     const user = row?.id ? toUserRecord(row) : undefined;
@@ -119,7 +114,8 @@ export class LoginThrottleRepository implements LoginThrottleStore {
         update login_throttles lt set
           failures = case when prior.locked then prior.failures else prior.next end,
           last_failure_at = case when prior.locked then prior.last_failure_at else ${at} end,
-          locked_until = case when prior.locked then prior.locked_until else ${lockFrom(sql`prior.next`, maxAttempts, at)} end,
+          locked_until = case when prior.locked then prior.locked_until
+            else ${lockFrom(sql`prior.next`, maxAttempts, at)} end,
           audited_lock_until = case when prior.locked then prior.locked_until else prior.audited_lock_until end
         from (
           select key, failures, last_failure_at, locked_until, audited_lock_until,

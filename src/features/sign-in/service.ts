@@ -33,11 +33,16 @@ export type SignInProof = {
   /** The throttle bucket the sign-in counted in: cleared with the session's opening. */
   clearThrottleKey: string;
   rehashedPassword?: string;
-  /** A device token the client presented that still names this account (answered back); else a new one is issued in the account's current generation. */
+  /**
+   * A device token the client presented that still names this account (answered back); else a new one is issued in
+   * the account's current generation.
+   */
   deviceToken?: string;
 };
 
-/** Opens the session for an active user; the same answer as a failed sign-in when the account was disabled meanwhile. */
+/**
+ * Opens the session for an active user; the same answer as a failed sign-in when the account was disabled meanwhile.
+ */
 export async function openSignedInSession(deps: SignInDeps, user: UserRecord, proof: SignInProof): Promise<LoggedIn> {
   const { settings, clock } = deps;
   const at = clock();

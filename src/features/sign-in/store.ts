@@ -60,7 +60,10 @@ export interface LoginThrottleStore {
   ): Promise<{ admission: Admission; user: UserRecord | undefined; counted: { key: string; scope: ThrottleScope } }>;
   /** Clears one key. */
   clear(key: string): Promise<void>;
-  /** Clears an account key and every device key under it (`device:<accountKey>:...`), e.g. after a completed password reset. */
+  /**
+   * Clears an account key and every device key under it (`device:<accountKey>:...`), e.g. after a completed password
+   * reset.
+   */
   clearAccount(accountKey: string): Promise<void>;
 }
 
@@ -87,11 +90,17 @@ export type Challenge = {
 };
 
 export interface ChallengeStore {
-  /** Stores a challenge; with `rehashedPassword`, replaces the user's stored hash in the same statement (a sign-in's rehash, owed before the second factor). */
+  /**
+   * Stores a challenge; with `rehashedPassword`, replaces the user's stored hash in the same statement (a sign-in's
+   * rehash, owed before the second factor).
+   */
   create(challenge: NewChallenge, at: Date, rehashedPassword?: string): Promise<void>;
   /** A live (unused, unexpired) challenge of this kind, without spending it. */
   find(keyHash: string, kind: ChallengeKind, at: Date): Promise<Challenge | undefined>;
-  /** Spends a live challenge of this kind: single use, so of two racing spends one wins. Undefined when it was not live. */
+  /**
+   * Spends a live challenge of this kind: single use, so of two racing spends one wins. Undefined when it was not
+   * live.
+   */
   spend(keyHash: string, kind: ChallengeKind, at: Date): Promise<Challenge | undefined>;
   /** Counts a wrong code against a live challenge; the `maxFailures`-th spends it. */
   recordFailure(keyHash: string, maxFailures: number, at: Date): Promise<void>;

@@ -41,7 +41,8 @@ export async function signAccessToken(
   // would lock the user out, so fail loudly here instead.
   if (accessToken.length > MAX_ACCESS_TOKEN_LENGTH) {
     throw new RangeError(
-      `access token of ${accessToken.length} characters exceeds ${MAX_ACCESS_TOKEN_LENGTH}: too many roles or permissions`,
+      `access token of ${accessToken.length} characters exceeds ${MAX_ACCESS_TOKEN_LENGTH}: too many roles or ` +
+        `permissions`,
     );
   }
   return { accessToken, expiresIn: settings.accessTokenTtl, claims };

@@ -34,7 +34,9 @@ const AccessTokenClaimsSchema = z
     }),
     amr: z.array(z.string()).openapi({
       description:
-        'RFC 8176 methods of that proof: ["pwd"] a password; ["pwd","otp","mfa"] a password and a TOTP or recovery code; ["pwd","hwk","mfa"] a password and a passkey; ["hwk","mfa"] a passkey alone (user verification is required, so it is two factors)',
+        'RFC 8176 methods of that proof: ["pwd"] a password; ["pwd","otp","mfa"] a password and a TOTP or ' +
+        'recovery code; ["pwd","hwk","mfa"] a password and a passkey; ["hwk","mfa"] a passkey alone (user ' +
+        "verification is required, so it is two factors)",
     }),
   })
   .openapi("AccessTokenClaims");
@@ -73,8 +75,12 @@ tokenRoutes.openapi(
     summary: "Verify the Bearer access token and return its claims (forward-auth)",
     description:
       "Checks signature, issuer, audience, typ, expiry and edge revocation. No database read. " +
-      "On 200 the identity is also in headers for a reverse proxy to copy to the upstream (nginx auth_request_set, Caddy forward_auth copy_headers, Traefik authResponseHeaders). " +
-      "Authenticated by the __Host-sa_at cookie (no Authorization header), the check applies the CSRF rule to the original request: when X-Forwarded-Method or X-Original-Method names an unsafe method, the forwarded Origin must be in ALLOWED_ORIGINS, and a forwarded Origin outside it is refused whatever the method (403 csrf_rejected). A Bearer token is not subject to it.",
+      "On 200 the identity is also in headers for a reverse proxy to copy to the upstream (nginx " +
+      "auth_request_set, Caddy forward_auth copy_headers, Traefik authResponseHeaders). " +
+      "Authenticated by the __Host-sa_at cookie (no Authorization header), the check applies the CSRF rule to " +
+      "the original request: when X-Forwarded-Method or X-Original-Method names an unsafe method, the " +
+      "forwarded Origin must be in ALLOWED_ORIGINS, and a forwarded Origin outside it is refused whatever " +
+      "the method (403 csrf_rejected). A Bearer token is not subject to it.",
     security: [{ bearerAuth: [] }],
     middleware: [noStore(), authenticate()] as const,
     request: {
@@ -129,7 +135,8 @@ tokenRoutes.openapi(
     tags: ["tokens"],
     summary: "Public keys that verify access tokens (JWKS)",
     description:
-      "Readable from any origin: Access-Control-Allow-Origin: * and no credentials (the CORS middleware), unlike every other route.",
+      "Readable from any origin: Access-Control-Allow-Origin: * and no credentials (the CORS middleware), " +
+      "unlike every other route.",
     responses: {
       200: {
         description: "The JSON Web Key Set",

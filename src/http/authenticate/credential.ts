@@ -8,7 +8,10 @@ export const ACCESS_TOKEN_COOKIE = "__Host-sa_at";
 
 const ACCESS_COOKIE_PRESENT = new RegExp(`(?:^|;)\\s*${ACCESS_TOKEN_COOKIE}=`);
 
-/** True when the request presents an access token, valid or not: its answer holds, or was refused for, someone's session. */
+/**
+ * True when the request presents an access token, valid or not: its answer holds, or was refused for, someone's
+ * session.
+ */
 export function carriesAccessToken(headers: Headers): boolean {
   if (headers.has("Authorization")) return true;
   const cookie = headers.get("Cookie");

@@ -1,30 +1,20 @@
-// Browser (cookie) mode (the API contract, "Browser (cookie) mode"): a
-// request carrying `X-Auth-Mode: cookie` on the sign-in, refresh,
-// re-authentication and logout routes gets its tokens as cookies instead of
-// in the body: the refresh token in `__Host-sa_rt` (HttpOnly, Secure,
-// SameSite=Strict), the access token in `__Host-sa_at` (HttpOnly, Secure,
-// SameSite=Lax, Max-Age its lifetime) and the device token in
-// `__Host-sa_dev`. The `__Host-` prefix makes the browser refuse them unless
-// Secure, Path=/ and no Domain: no subdomain can set or shadow them.
-// Browsers treat http://localhost as a secure context, so this works in
-// development too.
-//
-// CSRF: a cookie travels with any request to the service, whoever's page
-// sent it, so a cookie-authenticated unsafe request must carry
-// `X-Auth-Mode: cookie` (a custom header needs a CORS preflight, which only
-// allowlisted origins pass) and an Origin in ALLOWED_ORIGINS, else 403
-// csrf_rejected (a page served from the service's own origin that uses
-// cookie mode lists that origin too). Requests that set cookies (sign-in
-// in cookie mode) are held to the same Origin rule, so no other site can sign
-// a browser into an account of its choosing. Forward auth applies the rule to
-// the original request the proxy describes (refuseForwardedCrossSite).
+// Browser (cookie) mode: with `X-Auth-Mode: cookie`, the sign-in, refresh,
+// re-authentication and logout routes answer their tokens as `__Host-`
+// cookies instead of in the body. A cookie travels with any page's request,
+// so a cookie-authenticated unsafe request, and any request that sets
+// cookies, needs that header and an allowed Origin (403 csrf_rejected);
+// forward auth applies the rule to the request the proxy describes.
+// The cookies and the rule: docs/browser-mode.md.
 import type { Context } from "hono";
 import { deleteCookie, getCookie, setCookie } from "hono/cookie";
 import { CsrfRejected } from "../../core/errors";
 
 export const AUTH_MODE_HEADER = "X-Auth-Mode";
 const COOKIE = { refresh: "sa_rt", access: "sa_at", device: "sa_dev" } as const;
-/** The device token outlives sessions: it names the device, not a sign-in (about 400 days, the longest browsers keep a cookie). */
+/**
+ * The device token outlives sessions: it names the device, not a sign-in (about 400 days, the longest browsers keep a
+ * cookie).
+ */
 const DEVICE_COOKIE_MAX_AGE = 400 * 24 * 3600;
 const SAFE_METHODS: ReadonlySet<string> = new Set(["GET", "HEAD", "OPTIONS"]);
 
@@ -47,7 +37,10 @@ export function refuseCrossSite(c: Context, allowedOrigins: readonly string[]): 
   }
 }
 
-/** Where a forward-auth proxy names the method of the request it asks about (Caddy and Traefik: X-Forwarded-Method; nginx: set by its configuration). */
+/**
+ * Where a forward-auth proxy names the method of the request it asks about (Caddy and Traefik: X-Forwarded-Method;
+ * nginx: set by its configuration).
+ */
 const FORWARDED_METHOD_HEADERS = ["X-Forwarded-Method", "X-Original-Method"] as const;
 
 /**

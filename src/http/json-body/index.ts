@@ -1,20 +1,9 @@
-// Request bodies: at most 16 KiB (counted while streaming, so a body without
-// Content-Length cannot slip past), only application/json, parseable, at
-// most 32 levels deep, and free of NUL characters (Postgres text cannot hold
-// them). Each failure is its
-// own problem (413, 415, 400 invalid_json, 400 validation_failed) before any
-// handler or validator sees the body.
-//
-// An empty body that declares application/json (or a request that declares
-// it and carries none) is not parseable JSON: 400 invalid_json, on every
-// route alike, as the API contract says. An empty body under any other Content-Type, or
-// none, is no body: an optional-body route (POST /auth/logout) takes it, and
-// a required-body route's validator answers validation_failed.
-//
-// This middleware is the one judge of a body: afterwards the request carries
-// either no body and no Content-Type, or the checked text with a plain
-// `Content-Type: application/json`, so route validators downstream never
-// second-guess the media type with stricter rules of their own.
+// The one judge of request bodies, before any handler or validator: at most
+// 16 KiB (counted while streaming), only application/json, parseable, at
+// most 32 levels deep, no NUL (Postgres text cannot hold one); each failure
+// its own problem (413, 415, 400 invalid_json, 400 validation_failed). A body
+// passes on as checked text with a plain `Content-Type: application/json`,
+// or not at all, so validators downstream never second-guess the media type.
 import type { Context, MiddlewareHandler, Next } from "hono";
 import { InvalidJson, PayloadTooLarge, UnsupportedMediaType, ValidationFailed } from "../../core/errors";
 

@@ -36,7 +36,10 @@ function isIPv4(text: string): boolean {
   return parts.length === 4 && parts.every((part) => IPV4_OCTET.test(part));
 }
 
-/** The eight 16-bit groups of an IPv6 address (`::`, a dotted IPv4 tail, brackets and a zone id allowed), or undefined. */
+/**
+ * The eight 16-bit groups of an IPv6 address (`::`, a dotted IPv4 tail, brackets and a zone id allowed), or
+ * undefined.
+ */
 function parseIPv6(raw: string): number[] | undefined {
   let text = raw.startsWith("[") && raw.endsWith("]") ? raw.slice(1, -1) : raw;
   const zone = text.indexOf("%");

@@ -1,19 +1,9 @@
 // Edge rate limits through the Workers rate-limiting bindings (wrangler.toml
-// [[ratelimits]]; thresholds are each binding's `simple = {limit, period}`):
-//
-// - AUTH_IP_RATE_LIMITER, per client network (an IPv4 address, an IPv6 /64)
-//   on the credential endpoints: `ipRateLimit(scope)` here, keyed on
-//   CF-Connecting-IP and the route, so a burst on login does not lock the
-//   same client out of register. Not on refresh: thousands of users can
-//   share one NAT address.
-// - AUTH_EMAIL_RATE_LIMITER (per normalised email on register) and
-//   AUTH_REFRESH_RATE_LIMITER (per session on refresh) are keyed on what
-//   only the service knows: `bindingRateLimit` (binding.ts) adapts a
-//   binding to the KeyedRateLimit port, and the composition root hands it
-//   to the service.
-//
-// Without a binding, or without an IP (local tools), requests pass; the
-// per-account throttling in Postgres still applies.
+// [[ratelimits]]). AUTH_IP_RATE_LIMITER, per client network on the credential
+// routes, is applied here, keyed on the network and the route (never on
+// refresh: thousands of users can share one NAT address). The per-email and
+// per-session limits are keyed on what only the service knows: the composition
+// root hands them to the services. Without a binding, requests pass.
 import { createMiddleware } from "hono/factory";
 import type { AppEnv } from "../context";
 import { RateLimited } from "../../core/errors";

@@ -30,7 +30,9 @@ export function prepareSecurityHeaders(c: Context): void {
   for (const name in SECURITY_HEADERS) c.header(name, SECURITY_HEADERS[name]);
 }
 
-/** After it: a response that arrives without them (built by hand, an error, or replaced on the way out) gets them now. */
+/**
+ * After it: a response that arrives without them (built by hand, an error, or replaced on the way out) gets them now.
+ */
 export function completeSecurityHeaders(headers: Headers): void {
   const policy = headers.get("Content-Security-Policy");
   if (policy !== DEFAULT_POLICY) {

@@ -1,0 +1,30 @@
+// The account lifecycle as the composition root wires it: one-time tokens,
+// the lifecycle and profile services, the email-link and /me routes.
+import type { Feature } from "../../features";
+import { accountEmailRoutes } from "./email-routes";
+import { OneTimeTokenRepository } from "./postgres";
+import { ProfileService } from "./profiles";
+import { meRoutes } from "./routes";
+import { AccountLifecycle } from "./service";
+import type { OneTimeTokenStore } from "./store";
+
+export const lifecycle = {
+  stores: (db): { oneTimeTokens: OneTimeTokenStore } => ({ oneTimeTokens: new OneTimeTokenRepository(db) }),
+  services: {
+    lifecycle: (deps): AccountLifecycle =>
+      new AccountLifecycle({
+        stores: deps.stores(),
+        unitOfWork: deps.unitOfWork(),
+        settings: deps.config,
+        clock: deps.clock,
+        hasher: deps.hasher(),
+        breached: deps.breached(),
+        outbox: deps.outbox(),
+        revocations: deps.revocations,
+        // The edge limit per (normalised email, requesting network) on forgot-password.
+        forgotLimit: deps.rateLimit("AUTH_EMAIL_RATE_LIMITER", "forgot"),
+      }),
+    profiles: (deps): ProfileService => new ProfileService(deps.stores().users),
+  },
+  routes: [accountEmailRoutes, meRoutes],
+} satisfies Feature;
