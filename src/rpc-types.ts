@@ -1,4 +1,4 @@
-// The TypeScript type of the AuthService RPC entrypoint (the API contract
+// The TypeScript type of the AuthService RPC entrypoint (docs/rpc.md
 // "Worker-to-Worker RPC"), for the Workers that call it through a service
 // binding: `import type { AuthServiceRpc } from "secureauth/rpc"` (the
 // package.json `exports` entry), so a consumer types its binding without
@@ -8,7 +8,7 @@
 // nothing of the Worker behind it. test/http/rpc.test.ts checks that these
 // claims stay those the service issues and that the real binding fits.
 
-/** The claims of a valid access token (the API contract, "Access tokens"). */
+/** The claims of a valid access token (docs/sessions.md). */
 export type AccessTokenClaims = {
   iss: string;
   aud: string;

@@ -1,5 +1,5 @@
 // The AuthService RPC entrypoint other Workers reach through a service
-// binding (the API contract, "Worker-to-Worker RPC"); its type is src/rpc-types.ts. It
+// binding (docs/rpc.md); its type is src/rpc-types.ts. It
 // runs the same check as the authenticate middleware and answers every
 // outcome with a result, never an exception or a rejection:
 // - a bad token, or a token argument that is not a string: invalid_token;

@@ -83,7 +83,7 @@ export function problemResponses<S extends number>(...statuses: S[]) {
   ) as Record<S | 405 | 500, ProblemResponse>;
 }
 
-/** The API's two ways to present an access token (the API contract, "Browser (cookie) mode"). */
+/** The API's two ways to present an access token (docs/browser-mode.md). */
 export const SECURITY_SCHEMES = {
   bearerAuth: {
     type: "http",

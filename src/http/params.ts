@@ -1,4 +1,4 @@
-// Ids in paths, parsed once where they enter: in the API contract, ids are UUIDs compared
+// Ids in paths, parsed once where they enter: in docs/api.md, ids are UUIDs compared
 // case-insensitively, so a UUID is lower-cased here and every layer after
 // (services, database, audit rows, the edge revocation list) sees one
 // spelling. Anything else passes through unchanged, so a malformed id gets

@@ -1,4 +1,4 @@
-// Accounts: registration, login and password change (the design "Passwords
+// Accounts: registration, login and password change (docs/api.md, "Passwords
 // and accounts"). Login answers an unknown email, a wrong password and a
 // disabled account identically, and in the same time: every path runs one
 // argon2id verification at the configured cost and writes one failure row.

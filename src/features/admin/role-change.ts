@@ -1,9 +1,9 @@
 // The rule for replacing a user's roles, the same for the admin API and the
-// operator CLI (the API contract, "Administration"):
+// operator CLI (docs/api.md, "Administration rules"):
 // - every name must be a role (unknown ones are a validation error naming them);
 // - asking for the roles the user already has changes nothing;
 // - an administrator may only add roles whose permissions they hold
-//   themselves (the API contract: role assignment grants and removes only
+//   themselves (docs/api.md: role assignment grants and removes only
 //   what the caller holds), so roles:assign is no way to acquire more than
 //   one has; the operator is bound by no such limit (it is how the first
 //   administrator is made).

@@ -1,4 +1,4 @@
-// What a role definition may say (the API contract, "Administration": the
+// What a role definition may say (docs/api.md, "Administration rules": the
 // operator CLI's `define-role <name> <permission,...>` creates or replaces a
 // role from the built-in permissions):
 // - a name of 2 to 32 of a-z, 0-9, _ and -, starting with a letter;

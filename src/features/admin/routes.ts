@@ -1,4 +1,4 @@
-// The administration routes (the API contract, "Administration (permission-gated)"),
+// The administration routes (docs/api.md, "Administration rules"),
 // mounted by the app at "/".
 import { OpenAPIHono } from "@hono/zod-openapi";
 import type { AppEnv } from "../../http/context";

@@ -1,4 +1,4 @@
-// One-time tokens for the links the service mails (the API contract,
+// One-time tokens for the links the service mails (docs/account-lifecycle.md,
 // "Account lifecycle"): 256 bits from the CSPRNG, base64url, stored only as
 // their SHA-256 (a token this long needs no salt or slow hash), bound to a
 // purpose and a user by the row that stores the hash, and living as long as

@@ -1,4 +1,4 @@
-// The account lifecycle by email (the API contract, "Account lifecycle"):
+// The account lifecycle by email (docs/account-lifecycle.md):
 // verification, password reset, email change, profile edits and deletion.
 // Links are one-time tokens (one-time-tokens.ts) mailed through the queue:
 // a request only enqueues, so a mail provider's outage or speed never shows

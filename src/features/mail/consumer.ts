@@ -1,4 +1,4 @@
-// The mail queue's consumer (DESIGN "Mail"). Each message stands alone: it
+// The mail queue's consumer (docs/account-lifecycle.md, mail through the queue). Each message stands alone: it
 // is acked when its job is done and retried, with exponential back-off, when
 // it throws, whatever the others in the batch do. A body that is not a
 // MailJob is logged and acked, never retried forever. On the dead-letter

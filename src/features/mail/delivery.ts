@@ -1,4 +1,4 @@
-// What the mail queue's consumer does with a job (DESIGN "Mail"): render it
+// What the mail queue's consumer does with a job (docs/account-lifecycle.md, mail through the queue): render it
 // and hand it to the configured transport, and, for a job that ran out of
 // retries, leave an audit row saying which mail a user never got. Neither
 // the log line nor the audit row names the link or the address.

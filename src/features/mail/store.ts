@@ -5,7 +5,7 @@
 export type MailAuditEvent = "mail.delivery_failed";
 
 /**
- * A message on the mail queue (DESIGN "Mail"). The only secret one may carry
+ * A message on the mail queue (docs/account-lifecycle.md, mail through the queue). The only secret one may carry
  * is the one-time link its recipient must get. `password_reset_request` is
  * what forgot-password enqueues for every email alike: the queue consumer,
  * not the request, looks the address up and, for an active account, mints

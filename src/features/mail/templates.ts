@@ -1,4 +1,4 @@
-// The account mails, as plain text and HTML (DESIGN "Mail"). The text part
+// The account mails, as plain text and HTML (docs/account-lifecycle.md, mail through the queue). The text part
 // holds each link whole on a line of its own, so any mail client shows it
 // and a person can copy it; the HTML part escapes everything it interpolates
 // (a link, an address), so nothing a user typed becomes markup. Each link

@@ -1,4 +1,4 @@
-// Passkeys (the API contract, "Second factors"; WebAuthn Level 2 through
+// Passkeys (docs/second-factors.md; WebAuthn Level 2 through
 // @simplewebauthn/server, imported on first use so no other request pays for
 // parsing it). Every ceremony's challenge is minted here (sign-in/challenges.ts),
 // stored server-side as its hash for 5 minutes and spent once: the handler

@@ -1,4 +1,4 @@
-// Re-authentication over HTTP (the API contract, "Second factors",
+// Re-authentication over HTTP (docs/second-factors.md,
 // re-authentication): POST /auth/reauthenticate renews the caller's
 // session's proof, with the password alone (an account without a second
 // factor), the password and a TOTP code or a recovery code, or a passkey

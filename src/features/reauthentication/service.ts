@@ -1,4 +1,4 @@
-// Re-authentication (the API contract, "Second factors", re-authentication):
+// Re-authentication (docs/second-factors.md, re-authentication):
 // how strong a session's last proof must be for a "recent" operation, what
 // would be enough (the `methods` of reauthentication_required), and
 // recording a new proof for the same session. Shared by the password and

@@ -1,5 +1,5 @@
 // A new session's first refresh token and its expiries, as of one instant:
-// the idle expiry never past the absolute one (the design, "Tokens").
+// the idle expiry never past the absolute one (docs/sessions.md).
 import type { AuthMethod, DeviceInfo } from "../../core/domain";
 import type { NewSession } from "./store";
 import type { RefreshTokenCodec } from "./refresh-token";

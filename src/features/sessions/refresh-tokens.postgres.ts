@@ -1,5 +1,5 @@
-// Refresh-token rotation in SQL (the design "Rotation with a deterministic
-// successor"). The happy path is one statement: it locks the session, marks
+// Refresh-token rotation in SQL (docs/sessions.md: rotation with a
+// deterministic successor). The happy path is one statement: it locks the session, marks
 // the presented token used only if it is still current and everything about
 // it is live, inserts the successor, slides the idle expiry, writes the audit
 // row and returns the user's current grants. Two racing refreshes cannot both

@@ -1,5 +1,5 @@
-// POST /auth/refresh: the four cases of the design "Rotation with a
-// deterministic successor".
+// POST /auth/refresh: the four cases of the rotation with a
+// deterministic successor (docs/sessions.md).
 //   1. T is current and its session live: rotate (one atomic statement).
 //   2. T is the immediate parent of the current, unused token and was rotated
 //      within the grace window: answer the same successor again; no writes.

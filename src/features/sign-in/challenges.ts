@@ -1,6 +1,6 @@
-// The short-lived secrets of a sign-in or ceremony in progress (the design
-// "Second factors"): an mfaToken, owed a second factor after a right first
-// one, and the WebAuthn challenges of passkey ceremonies. Each is 256 bits
+// The short-lived secrets of a sign-in or ceremony in progress
+// (docs/second-factors.md): an mfaToken, owed a second factor after a right
+// first one, and the WebAuthn challenges of passkey ceremonies. Each is 256 bits
 // from the CSPRNG, stored only as its SHA-256, lives 5 minutes and is spent
 // once; an mfaToken is also spent by its fifth wrong code.
 import { hashOneTimeToken } from "../lifecycle/one-time-tokens";

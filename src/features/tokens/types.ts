@@ -1,4 +1,4 @@
-// The shape of an access token (the API contract, "Access tokens", RFC 9068 profile) and
+// The shape of an access token (docs/sessions.md, RFC 9068 profile) and
 // the constants both issuing and verifying depend on.
 import type { AccessTokenClaims } from "../../rpc-types";
 import type { AuthMethod, Grants } from "../../core/domain";

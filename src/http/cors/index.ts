@@ -4,7 +4,7 @@
 // shared cache never serves one origin's answer to another.
 //
 // The exception is public data anyone may verify tokens with,
-// GET /.well-known/jwks.json (the API contract): readable from any origin, with
+// GET /.well-known/jwks.json (docs/api.md): readable from any origin, with
 // `Access-Control-Allow-Origin: *` and never credentials, on every answer and
 // its preflight alike, so the (publicly cached) answer does not vary by Origin.
 import { cors } from "hono/cors";

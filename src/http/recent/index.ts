@@ -1,4 +1,4 @@
-// recent(): after authenticate, for the operations the API contract marks
+// recent(): after authenticate, for the operations docs/api.md marks
 // "recent": the token's auth_time (the session's last proof of a
 // credential, which refreshes keep) must be within REAUTH_MAX_AGE and, when
 // the account has a second factor, that proof must have been two factors

@@ -1,4 +1,4 @@
-// The headers the API contract puts on every response, errors included.
+// The headers docs/api.md promises on every response, errors included.
 import type { Context } from "hono";
 import { createMiddleware } from "hono/factory";
 

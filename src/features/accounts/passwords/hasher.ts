@@ -2,7 +2,7 @@
 // WebAssembly, @noble/hashes where that cannot load), stored as a PHC string
 // (phc.ts), verified in constant time, with rehash detection for hashes made
 // at older parameters and a dummy verify that makes an unknown email cost the
-// same as a wrong password (the design, "Passwords and accounts").
+// same as a wrong password (docs/api.md, "Passwords and accounts").
 import { randomBytes, utf8ToBytes } from "@noble/hashes/utils.js";
 import { defaultArgon2idEngine, type Argon2idEngine } from "./argon2";
 import { type Argon2Params, argon2ParamsProblem, formatArgon2idHash, parseArgon2idHash } from "./phc";

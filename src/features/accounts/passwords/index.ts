@@ -1,4 +1,4 @@
-// Passwords and account identifiers (the design, "Passwords and accounts"):
+// Passwords and account identifiers (docs/api.md, "Passwords and accounts"):
 // hashing and verification, the password policy, email normalisation and the
 // optional breached-password check. Framework-free; nothing here reads env.
 export { PasswordHasher } from "./hasher";

@@ -1,4 +1,4 @@
-// The password rules checked before hashing (the design "Passwords and
+// The password rules checked before hashing (docs/api.md, "Passwords and
 // accounts"): NFC normalisation, 12 to 128 code points, no common passwords,
 // no composition rules. A failure is a ValidationFailed on the field, and its
 // message never repeats the password.
