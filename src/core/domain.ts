@@ -9,6 +9,13 @@
 
 export type UserStatus = "active" | "disabled";
 
+/** What an ended password is stored as: not a PHC string, so no password verifies against it. */
+export const ENDED_PASSWORD_HASH = "!";
+
+/** Whether the account can sign in with a password (false once a proof of the address ended it). */
+export const hasPassword = (user: Pick<UserRecord, "passwordHash">): boolean =>
+  user.passwordHash !== ENDED_PASSWORD_HASH;
+
 export type UserRecord = {
   id: string;
   email: string;

@@ -3,7 +3,7 @@
 import { z } from "@hono/zod-openapi";
 import { normalizeEmail } from "../features/accounts/passwords";
 import { MAX_PASSWORD_LENGTH, MIN_PASSWORD_LENGTH } from "../features/accounts/passwords/policy";
-import type { UserRecord } from "../core/domain";
+import { hasPassword, type UserRecord } from "../core/domain";
 
 /** Normalised (trim, NFKC, lower-case) before the format check, so fullwidth input validates as what it is. */
 export const Email = z.string().max(320).transform(normalizeEmail).pipe(z.string().min(3).max(254).email());
@@ -40,6 +40,10 @@ export const UserSchema = z
     email: z.string(),
     name: z.string().nullable(),
     emailVerified: z.boolean(),
+    hasPassword: z.boolean().openapi({
+      description:
+        "False for an account with no password to sign in with (one whose password a proof of its address ended)",
+    }),
     mfa: z.object({ totp: z.boolean(), passkeys: z.number().int() }),
     roles: z.array(z.string()),
     permissions: z.array(z.string()),
@@ -183,6 +187,7 @@ export function toApiUser(user: UserRecord) {
     email: user.email,
     name: user.name,
     emailVerified: user.emailVerified,
+    hasPassword: hasPassword(user),
     mfa: { totp: user.mfa.totp, passkeys: user.mfa.passkeys },
     roles: user.roles,
     permissions: user.permissions,

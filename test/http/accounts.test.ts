@@ -27,6 +27,20 @@ describe("POST /auth/register", () => {
     expect(user).toMatchObject({ email, name: "Alice", roles: ["user"], status: "active" });
     expect(user.permissions).toEqual(["profile:read", "profile:write", "sessions:read", "sessions:revoke:own"]);
     expect(new Date(user.createdAt).toISOString()).toBe(user.createdAt);
+    // The v3 User: every field of the contract, hasPassword among them.
+    expect(Object.keys(user).sort()).toEqual([
+      "createdAt",
+      "email",
+      "emailVerified",
+      "hasPassword",
+      "id",
+      "mfa",
+      "name",
+      "permissions",
+      "roles",
+      "status",
+    ]);
+    expect(user).toMatchObject({ emailVerified: false, hasPassword: true, mfa: { totp: false, passkeys: 0 } });
     expect(tokens).toMatchObject({ tokenType: "Bearer", expiresIn: 600 });
     expect(tokens.refreshToken).toMatch(/^sart_[A-Za-z0-9_-]{73}$/);
     // When the token lapses if unused: the earlier of the idle expiry (REFRESH_IDLE_TTL, 7 days) and the absolute one

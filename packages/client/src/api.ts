@@ -870,6 +870,8 @@ export interface components {
             email: string;
             name: string | null;
             emailVerified: boolean;
+            /** @description False for an account with no password to sign in with (one whose password a proof of its address ended) */
+            hasPassword: boolean;
             mfa: {
                 totp: boolean;
                 passkeys: number;

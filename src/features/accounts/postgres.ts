@@ -9,9 +9,9 @@ import type { Executor } from "../../adapters/postgres/database";
 import { auditInsert, endOneTimeTokens, setPasswordHash, USER_WITH_GRANTS } from "../../adapters/postgres/fragments";
 import { rows, toDate } from "../../adapters/postgres/rows";
 import { toUserRecord, type UserRow } from "../../adapters/postgres/user-row";
+import { ENDED_PASSWORD_HASH } from "../../core/domain";
 
-/** What an ended password is stored as: not a PHC string, so no password verifies against it. */
-export const ENDED_PASSWORD_HASH = "!";
+export { ENDED_PASSWORD_HASH };
 
 export class UserRepository implements UserStore {
   constructor(private readonly db: Executor) {}

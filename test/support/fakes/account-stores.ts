@@ -6,6 +6,7 @@
 import type { EndedSession, RefreshTokenStore, SessionEnd, SessionStore } from "../../../src/features/sessions/store";
 import type { LoginThrottleStore, ThrottleAttempt, Admission } from "../../../src/features/sign-in/store";
 import type { RegistrationStore, UserStore } from "../../../src/features/accounts/store";
+import { ENDED_PASSWORD_HASH } from "../../../src/core/domain";
 import {
   ATTEMPT_WINDOW_SECONDS,
   DEFAULT_ROLE,
@@ -21,9 +22,6 @@ import {
   type MemorySession,
   type MemoryState,
 } from "./memory-model";
-
-/** An ended password, as features/accounts/postgres.ts stores it: no PHC string, so no password verifies. */
-const ENDED_PASSWORD_HASH = "!";
 
 export function userStore(state: MemoryState): UserStore {
   const byEmail = (email: string) => [...state.users.values()].find((u) => u.email === email);
