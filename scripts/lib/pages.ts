@@ -11,7 +11,10 @@ import { build } from "esbuild";
 const ROOT = fileURLToPath(new URL("../..", import.meta.url));
 
 /** The pages with a bundled script: the entry, and the generated module, from the repository root. */
-export const PAGE_SCRIPTS = [{ name: "account", entry: "src/pages/account/main.ts" }].map((page) => ({
+export const PAGE_SCRIPTS = [
+  { name: "account", entry: "src/pages/account/main.ts" },
+  { name: "links", entry: "src/pages/links/main.ts" },
+].map((page) => ({
   ...page,
   output: `src/pages/generated/${page.name}.ts`,
 }));
