@@ -5,10 +5,14 @@
 // JSON endpoint on a click: nothing is spent by a mail scanner that only
 // fetches the link. An app with its own pages sets APP_URL to itself and
 // never serves these. The CSP allows exactly this page's one script and one
-// style, by hash, and requests to this origin only.
+// style, by hash, and requests to this origin only. The script (one for the
+// three pages, reading its settings from data attributes) is typed
+// TypeScript in ./links/, bundled by `npm run build:pages` into
+// ./generated/links.ts with its hash.
 import { OpenAPIHono } from "@hono/zod-openapi";
 import type { AppEnv } from "../http/context";
-import { hashedPagePolicy } from "./page-policy";
+import { SCRIPT, SCRIPT_HASH } from "./generated/links";
+import { builtPagePolicy } from "./page-policy";
 
 export const linkPageRoutes = new OpenAPIHono<AppEnv>();
 
@@ -41,32 +45,8 @@ const PAGES: Record<string, Page> = {
 const STYLE =
   "body{font:16px/1.5 system-ui,sans-serif;max-width:28rem;margin:4rem auto;padding:0 1rem}input,button{font:inherit;padding:.5rem;width:100%;box-sizing:border-box;margin:.25rem 0}";
 
-/** Reads the page's settings from data attributes, so one script (one hash) serves every page. */
-const SCRIPT = `const main = document.querySelector("main");
-const form = document.querySelector("form");
-const status = document.querySelector("output");
-const token = new URLSearchParams(location.search).get("token") || "";
-history.replaceState(null, "", location.pathname);
-if (!token) { status.textContent = "This link has no token. Open the link from the mail again."; form.hidden = true; }
-form.addEventListener("submit", async (event) => {
-  event.preventDefault();
-  const body = { token };
-  const password = form.querySelector("input[name=newPassword]");
-  if (password) body.newPassword = password.value;
-  form.querySelector("button").disabled = true;
-  status.textContent = "...";
-  try {
-    const res = await fetch(main.dataset.endpoint, { method: "POST", headers: { "Content-Type": "application/json" }, body: JSON.stringify(body) });
-    if (res.ok) { status.textContent = main.dataset.done; form.hidden = true; return; }
-    const problem = await res.json().catch(() => ({}));
-    status.textContent = problem.detail || problem.title || "Something went wrong.";
-    if (problem.errors) status.textContent += " " + problem.errors.map((e) => e.message).join(" ");
-  } catch { status.textContent = "The service could not be reached. Try again."; }
-  form.querySelector("button").disabled = false;
-});`;
-
 /** The CSP naming the script and the style by their SHA-256. */
-const contentSecurityPolicy = hashedPagePolicy(SCRIPT, STYLE);
+const contentSecurityPolicy = builtPagePolicy(SCRIPT_HASH, STYLE);
 
 const escapeHtml = (text: string) => text.replace(/[&<>"']/g, (ch) => `&#${ch.charCodeAt(0)};`);
 

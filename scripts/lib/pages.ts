@@ -1,0 +1,59 @@
+// The pages' browser scripts: each entry under src/pages/<page>/ is bundled
+// by esbuild (with what it imports, the client package included) into one
+// inline script, written with its CSP hash to src/pages/generated/<page>.ts,
+// which the Worker imports. `npm run build:pages` writes the files, and
+// test/package/pages.test.ts fails when a committed one is stale.
+import { createHash } from "node:crypto";
+import path from "node:path";
+import { fileURLToPath } from "node:url";
+import { build } from "esbuild";
+
+const ROOT = fileURLToPath(new URL("../..", import.meta.url));
+
+/** The pages with a bundled script: the entry, and the generated module, from the repository root. */
+export const PAGE_SCRIPTS = [
+  { name: "account", entry: "src/pages/account/main.ts" },
+  { name: "links", entry: "src/pages/links/main.ts" },
+].map((page) => ({
+  ...page,
+  output: `src/pages/generated/${page.name}.ts`,
+}));
+
+const header = (entry: string) => `// Generated from ${entry} by \`npm run build:pages\` (scripts/build-pages.ts,
+// esbuild): do not edit. A test (test/package/pages.test.ts) fails when it no
+// longer matches its sources. The script is served inline; its CSP hash is
+// computed here, at build time.
+`;
+
+/** One page's bundled script: an IIFE for an inline <script>, minified. */
+export async function bundlePageScript(entry: string): Promise<string> {
+  const result = await build({
+    entryPoints: [path.join(ROOT, entry)],
+    bundle: true,
+    write: false,
+    format: "iife",
+    platform: "browser",
+    target: "es2022",
+    minify: true,
+    legalComments: "none",
+    charset: "utf8",
+    logLevel: "silent",
+  });
+  const text = result.outputFiles[0]!.text.trimEnd();
+  // It goes between <script> and </script>: nothing in it may close the element.
+  if (/<\/script/i.test(text)) throw new Error(`${entry}: the bundle contains "</script"`);
+  return text;
+}
+
+/** The generated module's text for one page: its script and that script's CSP hash source. */
+export async function generatePageModule(entry: string): Promise<string> {
+  const script = await bundlePageScript(entry);
+  const hash = createHash("sha256").update(script, "utf8").digest("base64");
+  return `${header(entry)}
+/** The page's one inline script. */
+export const SCRIPT = ${JSON.stringify(script)};
+
+/** Its CSP hash source, for the page's script-src. */
+export const SCRIPT_HASH = "sha256-${hash}";
+`;
+}
