@@ -293,34 +293,38 @@ describe("define-role (roles without SQL)", () => {
     ]);
   });
 
-  it("replacing a role's permissions stops its holders' older tokens: every holder's grants version goes up, nobody else's", async () => {
-    const role = roleName();
-    await run(["define-role", role, "users:read"]);
-    const [holder, other] = [await createUser(), await createUser()];
-    await run(["grant", holder.email, role]);
-    const before = { holder: await grantsVersionOf(holder.id), other: await grantsVersionOf(other.id) };
-    const result = await run(["define-role", role, "users:read,sessions:revoke"]);
-    expect(result.code, result.err.join("\n")).toBe(EXIT_OK);
-    expect(result.out[0]).toContain(
-      `Redefined the role "${role}": sessions:revoke, users:read (was: users:read); 1 holder.`,
-    );
-    expect(result.out[0]).toContain("next token refresh");
-    expect(await permissionsOfRole(role)).toEqual(["sessions:revoke", "users:read"]);
-    expect(await grantsVersionOf(holder.id)).toBe(before.holder + 1);
-    expect(await grantsVersionOf(other.id)).toBe(before.other);
-    expect((await auditOf("role.defined", { role })).at(-1)!.metadata).toEqual({
-      role,
-      created: false,
-      before: ["users:read"],
-      after: ["sessions:revoke", "users:read"],
-      holders: 1,
-      via: "cli",
-    });
-    // Taking permissions away works the same way.
-    expect((await run(["define-role", role, "sessions:revoke"])).code).toBe(EXIT_OK);
-    expect(await permissionsOfRole(role)).toEqual(["sessions:revoke"]);
-    expect(await grantsVersionOf(holder.id)).toBe(before.holder + 2);
-  });
+  it(
+    "replacing a role's permissions stops its holders' older tokens: " +
+      "every holder's grants version goes up, nobody else's",
+    async () => {
+      const role = roleName();
+      await run(["define-role", role, "users:read"]);
+      const [holder, other] = [await createUser(), await createUser()];
+      await run(["grant", holder.email, role]);
+      const before = { holder: await grantsVersionOf(holder.id), other: await grantsVersionOf(other.id) };
+      const result = await run(["define-role", role, "users:read,sessions:revoke"]);
+      expect(result.code, result.err.join("\n")).toBe(EXIT_OK);
+      expect(result.out[0]).toContain(
+        `Redefined the role "${role}": sessions:revoke, users:read (was: users:read); 1 holder.`,
+      );
+      expect(result.out[0]).toContain("next token refresh");
+      expect(await permissionsOfRole(role)).toEqual(["sessions:revoke", "users:read"]);
+      expect(await grantsVersionOf(holder.id)).toBe(before.holder + 1);
+      expect(await grantsVersionOf(other.id)).toBe(before.other);
+      expect((await auditOf("role.defined", { role })).at(-1)!.metadata).toEqual({
+        role,
+        created: false,
+        before: ["users:read"],
+        after: ["sessions:revoke", "users:read"],
+        holders: 1,
+        via: "cli",
+      });
+      // Taking permissions away works the same way.
+      expect((await run(["define-role", role, "sessions:revoke"])).code).toBe(EXIT_OK);
+      expect(await permissionsOfRole(role)).toEqual(["sessions:revoke"]);
+      expect(await grantsVersionOf(holder.id)).toBe(before.holder + 2);
+    },
+  );
 
   it("the same definition again changes nothing: exit 0, no grants bump, no audit row", async () => {
     const role = roleName();
@@ -335,19 +339,22 @@ describe("define-role (roles without SQL)", () => {
     expect(await auditOf("role.defined", { role })).toHaveLength(1);
   });
 
-  it("refuses a permission outside the built-in list, even one that exists as a row: exit 1, nothing written", async () => {
-    const role = roleName();
-    await client.query("insert into permissions (name) values ('reports:export') on conflict do nothing");
-    for (const permissions of ["users:read,superpower", "reports:export", "users:*"]) {
-      const result = await run(["define-role", role, permissions]);
-      expect(result.code, permissions).toBe(EXIT_FAILED);
-      expect(result.err.join("\n")).toMatch(
-        /unknown permission "(superpower|reports:export|users:\*)"; the permissions are: profile:read, /,
-      );
-    }
-    const { rows } = await client.query("select 1 from roles where name = $1", [role]);
-    expect(rows).toEqual([]);
-  });
+  it(
+    "refuses a permission outside the built-in list, even one that exists as a row: " + "exit 1, nothing written",
+    async () => {
+      const role = roleName();
+      await client.query("insert into permissions (name) values ('reports:export') on conflict do nothing");
+      for (const permissions of ["users:read,superpower", "reports:export", "users:*"]) {
+        const result = await run(["define-role", role, permissions]);
+        expect(result.code, permissions).toBe(EXIT_FAILED);
+        expect(result.err.join("\n")).toMatch(
+          /unknown permission "(superpower|reports:export|users:\*)"; the permissions are: profile:read, /,
+        );
+      }
+      const { rows } = await client.query("select 1 from roles where name = $1", [role]);
+      expect(rows).toEqual([]);
+    },
+  );
 
   it("refuses a malformed role name: exit 1, nothing written", async () => {
     for (const name of ["Support", "s", "1support", "support role", `s${"x".repeat(32)}`, "support;drop"]) {

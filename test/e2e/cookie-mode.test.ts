@@ -60,52 +60,56 @@ describe("cookie mode in Chromium with the built client", () => {
     expect(((await tab.evaluate("window.me()")) as { status: number }).status).toBe(200);
   });
 
-  it("two tabs with an expired access token fire at the same instant: both stay signed in, and the server sees one rotation", async () => {
-    const a = await openTab(context);
-    const b = await openTab(context);
-    // Each tab starts with no access token: the first request of each must refresh from the cookie.
-    const sessionId = ((await a.evaluate("window.client.refresh()")) as { sessionId: string }).sessionId;
-    await b.waitForFunction("window.client !== undefined");
-    const rotationsBefore = (
-      await sql<{ n: number }>(
-        "select count(*)::int as n from audit_logs where event = 'auth.refreshed' and session_id = $1",
-        [sessionId],
-      )
-    )[0]!.n;
-    // Both tabs' clocks jump past the access token's expiry.
-    await Promise.all([a.evaluate("window.skewSeconds = 700"), b.evaluate("window.skewSeconds = 700")]);
-    // Counted at the browser: a second refresh inside the reuse grace would also leave one rotation row, so the row
-    // alone proves nothing.
-    let refreshRequests = 0;
-    const count = (request: { url(): string; method(): string }) => {
-      if (request.method() === "POST" && new URL(request.url()).pathname === "/auth/refresh") refreshRequests += 1;
-    };
-    context.on("request", count);
-    const [fromA, fromB] = (await Promise.all([a.evaluate("window.me()"), b.evaluate("window.me()")])) as {
-      status: number;
-      body: { user: { id: string } };
-    }[];
-    context.off("request", count);
-    expect(refreshRequests).toBe(1);
-    expect(fromA!.status).toBe(200);
-    expect(fromB!.status).toBe(200);
-    expect(fromA!.body.user.id).toBe(fromB!.body.user.id);
-    const rotationsAfter = (
-      await sql<{ n: number }>(
-        "select count(*)::int as n from audit_logs where event = 'auth.refreshed' and session_id = $1",
-        [sessionId],
-      )
-    )[0]!.n;
-    expect(rotationsAfter - rotationsBefore).toBe(1);
-    // Nobody was logged out: no reuse, the session is live, and no tab heard of an end.
-    expect(
-      await sql("select 1 from audit_logs where event = 'auth.refresh_reused' and session_id = $1", [sessionId]),
-    ).toHaveLength(0);
-    expect(await sql("select 1 from sessions where id = $1 and revoked_at is null", [sessionId])).toHaveLength(1);
-    expect(await a.evaluate("window.sessionEnded")).toEqual([]);
-    expect(await b.evaluate("window.sessionEnded")).toEqual([]);
-    await Promise.all([a.close(), b.close()]);
-  });
+  it(
+    "two tabs with an expired access token fire at the same instant: both " +
+      "stay signed in, and the server sees one rotation",
+    async () => {
+      const a = await openTab(context);
+      const b = await openTab(context);
+      // Each tab starts with no access token: the first request of each must refresh from the cookie.
+      const sessionId = ((await a.evaluate("window.client.refresh()")) as { sessionId: string }).sessionId;
+      await b.waitForFunction("window.client !== undefined");
+      const rotationsBefore = (
+        await sql<{ n: number }>(
+          "select count(*)::int as n from audit_logs where event = 'auth.refreshed' and session_id = $1",
+          [sessionId],
+        )
+      )[0]!.n;
+      // Both tabs' clocks jump past the access token's expiry.
+      await Promise.all([a.evaluate("window.skewSeconds = 700"), b.evaluate("window.skewSeconds = 700")]);
+      // Counted at the browser: a second refresh inside the reuse grace would also leave one rotation row, so the row
+      // alone proves nothing.
+      let refreshRequests = 0;
+      const count = (request: { url(): string; method(): string }) => {
+        if (request.method() === "POST" && new URL(request.url()).pathname === "/auth/refresh") refreshRequests += 1;
+      };
+      context.on("request", count);
+      const [fromA, fromB] = (await Promise.all([a.evaluate("window.me()"), b.evaluate("window.me()")])) as {
+        status: number;
+        body: { user: { id: string } };
+      }[];
+      context.off("request", count);
+      expect(refreshRequests).toBe(1);
+      expect(fromA!.status).toBe(200);
+      expect(fromB!.status).toBe(200);
+      expect(fromA!.body.user.id).toBe(fromB!.body.user.id);
+      const rotationsAfter = (
+        await sql<{ n: number }>(
+          "select count(*)::int as n from audit_logs where event = 'auth.refreshed' and session_id = $1",
+          [sessionId],
+        )
+      )[0]!.n;
+      expect(rotationsAfter - rotationsBefore).toBe(1);
+      // Nobody was logged out: no reuse, the session is live, and no tab heard of an end.
+      expect(
+        await sql("select 1 from audit_logs where event = 'auth.refresh_reused' and session_id = $1", [sessionId]),
+      ).toHaveLength(0);
+      expect(await sql("select 1 from sessions where id = $1 and revoked_at is null", [sessionId])).toHaveLength(1);
+      expect(await a.evaluate("window.sessionEnded")).toEqual([]);
+      expect(await b.evaluate("window.sessionEnded")).toEqual([]);
+      await Promise.all([a.close(), b.close()]);
+    },
+  );
 
   it("a cross-site page cannot make a state-changing request with the victim's cookies", async () => {
     const victim = await openTab(context);

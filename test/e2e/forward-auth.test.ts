@@ -73,13 +73,19 @@ describe("nginx auth_request against /auth/verify", () => {
     expect(String(echo?.headers["x-auth-permissions"]).split(",").sort()).toEqual(USER_PERMISSIONS);
   });
 
-  it("refuses a request without a token (401), forged identity headers or not, and never reaches the upstream", async () => {
-    expect((await throughNginx("/protected/")).status).toBe(401);
-    const forgedOnly = await throughNginx("/protected/", { "X-Auth-User-Id": alice.user.id, "X-Auth-Roles": "admin" });
-    expect(forgedOnly.status).toBe(401);
-    expect(forgedOnly.echo).toBeUndefined();
-    expect((await throughNginx("/protected/", { Authorization: "Bearer not-a-token" })).status).toBe(401);
-  });
+  it(
+    "refuses a request without a token (401), forged identity headers or " + "not, and never reaches the upstream",
+    async () => {
+      expect((await throughNginx("/protected/")).status).toBe(401);
+      const forgedOnly = await throughNginx("/protected/", {
+        "X-Auth-User-Id": alice.user.id,
+        "X-Auth-Roles": "admin",
+      });
+      expect(forgedOnly.status).toBe(401);
+      expect(forgedOnly.echo).toBeUndefined();
+      expect((await throughNginx("/protected/", { Authorization: "Bearer not-a-token" })).status).toBe(401);
+    },
+  );
 
   it("a client-sent X-Auth-User-Id never reaches the upstream", async () => {
     const forgedId = "00000000-0000-4000-8000-00000000dead";

@@ -135,25 +135,29 @@ describe("examples/consumer-worker with SecureAuth over the service binding", ()
     }
   });
 
-  it("GET /admin/report is 403 insufficient_permission for a plain user and 200 for an administrator, through AuthService.authorize", async () => {
-    const alice = await signUp();
-    const denied = await consumer("/admin/report", alice.tokens.accessToken);
-    expect(denied.status).toBe(403);
-    expect(await denied.json()).toEqual({ code: "insufficient_permission" });
+  it(
+    "GET /admin/report is 403 insufficient_permission for a plain user and " +
+      "200 for an administrator, through AuthService.authorize",
+    async () => {
+      const alice = await signUp();
+      const denied = await consumer("/admin/report", alice.tokens.accessToken);
+      expect(denied.status).toBe(403);
+      expect(await denied.json()).toEqual({ code: "insufficient_permission" });
 
-    const db = new pg.Client({ connectionString: database!.databaseUrl });
-    await db.connect();
-    try {
-      await db.query("insert into user_roles (user_id, role_name) values ($1, 'admin')", [alice.user.id]);
-    } finally {
-      await db.end();
-    }
-    const login = await auth("POST", "/auth/login", { email: alice.email, password: PASSWORD });
-    const { tokens } = (await login.json()) as { tokens: { accessToken: string } };
-    const allowed = await consumer("/admin/report", tokens.accessToken);
-    expect(allowed.status).toBe(200);
-    expect(await allowed.json()).toEqual({ report: "for administrators", by: alice.user.id });
-  });
+      const db = new pg.Client({ connectionString: database!.databaseUrl });
+      await db.connect();
+      try {
+        await db.query("insert into user_roles (user_id, role_name) values ($1, 'admin')", [alice.user.id]);
+      } finally {
+        await db.end();
+      }
+      const login = await auth("POST", "/auth/login", { email: alice.email, password: PASSWORD });
+      const { tokens } = (await login.json()) as { tokens: { accessToken: string } };
+      const allowed = await consumer("/admin/report", tokens.accessToken);
+      expect(allowed.status).toBe(200);
+      expect(await allowed.json()).toEqual({ report: "for administrators", by: alice.user.id });
+    },
+  );
 
   it("a logged-out session's token is refused at once, not at its expiry", async () => {
     const alice = await signUp();
@@ -190,35 +194,42 @@ describe("examples/consumer-worker with SecureAuth over the service binding", ()
     }
   };
 
-  it("fails closed: when the revocation list cannot be read (REVOKED_SESSIONS unreachable), the consumer answers 503 service_unavailable", async () => {
-    const alice = await signUp();
-    // The KV namespace served from a loopback port nothing listens on
-    // (Miniflare's remote-binding path: each KV operation is a request to
-    // that URL), so every read of it fails with connection refused, as when
-    // the store is down. The token itself is valid, so only the failing read
-    // can refuse it.
-    const [closedPort] = (await freePorts(1)) as [number];
-    await withSecureauth(
-      (secureauth) => ({
-        ...secureauth,
-        kvNamespaces: {
-          REVOKED_SESSIONS: {
-            id: "REVOKED_SESSIONS",
-            remoteProxyConnectionString: new URL(`http://127.0.0.1:${closedPort}/`),
+  it(
+    "fails closed: when the revocation list cannot be read (REVOKED_SESSIONS " +
+      "unreachable), the consumer answers 503 service_unavailable",
+    async () => {
+      const alice = await signUp();
+      // The KV namespace served from a loopback port nothing listens on
+      // (Miniflare's remote-binding path: each KV operation is a request to
+      // that URL), so every read of it fails with connection refused, as when
+      // the store is down. The token itself is valid, so only the failing read
+      // can refuse it.
+      const [closedPort] = (await freePorts(1)) as [number];
+      await withSecureauth(
+        (secureauth) => ({
+          ...secureauth,
+          kvNamespaces: {
+            REVOKED_SESSIONS: {
+              id: "REVOKED_SESSIONS",
+              remoteProxyConnectionString: new URL(`http://127.0.0.1:${closedPort}/`),
+            },
           },
-        },
-      }),
-      () => expectServiceUnavailable(alice.tokens.accessToken),
-    );
-    // Back on the real namespace, the same token is accepted again.
-    expect((await consumer("/whoami", alice.tokens.accessToken)).status).toBe(200);
-  });
+        }),
+        () => expectServiceUnavailable(alice.tokens.accessToken),
+      );
+      // Back on the real namespace, the same token is accepted again.
+      expect((await consumer("/whoami", alice.tokens.accessToken)).status).toBe(200);
+    },
+  );
 
-  it("fails closed: when SecureAuth's configuration does not load, the consumer answers 503 service_unavailable", async () => {
-    const alice = await signUp();
-    await withSecureauth(
-      (secureauth) => ({ ...secureauth, bindings: { ...secureauthBindings, JWT_SIGNING_KEYS: "not json" } }),
-      () => expectServiceUnavailable(alice.tokens.accessToken),
-    );
-  });
+  it(
+    "fails closed: when SecureAuth's configuration does not load, the " + "consumer answers 503 service_unavailable",
+    async () => {
+      const alice = await signUp();
+      await withSecureauth(
+        (secureauth) => ({ ...secureauth, bindings: { ...secureauthBindings, JWT_SIGNING_KEYS: "not json" } }),
+        () => expectServiceUnavailable(alice.tokens.accessToken),
+      );
+    },
+  );
 });

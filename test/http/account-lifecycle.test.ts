@@ -169,16 +169,20 @@ describe("REQUIRE_VERIFIED_EMAIL=true", () => {
     expect(await wrong.json()).toEqual(await unknown.json());
   });
 
-  it("refresh of an unverified account's session answers email_not_verified and keeps the token usable for after verification", async () => {
-    const alice = await register(); // signed in while the flag was off
-    const refused = await strict.refresh(alice.tokens.refreshToken);
-    expect(refused.status).toBe(403);
-    expect((await problemOf(refused)).code).toBe("email_not_verified");
-    await call("POST", "/auth/email/verify", {
-      body: { token: tokenIn(await verificationMail(alice.email), "/verify-email") },
-    });
-    expect((await strict.refresh(alice.tokens.refreshToken)).status).toBe(200);
-  });
+  it(
+    "refresh of an unverified account's session answers email_not_verified " +
+      "and keeps the token usable for after verification",
+    async () => {
+      const alice = await register(); // signed in while the flag was off
+      const refused = await strict.refresh(alice.tokens.refreshToken);
+      expect(refused.status).toBe(403);
+      expect((await problemOf(refused)).code).toBe("email_not_verified");
+      await call("POST", "/auth/email/verify", {
+        body: { token: tokenIn(await verificationMail(alice.email), "/verify-email") },
+      });
+      expect((await strict.refresh(alice.tokens.refreshToken)).status).toBe(200);
+    },
+  );
 });
 
 describe("password reset", () => {
@@ -194,56 +198,63 @@ describe("password reset", () => {
     expect(JSON.stringify(row)).not.toContain(token);
   });
 
-  it("forgot-password answers an unknown, a disabled and an existing account identically, and mails only the existing one (enumeration)", async () => {
-    const existing = await register();
-    const disabled = await register();
-    await db.query("update users set status = 'disabled' where id = $1", [disabled.user.id]);
-    const unknown = uniqueEmail("nobody");
+  it(
+    "forgot-password answers an unknown, a disabled and an existing account " +
+      "identically, and mails only the existing one (enumeration)",
+    async () => {
+      const existing = await register();
+      const disabled = await register();
+      await db.query("update users set status = 'disabled' where id = $1", [disabled.user.id]);
+      const unknown = uniqueEmail("nobody");
 
-    const answers = [];
-    for (const email of [unknown, disabled.email, existing.email]) {
-      const res = await forgot(email);
-      const headers = [...res.headers.entries()].filter(([name]) => name !== "date");
-      answers.push({ status: res.status, body: await res.text(), headers });
-    }
-    expect(answers[1]).toEqual(answers[0]);
-    expect(answers[2]).toEqual(answers[0]);
+      const answers = [];
+      for (const email of [unknown, disabled.email, existing.email]) {
+        const res = await forgot(email);
+        const headers = [...res.headers.entries()].filter(([name]) => name !== "date");
+        answers.push({ status: res.status, body: await res.text(), headers });
+      }
+      expect(answers[1]).toEqual(answers[0]);
+      expect(answers[2]).toEqual(answers[0]);
 
-    await resetMail(existing.email);
-    expect(await mailsTo(unknown, "Reset your password")).toHaveLength(0);
-    expect(await mailsTo(disabled.email, "Reset your password")).toHaveLength(0);
-    expect(await db.auditRows({ userId: disabled.user.id, event: "user.password_reset_requested" })).toHaveLength(0);
-  });
+      await resetMail(existing.email);
+      expect(await mailsTo(unknown, "Reset your password")).toHaveLength(0);
+      expect(await mailsTo(disabled.email, "Reset your password")).toHaveLength(0);
+      expect(await db.auditRows({ userId: disabled.user.id, event: "user.password_reset_requested" })).toHaveLength(0);
+    },
+  );
 
-  it("a reset sets the password, ends every session at the edge at once, clears the lockout and verifies the email", async () => {
-    const alice = await register();
-    const thief = await login(alice.email, alice.password); // a second session, say a stolen one
-    // Lock the account: five wrong passwords.
-    for (let i = 0; i < 5; i++)
-      await call("POST", "/auth/login", { body: { email: alice.email, password: "wrong password guess" } });
-    expect((await call("POST", "/auth/login", { body: { email: alice.email, password: alice.password } })).status).toBe(
-      429,
-    );
+  it(
+    "a reset sets the password, ends every session at the edge at once, " + "clears the lockout and verifies the email",
+    async () => {
+      const alice = await register();
+      const thief = await login(alice.email, alice.password); // a second session, say a stolen one
+      // Lock the account: five wrong passwords.
+      for (let i = 0; i < 5; i++)
+        await call("POST", "/auth/login", { body: { email: alice.email, password: "wrong password guess" } });
+      expect(
+        (await call("POST", "/auth/login", { body: { email: alice.email, password: alice.password } })).status,
+      ).toBe(429);
 
-    await forgot(alice.email);
-    const token = tokenIn(await resetMail(alice.email), "/reset-password");
-    const res = await call("POST", "/auth/password/reset", { body: { token, newPassword: NEW_PASSWORD } });
-    expect(res.status).toBe(204);
+      await forgot(alice.email);
+      const token = tokenIn(await resetMail(alice.email), "/reset-password");
+      const res = await call("POST", "/auth/password/reset", { body: { token, newPassword: NEW_PASSWORD } });
+      expect(res.status).toBe(204);
 
-    // Every session's access token stops now, at the edge (no database read on /auth/verify).
-    for (const tokens of [alice.tokens, thief.tokens]) {
-      expect((await call("GET", "/auth/verify", { token: tokens.accessToken })).status).toBe(401);
-      expect((await refresh(tokens.refreshToken)).status).toBe(401);
-    }
-    expect((await call("POST", "/auth/login", { body: { email: alice.email, password: alice.password } })).status).toBe(
-      401,
-    );
-    const signedIn = await login(alice.email, NEW_PASSWORD);
-    expect(signedIn.user.emailVerified).toBe(true);
-    const [row] = await db.auditRows({ userId: alice.user.id, event: "user.password_reset" });
-    expect(row!.metadata).toEqual({ endedSessions: 2 });
-    expect(JSON.stringify(row)).not.toContain(token);
-  });
+      // Every session's access token stops now, at the edge (no database read on /auth/verify).
+      for (const tokens of [alice.tokens, thief.tokens]) {
+        expect((await call("GET", "/auth/verify", { token: tokens.accessToken })).status).toBe(401);
+        expect((await refresh(tokens.refreshToken)).status).toBe(401);
+      }
+      expect(
+        (await call("POST", "/auth/login", { body: { email: alice.email, password: alice.password } })).status,
+      ).toBe(401);
+      const signedIn = await login(alice.email, NEW_PASSWORD);
+      expect(signedIn.user.emailVerified).toBe(true);
+      const [row] = await db.auditRows({ userId: alice.user.id, event: "user.password_reset" });
+      expect(row!.metadata).toEqual({ endedSessions: 2 });
+      expect(JSON.stringify(row)).not.toContain(token);
+    },
+  );
 
   it("a reset link works once", async () => {
     const alice = await register();
@@ -365,36 +376,43 @@ describe("email change", () => {
     return registered;
   };
 
-  it("needs the current password, mails the new address a confirmation and the old one a notice, and changes on confirmation", async () => {
-    const alice = await verified();
-    const newEmail = uniqueEmail("alice-new");
-    const wrong = await changeEmail(alice.tokens.accessToken, { newEmail, currentPassword: "not the password at all" });
-    expect(wrong.status).toBe(401);
-    expect((await problemOf(wrong)).code).toBe("invalid_credentials");
+  it(
+    "needs the current password, mails the new address a confirmation and " +
+      "the old one a notice, and changes on confirmation",
+    async () => {
+      const alice = await verified();
+      const newEmail = uniqueEmail("alice-new");
+      const wrong = await changeEmail(alice.tokens.accessToken, {
+        newEmail,
+        currentPassword: "not the password at all",
+      });
+      expect(wrong.status).toBe(401);
+      expect((await problemOf(wrong)).code).toBe("invalid_credentials");
 
-    expect((await changeEmail(alice.tokens.accessToken, { newEmail, currentPassword: alice.password })).status).toBe(
-      202,
-    );
-    const confirmation = await inbox.waitFor({ to: newEmail, subject: "Confirm your new email address" });
-    const notice = await inbox.waitFor({ to: alice.email, subject: "Your email address is changing" });
-    expect(notice.text).toContain(newEmail);
-    expect(notice.text).not.toContain("token=");
-    // Nothing changes until the new address's owner confirms.
-    expect((await login(alice.email, alice.password)).user.email).toBe(alice.email);
+      expect((await changeEmail(alice.tokens.accessToken, { newEmail, currentPassword: alice.password })).status).toBe(
+        202,
+      );
+      const confirmation = await inbox.waitFor({ to: newEmail, subject: "Confirm your new email address" });
+      const notice = await inbox.waitFor({ to: alice.email, subject: "Your email address is changing" });
+      expect(notice.text).toContain(newEmail);
+      expect(notice.text).not.toContain("token=");
+      // Nothing changes until the new address's owner confirms.
+      expect((await login(alice.email, alice.password)).user.email).toBe(alice.email);
 
-    const token = tokenIn(confirmation, "/confirm-email");
-    const res = await call("POST", "/auth/email/change", { body: { token } });
-    expect(res.status).toBe(200);
-    const { user } = (await res.json()) as { user: { email: string; emailVerified: boolean } };
-    expect(user).toMatchObject({ email: newEmail, emailVerified: true });
-    await login(newEmail, alice.password);
-    expect((await call("POST", "/auth/login", { body: { email: alice.email, password: alice.password } })).status).toBe(
-      401,
-    );
-    await expectInvalidOneTimeToken(await call("POST", "/auth/email/change", { body: { token } }));
-    const events = (await db.auditRows({ userId: alice.user.id })).map((row) => row.event);
-    expect(events).toEqual(expect.arrayContaining(["user.email_change_requested", "user.email_changed"]));
-  });
+      const token = tokenIn(confirmation, "/confirm-email");
+      const res = await call("POST", "/auth/email/change", { body: { token } });
+      expect(res.status).toBe(200);
+      const { user } = (await res.json()) as { user: { email: string; emailVerified: boolean } };
+      expect(user).toMatchObject({ email: newEmail, emailVerified: true });
+      await login(newEmail, alice.password);
+      expect(
+        (await call("POST", "/auth/login", { body: { email: alice.email, password: alice.password } })).status,
+      ).toBe(401);
+      await expectInvalidOneTimeToken(await call("POST", "/auth/email/change", { body: { token } }));
+      const events = (await db.auditRows({ userId: alice.user.id })).map((row) => row.event);
+      expect(events).toEqual(expect.arrayContaining(["user.email_change_requested", "user.email_changed"]));
+    },
+  );
 
   it("the owner's right password does not count toward their sign-in lockout (self-lockout)", async () => {
     const alice = await verified();
@@ -431,49 +449,58 @@ describe("email change", () => {
     ).toBe(429);
   });
 
-  it("answers 202 for an address another account has (v3: no 409, no oracle), and mails its holder no link", async () => {
-    const alice = await verified();
-    const bob = await register();
-    const res = await changeEmail(alice.tokens.accessToken, {
-      newEmail: bob.email.toUpperCase(),
-      currentPassword: alice.password,
-    });
-    expect(res.status).toBe(202);
-    expect(await res.json()).toEqual({});
-    const tried = await inbox.waitFor({ to: bob.email, subject: "Someone tried to use your email address" });
-    expect(tried.text).not.toContain("token=");
-    expect(await mailsTo(bob.email, "Confirm your new email address")).toHaveLength(0);
-  });
+  it(
+    "answers 202 for an address another account has (v3: no 409, no oracle), " + "and mails its holder no link",
+    async () => {
+      const alice = await verified();
+      const bob = await register();
+      const res = await changeEmail(alice.tokens.accessToken, {
+        newEmail: bob.email.toUpperCase(),
+        currentPassword: alice.password,
+      });
+      expect(res.status).toBe(202);
+      expect(await res.json()).toEqual({});
+      const tried = await inbox.waitFor({ to: bob.email, subject: "Someone tried to use your email address" });
+      expect(tried.text).not.toContain("token=");
+      expect(await mailsTo(bob.email, "Confirm your new email address")).toHaveLength(0);
+    },
+  );
 
-  it("an address taken between the request and the confirmation answers 409 and the account keeps its address", async () => {
-    const alice = await verified();
-    const newEmail = uniqueEmail("contested");
-    await changeEmail(alice.tokens.accessToken, { newEmail, currentPassword: alice.password });
-    const token = tokenIn(
-      await inbox.waitFor({ to: newEmail, subject: "Confirm your new email address" }),
-      "/confirm-email",
-    );
-    await register({ email: newEmail });
-    const res = await call("POST", "/auth/email/change", { body: { token } });
-    expect(res.status).toBe(409);
-    expect((await login(alice.email, alice.password)).user.email).toBe(alice.email);
-  });
+  it(
+    "an address taken between the request and the confirmation answers 409 " + "and the account keeps its address",
+    async () => {
+      const alice = await verified();
+      const newEmail = uniqueEmail("contested");
+      await changeEmail(alice.tokens.accessToken, { newEmail, currentPassword: alice.password });
+      const token = tokenIn(
+        await inbox.waitFor({ to: newEmail, subject: "Confirm your new email address" }),
+        "/confirm-email",
+      );
+      await register({ email: newEmail });
+      const res = await call("POST", "/auth/email/change", { body: { token } });
+      expect(res.status).toBe(409);
+      expect((await login(alice.email, alice.password)).user.email).toBe(alice.email);
+    },
+  );
 
-  it("a link mailed to the old address dies with it: the old verification link cannot verify the new address", async () => {
-    const alice = await verified();
-    const oldVerification = tokenIn(await verificationMail(alice.email), "/verify-email");
-    const newEmail = uniqueEmail("moved");
-    await changeEmail(alice.tokens.accessToken, { newEmail, currentPassword: alice.password });
-    await call("POST", "/auth/email/change", {
-      body: {
-        token: tokenIn(
-          await inbox.waitFor({ to: newEmail, subject: "Confirm your new email address" }),
-          "/confirm-email",
-        ),
-      },
-    });
-    await expectInvalidOneTimeToken(await call("POST", "/auth/email/verify", { body: { token: oldVerification } }));
-  });
+  it(
+    "a link mailed to the old address dies with it: the old verification " + "link cannot verify the new address",
+    async () => {
+      const alice = await verified();
+      const oldVerification = tokenIn(await verificationMail(alice.email), "/verify-email");
+      const newEmail = uniqueEmail("moved");
+      await changeEmail(alice.tokens.accessToken, { newEmail, currentPassword: alice.password });
+      await call("POST", "/auth/email/change", {
+        body: {
+          token: tokenIn(
+            await inbox.waitFor({ to: newEmail, subject: "Confirm your new email address" }),
+            "/confirm-email",
+          ),
+        },
+      });
+      await expectInvalidOneTimeToken(await call("POST", "/auth/email/verify", { body: { token: oldVerification } }));
+    },
+  );
 });
 
 describe("profile", () => {
@@ -510,37 +537,42 @@ describe("account deletion", () => {
     expect(await db.query("select 1 from users where id = $1", [alice.user.id])).toHaveLength(1);
   });
 
-  it("DELETE /me removes the account with its sessions and tokens, stops its access tokens at once, keeps its audit rows without the email, and frees the address", async () => {
-    const alice = await register();
-    const other = await login(alice.email, alice.password);
-    await forgot(alice.email);
-    await resetMail(alice.email);
+  it(
+    "DELETE /me removes the account with its sessions and tokens, stops its " +
+      "access tokens at once, keeps its audit rows without the email, and " +
+      "frees the address",
+    async () => {
+      const alice = await register();
+      const other = await login(alice.email, alice.password);
+      await forgot(alice.email);
+      await resetMail(alice.email);
 
-    const res = await call("DELETE", "/me", {
-      token: alice.tokens.accessToken,
-      body: { currentPassword: alice.password },
-    });
-    expect(res.status).toBe(204);
+      const res = await call("DELETE", "/me", {
+        token: alice.tokens.accessToken,
+        body: { currentPassword: alice.password },
+      });
+      expect(res.status).toBe(204);
 
-    for (const tokens of [alice.tokens, other.tokens]) {
-      expect((await call("GET", "/auth/verify", { token: tokens.accessToken })).status).toBe(401);
-      expect((await refresh(tokens.refreshToken)).status).toBe(401);
-    }
-    expect(await db.query("select 1 from users where id = $1", [alice.user.id])).toHaveLength(0);
-    expect(await db.query("select 1 from sessions where user_id = $1", [alice.user.id])).toHaveLength(0);
-    expect(await db.query("select 1 from one_time_tokens where user_id = $1", [alice.user.id])).toHaveLength(0);
-    expect(await db.query("select 1 from user_roles where user_id = $1", [alice.user.id])).toHaveLength(0);
+      for (const tokens of [alice.tokens, other.tokens]) {
+        expect((await call("GET", "/auth/verify", { token: tokens.accessToken })).status).toBe(401);
+        expect((await refresh(tokens.refreshToken)).status).toBe(401);
+      }
+      expect(await db.query("select 1 from users where id = $1", [alice.user.id])).toHaveLength(0);
+      expect(await db.query("select 1 from sessions where user_id = $1", [alice.user.id])).toHaveLength(0);
+      expect(await db.query("select 1 from one_time_tokens where user_id = $1", [alice.user.id])).toHaveLength(0);
+      expect(await db.query("select 1 from user_roles where user_id = $1", [alice.user.id])).toHaveLength(0);
 
-    const rows = await db.auditRows({ userId: alice.user.id });
-    expect(rows.map((row) => row.event)).toEqual(
-      expect.arrayContaining(["user.registered", "auth.login_succeeded", "user.deleted"]),
-    );
-    expect(JSON.stringify(rows)).not.toContain(alice.email);
+      const rows = await db.auditRows({ userId: alice.user.id });
+      expect(rows.map((row) => row.event)).toEqual(
+        expect.arrayContaining(["user.registered", "auth.login_succeeded", "user.deleted"]),
+      );
+      expect(JSON.stringify(rows)).not.toContain(alice.email);
 
-    // The address may register again, as a new account.
-    const again = await register({ email: alice.email });
-    expect(again.user.id).not.toBe(alice.user.id);
-  });
+      // The address may register again, as a new account.
+      const again = await register({ email: alice.email });
+      expect(again.user.id).not.toBe(alice.user.id);
+    },
+  );
 
   it("an administrator deletes an account as DELETE /me does, audited with the administrator as actor", async () => {
     const admin = await signIn({ roles: ["admin"] });
@@ -611,33 +643,37 @@ describe("forgot-password throttling", () => {
     if (left < seconds * 1000) await new Promise((resolve) => setTimeout(resolve, left + 250));
   };
 
-  it("is limited per address from each client network, known or not, with the same answer for both (no enumeration through the limit)", async () => {
-    const alice = await register();
-    const unknown = uniqueEmail("nobody");
-    const answers: { status: number; body: string }[][] = [[], []];
-    const ip = freshIPv4();
-    await windowWithRoomFor(15);
-    for (let i = 0; i < 6; i++) {
-      for (const [n, email] of [alice.email, unknown].entries()) {
-        const res = await call("POST", "/auth/password/forgot", {
-          body: { email },
-          headers: { "CF-Connecting-IP": ip },
-        });
-        answers[n]!.push({ status: res.status, body: await res.text() });
+  it(
+    "is limited per address from each client network, known or not, with the " +
+      "same answer for both (no enumeration through the limit)",
+    async () => {
+      const alice = await register();
+      const unknown = uniqueEmail("nobody");
+      const answers: { status: number; body: string }[][] = [[], []];
+      const ip = freshIPv4();
+      await windowWithRoomFor(15);
+      for (let i = 0; i < 6; i++) {
+        for (const [n, email] of [alice.email, unknown].entries()) {
+          const res = await call("POST", "/auth/password/forgot", {
+            body: { email },
+            headers: { "CF-Connecting-IP": ip },
+          });
+          answers[n]!.push({ status: res.status, body: await res.text() });
+        }
       }
-    }
-    expect(answers[0]!.map((a) => a.status)).toEqual([202, 202, 202, 202, 202, 429]);
-    expect(answers[1]).toEqual(answers[0]);
-    // Another network's requests for the same address are counted apart (v3): a stranger cannot use up the owner's.
-    expect(
-      (
-        await call("POST", "/auth/password/forgot", {
-          body: { email: alice.email },
-          headers: { "CF-Connecting-IP": freshIPv4() },
-        })
-      ).status,
-    ).toBe(202);
-  });
+      expect(answers[0]!.map((a) => a.status)).toEqual([202, 202, 202, 202, 202, 429]);
+      expect(answers[1]).toEqual(answers[0]);
+      // Another network's requests for the same address are counted apart (v3): a stranger cannot use up the owner's.
+      expect(
+        (
+          await call("POST", "/auth/password/forgot", {
+            body: { email: alice.email },
+            headers: { "CF-Connecting-IP": freshIPv4() },
+          })
+        ).status,
+      ).toBe(202);
+    },
+  );
 
   it("is limited per client network", async () => {
     const ip = freshIPv4();

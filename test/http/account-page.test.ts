@@ -25,50 +25,57 @@ function directives(policy: string): Map<string, string> {
 }
 
 describe("GET /account", () => {
-  it("answers the page as HTML, never cached, under a CSP that allows only its own script and style by hash", async () => {
-    const res = await call("GET", "/account");
-    expect(res.status).toBe(200);
-    expect(res.headers.get("Content-Type")).toMatch(/^text\/html/);
-    expect(res.headers.get("Cache-Control")).toBe("no-store");
-    expect(res.headers.get("Referrer-Policy")).toBe("no-referrer");
-    expect(res.headers.get("X-Content-Type-Options")).toBe("nosniff");
-    const html = await res.text();
+  it(
+    "answers the page as HTML, never cached, under a CSP that allows only " + "its own script and style by hash",
+    async () => {
+      const res = await call("GET", "/account");
+      expect(res.status).toBe(200);
+      expect(res.headers.get("Content-Type")).toMatch(/^text\/html/);
+      expect(res.headers.get("Cache-Control")).toBe("no-store");
+      expect(res.headers.get("Referrer-Policy")).toBe("no-referrer");
+      expect(res.headers.get("X-Content-Type-Options")).toBe("nosniff");
+      const html = await res.text();
 
-    const scripts = [...html.matchAll(/<script\b([^>]*)>([\s\S]*?)<\/script>/g)];
-    const styles = [...html.matchAll(/<style\b([^>]*)>([\s\S]*?)<\/style>/g)];
-    expect(scripts).toHaveLength(1);
-    expect(styles).toHaveLength(1);
-    // Inline, with no attributes: no src, no type=module loading anything.
-    expect(scripts[0]![1]).toBe("");
-    expect(styles[0]![1]).toBe("");
+      const scripts = [...html.matchAll(/<script\b([^>]*)>([\s\S]*?)<\/script>/g)];
+      const styles = [...html.matchAll(/<style\b([^>]*)>([\s\S]*?)<\/style>/g)];
+      expect(scripts).toHaveLength(1);
+      expect(styles).toHaveLength(1);
+      // Inline, with no attributes: no src, no type=module loading anything.
+      expect(scripts[0]![1]).toBe("");
+      expect(styles[0]![1]).toBe("");
 
-    const csp = res.headers.get("Content-Security-Policy")!;
-    expect(csp.startsWith("default-src 'none';")).toBe(true);
-    const policy = directives(csp);
-    expect(policy.get("default-src")).toBe("'none'");
-    expect(policy.get("script-src")).toBe(`'sha256-${await sha256Base64(scripts[0]![2]!)}'`);
-    expect(policy.get("style-src")).toBe(`'sha256-${await sha256Base64(styles[0]![2]!)}'`);
-    expect(policy.get("connect-src")).toBe("'self'");
-    // Only data: images: the TOTP QR code the script draws from GET /me/mfa/totp/qr's SVG.
-    expect(policy.get("img-src")).toBe("data:");
-    expect(["'none'", "'self'"]).toContain(policy.get("form-action"));
-    expect(policy.get("base-uri")).toBe("'none'");
-    expect(policy.get("frame-ancestors")).toBe("'none'");
-    expect(csp).not.toMatch(/unsafe-inline|unsafe-eval|unsafe-hashes|\*|https?:/);
-  });
+      const csp = res.headers.get("Content-Security-Policy")!;
+      expect(csp.startsWith("default-src 'none';")).toBe(true);
+      const policy = directives(csp);
+      expect(policy.get("default-src")).toBe("'none'");
+      expect(policy.get("script-src")).toBe(`'sha256-${await sha256Base64(scripts[0]![2]!)}'`);
+      expect(policy.get("style-src")).toBe(`'sha256-${await sha256Base64(styles[0]![2]!)}'`);
+      expect(policy.get("connect-src")).toBe("'self'");
+      // Only data: images: the TOTP QR code the script draws from GET /me/mfa/totp/qr's SVG.
+      expect(policy.get("img-src")).toBe("data:");
+      expect(["'none'", "'self'"]).toContain(policy.get("form-action"));
+      expect(policy.get("base-uri")).toBe("'none'");
+      expect(policy.get("frame-ancestors")).toBe("'none'");
+      expect(csp).not.toMatch(/unsafe-inline|unsafe-eval|unsafe-hashes|\*|https?:/);
+    },
+  );
 
-  it("loads nothing from elsewhere: no src or href, no inline handlers or style attributes (the CSP would refuse them)", async () => {
-    const html = await (await call("GET", "/account")).text();
-    expect(html).not.toMatch(/\s(src|href|srcset|action|formaction)\s*=/i);
-    expect(html).not.toMatch(/<(link|iframe|object|embed|base)\b/i);
-    // One image, the QR code, whose source the script sets to a data: URL (img-src data: only).
-    expect([...html.matchAll(/<img\b[^>]*>/gi)].map((m) => m[0])).toEqual([
-      '<img id="totp-qr" alt="QR code of the otpauth URI" width="200" height="200">',
-    ]);
-    expect(html).not.toMatch(/\son[a-z]+\s*=/i);
-    expect(html).not.toMatch(/\sstyle\s*=/i);
-    expect(html).not.toMatch(/https?:\/\/(?!localhost)/);
-  });
+  it(
+    "loads nothing from elsewhere: no src or href, no inline handlers or " +
+      "style attributes (the CSP would refuse them)",
+    async () => {
+      const html = await (await call("GET", "/account")).text();
+      expect(html).not.toMatch(/\s(src|href|srcset|action|formaction)\s*=/i);
+      expect(html).not.toMatch(/<(link|iframe|object|embed|base)\b/i);
+      // One image, the QR code, whose source the script sets to a data: URL (img-src data: only).
+      expect([...html.matchAll(/<img\b[^>]*>/gi)].map((m) => m[0])).toEqual([
+        '<img id="totp-qr" alt="QR code of the otpauth URI" width="200" height="200">',
+      ]);
+      expect(html).not.toMatch(/\son[a-z]+\s*=/i);
+      expect(html).not.toMatch(/\sstyle\s*=/i);
+      expect(html).not.toMatch(/https?:\/\/(?!localhost)/);
+    },
+  );
 
   it("keeps the tokens in memory only: no storage, no cookies", async () => {
     const html = await (await call("GET", "/account")).text();

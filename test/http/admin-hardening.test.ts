@@ -26,29 +26,34 @@ async function rolesAndVersion(userId: string): Promise<{ roles: string[]; grant
 }
 
 describe("removing roles through PUT /admin/users/:id/roles", () => {
-  it("stops a holder of roles:assign alone from stripping admin from an administrator: 403, roles unchanged, no audit row, no grants-version bump", async () => {
-    const assigner = await signIn({ roles: [await createRole(["roles:assign"])] });
-    const administrator = await signIn({ roles: ["admin"] });
-    const before = await rolesAndVersion(administrator.user.id);
-    expect(before.roles).toEqual(["admin", "user"]);
+  it(
+    "stops a holder of roles:assign alone from stripping admin from an " +
+      "administrator: 403, roles unchanged, no audit row, no grants-version " +
+      "bump",
+    async () => {
+      const assigner = await signIn({ roles: [await createRole(["roles:assign"])] });
+      const administrator = await signIn({ roles: ["admin"] });
+      const before = await rolesAndVersion(administrator.user.id);
+      expect(before.roles).toEqual(["admin", "user"]);
 
-    for (const roles of [["user"], [], ["user", await createRole(["roles:assign"])]]) {
-      const res = await call("PUT", `/admin/users/${administrator.user.id}/roles`, {
-        token: assigner.tokens.accessToken,
-        body: { roles },
-      });
-      expect(res.status, JSON.stringify(roles)).toBe(403);
-      const problem = await problemOf(res);
-      expect(problem.code).toBe("insufficient_permission");
-      // v3: the one rule of every action on another account refuses first, since the administrator holds what the
-      // assigner lacks.
-      expect(problem.detail).toMatch(/^The account holds permissions you do not: /);
-    }
-    expect(await rolesAndVersion(administrator.user.id)).toEqual(before);
-    expect(await auditRows({ userId: administrator.user.id, event: "user.roles_changed" })).toHaveLength(0);
-    // Nothing reached the edge either: the administrator's token still works.
-    expect((await call("GET", "/admin/users?limit=1", { token: administrator.tokens.accessToken })).status).toBe(200);
-  });
+      for (const roles of [["user"], [], ["user", await createRole(["roles:assign"])]]) {
+        const res = await call("PUT", `/admin/users/${administrator.user.id}/roles`, {
+          token: assigner.tokens.accessToken,
+          body: { roles },
+        });
+        expect(res.status, JSON.stringify(roles)).toBe(403);
+        const problem = await problemOf(res);
+        expect(problem.code).toBe("insufficient_permission");
+        // v3: the one rule of every action on another account refuses first, since the administrator holds what the
+        // assigner lacks.
+        expect(problem.detail).toMatch(/^The account holds permissions you do not: /);
+      }
+      expect(await rolesAndVersion(administrator.user.id)).toEqual(before);
+      expect(await auditRows({ userId: administrator.user.id, event: "user.roles_changed" })).toHaveLength(0);
+      // Nothing reached the edge either: the administrator's token still works.
+      expect((await call("GET", "/admin/users?limit=1", { token: administrator.tokens.accessToken })).status).toBe(200);
+    },
+  );
 
   it("names the permissions the caller lacks when the removal is refused", async () => {
     const assigner = await signIn({ roles: [await createRole(["roles:assign", "users:read"])] });
@@ -96,7 +101,8 @@ describe("disabling a user while their sessions refresh", () => {
     return { statuses, latest };
   }
 
-  it("stops the deadlock (40P01 answered 503): no 5xx in any round, and after each disable no live session and every refresh refused", async () => {
+  it("stops the deadlock (40P01 answered 503): no 5xx in any round, and after " +
+    "each disable no live session and every refresh refused", async () => {
     const administrator = await signIn({ roles: ["admin"] });
     const target = await signIn();
     const failures: string[] = [];

@@ -370,41 +370,44 @@ describe("PUT /admin/users/:id/roles", () => {
   const putRoles = (id: string, body: unknown, token = admin.tokens.accessToken) =>
     call("PUT", `/admin/users/${id}/roles`, { body, token });
 
-  it("replaces the roles atomically with a user.roles_changed row by the admin, and the next refresh carries them", async () => {
-    const target = await register();
-    const res = await putRoles(target.user.id, { roles: ["admin", "user", "admin"] });
-    expect(res.status).toBe(200);
-    const { user } = (await res.json()) as { user: ApiUser };
-    expect(user.roles).toEqual(["admin", "user"]);
-    expect(user.permissions).toEqual(
-      expect.arrayContaining([
-        "users:read",
-        "users:write",
-        "roles:assign",
-        "sessions:revoke",
-        "audit:read",
-        "profile:read",
-      ]),
-    );
-    expect(await userRow(target.user.id)).toEqual({ status: "active", roles: ["admin", "user"] });
+  it(
+    "replaces the roles atomically with a user.roles_changed row by the " + "admin, and the next refresh carries them",
+    async () => {
+      const target = await register();
+      const res = await putRoles(target.user.id, { roles: ["admin", "user", "admin"] });
+      expect(res.status).toBe(200);
+      const { user } = (await res.json()) as { user: ApiUser };
+      expect(user.roles).toEqual(["admin", "user"]);
+      expect(user.permissions).toEqual(
+        expect.arrayContaining([
+          "users:read",
+          "users:write",
+          "roles:assign",
+          "sessions:revoke",
+          "audit:read",
+          "profile:read",
+        ]),
+      );
+      expect(await userRow(target.user.id)).toEqual({ status: "active", roles: ["admin", "user"] });
 
-    const audit = await auditRows({ userId: target.user.id, event: "user.roles_changed" });
-    expect(audit).toHaveLength(1);
-    expect(audit[0]).toMatchObject({
-      actor_id: admin.user.id,
-      metadata: { before: ["user"], after: ["admin", "user"] },
-    });
+      const audit = await auditRows({ userId: target.user.id, event: "user.roles_changed" });
+      expect(audit).toHaveLength(1);
+      expect(audit[0]).toMatchObject({
+        actor_id: admin.user.id,
+        metadata: { before: ["user"], after: ["admin", "user"] },
+      });
 
-    // The access token in hand keeps its claims; the next refresh carries the new ones.
-    expect(claimsOf(target.tokens.accessToken).roles).toEqual(["user"]);
-    const refreshed = await refresh(target.tokens.refreshToken);
-    expect(refreshed.status).toBe(200);
-    const { tokens } = (await refreshed.json()) as { tokens: { accessToken: string } };
-    const claims = claimsOf(tokens.accessToken);
-    expect(claims.roles).toEqual(["admin", "user"]);
-    expect(claims.permissions).toEqual(expect.arrayContaining(["users:read", "audit:read"]));
-    expect((await call("GET", "/admin/users?limit=1", { token: tokens.accessToken })).status).toBe(200);
-  });
+      // The access token in hand keeps its claims; the next refresh carries the new ones.
+      expect(claimsOf(target.tokens.accessToken).roles).toEqual(["user"]);
+      const refreshed = await refresh(target.tokens.refreshToken);
+      expect(refreshed.status).toBe(200);
+      const { tokens } = (await refreshed.json()) as { tokens: { accessToken: string } };
+      const claims = claimsOf(tokens.accessToken);
+      expect(claims.roles).toEqual(["admin", "user"]);
+      expect(claims.permissions).toEqual(expect.arrayContaining(["users:read", "audit:read"]));
+      expect((await call("GET", "/admin/users?limit=1", { token: tokens.accessToken })).status).toBe(200);
+    },
+  );
 
   it("removes roles the same way: a demoted admin's next token lacks the admin permissions", async () => {
     const other = await signIn({ roles: ["admin"] });
@@ -485,45 +488,49 @@ describe("PUT /admin/users/:id/roles", () => {
 });
 
 describe("POST /admin/users/:id/disable and /enable", () => {
-  it("disables: every session ends, the old access token is refused at once, refresh and login fail like a wrong password", async () => {
-    const target = await register();
-    const other = await login(target.email, target.password);
-    expect((await call("GET", "/me", { token: target.tokens.accessToken })).status).toBe(200);
+  it(
+    "disables: every session ends, the old access token is refused at once, " +
+      "refresh and login fail like a wrong password",
+    async () => {
+      const target = await register();
+      const other = await login(target.email, target.password);
+      expect((await call("GET", "/me", { token: target.tokens.accessToken })).status).toBe(200);
 
-    const res = await call("POST", `/admin/users/${target.user.id}/disable`, { token: admin.tokens.accessToken });
-    expect(res.status).toBe(200);
-    expect(((await res.json()) as { user: ApiUser }).user).toEqual({ ...target.user, status: "disabled" });
+      const res = await call("POST", `/admin/users/${target.user.id}/disable`, { token: admin.tokens.accessToken });
+      expect(res.status).toBe(200);
+      expect(((await res.json()) as { user: ApiUser }).user).toEqual({ ...target.user, status: "disabled" });
 
-    // The edge refuses the tokens in hand before they expire.
-    for (const token of [target.tokens.accessToken, other.tokens.accessToken]) {
-      const me = await call("GET", "/me", { token });
-      expect(me.status).toBe(401);
-      expect((await problemOf(me)).code).toBe("invalid_token");
-    }
-    const refreshed = await refresh(target.tokens.refreshToken);
-    expect(refreshed.status).toBe(401);
-    expect((await problemOf(refreshed)).code).toBe("invalid_refresh_token");
+      // The edge refuses the tokens in hand before they expire.
+      for (const token of [target.tokens.accessToken, other.tokens.accessToken]) {
+        const me = await call("GET", "/me", { token });
+        expect(me.status).toBe(401);
+        expect((await problemOf(me)).code).toBe("invalid_token");
+      }
+      const refreshed = await refresh(target.tokens.refreshToken);
+      expect(refreshed.status).toBe(401);
+      expect((await problemOf(refreshed)).code).toBe("invalid_refresh_token");
 
-    const rightPassword = await call("POST", "/auth/login", {
-      body: { email: target.email, password: target.password },
-    });
-    const wrongPassword = await call("POST", "/auth/login", {
-      body: { email: target.email, password: "not the password at all 42" },
-    });
-    expect(rightPassword.status).toBe(401);
-    expect(wrongPassword.status).toBe(401);
-    expect(await rightPassword.text()).toBe(await wrongPassword.text());
+      const rightPassword = await call("POST", "/auth/login", {
+        body: { email: target.email, password: target.password },
+      });
+      const wrongPassword = await call("POST", "/auth/login", {
+        body: { email: target.email, password: "not the password at all 42" },
+      });
+      expect(rightPassword.status).toBe(401);
+      expect(wrongPassword.status).toBe(401);
+      expect(await rightPassword.text()).toBe(await wrongPassword.text());
 
-    const sessions = await sessionRows(target.user.id);
-    expect(sessions).toHaveLength(2);
-    expect(sessions.every((s) => s.revoked_at !== null && s.revoked_reason === "user_disabled")).toBe(true);
-    const revoked = await auditRows({ userId: target.user.id, event: "session.revoked" });
-    expect(revoked.map((r) => r.session_id).sort()).toEqual(sessions.map((s) => s.id).sort());
-    expect(revoked.every((r) => r.actor_id === admin.user.id && r.metadata.reason === "user_disabled")).toBe(true);
-    const disabled = await auditRows({ userId: target.user.id, event: "user.disabled" });
-    expect(disabled).toHaveLength(1);
-    expect(disabled[0]).toMatchObject({ actor_id: admin.user.id, metadata: { endedSessions: 2 } });
-  });
+      const sessions = await sessionRows(target.user.id);
+      expect(sessions).toHaveLength(2);
+      expect(sessions.every((s) => s.revoked_at !== null && s.revoked_reason === "user_disabled")).toBe(true);
+      const revoked = await auditRows({ userId: target.user.id, event: "session.revoked" });
+      expect(revoked.map((r) => r.session_id).sort()).toEqual(sessions.map((s) => s.id).sort());
+      expect(revoked.every((r) => r.actor_id === admin.user.id && r.metadata.reason === "user_disabled")).toBe(true);
+      const disabled = await auditRows({ userId: target.user.id, event: "user.disabled" });
+      expect(disabled).toHaveLength(1);
+      expect(disabled[0]).toMatchObject({ actor_id: admin.user.id, metadata: { endedSessions: 2 } });
+    },
+  );
 
   it("disabling an already disabled user is an idempotent 200 with no second audit row", async () => {
     const target = await register();
@@ -535,22 +542,25 @@ describe("POST /admin/users/:id/disable and /enable", () => {
     expect(await auditRows({ userId: target.user.id, event: "user.disabled" })).toHaveLength(1);
   });
 
-  it("enables: the user signs in again, audited as user.enabled by the admin; enabling twice is idempotent", async () => {
-    const target = await register();
-    await call("POST", `/admin/users/${target.user.id}/disable`, { token: admin.tokens.accessToken });
-    for (let i = 0; i < 2; i += 1) {
-      const res = await call("POST", `/admin/users/${target.user.id}/enable`, { token: admin.tokens.accessToken });
-      expect(res.status).toBe(200);
-      expect(((await res.json()) as { user: ApiUser }).user).toEqual(target.user);
-    }
-    const signedIn = await login(target.email, STRONG_PASSWORD);
-    expect((await call("GET", "/me", { token: signedIn.tokens.accessToken })).status).toBe(200);
-    const enabled = await auditRows({ userId: target.user.id, event: "user.enabled" });
-    expect(enabled).toHaveLength(1);
-    expect(enabled[0]!.actor_id).toBe(admin.user.id);
-    // The sessions ended by disabling stay ended.
-    expect((await refresh(target.tokens.refreshToken)).status).toBe(401);
-  });
+  it(
+    "enables: the user signs in again, audited as user.enabled by the admin; " + "enabling twice is idempotent",
+    async () => {
+      const target = await register();
+      await call("POST", `/admin/users/${target.user.id}/disable`, { token: admin.tokens.accessToken });
+      for (let i = 0; i < 2; i += 1) {
+        const res = await call("POST", `/admin/users/${target.user.id}/enable`, { token: admin.tokens.accessToken });
+        expect(res.status).toBe(200);
+        expect(((await res.json()) as { user: ApiUser }).user).toEqual(target.user);
+      }
+      const signedIn = await login(target.email, STRONG_PASSWORD);
+      expect((await call("GET", "/me", { token: signedIn.tokens.accessToken })).status).toBe(200);
+      const enabled = await auditRows({ userId: target.user.id, event: "user.enabled" });
+      expect(enabled).toHaveLength(1);
+      expect(enabled[0]!.actor_id).toBe(admin.user.id);
+      // The sessions ended by disabling stay ended.
+      expect((await refresh(target.tokens.refreshToken)).status).toBe(401);
+    },
+  );
 
   it("refuses an admin disabling their own account with 403, leaving them active", async () => {
     const self = await signIn({ roles: ["admin"] });
@@ -647,32 +657,37 @@ describe("user ids in capitals on every /admin/users/:id route", () => {
     return steps;
   }
 
-  it("stops a capitalised id from answering 404 or acting differently: GET, PUT roles, DELETE sessions, disable and enable have identical effects in both spellings", async () => {
-    const lower = await exercise((id) => id);
-    const upper = await exercise((id) => id.toUpperCase());
-    expect(upper).toEqual(lower);
-    expect(lower).toMatchObject({
-      get: { status: 200 },
-      roles: { status: 200 },
-      oldTokenAfterRoles: 401,
-      revokeSessions: { status: 204 },
-      tokenAfterRevoke: 401,
-      refreshAfterRevoke: 401,
-      disable: { status: 200 },
-      tokenAfterDisable: 401,
-      enable: { status: 200 },
-      tokenAfterEnable: 200,
-      user: { status: "active", roles: ["admin", "user"] },
-    });
-    expect(lower.audit).toEqual(
-      expect.arrayContaining([
-        "user.roles_changed by admin",
-        "user.disabled by admin",
-        "user.enabled by admin",
-        "session.revoked by admin",
-      ]),
-    );
-  });
+  it(
+    "stops a capitalised id from answering 404 or acting differently: GET, " +
+      "PUT roles, DELETE sessions, disable and enable have identical effects " +
+      "in both spellings",
+    async () => {
+      const lower = await exercise((id) => id);
+      const upper = await exercise((id) => id.toUpperCase());
+      expect(upper).toEqual(lower);
+      expect(lower).toMatchObject({
+        get: { status: 200 },
+        roles: { status: 200 },
+        oldTokenAfterRoles: 401,
+        revokeSessions: { status: 204 },
+        tokenAfterRevoke: 401,
+        refreshAfterRevoke: 401,
+        disable: { status: 200 },
+        tokenAfterDisable: 401,
+        enable: { status: 200 },
+        tokenAfterEnable: 200,
+        user: { status: "active", roles: ["admin", "user"] },
+      });
+      expect(lower.audit).toEqual(
+        expect.arrayContaining([
+          "user.roles_changed by admin",
+          "user.disabled by admin",
+          "user.enabled by admin",
+          "session.revoked by admin",
+        ]),
+      );
+    },
+  );
 
   it("a mixed-case id reaches the same user too", async () => {
     const target = await register();

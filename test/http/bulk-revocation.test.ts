@@ -57,79 +57,98 @@ async function noPerSessionKeys(tokens: TokenPair[]) {
 }
 
 describe("ending many sessions writes KV a bounded number of times", () => {
-  it(`DELETE /sessions with ${SESSIONS} sessions: one KV write, every other access token refused at once, the current one and a sign-in right after still work`, async () => {
-    const { account, current, others } = await userWithSessions(SESSIONS);
-    const { res, keys } = await writesOf(() => service.call("DELETE", "/sessions", { token: current.accessToken }));
-    expect(res.status).toBe(204);
-    expect(keys).toEqual([`sessions-ended:${account.user.id}`]);
-    await expectRefused(others);
-    for (const t of others.slice(0, 5)) expect((await service.refresh(t.refreshToken)).status).toBe(401);
-    expect((await service.call("GET", "/me", { token: current.accessToken })).status).toBe(200);
-    await noPerSessionKeys(others);
-    // What KV holds refuses them on its own, as another isolate reads it.
-    const stored = JSON.parse(
-      (await env.REVOKED_SESSIONS.get(`sessions-ended:${account.user.id}`))!,
-    ) as SessionsEndedMark;
-    expect(stored.except).toBe(current.sessionId);
-    const asChecked = (t: TokenPair) => ({ sid: t.sessionId, iat: claimsOf(t.accessToken).iat! });
-    expect(others.filter((t) => !markRefuses(stored, asChecked(t)))).toEqual([]);
-    expect(markRefuses(stored, asChecked(current))).toBe(false);
-    // A sign-in in the same second as the mark is not caught by it.
-    const again = await service.login(account.email, account.password);
-    expect((await service.call("GET", "/me", { token: again.tokens.accessToken })).status).toBe(200);
-    // Nor is the kept session's next token.
-    const rotated = await service.refreshOk(current.refreshToken);
-    expect((await service.call("GET", "/me", { token: rotated.accessToken })).status).toBe(200);
-  });
+  it(
+    `DELETE /sessions with ${SESSIONS} sessions: one KV write, every other ` +
+      `access token refused at once, the current one and a sign-in right after ` +
+      `still work`,
+    async () => {
+      const { account, current, others } = await userWithSessions(SESSIONS);
+      const { res, keys } = await writesOf(() => service.call("DELETE", "/sessions", { token: current.accessToken }));
+      expect(res.status).toBe(204);
+      expect(keys).toEqual([`sessions-ended:${account.user.id}`]);
+      await expectRefused(others);
+      for (const t of others.slice(0, 5)) expect((await service.refresh(t.refreshToken)).status).toBe(401);
+      expect((await service.call("GET", "/me", { token: current.accessToken })).status).toBe(200);
+      await noPerSessionKeys(others);
+      // What KV holds refuses them on its own, as another isolate reads it.
+      const stored = JSON.parse(
+        (await env.REVOKED_SESSIONS.get(`sessions-ended:${account.user.id}`))!,
+      ) as SessionsEndedMark;
+      expect(stored.except).toBe(current.sessionId);
+      const asChecked = (t: TokenPair) => ({ sid: t.sessionId, iat: claimsOf(t.accessToken).iat! });
+      expect(others.filter((t) => !markRefuses(stored, asChecked(t)))).toEqual([]);
+      expect(markRefuses(stored, asChecked(current))).toBe(false);
+      // A sign-in in the same second as the mark is not caught by it.
+      const again = await service.login(account.email, account.password);
+      expect((await service.call("GET", "/me", { token: again.tokens.accessToken })).status).toBe(200);
+      // Nor is the kept session's next token.
+      const rotated = await service.refreshOk(current.refreshToken);
+      expect((await service.call("GET", "/me", { token: rotated.accessToken })).status).toBe(200);
+    },
+  );
 
-  it("a password change with many sessions: one KV write, the other access tokens refused at once, the current one works", async () => {
-    const { account, current, others } = await userWithSessions(30);
-    const newPassword = "a brand new passphrase 77";
-    const { res, keys } = await writesOf(() =>
-      service.call("POST", "/auth/password", {
-        token: current.accessToken,
-        body: { currentPassword: account.password, newPassword },
-      }),
-    );
-    expect(res.status).toBe(204);
-    expect(keys).toEqual([`sessions-ended:${account.user.id}`]);
-    await expectRefused(others);
-    expect((await service.call("GET", "/me", { token: current.accessToken })).status).toBe(200);
-    await noPerSessionKeys(others);
-    const again = await service.login(account.email, newPassword);
-    expect((await service.call("GET", "/me", { token: again.tokens.accessToken })).status).toBe(200);
-  });
+  it(
+    "a password change with many sessions: one KV write, the other access " +
+      "tokens refused at once, the current one works",
+    async () => {
+      const { account, current, others } = await userWithSessions(30);
+      const newPassword = "a brand new passphrase 77";
+      const { res, keys } = await writesOf(() =>
+        service.call("POST", "/auth/password", {
+          token: current.accessToken,
+          body: { currentPassword: account.password, newPassword },
+        }),
+      );
+      expect(res.status).toBe(204);
+      expect(keys).toEqual([`sessions-ended:${account.user.id}`]);
+      await expectRefused(others);
+      expect((await service.call("GET", "/me", { token: current.accessToken })).status).toBe(200);
+      await noPerSessionKeys(others);
+      const again = await service.login(account.email, newPassword);
+      expect((await service.call("GET", "/me", { token: again.tokens.accessToken })).status).toBe(200);
+    },
+  );
 
-  it("an administrator's DELETE /admin/users/:id/sessions with many sessions: one KV write, every access token refused at once, the user signs in again", async () => {
-    const admin = await signIn({ roles: ["admin"] });
-    const { account, current, others } = await userWithSessions(30);
-    const { res, keys } = await writesOf(() =>
-      service.call("DELETE", `/admin/users/${account.user.id}/sessions`, { token: admin.tokens.accessToken }),
-    );
-    expect(res.status).toBe(204);
-    expect(keys).toEqual([`sessions-ended:${account.user.id}`]);
-    await expectRefused([current, ...others]);
-    await noPerSessionKeys([current, ...others]);
-    const again = await service.login(account.email, account.password);
-    expect((await service.call("GET", "/me", { token: again.tokens.accessToken })).status).toBe(200);
-  });
+  it(
+    "an administrator's DELETE /admin/users/:id/sessions with many sessions: " +
+      "one KV write, every access token refused at once, the user signs in " +
+      "again",
+    async () => {
+      const admin = await signIn({ roles: ["admin"] });
+      const { account, current, others } = await userWithSessions(30);
+      const { res, keys } = await writesOf(() =>
+        service.call("DELETE", `/admin/users/${account.user.id}/sessions`, { token: admin.tokens.accessToken }),
+      );
+      expect(res.status).toBe(204);
+      expect(keys).toEqual([`sessions-ended:${account.user.id}`]);
+      await expectRefused([current, ...others]);
+      await noPerSessionKeys([current, ...others]);
+      const again = await service.login(account.email, account.password);
+      expect((await service.call("GET", "/me", { token: again.tokens.accessToken })).status).toBe(200);
+    },
+  );
 
-  it("disabling a user with many sessions: two KV writes (the mark and the grants version), every access token refused; enabled, the user signs in again", async () => {
-    const admin = await signIn({ roles: ["admin"] });
-    const { account, current, others } = await userWithSessions(30);
-    const { res, keys } = await writesOf(() =>
-      service.call("POST", `/admin/users/${account.user.id.toUpperCase()}/disable`, {
-        token: admin.tokens.accessToken,
-      }),
-    );
-    expect(res.status).toBe(200);
-    expect(keys.sort()).toEqual([`grants-version:${account.user.id}`, `sessions-ended:${account.user.id}`]);
-    await expectRefused([current, ...others]);
-    expect(
-      (await service.call("POST", `/admin/users/${account.user.id}/enable`, { token: admin.tokens.accessToken }))
-        .status,
-    ).toBe(200);
-    const again = await service.login(account.email, account.password);
-    expect((await service.call("GET", "/me", { token: again.tokens.accessToken })).status).toBe(200);
-  });
+  it(
+    "disabling a user with many sessions: two KV writes (the mark and the " +
+      "grants version), every access token refused; enabled, the user signs in " +
+      "again",
+    async () => {
+      const admin = await signIn({ roles: ["admin"] });
+      const { account, current, others } = await userWithSessions(30);
+      const { res, keys } = await writesOf(() =>
+        service.call("POST", `/admin/users/${account.user.id.toUpperCase()}/disable`, {
+          token: admin.tokens.accessToken,
+        }),
+      );
+      expect(res.status).toBe(200);
+      expect(keys.sort()).toEqual([`grants-version:${account.user.id}`, `sessions-ended:${account.user.id}`]);
+      await expectRefused([current, ...others]);
+      expect(
+        (await service.call("POST", `/admin/users/${account.user.id}/enable`, { token: admin.tokens.accessToken }))
+          .status,
+      ).toBe(200);
+      const again = await service.login(account.email, account.password);
+      expect((await service.call("GET", "/me", { token: again.tokens.accessToken })).status).toBe(200);
+    },
+  );
 });

@@ -50,26 +50,31 @@ async function cookieLogin() {
 }
 
 describe("signing in in cookie mode", () => {
-  it("sets __Host-sa_rt (Strict), __Host-sa_at (Lax, Max-Age its lifetime) and __Host-sa_dev, all HttpOnly, Secure, Path=/; the body never holds the refresh token", async () => {
-    const { cookies, body } = await cookieLogin();
-    const rt = cookies.get("__Host-sa_rt")!;
-    const at = cookies.get("__Host-sa_at")!;
-    const dev = cookies.get("__Host-sa_dev")!;
-    for (const cookie of [rt, at, dev]) {
-      expect(cookie.attributes.has("httponly")).toBe(true);
-      expect(cookie.attributes.has("secure")).toBe(true);
-      expect(cookie.attributes.get("path")).toBe("/");
-      expect(cookie.attributes.has("domain")).toBe(false);
-    }
-    expect(rt.attributes.get("samesite")).toBe("Strict");
-    expect(at.attributes.get("samesite")).toBe("Lax");
-    expect(at.attributes.get("max-age")).toBe("600");
-    expect(rt.value).toMatch(/^sart_/);
-    expect(at.value).toBe(body.tokens.accessToken);
-    expect(body.tokens).not.toHaveProperty("refreshToken");
-    expect(body.tokens.accessToken).toBeTypeOf("string");
-    expect(dev.value).toBe(body.deviceToken);
-  });
+  it(
+    "sets __Host-sa_rt (Strict), __Host-sa_at (Lax, Max-Age its lifetime) " +
+      "and __Host-sa_dev, all HttpOnly, Secure, Path=/; the body never holds " +
+      "the refresh token",
+    async () => {
+      const { cookies, body } = await cookieLogin();
+      const rt = cookies.get("__Host-sa_rt")!;
+      const at = cookies.get("__Host-sa_at")!;
+      const dev = cookies.get("__Host-sa_dev")!;
+      for (const cookie of [rt, at, dev]) {
+        expect(cookie.attributes.has("httponly")).toBe(true);
+        expect(cookie.attributes.has("secure")).toBe(true);
+        expect(cookie.attributes.get("path")).toBe("/");
+        expect(cookie.attributes.has("domain")).toBe(false);
+      }
+      expect(rt.attributes.get("samesite")).toBe("Strict");
+      expect(at.attributes.get("samesite")).toBe("Lax");
+      expect(at.attributes.get("max-age")).toBe("600");
+      expect(rt.value).toMatch(/^sart_/);
+      expect(at.value).toBe(body.tokens.accessToken);
+      expect(body.tokens).not.toHaveProperty("refreshToken");
+      expect(body.tokens.accessToken).toBeTypeOf("string");
+      expect(dev.value).toBe(body.deviceToken);
+    },
+  );
 
   it("register in cookie mode sets the cookies too", async () => {
     const res = await call("POST", "/auth/register", {
@@ -88,49 +93,59 @@ describe("signing in in cookie mode", () => {
     expect(((await res.json()) as { tokens: { refreshToken: string } }).tokens.refreshToken).toMatch(/^sart_/);
   });
 
-  it("login CSRF: a cookie-mode sign-in from another origin, or with no Origin, is refused and sets nothing", async () => {
-    const account = await register();
-    for (const headers of [{ "X-Auth-Mode": "cookie", Origin: EVIL }, { "X-Auth-Mode": "cookie" }] as Record<
-      string,
-      string
-    >[]) {
-      const res = await call("POST", "/auth/login", {
-        headers,
-        body: { email: account.email, password: STRONG_PASSWORD },
-      });
-      expect(res.status).toBe(403);
-      expect((await problemOf(res)).code).toBe("csrf_rejected");
-      expect(res.headers.getSetCookie()).toEqual([]);
-    }
-  });
+  it(
+    "login CSRF: a cookie-mode sign-in from another origin, or with no " + "Origin, is refused and sets nothing",
+    async () => {
+      const account = await register();
+      for (const headers of [{ "X-Auth-Mode": "cookie", Origin: EVIL }, { "X-Auth-Mode": "cookie" }] as Record<
+        string,
+        string
+      >[]) {
+        const res = await call("POST", "/auth/login", {
+          headers,
+          body: { email: account.email, password: STRONG_PASSWORD },
+        });
+        expect(res.status).toBe(403);
+        expect((await problemOf(res)).code).toBe("csrf_rejected");
+        expect(res.headers.getSetCookie()).toEqual([]);
+      }
+    },
+  );
 });
 
 describe("refresh and logout from the cookies", () => {
-  it("POST /auth/refresh with no body rotates the refresh cookie and sets its successor; the old one is then reuse", async () => {
-    const { cookies } = await cookieLogin();
-    const res = await call("POST", "/auth/refresh", {
-      headers: { ...COOKIE_MODE, Cookie: cookieHeader(cookies, "__Host-sa_rt") },
-    });
-    expect(res.status).toBe(200);
-    const next = setCookies(res);
-    expect(next.get("__Host-sa_rt")!.value).toMatch(/^sart_/);
-    expect(next.get("__Host-sa_rt")!.value).not.toBe(cookies.get("__Host-sa_rt")!.value);
-    const body = (await res.json()) as { tokens: { accessToken: string } };
-    expect(body.tokens).not.toHaveProperty("refreshToken");
-    expect(next.get("__Host-sa_at")!.value).toBe(body.tokens.accessToken);
-  });
+  it(
+    "POST /auth/refresh with no body rotates the refresh cookie and sets its " + "successor; the old one is then reuse",
+    async () => {
+      const { cookies } = await cookieLogin();
+      const res = await call("POST", "/auth/refresh", {
+        headers: { ...COOKIE_MODE, Cookie: cookieHeader(cookies, "__Host-sa_rt") },
+      });
+      expect(res.status).toBe(200);
+      const next = setCookies(res);
+      expect(next.get("__Host-sa_rt")!.value).toMatch(/^sart_/);
+      expect(next.get("__Host-sa_rt")!.value).not.toBe(cookies.get("__Host-sa_rt")!.value);
+      const body = (await res.json()) as { tokens: { accessToken: string } };
+      expect(body.tokens).not.toHaveProperty("refreshToken");
+      expect(next.get("__Host-sa_at")!.value).toBe(body.tokens.accessToken);
+    },
+  );
 
-  it("a cross-site refresh cannot be driven: without X-Auth-Mode the cookie is not read; from another origin it is refused", async () => {
-    const { cookies } = await cookieLogin();
-    const noHeader = await call("POST", "/auth/refresh", {
-      headers: { Origin: APP, Cookie: cookieHeader(cookies, "__Host-sa_rt") },
-    });
-    expect((await problemOf(noHeader)).code).toBe("validation_failed");
-    const evil = await call("POST", "/auth/refresh", {
-      headers: { "X-Auth-Mode": "cookie", Origin: EVIL, Cookie: cookieHeader(cookies, "__Host-sa_rt") },
-    });
-    expect((await problemOf(evil)).code).toBe("csrf_rejected");
-  });
+  it(
+    "a cross-site refresh cannot be driven: without X-Auth-Mode the cookie " +
+      "is not read; from another origin it is refused",
+    async () => {
+      const { cookies } = await cookieLogin();
+      const noHeader = await call("POST", "/auth/refresh", {
+        headers: { Origin: APP, Cookie: cookieHeader(cookies, "__Host-sa_rt") },
+      });
+      expect((await problemOf(noHeader)).code).toBe("validation_failed");
+      const evil = await call("POST", "/auth/refresh", {
+        headers: { "X-Auth-Mode": "cookie", Origin: EVIL, Cookie: cookieHeader(cookies, "__Host-sa_rt") },
+      });
+      expect((await problemOf(evil)).code).toBe("csrf_rejected");
+    },
+  );
 
   it("refresh in cookie mode without the cookie is invalid_refresh_token", async () => {
     const res = await call("POST", "/auth/refresh", { headers: COOKIE_MODE });
@@ -169,34 +184,42 @@ describe("the access cookie", () => {
     expect(verify.headers.get("X-Auth-User-Id")).toBe(account.user.id);
   });
 
-  it("CSRF: a cookie-authenticated state change without X-Auth-Mode (a cross-site form) is refused, and changes nothing", async () => {
-    const { cookies, account } = await cookieLogin();
-    const res = await call("PATCH", "/me", {
-      headers: { Origin: APP, Cookie: cookieHeader(cookies, "__Host-sa_at") },
-      body: { name: "Mallory was here" },
-    });
-    expect(res.status).toBe(403);
-    expect((await problemOf(res)).code).toBe("csrf_rejected");
-    const me = (await (await call("GET", "/me", { token: cookies.get("__Host-sa_at")!.value })).json()) as {
-      user: { name: string };
-    };
-    expect(me.user.name).not.toBe("Mallory was here");
-    void account;
-  });
-
-  it("CSRF: the header from an origin outside the allowlist (the service's own included, as it is not listed), or with no Origin, is refused", async () => {
-    const { cookies } = await cookieLogin();
-    for (const headers of [
-      { "X-Auth-Mode": "cookie", Origin: EVIL },
-      { "X-Auth-Mode": "cookie", Origin: BASE },
-      { "X-Auth-Mode": "cookie" },
-    ] as Record<string, string>[]) {
-      const res = await call("DELETE", "/sessions", {
-        headers: { ...headers, Cookie: cookieHeader(cookies, "__Host-sa_at") },
+  it(
+    "CSRF: a cookie-authenticated state change without X-Auth-Mode (a " +
+      "cross-site form) is refused, and changes nothing",
+    async () => {
+      const { cookies, account } = await cookieLogin();
+      const res = await call("PATCH", "/me", {
+        headers: { Origin: APP, Cookie: cookieHeader(cookies, "__Host-sa_at") },
+        body: { name: "Mallory was here" },
       });
+      expect(res.status).toBe(403);
       expect((await problemOf(res)).code).toBe("csrf_rejected");
-    }
-  });
+      const me = (await (await call("GET", "/me", { token: cookies.get("__Host-sa_at")!.value })).json()) as {
+        user: { name: string };
+      };
+      expect(me.user.name).not.toBe("Mallory was here");
+      void account;
+    },
+  );
+
+  it(
+    "CSRF: the header from an origin outside the allowlist (the service's " +
+      "own included, as it is not listed), or with no Origin, is refused",
+    async () => {
+      const { cookies } = await cookieLogin();
+      for (const headers of [
+        { "X-Auth-Mode": "cookie", Origin: EVIL },
+        { "X-Auth-Mode": "cookie", Origin: BASE },
+        { "X-Auth-Mode": "cookie" },
+      ] as Record<string, string>[]) {
+        const res = await call("DELETE", "/sessions", {
+          headers: { ...headers, Cookie: cookieHeader(cookies, "__Host-sa_at") },
+        });
+        expect((await problemOf(res)).code).toBe("csrf_rejected");
+      }
+    },
+  );
 
   it("with X-Auth-Mode from an allowed origin, the state change goes through", async () => {
     const { cookies } = await cookieLogin();
@@ -222,18 +245,21 @@ describe("the access cookie", () => {
 });
 
 describe("CORS for cookie mode", () => {
-  it("the preflight of an allowed origin allows X-Auth-Mode and credentials; another origin gets no CORS headers", async () => {
-    const headers = {
-      Origin: APP,
-      "Access-Control-Request-Method": "PATCH",
-      "Access-Control-Request-Headers": "content-type, x-auth-mode",
-    };
-    const ok = await call("OPTIONS", "/me", { headers });
-    expect(ok.headers.get("Access-Control-Allow-Origin")).toBe(APP);
-    expect(ok.headers.get("Access-Control-Allow-Credentials")).toBe("true");
-    expect(ok.headers.get("Access-Control-Allow-Headers")?.toLowerCase()).toContain("x-auth-mode");
-    expect(ok.headers.get("Access-Control-Allow-Methods")).toContain("PATCH");
-    const evil = await call("OPTIONS", "/me", { headers: { ...headers, Origin: EVIL } });
-    expect(evil.headers.get("Access-Control-Allow-Origin")).toBeNull();
-  });
+  it(
+    "the preflight of an allowed origin allows X-Auth-Mode and credentials; " + "another origin gets no CORS headers",
+    async () => {
+      const headers = {
+        Origin: APP,
+        "Access-Control-Request-Method": "PATCH",
+        "Access-Control-Request-Headers": "content-type, x-auth-mode",
+      };
+      const ok = await call("OPTIONS", "/me", { headers });
+      expect(ok.headers.get("Access-Control-Allow-Origin")).toBe(APP);
+      expect(ok.headers.get("Access-Control-Allow-Credentials")).toBe("true");
+      expect(ok.headers.get("Access-Control-Allow-Headers")?.toLowerCase()).toContain("x-auth-mode");
+      expect(ok.headers.get("Access-Control-Allow-Methods")).toContain("PATCH");
+      const evil = await call("OPTIONS", "/me", { headers: { ...headers, Origin: EVIL } });
+      expect(evil.headers.get("Access-Control-Allow-Origin")).toBeNull();
+    },
+  );
 });

@@ -23,36 +23,43 @@ afterEach(() => {
 });
 
 describe("a stranger's guesses never lock the owner's device out", () => {
-  it("with the account locked by a stranger, the owner's device token and the right password sign in (200)", async () => {
-    const owner = await ownerWithDevice();
-    await strangerLocks(owner.email);
-    expect((await attempt(owner.email, owner.password)).status).toBe(429);
+  it(
+    "with the account locked by a stranger, the owner's device token and the " + "right password sign in (200)",
+    async () => {
+      const owner = await ownerWithDevice();
+      await strangerLocks(owner.email);
+      expect((await attempt(owner.email, owner.password)).status).toBe(429);
 
-    const signedIn = await loggedIn(owner.email, owner.password, owner.deviceToken);
-    expect(signedIn.user.id).toBe(owner.user.id);
-    expect(signedIn.deviceToken).toBe(owner.deviceToken);
-    // The owner's sign-in cleared only the device's bucket: guessing stays bounded account-wide.
-    expect((await attempt(owner.email, owner.password)).status).toBe(429);
-    const [accountRow] = await query<{ locked_until: Date | null }>(
-      "select locked_until from login_throttles where key = $1",
-      [accountThrottleKey(owner.email)],
-    );
-    expect(accountRow!.locked_until).not.toBeNull();
-  });
+      const signedIn = await loggedIn(owner.email, owner.password, owner.deviceToken);
+      expect(signedIn.user.id).toBe(owner.user.id);
+      expect(signedIn.deviceToken).toBe(owner.deviceToken);
+      // The owner's sign-in cleared only the device's bucket: guessing stays bounded account-wide.
+      expect((await attempt(owner.email, owner.password)).status).toBe(429);
+      const [accountRow] = await query<{ locked_until: Date | null }>(
+        "select locked_until from login_throttles where key = $1",
+        [accountThrottleKey(owner.email)],
+      );
+      expect(accountRow!.locked_until).not.toBeNull();
+    },
+  );
 
-  it(`wrong passwords with that device token are throttled in the device's own bucket after LOGIN_MAX_FAILURES (${MAX_FAILURES})`, async () => {
-    const owner = await ownerWithDevice();
-    await strangerLocks(owner.email);
-    for (let i = 0; i < MAX_FAILURES; i++)
-      expect((await attempt(owner.email, `the owner's typo ${i} xx`, owner.deviceToken)).status).toBe(401);
-    const limited = await attempt(owner.email, owner.password, owner.deviceToken);
-    expect(limited.status).toBe(429);
-    expect(Number(limited.headers.get("retry-after"))).toBeGreaterThanOrEqual(14);
-    expect((await problemOf(limited)).code).toBe("rate_limited");
-    // One auth.throttled row per locked bucket, each naming its scope and nothing else.
-    const rows = await auditRows({ userId: owner.user.id, event: "auth.throttled" });
-    expect(rows.map((r) => r.metadata)).toEqual([{ scope: "account" }, { scope: "device" }]);
-  });
+  it(
+    `wrong passwords with that device token are throttled in the device's ` +
+      `own bucket after LOGIN_MAX_FAILURES (${MAX_FAILURES})`,
+    async () => {
+      const owner = await ownerWithDevice();
+      await strangerLocks(owner.email);
+      for (let i = 0; i < MAX_FAILURES; i++)
+        expect((await attempt(owner.email, `the owner's typo ${i} xx`, owner.deviceToken)).status).toBe(401);
+      const limited = await attempt(owner.email, owner.password, owner.deviceToken);
+      expect(limited.status).toBe(429);
+      expect(Number(limited.headers.get("retry-after"))).toBeGreaterThanOrEqual(14);
+      expect((await problemOf(limited)).code).toBe("rate_limited");
+      // One auth.throttled row per locked bucket, each naming its scope and nothing else.
+      const rows = await auditRows({ userId: owner.user.id, event: "auth.throttled" });
+      expect(rows.map((r) => r.metadata)).toEqual([{ scope: "account" }, { scope: "device" }]);
+    },
+  );
 
   it("guesses presenting the device token do not count in the account's bucket", async () => {
     const owner = await ownerWithDevice();
@@ -64,39 +71,48 @@ describe("a stranger's guesses never lock the owner's device out", () => {
     expect(elsewhere.deviceToken).not.toBe(owner.deviceToken);
   });
 
-  it("a first attempt presenting a device token is one round trip to the throttle, with the account read in it, and the device's key holds no part of the token", async () => {
-    const owner = await ownerWithDevice();
-    await db.resetStatementStats();
-    expect((await attempt(owner.email, "the owner's typo xx", owner.deviceToken)).status).toBe(401);
-    const statements = await query<{ query: string; calls: string }>(
-      `select query, calls::text as calls from pg_stat_statements
+  it(
+    "a first attempt presenting a device token is one round trip to the " +
+      "throttle, with the account read in it, and the device's key holds no " +
+      "part of the token",
+    async () => {
+      const owner = await ownerWithDevice();
+      await db.resetStatementStats();
+      expect((await attempt(owner.email, "the owner's typo xx", owner.deviceToken)).status).toBe(401);
+      const statements = await query<{ query: string; calls: string }>(
+        `select query, calls::text as calls from pg_stat_statements
         where dbid = (select oid from pg_database where datname = current_database())
           and query not ilike '%pg_stat_statements%' and query ilike '%login_throttles%'`,
-    );
-    expect(statements.map((s) => s.calls)).toEqual(["1"]);
-    expect(statements[0]!.query).toMatch(/from users/i);
+      );
+      expect(statements.map((s) => s.calls)).toEqual(["1"]);
+      expect(statements[0]!.query).toMatch(/from users/i);
 
-    const keys = (
-      await query<{ key: string }>("select key from login_throttles where key like $1", [
-        `device:${accountThrottleKey(owner.email)}:%`,
-      ])
-    ).map((r) => r.key);
-    expect(keys).toEqual([expect.stringMatching(/^device:[0-9a-f]{64}:[0-9a-f]{64}$/)]);
-    expect(keys[0]).not.toContain(owner.deviceToken.slice(5, 27));
-  });
+      const keys = (
+        await query<{ key: string }>("select key from login_throttles where key like $1", [
+          `device:${accountThrottleKey(owner.email)}:%`,
+        ])
+      ).map((r) => r.key);
+      expect(keys).toEqual([expect.stringMatching(/^device:[0-9a-f]{64}:[0-9a-f]{64}$/)]);
+      expect(keys[0]).not.toContain(owner.deviceToken.slice(5, 27));
+    },
+  );
 });
 
 describe("a device token is valid only for the account it was issued to", () => {
-  it("a device token issued to account A is worthless for account B: B's guesses with it count in B's account bucket", async () => {
-    const a = await ownerWithDevice();
-    const b = await register();
-    for (let i = 0; i < MAX_FAILURES; i++)
-      expect((await attempt(b.email, `a guess with A's token ${i}`, a.deviceToken)).status).toBe(401);
-    expect((await attempt(b.email, b.password)).status).toBe(429);
-    expect((await attempt(b.email, b.password, a.deviceToken)).status).toBe(429);
-    // A's device is untouched.
-    expect((await loggedIn(a.email, a.password, a.deviceToken)).deviceToken).toBe(a.deviceToken);
-  });
+  it(
+    "a device token issued to account A is worthless for account B: B's " +
+      "guesses with it count in B's account bucket",
+    async () => {
+      const a = await ownerWithDevice();
+      const b = await register();
+      for (let i = 0; i < MAX_FAILURES; i++)
+        expect((await attempt(b.email, `a guess with A's token ${i}`, a.deviceToken)).status).toBe(401);
+      expect((await attempt(b.email, b.password)).status).toBe(429);
+      expect((await attempt(b.email, b.password, a.deviceToken)).status).toBe(429);
+      // A's device is untouched.
+      expect((await loggedIn(a.email, a.password, a.deviceToken)).deviceToken).toBe(a.deviceToken);
+    },
+  );
 
   it.each([
     ["a forged tag", (good: string) => good.slice(0, -1) + (good.endsWith("A") ? "B" : "A")],
@@ -118,24 +134,28 @@ describe("a device token is valid only for the account it was issued to", () => 
     expect(res.status).toBe(429);
   });
 
-  it("the response's deviceToken round-trips: the presented one comes back; a garbled one is replaced by a new one that works", async () => {
-    const account = await register();
-    const first = await loggedIn(account.email, account.password);
-    expect(first.deviceToken).toMatch(DEVICE_TOKEN);
-    expect((await loggedIn(account.email.toUpperCase(), account.password, first.deviceToken)).deviceToken).toBe(
-      first.deviceToken,
-    );
+  it(
+    "the response's deviceToken round-trips: the presented one comes back; a " +
+      "garbled one is replaced by a new one that works",
+    async () => {
+      const account = await register();
+      const first = await loggedIn(account.email, account.password);
+      expect(first.deviceToken).toMatch(DEVICE_TOKEN);
+      expect((await loggedIn(account.email.toUpperCase(), account.password, first.deviceToken)).deviceToken).toBe(
+        first.deviceToken,
+      );
 
-    const replaced = await loggedIn(account.email, account.password, `${first.deviceToken.slice(0, -3)}abc`);
-    expect(replaced.deviceToken).toMatch(DEVICE_TOKEN);
-    expect(replaced.deviceToken).not.toBe(first.deviceToken);
-    await strangerLocks(account.email);
-    expect((await loggedIn(account.email, account.password, replaced.deviceToken)).deviceToken).toBe(
-      replaced.deviceToken,
-    );
-    // The first device still has its own bucket too.
-    expect((await loggedIn(account.email, account.password, first.deviceToken)).deviceToken).toBe(first.deviceToken);
-  });
+      const replaced = await loggedIn(account.email, account.password, `${first.deviceToken.slice(0, -3)}abc`);
+      expect(replaced.deviceToken).toMatch(DEVICE_TOKEN);
+      expect(replaced.deviceToken).not.toBe(first.deviceToken);
+      await strangerLocks(account.email);
+      expect((await loggedIn(account.email, account.password, replaced.deviceToken)).deviceToken).toBe(
+        replaced.deviceToken,
+      );
+      // The first device still has its own bucket too.
+      expect((await loggedIn(account.email, account.password, first.deviceToken)).deviceToken).toBe(first.deviceToken);
+    },
+  );
 
   it("a null deviceToken is the same as none; a non-string one is validation_failed", async () => {
     const account = await register();

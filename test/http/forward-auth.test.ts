@@ -45,13 +45,16 @@ describe("GET /auth/verify?permission=", () => {
     expect(res.headers.get("x-auth-user-id")).not.toBeNull();
   });
 
-  it("stops a token without the permission at the proxy: 403 insufficient_permission, no identity headers", async () => {
-    const { tokens } = await signIn();
-    const res = await call("GET", "/auth/verify?permission=users:read", { token: tokens.accessToken });
-    expect(res.status).toBe(403);
-    expect((await problemOf(res)).code).toBe("insufficient_permission");
-    for (const name of IDENTITY_HEADERS) expect(res.headers.get(name), name).toBeNull();
-  });
+  it(
+    "stops a token without the permission at the proxy: 403 " + "insufficient_permission, no identity headers",
+    async () => {
+      const { tokens } = await signIn();
+      const res = await call("GET", "/auth/verify?permission=users:read", { token: tokens.accessToken });
+      expect(res.status).toBe(403);
+      expect((await problemOf(res)).code).toBe("insufficient_permission");
+      for (const name of IDENTITY_HEADERS) expect(res.headers.get(name), name).toBeNull();
+    },
+  );
 
   it("answers 401 before 403: a missing token is invalid_request whatever permission is asked", async () => {
     const res = await call("GET", "/auth/verify?permission=users:read");

@@ -14,24 +14,27 @@ async function setRoles(adminToken: string, userId: string, roles: string[]) {
 }
 
 describe("demotion", () => {
-  it("refuses a demoted admin's earlier access token at once; after a refresh the new token lacks the rights", async () => {
-    const admin = await signIn({ roles: ["admin"] });
-    const demoted = await signIn({ roles: ["admin"] });
-    expect((await call("GET", "/admin/users?limit=1", { token: demoted.tokens.accessToken })).status).toBe(200);
+  it(
+    "refuses a demoted admin's earlier access token at once; after a refresh " + "the new token lacks the rights",
+    async () => {
+      const admin = await signIn({ roles: ["admin"] });
+      const demoted = await signIn({ roles: ["admin"] });
+      expect((await call("GET", "/admin/users?limit=1", { token: demoted.tokens.accessToken })).status).toBe(200);
 
-    expect((await setRoles(admin.tokens.accessToken, demoted.user.id, ["user"])).status).toBe(200);
+      expect((await setRoles(admin.tokens.accessToken, demoted.user.id, ["user"])).status).toBe(200);
 
-    const stale = await call("GET", "/admin/users?limit=1", { token: demoted.tokens.accessToken });
-    expect(stale.status).toBe(401);
-    expect(stale.headers.get("www-authenticate")).toBe('Bearer error="invalid_token"');
-    expect((await call("GET", "/auth/verify", { token: demoted.tokens.accessToken })).status).toBe(401);
+      const stale = await call("GET", "/admin/users?limit=1", { token: demoted.tokens.accessToken });
+      expect(stale.status).toBe(401);
+      expect(stale.headers.get("www-authenticate")).toBe('Bearer error="invalid_token"');
+      expect((await call("GET", "/auth/verify", { token: demoted.tokens.accessToken })).status).toBe(401);
 
-    const fresh = await refreshOk(demoted.tokens.refreshToken);
-    const denied = await call("GET", "/admin/users?limit=1", { token: fresh.accessToken });
-    expect(denied.status).toBe(403);
-    expect((await problemOf(denied)).code).toBe("insufficient_permission");
-    expect((await call("GET", "/me", { token: fresh.accessToken })).status).toBe(200);
-  });
+      const fresh = await refreshOk(demoted.tokens.refreshToken);
+      const denied = await call("GET", "/admin/users?limit=1", { token: fresh.accessToken });
+      expect(denied.status).toBe(403);
+      expect((await problemOf(denied)).code).toBe("insufficient_permission");
+      expect((await call("GET", "/me", { token: fresh.accessToken })).status).toBe(200);
+    },
+  );
 
   it("leaves tokens alone when PUT roles changes nothing", async () => {
     const admin = await signIn({ roles: ["admin"] });
@@ -107,49 +110,56 @@ describe("a disabled user's tokens", () => {
 });
 
 describe("privilege escalation through roles:assign", () => {
-  it("a holder of roles:assign cannot grant a role with permissions they lack, e.g. admin to a second account of their own", async () => {
-    const roleManagerRole = `role-manager-${crypto.randomUUID().slice(0, 8)}`;
-    await query("insert into roles (name) values ($1)", [roleManagerRole]);
-    await query(
-      "insert into role_permissions (role_name, permission_name) values ($1, 'roles:assign'), ($1, 'profile:read')",
-      [roleManagerRole],
-    );
-    const manager = await signIn({ roles: [roleManagerRole] });
-    const sock = await register();
+  it(
+    "a holder of roles:assign cannot grant a role with permissions they " +
+      "lack, e.g. admin to a second account of their own",
+    async () => {
+      const roleManagerRole = `role-manager-${crypto.randomUUID().slice(0, 8)}`;
+      await query("insert into roles (name) values ($1)", [roleManagerRole]);
+      await query(
+        "insert into role_permissions (role_name, permission_name) values ($1, 'roles:assign'), ($1, 'profile:read')",
+        [roleManagerRole],
+      );
+      const manager = await signIn({ roles: [roleManagerRole] });
+      const sock = await register();
 
-    const res = await setRoles(manager.tokens.accessToken, sock.user.id, ["user", "admin"]);
-    expect(res.status).toBe(403);
-    const problem = await problemOf(res);
-    expect(problem.code).toBe("insufficient_permission");
-    expect(problem.detail).toContain("users:write");
-    const roles = await query<{ role_name: string }>("select role_name from user_roles where user_id = $1", [
-      sock.user.id,
-    ]);
-    expect(roles.map((r) => r.role_name)).toEqual(["user"]);
-    expect(
-      await query("select 1 from audit_logs where user_id = $1 and event = 'user.roles_changed'", [sock.user.id]),
-    ).toHaveLength(0);
-  });
+      const res = await setRoles(manager.tokens.accessToken, sock.user.id, ["user", "admin"]);
+      expect(res.status).toBe(403);
+      const problem = await problemOf(res);
+      expect(problem.code).toBe("insufficient_permission");
+      expect(problem.detail).toContain("users:write");
+      const roles = await query<{ role_name: string }>("select role_name from user_roles where user_id = $1", [
+        sock.user.id,
+      ]);
+      expect(roles.map((r) => r.role_name)).toEqual(["user"]);
+      expect(
+        await query("select 1 from audit_logs where user_id = $1 and event = 'user.roles_changed'", [sock.user.id]),
+      ).toHaveLength(0);
+    },
+  );
 
-  it("cannot remove a role whose permissions exceed their own either: stripping an administrator is 403 too", async () => {
-    const roleManagerRole = `role-manager-${crypto.randomUUID().slice(0, 8)}`;
-    await query("insert into roles (name) values ($1)", [roleManagerRole]);
-    await query(
-      "insert into role_permissions (role_name, permission_name) values ($1, 'roles:assign'), ($1, 'profile:read'), " +
-        "($1, 'profile:write'), ($1, 'sessions:read'), ($1, 'sessions:revoke:own')",
-      [roleManagerRole],
-    );
-    const manager = await signIn({ roles: [roleManagerRole] });
-    const target = await signIn({ roles: ["admin"] });
-    const res = await setRoles(manager.tokens.accessToken, target.user.id, ["user"]);
-    expect(res.status).toBe(403);
-    expect((await problemOf(res)).code).toBe("insufficient_permission");
-    const roles = await query<{ role_name: string }>(
-      "select role_name from user_roles where user_id = $1 order by role_name",
-      [target.user.id],
-    );
-    expect(roles.map((r) => r.role_name)).toEqual(["admin", "user"]);
-  });
+  it(
+    "cannot remove a role whose permissions exceed their own either: " + "stripping an administrator is 403 too",
+    async () => {
+      const roleManagerRole = `role-manager-${crypto.randomUUID().slice(0, 8)}`;
+      await query("insert into roles (name) values ($1)", [roleManagerRole]);
+      await query(
+        "insert into role_permissions (role_name, permission_name) values ($1, 'roles:assign'), " +
+          "($1, 'profile:read'), ($1, 'profile:write'), ($1, 'sessions:read'), ($1, 'sessions:revoke:own')",
+        [roleManagerRole],
+      );
+      const manager = await signIn({ roles: [roleManagerRole] });
+      const target = await signIn({ roles: ["admin"] });
+      const res = await setRoles(manager.tokens.accessToken, target.user.id, ["user"]);
+      expect(res.status).toBe(403);
+      expect((await problemOf(res)).code).toBe("insufficient_permission");
+      const roles = await query<{ role_name: string }>(
+        "select role_name from user_roles where user_id = $1 order by role_name",
+        [target.user.id],
+      );
+      expect(roles.map((r) => r.role_name)).toEqual(["admin", "user"]);
+    },
+  );
 });
 
 describe("two administrators acting on each other at once", () => {

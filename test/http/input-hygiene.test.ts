@@ -145,28 +145,35 @@ describe("an empty body sent as application/json is not parseable JSON", () => {
     expect((await refresh(target.tokens.refreshToken)).status).toBe(200);
   });
 
-  it("logout with an access token and an empty application/json body answers 400 invalid_json and ends nothing", async () => {
-    const { tokens } = await register();
-    const res = await call("POST", "/auth/logout", {
-      token: tokens.accessToken,
-      rawBody: "",
-      headers: { "Content-Type": "application/json" },
-    });
-    expect(res.status).toBe(400);
-    expect((await problemOf(res)).code).toBe("invalid_json");
-    expect((await call("GET", "/me", { token: tokens.accessToken })).status).toBe(200);
-  });
+  it(
+    "logout with an access token and an empty application/json body answers " + "400 invalid_json and ends nothing",
+    async () => {
+      const { tokens } = await register();
+      const res = await call("POST", "/auth/logout", {
+        token: tokens.accessToken,
+        rawBody: "",
+        headers: { "Content-Type": "application/json" },
+      });
+      expect(res.status).toBe(400);
+      expect((await problemOf(res)).code).toBe("invalid_json");
+      expect((await call("GET", "/me", { token: tokens.accessToken })).status).toBe(200);
+    },
+  );
 
-  it("a DELETE with a default application/json Content-Type and no body is judged on its own (no DELETE takes a body)", async () => {
-    const { email, password, tokens } = await register();
-    const other = await login(email, password);
-    const res = await call("DELETE", `/sessions/${other.tokens.sessionId}`, {
-      token: tokens.accessToken,
-      headers: { "Content-Type": "application/json" },
-    });
-    expect(res.status).toBe(204);
-    expect((await call("GET", "/me", { token: other.tokens.accessToken })).status).toBe(401);
-  });
+  it(
+    "a DELETE with a default application/json Content-Type and no body is " +
+      "judged on its own (no DELETE takes a body)",
+    async () => {
+      const { email, password, tokens } = await register();
+      const other = await login(email, password);
+      const res = await call("DELETE", `/sessions/${other.tokens.sessionId}`, {
+        token: tokens.accessToken,
+        headers: { "Content-Type": "application/json" },
+      });
+      expect(res.status).toBe(204);
+      expect((await call("GET", "/me", { token: other.tokens.accessToken })).status).toBe(401);
+    },
+  );
 });
 
 describe("NUL characters, which Postgres text cannot hold", () => {

@@ -322,11 +322,14 @@ describe("jku and x5u headers pointing at an attacker's key server", () => {
     });
   });
 
-  it("refuses a token whose jku names the attacker's JWKS while claiming the real kid, and fetches nothing", async () => {
-    await withAttackerKeyServer(async (attacker, url) => {
-      await expectRefused(await signEdDSA(header({ kid: CURRENT.kid, jku: url }), claims(), attacker.privateKey));
-    });
-  });
+  it(
+    "refuses a token whose jku names the attacker's JWKS while claiming the " + "real kid, and fetches nothing",
+    async () => {
+      await withAttackerKeyServer(async (attacker, url) => {
+        await expectRefused(await signEdDSA(header({ kid: CURRENT.kid, jku: url }), claims(), attacker.privateKey));
+      });
+    },
+  );
 
   it("refuses a token whose x5u names the attacker's server, and fetches nothing", async () => {
     await withAttackerKeyServer(async (attacker, url) => {

@@ -70,90 +70,101 @@ async function tokenCount(sessionId: string): Promise<number> {
 }
 
 describe("scheduled maintenance: ended sessions", () => {
-  it("deletes sessions that ended more than 30 days ago with their refresh tokens, and keeps live and recently ended ones", async () => {
-    const now = new Date();
-    const cutoff = ago(now, RETENTION);
-    const userId = await insertUser();
-    const doomed = {
-      // Logged in 61 days ago: absolutely expired 31 days ago.
-      absolutelyExpired: await insertSession(userId, {
-        idleExpiresAt: ago(now, 31 * DAY),
-        absoluteExpiresAt: ago(now, 31 * DAY),
-      }),
-      // Revoked 31 days ago, a minute after login; its expiries came later.
-      revoked: await insertSession(userId, {
-        revokedAt: ago(now, 31 * DAY),
-        idleExpiresAt: ago(now, 24 * DAY),
-        absoluteExpiresAt: ago(now, DAY),
-      }),
-      // Last used 38 days ago: idle-expired 31 days ago, before its absolute expiry.
-      idleExpired: await insertSession(userId, {
-        idleExpiresAt: ago(now, 31 * DAY),
-        absoluteExpiresAt: ago(now, 10 * DAY),
-      }),
-      // Ended 1 ms before the cutoff.
-      justPastRetention: await insertSession(userId, {
-        revokedAt: ago(cutoff, 1),
-        idleExpiresAt: later(cutoff, 7 * DAY),
-        absoluteExpiresAt: later(cutoff, 29 * DAY),
-      }),
-    };
-    const kept = {
-      live: await insertSession(userId, {
-        idleExpiresAt: later(now, 5 * DAY),
-        absoluteExpiresAt: later(now, 20 * DAY),
-      }),
-      revokedRecently: await insertSession(userId, {
-        revokedAt: ago(now, 29 * DAY),
-        idleExpiresAt: ago(now, 22 * DAY),
-        absoluteExpiresAt: later(now, DAY),
-      }),
-      expiredRecently: await insertSession(userId, { idleExpiresAt: ago(now, DAY), absoluteExpiresAt: ago(now, DAY) }),
-      // Ended exactly at the cutoff: kept (retention is "more than 30 days").
-      endedAtCutoff: await insertSession(userId, {
-        revokedAt: cutoff,
-        idleExpiresAt: later(cutoff, 7 * DAY),
-        absoluteExpiresAt: later(cutoff, 29 * DAY),
-      }),
-    };
-    for (const id of [...Object.values(doomed), kept.revokedRecently, kept.expiredRecently, kept.endedAtCutoff])
-      await insertTokens(id, 3, ago(now, 31 * DAY));
-    // The live session's used tokens expired long ago; they must stay for reuse detection.
-    await insertTokens(kept.live, 3, ago(now, 20 * DAY));
-    await query(
-      "insert into audit_logs (event, user_id, session_id, created_at) values ('auth.logged_out', $1, $2, $3)",
-      [userId, doomed.revoked, ago(now, 31 * DAY)],
-    );
+  it(
+    "deletes sessions that ended more than 30 days ago with their refresh " +
+      "tokens, and keeps live and recently ended ones",
+    async () => {
+      const now = new Date();
+      const cutoff = ago(now, RETENTION);
+      const userId = await insertUser();
+      const doomed = {
+        // Logged in 61 days ago: absolutely expired 31 days ago.
+        absolutelyExpired: await insertSession(userId, {
+          idleExpiresAt: ago(now, 31 * DAY),
+          absoluteExpiresAt: ago(now, 31 * DAY),
+        }),
+        // Revoked 31 days ago, a minute after login; its expiries came later.
+        revoked: await insertSession(userId, {
+          revokedAt: ago(now, 31 * DAY),
+          idleExpiresAt: ago(now, 24 * DAY),
+          absoluteExpiresAt: ago(now, DAY),
+        }),
+        // Last used 38 days ago: idle-expired 31 days ago, before its absolute expiry.
+        idleExpired: await insertSession(userId, {
+          idleExpiresAt: ago(now, 31 * DAY),
+          absoluteExpiresAt: ago(now, 10 * DAY),
+        }),
+        // Ended 1 ms before the cutoff.
+        justPastRetention: await insertSession(userId, {
+          revokedAt: ago(cutoff, 1),
+          idleExpiresAt: later(cutoff, 7 * DAY),
+          absoluteExpiresAt: later(cutoff, 29 * DAY),
+        }),
+      };
+      const kept = {
+        live: await insertSession(userId, {
+          idleExpiresAt: later(now, 5 * DAY),
+          absoluteExpiresAt: later(now, 20 * DAY),
+        }),
+        revokedRecently: await insertSession(userId, {
+          revokedAt: ago(now, 29 * DAY),
+          idleExpiresAt: ago(now, 22 * DAY),
+          absoluteExpiresAt: later(now, DAY),
+        }),
+        expiredRecently: await insertSession(userId, {
+          idleExpiresAt: ago(now, DAY),
+          absoluteExpiresAt: ago(now, DAY),
+        }),
+        // Ended exactly at the cutoff: kept (retention is "more than 30 days").
+        endedAtCutoff: await insertSession(userId, {
+          revokedAt: cutoff,
+          idleExpiresAt: later(cutoff, 7 * DAY),
+          absoluteExpiresAt: later(cutoff, 29 * DAY),
+        }),
+      };
+      for (const id of [...Object.values(doomed), kept.revokedRecently, kept.expiredRecently, kept.endedAtCutoff])
+        await insertTokens(id, 3, ago(now, 31 * DAY));
+      // The live session's used tokens expired long ago; they must stay for reuse detection.
+      await insertTokens(kept.live, 3, ago(now, 20 * DAY));
+      await query(
+        "insert into audit_logs (event, user_id, session_id, created_at) values ('auth.logged_out', $1, $2, $3)",
+        [userId, doomed.revoked, ago(now, 31 * DAY)],
+      );
 
-    await scheduled(now);
+      await scheduled(now);
 
-    const all = [...Object.values(doomed), ...Object.values(kept)];
-    expect(await remainingSessions(all)).toEqual(Object.values(kept).sort());
-    for (const id of Object.values(doomed)) expect(await tokenCount(id)).toBe(0);
-    for (const id of Object.values(kept)) expect(await tokenCount(id)).toBe(4);
-    // The audit trail is kept, including events of deleted sessions.
-    expect(await query("select 1 from audit_logs where session_id = $1", [doomed.revoked])).toHaveLength(1);
-  });
+      const all = [...Object.values(doomed), ...Object.values(kept)];
+      expect(await remainingSessions(all)).toEqual(Object.values(kept).sort());
+      for (const id of Object.values(doomed)) expect(await tokenCount(id)).toBe(0);
+      for (const id of Object.values(kept)) expect(await tokenCount(id)).toBe(4);
+      // The audit trail is kept, including events of deleted sessions.
+      expect(await query("select 1 from audit_logs where session_id = $1", [doomed.revoked])).toHaveLength(1);
+    },
+  );
 
-  it("keeps a live session's old, used refresh tokens, so replaying one after pruning is still refresh_token_reused", async () => {
-    const account = await register();
-    const rt1 = account.tokens;
-    const rt2 = await refreshOk(rt1.refreshToken);
-    expect((await refresh(rt2.refreshToken)).status).toBe(200);
-    // Make rt1 look 20 days old and long expired, in a session that is still live.
-    await query(
-      "update refresh_tokens set created_at = now() - interval '20 days', used_at = now() - interval '20 days', " +
-        "expires_at = now() - interval '13 days' where token_hash = $1",
-      [await refreshTokenHash(rt1.refreshToken)],
-    );
+  it(
+    "keeps a live session's old, used refresh tokens, so replaying one after " +
+      "pruning is still refresh_token_reused",
+    async () => {
+      const account = await register();
+      const rt1 = account.tokens;
+      const rt2 = await refreshOk(rt1.refreshToken);
+      expect((await refresh(rt2.refreshToken)).status).toBe(200);
+      // Make rt1 look 20 days old and long expired, in a session that is still live.
+      await query(
+        "update refresh_tokens set created_at = now() - interval '20 days', used_at = now() - interval '20 days', " +
+          "expires_at = now() - interval '13 days' where token_hash = $1",
+        [await refreshTokenHash(rt1.refreshToken)],
+      );
 
-    await scheduled(later(new Date(), HOUR));
+      await scheduled(later(new Date(), HOUR));
 
-    expect(await tokenCount(rt1.sessionId)).toBe(3);
-    const replay = await refresh(rt1.refreshToken);
-    expect(replay.status).toBe(401);
-    expect((await problemOf(replay)).code).toBe("refresh_token_reused");
-  });
+      expect(await tokenCount(rt1.sessionId)).toBe(3);
+      const replay = await refresh(rt1.refreshToken);
+      expect(replay.status).toBe(401);
+      expect((await problemOf(replay)).code).toBe("refresh_token_reused");
+    },
+  );
 
   it("answers an old token of a pruned session exactly as before pruning: invalid_refresh_token", async () => {
     const account = await register();
@@ -179,70 +190,76 @@ describe("scheduled maintenance: failure", () => {
 });
 
 describe("scheduled maintenance: login throttles", () => {
-  it("deletes unlocked throttle rows whose last failure is older than the 1 h failure window, and keeps the rest", async () => {
-    const now = new Date();
-    const tag = crypto.randomUUID();
-    const rows: [name: string, lastFailureAt: Date, lockedUntil: Date | null, kept: boolean][] = [
-      ["stale", ago(now, 2 * HOUR), null, false],
-      ["stale, lock long over", ago(now, 2 * HOUR), ago(now, 2 * HOUR - 15 * 60 * SECOND), false],
-      ["just past the window", ago(now, HOUR + 1), null, false],
-      ["exactly at the window", ago(now, HOUR), null, true],
-      ["recent", ago(now, 30 * 60 * SECOND), null, true],
-      ["recent and locked", ago(now, 60 * SECOND), later(now, 14 * 60 * SECOND), true],
-      ["stale but still locked", ago(now, 2 * HOUR), later(now, 5 * 60 * SECOND), true],
-    ];
-    for (const [name, lastFailureAt, lockedUntil] of rows) {
-      await query("insert into login_throttles (key, failures, last_failure_at, locked_until) values ($1, 5, $2, $3)", [
-        `${tag}:${name}`,
-        lastFailureAt,
-        lockedUntil,
+  it(
+    "deletes unlocked throttle rows whose last failure is older than the 1 h " + "failure window, and keeps the rest",
+    async () => {
+      const now = new Date();
+      const tag = crypto.randomUUID();
+      const rows: [name: string, lastFailureAt: Date, lockedUntil: Date | null, kept: boolean][] = [
+        ["stale", ago(now, 2 * HOUR), null, false],
+        ["stale, lock long over", ago(now, 2 * HOUR), ago(now, 2 * HOUR - 15 * 60 * SECOND), false],
+        ["just past the window", ago(now, HOUR + 1), null, false],
+        ["exactly at the window", ago(now, HOUR), null, true],
+        ["recent", ago(now, 30 * 60 * SECOND), null, true],
+        ["recent and locked", ago(now, 60 * SECOND), later(now, 14 * 60 * SECOND), true],
+        ["stale but still locked", ago(now, 2 * HOUR), later(now, 5 * 60 * SECOND), true],
+      ];
+      for (const [name, lastFailureAt, lockedUntil] of rows) {
+        await query(
+          "insert into login_throttles (key, failures, last_failure_at, locked_until) values ($1, 5, $2, $3)",
+          [`${tag}:${name}`, lastFailureAt, lockedUntil],
+        );
+      }
+
+      await scheduled(now);
+
+      const remaining = await query<{ key: string }>("select key from login_throttles where key like $1 order by key", [
+        `${tag}:%`,
       ]);
-    }
-
-    await scheduled(now);
-
-    const remaining = await query<{ key: string }>("select key from login_throttles where key like $1 order by key", [
-      `${tag}:%`,
-    ]);
-    expect(remaining.map((r) => r.key.slice(tag.length + 1)).sort()).toEqual(
-      rows
-        .filter((r) => r[3])
-        .map((r) => r[0])
-        .sort(),
-    );
-  });
+      expect(remaining.map((r) => r.key.slice(tag.length + 1)).sort()).toEqual(
+        rows
+          .filter((r) => r[3])
+          .map((r) => r[0])
+          .sort(),
+      );
+    },
+  );
 });
 
 describe("scheduled maintenance: sign-ins and ceremonies in progress", () => {
-  it("deletes mfaTokens and WebAuthn challenges an hour after they expired, used or not, and keeps the rest", async () => {
-    // Dated in 2001, so no other test's rows are in play.
-    const runAt = new Date("2001-06-01T03:17:00.000Z");
-    const tag = crypto.randomUUID();
-    const rows: [name: string, kind: string, expiresAt: Date, usedAt: Date | null, kept: boolean][] = [
-      ["expired two hours ago", "mfa_sign_in", ago(runAt, 2 * HOUR), null, false],
-      ["used, expired two hours ago", "passkey_authentication", ago(runAt, 2 * HOUR), ago(runAt, 3 * HOUR), false],
-      ["expired half an hour ago", "passkey_registration", ago(runAt, HOUR / 2), null, true],
-      ["live", "mfa_sign_in", later(runAt, 60 * SECOND), null, true],
-    ];
-    for (const [name, kind, expiresAt, usedAt] of rows) {
-      await query(
-        "insert into auth_challenges (key_hash, kind, expires_at, used_at, created_at) values ($1, $2, $3, $4, $5)",
-        [`${tag}:${name}`, kind, expiresAt, usedAt, ago(expiresAt, 300 * SECOND)],
+  it(
+    "deletes mfaTokens and WebAuthn challenges an hour after they expired, " + "used or not, and keeps the rest",
+    async () => {
+      // Dated in 2001, so no other test's rows are in play.
+      const runAt = new Date("2001-06-01T03:17:00.000Z");
+      const tag = crypto.randomUUID();
+      const rows: [name: string, kind: string, expiresAt: Date, usedAt: Date | null, kept: boolean][] = [
+        ["expired two hours ago", "mfa_sign_in", ago(runAt, 2 * HOUR), null, false],
+        ["used, expired two hours ago", "passkey_authentication", ago(runAt, 2 * HOUR), ago(runAt, 3 * HOUR), false],
+        ["expired half an hour ago", "passkey_registration", ago(runAt, HOUR / 2), null, true],
+        ["live", "mfa_sign_in", later(runAt, 60 * SECOND), null, true],
+      ];
+      for (const [name, kind, expiresAt, usedAt] of rows) {
+        await query(
+          "insert into auth_challenges (key_hash, kind, expires_at, used_at, created_at) values ($1, $2, $3, $4, $5)",
+          [`${tag}:${name}`, kind, expiresAt, usedAt, ago(expiresAt, 300 * SECOND)],
+        );
+      }
+
+      await scheduled(runAt);
+
+      const remaining = await query<{ key_hash: string }>(
+        "select key_hash from auth_challenges where key_hash like $1",
+        [`${tag}:%`],
       );
-    }
-
-    await scheduled(runAt);
-
-    const remaining = await query<{ key_hash: string }>("select key_hash from auth_challenges where key_hash like $1", [
-      `${tag}:%`,
-    ]);
-    expect(remaining.map((r) => r.key_hash.slice(tag.length + 1)).sort()).toEqual(
-      rows
-        .filter((r) => r[4])
-        .map((r) => r[0])
-        .sort(),
-    );
-  });
+      expect(remaining.map((r) => r.key_hash.slice(tag.length + 1)).sort()).toEqual(
+        rows
+          .filter((r) => r[4])
+          .map((r) => r[0])
+          .sort(),
+      );
+    },
+  );
 });
 
 describe("MaintenanceService batches", () => {
@@ -311,31 +328,34 @@ describe("MaintenanceService batches", () => {
     }
   });
 
-  it("stops after maxBatchesPerRun, never deletes a session that still holds tokens, and the next run finishes", async () => {
-    const ids = await arrangeEndedSessions(3, 2);
-    const { store, close } = recordingRepository();
-    try {
-      const first = await new MaintenanceService(store, { batchSize: 2, maxBatchesPerRun: 1 }).run(RUN_AT);
-      expect(first).toMatchObject({ refreshTokens: 2, complete: false });
-      const [left] = await query<{ n: number }>(
-        "select count(*)::int as n from refresh_tokens where session_id = any($1::uuid[])",
-        [ids],
-      );
-      expect(left!.n).toBe(4);
-      // Only a session whose tokens are all gone may go; none with tokens left.
-      const withTokens = await query<{ id: string }>(
-        "select distinct session_id as id from refresh_tokens where session_id = any($1::uuid[])",
-        [ids],
-      );
-      const remaining = await remainingSessions(ids);
-      for (const { id } of withTokens) expect(remaining).toContain(id);
-      expect(first.sessions).toBe(ids.length - remaining.length);
+  it(
+    "stops after maxBatchesPerRun, never deletes a session that still holds " + "tokens, and the next run finishes",
+    async () => {
+      const ids = await arrangeEndedSessions(3, 2);
+      const { store, close } = recordingRepository();
+      try {
+        const first = await new MaintenanceService(store, { batchSize: 2, maxBatchesPerRun: 1 }).run(RUN_AT);
+        expect(first).toMatchObject({ refreshTokens: 2, complete: false });
+        const [left] = await query<{ n: number }>(
+          "select count(*)::int as n from refresh_tokens where session_id = any($1::uuid[])",
+          [ids],
+        );
+        expect(left!.n).toBe(4);
+        // Only a session whose tokens are all gone may go; none with tokens left.
+        const withTokens = await query<{ id: string }>(
+          "select distinct session_id as id from refresh_tokens where session_id = any($1::uuid[])",
+          [ids],
+        );
+        const remaining = await remainingSessions(ids);
+        for (const { id } of withTokens) expect(remaining).toContain(id);
+        expect(first.sessions).toBe(ids.length - remaining.length);
 
-      const second = await new MaintenanceService(store).run(RUN_AT);
-      expect(second.complete).toBe(true);
-      expect(await remainingSessions(ids)).toEqual([]);
-    } finally {
-      await close();
-    }
-  });
+        const second = await new MaintenanceService(store).run(RUN_AT);
+        expect(second.complete).toBe(true);
+        expect(await remainingSessions(ids)).toEqual([]);
+      } finally {
+        await close();
+      }
+    },
+  );
 });

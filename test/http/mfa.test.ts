@@ -102,41 +102,44 @@ async function liveSessions(s: Service, userId: string): Promise<number> {
 }
 
 describe("TOTP enrolment", () => {
-  it("enrols with a secret and otpauth URI, confirms with a first code, and answers ten recovery codes once", async () => {
-    const { service: s, time } = clockedService();
-    const email = uniqueEmail("enrol");
-    const { user, tokens } = await registerVerified(s, email);
+  it(
+    "enrols with a secret and otpauth URI, confirms with a first code, and " + "answers ten recovery codes once",
+    async () => {
+      const { service: s, time } = clockedService();
+      const email = uniqueEmail("enrol");
+      const { user, tokens } = await registerVerified(s, email);
 
-    const start = await s.call("POST", "/me/mfa/totp", { token: tokens.accessToken });
-    expect(start.status).toBe(200);
-    expect(start.headers.get("Cache-Control")).toContain("no-store");
-    const { secret, otpauthUri } = (await start.json()) as { secret: string; otpauthUri: string };
-    expect(secret).toMatch(/^[A-Z2-7]{32}$/);
-    const uri = new URL(otpauthUri);
-    expect(uri.protocol).toBe("otpauth:");
-    expect(uri.searchParams.get("secret")).toBe(secret);
-    expect(decodeURIComponent(uri.pathname)).toContain(email);
-    // Pending: not required at sign-in yet.
-    expect((await passwordStep(s, email)).status).toBe(200);
+      const start = await s.call("POST", "/me/mfa/totp", { token: tokens.accessToken });
+      expect(start.status).toBe(200);
+      expect(start.headers.get("Cache-Control")).toContain("no-store");
+      const { secret, otpauthUri } = (await start.json()) as { secret: string; otpauthUri: string };
+      expect(secret).toMatch(/^[A-Z2-7]{32}$/);
+      const uri = new URL(otpauthUri);
+      expect(uri.protocol).toBe("otpauth:");
+      expect(uri.searchParams.get("secret")).toBe(secret);
+      expect(decodeURIComponent(uri.pathname)).toContain(email);
+      // Pending: not required at sign-in yet.
+      expect((await passwordStep(s, email)).status).toBe(200);
 
-    const confirm = await s.call("POST", "/me/mfa/totp/confirm", {
-      token: tokens.accessToken,
-      body: { code: totpCode(secret, time.now()) },
-    });
-    expect(confirm.status).toBe(200);
-    const { recoveryCodes } = (await confirm.json()) as { recoveryCodes: string[] };
-    expect(recoveryCodes).toHaveLength(10);
-    expect(new Set(recoveryCodes).size).toBe(10);
+      const confirm = await s.call("POST", "/me/mfa/totp/confirm", {
+        token: tokens.accessToken,
+        body: { code: totpCode(secret, time.now()) },
+      });
+      expect(confirm.status).toBe(200);
+      const { recoveryCodes } = (await confirm.json()) as { recoveryCodes: string[] };
+      expect(recoveryCodes).toHaveLength(10);
+      expect(new Set(recoveryCodes).size).toBe(10);
 
-    const me = (await (await s.call("GET", "/me", { token: tokens.accessToken })).json()) as {
-      user: { mfa: { totp: boolean } };
-    };
-    expect(me.user.mfa).toEqual({ totp: true, passkeys: 0 });
-    const [audit] = await s.db.auditRows({ userId: user.id, event: "mfa.totp_enrolled" });
-    expect(audit).toBeDefined();
-    expect(JSON.stringify(audit)).not.toContain(secret);
-    for (const code of recoveryCodes) expect(JSON.stringify(audit)).not.toContain(code);
-  });
+      const me = (await (await s.call("GET", "/me", { token: tokens.accessToken })).json()) as {
+        user: { mfa: { totp: boolean } };
+      };
+      expect(me.user.mfa).toEqual({ totp: true, passkeys: 0 });
+      const [audit] = await s.db.auditRows({ userId: user.id, event: "mfa.totp_enrolled" });
+      expect(audit).toBeDefined();
+      expect(JSON.stringify(audit)).not.toContain(secret);
+      for (const code of recoveryCodes) expect(JSON.stringify(audit)).not.toContain(code);
+    },
+  );
 
   it("the secret is stored only encrypted, and recovery codes only hashed", async () => {
     const { service: s, time } = clockedService();
@@ -193,20 +196,23 @@ describe("TOTP enrolment", () => {
     expect((await passwordStep(s, email)).status).toBe(200);
   });
 
-  it("a stolen access token cannot enrol over an existing factor: a new enrolment is refused while TOTP is on", async () => {
-    const { service: s, time } = clockedService();
-    const { tokens, secret } = await enrolled(s, time);
-    // The password session is not enough any more (v3), and a two-factor one is still refused.
-    expect((await problemOf(await s.call("POST", "/me/mfa/totp", { token: tokens.accessToken }))).code).toBe(
-      "reauthentication_required",
-    );
-    const res = await s.call("POST", "/me/mfa/totp", {
-      token: await twoFactorToken(s, time, tokens.accessToken, secret),
-    });
-    expect(res.status).toBe(400);
-    // The enrolled secret still works.
-    await twoFactorToken(s, time, tokens.accessToken, secret);
-  });
+  it(
+    "a stolen access token cannot enrol over an existing factor: a new " + "enrolment is refused while TOTP is on",
+    async () => {
+      const { service: s, time } = clockedService();
+      const { tokens, secret } = await enrolled(s, time);
+      // The password session is not enough any more (v3), and a two-factor one is still refused.
+      expect((await problemOf(await s.call("POST", "/me/mfa/totp", { token: tokens.accessToken }))).code).toBe(
+        "reauthentication_required",
+      );
+      const res = await s.call("POST", "/me/mfa/totp", {
+        token: await twoFactorToken(s, time, tokens.accessToken, secret),
+      });
+      expect(res.status).toBe(400);
+      // The enrolled secret still works.
+      await twoFactorToken(s, time, tokens.accessToken, secret);
+    },
+  );
 
   it("a second start replaces the pending secret: the first one's codes do not confirm", async () => {
     const { service: s, time } = clockedService();
@@ -238,21 +244,25 @@ describe("TOTP enrolment", () => {
 });
 
 describe("sign-in with a second factor", () => {
-  it("a stolen password alone opens no session: the right password answers 403 mfa_required with an mfaToken and the methods", async () => {
-    const { service: s, time } = clockedService();
-    const { email, user } = await enrolled(s, time);
-    const before = await liveSessions(s, user.id);
-    const res = await passwordStep(s, email);
-    expect(res.status).toBe(403);
-    expect(res.headers.get("Content-Type")).toBe("application/problem+json");
-    expect(res.headers.get("Cache-Control")).toContain("no-store");
-    const body = (await res.json()) as MfaRequired;
-    expect(body.code).toBe("mfa_required");
-    expect(body.mfaToken).toMatch(/^samfa_[A-Za-z0-9_-]{43}$/);
-    expect(body.methods).toEqual(["totp", "recovery_code"]);
-    expect(body).not.toHaveProperty("tokens");
-    expect(await liveSessions(s, user.id)).toBe(before);
-  });
+  it(
+    "a stolen password alone opens no session: the right password answers " +
+      "403 mfa_required with an mfaToken and the methods",
+    async () => {
+      const { service: s, time } = clockedService();
+      const { email, user } = await enrolled(s, time);
+      const before = await liveSessions(s, user.id);
+      const res = await passwordStep(s, email);
+      expect(res.status).toBe(403);
+      expect(res.headers.get("Content-Type")).toBe("application/problem+json");
+      expect(res.headers.get("Cache-Control")).toContain("no-store");
+      const body = (await res.json()) as MfaRequired;
+      expect(body.code).toBe("mfa_required");
+      expect(body.mfaToken).toMatch(/^samfa_[A-Za-z0-9_-]{43}$/);
+      expect(body.methods).toEqual(["totp", "recovery_code"]);
+      expect(body).not.toHaveProperty("tokens");
+      expect(await liveSessions(s, user.id)).toBe(before);
+    },
+  );
 
   it("a wrong password answers exactly like any wrong password: no hint that a factor exists", async () => {
     const { service: s, time } = clockedService();
@@ -369,17 +379,23 @@ describe("sign-in with a second factor", () => {
     expect(failures[0]!.metadata).toEqual({ method: "totp" });
   });
 
-  it("second-factor attempts count in the account's throttle: after the limit, 429 with Retry-After even with a fresh mfaToken", async () => {
-    const { service: s, time } = clockedService();
-    const { email, secret } = await enrolled(s, time);
-    // LOGIN_MAX_FAILURES is 5: the password step counted one, four wrong codes fill the bucket.
-    const token = await mfaToken(s, email);
-    for (let i = 0; i < 4; i++)
-      await s.call("POST", "/auth/mfa", { body: { mfaToken: token, code: String(200000 + i) } });
-    const locked = await s.call("POST", "/auth/mfa", { body: { mfaToken: token, code: totpCode(secret, time.now()) } });
-    expect(locked.status).toBe(429);
-    expect(Number(locked.headers.get("Retry-After"))).toBeGreaterThan(0);
-  });
+  it(
+    "second-factor attempts count in the account's throttle: after the " +
+      "limit, 429 with Retry-After even with a fresh mfaToken",
+    async () => {
+      const { service: s, time } = clockedService();
+      const { email, secret } = await enrolled(s, time);
+      // LOGIN_MAX_FAILURES is 5: the password step counted one, four wrong codes fill the bucket.
+      const token = await mfaToken(s, email);
+      for (let i = 0; i < 4; i++)
+        await s.call("POST", "/auth/mfa", { body: { mfaToken: token, code: String(200000 + i) } });
+      const locked = await s.call("POST", "/auth/mfa", {
+        body: { mfaToken: token, code: totpCode(secret, time.now()) },
+      });
+      expect(locked.status).toBe(429);
+      expect(Number(locked.headers.get("Retry-After"))).toBeGreaterThan(0);
+    },
+  );
 
   it("a completed sign-in clears the bucket it counted in", async () => {
     const { service: s, time } = clockedService();
@@ -501,30 +517,33 @@ describe("removing TOTP", () => {
 });
 
 describe("re-authentication", () => {
-  it("a stolen old access token cannot remove a factor: recent operations need auth_time within REAUTH_MAX_AGE", async () => {
-    const { service: s, time } = clockedService();
-    const { email, user, tokens, secret } = await enrolled(s, time);
-    time.advance(601);
-    const fresh = await s.refreshOk(tokens.refreshToken);
-    for (const [method, path] of [
-      ["DELETE", "/me/mfa/totp"],
-      ["POST", "/me/mfa/recovery-codes"],
-      ["POST", "/me/mfa/totp"],
-    ] as const) {
-      const res = await s.call(method, path, { token: fresh.accessToken });
-      expect(res.status).toBe(403);
-      expect((await problemOf(res)).code).toBe("reauthentication_required");
-    }
-    const deleteMe = await s.call("DELETE", "/me", {
-      token: fresh.accessToken,
-      body: { currentPassword: STRONG_PASSWORD },
-    });
-    expect((await problemOf(deleteMe)).code).toBe("reauthentication_required");
-    // Nothing was removed.
-    expect((await passwordStep(s, email)).status).toBe(403);
-    expect(await s.db.query("select 1 from users where id = $1", [user.id])).toHaveLength(1);
-    void secret;
-  });
+  it(
+    "a stolen old access token cannot remove a factor: recent operations " + "need auth_time within REAUTH_MAX_AGE",
+    async () => {
+      const { service: s, time } = clockedService();
+      const { email, user, tokens, secret } = await enrolled(s, time);
+      time.advance(601);
+      const fresh = await s.refreshOk(tokens.refreshToken);
+      for (const [method, path] of [
+        ["DELETE", "/me/mfa/totp"],
+        ["POST", "/me/mfa/recovery-codes"],
+        ["POST", "/me/mfa/totp"],
+      ] as const) {
+        const res = await s.call(method, path, { token: fresh.accessToken });
+        expect(res.status).toBe(403);
+        expect((await problemOf(res)).code).toBe("reauthentication_required");
+      }
+      const deleteMe = await s.call("DELETE", "/me", {
+        token: fresh.accessToken,
+        body: { currentPassword: STRONG_PASSWORD },
+      });
+      expect((await problemOf(deleteMe)).code).toBe("reauthentication_required");
+      // Nothing was removed.
+      expect((await passwordStep(s, email)).status).toBe(403);
+      expect(await s.db.query("select 1 from users where id = $1", [user.id])).toHaveLength(1);
+      void secret;
+    },
+  );
 
   it("re-authenticating with the password renews auth_time for the same session; refreshes keep it", async () => {
     const { service: s, time } = clockedService();
@@ -553,26 +572,30 @@ describe("re-authentication", () => {
     expect(await s.db.auditRows({ userId: user.id, event: "auth.reauthenticated" })).toHaveLength(1);
   });
 
-  it("re-authenticating with the password and a TOTP code works when TOTP is enrolled, and a wrong password counts as a guess", async () => {
-    const { service: s, time } = clockedService();
-    const { user, tokens, secret } = await enrolled(s, time);
-    const wrong = await s.call("POST", "/auth/reauthenticate", {
-      token: tokens.accessToken,
-      body: { currentPassword: "not the password at all" },
-    });
-    expect(wrong.status).toBe(401);
-    expect((await s.db.auditRows({ userId: user.id, event: "auth.login_failed" })).length).toBeGreaterThan(0);
-    const res = await s.call("POST", "/auth/reauthenticate", {
-      token: tokens.accessToken,
-      body: { currentPassword: STRONG_PASSWORD, code: totpCode(secret, time.now()) },
-    });
-    expect(res.status).toBe(200);
-    expect(claimsOf(((await res.json()) as { tokens: TokenPair }).tokens.accessToken).amr).toEqual([
-      "pwd",
-      "otp",
-      "mfa",
-    ]);
-  });
+  it(
+    "re-authenticating with the password and a TOTP code works when TOTP is " +
+      "enrolled, and a wrong password counts as a guess",
+    async () => {
+      const { service: s, time } = clockedService();
+      const { user, tokens, secret } = await enrolled(s, time);
+      const wrong = await s.call("POST", "/auth/reauthenticate", {
+        token: tokens.accessToken,
+        body: { currentPassword: "not the password at all" },
+      });
+      expect(wrong.status).toBe(401);
+      expect((await s.db.auditRows({ userId: user.id, event: "auth.login_failed" })).length).toBeGreaterThan(0);
+      const res = await s.call("POST", "/auth/reauthenticate", {
+        token: tokens.accessToken,
+        body: { currentPassword: STRONG_PASSWORD, code: totpCode(secret, time.now()) },
+      });
+      expect(res.status).toBe(200);
+      expect(claimsOf(((await res.json()) as { tokens: TokenPair }).tokens.accessToken).amr).toEqual([
+        "pwd",
+        "otp",
+        "mfa",
+      ]);
+    },
+  );
 
   it("a code cannot re-authenticate an account without TOTP", async () => {
     const { service: s } = clockedService();
@@ -601,24 +624,28 @@ describe("re-authentication", () => {
 });
 
 describe("administration", () => {
-  it("an administrator removes a user's factors (audited with the administrator as actor); the owner signs in with the password", async () => {
-    const { service: s, time } = clockedService();
-    const { email, user } = await enrolled(s, time);
-    const adminEmail = uniqueEmail("admin");
-    const admin = (await (
-      await s.call("POST", "/auth/register", { body: { email: adminEmail, password: STRONG_PASSWORD } })
-    ).json()) as LoggedIn;
-    await s.db.query("insert into user_roles (user_id, role_name) values ($1, 'admin')", [admin.user.id]);
-    const adminToken = ((await (await passwordStep(s, adminEmail)).json()) as LoggedIn).tokens.accessToken;
+  it(
+    "an administrator removes a user's factors (audited with the " +
+      "administrator as actor); the owner signs in with the password",
+    async () => {
+      const { service: s, time } = clockedService();
+      const { email, user } = await enrolled(s, time);
+      const adminEmail = uniqueEmail("admin");
+      const admin = (await (
+        await s.call("POST", "/auth/register", { body: { email: adminEmail, password: STRONG_PASSWORD } })
+      ).json()) as LoggedIn;
+      await s.db.query("insert into user_roles (user_id, role_name) values ($1, 'admin')", [admin.user.id]);
+      const adminToken = ((await (await passwordStep(s, adminEmail)).json()) as LoggedIn).tokens.accessToken;
 
-    const res = await s.call("DELETE", `/admin/users/${user.id.toUpperCase()}/mfa`, { token: adminToken });
-    expect(res.status).toBe(204);
-    expect((await passwordStep(s, email)).status).toBe(200);
-    const [row] = await s.db.auditRows({ userId: user.id, event: "mfa.removed" });
-    expect(row!.actor_id).toBe(admin.user.id);
-    expect((await s.call("DELETE", `/admin/users/${user.id}/mfa`, { token: adminToken })).status).toBe(404);
-    expect((await s.call("DELETE", `/admin/users/${admin.user.id}/mfa`, { token: adminToken })).status).toBe(403);
-  });
+      const res = await s.call("DELETE", `/admin/users/${user.id.toUpperCase()}/mfa`, { token: adminToken });
+      expect(res.status).toBe(204);
+      expect((await passwordStep(s, email)).status).toBe(200);
+      const [row] = await s.db.auditRows({ userId: user.id, event: "mfa.removed" });
+      expect(row!.actor_id).toBe(admin.user.id);
+      expect((await s.call("DELETE", `/admin/users/${user.id}/mfa`, { token: adminToken })).status).toBe(404);
+      expect((await s.call("DELETE", `/admin/users/${admin.user.id}/mfa`, { token: adminToken })).status).toBe(403);
+    },
+  );
 
   it("a plain user cannot remove anyone's factors", async () => {
     const { service: s, time } = clockedService();

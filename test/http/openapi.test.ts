@@ -62,39 +62,47 @@ describe("GET /openapi.json for generators", () => {
     expect(new Set(ids).size).toBe(ids.length);
   });
 
-  it("marks the public operations security: [] and every other one with the bearer scheme or the access cookie", async () => {
-    const doc = await documentOf();
-    expect(doc.components.securitySchemes).toEqual({
-      bearerAuth: expect.objectContaining({ type: "http", scheme: "bearer", bearerFormat: "JWT" }),
-      cookieAuth: expect.objectContaining({ type: "apiKey", in: "cookie", name: "__Host-sa_at" }),
-    });
-    for (const { path, method, op } of operations(doc)) {
-      const name = `${method.toUpperCase()} ${path}`;
-      if (PUBLIC.includes(name)) {
-        expect(op.security, name).toEqual([]);
-        continue;
+  it(
+    "marks the public operations security: [] and every other one with the " + "bearer scheme or the access cookie",
+    async () => {
+      const doc = await documentOf();
+      expect(doc.components.securitySchemes).toEqual({
+        bearerAuth: expect.objectContaining({ type: "http", scheme: "bearer", bearerFormat: "JWT" }),
+        cookieAuth: expect.objectContaining({ type: "apiKey", in: "cookie", name: "__Host-sa_at" }),
+      });
+      for (const { path, method, op } of operations(doc)) {
+        const name = `${method.toUpperCase()} ${path}`;
+        if (PUBLIC.includes(name)) {
+          expect(op.security, name).toEqual([]);
+          continue;
+        }
+        // Either credential, as alternatives (two requirement objects, not one with both); an empty one only where the
+        // token is optional.
+        expect(op.security!.slice(0, 2), name).toEqual([{ bearerAuth: [] }, { cookieAuth: [] }]);
+        expect(
+          op.security!.slice(2).every((requirement) => Object.keys(requirement as object).length === 0),
+          name,
+        ).toBe(true);
       }
-      // Either credential, as alternatives (two requirement objects, not one with both); an empty one only where the
-      // token is optional.
-      expect(op.security!.slice(0, 2), name).toEqual([{ bearerAuth: [] }, { cookieAuth: [] }]);
-      expect(
-        op.security!.slice(2).every((requirement) => Object.keys(requirement as object).length === 0),
-        name,
-      ).toBe(true);
-    }
-  });
+    },
+  );
 
-  it("documents 401 with WWW-Authenticate where a token is taken, 403 where the cookie needs the CSRF rule, and 400, 413 and 415 where there is a body", async () => {
-    for (const { path, method, op } of operations(await documentOf())) {
-      const name = `${method.toUpperCase()} ${path}`;
-      if (!PUBLIC.includes(name)) {
-        expect(op.responses["401"]?.headers, name).toHaveProperty("WWW-Authenticate");
-        if (method !== "get") expect(op.responses, name).toHaveProperty("403");
+  it(
+    "documents 401 with WWW-Authenticate where a token is taken, 403 where " +
+      "the cookie needs the CSRF rule, and 400, 413 and 415 where there is a " +
+      "body",
+    async () => {
+      for (const { path, method, op } of operations(await documentOf())) {
+        const name = `${method.toUpperCase()} ${path}`;
+        if (!PUBLIC.includes(name)) {
+          expect(op.responses["401"]?.headers, name).toHaveProperty("WWW-Authenticate");
+          if (method !== "get") expect(op.responses, name).toHaveProperty("403");
+        }
+        if (op.requestBody)
+          for (const status of ["400", "413", "415"]) expect(op.responses, `${name} ${status}`).toHaveProperty(status);
       }
-      if (op.requestBody)
-        for (const status of ["400", "413", "415"]) expect(op.responses, `${name} ${status}`).toHaveProperty(status);
-    }
-  });
+    },
+  );
 
   it("documents the password policy on the passwords being chosen, not on the ones being checked", async () => {
     const doc = await documentOf();

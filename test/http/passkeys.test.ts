@@ -112,61 +112,74 @@ describe("registering a passkey", () => {
     expect(options.challenge).toMatch(/^[A-Za-z0-9_-]{43}$/);
   });
 
-  it("registers, lists, and signs in with the passkey alone: amr hwk+mfa (user verification makes it two factors), the counter and lastUsedAt kept, audited without key material", async () => {
-    const { s } = clocked();
-    const alice = await account(s);
-    const { device, passkey } = await addPasskey(s, alice.tokens.accessToken);
-    expect(passkey).toMatchObject({ name: "Laptop", lastUsedAt: null });
-    const list = (await (await s.call("GET", "/me/passkeys", { token: alice.tokens.accessToken })).json()) as {
-      passkeys: { id: string }[];
-    };
-    expect(list.passkeys.map((p) => p.id)).toEqual([passkey.id]);
-    const [row] = await s.db.query<{ public_key: string; credential_id: string; counter: number; backed_up: boolean }>(
-      "select * from passkeys where id = $1",
-      [passkey.id],
-    );
-    const [audit] = await s.db.auditRows({ userId: alice.user.id, event: "passkey.registered" });
-    expect(JSON.stringify(audit)).not.toContain(row!.public_key);
-    expect(JSON.stringify(audit)).not.toContain(row!.credential_id);
+  it(
+    "registers, lists, and signs in with the passkey alone: amr hwk+mfa " +
+      "(user verification makes it two factors), the counter and lastUsedAt " +
+      "kept, audited without key material",
+    async () => {
+      const { s } = clocked();
+      const alice = await account(s);
+      const { device, passkey } = await addPasskey(s, alice.tokens.accessToken);
+      expect(passkey).toMatchObject({ name: "Laptop", lastUsedAt: null });
+      const list = (await (await s.call("GET", "/me/passkeys", { token: alice.tokens.accessToken })).json()) as {
+        passkeys: { id: string }[];
+      };
+      expect(list.passkeys.map((p) => p.id)).toEqual([passkey.id]);
+      const [row] = await s.db.query<{
+        public_key: string;
+        credential_id: string;
+        counter: number;
+        backed_up: boolean;
+      }>("select * from passkeys where id = $1", [passkey.id]);
+      const [audit] = await s.db.auditRows({ userId: alice.user.id, event: "passkey.registered" });
+      expect(JSON.stringify(audit)).not.toContain(row!.public_key);
+      expect(JSON.stringify(audit)).not.toContain(row!.credential_id);
 
-    const options = await requestOptions(s);
-    const res = await passkeySignIn(s, { response: await device.assert(options, alice.user.id), deviceName: "Phone" });
-    expect(res.status).toBe(200);
-    const body = (await res.json()) as LoggedIn;
-    expect(body.user.id).toBe(alice.user.id);
-    expect(body.user.mfa.passkeys).toBe(1);
-    // A relying party reading ["hwk"] alone would take it for one factor: v3 says what it is.
-    expect(claimsOf(body.tokens.accessToken).amr).toEqual(["hwk", "mfa"]);
-    const [used] = await s.db.query<{ counter: string; last_used_at: Date | null }>(
-      "select counter, last_used_at from passkeys where id = $1",
-      [passkey.id],
-    );
-    expect(Number(used!.counter)).toBe(1);
-    expect(used!.last_used_at).not.toBeNull();
-    const [signIn] = await s.db.auditRows({
-      userId: alice.user.id,
-      event: "auth.login_succeeded",
-      sessionId: body.tokens.sessionId,
-    });
-    expect(signIn!.metadata).toEqual({ amr: ["hwk", "mfa"] });
-    // The session keeps its proof: a refresh carries the same amr.
-    expect(claimsOf((await s.refreshOk(body.tokens.refreshToken)).accessToken).amr).toEqual(["hwk", "mfa"]);
-  });
+      const options = await requestOptions(s);
+      const res = await passkeySignIn(s, {
+        response: await device.assert(options, alice.user.id),
+        deviceName: "Phone",
+      });
+      expect(res.status).toBe(200);
+      const body = (await res.json()) as LoggedIn;
+      expect(body.user.id).toBe(alice.user.id);
+      expect(body.user.mfa.passkeys).toBe(1);
+      // A relying party reading ["hwk"] alone would take it for one factor: v3 says what it is.
+      expect(claimsOf(body.tokens.accessToken).amr).toEqual(["hwk", "mfa"]);
+      const [used] = await s.db.query<{ counter: string; last_used_at: Date | null }>(
+        "select counter, last_used_at from passkeys where id = $1",
+        [passkey.id],
+      );
+      expect(Number(used!.counter)).toBe(1);
+      expect(used!.last_used_at).not.toBeNull();
+      const [signIn] = await s.db.auditRows({
+        userId: alice.user.id,
+        event: "auth.login_succeeded",
+        sessionId: body.tokens.sessionId,
+      });
+      expect(signIn!.metadata).toEqual({ amr: ["hwk", "mfa"] });
+      // The session keeps its proof: a refresh carries the same amr.
+      expect(claimsOf((await s.refreshOk(body.tokens.refreshToken)).accessToken).amr).toEqual(["hwk", "mfa"]);
+    },
+  );
 
-  it("a replayed registration response is refused: its challenge was used once, and nothing more is stored", async () => {
-    const { s } = clocked();
-    const alice = await account(s);
-    const device = await SoftAuthenticator.create({ origin: ORIGIN, rpId: RP_ID });
-    const options = await creationOptions(s, alice.tokens.accessToken);
-    const response = await device.register(options);
-    expect((await s.call("POST", "/me/passkeys", { token: alice.tokens.accessToken, body: { response } })).status).toBe(
-      201,
-    );
-    const replay = await s.call("POST", "/me/passkeys", { token: alice.tokens.accessToken, body: { response } });
-    expect(replay.status).toBe(400);
-    expect((await problemOf(replay)).errors?.[0]?.path).toBe("response");
-    expect(await s.db.query("select 1 from passkeys where user_id = $1", [alice.user.id])).toHaveLength(1);
-  });
+  it(
+    "a replayed registration response is refused: its challenge was used " + "once, and nothing more is stored",
+    async () => {
+      const { s } = clocked();
+      const alice = await account(s);
+      const device = await SoftAuthenticator.create({ origin: ORIGIN, rpId: RP_ID });
+      const options = await creationOptions(s, alice.tokens.accessToken);
+      const response = await device.register(options);
+      expect(
+        (await s.call("POST", "/me/passkeys", { token: alice.tokens.accessToken, body: { response } })).status,
+      ).toBe(201);
+      const replay = await s.call("POST", "/me/passkeys", { token: alice.tokens.accessToken, body: { response } });
+      expect(replay.status).toBe(400);
+      expect((await problemOf(replay)).errors?.[0]?.path).toBe("response");
+      expect(await s.db.query("select 1 from passkeys where user_id = $1", [alice.user.id])).toHaveLength(1);
+    },
+  );
 
   it("another user's registration challenge does not register a passkey for you", async () => {
     const { s } = clocked();
@@ -323,26 +336,31 @@ describe("signing in with a passkey", () => {
 });
 
 describe("a passkey as the second factor", () => {
-  it("a password sign-in of an account with a passkey answers mfa_required with passkey among the methods; the passkey completes it (amr pwd+hwk+mfa), once", async () => {
-    const { s } = clocked();
-    const alice = await account(s);
-    const { device } = await addPasskey(s, alice.tokens.accessToken);
-    const login = await s.call("POST", "/auth/login", { body: { email: alice.email, password: STRONG_PASSWORD } });
-    expect(login.status).toBe(403);
-    const { mfaToken, methods } = (await login.json()) as { mfaToken: string; methods: string[] };
-    expect(methods).toEqual(["passkey"]);
-    const res = await passkeySignIn(s, {
-      response: await device.assert(await requestOptions(s), alice.user.id),
-      mfaToken,
-    });
-    expect(res.status).toBe(200);
-    expect(claimsOf(((await res.json()) as LoggedIn).tokens.accessToken).amr).toEqual(["pwd", "hwk", "mfa"]);
-    const again = await passkeySignIn(s, {
-      response: await device.assert(await requestOptions(s), alice.user.id),
-      mfaToken,
-    });
-    expect((await problemOf(again)).code).toBe("invalid_mfa_token");
-  });
+  it(
+    "a password sign-in of an account with a passkey answers mfa_required " +
+      "with passkey among the methods; the passkey completes it (amr " +
+      "pwd+hwk+mfa), once",
+    async () => {
+      const { s } = clocked();
+      const alice = await account(s);
+      const { device } = await addPasskey(s, alice.tokens.accessToken);
+      const login = await s.call("POST", "/auth/login", { body: { email: alice.email, password: STRONG_PASSWORD } });
+      expect(login.status).toBe(403);
+      const { mfaToken, methods } = (await login.json()) as { mfaToken: string; methods: string[] };
+      expect(methods).toEqual(["passkey"]);
+      const res = await passkeySignIn(s, {
+        response: await device.assert(await requestOptions(s), alice.user.id),
+        mfaToken,
+      });
+      expect(res.status).toBe(200);
+      expect(claimsOf(((await res.json()) as LoggedIn).tokens.accessToken).amr).toEqual(["pwd", "hwk", "mfa"]);
+      const again = await passkeySignIn(s, {
+        response: await device.assert(await requestOptions(s), alice.user.id),
+        mfaToken,
+      });
+      expect((await problemOf(again)).code).toBe("invalid_mfa_token");
+    },
+  );
 
   it("another user's passkey cannot complete the sign-in, and counts as a failure of it", async () => {
     const { s } = clocked();
@@ -458,36 +476,42 @@ describe("removing a passkey", () => {
 });
 
 describe("what the client sends is judged, never trusted", () => {
-  it("a malformed user handle (not base64url text, not a string) answers invalid_credentials, never a 500", async () => {
-    const { s } = clocked();
-    const alice = await account(s);
-    const { device } = await addPasskey(s, alice.tokens.accessToken);
-    for (const handle of ["!!!*", 5, { id: alice.user.id }, "_w"]) {
-      const response = await device.assert(await requestOptions(s), alice.user.id);
-      (response.response as Record<string, unknown>).userHandle = handle;
-      const res = await passkeySignIn(s, { response });
-      expect(res.status, JSON.stringify(handle)).toBe(401);
-      expect((await problemOf(res)).code).toBe("invalid_credentials");
-    }
-  });
-
-  it("the transports a registration claims are stored only as the names WebAuthn defines, and a non-list is no 500", async () => {
-    const { s } = clocked();
-    const out: unknown[] = [];
-    for (const transports of [["usb", "bogus", 5, "usb", "internal"], "usb", { length: 1 }]) {
+  it(
+    "a malformed user handle (not base64url text, not a string) answers " + "invalid_credentials, never a 500",
+    async () => {
+      const { s } = clocked();
       const alice = await account(s);
-      const device = await SoftAuthenticator.create({ origin: ORIGIN, rpId: RP_ID });
-      const response = await device.register(await creationOptions(s, alice.tokens.accessToken));
-      (response.response as Record<string, unknown>).transports = transports;
-      const res = await s.call("POST", "/me/passkeys", { token: alice.tokens.accessToken, body: { response } });
-      expect(res.status).toBe(201);
-      const [row] = await s.db.query<{ transports: string[] }>("select transports from passkeys where user_id = $1", [
-        alice.user.id,
-      ]);
-      out.push(row!.transports);
-    }
-    expect(out).toEqual([["usb", "internal"], [], []]);
-  });
+      const { device } = await addPasskey(s, alice.tokens.accessToken);
+      for (const handle of ["!!!*", 5, { id: alice.user.id }, "_w"]) {
+        const response = await device.assert(await requestOptions(s), alice.user.id);
+        (response.response as Record<string, unknown>).userHandle = handle;
+        const res = await passkeySignIn(s, { response });
+        expect(res.status, JSON.stringify(handle)).toBe(401);
+        expect((await problemOf(res)).code).toBe("invalid_credentials");
+      }
+    },
+  );
+
+  it(
+    "the transports a registration claims are stored only as the names " + "WebAuthn defines, and a non-list is no 500",
+    async () => {
+      const { s } = clocked();
+      const out: unknown[] = [];
+      for (const transports of [["usb", "bogus", 5, "usb", "internal"], "usb", { length: 1 }]) {
+        const alice = await account(s);
+        const device = await SoftAuthenticator.create({ origin: ORIGIN, rpId: RP_ID });
+        const response = await device.register(await creationOptions(s, alice.tokens.accessToken));
+        (response.response as Record<string, unknown>).transports = transports;
+        const res = await s.call("POST", "/me/passkeys", { token: alice.tokens.accessToken, body: { response } });
+        expect(res.status).toBe(201);
+        const [row] = await s.db.query<{ transports: string[] }>("select transports from passkeys where user_id = $1", [
+          alice.user.id,
+        ]);
+        out.push(row!.transports);
+      }
+      expect(out).toEqual([["usb", "internal"], [], []]);
+    },
+  );
 
   it("a passkey name over 64 characters is refused, storing nothing", async () => {
     const { s } = clocked();
@@ -503,31 +527,39 @@ describe("what the client sends is judged, never trusted", () => {
     expect(await s.db.query("select 1 from passkeys where user_id = $1", [alice.user.id])).toHaveLength(0);
   });
 
-  it("a thief with the password gets no more guesses through passkeys: second-step attempts count in the sign-in's throttle bucket", async () => {
-    const { s } = clocked();
-    const alice = await account(s);
-    const { device } = await addPasskey(s, alice.tokens.accessToken);
-    const login = await s.call("POST", "/auth/login", { body: { email: alice.email, password: STRONG_PASSWORD } });
-    const { mfaToken } = (await login.json()) as { mfaToken: string };
-    const statuses: number[] = [];
-    // The password step counted once; LOGIN_MAX_FAILURES (5) attempts in all lock the bucket.
-    for (let i = 0; i < Number(TEST_SECRETS.LOGIN_MAX_FAILURES); i++) {
-      const stranger = await SoftAuthenticator.create({ origin: ORIGIN, rpId: RP_ID });
-      statuses.push(
-        (await passkeySignIn(s, { response: await stranger.assert(await requestOptions(s), alice.user.id), mfaToken }))
-          .status,
-      );
-    }
-    expect(statuses.slice(0, 4)).toEqual([401, 401, 401, 401]);
-    expect(statuses[4]).toBe(429);
-    // Locked: even the right passkey waits.
-    const locked = await passkeySignIn(s, {
-      response: await device.assert(await requestOptions(s), alice.user.id),
-      mfaToken,
-    });
-    expect(locked.status).toBe(429);
-    expect(Number(locked.headers.get("Retry-After"))).toBeGreaterThan(0);
-  });
+  it(
+    "a thief with the password gets no more guesses through passkeys: " +
+      "second-step attempts count in the sign-in's throttle bucket",
+    async () => {
+      const { s } = clocked();
+      const alice = await account(s);
+      const { device } = await addPasskey(s, alice.tokens.accessToken);
+      const login = await s.call("POST", "/auth/login", { body: { email: alice.email, password: STRONG_PASSWORD } });
+      const { mfaToken } = (await login.json()) as { mfaToken: string };
+      const statuses: number[] = [];
+      // The password step counted once; LOGIN_MAX_FAILURES (5) attempts in all lock the bucket.
+      for (let i = 0; i < Number(TEST_SECRETS.LOGIN_MAX_FAILURES); i++) {
+        const stranger = await SoftAuthenticator.create({ origin: ORIGIN, rpId: RP_ID });
+        statuses.push(
+          (
+            await passkeySignIn(s, {
+              response: await stranger.assert(await requestOptions(s), alice.user.id),
+              mfaToken,
+            })
+          ).status,
+        );
+      }
+      expect(statuses.slice(0, 4)).toEqual([401, 401, 401, 401]);
+      expect(statuses[4]).toBe(429);
+      // Locked: even the right passkey waits.
+      const locked = await passkeySignIn(s, {
+        response: await device.assert(await requestOptions(s), alice.user.id),
+        mfaToken,
+      });
+      expect(locked.status).toBe(429);
+      expect(Number(locked.headers.get("Retry-After"))).toBeGreaterThan(0);
+    },
+  );
 });
 
 describe("secrets stay out of logs and audit rows", () => {

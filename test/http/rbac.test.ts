@@ -155,20 +155,23 @@ describe("no one can raise their own privileges", () => {
     expect(await auditRows({ userId: assigner.user.id, event: "user.roles_changed" })).toHaveLength(0);
   });
 
-  it("an admin cannot change their own roles or disable themselves (the last admin cannot lock everyone out)", async () => {
-    const self = await signIn({ roles: ["admin"] });
-    const roles = await call("PUT", `/admin/users/${self.user.id}/roles`, {
-      token: self.tokens.accessToken,
-      body: { roles: ["user"] },
-    });
-    expect(roles.status).toBe(403);
-    const disable = await call("POST", `/admin/users/${self.user.id}/disable`, { token: self.tokens.accessToken });
-    expect(disable.status).toBe(403);
-    expect(await rolesOf(self.user.id)).toEqual(["admin", "user"]);
-    expect((await query<{ status: string }>("select status from users where id = $1", [self.user.id]))[0]!.status).toBe(
-      "active",
-    );
-  });
+  it(
+    "an admin cannot change their own roles or disable themselves (the last " + "admin cannot lock everyone out)",
+    async () => {
+      const self = await signIn({ roles: ["admin"] });
+      const roles = await call("PUT", `/admin/users/${self.user.id}/roles`, {
+        token: self.tokens.accessToken,
+        body: { roles: ["user"] },
+      });
+      expect(roles.status).toBe(403);
+      const disable = await call("POST", `/admin/users/${self.user.id}/disable`, { token: self.tokens.accessToken });
+      expect(disable.status).toBe(403);
+      expect(await rolesOf(self.user.id)).toEqual(["admin", "user"]);
+      expect(
+        (await query<{ status: string }>("select status from users where id = $1", [self.user.id]))[0]!.status,
+      ).toBe("active");
+    },
+  );
 
   const privileged: [string, Record<string, unknown>][] = [
     ["roles", { roles: ["admin"] }],
@@ -190,19 +193,23 @@ describe("no one can raise their own privileges", () => {
       expect(await query("select 1 from users where email = $1", [email])).toHaveLength(0);
     });
 
-    it(`POST /auth/login with a mass-assigned "${field}" is 400 validation_failed, opens no session and changes no role`, async () => {
-      const account = await register();
-      const res = await call("POST", "/auth/login", {
-        body: { email: account.email, password: account.password, ...extra },
-      });
-      expect(res.status).toBe(400);
-      expect((await problemOf(res)).code).toBe("validation_failed");
-      expect(await rolesOf(account.user.id)).toEqual(["user"]);
-      expect(await query("select id from sessions where user_id = $1", [account.user.id])).toHaveLength(1);
-      expect(
-        (await query<{ status: string }>("select status from users where id = $1", [account.user.id]))[0]!.status,
-      ).toBe("active");
-    });
+    it(
+      `POST /auth/login with a mass-assigned "${field}" is 400 ` +
+        `validation_failed, opens no session and changes no role`,
+      async () => {
+        const account = await register();
+        const res = await call("POST", "/auth/login", {
+          body: { email: account.email, password: account.password, ...extra },
+        });
+        expect(res.status).toBe(400);
+        expect((await problemOf(res)).code).toBe("validation_failed");
+        expect(await rolesOf(account.user.id)).toEqual(["user"]);
+        expect(await query("select id from sessions where user_id = $1", [account.user.id])).toHaveLength(1);
+        expect(
+          (await query<{ status: string }>("select status from users where id = $1", [account.user.id]))[0]!.status,
+        ).toBe("active");
+      },
+    );
   }
 
   it("a register body smuggling roles through __proto__ is 400 validation_failed and creates nothing", async () => {

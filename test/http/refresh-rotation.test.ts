@@ -203,30 +203,34 @@ describe("refresh token theft: reuse of a rotated token", () => {
     expect((await refresh(other.tokens.refreshToken)).status).toBe(200);
   });
 
-  it("returns the identical successor when the immediate parent comes back within the grace window, changing nothing", async () => {
-    const { tokens: rt1 } = await register();
-    const rt2 = await refreshOk(rt1.refreshToken);
-    const rowsBefore = await query(
-      "select token_hash, used_at, expires_at from refresh_tokens where session_id = $1 order by created_at",
-      [rt1.sessionId],
-    );
-    const sessionBefore = await sessionRow(rt1.sessionId);
-
-    const again = await refreshOk(rt1.refreshToken);
-    expect(again.refreshToken).toBe(rt2.refreshToken);
-    expect(again.sessionId).toBe(rt2.sessionId);
-    expect(claimsOf(again.accessToken).jti).not.toBe(claimsOf(rt2.accessToken).jti);
-
-    expect(
-      await query(
+  it(
+    "returns the identical successor when the immediate parent comes back " +
+      "within the grace window, changing nothing",
+    async () => {
+      const { tokens: rt1 } = await register();
+      const rt2 = await refreshOk(rt1.refreshToken);
+      const rowsBefore = await query(
         "select token_hash, used_at, expires_at from refresh_tokens where session_id = $1 order by created_at",
         [rt1.sessionId],
-      ),
-    ).toEqual(rowsBefore);
-    expect(await sessionRow(rt1.sessionId)).toEqual(sessionBefore);
-    // The successor still works afterwards.
-    expect((await refresh(rt2.refreshToken)).status).toBe(200);
-  });
+      );
+      const sessionBefore = await sessionRow(rt1.sessionId);
+
+      const again = await refreshOk(rt1.refreshToken);
+      expect(again.refreshToken).toBe(rt2.refreshToken);
+      expect(again.sessionId).toBe(rt2.sessionId);
+      expect(claimsOf(again.accessToken).jti).not.toBe(claimsOf(rt2.accessToken).jti);
+
+      expect(
+        await query(
+          "select token_hash, used_at, expires_at from refresh_tokens where session_id = $1 order by created_at",
+          [rt1.sessionId],
+        ),
+      ).toEqual(rowsBefore);
+      expect(await sessionRow(rt1.sessionId)).toEqual(sessionBefore);
+      // The successor still works afterwards.
+      expect((await refresh(rt2.refreshToken)).status).toBe(200);
+    },
+  );
 
   it("treats the immediate parent as reuse once the grace window has passed", async () => {
     const clock = fakeClock();
@@ -243,22 +247,25 @@ describe("refresh token theft: reuse of a rotated token", () => {
     expect((await sessionRow(rt1.sessionId)).revoked_at).not.toBeNull();
   });
 
-  it("never forks the family: 20 parallel refreshes with one token yield one successor and one live token", async () => {
-    const { tokens } = await register();
-    const responses = await Promise.all(Array.from({ length: 20 }, () => refresh(tokens.refreshToken)));
-    const bodies = await Promise.all(
-      responses.map(async (r) => ({
-        status: r.status,
-        body: (await r.json()) as { tokens?: TokenPair; code?: string },
-      })),
-    );
-    const successors = new Set(bodies.filter((b) => b.status === 200).map((b) => b.body.tokens!.refreshToken));
-    expect(successors.size).toBe(1);
-    // Case 1 for the winner, case 2 (same successor, inside the grace window) for the rest.
-    expect(bodies.filter((b) => b.status !== 200)).toEqual([]);
-    expect(await liveTokens(tokens.sessionId)).toHaveLength(1);
-    expect(await query("select 1 from refresh_tokens where session_id = $1", [tokens.sessionId])).toHaveLength(2);
-  });
+  it(
+    "never forks the family: 20 parallel refreshes with one token yield one " + "successor and one live token",
+    async () => {
+      const { tokens } = await register();
+      const responses = await Promise.all(Array.from({ length: 20 }, () => refresh(tokens.refreshToken)));
+      const bodies = await Promise.all(
+        responses.map(async (r) => ({
+          status: r.status,
+          body: (await r.json()) as { tokens?: TokenPair; code?: string },
+        })),
+      );
+      const successors = new Set(bodies.filter((b) => b.status === 200).map((b) => b.body.tokens!.refreshToken));
+      expect(successors.size).toBe(1);
+      // Case 1 for the winner, case 2 (same successor, inside the grace window) for the rest.
+      expect(bodies.filter((b) => b.status !== 200)).toEqual([]);
+      expect(await liveTokens(tokens.sessionId)).toHaveLength(1);
+      expect(await query("select 1 from refresh_tokens where session_id = $1", [tokens.sessionId])).toHaveLength(2);
+    },
+  );
 
   it("never lets a descendant through when a revocation races a refresh", async () => {
     for (let round = 0; round < 5; round++) {
@@ -281,33 +288,37 @@ describe("refresh token theft: reuse of a rotated token", () => {
 });
 
 describe("a revocation racing a refresh, forced through the session row lock", () => {
-  it("a revocation that commits while the refresh waits on the lock wins: 401, no successor, nothing left to present", async () => {
-    const { tokens } = await register();
-    const before = await tokenCount(tokens.sessionId);
-    expect(before).toBe(1);
+  it(
+    "a revocation that commits while the refresh waits on the lock wins: " +
+      "401, no successor, nothing left to present",
+    async () => {
+      const { tokens } = await register();
+      const before = await tokenCount(tokens.sessionId);
+      expect(before).toBe(1);
 
-    const refreshed = await refreshAgainstLockedSession(tokens.sessionId, tokens.refreshToken, async (client) => {
-      await client.query("update sessions set revoked_at = now(), revoked_reason = 'test' where id = $1", [
-        tokens.sessionId,
-      ]);
-      await client.query("commit");
-    });
-    expect(refreshed.status).toBe(401);
-    expect((await problemOf(refreshed)).code).toBe("invalid_refresh_token");
+      const refreshed = await refreshAgainstLockedSession(tokens.sessionId, tokens.refreshToken, async (client) => {
+        await client.query("update sessions set revoked_at = now(), revoked_reason = 'test' where id = $1", [
+          tokens.sessionId,
+        ]);
+        await client.query("commit");
+      });
+      expect(refreshed.status).toBe(401);
+      expect((await problemOf(refreshed)).code).toBe("invalid_refresh_token");
 
-    // No descendant was written, no rotation recorded, and nothing the family
-    // holds could still be accepted.
-    expect(await tokenCount(tokens.sessionId)).toBe(before);
-    expect(await presentableTokens(tokens.sessionId)).toEqual([]);
-    expect(await auditRows({ sessionId: tokens.sessionId, event: "auth.refreshed" })).toEqual([]);
-    const row = await sessionRow(tokens.sessionId);
-    expect(row.revoked_at).not.toBeNull();
-    expect(row.revoked_reason).toBe("test");
+      // No descendant was written, no rotation recorded, and nothing the family
+      // holds could still be accepted.
+      expect(await tokenCount(tokens.sessionId)).toBe(before);
+      expect(await presentableTokens(tokens.sessionId)).toEqual([]);
+      expect(await auditRows({ sessionId: tokens.sessionId, event: "auth.refreshed" })).toEqual([]);
+      const row = await sessionRow(tokens.sessionId);
+      expect(row.revoked_at).not.toBeNull();
+      expect(row.revoked_reason).toBe("test");
 
-    const again = await refresh(tokens.refreshToken);
-    expect(again.status).toBe(401);
-    expect((await problemOf(again)).code).toBe("invalid_refresh_token");
-  });
+      const again = await refresh(tokens.refreshToken);
+      expect(again.status).toBe(401);
+      expect((await problemOf(again)).code).toBe("invalid_refresh_token");
+    },
+  );
 
   it("the refresh waits on that lock and proceeds once it is released without a revocation", async () => {
     const { tokens } = await register();
@@ -383,25 +394,28 @@ describe("refreshExpiresIn and the session's expiresAt", () => {
     });
   });
 
-  it("stops announcing a lifetime past the 30-day absolute limit: near the end both say the time left until it", async () => {
-    const clock = fakeClock();
-    const start = clock.now();
-    const service = testService({ clock: clock.clock });
-    let { tokens } = await service.register();
-    for (let day = 6; day <= 24; day += 6) {
-      clock.advance(6 * DAY);
+  it(
+    "stops announcing a lifetime past the 30-day absolute limit: near the " + "end both say the time left until it",
+    async () => {
+      const clock = fakeClock();
+      const start = clock.now();
+      const service = testService({ clock: clock.clock });
+      let { tokens } = await service.register();
+      for (let day = 6; day <= 24; day += 6) {
+        clock.advance(6 * DAY);
+        tokens = await service.refreshOk(tokens.refreshToken);
+      }
+      clock.advance(5 * DAY + 3600); // day 29 and an hour
       tokens = await service.refreshOk(tokens.refreshToken);
-    }
-    clock.advance(5 * DAY + 3600); // day 29 and an hour
-    tokens = await service.refreshOk(tokens.refreshToken);
-    expect(tokens.refreshExpiresIn).toBe(DAY - 3600);
-    const absoluteEnd = new Date(start.getTime() + 30 * DAY * 1000).toISOString();
-    expect(await currentSession(service, tokens.accessToken)).toMatchObject({
-      id: tokens.sessionId,
-      expiresAt: absoluteEnd,
-    });
-    expect(new Date(clock.now().getTime() + tokens.refreshExpiresIn * 1000).toISOString()).toBe(absoluteEnd);
-  });
+      expect(tokens.refreshExpiresIn).toBe(DAY - 3600);
+      const absoluteEnd = new Date(start.getTime() + 30 * DAY * 1000).toISOString();
+      expect(await currentSession(service, tokens.accessToken)).toMatchObject({
+        id: tokens.sessionId,
+        expiresAt: absoluteEnd,
+      });
+      expect(new Date(clock.now().getTime() + tokens.refreshExpiresIn * 1000).toISOString()).toBe(absoluteEnd);
+    },
+  );
 });
 
 describe("refresh after the session or user ended", () => {

@@ -46,26 +46,30 @@ async function counts(): Promise<{ audit: string; tokens: string; sessions: stri
 }
 
 describe("a random sart_ token is refused with no SQL", () => {
-  it("POST /auth/refresh and POST /auth/logout with a random tagged-shape token run no statement on refresh_tokens or sessions", async () => {
-    const { tokens } = await register();
-    const junk = randomRefreshToken("tagged");
-    expect(junk).toMatch(TAGGED);
+  it(
+    "POST /auth/refresh and POST /auth/logout with a random tagged-shape " +
+      "token run no statement on refresh_tokens or sessions",
+    async () => {
+      const { tokens } = await register();
+      const junk = randomRefreshToken("tagged");
+      expect(junk).toMatch(TAGGED);
 
-    await resetStatements();
-    const refused = await refresh(junk);
-    expect(refused.status).toBe(401);
-    expect((await problemOf(refused)).code).toBe("invalid_refresh_token");
-    const logout = await call("POST", "/auth/logout", { body: { refreshToken: junk } });
-    expect(logout.status).toBe(204);
-    expect(await sessionStatements()).toEqual([]);
+      await resetStatements();
+      const refused = await refresh(junk);
+      expect(refused.status).toBe(401);
+      expect((await problemOf(refused)).code).toBe("invalid_refresh_token");
+      const logout = await call("POST", "/auth/logout", { body: { refreshToken: junk } });
+      expect(logout.status).toBe(204);
+      expect(await sessionStatements()).toEqual([]);
 
-    // Control: a real refresh shows up in the same view, so the check above can fail.
-    await resetStatements();
-    await refreshOk(tokens.refreshToken);
-    const ran = await sessionStatements();
-    expect(ran.some((s) => /refresh_tokens/i.test(s.query))).toBe(true);
-    expect(ran.some((s) => /\bsessions\b/i.test(s.query))).toBe(true);
-  });
+      // Control: a real refresh shows up in the same view, so the check above can fail.
+      await resetStatements();
+      await refreshOk(tokens.refreshToken);
+      const ran = await sessionStatements();
+      expect(ran.some((s) => /refresh_tokens/i.test(s.query))).toBe(true);
+      expect(ran.some((s) => /\bsessions\b/i.test(s.query))).toBe(true);
+    },
+  );
 
   it.each([
     ["the tagged shape, with a wrong tag", () => randomRefreshToken("tagged")],
@@ -103,36 +107,40 @@ describe("tokens minted before the tag keep working until they rotate", () => {
     return { account, legacy };
   }
 
-  it("a legacy token refreshes (200) into a tagged successor, the session goes on, and replaying it afterwards is reuse", async () => {
-    const { account, legacy } = await sessionWithLegacyToken();
-    const { sessionId } = account.tokens;
+  it(
+    "a legacy token refreshes (200) into a tagged successor, the session " +
+      "goes on, and replaying it afterwards is reuse",
+    async () => {
+      const { account, legacy } = await sessionWithLegacyToken();
+      const { sessionId } = account.tokens;
 
-    const res = await refresh(legacy);
-    expect(res.status, await res.clone().text()).toBe(200);
-    const { tokens: successor } = (await res.json()) as {
-      tokens: { refreshToken: string; sessionId: string; accessToken: string };
-    };
-    expect(successor.refreshToken).toMatch(TAGGED);
-    expect(successor.sessionId).toBe(sessionId);
-    expect((await call("GET", "/me", { token: successor.accessToken })).status).toBe(200);
+      const res = await refresh(legacy);
+      expect(res.status, await res.clone().text()).toBe(200);
+      const { tokens: successor } = (await res.json()) as {
+        tokens: { refreshToken: string; sessionId: string; accessToken: string };
+      };
+      expect(successor.refreshToken).toMatch(TAGGED);
+      expect(successor.sessionId).toBe(sessionId);
+      expect((await call("GET", "/me", { token: successor.accessToken })).status).toBe(200);
 
-    // The successor is stored as the legacy token's child, and rotates on like any token.
-    const [child] = await query<{ parent_hash: string }>(
-      "select parent_hash from refresh_tokens where token_hash = $1",
-      [await refreshTokenHash(successor.refreshToken)],
-    );
-    expect(child!.parent_hash).toBe(await refreshTokenHash(legacy));
-    const next = await refreshOk(successor.refreshToken);
-    expect(next.sessionId).toBe(sessionId);
-    expect(next.refreshToken).toMatch(TAGGED);
+      // The successor is stored as the legacy token's child, and rotates on like any token.
+      const [child] = await query<{ parent_hash: string }>(
+        "select parent_hash from refresh_tokens where token_hash = $1",
+        [await refreshTokenHash(successor.refreshToken)],
+      );
+      expect(child!.parent_hash).toBe(await refreshTokenHash(legacy));
+      const next = await refreshOk(successor.refreshToken);
+      expect(next.sessionId).toBe(sessionId);
+      expect(next.refreshToken).toMatch(TAGGED);
 
-    const replay = await refresh(legacy);
-    expect(replay.status).toBe(401);
-    expect((await problemOf(replay)).code).toBe("refresh_token_reused");
-    const [session] = await query<{ revoked_reason: string | null }>(
-      "select revoked_reason from sessions where id = $1",
-      [sessionId],
-    );
-    expect(session!.revoked_reason).toBe("refresh_token_reused");
-  });
+      const replay = await refresh(legacy);
+      expect(replay.status).toBe(401);
+      expect((await problemOf(replay)).code).toBe("refresh_token_reused");
+      const [session] = await query<{ revoked_reason: string | null }>(
+        "select revoked_reason from sessions where id = $1",
+        [sessionId],
+      );
+      expect(session!.revoked_reason).toBe("refresh_token_reused");
+    },
+  );
 });

@@ -154,7 +154,8 @@ describe("AuthService never throws nor rejects", () => {
     ["REFRESH_TOKEN_SECRET is too short", { REFRESH_TOKEN_SECRET: "short" }, "REFRESH_TOKEN_SECRET"],
     ["ACCESS_TOKEN_TTL is not a number", { ACCESS_TOKEN_TTL: "ten minutes" }, "ACCESS_TOKEN_TTL"],
   ])(
-    "stops a broken configuration (%s) from rejecting: service_unavailable for every call, logged by the variable's name",
+    "stops a broken configuration (%s) from rejecting: service_unavailable " +
+      "for every call, logged by the variable's name",
     async (_label, overrides, variable) => {
       const { accessToken } = await issue();
       const rpc = testService({ env: overrides }).rpc();
@@ -177,7 +178,8 @@ describe("AuthService never throws nor rejects", () => {
   );
 
   it.each(["reject", "throw"] as const)(
-    "stops a failing revocation-list read (KV get that %ss) from rejecting: service_unavailable, fail closed, token never logged",
+    "stops a failing revocation-list read (KV get that %ss) from rejecting: " +
+      "service_unavailable, fail closed, token never logged",
     async (how) => {
       const { accessToken } = await issue();
       const rpc = testService({ env: { REVOKED_SESSIONS: failingKv(how) } }).rpc();
@@ -194,26 +196,33 @@ describe("AuthService never throws nor rejects", () => {
     },
   );
 
-  it("answers a token that fails its signature invalid_token even while KV fails: no store is read for it", async () => {
-    const forged = await mintAccessToken({}, { header: { kid: "no-such-key" } });
-    const rpc = testService({ env: { REVOKED_SESSIONS: failingKv("reject") } }).rpc();
-    await expect(rpc.verify(forged)).resolves.toEqual({ ok: false, code: "invalid_token" });
-    await expect(rpc.authorize(forged, "profile:read")).resolves.toEqual({ ok: false, code: "invalid_token" });
-  });
+  it(
+    "answers a token that fails its signature invalid_token even while KV " + "fails: no store is read for it",
+    async () => {
+      const forged = await mintAccessToken({}, { header: { kid: "no-such-key" } });
+      const rpc = testService({ env: { REVOKED_SESSIONS: failingKv("reject") } }).rpc();
+      await expect(rpc.verify(forged)).resolves.toEqual({ ok: false, code: "invalid_token" });
+      await expect(rpc.authorize(forged, "profile:read")).resolves.toEqual({ ok: false, code: "invalid_token" });
+    },
+  );
 
-  it("stops odd token arguments from rejecting: invalid_token for each, called directly with values no binding would carry", async () => {
-    const rpc = testService({ env: {} }).rpc();
-    for (const value of ODD_TOKENS) {
-      await expect(rpc.verify(value as never), String(typeof value)).resolves.toEqual({
-        ok: false,
-        code: "invalid_token",
-      });
-      await expect(rpc.authorize(value as never, "profile:read"), String(typeof value)).resolves.toEqual({
-        ok: false,
-        code: "invalid_token",
-      });
-    }
-  });
+  it(
+    "stops odd token arguments from rejecting: invalid_token for each, " +
+      "called directly with values no binding would carry",
+    async () => {
+      const rpc = testService({ env: {} }).rpc();
+      for (const value of ODD_TOKENS) {
+        await expect(rpc.verify(value as never), String(typeof value)).resolves.toEqual({
+          ok: false,
+          code: "invalid_token",
+        });
+        await expect(rpc.authorize(value as never, "profile:read"), String(typeof value)).resolves.toEqual({
+          ok: false,
+          code: "invalid_token",
+        });
+      }
+    },
+  );
 
   it("stops odd permission arguments from rejecting: insufficient_permission for each", async () => {
     const { accessToken } = await issue();
@@ -248,20 +257,23 @@ describe("the exported entrypoint type (secureauth/rpc)", () => {
     expect(same).toBe(true);
   });
 
-  it("types a consumer's binding without copying it: the real binding fits, and a result narrows to the claims", async () => {
-    // What a consumer writes (docs/rpc.md); tsc checks it in npm test.
-    interface ConsumerEnv {
-      AUTH: Service & AuthServiceRpc;
-    }
-    const consumerEnv: ConsumerEnv = { AUTH: auth };
-    const { accessToken, claims } = await issue();
+  it(
+    "types a consumer's binding without copying it: the real binding fits, " + "and a result narrows to the claims",
+    async () => {
+      // What a consumer writes (docs/rpc.md); tsc checks it in npm test.
+      interface ConsumerEnv {
+        AUTH: Service & AuthServiceRpc;
+      }
+      const consumerEnv: ConsumerEnv = { AUTH: auth };
+      const { accessToken, claims } = await issue();
 
-    const verified: VerifyResult = await consumerEnv.AUTH.verify(accessToken);
-    if (!verified.ok) expect.unreachable(verified.code);
-    const sub: string = verified.claims.sub;
-    expect(sub).toBe(claims.sub);
+      const verified: VerifyResult = await consumerEnv.AUTH.verify(accessToken);
+      if (!verified.ok) expect.unreachable(verified.code);
+      const sub: string = verified.claims.sub;
+      expect(sub).toBe(claims.sub);
 
-    const authorized: AuthorizeResult = await consumerEnv.AUTH.authorize(accessToken, "users:write");
-    expect(authorized.ok ? "ok" : authorized.code).toBe("insufficient_permission");
-  });
+      const authorized: AuthorizeResult = await consumerEnv.AUTH.authorize(accessToken, "users:write");
+      expect(authorized.ok ? "ok" : authorized.code).toBe("insufficient_permission");
+    },
+  );
 });

@@ -75,46 +75,54 @@ describe("DELETE /sessions/:id", () => {
     expect(events[0]).toMatchObject({ user_id: account.user.id, actor_id: account.user.id });
   });
 
-  it("stops a capitalised id from leaving the session's access token alive: ended, refused at once, audited and pushed under the lower-case id", async () => {
-    const account = await register();
-    const laptop = await login(account.email, account.password);
-    const id = laptop.tokens.sessionId;
-    expect(id).toBe(id.toLowerCase());
-    const res = await call("DELETE", `/sessions/${id.toUpperCase()}`, { token: account.tokens.accessToken });
-    expect(res.status).toBe(204);
-    const me = await call("GET", "/me", { token: laptop.tokens.accessToken });
-    expect(me.status).toBe(401);
-    expect((await problemOf(me)).code).toBe("invalid_token");
-    expect((await refresh(laptop.tokens.refreshToken)).status).toBe(401);
-    expect((await call("GET", "/me", { token: account.tokens.accessToken })).status).toBe(200);
-    const events = await auditRows({ sessionId: id, event: "session.revoked" });
-    expect(events).toHaveLength(1);
-    expect(events[0]).toMatchObject({ user_id: account.user.id, actor_id: account.user.id, session_id: id });
-    expect(await env.REVOKED_SESSIONS.get(`revoked-session:${id}`)).not.toBeNull();
-    expect(await env.REVOKED_SESSIONS.get(`revoked-session:${id.toUpperCase()}`)).toBeNull();
-    // Both spellings name one session: it is gone in either.
-    expect((await call("DELETE", `/sessions/${id}`, { token: account.tokens.accessToken })).status).toBe(404);
-  });
+  it(
+    "stops a capitalised id from leaving the session's access token alive: " +
+      "ended, refused at once, audited and pushed under the lower-case id",
+    async () => {
+      const account = await register();
+      const laptop = await login(account.email, account.password);
+      const id = laptop.tokens.sessionId;
+      expect(id).toBe(id.toLowerCase());
+      const res = await call("DELETE", `/sessions/${id.toUpperCase()}`, { token: account.tokens.accessToken });
+      expect(res.status).toBe(204);
+      const me = await call("GET", "/me", { token: laptop.tokens.accessToken });
+      expect(me.status).toBe(401);
+      expect((await problemOf(me)).code).toBe("invalid_token");
+      expect((await refresh(laptop.tokens.refreshToken)).status).toBe(401);
+      expect((await call("GET", "/me", { token: account.tokens.accessToken })).status).toBe(200);
+      const events = await auditRows({ sessionId: id, event: "session.revoked" });
+      expect(events).toHaveLength(1);
+      expect(events[0]).toMatchObject({ user_id: account.user.id, actor_id: account.user.id, session_id: id });
+      expect(await env.REVOKED_SESSIONS.get(`revoked-session:${id}`)).not.toBeNull();
+      expect(await env.REVOKED_SESSIONS.get(`revoked-session:${id.toUpperCase()}`)).toBeNull();
+      // Both spellings name one session: it is gone in either.
+      expect((await call("DELETE", `/sessions/${id}`, { token: account.tokens.accessToken })).status).toBe(404);
+    },
+  );
 
-  it("documents the path id in /openapi.json as a required UUID path parameter, on the session route and the admin routes alike", async () => {
-    const doc = (await (await call("GET", "/openapi.json")).json()) as {
-      paths: Record<string, Record<string, { parameters?: unknown[] }>>;
-    };
-    for (const [path, method] of [
-      ["/sessions/{id}", "delete"],
-      ["/admin/users/{id}", "get"],
-      ["/admin/users/{id}/roles", "put"],
-    ] as const) {
-      expect(doc.paths[path]?.[method]?.parameters, `${method} ${path}`).toEqual([
-        expect.objectContaining({
-          name: "id",
-          in: "path",
-          required: true,
-          schema: expect.objectContaining({ type: "string", format: "uuid" }),
-        }),
-      ]);
-    }
-  });
+  it(
+    "documents the path id in /openapi.json as a required UUID path " +
+      "parameter, on the session route and the admin routes alike",
+    async () => {
+      const doc = (await (await call("GET", "/openapi.json")).json()) as {
+        paths: Record<string, Record<string, { parameters?: unknown[] }>>;
+      };
+      for (const [path, method] of [
+        ["/sessions/{id}", "delete"],
+        ["/admin/users/{id}", "get"],
+        ["/admin/users/{id}/roles", "put"],
+      ] as const) {
+        expect(doc.paths[path]?.[method]?.parameters, `${method} ${path}`).toEqual([
+          expect.objectContaining({
+            name: "id",
+            in: "path",
+            required: true,
+            schema: expect.objectContaining({ type: "string", format: "uuid" }),
+          }),
+        ]);
+      }
+    },
+  );
 
   it("answers 404 for an already ended session", async () => {
     const account = await register();
@@ -187,35 +195,39 @@ describe("DELETE /sessions", () => {
 describe("the cap on live sessions (MAX_SESSIONS_PER_USER)", () => {
   const capped = testService({ env: { MAX_SESSIONS_PER_USER: "3" } });
 
-  it("stops unbounded sessions: the 4th sign-in ends the least recently used one (not the oldest created), whose tokens stop at once", async () => {
-    const account = await capped.register();
-    const second = await capped.login(account.email, account.password);
-    const third = await capped.login(account.email, account.password);
-    // The first session is refreshed: now the second is the least recently used.
-    const first = await capped.refreshOk(account.tokens.refreshToken);
-    const fourth = await capped.login(account.email, account.password);
+  it(
+    "stops unbounded sessions: the 4th sign-in ends the least recently used " +
+      "one (not the oldest created), whose tokens stop at once",
+    async () => {
+      const account = await capped.register();
+      const second = await capped.login(account.email, account.password);
+      const third = await capped.login(account.email, account.password);
+      // The first session is refreshed: now the second is the least recently used.
+      const first = await capped.refreshOk(account.tokens.refreshToken);
+      const fourth = await capped.login(account.email, account.password);
 
-    expect((await capped.call("GET", "/me", { token: second.tokens.accessToken })).status).toBe(401);
-    expect((await capped.refresh(second.tokens.refreshToken)).status).toBe(401);
-    for (const tokens of [first, third.tokens, fourth.tokens])
-      expect((await capped.call("GET", "/me", { token: tokens.accessToken })).status).toBe(200);
+      expect((await capped.call("GET", "/me", { token: second.tokens.accessToken })).status).toBe(401);
+      expect((await capped.refresh(second.tokens.refreshToken)).status).toBe(401);
+      for (const tokens of [first, third.tokens, fourth.tokens])
+        expect((await capped.call("GET", "/me", { token: tokens.accessToken })).status).toBe(200);
 
-    const res = await capped.call("GET", "/sessions", { token: fourth.tokens.accessToken });
-    const { sessions } = (await res.json()) as { sessions: SessionView[] };
-    expect(sessions.map((s) => s.id)).toEqual([fourth.tokens.sessionId, first.sessionId, third.tokens.sessionId]);
+      const res = await capped.call("GET", "/sessions", { token: fourth.tokens.accessToken });
+      const { sessions } = (await res.json()) as { sessions: SessionView[] };
+      expect(sessions.map((s) => s.id)).toEqual([fourth.tokens.sessionId, first.sessionId, third.tokens.sessionId]);
 
-    const evicted = await auditRows({ userId: account.user.id, event: "session.evicted" });
-    expect(evicted).toHaveLength(1);
-    expect(evicted[0]).toMatchObject({
-      session_id: second.tokens.sessionId,
-      actor_id: account.user.id,
-      metadata: { reason: "evicted" },
-    });
-    const [row] = await query<{ revoked_reason: string }>("select revoked_reason from sessions where id = $1", [
-      second.tokens.sessionId,
-    ]);
-    expect(row!.revoked_reason).toBe("evicted");
-  });
+      const evicted = await auditRows({ userId: account.user.id, event: "session.evicted" });
+      expect(evicted).toHaveLength(1);
+      expect(evicted[0]).toMatchObject({
+        session_id: second.tokens.sessionId,
+        actor_id: account.user.id,
+        metadata: { reason: "evicted" },
+      });
+      const [row] = await query<{ revoked_reason: string }>("select revoked_reason from sessions where id = $1", [
+        second.tokens.sessionId,
+      ]);
+      expect(row!.revoked_reason).toBe("evicted");
+    },
+  );
 
   it("keeps GET /sessions bounded however many times the user signs in", async () => {
     const account = await capped.register();
@@ -420,52 +432,57 @@ describe("GET /me/activity", () => {
     expect([...seen].sort()).toEqual(expected);
   });
 
-  it("stops leaking an administrator's ip and user agent to the user: their role change shows actorId only; the user's own events keep their ip and no actorId", async () => {
-    const admin = await signIn({ roles: ["admin"] });
-    const account = await register();
-    const userOrigin = { "CF-Connecting-IP": "198.51.100.23", "User-Agent": "UserPhone/2.0" };
-    const adminOrigin = { "CF-Connecting-IP": "203.0.113.77", "User-Agent": "AdminConsole/9.9" };
-    const signedIn = await call("POST", "/auth/login", {
-      body: { email: account.email, password: account.password },
-      headers: userOrigin,
-    });
-    expect(signedIn.status).toBe(200);
-    const { tokens } = (await signedIn.json()) as { tokens: TokenPair };
-    const changed = await call("PUT", `/admin/users/${account.user.id}/roles`, {
-      token: admin.tokens.accessToken,
-      body: { roles: ["admin", "user"] },
-      headers: adminOrigin,
-    });
-    expect(changed.status).toBe(200);
-    // The role change refused the old token: the next refresh carries the new roles.
-    const fresh = await refreshOk(tokens.refreshToken);
+  it(
+    "stops leaking an administrator's ip and user agent to the user: their " +
+      "role change shows actorId only; the user's own events keep their ip and " +
+      "no actorId",
+    async () => {
+      const admin = await signIn({ roles: ["admin"] });
+      const account = await register();
+      const userOrigin = { "CF-Connecting-IP": "198.51.100.23", "User-Agent": "UserPhone/2.0" };
+      const adminOrigin = { "CF-Connecting-IP": "203.0.113.77", "User-Agent": "AdminConsole/9.9" };
+      const signedIn = await call("POST", "/auth/login", {
+        body: { email: account.email, password: account.password },
+        headers: userOrigin,
+      });
+      expect(signedIn.status).toBe(200);
+      const { tokens } = (await signedIn.json()) as { tokens: TokenPair };
+      const changed = await call("PUT", `/admin/users/${account.user.id}/roles`, {
+        token: admin.tokens.accessToken,
+        body: { roles: ["admin", "user"] },
+        headers: adminOrigin,
+      });
+      expect(changed.status).toBe(200);
+      // The role change refused the old token: the next refresh carries the new roles.
+      const fresh = await refreshOk(tokens.refreshToken);
 
-    type Item = { event: string; actorId?: string; ip?: string; userAgent?: string };
-    const res = await call("GET", "/me/activity?limit=100", { token: fresh.accessToken });
-    expect(res.status).toBe(200);
-    const items = ((await res.json()) as { items: Item[] }).items;
-    const rolesChanged = items.find((e) => e.event === "user.roles_changed")!;
-    expect(rolesChanged.actorId).toBe(admin.user.id);
-    expect(rolesChanged).not.toHaveProperty("ip");
-    expect(rolesChanged).not.toHaveProperty("userAgent");
-    expect(JSON.stringify(items)).not.toContain(adminOrigin["CF-Connecting-IP"]);
-    expect(JSON.stringify(items)).not.toContain(adminOrigin["User-Agent"]);
-    const loggedIn = items.find((e) => e.event === "auth.login_succeeded")!;
-    expect(loggedIn).toMatchObject({ ip: userOrigin["CF-Connecting-IP"], userAgent: userOrigin["User-Agent"] });
-    for (const own of items.filter((e) => e !== rolesChanged)) expect(own).not.toHaveProperty("actorId");
+      type Item = { event: string; actorId?: string; ip?: string; userAgent?: string };
+      const res = await call("GET", "/me/activity?limit=100", { token: fresh.accessToken });
+      expect(res.status).toBe(200);
+      const items = ((await res.json()) as { items: Item[] }).items;
+      const rolesChanged = items.find((e) => e.event === "user.roles_changed")!;
+      expect(rolesChanged.actorId).toBe(admin.user.id);
+      expect(rolesChanged).not.toHaveProperty("ip");
+      expect(rolesChanged).not.toHaveProperty("userAgent");
+      expect(JSON.stringify(items)).not.toContain(adminOrigin["CF-Connecting-IP"]);
+      expect(JSON.stringify(items)).not.toContain(adminOrigin["User-Agent"]);
+      const loggedIn = items.find((e) => e.event === "auth.login_succeeded")!;
+      expect(loggedIn).toMatchObject({ ip: userOrigin["CF-Connecting-IP"], userAgent: userOrigin["User-Agent"] });
+      for (const own of items.filter((e) => e !== rolesChanged)) expect(own).not.toHaveProperty("actorId");
 
-    // The operator's view keeps everything.
-    const audit = await call("GET", `/admin/audit-logs?userId=${account.user.id}&event=user.roles_changed`, {
-      token: admin.tokens.accessToken,
-    });
-    expect(((await audit.json()) as { items: Item[] }).items).toEqual([
-      expect.objectContaining({
-        actorId: admin.user.id,
-        ip: adminOrigin["CF-Connecting-IP"],
-        userAgent: adminOrigin["User-Agent"],
-      }),
-    ]);
-  });
+      // The operator's view keeps everything.
+      const audit = await call("GET", `/admin/audit-logs?userId=${account.user.id}&event=user.roles_changed`, {
+        token: admin.tokens.accessToken,
+      });
+      expect(((await audit.json()) as { items: Item[] }).items).toEqual([
+        expect.objectContaining({
+          actorId: admin.user.id,
+          ip: adminOrigin["CF-Connecting-IP"],
+          userAgent: adminOrigin["User-Agent"],
+        }),
+      ]);
+    },
+  );
 
   it.each([
     ["a malformed cursor", "cursor=%%%not-a-cursor"],

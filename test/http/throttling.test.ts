@@ -129,42 +129,49 @@ describe("password change", () => {
 });
 
 describe("auth.throttled: one row per lock, not per refused attempt", () => {
-  it("many refused attempts during one lock, parallel ones too, write exactly one row; a new lock after it expires writes another", async () => {
-    const clock = fakeClock();
-    const service = testService({ clock: clock.clock });
-    const account = await service.register();
-    const guesses = (n: number, password = "a wrong guess xx") =>
-      Promise.all(
-        Array.from({ length: n }, (_, i) =>
-          service.call("POST", "/auth/login", { body: { email: account.email, password: `${password} ${i}` } }),
-        ),
-      );
+  it(
+    "many refused attempts during one lock, parallel ones too, write exactly " +
+      "one row; a new lock after it expires writes another",
+    async () => {
+      const clock = fakeClock();
+      const service = testService({ clock: clock.clock });
+      const account = await service.register();
+      const guesses = (n: number, password = "a wrong guess xx") =>
+        Promise.all(
+          Array.from({ length: n }, (_, i) =>
+            service.call("POST", "/auth/login", { body: { email: account.email, password: `${password} ${i}` } }),
+          ),
+        );
 
-    const first = (await guesses(30)).map((r) => r.status);
-    expect(first.filter((s) => s === 401).length).toBeLessThanOrEqual(5);
-    for (let i = 0; i < 10; i++)
+      const first = (await guesses(30)).map((r) => r.status);
+      expect(first.filter((s) => s === 401).length).toBeLessThanOrEqual(5);
+      for (let i = 0; i < 10; i++)
+        expect(
+          (await service.call("POST", "/auth/login", { body: { email: account.email, password: account.password } }))
+            .status,
+        ).toBe(429);
+      expect(await auditRows({ userId: account.user.id, event: "auth.throttled" })).toEqual([
+        expect.objectContaining({ metadata: { scope: "account" } }),
+      ]);
+
+      // The 15 s lock expires; the next guess is checked and sets a new, longer lock.
+      clock.advance(15);
       expect(
-        (await service.call("POST", "/auth/login", { body: { email: account.email, password: account.password } }))
-          .status,
-      ).toBe(429);
-    expect(await auditRows({ userId: account.user.id, event: "auth.throttled" })).toEqual([
-      expect.objectContaining({ metadata: { scope: "account" } }),
-    ]);
-
-    // The 15 s lock expires; the next guess is checked and sets a new, longer lock.
-    clock.advance(15);
-    expect(
-      (await service.call("POST", "/auth/login", { body: { email: account.email, password: "one more wrong guess" } }))
-        .status,
-    ).toBe(401);
-    const again = await guesses(10);
-    expect(again.map((r) => r.status)).toEqual(Array(10).fill(429));
-    expect(Number(again[0]!.headers.get("retry-after"))).toBe(30);
-    const rows = await auditRows({ userId: account.user.id, event: "auth.throttled" });
-    expect(rows).toHaveLength(2);
-    expect(rows.map((r) => r.metadata)).toEqual([{ scope: "account" }, { scope: "account" }]);
-    expect(JSON.stringify(rows)).not.toContain(account.email);
-  });
+        (
+          await service.call("POST", "/auth/login", {
+            body: { email: account.email, password: "one more wrong guess" },
+          })
+        ).status,
+      ).toBe(401);
+      const again = await guesses(10);
+      expect(again.map((r) => r.status)).toEqual(Array(10).fill(429));
+      expect(Number(again[0]!.headers.get("retry-after"))).toBe(30);
+      const rows = await auditRows({ userId: account.user.id, event: "auth.throttled" });
+      expect(rows).toHaveLength(2);
+      expect(rows.map((r) => r.metadata)).toEqual([{ scope: "account" }, { scope: "account" }]);
+      expect(JSON.stringify(rows)).not.toContain(account.email);
+    },
+  );
 
   it("an unknown email's lock is audited once too, naming no user", async () => {
     const oneTry = testService({ env: { LOGIN_MAX_FAILURES: "1" } });
@@ -264,72 +271,83 @@ describe("per client network (AUTH_IP_RATE_LIMITER): an IPv4 address, an IPv6 /6
 });
 
 describe("register per normalised email (AUTH_EMAIL_RATE_LIMITER)", () => {
-  it(`the ${EMAIL_LIMIT + 1}th registration of one normalised email in a minute is 429, even from different client networks`, async () => {
-    const email = uniqueEmail("email-limit");
-    const [local, domain] = email.split("@") as [string, string];
-    const spellings = [
-      email,
-      email.toUpperCase(),
-      `  ${email} `,
-      `${local}@${domain.toUpperCase()}`,
-      `${local.toUpperCase()}@${domain}`,
-      `${local}@${domain}`,
-    ];
-    await windowWithRoomFor(10);
-    const statuses: number[] = [];
-    for (const [i, spelling] of spellings.slice(0, EMAIL_LIMIT).entries()) {
-      const res = await call("POST", "/auth/register", {
-        body: { email: spelling, password: STRONG_PASSWORD },
-        headers: { "CF-Connecting-IP": freshIPv4() },
+  it(
+    `the ${EMAIL_LIMIT + 1}th registration of one normalised email in a ` +
+      `minute is 429, even from different client networks`,
+    async () => {
+      const email = uniqueEmail("email-limit");
+      const [local, domain] = email.split("@") as [string, string];
+      const spellings = [
+        email,
+        email.toUpperCase(),
+        `  ${email} `,
+        `${local}@${domain.toUpperCase()}`,
+        `${local.toUpperCase()}@${domain}`,
+        `${local}@${domain}`,
+      ];
+      await windowWithRoomFor(10);
+      const statuses: number[] = [];
+      for (const [i, spelling] of spellings.slice(0, EMAIL_LIMIT).entries()) {
+        const res = await call("POST", "/auth/register", {
+          body: { email: spelling, password: STRONG_PASSWORD },
+          headers: { "CF-Connecting-IP": freshIPv4() },
+        });
+        statuses.push(res.status);
+        if (i === 0) expect(res.status).toBe(201);
+      }
+      expect(statuses).toEqual([201, 409, 409, 409, 409]);
+      const limited = await call("POST", "/auth/register", {
+        body: { email: spellings[EMAIL_LIMIT], password: STRONG_PASSWORD },
+        headers: { "CF-Connecting-IP": `${fresh64()}::1` },
       });
-      statuses.push(res.status);
-      if (i === 0) expect(res.status).toBe(201);
-    }
-    expect(statuses).toEqual([201, 409, 409, 409, 409]);
-    const limited = await call("POST", "/auth/register", {
-      body: { email: spellings[EMAIL_LIMIT], password: STRONG_PASSWORD },
-      headers: { "CF-Connecting-IP": `${fresh64()}::1` },
-    });
-    expect(limited.status).toBe(429);
-    expect(limited.headers.get("retry-after")).toBe(String(PERIOD_SECONDS));
-    expect((await problemOf(limited)).code).toBe("rate_limited");
-    // Another email is another bucket.
-    expect(
-      (await call("POST", "/auth/register", { body: { email: uniqueEmail("email-limit"), password: STRONG_PASSWORD } }))
-        .status,
-    ).toBe(201);
-  });
+      expect(limited.status).toBe(429);
+      expect(limited.headers.get("retry-after")).toBe(String(PERIOD_SECONDS));
+      expect((await problemOf(limited)).code).toBe("rate_limited");
+      // Another email is another bucket.
+      expect(
+        (
+          await call("POST", "/auth/register", {
+            body: { email: uniqueEmail("email-limit"), password: STRONG_PASSWORD },
+          })
+        ).status,
+      ).toBe(201);
+    },
+  );
 
-  it("a refused registration computes no hash and creates nothing: no user row, and it answers in a fraction of a hash's time", async () => {
-    // The production argon2id cost, so a hash would show in the time.
-    const costly = testService({
-      env: { ARGON2_MEMORY_KIB: "19456", ARGON2_ITERATIONS: "2", ARGON2_BELOW_OWASP_MINIMUM_FOR_TESTS_ONLY: "false" },
-    });
-    const email = uniqueEmail("email-limit-cost");
-    await windowWithRoomFor(20);
-    // Weak passwords are refused before any hash, but each attempt counts.
-    for (let i = 0; i < EMAIL_LIMIT; i++)
-      expect((await costly.call("POST", "/auth/register", { body: { email, password: "too short" } })).status).toBe(
-        400,
-      );
+  it(
+    "a refused registration computes no hash and creates nothing: no user " +
+      "row, and it answers in a fraction of a hash's time",
+    async () => {
+      // The production argon2id cost, so a hash would show in the time.
+      const costly = testService({
+        env: { ARGON2_MEMORY_KIB: "19456", ARGON2_ITERATIONS: "2", ARGON2_BELOW_OWASP_MINIMUM_FOR_TESTS_ONLY: "false" },
+      });
+      const email = uniqueEmail("email-limit-cost");
+      await windowWithRoomFor(20);
+      // Weak passwords are refused before any hash, but each attempt counts.
+      for (let i = 0; i < EMAIL_LIMIT; i++)
+        expect((await costly.call("POST", "/auth/register", { body: { email, password: "too short" } })).status).toBe(
+          400,
+        );
 
-    const hashedStart = Date.now();
-    expect(
-      (
-        await costly.call("POST", "/auth/register", {
-          body: { email: uniqueEmail("email-limit-cost"), password: STRONG_PASSWORD },
-        })
-      ).status,
-    ).toBe(201);
-    const hashed = Date.now() - hashedStart;
+      const hashedStart = Date.now();
+      expect(
+        (
+          await costly.call("POST", "/auth/register", {
+            body: { email: uniqueEmail("email-limit-cost"), password: STRONG_PASSWORD },
+          })
+        ).status,
+      ).toBe(201);
+      const hashed = Date.now() - hashedStart;
 
-    const refusedStart = Date.now();
-    const refused = await costly.call("POST", "/auth/register", { body: { email, password: STRONG_PASSWORD } });
-    const refusedTook = Date.now() - refusedStart;
-    expect(refused.status).toBe(429);
-    expect(await query("select 1 from users where email = $1", [email])).toHaveLength(0);
-    expect(refusedTook).toBeLessThan(hashed / 2);
-  });
+      const refusedStart = Date.now();
+      const refused = await costly.call("POST", "/auth/register", { body: { email, password: STRONG_PASSWORD } });
+      const refusedTook = Date.now() - refusedStart;
+      expect(refused.status).toBe(429);
+      expect(await query("select 1 from users where email = $1", [email])).toHaveLength(0);
+      expect(refusedTook).toBeLessThan(hashed / 2);
+    },
+  );
 });
 
 describe("refresh is limited per session (AUTH_REFRESH_RATE_LIMITER), not per client network", () => {
@@ -343,50 +361,58 @@ describe("refresh is limited per session (AUTH_REFRESH_RATE_LIMITER), not per cl
     return pairs;
   }
 
-  it(`more than ${IP_LIMIT} refreshes of different sessions from one client network in a minute all succeed (thousands of users share a NAT address)`, async () => {
-    const pairs = await sessions(IP_LIMIT + 5);
-    const ip = freshIPv4();
-    await windowWithRoomFor(15);
-    const statuses: number[] = [];
-    for (const pair of pairs) {
-      const res = await refresh(pair.refreshToken, { headers: { "CF-Connecting-IP": ip } });
-      statuses.push(res.status);
-      await res.body?.cancel();
-    }
-    expect(statuses).toEqual(Array(IP_LIMIT + 5).fill(200));
-  });
+  it(
+    `more than ${IP_LIMIT} refreshes of different sessions from one client ` +
+      `network in a minute all succeed (thousands of users share a NAT address)`,
+    async () => {
+      const pairs = await sessions(IP_LIMIT + 5);
+      const ip = freshIPv4();
+      await windowWithRoomFor(15);
+      const statuses: number[] = [];
+      for (const pair of pairs) {
+        const res = await refresh(pair.refreshToken, { headers: { "CF-Connecting-IP": ip } });
+        statuses.push(res.status);
+        await res.body?.cancel();
+      }
+      expect(statuses).toEqual(Array(IP_LIMIT + 5).fill(200));
+    },
+  );
 
-  it(`the ${REFRESH_LIMIT + 1}st refresh of one session within the period is 429 with Retry-After, before any database statement`, async () => {
-    const [pair] = await sessions(1);
-    const [other] = await sessions(1);
-    await windowWithRoomFor(25);
-    let token = pair!.refreshToken;
-    for (let i = 0; i < REFRESH_LIMIT; i++) {
-      const res = await refresh(token, { headers: { "CF-Connecting-IP": freshIPv4() } });
-      expect(res.status, `refresh ${i + 1}`).toBe(200);
-      token = ((await res.json()) as { tokens: TokenPair }).tokens.refreshToken;
-    }
-    await db.resetStatementStats();
-    const limited = await refresh(token);
-    expect(limited.status).toBe(429);
-    expect(limited.headers.get("retry-after")).toBe(String(PERIOD_SECONDS));
-    expect((await problemOf(limited)).code).toBe("rate_limited");
-    const ran = await query(
-      `select 1 from pg_stat_statements
+  it(
+    `the ${REFRESH_LIMIT + 1}st refresh of one session within the period is ` +
+      `429 with Retry-After, before any database statement`,
+    async () => {
+      const [pair] = await sessions(1);
+      const [other] = await sessions(1);
+      await windowWithRoomFor(25);
+      let token = pair!.refreshToken;
+      for (let i = 0; i < REFRESH_LIMIT; i++) {
+        const res = await refresh(token, { headers: { "CF-Connecting-IP": freshIPv4() } });
+        expect(res.status, `refresh ${i + 1}`).toBe(200);
+        token = ((await res.json()) as { tokens: TokenPair }).tokens.refreshToken;
+      }
+      await db.resetStatementStats();
+      const limited = await refresh(token);
+      expect(limited.status).toBe(429);
+      expect(limited.headers.get("retry-after")).toBe(String(PERIOD_SECONDS));
+      expect((await problemOf(limited)).code).toBe("rate_limited");
+      const ran = await query(
+        `select 1 from pg_stat_statements
         where dbid = (select oid from pg_database where datname = current_database())
           and query not ilike '%pg_stat_statements%' and (query ilike '%refresh_tokens%' or query ilike '%sessions%')`,
-    );
-    expect(ran).toEqual([]);
-    // The refused token was not used: it is still its session's current token.
-    const [row] = await query<{ used_at: Date | null }>(
-      "select used_at from refresh_tokens where session_id = $1 and parent_hash is not null order by created_at " +
-        "desc limit 1",
-      [pair!.sessionId],
-    );
-    expect(row!.used_at).toBeNull();
-    // Other sessions are not affected.
-    expect((await refresh(other!.refreshToken)).status).toBe(200);
-  });
+      );
+      expect(ran).toEqual([]);
+      // The refused token was not used: it is still its session's current token.
+      const [row] = await query<{ used_at: Date | null }>(
+        "select used_at from refresh_tokens where session_id = $1 and parent_hash is not null order by created_at " +
+          "desc limit 1",
+        [pair!.sessionId],
+      );
+      expect(row!.used_at).toBeNull();
+      // Other sessions are not affected.
+      expect((await refresh(other!.refreshToken)).status).toBe(200);
+    },
+  );
 
   it("a burst of 20 parallel refreshes of one session all get their answer: 200 and the same successor", async () => {
     const [pair] = await sessions(1);

@@ -42,22 +42,26 @@ async function supportAccount(): Promise<{ support: SignedInUser; supportRole: s
 }
 
 describe("administrative actions on an account holding permissions the caller lacks", () => {
-  it("a holder of users:write alone cannot disable an administrator: 403, still active, sessions live, no audit row", async () => {
-    const { support } = await supportAccount();
-    const administrator = await signIn({ roles: ["admin"] });
-    const res = await call("POST", `/admin/users/${administrator.user.id}/disable`, {
-      token: support.tokens.accessToken,
-    });
-    expect(res.status).toBe(403);
-    const problem = await problemOf(res);
-    expect(problem.code).toBe("insufficient_permission");
-    expect(problem.detail).toBe("The account holds permissions you do not: audit:read, users:read");
-    expect(await statusOf(administrator.user.id)).toBe("active");
-    expect(await liveSessions(administrator.user.id)).toBeGreaterThan(0);
-    expect(await auditRows({ userId: administrator.user.id, event: "user.disabled" })).toEqual([]);
-    // The administrator's token still works: nothing reached the edge.
-    expect((await call("GET", "/admin/users?limit=1", { token: administrator.tokens.accessToken })).status).toBe(200);
-  });
+  it(
+    "a holder of users:write alone cannot disable an administrator: 403, " +
+      "still active, sessions live, no audit row",
+    async () => {
+      const { support } = await supportAccount();
+      const administrator = await signIn({ roles: ["admin"] });
+      const res = await call("POST", `/admin/users/${administrator.user.id}/disable`, {
+        token: support.tokens.accessToken,
+      });
+      expect(res.status).toBe(403);
+      const problem = await problemOf(res);
+      expect(problem.code).toBe("insufficient_permission");
+      expect(problem.detail).toBe("The account holds permissions you do not: audit:read, users:read");
+      expect(await statusOf(administrator.user.id)).toBe("active");
+      expect(await liveSessions(administrator.user.id)).toBeGreaterThan(0);
+      expect(await auditRows({ userId: administrator.user.id, event: "user.disabled" })).toEqual([]);
+      // The administrator's token still works: nothing reached the edge.
+      expect((await call("GET", "/admin/users?limit=1", { token: administrator.tokens.accessToken })).status).toBe(200);
+    },
+  );
 
   it("a holder of users:write alone cannot re-enable an administrator another administrator disabled", async () => {
     const { support } = await supportAccount();
@@ -89,22 +93,25 @@ describe("administrative actions on an account holding permissions the caller la
     expect((await call("GET", "/admin/users?limit=1", { token: administrator.tokens.accessToken })).status).toBe(200);
   });
 
-  it("a holder of roles:assign cannot touch an administrator's roles at all, not even to add a role they hold", async () => {
-    const { support, supportRole } = await supportAccount();
-    const administrator = await signIn({ roles: ["admin"] });
-    const res = await call("PUT", `/admin/users/${administrator.user.id}/roles`, {
-      token: support.tokens.accessToken,
-      body: { roles: ["admin", "user", supportRole] },
-    });
-    expect(res.status).toBe(403);
-    expect((await problemOf(res)).detail).toBe("The account holds permissions you do not: audit:read, users:read");
-    const roles = await query<{ role_name: string }>(
-      "select role_name from user_roles where user_id = $1 order by role_name",
-      [administrator.user.id],
-    );
-    expect(roles.map((r) => r.role_name)).toEqual(["admin", "user"]);
-    expect(await auditRows({ userId: administrator.user.id, event: "user.roles_changed" })).toEqual([]);
-  });
+  it(
+    "a holder of roles:assign cannot touch an administrator's roles at all, " + "not even to add a role they hold",
+    async () => {
+      const { support, supportRole } = await supportAccount();
+      const administrator = await signIn({ roles: ["admin"] });
+      const res = await call("PUT", `/admin/users/${administrator.user.id}/roles`, {
+        token: support.tokens.accessToken,
+        body: { roles: ["admin", "user", supportRole] },
+      });
+      expect(res.status).toBe(403);
+      expect((await problemOf(res)).detail).toBe("The account holds permissions you do not: audit:read, users:read");
+      const roles = await query<{ role_name: string }>(
+        "select role_name from user_roles where user_id = $1 order by role_name",
+        [administrator.user.id],
+      );
+      expect(roles.map((r) => r.role_name)).toEqual(["admin", "user"]);
+      expect(await auditRows({ userId: administrator.user.id, event: "user.roles_changed" })).toEqual([]);
+    },
+  );
 
   it("one rule for every action: 403 on the administrator, and the same calls succeed on a plain user", async () => {
     const { support, supportRole } = await supportAccount();
@@ -131,30 +138,38 @@ describe("administrative actions on an account holding permissions the caller la
     }
   });
 
-  it("an administrator holding every permission still disables, enables and signs out another administrator", async () => {
-    const administrator = await signIn({ roles: ["admin"] });
-    const other = await signIn({ roles: ["admin"] });
-    expect(
-      (await call("DELETE", `/admin/users/${other.user.id}/sessions`, { token: administrator.tokens.accessToken }))
-        .status,
-    ).toBe(204);
-    expect(
-      (await call("POST", `/admin/users/${other.user.id}/disable`, { token: administrator.tokens.accessToken })).status,
-    ).toBe(200);
-    expect(
-      (await call("POST", `/admin/users/${other.user.id}/enable`, { token: administrator.tokens.accessToken })).status,
-    ).toBe(200);
-    expect(await statusOf(other.user.id)).toBe("active");
-  });
+  it(
+    "an administrator holding every permission still disables, enables and " + "signs out another administrator",
+    async () => {
+      const administrator = await signIn({ roles: ["admin"] });
+      const other = await signIn({ roles: ["admin"] });
+      expect(
+        (await call("DELETE", `/admin/users/${other.user.id}/sessions`, { token: administrator.tokens.accessToken }))
+          .status,
+      ).toBe(204);
+      expect(
+        (await call("POST", `/admin/users/${other.user.id}/disable`, { token: administrator.tokens.accessToken }))
+          .status,
+      ).toBe(200);
+      expect(
+        (await call("POST", `/admin/users/${other.user.id}/enable`, { token: administrator.tokens.accessToken }))
+          .status,
+      ).toBe(200);
+      expect(await statusOf(other.user.id)).toBe("active");
+    },
+  );
 
-  it("ending another account's sessions reads the caller's permissions as of now: a demoted holder is refused", async () => {
-    const { support, supportRole } = await supportAccount();
-    const plain = await register();
-    await query("delete from user_roles where user_id = $1 and role_name = $2", [support.user.id, supportRole]);
-    const res = await call("DELETE", `/admin/users/${plain.user.id}/sessions`, { token: support.tokens.accessToken });
-    expect(res.status).toBe(403);
-    expect(await liveSessions(plain.user.id)).toBeGreaterThan(0);
-  });
+  it(
+    "ending another account's sessions reads the caller's permissions as of " + "now: a demoted holder is refused",
+    async () => {
+      const { support, supportRole } = await supportAccount();
+      const plain = await register();
+      await query("delete from user_roles where user_id = $1 and role_name = $2", [support.user.id, supportRole]);
+      const res = await call("DELETE", `/admin/users/${plain.user.id}/sessions`, { token: support.tokens.accessToken });
+      expect(res.status).toBe(403);
+      expect(await liveSessions(plain.user.id)).toBeGreaterThan(0);
+    },
+  );
 });
 
 describe("no cache keeps an authenticated answer", () => {
@@ -187,26 +202,34 @@ describe("no cache keeps an authenticated answer", () => {
   ];
 
   for (const { method, path, who, body, status } of cases) {
-    it(`${method} ${path} as ${who === "plain" ? "a plain user" : "an administrator"} (${status}) is no-store, no-cache`, async () => {
-      const caller = who === "plain" ? plain : administrator;
-      const res = await call(method, path.replace(":plain", plain.user.id).replace(":unknown", unknownId), {
-        token: caller.tokens.accessToken,
-        body,
-      });
-      expect(res.status, await res.clone().text()).toBe(status);
-      expect(res.headers.get("cache-control")).toBe("no-store");
-      expect(res.headers.get("pragma")).toBe("no-cache");
-    });
+    it(
+      `${method} ${path} as ` +
+        `${who === "plain" ? "a plain user" : "an administrator"} (${status}) is ` +
+        `no-store, no-cache`,
+      async () => {
+        const caller = who === "plain" ? plain : administrator;
+        const res = await call(method, path.replace(":plain", plain.user.id).replace(":unknown", unknownId), {
+          token: caller.tokens.accessToken,
+          body,
+        });
+        expect(res.status, await res.clone().text()).toBe(status);
+        expect(res.headers.get("cache-control")).toBe("no-store");
+        expect(res.headers.get("pragma")).toBe("no-cache");
+      },
+    );
   }
 
-  it("the access cookie counts as much as the header: GET /me and GET /auth/verify by cookie are no-store", async () => {
-    for (const path of ["/me", "/auth/verify"]) {
-      const res = await call("GET", path, { headers: { Cookie: `__Host-sa_at=${plain.tokens.accessToken}` } });
-      expect(res.status, path).toBe(200);
-      expect(res.headers.get("cache-control"), path).toBe("no-store");
-      expect(res.headers.get("pragma"), path).toBe("no-cache");
-    }
-  });
+  it(
+    "the access cookie counts as much as the header: GET /me and GET " + "/auth/verify by cookie are no-store",
+    async () => {
+      for (const path of ["/me", "/auth/verify"]) {
+        const res = await call("GET", path, { headers: { Cookie: `__Host-sa_at=${plain.tokens.accessToken}` } });
+        expect(res.status, path).toBe(200);
+        expect(res.headers.get("cache-control"), path).toBe("no-store");
+        expect(res.headers.get("pragma"), path).toBe("no-cache");
+      }
+    },
+  );
 
   it("a token that fails authentication (forged, or of an ended session) gets a no-store 401 too", async () => {
     const ended = await register();
@@ -220,11 +243,15 @@ describe("no cache keeps an authenticated answer", () => {
     }
   });
 
-  it("answers to requests without a token keep their own caching: the JWKS stays publicly cacheable, /health sets none", async () => {
-    const jwks = await call("GET", "/.well-known/jwks.json");
-    expect(jwks.headers.get("cache-control")).toBe("public, max-age=300");
-    const health = await call("GET", "/health");
-    expect(health.headers.get("cache-control")).toBeNull();
-    expect(health.headers.get("pragma")).toBeNull();
-  });
+  it(
+    "answers to requests without a token keep their own caching: the JWKS " +
+      "stays publicly cacheable, /health sets none",
+    async () => {
+      const jwks = await call("GET", "/.well-known/jwks.json");
+      expect(jwks.headers.get("cache-control")).toBe("public, max-age=300");
+      const health = await call("GET", "/health");
+      expect(health.headers.get("cache-control")).toBeNull();
+      expect(health.headers.get("pragma")).toBeNull();
+    },
+  );
 });

@@ -25,17 +25,22 @@ async function expectRefused(res: Response) {
 }
 
 describe("GET /auth/verify for a cookie-authenticated original request", () => {
-  it("a cross-site POST through the proxy with the access cookie is refused: 403 csrf_rejected, no identity", async () => {
-    const { cookie } = await accessCookie();
-    for (const method of ["POST", "PUT", "PATCH", "DELETE"]) {
-      await expectRefused(
-        await call("GET", "/auth/verify", { headers: { Cookie: cookie, "X-Forwarded-Method": method, Origin: EVIL } }),
-      );
-      await expectRefused(
-        await call("GET", "/auth/verify", { headers: { Cookie: cookie, "X-Original-Method": method, Origin: EVIL } }),
-      );
-    }
-  });
+  it(
+    "a cross-site POST through the proxy with the access cookie is refused: " + "403 csrf_rejected, no identity",
+    async () => {
+      const { cookie } = await accessCookie();
+      for (const method of ["POST", "PUT", "PATCH", "DELETE"]) {
+        await expectRefused(
+          await call("GET", "/auth/verify", {
+            headers: { Cookie: cookie, "X-Forwarded-Method": method, Origin: EVIL },
+          }),
+        );
+        await expectRefused(
+          await call("GET", "/auth/verify", { headers: { Cookie: cookie, "X-Original-Method": method, Origin: EVIL } }),
+        );
+      }
+    },
+  );
 
   it("an unsafe original method without an Origin is refused: the rule fails closed", async () => {
     const { cookie } = await accessCookie();
@@ -47,14 +52,17 @@ describe("GET /auth/verify for a cookie-authenticated original request", () => {
     );
   });
 
-  it("a client cannot pass a safe method over the proxy's unsafe one: either header naming an unsafe method counts", async () => {
-    const { cookie } = await accessCookie();
-    await expectRefused(
-      await call("GET", "/auth/verify", {
-        headers: { Cookie: cookie, "X-Forwarded-Method": "GET", "X-Original-Method": "POST", Origin: EVIL },
-      }),
-    );
-  });
+  it(
+    "a client cannot pass a safe method over the proxy's unsafe one: either " + "header naming an unsafe method counts",
+    async () => {
+      const { cookie } = await accessCookie();
+      await expectRefused(
+        await call("GET", "/auth/verify", {
+          headers: { Cookie: cookie, "X-Forwarded-Method": "GET", "X-Original-Method": "POST", Origin: EVIL },
+        }),
+      );
+    },
+  );
 
   it("a cookie-authenticated check with a foreign Origin is refused whatever the method", async () => {
     const { cookie } = await accessCookie();
@@ -65,17 +73,20 @@ describe("GET /auth/verify for a cookie-authenticated original request", () => {
     await expectRefused(await call("GET", "/auth/verify", { headers: { Cookie: cookie, Origin: "null" } }));
   });
 
-  it("passes an unsafe original from an allowed Origin (no X-Auth-Mode needed), and a page load without one", async () => {
-    const { user, cookie } = await accessCookie();
-    const post = await call("GET", "/auth/verify", {
-      headers: { Cookie: cookie, "X-Forwarded-Method": "POST", Origin: APP },
-    });
-    expect(post.status).toBe(200);
-    expect(post.headers.get("x-auth-user-id")).toBe(user.id);
-    const pageLoad = await call("GET", "/auth/verify", { headers: { Cookie: cookie, "X-Forwarded-Method": "GET" } });
-    expect(pageLoad.status).toBe(200);
-    expect((await call("GET", "/auth/verify", { headers: { Cookie: cookie } })).status).toBe(200);
-  });
+  it(
+    "passes an unsafe original from an allowed Origin (no X-Auth-Mode " + "needed), and a page load without one",
+    async () => {
+      const { user, cookie } = await accessCookie();
+      const post = await call("GET", "/auth/verify", {
+        headers: { Cookie: cookie, "X-Forwarded-Method": "POST", Origin: APP },
+      });
+      expect(post.status).toBe(200);
+      expect(post.headers.get("x-auth-user-id")).toBe(user.id);
+      const pageLoad = await call("GET", "/auth/verify", { headers: { Cookie: cookie, "X-Forwarded-Method": "GET" } });
+      expect(pageLoad.status).toBe(200);
+      expect((await call("GET", "/auth/verify", { headers: { Cookie: cookie } })).status).toBe(200);
+    },
+  );
 
   it("a Bearer token is not subject to it: no ambient credential, nothing to forge", async () => {
     const { user, token } = await accessCookie();

@@ -185,22 +185,28 @@ describe("a second factor needs a two-factor re-authentication", () => {
     expect((await s.call("POST", "/me/mfa/recovery-codes", { token })).status).toBe(200);
   });
 
-  it("a session signed in with two factors is recent without re-authenticating; once stale, it needs two factors again", async () => {
-    const { s, time } = clocked();
-    const alice = await withTotp(s, time);
-    const login = await s.call("POST", "/auth/login", { body: { email: alice.email, password: STRONG_PASSWORD } });
-    const { mfaToken } = (await login.json()) as { mfaToken: string };
-    const signedIn = (await (
-      await s.call("POST", "/auth/mfa", { body: { mfaToken, code: totpCode(alice.secret, time.now()) } })
-    ).json()) as { tokens: TokenPair };
-    expect((await s.call("POST", "/me/mfa/recovery-codes", { token: signedIn.tokens.accessToken })).status).toBe(200);
-    time.advance(601);
-    const stale = await s.refreshOk(signedIn.tokens.refreshToken);
-    expect(await problem(await s.call("POST", "/me/mfa/recovery-codes", { token: stale.accessToken }))).toMatchObject({
-      code: "reauthentication_required",
-      methods: TOTP_METHODS,
-    });
-  });
+  it(
+    "a session signed in with two factors is recent without " +
+      "re-authenticating; once stale, it needs two factors again",
+    async () => {
+      const { s, time } = clocked();
+      const alice = await withTotp(s, time);
+      const login = await s.call("POST", "/auth/login", { body: { email: alice.email, password: STRONG_PASSWORD } });
+      const { mfaToken } = (await login.json()) as { mfaToken: string };
+      const signedIn = (await (
+        await s.call("POST", "/auth/mfa", { body: { mfaToken, code: totpCode(alice.secret, time.now()) } })
+      ).json()) as { tokens: TokenPair };
+      expect((await s.call("POST", "/me/mfa/recovery-codes", { token: signedIn.tokens.accessToken })).status).toBe(200);
+      time.advance(601);
+      const stale = await s.refreshOk(signedIn.tokens.refreshToken);
+      expect(await problem(await s.call("POST", "/me/mfa/recovery-codes", { token: stale.accessToken }))).toMatchObject(
+        {
+          code: "reauthentication_required",
+          methods: TOTP_METHODS,
+        },
+      );
+    },
+  );
 
   it("with TOTP and a passkey, every way that is enough is offered", async () => {
     const { s, time } = clocked();
@@ -235,65 +241,76 @@ describe("a second factor needs a two-factor re-authentication", () => {
 });
 
 describe("what re-authentication accepts", () => {
-  it("without a factor the password is enough: a stale session is told methods [password], and the password renews it", async () => {
-    const { s, time } = clocked();
-    const alice = await account(s);
-    time.advance(601);
-    const stale = await s.refreshOk(alice.tokens.refreshToken);
-    const refused = await s.call("POST", "/me/mfa/totp", { token: stale.accessToken });
-    expect(await problem(refused)).toMatchObject({
-      status: 403,
-      code: "reauthentication_required",
-      methods: ["password"],
-    });
-    const token = await tokenOf(await reauthenticate(s, stale.accessToken, { currentPassword: STRONG_PASSWORD }));
-    expect(claimsOf(token).amr).toEqual(["pwd"]);
-    expect((await s.call("POST", "/me/mfa/totp", { token })).status).toBe(200);
-  });
-
-  it("the password is checked first and counted: wrong answers invalid_credentials, right asks for the factor", async () => {
-    const { s, time } = clocked();
-    const alice = await withTotp(s, time);
-    const wrong = await reauthenticate(s, alice.tokens.accessToken, {
-      currentPassword: "not the password at all",
-      code: totpCode(alice.secret, time.now()),
-    });
-    expect(await problem(wrong)).toMatchObject({ status: 401, code: "invalid_credentials" });
-    expect(await s.db.auditRows({ userId: alice.user.id, event: "auth.login_failed" })).toHaveLength(1);
-    const wrongAlone = await reauthenticate(s, alice.tokens.accessToken, {
-      currentPassword: "not the password at all",
-    });
-    expect(await problem(wrongAlone)).toMatchObject({ status: 401, code: "invalid_credentials" });
-    // The code a wrong password came with was not spent: it still proves the owner.
-    await tokenOf(
-      await reauthenticate(s, alice.tokens.accessToken, {
-        currentPassword: STRONG_PASSWORD,
-        code: totpCode(alice.secret, time.now()),
-      }),
-    );
-  });
-
-  it("a thief with the password gets no free guesses at the code: wrong codes write mfa.challenge_failed and count until 429", async () => {
-    const { s, time } = clocked();
-    const alice = await withTotp(s, time);
-    const statuses: number[] = [];
-    // Each attempt counts the password and the code; however they are counted, the limit comes within twice the
-    // maximum.
-    for (let i = 0; i <= 2 * Number(TEST_SECRETS.LOGIN_MAX_FAILURES); i++) {
-      const res = await reauthenticate(s, alice.tokens.accessToken, {
-        currentPassword: STRONG_PASSWORD,
-        code: "000000",
+  it(
+    "without a factor the password is enough: a stale session is told " +
+      "methods [password], and the password renews it",
+    async () => {
+      const { s, time } = clocked();
+      const alice = await account(s);
+      time.advance(601);
+      const stale = await s.refreshOk(alice.tokens.refreshToken);
+      const refused = await s.call("POST", "/me/mfa/totp", { token: stale.accessToken });
+      expect(await problem(refused)).toMatchObject({
+        status: 403,
+        code: "reauthentication_required",
+        methods: ["password"],
       });
-      statuses.push(res.status);
-      if (res.status === 429) break;
-      expect((await problem(res)).code).toBe("invalid_mfa_code");
-    }
-    expect(statuses.at(-1)).toBe(429);
-    const failed = await s.db.auditRows({ userId: alice.user.id, event: "mfa.challenge_failed" });
-    expect(failed.length).toBe(statuses.length - 1);
-    expect(failed[0]!.metadata).toMatchObject({ method: "totp", reauthentication: true });
-    expect(await s.db.auditRows({ userId: alice.user.id, event: "auth.reauthenticated" })).toHaveLength(0);
-  });
+      const token = await tokenOf(await reauthenticate(s, stale.accessToken, { currentPassword: STRONG_PASSWORD }));
+      expect(claimsOf(token).amr).toEqual(["pwd"]);
+      expect((await s.call("POST", "/me/mfa/totp", { token })).status).toBe(200);
+    },
+  );
+
+  it(
+    "the password is checked first and counted: wrong answers " + "invalid_credentials, right asks for the factor",
+    async () => {
+      const { s, time } = clocked();
+      const alice = await withTotp(s, time);
+      const wrong = await reauthenticate(s, alice.tokens.accessToken, {
+        currentPassword: "not the password at all",
+        code: totpCode(alice.secret, time.now()),
+      });
+      expect(await problem(wrong)).toMatchObject({ status: 401, code: "invalid_credentials" });
+      expect(await s.db.auditRows({ userId: alice.user.id, event: "auth.login_failed" })).toHaveLength(1);
+      const wrongAlone = await reauthenticate(s, alice.tokens.accessToken, {
+        currentPassword: "not the password at all",
+      });
+      expect(await problem(wrongAlone)).toMatchObject({ status: 401, code: "invalid_credentials" });
+      // The code a wrong password came with was not spent: it still proves the owner.
+      await tokenOf(
+        await reauthenticate(s, alice.tokens.accessToken, {
+          currentPassword: STRONG_PASSWORD,
+          code: totpCode(alice.secret, time.now()),
+        }),
+      );
+    },
+  );
+
+  it(
+    "a thief with the password gets no free guesses at the code: wrong codes " +
+      "write mfa.challenge_failed and count until 429",
+    async () => {
+      const { s, time } = clocked();
+      const alice = await withTotp(s, time);
+      const statuses: number[] = [];
+      // Each attempt counts the password and the code; however they are counted, the limit comes within twice the
+      // maximum.
+      for (let i = 0; i <= 2 * Number(TEST_SECRETS.LOGIN_MAX_FAILURES); i++) {
+        const res = await reauthenticate(s, alice.tokens.accessToken, {
+          currentPassword: STRONG_PASSWORD,
+          code: "000000",
+        });
+        statuses.push(res.status);
+        if (res.status === 429) break;
+        expect((await problem(res)).code).toBe("invalid_mfa_code");
+      }
+      expect(statuses.at(-1)).toBe(429);
+      const failed = await s.db.auditRows({ userId: alice.user.id, event: "mfa.challenge_failed" });
+      expect(failed.length).toBe(statuses.length - 1);
+      expect(failed[0]!.metadata).toMatchObject({ method: "totp", reauthentication: true });
+      expect(await s.db.auditRows({ userId: alice.user.id, event: "auth.reauthenticated" })).toHaveLength(0);
+    },
+  );
 
   it("a code without the password, or a code for an account without TOTP, is no re-authentication", async () => {
     const { s, time } = clocked();
@@ -327,37 +344,40 @@ describe("what re-authentication accepts", () => {
 });
 
 describe("the passkey re-authentication challenge", () => {
-  it("is bound to its caller: another user's options, a sign-in's options and a replay do not re-authenticate", async () => {
-    const { s } = clocked();
-    const alice = await account(s);
-    const { device } = await addPasskey(s, alice.tokens.accessToken);
-    const mallory = await account(s);
-    await addPasskey(s, mallory.tokens.accessToken);
+  it(
+    "is bound to its caller: another user's options, a sign-in's options and " + "a replay do not re-authenticate",
+    async () => {
+      const { s } = clocked();
+      const alice = await account(s);
+      const { device } = await addPasskey(s, alice.tokens.accessToken);
+      const mallory = await account(s);
+      await addPasskey(s, mallory.tokens.accessToken);
 
-    const mallorysOptions = await reauthOptions(s, mallory.tokens.accessToken);
-    const foreign = await reauthenticate(s, alice.tokens.accessToken, {
-      response: await device.assert(mallorysOptions, alice.user.id),
-    });
-    expect(await problem(foreign)).toMatchObject({ status: 401, code: "invalid_credentials" });
+      const mallorysOptions = await reauthOptions(s, mallory.tokens.accessToken);
+      const foreign = await reauthenticate(s, alice.tokens.accessToken, {
+        response: await device.assert(mallorysOptions, alice.user.id),
+      });
+      expect(await problem(foreign)).toMatchObject({ status: 401, code: "invalid_credentials" });
 
-    const signInOptions = (await (await s.call("POST", "/auth/passkey/options", { body: {} })).json()) as {
-      challenge: string;
-    };
-    const fromSignIn = await reauthenticate(s, alice.tokens.accessToken, {
-      response: await device.assert(signInOptions, alice.user.id),
-    });
-    expect(fromSignIn.status).toBe(401);
+      const signInOptions = (await (await s.call("POST", "/auth/passkey/options", { body: {} })).json()) as {
+        challenge: string;
+      };
+      const fromSignIn = await reauthenticate(s, alice.tokens.accessToken, {
+        response: await device.assert(signInOptions, alice.user.id),
+      });
+      expect(fromSignIn.status).toBe(401);
 
-    const response = await device.assert(await reauthOptions(s, alice.tokens.accessToken), alice.user.id);
-    await tokenOf(await reauthenticate(s, alice.tokens.accessToken, { response }));
-    expect((await reauthenticate(s, alice.tokens.accessToken, { response })).status).toBe(401);
-    // A re-authentication challenge signs nobody in either.
-    const reauthChallenge = await device.assert(await reauthOptions(s, alice.tokens.accessToken), alice.user.id);
-    expect((await s.call("POST", "/auth/passkey", { body: { response: reauthChallenge } })).status).toBe(401);
-    const failed = await s.db.auditRows({ userId: alice.user.id, event: "mfa.challenge_failed" });
-    expect(failed.length).toBeGreaterThanOrEqual(3);
-    expect(failed[0]!.metadata).toMatchObject({ method: "passkey", reauthentication: true });
-  });
+      const response = await device.assert(await reauthOptions(s, alice.tokens.accessToken), alice.user.id);
+      await tokenOf(await reauthenticate(s, alice.tokens.accessToken, { response }));
+      expect((await reauthenticate(s, alice.tokens.accessToken, { response })).status).toBe(401);
+      // A re-authentication challenge signs nobody in either.
+      const reauthChallenge = await device.assert(await reauthOptions(s, alice.tokens.accessToken), alice.user.id);
+      expect((await s.call("POST", "/auth/passkey", { body: { response: reauthChallenge } })).status).toBe(401);
+      const failed = await s.db.auditRows({ userId: alice.user.id, event: "mfa.challenge_failed" });
+      expect(failed.length).toBeGreaterThanOrEqual(3);
+      expect(failed[0]!.metadata).toMatchObject({ method: "passkey", reauthentication: true });
+    },
+  );
 
   it("another user's passkey does not re-authenticate you, even for your own challenge", async () => {
     const { s } = clocked();

@@ -59,40 +59,44 @@ describe("signed-in re-proofs count in the session's own bucket", () => {
     },
   );
 
-  it(`a stolen session gets only ${MAX_FAILURES} guesses at the current password, whatever the route, and fills nobody else's bucket`, async () => {
-    const owner = await register();
-    await db.markEmailVerified(owner.user.id); // v3: an email change needs a proven address
-    const stolen = owner.tokens.accessToken;
-    const guesses = [
-      reproofs["re-authenticating"],
-      reproofs["changing the password"],
-      reproofs["changing the email"],
-      reproofs.deleting,
-      reproofs["re-authenticating"],
-    ];
-    for (const [i, guess] of guesses.entries()) {
-      const res = await guess(stolen, `the thief's guess ${i} xx`);
-      expect(res.status).toBe(401);
-      expect((await problemOf(res)).code).toBe("invalid_credentials");
-    }
-    // Even the right password is refused now, on every route, in this session.
-    for (const operation of Object.keys(reproofs) as (keyof typeof reproofs)[])
-      await expectRateLimited(await reproofs[operation](stolen, owner.password));
-    // Each wrong guess wrote its auth.login_failed row; the lock wrote one auth.throttled row, scope session.
-    const failed = await auditRows({ userId: owner.user.id, event: "auth.login_failed" });
-    expect(failed.map((r) => r.metadata)).toEqual(Array(MAX_FAILURES).fill({ reason: "wrong_current_password" }));
-    expect((await auditRows({ userId: owner.user.id, event: "auth.throttled" })).map((r) => r.metadata)).toEqual([
-      { scope: "session" },
-    ]);
-    // The account's bucket is untouched: the owner signs in, and the new session proves the password.
-    const again = await loggedIn(owner.email, owner.password);
-    expect((await reproofs["re-authenticating"](again.tokens.accessToken, owner.password)).status).toBe(200);
-    // The session's bucket holds no part of the session id.
-    const keys = (await query<{ key: string }>("select key from login_throttles where key like 'session:%'")).map(
-      (r) => r.key,
-    );
-    expect(keys.join()).not.toContain(owner.tokens.sessionId);
-  });
+  it(
+    `a stolen session gets only ${MAX_FAILURES} guesses at the current ` +
+      `password, whatever the route, and fills nobody else's bucket`,
+    async () => {
+      const owner = await register();
+      await db.markEmailVerified(owner.user.id); // v3: an email change needs a proven address
+      const stolen = owner.tokens.accessToken;
+      const guesses = [
+        reproofs["re-authenticating"],
+        reproofs["changing the password"],
+        reproofs["changing the email"],
+        reproofs.deleting,
+        reproofs["re-authenticating"],
+      ];
+      for (const [i, guess] of guesses.entries()) {
+        const res = await guess(stolen, `the thief's guess ${i} xx`);
+        expect(res.status).toBe(401);
+        expect((await problemOf(res)).code).toBe("invalid_credentials");
+      }
+      // Even the right password is refused now, on every route, in this session.
+      for (const operation of Object.keys(reproofs) as (keyof typeof reproofs)[])
+        await expectRateLimited(await reproofs[operation](stolen, owner.password));
+      // Each wrong guess wrote its auth.login_failed row; the lock wrote one auth.throttled row, scope session.
+      const failed = await auditRows({ userId: owner.user.id, event: "auth.login_failed" });
+      expect(failed.map((r) => r.metadata)).toEqual(Array(MAX_FAILURES).fill({ reason: "wrong_current_password" }));
+      expect((await auditRows({ userId: owner.user.id, event: "auth.throttled" })).map((r) => r.metadata)).toEqual([
+        { scope: "session" },
+      ]);
+      // The account's bucket is untouched: the owner signs in, and the new session proves the password.
+      const again = await loggedIn(owner.email, owner.password);
+      expect((await reproofs["re-authenticating"](again.tokens.accessToken, owner.password)).status).toBe(200);
+      // The session's bucket holds no part of the session id.
+      const keys = (await query<{ key: string }>("select key from login_throttles where key like 'session:%'")).map(
+        (r) => r.key,
+      );
+      expect(keys.join()).not.toContain(owner.tokens.sessionId);
+    },
+  );
 });
 
 describe("logout in cookie mode", () => {
@@ -135,18 +139,22 @@ async function resetPassword(email: string): Promise<void> {
 }
 
 describe("a device token names the account id and a generation", () => {
-  it("a device token collected before a password reset no longer opens its own bucket; the next sign-in gets a fresh one", async () => {
-    const owner = await register();
-    const collected = (await loggedIn(owner.email, owner.password)).deviceToken;
-    await resetPassword(owner.email);
+  it(
+    "a device token collected before a password reset no longer opens its " +
+      "own bucket; the next sign-in gets a fresh one",
+    async () => {
+      const owner = await register();
+      const collected = (await loggedIn(owner.email, owner.password)).deviceToken;
+      await resetPassword(owner.email);
 
-    const fresh = await loggedIn(owner.email, NEW_PASSWORD, collected);
-    expect(fresh.deviceToken).not.toBe(collected);
-    await guessesWith(owner.email, collected);
-    await expectAccountBucketLocked(owner.email, NEW_PASSWORD, collected);
-    // The fresh token has its own bucket.
-    expect((await loggedIn(owner.email, NEW_PASSWORD, fresh.deviceToken)).deviceToken).toBe(fresh.deviceToken);
-  });
+      const fresh = await loggedIn(owner.email, NEW_PASSWORD, collected);
+      expect(fresh.deviceToken).not.toBe(collected);
+      await guessesWith(owner.email, collected);
+      await expectAccountBucketLocked(owner.email, NEW_PASSWORD, collected);
+      // The fresh token has its own bucket.
+      expect((await loggedIn(owner.email, NEW_PASSWORD, fresh.deviceToken)).deviceToken).toBe(fresh.deviceToken);
+    },
+  );
 
   it("a device token collected before a password change no longer opens its own bucket", async () => {
     const owner = await register();
@@ -196,47 +204,51 @@ describe("a device token names the account id and a generation", () => {
 // ---- TOTP confirmation --------------------------------------------------------
 
 describe("POST /me/mfa/totp/confirm", () => {
-  it("after 5 wrong codes the right code is refused and the pending factor is gone; a locked session bucket answers 429 with Retry-After", async () => {
-    const time = fakeClock(new Date());
-    const s = testService({ clock: time.clock });
-    const account = await s.register();
-    // Enrolling needs a verified address (v3).
-    await query("update users set email_verified_at = now() where id = $1", [account.user.id]);
-    const start = await s.call("POST", "/me/mfa/totp", { token: account.tokens.accessToken });
-    expect(start.status).toBe(200);
-    const { secret } = (await start.json()) as { secret: string };
-    const right = totpCode(secret, time.now());
-    const wrong = right === "000000" ? "111111" : "000000";
-    for (let i = 0; i < MAX_FAILURES; i++) {
-      const res = await s.call("POST", "/me/mfa/totp/confirm", {
+  it(
+    "after 5 wrong codes the right code is refused and the pending factor is " +
+      "gone; a locked session bucket answers 429 with Retry-After",
+    async () => {
+      const time = fakeClock(new Date());
+      const s = testService({ clock: time.clock });
+      const account = await s.register();
+      // Enrolling needs a verified address (v3).
+      await query("update users set email_verified_at = now() where id = $1", [account.user.id]);
+      const start = await s.call("POST", "/me/mfa/totp", { token: account.tokens.accessToken });
+      expect(start.status).toBe(200);
+      const { secret } = (await start.json()) as { secret: string };
+      const right = totpCode(secret, time.now());
+      const wrong = right === "000000" ? "111111" : "000000";
+      for (let i = 0; i < MAX_FAILURES; i++) {
+        const res = await s.call("POST", "/me/mfa/totp/confirm", {
+          token: account.tokens.accessToken,
+          body: { code: wrong },
+        });
+        expect(res.status).toBe(401);
+        expect((await problemOf(res)).code).toBe("invalid_mfa_code");
+      }
+      expect(await query("select 1 from totp_factors where user_id = $1", [account.user.id])).toEqual([]);
+      // The session's bucket is locked: even the right code is 429 with Retry-After.
+      await expectRateLimited(
+        await s.call("POST", "/me/mfa/totp/confirm", { token: account.tokens.accessToken, body: { code: right } }),
+      );
+      // Once the lock is over, the right code still enrols nothing: the enrolment ended.
+      time.advance(60);
+      const late = await s.call("POST", "/me/mfa/totp/confirm", {
         token: account.tokens.accessToken,
-        body: { code: wrong },
+        body: { code: totpCode(secret, time.now()) },
       });
-      expect(res.status).toBe(401);
-      expect((await problemOf(res)).code).toBe("invalid_mfa_code");
-    }
-    expect(await query("select 1 from totp_factors where user_id = $1", [account.user.id])).toEqual([]);
-    // The session's bucket is locked: even the right code is 429 with Retry-After.
-    await expectRateLimited(
-      await s.call("POST", "/me/mfa/totp/confirm", { token: account.tokens.accessToken, body: { code: right } }),
-    );
-    // Once the lock is over, the right code still enrols nothing: the enrolment ended.
-    time.advance(60);
-    const late = await s.call("POST", "/me/mfa/totp/confirm", {
-      token: account.tokens.accessToken,
-      body: { code: totpCode(secret, time.now()) },
-    });
-    expect(late.status).toBe(400);
-    expect(await query("select 1 from totp_factors where user_id = $1", [account.user.id])).toEqual([]);
-    // A new enrolment starts afresh.
-    const restart = await s.call("POST", "/me/mfa/totp", { token: account.tokens.accessToken });
-    expect(restart.status).toBe(200);
-    const [row] = await query<{ failed_confirmations: number }>(
-      "select failed_confirmations from totp_factors where user_id = $1",
-      [account.user.id],
-    );
-    expect(row!.failed_confirmations).toBe(0);
-  });
+      expect(late.status).toBe(400);
+      expect(await query("select 1 from totp_factors where user_id = $1", [account.user.id])).toEqual([]);
+      // A new enrolment starts afresh.
+      const restart = await s.call("POST", "/me/mfa/totp", { token: account.tokens.accessToken });
+      expect(restart.status).toBe(200);
+      const [row] = await query<{ failed_confirmations: number }>(
+        "select failed_confirmations from totp_factors where user_id = $1",
+        [account.user.id],
+      );
+      expect(row!.failed_confirmations).toBe(0);
+    },
+  );
 });
 
 // ---- Password reset: the hourly budget per requesting network -------------------
@@ -268,42 +280,50 @@ async function waitForResetMails(email: string, count: number): Promise<void> {
 }
 
 describe("forgot-password: each requesting network has its own hourly budget", () => {
-  it("a stranger's five reset requests from another network do not stop the owner's request from mailing a working link", async () => {
-    const owner = await register();
-    const stranger = STRANGER_NET();
-    for (let i = 0; i < 5; i++) expect((await forgot(owner.email, stranger)).status).toBe(202);
-    await waitForResetMails(owner.email, 5);
+  it(
+    "a stranger's five reset requests from another network do not stop the " +
+      "owner's request from mailing a working link",
+    async () => {
+      const owner = await register();
+      const stranger = STRANGER_NET();
+      for (let i = 0; i < 5; i++) expect((await forgot(owner.email, stranger)).status).toBe(202);
+      await waitForResetMails(owner.email, 5);
 
-    const res = await forgot(owner.email, OWNER_NET());
-    expect(res.status).toBe(202);
-    await waitForResetMails(owner.email, 6);
-    const mails = await resetMails(owner.email);
-    const token = tokenIn(mails.at(-1)!, "/reset-password");
-    expect((await call("POST", "/auth/password/reset", { body: { token, newPassword: NEW_PASSWORD } })).status).toBe(
-      204,
-    );
-    await loggedIn(owner.email, NEW_PASSWORD);
-    // The tokens remember the requesting network as a hash, never the address.
-    const rows = await query<{ requester_network: string | null }>(
-      "select requester_network from one_time_tokens where user_id = $1 and purpose = 'password_reset'",
-      [owner.user.id],
-    );
-    expect(rows).toHaveLength(6);
-    for (const row of rows) expect(row.requester_network).toMatch(/^[0-9a-f]{64}$/);
-    expect(new Set(rows.map((r) => r.requester_network)).size).toBe(2);
-    expect(JSON.stringify(rows)).not.toContain(stranger);
-  });
+      const res = await forgot(owner.email, OWNER_NET());
+      expect(res.status).toBe(202);
+      await waitForResetMails(owner.email, 6);
+      const mails = await resetMails(owner.email);
+      const token = tokenIn(mails.at(-1)!, "/reset-password");
+      expect((await call("POST", "/auth/password/reset", { body: { token, newPassword: NEW_PASSWORD } })).status).toBe(
+        204,
+      );
+      await loggedIn(owner.email, NEW_PASSWORD);
+      // The tokens remember the requesting network as a hash, never the address.
+      const rows = await query<{ requester_network: string | null }>(
+        "select requester_network from one_time_tokens where user_id = $1 and purpose = 'password_reset'",
+        [owner.user.id],
+      );
+      expect(rows).toHaveLength(6);
+      for (const row of rows) expect(row.requester_network).toMatch(/^[0-9a-f]{64}$/);
+      expect(new Set(rows.map((r) => r.requester_network)).size).toBe(2);
+      expect(JSON.stringify(rows)).not.toContain(stranger);
+    },
+  );
 
-  it("the per-network cap still holds: a sixth request from the stranger's network in the minute is 429, whatever the address's owner does", async () => {
-    const owner = await register();
-    const stranger = STRANGER_NET();
-    await windowWithRoomFor(10);
-    for (let i = 0; i < 5; i++) expect((await forgot(owner.email, stranger)).status).toBe(202);
-    await expectRateLimited(await forgot(owner.email, stranger));
-    // Another address from the same network is another bucket; the owner's network is another too.
-    expect((await forgot(uniqueEmail("other"), stranger)).status).toBe(202);
-    expect((await forgot(owner.email, OWNER_NET())).status).toBe(202);
-  });
+  it(
+    "the per-network cap still holds: a sixth request from the stranger's " +
+      "network in the minute is 429, whatever the address's owner does",
+    async () => {
+      const owner = await register();
+      const stranger = STRANGER_NET();
+      await windowWithRoomFor(10);
+      for (let i = 0; i < 5; i++) expect((await forgot(owner.email, stranger)).status).toBe(202);
+      await expectRateLimited(await forgot(owner.email, stranger));
+      // Another address from the same network is another bucket; the owner's network is another too.
+      expect((await forgot(uniqueEmail("other"), stranger)).status).toBe(202);
+      expect((await forgot(owner.email, OWNER_NET())).status).toBe(202);
+    },
+  );
 
   it("answers every address alike: unknown, existing, from any network", async () => {
     const owner = await register();

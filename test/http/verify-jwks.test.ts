@@ -187,25 +187,30 @@ describe("GET /.well-known/jwks.json from a browser on any origin", () => {
     expect(res.headers.get("allow")).toBe("GET, HEAD, OPTIONS");
   });
 
-  it("stops the wildcard leaking to any other route: the same foreign origin gets no CORS headers on /auth/verify, /health or a preflight to /auth/login", async () => {
-    const { accessToken } = await issue();
-    const responses = [
-      await call("GET", "/auth/verify", { token: accessToken, headers: { Origin: FOREIGN_ORIGIN } }),
-      await call("GET", "/health", { headers: { Origin: FOREIGN_ORIGIN } }),
-      await call("OPTIONS", "/auth/login", {
-        headers: { Origin: FOREIGN_ORIGIN, "Access-Control-Request-Method": "POST" },
-      }),
-    ];
-    for (const res of responses) {
-      expect(res.headers.get("access-control-allow-origin")).toBeNull();
-      expect(res.headers.get("access-control-allow-credentials")).toBeNull();
-      expect(varies(res)).toContain("origin");
-    }
-    // And an allowlisted origin still gets itself echoed, with credentials.
-    const allowed = await call("GET", "/auth/verify", { token: accessToken, headers: { Origin: ALLOWED_ORIGIN } });
-    expect(allowed.headers.get("access-control-allow-origin")).toBe(ALLOWED_ORIGIN);
-    expect(allowed.headers.get("access-control-allow-credentials")).toBe("true");
-  });
+  it(
+    "stops the wildcard leaking to any other route: the same foreign origin " +
+      "gets no CORS headers on /auth/verify, /health or a preflight to " +
+      "/auth/login",
+    async () => {
+      const { accessToken } = await issue();
+      const responses = [
+        await call("GET", "/auth/verify", { token: accessToken, headers: { Origin: FOREIGN_ORIGIN } }),
+        await call("GET", "/health", { headers: { Origin: FOREIGN_ORIGIN } }),
+        await call("OPTIONS", "/auth/login", {
+          headers: { Origin: FOREIGN_ORIGIN, "Access-Control-Request-Method": "POST" },
+        }),
+      ];
+      for (const res of responses) {
+        expect(res.headers.get("access-control-allow-origin")).toBeNull();
+        expect(res.headers.get("access-control-allow-credentials")).toBeNull();
+        expect(varies(res)).toContain("origin");
+      }
+      // And an allowlisted origin still gets itself echoed, with credentials.
+      const allowed = await call("GET", "/auth/verify", { token: accessToken, headers: { Origin: ALLOWED_ORIGIN } });
+      expect(allowed.headers.get("access-control-allow-origin")).toBe(ALLOWED_ORIGIN);
+      expect(allowed.headers.get("access-control-allow-credentials")).toBe("true");
+    },
+  );
 });
 
 describe("interoperability: a second JWT implementation (hono/jwt) verifies against the JWKS", () => {

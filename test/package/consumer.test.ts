@@ -100,8 +100,12 @@ describe("secureauth/client from the packed tarball", () => {
     expect(existsSync(path.join(installed, "test"))).toBe(false);
   });
 
-  it("imports with plain Node: constructs a client, signs in and refreshes against a stub, shares nothing between clients, and lets the process exit", async () => {
-    const script = `
+  it(
+    "imports with plain Node: constructs a client, signs in and refreshes " +
+      "against a stub, shares nothing between clients, and lets the process " +
+      "exit",
+    async () => {
+      const script = `
       import { AuthClient, AuthApiError, memoryStore } from "secureauth/client";
       let n = 0;
       const stub = async (input, init) => {
@@ -137,20 +141,22 @@ describe("secureauth/client from the packed tarball", () => {
       const mfaToken = mfa instanceof AuthApiError && mfa.code === "mfa_required" && mfa.mfaToken;
       console.log(JSON.stringify({ a, b, n, mode: alice.mode, mfa: mfaToken }));
     `;
-    const { stdout } = await run(process.execPath, ["--input-type=module", "-e", script], {
-      cwd: consumer,
-      timeout: 20_000,
-    });
-    const out = JSON.parse(stdout) as { a: string; b: string; n: number; mode: string; mfa: string };
-    // Two logins, then one refresh each (expiresIn 0): two AuthClients in one Node process never adopt each other's
-    // tokens.
-    expect(out.n).toBe(4);
-    expect(new Set([out.a, out.b]).size).toBe(2);
-    expect(out.mode).toBe("bearer");
-    expect(out.mfa).toBe("samfa_1");
-  });
+      const { stdout } = await run(process.execPath, ["--input-type=module", "-e", script], {
+        cwd: consumer,
+        timeout: 20_000,
+      });
+      const out = JSON.parse(stdout) as { a: string; b: string; n: number; mode: string; mfa: string };
+      // Two logins, then one refresh each (expiresIn 0): two AuthClients in one Node process never adopt each other's
+      // tokens.
+      expect(out.n).toBe(4);
+      expect(new Set([out.a, out.b]).size).toBe(2);
+      expect(out.mode).toBe("bearer");
+      expect(out.mfa).toBe("samfa_1");
+    },
+  );
 
-  it("type-checks a consumer's TypeScript against the shipped .d.ts, with the DOM lib and with Node's types", async () => {
+  it("type-checks a consumer's TypeScript against the shipped .d.ts, with the " +
+    "DOM lib and with Node's types", async () => {
     writeFileSync(
       path.join(consumer, "browser.ts"),
       `import {
@@ -283,9 +289,11 @@ describe("@secureauth/client, its own package", () => {
     ]);
   });
 
-  it("imports with plain Node from the installed tarball: every operation is there, and errors carry the problem", async () => {
-    const project = path.join(work, "from-tarball");
-    const script = `
+  it(
+    "imports with plain Node from the installed tarball: every operation is " + "there, and errors carry the problem",
+    async () => {
+      const project = path.join(work, "from-tarball");
+      const script = `
       import { AuthClient, AuthApiError } from "@secureauth/client";
       const seen = [];
       const stub = async (input, init) => {
@@ -297,15 +305,18 @@ describe("@secureauth/client, its own package", () => {
       const methods = Object.getOwnPropertyNames(AuthClient.prototype).filter((m) => m !== "constructor").sort();
       console.log(JSON.stringify({ seen, code: error instanceof AuthApiError && error.code, methods }));
     `;
-    const { stdout } = await run(process.execPath, ["--input-type=module", "-e", script], {
-      cwd: project,
-      timeout: 20_000,
-    });
-    const out = JSON.parse(stdout) as { seen: string[]; code: string; methods: string[] };
-    expect(out.seen).toEqual(["POST /auth/email/verify"]);
-    expect(out.code).toBe("not_found");
-    expect(out.methods).toEqual(expect.arrayContaining(["deleteMe", "listSessions", "registerPasskey", "removeTotp"]));
-  });
+      const { stdout } = await run(process.execPath, ["--input-type=module", "-e", script], {
+        cwd: project,
+        timeout: 20_000,
+      });
+      const out = JSON.parse(stdout) as { seen: string[]; code: string; methods: string[] };
+      expect(out.seen).toEqual(["POST /auth/email/verify"]);
+      expect(out.code).toBe("not_found");
+      expect(out.methods).toEqual(
+        expect.arrayContaining(["deleteMe", "listSessions", "registerPasskey", "removeTotp"]),
+      );
+    },
+  );
 
   it("type-checks a consumer's TypeScript against the shipped .d.ts: request bodies are the API's", async () => {
     const project = path.join(work, "from-tarball");

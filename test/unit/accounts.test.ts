@@ -261,29 +261,33 @@ describe("register", () => {
 });
 
 describe("register: the per-email limit (AUTH_EMAIL_RATE_LIMITER)", () => {
-  it("is taken per normalised email before anything else: a refused attempt computes no hash, asks no breach list and writes nothing", async () => {
-    const t = await setup({ registrationLimit: new CountingRateLimit(5) });
-    const hash = vi.spyOn(t.hasher, "hash");
-    await t.register({ email: "ada@example.com" });
-    for (const variant of ["ADA@example.com", " ada@EXAMPLE.com", "Ada@Example.com", "ada@example.COM"]) {
-      expect(await failure(t.register({ email: variant }))).toBeInstanceOf(EmailTaken);
-    }
-    const [hashes, breachChecks, before] = [
-      hash.mock.calls.length,
-      t.breached.isBreached.mock.calls.length,
-      t.memory.snapshot(),
-    ];
+  it(
+    "is taken per normalised email before anything else: a refused attempt " +
+      "computes no hash, asks no breach list and writes nothing",
+    async () => {
+      const t = await setup({ registrationLimit: new CountingRateLimit(5) });
+      const hash = vi.spyOn(t.hasher, "hash");
+      await t.register({ email: "ada@example.com" });
+      for (const variant of ["ADA@example.com", " ada@EXAMPLE.com", "Ada@Example.com", "ada@example.COM"]) {
+        expect(await failure(t.register({ email: variant }))).toBeInstanceOf(EmailTaken);
+      }
+      const [hashes, breachChecks, before] = [
+        hash.mock.calls.length,
+        t.breached.isBreached.mock.calls.length,
+        t.memory.snapshot(),
+      ];
 
-    const error = await failure(t.register({ email: "ＡＤＡ@example.com" }));
-    expect(error).toBeInstanceOf(RateLimited);
-    expect((error as RateLimited).headers).toEqual({ "Retry-After": "60" });
-    expect(hash.mock.calls.length).toBe(hashes);
-    expect(t.breached.isBreached.mock.calls.length).toBe(breachChecks);
-    expect(t.memory.snapshot()).toEqual(before);
-    // One key for every spelling, and a hash of the email rather than the address.
-    expect(new Set(t.registrationLimit.keys)).toEqual(new Set([accountThrottleKey("ada@example.com")]));
-    expect(t.registrationLimit.keys.join()).not.toContain("ada");
-  });
+      const error = await failure(t.register({ email: "ＡＤＡ@example.com" }));
+      expect(error).toBeInstanceOf(RateLimited);
+      expect((error as RateLimited).headers).toEqual({ "Retry-After": "60" });
+      expect(hash.mock.calls.length).toBe(hashes);
+      expect(t.breached.isBreached.mock.calls.length).toBe(breachChecks);
+      expect(t.memory.snapshot()).toEqual(before);
+      // One key for every spelling, and a hash of the email rather than the address.
+      expect(new Set(t.registrationLimit.keys)).toEqual(new Set([accountThrottleKey("ada@example.com")]));
+      expect(t.registrationLimit.keys.join()).not.toContain("ada");
+    },
+  );
 
   it("counts attempts refused by the password policy too, and other emails have their own count", async () => {
     const t = await setup({ registrationLimit: new CountingRateLimit(5) });
@@ -300,67 +304,87 @@ describe("register: the per-email limit (AUTH_EMAIL_RATE_LIMITER)", () => {
 });
 
 describe("login", () => {
-  it("opens a new session with auth.login_succeeded, clears the throttle and answers a pair for that session", async () => {
-    const t = await setup();
-    const { user } = await t.register({ email: "ada@example.com" });
-    await failure(t.login("ada@example.com", "not the password at all"));
-    expect(t.memory.state.throttles.size).toBe(1);
+  it(
+    "opens a new session with auth.login_succeeded, clears the throttle and " + "answers a pair for that session",
+    async () => {
+      const t = await setup();
+      const { user } = await t.register({ email: "ada@example.com" });
+      await failure(t.login("ada@example.com", "not the password at all"));
+      expect(t.memory.state.throttles.size).toBe(1);
 
-    const { user: signedIn, tokens } = await t.login(" ADA@example.com", PASSWORD);
-    expect(signedIn.id).toBe(user.id);
-    expect(t.memory.session(tokens.sessionId)).toMatchObject({ userId: user.id, device: DEVICE, revokedAt: null });
-    expect(t.memory.sessionsOf(user.id)).toHaveLength(2);
-    expect(t.memory.auditRows({ event: "auth.login_succeeded" })).toEqual([
-      expect.objectContaining({ userId: user.id, actorId: user.id, sessionId: tokens.sessionId }),
-    ]);
-    expect(t.memory.state.throttles.size).toBe(0);
-    expect(await t.tokens.authenticate(tokens.accessToken)).toMatchObject({ sub: user.id, sid: tokens.sessionId });
-  });
+      const { user: signedIn, tokens } = await t.login(" ADA@example.com", PASSWORD);
+      expect(signedIn.id).toBe(user.id);
+      expect(t.memory.session(tokens.sessionId)).toMatchObject({ userId: user.id, device: DEVICE, revokedAt: null });
+      expect(t.memory.sessionsOf(user.id)).toHaveLength(2);
+      expect(t.memory.auditRows({ event: "auth.login_succeeded" })).toEqual([
+        expect.objectContaining({ userId: user.id, actorId: user.id, sessionId: tokens.sessionId }),
+      ]);
+      expect(t.memory.state.throttles.size).toBe(0);
+      expect(await t.tokens.authenticate(tokens.accessToken)).toMatchObject({ sub: user.id, sid: tokens.sessionId });
+    },
+  );
 
-  it("answers an unknown email, a wrong password and a disabled account identically, each with one login_failed row", async () => {
-    const t = await setup();
-    const { user: wrong } = await t.register({ email: "wrong@example.com" });
-    const { user: disabled } = await t.register({ email: "disabled@example.com" });
-    t.memory.state.users.get(disabled.id)!.status = "disabled";
-    const sessionsBefore = t.memory.state.sessions.size;
+  it(
+    "answers an unknown email, a wrong password and a disabled account " +
+      "identically, each with one login_failed row",
+    async () => {
+      const t = await setup();
+      const { user: wrong } = await t.register({ email: "wrong@example.com" });
+      const { user: disabled } = await t.register({ email: "disabled@example.com" });
+      t.memory.state.users.get(disabled.id)!.status = "disabled";
+      const sessionsBefore = t.memory.state.sessions.size;
 
-    const errors = [
-      await failure(t.login("nobody@example.com", PASSWORD)),
-      await failure(t.login("wrong@example.com", "not the password at all")),
-      await failure(t.login("disabled@example.com", PASSWORD)),
-    ];
-    for (const error of errors) expect(error).toBeInstanceOf(InvalidCredentials);
-    expect(seen(errors[1])).toEqual(seen(errors[0]));
-    expect(seen(errors[2])).toEqual(seen(errors[0]));
-    expect(seen(errors[0])).toMatchObject({ code: "invalid_credentials", status: 401, detail: undefined, headers: {} });
+      const errors = [
+        await failure(t.login("nobody@example.com", PASSWORD)),
+        await failure(t.login("wrong@example.com", "not the password at all")),
+        await failure(t.login("disabled@example.com", PASSWORD)),
+      ];
+      for (const error of errors) expect(error).toBeInstanceOf(InvalidCredentials);
+      expect(seen(errors[1])).toEqual(seen(errors[0]));
+      expect(seen(errors[2])).toEqual(seen(errors[0]));
+      expect(seen(errors[0])).toMatchObject({
+        code: "invalid_credentials",
+        status: 401,
+        detail: undefined,
+        headers: {},
+      });
 
-    expect(t.memory.auditRows({ event: "auth.login_failed" })).toEqual([
-      expect.objectContaining({ userId: null, actorId: null, metadata: { reason: "unknown_email" }, ip: ORIGIN.ip }),
-      expect.objectContaining({ userId: wrong.id, actorId: wrong.id, metadata: { reason: "wrong_password" } }),
-      expect.objectContaining({ userId: disabled.id, actorId: disabled.id, metadata: { reason: "account_disabled" } }),
-    ]);
-    expect(t.memory.state.sessions.size).toBe(sessionsBefore);
-  });
+      expect(t.memory.auditRows({ event: "auth.login_failed" })).toEqual([
+        expect.objectContaining({ userId: null, actorId: null, metadata: { reason: "unknown_email" }, ip: ORIGIN.ip }),
+        expect.objectContaining({ userId: wrong.id, actorId: wrong.id, metadata: { reason: "wrong_password" } }),
+        expect.objectContaining({
+          userId: disabled.id,
+          actorId: disabled.id,
+          metadata: { reason: "account_disabled" },
+        }),
+      ]);
+      expect(t.memory.state.sessions.size).toBe(sessionsBefore);
+    },
+  );
 
-  it(`locks the account after ${MAX_FAILURES} attempts: then even the right password is rate_limited, with one auth.throttled row`, async () => {
-    const t = await setup();
-    const { user } = await t.register({ email: "ada@example.com" });
-    for (let i = 0; i < MAX_FAILURES; i++)
-      expect(await failure(t.login("ada@example.com", `wrong guess number ${i}`))).toBeInstanceOf(InvalidCredentials);
+  it(
+    `locks the account after ${MAX_FAILURES} attempts: then even the right ` +
+      `password is rate_limited, with one auth.throttled row`,
+    async () => {
+      const t = await setup();
+      const { user } = await t.register({ email: "ada@example.com" });
+      for (let i = 0; i < MAX_FAILURES; i++)
+        expect(await failure(t.login("ada@example.com", `wrong guess number ${i}`))).toBeInstanceOf(InvalidCredentials);
 
-    const error = await failure(t.login("ada@example.com", PASSWORD));
-    expect(error).toBeInstanceOf(RateLimited);
-    expect((error as RateLimited).headers).toEqual({ "Retry-After": "15" });
-    expect(t.memory.auditRows({ event: "auth.throttled" })).toEqual([
-      expect.objectContaining({ userId: user.id, actorId: user.id, metadata: { scope: "account" } }),
-    ]);
-    expect(t.memory.auditRows({ event: "auth.login_failed" })).toHaveLength(MAX_FAILURES);
-    expect(t.memory.sessionsOf(user.id)).toHaveLength(1);
+      const error = await failure(t.login("ada@example.com", PASSWORD));
+      expect(error).toBeInstanceOf(RateLimited);
+      expect((error as RateLimited).headers).toEqual({ "Retry-After": "15" });
+      expect(t.memory.auditRows({ event: "auth.throttled" })).toEqual([
+        expect.objectContaining({ userId: user.id, actorId: user.id, metadata: { scope: "account" } }),
+      ]);
+      expect(t.memory.auditRows({ event: "auth.login_failed" })).toHaveLength(MAX_FAILURES);
+      expect(t.memory.sessionsOf(user.id)).toHaveLength(1);
 
-    t.time.advance(15);
-    await expect(t.login("ada@example.com", PASSWORD)).resolves.toMatchObject({ user: { id: user.id } });
-    expect(t.memory.state.throttles.size).toBe(0);
-  });
+      t.time.advance(15);
+      await expect(t.login("ada@example.com", PASSWORD)).resolves.toMatchObject({ user: { id: user.id } });
+      expect(t.memory.state.throttles.size).toBe(0);
+    },
+  );
 
   it("throttles an unknown email the same way, with an auth.throttled row naming no user", async () => {
     const t = await setup();
@@ -385,16 +409,20 @@ describe("login", () => {
     expect(t.memory.state.users.get(user.id)!.passwordHash).toBe(rehashed);
   });
 
-  it("an account disabled between the password check and the sign-in is refused like any failed login, with no session", async () => {
-    const t = await setup();
-    const { user } = await t.register({ email: "ada@example.com" });
-    t.memory.onCall = (call) => {
-      if (call === "sessions.openSignIn") t.memory.state.users.get(user.id)!.status = "disabled";
-    };
-    expect(await failure(t.login("ada@example.com", PASSWORD))).toBeInstanceOf(InvalidCredentials);
-    expect(t.memory.sessionsOf(user.id)).toHaveLength(1);
-    expect(t.memory.auditRows({ event: "auth.login_succeeded" })).toEqual([]);
-  });
+  it(
+    "an account disabled between the password check and the sign-in is " +
+      "refused like any failed login, with no session",
+    async () => {
+      const t = await setup();
+      const { user } = await t.register({ email: "ada@example.com" });
+      t.memory.onCall = (call) => {
+        if (call === "sessions.openSignIn") t.memory.state.users.get(user.id)!.status = "disabled";
+      };
+      expect(await failure(t.login("ada@example.com", PASSWORD))).toBeInstanceOf(InvalidCredentials);
+      expect(t.memory.sessionsOf(user.id)).toHaveLength(1);
+      expect(t.memory.auditRows({ event: "auth.login_succeeded" })).toEqual([]);
+    },
+  );
 });
 
 describe("device tokens: the owner's device has a bucket of its own", () => {
@@ -435,28 +463,36 @@ describe("device tokens: the owner's device has a bucket of its own", () => {
     expect((await t.login(" ADA@example.com", PASSWORD, t.deviceToken)).deviceToken).toBe(t.deviceToken);
   });
 
-  it("a stranger's guesses never lock the owner's device out, and the owner's sign-in does not reset the account bucket", async () => {
-    const t = await withOwnerDevice();
-    await lockAccount(t);
-    const signedIn = await t.login(OWNER, PASSWORD, t.deviceToken);
-    expect(signedIn.user.id).toBe(t.user.id);
-    // The account's bucket is still locked for everyone without the device token.
-    expect(await failure(t.login(OWNER, PASSWORD))).toBeInstanceOf(RateLimited);
-  });
+  it(
+    "a stranger's guesses never lock the owner's device out, and the owner's " +
+      "sign-in does not reset the account bucket",
+    async () => {
+      const t = await withOwnerDevice();
+      await lockAccount(t);
+      const signedIn = await t.login(OWNER, PASSWORD, t.deviceToken);
+      expect(signedIn.user.id).toBe(t.user.id);
+      // The account's bucket is still locked for everyone without the device token.
+      expect(await failure(t.login(OWNER, PASSWORD))).toBeInstanceOf(RateLimited);
+    },
+  );
 
-  it(`guesses with a valid device token are throttled in that device's bucket after ${MAX_FAILURES}, with a device-scoped auth.throttled row`, async () => {
-    const t = await withOwnerDevice();
-    for (let i = 0; i < MAX_FAILURES; i++)
-      expect(await failure(t.login(OWNER, `wrong on the device ${i}`, t.deviceToken))).toBeInstanceOf(
-        InvalidCredentials,
-      );
-    expect(await failure(t.login(OWNER, PASSWORD, t.deviceToken))).toBeInstanceOf(RateLimited);
-    expect(t.memory.auditRows({ event: "auth.throttled" })).toEqual([
-      expect.objectContaining({ userId: t.user.id, actorId: t.user.id, metadata: { scope: "device" } }),
-    ]);
-    // The account's bucket counted none of them.
-    await expect(t.login(OWNER, PASSWORD)).resolves.toMatchObject({ user: { id: t.user.id } });
-  });
+  it(
+    `guesses with a valid device token are throttled in that device's bucket ` +
+      `after ${MAX_FAILURES}, with a device-scoped auth.throttled row`,
+    async () => {
+      const t = await withOwnerDevice();
+      for (let i = 0; i < MAX_FAILURES; i++)
+        expect(await failure(t.login(OWNER, `wrong on the device ${i}`, t.deviceToken))).toBeInstanceOf(
+          InvalidCredentials,
+        );
+      expect(await failure(t.login(OWNER, PASSWORD, t.deviceToken))).toBeInstanceOf(RateLimited);
+      expect(t.memory.auditRows({ event: "auth.throttled" })).toEqual([
+        expect.objectContaining({ userId: t.user.id, actorId: t.user.id, metadata: { scope: "device" } }),
+      ]);
+      // The account's bucket counted none of them.
+      await expect(t.login(OWNER, PASSWORD)).resolves.toMatchObject({ user: { id: t.user.id } });
+    },
+  );
 
   it("a success clears only the bucket it was counted in", async () => {
     const t = await withOwnerDevice();
@@ -473,19 +509,23 @@ describe("device tokens: the owner's device has a bucket of its own", () => {
     ]);
   });
 
-  it("a device token issued to account A is worthless for account B: it counts in B's account bucket and B gets a new one", async () => {
-    const t = await withOwnerDevice();
-    const { user: other } = await t.register({ email: "grace@example.com" });
-    await lockAccount(t, "grace@example.com");
-    expect(await failure(t.login("grace@example.com", PASSWORD, t.deviceToken))).toBeInstanceOf(RateLimited);
-    expect(t.memory.auditRows({ event: "auth.throttled" })).toEqual([
-      expect.objectContaining({ userId: other.id, metadata: { scope: "account" } }),
-    ]);
-    t.time.advance(15);
-    const signedIn = await t.login("grace@example.com", PASSWORD, t.deviceToken);
-    expect(signedIn.deviceToken).not.toBe(t.deviceToken);
-    expect(t.deviceTokens.check(signedIn.deviceToken)).toMatchObject({ userId: other.id });
-  });
+  it(
+    "a device token issued to account A is worthless for account B: it " +
+      "counts in B's account bucket and B gets a new one",
+    async () => {
+      const t = await withOwnerDevice();
+      const { user: other } = await t.register({ email: "grace@example.com" });
+      await lockAccount(t, "grace@example.com");
+      expect(await failure(t.login("grace@example.com", PASSWORD, t.deviceToken))).toBeInstanceOf(RateLimited);
+      expect(t.memory.auditRows({ event: "auth.throttled" })).toEqual([
+        expect.objectContaining({ userId: other.id, metadata: { scope: "account" } }),
+      ]);
+      t.time.advance(15);
+      const signedIn = await t.login("grace@example.com", PASSWORD, t.deviceToken);
+      expect(signedIn.deviceToken).not.toBe(t.deviceToken);
+      expect(t.deviceTokens.check(signedIn.deviceToken)).toMatchObject({ userId: other.id });
+    },
+  );
 
   it.each([
     ["a forged tag", (good: string) => good.slice(0, -1) + (good.endsWith("A") ? "B" : "A")],
@@ -510,18 +550,22 @@ describe("device tokens: the owner's device has a bucket of its own", () => {
     expect(await failure(t.login(OWNER, PASSWORD, presented))).toBeInstanceOf(RateLimited);
   });
 
-  it("a device token tagged under the previous secret still picks its device's bucket, and is answered re-tagged under the current one", async () => {
-    const rotated = new DeviceTokenCodec("the next refresh secret, 32+ characters", UNIT_REFRESH_SECRET);
-    const after = await setup({ deviceTokens: rotated });
-    const { user } = await after.register({ email: OWNER });
-    const before = new DeviceTokenCodec(UNIT_REFRESH_SECRET).issue(user.id, 0);
-    await lockAccount(after);
-    const { deviceToken } = await after.login(OWNER, PASSWORD, before);
-    expect(deviceToken).not.toBe(before);
-    expect(deviceToken.slice(0, 27)).toBe(before.slice(0, 27));
-    expect(rotated.check(deviceToken)).toMatchObject({ token: deviceToken, userId: user.id, generation: 0 });
-    expect(new DeviceTokenCodec("the next refresh secret, 32+ characters").check(deviceToken)).toBeDefined();
-  });
+  it(
+    "a device token tagged under the previous secret still picks its " +
+      "device's bucket, and is answered re-tagged under the current one",
+    async () => {
+      const rotated = new DeviceTokenCodec("the next refresh secret, 32+ characters", UNIT_REFRESH_SECRET);
+      const after = await setup({ deviceTokens: rotated });
+      const { user } = await after.register({ email: OWNER });
+      const before = new DeviceTokenCodec(UNIT_REFRESH_SECRET).issue(user.id, 0);
+      await lockAccount(after);
+      const { deviceToken } = await after.login(OWNER, PASSWORD, before);
+      expect(deviceToken).not.toBe(before);
+      expect(deviceToken.slice(0, 27)).toBe(before.slice(0, 27));
+      expect(rotated.check(deviceToken)).toMatchObject({ token: deviceToken, userId: user.id, generation: 0 });
+      expect(new DeviceTokenCodec("the next refresh secret, 32+ characters").check(deviceToken)).toBeDefined();
+    },
+  );
 
   it("the device token is never stored or audited: no row holds it or its nonce", async () => {
     const t = await withOwnerDevice();
@@ -537,18 +581,22 @@ describe("device tokens: the owner's device has a bucket of its own", () => {
     expect(stored).not.toContain(t.deviceToken.slice(27));
   });
 
-  it("LoginThrottleStore.clearAccount clears the account's bucket and every device bucket under it, and no other account's", async () => {
-    const t = await withOwnerDevice();
-    const second = await t.login(OWNER, PASSWORD);
-    await t.register({ email: "grace@example.com" });
-    await failure(t.login(OWNER, "an attacker's guess"));
-    await failure(t.login(OWNER, "a typo on the first device", t.deviceToken));
-    await failure(t.login(OWNER, "a typo on the second device", second.deviceToken));
-    await failure(t.login("grace@example.com", "someone else's typo"));
-    expect(t.memory.state.throttles.size).toBe(4);
-    await t.memory.stores.throttles.clearAccount(accountThrottleKey(OWNER));
-    expect([...t.memory.state.throttles.keys()]).toEqual([accountThrottleKey("grace@example.com")]);
-  });
+  it(
+    "LoginThrottleStore.clearAccount clears the account's bucket and every " +
+      "device bucket under it, and no other account's",
+    async () => {
+      const t = await withOwnerDevice();
+      const second = await t.login(OWNER, PASSWORD);
+      await t.register({ email: "grace@example.com" });
+      await failure(t.login(OWNER, "an attacker's guess"));
+      await failure(t.login(OWNER, "a typo on the first device", t.deviceToken));
+      await failure(t.login(OWNER, "a typo on the second device", second.deviceToken));
+      await failure(t.login("grace@example.com", "someone else's typo"));
+      expect(t.memory.state.throttles.size).toBe(4);
+      await t.memory.stores.throttles.clearAccount(accountThrottleKey(OWNER));
+      expect([...t.memory.state.throttles.keys()]).toEqual([accountThrottleKey("grace@example.com")]);
+    },
+  );
 });
 
 describe("auth.throttled: one row per lock, not per refused attempt", () => {
@@ -585,56 +633,64 @@ describe("changePassword", () => {
     return { ...t, user, current: tokens.sessionId, others: [second.tokens.sessionId, third.tokens.sessionId], change };
   }
 
-  it("stores the new password, ends and revokes every other session, keeps this one, clears the session's bucket (never the account's) and audits it", async () => {
-    const t = await withThreeSessions();
-    await failure(t.login("ada@example.com", "a stranger's guess"));
-    await failure(t.change("the owner's typo here", NEW_PASSWORD));
-    expect([...t.memory.state.throttles.keys()].sort()).toEqual(
-      [accountThrottleKey("ada@example.com"), sessionThrottleKey(t.current)].sort(),
-    );
-    t.time.advance(60);
-    await t.change(PASSWORD, NEW_PASSWORD);
+  it(
+    "stores the new password, ends and revokes every other session, keeps " +
+      "this one, clears the session's bucket (never the account's) and audits " +
+      "it",
+    async () => {
+      const t = await withThreeSessions();
+      await failure(t.login("ada@example.com", "a stranger's guess"));
+      await failure(t.change("the owner's typo here", NEW_PASSWORD));
+      expect([...t.memory.state.throttles.keys()].sort()).toEqual(
+        [accountThrottleKey("ada@example.com"), sessionThrottleKey(t.current)].sort(),
+      );
+      t.time.advance(60);
+      await t.change(PASSWORD, NEW_PASSWORD);
 
-    const stored = t.memory.state.users.get(t.user.id)!.passwordHash;
-    expect(await t.hasher.verify(stored, NEW_PASSWORD)).toBe(true);
-    expect(await t.hasher.verify(stored, PASSWORD)).toBe(false);
-    expect(t.memory.session(t.current)!.revokedAt).toBeNull();
-    for (const id of t.others)
-      expect(t.memory.session(id)).toMatchObject({ revokedAt: t.time.now(), revokedReason: "password_changed" });
-    expect(
-      t.memory
-        .auditRows({ event: "session.revoked" })
-        .map((r) => r.sessionId)
-        .sort(),
-    ).toEqual([...t.others].sort());
-    // One per-user mark at the edge ends every other session at once, however many there are.
-    expect(t.revocations.endSessionsCalls.map((call) => ({ ...call, ended: [...call.ended].sort() }))).toEqual([
-      { userId: t.user.id, before: t.time.now(), except: t.current, ended: [...t.others].sort() },
-    ]);
-    expect(t.revocations.revokeCalls).toEqual([]);
-    expect([...t.memory.state.throttles.keys()]).toEqual([accountThrottleKey("ada@example.com")]);
-    expect(t.memory.auditRows({ event: "user.password_changed" })).toEqual([
-      expect.objectContaining({
-        userId: t.user.id,
-        actorId: t.user.id,
-        sessionId: t.current,
-        metadata: { endedSessions: 2 },
-      }),
-    ]);
-  });
+      const stored = t.memory.state.users.get(t.user.id)!.passwordHash;
+      expect(await t.hasher.verify(stored, NEW_PASSWORD)).toBe(true);
+      expect(await t.hasher.verify(stored, PASSWORD)).toBe(false);
+      expect(t.memory.session(t.current)!.revokedAt).toBeNull();
+      for (const id of t.others)
+        expect(t.memory.session(id)).toMatchObject({ revokedAt: t.time.now(), revokedReason: "password_changed" });
+      expect(
+        t.memory
+          .auditRows({ event: "session.revoked" })
+          .map((r) => r.sessionId)
+          .sort(),
+      ).toEqual([...t.others].sort());
+      // One per-user mark at the edge ends every other session at once, however many there are.
+      expect(t.revocations.endSessionsCalls.map((call) => ({ ...call, ended: [...call.ended].sort() }))).toEqual([
+        { userId: t.user.id, before: t.time.now(), except: t.current, ended: [...t.others].sort() },
+      ]);
+      expect(t.revocations.revokeCalls).toEqual([]);
+      expect([...t.memory.state.throttles.keys()]).toEqual([accountThrottleKey("ada@example.com")]);
+      expect(t.memory.auditRows({ event: "user.password_changed" })).toEqual([
+        expect.objectContaining({
+          userId: t.user.id,
+          actorId: t.user.id,
+          sessionId: t.current,
+          metadata: { endedSessions: 2 },
+        }),
+      ]);
+    },
+  );
 
-  it("refuses a wrong current password with invalid_credentials and a login_failed row, changing nothing else", async () => {
-    const t = await withThreeSessions();
-    const passwordHash = t.memory.state.users.get(t.user.id)!.passwordHash;
-    expect(await failure(t.change("not the password at all", NEW_PASSWORD))).toBeInstanceOf(InvalidCredentials);
-    expect(t.memory.state.users.get(t.user.id)!.passwordHash).toBe(passwordHash);
-    expect(t.memory.auditRows({ event: "auth.login_failed" })).toEqual([
-      expect.objectContaining({ userId: t.user.id, metadata: { reason: "wrong_current_password" } }),
-    ]);
-    expect(t.memory.sessionsOf(t.user.id).filter((session) => session.revokedAt === null)).toHaveLength(3);
-    expect(t.revocations.revokeCalls).toEqual([]);
-    expect(t.revocations.endSessionsCalls).toEqual([]);
-  });
+  it(
+    "refuses a wrong current password with invalid_credentials and a " + "login_failed row, changing nothing else",
+    async () => {
+      const t = await withThreeSessions();
+      const passwordHash = t.memory.state.users.get(t.user.id)!.passwordHash;
+      expect(await failure(t.change("not the password at all", NEW_PASSWORD))).toBeInstanceOf(InvalidCredentials);
+      expect(t.memory.state.users.get(t.user.id)!.passwordHash).toBe(passwordHash);
+      expect(t.memory.auditRows({ event: "auth.login_failed" })).toEqual([
+        expect.objectContaining({ userId: t.user.id, metadata: { reason: "wrong_current_password" } }),
+      ]);
+      expect(t.memory.sessionsOf(t.user.id).filter((session) => session.revokedAt === null)).toHaveLength(3);
+      expect(t.revocations.revokeCalls).toEqual([]);
+      expect(t.revocations.endSessionsCalls).toEqual([]);
+    },
+  );
 
   it("a rejected new password is a validation error, not a guess: it is never counted toward the lock", async () => {
     const t = await withThreeSessions();
@@ -647,13 +703,17 @@ describe("changePassword", () => {
     await expect(t.change(PASSWORD, NEW_PASSWORD)).resolves.toBeUndefined();
   });
 
-  it(`locks after ${MAX_FAILURES} wrong current passwords: then even the right one is rate_limited, with one auth.throttled row`, async () => {
-    const t = await withThreeSessions();
-    for (let i = 0; i < MAX_FAILURES; i++) await failure(t.change(`wrong guess number ${i}`, NEW_PASSWORD));
-    expect(await failure(t.change(PASSWORD, NEW_PASSWORD))).toBeInstanceOf(RateLimited);
-    expect(t.memory.auditRows({ event: "auth.throttled" })).toHaveLength(1);
-    expect(await t.hasher.verify(t.memory.state.users.get(t.user.id)!.passwordHash, PASSWORD)).toBe(true);
-  });
+  it(
+    `locks after ${MAX_FAILURES} wrong current passwords: then even the ` +
+      `right one is rate_limited, with one auth.throttled row`,
+    async () => {
+      const t = await withThreeSessions();
+      for (let i = 0; i < MAX_FAILURES; i++) await failure(t.change(`wrong guess number ${i}`, NEW_PASSWORD));
+      expect(await failure(t.change(PASSWORD, NEW_PASSWORD))).toBeInstanceOf(RateLimited);
+      expect(t.memory.auditRows({ event: "auth.throttled" })).toHaveLength(1);
+      expect(await t.hasher.verify(t.memory.state.users.get(t.user.id)!.passwordHash, PASSWORD)).toBe(true);
+    },
+  );
 
   it("a disabled account cannot change its password", async () => {
     const t = await withThreeSessions();
@@ -661,25 +721,28 @@ describe("changePassword", () => {
     expect(await failure(t.change(PASSWORD, NEW_PASSWORD))).toBeInstanceOf(InvalidCredentials);
   });
 
-  it("a unit of work that fails writes nothing: the password, the sessions and the throttle stay as they were", async () => {
-    const t = await withThreeSessions();
-    await failure(t.login("ada@example.com", "not the password at all"));
-    const before = t.memory.snapshot();
-    t.memory.onCall = (call) => {
-      if (call === "audit.record") throw new Error("connection lost");
-    };
-    await expect(t.change(PASSWORD, NEW_PASSWORD)).rejects.toThrow("connection lost");
-    t.memory.onCall = undefined;
-    // The attempt was counted in the session's bucket before the unit of work began; the unit's own writes, clearing it
-    // among them, are gone.
-    const { throttles: afterThrottles, ...after } = t.memory.snapshot();
-    const { throttles: beforeThrottles, ...unchanged } = before;
-    expect(after).toEqual(unchanged);
-    expect([...afterThrottles.entries()]).toEqual([
-      ...beforeThrottles.entries(),
-      [sessionThrottleKey(t.current), expect.objectContaining({ failures: 1 })],
-    ]);
-    expect(t.revocations.revokeCalls).toEqual([]);
-    expect(t.revocations.endSessionsCalls).toEqual([]);
-  });
+  it(
+    "a unit of work that fails writes nothing: the password, the sessions " + "and the throttle stay as they were",
+    async () => {
+      const t = await withThreeSessions();
+      await failure(t.login("ada@example.com", "not the password at all"));
+      const before = t.memory.snapshot();
+      t.memory.onCall = (call) => {
+        if (call === "audit.record") throw new Error("connection lost");
+      };
+      await expect(t.change(PASSWORD, NEW_PASSWORD)).rejects.toThrow("connection lost");
+      t.memory.onCall = undefined;
+      // The attempt was counted in the session's bucket before the unit of work
+      // began; the unit's own writes, clearing it among them, are gone.
+      const { throttles: afterThrottles, ...after } = t.memory.snapshot();
+      const { throttles: beforeThrottles, ...unchanged } = before;
+      expect(after).toEqual(unchanged);
+      expect([...afterThrottles.entries()]).toEqual([
+        ...beforeThrottles.entries(),
+        [sessionThrottleKey(t.current), expect.objectContaining({ failures: 1 })],
+      ]);
+      expect(t.revocations.revokeCalls).toEqual([]);
+      expect(t.revocations.endSessionsCalls).toEqual([]);
+    },
+  );
 });

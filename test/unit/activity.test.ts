@@ -17,26 +17,29 @@ function setup() {
 }
 
 describe("the user's own activity", () => {
-  it("stops leaking another person's ip and user agent: an administrator's change shows their actorId only", async () => {
-    const t = setup();
-    await t.audit.record({
-      event: "user.roles_changed",
-      userId: t.user.id,
-      actorId: t.admin.id,
-      origin: ADMIN_ORIGIN,
-      metadata: { before: ["user"], after: [] },
-      at: t.at(1),
-    });
-    const [event] = (await t.activity.own(t.user.id, { limit: 10 })).items;
-    expect(event).toEqual({
-      id: expect.any(String),
-      event: "user.roles_changed",
-      userId: t.user.id,
-      actorId: t.admin.id,
-      metadata: { before: ["user"], after: [] },
-      createdAt: t.at(1).toISOString(),
-    });
-  });
+  it(
+    "stops leaking another person's ip and user agent: an administrator's " + "change shows their actorId only",
+    async () => {
+      const t = setup();
+      await t.audit.record({
+        event: "user.roles_changed",
+        userId: t.user.id,
+        actorId: t.admin.id,
+        origin: ADMIN_ORIGIN,
+        metadata: { before: ["user"], after: [] },
+        at: t.at(1),
+      });
+      const [event] = (await t.activity.own(t.user.id, { limit: 10 })).items;
+      expect(event).toEqual({
+        id: expect.any(String),
+        event: "user.roles_changed",
+        userId: t.user.id,
+        actorId: t.admin.id,
+        metadata: { before: ["user"], after: [] },
+        createdAt: t.at(1).toISOString(),
+      });
+    },
+  );
 
   it("names no actor on the user's own events and keeps their ip and user agent", async () => {
     const t = setup();

@@ -52,26 +52,30 @@ async function failure(promise: Promise<unknown>): Promise<unknown> {
 }
 
 describe("setRoles", () => {
-  it("replaces the roles, bumps the grants version, audits before and after, and marks the grants changed at the edge", async () => {
-    const t = setup();
-    const updated = await t.admin.setRoles(t.target.id, ["user", "admin", "admin"], t.actor);
-    expect(updated).toMatchObject({
-      id: t.target.id,
-      roles: ["admin", "user"],
-      permissions: [...SEEDED_ROLES.admin!.permissions].sort(),
-      grantsVersion: 1,
-    });
-    expect(t.memory.user(t.target.id)).toMatchObject({ roles: ["admin", "user"], grantsVersion: 1 });
-    expect(t.memory.auditRows({ event: "user.roles_changed" })).toEqual([
-      expect.objectContaining({
-        userId: t.target.id,
-        actorId: t.administrator.id,
-        ip: ORIGIN.ip,
-        metadata: { before: ["user"], after: ["admin", "user"] },
-      }),
-    ]);
-    expect(t.revocations.grantsCalls).toEqual([[{ userId: t.target.id, grantsVersion: 1 }]]);
-  });
+  it(
+    "replaces the roles, bumps the grants version, audits before and after, " +
+      "and marks the grants changed at the edge",
+    async () => {
+      const t = setup();
+      const updated = await t.admin.setRoles(t.target.id, ["user", "admin", "admin"], t.actor);
+      expect(updated).toMatchObject({
+        id: t.target.id,
+        roles: ["admin", "user"],
+        permissions: [...SEEDED_ROLES.admin!.permissions].sort(),
+        grantsVersion: 1,
+      });
+      expect(t.memory.user(t.target.id)).toMatchObject({ roles: ["admin", "user"], grantsVersion: 1 });
+      expect(t.memory.auditRows({ event: "user.roles_changed" })).toEqual([
+        expect.objectContaining({
+          userId: t.target.id,
+          actorId: t.administrator.id,
+          ip: ORIGIN.ip,
+          metadata: { before: ["user"], after: ["admin", "user"] },
+        }),
+      ]);
+      expect(t.revocations.grantsCalls).toEqual([[{ userId: t.target.id, grantsVersion: 1 }]]);
+    },
+  );
 
   it("allows an empty role list", async () => {
     const t = setup();
@@ -141,27 +145,30 @@ describe("setRoles", () => {
     expect(t.memory.user(t.target.id)!.roles).toEqual(["user"]);
   });
 
-  it("the operator may grant any role, an administrator's own included, audited with no actor and via cli", async () => {
-    const t = setup();
-    await t.admin.setRoles(t.target.id, ["admin", "user"], OPERATOR);
-    await t.admin.setRoles(t.administrator.id, ["user"], OPERATOR);
-    expect(t.memory.auditRows({ event: "user.roles_changed" })).toEqual([
-      expect.objectContaining({
-        userId: t.target.id,
-        actorId: null,
-        metadata: { before: ["user"], after: ["admin", "user"], via: "cli" },
-      }),
-      expect.objectContaining({
-        userId: t.administrator.id,
-        actorId: null,
-        metadata: { before: ["admin", "user"], after: ["user"], via: "cli" },
-      }),
-    ]);
-    expect(t.revocations.grantsCalls).toEqual([
-      [{ userId: t.target.id, grantsVersion: 1 }],
-      [{ userId: t.administrator.id, grantsVersion: 1 }],
-    ]);
-  });
+  it(
+    "the operator may grant any role, an administrator's own included, " + "audited with no actor and via cli",
+    async () => {
+      const t = setup();
+      await t.admin.setRoles(t.target.id, ["admin", "user"], OPERATOR);
+      await t.admin.setRoles(t.administrator.id, ["user"], OPERATOR);
+      expect(t.memory.auditRows({ event: "user.roles_changed" })).toEqual([
+        expect.objectContaining({
+          userId: t.target.id,
+          actorId: null,
+          metadata: { before: ["user"], after: ["admin", "user"], via: "cli" },
+        }),
+        expect.objectContaining({
+          userId: t.administrator.id,
+          actorId: null,
+          metadata: { before: ["admin", "user"], after: ["user"], via: "cli" },
+        }),
+      ]);
+      expect(t.revocations.grantsCalls).toEqual([
+        [{ userId: t.target.id, grantsVersion: 1 }],
+        [{ userId: t.administrator.id, grantsVersion: 1 }],
+      ]);
+    },
+  );
 
   it("answers 404 for an unknown or malformed user id, writing nothing", async () => {
     const t = setup();
@@ -192,22 +199,26 @@ describe("disable and enable", () => {
     expect(t.revocations.grantsCalls).toEqual([[{ userId: t.target.id, grantsVersion: 1 }]]);
   });
 
-  it("disable is idempotent: no second user.disabled row nor grants bump, but a session still live is ended all the same", async () => {
-    const t = setup();
-    await t.admin.disable(t.target.id, t.actor);
-    // A sign-in that raced the disable: its session opened while the account was still active.
-    t.memory.state.users.get(t.target.id)!.status = "active";
-    const straggler = await t.openSession(t.target);
-    t.memory.state.users.get(t.target.id)!.status = "disabled";
-    t.time.advance(1);
-    await expect(t.admin.disable(t.target.id, t.actor)).resolves.toMatchObject({
-      status: "disabled",
-      grantsVersion: 1,
-    });
-    expect(t.memory.auditRows({ event: "user.disabled" })).toHaveLength(1);
-    expect(t.memory.session(straggler)!.revokedReason).toBe("user_disabled");
-    expect(marks(t.revocations).at(-1)).toEqual({ userId: t.target.id, before: t.time.now(), ended: [straggler] });
-  });
+  it(
+    "disable is idempotent: no second user.disabled row nor grants bump, but " +
+      "a session still live is ended all the same",
+    async () => {
+      const t = setup();
+      await t.admin.disable(t.target.id, t.actor);
+      // A sign-in that raced the disable: its session opened while the account was still active.
+      t.memory.state.users.get(t.target.id)!.status = "active";
+      const straggler = await t.openSession(t.target);
+      t.memory.state.users.get(t.target.id)!.status = "disabled";
+      t.time.advance(1);
+      await expect(t.admin.disable(t.target.id, t.actor)).resolves.toMatchObject({
+        status: "disabled",
+        grantsVersion: 1,
+      });
+      expect(t.memory.auditRows({ event: "user.disabled" })).toHaveLength(1);
+      expect(t.memory.session(straggler)!.revokedReason).toBe("user_disabled");
+      expect(marks(t.revocations).at(-1)).toEqual({ userId: t.target.id, before: t.time.now(), ended: [straggler] });
+    },
+  );
 
   it("an administrator cannot disable their own account", async () => {
     const t = setup();
@@ -215,17 +226,20 @@ describe("disable and enable", () => {
     expect(t.memory.user(t.administrator.id)!.status).toBe("active");
   });
 
-  it("enable lets the account in again with one user.enabled row; enabling an active account writes nothing", async () => {
-    const t = setup();
-    await t.admin.disable(t.target.id, t.actor);
-    await expect(t.admin.enable(t.target.id, t.actor)).resolves.toMatchObject({ status: "active" });
-    const before = t.memory.snapshot();
-    await expect(t.admin.enable(t.target.id, t.actor)).resolves.toMatchObject({ status: "active" });
-    expect(t.memory.snapshot()).toEqual(before);
-    expect(t.memory.auditRows({ event: "user.enabled" })).toEqual([
-      expect.objectContaining({ userId: t.target.id, actorId: t.administrator.id }),
-    ]);
-  });
+  it(
+    "enable lets the account in again with one user.enabled row; enabling an " + "active account writes nothing",
+    async () => {
+      const t = setup();
+      await t.admin.disable(t.target.id, t.actor);
+      await expect(t.admin.enable(t.target.id, t.actor)).resolves.toMatchObject({ status: "active" });
+      const before = t.memory.snapshot();
+      await expect(t.admin.enable(t.target.id, t.actor)).resolves.toMatchObject({ status: "active" });
+      expect(t.memory.snapshot()).toEqual(before);
+      expect(t.memory.auditRows({ event: "user.enabled" })).toEqual([
+        expect.objectContaining({ userId: t.target.id, actorId: t.administrator.id }),
+      ]);
+    },
+  );
 
   it("disable and enable answer 404 for an unknown user id", async () => {
     const t = setup();
@@ -262,28 +276,32 @@ describe("revokeSessions", () => {
 });
 
 describe("ids in capitals", () => {
-  it("stops a capitalised id from answering 404 or reaching the stores in another spelling: every operation acts on the same user", async () => {
-    const t = setup();
-    const id = t.target.id.toUpperCase();
-    const session = await t.openSession(t.target);
-    await expect(t.admin.getUser(id)).resolves.toMatchObject({
-      user: { id: t.target.id },
-      sessions: [expect.objectContaining({ id: session })],
-    });
-    await expect(t.admin.setRoles(id, ["admin", "user"], t.actor)).resolves.toMatchObject({
-      id: t.target.id,
-      roles: ["admin", "user"],
-    });
-    await expect(t.admin.disable(id, t.actor)).resolves.toMatchObject({ id: t.target.id, status: "disabled" });
-    await expect(t.admin.enable(id, t.actor)).resolves.toMatchObject({ id: t.target.id, status: "active" });
-    const again = await t.openSession(t.target);
-    await t.admin.revokeSessions(id, t.actor);
-    expect(t.memory.session(again)!.revokedReason).toBe("revoked_by_admin");
-    for (const row of t.memory.auditRows({}))
-      if (row.userId !== null && row.userId.toLowerCase() === t.target.id) expect(row.userId).toBe(t.target.id);
-    expect(t.revocations.grantsCalls.flat().map((c) => c.userId)).toEqual([t.target.id, t.target.id]);
-    expect(t.revocations.endSessionsCalls.map((c) => c.userId)).toEqual([t.target.id, t.target.id]);
-  });
+  it(
+    "stops a capitalised id from answering 404 or reaching the stores in " +
+      "another spelling: every operation acts on the same user",
+    async () => {
+      const t = setup();
+      const id = t.target.id.toUpperCase();
+      const session = await t.openSession(t.target);
+      await expect(t.admin.getUser(id)).resolves.toMatchObject({
+        user: { id: t.target.id },
+        sessions: [expect.objectContaining({ id: session })],
+      });
+      await expect(t.admin.setRoles(id, ["admin", "user"], t.actor)).resolves.toMatchObject({
+        id: t.target.id,
+        roles: ["admin", "user"],
+      });
+      await expect(t.admin.disable(id, t.actor)).resolves.toMatchObject({ id: t.target.id, status: "disabled" });
+      await expect(t.admin.enable(id, t.actor)).resolves.toMatchObject({ id: t.target.id, status: "active" });
+      const again = await t.openSession(t.target);
+      await t.admin.revokeSessions(id, t.actor);
+      expect(t.memory.session(again)!.revokedReason).toBe("revoked_by_admin");
+      for (const row of t.memory.auditRows({}))
+        if (row.userId !== null && row.userId.toLowerCase() === t.target.id) expect(row.userId).toBe(t.target.id);
+      expect(t.revocations.grantsCalls.flat().map((c) => c.userId)).toEqual([t.target.id, t.target.id]);
+      expect(t.revocations.endSessionsCalls.map((c) => c.userId)).toEqual([t.target.id, t.target.id]);
+    },
+  );
 });
 
 describe("setRoles: removing roles (grants and removes only what the caller holds)", () => {
@@ -296,18 +314,22 @@ describe("setRoles: removing roles (grants and removes only what the caller hold
     return { ...t, manager: t.as(manager) };
   }
 
-  it("stops a holder of roles:assign alone from stripping admin from an administrator: 403 naming what they lack, nothing written", async () => {
-    const t = withRoleManager();
-    const before = t.memory.snapshot();
-    const error = await failure(t.admin.setRoles(t.administrator.id, ["user"], t.manager));
-    expect(error).toBeInstanceOf(InsufficientPermission);
-    expect((error as InsufficientPermission).detail).toBe(
-      "The account holds permissions you do not: audit:read, sessions:revoke, users:read, users:write",
-    );
-    expect(t.memory.snapshot()).toEqual(before);
-    expect(t.memory.user(t.administrator.id)).toMatchObject({ roles: ["admin", "user"], grantsVersion: 0 });
-    expect(t.revocations.grantsCalls).toEqual([]);
-  });
+  it(
+    "stops a holder of roles:assign alone from stripping admin from an " +
+      "administrator: 403 naming what they lack, nothing written",
+    async () => {
+      const t = withRoleManager();
+      const before = t.memory.snapshot();
+      const error = await failure(t.admin.setRoles(t.administrator.id, ["user"], t.manager));
+      expect(error).toBeInstanceOf(InsufficientPermission);
+      expect((error as InsufficientPermission).detail).toBe(
+        "The account holds permissions you do not: audit:read, sessions:revoke, users:read, users:write",
+      );
+      expect(t.memory.snapshot()).toEqual(before);
+      expect(t.memory.user(t.administrator.id)).toMatchObject({ roles: ["admin", "user"], grantsVersion: 0 });
+      expect(t.revocations.grantsCalls).toEqual([]);
+    },
+  );
 
   it("stops a removal hidden in a swap: adding a role one holds does not license removing one beyond it", async () => {
     const t = withRoleManager();
@@ -379,7 +401,8 @@ describe("v3: every action on another account follows one rule (only what you ho
         t.admin.setRoles(t.administrator.id, ["admin", "support", "user"], t.support),
     ],
   ])(
-    "stops %s on an administrator by a holder of the action's permission alone: 403 naming what they lack, nothing written",
+    "stops %s on an administrator by a holder of the action's permission " +
+      "alone: 403 naming what they lack, nothing written",
     async (name, act) => {
       const t = withSupport();
       await t.openSession(t.administrator);
@@ -406,13 +429,16 @@ describe("v3: every action on another account follows one rule (only what you ho
     });
   });
 
-  it("ending sessions reads the caller's permissions as of now: a holder demoted since their token is refused", async () => {
-    const t = withSupport();
-    const session = await t.openSession(t.target);
-    t.memory.state.userRoles.set(t.supportUser.id, new Set(["user"]));
-    expect(await failure(t.admin.revokeSessions(t.target.id, t.support))).toBeInstanceOf(InsufficientPermission);
-    expect(t.memory.session(session)!.revokedAt).toBeNull();
-  });
+  it(
+    "ending sessions reads the caller's permissions as of now: a holder " + "demoted since their token is refused",
+    async () => {
+      const t = withSupport();
+      const session = await t.openSession(t.target);
+      t.memory.state.userRoles.set(t.supportUser.id, new Set(["user"]));
+      expect(await failure(t.admin.revokeSessions(t.target.id, t.support))).toBeInstanceOf(InsufficientPermission);
+      expect(t.memory.session(session)!.revokedAt).toBeNull();
+    },
+  );
 
   it("the operator re-enables any account, an administrator's too: user.enabled with no actor, via cli", async () => {
     const t = setup();
@@ -425,56 +451,64 @@ describe("v3: every action on another account follows one rule (only what you ho
 });
 
 describe("defineRole (the operator's define-role)", () => {
-  it("creates a role from built-in permissions, deduplicated and sorted, with one role.defined row and no grants change", async () => {
-    const t = setup();
-    const defined = await t.admin.defineRole("support", ["users:write", "users:read", "users:write"], OPERATOR);
-    expect(defined).toEqual({
-      name: "support",
-      permissions: ["users:read", "users:write"],
-      created: true,
-      changed: true,
-      before: [],
-      holders: 0,
-    });
-    expect(t.memory.state.roles.get("support")!.permissions).toEqual(["users:read", "users:write"]);
-    expect(t.memory.auditRows({ event: "role.defined" })).toEqual([
-      expect.objectContaining({
-        userId: null,
-        actorId: null,
-        metadata: {
-          role: "support",
-          created: true,
-          before: [],
-          after: ["users:read", "users:write"],
-          holders: 0,
-          via: "cli",
-        },
-      }),
-    ]);
-    expect(t.revocations.grantsCalls).toEqual([]);
-  });
+  it(
+    "creates a role from built-in permissions, deduplicated and sorted, with " +
+      "one role.defined row and no grants change",
+    async () => {
+      const t = setup();
+      const defined = await t.admin.defineRole("support", ["users:write", "users:read", "users:write"], OPERATOR);
+      expect(defined).toEqual({
+        name: "support",
+        permissions: ["users:read", "users:write"],
+        created: true,
+        changed: true,
+        before: [],
+        holders: 0,
+      });
+      expect(t.memory.state.roles.get("support")!.permissions).toEqual(["users:read", "users:write"]);
+      expect(t.memory.auditRows({ event: "role.defined" })).toEqual([
+        expect.objectContaining({
+          userId: null,
+          actorId: null,
+          metadata: {
+            role: "support",
+            created: true,
+            before: [],
+            after: ["users:read", "users:write"],
+            holders: 0,
+            via: "cli",
+          },
+        }),
+      ]);
+      expect(t.revocations.grantsCalls).toEqual([]);
+    },
+  );
 
-  it("stops a redefined role's older tokens: every holder's grants version goes up and reaches the edge, nobody else's", async () => {
-    const t = setup();
-    await t.admin.defineRole("support", ["users:read"], OPERATOR);
-    const holder = t.memory.addUser({ email: "holder@example.com", roles: ["support", "user"] });
-    await t.admin.defineRole("support", ["users:read", "sessions:revoke"], OPERATOR);
-    expect(t.memory.user(holder.id)).toMatchObject({
-      grantsVersion: 1,
-      permissions: expect.arrayContaining(["sessions:revoke", "users:read"]),
-    });
-    expect(t.memory.user(t.target.id)!.grantsVersion).toBe(0);
-    expect(t.memory.user(t.administrator.id)!.grantsVersion).toBe(0);
-    expect(t.revocations.grantsCalls).toEqual([[{ userId: holder.id, grantsVersion: 1 }]]);
-    expect(t.memory.auditRows({ event: "role.defined" }).at(-1)!.metadata).toEqual({
-      role: "support",
-      created: false,
-      before: ["users:read"],
-      after: ["sessions:revoke", "users:read"],
-      holders: 1,
-      via: "cli",
-    });
-  });
+  it(
+    "stops a redefined role's older tokens: every holder's grants version " +
+      "goes up and reaches the edge, nobody else's",
+    async () => {
+      const t = setup();
+      await t.admin.defineRole("support", ["users:read"], OPERATOR);
+      const holder = t.memory.addUser({ email: "holder@example.com", roles: ["support", "user"] });
+      await t.admin.defineRole("support", ["users:read", "sessions:revoke"], OPERATOR);
+      expect(t.memory.user(holder.id)).toMatchObject({
+        grantsVersion: 1,
+        permissions: expect.arrayContaining(["sessions:revoke", "users:read"]),
+      });
+      expect(t.memory.user(t.target.id)!.grantsVersion).toBe(0);
+      expect(t.memory.user(t.administrator.id)!.grantsVersion).toBe(0);
+      expect(t.revocations.grantsCalls).toEqual([[{ userId: holder.id, grantsVersion: 1 }]]);
+      expect(t.memory.auditRows({ event: "role.defined" }).at(-1)!.metadata).toEqual({
+        role: "support",
+        created: false,
+        before: ["users:read"],
+        after: ["sessions:revoke", "users:read"],
+        holders: 1,
+        via: "cli",
+      });
+    },
+  );
 
   it("the same definition again writes nothing and stops no token", async () => {
     const t = setup();

@@ -236,79 +236,89 @@ async function age(store: TokenStore) {
 }
 
 describe("AuthClient across tabs", () => {
-  it("two tabs sharing a store (localStorage), both with an expired access token at the same instant: one refresh, one new token, and no token on the channel", async () => {
-    const { fetcher, count } = countingFetch();
-    const browser = fakeBrowser();
-    const heard = eavesdrop(browser);
-    const shared = webStorageStore(fakeStorage());
-    const tab = () =>
-      new AuthClient({
-        baseUrl: BASE,
-        fetch: fetcher,
-        store: shared,
-        coordination: { locks: browser.locks, channel: browser.channel() },
-      });
-    const [a, b] = [tab(), tab()];
-    const { tokens } = await registered(a);
-    await age(shared);
+  it(
+    "two tabs sharing a store (localStorage), both with an expired access " +
+      "token at the same instant: one refresh, one new token, and no token on " +
+      "the channel",
+    async () => {
+      const { fetcher, count } = countingFetch();
+      const browser = fakeBrowser();
+      const heard = eavesdrop(browser);
+      const shared = webStorageStore(fakeStorage());
+      const tab = () =>
+        new AuthClient({
+          baseUrl: BASE,
+          fetch: fetcher,
+          store: shared,
+          coordination: { locks: browser.locks, channel: browser.channel() },
+        });
+      const [a, b] = [tab(), tab()];
+      const { tokens } = await registered(a);
+      await age(shared);
 
-    const responses = await Promise.all([
-      ...Array.from({ length: 5 }, () => a.fetch(`${BASE}/me`)),
-      ...Array.from({ length: 5 }, () => b.fetch(`${BASE}/me`)),
-    ]);
-    expect(responses.map((r) => r.status)).toEqual(Array(10).fill(200));
-    expect(count("POST /auth/refresh")).toBe(1);
-    const [tokenA, tokenB] = [await a.accessToken(), await b.accessToken()];
-    expect(tokenA).toBe(tokenB);
-    expect(tokenA).not.toBe(tokens.accessToken);
-    // The waiting tab took the lock too, and found the work done: in the store, not on the channel.
-    expect(browser.granted).toEqual([`secureauth-refresh:${BASE}`, `secureauth-refresh:${BASE}`]);
-    await settle();
-    expect(heard.length).toBeGreaterThan(0);
-    expect(tokensIn(heard)).toEqual([]);
-    a.close();
-    b.close();
-  });
+      const responses = await Promise.all([
+        ...Array.from({ length: 5 }, () => a.fetch(`${BASE}/me`)),
+        ...Array.from({ length: 5 }, () => b.fetch(`${BASE}/me`)),
+      ]);
+      expect(responses.map((r) => r.status)).toEqual(Array(10).fill(200));
+      expect(count("POST /auth/refresh")).toBe(1);
+      const [tokenA, tokenB] = [await a.accessToken(), await b.accessToken()];
+      expect(tokenA).toBe(tokenB);
+      expect(tokenA).not.toBe(tokens.accessToken);
+      // The waiting tab took the lock too, and found the work done: in the store, not on the channel.
+      expect(browser.granted).toEqual([`secureauth-refresh:${BASE}`, `secureauth-refresh:${BASE}`]);
+      await settle();
+      expect(heard.length).toBeGreaterThan(0);
+      expect(tokensIn(heard)).toEqual([]);
+      a.close();
+      b.close();
+    },
+  );
 
-  it("a duplicated tab (its own sessionStorage holding the same pair): no token crosses, and the tab whose copy was rotated away forgets it instead of replaying it, so neither logs the other out", async () => {
-    const { fetcher, calls } = countingFetch();
-    const browser = fakeBrowser();
-    const heard = eavesdrop(browser);
-    const [storeA, storeB] = [webStorageStore(fakeStorage()), webStorageStore(fakeStorage())];
-    const ended: string[] = [];
-    const tab = (name: string, store: TokenStore) =>
-      new AuthClient({
-        baseUrl: BASE,
-        fetch: fetcher,
-        store,
-        coordination: { locks: browser.locks, channel: browser.channel() },
-        onSessionEnded: (r) => ended.push(`${name} ${r}`),
-      });
-    const [a, b] = [tab("a", storeA), tab("b", storeB)];
-    await registered(a);
-    await settle();
-    await storeB.set((await storeA.get())!);
-    await age(storeA);
-    await age(storeB);
+  it(
+    "a duplicated tab (its own sessionStorage holding the same pair): no " +
+      "token crosses, and the tab whose copy was rotated away forgets it " +
+      "instead of replaying it, so neither logs the other out",
+    async () => {
+      const { fetcher, calls } = countingFetch();
+      const browser = fakeBrowser();
+      const heard = eavesdrop(browser);
+      const [storeA, storeB] = [webStorageStore(fakeStorage()), webStorageStore(fakeStorage())];
+      const ended: string[] = [];
+      const tab = (name: string, store: TokenStore) =>
+        new AuthClient({
+          baseUrl: BASE,
+          fetch: fetcher,
+          store,
+          coordination: { locks: browser.locks, channel: browser.channel() },
+          onSessionEnded: (r) => ended.push(`${name} ${r}`),
+        });
+      const [a, b] = [tab("a", storeA), tab("b", storeB)];
+      await registered(a);
+      await settle();
+      await storeB.set((await storeA.get())!);
+      await age(storeA);
+      await age(storeB);
 
-    const statuses = await Promise.all([a.fetch(`${BASE}/me`), b.fetch(`${BASE}/me`)]).then((rs) =>
-      rs.map((r) => r.status),
-    );
-    await settle();
-    // One rotation, and the rotated-away token was never presented again (that would be reuse: every tab logged out).
-    expect(calls.filter((c) => c === "POST /auth/refresh")).toHaveLength(1);
-    expect(statuses.sort()).toEqual([200, 401]);
-    const [pairA, pairB] = [await storeA.get(), await storeB.get()];
-    const live = (pairA ?? pairB)!;
-    expect([pairA, pairB].filter((pair) => pair === null)).toHaveLength(1);
-    expect(ended).toHaveLength(1);
-    expect(ended[0]).toMatch(/^[ab] invalid_refresh_token$/);
-    // The tab that rotated keeps a live session.
-    expect((await call("POST", "/auth/refresh", { body: { refreshToken: live.refreshToken } })).status).toBe(200);
-    expect(tokensIn(heard)).toEqual([]);
-    a.close();
-    b.close();
-  });
+      const statuses = await Promise.all([a.fetch(`${BASE}/me`), b.fetch(`${BASE}/me`)]).then((rs) =>
+        rs.map((r) => r.status),
+      );
+      await settle();
+      // One rotation, and the rotated-away token was never presented again (that would be reuse: every tab logged out).
+      expect(calls.filter((c) => c === "POST /auth/refresh")).toHaveLength(1);
+      expect(statuses.sort()).toEqual([200, 401]);
+      const [pairA, pairB] = [await storeA.get(), await storeB.get()];
+      const live = (pairA ?? pairB)!;
+      expect([pairA, pairB].filter((pair) => pair === null)).toHaveLength(1);
+      expect(ended).toHaveLength(1);
+      expect(ended[0]).toMatch(/^[ab] invalid_refresh_token$/);
+      // The tab that rotated keeps a live session.
+      expect((await call("POST", "/auth/refresh", { body: { refreshToken: live.refreshToken } })).status).toBe(200);
+      expect(tokensIn(heard)).toEqual([]);
+      a.close();
+      b.close();
+    },
+  );
 
   it("without Web Locks, the tabs elect one refresher over the BroadcastChannel", async () => {
     const { fetcher, count } = countingFetch();
@@ -384,26 +394,30 @@ describe("AuthClient across tabs", () => {
 });
 
 describe("AuthClient: what crosses tabs", () => {
-  it("bearer mode with the memory store (the default): a page listening on the channel hears nothing, so no refresh token reaches it", async () => {
-    const { fetcher } = countingFetch();
-    const browser = fakeBrowser();
-    const heard = eavesdrop(browser);
-    const store = memoryStore();
-    const client = new AuthClient({
-      baseUrl: BASE,
-      fetch: fetcher,
-      store,
-      coordination: { locks: browser.locks, channel: browser.channel() },
-    });
-    await registered(client);
-    await age(store);
-    expect((await client.fetch(`${BASE}/me`)).status).toBe(200);
-    await client.reauthenticate({ currentPassword: STRONG_PASSWORD });
-    await client.logout();
-    await settle();
-    expect(heard).toEqual([]);
-    client.close();
-  });
+  it(
+    "bearer mode with the memory store (the default): a page listening on " +
+      "the channel hears nothing, so no refresh token reaches it",
+    async () => {
+      const { fetcher } = countingFetch();
+      const browser = fakeBrowser();
+      const heard = eavesdrop(browser);
+      const store = memoryStore();
+      const client = new AuthClient({
+        baseUrl: BASE,
+        fetch: fetcher,
+        store,
+        coordination: { locks: browser.locks, channel: browser.channel() },
+      });
+      await registered(client);
+      await age(store);
+      expect((await client.fetch(`${BASE}/me`)).status).toBe(200);
+      await client.reauthenticate({ currentPassword: STRONG_PASSWORD });
+      await client.logout();
+      await settle();
+      expect(heard).toEqual([]);
+      client.close();
+    },
+  );
 
   it("bearer mode with a shared store: a page listening on the channel hears signals, never a token", async () => {
     const { fetcher } = countingFetch();
@@ -429,44 +443,47 @@ describe("AuthClient: what crosses tabs", () => {
 });
 
 describe("AuthClient sign-in with a second factor", () => {
-  it("login answers mfa_required (an AuthApiError with mfaToken and methods); completeMfa finishes the sign-in", async () => {
-    const { fetcher } = countingFetch();
-    const client = new AuthClient({ baseUrl: BASE, fetch: fetcher });
-    const email = uniqueEmail("client-mfa");
-    const { user: account } = await client.register({ email, password: STRONG_PASSWORD });
-    // v3: only an account whose address is proven enrols a factor (proven here by the database).
-    await db.query("update users set email_verified_at = now() where id = $1", [account.id]);
-    const start = await client.fetch(`${BASE}/me/mfa/totp`, { method: "POST" });
-    expect(start.status).toBe(200);
-    const { secret } = (await start.json()) as { secret: string };
-    const confirm = await client.fetch(`${BASE}/me/mfa/totp/confirm`, {
-      method: "POST",
-      headers: { "Content-Type": "application/json" },
-      body: JSON.stringify({ code: totpCode(secret) }),
-    });
-    expect(confirm.status).toBe(200);
-    const { recoveryCodes } = (await confirm.json()) as { recoveryCodes: string[] };
-    await client.logout();
+  it(
+    "login answers mfa_required (an AuthApiError with mfaToken and methods); " + "completeMfa finishes the sign-in",
+    async () => {
+      const { fetcher } = countingFetch();
+      const client = new AuthClient({ baseUrl: BASE, fetch: fetcher });
+      const email = uniqueEmail("client-mfa");
+      const { user: account } = await client.register({ email, password: STRONG_PASSWORD });
+      // v3: only an account whose address is proven enrols a factor (proven here by the database).
+      await db.query("update users set email_verified_at = now() where id = $1", [account.id]);
+      const start = await client.fetch(`${BASE}/me/mfa/totp`, { method: "POST" });
+      expect(start.status).toBe(200);
+      const { secret } = (await start.json()) as { secret: string };
+      const confirm = await client.fetch(`${BASE}/me/mfa/totp/confirm`, {
+        method: "POST",
+        headers: { "Content-Type": "application/json" },
+        body: JSON.stringify({ code: totpCode(secret) }),
+      });
+      expect(confirm.status).toBe(200);
+      const { recoveryCodes } = (await confirm.json()) as { recoveryCodes: string[] };
+      await client.logout();
 
-    const refused = await client.login({ email, password: STRONG_PASSWORD }).catch((error: unknown) => error);
-    expect(refused).toBeInstanceOf(AuthApiError);
-    const error = refused as AuthApiError;
-    expect(error.code).toBe("mfa_required");
-    expect(error.problem.status).toBe(403);
-    expect(typeof error.mfaToken).toBe("string");
-    expect(error.problem.mfaToken).toBe(error.mfaToken);
-    expect(error.methods).toContain("totp");
-    expect(await client.accessToken()).toBeNull();
+      const refused = await client.login({ email, password: STRONG_PASSWORD }).catch((error: unknown) => error);
+      expect(refused).toBeInstanceOf(AuthApiError);
+      const error = refused as AuthApiError;
+      expect(error.code).toBe("mfa_required");
+      expect(error.problem.status).toBe(403);
+      expect(typeof error.mfaToken).toBe("string");
+      expect(error.problem.mfaToken).toBe(error.mfaToken);
+      expect(error.methods).toContain("totp");
+      expect(await client.accessToken()).toBeNull();
 
-    const { user, tokens, deviceToken } = await client.completeMfa({
-      mfaToken: error.mfaToken!,
-      recoveryCode: recoveryCodes[0]!,
-    });
-    expect(user.email).toBe(email);
-    expect(typeof deviceToken).toBe("string");
-    expect(await client.accessToken()).toBe(tokens.accessToken);
-    expect((await client.fetch(`${BASE}/me`)).status).toBe(200);
-  });
+      const { user, tokens, deviceToken } = await client.completeMfa({
+        mfaToken: error.mfaToken!,
+        recoveryCode: recoveryCodes[0]!,
+      });
+      expect(user.email).toBe(email);
+      expect(typeof deviceToken).toBe("string");
+      expect(await client.accessToken()).toBe(tokens.accessToken);
+      expect((await client.fetch(`${BASE}/me`)).status).toBe(200);
+    },
+  );
 
   it("a wrong code is an AuthApiError and leaves the client signed out", async () => {
     const client = new AuthClient({
@@ -514,43 +531,49 @@ describe("AuthClient: the account's lifecycle, one method per operation, against
     expect(count("GET /me/activity")).toBe(1);
   });
 
-  it("forgot and reset: the mailed link sets the new password, every session ends, and the link works once", async () => {
-    const { fetcher } = countingFetch();
-    const client = new AuthClient({ baseUrl: BASE, fetch: fetcher });
-    const { user } = await registered(client);
-    expect(await client.forgotPassword({ email: user.email })).toEqual({});
-    const mail = await inbox.waitFor({ to: user.email, subject: "Reset your password" });
-    const token = tokenIn(mail, "/reset-password");
-    await expect(client.resetPassword({ token, newPassword: NEW_PASSWORD })).resolves.toBeUndefined();
-    expect(await client.refresh()).toBeNull();
+  it(
+    "forgot and reset: the mailed link sets the new password, every session " + "ends, and the link works once",
+    async () => {
+      const { fetcher } = countingFetch();
+      const client = new AuthClient({ baseUrl: BASE, fetch: fetcher });
+      const { user } = await registered(client);
+      expect(await client.forgotPassword({ email: user.email })).toEqual({});
+      const mail = await inbox.waitFor({ to: user.email, subject: "Reset your password" });
+      const token = tokenIn(mail, "/reset-password");
+      await expect(client.resetPassword({ token, newPassword: NEW_PASSWORD })).resolves.toBeUndefined();
+      expect(await client.refresh()).toBeNull();
 
-    const again = new AuthClient({ baseUrl: BASE, fetch: fetcher });
-    expect((await again.login({ email: user.email, password: NEW_PASSWORD })).user.id).toBe(user.id);
-    await expect(again.resetPassword({ token, newPassword: STRONG_PASSWORD })).rejects.toMatchObject({
-      code: "invalid_one_time_token",
-    });
-  });
+      const again = new AuthClient({ baseUrl: BASE, fetch: fetcher });
+      expect((await again.login({ email: user.email, password: NEW_PASSWORD })).user.id).toBe(user.id);
+      await expect(again.resetPassword({ token, newPassword: STRONG_PASSWORD })).rejects.toMatchObject({
+        code: "invalid_one_time_token",
+      });
+    },
+  );
 
-  it("changes the password (the other sessions end, this one stays) and the email (the link moves the account)", async () => {
-    const { fetcher } = countingFetch();
-    const client = new AuthClient({ baseUrl: BASE, fetch: fetcher });
-    const { user } = await registered(client);
-    await db.markEmailVerified(user.id);
-    const elsewhere = new AuthClient({ baseUrl: BASE, fetch: fetcher });
-    await elsewhere.login({ email: user.email, password: STRONG_PASSWORD });
+  it(
+    "changes the password (the other sessions end, this one stays) and the " + "email (the link moves the account)",
+    async () => {
+      const { fetcher } = countingFetch();
+      const client = new AuthClient({ baseUrl: BASE, fetch: fetcher });
+      const { user } = await registered(client);
+      await db.markEmailVerified(user.id);
+      const elsewhere = new AuthClient({ baseUrl: BASE, fetch: fetcher });
+      await elsewhere.login({ email: user.email, password: STRONG_PASSWORD });
 
-    await expect(
-      client.changePassword({ currentPassword: STRONG_PASSWORD, newPassword: NEW_PASSWORD }),
-    ).resolves.toBeUndefined();
-    expect(await elsewhere.refresh()).toBeNull();
-    expect((await client.getMe()).user.id).toBe(user.id);
+      await expect(
+        client.changePassword({ currentPassword: STRONG_PASSWORD, newPassword: NEW_PASSWORD }),
+      ).resolves.toBeUndefined();
+      expect(await elsewhere.refresh()).toBeNull();
+      expect((await client.getMe()).user.id).toBe(user.id);
 
-    const newEmail = uniqueEmail("client-moved");
-    expect(await client.requestEmailChange({ newEmail, currentPassword: NEW_PASSWORD })).toEqual({});
-    const confirmation = await inbox.waitFor({ to: newEmail, subject: "Confirm your new email address" });
-    const { user: moved } = await client.confirmEmailChange({ token: tokenIn(confirmation, "/confirm-email") });
-    expect(moved).toMatchObject({ id: user.id, email: newEmail, emailVerified: true });
-  });
+      const newEmail = uniqueEmail("client-moved");
+      expect(await client.requestEmailChange({ newEmail, currentPassword: NEW_PASSWORD })).toEqual({});
+      const confirmation = await inbox.waitFor({ to: newEmail, subject: "Confirm your new email address" });
+      const { user: moved } = await client.confirmEmailChange({ token: tokenIn(confirmation, "/confirm-email") });
+      expect(moved).toMatchObject({ id: user.id, email: newEmail, emailVerified: true });
+    },
+  );
 
   it("sessions: lists them, ends another, ends the others, and ending its own signs it out here", async () => {
     const { fetcher } = countingFetch();
@@ -581,31 +604,35 @@ describe("AuthClient: the account's lifecycle, one method per operation, against
     await expect(client.getMe()).rejects.toMatchObject({ problem: { status: 401 } });
   });
 
-  it("TOTP: starts, shows the QR code, confirms; a recent action asks for two factors, which a recovery code gives; new codes; removal", async () => {
-    const { fetcher } = countingFetch();
-    const client = new AuthClient({ baseUrl: BASE, fetch: fetcher });
-    const { user } = await registered(client);
-    await db.markEmailVerified(user.id);
-    const { secret, otpauthUri } = await client.startTotpEnrolment();
-    expect(otpauthUri).toMatch(/^otpauth:\/\/totp\//);
-    expect((await client.pendingTotpQrCode()).svg).toContain("<svg");
-    const { recoveryCodes } = await client.confirmTotpEnrolment({ code: totpCode(secret) });
-    expect(recoveryCodes).toHaveLength(10);
-    expect((await client.getMe()).user.mfa.totp).toBe(true);
+  it(
+    "TOTP: starts, shows the QR code, confirms; a recent action asks for two " +
+      "factors, which a recovery code gives; new codes; removal",
+    async () => {
+      const { fetcher } = countingFetch();
+      const client = new AuthClient({ baseUrl: BASE, fetch: fetcher });
+      const { user } = await registered(client);
+      await db.markEmailVerified(user.id);
+      const { secret, otpauthUri } = await client.startTotpEnrolment();
+      expect(otpauthUri).toMatch(/^otpauth:\/\/totp\//);
+      expect((await client.pendingTotpQrCode()).svg).toContain("<svg");
+      const { recoveryCodes } = await client.confirmTotpEnrolment({ code: totpCode(secret) });
+      expect(recoveryCodes).toHaveLength(10);
+      expect((await client.getMe()).user.mfa.totp).toBe(true);
 
-    // The session proved a password only: new codes need a two-factor proof now.
-    const refused = await client.regenerateRecoveryCodes().catch((error: unknown) => error);
-    expect(refused).toBeInstanceOf(AuthApiError);
-    expect((refused as AuthApiError).code).toBe("reauthentication_required");
-    expect((refused as AuthApiError).methods).toContain("password+recovery_code");
-    await client.reauthenticate({ currentPassword: STRONG_PASSWORD, recoveryCode: recoveryCodes[0]! });
-    const { recoveryCodes: renewed } = await client.regenerateRecoveryCodes();
-    expect(renewed).toHaveLength(10);
-    expect(renewed).not.toContain(recoveryCodes[1]);
+      // The session proved a password only: new codes need a two-factor proof now.
+      const refused = await client.regenerateRecoveryCodes().catch((error: unknown) => error);
+      expect(refused).toBeInstanceOf(AuthApiError);
+      expect((refused as AuthApiError).code).toBe("reauthentication_required");
+      expect((refused as AuthApiError).methods).toContain("password+recovery_code");
+      await client.reauthenticate({ currentPassword: STRONG_PASSWORD, recoveryCode: recoveryCodes[0]! });
+      const { recoveryCodes: renewed } = await client.regenerateRecoveryCodes();
+      expect(renewed).toHaveLength(10);
+      expect(renewed).not.toContain(recoveryCodes[1]);
 
-    await expect(client.removeTotp()).resolves.toBeUndefined();
-    expect((await client.getMe()).user.mfa.totp).toBe(false);
-  });
+      await expect(client.removeTotp()).resolves.toBeUndefined();
+      expect((await client.getMe()).user.mfa.totp).toBe(false);
+    },
+  );
 
   it("passkeys: registers one, lists it, signs in with it alone, re-authenticates with it, removes it", async () => {
     const { fetcher } = countingFetch();
@@ -718,52 +745,57 @@ describe("AuthClient in cookie mode", () => {
     return { fetcher, seen, refreshes: () => seen.filter((s) => s.url === `${BASE}/auth/refresh`).length };
   }
 
-  it("sends X-Auth-Mode: cookie and credentials: include on every request to the service, the bearer only to trusted origins, and refreshes with no body", async () => {
-    const service = cookieService();
-    let now = Date.now();
-    const client = new AuthClient({
-      baseUrl: BASE,
-      mode: "cookie",
-      fetch: service.fetcher,
-      now: () => now,
-      trustedOrigins: ["https://api.example.com"],
-      coordination: false,
-    });
-    const { tokens } = await client.login({ email: "a@example.com", password: STRONG_PASSWORD });
-    expect(tokens.refreshToken).toBeUndefined();
-    expect((await client.fetch(`${BASE}/me`)).status).toBe(200);
-    now += 1000_000;
-    expect((await client.fetch(`${BASE}/me`)).status).toBe(200);
-    await client.fetch("https://api.example.com/orders");
-    await client.fetch("https://elsewhere.example/x");
-    await client.logout();
+  it(
+    "sends X-Auth-Mode: cookie and credentials: include on every request to " +
+      "the service, the bearer only to trusted origins, and refreshes with no " +
+      "body",
+    async () => {
+      const service = cookieService();
+      let now = Date.now();
+      const client = new AuthClient({
+        baseUrl: BASE,
+        mode: "cookie",
+        fetch: service.fetcher,
+        now: () => now,
+        trustedOrigins: ["https://api.example.com"],
+        coordination: false,
+      });
+      const { tokens } = await client.login({ email: "a@example.com", password: STRONG_PASSWORD });
+      expect(tokens.refreshToken).toBeUndefined();
+      expect((await client.fetch(`${BASE}/me`)).status).toBe(200);
+      now += 1000_000;
+      expect((await client.fetch(`${BASE}/me`)).status).toBe(200);
+      await client.fetch("https://api.example.com/orders");
+      await client.fetch("https://elsewhere.example/x");
+      await client.logout();
 
-    const toService = service.seen.filter((s) => s.url.startsWith(BASE));
-    expect(toService.map((s) => `${s.method} ${new URL(s.url).pathname}`)).toEqual([
-      "POST /auth/login",
-      "GET /me",
-      "POST /auth/refresh",
-      "GET /me",
-      "POST /auth/logout",
-    ]);
-    for (const s of toService) {
-      expect(s.mode, s.url).toBe("cookie");
-      expect(s.credentials, s.url).toBe("include");
-    }
-    const refresh = toService.find((s) => s.url.endsWith("/auth/refresh"))!;
-    expect(refresh).toMatchObject({ body: null, contentType: null, authorization: null });
-    expect(toService.find((s) => s.url.endsWith("/auth/logout"))).toMatchObject({ authorization: "Bearer at-2" });
-    expect(service.seen.find((s) => s.url === "https://api.example.com/orders")).toMatchObject({
-      authorization: "Bearer at-2",
-      mode: null,
-      credentials: undefined,
-    });
-    expect(service.seen.find((s) => s.url === "https://elsewhere.example/x")).toMatchObject({
-      authorization: null,
-      mode: null,
-      credentials: undefined,
-    });
-  });
+      const toService = service.seen.filter((s) => s.url.startsWith(BASE));
+      expect(toService.map((s) => `${s.method} ${new URL(s.url).pathname}`)).toEqual([
+        "POST /auth/login",
+        "GET /me",
+        "POST /auth/refresh",
+        "GET /me",
+        "POST /auth/logout",
+      ]);
+      for (const s of toService) {
+        expect(s.mode, s.url).toBe("cookie");
+        expect(s.credentials, s.url).toBe("include");
+      }
+      const refresh = toService.find((s) => s.url.endsWith("/auth/refresh"))!;
+      expect(refresh).toMatchObject({ body: null, contentType: null, authorization: null });
+      expect(toService.find((s) => s.url.endsWith("/auth/logout"))).toMatchObject({ authorization: "Bearer at-2" });
+      expect(service.seen.find((s) => s.url === "https://api.example.com/orders")).toMatchObject({
+        authorization: "Bearer at-2",
+        mode: null,
+        credentials: undefined,
+      });
+      expect(service.seen.find((s) => s.url === "https://elsewhere.example/x")).toMatchObject({
+        authorization: null,
+        mode: null,
+        credentials: undefined,
+      });
+    },
+  );
 
   it("a page just loaded asks the cookie once; with no session it is signed out and nothing 'ended'", async () => {
     const service = cookieService();
@@ -781,68 +813,77 @@ describe("AuthClient in cookie mode", () => {
     expect(ended).toEqual([]);
   });
 
-  it("two tabs: a sign-in in one reaches the other; both expired at the same instant make one refresh and end with the same access token; a logout ends both", async () => {
-    const service = cookieService();
-    const browser = fakeBrowser();
-    let now = Date.now();
-    const ended: string[] = [];
-    const tab = (name: string) =>
-      new AuthClient({
+  it(
+    "two tabs: a sign-in in one reaches the other; both expired at the same " +
+      "instant make one refresh and end with the same access token; a logout " +
+      "ends both",
+    async () => {
+      const service = cookieService();
+      const browser = fakeBrowser();
+      let now = Date.now();
+      const ended: string[] = [];
+      const tab = (name: string) =>
+        new AuthClient({
+          baseUrl: BASE,
+          mode: "cookie",
+          fetch: service.fetcher,
+          now: () => now,
+          coordination: { locks: browser.locks, channel: browser.channel() },
+          onSessionEnded: (r) => ended.push(`${name} ${r}`),
+        });
+      const [a, b] = [tab("a"), tab("b")];
+      await a.login({ email: "a@example.com", password: STRONG_PASSWORD });
+      await settle();
+      expect(await b.accessToken()).toBe("at-1");
+      expect(service.refreshes()).toBe(0);
+
+      now += 1000_000;
+      const responses = await Promise.all([
+        a.fetch(`${BASE}/me`),
+        b.fetch(`${BASE}/me`),
+        a.fetch(`${BASE}/me`),
+        b.fetch(`${BASE}/me`),
+      ]);
+      expect(responses.map((r) => r.status)).toEqual([200, 200, 200, 200]);
+      expect(service.refreshes()).toBe(1);
+      expect(await a.accessToken()).toBe("at-2");
+      expect(await b.accessToken()).toBe("at-2");
+
+      await b.logout();
+      await settle();
+      expect(ended.sort()).toEqual(["a logged_out", "b logged_out"]);
+      expect(await a.accessToken()).toBeNull();
+      a.close();
+      b.close();
+    },
+  );
+
+  it(
+    "no refresh token crosses tabs: it never leaves the HttpOnly cookie; " +
+      "only the access token and its expiry are broadcast",
+    async () => {
+      const service = cookieService();
+      const browser = fakeBrowser();
+      const heard = eavesdrop(browser);
+      const client = new AuthClient({
         baseUrl: BASE,
         mode: "cookie",
         fetch: service.fetcher,
-        now: () => now,
         coordination: { locks: browser.locks, channel: browser.channel() },
-        onSessionEnded: (r) => ended.push(`${name} ${r}`),
       });
-    const [a, b] = [tab("a"), tab("b")];
-    await a.login({ email: "a@example.com", password: STRONG_PASSWORD });
-    await settle();
-    expect(await b.accessToken()).toBe("at-1");
-    expect(service.refreshes()).toBe(0);
-
-    now += 1000_000;
-    const responses = await Promise.all([
-      a.fetch(`${BASE}/me`),
-      b.fetch(`${BASE}/me`),
-      a.fetch(`${BASE}/me`),
-      b.fetch(`${BASE}/me`),
-    ]);
-    expect(responses.map((r) => r.status)).toEqual([200, 200, 200, 200]);
-    expect(service.refreshes()).toBe(1);
-    expect(await a.accessToken()).toBe("at-2");
-    expect(await b.accessToken()).toBe("at-2");
-
-    await b.logout();
-    await settle();
-    expect(ended.sort()).toEqual(["a logged_out", "b logged_out"]);
-    expect(await a.accessToken()).toBeNull();
-    a.close();
-    b.close();
-  });
-
-  it("no refresh token crosses tabs: it never leaves the HttpOnly cookie; only the access token and its expiry are broadcast", async () => {
-    const service = cookieService();
-    const browser = fakeBrowser();
-    const heard = eavesdrop(browser);
-    const client = new AuthClient({
-      baseUrl: BASE,
-      mode: "cookie",
-      fetch: service.fetcher,
-      coordination: { locks: browser.locks, channel: browser.channel() },
-    });
-    await client.login({ email: "a@example.com", password: STRONG_PASSWORD });
-    await client.refresh();
-    await client.logout();
-    await settle();
-    const shared = heard
-      .filter((m) => (m as { type: string }).type === "tokens")
-      .map((m) => Object.keys((m as { tokens: object }).tokens).sort());
-    expect(shared).toEqual([
-      ["accessExpiresAt", "accessToken", "expiresIn", "refreshExpiresIn", "sessionId", "tokenType"],
-      ["accessExpiresAt", "accessToken", "expiresIn", "refreshExpiresIn", "sessionId", "tokenType"],
-    ]);
-    expect(JSON.stringify(heard)).not.toMatch(/refreshToken|sart_/);
-    client.close();
-  });
+      await client.login({ email: "a@example.com", password: STRONG_PASSWORD });
+      await client.refresh();
+      await client.logout();
+      await settle();
+      const shared = heard
+        .filter((m) => (m as { type: string }).type === "tokens")
+        .map((m) => Object.keys((m as { tokens: object }).tokens).sort());
+      expect(shared).toEqual([
+        ["accessExpiresAt", "accessToken", "expiresIn", "refreshExpiresIn", "sessionId", "tokenType"],
+        ["accessExpiresAt", "accessToken", "expiresIn", "refreshExpiresIn", "sessionId", "tokenType"],
+      ]);
+      expect(JSON.stringify(heard)).not.toMatch(/refreshToken|sart_/);
+      client.close();
+    },
+  );
 });

@@ -64,14 +64,17 @@ describe("defaults", () => {
     expect(DEFAULTS).toMatchObject({ APP_URL: "http://localhost:8787", MAIL_FROM: "SecureAuth <no-reply@localhost>" });
   });
 
-  it("accepts retired keys as public JWKs after the private signing key (rotation needs no private key read back)", () => {
-    const retired = { ...TEST_SIGNING_KEYS[1]!, d: undefined };
-    const config = parseConfig(minimalEnv({ JWT_SIGNING_KEYS: JSON.stringify([KEY, retired]) }));
-    expect(config.signingKeys.map((key) => [key.kid, typeof key.d])).toEqual([
-      [KEY!.kid, "string"],
-      [retired.kid, "undefined"],
-    ]);
-  });
+  it(
+    "accepts retired keys as public JWKs after the private signing key " + "(rotation needs no private key read back)",
+    () => {
+      const retired = { ...TEST_SIGNING_KEYS[1]!, d: undefined };
+      const config = parseConfig(minimalEnv({ JWT_SIGNING_KEYS: JSON.stringify([KEY, retired]) }));
+      expect(config.signingKeys.map((key) => [key.kid, typeof key.d])).toEqual([
+        [KEY!.kid, "string"],
+        [retired.kid, "undefined"],
+      ]);
+    },
+  );
 
   it("accepts each OWASP argon2id parameter set, and cheaper ones only with the test-only flag", () => {
     for (const [iterations, memoryKib] of [

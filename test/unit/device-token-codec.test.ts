@@ -35,15 +35,20 @@ const nonceOf = (token: string) => token.slice(5, 27);
 const tagOf = (token: string) => token.slice(-43);
 
 describe("DeviceTokenCodec", () => {
-  it("issues sadt_ + a 22-character random nonce, the user id and the generation, and the 43-character HMAC tag over them, recomputed independently", async () => {
-    const codec = new DeviceTokenCodec(SECRET);
-    const token = codec.issue(USER, 3);
-    expect(token).toMatch(/^sadt_[A-Za-z0-9_-]{22}\.[0-9a-f-]{36}\.3\.[A-Za-z0-9_-]{43}$/);
-    expect(token).toBe(await expectedToken(SECRET, nonceOf(token), USER, 3));
-    expect(nonceOf(codec.issue(USER, 3))).not.toBe(nonceOf(token));
-    // An id in upper case is the same account: the token carries it lower-cased.
-    expect(codec.issue(USER.toUpperCase(), 0)).toContain(`.${USER}.0.`);
-  });
+  it(
+    "issues sadt_ + a 22-character random nonce, the user id and the " +
+      "generation, and the 43-character HMAC tag over them, recomputed " +
+      "independently",
+    async () => {
+      const codec = new DeviceTokenCodec(SECRET);
+      const token = codec.issue(USER, 3);
+      expect(token).toMatch(/^sadt_[A-Za-z0-9_-]{22}\.[0-9a-f-]{36}\.3\.[A-Za-z0-9_-]{43}$/);
+      expect(token).toBe(await expectedToken(SECRET, nonceOf(token), USER, 3));
+      expect(nonceOf(codec.issue(USER, 3))).not.toBe(nonceOf(token));
+      // An id in upper case is the same account: the token carries it lower-cased.
+      expect(codec.issue(USER.toUpperCase(), 0)).toContain(`.${USER}.0.`);
+    },
+  );
 
   it("checks a token of ours, naming its nonce, user id and generation", () => {
     const codec = new DeviceTokenCodec(SECRET);
@@ -81,19 +86,23 @@ describe("DeviceTokenCodec", () => {
     }
   });
 
-  it("accepts a token of the previous secret and hands it back re-tagged under the current one, with the same nonce, id and generation", async () => {
-    const old = new DeviceTokenCodec(SECRET).issue(USER, 5);
-    const codec = new DeviceTokenCodec(NEXT_SECRET, SECRET);
-    const checked = codec.check(old)!;
-    expect(checked).toMatchObject({ nonce: nonceOf(old), userId: USER, generation: 5 });
-    expect(checked.token).toBe(await expectedToken(NEXT_SECRET, checked.nonce, USER, 5));
-    expect(new DeviceTokenCodec(NEXT_SECRET).check(checked.token)).toEqual({
-      nonce: checked.nonce,
-      userId: USER,
-      generation: 5,
-      token: checked.token,
-    });
-  });
+  it(
+    "accepts a token of the previous secret and hands it back re-tagged " +
+      "under the current one, with the same nonce, id and generation",
+    async () => {
+      const old = new DeviceTokenCodec(SECRET).issue(USER, 5);
+      const codec = new DeviceTokenCodec(NEXT_SECRET, SECRET);
+      const checked = codec.check(old)!;
+      expect(checked).toMatchObject({ nonce: nonceOf(old), userId: USER, generation: 5 });
+      expect(checked.token).toBe(await expectedToken(NEXT_SECRET, checked.nonce, USER, 5));
+      expect(new DeviceTokenCodec(NEXT_SECRET).check(checked.token)).toEqual({
+        nonce: checked.nonce,
+        userId: USER,
+        generation: 5,
+        token: checked.token,
+      });
+    },
+  );
 
   it("refuses secrets shorter than 32 characters", () => {
     expect(() => new DeviceTokenCodec("short")).toThrow(TypeError);

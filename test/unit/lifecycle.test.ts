@@ -235,7 +235,8 @@ const PURPOSES = [
 
 describe("one-time links, whatever their purpose", () => {
   it.each(PURPOSES)(
-    "$purpose: the store holds only the token's SHA-256, bound to the purpose, the user and the address it was mailed to",
+    "$purpose: the store holds only the token's SHA-256, bound to the " +
+      "purpose, the user and the address it was mailed to",
     async ({ purpose, ttlSeconds, mint }) => {
       const t = await setup();
       const user = t.account();
@@ -346,29 +347,33 @@ describe("one-time links, whatever their purpose", () => {
 });
 
 describe("sendVerification", () => {
-  it("mails an unverified address a /verify-email link, audited user.email_verification_sent with the user and session", async () => {
-    const t = await setup();
-    const user = t.account({ email: "ada@example.com" });
-    await t.lifecycle.sendVerification(user.id, SESSION_ID, ORIGIN);
-    expect(t.outbox.jobs).toEqual([
-      {
-        kind: "mail",
-        template: "email_verification",
-        to: "ada@example.com",
-        userId: user.id,
-        link: expect.stringMatching(/^https:\/\/app\.example\.com\/verify-email\?token=[A-Za-z0-9_-]{43}$/),
-      },
-    ]);
-    expect(t.memory.auditRows({ event: "user.email_verification_sent" })).toEqual([
-      expect.objectContaining({
-        userId: user.id,
-        actorId: user.id,
-        sessionId: SESSION_ID,
-        ip: ORIGIN.ip,
-        createdAt: t.time.now(),
-      }),
-    ]);
-  });
+  it(
+    "mails an unverified address a /verify-email link, audited " +
+      "user.email_verification_sent with the user and session",
+    async () => {
+      const t = await setup();
+      const user = t.account({ email: "ada@example.com" });
+      await t.lifecycle.sendVerification(user.id, SESSION_ID, ORIGIN);
+      expect(t.outbox.jobs).toEqual([
+        {
+          kind: "mail",
+          template: "email_verification",
+          to: "ada@example.com",
+          userId: user.id,
+          link: expect.stringMatching(/^https:\/\/app\.example\.com\/verify-email\?token=[A-Za-z0-9_-]{43}$/),
+        },
+      ]);
+      expect(t.memory.auditRows({ event: "user.email_verification_sent" })).toEqual([
+        expect.objectContaining({
+          userId: user.id,
+          actorId: user.id,
+          sessionId: SESSION_ID,
+          ip: ORIGIN.ip,
+          createdAt: t.time.now(),
+        }),
+      ]);
+    },
+  );
 
   it("sends nothing to an address that is verified already, and writes nothing", async () => {
     const t = await setup();
@@ -380,28 +385,33 @@ describe("sendVerification", () => {
     expect(t.memory.calls).not.toContain("oneTimeTokens.issue");
   });
 
-  it(`stops mail bombing: at most ${MAX_LINKS_PER_HOUR} links an hour, then rate_limited until the oldest leaves the hour, with nothing written or sent`, async () => {
-    const t = await setup();
-    const user = t.account();
-    const start = t.time.now();
-    for (let i = 0; i < MAX_LINKS_PER_HOUR; i++) {
-      await t.lifecycle.sendVerification(user.id, SESSION_ID, ORIGIN);
-      t.time.advance(60);
-    }
-    const before = t.memory.snapshot();
-    const error = await failure(t.lifecycle.sendVerification(user.id, SESSION_ID, ORIGIN));
-    expect(error).toBeInstanceOf(RateLimited);
-    expect((error as RateLimited).headers).toEqual({ "Retry-After": String(HOUR - 5 * 60) });
-    expect(t.memory.snapshot()).toEqual(before);
-    expect(t.outbox.jobs).toHaveLength(MAX_LINKS_PER_HOUR);
+  it(
+    `stops mail bombing: at most ${MAX_LINKS_PER_HOUR} links an hour, then ` +
+      `rate_limited until the oldest leaves the hour, with nothing written or ` +
+      `sent`,
+    async () => {
+      const t = await setup();
+      const user = t.account();
+      const start = t.time.now();
+      for (let i = 0; i < MAX_LINKS_PER_HOUR; i++) {
+        await t.lifecycle.sendVerification(user.id, SESSION_ID, ORIGIN);
+        t.time.advance(60);
+      }
+      const before = t.memory.snapshot();
+      const error = await failure(t.lifecycle.sendVerification(user.id, SESSION_ID, ORIGIN));
+      expect(error).toBeInstanceOf(RateLimited);
+      expect((error as RateLimited).headers).toEqual({ "Retry-After": String(HOUR - 5 * 60) });
+      expect(t.memory.snapshot()).toEqual(before);
+      expect(t.outbox.jobs).toHaveLength(MAX_LINKS_PER_HOUR);
 
-    // The window is the hour before: at exactly an hour after the first link, it no longer counts.
-    t.time.set(after(start, HOUR - 0.001));
-    expect(await failure(t.lifecycle.sendVerification(user.id, SESSION_ID, ORIGIN))).toBeInstanceOf(RateLimited);
-    t.time.set(after(start, HOUR));
-    await t.lifecycle.sendVerification(user.id, SESSION_ID, ORIGIN);
-    expect(t.outbox.jobs).toHaveLength(MAX_LINKS_PER_HOUR + 1);
-  });
+      // The window is the hour before: at exactly an hour after the first link, it no longer counts.
+      t.time.set(after(start, HOUR - 0.001));
+      expect(await failure(t.lifecycle.sendVerification(user.id, SESSION_ID, ORIGIN))).toBeInstanceOf(RateLimited);
+      t.time.set(after(start, HOUR));
+      await t.lifecycle.sendVerification(user.id, SESSION_ID, ORIGIN);
+      expect(t.outbox.jobs).toHaveLength(MAX_LINKS_PER_HOUR + 1);
+    },
+  );
 
   it("the link mailed at registration counts toward the hour's limit", async () => {
     const t = await setup();
@@ -472,24 +482,29 @@ describe("forgotPassword: no account enumeration", () => {
     expect(t.memory.snapshot()).toEqual(before);
   });
 
-  it("is limited per (email, requesting network) before anything else, keyed on hashes rather than the address or the IP; other emails and networks have their own count", async () => {
-    const t = await setup({ forgotLimit: new CountingRateLimit(3, 600) });
-    for (let i = 0; i < 3; i++) await t.lifecycle.forgotPassword("ada@example.com", "198.51.100.9");
-    const error = await failure(t.lifecycle.forgotPassword("ada@example.com", "198.51.100.9"));
-    expect(error).toBeInstanceOf(RateLimited);
-    expect((error as RateLimited).headers).toEqual({ "Retry-After": "600" });
-    expect(t.outbox.jobs).toHaveLength(3);
-    expect(new Set(t.forgotLimit.keys)).toEqual(
-      new Set([`${accountThrottleKey("ada@example.com")}:${requesterNetworkHash("198.51.100.9")}`]),
-    );
-    expect(t.forgotLimit.keys.join()).not.toContain("ada");
-    expect(JSON.stringify([t.forgotLimit.keys, t.outbox.jobs])).not.toContain("198.51.100.9");
-    await t.lifecycle.forgotPassword("grace@example.com", "198.51.100.9");
-    expect(t.outbox.jobs).toHaveLength(4);
-    // The owner, from another network, is not refused by the stranger's count.
-    await t.lifecycle.forgotPassword("ada@example.com", "ip6:2001:db8:1:2::/64");
-    expect(t.outbox.jobs).toHaveLength(5);
-  });
+  it(
+    "is limited per (email, requesting network) before anything else, keyed " +
+      "on hashes rather than the address or the IP; other emails and networks " +
+      "have their own count",
+    async () => {
+      const t = await setup({ forgotLimit: new CountingRateLimit(3, 600) });
+      for (let i = 0; i < 3; i++) await t.lifecycle.forgotPassword("ada@example.com", "198.51.100.9");
+      const error = await failure(t.lifecycle.forgotPassword("ada@example.com", "198.51.100.9"));
+      expect(error).toBeInstanceOf(RateLimited);
+      expect((error as RateLimited).headers).toEqual({ "Retry-After": "600" });
+      expect(t.outbox.jobs).toHaveLength(3);
+      expect(new Set(t.forgotLimit.keys)).toEqual(
+        new Set([`${accountThrottleKey("ada@example.com")}:${requesterNetworkHash("198.51.100.9")}`]),
+      );
+      expect(t.forgotLimit.keys.join()).not.toContain("ada");
+      expect(JSON.stringify([t.forgotLimit.keys, t.outbox.jobs])).not.toContain("198.51.100.9");
+      await t.lifecycle.forgotPassword("grace@example.com", "198.51.100.9");
+      expect(t.outbox.jobs).toHaveLength(4);
+      // The owner, from another network, is not refused by the stranger's count.
+      await t.lifecycle.forgotPassword("ada@example.com", "ip6:2001:db8:1:2::/64");
+      expect(t.outbox.jobs).toHaveLength(5);
+    },
+  );
 });
 
 describe("mintPasswordReset (the queue consumer)", () => {
@@ -508,60 +523,73 @@ describe("mintPasswordReset (the queue consumer)", () => {
     expect(t.memory.snapshot()).toEqual(before);
   });
 
-  it("an active account gets a /reset-password mail, audited user.password_reset_requested with no actor and no origin", async () => {
-    const t = await setup();
-    const user = t.account({ email: "ada@example.com" });
-    const job = await t.lifecycle.mintPasswordReset("ada@example.com");
-    expect(job).toEqual({
-      kind: "mail",
-      template: "password_reset",
-      to: "ada@example.com",
-      userId: user.id,
-      link: expect.stringMatching(/^https:\/\/app\.example\.com\/reset-password\?token=[A-Za-z0-9_-]{43}$/),
-    });
-    // The consumer enqueues what it is answered; minting sends nothing itself.
-    expect(t.outbox.jobs).toEqual([]);
-    expect(t.memory.auditRows({ event: "user.password_reset_requested" })).toEqual([
-      expect.objectContaining({
+  it(
+    "an active account gets a /reset-password mail, audited " +
+      "user.password_reset_requested with no actor and no origin",
+    async () => {
+      const t = await setup();
+      const user = t.account({ email: "ada@example.com" });
+      const job = await t.lifecycle.mintPasswordReset("ada@example.com");
+      expect(job).toEqual({
+        kind: "mail",
+        template: "password_reset",
+        to: "ada@example.com",
         userId: user.id,
-        actorId: null,
-        sessionId: null,
-        ip: QUEUE_ORIGIN.ip,
-        userAgent: QUEUE_ORIGIN.userAgent,
-      }),
-    ]);
-  });
+        link: expect.stringMatching(/^https:\/\/app\.example\.com\/reset-password\?token=[A-Za-z0-9_-]{43}$/),
+      });
+      // The consumer enqueues what it is answered; minting sends nothing itself.
+      expect(t.outbox.jobs).toEqual([]);
+      expect(t.memory.auditRows({ event: "user.password_reset_requested" })).toEqual([
+        expect.objectContaining({
+          userId: user.id,
+          actorId: null,
+          sessionId: null,
+          ip: QUEUE_ORIGIN.ip,
+          userAgent: QUEUE_ORIGIN.userAgent,
+        }),
+      ]);
+    },
+  );
 
-  it(`beyond ${MAX_LINKS_PER_HOUR} an hour from one network nothing is minted, and nothing is thrown (nobody waits on the consumer)`, async () => {
-    const t = await setup();
-    const user = t.account({ email: "ada@example.com" });
-    const stranger = requesterNetworkHash("198.51.100.9");
-    for (let i = 0; i < MAX_LINKS_PER_HOUR; i++)
+  it(
+    `beyond ${MAX_LINKS_PER_HOUR} an hour from one network nothing is ` +
+      `minted, and nothing is thrown (nobody waits on the consumer)`,
+    async () => {
+      const t = await setup();
+      const user = t.account({ email: "ada@example.com" });
+      const stranger = requesterNetworkHash("198.51.100.9");
+      for (let i = 0; i < MAX_LINKS_PER_HOUR; i++)
+        expect(await t.lifecycle.mintPasswordReset("ada@example.com", stranger)).toBeDefined();
+      const before = t.memory.snapshot();
+      expect(await t.lifecycle.mintPasswordReset("ada@example.com", stranger)).toBeUndefined();
+      expect(t.memory.snapshot()).toEqual(before);
+      expect(t.memory.oneTimeTokensOf(user.id)).toHaveLength(MAX_LINKS_PER_HOUR);
+      // The hour passes: that network may ask again.
+      t.time.advance(3601);
       expect(await t.lifecycle.mintPasswordReset("ada@example.com", stranger)).toBeDefined();
-    const before = t.memory.snapshot();
-    expect(await t.lifecycle.mintPasswordReset("ada@example.com", stranger)).toBeUndefined();
-    expect(t.memory.snapshot()).toEqual(before);
-    expect(t.memory.oneTimeTokensOf(user.id)).toHaveLength(MAX_LINKS_PER_HOUR);
-    // The hour passes: that network may ask again.
-    t.time.advance(3601);
-    expect(await t.lifecycle.mintPasswordReset("ada@example.com", stranger)).toBeDefined();
-  });
+    },
+  );
 
-  it("a stranger who spends a network's hourly budget does not stop the owner's request from another network: it mints a working link that ends the stranger's", async () => {
-    const t = await setup();
-    const user = t.account({ email: "ada@example.com" });
-    const stranger = requesterNetworkHash("198.51.100.9");
-    for (let i = 0; i < MAX_LINKS_PER_HOUR + 2; i++) await t.lifecycle.mintPasswordReset("ada@example.com", stranger);
-    const owners = tokenIn(
-      await t.lifecycle.mintPasswordReset("ada@example.com", requesterNetworkHash("ip6:2001:db8:1:2::/64")),
-    );
-    expect(t.memory.oneTimeTokensOf(user.id).filter((token) => token.usedAt === null)).toHaveLength(1);
-    expect(t.memory.oneTimeTokensOf(user.id).map((token) => token.requesterNetwork)).toEqual([
-      ...Array(MAX_LINKS_PER_HOUR).fill(stranger),
-      requesterNetworkHash("ip6:2001:db8:1:2::/64"),
-    ]);
-    await expect(t.resetPassword(owners)).resolves.toBeUndefined();
-  });
+  it(
+    "a stranger who spends a network's hourly budget does not stop the " +
+      "owner's request from another network: it mints a working link that ends " +
+      "the stranger's",
+    async () => {
+      const t = await setup();
+      const user = t.account({ email: "ada@example.com" });
+      const stranger = requesterNetworkHash("198.51.100.9");
+      for (let i = 0; i < MAX_LINKS_PER_HOUR + 2; i++) await t.lifecycle.mintPasswordReset("ada@example.com", stranger);
+      const owners = tokenIn(
+        await t.lifecycle.mintPasswordReset("ada@example.com", requesterNetworkHash("ip6:2001:db8:1:2::/64")),
+      );
+      expect(t.memory.oneTimeTokensOf(user.id).filter((token) => token.usedAt === null)).toHaveLength(1);
+      expect(t.memory.oneTimeTokensOf(user.id).map((token) => token.requesterNetwork)).toEqual([
+        ...Array(MAX_LINKS_PER_HOUR).fill(stranger),
+        requesterNetworkHash("ip6:2001:db8:1:2::/64"),
+      ]);
+      await expect(t.resetPassword(owners)).resolves.toBeUndefined();
+    },
+  );
 
   it("a job queued without a network (before the field existed) counts as the unknown network's", async () => {
     const t = await setup();
@@ -589,34 +617,39 @@ describe("resetPassword", () => {
     return { ...t, user, other, token, sessions: [tokens.sessionId, second] };
   }
 
-  it("sets the new password, ends every session (at the edge at once), clears the account's and its devices' buckets, marks the email verified and audits it", async () => {
-    const t = await withResetLink();
-    t.time.advance(60);
-    await t.resetPassword(t.token);
+  it(
+    "sets the new password, ends every session (at the edge at once), clears " +
+      "the account's and its devices' buckets, marks the email verified and " +
+      "audits it",
+    async () => {
+      const t = await withResetLink();
+      t.time.advance(60);
+      await t.resetPassword(t.token);
 
-    const stored = t.memory.state.users.get(t.user.id)!;
-    expect(await t.hasher.verify(stored.passwordHash, NEW_PASSWORD)).toBe(true);
-    expect(await t.hasher.verify(stored.passwordHash, PASSWORD)).toBe(false);
-    expect(stored.emailVerifiedAt).toEqual(t.time.now());
-    for (const id of t.sessions)
-      expect(t.memory.session(id)).toMatchObject({ revokedAt: t.time.now(), revokedReason: "password_reset" });
-    expect(t.revocations.endSessionsCalls.map((c) => ({ ...c, ended: [...c.ended].sort() }))).toEqual([
-      { userId: t.user.id, before: t.time.now(), ended: [...t.sessions].sort() },
-    ]);
-    expect([...t.memory.state.throttles.keys()]).toEqual([accountThrottleKey("grace@example.com")]);
-    expect(t.memory.auditRows({ event: "user.password_reset" })).toEqual([
-      expect.objectContaining({
-        userId: t.user.id,
-        actorId: t.user.id,
-        ip: ORIGIN.ip,
-        metadata: { endedSessions: 2 },
-        createdAt: t.time.now(),
-      }),
-    ]);
-    // The new password signs in; the old one does not.
-    expect(await failure(t.login("ada@example.com", PASSWORD))).toBeInstanceOf(InvalidCredentials);
-    await expect(t.login("ada@example.com", NEW_PASSWORD)).resolves.toMatchObject({ user: { id: t.user.id } });
-  });
+      const stored = t.memory.state.users.get(t.user.id)!;
+      expect(await t.hasher.verify(stored.passwordHash, NEW_PASSWORD)).toBe(true);
+      expect(await t.hasher.verify(stored.passwordHash, PASSWORD)).toBe(false);
+      expect(stored.emailVerifiedAt).toEqual(t.time.now());
+      for (const id of t.sessions)
+        expect(t.memory.session(id)).toMatchObject({ revokedAt: t.time.now(), revokedReason: "password_reset" });
+      expect(t.revocations.endSessionsCalls.map((c) => ({ ...c, ended: [...c.ended].sort() }))).toEqual([
+        { userId: t.user.id, before: t.time.now(), ended: [...t.sessions].sort() },
+      ]);
+      expect([...t.memory.state.throttles.keys()]).toEqual([accountThrottleKey("grace@example.com")]);
+      expect(t.memory.auditRows({ event: "user.password_reset" })).toEqual([
+        expect.objectContaining({
+          userId: t.user.id,
+          actorId: t.user.id,
+          ip: ORIGIN.ip,
+          metadata: { endedSessions: 2 },
+          createdAt: t.time.now(),
+        }),
+      ]);
+      // The new password signs in; the old one does not.
+      expect(await failure(t.login("ada@example.com", PASSWORD))).toBeInstanceOf(InvalidCredentials);
+      await expect(t.login("ada@example.com", NEW_PASSWORD)).resolves.toMatchObject({ user: { id: t.user.id } });
+    },
+  );
 
   it.each([
     ["too short", "short pw 1", {}],
@@ -720,18 +753,22 @@ describe("v3: a pending email change ends when the owner takes the account back"
     await t.expectDead("password_changed");
   });
 
-  it("an email-change link requested before an administrator ends the sessions no longer changes the address, even with no session live", async () => {
-    const t = await withPendingChange();
-    await t.memory.stores.sessions.end(t.sessionId, t.user.id, {
-      reason: "logged_out",
-      event: "auth.logged_out",
-      actorId: null,
-      origin: ORIGIN,
-      at: t.time.now(),
-    });
-    await t.admin.revokeSessions(t.user.id, OPERATOR);
-    await t.expectDead("sessions_ended");
-  });
+  it(
+    "an email-change link requested before an administrator ends the " +
+      "sessions no longer changes the address, even with no session live",
+    async () => {
+      const t = await withPendingChange();
+      await t.memory.stores.sessions.end(t.sessionId, t.user.id, {
+        reason: "logged_out",
+        event: "auth.logged_out",
+        actorId: null,
+        origin: ORIGIN,
+        at: t.time.now(),
+      });
+      await t.admin.revokeSessions(t.user.id, OPERATOR);
+      await t.expectDead("sessions_ended");
+    },
+  );
 });
 
 describe("v3: resetPassword is the first proof of an unproven address (pre-account hijack)", () => {
@@ -796,56 +833,64 @@ describe("v3: resetPassword is the first proof of an unproven address (pre-accou
     return { ...t, user, sessions, reset };
   }
 
-  it("ends every session (at the edge at once), factor, passkey, link, challenge and device token the unproven holder set up, in one user.claimed_by_proof row with counts only", async () => {
-    const t = await squatted();
-    await t.resetPassword(t.reset);
-    const now = t.time.now();
-    for (const id of t.sessions)
-      expect(t.memory.session(id)).toMatchObject({ revokedAt: now, revokedReason: "password_reset" });
-    expect(t.revocations.endSessionsCalls.map((c) => ({ ...c, ended: [...c.ended].sort() }))).toEqual([
-      { userId: t.user.id, before: now, ended: [...t.sessions].sort() },
-    ]);
-    expect(t.memory.state.totpFactors.has(t.user.id)).toBe(false);
-    expect([...t.memory.state.recoveryCodes.values()].filter((c) => c.userId === t.user.id)).toEqual([]);
-    expect([...t.memory.state.passkeys.values()].filter((p) => p.userId === t.user.id)).toEqual([]);
-    expect(t.memory.oneTimeTokensOf(t.user.id).filter((row) => row.usedAt === null)).toEqual([]);
-    expect(t.memory.oneTimeTokensOf(t.user.id).find((row) => row.purpose === "email_change")).toMatchObject({
-      endedReason: "claimed_by_proof",
-    });
-    expect([...t.memory.state.challenges.values()].every((c) => c.usedAt !== null)).toBe(true);
-    expect(t.memory.state.users.get(t.user.id)).toMatchObject({ emailVerifiedAt: now });
-    expect(t.memory.state.users.get(t.user.id)!.deviceGeneration).toBeGreaterThan(0);
-    const [claim] = t.memory.auditRows({ event: "user.claimed_by_proof" });
-    expect(claim).toMatchObject({
-      userId: t.user.id,
-      actorId: t.user.id,
-      sessionId: null,
-      metadata: {
-        proof: "password_reset",
-        sessions: 2,
-        oneTimeTokens: 1,
-        totp: 1,
-        recoveryCodes: 3,
-        passkeys: 1,
-        challenges: 2,
-        passwordEnded: false,
-      },
-    });
-    expect(t.memory.auditRows({ event: "user.password_reset" })).toEqual([
-      expect.objectContaining({ metadata: { endedSessions: 2 } }),
-    ]);
-    // The owner signs in with the new password, and no second factor is asked for.
-    const { user } = await t.login("victim@example.com", NEW_PASSWORD);
-    expect(user).toMatchObject({ emailVerified: true, mfa: { totp: false, passkeys: 0 } });
-  });
+  it(
+    "ends every session (at the edge at once), factor, passkey, link, " +
+      "challenge and device token the unproven holder set up, in one " +
+      "user.claimed_by_proof row with counts only",
+    async () => {
+      const t = await squatted();
+      await t.resetPassword(t.reset);
+      const now = t.time.now();
+      for (const id of t.sessions)
+        expect(t.memory.session(id)).toMatchObject({ revokedAt: now, revokedReason: "password_reset" });
+      expect(t.revocations.endSessionsCalls.map((c) => ({ ...c, ended: [...c.ended].sort() }))).toEqual([
+        { userId: t.user.id, before: now, ended: [...t.sessions].sort() },
+      ]);
+      expect(t.memory.state.totpFactors.has(t.user.id)).toBe(false);
+      expect([...t.memory.state.recoveryCodes.values()].filter((c) => c.userId === t.user.id)).toEqual([]);
+      expect([...t.memory.state.passkeys.values()].filter((p) => p.userId === t.user.id)).toEqual([]);
+      expect(t.memory.oneTimeTokensOf(t.user.id).filter((row) => row.usedAt === null)).toEqual([]);
+      expect(t.memory.oneTimeTokensOf(t.user.id).find((row) => row.purpose === "email_change")).toMatchObject({
+        endedReason: "claimed_by_proof",
+      });
+      expect([...t.memory.state.challenges.values()].every((c) => c.usedAt !== null)).toBe(true);
+      expect(t.memory.state.users.get(t.user.id)).toMatchObject({ emailVerifiedAt: now });
+      expect(t.memory.state.users.get(t.user.id)!.deviceGeneration).toBeGreaterThan(0);
+      const [claim] = t.memory.auditRows({ event: "user.claimed_by_proof" });
+      expect(claim).toMatchObject({
+        userId: t.user.id,
+        actorId: t.user.id,
+        sessionId: null,
+        metadata: {
+          proof: "password_reset",
+          sessions: 2,
+          oneTimeTokens: 1,
+          totp: 1,
+          recoveryCodes: 3,
+          passkeys: 1,
+          challenges: 2,
+          passwordEnded: false,
+        },
+      });
+      expect(t.memory.auditRows({ event: "user.password_reset" })).toEqual([
+        expect.objectContaining({ metadata: { endedSessions: 2 } }),
+      ]);
+      // The owner signs in with the new password, and no second factor is asked for.
+      const { user } = await t.login("victim@example.com", NEW_PASSWORD);
+      expect(user).toMatchObject({ emailVerified: true, mfa: { totp: false, passkeys: 0 } });
+    },
+  );
 
-  it("an address proven already is not claimed again: the owner's factors stay and no claim row is written", async () => {
-    const t = await squatted({ emailVerified: true });
-    await t.resetPassword(t.reset);
-    expect(t.memory.state.totpFactors.has(t.user.id)).toBe(true);
-    expect([...t.memory.state.passkeys.values()].filter((p) => p.userId === t.user.id)).toHaveLength(1);
-    expect(t.memory.auditRows({ event: "user.claimed_by_proof" })).toEqual([]);
-  });
+  it(
+    "an address proven already is not claimed again: the owner's factors " + "stay and no claim row is written",
+    async () => {
+      const t = await squatted({ emailVerified: true });
+      await t.resetPassword(t.reset);
+      expect(t.memory.state.totpFactors.has(t.user.id)).toBe(true);
+      expect([...t.memory.state.passkeys.values()].filter((p) => p.userId === t.user.id)).toHaveLength(1);
+      expect(t.memory.auditRows({ event: "user.claimed_by_proof" })).toEqual([]);
+    },
+  );
 
   it("a claim that cannot commit leaves everything as it was, the reset link unspent", async () => {
     const t = await squatted();
@@ -861,90 +906,110 @@ describe("v3: resetPassword is the first proof of an unproven address (pre-accou
 });
 
 describe("UserStore.claimByProof (the first-proof rule, written once)", () => {
-  it("with endPassword the password ends too (a proof that sets none: a provider, an email code), and a second claim writes nothing", async () => {
-    const t = await setup();
-    const user = t.account({ email: "victim@example.com" });
-    const claimed = await t.memory.stores.users.claimByProof({
-      userId: user.id,
-      proof: "password_reset",
-      endPassword: true,
-      origin: ORIGIN,
-      at: t.time.now(),
-    });
-    expect(claimed).toEqual([]);
-    expect(t.memory.state.users.get(user.id)!.deviceGeneration).toBe(1);
-    expect(await failure(t.login("victim@example.com", PASSWORD))).toBeInstanceOf(InvalidCredentials);
-    expect(t.memory.auditRows({ event: "user.claimed_by_proof" })[0]!.metadata).toMatchObject({ passwordEnded: true });
-    const before = t.memory.snapshot();
-    expect(
-      await t.memory.stores.users.claimByProof({
+  it(
+    "with endPassword the password ends too (a proof that sets none: a " +
+      "provider, an email code), and a second claim writes nothing",
+    async () => {
+      const t = await setup();
+      const user = t.account({ email: "victim@example.com" });
+      const claimed = await t.memory.stores.users.claimByProof({
         userId: user.id,
         proof: "password_reset",
         endPassword: true,
         origin: ORIGIN,
         at: t.time.now(),
-      }),
-    ).toBeUndefined();
-    expect(t.memory.snapshot()).toEqual(before);
-  });
+      });
+      expect(claimed).toEqual([]);
+      expect(t.memory.state.users.get(user.id)!.deviceGeneration).toBe(1);
+      expect(await failure(t.login("victim@example.com", PASSWORD))).toBeInstanceOf(InvalidCredentials);
+      expect(t.memory.auditRows({ event: "user.claimed_by_proof" })[0]!.metadata).toMatchObject({
+        passwordEnded: true,
+      });
+      const before = t.memory.snapshot();
+      expect(
+        await t.memory.stores.users.claimByProof({
+          userId: user.id,
+          proof: "password_reset",
+          endPassword: true,
+          origin: ORIGIN,
+          at: t.time.now(),
+        }),
+      ).toBeUndefined();
+      expect(t.memory.snapshot()).toEqual(before);
+    },
+  );
 });
 
 describe("requestEmailChange", () => {
-  it("mails a /confirm-email link to the new address and a notice without a link to the old one; the address changes only when the link is followed", async () => {
-    const t = await setup();
-    const user = t.account({ email: "ada@example.com", emailVerified: true });
-    await t.requestEmailChange(user, "ada@new.example.com");
-    expect(t.outbox.jobs).toEqual([
-      {
-        kind: "mail",
-        template: "email_change_confirmation",
-        to: "ada@new.example.com",
-        userId: user.id,
-        link: expect.stringMatching(/^https:\/\/app\.example\.com\/confirm-email\?token=[A-Za-z0-9_-]{43}$/),
-      },
-      {
-        kind: "mail",
-        template: "email_change_notice",
-        to: "ada@example.com",
-        userId: user.id,
-        newEmail: "ada@new.example.com",
-      },
-    ]);
-    expect(t.memory.user(user.id)!.email).toBe("ada@example.com");
-    expect(t.memory.oneTimeTokensOf(user.id)).toEqual([
-      expect.objectContaining({ purpose: "email_change", email: "ada@example.com", newEmail: "ada@new.example.com" }),
-    ]);
-    expect(t.memory.auditRows({ event: "user.email_change_requested" })).toEqual([
-      expect.objectContaining({ userId: user.id, actorId: user.id, sessionId: SESSION_ID }),
-    ]);
-  });
+  it(
+    "mails a /confirm-email link to the new address and a notice without a " +
+      "link to the old one; the address changes only when the link is followed",
+    async () => {
+      const t = await setup();
+      const user = t.account({ email: "ada@example.com", emailVerified: true });
+      await t.requestEmailChange(user, "ada@new.example.com");
+      expect(t.outbox.jobs).toEqual([
+        {
+          kind: "mail",
+          template: "email_change_confirmation",
+          to: "ada@new.example.com",
+          userId: user.id,
+          link: expect.stringMatching(/^https:\/\/app\.example\.com\/confirm-email\?token=[A-Za-z0-9_-]{43}$/),
+        },
+        {
+          kind: "mail",
+          template: "email_change_notice",
+          to: "ada@example.com",
+          userId: user.id,
+          newEmail: "ada@new.example.com",
+        },
+      ]);
+      expect(t.memory.user(user.id)!.email).toBe("ada@example.com");
+      expect(t.memory.oneTimeTokensOf(user.id)).toEqual([
+        expect.objectContaining({ purpose: "email_change", email: "ada@example.com", newEmail: "ada@new.example.com" }),
+      ]);
+      expect(t.memory.auditRows({ event: "user.email_change_requested" })).toEqual([
+        expect.objectContaining({ userId: user.id, actorId: user.id, sessionId: SESSION_ID }),
+      ]);
+    },
+  );
 
-  it("a stolen access token is not enough: a wrong current password is invalid_credentials, counted in the session's bucket with a login_failed row, and nothing is sent", async () => {
-    const t = await setup();
-    const user = t.account({ email: "ada@example.com", emailVerified: true });
-    expect(await failure(t.requestEmailChange(user, "attacker@example.com", "not the password at all"))).toBeInstanceOf(
-      InvalidCredentials,
-    );
-    expect([...t.memory.state.throttles.keys()]).toEqual([sessionThrottleKey(SESSION_ID)]);
-    expect(t.memory.state.throttles.get(sessionThrottleKey(SESSION_ID))).toMatchObject({ failures: 1 });
-    expect(t.memory.auditRows({ event: "auth.login_failed" })).toEqual([
-      expect.objectContaining({ userId: user.id, actorId: user.id, metadata: { reason: "wrong_current_password" } }),
-    ]);
-    expect(t.outbox.jobs).toEqual([]);
-    expect(t.memory.oneTimeTokensOf(user.id)).toEqual([]);
-  });
+  it(
+    "a stolen access token is not enough: a wrong current password is " +
+      "invalid_credentials, counted in the session's bucket with a " +
+      "login_failed row, and nothing is sent",
+    async () => {
+      const t = await setup();
+      const user = t.account({ email: "ada@example.com", emailVerified: true });
+      expect(
+        await failure(t.requestEmailChange(user, "attacker@example.com", "not the password at all")),
+      ).toBeInstanceOf(InvalidCredentials);
+      expect([...t.memory.state.throttles.keys()]).toEqual([sessionThrottleKey(SESSION_ID)]);
+      expect(t.memory.state.throttles.get(sessionThrottleKey(SESSION_ID))).toMatchObject({ failures: 1 });
+      expect(t.memory.auditRows({ event: "auth.login_failed" })).toEqual([
+        expect.objectContaining({ userId: user.id, actorId: user.id, metadata: { reason: "wrong_current_password" } }),
+      ]);
+      expect(t.outbox.jobs).toEqual([]);
+      expect(t.memory.oneTimeTokensOf(user.id)).toEqual([]);
+    },
+  );
 
-  it(`guessing the password through a stolen session locks that session: after ${MAX_FAILURES} wrong ones even the right one is rate_limited there, and the owner still signs in`, async () => {
-    const t = await setup();
-    const user = t.account({ email: "ada@example.com", emailVerified: true });
-    for (let i = 0; i < MAX_FAILURES; i++)
-      expect(await failure(t.requestEmailChange(user, "attacker@example.com", `guess ${i}`))).toBeInstanceOf(
-        InvalidCredentials,
-      );
-    expect(await failure(t.requestEmailChange(user, "attacker@example.com"))).toBeInstanceOf(RateLimited);
-    expect(t.outbox.jobs).toEqual([]);
-    await expect(t.login("ada@example.com", PASSWORD)).resolves.toMatchObject({ user: { id: user.id } });
-  });
+  it(
+    `guessing the password through a stolen session locks that session: ` +
+      `after ${MAX_FAILURES} wrong ones even the right one is rate_limited ` +
+      `there, and the owner still signs in`,
+    async () => {
+      const t = await setup();
+      const user = t.account({ email: "ada@example.com", emailVerified: true });
+      for (let i = 0; i < MAX_FAILURES; i++)
+        expect(await failure(t.requestEmailChange(user, "attacker@example.com", `guess ${i}`))).toBeInstanceOf(
+          InvalidCredentials,
+        );
+      expect(await failure(t.requestEmailChange(user, "attacker@example.com"))).toBeInstanceOf(RateLimited);
+      expect(t.outbox.jobs).toEqual([]);
+      await expect(t.login("ada@example.com", PASSWORD)).resolves.toMatchObject({ user: { id: user.id } });
+    },
+  );
 
   it("a stranger who locks the account's bucket cannot stop the signed-in owner from changing the email", async () => {
     const t = await setup();
@@ -956,35 +1021,40 @@ describe("requestEmailChange", () => {
     expect(t.memory.state.throttles.get(accountThrottleKey("ada@example.com"))?.lockedUntil).not.toBeNull();
   });
 
-  it("v3: an address another account holds answers as a free one (no oracle): its holder gets a notice with no link, the old address its notice, and no link is live", async () => {
-    const t = await setup();
-    const user = t.account({ email: "ada@example.com", emailVerified: true });
-    const grace = t.account({ email: "grace@example.com" });
-    await expect(t.requestEmailChange(user, "grace@example.com")).resolves.toBeUndefined();
-    expect(t.outbox.jobs).toEqual([
-      { kind: "mail", template: "email_in_use_notice", to: "grace@example.com", userId: grace.id },
-      {
-        kind: "mail",
-        template: "email_change_notice",
-        to: "ada@example.com",
-        userId: user.id,
-        newEmail: "grace@example.com",
-      },
-    ]);
-    // Recorded like any request (the hourly limit, the end of the earlier link), but stored ended: no link exists for
-    // it.
-    expect(t.memory.oneTimeTokensOf(user.id)).toEqual([
-      expect.objectContaining({
-        purpose: "email_change",
-        newEmail: "grace@example.com",
-        usedAt: t.time.now(),
-        endedReason: "address_in_use",
-      }),
-    ]);
-    expect(t.memory.auditRows({ event: "user.email_change_requested" })).toEqual([
-      expect.objectContaining({ userId: user.id, actorId: user.id, sessionId: SESSION_ID, metadata: {} }),
-    ]);
-  });
+  it(
+    "v3: an address another account holds answers as a free one (no oracle): " +
+      "its holder gets a notice with no link, the old address its notice, and " +
+      "no link is live",
+    async () => {
+      const t = await setup();
+      const user = t.account({ email: "ada@example.com", emailVerified: true });
+      const grace = t.account({ email: "grace@example.com" });
+      await expect(t.requestEmailChange(user, "grace@example.com")).resolves.toBeUndefined();
+      expect(t.outbox.jobs).toEqual([
+        { kind: "mail", template: "email_in_use_notice", to: "grace@example.com", userId: grace.id },
+        {
+          kind: "mail",
+          template: "email_change_notice",
+          to: "ada@example.com",
+          userId: user.id,
+          newEmail: "grace@example.com",
+        },
+      ]);
+      // Recorded like any request (the hourly limit, the end of the earlier link), but stored ended: no link exists for
+      // it.
+      expect(t.memory.oneTimeTokensOf(user.id)).toEqual([
+        expect.objectContaining({
+          purpose: "email_change",
+          newEmail: "grace@example.com",
+          usedAt: t.time.now(),
+          endedReason: "address_in_use",
+        }),
+      ]);
+      expect(t.memory.auditRows({ event: "user.email_change_requested" })).toEqual([
+        expect.objectContaining({ userId: user.id, actorId: user.id, sessionId: SESSION_ID, metadata: {} }),
+      ]);
+    },
+  );
 
   it("v3: the user's own address gets the no-link notice alone, and the answer is the same", async () => {
     const t = await setup();
@@ -998,28 +1068,37 @@ describe("requestEmailChange", () => {
     ]);
   });
 
-  it("v3: a request for a taken address ends the earlier link and counts toward the hourly limit, as one for a free address does", async () => {
-    const t = await setup();
-    const user = t.account({ email: "ada@example.com", emailVerified: true });
-    t.account({ email: "grace@example.com" });
-    await t.requestEmailChange(user, "ada@new.example.com");
-    const earlier = t.outbox.lastToken("email_change_confirmation");
-    for (let i = 1; i < MAX_LINKS_PER_HOUR; i++) await t.requestEmailChange(user, "grace@example.com");
-    expect(await failure(t.lifecycle.confirmEmailChange(earlier, ORIGIN))).toBeInstanceOf(InvalidOneTimeToken);
-    expect(await failure(t.requestEmailChange(user, "free@example.com"))).toBeInstanceOf(RateLimited);
-  });
+  it(
+    "v3: a request for a taken address ends the earlier link and counts " +
+      "toward the hourly limit, as one for a free address does",
+    async () => {
+      const t = await setup();
+      const user = t.account({ email: "ada@example.com", emailVerified: true });
+      t.account({ email: "grace@example.com" });
+      await t.requestEmailChange(user, "ada@new.example.com");
+      const earlier = t.outbox.lastToken("email_change_confirmation");
+      for (let i = 1; i < MAX_LINKS_PER_HOUR; i++) await t.requestEmailChange(user, "grace@example.com");
+      expect(await failure(t.lifecycle.confirmEmailChange(earlier, ORIGIN))).toBeInstanceOf(InvalidOneTimeToken);
+      expect(await failure(t.requestEmailChange(user, "free@example.com"))).toBeInstanceOf(RateLimited);
+    },
+  );
 
-  it("v3: an account whose address is unproven cannot move it (pre-account hijack): email_not_verified before the password is tried, nothing sent or stored", async () => {
-    const t = await setup();
-    const user = t.account({ email: "victim@example.com" });
-    await t.callerSession(user);
-    const before = t.memory.snapshot();
-    const error = await failure(t.requestEmailChange(user, "attacker@example.com"));
-    expect(error).toBeInstanceOf(EmailNotVerified);
-    expect(seen(error)).toMatchObject({ code: "email_not_verified", status: 403 });
-    expect(t.memory.snapshot()).toEqual(before);
-    expect(t.outbox.jobs).toEqual([]);
-  });
+  it(
+    "v3: an account whose address is unproven cannot move it (pre-account " +
+      "hijack): email_not_verified before the password is tried, nothing sent " +
+      "or stored",
+    async () => {
+      const t = await setup();
+      const user = t.account({ email: "victim@example.com" });
+      await t.callerSession(user);
+      const before = t.memory.snapshot();
+      const error = await failure(t.requestEmailChange(user, "attacker@example.com"));
+      expect(error).toBeInstanceOf(EmailNotVerified);
+      expect(seen(error)).toMatchObject({ code: "email_not_verified", status: 403 });
+      expect(t.memory.snapshot()).toEqual(before);
+      expect(t.outbox.jobs).toEqual([]);
+    },
+  );
 
   it(`at most ${MAX_LINKS_PER_HOUR} requests an hour: then rate_limited, and neither address gets mail`, async () => {
     const t = await setup();
@@ -1034,66 +1113,82 @@ describe("requestEmailChange", () => {
 });
 
 describe("confirmEmailChange", () => {
-  it("makes the new address the account's, verified; ends its other links; the old address no longer signs in", async () => {
-    const t = await setup();
-    const user = t.account({ email: "ada@example.com", emailVerified: true });
-    const reset = tokenIn(await t.lifecycle.mintPasswordReset("ada@example.com"));
-    await t.requestEmailChange(user, "ada@new.example.com");
-    const token = t.outbox.lastToken("email_change_confirmation");
-    t.time.advance(60);
+  it(
+    "makes the new address the account's, verified; ends its other links; " + "the old address no longer signs in",
+    async () => {
+      const t = await setup();
+      const user = t.account({ email: "ada@example.com", emailVerified: true });
+      const reset = tokenIn(await t.lifecycle.mintPasswordReset("ada@example.com"));
+      await t.requestEmailChange(user, "ada@new.example.com");
+      const token = t.outbox.lastToken("email_change_confirmation");
+      t.time.advance(60);
 
-    await expect(t.lifecycle.confirmEmailChange(token, ORIGIN)).resolves.toMatchObject({
-      id: user.id,
-      email: "ada@new.example.com",
-      emailVerified: true,
-    });
-    expect(t.memory.state.users.get(user.id)!.emailVerifiedAt).toEqual(t.time.now());
-    expect(t.memory.auditRows({ event: "user.email_changed" })).toEqual([
-      expect.objectContaining({ userId: user.id, actorId: user.id }),
-    ]);
-    // A reset link mailed to the old address dies with it.
-    expect(t.memory.oneTimeTokensOf(user.id).find((row) => row.purpose === "password_reset")).toMatchObject({
-      usedAt: t.time.now(),
-      endedReason: "email_changed",
-    });
-    expect(await failure(t.resetPassword(reset))).toBeInstanceOf(InvalidOneTimeToken);
-    expect(await failure(t.login("ada@example.com", PASSWORD))).toBeInstanceOf(InvalidCredentials);
-    await expect(t.login("ada@new.example.com", PASSWORD)).resolves.toMatchObject({ user: { id: user.id } });
-  });
+      await expect(t.lifecycle.confirmEmailChange(token, ORIGIN)).resolves.toMatchObject({
+        id: user.id,
+        email: "ada@new.example.com",
+        emailVerified: true,
+      });
+      expect(t.memory.state.users.get(user.id)!.emailVerifiedAt).toEqual(t.time.now());
+      expect(t.memory.auditRows({ event: "user.email_changed" })).toEqual([
+        expect.objectContaining({ userId: user.id, actorId: user.id }),
+      ]);
+      // A reset link mailed to the old address dies with it.
+      expect(t.memory.oneTimeTokensOf(user.id).find((row) => row.purpose === "password_reset")).toMatchObject({
+        usedAt: t.time.now(),
+        endedReason: "email_changed",
+      });
+      expect(await failure(t.resetPassword(reset))).toBeInstanceOf(InvalidOneTimeToken);
+      expect(await failure(t.login("ada@example.com", PASSWORD))).toBeInstanceOf(InvalidCredentials);
+      await expect(t.login("ada@new.example.com", PASSWORD)).resolves.toMatchObject({ user: { id: user.id } });
+    },
+  );
 
-  it("v3: tells the old address that it was replaced, in the same transaction: a notice the queue refuses leaves the address and the link as they were", async () => {
-    const t = await setup();
-    const user = t.account({ email: "ada@example.com", emailVerified: true });
-    await t.requestEmailChange(user, "ada@new.example.com");
-    const token = t.outbox.lastToken("email_change_confirmation");
-    const before = t.memory.snapshot();
-    t.outbox.refuse = true;
-    expect(await failure(t.lifecycle.confirmEmailChange(token, ORIGIN))).toMatchObject({ code: "service_unavailable" });
-    expect(t.memory.snapshot()).toEqual(before);
-    t.outbox.refuse = false;
-    await t.lifecycle.confirmEmailChange(token, ORIGIN);
-    expect(t.outbox.jobs.at(-1)).toEqual({
-      kind: "mail",
-      template: "email_changed_notice",
-      to: "ada@example.com",
-      userId: user.id,
-      newEmail: "ada@new.example.com",
-    });
-  });
+  it(
+    "v3: tells the old address that it was replaced, in the same " +
+      "transaction: a notice the queue refuses leaves the address and the link " +
+      "as they were",
+    async () => {
+      const t = await setup();
+      const user = t.account({ email: "ada@example.com", emailVerified: true });
+      await t.requestEmailChange(user, "ada@new.example.com");
+      const token = t.outbox.lastToken("email_change_confirmation");
+      const before = t.memory.snapshot();
+      t.outbox.refuse = true;
+      expect(await failure(t.lifecycle.confirmEmailChange(token, ORIGIN))).toMatchObject({
+        code: "service_unavailable",
+      });
+      expect(t.memory.snapshot()).toEqual(before);
+      t.outbox.refuse = false;
+      await t.lifecycle.confirmEmailChange(token, ORIGIN);
+      expect(t.outbox.jobs.at(-1)).toEqual({
+        kind: "mail",
+        template: "email_changed_notice",
+        to: "ada@example.com",
+        userId: user.id,
+        newEmail: "ada@new.example.com",
+      });
+    },
+  );
 
-  it("an address another account took since the link was sent is email_taken; the link stays unspent until the address is free", async () => {
-    const t = await setup();
-    const user = t.account({ email: "ada@example.com", emailVerified: true });
-    await t.requestEmailChange(user, "wanted@example.com");
-    const token = t.outbox.lastToken("email_change_confirmation");
-    const taker = t.account({ email: "wanted@example.com" });
-    const before = t.memory.snapshot();
-    expect(await failure(t.lifecycle.confirmEmailChange(token, ORIGIN))).toBeInstanceOf(EmailTaken);
-    expect(t.memory.snapshot()).toEqual(before);
+  it(
+    "an address another account took since the link was sent is email_taken; " +
+      "the link stays unspent until the address is free",
+    async () => {
+      const t = await setup();
+      const user = t.account({ email: "ada@example.com", emailVerified: true });
+      await t.requestEmailChange(user, "wanted@example.com");
+      const token = t.outbox.lastToken("email_change_confirmation");
+      const taker = t.account({ email: "wanted@example.com" });
+      const before = t.memory.snapshot();
+      expect(await failure(t.lifecycle.confirmEmailChange(token, ORIGIN))).toBeInstanceOf(EmailTaken);
+      expect(t.memory.snapshot()).toEqual(before);
 
-    await t.memory.stores.users.delete(taker.id);
-    await expect(t.lifecycle.confirmEmailChange(token, ORIGIN)).resolves.toMatchObject({ email: "wanted@example.com" });
-  });
+      await t.memory.stores.users.delete(taker.id);
+      await expect(t.lifecycle.confirmEmailChange(token, ORIGIN)).resolves.toMatchObject({
+        email: "wanted@example.com",
+      });
+    },
+  );
 });
 
 describe("updateProfile", () => {
@@ -1134,47 +1229,56 @@ describe("deleteOwnAccount", () => {
     return { ...t, user, sessions, remove };
   }
 
-  it("needs the current password: a wrong one is invalid_credentials, counted in the session's bucket, and deletes nothing", async () => {
-    const t = await withHistory();
-    expect(await failure(t.remove("not the password at all"))).toBeInstanceOf(InvalidCredentials);
-    expect(t.memory.user(t.user.id)).toBeDefined();
-    expect(t.memory.state.throttles.get(sessionThrottleKey(t.sessions[0]!))).toMatchObject({ failures: 1 });
-    expect(t.memory.state.throttles.get(accountThrottleKey("ada@example.com"))).toMatchObject({ failures: 1 });
-    expect(t.revocations.endSessionsCalls).toEqual([]);
-  });
+  it(
+    "needs the current password: a wrong one is invalid_credentials, counted " +
+      "in the session's bucket, and deletes nothing",
+    async () => {
+      const t = await withHistory();
+      expect(await failure(t.remove("not the password at all"))).toBeInstanceOf(InvalidCredentials);
+      expect(t.memory.user(t.user.id)).toBeDefined();
+      expect(t.memory.state.throttles.get(sessionThrottleKey(t.sessions[0]!))).toMatchObject({ failures: 1 });
+      expect(t.memory.state.throttles.get(accountThrottleKey("ada@example.com"))).toMatchObject({ failures: 1 });
+      expect(t.revocations.endSessionsCalls).toEqual([]);
+    },
+  );
 
-  it("deletes the user with their roles, sessions, refresh and one-time tokens and throttle bucket; the audit rows stay; the sessions end at the edge", async () => {
-    const t = await withHistory();
-    const historyBefore = t.memory.state.audit.length;
-    await t.remove();
+  it(
+    "deletes the user with their roles, sessions, refresh and one-time " +
+      "tokens and throttle bucket; the audit rows stay; the sessions end at " +
+      "the edge",
+    async () => {
+      const t = await withHistory();
+      const historyBefore = t.memory.state.audit.length;
+      await t.remove();
 
-    expect(t.memory.user(t.user.id)).toBeUndefined();
-    expect(t.memory.state.userRoles.has(t.user.id)).toBe(false);
-    expect(t.memory.sessionsOf(t.user.id)).toEqual([]);
-    expect([...t.memory.state.refreshTokens.values()].filter((token) => t.sessions.includes(token.sessionId))).toEqual(
-      [],
-    );
-    expect(t.memory.oneTimeTokensOf(t.user.id)).toEqual([]);
-    expect(t.memory.state.throttles.size).toBe(0);
-    expect(
-      t.memory
-        .auditRows({ event: "session.revoked" })
-        .map((row) => [row.sessionId, row.metadata.reason])
-        .sort(),
-    ).toEqual(t.sessions.map((id) => [id, "account_deleted"]).sort());
-    const [deleted] = t.memory.auditRows({ event: "user.deleted" });
-    expect(deleted).toMatchObject({
-      userId: t.user.id,
-      actorId: t.user.id,
-      sessionId: t.sessions[0],
-      metadata: { endedSessions: 2 },
-    });
-    expect(JSON.stringify(deleted)).not.toContain("ada@example.com");
-    expect(t.memory.state.audit.length).toBe(historyBefore + 3);
-    expect(t.revocations.endSessionsCalls.map((c) => ({ ...c, ended: [...c.ended].sort() }))).toEqual([
-      { userId: t.user.id, before: t.time.now(), ended: [...t.sessions].sort() },
-    ]);
-  });
+      expect(t.memory.user(t.user.id)).toBeUndefined();
+      expect(t.memory.state.userRoles.has(t.user.id)).toBe(false);
+      expect(t.memory.sessionsOf(t.user.id)).toEqual([]);
+      expect(
+        [...t.memory.state.refreshTokens.values()].filter((token) => t.sessions.includes(token.sessionId)),
+      ).toEqual([]);
+      expect(t.memory.oneTimeTokensOf(t.user.id)).toEqual([]);
+      expect(t.memory.state.throttles.size).toBe(0);
+      expect(
+        t.memory
+          .auditRows({ event: "session.revoked" })
+          .map((row) => [row.sessionId, row.metadata.reason])
+          .sort(),
+      ).toEqual(t.sessions.map((id) => [id, "account_deleted"]).sort());
+      const [deleted] = t.memory.auditRows({ event: "user.deleted" });
+      expect(deleted).toMatchObject({
+        userId: t.user.id,
+        actorId: t.user.id,
+        sessionId: t.sessions[0],
+        metadata: { endedSessions: 2 },
+      });
+      expect(JSON.stringify(deleted)).not.toContain("ada@example.com");
+      expect(t.memory.state.audit.length).toBe(historyBefore + 3);
+      expect(t.revocations.endSessionsCalls.map((c) => ({ ...c, ended: [...c.ended].sort() }))).toEqual([
+        { userId: t.user.id, before: t.time.now(), ended: [...t.sessions].sort() },
+      ]);
+    },
+  );
 
   it("frees the address: it can be registered anew, as a new account", async () => {
     const t = await withHistory();
@@ -1201,23 +1305,26 @@ describe("AdminService.deleteUser", () => {
     return { ...t, administrator, target };
   }
 
-  it("deletes the account as DELETE /me does, with the administrator as actor, and ends its sessions at the edge", async () => {
-    const t = await withAdmin();
-    const session = await t.openSession(t.target);
-    await t.admin.deleteUser(t.target.id, as(t.administrator));
-    expect(t.memory.user(t.target.id)).toBeUndefined();
-    expect(t.memory.auditRows({ event: "session.revoked" })).toEqual([
-      expect.objectContaining({
-        sessionId: session,
-        actorId: t.administrator.id,
-        metadata: { reason: "account_deleted" },
-      }),
-    ]);
-    expect(t.memory.auditRows({ event: "user.deleted" })).toEqual([
-      expect.objectContaining({ userId: t.target.id, actorId: t.administrator.id, metadata: { endedSessions: 1 } }),
-    ]);
-    expect(t.revocations.endSessionsCalls).toEqual([{ userId: t.target.id, before: t.time.now(), ended: [session] }]);
-  });
+  it(
+    "deletes the account as DELETE /me does, with the administrator as " + "actor, and ends its sessions at the edge",
+    async () => {
+      const t = await withAdmin();
+      const session = await t.openSession(t.target);
+      await t.admin.deleteUser(t.target.id, as(t.administrator));
+      expect(t.memory.user(t.target.id)).toBeUndefined();
+      expect(t.memory.auditRows({ event: "session.revoked" })).toEqual([
+        expect.objectContaining({
+          sessionId: session,
+          actorId: t.administrator.id,
+          metadata: { reason: "account_deleted" },
+        }),
+      ]);
+      expect(t.memory.auditRows({ event: "user.deleted" })).toEqual([
+        expect.objectContaining({ userId: t.target.id, actorId: t.administrator.id, metadata: { endedSessions: 1 } }),
+      ]);
+      expect(t.revocations.endSessionsCalls).toEqual([{ userId: t.target.id, before: t.time.now(), ended: [session] }]);
+    },
+  );
 
   it("refuses the administrator's own account with insufficient_permission, deleting nothing", async () => {
     const t = await withAdmin();
@@ -1307,14 +1414,19 @@ describe("AccountService under REQUIRE_VERIFIED_EMAIL", () => {
     expect(t.memory.sessionsOf(user.id)).toEqual([]);
   });
 
-  it("a wrong password on an unverified account is invalid_credentials like an unknown email: only the password's holder learns the address is unverified", async () => {
-    const t = await setup({ requireVerifiedEmail: true });
-    await register(t);
-    const wrong = await failure(t.login("ada@example.com", "not the password at all"));
-    const unknown = await failure(t.login("nobody@example.com", PASSWORD));
-    expect(wrong).toBeInstanceOf(InvalidCredentials);
-    expect(seen(wrong)).toEqual(seen(unknown));
-  });
+  it(
+    "a wrong password on an unverified account is invalid_credentials like " +
+      "an unknown email: only the password's holder learns the address is " +
+      "unverified",
+    async () => {
+      const t = await setup({ requireVerifiedEmail: true });
+      await register(t);
+      const wrong = await failure(t.login("ada@example.com", "not the password at all"));
+      const unknown = await failure(t.login("nobody@example.com", PASSWORD));
+      expect(wrong).toBeInstanceOf(InvalidCredentials);
+      expect(seen(wrong)).toEqual(seen(unknown));
+    },
+  );
 
   it("after the link is followed, login opens a session whose access token says email_verified", async () => {
     const t = await setup({ requireVerifiedEmail: true });

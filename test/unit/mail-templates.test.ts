@@ -97,19 +97,23 @@ describe("email_change_notice", () => {
 });
 
 describe("email_verification (v3): a stranger's registration is to be ignored", () => {
-  it("says that following the link confirms an account created with this address, and to ignore it if you created none", () => {
-    const mail = renderMail({
-      kind: "mail",
-      template: "email_verification",
-      to: "victim@example.com",
-      userId: USER_ID,
-      link: LINK,
-    });
-    for (const part of [mail.text, mail.html]) {
-      expect(part).toContain("confirms an account created with this email address");
-      expect(part).toContain("If you did not create an account, ignore this message and do not open the link");
-    }
-  });
+  it(
+    "says that following the link confirms an account created with this " +
+      "address, and to ignore it if you created none",
+    () => {
+      const mail = renderMail({
+        kind: "mail",
+        template: "email_verification",
+        to: "victim@example.com",
+        userId: USER_ID,
+        link: LINK,
+      });
+      for (const part of [mail.text, mail.html]) {
+        expect(part).toContain("confirms an account created with this email address");
+        expect(part).toContain("If you did not create an account, ignore this message and do not open the link");
+      }
+    },
+  );
 });
 
 describe("email_changed_notice (v3)", () => {

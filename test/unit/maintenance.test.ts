@@ -67,22 +67,25 @@ describe("MaintenanceService: one-time tokens", () => {
 });
 
 describe("MaintenanceService: sign-ins and ceremonies in progress", () => {
-  it("deletes mfaTokens and WebAuthn challenges that expired more than an hour before the run, and keeps the rest", async () => {
-    const memory = new MemoryStores();
-    const user = memory.addUser();
-    const minutes = (m: number) => new Date(RUN_AT.getTime() + m * 60_000);
-    for (const [key, expiresAt] of [
-      ["old", minutes(-61)],
-      ["recent", minutes(-59)],
-      ["live", minutes(3)],
-    ] as const) {
-      await memory.stores.challenges.create(
-        { keyHash: key, kind: "mfa_sign_in", userId: user.id, throttleKey: "k", device: {}, expiresAt },
-        minutes(-70),
-      );
-    }
-    const report = await new MaintenanceService(memory.stores.maintenance).run(RUN_AT);
-    expect(report.challenges).toBe(1);
-    expect([...memory.state.challenges.keys()].sort()).toEqual(["live", "recent"]);
-  });
+  it(
+    "deletes mfaTokens and WebAuthn challenges that expired more than an " + "hour before the run, and keeps the rest",
+    async () => {
+      const memory = new MemoryStores();
+      const user = memory.addUser();
+      const minutes = (m: number) => new Date(RUN_AT.getTime() + m * 60_000);
+      for (const [key, expiresAt] of [
+        ["old", minutes(-61)],
+        ["recent", minutes(-59)],
+        ["live", minutes(3)],
+      ] as const) {
+        await memory.stores.challenges.create(
+          { keyHash: key, kind: "mfa_sign_in", userId: user.id, throttleKey: "k", device: {}, expiresAt },
+          minutes(-70),
+        );
+      }
+      const report = await new MaintenanceService(memory.stores.maintenance).run(RUN_AT);
+      expect(report.challenges).toBe(1);
+      expect([...memory.state.challenges.keys()].sort()).toEqual(["live", "recent"]);
+    },
+  );
 });

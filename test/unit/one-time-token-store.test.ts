@@ -89,52 +89,64 @@ function oneTimeTokenStoreContract(name: string, open: () => Fixture | Promise<F
       (await stores.audit.page({ userId, event, limit: 50 })).items;
 
     describe("registration", () => {
-      it("stores the verification token with a user.email_verification_sent row, and opens no session when given none", async () => {
-        const { at, userId, email, verification } = await arrange();
-        expect(await stores.sessions.listLive(userId, at)).toEqual([]);
-        expect(await auditRows(userId, "user.email_verification_sent")).toEqual([
-          expect.objectContaining({ userId, actorId: userId }),
-        ]);
-        expect((await auditRows(userId, "user.registered"))[0]!.sessionId).toBeUndefined();
-        expect(await spend(verification, "email_verification", after(at, 1))).toEqual({
-          userId,
-          email,
-          newEmail: null,
-        });
-      });
+      it(
+        "stores the verification token with a user.email_verification_sent row, " +
+          "and opens no session when given none",
+        async () => {
+          const { at, userId, email, verification } = await arrange();
+          expect(await stores.sessions.listLive(userId, at)).toEqual([]);
+          expect(await auditRows(userId, "user.email_verification_sent")).toEqual([
+            expect.objectContaining({ userId, actorId: userId }),
+          ]);
+          expect((await auditRows(userId, "user.registered"))[0]!.sessionId).toBeUndefined();
+          expect(await spend(verification, "email_verification", after(at, 1))).toEqual({
+            userId,
+            email,
+            newEmail: null,
+          });
+        },
+      );
     });
 
     describe("issue", () => {
-      it("stores the token with its audit row and ends the user's earlier unused tokens of that purpose only", async () => {
-        const { at, userId, email, verification } = await arrange();
-        const first = await issue(userId, email, after(at, 1));
-        const second = await issue(userId, email, after(at, 2));
-        expect([first.issued, second.issued]).toEqual([{ issued: true }, { issued: true }]);
-        expect(await spend(first.tokenHash, "password_reset", after(at, 3))).toBeUndefined();
-        expect(await spend(second.tokenHash, "password_reset", after(at, 3))).toEqual({
-          userId,
-          email,
-          newEmail: null,
-        });
-        expect(await spend(verification, "email_verification", after(at, 3))).toBeDefined();
-        expect(await auditRows(userId, "user.password_reset_requested")).toEqual([
-          expect.objectContaining({ userId, ip: ORIGIN.ip }),
-          expect.objectContaining({ userId, ip: ORIGIN.ip }),
-        ]);
-      });
+      it(
+        "stores the token with its audit row and ends the user's earlier unused " + "tokens of that purpose only",
+        async () => {
+          const { at, userId, email, verification } = await arrange();
+          const first = await issue(userId, email, after(at, 1));
+          const second = await issue(userId, email, after(at, 2));
+          expect([first.issued, second.issued]).toEqual([{ issued: true }, { issued: true }]);
+          expect(await spend(first.tokenHash, "password_reset", after(at, 3))).toBeUndefined();
+          expect(await spend(second.tokenHash, "password_reset", after(at, 3))).toEqual({
+            userId,
+            email,
+            newEmail: null,
+          });
+          expect(await spend(verification, "email_verification", after(at, 3))).toBeDefined();
+          expect(await auditRows(userId, "user.password_reset_requested")).toEqual([
+            expect.objectContaining({ userId, ip: ORIGIN.ip }),
+            expect.objectContaining({ userId, ip: ORIGIN.ip }),
+          ]);
+        },
+      );
 
-      it("refuses once the user has had maxPerHour of the purpose in the hour before, counting spent and ended ones, and says when the oldest leaves the hour", async () => {
-        const { at, userId, email } = await arrange();
-        const a = await issue(userId, email, at, { maxPerHour: 2 });
-        await spend(a.tokenHash, "password_reset", after(at, 5));
-        await issue(userId, email, after(at, 10), { maxPerHour: 2 });
-        const refused = await issue(userId, email, after(at, 20), { maxPerHour: 2 });
-        expect(refused.issued).toEqual({ issued: false, retryAfterSeconds: HOUR - 20 });
-        expect(await spend(refused.tokenHash, "password_reset", after(at, 21))).toBeUndefined();
-        expect(await auditRows(userId, "user.password_reset_requested")).toHaveLength(2);
-        // Exactly an hour after the first, it no longer counts.
-        expect((await issue(userId, email, after(at, HOUR), { maxPerHour: 2 })).issued).toEqual({ issued: true });
-      });
+      it(
+        "refuses once the user has had maxPerHour of the purpose in the hour " +
+          "before, counting spent and ended ones, and says when the oldest leaves " +
+          "the hour",
+        async () => {
+          const { at, userId, email } = await arrange();
+          const a = await issue(userId, email, at, { maxPerHour: 2 });
+          await spend(a.tokenHash, "password_reset", after(at, 5));
+          await issue(userId, email, after(at, 10), { maxPerHour: 2 });
+          const refused = await issue(userId, email, after(at, 20), { maxPerHour: 2 });
+          expect(refused.issued).toEqual({ issued: false, retryAfterSeconds: HOUR - 20 });
+          expect(await spend(refused.tokenHash, "password_reset", after(at, 21))).toBeUndefined();
+          expect(await auditRows(userId, "user.password_reset_requested")).toHaveLength(2);
+          // Exactly an hour after the first, it no longer counts.
+          expect((await issue(userId, email, after(at, HOUR), { maxPerHour: 2 })).issued).toEqual({ issued: true });
+        },
+      );
 
       it("counts per purpose: another purpose's tokens (here registration's verification) do not count", async () => {
         const { at, userId, email } = await arrange();
@@ -204,20 +216,23 @@ function oneTimeTokenStoreContract(name: string, open: () => Fixture | Promise<F
     });
 
     describe("the UserStore methods that end tokens", () => {
-      it("setPasswordHash ends the user's live reset tokens and (v3) pending email change, and no other purpose's", async () => {
-        const { at, userId, email, verification } = await arrange();
-        const { tokenHash } = await issue(userId, email, at);
-        const change = await issue(userId, email, at, {
-          purpose: "email_change",
-          newEmail: "attacker@example.com",
-          ttl: HOUR,
-        });
-        await stores.users.setPasswordHash(userId, "$argon2id$new", after(at, 1));
-        expect(await spend(tokenHash, "password_reset", after(at, 2))).toBeUndefined();
-        expect(await spend(change.tokenHash, "email_change", after(at, 2))).toBeUndefined();
-        expect(await spend(verification, "email_verification", after(at, 2))).toBeDefined();
-        expect((await stores.users.findById(userId))!.passwordHash).toBe("$argon2id$new");
-      });
+      it(
+        "setPasswordHash ends the user's live reset tokens and (v3) pending " + "email change, and no other purpose's",
+        async () => {
+          const { at, userId, email, verification } = await arrange();
+          const { tokenHash } = await issue(userId, email, at);
+          const change = await issue(userId, email, at, {
+            purpose: "email_change",
+            newEmail: "attacker@example.com",
+            ttl: HOUR,
+          });
+          await stores.users.setPasswordHash(userId, "$argon2id$new", after(at, 1));
+          expect(await spend(tokenHash, "password_reset", after(at, 2))).toBeUndefined();
+          expect(await spend(change.tokenHash, "email_change", after(at, 2))).toBeUndefined();
+          expect(await spend(verification, "email_verification", after(at, 2))).toBeDefined();
+          expect((await stores.users.findById(userId))!.passwordHash).toBe("$argon2id$new");
+        },
+      );
 
       it("changeEmail makes the address the user's, verified, and ends every live token of the user", async () => {
         const { at, userId, email, verification } = await arrange();
@@ -257,28 +272,31 @@ function oneTimeTokenStoreContract(name: string, open: () => Fixture | Promise<F
         expect(await stores.users.updateName(crypto.randomUUID(), "Ada", at)).toBeUndefined();
       });
 
-      it("delete removes the user with their sessions and tokens (false the second time); their audit rows stay", async () => {
-        const { at, userId, email, verification } = await arrange();
-        const { tokenHash } = await issue(userId, email, at);
-        expect(await stores.users.delete(userId)).toBe(true);
-        expect(await stores.users.delete(userId)).toBe(false);
-        expect(await stores.users.findById(userId)).toBeUndefined();
-        expect(await spend(tokenHash, "password_reset", after(at, 1))).toBeUndefined();
-        expect(await spend(verification, "email_verification", after(at, 1))).toBeUndefined();
-        expect(await auditRows(userId, "user.registered")).toHaveLength(1);
-        // The address is free again.
-        expect(
-          await stores.registrations.register({
-            email,
-            passwordHash: "$argon2id$again",
-            name: null,
-            session: undefined,
-            verification: { tokenHash: randomHash(), expiresAt: after(at, HOUR) },
-            origin: ORIGIN,
-            at,
-          }),
-        ).toMatchObject({ email });
-      });
+      it(
+        "delete removes the user with their sessions and tokens (false the " + "second time); their audit rows stay",
+        async () => {
+          const { at, userId, email, verification } = await arrange();
+          const { tokenHash } = await issue(userId, email, at);
+          expect(await stores.users.delete(userId)).toBe(true);
+          expect(await stores.users.delete(userId)).toBe(false);
+          expect(await stores.users.findById(userId)).toBeUndefined();
+          expect(await spend(tokenHash, "password_reset", after(at, 1))).toBeUndefined();
+          expect(await spend(verification, "email_verification", after(at, 1))).toBeUndefined();
+          expect(await auditRows(userId, "user.registered")).toHaveLength(1);
+          // The address is free again.
+          expect(
+            await stores.registrations.register({
+              email,
+              passwordHash: "$argon2id$again",
+              name: null,
+              session: undefined,
+              verification: { tokenHash: randomHash(), expiresAt: after(at, HOUR) },
+              origin: ORIGIN,
+              at,
+            }),
+          ).toMatchObject({ email });
+        },
+      );
     });
 
     describe("v3: every store method by which an owner takes the account back ends a pending email change", () => {
@@ -307,44 +325,47 @@ function oneTimeTokenStoreContract(name: string, open: () => Fixture | Promise<F
         expect(await spend(verification, "email_verification", after(at, 2))).toBeDefined();
       });
 
-      it("SecondFactorStore: a TOTP factor confirmed or removed, recovery codes replaced, every factor removed", async () => {
-        const { at, userId, email } = await arrange();
-        const steps: [string, (t: Date) => Promise<boolean>][] = [
-          [
-            "confirm",
-            async (t) =>
-              (await stores.secondFactors.putPendingTotp(userId, "sealed", t)) &&
-              stores.secondFactors.acceptTotpStep({
-                userId,
-                step: 1,
-                at: t,
-                confirm: { recoveryCodeHashes: [randomHash()], audit: factorAudit(t) },
-              }),
-          ],
-          ["regenerate", (t) => stores.secondFactors.replaceRecoveryCodes(userId, [randomHash()], factorAudit(t))],
-          ["remove", (t) => stores.secondFactors.removeTotp(userId, factorAudit(t))],
-          [
-            "removeAll",
-            async (t) =>
-              (await stores.secondFactors.putPendingTotp(userId, "sealed", t)) &&
-              (await stores.secondFactors.acceptTotpStep({
-                userId,
-                step: 2,
-                at: t,
-                confirm: { recoveryCodeHashes: [randomHash()], audit: factorAudit(t) },
-              })) &&
-              stores.secondFactors.removeAll(userId, factorAudit(after(t, 1))),
-          ],
-        ];
-        let t = after(at, 1);
-        for (const [label, step] of steps) {
-          const { tokenHash } = await change(userId, email, t);
-          t = after(t, 10);
-          expect(await step(t), label).toBe(true);
-          t = after(t, 10);
-          expect(await spend(tokenHash, "email_change", t), label).toBeUndefined();
-        }
-      });
+      it(
+        "SecondFactorStore: a TOTP factor confirmed or removed, recovery codes " + "replaced, every factor removed",
+        async () => {
+          const { at, userId, email } = await arrange();
+          const steps: [string, (t: Date) => Promise<boolean>][] = [
+            [
+              "confirm",
+              async (t) =>
+                (await stores.secondFactors.putPendingTotp(userId, "sealed", t)) &&
+                stores.secondFactors.acceptTotpStep({
+                  userId,
+                  step: 1,
+                  at: t,
+                  confirm: { recoveryCodeHashes: [randomHash()], audit: factorAudit(t) },
+                }),
+            ],
+            ["regenerate", (t) => stores.secondFactors.replaceRecoveryCodes(userId, [randomHash()], factorAudit(t))],
+            ["remove", (t) => stores.secondFactors.removeTotp(userId, factorAudit(t))],
+            [
+              "removeAll",
+              async (t) =>
+                (await stores.secondFactors.putPendingTotp(userId, "sealed", t)) &&
+                (await stores.secondFactors.acceptTotpStep({
+                  userId,
+                  step: 2,
+                  at: t,
+                  confirm: { recoveryCodeHashes: [randomHash()], audit: factorAudit(t) },
+                })) &&
+                stores.secondFactors.removeAll(userId, factorAudit(after(t, 1))),
+            ],
+          ];
+          let t = after(at, 1);
+          for (const [label, step] of steps) {
+            const { tokenHash } = await change(userId, email, t);
+            t = after(t, 10);
+            expect(await step(t), label).toBe(true);
+            t = after(t, 10);
+            expect(await spend(tokenHash, "email_change", t), label).toBeUndefined();
+          }
+        },
+      );
 
       it("PasskeyStore: a passkey added or removed; a refused addition ends nothing", async () => {
         const { at, userId, email } = await arrange();
@@ -376,93 +397,101 @@ function oneTimeTokenStoreContract(name: string, open: () => Fixture | Promise<F
         expect(await spend(fourth.tokenHash, "email_change", after(at, 13))).toBeDefined();
       });
 
-      it("an email change requested for an address in use is stored ended: it counts toward the limit and ends the earlier one, and cannot be spent", async () => {
-        const { at, userId, email } = await arrange();
-        const earlier = await change(userId, email, at);
-        const token: NewOneTimeToken = {
-          purpose: "email_change",
-          userId,
-          tokenHash: randomHash(),
-          email,
-          newEmail: "taken@example.com",
-          expiresAt: after(at, HOUR),
-          endedReason: "address_in_use",
-        };
-        expect(
-          await stores.oneTimeTokens.issue({
-            token,
-            maxPerHour: 2,
-            audit: { event: "user.email_change_requested", actorId: userId, origin: ORIGIN },
-            at: after(at, 1),
-          }),
-        ).toEqual({ issued: true });
-        expect(await spend(token.tokenHash, "email_change", after(at, 2))).toBeUndefined();
-        expect(await spend(earlier.tokenHash, "email_change", after(at, 2))).toBeUndefined();
-        expect(
-          (
-            await issue(userId, email, after(at, 3), {
-              purpose: "email_change",
-              newEmail: "free@example.com",
-              ttl: HOUR,
+      it(
+        "an email change requested for an address in use is stored ended: it " +
+          "counts toward the limit and ends the earlier one, and cannot be spent",
+        async () => {
+          const { at, userId, email } = await arrange();
+          const earlier = await change(userId, email, at);
+          const token: NewOneTimeToken = {
+            purpose: "email_change",
+            userId,
+            tokenHash: randomHash(),
+            email,
+            newEmail: "taken@example.com",
+            expiresAt: after(at, HOUR),
+            endedReason: "address_in_use",
+          };
+          expect(
+            await stores.oneTimeTokens.issue({
+              token,
               maxPerHour: 2,
-            })
-          ).issued,
-        ).toMatchObject({ issued: false });
-      });
+              audit: { event: "user.email_change_requested", actorId: userId, origin: ORIGIN },
+              at: after(at, 1),
+            }),
+          ).toEqual({ issued: true });
+          expect(await spend(token.tokenHash, "email_change", after(at, 2))).toBeUndefined();
+          expect(await spend(earlier.tokenHash, "email_change", after(at, 2))).toBeUndefined();
+          expect(
+            (
+              await issue(userId, email, after(at, 3), {
+                purpose: "email_change",
+                newEmail: "free@example.com",
+                ttl: HOUR,
+                maxPerHour: 2,
+              })
+            ).issued,
+          ).toMatchObject({ issued: false });
+        },
+      );
     });
 
     describe("v3: UserStore.claimByProof, the first proof of an address", () => {
-      it("claims an unverified address once: verified, sessions and live tokens ended, one claim row; proven already: undefined, nothing written", async () => {
-        const { at, userId, email, verification } = await arrange();
-        const pending = await issue(userId, email, at, {
-          purpose: "email_change",
-          newEmail: "attacker@example.com",
-          ttl: HOUR,
-        });
-        const ended = await stores.users.claimByProof({
-          userId,
-          proof: "password_reset",
-          endPassword: false,
-          origin: ORIGIN,
-          at: after(at, 1),
-        });
-        expect(ended).toEqual([]);
-        expect(await stores.users.findById(userId)).toMatchObject({
-          emailVerified: true,
-          passwordHash: "$argon2id$contract",
-          mfa: { totp: false, passkeys: 0 },
-        });
-        expect(await spend(pending.tokenHash, "email_change", after(at, 2))).toBeUndefined();
-        expect(await spend(verification, "email_verification", after(at, 2))).toBeUndefined();
-        const rows = await auditRows(userId, "user.claimed_by_proof");
-        expect(rows).toEqual([
-          expect.objectContaining({
-            userId,
-            actorId: userId,
-            metadata: {
-              proof: "password_reset",
-              sessions: 0,
-              oneTimeTokens: 2,
-              totp: 0,
-              recoveryCodes: 0,
-              passkeys: 0,
-              challenges: 0,
-              passwordEnded: false,
-            },
-          }),
-        ]);
-        expect(
-          await stores.users.claimByProof({
+      it(
+        "claims an unverified address once: verified, sessions and live tokens " +
+          "ended, one claim row; proven already: undefined, nothing written",
+        async () => {
+          const { at, userId, email, verification } = await arrange();
+          const pending = await issue(userId, email, at, {
+            purpose: "email_change",
+            newEmail: "attacker@example.com",
+            ttl: HOUR,
+          });
+          const ended = await stores.users.claimByProof({
             userId,
             proof: "password_reset",
-            endPassword: true,
+            endPassword: false,
             origin: ORIGIN,
-            at: after(at, 3),
-          }),
-        ).toBeUndefined();
-        expect((await stores.users.findById(userId))!.passwordHash).toBe("$argon2id$contract");
-        expect(await auditRows(userId, "user.claimed_by_proof")).toHaveLength(1);
-      });
+            at: after(at, 1),
+          });
+          expect(ended).toEqual([]);
+          expect(await stores.users.findById(userId)).toMatchObject({
+            emailVerified: true,
+            passwordHash: "$argon2id$contract",
+            mfa: { totp: false, passkeys: 0 },
+          });
+          expect(await spend(pending.tokenHash, "email_change", after(at, 2))).toBeUndefined();
+          expect(await spend(verification, "email_verification", after(at, 2))).toBeUndefined();
+          const rows = await auditRows(userId, "user.claimed_by_proof");
+          expect(rows).toEqual([
+            expect.objectContaining({
+              userId,
+              actorId: userId,
+              metadata: {
+                proof: "password_reset",
+                sessions: 0,
+                oneTimeTokens: 2,
+                totp: 0,
+                recoveryCodes: 0,
+                passkeys: 0,
+                challenges: 0,
+                passwordEnded: false,
+              },
+            }),
+          ]);
+          expect(
+            await stores.users.claimByProof({
+              userId,
+              proof: "password_reset",
+              endPassword: true,
+              origin: ORIGIN,
+              at: after(at, 3),
+            }),
+          ).toBeUndefined();
+          expect((await stores.users.findById(userId))!.passwordHash).toBe("$argon2id$contract");
+          expect(await auditRows(userId, "user.claimed_by_proof")).toHaveLength(1);
+        },
+      );
 
       it("with endPassword, no password is left to verify", async () => {
         const { at, userId } = await arrange();

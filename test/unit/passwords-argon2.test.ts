@@ -156,15 +156,18 @@ describe("argon2id engines", () => {
     }
   }, 120_000);
 
-  it("the password is hashed as its full UTF-8 bytes (the package's own wrapper would cut it to its UTF-16 length)", async () => {
-    // "ü" is one UTF-16 unit but two UTF-8 bytes: 12 of them are 24 bytes,
-    // so a 13-unit length would drop the last character of both.
-    const hasher = new PasswordHasher({ memoryKib: 64, iterations: 1, parallelism: 1 });
-    const phc = await hasher.hash(`${"ü".repeat(12)}a`);
-    expect(await hasher.verify(phc, `${"ü".repeat(12)}a`)).toBe(true);
-    expect(await hasher.verify(phc, `${"ü".repeat(12)}b`)).toBe(false);
-    expect(await hasher.verify(phc, "ü".repeat(12))).toBe(false);
-  });
+  it(
+    "the password is hashed as its full UTF-8 bytes (the package's own " + "wrapper would cut it to its UTF-16 length)",
+    async () => {
+      // "ü" is one UTF-16 unit but two UTF-8 bytes: 12 of them are 24 bytes,
+      // so a 13-unit length would drop the last character of both.
+      const hasher = new PasswordHasher({ memoryKib: 64, iterations: 1, parallelism: 1 });
+      const phc = await hasher.hash(`${"ü".repeat(12)}a`);
+      expect(await hasher.verify(phc, `${"ü".repeat(12)}a`)).toBe(true);
+      expect(await hasher.verify(phc, `${"ü".repeat(12)}b`)).toBe(false);
+      expect(await hasher.verify(phc, "ü".repeat(12))).toBe(false);
+    },
+  );
 
   it("keeps working after a hash at the largest allowed memory and after a refused input", async () => {
     const wasm = await wasmEngine();

@@ -66,14 +66,17 @@ describe("PasswordHasher", () => {
     expect(production.needsRehash(phc)).toBe(false);
   });
 
-  it("a hash made with older parameters still verifies and needs a rehash; one at the current parameters does not", async () => {
-    const older = await new PasswordHasher({ memoryKib: 32, iterations: 1, parallelism: 1 }).hash(PASSWORD);
-    const current = await hasher.hash(PASSWORD);
-    expect(await hasher.verify(older, PASSWORD)).toBe(true);
-    expect(hasher.needsRehash(older)).toBe(true);
-    expect(new PasswordHasher({ ...CHEAP, iterations: 2 }).needsRehash(current)).toBe(true);
-    expect(hasher.needsRehash(current)).toBe(false);
-  });
+  it(
+    "a hash made with older parameters still verifies and needs a rehash; " + "one at the current parameters does not",
+    async () => {
+      const older = await new PasswordHasher({ memoryKib: 32, iterations: 1, parallelism: 1 }).hash(PASSWORD);
+      const current = await hasher.hash(PASSWORD);
+      expect(await hasher.verify(older, PASSWORD)).toBe(true);
+      expect(hasher.needsRehash(older)).toBe(true);
+      expect(new PasswordHasher({ ...CHEAP, iterations: 2 }).needsRehash(current)).toBe(true);
+      expect(hasher.needsRehash(current)).toBe(false);
+    },
+  );
 
   it("a hash that is not argon2id needs a rehash", () => {
     expect(hasher.needsRehash("$argon2i$v=19$m=64,t=1,p=1$c2FsdHNhbHRzYWx0$aGFzaGhhc2hoYXNoaGFzaA")).toBe(true);

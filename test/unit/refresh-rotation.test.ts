@@ -197,13 +197,18 @@ function dump(memory: MemoryStores): string {
 // ---- Case 1 -----------------------------------------------------------------
 
 describe("case 1: the current token of a live session rotates", () => {
-  it("answers the successor: the tagged form of base64url(HMAC-SHA256(REFRESH_TOKEN_SECRET, T)), recomputed independently", async () => {
-    const t = setup();
-    const { token } = await t.signIn();
-    const pair = await t.rotate(token);
-    expect(pair.refreshToken).toBe(await expectedSuccessor(token));
-    expect(pair.refreshToken).toMatch(/^sart_[A-Za-z0-9_-]{73}$/);
-  });
+  it(
+    "answers the successor: the tagged form of " +
+      "base64url(HMAC-SHA256(REFRESH_TOKEN_SECRET, T)), recomputed " +
+      "independently",
+    async () => {
+      const t = setup();
+      const { token } = await t.signIn();
+      const pair = await t.rotate(token);
+      expect(pair.refreshToken).toBe(await expectedSuccessor(token));
+      expect(pair.refreshToken).toMatch(/^sart_[A-Za-z0-9_-]{73}$/);
+    },
+  );
 
   it("the successor is keyed by the secret: another REFRESH_TOKEN_SECRET derives another token", async () => {
     const t = setup({ secret: OTHER_SECRET });
@@ -225,44 +230,58 @@ describe("case 1: the current token of a live session rotates", () => {
       expect(stored).not.toContain(secretText);
   });
 
-  it("writes the rotation and nothing else: T used, one successor, the idle expiry slid, one auth.refreshed row, nothing revoked", async () => {
-    const t = setup();
-    const { user, sessionId, token } = await t.signIn();
-    t.time.advanceMs(60_000);
-    const before = t.memory.snapshot();
-    const pair = await t.rotate(token);
-    expect(t.memory.state.refreshTokens.size).toBe(before.refreshTokens.size + 1);
-    expect(t.memory.token(await sha256Hex(token))!.usedAt).toEqual(t.time.now());
-    expect(t.memory.session(sessionId)).toMatchObject({
-      lastUsedAt: t.time.now(),
-      idleExpiresAt: new Date(t.time.now().getTime() + IDLE_TTL * 1000),
-    });
-    expect(t.memory.state.audit.slice(before.audit.length)).toEqual([
-      expect.objectContaining({ event: "auth.refreshed", userId: user.id, actorId: user.id, sessionId, ip: ORIGIN.ip }),
-    ]);
-    expect(pair.sessionId).toBe(sessionId);
-    expectNothingRevoked(t);
-  });
+  it(
+    "writes the rotation and nothing else: T used, one successor, the idle " +
+      "expiry slid, one auth.refreshed row, nothing revoked",
+    async () => {
+      const t = setup();
+      const { user, sessionId, token } = await t.signIn();
+      t.time.advanceMs(60_000);
+      const before = t.memory.snapshot();
+      const pair = await t.rotate(token);
+      expect(t.memory.state.refreshTokens.size).toBe(before.refreshTokens.size + 1);
+      expect(t.memory.token(await sha256Hex(token))!.usedAt).toEqual(t.time.now());
+      expect(t.memory.session(sessionId)).toMatchObject({
+        lastUsedAt: t.time.now(),
+        idleExpiresAt: new Date(t.time.now().getTime() + IDLE_TTL * 1000),
+      });
+      expect(t.memory.state.audit.slice(before.audit.length)).toEqual([
+        expect.objectContaining({
+          event: "auth.refreshed",
+          userId: user.id,
+          actorId: user.id,
+          sessionId,
+          ip: ORIGIN.ip,
+        }),
+      ]);
+      expect(pair.sessionId).toBe(sessionId);
+      expectNothingRevoked(t);
+    },
+  );
 
-  it("answers a token pair for the session with the user's grants and when the successor lapses unused (the slid idle expiry)", async () => {
-    const t = setup();
-    const { user, sessionId, token } = await t.signIn();
-    const pair = await t.rotate(token);
-    expect(pair).toMatchObject({
-      tokenType: "Bearer",
-      expiresIn: workerConfig.accessTokenTtl,
-      sessionId,
-      refreshExpiresIn: IDLE_TTL,
-    });
-    expect(claimsOf(pair.accessToken)).toMatchObject({
-      sub: user.id,
-      sid: sessionId,
-      roles: ["user"],
-      permissions: USER_PERMISSIONS,
-      iat: NOW.getTime() / 1000,
-      gv: 0,
-    });
-  });
+  it(
+    "answers a token pair for the session with the user's grants and when " +
+      "the successor lapses unused (the slid idle expiry)",
+    async () => {
+      const t = setup();
+      const { user, sessionId, token } = await t.signIn();
+      const pair = await t.rotate(token);
+      expect(pair).toMatchObject({
+        tokenType: "Bearer",
+        expiresIn: workerConfig.accessTokenTtl,
+        sessionId,
+        refreshExpiresIn: IDLE_TTL,
+      });
+      expect(claimsOf(pair.accessToken)).toMatchObject({
+        sub: user.id,
+        sid: sessionId,
+        roles: ["user"],
+        permissions: USER_PERMISSIONS,
+        iat: NOW.getTime() / 1000,
+        gv: 0,
+      });
+    },
+  );
 
   it("carries the grants version the rotation read with the grants", async () => {
     const t = setup();
@@ -372,28 +391,36 @@ describe("case 2: the immediate parent within REFRESH_REUSE_GRACE gets the same 
     expectRevokedForReuse(t, sessionId);
   });
 
-  it("a retry after REFRESH_TOKEN_SECRET changed (the old one kept as previous) no longer matches the stored successor and is reuse", async () => {
-    const t = setup();
-    const { sessionId, token } = await t.signIn();
-    await t.rotate(token);
-    t.time.advanceMs(1_000);
-    await expect(t.rotate(token, t.rotationWith(new RefreshTokenCodec(OTHER_SECRET, SECRET)))).rejects.toBeInstanceOf(
-      RefreshTokenReused,
-    );
-    expectRevokedForReuse(t, sessionId);
-  });
+  it(
+    "a retry after REFRESH_TOKEN_SECRET changed (the old one kept as " +
+      "previous) no longer matches the stored successor and is reuse",
+    async () => {
+      const t = setup();
+      const { sessionId, token } = await t.signIn();
+      await t.rotate(token);
+      t.time.advanceMs(1_000);
+      await expect(t.rotate(token, t.rotationWith(new RefreshTokenCodec(OTHER_SECRET, SECRET)))).rejects.toBeInstanceOf(
+        RefreshTokenReused,
+      );
+      expectRevokedForReuse(t, sessionId);
+    },
+  );
 
-  it("a user disabled between the lineage read and the grant read gets invalid_refresh_token, and nothing is revoked", async () => {
-    const t = setup();
-    const { user, token } = await t.signIn();
-    await t.rotate(token);
-    t.memory.onCall = (call) => {
-      if (call === "users.findById") t.memory.state.users.get(user.id)!.status = "disabled";
-    };
-    await expect(t.rotate(token)).rejects.toBeInstanceOf(InvalidRefreshToken);
-    expect(t.memory.user(user.id)!.status).toBe("disabled");
-    expectNothingRevoked(t);
-  });
+  it(
+    "a user disabled between the lineage read and the grant read gets " +
+      "invalid_refresh_token, and nothing is revoked",
+    async () => {
+      const t = setup();
+      const { user, token } = await t.signIn();
+      await t.rotate(token);
+      t.memory.onCall = (call) => {
+        if (call === "users.findById") t.memory.state.users.get(user.id)!.status = "disabled";
+      };
+      await expect(t.rotate(token)).rejects.toBeInstanceOf(InvalidRefreshToken);
+      expect(t.memory.user(user.id)!.status).toBe("disabled");
+      expectNothingRevoked(t);
+    },
+  );
 
   it("a user deleted meanwhile gets invalid_refresh_token on the grace path, and nothing is revoked", async () => {
     const t = setup();
@@ -406,35 +433,43 @@ describe("case 2: the immediate parent within REFRESH_REUSE_GRACE gets the same 
     expectNothingRevoked(t);
   });
 
-  it("a user already disabled when the parent comes back gets invalid_refresh_token, not the successor, and nothing changes", async () => {
-    const t = setup();
-    const { user, token } = await t.signIn();
-    await t.rotate(token);
-    t.memory.state.users.get(user.id)!.status = "disabled";
-    const before = t.memory.snapshot();
-    await expect(t.rotate(token)).rejects.toBeInstanceOf(InvalidRefreshToken);
-    expect(t.memory.snapshot()).toEqual(before);
-    expectNothingRevoked(t);
-  });
+  it(
+    "a user already disabled when the parent comes back gets " +
+      "invalid_refresh_token, not the successor, and nothing changes",
+    async () => {
+      const t = setup();
+      const { user, token } = await t.signIn();
+      await t.rotate(token);
+      t.memory.state.users.get(user.id)!.status = "disabled";
+      const before = t.memory.snapshot();
+      await expect(t.rotate(token)).rejects.toBeInstanceOf(InvalidRefreshToken);
+      expect(t.memory.snapshot()).toEqual(before);
+      expectNothingRevoked(t);
+    },
+  );
 });
 
 // ---- Case 3 -----------------------------------------------------------------
 
 describe("case 3: any other token of the family is reuse and ends the session", () => {
-  it("replaying a grandparent ends the family, audits it, pushes it to the revocation list and throws RefreshTokenReused", async () => {
-    const t = setup();
-    const { sessionId, token } = await t.signIn();
-    const tokens = await chain(t, token, 2);
-    t.time.advanceMs(30_000);
+  it(
+    "replaying a grandparent ends the family, audits it, pushes it to the " +
+      "revocation list and throws RefreshTokenReused",
+    async () => {
+      const t = setup();
+      const { sessionId, token } = await t.signIn();
+      const tokens = await chain(t, token, 2);
+      t.time.advanceMs(30_000);
 
-    const error = await t.rotate(token).catch((e: unknown) => e);
-    expect(error).toBeInstanceOf(RefreshTokenReused);
-    expect((error as RefreshTokenReused).code).toBe("refresh_token_reused");
-    expectRevokedForReuse(t, sessionId);
+      const error = await t.rotate(token).catch((e: unknown) => e);
+      expect(error).toBeInstanceOf(RefreshTokenReused);
+      expect((error as RefreshTokenReused).code).toBe("refresh_token_reused");
+      expectRevokedForReuse(t, sessionId);
 
-    // The thief's newest token is dead with the family.
-    await expect(t.rotate(tokens.at(-1)!)).rejects.toBeInstanceOf(InvalidRefreshToken);
-  });
+      // The thief's newest token is dead with the family.
+      await expect(t.rotate(tokens.at(-1)!)).rejects.toBeInstanceOf(InvalidRefreshToken);
+    },
+  );
 
   it("the immediate parent replayed after the grace window ends the family", async () => {
     const t = setup();
@@ -616,22 +651,26 @@ describe("the token format: junk is refused before any I/O, a legacy token is st
 // ---- The per-session limit ---------------------------------------------------
 
 describe("the per-session refresh limit (AUTH_REFRESH_RATE_LIMITER)", () => {
-  it("counts each refresh of a tagged token under the session id it carries, and refuses past the limit before any store call", async () => {
-    const t = setup({ refreshLimit: new CountingRateLimit(3) });
-    const { sessionId, token } = await t.signIn();
-    const tokens = await chain(t, token, 3);
-    const before = t.memory.snapshot();
-    t.memory.calls.length = 0;
-    const error = await t.rotate(tokens.at(-1)!).catch((e: unknown) => e);
-    expect(error).toBeInstanceOf(RateLimited);
-    expect((error as RateLimited).headers).toEqual({ "Retry-After": "60" });
-    expect(t.memory.calls).toEqual([]);
-    expect(t.memory.snapshot()).toEqual(before);
-    expect(t.refreshLimit.keys).toEqual([sessionId, sessionId, sessionId, sessionId]);
-    // The refused token is still current: it rotates once the period is over.
-    t.refreshLimit.reset();
-    expect((await t.rotate(tokens.at(-1)!)).sessionId).toBe(sessionId);
-  });
+  it(
+    "counts each refresh of a tagged token under the session id it carries, " +
+      "and refuses past the limit before any store call",
+    async () => {
+      const t = setup({ refreshLimit: new CountingRateLimit(3) });
+      const { sessionId, token } = await t.signIn();
+      const tokens = await chain(t, token, 3);
+      const before = t.memory.snapshot();
+      t.memory.calls.length = 0;
+      const error = await t.rotate(tokens.at(-1)!).catch((e: unknown) => e);
+      expect(error).toBeInstanceOf(RateLimited);
+      expect((error as RateLimited).headers).toEqual({ "Retry-After": "60" });
+      expect(t.memory.calls).toEqual([]);
+      expect(t.memory.snapshot()).toEqual(before);
+      expect(t.refreshLimit.keys).toEqual([sessionId, sessionId, sessionId, sessionId]);
+      // The refused token is still current: it rotates once the period is over.
+      t.refreshLimit.reset();
+      expect((await t.rotate(tokens.at(-1)!)).sessionId).toBe(sessionId);
+    },
+  );
 
   it("other sessions have their own count", async () => {
     const t = setup({ refreshLimit: new CountingRateLimit(1) });
@@ -642,14 +681,18 @@ describe("the per-session refresh limit (AUTH_REFRESH_RATE_LIMITER)", () => {
     await expect(t.rotate(second.token)).resolves.toMatchObject({ sessionId: second.sessionId });
   });
 
-  it("junk is refused before the limit is asked; a legacy token, which names no session before its lookup, passes it", async () => {
-    const t = setup({ refreshLimit: new CountingRateLimit(0) });
-    await expect(t.rotate("sart_junk")).rejects.toBeInstanceOf(InvalidRefreshToken);
-    const legacy = `sart_${randomBody()}`;
-    const { sessionId } = await t.signIn(undefined, legacy);
-    await expect(t.rotate(legacy)).resolves.toMatchObject({ sessionId });
-    expect(t.refreshLimit.keys).toEqual([]);
-  });
+  it(
+    "junk is refused before the limit is asked; a legacy token, which names " +
+      "no session before its lookup, passes it",
+    async () => {
+      const t = setup({ refreshLimit: new CountingRateLimit(0) });
+      await expect(t.rotate("sart_junk")).rejects.toBeInstanceOf(InvalidRefreshToken);
+      const legacy = `sart_${randomBody()}`;
+      const { sessionId } = await t.signIn(undefined, legacy);
+      await expect(t.rotate(legacy)).resolves.toMatchObject({ sessionId });
+      expect(t.refreshLimit.keys).toEqual([]);
+    },
+  );
 });
 
 // ---- Ended sessions and disabled users ------------------------------------
@@ -734,18 +777,25 @@ describe("REQUIRE_VERIFIED_EMAIL: an unverified account cannot refresh its way a
     expect(claimsOf(again.accessToken).email_verified).toBe(true);
   });
 
-  it("a disabled unverified user is still invalid_refresh_token, not email_not_verified: the account state is not disclosed", async () => {
-    const t = setup({ requireVerifiedEmail: true });
-    const { user, token } = await t.signIn();
-    t.memory.state.users.get(user.id)!.status = "disabled";
-    await expect(t.rotate(token)).rejects.toBeInstanceOf(InvalidRefreshToken);
-  });
+  it(
+    "a disabled unverified user is still invalid_refresh_token, not " +
+      "email_not_verified: the account state is not disclosed",
+    async () => {
+      const t = setup({ requireVerifiedEmail: true });
+      const { user, token } = await t.signIn();
+      t.memory.state.users.get(user.id)!.status = "disabled";
+      await expect(t.rotate(token)).rejects.toBeInstanceOf(InvalidRefreshToken);
+    },
+  );
 
-  it("without the requirement an unverified user refreshes, with email_verified false in the access token", async () => {
-    const t = setup();
-    const { token } = await t.signIn();
-    expect(claimsOf((await t.rotate(token)).accessToken).email_verified).toBe(false);
-  });
+  it(
+    "without the requirement an unverified user refreshes, with " + "email_verified false in the access token",
+    async () => {
+      const t = setup();
+      const { token } = await t.signIn();
+      expect(claimsOf((await t.rotate(token)).accessToken).email_verified).toBe(false);
+    },
+  );
 });
 
 describe("refreshExpiresIn: when the refresh token lapses if it is not used", () => {
@@ -760,12 +810,16 @@ describe("refreshExpiresIn: when the refresh token lapses if it is not used", ()
     return { parent: token, pair: await t.rotate(token) };
   }
 
-  it("stops announcing the idle window past the absolute expiry: near the end it is the time left until the absolute expiry", async () => {
-    const t = setup();
-    const { pair } = await refreshedUntil(t, 29);
-    // Day 29: the slid idle expiry (day 36) is capped by the absolute one (day 30).
-    expect(pair.refreshExpiresIn).toBe(ABSOLUTE_TTL - 29 * 24 * 3600);
-  });
+  it(
+    "stops announcing the idle window past the absolute expiry: near the end " +
+      "it is the time left until the absolute expiry",
+    async () => {
+      const t = setup();
+      const { pair } = await refreshedUntil(t, 29);
+      // Day 29: the slid idle expiry (day 36) is capped by the absolute one (day 30).
+      expect(pair.refreshExpiresIn).toBe(ABSOLUTE_TTL - 29 * 24 * 3600);
+    },
+  );
 
   it("answers the same in the grace window, counted from the repeat", async () => {
     const t = setup();

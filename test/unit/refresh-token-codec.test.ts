@@ -58,13 +58,17 @@ describe("refresh-token format", () => {
     expect(codec.check(successor)).toEqual({ kind: "tagged", sessionId: SESSION });
   });
 
-  it("refuses a forged token as junk, so it never reaches the database: wrong tag, another secret, another session under the old tag", () => {
-    const token = codec.mint(SESSION);
-    expect(codec.check(token.slice(0, -1) + (token.endsWith("A") ? "B" : "A"))).toEqual({ kind: "junk" });
-    expect(new RefreshTokenCodec(NEXT_SECRET).check(token)).toEqual({ kind: "junk" });
-    const otherSession = codec.mint(crypto.randomUUID());
-    expect(codec.check(`sart_${otherSession.slice(5, 27)}${token.slice(27)}`)).toEqual({ kind: "junk" });
-  });
+  it(
+    "refuses a forged token as junk, so it never reaches the database: wrong " +
+      "tag, another secret, another session under the old tag",
+    () => {
+      const token = codec.mint(SESSION);
+      expect(codec.check(token.slice(0, -1) + (token.endsWith("A") ? "B" : "A"))).toEqual({ kind: "junk" });
+      expect(new RefreshTokenCodec(NEXT_SECRET).check(token)).toEqual({ kind: "junk" });
+      const otherSession = codec.mint(crypto.randomUUID());
+      expect(codec.check(`sart_${otherSession.slice(5, 27)}${token.slice(27)}`)).toEqual({ kind: "junk" });
+    },
+  );
 
   it("refuses anything not shaped like a token as junk: other prefix, length, alphabet", () => {
     const token = codec.mint(SESSION);
@@ -86,14 +90,17 @@ describe("refresh-token format", () => {
     expect(codec.check(`sart_${base64url(crypto.getRandomValues(new Uint8Array(32)))}`)).toEqual({ kind: "legacy" });
   });
 
-  it("accepts tags of the previous secret after REFRESH_TOKEN_SECRET changes, and tags successors with the new one", async () => {
-    const issuedBefore = codec.mint(SESSION);
-    const rotated = new RefreshTokenCodec(NEXT_SECRET, SECRET);
-    expect(rotated.check(issuedBefore)).toEqual({ kind: "tagged", sessionId: SESSION });
-    const successor = rotated.successorOf(issuedBefore, SESSION);
-    expect(successor).toBe(await tagged(SESSION, base64url(await hmac(NEXT_SECRET, issuedBefore)), NEXT_SECRET));
-    expect(new RefreshTokenCodec(NEXT_SECRET).check(successor)).toEqual({ kind: "tagged", sessionId: SESSION });
-  });
+  it(
+    "accepts tags of the previous secret after REFRESH_TOKEN_SECRET changes, " + "and tags successors with the new one",
+    async () => {
+      const issuedBefore = codec.mint(SESSION);
+      const rotated = new RefreshTokenCodec(NEXT_SECRET, SECRET);
+      expect(rotated.check(issuedBefore)).toEqual({ kind: "tagged", sessionId: SESSION });
+      const successor = rotated.successorOf(issuedBefore, SESSION);
+      expect(successor).toBe(await tagged(SESSION, base64url(await hmac(NEXT_SECRET, issuedBefore)), NEXT_SECRET));
+      expect(new RefreshTokenCodec(NEXT_SECRET).check(successor)).toEqual({ kind: "tagged", sessionId: SESSION });
+    },
+  );
 
   it("stores only the hex SHA-256 of a token", async () => {
     const token = codec.mint(SESSION);

@@ -99,46 +99,57 @@ async function setup(options: { loginMaxFailures?: number; requireVerifiedEmail?
 }
 
 describe("SecondFactorService: TOTP enrolment", () => {
-  it("stores the secret sealed and pending; the first code confirms it and stores ten hashed recovery codes", async () => {
-    const { memory, service, actor, user, time } = await setup();
-    const { secret } = await service.startTotp(actor);
-    const stored = memory.state.totpFactors.get(user.id)!;
-    expect(stored.confirmedAt).toBeNull();
-    expect(stored.secretCiphertext).not.toContain(secret);
-    const { recoveryCodes } = await service.confirmTotp(actor, totpCode(secret, time.now()));
-    expect(recoveryCodes).toHaveLength(10);
-    expect(memory.state.totpFactors.get(user.id)!.confirmedAt).not.toBeNull();
-    expect([...memory.state.recoveryCodes.values()].filter((c) => c.userId === user.id)).toHaveLength(10);
-    expect(memory.user(user.id)!.mfa).toEqual({ totp: true, passkeys: 0 });
-    expect(SecondFactorService.methodsOf(memory.user(user.id)!)).toEqual(["totp", "recovery_code"]);
-  });
+  it(
+    "stores the secret sealed and pending; the first code confirms it and " + "stores ten hashed recovery codes",
+    async () => {
+      const { memory, service, actor, user, time } = await setup();
+      const { secret } = await service.startTotp(actor);
+      const stored = memory.state.totpFactors.get(user.id)!;
+      expect(stored.confirmedAt).toBeNull();
+      expect(stored.secretCiphertext).not.toContain(secret);
+      const { recoveryCodes } = await service.confirmTotp(actor, totpCode(secret, time.now()));
+      expect(recoveryCodes).toHaveLength(10);
+      expect(memory.state.totpFactors.get(user.id)!.confirmedAt).not.toBeNull();
+      expect([...memory.state.recoveryCodes.values()].filter((c) => c.userId === user.id)).toHaveLength(10);
+      expect(memory.user(user.id)!.mfa).toEqual({ totp: true, passkeys: 0 });
+      expect(SecondFactorService.methodsOf(memory.user(user.id)!)).toEqual(["totp", "recovery_code"]);
+    },
+  );
 
-  it("v3: an account whose address is unproven enrols no factor (pre-account hijack): start and a pending confirmation answer email_not_verified", async () => {
-    const { memory, service, actor, user, time } = await setup();
-    const { secret } = await service.startTotp(actor);
-    memory.state.users.get(user.id)!.emailVerifiedAt = null;
-    await expect(service.startTotp(actor)).rejects.toBeInstanceOf(EmailNotVerified);
-    await expect(service.confirmTotp(actor, totpCode(secret, time.now()))).rejects.toBeInstanceOf(EmailNotVerified);
-    expect(memory.state.totpFactors.get(user.id)!.confirmedAt).toBeNull();
-    expect(memory.state.recoveryCodes.size).toBe(0);
-  });
+  it(
+    "v3: an account whose address is unproven enrols no factor (pre-account " +
+      "hijack): start and a pending confirmation answer email_not_verified",
+    async () => {
+      const { memory, service, actor, user, time } = await setup();
+      const { secret } = await service.startTotp(actor);
+      memory.state.users.get(user.id)!.emailVerifiedAt = null;
+      await expect(service.startTotp(actor)).rejects.toBeInstanceOf(EmailNotVerified);
+      await expect(service.confirmTotp(actor, totpCode(secret, time.now()))).rejects.toBeInstanceOf(EmailNotVerified);
+      expect(memory.state.totpFactors.get(user.id)!.confirmedAt).toBeNull();
+      expect(memory.state.recoveryCodes.size).toBe(0);
+    },
+  );
 
-  it("v3: an ended session enrols nothing, though the edge may still accept its token for a while (a claimed account's squatter)", async () => {
-    const { memory, service, actor, user, time } = await setup();
-    const { secret } = await service.startTotp(actor);
-    await memory.stores.sessions.end(actor.sessionId, user.id, {
-      reason: "password_reset",
-      event: "session.revoked",
-      actorId: null,
-      origin: ORIGIN,
-      at: time.now(),
-    });
-    await expect(service.startTotp(actor)).rejects.toMatchObject({ code: "invalid_token" });
-    await expect(service.confirmTotp(actor, totpCode(secret, time.now()))).rejects.toMatchObject({
-      code: "invalid_token",
-    });
-    expect(memory.state.totpFactors.get(user.id)!.confirmedAt).toBeNull();
-  });
+  it(
+    "v3: an ended session enrols nothing, though the edge may still accept " +
+      "its token for a while (a claimed account's squatter)",
+    async () => {
+      const { memory, service, actor, user, time } = await setup();
+      const { secret } = await service.startTotp(actor);
+      await memory.stores.sessions.end(actor.sessionId, user.id, {
+        reason: "password_reset",
+        event: "session.revoked",
+        actorId: null,
+        origin: ORIGIN,
+        at: time.now(),
+      });
+      await expect(service.startTotp(actor)).rejects.toMatchObject({ code: "invalid_token" });
+      await expect(service.confirmTotp(actor, totpCode(secret, time.now()))).rejects.toMatchObject({
+        code: "invalid_token",
+      });
+      expect(memory.state.totpFactors.get(user.id)!.confirmedAt).toBeNull();
+    },
+  );
 
   it("refuses a second enrolment while one is confirmed, and confirmation with nothing pending", async () => {
     const { service, actor, enrol } = await setup();
@@ -147,35 +158,44 @@ describe("SecondFactorService: TOTP enrolment", () => {
     await expect(service.startTotp(actor)).rejects.toBeInstanceOf(ValidationFailed);
   });
 
-  it("five wrong confirmation codes end the pending enrolment: the right code is then refused, and a new enrolment starts afresh", async () => {
-    const { memory, service, actor, user, time } = await setup({ loginMaxFailures: 100 });
-    const { secret } = await service.startTotp(actor);
-    const right = totpCode(secret, time.now());
-    const wrong = right === "000000" ? "111111" : "000000";
-    for (let i = 0; i < MAX_CONFIRMATION_FAILURES; i++)
-      await expect(service.confirmTotp(actor, wrong)).rejects.toBeInstanceOf(InvalidMfaCode);
-    expect(memory.state.totpFactors.has(user.id)).toBe(false);
-    expect(memory.auditRows({ event: "mfa.challenge_failed" })).toHaveLength(MAX_CONFIRMATION_FAILURES);
-    await expect(service.confirmTotp(actor, right)).rejects.toBeInstanceOf(ValidationFailed);
-    const again = await service.startTotp(actor);
-    expect(memory.state.totpFactors.get(user.id)!.failedConfirmations).toBe(0);
-    await expect(service.confirmTotp(actor, totpCode(again.secret, time.now()))).resolves.toMatchObject({
-      recoveryCodes: expect.any(Array),
-    });
-  });
+  it(
+    "five wrong confirmation codes end the pending enrolment: the right code " +
+      "is then refused, and a new enrolment starts afresh",
+    async () => {
+      const { memory, service, actor, user, time } = await setup({ loginMaxFailures: 100 });
+      const { secret } = await service.startTotp(actor);
+      const right = totpCode(secret, time.now());
+      const wrong = right === "000000" ? "111111" : "000000";
+      for (let i = 0; i < MAX_CONFIRMATION_FAILURES; i++)
+        await expect(service.confirmTotp(actor, wrong)).rejects.toBeInstanceOf(InvalidMfaCode);
+      expect(memory.state.totpFactors.has(user.id)).toBe(false);
+      expect(memory.auditRows({ event: "mfa.challenge_failed" })).toHaveLength(MAX_CONFIRMATION_FAILURES);
+      await expect(service.confirmTotp(actor, right)).rejects.toBeInstanceOf(ValidationFailed);
+      const again = await service.startTotp(actor);
+      expect(memory.state.totpFactors.get(user.id)!.failedConfirmations).toBe(0);
+      await expect(service.confirmTotp(actor, totpCode(again.secret, time.now()))).resolves.toMatchObject({
+        recoveryCodes: expect.any(Array),
+      });
+    },
+  );
 
-  it("confirmation attempts count in the calling session's bucket, never the account's: locked, even the right code is rate_limited", async () => {
-    const { memory, service, actor, time } = await setup({ loginMaxFailures: 3 });
-    const { secret } = await service.startTotp(actor);
-    const right = totpCode(secret, time.now());
-    const wrong = right === "000000" ? "111111" : "000000";
-    for (let i = 0; i < 3; i++) await expect(service.confirmTotp(actor, wrong)).rejects.toBeInstanceOf(InvalidMfaCode);
-    await expect(service.confirmTotp(actor, right)).rejects.toBeInstanceOf(RateLimited);
-    expect([...memory.state.throttles.keys()]).toEqual([sessionThrottleKey(actor.sessionId)]);
-    expect(memory.auditRows({ event: "auth.throttled" })).toEqual([
-      expect.objectContaining({ metadata: { scope: "session" } }),
-    ]);
-  });
+  it(
+    "confirmation attempts count in the calling session's bucket, never the " +
+      "account's: locked, even the right code is rate_limited",
+    async () => {
+      const { memory, service, actor, time } = await setup({ loginMaxFailures: 3 });
+      const { secret } = await service.startTotp(actor);
+      const right = totpCode(secret, time.now());
+      const wrong = right === "000000" ? "111111" : "000000";
+      for (let i = 0; i < 3; i++)
+        await expect(service.confirmTotp(actor, wrong)).rejects.toBeInstanceOf(InvalidMfaCode);
+      await expect(service.confirmTotp(actor, right)).rejects.toBeInstanceOf(RateLimited);
+      expect([...memory.state.throttles.keys()]).toEqual([sessionThrottleKey(actor.sessionId)]);
+      expect(memory.auditRows({ event: "auth.throttled" })).toEqual([
+        expect.objectContaining({ metadata: { scope: "session" } }),
+      ]);
+    },
+  );
 
   it("removal ends the codes; regenerating without TOTP is not found", async () => {
     const { memory, service, actor, user, enrol } = await setup();
@@ -281,75 +301,83 @@ describe("SecondFactorService: re-authentication", () => {
     });
   });
 
-  it("with TOTP enrolled, the right password alone renews nothing: reauthentication_required with the methods", async () => {
-    const { memory, service, time, enrol, passwordStep } = await setup();
-    const { secret } = await enrol();
-    const signedIn = await service.completeSignIn(
-      await passwordStep(),
-      { code: totpCode(secret, time.now()) },
-      {},
-      ORIGIN,
-    );
-    time.advance(900);
-    const actor = { userId: signedIn.user.id, sessionId: signedIn.tokens.sessionId, origin: ORIGIN };
-    const error = await service.reauthenticate(actor, { currentPassword: PASSWORD }).catch((e: unknown) => e);
-    expect(error).toBeInstanceOf(ReauthenticationRequired);
-    expect((error as ReauthenticationRequired).methods).toEqual(["password+totp", "password+recovery_code"]);
-    expect(memory.state.sessions.get(actor.sessionId)).toMatchObject({ amr: ["pwd", "otp", "mfa"] });
-    await expect(service.requireRecentProof(actor.userId, { fresh: true, amr: ["pwd"] })).rejects.toBeInstanceOf(
-      ReauthenticationRequired,
-    );
-    await expect(
-      service.requireRecentProof(actor.userId, { fresh: true, amr: ["pwd", "otp", "mfa"] }),
-    ).resolves.toBeUndefined();
-    await expect(
-      service.requireRecentProof(actor.userId, { fresh: false, amr: ["pwd", "otp", "mfa"] }),
-    ).rejects.toBeInstanceOf(ReauthenticationRequired);
-  });
+  it(
+    "with TOTP enrolled, the right password alone renews nothing: " + "reauthentication_required with the methods",
+    async () => {
+      const { memory, service, time, enrol, passwordStep } = await setup();
+      const { secret } = await enrol();
+      const signedIn = await service.completeSignIn(
+        await passwordStep(),
+        { code: totpCode(secret, time.now()) },
+        {},
+        ORIGIN,
+      );
+      time.advance(900);
+      const actor = { userId: signedIn.user.id, sessionId: signedIn.tokens.sessionId, origin: ORIGIN };
+      const error = await service.reauthenticate(actor, { currentPassword: PASSWORD }).catch((e: unknown) => e);
+      expect(error).toBeInstanceOf(ReauthenticationRequired);
+      expect((error as ReauthenticationRequired).methods).toEqual(["password+totp", "password+recovery_code"]);
+      expect(memory.state.sessions.get(actor.sessionId)).toMatchObject({ amr: ["pwd", "otp", "mfa"] });
+      await expect(service.requireRecentProof(actor.userId, { fresh: true, amr: ["pwd"] })).rejects.toBeInstanceOf(
+        ReauthenticationRequired,
+      );
+      await expect(
+        service.requireRecentProof(actor.userId, { fresh: true, amr: ["pwd", "otp", "mfa"] }),
+      ).resolves.toBeUndefined();
+      await expect(
+        service.requireRecentProof(actor.userId, { fresh: false, amr: ["pwd", "otp", "mfa"] }),
+      ).rejects.toBeInstanceOf(ReauthenticationRequired);
+    },
+  );
 
-  it("a stranger who locks the account's bucket cannot stop the signed-in owner from re-authenticating; a stolen session's guesses lock only that session", async () => {
-    const { memory, service, user, actor } = await setup({ loginMaxFailures: 3 });
-    // The account's bucket, locked by a stranger's sign-in guesses.
-    for (let i = 0; i < 4; i++)
-      await memory.stores.throttles.admit({
-        key: accountThrottleKey(user.email),
-        maxAttempts: 3,
-        at: new Date(),
-        audit: { scope: "account", userId: user.id, origin: ORIGIN },
-      });
-    const open = async (id: string) => {
-      const session = {
-        id,
-        device: {},
-        refreshTokenHash: crypto.randomUUID(),
-        idleExpiresAt: new Date(Date.now() + 3.6e6),
-        absoluteExpiresAt: new Date(Date.now() + 3.6e6),
-        amr: ["pwd" as const],
+  it(
+    "a stranger who locks the account's bucket cannot stop the signed-in " +
+      "owner from re-authenticating; a stolen session's guesses lock only that " +
+      "session",
+    async () => {
+      const { memory, service, user, actor } = await setup({ loginMaxFailures: 3 });
+      // The account's bucket, locked by a stranger's sign-in guesses.
+      for (let i = 0; i < 4; i++)
+        await memory.stores.throttles.admit({
+          key: accountThrottleKey(user.email),
+          maxAttempts: 3,
+          at: new Date(),
+          audit: { scope: "account", userId: user.id, origin: ORIGIN },
+        });
+      const open = async (id: string) => {
+        const session = {
+          id,
+          device: {},
+          refreshTokenHash: crypto.randomUUID(),
+          idleExpiresAt: new Date(Date.now() + 3.6e6),
+          absoluteExpiresAt: new Date(Date.now() + 3.6e6),
+          amr: ["pwd" as const],
+        };
+        expect(
+          (
+            await memory.stores.sessions.openSignIn({
+              userId: user.id,
+              session,
+              origin: ORIGIN,
+              at: new Date(),
+              clearThrottleKey: "none",
+              maxSessions: 50,
+            })
+          ).opened,
+        ).toBe(true);
       };
-      expect(
-        (
-          await memory.stores.sessions.openSignIn({
-            userId: user.id,
-            session,
-            origin: ORIGIN,
-            at: new Date(),
-            clearThrottleKey: "none",
-            maxSessions: 50,
-          })
-        ).opened,
-      ).toBe(true);
-    };
-    await expect(service.reauthenticate(actor, { currentPassword: PASSWORD })).resolves.toMatchObject({
-      sessionId: actor.sessionId,
-    });
+      await expect(service.reauthenticate(actor, { currentPassword: PASSWORD })).resolves.toMatchObject({
+        sessionId: actor.sessionId,
+      });
 
-    for (let i = 0; i < 3; i++)
-      await expect(service.reauthenticate(actor, { currentPassword: `thief's guess ${i}` })).rejects.toThrow();
-    await expect(service.reauthenticate(actor, { currentPassword: PASSWORD })).rejects.toBeInstanceOf(RateLimited);
-    const other = { ...actor, sessionId: crypto.randomUUID() };
-    await open(other.sessionId);
-    await expect(service.reauthenticate(other, { currentPassword: PASSWORD })).resolves.toMatchObject({
-      sessionId: other.sessionId,
-    });
-  });
+      for (let i = 0; i < 3; i++)
+        await expect(service.reauthenticate(actor, { currentPassword: `thief's guess ${i}` })).rejects.toThrow();
+      await expect(service.reauthenticate(actor, { currentPassword: PASSWORD })).rejects.toBeInstanceOf(RateLimited);
+      const other = { ...actor, sessionId: crypto.randomUUID() };
+      await open(other.sessionId);
+      await expect(service.reauthenticate(other, { currentPassword: PASSWORD })).resolves.toMatchObject({
+        sessionId: other.sessionId,
+      });
+    },
+  );
 });

@@ -153,50 +153,63 @@ describe("revoke", () => {
 });
 
 describe("revoke: an id in capitals", () => {
-  it("stops a capitalised id from leaving the access token alive: the session ends and the lower-case id reaches the edge and the audit row", async () => {
-    const t = await setup();
-    const user = t.memory.addUser();
-    const [mine, other] = [await t.open(user), await t.open(user)];
-    await t.service.revoke(user.id, mine.id.toUpperCase(), ORIGIN);
-    expect(t.memory.session(mine.id)).toMatchObject({ revokedReason: "revoked_by_user" });
-    expect(t.revocations.revokeCalls).toEqual([[mine.id]]);
-    expect(t.memory.auditRows({ event: "session.revoked" }).map((r) => r.sessionId)).toEqual([mine.id]);
-    await expect(t.tokens.authenticate(mine.accessToken)).rejects.toBeInstanceOf(InvalidToken);
-    await expect(t.tokens.authenticate(other.accessToken)).resolves.toMatchObject({ sid: other.id });
-  });
+  it(
+    "stops a capitalised id from leaving the access token alive: the session " +
+      "ends and the lower-case id reaches the edge and the audit row",
+    async () => {
+      const t = await setup();
+      const user = t.memory.addUser();
+      const [mine, other] = [await t.open(user), await t.open(user)];
+      await t.service.revoke(user.id, mine.id.toUpperCase(), ORIGIN);
+      expect(t.memory.session(mine.id)).toMatchObject({ revokedReason: "revoked_by_user" });
+      expect(t.revocations.revokeCalls).toEqual([[mine.id]]);
+      expect(t.memory.auditRows({ event: "session.revoked" }).map((r) => r.sessionId)).toEqual([mine.id]);
+      await expect(t.tokens.authenticate(mine.accessToken)).rejects.toBeInstanceOf(InvalidToken);
+      await expect(t.tokens.authenticate(other.accessToken)).resolves.toMatchObject({ sid: other.id });
+    },
+  );
 });
 
 describe("revokeOthers", () => {
-  it("stops every other session's access token at once with one mark, keeps the current one, and lets a sign-in right after work", async () => {
-    const t = await setup();
-    const user = t.memory.addUser();
-    const current = await t.open(user);
-    const others = [];
-    for (let i = 0; i < 60; i++) others.push(await t.open(user, {}, 100));
-    t.time.advance(2);
-    await t.service.revokeOthers(user.id, current.id, ORIGIN);
-    expect(t.revocations.endSessionsCalls).toHaveLength(1);
-    expect(t.revocations.revokeCalls).toEqual([]);
-    for (const other of others)
-      await expect(t.tokens.authenticate(other.accessToken)).rejects.toBeInstanceOf(InvalidToken);
-    await expect(t.tokens.authenticate(current.accessToken)).resolves.toMatchObject({ sid: current.id });
-    // Opened in the same instant as the mark: not among the ended ones.
-    const after = await t.open(user, {}, 100);
-    await expect(t.tokens.authenticate(after.accessToken)).resolves.toMatchObject({ sid: after.id });
-  });
+  it(
+    "stops every other session's access token at once with one mark, keeps " +
+      "the current one, and lets a sign-in right after work",
+    async () => {
+      const t = await setup();
+      const user = t.memory.addUser();
+      const current = await t.open(user);
+      const others = [];
+      for (let i = 0; i < 60; i++) others.push(await t.open(user, {}, 100));
+      t.time.advance(2);
+      await t.service.revokeOthers(user.id, current.id, ORIGIN);
+      expect(t.revocations.endSessionsCalls).toHaveLength(1);
+      expect(t.revocations.revokeCalls).toEqual([]);
+      for (const other of others)
+        await expect(t.tokens.authenticate(other.accessToken)).rejects.toBeInstanceOf(InvalidToken);
+      await expect(t.tokens.authenticate(current.accessToken)).resolves.toMatchObject({ sid: current.id });
+      // Opened in the same instant as the mark: not among the ended ones.
+      const after = await t.open(user, {}, 100);
+      await expect(t.tokens.authenticate(after.accessToken)).resolves.toMatchObject({ sid: after.id });
+    },
+  );
 
-  it("stops a session that had already ended (its token still accepted at the edge for the documented bound) from exempting itself: the mark keeps no session", async () => {
-    const t = await setup();
-    const user = t.memory.addUser();
-    const stale = await t.open(user);
-    const other = await t.open(user);
-    await t.memory.stores.sessions.end(stale.id, user.id, t.endAt("revoked_by_user"));
-    t.time.advance(2);
-    await t.service.revokeOthers(user.id, stale.id, ORIGIN);
-    expect(t.revocations.endSessionsCalls).toEqual([{ userId: user.id, before: t.time.now(), ended: [other.id] }]);
-    await expect(t.tokens.authenticate(stale.accessToken)).rejects.toBeInstanceOf(InvalidToken);
-    await expect(t.tokens.authenticate(other.accessToken)).rejects.toBeInstanceOf(InvalidToken);
-  });
+  it(
+    "stops a session that had already ended (its token still accepted at the " +
+      "edge for the documented bound) from exempting itself: the mark keeps no " +
+      "session",
+    async () => {
+      const t = await setup();
+      const user = t.memory.addUser();
+      const stale = await t.open(user);
+      const other = await t.open(user);
+      await t.memory.stores.sessions.end(stale.id, user.id, t.endAt("revoked_by_user"));
+      t.time.advance(2);
+      await t.service.revokeOthers(user.id, stale.id, ORIGIN);
+      expect(t.revocations.endSessionsCalls).toEqual([{ userId: user.id, before: t.time.now(), ended: [other.id] }]);
+      await expect(t.tokens.authenticate(stale.accessToken)).rejects.toBeInstanceOf(InvalidToken);
+      await expect(t.tokens.authenticate(other.accessToken)).rejects.toBeInstanceOf(InvalidToken);
+    },
+  );
 
   it("ends every other live session of the user and keeps the current one; other users are untouched", async () => {
     const t = await setup();
@@ -276,31 +289,38 @@ describe("logout", () => {
     expect(liveIds(t, user.id)).toEqual([other.id]);
   });
 
-  it("with the access token of an already ended session still 'logs out': no error, no second audit row, pushed to the edge again", async () => {
-    const t = await setup();
-    const user = t.memory.addUser();
-    const session = await t.open(user);
-    await t.service.logout({ accessToken: session.accessToken }, ORIGIN);
-    const before = t.memory.snapshot();
-    await expect(t.service.logout({ accessToken: session.accessToken }, ORIGIN)).resolves.toBeUndefined();
-    expect(t.memory.snapshot()).toEqual(before);
-    expect(t.memory.auditRows({ event: "auth.logged_out" })).toHaveLength(1);
-    expect(t.revocations.revokeCalls).toEqual([[session.id], [session.id]]);
-  });
+  it(
+    "with the access token of an already ended session still 'logs out': no " +
+      "error, no second audit row, pushed to the edge again",
+    async () => {
+      const t = await setup();
+      const user = t.memory.addUser();
+      const session = await t.open(user);
+      await t.service.logout({ accessToken: session.accessToken }, ORIGIN);
+      const before = t.memory.snapshot();
+      await expect(t.service.logout({ accessToken: session.accessToken }, ORIGIN)).resolves.toBeUndefined();
+      expect(t.memory.snapshot()).toEqual(before);
+      expect(t.memory.auditRows({ event: "auth.logged_out" })).toHaveLength(1);
+      expect(t.revocations.revokeCalls).toEqual([[session.id], [session.id]]);
+    },
+  );
 
-  it("with only an access token, one that does not verify (signature changed) is invalid_token, ending nothing", async () => {
-    const t = await setup();
-    const user = t.memory.addUser();
-    const session = await t.open(user);
-    const signature = session.accessToken.slice(session.accessToken.lastIndexOf(".") + 1);
-    const forged =
-      session.accessToken.slice(0, -signature.length) + (signature[0] === "A" ? "B" : "A") + signature.slice(1);
-    const error = await t.service.logout({ accessToken: forged }, ORIGIN).catch((e: unknown) => e);
-    expect(error).toBeInstanceOf(InvalidToken);
-    expect((error as InvalidToken).headers).toEqual({ "WWW-Authenticate": 'Bearer error="invalid_token"' });
-    expect(t.memory.session(session.id)!.revokedAt).toBeNull();
-    expect(t.revocations.revokeCalls).toEqual([]);
-  });
+  it(
+    "with only an access token, one that does not verify (signature changed) " + "is invalid_token, ending nothing",
+    async () => {
+      const t = await setup();
+      const user = t.memory.addUser();
+      const session = await t.open(user);
+      const signature = session.accessToken.slice(session.accessToken.lastIndexOf(".") + 1);
+      const forged =
+        session.accessToken.slice(0, -signature.length) + (signature[0] === "A" ? "B" : "A") + signature.slice(1);
+      const error = await t.service.logout({ accessToken: forged }, ORIGIN).catch((e: unknown) => e);
+      expect(error).toBeInstanceOf(InvalidToken);
+      expect((error as InvalidToken).headers).toEqual({ "WWW-Authenticate": 'Bearer error="invalid_token"' });
+      expect(t.memory.session(session.id)!.revokedAt).toBeNull();
+      expect(t.revocations.revokeCalls).toEqual([]);
+    },
+  );
 
   it("beside a refresh token, an access token that does not verify does not stop the logout", async () => {
     const t = await setup();

@@ -156,11 +156,14 @@ describe("signAccessToken (AccessTokens.issue)", () => {
     });
   });
 
-  it("signs the grants version as the private gv claim, outside the claims of the API contract it returns", async () => {
-    const { accessToken, claims } = await (await issuerAt()).issue(subject);
-    expect(claimsOf(accessToken).gv).toBe(3);
-    expect(claims).not.toHaveProperty("gv");
-  });
+  it(
+    "signs the grants version as the private gv claim, outside the claims of " + "the API contract it returns",
+    async () => {
+      const { accessToken, claims } = await (await issuerAt()).issue(subject);
+      expect(claimsOf(accessToken).gv).toBe(3);
+      expect(claims).not.toHaveProperty("gv");
+    },
+  );
 
   it("signAccessToken times the token by the instant it is given", async () => {
     const later = new Date(NOW.getTime() + 90_000);
@@ -211,12 +214,16 @@ describe("verifyAccessToken", () => {
     ]);
   });
 
-  it("returns auth_time and amr as signed; a token that predates them is never recent (auth_time 0) and proved a password", async () => {
-    const signed = (await verify(await mint({ auth_time: T - 60, amr: ["hwk"] }))).claims;
-    expect([signed.auth_time, signed.amr]).toEqual([T - 60, ["hwk"]]);
-    const old = (await verify(await mint({ auth_time: undefined, amr: undefined }))).claims;
-    expect([old.auth_time, old.amr]).toEqual([0, ["pwd"]]);
-  });
+  it(
+    "returns auth_time and amr as signed; a token that predates them is " +
+      "never recent (auth_time 0) and proved a password",
+    async () => {
+      const signed = (await verify(await mint({ auth_time: T - 60, amr: ["hwk"] }))).claims;
+      expect([signed.auth_time, signed.amr]).toEqual([T - 60, ["hwk"]]);
+      const old = (await verify(await mint({ auth_time: undefined, amr: undefined }))).claims;
+      expect([old.auth_time, old.amr]).toEqual([0, ["pwd"]]);
+    },
+  );
 
   it.each([
     ["a string auth_time", { auth_time: "1" }, /auth_time must be a whole number/],
@@ -387,15 +394,18 @@ describe("AccessTokens.authenticate", () => {
     expect(causeOf(error)).toMatch(/session has ended/);
   });
 
-  it("refuses a valid token carrying an older grants version than the user's latest, and accepts the latest", async () => {
-    const tokens = await accessTokens(now, revocations);
-    const userId = crypto.randomUUID();
-    const stale = await tokens.issue({ ...subject, userId, sessionId: crypto.randomUUID(), grantsVersion: 1 });
-    await revocations.markGrantsChanged([{ userId, grantsVersion: 2 }]);
-    expect(causeOf(await refusal(tokens.authenticate(stale.accessToken)))).toMatch(/roles changed/);
-    const current = await tokens.issue({ ...subject, userId, sessionId: crypto.randomUUID(), grantsVersion: 2 });
-    expect(await tokens.authenticate(current.accessToken)).toEqual(current.claims);
-  });
+  it(
+    "refuses a valid token carrying an older grants version than the user's " + "latest, and accepts the latest",
+    async () => {
+      const tokens = await accessTokens(now, revocations);
+      const userId = crypto.randomUUID();
+      const stale = await tokens.issue({ ...subject, userId, sessionId: crypto.randomUUID(), grantsVersion: 1 });
+      await revocations.markGrantsChanged([{ userId, grantsVersion: 2 }]);
+      expect(causeOf(await refusal(tokens.authenticate(stale.accessToken)))).toMatch(/roles changed/);
+      const current = await tokens.issue({ ...subject, userId, sessionId: crypto.randomUUID(), grantsVersion: 2 });
+      expect(await tokens.authenticate(current.accessToken)).toEqual(current.claims);
+    },
+  );
 
   it("does not consult the revocation list for a token that fails verification", async () => {
     let lookups = 0;

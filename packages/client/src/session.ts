@@ -416,7 +416,8 @@ function exactOrigin(origin: string): string {
   } catch {}
   if (!url || !/^https?:$/.test(url.protocol) || url.origin !== origin.replace(/\/$/, "")) {
     throw new TypeError(
-      `AuthClient: trustedOrigins entries must be exact origins (a scheme, a host and a port, no path), not ${JSON.stringify(origin)}`,
+      "AuthClient: trustedOrigins entries must be exact origins (a scheme, a host and a port, no path), " +
+        `not ${JSON.stringify(origin)}`,
     );
   }
   return url.origin;

@@ -23,7 +23,10 @@ const input = (id: string) => $<HTMLInputElement>(id);
 const form = (id: string) => $<HTMLFormElement>(id);
 const button = (id: string) => $<HTMLButtonElement>(id);
 
-/** Memory only: a reload signs out. The tokens themselves are the client's; the access token is kept to show its claims. */
+/**
+ * Memory only: a reload signs out. The tokens themselves are the client's;
+ * the access token is kept to show its claims.
+ */
 const state: {
   accessToken: string | null;
   deviceToken: string | null;
@@ -434,7 +437,8 @@ function renderPasskeys(listed: Listed): void {
       const item = document.createElement("li");
       item.dataset.id = passkey.id;
       const label = document.createElement("span");
-      label.textContent = `${passkey.name || "Unnamed passkey"} (added ${passkey.createdAt}, last used ${passkey.lastUsedAt || "never"}) `;
+      const used = passkey.lastUsedAt || "never";
+      label.textContent = `${passkey.name || "Unnamed passkey"} (added ${passkey.createdAt}, last used ${used}) `;
       const remove = document.createElement("button");
       remove.type = "button";
       remove.textContent = "Delete";

@@ -102,25 +102,28 @@ export function refreshTokenStoreContract(name: string, open: () => StoreFixture
       (await stores.audit.page({ userId, event: "auth.refreshed", limit: 50 })).items;
 
     describe("rotate", () => {
-      it("rotates the current token: answers its session and the user's grants, and makes the successor current", async () => {
-        const { at, userId, sessionId, session, first } = await arrange();
-        const second = randomHash();
-        const rotated = await rotate(first, after(at, 60), second);
-        expect(rotated).toEqual({
-          sessionId,
-          userId,
-          roles: ["user"],
-          permissions: USER_PERMISSIONS,
-          grantsVersion: 0,
-          emailVerified: false,
-          idleExpiresAt: after(at, 60 + IDLE_TTL),
-          absoluteExpiresAt: session.absoluteExpiresAt,
-          // The proof of the sign-in, which rotation keeps.
-          authTime: at,
-          amr: ["pwd"],
-        });
-        expect(await rotate(second, after(at, 120))).toMatchObject({ sessionId, userId });
-      });
+      it(
+        "rotates the current token: answers its session and the user's grants, " + "and makes the successor current",
+        async () => {
+          const { at, userId, sessionId, session, first } = await arrange();
+          const second = randomHash();
+          const rotated = await rotate(first, after(at, 60), second);
+          expect(rotated).toEqual({
+            sessionId,
+            userId,
+            roles: ["user"],
+            permissions: USER_PERMISSIONS,
+            grantsVersion: 0,
+            emailVerified: false,
+            idleExpiresAt: after(at, 60 + IDLE_TTL),
+            absoluteExpiresAt: session.absoluteExpiresAt,
+            // The proof of the sign-in, which rotation keeps.
+            authTime: at,
+            amr: ["pwd"],
+          });
+          expect(await rotate(second, after(at, 120))).toMatchObject({ sessionId, userId });
+        },
+      );
 
       it("reads the grants as they are at the rotation", async () => {
         const { at, userId, first } = await arrange();
@@ -134,18 +137,21 @@ export function refreshTokenStoreContract(name: string, open: () => StoreFixture
         expect(version).toBe(1);
       });
 
-      it("slides the idle expiry from the rotation, stamps the last use and adds the request's ip to the device", async () => {
-        const { at, userId, sessionId, first } = await arrange();
-        const t1 = after(at, 3 * HOUR);
-        await rotate(first, t1);
-        const [live] = await stores.sessions.listLive(userId, t1);
-        expect(live).toMatchObject({
-          id: sessionId,
-          lastUsedAt: t1,
-          idleExpiresAt: after(t1, IDLE_TTL),
-          device: { name: "laptop", ip: ORIGIN.ip },
-        });
-      });
+      it(
+        "slides the idle expiry from the rotation, stamps the last use and adds " + "the request's ip to the device",
+        async () => {
+          const { at, userId, sessionId, first } = await arrange();
+          const t1 = after(at, 3 * HOUR);
+          await rotate(first, t1);
+          const [live] = await stores.sessions.listLive(userId, t1);
+          expect(live).toMatchObject({
+            id: sessionId,
+            lastUsedAt: t1,
+            idleExpiresAt: after(t1, IDLE_TTL),
+            device: { name: "laptop", ip: ORIGIN.ip },
+          });
+        },
+      );
 
       it("answers the idle expiry as the rotation slid it, the one the session now holds", async () => {
         const { at, userId, first } = await arrange();
@@ -188,17 +194,20 @@ export function refreshTokenStoreContract(name: string, open: () => StoreFixture
         });
       });
 
-      it("rotating the same token again answers undefined, with any successor, and leaves its child as it was", async () => {
-        const { at, first } = await arrange();
-        const second = randomHash();
-        await rotate(first, after(at, 1), second);
-        expect(await rotate(first, after(at, 2), second)).toBeUndefined();
-        expect(await rotate(first, after(at, 3))).toBeUndefined();
-        expect((await stores.refreshTokens.lineage(first, after(at, 3)))!.child).toEqual({
-          tokenHash: second,
-          usedAt: null,
-        });
-      });
+      it(
+        "rotating the same token again answers undefined, with any successor, " + "and leaves its child as it was",
+        async () => {
+          const { at, first } = await arrange();
+          const second = randomHash();
+          await rotate(first, after(at, 1), second);
+          expect(await rotate(first, after(at, 2), second)).toBeUndefined();
+          expect(await rotate(first, after(at, 3))).toBeUndefined();
+          expect((await stores.refreshTokens.lineage(first, after(at, 3)))!.child).toEqual({
+            tokenHash: second,
+            usedAt: null,
+          });
+        },
+      );
 
       it("an unknown token neither rotates nor has a lineage", async () => {
         const { at } = await arrange();
@@ -207,13 +216,17 @@ export function refreshTokenStoreContract(name: string, open: () => StoreFixture
         expect(await stores.refreshTokens.lineage(unknown, at)).toBeUndefined();
       });
 
-      it("an expired current token does not rotate: the successor lives idleTtlSeconds from its rotation, the bound excluded", async () => {
-        const { at, first } = await arrange();
-        const second = randomHash();
-        await rotate(first, at, second, 60);
-        expect(await rotate(second, after(at, 60))).toBeUndefined();
-        expect(await rotate(second, new Date(after(at, 60).getTime() - 1))).toBeDefined();
-      });
+      it(
+        "an expired current token does not rotate: the successor lives " +
+          "idleTtlSeconds from its rotation, the bound excluded",
+        async () => {
+          const { at, first } = await arrange();
+          const second = randomHash();
+          await rotate(first, at, second, 60);
+          expect(await rotate(second, after(at, 60))).toBeUndefined();
+          expect(await rotate(second, new Date(after(at, 60).getTime() - 1))).toBeDefined();
+        },
+      );
     });
 
     describe("lineage", () => {
@@ -283,19 +296,22 @@ export function refreshTokenStoreContract(name: string, open: () => StoreFixture
         expect(at.getTime()).toBeLessThan(expiry.getTime());
       });
 
-      it("absolutely expired session: a token minted just before the absolute expiry does not rotate at it", async () => {
-        const { at, session, first } = await arrange({ idle: 1.5 * HOUR, absolute: 2 * HOUR });
-        const second = randomHash();
-        expect(await rotate(first, after(at, HOUR), second, 1.5 * HOUR)).toBeDefined();
-        const expiry = session.absoluteExpiresAt;
-        expect((await stores.refreshTokens.lineage(second, new Date(expiry.getTime() - 1)))!.sessionLive).toBe(true);
-        expect(await rotate(second, expiry)).toBeUndefined();
-        expect(await stores.refreshTokens.lineage(second, expiry)).toMatchObject({
-          usedAt: null,
-          sessionLive: false,
-          userActive: true,
-        });
-      });
+      it(
+        "absolutely expired session: a token minted just before the absolute " + "expiry does not rotate at it",
+        async () => {
+          const { at, session, first } = await arrange({ idle: 1.5 * HOUR, absolute: 2 * HOUR });
+          const second = randomHash();
+          expect(await rotate(first, after(at, HOUR), second, 1.5 * HOUR)).toBeDefined();
+          const expiry = session.absoluteExpiresAt;
+          expect((await stores.refreshTokens.lineage(second, new Date(expiry.getTime() - 1)))!.sessionLive).toBe(true);
+          expect(await rotate(second, expiry)).toBeUndefined();
+          expect(await stores.refreshTokens.lineage(second, expiry)).toMatchObject({
+            usedAt: null,
+            sessionLive: false,
+            userActive: true,
+          });
+        },
+      );
 
       it("disabled user: the current token does not rotate until the account is enabled again", async () => {
         const { at, userId, first } = await arrange();
@@ -312,20 +328,24 @@ export function refreshTokenStoreContract(name: string, open: () => StoreFixture
     });
 
     describe("requireVerifiedEmail", () => {
-      it("an unverified user's current token does not rotate, writes no auth.refreshed row and stays current; its lineage says unverified", async () => {
-        const { at, userId, first } = await arrange();
-        expect(await rotate(first, after(at, 1), randomHash(), IDLE_TTL, true)).toBeUndefined();
-        expect(await refreshedRows(userId)).toEqual([]);
-        expect(await stores.refreshTokens.lineage(first, after(at, 1))).toMatchObject({
-          usedAt: null,
-          sessionLive: true,
-          userActive: true,
-          userEmailVerified: false,
-          child: null,
-        });
-        // Without the requirement the same token rotates: the refusal left it as it was.
-        expect(await rotate(first, after(at, 2))).toMatchObject({ userId, emailVerified: false });
-      });
+      it(
+        "an unverified user's current token does not rotate, writes no " +
+          "auth.refreshed row and stays current; its lineage says unverified",
+        async () => {
+          const { at, userId, first } = await arrange();
+          expect(await rotate(first, after(at, 1), randomHash(), IDLE_TTL, true)).toBeUndefined();
+          expect(await refreshedRows(userId)).toEqual([]);
+          expect(await stores.refreshTokens.lineage(first, after(at, 1))).toMatchObject({
+            usedAt: null,
+            sessionLive: true,
+            userActive: true,
+            userEmailVerified: false,
+            child: null,
+          });
+          // Without the requirement the same token rotates: the refusal left it as it was.
+          expect(await rotate(first, after(at, 2))).toMatchObject({ userId, emailVerified: false });
+        },
+      );
 
       it("once the email is verified the token rotates under the requirement, answering emailVerified", async () => {
         const { at, userId, first } = await arrange();
@@ -349,47 +369,59 @@ export function refreshTokenStoreContract(name: string, open: () => StoreFixture
           maxSessions,
         });
 
-      it("stops unbounded sessions: a sign-in beyond the cap ends the least recently used session, not the oldest created one, audited session.evicted", async () => {
-        const { at, userId, sessionId: first, first: firstToken } = await arrange();
-        const second = newSession(after(at, 5));
-        const third = newSession(after(at, 10));
-        expect(await signIn(userId, second, after(at, 5), 3)).toEqual({ opened: true, evicted: [] });
-        expect(await signIn(userId, third, after(at, 10), 3)).toEqual({ opened: true, evicted: [] });
-        // The oldest session is refreshed: now `second` is the least recently used.
-        await rotate(firstToken, after(at, 20));
-        const fourth = newSession(after(at, 30));
-        expect(await signIn(userId, fourth, after(at, 30), 3)).toEqual({ opened: true, evicted: [second.id] });
-        expect((await stores.sessions.listLive(userId, after(at, 30))).map((s) => s.id)).toEqual([
-          fourth.id,
-          first,
-          third.id,
-        ]);
-        expect(await rotate(second.refreshTokenHash, after(at, 31))).toBeUndefined();
-        const { items } = await stores.audit.page({ userId, event: "session.evicted", limit: 10 });
-        expect(items).toHaveLength(1);
-        expect(items[0]).toMatchObject({
-          userId,
-          actorId: userId,
-          sessionId: second.id,
-          metadata: { reason: "evicted" },
-        });
-      });
+      it(
+        "stops unbounded sessions: a sign-in beyond the cap ends the least " +
+          "recently used session, not the oldest created one, audited " +
+          "session.evicted",
+        async () => {
+          const { at, userId, sessionId: first, first: firstToken } = await arrange();
+          const second = newSession(after(at, 5));
+          const third = newSession(after(at, 10));
+          expect(await signIn(userId, second, after(at, 5), 3)).toEqual({ opened: true, evicted: [] });
+          expect(await signIn(userId, third, after(at, 10), 3)).toEqual({ opened: true, evicted: [] });
+          // The oldest session is refreshed: now `second` is the least recently used.
+          await rotate(firstToken, after(at, 20));
+          const fourth = newSession(after(at, 30));
+          expect(await signIn(userId, fourth, after(at, 30), 3)).toEqual({ opened: true, evicted: [second.id] });
+          expect((await stores.sessions.listLive(userId, after(at, 30))).map((s) => s.id)).toEqual([
+            fourth.id,
+            first,
+            third.id,
+          ]);
+          expect(await rotate(second.refreshTokenHash, after(at, 31))).toBeUndefined();
+          const { items } = await stores.audit.page({ userId, event: "session.evicted", limit: 10 });
+          expect(items).toHaveLength(1);
+          expect(items[0]).toMatchObject({
+            userId,
+            actorId: userId,
+            sessionId: second.id,
+            metadata: { reason: "evicted" },
+          });
+        },
+      );
 
-      it("stops a backlog from surviving the cap: one sign-in trims every session beyond it, most recently used first in its answer", async () => {
-        const { at, userId, sessionId: first } = await arrange();
-        const opened = [first];
-        for (let i = 1; i <= 4; i++) {
-          const session = newSession(after(at, i));
-          expect((await signIn(userId, session, after(at, i), 10)).opened).toBe(true);
-          opened.push(session.id);
-        }
-        const last = newSession(after(at, 10));
-        expect(await signIn(userId, last, after(at, 10), 2)).toEqual({
-          opened: true,
-          evicted: [opened[3], opened[2], opened[1], opened[0]],
-        });
-        expect((await stores.sessions.listLive(userId, after(at, 10))).map((s) => s.id)).toEqual([last.id, opened[4]]);
-      });
+      it(
+        "stops a backlog from surviving the cap: one sign-in trims every session " +
+          "beyond it, most recently used first in its answer",
+        async () => {
+          const { at, userId, sessionId: first } = await arrange();
+          const opened = [first];
+          for (let i = 1; i <= 4; i++) {
+            const session = newSession(after(at, i));
+            expect((await signIn(userId, session, after(at, i), 10)).opened).toBe(true);
+            opened.push(session.id);
+          }
+          const last = newSession(after(at, 10));
+          expect(await signIn(userId, last, after(at, 10), 2)).toEqual({
+            opened: true,
+            evicted: [opened[3], opened[2], opened[1], opened[0]],
+          });
+          expect((await stores.sessions.listLive(userId, after(at, 10))).map((s) => s.id)).toEqual([
+            last.id,
+            opened[4],
+          ]);
+        },
+      );
 
       it("ends nothing for a user who is not active, and opens nothing", async () => {
         const { at, userId } = await arrange();
@@ -400,64 +432,71 @@ export function refreshTokenStoreContract(name: string, open: () => StoreFixture
     });
 
     describe("endAllForUser", () => {
-      it("answers the ended sessions with their last use, most recently used first, and keeps the excepted one", async () => {
-        const { at, userId, sessionId: first, first: firstToken } = await arrange();
-        const second = newSession(after(at, 5));
-        const third = newSession(after(at, 10));
-        await stores.sessions.openSignIn({
-          userId,
-          session: second,
-          origin: ORIGIN,
-          at: after(at, 5),
-          clearThrottleKey: randomHash(),
-          maxSessions: 50,
-        });
-        await stores.sessions.openSignIn({
-          userId,
-          session: third,
-          origin: ORIGIN,
-          at: after(at, 10),
-          clearThrottleKey: randomHash(),
-          maxSessions: 50,
-        });
-        await rotate(firstToken, after(at, 20));
-        const end = {
-          reason: "revoked_by_user",
-          event: "session.revoked" as const,
-          actorId: userId,
-          origin: ORIGIN,
-          at: after(at, 30),
-        };
-        expect(await stores.sessions.endAllForUser(userId, end, third.id)).toEqual([
-          { id: first, lastUsedAt: after(at, 20) },
-          { id: second.id, lastUsedAt: after(at, 5) },
-        ]);
-        expect((await stores.sessions.listLive(userId, after(at, 30))).map((s) => s.id)).toEqual([third.id]);
-      });
+      it(
+        "answers the ended sessions with their last use, most recently used " + "first, and keeps the excepted one",
+        async () => {
+          const { at, userId, sessionId: first, first: firstToken } = await arrange();
+          const second = newSession(after(at, 5));
+          const third = newSession(after(at, 10));
+          await stores.sessions.openSignIn({
+            userId,
+            session: second,
+            origin: ORIGIN,
+            at: after(at, 5),
+            clearThrottleKey: randomHash(),
+            maxSessions: 50,
+          });
+          await stores.sessions.openSignIn({
+            userId,
+            session: third,
+            origin: ORIGIN,
+            at: after(at, 10),
+            clearThrottleKey: randomHash(),
+            maxSessions: 50,
+          });
+          await rotate(firstToken, after(at, 20));
+          const end = {
+            reason: "revoked_by_user",
+            event: "session.revoked" as const,
+            actorId: userId,
+            origin: ORIGIN,
+            at: after(at, 30),
+          };
+          expect(await stores.sessions.endAllForUser(userId, end, third.id)).toEqual([
+            { id: first, lastUsedAt: after(at, 20) },
+            { id: second.id, lastUsedAt: after(at, 5) },
+          ]);
+          expect((await stores.sessions.listLive(userId, after(at, 30))).map((s) => s.id)).toEqual([third.id]);
+        },
+      );
     });
 
     describe("revokeFamilyForReuse", () => {
-      it("ends the family once (true, then false) with one auth.refresh_reused row; its current token no longer rotates", async () => {
-        const { at, userId, sessionId, first } = await arrange();
-        const second = randomHash();
-        await rotate(first, after(at, 1), second);
-        expect(await stores.refreshTokens.revokeFamilyForReuse(sessionId, ORIGIN, after(at, 30))).toBe(true);
-        expect(await stores.refreshTokens.revokeFamilyForReuse(sessionId, ORIGIN, after(at, 31))).toBe(false);
-        expect(await rotate(second, after(at, 32))).toBeUndefined();
-        expect(await stores.refreshTokens.lineage(second, after(at, 32))).toMatchObject({
-          usedAt: null,
-          sessionLive: false,
-          userActive: true,
-        });
-        const { items } = await stores.audit.page({ userId, event: "auth.refresh_reused", limit: 10 });
-        expect(items).toHaveLength(1);
-        expect(items[0]).toMatchObject({
-          userId,
-          sessionId,
-          metadata: { reason: "rotated refresh token presented again" },
-        });
-        expect(items[0]!.actorId).toBeUndefined();
-      });
+      it(
+        "ends the family once (true, then false) with one auth.refresh_reused " +
+          "row; its current token no longer rotates",
+        async () => {
+          const { at, userId, sessionId, first } = await arrange();
+          const second = randomHash();
+          await rotate(first, after(at, 1), second);
+          expect(await stores.refreshTokens.revokeFamilyForReuse(sessionId, ORIGIN, after(at, 30))).toBe(true);
+          expect(await stores.refreshTokens.revokeFamilyForReuse(sessionId, ORIGIN, after(at, 31))).toBe(false);
+          expect(await rotate(second, after(at, 32))).toBeUndefined();
+          expect(await stores.refreshTokens.lineage(second, after(at, 32))).toMatchObject({
+            usedAt: null,
+            sessionLive: false,
+            userActive: true,
+          });
+          const { items } = await stores.audit.page({ userId, event: "auth.refresh_reused", limit: 10 });
+          expect(items).toHaveLength(1);
+          expect(items[0]).toMatchObject({
+            userId,
+            sessionId,
+            metadata: { reason: "rotated refresh token presented again" },
+          });
+          expect(items[0]!.actorId).toBeUndefined();
+        },
+      );
 
       it("ends only that session: another session of the user, opened by sign-in, still rotates", async () => {
         const { at, userId, sessionId } = await arrange();
