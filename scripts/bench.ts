@@ -42,6 +42,7 @@ import { convertV4MiniflareOptions, Miniflare, type V4MiniflareOptions } from "m
 import pg from "pg";
 import { unstable_readConfig } from "wrangler";
 import { bundleBytes, bundleModules } from "./lib/bundle-modules.ts";
+import { queueOptions } from "./lib/miniflare-queues.ts";
 import { freePorts } from "./lib/free-ports.ts";
 import { spawnWrangler, startDatabase, type Database, type WranglerProcess } from "./lib/dev-stack.ts";
 import { generateSecret, generateSigningKey } from "./lib/signing-keys.ts";
@@ -167,30 +168,7 @@ try {
             config.kv_namespaces.map((kv: { binding: string; id?: string }) => [kv.binding, kv.id ?? kv.binding]),
           ),
           ratelimits: Object.fromEntries(config.ratelimits.map((limit: { name: string }) => [limit.name, limit])),
-          // The mail queue as deployed; with no transport configured the consumer logs and acks.
-          queueProducers: Object.fromEntries(
-            (config.queues.producers ?? []).map((queue: { binding: string; queue: string }) => [
-              queue.binding,
-              { queueName: queue.queue },
-            ]),
-          ),
-          queueConsumers: Object.fromEntries(
-            (config.queues.consumers ?? []).map(
-              (queue: {
-                queue: string;
-                max_batch_timeout?: number;
-                max_retries?: number;
-                dead_letter_queue?: string;
-              }) => [
-                queue.queue,
-                {
-                  maxBatchTimeout: queue.max_batch_timeout,
-                  maxRetries: queue.max_retries,
-                  deadLetterQueue: queue.dead_letter_queue,
-                },
-              ],
-            ),
-          ),
+          ...queueOptions(config.queues),
           // Every module of the build (the hasher's argon2.wasm too), not the script alone.
           ...bundleModules(bundle.script),
           bindings: { ...(config.vars as Record<string, string>), ...secrets, ...database.workerVars },

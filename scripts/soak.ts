@@ -28,6 +28,7 @@
 // Every process it starts is stopped on exit, on error, and on Ctrl-C.
 // Exit code: 0 when every check passes, 1 otherwise.
 import { guardRun } from "./lib/run-guard.ts";
+import { queueOptions } from "./lib/miniflare-queues.ts";
 import { bundleModules } from "./lib/bundle-modules.ts";
 import { mkdtempSync, readdirSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
@@ -193,30 +194,7 @@ try {
               { namespace_id: limit.namespace_id, simple: { limit: RAISED_LIMIT, period: limit.simple.period } },
             ]),
           ),
-          // The mail queue as deployed (as bench.ts configures it); with no transport the consumer logs and acks.
-          queueProducers: Object.fromEntries(
-            (config.queues.producers ?? []).map((queue: { binding: string; queue: string }) => [
-              queue.binding,
-              { queueName: queue.queue },
-            ]),
-          ),
-          queueConsumers: Object.fromEntries(
-            (config.queues.consumers ?? []).map(
-              (queue: {
-                queue: string;
-                max_batch_timeout?: number;
-                max_retries?: number;
-                dead_letter_queue?: string;
-              }) => [
-                queue.queue,
-                {
-                  maxBatchTimeout: queue.max_batch_timeout,
-                  maxRetries: queue.max_retries,
-                  deadLetterQueue: queue.dead_letter_queue,
-                },
-              ],
-            ),
-          ),
+          ...queueOptions(config.queues),
         },
       ],
     } as V4MiniflareOptions),
