@@ -79,6 +79,21 @@ export type FeatureDeps = {
   rateLimit(binding: "AUTH_EMAIL_RATE_LIMITER" | "AUTH_REFRESH_RATE_LIMITER", scope: string): KeyedRateLimit;
 };
 
+/**
+ * What a service that takes new passwords and checks current ones is built on (accounts, lifecycle). Their
+ * feature.ts imports it from here, so it is called by their factories, never while the list loads.
+ */
+export function passwordServiceDeps(deps: FeatureDeps) {
+  return {
+    stores: deps.stores(),
+    unitOfWork: deps.unitOfWork(),
+    settings: deps.config,
+    clock: deps.clock,
+    hasher: deps.hasher(),
+    breached: deps.breached(),
+  };
+}
+
 /** One intersection of what each feature of a list declares: its stores, or its service factories. */
 type Each<List, Part extends "stores" | "services"> = List extends readonly [infer Head, ...infer Rest]
   ? (Part extends "stores"

@@ -4,7 +4,7 @@
 import { isSQLWrapper, sql, type SQL } from "drizzle-orm";
 import type { AuditEventName } from "../../features/activity/store";
 import type { NewOneTimeToken, OneTimePurpose } from "../../features/lifecycle/store";
-import type { NewSession } from "../../features/sessions/store";
+import type { NewSession, SessionEnd } from "../../features/sessions/store";
 import type { RequestOrigin } from "../../core/domain";
 
 /**
@@ -78,6 +78,61 @@ export function auditInsert(input: {
       ${value(input.actorId, "uuid")}, ${value(input.sessionId, "uuid")},
            ${input.origin.ip}, ${input.origin.userAgent}, ${metadata}, ${input.at}
     ${input.from ? sql`from ${input.from}` : sql``}`;
+}
+
+/** Sessions of alias `s` (or `alias`) live at `at`: not revoked, and neither expiry passed. */
+export function liveSession(at: Date, alias = "s"): SQL {
+  const s = sql.raw(alias);
+  return sql`${s}.revoked_at is null and ${s}.idle_expires_at > ${at} and ${s}.absolute_expires_at > ${at}`;
+}
+
+/**
+ * An audit row of `event` for each session a CTE `from` yields as `id, user_id` (`sessionColumn` names another id
+ * column), the session's own user as the actor unless `actorId` names one (null: none).
+ */
+export function sessionAudit(input: {
+  event: AuditEventName;
+  from: string;
+  sessionColumn?: string;
+  actorId?: SQL | string | null;
+  origin: RequestOrigin;
+  metadata?: Record<string, unknown>;
+  at: Date;
+}): SQL {
+  const from = sql.raw(input.from);
+  const user = sql`${from}.user_id`;
+  return auditInsert({
+    event: input.event,
+    userId: user,
+    actorId: input.actorId === undefined ? user : input.actorId,
+    sessionId: sql`${from}.${sql.raw(input.sessionColumn ?? "id")}`,
+    origin: input.origin,
+    metadata: input.metadata,
+    at: input.at,
+    from,
+  });
+}
+
+/**
+ * The CTEs `ended`, the UPDATE ending the live sessions `where` picks (alias s; it returns `id, user_id,
+ * last_used_at`), and `ended_audit`, one row of `end.event` for each with the reason; every way a session ends
+ * writes these two.
+ */
+export function endSessions(where: SQL, end: SessionEnd): SQL {
+  return sql`ended as (
+        update sessions s set revoked_at = ${end.at}, revoked_reason = ${end.reason}
+        where ${where} and ${liveSession(end.at)}
+        returning s.id, s.user_id, s.last_used_at
+      ), ended_audit as (
+        ${sessionAudit({
+          event: end.event,
+          from: "ended",
+          actorId: end.actorId ?? undefined,
+          origin: end.origin,
+          metadata: { reason: end.reason },
+          at: end.at,
+        })}
+      )`;
 }
 
 /** A text[] parameter. */

@@ -29,16 +29,16 @@ export async function acceptableNewPassword(
   return normalized;
 }
 
+/** What proving a password needs: the services' own deps fit. */
 export type CurrentPasswordDeps = {
-  throttles: Pick<LoginThrottleStore, "admit">;
-  audit: Pick<AuditLog, "record">;
+  stores: { throttles: Pick<LoginThrottleStore, "admit">; audit: Pick<AuditLog, "record"> };
   hasher: PasswordHasher;
   clock: Clock;
-  loginMaxFailures: number;
+  settings: { loginMaxFailures: number };
 };
 
 /**
- * The signed-in user's current password, proved in session `sessionId`: the
+ * The signed-in user's current password, proved in the caller's session: the
  * attempt counts in that session's bucket first (429 while it is locked); a
  * wrong one writes an auth.login_failed row (`reason`) and answers
  * invalid_credentials. Answers the session's throttle key, for the caller to
@@ -48,13 +48,18 @@ export async function proveCurrentPassword(
   deps: CurrentPasswordDeps,
   user: UserRecord,
   password: string,
-  origin: RequestOrigin,
-  sessionId: string,
+  caller: { sessionId: string; origin: RequestOrigin },
 ): Promise<string> {
-  const { clock } = deps;
-  const throttleKey = await admitInSession(deps, user.id, sessionId, origin);
-  if (!(await deps.hasher.verify(user.passwordHash, normalizePassword(password)))) {
-    await deps.audit.record({
+  const { stores, clock, hasher, settings } = deps;
+  const { sessionId, origin } = caller;
+  const throttleKey = await admitInSession(
+    { ...stores, clock, loginMaxFailures: settings.loginMaxFailures },
+    user.id,
+    sessionId,
+    origin,
+  );
+  if (!(await hasher.verify(user.passwordHash, normalizePassword(password)))) {
+    await stores.audit.record({
       event: "auth.login_failed",
       userId: user.id,
       actorId: user.id,

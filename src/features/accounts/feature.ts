@@ -1,6 +1,6 @@
 // Accounts as the composition root wires them: the users and registrations
 // stores, the account service, the /auth routes.
-import type { Feature } from "../../features";
+import { type Feature, passwordServiceDeps } from "../../features";
 import { UserRepository } from "./postgres";
 import { RegistrationRepository } from "./registrations.postgres";
 import { authRoutes } from "./routes";
@@ -15,12 +15,7 @@ export const accounts = {
   services: {
     accounts: (deps): AccountService =>
       new AccountService({
-        stores: deps.stores(),
-        unitOfWork: deps.unitOfWork(),
-        settings: deps.config,
-        clock: deps.clock,
-        hasher: deps.hasher(),
-        breached: deps.breached(),
+        ...passwordServiceDeps(deps),
         codec: deps.codec(),
         deviceTokens: deps.deviceTokens(),
         // The edge limit per normalised email on register.

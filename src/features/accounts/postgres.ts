@@ -6,7 +6,13 @@ import type { EndedSession } from "../sessions/store";
 import type { RequestOrigin, UserRecord } from "../../core/domain";
 import type { UserStore } from "./store";
 import type { Executor } from "../../adapters/postgres/database";
-import { auditInsert, endOneTimeTokens, setPasswordHash, USER_WITH_GRANTS } from "../../adapters/postgres/fragments";
+import {
+  auditInsert,
+  endOneTimeTokens,
+  endSessions,
+  setPasswordHash,
+  USER_WITH_GRANTS,
+} from "../../adapters/postgres/fragments";
 import { rows, toDate } from "../../adapters/postgres/rows";
 import { toUserRecord, type UserRow } from "../../adapters/postgres/user-row";
 import { ENDED_PASSWORD_HASH } from "../../core/domain";
@@ -50,6 +56,13 @@ export class UserRepository implements UserStore {
   }): Promise<EndedSession[] | undefined> {
     const { userId, proof, origin, at } = input;
     const owner = sql`(select id from claimed)`;
+    const endedSessions = endSessions(sql`s.user_id = ${owner}`, {
+      event: "session.revoked",
+      reason: proof,
+      actorId: null,
+      origin,
+      at,
+    });
     const found = await rows<{ kind: "claim" | "session"; id: string; last_used_at: Date | string | null }>(
       this.db,
       sql`
@@ -58,23 +71,7 @@ export class UserRepository implements UserStore {
           ${input.endPassword ? sql`, password_hash = ${ENDED_PASSWORD_HASH}` : sql``}
         where id = ${userId} and email_verified_at is null
         returning id
-      ), ended as (
-        update sessions s set revoked_at = ${at}, revoked_reason = ${proof}
-        where s.user_id = ${owner} and s.revoked_at is null
-          and s.idle_expires_at > ${at} and s.absolute_expires_at > ${at}
-        returning s.id, s.user_id, s.last_used_at
-      ), ended_audit as (
-        ${auditInsert({
-          event: "session.revoked",
-          userId: sql`ended.user_id`,
-          actorId: sql`ended.user_id`,
-          sessionId: sql`ended.id`,
-          origin,
-          metadata: { reason: proof },
-          at,
-          from: sql`ended`,
-        })}
-      ), tokens as (
+      ), ${endedSessions}, tokens as (
         ${endOneTimeTokens(owner, "claimed_by_proof", at)} returning 1
       ), totp as (
         delete from totp_factors where user_id = ${owner} returning 1

@@ -17,6 +17,17 @@ export class RegistrationRepository implements RegistrationStore {
   async register(input: NewRegistration): Promise<UserRecord | undefined> {
     const { session, at } = input;
     const signIn = session ? sql`${insertSessionWithFirstToken(session, at)},` : sql``;
+    // Both rows are about the new user, by the new user, in the new session if any.
+    const audited = (event: "user.registered" | "user.email_verification_sent") =>
+      auditInsert({
+        event,
+        userId: sql`owner.id`,
+        actorId: sql`owner.id`,
+        sessionId: session?.id ?? null,
+        origin: input.origin,
+        at,
+        from: sql`owner`,
+      });
     const [row] = await rows<UserRow>(
       this.db,
       sql`
@@ -30,27 +41,11 @@ export class RegistrationRepository implements RegistrationStore {
         insert into user_roles (user_id, role_name, created_at) select owner.id, ${DEFAULT_ROLE}, ${at} from owner
         returning user_id
       ), ${signIn} a as (
-        ${auditInsert({
-          event: "user.registered",
-          userId: sql`owner.id`,
-          actorId: sql`owner.id`,
-          sessionId: session?.id ?? null,
-          origin: input.origin,
-          at,
-          from: sql`owner`,
-        })}
+        ${audited("user.registered")}
       ), verification as (
         ${insertOneTimeToken({ ...input.verification, purpose: "email_verification" }, at)}
       ), verification_sent as (
-        ${auditInsert({
-          event: "user.email_verification_sent",
-          userId: sql`owner.id`,
-          actorId: sql`owner.id`,
-          sessionId: session?.id ?? null,
-          origin: input.origin,
-          at,
-          from: sql`owner`,
-        })}
+        ${audited("user.email_verification_sent")}
       )
       select owner.*, array[${DEFAULT_ROLE}]::text[] as roles,
         coalesce((select array_agg(rp.permission_name order by rp.permission_name) from role_permissions rp

@@ -163,18 +163,15 @@ export class AccountService {
     input: { userId: string; sessionId: string; currentPassword: string; newPassword: string },
     origin: RequestOrigin,
   ): Promise<void> {
-    const { stores, settings, clock, hasher } = this.deps;
+    const { stores, clock, hasher } = this.deps;
     // The new password is judged first: a rejected one is a validation
     // error, not a guess at the current password, and must not count as one.
     const newPassword = await acceptableNewPassword(this.deps.breached, input.newPassword, "newPassword");
     const user = await requireActiveUser(stores.users, input.userId);
-    const throttleKey = await proveCurrentPassword(
-      { ...stores, hasher, clock, loginMaxFailures: settings.loginMaxFailures },
-      user,
-      input.currentPassword,
+    const throttleKey = await proveCurrentPassword(this.deps, user, input.currentPassword, {
+      sessionId: input.sessionId,
       origin,
-      input.sessionId,
-    );
+    });
     const passwordHash = await hasher.hash(newPassword);
     const at = clock();
     const ended = await this.deps.unitOfWork.run(async (tx) => {

@@ -1,6 +1,6 @@
 // The account lifecycle as the composition root wires it: one-time tokens,
 // the lifecycle and profile services, the email-link and /me routes.
-import type { Feature } from "../../features";
+import { type Feature, passwordServiceDeps } from "../../features";
 import { accountEmailRoutes } from "./email-routes";
 import { OneTimeTokenRepository } from "./postgres";
 import { ProfileService } from "./profiles";
@@ -13,12 +13,7 @@ export const lifecycle = {
   services: {
     lifecycle: (deps): AccountLifecycle =>
       new AccountLifecycle({
-        stores: deps.stores(),
-        unitOfWork: deps.unitOfWork(),
-        settings: deps.config,
-        clock: deps.clock,
-        hasher: deps.hasher(),
-        breached: deps.breached(),
+        ...passwordServiceDeps(deps),
         outbox: deps.outbox(),
         revocations: deps.revocations,
         // The edge limit per (normalised email, requesting network) on forgot-password.

@@ -177,7 +177,7 @@ export class AccountLifecycle {
     input: { userId: string; sessionId: string; newEmail: string; currentPassword: string },
     origin: RequestOrigin,
   ): Promise<void> {
-    const { stores, clock, hasher, settings } = this.deps;
+    const { stores, clock } = this.deps;
     const user = await this.activeUser(input.userId);
     await requireProvenHolder(
       stores.sessions,
@@ -186,13 +186,10 @@ export class AccountLifecycle {
       clock(),
       "Verify your email address before changing it.",
     );
-    const throttleKey = await proveCurrentPassword(
-      { ...stores, hasher, clock, loginMaxFailures: settings.loginMaxFailures },
-      user,
-      input.currentPassword,
+    const throttleKey = await proveCurrentPassword(this.deps, user, input.currentPassword, {
+      sessionId: input.sessionId,
       origin,
-      input.sessionId,
-    );
+    });
     // The right password: the session's earlier misses no longer count.
     await stores.throttles.clear(throttleKey);
     const holder = input.newEmail === user.email ? user : await stores.users.findByEmail(input.newEmail);
@@ -269,15 +266,12 @@ export class AccountLifecycle {
     input: { userId: string; sessionId: string; currentPassword: string },
     origin: RequestOrigin,
   ): Promise<void> {
-    const { stores, clock, hasher, settings } = this.deps;
+    const { clock } = this.deps;
     const user = await this.activeUser(input.userId);
-    const throttleKey = await proveCurrentPassword(
-      { ...stores, hasher, clock, loginMaxFailures: settings.loginMaxFailures },
-      user,
-      input.currentPassword,
+    const throttleKey = await proveCurrentPassword(this.deps, user, input.currentPassword, {
+      sessionId: input.sessionId,
       origin,
-      input.sessionId,
-    );
+    });
     const ended = await this.deps.unitOfWork.run(async (tx) => {
       const endedSessions = await deleteAccountIn(tx, user, {
         actorId: user.id,

@@ -9,7 +9,7 @@ import { authenticate } from "../../http/authenticate";
 import { authorize } from "../../http/authorize";
 import { ipRateLimit } from "../../http/rate-limit";
 import { recent } from "../../http/recent";
-import { noStore } from "../../http/security-headers";
+import { noStoreOn } from "../../http/security-headers";
 import { problemResponses } from "../../http/openapi";
 import { deviceInfo, requestOrigin } from "../../http/request-origin";
 import {
@@ -25,7 +25,7 @@ import {
 import { callerOf, checkCookieModeOrigin, loggedInBody } from "../../http/session-answer";
 import { renderSVG } from "uqr";
 
-export const mfaRoutes = new OpenAPIHono<AppEnv>();
+export const mfaRoutes = noStoreOn(new OpenAPIHono<AppEnv>(), "/me/mfa/*", "/auth/mfa");
 
 const MfaToken = z.string().min(1).max(256).openapi({ description: "The mfaToken of the mfa_required answer" });
 const RecoveryCodesSchema = z.object({
@@ -36,9 +36,6 @@ const RecoveryCodesSchema = z.object({
 });
 
 const selfService = [authenticate(), authorize("profile:write")] as const;
-
-mfaRoutes.use("/me/mfa/*", noStore());
-mfaRoutes.use("/auth/mfa", noStore());
 
 mfaRoutes.openapi(
   createRoute({

@@ -264,7 +264,7 @@ export class SecondFactorService {
    * same bucket before it is checked, as at sign-in. A right proof clears it.
    */
   async reauthenticate(actor: FactorActor, proof: ReauthProof): Promise<Reauthenticated> {
-    const { stores, clock, settings, hasher } = this.deps;
+    const { stores, clock } = this.deps;
     const user = await this.activeUser(actor.userId);
     const factor = proof.code !== undefined ? "totp" : proof.recoveryCode !== undefined ? "recovery_code" : undefined;
     if (factor && !user.mfa.totp) {
@@ -275,13 +275,7 @@ export class SecondFactorService {
         },
       ]);
     }
-    const throttleKey = await proveCurrentPassword(
-      { ...stores, hasher, clock, loginMaxFailures: settings.loginMaxFailures },
-      user,
-      proof.currentPassword,
-      actor.origin,
-      actor.sessionId,
-    );
+    const throttleKey = await proveCurrentPassword(this.deps, user, proof.currentPassword, actor);
     let amr: AuthMethod[] = ["pwd"];
     if (factor === undefined) {
       if (hasSecondFactor(user)) throw new ReauthenticationRequired(reauthMethodsOf(user));

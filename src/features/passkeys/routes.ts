@@ -10,7 +10,7 @@ import { authenticate } from "../../http/authenticate";
 import { authorize } from "../../http/authorize";
 import { ipRateLimit } from "../../http/rate-limit";
 import { recent } from "../../http/recent";
-import { noStore } from "../../http/security-headers";
+import { noStoreOn } from "../../http/security-headers";
 import type { PasskeyRecord } from "./store";
 import { problemResponses } from "../../http/openapi";
 import { IdParams } from "../../http/params";
@@ -27,7 +27,7 @@ import {
 } from "../../http/schemas";
 import { callerOf, checkCookieModeOrigin, loggedInBody } from "../../http/session-answer";
 
-export const passkeyRoutes = new OpenAPIHono<AppEnv>();
+export const passkeyRoutes = noStoreOn(new OpenAPIHono<AppEnv>(), "/me/passkeys/*", "/auth/passkey/*", "/auth/passkey");
 
 const PasskeySchema = z
   .object({
@@ -56,10 +56,6 @@ const toApiPasskey = (p: PasskeyRecord) => ({
   createdAt: p.createdAt.toISOString(),
   lastUsedAt: p.lastUsedAt?.toISOString() ?? null,
 });
-
-passkeyRoutes.use("/me/passkeys/*", noStore());
-passkeyRoutes.use("/auth/passkey/*", noStore());
-passkeyRoutes.use("/auth/passkey", noStore());
 
 passkeyRoutes.openapi(
   createRoute({

@@ -32,7 +32,7 @@ import {
 } from "../sign-in/attempt";
 import type { DeviceInfo, RequestOrigin, UserRecord } from "../../core/domain";
 import type { FactorAudit } from "../mfa/store";
-import type { PasskeyCredential, PasskeyRecord } from "./store";
+import type { PasskeyCredential, PasskeyRecord, PasskeyStore } from "./store";
 import type { Stores } from "../../stores";
 import { provenHolder } from "../accounts/proven-holder";
 import { openSignedInSession, type LoggedIn, type SignInDeps } from "../sign-in/service";
@@ -58,6 +58,14 @@ export type PasskeyActor = FactorActor;
 
 const webauthn = () => import("@simplewebauthn/server");
 
+/** The expectations every registration and assertion is verified against. */
+type ExpectedResponse = {
+  expectedChallenge: string;
+  expectedOrigin: string[];
+  expectedRPID: string;
+  requireUserVerification: true;
+};
+
 /** The challenge a response was made for, as its clientDataJSON says; undefined when it says nothing readable. */
 function signedChallenge(response: { response?: { clientDataJSON?: unknown } }): string | undefined {
   const encoded = response.response?.clientDataJSON;
@@ -81,6 +89,15 @@ function handleUser(handle: unknown): string | undefined {
   } catch {
     return undefined;
   }
+}
+
+/**
+ * Whether the authenticator's user handle, when it sends one (discoverable credentials name their user too), names
+ * `userId`.
+ */
+function handleAllows(response: AuthenticationResponseJSON, userId: string): boolean {
+  const userHandle = response.response?.userHandle;
+  return userHandle === undefined || userHandle === null || userHandle === "" || handleUser(userHandle) === userId;
 }
 
 /**
@@ -128,7 +145,7 @@ export class PasskeyService {
 
   /** Verifies a registration response against the caller's own live challenge and stores the credential. */
   async register(actor: PasskeyActor, response: RegistrationResponseJSON, name: string | null): Promise<PasskeyRecord> {
-    const { stores, clock, settings } = this.deps;
+    const { stores, clock } = this.deps;
     // Options fetched while the address was proven (or before v3) still need it proven now.
     await this.provenHolder(actor);
     const challenge = signedChallenge(response);
@@ -136,19 +153,11 @@ export class PasskeyService {
     const spent = await stores.challenges.spend(challengeKeyHash(challenge), "passkey_registration", clock());
     if (!spent || spent.userId !== actor.userId)
       throw refusedResponse("The challenge is unknown, expired, already used, or not yours: ask for new options");
-    const { verifyRegistrationResponse } = await webauthn();
-    let verified: Awaited<ReturnType<typeof verifyRegistrationResponse>>;
-    try {
-      verified = await verifyRegistrationResponse({
-        response,
-        expectedChallenge: challenge,
-        expectedOrigin: settings.webauthn.origins,
-        expectedRPID: settings.webauthn.rpId,
-        requireUserVerification: true,
-      });
-    } catch (error) {
-      throw refusedResponse("The passkey response does not verify", error);
-    }
+    const outcome = await this.verified(challenge, (lib, expected) =>
+      lib.verifyRegistrationResponse({ response, ...expected }),
+    );
+    if ("error" in outcome) throw refusedResponse("The passkey response does not verify", outcome.error);
+    const verified = outcome.result;
     if (!verified.verified) throw refusedResponse("The passkey response does not verify");
     const { credential, credentialDeviceType, credentialBackedUp } = verified.registrationInfo;
     const added = await stores.passkeys.add(
@@ -187,15 +196,7 @@ export class PasskeyService {
    * not.
    */
   async signInOptions(): Promise<PublicKeyCredentialRequestOptionsJSON> {
-    const { settings } = this.deps;
-    const challenge = await this.newChallenge("passkey_authentication", null);
-    const { generateAuthenticationOptions } = await webauthn();
-    return generateAuthenticationOptions({
-      rpID: settings.webauthn.rpId,
-      challenge: fromBase64url(challenge.secret) as Uint8Array<ArrayBuffer>,
-      timeout: 300_000,
-      userVerification: "required",
-    });
+    return this.requestOptions(null);
   }
 
   /**
@@ -208,19 +209,13 @@ export class PasskeyService {
     options: { mfaToken?: string; device: DeviceInfo },
     origin: RequestOrigin,
   ): Promise<LoggedIn> {
-    const { stores, clock, settings } = this.deps;
+    const { stores, settings } = this.deps;
     // The second step of a password sign-in: its token first, counted in its bucket before the assertion is looked at.
     const attempt = pendingDepsOf(this.deps);
     const mfa = options.mfaToken === undefined ? undefined : await resumePendingSignIn(attempt, options.mfaToken);
     if (mfa) await admitPendingSignIn(attempt, mfa, origin);
 
-    const challenge = signedChallenge(response);
-    const spent =
-      challenge && (await stores.challenges.spend(challengeKeyHash(challenge), "passkey_authentication", clock()));
-    const passkey =
-      typeof response.id === "string" && response.id.length <= 1024
-        ? await stores.passkeys.findByCredentialId(response.id)
-        : undefined;
+    const { challenge, spent, passkey } = await this.presented(response);
     const fail = async (reason: string): Promise<never> => {
       if (mfa) await recordFailedFactor(attempt, mfa, "passkey", origin);
       throw new InvalidCredentials(reason);
@@ -230,15 +225,7 @@ export class PasskeyService {
     if (spent.userId !== null) return fail("a re-authentication challenge");
     if (!passkey) return fail("credential not registered");
     if (mfa && passkey.userId !== mfa.userId) return fail("another user's passkey for this sign-in");
-    // The authenticator names its user too (discoverable credentials): it must be the credential's.
-    const userHandle = response.response?.userHandle;
-    if (
-      userHandle !== undefined &&
-      userHandle !== null &&
-      userHandle !== "" &&
-      handleUser(userHandle) !== passkey.userId
-    )
-      return fail("user handle does not match the credential");
+    if (!handleAllows(response, passkey.userId)) return fail("user handle does not match the credential");
 
     const refused = await this.verifyAssertion(response, challenge, passkey);
     if (refused) return fail(refused);
@@ -269,18 +256,28 @@ export class PasskeyService {
    * minutes, used once).
    */
   async reauthenticationOptions(actor: PasskeyActor): Promise<PublicKeyCredentialRequestOptionsJSON> {
-    const { stores, settings } = this.deps;
-    const user = await requireActiveUser(stores.users, actor.userId);
+    const user = await requireActiveUser(this.deps.stores.users, actor.userId);
     const existing = await this.credentialsOf(user.id);
     // The same kind as a sign-in's, told apart by its user: sign-in challenges have none.
-    const challenge = await this.newChallenge("passkey_authentication", user.id);
+    return this.requestOptions(user.id, existing);
+  }
+
+  /**
+   * Request options with a new authentication challenge (5 minutes, used once) bound to `userId` (null: a sign-in's),
+   * listing the `allowed` credentials when given.
+   */
+  private async requestOptions(
+    userId: string | null,
+    allowed?: Awaited<ReturnType<PasskeyStore["credentialsOf"]>>,
+  ): Promise<PublicKeyCredentialRequestOptionsJSON> {
+    const challenge = await this.newChallenge("passkey_authentication", userId);
     const { generateAuthenticationOptions } = await webauthn();
     return generateAuthenticationOptions({
-      rpID: settings.webauthn.rpId,
+      rpID: this.deps.settings.webauthn.rpId,
       challenge: fromBase64url(challenge.secret) as Uint8Array<ArrayBuffer>,
       timeout: 300_000,
       userVerification: "required",
-      allowCredentials: existing.map((c) => ({ id: c.credentialId, transports: c.transports })),
+      ...(allowed && { allowCredentials: allowed.map((c) => ({ id: c.credentialId, transports: c.transports })) }),
     });
   }
 
@@ -294,13 +291,7 @@ export class PasskeyService {
   async reauthenticate(actor: PasskeyActor, response: AuthenticationResponseJSON): Promise<Reauthenticated> {
     const { stores, clock } = this.deps;
     const user = await requireActiveUser(stores.users, actor.userId);
-    const challenge = signedChallenge(response);
-    const spent =
-      challenge && (await stores.challenges.spend(challengeKeyHash(challenge), "passkey_authentication", clock()));
-    const passkey =
-      typeof response.id === "string" && response.id.length <= 1024
-        ? await stores.passkeys.findByCredentialId(response.id)
-        : undefined;
+    const { challenge, spent, passkey } = await this.presented(response);
     const fail = async (reason: string): Promise<never> => {
       await recordFailedReproof({ audit: stores.audit, clock }, actor, "passkey");
       throw new InvalidCredentials(reason);
@@ -308,9 +299,7 @@ export class PasskeyService {
     if (!challenge || !spent || spent.userId !== user.id)
       return fail("challenge unknown, expired, used, or not minted for this caller");
     if (!passkey || passkey.userId !== user.id) return fail("not one of the caller's passkeys");
-    const userHandle = response.response?.userHandle;
-    if (userHandle !== undefined && userHandle !== null && userHandle !== "" && handleUser(userHandle) !== user.id)
-      return fail("user handle does not match the caller");
+    if (!handleAllows(response, user.id)) return fail("user handle does not match the caller");
     const refused = await this.verifyAssertion(response, challenge, passkey);
     if (refused) return fail(refused);
     return renewSessionProof(this.deps, user, actor, ["hwk", "mfa"]);
@@ -325,27 +314,23 @@ export class PasskeyService {
     challenge: string,
     passkey: PasskeyCredential,
   ): Promise<string | undefined> {
-    const { stores, clock, settings } = this.deps;
-    const { verifyAuthenticationResponse } = await webauthn();
-    let verified: Awaited<ReturnType<typeof verifyAuthenticationResponse>>;
-    try {
-      verified = await verifyAuthenticationResponse({
+    const { stores, clock } = this.deps;
+    const outcome = await this.verified(challenge, (lib, expected) =>
+      lib.verifyAuthenticationResponse({
         response,
-        expectedChallenge: challenge,
-        expectedOrigin: settings.webauthn.origins,
-        expectedRPID: settings.webauthn.rpId,
+        ...expected,
         credential: {
           id: passkey.credentialId,
           publicKey: fromBase64url(passkey.publicKey) as Uint8Array<ArrayBuffer>,
           counter: passkey.counter,
           transports: passkey.transports,
         },
-        requireUserVerification: true,
-      });
-    } catch (error) {
-      // A counter that went backwards (a cloned authenticator) is refused here too.
-      return `assertion does not verify: ${error instanceof Error ? error.name : "error"}`;
-    }
+      }),
+    );
+    // A counter that went backwards (a cloned authenticator) is refused here too.
+    if ("error" in outcome)
+      return `assertion does not verify: ${outcome.error instanceof Error ? outcome.error.name : "error"}`;
+    const verified = outcome.result;
     if (!verified.verified) return "assertion does not verify";
     await stores.passkeys.markUsed(passkey.id, {
       counter: verified.authenticationInfo.newCounter,
@@ -353,6 +338,47 @@ export class PasskeyService {
       at: clock(),
     });
     return undefined;
+  }
+
+  /**
+   * What an assertion presents: the challenge it signed, spent now (so a replay finds nothing), and the credential
+   * it names, if registered.
+   */
+  private async presented(response: AuthenticationResponseJSON) {
+    const { stores, clock } = this.deps;
+    const challenge = signedChallenge(response);
+    const spent =
+      challenge && (await stores.challenges.spend(challengeKeyHash(challenge), "passkey_authentication", clock()));
+    const passkey =
+      typeof response.id === "string" && response.id.length <= 1024
+        ? await stores.passkeys.findByCredentialId(response.id)
+        : undefined;
+    return { challenge, spent, passkey };
+  }
+
+  /**
+   * Runs one verification of @simplewebauthn/server against what every response here must meet: the challenge
+   * spent for it, this service's origins and RP ID, user verification. A response that throws (malformed, from
+   * another origin, a counter gone backwards) comes back as the error.
+   */
+  private async verified<T>(
+    challenge: string,
+    verify: (lib: Awaited<ReturnType<typeof webauthn>>, expected: ExpectedResponse) => Promise<T>,
+  ): Promise<{ result: T } | { error: unknown }> {
+    const { settings } = this.deps;
+    const lib = await webauthn();
+    try {
+      return {
+        result: await verify(lib, {
+          expectedChallenge: challenge,
+          expectedOrigin: settings.webauthn.origins,
+          expectedRPID: settings.webauthn.rpId,
+          requireUserVerification: true,
+        }),
+      };
+    } catch (error) {
+      return { error };
+    }
   }
 
   /** A WebAuthn challenge of `kind` (5 minutes, used once), stored as its hash; bound to `userId` unless null. */

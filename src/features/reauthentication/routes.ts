@@ -10,7 +10,7 @@ import type { AuthenticationResponseJSON } from "@simplewebauthn/server";
 import type { AppEnv } from "../../http/context";
 import { authenticate } from "../../http/authenticate";
 import { ipRateLimit } from "../../http/rate-limit";
-import { noStore } from "../../http/security-headers";
+import { noStoreOn } from "../../http/security-headers";
 import { problemResponses } from "../../http/openapi";
 import {
   CredentialResponse,
@@ -25,7 +25,11 @@ import {
 } from "../../http/schemas";
 import { callerOf, checkCookieModeOrigin, tokensBody } from "../../http/session-answer";
 
-export const reauthenticationRoutes = new OpenAPIHono<AppEnv>();
+export const reauthenticationRoutes = noStoreOn(
+  new OpenAPIHono<AppEnv>(),
+  "/auth/reauthenticate",
+  "/auth/reauthenticate/*",
+);
 
 /** One of four shapes, told apart here so that no field is silently ignored. */
 const ReauthBody = refusingPrivilegedFields({
@@ -55,9 +59,6 @@ const ReauthBody = refusingPrivilegedFields({
 });
 
 const ReauthenticatedSchema = z.object({ tokens: TokenPairSchema.omit({ refreshToken: true }) });
-
-reauthenticationRoutes.use("/auth/reauthenticate", noStore());
-reauthenticationRoutes.use("/auth/reauthenticate/*", noStore());
 
 reauthenticationRoutes.openapi(
   createRoute({

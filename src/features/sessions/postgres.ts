@@ -7,13 +7,15 @@
 import { and, desc, eq, gt, isNull, sql, type SQL } from "drizzle-orm";
 import { sessions } from "../../db/schema";
 import type { AuthMethod, RequestOrigin } from "../../core/domain";
-import type { EndedSession, NewSession, SessionEnd, SessionRecord, SessionStore } from "./store";
+import type { EndedSession, SessionEnd, SessionRecord, SessionStore, SignInOpening } from "./store";
 import type { Executor } from "../../adapters/postgres/database";
 import {
-  auditInsert,
   clearThrottle,
   endPendingEmailChanges,
+  endSessions,
   insertSessionWithFirstToken,
+  liveSession,
+  sessionAudit,
   setPasswordHash,
   textArray,
 } from "../../adapters/postgres/fragments";
@@ -38,15 +40,7 @@ export class SessionRepository implements SessionStore {
    * so the new session is not among them. Sign-ins of one user racing each
    * other may each leave one more; the next sign-in trims them.
    */
-  async openSignIn(input: {
-    userId: string;
-    session: NewSession;
-    origin: RequestOrigin;
-    at: Date;
-    clearThrottleKey: string;
-    rehashedPassword?: string;
-    maxSessions: number;
-  }): Promise<{ opened: boolean; evicted: string[] }> {
+  async openSignIn(input: SignInOpening): Promise<{ opened: boolean; evicted: string[] }> {
     const { session, at } = input;
     const opened = sql`exists (select 1 from owner)`;
     const rehash =
@@ -60,20 +54,16 @@ export class SessionRepository implements SessionStore {
       with owner as (
         select id from users where id = ${input.userId} and status = 'active' for share
       ), ${insertSessionWithFirstToken(session, at)}, a as (
-        ${auditInsert({
+        ${sessionAudit({
           event: "auth.login_succeeded",
-          userId: sql`s.user_id`,
-          actorId: sql`s.user_id`,
-          sessionId: sql`s.id`,
+          from: "s",
           origin: input.origin,
           metadata: { amr: session.amr },
           at,
-          from: sql`s`,
         })}
       ), cleared as (${clearThrottle(input.clearThrottleKey, opened)})${rehash}, beyond_cap as (
         select v.id from sessions v
-        where v.user_id = ${input.userId} and ${opened}
-          and v.revoked_at is null and v.idle_expires_at > ${at} and v.absolute_expires_at > ${at}
+        where v.user_id = ${input.userId} and ${opened} and ${liveSession(at, "v")}
         order by v.last_used_at desc, v.id desc
         offset ${keep}::int
         for update of v
@@ -82,15 +72,12 @@ export class SessionRepository implements SessionStore {
         from beyond_cap where e.id = beyond_cap.id
         returning e.id, e.user_id, e.last_used_at
       ), ea as (
-        ${auditInsert({
+        ${sessionAudit({
           event: "session.evicted",
-          userId: sql`evicted.user_id`,
-          actorId: sql`evicted.user_id`,
-          sessionId: sql`evicted.id`,
+          from: "evicted",
           origin: input.origin,
           metadata: { reason: EVICTED },
           at,
-          from: sql`evicted`,
         })}
       )
       select id, true as opened, null::timestamptz as last_used_at from s
@@ -164,23 +151,7 @@ export class SessionRepository implements SessionStore {
     const ended = await rows<{ id: string; last_used_at: Date | string }>(
       this.db,
       sql`
-      with ${alongside}ended as (
-        update sessions s set revoked_at = ${end.at}, revoked_reason = ${end.reason}
-        where ${where} and s.revoked_at is null
-          and s.idle_expires_at > ${end.at} and s.absolute_expires_at > ${end.at}
-        returning s.id, s.user_id, s.last_used_at
-      ), a as (
-        ${auditInsert({
-          event: end.event,
-          userId: sql`ended.user_id`,
-          actorId: end.actorId === null ? sql`ended.user_id` : end.actorId,
-          sessionId: sql`ended.id`,
-          origin: end.origin,
-          metadata: { reason: end.reason },
-          at: end.at,
-          from: sql`ended`,
-        })}
-      )
+      with ${alongside}${endSessions(where, end)}
       select id, last_used_at from ended order by last_used_at desc, id desc`,
     );
     return ended.map((r) => ({ id: r.id, lastUsedAt: toDate(r.last_used_at) }));
@@ -199,19 +170,15 @@ export class SessionRepository implements SessionStore {
       sql`
       with proved as (
         update sessions s set auth_time = ${at}, amr = ${textArray(input.amr)}
-        where s.id = ${input.sessionId} and s.user_id = ${input.userId}
-          and s.revoked_at is null and s.idle_expires_at > ${at} and s.absolute_expires_at > ${at}
+        where s.id = ${input.sessionId} and s.user_id = ${input.userId} and ${liveSession(at)}
         returning s.id, s.user_id, s.idle_expires_at, s.absolute_expires_at
       ), a as (
-        ${auditInsert({
+        ${sessionAudit({
           event: "auth.reauthenticated",
-          userId: sql`proved.user_id`,
-          actorId: sql`proved.user_id`,
-          sessionId: sql`proved.id`,
+          from: "proved",
           origin: input.origin,
           metadata: { amr: input.amr },
           at,
-          from: sql`proved`,
         })}
       )
       select idle_expires_at, absolute_expires_at from proved`,

@@ -6,23 +6,16 @@
 // pass the `used_at is null` check, and a revocation racing it waits on the
 // session lock, so no descendant of a revoked session is ever issued.
 import { sql } from "drizzle-orm";
-import type { RefreshTokenStore, Rotated, TokenLineage } from "./store";
+import type { RefreshTokenStore, Rotated, Rotation, TokenLineage } from "./store";
 import type { RequestOrigin } from "../../core/domain";
 import type { Executor } from "../../adapters/postgres/database";
-import { auditInsert, grantsOf } from "../../adapters/postgres/fragments";
+import { grantsOf, liveSession, sessionAudit } from "../../adapters/postgres/fragments";
 import { rows, toAmr, toDate, toStringArray } from "../../adapters/postgres/rows";
 
 export class RefreshTokenRepository implements RefreshTokenStore {
   constructor(private readonly db: Executor) {}
 
-  async rotate(input: {
-    tokenHash: string;
-    successorHash: string;
-    idleTtlSeconds: number;
-    requireVerifiedEmail: boolean;
-    origin: RequestOrigin;
-    at: Date;
-  }): Promise<Rotated | undefined> {
+  async rotate(input: Rotation): Promise<Rotated | undefined> {
     const { at } = input;
     const idleUntil = new Date(at.getTime() + input.idleTtlSeconds * 1000);
     const ipPatch = input.origin.ip ? sql`jsonb_build_object('ip', ${input.origin.ip}::text)` : sql`'{}'::jsonb`;
@@ -44,7 +37,7 @@ export class RefreshTokenRepository implements RefreshTokenStore {
         select s.id, s.user_id, s.absolute_expires_at
         from sessions s join users u on u.id = s.user_id
         where s.id = (select session_id from refresh_tokens where token_hash = ${input.tokenHash})
-          and s.revoked_at is null and s.idle_expires_at > ${at} and s.absolute_expires_at > ${at}
+          and ${liveSession(at)}
           and u.status = 'active' ${input.requireVerifiedEmail ? sql`and u.email_verified_at is not null` : sql``}
         for update of s
       ), current as (
@@ -65,14 +58,12 @@ export class RefreshTokenRepository implements RefreshTokenStore {
         from current where s.id = current.session_id
         returning s.id, s.idle_expires_at, s.absolute_expires_at, s.auth_time, s.amr
       ), audit as (
-        ${auditInsert({
+        ${sessionAudit({
           event: "auth.refreshed",
-          userId: sql`current.user_id`,
-          actorId: sql`current.user_id`,
-          sessionId: sql`current.session_id`,
+          from: "current",
+          sessionColumn: "session_id",
           origin: input.origin,
           at,
-          from: sql`current`,
         })}
       )
       select slid.id as session_id, current.user_id,
@@ -115,7 +106,7 @@ export class RefreshTokenRepository implements RefreshTokenStore {
       this.db,
       sql`
       select rt.session_id, s.user_id, rt.used_at,
-        (s.revoked_at is null and s.idle_expires_at > ${at} and s.absolute_expires_at > ${at}) as session_live,
+        (${liveSession(at)}) as session_live,
         s.idle_expires_at, s.absolute_expires_at, s.auth_time, s.amr,
         (u.status = 'active') as user_active, (u.email_verified_at is not null) as user_email_verified,
         child.token_hash as child_hash, child.used_at as child_used_at
@@ -153,15 +144,13 @@ export class RefreshTokenRepository implements RefreshTokenStore {
         where s.id = ${sessionId} and s.revoked_at is null
         returning s.id, s.user_id
       ), audit as (
-        ${auditInsert({
+        ${sessionAudit({
           event: "auth.refresh_reused",
-          userId: sql`ended.user_id`,
+          from: "ended",
           actorId: null,
-          sessionId: sql`ended.id`,
           origin,
           metadata: { reason: "rotated refresh token presented again" },
           at,
-          from: sql`ended`,
         })}
       )
       select id from ended`,

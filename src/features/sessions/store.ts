@@ -42,6 +42,27 @@ export type NewSession = {
 export type EndedSession = { id: string; lastUsedAt: Date };
 
 /** How and why sessions end; each ended session gets one audit row of `event`. */
+/** A session opened by a sign-in of `userId`, with what the sign-in clears and stores (see openSignIn). */
+export type SignInOpening = {
+  userId: string;
+  session: NewSession;
+  origin: RequestOrigin;
+  at: Date;
+  clearThrottleKey: string;
+  rehashedPassword?: string;
+  maxSessions: number;
+};
+
+/** A refresh token presented for rotation, and its successor's hash (see rotate). */
+export type Rotation = {
+  tokenHash: string;
+  successorHash: string;
+  idleTtlSeconds: number;
+  requireVerifiedEmail: boolean;
+  origin: RequestOrigin;
+  at: Date;
+};
+
 export type SessionEnd = {
   reason: string;
   event: Extract<SessionAuditEvent, "session.revoked" | "auth.logged_out">;
@@ -89,15 +110,7 @@ export interface SessionStore {
    * sessions beyond `maxSessions` (counting the new one) end, each with a
    * session.evicted row: `evicted`, most recently used first.
    */
-  openSignIn(input: {
-    userId: string;
-    session: NewSession;
-    origin: RequestOrigin;
-    at: Date;
-    clearThrottleKey: string;
-    rehashedPassword?: string;
-    maxSessions: number;
-  }): Promise<{ opened: boolean; evicted: string[] }>;
+  openSignIn(input: SignInOpening): Promise<{ opened: boolean; evicted: string[] }>;
   /** The user's live sessions, most recently used first. */
   listLive(userId: string, now: Date): Promise<SessionRecord[]>;
   /** Ends one live session of the user; false when there was none. */
@@ -131,14 +144,7 @@ export interface RefreshTokenStore {
    * token used if it is its live session's current token, makes the
    * successor current, slides the idle expiry, audits auth.refreshed.
    */
-  rotate(input: {
-    tokenHash: string;
-    successorHash: string;
-    idleTtlSeconds: number;
-    requireVerifiedEmail: boolean;
-    origin: RequestOrigin;
-    at: Date;
-  }): Promise<Rotated | undefined>;
+  rotate(input: Rotation): Promise<Rotated | undefined>;
   lineage(tokenHash: string, at: Date): Promise<TokenLineage | undefined>;
   /** Reuse: ends the whole family with an auth.refresh_reused row. False if it had already ended. */
   revokeFamilyForReuse(sessionId: string, origin: RequestOrigin, at: Date): Promise<boolean>;

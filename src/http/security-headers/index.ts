@@ -1,5 +1,6 @@
 // The headers docs/api.md promises on every response, errors included.
-import type { Context } from "hono";
+import type { Context, Hono } from "hono";
+import type { AppEnv } from "../context";
 import { createMiddleware } from "hono/factory";
 
 export const SECURITY_HEADERS: Readonly<Record<string, string>> = {
@@ -55,3 +56,9 @@ export const noStore = () =>
     await next();
     forbidCaching(c.res.headers);
   });
+
+/** `routes` with noStore() on each of `paths` (a path and its subpaths are two patterns), before any route is added. */
+export function noStoreOn<R extends Hono<AppEnv>>(routes: R, ...paths: string[]): R {
+  for (const path of paths) routes.use(path, noStore());
+  return routes;
+}
