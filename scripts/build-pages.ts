@@ -10,7 +10,7 @@ import { generatePageModule, PAGE_SCRIPTS } from "./lib/pages.ts";
 
 for (const page of PAGE_SCRIPTS) {
   const file = fileURLToPath(new URL(`../${page.output}`, import.meta.url));
-  const text = await generatePageModule(page.entry);
+  const text = await generatePageModule(page);
   const before = await readFile(file, "utf8").catch(() => null);
   if (before === text) console.log(`build:pages: ${page.output} is up to date`);
   else {

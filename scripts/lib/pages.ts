@@ -10,14 +10,22 @@ import { build } from "esbuild";
 
 const ROOT = fileURLToPath(new URL("../..", import.meta.url));
 
-/** The pages with a bundled script: the entry, and the generated module, from the repository root. */
+/**
+ * The pages with a bundled script: the entry, and the generated module, from the repository root. The account and
+ * link pages bundle the client package, minified; /docs's script keeps its names, so the script the page serves
+ * reads as its source.
+ */
 export const PAGE_SCRIPTS = [
-  { name: "account", entry: "src/pages/account/main.ts" },
-  { name: "links", entry: "src/pages/links/main.ts" },
+  { name: "account", entry: "src/pages/account/main.ts", bundlesClient: true, minify: true },
+  { name: "links", entry: "src/pages/links/main.ts", bundlesClient: true, minify: true },
+  { name: "docs", entry: "src/pages/docs/main.ts", bundlesClient: false, minify: false },
 ].map((page) => ({
   ...page,
   output: `src/pages/generated/${page.name}.ts`,
 }));
+
+/** How one page's script is bundled. */
+export type PageScript = { entry: string; minify: boolean };
 
 const header = (entry: string) => `// Generated from ${entry} by \`npm run build:pages\` (scripts/build-pages.ts,
 // esbuild): do not edit. A test (test/package/pages.test.ts) fails when it no
@@ -25,8 +33,8 @@ const header = (entry: string) => `// Generated from ${entry} by \`npm run build
 // computed here, at build time.
 `;
 
-/** One page's bundled script: an IIFE for an inline <script>, minified. */
-export async function bundlePageScript(entry: string): Promise<string> {
+/** One page's bundled script: an IIFE for an inline <script>, minified unless the page keeps its names. */
+export async function bundlePageScript({ entry, minify }: PageScript): Promise<string> {
   const result = await build({
     entryPoints: [path.join(ROOT, entry)],
     bundle: true,
@@ -34,7 +42,7 @@ export async function bundlePageScript(entry: string): Promise<string> {
     format: "iife",
     platform: "browser",
     target: "es2022",
-    minify: true,
+    minify,
     legalComments: "none",
     charset: "utf8",
     logLevel: "silent",
@@ -46,8 +54,9 @@ export async function bundlePageScript(entry: string): Promise<string> {
 }
 
 /** The generated module's text for one page: its script and that script's CSP hash source. */
-export async function generatePageModule(entry: string): Promise<string> {
-  const script = await bundlePageScript(entry);
+export async function generatePageModule(page: PageScript): Promise<string> {
+  const { entry } = page;
+  const script = await bundlePageScript(page);
   const hash = createHash("sha256").update(script, "utf8").digest("base64");
   return `${header(entry)}
 /** The page's one inline script. */

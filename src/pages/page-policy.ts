@@ -14,15 +14,6 @@ export function builtPagePolicy(scriptHash: string, style: string, extra = ""): 
   return () => (policy ??= sha256Base64(style).then((styleHash) => policyText(`'${scriptHash}'`, styleHash, extra)));
 }
 
-/** The policy for a page with this inline script and style (and `extra` directives, such as an img-src), hashed once per isolate on first use. */
-export function hashedPagePolicy(script: string, style: string, extra = ""): () => Promise<string> {
-  let policy: Promise<string> | undefined;
-  return () =>
-    (policy ??= Promise.all([sha256Base64(script), sha256Base64(style)]).then(([scriptHash, styleHash]) =>
-      policyText(`'sha256-${scriptHash}'`, styleHash, extra),
-    ));
-}
-
 function policyText(scriptSource: string, styleHash: string, extra: string): string {
   return `default-src 'none'; script-src ${scriptSource}; style-src 'sha256-${styleHash}'; connect-src 'self';${extra ? ` ${extra};` : ""} form-action 'none'; base-uri 'none'; frame-ancestors 'none'`;
 }
