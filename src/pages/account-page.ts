@@ -22,7 +22,8 @@ body{font:16px/1.5 system-ui,sans-serif;max-width:40rem;margin:2rem auto;padding
 h1{font-size:1.5rem}h2{font-size:1.2rem;margin-top:2rem}section{border-top:1px solid #ccc;padding-top:.5rem}
 label{display:block;margin:.5rem 0}input{font:inherit;padding:.4rem;width:100%;box-sizing:border-box}
 button{font:inherit;padding:.4rem .8rem;margin:.25rem .25rem .25rem 0;cursor:pointer}
-dl{display:grid;grid-template-columns:max-content 1fr;gap:.2rem 1rem}dt{font-weight:600}dd{margin:0;word-break:break-all}
+dl{display:grid;grid-template-columns:max-content 1fr;gap:.2rem 1rem}dt{font-weight:600}\
+dd{margin:0;word-break:break-all}
 code,.mono{font-family:ui-monospace,monospace;word-break:break-all}.secret{font-size:1.2rem;letter-spacing:.05em}
 #status{min-height:1.5em;padding:.5rem;background:#eef6ee}#status.error{background:#fbeaea;color:#8a1111}
 .error{color:#8a1111}ol.codes{columns:2;font-family:ui-monospace,monospace}ul.passkeys{padding-left:1.2rem}
@@ -48,8 +49,10 @@ const HTML = (script: string, style: string) => `<!doctype html>
 <form id="mfa" hidden>
 <h3>Second factor</h3>
 <p class="hint">Methods for this account: <span id="mfa-methods"></span></p>
-<label id="mfa-code-row">Code from your authenticator app, or a recovery code<input id="mfa-code" type="text" autocomplete="one-time-code" maxlength="64"></label>
-<button id="mfa-submit" type="submit">Continue</button><button id="mfa-passkey" type="button">Use a passkey</button><button id="mfa-cancel" type="button">Cancel</button>
+<label id="mfa-code-row">Code from your authenticator app, or a recovery code\
+<input id="mfa-code" type="text" autocomplete="one-time-code" maxlength="64"></label>
+<button id="mfa-submit" type="submit">Continue</button><button id="mfa-passkey" type="button">Use a passkey</button>\
+<button id="mfa-cancel" type="button">Cancel</button>
 </form>
 </section>
 
@@ -67,14 +70,16 @@ const HTML = (script: string, style: string) => `<!doctype html>
 <button id="sign-out" type="button">Sign out</button>
 
 <h2>Authenticator app (TOTP)</h2>
-<button id="totp-enrol" type="button">Enrol</button><button id="totp-remove" type="button">Remove</button><button id="recovery-regenerate" type="button">New recovery codes</button>
+<button id="totp-enrol" type="button">Enrol</button><button id="totp-remove" type="button">Remove</button>\
+<button id="recovery-regenerate" type="button">New recovery codes</button>
 <div id="totp-pending" hidden>
 <p>Scan the code with your authenticator app, or type the secret, or paste the URI:</p>
 <p><img id="totp-qr" alt="QR code of the otpauth URI" width="200" height="200"></p>
 <p><code id="totp-secret" class="secret"></code></p>
 <p><code id="totp-uri"></code></p>
 <form id="totp-confirm">
-<label>The 6-digit code it shows<input id="totp-code" type="text" inputmode="numeric" autocomplete="one-time-code" required maxlength="16"></label>
+<label>The 6-digit code it shows\
+<input id="totp-code" type="text" inputmode="numeric" autocomplete="one-time-code" required maxlength="16"></label>
 <button id="totp-confirm-submit" type="submit">Confirm</button><button id="totp-cancel" type="button">Cancel</button>
 </form>
 </div>
@@ -96,8 +101,10 @@ const HTML = (script: string, style: string) => `<!doctype html>
 <form id="reauth" hidden>
 <h2>Confirm it is you</h2>
 <label>Password<input id="reauth-password" type="password" autocomplete="current-password" maxlength="1024"></label>
-<label id="reauth-code-row">And a code from your authenticator app, or a recovery code<input id="reauth-code" type="text" autocomplete="one-time-code" maxlength="64"></label>
-<button type="submit">Confirm</button><button id="reauth-passkey" type="button">Use a passkey instead</button><button id="reauth-cancel" type="button">Cancel</button>
+<label id="reauth-code-row">And a code from your authenticator app, or a recovery code\
+<input id="reauth-code" type="text" autocomplete="one-time-code" maxlength="64"></label>
+<button type="submit">Confirm</button><button id="reauth-passkey" type="button">Use a passkey instead</button>\
+<button id="reauth-cancel" type="button">Cancel</button>
 <p id="reauth-error" class="error"></p>
 </form>
 </main>
@@ -118,7 +125,9 @@ accountPageRoutes.openapi(
     tags: ["pages"],
     summary: "A hosted page to try sign-in, TOTP and passkeys in a browser",
     description:
-      "HTML, for people: sign in or register, complete a second factor, enrol TOTP, add passkeys. It calls this API from the same origin and keeps the tokens in memory. Its CSP allows its one inline script and style by hash and requests to this origin only.",
+      "HTML, for people: sign in or register, complete a second factor, enrol TOTP, add passkeys. " +
+      "It calls this API from the same origin and keeps the tokens in memory. " +
+      "Its CSP allows its one inline script and style by hash and requests to this origin only.",
     responses: {
       200: { description: "The page", content: { "text/html": { schema: z.string() } } },
       ...problemResponses(),

@@ -47,9 +47,11 @@ details.op>div{padding:0 .8rem .6rem;border-top:1px solid #eee}
 .method{display:inline-block;min-width:4.2rem;font-weight:700;text-transform:uppercase}
 .get{color:#0b6e0b}.post{color:#0550ae}.put,.patch{color:#8a5300}.delete{color:#b3261e}
 .muted{color:#666}.lock{font-size:.85em;color:#666;margin-left:.5rem}
-table{border-collapse:collapse;width:100%;margin:.25rem 0}td,th{text-align:left;vertical-align:top;padding:.2rem .4rem;border-bottom:1px solid #eee}
+table{border-collapse:collapse;width:100%;margin:.25rem 0}\
+td,th{text-align:left;vertical-align:top;padding:.2rem .4rem;border-bottom:1px solid #eee}
 ul.schema{margin:.1rem 0;padding-left:1.2rem}
-@media (prefers-color-scheme:dark){body{color:#e8e8e8;background:#161618}details.op,h2{border-color:#444}td,th,details.op>div{border-color:#333}.muted,.lock{color:#aaa}
+@media (prefers-color-scheme:dark){body{color:#e8e8e8;background:#161618}details.op,h2{border-color:#444}\
+td,th,details.op>div{border-color:#333}.muted,.lock{color:#aaa}
 .get{color:#5fd35f}.post{color:#7ab4ff}.put,.patch{color:#f0b45a}.delete{color:#ff8a80}a{color:#8ab4f8}}`;
 
 const GUIDE_LINKS = DOC_PAGES.map(([file, title]) => `<a href="${DOCS_BASE_URL}${file}">${title}</a>`).join(" | ");
@@ -61,7 +63,9 @@ const PAGE = `<!doctype html>
 <p>The machine-readable document: <a href="/openapi.json">/openapi.json</a> (OpenAPI 3.1).</p>
 <p>Guides, in the repository: ${GUIDE_LINKS}</p>
 </header>
-<main><p id="status">Loading /openapi.json...</p><noscript><p>This page renders /openapi.json with a script; without it, read <a href="/openapi.json">the document</a> itself.</p></noscript><div id="content"></div></main>
+<main><p id="status">Loading /openapi.json...</p><noscript>\
+<p>This page renders /openapi.json with a script; without it, read <a href="/openapi.json">the document</a> \
+itself.</p></noscript><div id="content"></div></main>
 <script>${SCRIPT}</script></body></html>`;
 
 /** The CSP naming the script and the style by their SHA-256. */
@@ -76,7 +80,9 @@ docsRoutes.openapi(
     tags: ["pages"],
     summary: "This API's reference, rendered from /openapi.json",
     description:
-      "HTML, for people: every operation with its parameters, bodies, responses and security, rendered in the browser from GET /openapi.json. Self-contained: its CSP allows its one inline script and style by hash and requests to this origin only.",
+      "HTML, for people: every operation with its parameters, bodies, responses and security, " +
+      "rendered in the browser from GET /openapi.json. " +
+      "Self-contained: its CSP allows its one inline script and style by hash and requests to this origin only.",
     responses: {
       200: { description: "The page", content: { "text/html": { schema: z.string() } } },
       ...problemResponses(),

@@ -43,7 +43,8 @@ const PAGES: Record<string, Page> = {
 };
 
 const STYLE =
-  "body{font:16px/1.5 system-ui,sans-serif;max-width:28rem;margin:4rem auto;padding:0 1rem}input,button{font:inherit;padding:.5rem;width:100%;box-sizing:border-box;margin:.25rem 0}";
+  "body{font:16px/1.5 system-ui,sans-serif;max-width:28rem;margin:4rem auto;padding:0 1rem}" +
+  "input,button{font:inherit;padding:.5rem;width:100%;box-sizing:border-box;margin:.25rem 0}";
 
 /** The CSP naming the script and the style by their SHA-256. */
 const contentSecurityPolicy = builtPagePolicy(SCRIPT_HASH, STYLE);
@@ -52,12 +53,14 @@ const escapeHtml = (text: string) => text.replace(/[&<>"']/g, (ch) => `&#${ch.ch
 
 function render(page: Page): string {
   const password = page.password
-    ? `<label>New password (12 to 128 characters)<input type="password" name="newPassword" autocomplete="new-password" minlength="12" maxlength="128" required></label>`
+    ? `<label>New password (12 to 128 characters)\
+<input type="password" name="newPassword" autocomplete="new-password" minlength="12" maxlength="128" required></label>`
     : "";
   return `<!doctype html>
 <html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width, initial-scale=1">
 <meta name="robots" content="noindex"><title>${escapeHtml(page.title)}</title><style>${STYLE}</style></head>
-<body><main data-endpoint="${escapeHtml(page.endpoint)}" data-done="${escapeHtml(page.done)}"><h1>${escapeHtml(page.title)}</h1>
+<body><main data-endpoint="${escapeHtml(page.endpoint)}" data-done="${escapeHtml(page.done)}">\
+<h1>${escapeHtml(page.title)}</h1>
 <form>${password}<button type="submit">${escapeHtml(page.button)}</button></form><p><output></output></p></main>
 <script>${SCRIPT}</script></body></html>`;
 }

@@ -15,7 +15,16 @@ export function builtPagePolicy(scriptHash: string, style: string, extra = ""): 
 }
 
 function policyText(scriptSource: string, styleHash: string, extra: string): string {
-  return `default-src 'none'; script-src ${scriptSource}; style-src 'sha256-${styleHash}'; connect-src 'self';${extra ? ` ${extra};` : ""} form-action 'none'; base-uri 'none'; frame-ancestors 'none'`;
+  return [
+    "default-src 'none'",
+    `script-src ${scriptSource}`,
+    `style-src 'sha256-${styleHash}'`,
+    "connect-src 'self'",
+    ...(extra ? [extra] : []),
+    "form-action 'none'",
+    "base-uri 'none'",
+    "frame-ancestors 'none'",
+  ].join("; ");
 }
 
 async function sha256Base64(text: string): Promise<string> {
