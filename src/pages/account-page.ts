@@ -9,11 +9,11 @@
 // script is typed TypeScript in ./account/, calling the API through the
 // client package, bundled by `npm run build:pages` into ./generated/account.ts
 // with its hash.
-import { createRoute, OpenAPIHono, z } from "@hono/zod-openapi";
+import { OpenAPIHono } from "@hono/zod-openapi";
 import type { AppEnv } from "../http/context";
-import { problemResponses } from "../http/openapi";
 import { SCRIPT, SCRIPT_HASH } from "./generated/account";
 import { builtPagePolicy } from "./page-policy";
+import { documentedPage } from "./page-route";
 
 export const accountPageRoutes = new OpenAPIHono<AppEnv>();
 
@@ -116,26 +116,14 @@ const PAGE = HTML(SCRIPT, STYLE);
 // img-src data: for the QR code of a pending TOTP secret, drawn from the SVG GET /me/mfa/totp/qr answers.
 const contentSecurityPolicy = builtPagePolicy(SCRIPT_HASH, STYLE, "img-src data:");
 
-accountPageRoutes.openapi(
-  createRoute({
-    method: "get",
-    path: "/account",
-    operationId: "accountPage",
-    security: [],
-    tags: ["pages"],
-    summary: "A hosted page to try sign-in, TOTP and passkeys in a browser",
-    description:
-      "HTML, for people: sign in or register, complete a second factor, enrol TOTP, add passkeys. " +
-      "It calls this API from the same origin and keeps the tokens in memory. " +
-      "Its CSP allows its one inline script and style by hash and requests to this origin only.",
-    responses: {
-      200: { description: "The page", content: { "text/html": { schema: z.string() } } },
-      ...problemResponses(),
-    },
-  }),
-  async (c) => {
-    c.header("Content-Security-Policy", await contentSecurityPolicy());
-    c.header("Cache-Control", "no-store");
-    return c.html(PAGE, 200);
-  },
-);
+documentedPage(accountPageRoutes, {
+  path: "/account",
+  operationId: "accountPage",
+  summary: "A hosted page to try sign-in, TOTP and passkeys in a browser",
+  description:
+    "HTML, for people: sign in or register, complete a second factor, enrol TOTP, add passkeys. " +
+    "It calls this API from the same origin and keeps the tokens in memory. " +
+    "Its CSP allows its one inline script and style by hash and requests to this origin only.",
+  html: PAGE,
+  policy: contentSecurityPolicy,
+});

@@ -6,12 +6,12 @@
 // origin only. Everything from the document goes into the page as text
 // (textContent), never as markup. It also links the guides of docs/ where
 // the repository publishes them: links to follow, nothing the page loads.
-import { createRoute, OpenAPIHono, z } from "@hono/zod-openapi";
+import { OpenAPIHono } from "@hono/zod-openapi";
 import { repository } from "../../package.json";
 import type { AppEnv } from "../http/context";
-import { problemResponses } from "../http/openapi";
 import { SCRIPT, SCRIPT_HASH } from "./generated/docs";
 import { builtPagePolicy } from "./page-policy";
+import { documentedPage } from "./page-route";
 
 export const docsRoutes = new OpenAPIHono<AppEnv>();
 
@@ -71,26 +71,14 @@ itself.</p></noscript><div id="content"></div></main>
 /** The CSP naming the script and the style by their SHA-256. */
 const contentSecurityPolicy = builtPagePolicy(SCRIPT_HASH, DOCS_STYLE);
 
-docsRoutes.openapi(
-  createRoute({
-    method: "get",
-    path: "/docs",
-    operationId: "docsPage",
-    security: [],
-    tags: ["pages"],
-    summary: "This API's reference, rendered from /openapi.json",
-    description:
-      "HTML, for people: every operation with its parameters, bodies, responses and security, " +
-      "rendered in the browser from GET /openapi.json. " +
-      "Self-contained: its CSP allows its one inline script and style by hash and requests to this origin only.",
-    responses: {
-      200: { description: "The page", content: { "text/html": { schema: z.string() } } },
-      ...problemResponses(),
-    },
-  }),
-  async (c) => {
-    c.header("Content-Security-Policy", await contentSecurityPolicy());
-    c.header("Cache-Control", "no-store");
-    return c.html(PAGE, 200);
-  },
-);
+documentedPage(docsRoutes, {
+  path: "/docs",
+  operationId: "docsPage",
+  summary: "This API's reference, rendered from /openapi.json",
+  description:
+    "HTML, for people: every operation with its parameters, bodies, responses and security, " +
+    "rendered in the browser from GET /openapi.json. " +
+    "Self-contained: its CSP allows its one inline script and style by hash and requests to this origin only.",
+  html: PAGE,
+  policy: contentSecurityPolicy,
+});

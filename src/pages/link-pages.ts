@@ -13,6 +13,7 @@ import { OpenAPIHono } from "@hono/zod-openapi";
 import type { AppEnv } from "../http/context";
 import { SCRIPT, SCRIPT_HASH } from "./generated/links";
 import { builtPagePolicy } from "./page-policy";
+import { servePage } from "./page-route";
 
 export const linkPageRoutes = new OpenAPIHono<AppEnv>();
 
@@ -67,9 +68,5 @@ function render(page: Page): string {
 
 for (const [path, page] of Object.entries(PAGES)) {
   const html = render(page);
-  linkPageRoutes.get(path, async (c) => {
-    c.header("Content-Security-Policy", await contentSecurityPolicy());
-    c.header("Cache-Control", "no-store");
-    return c.html(html);
-  });
+  linkPageRoutes.get(path, (c) => servePage(c, contentSecurityPolicy, html));
 }
