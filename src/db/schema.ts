@@ -314,3 +314,27 @@ export const authChallenges = pgTable(
     index("auth_challenges_expires_at_idx").on(t.expiresAt),
   ],
 );
+
+/**
+ * The outbox of the revocation feed, and its source of truth: one row per
+ * revoking change, written by triggers (drizzle/0007_revocation_log.sql) in
+ * the same transaction as the change, so no code path can end a session or
+ * bump a grants version without it. `session`: an ended session (subject its
+ * id); `user`: a grants version bump (subject the user id, `version` the new
+ * gv); `org`: an organization's version bump. Kept for the longest
+ * access-token lifetime, pruned by the daily job.
+ */
+export const revocationLog = pgTable(
+  "revocation_log",
+  {
+    seq: bigint("seq", { mode: "number" }).primaryKey().generatedAlwaysAsIdentity(),
+    kind: text("kind", { enum: ["session", "user", "org"] }).notNull(),
+    subject: uuid("subject").notNull(),
+    version: integer("version").notNull().default(0),
+    createdAt: timestamp("created_at", { withTimezone: true, mode: "date" }).notNull().default(sql`clock_timestamp()`),
+  },
+  (t) => [
+    check("revocation_log_kind_check", sql`${t.kind} in ('session', 'user', 'org')`),
+    index("revocation_log_created_at_idx").on(t.createdAt),
+  ],
+);

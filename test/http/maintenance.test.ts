@@ -262,6 +262,30 @@ describe("scheduled maintenance: sign-ins and ceremonies in progress", () => {
   );
 });
 
+describe("scheduled maintenance: the revocation log", () => {
+  it("deletes log rows older than a day and an hour (past any access token's life), and keeps the rest", async () => {
+    // Dated in 2002, so no other test's rows are in play.
+    const runAt = new Date("2002-06-01T03:17:00.000Z");
+    const [old, recent] = [crypto.randomUUID(), crypto.randomUUID()];
+    await query("insert into revocation_log (kind, subject, created_at) values ('session', $1, $2)", [
+      old,
+      ago(runAt, 25 * HOUR + SECOND),
+    ]);
+    await query("insert into revocation_log (kind, subject, created_at) values ('session', $1, $2)", [
+      recent,
+      ago(runAt, 25 * HOUR - SECOND),
+    ]);
+
+    await scheduled(runAt);
+
+    const remaining = await query<{ subject: string }>(
+      "select subject from revocation_log where subject = any($1::uuid[])",
+      [[old, recent]],
+    );
+    expect(remaining).toEqual([{ subject: recent }]);
+  });
+});
+
 describe("MaintenanceService batches", () => {
   // Rows dated in 2000 and runs dated in 2000, so no other test's rows qualify.
   const RUN_AT = new Date("2000-03-01T03:17:00.000Z");
@@ -303,6 +327,7 @@ describe("MaintenanceService batches", () => {
       },
       deleteExpiredOneTimeTokens: (cutoff: Date, limit: number) => repository.deleteExpiredOneTimeTokens(cutoff, limit),
       deleteExpiredChallenges: (cutoff: Date, limit: number) => repository.deleteExpiredChallenges(cutoff, limit),
+      deleteOldRevocationLog: (cutoff: Date, limit: number) => repository.deleteOldRevocationLog(cutoff, limit),
     };
     return { store, deleted, close };
   }
@@ -318,6 +343,7 @@ describe("MaintenanceService batches", () => {
         loginThrottles: 0,
         oneTimeTokens: 0,
         challenges: 0,
+        revocationLog: 0,
         complete: true,
       });
       expect(deleted.tokens).toEqual([2, 2, 2, 2, 2, 2, 2, 1]);

@@ -75,6 +75,18 @@ export class MaintenanceRepository implements MaintenanceStore {
     return this.deleteExpired("one_time_tokens", "token_hash", cutoff, limit);
   }
 
+  deleteOldRevocationLog(cutoff: Date, limit: number): Promise<number> {
+    return this.count(sql`
+      with doomed as (
+        select seq from revocation_log where created_at < ${cutoff}
+        limit ${limit}::int
+        for update skip locked
+      ), deleted as (
+        delete from revocation_log where seq in (select seq from doomed) returning 1
+      )
+      select count(*)::int as deleted from deleted`);
+  }
+
   /** At most `limit` rows of a table of expiring secrets, by their key, skipping rows another run holds. */
   private deleteExpired(
     table: "auth_challenges" | "one_time_tokens",

@@ -26,6 +26,11 @@ export const DEFAULT_RETENTION: RetentionPolicy = {
 
 /** How long past its expiry a one-time token row is kept. */
 const ONE_TIME_TOKEN_KEEP_MS = 24 * 3600 * 1000;
+/**
+ * How long a revocation log row is kept: past the longest access-token lifetime (ACCESS_TOKEN_TTL is at most a
+ * day; the feed reads the log back that far) no token it refuses still verifies.
+ */
+const REVOCATION_LOG_KEEP_MS = (24 * 3600 + 3600) * 1000;
 
 export type MaintenanceReport = {
   refreshTokens: number;
@@ -34,6 +39,7 @@ export type MaintenanceReport = {
   oneTimeTokens: number;
   /** mfaTokens and WebAuthn challenges. */
   challenges: number;
+  revocationLog: number;
   /** False when a kind hit maxBatchesPerRun: more is left for the next run. */
   complete: boolean;
 };
@@ -70,18 +76,23 @@ export class MaintenanceService {
     const challenges = await this.drain((limit) =>
       this.store.deleteExpiredChallenges(new Date(at.getTime() - 3600_000), limit),
     );
+    const revocationLog = await this.drain((limit) =>
+      this.store.deleteOldRevocationLog(new Date(at.getTime() - REVOCATION_LOG_KEEP_MS), limit),
+    );
     return {
       refreshTokens: refreshTokens.deleted,
       sessions: sessions.deleted,
       loginThrottles: loginThrottles.deleted,
       oneTimeTokens: oneTimeTokens.deleted,
       challenges: challenges.deleted,
+      revocationLog: revocationLog.deleted,
       complete:
         refreshTokens.drained &&
         sessions.drained &&
         loginThrottles.drained &&
         oneTimeTokens.drained &&
-        challenges.drained,
+        challenges.drained &&
+        revocationLog.drained,
     };
   }
 

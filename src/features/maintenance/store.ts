@@ -11,4 +11,6 @@ export interface MaintenanceStore {
   deleteExpiredOneTimeTokens(cutoff: Date, limit: number): Promise<number>;
   /** mfaTokens and WebAuthn challenges that expired before `cutoff` (used or not). */
   deleteExpiredChallenges(cutoff: Date, limit: number): Promise<number>;
+  /** Revocation log rows written before `cutoff`: no token they could refuse still verifies. */
+  deleteOldRevocationLog(cutoff: Date, limit: number): Promise<number>;
 }

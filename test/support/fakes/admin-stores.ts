@@ -179,5 +179,9 @@ export function maintenanceStore(state: MemoryState): MaintenanceStore {
       for (const challenge of doomed) state.challenges.delete(challenge.keyHash);
       return doomed.length;
     },
+    // The log is written by Postgres triggers; the fakes keep none.
+    async deleteOldRevocationLog() {
+      return 0;
+    },
   };
 }
