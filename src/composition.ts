@@ -19,7 +19,7 @@ import { DeviceTokenCodec } from "./features/sign-in/device-tokens";
 import { BreachedPasswordChecker, PasswordHasher } from "./features/accounts/passwords";
 import type { MailOutbox, MailTransport } from "./features/mail/store";
 import type { Stores, UnitOfWork } from "./stores";
-import { SessionRevocationList } from "./adapters/revocation-list";
+import { type FeedRevocationList, revocationFeedFor } from "./adapters/revocation-feed";
 import { RefreshTokenCodec } from "./features/sessions";
 import { AccessTokens, loadKeySet, type KeySet } from "./features/tokens";
 
@@ -67,13 +67,22 @@ export function composeNow(env: Env, overrides: Overrides = {}): Runtime | Promi
   });
 }
 
+/** This isolate's copy of the revocation feed: one per env, shared by every request, RPC call and clock. */
+const feeds = new WeakMap<Config, FeedRevocationList>();
+
+export function revocationsOf(env: Env, config: Config = loadConfig(env)): FeedRevocationList {
+  let feed = feeds.get(config);
+  if (!feed) feeds.set(config, (feed = revocationFeedFor(env, config)));
+  return feed;
+}
+
 /**
  * What every request of this isolate on one env (and clock) shares: the
  * configuration, the clock, the access tokens and the revocation list. None
- * of it holds a request's I/O (the KV binding is the env's), so it is built
- * once, not per request.
+ * of it holds a request's I/O (the feed's stubs are made per call), so it is
+ * built once, not per request.
  */
-type Shared = { config: Config; clock: Clock; tokens: AccessTokens; revocations: SessionRevocationList };
+type Shared = { config: Config; clock: Clock; tokens: AccessTokens; revocations: FeedRevocationList };
 const shared = new WeakMap<Env, WeakMap<Config, Map<Clock, Shared>>>();
 
 function build(env: Env, config: Config, keys: KeySet, overrides: Overrides): Runtime {
@@ -85,12 +94,7 @@ function build(env: Env, config: Config, keys: KeySet, overrides: Overrides): Ru
   if (byClock.size >= 16) byClock.clear(); // tests inject a clock per app
   let parts = byClock.get(clock);
   if (!parts) {
-    const revocations = new SessionRevocationList(
-      env.REVOKED_SESSIONS,
-      config.accessTokenTtl,
-      Date.now,
-      config.refreshReuseGrace,
-    );
+    const revocations = revocationsOf(env, config);
     parts = { config, clock, tokens: new AccessTokens(keys, config, clock, revocations), revocations };
     byClock.set(clock, parts);
   }
@@ -139,13 +143,15 @@ export function composeScheduled(env: Env): { maintenance: MaintenanceService; c
  * The operator CLI (`npm run admin`): the stores and the admin service over a
  * database the CLI opened itself (node-postgres), so a role change follows
  * the same rule, locks and audit row as through the admin API, with the
- * OPERATOR actor. The CLI cannot reach Workers KV: its revocation list writes
- * nothing, and a role change reaches the user's tokens at their next refresh.
+ * OPERATOR actor. The CLI cannot reach the revocation feed's Durable Object:
+ * it publishes nothing itself, and the feed's alarm drains the log row the
+ * change's trigger wrote, so the edge refuses the user's older tokens within
+ * seconds all the same.
  */
 export function composeOperator(db: Database): { stores: Stores; unitOfWork: UnitOfWork; admin: AdminService } {
   const stores = storesFor(db);
   const unitOfWork = unitOfWorkFor(db);
-  const revocations = { endSessionsOf: async () => {}, markGrantsChanged: async () => {} };
+  const revocations = { publish: async () => {} };
   const service = admin.services.admin({
     stores: () => stores,
     unitOfWork: () => unitOfWork,
@@ -197,7 +203,7 @@ class RequestScope implements FeatureDeps {
     readonly config: Config,
     readonly clock: Clock,
     readonly tokens: AccessTokens,
-    readonly revocations: SessionRevocationList,
+    readonly revocations: FeedRevocationList,
     private readonly database: LazyDatabase,
   ) {
     this.services = new LazyServices(this) as unknown as Services;

@@ -11,6 +11,7 @@ import { handleMailBatch } from "./features/mail/consumer";
 import type { MailJob } from "./features/mail/store";
 
 export { AuthService } from "./rpc";
+export { RevocationFeed } from "./adapters/revocation-feed/durable-object";
 
 const app = createApp();
 

@@ -50,7 +50,7 @@ describe("npm run dev checks the Worker's configuration before it starts anythin
 
   it("wrangler.toml [vars] hold only schema variables, each at the schema's default", () => {
     const toml = tomlVars(readText("wrangler.toml"));
-    const required = { DATABASE_URL: "postgres://127.0.0.1/db", REVOKED_SESSIONS: {} };
+    const required = { DATABASE_URL: "postgres://127.0.0.1/db", REVOCATION_FEED: {} };
     const secrets = { JWT_SIGNING_KEYS: JSON.stringify([TEST_SIGNING_KEYS[0]]), REFRESH_TOKEN_SECRET: "x".repeat(32) };
     for (const name of Object.keys(toml)) expect(VARIABLE_NAMES).toContain(name);
     expect(parseVariables({ ...toml, ...secrets, ...required })).toEqual(parseVariables({ ...secrets, ...required }));
@@ -81,7 +81,7 @@ describe(".dev.vars holds the development values the schema declares", () => {
     expect(text.startsWith("# Development secrets")).toBe(true);
     const vars = parseEnv(text);
     expect(Object.keys(vars).sort()).toEqual(["JWT_SIGNING_KEYS", "MFA_ENCRYPTION_KEY", "REFRESH_TOKEN_SECRET"]);
-    const result = parseVariables({ ...vars, DATABASE_URL: "postgres://127.0.0.1/db", REVOKED_SESSIONS: {} });
+    const result = parseVariables({ ...vars, DATABASE_URL: "postgres://127.0.0.1/db", REVOCATION_FEED: {} });
     expect(result.ok && result.config.mfa.encryptionKey).toHaveLength(32);
   });
 

@@ -84,8 +84,8 @@ export function devConfigProblem(sources: DevConfigSources): string | undefined 
     sources.port,
     wantsMailInbox(merged) ? "smtp://127.0.0.1:1025" : undefined,
   );
-  // The KV binding comes from wrangler.toml, which wrangler dev provides.
-  const result = parseVariables({ ...variables, REVOKED_SESSIONS: {} });
+  // The feed binding comes from wrangler.toml, which wrangler dev provides.
+  const result = parseVariables({ ...variables, REVOCATION_FEED: {} });
   if (result.ok) return undefined;
   const { variable, reason } = result.problem;
   const from =

@@ -33,7 +33,7 @@ export type DevStackOptions = {
   log: (line: string) => void;
   /** The embedded PostgreSQL exited without stop() (killed, crashed, or hit by the terminal's Ctrl-C). */
   onDatabaseExit?: (reason: string) => void;
-  /** Where wrangler keeps its local KV and queue state (`--persist-to`); default the checkout's .wrangler/state. */
+  /** Where wrangler keeps its local Durable Object and queue state (`--persist-to`); default the checkout's .wrangler/state. */
   persistTo?: string;
   /** wrangler's dev registry (WRANGLER_REGISTRY_PATH); default the checkout's .wrangler/registry. */
   registryPath?: string;

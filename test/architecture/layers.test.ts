@@ -34,8 +34,10 @@ describe("the layer rules on src/", () => {
       "AccessTokens",
     );
     expect(
-      modules.find((m) => m.file === "src/adapters/revocation-list.ts")?.typeReferences.map((t) => t.name),
-    ).toContain("KVNamespace");
+      modules
+        .find((m) => m.file === "src/adapters/revocation-feed/durable-object.ts")
+        ?.typeReferences.map((t) => t.name),
+    ).toContain("DurableObjectState");
   });
 
   it("gives every file of a feature a role: its routes, its postgres store, or its service side", () => {
@@ -86,14 +88,14 @@ const FIXTURES: Fixture[] = [
       "src/core/errors.ts": [
         'import type { UserStore } from "../features/accounts/store";',
         'import { authenticate } from "../http/authenticate";',
-        'import { SessionRevocationList } from "../adapters/revocation-list";',
+        'import { FeedRevocationList } from "../adapters/revocation-feed/reader";',
         'import type { Context } from "hono";',
         'import { ConfigError } from "./config-error";',
         'import type { Env } from "../config";',
       ].join("\n"),
       "src/features/accounts/store.ts": "export type UserStore = {};",
       "src/http/authenticate/index.ts": "export const authenticate = 1;",
-      "src/adapters/revocation-list.ts": "export class SessionRevocationList {}",
+      "src/adapters/revocation-feed/reader.ts": "export class FeedRevocationList {}",
       "src/core/config-error.ts": "export class ConfigError extends Error {}",
       "src/config.ts": "export type Env = {};",
     },
@@ -253,9 +255,9 @@ const FIXTURES: Fixture[] = [
     name: "a service constructing the revocation list, a barrel other than the two re-exporting loadKeySet",
     files: {
       "src/features/accounts/service.ts":
-        'import { SessionRevocationList } from "../sessions";\nexport const list = new SessionRevocationList();\n',
-      "src/features/sessions/index.ts": 'export { SessionRevocationList } from "./revocation";\n',
-      "src/features/sessions/revocation.ts": "export class SessionRevocationList {}",
+        'import { FeedRevocationList } from "../sessions";\nexport const list = new FeedRevocationList();\n',
+      "src/features/sessions/index.ts": 'export { FeedRevocationList } from "./revocation";\n',
+      "src/features/sessions/revocation.ts": "export class FeedRevocationList {}",
       "src/features/admin/index.ts": 'export { loadKeySet } from "../tokens/keys";\n',
       "src/features/tokens/keys.ts": "export function loadKeySet() {}",
     },
@@ -412,9 +414,9 @@ describe("the checker", () => {
       "src/adapters/postgres/database.ts":
         'import { Pool } from "@neondatabase/serverless";\nimport * as schema from "../../db/schema";\nexport ' +
         "function lazyDatabase() {}",
-      "src/adapters/revocation-list.ts":
-        'import type { RevocationList } from "../features/sessions/store";\nexport class ' +
-        "SessionRevocationList { kv?: KVNamespace }",
+      "src/adapters/revocation-feed/reader.ts":
+        'import type { RevocationList } from "../../features/sessions/store";\nexport class ' +
+        "FeedRevocationList { feed?: DurableObjectNamespace }",
       "src/features/sessions/store.ts": "export type RevocationList = {};",
       "src/features/accounts/postgres.ts":
         'import { sql } from "drizzle-orm";\nimport { type UserStore } from "./store";\nimport { users } from ' +

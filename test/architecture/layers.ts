@@ -310,9 +310,16 @@ export const WORKERS_GLOBAL_TYPES = [
 const POSTGRES_ADAPTERS = "src/adapters/postgres/";
 /** Where the stores are assembled over Postgres (and the combined Stores type built). */
 const STORES = "src/stores.ts";
-const INFRASTRUCTURE_FUNCTIONS = ["storesFor", "unitOfWorkFor", "lazyDatabase", "loadKeySet", "mailTransportFor"];
+const INFRASTRUCTURE_FUNCTIONS = [
+  "storesFor",
+  "unitOfWorkFor",
+  "lazyDatabase",
+  "loadKeySet",
+  "mailTransportFor",
+  "revocationFeedFor",
+];
 const INFRASTRUCTURE_CLASSES = [
-  "SessionRevocationList",
+  "FeedRevocationList",
   "AccessTokens",
   "RefreshTokenCodec",
   "DeviceTokenCodec",

@@ -94,7 +94,7 @@ describe("examples/consumer-worker with SecureAuth over the service binding", ()
       compatibilityFlags: config.compatibility_flags,
       ...bundleModules(secureauthScript),
       bindings: secureauthBindings,
-      kvNamespaces: { REVOKED_SESSIONS: "REVOKED_SESSIONS" },
+      durableObjects: { REVOCATION_FEED: { className: "RevocationFeed", useSQLite: true } },
       // The mail queue as deployed (no consumer here: the verification mails just wait).
       queueProducers: { MAIL_QUEUE: { queueName: "secureauth-mail" } },
     };
@@ -172,13 +172,16 @@ describe("examples/consumer-worker with SecureAuth over the service binding", ()
   const withSecureauth = async (
     change: (secureauth: Record<string, unknown>) => Record<string, unknown>,
     check: () => Promise<void>,
+    alongside: Record<string, unknown>[] = [],
   ) => {
     const [consumerOptions, secureauthOptions] = (options as { workers: Record<string, unknown>[] }).workers as [
       Record<string, unknown>,
       Record<string, unknown>,
     ];
     await miniflare!.setOptions(
-      convertV4MiniflareOptions({ workers: [consumerOptions, change(secureauthOptions)] } as V4MiniflareOptions),
+      convertV4MiniflareOptions({
+        workers: [consumerOptions, change(secureauthOptions), ...alongside],
+      } as V4MiniflareOptions),
     );
     try {
       await check();
@@ -195,29 +198,46 @@ describe("examples/consumer-worker with SecureAuth over the service binding", ()
   };
 
   it(
-    "fails closed: when the revocation list cannot be read (REVOKED_SESSIONS " +
-      "unreachable), the consumer answers 503 service_unavailable",
+    "fails closed: when the revocation feed and its Postgres log cannot be " +
+      "read, the consumer answers 503 service_unavailable",
     async () => {
       const alice = await signUp();
-      // The KV namespace served from a loopback port nothing listens on
-      // (Miniflare's remote-binding path: each KV operation is a request to
-      // that URL), so every read of it fails with connection refused, as when
-      // the store is down. The token itself is valid, so only the failing read
+      // The feed bound to a Durable Object whose every call fails, and the
+      // database on a loopback port nothing listens on, as when both stores
+      // are down; and no location cache, whose one-second shared copy would
+      // otherwise still answer (as on a workers.dev host, where the Cache API
+      // stores nothing). The token itself is valid, so only the failing reads
       // can refuse it.
-      const [closedPort] = (await freePorts(1)) as [number];
+      const [closedDatabasePort] = (await freePorts(1)) as [number];
+      const brokenFeed = {
+        name: "broken-feed",
+        compatibilityDate: "2026-11-01",
+        modules: true,
+        script:
+          'import { DurableObject } from "cloudflare:workers";\n' +
+          "export class BrokenFeed extends DurableObject {\n" +
+          '  snapshot() { throw new Error("feed down"); }\n' +
+          '  append() { throw new Error("feed down"); }\n' +
+          "}\n" +
+          "export default { fetch: () => new Response(null, { status: 404 }) };\n",
+        durableObjects: { BROKEN: { className: "BrokenFeed", useSQLite: true } },
+      };
       await withSecureauth(
         (secureauth) => ({
           ...secureauth,
-          kvNamespaces: {
-            REVOKED_SESSIONS: {
-              id: "REVOKED_SESSIONS",
-              remoteProxyConnectionString: new URL(`http://127.0.0.1:${closedPort}/`),
-            },
+          cache: false,
+          bindings: {
+            ...secureauthBindings,
+            DATABASE_URL: `postgres://postgres:postgres@127.0.0.1:${closedDatabasePort}/secureauth_consumer`,
+          },
+          durableObjects: {
+            REVOCATION_FEED: { className: "BrokenFeed", scriptName: "broken-feed", useSQLite: true },
           },
         }),
         () => expectServiceUnavailable(alice.tokens.accessToken),
+        [brokenFeed],
       );
-      // Back on the real namespace, the same token is accepted again.
+      // Back on the real feed, the same token is accepted again.
       expect((await consumer("/whoami", alice.tokens.accessToken)).status).toBe(200);
     },
   );

@@ -439,7 +439,7 @@ describe("the test environment", () => {
   type NotPinned =
     | "DATABASE_URL"
     | "PG_WS_PROXY"
-    | "REVOKED_SESSIONS"
+    | "REVOCATION_FEED"
     | "AUTH_IP_RATE_LIMITER"
     | "AUTH_EMAIL_RATE_LIMITER"
     | "AUTH_REFRESH_RATE_LIMITER"

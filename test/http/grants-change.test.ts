@@ -78,7 +78,7 @@ describe("a sign-in racing a role change", () => {
       await client.query("update users set grants_version = grants_version + 1 where id = $1", [victim.user.id]);
       await client.query("commit");
     });
-    await revocations().markGrantsChanged([{ userId: victim.user.id, grantsVersion: Number(before) + 1 }]);
+    await revocations().publish([{ kind: "user", subject: victim.user.id, version: Number(before) + 1 }]);
 
     const res = await signingIn!;
     expect(res.status).toBe(200);

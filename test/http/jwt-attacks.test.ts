@@ -542,13 +542,13 @@ describe("a refresh token sent as a Bearer access token", () => {
 });
 
 describe("a revoked session", () => {
-  it("refuses a valid token once its session id is in REVOKED_SESSIONS, and only that session's tokens", async () => {
+  it("refuses a valid token once its session has ended at the edge, and only that session's tokens", async () => {
     const sid = crypto.randomUUID();
     const token = await realToken({ sid });
     const otherSession = await realToken();
     await expectAccepted(token);
 
-    await revocations().revoke([sid]);
+    await revocations().publish([{ kind: "session", subject: sid }]);
 
     await expectRefused(token);
     await expectRefused(await realToken({ sid })); // a fresh token of the same session too

@@ -6,6 +6,7 @@
 import { describe, expect, it } from "vitest";
 import packageJson from "../../package.json";
 import { BASE, call, problemOf, signIn, testService } from "../support/harness";
+import { feedAndLogDown } from "../support/feed";
 
 type Operation = {
   operationId?: string;
@@ -148,15 +149,10 @@ describe("GET /openapi.json for generators", () => {
   });
 });
 
-describe("GET /auth/verify when the revocation list cannot be read", () => {
+describe("GET /auth/verify when the revocation feed and its log cannot be read", () => {
   it("fails closed with 503 service_unavailable, not a 500 and never a pass", async () => {
     const { tokens } = await signIn();
-    const failingKv = {
-      get: () => Promise.reject(new Error("KV GET failed")),
-      put: () => Promise.resolve(),
-      delete: () => Promise.resolve(),
-    };
-    const res = await testService({ env: { REVOKED_SESSIONS: failingKv } }).call("GET", "/auth/verify", {
+    const res = await testService({ env: feedAndLogDown() }).call("GET", "/auth/verify", {
       token: tokens.accessToken,
     });
     expect(res.status).toBe(503);

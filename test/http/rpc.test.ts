@@ -20,6 +20,7 @@ import {
   revocations,
   testService,
 } from "../support/harness";
+import { feedAndLogDown } from "../support/feed";
 
 /** An access token the service issues, for a user holding profile:read and sessions:read. */
 const issue = (subject: Partial<AccessTokenSubject> = {}) =>
@@ -54,7 +55,7 @@ describe("AuthService.verify", () => {
   it("refuses a token whose session is revoked at the edge", async () => {
     const { accessToken, claims } = await issue();
     expect(await auth.verify(accessToken)).toMatchObject({ ok: true });
-    await revocations().revoke([claims.sid]);
+    await revocations().publish([{ kind: "session", subject: claims.sid }]);
     expect(await auth.verify(accessToken)).toEqual({ ok: false, code: "invalid_token" });
   });
 });
@@ -85,7 +86,7 @@ describe("AuthService.authorize", () => {
 
   it("refuses a token whose session is revoked, even with the permission", async () => {
     const { accessToken, claims } = await issue();
-    await revocations().revoke([claims.sid]);
+    await revocations().publish([{ kind: "session", subject: claims.sid }]);
     expect(await auth.authorize(accessToken, "profile:read")).toEqual({ ok: false, code: "invalid_token" });
   });
 
@@ -101,16 +102,6 @@ describe("AuthService.authorize", () => {
 });
 
 /** A KV namespace whose reads fail (rejecting, or throwing at the call), and whose writes succeed. */
-function failingKv(how: "reject" | "throw") {
-  const get =
-    how === "reject"
-      ? () => Promise.reject(new Error("KV GET failed: 503"))
-      : () => {
-          throw new Error("KV GET failed: 503");
-        };
-  return { get, put: () => Promise.resolve(), delete: () => Promise.resolve() };
-}
-
 /** Every console.error line while `run` runs. */
 async function loggedLines(run: () => Promise<void>): Promise<string> {
   const logged = vi.spyOn(console, "error").mockImplementation(() => {});
@@ -178,11 +169,12 @@ describe("AuthService never throws nor rejects", () => {
   );
 
   it.each(["reject", "throw"] as const)(
-    "stops a failing revocation-list read (KV get that %ss) from rejecting: " +
-      "service_unavailable, fail closed, token never logged",
+    "stops a failing revocation-list read (the feed and its log both " +
+      "unreachable, a call that %ss) from rejecting: service_unavailable, fail " +
+      "closed, token never logged",
     async (how) => {
       const { accessToken } = await issue();
-      const rpc = testService({ env: { REVOKED_SESSIONS: failingKv(how) } }).rpc();
+      const rpc = testService({ env: feedAndLogDown(how) }).rpc();
       const log = await loggedLines(async () => {
         await expect(rpc.verify(accessToken)).resolves.toEqual({ ok: false, code: "service_unavailable" });
         await expect(rpc.authorize(accessToken, "profile:read")).resolves.toEqual({
@@ -197,10 +189,11 @@ describe("AuthService never throws nor rejects", () => {
   );
 
   it(
-    "answers a token that fails its signature invalid_token even while KV " + "fails: no store is read for it",
+    "answers a token that fails its signature invalid_token even while the " +
+      "revocation stores fail: no store is read for it",
     async () => {
       const forged = await mintAccessToken({}, { header: { kid: "no-such-key" } });
-      const rpc = testService({ env: { REVOKED_SESSIONS: failingKv("reject") } }).rpc();
+      const rpc = testService({ env: feedAndLogDown() }).rpc();
       await expect(rpc.verify(forged)).resolves.toEqual({ ok: false, code: "invalid_token" });
       await expect(rpc.authorize(forged, "profile:read")).resolves.toEqual({ ok: false, code: "invalid_token" });
     },

@@ -30,7 +30,7 @@ export const TEST_SIGNING_KEYS = [
  * .dev.vars"): bindings given to the plugin win over both. An optional
  * feature that must be off is bound to "" (config reads empty as unset).
  * DATABASE_URL, PG_WS_PROXY and SMTP_URL come from the global setup (vitest.config.ts);
- * REVOKED_SESSIONS and the AUTH_*_RATE_LIMITER bindings are non-text bindings from
+ * REVOCATION_FEED and the AUTH_*_RATE_LIMITER bindings are non-text bindings from
  * wrangler.toml that .dev.vars cannot replace. test/http/foundation.test.ts
  * checks at compile time that this list covers the Env type and at run time
  * that the Worker sees exactly these values.
@@ -46,6 +46,7 @@ export const TEST_SECRETS = {
   REFRESH_IDLE_TTL: "604800",
   REFRESH_ABSOLUTE_TTL: "2592000",
   REFRESH_REUSE_GRACE: "10",
+  REVOCATION_FRESHNESS: "5",
   ALLOWED_ORIGINS: "https://app.example.com,http://127.0.0.1:5173",
   // Production uses m=19456 KiB, t=2; tests use a cheap but real argon2id.
   ARGON2_MEMORY_KIB: "64",

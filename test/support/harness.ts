@@ -11,13 +11,13 @@ import { decodeJwt, importJWK, SignJWT } from "jose";
 import type { components } from "../../packages/client/src/api";
 import { createApp } from "../../src/http/app";
 import type { Clock } from "../../src/core/clock";
-import { compose, type Runtime } from "../../src/composition";
+import { compose, revocationsOf, type Runtime } from "../../src/composition";
 import { loadConfig, type Env } from "../../src/config";
 import worker from "../../src/index";
 import { lazyDatabase, storesFor } from "../../src/stores";
 import { AuthService } from "../../src/rpc";
 import type { Stores } from "../../src/stores";
-import { SessionRevocationList } from "../../src/adapters/revocation-list";
+import { type FeedRevocationList, revocationFeedFor } from "../../src/adapters/revocation-feed";
 import type { AccessTokenSubject } from "../../src/features/tokens/types";
 import { TEST_SECRETS, TEST_SIGNING_KEYS } from "../setup/secrets";
 import { auditRows, query, resetStatementStats, testEnv, withClient } from "./db";
@@ -162,9 +162,17 @@ export function testService(options: TestServiceOptions = {}) {
     }
   }
 
-  /** The edge revocation list the service reads (REVOKED_SESSIONS), as the service builds it. */
-  function revocations(): SessionRevocationList {
-    return new SessionRevocationList(env.REVOKED_SESSIONS, loadConfig(env).accessTokenTtl);
+  /** This isolate's copy of the revocation feed, the one the service's own requests publish to and verify with. */
+  function revocations(): FeedRevocationList {
+    return revocationsOf(env);
+  }
+
+  /**
+   * A copy of the revocation feed as another isolate (another location) builds it: its own memory over the same
+   * Durable Object, the same location cache and the same Postgres log.
+   */
+  function otherIsolate(): FeedRevocationList {
+    return revocationFeedFor(env, loadConfig(env));
   }
 
   /** The real Postgres stores on a pool of their own; close() ends the pool. */
@@ -194,6 +202,7 @@ export function testService(options: TestServiceOptions = {}) {
     runtime,
     issueAccessToken,
     revocations,
+    otherIsolate,
     stores,
     rpc,
     /** The same service with its database unreachable (an allowlisted port where nothing listens). */

@@ -40,9 +40,8 @@ function setup() {
   return { memory, time, revocations, admin, administrator, target, actor: as(administrator), as, openSession };
 }
 
-/** What reached the edge as sessions-ended marks, each mark's sessions sorted. */
-const marks = (revocations: RecordingRevocationList) =>
-  revocations.endSessionsCalls.map((c) => ({ ...c, ended: [...c.ended].sort() }));
+/** The sessions each publish to the edge ended, sorted. */
+const marks = (revocations: RecordingRevocationList) => revocations.sessionCalls.map((ids) => [...ids].sort());
 
 async function failure(promise: Promise<unknown>): Promise<unknown> {
   return promise.then(
@@ -193,9 +192,9 @@ describe("disable and enable", () => {
     expect(t.memory.auditRows({ event: "user.disabled" })).toEqual([
       expect.objectContaining({ userId: t.target.id, actorId: t.administrator.id, metadata: { endedSessions: 2 } }),
     ]);
-    // One mark for the user, whatever the number of sessions, and no entry per session.
-    expect(marks(t.revocations)).toEqual([{ userId: t.target.id, before: t.time.now(), ended: [...sessions].sort() }]);
-    expect(t.revocations.revokeCalls).toEqual([]);
+    // The ended sessions and the grants bump reach the edge in one publish.
+    expect(t.revocations.publishCalls).toHaveLength(1);
+    expect(marks(t.revocations)).toEqual([[...sessions].sort()]);
     expect(t.revocations.grantsCalls).toEqual([[{ userId: t.target.id, grantsVersion: 1 }]]);
   });
 
@@ -216,7 +215,7 @@ describe("disable and enable", () => {
       });
       expect(t.memory.auditRows({ event: "user.disabled" })).toHaveLength(1);
       expect(t.memory.session(straggler)!.revokedReason).toBe("user_disabled");
-      expect(marks(t.revocations).at(-1)).toEqual({ userId: t.target.id, before: t.time.now(), ended: [straggler] });
+      expect(marks(t.revocations).at(-1)).toEqual([straggler]);
     },
   );
 
@@ -256,8 +255,7 @@ describe("revokeSessions", () => {
     await t.admin.revokeSessions(t.target.id, t.actor);
     for (const id of sessions) expect(t.memory.session(id)!.revokedReason).toBe("revoked_by_admin");
     expect(t.memory.session(adminsOwn)!.revokedAt).toBeNull();
-    expect(marks(t.revocations)).toEqual([{ userId: t.target.id, before: t.time.now(), ended: [...sessions].sort() }]);
-    expect(t.revocations.revokeCalls).toEqual([]);
+    expect(marks(t.revocations)).toEqual([[...sessions].sort()]);
     expect(t.memory.user(t.target.id)!.status).toBe("active");
   });
 
@@ -270,8 +268,7 @@ describe("revokeSessions", () => {
     const before = t.memory.snapshot();
     expect(await failure(t.admin.revokeSessions(id(), t.actor))).toBeInstanceOf(NotFound);
     expect(t.memory.snapshot()).toEqual(before);
-    expect(t.revocations.revokeCalls).toEqual([]);
-    expect(t.revocations.endSessionsCalls).toEqual([]);
+    expect(t.revocations.sessionCalls).toEqual([]);
   });
 });
 
@@ -299,7 +296,7 @@ describe("ids in capitals", () => {
       for (const row of t.memory.auditRows({}))
         if (row.userId !== null && row.userId.toLowerCase() === t.target.id) expect(row.userId).toBe(t.target.id);
       expect(t.revocations.grantsCalls.flat().map((c) => c.userId)).toEqual([t.target.id, t.target.id]);
-      expect(t.revocations.endSessionsCalls.map((c) => c.userId)).toEqual([t.target.id, t.target.id]);
+      expect(t.revocations.sessionCalls).toEqual([[session], [again]]);
     },
   );
 });
@@ -413,7 +410,7 @@ describe("v3: every action on another account follows one rule (only what you ho
       expect((error as InsufficientPermission).detail).toBe(LACKED);
       expect(t.memory.snapshot()).toEqual(before);
       expect(t.revocations.grantsCalls).toEqual([]);
-      expect(t.revocations.endSessionsCalls).toEqual([]);
+      expect(t.revocations.sessionCalls).toEqual([]);
     },
   );
 

@@ -10,13 +10,13 @@ import { TEST_SIGNING_KEYS } from "../setup/secrets";
 const SECRET = "RH9FpPbeAujTDyllt7Jg4K7BqJLORa798d3W26uTLg8";
 const PREVIOUS_SECRET = "the refresh secret before the last change, 32+ characters";
 
-/** Only what has no default: secrets, the database and the KV binding. */
+/** Only what has no default: secrets, the database and the revocation feed binding. */
 function minimalEnv(overrides: Partial<Record<keyof Env, unknown>> = {}): Env {
   return {
     DATABASE_URL: "postgres://user:pw@127.0.0.1:5432/secureauth",
     JWT_SIGNING_KEYS: JSON.stringify(TEST_SIGNING_KEYS),
     REFRESH_TOKEN_SECRET: SECRET,
-    REVOKED_SESSIONS: {} as KVNamespace,
+    REVOCATION_FEED: {} as DurableObjectNamespace,
     ...overrides,
   } as Env;
 }
@@ -48,6 +48,7 @@ describe("defaults", () => {
       refreshIdleTtl: 7 * 24 * 3600,
       refreshAbsoluteTtl: 30 * 24 * 3600,
       refreshReuseGrace: 10,
+      revocationFreshness: 5,
       allowedOrigins: [],
       argon2: { memoryKib: 19456, iterations: 2, parallelism: 1 },
       loginMaxFailures: 5,
@@ -231,7 +232,7 @@ describe("a missing or malformed variable throws a ConfigError naming it", () =>
     ["DATABASE_URL missing", { DATABASE_URL: undefined }, "DATABASE_URL"],
     ["DATABASE_URL blank", { DATABASE_URL: "   " }, "DATABASE_URL"],
     ["DATABASE_URL not postgres", { DATABASE_URL: "mysql://127.0.0.1/db" }, "DATABASE_URL"],
-    ["REVOKED_SESSIONS binding missing", { REVOKED_SESSIONS: undefined }, "REVOKED_SESSIONS"],
+    ["REVOCATION_FEED binding missing", { REVOCATION_FEED: undefined }, "REVOCATION_FEED"],
     ["REFRESH_TOKEN_SECRET missing", { REFRESH_TOKEN_SECRET: undefined }, "REFRESH_TOKEN_SECRET"],
     ["REFRESH_TOKEN_SECRET under 32 characters", { REFRESH_TOKEN_SECRET: "x".repeat(31) }, "REFRESH_TOKEN_SECRET"],
     [
@@ -288,6 +289,11 @@ describe("a missing or malformed variable throws a ConfigError naming it", () =>
     ],
     ["REFRESH_ABSOLUTE_TTL zero", { REFRESH_ABSOLUTE_TTL: "0" }, "REFRESH_ABSOLUTE_TTL"],
     ["REFRESH_REUSE_GRACE not a number", { REFRESH_REUSE_GRACE: "ten" }, "REFRESH_REUSE_GRACE"],
+    // Under two seconds every idle isolate would wait on the feed; over a minute, revocation would not be prompt.
+    // The feed keeps each revocation for the longest access-token lifetime: a year of them would be unbounded.
+    ["ACCESS_TOKEN_TTL over a day", { ACCESS_TOKEN_TTL: "86401" }, "ACCESS_TOKEN_TTL"],
+    ["REVOCATION_FRESHNESS under 2", { REVOCATION_FRESHNESS: "1" }, "REVOCATION_FRESHNESS"],
+    ["REVOCATION_FRESHNESS over 60", { REVOCATION_FRESHNESS: "61" }, "REVOCATION_FRESHNESS"],
     ["ALLOWED_ORIGINS a wildcard", { ALLOWED_ORIGINS: "*" }, "ALLOWED_ORIGINS"],
     ["ALLOWED_ORIGINS not a URL", { ALLOWED_ORIGINS: "app.example.com" }, "ALLOWED_ORIGINS"],
     ["ALLOWED_ORIGINS with a path", { ALLOWED_ORIGINS: "https://app.example.com/login" }, "ALLOWED_ORIGINS"],

@@ -632,9 +632,7 @@ describe("resetPassword", () => {
       expect(stored.emailVerifiedAt).toEqual(t.time.now());
       for (const id of t.sessions)
         expect(t.memory.session(id)).toMatchObject({ revokedAt: t.time.now(), revokedReason: "password_reset" });
-      expect(t.revocations.endSessionsCalls.map((c) => ({ ...c, ended: [...c.ended].sort() }))).toEqual([
-        { userId: t.user.id, before: t.time.now(), ended: [...t.sessions].sort() },
-      ]);
+      expect(t.revocations.sessionCalls.map((ids) => [...ids].sort())).toEqual([[...t.sessions].sort()]);
       expect([...t.memory.state.throttles.keys()]).toEqual([accountThrottleKey("grace@example.com")]);
       expect(t.memory.auditRows({ event: "user.password_reset" })).toEqual([
         expect.objectContaining({
@@ -714,7 +712,7 @@ describe("resetPassword", () => {
     await expect(t.resetPassword(t.token)).rejects.toThrow("connection lost");
     t.memory.onCall = undefined;
     expect(t.memory.snapshot()).toEqual(before);
-    expect(t.revocations.endSessionsCalls).toEqual([]);
+    expect(t.revocations.sessionCalls).toEqual([]);
     await t.resetPassword(t.token);
   });
 });
@@ -843,9 +841,7 @@ describe("v3: resetPassword is the first proof of an unproven address (pre-accou
       const now = t.time.now();
       for (const id of t.sessions)
         expect(t.memory.session(id)).toMatchObject({ revokedAt: now, revokedReason: "password_reset" });
-      expect(t.revocations.endSessionsCalls.map((c) => ({ ...c, ended: [...c.ended].sort() }))).toEqual([
-        { userId: t.user.id, before: now, ended: [...t.sessions].sort() },
-      ]);
+      expect(t.revocations.sessionCalls.map((ids) => [...ids].sort())).toEqual([[...t.sessions].sort()]);
       expect(t.memory.state.totpFactors.has(t.user.id)).toBe(false);
       expect([...t.memory.state.recoveryCodes.values()].filter((c) => c.userId === t.user.id)).toEqual([]);
       expect([...t.memory.state.passkeys.values()].filter((p) => p.userId === t.user.id)).toEqual([]);
@@ -901,7 +897,7 @@ describe("v3: resetPassword is the first proof of an unproven address (pre-accou
     await expect(t.resetPassword(t.reset)).rejects.toThrow("connection lost");
     t.memory.onCall = undefined;
     expect(t.memory.snapshot()).toEqual(before);
-    expect(t.revocations.endSessionsCalls).toEqual([]);
+    expect(t.revocations.sessionCalls).toEqual([]);
   });
 });
 
@@ -1238,7 +1234,7 @@ describe("deleteOwnAccount", () => {
       expect(t.memory.user(t.user.id)).toBeDefined();
       expect(t.memory.state.throttles.get(sessionThrottleKey(t.sessions[0]!))).toMatchObject({ failures: 1 });
       expect(t.memory.state.throttles.get(accountThrottleKey("ada@example.com"))).toMatchObject({ failures: 1 });
-      expect(t.revocations.endSessionsCalls).toEqual([]);
+      expect(t.revocations.sessionCalls).toEqual([]);
     },
   );
 
@@ -1274,9 +1270,7 @@ describe("deleteOwnAccount", () => {
       });
       expect(JSON.stringify(deleted)).not.toContain("ada@example.com");
       expect(t.memory.state.audit.length).toBe(historyBefore + 3);
-      expect(t.revocations.endSessionsCalls.map((c) => ({ ...c, ended: [...c.ended].sort() }))).toEqual([
-        { userId: t.user.id, before: t.time.now(), ended: [...t.sessions].sort() },
-      ]);
+      expect(t.revocations.sessionCalls.map((ids) => [...ids].sort())).toEqual([[...t.sessions].sort()]);
     },
   );
 
@@ -1322,7 +1316,7 @@ describe("AdminService.deleteUser", () => {
       expect(t.memory.auditRows({ event: "user.deleted" })).toEqual([
         expect.objectContaining({ userId: t.target.id, actorId: t.administrator.id, metadata: { endedSessions: 1 } }),
       ]);
-      expect(t.revocations.endSessionsCalls).toEqual([{ userId: t.target.id, before: t.time.now(), ended: [session] }]);
+      expect(t.revocations.sessionCalls).toEqual([[session]]);
     },
   );
 

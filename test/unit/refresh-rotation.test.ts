@@ -162,7 +162,7 @@ async function chain(t: Scenario, first: string, steps: number): Promise<string[
 }
 
 function expectNothingRevoked(t: Scenario) {
-  expect(t.revocations.revokeCalls).toEqual([]);
+  expect(t.revocations.sessionCalls).toEqual([]);
   expect(t.memory.auditRows({ event: "auth.refresh_reused" })).toEqual([]);
   for (const session of t.memory.state.sessions.values()) expect(session.revokedAt).toBeNull();
 }
@@ -179,7 +179,7 @@ function expectRevokedForReuse(t: Scenario, sessionId: string) {
       createdAt: t.time.now(),
     }),
   ]);
-  expect(t.revocations.revokeCalls).toEqual([[sessionId]]);
+  expect(t.revocations.sessionCalls).toEqual([[sessionId]]);
 }
 
 /** Everything the store holds, as text: to show what never reaches it. */
@@ -521,7 +521,7 @@ describe("case 3: any other token of the family is reuse and ends the session", 
     await expect(t.rotate(token)).rejects.toBeInstanceOf(InvalidRefreshToken);
     expect(t.memory.snapshot()).toEqual(before);
     expect(t.memory.session(sessionId)!.revokedReason).toBe("revoked_by_user");
-    expect(t.revocations.revokeCalls).toEqual([]);
+    expect(t.revocations.sessionCalls).toEqual([]);
   });
 
   it("an old token of a session past its absolute expiry is invalid_refresh_token, not reuse", async () => {
@@ -599,7 +599,7 @@ describe("the token format: junk is refused before any I/O, a legacy token is st
     await expect(t.rotate(presented)).rejects.toBeInstanceOf(InvalidRefreshToken);
     expect(t.memory.calls).toEqual([]);
     expect(t.memory.snapshot()).toEqual(before);
-    expect(t.revocations.revokeCalls).toEqual([]);
+    expect(t.revocations.sessionCalls).toEqual([]);
   });
 
   it("a token tagged with another secret is junk, never looked up", async () => {
@@ -722,7 +722,7 @@ describe("a session or user that has ended fails at the rotation itself", () => 
     await expect(t.rotate(token)).rejects.toBeInstanceOf(InvalidRefreshToken);
     expect(t.memory.snapshot()).toEqual(before);
     expect(t.memory.auditRows({ event: "auth.refresh_reused" })).toEqual([]);
-    expect(t.revocations.revokeCalls).toEqual([]);
+    expect(t.revocations.sessionCalls).toEqual([]);
     expect(t.memory.state.refreshTokens.size).toBe(1);
   });
 

@@ -7,7 +7,7 @@ import type { Clock } from "../../src/core/clock";
 import { type Config, type Env, loadConfig, parseConfig } from "../../src/config";
 import { ConfigError, InvalidToken } from "../../src/core/errors";
 import { parseBearerToken } from "../../src/http/authenticate";
-import { SessionRevocationList } from "../../src/adapters/revocation-list";
+import { RecordingRevocationList } from "../support/fakes";
 import { AccessTokens } from "../../src/features/tokens/access-tokens";
 import { signAccessToken } from "../../src/features/tokens/issue";
 import { type KeySet, loadKeySet } from "../../src/features/tokens/keys";
@@ -52,7 +52,7 @@ const mint = (overrides: Record<string, unknown> = {}, header: Record<string, un
 /** The service's AccessTokens over the test keys and config, at `clock`, with this revocation list. */
 async function accessTokens(
   clock: Clock = fixed(NOW),
-  revocations: Pick<SessionRevocationList, "refuses"> = { refuses: async () => false },
+  revocations: Pick<RecordingRevocationList, "refuses"> = { refuses: async () => false },
 ) {
   return new AccessTokens(await loadKeySet(config), config, clock, revocations);
 }
@@ -372,7 +372,7 @@ describe("verifyAccessToken", () => {
 });
 
 describe("AccessTokens.authenticate", () => {
-  const revocations = new SessionRevocationList(env.REVOKED_SESSIONS, config.accessTokenTtl);
+  const revocations = new RecordingRevocationList();
   const now = () => new Date();
 
   it("returns the claims of a valid token of a live session", async () => {
@@ -389,7 +389,7 @@ describe("AccessTokens.authenticate", () => {
     const tokens = await accessTokens(now, revocations);
     const sessionId = crypto.randomUUID();
     const { accessToken } = await tokens.issue({ ...subject, sessionId });
-    await revocations.revoke([sessionId]);
+    await revocations.publish([{ kind: "session", subject: sessionId }]);
     const error = await refusal(tokens.authenticate(accessToken));
     expect(causeOf(error)).toMatch(/session has ended/);
   });
@@ -400,7 +400,7 @@ describe("AccessTokens.authenticate", () => {
       const tokens = await accessTokens(now, revocations);
       const userId = crypto.randomUUID();
       const stale = await tokens.issue({ ...subject, userId, sessionId: crypto.randomUUID(), grantsVersion: 1 });
-      await revocations.markGrantsChanged([{ userId, grantsVersion: 2 }]);
+      await revocations.publish([{ kind: "user", subject: userId, version: 2 }]);
       expect(causeOf(await refusal(tokens.authenticate(stale.accessToken)))).toMatch(/roles changed/);
       const current = await tokens.issue({ ...subject, userId, sessionId: crypto.randomUUID(), grantsVersion: 2 });
       expect(await tokens.authenticate(current.accessToken)).toEqual(current.claims);
@@ -409,15 +409,12 @@ describe("AccessTokens.authenticate", () => {
 
   it("does not consult the revocation list for a token that fails verification", async () => {
     let lookups = 0;
-    const counting = new SessionRevocationList(
-      {
-        get: async () => {
-          lookups++;
-          return null;
-        },
-      } as unknown as KVNamespace,
-      config.accessTokenTtl,
-    );
+    const counting = {
+      refuses: async () => {
+        lookups++;
+        return false;
+      },
+    };
     await refusal((await accessTokens(now, counting)).authenticate("a.b.c"));
     expect(lookups).toBe(0);
   });

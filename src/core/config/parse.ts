@@ -66,7 +66,7 @@ function toConfig(env: Readonly<Record<string, unknown>>): Config {
     // The binding is checked after the database, as the service has always reported it.
     if (name === "DATABASE_URL") {
       for (const [binding, spec] of Object.entries(BINDINGS)) {
-        if ("required" in spec && !env[binding]) fail(binding, "KV namespace binding is missing");
+        if ("required" in spec && !env[binding]) fail(binding, "binding is missing");
       }
     }
   }
@@ -119,6 +119,7 @@ function toConfig(env: Readonly<Record<string, unknown>>): Config {
     refreshIdleTtl: v.REFRESH_IDLE_TTL!,
     refreshAbsoluteTtl: v.REFRESH_ABSOLUTE_TTL!,
     refreshReuseGrace: v.REFRESH_REUSE_GRACE!,
+    revocationFreshness: v.REVOCATION_FRESHNESS!,
     allowedOrigins: [...v.ALLOWED_ORIGINS!],
     argon2,
     loginMaxFailures: v.LOGIN_MAX_FAILURES!,

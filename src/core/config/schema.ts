@@ -248,7 +248,12 @@ export const VARIABLES = {
     accepts: "text",
     default: "secureauth",
   },
-  ACCESS_TOKEN_TTL: { doc: "Access-token lifetime.", ...seconds(), default: 600 },
+  ACCESS_TOKEN_TTL: {
+    doc: "Access-token lifetime; at most a day, since the revocation feed keeps every revocation that long.",
+    ...wholeNumber(1, 24 * 3600),
+    accepts: "seconds, 1 to 86400 (a day)",
+    default: 600,
+  },
   REFRESH_IDLE_TTL: {
     doc: "A session ends after this long without a refresh; at most `REFRESH_ABSOLUTE_TTL`.",
     ...seconds(),
@@ -265,6 +270,14 @@ export const VARIABLES = {
       "same successor instead of counting as theft; `0` turns it off.",
     ...seconds(0),
     default: 10,
+  },
+  REVOCATION_FRESHNESS: {
+    doc:
+      "Seconds an isolate's copy of the revocation feed may answer before a verify waits for a fresh one (an " +
+      "isolate that sat idle); copies in use are refreshed every second in the background.",
+    ...wholeNumber(2, 60),
+    accepts: "seconds, 2 to 60",
+    default: 5,
   },
   ALLOWED_ORIGINS: {
     doc:
@@ -377,8 +390,8 @@ export type VariableName = keyof Variables;
 
 /** The bindings the configuration checks or documents (declared in wrangler.toml, not text). */
 export const BINDINGS = {
-  REVOKED_SESSIONS: {
-    doc: "KV namespace of ended sessions, checked on every authenticated request; required.",
+  REVOCATION_FEED: {
+    doc: "Durable Object namespace of the revocation feed (class `RevocationFeed`), checked by every verify; required.",
     required: true,
   },
   MAIL_QUEUE: { doc: "Queue of account mail: a request enqueues, this Worker's queue handler sends." },

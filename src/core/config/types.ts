@@ -12,7 +12,8 @@ type RequiredVariable = {
 export type Env = { [K in RequiredVariable]: string } & {
   [K in Exclude<keyof Variables, RequiredVariable>]?: string;
 } & {
-  REVOKED_SESSIONS: KVNamespace;
+  /** The revocation feed (the RevocationFeed Durable Object). */
+  REVOCATION_FEED: DurableObjectNamespace;
   /** Account lifecycle mail: the request enqueues, the queue consumer sends. */
   /** The mail queue; its messages are the mail feature's MailJob. */
   MAIL_QUEUE?: Queue<unknown>;
@@ -38,6 +39,8 @@ export type Config = {
   refreshIdleTtl: number;
   refreshAbsoluteTtl: number;
   refreshReuseGrace: number;
+  /** Seconds: past it, a verify waits for a fresh copy of the revocation feed. */
+  revocationFreshness: number;
   allowedOrigins: string[];
   argon2: { memoryKib: number; iterations: number; parallelism: number };
   /** Failed logins on one account before exponential back-off starts. */

@@ -20,7 +20,7 @@ import type { DeviceTokenCodec } from "../sign-in/device-tokens";
 import { linkFor, mintOneTimeToken } from "../lifecycle/one-time-tokens";
 import type { DeviceInfo, KeyedRateLimit, RequestOrigin, UserRecord } from "../../core/domain";
 import type { MailOutbox } from "../mail/store";
-import type { RevocationList } from "../sessions/store";
+import { endedSessions, type RevocationList } from "../sessions/store";
 import type { Stores, UnitOfWork } from "../../stores";
 import { SecondFactorService } from "../mfa/service";
 import { issueTokenPair, newSession, type RefreshTokenCodec, type SessionLifetimes, type TokenPair } from "../sessions";
@@ -44,7 +44,7 @@ export type AccountDeps = {
   /** Per normalised email on register (AUTH_EMAIL_RATE_LIMITER), before any hashing. */
   registrationLimit: KeyedRateLimit;
   tokens: AccessTokens;
-  revocations: Pick<RevocationList, "revoke" | "endSessionsOf">;
+  revocations: Pick<RevocationList, "publish">;
   outbox: MailOutbox;
   /** For an account with a second factor, a right password stores an mfaToken and answers mfa_required. */
   secondFactor: Pick<SecondFactorService, "requireSecondFactor">;
@@ -193,7 +193,7 @@ export class AccountService {
       });
       return endedIds;
     });
-    await this.deps.revocations.endSessionsOf(user.id, { before: clock(), except: input.sessionId, ended });
+    await this.deps.revocations.publish(endedSessions(ended.map((session) => session.id)));
   }
 
   private tokenPair(

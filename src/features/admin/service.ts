@@ -9,7 +9,7 @@ import { InsufficientPermission, NotFound } from "../../core/errors";
 import { deleteAccountIn } from "../lifecycle/service";
 import { isUuid } from "../../core/ids";
 import { decodeCursor, toApiPage, type ApiPage } from "../../core/cursor";
-import type { RevocationList } from "../sessions/store";
+import { endedSessions, grantsChanged, type RevocationList } from "../sessions/store";
 import type { Stores, UnitOfWork } from "../../stores";
 import type { UserRecord } from "../../core/domain";
 import { toSessionView, type SessionView } from "../sessions";
@@ -31,7 +31,7 @@ export type AdminDeps = {
   stores: Pick<Stores, "users" | "adminUsers" | "sessions">;
   unitOfWork: UnitOfWork;
   clock: Clock;
-  revocations: Pick<RevocationList, "endSessionsOf" | "markGrantsChanged">;
+  revocations: Pick<RevocationList, "publish">;
 };
 
 export class AdminService {
@@ -94,7 +94,7 @@ export class AdminService {
       });
       return { user: updated, changed: true };
     });
-    if (changed) await this.deps.revocations.markGrantsChanged([{ userId, grantsVersion: user.grantsVersion }]);
+    if (changed) await this.deps.revocations.publish(grantsChanged([{ userId, grantsVersion: user.grantsVersion }]));
     return user;
   }
 
@@ -132,8 +132,10 @@ export class AdminService {
       }
       return { user: (await tx.users.findById(userId))!, ended: endedIds };
     });
-    await this.deps.revocations.endSessionsOf(userId, { before: this.deps.clock(), ended });
-    await this.deps.revocations.markGrantsChanged([{ userId, grantsVersion: user.grantsVersion }]);
+    await this.deps.revocations.publish([
+      ...endedSessions(ended.map((session) => session.id)),
+      ...grantsChanged([{ userId, grantsVersion: user.grantsVersion }]),
+    ]);
     return user;
   }
 
@@ -176,7 +178,7 @@ export class AdminService {
       const { target } = await lockForChange(tx, userId, actor, "users:write");
       return deleteAccountIn(tx, target, { actorId: actorIdOf(actor), origin: actor.origin, at: this.deps.clock() });
     });
-    await this.deps.revocations.endSessionsOf(userId, { before: this.deps.clock(), ended });
+    await this.deps.revocations.publish(endedSessions(ended.map((session) => session.id)));
   }
 
   /**
@@ -233,7 +235,7 @@ export class AdminService {
       }
       return { name: wanted.name, permissions: wanted.permissions, created, changed, before, holders };
     });
-    if (outcome.holders.length > 0) await this.deps.revocations.markGrantsChanged(outcome.holders);
+    if (outcome.holders.length > 0) await this.deps.revocations.publish(grantsChanged(outcome.holders));
     return { ...outcome, holders: outcome.holders.length };
   }
 
@@ -251,8 +253,7 @@ export class AdminService {
         at: clock(),
       });
     });
-    // One edge write however many sessions ended, its instant read after they did.
-    await this.deps.revocations.endSessionsOf(userId, { before: clock(), ended });
+    await this.deps.revocations.publish(endedSessions(ended.map((session) => session.id)));
   }
 }
 

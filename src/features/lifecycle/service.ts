@@ -20,7 +20,7 @@ import { accountThrottleKey } from "../sign-in/attempt";
 import { linkFor, MAX_LINKS_PER_HOUR, mintOneTimeToken, hashOneTimeToken } from "./one-time-tokens";
 import type { BreachedPasswordChecker, PasswordHasher } from "../accounts/passwords";
 import { requireProvenHolder } from "../accounts/proven-holder";
-import type { EndedSession, RevocationList } from "../sessions/store";
+import { type EndedSession, endedSessions, type RevocationList } from "../sessions/store";
 import type { KeyedRateLimit, RequestOrigin, UserRecord } from "../../core/domain";
 import type { MailJob, MailOutbox } from "../mail/store";
 import type { OneTimePurpose } from "./store";
@@ -34,7 +34,7 @@ export type LifecycleDeps = {
   hasher: PasswordHasher;
   breached: Pick<BreachedPasswordChecker, "isBreached">;
   outbox: MailOutbox;
-  revocations: Pick<RevocationList, "endSessionsOf">;
+  revocations: Pick<RevocationList, "publish">;
   /**
    * Per (normalised email, requesting network) on forgot-password (AUTH_EMAIL_RATE_LIMITER), whether or not the
    * account exists.
@@ -126,7 +126,7 @@ export class AccountLifecycle {
     const password = await acceptableNewPassword(this.deps.breached, input.newPassword, "newPassword");
     const passwordHash = await this.deps.hasher.hash(password);
     let ended: EndedSession[] = [];
-    const user = await this.spending(input.token, "password_reset", async (tx, spent, at) => {
+    await this.spending(input.token, "password_reset", async (tx, spent, at) => {
       // The reset sets a password of its own: the claim keeps the column for it.
       const claimed =
         (await tx.users.claimByProof({
@@ -158,7 +158,7 @@ export class AccountLifecycle {
         at,
       });
     });
-    await this.deps.revocations.endSessionsOf(user.id, { before: this.deps.clock(), ended });
+    await this.deps.revocations.publish(endedSessions(ended.map((session) => session.id)));
   }
 
   /**
@@ -282,7 +282,7 @@ export class AccountLifecycle {
       await tx.throttles.clear(throttleKey);
       return endedSessions;
     });
-    await this.deps.revocations.endSessionsOf(user.id, { before: clock(), ended });
+    await this.deps.revocations.publish(endedSessions(ended.map((session) => session.id)));
   }
 
   /**

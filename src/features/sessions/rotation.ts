@@ -13,7 +13,7 @@
 import type { Clock } from "../../core/clock";
 import { EmailNotVerified, InvalidRefreshToken, RateLimited, RefreshTokenReused } from "../../core/errors";
 import type { KeyedRateLimit, RequestOrigin } from "../../core/domain";
-import type { RefreshTokenStore, RevocationList } from "./store";
+import { endedSessions, type RefreshTokenStore, type RevocationList } from "./store";
 import type { UserStore } from "../accounts/store";
 import { requireActiveUser } from "../sign-in/active-user";
 import type { AccessTokens } from "../tokens";
@@ -27,7 +27,7 @@ export type RotationDeps = {
   settings: { refreshIdleTtl: number; refreshReuseGrace: number; requireVerifiedEmail: boolean };
   clock: Clock;
   tokens: AccessTokens;
-  revocations: Pick<RevocationList, "revoke">;
+  revocations: Pick<RevocationList, "publish">;
   /** Per session, keyed on the session id a tagged token carries. */
   refreshLimit: KeyedRateLimit;
 };
@@ -104,7 +104,7 @@ export class RefreshTokenRotation {
     }
 
     await refreshTokens.revokeFamilyForReuse(lineage.sessionId, origin, at);
-    await this.deps.revocations.revoke([lineage.sessionId]);
+    await this.deps.revocations.publish(endedSessions([lineage.sessionId]));
     throw new RefreshTokenReused();
   }
 }

@@ -6,7 +6,7 @@ import type { Clock } from "../../core/clock";
 import { InvalidToken, NotFound } from "../../core/errors";
 import { isUuid } from "../../core/ids";
 import type { RequestOrigin } from "../../core/domain";
-import type { RevocationList, SessionRecord, SessionStore } from "./store";
+import { endedSessions, type RevocationList, type SessionRecord, type SessionStore } from "./store";
 import type { AccessTokens } from "../tokens";
 import type { RefreshTokenCodec } from "./refresh-token";
 
@@ -14,7 +14,7 @@ export type SessionDeps = {
   sessions: SessionStore;
   codec: RefreshTokenCodec;
   clock: Clock;
-  revocations: Pick<RevocationList, "revoke" | "endSessionsOf">;
+  revocations: Pick<RevocationList, "publish">;
   tokens: Pick<AccessTokens, "verify">;
 };
 
@@ -48,14 +48,12 @@ export class SessionService {
       at: this.deps.clock(),
     });
     if (!ended) throw new NotFound();
-    await this.deps.revocations.revoke([id]);
+    await this.deps.revocations.publish(endedSessions([id]));
   }
 
   /**
-   * Ends all the user's sessions but the current one, with one edge write
-   * however many there are. The current one is kept at the edge only if it
-   * is still live (a token of a session ended moments ago may still be
-   * accepted for the documented bound): a mark never keeps an ended session.
+   * Ends all the user's sessions but the current one, each refused at the
+   * edge by its own feed entry.
    */
   async revokeOthers(userId: string, currentSessionId: string, origin: RequestOrigin): Promise<void> {
     const { sessions, clock } = this.deps;
@@ -64,13 +62,7 @@ export class SessionService {
       { reason: "revoked_by_user", event: "session.revoked", actorId: userId, origin, at: clock() },
       currentSessionId,
     );
-    if (ended.length === 0) return;
-    const currentLive = (await sessions.listLive(userId, clock())).some((s) => s.id === currentSessionId);
-    await this.deps.revocations.endSessionsOf(userId, {
-      before: clock(),
-      ...(currentLive ? { except: currentSessionId } : {}),
-      ended,
-    });
+    await this.deps.revocations.publish(endedSessions(ended.map((session) => session.id)));
   }
 
   /**
@@ -104,7 +96,7 @@ export class SessionService {
       at: this.deps.clock(),
     });
     // Pushed even if the row had already ended: the token in hand must stop now.
-    await this.deps.revocations.revoke([sid]);
+    await this.deps.revocations.publish(endedSessions([sid]));
   }
 
   private async logoutRefreshToken(refreshToken: string, origin: RequestOrigin): Promise<void> {
@@ -116,7 +108,7 @@ export class SessionService {
       origin,
       at: this.deps.clock(),
     });
-    if (ended) await this.deps.revocations.revoke([ended]);
+    if (ended) await this.deps.revocations.publish(endedSessions([ended]));
   }
 }
 

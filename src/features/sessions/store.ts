@@ -1,5 +1,5 @@
 // The sessions feature's ports: sessions and refresh tokens in Postgres, and
-// the edge's revocation list (Workers KV, src/adapters/revocation-list.ts).
+// the edge's revocation list (the revocation feed, src/adapters/revocation-feed/).
 //
 // A store method is one statement (one round trip) unless it says otherwise,
 // and each state change writes its audit row in that same statement.
@@ -151,31 +151,38 @@ export interface RefreshTokenStore {
 }
 
 /**
- * What an access token tells the edge's revocation check: its session, user, grants version and issue time (epoch
- * seconds).
+ * What an access token tells the edge's revocation check: its session, user and grants version, and its active
+ * organization's id and version when it carries one.
  */
-export type TokenToCheck = { sid: string; sub: string; grantsVersion: number; iat: number };
+export type TokenToCheck = { sid: string; sub: string; grantsVersion: number; org?: { id: string; version: number } };
 
 /**
- * "The sessions of this user that started before `before` have ended, but
- * `except`": what a bulk end (all other sessions, all sessions) tells the
- * edge, in one write however many sessions it ended. `before` is read from
- * the service's clock after the ending statement committed; `except`, if
- * given, must be a session that was still live then; `ended` are the
- * sessions the statement ended.
+ * One revocation, as the edge learns it: a session ended; a user's grants version raised (their tokens carrying a
+ * lower one are refused); an organization's version raised.
  */
-export type SessionsEnded = { before: Date; except?: string; ended: readonly EndedSession[] };
+export type Revocation =
+  | { kind: "session"; subject: string }
+  | { kind: "user"; subject: string; version: number }
+  | { kind: "org"; subject: string; version: number };
 
-/** The edge's list of ended sessions and changed grants (Workers KV). */
+/**
+ * The edge's revocations (the revocation feed). Postgres records every revoking change itself, in the change's own
+ * transaction; publishing after the commit is the fast path that makes it effective at once in this isolate and
+ * everywhere within seconds.
+ */
 export interface RevocationList {
-  /** Whether a token must be refused: its session ended, or its user's grants changed after it was issued. */
+  /** Whether a token must be refused: its session ended, or its user's (or organization's) grants changed. */
   refuses(token: TokenToCheck): Promise<boolean>;
-  /**
-   * Ends these sessions at the edge, one entry each: for a few sessions at a time (logout, one session, reuse,
-   * eviction).
-   */
-  revoke(sessionIds: readonly string[]): Promise<void>;
-  /** Ends a user's sessions at the edge with one entry for the user, however many there are. */
-  endSessionsOf(userId: string, mark: SessionsEnded): Promise<void>;
-  markGrantsChanged(changes: readonly { userId: string; grantsVersion: number }[]): Promise<void>;
+  /** Publishes what a committed change revoked. Never throws: the change is committed whatever happens here. */
+  publish(revocations: readonly Revocation[]): Promise<void>;
+}
+
+/** The entries for ended sessions. */
+export function endedSessions(sessionIds: readonly string[]): Revocation[] {
+  return sessionIds.map((subject) => ({ kind: "session", subject }));
+}
+
+/** The entries for raised grants versions. */
+export function grantsChanged(changes: readonly { userId: string; grantsVersion: number }[]): Revocation[] {
+  return changes.map(({ userId, grantsVersion }) => ({ kind: "user", subject: userId, version: grantsVersion }));
 }

@@ -7,7 +7,7 @@ import type { Clock } from "../../core/clock";
 import { InvalidCredentials } from "../../core/errors";
 import type { DeviceTokenCodec } from "./device-tokens";
 import type { AuthMethod, DeviceInfo, Grants, RequestOrigin, SessionProof, UserRecord } from "../../core/domain";
-import type { RevocationList, SessionStore } from "../sessions/store";
+import { endedSessions, type RevocationList, type SessionStore } from "../sessions/store";
 import { issueTokenPair, newSession, type RefreshTokenCodec, type SessionLifetimes, type TokenPair } from "../sessions";
 import type { AccessTokens, AccessTokenSubject } from "../tokens";
 
@@ -23,7 +23,7 @@ export type SignInDeps = {
   codec: RefreshTokenCodec;
   deviceTokens: DeviceTokenCodec;
   tokens: AccessTokens;
-  revocations: Pick<RevocationList, "revoke">;
+  revocations: Pick<RevocationList, "publish">;
 };
 
 export type SignInProof = {
@@ -58,7 +58,7 @@ export async function openSignedInSession(deps: SignInDeps, user: UserRecord, pr
   });
   if (!opened) throw new InvalidCredentials("account disabled during sign-in");
   // Sessions the cap ended: their access tokens stop now.
-  if (evicted.length > 0) await deps.revocations.revoke(evicted);
+  if (evicted.length > 0) await deps.revocations.publish(endedSessions(evicted));
   const subject = subjectOf(user, session.id, { authTime: at, amr: proof.amr });
   const tokens = await issueTokenPair(deps.tokens, at, subject, {
     token: refreshToken,

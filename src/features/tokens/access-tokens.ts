@@ -35,7 +35,7 @@ export class AccessTokens {
   /** The whole check before anything trusts a token: valid, and its session and grants not revoked at the edge. */
   async authenticate(token: string): Promise<AccessTokenClaims> {
     const { claims, grantsVersion } = await this.verify(token);
-    if (await this.revocations.refuses({ sid: claims.sid, sub: claims.sub, grantsVersion, iat: claims.iat })) {
+    if (await this.revocations.refuses({ sid: claims.sid, sub: claims.sub, grantsVersion })) {
       throw new InvalidToken({
         cause: new Error("the token's session has ended, or its user's roles changed after it was issued"),
       });

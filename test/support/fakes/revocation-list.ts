@@ -1,25 +1,33 @@
-// A RevocationList that records what reaches it and answers `refuses` from
-// what it recorded, as the edge list would once every write has propagated
-// (the sessions-ended rule is the real one, revocation-list.ts markRefuses).
-import type { RevocationList, SessionsEnded, TokenToCheck } from "../../../src/features/sessions/store";
-import { markRefuses, mergeMarks, type SessionsEndedMark } from "../../../src/adapters/revocation-list";
+// A RevocationList that records what is published to it and answers
+// `refuses` from what it recorded, as every isolate's copy of the feed would
+// once the entries reached it.
+import type { Revocation, RevocationList, TokenToCheck } from "../../../src/features/sessions/store";
 
 export class RecordingRevocationList implements RevocationList {
-  /** Each revoke call's ids, in order. */
-  readonly revokeCalls: string[][] = [];
-  /** Each markGrantsChanged call's changes, in order. */
-  readonly grantsCalls: { userId: string; grantsVersion: number }[][] = [];
-  /** Each endSessionsOf call: the user and the mark, in order. */
-  readonly endSessionsCalls: { userId: string; before: Date; except?: string; ended: string[] }[] = [];
+  /** Each publish call's entries, in order. */
+  readonly publishCalls: Revocation[][] = [];
 
-  /** Every session id revoked so far one by one, deduplicated, in first-seen order. */
-  get revoked(): string[] {
-    return [...new Set(this.revokeCalls.flat())];
+  /** Each call's ended session ids, for the calls that ended any, in order. */
+  get sessionCalls(): string[][] {
+    return this.publishCalls
+      .map((call) => call.filter((entry) => entry.kind === "session").map((entry) => entry.subject))
+      .filter((ids) => ids.length > 0);
   }
 
-  /** Every session id ended so far, one by one or by a user's mark, deduplicated, in first-seen order. */
+  /** Each call's raised grants versions, for the calls that raised any, in order. */
+  get grantsCalls(): { userId: string; grantsVersion: number }[][] {
+    return this.publishCalls
+      .map((call) =>
+        call.flatMap((entry) =>
+          entry.kind === "user" ? [{ userId: entry.subject, grantsVersion: entry.version }] : [],
+        ),
+      )
+      .filter((changes) => changes.length > 0);
+  }
+
+  /** Every session id ended so far, deduplicated, in first-seen order. */
   get ended(): string[] {
-    return [...new Set([...this.revokeCalls.flat(), ...this.endSessionsCalls.flatMap((c) => c.ended)])];
+    return [...new Set(this.sessionCalls.flat())];
   }
 
   /** The latest grants version recorded for a user (0: none). */
@@ -33,43 +41,11 @@ export class RecordingRevocationList implements RevocationList {
     );
   }
 
-  /**
-   * The user's marks as one, as KV would hold them. Every ended session is listed (a superset of what the real list
-   * keeps).
-   */
-  markOf(userId: string): SessionsEndedMark | null {
-    return this.endSessionsCalls
-      .filter((c) => c.userId === userId)
-      .reduce<SessionsEndedMark | null>(
-        (mark, c) =>
-          mergeMarks(mark, { before: c.before.getTime(), ...(c.except === undefined ? {} : { except: c.except }) }),
-        null,
-      );
-  }
-
   async refuses(token: TokenToCheck): Promise<boolean> {
-    const mark = this.markOf(token.sub);
-    return (
-      this.ended.includes(token.sid) ||
-      token.grantsVersion < this.grantsVersionOf(token.sub) ||
-      (mark !== null && markRefuses(mark, token))
-    );
+    return this.ended.includes(token.sid) || token.grantsVersion < this.grantsVersionOf(token.sub);
   }
 
-  async revoke(sessionIds: readonly string[]): Promise<void> {
-    this.revokeCalls.push([...sessionIds]);
-  }
-
-  async endSessionsOf(userId: string, mark: SessionsEnded): Promise<void> {
-    this.endSessionsCalls.push({
-      userId,
-      before: new Date(mark.before),
-      ...(mark.except === undefined ? {} : { except: mark.except }),
-      ended: mark.ended.map((s) => s.id),
-    });
-  }
-
-  async markGrantsChanged(changes: readonly { userId: string; grantsVersion: number }[]): Promise<void> {
-    this.grantsCalls.push(changes.map((c) => ({ ...c })));
+  async publish(revocations: readonly Revocation[]): Promise<void> {
+    this.publishCalls.push(revocations.map((entry) => ({ ...entry })));
   }
 }
