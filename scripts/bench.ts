@@ -46,6 +46,7 @@ import { queueOptions } from "./lib/miniflare-queues.ts";
 import { freePorts } from "./lib/free-ports.ts";
 import { spawnWrangler, startDatabase, type Database, type WranglerProcess } from "./lib/dev-stack.ts";
 import { generateSecret, generateSigningKey } from "./lib/signing-keys.ts";
+import { durableObjectOptions } from "./lib/miniflare-durable-objects.ts";
 
 type AutocannonResult = {
   duration: number;
@@ -164,9 +165,7 @@ try {
         {
           ...compatibility,
           name: "secureauth",
-          kvNamespaces: Object.fromEntries(
-            config.kv_namespaces.map((kv: { binding: string; id?: string }) => [kv.binding, kv.id ?? kv.binding]),
-          ),
+          durableObjects: durableObjectOptions(config),
           ratelimits: Object.fromEntries(config.ratelimits.map((limit: { name: string }) => [limit.name, limit])),
           ...queueOptions(config.queues),
           // Every module of the build (the hasher's argon2.wasm too), not the script alone.

@@ -26,6 +26,7 @@ import { bundleModules } from "./lib/bundle-modules.ts";
 import { spawnWrangler, type WranglerProcess } from "./lib/dev-stack.ts";
 import { freePorts } from "./lib/free-ports.ts";
 import { generateSecret, generateSigningKey } from "./lib/signing-keys.ts";
+import { durableObjectOptions } from "./lib/miniflare-durable-objects.ts";
 
 type Autocannon = (options: Record<string, unknown>) => Promise<{ "2xx": number; non2xx: number; errors: number }>;
 const autocannon = createRequire(import.meta.url)("autocannon") as Autocannon;
@@ -73,9 +74,7 @@ miniflare = new Miniflare(
         name: "secureauth",
         compatibilityDate: config.compatibility_date,
         compatibilityFlags: config.compatibility_flags,
-        kvNamespaces: Object.fromEntries(
-          config.kv_namespaces.map((kv: { binding: string; id?: string }) => [kv.binding, kv.id ?? kv.binding]),
-        ),
+        durableObjects: durableObjectOptions(config),
         ratelimits: Object.fromEntries(config.ratelimits.map((limit: { name: string }) => [limit.name, limit])),
         ...bundleModules(join(outdir, readdirSync(outdir).find((name) => name.endsWith(".js"))!)),
         bindings: {

@@ -70,6 +70,7 @@ import {
   type OutageWindow,
 } from "./lib/soak-stats.ts";
 import { newGraceTally, probeVerify, request, simulateUser, type LoadContext } from "./lib/soak-users.ts";
+import { durableObjectOptions } from "./lib/miniflare-durable-objects.ts";
 
 const root = fileURLToPath(new URL("..", import.meta.url));
 const setting = (name: string, fallback: number) => {
@@ -184,9 +185,7 @@ try {
           // The script and the modules beside it (the hasher's argon2.wasm).
           ...bundleModules(script),
           bindings,
-          kvNamespaces: Object.fromEntries(
-            config.kv_namespaces.map((kv: { binding: string; id?: string }) => [kv.binding, kv.id ?? kv.binding]),
-          ),
+          durableObjects: durableObjectOptions(config),
           // wrangler.toml's limiters, each with its limit out of the soak's reach.
           ratelimits: Object.fromEntries(
             config.ratelimits.map((limit: { name: string; namespace_id: string; simple: { period: 10 | 60 } }) => [

@@ -28,6 +28,7 @@ import { bundleModules } from "../../scripts/lib/bundle-modules.ts";
 import { spawnWrangler, startDatabase, type Database, type WranglerProcess } from "../../scripts/lib/dev-stack.ts";
 import { freePorts } from "../../scripts/lib/free-ports.ts";
 import { generateSecret, generateSigningKey } from "../../scripts/lib/signing-keys.ts";
+import { durableObjectOptions } from "../../scripts/lib/miniflare-durable-objects.ts";
 
 // --- settings -----------------------------------------------------------------
 
@@ -210,9 +211,7 @@ try {
     ...compatibility,
     name,
     ...bundleModules(secureauthBundle!.script),
-    kvNamespaces: Object.fromEntries(
-      config.kv_namespaces.map((kv: { binding: string; id?: string }) => [kv.binding, kv.id ?? kv.binding]),
-    ),
+    durableObjects: durableObjectOptions(config),
     ratelimits,
     queueProducers: { MAIL_QUEUE: "secureauth-mail" },
     bindings: {

@@ -1,0 +1,14 @@
+// The Durable Object bindings wrangler.toml declares (the revocation feed), as
+// Miniflare's worker options: the bench, the soak run and the profiler start
+// the built Worker in Miniflare directly and need the same objects.
+
+type DurableObjectBinding = { name: string; class_name: string; script_name?: string };
+type WranglerConfig = { durable_objects?: { bindings?: DurableObjectBinding[] } };
+
+/** `durableObjects` for the Worker's own options: each binding to its class, on SQLite storage. */
+export function durableObjectOptions(config: WranglerConfig) {
+  const bindings = config.durable_objects?.bindings ?? [];
+  return Object.fromEntries(
+    bindings.map((binding) => [binding.name, { className: binding.class_name, useSQLite: true }]),
+  );
+}
