@@ -300,6 +300,8 @@ export const authChallenges = pgTable(
     userId: uuid("user_id").references(() => users.id, { onDelete: "cascade" }),
     /** mfa_sign_in: the throttle bucket the first factor counted in, and the device the session will be for. */
     throttleKey: text("throttle_key"),
+    /** mfa_sign_in: the first step's method (amr), `pwd` or `email`, which the second step's amr begins with. */
+    firstFactor: text("first_factor"),
     device: jsonb("device").$type<DeviceInfo>(),
     failures: integer("failures").notNull().default(0),
     createdAt: createdAt(),
@@ -312,5 +314,39 @@ export const authChallenges = pgTable(
       sql`${t.kind} in ('mfa_sign_in', 'passkey_registration', 'passkey_authentication')`,
     ),
     index("auth_challenges_expires_at_idx").on(t.expiresAt),
+  ],
+);
+
+/**
+ * Email sign-in codes (features/email-sign-in). A row is written by the
+ * request itself, for every address alike (known or not), which is what the
+ * per-address hourly cap counts; the queue consumer then mints the 6-digit
+ * code and the magic link's token into it (their keyed hashes only), or ends
+ * it unsent (a disabled account, or an unknown address with sign-up off).
+ * Single use: spending sets used_at; a newer code ends the older ones
+ * (ended_reason 'replaced'); the fifth wrong code spends it. Pruned by
+ * maintenance once expired.
+ */
+export const emailSignInCodes = pgTable(
+  "email_sign_in_codes",
+  {
+    id: uuid("id").primaryKey().defaultRandom(),
+    /** The normalised address the code was asked for: the account it signs in to, or creates. */
+    email: text("email").notNull(),
+    /** The exact REDIRECT_URLS entry the magic link opens, when the request named one. */
+    redirectTo: text("redirect_to"),
+    /** HMAC of the row id and the code (never the code); null until the queue consumer minted it. */
+    codeHash: text("code_hash"),
+    /** SHA-256 of the magic link's token; null until minted. */
+    tokenHash: text("token_hash").unique("email_sign_in_codes_token_hash_key"),
+    failures: integer("failures").notNull().default(0),
+    createdAt: createdAt(),
+    expiresAt: timestamp("expires_at", { withTimezone: true, mode: "date" }).notNull(),
+    usedAt: timestamp("used_at", { withTimezone: true, mode: "date" }),
+    endedReason: text("ended_reason"),
+  },
+  (t) => [
+    index("email_sign_in_codes_email_created_idx").on(t.email, t.createdAt),
+    index("email_sign_in_codes_expires_at_idx").on(t.expiresAt),
   ],
 );
