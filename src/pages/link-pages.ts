@@ -62,7 +62,9 @@ const contentSecurityPolicy = builtPagePolicy(SCRIPT_HASH, STYLE);
 const escapeHtml = (text: string) => text.replace(/[&<>"']/g, (ch) => `&#${ch.charCodeAt(0)};`);
 
 /** The second step of a sign-in whose account has a second factor: hidden until the first step asks for it. */
-const FACTOR_FORM = `<form id="factor" hidden><label>Code from your authenticator app (or a recovery code)<input name="code" autocomplete="one-time-code" required></label><button type="submit">Continue</button></form>`;
+const FACTOR_FORM =
+  `<form id="factor" hidden><label>Code from your authenticator app (or a recovery code)` +
+  `<input name="code" autocomplete="one-time-code" required></label><button type="submit">Continue</button></form>`;
 
 function render(page: Page): string {
   const password = page.password

@@ -116,33 +116,36 @@ describe("the magic link's page in Chromium", () => {
     },
   );
 
-  it("an account with a second factor is asked for it on the page, and a recovery code completes the sign-in", async () => {
-    await freshPage();
-    const { email, tokens } = await register(service, "magic-mfa");
-    await markEmailVerified(databaseUrl, email);
-    const started = await postJson(`${service}/me/mfa/totp`, {}, bearer(tokens.accessToken));
-    expect(started.status).toBe(200);
-    const { secret } = (await started.json()) as { secret: string };
-    const confirmed = await postJson(
-      `${service}/me/mfa/totp/confirm`,
-      { code: totpCode(secret) },
-      bearer(tokens.accessToken),
-    );
-    expect(confirmed.status).toBe(200);
-    const { recoveryCodes } = (await confirmed.json()) as { recoveryCodes: string[] };
+  it(
+    "an account with a second factor is asked for it on the page, and a recovery code completes the " + "sign-in",
+    async () => {
+      await freshPage();
+      const { email, tokens } = await register(service, "magic-mfa");
+      await markEmailVerified(databaseUrl, email);
+      const started = await postJson(`${service}/me/mfa/totp`, {}, bearer(tokens.accessToken));
+      expect(started.status).toBe(200);
+      const { secret } = (await started.json()) as { secret: string };
+      const confirmed = await postJson(
+        `${service}/me/mfa/totp/confirm`,
+        { code: totpCode(secret) },
+        bearer(tokens.accessToken),
+      );
+      expect(confirmed.status).toBe(200);
+      const { recoveryCodes } = (await confirmed.json()) as { recoveryCodes: string[] };
 
-    const token = await mintedLink(email);
-    await page.goto(`${service}/magic-link?token=${token}`);
-    await page.click("button");
-    expect(await shown()).toBe("This account has a second factor: enter its code.");
-    expect(await page.isVisible("form#factor")).toBe(true);
-    expect(await context.cookies(service)).toEqual([]);
+      const token = await mintedLink(email);
+      await page.goto(`${service}/magic-link?token=${token}`);
+      await page.click("button");
+      expect(await shown()).toBe("This account has a second factor: enter its code.");
+      expect(await page.isVisible("form#factor")).toBe(true);
+      expect(await context.cookies(service)).toEqual([]);
 
-    await page.fill("form#factor input", recoveryCodes[0]!);
-    await page.click("form#factor button");
-    expect(await shown()).toBe(`You are signed in. (${email})`);
-    expect(posted).toEqual(["/auth/email/code/verify", "/auth/mfa"]);
-    expect((await context.cookies(service)).map((c) => c.name)).toContain("__Host-sa_rt");
-    expect(browserErrors).toEqual([]);
-  });
+      await page.fill("form#factor input", recoveryCodes[0]!);
+      await page.click("form#factor button");
+      expect(await shown()).toBe(`You are signed in. (${email})`);
+      expect(posted).toEqual(["/auth/email/code/verify", "/auth/mfa"]);
+      expect((await context.cookies(service)).map((c) => c.name)).toContain("__Host-sa_rt");
+      expect(browserErrors).toEqual([]);
+    },
+  );
 });

@@ -332,11 +332,7 @@ describe("a missing or malformed variable throws a ConfigError naming it", () =>
       "REDIRECT_URLS",
     ],
     ["REDIRECT_URLS with a fragment", { REDIRECT_URLS: "https://app.example.com/cb#x" }, "REDIRECT_URLS"],
-    [
-      "REDIRECT_URLS plain http off a loopback host",
-      { REDIRECT_URLS: "http://app.example.com/cb" },
-      "REDIRECT_URLS",
-    ],
+    ["REDIRECT_URLS plain http off a loopback host", { REDIRECT_URLS: "http://app.example.com/cb" }, "REDIRECT_URLS"],
     ["REDIRECT_URLS with credentials", { REDIRECT_URLS: "https://u:p@app.example.com/cb" }, "REDIRECT_URLS"],
     ["EMAIL_SIGN_IN neither true nor false", { EMAIL_SIGN_IN: "yes" }, "EMAIL_SIGN_IN"],
     ["EMAIL_SIGN_UP neither true nor false", { EMAIL_SIGN_UP: "no" }, "EMAIL_SIGN_UP"],
