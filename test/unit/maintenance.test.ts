@@ -45,6 +45,7 @@ describe("MaintenanceService: one-time tokens", () => {
       sessions: 0,
       loginThrottles: 0,
       oneTimeTokens: 2,
+      emailCodes: 0,
       challenges: 0,
       complete: true,
     });

@@ -75,10 +75,15 @@ export class MaintenanceRepository implements MaintenanceStore {
     return this.deleteExpired("one_time_tokens", "token_hash", cutoff, limit);
   }
 
+  /** Expired email sign-in codes; the per-address hourly cap counts only the last hour's rows. */
+  deleteExpiredEmailCodes(cutoff: Date, limit: number): Promise<number> {
+    return this.deleteExpired("email_sign_in_codes", "id", cutoff, limit);
+  }
+
   /** At most `limit` rows of a table of expiring secrets, by their key, skipping rows another run holds. */
   private deleteExpired(
-    table: "auth_challenges" | "one_time_tokens",
-    key: "key_hash" | "token_hash",
+    table: "auth_challenges" | "one_time_tokens" | "email_sign_in_codes",
+    key: "key_hash" | "token_hash" | "id",
     cutoff: Date,
     limit: number,
   ): Promise<number> {
