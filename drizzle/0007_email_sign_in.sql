@@ -1,3 +1,9 @@
+CREATE TABLE "email_code_quotas" (
+	"address_key" text PRIMARY KEY NOT NULL,
+	"requested_at" timestamp with time zone[] NOT NULL,
+	"last_requested_at" timestamp with time zone NOT NULL
+);
+--> statement-breakpoint
 CREATE TABLE "email_sign_in_codes" (
 	"id" uuid PRIMARY KEY DEFAULT gen_random_uuid() NOT NULL,
 	"email" text NOT NULL,
@@ -13,5 +19,6 @@ CREATE TABLE "email_sign_in_codes" (
 );
 --> statement-breakpoint
 ALTER TABLE "auth_challenges" ADD COLUMN "first_factor" text;--> statement-breakpoint
+CREATE INDEX "email_code_quotas_last_requested_at_idx" ON "email_code_quotas" USING btree ("last_requested_at");--> statement-breakpoint
 CREATE INDEX "email_sign_in_codes_email_created_idx" ON "email_sign_in_codes" USING btree ("email","created_at");--> statement-breakpoint
 CREATE INDEX "email_sign_in_codes_expires_at_idx" ON "email_sign_in_codes" USING btree ("expires_at");

@@ -319,8 +319,8 @@ export const authChallenges = pgTable(
 
 /**
  * Email sign-in codes (features/email-sign-in). A row is written by the
- * request itself, for every address alike (known or not), which is what the
- * per-address hourly cap counts; the queue consumer then mints the 6-digit
+ * request itself, for every address alike (known or not), once its quota
+ * (email_code_quotas) admits it; the queue consumer then mints the 6-digit
  * code and the magic link's token into it (their keyed hashes only), or ends
  * it unsent (a disabled account, or an unknown address with sign-up off).
  * Single use: spending sets used_at; a newer code ends the older ones
@@ -349,4 +349,22 @@ export const emailSignInCodes = pgTable(
     index("email_sign_in_codes_email_created_idx").on(t.email, t.createdAt),
     index("email_sign_in_codes_expires_at_idx").on(t.expiresAt),
   ],
+);
+
+/**
+ * The hourly cap on email sign-in codes per address, whoever asks and
+ * whether or not an account has it: when each of the last hour's requests was
+ * admitted. Keyed on a SHA-256 of the normalised address, so it holds none.
+ * One row per address, updated under its row lock (INSERT ... ON CONFLICT DO
+ * UPDATE), so requests racing each other are counted exactly. Pruned by
+ * maintenance an hour after its last request.
+ */
+export const emailCodeQuotas = pgTable(
+  "email_code_quotas",
+  {
+    addressKey: text("address_key").primaryKey(),
+    requestedAt: timestamp("requested_at", { withTimezone: true, mode: "date" }).array().notNull(),
+    lastRequestedAt: timestamp("last_requested_at", { withTimezone: true, mode: "date" }).notNull(),
+  },
+  (t) => [index("email_code_quotas_last_requested_at_idx").on(t.lastRequestedAt)],
 );

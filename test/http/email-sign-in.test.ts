@@ -37,9 +37,10 @@ function clocked() {
  * A service whose mail queue only records what is enqueued (nothing reaches the consumer). `jobs()`: the code
  * requests among them; `queued()`: every job, registration's verification mails included.
  */
-function recordingQueue(env: Record<string, unknown> = {}) {
+function recordingQueue(env: Record<string, unknown> = {}, clock?: Clock["clock"]) {
   const all: { kind: string }[] = [];
-  const s = testService({ env: { ...env, MAIL_QUEUE: { send: async (job: { kind: string }) => void all.push(job) } } });
+  const send = async (job: { kind: string }) => void all.push(job);
+  const s = testService({ env: { ...env, MAIL_QUEUE: { send } }, clock });
   return { s, jobs: () => all.filter((job) => job.kind === "email_code_request"), queued: () => [...all] };
 }
 
@@ -182,6 +183,51 @@ describe("requesting a code (no address oracle)", () => {
     for (const email of [known.email, unknown])
       expect(await s.db.query("select 1 from email_sign_in_codes where email = $1", [email])).toHaveLength(5);
   });
+
+  it(
+    "the per-address cap holds for requests racing each other: 60 at once queue 5 codes, " +
+      "and 30 racing in Postgres store 5 (inbox flooding)",
+    async () => {
+      const { s, jobs } = recordingQueue();
+      const email = uniqueEmail("flood");
+      const answers = await Promise.all(Array.from({ length: 60 }, () => requestCode(s, email)));
+      expect(answers.map((res) => res.status)).toEqual(Array(60).fill(202));
+      expect(jobs()).toHaveLength(5);
+      expect(await s.db.query("select 1 from email_sign_in_codes where email = $1", [email])).toHaveLength(5);
+      // The store itself, on connections of its own racing in Postgres.
+      const other = uniqueEmail("flood");
+      const pools = Array.from({ length: 30 }, () => s.stores());
+      try {
+        const at = new Date();
+        const expiresAt = new Date(at.getTime() + 600_000);
+        const input = { email: other, addressKey: other, redirectTo: null, maxPerHour: 5, expiresAt, at };
+        const accepted = await Promise.all(pools.map(({ stores }) => stores.emailCodes.request(input)));
+        expect(accepted.filter((row) => row !== undefined)).toHaveLength(5);
+      } finally {
+        await Promise.all(pools.map(({ close }) => close()));
+      }
+    },
+  );
+
+  it(
+    "the cap is a sliding hour: an address past it gets a code again once its oldest " + "request is an hour old",
+    async () => {
+      const time = fakeClock();
+      const { s, jobs } = recordingQueue({}, time.clock);
+      const email = uniqueEmail("window");
+      for (let i = 0; i < 5; i++) {
+        await requestCode(s, email);
+        time.advance(10 * 60);
+      }
+      await requestCode(s, email); // 50 minutes after the first: refused
+      expect(jobs()).toHaveLength(5);
+      time.advance(10 * 60 + 1); // the first is now over an hour old
+      await requestCode(s, email);
+      expect(jobs()).toHaveLength(6);
+      await requestCode(s, email); // the second is 50 minutes old: refused again
+      expect(jobs()).toHaveLength(6);
+    },
+  );
 
   it("a redirectTo that is not exactly a REDIRECT_URLS entry is refused, and nothing is written", async () => {
     const { s, jobs } = recordingQueue();

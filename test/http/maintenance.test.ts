@@ -297,6 +297,27 @@ describe("scheduled maintenance: email sign-in codes", () => {
       );
     },
   );
+
+  it("deletes an address's code quota an hour after its last request, and keeps a fresher one", async () => {
+    const runAt = new Date("2002-07-01T03:17:00.000Z");
+    const [stale, fresh] = [`stale:${crypto.randomUUID()}`, `fresh:${crypto.randomUUID()}`];
+    for (const [key, last] of [
+      [stale, ago(runAt, HOUR + SECOND)],
+      [fresh, ago(runAt, HOUR - SECOND)],
+    ] as const) {
+      await query(
+        "insert into email_code_quotas (address_key, requested_at, last_requested_at) " +
+          "values ($1, array[$2::timestamptz], $2)",
+        [key, last],
+      );
+    }
+    await scheduled(runAt);
+    const left = await query<{ address_key: string }>(
+      "select address_key from email_code_quotas where address_key = any($1::text[])",
+      [[stale, fresh]],
+    );
+    expect(left.map((r) => r.address_key)).toEqual([fresh]);
+  });
 });
 
 describe("MaintenanceService batches", () => {
@@ -340,6 +361,7 @@ describe("MaintenanceService batches", () => {
       },
       deleteExpiredOneTimeTokens: (cutoff: Date, limit: number) => repository.deleteExpiredOneTimeTokens(cutoff, limit),
       deleteExpiredEmailCodes: (cutoff: Date, limit: number) => repository.deleteExpiredEmailCodes(cutoff, limit),
+      deleteStaleEmailCodeQuotas: (before: Date, limit: number) => repository.deleteStaleEmailCodeQuotas(before, limit),
       deleteExpiredChallenges: (cutoff: Date, limit: number) => repository.deleteExpiredChallenges(cutoff, limit),
     };
     return { store, deleted, close };
@@ -356,6 +378,7 @@ describe("MaintenanceService batches", () => {
         loginThrottles: 0,
         oneTimeTokens: 0,
         emailCodes: 0,
+        emailCodeQuotas: 0,
         challenges: 0,
         complete: true,
       });

@@ -46,6 +46,7 @@ describe("MaintenanceService: one-time tokens", () => {
       loginThrottles: 0,
       oneTimeTokens: 2,
       emailCodes: 0,
+      emailCodeQuotas: 0,
       challenges: 0,
       complete: true,
     });

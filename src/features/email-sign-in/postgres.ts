@@ -1,6 +1,7 @@
 // Email sign-in codes (email_sign_in_codes). A request's row is written
-// for every address alike, by the request, and is what the hourly cap per
-// address counts; the queue consumer mints the code's hashes into it in
+// for every address alike, by the request, once the address's quota row
+// (email_code_quotas, updated under its row lock so racing requests count
+// exactly) admits it; the queue consumer mints the code's hashes into it in
 // one statement that also reads the account, ends the address's older
 // codes and writes the audit row. Spending is one conditional UPDATE, so
 // two spends racing resolve to one.
@@ -24,21 +25,38 @@ const live = (maxFailures: number, at: Date) =>
 export class EmailCodeRepository implements EmailCodeStore {
   constructor(private readonly db: Executor) {}
 
+  /**
+   * ON CONFLICT DO UPDATE locks the quota row and judges its WHERE on the
+   * latest committed version, so of requests racing for one address exactly
+   * the cap's number get through (a count of the codes table would read one
+   * snapshot and let a burst past it). Refused, the update writes nothing and
+   * returns no row, so no code row is inserted.
+   */
   async request(input: {
     email: string;
+    addressKey: string;
     redirectTo: string | null;
     maxPerHour: number;
     expiresAt: Date;
     at: Date;
   }): Promise<{ id: string } | undefined> {
-    const windowStart = new Date(input.at.getTime() - HOUR_MS);
+    const { at } = input;
+    const windowStart = new Date(at.getTime() - HOUR_MS);
+    const recent = sql`from unnest(q.requested_at) as t(requested) where t.requested > ${windowStart}`;
     const [row] = await rows<{ id: string }>(
       this.db,
-      sql`insert into email_sign_in_codes (email, redirect_to, created_at, expires_at)
-        select ${input.email}, ${input.redirectTo}, ${input.at}, ${input.expiresAt}
-        where (select count(*) from email_sign_in_codes
-               where email = ${input.email} and created_at > ${windowStart}) < ${input.maxPerHour}::int
-        returning id`,
+      sql`
+      with admitted as (
+        insert into email_code_quotas as q (address_key, requested_at, last_requested_at)
+        values (${input.addressKey}, array[${at}::timestamptz], ${at})
+        on conflict (address_key) do update
+          set requested_at = array(select t.requested ${recent}) || ${at}::timestamptz, last_requested_at = ${at}
+          where (select count(*) ${recent}) < ${input.maxPerHour}::int
+        returning 1
+      )
+      insert into email_sign_in_codes (email, redirect_to, created_at, expires_at)
+      select ${input.email}, ${input.redirectTo}, ${at}, ${input.expiresAt} from admitted
+      returning id`,
     );
     return row;
   }

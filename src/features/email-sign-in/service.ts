@@ -17,6 +17,7 @@
 // sessions, password, factors, pending changes and device tokens end).
 import type { Clock } from "../../core/clock";
 import type { DeviceInfo, RequestOrigin, UserRecord } from "../../core/domain";
+import { sha256Hex } from "../../core/encoding";
 import { InvalidEmailCode, NotFound, ValidationFailed } from "../../core/errors";
 import type { Stores, UnitOfWork } from "../../stores";
 import { normalizeEmail } from "../accounts/passwords";
@@ -100,8 +101,10 @@ export class EmailSignInService {
     const redirectTo =
       input.redirectTo === undefined ? null : exactRedirectUrl(settings.redirectUrls, input.redirectTo);
     const at = clock();
+    const email = normalizeEmail(input.email);
     const request = await stores.emailCodes.request({
-      email: normalizeEmail(input.email),
+      email,
+      addressKey: sha256Hex(`email-code:${email}`),
       redirectTo,
       maxPerHour: MAX_EMAIL_CODES_PER_HOUR,
       // A request the queue has not minted within a code's lifetime is dropped.

@@ -12,13 +12,15 @@ export type LiveEmailCode = { id: string; email: string; codeHash: string };
 
 export interface EmailCodeStore {
   /**
-   * Records a request for `email` (whether or not an account has it) if the
-   * address has been asked for fewer than `maxPerHour` codes in the hour
-   * before `at`: the row the queue consumer will mint the code into. Undefined,
+   * Records a request for `email` (whether or not an account has it) if its
+   * quota (`addressKey`, a hash of the address) admitted fewer than
+   * `maxPerHour` in the hour before `at`, exactly even for requests racing
+   * each other: the row the queue consumer will mint the code into. Undefined,
    * nothing written, past the cap. The user's row is never read here.
    */
   request(input: {
     email: string;
+    addressKey: string;
     redirectTo: string | null;
     maxPerHour: number;
     expiresAt: Date;

@@ -32,8 +32,10 @@ export type MaintenanceReport = {
   sessions: number;
   loginThrottles: number;
   oneTimeTokens: number;
-  /** Email sign-in codes, and the requests the hourly cap per address counted. */
+  /** Email sign-in codes and requests. */
   emailCodes: number;
+  /** Per-address quotas of email codes with no request in the last hour. */
+  emailCodeQuotas: number;
   /** mfaTokens and WebAuthn challenges. */
   challenges: number;
   /** False when a kind hit maxBatchesPerRun: more is left for the next run. */
@@ -68,8 +70,11 @@ export class MaintenanceService {
     const loginThrottles = await this.drain((limit) => this.store.deleteStaleLoginThrottles(throttleCutoff, at, limit));
     const tokenCutoff = new Date(at.getTime() - ONE_TIME_TOKEN_KEEP_MS);
     const oneTimeTokens = await this.drain((limit) => this.store.deleteExpiredOneTimeTokens(tokenCutoff, limit));
-    // They live 10 minutes; kept as long as one-time tokens, well past the hour the per-address cap counts.
+    // They live 10 minutes; kept as long as one-time tokens. A quota matters for an hour after its last request.
     const emailCodes = await this.drain((limit) => this.store.deleteExpiredEmailCodes(tokenCutoff, limit));
+    const emailCodeQuotas = await this.drain((limit) =>
+      this.store.deleteStaleEmailCodeQuotas(new Date(at.getTime() - 3600_000), limit),
+    );
     // They live 5 minutes; an hour's margin keeps the rows of attempts still being looked at.
     const challenges = await this.drain((limit) =>
       this.store.deleteExpiredChallenges(new Date(at.getTime() - 3600_000), limit),
@@ -80,6 +85,7 @@ export class MaintenanceService {
       loginThrottles: loginThrottles.deleted,
       oneTimeTokens: oneTimeTokens.deleted,
       emailCodes: emailCodes.deleted,
+      emailCodeQuotas: emailCodeQuotas.deleted,
       challenges: challenges.deleted,
       complete:
         refreshTokens.drained &&
@@ -87,6 +93,7 @@ export class MaintenanceService {
         loginThrottles.drained &&
         oneTimeTokens.drained &&
         emailCodes.drained &&
+        emailCodeQuotas.drained &&
         challenges.drained,
     };
   }

@@ -11,6 +11,8 @@ export interface MaintenanceStore {
   deleteExpiredOneTimeTokens(cutoff: Date, limit: number): Promise<number>;
   /** Email sign-in codes (and unminted requests) that expired before `cutoff` (used or not). */
   deleteExpiredEmailCodes(cutoff: Date, limit: number): Promise<number>;
+  /** Per-address email code quotas with no request since `before` (the cap counts only the last hour). */
+  deleteStaleEmailCodeQuotas(before: Date, limit: number): Promise<number>;
   /** mfaTokens and WebAuthn challenges that expired before `cutoff` (used or not). */
   deleteExpiredChallenges(cutoff: Date, limit: number): Promise<number>;
 }

@@ -173,6 +173,9 @@ export function maintenanceStore(state: MemoryState): MaintenanceStore {
     async deleteExpiredEmailCodes() {
       return 0;
     },
+    async deleteStaleEmailCodeQuotas() {
+      return 0;
+    },
     async deleteExpiredOneTimeTokens(cutoff, limit) {
       const doomed = [...state.oneTimeTokens.values()].filter((t) => t.expiresAt < cutoff).slice(0, limit);
       for (const token of doomed) state.oneTimeTokens.delete(token.tokenHash);
