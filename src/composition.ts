@@ -124,6 +124,7 @@ export async function composeMailConsumer(
     consumer: {
       deliver: (job) => services.mail().deliver(job),
       mintPasswordReset: (email, network) => services.lifecycle().mintPasswordReset(email, network),
+      mintEmailCode: (id, signUp) => services.emailSignIn().mintCode(id, signUp),
       outbox: new QueueOutbox(env.MAIL_QUEUE),
       deadLetter: (job, attempts) => services.mail().deadLetter(job, attempts),
       isDeadLetterQueue: isDeadLetterQueue(queueName),

@@ -28,6 +28,7 @@ import { reauthentication } from "./features/reauthentication/feature";
 import { sessions } from "./features/sessions/feature";
 import { signIn } from "./features/sign-in/feature";
 import { tokens } from "./features/tokens/feature";
+import { emailSignIn } from "./features/email-sign-in/feature";
 
 export const FEATURES = [
   health,
@@ -37,6 +38,7 @@ export const FEATURES = [
   mfa,
   passkeys,
   reauthentication,
+  emailSignIn,
   sessions,
   admin,
   signIn,
@@ -57,6 +59,11 @@ export type Feature = {
   services?: Record<string, (deps: FeatureDeps) => unknown>;
   /** Its routes, mounted at "/" in this list's order. */
   routes?: readonly OpenAPIHono<AppEnv>[];
+  /**
+   * The paths (its routes', its pages') the configuration turns off: each answers 404 as a path no route takes
+   * would, before anything else.
+   */
+  switchedOff?(config: Config): readonly string[];
 };
 
 /** The infrastructure the composition root hands each service factory; what costs anything is built on first use. */

@@ -37,9 +37,9 @@ export type UserRecord = {
 
 /**
  * RFC 8176 authentication method values: password, one-time code (TOTP or recovery code), hardware key (passkey),
- * several factors.
+ * several factors; and `email`, a code or magic link mailed to the account's address.
  */
-export type AuthMethod = "pwd" | "otp" | "hwk" | "mfa";
+export type AuthMethod = "pwd" | "otp" | "hwk" | "mfa" | "email";
 
 /** A session's last proof of a credential: the access tokens' auth_time and amr. */
 export type SessionProof = { authTime: Date; amr: AuthMethod[] };

@@ -20,6 +20,7 @@ export const ERROR_STATUS = {
   mfa_required: { status: 403, title: "Second factor required" },
   invalid_mfa_code: { status: 401, title: "Invalid second-factor code" },
   invalid_mfa_token: { status: 401, title: "Invalid or expired sign-in attempt" },
+  invalid_email_code: { status: 401, title: "Invalid or expired email code" },
   reauthentication_required: { status: 403, title: "Re-authentication required" },
   email_not_verified: { status: 403, title: "Email not verified" },
   csrf_rejected: { status: 403, title: "Cross-site request refused" },
@@ -166,6 +167,16 @@ export class MfaRequired extends AuthError {
 export class InvalidMfaCode extends AuthError {
   constructor(cause?: unknown) {
     super("invalid_mfa_code", { cause });
+  }
+}
+
+/**
+ * An email sign-in code or magic link that is wrong, expired, spent (used, replaced by a newer one, or ended by five
+ * wrong codes), or for a disabled account: one answer whatever the reason.
+ */
+export class InvalidEmailCode extends AuthError {
+  constructor(cause?: unknown) {
+    super("invalid_email_code", { cause, detail: "Ask for a new code." });
   }
 }
 

@@ -300,6 +300,8 @@ export const authChallenges = pgTable(
     userId: uuid("user_id").references(() => users.id, { onDelete: "cascade" }),
     /** mfa_sign_in: the throttle bucket the first factor counted in, and the device the session will be for. */
     throttleKey: text("throttle_key"),
+    /** mfa_sign_in: the first step's method (amr), `pwd` or `email`, which the second step's amr begins with. */
+    firstFactor: text("first_factor"),
     device: jsonb("device").$type<DeviceInfo>(),
     failures: integer("failures").notNull().default(0),
     createdAt: createdAt(),
@@ -337,4 +339,56 @@ export const revocationLog = pgTable(
     check("revocation_log_kind_check", sql`${t.kind} in ('session', 'user', 'org')`),
     index("revocation_log_created_at_idx").on(t.createdAt),
   ],
+);
+
+/**
+ * Email sign-in codes (features/email-sign-in). A row is written by the
+ * request itself, for every address alike (known or not), once its quota
+ * (email_code_quotas) admits it; the queue consumer then mints the 6-digit
+ * code and the magic link's token into it (their keyed hashes only), or ends
+ * it unsent (a disabled account, or an unknown address with sign-up off).
+ * Single use: spending sets used_at; a newer code ends the older ones
+ * (ended_reason 'replaced'); the fifth wrong code spends it. Pruned by
+ * maintenance once expired.
+ */
+export const emailSignInCodes = pgTable(
+  "email_sign_in_codes",
+  {
+    id: uuid("id").primaryKey().defaultRandom(),
+    /** The normalised address the code was asked for: the account it signs in to, or creates. */
+    email: text("email").notNull(),
+    /** The exact REDIRECT_URLS entry the magic link opens, when the request named one. */
+    redirectTo: text("redirect_to"),
+    /** HMAC of the row id and the code (never the code); null until the queue consumer minted it. */
+    codeHash: text("code_hash"),
+    /** SHA-256 of the magic link's token; null until minted. */
+    tokenHash: text("token_hash").unique("email_sign_in_codes_token_hash_key"),
+    failures: integer("failures").notNull().default(0),
+    createdAt: createdAt(),
+    expiresAt: timestamp("expires_at", { withTimezone: true, mode: "date" }).notNull(),
+    usedAt: timestamp("used_at", { withTimezone: true, mode: "date" }),
+    endedReason: text("ended_reason"),
+  },
+  (t) => [
+    index("email_sign_in_codes_email_created_idx").on(t.email, t.createdAt),
+    index("email_sign_in_codes_expires_at_idx").on(t.expiresAt),
+  ],
+);
+
+/**
+ * The hourly cap on email sign-in codes per address, whoever asks and
+ * whether or not an account has it: when each of the last hour's requests was
+ * admitted. Keyed on a SHA-256 of the normalised address, so it holds none.
+ * One row per address, updated under its row lock (INSERT ... ON CONFLICT DO
+ * UPDATE), so requests racing each other are counted exactly. Pruned by
+ * maintenance an hour after its last request.
+ */
+export const emailCodeQuotas = pgTable(
+  "email_code_quotas",
+  {
+    addressKey: text("address_key").primaryKey(),
+    requestedAt: timestamp("requested_at", { withTimezone: true, mode: "date" }).array().notNull(),
+    lastRequestedAt: timestamp("last_requested_at", { withTimezone: true, mode: "date" }).notNull(),
+  },
+  (t) => [index("email_code_quotas_last_requested_at_idx").on(t.lastRequestedAt)],
 );

@@ -4,6 +4,7 @@
 import { OpenAPIHono } from "@hono/zod-openapi";
 import type { Context, MiddlewareHandler } from "hono";
 import { composeNow, type Overrides, type Runtime } from "../composition";
+import type { Config } from "../config";
 import type { AppEnv } from "./context";
 import { ConfigError, ValidationFailed } from "../core/errors";
 import { corsAllowlist } from "./cors";
@@ -57,9 +58,21 @@ export function createApp(overrides: Overrides = {}) {
  * bench:profile`). An error of any step is answered here as a route's would
  * be, so the steps outside it (CORS, the headers) still apply to it.
  */
+/** The paths each feature's configuration turns off, per config (parsed once per env). */
+const offPaths = new WeakMap<Config, ReadonlySet<string>>();
+
+function switchedOff(config: Config): ReadonlySet<string> {
+  let paths = offPaths.get(config);
+  if (!paths) {
+    paths = new Set(FEATURES.flatMap((feature) => ("switchedOff" in feature ? feature.switchedOff(config) : [])));
+    offPaths.set(config, paths);
+  }
+  return paths;
+}
+
 function edge(overrides: Overrides, routes: () => readonly RouteEntry[]): MiddlewareHandler<AppEnv> {
   const cors = corsAllowlist((c) => (c as Context<AppEnv>).get("config").allowedOrigins);
-  const gate = routeGate(routes);
+  const gate = routeGate(routes, (c) => switchedOff((c as Context<AppEnv>).get("config")));
   const body = jsonBody();
   return async (c, next) => {
     prepareSecurityHeaders(c);

@@ -22,6 +22,7 @@ export const DOC_PAGES = [
   ["api.md", "API at a glance"],
   ["sessions.md", "Sessions and revocation"],
   ["account-lifecycle.md", "Account lifecycle"],
+  ["email-sign-in.md", "Email sign-in"],
   ["second-factors.md", "Second factors"],
   ["throttling.md", "Throttling and device tokens"],
   ["browser-mode.md", "Browser (cookie) mode"],

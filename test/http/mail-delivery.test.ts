@@ -98,6 +98,7 @@ function realDeps(overrides: Partial<MailConsumerDeps> = {}): { deps: MailConsum
     deliver: (job) => delivery.deliver(job),
     deadLetter: (job, attempts) => delivery.deadLetter(job, attempts),
     mintPasswordReset: async () => undefined,
+    mintEmailCode: async () => undefined,
     outbox: { enqueue: async () => {} },
     isDeadLetterQueue: false,
     ...overrides,

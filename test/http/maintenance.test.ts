@@ -286,6 +286,64 @@ describe("scheduled maintenance: the revocation log", () => {
   });
 });
 
+describe("scheduled maintenance: email sign-in codes", () => {
+  it(
+    "deletes email sign-in codes and requests a day after they expired (each holds an address), and keeps the " +
+      "ones the hourly cap still counts",
+    async () => {
+      // Dated in 2002, so no other test's rows are in play.
+      const runAt = new Date("2002-06-01T03:17:00.000Z");
+      const email = `${crypto.randomUUID()}@example.com`;
+      const rows: [name: string, expiresAt: Date, kept: boolean][] = [
+        ["expired two days ago", ago(runAt, 48 * HOUR), false],
+        ["expired just over a day ago", ago(runAt, 24 * HOUR + SECOND), false],
+        ["expired an hour ago", ago(runAt, HOUR), true],
+        ["live", later(runAt, 300 * SECOND), true],
+      ];
+      for (const [name, expiresAt] of rows) {
+        await query(
+          "insert into email_sign_in_codes (email, redirect_to, expires_at, created_at) values ($1, $2, $3, $4)",
+          [email, name, expiresAt, ago(expiresAt, 600 * SECOND)],
+        );
+      }
+
+      await scheduled(runAt);
+
+      const remaining = await query<{ redirect_to: string }>(
+        "select redirect_to from email_sign_in_codes where email = $1",
+        [email],
+      );
+      expect(remaining.map((r) => r.redirect_to).sort()).toEqual(
+        rows
+          .filter((r) => r[2])
+          .map((r) => r[0])
+          .sort(),
+      );
+    },
+  );
+
+  it("deletes an address's code quota an hour after its last request, and keeps a fresher one", async () => {
+    const runAt = new Date("2002-07-01T03:17:00.000Z");
+    const [stale, fresh] = [`stale:${crypto.randomUUID()}`, `fresh:${crypto.randomUUID()}`];
+    for (const [key, last] of [
+      [stale, ago(runAt, HOUR + SECOND)],
+      [fresh, ago(runAt, HOUR - SECOND)],
+    ] as const) {
+      await query(
+        "insert into email_code_quotas (address_key, requested_at, last_requested_at) " +
+          "values ($1, array[$2::timestamptz], $2)",
+        [key, last],
+      );
+    }
+    await scheduled(runAt);
+    const left = await query<{ address_key: string }>(
+      "select address_key from email_code_quotas where address_key = any($1::text[])",
+      [[stale, fresh]],
+    );
+    expect(left.map((r) => r.address_key)).toEqual([fresh]);
+  });
+});
+
 describe("MaintenanceService batches", () => {
   // Rows dated in 2000 and runs dated in 2000, so no other test's rows qualify.
   const RUN_AT = new Date("2000-03-01T03:17:00.000Z");
@@ -326,6 +384,8 @@ describe("MaintenanceService batches", () => {
         return n;
       },
       deleteExpiredOneTimeTokens: (cutoff: Date, limit: number) => repository.deleteExpiredOneTimeTokens(cutoff, limit),
+      deleteExpiredEmailCodes: (cutoff: Date, limit: number) => repository.deleteExpiredEmailCodes(cutoff, limit),
+      deleteStaleEmailCodeQuotas: (before: Date, limit: number) => repository.deleteStaleEmailCodeQuotas(before, limit),
       deleteExpiredChallenges: (cutoff: Date, limit: number) => repository.deleteExpiredChallenges(cutoff, limit),
       deleteOldRevocationLog: (cutoff: Date, limit: number) => repository.deleteOldRevocationLog(cutoff, limit),
     };
@@ -342,6 +402,8 @@ describe("MaintenanceService batches", () => {
         sessions: 5,
         loginThrottles: 0,
         oneTimeTokens: 0,
+        emailCodes: 0,
+        emailCodeQuotas: 0,
         challenges: 0,
         revocationLog: 0,
         complete: true,

@@ -39,6 +39,8 @@ const PUBLIC = [
   "POST /auth/mfa",
   "POST /auth/passkey/options",
   "POST /auth/passkey",
+  "POST /auth/email/code",
+  "POST /auth/email/code/verify",
   "GET /health",
   "GET /health/ready",
   "GET /.well-known/jwks.json",

@@ -59,6 +59,10 @@ export const TEST_SECRETS = {
   PWNED_PASSWORDS_URL: "",
   REQUIRE_VERIFIED_EMAIL: "false",
   APP_URL: "https://app.example.com",
+  // Email sign-in is on, with sign-up, as by default; the magic link may return to this one app page.
+  EMAIL_SIGN_IN: "true",
+  EMAIL_SIGN_UP: "true",
+  REDIRECT_URLS: "https://app.example.com/auth/magic,http://127.0.0.1:5173/magic",
   MAIL_FROM: "SecureAuth <no-reply@auth.test.secureauth.dev>",
   // Mail goes over SMTP to the suite's own server (SMTP_URL from the global setup).
   RESEND_API_KEY: "",

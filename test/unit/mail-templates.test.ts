@@ -7,7 +7,7 @@ import type { MailJob } from "../../src/features/mail/store";
 import { renderMail } from "../../src/features/mail/templates";
 
 type Mail = Extract<MailJob, { kind: "mail" }>;
-type LinkTemplate = Extract<Mail, { link: string }>["template"];
+type LinkTemplate = Exclude<Extract<Mail, { link: string }>["template"], "email_sign_in_code">;
 
 const USER_ID = "0b9f5a40-7c1e-4f51-9d55-0d5b3c1f2a10";
 const LINK = "https://app.example.com/verify-email?token=Zm9vYmFyYmF6&x=1";
@@ -32,7 +32,7 @@ const CASES: { template: LinkTemplate; subject: string; expiry: string; ignore: 
 ];
 
 describe.each(CASES)("$template", ({ template, subject, expiry, ignore }) => {
-  const job: Mail = { kind: "mail", template, to: "alice@example.com", userId: USER_ID, link: LINK };
+  const job = { kind: "mail", template, to: "alice@example.com", userId: USER_ID, link: LINK } as const;
   const mail = renderMail(job);
 
   it("has its subject and goes to the job's address", () => {
@@ -155,5 +155,18 @@ describe("email_in_use_notice (v3)", () => {
     expect(mail.text).not.toMatch(/https?:\/\//);
     expect(mail.text).not.toContain("@");
     expect(mail.html).not.toContain("<a ");
+  });
+});
+
+describe("email_sign_in_code", () => {
+  const link = "https://app.example.com/magic-link?token=Zm9vYmFyYmF6";
+  const mail = renderMail({ kind: "mail", template: "email_sign_in_code", to: "a@example.com", code: "042917", link });
+
+  it("shows the code in the subject and the text, the whole link on a line of its own, and its 10-minute life", () => {
+    expect(mail.subject).toBe("042917 is your sign-in code");
+    expect(mail.text).toContain("Your sign-in code is 042917.");
+    expect(mail.text.split("\n")).toContain(link);
+    for (const part of [mail.text, mail.html]) expect(part).toContain("expire in 10 minutes");
+    expect(mail.html).toContain(`<a href="${link}">`);
   });
 });

@@ -45,6 +45,8 @@ describe("MaintenanceService: one-time tokens", () => {
       sessions: 0,
       loginThrottles: 0,
       oneTimeTokens: 2,
+      emailCodes: 0,
+      emailCodeQuotas: 0,
       challenges: 0,
       revocationLog: 0,
       complete: true,

@@ -580,6 +580,46 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/auth/email/code": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Mail a 6-digit sign-in code and a magic link to an address
+         * @description Answers 202 `{}` whatever the address: the same status, body, headers and time for an unknown, disabled or existing account (the code is minted and mailed by the mail queue's consumer). The address gets a code and a link to `APP_URL/magic-link?token=...` (or to `redirectTo`, which must be one of REDIRECT_URLS exactly, else 400), both valid 10 minutes and once; a newer code ends the older one. An address with no account gets one too, unless EMAIL_SIGN_UP is false: verifying it creates the account. Limited per client network (429), and to 5 codes an hour per address whoever asks (past that, still 202, nothing sent).
+         */
+        post: operations["requestEmailCode"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/auth/email/code/verify": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Sign in (or up) with a mailed code, or the magic link's token
+         * @description `{email, code}` or `{token}`. Answers like POST /auth/login, with `isNewUser`; amr `["email"]`, and the email is now verified: for an account whose address had never been verified this is its first proof, and the sessions, password, factors and pending changes set up before it end. 403 mfa_required when a second factor is enrolled (complete with POST /auth/mfa or POST /auth/passkey). 401 invalid_email_code for a wrong, expired, spent or replaced code or link (five wrong codes spend it; attempts count in the account's throttle bucket). X-Auth-Mode: cookie sets the cookies as login does.
+         */
+        post: operations["verifyEmailCode"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/sessions": {
         parameters: {
             query?: never;
@@ -823,7 +863,7 @@ export interface components {
             title: string;
             status: number;
             /** @enum {string} */
-            code: "validation_failed" | "invalid_json" | "invalid_credentials" | "invalid_token" | "invalid_refresh_token" | "refresh_token_reused" | "insufficient_permission" | "not_found" | "method_not_allowed" | "invalid_one_time_token" | "mfa_required" | "invalid_mfa_code" | "invalid_mfa_token" | "reauthentication_required" | "email_not_verified" | "csrf_rejected" | "email_taken" | "payload_too_large" | "unsupported_media_type" | "rate_limited" | "internal_error" | "service_unavailable";
+            code: "validation_failed" | "invalid_json" | "invalid_credentials" | "invalid_token" | "invalid_refresh_token" | "refresh_token_reused" | "insufficient_permission" | "not_found" | "method_not_allowed" | "invalid_one_time_token" | "mfa_required" | "invalid_mfa_code" | "invalid_mfa_token" | "invalid_email_code" | "reauthentication_required" | "email_not_verified" | "csrf_rejected" | "email_taken" | "payload_too_large" | "unsupported_media_type" | "rate_limited" | "internal_error" | "service_unavailable";
             detail?: string;
             errors?: {
                 path: string;
@@ -925,6 +965,14 @@ export interface components {
             createdAt: string;
             /** Format: date-time */
             lastUsedAt: string | null;
+        };
+        EmailSignedIn: {
+            user: components["schemas"]["User"];
+            tokens: components["schemas"]["TokenPair"];
+            /** @description For this account on this device: send it with the next sign-in. */
+            deviceToken: string;
+            /** @description True when this sign-in created the account. */
+            isNewUser: boolean;
         };
         Session: {
             /** Format: uuid */
@@ -4019,6 +4067,242 @@ export interface operations {
                 headers: {
                     /** @description The methods this path takes */
                     Allow?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Rate limited */
+            429: {
+                headers: {
+                    /** @description Seconds to wait before trying again */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Internal error, never with details */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description A store the request needs is unreachable; nothing was written */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    requestEmailCode: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": {
+                    email: string;
+                    /** @description Where the magic link opens: one of REDIRECT_URLS exactly */
+                    redirectTo?: string;
+                };
+            };
+        };
+        responses: {
+            /** @description Accepted */
+            202: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Accepted"];
+                };
+            };
+            /** @description Validation failed or the body is not JSON */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Not found */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Method not allowed on this path */
+            405: {
+                headers: {
+                    /** @description The methods this path takes */
+                    Allow?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Body over 16 KiB */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Body not application/json */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Rate limited */
+            429: {
+                headers: {
+                    /** @description Seconds to wait before trying again */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Internal error, never with details */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description A store the request needs is unreachable; nothing was written */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    verifyEmailCode: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": {
+                    email?: string;
+                    /**
+                     * @description The 6-digit code the mail shows
+                     * @example 042917
+                     */
+                    code?: string;
+                    /** @description The token of the magic link's `token` query parameter */
+                    token?: string;
+                    deviceName?: string | null;
+                    /** @description The deviceToken an earlier successful sign-in of this account on this device answered: attempts count in this device's own throttle bucket. */
+                    deviceToken?: string | null;
+                };
+            };
+        };
+        responses: {
+            /** @description Signed in */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["EmailSignedIn"];
+                };
+            };
+            /** @description Validation failed or the body is not JSON */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Not authenticated */
+            401: {
+                headers: {
+                    /** @description RFC 6750: Bearer error="invalid_token", or error="invalid_request" when no Bearer credential was sent */
+                    "WWW-Authenticate"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Forbidden; `code` says why (insufficient_permission, csrf_rejected when a cookie-authenticated unsafe request lacks X-Auth-Mode: cookie or an allowed Origin, ...) */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Not found */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Method not allowed on this path */
+            405: {
+                headers: {
+                    /** @description The methods this path takes */
+                    Allow?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Body over 16 KiB */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Body not application/json */
+            415: {
+                headers: {
                     [name: string]: unknown;
                 };
                 content: {

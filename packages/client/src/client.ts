@@ -28,6 +28,14 @@ export class AuthClient extends SessionClient {
     return this.post("/auth/email/verify", input);
   }
 
+  /**
+   * POST /auth/email/code: mails a 6-digit sign-in code and a magic link to the address (202 whatever the address);
+   * sign in with verifyEmailCode. `redirectTo`, one of the service's REDIRECT_URLS exactly, is where the link opens.
+   */
+  requestEmailCode(input: RequestBody<"requestEmailCode">): Promise<ResponseBody<"requestEmailCode">> {
+    return this.post("/auth/email/code", input);
+  }
+
   /** POST /auth/password/forgot: 202 whatever the address; an account's address gets a reset link. */
   forgotPassword(input: RequestBody<"forgotPassword">): Promise<ResponseBody<"forgotPassword">> {
     return this.post("/auth/password/forgot", input);

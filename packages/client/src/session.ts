@@ -113,6 +113,18 @@ export class SessionClient {
     return body;
   }
 
+  /**
+   * Signs in (or up: `isNewUser`) with the 6-digit code mailed by
+   * requestEmailCode (`{email, code}`) or its magic link's token (`{token}`).
+   * For an account with a second factor this rejects with mfa_required, as
+   * login does; a wrong, expired or spent code rejects with invalid_email_code.
+   */
+  async verifyEmailCode(input: RequestBody<"verifyEmailCode">): Promise<ResponseBody<"verifyEmailCode">> {
+    const body = await this.post<ResponseBody<"verifyEmailCode">>("/auth/email/code/verify", input);
+    await this.signedIn(body.tokens);
+    return body;
+  }
+
   /** The second step of a sign-in that answered mfa_required: a TOTP code or a recovery code. */
   async completeMfa(input: RequestBody<"completeMfaSignIn">): Promise<ResponseBody<"completeMfaSignIn">> {
     const body = await this.post<ResponseBody<"completeMfaSignIn">>("/auth/mfa", input);

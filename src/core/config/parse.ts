@@ -126,6 +126,8 @@ function toConfig(env: Readonly<Record<string, unknown>>): Config {
     maxSessionsPerUser: v.MAX_SESSIONS_PER_USER!,
     pwnedPasswordsUrl: v.PWNED_PASSWORDS_URL,
     requireVerifiedEmail: v.REQUIRE_VERIFIED_EMAIL!,
+    redirectUrls: [...v.REDIRECT_URLS!],
+    emailSignIn: { enabled: v.EMAIL_SIGN_IN!, signUp: v.EMAIL_SIGN_UP! },
     mail: { appUrl: v.APP_URL!, from: v.MAIL_FROM!, transport },
     mfa: {
       encryptionKey: v.MFA_ENCRYPTION_KEY,

@@ -94,6 +94,40 @@ const origins = {
   accepts: "comma-separated origins (`https://app.example.com`)",
 } satisfies Pick<Declaration<string[]>, "schema" | "accepts">;
 
+/** Loopback hosts, where `http:` redirect URLs are accepted (a developer's machine, a native app's listener). */
+export const LOOPBACK_HOSTS: readonly string[] = ["localhost", "127.0.0.1", "[::1]"];
+
+/**
+ * Why `raw` cannot be a redirect URL entry (an absolute http(s) URL with no query, fragment or credentials, `https:`
+ * unless its host is a loopback one), or undefined when it can.
+ */
+export function redirectUrlProblem(raw: string): string | undefined {
+  const url = URL.parse(raw);
+  if (!url || (url.protocol !== "https:" && url.protocol !== "http:")) return `has an entry that is not a URL: ${raw}`;
+  if (raw.includes("?") || raw.includes("#")) return `entries carry no query and no fragment: ${raw}`;
+  if (url.username || url.password) return `entries carry no credentials: ${raw}`;
+  if (url.protocol === "http:" && !LOOPBACK_HOSTS.includes(url.hostname))
+    return `entries must be https: except on a loopback host: ${raw}`;
+  return undefined;
+}
+
+const redirectUrls = {
+  schema: z.string().transform((raw, ctx) => {
+    const list: string[] = [];
+    for (const entry of raw.split(",").map((text) => text.trim())) {
+      if (!entry) continue;
+      const problem = redirectUrlProblem(entry);
+      if (problem) {
+        ctx.addIssue({ code: "custom", message: problem });
+        return z.NEVER;
+      }
+      list.push(new URL(entry).href);
+    }
+    return list;
+  }),
+  accepts: "comma-separated URLs (`https://app.example.com/auth/callback`)",
+} satisfies Pick<Declaration<string[]>, "schema" | "accepts">;
+
 function atLeast(length: number, message: string): z.ZodType<string, string> {
   return z.string().min(length, message);
 }
@@ -339,6 +373,28 @@ export const VARIABLES = {
       "unless an app with its own pages sets its origin here.",
     ...httpUrl(true),
     default: "http://localhost:8787",
+  },
+  REDIRECT_URLS: {
+    doc:
+      "Every URL the service may send a browser back to (a magic link's `redirectTo`): matched exactly (scheme, " +
+      "host, port and path), no query or fragment, `https:` except on a loopback host.",
+    ...redirectUrls,
+    default: [],
+    shownDefault: "empty (none)",
+  },
+  EMAIL_SIGN_IN: {
+    doc:
+      "`true`: sign-in by a mailed 6-digit code or magic link (`POST /auth/email/code`, `/auth/email/code/verify`, " +
+      "the `/magic-link` page); `false`: those answer 404 as if absent.",
+    ...flag,
+    default: true,
+  },
+  EMAIL_SIGN_UP: {
+    doc:
+      "`true`: an email code to an address with no account creates the account when verified; `false`: such an " +
+      "address is sent nothing (the request still answers 202).",
+    ...flag,
+    default: true,
   },
   MAIL_FROM: {
     doc: "The sender of every mail, `Name <address>` or an address your provider lets you send from.",

@@ -50,6 +50,9 @@ export type Config = {
   /** k-anonymity range API for breached passwords; off when unset. */
   pwnedPasswordsUrl: string | undefined;
   requireVerifiedEmail: boolean;
+  /** The exact URLs (as `URL.href`) a browser may be sent back to. */
+  redirectUrls: string[];
+  emailSignIn: { enabled: boolean; signUp: boolean };
   mail: MailSettings;
   mfa: MfaSettings;
 };

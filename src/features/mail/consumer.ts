@@ -17,6 +17,11 @@ export type MailConsumerDeps = {
    * active account or that network's hourly budget is spent.
    */
   mintPasswordReset(email: string, network?: string): Promise<MailJob | undefined>;
+  /**
+   * The email_sign_in_code mail for the request row `id`, or undefined when its address may not be sent one (a
+   * disabled account, an unknown address with sign-up off) or the request was minted already.
+   */
+  mintEmailCode(id: string, signUp: boolean): Promise<MailJob | undefined>;
   outbox: MailOutbox;
   /** Records a job the queue gave up on after `attempts` tries. */
   deadLetter(job: MailJob, attempts: number): Promise<void>;
@@ -63,6 +68,9 @@ async function handle(message: Message<MailJob>, deps: MailConsumerDeps): Promis
     } else if (job.kind === "password_reset_request") {
       const mail = await deps.mintPasswordReset(job.email, job.network);
       if (mail) await deps.outbox.enqueue(mail);
+    } else if (job.kind === "email_code_request") {
+      const mail = await deps.mintEmailCode(job.id, job.signUp);
+      if (mail) await deps.outbox.enqueue(mail);
     } else {
       await deps.deliver(job);
     }
@@ -96,6 +104,9 @@ function isMailJob(body: unknown): body is MailJob {
   const job = body as Record<string, unknown>;
   const text = (name: string) => typeof job[name] === "string" && job[name] !== "";
   if (job.kind === "password_reset_request") return text("email") && (job.network === undefined || text("network"));
+  if (job.kind === "email_code_request") return text("id") && typeof job.signUp === "boolean";
+  if (job.kind === "mail" && job.template === "email_sign_in_code")
+    return text("to") && text("code") && text("link") && (job.userId === undefined || text("userId"));
   if (job.kind !== "mail" || !text("to") || !text("userId")) return false;
   if (job.template === "email_change_notice" || job.template === "email_changed_notice") return text("newEmail");
   if (job.template === "email_in_use_notice") return true;

@@ -35,7 +35,7 @@ export class MailDelivery {
   async deadLetter(job: MailJob, attempts: number): Promise<void> {
     await this.deps.audit.record({
       event: "mail.delivery_failed",
-      userId: job.kind === "mail" ? job.userId : null,
+      userId: job.kind === "mail" ? (job.userId ?? null) : null,
       origin: { ip: null, userAgent: null },
       metadata: { template: job.kind === "mail" ? job.template : job.kind, attempts },
       at: this.deps.clock(),

@@ -15,7 +15,12 @@ export type MailAuditEvent = "mail.delivery_failed";
  * `email_change_notice` tells the old address a change was asked for,
  * `email_changed_notice` that it was made, and `email_in_use_notice` tells
  * an address already in use (`userId`: its holder) that someone tried to
- * make it their account's.
+ * make it their account's. `email_code_request` is what POST /auth/email/code
+ * enqueues for every address alike (the request's row id, never the address,
+ * and whether EMAIL_SIGN_UP was on when it was asked for): the consumer
+ * mints the code and enqueues its `email_sign_in_code` mail,
+ * which carries the code and the magic link (`userId` absent for an address
+ * with no account yet).
  */
 export type MailJob =
   | {
@@ -33,9 +38,14 @@ export type MailJob =
       newEmail: string;
     }
   | { kind: "mail"; template: "email_in_use_notice"; to: string; userId: string }
-  | { kind: "password_reset_request"; email: string; network?: string };
+  | { kind: "mail"; template: "email_sign_in_code"; to: string; userId?: string; code: string; link: string }
+  | { kind: "password_reset_request"; email: string; network?: string }
+  | { kind: "email_code_request"; id: string; signUp: boolean };
 
 export type MailTemplate = Extract<MailJob, { kind: "mail" }>["template"];
+
+/** The request kinds: jobs the consumer turns into mail, deciding itself whether there is anyone to mail. */
+export type MailRequestKind = Exclude<MailJob, { kind: "mail" }>["kind"];
 
 /** Rendered mail, ready for a transport: the text part holds the whole link. */
 export type OutgoingMail = { to: string; subject: string; text: string; html: string };

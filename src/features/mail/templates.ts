@@ -4,6 +4,7 @@
 // (a link, an address), so nothing a user typed becomes markup. Each link
 // says how long it lives, read from the token lifetimes themselves.
 import { ONE_TIME_TOKEN_TTL } from "../lifecycle/one-time-tokens";
+import { EMAIL_CODE_TTL_SECONDS } from "../email-sign-in/codes";
 import type { MailJob, OutgoingMail } from "./store";
 
 type MailContent = Extract<MailJob, { kind: "mail" }>;
@@ -64,6 +65,20 @@ function content(job: MailContent): { subject: string; blocks: Block[] } {
           { link: job.link },
           `The link expires in ${duration(ONE_TIME_TOKEN_TTL.email_change)}. ${IGNORE} Your account keeps its ` +
             `current address.`,
+        ],
+      };
+    case "email_sign_in_code":
+      // The code leads the subject line, so a person can read it off a notification; the link opens a page that
+      // signs in only when its button is pressed, so a mail scanner following it signs nobody in.
+      return {
+        subject: `${job.code} is your sign-in code`,
+        blocks: [
+          `Your sign-in code is ${job.code}. Enter it where you asked for it, or open this link and press the ` +
+            "button there to sign in:",
+          { link: job.link },
+          `The code and the link expire in ${duration(EMAIL_CODE_TTL_SECONDS)} and work once; a newer code ends ` +
+            `this one. If you did not ask to sign in, ignore this message: nobody can sign in without this code. ` +
+            `Never share it.`,
         ],
       };
     case "email_change_notice":

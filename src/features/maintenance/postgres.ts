@@ -87,10 +87,27 @@ export class MaintenanceRepository implements MaintenanceStore {
       select count(*)::int as deleted from deleted`);
   }
 
+  /** Expired email sign-in codes; the per-address hourly cap counts only the last hour's rows. */
+  deleteExpiredEmailCodes(cutoff: Date, limit: number): Promise<number> {
+    return this.deleteExpired("email_sign_in_codes", "id", cutoff, limit);
+  }
+
+  deleteStaleEmailCodeQuotas(before: Date, limit: number): Promise<number> {
+    return this.count(sql`
+      with doomed as (
+        select address_key from email_code_quotas where last_requested_at < ${before}
+        limit ${limit}::int
+        for update skip locked
+      ), deleted as (
+        delete from email_code_quotas where address_key in (select address_key from doomed) returning 1
+      )
+      select count(*)::int as deleted from deleted`);
+  }
+
   /** At most `limit` rows of a table of expiring secrets, by their key, skipping rows another run holds. */
   private deleteExpired(
-    table: "auth_challenges" | "one_time_tokens",
-    key: "key_hash" | "token_hash",
+    table: "auth_challenges" | "one_time_tokens" | "email_sign_in_codes",
+    key: "key_hash" | "token_hash" | "id",
     cutoff: Date,
     limit: number,
   ): Promise<number> {

@@ -1,6 +1,6 @@
 // Data retention, run daily by the Cron Trigger: ended sessions (with their
 // refresh tokens) after `endedSessionDays`, unlocked throttle rows past the
-// failure window, and one-time tokens a day after expiry: each is refused (or
+// failure window, and one-time tokens and email sign-in codes a day after expiry: each is refused (or
 // starts from nothing) either way, so deleting it changes no answer. A live session's tokens are never
 // deleted (rotation needs them to recognise reuse); audit rows are kept
 // (docs/operations.md). Deletes go in bounded batches.
@@ -37,6 +37,10 @@ export type MaintenanceReport = {
   sessions: number;
   loginThrottles: number;
   oneTimeTokens: number;
+  /** Email sign-in codes and requests. */
+  emailCodes: number;
+  /** Per-address quotas of email codes with no request in the last hour. */
+  emailCodeQuotas: number;
   /** mfaTokens and WebAuthn challenges. */
   challenges: number;
   revocationLog: number;
@@ -72,6 +76,11 @@ export class MaintenanceService {
     const loginThrottles = await this.drain((limit) => this.store.deleteStaleLoginThrottles(throttleCutoff, at, limit));
     const tokenCutoff = new Date(at.getTime() - ONE_TIME_TOKEN_KEEP_MS);
     const oneTimeTokens = await this.drain((limit) => this.store.deleteExpiredOneTimeTokens(tokenCutoff, limit));
+    // They live 10 minutes; kept as long as one-time tokens. A quota matters for an hour after its last request.
+    const emailCodes = await this.drain((limit) => this.store.deleteExpiredEmailCodes(tokenCutoff, limit));
+    const emailCodeQuotas = await this.drain((limit) =>
+      this.store.deleteStaleEmailCodeQuotas(new Date(at.getTime() - 3600_000), limit),
+    );
     // They live 5 minutes; an hour's margin keeps the rows of attempts still being looked at.
     const challenges = await this.drain((limit) =>
       this.store.deleteExpiredChallenges(new Date(at.getTime() - 3600_000), limit),
@@ -84,6 +93,8 @@ export class MaintenanceService {
       sessions: sessions.deleted,
       loginThrottles: loginThrottles.deleted,
       oneTimeTokens: oneTimeTokens.deleted,
+      emailCodes: emailCodes.deleted,
+      emailCodeQuotas: emailCodeQuotas.deleted,
       challenges: challenges.deleted,
       revocationLog: revocationLog.deleted,
       complete:
@@ -91,6 +102,8 @@ export class MaintenanceService {
         sessions.drained &&
         loginThrottles.drained &&
         oneTimeTokens.drained &&
+        emailCodes.drained &&
+        emailCodeQuotas.drained &&
         challenges.drained &&
         revocationLog.drained,
     };

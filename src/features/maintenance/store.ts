@@ -9,6 +9,10 @@ export interface MaintenanceStore {
   deleteStaleLoginThrottles(lastFailureBefore: Date, at: Date, limit: number): Promise<number>;
   /** One-time tokens that expired before `cutoff` (used or not). */
   deleteExpiredOneTimeTokens(cutoff: Date, limit: number): Promise<number>;
+  /** Email sign-in codes (and unminted requests) that expired before `cutoff` (used or not). */
+  deleteExpiredEmailCodes(cutoff: Date, limit: number): Promise<number>;
+  /** Per-address email code quotas with no request since `before` (the cap counts only the last hour). */
+  deleteStaleEmailCodeQuotas(before: Date, limit: number): Promise<number>;
   /** mfaTokens and WebAuthn challenges that expired before `cutoff` (used or not). */
   deleteExpiredChallenges(cutoff: Date, limit: number): Promise<number>;
   /** Revocation log rows written before `cutoff`: no token they could refuse still verifies. */

@@ -33,6 +33,7 @@ import { provenHolder } from "../accounts/proven-holder";
 import type { PasswordHasher } from "../accounts/passwords";
 import type { AuthMethod, DeviceInfo, RequestOrigin, UserRecord } from "../../core/domain";
 import type { FactorAudit } from "./store";
+import type { FirstFactor } from "../sign-in/store";
 import type { Stores } from "../../stores";
 import type { LoggedIn, SignInDeps } from "../sign-in/service";
 import type { AccessTokens } from "../tokens";
@@ -189,11 +190,12 @@ export class SecondFactorService {
   }
 
   /**
-   * After a right password: stores the mfaToken (with the sign-in's rehash, if one is owed) and answers mfa_required.
+   * After a right first step (a password, or an email code: `firstFactor`): stores the mfaToken (with the sign-in's
+   * rehash, if one is owed) and answers mfa_required.
    */
   async requireSecondFactor(
     user: UserRecord,
-    attempt: { throttleKey: string; device: DeviceInfo; rehashedPassword?: string },
+    attempt: { throttleKey: string; device: DeviceInfo; rehashedPassword?: string; firstFactor?: FirstFactor },
   ): Promise<never> {
     const at = this.deps.clock();
     const token = mintMfaToken(at);
@@ -203,6 +205,7 @@ export class SecondFactorService {
         kind: "mfa_sign_in",
         userId: user.id,
         throttleKey: attempt.throttleKey,
+        firstFactor: attempt.firstFactor ?? "pwd",
         device: attempt.device,
         expiresAt: token.expiresAt,
       },
@@ -238,7 +241,7 @@ export class SecondFactorService {
       { ...this.deps, challenges: stores.challenges },
       pending,
       user,
-      ["pwd", "otp", "mfa"],
+      "otp",
       device.name,
       origin,
     );

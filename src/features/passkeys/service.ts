@@ -237,7 +237,7 @@ export class PasskeyService {
         { ...this.deps, challenges: stores.challenges },
         mfa,
         user,
-        ["pwd", "hwk", "mfa"],
+        "hwk",
         options.device.name,
         origin,
       );

@@ -14,7 +14,7 @@ import { challengeKeyHash, MAX_MFA_FAILURES } from "./challenges";
 import { isActive } from "./active-user";
 import { deviceThrottleKey, type CheckedDeviceToken } from "./device-tokens";
 import { openSignedInSession, type LoggedIn, type SignInDeps } from "./service";
-import type { Admission, ChallengeStore, LoginThrottleStore, ThrottleAudit } from "./store";
+import type { Admission, ChallengeStore, FirstFactor, LoginThrottleStore, ThrottleAudit } from "./store";
 
 export type AdmitDeps = { throttles: Pick<LoginThrottleStore, "admit">; clock: Clock; loginMaxFailures: number };
 
@@ -106,11 +106,17 @@ export async function admitSignIn(
 }
 
 /**
- * A first credential (a password; the coming email code or provider): right
+ * A first credential (a password, an email code; the coming provider): right
  * for the account an email named, which may not exist. It must cost the same
  * for an unknown account (a dummy check), so that answers like a wrong one.
  */
-export type FirstFactorVerifier = { verify(user: UserRecord | undefined): Promise<boolean> };
+export type FirstFactorVerifier = {
+  verify(user: UserRecord | undefined): Promise<boolean>;
+  /** What every failure answers: invalid_credentials, unless the credential names its own (invalid_email_code). */
+  refuse?: (reason: string) => Error;
+  /** The audit reason of a wrong credential: `wrong_password` unless named. */
+  wrong?: string;
+};
 
 /**
  * The account, if the verifier accepts the credential and the account is
@@ -126,7 +132,36 @@ export async function verifyFirstFactor(
 ): Promise<UserRecord> {
   const ok = await verifier.verify(user);
   if (user && ok && isActive(user)) return user;
-  const reason = !user ? "unknown_email" : !ok ? "wrong_password" : "account_disabled";
+  return refuseFirstFactor(deps, user, ok, verifier, origin);
+}
+
+/**
+ * A proof of the address itself (an email code, a magic link): the account
+ * with that address if the verifier accepts the proof and the account is
+ * active, or, when no account has the address and `signUp` allows one,
+ * undefined (the caller creates it). Any other outcome is refused exactly as
+ * verifyFirstFactor refuses.
+ */
+export async function verifyAddressProof(
+  deps: { audit: Pick<AuditLog, "record">; clock: Clock },
+  user: UserRecord | undefined,
+  verifier: FirstFactorVerifier,
+  origin: RequestOrigin,
+  signUp: boolean,
+): Promise<UserRecord | undefined> {
+  const ok = await verifier.verify(user);
+  if (ok && (user ? isActive(user) : signUp)) return user;
+  return refuseFirstFactor(deps, user, ok, verifier, origin);
+}
+
+async function refuseFirstFactor(
+  deps: { audit: Pick<AuditLog, "record">; clock: Clock },
+  user: UserRecord | undefined,
+  ok: boolean,
+  verifier: FirstFactorVerifier,
+  origin: RequestOrigin,
+): Promise<never> {
+  const reason = !user ? "unknown_email" : !ok ? (verifier.wrong ?? "wrong_password") : "account_disabled";
   await deps.audit.record({
     event: "auth.login_failed",
     userId: user?.id ?? null,
@@ -135,14 +170,21 @@ export async function verifyFirstFactor(
     metadata: { reason },
     at: deps.clock(),
   });
-  throw new InvalidCredentials(reason);
+  throw verifier.refuse ? verifier.refuse(reason) : new InvalidCredentials(reason);
 }
 
 /** A credential of the second step or of a re-authentication: its method's name and whether it is right for a user. */
 export type FactorVerifier = { method: "totp" | "recovery_code" | "passkey"; verify(userId: string): Promise<boolean> };
 
-/** A password sign-in waiting for its second factor, as its mfaToken names it. */
-export type PendingSignIn = { keyHash: string; userId: string; throttleKey: string; device: DeviceInfo };
+/** A sign-in (by password or email code) waiting for its second factor, as its mfaToken names it. */
+export type PendingSignIn = {
+  keyHash: string;
+  userId: string;
+  throttleKey: string;
+  /** How the first step was proved: the completed sign-in's amr begins with it. */
+  firstFactor: FirstFactor;
+  device: DeviceInfo;
+};
 
 export type PendingDeps = AdmitDeps & {
   challenges: Pick<ChallengeStore, "find" | "recordFailure" | "spend">;
@@ -170,7 +212,13 @@ export async function resumePendingSignIn(deps: PendingDeps, mfaToken: string): 
   const keyHash = challengeKeyHash(mfaToken);
   const challenge = await deps.challenges.find(keyHash, "mfa_sign_in", deps.clock());
   if (!challenge?.userId || !challenge.throttleKey) throw new InvalidMfaToken("unknown, expired or spent mfa token");
-  return { keyHash, userId: challenge.userId, throttleKey: challenge.throttleKey, device: challenge.device };
+  return {
+    keyHash,
+    userId: challenge.userId,
+    throttleKey: challenge.throttleKey,
+    firstFactor: challenge.firstFactor,
+    device: challenge.device,
+  };
 }
 
 /** The second step counts in the bucket the password counted in, before any factor is checked. */
@@ -216,21 +264,22 @@ export function recordFailedReproof(
 
 /**
  * Spends the mfaToken (of two completions racing with one token, one wins)
- * and opens the session with how it was proved, on the pending sign-in's
+ * and opens the session with how it was proved (the first step's method,
+ * then `second`'s: `otp` or `hwk`, and `mfa`), on the pending sign-in's
  * device (renamed if the second step names it), clearing its bucket.
  */
 export async function completePendingSignIn(
   deps: SignInDeps & { challenges: Pick<ChallengeStore, "spend"> },
   pending: PendingSignIn,
   user: UserRecord,
-  amr: AuthMethod[],
+  second: Extract<AuthMethod, "otp" | "hwk">,
   deviceName: string | undefined,
   origin: RequestOrigin,
 ): Promise<LoggedIn> {
   if (!(await deps.challenges.spend(pending.keyHash, "mfa_sign_in", deps.clock())))
     throw new InvalidMfaToken("mfa token spent meanwhile");
   return openSignedInSession(deps, user, {
-    amr,
+    amr: [pending.firstFactor, second, "mfa"],
     device: deviceName ? { ...pending.device, name: deviceName } : pending.device,
     origin,
     clearThrottleKey: pending.throttleKey,

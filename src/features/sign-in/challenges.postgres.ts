@@ -2,7 +2,7 @@
 // WebAuthn challenges, stored as hashes. Spending is one conditional UPDATE,
 // so two spends racing resolve to one.
 import { sql } from "drizzle-orm";
-import type { Challenge, ChallengeKind, ChallengeStore, NewChallenge } from "./store";
+import type { Challenge, ChallengeKind, ChallengeStore, FirstFactor, NewChallenge } from "./store";
 import type { DeviceInfo } from "../../core/domain";
 import type { Executor } from "../../adapters/postgres/database";
 import { setPasswordHash } from "../../adapters/postgres/fragments";
@@ -12,18 +12,20 @@ type ChallengeRow = {
   kind: ChallengeKind;
   user_id: string | null;
   throttle_key: string | null;
+  first_factor: string | null;
   device: DeviceInfo | null;
   failures: number;
   expires_at: Date | string;
 };
 
-const COLUMNS = sql`kind, user_id, throttle_key, device, failures, expires_at`;
+const COLUMNS = sql`kind, user_id, throttle_key, first_factor, device, failures, expires_at`;
 
 function toChallenge(row: ChallengeRow): Challenge {
   return {
     kind: row.kind,
     userId: row.user_id,
     throttleKey: row.throttle_key,
+    firstFactor: row.first_factor === "email" ? "email" : ("pwd" satisfies FirstFactor),
     device: row.device ?? {},
     failures: Number(row.failures),
     expiresAt: toDate(row.expires_at),
@@ -35,8 +37,9 @@ export class ChallengeRepository implements ChallengeStore {
 
   async create(challenge: NewChallenge, at: Date, rehashedPassword?: string): Promise<void> {
     const insert = sql`insert into auth_challenges
-      (key_hash, kind, user_id, throttle_key, device, created_at, expires_at)
+      (key_hash, kind, user_id, throttle_key, first_factor, device, created_at, expires_at)
       values (${challenge.keyHash}, ${challenge.kind}, ${challenge.userId}, ${challenge.throttleKey ?? null},
+              ${challenge.firstFactor ?? null},
               ${challenge.device ? JSON.stringify(challenge.device) : null}::jsonb, ${at}, ${challenge.expiresAt})`;
     if (rehashedPassword === undefined || challenge.userId === null) {
       await this.db.execute(insert);

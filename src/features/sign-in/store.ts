@@ -3,7 +3,10 @@
 //
 // A store method is one statement (one round trip) unless it says otherwise,
 // and each state change writes its audit row in that same statement.
-import type { DeviceInfo, RequestOrigin, UserRecord } from "../../core/domain";
+import type { AuthMethod, DeviceInfo, RequestOrigin, UserRecord } from "../../core/domain";
+
+/** How the first step of a sign-in that waits for its second factor was proved: a password or an email code. */
+export type FirstFactor = Extract<AuthMethod, "pwd" | "email">;
 
 /** The audit events this feature writes. */
 export type SignInAuditEvent = "auth.login_succeeded" | "auth.login_failed" | "auth.throttled" | "auth.reauthenticated";
@@ -76,6 +79,8 @@ export type NewChallenge = {
   userId: string | null;
   /** mfa_sign_in: the throttle bucket the sign-in counts in, and the device the session will be for. */
   throttleKey?: string;
+  /** mfa_sign_in: the first step's method; the second step's amr begins with it. */
+  firstFactor?: FirstFactor;
   device?: DeviceInfo;
   expiresAt: Date;
 };
@@ -84,6 +89,8 @@ export type Challenge = {
   kind: ChallengeKind;
   userId: string | null;
   throttleKey: string | null;
+  /** mfa_sign_in: the first step's method (`pwd` for a row written before it was recorded). */
+  firstFactor: FirstFactor;
   device: DeviceInfo;
   failures: number;
   expiresAt: Date;

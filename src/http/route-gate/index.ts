@@ -3,16 +3,25 @@
 // and OPTIONS (outside a CORS preflight, which the CORS middleware answers)
 // is 204 with Allow. So a bad body sent to a wrong place gets the answer
 // about the place, not about the body.
-import type { MiddlewareHandler } from "hono";
+import type { Context, MiddlewareHandler } from "hono";
 import { MethodNotAllowed, NotFound } from "../../core/errors";
 
 export type RouteEntry = { method: string; path: string };
 type PathRule = { pattern: RegExp; allow: string[] };
 
+const NO_PATHS: ReadonlySet<string> = new Set();
+
 /** Paths whose answer is remembered; ids make paths many, so the memo is bounded and starts over when full. */
 const MEMO_LIMIT = 2048;
 
-export function routeGate(routes: () => readonly RouteEntry[]): MiddlewareHandler {
+/**
+ * `switchedOff` names the paths the configuration turns off (a feature's
+ * switch): they answer 404, exactly as a path no route takes.
+ */
+export function routeGate(
+  routes: () => readonly RouteEntry[],
+  switchedOff: (c: Context) => ReadonlySet<string> = () => NO_PATHS,
+): MiddlewareHandler {
   let rules: PathRule[] | undefined;
   /** path -> the methods it allows, empty for a path no route takes. */
   const memo = new Map<string, readonly string[]>();
@@ -29,7 +38,7 @@ export function routeGate(routes: () => readonly RouteEntry[]): MiddlewareHandle
   // Not async: a request it lets through costs no frame of its own.
   return (c, next) => {
     const allow = allowedAt(c.req.path);
-    if (allow.length === 0) throw new NotFound();
+    if (allow.length === 0 || switchedOff(c).has(c.req.path)) throw new NotFound();
     const method = c.req.method;
     if (method === "OPTIONS") return Promise.resolve(c.body(null, 204, { Allow: allow.join(", ") }));
     if (allow.includes(method)) return next();

@@ -169,6 +169,13 @@ export function maintenanceStore(state: MemoryState): MaintenanceStore {
       for (const throttle of doomed) state.throttles.delete(throttle.key);
       return doomed.length;
     },
+    // Email sign-in codes are not modelled in memory (memory-stores.ts): there are none to delete.
+    async deleteExpiredEmailCodes() {
+      return 0;
+    },
+    async deleteStaleEmailCodeQuotas() {
+      return 0;
+    },
     async deleteExpiredOneTimeTokens(cutoff, limit) {
       const doomed = [...state.oneTimeTokens.values()].filter((t) => t.expiresAt < cutoff).slice(0, limit);
       for (const token of doomed) state.oneTimeTokens.delete(token.tokenHash);

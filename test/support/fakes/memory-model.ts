@@ -44,6 +44,7 @@ export type MemoryChallenge = {
   kind: ChallengeKind;
   userId: string | null;
   throttleKey: string | null;
+  firstFactor: "pwd" | "email" | null;
   device: DeviceInfo | null;
   failures: number;
   createdAt: Date;
