@@ -37,9 +37,12 @@ export type UserRecord = {
 
 /**
  * RFC 8176 authentication method values: password, one-time code (TOTP or recovery code), hardware key (passkey),
- * several factors.
+ * several factors; and `fed`, a sign-in through an identity provider.
  */
-export type AuthMethod = "pwd" | "otp" | "hwk" | "mfa";
+export type AuthMethod = "pwd" | "otp" | "hwk" | "mfa" | "fed";
+
+/** What proved the first step of a sign-in that waits for its second factor. */
+export type FirstFactor = Extract<AuthMethod, "pwd" | "fed">;
 
 /** A session's last proof of a credential: the access tokens' auth_time and amr. */
 export type SessionProof = { authTime: Date; amr: AuthMethod[] };

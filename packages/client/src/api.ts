@@ -823,7 +823,7 @@ export interface components {
             title: string;
             status: number;
             /** @enum {string} */
-            code: "validation_failed" | "invalid_json" | "invalid_credentials" | "invalid_token" | "invalid_refresh_token" | "refresh_token_reused" | "insufficient_permission" | "not_found" | "method_not_allowed" | "invalid_one_time_token" | "mfa_required" | "invalid_mfa_code" | "invalid_mfa_token" | "reauthentication_required" | "email_not_verified" | "csrf_rejected" | "email_taken" | "payload_too_large" | "unsupported_media_type" | "rate_limited" | "internal_error" | "service_unavailable";
+            code: "validation_failed" | "invalid_json" | "invalid_credentials" | "invalid_token" | "invalid_refresh_token" | "refresh_token_reused" | "insufficient_permission" | "not_found" | "method_not_allowed" | "invalid_one_time_token" | "mfa_required" | "invalid_mfa_code" | "invalid_mfa_token" | "reauthentication_required" | "email_not_verified" | "csrf_rejected" | "email_taken" | "invalid_oauth_state" | "identity_provider_error" | "account_link_required" | "last_credential" | "payload_too_large" | "unsupported_media_type" | "rate_limited" | "internal_error" | "service_unavailable";
             detail?: string;
             errors?: {
                 path: string;

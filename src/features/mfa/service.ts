@@ -31,7 +31,7 @@ import {
 } from "../sign-in/attempt";
 import { provenHolder } from "../accounts/proven-holder";
 import type { PasswordHasher } from "../accounts/passwords";
-import type { AuthMethod, DeviceInfo, RequestOrigin, UserRecord } from "../../core/domain";
+import type { AuthMethod, DeviceInfo, FirstFactor, RequestOrigin, UserRecord } from "../../core/domain";
 import type { FactorAudit } from "./store";
 import type { Stores } from "../../stores";
 import type { LoggedIn, SignInDeps } from "../sign-in/service";
@@ -193,7 +193,7 @@ export class SecondFactorService {
    */
   async requireSecondFactor(
     user: UserRecord,
-    attempt: { throttleKey: string; device: DeviceInfo; rehashedPassword?: string },
+    attempt: { throttleKey: string; device: DeviceInfo; rehashedPassword?: string; firstFactor?: FirstFactor },
   ): Promise<never> {
     const at = this.deps.clock();
     const token = mintMfaToken(at);
@@ -204,6 +204,7 @@ export class SecondFactorService {
         userId: user.id,
         throttleKey: attempt.throttleKey,
         device: attempt.device,
+        firstFactor: attempt.firstFactor ?? "pwd",
         expiresAt: token.expiresAt,
       },
       at,
@@ -238,7 +239,7 @@ export class SecondFactorService {
       { ...this.deps, challenges: stores.challenges },
       pending,
       user,
-      ["pwd", "otp", "mfa"],
+      [pending.firstFactor, "otp", "mfa"],
       device.name,
       origin,
     );

@@ -250,7 +250,7 @@ export class PasskeyService {
         { ...this.deps, challenges: stores.challenges },
         mfa,
         user,
-        ["pwd", "hwk", "mfa"],
+        [mfa.firstFactor, "hwk", "mfa"],
         options.device.name,
         origin,
       );

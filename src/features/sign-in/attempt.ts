@@ -6,7 +6,7 @@
 // records a failed factor against it, and completes it with the methods that
 // proved it (amr). A credential is a small verifier; the rest is written here once.
 import type { Clock } from "../../core/clock";
-import type { AuthMethod, DeviceInfo, RequestOrigin, UserRecord } from "../../core/domain";
+import type { AuthMethod, DeviceInfo, FirstFactor, RequestOrigin, UserRecord } from "../../core/domain";
 import { InvalidCredentials, InvalidMfaToken, RateLimited } from "../../core/errors";
 import { sha256Hex } from "../../core/encoding";
 import type { AuditLog } from "../activity/store";
@@ -142,7 +142,14 @@ export async function verifyFirstFactor(
 export type FactorVerifier = { method: "totp" | "recovery_code" | "passkey"; verify(userId: string): Promise<boolean> };
 
 /** A password sign-in waiting for its second factor, as its mfaToken names it. */
-export type PendingSignIn = { keyHash: string; userId: string; throttleKey: string; device: DeviceInfo };
+export type PendingSignIn = {
+  keyHash: string;
+  userId: string;
+  throttleKey: string;
+  device: DeviceInfo;
+  /** What proved the first step: the session's amr starts with it. */
+  firstFactor: FirstFactor;
+};
 
 export type PendingDeps = AdmitDeps & {
   challenges: Pick<ChallengeStore, "find" | "recordFailure" | "spend">;
@@ -170,7 +177,13 @@ export async function resumePendingSignIn(deps: PendingDeps, mfaToken: string): 
   const keyHash = challengeKeyHash(mfaToken);
   const challenge = await deps.challenges.find(keyHash, "mfa_sign_in", deps.clock());
   if (!challenge?.userId || !challenge.throttleKey) throw new InvalidMfaToken("unknown, expired or spent mfa token");
-  return { keyHash, userId: challenge.userId, throttleKey: challenge.throttleKey, device: challenge.device };
+  return {
+    keyHash,
+    userId: challenge.userId,
+    throttleKey: challenge.throttleKey,
+    device: challenge.device,
+    firstFactor: challenge.firstFactor,
+  };
 }
 
 /** The second step counts in the bucket the password counted in, before any factor is checked. */

@@ -3,7 +3,7 @@
 // so two spends racing resolve to one.
 import { sql } from "drizzle-orm";
 import type { Challenge, ChallengeKind, ChallengeStore, NewChallenge } from "./store";
-import type { DeviceInfo } from "../../core/domain";
+import type { DeviceInfo, FirstFactor } from "../../core/domain";
 import type { Executor } from "../../adapters/postgres/database";
 import { setPasswordHash } from "../../adapters/postgres/fragments";
 import { rows, toDate } from "../../adapters/postgres/rows";
@@ -13,11 +13,12 @@ type ChallengeRow = {
   user_id: string | null;
   throttle_key: string | null;
   device: DeviceInfo | null;
+  first_factor: string;
   failures: number;
   expires_at: Date | string;
 };
 
-const COLUMNS = sql`kind, user_id, throttle_key, device, failures, expires_at`;
+const COLUMNS = sql`kind, user_id, throttle_key, device, first_factor, failures, expires_at`;
 
 function toChallenge(row: ChallengeRow): Challenge {
   return {
@@ -25,6 +26,7 @@ function toChallenge(row: ChallengeRow): Challenge {
     userId: row.user_id,
     throttleKey: row.throttle_key,
     device: row.device ?? {},
+    firstFactor: (row.first_factor === "fed" ? "fed" : "pwd") satisfies FirstFactor,
     failures: Number(row.failures),
     expiresAt: toDate(row.expires_at),
   };
@@ -35,9 +37,10 @@ export class ChallengeRepository implements ChallengeStore {
 
   async create(challenge: NewChallenge, at: Date, rehashedPassword?: string): Promise<void> {
     const insert = sql`insert into auth_challenges
-      (key_hash, kind, user_id, throttle_key, device, created_at, expires_at)
+      (key_hash, kind, user_id, throttle_key, device, first_factor, created_at, expires_at)
       values (${challenge.keyHash}, ${challenge.kind}, ${challenge.userId}, ${challenge.throttleKey ?? null},
-              ${challenge.device ? JSON.stringify(challenge.device) : null}::jsonb, ${at}, ${challenge.expiresAt})`;
+              ${challenge.device ? JSON.stringify(challenge.device) : null}::jsonb, ${challenge.firstFactor ?? "pwd"},
+              ${at}, ${challenge.expiresAt})`;
     if (rehashedPassword === undefined || challenge.userId === null) {
       await this.db.execute(insert);
       return;

@@ -3,7 +3,7 @@
 //
 // A store method is one statement (one round trip) unless it says otherwise,
 // and each state change writes its audit row in that same statement.
-import type { DeviceInfo, RequestOrigin, UserRecord } from "../../core/domain";
+import type { DeviceInfo, FirstFactor, RequestOrigin, UserRecord } from "../../core/domain";
 
 /** The audit events this feature writes. */
 export type SignInAuditEvent = "auth.login_succeeded" | "auth.login_failed" | "auth.throttled" | "auth.reauthenticated";
@@ -77,6 +77,8 @@ export type NewChallenge = {
   /** mfa_sign_in: the throttle bucket the sign-in counts in, and the device the session will be for. */
   throttleKey?: string;
   device?: DeviceInfo;
+  /** mfa_sign_in: what proved the first step (`pwd` unless said). */
+  firstFactor?: FirstFactor;
   expiresAt: Date;
 };
 
@@ -85,6 +87,7 @@ export type Challenge = {
   userId: string | null;
   throttleKey: string | null;
   device: DeviceInfo;
+  firstFactor: FirstFactor;
   failures: number;
   expiresAt: Date;
 };

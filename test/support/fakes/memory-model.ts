@@ -45,6 +45,7 @@ export type MemoryChallenge = {
   userId: string | null;
   throttleKey: string | null;
   device: DeviceInfo | null;
+  firstFactor: "pwd" | "fed";
   failures: number;
   createdAt: Date;
   expiresAt: Date;

@@ -128,6 +128,7 @@ export function challengeStore(state: MemoryState): ChallengeStore {
     userId: c.userId,
     throttleKey: c.throttleKey,
     device: structuredClone(c.device ?? {}),
+    firstFactor: c.firstFactor,
     failures: c.failures,
     expiresAt: new Date(c.expiresAt),
   });
@@ -140,6 +141,7 @@ export function challengeStore(state: MemoryState): ChallengeStore {
         userId: challenge.userId,
         throttleKey: challenge.throttleKey ?? null,
         device: challenge.device ? structuredClone(challenge.device) : null,
+        firstFactor: challenge.firstFactor ?? "pwd",
         failures: 0,
         createdAt: new Date(at),
         expiresAt: new Date(challenge.expiresAt),
