@@ -303,6 +303,7 @@ describe("MaintenanceService batches", () => {
       },
       deleteExpiredOneTimeTokens: (cutoff: Date, limit: number) => repository.deleteExpiredOneTimeTokens(cutoff, limit),
       deleteExpiredChallenges: (cutoff: Date, limit: number) => repository.deleteExpiredChallenges(cutoff, limit),
+      deleteExpiredProviderState: (cutoff: Date, limit: number) => repository.deleteExpiredProviderState(cutoff, limit),
     };
     return { store, deleted, close };
   }
@@ -318,6 +319,7 @@ describe("MaintenanceService batches", () => {
         loginThrottles: 0,
         oneTimeTokens: 0,
         challenges: 0,
+        providerState: 0,
         complete: true,
       });
       expect(deleted.tokens).toEqual([2, 2, 2, 2, 2, 2, 2, 1]);

@@ -46,6 +46,7 @@ describe("MaintenanceService: one-time tokens", () => {
       loginThrottles: 0,
       oneTimeTokens: 2,
       challenges: 0,
+      providerState: 0,
       complete: true,
     });
     // Expired exactly a day before the run is kept: the cutoff is exclusive.

@@ -9,6 +9,7 @@ import type { LifecycleAuditEvent } from "../lifecycle/store";
 import type { MailAuditEvent } from "../mail/store";
 import type { MfaAuditEvent } from "../mfa/store";
 import type { PasskeyAuditEvent } from "../passkeys/store";
+import type { FederationAuditEvent } from "../federation/store";
 
 /** Every audit event: the union of each feature's own names. */
 export type AuditEventName =
@@ -19,7 +20,8 @@ export type AuditEventName =
   | LifecycleAuditEvent
   | MailAuditEvent
   | MfaAuditEvent
-  | PasskeyAuditEvent;
+  | PasskeyAuditEvent
+  | FederationAuditEvent;
 
 export type AuditEventInput = {
   event: AuditEventName;

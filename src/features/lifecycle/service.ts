@@ -40,7 +40,15 @@ export type LifecycleDeps = {
    * account exists.
    */
   forgotLimit: KeyedRateLimit;
+  /** After an account is deleted: its provider grants (Apple's) revoked at the provider. */
+  providerGrants?: ProviderGrants;
 };
+
+/**
+ * Revokes a deleted account's grants at its providers (Apple requires it):
+ * after the deletion commits, never failing it.
+ */
+export type ProviderGrants = { revoke(userId: string, sealed: readonly string[]): Promise<void> };
 
 /**
  * What a reset request remembers of the network it came from (the per-network
@@ -278,17 +286,18 @@ export class AccountLifecycle {
       origin,
       input.sessionId,
     );
-    const ended = await this.deps.unitOfWork.run(async (tx) => {
-      const endedSessions = await deleteAccountIn(tx, user, {
+    const { ended, providerGrants } = await this.deps.unitOfWork.run(async (tx) => {
+      const deleted = await deleteAccountIn(tx, user, {
         actorId: user.id,
         sessionId: input.sessionId,
         origin,
         at: clock(),
       });
       await tx.throttles.clear(throttleKey);
-      return endedSessions;
+      return deleted;
     });
     await this.deps.revocations.endSessionsOf(user.id, { before: clock(), ended });
+    if (providerGrants.length > 0) await this.deps.providerGrants?.revoke(user.id, providerGrants);
   }
 
   /**
@@ -379,13 +388,16 @@ const TEMPLATES = {
  * address), clears the account's throttle buckets and deletes the user, its
  * roles, sessions, refresh and one-time tokens (the foreign keys cascade).
  * Audit rows have no foreign key: they stay, naming the user by id. Answers
- * the sessions it ended, for the edge.
+ * the sessions it ended, for the edge, and the account's sealed provider
+ * grants (Apple's refresh tokens), read before they go, to revoke once the
+ * deletion commits.
  */
 export async function deleteAccountIn(
   tx: Stores,
   user: Pick<UserRecord, "id" | "email">,
   by: { actorId: string | null; sessionId?: string; origin: RequestOrigin; at: Date },
-): Promise<EndedSession[]> {
+): Promise<{ ended: EndedSession[]; providerGrants: string[] }> {
+  const providerGrants = await tx.federation.appleGrantsOf(user.id);
   const ended = await tx.sessions.endAllForUser(user.id, {
     reason: "account_deleted",
     event: "session.revoked",
@@ -404,5 +416,5 @@ export async function deleteAccountIn(
   });
   await tx.throttles.clearAccount(accountThrottleKey(user.email));
   await tx.users.delete(user.id);
-  return ended;
+  return { ended, providerGrants };
 }

@@ -21,10 +21,11 @@ export type OneTimePurpose = "email_verification" | "password_reset" | "email_ch
 
 /**
  * How an address was first proven by a route through which its owner takes
- * the account over (UserStore.claimByProof): a completed password reset.
- * Federated sign-in and email codes will add theirs.
+ * the account over (UserStore.claimByProof): a completed password reset, or
+ * a sign-in through a provider that asserts the address verified. Email
+ * codes will add theirs.
  */
-export type AddressProof = "password_reset";
+export type AddressProof = "password_reset" | "federated_sign_in";
 
 /**
  * What a one-time token is, bound to: its purpose, its user, the address it was mailed to, and (email change) the new

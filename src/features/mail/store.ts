@@ -15,7 +15,8 @@ export type MailAuditEvent = "mail.delivery_failed";
  * `email_change_notice` tells the old address a change was asked for,
  * `email_changed_notice` that it was made, and `email_in_use_notice` tells
  * an address already in use (`userId`: its holder) that someone tried to
- * make it their account's.
+ * make it their account's; `identity_linked_notice` that a sign-in provider
+ * was linked to the account.
  */
 export type MailJob =
   | {
@@ -33,6 +34,8 @@ export type MailJob =
       newEmail: string;
     }
   | { kind: "mail"; template: "email_in_use_notice"; to: string; userId: string }
+  /** A provider (its display name) was linked to the account: sign-ins through it now open the account. */
+  | { kind: "mail"; template: "identity_linked_notice"; to: string; userId: string; provider: string }
   | { kind: "password_reset_request"; email: string; network?: string };
 
 export type MailTemplate = Extract<MailJob, { kind: "mail" }>["template"];

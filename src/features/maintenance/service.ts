@@ -1,6 +1,7 @@
 // Data retention, run daily by the Cron Trigger: ended sessions (with their
 // refresh tokens) after `endedSessionDays`, unlocked throttle rows past the
-// failure window, and one-time tokens a day after expiry: each is refused (or
+// failure window, one-time tokens a day after expiry, and provider flows,
+// codes and nonces a day after theirs: each is refused (or
 // starts from nothing) either way, so deleting it changes no answer. A live session's tokens are never
 // deleted (rotation needs them to recognise reuse); audit rows are kept
 // (docs/operations.md). Deletes go in bounded batches.
@@ -34,6 +35,8 @@ export type MaintenanceReport = {
   oneTimeTokens: number;
   /** mfaTokens and WebAuthn challenges. */
   challenges: number;
+  /** Provider sign-in flows, their one-time codes, native ID tokens' nonces. */
+  providerState: number;
   /** False when a kind hit maxBatchesPerRun: more is left for the next run. */
   complete: boolean;
 };
@@ -70,18 +73,24 @@ export class MaintenanceService {
     const challenges = await this.drain((limit) =>
       this.store.deleteExpiredChallenges(new Date(at.getTime() - 3600_000), limit),
     );
+    // Flows live 10 minutes, codes 60 s, nonces as long as their ID token; a replayed code finds its row for a day.
+    const providerState = await this.drain((limit) =>
+      this.store.deleteExpiredProviderState(new Date(at.getTime() - ONE_TIME_TOKEN_KEEP_MS), limit),
+    );
     return {
       refreshTokens: refreshTokens.deleted,
       sessions: sessions.deleted,
       loginThrottles: loginThrottles.deleted,
       oneTimeTokens: oneTimeTokens.deleted,
       challenges: challenges.deleted,
+      providerState: providerState.deleted,
       complete:
         refreshTokens.drained &&
         sessions.drained &&
         loginThrottles.drained &&
         oneTimeTokens.drained &&
-        challenges.drained,
+        challenges.drained &&
+        providerState.drained,
     };
   }
 

@@ -11,4 +11,6 @@ export interface MaintenanceStore {
   deleteExpiredOneTimeTokens(cutoff: Date, limit: number): Promise<number>;
   /** mfaTokens and WebAuthn challenges that expired before `cutoff` (used or not). */
   deleteExpiredChallenges(cutoff: Date, limit: number): Promise<number>;
+  /** Provider sign-in flows, their one-time codes and native ID tokens' nonces that expired before `cutoff`. */
+  deleteExpiredProviderState(cutoff: Date, limit: number): Promise<number>;
 }

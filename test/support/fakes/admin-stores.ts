@@ -179,5 +179,9 @@ export function maintenanceStore(state: MemoryState): MaintenanceStore {
       for (const challenge of doomed) state.challenges.delete(challenge.keyHash);
       return doomed.length;
     },
+    // Provider flows, codes and nonces are not modelled in memory (fakes/federation.ts): nothing to delete.
+    async deleteExpiredProviderState() {
+      return 0;
+    },
   };
 }

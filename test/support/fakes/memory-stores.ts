@@ -22,6 +22,7 @@ import {
 } from "./memory-model";
 import { oneTimeTokenStore } from "./one-time-tokens";
 import { memoryPasskeyStore } from "./passkeys";
+import { unmodelledFederationStore } from "./federation";
 import { challengeStore, secondFactorStore } from "./second-factors";
 
 export class MemoryStores {
@@ -50,6 +51,7 @@ export class MemoryStores {
       secondFactors: this.#recorded("secondFactors", secondFactorStore(s)),
       challenges: this.#recorded("challenges", challengeStore(s)),
       passkeys: this.#recorded("passkeys", memoryPasskeyStore(s)),
+      federation: unmodelledFederationStore(),
     };
     this.unitOfWork = {
       run: (work) => {
