@@ -52,6 +52,23 @@ export function microsoftIssuer(template: string, tid: unknown): string {
   return template.replace("{tenantid}", tid);
 }
 
+/**
+ * Microsoft's issuer is a template until the ID token names its tenant: an
+ * `iss` response parameter (RFC 9207) is checked against the template's
+ * shape here and left out, and the ID token's own `iss` is validated with its `tid`.
+ */
+function withoutTenantIssuer(as: oauth.AuthorizationServer, params: URLSearchParams): URLSearchParams {
+  const iss = params.get("iss");
+  if (iss === null) return params;
+  const [before, after] = as.issuer.split("{tenantid}");
+  const tenant =
+    iss.startsWith(before!) && iss.endsWith(after!) ? iss.slice(before!.length, iss.length - after!.length) : "";
+  if (!TENANT_ID.test(tenant)) throw new IdentityProviderError("the callback names another issuer");
+  const rest = new URLSearchParams(params);
+  rest.delete("iss");
+  return rest;
+}
+
 async function discover(provider: ProviderSettings): Promise<Server> {
   if (provider.quirks === "github") {
     return {
@@ -183,7 +200,15 @@ export class HttpIdentityProviders implements IdentityProviders {
     const client: oauth.Client = { client_id: provider.clientId };
     let params: URLSearchParams;
     try {
-      params = oauth.validateAuthResponse(as, client, callback.params, callback.state);
+      params =
+        provider.quirks === "microsoft"
+          ? oauth.validateAuthResponse(
+              { ...as, authorization_response_iss_parameter_supported: false },
+              client,
+              withoutTenantIssuer(as, callback.params),
+              callback.state,
+            )
+          : oauth.validateAuthResponse(as, client, callback.params, callback.state);
     } catch (error) {
       throw new IdentityProviderError(
         error instanceof oauth.AuthorizationResponseError ? "the provider refused the sign-in" : "callback refused",
