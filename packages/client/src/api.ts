@@ -678,7 +678,7 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
-    "/me/identities/{provider}": {
+    "/me/identities/{id}": {
         parameters: {
             query?: never;
             header?: never;
@@ -692,22 +692,6 @@ export interface paths {
          * @description Needs a recent sign-in and a verified email (403 email_not_verified). Answers the URL to send the browser to; the flow's callback always ends at `redirectTo?code=...&state=...` (or `?error=identity_provider_error`), and only POST /me/identities/complete by the same user links it.
          */
         post: operations["startIdentityLink"];
-        delete?: never;
-        options?: never;
-        head?: never;
-        patch?: never;
-        trace?: never;
-    };
-    "/me/identities/{id}": {
-        parameters: {
-            query?: never;
-            header?: never;
-            path?: never;
-            cookie?: never;
-        };
-        get?: never;
-        put?: never;
-        post?: never;
         /**
          * Unlink one of the signed-in user's identities
          * @description Needs a recent sign-in. 404 when absent or someone else's. 409 last_credential when it is the account's only way in (no password, no passkey, no other identity, email sign-in off).
@@ -4778,7 +4762,7 @@ export interface operations {
             query?: never;
             header?: never;
             path: {
-                provider: string;
+                id: string;
             };
             cookie?: never;
         };

@@ -13,6 +13,11 @@ import { noStore } from "../../http/security-headers";
 import { callerOf } from "../../http/session-answer";
 import { MAX_APP_STATE } from "./flows";
 import { ProviderParams } from "./routes";
+
+/** The provider a link is started for, by its id (`google`, an OIDC_PROVIDERS id). */
+const LinkParams = z.object({
+  id: ProviderParams.shape.provider.openapi({ param: { name: "id", in: "path" }, example: "google" }),
+});
 import type { IdentityRecord } from "./store";
 
 export const identityRoutes = new OpenAPIHono<AppEnv>();
@@ -55,7 +60,7 @@ identityRoutes.openapi(
   async (c) => c.json({ identities: (await c.var.services.identities().list(c.var.auth.sub)).map(toApiIdentity) }, 200),
 );
 
-// Before /me/identities/{provider}: "complete" is a path, never a provider id.
+// Before POST /me/identities/{id}: "complete" is a path, never a provider id.
 identityRoutes.openapi(
   createRoute({
     method: "post",
@@ -88,7 +93,8 @@ identityRoutes.openapi(
 identityRoutes.openapi(
   createRoute({
     method: "post",
-    path: "/me/identities/{provider}",
+    // `{id}` as DELETE's is: one path, its id a provider's here and an identity's there.
+    path: "/me/identities/{id}",
     operationId: "startIdentityLink",
     tags: ["identities"],
     summary: "Start linking a provider to the signed-in user's account",
@@ -99,7 +105,7 @@ identityRoutes.openapi(
     security: [{ bearerAuth: [] }],
     middleware: [authenticate(), authorize("profile:write"), recent()] as const,
     request: {
-      params: ProviderParams,
+      params: LinkParams,
       body: json(
         refusingPrivilegedFields({
           redirectTo: z.string().max(2048),
@@ -114,7 +120,7 @@ identityRoutes.openapi(
     },
   }),
   async (c) => {
-    const { provider } = c.req.valid("param");
+    const { id: provider } = c.req.valid("param");
     const started = await c.var.services.identities().startLink(callerOf(c), provider, c.req.valid("json"), c.req.url);
     return c.json(started, 200);
   },
