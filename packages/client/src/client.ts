@@ -10,7 +10,7 @@
 // reauthentication_required: `reauthenticate` with one of its `methods`,
 // then try again.
 
-import { beginFlow, defaultFlowStorage, takeFlow, type FlowStorage } from "./provider-flow.js";
+import { beginFlow, defaultFlowStorage, takeFlow, type FlowStorage } from "./flows.js";
 import { SessionClient } from "./session.js";
 import { AuthApiError, type AuthClientOptions, type ErrorCode, type RequestBody, type ResponseBody } from "./types.js";
 

@@ -5,7 +5,7 @@
 // makes the tabs of a browser refresh once between them.
 
 export { AuthClient, type RedirectResult } from "./client.js";
-export type { FlowStorage } from "./provider-flow.js";
+export type { FlowStorage } from "./flows.js";
 export { memoryStore, webStorageStore } from "./stores.js";
 export type { ChannelLike, Coordination, LockManagerLike } from "./coordination.js";
 export type { components, operations, paths } from "./api.js";
