@@ -50,6 +50,8 @@ export type IdentityProvidersServer = {
 
 /** The claims each account has, by subject, whatever provider it signs in at. */
 const accounts = new Map<string, Record<string, unknown>>();
+/** The claims of an account no test registered (none; `npm run dev:providers` gives every name an address). */
+let defaultClaims: (sub: string) => Record<string, unknown> = () => ({});
 type GithubUser = { id: number; login: string; name: string | null; emails: unknown[] };
 const githubUsers = new Map<string, GithubUser>();
 const githubCodes = new Map<string, { user: GithubUser; redirectUri: string; challenge: string | null }>();
@@ -57,9 +59,44 @@ const githubTokens = new Map<string, GithubUser>();
 const appleRevocations: string[] = [];
 const appleAuthorized = new Set<string>();
 
+/** oidc-provider's storage, in memory (its own default says so on every start; this one is quiet). */
+const stored = new Map<string, Record<string, unknown>>();
+class MemoryAdapter {
+  private readonly model: string;
+  constructor(model: string) {
+    this.model = model;
+  }
+  private key(id: string) {
+    return `${this.model}:${id}`;
+  }
+  async upsert(id: string, payload: Record<string, unknown>) {
+    stored.set(this.key(id), payload);
+  }
+  async find(id: string) {
+    return stored.get(this.key(id));
+  }
+  async findByUid(uid: string) {
+    return [...stored.entries()].find(([k, v]) => k.startsWith(`${this.model}:`) && v.uid === uid)?.[1];
+  }
+  async findByUserCode(userCode: string) {
+    return [...stored.entries()].find(([k, v]) => k.startsWith(`${this.model}:`) && v.userCode === userCode)?.[1];
+  }
+  async consume(id: string) {
+    const found = stored.get(this.key(id));
+    if (found) found.consumed = Math.floor(Date.now() / 1000);
+  }
+  async destroy(id: string) {
+    stored.delete(this.key(id));
+  }
+  async revokeByGrantId(grantId: string) {
+    for (const [k, v] of stored) if (v.grantId === grantId) stored.delete(k);
+  }
+}
+
 function providerFor(issuer: string, prefix: string, extra: Partial<Configuration>, clients: Configuration["clients"]) {
   const { privateKey } = generateKeyPairSync("rsa", { modulusLength: 2048 });
   const config: Configuration = {
+    adapter: MemoryAdapter,
     clients,
     jwks: { keys: [{ ...privateKey.export({ format: "jwk" }), kid: `${prefix}-key`, use: "sig", alg: "RS256" }] },
     cookies: { keys: [randomBytes(16).toString("hex")] },
@@ -74,7 +111,7 @@ function providerFor(issuer: string, prefix: string, extra: Partial<Configuratio
     interactions: { url: (_ctx: unknown, interaction: { uid: string }) => `/${prefix}/interaction/${interaction.uid}` },
     findAccount: async (_ctx: unknown, sub: string) => ({
       accountId: sub,
-      claims: async () => ({ sub, ...(accounts.get(sub) ?? {}) }),
+      claims: async () => ({ sub, ...(accounts.get(sub) ?? defaultClaims(sub)) }),
     }),
     // Consent is given: the stand-ins test sign-in, not a consent screen.
     loadExistingGrant: async (ctx: KoaContextWithOIDC) => {
@@ -90,7 +127,15 @@ function providerFor(issuer: string, prefix: string, extra: Partial<Configuratio
       ctx.oidc.session!.grantIdFor(ctx.oidc.client!.clientId, grant.jti);
       return grant;
     },
-    ttl: { IdToken: 3600, AccessToken: 600, AuthorizationCode: 60, Interaction: 600, Session: 600, Grant: 600 },
+    ttl: {
+      IdToken: 3600,
+      AccessToken: 600,
+      AuthorizationCode: 60,
+      Interaction: 600,
+      Session: 600,
+      Grant: 600,
+      RefreshToken: 3600,
+    },
     ...extra,
   };
   const provider = new Provider(issuer, config);
@@ -98,13 +143,13 @@ function providerFor(issuer: string, prefix: string, extra: Partial<Configuratio
   return provider;
 }
 
+/** The service origins whose callbacks the stand-ins' web clients accept: the tests' and any given. */
+let serviceOrigins: string[] = ["https://auth.test"];
+
 const webClient = (id: string, secret: string, callbackId: string) => ({
   client_id: id,
   client_secret: secret,
-  redirect_uris: [
-    `https://auth.test/auth/oauth/${callbackId}/callback`,
-    `http://localhost:8788/auth/oauth/${callbackId}/callback`,
-  ],
+  redirect_uris: serviceOrigins.map((origin) => `${origin}/auth/oauth/${callbackId}/callback`),
   token_endpoint_auth_method: "client_secret_post" as const,
 });
 const nativeClient = (id: string) => ({
@@ -218,7 +263,14 @@ async function github(req: IncomingMessage, res: ServerResponse, url: URL) {
         "text/html",
       );
     }
-    const user = githubUsers.get(login);
+    let user = githubUsers.get(login);
+    const claims = defaultClaims(login);
+    if (!user && typeof claims.email === "string") {
+      // `npm run dev:providers`: any name is a GitHub user with a verified primary address.
+      const id = Number.parseInt(createHash("sha256").update(login).digest("hex").slice(0, 8), 16);
+      user = { id, login, name: null, emails: [{ email: claims.email, primary: true, verified: true }] };
+      githubUsers.set(login, user);
+    }
     const target = new URL(redirectUri);
     if (!user) {
       target.searchParams.set("error", "access_denied");
@@ -262,7 +314,16 @@ async function github(req: IncomingMessage, res: ServerResponse, url: URL) {
   send(res, 404, { message: "Not Found" });
 }
 
-export async function startIdentityProviders(port = 0): Promise<IdentityProvidersServer> {
+/**
+ * Starts the stand-ins on `port` (any free one by default) for a service at
+ * `origins` (its provider callbacks are registered with every client).
+ */
+export async function startIdentityProviders(
+  options: { port?: number; origins?: string[]; defaultClaims?: (sub: string) => Record<string, unknown> } = {},
+): Promise<IdentityProvidersServer> {
+  serviceOrigins = options.origins ?? ["https://auth.test"];
+  defaultClaims = options.defaultClaims ?? (() => ({}));
+  const port = options.port ?? 0;
   const server = createServer();
   await new Promise<void>((resolve) => server.listen(port, "127.0.0.1", resolve));
   const base = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
