@@ -21,6 +21,7 @@ export const DOC_PAGES = [
   ["sessions.md", "Sessions and revocation"],
   ["account-lifecycle.md", "Account lifecycle"],
   ["second-factors.md", "Second factors"],
+  ["federation.md", "Sign in with Google, GitHub, Apple, Microsoft or any OpenID provider"],
   ["throttling.md", "Throttling and device tokens"],
   ["browser-mode.md", "Browser (cookie) mode"],
   ["forward-auth.md", "Forward auth"],
