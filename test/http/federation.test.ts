@@ -360,6 +360,35 @@ describe("the flow's attacks", () => {
     expect((await problemOf(res)).code).toBe("validation_failed");
   });
 
+  it("flooding: flow starts and exchanges are limited per client network (429 past the limit)", async () => {
+    const { challenge, verifier } = await pkcePair();
+    const ip = `198.51.100.${Math.floor(Math.random() * 250) + 1}`;
+    const start = () =>
+      service.call(
+        "GET",
+        `/auth/oauth/acme?redirect_to=${encodeURIComponent(RETURN_URL)}&code_challenge=${challenge}`,
+        {
+          headers: { "CF-Connecting-IP": ip },
+        },
+      );
+    const starts: number[] = [];
+    for (let i = 0; i < 31; i++) starts.push((await start()).status);
+    expect(starts.slice(0, 30).every((status) => status === 302)).toBe(true);
+    expect(starts[30]).toBe(429);
+    const exchanges: number[] = [];
+    for (let i = 0; i < 31; i++)
+      exchanges.push(
+        (
+          await service.call("POST", "/auth/exchange", {
+            body: { code: `guess-${i}`, codeVerifier: verifier },
+            headers: { "CF-Connecting-IP": ip },
+          })
+        ).status,
+      );
+    expect(exchanges.slice(0, 30).every((status) => status === 400)).toBe(true);
+    expect(exchanges[30]).toBe(429);
+  });
+
   it("an unknown provider is 404", async () => {
     const { challenge } = await pkcePair();
     const res = await service.call(
