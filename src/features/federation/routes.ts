@@ -151,7 +151,7 @@ const callbackResponses = {
       "account_link_required, invalid_credentials)",
     headers: { Location: { schema: { type: "string" as const } } },
   },
-  ...problemResponses(400, 404, 503),
+  ...problemResponses(400, 404, 413, 415, 503),
 };
 
 federationRoutes.openapi(
