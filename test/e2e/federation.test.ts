@@ -55,18 +55,21 @@ describe("federated sign-in in Chromium", () => {
     await context.close();
   });
 
-  it("signs in through Apple's form_post: a cross-site POST that carries the SameSite=None binding cookie", async () => {
-    const context = await browser.newContext();
-    const page = await context.newPage();
-    const sub = `e2e-apple-${Date.now()}`;
-    await providerAccount(sub, { email: `${sub}@privaterelay.example`, email_verified: "true" });
-    const posts: string[] = [];
-    page.on("request", (request) => {
-      if (request.method() === "POST" && request.url().includes("/auth/oauth/apple/callback"))
-        posts.push(request.url());
-    });
-    expect(await signIn(page, "apple", sub)).toMatchObject({ kind: "signed_in", isNewUser: true });
-    expect(posts).toHaveLength(1);
-    await context.close();
-  });
+  it(
+    "signs in through Apple's form_post: a cross-site POST that carries " + "the SameSite=None binding cookie",
+    async () => {
+      const context = await browser.newContext();
+      const page = await context.newPage();
+      const sub = `e2e-apple-${Date.now()}`;
+      await providerAccount(sub, { email: `${sub}@privaterelay.example`, email_verified: "true" });
+      const posts: string[] = [];
+      page.on("request", (request) => {
+        if (request.method() === "POST" && request.url().includes("/auth/oauth/apple/callback"))
+          posts.push(request.url());
+      });
+      expect(await signIn(page, "apple", sub)).toMatchObject({ kind: "signed_in", isNewUser: true });
+      expect(posts).toHaveLength(1);
+      await context.close();
+    },
+  );
 });

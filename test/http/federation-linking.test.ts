@@ -229,13 +229,16 @@ describe("a disabled account", () => {
     expect(failed.map((row) => row.metadata)).toContainEqual({ reason: "account_disabled" });
   });
 
-  it("disabled account: a verified provider email matching it links nothing and answers invalid_credentials", async () => {
-    const holder = await passwordAccount(true);
-    await service.db.query("update users set status = 'disabled' where id = $1", [holder.user.id]);
-    const { query } = await signInAs("acme", { email: holder.email, email_verified: true });
-    expect(query.error).toBe("invalid_credentials");
-    expect(await identitiesOf(holder.user.id)).toEqual([]);
-  });
+  it(
+    "disabled account: a verified provider email matching it links nothing " + "and answers invalid_credentials",
+    async () => {
+      const holder = await passwordAccount(true);
+      await service.db.query("update users set status = 'disabled' where id = $1", [holder.user.id]);
+      const { query } = await signInAs("acme", { email: holder.email, email_verified: true });
+      expect(query.error).toBe("invalid_credentials");
+      expect(await identitiesOf(holder.user.id)).toEqual([]);
+    },
+  );
 
   it("an account disabled between the callback and the exchange gets no session", async () => {
     const sub = uniqueSubject("acme");

@@ -41,7 +41,9 @@ async function acmeAccount(claims: Record<string, unknown> = {}) {
 /** The URL the provider sends the browser back to (the service's callback), without following it. */
 async function callbackUrlOf(browser: TestBrowser, provider: string, login: string) {
   const { challenge, verifier } = await pkcePair();
-  const start = `${BASE}/auth/oauth/${provider}?redirect_to=${encodeURIComponent(RETURN_URL)}&code_challenge=${challenge}&state=s1`;
+  const start =
+    `${BASE}/auth/oauth/${provider}?redirect_to=${encodeURIComponent(RETURN_URL)}` +
+    `&code_challenge=${challenge}&state=s1`;
   const { url } = await browser.follow(start, `${BASE}/auth/oauth/${provider}/callback`, login);
   return { callback: url, verifier };
 }
@@ -239,16 +241,19 @@ describe("the browser flow", () => {
 });
 
 describe("the flow's attacks", () => {
-  it("login CSRF: a callback in a browser without the flow's binding cookie is refused, answered directly", async () => {
-    const { sub } = await acmeAccount();
-    // The attacker runs the flow to the callback with their own account, then plants the callback URL on the victim.
-    const { callback } = await callbackUrlOf(new TestBrowser(service), "acme", sub);
-    const victim = new TestBrowser(service);
-    const res = await victim.request(callback);
-    expect(res.status).toBe(400);
-    expect(res.headers.get("Location")).toBeNull();
-    expect((await problemOf(res)).code).toBe("invalid_oauth_state");
-  });
+  it(
+    "login CSRF: a callback in a browser without the flow's binding cookie " + "is refused, answered directly",
+    async () => {
+      const { sub } = await acmeAccount();
+      // The attacker runs the flow to the callback with their own account, then plants the callback URL on the victim.
+      const { callback } = await callbackUrlOf(new TestBrowser(service), "acme", sub);
+      const victim = new TestBrowser(service);
+      const res = await victim.request(callback);
+      expect(res.status).toBe(400);
+      expect(res.headers.get("Location")).toBeNull();
+      expect((await problemOf(res)).code).toBe("invalid_oauth_state");
+    },
+  );
 
   it("state/cookie mismatch: another flow's binding cookie does not complete this flow", async () => {
     const { sub } = await acmeAccount();
@@ -354,7 +359,8 @@ describe("the flow's attacks", () => {
     ["a state over 512 characters", `redirect_to=R&code_challenge=C&state=${"s".repeat(513)}`],
   ])("refuses a start with %s (400 validation_failed)", async (_name, query) => {
     const { challenge } = await pkcePair();
-    const path = `/auth/oauth/acme?${query.replace("=R", `=${encodeURIComponent(RETURN_URL)}`).replace("=C", `=${challenge}`)}`;
+    const filled = query.replace("=R", `=${encodeURIComponent(RETURN_URL)}`).replace("=C", `=${challenge}`);
+    const path = `/auth/oauth/acme?${filled}`;
     const res = await service.call("GET", path);
     expect(res.status).toBe(400);
     expect((await problemOf(res)).code).toBe("validation_failed");
