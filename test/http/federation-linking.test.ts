@@ -192,6 +192,21 @@ describe("what counts as a verified email, provider by provider", () => {
     },
   );
 
+  it(
+    "Apple: an account Apple created (no password) deletes itself with a recent sign-in alone, and its Apple " +
+      "grant is revoked at Apple",
+    async () => {
+      const { signedIn } = await signInAs("apple", { email: uniqueEmail("apple-only"), email_verified: "true" });
+      expect(signedIn!.user.hasPassword).toBe(false);
+      const before = await appleRevocations();
+      const res = await service.call("DELETE", "/me", { token: signedIn!.tokens.accessToken });
+      expect(res.status).toBe(204);
+      expect(await appleRevocations()).toBe(before + 1);
+      const [user] = await service.db.query("select id from users where id = $1", [signedIn!.user.id]);
+      expect(user).toBeUndefined();
+    },
+  );
+
   it("Apple: email_verified false does not link", async () => {
     const holder = await passwordAccount(true);
     const { query } = await signInAs("apple", { email: holder.email, email_verified: "false" });

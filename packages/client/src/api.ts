@@ -283,7 +283,7 @@ export interface paths {
         post?: never;
         /**
          * Delete the signed-in user's account
-         * @description Needs the current password and a recent sign-in (auth_time within REAUTH_MAX_AGE, else 403 reauthentication_required). Deletes the account with its sessions (their access tokens stop at once), tokens and factors; its audit rows stay, naming it by id. The address may register again.
+         * @description Needs a recent sign-in (auth_time within REAUTH_MAX_AGE, else 403 reauthentication_required) and the current password when the account has one (`hasPassword`; an account a provider created has none, and sends no body). Deletes the account with its sessions (their access tokens stop at once), tokens, factors and provider identities (Apple's grant revoked at Apple); its audit rows stay, naming it by id. The address may register again.
          */
         delete: operations["deleteMe"];
         options?: never;
@@ -2469,10 +2469,10 @@ export interface operations {
             path?: never;
             cookie?: never;
         };
-        requestBody: {
+        requestBody?: {
             content: {
                 "application/json": {
-                    currentPassword: string;
+                    currentPassword?: string;
                 };
             };
         };

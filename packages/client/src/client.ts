@@ -176,7 +176,7 @@ export class AuthClient extends SessionClient {
    * tokens and factors. The session ends here and in the tabs sharing it
    * (onSessionEnded("logged_out")).
    */
-  async deleteMe(input: RequestBody<"deleteMe">): Promise<void> {
+  async deleteMe(input: RequestBody<"deleteMe"> = {}): Promise<void> {
     const sessionId = await this.currentSessionId();
     await this.call<void>("DELETE", "/me", input);
     await this.ended(sessionId);

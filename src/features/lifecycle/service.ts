@@ -13,7 +13,7 @@
 // it, and ends what its unproven holder set up (UserStore.claimByProof).
 import { sha256Hex } from "../../core/encoding";
 import type { Clock } from "../../core/clock";
-import { EmailTaken, InvalidOneTimeToken, InvalidToken, RateLimited } from "../../core/errors";
+import { EmailTaken, InvalidOneTimeToken, InvalidToken, RateLimited, ValidationFailed } from "../../core/errors";
 import { acceptableNewPassword, proveCurrentPassword } from "../accounts/credentials";
 import { isActive, requireActiveUser } from "../sign-in/active-user";
 import { accountThrottleKey } from "../sign-in/attempt";
@@ -21,7 +21,7 @@ import { linkFor, MAX_LINKS_PER_HOUR, mintOneTimeToken, hashOneTimeToken } from 
 import type { BreachedPasswordChecker, PasswordHasher } from "../accounts/passwords";
 import { requireProvenHolder } from "../accounts/proven-holder";
 import type { EndedSession, RevocationList } from "../sessions/store";
-import type { KeyedRateLimit, RequestOrigin, UserRecord } from "../../core/domain";
+import { hasPassword, type KeyedRateLimit, type RequestOrigin, type UserRecord } from "../../core/domain";
 import type { MailJob, MailOutbox } from "../mail/store";
 import type { OneTimePurpose } from "./store";
 import type { Stores, UnitOfWork } from "../../stores";
@@ -270,22 +270,29 @@ export class AccountLifecycle {
 
   /**
    * Deletes the caller's own account after proving the current password
-   * (counted in the caller's session's bucket). Its sessions' access tokens stop at the edge
-   * at once; its audit rows stay.
+   * (counted in the caller's session's bucket), when the account has one: an
+   * account without a password (a provider's) has only the recent sign-in
+   * the route requires. Its sessions' access tokens stop at the edge at
+   * once; its audit rows stay; its provider grants are revoked.
    */
   async deleteOwnAccount(
-    input: { userId: string; sessionId: string; currentPassword: string },
+    input: { userId: string; sessionId: string; currentPassword?: string },
     origin: RequestOrigin,
   ): Promise<void> {
     const { stores, clock, hasher, settings } = this.deps;
     const user = await this.activeUser(input.userId);
-    const throttleKey = await proveCurrentPassword(
-      { ...stores, hasher, clock, loginMaxFailures: settings.loginMaxFailures },
-      user,
-      input.currentPassword,
-      origin,
-      input.sessionId,
-    );
+    let throttleKey: string | undefined;
+    if (hasPassword(user)) {
+      if (input.currentPassword === undefined)
+        throw new ValidationFailed([{ path: "currentPassword", message: "Required: the account has a password" }]);
+      throttleKey = await proveCurrentPassword(
+        { ...stores, hasher, clock, loginMaxFailures: settings.loginMaxFailures },
+        user,
+        input.currentPassword,
+        origin,
+        input.sessionId,
+      );
+    }
     const { ended, providerGrants } = await this.deps.unitOfWork.run(async (tx) => {
       const deleted = await deleteAccountIn(tx, user, {
         actorId: user.id,
@@ -293,7 +300,7 @@ export class AccountLifecycle {
         origin,
         at: clock(),
       });
-      await tx.throttles.clear(throttleKey);
+      if (throttleKey) await tx.throttles.clear(throttleKey);
       return deleted;
     });
     await this.deps.revocations.endSessionsOf(user.id, { before: clock(), ended });
