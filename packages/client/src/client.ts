@@ -10,7 +10,7 @@
 // reauthentication_required: `reauthenticate` with one of its `methods`,
 // then try again.
 
-import { beginFlow, defaultFlowStorage, takeFlow, type FlowStorage } from "./flows.js";
+import { beginFlow, memoryFlowStorage, takeFlow, type FlowStorage } from "./flows.js";
 import { SessionClient } from "./session.js";
 import { AuthApiError, type AuthClientOptions, type ErrorCode, type RequestBody, type ResponseBody } from "./types.js";
 
@@ -26,7 +26,7 @@ export class AuthClient extends SessionClient {
 
   constructor(options: AuthClientOptions) {
     super(options);
-    this.flows = options.flowStorage ?? defaultFlowStorage();
+    this.flows = options.flowStorage ?? memoryFlowStorage();
   }
 
   // Sign-in through a provider (Google, GitHub, Apple, Microsoft, your OpenID providers).
@@ -38,9 +38,10 @@ export class AuthClient extends SessionClient {
 
   /**
    * Starts a sign-in through `provider`: makes the PKCE verifier and a
-   * state, keeps them in this tab (sessionStorage), and answers the URL to
-   * send the browser to. `redirectTo` must be one of the service's
-   * REDIRECT_URLS exactly; call `handleRedirect()` on that page.
+   * state, keeps them in `flowStorage` (in a browser, pass sessionStorage:
+   * the page is left for the provider), and answers the URL to send the
+   * browser to. `redirectTo` must be one of the service's REDIRECT_URLS
+   * exactly; call `handleRedirect()` on that page.
    */
   async signInWithProvider(provider: string, options: { redirectTo: string }): Promise<string> {
     const { state, challenge } = await beginFlow(this.flows, "sign_in");
@@ -83,7 +84,8 @@ export class AuthClient extends SessionClient {
     if (error) {
       const detail = params.get("error_description") ?? error;
       throw new AuthApiError({
-        type: `https://secureauth.dev/errors/${error}`,
+        // The service's code, as its redirect carried it; no problem document came with it.
+        type: "about:blank",
         title: detail,
         status: 400,
         code: error as ErrorCode,

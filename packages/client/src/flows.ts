@@ -1,10 +1,10 @@
-// What a provider sign-in or link keeps in the browser between leaving for
-// the provider and coming back: the PKCE verifier (whose S256 the service
-// binds the one-time code to) and the state the app sent, which the service
-// hands back unchanged. Kept in sessionStorage by default (this tab only),
-// spent on the way back.
+// What a provider sign-in or link keeps between leaving for the provider and
+// coming back: the PKCE verifier (whose S256 the service binds the one-time
+// code to) and the state the app sent, which the service hands back
+// unchanged; spent on the way back. In memory unless the app passes a
+// storage that outlives the page (a browser's sessionStorage: this tab only).
 
-/** Where the pending flows live: sessionStorage in a browser, memory elsewhere. */
+/** Where the pending flows live (the AuthClient's `flowStorage`, e.g. sessionStorage). */
 export type FlowStorage = {
   getItem(key: string): string | null;
   setItem(key: string, value: string): void;
@@ -16,18 +16,14 @@ export type PendingFlow = { kind: "sign_in" | "link"; verifier: string };
 
 const PREFIX = "secureauth:flow:";
 
-function memoryStorage(): FlowStorage {
+/** The default: this page's memory, which a full-page redirect does not keep. */
+export function memoryFlowStorage(): FlowStorage {
   const items = new Map<string, string>();
   return {
     getItem: (key) => items.get(key) ?? null,
     setItem: (key, value) => void items.set(key, value),
     removeItem: (key) => void items.delete(key),
   };
-}
-
-export function defaultFlowStorage(): FlowStorage {
-  const session = (globalThis as { sessionStorage?: FlowStorage }).sessionStorage;
-  return session ?? memoryStorage();
 }
 
 function base64url(bytes: Uint8Array): string {

@@ -112,7 +112,11 @@ export type AuthClientOptions = {
   now?: () => number;
   /** Cross-tab coordination; by default the browser's Web Locks and BroadcastChannel, none outside a browser. */
   coordination?: Coordination | false;
-  /** Where provider sign-ins and links keep their verifier and state until the return: sessionStorage by default. */
+  /**
+   * Where provider sign-ins and links keep their verifier and state until
+   * the return: this page's memory by default; in a browser pass
+   * `sessionStorage`, which the redirect to the provider and back keeps.
+   */
   flowStorage?: {
     getItem(key: string): string | null;
     setItem(key: string, value: string): void;
