@@ -22,6 +22,9 @@ export default defineConfig({
             ...file,
             PG_WS_PROXY: inject("wsProxyUrl"),
             CLOSED_DATABASE_URL: inject("closedDatabaseUrl"),
+            // Test-only: the local identity providers and the Apple stand-in's key (test/support/federation.ts).
+            IDENTITY_PROVIDERS_URL: inject("identityProvidersUrl"),
+            APPLE_TEST_PRIVATE_KEY: inject("appleTestPrivateKey"),
             ...TEST_SECRETS,
           },
         },

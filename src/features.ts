@@ -24,6 +24,7 @@ import { mail } from "./features/mail/feature";
 import { maintenance } from "./features/maintenance/feature";
 import { mfa } from "./features/mfa/feature";
 import { passkeys } from "./features/passkeys/feature";
+import { federation } from "./features/federation/feature";
 import { reauthentication } from "./features/reauthentication/feature";
 import { sessions } from "./features/sessions/feature";
 import { signIn } from "./features/sign-in/feature";
@@ -37,6 +38,7 @@ export const FEATURES = [
   lifecycle,
   mfa,
   passkeys,
+  federation,
   reauthentication,
   emailSignIn,
   sessions,

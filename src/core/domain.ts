@@ -37,9 +37,13 @@ export type UserRecord = {
 
 /**
  * RFC 8176 authentication method values: password, one-time code (TOTP or recovery code), hardware key (passkey),
- * several factors; and `email`, a code or magic link mailed to the account's address.
+ * several factors; `email`, a code or magic link mailed to the account's address; and `fed`, a sign-in
+ * through an identity provider.
  */
-export type AuthMethod = "pwd" | "otp" | "hwk" | "mfa" | "email";
+export type AuthMethod = "pwd" | "otp" | "hwk" | "mfa" | "email" | "fed";
+
+/** What proved the first step of a sign-in that waits for its second factor. */
+export type FirstFactor = Extract<AuthMethod, "pwd" | "email" | "fed">;
 
 /** A session's last proof of a credential: the access tokens' auth_time and amr. */
 export type SessionProof = { authTime: Date; amr: AuthMethod[] };

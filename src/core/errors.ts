@@ -25,6 +25,10 @@ export const ERROR_STATUS = {
   email_not_verified: { status: 403, title: "Email not verified" },
   csrf_rejected: { status: 403, title: "Cross-site request refused" },
   email_taken: { status: 409, title: "Email already registered" },
+  invalid_oauth_state: { status: 400, title: "Invalid sign-in state" },
+  identity_provider_error: { status: 502, title: "Identity provider error" },
+  account_link_required: { status: 409, title: "Account link required" },
+  last_credential: { status: 409, title: "Last way to sign in" },
   payload_too_large: { status: 413, title: "Payload too large" },
   unsupported_media_type: { status: 415, title: "Unsupported media type" },
   rate_limited: { status: 429, title: "Too many requests" },
@@ -224,6 +228,34 @@ export class EmailNotVerified extends AuthError {
 export class EmailTaken extends AuthError {
   constructor() {
     super("email_taken");
+  }
+}
+
+/** A provider callback whose state is unknown, expired, used, or not bound to this browser (its cookie). */
+export class InvalidOAuthState extends AuthError {
+  constructor(cause?: unknown) {
+    super("invalid_oauth_state", { cause, detail: "This sign-in attempt is unknown or expired: start again." });
+  }
+}
+
+/** The provider refused, failed or answered something that does not verify; `detail` names the step, never a secret. */
+export class IdentityProviderError extends AuthError {
+  constructor(step: string, cause?: unknown) {
+    super("identity_provider_error", { cause, detail: step });
+  }
+}
+
+/** A provider identity whose email belongs to an account that automatic linking may not join. */
+export class AccountLinkRequired extends AuthError {
+  constructor(detail = "An account with this email exists: sign in to it another way, then link this provider.") {
+    super("account_link_required", { detail });
+  }
+}
+
+/** Removing this would leave the account with no way to sign in. */
+export class LastCredential extends AuthError {
+  constructor() {
+    super("last_credential", { detail: "Add a password, a passkey or another provider first." });
   }
 }
 

@@ -13,6 +13,7 @@ import {
   primaryKey,
   text,
   timestamp,
+  uniqueIndex,
   uuid,
 } from "drizzle-orm/pg-core";
 import type { DeviceInfo } from "../core/domain";
@@ -391,4 +392,104 @@ export const emailCodeQuotas = pgTable(
     lastRequestedAt: timestamp("last_requested_at", { withTimezone: true, mode: "date" }).notNull(),
   },
   (t) => [index("email_code_quotas_last_requested_at_idx").on(t.lastRequestedAt)],
+);
+
+/**
+ * A provider identity linked to an account: the provider's id, its issuer and
+ * its subject (GitHub: its numeric user id), and what it said of the user.
+ * No provider token is kept, except Apple's refresh token, sealed like TOTP
+ * secrets (AES-GCM under MFA_ENCRYPTION_KEY, bound to the user id), so that
+ * deleting the account can revoke the app's Apple grant.
+ */
+export const userIdentities = pgTable(
+  "user_identities",
+  {
+    id: uuid("id").primaryKey().defaultRandom(),
+    userId: uuid("user_id")
+      .notNull()
+      .references(() => users.id, { onDelete: "cascade" }),
+    provider: text("provider").notNull(),
+    issuer: text("issuer").notNull(),
+    subject: text("subject").notNull(),
+    email: text("email"),
+    emailVerified: boolean("email_verified").notNull().default(false),
+    name: text("name"),
+    refreshTokenCiphertext: text("refresh_token_ciphertext"),
+    createdAt: createdAt(),
+    lastUsedAt: timestamp("last_used_at", { withTimezone: true, mode: "date" }),
+  },
+  (t) => [
+    uniqueIndex("user_identities_provider_subject_key").on(t.provider, t.issuer, t.subject),
+    index("user_identities_user_id_idx").on(t.userId),
+  ],
+);
+
+/**
+ * A provider sign-in or link in progress (10 minutes, single use), keyed on
+ * the SHA-256 of the `state` sent to the provider. The browser-binding
+ * cookie's value is stored as its SHA-256 too (none for a link, which only
+ * its caller can complete); the PKCE verifier and the nonce are the
+ * service's own, sent to the provider.
+ */
+export const oauthFlows = pgTable(
+  "oauth_flows",
+  {
+    stateHash: text("state_hash").primaryKey(),
+    flowId: text("flow_id").notNull(),
+    bindingHash: text("binding_hash"),
+    provider: text("provider").notNull(),
+    codeVerifier: text("code_verifier").notNull(),
+    nonce: text("nonce"),
+    redirectTo: text("redirect_to").notNull(),
+    appState: text("app_state"),
+    /** The app's PKCE challenge (S256): the one-time code is bound to it. */
+    codeChallenge: text("code_challenge").notNull(),
+    /** A link flow: the signed-in caller who started it. */
+    linkUserId: uuid("link_user_id").references(() => users.id, { onDelete: "cascade" }),
+    createdAt: createdAt(),
+    expiresAt: timestamp("expires_at", { withTimezone: true, mode: "date" }).notNull(),
+    usedAt: timestamp("used_at", { withTimezone: true, mode: "date" }),
+  },
+  (t) => [index("oauth_flows_expires_at_idx").on(t.expiresAt)],
+);
+
+/**
+ * The one-time code a provider flow ends with (60 s, single use, bound to the
+ * app's code_challenge), stored as its SHA-256. A sign-in's names the account
+ * the callback decided; a link's names its caller and carries the identity
+ * to link. session_id: the session its exchange opened, ended if the code
+ * comes back.
+ */
+export const oauthCodes = pgTable(
+  "oauth_codes",
+  {
+    codeHash: text("code_hash").primaryKey(),
+    kind: text("kind", { enum: ["sign_in", "link"] }).notNull(),
+    userId: uuid("user_id")
+      .notNull()
+      .references(() => users.id, { onDelete: "cascade" }),
+    provider: text("provider").notNull(),
+    codeChallenge: text("code_challenge").notNull(),
+    isNewUser: boolean("is_new_user").notNull().default(false),
+    identity: jsonb("identity").$type<Record<string, unknown>>(),
+    sessionId: uuid("session_id"),
+    createdAt: createdAt(),
+    expiresAt: timestamp("expires_at", { withTimezone: true, mode: "date" }).notNull(),
+    usedAt: timestamp("used_at", { withTimezone: true, mode: "date" }),
+  },
+  (t) => [
+    check("oauth_codes_kind_check", sql`${t.kind} in ('sign_in', 'link')`),
+    index("oauth_codes_expires_at_idx").on(t.expiresAt),
+  ],
+);
+
+/** Nonces of native ID tokens already accepted (as their SHA-256), until the token could have expired. */
+export const oauthNonces = pgTable(
+  "oauth_nonces",
+  {
+    nonceHash: text("nonce_hash").primaryKey(),
+    createdAt: createdAt(),
+    expiresAt: timestamp("expires_at", { withTimezone: true, mode: "date" }).notNull(),
+  },
+  (t) => [index("oauth_nonces_expires_at_idx").on(t.expiresAt)],
 );

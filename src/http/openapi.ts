@@ -41,6 +41,7 @@ const DESCRIPTIONS: Record<number, string> = {
   415: "Body not application/json",
   429: "Rate limited",
   500: "Internal error, never with details",
+  502: "The identity provider refused, failed, or answered something that does not verify",
   503: "A store the request needs is unreachable; nothing was written",
 };
 

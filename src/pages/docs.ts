@@ -24,6 +24,7 @@ export const DOC_PAGES = [
   ["account-lifecycle.md", "Account lifecycle"],
   ["email-sign-in.md", "Email sign-in"],
   ["second-factors.md", "Second factors"],
+  ["federation.md", "Sign in with Google, GitHub, Apple, Microsoft or any OpenID provider"],
   ["throttling.md", "Throttling and device tokens"],
   ["browser-mode.md", "Browser (cookie) mode"],
   ["forward-auth.md", "Forward auth"],

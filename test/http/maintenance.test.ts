@@ -388,6 +388,7 @@ describe("MaintenanceService batches", () => {
       deleteStaleEmailCodeQuotas: (before: Date, limit: number) => repository.deleteStaleEmailCodeQuotas(before, limit),
       deleteExpiredChallenges: (cutoff: Date, limit: number) => repository.deleteExpiredChallenges(cutoff, limit),
       deleteOldRevocationLog: (cutoff: Date, limit: number) => repository.deleteOldRevocationLog(cutoff, limit),
+      deleteExpiredProviderState: (cutoff: Date, limit: number) => repository.deleteExpiredProviderState(cutoff, limit),
     };
     return { store, deleted, close };
   }
@@ -406,6 +407,7 @@ describe("MaintenanceService batches", () => {
         emailCodeQuotas: 0,
         challenges: 0,
         revocationLog: 0,
+        providerState: 0,
         complete: true,
       });
       expect(deleted.tokens).toEqual([2, 2, 2, 2, 2, 2, 2, 1]);

@@ -377,6 +377,7 @@ describe("v3: pre-account hijack", () => {
         totp: 1,
         recoveryCodes: 10,
         passkeys: 1,
+        identities: 0,
         challenges: 1,
         passwordEnded: false,
       });

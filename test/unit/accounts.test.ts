@@ -6,6 +6,7 @@
 import { describe, expect, it, vi } from "vitest";
 import { type AuthError, EmailTaken, InvalidCredentials, RateLimited, ValidationFailed } from "../../src/core/errors";
 import { accountThrottleKey, AccountService } from "../../src/features/accounts/service";
+import { ENDED_PASSWORD_HASH } from "../../src/core/domain";
 import { sessionThrottleKey } from "../../src/features/sign-in/attempt";
 import { DeviceTokenCodec } from "../../src/features/sign-in/device-tokens";
 import { PasswordHasher } from "../../src/features/accounts/passwords";
@@ -394,6 +395,21 @@ describe("login", () => {
       expect.objectContaining({ userId: null, actorId: null }),
     ]);
   });
+
+  it(
+    "timing oracle: an account whose password ended (a provider's account, a claimed address) costs one " +
+      "argon2id verification against the dummy hash, as an unknown email does, and answers the same",
+    async () => {
+      const t = await setup();
+      t.memory.addUser({ email: "fed@example.com", passwordHash: ENDED_PASSWORD_HASH });
+      const dummy = vi.spyOn(t.hasher, "verifyDummy");
+      const unknown = await failure(t.login("nobody@example.com", PASSWORD));
+      expect(dummy).toHaveBeenCalledTimes(1);
+      const ended = await failure(t.login("fed@example.com", PASSWORD));
+      expect(dummy).toHaveBeenCalledTimes(2);
+      expect(seen(ended)).toEqual(seen(unknown));
+    },
+  );
 
   it("rehashes a password stored at older parameters, and keeps one at the current parameters", async () => {
     const t = await setup();

@@ -63,6 +63,7 @@ describe("defaults", () => {
         reauthMaxAge: 600,
         webauthn: { rpId: "localhost", rpName: "SecureAuth", origins: ["http://localhost:8787"] },
       },
+      federation: { publicUrl: undefined, redirectUrls: [], providers: [] },
     });
     expect(DEFAULTS).toMatchObject({ APP_URL: "http://localhost:8787", MAIL_FROM: "SecureAuth <no-reply@localhost>" });
   });
@@ -365,5 +366,58 @@ describe("a missing or malformed variable throws a ConfigError naming it", () =>
     );
     const keys = configErrorOf({ JWT_SIGNING_KEYS: JSON.stringify([{ ...KEY, kid: undefined }]) });
     expect(keys.message).not.toContain(KEY!.d);
+  });
+});
+
+describe("sign-in providers", () => {
+  const google = { GOOGLE_CLIENT_ID: "id.apps.googleusercontent.com", GOOGLE_CLIENT_SECRET: "secret" };
+  const oidc = (entry: Record<string, unknown>) =>
+    JSON.stringify([{ id: "acme", name: "Acme", issuer: "https://sso.acme.example", clientId: "c", ...entry }]);
+
+  it("turns a built-in provider on when configured, trusted for email, its issuer the real one", () => {
+    const config = parseConfig(minimalEnv({ ...google, PUBLIC_URL: "https://auth.example.com/" }));
+    expect(config.federation.publicUrl).toBe("https://auth.example.com");
+    expect(config.federation.providers).toEqual([
+      expect.objectContaining({ id: "google", kind: "oidc", issuer: "https://accounts.google.com", trustEmail: true }),
+    ]);
+  });
+
+  it("lists the operator's OpenID providers, not trusted for email unless they say so", () => {
+    const config = parseConfig(minimalEnv({ OIDC_PROVIDERS: oidc({}) }));
+    expect(config.federation.providers).toEqual([
+      expect.objectContaining({
+        id: "acme",
+        quirks: "generic",
+        trustEmail: false,
+        scopes: ["openid", "email", "profile"],
+      }),
+    ]);
+  });
+
+  it.each([
+    ["a half-configured built-in provider", { GOOGLE_CLIENT_ID: "id" }, "GOOGLE_CLIENT_SECRET"],
+    ["a provider without PUBLIC_URL on a public host", { ...google, APP_URL: "https://app.example.com" }, "PUBLIC_URL"],
+    ["an http: issuer off loopback", { OIDC_PROVIDERS: oidc({ issuer: "http://sso.acme.example" }) }, "OIDC_PROVIDERS"],
+    ["an OpenID provider taking a built-in's id", { OIDC_PROVIDERS: oidc({ id: "google" }) }, "OIDC_PROVIDERS"],
+    ["an OpenID provider named complete", { OIDC_PROVIDERS: oidc({ id: "complete" }) }, "OIDC_PROVIDERS"],
+    ["a redirect URL with a query", { REDIRECT_URLS: "https://app.example.com/cb?x=1" }, "REDIRECT_URLS"],
+    ["an http: redirect URL off loopback", { REDIRECT_URLS: "http://app.example.com/cb" }, "REDIRECT_URLS"],
+    [
+      "the test-only endpoint override pointing off loopback (a deployment)",
+      { OAUTH_ENDPOINTS_FOR_TESTS_ONLY: JSON.stringify({ google: "https://evil.example" }) },
+      "OAUTH_ENDPOINTS_FOR_TESTS_ONLY",
+    ],
+  ])("refuses %s", (_name, overrides, variable) => {
+    expect(configErrorOf(overrides).variable).toBe(variable);
+  });
+
+  it("accepts the test-only endpoint override on loopback hosts only", () => {
+    const config = parseConfig(
+      minimalEnv({
+        ...google,
+        OAUTH_ENDPOINTS_FOR_TESTS_ONLY: JSON.stringify({ google: "http://127.0.0.1:9/google" }),
+      }),
+    );
+    expect(config.federation.providers[0]!.issuer).toBe("http://127.0.0.1:9/google");
   });
 });

@@ -864,6 +864,7 @@ describe("v3: resetPassword is the first proof of an unproven address (pre-accou
           totp: 1,
           recoveryCodes: 3,
           passkeys: 1,
+          identities: 0,
           challenges: 2,
           passwordEnded: false,
         },

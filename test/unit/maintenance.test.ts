@@ -49,6 +49,7 @@ describe("MaintenanceService: one-time tokens", () => {
       emailCodeQuotas: 0,
       challenges: 0,
       revocationLog: 0,
+      providerState: 0,
       complete: true,
     });
     // Expired exactly a day before the run is kept: the cutoff is exclusive.

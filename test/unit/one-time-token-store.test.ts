@@ -474,6 +474,7 @@ function oneTimeTokenStoreContract(name: string, open: () => Fixture | Promise<F
                 totp: 0,
                 recoveryCodes: 0,
                 passkeys: 0,
+                identities: 0,
                 challenges: 0,
                 passwordEnded: false,
               },

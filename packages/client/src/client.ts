@@ -10,12 +10,111 @@
 // reauthentication_required: `reauthenticate` with one of its `methods`,
 // then try again.
 
+import { beginFlow, memoryFlowStorage, takeFlow, type FlowStorage } from "./flows.js";
 import { SessionClient } from "./session.js";
-import type { RequestBody, ResponseBody } from "./types.js";
+import { AuthApiError, type AuthClientOptions, type ErrorCode, type RequestBody, type ResponseBody } from "./types.js";
+
+/** What `handleRedirect` did with a return from a provider. */
+export type RedirectResult =
+  | { kind: "signed_in"; result: ResponseBody<"exchangeSignInCode"> }
+  | { kind: "linked"; identity: ResponseBody<"completeIdentityLink">["identity"] };
 
 const id = (value: string) => encodeURIComponent(value);
 
 export class AuthClient extends SessionClient {
+  private readonly flows: FlowStorage;
+
+  constructor(options: AuthClientOptions) {
+    super(options);
+    this.flows = options.flowStorage ?? memoryFlowStorage();
+  }
+
+  // Sign-in through a provider (Google, GitHub, Apple, Microsoft, your OpenID providers).
+
+  /** GET /auth/providers: the providers configured, for a sign-in page's buttons, and whether email sign-in is on. */
+  listSignInProviders(): Promise<ResponseBody<"listSignInProviders">> {
+    return this.get("/auth/providers");
+  }
+
+  /**
+   * Starts a sign-in through `provider`: makes the PKCE verifier and a
+   * state, keeps them in `flowStorage` (in a browser, pass sessionStorage:
+   * the page is left for the provider), and answers the URL to send the
+   * browser to. `redirectTo` must be one of the service's REDIRECT_URLS
+   * exactly; call `handleRedirect()` on that page.
+   */
+  async signInWithProvider(provider: string, options: { redirectTo: string }): Promise<string> {
+    const { state, challenge } = await beginFlow(this.flows, "sign_in");
+    const url = new URL(`${this.baseUrl}/auth/oauth/${id(provider)}`);
+    url.searchParams.set("redirect_to", options.redirectTo);
+    url.searchParams.set("code_challenge", challenge);
+    url.searchParams.set("code_challenge_method", "S256");
+    url.searchParams.set("state", state);
+    return url.href;
+  }
+
+  /**
+   * POST /me/identities/{provider}: starts linking a provider to the
+   * signed-in account (recent sign-in, a verified address); answers the URL
+   * to send the browser to. `handleRedirect()` on `redirectTo` completes it.
+   */
+  async linkProvider(provider: string, options: { redirectTo: string }): Promise<string> {
+    const { state, challenge } = await beginFlow(this.flows, "link");
+    const { url } = await this.call<ResponseBody<"startIdentityLink">>("POST", `/me/identities/${id(provider)}`, {
+      redirectTo: options.redirectTo,
+      codeChallenge: challenge,
+      state,
+    });
+    return url;
+  }
+
+  /**
+   * On the page a provider flow returns to: exchanges the code of a sign-in
+   * (signing in) or completes a link, with the verifier this tab kept for
+   * the returned state. Answers null when the URL carries no return of a
+   * flow this tab started; rejects with an AuthApiError for `?error=`
+   * (identity_provider_error, account_link_required, invalid_credentials)
+   * and as exchangeSignInCode does (mfa_required for a second factor).
+   */
+  async handleRedirect(url: string | URL): Promise<RedirectResult | null> {
+    const params = new URL(url).searchParams;
+    const flow = takeFlow(this.flows, params.get("state"));
+    if (!flow) return null;
+    const error = params.get("error");
+    if (error) {
+      const detail = params.get("error_description") ?? error;
+      throw new AuthApiError({
+        // The service's code, as its redirect carried it; no problem document came with it.
+        type: "about:blank",
+        title: detail,
+        status: 400,
+        code: error as ErrorCode,
+        detail,
+      });
+    }
+    const code = params.get("code");
+    if (!code) return null;
+    if (flow.kind === "link") {
+      const { identity } = await this.completeIdentityLink({ code, codeVerifier: flow.verifier });
+      return { kind: "linked", identity };
+    }
+    return { kind: "signed_in", result: await this.exchangeSignInCode({ code, codeVerifier: flow.verifier }) };
+  }
+
+  /** POST /me/identities/complete: links the identity a link flow proved (what handleRedirect calls). */
+  completeIdentityLink(input: RequestBody<"completeIdentityLink">): Promise<ResponseBody<"completeIdentityLink">> {
+    return this.call("POST", "/me/identities/complete", input);
+  }
+
+  /** GET /me/identities: the providers linked to the caller's account. */
+  listIdentities(): Promise<ResponseBody<"listIdentities">> {
+    return this.call("GET", "/me/identities");
+  }
+
+  /** DELETE /me/identities/{id}: unlinks one (recent sign-in); 409 last_credential when it is the only way in. */
+  unlinkIdentity(identityId: string): Promise<void> {
+    return this.call("DELETE", `/me/identities/${id(identityId)}`);
+  }
   // Email proof, password reset, email change: the mailed links carry a `token`.
 
   /** POST /auth/email/verification: mails a new verification link to the caller's address (202; 429 past 5 an hour). */
@@ -87,7 +186,7 @@ export class AuthClient extends SessionClient {
    * tokens and factors. The session ends here and in the tabs sharing it
    * (onSessionEnded("logged_out")).
    */
-  async deleteMe(input: RequestBody<"deleteMe">): Promise<void> {
+  async deleteMe(input: RequestBody<"deleteMe"> = {}): Promise<void> {
     const sessionId = await this.currentSessionId();
     await this.call<void>("DELETE", "/me", input);
     await this.ended(sessionId);

@@ -55,7 +55,7 @@ const AUTH_MODE_HEADER = "X-Auth-Mode";
 /** The session a client holds: its tokens, their refresh, and the requests that carry them. Use AuthClient. */
 export class SessionClient {
   readonly mode: "bearer" | "cookie";
-  private readonly baseUrl: string;
+  protected readonly baseUrl: string;
   private readonly serviceOrigin: string;
   private readonly trusted: ReadonlySet<string>;
   private readonly store: TokenStore;
@@ -139,6 +139,33 @@ export class SessionClient {
    */
   async loginWithPasskey(input: RequestBody<"passkeySignIn">): Promise<ResponseBody<"passkeySignIn">> {
     const body = await this.post<ResponseBody<"passkeySignIn">>("/auth/passkey", input);
+    await this.signedIn(body.tokens);
+    return body;
+  }
+
+  /**
+   * POST /auth/exchange: the one-time code a provider sign-in returned to the
+   * app, with the verifier of the code_challenge it started with (what
+   * `handleRedirect` calls). Answers as login, with `isNewUser`; rejects
+   * with mfa_required for an account with a second factor, as login does.
+   */
+  async exchangeSignInCode(input: RequestBody<"exchangeSignInCode">): Promise<ResponseBody<"exchangeSignInCode">> {
+    const body = await this.post<ResponseBody<"exchangeSignInCode">>("/auth/exchange", input);
+    await this.signedIn(body.tokens);
+    return body;
+  }
+
+  /**
+   * POST /auth/oauth/{provider}/id-token: a native app's ID token from the
+   * provider's SDK, and the raw nonce whose SHA-256 (hex) the app gave the
+   * provider. Answers as exchangeSignInCode.
+   */
+  async signInWithIdToken(
+    provider: string,
+    input: RequestBody<"signInWithIdToken">,
+  ): Promise<ResponseBody<"signInWithIdToken">> {
+    const path = `/auth/oauth/${encodeURIComponent(provider)}/id-token`;
+    const body = await this.post<ResponseBody<"signInWithIdToken">>(path, input);
     await this.signedIn(body.tokens);
     return body;
   }
@@ -380,6 +407,11 @@ export class SessionClient {
       init.body = JSON.stringify(body);
     }
     return answer<T>(await this.fetcher(`${this.baseUrl}${path}`, this.serviceInit(init, null)));
+  }
+
+  /** A GET that needs no session (GET /auth/providers). */
+  protected async get<T>(path: string): Promise<T> {
+    return answer<T>(await this.fetcher(`${this.baseUrl}${path}`, this.serviceInit({ method: "GET" }, null)));
   }
 
   /** A request to the service as the signed-in user (the access token, refreshed once if refused). */

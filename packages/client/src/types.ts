@@ -112,6 +112,16 @@ export type AuthClientOptions = {
   now?: () => number;
   /** Cross-tab coordination; by default the browser's Web Locks and BroadcastChannel, none outside a browser. */
   coordination?: Coordination | false;
+  /**
+   * Where provider sign-ins and links keep their verifier and state until
+   * the return: this page's memory by default; in a browser pass
+   * `sessionStorage`, which the redirect to the provider and back keeps.
+   */
+  flowStorage?: {
+    getItem(key: string): string | null;
+    setItem(key: string, value: string): void;
+    removeItem(key: string): void;
+  };
   /** Called once in every tab when the session ends: logged out (here or in another tab) or ended by the server. */
   onSessionEnded?: (reason: SessionEndReason) => void;
 };

@@ -6,7 +6,9 @@ export { BINDINGS, VARIABLES, type Declaration, type DevValue, type VariableName
 export type {
   Config,
   Env,
+  FederationSettings,
   MailSettings,
+  ProviderSettings,
   MailTransportSettings,
   MfaSettings,
   SigningJwk,

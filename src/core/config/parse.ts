@@ -3,6 +3,7 @@
 // returned as the variable's name and what is wrong with it, never its value.
 // Node runs this file as it is (`npm run dev` checks the env it would pass).
 import type { Config } from "./types.ts";
+import { builtInProviders, isLoopbackHost } from "./providers.ts";
 import { BINDINGS, textOf, VARIABLE_NAMES, VARIABLES, type Declaration, type VariableName } from "./schema.ts";
 
 /** What is wrong: the message is `Invalid configuration: ${variable} ${reason}`. */
@@ -107,6 +108,13 @@ function toConfig(env: Readonly<Record<string, unknown>>): Config {
     }
   }
 
+  const builtIns = builtInProviders(v);
+  if ("problem" in builtIns) fail(builtIns.problem.variable, builtIns.problem.reason);
+  const providers = [...builtIns.providers, ...(v.OIDC_PROVIDERS ?? [])];
+  if (providers.length > 0 && v.PUBLIC_URL === undefined && !isLoopbackHost(app.hostname)) {
+    fail("PUBLIC_URL", "is not set: it is required once a sign-in provider is configured (except on loopback)");
+  }
+
   return {
     databaseUrl: v.DATABASE_URL!,
     pgWsProxy: v.PG_WS_PROXY,
@@ -129,6 +137,11 @@ function toConfig(env: Readonly<Record<string, unknown>>): Config {
     redirectUrls: [...v.REDIRECT_URLS!],
     emailSignIn: { enabled: v.EMAIL_SIGN_IN!, signUp: v.EMAIL_SIGN_UP! },
     mail: { appUrl: v.APP_URL!, from: v.MAIL_FROM!, transport },
+    federation: {
+      publicUrl: v.PUBLIC_URL === undefined ? undefined : new URL(v.PUBLIC_URL).origin,
+      redirectUrls: [...v.REDIRECT_URLS!],
+      providers,
+    },
     mfa: {
       encryptionKey: v.MFA_ENCRYPTION_KEY,
       reauthMaxAge: v.REAUTH_MAX_AGE!,

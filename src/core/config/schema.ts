@@ -9,6 +9,7 @@
 // paths, and uses only TypeScript that type stripping erases.
 import { z } from "zod";
 import { ARGON2_LIMITS } from "../argon2-limits.ts";
+import { commaList, oidcProviders, redirectUrls, testEndpoints } from "./providers.ts";
 
 /** What `npm run dev` writes into `.dev.vars` when the variable is missing there. */
 export type DevValue = "signing-key" | "random-secret" | "encryption-key";
@@ -96,37 +97,6 @@ const origins = {
 
 /** Loopback hosts, where `http:` redirect URLs are accepted (a developer's machine, a native app's listener). */
 export const LOOPBACK_HOSTS: readonly string[] = ["localhost", "127.0.0.1", "[::1]"];
-
-/**
- * Why `raw` cannot be a redirect URL entry (an absolute http(s) URL with no query, fragment or credentials, `https:`
- * unless its host is a loopback one), or undefined when it can.
- */
-export function redirectUrlProblem(raw: string): string | undefined {
-  const url = URL.parse(raw);
-  if (!url || (url.protocol !== "https:" && url.protocol !== "http:")) return `has an entry that is not a URL: ${raw}`;
-  if (raw.includes("?") || raw.includes("#")) return `entries carry no query and no fragment: ${raw}`;
-  if (url.username || url.password) return `entries carry no credentials: ${raw}`;
-  if (url.protocol === "http:" && !LOOPBACK_HOSTS.includes(url.hostname))
-    return `entries must be https: except on a loopback host: ${raw}`;
-  return undefined;
-}
-
-const redirectUrls = {
-  schema: z.string().transform((raw, ctx) => {
-    const list: string[] = [];
-    for (const entry of raw.split(",").map((text) => text.trim())) {
-      if (!entry) continue;
-      const problem = redirectUrlProblem(entry);
-      if (problem) {
-        ctx.addIssue({ code: "custom", message: problem });
-        return z.NEVER;
-      }
-      list.push(new URL(entry).href);
-    }
-    return list;
-  }),
-  accepts: "comma-separated URLs (`https://app.example.com/auth/callback`)",
-} satisfies Pick<Declaration<string[]>, "schema" | "accepts">;
 
 function atLeast(length: number, message: string): z.ZodType<string, string> {
   return z.string().min(length, message);
@@ -374,14 +344,6 @@ export const VARIABLES = {
     ...httpUrl(true),
     default: "http://localhost:8787",
   },
-  REDIRECT_URLS: {
-    doc:
-      "Every URL the service may send a browser back to (a magic link's `redirectTo`): matched exactly (scheme, " +
-      "host, port and path), no query or fragment, `https:` except on a loopback host.",
-    ...redirectUrls,
-    default: [],
-    shownDefault: "empty (none)",
-  },
   EMAIL_SIGN_IN: {
     doc:
       "`true`: sign-in by a mailed 6-digit code or magic link (`POST /auth/email/code`, `/auth/email/code/verify`, " +
@@ -432,6 +394,113 @@ export const VARIABLES = {
     doc: "Origins passkey ceremonies may come from, each on `WEBAUTHN_RP_ID` or a subdomain of it.",
     ...origins,
     shownDefault: "`APP_URL`'s origin",
+  },
+  PUBLIC_URL: {
+    doc:
+      "The service's public origin: provider callbacks are `PUBLIC_URL/auth/oauth/{id}/callback`. Required once a " +
+      "sign-in provider is configured, unless the service runs on a loopback host (then the request's origin).",
+    ...httpUrl(true),
+    shownDefault: "unset",
+  },
+  REDIRECT_URLS: {
+    doc:
+      "Every URL the service may send a browser back to (a provider sign-in's or link's `redirect_to` and " +
+      "`redirectTo`, a magic link's `redirectTo`): each matched exactly (scheme, host, port, path); no query, no " +
+      "fragment, https except loopback.",
+    ...redirectUrls,
+    default: [],
+    shownDefault: "empty (provider sign-in off; magic links open `APP_URL/magic-link`)",
+  },
+  GOOGLE_CLIENT_ID: {
+    doc: "Turns on Sign in with Google: the OAuth client id (Google Cloud console, a Web application client).",
+    schema: z.string(),
+    accepts: "text",
+    shownDefault: "unset (off)",
+  },
+  GOOGLE_CLIENT_SECRET: {
+    doc: "The Google OAuth client's secret; required with `GOOGLE_CLIENT_ID`.",
+    schema: z.string(),
+    accepts: "text",
+    secret: true,
+    shownDefault: "unset",
+  },
+  GOOGLE_NATIVE_CLIENT_IDS: {
+    doc: "Client ids of your iOS and Android apps whose Google ID tokens `POST /auth/oauth/google/id-token` accepts.",
+    ...commaList,
+    shownDefault: "empty",
+  },
+  GITHUB_CLIENT_ID: {
+    doc: "Turns on Sign in with GitHub: the OAuth app's client id.",
+    schema: z.string(),
+    accepts: "text",
+    shownDefault: "unset (off)",
+  },
+  GITHUB_CLIENT_SECRET: {
+    doc: "The GitHub OAuth app's client secret; required with `GITHUB_CLIENT_ID`.",
+    schema: z.string(),
+    accepts: "text",
+    secret: true,
+    shownDefault: "unset",
+  },
+  MICROSOFT_CLIENT_ID: {
+    doc: "Turns on Sign in with Microsoft (any tenant and personal accounts): the app registration's client id.",
+    schema: z.string(),
+    accepts: "text",
+    shownDefault: "unset (off)",
+  },
+  MICROSOFT_CLIENT_SECRET: {
+    doc: "The Microsoft app registration's client secret; required with `MICROSOFT_CLIENT_ID`.",
+    schema: z.string(),
+    accepts: "text",
+    secret: true,
+    shownDefault: "unset",
+  },
+  APPLE_CLIENT_ID: {
+    doc: "Turns on Sign in with Apple: the Services ID used on the web.",
+    schema: z.string(),
+    accepts: "text",
+    shownDefault: "unset (off)",
+  },
+  APPLE_TEAM_ID: {
+    doc: "Your Apple developer team id; the service mints Apple's client secret with it (required with Apple).",
+    schema: z.string().regex(/^[A-Z0-9]{10}$/, "must be the 10-character team id"),
+    accepts: "10 characters",
+    shownDefault: "unset",
+  },
+  APPLE_KEY_ID: {
+    doc: "The id of the Sign in with Apple key (required with Apple).",
+    schema: z.string().regex(/^[A-Z0-9]{10}$/, "must be the 10-character key id"),
+    accepts: "10 characters",
+    shownDefault: "unset",
+  },
+  APPLE_PRIVATE_KEY: {
+    doc:
+      "The Sign in with Apple key's .p8 file (PKCS #8 PEM): the service signs and renews Apple's client secret " +
+      "with it, so it never expires.",
+    schema: z.string().refine((raw) => raw.includes("PRIVATE KEY"), "must be the .p8 file's PEM text"),
+    accepts: "PEM",
+    secret: true,
+    shownDefault: "unset",
+  },
+  APPLE_NATIVE_CLIENT_IDS: {
+    doc: "Bundle ids of your apps whose Apple ID tokens `POST /auth/oauth/apple/id-token` accepts.",
+    ...commaList,
+    shownDefault: "empty",
+  },
+  OIDC_PROVIDERS: {
+    doc:
+      "Any other OpenID Connect providers: a JSON array of `{id, name, issuer, clientId, clientSecret?, scopes?, " +
+      "trustEmail?, nativeClientIds?}`; endpoints come from the issuer's discovery document.",
+    ...oidcProviders,
+    secret: true,
+    shownDefault: "empty",
+  },
+  OAUTH_ENDPOINTS_FOR_TESTS_ONLY: {
+    doc:
+      "Test suites only, never in a deployment: a JSON object replacing a built-in provider's issuer or base URL " +
+      "with a loopback one (a local stand-in); any other host is refused.",
+    ...testEndpoints,
+    shownDefault: "unset",
   },
   PG_WS_PROXY: {
     doc: "Local development and tests only: the WebSocket-to-TCP proxy for a plain Postgres; never in production.",

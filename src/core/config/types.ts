@@ -1,6 +1,9 @@
 // The typed configuration the code reads (Config) and the Worker env it is
 // read from (Env), whose text variables are the schema's declarations.
 import type { SigningKeys, Variables } from "./schema.ts";
+import type { ProviderSettings } from "./providers.ts";
+
+export type { ProviderSettings } from "./providers.ts";
 
 export type { SigningJwk, VerifyingJwk } from "./schema.ts";
 
@@ -55,6 +58,16 @@ export type Config = {
   emailSignIn: { enabled: boolean; signUp: boolean };
   mail: MailSettings;
   mfa: MfaSettings;
+  federation: FederationSettings;
+};
+
+export type FederationSettings = {
+  /** The service's public origin (callbacks); undefined: the request's own, on loopback hosts only. */
+  publicUrl: string | undefined;
+  /** Every URL a browser may be sent back to, exactly. */
+  redirectUrls: string[];
+  /** The configured providers, built-ins first. */
+  providers: ProviderSettings[];
 };
 
 export type MfaSettings = {

@@ -79,6 +79,8 @@ export class UserRepository implements UserStore {
         delete from recovery_codes where user_id = ${owner} returning 1
       ), keys as (
         delete from passkeys where user_id = ${owner} returning 1
+      ), identities as (
+        delete from user_identities where user_id = ${owner} returning 1
       ), challenges as (
         update auth_challenges set used_at = ${at} where user_id = ${owner} and used_at is null
           and expires_at > ${at} returning 1
@@ -92,7 +94,7 @@ export class UserRepository implements UserStore {
           metadata: sql`jsonb_build_object('proof', ${proof}::text, 'sessions', (select count(*) from ended)::int,
             'oneTimeTokens', (select count(*) from tokens)::int, 'totp', (select count(*) from totp)::int,
             'recoveryCodes', (select count(*) from codes)::int, 'passkeys', (select count(*) from keys)::int,
-            'challenges', (select count(*) from challenges)::int, 'passwordEnded', ${input.endPassword}::boolean)`,
+            'identities', (select count(*) from identities)::int, 'challenges', (select count(*) from challenges)::int, 'passwordEnded', ${input.endPassword}::boolean)`,
           at,
           from: sql`claimed`,
         })}

@@ -18,7 +18,13 @@ import { accountThrottleKey, admitSignIn, verifyFirstFactor, type FirstFactorVer
 import { normalizeEmail, normalizePassword, type BreachedPasswordChecker, type PasswordHasher } from "./passwords";
 import type { DeviceTokenCodec } from "../sign-in/device-tokens";
 import { linkFor, mintOneTimeToken } from "../lifecycle/one-time-tokens";
-import type { DeviceInfo, KeyedRateLimit, RequestOrigin, UserRecord } from "../../core/domain";
+import {
+  hasPassword,
+  type DeviceInfo,
+  type KeyedRateLimit,
+  type RequestOrigin,
+  type UserRecord,
+} from "../../core/domain";
 import type { MailOutbox } from "../mail/store";
 import { endedSessions, type RevocationList } from "../sessions/store";
 import type { Stores, UnitOfWork } from "../../stores";
@@ -127,8 +133,11 @@ export class AccountService {
     const attempt = { throttles: stores.throttles, clock, loginMaxFailures: settings.loginMaxFailures };
     const { user: found, throttleKey, knownDevice } = await admitSignIn(attempt, email, presented, origin);
     const byPassword: FirstFactorVerifier = {
-      // An unknown email costs one argon2id verification too (a dummy hash): it answers like a wrong password.
-      verify: (account) => (account ? hasher.verify(account.passwordHash, password) : hasher.verifyDummy(password)),
+      // An unknown email, and an account without a password (a provider's, or one whose address a proof
+      // claimed: its hash is no PHC string, which would answer at once), cost one argon2id verification too:
+      // a dummy hash. Each answers like a wrong password, in the same time.
+      verify: (account) =>
+        account && hasPassword(account) ? hasher.verify(account.passwordHash, password) : hasher.verifyDummy(password),
     };
     const user = await verifyFirstFactor({ audit: stores.audit, clock }, found, byPassword, origin);
     // Only a caller who knows the password learns that the address is unverified.

@@ -28,8 +28,8 @@ export interface UserStore {
    * set up that could outlive the proof: every live session (session.revoked
    * rows, reason `proof`), every live one-time token (pending email changes
    * among them), the TOTP factor and recovery codes, the passkeys, the live
-   * challenges (mfa sign-ins, passkey registrations), the device tokens (a
-   * new device generation) and, with `endPassword`, the password; with one
+   * challenges (mfa sign-ins, passkey registrations), the provider
+   * identities linked to it, the device tokens (a new device generation) and, with `endPassword`, the password; with one
    * user.claimed_by_proof row holding the counts. Undefined, nothing written,
    * when the address was verified already; else the sessions it ended, most
    * recently used first, for the edge.

@@ -10,6 +10,7 @@ import type { MailAuditEvent } from "../mail/store";
 import type { MfaAuditEvent } from "../mfa/store";
 import type { PasskeyAuditEvent } from "../passkeys/store";
 import type { EmailSignInAuditEvent } from "../email-sign-in/store";
+import type { FederationAuditEvent } from "../federation/store";
 
 /** Every audit event: the union of each feature's own names. */
 export type AuditEventName =
@@ -21,7 +22,8 @@ export type AuditEventName =
   | MailAuditEvent
   | MfaAuditEvent
   | PasskeyAuditEvent
-  | EmailSignInAuditEvent;
+  | EmailSignInAuditEvent
+  | FederationAuditEvent;
 
 export type AuditEventInput = {
   event: AuditEventName;

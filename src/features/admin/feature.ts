@@ -8,6 +8,8 @@ import { adminRoutes } from "./routes";
 import { AdminService, type AdminDeps } from "./service";
 import type { AdminUserStore, RoleStore } from "./store";
 
+type ProviderGrantRevoker = { revokeGrants(userId: string, sealed: readonly string[]): Promise<void> };
+
 export const admin = {
   stores: (db): { adminUsers: AdminUserStore; roles: RoleStore } => ({
     adminUsers: new AdminUserRepository(db),
@@ -16,13 +18,20 @@ export const admin = {
   services: {
     admin: (
       deps: Pick<FeatureDeps, "stores" | "unitOfWork" | "clock"> & Pick<AdminDeps, "revocations">,
-    ): AdminService =>
-      new AdminService({
+    ): AdminService => {
+      // A request's deps have the other services; the operator CLI's have none, and its deletions revoke no
+      // provider grant. (Not in the parameter's type: the services' type is derived from these factories.)
+      const services = (deps as { services?: { federation(): ProviderGrantRevoker } }).services;
+      return new AdminService({
         stores: deps.stores(),
         unitOfWork: deps.unitOfWork(),
         clock: deps.clock,
         revocations: deps.revocations,
-      }),
+        providerGrants: services && {
+          revoke: (userId, sealed) => services.federation().revokeGrants(userId, sealed),
+        },
+      });
+    },
   },
   routes: [adminRoutes],
 } satisfies Feature;

@@ -6,7 +6,7 @@
 // (only what you hold, never yourself): docs/api.md lists the rules.
 import type { Clock } from "../../core/clock";
 import { InsufficientPermission, NotFound } from "../../core/errors";
-import { deleteAccountIn } from "../lifecycle/service";
+import { deleteAccountIn, type ProviderGrants } from "../lifecycle/service";
 import { isUuid } from "../../core/ids";
 import { decodeCursor, toApiPage, type ApiPage } from "../../core/cursor";
 import { endedSessions, grantsChanged, type RevocationList } from "../sessions/store";
@@ -32,6 +32,8 @@ export type AdminDeps = {
   unitOfWork: UnitOfWork;
   clock: Clock;
   revocations: Pick<RevocationList, "publish">;
+  /** A deleted account's provider grants revoked at the provider (none from the operator CLI). */
+  providerGrants?: ProviderGrants;
 };
 
 export class AdminService {
@@ -174,11 +176,12 @@ export class AdminService {
   async deleteUser(id: string, actor: AdminActor): Promise<void> {
     const userId = userIdOf(id);
     refuseSelf(userId, actor, "You cannot delete your own account here; use DELETE /me");
-    const ended = await this.deps.unitOfWork.run(async (tx) => {
+    const { ended, providerGrants } = await this.deps.unitOfWork.run(async (tx) => {
       const { target } = await lockForChange(tx, userId, actor, "users:write");
       return deleteAccountIn(tx, target, { actorId: actorIdOf(actor), origin: actor.origin, at: this.deps.clock() });
     });
     await this.deps.revocations.publish(endedSessions(ended.map((session) => session.id)));
+    if (providerGrants.length > 0) await this.deps.providerGrants?.revoke(userId, providerGrants);
   }
 
   /**

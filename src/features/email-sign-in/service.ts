@@ -23,7 +23,7 @@ import type { Stores, UnitOfWork } from "../../stores";
 import { normalizeEmail } from "../accounts/passwords";
 import type { MailJob, MailOutbox } from "../mail/store";
 import { SecondFactorService } from "../mfa/service";
-import type { EndedSession, RevocationList } from "../sessions/store";
+import { type EndedSession, endedSessions, type RevocationList } from "../sessions/store";
 import type { RefreshTokenCodec, SessionLifetimes } from "../sessions";
 import { admitSignIn, verifyAddressProof, type FirstFactorVerifier } from "../sign-in/attempt";
 import type { DeviceTokenCodec } from "../sign-in/device-tokens";
@@ -54,7 +54,7 @@ export type EmailSignInDeps = {
   codec: RefreshTokenCodec;
   deviceTokens: DeviceTokenCodec;
   tokens: AccessTokens;
-  revocations: Pick<RevocationList, "revoke" | "endSessionsOf">;
+  revocations: Pick<RevocationList, "publish">;
   outbox: MailOutbox;
   /** For an account with a second factor, a right code stores an mfaToken and answers mfa_required. */
   secondFactor: Pick<SecondFactorService, "requireSecondFactor">;
@@ -190,7 +190,7 @@ export class EmailSignInService {
       settings.emailSignIn.signUp,
     );
     const { user, isNewUser, claimed } = await this.spend(live!, email, proven, origin);
-    if (claimed.length > 0) await this.deps.revocations.endSessionsOf(user.id, { before: clock(), ended: claimed });
+    if (claimed.length > 0) await this.deps.revocations.publish(endedSessions(claimed.map((session) => session.id)));
     const device = input.device;
     // The code is one factor: an account with a second one owes it, in the same bucket.
     if (SecondFactorService.methodsOf(user).length > 0)

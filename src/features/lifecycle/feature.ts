@@ -18,6 +18,7 @@ export const lifecycle = {
         revocations: deps.revocations,
         // The edge limit per (normalised email, requesting network) on forgot-password.
         forgotLimit: deps.rateLimit("AUTH_EMAIL_RATE_LIMITER", "forgot"),
+        providerGrants: { revoke: (userId, sealed) => deps.services.federation().revokeGrants(userId, sealed) },
       }),
     profiles: (deps): ProfileService => new ProfileService(deps.stores().users),
   },

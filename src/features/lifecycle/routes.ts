@@ -1,7 +1,7 @@
 // /me: the caller's own profile and security activity.
 import { createRoute, OpenAPIHono, z } from "@hono/zod-openapi";
 import type { AppEnv } from "../../http/context";
-import { InvalidToken } from "../../core/errors";
+import { InvalidToken, ValidationFailed } from "../../core/errors";
 import { authenticate } from "../../http/authenticate";
 import { authorize } from "../../http/authorize";
 import { recent } from "../../http/recent";
@@ -102,6 +102,9 @@ meRoutes.openapi(
   },
 );
 
+/** DELETE /me's body: the current password, for an account that has one. */
+const DeleteMeBody = refusingPrivilegedFields({ currentPassword: PasswordInput.optional() });
+
 meRoutes.openapi(
   createRoute({
     method: "delete",
@@ -110,16 +113,21 @@ meRoutes.openapi(
     tags: ["me"],
     summary: "Delete the signed-in user's account",
     description:
-      "Needs the current password and a recent sign-in (auth_time within REAUTH_MAX_AGE, else 403 " +
-      "reauthentication_required). Deletes the account with its sessions (their access tokens stop at " +
-      "once), tokens and factors; its audit rows stay, naming it by id. The address may register again.",
+      "Needs a recent sign-in (auth_time within REAUTH_MAX_AGE, else 403 reauthentication_required) and the " +
+      "current password when the account has one (`hasPassword`; an account a provider created has none, " +
+      "and sends no body). Deletes the account with its sessions (their access tokens stop at once), " +
+      "tokens, factors and provider identities (Apple's grant revoked at Apple); its audit rows stay, " +
+      "naming it by id. The address may register again.",
     security: [{ bearerAuth: [] }],
     middleware: [authenticate(), authorize("profile:write"), recent()] as const,
-    request: { body: json(refusingPrivilegedFields({ currentPassword: PasswordInput })) },
+    request: { body: { content: { "application/json": { schema: DeleteMeBody } }, required: false } },
     responses: { 204: { description: "Deleted" }, ...problemResponses(400, 401, 403, 413, 415, 429, 503) },
   }),
   async (c) => {
-    const { currentPassword } = c.req.valid("json");
+    // Optional (an account without a password sends none), so parsed here rather than by the route validator.
+    const parsed = DeleteMeBody.safeParse(c.req.raw.body === null ? {} : await c.req.json());
+    if (!parsed.success) throw ValidationFailed.fromIssues(parsed.error.issues);
+    const { currentPassword } = parsed.data;
     await c.var.services
       .lifecycle()
       .deleteOwnAccount(

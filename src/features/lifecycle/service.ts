@@ -13,7 +13,7 @@
 // it, and ends what its unproven holder set up (UserStore.claimByProof).
 import { sha256Hex } from "../../core/encoding";
 import type { Clock } from "../../core/clock";
-import { EmailTaken, InvalidOneTimeToken, InvalidToken, RateLimited } from "../../core/errors";
+import { EmailTaken, InvalidOneTimeToken, InvalidToken, RateLimited, ValidationFailed } from "../../core/errors";
 import { acceptableNewPassword, proveCurrentPassword } from "../accounts/credentials";
 import { isActive, requireActiveUser } from "../sign-in/active-user";
 import { accountThrottleKey } from "../sign-in/attempt";
@@ -21,7 +21,7 @@ import { linkFor, MAX_LINKS_PER_HOUR, mintOneTimeToken, hashOneTimeToken } from 
 import type { BreachedPasswordChecker, PasswordHasher } from "../accounts/passwords";
 import { requireProvenHolder } from "../accounts/proven-holder";
 import { type EndedSession, endedSessions, type RevocationList } from "../sessions/store";
-import type { KeyedRateLimit, RequestOrigin, UserRecord } from "../../core/domain";
+import { hasPassword, type KeyedRateLimit, type RequestOrigin, type UserRecord } from "../../core/domain";
 import type { MailJob, MailOutbox } from "../mail/store";
 import type { OneTimePurpose } from "./store";
 import type { Stores, UnitOfWork } from "../../stores";
@@ -40,7 +40,15 @@ export type LifecycleDeps = {
    * account exists.
    */
   forgotLimit: KeyedRateLimit;
+  /** After an account is deleted: its provider grants (Apple's) revoked at the provider. */
+  providerGrants?: ProviderGrants;
 };
+
+/**
+ * Revokes a deleted account's grants at its providers (Apple requires it):
+ * after the deletion commits, never failing it.
+ */
+export type ProviderGrants = { revoke(userId: string, sealed: readonly string[]): Promise<void> };
 
 /**
  * What a reset request remembers of the network it came from (the per-network
@@ -259,30 +267,38 @@ export class AccountLifecycle {
 
   /**
    * Deletes the caller's own account after proving the current password
-   * (counted in the caller's session's bucket). Its sessions' access tokens stop at the edge
-   * at once; its audit rows stay.
+   * (counted in the caller's session's bucket), when the account has one: an
+   * account without a password (a provider's) has only the recent sign-in
+   * the route requires. Its sessions' access tokens stop at the edge at
+   * once; its audit rows stay; its provider grants are revoked.
    */
   async deleteOwnAccount(
-    input: { userId: string; sessionId: string; currentPassword: string },
+    input: { userId: string; sessionId: string; currentPassword?: string },
     origin: RequestOrigin,
   ): Promise<void> {
     const { clock } = this.deps;
     const user = await this.activeUser(input.userId);
-    const throttleKey = await proveCurrentPassword(this.deps, user, input.currentPassword, {
-      sessionId: input.sessionId,
-      origin,
-    });
-    const ended = await this.deps.unitOfWork.run(async (tx) => {
-      const endedSessions = await deleteAccountIn(tx, user, {
+    let throttleKey: string | undefined;
+    if (hasPassword(user)) {
+      if (input.currentPassword === undefined)
+        throw new ValidationFailed([{ path: "currentPassword", message: "Required: the account has a password" }]);
+      throttleKey = await proveCurrentPassword(this.deps, user, input.currentPassword, {
+        sessionId: input.sessionId,
+        origin,
+      });
+    }
+    const { ended, providerGrants } = await this.deps.unitOfWork.run(async (tx) => {
+      const deleted = await deleteAccountIn(tx, user, {
         actorId: user.id,
         sessionId: input.sessionId,
         origin,
         at: clock(),
       });
-      await tx.throttles.clear(throttleKey);
-      return endedSessions;
+      if (throttleKey) await tx.throttles.clear(throttleKey);
+      return deleted;
     });
     await this.deps.revocations.publish(endedSessions(ended.map((session) => session.id)));
+    if (providerGrants.length > 0) await this.deps.providerGrants?.revoke(user.id, providerGrants);
   }
 
   /**
@@ -373,13 +389,16 @@ const TEMPLATES = {
  * address), clears the account's throttle buckets and deletes the user, its
  * roles, sessions, refresh and one-time tokens (the foreign keys cascade).
  * Audit rows have no foreign key: they stay, naming the user by id. Answers
- * the sessions it ended, for the edge.
+ * the sessions it ended, for the edge, and the account's sealed provider
+ * grants (Apple's refresh tokens), read before they go, to revoke once the
+ * deletion commits.
  */
 export async function deleteAccountIn(
   tx: Stores,
   user: Pick<UserRecord, "id" | "email">,
   by: { actorId: string | null; sessionId?: string; origin: RequestOrigin; at: Date },
-): Promise<EndedSession[]> {
+): Promise<{ ended: EndedSession[]; providerGrants: string[] }> {
+  const providerGrants = await tx.federation.appleGrantsOf(user.id);
   const ended = await tx.sessions.endAllForUser(user.id, {
     reason: "account_deleted",
     event: "session.revoked",
@@ -398,5 +417,5 @@ export async function deleteAccountIn(
   });
   await tx.throttles.clearAccount(accountThrottleKey(user.email));
   await tx.users.delete(user.id);
-  return ended;
+  return { ended, providerGrants };
 }

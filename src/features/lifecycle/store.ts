@@ -22,9 +22,10 @@ export type OneTimePurpose = "email_verification" | "password_reset" | "email_ch
 /**
  * How an address was first proven by a route through which its owner takes
  * the account over (UserStore.claimByProof): a completed password reset, or
- * a verified email sign-in code or magic link. Federated sign-in will add its own.
+ * a verified email sign-in code or magic link; a sign-in through a provider
+ * that asserts the address verified.
  */
-export type AddressProof = "password_reset" | "email_code";
+export type AddressProof = "password_reset" | "email_code" | "federated_sign_in";
 
 /**
  * What a one-time token is, bound to: its purpose, its user, the address it was mailed to, and (email change) the new

@@ -110,5 +110,6 @@ function isMailJob(body: unknown): body is MailJob {
   if (job.kind !== "mail" || !text("to") || !text("userId")) return false;
   if (job.template === "email_change_notice" || job.template === "email_changed_notice") return text("newEmail");
   if (job.template === "email_in_use_notice") return true;
+  if (job.template === "identity_linked_notice") return text("provider");
   return typeof job.template === "string" && LINK_TEMPLATES.includes(job.template) && text("link");
 }

@@ -20,7 +20,8 @@ export type MailAuditEvent = "mail.delivery_failed";
  * and whether EMAIL_SIGN_UP was on when it was asked for): the consumer
  * mints the code and enqueues its `email_sign_in_code` mail,
  * which carries the code and the magic link (`userId` absent for an address
- * with no account yet).
+ * with no account yet); `identity_linked_notice` tells the account that a
+ * sign-in provider was linked to it.
  */
 export type MailJob =
   | {
@@ -39,6 +40,8 @@ export type MailJob =
     }
   | { kind: "mail"; template: "email_in_use_notice"; to: string; userId: string }
   | { kind: "mail"; template: "email_sign_in_code"; to: string; userId?: string; code: string; link: string }
+  /** A provider (its display name) was linked to the account: sign-ins through it now open the account. */
+  | { kind: "mail"; template: "identity_linked_notice"; to: string; userId: string; provider: string }
   | { kind: "password_reset_request"; email: string; network?: string }
   | { kind: "email_code_request"; id: string; signUp: boolean };
 

@@ -110,6 +110,16 @@ function content(job: MailContent): { subject: string; blocks: Block[] } {
             "belongs to. If it was not you, you can ignore this message.",
         ],
       };
+    case "identity_linked_notice":
+      return {
+        subject: `${job.provider} was linked to your account`,
+        blocks: [
+          `Signing in with ${job.provider} now opens your account: a ${job.provider} account with this email ` +
+            "address was linked to it.",
+          "If this was you, there is nothing more to do. If it was not, sign in, remove it under your account's " +
+            "sign-in methods, and change your password.",
+        ],
+      };
   }
 }
 

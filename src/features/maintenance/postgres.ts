@@ -104,6 +104,27 @@ export class MaintenanceRepository implements MaintenanceStore {
       select count(*)::int as deleted from deleted`);
   }
 
+  /**
+   * Provider flows, one-time codes and nonces that expired before `cutoff`,
+   * up to `limit` of each kind, in one statement; how many in all (a batch
+   * that comes back short of `limit` in all is the last the run asks for).
+   */
+  deleteExpiredProviderState(cutoff: Date, limit: number): Promise<number> {
+    const kind = (name: string, table: string, key: string) => {
+      const [t, k] = [sql.identifier(table), sql.identifier(key)];
+      return sql`${sql.identifier(`${name}_doomed`)} as (
+          select ${k} from ${t} where expires_at < ${cutoff} limit ${limit}::int for update skip locked
+        ), ${sql.identifier(name)} as (
+          delete from ${t} where ${k} in (select ${k} from ${sql.identifier(`${name}_doomed`)}) returning 1
+        )`;
+    };
+    return this.count(sql`
+      with ${kind("flows", "oauth_flows", "state_hash")}, ${kind("codes", "oauth_codes", "code_hash")},
+        ${kind("nonces", "oauth_nonces", "nonce_hash")}
+      select ((select count(*) from flows) + (select count(*) from codes) + (select count(*) from nonces))::int
+        as deleted`);
+  }
+
   /** At most `limit` rows of a table of expiring secrets, by their key, skipping rows another run holds. */
   private deleteExpired(
     table: "auth_challenges" | "one_time_tokens" | "email_sign_in_codes",

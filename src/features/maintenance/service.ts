@@ -1,6 +1,7 @@
 // Data retention, run daily by the Cron Trigger: ended sessions (with their
 // refresh tokens) after `endedSessionDays`, unlocked throttle rows past the
-// failure window, and one-time tokens and email sign-in codes a day after expiry: each is refused (or
+// failure window, one-time tokens and email sign-in codes a day after expiry,
+// provider flows, codes and nonces a day after theirs: each is refused (or
 // starts from nothing) either way, so deleting it changes no answer. A live session's tokens are never
 // deleted (rotation needs them to recognise reuse); audit rows are kept
 // (docs/operations.md). Deletes go in bounded batches.
@@ -44,6 +45,8 @@ export type MaintenanceReport = {
   /** mfaTokens and WebAuthn challenges. */
   challenges: number;
   revocationLog: number;
+  /** Provider sign-in flows, their one-time codes, native ID tokens' nonces. */
+  providerState: number;
   /** False when a kind hit maxBatchesPerRun: more is left for the next run. */
   complete: boolean;
 };
@@ -88,6 +91,10 @@ export class MaintenanceService {
     const revocationLog = await this.drain((limit) =>
       this.store.deleteOldRevocationLog(new Date(at.getTime() - REVOCATION_LOG_KEEP_MS), limit),
     );
+    // Flows live 10 minutes, codes 60 s, nonces as long as their ID token; a replayed code finds its row for a day.
+    const providerState = await this.drain((limit) =>
+      this.store.deleteExpiredProviderState(new Date(at.getTime() - ONE_TIME_TOKEN_KEEP_MS), limit),
+    );
     return {
       refreshTokens: refreshTokens.deleted,
       sessions: sessions.deleted,
@@ -97,6 +104,7 @@ export class MaintenanceService {
       emailCodeQuotas: emailCodeQuotas.deleted,
       challenges: challenges.deleted,
       revocationLog: revocationLog.deleted,
+      providerState: providerState.deleted,
       complete:
         refreshTokens.drained &&
         sessions.drained &&
@@ -105,7 +113,8 @@ export class MaintenanceService {
         emailCodes.drained &&
         emailCodeQuotas.drained &&
         challenges.drained &&
-        revocationLog.drained,
+        revocationLog.drained &&
+        providerState.drained,
     };
   }
 

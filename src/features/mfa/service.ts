@@ -31,9 +31,8 @@ import {
 } from "../sign-in/attempt";
 import { provenHolder } from "../accounts/proven-holder";
 import type { PasswordHasher } from "../accounts/passwords";
-import type { AuthMethod, DeviceInfo, RequestOrigin, UserRecord } from "../../core/domain";
+import type { AuthMethod, DeviceInfo, FirstFactor, RequestOrigin, UserRecord } from "../../core/domain";
 import type { FactorAudit } from "./store";
-import type { FirstFactor } from "../sign-in/store";
 import type { Stores } from "../../stores";
 import type { LoggedIn, SignInDeps } from "../sign-in/service";
 import type { AccessTokens } from "../tokens";

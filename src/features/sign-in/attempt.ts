@@ -6,7 +6,7 @@
 // records a failed factor against it, and completes it with the methods that
 // proved it (amr). A credential is a small verifier; the rest is written here once.
 import type { Clock } from "../../core/clock";
-import type { AuthMethod, DeviceInfo, RequestOrigin, UserRecord } from "../../core/domain";
+import type { AuthMethod, DeviceInfo, FirstFactor, RequestOrigin, UserRecord } from "../../core/domain";
 import { InvalidCredentials, InvalidMfaToken, RateLimited } from "../../core/errors";
 import { sha256Hex } from "../../core/encoding";
 import type { AuditLog } from "../activity/store";
@@ -14,7 +14,7 @@ import { challengeKeyHash, MAX_MFA_FAILURES } from "./challenges";
 import { isActive } from "./active-user";
 import { deviceThrottleKey, type CheckedDeviceToken } from "./device-tokens";
 import { openSignedInSession, type LoggedIn, type SignInDeps } from "./service";
-import type { Admission, ChallengeStore, FirstFactor, LoginThrottleStore, ThrottleAudit } from "./store";
+import type { Admission, ChallengeStore, LoginThrottleStore, ThrottleAudit } from "./store";
 
 export type AdmitDeps = { throttles: Pick<LoginThrottleStore, "admit">; clock: Clock; loginMaxFailures: number };
 
@@ -176,7 +176,7 @@ async function refuseFirstFactor(
 /** A credential of the second step or of a re-authentication: its method's name and whether it is right for a user. */
 export type FactorVerifier = { method: "totp" | "recovery_code" | "passkey"; verify(userId: string): Promise<boolean> };
 
-/** A sign-in (by password or email code) waiting for its second factor, as its mfaToken names it. */
+/** A sign-in (by password, email code or provider) waiting for its second factor, as its mfaToken names it. */
 export type PendingSignIn = {
   keyHash: string;
   userId: string;

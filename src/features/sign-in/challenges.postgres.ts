@@ -2,8 +2,8 @@
 // WebAuthn challenges, stored as hashes. Spending is one conditional UPDATE,
 // so two spends racing resolve to one.
 import { sql } from "drizzle-orm";
-import type { Challenge, ChallengeKind, ChallengeStore, FirstFactor, NewChallenge } from "./store";
-import type { DeviceInfo } from "../../core/domain";
+import type { Challenge, ChallengeKind, ChallengeStore, NewChallenge } from "./store";
+import type { DeviceInfo, FirstFactor } from "../../core/domain";
 import type { Executor } from "../../adapters/postgres/database";
 import { setPasswordHash } from "../../adapters/postgres/fragments";
 import { rows, toDate } from "../../adapters/postgres/rows";
@@ -20,12 +20,17 @@ type ChallengeRow = {
 
 const COLUMNS = sql`kind, user_id, throttle_key, first_factor, device, failures, expires_at`;
 
+/** The stored first factor; a row from before the column (or an unknown value) was a password. */
+function firstFactorOf(value: string | null): FirstFactor {
+  return value === "email" || value === "fed" ? value : "pwd";
+}
+
 function toChallenge(row: ChallengeRow): Challenge {
   return {
     kind: row.kind,
     userId: row.user_id,
     throttleKey: row.throttle_key,
-    firstFactor: row.first_factor === "email" ? "email" : ("pwd" satisfies FirstFactor),
+    firstFactor: firstFactorOf(row.first_factor),
     device: row.device ?? {},
     failures: Number(row.failures),
     expiresAt: toDate(row.expires_at),

@@ -3,10 +3,9 @@
 //
 // A store method is one statement (one round trip) unless it says otherwise,
 // and each state change writes its audit row in that same statement.
-import type { AuthMethod, DeviceInfo, RequestOrigin, UserRecord } from "../../core/domain";
+import type { DeviceInfo, FirstFactor, RequestOrigin, UserRecord } from "../../core/domain";
 
-/** How the first step of a sign-in that waits for its second factor was proved: a password or an email code. */
-export type FirstFactor = Extract<AuthMethod, "pwd" | "email">;
+export type { FirstFactor };
 
 /** The audit events this feature writes. */
 export type SignInAuditEvent = "auth.login_succeeded" | "auth.login_failed" | "auth.throttled" | "auth.reauthenticated";

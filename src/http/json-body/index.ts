@@ -4,6 +4,7 @@
 // its own problem (413, 415, 400 invalid_json, 400 validation_failed). A body
 // passes on as checked text with a plain `Content-Type: application/json`,
 // or not at all, so validators downstream never second-guess the media type.
+// A provider's form_post callback alone takes a form body (FORM_POST_PATHS).
 import type { Context, MiddlewareHandler, Next } from "hono";
 import { InvalidJson, PayloadTooLarge, UnsupportedMediaType, ValidationFailed } from "../../core/errors";
 
@@ -13,6 +14,14 @@ const MAX_BODY_BYTES = 16 * 1024;
 const JSON_MEDIA_TYPE = /^application\/json$/i;
 const METHODS_WITH_BODY = new Set(["POST", "PUT", "PATCH", "DELETE"]);
 
+/**
+ * The one exception to the JSON rule: a provider's form_post callback (Apple
+ * posts the code cross-site as a form). Such a route carries its own proof
+ * (the flow's state and binding cookie), so it needs no Origin either.
+ */
+export const FORM_POST_PATHS = /^\/auth\/oauth\/[a-z0-9-]{1,32}\/callback$/;
+const FORM_MEDIA_TYPE = /^application\/x-www-form-urlencoded$/i;
+
 export const jsonBody =
   (limit = MAX_BODY_BYTES): MiddlewareHandler =>
   // Not async: a request without a body costs no frame of its own.
@@ -20,8 +29,28 @@ export const jsonBody =
     const request = c.req.raw;
     if (hasNul(c.req.url)) throw new ValidationFailed([{ path: "(url)", message: "Must not contain NUL characters" }]);
     if (!METHODS_WITH_BODY.has(request.method)) return next();
+    if (request.method === "POST" && FORM_POST_PATHS.test(c.req.path) && isForm(request)) return form(c, next, limit);
     return judge(c, next, limit);
   };
+
+function isForm(request: Request): boolean {
+  return FORM_MEDIA_TYPE.test((request.headers.get("Content-Type") ?? "").split(";")[0]!.trim());
+}
+
+/** A form body: the same size cap and UTF-8 rule, no NUL; passed on as checked text. */
+async function form(c: Context, next: Next, limit: number): Promise<void> {
+  const request = c.req.raw;
+  const declared = request.headers.get("Content-Length");
+  if (declared !== null && Number(declared) > limit) throw new PayloadTooLarge(limit);
+  const text = request.body === null ? "" : await readText(request.body, limit);
+  if (hasNul(text)) throw new ValidationFailed([{ path: "(body)", message: "Must not contain NUL characters" }]);
+  const headers = new Headers(request.headers);
+  headers.delete("Content-Length");
+  headers.set("Content-Type", "application/x-www-form-urlencoded");
+  c.req.raw = rebuild(request, headers, text);
+  (c.req.bodyCache as { text?: Promise<string> }).text = Promise.resolve(text);
+  await next();
+}
 
 async function judge(c: Context, next: Next, limit: number): Promise<void> {
   const request = c.req.raw;

@@ -7,7 +7,8 @@
 //   2. the page server the browser tests load, at http://localhost:<port>
 //      (the Worker's ALLOWED_ORIGINS and WebAuthn origin; rp id localhost),
 //      the Worker's own http://localhost:<port> being the other one (GET /account);
-//   3. the echo upstream and nginx in front of it, asking /auth/verify.
+//   3. the echo upstream and nginx in front of it, asking /auth/verify;
+//   4. the identity providers federated sign-in meets (test/setup/identity-providers.ts).
 // Tests get the addresses through inject(): serviceUrl, pageUrl, nginxUrl,
 // databaseUrl.
 import { randomBytes } from "node:crypto";
@@ -20,6 +21,7 @@ import { startDevStack, toDotenv, type DevStack } from "../../../scripts/lib/dev
 import { freePorts } from "../../../scripts/lib/free-ports.ts";
 import { generateSecret, generateSigningKey } from "../../../scripts/lib/signing-keys.ts";
 import { startNginx, type Nginx } from "./nginx.ts";
+import { startIdentityProviders, type IdentityProvidersServer } from "../../setup/identity-providers.ts";
 import { simpleWebAuthnEsmDir, startEchoServer, startPageServer, type LocalServer } from "./servers.ts";
 
 const root = fileURLToPath(new URL("../../../", import.meta.url));
@@ -36,11 +38,18 @@ export default async function setup(project: TestProject) {
   let pages: LocalServer | undefined;
   let echo: LocalServer | undefined;
   let nginx: Nginx | undefined;
+  let providers: IdentityProvidersServer | undefined;
   /** wrangler's last lines, shown when it fails to start. */
   const wranglerLines: string[] = [];
 
   const teardown = async () => {
-    const steps = [() => nginx?.stop(), () => echo?.close(), () => pages?.close(), () => stack?.stop()];
+    const steps = [
+      () => nginx?.stop(),
+      () => echo?.close(),
+      () => pages?.close(),
+      () => stack?.stop(),
+      () => providers?.close(),
+    ];
     for (const step of steps)
       await withTimeout(
         Promise.resolve(step()).catch((error: unknown) => console.error("e2e teardown:", error)),
@@ -62,6 +71,11 @@ export default async function setup(project: TestProject) {
     // domain.
     const serviceLocalhost = `http://localhost:${workerPort}`;
 
+    // The identity providers on 127.0.0.1, another site than the service's localhost: the binding cookie's
+    // SameSite=None is what carries it through Apple's cross-site form_post.
+    providers = await startIdentityProviders({ origins: [serviceLocalhost] });
+    const idp = providers.url;
+
     const secretsFile = join(workDir, "secrets.env");
     writeFileSync(
       secretsFile,
@@ -69,6 +83,18 @@ export default async function setup(project: TestProject) {
         JWT_SIGNING_KEYS: JSON.stringify([await generateSigningKey()]),
         REFRESH_TOKEN_SECRET: generateSecret(),
         MFA_ENCRYPTION_KEY: randomBytes(32).toString("base64"),
+        // One line, its newlines written as \n (a .dev.vars value is one line), as the service accepts it.
+        APPLE_PRIVATE_KEY: providers.applePrivateKey.replace(/\n/g, "\\n"),
+        OIDC_PROVIDERS: JSON.stringify([
+          {
+            id: "acme",
+            name: "Acme SSO",
+            issuer: `${idp}/generic`,
+            clientId: "acme-client",
+            clientSecret: "acme-secret",
+            trustEmail: true,
+          },
+        ]),
       }),
       { mode: 0o600 },
     );
@@ -90,6 +116,13 @@ export default async function setup(project: TestProject) {
         SMTP_URL: "",
         RESEND_API_KEY: "",
         PWNED_PASSWORDS_URL: "",
+        // Sign-in providers: the local stand-ins (test/setup/identity-providers.ts).
+        PUBLIC_URL: serviceLocalhost,
+        REDIRECT_URLS: `${pageUrl}/federation.html`,
+        APPLE_CLIENT_ID: "com.example.web",
+        APPLE_TEAM_ID: "TEAM123456",
+        APPLE_KEY_ID: "KEY1234567",
+        OAUTH_ENDPOINTS_FOR_TESTS_ONLY: JSON.stringify({ apple: `${idp}/apple` }),
       },
       persistTo: join(workDir, "wrangler-state"),
       registryPath: join(workDir, "wrangler-registry"),
@@ -116,6 +149,7 @@ export default async function setup(project: TestProject) {
     project.provide("pageUrl", pageUrl);
     project.provide("nginxUrl", nginx.url);
     project.provide("databaseUrl", stack.databaseUrl);
+    project.provide("identityProvidersUrl", idp);
   } catch (error) {
     await teardown();
     throw error;
@@ -171,6 +205,8 @@ declare module "vitest" {
     pageUrl: string;
     /** nginx in front of the echo upstream, http://127.0.0.1:<port>. */
     nginxUrl: string;
+    /** The identity providers, http://127.0.0.1:<port>: another site than the service's localhost. */
+    identityProvidersUrl: string;
     /** The embedded PostgreSQL the Worker uses. */
     databaseUrl: string;
   }

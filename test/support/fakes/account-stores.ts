@@ -77,6 +77,7 @@ export function userStore(state: MemoryState): UserStore {
         totp,
         recoveryCodes: codes.length,
         passkeys: passkeys.length,
+        identities: 0,
         challenges: challenges.length,
         passwordEnded: endPassword,
       };

@@ -190,5 +190,9 @@ export function maintenanceStore(state: MemoryState): MaintenanceStore {
     async deleteOldRevocationLog() {
       return 0;
     },
+    // Provider flows, codes and nonces are not modelled in memory (fakes/federation.ts): nothing to delete.
+    async deleteExpiredProviderState() {
+      return 0;
+    },
   };
 }

@@ -44,7 +44,7 @@ export type MemoryChallenge = {
   kind: ChallengeKind;
   userId: string | null;
   throttleKey: string | null;
-  firstFactor: "pwd" | "email" | null;
+  firstFactor: "pwd" | "email" | "fed" | null;
   device: DeviceInfo | null;
   failures: number;
   createdAt: Date;

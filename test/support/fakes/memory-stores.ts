@@ -22,6 +22,7 @@ import {
 } from "./memory-model";
 import { oneTimeTokenStore } from "./one-time-tokens";
 import { memoryPasskeyStore } from "./passkeys";
+import { unmodelledFederationStore } from "./federation";
 import { challengeStore, secondFactorStore } from "./second-factors";
 
 export class MemoryStores {
@@ -51,6 +52,7 @@ export class MemoryStores {
       challenges: this.#recorded("challenges", challengeStore(s)),
       passkeys: this.#recorded("passkeys", memoryPasskeyStore(s)),
       emailCodes: this.#recorded("emailCodes", unmodelledEmailCodes()),
+      federation: unmodelledFederationStore(),
     };
     this.unitOfWork = {
       run: (work) => {
