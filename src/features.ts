@@ -55,8 +55,11 @@ export type Feature = {
   stores?(db: Executor): object;
   /** Its services by the name routes call them by (`c.var.services.<name>()`), each built on first use. */
   services?: Record<string, (deps: FeatureDeps) => unknown>;
-  /** Its routes, mounted at "/" in this list's order. */
-  routes?: readonly OpenAPIHono<AppEnv>[];
+  /**
+   * Its route modules, mounted at "/" in this list's order, imported the first time one of their routes is asked for
+   * (src/http/lazy-routes.ts): a dynamic import(), so a cold start does not evaluate them.
+   */
+  routes?: () => Promise<readonly OpenAPIHono<AppEnv>[]>;
 };
 
 /** The infrastructure the composition root hands each service factory; what costs anything is built on first use. */

@@ -2,7 +2,6 @@
 // service, /health and /health/ready.
 import type { Feature } from "../../features";
 import { HealthRepository } from "./postgres";
-import { healthRoutes } from "./routes";
 import { HealthService } from "./service";
 import type { HealthProbe } from "./store";
 
@@ -11,5 +10,5 @@ export const health = {
   services: {
     health: (deps): HealthService => new HealthService(deps.stores().health),
   },
-  routes: [healthRoutes],
+  routes: () => import("./routes").then((m) => [m.healthRoutes]),
 } satisfies Feature;

@@ -49,9 +49,19 @@ export function forbidCaching(headers: Headers): void {
   headers.set("Pragma", "no-cache");
 }
 
+const noStoreMiddleware = new WeakSet<object>();
+
 /** For responses that carry a token: never cached anywhere. */
-export const noStore = () =>
-  createMiddleware(async (c, next) => {
+export const noStore = () => {
+  const middleware = createMiddleware(async (c, next) => {
     await next();
     forbidCaching(c.res.headers);
   });
+  noStoreMiddleware.add(middleware);
+  return middleware;
+};
+
+/** Whether a handler is a noStore middleware: the route table (src/http/lazy-routes.ts) carries no other. */
+export function isNoStore(handler: unknown): boolean {
+  return typeof handler === "function" && noStoreMiddleware.has(handler);
+}
