@@ -3,7 +3,7 @@
 // Each request gets its runtime from the composition root; what tests
 // replace (the clock) comes in through `createApp`.
 import { type Context, Hono, type MiddlewareHandler } from "hono";
-import { composeNow, type Overrides, type Runtime } from "../composition";
+import { composeNow, prepareDatabase, type Overrides, type Runtime } from "../composition";
 import type { AppEnv } from "./context";
 import { ConfigError } from "../core/errors";
 import { corsAllowlist } from "./cors";
@@ -26,7 +26,7 @@ export function createApp(overrides: Overrides = {}) {
   app.use(edge(overrides, () => app.routes));
 
   // Every feature's routes and the pages, each module imported on its first request (src/http/lazy-routes.ts).
-  mountLazily(app, ROUTE_TABLE);
+  mountLazily(app, ROUTE_TABLE, prepareDatabase);
 
   // The document, completed centrally (cookieAuth beside bearerAuth, the problems any operation can answer):
   // src/http/openapi.ts. It needs every route module, so it loads them.

@@ -109,27 +109,46 @@ function runChain(chain: Handler[], c: Context, next: Next): Promise<unknown> | 
   return dispatch(0).then(() => undefined);
 }
 
+/**
+ * Routes that never reach the database (no I/O but the keys they already hold): their first request does not load
+ * the database driver. Any other route's does, before it runs, since the stores open a pool synchronously.
+ */
+const ROUTES_WITHOUT_DATABASE: ReadonlySet<string> = new Set(["GET /health", "GET /.well-known/jwks.json"]);
+
 /** The handler that stands in for one route until its module is loaded, and runs it after. */
-function standIn(source: number, app: number, key: string): MiddlewareHandler<AppEnv> {
+function standIn(
+  source: number,
+  app: number,
+  key: string,
+  prepareDatabase: () => Promise<void>,
+): MiddlewareHandler<AppEnv> {
   let chain: Handler[] | undefined;
   return (c, next) => {
     if (chain) return runChain(chain, c, next) as ReturnType<MiddlewareHandler>;
-    return loadChain(source, app, key).then((loadedChain) => {
+    const database = ROUTES_WITHOUT_DATABASE.has(key) ? undefined : prepareDatabase();
+    return Promise.all([loadChain(source, app, key), database]).then(([loadedChain]) => {
       chain = loadedChain;
       return runChain(loadedChain, c, next);
     }) as ReturnType<MiddlewareHandler>;
   };
 }
 
-/** Registers every row of the table on `app`, in order. */
-export function mountLazily(app: Hono<AppEnv>, table: readonly RouteTableRow[]): void {
+/**
+ * Registers every row of the table on `app`, in order. `prepareDatabase` loads the database driver: awaited before
+ * the first request of a route that may reach the stores.
+ */
+export function mountLazily(
+  app: Hono<AppEnv>,
+  table: readonly RouteTableRow[],
+  prepareDatabase: () => Promise<void>,
+): void {
   for (const row of table) {
     if (row.length === 2) {
       app.use(row[1], noStore());
       continue;
     }
     const [method, path, source, index] = row;
-    app.on(method, path, standIn(source, index, `${method} ${path}`));
+    app.on(method, path, standIn(source, index, `${method} ${path}`, prepareDatabase));
   }
 }
 
