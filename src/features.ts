@@ -2,7 +2,7 @@
 // list the stores (src/stores.ts), the services (src/composition.ts) and the
 // routes (src/http/app.ts) are built from. Adding a feature is its folder,
 // with a feature.ts that says what it contributes, and one line here.
-import type { OpenAPIHono } from "@hono/zod-openapi";
+import type { Hono } from "hono";
 import type { Clock } from "./core/clock";
 import type { Config } from "./config";
 import type { KeyedRateLimit } from "./core/domain";
@@ -56,10 +56,10 @@ export type Feature = {
   /** Its services by the name routes call them by (`c.var.services.<name>()`), each built on first use. */
   services?: Record<string, (deps: FeatureDeps) => unknown>;
   /**
-   * Its route modules, mounted at "/" in this list's order, imported the first time one of their routes is asked for
-   * (src/http/lazy-routes.ts): a dynamic import(), so a cold start does not evaluate them.
+   * Its route modules, one app each, mounted at "/" in this list's order, each imported the first time one of its
+   * routes is asked for (src/http/lazy-routes.ts): a dynamic import(), so a cold start does not evaluate them.
    */
-  routes?: () => Promise<readonly OpenAPIHono<AppEnv>[]>;
+  routes?: readonly (() => Promise<Hono<AppEnv>>)[];
 };
 
 /** The infrastructure the composition root hands each service factory; what costs anything is built on first use. */

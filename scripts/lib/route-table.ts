@@ -10,8 +10,8 @@ import { buildRouteTable } from "../../src/http/lazy-routes";
 export const ROUTE_TABLE_PATH = "src/http/generated/route-table.ts";
 
 const HEADER = `// Generated from the route modules by \`npm run routes:table\` (part of \`npm run generate\`): do not edit.
-// Each route's method, path, and where it lives (its index in ROUTE_SOURCES, src/http/lazy-routes.ts, and the app
-// within that source); "USE" rows are a route module's noStore middleware. In mount order.
+// Each route's method, path, and where it lives (its index in ROUTE_SOURCES, src/http/lazy-routes.ts); "USE" rows
+// are a route module's noStore middleware. In mount order.
 import type { RouteTableRow } from "../lazy-routes";
 
 `;

@@ -19,43 +19,41 @@ import { onError } from "./errors";
 import { isNoStore, noStore } from "./security-headers";
 import { FEATURES } from "../features";
 
-/** Where a feature's routes come from: its route modules, imported on first use. */
-export type RouteSource = () => Promise<readonly OpenAPIHono<AppEnv>[]>;
+/** Where routes come from: one route module's app, imported on first use. */
+export type RouteSource = () => Promise<Hono<AppEnv>>;
 
 /**
- * One row per route and per path middleware, in mount order: [method, path, source, app] for a route (source: its index
- * in ROUTE_SOURCES, app: the Hono app within that source), ["USE", path] for a route module's noStore middleware.
+ * One row per route and per path middleware, in mount order: [method, path, source] for a route (source: its index in
+ * ROUTE_SOURCES), ["USE", path] for a route module's noStore middleware.
  */
-export type RouteTableRow =
-  | readonly [method: string, path: string, source: number, app: number]
-  | readonly ["USE", string];
+export type RouteTableRow = readonly [method: string, path: string, source: number] | readonly ["USE", string];
 
 /** Every route module, in mount order: the features', then the pages'. */
 export const ROUTE_SOURCES: readonly RouteSource[] = [
-  ...FEATURES.flatMap((feature): RouteSource[] => ("routes" in feature ? [feature.routes] : [])),
-  () => import("../pages/link-pages").then((m) => [m.linkPageRoutes]),
-  () => import("../pages/docs").then((m) => [m.docsRoutes]),
-  () => import("../pages/account-page").then((m) => [m.accountPageRoutes]),
+  ...FEATURES.flatMap((feature): readonly RouteSource[] => ("routes" in feature ? feature.routes : [])),
+  () => import("../pages/link-pages").then((m) => m.linkPageRoutes),
+  () => import("../pages/docs").then((m) => m.docsRoutes),
+  () => import("../pages/account-page").then((m) => m.accountPageRoutes),
 ];
 
 type Handler = (c: Context, next: Next) => unknown;
 type Chains = Map<string, Handler[]>;
 
-const loaded: (Promise<readonly OpenAPIHono<AppEnv>[]> | undefined)[] = [];
-const chains: (Chains | undefined)[][] = [];
+const loaded: (Promise<Hono<AppEnv>> | undefined)[] = [];
+const chains: (Chains | undefined)[] = [];
 
 /** What a route's request fails validation with: a 400 validation_failed problem, naming the fields. */
 const validationFailed: NonNullable<OpenAPIHono<AppEnv>["defaultHook"]> = (result) => {
   if (!result.success) throw ValidationFailed.fromIssues(result.error.issues, result.target);
 };
 
-function sourceApps(source: number): Promise<readonly OpenAPIHono<AppEnv>[]> {
+function sourceApp(source: number): Promise<Hono<AppEnv>> {
   const load = ROUTE_SOURCES[source];
   if (!load) return Promise.reject(new Error(`no route source ${source}`));
-  return (loaded[source] ??= load().then((apps) => {
-    // Their validators ask for it when a request fails them (mounted apps would find it on the parent app).
-    for (const app of apps) app.defaultHook ??= validationFailed;
-    return apps;
+  return (loaded[source] ??= load().then((app) => {
+    // Its validators ask for it when a request fails them (a mounted app would find it on the parent app).
+    if ("defaultHook" in app) (app as OpenAPIHono<AppEnv>).defaultHook ??= validationFailed;
+    return app;
   }));
 }
 
@@ -72,13 +70,12 @@ function chainsOf(app: Hono<AppEnv>): Chains {
   return byRoute;
 }
 
-async function loadChain(source: number, app: number, key: string): Promise<Handler[]> {
-  const apps = await sourceApps(source);
-  chains[source] ??= [];
-  const byRoute = (chains[source][app] ??= chainsOf(apps[app] as unknown as Hono<AppEnv>));
+async function loadChain(source: number, key: string): Promise<Handler[]> {
+  const app = await sourceApp(source);
+  const byRoute = (chains[source] ??= chainsOf(app));
   const chain = byRoute.get(key);
   // The generated table no longer matches the route modules: `npm run generate`.
-  if (!chain) throw new Error(`the route table names ${key}, which route source ${source}.${app} does not have`);
+  if (!chain) throw new Error(`the route table names ${key}, which route source ${source} does not have`);
   return chain;
 }
 
@@ -116,17 +113,12 @@ function runChain(chain: Handler[], c: Context, next: Next): Promise<unknown> | 
 const ROUTES_WITHOUT_DATABASE: ReadonlySet<string> = new Set(["GET /health", "GET /.well-known/jwks.json"]);
 
 /** The handler that stands in for one route until its module is loaded, and runs it after. */
-function standIn(
-  source: number,
-  app: number,
-  key: string,
-  prepareDatabase: () => Promise<void>,
-): MiddlewareHandler<AppEnv> {
+function standIn(source: number, key: string, prepareDatabase: () => Promise<void>): MiddlewareHandler<AppEnv> {
   let chain: Handler[] | undefined;
   return (c, next) => {
     if (chain) return runChain(chain, c, next) as ReturnType<MiddlewareHandler>;
     const database = ROUTES_WITHOUT_DATABASE.has(key) ? undefined : prepareDatabase();
-    return Promise.all([loadChain(source, app, key), database]).then(([loadedChain]) => {
+    return Promise.all([loadChain(source, key), database]).then(([loadedChain]) => {
       chain = loadedChain;
       return runChain(loadedChain, c, next);
     }) as ReturnType<MiddlewareHandler>;
@@ -147,14 +139,14 @@ export function mountLazily(
       app.use(row[1], noStore());
       continue;
     }
-    const [method, path, source, index] = row;
-    app.on(method, path, standIn(source, index, `${method} ${path}`, prepareDatabase));
+    const [method, path, source] = row;
+    app.on(method, path, standIn(source, `${method} ${path}`, prepareDatabase));
   }
 }
 
 /** Every route module, loaded, in mount order: for the OpenAPI document and the table's generator. */
-export async function loadRouteModules(): Promise<OpenAPIHono<AppEnv>[][]> {
-  return Promise.all(ROUTE_SOURCES.map((_, source) => sourceApps(source).then((apps) => [...apps])));
+export async function loadRouteModules(): Promise<Hono<AppEnv>[]> {
+  return Promise.all(ROUTE_SOURCES.map((_, source) => sourceApp(source)));
 }
 
 let documentRoutes: Promise<OpenAPIHono<AppEnv>> | undefined;
@@ -164,7 +156,7 @@ export function documentApp(): Promise<OpenAPIHono<AppEnv>> {
   return (documentRoutes ??= Promise.all([import("@hono/zod-openapi"), loadRouteModules()]).then(
     ([{ OpenAPIHono: App }, sources]) => {
       const app = new App<AppEnv>({ defaultHook: validationFailed });
-      for (const apps of sources) for (const routes of apps) app.route("/", routes);
+      for (const routes of sources) app.route("/", routes);
       return app;
     },
   ));
@@ -177,21 +169,19 @@ export function documentApp(): Promise<OpenAPIHono<AppEnv>> {
 export async function buildRouteTable(): Promise<RouteTableRow[]> {
   const rows: RouteTableRow[] = [];
   const sources = await loadRouteModules();
-  for (const [source, apps] of sources.entries()) {
-    for (const [index, app] of apps.entries()) {
-      const seen = new Set<string>();
-      for (const route of (app as unknown as Hono<AppEnv>).routes) {
-        if (route.method === "ALL") {
-          if (!isNoStore(route.handler))
-            throw new Error(`route source ${source}.${index}: path middleware on ${route.path} other than noStore`);
-          rows.push(["USE", route.path]);
-          continue;
-        }
-        const key = `${route.method} ${route.path}`;
-        if (seen.has(key)) continue;
-        seen.add(key);
-        rows.push([route.method, route.path, source, index]);
+  for (const [source, app] of sources.entries()) {
+    const seen = new Set<string>();
+    for (const route of app.routes) {
+      if (route.method === "ALL") {
+        if (!isNoStore(route.handler))
+          throw new Error(`route source ${source}: path middleware on ${route.path} other than noStore`);
+        rows.push(["USE", route.path]);
+        continue;
       }
+      const key = `${route.method} ${route.path}`;
+      if (seen.has(key)) continue;
+      seen.add(key);
+      rows.push([route.method, route.path, source]);
     }
   }
   return rows;

@@ -30,5 +30,5 @@ export const accounts = {
         secondFactor: deps.services.secondFactors(),
       }),
   },
-  routes: () => import("./routes").then((m) => [m.authRoutes]),
+  routes: [() => import("./routes").then((m) => m.authRoutes)],
 } satisfies Feature;

@@ -23,5 +23,5 @@ export const admin = {
         revocations: deps.revocations,
       }),
   },
-  routes: () => import("./routes").then((m) => [m.adminRoutes]),
+  routes: [() => import("./routes").then((m) => m.adminRoutes)],
 } satisfies Feature;

@@ -10,5 +10,9 @@ export const health = {
   services: {
     health: (deps): HealthService => new HealthService(deps.stores().health),
   },
-  routes: () => import("./routes").then((m) => [m.healthRoutes]),
+  // Liveness on its own, a plain Hono app: the first GET /health of an isolate evaluates no schema.
+  routes: [
+    () => import("./liveness-routes").then((m) => m.livenessRoutes),
+    () => import("./routes").then((m) => m.healthRoutes),
+  ],
 } satisfies Feature;

@@ -24,9 +24,8 @@ export const lifecycle = {
       }),
     profiles: (deps): ProfileService => new ProfileService(deps.stores().users),
   },
-  routes: () =>
-    Promise.all([import("./email-routes"), import("./routes")]).then(([email, me]) => [
-      email.accountEmailRoutes,
-      me.meRoutes,
-    ]),
+  routes: [
+    () => import("./email-routes").then((m) => m.accountEmailRoutes),
+    () => import("./routes").then((m) => m.meRoutes),
+  ],
 } satisfies Feature;

@@ -23,7 +23,7 @@ export const mfa = {
         revocations: deps.revocations,
       }),
   },
-  routes: () => import("./routes").then((m) => [m.mfaRoutes]),
+  routes: [() => import("./routes").then((m) => m.mfaRoutes)],
 } satisfies Feature;
 
 /** One AES-GCM key import per isolate and key. */

@@ -20,5 +20,5 @@ export const passkeys = {
         revocations: deps.revocations,
       }),
   },
-  routes: () => import("./routes").then((m) => [m.passkeyRoutes]),
+  routes: [() => import("./routes").then((m) => m.passkeyRoutes)],
 } satisfies Feature;

@@ -3,5 +3,5 @@
 import type { Feature } from "../../features";
 
 export const reauthentication = {
-  routes: () => import("./routes").then((m) => [m.reauthenticationRoutes]),
+  routes: [() => import("./routes").then((m) => m.reauthenticationRoutes)],
 } satisfies Feature;

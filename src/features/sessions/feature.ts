@@ -34,5 +34,5 @@ export const sessions = {
         tokens: deps.tokens,
       }),
   },
-  routes: () => import("./routes").then((m) => [m.sessionsRoutes]),
+  routes: [() => import("./routes").then((m) => m.sessionsRoutes)],
 } satisfies Feature;

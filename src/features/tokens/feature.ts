@@ -2,4 +2,4 @@
 // hold no request I/O); the feature adds /auth/verify and the JWKS.
 import type { Feature } from "../../features";
 
-export const tokens = { routes: () => import("./routes").then((m) => [m.tokenRoutes]) } satisfies Feature;
+export const tokens = { routes: [() => import("./routes").then((m) => m.tokenRoutes)] } satisfies Feature;
