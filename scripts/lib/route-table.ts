@@ -9,7 +9,7 @@ import { buildRouteTable } from "../../src/http/lazy-routes";
 /** Where the generated table lives, from the repository root. */
 export const ROUTE_TABLE_PATH = "src/http/generated/route-table.ts";
 
-const HEADER = `// Generated from the route modules by \`npm run routes:table\` (part of \`npm run generate\`): do not edit.
+const HEADER = `// Generated from the route modules by \`npm run routes:table\` (in \`npm run generate\`): do not edit.
 // Each route's method, path, and where it lives (its index in ROUTE_SOURCES, src/http/lazy-routes.ts); "USE" rows
 // are a route module's noStore middleware. In mount order.
 import type { RouteTableRow } from "../lazy-routes";

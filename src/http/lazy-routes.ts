@@ -151,7 +151,7 @@ export async function loadRouteModules(): Promise<Hono<AppEnv>[]> {
 
 let documentRoutes: Promise<OpenAPIHono<AppEnv>> | undefined;
 
-/** Every route module mounted on one app, as the OpenAPI document is built from them (its registry): once per isolate. */
+/** Every route module mounted on one app, whose registry the OpenAPI document is built from: once per isolate. */
 export function documentApp(): Promise<OpenAPIHono<AppEnv>> {
   return (documentRoutes ??= Promise.all([import("@hono/zod-openapi"), loadRouteModules()]).then(
     ([{ OpenAPIHono: App }, sources]) => {

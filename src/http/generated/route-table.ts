@@ -1,4 +1,4 @@
-// Generated from the route modules by `npm run routes:table` (part of `npm run generate`): do not edit.
+// Generated from the route modules by `npm run routes:table` (in `npm run generate`): do not edit.
 // Each route's method, path, and where it lives (its index in ROUTE_SOURCES, src/http/lazy-routes.ts); "USE" rows
 // are a route module's noStore middleware. In mount order.
 import type { RouteTableRow } from "../lazy-routes";
