@@ -8,7 +8,7 @@ import { DurableObject } from "cloudflare:workers";
 import { loadConfig, type Env } from "../../config";
 import { withTimeout } from "../../core/timeout";
 import { describeError } from "../../core/errors";
-import { lazyDatabase } from "../postgres/database";
+import { lazyDatabase, loadDatabaseDriver } from "../postgres/database";
 import { type FeedEntry, type FeedSnapshot, retentionMs, versionOf } from "./entries";
 import { readRevocationLog } from "../postgres/revocation-log";
 
@@ -114,6 +114,7 @@ export class RevocationFeed extends DurableObject<Env> {
     const since = Math.max(started - this.retention(), this.drainedAt - DRAIN_OVERLAP_MS);
     const database = lazyDatabase(loadConfig(this.env));
     try {
+      await loadDatabaseDriver();
       const read = readRevocationLog(database.get(), since);
       this.insert(timeoutMs === undefined ? await read : await withTimeout(read, timeoutMs));
       this.drainedAt = started;
