@@ -10,10 +10,14 @@
 //      every request, vs a bare Worker that only runs jose's jwtVerify with
 //      the same key on the same tokens (bench/workers/jose-verify; budget
 //      >= 0.9x), and the storage operations per such verify (budget 0 after
-//      the first catch-up): KV operations counted at the binding by an entry
+//      the first catch-up): Durable Object and KV calls counted at the binding by an entry
 //      module in front of the unchanged bundle (bench/workers/counting-entry),
 //      Postgres statements from pg_stat_statements (scripts/lib/storage-operations.ts).
 //   3. GET /auth/verify with one client's token vs GET /health (budget >= 0.9x).
+//   3b. Revocation propagation between two isolates over one feed: logouts
+//      through one, each token watched from another that shares only the
+//      Durable Object; p50 and p99 from the logout's request to the first
+//      401 there (budget p99 < 2 s; scripts/lib/propagation.ts).
 //   4. POST /auth/login server time vs one argon2id verify, for information:
 //      a ratio to one hash has no physical floor (login is two statements, a
 //      signature and the hash; the faster the hash, the larger the ratio).
@@ -46,6 +50,7 @@ import { convertV4MiniflareOptions, Miniflare, type V4MiniflareOptions } from "m
 import pg from "pg";
 import { unstable_readConfig } from "wrangler";
 import { bundleBytes, bundleModules } from "./lib/bundle-modules.ts";
+import { measurePropagation } from "./lib/propagation.ts";
 import { queueOptions } from "./lib/miniflare-queues.ts";
 import { freePorts } from "./lib/free-ports.ts";
 import { spawnWrangler, startDatabase, type Database, type WranglerProcess } from "./lib/dev-stack.ts";
@@ -101,10 +106,14 @@ const BUDGET = {
   neverSeenStorageOperations: 0,
   verifyVsHealth: 0.9,
   refreshStatements: 1,
+  /** Milliseconds from a logout's request to another isolate's first refusal, at the 99th percentile. */
+  propagationP99Ms: 2000,
   forgotSpread: 0.1,
   bundleGzipBytes: 1024 * 1024,
 };
 const DATABASE_NAME = "secureauth_bench";
+/** Revocations the propagation row measures (BENCH_PROPAGATION_SAMPLES). */
+const PROPAGATION_SAMPLES = Number(process.env.BENCH_PROPAGATION_SAMPLES ?? 40);
 /**
  * Pairs of forgot-password samples (existing, unknown); each request comes from its own client address, so the
  * per-network limit does not cut the run short.
@@ -255,6 +264,7 @@ try {
   const countedUrl = (await miniflare.unsafeGetDirectURL("secureauth-counted")).origin;
   const secureHeadersUrl = (await miniflare.unsafeGetDirectURL("hono-secure-headers")).origin;
   const joseUrl = (await miniflare.unsafeGetDirectURL("jose-verify")).origin;
+  const elsewhereUrl = (await miniflare.unsafeGetDirectURL("secureauth-elsewhere")).origin;
 
   db = new pg.Client({ connectionString: database.databaseUrl });
   // Stopping the server mid-run (Ctrl-C) must not crash us on the client's error event.
@@ -266,6 +276,7 @@ try {
 
   rows.push(await measureNoop(directUrl, secureHeadersUrl));
   rows.push(...(await measureNeverSeen(countedUrl, joseUrl, signingKey, vars, storageCounters)));
+  rows.push(await measurePropagationRow(directUrl, elsewhereUrl));
   // BENCH_ONLY=edge: just the rows above and the bundle, for a quick look at the request path.
   if (process.env.BENCH_ONLY === "edge") {
     await cleanup();
@@ -428,6 +439,34 @@ async function alternate(
     );
   }
   return { ratio: median(ratios), ratios, a: totals.a.ok / totals.a.seconds, b: totals.b.ok / totals.b.seconds, bad };
+}
+
+/**
+ * Revocation propagation between two isolates over one feed: sessions signed in through the first, each token
+ * verified at the second (its own isolate, no location cache shared with the first), logged out through the first;
+ * the time from the logout's request to the second's first 401.
+ */
+async function measurePropagationRow(url: string, elsewhereUrl: string): Promise<Row> {
+  log(`revocation propagation: ${PROPAGATION_SAMPLES} logouts, each watched from another isolate`);
+  const result = await measurePropagation({
+    origin: url,
+    elsewhere: elsewhereUrl,
+    samples: PROPAGATION_SAMPLES,
+    signIn: async () => {
+      const account = await registerBenchUser(url, clientAddress());
+      if (!account) throw new Error("POST /auth/register is missing");
+      return account.accessToken;
+    },
+  });
+  return {
+    metric: "revocation propagation, p99 (p50)",
+    measured:
+      `${result.p99.toFixed(0)} ms (${result.p50.toFixed(0)} ms), max ${result.max.toFixed(0)} ms` +
+      (result.failures ? `; ${result.failures} never refused` : ""),
+    budget: `p99 < ${BUDGET.propagationP99Ms} ms`,
+    pass: result.failures === 0 && result.p99 < BUDGET.propagationP99Ms,
+    note: `${result.samples.length} logouts through one isolate, watched from another`,
+  };
 }
 
 /**

@@ -17,6 +17,14 @@
 //      /auth/verify keeps answering 200; nothing half-written; the
 //      invariants above still hold; logins and refreshes succeed again
 //      within SOAK_RECOVERY_SECONDS (10) of Postgres accepting connections.
+//   3. Revocation feed faults (lib/soak-feed.ts), with a second isolate of the
+//      Worker that shares only the feed's Durable Object: the Durable Object
+//      made unreachable (verify keeps answering from the Postgres log; a
+//      logout made meanwhile is refused here and there; nothing revoked
+//      verifies once it is back), it and Postgres both down (from memory
+//      within REVOCATION_FRESHNESS, then 503), and a storm of
+//      SOAK_STORM_SESSIONS (30) logouts at once, each refused by the other
+//      isolate within 2 s.
 // The Worker is the built bundle (`wrangler deploy --dry-run`), run by
 // Miniflare with wrangler.toml's bindings and [vars] except: argon2 at
 // m=64 KiB, t=1 (ARGON2_BELOW_OWASP_MINIMUM_FOR_TESTS_ONLY) so the run is
@@ -78,7 +86,12 @@ import {
   request,
   simulateUser,
 } from "./lib/soak-users.ts";
-import { durableObjectOptions } from "./lib/miniflare-durable-objects.ts";
+import {
+  durableObjectOptions,
+  UNREACHABLE_FEED_WORKER,
+  unreachableFeedBinding,
+} from "./lib/miniflare-durable-objects.ts";
+import { runFeedFaults } from "./lib/soak-feed.ts";
 
 const root = fileURLToPath(new URL("..", import.meta.url));
 const setting = (name: string, fallback: number) => {
@@ -89,6 +102,8 @@ const setting = (name: string, fallback: number) => {
 const USERS = setting("SOAK_USERS", 20);
 const SECONDS = setting("SOAK_SECONDS", 30);
 const FAULT_USERS = setting("SOAK_FAULT_USERS", 5);
+/** Sessions the revocation feed phase logs out at once while another isolate verifies them. */
+const STORM_SESSIONS = setting("SOAK_STORM_SESSIONS", 30);
 const FAULT_LEAD_SECONDS = setting("SOAK_FAULT_LEAD_SECONDS", 3);
 const FAULT_DOWN_SECONDS = setting("SOAK_FAULT_DOWN_SECONDS", 5);
 const RECOVERY_SECONDS = setting("SOAK_RECOVERY_SECONDS", 10);
@@ -176,7 +191,24 @@ try {
     REFRESH_TOKEN_SECRET: generateSecret(),
     ...database.workerVars,
   };
-  miniflare = new Miniflare(
+  // The Worker, and another isolate of it that shares only the feed's Durable Object (as another location would,
+  // with no location cache of the first's); with `cutFeed`, both bound instead to a Durable Object whose every call
+  // fails, as when the feed is unreachable.
+  const secureauthWorker = {
+    compatibilityDate: config.compatibility_date,
+    compatibilityFlags: config.compatibility_flags,
+    // The script and the modules beside it (the hasher's argon2.wasm).
+    ...bundleModules(script),
+    bindings,
+    // wrangler.toml's limiters, each with its limit out of the soak's reach.
+    ratelimits: Object.fromEntries(
+      config.ratelimits.map((limit: { name: string; namespace_id: string; simple: { period: 10 | 60 } }) => [
+        limit.name,
+        { namespace_id: limit.namespace_id, simple: { limit: RAISED_LIMIT, period: limit.simple.period } },
+      ]),
+    ),
+  };
+  const miniflareOptions = (cutFeed: boolean) =>
     convertV4MiniflareOptions({
       host: "127.0.0.1",
       port,
@@ -187,25 +219,23 @@ try {
       },
       workers: [
         {
-          compatibilityDate: config.compatibility_date,
-          compatibilityFlags: config.compatibility_flags,
+          ...secureauthWorker,
           name: "secureauth",
-          // The script and the modules beside it (the hasher's argon2.wasm).
-          ...bundleModules(script),
-          bindings,
-          durableObjects: durableObjectOptions(config),
-          // wrangler.toml's limiters, each with its limit out of the soak's reach.
-          ratelimits: Object.fromEntries(
-            config.ratelimits.map((limit: { name: string; namespace_id: string; simple: { period: 10 | 60 } }) => [
-              limit.name,
-              { namespace_id: limit.namespace_id, simple: { limit: RAISED_LIMIT, period: limit.simple.period } },
-            ]),
-          ),
+          durableObjects: cutFeed ? unreachableFeedBinding(config) : durableObjectOptions(config),
           ...queueOptions(config.queues),
         },
+        {
+          ...secureauthWorker,
+          name: "secureauth-elsewhere",
+          cache: false,
+          unsafeDirectSockets: [{ host: "127.0.0.1", port: 0 }],
+          durableObjects: cutFeed ? unreachableFeedBinding(config) : durableObjectOptions(config, "secureauth"),
+          queueProducers: queueOptions(config.queues).queueProducers,
+        },
+        ...(cutFeed ? [UNREACHABLE_FEED_WORKER] : []),
       ],
-    } as V4MiniflareOptions),
-  );
+    } as V4MiniflareOptions);
+  miniflare = new Miniflare(miniflareOptions(false));
   guard.retakeSignals();
   const url = (await miniflare.ready).origin;
   const ready = await fetch(`${url}/health/ready`);
@@ -382,6 +412,43 @@ try {
     unexpectedDatabaseExit === undefined,
     unexpectedDatabaseExit ?? "yes",
   );
+
+  // --- 3. revocation feed faults ------------------------------------------------
+  const elsewhere = (await miniflare.unsafeGetDirectURL("secureauth-elsewhere")).origin;
+  let server = restarted;
+  let probe = 0;
+  await runFeedFaults({
+    url,
+    elsewhere,
+    cutFeed: async (cut) => {
+      await miniflare!.setOptions(miniflareOptions(cut));
+      guard.retakeSignals();
+    },
+    database: async (up) => {
+      faultInjected = !up;
+      if (!up) return server.stop();
+      restarting = startLocalPostgres({ dataDir: pgDataDir, port: pgPort, database: "secureauth_soak" });
+      server = await restarting;
+      guard.retakeSignals();
+    },
+    signIn: async () => {
+      const res = await fetch(`${url}/auth/register`, {
+        method: "POST",
+        headers: { "content-type": "application/json", "cf-connecting-ip": `198.51.100.${(probe++ % 200) + 20}` },
+        body: JSON.stringify({
+          email: `soak-feed-${probe}-${Date.now()}@example.com`,
+          password: `soak feed ${generateSecret()}`,
+          name: "Feed",
+        }),
+      });
+      if (res.status !== 201) throw new Error(`POST /auth/register answered ${res.status}: ${await res.text()}`);
+      return ((await res.json()) as { tokens: { accessToken: string } }).tokens;
+    },
+    check,
+    log,
+    freshness: Number(bindings.REVOCATION_FRESHNESS || 5),
+    stormSessions: STORM_SESSIONS,
+  });
 } catch (error) {
   if (!cleaning)
     console.error(`soak: failed: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}`);

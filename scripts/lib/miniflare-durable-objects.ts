@@ -18,3 +18,29 @@ export function durableObjectOptions(config: WranglerConfig, scriptName?: string
     ]),
   );
 }
+
+/** A Worker holding a Durable Object whose every call fails: the feed unreachable, for the soak's fault phase. */
+export const UNREACHABLE_FEED_WORKER = {
+  name: "unreachable-feed",
+  compatibilityDate: "2026-11-01",
+  modules: true,
+  script:
+    'import { DurableObject } from "cloudflare:workers";\n' +
+    "export class UnreachableFeed extends DurableObject {\n" +
+    '  snapshot() { throw new Error("the revocation feed is unreachable"); }\n' +
+    '  append() { throw new Error("the revocation feed is unreachable"); }\n' +
+    "}\n" +
+    "export default { fetch: () => new Response(null, { status: 404 }) };\n",
+  durableObjects: { FEED: { className: "UnreachableFeed", useSQLite: true } },
+};
+
+/** Each Durable Object binding of wrangler.toml pointed at the unreachable feed instead. */
+export function unreachableFeedBinding(config: WranglerConfig) {
+  const bindings = config.durable_objects?.bindings ?? [];
+  return Object.fromEntries(
+    bindings.map((binding) => [
+      binding.name,
+      { className: "UnreachableFeed", scriptName: UNREACHABLE_FEED_WORKER.name, useSQLite: true },
+    ]),
+  );
+}
