@@ -21,7 +21,7 @@ export const DRAIN_INTERVAL_MS = 1000;
  */
 const DRAIN_OVERLAP_MS = 30_000;
 /** A snapshot waits at most this long for a drain it runs itself (after the object woke up). */
-const INLINE_DRAIN_TIMEOUT_MS = 1000;
+const INLINE_DRAIN_TIMEOUT_MS = 2000;
 
 type EntryRow = { kind: string; subject: string; version: number; at: number };
 
@@ -67,7 +67,8 @@ export class RevocationFeed extends DurableObject<Env> {
       .toArray()
       .map(toEntry);
     const head = this.sql.exec<{ head: number }>("SELECT COALESCE(MAX(seq), 0) AS head FROM entries").one().head;
-    return { head: `${this.incarnation}:${head}`, takenAt, entries };
+    // Until a drain has succeeded since this object started, a lost append may be missing: the reader reads the log.
+    return { head: `${this.incarnation}:${head}`, takenAt, entries, complete: this.drainedAt > 0 };
   }
 
   /** For the benchmark and operators: requests served since this object started, and entries held. */
