@@ -1,26 +1,34 @@
 // `npm run bench`: the performance budgets (docs/benchmark.md), measured locally and
-// printed as one table:
-//   1. GET /auth/verify throughput vs GET /health (budget >= 0.8x), with
-//      autocannon on 127.0.0.1, bounded in time, alternating rounds.
-//   2. POST /auth/login server time vs one argon2id verify at the configured
-//      parameters (budget <= 1.15x). The hash runs in a second Worker in the
-//      same workerd process, calling the service's own PasswordHasher on the
-//      very PHC string the service stored for the bench user.
-//   3. SQL statements the Worker sends for one refresh, from
+// printed as one table. The request-path rows are medians of the ratios of
+// BENCH_PAIRS (7) pairs of alternating rounds, autocannon straight to each
+// Worker's own socket in one workerd:
+//   1. GET /health vs a plain Hono Worker that sets the same security headers
+//      with Hono's secureHeaders (bench/workers/hono-secure-headers), at
+//      wrangler's defaults (budget >= 0.95x): what the service's edge costs a
+//      route that needs nothing.
+//   2. GET /auth/verify with a token of a session never seen before, new on
+//      every request, vs a bare Worker that only runs jose's jwtVerify with
+//      the same key on the same tokens (bench/workers/jose-verify; budget
+//      >= 0.9x), and the storage operations per such verify (budget 0 after
+//      the first catch-up): Durable Object and KV calls counted at the binding by an entry
+//      module in front of the unchanged bundle (bench/workers/counting-entry),
+//      Postgres statements from pg_stat_statements (scripts/lib/storage-operations.ts).
+//   3. GET /auth/verify with one client's token vs GET /health (budget >= 0.9x).
+//   3b. Revocation propagation between two isolates over one feed: logouts
+//      through one, each token watched from another that shares only the
+//      Durable Object; p50 and p99 from the logout's request to the first
+//      401 there (budget p99 < 2 s; scripts/lib/propagation.ts).
+//   4. POST /auth/login server time vs one argon2id verify, for information:
+//      a ratio to one hash has no physical floor (login is two statements, a
+//      signature and the hash; the faster the hash, the larger the ratio).
+//      The hash runs in a second Worker in the same workerd process, calling
+//      the service's own PasswordHasher on the very PHC string the service
+//      stored for the bench user.
+//   5. SQL statements the Worker sends for one refresh, from
 //      pg_stat_statements (budget 1).
-//   4. POST /auth/password/forgot latency for an existing account vs an
+//   6. POST /auth/password/forgot latency for an existing account vs an
 //      unknown email (budget: within 10%), medians of interleaved samples:
 //      the answer must not tell which addresses have accounts.
-//   5. GET /health vs a plain Hono Worker's GET /health in the same workerd
-//      (budget >= 0.95x): what the service's middleware costs a route that
-//      needs nothing. The plain Worker is built at wrangler's defaults; a
-//      second, informational row compares it built as the service is
-//      (keep_names = false), so the middleware's own cost is not hidden by
-//      a build setting. Both, and 6, are medians of the ratios of
-//      BENCH_PAIRS (7) pairs of alternating rounds.
-//   6. GET /auth/verify with a token of a session the isolate has never seen,
-//      on every request, vs the service's own GET /health (budget >= 0.8x):
-//      the signature check and the one KV read of an unseen session.
 //   7. The deployable bundle, gzip (budget < 1 MiB), from
 //      `wrangler deploy --dry-run --outdir dist`.
 // The Worker under test is that built bundle, run by Miniflare (workerd) with
@@ -33,20 +41,28 @@
 // Exit code: 0 when every budget holds, 1 otherwise.
 import { guardRun } from "./lib/run-guard.ts";
 import { randomBytes } from "node:crypto";
-import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { cpSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { createRequire } from "node:module";
 import { tmpdir } from "node:os";
-import { join } from "node:path";
+import { basename, dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { convertV4MiniflareOptions, Miniflare, type V4MiniflareOptions } from "miniflare";
 import pg from "pg";
 import { unstable_readConfig } from "wrangler";
 import { bundleBytes, bundleModules } from "./lib/bundle-modules.ts";
+import { measurePropagation } from "./lib/propagation.ts";
 import { queueOptions } from "./lib/miniflare-queues.ts";
 import { freePorts } from "./lib/free-ports.ts";
 import { spawnWrangler, startDatabase, type Database, type WranglerProcess } from "./lib/dev-stack.ts";
 import { generateSecret, generateSigningKey } from "./lib/signing-keys.ts";
 import { durableObjectOptions } from "./lib/miniflare-durable-objects.ts";
+import {
+  countStorage,
+  describeStorage,
+  bindingOperations,
+  postgresStatements,
+  type StorageCounter,
+} from "./lib/storage-operations.ts";
 
 type AutocannonResult = {
   duration: number;
@@ -84,14 +100,23 @@ const LOGINS = 15;
 const OVERALL_TIMEOUT_MS = 10 * 60_000;
 
 const BUDGET = {
-  noopVsPlainHono: 0.95,
-  coldVerifyVsHealth: 0.8,
-  verifyVsHealth: 0.8,
-  loginVsHash: 1.15,
+  noopVsSecureHeadersHono: 0.95,
+  neverSeenVsJose: 0.9,
+  /**
+   * Per never-seen verify, after the first catch-up (the warm-up), to two decimals: what is left is the feed's
+   * once-a-second refresh and its alarm's drain, which do not grow with the requests.
+   */
+  neverSeenStorageOperations: 0.005,
+  verifyVsHealth: 0.9,
   refreshStatements: 1,
+  /** Milliseconds from a logout's request to another isolate's first refusal, at the 99th percentile. */
+  propagationP99Ms: 2000,
   forgotSpread: 0.1,
   bundleGzipBytes: 1024 * 1024,
 };
+const DATABASE_NAME = "secureauth_bench";
+/** Revocations the propagation row measures (BENCH_PROPAGATION_SAMPLES). */
+const PROPAGATION_SAMPLES = Number(process.env.BENCH_PROPAGATION_SAMPLES ?? 40);
 /**
  * Pairs of forgot-password samples (existing, unknown); each request comes from its own client address, so the
  * per-network limit does not cut the run short.
@@ -128,19 +153,19 @@ try {
     writeReferenceWorker(join(workDir, "argon2-reference")),
     join(workDir, "argon2-reference", "dist"),
   );
-  const plainHono = await buildBundle(join(root, "bench/peers/workers/hono"), join(workDir, "plain-hono", "dist"));
-  // The same Worker built as the service is (keep_names = false), so that row measures the middleware alone, not a
-  // build setting.
-  const plainHonoSameBuild = await buildBundle(
-    writeSameBuildHono(join(workDir, "plain-hono-same-build")),
-    join(workDir, "plain-hono-same-build", "dist"),
+  // The ceilings, each at wrangler's defaults: a plain Hono Worker with the same security headers, and a bare jose
+  // verify.
+  const secureHeadersHono = await buildBundle(
+    join(root, "bench/workers/hono-secure-headers"),
+    join(workDir, "hono-secure-headers", "dist"),
   );
+  const joseVerify = await buildBundle(join(root, "bench/workers/jose-verify"), join(workDir, "jose-verify", "dist"));
 
   const [port, pgPort] = (await freePorts(2)) as [number, number];
   database = await startDatabase({
     postgres: {
       port: pgPort,
-      database: "secureauth_bench",
+      database: DATABASE_NAME,
       flags: ["-c", "shared_preload_libraries=pg_stat_statements", "-c", "pg_stat_statements.track=all"],
     },
     log,
@@ -155,35 +180,66 @@ try {
     compatibilityFlags: config.compatibility_flags,
   };
   const signingKey = await generateSigningKey();
+  const { d: _private, ...publicKey } = signingKey;
+  const vars = config.vars as Record<string, string>;
   const secrets = { JWT_SIGNING_KEYS: JSON.stringify([signingKey]), REFRESH_TOKEN_SECRET: generateSecret() };
+  const storageBindings = Object.keys(durableObjectOptions(config));
+  const secureauth = {
+    ...compatibility,
+    ratelimits: Object.fromEntries(config.ratelimits.map((limit: { name: string }) => [limit.name, limit])),
+    ...queueOptions(config.queues),
+    bindings: { ...vars, ...secrets, ...database.workerVars },
+    // Its own socket, like the ceilings': no entry-worker hop for either side of a comparison.
+    unsafeDirectSockets: [{ host: "127.0.0.1", port: 0 }],
+  };
   // Miniflare 5 still takes the familiar (v4) option shape through this converter.
   miniflare = new Miniflare(
     convertV4MiniflareOptions({
       host: "127.0.0.1",
       port,
       workers: [
+        // Every module of the build (the hasher's argon2.wasm too), not the script alone.
+        // It holds the revocation feed's Durable Object; the other isolates of the bundle bind to it there.
         {
-          ...compatibility,
+          ...secureauth,
           name: "secureauth",
           durableObjects: durableObjectOptions(config),
-          ratelimits: Object.fromEntries(config.ratelimits.map((limit: { name: string }) => [limit.name, limit])),
-          ...queueOptions(config.queues),
-          // Every module of the build (the hasher's argon2.wasm too), not the script alone.
           ...bundleModules(bundle.script),
-          bindings: { ...(config.vars as Record<string, string>), ...secrets, ...database.workerVars },
-          // Its own socket, like the plain Hono Worker's: no entry-worker hop for either in the no-op comparison.
-          unsafeDirectSockets: [{ host: "127.0.0.1", port: 0 }],
+        },
+        // The same bundle and bindings behind the counting entry: the never-seen verify row, whose storage
+        // operations are counted. Its own isolate; the other rows go to the bundle alone.
+        {
+          ...secureauth,
+          name: "secureauth-counted",
+          // A queue has one consumer: the Worker above.
+          queueConsumers: {},
+          durableObjects: durableObjectOptions(config, "secureauth"),
+          ...countingEntry(bundle.script, storageBindings),
+        },
+        // Another location for the propagation row: its own isolate and no location cache shared with the first,
+        // so it learns a revocation from the feed alone.
+        {
+          ...secureauth,
+          name: "secureauth-elsewhere",
+          queueConsumers: {},
+          cache: false,
+          durableObjects: durableObjectOptions(config, "secureauth"),
+          ...bundleModules(bundle.script),
         },
         {
-          name: "plain-hono",
-          // Every module of the build (the hasher's argon2.wasm too), not the script alone.
-          ...bundleModules(plainHono.script),
+          name: "hono-secure-headers",
+          ...bundleModules(secureHeadersHono.script),
           unsafeDirectSockets: [{ host: "127.0.0.1", port: 0 }],
           ...compatibility,
         },
         {
-          name: "plain-hono-same-build",
-          ...bundleModules(plainHonoSameBuild.script),
+          name: "jose-verify",
+          ...bundleModules(joseVerify.script),
+          bindings: {
+            JWT_PUBLIC_JWK: JSON.stringify(publicKey),
+            JWT_ISSUER: vars.JWT_ISSUER ?? "https://auth.secureauth.dev",
+            JWT_AUDIENCE: vars.JWT_AUDIENCE ?? "secureauth",
+          },
           unsafeDirectSockets: [{ host: "127.0.0.1", port: 0 }],
           ...compatibility,
         },
@@ -207,29 +263,30 @@ try {
   const ready = await fetch(`${url}/health/ready`);
   if (ready.status !== 200) throw new Error(`GET /health/ready answered ${ready.status}: ${await ready.text()}`);
   log(`the built Worker runs on ${url} (workerd via Miniflare)`);
-  const plainHonoUrl = (await miniflare.unsafeGetDirectURL("plain-hono")).origin;
   const directUrl = (await miniflare.unsafeGetDirectURL("secureauth")).origin;
-  rows.push(await measureNoop(directUrl, plainHonoUrl));
-  rows.push(
-    await measureNoop(
-      directUrl,
-      (await miniflare.unsafeGetDirectURL("plain-hono-same-build")).origin,
-      "same build settings",
-    ),
-  );
-  rows.push(await measureColdVerify(directUrl, signingKey, config.vars as Record<string, string>));
-  // BENCH_ONLY=edge: just the two rows above and the bundle, for a quick look at the request path.
-  if (process.env.BENCH_ONLY === "edge") {
-    await cleanup();
-    printTable(rows);
-    process.exit(rows.every((row) => row.pass !== false) ? 0 : 1);
-  }
+  const countedUrl = (await miniflare.unsafeGetDirectURL("secureauth-counted")).origin;
+  const secureHeadersUrl = (await miniflare.unsafeGetDirectURL("hono-secure-headers")).origin;
+  const joseUrl = (await miniflare.unsafeGetDirectURL("jose-verify")).origin;
+  const elsewhereUrl = (await miniflare.unsafeGetDirectURL("secureauth-elsewhere")).origin;
 
   db = new pg.Client({ connectionString: database.databaseUrl });
   // Stopping the server mid-run (Ctrl-C) must not crash us on the client's error event.
   db.on("error", () => {});
   await db.connect();
   await db.query("create extension if not exists pg_stat_statements");
+  // Every store a verify could touch, counted from outside; one line per store.
+  const storageCounters: StorageCounter[] = [bindingOperations(countedUrl), postgresStatements(db, DATABASE_NAME)];
+
+  rows.push(await measureNoop(directUrl, secureHeadersUrl));
+  rows.push(...(await measureNeverSeen(countedUrl, joseUrl, signingKey, vars, storageCounters)));
+  rows.push(await measurePropagationRow(directUrl, elsewhereUrl));
+  // BENCH_ONLY=edge: just the rows above and the bundle, for a quick look at the request path.
+  if (process.env.BENCH_ONLY === "edge") {
+    await cleanup();
+    printTable(rows);
+    process.exit(rows.every((row) => row.pass !== false) ? 0 : 1);
+  }
+
   const account = await registerBenchUser(url);
   if (!account) {
     const note = "POST /auth/register is missing";
@@ -241,13 +298,7 @@ try {
         pass: undefined,
         note,
       },
-      {
-        metric: "login / argon2id verify",
-        measured: "n/a",
-        budget: `<= ${BUDGET.loginVsHash}x`,
-        pass: undefined,
-        note,
-      },
+      { metric: "login / argon2id verify", measured: "n/a", budget: "info", pass: undefined, note },
       {
         metric: "refresh SQL statements",
         measured: "n/a",
@@ -363,10 +414,12 @@ async function measureForgot(url: string): Promise<Row> {
 async function alternate(
   targets: Record<"a" | "b", Parameters<Autocannon>[0]>,
   label: Record<"a" | "b", string>,
+  options: { warmUp?: boolean } = {},
 ): Promise<{ ratio: number; ratios: number[]; a: number; b: number; bad: number }> {
   // Warm-up: a target of a fixed amount (each request a token never used before) warms with that amount, so no token is
   // used twice.
-  for (const target of Object.values(targets)) await autocannon(target.amount ? target : { ...target, duration: 2 });
+  if (options.warmUp !== false)
+    for (const target of Object.values(targets)) await autocannon(target.amount ? target : { ...target, duration: 2 });
   const totals = { a: { ok: 0, seconds: 0 }, b: { ok: 0, seconds: 0 } };
   const ratios: number[] = [];
   let bad = 0;
@@ -392,63 +445,86 @@ async function alternate(
 }
 
 /**
- * The service's GET /health against the ceiling: a plain Hono Worker with nothing but that route, in the same workerd.
+ * Revocation propagation between two isolates over one feed: sessions signed in through the first, each token
+ * verified at the second (its own isolate, no location cache shared with the first), logged out through the first;
+ * the time from the logout's request to the second's first 401.
  */
-async function measureNoop(url: string, plainHonoUrl: string, variant?: string): Promise<Row> {
+async function measurePropagationRow(url: string, elsewhereUrl: string): Promise<Row> {
+  log(`revocation propagation: ${PROPAGATION_SAMPLES} logouts, each watched from another isolate`);
+  const result = await measurePropagation({
+    origin: url,
+    elsewhere: elsewhereUrl,
+    samples: PROPAGATION_SAMPLES,
+    signIn: async () => {
+      const account = await registerBenchUser(url, clientAddress());
+      if (!account) throw new Error("POST /auth/register is missing");
+      return account.accessToken;
+    },
+  });
+  return {
+    metric: "revocation propagation, p99 (p50)",
+    measured:
+      `${result.p99.toFixed(0)} ms (${result.p50.toFixed(0)} ms), max ${result.max.toFixed(0)} ms` +
+      (result.failures ? `; ${result.failures} never refused` : ""),
+    budget: `p99 < ${BUDGET.propagationP99Ms} ms`,
+    pass: result.failures === 0 && result.p99 < BUDGET.propagationP99Ms,
+    note: `${result.samples.length} logouts through one isolate, watched from another`,
+  };
+}
+
+/**
+ * The service's GET /health against the ceiling: a plain Hono Worker with that route and the same security headers
+ * (Hono's secureHeaders), in the same workerd.
+ */
+async function measureNoop(url: string, ceilingUrl: string): Promise<Row> {
   const seconds = SECONDS / 4;
   log(
-    `no-op: GET /health vs plain Hono${variant ? ` (${variant})` : ""}, ${PAIRS} pairs of alternating rounds of ` +
-      `${seconds} s, ${CONNECTIONS} connections`,
+    `no-op: GET /health vs plain Hono with secureHeaders, ${PAIRS} pairs of alternating rounds of ${seconds} s, ` +
+      `${CONNECTIONS} connections`,
   );
   const { ratio, a, b, bad } = await alternate(
     {
       a: { url: `${url}/health`, connections: CONNECTIONS, duration: seconds },
-      b: { url: `${plainHonoUrl}/health`, connections: CONNECTIONS, duration: seconds },
+      b: { url: `${ceilingUrl}/health`, connections: CONNECTIONS, duration: seconds },
     },
-    { a: "secureauth /health", b: "plain hono /health" },
+    { a: "secureauth /health", b: "hono secureHeaders /health" },
   );
-  const measured = `${ratio.toFixed(2)}x median (${a.toFixed(0)} / ${b.toFixed(0)} req/s)`;
-  if (variant) {
-    // For information: the target is against the plain Worker as wrangler builds it by default (the row above).
-    return {
-      metric: `no-op / plain Hono, ${variant}`,
-      measured,
-      budget: "info",
-      pass: undefined,
-      note: bad ? `${bad} failed requests: not valid` : "both built with keep_names = false",
-    };
-  }
   return {
-    metric: "no-op / plain Hono throughput",
-    measured,
-    budget: `>= ${BUDGET.noopVsPlainHono}x`,
-    pass: bad === 0 && ratio >= BUDGET.noopVsPlainHono,
+    metric: "no-op / Hono with secureHeaders",
+    measured: `${ratio.toFixed(2)}x median (${a.toFixed(0)} / ${b.toFixed(0)} req/s)`,
+    budget: `>= ${BUDGET.noopVsSecureHeadersHono}x`,
+    pass: bad === 0 && ratio >= BUDGET.noopVsSecureHeadersHono,
     note: bad
       ? `${bad} failed requests: not valid`
-      : "GET /health of each, the same workerd; the plain Worker at wrangler's defaults",
+      : "GET /health of each, the same security headers, the same workerd; the ceiling at wrangler's defaults",
   };
 }
 
 /**
  * GET /auth/verify where every request carries a token of a session no
- * request has shown before: the signature check and the one KV read of an
- * unseen session, every time. The tokens are signed here with the bench's
- * own key, as the service signs them, for sessions that were never ended.
+ * request has shown before, against a bare Worker that runs jose's jwtVerify
+ * with the same key on the same tokens; and the storage operations each such
+ * verify costs, counted from outside over the measured rounds (the warm-up
+ * is the first catch-up). The tokens are signed here with the bench's own
+ * key, as the service signs them, for sessions that were never ended.
  */
-async function measureColdVerify(
+async function measureNeverSeen(
   url: string,
+  joseUrl: string,
   signingKey: Awaited<ReturnType<typeof generateSigningKey>>,
   vars: Record<string, string>,
-): Promise<Row> {
+  counters: readonly StorageCounter[],
+): Promise<Row[]> {
   const perRound = Number(process.env.BENCH_COLD_TOKENS ?? 1500);
-  // Every round and both warm-ups take tokens from one list, so no verify sees a token twice.
-  const rounds = PAIRS * 2 + 2;
-  log(`cold verify: signing ${perRound * rounds} tokens of distinct sessions`);
+  // The service's rounds and warm-up take tokens from one list, so it never sees a token twice; the jose Worker,
+  // which remembers nothing, verifies the same tokens from the start of the list.
+  const rounds = PAIRS + 1;
+  log(`never-seen verify: signing ${perRound * rounds} tokens of distinct sessions`);
   const { importJWK, SignJWT } = await import("jose");
   const key = await importJWK(signingKey, "EdDSA");
   const now = Math.floor(Date.now() / 1000);
   const tokens: string[] = [];
-  for (let i = 0; i < perRound * rounds; i++) {
+  for (let i = 0; i < perRound * rounds + 1; i++) {
     tokens.push(
       await new SignJWT({
         sub: crypto.randomUUID(),
@@ -468,40 +544,66 @@ async function measureColdVerify(
         .sign(key),
     );
   }
-  let next = 0;
-  const fresh = {
-    setupRequest: (request: { headers?: Record<string, string> }) => ({
-      ...request,
-      headers: { ...request.headers, Authorization: `Bearer ${tokens[next++ % tokens.length]}` },
-    }),
-  };
-  const check = await fetch(`${url}/auth/verify`, {
-    headers: { Authorization: `Bearer ${tokens[tokens.length - 1]}` },
-  });
-  if (check.status !== 200)
-    throw new Error(`GET /auth/verify with a signed bench token answered ${check.status}: ${await check.text()}`);
-  log(
-    `cold verify vs GET /health: ${PAIRS} pairs of alternating rounds, ${perRound} requests each, ${CONNECTIONS} ` +
-      `connections`,
-  );
-  const { ratio, a, b, bad } = await alternate(
-    {
-      a: { url: `${url}/auth/verify`, connections: CONNECTIONS, amount: perRound, sampleInt: 20, requests: [fresh] },
-      // The same client work for both (a request built per request with a token-sized header), so only the server's
-      // differs.
-      b: { url: `${url}/health`, connections: CONNECTIONS, amount: perRound, sampleInt: 20, requests: [fresh] },
+  const check = tokens.pop()!;
+  const next = { secureauth: 0, jose: 0 };
+  const fresh = (side: keyof typeof next) => ({
+    setupRequest: (request: { headers?: Record<string, string> }) => {
+      if (next[side] === tokens.length) throw new Error(`the never-seen tokens ran out (${side})`);
+      return { ...request, headers: { ...request.headers, Authorization: `Bearer ${tokens[next[side]++]}` } };
     },
-    { a: "verify, unseen session", b: "health" },
+  });
+  for (const [name, target] of [
+    ["GET /auth/verify", url],
+    ["the jose Worker", joseUrl],
+  ] as const) {
+    const res = await fetch(`${target}${target === url ? "/auth/verify" : "/verify"}`, {
+      headers: { Authorization: `Bearer ${check}` },
+    });
+    if (res.status !== 200)
+      throw new Error(`${name} with a signed bench token answered ${res.status}: ${await res.text()}`);
+    await res.arrayBuffer();
+  }
+  log(
+    `never-seen verify vs jose jwtVerify: ${PAIRS} pairs of alternating rounds, ${perRound} requests each, ` +
+      `${CONNECTIONS} connections`,
   );
-  return {
-    metric: "cold verify / health throughput",
-    measured: `${ratio.toFixed(2)}x median (${a.toFixed(0)} / ${b.toFixed(0)} req/s)`,
-    budget: `>= ${BUDGET.coldVerifyVsHealth}x`,
-    pass: bad === 0 && ratio >= BUDGET.coldVerifyVsHealth,
-    note: bad
-      ? `${bad} failed requests: not valid`
-      : "a token of a session never seen before on every request (KV is Miniflare's local simulation)",
-  };
+  const target = (base: string, path: string, side: keyof typeof next) => ({
+    url: `${base}${path}`,
+    connections: CONNECTIONS,
+    amount: perRound,
+    sampleInt: 20,
+    requests: [fresh(side)],
+  });
+  const targets = { a: target(url, "/auth/verify", "secureauth"), b: target(joseUrl, "/verify", "jose") };
+  // The warm-up is the first catch-up: the storage operations are counted over the measured rounds after it.
+  for (const warm of Object.values(targets)) await autocannon(warm);
+  const verifiedBefore = next.secureauth;
+  let measured: Awaited<ReturnType<typeof alternate>> | undefined;
+  const ops = await countStorage(counters, async () => {
+    measured = await alternate(targets, { a: "verify, never-seen session", b: "jose jwtVerify" }, { warmUp: false });
+  });
+  const verifies = next.secureauth - verifiedBefore;
+  const { ratio, a, b, bad } = measured!;
+  return [
+    {
+      metric: "never-seen verify / jose jwtVerify",
+      measured: `${ratio.toFixed(2)}x median (${a.toFixed(0)} / ${b.toFixed(0)} req/s)`,
+      budget: `>= ${BUDGET.neverSeenVsJose}x`,
+      pass: bad === 0 && ratio >= BUDGET.neverSeenVsJose,
+      note: bad
+        ? `${bad} failed requests: not valid`
+        : "a token of a session never seen before on every request; the jose Worker checks the same tokens",
+    },
+    {
+      metric: "storage operations per never-seen verify",
+      measured: describeStorage(ops, verifies),
+      budget: "0.00 per request",
+      pass: ops.total / Math.max(verifies, 1) < BUDGET.neverSeenStorageOperations,
+      note:
+        "after the first catch-up (the warm-up), counted from outside the service's code; what remains is the " +
+        "feed's once-a-second refresh and drain, not per request",
+    },
+  ];
 }
 
 async function measureThroughput(url: string, accessToken: string): Promise<Row> {
@@ -532,10 +634,7 @@ async function measureThroughput(url: string, accessToken: string): Promise<Row>
     measured: `${ratio.toFixed(2)}x median (${verify.toFixed(0)} / ${health.toFixed(0)} req/s)`,
     budget: `>= ${BUDGET.verifyVsHealth}x`,
     pass: bad === 0 && ratio >= BUDGET.verifyVsHealth,
-    note: bad
-      ? `${bad} failed requests: not valid`
-      : "straight to workerd; one token, as a client reuses it (verified once, revocation read from KV at most once " +
-        "a second)",
+    note: bad ? `${bad} failed requests: not valid` : "straight to workerd; one token, as a client reuses it",
   };
 }
 
@@ -589,11 +688,11 @@ async function measureLogin(
     row: {
       metric: "login / argon2id verify",
       measured: `${ratio.toFixed(2)}x (${loginMs.toFixed(0)} / ${hashMs.toFixed(0)} ms)`,
-      budget: `<= ${BUDGET.loginVsHash}x`,
-      pass: ratio <= BUDGET.loginVsHash,
+      budget: "info",
+      pass: undefined,
       note:
-        `medians of ${LOGINS}; login ${median(loginSamples).toFixed(0)} ms minus ${floor.toFixed(1)} ms /health ` +
-        `floor`,
+        `no target: a ratio to one hash has no physical floor (login also runs two statements and a signature); ` +
+        `medians of ${LOGINS}; login ${median(loginSamples).toFixed(0)} ms minus ${floor.toFixed(1)} ms /health floor`,
     } satisfies Row,
   };
 }
@@ -636,7 +735,8 @@ type Bundle = { script: string; reported: string | undefined };
 /** What a project directory builds, for the log. */
 function bundleName(projectDir: string): string {
   if (projectDir === root) return "the deployable bundle";
-  return projectDir.includes("hono") ? "the plain Hono Worker" : "the argon2id reference Worker";
+  if (projectDir.includes("hono")) return "the plain Hono Worker with secureHeaders";
+  return projectDir.includes("jose") ? "the bare jose verify Worker" : "the argon2id reference Worker";
 }
 
 /** `wrangler deploy --dry-run --outdir`: the exact script a deploy would upload. */
@@ -706,16 +806,25 @@ export default {
   return dir;
 }
 
-/** bench/peers/workers/hono as the service is built: its wrangler.toml with keep_names = false. */
-function writeSameBuildHono(dir: string): string {
-  mkdirSync(dir, { recursive: true });
-  const source = join(root, "bench/peers/workers/hono");
-  const toml = readFileSync(join(source, "wrangler.toml"), "utf8").replace(
-    /^main = .*$/m,
-    `main = ${JSON.stringify(join(source, "index.ts"))}`,
-  );
-  writeFileSync(join(dir, "wrangler.toml"), `${toml}keep_names = false\n`);
-  return dir;
+/**
+ * The bundle's modules behind bench/workers/counting-entry: a copy of the build's directory with the entry module
+ * beside the unchanged script, told the storage binding names to count.
+ */
+function countingEntry(script: string, storageBindings: string[]): ReturnType<typeof bundleModules> {
+  const dir = join(workDir, "counted");
+  rmSync(dir, { recursive: true, force: true });
+  cpSync(dirname(script), dir, { recursive: true });
+  const entry = readFileSync(join(root, "bench/workers/counting-entry/entry.js"), "utf8")
+    .replace("/* STORAGE_BINDINGS */ []", JSON.stringify(storageBindings))
+    .replace('"./index.js"', JSON.stringify(`./${basename(script)}`));
+  const entryPath = join(dir, "bench-counting-entry.js");
+  writeFileSync(entryPath, entry);
+  const { modules, modulesRoot } = bundleModules(join(dir, basename(script)));
+  // The entry first (Miniflare's main module), then every module of the build; the map files are not modules.
+  return {
+    modules: [{ type: "ESModule", path: entryPath }, ...modules.filter((m) => m.path !== entryPath)],
+    modulesRoot,
+  };
 }
 
 // --- helpers ----------------------------------------------------------------

@@ -9,7 +9,7 @@ import { loadConfig, type Config, type Env } from "./config";
 import { mailTransportFor, QueueOutbox } from "./adapters/mail";
 import { isDeadLetterQueue, type MailConsumerDeps } from "./features/mail/consumer";
 import { bindingRateLimit } from "./adapters/rate-limit";
-import { lazyDatabase, storesFor, unitOfWorkFor, type Database, type LazyDatabase } from "./stores";
+import { lazyDatabase, loadDatabaseDriver, storesFor, unitOfWorkFor, type Database, type LazyDatabase } from "./stores";
 import { FEATURES, type FeatureDeps, type Services } from "./features";
 import { admin } from "./features/admin/feature";
 import type { AdminService } from "./features/admin";
@@ -46,8 +46,17 @@ export type Runtime = {
  */
 export async function compose(env: Env, overrides: Overrides = {}): Promise<Runtime> {
   const composed = composeNow(env, overrides);
-  return composed instanceof Promise ? composed : Promise.resolve(composed);
+  // An RPC call, a queue batch or a test may reach the stores at once: the driver is loaded first.
+  await loadDatabaseDriver();
+  return composed;
 }
+
+/**
+ * Loads the database driver (once per isolate): what an entry point awaits before anything it runs may reach the
+ * stores. composeNow does not, so a request that needs no database does not evaluate the driver; the app awaits this
+ * before a route that may (src/http/lazy-routes.ts).
+ */
+export const prepareDatabase: () => Promise<void> = loadDatabaseDriver;
 
 /** The signing keys each key list imported to, once the import is done: read synchronously after that. */
 const importedKeys = new WeakMap<object, KeySet>();
@@ -134,7 +143,8 @@ export async function composeMailConsumer(
 }
 
 /** A Cron Trigger run: no request and no tokens, only the database. */
-export function composeScheduled(env: Env): { maintenance: MaintenanceService; close(): Promise<void> } {
+export async function composeScheduled(env: Env): Promise<{ maintenance: MaintenanceService; close(): Promise<void> }> {
+  await loadDatabaseDriver();
   const database = lazyDatabase(loadConfig(env));
   const stores = () => storesFor(database.get());
   return { maintenance: maintenance.services.maintenance({ stores }), close: () => database.close() };

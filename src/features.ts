@@ -2,7 +2,7 @@
 // list the stores (src/stores.ts), the services (src/composition.ts) and the
 // routes (src/http/app.ts) are built from. Adding a feature is its folder,
 // with a feature.ts that says what it contributes, and one line here.
-import type { OpenAPIHono } from "@hono/zod-openapi";
+import type { Hono } from "hono";
 import type { Clock } from "./core/clock";
 import type { Config } from "./config";
 import type { KeyedRateLimit } from "./core/domain";
@@ -59,8 +59,11 @@ export type Feature = {
   stores?(db: Executor): object;
   /** Its services by the name routes call them by (`c.var.services.<name>()`), each built on first use. */
   services?: Record<string, (deps: FeatureDeps) => unknown>;
-  /** Its routes, mounted at "/" in this list's order. */
-  routes?: readonly OpenAPIHono<AppEnv>[];
+  /**
+   * Its route modules, one app each, mounted at "/" in this list's order, each imported the first time one of its
+   * routes is asked for (src/http/lazy-routes.ts): a dynamic import(), so a cold start does not evaluate them.
+   */
+  routes?: readonly (() => Promise<Hono<AppEnv>>)[];
   /**
    * The paths (its routes', its pages') the configuration turns off: each answers 404 as a path no route takes
    * would, before anything else.

@@ -28,7 +28,7 @@ export default {
   },
 
   async scheduled(controller, env, ctx) {
-    const run = composeScheduled(env);
+    const run = await composeScheduled(env);
     try {
       const report = await run.maintenance.run(new Date(controller.scheduledTime));
       console.log(JSON.stringify({ level: "info", msg: "maintenance", cron: controller.cron, ...report }));

@@ -5,7 +5,7 @@
 import type { Database, Executor } from "./adapters/postgres/database";
 import { translateDatabaseError, translatingErrors } from "./adapters/postgres/database-errors";
 import { FEATURES, type FeatureStores } from "./features";
-export { lazyDatabase, type Database, type LazyDatabase } from "./adapters/postgres/database";
+export { lazyDatabase, loadDatabaseDriver, type Database, type LazyDatabase } from "./adapters/postgres/database";
 
 /** Every store, bound to one connection or one transaction. */
 export type Stores = FeatureStores;

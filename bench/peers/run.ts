@@ -29,6 +29,7 @@ import { spawnWrangler, startDatabase, type Database, type WranglerProcess } fro
 import { freePorts } from "../../scripts/lib/free-ports.ts";
 import { generateSecret, generateSigningKey } from "../../scripts/lib/signing-keys.ts";
 import { durableObjectOptions } from "../../scripts/lib/miniflare-durable-objects.ts";
+import { type ColdStart, coldStartRatios, emptyWorker, measureColdStarts, mib } from "../../scripts/lib/cold-start.ts";
 
 // --- settings -----------------------------------------------------------------
 
@@ -61,7 +62,9 @@ const SESSIONS_PER_ACCOUNT = 900;
 const CHAIN_LENGTH = 5_000;
 
 const OVERALL_TIMEOUT_MS = 12 * 60_000;
-const TARGETS = { noop: 0.95, freshVerify: 1.0, signIn: 1.0 };
+const TARGETS = { noop: 0.95, noopVsBetterAuth: 1.0, freshVerify: 1.0, signIn: 1.0, coldStart: 1.0 };
+/** Fresh starts of each Worker alone, for the cold-start comparison. */
+const COLD_ROUNDS = env("PEERS_COLD_ROUNDS", 9);
 /**
  * The origin Better Auth believes it serves (baseURL, JWT iss and aud, trusted origin); requests reach it on a direct
  * socket.
@@ -138,6 +141,7 @@ type PathResult = {
 const results: PathResult[] = [];
 const sqlRows: { operation: string; secureauth: string; betterAuth: string }[] = [];
 const hashRows: { candidate: string; ms: string; memory: string; note: string }[] = [];
+let coldStarts: ColdStart[] = [];
 
 try {
   // 1. Bundles, all at once.
@@ -155,7 +159,75 @@ try {
   }))
     log(`  ${name}: ${bundle!.reported ?? bundle!.script}`);
 
-  // 2. One PostgreSQL, two databases.
+  // 2. Cold start, before anything else runs: each Worker alone in a fresh workerd, from start to its first answer
+  // (SecureAuth's GET /health, Better Auth's GET /api/auth/ok). Every subject gets SecureAuth's bindings (three
+  // rate limits, a queue producer; Better Auth and the empty Worker ignore them): Miniflare
+  // simulates each with Workers of its own, which start with the process (about 40 ms of CPU here), where
+  // Cloudflare's are native. So the floor is an empty Worker with those bindings; one without any is shown for
+  // information. Neither no-op opens a database, so none is started yet.
+  {
+    const config = unstable_readConfig({ config: join(root, "wrangler.toml") });
+    const compatibility = {
+      compatibilityDate: config.compatibility_date,
+      compatibilityFlags: config.compatibility_flags,
+    };
+    // SecureAuth's own Durable Object binding (the revocation feed) is its alone: the floor and Better Auth cannot
+    // hold its class, so it starts with one binding more than they do.
+    const bindings = {
+      ratelimits: Object.fromEntries(config.ratelimits.map((limit: { name: string }) => [limit.name, limit])),
+      queueProducers: { MAIL_QUEUE: "secureauth-mail" },
+    };
+    const unused = "postgres://unused@127.0.0.1:1/unused";
+    const empty = emptyWorker(compatibility);
+    log(`cold start: ${COLD_ROUNDS} rounds, each Worker alone in a fresh workerd, the order rotating`);
+    coldStarts = await measureColdStarts(
+      [
+        { ...empty, worker: { ...empty.worker, ...bindings } },
+        { ...empty, name: "empty, no bindings" },
+        {
+          name: "SecureAuth",
+          script: secureauthBundle!.script,
+          path: "/health",
+          worker: {
+            ...compatibility,
+            ...bindings,
+            durableObjects: durableObjectOptions(config),
+            ...bundleModules(secureauthBundle!.script),
+            bindings: {
+              ...(config.vars as Record<string, string>),
+              JWT_SIGNING_KEYS: JSON.stringify([await generateSigningKey()]),
+              REFRESH_TOKEN_SECRET: generateSecret(),
+              DATABASE_URL: unused,
+            },
+          },
+        },
+        {
+          name: "Better Auth",
+          script: betterAuthBundle!.script,
+          path: "/api/auth/ok",
+          worker: {
+            ...compatibility,
+            ...bindings,
+            ...bundleModules(betterAuthBundle!.script),
+            bindings: { DATABASE_URL: unused, BETTER_AUTH_SECRET: generateSecret(), BETTER_AUTH_URL: BA_ORIGIN },
+          },
+        },
+      ],
+      COLD_ROUNDS,
+      log,
+    );
+  }
+
+  // PEERS_ONLY=cold: the cold start alone, a minute instead of seven.
+  if (process.env.PEERS_ONLY === "cold") {
+    await cleanup();
+    console.log("");
+    printColdStart();
+    coldStartTargets();
+    process.exit(0);
+  }
+
+  // 3. One PostgreSQL, two databases.
   const [pgPort] = (await freePorts(1)) as [number];
   database = await startDatabase({
     postgres: {
@@ -188,7 +260,7 @@ try {
   }
   log("Better Auth's tables created in database better_auth");
 
-  // 3. One Miniflare, every Worker on its own direct socket.
+  // 4. One Miniflare, every Worker on its own direct socket.
   const config = unstable_readConfig({ config: join(root, "wrangler.toml") });
   const compatibility = {
     compatibilityDate: config.compatibility_date,
@@ -279,7 +351,7 @@ try {
   if (ready.status !== 200)
     throw new Error(`SecureAuth GET /health/ready answered ${ready.status}: ${await ready.text()}`);
 
-  // 4. Accounts, sessions and tokens.
+  // 5. Accounts, sessions and tokens.
   const setupStart = performance.now();
   const password = () => `peer ${randomBytes(12).toString("base64url")} bench`;
   const email = (tag: string) => `${tag}-${randomBytes(6).toString("hex")}@example.com`;
@@ -416,7 +488,7 @@ try {
     if (res.status !== 200 || text === "null") throw new Error(`${name} answered ${res.status}: ${text.slice(0, 300)}`);
   }
 
-  // 5. Throughput, alternating rounds.
+  // 6. Throughput, alternating rounds.
   const fixed = (target: string, headers: Record<string, string>): Load => ({ url: target, headers });
 
   await comparePaths("stateless session check", "GET /auth/verify", "get-session, cookieCache hit", {
@@ -437,7 +509,7 @@ try {
   {
     const saTokens = saPool.slice(0, freshCount).map((s) => s.accessToken);
     const baTokens = baPool.map((s) => s.jwt);
-    await comparePaths("verify, new session per request", "GET /auth/verify", "jwt plugin token, jose", {
+    await comparePaths("verify with a never-seen session", "GET /auth/verify", "jwt plugin token, jose", {
       a: pooled(`${url.secureauth}/auth/verify`, saTokens),
       b: pooled(`${url["ba-relying-party"]}/verify`, baTokens),
       amount: FRESH_PER_ROUND,
@@ -461,6 +533,11 @@ try {
     b: fixed(`${url["plain-hono"]}/health`, { ...CLIENT_HEADERS }),
     note: "",
   });
+  await comparePaths("no-op vs Better Auth", "GET /health", "GET /api/auth/ok", {
+    a: fixed(`${url.secureauth}/health`, { ...CLIENT_HEADERS }),
+    b: fixed(`${url.ba}/api/auth/ok`, { ...CLIENT_HEADERS }),
+    note: "each one's own route that needs nothing",
+  });
   await comparePaths(
     "sign-in, default hashing",
     "POST /auth/login (argon2id 19456/2/1)",
@@ -474,7 +551,7 @@ try {
     },
   );
 
-  // 6. SQL statements per operation.
+  // 7. SQL statements per operation.
   log(
     `SQL statements: pg_stat_statements reset, ${SQL_OPS} operations (sign-in: 5) one after another, top-level ` +
       `calls counted per database`,
@@ -536,10 +613,10 @@ try {
     });
   }
 
-  // 7. Password-hash candidates inside workerd.
+  // 8. Password-hash candidates inside workerd.
   await measureHashes(url["hash-candidates"]!);
 
-  // 8. Peak memory of each candidate: the allocator keeps what a hash freed,
+  // 9. Peak memory of each candidate: the allocator keeps what a hash freed,
   // so a second hash in the same process shows no rise; each candidate gets
   // a fresh workerd with only the hash Worker, after the shared one is gone.
   await miniflare?.dispose();
@@ -959,6 +1036,7 @@ function printReport(): void {
     ["operation", "SecureAuth", "Better Auth"],
     sqlRows.map((r) => [r.operation, r.secureauth, r.betterAuth]),
   );
+  printColdStart();
   console.log("Password-hash candidates in workerd (one hash; median of samples)");
   table(
     ["candidate", "time", "memory", "note"],
@@ -976,11 +1054,12 @@ function printReport(): void {
         `${min.toFixed(2)}x)${r.bad ? " (invalid: failed requests)" : ""}`,
     );
   };
-  console.log("Issue 13 targets");
+  console.log("Targets (issues 13 and 21)");
   target("no-op route vs plain Hono", "no-op", TARGETS.noop);
+  target("no-op route vs Better Auth's own no-op (GET /api/auth/ok)", "no-op vs Better Auth", TARGETS.noopVsBetterAuth);
   target(
-    "verify with a new session per request vs Better Auth jwt verify",
-    "verify, new session per request",
+    "verify with a never-seen session vs Better Auth jwt verify",
+    "verify with a never-seen session",
     TARGETS.freshVerify,
   );
   target(
@@ -988,6 +1067,50 @@ function printReport(): void {
     "sign-in, default hashing",
     TARGETS.signIn,
   );
+  coldStartTargets();
   console.log("");
   console.log(`bench:peers: done in ${seconds(started)}`);
+}
+
+function printColdStart(): void {
+  if (!coldStarts.length) return;
+  console.log(
+    `Cold start: each Worker alone in a fresh workerd, from start to the end of its first answer (SecureAuth GET ` +
+      `/health, Better Auth GET /api/auth/ok), each with SecureAuth's bindings, which Miniflare simulates with ` +
+      `Workers of its own; "empty" is the floor with the same bindings. Median of ${COLD_ROUNDS} rounds, the order ` +
+      `rotating. CPU: workerd's, every thread (less moved by the machine's other load than wall time)`,
+  );
+  const floor = coldStarts.find((r) => r.name === "empty");
+  table(
+    ["Worker", "ready", "above empty", "CPU", "CPU above empty", "script raw", "script gzip", "rounds (ms)"],
+    coldStarts.map((r) => [
+      r.name,
+      `${r.readyMs.toFixed(0)} ms`,
+      r === floor || !floor || !r.bytes ? "" : `${(r.readyMs - floor.readyMs).toFixed(0)} ms`,
+      r.cpuMs === undefined ? "n/a" : `${r.cpuMs.toFixed(0)} ms`,
+      r === floor || !floor || !r.bytes || r.cpuMs === undefined || floor.cpuMs === undefined
+        ? ""
+        : `${(r.cpuMs - floor.cpuMs).toFixed(0)} ms`,
+      r.bytes ? mib(r.bytes.raw) : "",
+      r.bytes ? mib(r.bytes.gzip) : "",
+      r.samples.map((x) => x.toFixed(0)).join(" "),
+    ]),
+  );
+}
+
+function coldStartTargets(): void {
+  if (!coldStarts.length) {
+    console.log("SKIP  cold start: not measured");
+    return;
+  }
+  const { ratio, aboveEmpty, cpuAboveEmpty } = coldStartRatios(coldStarts, "SecureAuth", "Better Auth");
+  const line = (label: string, value: number) =>
+    console.log(
+      `${value <= TARGETS.coldStart ? "PASS" : "FAIL"}  ${label}: ${value.toFixed(2)}x (target <= ` +
+        `${TARGETS.coldStart.toFixed(2)}x)`,
+    );
+  line("cold start vs Better Auth (ready, ours / theirs)", ratio);
+  line("cold start vs Better Auth above an empty Worker", aboveEmpty);
+  if (cpuAboveEmpty !== undefined)
+    console.log(`INFO  cold start vs Better Auth above an empty Worker, workerd CPU: ${cpuAboveEmpty.toFixed(2)}x`);
 }

@@ -15,6 +15,6 @@ const HEADER = `// Generated from the service's OpenAPI document (GET /openapi.j
 
 /** The generated file's text for the routes as they are now. */
 export async function generateClientTypes(): Promise<string> {
-  const document = buildOpenApiDocument();
+  const document = await buildOpenApiDocument();
   return HEADER + astToString(await openapiTS(document as unknown as Parameters<typeof openapiTS>[0]));
 }

@@ -1,6 +1,7 @@
 // The pure bookkeeping of `npm run soak`. Run by vitest.node.config.ts (Node).
 import { describe, expect, it } from "vitest";
 import {
+  accountFor4xx,
   explainedAnswers,
   formatStatuses,
   formatTable,
@@ -12,7 +13,7 @@ import {
   unexpectedAnswers,
   type Call,
 } from "./soak-stats.ts";
-import { userAddress } from "./soak-users.ts";
+import { refusalIsLate, userAddress } from "./soak-users.ts";
 
 const call = (overrides: Partial<Call>): Call => ({
   phase: "soak",
@@ -26,6 +27,27 @@ const call = (overrides: Partial<Call>): Call => ({
 });
 
 describe("soak statistics", () => {
+  it("accounts for every 4xx: explained by a reason, unexpected, or expected without a reason (a failure)", () => {
+    const calls = [
+      call({ status: 200 }),
+      call({ status: 401, reason: "session ended by reuse detection after a parent-token replay past the window" }),
+      call({ status: 401, expected: false, code: "invalid_token" }),
+      call({ status: 409 }),
+      call({ status: 503, expected: false }),
+    ];
+    expect(accountFor4xx(calls)).toEqual({ total: 3, explained: 1, unexpected: 1, unaccounted: 1 });
+  });
+
+  it(
+    "explains a refused replay of a rotated parent token only when the service may have seen it past the grace " +
+      "window (answer end minus the rotation's start)",
+    () => {
+      // Rotation sent at 1000 ms; grace 10 s.
+      expect(refusalIsLate(1000, 1000 + 9_999, 10_000)).toBe(false);
+      expect(refusalIsLate(1000, 1000 + 10_001, 10_000)).toBe(true);
+    },
+  );
+
   it("takes nearest-rank percentiles of sorted latencies", () => {
     const sorted = Array.from({ length: 100 }, (_, i) => i + 1);
     expect(percentile(sorted, 50)).toBe(50);

@@ -109,6 +109,29 @@ export function explainedAnswers(calls: readonly Call[]): Map<string, number> {
   return found;
 }
 
+/**
+ * Every 4xx of a run, accounted for: each is either explained by the rules (expected, with a reason) or unexpected
+ * (a failure of check (d)); `unaccounted` counts a 4xx the users expected without saying why, which the soak treats
+ * as a failure too, so no 4xx goes by uncounted.
+ */
+export function accountFor4xx(calls: readonly Call[]): {
+  total: number;
+  explained: number;
+  unexpected: number;
+  unaccounted: number;
+} {
+  let total4xx = 0;
+  let explained = 0;
+  let unexpected = 0;
+  for (const call of calls) {
+    if (call.status < 400 || call.status >= 500) continue;
+    total4xx++;
+    if (!call.expected) unexpected++;
+    else if (call.reason) explained++;
+  }
+  return { total: total4xx, explained, unexpected, unaccounted: total4xx - explained - unexpected };
+}
+
 /** 5xx answers and calls with no answer at all, grouped as "endpoint status code". */
 export function serverErrors(calls: readonly Call[], options: { except503?: boolean } = {}): Map<string, number> {
   const found = new Map<string, number>();

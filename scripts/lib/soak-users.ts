@@ -7,10 +7,15 @@
 // of an older session, and logout (or, one time in two, leaving the
 // session open, so sessions pile up and the session cap evicts the oldest).
 // With retryUnavailable (the fault phase), a 503 or a missing answer is
-// retried, the same request after a short pause, as a client would: a
+// retried, the same request after a short pause (a refresh with no answer at
+// once the first time, as the client package does), as a client would: a
 // retried refresh whose first answer was lost gets the same successor within
-// the grace window. Any other answer the rules do not expect ends the
-// iteration; the user starts over at login (or register) after a pause.
+// the grace window. A refresh that reaches the service later than the grace
+// window after its token was rotated (a retry or a replay held up by an
+// outage) is refused as reuse and its session ended, by the rules: that 401
+// is explained, counted, and the user signs in again. Any other answer the
+// rules do not expect ends the iteration; the user starts over at login (or
+// register) after a pause.
 import { randomBytes } from "node:crypto";
 import type { Call } from "./soak-stats.ts";
 
@@ -43,10 +48,40 @@ export type GraceTally = {
   pairsSame: number;
   replays: number;
   replaysSame: number;
+  /** Pairs and replays that reached the service past the grace window (refused as reuse, explained below). */
+  pairsLate: number;
+  replaysLate: number;
+  /**
+   * Refreshes the service may have seen later than the grace window after the rotation of their token (a retry held
+   * up by an outage) that it refused as reuse, ending the session, as the rotation rule says it must: the user signs
+   * in again. Explained, counted, not failures.
+   */
+  endedLate: number;
   anomalies: string[];
 };
 
-export const newGraceTally = (): GraceTally => ({ pairs: 0, pairsSame: 0, replays: 0, replaysSame: 0, anomalies: [] });
+export const newGraceTally = (): GraceTally => ({
+  pairs: 0,
+  pairsSame: 0,
+  replays: 0,
+  replaysSame: 0,
+  pairsLate: 0,
+  replaysLate: 0,
+  endedLate: 0,
+  anomalies: [],
+});
+
+/**
+ * Whether the service may have seen a refresh later than the grace window after the rotation it replays: the latest
+ * it can have received the request (its answer's end) minus the earliest it can have committed the rotation (the
+ * start of the request that rotated). Only then is a 401 for it the rule at work rather than a fault.
+ */
+export function refusalIsLate(rotationStart: number, answerEnd: number, graceMs: number): boolean {
+  return answerEnd - rotationStart > graceMs;
+}
+
+const LATE_REFUSAL =
+  "session ended by reuse detection: a refresh of a rotated token reached the service past the grace window";
 
 type Tokens = { accessToken: string; refreshToken: string; sessionId: string };
 type Answer = { status: number; body: unknown; call: Call };
@@ -67,6 +102,8 @@ export async function request(
     ip?: string;
     expect: number[];
     explain?: Record<number, string>;
+    /** Also expected, with these reasons, when the answer ends later than `afterMs` after `since`. */
+    late?: { since: number; afterMs: number; explain: Record<number, string> };
   },
 ): Promise<Answer> {
   const headers: Record<string, string> = {};
@@ -99,15 +136,18 @@ export async function request(
     problem && body && typeof body === "object" && typeof (body as { code?: unknown }).code === "string"
       ? (body as { code: string }).code
       : undefined;
-  const expected = options.expect.includes(status);
-  const reason = expected && status >= 300 ? options.explain?.[status] : undefined;
+  const end = performance.now();
+  const late =
+    options.late && refusalIsLate(options.late.since, end, options.late.afterMs) ? options.late.explain : undefined;
+  const expected = options.expect.includes(status) || late?.[status] !== undefined;
+  const reason = expected && status >= 300 ? (options.explain?.[status] ?? late?.[status]) : undefined;
   const call: Call = {
     phase: ctx.phase,
     endpoint,
     status,
     problem,
     start,
-    end: performance.now(),
+    end,
     expected,
     ...(code ? { code } : {}),
     ...(reason ? { reason } : {}),
@@ -127,7 +167,12 @@ async function step(
   ctx: LoadContext,
   endpoint: string,
   path: string,
-  options: RequestOptions & { onRetry?: (elapsedMs: number) => Record<number, string> },
+  options: RequestOptions & {
+    onRetry?: (elapsedMs: number) => Record<number, string>;
+    retryAtOnce?: boolean;
+    /** `late` applies to retries only: the first attempt of a token never rotated cannot be reuse. */
+    lateOnRetryOnly?: boolean;
+  },
 ): Promise<Answer> {
   const first = performance.now();
   for (let attempt = 0; ; attempt++) {
@@ -136,8 +181,12 @@ async function step(
       ...options,
       expect: [...options.expect, ...Object.keys(explainRetry).map(Number)],
       explain: { ...options.explain, ...explainRetry },
+      late: attempt > 0 || !options.lateOnRetryOnly ? options.late : undefined,
     });
     if (!ctx.retryUnavailable || (answer.status !== 503 && answer.status !== 0) || ctx.stopped()) return answer;
+    // A request that got no answer may be retried at once the first time, as the client package retries a refresh:
+    // within the grace window, a rotation whose answer was lost is answered with the same successor.
+    if (answer.status === 0 && attempt === 0 && options.retryAtOnce) continue;
     await sleep(ctx.backoffMs);
   }
 }
@@ -168,16 +217,30 @@ export async function simulateUser(ctx: LoadContext, index: number, phaseIndex: 
   const ip = userAddress(index + 1, phaseIndex);
   let registered = false;
 
-  const refresh = (token: string) =>
+  /**
+   * `rotatedSince`: when the request that rotated this token started, for a replay of a rotated parent. Either way
+   * a refresh that may have reached the service past the grace window after a rotation of its token (a retry after
+   * a lost answer, held up by an outage) is refused as reuse and its session ended, by the rules: a 401 then is
+   * explained, and the user signs in again (endedByReuse).
+   */
+  const refresh = (token: string, rotatedSince?: number) =>
     step(ctx, "POST /auth/refresh", "/auth/refresh", {
       body: { refreshToken: token },
       expect: [200],
-      // The lost attempt may have rotated; past the grace window the retry is reuse, by the rules.
-      onRetry: (elapsedMs): Record<number, string> =>
-        elapsedMs > ctx.refreshGraceMs
-          ? { 401: "refresh retried after a lost answer, later than the grace window" }
-          : {},
+      retryAtOnce: true,
+      // A replay: since the rotation it replays. Otherwise since this refresh's first attempt, whose lost answer
+      // may have rotated the token, and for its retries only.
+      late: { since: rotatedSince ?? performance.now(), afterMs: ctx.refreshGraceMs, explain: { 401: LATE_REFUSAL } },
+      lateOnRetryOnly: rotatedSince === undefined,
     });
+  const refusedLate = (...answers: Answer[]) =>
+    answers.some((answer) => answer.status === 401 && answer.call.reason === LATE_REFUSAL);
+  /** After an explained late refusal the session is gone: count it and start over at login, as a client would. */
+  const endedByReuse = (...answers: Answer[]) => {
+    if (!refusedLate(...answers)) return;
+    ctx.grace.endedLate++;
+    throw new StartOver("the session was ended by reuse detection after a late refresh");
+  };
 
   while (!ctx.stopped()) {
     try {
@@ -214,19 +277,27 @@ export async function simulateUser(ctx: LoadContext, index: number, phaseIndex: 
           else if (ta && tb) ctx.grace.anomalies.push("a parallel pair answered 200 with two different refresh tokens");
           must(a);
           must(b);
+          if (refusedLate(a, b)) ctx.grace.pairsLate++;
+          endedByReuse(a, b);
           tokens = ta!;
         } else {
-          tokens = tokensOf(must(await refresh(previous)));
+          const rotationStart = performance.now();
+          const rotation = must(await refresh(previous));
+          endedByReuse(rotation);
+          tokens = tokensOf(rotation);
           ctx.rotated.add(tokens.refreshToken);
           if (random() < 0.1 && !ctx.stopped()) {
-            // The answer was "lost": the client sends the same token again, within the grace window.
-            const replay = await refresh(previous);
+            // The answer was "lost": the client sends the same token again, within the grace window (unless an
+            // outage holds the replay up past it: then reuse detection ends the session, by the rules).
+            const replay = await refresh(previous, rotationStart);
             ctx.grace.replays++;
             const again = replay.status === 200 ? tokensOf(replay) : undefined;
             if (again && again.refreshToken === tokens.refreshToken) ctx.grace.replaysSame++;
             else if (again)
               ctx.grace.anomalies.push("a replay within the grace window answered 200 with another refresh token");
             must(replay);
+            if (refusedLate(replay)) ctx.grace.replaysLate++;
+            endedByReuse(replay);
           }
         }
       }

@@ -1,48 +1,41 @@
-// Builds the Hono app: the cross-cutting steps every request takes, then the routes.
+// Builds the Hono app: the cross-cutting steps every request takes, then the routes (each route module imported on
+// first use).
 // Each request gets its runtime from the composition root; what tests
 // replace (the clock) comes in through `createApp`.
-import { OpenAPIHono } from "@hono/zod-openapi";
-import type { Context, MiddlewareHandler } from "hono";
-import { composeNow, type Overrides, type Runtime } from "../composition";
+import { type Context, Hono, type MiddlewareHandler } from "hono";
+import { composeNow, prepareDatabase, type Overrides, type Runtime } from "../composition";
 import type { Config } from "../config";
+import { FEATURES } from "../features";
 import type { AppEnv } from "./context";
-import { ConfigError, ValidationFailed } from "../core/errors";
+import { ConfigError } from "../core/errors";
 import { corsAllowlist } from "./cors";
 import { notFound, onError } from "./errors";
 import { jsonBody } from "./json-body";
 import { routeGate, type RouteEntry } from "./route-gate";
 import { carriesAccessToken } from "./authenticate";
 import { completeSecurityHeaders, forbidCaching, prepareSecurityHeaders } from "./security-headers";
-import { accountPageRoutes } from "../pages/account-page";
-import { docsRoutes } from "../pages/docs";
-import { FEATURES } from "../features";
-import { healthWithoutConfig } from "../features/health/routes";
-import { linkPageRoutes } from "../pages/link-pages";
-import { openApiDocument } from "./openapi";
+import { healthWithoutConfig } from "../features/health/unconfigured-routes";
+import { documentApp, mountLazily } from "./lazy-routes";
+import { ROUTE_TABLE } from "./generated/route-table";
 
 export function createApp(overrides: Overrides = {}) {
-  const app = new OpenAPIHono<AppEnv>({
-    defaultHook: (result) => {
-      if (!result.success) {
-        throw ValidationFailed.fromIssues(result.error.issues, result.target);
-      }
-    },
-  });
+  // A plain Hono app: the routes are OpenAPIHono apps of their own, each loaded on first use, and the document is built
+  // from them (src/http/lazy-routes.ts), so the app itself needs none of @hono/zod-openapi at start.
+  const app = new Hono<AppEnv>();
 
   app.onError(onError);
   app.notFound(notFound);
   app.use(edge(overrides, () => app.routes));
 
-  for (const feature of FEATURES) {
-    if ("routes" in feature) for (const routes of feature.routes) app.route("/", routes);
-  }
-  app.route("/", linkPageRoutes);
-  app.route("/", docsRoutes);
-  app.route("/", accountPageRoutes);
+  // Every feature's routes and the pages, each module imported on its first request (src/http/lazy-routes.ts).
+  mountLazily(app, ROUTE_TABLE, prepareDatabase);
 
   // The document, completed centrally (cookieAuth beside bearerAuth, the problems any operation can answer):
-  // src/http/openapi.ts.
-  app.get("/openapi.json", (c) => c.json(openApiDocument(app, new URL(c.req.url).origin)));
+  // src/http/openapi.ts. It needs every route module, so it loads them.
+  app.get("/openapi.json", async (c) => {
+    const { openApiDocument } = await import("./openapi");
+    return c.json(openApiDocument(await documentApp(), new URL(c.req.url).origin));
+  });
 
   return app;
 }

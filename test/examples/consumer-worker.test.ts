@@ -18,6 +18,7 @@ import { bundleModules } from "../../scripts/lib/bundle-modules.ts";
 import { spawnWrangler, startDatabase, type Database } from "../../scripts/lib/dev-stack.ts";
 import { freePorts } from "../../scripts/lib/free-ports.ts";
 import { generateSecret, generateSigningKey } from "../../scripts/lib/signing-keys.ts";
+import { UNREACHABLE_FEED_WORKER, unreachableFeedBinding } from "../../scripts/lib/miniflare-durable-objects.ts";
 
 const root = fileURLToPath(new URL("../..", import.meta.url));
 const PASSWORD = "violet-kestrel-harbour-31";
@@ -209,19 +210,6 @@ describe("examples/consumer-worker with SecureAuth over the service binding", ()
       // stores nothing). The token itself is valid, so only the failing reads
       // can refuse it.
       const [closedDatabasePort] = (await freePorts(1)) as [number];
-      const brokenFeed = {
-        name: "broken-feed",
-        compatibilityDate: "2026-11-01",
-        modules: true,
-        script:
-          'import { DurableObject } from "cloudflare:workers";\n' +
-          "export class BrokenFeed extends DurableObject {\n" +
-          '  snapshot() { throw new Error("feed down"); }\n' +
-          '  append() { throw new Error("feed down"); }\n' +
-          "}\n" +
-          "export default { fetch: () => new Response(null, { status: 404 }) };\n",
-        durableObjects: { BROKEN: { className: "BrokenFeed", useSQLite: true } },
-      };
       await withSecureauth(
         (secureauth) => ({
           ...secureauth,
@@ -230,12 +218,10 @@ describe("examples/consumer-worker with SecureAuth over the service binding", ()
             ...secureauthBindings,
             DATABASE_URL: `postgres://postgres:postgres@127.0.0.1:${closedDatabasePort}/secureauth_consumer`,
           },
-          durableObjects: {
-            REVOCATION_FEED: { className: "BrokenFeed", scriptName: "broken-feed", useSQLite: true },
-          },
+          durableObjects: unreachableFeedBinding(unstable_readConfig({ config: join(root, "wrangler.toml") })),
         }),
         () => expectServiceUnavailable(alice.tokens.accessToken),
-        [brokenFeed],
+        [UNREACHABLE_FEED_WORKER],
       );
       // Back on the real feed, the same token is accepted again.
       expect((await consumer("/whoami", alice.tokens.accessToken)).status).toBe(200);

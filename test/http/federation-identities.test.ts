@@ -2,7 +2,6 @@
 // against the local providers: listing, linking with a code only the same
 // user redeems, and unlinking short of the account's last way in.
 import { describe, expect, it } from "vitest";
-import { FederationRepository } from "../../src/features/federation/postgres";
 import { inbox } from "../support/mail";
 import { problemOf, testService, uniqueEmail } from "../support/harness";
 import {
@@ -16,8 +15,6 @@ import {
   TestBrowser,
   uniqueSubject,
 } from "../support/federation";
-import { lazyDatabase } from "../../src/stores";
-import { loadConfig } from "../../src/config";
 
 const service = testService({ env: federationEnv() });
 
@@ -165,24 +162,22 @@ describe("DELETE /me/identities/{id}", () => {
   });
 
   it("last_credential: with email sign-in off, the only way into an account is never unlinked", async () => {
+    const emailOff = testService({ env: federationEnv({ EMAIL_SIGN_IN: "false" }) });
     const sub = uniqueSubject("acme");
     await providerAccount(sub, { email: uniqueEmail("last"), email_verified: true });
-    const flow = await signInThrough(new TestBrowser(service), "acme", sub);
-    const { user, tokens } = (await (await exchange(service, flow.query.code!, flow.verifier)).json()) as {
+    const flow = await signInThrough(new TestBrowser(emailOff), "acme", sub);
+    const { user, tokens } = (await (await exchange(emailOff, flow.query.code!, flow.verifier)).json()) as {
       user: { id: string };
-      tokens: { accessToken: string; sessionId: string };
+      tokens: { accessToken: string };
     };
     const [identity] = await identities(tokens.accessToken);
-    const database = lazyDatabase(loadConfig(service.env));
-    try {
-      const store = new FederationRepository(database.get());
-      const audit = { actorId: user.id, sessionId: null, origin: { ip: null, userAgent: null }, at: new Date() };
-      expect(await store.unlinkIdentity(identity!.id, user.id, { emailSignIn: false }, audit)).toBe("last_credential");
-      // A password is another way in.
-      await service.db.query("update users set password_hash = 'argon2id-stand-in' where id = $1", [user.id]);
-      expect(await store.unlinkIdentity(identity!.id, user.id, { emailSignIn: false }, audit)).toBe("unlinked");
-    } finally {
-      await database.close();
-    }
+    const refused = await emailOff.call("DELETE", `/me/identities/${identity!.id}`, { token: tokens.accessToken });
+    expect(refused.status).toBe(409);
+    expect((await problemOf(refused)).code).toBe("last_credential");
+    expect(await identities(tokens.accessToken)).toHaveLength(1);
+    // A password is another way in.
+    await emailOff.db.query("update users set password_hash = 'argon2id-stand-in' where id = $1", [user.id]);
+    const unlinked = await emailOff.call("DELETE", `/me/identities/${identity!.id}`, { token: tokens.accessToken });
+    expect(unlinked.status).toBe(204);
   });
 });

@@ -65,6 +65,11 @@ describe("GET /auth/providers", () => {
     });
   });
 
+  it("says email sign-in is off when EMAIL_SIGN_IN is false, so a sign-in page offers no email code", async () => {
+    const res = await testService({ env: federationEnv({ EMAIL_SIGN_IN: "false" }) }).call("GET", "/auth/providers");
+    expect(((await res.json()) as { emailSignIn: boolean }).emailSignIn).toBe(false);
+  });
+
   it("lists none when no provider is configured", async () => {
     const res = await testService().call("GET", "/auth/providers");
     expect(((await res.json()) as { providers: unknown[] }).providers).toEqual([]);

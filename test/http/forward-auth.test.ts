@@ -68,4 +68,26 @@ describe("GET /auth/verify?permission=", () => {
     expect(res.status).toBe(400);
     expect((await problemOf(res)).code).toBe("validation_failed");
   });
+
+  it(
+    "refuses a permission over 128 characters and a repeated permission as validation errors naming it, so a " +
+      "proxy never gates on a name the check did not read",
+    async () => {
+      const { tokens } = await signIn({ roles: ["admin"] });
+      for (const query of [`permission=${"p".repeat(129)}`, "permission=users:read&permission=users:write"]) {
+        const res = await call("GET", `/auth/verify?${query}`, { token: tokens.accessToken });
+        expect(res.status, query).toBe(400);
+        const problem = (await problemOf(res)) as { code: string; errors?: { path: string }[] };
+        expect(problem.code).toBe("validation_failed");
+        expect(problem.errors?.map((e) => e.path)).toEqual(["permission"]);
+        for (const name of IDENTITY_HEADERS) expect(res.headers.get(name), name).toBeNull();
+      }
+    },
+  );
+
+  it("ignores a query parameter it does not know", async () => {
+    const { tokens } = await signIn();
+    const res = await call("GET", "/auth/verify?unrelated=1", { token: tokens.accessToken });
+    expect(res.status).toBe(200);
+  });
 });

@@ -12,7 +12,7 @@ import { promisify } from "node:util";
 import openapiTS, { astToString } from "openapi-typescript";
 import ts from "typescript";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { createApp } from "../../src/http/app";
+import { documentApp } from "../../src/http/lazy-routes";
 import { openApiDocument } from "../../src/http/openapi";
 
 const run = promisify(execFile);
@@ -24,7 +24,7 @@ let document: ReturnType<typeof openApiDocument>;
 
 beforeAll(async () => {
   dir = await mkdtemp(join(tmpdir(), "secureauth-openapi-"));
-  document = openApiDocument(createApp(), ORIGIN);
+  document = openApiDocument(await documentApp(), ORIGIN);
   documentFile = join(dir, "openapi.json");
   await writeFile(documentFile, JSON.stringify(document, null, 2));
 });
@@ -37,8 +37,8 @@ type LintProblem = { ruleId: string; severity: "error" | "warn"; message: string
 type LintReport = { totals: { errors: number; warnings: number }; problems: LintProblem[] };
 
 describe("/openapi.json as built", () => {
-  it("is the same document on every request: completing it changes nothing the next one starts from", () => {
-    const app = createApp();
+  it("is the same document on every request: completing it changes nothing the next one starts from", async () => {
+    const app = await documentApp();
     const first = JSON.stringify(openApiDocument(app, ORIGIN));
     expect(JSON.stringify(openApiDocument(app, ORIGIN))).toBe(first);
     expect(first).toBe(JSON.stringify(document));

@@ -14,7 +14,11 @@ import type { Clock } from "../../src/core/clock";
 import { compose, revocationsOf, type Runtime } from "../../src/composition";
 import { loadConfig, type Env } from "../../src/config";
 import worker from "../../src/index";
-import { lazyDatabase, storesFor } from "../../src/stores";
+import { lazyDatabase, loadDatabaseDriver, storesFor } from "../../src/stores";
+
+// The stores open their pool synchronously once the driver is loaded (the Worker loads it on an entry point's first
+// use; tests reach the stores directly).
+await loadDatabaseDriver();
 import { AuthService } from "../../src/rpc";
 import type { Stores } from "../../src/stores";
 import { type FeedRevocationList, revocationFeedFor } from "../../src/adapters/revocation-feed";

@@ -90,6 +90,74 @@ describe("AuthClient", () => {
     expect(await store.get()).toBeNull();
   });
 
+  it(
+    "retries at once a refresh whose answer was lost (the service rotated, the answer never came): " +
+      "within the grace window the service answers the same successor and the session goes on",
+    async () => {
+      const ended: string[] = [];
+      const sent: string[] = [];
+      let lost = 0;
+      const fetcher: typeof fetch = async (input, init) => {
+        const request = new Request(input, init);
+        const isRefresh = new URL(request.url).pathname === "/auth/refresh";
+        if (isRefresh) sent.push(((await request.clone().json()) as { refreshToken: string }).refreshToken);
+        const res = await exports.default.fetch(request);
+        // The first refresh reaches the service and commits its rotation; its answer is lost on the way back.
+        if (isRefresh && lost++ === 0) throw new TypeError("Network connection lost");
+        return res;
+      };
+      const store = memoryStore();
+      const client = new AuthClient({ baseUrl: BASE, fetch: fetcher, store, onSessionEnded: (r) => ended.push(r) });
+      const { tokens } = await registered(client);
+
+      const refreshed = await client.refresh();
+      expect(sent).toEqual([tokens.refreshToken, tokens.refreshToken]);
+      expect(refreshed?.refreshToken).toBeDefined();
+      expect(refreshed?.refreshToken).not.toBe(tokens.refreshToken);
+      expect(ended).toEqual([]);
+      // The successor is the session's live token: it rotates, and the access token it came with works.
+      expect((await client.getMe()).user.id).toBeDefined();
+      expect((await call("POST", "/auth/refresh", { body: { refreshToken: refreshed!.refreshToken } })).status).toBe(
+        200,
+      );
+    },
+  );
+
+  it("does not retry a lost refresh once the grace window has passed: the error reaches the caller", async () => {
+    let clock = Date.now();
+    let attempts = 0;
+    const fetcher: typeof fetch = async (input, init) => {
+      const request = new Request(input, init);
+      const res = await exports.default.fetch(request);
+      if (new URL(request.url).pathname !== "/auth/refresh") return res;
+      attempts++;
+      // The answer is lost, and by the client's clock the window closed while it was out.
+      clock += 11_000;
+      throw new TypeError("Network connection lost");
+    };
+    const client = new AuthClient({ baseUrl: BASE, fetch: fetcher, now: () => clock });
+    await registered(client);
+    await expect(client.refresh()).rejects.toThrow("Network connection lost");
+    expect(attempts).toBe(1);
+  });
+
+  it("gives up on a refresh that keeps getting no answer after a bounded number of retries", async () => {
+    let attempts = 0;
+    const fetcher: typeof fetch = async (input, init) => {
+      const request = new Request(input, init);
+      if (new URL(request.url).pathname === "/auth/refresh") {
+        attempts++;
+        throw new TypeError("Network connection lost");
+      }
+      return exports.default.fetch(request);
+    };
+    const client = new AuthClient({ baseUrl: BASE, fetch: fetcher });
+    await registered(client);
+    await expect(client.refresh()).rejects.toThrow("Network connection lost");
+    expect(attempts).toBeGreaterThan(1);
+    expect(attempts).toBeLessThanOrEqual(4);
+  });
+
   it("logs out: the session ends on the server and locally", async () => {
     const { fetcher } = countingFetch();
     const store = memoryStore();

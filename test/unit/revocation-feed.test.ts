@@ -21,6 +21,8 @@ function setup() {
   const logEntries: FeedEntry[] = [];
   const calls = { snapshot: 0, append: 0, log: 0, cacheGet: 0, cachePut: 0, cacheClear: 0 };
   const down = { feed: false, log: false };
+  /** Whether the Durable Object has read the log since it started. */
+  const drained = { yes: true };
   let head = 0;
   let shared: FeedSnapshot | undefined;
   const deferred: Promise<unknown>[] = [];
@@ -43,7 +45,7 @@ function setup() {
       async snapshot() {
         calls.snapshot++;
         if (down.feed) throw new Error("feed down");
-        return { head: `h:${head}`, takenAt: now, entries: [...feedEntries] };
+        return { head: `h:${head}`, takenAt: now, entries: [...feedEntries], complete: drained.yes };
       },
       async append(entries) {
         calls.append++;
@@ -69,10 +71,14 @@ function setup() {
     logEntries.push(entry);
     head++;
   };
+  /** A committed change whose append was lost: in the log only. */
+  const logOnly = (entry: FeedEntry) => logEntries.push(entry);
   return {
     list,
     calls,
     down,
+    drained,
+    logOnly,
     elsewhere,
     advance: (ms: number) => (now += ms),
     now: () => now,
@@ -191,6 +197,24 @@ describe("FeedRevocationList: publishing", () => {
     expect(await t.list.refuses({ ...token("s"), org: { id: "org-1", version: 2 } })).toBe(false);
     expect(await t.list.refuses({ ...token("s"), org: { id: "org-2", version: 0 } })).toBe(false);
     expect(await t.list.refuses(token("s"))).toBe(false);
+  });
+});
+
+describe("FeedRevocationList: a Durable Object that has not read the log since it started", () => {
+  it("has its snapshot completed from the Postgres log: a change whose append was lost is refused", async () => {
+    const t = setup();
+    t.drained.yes = false;
+    t.logOnly({ kind: "session", subject: "append-lost", at: t.now() });
+    expect(await t.list.refuses(token("append-lost"))).toBe(true);
+    expect(t.calls.log).toBe(1);
+  });
+
+  it("is not shared with the location while the log cannot be read to complete it", async () => {
+    const t = setup();
+    t.drained.yes = false;
+    t.down.log = true;
+    expect(await t.list.refuses(token("a"))).toBe(false);
+    expect(t.calls.cachePut).toBe(0);
   });
 });
 

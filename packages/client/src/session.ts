@@ -31,6 +31,9 @@
 //   out as it is.
 // - A rotated-away or reused refresh token, or a logout, ends the session in
 //   every tab and calls onSessionEnded in each.
+// - A refresh that got no answer (the connection dropped) is sent again at
+//   once, and after short pauses, within the service's grace window, which
+//   answers the same token with the same successor (refreshRequest).
 //
 // Imports nothing outside this package: no server code, no dependency.
 
@@ -51,6 +54,10 @@ import {
 } from "./types.js";
 
 const AUTH_MODE_HEADER = "X-Auth-Mode";
+/** Pauses before each retry of a refresh that got no answer: the first at once. */
+const REFRESH_RETRY_PAUSES_MS = [0, 250, 1000];
+/** A retry must reach the service inside its grace window: it is sent no later than this before the window ends. */
+const REFRESH_RETRY_MARGIN_MS = 1000;
 
 /** The session a client holds: its tokens, their refresh, and the requests that carry them. Use AuthClient. */
 export class SessionClient {
@@ -62,6 +69,8 @@ export class SessionClient {
   private readonly fetcher: typeof fetch;
   private readonly skewMs: number;
   private readonly now: () => number;
+  /** The service's REFRESH_REUSE_GRACE: how long a lost refresh may be retried. */
+  private readonly graceMs: number;
   private readonly tabs: TabCoordinator;
   private refreshing: Promise<StoredTokens | null> | null = null;
   /** Bumped whenever the tokens change other than by this client's own refresh: adopted from another tab, or ended. */
@@ -84,6 +93,7 @@ export class SessionClient {
     this.store = options.store ?? memoryStore();
     this.fetcher = options.fetch ?? ((input, init) => fetch(input, init));
     this.skewMs = (options.refreshSkewSeconds ?? 30) * 1000;
+    this.graceMs = (options.refreshGraceSeconds ?? 10) * 1000;
     this.now = options.now ?? Date.now;
     // Bearer mode over the memory store: no other tab holds this session, so
     // the client neither hears nor tells the others anything (the refresh
@@ -287,7 +297,7 @@ export class SessionClient {
             headers: { "Content-Type": "application/json" },
             body: JSON.stringify({ refreshToken: tokens?.refreshToken }),
           };
-    const res = await this.fetcher(`${this.baseUrl}/auth/refresh`, request);
+    const res = await this.refreshRequest(request);
     if (res.ok) {
       this.cookieSession = "present";
       const stored = await this.keep(((await res.json()) as { tokens: TokenPair }).tokens);
@@ -311,6 +321,29 @@ export class SessionClient {
       return null;
     }
     throw new AuthApiError(problem);
+  }
+
+  /**
+   * POST /auth/refresh, sent again when no answer came back (the fetch rejected: the connection dropped, the
+   * network failed). The lost attempt may have reached the service and rotated the token; within the service's grace
+   * window (REFRESH_REUSE_GRACE, 10 s by default) the same token is answered with the same successor, so the retry
+   * goes at once, then after short pauses, while the window is open with a second to spare for the trip. After
+   * that the error reaches the caller: a later refresh with that token is answered as the service finds it, and if
+   * the lost attempt had rotated it, that is reuse, which ends the session (onSessionEnded "refresh_token_reused").
+   * An HTTP answer of any status is an answer, and is not retried here.
+   */
+  private async refreshRequest(request: RequestInit): Promise<Response> {
+    const started = this.now();
+    const windowMs = this.graceMs - REFRESH_RETRY_MARGIN_MS;
+    for (let attempt = 0; ; attempt++) {
+      try {
+        return await this.fetcher(`${this.baseUrl}/auth/refresh`, request);
+      } catch (error) {
+        const pause = REFRESH_RETRY_PAUSES_MS[attempt];
+        if (pause === undefined || this.now() - started + pause >= windowMs) throw error;
+        if (pause > 0) await new Promise((resolve) => setTimeout(resolve, pause));
+      }
+    }
   }
 
   private async signedIn(tokens: TokenPair): Promise<StoredTokens> {

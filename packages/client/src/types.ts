@@ -109,6 +109,11 @@ export type AuthClientOptions = {
   fetch?: typeof fetch;
   /** Refresh this long before the access token expires, so a request does not leave with a token about to die. */
   refreshSkewSeconds?: number;
+  /**
+   * The service's REFRESH_REUSE_GRACE (default 10): a refresh that got no answer is retried, at once and then after
+   * short pauses, only while this window since its first attempt is open (with a second to spare).
+   */
+  refreshGraceSeconds?: number;
   now?: () => number;
   /** Cross-tab coordination; by default the browser's Web Locks and BroadcastChannel, none outside a browser. */
   coordination?: Coordination | false;

@@ -3,31 +3,31 @@
 // pool is created on first use, so requests that need no database (health,
 // JWKS, verify) open nothing, and it is closed with waitUntil after the
 // response. Only repositories import this module.
-import { neonConfig, Pool } from "@neondatabase/serverless";
-import { drizzle } from "drizzle-orm/neon-serverless";
+//
+// The driver itself (@neondatabase/serverless and Drizzle's adapter for it,
+// ./neon-driver.ts) is imported by loadDatabaseDriver, which every entry
+// point that may reach the database awaits first (the composition root's
+// compose, a route's first request, the queue and cron handlers): a cold
+// start that needs no database does not evaluate it. get() is synchronous,
+// as the stores need it, and refuses to run before the load.
 import type { PgDatabase, PgQueryResultHKT } from "drizzle-orm/pg-core";
-import * as schema from "../../db/schema";
+import type * as schema from "../../db/schema";
+import type { DatabaseConfig, OpenedPool } from "./neon-driver";
 
 /** Any Drizzle Postgres database over this schema (Neon's driver in the Worker, node-postgres in the operator CLI). */
 export type Database = PgDatabase<PgQueryResultHKT, typeof schema>;
 /** A database handle or an open transaction (a transaction is a Database too): repositories accept either. */
 export type Executor = Database;
 
-type DatabaseConfig = { databaseUrl: string; pgWsProxy: string | undefined };
+type Driver = typeof import("./neon-driver");
+let driver: Driver | undefined;
+let loading: Promise<void> | undefined;
 
-let configuredProxy: string | undefined;
-
-function configureDriver(pgWsProxy: string | undefined): void {
-  if (pgWsProxy === configuredProxy) return;
-  configuredProxy = pgWsProxy;
-  if (pgWsProxy) {
-    // A plain Postgres behind the local proxy (dev and tests). In production
-    // the variable is unset and the driver talks to Neon directly over wss.
-    const base = pgWsProxy.replace(/\/$/, "");
-    neonConfig.wsProxy = (host, port) => `${base.replace(/^wss?:\/\//, "")}/v1?address=${host}:${port}`;
-    neonConfig.useSecureWebSocket = base.startsWith("wss://");
-    neonConfig.pipelineConnect = false;
-  }
+/** Imports the driver once per isolate; resolves when get() can open a pool. */
+export function loadDatabaseDriver(): Promise<void> {
+  return (loading ??= import("./neon-driver").then((loaded) => {
+    driver = loaded;
+  }));
 }
 
 export type LazyDatabase = {
@@ -40,16 +40,16 @@ export type LazyDatabase = {
 };
 
 export function lazyDatabase(config: DatabaseConfig): LazyDatabase {
-  let pool: Pool | undefined;
+  let pool: OpenedPool | undefined;
   let db: Database | undefined;
   return {
     get() {
       if (!db) {
-        configureDriver(config.pgWsProxy);
-        pool = new Pool({ connectionString: config.databaseUrl, max: 4, connectionTimeoutMillis: 5000 });
-        // An idle client's socket error must not become an unhandled error.
-        pool.on("error", () => {});
-        db = drizzle({ client: pool, schema }) as unknown as Database;
+        // A programming error, not a runtime condition: an entry point reached the stores without loading the driver.
+        if (!driver) throw new Error("the database driver is not loaded: await loadDatabaseDriver() first");
+        const opened = driver.openPool(config);
+        pool = opened.pool;
+        db = opened.db as unknown as Database;
       }
       return db;
     },

@@ -8,7 +8,7 @@ import { DurableObject } from "cloudflare:workers";
 import { loadConfig, type Env } from "../../config";
 import { withTimeout } from "../../core/timeout";
 import { describeError } from "../../core/errors";
-import { lazyDatabase } from "../postgres/database";
+import { lazyDatabase, loadDatabaseDriver } from "../postgres/database";
 import { type FeedEntry, type FeedSnapshot, retentionMs, versionOf } from "./entries";
 import { readRevocationLog } from "../postgres/revocation-log";
 
@@ -21,7 +21,7 @@ export const DRAIN_INTERVAL_MS = 1000;
  */
 const DRAIN_OVERLAP_MS = 30_000;
 /** A snapshot waits at most this long for a drain it runs itself (after the object woke up). */
-const INLINE_DRAIN_TIMEOUT_MS = 1000;
+const INLINE_DRAIN_TIMEOUT_MS = 2000;
 
 type EntryRow = { kind: string; subject: string; version: number; at: number };
 
@@ -67,7 +67,8 @@ export class RevocationFeed extends DurableObject<Env> {
       .toArray()
       .map(toEntry);
     const head = this.sql.exec<{ head: number }>("SELECT COALESCE(MAX(seq), 0) AS head FROM entries").one().head;
-    return { head: `${this.incarnation}:${head}`, takenAt, entries };
+    // Until a drain has succeeded since this object started, a lost append may be missing: the reader reads the log.
+    return { head: `${this.incarnation}:${head}`, takenAt, entries, complete: this.drainedAt > 0 };
   }
 
   /** For the benchmark and operators: requests served since this object started, and entries held. */
@@ -114,6 +115,7 @@ export class RevocationFeed extends DurableObject<Env> {
     const since = Math.max(started - this.retention(), this.drainedAt - DRAIN_OVERLAP_MS);
     const database = lazyDatabase(loadConfig(this.env));
     try {
+      await loadDatabaseDriver();
       const read = readRevocationLog(database.get(), since);
       this.insert(timeoutMs === undefined ? await read : await withTimeout(read, timeoutMs));
       this.drainedAt = started;

@@ -10,8 +10,11 @@ export type FeedEntry = Revocation & { at: number };
 /**
  * Every entry younger than the retention, as of `takenAt` (epoch ms), and the
  * position the source had reached (`head`: equal heads, equal entries).
+ * `complete: false`: the Durable Object has not read the Postgres log since
+ * it started, so a change whose append was lost may be missing; the reader
+ * reads the log too.
  */
-export type FeedSnapshot = { head: string; takenAt: number; entries: FeedEntry[] };
+export type FeedSnapshot = { head: string; takenAt: number; entries: FeedEntry[]; complete?: boolean };
 
 /**
  * How long an entry is kept: a token issued before the change it records is

@@ -2,7 +2,7 @@
 // isolate and deployment, over the RevocationFeed Durable Object, the
 // location's Cache API and the Postgres log.
 import type { Config, Env } from "../../config";
-import { lazyDatabase } from "../postgres/database";
+import { lazyDatabase, loadDatabaseDriver } from "../postgres/database";
 import type { FeedSnapshot } from "./entries";
 import { readRevocationLog } from "../postgres/revocation-log";
 import { type FeedClient, type FeedReaderDeps, FeedRevocationList, type SnapshotCache } from "./reader";
@@ -73,6 +73,7 @@ export function feedReaderDeps(env: Env, config: Config): FeedReaderDeps {
   return {
     feed: feedClient(env.REVOCATION_FEED),
     async log(since) {
+      await loadDatabaseDriver();
       const database = lazyDatabase(config);
       try {
         return await readRevocationLog(database.get(), since);

@@ -133,6 +133,16 @@ export class FeedRevocationList implements RevocationList {
     let snapshot: FeedSnapshot;
     try {
       snapshot = await this.deps.feed.snapshot();
+      if (snapshot.complete === false) {
+        // The object has not read the log since it started: what the log holds is added; not shared if unread.
+        const logged = await this.deps.log(now - this.retention).catch(() => undefined);
+        if (!logged) return snapshot;
+        snapshot = {
+          head: `${snapshot.head}+log:${now}`,
+          takenAt: snapshot.takenAt,
+          entries: [...snapshot.entries, ...logged],
+        };
+      }
     } catch (feedError) {
       try {
         snapshot = { head: `log:${now}`, takenAt: now, entries: await this.deps.log(now - this.retention) };

@@ -3,7 +3,6 @@
 import { type Feature, passwordServiceDeps } from "../../features";
 import { UserRepository } from "./postgres";
 import { RegistrationRepository } from "./registrations.postgres";
-import { authRoutes } from "./routes";
 import { AccountService } from "./service";
 import type { RegistrationStore, UserStore } from "./store";
 
@@ -26,5 +25,5 @@ export const accounts = {
         secondFactor: deps.services.secondFactors(),
       }),
   },
-  routes: [authRoutes],
+  routes: [() => import("./routes").then((m) => m.authRoutes)],
 } satisfies Feature;

@@ -4,7 +4,6 @@
 import type { Feature, FeatureDeps } from "../../features";
 import { AdminUserRepository } from "./postgres";
 import { RoleRepository } from "./roles.postgres";
-import { adminRoutes } from "./routes";
 import { AdminService, type AdminDeps } from "./service";
 import type { AdminUserStore, RoleStore } from "./store";
 
@@ -33,5 +32,5 @@ export const admin = {
       });
     },
   },
-  routes: [adminRoutes],
+  routes: [() => import("./routes").then((m) => m.adminRoutes)],
 } satisfies Feature;

@@ -4,7 +4,6 @@
 import type { Feature } from "../../features";
 import { EmailCodeHasher } from "./codes";
 import { EmailCodeRepository } from "./postgres";
-import { emailSignInRoutes } from "./routes";
 import { EmailSignInService } from "./service";
 import type { EmailCodeStore } from "./store";
 
@@ -29,7 +28,7 @@ export const emailSignIn = {
         secondFactor: deps.services.secondFactors(),
       }),
   },
-  routes: [emailSignInRoutes],
+  routes: [() => import("./routes").then((m) => m.emailSignInRoutes)],
   switchedOff: (config) => (config.emailSignIn.enabled ? [] : EMAIL_SIGN_IN_PATHS),
 } satisfies Feature;
 

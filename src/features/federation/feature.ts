@@ -6,8 +6,6 @@ import type { Feature, FeatureDeps } from "../../features";
 import { SecretBox } from "../mfa/secret-box";
 import { FederationRepository } from "./postgres";
 import { HttpIdentityProviders } from "./provider-client";
-import { federationRoutes } from "./routes";
-import { identityRoutes } from "./identities-routes";
 import { FederationService } from "./service";
 import { IdentityService } from "./identities";
 import type { FederationStore } from "./store";
@@ -63,5 +61,8 @@ export const federation = {
         emailSignIn: emailSignInOn(deps.config),
       }),
   },
-  routes: [federationRoutes, identityRoutes],
+  routes: [
+    () => import("./routes").then((m) => m.federationRoutes),
+    () => import("./identities-routes").then((m) => m.identityRoutes),
+  ],
 } satisfies Feature;

@@ -2,7 +2,6 @@
 // service, /health and /health/ready.
 import type { Feature } from "../../features";
 import { HealthRepository } from "./postgres";
-import { healthRoutes } from "./routes";
 import { HealthService } from "./service";
 import type { HealthProbe } from "./store";
 
@@ -11,5 +10,9 @@ export const health = {
   services: {
     health: (deps): HealthService => new HealthService(deps.stores().health),
   },
-  routes: [healthRoutes],
+  // Liveness on its own, a plain Hono app: the first GET /health of an isolate evaluates no schema.
+  routes: [
+    () => import("./liveness-routes").then((m) => m.livenessRoutes),
+    () => import("./routes").then((m) => m.healthRoutes),
+  ],
 } satisfies Feature;

@@ -1,15 +1,15 @@
-// GET /health (liveness, no I/O) and GET /health/ready (one `select 1`).
-// With a configuration that does not load, the Worker is alive but not ready.
+// GET /health (liveness, no I/O: its document here, its answer in
+// liveness-routes.ts) and GET /health/ready (one `select 1`).
+// With a configuration that does not load, the Worker is alive but not ready
+// (unconfigured-routes.ts answers both then).
 import { createRoute, OpenAPIHono, z } from "@hono/zod-openapi";
-import type { Context } from "hono";
-import { ServiceUnavailable } from "../../core/errors";
 import type { AppEnv } from "../../http/context";
-import { problemResponse } from "../../http/errors/problem";
 import { problemResponses } from "../../http/openapi";
 
 export const healthRoutes = new OpenAPIHono<AppEnv>();
 
-healthRoutes.openapi(
+// GET /health's document; liveness-routes.ts answers it, with no schema to evaluate on an isolate's first request.
+healthRoutes.openAPIRegistry.registerPath(
   createRoute({
     method: "get",
     path: "/health",
@@ -22,7 +22,6 @@ healthRoutes.openapi(
       ...problemResponses(),
     },
   }),
-  (c) => c.json({ status: "ok" as const }, 200),
 );
 
 healthRoutes.openapi(
@@ -46,16 +45,3 @@ healthRoutes.openapi(
     return c.json({ status: "ok" as const, database: "ok" as const }, 200);
   },
 );
-
-/**
- * The health answers when the configuration does not load (the edge cannot
- * build a runtime): liveness stays 200 so the deploy is not restarted in a
- * loop, readiness answers 503 with a body that names nothing (the log names
- * the variable). undefined for every other request, which answers 500.
- */
-export function healthWithoutConfig(c: Context): Response | undefined {
-  if (c.req.method !== "GET") return undefined;
-  if (c.req.path === "/health") return c.json({ status: "ok" as const }, 200);
-  if (c.req.path === "/health/ready") return problemResponse(new ServiceUnavailable());
-  return undefined;
-}

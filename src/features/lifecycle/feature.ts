@@ -1,10 +1,8 @@
 // The account lifecycle as the composition root wires it: one-time tokens,
 // the lifecycle and profile services, the email-link and /me routes.
 import { type Feature, passwordServiceDeps } from "../../features";
-import { accountEmailRoutes } from "./email-routes";
 import { OneTimeTokenRepository } from "./postgres";
 import { ProfileService } from "./profiles";
-import { meRoutes } from "./routes";
 import { AccountLifecycle } from "./service";
 import type { OneTimeTokenStore } from "./store";
 
@@ -22,5 +20,8 @@ export const lifecycle = {
       }),
     profiles: (deps): ProfileService => new ProfileService(deps.stores().users),
   },
-  routes: [accountEmailRoutes, meRoutes],
+  routes: [
+    () => import("./email-routes").then((m) => m.accountEmailRoutes),
+    () => import("./routes").then((m) => m.meRoutes),
+  ],
 } satisfies Feature;

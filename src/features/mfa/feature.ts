@@ -2,7 +2,6 @@
 // service (with the TOTP secrets' key imported once per isolate), /mfa.
 import type { Feature } from "../../features";
 import { SecondFactorRepository } from "./postgres";
-import { mfaRoutes } from "./routes";
 import { SecretBox } from "./secret-box";
 import { SecondFactorService } from "./service";
 import type { SecondFactorStore } from "./store";
@@ -24,7 +23,7 @@ export const mfa = {
         revocations: deps.revocations,
       }),
   },
-  routes: [mfaRoutes],
+  routes: [() => import("./routes").then((m) => m.mfaRoutes)],
 } satisfies Feature;
 
 /** One AES-GCM key import per isolate and key. */

@@ -2,7 +2,6 @@
 // service, the /passkeys routes.
 import type { Feature } from "../../features";
 import { PasskeyRepository } from "./postgres";
-import { passkeyRoutes } from "./routes";
 import { PasskeyService } from "./service";
 import type { PasskeyStore } from "./store";
 
@@ -21,5 +20,5 @@ export const passkeys = {
         revocations: deps.revocations,
       }),
   },
-  routes: [passkeyRoutes],
+  routes: [() => import("./routes").then((m) => m.passkeyRoutes)],
 } satisfies Feature;

@@ -1,6 +1,7 @@
 // Re-authentication has routes only: they call the second-factor and
 // passkey services.
 import type { Feature } from "../../features";
-import { reauthenticationRoutes } from "./routes";
 
-export const reauthentication = { routes: [reauthenticationRoutes] } satisfies Feature;
+export const reauthentication = {
+  routes: [() => import("./routes").then((m) => m.reauthenticationRoutes)],
+} satisfies Feature;

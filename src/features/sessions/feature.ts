@@ -4,7 +4,6 @@ import type { Feature } from "../../features";
 import { SessionRepository } from "./postgres";
 import { RefreshTokenRepository } from "./refresh-tokens.postgres";
 import { RefreshTokenRotation } from "./rotation";
-import { sessionsRoutes } from "./routes";
 import { SessionService } from "./service";
 import type { RefreshTokenStore, SessionStore } from "./store";
 
@@ -35,5 +34,5 @@ export const sessions = {
         tokens: deps.tokens,
       }),
   },
-  routes: [sessionsRoutes],
+  routes: [() => import("./routes").then((m) => m.sessionsRoutes)],
 } satisfies Feature;

@@ -50,12 +50,22 @@ export function forbidCaching(headers: Headers): void {
   headers.set("Pragma", "no-cache");
 }
 
+const noStoreMiddleware = new WeakSet<object>();
+
 /** For responses that carry a token: never cached anywhere. */
-export const noStore = () =>
-  createMiddleware(async (c, next) => {
+export const noStore = () => {
+  const middleware = createMiddleware(async (c, next) => {
     await next();
     forbidCaching(c.res.headers);
   });
+  noStoreMiddleware.add(middleware);
+  return middleware;
+};
+
+/** Whether a handler is a noStore middleware: the route table (src/http/lazy-routes.ts) carries no other. */
+export function isNoStore(handler: unknown): boolean {
+  return typeof handler === "function" && noStoreMiddleware.has(handler);
+}
 
 /** `routes` with noStore() on each of `paths` (a path and its subpaths are two patterns), before any route is added. */
 export function noStoreOn<R extends Hono<AppEnv>>(routes: R, ...paths: string[]): R {
