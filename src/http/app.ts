@@ -12,11 +12,10 @@ import { jsonBody } from "./json-body";
 import { routeGate, type RouteEntry } from "./route-gate";
 import { carriesAccessToken } from "./authenticate";
 import { completeSecurityHeaders, forbidCaching, prepareSecurityHeaders } from "./security-headers";
-import { accountPageRoutes } from "../pages/account-page";
 import { docsRoutes } from "../pages/docs";
 import { FEATURES } from "../features";
 import { healthWithoutConfig } from "../features/health/routes";
-import { linkPageRoutes } from "../pages/link-pages";
+import { hostedPageRoutes } from "../pages/hosted-pages";
 import { openApiDocument } from "./openapi";
 
 export function createApp(overrides: Overrides = {}) {
@@ -35,9 +34,8 @@ export function createApp(overrides: Overrides = {}) {
   for (const feature of FEATURES) {
     if ("routes" in feature) for (const routes of feature.routes) app.route("/", routes);
   }
-  app.route("/", linkPageRoutes);
+  app.route("/", hostedPageRoutes);
   app.route("/", docsRoutes);
-  app.route("/", accountPageRoutes);
 
   // The document, completed centrally (cookieAuth beside bearerAuth, the problems any operation can answer):
   // src/http/openapi.ts.

@@ -69,4 +69,8 @@ export const TEST_SECRETS = {
   WEBAUTHN_RP_ID: "app.example.com",
   WEBAUTHN_RP_NAME: "SecureAuth test",
   WEBAUTHN_ORIGINS: "https://app.example.com",
+  // A light brand colour: the pages must darken it for contrast. No logo: the name alone.
+  BRAND_NAME: "Acme Test",
+  BRAND_LOGO_URL: "",
+  BRAND_COLOR: "#ffcc00",
 };

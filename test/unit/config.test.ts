@@ -56,6 +56,7 @@ describe("defaults", () => {
       pwnedPasswordsUrl: undefined,
       requireVerifiedEmail: false,
       mail: { appUrl: DEFAULTS.APP_URL, from: DEFAULTS.MAIL_FROM, transport: undefined },
+      brand: { name: "SecureAuth", logoUrl: undefined, color: "#2f5bd3" },
       mfa: {
         encryptionKey: undefined,
         reauthMaxAge: 600,

@@ -10,8 +10,16 @@
 // reauthentication_required: `reauthenticate` with one of its `methods`,
 // then try again.
 
+import type {
+  EmailCodeRequest,
+  HandoffAnswer,
+  HandoffRequest,
+  Identity,
+  Providers,
+  SignedInNew,
+} from "./contract-v3.js";
 import { SessionClient } from "./session.js";
-import type { RequestBody, ResponseBody } from "./types.js";
+import { AuthApiError, type RequestBody, type ResponseBody } from "./types.js";
 
 const id = (value: string) => encodeURIComponent(value);
 
@@ -162,4 +170,123 @@ export class AuthClient extends SessionClient {
   reauthenticationPasskeyOptions(): Promise<ResponseBody<"reauthenticationPasskeyOptions">> {
     return this.call("POST", "/auth/reauthenticate/options");
   }
+
+  // v3: providers, email codes, the hosted pages' handoff, linked identities. Hand-typed from the contract until
+  // the service's routes are generated into api.ts (contract-v3.ts).
+
+  /** GET /auth/providers: the provider buttons to draw, and whether email codes are on. */
+  getProviders(): Promise<Providers> {
+    return this.getPublic("/auth/providers");
+  }
+
+  /** POST /auth/email/code: mails a 6-digit sign-in code (202 whatever the address); then `verifyEmailCode`. */
+  sendEmailCode(input: EmailCodeRequest): Promise<Record<string, never>> {
+    return this.post("/auth/email/code", input);
+  }
+
+  /**
+   * POST /auth/handoff: the signed-in session (the hosted pages' own) turned into a one-time code for the app that
+   * sent the browser to /sign-in; answers where to send the browser (`redirectTo?code=...&state=...`).
+   */
+  handoff(input: HandoffRequest): Promise<HandoffAnswer> {
+    return this.call("POST", "/auth/handoff", input);
+  }
+
+  /** GET /me/identities: the provider identities linked to the caller's account. */
+  listIdentities(): Promise<{ identities: Identity[] }> {
+    return this.call("GET", "/me/identities");
+  }
+
+  /** DELETE /me/identities/{id}: unlinks one (recent sign-in; 409 last_credential when it is the only way in). */
+  unlinkIdentity(identityId: string): Promise<void> {
+    return this.call("DELETE", `/me/identities/${id(identityId)}`);
+  }
+
+  /** POST /auth/reauthenticate/email: mails a code that re-authenticates an account without a password. */
+  sendReauthenticationEmail(): Promise<void> {
+    return this.call("POST", "/auth/reauthenticate/email");
+  }
+
+  /**
+   * The app's half of the hosted sign-in page: sends the browser to the service's /sign-in with a PKCE challenge
+   * and a fresh `state`, keeping the verifier (and `returnTo`, the app's own place to come back to) in
+   * sessionStorage under that state. `redirectTo` must be one of the service's REDIRECT_URLS exactly; the page
+   * comes back there with `?code=...&state=...`, which `handleRedirect` spends.
+   */
+  async redirectToSignIn(options: { redirectTo: string; returnTo?: string; storage?: KeyValueStorage }): Promise<void> {
+    const storage = options.storage ?? browser().sessionStorage;
+    const verifier = base64url(crypto.getRandomValues(new Uint8Array(32)));
+    const state = base64url(crypto.getRandomValues(new Uint8Array(16)));
+    const challenge = base64url(
+      new Uint8Array(await crypto.subtle.digest("SHA-256", new TextEncoder().encode(verifier))),
+    );
+    storage.setItem(`${PKCE_KEY}${state}`, JSON.stringify({ verifier, returnTo: options.returnTo ?? null }));
+    const url = new URL(`${this.serviceUrl}/sign-in`);
+    url.searchParams.set("redirect_to", options.redirectTo);
+    url.searchParams.set("code_challenge", challenge);
+    url.searchParams.set("code_challenge_method", "S256");
+    url.searchParams.set("state", state);
+    browser().location.assign(url.toString());
+  }
+
+  /**
+   * On the page `redirectToSignIn` named: reads `code` and `state` (or `error`) from the address, removes them
+   * from the address bar, and exchanges the code with the verifier kept under that state (POST /auth/exchange).
+   * Answers null when the address carries neither; rejects with an AuthApiError for an `error` the service sent
+   * back, an unknown state (invalid_one_time_token: nothing is exchanged), or the exchange's refusal
+   * (mfa_required included: finish with completeMfa or loginWithPasskey).
+   */
+  async handleRedirect(
+    options: { url?: string; storage?: KeyValueStorage } = {},
+  ): Promise<(SignedInNew & { returnTo: string | null }) | null> {
+    const storage = options.storage ?? browser().sessionStorage;
+    const url = new URL(options.url ?? browser().location.href);
+    const code = url.searchParams.get("code");
+    const state = url.searchParams.get("state") ?? "";
+    const error = url.searchParams.get("error");
+    if (!code && !error) return null;
+    for (const name of ["code", "state", "error", "error_description"]) url.searchParams.delete(name);
+    if (!options.url) browser().history.replaceState(null, "", url.toString());
+    const kept = storage.getItem(`${PKCE_KEY}${state}`);
+    storage.removeItem(`${PKCE_KEY}${state}`);
+    if (error) {
+      const title = url.searchParams.get("error_description") || error;
+      throw new AuthApiError({ type: "about:blank", title, status: 400, code: error } as never);
+    }
+    if (!kept) {
+      throw new AuthApiError({
+        type: "about:blank",
+        title: "This sign-in was not started here, or was already used",
+        status: 400,
+        code: "invalid_one_time_token",
+      });
+    }
+    const { verifier, returnTo } = JSON.parse(kept) as { verifier: string; returnTo: string | null };
+    const signedIn = await this.exchangeCode({ code: code!, codeVerifier: verifier });
+    return { ...signedIn, returnTo };
+  }
+}
+
+const PKCE_KEY = "secureauth:pkce:";
+
+/** Where the PKCE verifier waits for the browser's return: sessionStorage by default. */
+export type KeyValueStorage = {
+  getItem(key: string): string | null;
+  setItem(key: string, value: string): void;
+  removeItem(key: string): void;
+};
+
+/** The browser's globals the redirect helpers use (the package is typed for Workers and Node too). */
+function browser(): {
+  sessionStorage: KeyValueStorage;
+  location: { href: string; assign(url: string): void };
+  history: { replaceState(data: unknown, unused: string, url: string): void };
+} {
+  return globalThis as never;
+}
+
+function base64url(bytes: Uint8Array): string {
+  let binary = "";
+  for (const byte of bytes) binary += String.fromCharCode(byte);
+  return btoa(binary).replace(/\+/g, "-").replace(/\//g, "_").replace(/=+$/, "");
 }

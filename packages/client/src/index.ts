@@ -8,6 +8,16 @@ export { AuthClient } from "./client.js";
 export { memoryStore, webStorageStore } from "./stores.js";
 export type { ChannelLike, Coordination, LockManagerLike } from "./coordination.js";
 export type { components, operations, paths } from "./api.js";
+export type {
+  CodeExchange,
+  EmailCodeRequest,
+  EmailCodeVerification,
+  HandoffAnswer,
+  HandoffRequest,
+  Identity,
+  Providers,
+  SignedInNew,
+} from "./contract-v3.js";
 export {
   AuthApiError,
   type AuditEvent,

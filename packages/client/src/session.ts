@@ -49,6 +49,7 @@ import {
   type TokenPair,
   type TokenStore,
 } from "./types.js";
+import type { CodeExchange, EmailCodeVerification, SignedInNew } from "./contract-v3.js";
 
 const AUTH_MODE_HEADER = "X-Auth-Mode";
 
@@ -143,6 +144,27 @@ export class SessionClient {
     const { tokens } = await this.call<ResponseBody<"reauthenticate">>("POST", "/auth/reauthenticate", input);
     const current = await this.store.get();
     return this.keep({ ...tokens, refreshToken: current?.refreshToken });
+  }
+
+  /**
+   * Signs in with the 6-digit code an email brought (POST /auth/email/code/verify; or the magic link's token).
+   * Rejects with mfa_required as login does. Hand-typed from the contract (contract-v3.ts).
+   */
+  async verifyEmailCode(input: EmailCodeVerification): Promise<SignedInNew> {
+    const body = await this.post<SignedInNew>("/auth/email/code/verify", input);
+    await this.signedIn(body.tokens);
+    return body;
+  }
+
+  /**
+   * Exchanges a one-time code (a provider's return, or the hosted sign-in page's handoff) and its PKCE verifier
+   * for a session of this client's own (POST /auth/exchange). Rejects with mfa_required as login does.
+   * Hand-typed from the contract (contract-v3.ts).
+   */
+  async exchangeCode(input: CodeExchange): Promise<SignedInNew> {
+    const body = await this.post<SignedInNew>("/auth/exchange", input);
+    await this.signedIn(body.tokens);
+    return body;
   }
 
   /** Ends the session on the server and in every tab; onSessionEnded("logged_out") is called. */
@@ -368,6 +390,16 @@ export class SessionClient {
       init.body = JSON.stringify(body);
     }
     return answer<T>(await this.fetcher(`${this.baseUrl}${path}`, this.serviceInit(init, null)));
+  }
+
+  /** A GET to the service that needs no session: its JSON. */
+  protected async getPublic<T>(path: string): Promise<T> {
+    return answer<T>(await this.fetcher(`${this.baseUrl}${path}`, this.serviceInit({ method: "GET" }, null)));
+  }
+
+  /** The service's base URL, without a trailing slash. */
+  protected get serviceUrl(): string {
+    return this.baseUrl;
   }
 
   /** A request to the service as the signed-in user (the access token, refreshed once if refused). */

@@ -127,6 +127,7 @@ function toConfig(env: Readonly<Record<string, unknown>>): Config {
     pwnedPasswordsUrl: v.PWNED_PASSWORDS_URL,
     requireVerifiedEmail: v.REQUIRE_VERIFIED_EMAIL!,
     mail: { appUrl: v.APP_URL!, from: v.MAIL_FROM!, transport },
+    brand: { name: v.BRAND_NAME!, logoUrl: v.BRAND_LOGO_URL, color: v.BRAND_COLOR! },
     mfa: {
       encryptionKey: v.MFA_ENCRYPTION_KEY,
       reauthMaxAge: v.REAUTH_MAX_AGE!,

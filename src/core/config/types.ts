@@ -52,7 +52,11 @@ export type Config = {
   requireVerifiedEmail: boolean;
   mail: MailSettings;
   mfa: MfaSettings;
+  /** What the hosted pages and the mails show: BRAND_NAME, BRAND_LOGO_URL, BRAND_COLOR. */
+  brand: Brand;
 };
+
+export type Brand = { name: string; logoUrl: string | undefined; color: string };
 
 export type MfaSettings = {
   /** The 32-byte AES-GCM key for TOTP secrets; undefined: TOTP is unavailable. */
