@@ -773,6 +773,26 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/account": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * The hosted account page: profile, email, password, sessions, two-step verification, passkeys
+         * @description HTML, for people: the signed-in user's security settings, on this origin in cookie mode. Its CSP allows its one script and inline style by hash, /brand.css, and requests to this origin only.
+         */
+        get: operations["accountPage"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/docs": {
         parameters: {
             query?: never;
@@ -785,26 +805,6 @@ export interface paths {
          * @description HTML, for people: every operation with its parameters, bodies, responses and security, rendered in the browser from GET /openapi.json. Self-contained: its CSP allows its one inline script and style by hash and requests to this origin only.
          */
         get: operations["docsPage"];
-        put?: never;
-        post?: never;
-        delete?: never;
-        options?: never;
-        head?: never;
-        patch?: never;
-        trace?: never;
-    };
-    "/account": {
-        parameters: {
-            query?: never;
-            header?: never;
-            path?: never;
-            cookie?: never;
-        };
-        /**
-         * A hosted page to try sign-in, TOTP and passkeys in a browser
-         * @description HTML, for people: sign in or register, complete a second factor, enrol TOTP, add passkeys. It calls this API from the same origin and keeps the tokens in memory. Its CSP allows its one inline script and style by hash and requests to this origin only.
-         */
-        get: operations["accountPage"];
         put?: never;
         post?: never;
         delete?: never;
@@ -5029,7 +5029,7 @@ export interface operations {
             };
         };
     };
-    docsPage: {
+    accountPage: {
         parameters: {
             query?: never;
             header?: never;
@@ -5069,7 +5069,7 @@ export interface operations {
             };
         };
     };
-    accountPage: {
+    docsPage: {
         parameters: {
             query?: never;
             header?: never;
