@@ -57,7 +57,10 @@ const field = (id: string, label: string, attributes: string, hint = "") =>
 const EMAIL = 'type="email" autocomplete="username" required maxlength="254" autocapitalize="none" spellcheck="false"';
 const NEW_PASSWORD = 'type="password" autocomplete="new-password" required minlength="12" maxlength="128"';
 const CODE = 'type="text" inputmode="numeric" autocomplete="one-time-code" maxlength="6" pattern="[0-9 ]*"';
-/** The message regions every form has: an error announced at once, room kept so nothing moves when it appears. */
+/**
+ * The error region of a form, under its button: announced at once (role=alert), its room kept (two lines), so
+ * nothing moves when an error appears.
+ */
 const alert = (id: string) => `<p id="${id}" class="alert" role="alert"></p>`;
 const status = '<p id="status" class="status" role="status"></p>';
 
@@ -77,13 +80,13 @@ ${status}
 <div id="providers" class="providers" hidden></div>
 <p id="providers-or" class="divider" hidden>${t("common.or")}</p>
 <form id="password-form" novalidate>
-${alert("form-error")}
 <div class="field"><label for="email">${t("common.email")}</label><input id="email" name="email" type="email" \
 autocomplete="username webauthn" required maxlength="254" autocapitalize="none" spellcheck="false"></div>
 <div class="field"><div class="label-row"><label for="password">${t("common.password")}</label>\
 <a id="forgot-link" href="/forgot-password">${t("signIn.forgot")}</a></div><input id="password" name="password" \
 type="password" autocomplete="current-password" required maxlength="1024"></div>
 <button id="password-submit" class="primary" type="submit">${t("signIn.submit")}</button>
+${alert("form-error")}
 </form>
 <button id="passkey" class="block" type="button">${t("signIn.passkey")}</button>
 <button id="email-code" class="block" type="button" hidden>${t("signIn.emailCode")}</button>
@@ -92,9 +95,9 @@ type="password" autocomplete="current-password" required maxlength="1024"></div>
 <section id="step-email-code" hidden>
 <form id="email-code-form" novalidate>
 <p id="email-code-sent"></p>
-${alert("email-code-error")}
 ${field("email-code-input", t("signIn.emailCodeLabel"), CODE)}
 <button class="primary" type="submit">${t("signIn.emailCodeSubmit")}</button>
+${alert("email-code-error")}
 </form>
 <button id="email-code-cancel" class="link-button" type="button">${t("common.backToSignIn")}</button>
 </section>
@@ -102,7 +105,6 @@ ${field("email-code-input", t("signIn.emailCodeLabel"), CODE)}
 <h2 id="mfa-heading" tabindex="-1">${t("mfa.title")}</h2>
 <p>${t("mfa.intro")}</p>
 <form id="mfa-form" novalidate>
-${alert("mfa-error")}
 <div id="mfa-code-field">${field("mfa-code", t("mfa.code"), CODE)}</div>
 <div id="mfa-recovery-field" hidden>${field(
       "mfa-recovery",
@@ -110,6 +112,7 @@ ${alert("mfa-error")}
       'type="text" autocomplete="off" maxlength="64" autocapitalize="none" spellcheck="false"',
     )}</div>
 <button id="mfa-submit" class="primary" type="submit">${t("mfa.submit")}</button>
+${alert("mfa-error")}
 </form>
 <button id="mfa-toggle" class="link-button" type="button">${t("mfa.useRecovery")}</button>
 <button id="mfa-passkey" class="block" type="button" hidden>${t("mfa.usePasskey")}</button>
@@ -126,11 +129,11 @@ ${alert("mfa-error")}
     body: `<h1>${t("signUp.heading")}</h1>
 ${status}
 <form id="sign-up-form" novalidate>
-${alert("form-error")}
 ${field("email", t("common.email"), EMAIL)}
 ${field("name", `${t("common.name")} ${t("common.optional")}`, 'type="text" autocomplete="name" maxlength="100"')}
 ${field("password", t("common.newPassword"), NEW_PASSWORD, t("common.passwordRules"))}
 <button id="sign-up-submit" class="primary" type="submit">${t("signUp.submit")}</button>
+${alert("form-error")}
 </form>
 <p class="alt">${t("signUp.haveAccount")} <a id="sign-in-link" href="/sign-in">${t("signIn.submit")}</a></p>`,
   }),
@@ -140,9 +143,9 @@ ${field("password", t("common.newPassword"), NEW_PASSWORD, t("common.passwordRul
 <p>${t("forgot.intro")}</p>
 ${status}
 <form id="forgot-form" novalidate>
-${alert("form-error")}
 ${field("email", t("common.email"), EMAIL)}
 <button class="primary" type="submit">${t("forgot.submit")}</button>
+${alert("form-error")}
 </form>
 <p class="alt"><a href="/sign-in">${t("common.backToSignIn")}</a></p>`,
   }),
@@ -152,10 +155,10 @@ ${field("email", t("common.email"), EMAIL)}
 <p id="intro">${t("reset.intro")}</p>
 ${status}
 <form id="link-form" data-call="reset" novalidate>
-${alert("form-error")}
 <input type="text" name="username" autocomplete="username" hidden>
 ${field("password", t("common.newPassword"), NEW_PASSWORD, t("common.passwordRules"))}
 <button class="primary" type="submit">${t("reset.submit")}</button>
+${alert("form-error")}
 </form>
 <p id="new-link" hidden><a href="/forgot-password">${t("link.newReset")}</a></p>
 <p class="alt"><a href="/sign-in">${t("common.backToSignIn")}</a></p>`,
@@ -166,8 +169,8 @@ ${field("password", t("common.newPassword"), NEW_PASSWORD, t("common.passwordRul
 <p id="intro">${t("verify.intro")}</p>
 ${status}
 <form id="link-form" data-call="verify" novalidate>
-${alert("form-error")}
 <button class="primary" type="submit">${t("verify.submit")}</button>
+${alert("form-error")}
 </form>
 <p class="alt"><a href="/account">${t("account.title")}</a></p>`,
   }),
@@ -177,8 +180,8 @@ ${alert("form-error")}
 <p id="intro">${t("confirm.intro")}</p>
 ${status}
 <form id="link-form" data-call="confirm" novalidate>
-${alert("form-error")}
 <button class="primary" type="submit">${t("confirm.submit")}</button>
+${alert("form-error")}
 </form>
 <p class="alt"><a href="/account">${t("account.title")}</a></p>`,
   }),
@@ -249,7 +252,6 @@ ${field("passkey-name", `${t("account.passkeyName")} ${t("common.optional")}`, '
 <dialog id="reauth" aria-labelledby="reauth-title">
 <h2 id="reauth-title">${t("reauth.title")}</h2><p>${t("reauth.intro")}</p>
 <form id="reauth-form" novalidate>
-${alert("reauth-error")}
 <div id="reauth-password-field">${field(
       "reauth-password",
       t("reauth.password"),
@@ -263,6 +265,7 @@ ${alert("reauth-error")}
     )}</div>
 <div id="reauth-email-field" hidden>${field("reauth-email-code", t("reauth.emailCodeLabel"), CODE)}</div>
 <button id="reauth-submit" class="primary" type="submit">${t("reauth.submit")}</button>
+${alert("reauth-error")}
 </form>
 <button id="reauth-passkey" class="block" type="button">${t("reauth.passkey")}</button>
 <button id="reauth-email" class="block" type="button" hidden>${t("reauth.emailCode")}</button>

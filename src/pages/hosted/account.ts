@@ -317,20 +317,25 @@ function eventText(event: AuditEvent): string {
   return text === key ? t("event.other") : text;
 }
 
+/** Events a user reads as security activity: a session's routine renewal is none. */
+const ROUTINE = new Set(["auth.refreshed"]);
+
 async function loadActivity(more = false): Promise<void> {
   const page = await client.listMyActivity(
-    more && activityCursor ? { cursor: activityCursor, limit: 10 } : { limit: 10 },
+    more && activityCursor ? { cursor: activityCursor, limit: 25 } : { limit: 25 },
   );
   activityCursor = page.nextCursor ?? null;
-  const items = page.items.map((event) => {
-    const item = element("li");
-    const text = element("div");
-    text.append(element("strong", eventText(event)));
-    const where = event.ip ? ` · ${t("account.activityFrom", { where: event.ip })}` : "";
-    text.append(element("span", `${when(event.createdAt)}${where}`, "meta"));
-    item.append(text);
-    return item;
-  });
+  const items = page.items
+    .filter((event) => !ROUTINE.has(event.event))
+    .map((event) => {
+      const item = element("li");
+      const text = element("div");
+      text.append(element("strong", eventText(event)));
+      const where = event.ip ? ` · ${t("account.activityFrom", { where: event.ip })}` : "";
+      text.append(element("span", `${when(event.createdAt)}${where}`, "meta"));
+      item.append(text);
+      return item;
+    });
   if (more) $("activity").append(...items);
   else $("activity").replaceChildren(...(items.length ? items : [element("li", t("account.noActivity"))]));
   $("activity-more").hidden = !activityCursor;

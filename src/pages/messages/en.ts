@@ -227,6 +227,11 @@ export const en = {
   "event.passkey.removed": "Passkey removed",
   "event.identity.linked": "Provider linked",
   "event.identity.unlinked": "Provider unlinked",
+  "event.user.roles_changed": "Access rights changed",
+  "event.user.enabled": "Account enabled",
+  "event.user.disabled": "Account disabled",
+  "event.user.claimed_by_proof": "Address proven: earlier set-up removed",
+  "event.mail.delivery_failed": "An email could not be delivered",
   "event.other": "Account change",
 };
 

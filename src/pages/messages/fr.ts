@@ -222,5 +222,10 @@ export const fr: Messages = {
   "event.passkey.removed": "Clé d’accès supprimée",
   "event.identity.linked": "Fournisseur lié",
   "event.identity.unlinked": "Fournisseur délié",
+  "event.user.roles_changed": "Droits d’accès modifiés",
+  "event.user.enabled": "Compte réactivé",
+  "event.user.disabled": "Compte désactivé",
+  "event.user.claimed_by_proof": "Adresse prouvée : réglages antérieurs supprimés",
+  "event.mail.delivery_failed": "Un e-mail n’a pas pu être remis",
   "event.other": "Modification du compte",
 };
