@@ -160,7 +160,7 @@ ${field("password", t("common.newPassword"), NEW_PASSWORD, t("common.passwordRul
 <button class="primary" type="submit">${t("reset.submit")}</button>
 ${alert("form-error")}
 </form>
-<p id="new-link" hidden><a href="/forgot-password">${t("link.newReset")}</a></p>
+<p id="new-link" hidden><a class="button primary" href="/forgot-password">${t("link.newReset")}</a></p>
 <p class="alt"><a href="/sign-in">${t("common.backToSignIn")}</a></p>`,
   }),
   "verify-email": (t) => ({

@@ -153,6 +153,8 @@ function drawUser(): void {
   $("email").textContent = user.email;
   $("email-state").textContent = user.emailVerified ? t("account.emailVerified") : t("account.emailUnverified");
   $("resend-verification").hidden = user.emailVerified;
+  // v3: an address change starts only from a confirmed address.
+  $<HTMLFormElement>("email-form").hidden = !user.emailVerified;
   $("email-password-field").hidden = !user.hasPassword;
   $<HTMLFormElement>("password-form").hidden = !user.hasPassword;
   $("no-password").hidden = user.hasPassword;
