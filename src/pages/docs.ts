@@ -25,6 +25,7 @@ export const DOC_PAGES = [
   ["second-factors.md", "Second factors"],
   ["throttling.md", "Throttling and device tokens"],
   ["browser-mode.md", "Browser (cookie) mode"],
+  ["hosted-pages.md", "Hosted pages"],
   ["forward-auth.md", "Forward auth"],
   ["rpc.md", "RPC from another Worker"],
   ["operations.md", "Operations"],

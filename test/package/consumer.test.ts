@@ -19,7 +19,7 @@ const ROOT = fileURLToPath(new URL("../..", import.meta.url));
 const TSC = path.join(ROOT, "node_modules/typescript/bin/tsc");
 const CLIENT = path.join(ROOT, "packages/client");
 /** What the client's dist/ holds: its modules (the generated api.ts is types only), each with its .d.ts. */
-const CLIENT_MODULES = ["api", "client", "coordination", "index", "session", "stores", "types"];
+const CLIENT_MODULES = ["api", "client", "handtyped", "coordination", "index", "session", "stores", "types"];
 const CLIENT_FILES = CLIENT_MODULES.flatMap((m) => [`${m}.d.ts`, `${m}.js`]).sort();
 const npmQuiet = ["--no-audit", "--no-fund", "--loglevel=error"];
 

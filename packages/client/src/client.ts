@@ -17,7 +17,7 @@ import type {
   Identity,
   Providers,
   SignedInNew,
-} from "./contract-v3.js";
+} from "./handtyped.js";
 import { SessionClient } from "./session.js";
 import { AuthApiError, type RequestBody, type ResponseBody } from "./types.js";
 
@@ -172,7 +172,7 @@ export class AuthClient extends SessionClient {
   }
 
   // v3: providers, email codes, the hosted pages' handoff, linked identities. Hand-typed from the contract until
-  // the service's routes are generated into api.ts (contract-v3.ts).
+  // the service's routes are generated into api.ts (handtyped.ts).
 
   /** GET /auth/providers: the provider buttons to draw, and whether email codes are on. */
   getProviders(): Promise<Providers> {

@@ -17,7 +17,7 @@ export type {
   Identity,
   Providers,
   SignedInNew,
-} from "./contract-v3.js";
+} from "./handtyped.js";
 export {
   AuthApiError,
   type AuditEvent,

@@ -49,7 +49,7 @@ import {
   type TokenPair,
   type TokenStore,
 } from "./types.js";
-import type { CodeExchange, EmailCodeVerification, SignedInNew } from "./contract-v3.js";
+import type { CodeExchange, EmailCodeVerification, SignedInNew } from "./handtyped.js";
 
 const AUTH_MODE_HEADER = "X-Auth-Mode";
 
@@ -148,7 +148,7 @@ export class SessionClient {
 
   /**
    * Signs in with the 6-digit code an email brought (POST /auth/email/code/verify; or the magic link's token).
-   * Rejects with mfa_required as login does. Hand-typed from the contract (contract-v3.ts).
+   * Rejects with mfa_required as login does. Hand-typed from the contract (handtyped.ts).
    */
   async verifyEmailCode(input: EmailCodeVerification): Promise<SignedInNew> {
     const body = await this.post<SignedInNew>("/auth/email/code/verify", input);
@@ -159,7 +159,7 @@ export class SessionClient {
   /**
    * Exchanges a one-time code (a provider's return, or the hosted sign-in page's handoff) and its PKCE verifier
    * for a session of this client's own (POST /auth/exchange). Rejects with mfa_required as login does.
-   * Hand-typed from the contract (contract-v3.ts).
+   * Hand-typed from the contract (handtyped.ts).
    */
   async exchangeCode(input: CodeExchange): Promise<SignedInNew> {
     const body = await this.post<SignedInNew>("/auth/exchange", input);

@@ -65,7 +65,7 @@ export type ReauthenticationProof =
   | Required<Pick<ReauthBody, "currentPassword" | "recoveryCode">>
   | Required<Pick<ReauthBody, "response">>
   // Hand-typed from the v3 contract (an account without a password: the code POST /auth/reauthenticate/email
-  // mailed); the generated body will carry it once that route lands (see contract-v3.ts).
+  // mailed); the generated body will carry it once that route lands (see handtyped.ts).
   | { emailCode: string };
 
 /**
