@@ -10,14 +10,7 @@
 // reauthentication_required: `reauthenticate` with one of its `methods`,
 // then try again.
 
-import type {
-  EmailCodeRequest,
-  HandoffAnswer,
-  HandoffRequest,
-  Identity,
-  Providers,
-  SignedInNew,
-} from "./handtyped.js";
+import type { EmailCodeRequest, HandoffAnswer, HandoffRequest, Identity, Providers, SignedInNew } from "./handtyped.js";
 import { SessionClient } from "./session.js";
 import { AuthApiError, type RequestBody, type ResponseBody } from "./types.js";
 
