@@ -156,6 +156,33 @@ describe("the errors a user meets", () => {
     await context.close();
   });
 
+  it("an address not confirmed yet (REQUIRE_VERIFIED_EMAIL): the page says what to do, in words", async () => {
+    const { context, page } = await fresh();
+    // The e2e stack does not require a verified address: the service's answer is set as the contract has it.
+    await page.route(`${service}/auth/login`, (route) =>
+      route.fulfill({
+        status: 403,
+        contentType: "application/problem+json",
+        body: JSON.stringify({
+          type: "https://secureauth.dev/errors/email_not_verified",
+          title: "Email not verified",
+          status: 403,
+          code: "email_not_verified",
+        }),
+      }),
+    );
+    await page.goto(`${service}/sign-in`);
+    await ready(page);
+    await page.fill("#email", "unconfirmed@example.com");
+    await page.fill("#password", PASSWORD);
+    await page.click("#password-submit");
+    await page.waitForSelector("#step-unverified", { state: "visible" });
+    expect(await activeId(page)).toBe("unverified-heading");
+    expect(await text(page, "#step-unverified p")).toMatch(/^Before you can sign in, confirm your email address/);
+    expect(await page.innerText("main")).not.toContain("email_not_verified");
+    await context.close();
+  });
+
   it("a link without its token says so and offers no button", async () => {
     const { context, page } = await fresh();
     await page.goto(`${service}/verify-email`);

@@ -206,7 +206,13 @@ export class AuthClient extends SessionClient {
    * sessionStorage under that state. `redirectTo` must be one of the service's REDIRECT_URLS exactly; the page
    * comes back there with `?code=...&state=...`, which `handleRedirect` spends.
    */
-  async redirectToSignIn(options: { redirectTo: string; returnTo?: string; storage?: KeyValueStorage }): Promise<void> {
+  async redirectToSignIn(options: {
+    redirectTo: string;
+    returnTo?: string;
+    storage?: KeyValueStorage;
+    /** Where the browser goes: location.assign by default. */
+    navigate?: (url: string) => void;
+  }): Promise<void> {
     const storage = options.storage ?? browser().sessionStorage;
     const verifier = base64url(crypto.getRandomValues(new Uint8Array(32)));
     const state = base64url(crypto.getRandomValues(new Uint8Array(16)));
@@ -219,7 +225,7 @@ export class AuthClient extends SessionClient {
     url.searchParams.set("code_challenge", challenge);
     url.searchParams.set("code_challenge_method", "S256");
     url.searchParams.set("state", state);
-    browser().location.assign(url.toString());
+    (options.navigate ?? ((target: string) => browser().location.assign(target)))(url.toString());
   }
 
   /**

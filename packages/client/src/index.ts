@@ -4,7 +4,7 @@
 // document (api.ts); the stores (stores.ts) keep its tokens; coordination.ts
 // makes the tabs of a browser refresh once between them.
 
-export { AuthClient } from "./client.js";
+export { AuthClient, type KeyValueStorage } from "./client.js";
 export { memoryStore, webStorageStore } from "./stores.js";
 export type { ChannelLike, Coordination, LockManagerLike } from "./coordination.js";
 export type { components, operations, paths } from "./api.js";
