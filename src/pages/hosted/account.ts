@@ -446,6 +446,9 @@ function wire(): void {
         const { recoveryCodes } = await client.confirmTotpEnrolment({ code });
         input("totp-code").value = "";
         $("totp-pending").hidden = true;
+        // One step: TOTP shown on with its codes; the user is read again after.
+        if (user) user = { ...user, mfa: { ...user.mfa, totp: true } };
+        drawUser();
         showRecoveryCodes(recoveryCodes);
         say(t("account.totpOnNow"));
         await reloadUser();
