@@ -84,13 +84,23 @@ describe("the hosted pages' look: axe-core in both themes, screenshots at 1280 a
     for (const theme of ["light", "dark"] as const) {
       it(`${view.name} (${theme}): no axe violation; screenshots at 1280 and 360 px`, async () => {
         const { page, errors } = await watchedPage(view.signedIn ? signedIn : signedOut);
+        const refused: string[] = [];
+        page.on("response", async (response) => {
+          if (response.status() >= 400)
+            refused.push(
+              `${response.status()} ${new URL(response.url()).pathname} ${await response.text().catch(() => "")}`,
+            );
+        });
         try {
           await page.emulateMedia({ colorScheme: theme });
           for (const width of [1280, 360]) {
             await page.setViewportSize({ width, height: 900 });
             await page.goto(`${service}${view.path}`);
             await ready(page);
-            if (view.signedIn) await page.waitForSelector("#sessions li", { timeout: 15_000 });
+            if (view.signedIn)
+              await page.waitForSelector("#sessions li", { timeout: 15_000 }).catch((error: unknown) => {
+                throw new Error(`/account did not load (at ${page.url()}; refused: ${refused.join(", ")}): ${error}`);
+              });
             await view.act?.(page);
             // Everything the page draws fits: nothing scrolls sideways at 360 px.
             expect(await page.evaluate("document.documentElement.scrollWidth")).toBeLessThanOrEqual(width);
