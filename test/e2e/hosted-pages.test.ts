@@ -393,6 +393,28 @@ describe("the app handoff", () => {
   });
 });
 
+describe("the app handoff's challenge method", () => {
+  it("refuses a code_challenge_method other than S256, in words, and posts no handoff", async () => {
+    const { context, page } = await fresh();
+    const handoffs: string[] = [];
+    page.on("request", (request) => {
+      if (new URL(request.url()).pathname === "/auth/handoff") handoffs.push(request.url());
+    });
+    const query = new URLSearchParams({
+      redirect_to: `${pageUrl}/callback`,
+      code_challenge: "plain-challenge",
+      code_challenge_method: "plain",
+    });
+    await page.goto(`${service}/sign-in?${query}`);
+    await ready(page);
+    expect(await text(page, "#form-error")).toBe(
+      "The app sent you here with an address we do not know. Open the app again.",
+    );
+    expect(handoffs).toEqual([]);
+    await context.close();
+  });
+});
+
 describe("the methods GET /auth/providers turns on", () => {
   it("without the route (404): no provider button and no email-code option, the rest works", async () => {
     const { context, page, errors } = await fresh();

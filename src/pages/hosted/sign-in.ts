@@ -337,6 +337,12 @@ function wire(): void {
 
 export async function signInPage(): Promise<void> {
   wire();
+  // The contract's handoff is S256 only: another method is an app's mistake, said before anything is signed in.
+  const method = params.get("code_challenge_method");
+  if (handoff && method !== null && method !== "S256") {
+    handoff = null;
+    fail("form-error", t("signIn.badRedirect"));
+  }
   // The link to sign-up keeps the app's request.
   if (handoff) $<HTMLAnchorElement>("sign-up-link").search = location.search;
   void drawProviders();
