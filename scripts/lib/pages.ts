@@ -11,13 +11,19 @@ import { build } from "esbuild";
 const ROOT = fileURLToPath(new URL("../..", import.meta.url));
 
 /**
- * The pages with a bundled script: the entry, and the generated module, from the repository root. The account and
- * link pages bundle the client package, minified; /docs's script keeps its names, so the script the page serves
- * reads as its source.
+ * The pages with a bundled script: the entry, and the generated module, from the repository root. The hosted pages
+ * (sign-in, sign-up, the links' pages, /account) share one script bundling the client package, minified, and one
+ * stylesheet, minified too, both named by hash in their CSP; /docs's script keeps its names, so the script the page
+ * serves reads as its source.
  */
 export const PAGE_SCRIPTS = [
-  { name: "account", entry: "src/pages/account/main.ts", bundlesClient: true, minify: true },
-  { name: "links", entry: "src/pages/links/main.ts", bundlesClient: true, minify: true },
+  {
+    name: "hosted",
+    entry: "src/pages/hosted/main.ts",
+    style: "src/pages/hosted/style.css",
+    bundlesClient: true,
+    minify: true,
+  },
   { name: "docs", entry: "src/pages/docs/main.ts", bundlesClient: false, minify: false },
 ].map((page) => ({
   ...page,
@@ -25,7 +31,7 @@ export const PAGE_SCRIPTS = [
 }));
 
 /** How one page's script is bundled. */
-export type PageScript = { entry: string; minify: boolean };
+export type PageScript = { entry: string; minify: boolean; style?: string };
 
 const header = (entry: string) => `// Generated from ${entry} by \`npm run build:pages\` (scripts/build-pages.ts,
 // esbuild): do not edit. A test (test/package/pages.test.ts) fails when it no
@@ -53,16 +59,45 @@ export async function bundlePageScript({ entry, minify }: PageScript): Promise<s
   return text;
 }
 
+const sha256 = (text: string) => createHash("sha256").update(text, "utf8").digest("base64");
+
+/** A stylesheet minified by esbuild, for an inline <style>. */
+export async function bundleStyle(file: string): Promise<string> {
+  const result = await build({
+    entryPoints: [path.join(ROOT, file)],
+    bundle: true,
+    write: false,
+    minify: true,
+    charset: "utf8",
+    logLevel: "silent",
+    loader: { ".css": "css" },
+  });
+  const text = result.outputFiles[0]!.text.trimEnd();
+  if (/<\/style/i.test(text)) throw new Error(`${file}: the stylesheet contains "</style"`);
+  return text;
+}
+
 /** The generated module's text for one page: its script and that script's CSP hash source. */
 export async function generatePageModule(page: PageScript): Promise<string> {
   const { entry } = page;
   const script = await bundlePageScript(page);
-  const hash = createHash("sha256").update(script, "utf8").digest("base64");
-  return `${header(entry)}
+  const hash = sha256(script);
+  let text = `${header(entry)}
 /** The page's one inline script. */
 export const SCRIPT = ${JSON.stringify(script)};
 
 /** Its CSP hash source, for the page's script-src. */
 export const SCRIPT_HASH = "sha256-${hash}";
 `;
+  if (page.style) {
+    const style = await bundleStyle(page.style);
+    text += `
+/** The pages' one inline stylesheet (${page.style}, minified). */
+export const STYLE = ${JSON.stringify(style)};
+
+/** Its CSP hash source, for the page's style-src. */
+export const STYLE_HASH = "sha256-${sha256(style)}";
+`;
+  }
+  return text;
 }

@@ -42,6 +42,12 @@ export type UserRecord = {
  */
 export type AuthMethod = "pwd" | "otp" | "hwk" | "mfa" | "email" | "fed";
 
+const AUTH_METHODS: ReadonlySet<string> = new Set<AuthMethod>(["pwd", "otp", "hwk", "mfa", "email", "fed"]);
+
+/** The values of `amr` this service issues, in their order, and nothing else. */
+export const toAuthMethods = (values: readonly string[]): AuthMethod[] =>
+  values.filter((v): v is AuthMethod => AUTH_METHODS.has(v));
+
 /** What proved the first step of a sign-in that waits for its second factor. */
 export type FirstFactor = Extract<AuthMethod, "pwd" | "email" | "fed">;
 

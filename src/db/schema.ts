@@ -457,14 +457,16 @@ export const oauthFlows = pgTable(
  * The one-time code a provider flow ends with (60 s, single use, bound to the
  * app's code_challenge), stored as its SHA-256. A sign-in's names the account
  * the callback decided; a link's names its caller and carries the identity
- * to link. session_id: the session its exchange opened, ended if the code
- * comes back.
+ * to link. A handoff's (POST /auth/handoff, the hosted pages) names the
+ * signed-in user and carries the proof of the page's session (amr,
+ * auth_time), which the app's new session keeps. session_id: the session its
+ * exchange opened, ended if the code comes back.
  */
 export const oauthCodes = pgTable(
   "oauth_codes",
   {
     codeHash: text("code_hash").primaryKey(),
-    kind: text("kind", { enum: ["sign_in", "link"] }).notNull(),
+    kind: text("kind", { enum: ["sign_in", "link", "handoff"] }).notNull(),
     userId: uuid("user_id")
       .notNull()
       .references(() => users.id, { onDelete: "cascade" }),
@@ -472,13 +474,15 @@ export const oauthCodes = pgTable(
     codeChallenge: text("code_challenge").notNull(),
     isNewUser: boolean("is_new_user").notNull().default(false),
     identity: jsonb("identity").$type<Record<string, unknown>>(),
+    amr: text("amr").array(),
+    authTime: timestamp("auth_time", { withTimezone: true, mode: "date" }),
     sessionId: uuid("session_id"),
     createdAt: createdAt(),
     expiresAt: timestamp("expires_at", { withTimezone: true, mode: "date" }).notNull(),
     usedAt: timestamp("used_at", { withTimezone: true, mode: "date" }),
   },
   (t) => [
-    check("oauth_codes_kind_check", sql`${t.kind} in ('sign_in', 'link')`),
+    check("oauth_codes_kind_check", sql`${t.kind} in ('sign_in', 'link', 'handoff')`),
     index("oauth_codes_expires_at_idx").on(t.expiresAt),
   ],
 );

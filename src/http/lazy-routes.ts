@@ -31,9 +31,8 @@ export type RouteTableRow = readonly [method: string, path: string, source: numb
 /** Every route module, in mount order: the features', then the pages'. */
 export const ROUTE_SOURCES: readonly RouteSource[] = [
   ...FEATURES.flatMap((feature): readonly RouteSource[] => ("routes" in feature ? feature.routes : [])),
-  () => import("../pages/link-pages").then((m) => m.linkPageRoutes),
+  () => import("../pages/hosted-pages").then((m) => m.hostedPageRoutes),
   () => import("../pages/docs").then((m) => m.docsRoutes),
-  () => import("../pages/account-page").then((m) => m.accountPageRoutes),
 ];
 
 type Handler = (c: Context, next: Next) => unknown;

@@ -27,6 +27,7 @@ export const DOC_PAGES = [
   ["federation.md", "Sign in with Google, GitHub, Apple, Microsoft or any OpenID provider"],
   ["throttling.md", "Throttling and device tokens"],
   ["browser-mode.md", "Browser (cookie) mode"],
+  ["hosted-pages.md", "Hosted pages"],
   ["forward-auth.md", "Forward auth"],
   ["rpc.md", "RPC from another Worker"],
   ["operations.md", "Operations"],

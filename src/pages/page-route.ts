@@ -1,6 +1,6 @@
 // How the service answers one of its own HTML pages: under the page's CSP,
 // never cached; /account and /docs are documented operations (tag pages, no
-// security), the mailed links' pages are not.
+// security), the other hosted pages are not.
 import { createRoute, type OpenAPIHono, z } from "@hono/zod-openapi";
 import type { Context } from "hono";
 import type { AppEnv } from "../http/context";
@@ -21,9 +21,10 @@ export function documentedPage(
     operationId: string;
     summary: string;
     description: string;
-    html: string;
-    policy: () => Promise<string>;
-  },
+  } & (
+    | { html: string; policy: () => Promise<string> }
+    | { answer: (c: Context<AppEnv>) => Response | Promise<Response> }
+  ),
 ): void {
   routes.openapi(
     createRoute({
@@ -39,6 +40,6 @@ export function documentedPage(
         ...problemResponses(),
       },
     }),
-    (c) => servePage(c, page.policy, page.html),
+    (c) => ("answer" in page ? page.answer(c) : servePage(c, page.policy, page.html)),
   );
 }

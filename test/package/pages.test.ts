@@ -33,3 +33,32 @@ describe.each(PAGE_SCRIPTS.filter((page) => page.bundlesClient))("$output", ({ o
     expect(SCRIPT).toContain("secureauth-refresh:");
   });
 });
+
+describe("each hosted page's weight", () => {
+  it("is under 50 KiB gzip (HTML, inline script and style, the catalog; /brand.css apart), printed here", async () => {
+    const { gzipSync } = await import("node:zlib");
+    const { renderPage } = await import("../../src/pages/markup");
+    const { LANGUAGES } = await import("../../src/pages/messages");
+    const { SCRIPT, STYLE } = await import("../../src/pages/generated/hosted");
+    const brand = { name: "SecureAuth", logoUrl: undefined, color: "#2f5bd3" };
+    const pages = [
+      "sign-in",
+      "sign-up",
+      "forgot-password",
+      "reset-password",
+      "verify-email",
+      "confirm-email",
+      "account",
+    ];
+    const sizes: string[] = [];
+    for (const [lang, messages] of Object.entries(LANGUAGES)) {
+      for (const page of pages) {
+        const html = renderPage(page as never, { lang, messages, brand, script: SCRIPT, style: STYLE });
+        const gzip = gzipSync(html).length;
+        sizes.push(`${page} (${lang}): ${(gzip / 1024).toFixed(1)} KiB gzip, ${(html.length / 1024).toFixed(1)} KiB`);
+        expect(gzip, `${page} (${lang})`).toBeLessThan(50 * 1024);
+      }
+    }
+    console.log(`hosted pages:\n  ${sizes.join("\n  ")}`);
+  });
+});

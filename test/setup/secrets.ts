@@ -89,4 +89,8 @@ export const TEST_SECRETS = {
   APPLE_NATIVE_CLIENT_IDS: "",
   OIDC_PROVIDERS: "",
   OAUTH_ENDPOINTS_FOR_TESTS_ONLY: "",
+  // A light brand colour: the pages must darken it for contrast. No logo: the name alone.
+  BRAND_NAME: "Acme Test",
+  BRAND_LOGO_URL: "",
+  BRAND_COLOR: "#ffcc00",
 };

@@ -58,6 +58,7 @@ describe("defaults", () => {
       redirectUrls: [],
       emailSignIn: { enabled: true, signUp: true },
       mail: { appUrl: DEFAULTS.APP_URL, from: DEFAULTS.MAIL_FROM, transport: undefined },
+      brand: { name: "SecureAuth", logoUrl: undefined, color: "#2f5bd3" },
       mfa: {
         encryptionKey: undefined,
         reauthMaxAge: 600,

@@ -4,6 +4,7 @@
 // interpolates, and says how long the link lives.
 import { describe, expect, it } from "vitest";
 import type { MailJob } from "../../src/features/mail/store";
+import { contrast } from "../../src/core/brand";
 import { renderMail } from "../../src/features/mail/templates";
 
 type Mail = Extract<MailJob, { kind: "mail" }>;
@@ -168,5 +169,38 @@ describe("email_sign_in_code", () => {
     expect(mail.text.split("\n")).toContain(link);
     for (const part of [mail.text, mail.html]) expect(part).toContain("expire in 10 minutes");
     expect(mail.html).toContain(`<a href="${link}">`);
+  });
+});
+
+describe("the brand (BRAND_NAME, BRAND_LOGO_URL, BRAND_COLOR)", () => {
+  const job: Mail = { kind: "mail", template: "password_reset", to: "alice@example.com", userId: USER_ID, link: LINK };
+  const brand = { name: "Acme <Corp>", logoUrl: "https://cdn.acme.example/logo.png", color: "#ffcc00" };
+  const mail = renderMail(job, brand);
+
+  it("shows the link as a real button in the brand's accent, its words readable on it, and the link under it", () => {
+    const button = mail.html.match(/<a href="([^"]+)" style="([^"]+)">([^<]+)<\/a>/)!;
+    expect(button[1]).toBe("https://app.example.com/verify-email?token=Zm9vYmFyYmF6&#38;x=1");
+    expect(button[3]).toBe("Choose a new password");
+    const background = button[2]!.match(/background:(#[0-9a-f]{6})/)![1]!;
+    const foreground = button[2]!.match(/;color:(#[0-9a-f]{6})/)![1]!;
+    expect(contrast(background, foreground)).toBeGreaterThanOrEqual(4.5);
+    expect(mail.html).toContain(`<a href="https://app.example.com/verify-email?token=Zm9vYmFyYmF6&#38;x=1">`);
+  });
+
+  it("names the brand, escaped, in both parts, and shows the logo in the HTML part only", () => {
+    expect(mail.html).toContain("Acme &#60;Corp&#62;");
+    expect(mail.html).not.toContain("Acme <Corp>");
+    expect(mail.html).toContain('<img src="https://cdn.acme.example/logo.png" alt=""');
+    expect(mail.text).toContain("Acme <Corp>");
+    expect(mail.text).not.toContain("cdn.acme.example");
+  });
+
+  it("keeps a plain-text part with the button's words and the whole link on its own line", () => {
+    expect(mail.text.split("\n")).toEqual(expect.arrayContaining(["Choose a new password:", LINK]));
+    expect(mail.text).not.toMatch(/<\/?(p|a|br|div|strong|img)\b/);
+  });
+
+  it("carries the default brand when none is given", () => {
+    expect(renderMail(job).html).toContain("SecureAuth");
   });
 });

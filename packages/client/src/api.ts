@@ -641,6 +641,26 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/auth/handoff": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Hand the hosted pages' session to the app that sent the browser to /sign-in
+         * @description The hosted pages' signed-in session (cookie mode: X-Auth-Mode: cookie and an allowed Origin, else 403 csrf_rejected) makes a one-time code (60 s, single use) bound to the app's S256 `codeChallenge`, and answers where to send the browser: `redirectTo?code=...&state=...`. `redirectTo` must be exactly one of REDIRECT_URLS (else 400 validation_failed); `state` (at most 512 characters) comes back unchanged. POST /auth/exchange spends the code for a new session of the app's own, with this session's amr and auth_time.
+         */
+        post: operations["handoff"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/me/identities": {
         parameters: {
             query?: never;
@@ -975,6 +995,26 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/account": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * The hosted account page: profile, email, password, sessions, two-step verification, passkeys
+         * @description HTML, for people: the signed-in user's security settings, on this origin in cookie mode. Its CSP allows its one script and inline style by hash, /brand.css, and requests to this origin only.
+         */
+        get: operations["accountPage"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/docs": {
         parameters: {
             query?: never;
@@ -987,26 +1027,6 @@ export interface paths {
          * @description HTML, for people: every operation with its parameters, bodies, responses and security, rendered in the browser from GET /openapi.json. Self-contained: its CSP allows its one inline script and style by hash and requests to this origin only.
          */
         get: operations["docsPage"];
-        put?: never;
-        post?: never;
-        delete?: never;
-        options?: never;
-        head?: never;
-        patch?: never;
-        trace?: never;
-    };
-    "/account": {
-        parameters: {
-            query?: never;
-            header?: never;
-            path?: never;
-            cookie?: never;
-        };
-        /**
-         * A hosted page to try sign-in, TOTP and passkeys in a browser
-         * @description HTML, for people: sign in or register, complete a second factor, enrol TOTP, add passkeys. It calls this API from the same origin and keeps the tokens in memory. Its CSP allows its one inline script and style by hash and requests to this origin only.
-         */
-        get: operations["accountPage"];
         put?: never;
         post?: never;
         delete?: never;
@@ -4638,6 +4658,113 @@ export interface operations {
             };
         };
     };
+    handoff: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": {
+                    redirectTo: string;
+                    codeChallenge: string;
+                    state?: string;
+                };
+            };
+        };
+        responses: {
+            /** @description Where to send the browser */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        /** @example https://app.example.com/callback?code=...&state=... */
+                        redirect: string;
+                    };
+                };
+            };
+            /** @description Validation failed or the body is not JSON */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Not authenticated */
+            401: {
+                headers: {
+                    /** @description RFC 6750: Bearer error="invalid_token", or error="invalid_request" when no Bearer credential was sent */
+                    "WWW-Authenticate"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Forbidden; `code` says why (insufficient_permission, csrf_rejected when a cookie-authenticated unsafe request lacks X-Auth-Mode: cookie or an allowed Origin, ...) */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Method not allowed on this path */
+            405: {
+                headers: {
+                    /** @description The methods this path takes */
+                    Allow?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Body over 16 KiB */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Body not application/json */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Internal error, never with details */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description A store the request needs is unreachable; nothing was written */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
     listIdentities: {
         parameters: {
             query?: never;
@@ -6475,7 +6602,7 @@ export interface operations {
             };
         };
     };
-    docsPage: {
+    accountPage: {
         parameters: {
             query?: never;
             header?: never;
@@ -6515,7 +6642,7 @@ export interface operations {
             };
         };
     };
-    accountPage: {
+    docsPage: {
         parameters: {
             query?: never;
             header?: never;

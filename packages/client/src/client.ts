@@ -269,4 +269,42 @@ export class AuthClient extends SessionClient {
   reauthenticationPasskeyOptions(): Promise<ResponseBody<"reauthenticationPasskeyOptions">> {
     return this.call("POST", "/auth/reauthenticate/options");
   }
+
+  // The hosted pages: the app's half of the handoff, and the pages' own calls.
+
+  /**
+   * Starts a sign-in on the service's hosted page: makes the PKCE verifier
+   * and a state, keeps them in `flowStorage` (in a browser, pass
+   * sessionStorage: the page is left for the service's), and answers the
+   * /sign-in URL to send the browser to. `redirectTo` must be one of the
+   * service's REDIRECT_URLS exactly; the page comes back there with
+   * `?code=...&state=...`, which `handleRedirect()` exchanges.
+   */
+  async redirectToSignIn(options: { redirectTo: string }): Promise<string> {
+    const { state, challenge } = await beginFlow(this.flows, "sign_in");
+    const url = new URL(`${this.baseUrl}/sign-in`);
+    url.searchParams.set("redirect_to", options.redirectTo);
+    url.searchParams.set("code_challenge", challenge);
+    url.searchParams.set("code_challenge_method", "S256");
+    url.searchParams.set("state", state);
+    return url.href;
+  }
+
+  /**
+   * POST /auth/handoff: the signed-in session (the hosted pages' own) turned
+   * into a one-time code for the app that sent the browser to /sign-in;
+   * answers where to send the browser (`redirectTo?code=...&state=...`).
+   */
+  handoff(input: RequestBody<"handoff">): Promise<ResponseBody<"handoff">> {
+    return this.call("POST", "/auth/handoff", input);
+  }
+
+  /**
+   * POST /auth/reauthenticate/email: mails a code that re-authenticates an
+   * account without a password. Not served by this version of the service
+   * yet (404): the hosted /account page then offers the other methods.
+   */
+  sendReauthenticationEmail(): Promise<void> {
+    return this.call("POST", "/auth/reauthenticate/email");
+  }
 }

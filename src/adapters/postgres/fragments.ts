@@ -44,7 +44,8 @@ export function insertSessionWithFirstToken(session: NewSession, at: Date): SQL 
       last_used_at, idle_expires_at, absolute_expires_at, auth_time, amr)
     select ${session.id}, owner.id,
       ${JSON.stringify(session.device)}::jsonb, ${at},
-        ${at}, ${session.idleExpiresAt}, ${session.absoluteExpiresAt}, ${at}, ${textArray(session.amr)}
+        ${at}, ${session.idleExpiresAt}, ${session.absoluteExpiresAt}, ${session.authTime ?? at},
+        ${textArray(session.amr)}
     from owner
     returning id, user_id
   ), t as (

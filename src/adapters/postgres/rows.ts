@@ -1,6 +1,6 @@
 // Helpers for raw-SQL repositories: run a statement, get typed rows.
 import type { SQL } from "drizzle-orm";
-import type { AuthMethod } from "../../core/domain";
+import { toAuthMethods, type AuthMethod } from "../../core/domain";
 import type { Executor } from "./database";
 
 export async function rows<T>(db: Executor, statement: SQL): Promise<T[]> {
@@ -22,9 +22,7 @@ export function toStringArray(value: unknown): string[] {
   return [];
 }
 
-const AUTH_METHODS: ReadonlySet<string> = new Set<AuthMethod>(["pwd", "otp", "hwk", "mfa", "fed"]);
-
 /** A session's amr column: RFC 8176 values this service issues, nothing else. */
 export function toAmr(value: unknown): AuthMethod[] {
-  return toStringArray(value).filter((v): v is AuthMethod => AUTH_METHODS.has(v));
+  return toAuthMethods(toStringArray(value));
 }

@@ -4,6 +4,7 @@ export { DEFAULTS, loadConfig, parseConfig } from "./load";
 export { parseVariables, type ConfigProblem, type ConfigResult } from "./parse";
 export { BINDINGS, VARIABLES, type Declaration, type DevValue, type VariableName } from "./schema";
 export type {
+  Brand,
   Config,
   Env,
   FederationSettings,

@@ -142,6 +142,7 @@ function toConfig(env: Readonly<Record<string, unknown>>): Config {
       redirectUrls: [...v.REDIRECT_URLS!],
       providers,
     },
+    brand: { name: v.BRAND_NAME!, logoUrl: v.BRAND_LOGO_URL, color: v.BRAND_COLOR! },
     mfa: {
       encryptionKey: v.MFA_ENCRYPTION_KEY,
       reauthMaxAge: v.REAUTH_MAX_AGE!,

@@ -358,6 +358,30 @@ export const VARIABLES = {
     ...flag,
     default: true,
   },
+  BRAND_NAME: {
+    doc: "The name the hosted pages and the mails show (their header, titles and signature).",
+    schema: z.string().max(60, "must be at most 60 characters"),
+    accepts: "text, at most 60 characters",
+    default: "SecureAuth",
+  },
+  BRAND_LOGO_URL: {
+    doc:
+      "An image the hosted pages and the mails show beside the name; its origin is the only one the pages' CSP " +
+      "allows images from.",
+    ...httpUrl(false),
+    shownDefault: "unset (the name alone)",
+  },
+  BRAND_COLOR: {
+    doc:
+      "The accent of the hosted pages and the mails' button, `#rrggbb`; the pages darken or lighten it until text " +
+      "on it and it on the page meet WCAG AA in both themes.",
+    schema: z
+      .string()
+      .regex(/^#[0-9a-fA-F]{6}$/, "must be a colour like #2f5bd3")
+      .transform((raw) => raw.toLowerCase()),
+    accepts: "`#rrggbb`",
+    default: "#2f5bd3",
+  },
   MAIL_FROM: {
     doc: "The sender of every mail, `Name <address>` or an address your provider lets you send from.",
     schema: z

@@ -59,6 +59,8 @@ export type Config = {
   mail: MailSettings;
   mfa: MfaSettings;
   federation: FederationSettings;
+  /** What the hosted pages and the mails show: BRAND_NAME, BRAND_LOGO_URL, BRAND_COLOR. */
+  brand: Brand;
 };
 
 export type FederationSettings = {
@@ -69,6 +71,8 @@ export type FederationSettings = {
   /** The configured providers, built-ins first. */
   providers: ProviderSettings[];
 };
+
+export type Brand = { name: string; logoUrl: string | undefined; color: string };
 
 export type MfaSettings = {
   /** The 32-byte AES-GCM key for TOTP secrets; undefined: TOTP is unavailable. */

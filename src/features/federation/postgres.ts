@@ -3,8 +3,8 @@
 // racing spends resolve to one), and the identities linked to accounts.
 import { sql, type SQL } from "drizzle-orm";
 import type { Executor } from "../../adapters/postgres/database";
-import { auditInsert } from "../../adapters/postgres/fragments";
-import { rows, toDate } from "../../adapters/postgres/rows";
+import { auditInsert, textArray } from "../../adapters/postgres/fragments";
+import { rows, toAmr, toDate } from "../../adapters/postgres/rows";
 import { toUserRecord, type UserRow } from "../../adapters/postgres/user-row";
 import { ENDED_PASSWORD_HASH, type UserRecord } from "../../core/domain";
 import type {
@@ -36,12 +36,14 @@ type FlowRow = {
 };
 
 type CodeRow = {
-  kind: "sign_in" | "link";
+  kind: "sign_in" | "link" | "handoff";
   user_id: string;
   provider: string;
   code_challenge: string;
   is_new_user: boolean;
   identity: SpentCode["identity"];
+  amr: unknown;
+  auth_time: Date | string | null;
   session_id: string | null;
   used_at: Date | string | null;
   first: boolean;
@@ -86,6 +88,7 @@ function toSpent(row: CodeRow): SpentCode {
     codeChallenge: row.code_challenge,
     isNewUser: row.is_new_user,
     identity: row.identity,
+    proof: row.amr === null || row.auth_time === null ? null : { amr: toAmr(row.amr), authTime: toDate(row.auth_time) },
   };
 }
 
@@ -130,9 +133,10 @@ export class FederationRepository implements FederationStore {
 
   async createCode(code: NewCode, at: Date): Promise<void> {
     await this.db.execute(sql`insert into oauth_codes (code_hash, kind, user_id, provider, code_challenge,
-        is_new_user, identity, created_at, expires_at)
+        is_new_user, identity, amr, auth_time, created_at, expires_at)
       values (${code.codeHash}, ${code.kind}, ${code.userId}, ${code.provider}, ${code.codeChallenge},
-        ${code.isNewUser}, ${code.identity === null ? null : JSON.stringify(code.identity)}::jsonb, ${at},
+        ${code.isNewUser}, ${code.identity === null ? null : JSON.stringify(code.identity)}::jsonb,
+        ${code.proof === null ? null : textArray(code.proof.amr)}, ${code.proof?.authTime ?? null}, ${at},
         ${code.expiresAt})`);
   }
 
@@ -141,14 +145,15 @@ export class FederationRepository implements FederationStore {
       this.db,
       sql`with spent as (
           update oauth_codes set used_at = ${at}
-          where code_hash = ${codeHash} and kind = 'sign_in' and used_at is null and expires_at > ${at}
-          returning kind, user_id, provider, code_challenge, is_new_user, identity, session_id, used_at
+          where code_hash = ${codeHash} and kind in ('sign_in', 'handoff') and used_at is null and expires_at > ${at}
+          returning kind, user_id, provider, code_challenge, is_new_user, identity, amr, auth_time, session_id, used_at
         )
         select *, true as first from spent
         union all
-        select kind, user_id, provider, code_challenge, is_new_user, identity, session_id, used_at, false
+        select kind, user_id, provider, code_challenge, is_new_user, identity, amr, auth_time, session_id, used_at,
+          false
         from oauth_codes
-        where code_hash = ${codeHash} and kind = 'sign_in' and used_at is not null
+        where code_hash = ${codeHash} and kind in ('sign_in', 'handoff') and used_at is not null
           and not exists (select 1 from spent)`,
     );
     if (!row) return undefined;
@@ -171,7 +176,8 @@ export class FederationRepository implements FederationStore {
       sql`update oauth_codes set used_at = ${at}
         where code_hash = ${codeHash} and kind = 'link' and user_id = ${userId}
           and code_challenge = ${codeChallenge} and used_at is null and expires_at > ${at}
-        returning kind, user_id, provider, code_challenge, is_new_user, identity, session_id, used_at, true as first`,
+        returning kind, user_id, provider, code_challenge, is_new_user, identity, amr, auth_time, session_id, used_at,
+          true as first`,
     );
     return row && toSpent(row);
   }

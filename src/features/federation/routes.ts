@@ -7,9 +7,11 @@
 import { createRoute, OpenAPIHono, z } from "@hono/zod-openapi";
 import type { Context } from "hono";
 import { deleteCookie, getCookie, setCookie } from "hono/cookie";
+import { toAuthMethods } from "../../core/domain";
 import { ValidationFailed } from "../../core/errors";
 import type { AppEnv } from "../../http/context";
-import { deviceTokenCookie, wantsCookies } from "../../http/cookie-mode";
+import { deviceTokenCookie, refuseCrossSite, wantsCookies } from "../../http/cookie-mode";
+import { authenticate } from "../../http/authenticate";
 import { problemResponses } from "../../http/openapi";
 import { ipRateLimit } from "../../http/rate-limit";
 import { deviceInfo, requestOrigin } from "../../http/request-origin";
@@ -24,6 +26,7 @@ export const federationRoutes = new OpenAPIHono<AppEnv>();
 
 federationRoutes.use("/auth/oauth/*", noStore());
 federationRoutes.use("/auth/exchange", noStore());
+federationRoutes.use("/auth/handoff", noStore());
 
 export const ProviderParams = z.object({
   provider: z
@@ -296,5 +299,51 @@ federationRoutes.openapi(
         requestOrigin(c.req.raw),
       );
     return c.json(signedIn(c, result), 200);
+  },
+);
+
+federationRoutes.openapi(
+  createRoute({
+    method: "post",
+    path: "/auth/handoff",
+    operationId: "handoff",
+    tags: ["auth"],
+    summary: "Hand the hosted pages' session to the app that sent the browser to /sign-in",
+    description:
+      "The hosted pages' signed-in session (cookie mode: X-Auth-Mode: cookie and an allowed Origin, else 403 " +
+      "csrf_rejected) makes a one-time code (60 s, single use) bound to the app's S256 `codeChallenge`, and " +
+      "answers where to send the browser: `redirectTo?code=...&state=...`. `redirectTo` must be exactly one of " +
+      "REDIRECT_URLS (else 400 validation_failed); `state` (at most 512 characters) comes back unchanged. POST " +
+      "/auth/exchange spends the code for a new session of the app's own, with this session's amr and auth_time.",
+    security: [{ bearerAuth: [] }],
+    middleware: [authenticate()] as const,
+    request: {
+      body: json(
+        refusingPrivilegedFields({
+          redirectTo: z.string().max(2048),
+          codeChallenge: z.string().max(128),
+          state: z.string().max(MAX_APP_STATE).optional(),
+        }),
+      ),
+    },
+    responses: {
+      200: ok(
+        "Where to send the browser",
+        z.object({ redirect: z.string().openapi({ example: "https://app.example.com/callback?code=...&state=..." }) }),
+      ),
+      ...problemResponses(400, 401, 403, 413, 415, 503),
+    },
+  }),
+  async (c) => {
+    // Whatever carried the access token, the handoff is the pages' own, in cookie mode: the CSRF rule always.
+    refuseCrossSite(c, c.var.config.allowedOrigins);
+    const auth = c.var.auth;
+    const answer = await c.var.services
+      .federation()
+      .handoff(
+        { userId: auth.sub, proof: { amr: toAuthMethods(auth.amr), authTime: new Date(auth.auth_time * 1000) } },
+        c.req.valid("json"),
+      );
+    return c.json(answer, 200);
   },
 );

@@ -5,7 +5,7 @@
 // the session opens through the sign-in attempt (active user, second factor
 // when enrolled: mfa_required), with amr ["fed"].
 import type { Clock } from "../../core/clock";
-import type { DeviceInfo, RequestOrigin, UserRecord } from "../../core/domain";
+import type { DeviceInfo, RequestOrigin, SessionProof, UserRecord } from "../../core/domain";
 import { constantTimeEqual, sha256Hex } from "../../core/encoding";
 import {
   AuthError,
@@ -39,7 +39,7 @@ import {
 } from "./flows";
 import { accountFor, PROVIDER_PROOF, type Decided, type LinkingDeps } from "./linking";
 import type { IdentityProviders, ProviderSettings } from "./protocol";
-import type { Flow } from "./store";
+import type { Flow, SpentCode } from "./store";
 
 export type FederationDeps = SignInDeps &
   LinkingDeps & {
@@ -164,6 +164,7 @@ export class FederationService {
             codeChallenge: flow.codeChallenge,
             isNewUser: false,
             identity: { ...identity, refreshTokenCiphertext: await this.deps.seal(appleRefreshToken, flow.linkUserId) },
+            proof: null,
             expiresAt,
           },
           at,
@@ -179,6 +180,7 @@ export class FederationService {
             codeChallenge: flow.codeChallenge,
             isNewUser: decided.isNewUser,
             identity: null,
+            proof: null,
             expiresAt,
           },
           at,
@@ -241,6 +243,11 @@ export class FederationService {
     // A wrong verifier spends the code too: a stolen code is good for one guess at most.
     if (!verifierMatches(input.codeVerifier, spend.spent.codeChallenge))
       throw new InvalidOneTimeToken(new Error("wrong code verifier"));
+    if (spend.spent.kind === "handoff") {
+      const signedIn = await this.openHandedOffSession(spend.spent, input.deviceToken, device, origin);
+      await stores.federation.recordCodeSession(codeHash, signedIn.tokens.sessionId);
+      return { ...signedIn, isNewUser: false };
+    }
     const user = await verifyFirstFactor(
       { audit: stores.audit, clock },
       await stores.users.findById(spend.spent.userId),
@@ -250,6 +257,76 @@ export class FederationService {
     const signedIn = await this.openSession(user, input.deviceToken, device, origin);
     await stores.federation.recordCodeSession(codeHash, signedIn.tokens.sessionId);
     return { ...signedIn, isNewUser: spend.spent.isNewUser };
+  }
+
+  /**
+   * POST /auth/handoff: the hosted pages' signed-in session hands the app
+   * that sent the browser to /sign-in a one-time code (60 s, single use,
+   * bound to the app's S256 code_challenge), exchanged at POST
+   * /auth/exchange for a session of the app's own with this session's proof
+   * (amr, auth_time). `redirectTo` must be exactly one of REDIRECT_URLS.
+   */
+  async handoff(
+    caller: { userId: string; proof: SessionProof },
+    input: { redirectTo: string; codeChallenge: string; state?: string },
+  ): Promise<{ redirect: string }> {
+    const { settings, clock, stores } = this.deps;
+    const redirectTo = exactRedirect(input.redirectTo, settings.federation.redirectUrls, "redirectTo");
+    const codeChallenge = checkCodeChallenge(input.codeChallenge, undefined, "codeChallenge");
+    const appState = checkAppState(input.state, "state");
+    const code = randomSecret();
+    const at = clock();
+    await stores.federation.createCode(
+      {
+        codeHash: sha256Hex(code),
+        kind: "handoff",
+        userId: caller.userId,
+        provider: HANDOFF_PROVIDER,
+        codeChallenge,
+        isNewUser: false,
+        identity: null,
+        proof: caller.proof,
+        expiresAt: new Date(at.getTime() + CODE_TTL_SECONDS * 1000),
+      },
+      at,
+    );
+    return { redirect: returnTo(redirectTo, { code }, appState) };
+  }
+
+  /**
+   * A handoff code's session: the user still active (a disabled or deleted
+   * account is refused as a sign-in is), its proof the hosted pages'
+   * session's, so no second step again (that session made it, when due).
+   */
+  private async openHandedOffSession(
+    spent: SpentCode,
+    deviceToken: string | null | undefined,
+    device: DeviceInfo,
+    origin: RequestOrigin,
+  ): Promise<LoggedIn> {
+    const { stores, clock } = this.deps;
+    const proof = spent.proof;
+    if (!proof) throw new InvalidOneTimeToken(new Error("a handoff code without its proof"));
+    const user = await verifyFirstFactor(
+      { audit: stores.audit, clock },
+      await stores.users.findById(spent.userId),
+      // The hosted pages' session proved the user when the code was made; the account must still be active.
+      PROVIDER_PROOF,
+      origin,
+    );
+    const presented = deviceToken ? this.deps.deviceTokens.check(deviceToken) : undefined;
+    const known =
+      presented && presented.userId === user.id && presented.generation === user.deviceGeneration
+        ? presented.token
+        : undefined;
+    return openSignedInSession({ ...this.deps, sessions: stores.sessions }, user, {
+      amr: proof.amr,
+      authTime: proof.authTime,
+      device,
+      origin,
+      clearThrottleKey: `handoff:${user.id}`,
+      deviceToken: known,
+    });
   }
 
   /**
@@ -363,6 +440,9 @@ export class FederationService {
     });
   }
 }
+
+/** The provider column of a handoff's code: no provider took part. */
+export const HANDOFF_PROVIDER = "hosted_pages";
 
 /** The query parameters GET /auth/oauth/{provider} names its fields by. */
 const PARAMS = { redirect: "redirect_to", challenge: "code_challenge", state: "state" };

@@ -4,7 +4,7 @@
 //
 // A store method is one statement (one round trip) unless it says otherwise,
 // and each state change writes its audit row in that same statement.
-import type { RequestOrigin, UserRecord } from "../../core/domain";
+import type { RequestOrigin, SessionProof, UserRecord } from "../../core/domain";
 
 /** The audit events this feature writes. */
 export type FederationAuditEvent = "identity.linked" | "identity.unlinked" | "auth.federated_login";
@@ -55,14 +55,17 @@ export type NewIdentity = ProviderIdentity & { userId: string; refreshTokenCiphe
 
 export type NewCode = {
   codeHash: string;
-  kind: "sign_in" | "link";
-  /** sign_in: the account the callback decided; link: the caller the flow is bound to. */
+  kind: "sign_in" | "link" | "handoff";
+  /** sign_in: the account the callback decided; link: the caller the flow is bound to; handoff: the signed-in user. */
   userId: string;
+  /** The provider's id; a handoff's: HANDOFF_PROVIDER. */
   provider: string;
   codeChallenge: string;
   isNewUser: boolean;
   /** link only: the identity to link, Apple's refresh token sealed for the caller. */
   identity: (ProviderIdentity & { refreshTokenCiphertext: string | null }) | null;
+  /** handoff only: the proof of the hosted pages' session (amr, auth_time), which the app's new session keeps. */
+  proof: SessionProof | null;
   expiresAt: Date;
 };
 
@@ -91,8 +94,8 @@ export interface FederationStore {
 
   createCode(code: NewCode, at: Date): Promise<void>;
   /**
-   * Spends a live sign-in code; a code already spent answers what its
-   * exchange opened (replayed), an unknown or expired one undefined.
+   * Spends a live sign-in or handoff code; a code already spent answers
+   * what its exchange opened (replayed), an unknown or expired one undefined.
    */
   spendSignInCode(codeHash: string, at: Date): Promise<CodeSpend>;
   /** After an exchange opened a session: the session a replay of its code ends. */

@@ -3,6 +3,7 @@
 // retries, leave an audit row saying which mail a user never got. Neither
 // the log line nor the audit row names the link or the address.
 import type { Clock } from "../../core/clock";
+import type { Brand } from "../../core/config";
 import type { AuditLog } from "../activity/store";
 import type { MailJob, MailTransport } from "./store";
 import { renderMail } from "./templates";
@@ -12,6 +13,8 @@ export type MailDeliveryDeps = {
   transport: MailTransport | undefined;
   audit: Pick<AuditLog, "record">;
   clock: Clock;
+  /** The mails' brand (BRAND_*); the default brand when absent. */
+  brand?: Brand;
 };
 
 export class MailDelivery {
@@ -25,7 +28,7 @@ export class MailDelivery {
       );
       return;
     }
-    await this.deps.transport.send(renderMail(job));
+    await this.deps.transport.send(renderMail(job, this.deps.brand));
   }
 
   /**

@@ -6,6 +6,11 @@ import { MailDelivery } from "./delivery";
 export const mail = {
   services: {
     mail: (deps): MailDelivery =>
-      new MailDelivery({ transport: deps.mailTransport(), audit: deps.stores().audit, clock: deps.clock }),
+      new MailDelivery({
+        transport: deps.mailTransport(),
+        audit: deps.stores().audit,
+        clock: deps.clock,
+        brand: deps.config.brand,
+      }),
   },
 } satisfies Feature;

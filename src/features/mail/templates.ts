@@ -1,31 +1,57 @@
-// The account mails, as plain text and HTML (docs/account-lifecycle.md, mail through the queue). The text part
-// holds each link whole on a line of its own, so any mail client shows it
-// and a person can copy it; the HTML part escapes everything it interpolates
-// (a link, an address), so nothing a user typed becomes markup. Each link
-// says how long it lives, read from the token lifetimes themselves.
+// The account mails, as plain text and HTML (docs/account-lifecycle.md, mail through the queue), in the brand of
+// the hosted pages (BRAND_NAME, BRAND_LOGO_URL, BRAND_COLOR; docs/hosted-pages.md). The text part holds each link
+// whole on a line of its own, so any mail client shows it and a person can copy it; the HTML part shows the link as
+// a real button (the brand's accent, its text readable on it) with the whole link under it, and escapes everything
+// it interpolates (a link, an address, the brand), so nothing a user typed becomes markup. Mail clients ignore
+// stylesheets: the HTML's styles are inline. Each link says how long it lives, read from the token lifetimes
+// themselves.
+import { themeColours } from "../../core/brand";
+import type { Brand } from "../../core/config";
 import { ONE_TIME_TOKEN_TTL } from "../lifecycle/one-time-tokens";
 import { EMAIL_CODE_TTL_SECONDS } from "../email-sign-in/codes";
 import type { MailJob, OutgoingMail } from "./store";
 
 type MailContent = Extract<MailJob, { kind: "mail" }>;
 
-/** A paragraph, or the job's link (as a line of its own in text, a link in HTML). */
-type Block = string | { link: string };
+/** A paragraph, or the job's link (a line of its own in text, a button and the link in HTML) and its button's words. */
+type Block = string | { link: string; action: string };
+
+/** The brand when none is configured (BRAND_* defaults). */
+export const DEFAULT_BRAND: Brand = { name: "SecureAuth", logoUrl: undefined, color: "#2f5bd3" };
 
 const IGNORE = "If you did not ask for this, ignore this message.";
 
-export function renderMail(job: MailContent): OutgoingMail {
+export function renderMail(job: MailContent, brand: Brand = DEFAULT_BRAND): OutgoingMail {
   const { subject, blocks } = content(job);
-  const text = `${blocks.map((block) => (typeof block === "string" ? block : block.link)).join("\n\n")}\n`;
+  const text = `${[
+    ...blocks.map((block) => (typeof block === "string" ? block : `${block.action}:\n${block.link}`)),
+    `— ${brand.name}`,
+  ].join("\n\n")}\n`;
+  const { accent, onAccent } = themeColours(brand.color, "light");
+  const name = escapeHtml(brand.name);
+  const logo = brand.logoUrl
+    ? `<img src="${escapeHtml(brand.logoUrl)}" alt="" height="40" style="height:40px;vertical-align:middle;margin-right:8px">`
+    : "";
+  const paragraph =
+    'style="margin:0 0 16px;font:16px/1.5 system-ui,-apple-system,Segoe UI,Roboto,sans-serif;color:#1b1d22"';
   const html = [
     "<!doctype html>",
-    `<html><head><meta charset="utf-8"><title>${escapeHtml(subject)}</title></head><body>`,
+    `<html><head><meta charset="utf-8"><meta name="viewport" content="width=device-width, initial-scale=1">` +
+      `<title>${escapeHtml(subject)}</title></head>`,
+    '<body style="margin:0;padding:24px 12px;background:#f1f3f6">',
+    '<div style="max-width:560px;margin:0 auto;background:#ffffff;border-radius:12px;padding:24px">',
+    `<p ${paragraph}><strong>${logo}${name}</strong></p>`,
+    `<h1 style="margin:0 0 16px;font:700 22px/1.3 system-ui,sans-serif;color:#1b1d22">${escapeHtml(subject)}</h1>`,
     ...blocks.map((block) =>
       typeof block === "string"
-        ? `<p>${escapeHtml(block)}</p>`
-        : `<p><a href="${escapeHtml(block.link)}">${escapeHtml(block.link)}</a></p>`,
+        ? `<p ${paragraph}>${escapeHtml(block)}</p>`
+        : `<p style="margin:0 0 16px"><a href="${escapeHtml(block.link)}" style="display:inline-block;padding:12px 20px;` +
+          `border-radius:8px;background:${accent};color:${onAccent};font:600 16px/1.2 system-ui,sans-serif;` +
+          `text-decoration:none">${escapeHtml(block.action)}</a></p>\n` +
+          `<p ${paragraph}>Or open this link:<br><a href="${escapeHtml(block.link)}">${escapeHtml(block.link)}</a></p>`,
     ),
-    "</body></html>",
+    `<p style="margin:24px 0 0;font:14px/1.5 system-ui,sans-serif;color:#4f5661">${name}</p>`,
+    "</div></body></html>",
     "",
   ].join("\n");
   return { to: job.to, subject, text, html };
@@ -41,7 +67,7 @@ function content(job: MailContent): { subject: string; blocks: Block[] } {
         blocks: [
           "An account was created with this email address. Following this link confirms an account created " +
             "with this email address as yours:",
-          { link: job.link },
+          { link: job.link, action: "Confirm my email address" },
           `The link expires in ${duration(ONE_TIME_TOKEN_TTL.email_verification)}. If you did not create an ` +
             `account, ignore this message and do not open the link: someone else typed your address, and the ` +
             `account stays unconfirmed.`,
@@ -52,7 +78,7 @@ function content(job: MailContent): { subject: string; blocks: Block[] } {
         subject: "Reset your password",
         blocks: [
           "Open this link to choose a new password for your account:",
-          { link: job.link },
+          { link: job.link, action: "Choose a new password" },
           `The link expires in ${duration(ONE_TIME_TOKEN_TTL.password_reset)} and works once. ${IGNORE} Your ` +
             `password stays as it is.`,
         ],
@@ -62,7 +88,7 @@ function content(job: MailContent): { subject: string; blocks: Block[] } {
         subject: "Confirm your new email address",
         blocks: [
           "Open this link to make this the email address of your account:",
-          { link: job.link },
+          { link: job.link, action: "Confirm the new address" },
           `The link expires in ${duration(ONE_TIME_TOKEN_TTL.email_change)}. ${IGNORE} Your account keeps its ` +
             `current address.`,
         ],
@@ -75,7 +101,7 @@ function content(job: MailContent): { subject: string; blocks: Block[] } {
         blocks: [
           `Your sign-in code is ${job.code}. Enter it where you asked for it, or open this link and press the ` +
             "button there to sign in:",
-          { link: job.link },
+          { link: job.link, action: "Sign in" },
           `The code and the link expire in ${duration(EMAIL_CODE_TTL_SECONDS)} and work once; a newer code ends ` +
             `this one. If you did not ask to sign in, ignore this message: nobody can sign in without this code. ` +
             `Never share it.`,

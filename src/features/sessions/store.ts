@@ -30,8 +30,10 @@ export type NewSession = {
   refreshTokenHash: string;
   idleExpiresAt: Date;
   absoluteExpiresAt: Date;
-  /** How this sign-in was proved; its auth_time is the instant the session opens. */
+  /** How this sign-in was proved; its auth_time is the instant the session opens, unless `authTime` says. */
   amr: AuthMethod[];
+  /** A handoff's session: the proof's instant is the hosted pages' session's, not this one's opening. */
+  authTime?: Date;
 };
 
 /**

@@ -222,7 +222,7 @@ export function insertSessionWithFirstToken(state: MemoryState, userId: string, 
     absoluteExpiresAt: session.absoluteExpiresAt,
     revokedAt: null,
     revokedReason: null,
-    authTime: at,
+    authTime: session.authTime ?? at,
     amr: [...session.amr],
   });
   state.refreshTokens.set(session.refreshTokenHash, {

@@ -97,10 +97,3 @@ export function credentialJSON(credential: PublicKeyCredential): PasskeyCredenti
   if (credential.authenticatorAttachment) json.authenticatorAttachment = credential.authenticatorAttachment;
   return json as unknown as PasskeyCredentialJson;
 }
-
-export function requirePasskeys(): void {
-  if (!window.PublicKeyCredential || !navigator.credentials)
-    throw new Error(
-      "This browser (or this address) does not offer passkeys. Open the page at http://localhost:<port> or over HTTPS.",
-    );
-}

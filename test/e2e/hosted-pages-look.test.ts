@@ -1,0 +1,117 @@
+// Every hosted page, and the states a user meets on them (an error shown,
+// the second step, a spent link), in light and dark themes: axe-core finds
+// no WCAG 2.2 A or AA violation, and a screenshot at 1280 and 360 px wide
+// goes to artifacts/screenshots/<page>-<theme>-<width>.png for a reviewer.
+// At 360 px nothing scrolls sideways.
+import type { Browser, BrowserContext, Page } from "playwright-core";
+import { afterAll, beforeAll, describe, expect, inject, it } from "vitest";
+import { PASSWORD, uniqueEmail } from "./support/api.ts";
+import { launchChromium } from "./support/browser.ts";
+import { axeViolations, ready, screenshotPath, userWithTotp, watchedPage } from "./support/hosted.ts";
+
+const service = inject("serviceLocalhostUrl");
+const databaseUrl = inject("databaseUrl");
+
+type View = { name: string; path: string; signedIn?: boolean; act?: (page: Page) => Promise<void> };
+
+let totpEmail = "";
+
+const VIEWS: View[] = [
+  { name: "sign-in", path: "/sign-in" },
+  {
+    name: "sign-in-error",
+    path: "/sign-in",
+    act: async (page) => {
+      await page.fill("#email", "nobody@example.com");
+      await page.fill("#password", "not-the-password-at-all");
+      await page.click("#password-submit");
+      await page.waitForSelector("#form-error:not(:empty)");
+    },
+  },
+  {
+    name: "sign-in-second-step",
+    path: "/sign-in",
+    act: async (page) => {
+      await page.fill("#email", totpEmail);
+      await page.fill("#password", PASSWORD);
+      await page.click("#password-submit");
+      await page.waitForSelector("#step-mfa", { state: "visible" });
+    },
+  },
+  { name: "sign-up", path: "/sign-up" },
+  { name: "forgot-password", path: "/forgot-password" },
+  { name: "reset-password", path: "/reset-password?token=look-token" },
+  {
+    name: "reset-password-expired",
+    path: "/reset-password?token=look-token",
+    act: async (page) => {
+      await page.fill("#password", "violet-kestrel-harbour-31");
+      await page.click("#link-form button[type=submit]");
+      await page.waitForSelector("#new-link", { state: "visible" });
+    },
+  },
+  { name: "verify-email", path: "/verify-email?token=look-token" },
+  { name: "confirm-email", path: "/confirm-email?token=look-token" },
+  { name: "account", path: "/account", signedIn: true },
+];
+
+describe("the hosted pages' look: axe-core in both themes, screenshots at 1280 and 360 px", () => {
+  let browser: Browser;
+  let signedOut: BrowserContext;
+  let signedIn: BrowserContext;
+
+  beforeAll(async () => {
+    browser = await launchChromium();
+    signedOut = await browser.newContext();
+    signedIn = await browser.newContext();
+    totpEmail = (await userWithTotp(service, databaseUrl, "look-totp")).email;
+    // One account signed in through the pages themselves (its cookies in this context).
+    const { page } = await watchedPage(signedIn);
+    await page.goto(`${service}/sign-up`);
+    await ready(page);
+    await page.fill("#email", uniqueEmail("look"));
+    await page.fill("#name", "Ada Lovelace");
+    await page.fill("#password", PASSWORD);
+    await page.click("#sign-up-submit");
+    await page.waitForURL(`${service}/account`, { timeout: 15_000 });
+    await page.close();
+  });
+  afterAll(async () => {
+    await browser?.close();
+  });
+
+  for (const view of VIEWS) {
+    for (const theme of ["light", "dark"] as const) {
+      it(`${view.name} (${theme}): no axe violation; screenshots at 1280 and 360 px`, async () => {
+        const { page, errors } = await watchedPage(view.signedIn ? signedIn : signedOut);
+        const refused: string[] = [];
+        page.on("response", async (response) => {
+          if (response.status() >= 400)
+            refused.push(
+              `${response.status()} ${new URL(response.url()).pathname} ${await response.text().catch(() => "")}`,
+            );
+        });
+        try {
+          await page.emulateMedia({ colorScheme: theme });
+          for (const width of [1280, 360]) {
+            await page.setViewportSize({ width, height: 900 });
+            await page.goto(`${service}${view.path}`);
+            await ready(page);
+            if (view.signedIn)
+              await page.waitForSelector("#sessions li", { timeout: 15_000 }).catch((error: unknown) => {
+                throw new Error(`/account did not load (at ${page.url()}; refused: ${refused.join(", ")}): ${error}`);
+              });
+            await view.act?.(page);
+            // Everything the page draws fits: nothing scrolls sideways at 360 px.
+            expect(await page.evaluate("document.documentElement.scrollWidth")).toBeLessThanOrEqual(width);
+            if (width === 1280) expect(await axeViolations(page)).toEqual([]);
+            await page.screenshot({ path: screenshotPath(`${view.name}-${theme}-${width}`), fullPage: true });
+          }
+          expect(errors).toEqual([]);
+        } finally {
+          await page.close();
+        }
+      });
+    }
+  }
+});
