@@ -20,6 +20,7 @@ const PAGES = [
   "/reset-password",
   "/verify-email",
   "/confirm-email",
+  "/magic-link",
   "/account",
 ] as const;
 
@@ -108,7 +109,7 @@ describe("the forms' autocomplete attributes", () => {
 });
 
 describe("the link pages never echo the token", () => {
-  it.each(["/verify-email", "/reset-password", "/confirm-email"])("%s?token=...", async (path) => {
+  it.each(["/verify-email", "/reset-password", "/confirm-email", "/magic-link"])("%s?token=...", async (path) => {
     const html = await (await call("GET", `${path}?token=s3cr3t-t0ken-value`)).text();
     expect(html).not.toContain("s3cr3t");
   });
