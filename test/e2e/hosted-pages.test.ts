@@ -6,14 +6,16 @@
 // without moving the page, the second step with a TOTP code and with a
 // recovery code, a passkey added on /account and then signing in with it
 // (virtual authenticator), TOTP enrolment with its QR code, the sessions
-// list, the app handoff ("Continue as", POST /auth/handoff), and the
-// provider and email-code options drawn from GET /auth/providers.
-// POST /auth/handoff and GET /auth/providers belong to federated sign-in:
-// where this branch has no route yet, the browser's answer is set by
-// page.route with the contract's shapes.
+// list, the app handoff ("Continue as", POST /auth/handoff, the code the
+// app then exchanges at POST /auth/exchange), and the provider and
+// email-code options drawn from GET /auth/providers. The service answers
+// every call itself, but where a test needs an answer the real service never
+// gives (a redirect elsewhere, a service without the providers route): that
+// answer is set by page.route, and the test says so.
+import { createHash, randomBytes } from "node:crypto";
 import type { Browser, BrowserContext, Page } from "playwright-core";
 import { afterAll, beforeAll, describe, expect, inject, it } from "vitest";
-import { login, markEmailVerified, PASSWORD, uniqueEmail } from "./support/api.ts";
+import { jwtPayload, login, markEmailVerified, PASSWORD, postJson, register, uniqueEmail } from "./support/api.ts";
 import { addVirtualAuthenticator, launchChromium } from "./support/browser.ts";
 import { axeViolations, ready, screenshotPath, totpCode, userWithTotp, watchedPage } from "./support/hosted.ts";
 
@@ -336,11 +338,54 @@ describe("the account page and passkeys, with a virtual authenticator", () => {
 
 describe("the app handoff", () => {
   const redirectTo = `${pageUrl}/callback`;
-  const query = new URLSearchParams({
-    redirect_to: redirectTo,
-    code_challenge: "E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM",
-    code_challenge_method: "S256",
-    state: "app-state-1",
+
+  /** What the app's redirectToSignIn makes: a verifier it keeps, and the /sign-in query with its S256 challenge. */
+  async function appRequest(state = "app-state-1") {
+    const verifier = randomBytes(32).toString("base64url");
+    const challenge = createHash("sha256").update(verifier).digest("base64url");
+    const query = new URLSearchParams({
+      redirect_to: redirectTo,
+      code_challenge: challenge,
+      code_challenge_method: "S256",
+      state,
+    });
+    return { verifier, challenge, query };
+  }
+
+  /** The app's half: the code it came back with, exchanged with its verifier. */
+  async function exchanged(url: string, verifier: string) {
+    const code = new URL(url).searchParams.get("code") ?? "";
+    const res = await postJson(`${service}/auth/exchange`, { code, codeVerifier: verifier });
+    return { res, code };
+  }
+
+  it("signs in with a password and goes straight back to the app with a code POST /auth/exchange accepts", async () => {
+    const { context, page, errors } = await fresh();
+    const { email, user } = await register(service, "handoff-fresh");
+    const app = await appRequest("fresh-state");
+    await page.goto(`${service}/sign-in?${app.query}`);
+    await ready(page);
+    await page.fill("#email", email);
+    await page.fill("#password", PASSWORD);
+    await page.click("#password-submit");
+    await page.waitForURL((url) => url.pathname === "/callback", { timeout: 15_000 });
+    const back = new URL(page.url());
+    expect(back.origin + back.pathname).toBe(redirectTo);
+    expect(back.searchParams.get("state")).toBe("fresh-state");
+
+    const { res, code } = await exchanged(page.url(), app.verifier);
+    expect(res.status).toBe(200);
+    const signedIn = (await res.json()) as { user: { id: string }; tokens: { accessToken: string } };
+    expect(signedIn.user.id).toBe(user.id);
+    // The app's session is its own, proved as the page's was: a password, just now.
+    const claims = jwtPayload(signedIn.tokens.accessToken);
+    expect(claims.amr).toEqual(["pwd"]);
+    expect(Math.abs((claims.auth_time as number) - Date.now() / 1000)).toBeLessThan(120);
+    // A code is good once.
+    const again = await postJson(`${service}/auth/exchange`, { code, codeVerifier: app.verifier });
+    expect(again.status).toBe(400);
+    expect(errors).toEqual([]);
+    await context.close();
   });
 
   it("signed in already: asks first (Continue as), then posts the handoff and follows its redirect", async () => {
@@ -348,32 +393,50 @@ describe("the app handoff", () => {
     const email = uniqueEmail("handoff");
     await signUpThroughPage(page, email);
     const handoffs: string[] = [];
-    await page.route(`${service}/auth/handoff`, async (route) => {
-      handoffs.push(route.request().postData() ?? "");
-      await route.fulfill({
-        status: 200,
-        contentType: "application/json",
-        body: JSON.stringify({ redirect: `${redirectTo}?code=one-time&state=app-state-1` }),
-      });
+    page.on("request", (request) => {
+      if (new URL(request.url()).pathname === "/auth/handoff") handoffs.push(request.postData() ?? "");
     });
-    await page.goto(`${service}/sign-in?${query}`);
+    const app = await appRequest();
+    await page.goto(`${service}/sign-in?${app.query}`);
     await ready(page);
     await page.waitForSelector("#step-continue", { state: "visible" });
     expect(await text(page, "#continue")).toBe(`Continue as ${email}`);
     expect(handoffs).toEqual([]); // nothing until the user says so
     await page.click("#continue");
     await page.waitForURL((url) => url.pathname === "/callback", { timeout: 15_000 });
-    expect(new URL(page.url()).searchParams.get("code")).toBe("one-time");
+    expect(new URL(page.url()).searchParams.get("state")).toBe("app-state-1");
     expect(handoffs.map((body) => JSON.parse(body))).toEqual([
-      { redirectTo, codeChallenge: "E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM", state: "app-state-1" },
+      { redirectTo, codeChallenge: app.challenge, state: "app-state-1" },
     ]);
+    const { res } = await exchanged(page.url(), app.verifier);
+    expect(res.status).toBe(200);
+    expect(((await res.json()) as { user: { email: string } }).user.email).toBe(email);
     expect(errors).toEqual([]);
+    await context.close();
+  });
+
+  it("an address the service does not know: the service refuses the handoff, the page says so in words", async () => {
+    const { context, page } = await fresh();
+    await signUpThroughPage(page, uniqueEmail("handoff-unknown"));
+    const app = await appRequest();
+    app.query.set("redirect_to", `${pageUrl}/not-registered`);
+    await page.goto(`${service}/sign-in?${app.query}`);
+    await page.waitForSelector("#step-continue", { state: "visible" });
+    const answered = page.waitForResponse((res) => new URL(res.url()).pathname === "/auth/handoff");
+    await page.click("#continue");
+    expect((await answered).status()).toBe(400);
+    await page.waitForSelector("#form-error:not(:empty)");
+    expect(new URL(page.url()).origin).toBe(service);
+    expect(await text(page, "#form-error")).toBe(
+      "The app sent you here with an address we do not know. Open the app again.",
+    );
     await context.close();
   });
 
   it("follows no redirect but the one the app asked for, and says so when the service cannot hand off", async () => {
     const { context, page } = await fresh();
     await signUpThroughPage(page, uniqueEmail("handoff-elsewhere"));
+    // An answer the real service never gives (it sends back only to the redirectTo it checked): the page's own check.
     await page.route(`${service}/auth/handoff`, (route) =>
       route.fulfill({
         status: 200,
@@ -381,7 +444,8 @@ describe("the app handoff", () => {
         body: JSON.stringify({ redirect: "https://evil.example/callback?code=x" }),
       }),
     );
-    await page.goto(`${service}/sign-in?${query}`);
+    const app = await appRequest();
+    await page.goto(`${service}/sign-in?${app.query}`);
     await page.waitForSelector("#step-continue", { state: "visible" });
     await page.click("#continue");
     await page.waitForSelector("#form-error:not(:empty)");
@@ -416,8 +480,12 @@ describe("the app handoff's challenge method", () => {
 });
 
 describe("the methods GET /auth/providers turns on", () => {
-  it("without the route (404): no provider button and no email-code option, the rest works", async () => {
+  it("a service without the route (404): no provider button and no email-code option, the rest works", async () => {
     const { context, page, errors } = await fresh();
+    // This service has the route; an older one answers 404, which the page must survive.
+    await page.route(`${service}/auth/providers`, (route) =>
+      route.fulfill({ status: 404, contentType: "application/problem+json", body: JSON.stringify({ status: 404 }) }),
+    );
     await page.goto(`${service}/sign-in`);
     await ready(page);
     expect(await page.isVisible("#providers")).toBe(false);
@@ -429,33 +497,21 @@ describe("the methods GET /auth/providers turns on", () => {
 
   it("with providers and email sign-in: a button per provider starting the flow with PKCE, and the email code", async () => {
     const { context, page, errors } = await fresh();
-    await page.route(`${service}/auth/providers`, (route) =>
-      route.fulfill({
-        status: 200,
-        contentType: "application/json",
-        body: JSON.stringify({
-          providers: [
-            { id: "google", name: "Google", kind: "oidc" },
-            { id: "github", name: "GitHub", kind: "oauth" },
-          ],
-          emailSignIn: true,
-        }),
-      }),
-    );
     const codes: string[] = [];
-    await page.route(`${service}/auth/email/code`, async (route) => {
-      codes.push(route.request().postData() ?? "");
-      await route.fulfill({ status: 202, contentType: "application/json", body: "{}" });
+    page.on("request", (request) => {
+      if (new URL(request.url()).pathname === "/auth/email/code") codes.push(request.postData() ?? "");
     });
+    const answered = page.waitForResponse((res) => new URL(res.url()).pathname === "/auth/email/code");
     await page.goto(`${service}/sign-in`);
     await ready(page);
     await page.waitForSelector("#providers a");
+    // The stack's providers (test/e2e/setup/stack.ts): the built-in Apple first, then the OpenID provider.
     expect(await page.locator("#providers a").allTextContents()).toEqual([
-      "Continue with Google",
-      "Continue with GitHub",
+      "Continue with Apple",
+      "Continue with Acme SSO",
     ]);
     const href = new URL((await page.getAttribute("#providers a", "href"))!, service);
-    expect(href.pathname).toBe("/auth/oauth/google");
+    expect(href.pathname).toBe("/auth/oauth/apple");
     expect(href.searchParams.get("redirect_to")).toBe(`${service}/sign-in`);
     expect(href.searchParams.get("code_challenge")).toMatch(/^[A-Za-z0-9_-]{43}$/);
     expect(href.searchParams.get("code_challenge_method")).toBe("S256");
@@ -464,6 +520,7 @@ describe("the methods GET /auth/providers turns on", () => {
     await page.fill("#email", "someone@example.com");
     await page.click("#email-code");
     await page.waitForSelector("#step-email-code", { state: "visible" });
+    expect((await answered).status()).toBe(202);
     expect(codes.map((body) => JSON.parse(body))).toEqual([{ email: "someone@example.com" }]);
     expect(await page.getAttribute("#email-code-input", "autocomplete")).toBe("one-time-code");
     expect(errors).toEqual([]);

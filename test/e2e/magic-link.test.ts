@@ -49,11 +49,16 @@ describe("the magic link's page in Chromium", () => {
   const browserErrors: string[] = [];
   const posted: string[] = [];
 
-  /** The status line once it says something other than the "..." of a call on its way. */
+  /**
+   * What the page says once it says something: its status line (progress, success) or the alert under a form
+   * (an error), which the page empties while a call is on its way.
+   */
   async function shown(): Promise<string> {
     const until = Date.now() + 10_000;
     for (;;) {
-      const text = ((await page.textContent("output")) ?? "").trim();
+      const text = (
+        await page.$$eval("#status, [role=alert]", (regions) => regions.map((r) => r.textContent ?? "").join(""))
+      ).trim();
       if ((text !== "" && text !== "...") || Date.now() > until) return text;
       await new Promise((resolve) => setTimeout(resolve, 50));
     }

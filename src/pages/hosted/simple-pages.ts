@@ -103,7 +103,7 @@ function linkToken(): string {
   return token;
 }
 
-/** /magic-link: the email sign-in link, spent when its button is pressed; then the second factor, if the account has one. */
+/** /magic-link: the email sign-in link, spent when its button is pressed; then the second factor, if one. */
 export function magicLinkPage(): void {
   const token = linkToken();
   const form = $<HTMLFormElement>("link-form");
@@ -125,6 +125,7 @@ export function magicLinkPage(): void {
   form.addEventListener("submit", (event) => {
     event.preventDefault();
     clearErrors("form-error");
+    say("");
     void busy(submitOf(form), async () => {
       try {
         const { user } = await client.verifyEmailCode({ token });
@@ -151,6 +152,7 @@ export function magicLinkPage(): void {
     event.preventDefault();
     clearErrors("factor-error");
     if (missing("factor-error", "factor-code")) return;
+    say("");
     // Six digits is a TOTP code; anything else a recovery code.
     const code = input("factor-code").value.replace(/\s/g, "");
     const step = /^\d{6}$/.test(code) ? { code } : { recoveryCode: code };

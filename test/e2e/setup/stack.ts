@@ -118,7 +118,9 @@ export default async function setup(project: TestProject) {
         PWNED_PASSWORDS_URL: "",
         // Sign-in providers: the local stand-ins (test/setup/identity-providers.ts).
         PUBLIC_URL: serviceLocalhost,
-        REDIRECT_URLS: `${pageUrl}/federation.html`,
+        // The app's federation page, the app's return from the hosted sign-in page (POST /auth/handoff), and the hosted
+        // sign-in page itself, where its provider buttons come back to.
+        REDIRECT_URLS: `${pageUrl}/federation.html,${pageUrl}/callback,${serviceLocalhost}/sign-in`,
         APPLE_CLIENT_ID: "com.example.web",
         APPLE_TEAM_ID: "TEAM123456",
         APPLE_KEY_ID: "KEY1234567",
