@@ -277,6 +277,20 @@ describe("verifying a code", () => {
     expect((await signedIn(await verify(s, { email, code: again.code }))).isNewUser).toBe(false);
   });
 
+  it("a refresh keeps the session's proof: amr email, and its auth_time, on the new access token", async () => {
+    const s = testService();
+    const email = uniqueEmail("refreshed");
+    const { code } = await mailedCode(s, email);
+    const body = (await signedIn(await verify(s, { email, code }))) as {
+      tokens: { accessToken: string; refreshToken: string };
+    };
+    const first = claimsOf(body.tokens.accessToken);
+    const tokens = await s.refreshOk(body.tokens.refreshToken);
+    const claims = claimsOf(tokens.accessToken);
+    expect(claims.amr).toEqual(["email"]);
+    expect(claims.auth_time).toBe(first.auth_time);
+  });
+
   it("code guessing: five wrong codes spend the code, so the right one no longer works", async () => {
     const { s, time } = clocked();
     const owner = await s.register();
