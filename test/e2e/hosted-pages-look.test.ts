@@ -52,6 +52,15 @@ const VIEWS: View[] = [
   },
   { name: "verify-email", path: "/verify-email?token=look-token" },
   { name: "confirm-email", path: "/confirm-email?token=look-token" },
+  { name: "magic-link", path: "/magic-link?token=look-token" },
+  {
+    name: "magic-link-spent",
+    path: "/magic-link?token=look-token",
+    act: async (page) => {
+      await page.click("#link-form button[type=submit]");
+      await page.waitForSelector("#form-error:not(:empty)");
+    },
+  },
   { name: "account", path: "/account", signedIn: true },
 ];
 
