@@ -22,6 +22,7 @@ import { axeViolations, ready, screenshotPath, totpCode, userWithTotp, watchedPa
 const service = inject("serviceLocalhostUrl");
 const databaseUrl = inject("databaseUrl");
 const pageUrl = inject("pageUrl");
+const idp = inject("identityProvidersUrl");
 
 let browser: Browser;
 beforeAll(async () => {
@@ -384,6 +385,35 @@ describe("the app handoff", () => {
     // A code is good once.
     const again = await postJson(`${service}/auth/exchange`, { code, codeVerifier: app.verifier });
     expect(again.status).toBe(400);
+    expect(errors).toEqual([]);
+    await context.close();
+  });
+
+  it("a provider's button: its login, back to /sign-in, then on to the app with a code", async () => {
+    const { context, page, errors } = await fresh();
+    const sub = `e2e-hosted-acme-${Date.now()}`;
+    const created = await fetch(`${idp}/control/accounts`, {
+      method: "POST",
+      body: JSON.stringify({ sub, claims: { email: `${sub}@acme.example`, email_verified: true } }),
+    });
+    expect(created.status).toBe(204);
+    const app = await appRequest("provider-state");
+    await page.goto(`${service}/sign-in?${app.query}`);
+    await ready(page);
+    await page.click("#providers a:has-text('Acme SSO')");
+    // The provider's own login page, on its own site.
+    await page.waitForURL((url) => url.href.startsWith(idp) && url.pathname.includes("/interaction/"));
+    await page.fill("input[name=login]", sub);
+    await page.click("button[type=submit]");
+    await page.waitForURL((url) => url.pathname === "/callback", { timeout: 20_000 });
+    expect(new URL(page.url()).searchParams.get("state")).toBe("provider-state");
+    const { res } = await exchanged(page.url(), app.verifier);
+    expect(res.status).toBe(200);
+    const signedIn = (await res.json()) as { user: { email: string }; tokens: { accessToken: string } };
+    expect(signedIn.user.email).toBe(`${sub}@acme.example`);
+    expect(jwtPayload(signedIn.tokens.accessToken).amr).toEqual(["fed"]);
+    // The page's own session stays on the service's origin: /account opens signed in.
+    expect((await context.cookies(service)).map((c) => c.name)).toContain("__Host-sa_rt");
     expect(errors).toEqual([]);
     await context.close();
   });
