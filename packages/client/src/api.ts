@@ -1051,8 +1051,13 @@ export interface components {
             permissions: string[];
             /** @description When the session last proved a credential (sign-in, second factor, re-authentication); a refresh keeps it */
             auth_time: number;
-            /** @description RFC 8176 methods of that proof: ["pwd"] a password; ["pwd","otp","mfa"] a password and a TOTP or recovery code; ["pwd","hwk","mfa"] a password and a passkey; ["hwk","mfa"] a passkey alone (user verification is required, so it is two factors) */
+            /** @description RFC 8176 methods of that proof: ["pwd"] a password; ["pwd","otp","mfa"] a password and a TOTP or recovery code; ["pwd","hwk","mfa"] a password and a passkey; ["hwk","mfa"] a passkey alone (user verification is required, so it is two factors); ["fed"] a provider; ["email"] an email code or link */
             amr: string[];
+            /**
+             * @description The provider id (e.g. google), present only when a federated sign-in opened the session
+             * @example google
+             */
+            idp?: string;
         };
         PublicJwk: {
             /** @enum {string} */

@@ -194,7 +194,14 @@ export class SecondFactorService {
    */
   async requireSecondFactor(
     user: UserRecord,
-    attempt: { throttleKey: string; device: DeviceInfo; rehashedPassword?: string; firstFactor?: FirstFactor },
+    attempt: {
+      throttleKey: string;
+      device: DeviceInfo;
+      rehashedPassword?: string;
+      firstFactor?: FirstFactor;
+      /** After a provider: its id, which the session the second step opens carries. */
+      idp?: string;
+    },
   ): Promise<never> {
     const at = this.deps.clock();
     const token = mintMfaToken(at);
@@ -205,6 +212,7 @@ export class SecondFactorService {
         userId: user.id,
         throttleKey: attempt.throttleKey,
         firstFactor: attempt.firstFactor ?? "pwd",
+        ...(attempt.idp ? { idp: attempt.idp } : {}),
         device: attempt.device,
         expiresAt: token.expiresAt,
       },

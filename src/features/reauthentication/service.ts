@@ -75,7 +75,9 @@ export async function renewSessionProof(
     at,
   });
   if (!session) throw new InvalidCredentials("session ended");
-  const { accessToken, expiresIn } = await deps.tokens.issue(subjectOf(user, caller.sessionId, { authTime: at, amr }));
+  // The session keeps the provider that opened it: a new proof changes how, not where, it signed in.
+  const proof = { authTime: at, amr, ...(session.idp === undefined ? {} : { idp: session.idp }) };
+  const { accessToken, expiresIn } = await deps.tokens.issue(subjectOf(user, caller.sessionId, proof));
   const lapsesAt = Math.min(session.idleExpiresAt.getTime(), session.absoluteExpiresAt.getTime());
   return {
     tokenType: "Bearer",
