@@ -5,6 +5,7 @@
 // sign-in. The session row holds it, so a refresh reads it in its one
 // statement.
 import { describe, expect, it } from "vitest";
+import { inbox } from "../support/mail";
 import { totpCode } from "../support/totp";
 import { claimsOf, fakeClock, problemOf, testService, uniqueEmail } from "../support/harness";
 import {
@@ -45,6 +46,29 @@ describe("the idp claim", () => {
       tokens.sessionId,
     ]);
     expect(row!.idp).toBe("acme");
+  });
+
+  it("re-authentication by email code keeps the provider that opened the session", async () => {
+    const sub = uniqueSubject("idp-reauth");
+    const email = `${sub}@acme.example`;
+    await providerAccount(sub, { email, email_verified: true });
+    const flow = await signInThrough(new TestBrowser(service), "acme", sub);
+    const { tokens } = (await (await exchange(service, flow.query.code!, flow.verifier)).json()) as SignedIn;
+    const sent = await service.call("POST", "/auth/reauthenticate/email", { token: tokens.accessToken });
+    expect(sent.status).toBe(202);
+    let code: string | undefined;
+    for (let tries = 0; !code && tries < 100; tries++) {
+      const [mail] = (await inbox.all({ to: email })).filter((m) => / is your confirmation code$/.test(m.subject));
+      code = mail && /^(\d{6})/.exec(mail.subject)?.[1];
+      if (!code) await new Promise((resolve) => setTimeout(resolve, 100));
+    }
+    const res = await service.call("POST", "/auth/reauthenticate", {
+      token: tokens.accessToken,
+      body: { emailCode: code },
+    });
+    expect(res.status).toBe(200);
+    const renewed = (await res.json()) as { tokens: { accessToken: string } };
+    expect(claimsOf(renewed.tokens.accessToken)).toMatchObject({ amr: ["email"], idp: "acme" });
   });
 
   it("a native ID token's sign-in names its provider", async () => {
