@@ -265,6 +265,14 @@ export class AuthClient extends SessionClient {
     return this.post("/auth/passkey/options", input);
   }
 
+  /**
+   * POST /auth/reauthenticate/email: for an account without a password (`hasPassword` false), mails a 6-digit code
+   * to its verified address for this session; send it to `reauthenticate` as `{emailCode}`.
+   */
+  requestReauthenticationCode(): Promise<ResponseBody<"reauthenticationEmailCode">> {
+    return this.call("POST", "/auth/reauthenticate/email");
+  }
+
   /** POST /auth/reauthenticate/options: request options listing the caller's passkeys, for `reauthenticate`. */
   reauthenticationPasskeyOptions(): Promise<ResponseBody<"reauthenticationPasskeyOptions">> {
     return this.call("POST", "/auth/reauthenticate/options");

@@ -22,7 +22,7 @@ export function toStringArray(value: unknown): string[] {
   return [];
 }
 
-const AUTH_METHODS: ReadonlySet<string> = new Set<AuthMethod>(["pwd", "otp", "hwk", "mfa", "fed"]);
+const AUTH_METHODS: ReadonlySet<string> = new Set<AuthMethod>(["pwd", "otp", "hwk", "mfa", "email", "fed"]);
 
 /** A session's amr column: RFC 8176 values this service issues, nothing else. */
 export function toAmr(value: unknown): AuthMethod[] {

@@ -13,13 +13,22 @@ export function newSession(
   device: DeviceInfo,
   at: Date,
   amr: AuthMethod[],
+  idp?: string,
 ): { session: NewSession; refreshToken: string } {
   const id = crypto.randomUUID();
   const refreshToken = codec.mint(id);
   const absoluteExpiresAt = new Date(at.getTime() + lifetimes.refreshAbsoluteTtl * 1000);
   const idleExpiresAt = new Date(Math.min(at.getTime() + lifetimes.refreshIdleTtl * 1000, absoluteExpiresAt.getTime()));
   return {
-    session: { id, device, refreshTokenHash: codec.hash(refreshToken), idleExpiresAt, absoluteExpiresAt, amr },
+    session: {
+      id,
+      device,
+      refreshTokenHash: codec.hash(refreshToken),
+      idleExpiresAt,
+      absoluteExpiresAt,
+      amr,
+      ...(idp ? { idp } : {}),
+    },
     refreshToken,
   };
 }

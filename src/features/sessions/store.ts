@@ -32,6 +32,8 @@ export type NewSession = {
   absoluteExpiresAt: Date;
   /** How this sign-in was proved; its auth_time is the instant the session opens. */
   amr: AuthMethod[];
+  /** The provider id when a federated sign-in opens the session (its tokens' idp). */
+  idp?: string;
 };
 
 /**
@@ -127,7 +129,7 @@ export interface SessionStore {
   /**
    * Records a new proof of a credential for a live session of the user
    * (re-authentication), with an auth.reauthenticated row: the session's
-   * expiries, or undefined (nothing written) when it is not live.
+   * expiries and the provider that opened it (kept), or undefined (nothing written) when it is not live.
    */
   reauthenticate(input: {
     sessionId: string;
@@ -135,7 +137,7 @@ export interface SessionStore {
     amr: AuthMethod[];
     origin: RequestOrigin;
     at: Date;
-  }): Promise<{ idleExpiresAt: Date; absoluteExpiresAt: Date } | undefined>;
+  }): Promise<{ idleExpiresAt: Date; absoluteExpiresAt: Date; idp?: string } | undefined>;
 }
 
 export interface RefreshTokenStore {
