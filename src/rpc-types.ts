@@ -34,6 +34,8 @@ export type AccessTokenClaims = {
   amr: string[];
   /** Whether the user had verified their email when the token was issued. */
   email_verified: boolean;
+  /** The provider id ("google", or a listed OpenID provider's), present only when a federated sign-in opened the session. */
+  idp?: string;
 };
 
 /**

@@ -51,8 +51,11 @@ export const toAuthMethods = (values: readonly string[]): AuthMethod[] =>
 /** What proved the first step of a sign-in that waits for its second factor. */
 export type FirstFactor = Extract<AuthMethod, "pwd" | "email" | "fed">;
 
-/** A session's last proof of a credential: the access tokens' auth_time and amr. */
-export type SessionProof = { authTime: Date; amr: AuthMethod[] };
+/**
+ * A session's last proof of a credential: the access tokens' auth_time and amr; and `idp`, the provider id when a
+ * federated sign-in opened the session (kept by refreshes and re-authentication, absent for any other sign-in).
+ */
+export type SessionProof = { authTime: Date; amr: AuthMethod[]; idp?: string };
 
 /** What an access token is issued for: a user's grants as of one snapshot, in one session. */
 export type Grants = Pick<UserRecord, "roles" | "permissions" | "grantsVersion">;

@@ -196,7 +196,18 @@ export class InvalidMfaToken extends AuthError {
  * the password alone for an account without a second factor; with one, the
  * password and a TOTP code or a recovery code, or a passkey.
  */
-export type ReauthMethod = "password" | "password+totp" | "password+recovery_code" | "passkey";
+/**
+ * What re-authenticates an account: its first proof (the password, or for an account without one an email code, POST
+ * /auth/reauthenticate/email), alone or with a TOTP or recovery code; or a passkey.
+ */
+export type ReauthMethod =
+  | "password"
+  | "password+totp"
+  | "password+recovery_code"
+  | "email_code"
+  | "email_code+totp"
+  | "email_code+recovery_code"
+  | "passkey";
 
 /**
  * The operation needs a recent proof, as strong as the account's sign-in: POST /auth/reauthenticate with one of

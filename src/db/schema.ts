@@ -118,6 +118,8 @@ export const sessions = pgTable(
     authTime: timestamp("auth_time", { withTimezone: true, mode: "date" }).notNull().defaultNow(),
     /** The RFC 8176 method values of that proof: the access tokens' amr. */
     amr: text("amr").array().notNull().default(sql`'{pwd}'::text[]`),
+    /** The provider id when a federated sign-in opened the session (the access tokens' idp); null otherwise. */
+    idp: text("idp"),
   },
   (t) => [index("sessions_user_id_live_idx").on(t.userId, t.createdAt).where(sql`${t.revokedAt} is null`)],
 );
@@ -303,6 +305,8 @@ export const authChallenges = pgTable(
     throttleKey: text("throttle_key"),
     /** mfa_sign_in: the first step's method (amr), `pwd` or `email`, which the second step's amr begins with. */
     firstFactor: text("first_factor"),
+    /** mfa_sign_in after a provider (`fed`): its id, which the session the second step opens carries as idp. */
+    idp: text("idp"),
     device: jsonb("device").$type<DeviceInfo>(),
     failures: integer("failures").notNull().default(0),
     createdAt: createdAt(),
@@ -369,6 +373,11 @@ export const emailSignInCodes = pgTable(
     expiresAt: timestamp("expires_at", { withTimezone: true, mode: "date" }).notNull(),
     usedAt: timestamp("used_at", { withTimezone: true, mode: "date" }),
     endedReason: text("ended_reason"),
+    /**
+     * A re-authentication code (POST /auth/reauthenticate/email): the session it re-proves, and only that one;
+     * null for a sign-in code. Sign-in lookups never see these rows.
+     */
+    sessionId: uuid("session_id").references(() => sessions.id, { onDelete: "cascade" }),
   },
   (t) => [
     index("email_sign_in_codes_email_created_idx").on(t.email, t.createdAt),

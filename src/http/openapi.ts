@@ -17,13 +17,26 @@ export const ProblemSchema = z
       description: "mfa_required only: send it to POST /auth/mfa or POST /auth/passkey within 5 minutes. A secret.",
     }),
     methods: z
-      .array(z.enum(["totp", "recovery_code", "passkey", "password", "password+totp", "password+recovery_code"]))
+      .array(
+        z.enum([
+          "totp",
+          "recovery_code",
+          "passkey",
+          "password",
+          "password+totp",
+          "password+recovery_code",
+          "email_code",
+          "email_code+totp",
+          "email_code+recovery_code",
+        ]),
+      )
       .optional()
       .openapi({
         description:
           "mfa_required: the second factors that can complete this sign-in (totp, recovery_code, passkey). " +
           "reauthentication_required: what POST /auth/reauthenticate needs for this account: password (no " +
-          "second factor), else password+totp, password+recovery_code, passkey",
+          "second factor), else password+totp, password+recovery_code, passkey; for an account without a " +
+          "password, email_code (POST /auth/reauthenticate/email) in place of password",
       }),
   })
   .openapi("Problem");

@@ -735,6 +735,29 @@ describe("AuthClient: the account's lifecycle, one method per operation, against
     expect((await client.listPasskeys()).passkeys).toEqual([]);
   });
 
+  it("re-authenticates an account without a password by a mailed code: amr email, the same session", async () => {
+    const client = new AuthClient({ baseUrl: BASE, fetch: countingFetch().fetcher });
+    const email = uniqueEmail("client-passwordless");
+    await client.requestEmailCode({ email });
+    const waitFor = async (pattern: RegExp): Promise<string> => {
+      for (let tries = 0; tries < 100; tries++) {
+        const [mail] = (await inbox.all({ to: email })).filter((m) => pattern.test(m.subject));
+        if (mail) return /^(\d{6})/.exec(mail.subject)![1]!;
+        await new Promise((resolve) => setTimeout(resolve, 100));
+      }
+      throw new Error(`no mail matching ${pattern} to ${email}`);
+    };
+    const { user } = await client.verifyEmailCode({ email, code: await waitFor(/ is your sign-in code$/) });
+    expect(user.hasPassword).toBe(false);
+    await expect(client.requestReauthenticationCode()).resolves.toEqual({});
+    const before = await client.accessToken();
+    await client.reauthenticate({ emailCode: await waitFor(/ is your confirmation code$/) });
+    const after = await client.accessToken();
+    expect(after).not.toBe(before);
+    const claims = JSON.parse(atob(after!.split(".")[1]!.replace(/-/g, "+").replace(/_/g, "/"))) as { amr: string[] };
+    expect(claims.amr).toEqual(["email"]);
+  });
+
   it("deletes the account: the session ends here, and the address may register again", async () => {
     const { fetcher } = countingFetch();
     const ended: string[] = [];

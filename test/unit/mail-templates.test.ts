@@ -204,3 +204,21 @@ describe("the brand (BRAND_NAME, BRAND_LOGO_URL, BRAND_COLOR)", () => {
     expect(renderMail(job).html).toContain("SecureAuth");
   });
 });
+
+describe("reauthentication_code", () => {
+  const mail = renderMail({
+    kind: "mail",
+    template: "reauthentication_code",
+    to: "a@example.com",
+    userId: "7f1c2a4e-1b7d-4c5e-9a55-0c1f2d3e4f50",
+    code: "042917",
+  });
+
+  it("shows the code in the subject and the text with its 10-minute life, and carries no link", () => {
+    expect(mail.subject).toBe("042917 is your confirmation code");
+    expect(mail.text).toContain("Your confirmation code is 042917.");
+    for (const part of [mail.text, mail.html]) expect(part).toContain("expires in 10 minutes");
+    expect(mail.text).not.toMatch(/https?:\/\//);
+    expect(mail.html).not.toContain("<a ");
+  });
+});

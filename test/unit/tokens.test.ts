@@ -165,6 +165,18 @@ describe("signAccessToken (AccessTokens.issue)", () => {
     },
   );
 
+  it("signs idp only for a subject a provider signed in", async () => {
+    const issuer = await issuerAt();
+    const federated = await issuer.issue({ ...subject, amr: ["fed"], idp: "acme" });
+    expect(federated.claims.idp).toBe("acme");
+    expect(claimsOf(federated.accessToken).idp).toBe("acme");
+    expect(
+      (await verifyAccessToken(federated.accessToken, await loadKeySet(config), config, fixed(NOW))).claims.idp,
+    ).toBe("acme");
+    const plain = await issuer.issue(subject);
+    expect(claimsOf(plain.accessToken)).not.toHaveProperty("idp");
+  });
+
   it("signAccessToken times the token by the instant it is given", async () => {
     const later = new Date(NOW.getTime() + 90_000);
     const { claims } = await signAccessToken(subject, await loadKeySet(config), { ...config, now: later });
@@ -246,6 +258,21 @@ describe("verifyAccessToken", () => {
     ["null", null],
   ])("refuses an email_verified that is %s", async (_label, email_verified) => {
     expect(causeOf(await refusal(verify(await mint({ email_verified }))))).toMatch(/email_verified must be a boolean/);
+  });
+
+  it("returns idp as signed, and no idp for a token without one", async () => {
+    expect((await verify(await mint({ idp: "google" }))).claims.idp).toBe("google");
+    expect((await verify(await mint())).claims).not.toHaveProperty("idp");
+  });
+
+  it.each([
+    ["a number", 1],
+    ["an array", ["google"]],
+    ["an object", { id: "google" }],
+    ["null", null],
+    ["empty", ""],
+  ])("forged idp: refuses an idp that is %s", async (_label, idp) => {
+    expect(causeOf(await refusal(verify(await mint({ idp }))))).toMatch(/idp must be a non-empty string/);
   });
 
   it("returns the grants version from gv, and 0 for a token that predates it", async () => {

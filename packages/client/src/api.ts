@@ -733,7 +733,7 @@ export interface paths {
         put?: never;
         /**
          * Prove it is you again: a new auth_time and amr for this session
-         * @description Without a second factor, `{currentPassword}` (amr ["pwd"]). With one enrolled, a two-factor proof: `{currentPassword, code}` or `{currentPassword, recoveryCode}` (amr ["pwd","otp","mfa"]; the recovery code is spent), or `{response}`, a passkey assertion for POST /auth/reauthenticate/options (amr ["hwk","mfa"]); the password alone then answers 403 reauthentication_required with `methods`. The password is checked first and counts in the calling session's own throttle bucket, never the account's, so a stranger's sign-in guesses never stop the signed-in owner; so does a code. Answers a new access token for the same session; the refresh token you hold stays valid (no refreshToken in the answer), and its refreshes keep the new proof. In cookie mode (X-Auth-Mode: cookie) the access cookie is set too.
+         * @description Without a second factor, `{currentPassword}` (amr ["pwd"]). With one enrolled, a two-factor proof: `{currentPassword, code}` or `{currentPassword, recoveryCode}` (amr ["pwd","otp","mfa"]; the recovery code is spent), or `{response}`, a passkey assertion for POST /auth/reauthenticate/options (amr ["hwk","mfa"]); the password alone then answers 403 reauthentication_required with `methods`. An account without a password (hasPassword false) sends `{emailCode}` (amr ["email"]), or `{emailCode, code}` / `{emailCode, recoveryCode}` with a second factor (amr ["email","otp","mfa"]), the code from POST /auth/reauthenticate/email; an account with a password gets 400 validation_failed for it. The password is checked first and counts in the calling session's own throttle bucket, never the account's, so a stranger's sign-in guesses never stop the signed-in owner; so does a code. Answers a new access token for the same session; the refresh token you hold stays valid (no refreshToken in the answer), and its refreshes keep the new proof. In cookie mode (X-Auth-Mode: cookie) the access cookie is set too.
          */
         post: operations["reauthenticate"];
         delete?: never;
@@ -756,6 +756,26 @@ export interface paths {
          * @description Lists the caller's passkeys (allowCredentials) and requires user verification. The challenge lives 5 minutes, is used once, and re-authenticates only the caller: sign the assertion and send it as `{response}` to POST /auth/reauthenticate.
          */
         post: operations["reauthenticationPasskeyOptions"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/auth/reauthenticate/email": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Mail a re-authentication code to the caller's verified address (accounts without a password)
+         * @description For an account without a password: mails a 6-digit code to the caller's verified address, bound to this session (10 minutes, single use, five wrong codes spend it, a newer one ends it). Send it as `{emailCode}` to POST /auth/reauthenticate from this session. An account with a password answers 400 validation_failed (it re-authenticates with its password), an unverified address 403 email_not_verified, and past 5 codes an hour for the address 429.
+         */
+        post: operations["reauthenticationEmailCode"];
         delete?: never;
         options?: never;
         head?: never;
@@ -1053,8 +1073,8 @@ export interface components {
             }[];
             /** @description mfa_required only: send it to POST /auth/mfa or POST /auth/passkey within 5 minutes. A secret. */
             mfaToken?: string;
-            /** @description mfa_required: the second factors that can complete this sign-in (totp, recovery_code, passkey). reauthentication_required: what POST /auth/reauthenticate needs for this account: password (no second factor), else password+totp, password+recovery_code, passkey */
-            methods?: ("totp" | "recovery_code" | "passkey" | "password" | "password+totp" | "password+recovery_code")[];
+            /** @description mfa_required: the second factors that can complete this sign-in (totp, recovery_code, passkey). reauthentication_required: what POST /auth/reauthenticate needs for this account: password (no second factor), else password+totp, password+recovery_code, passkey; for an account without a password, email_code (POST /auth/reauthenticate/email) in place of password */
+            methods?: ("totp" | "recovery_code" | "passkey" | "password" | "password+totp" | "password+recovery_code" | "email_code" | "email_code+totp" | "email_code+recovery_code")[];
         };
         AccessTokenClaims: {
             iss: string;
@@ -1071,8 +1091,13 @@ export interface components {
             permissions: string[];
             /** @description When the session last proved a credential (sign-in, second factor, re-authentication); a refresh keeps it */
             auth_time: number;
-            /** @description RFC 8176 methods of that proof: ["pwd"] a password; ["pwd","otp","mfa"] a password and a TOTP or recovery code; ["pwd","hwk","mfa"] a password and a passkey; ["hwk","mfa"] a passkey alone (user verification is required, so it is two factors) */
+            /** @description RFC 8176 methods of that proof: ["pwd"] a password; ["pwd","otp","mfa"] a password and a TOTP or recovery code; ["pwd","hwk","mfa"] a password and a passkey; ["hwk","mfa"] a passkey alone (user verification is required, so it is two factors); ["fed"] a provider; ["email"] an email code or link */
             amr: string[];
+            /**
+             * @description The provider id (e.g. google), present only when a federated sign-in opened the session
+             * @example google
+             */
+            idp?: string;
         };
         PublicJwk: {
             /** @enum {string} */
@@ -1172,6 +1197,7 @@ export interface components {
             /** Format: date-time */
             lastUsedAt: string | null;
         };
+        ReauthenticationCodeSent: Record<string, never>;
         EmailSignedIn: {
             user: components["schemas"]["User"];
             tokens: components["schemas"]["TokenPair"];
@@ -5199,6 +5225,11 @@ export interface operations {
                     } & {
                         [key: string]: unknown;
                     };
+                    /**
+                     * @description For an account without a password: the 6-digit code POST /auth/reauthenticate/email mailed for this session, in place of currentPassword
+                     * @example 042917
+                     */
+                    emailCode?: string;
                 };
             };
         };
@@ -5329,6 +5360,95 @@ export interface operations {
                     "application/json": {
                         [key: string]: unknown;
                     };
+                };
+            };
+            /** @description Not authenticated */
+            401: {
+                headers: {
+                    /** @description RFC 6750: Bearer error="invalid_token", or error="invalid_request" when no Bearer credential was sent */
+                    "WWW-Authenticate"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Forbidden; `code` says why (insufficient_permission, csrf_rejected when a cookie-authenticated unsafe request lacks X-Auth-Mode: cookie or an allowed Origin, ...) */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Method not allowed on this path */
+            405: {
+                headers: {
+                    /** @description The methods this path takes */
+                    Allow?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Rate limited */
+            429: {
+                headers: {
+                    /** @description Seconds to wait before trying again */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Internal error, never with details */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description A store the request needs is unreachable; nothing was written */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    reauthenticationEmailCode: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Code mailed */
+            202: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ReauthenticationCodeSent"];
+                };
+            };
+            /** @description Validation failed or the body is not JSON */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
                 };
             };
             /** @description Not authenticated */

@@ -265,6 +265,14 @@ export class AuthClient extends SessionClient {
     return this.post("/auth/passkey/options", input);
   }
 
+  /**
+   * POST /auth/reauthenticate/email: for an account without a password (`hasPassword` false), mails a 6-digit code
+   * to its verified address for this session; send it to `reauthenticate` as `{emailCode}`.
+   */
+  requestReauthenticationCode(): Promise<ResponseBody<"reauthenticationEmailCode">> {
+    return this.call("POST", "/auth/reauthenticate/email");
+  }
+
   /** POST /auth/reauthenticate/options: request options listing the caller's passkeys, for `reauthenticate`. */
   reauthenticationPasskeyOptions(): Promise<ResponseBody<"reauthenticationPasskeyOptions">> {
     return this.call("POST", "/auth/reauthenticate/options");
@@ -297,14 +305,5 @@ export class AuthClient extends SessionClient {
    */
   handoff(input: RequestBody<"handoff">): Promise<ResponseBody<"handoff">> {
     return this.call("POST", "/auth/handoff", input);
-  }
-
-  /**
-   * POST /auth/reauthenticate/email: mails a code that re-authenticates an
-   * account without a password. Not served by this version of the service
-   * yet (404): the hosted /account page then offers the other methods.
-   */
-  sendReauthenticationEmail(): Promise<void> {
-    return this.call("POST", "/auth/reauthenticate/email");
   }
 }

@@ -57,16 +57,18 @@ type ReauthBody = RequestBody<"reauthenticate">;
  * `methods` of its reauthentication_required answer): the current password
  * alone ("password"), with a TOTP code ("password+totp") or a recovery code
  * ("password+recovery_code"), or a passkey assertion for the options of
- * POST /auth/reauthenticate/options ("passkey").
+ * POST /auth/reauthenticate/options ("passkey"); for an account without a
+ * password, the code requestReauthenticationCode mailed in place of the
+ * password ("email_code", "email_code+totp", "email_code+recovery_code").
  */
 export type ReauthenticationProof =
   | Required<Pick<ReauthBody, "currentPassword">>
   | Required<Pick<ReauthBody, "currentPassword" | "code">>
   | Required<Pick<ReauthBody, "currentPassword" | "recoveryCode">>
-  | Required<Pick<ReauthBody, "response">>
-  // Hand-typed from the v3 contract (an account without a password: the code POST /auth/reauthenticate/email
-  // mailed); the generated body will carry it once that route lands (see handtyped.ts).
-  | { emailCode: string };
+  | Required<Pick<ReauthBody, "emailCode">>
+  | Required<Pick<ReauthBody, "emailCode" | "code">>
+  | Required<Pick<ReauthBody, "emailCode" | "recoveryCode">>
+  | Required<Pick<ReauthBody, "response">>;
 
 /**
  * A sign-in: the user, the tokens, and the device token to present at the

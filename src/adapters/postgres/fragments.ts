@@ -41,11 +41,11 @@ export function factorsOf(userId: SQL): SQL {
 export function insertSessionWithFirstToken(session: NewSession, at: Date): SQL {
   return sql`s as (
     insert into sessions (id, user_id, device, created_at,
-      last_used_at, idle_expires_at, absolute_expires_at, auth_time, amr)
+      last_used_at, idle_expires_at, absolute_expires_at, auth_time, amr, idp)
     select ${session.id}, owner.id,
       ${JSON.stringify(session.device)}::jsonb, ${at},
         ${at}, ${session.idleExpiresAt}, ${session.absoluteExpiresAt}, ${session.authTime ?? at},
-        ${textArray(session.amr)}
+        ${textArray(session.amr)}, ${session.idp ?? null}::text
     from owner
     returning id, user_id
   ), t as (

@@ -4,6 +4,7 @@
 import type { Feature } from "../../features";
 import { EmailCodeHasher } from "./codes";
 import { EmailCodeRepository } from "./postgres";
+import { EmailReauthCodes } from "./reauthentication";
 import { EmailSignInService } from "./service";
 import type { EmailCodeStore } from "./store";
 
@@ -26,6 +27,14 @@ export const emailSignIn = {
         revocations: deps.revocations,
         outbox: deps.outbox(),
         secondFactor: deps.services.secondFactors(),
+      }),
+    emailReauthCodes: (deps): EmailReauthCodes =>
+      new EmailReauthCodes({
+        stores: deps.stores(),
+        settings: deps.config,
+        clock: deps.clock,
+        codes: hasherFor(deps.config.refreshTokenSecret, deps.config.refreshTokenPreviousSecret),
+        outbox: deps.outbox(),
       }),
   },
   routes: [() => import("./routes").then((m) => m.emailSignInRoutes)],

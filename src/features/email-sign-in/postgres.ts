@@ -8,7 +8,7 @@
 import { sql } from "drizzle-orm";
 import type { RequestOrigin, UserRecord } from "../../core/domain";
 import type { Executor } from "../../adapters/postgres/database";
-import { auditInsert } from "../../adapters/postgres/fragments";
+import { auditInsert, liveSession } from "../../adapters/postgres/fragments";
 import { rows } from "../../adapters/postgres/rows";
 import { toUserRecord, type UserRow } from "../../adapters/postgres/user-row";
 import { ENDED_PASSWORD_HASH } from "../../core/domain";
@@ -83,7 +83,7 @@ export class EmailCodeRepository implements EmailCodeStore {
       ), replaced as (
         update email_sign_in_codes c set used_at = ${at}, ended_reason = 'replaced'
         where c.email = (select email from allowed) and c.id <> (select id from allowed)
-          and c.used_at is null and c.code_hash is not null
+          and c.used_at is null and c.code_hash is not null and c.session_id is null
       ), minted as (
         update email_sign_in_codes c
         set code_hash = ${input.codeHash}, token_hash = ${input.tokenHash}, expires_at = ${input.expiresAt}
@@ -116,7 +116,7 @@ export class EmailCodeRepository implements EmailCodeStore {
     const [row] = await rows<LiveRow>(
       this.db,
       sql`select c.id, c.email, c.code_hash from email_sign_in_codes c
-        where c.email = ${email} and ${live(maxFailures, at)}
+        where c.email = ${email} and c.session_id is null and ${live(maxFailures, at)}
         order by c.created_at desc limit 1`,
     );
     return row && { id: row.id, email: row.email, codeHash: row.code_hash };
@@ -126,7 +126,7 @@ export class EmailCodeRepository implements EmailCodeStore {
     const [row] = await rows<LiveRow>(
       this.db,
       sql`select c.id, c.email, c.code_hash from email_sign_in_codes c
-        where c.token_hash = ${tokenHash} and ${live(maxFailures, at)}`,
+        where c.token_hash = ${tokenHash} and c.session_id is null and ${live(maxFailures, at)}`,
     );
     return row && { id: row.id, email: row.email, codeHash: row.code_hash };
   }
@@ -146,6 +146,69 @@ export class EmailCodeRepository implements EmailCodeStore {
         where c.id = ${id} and ${live(maxFailures, at)} returning c.id`,
     );
     return spent.length > 0;
+  }
+
+  async requestReauthentication(input: {
+    id: string;
+    sessionId: string;
+    userId: string;
+    email: string;
+    addressKey: string;
+    codeHash: string;
+    maxPerHour: number;
+    expiresAt: Date;
+    origin: RequestOrigin;
+    at: Date;
+  }): Promise<boolean> {
+    const { at } = input;
+    const windowStart = new Date(at.getTime() - HOUR_MS);
+    const recent = sql`from unnest(q.requested_at) as t(requested) where t.requested > ${windowStart}`;
+    const inserted = await rows<{ id: string }>(
+      this.db,
+      sql`
+      with caller as (
+        select s.id from sessions s
+        where s.id = ${input.sessionId} and s.user_id = ${input.userId} and ${liveSession(at)}
+      ), admitted as (
+        insert into email_code_quotas as q (address_key, requested_at, last_requested_at)
+        select ${input.addressKey}, array[${at}::timestamptz], ${at} from caller
+        on conflict (address_key) do update
+          set requested_at = array(select t.requested ${recent}) || ${at}::timestamptz, last_requested_at = ${at}
+          where (select count(*) ${recent}) < ${input.maxPerHour}::int
+        returning 1
+      ), replaced as (
+        update email_sign_in_codes c set used_at = ${at}, ended_reason = 'replaced'
+        where c.session_id = ${input.sessionId} and c.used_at is null and exists (select 1 from admitted)
+      ), minted as (
+        insert into email_sign_in_codes (id, email, code_hash, session_id, created_at, expires_at)
+        select ${input.id}, ${input.email}, ${input.codeHash}, ${input.sessionId}, ${at}, ${input.expiresAt}
+        from admitted
+        returning id
+      ), audited as (
+        ${auditInsert({
+          event: "auth.email_code_sent",
+          userId: input.userId,
+          actorId: input.userId,
+          sessionId: input.sessionId,
+          origin: input.origin,
+          metadata: { reauthentication: true },
+          at,
+          from: sql`minted`,
+        })}
+      )
+      select id from minted`,
+    );
+    return inserted.length > 0;
+  }
+
+  async findLiveForSession(sessionId: string, maxFailures: number, at: Date): Promise<LiveEmailCode | undefined> {
+    const [row] = await rows<LiveRow>(
+      this.db,
+      sql`select c.id, c.email, c.code_hash from email_sign_in_codes c
+        where c.session_id = ${sessionId} and ${live(maxFailures, at)}
+        order by c.created_at desc limit 1`,
+    );
+    return row && { id: row.id, email: row.email, codeHash: row.code_hash };
   }
 
   async createAccount(input: { email: string; origin: RequestOrigin; at: Date }): Promise<UserRecord | undefined> {

@@ -61,4 +61,24 @@ export interface EmailCodeStore {
    * nothing written, when an account took the address meanwhile.
    */
   createAccount(input: { email: string; origin: RequestOrigin; at: Date }): Promise<UserRecord | undefined>;
+  /**
+   * A re-authentication code for the caller's live session (POST /auth/reauthenticate/email), minted by the caller:
+   * if the address's hourly quota (the sign-in codes' own, `addressKey`) admits it, ends the session's older live
+   * codes (replaced) and stores the code's hash bound to the session, with an auth.email_code_sent row. False,
+   * nothing written, past the cap or when the session is not the user's live one.
+   */
+  requestReauthentication(input: {
+    id: string;
+    sessionId: string;
+    userId: string;
+    email: string;
+    addressKey: string;
+    codeHash: string;
+    maxPerHour: number;
+    expiresAt: Date;
+    origin: RequestOrigin;
+    at: Date;
+  }): Promise<boolean>;
+  /** The live re-authentication code of this session, if any; sign-in codes are never answered here. */
+  findLiveForSession(sessionId: string, maxFailures: number, at: Date): Promise<LiveEmailCode | undefined>;
 }

@@ -254,7 +254,7 @@ export class FederationService {
       PROVIDER_PROOF,
       origin,
     );
-    const signedIn = await this.openSession(user, input.deviceToken, device, origin);
+    const signedIn = await this.openSession(user, spend.spent.provider, input.deviceToken, device, origin);
     await stores.federation.recordCodeSession(codeHash, signedIn.tokens.sessionId);
     return { ...signedIn, isNewUser: spend.spent.isNewUser };
   }
@@ -358,13 +358,17 @@ export class FederationService {
     }
     const decided = await accountFor(this.deps, provider, verified.assertion, origin);
     await this.recordFederatedLogin(decided, provider, origin);
-    const signedIn = await this.openSession(decided.user, input.deviceToken, device, origin);
+    const signedIn = await this.openSession(decided.user, provider.id, input.deviceToken, device, origin);
     return { ...signedIn, isNewUser: decided.isNewUser };
   }
 
-  /** As login: a second factor enrolled answers mfa_required (the provider was one factor), else the session opens. */
+  /**
+   * As login: a second factor enrolled answers mfa_required (the provider was one factor), else the session opens;
+   * either way the session carries the provider's id (`idp`).
+   */
   private async openSession(
     user: UserRecord,
+    idp: string,
     deviceToken: string | null | undefined,
     device: DeviceInfo,
     origin: RequestOrigin,
@@ -378,9 +382,10 @@ export class FederationService {
         : undefined;
     const throttleKey = `fed:${user.id}`;
     if (SecondFactorService.methodsOf(user).length > 0)
-      return this.deps.secondFactor.requireSecondFactor(user, { throttleKey, device, firstFactor: "fed" });
+      return this.deps.secondFactor.requireSecondFactor(user, { throttleKey, device, firstFactor: "fed", idp });
     return openSignedInSession({ ...this.deps, sessions: stores.sessions }, user, {
       amr: ["fed"],
+      idp,
       device,
       origin,
       clearThrottleKey: throttleKey,

@@ -111,5 +111,6 @@ function isMailJob(body: unknown): body is MailJob {
   if (job.template === "email_change_notice" || job.template === "email_changed_notice") return text("newEmail");
   if (job.template === "email_in_use_notice") return true;
   if (job.template === "identity_linked_notice") return text("provider");
+  if (job.template === "reauthentication_code") return text("code");
   return typeof job.template === "string" && LINK_TEMPLATES.includes(job.template) && text("link");
 }

@@ -21,7 +21,8 @@ export type MailAuditEvent = "mail.delivery_failed";
  * mints the code and enqueues its `email_sign_in_code` mail,
  * which carries the code and the magic link (`userId` absent for an address
  * with no account yet); `identity_linked_notice` tells the account that a
- * sign-in provider was linked to it.
+ * sign-in provider was linked to it; `reauthentication_code` carries the
+ * code a signed-in account without a password confirms it is itself with.
  */
 export type MailJob =
   | {
@@ -40,6 +41,8 @@ export type MailJob =
     }
   | { kind: "mail"; template: "email_in_use_notice"; to: string; userId: string }
   | { kind: "mail"; template: "email_sign_in_code"; to: string; userId?: string; code: string; link: string }
+  /** A re-authentication code (POST /auth/reauthenticate/email): the code alone, no link. */
+  | { kind: "mail"; template: "reauthentication_code"; to: string; userId: string; code: string }
   /** A provider (its display name) was linked to the account: sign-ins through it now open the account. */
   | { kind: "mail"; template: "identity_linked_notice"; to: string; userId: string; provider: string }
   | { kind: "password_reset_request"; email: string; network?: string }

@@ -107,6 +107,17 @@ function content(job: MailContent): { subject: string; blocks: Block[] } {
             `Never share it.`,
         ],
       };
+    case "reauthentication_code":
+      // No link: the code is typed where it was asked for, in the session that asked, and nowhere else.
+      return {
+        subject: `${job.code} is your confirmation code`,
+        blocks: [
+          `Your confirmation code is ${job.code}. Enter it where you were asked to confirm it is you.`,
+          `The code expires in ${duration(EMAIL_CODE_TTL_SECONDS)} and works once; a newer code ends this one. ` +
+            "If you did not ask for it, someone may be using your signed-in session: sign out everywhere from " +
+            "your account page. Never share it.",
+        ],
+      };
     case "email_change_notice":
       return {
         subject: "Your email address is changing",

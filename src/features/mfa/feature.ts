@@ -21,6 +21,8 @@ export const mfa = {
         codec: deps.codec(),
         deviceTokens: deps.deviceTokens(),
         revocations: deps.revocations,
+        // Built on first use: most re-authentications never need it.
+        emailCodes: { prove: (user, code, caller) => deps.services.emailReauthCodes().prove(user, code, caller) },
       }),
   },
   routes: [() => import("./routes").then((m) => m.mfaRoutes)],

@@ -31,7 +31,14 @@ import {
 } from "../sign-in/attempt";
 import { provenHolder } from "../accounts/proven-holder";
 import type { PasswordHasher } from "../accounts/passwords";
-import type { AuthMethod, DeviceInfo, FirstFactor, RequestOrigin, UserRecord } from "../../core/domain";
+import {
+  type AuthMethod,
+  type DeviceInfo,
+  type FirstFactor,
+  hasPassword,
+  type RequestOrigin,
+  type UserRecord,
+} from "../../core/domain";
 import type { FactorAudit } from "./store";
 import type { Stores } from "../../stores";
 import type { LoggedIn, SignInDeps } from "../sign-in/service";
@@ -56,6 +63,11 @@ export type SecondFactorDeps = SignInDeps & {
   /** Undefined when MFA_ENCRYPTION_KEY is not set: TOTP cannot be enrolled or checked. */
   secretBox: SecretBox | undefined;
   tokens: AccessTokens;
+  /**
+   * The email code an account without a password re-authenticates with (email-sign-in/reauthentication.ts);
+   * undefined: that path is not wired, and such an account re-authenticates with a passkey only.
+   */
+  emailCodes?: { prove(user: UserRecord, code: string, caller: FactorActor): Promise<string> };
 };
 
 /** Who is changing their own factors, from where. */
@@ -65,11 +77,15 @@ export type FactorActor = { userId: string; sessionId: string; origin: RequestOr
 export type SecondStep = { code: string } | { recoveryCode: string };
 
 /**
- * What re-authenticates here: the current password, alone (an account
- * without a second factor) or with a TOTP code or a recovery code. A
- * passkey assertion is PasskeyService.reauthenticate's.
+ * What re-authenticates here: the current password (for an account without
+ * one, an email code from POST /auth/reauthenticate/email), alone (an
+ * account without a second factor) or with a TOTP code or a recovery code.
+ * A passkey assertion is PasskeyService.reauthenticate's.
  */
-export type ReauthProof = { currentPassword: string; code?: string; recoveryCode?: string };
+export type ReauthProof = ({ currentPassword: string } | { emailCode: string }) & {
+  code?: string;
+  recoveryCode?: string;
+};
 
 export type { Reauthenticated };
 
@@ -194,7 +210,14 @@ export class SecondFactorService {
    */
   async requireSecondFactor(
     user: UserRecord,
-    attempt: { throttleKey: string; device: DeviceInfo; rehashedPassword?: string; firstFactor?: FirstFactor },
+    attempt: {
+      throttleKey: string;
+      device: DeviceInfo;
+      rehashedPassword?: string;
+      firstFactor?: FirstFactor;
+      /** After a provider: its id, which the session the second step opens carries. */
+      idp?: string;
+    },
   ): Promise<never> {
     const at = this.deps.clock();
     const token = mintMfaToken(at);
@@ -205,6 +228,7 @@ export class SecondFactorService {
         userId: user.id,
         throttleKey: attempt.throttleKey,
         firstFactor: attempt.firstFactor ?? "pwd",
+        ...(attempt.idp ? { idp: attempt.idp } : {}),
         device: attempt.device,
         expiresAt: token.expiresAt,
       },
@@ -273,12 +297,13 @@ export class SecondFactorService {
       throw new ValidationFailed([
         {
           path: factor === "totp" ? "code" : "recoveryCode",
-          message: "TOTP is not enrolled: re-authenticate with currentPassword alone, or a passkey",
+          message: "TOTP is not enrolled: re-authenticate with currentPassword (or emailCode) alone, or a passkey",
         },
       ]);
     }
-    const throttleKey = await proveCurrentPassword(this.deps, user, proof.currentPassword, actor);
-    let amr: AuthMethod[] = ["pwd"];
+    const throttleKey = await this.proveFirst(user, proof, actor);
+    const first: AuthMethod = "emailCode" in proof ? "email" : "pwd";
+    let amr: AuthMethod[] = [first];
     if (factor === undefined) {
       if (hasSecondFactor(user)) throw new ReauthenticationRequired(reauthMethodsOf(user));
     } else {
@@ -291,11 +316,28 @@ export class SecondFactorService {
         await recordFailedReproof({ audit: stores.audit, clock }, actor, verifier.method);
         throw new InvalidMfaCode(`wrong ${factor} at re-authentication`);
       }
-      amr = ["pwd", "otp", "mfa"];
+      amr = [first, "otp", "mfa"];
     }
     const renewed = await renewSessionProof(this.deps, user, actor, amr);
     await stores.throttles.clear(throttleKey);
     return renewed;
+  }
+
+  /**
+   * The first proof of a re-authentication, counted in the caller's session: the password, or for an account without
+   * one the email code (a password account is refused the email path, and vice versa, with validation_failed).
+   */
+  private proveFirst(user: UserRecord, proof: ReauthProof, actor: FactorActor): Promise<string> {
+    if ("currentPassword" in proof) {
+      if (!hasPassword(user))
+        throw new ValidationFailed(
+          [{ path: "currentPassword", message: "This account has no password: send emailCode instead" }],
+          "This account has no password",
+        );
+      return proveCurrentPassword(this.deps, user, proof.currentPassword, actor);
+    }
+    if (!this.deps.emailCodes) throw new ConfigError("emailCodes", "re-authentication by email code is not wired");
+    return this.deps.emailCodes.prove(user, proof.emailCode, actor);
   }
 
   /** The verifier of a TOTP code or a recovery code (spent when right, from `origin`). */

@@ -44,16 +44,33 @@ const ReauthBody = refusingPrivilegedFields({
   response: CredentialResponse.optional().openapi({
     description: "A passkey assertion for the options of POST /auth/reauthenticate/options, alone",
   }),
+  emailCode: z
+    .string()
+    .min(1)
+    .max(16)
+    .optional()
+    .openapi({
+      description:
+        "For an account without a password: the 6-digit code POST /auth/reauthenticate/email mailed for this " +
+        "session, in place of currentPassword",
+      example: "042917",
+    }),
 }).superRefine((body, ctx) => {
   if (body.response !== undefined) {
-    for (const field of ["currentPassword", "code", "recoveryCode"] as const) {
+    for (const field of ["currentPassword", "code", "recoveryCode", "emailCode"] as const) {
       if (body[field] !== undefined)
         ctx.addIssue({ code: "custom", path: [field], message: "A passkey response re-authenticates alone" });
     }
     return;
   }
-  if (body.currentPassword === undefined)
-    ctx.addIssue({ code: "custom", path: ["currentPassword"], message: "Required, unless a passkey response is sent" });
+  if (body.currentPassword !== undefined && body.emailCode !== undefined)
+    ctx.addIssue({ code: "custom", path: ["emailCode"], message: "Send currentPassword or emailCode, not both" });
+  if (body.currentPassword === undefined && body.emailCode === undefined)
+    ctx.addIssue({
+      code: "custom",
+      path: ["currentPassword"],
+      message: "Required, unless an emailCode (an account without a password) or a passkey response is sent",
+    });
   if (body.code !== undefined && body.recoveryCode !== undefined)
     ctx.addIssue({ code: "custom", path: ["recoveryCode"], message: "Send a code or a recovery code, not both" });
 });
@@ -73,6 +90,10 @@ reauthenticationRoutes.openapi(
       "recovery code is spent), or `{response}`, a passkey assertion for POST " +
       '/auth/reauthenticate/options (amr ["hwk","mfa"]); the password alone then answers 403 ' +
       "reauthentication_required with `methods`. " +
+      'An account without a password (hasPassword false) sends `{emailCode}` (amr ["email"]), or ' +
+      '`{emailCode, code}` / `{emailCode, recoveryCode}` with a second factor (amr ["email","otp","mfa"]), ' +
+      "the code from POST /auth/reauthenticate/email; an account with a password gets 400 validation_failed " +
+      "for it. " +
       "The password is checked first and counts in the calling session's own throttle bucket, never the " +
       "account's, so a stranger's sign-in guesses never stop the signed-in owner; so does a code. Answers a " +
       "new access token for the same session; the refresh token you hold stays valid (no refreshToken in " +
@@ -87,15 +108,17 @@ reauthenticationRoutes.openapi(
     },
   }),
   async (c) => {
-    const { currentPassword, code, recoveryCode, response } = c.req.valid("json");
+    const { currentPassword, emailCode, code, recoveryCode, response } = c.req.valid("json");
     checkCookieModeOrigin(c);
     const caller = callerOf(c);
     const renewed =
       response !== undefined
         ? await c.var.services.passkeys().reauthenticate(caller, response as unknown as AuthenticationResponseJSON)
-        : await c.var.services
-            .secondFactors()
-            .reauthenticate(caller, { currentPassword: currentPassword!, code, recoveryCode });
+        : await c.var.services.secondFactors().reauthenticate(caller, {
+            ...(emailCode !== undefined ? { emailCode } : { currentPassword: currentPassword! }),
+            code,
+            recoveryCode,
+          });
     return c.json(tokensBody(c, renewed), 200);
   },
 );
@@ -116,4 +139,31 @@ reauthenticationRoutes.openapi(
     responses: { 200: ok("Request options", WebAuthnOptions), ...problemResponses(401, 403, 429, 503) },
   }),
   async (c) => c.json(await c.var.services.passkeys().reauthenticationOptions(callerOf(c)), 200),
+);
+
+reauthenticationRoutes.openapi(
+  createRoute({
+    method: "post",
+    path: "/auth/reauthenticate/email",
+    operationId: "reauthenticationEmailCode",
+    tags: ["auth"],
+    summary: "Mail a re-authentication code to the caller's verified address (accounts without a password)",
+    description:
+      "For an account without a password: mails a 6-digit code to the caller's verified address, bound to " +
+      "this session (10 minutes, single use, five wrong codes spend it, a newer one ends it). Send it as " +
+      "`{emailCode}` to POST /auth/reauthenticate from this session. An account with a password answers 400 " +
+      "validation_failed (it re-authenticates with its password), an unverified address 403 " +
+      "email_not_verified, and past 5 codes an hour for the address 429.",
+    security: [{ bearerAuth: [] }],
+    middleware: [ipRateLimit("reauthenticate-email"), authenticate()] as const,
+    responses: {
+      202: ok("Code mailed", z.object({}).openapi("ReauthenticationCodeSent")),
+      ...problemResponses(400, 401, 403, 429, 503),
+    },
+  }),
+  async (c) => {
+    checkCookieModeOrigin(c);
+    await c.var.services.emailReauthCodes().send(callerOf(c));
+    return c.json({}, 202);
+  },
 );

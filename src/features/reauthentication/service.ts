@@ -10,7 +10,7 @@
 // stolen session plus a phished password cannot remove the factor.
 import type { Clock } from "../../core/clock";
 import { InvalidCredentials, type ReauthMethod } from "../../core/errors";
-import type { AuthMethod, RequestOrigin, UserRecord } from "../../core/domain";
+import { type AuthMethod, hasPassword, type RequestOrigin, type UserRecord } from "../../core/domain";
 import type { SessionStore } from "../sessions/store";
 import { subjectOf } from "../sign-in/service";
 import type { AccessTokens } from "../tokens";
@@ -33,13 +33,14 @@ export function hasSecondFactor(user: Pick<UserRecord, "mfa">): boolean {
 }
 
 /**
- * What would re-authenticate this account: the password alone without a factor; with factors, each two-factor proof
- * it has.
+ * What would re-authenticate this account: its first proof (the password; an email code for an account without one)
+ * alone without a factor; with factors, each two-factor proof it has.
  */
-export function reauthMethodsOf(user: Pick<UserRecord, "mfa">): ReauthMethod[] {
-  if (!hasSecondFactor(user)) return ["password"];
+export function reauthMethodsOf(user: Pick<UserRecord, "mfa" | "passwordHash">): ReauthMethod[] {
+  const first = hasPassword(user) ? "password" : "email_code";
+  if (!hasSecondFactor(user)) return [first];
   const methods: ReauthMethod[] = [];
-  if (user.mfa.totp) methods.push("password+totp", "password+recovery_code");
+  if (user.mfa.totp) methods.push(`${first}+totp`, `${first}+recovery_code`);
   if (user.mfa.passkeys > 0) methods.push("passkey");
   return methods;
 }
@@ -75,7 +76,9 @@ export async function renewSessionProof(
     at,
   });
   if (!session) throw new InvalidCredentials("session ended");
-  const { accessToken, expiresIn } = await deps.tokens.issue(subjectOf(user, caller.sessionId, { authTime: at, amr }));
+  // The session keeps the provider that opened it: a new proof changes how, not where, it signed in.
+  const proof = { authTime: at, amr, ...(session.idp === undefined ? {} : { idp: session.idp }) };
+  const { accessToken, expiresIn } = await deps.tokens.issue(subjectOf(user, caller.sessionId, proof));
   const lapsesAt = Math.min(session.idleExpiresAt.getTime(), session.absoluteExpiresAt.getTime());
   return {
     tokenType: "Bearer",

@@ -13,7 +13,8 @@ export function newSession(
   device: DeviceInfo,
   at: Date,
   amr: AuthMethod[],
-  authTime?: Date,
+  /** A handoff's proof instant (the hosted pages' session's), and the provider of a federated sign-in. */
+  proof: { authTime?: Date; idp?: string } = {},
 ): { session: NewSession; refreshToken: string } {
   const id = crypto.randomUUID();
   const refreshToken = codec.mint(id);
@@ -27,7 +28,8 @@ export function newSession(
       idleExpiresAt,
       absoluteExpiresAt,
       amr,
-      ...(authTime ? { authTime } : {}),
+      ...(proof.authTime ? { authTime: proof.authTime } : {}),
+      ...(proof.idp ? { idp: proof.idp } : {}),
     },
     refreshToken,
   };

@@ -163,15 +163,19 @@ export class SessionRepository implements SessionStore {
     amr: AuthMethod[];
     origin: RequestOrigin;
     at: Date;
-  }): Promise<{ idleExpiresAt: Date; absoluteExpiresAt: Date } | undefined> {
+  }): Promise<{ idleExpiresAt: Date; absoluteExpiresAt: Date; idp?: string } | undefined> {
     const { at } = input;
-    const [row] = await rows<{ idle_expires_at: Date | string; absolute_expires_at: Date | string }>(
+    const [row] = await rows<{
+      idle_expires_at: Date | string;
+      absolute_expires_at: Date | string;
+      idp: string | null;
+    }>(
       this.db,
       sql`
       with proved as (
         update sessions s set auth_time = ${at}, amr = ${textArray(input.amr)}
         where s.id = ${input.sessionId} and s.user_id = ${input.userId} and ${liveSession(at)}
-        returning s.id, s.user_id, s.idle_expires_at, s.absolute_expires_at
+        returning s.id, s.user_id, s.idle_expires_at, s.absolute_expires_at, s.idp
       ), a as (
         ${sessionAudit({
           event: "auth.reauthenticated",
@@ -181,9 +185,15 @@ export class SessionRepository implements SessionStore {
           at,
         })}
       )
-      select idle_expires_at, absolute_expires_at from proved`,
+      select idle_expires_at, absolute_expires_at, idp from proved`,
     );
-    return row && { idleExpiresAt: toDate(row.idle_expires_at), absoluteExpiresAt: toDate(row.absolute_expires_at) };
+    return (
+      row && {
+        idleExpiresAt: toDate(row.idle_expires_at),
+        absoluteExpiresAt: toDate(row.absolute_expires_at),
+        ...(row.idp === null ? {} : { idp: row.idp }),
+      }
+    );
   }
 }
 

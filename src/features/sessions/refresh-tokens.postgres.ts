@@ -30,6 +30,7 @@ export class RefreshTokenRepository implements RefreshTokenStore {
       email_verified: boolean;
       auth_time: Date | string;
       amr: unknown;
+      idp: string | null;
     }>(
       this.db,
       sql`
@@ -56,7 +57,7 @@ export class RefreshTokenRepository implements RefreshTokenStore {
           idle_expires_at = least(${idleUntil}::timestamptz, s.absolute_expires_at),
           device = s.device || ${ipPatch}
         from current where s.id = current.session_id
-        returning s.id, s.idle_expires_at, s.absolute_expires_at, s.auth_time, s.amr
+        returning s.id, s.idle_expires_at, s.absolute_expires_at, s.auth_time, s.amr, s.idp
       ), audit as (
         ${sessionAudit({
           event: "auth.refreshed",
@@ -67,7 +68,7 @@ export class RefreshTokenRepository implements RefreshTokenStore {
         })}
       )
       select slid.id as session_id, current.user_id,
-        slid.idle_expires_at, slid.absolute_expires_at, slid.auth_time, slid.amr,
+        slid.idle_expires_at, slid.absolute_expires_at, slid.auth_time, slid.amr, slid.idp,
         (select u.grants_version from users u where u.id = current.user_id) as grants_version,
         (select u.email_verified_at is not null from users u where u.id = current.user_id) as email_verified,
         ${grantsOf(sql`current.user_id`)}
@@ -85,6 +86,7 @@ export class RefreshTokenRepository implements RefreshTokenStore {
       absoluteExpiresAt: toDate(row.absolute_expires_at),
       authTime: toDate(row.auth_time),
       amr: toAmr(row.amr),
+      ...(row.idp === null ? {} : { idp: row.idp }),
     };
   }
 
@@ -100,6 +102,7 @@ export class RefreshTokenRepository implements RefreshTokenStore {
       user_email_verified: boolean;
       auth_time: Date | string;
       amr: unknown;
+      idp: string | null;
       child_hash: string | null;
       child_used_at: Date | string | null;
     }>(
@@ -107,7 +110,7 @@ export class RefreshTokenRepository implements RefreshTokenStore {
       sql`
       select rt.session_id, s.user_id, rt.used_at,
         (${liveSession(at)}) as session_live,
-        s.idle_expires_at, s.absolute_expires_at, s.auth_time, s.amr,
+        s.idle_expires_at, s.absolute_expires_at, s.auth_time, s.amr, s.idp,
         (u.status = 'active') as user_active, (u.email_verified_at is not null) as user_email_verified,
         child.token_hash as child_hash, child.used_at as child_used_at
       from refresh_tokens rt
@@ -126,7 +129,11 @@ export class RefreshTokenRepository implements RefreshTokenStore {
       sessionAbsoluteExpiresAt: toDate(row.absolute_expires_at),
       userActive: row.user_active,
       userEmailVerified: row.user_email_verified,
-      proof: { authTime: toDate(row.auth_time), amr: toAmr(row.amr) },
+      proof: {
+        authTime: toDate(row.auth_time),
+        amr: toAmr(row.amr),
+        ...(row.idp === null ? {} : { idp: row.idp }),
+      },
       child:
         row.child_hash === null
           ? null

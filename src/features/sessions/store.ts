@@ -34,6 +34,8 @@ export type NewSession = {
   amr: AuthMethod[];
   /** A handoff's session: the proof's instant is the hosted pages' session's, not this one's opening. */
   authTime?: Date;
+  /** The provider id when a federated sign-in opens the session (its tokens' idp). */
+  idp?: string;
 };
 
 /**
@@ -129,7 +131,7 @@ export interface SessionStore {
   /**
    * Records a new proof of a credential for a live session of the user
    * (re-authentication), with an auth.reauthenticated row: the session's
-   * expiries, or undefined (nothing written) when it is not live.
+   * expiries and the provider that opened it (kept), or undefined (nothing written) when it is not live.
    */
   reauthenticate(input: {
     sessionId: string;
@@ -137,7 +139,7 @@ export interface SessionStore {
     amr: AuthMethod[];
     origin: RequestOrigin;
     at: Date;
-  }): Promise<{ idleExpiresAt: Date; absoluteExpiresAt: Date } | undefined>;
+  }): Promise<{ idleExpiresAt: Date; absoluteExpiresAt: Date; idp?: string } | undefined>;
 }
 
 export interface RefreshTokenStore {

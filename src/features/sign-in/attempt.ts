@@ -183,6 +183,8 @@ export type PendingSignIn = {
   throttleKey: string;
   /** How the first step was proved: the completed sign-in's amr begins with it. */
   firstFactor: FirstFactor;
+  /** After a provider: its id, which the session carries as idp. */
+  idp?: string;
   device: DeviceInfo;
 };
 
@@ -217,6 +219,7 @@ export async function resumePendingSignIn(deps: PendingDeps, mfaToken: string): 
     userId: challenge.userId,
     throttleKey: challenge.throttleKey,
     firstFactor: challenge.firstFactor,
+    ...(challenge.idp === undefined ? {} : { idp: challenge.idp }),
     device: challenge.device,
   };
 }
@@ -280,6 +283,7 @@ export async function completePendingSignIn(
     throw new InvalidMfaToken("mfa token spent meanwhile");
   return openSignedInSession(deps, user, {
     amr: [pending.firstFactor, second, "mfa"],
+    ...(pending.idp === undefined ? {} : { idp: pending.idp }),
     device: deviceName ? { ...pending.device, name: deviceName } : pending.device,
     origin,
     clearThrottleKey: pending.throttleKey,

@@ -13,12 +13,13 @@ type ChallengeRow = {
   user_id: string | null;
   throttle_key: string | null;
   first_factor: string | null;
+  idp: string | null;
   device: DeviceInfo | null;
   failures: number;
   expires_at: Date | string;
 };
 
-const COLUMNS = sql`kind, user_id, throttle_key, first_factor, device, failures, expires_at`;
+const COLUMNS = sql`kind, user_id, throttle_key, first_factor, idp, device, failures, expires_at`;
 
 /** The stored first factor; a row from before the column (or an unknown value) was a password. */
 function firstFactorOf(value: string | null): FirstFactor {
@@ -31,6 +32,7 @@ function toChallenge(row: ChallengeRow): Challenge {
     userId: row.user_id,
     throttleKey: row.throttle_key,
     firstFactor: firstFactorOf(row.first_factor),
+    ...(row.idp === null ? {} : { idp: row.idp }),
     device: row.device ?? {},
     failures: Number(row.failures),
     expiresAt: toDate(row.expires_at),
@@ -42,9 +44,9 @@ export class ChallengeRepository implements ChallengeStore {
 
   async create(challenge: NewChallenge, at: Date, rehashedPassword?: string): Promise<void> {
     const insert = sql`insert into auth_challenges
-      (key_hash, kind, user_id, throttle_key, first_factor, device, created_at, expires_at)
+      (key_hash, kind, user_id, throttle_key, first_factor, idp, device, created_at, expires_at)
       values (${challenge.keyHash}, ${challenge.kind}, ${challenge.userId}, ${challenge.throttleKey ?? null},
-              ${challenge.firstFactor ?? null},
+              ${challenge.firstFactor ?? null}, ${challenge.idp ?? null}::text,
               ${challenge.device ? JSON.stringify(challenge.device) : null}::jsonb, ${at}, ${challenge.expiresAt})`;
     if (rehashedPassword === undefined || challenge.userId === null) {
       await this.db.execute(insert);

@@ -30,6 +30,8 @@ export type SignInProof = {
   amr: AuthMethod[];
   /** When the proof was given, if before now (a handoff: the hosted pages' session's auth_time). */
   authTime?: Date;
+  /** The provider id, when a federated sign-in (or the second step after one) opens the session. */
+  idp?: string;
   device: DeviceInfo;
   origin: RequestOrigin;
   /** The throttle bucket the sign-in counted in: cleared with the session's opening. */
@@ -48,7 +50,10 @@ export type SignInProof = {
 export async function openSignedInSession(deps: SignInDeps, user: UserRecord, proof: SignInProof): Promise<LoggedIn> {
   const { settings, clock } = deps;
   const at = clock();
-  const { session, refreshToken } = newSession(deps.codec, settings, proof.device, at, proof.amr, proof.authTime);
+  const { session, refreshToken } = newSession(deps.codec, settings, proof.device, at, proof.amr, {
+    ...(proof.authTime ? { authTime: proof.authTime } : {}),
+    ...(proof.idp ? { idp: proof.idp } : {}),
+  });
   const { opened, evicted } = await deps.sessions.openSignIn({
     userId: user.id,
     session,
@@ -61,7 +66,11 @@ export async function openSignedInSession(deps: SignInDeps, user: UserRecord, pr
   if (!opened) throw new InvalidCredentials("account disabled during sign-in");
   // Sessions the cap ended: their access tokens stop now.
   if (evicted.length > 0) await deps.revocations.publish(endedSessions(evicted));
-  const subject = subjectOf(user, session.id, { authTime: proof.authTime ?? at, amr: proof.amr });
+  const subject = subjectOf(user, session.id, {
+    authTime: proof.authTime ?? at,
+    amr: proof.amr,
+    ...(proof.idp ? { idp: proof.idp } : {}),
+  });
   const tokens = await issueTokenPair(deps.tokens, at, subject, {
     token: refreshToken,
     idleExpiresAt: session.idleExpiresAt,
@@ -85,5 +94,6 @@ export function subjectOf(
     emailVerified: user.emailVerified,
     authTime: proof.authTime,
     amr: proof.amr,
+    ...(proof.idp === undefined ? {} : { idp: proof.idp }),
   };
 }

@@ -80,6 +80,8 @@ export type NewChallenge = {
   throttleKey?: string;
   /** mfa_sign_in: the first step's method; the second step's amr begins with it. */
   firstFactor?: FirstFactor;
+  /** mfa_sign_in after a provider: its id, for the idp of the session the second step opens. */
+  idp?: string;
   device?: DeviceInfo;
   expiresAt: Date;
 };
@@ -90,6 +92,8 @@ export type Challenge = {
   throttleKey: string | null;
   /** mfa_sign_in: the first step's method (`pwd` for a row written before it was recorded). */
   firstFactor: FirstFactor;
+  /** mfa_sign_in after a provider: its id. */
+  idp?: string;
   device: DeviceInfo;
   failures: number;
   expiresAt: Date;

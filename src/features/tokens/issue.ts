@@ -33,6 +33,8 @@ export async function signAccessToken(
     auth_time: Math.floor(subject.authTime.getTime() / 1000),
     amr: [...subject.amr],
     email_verified: subject.emailVerified,
+    // Only after a federated sign-in: the claim's absence says no provider was involved.
+    ...(subject.idp === undefined ? {} : { idp: subject.idp }),
   };
   const accessToken = await new SignJWT({ ...claims, [GRANTS_VERSION_CLAIM]: subject.grantsVersion })
     .setProtectedHeader({ alg: ACCESS_TOKEN_ALGORITHM, kid: keys.signing.kid, typ: ACCESS_TOKEN_TYPE })

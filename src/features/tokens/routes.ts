@@ -37,7 +37,11 @@ const AccessTokenClaimsSchema = z
       description:
         'RFC 8176 methods of that proof: ["pwd"] a password; ["pwd","otp","mfa"] a password and a TOTP or ' +
         'recovery code; ["pwd","hwk","mfa"] a password and a passkey; ["hwk","mfa"] a passkey alone (user ' +
-        "verification is required, so it is two factors)",
+        'verification is required, so it is two factors); ["fed"] a provider; ["email"] an email code or link',
+    }),
+    idp: z.string().optional().openapi({
+      description: "The provider id (e.g. google), present only when a federated sign-in opened the session",
+      example: "google",
     }),
   })
   .openapi("AccessTokenClaims");

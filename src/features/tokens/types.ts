@@ -27,6 +27,8 @@ export type AccessTokenSubject = Grants & {
   emailVerified: boolean;
   authTime: Date;
   amr: AuthMethod[];
+  /** The provider that signed the session in, if a federated sign-in opened it. */
+  idp?: string;
 };
 
 /** The claims of the API contract, and the grants version the edge's revocation check compares. */

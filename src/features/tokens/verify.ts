@@ -118,7 +118,7 @@ function ownKey(keys: KeySet, header: JWTHeaderParameters): CryptoKey {
 
 /** The verified payload narrowed to the claims the API contract defines, and nothing else. */
 function accessTokenClaims(payload: JWTPayload): AccessTokenClaims {
-  const { iss, aud, sub, sid, jti, iat, exp, client_id, roles, permissions, auth_time, amr, email_verified } =
+  const { iss, aud, sub, sid, jti, iat, exp, client_id, roles, permissions, auth_time, amr, email_verified, idp } =
     payload as Record<string, unknown>;
   const invalid = (reason: string) => new InvalidToken({ cause: new Error(reason) });
   if (typeof iss !== "string" || typeof aud !== "string") throw invalid("iss and aud must be strings");
@@ -140,6 +140,9 @@ function accessTokenClaims(payload: JWTPayload): AccessTokenClaims {
   // proved at some unknown time, so auth_time 0, never recent.
   if (auth_time !== undefined && !Number.isSafeInteger(auth_time)) throw invalid("auth_time must be a whole number");
   if (amr !== undefined && !isStringArray(amr)) throw invalid("amr must be an array of strings");
+  // Absent after any sign-in but a provider's; present, it must be what issue.ts signs.
+  if (idp !== undefined && (typeof idp !== "string" || idp.length === 0))
+    throw invalid("idp must be a non-empty string");
   return {
     iss,
     aud,
@@ -154,6 +157,7 @@ function accessTokenClaims(payload: JWTPayload): AccessTokenClaims {
     auth_time: auth_time === undefined ? 0 : (auth_time as number),
     amr: amr === undefined ? ["pwd"] : [...(amr as string[])],
     email_verified: email_verified === true,
+    ...(idp === undefined ? {} : { idp: idp as string }),
   };
 }
 

@@ -62,6 +62,7 @@ export const ROUTE_TABLE: readonly RouteTableRow[] = [
   ["USE", "/auth/reauthenticate/*"],
   ["POST", "/auth/reauthenticate", 10],
   ["POST", "/auth/reauthenticate/options", 10],
+  ["POST", "/auth/reauthenticate/email", 10],
   ["USE", "/auth/*"],
   ["POST", "/auth/email/code", 11],
   ["POST", "/auth/email/code/verify", 11],

@@ -66,11 +66,14 @@ function reauthenticate(methods: string[]): Promise<boolean> {
   const dialog = $<HTMLDialogElement>("reauth");
   const password = methods.some((m) => m.startsWith("password"));
   $("reauth-password-field").hidden = !password;
-  $("reauth-code-field").hidden = !methods.includes("password+totp");
-  $("reauth-recovery-field").hidden = !methods.includes("password+recovery_code");
+  // An account without a password proves itself with an email code, with its second factor when it has one.
+  const byEmail = methods.some((m) => m.startsWith("email_code"));
+  $("reauth-code-field").hidden = !methods.includes("password+totp") && !methods.includes("email_code+totp");
+  $("reauth-recovery-field").hidden =
+    !methods.includes("password+recovery_code") && !methods.includes("email_code+recovery_code");
   $("reauth-submit").hidden = !password;
   $("reauth-passkey").hidden = !methods.includes("passkey");
-  $("reauth-email").hidden = password || !!user?.hasPassword;
+  $("reauth-email").hidden = !byEmail && (password || !!user?.hasPassword);
   $("reauth-email-field").hidden = true;
   $<HTMLFormElement>("reauth-form").reset();
   clearErrors("reauth-error");
@@ -112,7 +115,8 @@ function wireReauth(): void {
     const code = input("reauth-code").value.replace(/\s/g, "");
     const recoveryCode = input("reauth-recovery").value.trim();
     let proof: ReauthenticationProof;
-    if (!$("reauth-email-field").hidden) proof = { emailCode };
+    if (!$("reauth-email-field").hidden)
+      proof = code ? { emailCode, code } : recoveryCode ? { emailCode, recoveryCode } : { emailCode };
     else if (!currentPassword) return fail("reauth-error", t("common.required"), "reauth-password");
     else if (code) proof = { currentPassword, code };
     else if (recoveryCode) proof = { currentPassword, recoveryCode };
@@ -133,7 +137,7 @@ function wireReauth(): void {
   $<HTMLButtonElement>("reauth-email").addEventListener("click", (event) => {
     void busy(event.currentTarget as HTMLButtonElement, async () => {
       try {
-        await client.sendReauthenticationEmail();
+        await client.requestReauthenticationCode();
         $("reauth-email-field").hidden = false;
         $("reauth-submit").hidden = false;
         fail("reauth-error", "");

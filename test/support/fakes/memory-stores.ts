@@ -181,5 +181,7 @@ function unmodelledEmailCodes(): Stores["emailCodes"] {
     recordFailure: fail,
     spend: fail,
     createAccount: fail,
+    requestReauthentication: fail,
+    findLiveForSession: fail,
   };
 }
