@@ -64,32 +64,40 @@ export const commaList = {
   accepts: "comma-separated list",
 };
 
-/** REDIRECT_URLS: exact URLs, no query or fragment, https except on loopback. */
-export const redirectUrls = {
-  schema: z.string().transform((raw, ctx) => {
-    const list: string[] = [];
-    for (const entry of raw.split(",").map((e) => e.trim())) {
-      if (!entry) continue;
-      const url = URL.parse(entry);
-      const problem = !url
-        ? `has an entry that is not a URL: ${entry}`
-        : !secureOrLoopback(url)
-          ? `entries must be https: URLs (http: only on loopback hosts): ${entry}`
-          : url.search || url.hash || entry.includes("?") || entry.includes("#")
-            ? `entries carry no query and no fragment: ${entry}`
-            : url.username || url.password
-              ? `entries carry no credentials: ${entry}`
-              : undefined;
-      if (problem) {
-        ctx.addIssue({ code: "custom", message: problem });
-        return z.NEVER;
+/**
+ * A comma-separated list whose every entry `check` turns into the value kept, or refuses with the problem it names:
+ * one bad entry refuses the whole variable, with that problem as its message.
+ */
+export function checkedList(check: (entry: string) => { value: string } | { problem: string }, accepts: string) {
+  return {
+    schema: z.string().transform((raw, ctx) => {
+      const list: string[] = [];
+      for (const entry of raw.split(",").map((e) => e.trim())) {
+        if (!entry) continue;
+        const checked = check(entry);
+        if ("problem" in checked) {
+          ctx.addIssue({ code: "custom", message: checked.problem });
+          return z.NEVER;
+        }
+        list.push(checked.value);
       }
-      list.push(url!.href);
-    }
-    return list;
-  }),
-  accepts: "comma-separated URLs",
-};
+      return list;
+    }),
+    accepts,
+  };
+}
+
+/** REDIRECT_URLS: exact URLs, no query or fragment, https except on loopback. */
+export const redirectUrls = checkedList((entry) => {
+  const url = URL.parse(entry);
+  if (!url) return { problem: `has an entry that is not a URL: ${entry}` };
+  if (!secureOrLoopback(url))
+    return { problem: `entries must be https: URLs (http: only on loopback hosts): ${entry}` };
+  if (url.search || url.hash || entry.includes("?") || entry.includes("#"))
+    return { problem: `entries carry no query and no fragment: ${entry}` };
+  if (url.username || url.password) return { problem: `entries carry no credentials: ${entry}` };
+  return { value: url.href };
+}, "comma-separated URLs");
 
 const OIDC_ENTRY = z.object({
   id: z.string().regex(/^[a-z0-9][a-z0-9-]{0,31}$/, "ids are 1-32 of a-z, 0-9 and -"),

@@ -9,7 +9,7 @@
 // paths, and uses only TypeScript that type stripping erases.
 import { z } from "zod";
 import { ARGON2_LIMITS } from "../argon2-limits.ts";
-import { commaList, oidcProviders, redirectUrls, testEndpoints } from "./providers.ts";
+import { checkedList, commaList, oidcProviders, redirectUrls, testEndpoints } from "./providers.ts";
 
 /** What `npm run dev` writes into `.dev.vars` when the variable is missing there. */
 export type DevValue = "signing-key" | "random-secret" | "encryption-key";
@@ -70,30 +70,14 @@ function httpUrl(trimSlashes: boolean): Pick<Declaration<string>, "schema" | "ac
   };
 }
 
-const origins = {
-  schema: z.string().transform((raw, ctx) => {
-    const list: string[] = [];
-    for (const origin of raw.split(",").map((entry) => entry.trim())) {
-      if (!origin) continue;
-      const url = origin === "*" ? undefined : URL.parse(origin);
-      const problem =
-        origin === "*"
-          ? "must list exact origins, not *"
-          : !url
-            ? `has an entry that is not an origin: ${origin}`
-            : url.origin !== origin.replace(/\/$/, "")
-              ? `entries must be bare origins like https://app.example.com: ${origin}`
-              : undefined;
-      if (problem) {
-        ctx.addIssue({ code: "custom", message: problem });
-        return z.NEVER;
-      }
-      list.push(url!.origin);
-    }
-    return list;
-  }),
-  accepts: "comma-separated origins (`https://app.example.com`)",
-} satisfies Pick<Declaration<string[]>, "schema" | "accepts">;
+const origins = checkedList((origin) => {
+  if (origin === "*") return { problem: "must list exact origins, not *" };
+  const url = URL.parse(origin);
+  if (!url) return { problem: `has an entry that is not an origin: ${origin}` };
+  if (url.origin !== origin.replace(/\/$/, ""))
+    return { problem: `entries must be bare origins like https://app.example.com: ${origin}` };
+  return { value: url.origin };
+}, "comma-separated origins (`https://app.example.com`)") satisfies Pick<Declaration<string[]>, "schema" | "accepts">;
 
 /** Loopback hosts, where `http:` redirect URLs are accepted (a developer's machine, a native app's listener). */
 export const LOOPBACK_HOSTS: readonly string[] = ["localhost", "127.0.0.1", "[::1]"];
