@@ -29,7 +29,14 @@ import { spawnWrangler, startDatabase, type Database, type WranglerProcess } fro
 import { freePorts } from "../../scripts/lib/free-ports.ts";
 import { generateSecret, generateSigningKey } from "../../scripts/lib/signing-keys.ts";
 import { durableObjectOptions } from "../../scripts/lib/miniflare-durable-objects.ts";
-import { type ColdStart, coldStartRatios, emptyWorker, measureColdStarts, mib } from "../../scripts/lib/cold-start.ts";
+import {
+  type ColdStart,
+  coldStartRatios,
+  emptyWorker,
+  measureColdStarts,
+  mib,
+  workerdPids,
+} from "../../scripts/lib/cold-start.ts";
 
 // --- settings -----------------------------------------------------------------
 
@@ -889,21 +896,6 @@ async function measureHashMemory(bundle: Bundle, compatibility: object): Promise
       miniflare = undefined;
     }
   }
-}
-
-/** workerd processes started by this process (Miniflare's child), for RSS readings. */
-function workerdPids(): number[] {
-  const pids: number[] = [];
-  for (const entry of readdirSync("/proc")) {
-    if (!/^\d+$/.test(entry)) continue;
-    try {
-      const stat = readFileSync(`/proc/${entry}/stat`, "utf8");
-      const comm = /\((.*)\)/.exec(stat)?.[1];
-      const ppid = Number(stat.slice(stat.lastIndexOf(")") + 2).split(" ")[1]);
-      if (comm === "workerd" && ppid === process.pid) pids.push(Number(entry));
-    } catch {}
-  }
-  return pids;
 }
 
 function memoryOf(pids: number[], field: "VmRSS" | "VmHWM"): number {

@@ -51,8 +51,8 @@ export function emptyWorker(compatibility: object): ColdStartSubject {
   };
 }
 
-/** workerd processes that are children of this process. */
-function workerdPids(): number[] {
+/** workerd processes that are children of this process (Miniflare's). */
+export function workerdPids(): number[] {
   const pids: number[] = [];
   for (const entry of readdirSync("/proc")) {
     if (!/^\d+$/.test(entry)) continue;
