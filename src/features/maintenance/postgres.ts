@@ -53,55 +53,35 @@ export class MaintenanceRepository implements MaintenanceStore {
 
   /** Throttle rows whose last failure is before `lastFailureBefore` and that are not locked at `at`. */
   deleteStaleLoginThrottles(lastFailureBefore: Date, at: Date, limit: number): Promise<number> {
-    return this.count(sql`
-      with doomed as (
-        select key from login_throttles
-        where last_failure_at < ${lastFailureBefore} and (locked_until is null or locked_until <= ${at})
-        limit ${limit}::int
-        for update skip locked
-      ), deleted as (
-        delete from login_throttles where key in (select key from doomed) returning 1
-      )
-      select count(*)::int as deleted from deleted`);
+    return this.deleteBatch(
+      "login_throttles",
+      "key",
+      sql`last_failure_at < ${lastFailureBefore} and (locked_until is null or locked_until <= ${at})`,
+      limit,
+    );
   }
 
   /** mfaTokens and WebAuthn challenges that expired before `cutoff`. */
   deleteExpiredChallenges(cutoff: Date, limit: number): Promise<number> {
-    return this.deleteExpired("auth_challenges", "key_hash", cutoff, limit);
+    return this.deleteBatch("auth_challenges", "key_hash", sql`expires_at < ${cutoff}`, limit);
   }
 
   /** Expired one-time tokens; the per-user send limit counts only the last hour's rows. */
   deleteExpiredOneTimeTokens(cutoff: Date, limit: number): Promise<number> {
-    return this.deleteExpired("one_time_tokens", "token_hash", cutoff, limit);
+    return this.deleteBatch("one_time_tokens", "token_hash", sql`expires_at < ${cutoff}`, limit);
   }
 
   deleteOldRevocationLog(cutoff: Date, limit: number): Promise<number> {
-    return this.count(sql`
-      with doomed as (
-        select seq from revocation_log where created_at < ${cutoff}
-        limit ${limit}::int
-        for update skip locked
-      ), deleted as (
-        delete from revocation_log where seq in (select seq from doomed) returning 1
-      )
-      select count(*)::int as deleted from deleted`);
+    return this.deleteBatch("revocation_log", "seq", sql`created_at < ${cutoff}`, limit);
   }
 
   /** Expired email sign-in codes; the per-address hourly cap counts only the last hour's rows. */
   deleteExpiredEmailCodes(cutoff: Date, limit: number): Promise<number> {
-    return this.deleteExpired("email_sign_in_codes", "id", cutoff, limit);
+    return this.deleteBatch("email_sign_in_codes", "id", sql`expires_at < ${cutoff}`, limit);
   }
 
   deleteStaleEmailCodeQuotas(before: Date, limit: number): Promise<number> {
-    return this.count(sql`
-      with doomed as (
-        select address_key from email_code_quotas where last_requested_at < ${before}
-        limit ${limit}::int
-        for update skip locked
-      ), deleted as (
-        delete from email_code_quotas where address_key in (select address_key from doomed) returning 1
-      )
-      select count(*)::int as deleted from deleted`);
+    return this.deleteBatch("email_code_quotas", "address_key", sql`last_requested_at < ${before}`, limit);
   }
 
   /**
@@ -125,17 +105,23 @@ export class MaintenanceRepository implements MaintenanceStore {
         as deleted`);
   }
 
-  /** At most `limit` rows of a table of expiring secrets, by their key, skipping rows another run holds. */
-  private deleteExpired(
-    table: "auth_challenges" | "one_time_tokens" | "email_sign_in_codes",
-    key: "key_hash" | "token_hash" | "id",
-    cutoff: Date,
+  /** At most `limit` rows of one table matching `where`, by their key, skipping rows another run holds. */
+  private deleteBatch(
+    table:
+      | "login_throttles"
+      | "auth_challenges"
+      | "one_time_tokens"
+      | "revocation_log"
+      | "email_sign_in_codes"
+      | "email_code_quotas",
+    key: "key" | "key_hash" | "token_hash" | "seq" | "id" | "address_key",
+    where: SQL,
     limit: number,
   ): Promise<number> {
     const [t, k] = [sql.identifier(table), sql.identifier(key)];
     return this.count(sql`
       with doomed as (
-        select ${k} from ${t} where expires_at < ${cutoff}
+        select ${k} from ${t} where ${where}
         limit ${limit}::int
         for update skip locked
       ), deleted as (
