@@ -12,7 +12,7 @@ import { auditInsert, liveSession } from "../../adapters/postgres/fragments";
 import { rows } from "../../adapters/postgres/rows";
 import { toUserRecord, type UserRow } from "../../adapters/postgres/user-row";
 import { ENDED_PASSWORD_HASH } from "../../core/domain";
-import type { EmailCodeStore, LiveEmailCode } from "./store";
+import type { EmailCodeStore, LiveEmailCode, ReauthenticationCodeRequest } from "./store";
 
 const HOUR_MS = 3600_000;
 const DEFAULT_ROLE = "user";
@@ -148,18 +148,7 @@ export class EmailCodeRepository implements EmailCodeStore {
     return spent.length > 0;
   }
 
-  async requestReauthentication(input: {
-    id: string;
-    sessionId: string;
-    userId: string;
-    email: string;
-    addressKey: string;
-    codeHash: string;
-    maxPerHour: number;
-    expiresAt: Date;
-    origin: RequestOrigin;
-    at: Date;
-  }): Promise<boolean> {
+  async requestReauthentication(input: ReauthenticationCodeRequest): Promise<boolean> {
     const { at } = input;
     const windowStart = new Date(at.getTime() - HOUR_MS);
     const recent = sql`from unnest(q.requested_at) as t(requested) where t.requested > ${windowStart}`;

@@ -10,6 +10,20 @@ export type EmailSignInAuditEvent = "auth.email_code_sent" | "auth.email_code_lo
 /** A code as it is checked: its row, and the hash the presented code must match (none before it was minted). */
 export type LiveEmailCode = { id: string; email: string; codeHash: string };
 
+/** A re-authentication code to store for a signed-in session (POST /auth/reauthenticate/email). */
+export type ReauthenticationCodeRequest = {
+  id: string;
+  sessionId: string;
+  userId: string;
+  email: string;
+  addressKey: string;
+  codeHash: string;
+  maxPerHour: number;
+  expiresAt: Date;
+  origin: RequestOrigin;
+  at: Date;
+};
+
 export interface EmailCodeStore {
   /**
    * Records a request for `email` (whether or not an account has it) if its
@@ -67,18 +81,7 @@ export interface EmailCodeStore {
    * codes (replaced) and stores the code's hash bound to the session, with an auth.email_code_sent row. False,
    * nothing written, past the cap or when the session is not the user's live one.
    */
-  requestReauthentication(input: {
-    id: string;
-    sessionId: string;
-    userId: string;
-    email: string;
-    addressKey: string;
-    codeHash: string;
-    maxPerHour: number;
-    expiresAt: Date;
-    origin: RequestOrigin;
-    at: Date;
-  }): Promise<boolean>;
+  requestReauthentication(input: ReauthenticationCodeRequest): Promise<boolean>;
   /** The live re-authentication code of this session, if any; sign-in codes are never answered here. */
   findLiveForSession(sessionId: string, maxFailures: number, at: Date): Promise<LiveEmailCode | undefined>;
 }
