@@ -120,6 +120,11 @@ export const sessions = pgTable(
     amr: text("amr").array().notNull().default(sql`'{pwd}'::text[]`),
     /** The provider id when a federated sign-in opened the session (the access tokens' idp); null otherwise. */
     idp: text("idp"),
+    /**
+     * The organization this session acts in (POST /auth/org): its access tokens carry the `org` claim, computed at
+     * issue time from the membership; null: none. Cleared when the organization goes.
+     */
+    activeOrgId: uuid("active_org_id").references(() => organizations.id, { onDelete: "set null" }),
   },
   (t) => [index("sessions_user_id_live_idx").on(t.userId, t.createdAt).where(sql`${t.revokedAt} is null`)],
 );
@@ -155,9 +160,14 @@ export const auditLogs = pgTable(
     ip: text("ip"),
     userAgent: text("user_agent"),
     metadata: jsonb("metadata").$type<Record<string, unknown>>().notNull().default({}),
+    /** The organization an `org.*` event (and `auth.org_switched`) concerns, also in metadata as `orgId`. */
+    orgId: uuid("org_id"),
     createdAt: createdAt(),
   },
   (t) => [
+    index("audit_logs_org_id_created_at_id_idx")
+      .on(t.orgId, t.createdAt.desc(), t.id.desc())
+      .where(sql`${t.orgId} is not null`),
     index("audit_logs_created_at_id_idx").on(t.createdAt.desc(), t.id.desc()),
     index("audit_logs_user_id_created_at_id_idx").on(t.userId, t.createdAt.desc(), t.id.desc()),
     index("audit_logs_event_created_at_id_idx").on(t.event, t.createdAt.desc(), t.id.desc()),
@@ -505,4 +515,92 @@ export const oauthNonces = pgTable(
     expiresAt: timestamp("expires_at", { withTimezone: true, mode: "date" }).notNull(),
   },
   (t) => [index("oauth_nonces_expires_at_idx").on(t.expiresAt)],
+);
+
+/**
+ * An organization (a tenant). `version` is raised by every change that must stop the access tokens carrying its
+ * `org` claim at the edge for all its members at once (a role redefined, the organization deleted): tokens carry the
+ * version they were issued under (private claim `ov`), and a trigger writes the raise (and the deletion) to
+ * revocation_log. A change to one member's membership raises that user's grants_version instead.
+ */
+export const organizations = pgTable(
+  "organizations",
+  {
+    id: uuid("id").primaryKey().defaultRandom(),
+    name: text("name").notNull(),
+    /** 3 to 40 of a-z, 0-9 and -, not starting or ending with -; unique; may change (apps key on id). */
+    slug: text("slug").notNull().unique("organizations_slug_key"),
+    version: integer("version").notNull().default(0),
+    createdAt: createdAt(),
+    updatedAt: timestamp("updated_at", { withTimezone: true, mode: "date" }).notNull().defaultNow(),
+  },
+  (t) => [check("organizations_slug_check", sql`${t.slug} ~ '^[a-z0-9][a-z0-9-]{1,38}[a-z0-9]$'`)],
+);
+
+/** A user's membership of an organization, with the organization roles it holds there (built-in or custom). */
+export const organizationMembers = pgTable(
+  "organization_members",
+  {
+    orgId: uuid("org_id")
+      .notNull()
+      .references(() => organizations.id, { onDelete: "cascade" }),
+    userId: uuid("user_id")
+      .notNull()
+      .references(() => users.id, { onDelete: "cascade" }),
+    roles: text("roles").array().notNull(),
+    joinedAt: timestamp("joined_at", { withTimezone: true, mode: "date" }).notNull().defaultNow(),
+  },
+  (t) => [
+    primaryKey({ columns: [t.orgId, t.userId] }),
+    index("organization_members_user_id_idx").on(t.userId),
+    index("organization_members_org_joined_idx").on(t.orgId, t.joinedAt, t.userId),
+  ],
+);
+
+/** A custom role of one organization: its name (never a built-in one) and the organization permissions it grants. */
+export const organizationRoles = pgTable(
+  "organization_roles",
+  {
+    orgId: uuid("org_id")
+      .notNull()
+      .references(() => organizations.id, { onDelete: "cascade" }),
+    name: text("name").notNull(),
+    permissions: text("permissions").array().notNull(),
+    createdAt: createdAt(),
+    updatedAt: timestamp("updated_at", { withTimezone: true, mode: "date" }).notNull().defaultNow(),
+  },
+  (t) => [
+    primaryKey({ columns: [t.orgId, t.name] }),
+    check("organization_roles_name_check", sql`${t.name} ~ '^[a-z][a-z0-9_-]{1,31}$'`),
+  ],
+);
+
+/**
+ * An invitation by email (7 days, single use, revocable): only the SHA-256 of its link's token is stored. Pending:
+ * neither accepted nor revoked, and not expired.
+ */
+export const organizationInvitations = pgTable(
+  "organization_invitations",
+  {
+    id: uuid("id").primaryKey().defaultRandom(),
+    orgId: uuid("org_id")
+      .notNull()
+      .references(() => organizations.id, { onDelete: "cascade" }),
+    /** Normalised as users.email is. */
+    email: text("email").notNull(),
+    roles: text("roles").array().notNull(),
+    tokenHash: text("token_hash").notNull().unique("organization_invitations_token_hash_key"),
+    invitedBy: uuid("invited_by").references(() => users.id, { onDelete: "set null" }),
+    createdAt: createdAt(),
+    expiresAt: timestamp("expires_at", { withTimezone: true, mode: "date" }).notNull(),
+    acceptedAt: timestamp("accepted_at", { withTimezone: true, mode: "date" }),
+    acceptedBy: uuid("accepted_by").references(() => users.id, { onDelete: "set null" }),
+    revokedAt: timestamp("revoked_at", { withTimezone: true, mode: "date" }),
+  },
+  (t) => [
+    index("organization_invitations_org_pending_idx")
+      .on(t.orgId, t.createdAt)
+      .where(sql`${t.acceptedAt} is null and ${t.revokedAt} is null`),
+    index("organization_invitations_expires_at_idx").on(t.expiresAt),
+  ],
 );

@@ -55,6 +55,9 @@ export const TEST_SECRETS = {
   ARGON2_BELOW_OWASP_MINIMUM_FOR_TESTS_ONLY: "true",
   LOGIN_MAX_FAILURES: "5",
   MAX_SESSIONS_PER_USER: "50",
+  MAX_ORGS_PER_USER: "50",
+  MAX_PENDING_INVITATIONS: "100",
+  ORG_PERMISSIONS: "projects:read,projects:write",
   // Off: no test may reach a real breached-password service.
   PWNED_PASSWORDS_URL: "",
   REQUIRE_VERIFIED_EMAIL: "false",

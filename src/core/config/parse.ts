@@ -2,6 +2,7 @@
 // schema.ts, then the rules that tie several together. The first problem is
 // returned as the variable's name and what is wrong with it, never its value.
 // Node runs this file as it is (`npm run dev` checks the env it would pass).
+import { orgPermissionCatalog } from "../permissions.ts";
 import type { Config } from "./types.ts";
 import { builtInProviders, isLoopbackHost } from "./providers.ts";
 import { BINDINGS, textOf, VARIABLE_NAMES, VARIABLES, type Declaration, type VariableName } from "./schema.ts";
@@ -132,6 +133,11 @@ function toConfig(env: Readonly<Record<string, unknown>>): Config {
     argon2,
     loginMaxFailures: v.LOGIN_MAX_FAILURES!,
     maxSessionsPerUser: v.MAX_SESSIONS_PER_USER!,
+    organizations: {
+      permissions: orgPermissionCatalog(v.ORG_PERMISSIONS!),
+      maxPerUser: v.MAX_ORGS_PER_USER!,
+      maxPendingInvitations: v.MAX_PENDING_INVITATIONS!,
+    },
     pwnedPasswordsUrl: v.PWNED_PASSWORDS_URL,
     requireVerifiedEmail: v.REQUIRE_VERIFIED_EMAIL!,
     redirectUrls: [...v.REDIRECT_URLS!],

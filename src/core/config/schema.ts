@@ -9,6 +9,7 @@
 // paths, and uses only TypeScript that type stripping erases.
 import { z } from "zod";
 import { ARGON2_LIMITS } from "../argon2-limits.ts";
+import { GLOBAL_PERMISSIONS, ORG_PERMISSIONS, PERMISSION_NAME } from "../permissions.ts";
 import { checkedList, commaList, oidcProviders, redirectUrls, testEndpoints } from "./providers.ts";
 
 /** What `npm run dev` writes into `.dev.vars` when the variable is missing there. */
@@ -69,6 +70,17 @@ function httpUrl(trimSlashes: boolean): Pick<Declaration<string>, "schema" | "ac
     accepts: "http(s) URL",
   };
 }
+
+/** ORG_PERMISSIONS: plain names, none of them a global permission. */
+const orgPermissions = checkedList((name) => {
+  if (!PERMISSION_NAME.test(name))
+    return { problem: `entries must be plain permission names like projects:write: ${name}` };
+  if ((GLOBAL_PERMISSIONS as readonly string[]).includes(name))
+    return { problem: `${name} is a global permission; an organization permission must have a name of its own` };
+  if ((ORG_PERMISSIONS as readonly string[]).includes(name))
+    return { problem: `${name} is one of the service's own organization permissions already` };
+  return { value: name };
+}, "comma-separated permission names");
 
 const origins = checkedList((origin) => {
   if (origin === "*") return { problem: "must list exact origins, not *" };
@@ -306,6 +318,25 @@ export const VARIABLES = {
     doc: "Live sessions a user may hold: a sign-in beyond it ends the least recently used one.",
     ...wholeNumber(1, 1000),
     default: 50,
+  },
+  MAX_ORGS_PER_USER: {
+    doc: "Organizations a user may belong to: creating or joining one more answers 409 `limit_reached`.",
+    ...wholeNumber(1, 10000),
+    default: 50,
+  },
+  MAX_PENDING_INVITATIONS: {
+    doc: "Pending invitations an organization may have: one more answers 409 `limit_reached`.",
+    ...wholeNumber(1, 10000),
+    default: 100,
+  },
+  ORG_PERMISSIONS: {
+    doc:
+      "The application's own organization permissions (e.g. `projects:write`), added to the service's " +
+      "(`org:read`, `members:invite`, ...): custom organization roles grant them, `owner` and `admin` hold them. A " +
+      "name that is also a global permission is refused, so an organization's grant never satisfies a global check.",
+    ...orgPermissions,
+    default: [],
+    shownDefault: "empty",
   },
   PWNED_PASSWORDS_URL: {
     doc:

@@ -50,6 +50,14 @@ export type Config = {
   loginMaxFailures: number;
   /** Live sessions a user may hold; a sign-in beyond it ends the least recently used one. */
   maxSessionsPerUser: number;
+  organizations: {
+    /** Every organization permission: the service's own, then the application's (`ORG_PERMISSIONS`). */
+    permissions: string[];
+    /** Memberships a user may hold (`MAX_ORGS_PER_USER`). */
+    maxPerUser: number;
+    /** Pending invitations per organization (`MAX_PENDING_INVITATIONS`). */
+    maxPendingInvitations: number;
+  };
   /** k-anonymity range API for breached passwords; off when unset. */
   pwnedPasswordsUrl: string | undefined;
   requireVerifiedEmail: boolean;

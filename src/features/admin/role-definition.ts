@@ -10,24 +10,13 @@
 //   administrator, whom the "only what you hold" rule lets act on everyone.
 // Pure: the service validates with it before it opens a transaction.
 import { ValidationFailed } from "../../core/errors";
+import { GLOBAL_PERMISSIONS, ROLE_NAME } from "../../core/permissions";
 
 /** The permissions the service checks, as drizzle/0001_seed_roles.sql seeds them. */
-export const BUILT_IN_PERMISSIONS = [
-  "profile:read",
-  "profile:write",
-  "sessions:read",
-  "sessions:revoke:own",
-  "users:read",
-  "users:write",
-  "roles:assign",
-  "sessions:revoke",
-  "audit:read",
-] as const;
+export const BUILT_IN_PERMISSIONS = GLOBAL_PERMISSIONS;
 
 /** Roles whose permissions are fixed. */
 export const BUILT_IN_ROLES: readonly string[] = ["user", "admin"];
-
-const ROLE_NAME = /^[a-z][a-z0-9_-]{1,31}$/;
 
 /**
  * The definition as stored: the name, and the permissions deduplicated and sorted; else ValidationFailed naming each
