@@ -1,9 +1,10 @@
 // The magic link's page (/magic-link) in a real Chromium: opening the link
 // signs nobody in (mail scanners follow links), its button does, in cookie
 // mode on the service's own origin, and a spent link says so. An account
-// with a second factor is asked for it on the same page. The e2e stack sends
-// no mail, so each test stores a code row for a token of its own, as the
-// queue consumer would (only the token's hash is stored).
+// with a second factor is asked for it on the same page. Each test stores a
+// code row for a token of its own, as the queue consumer would (only the
+// token's hash is stored), so it knows the link without reading the inbox
+// (test/e2e/new-user-journey.test.ts reads the mail the service sends).
 import { createHash, randomBytes } from "node:crypto";
 import pg from "pg";
 import type { Browser, BrowserContext, Page } from "playwright-core";

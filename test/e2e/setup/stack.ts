@@ -111,10 +111,8 @@ export default async function setup(project: TestProject) {
         WEBAUTHN_RP_NAME: "SecureAuth e2e",
         WEBAUTHN_ORIGINS: `${pageUrl},${serviceLocalhost}`,
         APP_URL: pageUrl,
-        // No mail transport (the consumer logs "mail not sent"), and no breached-password service: nothing leaves the
-        // machine.
-        SMTP_URL: "",
-        RESEND_API_KEY: "",
+        // No SMTP_URL: the stack's local inbox (maildev on 127.0.0.1) catches the mail, which tests read through its
+        // API; and no breached-password service: nothing leaves the machine.
         PWNED_PASSWORDS_URL: "",
         // Sign-in providers: the local stand-ins (test/setup/identity-providers.ts).
         PUBLIC_URL: serviceLocalhost,
@@ -152,6 +150,7 @@ export default async function setup(project: TestProject) {
     project.provide("nginxUrl", nginx.url);
     project.provide("databaseUrl", stack.databaseUrl);
     project.provide("identityProvidersUrl", idp);
+    project.provide("mailInboxUrl", stack.mailInboxUrl!);
   } catch (error) {
     await teardown();
     throw error;
@@ -211,5 +210,7 @@ declare module "vitest" {
     identityProvidersUrl: string;
     /** The embedded PostgreSQL the Worker uses. */
     databaseUrl: string;
+    /** The local inbox's web API (maildev), http://127.0.0.1:<port>: every mail the Worker sent. */
+    mailInboxUrl: string;
   }
 }
