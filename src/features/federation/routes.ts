@@ -336,7 +336,7 @@ federationRoutes.openapi(
   }),
   async (c) => {
     // Whatever carried the access token, the handoff is the pages' own, in cookie mode: the CSRF rule always.
-    refuseCrossSite(c, c.var.config.allowedOrigins);
+    refuseCrossSite(c);
     const auth = c.var.auth;
     const answer = await c.var.services
       .federation()

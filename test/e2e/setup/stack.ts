@@ -116,7 +116,8 @@ export default async function setup(project: TestProject) {
       postgres: { port: pgPort, database: "secureauth_e2e" },
       secretsFile,
       vars: {
-        ALLOWED_ORIGINS: `${pageUrl},${serviceLocalhost},${exampleAppUrl}`,
+        // The page server and the example app; the Worker's own pages need no entry (PUBLIC_URL is their origin).
+        ALLOWED_ORIGINS: `${pageUrl},${exampleAppUrl}`,
         WEBAUTHN_RP_ID: "localhost",
         WEBAUTHN_RP_NAME: "SecureAuth e2e",
         WEBAUTHN_ORIGINS: `${pageUrl},${serviceLocalhost}`,
@@ -222,7 +223,7 @@ declare module "vitest" {
     nginxUrl: string;
     /** The identity providers, http://127.0.0.1:<port>: another site than the service's localhost. */
     identityProvidersUrl: string;
-    /** The example app (examples/hosted-sign-in), http://127.0.0.1:<port>: another site than the service's localhost. */
+    /** The example app (examples/hosted-sign-in), http://127.0.0.1:<port>: another site than the service. */
     exampleAppUrl: string;
     /** The embedded PostgreSQL the Worker uses. */
     databaseUrl: string;
