@@ -478,8 +478,8 @@ export const oauthFlows = pgTable(
  * the callback decided; a link's names its caller and carries the identity
  * to link. A handoff's (POST /auth/handoff, the hosted pages) names the
  * signed-in user and carries the proof of the page's session (amr,
- * auth_time), which the app's new session keeps. session_id: the session its
- * exchange opened, ended if the code comes back.
+ * auth_time, idp), which the app's new session keeps. session_id: the session
+ * its exchange opened, ended if the code comes back.
  */
 export const oauthCodes = pgTable(
   "oauth_codes",
@@ -495,6 +495,8 @@ export const oauthCodes = pgTable(
     identity: jsonb("identity").$type<Record<string, unknown>>(),
     amr: text("amr").array(),
     authTime: timestamp("auth_time", { withTimezone: true, mode: "date" }),
+    /** handoff: the provider id of the page's session when a provider opened it (its tokens' idp); else null. */
+    idp: text("idp"),
     sessionId: uuid("session_id"),
     createdAt: createdAt(),
     expiresAt: timestamp("expires_at", { withTimezone: true, mode: "date" }).notNull(),

@@ -113,7 +113,8 @@ export const SECURITY_SCHEMES = {
       "Cookie mode: the access token in the `__Host-sa_at` cookie that a sign-in with `X-Auth-Mode: cookie` " +
       "sets. Used only when no Authorization header is sent. A cookie-authenticated unsafe request (POST, " +
       "PUT, PATCH, DELETE) must also carry `X-Auth-Mode: cookie` and come from an Origin in " +
-      "ALLOWED_ORIGINS, else 403 csrf_rejected.",
+      "ALLOWED_ORIGINS or the service's own (PUBLIC_URL's; on a loopback host, the request's), else 403 " +
+      "csrf_rejected.",
   },
 } as const;
 

@@ -16,7 +16,7 @@ export function callerOf(c: Context<AppEnv>): { userId: string; sessionId: strin
 
 /** Before any work on a cookie-mode request that will set cookies: the CSRF rule (an allowed Origin). */
 export function checkCookieModeOrigin(c: Context<AppEnv>): void {
-  if (wantsCookies(c)) refuseCrossSite(c, c.var.config.allowedOrigins);
+  if (wantsCookies(c)) refuseCrossSite(c);
 }
 
 /** `{user, tokens}` (register), setting the cookies in cookie mode. */

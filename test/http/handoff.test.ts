@@ -4,7 +4,16 @@
 // auth_time. Each rule named after the attack it stops.
 import { describe, expect, it } from "vitest";
 import { claimsOf, fakeClock, problemOf, STRONG_PASSWORD, testService, type TestService } from "../support/harness";
-import { exchange, federationEnv, pkcePair, RETURN_URL } from "../support/federation";
+import {
+  exchange,
+  federationEnv,
+  pkcePair,
+  providerAccount,
+  RETURN_URL,
+  signInThrough,
+  TestBrowser,
+  uniqueSubject,
+} from "../support/federation";
 
 /** The hosted pages' origin as the test env allows it (ALLOWED_ORIGINS). */
 const PAGES = "https://app.example.com";
@@ -82,6 +91,50 @@ describe("POST /auth/handoff", () => {
       expect((await s.call("GET", "/me", { token: app.tokens.accessToken })).status).toBe(200);
     },
   );
+
+  it(
+    "a page session a provider opened hands the app a session that names the same provider: idp, amr and " +
+      "auth_time as the page's",
+    async () => {
+      const time = fakeClock();
+      const s = testService({ env: federationEnv(), clock: time.clock });
+      // The hosted page signs in through Acme (its provider button), exchanging its code in cookie mode.
+      const sub = uniqueSubject("handoff-idp");
+      await providerAccount(sub, { email: `${sub}@acme.example`, email_verified: true });
+      const flow = await signInThrough(new TestBrowser(s), "acme", sub);
+      const pageExchange = await exchange(s, flow.query.code!, flow.verifier, COOKIE_MODE);
+      expect(pageExchange.status).toBe(200);
+      const cookie = pageExchange.headers
+        .getSetCookie()
+        .map((line) => line.split(";")[0]!)
+        .find((pair) => pair.startsWith("__Host-sa_at="))!;
+      const pageClaims = claimsOf(cookie.slice("__Host-sa_at=".length));
+      expect(pageClaims).toMatchObject({ amr: ["fed"], idp: "acme" });
+      time.advance(30);
+
+      const back = await handedOff(s, cookie);
+      const res = await exchange(s, back.code, back.verifier);
+      expect(res.status).toBe(200);
+      const app = (await res.json()) as SignedIn & { tokens: { refreshToken: string } };
+      const appClaims = claimsOf(app.tokens.accessToken);
+      expect(appClaims.idp).toBe("acme");
+      expect(appClaims.amr).toEqual(pageClaims.amr);
+      expect(appClaims.auth_time).toBe(pageClaims.auth_time);
+      // The app's session row keeps it, so its refreshed tokens name the provider too.
+      const [row] = await s.db.query<{ idp: string | null }>("select idp from sessions where id = $1", [
+        app.tokens.sessionId,
+      ]);
+      expect(row!.idp).toBe("acme");
+      expect(claimsOf((await s.refreshOk(app.tokens.refreshToken)).accessToken).idp).toBe("acme");
+    },
+  );
+
+  it("a page session a password opened hands off a session with no idp", async () => {
+    const page = await pageSession(service);
+    const back = await handedOff(service, page.cookie);
+    const app = (await (await exchange(service, back.code, back.verifier)).json()) as SignedIn;
+    expect(claimsOf(app.tokens.accessToken)).not.toHaveProperty("idp");
+  });
 
   it.each([
     ["an unlisted URL", "https://evil.example/steal"],

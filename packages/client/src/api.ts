@@ -652,7 +652,7 @@ export interface paths {
         put?: never;
         /**
          * Hand the hosted pages' session to the app that sent the browser to /sign-in
-         * @description The hosted pages' signed-in session (cookie mode: X-Auth-Mode: cookie and an allowed Origin, else 403 csrf_rejected) makes a one-time code (60 s, single use) bound to the app's S256 `codeChallenge`, and answers where to send the browser: `redirectTo?code=...&state=...`. `redirectTo` must be exactly one of REDIRECT_URLS (else 400 validation_failed); `state` (at most 512 characters) comes back unchanged. POST /auth/exchange spends the code for a new session of the app's own, with this session's amr and auth_time.
+         * @description The hosted pages' signed-in session (cookie mode: X-Auth-Mode: cookie and an allowed Origin, else 403 csrf_rejected) makes a one-time code (60 s, single use) bound to the app's S256 `codeChallenge`, and answers where to send the browser: `redirectTo?code=...&state=...`. `redirectTo` must be exactly one of REDIRECT_URLS (else 400 validation_failed); `state` (at most 512 characters) comes back unchanged. POST /auth/exchange spends the code for a new session of the app's own, with this session's amr, auth_time and idp.
          */
         post: operations["handoff"];
         delete?: never;

@@ -49,6 +49,18 @@ export function isLoopbackHost(hostname: string): boolean {
   );
 }
 
+/**
+ * The service's own origin: PUBLIC_URL's, or, where it is unset and the
+ * request came to a loopback host (`npm run dev`), the request's own; else
+ * unknown. Providers' callbacks are registered under it, and the hosted
+ * pages call the API from it.
+ */
+export function serviceOrigin(publicUrl: string | undefined, requestUrl: string): string | undefined {
+  if (publicUrl !== undefined) return publicUrl;
+  const request = new URL(requestUrl);
+  return isLoopbackHost(request.hostname) ? request.origin : undefined;
+}
+
 /** An https URL, or http on a loopback host. */
 function secureOrLoopback(url: URL): boolean {
   return url.protocol === "https:" || (url.protocol === "http:" && isLoopbackHost(url.hostname));

@@ -282,7 +282,8 @@ export const VARIABLES = {
   ALLOWED_ORIGINS: {
     doc:
       "Exact origins allowed to call from a browser, with credentials (`*` is refused); " +
-      "`/.well-known/jwks.json` alone is readable from any origin.",
+      "`/.well-known/jwks.json` alone is readable from any origin. The service's own origin (`PUBLIC_URL`'s, or " +
+      "on a loopback host the request's), where its hosted pages run, needs no entry.",
     ...origins,
     default: [],
     shownDefault: "empty (no CORS)",
@@ -436,7 +437,8 @@ export const VARIABLES = {
   },
   PUBLIC_URL: {
     doc:
-      "The service's public origin: provider callbacks are `PUBLIC_URL/auth/oauth/{id}/callback`. Required once a " +
+      "The service's public origin: provider callbacks are `PUBLIC_URL/auth/oauth/{id}/callback`, and the hosted " +
+      "pages' cookie-mode calls from it pass the CSRF rule without it in `ALLOWED_ORIGINS`. Required once a " +
       "sign-in provider is configured, unless the service runs on a loopback host (then the request's origin).",
     ...httpUrl(true),
     shownDefault: "unset",

@@ -167,7 +167,7 @@ authRoutes.openapi(
     if (!parsed.success) throw ValidationFailed.fromIssues(parsed.error.issues);
     let { refreshToken } = parsed.data;
     if (refreshToken === undefined && wantsCookies(c)) {
-      refuseCrossSite(c, c.var.config.allowedOrigins);
+      refuseCrossSite(c);
       refreshToken = refreshTokenCookie(c);
       if (refreshToken === undefined) throw new InvalidRefreshToken("no __Host-sa_rt cookie");
     }
@@ -202,7 +202,7 @@ authRoutes.openapi(
     let { refreshToken } = parsed.data;
     let accessToken = parseBearerToken(c.req.header("Authorization"));
     if (wantsCookies(c)) {
-      refuseCrossSite(c, c.var.config.allowedOrigins);
+      refuseCrossSite(c);
       refreshToken ??= refreshTokenCookie(c);
       if (c.req.header("Authorization") === undefined) accessToken ??= accessTokenCookie(c);
       clearSessionCookies(c);

@@ -3,7 +3,7 @@
 // cookie's name, the callback URL, and the return to the app.
 import { sha256 } from "@noble/hashes/sha2.js";
 import { utf8ToBytes } from "@noble/hashes/utils.js";
-import { isLoopbackHost } from "../../core/config/providers";
+import { serviceOrigin } from "../../core/config/providers";
 import { ConfigError, ValidationFailed } from "../../core/errors";
 import { base64url } from "../../core/encoding";
 
@@ -72,8 +72,7 @@ export function checkAppState(state: string | undefined, field: string): string 
  * loopback host the request's own origin.
  */
 export function callbackUrl(publicUrl: string | undefined, requestUrl: string, provider: string): string {
-  const request = new URL(requestUrl);
-  const base = publicUrl ?? (isLoopbackHost(request.hostname) ? request.origin : undefined);
+  const base = serviceOrigin(publicUrl, requestUrl);
   if (!base) throw new ConfigError("PUBLIC_URL", "is not set, and the request's host is not a loopback host");
   return `${base}/auth/oauth/${provider}/callback`;
 }

@@ -44,6 +44,7 @@ type CodeRow = {
   identity: SpentCode["identity"];
   amr: unknown;
   auth_time: Date | string | null;
+  idp: string | null;
   session_id: string | null;
   used_at: Date | string | null;
   first: boolean;
@@ -88,7 +89,14 @@ function toSpent(row: CodeRow): SpentCode {
     codeChallenge: row.code_challenge,
     isNewUser: row.is_new_user,
     identity: row.identity,
-    proof: row.amr === null || row.auth_time === null ? null : { amr: toAmr(row.amr), authTime: toDate(row.auth_time) },
+    proof:
+      row.amr === null || row.auth_time === null
+        ? null
+        : {
+            amr: toAmr(row.amr),
+            authTime: toDate(row.auth_time),
+            ...(row.idp === null ? {} : { idp: row.idp }),
+          },
   };
 }
 
@@ -133,11 +141,11 @@ export class FederationRepository implements FederationStore {
 
   async createCode(code: NewCode, at: Date): Promise<void> {
     await this.db.execute(sql`insert into oauth_codes (code_hash, kind, user_id, provider, code_challenge,
-        is_new_user, identity, amr, auth_time, created_at, expires_at)
+        is_new_user, identity, amr, auth_time, idp, created_at, expires_at)
       values (${code.codeHash}, ${code.kind}, ${code.userId}, ${code.provider}, ${code.codeChallenge},
         ${code.isNewUser}, ${code.identity === null ? null : JSON.stringify(code.identity)}::jsonb,
-        ${code.proof === null ? null : textArray(code.proof.amr)}, ${code.proof?.authTime ?? null}, ${at},
-        ${code.expiresAt})`);
+        ${code.proof === null ? null : textArray(code.proof.amr)}, ${code.proof?.authTime ?? null},
+        ${code.proof?.idp ?? null}::text, ${at}, ${code.expiresAt})`);
   }
 
   async spendSignInCode(codeHash: string, at: Date): Promise<CodeSpend> {
@@ -146,11 +154,12 @@ export class FederationRepository implements FederationStore {
       sql`with spent as (
           update oauth_codes set used_at = ${at}
           where code_hash = ${codeHash} and kind in ('sign_in', 'handoff') and used_at is null and expires_at > ${at}
-          returning kind, user_id, provider, code_challenge, is_new_user, identity, amr, auth_time, session_id, used_at
+          returning kind, user_id, provider, code_challenge, is_new_user, identity, amr, auth_time, idp, session_id,
+            used_at
         )
         select *, true as first from spent
         union all
-        select kind, user_id, provider, code_challenge, is_new_user, identity, amr, auth_time, session_id, used_at,
+        select kind, user_id, provider, code_challenge, is_new_user, identity, amr, auth_time, idp, session_id, used_at,
           false
         from oauth_codes
         where code_hash = ${codeHash} and kind in ('sign_in', 'handoff') and used_at is not null
@@ -176,8 +185,8 @@ export class FederationRepository implements FederationStore {
       sql`update oauth_codes set used_at = ${at}
         where code_hash = ${codeHash} and kind = 'link' and user_id = ${userId}
           and code_challenge = ${codeChallenge} and used_at is null and expires_at > ${at}
-        returning kind, user_id, provider, code_challenge, is_new_user, identity, amr, auth_time, session_id, used_at,
-          true as first`,
+        returning kind, user_id, provider, code_challenge, is_new_user, identity, amr, auth_time, idp, session_id,
+          used_at, true as first`,
     );
     return row && toSpent(row);
   }

@@ -314,7 +314,8 @@ federationRoutes.openapi(
       "csrf_rejected) makes a one-time code (60 s, single use) bound to the app's S256 `codeChallenge`, and " +
       "answers where to send the browser: `redirectTo?code=...&state=...`. `redirectTo` must be exactly one of " +
       "REDIRECT_URLS (else 400 validation_failed); `state` (at most 512 characters) comes back unchanged. POST " +
-      "/auth/exchange spends the code for a new session of the app's own, with this session's amr and auth_time.",
+      "/auth/exchange spends the code for a new session of the app's own, with this session's amr, auth_time and " +
+      "idp.",
     security: [{ bearerAuth: [] }],
     middleware: [authenticate()] as const,
     request: {
@@ -336,14 +337,19 @@ federationRoutes.openapi(
   }),
   async (c) => {
     // Whatever carried the access token, the handoff is the pages' own, in cookie mode: the CSRF rule always.
-    refuseCrossSite(c, c.var.config.allowedOrigins);
+    refuseCrossSite(c);
     const auth = c.var.auth;
-    const answer = await c.var.services
-      .federation()
-      .handoff(
-        { userId: auth.sub, proof: { amr: toAuthMethods(auth.amr), authTime: new Date(auth.auth_time * 1000) } },
-        c.req.valid("json"),
-      );
+    const answer = await c.var.services.federation().handoff(
+      {
+        userId: auth.sub,
+        proof: {
+          amr: toAuthMethods(auth.amr),
+          authTime: new Date(auth.auth_time * 1000),
+          ...(auth.idp === undefined ? {} : { idp: auth.idp }),
+        },
+      },
+      c.req.valid("json"),
+    );
     return c.json(answer, 200);
   },
 );

@@ -264,7 +264,8 @@ export class FederationService {
    * that sent the browser to /sign-in a one-time code (60 s, single use,
    * bound to the app's S256 code_challenge), exchanged at POST
    * /auth/exchange for a session of the app's own with this session's proof
-   * (amr, auth_time). `redirectTo` must be exactly one of REDIRECT_URLS.
+   * (amr, auth_time, and idp when a provider opened it). `redirectTo` must be
+   * exactly one of REDIRECT_URLS.
    */
   async handoff(
     caller: { userId: string; proof: SessionProof },
@@ -322,6 +323,7 @@ export class FederationService {
     return openSignedInSession({ ...this.deps, sessions: stores.sessions }, user, {
       amr: proof.amr,
       authTime: proof.authTime,
+      ...(proof.idp === undefined ? {} : { idp: proof.idp }),
       device,
       origin,
       clearThrottleKey: `handoff:${user.id}`,

@@ -64,7 +64,7 @@ export type NewCode = {
   isNewUser: boolean;
   /** link only: the identity to link, Apple's refresh token sealed for the caller. */
   identity: (ProviderIdentity & { refreshTokenCiphertext: string | null }) | null;
-  /** handoff only: the proof of the hosted pages' session (amr, auth_time), which the app's new session keeps. */
+  /** handoff only: the proof of the hosted pages' session (amr, auth_time, idp), which the app's new session keeps. */
   proof: SessionProof | null;
   expiresAt: Date;
 };

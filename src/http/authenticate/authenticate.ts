@@ -17,7 +17,7 @@ export const authenticate = () =>
     let token = parseBearerToken(header);
     if (token === undefined && header === undefined) {
       token = accessTokenCookie(c);
-      if (token !== undefined) refuseCrossSite(c, c.var.config.allowedOrigins);
+      if (token !== undefined) refuseCrossSite(c);
     }
     if (token === undefined) {
       throw new InvalidToken({

@@ -2,12 +2,15 @@
 // re-authentication and logout routes answer their tokens as `__Host-`
 // cookies instead of in the body. A cookie travels with any page's request,
 // so a cookie-authenticated unsafe request, and any request that sets
-// cookies, needs that header and an allowed Origin (403 csrf_rejected);
-// forward auth applies the rule to the request the proxy describes.
+// cookies, needs that header and an allowed Origin (403 csrf_rejected): one
+// of ALLOWED_ORIGINS, or the service's own (its hosted pages'); forward auth
+// applies the rule to the request the proxy describes.
 // The cookies and the rule: docs/browser-mode.md.
 import type { Context } from "hono";
 import { deleteCookie, getCookie, setCookie } from "hono/cookie";
+import { serviceOrigin } from "../../core/config/providers";
 import { CsrfRejected } from "../../core/errors";
+import type { AppEnv } from "../context";
 
 export const AUTH_MODE_HEADER = "X-Auth-Mode";
 const COOKIE = { refresh: "sa_rt", access: "sa_at", device: "sa_dev" } as const;
@@ -25,14 +28,21 @@ export function wantsCookies(c: Context): boolean {
 
 /**
  * The CSRF rule for a request that is authenticated by a cookie or that
- * sets them: `X-Auth-Mode: cookie`, and an Origin the service trusts.
- * Safe methods pass: they change nothing.
+ * sets them: `X-Auth-Mode: cookie`, and an Origin the service trusts: one
+ * of ALLOWED_ORIGINS, or the service's own, where the hosted pages run
+ * (PUBLIC_URL's, or on a loopback host the request's own, as for the
+ * providers' callback), so an operator need not list it. Safe methods
+ * pass: they change nothing.
  */
-export function refuseCrossSite(c: Context, allowedOrigins: readonly string[]): void {
+export function refuseCrossSite(c: Context<AppEnv>): void {
   if (SAFE_METHODS.has(c.req.method)) return;
   if (!wantsCookies(c)) throw new CsrfRejected("a cookie-authenticated request must carry X-Auth-Mode: cookie");
   const origin = c.req.header("Origin");
-  if (origin === undefined || !allowedOrigins.includes(origin)) {
+  const { allowedOrigins, federation } = c.var.config;
+  const trusted =
+    origin !== undefined &&
+    (allowedOrigins.includes(origin) || origin === serviceOrigin(federation.publicUrl, c.req.url));
+  if (!trusted) {
     throw new CsrfRejected("a cookie-authenticated request must come from an allowed origin");
   }
 }

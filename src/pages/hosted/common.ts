@@ -19,7 +19,8 @@ export function t(key: MessageKey, values: Record<string, string> = {}): string 
 export const $ = <T extends HTMLElement = HTMLElement>(id: string) => document.getElementById(id) as T;
 export const input = (id: string) => $<HTMLInputElement>(id);
 
-export const client = new AuthClient({ baseUrl: location.origin, mode: "cookie" });
+// A provider sign-in's verifier and state wait in this tab's sessionStorage while the browser is at the provider.
+export const client = new AuthClient({ baseUrl: location.origin, mode: "cookie", flowStorage: sessionStorage });
 
 /** The API's refusal in the user's words; `field` names the input it concerns, if one. */
 export function explain(error: unknown): { text: string; field?: string } {

@@ -11,7 +11,8 @@ import { $, busy, clearErrors, client, explain, fail, input, missing, say, showE
 import { passkeyAssertion, conditionalPasskey } from "./passkey";
 
 type Handoff = { redirectTo: string; codeChallenge: string; state?: string };
-const PKCE_PREFIX = "secureauth:hosted:pkce:";
+/** The app's handoff, kept across a provider's round trip under the state of the flow that left for it. */
+const HANDOFF_PREFIX = "secureauth:hosted:handoff:";
 
 const params = new URLSearchParams(location.search);
 
@@ -119,15 +120,11 @@ async function startConditional(): Promise<void> {
 }
 
 // --- Providers ---
-function base64url(bytes: Uint8Array): string {
-  let binary = "";
-  for (const byte of bytes) binary += String.fromCharCode(byte);
-  return btoa(binary).replace(/\+/g, "-").replace(/\//g, "_").replace(/=+$/, "");
-}
 
 /**
- * The provider buttons: links to GET /auth/oauth/{id}, coming back to this page with a one-time code for the
- * page's own PKCE verifier (kept in this tab's sessionStorage with the app's handoff, under a fresh state).
+ * The provider buttons: links to GET /auth/oauth/{id} from the client's signInWithProvider (its PKCE verifier and
+ * state kept in this tab's sessionStorage), coming back to this page with a one-time code; the app's handoff waits
+ * beside the flow, under its state.
  */
 async function drawProviders(): Promise<void> {
   let listed: Awaited<ReturnType<typeof client.listSignInProviders>>;
@@ -138,24 +135,17 @@ async function drawProviders(): Promise<void> {
   }
   $("email-code").hidden = !listed.emailSignIn;
   if (!listed.providers.length) return;
-  const verifier = base64url(crypto.getRandomValues(new Uint8Array(32)));
-  const state = base64url(crypto.getRandomValues(new Uint8Array(16)));
-  const challenge = base64url(
-    new Uint8Array(await crypto.subtle.digest("SHA-256", new TextEncoder().encode(verifier))),
-  );
-  sessionStorage.setItem(`${PKCE_PREFIX}${state}`, JSON.stringify({ verifier, handoff }));
-  const links = listed.providers.map((provider) => {
-    const url = new URL(`/auth/oauth/${encodeURIComponent(provider.id)}`, location.origin);
-    url.searchParams.set("redirect_to", `${location.origin}/sign-in`);
-    url.searchParams.set("code_challenge", challenge);
-    url.searchParams.set("code_challenge_method", "S256");
-    url.searchParams.set("state", state);
+  const redirectTo = `${location.origin}/sign-in`;
+  const links: HTMLAnchorElement[] = [];
+  for (const provider of listed.providers) {
+    const url = new URL(await client.signInWithProvider(provider.id, { redirectTo }));
+    if (handoff) sessionStorage.setItem(`${HANDOFF_PREFIX}${url.searchParams.get("state")}`, JSON.stringify(handoff));
     const link = document.createElement("a");
     link.className = "button";
     link.href = url.toString();
     link.textContent = t("signIn.provider", { provider: provider.name });
-    return link;
-  });
+    links.push(link);
+  }
   $("providers").replaceChildren(...links);
   $("providers").hidden = false;
   $("providers-or").hidden = false;
@@ -166,22 +156,32 @@ async function providerReturn(): Promise<boolean> {
   const code = params.get("code");
   const error = params.get("error");
   if (params.has("redirect_to") || (!code && !error)) return false;
+  const returned = location.href;
   const state = params.get("state") ?? "";
   history.replaceState(null, "", location.pathname);
-  const kept = sessionStorage.getItem(`${PKCE_PREFIX}${state}`);
-  sessionStorage.removeItem(`${PKCE_PREFIX}${state}`);
-  const flow = kept ? (JSON.parse(kept) as { verifier: string; handoff: Handoff | null }) : null;
-  if (flow?.handoff) handoff = flow.handoff;
-  if (error || !code || !flow) {
+  const kept = sessionStorage.getItem(`${HANDOFF_PREFIX}${state}`);
+  sessionStorage.removeItem(`${HANDOFF_PREFIX}${state}`);
+  if (kept) handoff = JSON.parse(kept) as Handoff;
+  const failed = () =>
     fail("form-error", error === "account_link_required" ? t("signIn.linkRequired") : t("signIn.providerFailed"));
+  let result: Awaited<ReturnType<typeof client.handleRedirect>>;
+  try {
+    // The code exchanged with the verifier this tab kept for the state; null when this tab started no such flow.
+    result = await client.handleRedirect(returned);
+  } catch (failure) {
+    // The provider's refusal (?error=, which handleRedirect throws), or the exchange's (a second factor, a spent code).
+    if (error) {
+      failed();
+      return false;
+    }
+    nextStep(failure, "form-error");
+    return true;
+  }
+  if (result?.kind !== "signed_in") {
+    failed();
     return false;
   }
-  try {
-    await client.exchangeSignInCode({ code, codeVerifier: flow.verifier });
-    await signedIn();
-  } catch (failure) {
-    nextStep(failure, "form-error");
-  }
+  await signedIn();
   return true;
 }
 

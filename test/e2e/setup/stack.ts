@@ -8,9 +8,12 @@
 //      (the Worker's ALLOWED_ORIGINS and WebAuthn origin; rp id localhost),
 //      the Worker's own http://localhost:<port> being the other one (GET /account);
 //   3. the echo upstream and nginx in front of it, asking /auth/verify;
-//   4. the identity providers federated sign-in meets (test/setup/identity-providers.ts).
+//   4. the identity providers federated sign-in meets (test/setup/identity-providers.ts);
+//   5. the example app (examples/hosted-sign-in) on http://127.0.0.1:<port>,
+//      another site than the service's localhost, signing in through its
+//      hosted page.
 // Tests get the addresses through inject(): serviceUrl, pageUrl, nginxUrl,
-// databaseUrl.
+// databaseUrl, exampleAppUrl.
 import { randomBytes } from "node:crypto";
 import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
@@ -20,6 +23,7 @@ import type { TestProject } from "vitest/node";
 import { startDevStack, toDotenv, type DevStack } from "../../../scripts/lib/dev-stack.ts";
 import { freePorts } from "../../../scripts/lib/free-ports.ts";
 import { generateSecret, generateSigningKey } from "../../../scripts/lib/signing-keys.ts";
+import { startExampleApp, type ExampleApp } from "../../../examples/hosted-sign-in/server.ts";
 import { startNginx, type Nginx } from "./nginx.ts";
 import { startIdentityProviders, type IdentityProvidersServer } from "../../setup/identity-providers.ts";
 import { simpleWebAuthnEsmDir, startEchoServer, startPageServer, type LocalServer } from "./servers.ts";
@@ -39,11 +43,13 @@ export default async function setup(project: TestProject) {
   let echo: LocalServer | undefined;
   let nginx: Nginx | undefined;
   let providers: IdentityProvidersServer | undefined;
+  let exampleApp: ExampleApp | undefined;
   /** wrangler's last lines, shown when it fails to start. */
   const wranglerLines: string[] = [];
 
   const teardown = async () => {
     const steps = [
+      () => exampleApp?.close(),
       () => nginx?.stop(),
       () => echo?.close(),
       () => pages?.close(),
@@ -59,7 +65,8 @@ export default async function setup(project: TestProject) {
   };
 
   try {
-    const [workerPort, pgPort, pagePort, echoPort, nginxPort] = (await freePorts(5)) as [
+    const [workerPort, pgPort, pagePort, echoPort, nginxPort, examplePort] = (await freePorts(6)) as [
+      number,
       number,
       number,
       number,
@@ -70,6 +77,9 @@ export default async function setup(project: TestProject) {
     // The Worker's own pages (GET /account) run ceremonies from its origin by name: localhost, as WebAuthn needs a
     // domain.
     const serviceLocalhost = `http://localhost:${workerPort}`;
+    // The example app calls the service from another site (bearer mode): its origin allowed, its /callback a
+    // redirect URL.
+    const exampleAppUrl = `http://127.0.0.1:${examplePort}`;
 
     // The identity providers on 127.0.0.1, another site than the service's localhost: the binding cookie's
     // SameSite=None is what carries it through Apple's cross-site form_post.
@@ -106,7 +116,8 @@ export default async function setup(project: TestProject) {
       postgres: { port: pgPort, database: "secureauth_e2e" },
       secretsFile,
       vars: {
-        ALLOWED_ORIGINS: `${pageUrl},${serviceLocalhost}`,
+        // The page server and the example app; the Worker's own pages need no entry (PUBLIC_URL is their origin).
+        ALLOWED_ORIGINS: `${pageUrl},${exampleAppUrl}`,
         WEBAUTHN_RP_ID: "localhost",
         WEBAUTHN_RP_NAME: "SecureAuth e2e",
         WEBAUTHN_ORIGINS: `${pageUrl},${serviceLocalhost}`,
@@ -117,8 +128,9 @@ export default async function setup(project: TestProject) {
         // Sign-in providers: the local stand-ins (test/setup/identity-providers.ts).
         PUBLIC_URL: serviceLocalhost,
         // The app's federation page, the app's return from the hosted sign-in page (POST /auth/handoff), and the hosted
-        // sign-in page itself, where its provider buttons come back to.
-        REDIRECT_URLS: `${pageUrl}/federation.html,${pageUrl}/callback,${serviceLocalhost}/sign-in`,
+        // sign-in page itself, where its provider buttons come back to, and the example app's return.
+        REDIRECT_URLS:
+          `${pageUrl}/federation.html,${pageUrl}/callback,${serviceLocalhost}/sign-in,` + `${exampleAppUrl}/callback`,
         APPLE_CLIENT_ID: "com.example.web",
         APPLE_TEAM_ID: "TEAM123456",
         APPLE_KEY_ID: "KEY1234567",
@@ -143,6 +155,7 @@ export default async function setup(project: TestProject) {
     });
     echo = await startEchoServer(echoPort);
     nginx = await startNginx({ port: nginxPort, authOrigin: stack.url, upstream: echo.url });
+    exampleApp = await startExampleApp({ port: examplePort, serviceUrl: serviceLocalhost });
 
     project.provide("serviceUrl", stack.url);
     project.provide("serviceLocalhostUrl", serviceLocalhost);
@@ -151,6 +164,7 @@ export default async function setup(project: TestProject) {
     project.provide("databaseUrl", stack.databaseUrl);
     project.provide("identityProvidersUrl", idp);
     project.provide("mailInboxUrl", stack.mailInboxUrl!);
+    project.provide("exampleAppUrl", exampleApp.url);
   } catch (error) {
     await teardown();
     throw error;
@@ -208,6 +222,8 @@ declare module "vitest" {
     nginxUrl: string;
     /** The identity providers, http://127.0.0.1:<port>: another site than the service's localhost. */
     identityProvidersUrl: string;
+    /** The example app (examples/hosted-sign-in), http://127.0.0.1:<port>: another site than the service. */
+    exampleAppUrl: string;
     /** The embedded PostgreSQL the Worker uses. */
     databaseUrl: string;
     /** The local inbox's web API (maildev), http://127.0.0.1:<port>: every mail the Worker sent. */

@@ -12,7 +12,10 @@ import type { BrowserContext, Page } from "playwright-core";
 
 export const SCREENSHOTS = fileURLToPath(new URL("../../../artifacts/screenshots/", import.meta.url));
 
-const axeSource = readFileSync(createRequire(import.meta.url).resolve("axe-core/axe.min.js"), "utf8");
+/** axe-core's script, read when a test first runs it (a file that never does needs no axe-core installed). */
+let axeSource: string | undefined;
+const axeScript = () =>
+  (axeSource ??= readFileSync(createRequire(import.meta.url).resolve("axe-core/axe.min.js"), "utf8"));
 
 export const totpCode = (secret: string, timestamp = Date.now()) =>
   TOTP.generate({ secret: Secret.fromBase32(secret), algorithm: "SHA1", digits: 6, period: 30, timestamp });
@@ -40,7 +43,7 @@ export async function ready(page: Page): Promise<void> {
  * rightly refuses an injected script): the violations, each as "rule: target, target".
  */
 export async function axeViolations(page: Page): Promise<string[]> {
-  await page.evaluate(`${axeSource};0`);
+  await page.evaluate(`${axeScript()};0`);
   const results = (await page.evaluate(`axe.run(document, {
     runOnly: { type: "tag", values: ["wcag2a", "wcag2aa", "wcag21a", "wcag21aa", "wcag22aa"] },
     resultTypes: ["violations"],
