@@ -747,7 +747,7 @@ describe("AuthClient: the account's lifecycle, one method per operation, against
       }
       throw new Error(`no mail matching ${pattern} to ${email}`);
     };
-    const { user } = await client.verifyEmailCode({ email, code: await waitFor(/ is your sign-in code$/) });
+    const { user } = await client.signInWithEmailCode({ email, code: await waitFor(/ is your sign-in code$/) });
     expect(user.hasPassword).toBe(false);
     await expect(client.requestReauthenticationCode()).resolves.toEqual({});
     const before = await client.accessToken();

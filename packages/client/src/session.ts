@@ -129,10 +129,15 @@ export class SessionClient {
    * For an account with a second factor this rejects with mfa_required, as
    * login does; a wrong, expired or spent code rejects with invalid_email_code.
    */
-  async verifyEmailCode(input: RequestBody<"verifyEmailCode">): Promise<ResponseBody<"verifyEmailCode">> {
+  async signInWithEmailCode(input: RequestBody<"verifyEmailCode">): Promise<ResponseBody<"verifyEmailCode">> {
     const body = await this.post<ResponseBody<"verifyEmailCode">>("/auth/email/code/verify", input);
     await this.signedIn(body.tokens);
     return body;
+  }
+
+  /** signInWithEmailCode under its operation's name (POST /auth/email/code/verify, `verifyEmailCode`). */
+  verifyEmailCode(input: RequestBody<"verifyEmailCode">): Promise<ResponseBody<"verifyEmailCode">> {
+    return this.signInWithEmailCode(input);
   }
 
   /** The second step of a sign-in that answered mfa_required: a TOTP code or a recovery code. */
