@@ -283,7 +283,7 @@ export interface paths {
         post?: never;
         /**
          * Delete the signed-in user's account
-         * @description Needs a recent sign-in (auth_time within REAUTH_MAX_AGE, else 403 reauthentication_required) and the current password when the account has one (`hasPassword`; an account a provider created has none, and sends no body). Deletes the account with its sessions (their access tokens stop at once), tokens, factors and provider identities (Apple's grant revoked at Apple); its audit rows stay, naming it by id. The address may register again.
+         * @description Needs a recent sign-in (auth_time within REAUTH_MAX_AGE, else 403 reauthentication_required) and the current password when the account has one (`hasPassword`; an account a provider created has none, and sends no body). Deletes the account with its sessions (their access tokens stop at once), tokens, factors and provider identities (Apple's grant revoked at Apple); its audit rows stay, naming it by id. The address may register again. 409 last_owner while the account is the last owner of an organization with other members; an organization whose only member it is goes with it.
          */
         delete: operations["deleteMe"];
         options?: never;
@@ -890,7 +890,7 @@ export interface paths {
         post?: never;
         /**
          * Delete a user's account, as DELETE /me does
-         * @description Deletes the account with its sessions (their access tokens stop at once), tokens and factors; its audit rows stay, naming it by id, with a user.deleted row naming the administrator. 403 for your own account and for an account holding a permission you lack.
+         * @description Deletes the account with its sessions (their access tokens stop at once), tokens and factors; its audit rows stay, naming it by id, with a user.deleted row naming the administrator. 403 for your own account and for an account holding a permission you lack. 409 last_owner, as for DELETE /me.
          */
         delete: operations["deleteUser"];
         options?: never;
@@ -2884,6 +2884,15 @@ export interface operations {
                 headers: {
                     /** @description The methods this path takes */
                     Allow?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Conflict */
+            409: {
+                headers: {
                     [name: string]: unknown;
                 };
                 content: {
@@ -6452,6 +6461,15 @@ export interface operations {
                 headers: {
                     /** @description The methods this path takes */
                     Allow?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Conflict */
+            409: {
+                headers: {
                     [name: string]: unknown;
                 };
                 content: {
