@@ -30,6 +30,7 @@ import { sessions } from "./features/sessions/feature";
 import { signIn } from "./features/sign-in/feature";
 import { tokens } from "./features/tokens/feature";
 import { emailSignIn } from "./features/email-sign-in/feature";
+import { organizations } from "./features/organizations/feature";
 
 export const FEATURES = [
   health,
@@ -43,6 +44,7 @@ export const FEATURES = [
   emailSignIn,
   sessions,
   admin,
+  organizations,
   signIn,
   activity,
   mail,

@@ -29,6 +29,9 @@ export const ERROR_STATUS = {
   identity_provider_error: { status: 502, title: "Identity provider error" },
   account_link_required: { status: 409, title: "Account link required" },
   last_credential: { status: 409, title: "Last way to sign in" },
+  slug_taken: { status: 409, title: "Slug already in use" },
+  last_owner: { status: 409, title: "Last owner" },
+  limit_reached: { status: 409, title: "Limit reached" },
   payload_too_large: { status: 413, title: "Payload too large" },
   unsupported_media_type: { status: 415, title: "Unsupported media type" },
   rate_limited: { status: 429, title: "Too many requests" },
@@ -267,6 +270,27 @@ export class AccountLinkRequired extends AuthError {
 export class LastCredential extends AuthError {
   constructor() {
     super("last_credential", { detail: "Add a password, a passkey or another provider first." });
+  }
+}
+
+/** An organization slug in use by another organization. */
+export class SlugTaken extends AuthError {
+  constructor() {
+    super("slug_taken", { detail: "Another organization uses this slug: choose another." });
+  }
+}
+
+/** The change would leave an organization without an owner. */
+export class LastOwner extends AuthError {
+  constructor(detail = "Make another member an owner first, or delete the organization.") {
+    super("last_owner", { detail });
+  }
+}
+
+/** A configured cap is full; `detail` names the setting. */
+export class LimitReached extends AuthError {
+  constructor(setting: "MAX_ORGS_PER_USER" | "MAX_PENDING_INVITATIONS", limit: number) {
+    super("limit_reached", { detail: `${setting} (${limit}) is reached` });
   }
 }
 

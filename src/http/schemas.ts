@@ -141,6 +141,14 @@ export const DisplayNameInput = z
   .max(100)
   .nullish();
 
+/** A name that must be given (an organization's): the rules of DisplayNameInput, 1 to 100 characters after trimming. */
+export const RequiredNameInput = z
+  .string()
+  .regex(NO_CONTROL_OR_BIDI_CHARACTERS, "Must not contain control characters or bidirectional formatting characters")
+  .trim()
+  .min(1)
+  .max(100);
+
 /** Fields a client may never set about itself, refused wherever they appear in a body. */
 export const PRIVILEGED_FIELDS = [
   "id",

@@ -25,6 +25,7 @@ export const DOC_PAGES = [
   ["email-sign-in.md", "Email sign-in"],
   ["second-factors.md", "Second factors"],
   ["federation.md", "Sign in with Google, GitHub, Apple, Microsoft or any OpenID provider"],
+  ["organizations.md", "Organizations"],
   ["throttling.md", "Throttling and device tokens"],
   ["browser-mode.md", "Browser (cookie) mode"],
   ["hosted-pages.md", "Hosted pages"],

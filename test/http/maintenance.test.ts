@@ -286,6 +286,43 @@ describe("scheduled maintenance: the revocation log", () => {
   });
 });
 
+describe("scheduled maintenance: organization invitations", () => {
+  it("deletes an invitation a day after it expired, was accepted or was revoked, and keeps the others", async () => {
+    const runAt = new Date("2002-08-01T03:17:00.000Z");
+    const [org] = await query<{ id: string }>(
+      "insert into organizations (name, slug) values ('Pruned', $1) returning id",
+      [`pruned-${crypto.randomUUID().slice(0, 8)}`],
+    );
+    const rows: [email: string, expiresAt: Date, accepted: Date | null, revoked: Date | null, kept: boolean][] = [
+      ["expired-two-days@example.com", ago(runAt, 2 * DAY), null, null, false],
+      ["expired-an-hour@example.com", ago(runAt, HOUR), null, null, true],
+      ["accepted-two-days@example.com", later(runAt, DAY), ago(runAt, 2 * DAY), null, false],
+      ["revoked-two-days@example.com", later(runAt, DAY), null, ago(runAt, 2 * DAY), false],
+      ["revoked-an-hour@example.com", later(runAt, DAY), null, ago(runAt, HOUR), true],
+      ["pending@example.com", later(runAt, DAY), null, null, true],
+    ];
+    for (const [email, expiresAt, acceptedAt, revokedAt] of rows) {
+      await query(
+        "insert into organization_invitations (org_id, email, roles, token_hash, expires_at, accepted_at, " +
+          "revoked_at) values ($1, $2, '{member}', $3, $4, $5, $6)",
+        [org!.id, email, crypto.randomUUID(), expiresAt, acceptedAt, revokedAt],
+      );
+    }
+
+    await scheduled(runAt);
+
+    const remaining = await query<{ email: string }>("select email from organization_invitations where org_id = $1", [
+      org!.id,
+    ]);
+    expect(remaining.map((r) => r.email).sort()).toEqual(
+      rows
+        .filter((r) => r[4])
+        .map((r) => r[0])
+        .sort(),
+    );
+  });
+});
+
 describe("scheduled maintenance: email sign-in codes", () => {
   it(
     "deletes email sign-in codes and requests a day after they expired (each holds an address), and keeps the " +
@@ -389,6 +426,7 @@ describe("MaintenanceService batches", () => {
       deleteExpiredChallenges: (cutoff: Date, limit: number) => repository.deleteExpiredChallenges(cutoff, limit),
       deleteOldRevocationLog: (cutoff: Date, limit: number) => repository.deleteOldRevocationLog(cutoff, limit),
       deleteExpiredProviderState: (cutoff: Date, limit: number) => repository.deleteExpiredProviderState(cutoff, limit),
+      deleteSpentInvitations: (cutoff: Date, limit: number) => repository.deleteSpentInvitations(cutoff, limit),
     };
     return { store, deleted, close };
   }
@@ -408,6 +446,7 @@ describe("MaintenanceService batches", () => {
         challenges: 0,
         revocationLog: 0,
         providerState: 0,
+        invitations: 0,
         complete: true,
       });
       expect(deleted.tokens).toEqual([2, 2, 2, 2, 2, 2, 2, 1]);

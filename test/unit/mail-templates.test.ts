@@ -8,7 +8,10 @@ import { contrast } from "../../src/core/brand";
 import { renderMail } from "../../src/features/mail/templates";
 
 type Mail = Extract<MailJob, { kind: "mail" }>;
-type LinkTemplate = Exclude<Extract<Mail, { link: string }>["template"], "email_sign_in_code">;
+type LinkTemplate = Exclude<
+  Extract<Mail, { link: string }>["template"],
+  "email_sign_in_code" | "organization_invitation"
+>;
 
 const USER_ID = "0b9f5a40-7c1e-4f51-9d55-0d5b3c1f2a10";
 const LINK = "https://app.example.com/verify-email?token=Zm9vYmFyYmF6&x=1";
@@ -220,5 +223,31 @@ describe("reauthentication_code", () => {
     for (const part of [mail.text, mail.html]) expect(part).toContain("expires in 10 minutes");
     expect(mail.text).not.toMatch(/https?:\/\//);
     expect(mail.html).not.toContain("<a ");
+  });
+});
+
+describe("organization_invitation", () => {
+  const link = "https://app.example.com/accept-invitation?token=Zm9vYmFyYmF6";
+  const mail = renderMail({
+    kind: "mail",
+    template: "organization_invitation",
+    to: "bob@example.com",
+    orgName: 'Acme <script>alert("x")</script>',
+    link,
+  });
+
+  it("names the organization in its subject and goes to the invited address", () => {
+    expect(mail.subject).toBe('You are invited to join Acme <script>alert("x")</script>');
+    expect(mail.to).toBe("bob@example.com");
+  });
+
+  it("holds the whole link on a line of its own and says it lives 7 days", () => {
+    expect(mail.text.split("\n")).toContain(link);
+    expect(mail.text).toContain("expires in 7 days");
+  });
+
+  it("escapes the organization's name in the HTML part: a name is never markup", () => {
+    expect(mail.html).not.toContain("<script>");
+    expect(mail.html).toContain("Acme &#60;script&#62;");
   });
 });

@@ -50,6 +50,7 @@ describe("MaintenanceService: one-time tokens", () => {
       challenges: 0,
       revocationLog: 0,
       providerState: 0,
+      invitations: 0,
       complete: true,
     });
     // Expired exactly a day before the run is kept: the cutoff is exclusive.

@@ -21,6 +21,14 @@ export type RedirectResult =
 
 const id = (value: string) => encodeURIComponent(value);
 
+/** `path` with the query's defined values. */
+function withQuery(path: string, query: Record<string, string | number | undefined>): string {
+  const params = new URLSearchParams();
+  for (const [name, value] of Object.entries(query)) if (value !== undefined) params.set(name, String(value));
+  const search = params.toString();
+  return search ? `${path}?${search}` : path;
+}
+
 export class AuthClient extends SessionClient {
   private readonly flows: FlowStorage;
 
@@ -276,6 +284,101 @@ export class AuthClient extends SessionClient {
   /** POST /auth/reauthenticate/options: request options listing the caller's passkeys, for `reauthenticate`. */
   reauthenticationPasskeyOptions(): Promise<ResponseBody<"reauthenticationPasskeyOptions">> {
     return this.call("POST", "/auth/reauthenticate/options");
+  }
+
+  // Organizations: the caller's, their members and roles, invitations, their audit log. A non-member gets 404 for
+  // any organization, as for one that does not exist; a member lacking the permission a call needs, 403.
+
+  /** POST /orgs: creates an organization (the caller is its owner; a verified email is needed). */
+  createOrganization(input: RequestBody<"createOrganization">): Promise<ResponseBody<"createOrganization">> {
+    return this.call("POST", "/orgs", input);
+  }
+
+  /** GET /orgs: the caller's organizations, with the caller's roles in each. */
+  listOrganizations(): Promise<ResponseBody<"listOrganizations">> {
+    return this.call("GET", "/orgs");
+  }
+
+  /** GET /orgs/{id}: an organization the caller belongs to. */
+  getOrganization(orgId: string): Promise<ResponseBody<"getOrganization">> {
+    return this.call("GET", `/orgs/${id(orgId)}`);
+  }
+
+  /** PATCH /orgs/{id}: renames or re-slugs it (org:update). */
+  updateOrganization(
+    orgId: string,
+    input: RequestBody<"updateOrganization">,
+  ): Promise<ResponseBody<"updateOrganization">> {
+    return this.call("PATCH", `/orgs/${id(orgId)}`, input);
+  }
+
+  /** DELETE /orgs/{id}: deletes it (org:delete, recent sign-in). */
+  deleteOrganization(orgId: string): Promise<void> {
+    return this.call("DELETE", `/orgs/${id(orgId)}`);
+  }
+
+  /** GET /orgs/{id}/members: a page of members (members:read), oldest first; pass `nextCursor` on for more. */
+  listOrganizationMembers(
+    orgId: string,
+    query: { cursor?: string; limit?: number } = {},
+  ): Promise<ResponseBody<"listOrganizationMembers">> {
+    return this.call("GET", withQuery(`/orgs/${id(orgId)}/members`, query));
+  }
+
+  /** PUT /orgs/{id}/members/{userId}/roles: replaces a member's roles (members:roles; only roles you could grant). */
+  setOrganizationMemberRoles(
+    orgId: string,
+    userId: string,
+    input: RequestBody<"setOrganizationMemberRoles">,
+  ): Promise<ResponseBody<"setOrganizationMemberRoles">> {
+    return this.call("PUT", `/orgs/${id(orgId)}/members/${id(userId)}/roles`, input);
+  }
+
+  /** DELETE /orgs/{id}/members/{userId}: removes a member (members:remove); the caller's own id leaves. */
+  removeOrganizationMember(orgId: string, userId: string): Promise<void> {
+    return this.call("DELETE", `/orgs/${id(orgId)}/members/${id(userId)}`);
+  }
+
+  /** PUT /orgs/{id}/roles/{name}: defines or redefines a custom role (owners). */
+  defineOrganizationRole(
+    orgId: string,
+    name: string,
+    input: RequestBody<"defineOrganizationRole">,
+  ): Promise<ResponseBody<"defineOrganizationRole">> {
+    return this.call("PUT", `/orgs/${id(orgId)}/roles/${id(name)}`, input);
+  }
+
+  /** DELETE /orgs/{id}/roles/{name}: deletes a custom role nobody holds (owners). */
+  deleteOrganizationRole(orgId: string, name: string): Promise<void> {
+    return this.call("DELETE", `/orgs/${id(orgId)}/roles/${id(name)}`);
+  }
+
+  /** POST /orgs/{id}/invitations: invites an address with roles (members:invite); the link goes by mail. */
+  createInvitation(orgId: string, input: RequestBody<"createInvitation">): Promise<ResponseBody<"createInvitation">> {
+    return this.call("POST", `/orgs/${id(orgId)}/invitations`, input);
+  }
+
+  /** GET /orgs/{id}/invitations: the pending invitations (members:invite). */
+  listInvitations(orgId: string): Promise<ResponseBody<"listInvitations">> {
+    return this.call("GET", `/orgs/${id(orgId)}/invitations`);
+  }
+
+  /** DELETE /orgs/{id}/invitations/{invitationId}: revokes a pending invitation; its link stops working. */
+  revokeInvitation(orgId: string, invitationId: string): Promise<void> {
+    return this.call("DELETE", `/orgs/${id(orgId)}/invitations/${id(invitationId)}`);
+  }
+
+  /** POST /invitations/accept: joins with the token of an invitation's link (the invited, verified address). */
+  acceptInvitation(input: RequestBody<"acceptInvitation">): Promise<ResponseBody<"acceptInvitation">> {
+    return this.call("POST", "/invitations/accept", input);
+  }
+
+  /** GET /orgs/{id}/audit-logs: the organization's events, newest first (org:audit:read). */
+  listOrganizationAuditLogs(
+    orgId: string,
+    query: { event?: string; cursor?: string; limit?: number } = {},
+  ): Promise<ResponseBody<"listOrganizationAuditLogs">> {
+    return this.call("GET", withQuery(`/orgs/${id(orgId)}/audit-logs`, query));
   }
 
   // The hosted pages: the app's half of the handoff, and the pages' own calls.

@@ -18,6 +18,7 @@ export class AuditRepository implements AuditLog {
       userId: input.userId ?? null,
       actorId: input.actorId ?? null,
       sessionId: input.sessionId ?? null,
+      orgId: input.orgId ?? null,
       ip: input.origin.ip,
       userAgent: input.origin.userAgent,
       metadata: input.metadata ?? {},
@@ -27,12 +28,14 @@ export class AuditRepository implements AuditLog {
 
   async page(filter: {
     userId?: string;
+    orgId?: string;
     event?: string;
     cursor?: KeysetCursor;
     limit: number;
   }): Promise<Page<AuditEvent>> {
     const conditions: SQL[] = [];
     if (filter.userId) conditions.push(eq(auditLogs.userId, filter.userId));
+    if (filter.orgId) conditions.push(eq(auditLogs.orgId, filter.orgId));
     if (filter.event) conditions.push(eq(auditLogs.event, filter.event));
     if (filter.cursor) {
       // Row comparison on the index order; the cursor keeps Postgres's microseconds.

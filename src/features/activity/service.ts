@@ -18,13 +18,20 @@ export class ActivityService {
   /** Every field of every event: for /admin/audit-logs. */
   async page(filter: {
     userId?: string;
+    orgId?: string;
     event?: string;
     cursor?: string;
     limit: number;
   }): Promise<ApiPage<AuditEvent>> {
     const cursor = decodeCursor(filter.cursor);
     return toApiPage(
-      await this.audit.page({ userId: filter.userId, event: filter.event, cursor, limit: filter.limit }),
+      await this.audit.page({
+        userId: filter.userId,
+        orgId: filter.orgId,
+        event: filter.event,
+        cursor,
+        limit: filter.limit,
+      }),
     );
   }
 

@@ -11,6 +11,7 @@ import type { MfaAuditEvent } from "../mfa/store";
 import type { PasskeyAuditEvent } from "../passkeys/store";
 import type { EmailSignInAuditEvent } from "../email-sign-in/store";
 import type { FederationAuditEvent } from "../federation/store";
+import type { OrganizationAuditEvent } from "../organizations/store";
 
 /** Every audit event: the union of each feature's own names. */
 export type AuditEventName =
@@ -23,13 +24,16 @@ export type AuditEventName =
   | MfaAuditEvent
   | PasskeyAuditEvent
   | EmailSignInAuditEvent
-  | FederationAuditEvent;
+  | FederationAuditEvent
+  | OrganizationAuditEvent;
 
 export type AuditEventInput = {
   event: AuditEventName;
   userId?: string | null;
   actorId?: string | null;
   sessionId?: string | null;
+  /** The organization the event concerns (its own audit log, GET /orgs/{id}/audit-logs); also `orgId` in metadata. */
+  orgId?: string | null;
   origin: RequestOrigin;
   metadata?: Record<string, unknown>;
   at: Date;
@@ -37,5 +41,12 @@ export type AuditEventInput = {
 
 export interface AuditLog {
   record(event: AuditEventInput): Promise<void>;
-  page(filter: { userId?: string; event?: string; cursor?: KeysetCursor; limit: number }): Promise<Page<AuditEvent>>;
+  /** Newest first; `orgId`: only the events of that organization. */
+  page(filter: {
+    userId?: string;
+    orgId?: string;
+    event?: string;
+    cursor?: KeysetCursor;
+    limit: number;
+  }): Promise<Page<AuditEvent>>;
 }

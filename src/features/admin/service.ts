@@ -9,7 +9,7 @@ import { InsufficientPermission, NotFound } from "../../core/errors";
 import { deleteAccountIn, type ProviderGrants } from "../lifecycle/service";
 import { isUuid } from "../../core/ids";
 import { decodeCursor, toApiPage, type ApiPage } from "../../core/cursor";
-import { endedSessions, grantsChanged, type RevocationList } from "../sessions/store";
+import { endedSessions, grantsChanged, orgChanged, type RevocationList } from "../sessions/store";
 import type { Stores, UnitOfWork } from "../../stores";
 import type { UserRecord } from "../../core/domain";
 import { toSessionView, type SessionView } from "../sessions";
@@ -176,11 +176,14 @@ export class AdminService {
   async deleteUser(id: string, actor: AdminActor): Promise<void> {
     const userId = userIdOf(id);
     refuseSelf(userId, actor, "You cannot delete your own account here; use DELETE /me");
-    const { ended, providerGrants } = await this.deps.unitOfWork.run(async (tx) => {
+    const { ended, providerGrants, deletedOrgs } = await this.deps.unitOfWork.run(async (tx) => {
       const { target } = await lockForChange(tx, userId, actor, "users:write");
       return deleteAccountIn(tx, target, { actorId: actorIdOf(actor), origin: actor.origin, at: this.deps.clock() });
     });
-    await this.deps.revocations.publish(endedSessions(ended.map((session) => session.id)));
+    await this.deps.revocations.publish([
+      ...endedSessions(ended.map((session) => session.id)),
+      ...orgChanged(deletedOrgs),
+    ]);
     if (providerGrants.length > 0) await this.deps.providerGrants?.revoke(userId, providerGrants);
   }
 

@@ -147,11 +147,11 @@ adminUserRoutes.openapi(
     description:
       "Deletes the account with its sessions (their access tokens stop at once), tokens and factors; its " +
       "audit rows stay, naming it by id, with a user.deleted row naming the administrator. 403 for your own " +
-      "account and for an account holding a permission you lack.",
+      "account and for an account holding a permission you lack. 409 last_owner, as for DELETE /me.",
     security: [{ bearerAuth: [] }],
     middleware: guarded("users:write"),
     request: { params: UserIdParams },
-    responses: { 204: { description: "Deleted" }, ...problemResponses(401, 403, 404, 503) },
+    responses: { 204: { description: "Deleted" }, ...problemResponses(401, 403, 404, 409, 503) },
   }),
   async (c) => {
     await c.var.services.admin().deleteUser(c.req.valid("param").id, actorOf(c));

@@ -117,11 +117,12 @@ meRoutes.openapi(
       "current password when the account has one (`hasPassword`; an account a provider created has none, " +
       "and sends no body). Deletes the account with its sessions (their access tokens stop at once), " +
       "tokens, factors and provider identities (Apple's grant revoked at Apple); its audit rows stay, " +
-      "naming it by id. The address may register again.",
+      "naming it by id. The address may register again. 409 last_owner while the account is the last owner " +
+      "of an organization with other members; an organization whose only member it is goes with it.",
     security: [{ bearerAuth: [] }],
     middleware: [authenticate(), authorize("profile:write"), recent()] as const,
     request: { body: { content: { "application/json": { schema: DeleteMeBody } }, required: false } },
-    responses: { 204: { description: "Deleted" }, ...problemResponses(400, 401, 403, 413, 415, 429, 503) },
+    responses: { 204: { description: "Deleted" }, ...problemResponses(400, 401, 403, 409, 413, 415, 429, 503) },
   }),
   async (c) => {
     // Optional (an account without a password sends none), so parsed here rather than by the route validator.

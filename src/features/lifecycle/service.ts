@@ -20,7 +20,8 @@ import { accountThrottleKey } from "../sign-in/attempt";
 import { linkFor, MAX_LINKS_PER_HOUR, mintOneTimeToken, hashOneTimeToken } from "./one-time-tokens";
 import type { BreachedPasswordChecker, PasswordHasher } from "../accounts/passwords";
 import { requireProvenHolder } from "../accounts/proven-holder";
-import { type EndedSession, endedSessions, type RevocationList } from "../sessions/store";
+import { type EndedSession, endedSessions, orgChanged, type RevocationList } from "../sessions/store";
+import { releaseOrganizationsOf } from "../organizations/account-deletion";
 import { hasPassword, type KeyedRateLimit, type RequestOrigin, type UserRecord } from "../../core/domain";
 import type { MailJob, MailOutbox } from "../mail/store";
 import type { OneTimePurpose } from "./store";
@@ -287,7 +288,7 @@ export class AccountLifecycle {
         origin,
       });
     }
-    const { ended, providerGrants } = await this.deps.unitOfWork.run(async (tx) => {
+    const { ended, providerGrants, deletedOrgs } = await this.deps.unitOfWork.run(async (tx) => {
       const deleted = await deleteAccountIn(tx, user, {
         actorId: user.id,
         sessionId: input.sessionId,
@@ -297,7 +298,10 @@ export class AccountLifecycle {
       if (throttleKey) await tx.throttles.clear(throttleKey);
       return deleted;
     });
-    await this.deps.revocations.publish(endedSessions(ended.map((session) => session.id)));
+    await this.deps.revocations.publish([
+      ...endedSessions(ended.map((session) => session.id)),
+      ...orgChanged(deletedOrgs),
+    ]);
     if (providerGrants.length > 0) await this.deps.providerGrants?.revoke(user.id, providerGrants);
   }
 
@@ -384,7 +388,9 @@ const TEMPLATES = {
 } as const satisfies Record<OneTimePurpose, string>;
 
 /**
- * Inside a transaction: ends the user's sessions (session.revoked rows,
+ * Inside a transaction: first the account's organizations (409 last_owner
+ * when it is the last owner of one with other members; one it is the only
+ * member of is deleted with it), then ends the user's sessions (session.revoked rows,
  * reason account_deleted), writes user.deleted (ids only, never the
  * address), clears the account's throttle buckets and deletes the user, its
  * roles, sessions, refresh and one-time tokens (the foreign keys cascade).
@@ -397,7 +403,8 @@ export async function deleteAccountIn(
   tx: Stores,
   user: Pick<UserRecord, "id" | "email">,
   by: { actorId: string | null; sessionId?: string; origin: RequestOrigin; at: Date },
-): Promise<{ ended: EndedSession[]; providerGrants: string[] }> {
+): Promise<{ ended: EndedSession[]; providerGrants: string[]; deletedOrgs: { orgId: string; version: number }[] }> {
+  const deletedOrgs = await releaseOrganizationsOf(tx, user.id, by);
   const providerGrants = await tx.federation.appleGrantsOf(user.id);
   const ended = await tx.sessions.endAllForUser(user.id, {
     reason: "account_deleted",
@@ -417,5 +424,5 @@ export async function deleteAccountIn(
   });
   await tx.throttles.clearAccount(accountThrottleKey(user.email));
   await tx.users.delete(user.id);
-  return { ended, providerGrants };
+  return { ended, providerGrants, deletedOrgs };
 }

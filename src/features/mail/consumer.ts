@@ -107,6 +107,8 @@ function isMailJob(body: unknown): body is MailJob {
   if (job.kind === "email_code_request") return text("id") && typeof job.signUp === "boolean";
   if (job.kind === "mail" && job.template === "email_sign_in_code")
     return text("to") && text("code") && text("link") && (job.userId === undefined || text("userId"));
+  if (job.kind === "mail" && job.template === "organization_invitation")
+    return text("to") && text("orgName") && text("link") && job.userId === undefined;
   if (job.kind !== "mail" || !text("to") || !text("userId")) return false;
   if (job.template === "email_change_notice" || job.template === "email_changed_notice") return text("newEmail");
   if (job.template === "email_in_use_notice") return true;

@@ -45,6 +45,11 @@ export type MailJob =
   | { kind: "mail"; template: "reauthentication_code"; to: string; userId: string; code: string }
   /** A provider (its display name) was linked to the account: sign-ins through it now open the account. */
   | { kind: "mail"; template: "identity_linked_notice"; to: string; userId: string; provider: string }
+  /**
+   * An invitation to join an organization (its name) by the link `APP_URL/accept-invitation?token=`; the address
+   * may have no account yet, so no `userId`.
+   */
+  | { kind: "mail"; template: "organization_invitation"; to: string; userId?: string; orgName: string; link: string }
   | { kind: "password_reset_request"; email: string; network?: string }
   | { kind: "email_code_request"; id: string; signUp: boolean };
 

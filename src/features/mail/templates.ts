@@ -9,6 +9,7 @@ import { themeColours } from "../../core/brand";
 import type { Brand } from "../../core/config";
 import { ONE_TIME_TOKEN_TTL } from "../lifecycle/one-time-tokens";
 import { EMAIL_CODE_TTL_SECONDS } from "../email-sign-in/codes";
+import { INVITATION_TTL_SECONDS } from "../organizations/invitation-link";
 import type { MailJob, OutgoingMail } from "./store";
 
 type MailContent = Extract<MailJob, { kind: "mail" }>;
@@ -147,6 +148,18 @@ function content(job: MailContent): { subject: string; blocks: Block[] } {
             "belongs to. If it was not you, you can ignore this message.",
         ],
       };
+    case "organization_invitation":
+      // The organization's name is whatever its owner typed: it is shown as a name, never as the sender.
+      return {
+        subject: `You are invited to join ${job.orgName}`,
+        blocks: [
+          `You are invited to join the organization "${job.orgName}". Sign in (or create an account) with this ` +
+            "email address, verify it, then open this link and accept:",
+          { link: job.link, action: "Accept the invitation" },
+          `The link expires in ${days(INVITATION_TTL_SECONDS)} and works once. If you do not know this ` +
+            "organization, ignore this message: nothing happens unless you accept.",
+        ],
+      };
     case "identity_linked_notice":
       return {
         subject: `${job.provider} was linked to your account`,
@@ -163,6 +176,11 @@ function content(job: MailContent): { subject: string; blocks: Block[] } {
 function duration(seconds: number): string {
   const [amount, unit] = seconds % 3600 === 0 ? [seconds / 3600, "hour"] : [Math.round(seconds / 60), "minute"];
   return `${amount} ${unit}${amount === 1 ? "" : "s"}`;
+}
+
+function days(seconds: number): string {
+  const amount = Math.round(seconds / 86400);
+  return `${amount} day${amount === 1 ? "" : "s"}`;
 }
 
 function escapeHtml(text: string): string {

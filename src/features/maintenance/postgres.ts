@@ -84,6 +84,16 @@ export class MaintenanceRepository implements MaintenanceStore {
     return this.deleteBatch("email_code_quotas", "address_key", sql`last_requested_at < ${before}`, limit);
   }
 
+  /** Invitations whose link can no longer work since before `cutoff`: expired, accepted or revoked. */
+  deleteSpentInvitations(cutoff: Date, limit: number): Promise<number> {
+    return this.deleteBatch(
+      "organization_invitations",
+      "id",
+      sql`(expires_at < ${cutoff} or accepted_at < ${cutoff} or revoked_at < ${cutoff})`,
+      limit,
+    );
+  }
+
   /**
    * Provider flows, one-time codes and nonces that expired before `cutoff`,
    * up to `limit` of each kind, in one statement; how many in all (a batch
@@ -113,7 +123,8 @@ export class MaintenanceRepository implements MaintenanceStore {
       | "one_time_tokens"
       | "revocation_log"
       | "email_sign_in_codes"
-      | "email_code_quotas",
+      | "email_code_quotas"
+      | "organization_invitations",
     key: "key" | "key_hash" | "token_hash" | "seq" | "id" | "address_key",
     where: SQL,
     limit: number,

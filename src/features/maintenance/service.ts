@@ -1,7 +1,8 @@
 // Data retention, run daily by the Cron Trigger: ended sessions (with their
 // refresh tokens) after `endedSessionDays`, unlocked throttle rows past the
 // failure window, one-time tokens and email sign-in codes a day after expiry,
-// provider flows, codes and nonces a day after theirs: each is refused (or
+// provider flows, codes and nonces a day after theirs, organization invitations a
+// day after they expired or were accepted or revoked: each is refused (or
 // starts from nothing) either way, so deleting it changes no answer. A live session's tokens are never
 // deleted (rotation needs them to recognise reuse); audit rows are kept
 // (docs/operations.md). Deletes go in bounded batches.
@@ -47,6 +48,8 @@ export type MaintenanceReport = {
   revocationLog: number;
   /** Provider sign-in flows, their one-time codes, native ID tokens' nonces. */
   providerState: number;
+  /** Organization invitations expired, accepted or revoked. */
+  invitations: number;
   /** False when a kind hit maxBatchesPerRun: more is left for the next run. */
   complete: boolean;
 };
@@ -95,6 +98,10 @@ export class MaintenanceService {
     const providerState = await this.drain((limit) =>
       this.store.deleteExpiredProviderState(new Date(at.getTime() - ONE_TIME_TOKEN_KEEP_MS), limit),
     );
+    // An invitation lives 7 days; once spent its link answers as an unknown one would.
+    const invitations = await this.drain((limit) =>
+      this.store.deleteSpentInvitations(new Date(at.getTime() - ONE_TIME_TOKEN_KEEP_MS), limit),
+    );
     return {
       refreshTokens: refreshTokens.deleted,
       sessions: sessions.deleted,
@@ -105,6 +112,7 @@ export class MaintenanceService {
       challenges: challenges.deleted,
       revocationLog: revocationLog.deleted,
       providerState: providerState.deleted,
+      invitations: invitations.deleted,
       complete:
         refreshTokens.drained &&
         sessions.drained &&
@@ -114,7 +122,8 @@ export class MaintenanceService {
         emailCodeQuotas.drained &&
         challenges.drained &&
         revocationLog.drained &&
-        providerState.drained,
+        providerState.drained &&
+        invitations.drained,
     };
   }
 

@@ -17,6 +17,8 @@ export interface MaintenanceStore {
   deleteExpiredChallenges(cutoff: Date, limit: number): Promise<number>;
   /** Revocation log rows written before `cutoff`: no token they could refuse still verifies. */
   deleteOldRevocationLog(cutoff: Date, limit: number): Promise<number>;
+  /** Organization invitations that expired, were accepted or were revoked before `cutoff`. */
+  deleteSpentInvitations(cutoff: Date, limit: number): Promise<number>;
   /** Provider sign-in flows, their one-time codes and native ID tokens' nonces that expired before `cutoff`. */
   deleteExpiredProviderState(cutoff: Date, limit: number): Promise<number>;
 }

@@ -190,3 +190,8 @@ export function endedSessions(sessionIds: readonly string[]): Revocation[] {
 export function grantsChanged(changes: readonly { userId: string; grantsVersion: number }[]): Revocation[] {
   return changes.map(({ userId, grantsVersion }) => ({ kind: "user", subject: userId, version: grantsVersion }));
 }
+
+/** The entries for raised organization versions (a role redefined or deleted) and deleted organizations. */
+export function orgChanged(changes: readonly { orgId: string; version: number }[]): Revocation[] {
+  return changes.map(({ orgId, version }) => ({ kind: "org", subject: orgId, version }));
+}

@@ -173,6 +173,10 @@ export function maintenanceStore(state: MemoryState): MaintenanceStore {
     async deleteExpiredEmailCodes() {
       return 0;
     },
+    // Nor are organizations (organizations.ts).
+    async deleteSpentInvitations() {
+      return 0;
+    },
     async deleteStaleEmailCodeQuotas() {
       return 0;
     },

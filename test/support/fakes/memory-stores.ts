@@ -23,6 +23,7 @@ import {
 import { oneTimeTokenStore } from "./one-time-tokens";
 import { memoryPasskeyStore } from "./passkeys";
 import { unmodelledFederationStore } from "./federation";
+import { unmodelledOrganizationStore } from "./organizations";
 import { challengeStore, secondFactorStore } from "./second-factors";
 
 export class MemoryStores {
@@ -53,6 +54,7 @@ export class MemoryStores {
       passkeys: this.#recorded("passkeys", memoryPasskeyStore(s)),
       emailCodes: this.#recorded("emailCodes", unmodelledEmailCodes()),
       federation: unmodelledFederationStore(),
+      organizations: unmodelledOrganizationStore(),
     };
     this.unitOfWork = {
       run: (work) => {
