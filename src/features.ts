@@ -30,6 +30,7 @@ import { sessions } from "./features/sessions/feature";
 import { signIn } from "./features/sign-in/feature";
 import { tokens } from "./features/tokens/feature";
 import { emailSignIn } from "./features/email-sign-in/feature";
+import { activeOrganization } from "./features/active-organization/feature";
 
 export const FEATURES = [
   health,
@@ -42,6 +43,7 @@ export const FEATURES = [
   reauthentication,
   emailSignIn,
   sessions,
+  activeOrganization,
   admin,
   signIn,
   activity,

@@ -11,6 +11,7 @@ import type { MfaAuditEvent } from "../mfa/store";
 import type { PasskeyAuditEvent } from "../passkeys/store";
 import type { EmailSignInAuditEvent } from "../email-sign-in/store";
 import type { FederationAuditEvent } from "../federation/store";
+import type { ActiveOrganizationAuditEvent } from "../active-organization/store";
 
 /** Every audit event: the union of each feature's own names. */
 export type AuditEventName =
@@ -23,7 +24,8 @@ export type AuditEventName =
   | MfaAuditEvent
   | PasskeyAuditEvent
   | EmailSignInAuditEvent
-  | FederationAuditEvent;
+  | FederationAuditEvent
+  | ActiveOrganizationAuditEvent;
 
 export type AuditEventInput = {
   event: AuditEventName;

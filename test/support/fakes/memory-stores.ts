@@ -53,6 +53,10 @@ export class MemoryStores {
       passkeys: this.#recorded("passkeys", memoryPasskeyStore(s)),
       emailCodes: this.#recorded("emailCodes", unmodelledEmailCodes()),
       federation: unmodelledFederationStore(),
+      // No organization is in memory: the switch is tested over Postgres (test/http/active-org.test.ts).
+      activeOrganization: {
+        switchTo: () => Promise.reject(new Error("activeOrganization.switchTo is not modelled in memory")),
+      },
     };
     this.unitOfWork = {
       run: (work) => {
