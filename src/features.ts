@@ -31,6 +31,7 @@ import { signIn } from "./features/sign-in/feature";
 import { tokens } from "./features/tokens/feature";
 import { emailSignIn } from "./features/email-sign-in/feature";
 import { organizations } from "./features/organizations/feature";
+import { activeOrganization } from "./features/active-organization/feature";
 
 export const FEATURES = [
   health,
@@ -43,6 +44,7 @@ export const FEATURES = [
   reauthentication,
   emailSignIn,
   sessions,
+  activeOrganization,
   admin,
   organizations,
   signIn,

@@ -36,6 +36,24 @@ export type AccessTokenClaims = {
   email_verified: boolean;
   /** The provider id ("google", or a listed OpenID provider's), present only when a federated sign-in opened the session. */
   idp?: string;
+  /**
+   * The session's active organization, present only while it has one (POST /auth/org): its id (apps key on it; a
+   * slug can change), its slug, the member's roles there and the organization permissions they grant. Those
+   * permissions never satisfy a global check: they count only where a check names this organization.
+   */
+  org?: OrgClaim;
+};
+
+/** The active organization in a token: `permissions` are organization permissions, never global ones. */
+export type OrgClaim = { id: string; slug: string; roles: string[]; permissions: string[] };
+
+/** Options of `authorize`. */
+export type AuthorizeOptions = {
+  /**
+   * The organization the check is about: it must be the token's active organization (else insufficient_permission),
+   * and then a permission held globally or in it counts. Without it only global permissions count.
+   */
+  org?: string;
 };
 
 /**
@@ -55,6 +73,9 @@ export type AuthorizeResult =
 export interface AuthServiceRpc {
   /** The claims of a valid, unrevoked access token. */
   verify(token: string): Promise<VerifyResult>;
-  /** verify, then whether the token's permissions include `permission` (a permission name, never a role's). */
-  authorize(token: string, permission: string): Promise<AuthorizeResult>;
+  /**
+   * verify, then whether the token holds `permission` (a permission name, never a role's): among its global
+   * permissions, or, with `{ org }` naming the token's active organization, among that organization's too.
+   */
+  authorize(token: string, permission: string, options?: AuthorizeOptions): Promise<AuthorizeResult>;
 }

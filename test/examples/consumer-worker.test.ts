@@ -87,6 +87,8 @@ describe("examples/consumer-worker with SecureAuth over the service binding", ()
       ARGON2_BELOW_OWASP_MINIMUM_FOR_TESTS_ONLY: "true",
       JWT_SIGNING_KEYS: JSON.stringify([await generateSigningKey()]),
       REFRESH_TOKEN_SECRET: generateSecret(),
+      // The application's own organization permission the example checks.
+      ORG_PERMISSIONS: "projects:write",
       ...database.workerVars,
     };
     const secureauth = {
@@ -157,6 +159,59 @@ describe("examples/consumer-worker with SecureAuth over the service binding", ()
       const allowed = await consumer("/admin/report", tokens.accessToken);
       expect(allowed.status).toBe(200);
       expect(await allowed.json()).toEqual({ report: "for administrators", by: alice.user.id });
+    },
+  );
+
+  it(
+    "POST /orgs/:orgId/projects needs projects:write in that organization, the token's active one, " +
+      "through AuthService.authorize with { org }",
+    async () => {
+      const alice = await signUp();
+      const db = new pg.Client({ connectionString: database!.databaseUrl });
+      await db.connect();
+      let orgId: string;
+      let otherId: string;
+      try {
+        const orgs = await db.query<{ id: string }>(
+          "insert into organizations (name, slug) values ('Acme', $1), ('Other', $2) returning id",
+          [`acme-${crypto.randomUUID().slice(0, 8)}`, `other-${crypto.randomUUID().slice(0, 8)}`],
+        );
+        [orgId, otherId] = orgs.rows.map((row) => row.id) as [string, string];
+        await db.query("insert into organization_roles (org_id, name, permissions) values ($1, 'developer', $2)", [
+          orgId,
+          ["projects:write"],
+        ]);
+        await db.query(
+          "insert into organization_members (org_id, user_id, roles) " +
+            "values ($1, $3, '{developer}'), ($2, $3, '{member}')",
+          [orgId, otherId, alice.user.id],
+        );
+      } finally {
+        await db.end();
+      }
+      const create = (id: string, token: string) =>
+        miniflare!.dispatchFetch(`http://consumer.test/orgs/${id}/projects`, {
+          method: "POST",
+          headers: { Authorization: `Bearer ${token}` },
+        });
+      // Before switching, the organization permission does not count, not even for the organization named.
+      expect((await create(orgId, alice.tokens.accessToken)).status).toBe(403);
+
+      const switched = await auth("POST", "/auth/org", { orgId }, alice.tokens.accessToken);
+      expect(switched.status).toBe(200);
+      const { tokens } = (await switched.json()) as { tokens: { accessToken: string } };
+      const created = await create(orgId, tokens.accessToken);
+      expect(created.status).toBe(201);
+      expect(await created.json()).toEqual({ project: "created", org: orgId, by: alice.user.id });
+      // Nor in another organization the token does not act in.
+      const elsewhere = await create(otherId, tokens.accessToken);
+      expect(elsewhere.status).toBe(403);
+      expect(await elsewhere.json()).toEqual({ code: "insufficient_permission" });
+
+      const inOther = await auth("POST", "/auth/org", { orgId: otherId }, alice.tokens.accessToken);
+      const { tokens: other } = (await inOther.json()) as { tokens: { accessToken: string } };
+      // A member without the role: 403 even in its active organization.
+      expect((await create(otherId, other.accessToken)).status).toBe(403);
     },
   );
 

@@ -45,7 +45,7 @@ export interface paths {
         };
         /**
          * Verify the Bearer access token and return its claims (forward-auth)
-         * @description Checks signature, issuer, audience, typ, expiry and edge revocation. No database read. On 200 the identity is also in headers for a reverse proxy to copy to the upstream (nginx auth_request_set, Caddy forward_auth copy_headers, Traefik authResponseHeaders). Authenticated by the __Host-sa_at cookie (no Authorization header), the check applies the CSRF rule to the original request: when X-Forwarded-Method or X-Original-Method names an unsafe method, the forwarded Origin must be in ALLOWED_ORIGINS, and a forwarded Origin outside it is refused whatever the method (403 csrf_rejected). A Bearer token is not subject to it.
+         * @description Checks signature, issuer, audience, typ, expiry and edge revocation. No database read. On 200 the identity is also in headers for a reverse proxy to copy to the upstream (nginx auth_request_set, Caddy forward_auth copy_headers, Traefik authResponseHeaders). Authenticated by the __Host-sa_at cookie (no Authorization header), the check applies the CSRF rule to the original request: when X-Forwarded-Method or X-Original-Method names an unsafe method, the forwarded Origin must be in ALLOWED_ORIGINS, and a forwarded Origin outside it is refused whatever the method (403 csrf_rejected). A Bearer token is not subject to it. Organization permissions never satisfy a global check: `permission` alone counts the token's global permissions only; with `org`, which must be the token's active organization (else 403), a permission held globally or in that organization counts.
          */
         get: operations["verifyAccessToken"];
         put?: never;
@@ -860,6 +860,26 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/auth/org": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Act in one of your organizations (or in none): a new access token with the org claim
+         * @description Sets the calling session's active organization and answers a new access token for the same session whose `org` claim (`{id, slug, roles, permissions}`) says what you hold there; `{orgId: null}` clears it (no `org` claim). The refresh token you hold stays valid (no refreshToken in the answer), and its refreshes keep the organization while you are a member; once you are not, they carry no `org` claim. An organization you are not a member of answers 404, the same as one that does not exist. Needs membership only (a verified email is needed to create or join an organization). In cookie mode (X-Auth-Mode: cookie) the access cookie is set too.
+         */
+        post: operations["switchOrganization"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/admin/users": {
         parameters: {
             query?: never;
@@ -1315,6 +1335,19 @@ export interface components {
              * @example google
              */
             idp?: string;
+            /** @description The session's active organization (POST /auth/org), present only while it has one */
+            org?: {
+                /**
+                 * Format: uuid
+                 * @description The organization's id: key on it (a slug can change)
+                 */
+                id: string;
+                slug: string;
+                /** @description The member's roles in this organization */
+                roles: string[];
+                /** @description The organization permissions those roles grant; they never satisfy a global check, only one naming this organization */
+                permissions: string[];
+            };
         };
         PublicJwk: {
             /** @enum {string} */
@@ -1618,6 +1651,8 @@ export interface operations {
             query?: {
                 /** @description Answer 403 insufficient_permission unless the token holds this permission */
                 permission?: string;
+                /** @description An organization id: answer 403 insufficient_permission unless it is the token's active organization; then `permission` may be held globally or in it */
+                org?: string;
             };
             header?: {
                 /** @description The original request's method, as the proxy names it (Caddy, Traefik) */
@@ -1641,8 +1676,14 @@ export interface operations {
                     "X-Auth-Session-Id"?: string;
                     /** @description The token's roles, comma-separated, no spaces */
                     "X-Auth-Roles"?: string;
-                    /** @description The token's permissions, comma-separated, no spaces */
+                    /** @description The token's global permissions, comma-separated, no spaces (never an organization's) */
                     "X-Auth-Permissions"?: string;
+                    /** @description The active organization's id, only while the token has one */
+                    "X-Auth-Org-Id"?: string;
+                    /** @description The member's roles in the active organization, comma-separated, no spaces; only with X-Auth-Org-Id */
+                    "X-Auth-Org-Roles"?: string;
+                    /** @description The organization permissions held in the active organization, comma-separated, no spaces; only with X-Auth-Org-Id */
+                    "X-Auth-Org-Permissions"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -6220,6 +6261,132 @@ export interface operations {
                 headers: {
                     /** @description The methods this path takes */
                     Allow?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Internal error, never with details */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description A store the request needs is unreachable; nothing was written */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    switchOrganization: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": {
+                    /**
+                     * Format: uuid
+                     * @description The organization to act in (one you are a member of), or null to act in none. An id that is not a UUID answers 404 as an unknown one does.
+                     * @example 0b6f1c3e-5d2a-4e8f-9a41-2c7d8e9f0a1b
+                     */
+                    orgId: string | null;
+                };
+            };
+        };
+        responses: {
+            /** @description Switched */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        tokens: {
+                            /** @enum {string} */
+                            tokenType: "Bearer";
+                            accessToken: string;
+                            expiresIn: number;
+                            refreshExpiresIn: number;
+                            /** Format: uuid */
+                            sessionId: string;
+                        };
+                    };
+                };
+            };
+            /** @description Validation failed or the body is not JSON */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Not authenticated */
+            401: {
+                headers: {
+                    /** @description RFC 6750: Bearer error="invalid_token", or error="invalid_request" when no Bearer credential was sent */
+                    "WWW-Authenticate"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Forbidden; `code` says why (insufficient_permission, csrf_rejected when a cookie-authenticated unsafe request lacks X-Auth-Mode: cookie or an allowed Origin, ...) */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Not found */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Method not allowed on this path */
+            405: {
+                headers: {
+                    /** @description The methods this path takes */
+                    Allow?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Body over 16 KiB */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Body not application/json */
+            415: {
+                headers: {
                     [name: string]: unknown;
                 };
                 content: {

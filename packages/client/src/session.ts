@@ -1,7 +1,7 @@
 // The session half of AuthClient: signs in (with a second factor when the
 // account has one), keeps the tokens, attaches the access token to requests,
-// refreshes it, re-authenticates and signs out. client.ts adds the rest of
-// the account's operations on top.
+// refreshes it, re-authenticates, switches the organization it acts in and
+// signs out. client.ts adds the rest of the account's operations on top.
 //
 // - One refresh for any number of concurrent requests: in one page they
 //   share one promise; across tabs they take turns under a Web Lock (or a
@@ -195,6 +195,18 @@ export class SessionClient {
    */
   async reauthenticate(input: ReauthenticationProof): Promise<StoredTokens> {
     const { tokens } = await this.call<ResponseBody<"reauthenticate">>("POST", "/auth/reauthenticate", input);
+    const current = await this.store.get();
+    return this.keep({ ...tokens, refreshToken: current?.refreshToken });
+  }
+
+  /**
+   * POST /auth/org: acts in one of the user's organizations, or with null in none. A new access token for the same
+   * session, whose `org` claim names the organization and what the user holds there (none with null); the refresh
+   * token stays, and its refreshes keep the organization while the user is a member. An organization the user is
+   * not a member of rejects with an AuthApiError not_found, and the tokens held stay as they were.
+   */
+  async switchOrganization(orgId: string | null): Promise<StoredTokens> {
+    const { tokens } = await this.call<ResponseBody<"switchOrganization">>("POST", "/auth/org", { orgId });
     const current = await this.store.get();
     return this.keep({ ...tokens, refreshToken: current?.refreshToken });
   }

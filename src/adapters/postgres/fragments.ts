@@ -68,16 +68,21 @@ export function auditInsert(input: {
   origin: RequestOrigin;
   /** An object, or a jsonb SQL expression over `from` (counts the statement computes). */
   metadata?: Record<string, unknown> | SQL;
+  /** The organization the event concerns (audit_logs.org_id, the organization's own audit log). */
+  orgId?: SQL | string | null;
   at: Date;
   from?: SQL;
 }): SQL {
   const metadata = isSQLWrapper(input.metadata) ? input.metadata : sql`${JSON.stringify(input.metadata ?? {})}::jsonb`;
   const value = (v: SQL | string | null, cast: string) =>
     v === null ? sql.raw(`null::${cast}`) : typeof v === "string" ? sql`${v}::${sql.raw(cast)}` : v;
-  return sql`insert into audit_logs (event, user_id, actor_id, session_id, ip, user_agent, metadata, created_at)
+  const org = input.orgId === undefined ? sql`` : sql`, ${value(input.orgId, "uuid")}`;
+  return sql`insert into audit_logs (event, user_id, actor_id, session_id, ip, user_agent, metadata, created_at${
+    input.orgId === undefined ? sql`` : sql`, org_id`
+  })
     select ${input.event}, ${value(input.userId, "uuid")},
       ${value(input.actorId, "uuid")}, ${value(input.sessionId, "uuid")},
-           ${input.origin.ip}, ${input.origin.userAgent}, ${metadata}, ${input.at}
+           ${input.origin.ip}, ${input.origin.userAgent}, ${metadata}, ${input.at}${org}
     ${input.from ? sql`from ${input.from}` : sql``}`;
 }
 

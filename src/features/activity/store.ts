@@ -12,6 +12,7 @@ import type { PasskeyAuditEvent } from "../passkeys/store";
 import type { EmailSignInAuditEvent } from "../email-sign-in/store";
 import type { FederationAuditEvent } from "../federation/store";
 import type { OrganizationAuditEvent } from "../organizations/store";
+import type { ActiveOrganizationAuditEvent } from "../active-organization/store";
 
 /** Every audit event: the union of each feature's own names. */
 export type AuditEventName =
@@ -25,7 +26,8 @@ export type AuditEventName =
   | PasskeyAuditEvent
   | EmailSignInAuditEvent
   | FederationAuditEvent
-  | OrganizationAuditEvent;
+  | OrganizationAuditEvent
+  | ActiveOrganizationAuditEvent;
 
 export type AuditEventInput = {
   event: AuditEventName;

@@ -78,7 +78,9 @@ export async function renewSessionProof(
   if (!session) throw new InvalidCredentials("session ended");
   // The session keeps the provider that opened it: a new proof changes how, not where, it signed in.
   const proof = { authTime: at, amr, ...(session.idp === undefined ? {} : { idp: session.idp }) };
-  const { accessToken, expiresIn } = await deps.tokens.issue(subjectOf(user, caller.sessionId, proof));
+  // And the organization it acts in, read after the user's grants (`user`), so the token is never richer than both.
+  const subject = { ...subjectOf(user, caller.sessionId, proof), ...(session.org ? { org: session.org } : {}) };
+  const { accessToken, expiresIn } = await deps.tokens.issue(subject);
   const lapsesAt = Math.min(session.idleExpiresAt.getTime(), session.absoluteExpiresAt.getTime());
   return {
     tokenType: "Bearer",

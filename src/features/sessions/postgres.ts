@@ -20,6 +20,8 @@ import {
   textArray,
 } from "../../adapters/postgres/fragments";
 import { rows, toDate } from "../../adapters/postgres/rows";
+import { activeMembershipOf, STILL_A_MEMBER, toActiveMembership } from "../../adapters/postgres/active-organization";
+import type { ActiveMembership } from "../../core/active-organization";
 
 /** revoked_reason and audit reason of a session ended by the cap on live sessions. */
 const EVICTED = "evicted";
@@ -163,19 +165,20 @@ export class SessionRepository implements SessionStore {
     amr: AuthMethod[];
     origin: RequestOrigin;
     at: Date;
-  }): Promise<{ idleExpiresAt: Date; absoluteExpiresAt: Date; idp?: string } | undefined> {
+  }): Promise<{ idleExpiresAt: Date; absoluteExpiresAt: Date; idp?: string; org?: ActiveMembership } | undefined> {
     const { at } = input;
     const [row] = await rows<{
       idle_expires_at: Date | string;
       absolute_expires_at: Date | string;
       idp: string | null;
+      active_org: unknown;
     }>(
       this.db,
       sql`
       with proved as (
-        update sessions s set auth_time = ${at}, amr = ${textArray(input.amr)}
+        update sessions s set auth_time = ${at}, amr = ${textArray(input.amr)}, active_org_id = ${STILL_A_MEMBER}
         where s.id = ${input.sessionId} and s.user_id = ${input.userId} and ${liveSession(at)}
-        returning s.id, s.user_id, s.idle_expires_at, s.absolute_expires_at, s.idp
+        returning s.id, s.user_id, s.idle_expires_at, s.absolute_expires_at, s.idp, s.active_org_id
       ), a as (
         ${sessionAudit({
           event: "auth.reauthenticated",
@@ -185,15 +188,18 @@ export class SessionRepository implements SessionStore {
           at,
         })}
       )
-      select idle_expires_at, absolute_expires_at, idp from proved`,
+      select idle_expires_at, absolute_expires_at, idp,
+        ${activeMembershipOf(sql`proved.active_org_id`, sql`proved.user_id`)} as active_org
+      from proved`,
     );
-    return (
-      row && {
-        idleExpiresAt: toDate(row.idle_expires_at),
-        absoluteExpiresAt: toDate(row.absolute_expires_at),
-        ...(row.idp === null ? {} : { idp: row.idp }),
-      }
-    );
+    if (!row) return undefined;
+    const org = toActiveMembership(row.active_org);
+    return {
+      idleExpiresAt: toDate(row.idle_expires_at),
+      absoluteExpiresAt: toDate(row.absolute_expires_at),
+      ...(row.idp === null ? {} : { idp: row.idp }),
+      ...(org === undefined ? {} : { org }),
+    };
   }
 }
 

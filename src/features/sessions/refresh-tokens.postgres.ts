@@ -2,14 +2,18 @@
 // deterministic successor). The happy path is one statement: it locks the session, marks
 // the presented token used only if it is still current and everything about
 // it is live, inserts the successor, slides the idle expiry, writes the audit
-// row and returns the user's current grants. Two racing refreshes cannot both
+// row and returns the user's current grants, with the session's active
+// organization (the membership, its custom roles, the organization's slug and
+// version; dropped when the user is no longer a member). Two racing refreshes cannot both
 // pass the `used_at is null` check, and a revocation racing it waits on the
 // session lock, so no descendant of a revoked session is ever issued.
 import { sql } from "drizzle-orm";
 import type { RefreshTokenStore, Rotated, Rotation, TokenLineage } from "./store";
 import type { RequestOrigin } from "../../core/domain";
+import type { ActiveMembership } from "../../core/active-organization";
 import type { Executor } from "../../adapters/postgres/database";
 import { grantsOf, liveSession, sessionAudit } from "../../adapters/postgres/fragments";
+import { activeMembershipOf, STILL_A_MEMBER, toActiveMembership } from "../../adapters/postgres/active-organization";
 import { rows, toAmr, toDate, toStringArray } from "../../adapters/postgres/rows";
 
 export class RefreshTokenRepository implements RefreshTokenStore {
@@ -31,6 +35,7 @@ export class RefreshTokenRepository implements RefreshTokenStore {
       auth_time: Date | string;
       amr: unknown;
       idp: string | null;
+      active_org: unknown;
     }>(
       this.db,
       sql`
@@ -55,9 +60,10 @@ export class RefreshTokenRepository implements RefreshTokenStore {
       ), slid as (
         update sessions s set last_used_at = ${at},
           idle_expires_at = least(${idleUntil}::timestamptz, s.absolute_expires_at),
-          device = s.device || ${ipPatch}
+          device = s.device || ${ipPatch},
+          active_org_id = ${STILL_A_MEMBER}
         from current where s.id = current.session_id
-        returning s.id, s.idle_expires_at, s.absolute_expires_at, s.auth_time, s.amr, s.idp
+        returning s.id, s.idle_expires_at, s.absolute_expires_at, s.auth_time, s.amr, s.idp, s.active_org_id
       ), audit as (
         ${sessionAudit({
           event: "auth.refreshed",
@@ -71,10 +77,12 @@ export class RefreshTokenRepository implements RefreshTokenStore {
         slid.idle_expires_at, slid.absolute_expires_at, slid.auth_time, slid.amr, slid.idp,
         (select u.grants_version from users u where u.id = current.user_id) as grants_version,
         (select u.email_verified_at is not null from users u where u.id = current.user_id) as email_verified,
-        ${grantsOf(sql`current.user_id`)}
+        ${grantsOf(sql`current.user_id`)},
+        ${activeMembershipOf(sql`slid.active_org_id`, sql`current.user_id`)} as active_org
       from current join slid on slid.id = current.session_id`,
     );
     if (!row) return undefined;
+    const org = toActiveMembership(row.active_org);
     return {
       sessionId: row.session_id,
       userId: row.user_id,
@@ -87,7 +95,17 @@ export class RefreshTokenRepository implements RefreshTokenStore {
       authTime: toDate(row.auth_time),
       amr: toAmr(row.amr),
       ...(row.idp === null ? {} : { idp: row.idp }),
+      ...(org === undefined ? {} : { org }),
     };
+  }
+
+  async activeMembership(sessionId: string, userId: string): Promise<ActiveMembership | undefined> {
+    const [row] = await rows<{ active_org: unknown }>(
+      this.db,
+      sql`select ${activeMembershipOf(sql`s.active_org_id`, sql`s.user_id`)} as active_org
+        from sessions s where s.id = ${sessionId} and s.user_id = ${userId}`,
+    );
+    return row && toActiveMembership(row.active_org);
   }
 
   async lineage(tokenHash: string, at: Date): Promise<TokenLineage | undefined> {

@@ -87,6 +87,8 @@ export class RefreshTokenRotation {
         lineage.userId,
         (reason) => new InvalidRefreshToken(reason),
       );
+      // After the grants: a membership change between the two reads leaves this token's gv behind, so it is refused.
+      const org = await refreshTokens.activeMembership(lineage.sessionId, user.id);
       const subject = {
         userId: user.id,
         sessionId: lineage.sessionId,
@@ -95,6 +97,7 @@ export class RefreshTokenRotation {
         grantsVersion: user.grantsVersion,
         emailVerified: user.emailVerified,
         ...lineage.proof,
+        ...(org === undefined ? {} : { org }),
       };
       return issueTokenPair(this.deps.tokens, at, subject, {
         token: successor,

@@ -4,6 +4,7 @@
 // A store method is one statement (one round trip) unless it says otherwise,
 // and each state change writes its audit row in that same statement.
 import type { AuthMethod, DeviceInfo, Grants, RequestOrigin, SessionProof } from "../../core/domain";
+import type { ActiveMembership } from "../../core/active-organization";
 
 /** The audit events this feature writes. */
 export type SessionAuditEvent =
@@ -78,7 +79,8 @@ export type SessionEnd = {
 
 /**
  * A rotated refresh token: its session and the user's grants, read in the
- * rotating statement; the session's idle expiry as the rotation slid it.
+ * rotating statement; the session's idle expiry as the rotation slid it; and
+ * the session's active organization, when it has one the user still belongs to.
  */
 export type Rotated = Grants &
   SessionProof & {
@@ -87,6 +89,7 @@ export type Rotated = Grants &
     emailVerified: boolean;
     idleExpiresAt: Date;
     absoluteExpiresAt: Date;
+    org?: ActiveMembership;
   };
 
 /** What is known about a presented refresh token that could not be rotated. */
@@ -131,7 +134,8 @@ export interface SessionStore {
   /**
    * Records a new proof of a credential for a live session of the user
    * (re-authentication), with an auth.reauthenticated row: the session's
-   * expiries and the provider that opened it (kept), or undefined (nothing written) when it is not live.
+   * expiries and the provider that opened it (kept), and its active organization when the user still belongs to
+   * it (read after the user's grants), or undefined (nothing written) when it is not live.
    */
   reauthenticate(input: {
     sessionId: string;
@@ -139,7 +143,7 @@ export interface SessionStore {
     amr: AuthMethod[];
     origin: RequestOrigin;
     at: Date;
-  }): Promise<{ idleExpiresAt: Date; absoluteExpiresAt: Date; idp?: string } | undefined>;
+  }): Promise<{ idleExpiresAt: Date; absoluteExpiresAt: Date; idp?: string; org?: ActiveMembership } | undefined>;
 }
 
 export interface RefreshTokenStore {
@@ -150,6 +154,11 @@ export interface RefreshTokenStore {
    */
   rotate(input: Rotation): Promise<Rotated | undefined>;
   lineage(tokenHash: string, at: Date): Promise<TokenLineage | undefined>;
+  /**
+   * The session's active organization, when it has one its user still belongs to (for the grace answer, which
+   * reads it after the user's grants, so a change between the two reads leaves the token refused, never too rich).
+   */
+  activeMembership(sessionId: string, userId: string): Promise<ActiveMembership | undefined>;
   /** Reuse: ends the whole family with an auth.refresh_reused row. False if it had already ended. */
   revokeFamilyForReuse(sessionId: string, origin: RequestOrigin, at: Date): Promise<boolean>;
 }

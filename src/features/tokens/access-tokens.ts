@@ -5,15 +5,15 @@
 import type { Clock } from "../../core/clock";
 import { InvalidToken } from "../../core/errors";
 import type { RevocationList } from "../sessions/store";
-import { signAccessToken, type IssuedAccessToken } from "./issue";
+import { signAccessToken, type IssuedAccessToken, type IssueSettings } from "./issue";
 import type { KeySet, PublicJwk } from "./keys";
 import type { AccessTokenClaims, AccessTokenSubject, VerifiedAccessToken } from "./types";
-import { verifyAccessToken, type VerificationSettings } from "./verify";
+import { verifyAccessToken } from "./verify";
 
 export class AccessTokens {
   constructor(
     private readonly keys: KeySet,
-    private readonly settings: VerificationSettings,
+    private readonly settings: IssueSettings,
     private readonly clock: Clock,
     private readonly revocations: Pick<RevocationList, "refuses">,
   ) {}
@@ -34,12 +34,20 @@ export class AccessTokens {
 
   /** The whole check before anything trusts a token: valid, and its session and grants not revoked at the edge. */
   async authenticate(token: string): Promise<AccessTokenClaims> {
-    const { claims, grantsVersion } = await this.verify(token);
-    if (await this.revocations.refuses({ sid: claims.sid, sub: claims.sub, grantsVersion })) {
+    const verified = await this.verify(token);
+    const { claims, grantsVersion } = verified;
+    if (await this.revocations.refuses({ sid: claims.sid, sub: claims.sub, grantsVersion, ...orgToCheck(verified) })) {
       throw new InvalidToken({
-        cause: new Error("the token's session has ended, or its user's roles changed after it was issued"),
+        cause: new Error(
+          "the token's session has ended, or its user's roles changed (or its organization's) after it was issued",
+        ),
       });
     }
     return claims;
   }
+}
+
+/** A token with an active organization is also checked against the feed's entries for that organization. */
+function orgToCheck({ claims, orgVersion }: VerifiedAccessToken): { org?: { id: string; version: number } } {
+  return claims.org === undefined ? {} : { org: { id: claims.org.id, version: orgVersion ?? 0 } };
 }

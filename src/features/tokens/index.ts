@@ -2,4 +2,4 @@
 // (verification plus edge revocation) that protected requests pass.
 export { AccessTokens } from "./access-tokens";
 export { loadKeySet, type KeySet, type PublicJwk } from "./keys";
-export { holdsPermission, type AccessTokenClaims, type AccessTokenSubject } from "./types";
+export { holdsPermission, holdsPermissionIn, type AccessTokenClaims, type AccessTokenSubject } from "./types";

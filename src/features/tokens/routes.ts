@@ -8,10 +8,10 @@
 import { createRoute, OpenAPIHono, z } from "@hono/zod-openapi";
 import type { MiddlewareHandler } from "hono";
 import type { AppEnv } from "../../http/context";
-import { InsufficientPermission, ValidationFailed } from "../../core/errors";
+import { ValidationFailed } from "../../core/errors";
 import { authenticate } from "../../http/authenticate";
 import { refuseForwardedCrossSite } from "../../http/cookie-mode";
-import { holdsPermission } from "./index";
+import { checkForwardAuth, identityHeaders } from "./forward-auth";
 import { noStore } from "../../http/security-headers";
 import { problemResponses } from "../../http/openapi";
 
@@ -43,6 +43,21 @@ const AccessTokenClaimsSchema = z
       description: "The provider id (e.g. google), present only when a federated sign-in opened the session",
       example: "google",
     }),
+    org: z
+      .object({
+        id: z.string().uuid().openapi({ description: "The organization's id: key on it (a slug can change)" }),
+        slug: z.string(),
+        roles: z.array(z.string()).openapi({ description: "The member's roles in this organization" }),
+        permissions: z.array(z.string()).openapi({
+          description:
+            "The organization permissions those roles grant; they never satisfy a global check, only one naming " +
+            "this organization",
+        }),
+      })
+      .optional()
+      .openapi({
+        description: "The session's active organization (POST /auth/org), present only while it has one",
+      }),
   })
   .openapi("AccessTokenClaims");
 
@@ -63,7 +78,21 @@ const IDENTITY_HEADERS_DOC = {
   "X-Auth-Session-Id": { description: "The session id (sid)", schema: { type: "string" as const, format: "uuid" } },
   "X-Auth-Roles": { description: "The token's roles, comma-separated, no spaces", schema: { type: "string" as const } },
   "X-Auth-Permissions": {
-    description: "The token's permissions, comma-separated, no spaces",
+    description: "The token's global permissions, comma-separated, no spaces (never an organization's)",
+    schema: { type: "string" as const },
+  },
+  "X-Auth-Org-Id": {
+    description: "The active organization's id, only while the token has one",
+    schema: { type: "string" as const, format: "uuid" },
+  },
+  "X-Auth-Org-Roles": {
+    description: "The member's roles in the active organization, comma-separated, no spaces; only with X-Auth-Org-Id",
+    schema: { type: "string" as const },
+  },
+  "X-Auth-Org-Permissions": {
+    description:
+      "The organization permissions held in the active organization, comma-separated, no spaces; only with " +
+      "X-Auth-Org-Id",
     schema: { type: "string" as const },
   },
 };
@@ -84,7 +113,10 @@ const verifyRoute = createRoute({
     "Authenticated by the __Host-sa_at cookie (no Authorization header), the check applies the CSRF rule to " +
     "the original request: when X-Forwarded-Method or X-Original-Method names an unsafe method, the " +
     "forwarded Origin must be in ALLOWED_ORIGINS, and a forwarded Origin outside it is refused whatever " +
-    "the method (403 csrf_rejected). A Bearer token is not subject to it.",
+    "the method (403 csrf_rejected). A Bearer token is not subject to it. " +
+    "Organization permissions never satisfy a global check: `permission` alone counts the token's global " +
+    "permissions only; with `org`, which must be the token's active organization (else 403), a permission held " +
+    "globally or in that organization counts.",
   security: [{ bearerAuth: [] }],
   middleware: [noStore(), authenticate()] as const,
   request: {
@@ -104,6 +136,17 @@ const verifyRoute = createRoute({
         description: "Answer 403 insufficient_permission unless the token holds this permission",
         example: "users:read",
       }),
+      org: z
+        .string()
+        .min(1)
+        .max(128)
+        .optional()
+        .openapi({
+          description:
+            "An organization id: answer 403 insufficient_permission unless it is the token's active organization; " +
+            "then `permission` may be held globally or in it",
+          format: "uuid",
+        }),
     }),
   },
   responses: {
@@ -141,14 +184,9 @@ const validQuery =
     // authenticate() read the cookie only when no Authorization header came.
     if (c.req.header("Authorization") === undefined) refuseForwardedCrossSite(c, c.var.config.allowedOrigins);
     const claims = c.var.auth;
-    // validQuery checked it.
-    const permission = c.req.query("permission");
-    if (permission !== undefined && !holdsPermission(claims, permission))
-      throw new InsufficientPermission({ permission });
-    c.header("X-Auth-User-Id", claims.sub);
-    c.header("X-Auth-Session-Id", claims.sid);
-    c.header("X-Auth-Roles", claims.roles.join(","));
-    c.header("X-Auth-Permissions", claims.permissions.join(","));
+    // validQuery checked them.
+    checkForwardAuth(claims, { permission: c.req.query("permission"), org: c.req.query("org") });
+    for (const [name, value] of identityHeaders(claims)) c.header(name, value);
     return c.json({ claims }, 200);
   });
 }

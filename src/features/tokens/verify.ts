@@ -6,6 +6,7 @@
 import { type JWTHeaderParameters, jwtVerify, type JWTPayload } from "jose";
 import type { Clock } from "../../core/clock";
 import { InvalidToken } from "../../core/errors";
+import { isUuid } from "../../core/ids";
 import type { KeySet } from "./keys";
 import {
   ACCESS_TOKEN_ALGORITHM,
@@ -13,6 +14,7 @@ import {
   CLOCK_TOLERANCE_SECONDS,
   GRANTS_VERSION_CLAIM,
   MAX_ACCESS_TOKEN_LENGTH,
+  ORG_VERSION_CLAIM,
   type AccessTokenClaims,
   type VerifiedAccessToken,
 } from "./types";
@@ -56,10 +58,18 @@ export async function verifyAccessToken(
 }
 
 /** Callers get their own arrays, so none can change what the next one gets. */
-function copy({ claims, grantsVersion }: VerifiedAccessToken): VerifiedAccessToken {
+function copy({ claims, grantsVersion, orgVersion }: VerifiedAccessToken): VerifiedAccessToken {
+  const { org } = claims;
   return {
-    claims: { ...claims, roles: [...claims.roles], permissions: [...claims.permissions], amr: [...claims.amr] },
+    claims: {
+      ...claims,
+      roles: [...claims.roles],
+      permissions: [...claims.permissions],
+      amr: [...claims.amr],
+      ...(org === undefined ? {} : { org: { ...org, roles: [...org.roles], permissions: [...org.permissions] } }),
+    },
     grantsVersion,
+    ...(orgVersion === undefined ? {} : { orgVersion }),
   };
 }
 
@@ -98,7 +108,14 @@ async function verifyUncached(
   } catch (error) {
     throw new InvalidToken({ cause: error });
   }
-  return { claims: accessTokenClaims(payload), grantsVersion: grantsVersionOf(payload) };
+  const active = activeOrganizationOf(payload);
+  const claims = accessTokenClaims(payload);
+  if (active === undefined) return { claims, grantsVersion: grantsVersionOf(payload) };
+  return {
+    claims: { ...claims, org: active.org },
+    grantsVersion: grantsVersionOf(payload),
+    orgVersion: active.version,
+  };
 }
 
 /** A token without the claim predates grants versions: version 0. */
@@ -108,6 +125,29 @@ function grantsVersionOf(payload: JWTPayload): number {
   if (!Number.isSafeInteger(value) || (value as number) < 0)
     throw new InvalidToken({ cause: new Error("gv must be a whole number") });
   return value as number;
+}
+
+/**
+ * The `org` claim and its version `ov`, narrowed strictly: both or neither; `org` exactly `{id, slug, roles,
+ * permissions}` with non-empty strings and arrays of strings, `ov` a whole number. Anything else makes the token
+ * invalid: the claim decides what an organization lets its holder do, so a token that says it oddly says nothing.
+ */
+function activeOrganizationOf(
+  payload: JWTPayload,
+): { org: NonNullable<AccessTokenClaims["org"]>; version: number } | undefined {
+  const { org, [ORG_VERSION_CLAIM]: version } = payload as Record<string, unknown>;
+  const invalid = (reason: string) => new InvalidToken({ cause: new Error(reason) });
+  if (org === undefined && version === undefined) return undefined;
+  if (org === undefined || version === undefined) throw invalid("org and ov come together");
+  if (!Number.isSafeInteger(version) || (version as number) < 0) throw invalid("ov must be a whole number");
+  if (typeof org !== "object" || org === null || Array.isArray(org)) throw invalid("org must be an object");
+  const { id, slug, roles, permissions, ...rest } = org as Record<string, unknown>;
+  if (Object.keys(rest).length > 0) throw invalid("org has members of its own");
+  if (typeof id !== "string" || !isUuid(id)) throw invalid("org id must be a UUID");
+  if (typeof slug !== "string" || slug.length === 0) throw invalid("org slug must be a non-empty string");
+  if (!isStringArray(roles) || !isStringArray(permissions))
+    throw invalid("org roles and permissions must be arrays of strings");
+  return { org: { id, slug, roles: [...roles], permissions: [...permissions] }, version: version as number };
 }
 
 function ownKey(keys: KeySet, header: JWTHeaderParameters): CryptoKey {

@@ -382,6 +382,10 @@ export function refreshTokenStore(state: MemoryState): RefreshTokenStore {
         child: child ? { tokenHash: child.tokenHash, usedAt: child.usedAt && new Date(child.usedAt) } : null,
       };
     },
+    // The memory model has no organizations: no session of it acts in one.
+    async activeMembership() {
+      return undefined;
+    },
     async revokeFamilyForReuse(sessionId, origin, at) {
       const session = state.sessions.get(sessionId);
       if (!session || session.revokedAt !== null) return false;

@@ -55,6 +55,10 @@ export class MemoryStores {
       emailCodes: this.#recorded("emailCodes", unmodelledEmailCodes()),
       federation: unmodelledFederationStore(),
       organizations: unmodelledOrganizationStore(),
+      // No organization is in memory: the switch is tested over Postgres (test/http/active-org.test.ts).
+      activeOrganization: {
+        switchTo: () => Promise.reject(new Error("activeOrganization.switchTo is not modelled in memory")),
+      },
     };
     this.unitOfWork = {
       run: (work) => {

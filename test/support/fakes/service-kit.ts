@@ -11,6 +11,7 @@ import { PasswordHasher } from "../../../src/features/accounts/passwords";
 import { newSession, RefreshTokenCodec } from "../../../src/features/sessions";
 import { AccessTokens, loadKeySet } from "../../../src/features/tokens";
 import { TEST_SECRETS, TEST_SIGNING_KEYS } from "../../setup/secrets";
+import { orgPermissionCatalog } from "../../../src/core/permissions";
 
 export const CHEAP_ARGON2 = { memoryKib: 64, iterations: 1, parallelism: 1 };
 export const UNIT_REFRESH_SECRET = "unit-test refresh secret, 32+ characters long";
@@ -19,6 +20,7 @@ export const TOKEN_SETTINGS = {
   issuer: TEST_SECRETS.JWT_ISSUER,
   audience: TEST_SECRETS.JWT_AUDIENCE,
   accessTokenTtl: Number(TEST_SECRETS.ACCESS_TOKEN_TTL),
+  organizations: { permissions: orgPermissionCatalog(TEST_SECRETS.ORG_PERMISSIONS.split(",")) },
 };
 export const ORIGIN: RequestOrigin = { ip: "198.51.100.4", userAgent: "vitest" };
 export const USER_PERMISSIONS = ["profile:read", "profile:write", "sessions:read", "sessions:revoke:own"];
