@@ -11,6 +11,7 @@ import type { RequestOrigin } from "../../core/domain";
 import { InvalidToken, NotFound } from "../../core/errors";
 import { isUuid } from "../../core/ids";
 import type { Reauthenticated } from "../reauthentication/service";
+import { issueForSameSession } from "../sessions/token-pair";
 import { subjectOf } from "../sign-in/service";
 import type { AccessTokens } from "../tokens";
 import type { ActiveOrganizationStore } from "./store";
@@ -53,14 +54,6 @@ export class ActiveOrganizationService {
       ...subjectOf({ ...session, id: caller.userId }, caller.sessionId, session),
       ...(session.org === undefined ? {} : { org: session.org }),
     };
-    const { accessToken, expiresIn } = await this.deps.tokens.issue(subject);
-    const lapsesAt = Math.min(session.idleExpiresAt.getTime(), session.absoluteExpiresAt.getTime());
-    return {
-      tokenType: "Bearer",
-      accessToken,
-      expiresIn,
-      refreshExpiresIn: Math.max(0, Math.round((lapsesAt - at.getTime()) / 1000)),
-      sessionId: caller.sessionId,
-    };
+    return issueForSameSession(this.deps.tokens, at, subject, session);
   }
 }

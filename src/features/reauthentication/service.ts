@@ -12,6 +12,7 @@ import type { Clock } from "../../core/clock";
 import { InvalidCredentials, type ReauthMethod } from "../../core/errors";
 import { type AuthMethod, hasPassword, type RequestOrigin, type UserRecord } from "../../core/domain";
 import type { SessionStore } from "../sessions/store";
+import { issueForSameSession, type SameSessionTokens } from "../sessions/token-pair";
 import { subjectOf } from "../sign-in/service";
 import type { AccessTokens } from "../tokens";
 
@@ -19,13 +20,7 @@ import type { AccessTokens } from "../tokens";
  * An access token for the same session with a new auth_time; the client keeps its refresh token, whose refreshes keep
  * the new proof.
  */
-export type Reauthenticated = {
-  tokenType: "Bearer";
-  accessToken: string;
-  expiresIn: number;
-  refreshExpiresIn: number;
-  sessionId: string;
-};
+export type Reauthenticated = SameSessionTokens;
 
 /** The account has a second factor: a confirmed TOTP factor or a passkey. */
 export function hasSecondFactor(user: Pick<UserRecord, "mfa">): boolean {
@@ -80,13 +75,5 @@ export async function renewSessionProof(
   const proof = { authTime: at, amr, ...(session.idp === undefined ? {} : { idp: session.idp }) };
   // And the organization it acts in, read after the user's grants (`user`), so the token is never richer than both.
   const subject = { ...subjectOf(user, caller.sessionId, proof), ...(session.org ? { org: session.org } : {}) };
-  const { accessToken, expiresIn } = await deps.tokens.issue(subject);
-  const lapsesAt = Math.min(session.idleExpiresAt.getTime(), session.absoluteExpiresAt.getTime());
-  return {
-    tokenType: "Bearer",
-    accessToken,
-    expiresIn,
-    refreshExpiresIn: Math.max(0, Math.round((lapsesAt - at.getTime()) / 1000)),
-    sessionId: caller.sessionId,
-  };
+  return issueForSameSession(deps.tokens, at, subject, session);
 }

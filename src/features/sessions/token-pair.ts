@@ -35,3 +35,20 @@ export async function issueTokenPair(
     sessionId: subject.sessionId,
   };
 }
+
+/** The tokens of an answer for the session the caller already holds: a new access token, the refresh token unchanged. */
+export type SameSessionTokens = Omit<TokenPair, "refreshToken">;
+
+/**
+ * A new access token for the caller's own session (re-authentication, a switch of organization): the refresh token
+ * the client holds stays as it is, so the answer has none; `refreshExpiresIn` counts to the session's expiry as read.
+ */
+export async function issueForSameSession(
+  tokens: AccessTokens,
+  now: Date,
+  subject: AccessTokenSubject,
+  session: { idleExpiresAt: Date; absoluteExpiresAt: Date },
+): Promise<SameSessionTokens> {
+  const { refreshToken: _, ...pair } = await issueTokenPair(tokens, now, subject, { token: "", ...session });
+  return pair;
+}
