@@ -14,6 +14,7 @@ import type {
   InvitationRecord,
   MemberRecord,
   MembershipAtDeletion,
+  NewInvitation,
   OrganizationAccess,
   OrganizationRecord,
   OrganizationStore,
@@ -281,15 +282,7 @@ export class OrganizationRepository implements OrganizationStore {
     return Number(row?.n ?? 0);
   }
 
-  async invite(input: {
-    orgId: string;
-    email: string;
-    roles: readonly string[];
-    tokenHash: string;
-    invitedBy: string;
-    expiresAt: Date;
-    at: Date;
-  }) {
+  async invite(input: NewInvitation) {
     const [row] = await rows<{ id: string; replaced: number }>(
       this.db,
       sql`with replaced as (

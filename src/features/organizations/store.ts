@@ -122,15 +122,7 @@ export interface OrganizationStore {
    * Stores an invitation (its token as a hash only); a pending one to the same address in this organization ends
    * (revoked), so one link is live per address. Its id.
    */
-  invite(input: {
-    orgId: string;
-    email: string;
-    roles: readonly string[];
-    tokenHash: string;
-    invitedBy: string;
-    expiresAt: Date;
-    at: Date;
-  }): Promise<{ id: string; replaced: number }>;
+  invite(input: NewInvitation): Promise<{ id: string; replaced: number }>;
   /** Revokes a pending invitation of the organization; false when there is none with that id. */
   revokeInvitation(orgId: string, invitationId: string, at: Date): Promise<boolean>;
   /** The pending invitation with this token hash at `at`, its row locked, or undefined. */
@@ -143,3 +135,14 @@ export interface OrganizationStore {
    */
   lockMembershipsOf(userId: string): Promise<MembershipAtDeletion[]>;
 }
+
+/** An invitation to store: its link's token as a hash only. */
+export type NewInvitation = {
+  orgId: string;
+  email: string;
+  roles: readonly string[];
+  tokenHash: string;
+  invitedBy: string;
+  expiresAt: Date;
+  at: Date;
+};
