@@ -62,7 +62,8 @@ log(`building the deployable bundle: wrangler deploy --dry-run --outdir ${outdir
 building = spawnWrangler({
   root,
   cwd: project,
-  args: ["deploy", "--dry-run", "--outdir", outdir, "--config", join(project, "wrangler.toml")],
+  // Not minified, so the profile names the functions (the deploy is: wrangler.toml).
+  args: ["deploy", "--dry-run", "--no-minify", "--outdir", outdir, "--config", join(project, "wrangler.toml")],
   output: () => {},
 });
 if ((await building.exited) !== 0) throw new Error("wrangler deploy --dry-run failed");
