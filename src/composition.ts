@@ -128,20 +128,6 @@ export function tokenCheckNow(env: Env, overrides: Overrides = {}): TokenCheck |
   return keys && sharedParts(env, config, keys, overrides.clock ?? systemClock);
 }
 
-/**
- * The token check, importing the signing keys on first use: for the RPC entrypoint's verify and authorize, which
- * need neither the database driver nor services. Throws ConfigError as compose does.
- */
-export async function composeTokenCheck(env: Env): Promise<TokenCheck> {
-  const config = loadConfig(env);
-  let keys = importedKeys.get(config.signingKeys);
-  if (!keys) {
-    keys = await loadKeySet(config);
-    importedKeys.set(config.signingKeys, keys);
-  }
-  return sharedParts(env, config, keys, systemClock);
-}
-
 function build(env: Env, config: Config, keys: KeySet, overrides: Overrides): Runtime {
   const clock = overrides.clock ?? systemClock;
   const parts = sharedParts(env, config, keys, clock);
