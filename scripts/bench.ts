@@ -13,7 +13,10 @@
 //      the first catch-up): Durable Object and KV calls counted at the binding by an entry
 //      module in front of the unchanged bundle (bench/workers/counting-entry),
 //      Postgres statements from pg_stat_statements (scripts/lib/storage-operations.ts).
-//   3. GET /auth/verify with one client's token vs GET /health (budget >= 0.9x).
+//   3. GET /auth/verify with one client's token vs GET /health (budget >= 0.9x),
+//      and for information its floor: the same two answers replayed, byte for
+//      byte, by a Worker that checks nothing (bench/workers/answer-replay),
+//      which is what the bigger request and answer alone cost.
 //   3b. Revocation propagation between two isolates over one feed: logouts
 //      through one, each token watched from another that shares only the
 //      Durable Object; p50 and p99 from the logout's request to the first
@@ -160,6 +163,10 @@ try {
     join(workDir, "hono-secure-headers", "dist"),
   );
   const joseVerify = await buildBundle(join(root, "bench/workers/jose-verify"), join(workDir, "jose-verify", "dist"));
+  const answerReplay = await buildBundle(
+    join(root, "bench/workers/answer-replay"),
+    join(workDir, "answer-replay", "dist"),
+  );
 
   const [port, pgPort] = (await freePorts(2)) as [number, number];
   database = await startDatabase({
@@ -244,6 +251,12 @@ try {
           ...compatibility,
         },
         {
+          name: "answer-replay",
+          ...bundleModules(answerReplay.script),
+          unsafeDirectSockets: [{ host: "127.0.0.1", port: 0 }],
+          ...compatibility,
+        },
+        {
           name: "argon2-reference",
           // Every module of the build (the hasher's argon2.wasm too), not the script alone.
           ...bundleModules(reference.script),
@@ -268,6 +281,7 @@ try {
   const secureHeadersUrl = (await miniflare.unsafeGetDirectURL("hono-secure-headers")).origin;
   const joseUrl = (await miniflare.unsafeGetDirectURL("jose-verify")).origin;
   const elsewhereUrl = (await miniflare.unsafeGetDirectURL("secureauth-elsewhere")).origin;
+  const replayUrl = (await miniflare.unsafeGetDirectURL("answer-replay")).origin;
 
   db = new pg.Client({ connectionString: database.databaseUrl });
   // Stopping the server mid-run (Ctrl-C) must not crash us on the client's error event.
@@ -309,6 +323,7 @@ try {
     );
   } else {
     rows.push(await measureThroughput(directUrl, account.accessToken));
+    rows.push(await measureThroughputFloor(directUrl, replayUrl, account.accessToken));
     const { rows: stored } = await db.query<{ password_hash: string }>(
       "select password_hash from users where email = $1",
       [account.email],
@@ -639,6 +654,41 @@ async function measureThroughput(url: string, accessToken: string): Promise<Row>
 }
 
 /**
+ * The floor of the row above, for information: a Worker that checks nothing replays the service's own answers to
+ * GET /auth/verify (for the same token, sent the same way) and GET /health, byte for byte, in the same alternating
+ * rounds. What is left of the ratio is the cost of the bigger request (the token) and answer (the claims, four
+ * identity headers, no-store) to workerd and to the load generator: the most the verify row can reach on this machine.
+ */
+async function measureThroughputFloor(url: string, replayUrl: string, accessToken: string): Promise<Row> {
+  const headers = { Authorization: `Bearer ${accessToken}` };
+  const captured = async (res: Response) => ({ status: res.status, headers: [...res.headers], body: await res.text() });
+  const answers = {
+    verify: await captured(await fetch(`${url}/auth/verify`, { headers })),
+    health: await captured(await fetch(`${url}/health`)),
+  };
+  const handed = await fetch(`${replayUrl}/__answers`, { method: "POST", body: JSON.stringify(answers) });
+  if (handed.status !== 204) throw new Error(`the answer-replaying Worker answered ${handed.status}`);
+  const seconds = SECONDS / 4;
+  log(`the floor: both answers replayed, ${PAIRS} pairs of alternating rounds of ${seconds} s`);
+  const { ratio, a, b, bad } = await alternate(
+    {
+      a: { url: `${replayUrl}/auth/verify`, headers, connections: CONNECTIONS, duration: seconds },
+      b: { url: `${replayUrl}/health`, connections: CONNECTIONS, duration: seconds },
+    },
+    { a: "verify's answer replayed", b: "health's answer replayed" },
+  );
+  return {
+    metric: "verify / health floor, answers replayed",
+    measured: `${ratio.toFixed(2)}x median (${a.toFixed(0)} / ${b.toFixed(0)} req/s)`,
+    budget: "info",
+    pass: undefined,
+    note: bad
+      ? `${bad} failed requests: not valid`
+      : "the same two answers, byte for byte, from a Worker that checks nothing: what their sizes alone cost",
+  };
+}
+
+/**
  * Login server time: the client-side latency of a login minus the latency of
  * GET /health (the transport and framework floor every request pays). Hash
  * time: a reference request running one verify minus one running none, so
@@ -736,6 +786,7 @@ type Bundle = { script: string; reported: string | undefined };
 function bundleName(projectDir: string): string {
   if (projectDir === root) return "the deployable bundle";
   if (projectDir.includes("hono")) return "the plain Hono Worker with secureHeaders";
+  if (projectDir.includes("answer-replay")) return "the answer-replaying Worker";
   return projectDir.includes("jose") ? "the bare jose verify Worker" : "the argon2id reference Worker";
 }
 

@@ -11,6 +11,7 @@
 //   verify  GET /auth/verify with one token (the isolate's warm path)
 //   cold    GET /auth/verify with a token of a new session every request
 //   plain   the bench's ceiling: the plain Hono Worker's GET /health
+//   jose    the never-seen verify's ceiling: the bare jose Worker (bench/workers/jose-verify) with cold's tokens
 // The raw profile is written to .data/profile-<path>.cpuprofile (open it in
 // Chrome DevTools' Performance panel).
 import { guardRun } from "./lib/run-guard.ts";
@@ -32,11 +33,16 @@ type Autocannon = (options: Record<string, unknown>) => Promise<{ "2xx": number;
 const autocannon = createRequire(import.meta.url)("autocannon") as Autocannon;
 
 const root = fileURLToPath(new URL("..", import.meta.url));
-const path = (process.argv[2] ?? "health") as "health" | "verify" | "cold" | "plain";
-if (!["health", "verify", "cold", "plain"].includes(path))
-  throw new Error(`unknown path ${path}: health, verify, cold or plain`);
-/** `plain`: the bench's ceiling, a plain Hono Worker's GET /health, profiled the same way. */
-const project = path === "plain" ? join(root, "bench/peers/workers/hono") : root;
+const path = (process.argv[2] ?? "health") as "health" | "verify" | "cold" | "plain" | "jose";
+if (!["health", "verify", "cold", "plain", "jose"].includes(path))
+  throw new Error(`unknown path ${path}: health, verify, cold, plain or jose`);
+/** `plain` and `jose`: the bench's ceilings, a plain Hono Worker's GET /health and the bare jose verify. */
+const project =
+  path === "plain"
+    ? join(root, "bench/peers/workers/hono")
+    : path === "jose"
+      ? join(root, "bench/workers/jose-verify")
+      : root;
 const seconds = Number(process.argv[3] ?? 5);
 const log = (line: string) => console.log(`profile: ${line}`);
 const workDir = mkdtempSync(join(tmpdir(), "secureauth-profile-"));
@@ -56,7 +62,8 @@ log(`building the deployable bundle: wrangler deploy --dry-run --outdir ${outdir
 building = spawnWrangler({
   root,
   cwd: project,
-  args: ["deploy", "--dry-run", "--outdir", outdir, "--config", join(project, "wrangler.toml")],
+  // Not minified, so the profile names the functions (the deploy is: wrangler.toml).
+  args: ["deploy", "--dry-run", "--no-minify", "--outdir", outdir, "--config", join(project, "wrangler.toml")],
   output: () => {},
 });
 if ((await building.exited) !== 0) throw new Error("wrangler deploy --dry-run failed");
@@ -74,7 +81,8 @@ miniflare = new Miniflare(
         name: "secureauth",
         compatibilityDate: config.compatibility_date,
         compatibilityFlags: config.compatibility_flags,
-        durableObjects: durableObjectOptions(config),
+        // The service's own; the ceilings have none (the feed's class is the service's).
+        ...(project === root ? { durableObjects: durableObjectOptions(config) } : {}),
         ratelimits: Object.fromEntries(config.ratelimits.map((limit: { name: string }) => [limit.name, limit])),
         ...bundleModules(join(outdir, readdirSync(outdir).find((name) => name.endsWith(".js"))!)),
         bindings: {
@@ -83,6 +91,8 @@ miniflare = new Miniflare(
           REFRESH_TOKEN_SECRET: generateSecret(),
           // Never connected to: none of the profiled paths opens the database.
           DATABASE_URL: "postgres://unused@127.0.0.1:1/unused",
+          // The jose Worker's: the public half of the same key.
+          JWT_PUBLIC_JWK: JSON.stringify({ ...signingKey, d: undefined }),
         },
         unsafeDirectSockets: [{ host: "127.0.0.1", port: 0 }],
       },
@@ -115,21 +125,27 @@ const sign = (sid: string) => {
     .sign(key);
 };
 const tokens: string[] = [];
-if (path === "cold") for (let i = 0; i < 4000 * seconds; i++) tokens.push(await sign(crypto.randomUUID()));
+if (path === "cold" || path === "jose")
+  for (let i = 0; i < 4000 * seconds; i++) tokens.push(await sign(crypto.randomUUID()));
 else tokens.push(await sign(crypto.randomUUID()));
 let next = 0;
 const target = {
-  url: path === "health" || path === "plain" ? `${url}/health` : `${url}/auth/verify`,
+  url:
+    path === "health" || path === "plain" ? `${url}/health` : path === "jose" ? `${url}/verify` : `${url}/auth/verify`,
   connections: 10,
   duration: seconds,
-  requests: [
-    {
-      setupRequest: (request: { headers?: Record<string, string> }) => ({
-        ...request,
-        headers: { ...request.headers, Authorization: `Bearer ${tokens[next++ % tokens.length]}` },
-      }),
-    },
-  ],
+  // GET /health without a token, as a probe sends it (one presenting a token is answered no-store, by the app).
+  requests:
+    path === "health" || path === "plain"
+      ? [{}]
+      : [
+          {
+            setupRequest: (request: { headers?: Record<string, string> }) => ({
+              ...request,
+              headers: { ...request.headers, Authorization: `Bearer ${tokens[next++ % tokens.length]}` },
+            }),
+          },
+        ],
 };
 
 // The Worker's isolate through workerd's inspector.

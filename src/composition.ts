@@ -94,8 +94,7 @@ export function revocationsOf(env: Env, config: Config = loadConfig(env)): FeedR
 type Shared = { config: Config; clock: Clock; tokens: AccessTokens; revocations: FeedRevocationList };
 const shared = new WeakMap<Env, WeakMap<Config, Map<Clock, Shared>>>();
 
-function build(env: Env, config: Config, keys: KeySet, overrides: Overrides): Runtime {
-  const clock = overrides.clock ?? systemClock;
+function sharedParts(env: Env, config: Config, keys: KeySet, clock: Clock): Shared {
   let byConfig = shared.get(env);
   if (!byConfig) shared.set(env, (byConfig = new WeakMap()));
   let byClock = byConfig.get(config);
@@ -107,6 +106,31 @@ function build(env: Env, config: Config, keys: KeySet, overrides: Overrides): Ru
     parts = { config, clock, tokens: new AccessTokens(keys, config, clock, revocations), revocations };
     byClock.set(clock, parts);
   }
+  return parts;
+}
+
+/** What a token check needs (config, clock, access tokens), without a database or services. */
+export type TokenCheck = Pick<Shared, "config" | "clock" | "tokens">;
+
+/**
+ * The token check of this isolate, when it is ready at once: the config parses and the signing keys are imported.
+ * Undefined otherwise (the first request, or a configuration that does not load), for the caller to take the way
+ * that imports them or answers the error. The verify fast path (src/http/verify-fast-path.ts) asks it.
+ */
+export function tokenCheckNow(env: Env, overrides: Overrides = {}): TokenCheck | undefined {
+  let config: Config;
+  try {
+    config = loadConfig(env);
+  } catch {
+    return undefined;
+  }
+  const keys = importedKeys.get(config.signingKeys);
+  return keys && sharedParts(env, config, keys, overrides.clock ?? systemClock);
+}
+
+function build(env: Env, config: Config, keys: KeySet, overrides: Overrides): Runtime {
+  const clock = overrides.clock ?? systemClock;
+  const parts = sharedParts(env, config, keys, clock);
   // The database and the services over it are the request's own.
   const database = lazyDatabase(config);
   return {

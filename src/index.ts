@@ -4,6 +4,7 @@
 // entrypoint other Workers reach through a service binding. Each builds its
 // infrastructure through the composition root (composition.ts).
 import { createApp } from "./http/app";
+import { fastPath } from "./http/fast-paths";
 import { composeMailConsumer, composeScheduled } from "./composition";
 import type { Env } from "./config";
 import { describeError } from "./core/errors";
@@ -16,7 +17,10 @@ export { RevocationFeed } from "./adapters/revocation-feed/durable-object";
 const app = createApp();
 
 export default {
-  fetch: app.fetch,
+  // GET /auth/verify's and GET /health's common case is answered before the app (src/http/fast-paths.ts).
+  fetch(request, env, ctx) {
+    return fastPath(request, env, () => app.fetch(request, env, ctx)) ?? app.fetch(request, env, ctx);
+  },
 
   async queue(batch, env, ctx) {
     const run = await composeMailConsumer(env, batch.queue);

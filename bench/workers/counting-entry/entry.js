@@ -57,7 +57,9 @@ function envOf(env) {
 
 export default {
   fetch(request, env, ctx) {
-    if (new URL(request.url).pathname === "/__bench/storage-operations") return Response.json(counts);
+    // A string test, not new URL(): the entry adds nothing measurable to the verify it counts (the jose Worker it is
+    // compared with parses no URL either).
+    if (request.url.endsWith("/__bench/storage-operations")) return Response.json(counts);
     return worker.fetch(request, envOf(env), ctx);
   },
 };

@@ -8,7 +8,7 @@ import type { RevocationList } from "../sessions/store";
 import { signAccessToken, type IssuedAccessToken, type IssueSettings } from "./issue";
 import type { KeySet, PublicJwk } from "./keys";
 import type { AccessTokenClaims, AccessTokenSubject, VerifiedAccessToken } from "./types";
-import { verifyAccessToken } from "./verify";
+import { verifiedRecord, verifyAccessToken } from "./verify";
 
 export class AccessTokens {
   constructor(
@@ -34,7 +34,20 @@ export class AccessTokens {
 
   /** The whole check before anything trusts a token: valid, and its session and grants not revoked at the edge. */
   async authenticate(token: string): Promise<AccessTokenClaims> {
-    const verified = await this.verify(token);
+    return (await this.check(verifyAccessToken(token, this.keys, this.settings, this.clock))).claims;
+  }
+
+  /**
+   * authenticate, answering the isolate's own record of the token instead of a copy (verifiedRecord): the same
+   * object on every use while the isolate remembers the token. For a caller that only reads it (the verify fast
+   * path); the revocation check runs on every call all the same.
+   */
+  authenticatedRecord(token: string): Promise<VerifiedAccessToken> {
+    return this.check(verifiedRecord(token, this.keys, this.settings, this.clock));
+  }
+
+  private async check(verifying: Promise<VerifiedAccessToken>): Promise<VerifiedAccessToken> {
+    const verified = await verifying;
     const { claims, grantsVersion } = verified;
     if (await this.revocations.refuses({ sid: claims.sid, sub: claims.sub, grantsVersion, ...orgToCheck(verified) })) {
       throw new InvalidToken({
@@ -43,7 +56,7 @@ export class AccessTokens {
         ),
       });
     }
-    return claims;
+    return verified;
   }
 }
 

@@ -9,6 +9,7 @@
 import type { Context } from "hono";
 import { deleteCookie, getCookie, setCookie } from "hono/cookie";
 import { serviceOrigin } from "../../core/config/providers";
+import { parse as parseCookies } from "hono/utils/cookie";
 import { CsrfRejected } from "../../core/errors";
 import type { AppEnv } from "../context";
 
@@ -64,12 +65,17 @@ const FORWARDED_METHOD_HEADERS = ["X-Forwarded-Method", "X-Original-Method"] as 
  * requests need not follow.
  */
 export function refuseForwardedCrossSite(c: Context, allowedOrigins: readonly string[]): void {
-  const origin = c.req.header("Origin");
+  refuseForwardedCrossSiteOf(c.req.raw.headers, allowedOrigins);
+}
+
+/** refuseForwardedCrossSite from the request's headers alone: for the verify fast path, which has no Context. */
+export function refuseForwardedCrossSiteOf(headers: Headers, allowedOrigins: readonly string[]): void {
+  const origin = headers.get("Origin") ?? undefined;
   if (origin !== undefined && !allowedOrigins.includes(origin)) {
     throw new CsrfRejected("a cookie-authenticated forward-auth check from an origin outside the allowlist");
   }
   const unsafe = FORWARDED_METHOD_HEADERS.some((name) => {
-    const method = c.req.header(name)?.trim().toUpperCase();
+    const method = headers.get(name)?.trim().toUpperCase();
     return method !== undefined && method !== "" && !SAFE_METHODS.has(method);
   });
   if (unsafe && origin === undefined)
@@ -78,6 +84,14 @@ export function refuseForwardedCrossSite(c: Context, allowedOrigins: readonly st
 
 export function accessTokenCookie(c: Context): string | undefined {
   return getCookie(c, COOKIE.access, "host");
+}
+
+const ACCESS_COOKIE_NAME = `__Host-${COOKIE.access}`;
+
+/** accessTokenCookie from a Cookie header alone (hono's getCookie parses it the same way): for the fast path. */
+export function accessTokenCookieOf(cookie: string | null): string | undefined {
+  if (!cookie) return undefined;
+  return parseCookies(cookie, ACCESS_COOKIE_NAME)[ACCESS_COOKIE_NAME];
 }
 
 export function refreshTokenCookie(c: Context): string | undefined {
