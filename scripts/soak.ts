@@ -25,6 +25,17 @@
 //      within REVOCATION_FRESHNESS, then 503), and a storm of
 //      SOAK_STORM_SESSIONS (30) logouts at once, each refused by the other
 //      isolate within 2 s.
+//   4. Organizations (lib/soak-orgs.ts; SOAK_ORG_SECONDS=0 skips it): SOAK_ORGS
+//      (3) organizations, each with an owner, and SOAK_ORG_MEMBERS (6) members
+//      in every one of them, each with SOAK_ORG_DEVICES (2) sessions that
+//      switch organizations (POST /auth/org), refresh and verify org-scoped
+//      permissions with every token they obtained, for SOAK_ORG_SECONDS (20)
+//      s, while the owners change their roles, redefine custom roles, and
+//      remove and invite them again (the mail read from a local maildev).
+//      Checks: no token verifies a right its holder lost longer ago than the
+//      bound (at once here, 2 s at the other isolate); every org claim equal
+//      to the database at that moment; every 4xx explained by a change; the
+//      database and its audit rows agree with what the owners were answered.
 // The Worker is the built bundle (`wrangler deploy --dry-run`), run by
 // Miniflare with wrangler.toml's bindings and [vars] except: argon2 at
 // m=64 KiB, t=1 (ARGON2_BELOW_OWASP_MINIMUM_FOR_TESTS_ONLY) so the run is
@@ -45,7 +56,14 @@ import { fileURLToPath } from "node:url";
 import { convertV4MiniflareOptions, Miniflare, type V4MiniflareOptions } from "miniflare";
 import pg from "pg";
 import { unstable_readConfig } from "wrangler";
-import { spawnWrangler, startDatabase, type Database, type WranglerProcess } from "./lib/dev-stack.ts";
+import {
+  type MailInbox,
+  spawnWrangler,
+  startDatabase,
+  startMailInbox,
+  type Database,
+  type WranglerProcess,
+} from "./lib/dev-stack.ts";
 import { freePorts } from "./lib/free-ports.ts";
 import { startLocalPostgres, type LocalPostgres } from "./lib/local-postgres.ts";
 import { generateSecret, generateSigningKey } from "./lib/signing-keys.ts";
@@ -91,7 +109,8 @@ import {
   UNREACHABLE_FEED_WORKER,
   unreachableFeedBinding,
 } from "./lib/miniflare-durable-objects.ts";
-import { runFeedFaults } from "./lib/soak-feed.ts";
+import { PROPAGATION_BOUND_MS, runFeedFaults } from "./lib/soak-feed.ts";
+import { PHASE as ORG_PHASE, runOrganizations } from "./lib/soak-orgs.ts";
 
 const root = fileURLToPath(new URL("..", import.meta.url));
 const setting = (name: string, fallback: number) => {
@@ -104,12 +123,22 @@ const SECONDS = setting("SOAK_SECONDS", 30);
 const FAULT_USERS = setting("SOAK_FAULT_USERS", 5);
 /** Sessions the revocation feed phase logs out at once while another isolate verifies them. */
 const STORM_SESSIONS = setting("SOAK_STORM_SESSIONS", 30);
+const ORGS = setting("SOAK_ORGS", 3);
+const ORG_MEMBERS = setting("SOAK_ORG_MEMBERS", 6);
+const ORG_SECONDS = setting("SOAK_ORG_SECONDS", 20);
 const FAULT_LEAD_SECONDS = setting("SOAK_FAULT_LEAD_SECONDS", 3);
 const FAULT_DOWN_SECONDS = setting("SOAK_FAULT_DOWN_SECONDS", 5);
 const RECOVERY_SECONDS = setting("SOAK_RECOVERY_SECONDS", 10);
 /** Load kept on after recovery, so a 503 that lingers would show. */
 const TAIL_SECONDS = 3;
 const MAX_SESSIONS = setting("SOAK_MAX_SESSIONS", 3);
+/** Sessions per member in the organizations phase, beside the one that accepts invitations (within the cap). */
+const ORG_DEVICES = setting("SOAK_ORG_DEVICES", Math.max(1, MAX_SESSIONS - 1));
+if (ORG_SECONDS > 0 && (ORG_DEVICES < 1 || ORG_DEVICES + 1 > MAX_SESSIONS))
+  throw new Error("SOAK_ORG_DEVICES must be at least 1 and below SOAK_MAX_SESSIONS");
+if (ORG_SECONDS > 0 && (ORGS < 1 || ORG_MEMBERS < 1)) throw new Error("SOAK_ORGS and SOAK_ORG_MEMBERS must be >= 1");
+/** The application's organization permissions in the organizations phase (the custom roles grant them). */
+const APP_ORG_PERMISSIONS = ["projects:read", "projects:write", "billing:read"];
 /**
  * immediate: SIGQUIT to the postmaster, no shutdown checkpoint, WAL recovery on restart (a crash, as far as clients and
  * data go); fast: the handle's stop(), SIGINT.
@@ -119,7 +148,7 @@ if (FAULT_STOP !== "immediate" && FAULT_STOP !== "fast") throw new Error("SOAK_F
 const RAISED_LIMIT = 1_000_000;
 const BACKOFF_MS = 200;
 /** The whole run is cut off after this, whatever it is doing. */
-const OVERALL_TIMEOUT_MS = 6 * 60_000;
+const OVERALL_TIMEOUT_MS = 6 * 60_000 + (ORG_SECONDS + 60) * 1000;
 
 const log = (line: string) => console.log(`soak: ${line}`);
 const workDir = mkdtempSync(join(tmpdir(), "secureauth-soak-"));
@@ -133,6 +162,7 @@ let database: Database | undefined;
 let restarting: Promise<LocalPostgres> | undefined;
 let miniflare: Miniflare | undefined;
 let building: WranglerProcess | undefined;
+let inbox: MailInbox | undefined;
 const clients = new Set<pg.Client>();
 const loads: LoadContext[] = [];
 let stopAll = false;
@@ -146,6 +176,7 @@ function cleanup(): Promise<void> {
   return (cleaning ??= (async () => {
     await building?.stop();
     await miniflare?.dispose().catch(() => {});
+    await inbox?.stop().catch(() => {});
     for (const client of clients) await client.end().catch(() => {});
     await restarting?.then((server) => server.stop()).catch(() => {});
     await database?.stop();
@@ -449,6 +480,49 @@ try {
     freshness: Number(bindings.REVOCATION_FRESHNESS || 5),
     stormSessions: STORM_SESSIONS,
   });
+
+  // --- 4. organizations ---------------------------------------------------------
+  if (ORG_SECONDS > 0) {
+    // A local inbox for the invitations, and the application's organization permissions: the Worker restarts on them.
+    inbox = await startMailInbox({ silent: true });
+    bindings.SMTP_URL = inbox.smtpUrl;
+    bindings.ORG_PERMISSIONS = APP_ORG_PERMISSIONS.join(",");
+    await miniflare.setOptions(miniflareOptions(false));
+    guard.retakeSignals();
+    const db = await connect(server.url);
+    let stopped = false;
+    const orgStart = performance.now();
+    const running = runOrganizations({
+      url,
+      elsewhere: (await miniflare.unsafeGetDirectURL("secureauth-elsewhere")).origin,
+      inbox: inbox.webUrl,
+      query: async (text, params) => (await db.query(text, params)).rows,
+      record: (call) => void calls.push(call),
+      check,
+      log,
+      stopped: () => stopped || stopAll,
+      organizations: ORGS,
+      members: ORG_MEMBERS,
+      devices: ORG_DEVICES,
+      seconds: ORG_SECONDS,
+      appPermissions: APP_ORG_PERMISSIONS,
+      boundMs: PROPAGATION_BOUND_MS,
+      onLoad: () => setTimeout(() => void (stopped = true), ORG_SECONDS * 1000),
+    });
+    await running;
+    phaseSeconds[ORG_PHASE] = (performance.now() - orgStart) / 1000;
+    const orgCalls = calls.filter((call) => call.phase === ORG_PHASE);
+    log(`organizations: ${orgCalls.length} requests in ${phaseSeconds[ORG_PHASE].toFixed(1)} s; checking`);
+    const org5xx = serverErrors(orgCalls);
+    check(
+      "(c) zero 5xx answers (organizations)",
+      total(org5xx) === 0,
+      total(org5xx) === 0 ? `none in ${orgCalls.length} requests` : formatCounts(org5xx),
+    );
+    checkUnexpected(ORG_PHASE, orgCalls);
+    await invariants(db, "after organizations");
+    await disconnect(db);
+  }
 } catch (error) {
   if (!cleaning)
     console.error(`soak: failed: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}`);

@@ -216,13 +216,14 @@ export type MailInbox = { smtpUrl: string; webUrl: string; stop(): Promise<void>
 /**
  * maildev on free ports of 127.0.0.1, keeping mail in memory: it catches
  * every mail the Worker sends (no AUTH, no STARTTLS, so smtp:// in the clear)
- * and shows it in its web inbox.
+ * and shows it in its web inbox (and a line per mail on the console, unless
+ * silent).
  */
-export async function startMailInbox(): Promise<MailInbox> {
+export async function startMailInbox(options: { silent?: boolean } = {}): Promise<MailInbox> {
   // Loaded only here: it takes seconds, and the bench and the tests import this module.
   const { MailDev } = await import("maildev");
   const [smtp, web] = await freePorts(2);
-  const maildev = new MailDev({ smtp, ip: "127.0.0.1", web, webIp: "127.0.0.1" });
+  const maildev = new MailDev({ smtp, ip: "127.0.0.1", web, webIp: "127.0.0.1", silent: options.silent ?? false });
   await maildev.start();
   return { smtpUrl: `smtp://127.0.0.1:${smtp}`, webUrl: `http://127.0.0.1:${web}`, stop: () => maildev.stop() };
 }

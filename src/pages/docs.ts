@@ -21,7 +21,6 @@ export const DOC_PAGES = [
   ["deploy.md", "Deploy to Cloudflare and Neon"],
   ["api.md", "API at a glance"],
   ["sessions.md", "Sessions and revocation"],
-  ["active-organization.md", "Acting in an organization"],
   ["account-lifecycle.md", "Account lifecycle"],
   ["email-sign-in.md", "Email sign-in"],
   ["second-factors.md", "Second factors"],

@@ -1,9 +1,9 @@
-// The active organization at the edge (docs/active-organization.md): what
-// GET /auth/verify (forward auth) and the AuthService RPC make of a token's
-// `org` claim. Organization permissions never satisfy a global check: they
-// count only where the check names the organization and it is the token's
-// active one. The claim is narrowed strictly, and an `org` entry of the
-// revocation feed refuses tokens carrying an older `ov`.
+// The active organization at the edge (docs/organizations.md, "Acting in an
+// organization"): what GET /auth/verify (forward auth) and the AuthService RPC
+// make of a token's `org` claim. Organization permissions never satisfy a
+// global check: they count only where the check names the organization and it
+// is the token's active one. The claim is narrowed strictly, and an `org` entry
+// of the revocation feed refuses tokens carrying an older `ov`.
 import { describe, expect, it } from "vitest";
 import type { ActiveMembership } from "../../src/core/active-organization";
 import type { AccessTokenSubject } from "../../src/features/tokens/types";

@@ -1,6 +1,6 @@
-// The active organization on the real stack (docs/active-organization.md):
-// POST /auth/org switches a session into one of its user's organizations and
-// answers an access token with the `org` claim; refreshes and
+// The active organization on the real stack (docs/organizations.md, "Acting in
+// an organization"): POST /auth/org switches a session into one of its user's
+// organizations and answers an access token with the `org` claim; refreshes and
 // re-authentication keep it while the user is a member; a removal, a role
 // redefinition or the organization's deletion stops older tokens at the edge
 // at once and the next refresh carries the new claim (or none). Organizations

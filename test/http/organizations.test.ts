@@ -93,6 +93,71 @@ describe("renaming and deleting", () => {
     expect((await problemOf(taken)).code).toBe("slug_taken");
   });
 
+  it("two renames racing for one new slug: one 200, the other 409 slug_taken (never 500), nothing half-written", async () => {
+    const owner = await verifiedUser(service);
+    const rival = await verifiedUser(service);
+    for (let round = 0; round < 6; round++) {
+      const mine = await createOrg(service, owner);
+      const theirs = await createOrg(service, rival);
+      const slug = `race-${crypto.randomUUID().slice(0, 8)}`;
+      const answers = await Promise.all(
+        [
+          [owner, mine],
+          [rival, theirs],
+        ].map(([who, org]) =>
+          call("PATCH", `/orgs/${(org as { id: string }).id}`, {
+            token: (who as typeof owner).tokens.accessToken,
+            body: { name: `Renamed ${round}`, slug },
+          }),
+        ),
+      );
+      const statuses = answers.map((res) => res.status);
+      expect(statuses.sort(), `round ${round}`).toEqual([200, 409]);
+      const loser = answers.find((res) => res.status === 409)!;
+      expect((await problemOf(loser)).code).toBe("slug_taken");
+      const loserOrg = answers[0]!.status === 409 ? mine : theirs;
+      // The loser's organization is untouched: its name, its slug, no org.updated row.
+      const [row] = await db.query<{ name: string; slug: string }>(
+        "select name, slug from organizations where id = $1",
+        [loserOrg.id],
+      );
+      expect(row).toEqual({ name: loserOrg.name, slug: loserOrg.slug });
+      const updated = await db.query("select 1 from audit_logs where org_id = $1 and event = 'org.updated'", [
+        loserOrg.id,
+      ]);
+      expect(updated).toEqual([]);
+      expect(await db.query("select 1 from organizations where slug = $1", [slug])).toHaveLength(1);
+    }
+  });
+
+  it("two creations racing for one slug: one 201, the other 409 slug_taken (never 500), nothing half-written", async () => {
+    const first = await verifiedUser(service);
+    const second = await verifiedUser(service);
+    for (let round = 0; round < 6; round++) {
+      const slug = `race-new-${crypto.randomUUID().slice(0, 8)}`;
+      const answers = await Promise.all(
+        [first, second].map((who) =>
+          call("POST", "/orgs", { token: who.tokens.accessToken, body: { name: `Race ${round}`, slug } }),
+        ),
+      );
+      expect(answers.map((res) => res.status).sort(), `round ${round}`).toEqual([201, 409]);
+      const loserIndex = answers.findIndex((res) => res.status === 409);
+      expect((await problemOf(answers[loserIndex]!)).code).toBe("slug_taken");
+      const loser = [first, second][loserIndex]!;
+      // The loser holds no organization of that slug, and no audit row says otherwise.
+      expect(await db.query("select 1 from organizations where slug = $1", [slug])).toHaveLength(1);
+      const [orgs] = await db.query<{ n: number }>(
+        "select count(*)::int as n from organization_members where user_id = $1",
+        [loser.user.id],
+      );
+      const [created] = await db.query<{ n: number }>(
+        "select count(*)::int as n from audit_logs where user_id = $1 and event = 'org.created'",
+        [loser.user.id],
+      );
+      expect(created!.n).toBe(orgs!.n);
+    }
+  });
+
   it("deletes with a recent sign-in only; memberships, roles and invitations go, audit rows stay", async () => {
     const time = fakeClock();
     const timed = testService({ clock: time.clock });

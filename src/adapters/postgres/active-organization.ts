@@ -2,7 +2,8 @@
 // that issues an access token for an existing session (refresh rotation,
 // re-authentication, POST /auth/org): a scalar subquery read in the same
 // snapshot as the user's grants, so the token's `org` claim and its `gv`
-// and `ov` describe one moment (docs/active-organization.md).
+// and `ov` describe one moment (docs/organizations.md, "Acting in an
+// organization").
 import { sql, type SQL } from "drizzle-orm";
 import type { ActiveMembership } from "../../core/active-organization";
 

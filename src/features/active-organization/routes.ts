@@ -1,7 +1,7 @@
-// POST /auth/org (docs/active-organization.md): switch the caller's session
-// into one of their organizations, or out of any, and answer its new access
-// token (also as the access cookie in cookie mode). HTTP only: validate, hand
-// over to ActiveOrganizationService, answer.
+// POST /auth/org (docs/organizations.md, "Acting in an organization"): switch
+// the caller's session into one of their organizations, or out of any, and
+// answer its new access token (also as the access cookie in cookie mode). HTTP
+// only: validate, hand over to ActiveOrganizationService, answer.
 import { createRoute, OpenAPIHono, z } from "@hono/zod-openapi";
 import type { AppEnv } from "../../http/context";
 import { authenticate } from "../../http/authenticate";

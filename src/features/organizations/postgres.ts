@@ -3,7 +3,8 @@
 // their audit rows. Slugs are unique: an insert or update that would take one
 // in use does nothing (ON CONFLICT, or a guard on the update) rather than
 // failing, so the transaction stays usable and the service can answer
-// slug_taken or try another slug.
+// slug_taken or try another slug; an update that loses a race past the guard
+// answers as if it had found the slug taken (the service then rolls back).
 import { sql } from "drizzle-orm";
 import type { KeysetCursor, Page } from "../../core/domain";
 import type { Executor } from "../../adapters/postgres/database";
@@ -61,6 +62,13 @@ const pending = (at: Date) => sql`i.accepted_at is null and i.revoked_at is null
 const bumpGrantsVersion = (userId: string, at: Date) =>
   sql`update users set grants_version = grants_version + 1, updated_at = ${at} where id = ${userId}
     returning grants_version`;
+
+/** The unique violation of organizations_slug_key (the driver's error, or Drizzle's wrapping it as its cause). */
+function isSlugTaken(error: unknown): boolean {
+  for (let e = error as { code?: unknown; constraint?: unknown; cause?: unknown } | undefined; e; e = e.cause as never)
+    if (e.code === "23505") return e.constraint === "organizations_slug_key";
+  return false;
+}
 
 export class OrganizationRepository implements OrganizationStore {
   constructor(private readonly db: Executor) {}
@@ -124,18 +132,28 @@ export class OrganizationRepository implements OrganizationStore {
     };
   }
 
+  /**
+   * The NOT EXISTS settles the common case in the statement; two re-slugs to one slug racing each other (neither
+   * sees the other's uncommitted row) meet the unique index, and the loser's violation answers undefined as well:
+   * the statement changed nothing, and the service's slug_taken rolls its transaction back.
+   */
   async update(orgId: string, change: { name?: string; slug?: string }, at: Date) {
-    const [row] = await rows<OrgRow>(
-      this.db,
-      sql`update organizations o set
-          name = coalesce(${change.name ?? null}::text, o.name),
-          slug = coalesce(${change.slug ?? null}::text, o.slug),
-          updated_at = ${at}
-        where o.id = ${orgId}
-          and not exists (select 1 from organizations x where x.slug = ${change.slug ?? null}::text and x.id <> o.id)
-        returning o.id, o.name, o.slug, o.created_at`,
-    );
-    return row && toOrg(row);
+    try {
+      const [row] = await rows<OrgRow>(
+        this.db,
+        sql`update organizations o set
+            name = coalesce(${change.name ?? null}::text, o.name),
+            slug = coalesce(${change.slug ?? null}::text, o.slug),
+            updated_at = ${at}
+          where o.id = ${orgId}
+            and not exists (select 1 from organizations x where x.slug = ${change.slug ?? null}::text and x.id <> o.id)
+          returning o.id, o.name, o.slug, o.created_at`,
+      );
+      return row && toOrg(row);
+    } catch (error) {
+      if (isSlugTaken(error)) return undefined;
+      throw error;
+    }
   }
 
   async delete(orgId: string): Promise<void> {
