@@ -224,7 +224,7 @@ ${alert("form-error")}
 </form>
 <button id="switch-account" class="block" type="button" hidden>${t("invite.switchAccount")}</button>
 <button id="resend" class="block" type="button" hidden>${t("invite.resend")}</button>
-<p id="accepted" hidden><a id="to-account" class="button primary" href="/account">${t("invite.toAccount")}</a></p>`,
+<p id="onward" hidden><a id="to-account" class="button primary" href="/account">${t("invite.toAccount")}</a></p>`,
   }),
   account: (t) => ({
     title: "account.title",

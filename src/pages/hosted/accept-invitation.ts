@@ -70,12 +70,12 @@ export async function acceptInvitationPage(): Promise<void> {
         form.hidden = true;
         $("intro").hidden = true;
         say(t("invite.accepted", { org: org.name, roles: rolesInWords(roles) }));
-        $("accepted").hidden = false;
+        $("onward").hidden = false;
         $("to-account").focus();
       } catch (error) {
         const code = error instanceof AuthApiError ? error.code : "";
         if (code === "insufficient_permission") {
-          fail("form-error", t("invite.wrongAccount", { email: user.email }));
+          fail("form-error", t("invite.wrongAccount"));
           $("switch-account").hidden = false;
         } else if (code === "email_not_verified") {
           fail("form-error", t("invite.notVerified", { email: user.email }));
@@ -83,6 +83,7 @@ export async function acceptInvitationPage(): Promise<void> {
         } else if (code === "invalid_one_time_token") {
           sessionStorage.removeItem(PENDING_INVITATION);
           only(t("invite.expired"));
+          $("onward").hidden = false;
         } else if (code === "invalid_token") {
           form.hidden = true;
           $("step-signed-out").hidden = false;

@@ -132,8 +132,7 @@ export const en = {
   "invite.accepted": "You joined {org} as {roles}.",
   "invite.toAccount": "Go to your account",
   "invite.wrongAccount":
-    "This invitation was sent to another email address than {email}. " +
-    "Sign out, then sign in with the address the invitation was sent to.",
+    "This invitation was sent to another email address. Sign out, then sign in with the address it was sent to.",
   "invite.switchAccount": "Sign out and use the invited address",
   "invite.notVerified": "Confirm your email address {email} first: open the link we sent you, then accept here.",
   "invite.resend": "Send the confirmation link again",

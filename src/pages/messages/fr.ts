@@ -125,8 +125,8 @@ export const fr: Messages = {
   "invite.accepted": "Vous avez rejoint {org} en tant que {roles}.",
   "invite.toAccount": "Aller à votre compte",
   "invite.wrongAccount":
-    "Cette invitation a été envoyée à une autre adresse que {email}. " +
-    "Déconnectez-vous, puis connectez-vous avec l’adresse à laquelle l’invitation a été envoyée.",
+    "Cette invitation a été envoyée à une autre adresse e-mail. " +
+    "Déconnectez-vous, puis connectez-vous avec l’adresse à laquelle elle a été envoyée.",
   "invite.switchAccount": "Se déconnecter et utiliser l’adresse invitée",
   "invite.notVerified":
     "Confirmez d’abord votre adresse {email} : ouvrez le lien que nous vous avons envoyé, puis acceptez ici.",
