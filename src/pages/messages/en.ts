@@ -221,7 +221,7 @@ export const en = {
   "org.active": "Active",
   "org.actingIn": "You act in {org}.",
   "org.actingNone": "You do not act in any organization right now.",
-  "org.actIn": "Act in it",
+  "org.actIn": "Switch to it",
   "org.stopActing": "Stop acting in it",
   "org.switched": "You now act in {org}.",
   "org.unswitched": "You no longer act in an organization.",

@@ -219,7 +219,7 @@ export const fr: Messages = {
   "org.active": "Active",
   "org.actingIn": "Vous agissez dans {org}.",
   "org.actingNone": "Vous n’agissez dans aucune organisation pour le moment.",
-  "org.actIn": "Agir dans celle-ci",
+  "org.actIn": "Passer à celle-ci",
   "org.stopActing": "Ne plus y agir",
   "org.switched": "Vous agissez maintenant dans {org}.",
   "org.unswitched": "Vous n’agissez plus dans une organisation.",
