@@ -6,8 +6,10 @@
 // organization on /account and switches to it (the session's access token
 // then carries the `org` claim). Then what goes wrong, in words: another
 // account signed in (sign out, sign in with the invited address, accept), an
-// unconfirmed address, a spent link, the last owner leaving; and the order
-// the keyboard meets the accept page's controls.
+// unconfirmed address, a spent link, the last owner leaving; deleting an
+// organization with a sign-in too old (the "Confirm it is you" dialog); and
+// the order the keyboard meets the accept page's controls.
+import pg from "pg";
 import type { Browser, BrowserContext, Page } from "playwright-core";
 import { afterAll, beforeAll, describe, expect, inject, it } from "vitest";
 import { bearer, jwtPayload, login, markEmailVerified, PASSWORD, postJson, register } from "./support/api.ts";
@@ -210,6 +212,51 @@ describe("an owner invites by email; the invited user accepts from the mail and 
     expect(invitedSide.errors).toEqual([]);
     await ownerSide.context.close();
     await invitedSide.context.close();
+  });
+});
+
+describe("deleting an organization", () => {
+  /** Makes the account's sessions' last proof of a credential an hour old, as if signed in an hour ago. */
+  async function signedInAnHourAgo(email: string): Promise<void> {
+    const db = new pg.Client({ connectionString: databaseUrl });
+    await db.connect();
+    try {
+      await db.query(
+        "update sessions set auth_time = now() - interval '1 hour' where user_id = (select id from users where email = $1)",
+        [email],
+      );
+    } finally {
+      await db.end();
+    }
+  }
+
+  it("asks first, then for the password when the sign-in is not recent, and deletes it", async () => {
+    const owner = await verifiedAccount("org-deleter");
+    const { context, page, errors } = await fresh();
+    await signIn(page, owner);
+    await accountPage(page);
+    await page.fill("#org-name", "Short Lived Co");
+    await page.click("#org-form button[type=submit]");
+    await page.waitForSelector("#orgs li[data-org]");
+    const orgId = (await page.getAttribute("#orgs li[data-org]", "data-org"))!;
+    // The page's next token (on reload, a refresh) carries the session's old sign-in time.
+    await signedInAnHourAgo(owner);
+    await page.reload();
+    await accountPage(page);
+    await page.click(`[data-focus="manage:${orgId}"]`);
+    await page.waitForSelector("#org-delete", { state: "visible" });
+    await page.click("#org-delete");
+    await page.waitForSelector("#ask[open]");
+    expect(await text(page, "#ask-text")).toBe("Delete Short Lived Co for all its members? This cannot be undone.");
+    await page.click("#ask-yes");
+    await page.waitForSelector("#reauth[open]");
+    expect(await page.locator("#reauth-password").isVisible()).toBe(true);
+    await page.fill("#reauth-password", PASSWORD);
+    await page.click("#reauth-submit");
+    await page.waitForSelector("#status >> text=Short Lived Co is deleted.");
+    expect(await text(page, "#orgs")).toBe("You do not belong to any organization yet.");
+    expect(errors).toEqual([]);
+    await context.close();
   });
 });
 
