@@ -1,12 +1,13 @@
 // The hosted pages an app shows its users (docs/hosted-pages.md): /sign-in,
 // /sign-up, /forgot-password, /reset-password, /verify-email,
-// /confirm-email, /magic-link and /account, plus GET /brand.css. Each page is answered
-// in the request's language (Accept-Language, from the catalog in
-// ./messages/), with the brand's name and logo, under a CSP that names the
-// one script and the one inline stylesheet by the hashes computed at build
-// time (./generated/hosted.ts): the brand's colours come from /brand.css
-// (style-src 'self'), so no run-time value ever changes a hash. Images: the
-// TOTP QR code (data:) and BRAND_LOGO_URL's origin, nothing else.
+// /confirm-email, /magic-link, /accept-invitation and /account, plus GET
+// /brand.css. Each page is answered in the request's language
+// (Accept-Language, from the catalog in ./messages/), with the brand's name
+// and logo, under a CSP that names the one script and the one inline
+// stylesheet by the hashes computed at build time (./generated/hosted.ts):
+// the brand's colours come from /brand.css (style-src 'self'), so no
+// run-time value ever changes a hash. Images: the TOTP QR code (data:) and
+// BRAND_LOGO_URL's origin, nothing else.
 import { OpenAPIHono } from "@hono/zod-openapi";
 import type { Context } from "hono";
 import { THEME_BACKGROUND, themeColours } from "../core/brand";
@@ -59,6 +60,7 @@ const PAGES: Record<Exclude<PageName, "account">, string> = {
   "verify-email": "The verification link's page: confirm the address.",
   "confirm-email": "The email-change link's page: confirm the new address.",
   "magic-link": "The email sign-in link's page: signs in when its button is pressed, then asks for the second factor.",
+  "accept-invitation": "An organization invitation's link: signed in with the invited address, accepts on a press.",
 };
 
 for (const page of Object.keys(PAGES) as (keyof typeof PAGES)[]) {

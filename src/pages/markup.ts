@@ -15,6 +15,7 @@ export type PageName =
   | "verify-email"
   | "confirm-email"
   | "magic-link"
+  | "accept-invitation"
   | "account";
 
 type T = (key: MessageKey, values?: Record<string, string>) => string;
@@ -206,6 +207,25 @@ ${alert("factor-error")}
 </form>
 <p class="alt"><a href="/sign-in">${t("common.backToSignIn")}</a></p>`,
   }),
+  "accept-invitation": (t) => ({
+    title: "invite.title",
+    body: `<h1>${t("invite.title")}</h1>
+<p id="intro">${t("invite.intro")}</p>
+${status}
+<section id="step-signed-out" hidden>
+<p>${t("invite.signInFirst")}</p>
+<a id="invite-sign-in" class="button primary" href="/sign-in">${t("invite.signIn")}</a>
+<a id="invite-sign-up" class="button block" href="/sign-up">${t("invite.signUp")}</a>
+</section>
+<form id="accept-form" novalidate hidden>
+<p id="signed-in-as"></p>
+<button id="accept" class="primary" type="submit">${t("invite.accept")}</button>
+${alert("form-error")}
+</form>
+<button id="switch-account" class="block" type="button" hidden>${t("invite.switchAccount")}</button>
+<button id="resend" class="block" type="button" hidden>${t("invite.resend")}</button>
+<p id="onward" hidden><a id="to-account" class="button primary" href="/account">${t("invite.toAccount")}</a></p>`,
+  }),
   account: (t) => ({
     title: "account.title",
     wide: true,
@@ -266,10 +286,32 @@ ${field("passkey-name", `${t("account.passkeyName")} ${t("common.optional")}`, '
 <button type="submit">${t("account.addPasskey")}</button></form></section>
 <section id="identities-section" class="card-section" aria-labelledby="h-identities" hidden>\
 <h2 id="h-identities">${t("account.identities")}</h2><ul id="identities" class="list"></ul></section>
+<section class="card-section" aria-labelledby="h-orgs"><h2 id="h-orgs">${t("org.heading")}</h2>
+<p class="hint">${t("org.intro")}</p>
+<p id="org-acting"></p>
+<ul id="orgs" class="list"></ul>
+<form id="org-form" class="inline-form" novalidate>
+${field("org-name", t("org.name"), 'type="text" autocomplete="organization" maxlength="100"')}
+<button type="submit">${t("org.create")}</button></form>
+<div id="org-panel" class="panel" hidden><h3 id="org-panel-heading" tabindex="-1"></h3>
+<ul id="members" class="list"></ul>
+<button id="members-more" type="button" hidden>${t("org.moreMembers")}</button>
+<div id="invite-part" hidden><h4>${t("org.inviteHeading")}</h4>
+<form id="invite-form" class="inline-form" novalidate>
+${field("invite-email", t("org.inviteEmail"), 'type="email" autocomplete="off" maxlength="254" autocapitalize="none" spellcheck="false"')}
+<div class="field narrow"><label for="invite-role">${t("org.inviteRole")}</label><select id="invite-role"></select></div>
+<button type="submit">${t("org.inviteSubmit")}</button></form>
+<h4>${t("org.invitations")}</h4><ul id="invitations" class="list"></ul></div>
+<button id="org-delete" class="danger" type="button" hidden>${t("org.delete")}</button></div></section>
 <section class="card-section" aria-labelledby="h-activity"><h2 id="h-activity">${t("account.activity")}</h2>
 <ul id="activity" class="list"></ul>
 <button id="activity-more" type="button" hidden>${t("account.moreActivity")}</button></section>
 </div>
+<dialog id="ask" aria-labelledby="ask-text">
+<p id="ask-text"></p>
+<div class="row"><button id="ask-yes" class="danger" type="button">${t("ask.confirm")}</button>\
+<button id="ask-no" type="button" autofocus>${t("common.cancel")}</button></div>
+</dialog>
 <dialog id="reauth" aria-labelledby="reauth-title">
 <h2 id="reauth-title">${t("reauth.title")}</h2><p>${t("reauth.intro")}</p>
 <form id="reauth-form" novalidate>

@@ -21,6 +21,7 @@ const PAGES = [
   "/verify-email",
   "/confirm-email",
   "/magic-link",
+  "/accept-invitation",
   "/account",
 ] as const;
 
@@ -109,9 +110,53 @@ describe("the forms' autocomplete attributes", () => {
 });
 
 describe("the link pages never echo the token", () => {
-  it.each(["/verify-email", "/reset-password", "/confirm-email", "/magic-link"])("%s?token=...", async (path) => {
-    const html = await (await call("GET", `${path}?token=s3cr3t-t0ken-value`)).text();
-    expect(html).not.toContain("s3cr3t");
+  it.each(["/verify-email", "/reset-password", "/confirm-email", "/magic-link", "/accept-invitation"])(
+    "%s?token=...",
+    async (path) => {
+      const html = await (await call("GET", `${path}?token=s3cr3t-t0ken-value`)).text();
+      expect(html).not.toContain("s3cr3t");
+    },
+  );
+});
+
+describe("/accept-invitation", () => {
+  it("sends a signed-out user to sign in or sign up by links that carry no token, and accepts on a press only", async () => {
+    const res = await call("GET", "/accept-invitation?token=s3cr3t-t0ken-value");
+    expect(res.headers.get("Cache-Control")).toBe("no-store");
+    const html = await res.text();
+    expect(html).toContain('<body data-page="accept-invitation"');
+    expect(html).toContain("<title>Join an organization · Acme Test</title>");
+    // The token waits in the tab (the script keeps it in sessionStorage): the links are the bare pages.
+    expect(html).toMatch(/<a id="invite-sign-in" class="button primary" href="\/sign-in">Sign in to accept<\/a>/);
+    expect(html).toMatch(/<a id="invite-sign-up" class="button block" href="\/sign-up">Create an account<\/a>/);
+    // Nothing is spent on load: the acceptance is a form's button, and its outcome goes where it is announced.
+    expect(html).toMatch(
+      /<form id="accept-form" novalidate hidden>[\s\S]*<button id="accept" class="primary" type="submit">/,
+    );
+    expect(html).toContain('<p id="form-error" class="alert" role="alert"></p>');
+    expect(html).toContain('<p id="status" class="status" role="status"></p>');
+  });
+
+  it("is in French for a French browser", async () => {
+    const html = await (
+      await call("GET", "/accept-invitation", { headers: { "Accept-Language": "fr-FR,fr;q=0.9" } })
+    ).text();
+    expect(html).toContain("<h1>Rejoindre une organisation</h1>");
+    expect(html).toContain("Accepter l’invitation");
+  });
+});
+
+describe("/account's organizations section", () => {
+  it("labels its fields (the new organization's name, the address to invite, the role) and asks before acting", async () => {
+    const html = await (await call("GET", "/account")).text();
+    expect(html).toContain('<h2 id="h-orgs">Organizations</h2>');
+    expect(html).toMatch(/<label for="org-name">[^<]+<\/label><input id="org-name"[^>]*autocomplete="organization"/);
+    expect(html).toMatch(/<label for="invite-email">[^<]+<\/label><input id="invite-email"[^>]*type="email"/);
+    expect(html).toContain('<label for="invite-role">Role</label><select id="invite-role"></select>');
+    // Leaving, removing and deleting ask first, in a modal dialog whose Cancel has the focus.
+    expect(html).toMatch(
+      /<dialog id="ask" aria-labelledby="ask-text">[\s\S]*<button id="ask-no" type="button" autofocus>/,
+    );
   });
 });
 

@@ -48,6 +48,8 @@ describe("each hosted page's weight", () => {
       "reset-password",
       "verify-email",
       "confirm-email",
+      "magic-link",
+      "accept-invitation",
       "account",
     ];
     const sizes: string[] = [];

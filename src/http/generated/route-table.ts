@@ -102,6 +102,7 @@ export const ROUTE_TABLE: readonly RouteTableRow[] = [
   ["GET", "/verify-email", 16],
   ["GET", "/confirm-email", 16],
   ["GET", "/magic-link", 16],
+  ["GET", "/accept-invitation", 16],
   ["GET", "/account", 16],
   ["GET", "/brand.css", 16],
   ["GET", "/docs", 17],

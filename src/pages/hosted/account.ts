@@ -3,10 +3,10 @@
 // (change, or set one by a mailed link for an account without), where the
 // account is signed in (this device marked; end one, or all others),
 // two-step verification (TOTP with its QR code, recovery codes), passkeys,
-// linked provider accounts (when the service has them), and recent security
-// activity. An action the service answers reauthentication_required asks
-// the user to confirm it is them, offering the methods the answer lists,
-// then runs again.
+// linked provider accounts (when the service has them), organizations
+// (./organizations.ts), and recent security activity. An action the service
+// answers reauthentication_required asks the user to confirm it is them,
+// offering the methods the answer lists, then runs again.
 import {
   AuthApiError,
   type AuditEvent,
@@ -17,18 +17,26 @@ import {
   type User,
 } from "../../../packages/client/src/index";
 import type { MessageKey } from "../messages/en";
-import { $, busy, clearErrors, client, explain, fail, input, say, showError, submitOf, t, when } from "./common";
+import {
+  $,
+  busy,
+  clearErrors,
+  client,
+  element,
+  explain,
+  fail,
+  input,
+  say,
+  showError,
+  submitOf,
+  t,
+  when,
+} from "./common";
+import { loadOrganizations, wireOrganizations } from "./organizations";
 import { createPasskey, passkeyAssertion } from "./passkey";
 
 let user: User | null = null;
 let activityCursor: string | null = null;
-
-const element = <K extends keyof HTMLElementTagNameMap>(tag: K, text = "", className = "") => {
-  const node = document.createElement(tag);
-  if (text) node.textContent = text;
-  if (className) node.className = className;
-  return node;
-};
 
 /** An action's failure: in the page's alert region, in words. */
 function failed(error: unknown): void {
@@ -359,6 +367,7 @@ function signedOut(): void {
 
 function wire(): void {
   wireReauth();
+  wireOrganizations(act, () => user);
   $<HTMLButtonElement>("sign-out").addEventListener("click", (event) =>
     busy(event.currentTarget as HTMLButtonElement, async () => {
       await client.logout();
@@ -515,5 +524,7 @@ export async function accountPage(): Promise<void> {
   }
   $("loading").hidden = true;
   $("account").hidden = false;
-  await Promise.all([loadSessions(), loadPasskeys(), loadIdentities(), loadActivity()]).catch(failed);
+  await Promise.all([loadSessions(), loadPasskeys(), loadIdentities(), loadOrganizations(), loadActivity()]).catch(
+    failed,
+  );
 }

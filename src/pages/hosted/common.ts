@@ -48,6 +48,15 @@ export function explain(error: unknown): { text: string; field?: string } {
         if (/email/i.test(path)) return { text: t("common.invalid"), field: path };
         return { text: t("common.invalid") };
       }
+      case "insufficient_permission":
+        return { text: t("org.forbidden") };
+      case "last_owner":
+        return { text: t("org.lastOwner") };
+      case "slug_taken":
+        return { text: t("org.slugTaken") };
+      case "limit_reached":
+        // The problem's detail names the setting reached (MAX_PENDING_INVITATIONS or MAX_ORGS_PER_USER).
+        return { text: /INVITATION/.test(problem.detail ?? "") ? t("org.limitInvitations") : t("org.limitOrgs") };
       default:
         if (String(error.code) === "last_credential") return { text: t("account.lastCredential") };
         if (String(error.code) === "invalid_email_code") return { text: t("signIn.emailCodeWrong") };
@@ -129,6 +138,26 @@ export function missing(alertId: string, ...ids: string[]): boolean {
 
 /** The submit button of a form. */
 export const submitOf = (form: HTMLFormElement) => form.querySelector<HTMLButtonElement>("button[type=submit]");
+
+/** A new element with its text (set as text, never as markup) and class. */
+export function element<K extends keyof HTMLElementTagNameMap>(tag: K, text = "", className = "") {
+  const node = document.createElement(tag);
+  if (text) node.textContent = text;
+  if (className) node.className = className;
+  return node;
+}
+
+/**
+ * An organization invitation's token, kept in this tab's sessionStorage while its user signs in or signs up (the
+ * pages' origin only, never in an address), so /sign-in and /sign-up come back to /accept-invitation after.
+ */
+export const PENDING_INVITATION = "secureauth:hosted:invitation";
+
+/** An organization's roles in words: the built-in ones translated, an organization's own as it named them. */
+export function rolesInWords(roles: readonly string[]): string {
+  const named: Record<string, MessageKey> = { owner: "role.owner", admin: "role.admin", member: "role.member" };
+  return roles.map((role) => (Object.hasOwn(named, role) ? t(named[role]!) : role)).join(", ");
+}
 
 /** A readable date and time in the page's language. */
 export function when(iso: string | null | undefined): string {

@@ -1,6 +1,7 @@
 // The hosted pages' one script (bundled by `npm run build:pages` into
 // ../generated/hosted.ts, served inline under its CSP hash): each page names
 // itself in <body data-page>, and this runs that page's part.
+import { acceptInvitationPage } from "./accept-invitation";
 import { accountPage } from "./account";
 import { forgotPasswordPage, linkPage, magicLinkPage, signUpPage } from "./simple-pages";
 import { signInPage } from "./sign-in";
@@ -13,6 +14,7 @@ const PAGES: Record<string, () => unknown> = {
   "verify-email": linkPage,
   "confirm-email": linkPage,
   "magic-link": magicLinkPage,
+  "accept-invitation": acceptInvitationPage,
   account: accountPage,
 };
 

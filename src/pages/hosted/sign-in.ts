@@ -4,10 +4,25 @@
 // recovery code, passkey), or the email-not-verified state. Signed in, the
 // page hands off to the app that sent the browser here
 // (?redirect_to&code_challenge&state: POST /auth/handoff, then the answered
-// redirect), or goes to /account. Already signed in, it asks first:
+// redirect), or goes to /account (or back to /accept-invitation, when the
+// user came from an invitation's page). Already signed in, it asks first:
 // "Continue as <email>", so no page can collect codes silently.
 import { AuthApiError, type MfaMethod, type User } from "../../../packages/client/src/index";
-import { $, busy, clearErrors, client, explain, fail, input, missing, say, showError, submitOf, t } from "./common";
+import {
+  $,
+  busy,
+  clearErrors,
+  client,
+  explain,
+  fail,
+  input,
+  missing,
+  PENDING_INVITATION,
+  say,
+  showError,
+  submitOf,
+  t,
+} from "./common";
 import { passkeyAssertion, conditionalPasskey } from "./passkey";
 
 type Handoff = { redirectTo: string; codeChallenge: string; state?: string };
@@ -37,7 +52,8 @@ const show = (step: "continue" | "start" | "email-code" | "mfa" | "unverified") 
 /** Signed in (or pressed "Continue as"): back to the app with a code, or to the account page. */
 async function proceed(): Promise<void> {
   if (!handoff) {
-    location.assign("/account");
+    // Signed in to accept an invitation: back to its page, which holds the token in this tab.
+    location.assign(sessionStorage.getItem(PENDING_INVITATION) ? "/accept-invitation" : "/account");
     return;
   }
   say(t("signIn.redirecting"));
@@ -354,6 +370,7 @@ export async function signInPage(): Promise<void> {
     user = null;
   }
   if (user) return offerContinue(user);
+  if (!handoff && sessionStorage.getItem(PENDING_INVITATION)) say(t("invite.waiting"));
   show("start");
   void startConditional();
 }
