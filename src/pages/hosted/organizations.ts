@@ -8,6 +8,7 @@
 // organization's own roles' are known from the token while it is the active
 // one. The API decides in any case, and its refusals are said in words.
 import { AuthApiError, type ResponseBody, type User } from "../../../packages/client/src/index";
+import { BUILT_IN_ORG_ROLES, builtInOrgRolePermissions, ORG_PERMISSIONS } from "../../core/permissions";
 import { $, clearErrors, client, element, fail, input, rolesInWords, say, submitOf, t, when } from "./common";
 
 type Membership = ResponseBody<"listOrganizations">["orgs"][number];
@@ -17,22 +18,10 @@ type OrgClaim = { id: string; roles: string[]; permissions: string[] };
 /** How the account page runs a user's action: its button busy, errors in words, re-authentication when asked. */
 export type Act = (button: HTMLButtonElement | null, action: () => Promise<void>) => Promise<void>;
 
-const ALL = [
-  "org:read",
-  "org:update",
-  "org:delete",
-  "members:read",
-  "members:invite",
-  "members:remove",
-  "members:roles",
-  "org:audit:read",
-];
-/** The built-in roles' organization permissions (fixed by the service). */
-const BUILT_IN: Record<string, readonly string[]> = {
-  owner: ALL,
-  admin: ALL.filter((permission) => permission !== "org:delete"),
-  member: ["org:read", "members:read"],
-};
+/** The built-in roles' organization permissions, as the service fixes them (the service's own permissions). */
+const BUILT_IN: Record<string, readonly string[]> = Object.fromEntries(
+  BUILT_IN_ORG_ROLES.map((role) => [role, builtInOrgRolePermissions(role, ORG_PERMISSIONS)]),
+);
 const builtIn = (role: string) => (Object.hasOwn(BUILT_IN, role) ? BUILT_IN[role]! : null);
 
 let act: Act;
