@@ -48,9 +48,10 @@ const OK_HEADERS = new Headers(COMMON_HEADERS);
 OK_HEADERS.set("Content-Type", "application/json; charset=utf-8");
 
 /**
- * GET /auth/verify's answer for a token already verified in this isolate, by the isolate's record of it (so it lives
- * as long as the record is remembered): its body from the first use, and its headers from the second. The claims of
- * a token never change, so neither does the answer; the checks before it run on every use.
+ * GET /auth/verify's answer for a token this isolate remembers (from its second use: verify.ts), by the isolate's
+ * record of it (so it lives as long as the record is remembered): its body from the record's first answer, and its
+ * headers from the next. The claims of a token never change, so neither does the answer; the checks before it run on
+ * every use. A token seen once keeps nothing here.
  */
 const prepared = new WeakMap<VerifiedAccessToken, { body: string; headers: Headers | undefined }>();
 
@@ -98,7 +99,7 @@ function verify(
   overrides: Overrides | undefined,
   url: string,
   end: number,
-): Promise<Response> | undefined {
+): Response | Promise<Response> | undefined {
   let permission: string | undefined;
   if (end !== url.length) {
     if (url.charCodeAt(end) !== 63 /* ? */) return undefined;
@@ -110,39 +111,65 @@ function verify(
   if (headers.has("Origin")) return undefined;
   const check = tokenCheckNow(env, overrides);
   if (!check) return undefined;
-  return answer(headers, check.tokens, check.config.allowedOrigins, permission).catch((error: unknown) =>
-    error instanceof AuthError ? problem(error) : general(),
+  const tokens = check.tokens;
+  const allowedOrigins = check.config.allowedOrigins;
+  // The authenticate middleware's reading: the Bearer credential, or the access cookie when no Authorization came.
+  const authorization = headers.get("Authorization");
+  const fromCookie = authorization === null;
+  let token: string | undefined;
+  try {
+    token = fromCookie ? accessTokenCookieOf(headers.get("Cookie")) : parseBearerToken(authorization);
+    if (token === undefined) {
+      throw new InvalidToken({
+        bearerError: "invalid_request",
+        cause: new Error("no Bearer credential in the Authorization header"),
+      });
+    }
+    // A token this isolate remembers, its revocation copy fresh: answered with no turn of the event loop.
+    const known = tokens.authenticatedRecordNow(token);
+    if (known) return answer(known, true, headers, fromCookie, allowedOrigins, permission);
+  } catch (error) {
+    return error instanceof AuthError ? problem(error) : general();
+  }
+  // The isolate's own record of the token (read here, never handed on), revocation checked as on every route.
+  const presented = token;
+  return tokens.authenticatedRecord(presented).then(
+    (record) => {
+      try {
+        return answer(record, tokens.remembers(presented, record), headers, fromCookie, allowedOrigins, permission);
+      } catch (error) {
+        return error instanceof AuthError ? problem(error) : general();
+      }
+    },
+    (error: unknown) => (error instanceof AuthError ? problem(error) : general()),
   );
 }
 
-async function answer(
+/**
+ * The 200 answer for a token that passed the check, after the checks that read the request and the claims: the
+ * forwarded cross-site rule for a cookie, and the permission. `remembered`: the record is the isolate's for the
+ * token's next uses, so its answer is worth keeping; a token seen once (a stream of new sessions) keeps nothing.
+ */
+function answer(
+  record: VerifiedAccessToken,
+  remembered: boolean,
   headers: Headers,
-  tokens: NonNullable<ReturnType<typeof tokenCheckNow>>["tokens"],
+  fromCookie: boolean,
   allowedOrigins: readonly string[],
   permission: string | undefined,
-): Promise<Response> {
-  // The authenticate middleware's reading: the Bearer credential, or the access cookie when no Authorization came.
-  const authorization = headers.get("Authorization");
-  const token = authorization === null ? accessTokenCookieOf(headers.get("Cookie")) : parseBearerToken(authorization);
-  if (token === undefined) {
-    throw new InvalidToken({
-      bearerError: "invalid_request",
-      cause: new Error("no Bearer credential in the Authorization header"),
-    });
-  }
-  // The isolate's own record of the token (read here, never handed on), revocation checked as on every route.
-  const record = await tokens.authenticatedRecord(token);
+): Response {
   const claims = record.claims;
-  if (authorization === null) refuseForwardedCrossSiteOf(headers, allowedOrigins);
+  if (fromCookie) refuseForwardedCrossSiteOf(headers, allowedOrigins);
   checkForwardAuth(claims, permission === undefined ? {} : { permission });
-  const ready = prepared.get(record);
+  const ready = remembered ? prepared.get(record) : undefined;
   if (ready?.headers) return new Response(ready.body, { status: 200, headers: ready.headers });
   const body = ready?.body ?? JSON.stringify({ claims });
   const res = new Response(body, { status: 200, headers: OK_HEADERS });
   const identity = res.headers;
-  for (const [name, value] of identityHeaders(claims)) identity.set(name, value);
+  // Appended: none of the names is among OK_HEADERS, and an append skips a set's search for an existing one.
+  for (const [name, value] of identityHeaders(claims)) identity.append(name, value);
   // A token seen twice is a client's that comes back: its whole answer is kept for its next uses.
-  prepared.set(record, { body, headers: ready ? new Headers(identity) : undefined });
+  if (remembered) prepared.set(record, { body, headers: ready ? new Headers(identity) : undefined });
   return res;
 }
 

@@ -104,6 +104,24 @@ describe("GET /auth/verify: the fast path answers exactly as the route", () => {
     expect(fast).toEqual(app);
   });
 
+  it("a remembered token is answered with no turn of the event loop, and refused at once after a logout", async () => {
+    const { tokens } = await signIn();
+    const at = () =>
+      fastPath(buildRequest("GET", "/auth/verify", { token: tokens.accessToken }), env, () => {
+        throw new Error("the fast path handed the request to the app");
+      });
+    for (let use = 0; use < 2; use++) expect((await at())?.status).toBe(200); // remembered from its second use
+    const now = at();
+    expect(now).toBeInstanceOf(Response);
+    expect(await snapshot(now as Response)).toEqual(
+      (await bothWays("GET", "/auth/verify", { token: tokens.accessToken })).app,
+    );
+    await call("POST", "/auth/logout", { token: tokens.accessToken });
+    const refused = at();
+    expect(refused).toBeInstanceOf(Response);
+    expect((refused as Response).status).toBe(401);
+  });
+
   it("a token acting in an organization: the X-Auth-Org-* headers, and its permissions never global, as the route", async () => {
     const member = await signIn();
     const org = await createOrganization({ members: { [member.user.id]: ["admin"] } });

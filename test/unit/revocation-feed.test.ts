@@ -125,6 +125,23 @@ describe("FeedRevocationList: a verify reads no storage", () => {
     expect(await t.list.refuses(token("revoked-while-idle"))).toBe(true);
   });
 
+  it(
+    "answers at once (refusesNow) only from a copy within the freshness bound: a new isolate's empty copy or an " +
+      "idle one's stale copy says nothing, so a session ended meanwhile is never accepted without a turn",
+    async () => {
+      const t = setup();
+      t.elsewhere({ kind: "session", subject: "ended-before-start", at: t.now() });
+      expect(t.list.refusesNow(token("ended-before-start"))).toBeUndefined();
+      expect(await t.list.refuses(token("ended-before-start"))).toBe(true);
+      expect(t.list.refusesNow(token("ended-before-start"))).toBe(true);
+      expect(t.list.refusesNow(token("live"))).toBe(false);
+      t.elsewhere({ kind: "session", subject: "revoked-while-idle", at: t.now() });
+      t.advance(FRESHNESS * 1000);
+      expect(t.list.refusesNow(token("revoked-while-idle"))).toBeUndefined();
+      expect(await t.list.refuses(token("revoked-while-idle"))).toBe(true);
+    },
+  );
+
   it("a new isolate's first verify waits for its first copy", async () => {
     const t = setup();
     t.elsewhere({ kind: "session", subject: "ended-before-start", at: t.now() });

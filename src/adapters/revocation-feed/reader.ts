@@ -68,11 +68,21 @@ export class FeedRevocationList implements RevocationList {
   }
 
   async refuses(token: TokenToCheck): Promise<boolean> {
+    const now = this.refusesNow(token);
+    if (now !== undefined) return now;
+    await this.refresh(true);
+    return this.set.refuses(token);
+  }
+
+  /**
+   * refuses without a turn of the event loop while the copy is within the freshness bound (a background refresh
+   * started as refuses starts it); undefined when it is not, and the answer must wait for a refresh (refuses).
+   */
+  refusesNow(token: TokenToCheck): boolean | undefined {
     const now = this.now();
     const age = now - this.readAt;
-    if (age >= this.freshnessMs) {
-      await this.refresh(true);
-    } else if (age >= BACKGROUND_REFRESH_MS && now - this.refreshingSince >= this.freshnessMs) {
+    if (age >= this.freshnessMs) return undefined;
+    if (age >= BACKGROUND_REFRESH_MS && now - this.refreshingSince >= this.freshnessMs) {
       this.refreshingSince = now;
       this.deps.defer(this.refresh(false).finally(() => (this.refreshingSince = 0)));
     }

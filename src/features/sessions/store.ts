@@ -186,6 +186,11 @@ export type Revocation =
 export interface RevocationList {
   /** Whether a token must be refused: its session ended, or its user's (or organization's) grants changed. */
   refuses(token: TokenToCheck): Promise<boolean>;
+  /**
+   * refuses, answered at once when the list can (the feed's copy within its freshness bound), else undefined: ask
+   * refuses. A list without it is always asked through refuses.
+   */
+  refusesNow?(token: TokenToCheck): boolean | undefined;
   /** Publishes what a committed change revoked. Never throws: the change is committed whatever happens here. */
   publish(revocations: readonly Revocation[]): Promise<void>;
 }

@@ -75,16 +75,8 @@ export async function verifiedRecord(
   config: VerificationSettings,
   clock: Clock,
 ): Promise<VerifiedAccessToken> {
-  if (typeof token !== "string") throw new InvalidToken({ cause: new TypeError("token is not a string") });
-  if (token.length > MAX_ACCESS_TOKEN_LENGTH) {
-    throw new InvalidToken({ cause: new Error(`token is longer than ${MAX_ACCESS_TOKEN_LENGTH} characters`) });
-  }
-  let cache = verified.get(keys);
-  const known = cache?.get(token);
-  if (known && known.claims.iss === config.issuer && known.claims.aud === config.audience) {
-    checkTimes(known.claims, config, clock);
-    return known;
-  }
+  const known = rememberedRecord(token, keys, config, clock);
+  if (known) return known;
   const result = await verifyUncached(token, keys, config, clock);
   const tag = signatureTag(token);
   if (!verifiedOnce.has(tag)) {
@@ -92,10 +84,38 @@ export async function verifiedRecord(
     verifiedOnce.add(tag);
     return result;
   }
+  let cache = verified.get(keys);
   if (!cache) verified.set(keys, (cache = new Map()));
   if (cache.size >= MAX_VERIFIED) cache.clear();
   cache.set(token, result);
   return result;
+}
+
+/**
+ * verifiedRecord's answer when the isolate remembers the token, with no turn of the event loop: its record after
+ * the time checks (which throw as verifiedRecord's do), or undefined when it must be verified (verifiedRecord).
+ */
+export function rememberedRecord(
+  token: string,
+  keys: KeySet,
+  config: VerificationSettings,
+  clock: Clock,
+): VerifiedAccessToken | undefined {
+  if (typeof token !== "string") throw new InvalidToken({ cause: new TypeError("token is not a string") });
+  if (token.length > MAX_ACCESS_TOKEN_LENGTH) {
+    throw new InvalidToken({ cause: new Error(`token is longer than ${MAX_ACCESS_TOKEN_LENGTH} characters`) });
+  }
+  const known = verified.get(keys)?.get(token);
+  if (known === undefined || known.claims.iss !== config.issuer || known.claims.aud !== config.audience) {
+    return undefined;
+  }
+  checkTimes(known.claims, config, clock);
+  return known;
+}
+
+/** Whether `record` is the isolate's remembered record of `token` (verifiedRecord keeps it from its second use). */
+export function isRemembered(token: string, keys: KeySet, record: VerifiedAccessToken): boolean {
+  return verified.get(keys)?.get(token) === record;
 }
 
 /** Callers get their own arrays, so none can change what the next one gets. */
@@ -184,7 +204,6 @@ function activeOrganizationOf(
   payload: JWTPayload,
 ): { org: NonNullable<AccessTokenClaims["org"]>; version: number } | undefined {
   const { org, [ORG_VERSION_CLAIM]: version } = payload as Record<string, unknown>;
-  const invalid = (reason: string) => new InvalidToken({ cause: new Error(reason) });
   if (org === undefined && version === undefined) return undefined;
   if (org === undefined || version === undefined) throw invalid("org and ov come together");
   if (!Number.isSafeInteger(version) || (version as number) < 0) throw invalid("ov must be a whole number");
