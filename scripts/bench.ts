@@ -12,7 +12,9 @@
 //      >= 0.9x), and the storage operations per such verify (budget 0 after
 //      the first catch-up): Durable Object and KV calls counted at the binding by an entry
 //      module in front of the unchanged bundle (bench/workers/counting-entry),
-//      Postgres statements from pg_stat_statements (scripts/lib/storage-operations.ts).
+//      Postgres statements from pg_stat_statements (scripts/lib/storage-operations.ts). For information, the
+//      same verify against the jose Worker answering as the contract does (the claims and the service's own
+//      headers): with the answer on both sides, the ratio is the check's own cost.
 //   3. GET /auth/verify with one client's token vs GET /health (budget >= 0.9x),
 //      and for information its floor: the same two answers replayed, byte for
 //      byte, by a Worker that checks nothing (bench/workers/answer-replay),
@@ -533,7 +535,8 @@ async function measureNeverSeen(
   const perRound = Number(process.env.BENCH_COLD_TOKENS ?? 1500);
   // The service's rounds and warm-up take tokens from one list, so it never sees a token twice; the jose Worker,
   // which remembers nothing, verifies the same tokens from the start of the list.
-  const rounds = PAIRS + 1;
+  // Two comparisons (jose's bare answer, then jose answering as the contract does), each with its warm-up round.
+  const rounds = 2 * (PAIRS + 1);
   log(`never-seen verify: signing ${perRound * rounds} tokens of distinct sessions`);
   const { importJWK, SignJWT } = await import("jose");
   const key = await importJWK(signingKey, "EdDSA");
@@ -567,6 +570,7 @@ async function measureNeverSeen(
       return { ...request, headers: { ...request.headers, Authorization: `Bearer ${tokens[next[side]++]}` } };
     },
   });
+  let contractHeaders: [string, string][] = [];
   for (const [name, target] of [
     ["GET /auth/verify", url],
     ["the jose Worker", joseUrl],
@@ -576,8 +580,13 @@ async function measureNeverSeen(
     });
     if (res.status !== 200)
       throw new Error(`${name} with a signed bench token answered ${res.status}: ${await res.text()}`);
+    // The service's constant headers (all but the identity ones and the length), for the jose Worker's contract answer.
+    if (target === url)
+      contractHeaders = [...res.headers].filter(([header]) => !/^(x-auth-|content-length$)/.test(header));
     await res.arrayBuffer();
   }
+  const posted = await fetch(`${joseUrl}/__headers`, { method: "POST", body: JSON.stringify(contractHeaders) });
+  if (posted.status !== 204) throw new Error(`the jose Worker refused the contract's headers: ${posted.status}`);
   log(
     `never-seen verify vs jose jwtVerify: ${PAIRS} pairs of alternating rounds, ${perRound} requests each, ` +
       `${CONNECTIONS} connections`,
@@ -599,6 +608,16 @@ async function measureNeverSeen(
   });
   const verifies = next.secureauth - verifiedBefore;
   const { ratio, a, b, bad } = measured!;
+
+  // The same comparison with the contract's answer on both sides: what is left is the check's own cost.
+  log("never-seen verify vs jose jwtVerify answering as the contract does");
+  const asContract = { a: targets.a, b: target(joseUrl, "/verify-as-contract", "jose") };
+  for (const warm of Object.values(asContract)) await autocannon(warm);
+  const same = await alternate(
+    asContract,
+    { a: "verify, never-seen session", b: "jose jwtVerify, the contract's answer" },
+    { warmUp: false },
+  );
   return [
     {
       metric: "never-seen verify / jose jwtVerify",
@@ -608,6 +627,15 @@ async function measureNeverSeen(
       note: bad
         ? `${bad} failed requests: not valid`
         : "a token of a session never seen before on every request; the jose Worker checks the same tokens",
+    },
+    {
+      metric: "never-seen verify / jose, the same answer",
+      measured: `${same.ratio.toFixed(2)}x median (${same.a.toFixed(0)} / ${same.b.toFixed(0)} req/s)`,
+      budget: "info",
+      pass: undefined,
+      note: same.bad
+        ? `${same.bad} failed requests: not valid`
+        : "the jose Worker answers as GET /auth/verify does (the claims, the same headers): the check's own cost",
     },
     {
       metric: "storage operations per never-seen verify",
