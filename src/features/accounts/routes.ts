@@ -8,7 +8,7 @@ import { authenticate, parseBearerToken } from "../../http/authenticate";
 import {
   accessTokenCookie,
   clearSessionCookies,
-  deviceTokenCookie,
+  presentedDeviceToken,
   refreshTokenCookie,
   refuseCrossSite,
   wantsCookies,
@@ -135,7 +135,7 @@ authRoutes.openapi(
     checkCookieModeOrigin(c);
     const { email, password, deviceName, deviceToken } = c.req.valid("json");
     // In cookie mode the device token lives in its cookie.
-    const presented = deviceToken ?? (wantsCookies(c) ? deviceTokenCookie(c) : undefined);
+    const presented = presentedDeviceToken(c, deviceToken);
     const signedIn = await c.var.services
       .accounts()
       .login({ email, password, deviceToken: presented }, deviceInfo(c.req.raw, deviceName), requestOrigin(c.req.raw));

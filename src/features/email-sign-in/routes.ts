@@ -6,7 +6,7 @@
 import { createRoute, OpenAPIHono, z } from "@hono/zod-openapi";
 import type { AppEnv } from "../../http/context";
 import { ValidationFailed } from "../../core/errors";
-import { deviceTokenCookie, wantsCookies } from "../../http/cookie-mode";
+import { presentedDeviceToken } from "../../http/cookie-mode";
 import { ipRateLimit } from "../../http/rate-limit";
 import { noStore } from "../../http/security-headers";
 import { problemResponses } from "../../http/openapi";
@@ -133,7 +133,7 @@ emailSignInRoutes.openapi(
     const { email, code, token, deviceName, deviceToken } = c.req.valid("json");
     const proof = proofOf({ email, code, token });
     // In cookie mode the device token lives in its cookie.
-    const presented = deviceToken ?? (wantsCookies(c) ? deviceTokenCookie(c) : undefined);
+    const presented = presentedDeviceToken(c, deviceToken);
     const signedIn = await c.var.services
       .emailSignIn()
       .verify(proof, { device: deviceInfo(c.req.raw, deviceName), deviceToken: presented }, requestOrigin(c.req.raw));

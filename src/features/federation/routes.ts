@@ -10,7 +10,7 @@ import { deleteCookie, getCookie, setCookie } from "hono/cookie";
 import { toAuthMethods } from "../../core/domain";
 import { ValidationFailed } from "../../core/errors";
 import type { AppEnv } from "../../http/context";
-import { deviceTokenCookie, refuseCrossSite, wantsCookies } from "../../http/cookie-mode";
+import { presentedDeviceToken, refuseCrossSite } from "../../http/cookie-mode";
 import { authenticate } from "../../http/authenticate";
 import { problemResponses } from "../../http/openapi";
 import { ipRateLimit } from "../../http/rate-limit";
@@ -242,7 +242,7 @@ federationRoutes.openapi(
   async (c) => {
     checkCookieModeOrigin(c);
     const { code, codeVerifier, deviceName, deviceToken } = c.req.valid("json");
-    const presented = deviceToken ?? (wantsCookies(c) ? deviceTokenCookie(c) : undefined);
+    const presented = presentedDeviceToken(c, deviceToken);
     const result = await c.var.services
       .federation()
       .exchange(
@@ -289,7 +289,7 @@ federationRoutes.openapi(
     checkCookieModeOrigin(c);
     const { provider } = c.req.valid("param");
     const { idToken, nonce, deviceName, deviceToken } = c.req.valid("json");
-    const presented = deviceToken ?? (wantsCookies(c) ? deviceTokenCookie(c) : undefined);
+    const presented = presentedDeviceToken(c, deviceToken);
     const result = await c.var.services
       .federation()
       .signInWithIdToken(

@@ -102,6 +102,11 @@ export function deviceTokenCookie(c: Context): string | undefined {
   return getCookie(c, COOKIE.device, "host");
 }
 
+/** The device token a sign-in presents: the body's, else (cookie mode) the device cookie's. */
+export function presentedDeviceToken(c: Context, fromBody: string | null | undefined): string | undefined {
+  return fromBody ?? (wantsCookies(c) ? deviceTokenCookie(c) : undefined);
+}
+
 type Pair = { accessToken: string; expiresIn: number; refreshToken?: string; refreshExpiresIn: number };
 
 /** Sets the session's cookies for this answer; the refresh cookie lives as long as the refresh token does. */
